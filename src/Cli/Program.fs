@@ -1,0 +1,6 @@
+module Nn.Cli.Program
+
+[<EntryPoint>]
+let main argv =
+    ignore argv
+    0

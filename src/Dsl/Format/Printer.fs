@@ -1,0 +1,4 @@
+/// The pretty-printer / formatter (placeholder until it lands).
+module Nn.Dsl.Printer
+
+let formatProgram (p: Program) : string = sprintf "// %d declarations" p.Decls.Length
