@@ -3,6 +3,7 @@ namespace Nn.Dsl
 open System
 open System.Text
 
+[<RequireQualifiedAccess>]
 type Severity =
     | Error
     | Warning
@@ -25,7 +26,7 @@ exception DiagnosticException of Diagnostic
 
 module Diagnostic =
     let error code span message =
-        { Code = code; Severity = Error; Span = span; Message = message; Notes = [] }
+        { Code = code; Severity = Severity.Error; Span = span; Message = message; Notes = [] }
 
     let withNote span message (d: Diagnostic) =
         { d with Notes = d.Notes @ [ { Span = span; Message = message } ] }
@@ -34,9 +35,9 @@ module Diagnostic =
 
     let private severityWord =
         function
-        | Error -> "error"
-        | Warning -> "warning"
-        | Info -> "info"
+        | Severity.Error -> "error"
+        | Severity.Warning -> "warning"
+        | Severity.Info -> "info"
 
     let private location (s: Span) =
         if s.Start.Line <= 0 then s.File else sprintf "%s(%d,%d)" s.File s.Start.Line s.Start.Column

@@ -1,0 +1,171 @@
+/// Tensor built-ins: layout, reductions, normalised exponentials, convolution, training-time layers, initializers.
+module Nn.Compiler.Builtins.Layers
+
+open Nn.Dsl
+open Nn.Runtime.IR
+open Nn.Compiler
+open Nn.Compiler.Context
+open Nn.Compiler.Tensors
+open Nn.Compiler.Builtins.Define
+
+let private tensorArg name doc (v, s) =
+    match v with
+    | VTensor n -> n
+    | _ -> expects name doc s v
+
+let private axesOf (span: Span) v =
+    match v with
+    | VList items -> items |> List.map (intOf span) |> Array.ofList
+    | v -> [| intOf span v |]
+
+let private reduction name op =
+    fn name 2 "an axis (or a list of axes) and a tensor" (fun ctx span args ->
+        let (axes, axSpan), x = args2 args
+        let x = tensorArg name "a tensor after the axis" x
+        let axes = axesOf axSpan axes
+        VTensor(graph ctx span (fun src -> ctx.Builder.Reduce(op, x, axes, true, src))))
+
+let private reduceAll name op =
+    fn name 1 "a tensor" (fun ctx span args ->
+        let x = tensorArg name "a tensor" (args1 args)
+        VTensor(graph ctx span (fun src -> ctx.Builder.Reduce(op, x, [||], false, src))))
+
+let private softmaxLike name op =
+    fn name 1 "a tensor" (fun ctx span args ->
+        let x = tensorArg name "a tensor" (args1 args)
+        VTensor(graph ctx span (fun src -> ctx.Builder.Softmax(op, x, -1, src))))
+
+let private field (fields: (string * Value) list) name =
+    fields |> List.tryFind (fst >> (=) name) |> Option.map snd
+
+/// conv2d { stride = 1; padding = same } kernel image
+let private conv2d =
+    fn "conv2d" 3 "settings { stride; padding }, a kernel [kh, kw, cin, cout] and an image [n, h, w, c]" (fun ctx span args ->
+        let (cfg, cfgSpan), k, x = args3 args
+        let fields =
+            match cfg with
+            | VRecord fs -> fs
+            | v -> expects "conv2d" "settings such as { stride = 1; padding = same }" cfgSpan v
+        for (name, _) in fields do
+            if name <> "stride" && name <> "padding" then
+                fail "NN0306" cfgSpan (sprintf "`conv2d` has no setting `%s` (it has `stride` and `padding`)" name)
+        let stride = field fields "stride" |> Option.map (intOf cfgSpan) |> Option.defaultValue 1
+        let k = tensorArg "conv2d" "a kernel tensor [kh, kw, cin, cout]" k
+        let x = tensorArg "conv2d" "an image tensor [n, h, w, c]" x
+        let pads =
+            match field fields "padding" with
+            | None
+            | Some(VSymbol "valid") -> [| 0; 0; 0; 0 |]
+            | Some(VSymbol "same") when k.Shape.Rank = 4 && k.Shape[0].IsFixed && k.Shape[1].IsFixed ->
+                // TensorFlow's `same`: total padding kh-1, the extra row/column at the bottom/right
+                let ph, pw = k.Shape[0].Size - 1, k.Shape[1].Size - 1
+                [| ph / 2; pw / 2; ph - ph / 2; pw - pw / 2 |]
+            | Some(VSymbol "same") -> [| 0; 0; 0; 0 |]
+            | Some(VNum _ as p) -> let p = intOf cfgSpan p in [| p; p; p; p |]
+            | Some v -> expects "conv2d" "padding `same`, `valid` or a number" cfgSpan v
+        if stride <= 0 then fail "NN0306" cfgSpan "`conv2d` needs a positive stride"
+        VTensor(graph ctx span (fun src -> ctx.Builder.Conv2d(x, k, stride, stride, pads, src))))
+
+let private pool name op =
+    fn name 2 "a window size and an image [n, h, w, c]" (fun ctx span args ->
+        let (size, sSpan), x = args2 args
+        let size = intOf sSpan size
+        let x = tensorArg name "an image tensor [n, h, w, c]" x
+        VTensor(graph ctx span (fun src -> ctx.Builder.Pool(op, x, size, size, src))))
+
+let private reshape =
+    fn "reshape" 2 "a shape such as [28; 28] and a tensor" (fun ctx span args ->
+        let (dims, dSpan), x = args2 args
+        let x = tensorArg "reshape" "a tensor after the shape" x
+        let target = shapeOf dSpan dims
+        // A target without the batch axis keeps the input's first axis (`reshape [28; 28]` on [n, 784]).
+        let target =
+            if x.Shape.Rank > 0 && not x.Shape[0].IsFixed && (target.Rank = 0 || target[0] <> x.Shape[0]) then
+                Shape(Array.append [| x.Shape[0] |] (target.ToArray()))
+            else target
+        VTensor(graph ctx span (fun src -> ctx.Builder.Reshape(x, target, src))))
+
+let private flatten =
+    fn "flatten" 1 "a tensor [n, ...]" (fun ctx span args ->
+        let x = tensorArg "flatten" "a tensor [n, ...]" (args1 args)
+        if x.Shape.Rank < 2 then VTensor x
+        else
+            let rest = x.Shape.ToArray()[1..]
+            if rest |> Array.exists (fun d -> not d.IsFixed) then
+                fail "NN0204" span (sprintf "`flatten` needs fixed sizes after the first axis, but the value is %O" x.Shape)
+            let size = rest |> Array.fold (fun acc d -> acc * d.Size) 1
+            VTensor(graph ctx span (fun src -> ctx.Builder.Reshape(x, Shape(x.Shape[0], Dim.Of size), src))))
+
+let private transpose =
+    fn "transpose" 1 "a tensor with two or more axes" (fun ctx span args ->
+        let x = tensorArg "transpose" "a tensor" (args1 args)
+        if x.Shape.Rank < 2 then fail "NN0202" span (sprintf "`transpose` needs two or more axes, but the value is %O" x.Shape)
+        VTensor(graph ctx span (fun src -> ctx.Builder.Transpose(x, src))))
+
+let private concat =
+    fn "concat" 2 "an axis and a list of tensors" (fun ctx span args ->
+        let (axis, aSpan), (xs, xsSpan) = args2 args
+        let axis = intOf aSpan axis
+        let xs =
+            match xs with
+            | VList items -> items |> List.map (fun v -> tensorArg "concat" "a list of tensors" (v, xsSpan))
+            | v -> expects "concat" "a list of tensors" xsSpan v
+        VTensor(graph ctx span (fun src -> ctx.Builder.Concat(List.toArray xs, axis, src))))
+
+let private dropout =
+    fn "dropout" 2 "a probability and a tensor" (fun ctx span args ->
+        let (p, pSpan), x = args2 args
+        let p = numOf pSpan p
+        if p < 0.0 || p >= 1.0 then fail "NN0306" pSpan (sprintf "`dropout` needs a probability in [0, 1), got %g" p)
+        let x = tensorArg "dropout" "a tensor" x
+        if not ctx.Training || p = 0.0 then VTensor x
+        else
+            graph ctx span (fun src ->
+                let mask = ctx.Builder.DropoutMask(x, p, src)
+                VTensor(ctx.Builder.Binary(OpKind.Mul, x, mask, src))))
+
+/// Learns the mean and standard deviation of its input over the training data once, before training
+/// (like Keras' `Normalization.adapt`); they are kept as state with the weights.
+let private standardize =
+    fn "standardize" 1 "a tensor [n, d]" (fun ctx span args ->
+        let x = tensorArg "standardize" "a tensor [n, d]" (args1 args)
+        inScope ctx "standardize" (fun () ->
+            let featureShape = Shape(x.Shape.ToArray()[1..])
+            if not featureShape.IsFixed then
+                fail "NN0213" span (sprintf "`standardize` needs fixed sizes after the first axis, but the value is %O" x.Shape)
+            graph ctx span (fun src ->
+                let meanName, stdName = paramName ctx "mean", paramName ctx "std"
+                let mean = ctx.Builder.State(meanName, featureShape, InitSpec.Zeros, src)
+                let std = ctx.Builder.State(stdName, featureShape, InitSpec.Ones, src)
+                ctx.Adapt.Add((meanName, stdName, x))
+                let centred = ctx.Builder.Binary(OpKind.Sub, x, mean, src)
+                VTensor(ctx.Builder.Binary(OpKind.Div, centred, std, src)))))
+
+let private initializer name (make: float list -> InitSpec) arity doc =
+    fn name arity doc (fun _ _ args -> VInit(make (args |> List.map (fun (v, s) -> numOf s v))))
+
+/// Initializers that take numbers; the others are plain names (see Table).
+let initializers: Builtin list =
+    [ initializer "constant" (fun a -> InitSpec("constant", a[0])) 1 "a number"
+      initializer "normal" (fun a -> InitSpec("normal", a[0])) 1 "a standard deviation"
+      initializer "uniform" (fun a -> InitSpec("uniform", a[0], a[1])) 2 "a low and a high bound" ]
+
+/// All tensor built-ins of this module.
+let all: Builtin list =
+    [ reduction "sum" OpKind.Sum
+      reduction "mean" OpKind.Mean
+      reduction "reduceMax" OpKind.ReduceMax
+      reduceAll "sumAll" OpKind.Sum
+      reduceAll "meanAll" OpKind.Mean
+      softmaxLike "softmax" OpKind.Softmax
+      softmaxLike "logSoftmax" OpKind.LogSoftmax
+      conv2d
+      pool "maxPool2d" OpKind.MaxPool2d
+      pool "avgPool2d" OpKind.AvgPool2d
+      reshape
+      flatten
+      transpose
+      concat
+      dropout
+      standardize ]
+    @ initializers

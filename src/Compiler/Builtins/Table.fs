@@ -1,0 +1,25 @@
+/// The initial environment: every built-in, initializer name and setting symbol.
+module Nn.Compiler.Builtins.Table
+
+open Nn.Dsl
+open Nn.Runtime.IR
+open Nn.Compiler
+
+let private builtinSpan = Span.make "<builtin>" (0, 0) (0, 0)
+
+let private initNames = [ "zeros"; "ones"; "glorot"; "he"; "lecun" ]
+
+/// Built-ins usable in network bodies and functions.
+let networkEnv: Env =
+    let fns = Elementwise.all @ Layers.all @ Lists.all
+    let env = fns |> List.fold (fun (env: Env) b -> env.Add(b.Name, (VBuiltin(b, []), builtinSpan))) Map.empty
+    let env = initNames |> List.fold (fun (env: Env) n -> env.Add(n, (VInit(InitSpec(n)), builtinSpan))) env
+    env.Add("same", (VSymbol "same", builtinSpan)).Add("valid", (VSymbol "valid", builtinSpan))
+
+/// Built-ins usable in `train` blocks (on top of the network environment).
+let trainEnv (env: Env) : Env =
+    let env = Config.all |> List.fold (fun (env: Env) b -> env.Add(b.Name, (VBuiltin(b, []), builtinSpan))) env
+    Config.symbols |> List.fold (fun (env: Env) s -> env.Add(s, (VSymbol s, builtinSpan))) env
+
+/// Every name the language defines, for "did you mean" suggestions.
+let allNames = (trainEnv networkEnv) |> Map.toSeq |> Seq.map fst |> List.ofSeq

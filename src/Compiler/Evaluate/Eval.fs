@@ -1,0 +1,254 @@
+/// The partial evaluator: static values are computed, tensor operations are recorded as graph nodes.
+module Nn.Compiler.Eval
+
+open Nn.Dsl
+open Nn.Runtime.IR
+open Nn.Compiler.Context
+open Nn.Compiler.Tensors
+
+let private maxDepth = 400
+
+/// Look a name up; `a.b` also reads field `b` of a record bound to `a`.
+let lookup (env: Env) (name: string) (span: Span) : Value =
+    match env.TryFind name with
+    | Some(v, _) -> v
+    | None ->
+        let dot = name.IndexOf '.'
+        let fromRecord =
+            if dot > 0 then
+                match env.TryFind(name.Substring(0, dot)) with
+                | Some(VRecord fields, _) ->
+                    let f = name.Substring(dot + 1)
+                    match fields |> List.tryFind (fst >> (=) f) with
+                    | Some(_, v) -> Some v
+                    | None -> fail "NN0307" span (sprintf "the record `%s` has no field `%s`" (name.Substring(0, dot)) f)
+                | _ -> None
+            else None
+        match fromRecord with
+        | Some v -> v
+        | None ->
+            let known = Seq.append (env |> Map.toSeq |> Seq.map fst) Builtins.Table.allNames |> Seq.distinct
+            let hint =
+                match suggest name known with
+                | Some s -> sprintf "; did you mean `%s`?" s
+                | None -> ""
+            fail "NN0301" span (sprintf "`%s` is not defined%s" name hint)
+
+/// The dimension an annotation entry denotes, binding names not yet in scope (dimension variables).
+let rec private unifyDim (ctx: EvalContext) (env: Env) (dimExpr: Expr) (actual: Dim) (describe: unit -> string) : Env =
+    match dimExpr with
+    | Ident(name, span) when not (env.ContainsKey name) ->
+        let v = if actual.IsFixed then VNum(float actual.Size, true) else VDim actual
+        env.Add(name, (v, span))
+    | e ->
+        let expected = dimOf e.Span (eval ctx env e)
+        if expected <> actual then fail "NN0211" e.Span (describe ())
+        env
+
+/// Check a value against a shape annotation, binding its dimension variables.
+and annotate (ctx: EvalContext) (env: Env) (what: string) (ann: ShapeAnn) (v: Value, vSpan: Span) (callSpan: Span) : Env =
+    match v with
+    | VTensor n ->
+        let shape = n.Shape
+        let text = "[" + (ann.Dims |> List.map Printer.formatExpr |> String.concat ", ") + "]"
+        let at = userSpan ctx callSpan
+        if ann.Dims.Length <> shape.Rank then
+            fail "NN0211" at (mismatch what text shape (sprintf "%d axes instead of %d" shape.Rank ann.Dims.Length))
+        ann.Dims
+        |> List.indexed
+        |> List.fold (fun env (i, d) ->
+            let describe () =
+                mismatch what text shape (sprintf "axis %d is %O, not %s" i shape[i] (Printer.formatExpr d))
+            try unifyDim ctx env d shape[i] describe
+            with DiagnosticException diag when diag.Code = "NN0211" ->
+                raise (DiagnosticException { diag with Span = at })) env
+    | other -> fail "NN0302" (userSpan ctx vSpan) (sprintf "%s should be a tensor of shape [%s], but it is %s" what (ann.Dims |> List.map Printer.formatExpr |> String.concat ", ") (Value.describe other))
+
+/// Evaluate an expression.
+and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
+    match e with
+    | Number(v, isInt, _) -> VNum(v, isInt)
+    | String(s, _) -> VStr s
+    | Bool(b, _) -> VBool b
+    | Ident(name, span) -> lookup env name span
+    | Paren(inner, _) -> eval ctx env inner
+    | App(f, arg, span) ->
+        let fv = eval ctx env f
+        let av = eval ctx env arg
+        apply ctx span fv (av, arg.Span)
+    | Lambda(ps, body, span) -> VClosure({ Name = None; Params = ps; Body = body; Env = env; Span = span }, [])
+    | Infix("|>", l, r, _, _) ->
+        let x = eval ctx env l
+        let f = eval ctx env r
+        apply ctx r.Span f (x, l.Span)
+    | Infix(">>", l, r, _, _) -> VCompose(eval ctx env l, eval ctx env r)
+    | Infix(("&&" | "||") as op, l, r, _, _) ->
+        match eval ctx env l with
+        | VBool a when op = "&&" && not a -> VBool false
+        | VBool a when op = "||" && a -> VBool true
+        | VBool _ ->
+            match eval ctx env r with
+            | VBool b -> VBool b
+            | v -> fail "NN0302" r.Span (sprintf "`%s` needs booleans, but this is %s" op (Value.describe v))
+        | v -> fail "NN0302" l.Span (sprintf "`%s` needs booleans, but this is %s" op (Value.describe v))
+    | Infix(op, l, r, opSpan, span) -> infix ctx op opSpan span (eval ctx env l, l.Span) (eval ctx env r, r.Span)
+    | Prefix("-", x, span) ->
+        match eval ctx env x with
+        | VNum(v, i) -> VNum(-v, i)
+        | VTensor n -> VTensor(graph ctx span (fun src -> ctx.Builder.Unary(OpKind.Neg, n, src)))
+        | v -> fail "NN0302" x.Span (sprintf "`-` needs a number or a tensor, but this is %s" (Value.describe v))
+    | Prefix("not", x, _) ->
+        match eval ctx env x with
+        | VBool b -> VBool(not b)
+        | v -> fail "NN0302" x.Span (sprintf "`not` needs a boolean, but this is %s" (Value.describe v))
+    | Prefix(op, _, span) -> fail "NN0302" span (sprintf "unknown prefix operator `%s`" op)
+    | List(items, _) -> VList(items |> List.map (eval ctx env))
+    | Tuple(items, _) -> VTuple(items |> List.map (eval ctx env))
+    | Record(fields, _) ->
+        fields
+        |> List.fold (fun seen f ->
+            if List.contains f.Name seen then fail "NN0308" f.NameSpan (sprintf "the field `%s` is given twice" f.Name)
+            f.Name :: seen) []
+        |> ignore
+        VRecord(fields |> List.map (fun f -> f.Name, eval ctx env f.Value))
+    | Member(target, name, span) ->
+        match eval ctx env target with
+        | VRecord fields ->
+            match fields |> List.tryFind (fst >> (=) name) with
+            | Some(_, v) -> v
+            | None -> fail "NN0307" span (sprintf "the record has no field `%s`" name)
+        | v -> fail "NN0307" span (sprintf "`.%s` needs a record, but this is %s" name (Value.describe v))
+    | If(c, t, f, _) ->
+        match eval ctx env c with
+        | VBool true -> eval ctx env t
+        | VBool false -> eval ctx env f
+        | v -> fail "NN0302" c.Span (sprintf "`if` needs a condition the compiler can decide (a boolean), but this is %s" (Value.describe v))
+    | Slice(target, ranges, span) -> slice ctx env target ranges span
+    | Block(stmts, result, _) ->
+        let env = stmts |> List.fold (statement ctx) env
+        eval ctx env result
+
+and private infix ctx op opSpan span l r : Value =
+    let binary kind = Builtins.Elementwise.binary ctx kind op span l r
+    match op with
+    | "+" -> binary OpKind.Add
+    | "-" -> binary OpKind.Sub
+    | "*" -> binary OpKind.Mul
+    | "/" -> binary OpKind.Div
+    | "**" -> binary OpKind.Pow
+    | "@" ->
+        match l, r with
+        | (VTensor a, _), (VTensor b, _) -> VTensor(graph ctx opSpan (fun src -> ctx.Builder.MatMul(a, b, src)))
+        | (v, s), (VTensor _, _)
+        | (VTensor _, _), (v, s)
+        | (v, s), _ -> fail "NN0302" s (sprintf "`@` multiplies tensors, but this is %s" (Value.describe v))
+    | "=" | "<>" | "<" | ">" | "<=" | ">=" ->
+        let c =
+            match fst l, fst r with
+            | VNum(a, _), VNum(b, _) -> compare a b
+            | VStr a, VStr b -> compare a b
+            | VBool a, VBool b -> compare a b
+            | VSymbol a, VSymbol b when op = "=" || op = "<>" -> compare a b
+            | a, b -> fail "NN0302" span (sprintf "`%s` compares numbers, strings or booleans, but got %s and %s" op (Value.describe a) (Value.describe b))
+        VBool(
+            match op with
+            | "=" -> c = 0
+            | "<>" -> c <> 0
+            | "<" -> c < 0
+            | ">" -> c > 0
+            | "<=" -> c <= 0
+            | _ -> c >= 0)
+    | _ -> fail "NN0302" opSpan (sprintf "unknown operator `%s`" op)
+
+and private slice ctx env target ranges span =
+    match eval ctx env target with
+    | VTensor x ->
+        if ranges.Length > x.Shape.Rank then
+            fail "NN0208" span (sprintf "%d slice ranges for a value with %d axes (%O)" ranges.Length x.Shape.Rank x.Shape)
+        let idx (e: Expr) = intOf e.Span (eval ctx env e)
+        let bounds =
+            [ for i in 0 .. x.Shape.Rank - 1 ->
+                  if i >= ranges.Length then 0, -1
+                  else
+                      match ranges[i] with
+                      | All _ -> 0, -1
+                      | Index(e, _) -> let k = idx e in k, k + 1
+                      | Range(lo, hi, _) ->
+                          let lo = lo |> Option.map idx |> Option.defaultValue 0
+                          let hi = hi |> Option.map (fun h -> idx h + 1) |> Option.defaultValue -1
+                          lo, hi ]
+        let starts = bounds |> List.map fst |> Array.ofList
+        let stops = bounds |> List.map snd |> Array.ofList
+        VTensor(graph ctx span (fun src -> ctx.Builder.Slice(x, starts, stops, src)))
+    | v -> fail "NN0302" target.Span (sprintf "slicing needs a tensor, but this is %s" (Value.describe v))
+
+/// One statement of a block: `let` binds a value or a function, `param` declares a trainable tensor.
+and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
+    match stmt with
+    | LetStmt lb -> bindLet ctx env lb
+    | ParamStmt pb ->
+        let dims =
+            pb.Shape.Dims
+            |> List.map (fun d ->
+                let dim = dimOf d.Span (eval ctx env d)
+                if not dim.IsFixed then
+                    fail "NN0213" d.Span (sprintf "a parameter's size must be known: `%O` is a dimension variable (such as the batch size)" dim)
+                dim)
+        let init =
+            match eval ctx env pb.Init with
+            | VInit i -> i
+            | VNum(c, _) -> InitSpec("constant", c)
+            | v -> fail "NN0309" pb.Init.Span (sprintf "`param %s` needs an initializer such as `glorot` or `zeros`, but this is %s" pb.Name (Value.describe v))
+        let name = paramName ctx pb.Name
+        let node = graph ctx pb.Span (fun src -> ctx.Builder.Param(name, Shape(Array.ofList dims), init, src))
+        env.Add(pb.Name, (VTensor node, pb.NameSpan))
+
+/// A `let`: with parameters it is a function (a closure over the current scope); without, a value.
+and bindLet (ctx: EvalContext) (env: Env) (lb: LetBinding) : Env =
+    if lb.Params.IsEmpty then env.Add(lb.Name, (eval ctx env lb.Body, lb.NameSpan))
+    else
+        let c = { Name = Some lb.Name; Params = lb.Params; Body = lb.Body; Env = env; Span = lb.Span }
+        env.Add(lb.Name, (VClosure(c, []), lb.NameSpan))
+
+/// Apply a function value to one more argument.
+and apply (ctx: EvalContext) (span: Span) (f: Value) (arg: Value * Span) : Value =
+    match f with
+    | VClosure(c, applied) ->
+        let applied = applied @ [ arg ]
+        if applied.Length < c.Params.Length then VClosure(c, applied) else invoke ctx span c applied
+    | VBuiltin(b, applied) ->
+        let applied = applied @ [ arg ]
+        if applied.Length < b.Arity then VBuiltin(b, applied)
+        else
+            let saved = ctx.CallSite
+            if span.File <> preludeFile && ctx.CallSite.IsNone then ctx.CallSite <- Some span
+            try b.Impl ctx (userSpan ctx span) applied finally ctx.CallSite <- saved
+    | VCompose(g, h) -> apply ctx span h (apply ctx span g arg, snd arg)
+    | other ->
+        fail "NN0303" span (sprintf "%s is not a function, so it cannot be applied to an argument" (Value.describe other))
+
+and private invoke ctx span c applied : Value =
+    if ctx.Depth > maxDepth then fail "NN0304" span (sprintf "calls nested more than %d deep" maxDepth)
+    let fname = defaultArg c.Name "fun"
+    let env =
+        List.zip c.Params applied
+        |> List.fold (fun (env: Env) (p, (v, vSpan)) ->
+            let env =
+                match p.Shape with
+                | Some ann -> annotate ctx env (sprintf "the argument `%s` of `%s`" p.Name fname) ann (v, vSpan) span
+                | None -> env
+            env.Add(p.Name, (v, p.Span))) c.Env
+    let saved = ctx.CallSite
+    // entering the prelude from user code: errors and nodes inside point at this call
+    if c.Span.File = preludeFile && span.File <> preludeFile then ctx.CallSite <- Some span
+    ctx.Depth <- ctx.Depth + 1
+    try
+        match c.Name with
+        | Some name -> inScope ctx name (fun () -> eval ctx env c.Body)
+        | None -> eval ctx env c.Body
+    finally
+        ctx.Depth <- ctx.Depth - 1
+        ctx.CallSite <- saved
+
+/// A context whose function application is this evaluator's.
+let context builder training = Context.create builder training apply

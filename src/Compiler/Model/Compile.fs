@@ -1,0 +1,183 @@
+/// From source text to a checked model: parse (with `open`ed files), resolve names, evaluate the top-level
+/// declarations, check every network's shapes and every `train` block's settings.
+module Nn.Compiler.Compile
+
+open System.IO
+open Nn.Dsl
+open Nn.Runtime.IR
+open Nn.Compiler.Context
+
+/// A checked network: its declaration and the environment it sees (the prelude and the declarations before it).
+type NetworkInfo = { Decl: NetworkDecl; Env: Env }
+
+/// A checked program.
+type Compiled =
+    { File: string
+      /// every source text by file name (the prelude included), to render diagnostics
+      Sources: Map<string, string>
+      Networks: NetworkInfo list
+      /// the `train` blocks of the main file with the environment they see
+      Trains: (TrainDecl * Env) list
+      /// top-level environment after all declarations
+      Env: Env }
+
+/// The forward pass of a network built into a graph.
+type Forward =
+    { Inputs: (string * Node) list
+      Output: Node
+      /// statistics to learn from the data before training: mean state, std state, the node they describe
+      Adapt: (string * string * Node) list
+      Context: EvalContext }
+
+/// How to read a file's text (the CLI reads from disk; the embedding API may read from memory).
+type Reader = string -> Result<string, Diagnostic>
+
+/// Reads from disk with the product's errors (missing, binary, empty).
+let diskReader: Reader =
+    fun path ->
+        let span = Span.make path (0, 0) (0, 0)
+        try
+            if Directory.Exists path then Error(Diagnostic.error "NN0001" span (sprintf "cannot read `%s`: it is a folder" path))
+            elif not (File.Exists path) then Error(Diagnostic.error "NN0001" span (sprintf "cannot read `%s`: no such file" path))
+            else
+                let bytes = File.ReadAllBytes path
+                if Array.contains 0uy bytes then Error(Diagnostic.error "NN0002" span (sprintf "`%s` is a binary file, not a .nn program" path))
+                else
+                    let text = System.Text.UTF8Encoding(false, true).GetString bytes
+                    if System.String.IsNullOrWhiteSpace text then
+                        Error(Diagnostic.error "NN0003" span (sprintf "`%s` is empty: a program needs at least one declaration" path))
+                    else Ok(text.TrimStart('\uFEFF'))
+        with
+        | :? System.Text.DecoderFallbackException -> Error(Diagnostic.error "NN0002" span (sprintf "`%s` is not UTF-8 text" path))
+        | e -> Error(Diagnostic.error "NN0001" span (sprintf "cannot read `%s`: %s" path e.Message))
+
+let private scratchContext () = Eval.context (GraphBuilder()) true
+
+/// Parse a file and the files it opens (relative to it), depth first; cycles are errors.
+let rec private load (read: Reader) (sources: Map<string, string>) (stack: string list) (path: string) (fromSpan: Span option) =
+    match sources.TryFind path with
+    | Some _ when not (List.contains path stack) -> Ok(sources, [])
+    | _ ->
+    if List.contains path stack then
+        let span = defaultArg fromSpan (Span.make path (0, 0) (0, 0))
+        Error [ Diagnostic.error "NN0310" span (sprintf "`open` makes a cycle: %s" (String.concat " -> " (List.rev (path :: stack) |> List.map Path.GetFileName))) ]
+    else
+        match read path with
+        | Error d -> Error [ (match fromSpan with Some s -> { d with Span = s } | None -> d) ]
+        | Ok text ->
+            let sources = sources.Add(path, text)
+            match Parser.parseProgram path text with
+            | Error ds -> Error ds
+            | Ok prog ->
+                let dir = Path.GetDirectoryName(Path.GetFullPath path)
+                prog.Decls
+                |> List.fold (fun acc decl ->
+                    match acc, decl with
+                    | Ok(srcs, decls), OpenDecl(p, span) ->
+                        let full = Path.GetFullPath(Path.Combine(dir, p))
+                        match load read srcs (path :: stack) full (Some span) with
+                        | Ok(srcs, opened) ->
+                            // only the definitions of an opened file are used, not its train blocks
+                            let defs = opened |> List.filter (function TrainDecl _ -> false | _ -> true)
+                            Ok(srcs, decls @ defs)
+                        | Error ds -> Error ds
+                    | Ok(srcs, decls), d -> Ok(srcs, decls @ [ d ])
+                    | Error ds, _ -> Error ds) (Ok(sources, []))
+
+let private catchDiag (f: unit -> 'a) : Result<'a, Diagnostic list> =
+    try Ok(f ()) with DiagnosticException d -> Error [ d ]
+
+/// Build a network's forward pass into `builder`, in training or evaluation mode.
+let forward (net: NetworkInfo) (builder: GraphBuilder) (training: bool) : Forward =
+    let ctx = Eval.context builder training
+    let nd = net.Decl
+    let env, inputs =
+        nd.Inputs
+        |> List.fold (fun (env: Env, inputs) p ->
+            match p.Shape with
+            | None -> fail "NN0214" p.Span (sprintf "the network input `%s` needs a shape, such as (%s: [n, 784])" p.Name p.Name)
+            | Some ann ->
+                let dims, env =
+                    ann.Dims |> List.fold (fun (dims, env: Env) d ->
+                        match d with
+                        | Ident(name, s) when not (env.ContainsKey name) ->
+                            let dim = Dim.Sym name
+                            dims @ [ dim ], env.Add(name, (VDim dim, s))
+                        | e -> dims @ [ Tensors.dimOf e.Span (Eval.eval ctx env e) ], env) ([], env)
+                let node = graph ctx p.Span (fun src -> builder.Input(p.Name, Shape(Array.ofList dims), src))
+                env.Add(p.Name, (VTensor node, p.Span)), inputs @ [ p.Name, node ]) (net.Env, [])
+    let output =
+        match Eval.eval ctx env nd.Body with
+        | VTensor n -> n
+        | v -> fail "NN0212" nd.Body.Span (sprintf "the network `%s` must compute a tensor, but its body is %s" nd.Name (Value.describe v))
+    match nd.Output with
+    | Some ann ->
+        try Eval.annotate ctx env (sprintf "the output of `%s`" nd.Name) ann (VTensor output, nd.Body.Span) ann.Span |> ignore
+        with DiagnosticException d when d.Code = "NN0211" ->
+            raise (DiagnosticException { d with Code = "NN0212"; Span = ann.Span; Message = d.Message })
+    | None -> ()
+    { Inputs = inputs; Output = output; Adapt = List.ofSeq ctx.Adapt; Context = ctx }
+
+/// Compile a file: all diagnostics found, or the checked program.
+let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list> =
+    let path = Path.GetFullPath path
+    match load read Map.empty [] path None with
+    | Error ds -> Error ds
+    | Ok(sources, decls) ->
+        let sources = sources.Add(preludeFile, Prelude.source)
+        let prelude = Prelude.declarations.Force()
+        let known = Builtins.Table.allNames
+        // 1. names, all at once
+        let resolveErrors =
+            let scope0 = Builtins.Table.networkEnv |> Map.toSeq |> Seq.map fst |> Set.ofSeq
+            let scope0 = prelude |> List.fold (fun (s: Set<string>) d -> match d with LetDecl lb -> s.Add lb.Name | _ -> s) scope0
+            let trainScope = (Builtins.Table.trainEnv Map.empty) |> Map.toSeq |> Seq.map fst |> Set.ofSeq
+            decls
+            |> List.fold (fun (scope: Set<string>, ds) d ->
+                match d with
+                | LetDecl lb -> scope.Add lb.Name, ds @ Resolve.letBinding known scope lb
+                | NetworkDecl nd -> scope, ds @ Resolve.network known scope nd
+                | TrainDecl td -> scope, ds @ Resolve.train known (Set.union scope trainScope) td
+                | OpenDecl _ -> scope, ds) (scope0, [])
+            |> snd
+        if not resolveErrors.IsEmpty then Error resolveErrors
+        else
+        // 2. evaluate top-level declarations, check networks and train blocks
+        let ctx = scratchContext ()
+        let preludeEnv = prelude |> List.fold (fun env d -> match d with LetDecl lb -> Eval.bindLet ctx env lb | _ -> env) Builtins.Table.networkEnv
+        let mutable errors = []
+        let mutable networks = []
+        let mutable trains = []
+        let mutable env = preludeEnv
+        for d in decls do
+            match d with
+            | LetDecl lb ->
+                match catchDiag (fun () -> Eval.bindLet ctx env lb) with
+                | Ok e -> env <- e
+                | Error ds -> errors <- errors @ ds
+            | NetworkDecl nd ->
+                if networks |> List.exists (fun n -> n.Decl.Name = nd.Name) then
+                    errors <- errors @ [ Diagnostic.error "NN0311" nd.NameSpan (sprintf "a network named `%s` is already declared" nd.Name) ]
+                let net = { Decl = nd; Env = env }
+                match catchDiag (fun () -> forward net (GraphBuilder()) true) with
+                | Ok _ -> networks <- networks @ [ net ]
+                | Error ds -> errors <- errors @ ds
+            | TrainDecl td when td.Span.File = path ->
+                match networks |> List.tryFind (fun n -> n.Decl.Name = td.Network) with
+                | None ->
+                    let names = decls |> List.choose (function NetworkDecl n -> Some n.Name | _ -> None)
+                    if not (List.contains td.Network names) then
+                        let hint = match suggest td.Network names with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
+                        errors <- errors @ [ Diagnostic.error "NN0413" td.NetworkSpan (sprintf "there is no network named `%s`%s" td.Network hint) ]
+                | Some _ -> trains <- trains @ [ td, env ]
+            | _ -> ()
+        if not errors.IsEmpty then Error errors
+        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env }
+
+/// Compile a file from disk.
+let compileFile (path: string) = compileWith diskReader path
+
+/// Compile source text held in memory (the embedding API); `fileName` is used in diagnostics.
+let compileText (fileName: string) (text: string) =
+    let full = Path.GetFullPath fileName
+    compileWith (fun p -> if p = full then Ok text else diskReader p) fileName
