@@ -1,0 +1,29 @@
+/// `nn check FILE...`: parse, resolve and shape-check programs without reading any data.
+module Nn.Cli.Commands.Check
+
+open Nn.Cli
+open Nn.Compiler
+
+let help =
+    """Usage: nn check FILE...
+
+Parses, resolves names and checks the shapes of every network and train block, without reading data.
+Prints each error as `file(line,col): error NNxxxx: message` with the source line and a caret.
+
+Exit codes: 0 all files are valid, 1 a file has errors.
+
+Example:
+  nn check examples/xor.nn examples/mnist_mlp.nn"""
+
+let run (files: string list) =
+    let mutable failed = false
+    for f in files do
+        match Compile.compileFile f with
+        | Ok c ->
+            let nets = c.Networks |> List.map (fun n -> n.Decl.Name) |> String.concat ", "
+            printfn "%s: ok (%d network%s%s)" f c.Networks.Length (if c.Networks.Length = 1 then "" else "s") (if nets = "" then "" else ": " + nets)
+        | Error ds ->
+            failed <- true
+            Output.diagnostics (Output.sourcesFrom Map.empty) ds
+            eprintfn "%s: %d error%s" f ds.Length (if ds.Length = 1 then "" else "s")
+    if failed then 1 else 0

@@ -1,0 +1,29 @@
+/// Console output: plain lines when not a terminal or when NO_COLOR is set; diagnostics to standard error.
+module Nn.Cli.Output
+
+open System
+open Nn.Dsl
+
+/// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+let useColor =
+    lazy (String.IsNullOrEmpty(Environment.GetEnvironmentVariable "NO_COLOR") && not Console.IsOutputRedirected)
+
+let private paint (code: string) (s: string) = if useColor.Value then sprintf "\u001b[%sm%s\u001b[0m" code s else s
+let bold = paint "1"
+let red = paint "31"
+let green = paint "32"
+let dim = paint "2"
+
+/// Print diagnostics with their source lines to standard error.
+let diagnostics (sources: string -> string option) (ds: Diagnostic list) =
+    for d in ds do
+        eprintfn "%s" (Diagnostic.render sources d)
+        eprintfn ""
+
+/// A source lookup from a map of texts, falling back to the disk for files not in the map.
+let sourcesFrom (known: Map<string, string>) (file: string) =
+    match known.TryFind file with
+    | Some t -> Some t
+    | None ->
+        try if IO.File.Exists file then Some(IO.File.ReadAllText file) else None
+        with _ -> None
