@@ -16,6 +16,7 @@ Usage: nn COMMAND [ARGS...]
 Commands:
   check FILE...        check programs (syntax, names, shapes) without reading data
   fmt FILE... [--check] rewrite programs in the canonical layout
+  summary FILE         parameters, shapes and sizes of each network (like Keras' summary)
   train FILE           train the network of a program's train block
 
 Options: --help (also after a command), --version
@@ -48,6 +49,12 @@ let dispatch (argv: string list) =
         let files = rest |> List.filter (fun a -> a <> "--check")
         if files.IsEmpty then usageError "`nn fmt` needs at least one FILE"
         else Fmt.run files (List.contains "--check" rest)
+    | "summary" :: rest when wantsHelp rest -> printfn "%s" Summary.help; 0
+    | "summary" :: file :: rest ->
+        match rest with
+        | [] -> Summary.run file None
+        | [ "--network"; n ] -> Summary.run file (Some n)
+        | _ -> usageError "usage: nn summary FILE [--network NAME]"
     | cmd :: _ -> usageError (sprintf "unknown command `%s`" cmd)
 
 [<EntryPoint>]

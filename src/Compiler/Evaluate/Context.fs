@@ -23,6 +23,7 @@ let create (builder: GraphBuilder) training apply =
       Depth = 0
       CallSite = None
       Adapt = ResizeArray()
+      Calls = ResizeArray()
       Apply = apply }
 
 /// The file name of the prelude's source.
@@ -45,7 +46,16 @@ let inScope (ctx: EvalContext) (name: string) (f: unit -> 'a) : 'a =
     ctx.Counters[key] <- k
     let saved = ctx.Scope
     ctx.Scope <- (sprintf "%s%d" name k) :: saved
-    try f () finally ctx.Scope <- saved
+    try
+        let result = f ()
+        match box result with
+        | :? Value as v ->
+            match v with
+            | VTensor n -> ctx.Calls.Add((path ctx, n))
+            | _ -> ()
+        | _ -> ()
+        result
+    finally ctx.Scope <- saved
 
 /// The full name of a parameter declared as `local` in the current scope; a second declaration with the
 /// same path in one evaluation (a `param` inside a loop) gets a numeric suffix so it is a distinct tensor.

@@ -65,6 +65,8 @@ and EvalContext =
       mutable CallSite: Span option
       /// statistics learnt from the training data before training (`standardize`): mean state, std state, the node
       Adapt: ResizeArray<string * string * Node>
+      /// every completed call of a named function that returned a tensor: scope path, output (for `nn summary`)
+      Calls: ResizeArray<string * Node>
       mutable Apply: EvalContext -> Span -> Value -> Value * Span -> Value }
 
 module Value =
