@@ -1,0 +1,76 @@
+using System.Text;
+using Nn.Runtime.Data;
+
+namespace Nn.Runtime.Checkpoints;
+
+/// <summary>
+/// Writes files so that a crash at any moment leaves either the old complete file or the new complete one:
+/// the content goes to a temporary file in the same folder, is flushed to the disk
+/// (<see cref="FileStream.Flush(bool)"/> with <c>true</c>), and then replaces the target with one rename
+/// (<see cref="File.Move(string, string, bool)"/>), which is atomic within a file system.
+/// If the writer throws, the temporary file is deleted and the old file is untouched.
+/// (The folder entry itself is not fsynced: after a power cut the rename may be lost, leaving the old file.)
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically. Creates the folder if needed.</summary>
+    /// <param name="path">the file to create or replace</param>
+    /// <param name="write">writes the whole content to the stream it is given (it must not close it)</param>
+    /// <exception cref="DataException">NN0706 when the file cannot be written (I/O error, permissions, disk full)</exception>
+    /// <remarks>Exceptions that <paramref name="write"/> throws, other than I/O errors, propagate unchanged
+    /// after the temporary file is removed.</remarks>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string full, temp;
+        try
+        {
+            full = Path.GetFullPath(path);
+            string folder = Path.GetDirectoryName(full)!;
+            Directory.CreateDirectory(folder);
+            temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        }
+        catch (Exception e) when (IsIo(e) || e is ArgumentException or NotSupportedException)
+        {
+            throw Failed(path, e); // a malformed path or a folder that cannot be created
+        }
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e)
+        {
+            TryDelete(temp);
+            if (IsIo(e)) throw Failed(path, e);
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte order mark), atomically.</summary>
+    /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
+    public static void WriteAllText(string path, string text)
+    {
+        byte[] bytes = new UTF8Encoding(false).GetBytes(text);
+        Write(path, s => s.Write(bytes));
+    }
+
+    /// <summary>Writes <paramref name="bytes"/>, atomically.</summary>
+    /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
+    public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+
+    private static bool IsIo(Exception e) => e is IOException or UnauthorizedAccessException;
+
+    private static DataException Failed(string path, Exception e) =>
+        new(DataErrorCodes.WriteFailed, path, $"{DataException.NameOf(path)}: cannot write the file: {e.Message}", inner: e);
+
+    private static void TryDelete(string temp)
+    {
+        try { File.Delete(temp); }
+        catch (Exception e) when (IsIo(e)) { /* the temporary file is hidden and harmless; the error that matters is the caller's */ }
+    }
+}

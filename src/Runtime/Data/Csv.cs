@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using Nn.Runtime.Checkpoints;
+
+namespace Nn.Runtime.Data;
+
+/// <summary>A column of a CSV file, named by its header text or by its 0-based position.</summary>
+public sealed record ColumnRef
+{
+    /// <summary>The header name, or null when the column is given by position.</summary>
+    public string? Name { get; }
+
+    /// <summary>The 0-based position, or -1 when the column is given by name.</summary>
+    public int Index { get; }
+
+    private ColumnRef(string? name, int index) { Name = name; Index = index; }
+
+    /// <summary>The column whose header is <paramref name="name"/> (the first one, if several are).</summary>
+    public static ColumnRef ByName(string name) => new(name ?? throw new ArgumentNullException(nameof(name)), -1);
+
+    /// <summary>The column at 0-based position <paramref name="index"/>.</summary>
+    public static ColumnRef ByIndex(int index) =>
+        index >= 0 ? new(null, index) : throw new ArgumentOutOfRangeException(nameof(index), "a column index is 0 or more");
+
+    /// <summary>As written in a program: <c>"species"</c> or <c>4</c>.</summary>
+    public override string ToString() => Name is null ? Index.ToString(CultureInfo.InvariantCulture) : $"\"{Name}\"";
+}
+
+/// <summary>
+/// Which columns of a CSV file to read. <see cref="Features"/> null means every column that is not the label
+/// or a target. <see cref="Label"/> is a class label column: text labels become class indices in order of
+/// first appearance; numeric labels are used as they are. <see cref="Targets"/> are numeric regression targets.
+/// </summary>
+/// <param name="Features">the input columns, in order (null: all other columns)</param>
+/// <param name="Label">the class label column, or null</param>
+/// <param name="Targets">numeric target columns (for regression), or null</param>
+public sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null, IReadOnlyList<ColumnRef>? Targets = null);
+
+/// <summary>Reads datasets from CSV files with a header row, and writes tables and predictions.</summary>
+public static class Csv
+{
+    /// <summary>
+    /// Reads a dataset. Features are [N, features] float32 parsed with the invariant culture. With a label column
+    /// the targets are [N] class indices and <see cref="Dataset.ClassNames"/> holds the class names (text labels,
+    /// by first appearance) or "0".."max" (whole-number labels); other numeric labels are kept as they are with no
+    /// class names. With target columns the targets are [N, targets]. The file may be gzip-compressed.
+    /// </summary>
+    /// <exception cref="DataException">NN0501–NN0503 file problems; NN0520 empty; NN0521 ragged row; NN0522 not a
+    /// number; NN0523 unknown column; NN0524 unclosed quote; NN0525 no data rows; NN0540 negative or fractional
+    /// labels mixed with text</exception>
+    public static Dataset Read(string path, CsvSpec spec)
+    {
+        string name = DataException.NameOf(path);
+        byte[] bytes = FileBytes.Read(path);
+        var records = CsvParser.Parse(new UTF8Encoding(false, false).GetString(bytes), path);
+        if (records.Count == 0)
+            throw new DataException(DataErrorCodes.CsvEmpty, path, $"{name}: the file is empty; expected a header row naming the columns");
+        string[] header = records[0].Fields;
+        if (records.Count == 1)
+            throw new DataException(DataErrorCodes.CsvNoRows, path, $"{name}: the file has a header row but no data rows", row: 1);
+
+        int? label = spec.Label is null ? null : Resolve(spec.Label, header, path);
+        int[] targets = spec.Targets?.Select(c => Resolve(c, header, path)).ToArray() ?? [];
+        int[] features = spec.Features is null
+            ? Enumerable.Range(0, header.Length).Where(c => c != label && !targets.Contains(c)).ToArray()
+            : spec.Features.Select(c => Resolve(c, header, path)).ToArray();
+
+        int n = records.Count - 1;
+        foreach (var r in records.Skip(1))
+            if (r.Fields.Length != header.Length)
+                throw new DataException(DataErrorCodes.CsvRagged, path,
+                    $"{name} row {r.Line}: {r.Fields.Length} {(r.Fields.Length == 1 ? "field" : "fields")}, expected {header.Length} as in the header",
+                    row: r.Line);
+
+        var x = new float[n * features.Length];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < features.Length; j++)
+                x[i * features.Length + j] = Number(records[i + 1], features[j], header, path);
+        var featureTensor = new HostTensor([n, features.Length], x);
+
+        if (label is int l) return WithLabels(featureTensor, records, l, path);
+        if (targets.Length > 0)
+        {
+            var y = new float[n * targets.Length];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < targets.Length; j++)
+                    y[i * targets.Length + j] = Number(records[i + 1], targets[j], header, path);
+            return new Dataset(featureTensor, new HostTensor([n, targets.Length], y));
+        }
+        return new Dataset(featureTensor, null);
+    }
+
+    private static Dataset WithLabels(HostTensor features, List<CsvRecord> records, int column, string path)
+    {
+        int n = records.Count - 1;
+        var y = new float[n];
+        bool numeric = true;
+        for (int i = 0; i < n && numeric; i++)
+            numeric = TryNumber(records[i + 1].Fields[column], out y[i]);
+        if (numeric)
+        {
+            bool whole = y.All(v => v >= 0 && v == MathF.Floor(v) && v < 1e6f);
+            string[]? names = whole && n > 0 ? Enumerable.Range(0, (int)y.Max() + 1).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray() : null;
+            return new Dataset(features, new HostTensor([n], y), names);
+        }
+        var classes = new Dictionary<string, int>(StringComparer.Ordinal);
+        var order = new List<string>();
+        for (int i = 0; i < n; i++)
+        {
+            string text = records[i + 1].Fields[column];
+            if (!classes.TryGetValue(text, out int c)) { c = order.Count; classes[text] = c; order.Add(text); }
+            y[i] = c;
+        }
+        return new Dataset(features, new HostTensor([n], y), order.ToArray());
+    }
+
+    private static bool TryNumber(string text, out float value) =>
+        float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+
+    private static float Number(CsvRecord r, int column, string[] header, string path)
+    {
+        string text = r.Fields[column];
+        if (TryNumber(text, out float v)) return v;
+        string what = text.Length == 0 ? "the cell is empty, expected a number" : $"`{text}` is not a number";
+        throw new DataException(DataErrorCodes.CsvNotANumber, path,
+            $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}", row: r.Line, column: column + 1);
+    }
+
+    private static int Resolve(ColumnRef c, string[] header, string path)
+    {
+        if (c.Name is string wanted)
+        {
+            int i = Array.IndexOf(header, wanted);
+            if (i >= 0) return i;
+            throw new DataException(DataErrorCodes.CsvUnknownColumn, path,
+                $"{DataException.NameOf(path)}: no column named `{wanted}`; the header has {string.Join(", ", header)}", row: 1);
+        }
+        if (c.Index < header.Length) return c.Index;
+        throw new DataException(DataErrorCodes.CsvUnknownColumn, path,
+            $"{DataException.NameOf(path)}: there is no column {c.Index}; the header has {header.Length} columns, numbered 0 to {header.Length - 1}", row: 1);
+    }
+
+    /// <summary>Writes a header and the rows of <paramref name="rows"/> ([N] or [N, ...], each row flattened), atomically.</summary>
+    /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
+    public static void Write(string path, IReadOnlyList<string> header, HostTensor rows)
+    {
+        var sb = new StringBuilder();
+        sb.Append(string.Join(",", header.Select(CsvParser.Quote))).Append('\n');
+        int size = rows.RowSize;
+        for (int i = 0; i < rows.Rows; i++)
+        {
+            var row = rows.Row(i);
+            for (int j = 0; j < size; j++)
+            {
+                if (j > 0) sb.Append(',');
+                sb.Append(row[j].ToString(CultureInfo.InvariantCulture));
+            }
+            sb.Append('\n');
+        }
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    /// <summary>
+    /// Writes a model's outputs [N, k] (or [N]) as CSV. With class names (k of them) the columns are the class
+    /// names followed by <c>predicted</c>, the name of the largest output; otherwise the columns are
+    /// <c>y0</c>..<c>y{k-1}</c> (<c>y</c> when k = 1).
+    /// </summary>
+    /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
+    public static void WritePredictions(string path, HostTensor outputs, string[]? classNames = null)
+    {
+        int k = outputs.RowSize;
+        if (classNames is null || classNames.Length != k)
+        {
+            Write(path, k == 1 ? ["y"] : Enumerable.Range(0, k).Select(j => $"y{j}").ToArray(), outputs);
+            return;
+        }
+        var sb = new StringBuilder();
+        sb.Append(string.Join(",", classNames.Append("predicted").Select(CsvParser.Quote))).Append('\n');
+        for (int i = 0; i < outputs.Rows; i++)
+        {
+            var row = outputs.Row(i);
+            int best = 0;
+            for (int j = 0; j < k; j++)
+            {
+                sb.Append(row[j].ToString(CultureInfo.InvariantCulture)).Append(',');
+                if (row[j] > row[best]) best = j;
+            }
+            sb.Append(CsvParser.Quote(classNames[best])).Append('\n');
+        }
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+}

@@ -1,0 +1,105 @@
+namespace Nn.Runtime.Data;
+
+// Error codes for reading and writing data and checkpoints. Codes are stable: tests and users match on them,
+// so a code is never reused for a different meaning. Messages name the file (its name, not the whole path:
+// the full path is in DataException.FilePath), the row/column or byte offset, and what was expected.
+//
+// | code   | meaning                                                                     | location      |
+// |--------|-----------------------------------------------------------------------------|---------------|
+// | NN0501 | file not found (or its folder does not exist)                               | -             |
+// | NN0502 | file cannot be read (permissions, I/O error)                                | -             |
+// | NN0503 | gzip data is corrupt                                                        | -             |
+// | NN0510 | IDX: wrong magic number (not IDX, or images/labels swapped)                 | byte 0        |
+// | NN0511 | IDX: unsupported element type code                                          | byte 2        |
+// | NN0512 | IDX: truncated (header or data shorter than the dimensions say)             | byte offset   |
+// | NN0513 | IDX: image and label files hold different numbers of items                  | -             |
+// | NN0520 | CSV: empty file (no header row)                                             | -             |
+// | NN0521 | CSV: a row has a different number of fields than the header (ragged)        | row           |
+// | NN0522 | CSV: a feature cell (or numeric label) is not a number                      | row, column   |
+// | NN0523 | CSV: a column named in the program does not exist                           | -             |
+// | NN0524 | CSV: a quoted field is not closed                                           | row, column   |
+// | NN0525 | CSV: the header has no data rows                                            | -             |
+// | NN0530 | NPY: not an NPY file (magic) or its header is malformed                     | byte offset   |
+// | NN0531 | NPY: fortran_order is True (only C order is supported)                      | -             |
+// | NN0532 | NPY: unsupported dtype                                                      | -             |
+// | NN0533 | NPY: truncated data                                                         | byte offset   |
+// | NN0540 | a class label is not a whole number in 0..k-1                               | row           |
+// | NN0541 | a dataset request is impossible (validation fraction, batch size)           | -             |
+// | NN0701 | checkpoint file not found                                                   | -             |
+// | NN0702 | safetensors: header length missing or larger than the file                  | byte offset   |
+// | NN0703 | safetensors: header is not valid JSON or not the expected layout            | byte offset   |
+// | NN0704 | safetensors: a tensor's data_offsets are out of range or disagree with shape| -             |
+// | NN0705 | safetensors: unsupported dtype                                              | -             |
+// | NN0706 | a file cannot be written (folder, permissions, disk full)                   | -             |
+// | NN0707 | a tensor named in a request is not in the checkpoint                        | -             |
+
+/// <summary>The stable codes of <see cref="DataException"/> (see the table at the top of DataException.cs).</summary>
+public static class DataErrorCodes
+{
+#pragma warning disable CS1591 // each constant is documented in the table above
+    public const string FileNotFound = "NN0501";
+    public const string FileUnreadable = "NN0502";
+    public const string GzipCorrupt = "NN0503";
+    public const string IdxWrongMagic = "NN0510";
+    public const string IdxUnsupportedType = "NN0511";
+    public const string IdxTruncated = "NN0512";
+    public const string IdxCountMismatch = "NN0513";
+    public const string CsvEmpty = "NN0520";
+    public const string CsvRagged = "NN0521";
+    public const string CsvNotANumber = "NN0522";
+    public const string CsvUnknownColumn = "NN0523";
+    public const string CsvUnclosedQuote = "NN0524";
+    public const string CsvNoRows = "NN0525";
+    public const string NpyMalformed = "NN0530";
+    public const string NpyFortranOrder = "NN0531";
+    public const string NpyUnsupportedDtype = "NN0532";
+    public const string NpyTruncated = "NN0533";
+    public const string BadLabel = "NN0540";
+    public const string BadRequest = "NN0541";
+    public const string CheckpointNotFound = "NN0701";
+    public const string CheckpointHeaderLength = "NN0702";
+    public const string CheckpointHeaderJson = "NN0703";
+    public const string CheckpointOffsets = "NN0704";
+    public const string CheckpointDtype = "NN0705";
+    public const string WriteFailed = "NN0706";
+    public const string CheckpointMissingTensor = "NN0707";
+#pragma warning restore CS1591
+}
+
+/// <summary>
+/// A problem with a data or checkpoint file, as data: a stable <see cref="Code"/>, the file, where in it
+/// (1-based row and column for text, byte offset for binary files) and a message in the user's words.
+/// The public API of <c>Nn.Runtime.Data</c> and <c>Nn.Runtime.Checkpoints</c> throws only this for bad input;
+/// raw <see cref="IOException"/>s and <see cref="FormatException"/>s are translated before they escape.
+/// </summary>
+public sealed class DataException : Exception
+{
+    /// <summary>The stable code, NN05xx for data and NN07xx for checkpoints.</summary>
+    public string Code { get; }
+
+    /// <summary>The file as the caller named it.</summary>
+    public string FilePath { get; }
+
+    /// <summary>The 1-based row (line of the file for CSV; item index + 1 for IDX labels), if known.</summary>
+    public int? Row { get; }
+
+    /// <summary>The 1-based column (field number) in a CSV row, if known.</summary>
+    public int? Column { get; }
+
+    /// <summary>The byte offset (0-based, in the decompressed data for gzip files) in a binary file, if known.</summary>
+    public long? ByteOffset { get; }
+
+    /// <summary>An error with its code, file, optional location and full message.</summary>
+    public DataException(string code, string filePath, string message,
+                         int? row = null, int? column = null, long? byteOffset = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        Code = code; FilePath = filePath; Row = row; Column = column; ByteOffset = byteOffset;
+    }
+
+    /// <summary>The message with its code in front, as the command line prints it: <c>error NN0522: ...</c>.</summary>
+    public string Render() => $"error {Code}: {Message}";
+
+    /// <summary>The file name used in messages (the name only; the whole path is in <see cref="FilePath"/>).</summary>
+    internal static string NameOf(string path) => Path.GetFileName(path) is { Length: > 0 } n ? n : path;
+}

@@ -1,0 +1,85 @@
+namespace Nn.Runtime.Data;
+
+/// <summary>
+/// A dense float32 tensor in host memory, row-major (C order): the element at index (i0, i1, ...) is at
+/// <c>((i0 * Shape[1] + i1) * Shape[2] + ...)</c>. Readers return this; the executor copies it where it needs it.
+/// The first axis is the item axis (rows of a dataset).
+/// </summary>
+public sealed class HostTensor
+{
+    /// <summary>The sizes of the axes (an empty array is a scalar).</summary>
+    public int[] Shape { get; }
+
+    /// <summary>The elements, row-major; its length is the product of <see cref="Shape"/>.</summary>
+    public float[] Data { get; }
+
+    /// <summary>A tensor over existing data (not copied).</summary>
+    /// <exception cref="ArgumentException">when the data length is not the product of the shape</exception>
+    public HostTensor(int[] shape, float[] data)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(data);
+        long n = ElementCount(shape);
+        if (n != data.Length)
+            throw new ArgumentException($"shape {FormatShape(shape)} holds {n} elements but the data has {data.Length}", nameof(data));
+        Shape = shape;
+        Data = data;
+    }
+
+    /// <summary>A tensor of zeros.</summary>
+    public static HostTensor Zeros(params int[] shape) => new(shape, new float[checked((int)ElementCount(shape))]);
+
+    /// <summary>The number of axes.</summary>
+    public int Rank => Shape.Length;
+
+    /// <summary>The number of elements.</summary>
+    public int Length => Data.Length;
+
+    /// <summary>The number of items (size of the first axis); 1 for a scalar.</summary>
+    public int Rows => Shape.Length == 0 ? 1 : Shape[0];
+
+    /// <summary>The number of elements in one item (product of all axes but the first).</summary>
+    public int RowSize => Shape.Length == 0 ? 1 : (int)ElementCount(Shape.AsSpan(1));
+
+    /// <summary>The elements of item <paramref name="row"/> (a view, not a copy).</summary>
+    public Span<float> Row(int row) => Data.AsSpan(row * RowSize, RowSize);
+
+    /// <summary>The rows <paramref name="start"/> .. <paramref name="start"/>+<paramref name="count"/>-1, copied.</summary>
+    public HostTensor SliceRows(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Rows)
+            throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count - 1} are outside 0..{Rows - 1}");
+        var shape = (int[])Shape.Clone();
+        shape[0] = count;
+        return new HostTensor(shape, Data.AsSpan(start * RowSize, count * RowSize).ToArray());
+    }
+
+    /// <summary>The rows listed in <paramref name="rows"/>, in that order, copied.</summary>
+    public HostTensor GatherRows(ReadOnlySpan<int> rows)
+    {
+        var shape = (int[])Shape.Clone();
+        shape[0] = rows.Length;
+        int size = RowSize;
+        var data = new float[rows.Length * size];
+        for (int i = 0; i < rows.Length; i++) Row(rows[i]).CopyTo(data.AsSpan(i * size, size));
+        return new HostTensor(shape, data);
+    }
+
+    /// <summary>The product of the sizes (1 for a scalar).</summary>
+    public static long ElementCount(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"negative size {d} in a shape");
+            n *= d;
+        }
+        return n;
+    }
+
+    /// <summary>A shape as the user writes it: <c>[10000, 28, 28]</c>.</summary>
+    public static string FormatShape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    /// <inheritdoc />
+    public override string ToString() => $"HostTensor{FormatShape(Shape)}";
+}
