@@ -1,0 +1,140 @@
+using System.Numerics;
+using Nn.Runtime.IR;
+
+namespace Nn.Runtime.Execution;
+
+/// <summary>How to run a graph.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Default options: seed 0, step 0, no finiteness check.</summary>
+    public static readonly RunOptions Default = new();
+    /// <summary>The run's seed (dropout masks derive from it, see <see cref="Dropout.Stream"/>).</summary>
+    public ulong Seed { get; init; }
+    /// <summary>The training step (a new dropout mask per step).</summary>
+    public long Step { get; init; }
+    /// <summary>Check every value for NaN and infinity and throw <see cref="NonFiniteException"/> at the first node producing one.</summary>
+    public bool CheckFinite { get; init; }
+}
+
+/// <summary>
+/// The reference interpreter: runs any graph node by node with plain loops in <typeparamref name="T"/>
+/// (float32 for speed checks, float64 as the finite-difference oracle). Only the nodes the requested outputs
+/// depend on are evaluated. Dimension variables are bound from the shapes of the fed sources.
+/// </summary>
+public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>Runs <paramref name="graph"/> and returns every output by name. <paramref name="feeds"/> maps the
+    /// name of each Input, Param and State the outputs depend on to its value.</summary>
+    public static Dictionary<string, Tensor<T>> Run(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, RunOptions? options = null)
+    {
+        var values = Evaluate(graph, feeds, graph.Outputs.Select(o => o.Value), options);
+        return graph.Outputs.ToDictionary(o => o.Key, o => values[o.Value.Id]!);
+    }
+
+    /// <summary>The value of every node needed for <paramref name="targets"/>, indexed by node id (null for nodes not needed).</summary>
+    public static Tensor<T>?[] Evaluate(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, IEnumerable<Node> targets, RunOptions? options = null)
+    {
+        options ??= RunOptions.Default;
+        var live = Live(graph, targets);
+        var bindings = Bind(graph, feeds, live);
+        var values = new Tensor<T>?[graph.Nodes.Count];
+        foreach (var node in graph.Nodes)
+        {
+            if (!live[node.Id]) continue;
+            var shape = node.Shape.Resolve(bindings);
+            var v = node.IsSource && node.Op != OpKind.Const ? feeds[node.Name!]
+                : Eval(node, node.Inputs.Select(i => values[i.Id]!).ToArray(), shape, options);
+            if (!v.Shape.SequenceEqual(shape))
+                throw Throw.Bug($"{node.Op} {node} computed shape [{string.Join(", ", v.Shape)}], expected [{string.Join(", ", shape)}]");
+            if (options.CheckFinite) CheckFinite(node, v);
+            values[node.Id] = v;
+        }
+        return values;
+    }
+
+    /// <summary>The dimension variables' sizes, bound from the fed sources' shapes.</summary>
+    public static Dictionary<string, int> Bind(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, bool[] live)
+    {
+        var bindings = new Dictionary<string, int>();
+        var boundBy = new Dictionary<string, string>();
+        foreach (var n in graph.Nodes)
+        {
+            if (!live[n.Id] || n.Op is not (OpKind.Input or OpKind.Param or OpKind.State)) continue;
+            if (!feeds.TryGetValue(n.Name!, out var t))
+                throw Throw.Exec(RuntimeCodes.MissingFeed, $"no value was given for the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` of shape {n.Shape}", n);
+            string Mismatch(string why) => $"the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` should have shape {n.Shape} but was given [{string.Join(", ", t.Shape)}]{why}";
+            if (t.Rank != n.Shape.Rank) throw Throw.Exec(RuntimeCodes.FeedShape, Mismatch(""), n);
+            for (int i = 0; i < t.Rank; i++)
+            {
+                var d = n.Shape[i];
+                if (d.IsFixed)
+                {
+                    if (d.Size != t.Shape[i]) throw Throw.Exec(RuntimeCodes.FeedShape, Mismatch($" (axis {i})"), n);
+                }
+                else if (bindings.TryGetValue(d.Symbol!, out var size))
+                {
+                    if (size != t.Shape[i])
+                        throw Throw.Exec(RuntimeCodes.FeedShape, Mismatch($" (`{d.Symbol}` is {size}, from `{boundBy[d.Symbol!]}`)"), n);
+                }
+                else { bindings[d.Symbol!] = t.Shape[i]; boundBy[d.Symbol!] = n.Name!; }
+            }
+        }
+        return bindings;
+    }
+
+    /// <summary>Marks the nodes <paramref name="targets"/> depend on.</summary>
+    public static bool[] Live(Graph graph, IEnumerable<Node> targets)
+    {
+        var live = new bool[graph.Nodes.Count];
+        foreach (var t in targets) live[t.Id] = true;
+        for (int i = live.Length - 1; i >= 0; i--)
+            if (live[i]) foreach (var x in graph.Nodes[i].Inputs) live[x.Id] = true;
+        return live;
+    }
+
+    private static void CheckFinite(Node node, Tensor<T> v)
+    {
+        for (int i = 0; i < v.Count; i++)
+        {
+            var x = v.Data[i];
+            if (T.IsFinite(x)) continue;
+            throw Throw.NonFinite(node, T.IsNaN(x) ? "NaN" : T.IsPositiveInfinity(x) ? "+infinity" : "-infinity", i);
+        }
+    }
+
+    private static Tensor<T> Eval(Node n, Tensor<T>[] x, int[] shape, RunOptions o)
+    {
+        var a = n.Attrs;
+        switch (n.Op)
+        {
+            case OpKind.Const: return Tensor<T>.Fill(shape, T.CreateChecked(a.Value));
+            case >= OpKind.Neg and <= OpKind.Step: return Elementwise<T>.Unary(n.Op, x[0], T.CreateChecked(a.Value));
+            case >= OpKind.Add and <= OpKind.Equal: return Elementwise<T>.Binary(n.Op, x[0], x[1], shape);
+            case OpKind.Where: return Elementwise<T>.Where(x[0], x[1], x[2], shape);
+            case OpKind.MatMul: return LayoutOps<T>.MatMul(x[0], x[1], shape);
+            case OpKind.Transpose: return LayoutOps<T>.Transpose(x[0], a.Ints);
+            case OpKind.Reshape: return new Tensor<T>(shape, (T[])x[0].Data.Clone());
+            case OpKind.Broadcast: return Elementwise<T>.Broadcast(x[0], shape);
+            case OpKind.Concat: return LayoutOps<T>.Concat(x, a.Axes.Length > 0 ? Axis(a.Axes[0], x[0].Rank) : 0, shape);
+            case OpKind.Slice: return LayoutOps<T>.Slice(x[0], a.Ints[..x[0].Rank], shape);
+            case OpKind.Pad: return LayoutOps<T>.Pad(x[0], a.Ints[..x[0].Rank], shape);
+            case OpKind.Sum or OpKind.Mean or OpKind.ReduceMax:
+                return ReduceOps<T>.Reduce(n.Op, x[0], a.Axes.Select(ax => Axis(ax, x[0].Rank)).ToArray(), shape);
+            case OpKind.ArgMax: return ReduceOps<T>.ArgMax(x[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, x[0].Rank), shape);
+            case OpKind.Softmax or OpKind.LogSoftmax:
+                return ReduceOps<T>.Softmax(x[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, x[0].Rank), n.Op == OpKind.LogSoftmax);
+            case OpKind.Conv2d: return ConvOps<T>.Conv2d(x[0], x[1], a.Ints, shape);
+            case OpKind.Conv2dGradInput: return ConvOps<T>.Conv2dGradInput(x[0], x[1], a.Ints, shape);
+            case OpKind.Conv2dGradKernel: return ConvOps<T>.Conv2dGradKernel(x[0], x[1], a.Ints, shape);
+            case OpKind.MaxPool2d: return ConvOps<T>.MaxPool(x[0], a.Ints[0], a.Ints[1], shape);
+            case OpKind.MaxPool2dGrad: return ConvOps<T>.MaxPoolGrad(x[0], x[1], a.Ints[0], a.Ints[1]);
+            case OpKind.AvgPool2d: return ConvOps<T>.AvgPool(x[0], a.Ints[0], a.Ints[1], shape);
+            case OpKind.AvgPool2dGrad: return ConvOps<T>.AvgPoolGrad(x[0], a.Ints[0], a.Ints[1], shape);
+            case OpKind.DropoutMask: return RandomOps<T>.DropoutMask(shape, a.Value, a.Ints[0], o);
+            case OpKind.OneHot: return RandomOps<T>.OneHot(x[0], a.Ints[0], shape);
+            default: throw Throw.Exec(RuntimeCodes.BadNode, $"the reference interpreter cannot run `{n.Op}`", n);
+        }
+    }
+
+    private static int Axis(int axis, int rank) => axis < 0 ? axis + rank : axis;
+}

@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using Nn.Runtime.IR;
+
+[assembly: InternalsVisibleTo("Nn.Tests")]
+
+namespace Nn.Runtime;
+
+/// <summary>Stable codes of the errors raised by the runtime's graph tools (verifier, autodiff, interpreter).</summary>
+public static class RuntimeCodes
+{
+    /// <summary>A graph breaks an invariant of <see cref="Verifier"/>.</summary>
+    public const string InvalidGraph = "NN0501";
+    /// <summary>An op has no gradient rule.</summary>
+    public const string MissingGradient = "NN0502";
+    /// <summary>A source (input, parameter, state) was not fed.</summary>
+    public const string MissingFeed = "NN0510";
+    /// <summary>A fed tensor does not fit the source's shape (or a dimension variable is bound twice differently).</summary>
+    public const string FeedShape = "NN0511";
+    /// <summary>A node produced NaN or infinity.</summary>
+    public const string NonFinite = "NN0512";
+    /// <summary>A graph that the interpreter cannot run (a bad attribute the verifier would also reject).</summary>
+    public const string BadNode = "NN0513";
+}
+
+/// <summary>A graph that breaks the invariants listed on <see cref="Verifier"/>.</summary>
+public sealed class GraphInvalidException(IReadOnlyList<string> problems)
+    : Exception($"{RuntimeCodes.InvalidGraph}: invalid graph:\n  " + string.Join("\n  ", problems))
+{
+    /// <summary>Every problem found, one per line.</summary>
+    public IReadOnlyList<string> Problems { get; } = problems;
+}
+
+/// <summary>Differentiation reached an op that has no vector-Jacobian rule.</summary>
+public sealed class MissingGradientException(OpKind op, SourceSpan span, string detail)
+    : Exception($"{span}: error {RuntimeCodes.MissingGradient}: no gradient rule for `{op}`{detail}")
+{
+    /// <summary>The op without a rule.</summary>
+    public OpKind Op { get; } = op;
+    /// <summary>Where the node came from.</summary>
+    public SourceSpan Span { get; } = span;
+}
+
+/// <summary>An error while running a graph; <see cref="Node"/> (when known) points back to the user's line.</summary>
+public class ExecutionException(string code, string message, Node? node)
+    : Exception(node is null ? $"error {code}: {message}" : $"{node.Span}: error {code}: {message}")
+{
+    /// <summary>The stable code (NN05xx).</summary>
+    public string Code { get; } = code;
+    /// <summary>The node involved, if any.</summary>
+    public Node? Node { get; } = node;
+    /// <summary>The source span of <see cref="Node"/>, or <see cref="SourceSpan.None"/>.</summary>
+    public SourceSpan Span => Node?.Span ?? SourceSpan.None;
+}
+
+/// <summary>The first node (in topological order) whose value holds a NaN or an infinity.</summary>
+public sealed class NonFiniteException(Node node, string what, int index)
+    : ExecutionException(RuntimeCodes.NonFinite, $"`{node.Op}` ({node}) produced {what} at element {index}", node)
+{
+    /// <summary>The op that produced it.</summary>
+    public OpKind Op => Node!.Op;
+    /// <summary>"NaN", "+infinity" or "-infinity".</summary>
+    public string What { get; } = what;
+    /// <summary>The flat (row-major) index of the first bad element.</summary>
+    public int Index { get; } = index;
+}
+
+/// <summary>The one place the runtime's graph tools throw from (keeps call sites short and messages uniform).</summary>
+internal static class Throw
+{
+    public static Exception Invalid(IReadOnlyList<string> problems) => new GraphInvalidException(problems);
+    public static Exception MissingGradient(Node n, string detail = "") => new MissingGradientException(n.Op, n.Span, detail);
+    public static Exception Exec(string code, string message, Node? node = null) => new ExecutionException(code, message, node);
+    public static Exception NonFinite(Node node, string what, int index) => new NonFiniteException(node, what, index);
+    /// <summary>A broken internal assumption (a bug in the runtime, not in the user's program).</summary>
+    public static Exception Bug(string message) => new InvalidOperationException("internal error: " + message);
+}

@@ -1,0 +1,122 @@
+namespace Nn.Runtime.IR;
+
+/// <summary>
+/// Checks the invariants every graph must hold (JAX's <c>check_jaxpr</c>). Tests run it after every pass.
+/// <list type="number">
+/// <item>Node ids are their indices: <c>Nodes[i].Id == i</c>.</item>
+/// <item>Every operand is a node of the same graph (the same object at its index) and comes earlier.</item>
+/// <item>Every node has the number of operands <see cref="Infer.Arity"/> gives for its op.</item>
+/// <item>Sources (Input, Param, State) have no operands, a non-empty name unique among all sources, and a shape;
+///       Params and States have an initializer.</item>
+/// <item>Every other node's shape equals <see cref="Infer.Shape"/> of its operands' shapes and attributes
+///       (so attributes are well formed), and a Const's shape is its Target (or [] when it has none).</item>
+/// <item>Op-specific attributes have their length: conv/conv-gradient Ints 6 (strides ≥ 1, paddings ≥ 0),
+///       pooling Ints 2, one-hot Ints 1 (width ≥ 1), dropout Ints 1 (the stream id).</item>
+/// <item>No two non-source nodes are equal (same op, operands and attributes): graphs are hash-consed.</item>
+/// <item>Every dimension variable appears in the shape of some source, so running the graph can bind it.</item>
+/// <item>Outputs have non-empty, unique names and are nodes of the graph.</item>
+/// </list>
+/// </summary>
+public static class Verifier
+{
+    /// <summary>Every broken invariant, one message each; empty when the graph is well formed.</summary>
+    public static IReadOnlyList<string> Check(Graph graph)
+    {
+        var problems = new List<string>();
+        var nodes = graph.Nodes;
+        bool InGraph(Node n) => n.Id >= 0 && n.Id < nodes.Count && ReferenceEquals(nodes[n.Id], n);
+        var names = new Dictionary<string, Node>();
+        var seen = new Dictionary<string, Node>();
+        var sourceSymbols = new HashSet<string>();
+        foreach (var n in nodes.Where(n => n.Op is OpKind.Input or OpKind.Param or OpKind.State))
+            sourceSymbols.UnionWith(n.Shape?.Symbols ?? []);
+
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var n = nodes[i];
+            string at = $"%{i} ({n.Op} at {n.Span})";
+            if (n.Id != i) { problems.Add($"{at}: id is %{n.Id}, but the node is at index {i}"); continue; }
+            bool operandsOk = true;
+            foreach (var x in n.Inputs)
+            {
+                if (!InGraph(x)) { problems.Add($"{at}: operand {x} is not a node of this graph"); operandsOk = false; }
+                else if (x.Id >= i) { problems.Add($"{at}: operand {x} does not come before it"); operandsOk = false; }
+            }
+            int arity = Infer.Arity(n.Op);
+            if (arity >= 0 ? n.Inputs.Count != arity : n.Inputs.Count == 0)
+            {
+                problems.Add($"{at}: takes {(arity >= 0 ? arity.ToString() : "one or more")} operands, has {n.Inputs.Count}");
+                continue;
+            }
+            if (n.Shape is null) { problems.Add($"{at}: has no shape"); continue; }
+            if (n.Op is OpKind.Input or OpKind.Param or OpKind.State)
+            {
+                if (string.IsNullOrEmpty(n.Name)) problems.Add($"{at}: a source needs a name");
+                else if (names.TryGetValue(n.Name, out var other)) problems.Add($"{at}: the name `{n.Name}` is already used by {other}");
+                else names[n.Name] = n;
+                if (n.Op != OpKind.Input && n.Attrs.Init is null) problems.Add($"{at}: `{n.Name}` has no initializer");
+                continue;
+            }
+            foreach (var s in n.Shape.Symbols.Where(s => !sourceSymbols.Contains(s)))
+                problems.Add($"{at}: the dimension variable `{s}` of {n.Shape} appears in no input, parameter or state");
+            if (!operandsOk) continue;
+            CheckAttrs(n, at, problems);
+            try
+            {
+                var expected = Infer.Shape(n.Op, n.Inputs.Select(x => x.Shape).ToArray(), n.Attrs);
+                if (!expected.Equals(n.Shape)) problems.Add($"{at}: shape is {n.Shape}, but its operands give {expected}");
+            }
+            catch (Exception e) when (e is ShapeException or IndexOutOfRangeException or ArgumentException)
+            {
+                problems.Add($"{at}: ill-formed: {e.Message}");
+            }
+            var key = $"{n.Op}({string.Join(",", n.Inputs.Select(x => x.Id))}){n.Attrs.Key}|{n.Shape}";
+            if (seen.TryGetValue(key, out var twin)) problems.Add($"{at}: duplicates {twin} (graphs are hash-consed)");
+            else seen[key] = n;
+        }
+
+        var outNames = new HashSet<string>();
+        foreach (var (name, node) in graph.Outputs)
+        {
+            if (string.IsNullOrEmpty(name)) problems.Add("an output has no name");
+            else if (!outNames.Add(name)) problems.Add($"the output name `{name}` is used twice");
+            if (node is null || !InGraph(node)) problems.Add($"output `{name}` is not a node of this graph");
+        }
+        return problems;
+    }
+
+    /// <summary>Throws <see cref="GraphInvalidException"/> listing every problem when the graph breaks an invariant.</summary>
+    public static void Assert(Graph graph)
+    {
+        var problems = Check(graph);
+        if (problems.Count > 0) throw Throw.Invalid(problems);
+    }
+
+    private static void CheckAttrs(Node n, string at, List<string> problems)
+    {
+        var ints = n.Attrs.Ints;
+        void Need(int count, string what)
+        {
+            if (ints.Length != count) problems.Add($"{at}: needs {count} integer attributes ({what}), has {ints.Length}");
+        }
+        switch (n.Op)
+        {
+            case OpKind.Conv2d or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel:
+                Need(6, "strides and paddings");
+                if (ints.Length == 6 && (ints[0] < 1 || ints[1] < 1 || ints[2..].Any(p => p < 0)))
+                    problems.Add($"{at}: strides must be ≥ 1 and paddings ≥ 0, got [{string.Join(", ", ints)}]");
+                break;
+            case OpKind.MaxPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2d or OpKind.AvgPool2dGrad:
+                Need(2, "window size and stride");
+                if (ints.Length == 2 && (ints[0] < 1 || ints[1] < 1)) problems.Add($"{at}: window size and stride must be ≥ 1");
+                break;
+            case OpKind.OneHot:
+                Need(1, "width");
+                if (ints.Length == 1 && ints[0] < 1) problems.Add($"{at}: one-hot width must be ≥ 1");
+                break;
+            case OpKind.DropoutMask:
+                Need(1, "stream id");
+                break;
+        }
+    }
+}

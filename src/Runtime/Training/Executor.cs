@@ -1,0 +1,116 @@
+using Nn.Runtime.Data;
+using Nn.Runtime.Execution;
+using Nn.Runtime.IR;
+
+namespace Nn.Runtime.Training;
+
+/// <summary>The loss and metrics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order).</summary>
+public readonly record struct BatchResult(double Loss, double[] Metrics);
+
+/// <summary>
+/// Runs the graphs of a <see cref="StepGraphs"/> and owns the values of its Params and States between steps.
+/// The reference implementation is <see cref="ReferenceExecutor"/>; the fused engine implements the same contract.
+/// Contract: <see cref="Step"/> computes the loss and metrics on the values before the update, then replaces every
+/// Param and State by its <c>new:</c> output; the same values, feeds, seed and step give bit-identical results.
+/// </summary>
+public interface IStepExecutor
+{
+    /// <summary>Replaces the values of the named Params and States (others keep theirs). Shapes must match.</summary>
+    void Load(IReadOnlyDictionary<string, HostTensor> values);
+    /// <summary>A copy of every Param and State value, by name.</summary>
+    Dictionary<string, HostTensor> Snapshot();
+    /// <summary>One training step on a batch. <paramref name="step"/> is the 1-based global step (fed as <c>t</c>,
+    /// and with <paramref name="seed"/> it selects the dropout masks). <paramref name="target"/> is null when the
+    /// target is computed in the graph.</summary>
+    /// <exception cref="NonFiniteException">when a node produces NaN or infinity (the Params are then unchanged)</exception>
+    BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed);
+    /// <summary>Loss and metrics of a batch in evaluation mode (no update).</summary>
+    BatchResult Evaluate(HostTensor features, HostTensor? target);
+    /// <summary>The network's output for a batch, in evaluation mode.</summary>
+    HostTensor Predict(HostTensor features);
+}
+
+/// <summary>
+/// <see cref="IStepExecutor"/> over the float32 <see cref="ReferenceInterpreter{T}"/>, with the interpreter's
+/// non-finite check on in training steps. Slow (plain loops, fresh tensors per node) but the oracle.
+/// </summary>
+public sealed class ReferenceExecutor : IStepExecutor
+{
+    private readonly StepGraphs _g;
+    private readonly Dictionary<string, Tensor<float>> _values = [];
+    private readonly string _input;
+
+    /// <summary>An executor whose Params and States start at <paramref name="initial"/> (for example
+    /// <see cref="Initializers.ForGraph"/> of the training graph).</summary>
+    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is missing</exception>
+    public ReferenceExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial, bool checkFinite = true)
+    {
+        _g = graphs;
+        CheckFinite = checkFinite;
+        if (graphs.DataInputs.Count != 1)
+            throw new ArgumentException($"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: {string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
+        _input = graphs.DataInputs[0].Name!;
+        foreach (var n in graphs.Params.Concat(graphs.States))
+            if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
+        Load(initial);
+    }
+
+    /// <summary>Whether training steps check every node for NaN and infinity.</summary>
+    public bool CheckFinite { get; }
+
+    /// <inheritdoc />
+    public void Load(IReadOnlyDictionary<string, HostTensor> values)
+    {
+        foreach (var (name, v) in values)
+        {
+            var node = _g.Params.Concat(_g.States).FirstOrDefault(n => n.Name == name)
+                ?? throw new ArgumentException($"the network has no parameter or state `{name}`");
+            var shape = node.Shape.Resolve(new Dictionary<string, int>());
+            if (!shape.SequenceEqual(v.Shape))
+                throw new ArgumentException($"`{name}` has shape {node.Shape} but the value has {HostTensor.FormatShape(v.Shape)}");
+            _values[name] = new Tensor<float>((int[])v.Shape.Clone(), (float[])v.Data.Clone());
+        }
+    }
+
+    /// <inheritdoc />
+    public Dictionary<string, HostTensor> Snapshot() =>
+        _values.ToDictionary(kv => kv.Key, kv => new HostTensor((int[])kv.Value.Shape.Clone(), (float[])kv.Value.Data.Clone()));
+
+    private Dictionary<string, Tensor<float>> Feeds(HostTensor features, HostTensor? target)
+    {
+        var feeds = new Dictionary<string, Tensor<float>>(_values) { [_input] = Wrap(features) };
+        if (_g.FedTarget)
+            feeds[TrainStep.TargetInput] = Wrap(target ?? throw new ArgumentException("this network is trained with a fed target, but the data has none"));
+        return feeds;
+    }
+
+    private static Tensor<float> Wrap(HostTensor t) => new(t.Shape, t.Data);
+
+    /// <inheritdoc />
+    public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed)
+    {
+        var feeds = Feeds(features, target);
+        feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
+        feeds[TrainStep.StepInput] = Tensor<float>.Scalar(step);
+        var r = ReferenceInterpreter<float>.Run(_g.Train, feeds, new RunOptions { Seed = seed, Step = step, CheckFinite = CheckFinite });
+        foreach (var (name, v) in r)
+            if (name.StartsWith(TrainStep.NewPrefix, StringComparison.Ordinal))
+                _values[name[TrainStep.NewPrefix.Length..]] = v;
+        return Result(r);
+    }
+
+    /// <inheritdoc />
+    public BatchResult Evaluate(HostTensor features, HostTensor? target) =>
+        Result(ReferenceInterpreter<float>.Run(_g.Eval, Feeds(features, target)));
+
+    /// <inheritdoc />
+    public HostTensor Predict(HostTensor features)
+    {
+        var feeds = new Dictionary<string, Tensor<float>>(_values) { [_input] = Wrap(features) };
+        var o = ReferenceInterpreter<float>.Run(_g.Predict, feeds)["output"];
+        return new HostTensor(o.Shape, o.Data);
+    }
+
+    private BatchResult Result(Dictionary<string, Tensor<float>> r) =>
+        new(r["loss"].Data[0], _g.Metrics.Select(m => (double)r[TrainStep.MetricPrefix + m].Data[0]).ToArray());
+}

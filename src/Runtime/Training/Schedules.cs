@@ -1,0 +1,113 @@
+namespace Nn.Runtime.Training;
+
+/// <summary>
+/// The <c>schedule</c> field: how the learning rate moves during training. It is computed on the host before each
+/// step and fed to the step graph's <c>lr</c> input, so the step graph never changes. Epochs count from 0.
+/// <list type="table">
+/// <item><term>constant</term><description>lr</description></item>
+/// <item><term>stepDecay { every; factor }</term><description>lr · factor^⌊epoch / every⌋ (defaults every 10, factor 0.5)</description></item>
+/// <item><term>exponential { rate }</term><description>lr · rate^epoch (default rate 0.95)</description></item>
+/// <item><term>cosine { warmup; min }</term><description>linear warm-up over <c>warmup</c> epochs (per step, from lr/warmupSteps
+///   to lr), then a half cosine per step from lr down to <c>min</c> at the end of the last epoch (defaults 0 and 0)</description></item>
+/// <item><term>warmup { epochs }</term><description>the same linear warm-up (default 1 epoch), then lr</description></item>
+/// <item><term>reduceOnPlateau { factor; patience }</term><description>multiplies the rate by <c>factor</c> when the monitored
+///   loss (validation loss, or training loss without validation) has not improved by more than 1e-4 for
+///   <c>patience</c> epochs, then waits another <c>patience</c> epochs (Keras' defaults: factor 0.1, patience 10)</description></item>
+/// </list>
+/// </summary>
+public sealed record ScheduleSpec
+{
+    /// <summary>The schedules the language knows.</summary>
+    public static readonly IReadOnlyList<string> Kinds = ["constant", "stepDecay", "exponential", "cosine", "warmup", "reduceOnPlateau"];
+    /// <summary>The constant schedule.</summary>
+    public static readonly ScheduleSpec Constant = new();
+
+    /// <summary>One of <see cref="Kinds"/>.</summary>
+    public string Kind { get; init; } = "constant";
+    /// <summary>stepDecay: epochs between decays.</summary>
+    public int Every { get; init; } = 10;
+    /// <summary>stepDecay and reduceOnPlateau: the multiplier; null: 0.5 for stepDecay, 0.1 for reduceOnPlateau.</summary>
+    public double? Factor { get; init; }
+    /// <summary>exponential: the per-epoch multiplier.</summary>
+    public double Rate { get; init; } = 0.95;
+    /// <summary>cosine and warmup: warm-up epochs; null: 0 for cosine, 1 for warmup.</summary>
+    public double? Warmup { get; init; }
+    /// <summary>cosine: the final rate.</summary>
+    public double Min { get; init; }
+    /// <summary>reduceOnPlateau: epochs without improvement before reducing.</summary>
+    public int Patience { get; init; } = 10;
+}
+
+/// <summary>A running schedule: the rate for each step, and (for reduceOnPlateau) the state it learns from epoch
+/// ends. Create one per training run with <see cref="Create"/>.</summary>
+public sealed class Schedule
+{
+    private readonly ScheduleSpec _spec;
+    private readonly double _base;
+    private readonly int _epochs, _stepsPerEpoch;
+    private double _scale = 1, _best = double.PositiveInfinity;
+    private int _wait;
+
+    private Schedule(ScheduleSpec spec, double baseLr, int epochs, int stepsPerEpoch)
+    {
+        _spec = spec; _base = baseLr; _epochs = epochs; _stepsPerEpoch = Math.Max(1, stepsPerEpoch);
+    }
+
+    /// <summary>A schedule for a run of <paramref name="epochs"/> epochs of <paramref name="stepsPerEpoch"/> steps.</summary>
+    /// <exception cref="ArgumentException">for an unknown kind or an out-of-range field, naming it</exception>
+    public static Schedule Create(ScheduleSpec spec, double baseLr, int epochs, int stepsPerEpoch)
+    {
+        if (!ScheduleSpec.Kinds.Contains(spec.Kind))
+            throw new ArgumentException($"unknown schedule `{spec.Kind}` (known: {string.Join(", ", ScheduleSpec.Kinds)})");
+        if (spec.Every <= 0) throw new ArgumentException($"`every` must be a positive number of epochs, got {spec.Every}");
+        if (spec.Factor is { } f && !(f > 0 && f <= 1)) throw new ArgumentException($"`factor` must be in (0, 1], got {f}");
+        if (!(spec.Rate > 0)) throw new ArgumentException($"`rate` must be positive, got {spec.Rate}");
+        if (spec.Warmup is { } w && !(w >= 0)) throw new ArgumentException($"`warmup` must not be negative, got {w}");
+        if (spec.Patience < 0) throw new ArgumentException($"`patience` must not be negative, got {spec.Patience}");
+        return new Schedule(spec, baseLr, epochs, stepsPerEpoch);
+    }
+
+    /// <summary>The learning rate for batch <paramref name="batch"/> (from 0) of epoch <paramref name="epoch"/> (from 0).</summary>
+    public double LearningRate(int epoch, int batch)
+    {
+        long step = (long)epoch * _stepsPerEpoch + batch;
+        switch (_spec.Kind)
+        {
+            case "stepDecay": return _base * Math.Pow(_spec.Factor ?? 0.5, epoch / _spec.Every);
+            case "exponential": return _base * Math.Pow(_spec.Rate, epoch);
+            case "reduceOnPlateau": return _base * _scale;
+            case "warmup":
+                {
+                    double warm = (_spec.Warmup ?? 1) * _stepsPerEpoch;
+                    return step < warm ? _base * (step + 1) / warm : _base;
+                }
+            case "cosine":
+                {
+                    double warm = (_spec.Warmup ?? 0) * _stepsPerEpoch;
+                    if (step < warm) return _base * (step + 1) / warm;
+                    double total = (double)_epochs * _stepsPerEpoch - warm;
+                    double progress = total <= 0 ? 1 : Math.Min(1, (step - warm) / total);
+                    return _spec.Min + 0.5 * (_base - _spec.Min) * (1 + Math.Cos(Math.PI * progress));
+                }
+            default: return _base;
+        }
+    }
+
+    /// <summary>Tells the schedule an epoch ended with this monitored loss (only reduceOnPlateau listens).</summary>
+    public void EpochEnded(double monitoredLoss)
+    {
+        if (_spec.Kind != "reduceOnPlateau") return;
+        if (monitoredLoss < _best - 1e-4) { _best = monitoredLoss; _wait = 0; return; }
+        if (++_wait >= _spec.Patience)
+        {
+            _scale *= _spec.Factor ?? 0.1;
+            _wait = 0;
+        }
+    }
+
+    /// <summary>The learned state (reduceOnPlateau's scale, best value and wait count), for checkpoints.</summary>
+    public double[] State => [_scale, _best, _wait];
+
+    /// <summary>Restores <see cref="State"/>.</summary>
+    public void Restore(double[] state) { _scale = state[0]; _best = state[1]; _wait = (int)state[2]; }
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using Nn.Runtime.Data;
+using Nn.Runtime.Util;
+
+namespace Nn.Runtime.Training;
+
+/// <summary>How the host loop runs: the parts of a <c>train</c> block that do not shape the step graph.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Passes over the training data.</summary>
+    public int Epochs { get; init; } = 10;
+    /// <summary>Rows per mini-batch; the last batch of an epoch may be smaller (it is trained on, not dropped).</summary>
+    public int Batch { get; init; } = 32;
+    /// <summary>Visit the training rows in a new random order every epoch.</summary>
+    public bool Shuffle { get; init; } = true;
+    /// <summary>The seed of everything random: initial values, shuffling, dropout masks.</summary>
+    public ulong Seed { get; init; }
+    /// <summary>The learning-rate schedule (the base rate is the optimizer's).</summary>
+    public ScheduleSpec Schedule { get; init; } = ScheduleSpec.Constant;
+    /// <summary>Early stopping, or null to run every epoch.</summary>
+    public EarlyStoppingSpec? Stop { get; init; }
+    /// <summary>Called after every epoch with its report (the CLI prints progress from it).</summary>
+    public Action<EpochReport>? OnEpoch { get; init; }
+    /// <summary>Called after every epoch with the full state to save (the CLI writes it with the checkpoint writer).</summary>
+    public Action<TrainingState>? OnCheckpoint { get; init; }
+}
+
+/// <summary>One epoch's results. Losses and metrics are averages over the epoch's rows (each batch weighted by its
+/// size); the training values are measured on each batch before its update, as Keras reports them. Validation
+/// values are null without validation data.</summary>
+public sealed record EpochReport(
+    int Epoch, double TrainLoss, IReadOnlyDictionary<string, double> Metrics,
+    double? ValidationLoss, IReadOnlyDictionary<string, double>? ValidationMetrics,
+    double SamplesPerSec, double LearningRate);
+
+/// <summary>Everything needed to continue a run exactly: Param and State values (weights, optimizer moments,
+/// running statistics), epochs completed, steps taken, the shuffling generator, and the schedule's and early
+/// stopping's learned state (with the best weights so far when restoring them).</summary>
+public sealed record TrainingState(
+    int EpochsDone, long Steps, Dictionary<string, HostTensor> Values, ulong[] ShuffleRng,
+    double[] Schedule, double[]? Stopping, Dictionary<string, HostTensor>? BestValues);
+
+/// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
+public sealed record TrainResult(IReadOnlyList<EpochReport> History, bool StoppedEarly, int? BestEpoch, long Steps);
+
+/// <summary>Training produced NaN or infinity: names the step, the epoch and the first non-finite node's op and span.</summary>
+public sealed class TrainingDivergedException(long step, int epoch, int batch, NonFiniteException cause)
+    : ExecutionException(RuntimeCodes.NonFinite,
+        $"training diverged at step {step} (epoch {epoch + 1}, batch {batch + 1}): `{cause.Op}` produced {cause.What}; " +
+        "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs", cause.Node)
+{
+    /// <summary>The 1-based global step.</summary>
+    public long Step { get; } = step;
+    /// <summary>The 0-based epoch.</summary>
+    public int Epoch { get; } = epoch;
+    /// <summary>The 0-based batch within the epoch.</summary>
+    public int Batch { get; } = batch;
+}
+
+/// <summary>
+/// The host training loop over an <see cref="IStepExecutor"/>: epochs, per-epoch shuffling, mini-batches, the
+/// schedule, validation, early stopping, progress events, checkpoint hooks and the NaN/Inf guard.
+/// Deterministic: the same graphs, data, options and seed give bit-identical weights (the shuffling stream is
+/// <c>Rng.Derive(seed, 1)</c>, the dropout seed <c>Rng.Derive(seed, 2)</c>'s first word, initial values
+/// <see cref="Initializers"/>).
+/// </summary>
+public static class Trainer
+{
+    /// <summary>A reference executor with every Param and State initialised from <paramref name="seed"/>.</summary>
+    public static ReferenceExecutor ReferenceExecutor(StepGraphs graphs, ulong seed, bool checkFinite = true) =>
+        new(graphs, Initializers.ForGraph(graphs.Train, seed), checkFinite);
+
+    /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the same).</summary>
+    /// <exception cref="TrainingDivergedException">NN0512 when a step produces NaN or infinity</exception>
+    /// <exception cref="ArgumentException">for bad options (a non-positive batch, an unknown monitor or schedule)</exception>
+    public static TrainResult Fit(StepGraphs graphs, IStepExecutor exec, Dataset train, Dataset? validation,
+        TrainOptions options, TrainingState? resume = null)
+    {
+        if (options.Batch <= 0) throw new ArgumentException($"`batch` must be a positive number of rows, got {options.Batch}");
+        if (options.Epochs < 0) throw new ArgumentException($"`epochs` must not be negative, got {options.Epochs}");
+        if (train.Count == 0) throw new ArgumentException("there are no training rows");
+        if (validation is { Count: 0 }) validation = null;
+        int batches = (train.Count + options.Batch - 1) / options.Batch;
+        var schedule = Schedule.Create(options.Schedule, graphs.Spec.Optimizer.EffectiveLr, options.Epochs, batches);
+        var stop = options.Stop is { } s ? new EarlyStopping(s) : null;
+        if (stop is not null && stop.Spec.Maximize && !graphs.Metrics.Contains("accuracy"))
+            throw new ArgumentException($"early stopping monitors `{stop.Spec.Monitor}`, which needs `metrics = [accuracy]`");
+        var shuffle = Rng.Derive(options.Seed, 1);
+        ulong dropoutSeed = Rng.Derive(options.Seed, 2).NextUInt64();
+        long steps = 0;
+        int first = 0;
+        Dictionary<string, HostTensor>? best = null;
+        if (resume is not null)
+        {
+            exec.Load(resume.Values);
+            shuffle = new Rng(resume.ShuffleRng);
+            schedule.Restore(resume.Schedule);
+            if (stop is not null && resume.Stopping is { } st) stop.Restore(st);
+            best = resume.BestValues;
+            steps = resume.Steps;
+            first = resume.EpochsDone;
+        }
+
+        var history = new List<EpochReport>();
+        bool stoppedEarly = false;
+        for (int epoch = first; epoch < options.Epochs; epoch++)
+        {
+            var order = options.Shuffle ? Dataset.Permutation(train.Count, shuffle) : Enumerable.Range(0, train.Count).ToArray();
+            var clock = Stopwatch.StartNew();
+            var sums = new Sums(graphs.Metrics.Count);
+            double lr = 0;
+            for (int bi = 0; bi < batches; bi++)
+            {
+                int start = bi * options.Batch, size = Math.Min(options.Batch, train.Count - start);
+                var rows = order.AsSpan(start, size);
+                var x = train.Features.GatherRows(rows);
+                var y = train.Targets?.GatherRows(rows);
+                lr = schedule.LearningRate(epoch, bi);
+                steps++;
+                BatchResult r;
+                try { r = exec.Step(x, y, lr, steps, dropoutSeed); }
+                catch (NonFiniteException e) { throw new TrainingDivergedException(steps, epoch, bi, e); }
+                if (!double.IsFinite(r.Loss))
+                    throw new TrainingDivergedException(steps, epoch, bi,
+                        new NonFiniteException(graphs.Train.Output("loss"), double.IsNaN(r.Loss) ? "NaN" : "infinity", 0));
+                sums.Add(r, size);
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
+            (double? vloss, double[]? vmetrics) = (null, null);
+            if (validation is not null)
+            {
+                var vs = new Sums(graphs.Metrics.Count);
+                for (int start = 0; start < validation.Count; start += options.Batch)
+                {
+                    int size = Math.Min(options.Batch, validation.Count - start);
+                    var part = validation.Rows(start, size);
+                    vs.Add(exec.Evaluate(part.Features, part.Targets), size);
+                }
+                (vloss, vmetrics) = (vs.Loss, vs.Metrics);
+            }
+            var report = new EpochReport(epoch, sums.Loss, Named(graphs, sums.Metrics), vloss,
+                vmetrics is null ? null : Named(graphs, vmetrics), train.Count / Math.Max(seconds, 1e-9), lr);
+            history.Add(report);
+            schedule.EpochEnded(vloss ?? sums.Loss);
+            if (stop is not null && stop.Observe(epoch, Monitored(stop.Spec.Monitor, report)) && stop.Spec.RestoreBest)
+                best = exec.Snapshot();
+            options.OnEpoch?.Invoke(report);
+            options.OnCheckpoint?.Invoke(new TrainingState(epoch + 1, steps, exec.Snapshot(), shuffle.State,
+                schedule.State, stop?.State, best));
+            if (stop is { ShouldStop: true }) { stoppedEarly = true; break; }
+        }
+        if (stop is not null && best is not null && stop.BestEpoch != history.LastOrDefault()?.Epoch)
+            exec.Load(best);
+        return new TrainResult(history, stoppedEarly, stop?.BestEpoch is >= 0 ? stop.BestEpoch : null, steps);
+    }
+
+    /// <summary>The value early stopping watches; validation values fall back to training values without validation data.</summary>
+    public static double Monitored(string monitor, EpochReport r) => monitor switch
+    {
+        "validationLoss" => r.ValidationLoss ?? r.TrainLoss,
+        "validationAccuracy" => r.ValidationMetrics?["accuracy"] ?? r.Metrics["accuracy"],
+        "accuracy" => r.Metrics["accuracy"],
+        _ => r.TrainLoss,
+    };
+
+    private static Dictionary<string, double> Named(StepGraphs g, double[] values) =>
+        g.Metrics.Select((m, i) => (m, i)).ToDictionary(p => p.m, p => values[p.i]);
+
+    /// <summary>Row-weighted sums of a loss and metrics.</summary>
+    private sealed class Sums(int metrics)
+    {
+        private double _loss, _rows;
+        private readonly double[] _metrics = new double[metrics];
+        public void Add(BatchResult r, int rows)
+        {
+            _loss += r.Loss * rows; _rows += rows;
+            for (int i = 0; i < _metrics.Length; i++) _metrics[i] += r.Metrics[i] * rows;
+        }
+        public double Loss => _loss / _rows;
+        public double[] Metrics => _metrics.Select(m => m / _rows).ToArray();
+    }
+}
