@@ -124,6 +124,15 @@ let private dropout =
                 let mask = ctx.Builder.DropoutMask(x, p, src)
                 VTensor(ctx.Builder.Binary(OpKind.Mul, x, mask, src))))
 
+/// Batch normalization over every axis but the last (the runtime's Layers.BatchNorm): batch statistics while
+/// training (the running statistics' updates are recorded in the forward context), running statistics otherwise.
+let private batchNorm =
+    fn "batchNorm" 1 "a tensor [n, ..., c]" (fun ctx span args ->
+        let x = tensorArg "batchNorm" "a tensor" (args1 args)
+        inScope ctx "batchNorm" (fun () ->
+            let p = path ctx
+            VTensor(graph ctx span (fun src -> Nn.Runtime.Ops.Layers.BatchNorm(ctx.Forward, x, p, src)))))
+
 /// Learns the mean and standard deviation of its input over the training data once, before training
 /// (like Keras' `Normalization.adapt`); they are kept as state with the weights.
 let private standardize =
@@ -167,5 +176,6 @@ let all: Builtin list =
       transpose
       concat
       dropout
+      batchNorm
       standardize ]
     @ initializers

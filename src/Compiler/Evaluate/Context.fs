@@ -14,9 +14,10 @@ let toSource (s: Span) : SourceSpan =
     SourceSpan(s.File, s.Start.Line, s.Start.Column, s.End.Line, s.End.Column)
 
 /// A fresh context for evaluating one network in one mode.
-let create (builder: GraphBuilder) training apply =
-    { Builder = builder
-      Training = training
+let create (forward: Nn.Runtime.Ops.ForwardContext) apply =
+    { Builder = forward.Builder
+      Training = forward.Training
+      Forward = forward
       Scope = []
       Counters = Dictionary()
       ParamNames = HashSet()

@@ -251,4 +251,4 @@ and private invoke ctx span c applied : Value =
         ctx.CallSite <- saved
 
 /// A context whose function application is this evaluator's.
-let context builder training = Context.create builder training apply
+let context (forward: Nn.Runtime.Ops.ForwardContext) = Context.create forward apply

@@ -57,6 +57,8 @@ and Builtin =
 and EvalContext =
     { Builder: GraphBuilder
       Training: bool
+      /// the runtime's view of this forward pass (layers with state record their updates here)
+      Forward: Nn.Runtime.Ops.ForwardContext
       mutable Scope: string list
       Counters: System.Collections.Generic.Dictionary<string, int>
       ParamNames: System.Collections.Generic.HashSet<string>

@@ -51,7 +51,7 @@ let diskReader: Reader =
         | :? System.Text.DecoderFallbackException -> Error(Diagnostic.error "NN0002" span (sprintf "`%s` is not UTF-8 text" path))
         | e -> Error(Diagnostic.error "NN0001" span (sprintf "cannot read `%s`: %s" path e.Message))
 
-let private scratchContext () = Eval.context (GraphBuilder()) true
+let private scratchContext () = Eval.context (Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true))
 
 /// Parse a file and the files it opens (relative to it), depth first; cycles are errors.
 let rec private load (read: Reader) (sources: Map<string, string>) (stack: string list) (path: string) (fromSpan: Span option) =
@@ -87,9 +87,10 @@ let rec private load (read: Reader) (sources: Map<string, string>) (stack: strin
 let private catchDiag (f: unit -> 'a) : Result<'a, Diagnostic list> =
     try Ok(f ()) with DiagnosticException d -> Error [ d ]
 
-/// Build a network's forward pass into `builder`, in training or evaluation mode.
-let forward (net: NetworkInfo) (builder: GraphBuilder) (training: bool) : Forward =
-    let ctx = Eval.context builder training
+/// Build a network's forward pass into the runtime's forward context (its builder and mode).
+let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forward =
+    let builder = fc.Builder
+    let ctx = Eval.context fc
     let nd = net.Decl
     let env, inputs =
         nd.Inputs
@@ -117,6 +118,10 @@ let forward (net: NetworkInfo) (builder: GraphBuilder) (training: bool) : Forwar
             raise (DiagnosticException { d with Code = "NN0212"; Span = ann.Span; Message = d.Message })
     | None -> ()
     { Inputs = inputs; Output = output; Adapt = List.ofSeq ctx.Adapt; Context = ctx }
+
+/// Build a network's forward pass into `builder`, in training or evaluation mode.
+and forward (net: NetworkInfo) (builder: GraphBuilder) (training: bool) : Forward =
+    forwardIn net (Nn.Runtime.Ops.ForwardContext(builder, training))
 
 /// Compile a file: all diagnostics found, or the checked program.
 let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list> =

@@ -1,0 +1,154 @@
+/// From a checked program's `train` block to everything the trainer needs: typed settings, the step graphs,
+/// the data (split and checked against the network), and initial values (with `standardize` statistics learnt).
+module Nn.Compiler.TrainPlan
+
+open System.Collections.Generic
+open Nn.Dsl
+open Nn.Runtime
+open Nn.Runtime.IR
+open Nn.Runtime.Data
+open Nn.Runtime.Execution
+open Nn.Runtime.Training
+open Nn.Compiler.Context
+open Nn.Compiler.Compile
+open Nn.Compiler.TrainConfig
+
+/// A `train` block ready to run.
+type Plan =
+    { Config: TrainConfig
+      Network: NetworkInfo
+      Graphs: StepGraphs
+      Train: Dataset
+      Validation: Dataset option
+      /// Param and State values to start from (initializers, then statistics learnt from the data)
+      Initial: Dictionary<string, HostTensor> }
+
+/// Replace or add `train` fields from `name=expression` settings (the command line's `--set`).
+let withOverrides (td: TrainDecl) (overrides: (string * Expr) list) : TrainDecl =
+    overrides
+    |> List.fold (fun (td: TrainDecl) (name, value) ->
+        let field = { Name = name; NameSpan = value.Span; Value = value; Span = value.Span }
+        if td.Fields |> List.exists (fun f -> f.Name = name) then
+            { td with Fields = td.Fields |> List.map (fun f -> if f.Name = name then field else f) }
+        else { td with Fields = td.Fields @ [ field ] }) td
+
+/// The typed settings of a train block.
+let config (c: Compiled) (td: TrainDecl, env: Env) : TrainConfig =
+    let ctx = Eval.context (Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true))
+    let env = Builtins.Table.trainEnv env
+    let baseDir = System.IO.Path.GetDirectoryName(c.File)
+    TrainConfig.read ctx baseDir td (Eval.eval ctx env)
+
+let private optimizer (o: Optimizer) =
+    OptimizerSpec(
+        Kind = o.Kind, Lr = o.Lr, Momentum = o.Momentum, Nesterov = o.Nesterov, Beta1 = o.Beta1, Beta2 = o.Beta2,
+        Eps = o.Eps, WeightDecay = o.WeightDecay, Rho = o.Rho)
+
+let private span (cfg: TrainConfig) name =
+    cfg.FieldSpans.TryFind name |> Option.map toSource |> Option.defaultValue (toSource cfg.Span)
+
+/// The training, evaluation and prediction graphs of a train block.
+let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : StepGraphs =
+    let forward = ForwardBuilder(fun fc -> (forwardIn net fc).Output)
+    let target =
+        cfg.Target
+        |> Option.map (fun expr ->
+            ForwardBuilder(fun fc ->
+                let ctx = Eval.context fc
+                let input = net.Decl.Inputs.Head
+                let node = fc.Builder.Nodes |> Seq.find (fun n -> n.Op = OpKind.Input && n.Name = input.Name)
+                let env = (Builtins.Table.trainEnv net.Env).Add("input", (VTensor node, input.Span))
+                match Eval.eval ctx env expr with
+                | VTensor t -> t
+                | v -> fail "NN0414" expr.Span (sprintf "`target` must compute a tensor from `input`, but it is %s" (Value.describe v))))
+    let spec =
+        TrainSpec(
+            Loss = cfg.Loss, HuberDelta = cfg.HuberDelta, Metrics = ResizeArray cfg.Metrics,
+            Optimizer = optimizer cfg.Optimizer, Regularize = RegularizationSpec(cfg.L1, cfg.L2),
+            Clip = ClipSpec(Option.toNullable cfg.ClipNorm, Option.toNullable cfg.ClipValue),
+            TargetShape = Option.toObj targetShape, Target = Option.toObj target,
+            LossSpan = span cfg "loss", OptimizerSpan = span cfg "optimizer")
+    try TrainStep.Build(forward, spec)
+    with :? ShapeException as e -> fail e.Code (cfg.FieldSpans.TryFind "loss" |> Option.defaultValue cfg.Span) e.Message
+
+let private fmtShape (dims: int[]) = "[" + (dims |> Array.map string |> String.concat ", ") + "]"
+let private rowShape (t: HostTensor) = fmtShape t.Shape[1..]
+
+/// Check the data against the network's input and output, and choose the fed target's shape.
+let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Shape option =
+    let input = (forward net (GraphBuilder()) false)
+    let inputNode = snd input.Inputs.Head
+    let x = data.Features
+    let dims = inputNode.Shape.ToArray()
+    let fits = x.Rank = dims.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
+    if not fits then
+        fail "NN0550" cfg.DataSpan (sprintf "the data's rows have the shape %s, but the network `%s` takes %O (rows of %O)" (rowShape x) net.Decl.Name inputNode.Shape (Shape(inputNode.Shape.ToArray()[1..])))
+    let batch = dims[0]
+    match cfg.Target, data.Targets with
+    | Some _, _ -> None
+    | None, null -> fail "NN0551" cfg.DataSpan "the data has no targets: give a labels file, or a `target` computed from `input` for unsupervised training"
+    | None, t ->
+        let out = input.Output.Shape
+        if t.Rank = 1 then
+            if cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy" then Some(Shape(batch))
+            elif out.Rank = 2 && out[1].IsFixed && out[1].Size = 1 then Some(Shape(batch, Dim.Of 1))
+            else fail "NN0551" cfg.DataSpan (sprintf "the data's targets are class numbers, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy)" out cfg.Loss)
+        else
+            let tshape = Shape(Array.append [| batch |] (t.Shape[1..] |> Array.map Dim.Of))
+            if cfg.Target.IsNone && not (tshape.Equals out) && not (cfg.Loss.Contains "ntropy") then
+                fail "NN0551" cfg.DataSpan (sprintf "the data's targets have rows of shape %s, but the network's output is %O" (rowShape t) out)
+            Some tshape
+
+/// Learn `standardize` statistics: mean and standard deviation of each adapted node over the training rows.
+let private adapt (net: NetworkInfo) (graphs: StepGraphs) (train: Dataset) (values: Dictionary<string, HostTensor>) =
+    let b = GraphBuilder()
+    let fwd = forward net b false
+    if not fwd.Adapt.IsEmpty then
+        let g = b.Build(fwd.Adapt |> List.mapi (fun i (_, _, n) -> KeyValuePair(string i, n)))
+        let feeds = Dictionary<string, Tensor<float32>>()
+        for KeyValue(k, v) in values do feeds[k] <- Tensor<float32>(v.Shape, v.Data)
+        feeds[fst fwd.Inputs.Head] <- Tensor<float32>(train.Features.Shape, train.Features.Data)
+        let results = ReferenceInterpreter<float32>.Run(g, feeds)
+        fwd.Adapt |> List.iteri (fun i (meanName, stdName, _) ->
+            let t = results[string i]
+            let rows = t.Shape[0]
+            let width = t.Data.Length / max 1 rows
+            let mean = Array.init width (fun j -> Seq.init rows (fun r -> float t.Data[r * width + j]) |> Seq.average)
+            let value (r: int) (j: int) = float t.Data[r * width + j]
+            let std =
+                Array.init width (fun j ->
+                    let s = sqrt (Seq.init rows (fun r -> (value r j - mean[j]) ** 2.0) |> Seq.average)
+                    if s < 1e-8 then 1.0 else s)
+            values[meanName] <- HostTensor(values[meanName].Shape, Array.map float32 mean)
+            values[stdName] <- HostTensor(values[stdName].Shape, Array.map float32 std))
+    ignore graphs
+
+/// Everything to train one block; data errors and shape errors are diagnostics.
+let create (c: Compiled) (td: TrainDecl, env: Env) : Plan =
+    let cfg = config c (td, env)
+    let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
+    let data = DataLoad.load cfg
+    let targetShape = checkData cfg net data
+    let graphs = graphs cfg net targetShape
+    let train, validation =
+        if cfg.Validation > 0.0 then
+            let struct (t: Dataset, v: Dataset) = data.Split cfg.Validation
+            t, (if v.Count > 0 then Some v else None)
+        else data, None
+    if train.Count = 0 then fail "NN0552" cfg.DataSpan "there are no training rows left after the validation split"
+    let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
+    adapt net graphs train initial
+    { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
+
+/// The trainer's options from the settings (callbacks are added by the caller).
+let options (cfg: TrainConfig) : TrainOptions =
+    let schedule =
+        match cfg.Schedule with
+        | None -> ScheduleSpec.Constant
+        | Some s ->
+            ScheduleSpec(
+                Kind = s.Kind, Every = s.Every, Factor = System.Nullable s.Factor, Rate = s.Rate,
+                Warmup = System.Nullable(float s.Warmup), Min = s.Min, Patience = s.Patience)
+    TrainOptions(
+        Epochs = cfg.Epochs, Batch = cfg.Batch, Shuffle = cfg.Shuffle, Seed = uint64 cfg.Seed, Schedule = schedule,
+        Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj))
