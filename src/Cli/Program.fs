@@ -55,6 +55,22 @@ let dispatch (argv: string list) =
         | [] -> Summary.run file None
         | [ "--network"; n ] -> Summary.run file (Some n)
         | _ -> usageError "usage: nn summary FILE [--network NAME]"
+    | "train" :: rest when wantsHelp rest -> printfn "%s" Train.help; 0
+    | "train" :: file :: rest when not (file.StartsWith "-") ->
+        let rec parse (o: Train.Options) args =
+            match args with
+            | [] -> Ok o
+            | "--quiet" :: tail -> parse { o with Quiet = true } tail
+            | "--train" :: name :: tail -> parse { o with Train = Some name } tail
+            | "--set" :: setting :: tail ->
+                match setting.IndexOf '=' with
+                | i when i > 0 -> parse { o with Sets = o.Sets @ [ setting.Substring(0, i).Trim(), setting.Substring(i + 1) ] } tail
+                | _ -> Error(sprintf "--set needs FIELD=VALUE, got `%s`" setting)
+            | a :: _ -> Error(sprintf "unknown option `%s` for `nn train`" a)
+        match parse { File = file; Train = None; Sets = []; Quiet = false } rest with
+        | Ok o -> Train.run o
+        | Error m -> usageError m
+    | [ "train" ] -> usageError "`nn train` needs a FILE"
     | cmd :: _ -> usageError (sprintf "unknown command `%s`" cmd)
 
 [<EntryPoint>]

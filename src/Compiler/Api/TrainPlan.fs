@@ -141,7 +141,7 @@ let create (c: Compiled) (td: TrainDecl, env: Env) : Plan =
     { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
 
 /// The trainer's options from the settings (callbacks are added by the caller).
-let options (cfg: TrainConfig) : TrainOptions =
+let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoint: System.Action<TrainingState>) : TrainOptions =
     let schedule =
         match cfg.Schedule with
         | None -> ScheduleSpec.Constant
@@ -151,4 +151,5 @@ let options (cfg: TrainConfig) : TrainOptions =
                 Warmup = System.Nullable(float s.Warmup), Min = s.Min, Patience = s.Patience)
     TrainOptions(
         Epochs = cfg.Epochs, Batch = cfg.Batch, Shuffle = cfg.Shuffle, Seed = uint64 cfg.Seed, Schedule = schedule,
-        Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj))
+        Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj),
+        OnEpoch = onEpoch, OnCheckpoint = onCheckpoint)
