@@ -27,3 +27,9 @@ let run (files: string list) =
             Output.diagnostics (Output.sourcesFrom Map.empty) ds
             eprintfn "%s: %d error%s" f ds.Length (if ds.Length = 1 then "" else "s")
     if failed then 1 else 0
+
+let command: Command =
+    { Name = "check"
+      Summary = "check programs (syntax, names, shapes) without reading data"
+      Help = help
+      Run = fun args -> if args.IsEmpty then Command.usageError "`nn check` needs at least one FILE" else run args }

@@ -36,3 +36,13 @@ let run (files: string list) (checkOnly: bool) =
                     Nn.Runtime.Checkpoints.AtomicFile.WriteAllText(f, formatted)
                     printfn "%s: formatted" f
     code
+
+let command: Command =
+    { Name = "fmt"
+      Summary = "rewrite programs in the canonical layout (--check: only report)"
+      Help = help
+      Run =
+        fun args ->
+            let files = args |> List.filter (fun a -> a <> "--check")
+            if files.IsEmpty then Command.usageError "`nn fmt` needs at least one FILE"
+            else run files (List.contains "--check" args) }

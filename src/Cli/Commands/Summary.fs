@@ -82,3 +82,14 @@ let run (file: string) (network: string option) =
         else
             nets |> List.iteri (fun i n -> (if i > 0 then printfn ""); printf "%s" (describe n))
             0
+
+let command: Command =
+    { Name = "summary"
+      Summary = "parameters, shapes and sizes of each network (like Keras' summary)"
+      Help = help
+      Run =
+        fun args ->
+            match args with
+            | [ file ] -> run file None
+            | [ file; "--network"; n ] -> run file (Some n)
+            | _ -> Command.usageError "usage: nn summary FILE [--network NAME]" }

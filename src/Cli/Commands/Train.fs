@@ -130,3 +130,26 @@ let run (o: Options) =
         let m = if i >= 0 then m.Substring(i + e.Code.Length + 8) else m
         Output.diagnostics sources [ atNode e.Code e.Span m ]
         1
+
+let command: Command =
+    { Name = "train"
+      Summary = "train the network of a program's train block"
+      Help = help
+      Run =
+        fun args ->
+            match args with
+            | file :: rest when not (file.StartsWith "-") ->
+                let rec parse (o: Options) args =
+                    match args with
+                    | [] -> Ok o
+                    | "--quiet" :: tail -> parse { o with Quiet = true } tail
+                    | "--train" :: name :: tail -> parse { o with Train = Some name } tail
+                    | "--set" :: setting :: tail ->
+                        match setting.IndexOf '=' with
+                        | i when i > 0 -> parse { o with Sets = o.Sets @ [ setting.Substring(0, i).Trim(), setting.Substring(i + 1) ] } tail
+                        | _ -> Error(sprintf "--set needs FIELD=VALUE, got `%s`" setting)
+                    | a :: _ -> Error(sprintf "unknown option `%s` for `nn train`" a)
+                match parse { File = file; Train = None; Sets = []; Quiet = false } rest with
+                | Ok o -> run o
+                | Error m -> Command.usageError m
+            | _ -> Command.usageError "`nn train` needs a FILE" }
