@@ -24,7 +24,7 @@ internal static class KernelThrow
     {
         if (rows < 0) Negative(name + ".rows", rows);
         if (cols < 0) Negative(name + ".cols", cols);
-        if (ld < Math.Max(cols, 1)) Argument(name, $"leading dimension {ld} is smaller than the row width {cols}");
+        if (ld < cols || ld < 0) Argument(name, $"leading dimension {ld} is smaller than the row width {cols}");
         if (rows == 0 || cols == 0) return;
         long needed = (long)(rows - 1) * ld + cols;
         if (length < needed) ShortBuffer(name, needed, length);
