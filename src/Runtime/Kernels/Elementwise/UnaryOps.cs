@@ -123,7 +123,11 @@ public readonly struct GeluOp : IUnaryOp
 /// <summary>softplus x = ln(1 + eˣ), computed stably as max(x, 0) + log1p(e^−|x|).</summary>
 public readonly struct SoftplusOp : IUnaryOp
 {
-    public static float Invoke(float x) => MathF.Max(x, 0f) + (float)Math.Log(1.0 + Math.Exp(-Math.Abs((double)x)));
+    public static float Invoke(float x)
+    {
+        double e = Math.Exp(-Math.Abs((double)x)), u = 1.0 + e;
+        return MathF.Max(x, 0f) + (float)(u == 1.0 ? e : Math.Log(u) * e / (u - 1.0));
+    }
     public static V512 Invoke(V512 x) =>
         Vector512.Max(x, V512.Zero) + VectorMath.Log1pNonNegative(Vector512.Exp(-Vector512.Abs(x)));
     public static V256 Invoke(V256 x) => VectorMath.Narrow<SoftplusOp>(x);
