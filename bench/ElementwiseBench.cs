@@ -1,0 +1,6 @@
+namespace Nn.Bench;
+
+internal static class ElementwiseBench
+{
+    public static void Run(Peak.Result peak) { }
+}

@@ -1,0 +1,126 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Nn.Runtime.Kernels;
+
+/// <summary>
+/// Generic elementwise drivers: the loop (16-lane blocks unrolled by four, then 16, 8 and scalar remainders)
+/// is written once here and instantiated per operator struct, so an operator — or a fused chain built with
+/// <see cref="Compose{TOuter, TInner}"/> and <see cref="Then{TFirst, TThen}"/> — costs one pass over memory.
+/// The destination may be the same memory as an input (in-place); partial overlap is not supported.
+/// </summary>
+public static class Elementwise
+{
+    /// <summary>dst[i] = TOp(x[i]) for i &lt; x.Length.</summary>
+    public static void Unary<TOp>(ReadOnlySpan<float> x, Span<float> dst) where TOp : struct, IUnaryOp
+    {
+        KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
+        UnaryCore<TOp>(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst), (nuint)x.Length);
+    }
+
+    /// <summary>dst[i] = TOp(x[i], y[i]) for i &lt; x.Length (y must be at least as long as x).</summary>
+    public static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst) where TOp : struct, IBinaryOp
+    {
+        KernelThrow.CheckLength(nameof(y), x.Length, y.Length);
+        KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
+        BinaryCore<TOp, Many, Many>(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y),
+            ref MemoryMarshal.GetReference(dst), (nuint)x.Length);
+    }
+
+    /// <summary>dst[i] = TOp(x[i], s): a binary operator with a scalar second operand (also leakyRelu's and elu's parameter).</summary>
+    public static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst) where TOp : struct, IBinaryOp
+    {
+        KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
+        BinaryCore<TOp, Many, One>(ref MemoryMarshal.GetReference(x), ref s, ref MemoryMarshal.GetReference(dst), (nuint)x.Length);
+    }
+
+    /// <summary>dst[i] = TOp(s, x[i]): a binary operator with a scalar first operand (e.g. 1 − x).</summary>
+    public static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst) where TOp : struct, IBinaryOp
+    {
+        KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
+        BinaryCore<TOp, One, Many>(ref s, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst), (nuint)x.Length);
+    }
+
+    /// <summary>
+    /// dst[r, j] = TOp(x[r, j], row[j]) for a row-major x of <c>x.Length / row.Length</c> rows of <c>row.Length</c>
+    /// columns: a binary operator with a broadcast row vector (bias add, per-column scale).
+    /// </summary>
+    public static void BinaryRow<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> row, Span<float> dst) where TOp : struct, IBinaryOp
+    {
+        int n = row.Length;
+        if (n == 0) { if (x.Length != 0) KernelThrow.Argument(nameof(row), "an empty row cannot broadcast over a non-empty matrix"); return; }
+        if (x.Length % n != 0) KernelThrow.Argument(nameof(x), $"length {x.Length} is not a multiple of the row length {n}");
+        KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float rd = ref MemoryMarshal.GetReference(dst);
+        ref float rb = ref MemoryMarshal.GetReference(row);
+        for (int r = 0, rows = x.Length / n; r < rows; r++)
+            BinaryCore<TOp, Many, Many>(ref Unsafe.Add(ref rx, (nint)r * n), ref rb, ref Unsafe.Add(ref rd, (nint)r * n), (nuint)n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void UnaryCore<TOp>(ref float x, ref float d, nuint n) where TOp : struct, IUnaryOp
+    {
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 64 <= n; i += 64)
+            {
+                var a0 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i));
+                var a1 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 16));
+                var a2 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 32));
+                var a3 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 48));
+                a0.StoreUnsafe(ref d, i); a1.StoreUnsafe(ref d, i + 16); a2.StoreUnsafe(ref d, i + 32); a3.StoreUnsafe(ref d, i + 48);
+            }
+            for (; i + 16 <= n; i += 16) TOp.Invoke(Vector512.LoadUnsafe(ref x, i)).StoreUnsafe(ref d, i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) TOp.Invoke(Vector256.LoadUnsafe(ref x, i)).StoreUnsafe(ref d, i);
+        for (; i < n; i++) Unsafe.Add(ref d, i) = TOp.Invoke(Unsafe.Add(ref x, i));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void BinaryCore<TOp, TX, TY>(ref float x, ref float y, ref float d, nuint n)
+        where TOp : struct, IBinaryOp where TX : struct, IOperand where TY : struct, IOperand
+    {
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 64 <= n; i += 64)
+            {
+                var a0 = TOp.Invoke(TX.Load512(ref x, i), TY.Load512(ref y, i));
+                var a1 = TOp.Invoke(TX.Load512(ref x, i + 16), TY.Load512(ref y, i + 16));
+                var a2 = TOp.Invoke(TX.Load512(ref x, i + 32), TY.Load512(ref y, i + 32));
+                var a3 = TOp.Invoke(TX.Load512(ref x, i + 48), TY.Load512(ref y, i + 48));
+                a0.StoreUnsafe(ref d, i); a1.StoreUnsafe(ref d, i + 16); a2.StoreUnsafe(ref d, i + 32); a3.StoreUnsafe(ref d, i + 48);
+            }
+            for (; i + 16 <= n; i += 16) TOp.Invoke(TX.Load512(ref x, i), TY.Load512(ref y, i)).StoreUnsafe(ref d, i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) TOp.Invoke(TX.Load256(ref x, i), TY.Load256(ref y, i)).StoreUnsafe(ref d, i);
+        for (; i < n; i++) Unsafe.Add(ref d, i) = TOp.Invoke(TX.Load(ref x, i), TY.Load(ref y, i));
+    }
+
+    /// <summary>How a driver reads an operand: an array of values or one value broadcast to every lane.</summary>
+    internal interface IOperand
+    {
+        static abstract float Load(ref float p, nuint i);
+        static abstract Vector512<float> Load512(ref float p, nuint i);
+        static abstract Vector256<float> Load256(ref float p, nuint i);
+    }
+
+    internal readonly struct Many : IOperand
+    {
+        public static float Load(ref float p, nuint i) => Unsafe.Add(ref p, i);
+        public static Vector512<float> Load512(ref float p, nuint i) => Vector512.LoadUnsafe(ref p, i);
+        public static Vector256<float> Load256(ref float p, nuint i) => Vector256.LoadUnsafe(ref p, i);
+    }
+
+    internal readonly struct One : IOperand
+    {
+        public static float Load(ref float p, nuint i) => p;
+        public static Vector512<float> Load512(ref float p, nuint i) => Vector512.Create(p);
+        public static Vector256<float> Load256(ref float p, nuint i) => Vector256.Create(p);
+    }
+}

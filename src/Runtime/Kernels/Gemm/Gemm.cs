@@ -1,0 +1,183 @@
+namespace Nn.Runtime.Kernels;
+
+/// <summary>An activation a matrix product can apply to its result while the result is still in cache.</summary>
+public enum Activation
+{
+    /// <summary>No activation.</summary>
+    Identity,
+    /// <summary>max(x, 0).</summary>
+    Relu,
+    /// <summary>tanh x.</summary>
+    Tanh,
+    /// <summary>1 / (1 + e⁻ˣ).</summary>
+    Sigmoid,
+}
+
+/// <summary>Which instruction set the GEMM micro-kernel uses.</summary>
+public enum GemmIsa
+{
+    /// <summary>The widest the machine accelerates (AVX-512, else AVX2, else scalar).</summary>
+    Auto,
+    /// <summary>16-lane FMA micro-kernel.</summary>
+    Avx512,
+    /// <summary>8-lane FMA micro-kernel.</summary>
+    Avx2,
+    /// <summary>Portable scalar micro-kernel.</summary>
+    Scalar,
+}
+
+/// <summary>
+/// Single-precision general matrix multiply on row-major matrices, Goto/BLIS style: op(B) is packed in
+/// kc×nc blocks, op(A) in mc×kc blocks (both into per-thread aligned buffers allocated once), and a
+/// register-tiled FMA micro-kernel computes each MR×NR tile of C. Two threads split C's columns (or rows,
+/// when C is tall and narrow) and run independent sub-products, so they never wait on each other.
+/// </summary>
+public static unsafe class Gemm
+{
+    /// <summary>
+    /// Forces a micro-kernel instruction set (for tests and benchmarks); <see cref="GemmIsa.Auto"/> picks the
+    /// widest the machine accelerates. A set the machine cannot run falls back to the next narrower one.
+    /// </summary>
+    public static GemmIsa Isa { get; set; } = GemmIsa.Auto;
+
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C, row-major, where op(A) is m×k (A is k×m when <paramref name="transA"/>)
+    /// and op(B) is k×n (B is n×k when <paramref name="transB"/>). Leading dimensions are row strides
+    /// (≥ the stored row width). When beta = 0, C is not read (NaNs in C do not propagate).
+    /// </summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, int threads = 1) =>
+        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ReadOnlySpan<float>.Empty, Activation.Identity, threads);
+
+    /// <summary>
+    /// C = act(alpha·op(A)·op(B) + beta·C + bias) with a per-column <paramref name="bias"/> of n values (or empty
+    /// for none) and <paramref name="activation"/> applied to each tile right after its last update, while it
+    /// is still in cache — the fused form of <c>x @ w + b |> relu</c>. Otherwise as the overload without them.
+    /// </summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        ReadOnlySpan<float> bias, Activation activation, int threads = 1)
+    {
+        if (k < 0) KernelThrow.Negative(nameof(k), k);
+        KernelThrow.CheckMatrix(nameof(a), transA ? k : m, transA ? m : k, lda, a.Length);
+        KernelThrow.CheckMatrix(nameof(b), transB ? n : k, transB ? k : n, ldb, b.Length);
+        KernelThrow.CheckMatrix(nameof(c), m, n, ldc, c.Length);
+        if (!bias.IsEmpty && bias.Length < n) KernelThrow.ShortBuffer(nameof(bias), n, bias.Length);
+        if (threads < 1) KernelThrow.Argument(nameof(threads), "at least one thread");
+        if (m == 0 || n == 0) return;
+
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        {
+            var p = new GemmProblem
+            {
+                TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
+                B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
+                Activation = activation, Kernel = MicroKernel.Select(Isa),
+            };
+            if (k == 0 || alpha == 0f)
+            {
+                ScaleAndFinish(in p);
+                return;
+            }
+            long flops = 2L * m * n * k;
+            int parts = flops < MinFlopsPerThread * 2 ? 1 : (int)Math.Min(threads, flops / MinFlopsPerThread);
+            if (parts <= 1) GemmDriver.Run(in p, 0, m, 0, n);
+            else GemmJob.Run(in p, parts);
+        }
+    }
+
+    /// <summary>Below this many flops per thread a product runs on one thread (a hand-off costs a few microseconds).</summary>
+    private const long MinFlopsPerThread = 1L << 20;
+
+    /// <summary>C = beta·C (beta = 0 clears), then the epilogue: the whole product when k = 0 or alpha = 0.</summary>
+    private static void ScaleAndFinish(in GemmProblem p)
+    {
+        for (int i = 0; i < p.M; i++)
+        {
+            var row = new Span<float>(p.C + (nint)i * p.Ldc, p.N);
+            if (p.Beta == 0f) row.Clear();
+            else if (p.Beta != 1f) Elementwise.BinaryScalar<MulOp>(row, p.Beta, row);
+            Epilogue.Apply(row, p.Bias, p.Activation);
+        }
+    }
+}
+
+/// <summary>One product's operands, pinned, as the driver and the threads see them.</summary>
+internal unsafe struct GemmProblem
+{
+    public bool TransA, TransB;
+    public int M, N, K;
+    public float Alpha, Beta;
+    public float* A, B, C, Bias;
+    public int Lda, Ldb, Ldc;
+    public Activation Activation;
+    public MicroKernel Kernel;
+}
+
+/// <summary>The fused epilogue: bias add and activation over one row of a finished tile.</summary>
+internal static unsafe class Epilogue
+{
+    public static void Apply(Span<float> row, float* bias, Activation act)
+    {
+        if (bias == null)
+        {
+            switch (act)
+            {
+                case Activation.Relu: Elementwise.Unary<ReluOp>(row, row); break;
+                case Activation.Tanh: Elementwise.Unary<TanhOp>(row, row); break;
+                case Activation.Sigmoid: Elementwise.Unary<SigmoidOp>(row, row); break;
+            }
+            return;
+        }
+        var b = new ReadOnlySpan<float>(bias, row.Length);
+        switch (act)
+        {
+            case Activation.Identity: Elementwise.Binary<AddOp>(row, b, row); break;
+            case Activation.Relu: Elementwise.Binary<Then<AddOp, ReluOp>>(row, b, row); break;
+            case Activation.Tanh: Elementwise.Binary<Then<AddOp, TanhOp>>(row, b, row); break;
+            case Activation.Sigmoid: Elementwise.Binary<Then<AddOp, SigmoidOp>>(row, b, row); break;
+        }
+    }
+}
+
+/// <summary>Splits a product over the worker pool: each part gets a band of C's columns (or rows) and runs alone.</summary>
+internal sealed unsafe class GemmJob : IParallelWork
+{
+    [ThreadStatic] private static GemmJob? t_job;
+    private GemmProblem _p;
+    private bool _busy;
+
+    public static void Run(in GemmProblem p, int parts)
+    {
+        var job = t_job ??= new GemmJob();
+        if (job._busy) job = new GemmJob(); // a product started from inside another one's part
+        job._p = p;
+        job._busy = true;
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job._busy = false; }
+    }
+
+    public void Execute(int index, int count)
+    {
+        ref readonly var p = ref _p;
+        // Split the longer side, in whole micro-tiles, so both parts keep full-width tiles.
+        if (p.N >= p.M)
+        {
+            var (lo, hi) = Band(p.N, p.Kernel.NR, index, count);
+            if (lo < hi) GemmDriver.Run(in p, 0, p.M, lo, hi);
+        }
+        else
+        {
+            var (lo, hi) = Band(p.M, p.Kernel.MR, index, count);
+            if (lo < hi) GemmDriver.Run(in p, lo, hi, 0, p.N);
+        }
+    }
+
+    private static (int, int) Band(int size, int unit, int index, int count)
+    {
+        int tiles = (size + unit - 1) / unit;
+        int lo = (int)((long)tiles * index / count) * unit;
+        int hi = (int)((long)tiles * (index + 1) / count) * unit;
+        return (Math.Min(lo, size), Math.Min(hi, size));
+    }
+}

@@ -1,0 +1,138 @@
+module Nn.Tests.Runtime.Kernels.ConvTests
+
+open System
+open Expecto
+open Nn.Runtime.Kernels
+
+/// Float32 convolution vs float64: sums of up to kh·kw·cin products of values in [-1, 1].
+let convTol = 2e-5
+/// Finite differences of the float64 naive convolution (central, step h): it is linear, so only rounding remains.
+let fdTol = 1e-6
+/// Window means in float32: a sum of up to size² values in [-1, 1], then a scale.
+let poolTol = { absolute = 1e-6; relative = 1e-5 }
+
+let randoms seed n = let rng = Random(seed) in Array.init n (fun _ -> rng.NextDouble() * 2.0 - 1.0)
+
+/// The naive NHWC convolution in float64, straight from the definition.
+let naiveConv (s: Conv2dShape) (x: float[]) (w: float[]) =
+    let y = Array.zeroCreate s.OutputLength
+    for n in 0 .. s.Batch - 1 do
+        for oy in 0 .. s.OutHeight - 1 do
+            for ox in 0 .. s.OutWidth - 1 do
+                for co in 0 .. s.OutChannels - 1 do
+                    let mutable acc = 0.0
+                    for ky in 0 .. s.KernelHeight - 1 do
+                        for kx in 0 .. s.KernelWidth - 1 do
+                            let iy = oy * s.StrideH - s.PadTop + ky
+                            let ix = ox * s.StrideW - s.PadLeft + kx
+                            if iy >= 0 && iy < s.Height && ix >= 0 && ix < s.Width then
+                                for ci in 0 .. s.InChannels - 1 do
+                                    acc <- acc + x[((n * s.Height + iy) * s.Width + ix) * s.InChannels + ci]
+                                                 * w[((ky * s.KernelWidth + kx) * s.InChannels + ci) * s.OutChannels + co]
+                    y[((n * s.OutHeight + oy) * s.OutWidth + ox) * s.OutChannels + co] <- acc
+    y
+
+let dot (a: float[]) (b: float[]) = Array.fold2 (fun s x y -> s + x * y) 0.0 a b
+let f32 = Array.map float32
+let f64 = Array.map float
+
+let shapes =
+    [ // name, batch, h, w, cin, kh, kw, cout, stride, padding
+      "LeNet conv1 (batch 2)", 2, 28, 28, 1, 5, 5, 6, 1, Padding.Valid
+      "LeNet conv2 (batch 2)", 2, 14, 14, 6, 5, 5, 16, 1, Padding.Valid
+      "same, odd kernel", 1, 7, 9, 3, 3, 3, 4, 1, Padding.Same
+      "same, even kernel, stride 2", 2, 8, 7, 2, 4, 2, 3, 2, Padding.Same
+      "valid, stride 3", 1, 11, 10, 2, 3, 2, 5, 3, Padding.Valid
+      "pointwise 1x1", 2, 5, 4, 7, 1, 1, 3, 1, Padding.Valid
+      "kernel as big as the image", 1, 4, 4, 2, 4, 4, 2, 1, Padding.Valid ]
+
+let convCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
+    test name {
+        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, stride, padding)
+        let x = randoms 1 s.InputLength
+        let k = randoms 2 s.KernelLength
+        let dy = randoms 3 s.OutputLength
+        let ws = Array.zeroCreate<float32> s.WorkspaceLength
+        // forward
+        let y = Array.zeroCreate s.OutputLength
+        Conv2d.Forward(&s, ReadOnlySpan(f32 x), ReadOnlySpan(f32 k), Span y, Span ws)
+        let yRef = naiveConv s (f64 (f32 x)) (f64 (f32 k))
+        for i in 0 .. y.Length - 1 do
+            Expect.floatClose { absolute = convTol; relative = convTol } (float y[i]) yRef[i] (sprintf "y[%d]" i)
+        // gradients: L = <dy, conv(x, k)>; directional derivative along v by central differences in float64
+        let dk = Array.zeroCreate s.KernelLength
+        Conv2d.BackwardKernel(&s, ReadOnlySpan(f32 x), ReadOnlySpan(f32 dy), Span dk, Span ws)
+        let dx = Array.zeroCreate s.InputLength
+        Conv2d.BackwardInput(&s, ReadOnlySpan(f32 dy), ReadOnlySpan(f32 k), Span dx, Span ws)
+        let xs, ks, dys = f64 (f32 x), f64 (f32 k), f64 (f32 dy)
+        let loss xv kv = dot dys (naiveConv s xv kv)
+        let h = 1e-3
+        let vk = randoms 4 s.KernelLength
+        let fdK = (loss xs (Array.map2 (fun a v -> a + h * v) ks vk) - loss xs (Array.map2 (fun a v -> a - h * v) ks vk)) / (2.0 * h)
+        let vx = randoms 5 s.InputLength
+        let fdX = (loss (Array.map2 (fun a v -> a + h * v) xs vx) ks - loss (Array.map2 (fun a v -> a - h * v) xs vx) ks) / (2.0 * h)
+        let scale = float s.OutputLength * float s.PatchLength
+        Expect.floatClose { absolute = fdTol * scale; relative = 1e-4 } (dot (f64 dk) vk) fdK "<dK, v> vs finite difference"
+        Expect.floatClose { absolute = fdTol * scale; relative = 1e-4 } (dot (f64 dx) vx) fdX "<dX, v> vs finite difference"
+    }
+
+[<Tests>]
+let tests =
+    testList "Runtime.Kernels.Conv" [
+        testList "conv2d forward, kernel and input gradients" [ for c in shapes -> convCase c ]
+
+        test "fused bias + relu matches separate steps" {
+            let s = Conv2dShape.Create(2, 9, 9, 3, 3, 3, 5, 1, Padding.Same)
+            let x, k, b = f32 (randoms 6 s.InputLength), f32 (randoms 7 s.KernelLength), f32 (randoms 8 5)
+            let ws = Array.zeroCreate s.WorkspaceLength
+            let fused, plain = Array.zeroCreate s.OutputLength, Array.zeroCreate s.OutputLength
+            Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span fused, Span ws, ReadOnlySpan b, Activation.Relu)
+            Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span plain, Span ws)
+            for i in 0 .. plain.Length - 1 do
+                Expect.floatClose Accuracy.high (float fused[i]) (float (max (plain[i] + b[i % 5]) 0f)) (sprintf "y[%d]" i)
+        }
+
+        test "same padding keeps ceil(h / stride)" {
+            let s = Conv2dShape.Create(1, 7, 8, 1, 4, 3, 1, 2, Padding.Same)
+            Expect.equal (s.OutHeight, s.OutWidth, s.PadTop, s.PadLeft) (4, 4, 1, 0) "7→4 (pad 3: 1 top), 8→4 (pad 1: 0 left)"
+        }
+
+        test "a kernel larger than a valid image is refused" {
+            Expect.throwsT<ArgumentException> (fun () -> Conv2dShape.Create(1, 3, 3, 1, 5, 5, 1, 1, Padding.Valid) |> ignore) "5x5 on 3x3"
+        }
+
+        testList "pooling" [
+            for (batch, h, w, c, size) in [ (2, 4, 4, 3, 2); (1, 7, 5, 2, 2); (2, 28, 28, 6, 2); (1, 9, 9, 17, 3) ] do
+                test (sprintf "max and avg %dx%dx%dx%d size %d" batch h w c size) {
+                    let x = f32 (randoms (h * w + c) (batch * h * w * c))
+                    let oh, ow = h / size, w / size
+                    let outLen = batch * oh * ow * c
+                    let y, idx, avg = Array.zeroCreate outLen, Array.zeroCreate outLen, Array.zeroCreate outLen
+                    Pool2d.MaxForward(batch, h, w, c, size, ReadOnlySpan x, Span y, Span idx)
+                    Pool2d.AvgForward(batch, h, w, c, size, ReadOnlySpan x, Span avg)
+                    let at n iy ix ch = ((n * h + iy) * w + ix) * c + ch
+                    for n in 0 .. batch - 1 do
+                        for oy in 0 .. oh - 1 do
+                            for ox in 0 .. ow - 1 do
+                                for ch in 0 .. c - 1 do
+                                    let o = ((n * oh + oy) * ow + ox) * c + ch
+                                    let window = [ for dy in 0 .. size - 1 do for dx in 0 .. size - 1 -> at n (oy * size + dy) (ox * size + dx) ch ]
+                                    Expect.equal y[o] (window |> List.map (fun i -> x[i]) |> List.max) "max"
+                                    Expect.equal x[idx[o]] y[o] "index points at the maximum"
+                                    Expect.isTrue (List.contains idx[o] window) "index is inside the window"
+                                    Expect.floatClose poolTol (float avg[o]) (window |> List.averageBy (fun i -> float x[i])) "avg"
+                    // backward: max routes each gradient to its argmax; avg is the adjoint of the forward
+                    let g = f32 (randoms 9 outLen)
+                    let dxMax, dxAvg = Array.zeroCreate x.Length, Array.zeroCreate x.Length
+                    Pool2d.MaxBackward(ReadOnlySpan g, ReadOnlySpan idx, Span dxMax)
+                    Pool2d.AvgBackward(batch, h, w, c, size, ReadOnlySpan g, Span dxAvg)
+                    let expectedMax = Array.zeroCreate x.Length
+                    for o in 0 .. outLen - 1 do expectedMax[idx[o]] <- expectedMax[idx[o]] + g[o]
+                    Expect.equal dxMax expectedMax "max backward"
+                    let v = f32 (randoms 10 x.Length)
+                    let avgV = Array.zeroCreate outLen
+                    Pool2d.AvgForward(batch, h, w, c, size, ReadOnlySpan v, Span avgV)
+                    Expect.floatClose Accuracy.medium (dot (f64 avgV) (f64 g)) (dot (f64 v) (f64 dxAvg)) "<avg(v), g> = <v, avgBack(g)>"
+                }
+        ]
+    ]

@@ -1,0 +1,168 @@
+module Nn.Tests.Runtime.Kernels.GemmTests
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open Nn.Runtime.Kernels
+
+/// One product to check: shapes (including 0, 1 and primes), extra leading-dimension padding,
+/// transposes, scalars, thread count and the seed of its data.
+type GemmCase =
+    { TransA: bool; TransB: bool; M: int; N: int; K: int
+      PadA: int; PadB: int; PadC: int
+      Alpha: float32; Beta: float32; Threads: int; Seed: int }
+
+/// Float32 accumulation error bound: each output may be off by (k + 2)·eps32 times Σ|terms|.
+let gemmEpsPerTerm = 1.2e-7
+
+/// Size-bounded generator: most dimensions are small edge values, some reach past the blocking sizes.
+let genCase =
+    Gen.sized (fun size ->
+        let dim =
+            Gen.oneof [ Gen.elements [ 0; 1; 2; 3; 5; 7; 13; 15; 16; 17; 31; 32; 33; 47 ]
+                        Gen.choose (0, max 1 (min 300 (size * 3))) ]
+        gen {
+            let! ta = Gen.elements [ false; true ]
+            let! tb = Gen.elements [ false; true ]
+            let! m = dim
+            let! n = dim
+            let! k = dim
+            let! pa = Gen.elements [ 0; 0; 1; 3 ]
+            let! pb = Gen.elements [ 0; 0; 2; 5 ]
+            let! pc = Gen.elements [ 0; 0; 1; 7 ]
+            let! alpha = Gen.elements [ 1f; 1f; -0.5f; 2f; 0f ]
+            let! beta = Gen.elements [ 0f; 0f; 1f; 0.25f; -1f ]
+            let! threads = Gen.elements [ 1; 2 ]
+            let! seed = Gen.choose (0, 1_000_000)
+            return { TransA = ta; TransB = tb; M = m; N = n; K = k; PadA = pa; PadB = pb; PadC = pc
+                     Alpha = alpha; Beta = beta; Threads = threads; Seed = seed }
+        })
+
+type GemmArbs =
+    static member Case() = Arb.fromGen genCase
+
+let config = { FsCheckConfig.defaultConfig with arbitrary = [ typeof<GemmArbs> ]; maxTest = 150; endSize = 100 }
+
+let randomArray (rng: Random) n = Array.init n (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
+
+/// Runs one case against a float64 reference; returns the worst violation ratio (≤ 1 passes) and a description.
+let check (c: GemmCase) =
+    let rng = Random(c.Seed)
+    let aRows, aCols = (if c.TransA then c.K, c.M else c.M, c.K)
+    let bRows, bCols = (if c.TransB then c.N, c.K else c.K, c.N)
+    let lda, ldb, ldc = aCols + c.PadA, bCols + c.PadB, c.N + c.PadC
+    let a = randomArray rng (max 0 (aRows * lda))
+    let b = randomArray rng (max 0 (bRows * ldb))
+    let c0 = randomArray rng (max 0 (c.M * ldc))
+    if c.Beta = 0f then for i in 0 .. c0.Length - 1 do if i % 3 = 0 then c0[i] <- nanf // beta = 0 must not read C
+    let out = Array.copy c0
+    Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, c.Beta, Span out, ldc, c.Threads)
+    let getA i p = float (if c.TransA then a[p * lda + i] else a[i * lda + p])
+    let getB p j = float (if c.TransB then b[j * ldb + p] else b[p * ldb + j])
+    let mutable worst = 0.0
+    for i in 0 .. c.M - 1 do
+        for j in 0 .. ldc - 1 do
+            let got = float out[i * ldc + j]
+            if j >= c.N then
+                // Padding between rows must be left alone.
+                if not (got.Equals(float c0[i * ldc + j])) then worst <- infinity
+            else
+                let mutable s = 0.0
+                let mutable sAbs = 0.0
+                for p in 0 .. c.K - 1 do
+                    let t = getA i p * getB p j
+                    s <- s + t
+                    sAbs <- sAbs + abs t
+                let cOld = if c.Beta = 0f then 0.0 else float c0[i * ldc + j]
+                let expected = float c.Alpha * s + float c.Beta * cOld
+                let bound = float (c.K + 2) * gemmEpsPerTerm * (abs (float c.Alpha) * sAbs + abs (float c.Beta * cOld)) + 1e-30
+                let ratio = if Double.IsFinite got then abs (got - expected) / bound else infinity
+                worst <- max worst ratio
+    worst
+
+let expectClose (c: GemmCase) =
+    let worst = check c
+    Expect.isLessThanOrEqual worst 1.0 (sprintf "error / bound for %A" c)
+
+let example ta tb m n k threads =
+    { TransA = ta; TransB = tb; M = m; N = n; K = k; PadA = 1; PadB = 3; PadC = 2
+      Alpha = 1.5f; Beta = 0.5f; Threads = threads; Seed = m * 7919 + n * 31 + k }
+
+/// Applies bias and activation in float64 to a reference product, for the fused epilogue.
+let activate act (x: float) =
+    match act with
+    | Activation.Relu -> max x 0.0
+    | Activation.Tanh -> tanh x
+    | Activation.Sigmoid -> 1.0 / (1.0 + exp -x)
+    | _ -> x
+
+[<Tests>]
+let tests =
+    testList "Runtime.Kernels.Gemm" [
+        testPropertyWithConfig config "random shapes, transposes, strides, scalars, threads vs float64" (fun (c: GemmCase) ->
+            check c <= 1.0)
+
+        testList "across blocking boundaries (kc, mc, nc) and both threads" [
+            for ta in [ false; true ] do
+                for tb in [ false; true ] do
+                    for (m, n, k) in [ (181, 163, 269); (340, 67, 517); (29, 4111, 3) ] do
+                        for threads in [ 1; 2 ] do
+                            test (sprintf "ta=%b tb=%b %dx%dx%d threads=%d" ta tb m n k threads) {
+                                expectClose (example ta tb m n k threads)
+                            }
+        ]
+
+        testSequenced <| testList "every micro-kernel instruction set" [
+            for isa in [ GemmIsa.Avx512; GemmIsa.Avx2; GemmIsa.Scalar ] do
+                test (sprintf "%A" isa) {
+                    let saved = Gemm.Isa
+                    Gemm.Isa <- isa
+                    try
+                        for (m, n, k) in [ (0, 3, 4); (1, 1, 1); (37, 41, 43); (90, 70, 300) ] do
+                            for ta in [ false; true ] do
+                                for tb in [ false; true ] do
+                                    expectClose (example ta tb m n k 1)
+                    finally Gemm.Isa <- saved
+                }
+        ]
+
+        test "empty C with zero leading dimension (shrunk property case)" {
+            expectClose { TransA = false; TransB = true; M = 17; N = 0; K = 13; PadA = 1; PadB = 0; PadC = 0
+                          Alpha = -0.5f; Beta = 0f; Threads = 1; Seed = 276874 }
+        }
+
+        test "k = 0 scales C by beta" {
+            let c = [| 1f; 2f; 3f; 4f |]
+            Gemm.Multiply(false, false, 2, 2, 0, 1f, ReadOnlySpan [||], 1, ReadOnlySpan [||], 2, 0.5f, Span c, 2)
+            Expect.equal c [| 0.5f; 1f; 1.5f; 2f |] "beta·C"
+        }
+
+        test "short buffer is refused" {
+            Expect.throwsT<ArgumentException> (fun () ->
+                Gemm.Multiply(false, false, 2, 2, 2, 1f, ReadOnlySpan(Array.zeroCreate 3), 2,
+                              ReadOnlySpan(Array.zeroCreate 4), 2, 0f, Span(Array.zeroCreate 4), 2)) "A is 2x2 but holds 3"
+        }
+
+        testList "fused bias + activation epilogue" [
+            for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] do
+                for (m, n, k, threads) in [ (5, 7, 3, 1); (70, 45, 33, 1); (150, 200, 100, 2) ] do
+                    test (sprintf "%A %dx%dx%d threads=%d" act m n k threads) {
+                        let rng = Random(m + n + k)
+                        let a = randomArray rng (m * k)
+                        let b = randomArray rng (k * n)
+                        let bias = randomArray rng n
+                        let c0 = randomArray rng (m * n)
+                        let fused = Array.copy c0
+                        Gemm.Multiply(false, false, m, n, k, 1f, ReadOnlySpan a, k, ReadOnlySpan b, n, 1f, Span fused, n,
+                                      ReadOnlySpan bias, act, threads)
+                        for i in 0 .. m - 1 do
+                            for j in 0 .. n - 1 do
+                                let mutable s = float c0[i * n + j] + float bias[j]
+                                for p in 0 .. k - 1 do s <- s + float a[i * k + p] * float b[p * n + j]
+                                let expected = activate act s
+                                Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j]) expected
+                                    (sprintf "C[%d,%d]" i j)
+                    }
+        ]
+    ]
