@@ -1,0 +1,153 @@
+/// The symbolic gradients of random graphs against float64 central finite differences along random directions.
+module Nn.Tests.Runtime.Autodiff.GradCheckTests
+
+open System
+open System.Collections.Generic
+open Expecto
+open Nn.Runtime
+open Nn.Runtime.IR
+open Nn.Runtime.Autodiff
+open Nn.Tests.Runtime.Autodiff.GraphGen
+
+/// Step of the central differences: truncation error ~h² = 1e-10, rounding ~1e-16/h = 1e-11 (relative).
+let h = 1e-5
+/// Gradients: |AD − FD| ≤ 1e-6 + 1e-5·(|f| + Σ|∂f·v|).
+let atol, rtol = 1e-6, 1e-5
+
+let private checkGradient (opts: GenOptions) (seed: int) =
+    let c = gradCase opts seed
+    let g = graphOf c
+    Expect.isEmpty (Verifier.Check g) "the forward+backward graph is well formed"
+    let feeds = feedsFor g.Nodes seed
+    let v = directions feeds c.Wrt (seed + 1)
+    let values = Interp.Evaluate(g, feeds, Array.append [| c.Loss |] c.Grads, runOpts)
+    let grads = c.Grads |> Array.map (fun n -> values.[n.Id])
+    let f = values.[c.Loss.Id].Data.[0]
+    let ad = dot grads v
+    let fd = centralDiff g c.Loss feeds c.Wrt v h
+    if not (close atol rtol (abs f + absDot grads v) ad fd) then
+        failtestf "seed %d: ⟨∇f, v⟩ = %g but finite differences give %g\n%s" seed ad fd (GraphPrinter.Text g)
+
+/// ⟨∇²f·v, u⟩ against (⟨∇f(θ+hv), u⟩ − ⟨∇f(θ−hv), u⟩)/2h with the symbolic gradient.
+let private checkHvp (seed: int) =
+    let b = GraphBuilder()
+    let loss = generate b (Random seed) "g" { defaults with Overlap = false } (baseSources b)
+    let wrt = wrtOf b
+    let vs = wrt |> Array.map (fun w -> b.Input("v." + w.Name, w.Shape, span))
+    let grads = Backward.Gradients(b, loss, wrt)
+    let hv = Backward.Hvp(b, loss, wrt, vs)
+    let g = b.Build([ for i in 0 .. wrt.Length - 1 -> KeyValuePair("hv." + wrt.[i].Name, hv.[i]) ])
+    Expect.isEmpty (Verifier.Check g) "the second-order graph is well formed"
+    let feeds = feedsFor g.Nodes seed
+    let v = directions feeds wrt (seed + 1)
+    let u = directions feeds wrt (seed + 2)
+    for i in 0 .. wrt.Length - 1 do feeds.["v." + wrt.[i].Name] <- v.[i]
+    let hvValues = Interp.Evaluate(g, feeds, hv, runOpts)
+    let hvT = hv |> Array.map (fun n -> hvValues.[n.Id])
+    let gradAt t =
+        let vals = Interp.Evaluate(g, moved feeds wrt v t, grads, runOpts)
+        grads |> Array.map (fun n -> vals.[n.Id])
+    let gp, gm = gradAt h, gradAt -h
+    let fd = (dot gp u - dot gm u) / (2.0 * h)
+    let ad = dot hvT u
+    if not (close 1e-5 1e-4 (absDot hvT u + absDot gp u) ad fd) then
+        failtestf "seed %d: uᵀHv = %g but differences of the gradient give %g\n%s" seed ad fd (GraphPrinter.Text g)
+
+/// Chain rule: ⟨∇(f∘g), v⟩ = ⟨∇f(g θ), J_g v⟩, with ∇f symbolic on f alone and J_g v by finite differences of g.
+let private checkChain (seed: int) =
+    // f is built twice (after g, and alone): dropout stream ids would differ between the two
+    let noDropout = { defaults with Dropout = false }
+    let b = GraphBuilder()
+    let _, yNode = generateWithLast b (Random seed) "g" defaults (baseSources b)
+    let outer = generate b (Random(seed + 100)) "f" noDropout [ yNode ]
+    let wrt = wrtOf b |> Array.filter (fun n -> not (n.Name.StartsWith "f."))
+    let composite = Backward.Gradients(b, outer, wrt)
+    let gAll = b.Build([ KeyValuePair("h", outer) ])
+    // f alone, on an input y of the same shape
+    let fb = GraphBuilder()
+    let yIn = fb.Input("y", yNode.Shape, span)
+    let fOnly = generate fb (Random(seed + 100)) "f" noDropout [ yIn ]
+    let df = Backward.Gradients(fb, fOnly, [| yIn |])
+    let fGraph = fb.Build([ KeyValuePair("df", df.[0]) ])
+    let feeds = feedsFor gAll.Nodes seed
+    let v = directions feeds wrt (seed + 1)
+    let yAt t = valueOf gAll yNode (moved feeds wrt v t)
+    let y0, yp, ym = yAt 0.0, yAt h, yAt -h
+    let jv = T64(Array.copy y0.Shape, Array.init y0.Count (fun i -> (yp.Data.[i] - ym.Data.[i]) / (2.0 * h)))
+    let fFeeds = Dictionary<string, T64>(feeds)
+    fFeeds.["y"] <- y0
+    let dfAtY = valueOf fGraph df.[0] fFeeds
+    let vals = Interp.Evaluate(gAll, feeds, composite, runOpts)
+    let lhs = dot (composite |> Array.map (fun n -> vals.[n.Id])) v
+    let rhs = dot [| dfAtY |] [| jv |]
+    if not (close 1e-6 1e-5 (absDot [| dfAtY |] [| jv |]) lhs rhs) then
+        failtestf "seed %d: ⟨∇(f∘g), v⟩ = %g but ⟨∇f, J_g v⟩ = %g" seed lhs rhs
+
+/// Two losses over the same sources, with their gradients and the gradients of a combination of them.
+let private combined (seed: int) (combine: GraphBuilder -> Node -> Node -> Node) =
+    let b = GraphBuilder()
+    let src = baseSources b
+    let f1 = generate b (Random seed) "f1" defaults src
+    let f2 = generate b (Random(seed + 7)) "f2" defaults src
+    let wrt = wrtOf b
+    let h = combine b f1 f2
+    let g1, g2, gh = Backward.Gradients(b, f1, wrt), Backward.Gradients(b, f2, wrt), Backward.Gradients(b, h, wrt)
+    let g = b.Build([ KeyValuePair("h", h) ])
+    Expect.isEmpty (Verifier.Check g) "well formed"
+    let vals = Interp.Evaluate(g, feedsFor g.Nodes seed, Array.concat [ [| f1; f2 |]; g1; g2; gh ], runOpts)
+    let v (n: Node) = vals.[n.Id].Data
+    v f1 |> Array.head, v f2 |> Array.head, Array.map v g1, Array.map v g2, Array.map v gh
+
+/// Each actual element within 1e-12 + 1e-9·scale of the expected one (scale: the sum of the magnitudes of the
+/// terms combined, since rounding depends on them, not on a possibly cancelled result).
+let private allClose what seed (expected: (float * float)[][]) (actual: float[][]) =
+    Array.iteri2 (fun i (e: (float * float)[]) (a: float[]) ->
+        Array.iteri2 (fun j (x, scale) y ->
+            if not (close 1e-12 1e-9 scale x y) then failtestf "seed %d: %s: gradient %d element %d is %g, expected %g" seed what i j y x) e a) expected actual
+
+let linearityAt seed =
+    let c (b: GraphBuilder) v = b.Const(v, span)
+    let _, _, g1, g2, gh =
+        combined seed (fun b f1 f2 ->
+            b.Binary(OpKind.Sub, b.Binary(OpKind.Mul, c b 2.0, f1, span), b.Binary(OpKind.Mul, c b 3.0, f2, span), span))
+    allClose "linearity" seed (Array.map2 (Array.map2 (fun x y -> 2.0 * x - 3.0 * y, abs (2.0 * x) + abs (3.0 * y))) g1 g2) gh
+
+[<Tests>]
+let tests =
+    testList "Runtime.Autodiff.GradCheck" [
+        testPropertyWithConfig (config 60) "random graphs: symbolic gradient = central differences" (seedOf >> checkGradient defaults)
+        testPropertyWithConfig (config 30) "random graphs without overlapping pools: Hessian-vector products = differences of gradients" (seedOf >> checkHvp)
+        testPropertyWithConfig (config 30) "chain rule: ∇(f∘g) = J_gᵀ ∇f" (seedOf >> checkChain)
+        testPropertyWithConfig (config 30) "linearity: ∇(2f₁ − 3f₂) = 2∇f₁ − 3∇f₂" (fun (s: FsCheck.DoNotSize<int>) ->
+            let seed = seedOf s
+            linearityAt seed)
+        testPropertyWithConfig (config 30) "product rule: ∇(f₁f₂) = f₁∇f₂ + f₂∇f₁" (fun (s: FsCheck.DoNotSize<int>) ->
+            let seed = seedOf s
+            let f1, f2, g1, g2, gh = combined seed (fun b f1 f2 -> b.Binary(OpKind.Mul, f1, f2, span))
+            allClose "product rule" seed (Array.map2 (Array.map2 (fun x y -> f2 * x + f1 * y, abs (f2 * x) + abs (f1 * y))) g1 g2) gh)
+        test "the generator and its gradients reach every op" {
+            let seen = Collections.Generic.HashSet<OpKind>()
+            for seed in 0 .. 299 do
+                let b = GraphBuilder()
+                let loss = generate b (Random seed) "g" { defaults with Overlap = false } (baseSources b)
+                let wrt = wrtOf b
+                Backward.Hvp(b, loss, wrt, wrt) |> ignore
+                for n in b.Nodes do seen.Add n.Op |> ignore
+            let missing = Enum.GetValues<OpKind>() |> Array.filter (fun op -> op <> OpKind.State && not (seen.Contains op))
+            Expect.isEmpty missing "ops never generated"
+        }
+        test "a node the output does not depend on gets a zero gradient" {
+            let b = GraphBuilder()
+            let p = b.Param("p", Shape.Of 2, InitSpec.Zeros, span)
+            let q = b.Param("q", Shape.Of 3, InitSpec.Zeros, span)
+            let loss = b.Reduce(OpKind.Sum, b.Unary(OpKind.Square, p, span), [||], false, span)
+            let d = Backward.Gradients(b, loss, [| q |])
+            Expect.equal d.[0].Op OpKind.Const "a constant"
+            Expect.equal d.[0].Shape q.Shape "of q's shape"
+        }
+        test "a non-scalar output needs a seed" {
+            let b = GraphBuilder()
+            let p = b.Param("p", Shape.Of 2, InitSpec.Zeros, span)
+            Expect.throws (fun () -> Backward.Gradients(b, b.Unary(OpKind.Exp, p, span), [| p |]) |> ignore) "needs a seed"
+        }
+    ]
