@@ -123,11 +123,11 @@ let private adapt (net: NetworkInfo) (graphs: StepGraphs) (train: Dataset) (valu
             values[stdName] <- HostTensor(values[stdName].Shape, Array.map float32 std))
     ignore graphs
 
-/// Everything to train one block; data errors and shape errors are diagnostics.
-let create (c: Compiled) (td: TrainDecl, env: Env) : Plan =
+/// Everything to train one block on the given examples (the embedding API's in-memory arrays).
+let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
     let cfg = config c (td, env)
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
-    let data = DataLoad.load cfg
+    let data = match data with Some d -> d | None -> DataLoad.load cfg
     let targetShape = checkData cfg net data
     let graphs = graphs cfg net targetShape
     let train, validation =
@@ -153,3 +153,6 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoi
         Epochs = cfg.Epochs, Batch = cfg.Batch, Shuffle = cfg.Shuffle, Seed = uint64 cfg.Seed, Schedule = schedule,
         Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj),
         OnEpoch = onEpoch, OnCheckpoint = onCheckpoint)
+
+/// Everything to train one block with the data its `data` field names; data and shape errors are diagnostics.
+let create (c: Compiled) (block: TrainDecl * Env) : Plan = createWith c block None
