@@ -24,10 +24,12 @@ internal static class Peak
         return new Result(g1, g2, bw);
     }
 
-    private static double Fma(int threads)
+    /// <summary>FMA GFLOP/s on <paramref name="threads"/> threads, measured now (the machine is shared: callers
+    /// re-measure it next to each case so the ratio compares like with like).</summary>
+    public static double Fma(int threads, double seconds = 0.3)
     {
         var job = new FmaJob();
-        double s = Timing.BestSeconds(() => WorkerPool.Shared.Run(job, threads), repeats: 5, minBatchSeconds: 0.3);
+        double s = Timing.BestSeconds(() => WorkerPool.Shared.Run(job, threads), repeats: 5, minBatchSeconds: seconds);
         return 2.0 * 16 * 16 * Iterations * threads / s / 1e9;
     }
 

@@ -1,6 +1,6 @@
 using Nn.Bench;
 
-// dotnet run -c Release --project bench -- [peak|gemm|elementwise|training|all] [gemm sizes...]
+// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|all] [gemm sizes...]
 string what = args.Length > 0 ? args[0] : "all";
 int[] sizes = args.Length > 1 ? args.Skip(1).Select(int.Parse).ToArray() : [256, 512, 1024, 2048];
 Console.WriteLine($"nn kernels bench: {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
@@ -8,4 +8,5 @@ Console.WriteLine($"nn kernels bench: {Environment.ProcessorCount} cores, .NET {
 var peak = Peak.Measure();
 if (what is "gemm" or "all") GemmBench.Run(peak, sizes);
 if (what is "elementwise" or "all") ElementwiseBench.Run(peak);
+if (what is "conv" or "all") ConvBench.Run(peak);
 if (what is "training" or "all") TrainingStepBench.Run(peak);

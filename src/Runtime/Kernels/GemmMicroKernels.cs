@@ -7,429 +7,6 @@ namespace Nn.Runtime.Kernels;
 /// <summary>Register-tiled GEMM micro-kernels over packed panels: A panel is kc×MR (MR values per k), B panel kc×NR (NR values per k).</summary>
 internal static unsafe class GemmMicroKernels
 {
-    /// <summary>6×32 tile with Vector512: C[0..6,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_6x32(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
-    {
-        Vector512<float> c00 = default; Vector512<float> c01 = default;
-        Vector512<float> c10 = default; Vector512<float> c11 = default;
-        Vector512<float> c20 = default; Vector512<float> c21 = default;
-        Vector512<float> c30 = default; Vector512<float> c31 = default;
-        Vector512<float> c40 = default; Vector512<float> c41 = default;
-        Vector512<float> c50 = default; Vector512<float> c51 = default;
-        int p = 0;
-        for (; p + 2 <= kc; p += 2)
-        {
-            {
-                var b0 = Vector512.Load(pb + 0);
-                var b1 = Vector512.Load(pb + 16);
-                var a0 = Vector512.Create(pa[0]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(pa[1]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(pa[2]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(pa[3]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector512.Create(pa[4]);
-                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector512.Create(pa[5]);
-                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            }
-            {
-                var b0 = Vector512.Load(pb + 32);
-                var b1 = Vector512.Load(pb + 48);
-                var a0 = Vector512.Create(pa[6]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(pa[7]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(pa[8]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(pa[9]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector512.Create(pa[10]);
-                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector512.Create(pa[11]);
-                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            }
-            pa += 12; pb += 64;
-        }
-        for (; p < kc; p++)
-        {
-            var b0 = Vector512.Load(pb + 0);
-            var b1 = Vector512.Load(pb + 16);
-            var a0 = Vector512.Create(pa[0]);
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector512.Create(pa[1]);
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector512.Create(pa[2]);
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector512.Create(pa[3]);
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector512.Create(pa[4]);
-            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector512.Create(pa[5]);
-            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            pa += 6; pb += 32;
-        }
-        var va = Vector512.Create(alpha);
-        if (beta == 0f)
-        {
-            Vector512.Store(va * c00, c + 0 * ldc + 0);
-            Vector512.Store(va * c01, c + 0 * ldc + 16);
-            Vector512.Store(va * c10, c + 1 * ldc + 0);
-            Vector512.Store(va * c11, c + 1 * ldc + 16);
-            Vector512.Store(va * c20, c + 2 * ldc + 0);
-            Vector512.Store(va * c21, c + 2 * ldc + 16);
-            Vector512.Store(va * c30, c + 3 * ldc + 0);
-            Vector512.Store(va * c31, c + 3 * ldc + 16);
-            Vector512.Store(va * c40, c + 4 * ldc + 0);
-            Vector512.Store(va * c41, c + 4 * ldc + 16);
-            Vector512.Store(va * c50, c + 5 * ldc + 0);
-            Vector512.Store(va * c51, c + 5 * ldc + 16);
-        }
-        else
-        {
-            var vb = Vector512.Create(beta);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
-        }
-    }
-
-    /// <summary>8×32 tile with Vector512: C[0..8,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_8x32(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
-    {
-        Vector512<float> c00 = default; Vector512<float> c01 = default;
-        Vector512<float> c10 = default; Vector512<float> c11 = default;
-        Vector512<float> c20 = default; Vector512<float> c21 = default;
-        Vector512<float> c30 = default; Vector512<float> c31 = default;
-        Vector512<float> c40 = default; Vector512<float> c41 = default;
-        Vector512<float> c50 = default; Vector512<float> c51 = default;
-        Vector512<float> c60 = default; Vector512<float> c61 = default;
-        Vector512<float> c70 = default; Vector512<float> c71 = default;
-        int p = 0;
-        for (; p + 2 <= kc; p += 2)
-        {
-            {
-                var b0 = Vector512.Load(pb + 0);
-                var b1 = Vector512.Load(pb + 16);
-                var a0 = Vector512.Create(pa[0]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(pa[1]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(pa[2]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(pa[3]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector512.Create(pa[4]);
-                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector512.Create(pa[5]);
-                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-                var a6 = Vector512.Create(pa[6]);
-                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
-                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-                var a7 = Vector512.Create(pa[7]);
-                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
-                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-            }
-            {
-                var b0 = Vector512.Load(pb + 32);
-                var b1 = Vector512.Load(pb + 48);
-                var a0 = Vector512.Create(pa[8]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(pa[9]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(pa[10]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(pa[11]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector512.Create(pa[12]);
-                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector512.Create(pa[13]);
-                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-                var a6 = Vector512.Create(pa[14]);
-                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
-                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-                var a7 = Vector512.Create(pa[15]);
-                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
-                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-            }
-            pa += 16; pb += 64;
-        }
-        for (; p < kc; p++)
-        {
-            var b0 = Vector512.Load(pb + 0);
-            var b1 = Vector512.Load(pb + 16);
-            var a0 = Vector512.Create(pa[0]);
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector512.Create(pa[1]);
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector512.Create(pa[2]);
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector512.Create(pa[3]);
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector512.Create(pa[4]);
-            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector512.Create(pa[5]);
-            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            var a6 = Vector512.Create(pa[6]);
-            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
-            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-            var a7 = Vector512.Create(pa[7]);
-            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
-            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-            pa += 8; pb += 32;
-        }
-        var va = Vector512.Create(alpha);
-        if (beta == 0f)
-        {
-            Vector512.Store(va * c00, c + 0 * ldc + 0);
-            Vector512.Store(va * c01, c + 0 * ldc + 16);
-            Vector512.Store(va * c10, c + 1 * ldc + 0);
-            Vector512.Store(va * c11, c + 1 * ldc + 16);
-            Vector512.Store(va * c20, c + 2 * ldc + 0);
-            Vector512.Store(va * c21, c + 2 * ldc + 16);
-            Vector512.Store(va * c30, c + 3 * ldc + 0);
-            Vector512.Store(va * c31, c + 3 * ldc + 16);
-            Vector512.Store(va * c40, c + 4 * ldc + 0);
-            Vector512.Store(va * c41, c + 4 * ldc + 16);
-            Vector512.Store(va * c50, c + 5 * ldc + 0);
-            Vector512.Store(va * c51, c + 5 * ldc + 16);
-            Vector512.Store(va * c60, c + 6 * ldc + 0);
-            Vector512.Store(va * c61, c + 6 * ldc + 16);
-            Vector512.Store(va * c70, c + 7 * ldc + 0);
-            Vector512.Store(va * c71, c + 7 * ldc + 16);
-        }
-        else
-        {
-            var vb = Vector512.Create(beta);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
-        }
-    }
-
-    /// <summary>12×32 tile with Vector512: C[0..12,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_12x32(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
-    {
-        Vector512<float> c00 = default; Vector512<float> c01 = default;
-        Vector512<float> c10 = default; Vector512<float> c11 = default;
-        Vector512<float> c20 = default; Vector512<float> c21 = default;
-        Vector512<float> c30 = default; Vector512<float> c31 = default;
-        Vector512<float> c40 = default; Vector512<float> c41 = default;
-        Vector512<float> c50 = default; Vector512<float> c51 = default;
-        Vector512<float> c60 = default; Vector512<float> c61 = default;
-        Vector512<float> c70 = default; Vector512<float> c71 = default;
-        Vector512<float> c80 = default; Vector512<float> c81 = default;
-        Vector512<float> c90 = default; Vector512<float> c91 = default;
-        Vector512<float> c100 = default; Vector512<float> c101 = default;
-        Vector512<float> c110 = default; Vector512<float> c111 = default;
-        int p = 0;
-        for (; p + 1 <= kc; p += 1)
-        {
-            {
-                var b0 = Vector512.Load(pb + 0);
-                var b1 = Vector512.Load(pb + 16);
-                var a0 = Vector512.Create(pa[0]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(pa[1]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(pa[2]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(pa[3]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector512.Create(pa[4]);
-                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector512.Create(pa[5]);
-                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-                var a6 = Vector512.Create(pa[6]);
-                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
-                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-                var a7 = Vector512.Create(pa[7]);
-                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
-                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-                var a8 = Vector512.Create(pa[8]);
-                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
-                c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
-                var a9 = Vector512.Create(pa[9]);
-                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
-                c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
-                var a10 = Vector512.Create(pa[10]);
-                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
-                c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
-                var a11 = Vector512.Create(pa[11]);
-                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
-                c111 = Vector512.FusedMultiplyAdd(a11, b1, c111);
-            }
-            pa += 12; pb += 32;
-        }
-        for (; p < kc; p++)
-        {
-            var b0 = Vector512.Load(pb + 0);
-            var b1 = Vector512.Load(pb + 16);
-            var a0 = Vector512.Create(pa[0]);
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            var a1 = Vector512.Create(pa[1]);
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            var a2 = Vector512.Create(pa[2]);
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            var a3 = Vector512.Create(pa[3]);
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            var a4 = Vector512.Create(pa[4]);
-            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-            var a5 = Vector512.Create(pa[5]);
-            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            var a6 = Vector512.Create(pa[6]);
-            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
-            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-            var a7 = Vector512.Create(pa[7]);
-            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
-            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-            var a8 = Vector512.Create(pa[8]);
-            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
-            c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
-            var a9 = Vector512.Create(pa[9]);
-            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
-            c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
-            var a10 = Vector512.Create(pa[10]);
-            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
-            c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
-            var a11 = Vector512.Create(pa[11]);
-            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
-            c111 = Vector512.FusedMultiplyAdd(a11, b1, c111);
-            pa += 12; pb += 32;
-        }
-        var va = Vector512.Create(alpha);
-        if (beta == 0f)
-        {
-            Vector512.Store(va * c00, c + 0 * ldc + 0);
-            Vector512.Store(va * c01, c + 0 * ldc + 16);
-            Vector512.Store(va * c10, c + 1 * ldc + 0);
-            Vector512.Store(va * c11, c + 1 * ldc + 16);
-            Vector512.Store(va * c20, c + 2 * ldc + 0);
-            Vector512.Store(va * c21, c + 2 * ldc + 16);
-            Vector512.Store(va * c30, c + 3 * ldc + 0);
-            Vector512.Store(va * c31, c + 3 * ldc + 16);
-            Vector512.Store(va * c40, c + 4 * ldc + 0);
-            Vector512.Store(va * c41, c + 4 * ldc + 16);
-            Vector512.Store(va * c50, c + 5 * ldc + 0);
-            Vector512.Store(va * c51, c + 5 * ldc + 16);
-            Vector512.Store(va * c60, c + 6 * ldc + 0);
-            Vector512.Store(va * c61, c + 6 * ldc + 16);
-            Vector512.Store(va * c70, c + 7 * ldc + 0);
-            Vector512.Store(va * c71, c + 7 * ldc + 16);
-            Vector512.Store(va * c80, c + 8 * ldc + 0);
-            Vector512.Store(va * c81, c + 8 * ldc + 16);
-            Vector512.Store(va * c90, c + 9 * ldc + 0);
-            Vector512.Store(va * c91, c + 9 * ldc + 16);
-            Vector512.Store(va * c100, c + 10 * ldc + 0);
-            Vector512.Store(va * c101, c + 10 * ldc + 16);
-            Vector512.Store(va * c110, c + 11 * ldc + 0);
-            Vector512.Store(va * c111, c + 11 * ldc + 16);
-        }
-        else
-        {
-            var vb = Vector512.Create(beta);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)), c + 8 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16)), c + 9 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + 10 * ldc + 16)), c + 10 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c111, vb * Vector512.Load(c + 11 * ldc + 16)), c + 11 * ldc + 16);
-        }
-    }
-
     /// <summary>14×32 tile with Vector512: C[0..14,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Avx512_14x32(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
@@ -613,138 +190,249 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
-    /// <summary>4×64 tile with Vector512: C[0..4,0..64] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
+    /// <summary>24×16 tile with Vector512: C[0..24,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_4x64(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    internal static void Avx512_24x16(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
     {
-        Vector512<float> c00 = default; Vector512<float> c01 = default; Vector512<float> c02 = default; Vector512<float> c03 = default;
-        Vector512<float> c10 = default; Vector512<float> c11 = default; Vector512<float> c12 = default; Vector512<float> c13 = default;
-        Vector512<float> c20 = default; Vector512<float> c21 = default; Vector512<float> c22 = default; Vector512<float> c23 = default;
-        Vector512<float> c30 = default; Vector512<float> c31 = default; Vector512<float> c32 = default; Vector512<float> c33 = default;
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        Vector512<float> c80 = default;
+        Vector512<float> c90 = default;
+        Vector512<float> c100 = default;
+        Vector512<float> c110 = default;
+        Vector512<float> c120 = default;
+        Vector512<float> c130 = default;
+        Vector512<float> c140 = default;
+        Vector512<float> c150 = default;
+        Vector512<float> c160 = default;
+        Vector512<float> c170 = default;
+        Vector512<float> c180 = default;
+        Vector512<float> c190 = default;
+        Vector512<float> c200 = default;
+        Vector512<float> c210 = default;
+        Vector512<float> c220 = default;
+        Vector512<float> c230 = default;
         int p = 0;
         for (; p + 2 <= kc; p += 2)
         {
             {
                 var b0 = Vector512.Load(pb + 0);
-                var b1 = Vector512.Load(pb + 16);
-                var b2 = Vector512.Load(pb + 32);
-                var b3 = Vector512.Load(pb + 48);
                 var a0 = Vector512.Create(pa[0]);
                 c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                c02 = Vector512.FusedMultiplyAdd(a0, b2, c02);
-                c03 = Vector512.FusedMultiplyAdd(a0, b3, c03);
                 var a1 = Vector512.Create(pa[1]);
                 c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                c12 = Vector512.FusedMultiplyAdd(a1, b2, c12);
-                c13 = Vector512.FusedMultiplyAdd(a1, b3, c13);
                 var a2 = Vector512.Create(pa[2]);
                 c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                c22 = Vector512.FusedMultiplyAdd(a2, b2, c22);
-                c23 = Vector512.FusedMultiplyAdd(a2, b3, c23);
                 var a3 = Vector512.Create(pa[3]);
                 c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                c32 = Vector512.FusedMultiplyAdd(a3, b2, c32);
-                c33 = Vector512.FusedMultiplyAdd(a3, b3, c33);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                var a11 = Vector512.Create(pa[11]);
+                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+                var a12 = Vector512.Create(pa[12]);
+                c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+                var a13 = Vector512.Create(pa[13]);
+                c130 = Vector512.FusedMultiplyAdd(a13, b0, c130);
+                var a14 = Vector512.Create(pa[14]);
+                c140 = Vector512.FusedMultiplyAdd(a14, b0, c140);
+                var a15 = Vector512.Create(pa[15]);
+                c150 = Vector512.FusedMultiplyAdd(a15, b0, c150);
+                var a16 = Vector512.Create(pa[16]);
+                c160 = Vector512.FusedMultiplyAdd(a16, b0, c160);
+                var a17 = Vector512.Create(pa[17]);
+                c170 = Vector512.FusedMultiplyAdd(a17, b0, c170);
+                var a18 = Vector512.Create(pa[18]);
+                c180 = Vector512.FusedMultiplyAdd(a18, b0, c180);
+                var a19 = Vector512.Create(pa[19]);
+                c190 = Vector512.FusedMultiplyAdd(a19, b0, c190);
+                var a20 = Vector512.Create(pa[20]);
+                c200 = Vector512.FusedMultiplyAdd(a20, b0, c200);
+                var a21 = Vector512.Create(pa[21]);
+                c210 = Vector512.FusedMultiplyAdd(a21, b0, c210);
+                var a22 = Vector512.Create(pa[22]);
+                c220 = Vector512.FusedMultiplyAdd(a22, b0, c220);
+                var a23 = Vector512.Create(pa[23]);
+                c230 = Vector512.FusedMultiplyAdd(a23, b0, c230);
             }
             {
-                var b0 = Vector512.Load(pb + 64);
-                var b1 = Vector512.Load(pb + 80);
-                var b2 = Vector512.Load(pb + 96);
-                var b3 = Vector512.Load(pb + 112);
-                var a0 = Vector512.Create(pa[4]);
+                var b0 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[24]);
                 c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                c02 = Vector512.FusedMultiplyAdd(a0, b2, c02);
-                c03 = Vector512.FusedMultiplyAdd(a0, b3, c03);
-                var a1 = Vector512.Create(pa[5]);
+                var a1 = Vector512.Create(pa[25]);
                 c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                c12 = Vector512.FusedMultiplyAdd(a1, b2, c12);
-                c13 = Vector512.FusedMultiplyAdd(a1, b3, c13);
-                var a2 = Vector512.Create(pa[6]);
+                var a2 = Vector512.Create(pa[26]);
                 c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                c22 = Vector512.FusedMultiplyAdd(a2, b2, c22);
-                c23 = Vector512.FusedMultiplyAdd(a2, b3, c23);
-                var a3 = Vector512.Create(pa[7]);
+                var a3 = Vector512.Create(pa[27]);
                 c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                c32 = Vector512.FusedMultiplyAdd(a3, b2, c32);
-                c33 = Vector512.FusedMultiplyAdd(a3, b3, c33);
+                var a4 = Vector512.Create(pa[28]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[29]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[30]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[31]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[32]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                var a9 = Vector512.Create(pa[33]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                var a10 = Vector512.Create(pa[34]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                var a11 = Vector512.Create(pa[35]);
+                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+                var a12 = Vector512.Create(pa[36]);
+                c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+                var a13 = Vector512.Create(pa[37]);
+                c130 = Vector512.FusedMultiplyAdd(a13, b0, c130);
+                var a14 = Vector512.Create(pa[38]);
+                c140 = Vector512.FusedMultiplyAdd(a14, b0, c140);
+                var a15 = Vector512.Create(pa[39]);
+                c150 = Vector512.FusedMultiplyAdd(a15, b0, c150);
+                var a16 = Vector512.Create(pa[40]);
+                c160 = Vector512.FusedMultiplyAdd(a16, b0, c160);
+                var a17 = Vector512.Create(pa[41]);
+                c170 = Vector512.FusedMultiplyAdd(a17, b0, c170);
+                var a18 = Vector512.Create(pa[42]);
+                c180 = Vector512.FusedMultiplyAdd(a18, b0, c180);
+                var a19 = Vector512.Create(pa[43]);
+                c190 = Vector512.FusedMultiplyAdd(a19, b0, c190);
+                var a20 = Vector512.Create(pa[44]);
+                c200 = Vector512.FusedMultiplyAdd(a20, b0, c200);
+                var a21 = Vector512.Create(pa[45]);
+                c210 = Vector512.FusedMultiplyAdd(a21, b0, c210);
+                var a22 = Vector512.Create(pa[46]);
+                c220 = Vector512.FusedMultiplyAdd(a22, b0, c220);
+                var a23 = Vector512.Create(pa[47]);
+                c230 = Vector512.FusedMultiplyAdd(a23, b0, c230);
             }
-            pa += 8; pb += 128;
+            pa += 48; pb += 32;
         }
         for (; p < kc; p++)
         {
             var b0 = Vector512.Load(pb + 0);
-            var b1 = Vector512.Load(pb + 16);
-            var b2 = Vector512.Load(pb + 32);
-            var b3 = Vector512.Load(pb + 48);
             var a0 = Vector512.Create(pa[0]);
             c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            c02 = Vector512.FusedMultiplyAdd(a0, b2, c02);
-            c03 = Vector512.FusedMultiplyAdd(a0, b3, c03);
             var a1 = Vector512.Create(pa[1]);
             c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            c12 = Vector512.FusedMultiplyAdd(a1, b2, c12);
-            c13 = Vector512.FusedMultiplyAdd(a1, b3, c13);
             var a2 = Vector512.Create(pa[2]);
             c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            c22 = Vector512.FusedMultiplyAdd(a2, b2, c22);
-            c23 = Vector512.FusedMultiplyAdd(a2, b3, c23);
             var a3 = Vector512.Create(pa[3]);
             c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            c32 = Vector512.FusedMultiplyAdd(a3, b2, c32);
-            c33 = Vector512.FusedMultiplyAdd(a3, b3, c33);
-            pa += 4; pb += 64;
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            var a11 = Vector512.Create(pa[11]);
+            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            var a12 = Vector512.Create(pa[12]);
+            c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+            var a13 = Vector512.Create(pa[13]);
+            c130 = Vector512.FusedMultiplyAdd(a13, b0, c130);
+            var a14 = Vector512.Create(pa[14]);
+            c140 = Vector512.FusedMultiplyAdd(a14, b0, c140);
+            var a15 = Vector512.Create(pa[15]);
+            c150 = Vector512.FusedMultiplyAdd(a15, b0, c150);
+            var a16 = Vector512.Create(pa[16]);
+            c160 = Vector512.FusedMultiplyAdd(a16, b0, c160);
+            var a17 = Vector512.Create(pa[17]);
+            c170 = Vector512.FusedMultiplyAdd(a17, b0, c170);
+            var a18 = Vector512.Create(pa[18]);
+            c180 = Vector512.FusedMultiplyAdd(a18, b0, c180);
+            var a19 = Vector512.Create(pa[19]);
+            c190 = Vector512.FusedMultiplyAdd(a19, b0, c190);
+            var a20 = Vector512.Create(pa[20]);
+            c200 = Vector512.FusedMultiplyAdd(a20, b0, c200);
+            var a21 = Vector512.Create(pa[21]);
+            c210 = Vector512.FusedMultiplyAdd(a21, b0, c210);
+            var a22 = Vector512.Create(pa[22]);
+            c220 = Vector512.FusedMultiplyAdd(a22, b0, c220);
+            var a23 = Vector512.Create(pa[23]);
+            c230 = Vector512.FusedMultiplyAdd(a23, b0, c230);
+            pa += 24; pb += 16;
         }
         var va = Vector512.Create(alpha);
         if (beta == 0f)
         {
             Vector512.Store(va * c00, c + 0 * ldc + 0);
-            Vector512.Store(va * c01, c + 0 * ldc + 16);
-            Vector512.Store(va * c02, c + 0 * ldc + 32);
-            Vector512.Store(va * c03, c + 0 * ldc + 48);
             Vector512.Store(va * c10, c + 1 * ldc + 0);
-            Vector512.Store(va * c11, c + 1 * ldc + 16);
-            Vector512.Store(va * c12, c + 1 * ldc + 32);
-            Vector512.Store(va * c13, c + 1 * ldc + 48);
             Vector512.Store(va * c20, c + 2 * ldc + 0);
-            Vector512.Store(va * c21, c + 2 * ldc + 16);
-            Vector512.Store(va * c22, c + 2 * ldc + 32);
-            Vector512.Store(va * c23, c + 2 * ldc + 48);
             Vector512.Store(va * c30, c + 3 * ldc + 0);
-            Vector512.Store(va * c31, c + 3 * ldc + 16);
-            Vector512.Store(va * c32, c + 3 * ldc + 32);
-            Vector512.Store(va * c33, c + 3 * ldc + 48);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+            Vector512.Store(va * c110, c + 11 * ldc + 0);
+            Vector512.Store(va * c120, c + 12 * ldc + 0);
+            Vector512.Store(va * c130, c + 13 * ldc + 0);
+            Vector512.Store(va * c140, c + 14 * ldc + 0);
+            Vector512.Store(va * c150, c + 15 * ldc + 0);
+            Vector512.Store(va * c160, c + 16 * ldc + 0);
+            Vector512.Store(va * c170, c + 17 * ldc + 0);
+            Vector512.Store(va * c180, c + 18 * ldc + 0);
+            Vector512.Store(va * c190, c + 19 * ldc + 0);
+            Vector512.Store(va * c200, c + 20 * ldc + 0);
+            Vector512.Store(va * c210, c + 21 * ldc + 0);
+            Vector512.Store(va * c220, c + 22 * ldc + 0);
+            Vector512.Store(va * c230, c + 23 * ldc + 0);
         }
         else
         {
             var vb = Vector512.Create(beta);
             Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c02, vb * Vector512.Load(c + 0 * ldc + 32)), c + 0 * ldc + 32);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c03, vb * Vector512.Load(c + 0 * ldc + 48)), c + 0 * ldc + 48);
             Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c12, vb * Vector512.Load(c + 1 * ldc + 32)), c + 1 * ldc + 32);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c13, vb * Vector512.Load(c + 1 * ldc + 48)), c + 1 * ldc + 48);
             Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c22, vb * Vector512.Load(c + 2 * ldc + 32)), c + 2 * ldc + 32);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c23, vb * Vector512.Load(c + 2 * ldc + 48)), c + 2 * ldc + 48);
             Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c32, vb * Vector512.Load(c + 3 * ldc + 32)), c + 3 * ldc + 32);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c33, vb * Vector512.Load(c + 3 * ldc + 48)), c + 3 * ldc + 48);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + 12 * ldc + 0)), c + 12 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c130, vb * Vector512.Load(c + 13 * ldc + 0)), c + 13 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c140, vb * Vector512.Load(c + 14 * ldc + 0)), c + 14 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c150, vb * Vector512.Load(c + 15 * ldc + 0)), c + 15 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c160, vb * Vector512.Load(c + 16 * ldc + 0)), c + 16 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c170, vb * Vector512.Load(c + 17 * ldc + 0)), c + 17 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c180, vb * Vector512.Load(c + 18 * ldc + 0)), c + 18 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c190, vb * Vector512.Load(c + 19 * ldc + 0)), c + 19 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c200, vb * Vector512.Load(c + 20 * ldc + 0)), c + 20 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c210, vb * Vector512.Load(c + 21 * ldc + 0)), c + 21 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c220, vb * Vector512.Load(c + 22 * ldc + 0)), c + 22 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c230, vb * Vector512.Load(c + 23 * ldc + 0)), c + 23 * ldc + 0);
         }
     }
 

@@ -72,7 +72,7 @@ public static class Conv2d
                         if (x0 >= 0 && x0 + s.KernelWidth <= s.Width)
                         {
                             // The whole run of kw·cin taps is contiguous in NHWC.
-                            input.Slice((pix + x0) * c, run).CopyTo(seg);
+                            Copy(input.Slice((pix + x0) * c, run), seg);
                             continue;
                         }
                         for (int kx = 0; kx < s.KernelWidth; kx++)
@@ -80,7 +80,7 @@ public static class Conv2d
                             int ix = x0 + kx;
                             var tap = seg.Slice(kx * c, c);
                             if ((uint)ix >= (uint)s.Width) tap.Clear();
-                            else input.Slice((pix + ix) * c, c).CopyTo(tap);
+                            else Copy(input.Slice((pix + ix) * c, c), tap);
                         }
                     }
                 }
@@ -121,6 +121,13 @@ public static class Conv2d
                         }
                     }
                 }
+    }
+
+    /// <summary>Copies a run of taps; short runs (one-channel images) by a loop, which beats a memmove call.</summary>
+    private static void Copy(ReadOnlySpan<float> src, Span<float> dst)
+    {
+        if (src.Length >= 16) { src.CopyTo(dst); return; }
+        for (int i = 0; i < src.Length; i++) dst[i] = src[i];
     }
 
     private static void Check(in Conv2dShape s, int inputLength, int kernelLength, int outputLength, int workspaceLength)

@@ -72,7 +72,7 @@ public static unsafe class Gemm
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
-                Activation = activation, Kernel = MicroKernel.Select(Isa),
+                Activation = activation, Kernel = MicroKernel.Select(Isa, n),
             };
             if (k == 0 || alpha == 0f)
             {

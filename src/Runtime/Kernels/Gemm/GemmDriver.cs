@@ -16,27 +16,19 @@ internal readonly unsafe struct MicroKernel
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;
     }
 
-    public static MicroKernel Select(GemmIsa isa)
+    /// <summary>The kernel for an instruction set and a product n columns wide: narrow products (n ≤ 16, e.g. a
+    /// convolution's few output channels) take a 16-wide kernel so less of each tile is zero padding.</summary>
+    public static MicroKernel Select(GemmIsa isa, int n)
     {
-        if (isa is GemmIsa.Auto or GemmIsa.Avx512 && Vector512.IsHardwareAccelerated && Avx512Kernel.MR > 0) return Avx512Kernel;
+        if (isa is GemmIsa.Auto or GemmIsa.Avx512 && Vector512.IsHardwareAccelerated) return n > 16 ? Avx512Kernel : Avx512NarrowKernel;
         if (isa is not GemmIsa.Scalar && Vector256.IsHardwareAccelerated) return Avx2Kernel;
         return ScalarKernel;
     }
 
-    private static readonly MicroKernel Avx512Kernel = Tune();
-    private static int Env(string n, int d) => int.TryParse(Environment.GetEnvironmentVariable(n), out var v) ? v : d;
-    private static MicroKernel Tune()
-    {
-        int kc = Env("NN_KC", 256), mc = Env("NN_MC", 168), nc = Env("NN_NC", 4096);
-        return Environment.GetEnvironmentVariable("NN_TILE") switch
-        {
-            "6x32" => new(&GemmMicroKernels.Avx512_6x32, 6, 32, kc, mc, nc),
-            "8x32" => new(&GemmMicroKernels.Avx512_8x32, 8, 32, kc, mc, nc),
-            "12x32" => new(&GemmMicroKernels.Avx512_12x32, 12, 32, kc, mc, nc),
-            "4x64" => new(&GemmMicroKernels.Avx512_4x64, 4, 64, kc, mc, nc),
-            _ => new(&GemmMicroKernels.Avx512_14x32, 14, 32, kc, mc, nc),
-        };
-    }
+    // Blocking for Zen 5 (48 KiB L1d, 1 MiB L2): a kc×32 B panel (32 KiB) stays in L1, an mc×kc A block (168 KiB) in L2,
+    // a kc×nc B block (4 MiB) in the shared L3.
+    private static readonly MicroKernel Avx512Kernel = new(&GemmMicroKernels.Avx512_14x32, 14, 32, 256, 168, 4096);
+    private static readonly MicroKernel Avx512NarrowKernel = new(&GemmMicroKernels.Avx512_24x16, 24, 16, 256, 192, 4096);
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
     private static readonly MicroKernel ScalarKernel = new(&Scalar4x8, 4, 8, 256, 64, 1024);
 
