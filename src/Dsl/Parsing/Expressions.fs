@@ -144,7 +144,7 @@ let private atomRaw: P<Expr> =
         else Reply(ReplyStatus.Error, expected "an expression")
 
 /// An atom with its postfix forms and the blanks after it.
-let atom: P<Expr> = onside >>. (atomRaw >>= postfix) .>> ws
+let atom: P<Expr> = (onside <?> "an expression") >>. (atomRaw >>= postfix) .>> ws
 
 /// syntax: f x y — application by juxtaposition, left associative.
 let application: P<Expr> =
@@ -159,8 +159,11 @@ let lambda: P<Expr> =
 let private branchKw word : P<unit> =
     fun stream ->
         let us = stream.UserState
-        if int stream.Line = us.EndLine || int stream.Column >= us.Limit then kw word stream
-        else Reply(ReplyStatus.Error, expected (sprintf "`%s`" word))
+        if (int stream.Line = us.EndLine || int stream.Column >= us.Limit) && peekKw stream word then kw word stream
+        else
+            let found = if stream.IsEndOfStream then "but the file ended" else "but found " + describeNext stream
+            fatal stream (Diagnostic.error Codes.unexpected (nextTokenSpan stream)
+                              (sprintf "expected `%s`: `if c then a else b` needs both branches, %s" word found))
 
 /// syntax: if c then a else b
 let ifThenElse: P<Expr> =
@@ -222,7 +225,7 @@ let private comma: P<unit> =
             else
                 stream.BacktrackTo start
                 Reply(ReplyStatus.Error, NoErrorMessages)
-        else Reply(ReplyStatus.Error, expected "`,`")
+        else Reply(ReplyStatus.Error, NoErrorMessages)
 
 do
     exprRef.Value <-
