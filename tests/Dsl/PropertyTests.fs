@@ -28,7 +28,9 @@ let private mutate (seed: int) =
         let i = rnd.Next(max 1 sb.Length)
         match rnd.Next 3 with
         | 0 when sb.Length > 0 -> sb.Remove(i, 1) |> ignore
-        | 1 -> sb.Insert(i, "()[]{};,.|>=-*\"\\\t\n (*x\u0000é0"[rnd.Next 28]) |> ignore
+        | 1 ->
+            let alphabet = "()[]{};,.|>=-*\"\\\t\n (*x\u0000é0"
+            sb.Insert(i, alphabet[rnd.Next alphabet.Length]) |> ignore
         | _ when sb.Length > 1 ->
             let j = rnd.Next sb.Length
             let c = sb[i]

@@ -78,11 +78,8 @@ let rec private expr (w: Writer) (indent: int) (e: Expr) : unit =
     | Infix(op, l, r, _, _) -> go l; w.Text(" " + op + " "); go r
     | Prefix("not", x, _) -> w.Text "not "; go x
     | Prefix(op, x, _) ->
+        // `--x` with no blank: a line starting with `- ` would continue the line above (F#'s rule).
         w.Text op
-        // `- -x`: two minus signs must not run together.
-        match x with
-        | Prefix("-", _, _) | Number _ when (match x with Number(v, _, _) -> v < 0.0 | _ -> true) -> w.Text " "
-        | _ -> ()
         go x
     | Paren(x, _) -> w.Text "("; go x; w.Text ")"
     | List(xs, _) -> sequence w indent "[" "]" (xs |> List.map (fun x -> x.Span, fun () -> go x))
