@@ -18,16 +18,15 @@ let run (files: string list) (checkOnly: bool) =
     let mutable code = 0
     for f in files do
         match Nn.Compiler.Compile.diskReader (Path.GetFullPath f) with
-        | Error d ->
+        | Result.Error d ->
             Output.diagnostics (Output.sourcesFrom Map.empty) [ d ]
             code <- 1
-        | Ok text ->
-            match Parser.parseProgram (Path.GetFullPath f) text with
-            | Error ds ->
+        | Result.Ok text ->
+            match Printer.formatSource (Path.GetFullPath f) text with
+            | Result.Error ds ->
                 Output.diagnostics (fun _ -> Some text) ds
                 code <- 1
-            | Ok prog ->
-                let formatted = Printer.formatProgram prog
+            | Result.Ok formatted ->
                 if formatted = text then printfn "%s: already formatted" f
                 elif checkOnly then
                     printfn "%s: would be reformatted" f
