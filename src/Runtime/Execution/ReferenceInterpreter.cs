@@ -41,6 +41,9 @@ public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee75
         foreach (var node in graph.Nodes)
         {
             if (!live[node.Id]) continue;
+            var unbound = node.Shape.Symbols.FirstOrDefault(s => !bindings.ContainsKey(s));
+            if (unbound is not null)
+                throw Throw.Exec(RuntimeCodes.FeedShape, $"the dimension variable `{unbound}` of {node.Shape} is not bound by any fed value", node);
             var shape = node.Shape.Resolve(bindings);
             var v = node.IsSource && node.Op != OpKind.Const ? feeds[node.Name!]
                 : Eval(node, node.Inputs.Select(i => values[i.Id]!).ToArray(), shape, options);
@@ -52,16 +55,18 @@ public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee75
         return values;
     }
 
-    /// <summary>The dimension variables' sizes, bound from the fed sources' shapes.</summary>
+    /// <summary>The dimension variables' sizes, bound from the shapes of the fed sources (every live source must be
+    /// fed; a fed source no target needs still binds its dimension variables, e.g. for the zero gradient of an unused input).</summary>
     public static Dictionary<string, int> Bind(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, bool[] live)
     {
         var bindings = new Dictionary<string, int>();
         var boundBy = new Dictionary<string, string>();
         foreach (var n in graph.Nodes)
         {
-            if (!live[n.Id] || n.Op is not (OpKind.Input or OpKind.Param or OpKind.State)) continue;
+            if (n.Op is not (OpKind.Input or OpKind.Param or OpKind.State)) continue;
             if (!feeds.TryGetValue(n.Name!, out var t))
-                throw Throw.Exec(RuntimeCodes.MissingFeed, $"no value was given for the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` of shape {n.Shape}", n);
+                if (!live[n.Id]) continue;
+                else throw Throw.Exec(RuntimeCodes.MissingFeed, $"no value was given for the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` of shape {n.Shape}", n);
             string Mismatch(string why) => $"the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` should have shape {n.Shape} but was given [{string.Join(", ", t.Shape)}]{why}";
             if (t.Rank != n.Shape.Rank) throw Throw.Exec(RuntimeCodes.FeedShape, Mismatch(""), n);
             for (int i = 0; i < t.Rank; i++)

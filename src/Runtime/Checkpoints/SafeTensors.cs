@@ -1,0 +1,199 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using Nn.Runtime.Data;
+
+namespace Nn.Runtime.Checkpoints;
+
+/// <summary>The tensors and metadata of a checkpoint file, in the order the file lists them.</summary>
+public sealed class Checkpoint
+{
+    private readonly Dictionary<string, RawTensor> _tensors;
+
+    /// <summary>The file it was read from (for messages).</summary>
+    public string FilePath { get; }
+
+    /// <summary>The tensor names (parameter paths such as <c>tower.dense2.w</c>) in file order.</summary>
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>The tensors by name.</summary>
+    public IReadOnlyDictionary<string, RawTensor> Tensors => _tensors;
+
+    /// <summary>The string metadata of the <c>__metadata__</c> entry (empty when there is none).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>A checkpoint from its parts.</summary>
+    public Checkpoint(string filePath, IReadOnlyList<string> names, Dictionary<string, RawTensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        FilePath = filePath; Names = names; _tensors = tensors; Metadata = metadata;
+    }
+
+    /// <summary>The tensor called <paramref name="name"/>.</summary>
+    /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
+    public RawTensor this[string name] => _tensors.TryGetValue(name, out var t) ? t
+        : throw new DataException(DataErrorCodes.CheckpointMissingTensor, FilePath,
+            $"{DataException.NameOf(FilePath)}: no tensor named `{name}`; the checkpoint holds {(Names.Count == 0 ? "no tensors" : string.Join(", ", Names))}");
+}
+
+/// <summary>
+/// The safetensors format (as Hugging Face's <c>safetensors</c> library reads and writes it): an 8-byte
+/// little-endian header length N, N bytes of JSON mapping each tensor name to
+/// <c>{"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}</c> (offsets relative to the data section)
+/// plus an optional <c>"__metadata__"</c> object of strings, then the raw little-endian data.
+/// Supported dtypes: F32, F64, I32, I64, U8.
+/// </summary>
+public static class SafeTensors
+{
+    private const string MetadataKey = "__metadata__";
+    private const long MaxHeader = 100_000_000; // the reference implementation's limit
+
+    private static string DtypeName(ElementType t) => t.ToString(); // F32, F64, I32, I64, U8 are the format's names
+
+    private static ElementType? ParseDtype(string s) => s switch
+    {
+        "F32" => ElementType.F32, "F64" => ElementType.F64, "I32" => ElementType.I32, "I64" => ElementType.I64, "U8" => ElementType.U8,
+        _ => null,
+    };
+
+    /// <summary>The safetensors bytes of <paramref name="tensors"/> (in the given order) and <paramref name="metadata"/>.</summary>
+    /// <exception cref="ArgumentException">when a name repeats or is <c>__metadata__</c></exception>
+    public static byte[] Encode(IEnumerable<KeyValuePair<string, RawTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var list = tensors.ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, _) in list)
+            if (name == MetadataKey || !seen.Add(name)) throw new ArgumentException($"tensor name `{name}` is repeated or reserved", nameof(tensors));
+        var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json))
+        {
+            w.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                w.WriteStartObject(MetadataKey);
+                foreach (var (k, v) in metadata) w.WriteString(k, v);
+                w.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var (name, t) in list)
+            {
+                w.WriteStartObject(name);
+                w.WriteString("dtype", DtypeName(t.Type));
+                w.WriteStartArray("shape");
+                foreach (int d in t.Shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                w.WriteNumberValue(offset + t.Bytes.Length);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                offset += t.Bytes.Length;
+            }
+            w.WriteEndObject();
+        }
+        // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+        int headerLength = (int)(json.Length + 7) / 8 * 8;
+        var result = new byte[8 + headerLength + list.Sum(p => (long)p.Value.Bytes.Length)];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)headerLength);
+        json.GetBuffer().AsSpan(0, (int)json.Length).CopyTo(result.AsSpan(8));
+        result.AsSpan(8 + (int)json.Length, headerLength - (int)json.Length).Fill((byte)' ');
+        int at = 8 + headerLength;
+        foreach (var (_, t) in list) { t.Bytes.CopyTo(result, at); at += t.Bytes.Length; }
+        return result;
+    }
+
+    /// <summary>Writes a safetensors file atomically (see <see cref="AtomicFile"/>).</summary>
+    /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
+    public static void Write(string path, IEnumerable<KeyValuePair<string, RawTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        AtomicFile.WriteAllBytes(path, Encode(tensors, metadata));
+
+    /// <summary>Reads and validates a safetensors file.</summary>
+    /// <exception cref="DataException">NN0701 missing; NN0502 unreadable; NN0702 header length; NN0703 header JSON;
+    /// NN0704 offsets; NN0705 dtype</exception>
+    public static Checkpoint Read(string path) => Parse(FileBytes.ReadRaw(path, DataErrorCodes.CheckpointNotFound), path);
+
+    /// <summary>Parses and validates safetensors bytes; <paramref name="path"/> is used in messages only.</summary>
+    /// <exception cref="DataException">as <see cref="Read"/></exception>
+    public static Checkpoint Parse(byte[] bytes, string path)
+    {
+        string file = DataException.NameOf(path);
+        DataException Error(string code, string what, long? offset = null) => new(code, path, $"{file}: {what}", byteOffset: offset);
+
+        if (bytes.Length < 8)
+            throw Error(DataErrorCodes.CheckpointHeaderLength,
+                $"truncated: a safetensors file starts with an 8-byte header length, found {bytes.Length} {(bytes.Length == 1 ? "byte" : "bytes")}", 0);
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (n > (ulong)(bytes.Length - 8) || n > MaxHeader)
+            throw Error(DataErrorCodes.CheckpointHeaderLength, $"the header length is {n} bytes but only {bytes.Length - 8} bytes follow it", 0);
+        int dataStart = 8 + (int)n;
+        long dataLength = bytes.Length - dataStart;
+
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(bytes.AsMemory(8, (int)n)); }
+        catch (JsonException e)
+        {
+            long? at = e.LineNumber == 0 && e.BytePositionInLine is long p ? 8 + p : null;
+            throw Error(DataErrorCodes.CheckpointHeaderJson,
+                at is long a ? $"the header is not valid JSON (error at byte {a})" : $"the header is not valid JSON (error on header line {e.LineNumber + 1})", at);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw Error(DataErrorCodes.CheckpointHeaderJson, "the header is not a JSON object", 8);
+            var names = new List<string>();
+            var tensors = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in doc.RootElement.EnumerateObject())
+            {
+                if (entry.Name == MetadataKey)
+                {
+                    if (entry.Value.ValueKind != JsonValueKind.Object)
+                        throw Error(DataErrorCodes.CheckpointHeaderJson, "\"__metadata__\" must be an object of strings");
+                    foreach (var m in entry.Value.EnumerateObject())
+                    {
+                        if (m.Value.ValueKind != JsonValueKind.String)
+                            throw Error(DataErrorCodes.CheckpointHeaderJson, $"\"__metadata__\" entry `{m.Name}` must be a string");
+                        metadata[m.Name] = m.Value.GetString()!;
+                    }
+                    continue;
+                }
+                if (tensors.ContainsKey(entry.Name))
+                    throw Error(DataErrorCodes.CheckpointHeaderJson, $"tensor `{entry.Name}` appears twice in the header");
+                tensors[entry.Name] = ParseTensor(entry, bytes, dataStart, dataLength, Error);
+                names.Add(entry.Name);
+            }
+            return new Checkpoint(path, names, tensors, metadata);
+        }
+    }
+
+    private static RawTensor ParseTensor(JsonProperty entry, byte[] bytes, int dataStart, long dataLength,
+                                         Func<string, string, long?, DataException> error)
+    {
+        string name = entry.Name;
+        var v = entry.Value;
+        DataException Layout() => error(DataErrorCodes.CheckpointHeaderJson,
+            $"tensor `{name}` in the header must be {{\"dtype\": string, \"shape\": [sizes], \"data_offsets\": [begin, end]}}", null);
+        if (v.ValueKind != JsonValueKind.Object
+            || !v.TryGetProperty("dtype", out var dtypeJ) || dtypeJ.ValueKind != JsonValueKind.String
+            || !v.TryGetProperty("shape", out var shapeJ) || shapeJ.ValueKind != JsonValueKind.Array
+            || !v.TryGetProperty("data_offsets", out var offJ) || offJ.ValueKind != JsonValueKind.Array || offJ.GetArrayLength() != 2)
+            throw Layout();
+        var shape = new int[shapeJ.GetArrayLength()];
+        int i = 0;
+        foreach (var d in shapeJ.EnumerateArray())
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out shape[i++]) || shape[i - 1] < 0) throw Layout();
+        if (offJ[0].ValueKind != JsonValueKind.Number || offJ[1].ValueKind != JsonValueKind.Number
+            || !offJ[0].TryGetInt64(out long begin) || !offJ[1].TryGetInt64(out long end))
+            throw Layout();
+        string dtype = dtypeJ.GetString()!;
+        if (ParseDtype(dtype) is not ElementType type)
+            throw error(DataErrorCodes.CheckpointDtype, $"tensor `{name}` has dtype {dtype}; supported are F32, F64, I32, I64 and U8", null);
+        if (begin < 0 || end < begin || end > dataLength)
+            throw error(DataErrorCodes.CheckpointOffsets,
+                $"tensor `{name}` has data_offsets [{begin}, {end}] but the data section holds {dataLength} bytes", null);
+        long need = HostTensor.ElementCount(shape) * RawTensor.SizeOf(type);
+        if (need != end - begin)
+            throw error(DataErrorCodes.CheckpointOffsets,
+                $"tensor `{name}` is {dtype} {HostTensor.FormatShape(shape)}, which needs {need} bytes, but its data_offsets [{begin}, {end}] span {end - begin}", null);
+        return new RawTensor(type, shape, bytes.AsSpan(dataStart + (int)begin, (int)need).ToArray());
+    }
+}

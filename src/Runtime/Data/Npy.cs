@@ -1,0 +1,136 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Nn.Runtime.Checkpoints;
+
+namespace Nn.Runtime.Data;
+
+/// <summary>
+/// NumPy's <c>.npy</c> format (versions 1.0, 2.0 and 3.0): the magic <c>\x93NUMPY</c>, a version, a header length
+/// (2 bytes little-endian in version 1, 4 bytes after), a Python dict literal such as
+/// <c>{'descr': '&lt;f4', 'fortran_order': False, 'shape': (3, 4), }</c> padded so the data starts at a multiple of
+/// 64, then the raw data. Supported dtypes: <c>&lt;f4 &lt;f8 &lt;i4 &lt;i8 |u1</c>, C order only.
+/// </summary>
+public static partial class Npy
+{
+    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+
+    [GeneratedRegex(@"['""]descr['""]\s*:\s*['""]([^'""]*)['""]")]
+    private static partial Regex DescrPattern();
+
+    [GeneratedRegex(@"['""]fortran_order['""]\s*:\s*(True|False)")]
+    private static partial Regex FortranPattern();
+
+    [GeneratedRegex(@"['""]shape['""]\s*:\s*\(([^)]*)\)")]
+    private static partial Regex ShapePattern();
+
+    /// <summary>The NPY dtype string of an element type.</summary>
+    public static string Descr(ElementType type) => type switch
+    {
+        ElementType.F32 => "<f4",
+        ElementType.F64 => "<f8",
+        ElementType.I32 => "<i4",
+        ElementType.I64 => "<i8",
+        ElementType.U8 => "|u1",
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    private static ElementType? FromDescr(string descr) => descr switch
+    {
+        "<f4" or "=f4" or "f4" => ElementType.F32,
+        "<f8" or "=f8" or "f8" => ElementType.F64,
+        "<i4" or "=i4" or "i4" => ElementType.I32,
+        "<i8" or "=i8" or "i8" => ElementType.I64,
+        "|u1" or "<u1" or "=u1" or "u1" => ElementType.U8,
+        _ => null,
+    };
+
+    /// <summary>Reads an NPY file with its element type.</summary>
+    /// <exception cref="DataException">NN0501/NN0502 file problems; NN0530 not NPY or bad header; NN0531 Fortran order;
+    /// NN0532 unsupported dtype; NN0533 truncated data</exception>
+    public static RawTensor Read(string path) => Parse(FileBytes.ReadRaw(path), path);
+
+    /// <summary>Reads an NPY file converted to float32 (the form <c>nn predict --input</c> feeds a model).</summary>
+    /// <exception cref="DataException">as <see cref="Read"/></exception>
+    public static HostTensor ReadHost(string path) => Read(path).ToHost();
+
+    /// <summary>Parses NPY bytes; <paramref name="path"/> is used in messages only.</summary>
+    /// <exception cref="DataException">as <see cref="Read"/></exception>
+    public static RawTensor Parse(ReadOnlySpan<byte> bytes, string path)
+    {
+        string name = DataException.NameOf(path);
+        DataException Malformed(string what, long offset) =>
+            new(DataErrorCodes.NpyMalformed, path, $"{name}: {what}", byteOffset: offset);
+
+        if (bytes.Length < 10 || !bytes[..6].SequenceEqual(Magic))
+            throw Malformed("not an NPY file: it does not start with the magic bytes \\x93NUMPY", 0);
+        byte major = bytes[6], minor = bytes[7];
+        int lengthBytes = major switch { 1 => 2, 2 or 3 => 4, _ => 0 };
+        if (lengthBytes == 0) throw Malformed($"unsupported NPY format version {major}.{minor}; versions 1.0, 2.0 and 3.0 are supported", 6);
+        if (bytes.Length < 8 + lengthBytes) throw Malformed($"truncated: the header length is missing", bytes.Length);
+        long headerLength = lengthBytes == 2 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
+        int dataStart = 8 + lengthBytes;
+        if (bytes.Length - dataStart < headerLength)
+            throw Malformed($"truncated: expected a {headerLength}-byte header, found {bytes.Length - dataStart} bytes", bytes.Length);
+        string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(bytes.Slice(dataStart, (int)headerLength));
+        dataStart += (int)headerLength;
+
+        var descr = DescrPattern().Match(header);
+        var fortran = FortranPattern().Match(header);
+        var shapeMatch = ShapePattern().Match(header);
+        if (!descr.Success || !fortran.Success || !shapeMatch.Success)
+            throw Malformed($"malformed NPY header {header.Trim()}: expected 'descr', 'fortran_order' and 'shape'", 8 + lengthBytes);
+        string dtype = descr.Groups[1].Value;
+        var shape = new List<int>();
+        foreach (string part in shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out int d))
+                throw Malformed($"malformed NPY header: shape ({shapeMatch.Groups[1].Value}) is not a list of sizes", 8 + lengthBytes);
+            shape.Add(d);
+        }
+        long count = HostTensor.ElementCount(shape.ToArray());
+        if (fortran.Groups[1].Value == "True" && shape.Count(d => d > 1) > 1)
+            throw new DataException(DataErrorCodes.NpyFortranOrder, path,
+                $"{name}: the array is stored in Fortran (column-major) order; save it in C order, e.g. numpy.save(path, numpy.ascontiguousarray(a))");
+        if (FromDescr(dtype) is not ElementType type)
+            throw new DataException(DataErrorCodes.NpyUnsupportedDtype, path,
+                $"{name}: unsupported dtype '{dtype}'; supported are '<f4', '<f8', '<i4', '<i8' and '|u1' (little-endian)");
+        long need = count * RawTensor.SizeOf(type);
+        long found = bytes.Length - dataStart;
+        if (found < need || need > Array.MaxLength)
+            throw new DataException(DataErrorCodes.NpyTruncated, path,
+                $"{name}: truncated: expected {need} data bytes for '{dtype}' {FormatShape(shape)}, found {found}", byteOffset: bytes.Length);
+        return new RawTensor(type, shape.ToArray(), bytes.Slice(dataStart, (int)need).ToArray());
+    }
+
+    // Python's tuple syntax: (), (3,), (3, 4)
+    private static string FormatShape(IReadOnlyList<int> shape) =>
+        shape.Count == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape) + ")";
+
+    /// <summary>The NPY bytes of <paramref name="tensor"/> (version 1.0, or 2.0 if the header needs it), as numpy writes them.</summary>
+    public static byte[] Encode(RawTensor tensor)
+    {
+        string dict = $"{{'descr': '{Descr(tensor.Type)}', 'fortran_order': False, 'shape': {FormatShape(tensor.Shape)}, }}";
+        int lengthBytes = dict.Length + 1 + 10 > ushort.MaxValue ? 4 : 2;
+        int prefix = 8 + lengthBytes;
+        int total = (prefix + dict.Length + 1 + 63) / 64 * 64;
+        string header = dict.PadRight(total - prefix - 1) + "\n";
+        var result = new byte[total + tensor.Bytes.Length];
+        Magic.CopyTo(result, 0);
+        result[6] = (byte)(lengthBytes == 2 ? 1 : 2);
+        if (lengthBytes == 2) BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(8), (ushort)header.Length);
+        else BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(8), (uint)header.Length);
+        Encoding.Latin1.GetBytes(header, result.AsSpan(prefix));
+        tensor.Bytes.CopyTo(result, total);
+        return result;
+    }
+
+    /// <summary>Writes <paramref name="tensor"/> as an NPY file, atomically.</summary>
+    /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
+    public static void Write(string path, RawTensor tensor) => AtomicFile.WriteAllBytes(path, Encode(tensor));
+
+    /// <summary>Writes a float32 tensor as an NPY file ('&lt;f4'), atomically.</summary>
+    /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
+    public static void Write(string path, HostTensor tensor) => Write(path, RawTensor.FromHost(tensor));
+}

@@ -1,0 +1,135 @@
+module Nn.Tests.Runtime.Checkpoints.SafeTensorsTests
+
+open System
+open System.Collections.Generic
+open System.IO
+open System.Text
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open Nn.Runtime.Data
+open Nn.Runtime.Checkpoints
+
+let private withTemp f =
+    let dir = Path.Combine(Path.GetTempPath(), "nn-st-" + Guid.NewGuid().ToString "N")
+    Directory.CreateDirectory dir |> ignore
+    try f dir finally Directory.Delete(dir, true)
+
+let private dataError (f: unit -> 'a) =
+    try
+        f () |> ignore
+        failtest "expected a DataException"
+    with :? DataException as e -> e
+
+let private kv (name: string) (t: RawTensor) = KeyValuePair(name, t)
+
+/// A safetensors file from a header text and data bytes, padded as the reference writer pads.
+let private file (header: string) (data: byte[]) =
+    let h = Encoding.UTF8.GetBytes header
+    Array.concat [ BitConverter.GetBytes(uint64 h.Length); h; data ]
+
+let private parse bytes = SafeTensors.Parse(bytes, "model.safetensors")
+
+/// Named tensors of random types and shapes, with names like parameter paths, and random metadata.
+let private checkpoints =
+    let tensor =
+        gen {
+            let! rank = Gen.choose (0, 3)
+            let! shape = Gen.arrayOfLength rank (Gen.choose (0, 5))
+            let n = shape |> Array.fold (*) 1
+            let! kind = Gen.elements [ ElementType.F32; ElementType.F64; ElementType.I32; ElementType.I64; ElementType.U8 ]
+            let! bytes = Gen.arrayOfLength (n * RawTensor.SizeOf kind) (Gen.choose (0, 255) |> Gen.map byte)
+            return RawTensor(kind, shape, bytes)
+        }
+    gen {
+        let! count = Gen.choose (0, 6)
+        let! tensors = Gen.listOfLength count tensor
+        let! metaCount = Gen.choose (0, 3)
+        let! values = Gen.listOfLength metaCount (ArbMap.defaults |> ArbMap.generate<NonNull<string>>)
+        let names = [ for i in 0 .. count - 1 -> $"tower.dense{i}.{(if i % 2 = 0 then 'w' else 'b')}" ]
+        let meta = values |> List.mapi (fun i v -> $"key{i}", v.Get) |> dict
+        return List.zip names tensors, meta
+    }
+    |> Arb.fromGen
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 100 }
+
+let private valid = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}"
+
+[<Tests>]
+let tests =
+    testList "Runtime.Checkpoints.SafeTensors" [
+        test "the file layout is the reference format: length, compact JSON padded to 8 bytes, data" {
+            let bytes =
+                SafeTensors.Encode([ kv "dense1.w" (RawTensor.FromFloats([| 2 |], ReadOnlySpan [| 1.0f; 2.0f |])) ],
+                                   dict [ "epoch", "3" ] :?> IReadOnlyDictionary<string, string>)
+            let json = "{\"__metadata__\":{\"epoch\":\"3\"},\"dense1.w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}"
+            let padded = json.PadRight((json.Length + 7) / 8 * 8)
+            Expect.equal bytes (file padded (Array.append (BitConverter.GetBytes 1.0f) (BitConverter.GetBytes 2.0f))) "bytes"
+        }
+        testPropertyWithConfig config "tensors and metadata survive a write and a read" <|
+            Prop.forAll checkpoints (fun (tensors, meta) ->
+                withTemp (fun dir ->
+                    let p = Path.Combine(dir, "ck.safetensors")
+                    SafeTensors.Write(p, tensors |> List.map (fun (n, t) -> kv n t), meta :?> IReadOnlyDictionary<string, string>)
+                    let back = SafeTensors.Read p
+                    List.ofSeq back.Names = List.map fst tensors
+                    && tensors |> List.forall (fun (n, t) -> let b = back.[n] in b.Type = t.Type && b.Shape = t.Shape && b.Bytes = t.Bytes)
+                    && back.Metadata.Count = meta.Count
+                    && meta |> Seq.forall (fun m -> back.Metadata.[m.Key] = m.Value)))
+        test "a float tensor reads back as the same floats" {
+            let ck = parse (SafeTensors.Encode [ kv "w" (RawTensor.FromHost(HostTensor([| 2; 2 |], [| 1.0f; -2.0f; 0.5f; 1e-20f |]))) ])
+            Expect.equal (ck.["w"].ToHost().Data) [| 1.0f; -2.0f; 0.5f; 1e-20f |] "values"
+            Expect.equal ck.Metadata.Count 0 "no metadata"
+        }
+        test "a missing checkpoint is NN0701" {
+            withTemp (fun dir ->
+                let p = Path.Combine(dir, "model.safetensors")
+                let e = dataError (fun () -> SafeTensors.Read p)
+                Expect.equal (e.Code, e.Message) ("NN0701", $"model.safetensors: file not found (looked for {p})") "missing")
+        }
+        test "a file shorter than the length field" {
+            let e = dataError (fun () -> parse [| 1uy; 2uy; 3uy; 4uy; 5uy |])
+            Expect.equal (e.Code, e.Message) ("NN0702", "model.safetensors: truncated: a safetensors file starts with an 8-byte header length, found 5 bytes") "short"
+        }
+        test "a header length past the end of the file" {
+            let e = dataError (fun () -> parse (Array.append (BitConverter.GetBytes 1000UL) (Array.zeroCreate 40)))
+            Expect.equal (e.Code, e.Message) ("NN0702", "model.safetensors: the header length is 1000 bytes but only 40 bytes follow it") "too long"
+        }
+        test "a header that is not JSON names the byte" {
+            let e = dataError (fun () -> parse (file "{\"w\": xyz}" [||]))
+            Expect.equal (e.Code, e.Message) ("NN0703", "model.safetensors: the header is not valid JSON (error at byte 14)") "bad JSON"
+            Expect.equal (e.ByteOffset |> Option.ofNullable) (Some 14L) "offset"
+        }
+        test "a header entry without the tensor fields" {
+            let e = dataError (fun () -> parse (file "{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}" (Array.zeroCreate 8)))
+            Expect.equal (e.Code, e.Message)
+                ("NN0703", "model.safetensors: tensor `w` in the header must be {\"dtype\": string, \"shape\": [sizes], \"data_offsets\": [begin, end]}") "layout"
+        }
+        test "offsets past the data section" {
+            let e = dataError (fun () -> parse (file valid (Array.zeroCreate 12)))
+            Expect.equal (e.Code, e.Message) ("NN0704", "model.safetensors: tensor `w` has data_offsets [0, 16] but the data section holds 12 bytes") "past the end"
+        }
+        test "offsets that disagree with the dtype and shape" {
+            let e = dataError (fun () -> parse (file "{\"w\":{\"dtype\":\"F64\",\"shape\":[2,2],\"data_offsets\":[0,16]}}" (Array.zeroCreate 16)))
+            Expect.equal (e.Code, e.Message)
+                ("NN0704", "model.safetensors: tensor `w` is F64 [2, 2], which needs 32 bytes, but its data_offsets [0, 16] span 16") "size"
+        }
+        test "an unsupported dtype lists the supported ones" {
+            let e = dataError (fun () -> parse (file "{\"w\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}" (Array.zeroCreate 4)))
+            Expect.equal (e.Code, e.Message) ("NN0705", "model.safetensors: tensor `w` has dtype BF16; supported are F32, F64, I32, I64 and U8") "dtype"
+        }
+        test "a checkpoint cut short on disk is reported, not misread" {
+            withTemp (fun dir ->
+                let p = Path.Combine(dir, "model.safetensors")
+                let whole = SafeTensors.Encode [ kv "a" (RawTensor.FromFloats([| 4 |], ReadOnlySpan [| 1.0f; 2.0f; 3.0f; 4.0f |])) ]
+                File.WriteAllBytes(p, whole.[.. whole.Length - 5])
+                let e = dataError (fun () -> SafeTensors.Read p)
+                Expect.equal (e.Code, e.Message) ("NN0704", "model.safetensors: tensor `a` has data_offsets [0, 16] but the data section holds 12 bytes") "cut")
+        }
+        test "asking for a tensor the checkpoint lacks lists what it holds" {
+            let ck = parse (file valid (Array.zeroCreate 16))
+            let e = dataError (fun () -> ck.["tower.dense2.w"])
+            Expect.equal (e.Code, e.Message) ("NN0707", "model.safetensors: no tensor named `tower.dense2.w`; the checkpoint holds w") "missing tensor"
+        }
+    ]

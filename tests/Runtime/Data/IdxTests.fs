@@ -1,0 +1,146 @@
+module Nn.Tests.Runtime.Data.IdxTests
+
+open System
+open System.IO
+open System.IO.Compression
+open Expecto
+open Nn.Runtime.Data
+open Nn.Tests
+
+let private example name = Path.Combine(TestUtil.repoRoot, "examples", "data", name)
+let private images = example "mnist10k-images-idx3-ubyte.gz"
+let private labels = example "mnist10k-labels-idx1-ubyte.gz"
+
+/// Runs `f` with a fresh folder that is deleted afterwards.
+let private withTemp f =
+    let dir = Path.Combine(Path.GetTempPath(), "nn-idx-" + Guid.NewGuid().ToString "N")
+    Directory.CreateDirectory dir |> ignore
+    try f dir finally Directory.Delete(dir, true)
+
+/// The DataException `f` throws (fails the test when it throws nothing).
+let private dataError (f: unit -> 'a) =
+    try
+        f () |> ignore
+        failtest "expected a DataException"
+    with :? DataException as e -> e
+
+let private gzip (bytes: byte[]) =
+    use ms = new MemoryStream()
+    (use z = new GZipStream(ms, CompressionLevel.Fastest, true)
+     z.Write(bytes, 0, bytes.Length))
+    ms.ToArray()
+
+/// An IDX header with a type code and big-endian sizes, followed by `body`.
+let private idx (typeCode: byte) (shape: int list) (body: byte[]) =
+    [| yield 0uy; yield 0uy; yield typeCode; yield byte shape.Length
+       for d in shape do yield! (let b = BitConverter.GetBytes d in Array.rev b)
+       yield! body |]
+
+[<Tests>]
+let tests =
+    testList "Runtime.Data.Idx" [
+        test "the MNIST images are 10,000 bytes-valued 28x28 pictures" {
+            let t = Idx.ReadImages images
+            Expect.equal t.Shape [| 10000; 28; 28 |] "shape"
+            Expect.isTrue (t.Data |> Array.forall (fun v -> v >= 0.0f && v <= 255.0f && v = floor v)) "whole values 0..255"
+            Expect.equal (Array.max t.Data) 255.0f "raw bytes, not scaled"
+            let ink = (t.Row 0).ToArray() |> Array.filter (fun v -> v > 0.0f) |> Array.length
+            Expect.isGreaterThan ink 50 "the first digit has ink"
+        }
+        test "the MNIST labels are 10,000 digits with every class present" {
+            let l = Idx.ReadLabels labels
+            Expect.equal l.Length 10000 "count"
+            Expect.equal (Array.distinct l |> Array.sort) [| 0 .. 9 |] "classes 0..9"
+        }
+        test "images and labels together make a 10-class dataset" {
+            let d = Idx.ReadDataset(images, labels)
+            Expect.equal d.Count 10000 "rows"
+            Expect.equal (d.ClassCount |> Option.ofNullable) (Some 10) "classes"
+            Expect.equal d.Targets.Shape [| 10000 |] "targets are class indices"
+            Expect.equal d.ClassNames.[3] "3" "class names are the digits"
+        }
+        test "gzip is detected by its magic bytes, not the extension" {
+            withTemp (fun dir ->
+                let raw = idx 0x08uy [ 2; 2 ] [| 1uy; 2uy; 3uy; 250uy |]
+                let plainNamedGz = Path.Combine(dir, "plain.gz")
+                let gzNamedIdx = Path.Combine(dir, "packed.idx")
+                File.WriteAllBytes(plainNamedGz, raw)
+                File.WriteAllBytes(gzNamedIdx, gzip raw)
+                for p in [ plainNamedGz; gzNamedIdx ] do
+                    let t = Idx.Read p
+                    Expect.equal t.Shape [| 2; 2 |] "shape"
+                    Expect.equal t.Data [| 1.0f; 2.0f; 3.0f; 250.0f |] "values")
+        }
+        test "every IDX element type is read big-endian" {
+            let be (b: byte[]) = Array.rev b
+            let cases =
+                [ 0x09uy, [| 0xFFuy; 0x05uy |], [| -1.0f; 5.0f |]
+                  0x0Buy, Array.append (be (BitConverter.GetBytes -300s)) (be (BitConverter.GetBytes 7s)), [| -300.0f; 7.0f |]
+                  0x0Cuy, Array.append (be (BitConverter.GetBytes 70000)) (be (BitConverter.GetBytes -2)), [| 70000.0f; -2.0f |]
+                  0x0Duy, Array.append (be (BitConverter.GetBytes 1.5f)) (be (BitConverter.GetBytes -0.25f)), [| 1.5f; -0.25f |]
+                  0x0Euy, Array.append (be (BitConverter.GetBytes 2.5)) (be (BitConverter.GetBytes 1e-3)), [| 2.5f; 0.001f |] ]
+            for code, body, expected in cases do
+                let t = Idx.Parse(ReadOnlySpan(idx code [ 1; 2 ] body), "t.idx")
+                Expect.equal t.Shape [| 1; 2 |] $"shape of type 0x%02X{code}"
+                Expect.equal t.Data expected $"values of type 0x%02X{code}"
+        }
+        test "a missing file names the file and where it was looked for" {
+            withTemp (fun dir ->
+                let p = Path.Combine(dir, "nope-images.gz")
+                let e = dataError (fun () -> Idx.ReadImages p)
+                Expect.equal e.Code "NN0501" "code"
+                Expect.equal e.Message $"nope-images.gz: file not found (looked for {p})" "message"
+                Expect.equal e.FilePath p "path")
+        }
+        test "a labels file where images are expected is a wrong magic number" {
+            withTemp (fun dir ->
+                let p = Path.Combine(dir, "train-images.gz")
+                File.WriteAllBytes(p, gzip (idx 0x08uy [ 2 ] [| 1uy; 2uy |]))
+                let e = dataError (fun () -> Idx.ReadImages p)
+                Expect.equal e.Code "NN0510" "code"
+                Expect.equal e.Message "train-images.gz: wrong magic number 0x00000801, expected 0x00000803 (IDX images)" "message"
+                Expect.equal (e.ByteOffset |> Option.ofNullable) (Some 0L) "offset")
+        }
+        test "images where labels are expected is a wrong magic number" {
+            let e = dataError (fun () -> Idx.Parse(ReadOnlySpan(idx 0x08uy [ 1; 1; 1 ] [| 0uy |]), "l.idx", Idx.LabelsMagic, "IDX labels"))
+            Expect.equal e.Message "l.idx: wrong magic number 0x00000803, expected 0x00000801 (IDX labels)" "message"
+        }
+        test "a file shorter than its dimensions say is truncated" {
+            withTemp (fun dir ->
+                let p = Path.Combine(dir, "imgs.idx")
+                File.WriteAllBytes(p, idx 0x08uy [ 10000; 28; 28 ] (Array.zeroCreate 1200))
+                let e = dataError (fun () -> Idx.ReadImages p)
+                Expect.equal e.Code "NN0512" "code"
+                Expect.equal e.Message "imgs.idx: truncated: expected 7840000 pixel bytes after the header, found 1200" "message"
+                Expect.equal (e.ByteOffset |> Option.ofNullable) (Some 1216L) "offset at the end of the data")
+        }
+        test "a header cut short is truncated" {
+            let e = dataError (fun () -> Idx.Parse(ReadOnlySpan([| 0uy; 0uy; 8uy; 3uy; 0uy; 0uy |]), "h.idx"))
+            Expect.equal e.Message "h.idx: truncated: expected 3 dimension sizes (16 header bytes), found 6 bytes" "message"
+        }
+        test "a gzip file cut in half is reported as truncated" {
+            withTemp (fun dir ->
+                let p = Path.Combine(dir, "cut.gz")
+                let packed = gzip (idx 0x08uy [ 100; 28; 28 ] (Array.init 78400 (fun i -> byte (i * 7919))))
+                File.WriteAllBytes(p, packed.[.. packed.Length / 2])
+                let e = dataError (fun () -> Idx.ReadImages p)
+                // What survives of the stream depends on the compressor; the message up to the count does not.
+                Expect.equal e.Code "NN0512" "code"
+                Expect.stringStarts e.Message "cut.gz: truncated: expected 78400 pixel bytes after the header, found " "message")
+        }
+        test "an unknown element type is named with the ones that exist" {
+            let e = dataError (fun () -> Idx.Parse(ReadOnlySpan(idx 0x0Auy [ 1 ] [| 0uy |]), "x.idx"))
+            Expect.equal e.Code "NN0511" "code"
+            Expect.equal e.Message "x.idx: unknown IDX element type 0x0A, expected one of 0x08 (u8), 0x09 (i8), 0x0B (i16), 0x0C (i32), 0x0D (f32), 0x0E (f64)" "message"
+        }
+        test "image and label counts must agree" {
+            withTemp (fun dir ->
+                let i = Path.Combine(dir, "i.idx")
+                let l = Path.Combine(dir, "l.idx")
+                File.WriteAllBytes(i, idx 0x08uy [ 3; 1; 1 ] [| 1uy; 2uy; 3uy |])
+                File.WriteAllBytes(l, idx 0x08uy [ 2 ] [| 0uy; 1uy |])
+                let e = dataError (fun () -> Idx.ReadDataset(i, l))
+                Expect.equal e.Code "NN0513" "code"
+                Expect.equal e.Message "l.idx holds 2 labels but i.idx holds 3 images; the counts must be equal" "message")
+        }
+    ]
