@@ -30,7 +30,7 @@ let private data =
     let ys = Array.init 20 (fun i -> if xs[3 * i] + xs[3 * i + 1] > 0f then 1f else 0f)
     Dataset(HostTensor([| 20; 3 |], xs), HostTensor([| 20 |], ys))
 
-let private spec = TrainSpec(Loss = "softmaxCrossEntropy", Metrics = [ "accuracy" ], TargetShape = Shape(n),
+let private spec = TrainSpec(Loss = "softmaxCrossEntropy", Metrics = [ "accuracy" ], TargetShape = TrainStep.TargetShapeOf data.Targets.Shape,
                              Optimizer = OptimizerSpec(Kind = "adam", Lr = 0.01))
 
 let private outputs (g: Graph) = [ for o in g.Outputs -> o.Key ]
@@ -59,6 +59,27 @@ let tests =
             Expect.equal e1.Loss e2.Loss "evaluation has no randomness"
             let s = exec.Step(data.Features, data.Targets, 0.0, 100L, 1UL)
             Expect.notEqual s.Loss e1.Loss "a training pass (batch statistics, dropout) differs"
+        }
+        test "the three graphs pass the verifier, and the optimized step computes the same values" {
+            let graphs = TrainStep.Build(bnNet, spec)
+            for g in [ graphs.Train; graphs.Eval; graphs.Predict ] do
+                Expect.isEmpty (Verifier.Check g) "verifier"
+            let optimized = Nn.Runtime.Rewrite.Passes.Optimize graphs.Train
+            Expect.isEmpty (Verifier.Check optimized) "verifier after optimization"
+            let feeds = Dictionary<string, Nn.Runtime.Execution.Tensor<float>>()
+            for kv in Initializers.ForGraph(graphs.Train, 4UL) do
+                feeds[kv.Key] <- Nn.Runtime.Execution.Tensor<float>(kv.Value.Shape, kv.Value.Data |> Array.map float)
+            feeds["x"] <- Nn.Runtime.Execution.Tensor<float>(data.Features.Shape, data.Features.Data |> Array.map float)
+            feeds["target"] <- Nn.Runtime.Execution.Tensor<float>(data.Targets.Shape, data.Targets.Data |> Array.map float)
+            feeds["lr"] <- Nn.Runtime.Execution.Tensor<float>.Scalar 0.01
+            feeds["t"] <- Nn.Runtime.Execution.Tensor<float>.Scalar 1.0
+            let options = Nn.Runtime.Execution.RunOptions(Seed = 3UL, Step = 1L)
+            let a = Nn.Runtime.Execution.ReferenceInterpreter<float>.Run(graphs.Train, feeds, options)
+            let b = Nn.Runtime.Execution.ReferenceInterpreter<float>.Run(optimized, feeds, options)
+            Expect.equal (Set.ofSeq b.Keys) (Set.ofSeq a.Keys) "same outputs"
+            for kv in a do
+                for x, y in Seq.zip kv.Value.Data b[kv.Key].Data do
+                    Expect.floatClose { absolute = 1e-12; relative = 1e-9 } y x kv.Key
         }
         test "a target computed from the input (an autoencoder) needs no fed target" {
             let net = ForwardBuilder(fun ctx ->
