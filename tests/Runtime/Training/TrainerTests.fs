@@ -100,9 +100,11 @@ let tests =
                 Expect.isGreaterThan e.SamplesPerSec 0.0 "throughput"
             Expect.isLessThan reports[2].ValidationLoss.Value reports[0].ValidationLoss.Value "learning"
         }
-        test "a diverging run stops with NN0512 naming the step, the epoch and the op" {
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1e30)))
+        test "a diverging run stops with NN0512 naming the step, the epoch, the op and its span" {
+            let optSpan = SourceSpan("lin.nn", 7, 17, 7, 40)
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1e30), OptimizerSpan = optSpan))
             let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let before = exec.Snapshot()
             let big = Dataset(HostTensor([| 2; 1 |], [| 1e10f; 1e10f |]), HostTensor([| 2; 1 |], [| 0f; 1f |]))
             let ex =
                 try Trainer.Fit(graphs, exec, big, null, TrainOptions(Epochs = 5, Batch = 2)) |> ignore; None
@@ -110,8 +112,13 @@ let tests =
             Expect.isSome ex "diverged"
             let e = ex.Value
             Expect.equal e.Code "NN0512" "code"
-            Expect.stringContains e.Message (sprintf "at step %d (epoch %d, batch 1)" e.Step (e.Epoch + 1)) "step and epoch"
-            Expect.stringContains e.Message (sprintf "`%O` produced" e.Node.Op) "op"
+            Expect.equal e.Span optSpan "span of the update"
+            // lr · g = 1e30 · -1e10 overflows float32 in the update's product.
+            Expect.equal e.Message
+                ("lin.nn(7,17): error NN0512: training diverged at step 1 (epoch 1, batch 1): `Mul` produced -infinity; "
+                 + "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs") "message"
+            let after = exec.Snapshot()
+            Expect.sequenceEqual after["w"].Data before["w"].Data "the failed step left the weights alone"
         }
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
