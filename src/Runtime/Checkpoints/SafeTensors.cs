@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Nn.Runtime.Data;
 
@@ -64,7 +65,8 @@ public static class SafeTensors
         foreach (var (name, _) in list)
             if (name == MetadataKey || !seen.Add(name)) throw new ArgumentException($"tensor name `{name}` is repeated or reserved", nameof(tensors));
         var json = new MemoryStream();
-        using (var w = new Utf8JsonWriter(json))
+        // Names and metadata are written as plain UTF-8, as the reference writer does (only control characters escaped).
+        using (var w = new Utf8JsonWriter(json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             if (metadata is { Count: > 0 })

@@ -65,17 +65,24 @@ public sealed class HostTensor
         return new HostTensor(shape, data);
     }
 
-    /// <summary>The product of the sizes (1 for a scalar).</summary>
+    /// <summary>The largest count <see cref="ElementCount"/> returns: far beyond any array, small enough that
+    /// multiplying it by an element size cannot overflow. Shapes read from corrupt files saturate here.</summary>
+    public const long MaxElementCount = 1L << 48;
+
+    /// <summary>The product of the sizes (1 for a scalar), saturating at <see cref="MaxElementCount"/>.</summary>
     public static long ElementCount(ReadOnlySpan<int> shape)
     {
         long n = 1;
         foreach (int d in shape)
         {
             if (d < 0) throw new ArgumentException($"negative size {d} in a shape");
-            n *= d;
+            n = Saturate(n, d);
         }
         return n;
     }
+
+    /// <summary>n × d, or <see cref="MaxElementCount"/> when that is larger (0 stays 0 even after saturating).</summary>
+    internal static long Saturate(long n, long d) => d == 0 ? 0 : n > MaxElementCount / d ? MaxElementCount : n * d;
 
     /// <summary>A shape as the user writes it: <c>[10000, 28, 28]</c>.</summary>
     public static string FormatShape(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";

@@ -94,7 +94,7 @@ public static class Idx
                 throw new DataException(DataErrorCodes.IdxTruncated, path,
                     $"{name}: dimension {i + 1} has size {d}, which is too large", byteOffset: 4 + 4 * i);
             shape[i] = (int)d;
-            count *= d;
+            count = HostTensor.Saturate(count, d); // a corrupt header cannot overflow the byte count
         }
         long needBytes = count * size;
         long found = bytes.Length - headerLength;

@@ -18,9 +18,11 @@ type GenOptions =
     { /// most ops per graph
       MaxOps: int
       /// allow pooling with overlapping windows (stride < size), which has no second derivative rule
-      Overlap: bool }
+      Overlap: bool
+      /// allow dropout masks (their stream ids depend on what the builder already holds)
+      Dropout: bool }
 
-let defaults = { MaxOps = 8; Overlap = true }
+let defaults = { MaxOps = 8; Overlap = true; Dropout = true }
 
 /// The shared sources every generated graph starts from: an input with a batch dimension variable,
 /// a vector, a matrix, a rank-3 tensor and an NHWC image.
@@ -113,7 +115,7 @@ let generateWithLast (b: GraphBuilder) (rng: Random) (prefix: string) (opts: Gen
             | _ -> b.Pool(OpKind.MaxPool2d, x, 2, (if opts.Overlap then 1 + rng.Next 2 else 2), span)
         | _ ->
             match rng.Next 4 with
-            | 0 -> bin OpKind.Mul x (b.DropoutMask(x, 0.3, span))
+            | 0 when opts.Dropout -> bin OpKind.Mul x (b.DropoutMask(x, 0.3, span))
             | 1 when x.Shape.[-1].IsFixed -> bin OpKind.Mul x (b.OneHot(b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| -1 |]), span), x.Shape.[-1].Size, span))
             | 2 -> bin OpKind.Mul x (un OpKind.Step (pick ()))
             | _ -> bin OpKind.Mul x (un OpKind.Sign (pick ()))
@@ -124,9 +126,8 @@ let generateWithLast (b: GraphBuilder) (rng: Random) (prefix: string) (opts: Gen
         tries <- tries + 1
         let x = pick ()
         try
-            let before = b.Nodes.Count
             let y = step x
-            if b.Nodes.Count > before && not y.IsSource && not (pool.Contains y) then
+            if not y.IsSource && not (pool.Contains y) then
                 for i in y.Inputs do used.Add i.Id |> ignore
                 used.Add x.Id |> ignore
                 pool.Add y
@@ -223,3 +224,6 @@ let graphOf (c: GradCase) =
 
 /// A property config: a few dozen random seeds.
 let config n = { FsCheckConfig.defaultConfig with maxTest = n }
+
+/// A graph seed drawn from the whole int range (FsCheck's plain ints stay within ±size, repeating small seeds).
+let seedOf (FsCheck.DoNotSize (s: int)) = s &&& 0x3FFFFFFF

@@ -55,16 +55,18 @@ let private checkHvp (seed: int) =
 
 /// Chain rule: ⟨∇(f∘g), v⟩ = ⟨∇f(g θ), J_g v⟩, with ∇f symbolic on f alone and J_g v by finite differences of g.
 let private checkChain (seed: int) =
+    // f is built twice (after g, and alone): dropout stream ids would differ between the two
+    let noDropout = { defaults with Dropout = false }
     let b = GraphBuilder()
     let _, yNode = generateWithLast b (Random seed) "g" defaults (baseSources b)
-    let outer = generate b (Random(seed + 100)) "f" defaults [ yNode ]
+    let outer = generate b (Random(seed + 100)) "f" noDropout [ yNode ]
     let wrt = wrtOf b |> Array.filter (fun n -> not (n.Name.StartsWith "f."))
     let composite = Backward.Gradients(b, outer, wrt)
     let gAll = b.Build([ KeyValuePair("h", outer) ])
     // f alone, on an input y of the same shape
     let fb = GraphBuilder()
     let yIn = fb.Input("y", yNode.Shape, span)
-    let fOnly = generate fb (Random(seed + 100)) "f" defaults [ yIn ]
+    let fOnly = generate fb (Random(seed + 100)) "f" noDropout [ yIn ]
     let df = Backward.Gradients(fb, fOnly, [| yIn |])
     let fGraph = fb.Build([ KeyValuePair("df", df.[0]) ])
     let feeds = feedsFor gAll.Nodes seed
@@ -81,12 +83,59 @@ let private checkChain (seed: int) =
     if not (close 1e-6 1e-5 (absDot [| dfAtY |] [| jv |]) lhs rhs) then
         failtestf "seed %d: ⟨∇(f∘g), v⟩ = %g but ⟨∇f, J_g v⟩ = %g" seed lhs rhs
 
+/// Two losses over the same sources, with their gradients and the gradients of a combination of them.
+let private combined (seed: int) (combine: GraphBuilder -> Node -> Node -> Node) =
+    let b = GraphBuilder()
+    let src = baseSources b
+    let f1 = generate b (Random seed) "f1" defaults src
+    let f2 = generate b (Random(seed + 7)) "f2" defaults src
+    let wrt = wrtOf b
+    let h = combine b f1 f2
+    let g1, g2, gh = Backward.Gradients(b, f1, wrt), Backward.Gradients(b, f2, wrt), Backward.Gradients(b, h, wrt)
+    let g = b.Build([ KeyValuePair("h", h) ])
+    Expect.isEmpty (Verifier.Check g) "well formed"
+    let vals = Interp.Evaluate(g, feedsFor g.Nodes seed, Array.concat [ [| f1; f2 |]; g1; g2; gh ], runOpts)
+    let v (n: Node) = vals.[n.Id].Data
+    v f1 |> Array.head, v f2 |> Array.head, Array.map v g1, Array.map v g2, Array.map v gh
+
+/// Each actual element within 1e-12 + 1e-9·scale of the expected one (scale: the sum of the magnitudes of the
+/// terms combined, since rounding depends on them, not on a possibly cancelled result).
+let private allClose what seed (expected: (float * float)[][]) (actual: float[][]) =
+    Array.iteri2 (fun i (e: (float * float)[]) (a: float[]) ->
+        Array.iteri2 (fun j (x, scale) y ->
+            if not (close 1e-12 1e-9 scale x y) then failtestf "seed %d: %s: gradient %d element %d is %g, expected %g" seed what i j y x) e a) expected actual
+
+let linearityAt seed =
+    let c (b: GraphBuilder) v = b.Const(v, span)
+    let _, _, g1, g2, gh =
+        combined seed (fun b f1 f2 ->
+            b.Binary(OpKind.Sub, b.Binary(OpKind.Mul, c b 2.0, f1, span), b.Binary(OpKind.Mul, c b 3.0, f2, span), span))
+    allClose "linearity" seed (Array.map2 (Array.map2 (fun x y -> 2.0 * x - 3.0 * y, abs (2.0 * x) + abs (3.0 * y))) g1 g2) gh
+
 [<Tests>]
 let tests =
     testList "Runtime.Autodiff.GradCheck" [
-        testPropertyWithConfig (config 60) "random graphs: symbolic gradient = central differences" (checkGradient defaults)
-        testPropertyWithConfig (config 30) "random graphs without overlapping pools: Hessian-vector products = differences of gradients" checkHvp
-        testPropertyWithConfig (config 30) "chain rule: ∇(f∘g) = J_gᵀ ∇f" checkChain
+        testPropertyWithConfig (config 60) "random graphs: symbolic gradient = central differences" (seedOf >> checkGradient defaults)
+        testPropertyWithConfig (config 30) "random graphs without overlapping pools: Hessian-vector products = differences of gradients" (seedOf >> checkHvp)
+        testPropertyWithConfig (config 30) "chain rule: ∇(f∘g) = J_gᵀ ∇f" (seedOf >> checkChain)
+        testPropertyWithConfig (config 30) "linearity: ∇(2f₁ − 3f₂) = 2∇f₁ − 3∇f₂" (fun (s: FsCheck.DoNotSize<int>) ->
+            let seed = seedOf s
+            linearityAt seed)
+        testPropertyWithConfig (config 30) "product rule: ∇(f₁f₂) = f₁∇f₂ + f₂∇f₁" (fun (s: FsCheck.DoNotSize<int>) ->
+            let seed = seedOf s
+            let f1, f2, g1, g2, gh = combined seed (fun b f1 f2 -> b.Binary(OpKind.Mul, f1, f2, span))
+            allClose "product rule" seed (Array.map2 (Array.map2 (fun x y -> f2 * x + f1 * y, abs (f2 * x) + abs (f1 * y))) g1 g2) gh)
+        test "the generator and its gradients reach every op" {
+            let seen = Collections.Generic.HashSet<OpKind>()
+            for seed in 0 .. 299 do
+                let b = GraphBuilder()
+                let loss = generate b (Random seed) "g" { defaults with Overlap = false } (baseSources b)
+                let wrt = wrtOf b
+                Backward.Hvp(b, loss, wrt, wrt) |> ignore
+                for n in b.Nodes do seen.Add n.Op |> ignore
+            let missing = Enum.GetValues<OpKind>() |> Array.filter (fun op -> op <> OpKind.State && not (seen.Contains op))
+            Expect.isEmpty missing "ops never generated"
+        }
         test "a node the output does not depend on gets a zero gradient" {
             let b = GraphBuilder()
             let p = b.Param("p", Shape.Of 2, InitSpec.Zeros, span)

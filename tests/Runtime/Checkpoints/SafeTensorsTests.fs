@@ -115,6 +115,10 @@ let tests =
             Expect.equal (e.Code, e.Message)
                 ("NN0704", "model.safetensors: tensor `w` is F64 [2, 2], which needs 32 bytes, but its data_offsets [0, 16] span 16") "size"
         }
+        test "an absurd shape cannot overflow the size check" {
+            let e = dataError (fun () -> parse (file "{\"w\":{\"dtype\":\"U8\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,4]}}" (Array.zeroCreate 4)))
+            Expect.equal e.Code "NN0704" "code"
+        }
         test "an unsupported dtype lists the supported ones" {
             let e = dataError (fun () -> parse (file "{\"w\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}" (Array.zeroCreate 4)))
             Expect.equal (e.Code, e.Message) ("NN0705", "model.safetensors: tensor `w` has dtype BF16; supported are F32, F64, I32, I64 and U8") "dtype"

@@ -118,6 +118,10 @@ let tests =
             let e = dataError (fun () -> Idx.Parse(ReadOnlySpan([| 0uy; 0uy; 8uy; 3uy; 0uy; 0uy |]), "h.idx"))
             Expect.equal e.Message "h.idx: truncated: expected 3 dimension sizes (16 header bytes), found 6 bytes" "message"
         }
+        test "absurd dimension sizes are truncation, not an overflow" {
+            let e = dataError (fun () -> Idx.Parse(ReadOnlySpan(idx 0x0Euy [ Int32.MaxValue; Int32.MaxValue; Int32.MaxValue ] [||]), "big.idx"))
+            Expect.equal e.Message "big.idx: truncated: expected 2251799813685248 bytes (281474976710656 elements of 8 bytes) after the header, found 0" "message"
+        }
         test "a gzip file cut in half is reported as truncated" {
             withTemp (fun dir ->
                 let p = Path.Combine(dir, "cut.gz")

@@ -80,6 +80,10 @@ let tests =
             Expect.equal e.Code "NN0533" "code"
             Expect.equal e.Message "x.npy: truncated: expected 24 data bytes for '<f4' (2, 3), found 20" "message"
         }
+        test "an absurd shape is truncation, not an overflow" {
+            let e = dataError (fun () -> parse (npy "{'descr': '<f8', 'fortran_order': False, 'shape': (2147483647, 2147483647, 2147483647), }" (Array.zeroCreate 8)))
+            Expect.equal e.Message "x.npy: truncated: expected 2251799813685248 data bytes for '<f8' (2147483647, 2147483647, 2147483647), found 8" "saturated count"
+        }
         test "a file that is not NPY, or has a broken header, says so" {
             let e = dataError (fun () -> parse (Encoding.ASCII.GetBytes "a,b\n1,2\n"))
             Expect.equal (e.Code, e.Message) ("NN0530", "x.npy: not an NPY file: it does not start with the magic bytes \\x93NUMPY") "magic"
