@@ -25,7 +25,7 @@ public sealed record TrainOptions
     public Action<TrainingState>? OnCheckpoint { get; init; }
 }
 
-/// <summary>One epoch's results. Losses and metrics are averages over the epoch's rows (each batch weighted by its
+/// <summary>One epoch's results (<see cref="EpochReport.Epoch"/> counts from 0). Losses and metrics are averages over the epoch's rows (each batch weighted by its
 /// size); the training values are measured on each batch before its update, as Keras reports them. Validation
 /// values are null without validation data.</summary>
 public sealed record EpochReport(
