@@ -130,6 +130,7 @@ let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : 
     let data = match data with Some d -> d | None -> DataLoad.load cfg
     let targetShape = checkData cfg net data
     let graphs = graphs cfg net targetShape
+    let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
     let train, validation =
         if cfg.Validation > 0.0 then
             let struct (t: Dataset, v: Dataset) = data.Split cfg.Validation

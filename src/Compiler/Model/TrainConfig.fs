@@ -55,7 +55,11 @@ type TrainConfig =
       /// the target as an expression of `input` (unsupervised training), or None for the data's targets
       Target: Expr option
       Validation: float
+      /// visit the training rows in a new order every epoch (default true; `shuffle = false` turns it off)
       Shuffle: bool
+      /// `shuffle = true` written in the block: also shuffle the rows once, before the validation split
+      /// (for files sorted by class); without it the validation rows are the file's last rows
+      ShuffleRows: bool
       Loss: string
       HuberDelta: float
       Metrics: string list
@@ -286,6 +290,7 @@ let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Val
       Target = field "target" |> Option.map (fun f -> f.Value)
       Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
       Shuffle = (match value "shuffle" with Some(VBool b, _) -> b | Some(v, s) -> fail "NN0407" s (sprintf "`shuffle` is true or false, not %s" (Value.describe v)) | None -> true)
+      ShuffleRows = (match value "shuffle" with Some(VBool true, _) -> true | _ -> false)
       Loss = lossName
       HuberDelta = delta
       Metrics = metrics
