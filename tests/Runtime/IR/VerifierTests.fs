@@ -30,6 +30,13 @@ let tests =
             for name, pass in Passes.All do
                 let problems = Verifier.Check(pass.Invoke g)
                 if problems.Count > 0 then failtestf "after %s: %A" name (List.ofSeq problems))
+        test "a pooling window larger than the image is a shape error (regression: found by the gradient property)" {
+            let b = GraphBuilder()
+            let x = b.Input("x", Shape.Of(2, 1, 5, 2), at)
+            Expect.throwsT<ShapeException> (fun () -> b.Pool(OpKind.MaxPool2d, x, 2, 2, at) |> ignore) "pool"
+            let k = b.Input("k", Shape.Of(2, 2, 2, 1), at)
+            Expect.throwsT<ShapeException> (fun () -> b.Conv2d(x, k, 2, 1, [| 0; 0; 0; 0 |], at) |> ignore) "conv"
+        }
         test "rejects ids that are not indices" {
             let b = GraphBuilder()
             let x = b.Input("x", Shape.Of 2, at)
