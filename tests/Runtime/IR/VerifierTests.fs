@@ -30,6 +30,13 @@ let tests =
             for name, pass in Passes.All do
                 let problems = Verifier.Check(pass.Invoke g)
                 if problems.Count > 0 then failtestf "after %s: %A" name (List.ofSeq problems))
+        test "a pooling window larger than the image is a shape error (regression: found by the gradient property)" {
+            let b = GraphBuilder()
+            let x = b.Input("x", Shape.Of(2, 1, 5, 2), at)
+            Expect.throwsT<ShapeException> (fun () -> b.Pool(OpKind.MaxPool2d, x, 2, 2, at) |> ignore) "pool"
+            let k = b.Input("k", Shape.Of(2, 2, 2, 1), at)
+            Expect.throwsT<ShapeException> (fun () -> b.Conv2d(x, k, 2, 1, [| 0; 0; 0; 0 |], at) |> ignore) "conv"
+        }
         test "rejects ids that are not indices" {
             let b = GraphBuilder()
             let x = b.Input("x", Shape.Of 2, at)
@@ -54,6 +61,12 @@ let tests =
             expectProblem (Graph([ x; arity ], out arity)) "takes 2 operands, has 1"
             let pool = raw 1 OpKind.OneHot [ x ] (Shape.Of(2, 3)) OpAttrs.None
             expectProblem (Graph([ x; pool ], out pool)) "needs 1 integer attributes (width)"
+        }
+        test "rejects a gradient op whose incoming gradient does not fit its forward op" {
+            let b = GraphBuilder()
+            let dy = b.Input("dy", Shape.Of(1, 3, 3, 2), at)
+            let bad = raw 1 OpKind.AvgPool2dGrad [ dy ] (Shape.Of(1, 4, 4, 2)) (OpAttrs(Ints = [| 2; 2 |], Target = Shape.Of(1, 4, 4, 2)))
+            expectProblem (Graph([ dy; bad ], out bad)) "its incoming gradient has shape [1, 3, 3, 2], but the forward op it differentiates gives [1, 2, 2, 2]"
         }
         test "rejects duplicate source names, sources without initializer, duplicates and unbound dimension variables" {
             let a = raw 0 OpKind.Input [] (Shape.Of 2) (OpAttrs(Name = "x"))
