@@ -117,7 +117,7 @@ let rec private optimizer (v: Value) (span: Span) : Optimizer =
         let f = settings kind allowed span args
         let d = defaultOptimizer
         let defaultLr = match kind with "sgd" -> 0.01 | "adagrad" -> 0.01 | _ -> 1e-3
-        let defaultEps = match kind with "rmsprop" -> 1e-7 | "adagrad" -> 1e-10 | _ -> 1e-8
+        let defaultEps = match kind with "adagrad" -> 1e-10 | _ -> 1e-8
         let opt =
             { d with
                 Kind = kind
@@ -128,7 +128,7 @@ let rec private optimizer (v: Value) (span: Span) : Optimizer =
                 Beta2 = num f "beta2" 0.999 span
                 Eps = num f "eps" defaultEps span
                 WeightDecay = num f "weightDecay" (if kind = "adamW" then 1e-2 else 0.0) span
-                Rho = num f "rho" 0.9 span }
+                Rho = num f "rho" (if kind = "rmsprop" then 0.99 else 0.9) span }
         if opt.Lr <= 0.0 then fail "NN0403" span (sprintf "the learning rate must be positive, got %g" opt.Lr)
         if opt.Nesterov && opt.Momentum <= 0.0 then fail "NN0403" span "`nesterov = true` needs a positive `momentum`"
         opt

@@ -71,7 +71,7 @@ public static class Trainer
         new(graphs, Initializers.ForGraph(graphs.Train, seed), checkFinite);
 
     /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the same).</summary>
-    /// <exception cref="TrainingDivergedException">NN0512 when a step produces NaN or infinity</exception>
+    /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity</exception>
     /// <exception cref="ArgumentException">for bad options (a non-positive batch, an unknown monitor or schedule)</exception>
     public static TrainResult Fit(StepGraphs graphs, IStepExecutor exec, Dataset train, Dataset? validation,
         TrainOptions options, TrainingState? resume = null)

@@ -156,7 +156,7 @@ let tests =
             | :? MissingGradientException as e ->
                 Expect.equal e.Op OpKind.MaxPool2dGrad "op"
                 Expect.equal e.Span.Line 9 "line"
-                Expect.stringStarts e.Message "cnn.nn(9,5): error NN0502: no gradient rule for `MaxPool2dGrad`" "message"
+                Expect.stringStarts e.Message "cnn.nn(9,5): error NN0602: no gradient rule for `MaxPool2dGrad`" "message"
             | e -> failtestf "expected MissingGradientException, got %O" e
         }
         test "gradients of a dense layer match the closed form" {

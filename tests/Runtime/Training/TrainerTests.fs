@@ -100,7 +100,7 @@ let tests =
                 Expect.isGreaterThan e.SamplesPerSec 0.0 "throughput"
             Expect.isLessThan reports[2].ValidationLoss.Value reports[0].ValidationLoss.Value "learning"
         }
-        test "a diverging run stops with NN0512 naming the step, the epoch, the op and its span" {
+        test "a diverging run stops with NN0612 naming the step, the epoch, the op and its span" {
             let optSpan = SourceSpan("lin.nn", 7, 17, 7, 40)
             let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1e30), OptimizerSpan = optSpan))
             let exec = Trainer.ReferenceExecutor(graphs, 0UL)
@@ -111,11 +111,11 @@ let tests =
                 with :? TrainingDivergedException as e -> Some e
             Expect.isSome ex "diverged"
             let e = ex.Value
-            Expect.equal e.Code "NN0512" "code"
+            Expect.equal e.Code "NN0612" "code"
             Expect.equal e.Span optSpan "span of the update"
             // lr · g = 1e30 · -1e10 overflows float32 in the update's product.
             Expect.equal e.Message
-                ("lin.nn(7,17): error NN0512: training diverged at step 1 (epoch 1, batch 1): `Mul` produced -infinity; "
+                ("lin.nn(7,17): error NN0612: training diverged at step 1 (epoch 1, batch 1): `Mul` produced -infinity; "
                  + "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs") "message"
             let after = exec.Snapshot()
             Expect.sequenceEqual after["w"].Data before["w"].Data "the failed step left the weights alone"
