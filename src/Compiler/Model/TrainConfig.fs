@@ -224,6 +224,14 @@ let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : 
         fail "NN0405" span (sprintf "`%s` is missing arguments: it expects %s" k (Builtins.Config.all |> List.find (fun b -> b.Name = k)).Doc)
     | v -> fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
 
+/// A settings built-in applied to fewer arguments than it takes (`idx "images.gz"`, bare `adam`) reads as
+/// the setting with the arguments given, so optional trailing arguments take their defaults.
+let rec private normalize (v: Value) =
+    match v with
+    | VBuiltin(b, args) when Builtins.Config.all |> List.exists (fun c -> c.Name = b.Name) -> VConfig(b.Name, args)
+    | VList items -> VList(items |> List.map normalize)
+    | v -> v
+
 /// Read a `train` block's record (already evaluated field by field) into typed settings.
 /// `fields` are (name, name span, value, value span, the expression); the target stays an expression.
 let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Value) : TrainConfig =
@@ -234,7 +242,7 @@ let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Val
             fail "NN0401" f.NameSpan (sprintf "`train` has no field `%s`%s" f.Name hint)
         if not (seen.Add f.Name) then fail "NN0308" f.NameSpan (sprintf "the field `%s` is given twice" f.Name)
     let field name = td.Fields |> List.tryFind (fun f -> f.Name = name)
-    let value name = field name |> Option.map (fun f -> eval f.Value, f.Value.Span)
+    let value name = field name |> Option.map (fun f -> normalize (eval f.Value), f.Value.Span)
     let dataField = match field "data" with Some f -> f | None -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
     let number name dflt check (msg: string) =
         match value name with
@@ -285,7 +293,7 @@ let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Val
         | None -> None
     { Network = td.Network
       Span = td.Span
-      Data = data ctx baseDir (eval dataField.Value) dataField.Value.Span
+      Data = data ctx baseDir (normalize (eval dataField.Value)) dataField.Value.Span
       DataSpan = dataField.Value.Span
       Target = field "target" |> Option.map (fun f -> f.Value)
       Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
