@@ -85,22 +85,24 @@ public static class Planner
             loops[join].Add(n);
             loopOf[n.Id] = join;
         }
+        // A loop member is stored when an output or another kernel reads it (through a view or not).
+        int Root(Node x) => viewOf[x.Id] >= 0 ? viewOf[x.Id] : x.Id;
+        var readOutside = new bool[count];
+        foreach (var o in graph.Outputs) readOutside[Root(o.Value)] = true;
+        foreach (var (k, _) in kernels) foreach (var r in k.Reads) readOutside[Root(r)] = true;
         foreach (var members in loops)
         {
             var inLoop = members.Select(m => m.Id).ToHashSet();
-            var fused = members.Select(m => new FusedOp(m, operands[m.Id],
-                isOutput[m.Id] || consumers[m.Id].Any(c => needed[c.Id] && !inLoop.Contains(c.Id) && ReadsValue(c, m, gemmOf, operands)))).ToArray();
+            foreach (var m in members)
+                foreach (var x in operands[m.Id])
+                    if (!inLoop.Contains(x.Id)) readOutside[Root(x)] = true;
+        }
+        foreach (var members in loops)
+        {
+            var fused = members.Select(m => new FusedOp(m, operands[m.Id], readOutside[m.Id])).ToArray();
             kernels.Add((new FusedLoop(members[0].Shape, fused), members[^1].Id));
         }
         return new Plan(graph, Order(kernels, count, viewOf), storage, viewOf);
-    }
-
-    private static bool ReadsValue(Node consumer, Node value, GemmKernel?[] gemmOf, Node[][] operands)
-    {
-        // A consumer absorbed into a GEMM reads nothing itself; the GEMM kernel (at its output) does.
-        foreach (var g in gemmOf)
-            if (g is not null && g.Absorbed.Contains(consumer)) return g.Reads.Contains(value);
-        return operands[consumer.Id].Contains(value) || (gemmOf[consumer.Id]?.Reads.Contains(value) ?? false);
     }
 
     /// <summary>True for the ops a fused loop runs: unary, binary, where and broadcast.</summary>
