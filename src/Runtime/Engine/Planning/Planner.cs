@@ -64,6 +64,7 @@ public static class Planner
         var loopOf = Enumerable.Repeat(-1, count).ToArray();
         var loops = new List<List<Node>>();
         var reach = new HashSet<int>[count]; // loops a node depends on through stored values
+        var loopDeps = new List<HashSet<int>>(); // loops a whole loop depends on (any member's operands)
         foreach (var n in nodes)
         {
             if (!needed[n.Id]) continue;
@@ -79,10 +80,13 @@ public static class Planner
             {
                 int l = loopOf[x.Id];
                 if (l < 0 || !x.Shape.Equals(n.Shape)) continue;
-                if (ops.All(y => loopOf[y.Id] == l || !(reach[y.Id]?.Contains(l) ?? false))) { join = l; break; }
+                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps)))))
+                { join = l; break; }
             }
-            if (join < 0) { join = loops.Count; loops.Add([]); }
+            if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); }
             loops[join].Add(n);
+            foreach (var y in ops)
+                if (loopOf[y.Id] != join) { loopDeps[join].UnionWith(reach[y.Id]); if (loopOf[y.Id] >= 0) loopDeps[join].Add(loopOf[y.Id]); }
             loopOf[n.Id] = join;
         }
         // A loop member is stored when an output or another kernel reads it (through a view or not).
@@ -103,6 +107,21 @@ public static class Planner
             kernels.Add((new FusedLoop(members[0].Shape, fused), members[^1].Id));
         }
         return new Plan(graph, Order(kernels, count, viewOf), storage, viewOf);
+    }
+
+    /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop <paramref name="target"/>,
+    /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands).</summary>
+    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps)
+    {
+        var seen = new HashSet<int>();
+        var stack = new Stack<int>(direct);
+        while (stack.Count > 0)
+        {
+            int l = stack.Pop();
+            if (l == target) return true;
+            if (seen.Add(l)) foreach (var d in loopDeps[l]) stack.Push(d);
+        }
+        return false;
     }
 
     /// <summary>True for the ops a fused loop runs: unary, binary, where and broadcast.</summary>
