@@ -22,6 +22,16 @@ let measures (r: EpochReport) =
         else ""
     sprintf "loss %s%s%s" (number r.TrainLoss) (metrics "" r.Metrics) v
 
+/// The measures of an epoch, short enough for the bar's line: `loss 0.1234 acc 0.9000 val_loss ...`.
+let compact (r: EpochReport) =
+    let short (name: string) = if name = "accuracy" then "acc" else name
+    let metrics (prefix: string) (m: Collections.Generic.IReadOnlyDictionary<string, float>) =
+        if isNull m then "" else m |> Seq.map (fun kv -> sprintf " %s%s %s" prefix (short kv.Key) (number kv.Value)) |> String.concat ""
+    let v =
+        if r.ValidationLoss.HasValue then sprintf " val_loss %s%s" (number r.ValidationLoss.Value) (metrics "val_" r.ValidationMetrics)
+        else ""
+    sprintf "loss %s%s%s" (number r.TrainLoss) (metrics "" r.Metrics) v
+
 /// The plain line of an epoch: `epoch 3/10  loss ...  val_loss ...  N samples/s`.
 let epochLine (total: int) (r: EpochReport) =
     sprintf "epoch %*d/%d  %s  %s samples/s" (string total).Length (r.Epoch + 1) total (measures r) (r.SamplesPerSec.ToString("N0", inv))
@@ -49,10 +59,8 @@ let run (total: int) (first: int) (every: int) (quiet: bool) (body: Reporter -> 
                 .HideCompleted(true)
                 .Columns(
                     [| TaskDescriptionColumn(Alignment = Justify.Left) :> ProgressColumn
-                       ProgressBarColumn()
-                       PercentageColumn()
-                       RemainingTimeColumn()
-                       SpinnerColumn() |])
+                       ProgressBarColumn(Width = Nullable 16)
+                       RemainingTimeColumn() |])
         progress.Start(
             Func<ProgressContext, 'a>(fun ctx ->
                 let task = ctx.AddTask(sprintf "epoch %d/%d" (first + 1) total, true, float total)
@@ -60,5 +68,5 @@ let run (total: int) (first: int) (every: int) (quiet: bool) (body: Reporter -> 
                 body (fun r ->
                     if shown r then AnsiConsole.WriteLine(epochLine total r)
                     task.Value <- float (r.Epoch + 1)
-                    let text = sprintf "epoch %d/%d  %s  %s samples/s" (r.Epoch + 1) total (measures r) (r.SamplesPerSec.ToString("N0", inv))
+                    let text = sprintf "epoch %d/%d %s %s/s" (r.Epoch + 1) total (compact r) (r.SamplesPerSec.ToString("N0", inv))
                     task.Description <- Markup.Escape text)))
