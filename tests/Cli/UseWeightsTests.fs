@@ -73,10 +73,10 @@ let tests =
             Expect.equal code 1 "exit code"
             let err = err.Replace(Path.Combine(dir, "iris.nn"), "iris.nn")
             let expected =
-                [ "iris.nn(3,15): error NN0550: the rows of wide.npy have the shape [5], but the network `iris` takes [n, 4] (rows of [4])"
+                [ "iris.nn(3,14): error NN0550: the rows of wide.npy have the shape [5], but the network `iris` takes [n, 4] (rows of [4])"
                   "  |"
                   "3 | network iris (x: [n, 4]) : [n, 3] ="
-                  "  |               ^^^^^^^^^^^" ]
+                  "  |              ^^^^^^^^^^^" ]
             Expect.equal (err.Replace("\r\n", "\n").Trim().Split('\n') |> List.ofArray) expected "diagnostic"
         }
 
