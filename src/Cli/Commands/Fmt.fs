@@ -12,7 +12,11 @@ Rewrites each file in the canonical layout (4-space indentation, one declaration
 one train field per line). The file is replaced atomically; a file that does not parse is left alone.
   --check   only report the files whose layout differs (exit 1 if any), change nothing
 
-Exit codes: 0 ok, 1 a file has errors or (with --check) is not formatted."""
+Exit codes: 0 ok, 1 a file has errors or (with --check) is not formatted.
+
+Examples:
+  nn fmt examples/xor.nn
+  nn fmt examples/*.nn --check"""
 
 let run (files: string list) (checkOnly: bool) =
     let mutable code = 0
