@@ -131,8 +131,8 @@ type Engine =
 
 let engines = [ "fused"; "reference" ]
 
-/// The engine used when --engine is not given. (One line to change when the fused engine lands.)
-let defaultEngine = Reference
+/// The engine used when --engine is not given: the fused engine (the reference interpreter stays as the oracle).
+let defaultEngine = Fused
 
 let engineOf (a: Args) =
     match a.Choice "--engine" engines with
@@ -144,7 +144,9 @@ let engineOf (a: Args) =
 let executor (engine: Engine) (graphs: StepGraphs) (initial: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
     match engine with
     | Reference -> ReferenceExecutor(graphs, initial) :> IStepExecutor
-    | Fused -> fail "the fused engine is not part of this build yet; use --engine reference"
+    | Fused ->
+        Nn.Runtime.Engine.Executors.Create(
+            graphs, initial, Nn.Runtime.Engine.ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
 /// `--threads N`: the most threads the kernels use.
 let applyThreads (a: Args) =
