@@ -5,7 +5,7 @@ open System
 open Nn.Cli.Commands
 
 /// Every command, in the order `nn --help` lists them.
-let commands: Command list = [ Check.command; Fmt.command; Summary.command; Train.command ]
+let commands: Command list = [ Check.command; Fmt.command; Summary.command; Graph.command; Train.command; Eval.command; Predict.command; Grad.command ]
 
 let version =
     let v = typeof<Nn.Compiler.Value>.Assembly.GetName().Version

@@ -134,8 +134,8 @@ let tests =
                 trainer.Save path
                 let other = model "network wide (x: [n, 3]) : [n, 1] =\n    x |> dense 8 |> tanh |> dense 1\n"
                 let e = nnError (fun () -> other.LoadSession path)
-                Expect.equal e.Code "NN0707" "a tensor of the wrong shape"
-                Expect.stringContains e.Message "`dense1.w` has the shape [2, 8], but the network `wide` needs [3, 8]" "names both shapes"
+                Expect.equal e.Code "NN0708" "a tensor of the wrong shape"
+                Expect.stringContains e.Message "`dense1.w` is [2, 8] in the file, but the network's `dense1.w` is [3, 8]" "names both shapes"
             finally File.Delete path
             let e = nnError (fun () -> (model xorSource).LoadSession(tempFile ()))
             Expect.equal e.Code "NN0701" "a missing file"

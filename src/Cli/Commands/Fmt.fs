@@ -12,22 +12,25 @@ Rewrites each file in the canonical layout (4-space indentation, one declaration
 one train field per line). The file is replaced atomically; a file that does not parse is left alone.
   --check   only report the files whose layout differs (exit 1 if any), change nothing
 
-Exit codes: 0 ok, 1 a file has errors or (with --check) is not formatted."""
+Exit codes: 0 ok, 1 a file has errors or (with --check) is not formatted.
+
+Examples:
+  nn fmt examples/xor.nn
+  nn fmt examples/*.nn --check"""
 
 let run (files: string list) (checkOnly: bool) =
     let mutable code = 0
     for f in files do
         match Nn.Compiler.Compile.diskReader (Path.GetFullPath f) with
-        | Error d ->
+        | Result.Error d ->
             Output.diagnostics (Output.sourcesFrom Map.empty) [ d ]
             code <- 1
-        | Ok text ->
-            match Parser.parseProgram (Path.GetFullPath f) text with
-            | Error ds ->
+        | Result.Ok text ->
+            match Printer.formatSource (Path.GetFullPath f) text with
+            | Result.Error ds ->
                 Output.diagnostics (fun _ -> Some text) ds
                 code <- 1
-            | Ok prog ->
-                let formatted = Printer.formatProgram prog
+            | Result.Ok formatted ->
                 if formatted = text then printfn "%s: already formatted" f
                 elif checkOnly then
                     printfn "%s: would be reformatted" f

@@ -12,6 +12,8 @@ let help =
 Prints, for each network of FILE (or only NAME): every layer call with its output shape and parameter count,
 every parameter path with its shape and count, and the totals with the memory they take as float32.
 
+Exit codes: 0 ok, 1 an error in the program or no such network.
+
 Example:
   nn summary examples/mnist_mlp.nn"""
 

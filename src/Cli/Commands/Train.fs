@@ -1,155 +1,188 @@
-/// `nn train FILE`: train the network of a program's `train` block and report progress per epoch.
+/// `nn train FILE`: train the network of a program's `train` block, with progress, a run folder (metrics, checkpoint,
+/// model source, curves) and exact resumption.
 module Nn.Cli.Commands.Train
 
 open System
 open System.Diagnostics
-open Nn.Dsl
-open Nn.Runtime
+open System.IO
 open Nn.Runtime.Data
 open Nn.Runtime.Training
+open Nn.Runtime.Checkpoints
 open Nn.Compiler
 open Nn.Cli
+open Nn.Cli.Common
 
 let help =
-    """Usage: nn train FILE [--train NAME] [--set FIELD=VALUE]... [--quiet]
+    """Usage: nn train FILE [--train NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
+                [--threads N] [--engine fused|reference] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
-Prints one line per epoch (every few epochs for long runs) with the loss, metrics and samples per second,
-then, for small data sets, a table of the predictions.
-  --set FIELD=VALUE   override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
-  --quiet             print only the final line
+On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
+(every few epochs for long runs). For small data sets a table of the predictions follows.
 
-Exit codes: 0 trained, 1 an error in the program, the data or the command line (or training diverged).
+Each run gets a folder, runs/<network>/<yyyyMMdd-HHmmss>/ next to FILE (under the train block's `checkpoint`
+folder when it names one), holding:
+  metrics.csv              one row per epoch: epoch, loss, metrics, val_loss, val metrics, lr, seconds
+  checkpoint.safetensors   weights, optimizer state and running statistics under their parameter paths, with the
+                           epoch, step, RNG, schedule and early-stopping state, the model's SHA-256 and nn's version;
+                           replaced atomically after every epoch (at most twice a second for very short epochs)
+  <FILE>                   a copy of the model source
+  curves.png               loss and metrics per epoch, training and validation
 
-Example:
+Options:
+  --train NAME          the train block of network NAME
+  --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
+  --resume [DIR]        continue the run in DIR (default: the newest run of this network) exactly where its checkpoint
+                        stopped; refused when the model source changed. --set adds to the run's own settings.
+  --out DIR             the run folder (instead of a new dated one)
+  --threads N           use at most N threads
+  --engine E            fused or reference (the interpreter; the default until the fused engine is in the build)
+  --quiet               print only the final lines
+
+Exit codes: 0 trained, 1 an error in the program, the data or the command line (or training diverged), 2 internal.
+
+Examples:
   nn train examples/xor.nn
-  nn train examples/mnist_mlp.nn --set epochs=2"""
+  nn train examples/mnist_mlp.nn --set epochs=2 --set batch=128
+  nn train examples/iris.nn --out runs/iris-a
+  nn train examples/iris.nn --resume runs/iris-a --set epochs=300"""
 
-type Options =
-    { File: string
-      Train: string option
-      Sets: (string * string) list
-      Quiet: bool }
-
-let private format (x: float) =
-    if abs x >= 1e4 || (abs x < 1e-3 && x <> 0.0) then x.ToString("0.000e+0", Globalization.CultureInfo.InvariantCulture)
-    else x.ToString("0.0000", Globalization.CultureInfo.InvariantCulture)
-
-let private epochLine (total: int) (r: EpochReport) =
-    let metrics (prefix: string) (m: Collections.Generic.IReadOnlyDictionary<string, float>) =
-        if isNull m then "" else m |> Seq.map (fun kv -> sprintf "  %s%s %s" prefix kv.Key (format kv.Value)) |> String.concat ""
-    let v =
-        if r.ValidationLoss.HasValue then sprintf "  val_loss %s%s" (format r.ValidationLoss.Value) (metrics "val_" r.ValidationMetrics)
-        else ""
-    sprintf "epoch %*d/%d  loss %s%s%s  %s samples/s" (string total).Length (r.Epoch + 1) total (format r.TrainLoss) (metrics "" r.Metrics) v (r.SamplesPerSec.ToString("N0", Globalization.CultureInfo.InvariantCulture))
+let private spec =
+    [ "--train", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
+      "--engine", Value; "--quiet", Switch ]
 
 /// Predictions of a small data set, row by row.
 let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
     let data = plan.Train
     if data.Count <= 20 then
         let out = exec.Predict data.Features
-        let row (t: HostTensor) i = t.Row(i).ToArray() |> Array.map (fun v -> (float v).ToString("0.####", Globalization.CultureInfo.InvariantCulture)) |> String.concat " "
+        let row (t: HostTensor) i =
+            t.Row(i).ToArray() |> Array.map (fun v -> (float v).ToString("0.####", Globalization.CultureInfo.InvariantCulture)) |> String.concat " "
         let rows =
             [ for i in 0 .. data.Count - 1 ->
-                  [ row data.Features i
-                    (if isNull data.Targets then "" else row data.Targets i)
-                    row out i ] ]
+                  [ row data.Features i; (if isNull data.Targets then "" else row data.Targets i); row out i ] ]
         printfn ""
         Summary.table [ "input"; "target"; "prediction" ] rows |> List.iter (printfn "%s")
 
-/// A diagnostic at the user's line for a node's source span.
-let private atNode (code: string) (span: SourceSpan) (message: string) =
-    let s = Span.make span.File (span.Line, span.Column) (span.EndLine, span.EndColumn)
-    Diagnostic.error code s message
+/// The epoch after which to exit as if killed (a hidden switch for the resumption tests).
+let private exitAfter =
+    match Int32.TryParse(Environment.GetEnvironmentVariable "NN_EXIT_AFTER_EPOCH") with
+    | true, k -> Some k
+    | _ -> None
 
-let private parseSets (sets: (string * string) list) =
-    sets |> List.map (fun (name, text) ->
-        match Parser.parseExpr "--set" text with
-        | Ok e -> Ok(name, e)
-        | Error ds -> Error(ds |> List.map (fun d -> d.Message) |> String.concat "; "))
+let private relative (path: string) =
+    let r = Path.GetRelativePath(Environment.CurrentDirectory, path)
+    if r.StartsWith ".." then path else r
 
-let run (o: Options) =
-    match Compile.compileFile o.File with
-    | Error ds ->
-        Output.diagnostics (Output.sourcesFrom Map.empty) ds
-        1
-    | Ok c ->
-    let sources = Output.sourcesFrom c.Sources
-    let blocks = c.Trains |> List.filter (fun (td, _) -> o.Train.IsNone || Some td.Network = o.Train)
-    match blocks, parseSets o.Sets |> List.tryPick (function Error e -> Some e | _ -> None) with
-    | [], _ ->
-        eprintfn "nn: %s has no train block%s" o.File (match o.Train with Some n -> sprintf " for `%s`" n | None -> "")
-        1
-    | _, Some e ->
-        eprintfn "nn: --set: %s" e
-        1
-    | (td, env) :: _, None ->
-    let overrides = parseSets o.Sets |> List.choose (function Ok x -> Some x | _ -> None)
-    let unknown = overrides |> List.tryFind (fun (n, _) -> not (List.contains n TrainConfig.fieldNames))
-    match unknown with
-    | Some(n, _) ->
-        eprintfn "nn: --set: `train` has no field `%s` (fields: %s)" n (String.concat ", " TrainConfig.fieldNames)
-        1
-    | None ->
-    try
-        let plan = TrainPlan.create c (TrainPlan.withOverrides td overrides, env)
-        let cfg = plan.Config
-        let exec = ReferenceExecutor(plan.Graphs, plan.Initial)
-        let every = max 1 (cfg.Epochs / 20)
-        if not o.Quiet then
+let run (a: Args) =
+    let file = fileArg "train" a
+    applyThreads a
+    let engine = engineOf a
+    let c = compile file
+    let td, env = trainBlock c (a.Get "--train")
+    let cfg0 = TrainPlan.config c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
+    let runsParent = RunFolder.parent c.File cfg0.Network cfg0.Checkpoint
+    // resuming: the run folder, its state, and the settings it was started with
+    let resume =
+        if not (a.Has "--resume") then None
+        else
+            let dir =
+                match a.Get "--resume" with
+                | Some d when d <> "" -> d
+                | _ ->
+                    match RunFolder.latest runsParent with
+                    | Some d -> d
+                    | None -> fail (sprintf "--resume: there is no run of `%s` under %s; give the run folder" cfg0.Network (relative runsParent))
+            let state, meta = Checkpoint.readState dir
+            Checkpoint.checkSource c (Checkpoint.resolve dir) meta
+            match meta.TryGetValue "network" with
+            | true, n when n <> cfg0.Network -> fail (sprintf "--resume: %s is a run of `%s`, not `%s`" dir n cfg0.Network)
+            | _ -> ()
+            let sets = match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
+            Some(dir, state, sets)
+    let sets = (match resume with Some(_, _, s) -> s | None -> []) @ a.All "--set"
+    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
+    let cfg = plan.Config
+    let dir =
+        match resume, a.Get "--out" with
+        | Some(d, _, _), _ -> d
+        | None, Some out -> Directory.CreateDirectory(out).FullName
+        | None, None -> RunFolder.create runsParent
+    let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
+    let metricsPath = Path.Combine(dir, "metrics.csv")
+    if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])
+    let exec = executor engine plan.Graphs plan.Initial
+    let first = match resume with Some(_, s, _) -> s.EpochsDone | None -> 0
+    let quiet = a.Has "--quiet"
+    let mutable rows = if resume.IsSome then RunFolder.readMetrics metricsPath |> List.filter (fun r -> r.Epoch <= first) else []
+    let extra =
+        [ "network", cfg.Network
+          "source_sha256", Checkpoint.sourceHash c
+          "source_file", Path.GetFileName c.File
+          "sets", String.concat "\n" sets
+          "classes", (match plan.Train.ClassNames with null -> "" | names -> String.concat "\n" names) ]
+    // checkpoints and metrics are replaced atomically, at most twice a second, always at the end
+    let sinceWrite = Stopwatch.StartNew()
+    let mutable pending: TrainingState option = None
+    let flush () =
+        match pending with
+        | Some s ->
+            Checkpoint.save checkpointPath s extra
+            RunFolder.writeMetrics metricsPath rows
+            pending <- None
+            sinceWrite.Restart()
+        | None -> ()
+    let onCheckpoint (s: TrainingState) =
+        pending <- Some s
+        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone then flush ()
+        if exitAfter = Some s.EpochsDone then
+            eprintfn "nn: stopping after epoch %d (NN_EXIT_AFTER_EPOCH)" s.EpochsDone
+            exit 3
+    if not quiet then
+        match resume with
+        | Some(d, _, _) -> printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
+        | None ->
             printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
                 cfg.Network plan.Train.Count
                 (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
                 cfg.Epochs cfg.Batch cfg.Optimizer.Kind
-        let mutable last = None
-        let options =
-            TrainPlan.options cfg
-                (Action<EpochReport>(fun r ->
+    let mutable last = None
+    let watch = Stopwatch.StartNew()
+    let epochClock = Stopwatch.StartNew()
+    let result =
+        try
+            Progress.run cfg.Epochs first (max 1 (cfg.Epochs / 20)) quiet (fun report ->
+                let onEpoch (r: EpochReport) =
                     last <- Some r
-                    if not o.Quiet && ((r.Epoch + 1) % every = 0 || r.Epoch = 0 || r.Epoch + 1 = cfg.Epochs) then
-                        printfn "%s" (epochLine cfg.Epochs r)))
-                null
-        let watch = Stopwatch.StartNew()
-        let result = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options)
-        if result.StoppedEarly then
-            printfn "stopped early after epoch %d; restored the weights of epoch %d" result.History.Count (result.BestEpoch.GetValueOrDefault() + 1)
-        match last with
-        | Some r when o.Quiet -> printfn "%s" (epochLine cfg.Epochs r)
-        | _ -> ()
-        if not o.Quiet then predictions plan exec
-        printfn "trained `%s` in %.1f s (%d steps)" cfg.Network watch.Elapsed.TotalSeconds result.Steps
-        0
-    with
-    | DiagnosticException d ->
-        Output.diagnostics sources [ d ]
-        1
-    | :? TrainingDivergedException as e ->
-        // the exception's message starts with "span: error code: "; the diagnostic renders those itself
-        let m = e.Message
-        let i = m.IndexOf(sprintf "error %s: " e.Code)
-        let m = if i >= 0 then m.Substring(i + e.Code.Length + 8) else m
-        Output.diagnostics sources [ atNode e.Code e.Span m ]
-        1
+                    rows <- rows @ [ RunFolder.ofReport r epochClock.Elapsed.TotalSeconds ]
+                    epochClock.Restart()
+                    report r
+                let options = TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
+                let state = match resume with Some(_, s, _) -> s | None -> null
+                Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
+        finally
+            flush ()
+    if result.StoppedEarly then
+        printfn "stopped early after epoch %d; restored the weights of epoch %d" (first + result.History.Count) (result.BestEpoch.GetValueOrDefault() + 1)
+    match last with
+    | Some r when quiet -> printfn "%s" (Progress.epochLine cfg.Epochs r)
+    | _ -> ()
+    if not quiet then predictions plan exec
+    let curves = Path.Combine(dir, "curves.png")
+    let drawn =
+        try
+            RunFolder.writeCurves curves (sprintf "%s (%s)" cfg.Network (Path.GetFileName c.File)) rows
+            rows.Length > 0
+        with e ->
+            eprintfn "nn: warning: could not draw curves.png: %s" e.Message
+            false
+    printfn "trained `%s` in %.1f s (%d steps)" cfg.Network watch.Elapsed.TotalSeconds result.Steps
+    printfn "run folder: %s" (relative dir)
+    printfn "  %s  %s  %s%s" Checkpoint.FileName "metrics.csv" (Path.GetFileName c.File) (if drawn then "  curves.png" else "")
+    0
 
 let command: Command =
     { Name = "train"
-      Summary = "train the network of a program's train block"
+      Summary = "train the network of a program's train block (run folder, checkpoints, --resume)"
       Help = help
-      Run =
-        fun args ->
-            match args with
-            | file :: rest when not (file.StartsWith "-") ->
-                let rec parse (o: Options) args =
-                    match args with
-                    | [] -> Ok o
-                    | "--quiet" :: tail -> parse { o with Quiet = true } tail
-                    | "--train" :: name :: tail -> parse { o with Train = Some name } tail
-                    | "--set" :: setting :: tail ->
-                        match setting.IndexOf '=' with
-                        | i when i > 0 -> parse { o with Sets = o.Sets @ [ setting.Substring(0, i).Trim(), setting.Substring(i + 1) ] } tail
-                        | _ -> Error(sprintf "--set needs FIELD=VALUE, got `%s`" setting)
-                    | a :: _ -> Error(sprintf "unknown option `%s` for `nn train`" a)
-                match parse { File = file; Train = None; Sets = []; Quiet = false } rest with
-                | Ok o -> run o
-                | Error m -> Command.usageError m
-            | _ -> Command.usageError "`nn train` needs a FILE" }
+      Run = fun args -> guarded (fun () -> run (parseArgs "train" spec args)) }

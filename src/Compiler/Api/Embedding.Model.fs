@@ -160,7 +160,7 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
         let net = info (if isNull network then defaultName () else network)
         Embed.guard program (fun () ->
             // the graphs of a plain mse step: only their prediction graph is used
-            let graphs = TrainStep.Build(ForwardBuilder(fun fc -> (Compile.forwardIn net fc).Output), TrainSpec())
+            let graphs = Nn.Compiler.Checkpoint.graphsFor compiled None net
             NnSession(program, net, graphs, Initializers.ForGraph(graphs.Train, 0UL)))
     /// <summary>An inference session for the main network with the weights of a safetensors file.</summary>
     /// <exception cref="T:Nn.NnException">when the file is missing, malformed or does not fit the network</exception>

@@ -62,9 +62,10 @@ module internal Embed =
         | :? ExecutionException as e -> raise (atNode p e.Code e.Span e.Message)
         | :? DataException as e -> raise (error p e.Code e.Message)
 
-    /// The one place an executor is made (the fused engine will replace the reference executor here).
+    /// The one place an executor is made: the fused engine, with the kernels' worker pool's threads.
     let executor (graphs: StepGraphs) (initial: IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
-        ReferenceExecutor(graphs, initial) :> IStepExecutor
+        Nn.Runtime.Engine.Executors.Create(
+            graphs, initial, Nn.Runtime.Engine.ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
     let shapeText (dims: int[]) = HostTensor.FormatShape(ReadOnlySpan dims)
 
@@ -146,21 +147,11 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
         Embed.guard program (fun () -> SafeTensors.Write(path, tensors, Dictionary meta))
 
     /// <summary>Replaces the weights with those of a safetensors file (as <see cref="M:Nn.NnSession.Save(System.String)"/>
-    /// writes it, or any file with the same tensor names and shapes; other tensors in it are ignored).</summary>
-    /// <exception cref="T:Nn.NnException">NN0701 missing file, NN0702–NN0705 a malformed file, NN0707 a tensor
-    /// missing or of the wrong shape</exception>
+    /// writes it, or any file with the same tensor names and shapes; other tensors in it are ignored).
+    /// A run folder of <c>nn train</c> stands for the checkpoint inside it.</summary>
+    /// <exception cref="T:Nn.NnException">NN0701 missing file, NN0702–NN0705 a malformed file, NN0707 a missing
+    /// tensor, NN0708 a tensor of the wrong shape</exception>
     member _.Load(path: string) =
         if isNull path then nullArg "path"
         Embed.guard program (fun () ->
-            let file = SafeTensors.Read path
-            let values = Dictionary<string, HostTensor>()
-            let shapes = Seq.append graphs.Predict.Params graphs.Predict.States |> Seq.map (fun n -> n.Name, n.Shape) |> dict
-            for name in weightNames () do
-                let t = file[name].ToHost()
-                let want = shapes[name].Resolve(Dictionary())
-                if t.Shape <> want then
-                    raise (Embed.error program "NN0707"
-                               (sprintf "%s: `%s` has the shape %s, but the network `%s` needs %s"
-                                    (IO.Path.GetFileName path) name (Embed.shapeText t.Shape) net.Decl.Name (Embed.shapeText want)))
-                values[name] <- t
-            exec.Load values)
+            exec.Load(Nn.Compiler.Checkpoint.readWeights path (Seq.append graphs.Predict.Params graphs.Predict.States)))

@@ -129,7 +129,14 @@ let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : 
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     let data = match data with Some d -> d | None -> DataLoad.load cfg
     let targetShape = checkData cfg net data
+    // numbers per row for a one-output network (a CSV label with mse): feed them as a column [N, 1]
+    let data =
+        match targetShape, data.Targets with
+        | Some t, targets when not (isNull targets) && t.Rank = 2 && targets.Rank = 1 ->
+            Dataset(data.Features, HostTensor([| targets.Shape[0]; 1 |], targets.Data), data.ClassNames)
+        | _ -> data
     let graphs = graphs cfg net targetShape
+    let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
     let train, validation =
         if cfg.Validation > 0.0 then
             let struct (t: Dataset, v: Dataset) = data.Split cfg.Validation

@@ -32,24 +32,8 @@ type Forward =
 /// How to read a file's text (the CLI reads from disk; the embedding API may read from memory).
 type Reader = string -> Result<string, Diagnostic>
 
-/// Reads from disk with the product's errors (missing, binary, empty).
-let diskReader: Reader =
-    fun path ->
-        let span = Span.make path (0, 0) (0, 0)
-        try
-            if Directory.Exists path then Error(Diagnostic.error "NN0001" span (sprintf "cannot read `%s`: it is a folder" path))
-            elif not (File.Exists path) then Error(Diagnostic.error "NN0001" span (sprintf "cannot read `%s`: no such file" path))
-            else
-                let bytes = File.ReadAllBytes path
-                if Array.contains 0uy bytes then Error(Diagnostic.error "NN0002" span (sprintf "`%s` is a binary file, not a .nn program" path))
-                else
-                    let text = System.Text.UTF8Encoding(false, true).GetString bytes
-                    if System.String.IsNullOrWhiteSpace text then
-                        Error(Diagnostic.error "NN0003" span (sprintf "`%s` is empty: a program needs at least one declaration" path))
-                    else Ok(text.TrimStart('\uFEFF'))
-        with
-        | :? System.Text.DecoderFallbackException -> Error(Diagnostic.error "NN0002" span (sprintf "`%s` is not UTF-8 text" path))
-        | e -> Error(Diagnostic.error "NN0001" span (sprintf "cannot read `%s`: %s" path e.Message))
+/// Reads from disk with the product's errors (missing NN0001, binary NN0002, empty NN0003).
+let diskReader: Reader = SourceFile.read
 
 let private scratchContext () = Eval.context (Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true))
 
@@ -115,7 +99,8 @@ let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forwa
     | Some ann ->
         try Eval.annotate ctx env (sprintf "the output of `%s`" nd.Name) ann (VTensor output, nd.Body.Span) ann.Span |> ignore
         with DiagnosticException d when d.Code = "NN0211" ->
-            raise (DiagnosticException { d with Code = "NN0212"; Span = ann.Span; Message = d.Message })
+            let note = { Span = Some nd.Body.Span; Message = sprintf "the body computes %O" output.Shape }
+            raise (DiagnosticException { d with Code = "NN0212"; Span = ann.Span; Notes = [ note ] })
     | None -> ()
     { Inputs = inputs; Output = output; Adapt = List.ofSeq ctx.Adapt; Context = ctx }
 

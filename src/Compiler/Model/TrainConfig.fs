@@ -55,7 +55,11 @@ type TrainConfig =
       /// the target as an expression of `input` (unsupervised training), or None for the data's targets
       Target: Expr option
       Validation: float
+      /// visit the training rows in a new order every epoch (default true; `shuffle = false` turns it off)
       Shuffle: bool
+      /// `shuffle = true` written in the block: also shuffle the rows once, before the validation split
+      /// (for files sorted by class); without it the validation rows are the file's last rows
+      ShuffleRows: bool
       Loss: string
       HuberDelta: float
       Metrics: string list
@@ -113,7 +117,7 @@ let rec private optimizer (v: Value) (span: Span) : Optimizer =
         let f = settings kind allowed span args
         let d = defaultOptimizer
         let defaultLr = match kind with "sgd" -> 0.01 | "adagrad" -> 0.01 | _ -> 1e-3
-        let defaultEps = match kind with "rmsprop" -> 1e-7 | "adagrad" -> 1e-10 | _ -> 1e-8
+        let defaultEps = match kind with "adagrad" -> 1e-10 | _ -> 1e-8
         let opt =
             { d with
                 Kind = kind
@@ -124,7 +128,7 @@ let rec private optimizer (v: Value) (span: Span) : Optimizer =
                 Beta2 = num f "beta2" 0.999 span
                 Eps = num f "eps" defaultEps span
                 WeightDecay = num f "weightDecay" (if kind = "adamW" then 1e-2 else 0.0) span
-                Rho = num f "rho" 0.9 span }
+                Rho = num f "rho" (if kind = "rmsprop" then 0.99 else 0.9) span }
         if opt.Lr <= 0.0 then fail "NN0403" span (sprintf "the learning rate must be positive, got %g" opt.Lr)
         if opt.Nesterov && opt.Momentum <= 0.0 then fail "NN0403" span "`nesterov = true` needs a positive `momentum`"
         opt
@@ -220,6 +224,14 @@ let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : 
         fail "NN0405" span (sprintf "`%s` is missing arguments: it expects %s" k (Builtins.Config.all |> List.find (fun b -> b.Name = k)).Doc)
     | v -> fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
 
+/// A settings built-in applied to fewer arguments than it takes (`idx "images.gz"`, bare `adam`) reads as
+/// the setting with the arguments given, so optional trailing arguments take their defaults.
+let rec private normalize (v: Value) =
+    match v with
+    | VBuiltin(b, args) when Builtins.Config.all |> List.exists (fun c -> c.Name = b.Name) -> VConfig(b.Name, args)
+    | VList items -> VList(items |> List.map normalize)
+    | v -> v
+
 /// Read a `train` block's record (already evaluated field by field) into typed settings.
 /// `fields` are (name, name span, value, value span, the expression); the target stays an expression.
 let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Value) : TrainConfig =
@@ -230,7 +242,7 @@ let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Val
             fail "NN0401" f.NameSpan (sprintf "`train` has no field `%s`%s" f.Name hint)
         if not (seen.Add f.Name) then fail "NN0308" f.NameSpan (sprintf "the field `%s` is given twice" f.Name)
     let field name = td.Fields |> List.tryFind (fun f -> f.Name = name)
-    let value name = field name |> Option.map (fun f -> eval f.Value, f.Value.Span)
+    let value name = field name |> Option.map (fun f -> normalize (eval f.Value), f.Value.Span)
     let dataField = match field "data" with Some f -> f | None -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
     let number name dflt check (msg: string) =
         match value name with
@@ -281,11 +293,12 @@ let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Val
         | None -> None
     { Network = td.Network
       Span = td.Span
-      Data = data ctx baseDir (eval dataField.Value) dataField.Value.Span
+      Data = data ctx baseDir (normalize (eval dataField.Value)) dataField.Value.Span
       DataSpan = dataField.Value.Span
       Target = field "target" |> Option.map (fun f -> f.Value)
       Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
       Shuffle = (match value "shuffle" with Some(VBool b, _) -> b | Some(v, s) -> fail "NN0407" s (sprintf "`shuffle` is true or false, not %s" (Value.describe v)) | None -> true)
+      ShuffleRows = (match value "shuffle" with Some(VBool true, _) -> true | _ -> false)
       Loss = lossName
       HuberDelta = delta
       Metrics = metrics

@@ -90,7 +90,10 @@ let private block: P<Expr> =
                         let s, len = (match r.Result with LetStmt l -> l.Span, 3 | ParamStmt p -> p.Span, 5)
                         lastStmt <- Span.make s.File (s.Start.Line, s.Start.Column) (s.Start.Line, s.Start.Column + len)
                         if not (atNewLine stream && int stream.Column = col) then
-                            if stream.IsEndOfStream || atNewLine stream then
+                            if atNewLine stream && not stream.IsEndOfStream && int stream.Column > outer && not (isCloser stream) then
+                                result <- Some(fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream)
+                                                                 (sprintf "this line should line up with the block above it at column %d" col)))
+                            elif stream.IsEndOfStream || atNewLine stream then
                                 result <- Some(fatal stream (Diagnostic.error Codes.expectedExpr lastStmt
                                                                  "this block ends with a statement: its last line must be the result expression"))
                             else result <- Some(Reply(ReplyStatus.Error, expected "the end of the line"))

@@ -15,6 +15,8 @@
 /// | NN0107 | brackets or expressions nested too deeply                                |
 /// | NN0108 | an invalid escape sequence in a string                                   |
 /// | NN0109 | a number literal too large to represent                                  |
+/// | NN0190 | the formatter could not reproduce the program (a bug; the file is kept)  |
+/// | NN0199 | the parser failed unexpectedly (a bug, reported instead of a crash)      |
 module Nn.Dsl.Codes
 
 let cannotRead = "NN0001"

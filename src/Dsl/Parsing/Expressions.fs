@@ -144,7 +144,7 @@ let private atomRaw: P<Expr> =
         else Reply(ReplyStatus.Error, expected "an expression")
 
 /// An atom with its postfix forms and the blanks after it.
-let atom: P<Expr> = onside >>. (atomRaw >>= postfix) .>> ws
+let atom: P<Expr> = (onside <?> "an expression") >>. (atomRaw >>= postfix) .>> ws
 
 /// syntax: f x y — application by juxtaposition, left associative.
 let application: P<Expr> =
@@ -159,8 +159,11 @@ let lambda: P<Expr> =
 let private branchKw word : P<unit> =
     fun stream ->
         let us = stream.UserState
-        if int stream.Line = us.EndLine || int stream.Column >= us.Limit then kw word stream
-        else Reply(ReplyStatus.Error, expected (sprintf "`%s`" word))
+        if (int stream.Line = us.EndLine || int stream.Column >= us.Limit) && peekKw stream word then kw word stream
+        else
+            let found = if stream.IsEndOfStream then "but the file ended" else "but found " + describeNext stream
+            fatal stream (Diagnostic.error Codes.unexpected (nextTokenSpan stream)
+                              (sprintf "expected `%s`: `if c then a else b` needs both branches, %s" word found))
 
 /// syntax: if c then a else b
 let ifThenElse: P<Expr> =
@@ -170,12 +173,17 @@ let ifThenElse: P<Expr> =
 /// After an operator's text: check the offside rule (an infix operator starting a line may stand
 /// left of the offside line by its length + 1, as in F#, so `|>` lines up under the first stage),
 /// then return the operator's span. Failing without changing the state makes the OPP end the expression.
-let private afterOp (len: int) (deepens: bool) : P<Span> =
+let private afterOp (infix: bool) (len: int) (deepens: bool) : P<Span> =
     fun stream ->
         let (l, c) = pos stream
         let us = stream.UserState
         let startIndex = stream.Index - int64 len
-        if l > us.EndLine && c - len + len + 1 <= us.Limit && startIndex <> us.Anchor then Reply(ReplyStatus.Error, NoErrorMessages)
+        let startCol = c - len
+        let newLine = l > us.EndLine
+        if newLine && startCol + len + 1 <= us.Limit && startIndex <> us.Anchor then Reply(ReplyStatus.Error, NoErrorMessages)
+        // As in F#, `-x` starting a line is a negation that starts a new line of the block, not `... - x`.
+        elif newLine && infix && len = 1 && stream.Peek(-1) = '-' && stream.Peek() <> ' ' && startCol <= us.Limit then
+            Reply(ReplyStatus.Error, NoErrorMessages)
         elif deepens && us.Depth >= Codes.maxNesting then
             fatal stream (Diagnostic.error Codes.tooDeep (spanOf stream (l, c - len) (l, c))
                               (sprintf "operators are nested more than %d levels deep" Codes.maxNesting))
@@ -201,13 +209,13 @@ do
     for (prec, assoc, ops) in infixes do
         for op in ops do
             opp.AddOperator(
-                InfixOperator(op, afterOp op.Length (assoc = Associativity.Right), prec, assoc, (),
+                InfixOperator(op, afterOp true op.Length (assoc = Associativity.Right), prec, assoc, (),
                               fun opSpan l r -> Infix(op, l, r, opSpan, Span.union l.Span r.Span)))
     let prefix op (after: P<Span>) =
         opp.AddOperator(PrefixOperator(op, after, 9, true, (), fun opSpan e -> Prefix(op, e, Span.union opSpan e.Span)))
-    prefix "-" (afterOp 1 true)
+    prefix "-" (afterOp false 1 true)
     // `not` is a word: `nothing` is a name, not `not hing`.
-    prefix "not" (fun stream -> if isIdChar (stream.Peek()) then Reply(ReplyStatus.Error, NoErrorMessages) else afterOp 3 true stream)
+    prefix "not" (fun stream -> if isIdChar (stream.Peek()) then Reply(ReplyStatus.Error, NoErrorMessages) else afterOp false 3 true stream)
     opp.TermParser <- choice [ lambda; ifThenElse; application ]
     opExprRef.Value <- opp.ExpressionParser
 
@@ -217,12 +225,12 @@ let private comma: P<unit> =
         if stream.Peek() = ',' then
             let start = stream.State
             stream.Skip()
-            let r = afterOp 1 false stream
+            let r = afterOp true 1 false stream
             if r.Status = ReplyStatus.Ok then Reply(())
             else
                 stream.BacktrackTo start
                 Reply(ReplyStatus.Error, NoErrorMessages)
-        else Reply(ReplyStatus.Error, expected "`,`")
+        else Reply(ReplyStatus.Error, NoErrorMessages)
 
 do
     exprRef.Value <-

@@ -35,6 +35,8 @@ let private convert (stream: CharStream<UState>) (err: ErrorMessageList) : Diagn
                 | _ -> None)
             // The operator table's own labels say nothing a user can act on.
             |> Array.filter (fun l -> l <> "prefix operator" && l <> "infix operator")
+            // `fun` and `if` start expressions; "an expression" says it.
+            |> Array.filter (fun l -> l <> "`fun`" && l <> "`if`")
             |> Array.distinct
             |> List.ofArray
         let messages = msgs |> Array.choose (function :? ErrorMessage.Message as m -> Some m.String | _ -> None)

@@ -3,7 +3,7 @@ using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Execution;
 
-/// <summary>Reductions, arg-max and the normalised exponentials.</summary>
+/// <summary>Reductions and the normalised exponentials.</summary>
 internal static class ReduceOps<T> where T : IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Sum, Mean or ReduceMax over <paramref name="axes"/> (all when empty); the result has
@@ -32,19 +32,6 @@ internal static class ReduceOps<T> where T : IBinaryFloatingPointIeee754<T>
         return r;
     }
 
-    /// <summary>Index of the first maximum along <paramref name="axis"/>, axis kept with size 1.</summary>
-    public static Tensor<T> ArgMax(Tensor<T> x, int axis, int[] outShape)
-    {
-        var r = new Tensor<T>(outShape);
-        ForEachLine(x.Shape, axis, (line, start, stride, size) =>
-        {
-            int best = 0;
-            for (int j = 1; j < size; j++) if (x.Data[start + j * stride] > x.Data[start + best * stride]) best = j;
-            r.Data[line] = T.CreateChecked(best);
-        });
-        return r;
-    }
-
     /// <summary>Softmax or log-softmax along <paramref name="axis"/>, shifted by the line's maximum for stability.</summary>
     public static Tensor<T> Softmax(Tensor<T> x, int axis, bool log)
     {
@@ -67,7 +54,7 @@ internal static class ReduceOps<T> where T : IBinaryFloatingPointIeee754<T>
     }
 
     /// <summary>Calls <paramref name="body"/>(line number, first flat index, stride, length) for every line along an axis.</summary>
-    private static void ForEachLine(int[] shape, int axis, Action<int, int, int, int> body)
+    internal static void ForEachLine(int[] shape, int axis, Action<int, int, int, int> body)
     {
         int outer = Tensor<T>.CountOf(shape[..axis]), inner = Tensor<T>.CountOf(shape[(axis + 1)..]), size = shape[axis];
         for (int o = 0; o < outer; o++)

@@ -125,7 +125,7 @@ public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee75
             case OpKind.Pad: return LayoutOps<T>.Pad(x[0], a.Ints[..x[0].Rank], shape);
             case OpKind.Sum or OpKind.Mean or OpKind.ReduceMax:
                 return ReduceOps<T>.Reduce(n.Op, x[0], a.Axes.Select(ax => Axis(ax, x[0].Rank)).ToArray(), shape);
-            case OpKind.ArgMax: return ReduceOps<T>.ArgMax(x[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, x[0].Rank), shape);
+            case OpKind.ArgMax: return RandomOps<T>.ArgMax(x[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, x[0].Rank), shape);
             case OpKind.Softmax or OpKind.LogSoftmax:
                 return ReduceOps<T>.Softmax(x[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, x[0].Rank), n.Op == OpKind.LogSoftmax);
             case OpKind.Conv2d: return ConvOps<T>.Conv2d(x[0], x[1], a.Ints, shape);

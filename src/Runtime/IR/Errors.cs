@@ -9,17 +9,17 @@ namespace Nn.Runtime;
 public static class RuntimeCodes
 {
     /// <summary>A graph breaks an invariant of <see cref="Verifier"/>.</summary>
-    public const string InvalidGraph = "NN0501";
+    public const string InvalidGraph = "NN0601";
     /// <summary>An op has no gradient rule.</summary>
-    public const string MissingGradient = "NN0502";
+    public const string MissingGradient = "NN0602";
     /// <summary>A source (input, parameter, state) was not fed.</summary>
-    public const string MissingFeed = "NN0510";
+    public const string MissingFeed = "NN0610";
     /// <summary>A fed tensor does not fit the source's shape (or a dimension variable is bound twice differently).</summary>
-    public const string FeedShape = "NN0511";
+    public const string FeedShape = "NN0611";
     /// <summary>A node produced NaN or infinity.</summary>
-    public const string NonFinite = "NN0512";
+    public const string NonFinite = "NN0612";
     /// <summary>A graph that the interpreter cannot run (a bad attribute the verifier would also reject).</summary>
-    public const string BadNode = "NN0513";
+    public const string BadNode = "NN0613";
 }
 
 /// <summary>A graph that breaks the invariants listed on <see cref="Verifier"/>.</summary>
@@ -44,7 +44,7 @@ public sealed class MissingGradientException(OpKind op, SourceSpan span, string 
 public class ExecutionException(string code, string message, Node? node)
     : Exception(node is null ? $"error {code}: {message}" : $"{node.Span}: error {code}: {message}")
 {
-    /// <summary>The stable code (NN05xx).</summary>
+    /// <summary>The stable code (NN06xx).</summary>
     public string Code { get; } = code;
     /// <summary>The node involved, if any.</summary>
     public Node? Node { get; } = node;

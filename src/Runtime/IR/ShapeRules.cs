@@ -106,9 +106,10 @@ public static class ShapeRules
         return xs[0].With(a, Dim.Of((int)total));
     }
 
-    /// <summary>Output size of a convolution or pooling window along one axis.</summary>
+    /// <summary>Output size of a convolution or pooling window along one axis (0 when the window does not fit:
+    /// C# division truncates toward zero, so a negative remainder must not reach it).</summary>
     public static int WindowOut(int size, int window, int stride, int padBefore, int padAfter) =>
-        (size + padBefore + padAfter - window) / stride + 1;
+        size + padBefore + padAfter < window ? 0 : (size + padBefore + padAfter - window) / stride + 1;
 
     /// <summary>conv2d: x [n, h, w, cin], k [kh, kw, cin, cout] → [n, oh, ow, cout]. ints = strides then paddings.</summary>
     public static Shape Conv2d(Shape x, Shape k, int[] ints)

@@ -10,6 +10,7 @@ namespace Nn.Runtime.IR;
 ///       Params and States have an initializer.</item>
 /// <item>Every other node's shape equals <see cref="Infer.Shape"/> of its operands' shapes and attributes
 ///       (so attributes are well formed), and a Const's shape is its Target (or [] when it has none).</item>
+/// <item>A gradient op's incoming gradient (dy) has the shape its forward op (conv2d, pooling) gives on its Target.</item>
 /// <item>Op-specific attributes have their length: conv/conv-gradient Ints 6 (strides ≥ 1, paddings ≥ 0),
 ///       pooling Ints 2, one-hot Ints 1 (width ≥ 1), dropout Ints 1 (the stream id).</item>
 /// <item>No two non-source nodes are equal (same op, operands and attributes): graphs are hash-consed.</item>
@@ -65,6 +66,8 @@ public static class Verifier
             {
                 var expected = Infer.Shape(n.Op, n.Inputs.Select(x => x.Shape).ToArray(), n.Attrs);
                 if (!expected.Equals(n.Shape)) problems.Add($"{at}: shape is {n.Shape}, but its operands give {expected}");
+                if (ForwardOfGradient(n) is (Shape dy, Shape want) && !dy.Equals(want))
+                    problems.Add($"{at}: its incoming gradient has shape {dy}, but the forward op it differentiates gives {want}");
             }
             catch (Exception e) when (e is ShapeException or IndexOutOfRangeException or ArgumentException)
             {
@@ -90,6 +93,21 @@ public static class Verifier
     {
         var problems = Check(graph);
         if (problems.Count > 0) throw Throw.Invalid(problems);
+    }
+
+    /// <summary>For a gradient op: (its dy operand's shape, the shape the forward op produces on its Target/x).</summary>
+    private static (Shape, Shape)? ForwardOfGradient(Node n)
+    {
+        var a = n.Attrs;
+        var x = n.Inputs;
+        return n.Op switch
+        {
+            OpKind.Conv2dGradInput => (x[0].Shape, ShapeRules.Conv2d(n.Shape, x[1].Shape, a.Ints)),
+            OpKind.Conv2dGradKernel => (x[1].Shape, ShapeRules.Conv2d(x[0].Shape, n.Shape, a.Ints)),
+            OpKind.MaxPool2dGrad => (x[1].Shape, ShapeRules.Pool2d(x[0].Shape, a.Ints[0], a.Ints[1], "maxPool2d")),
+            OpKind.AvgPool2dGrad => (x[0].Shape, ShapeRules.Pool2d(n.Shape, a.Ints[0], a.Ints[1], "avgPool2d")),
+            _ => null,
+        };
     }
 
     private static void CheckAttrs(Node n, string at, List<string> problems)

@@ -51,18 +51,3 @@ public static class Rebuild
         return live;
     }
 }
-
-/// <summary>Common-subexpression elimination: a plain rebuild (the builder merges equal nodes).</summary>
-public static class Cse
-{
-    /// <summary>The graph with equal nodes merged.</summary>
-    public static Graph Run(Graph graph) => Rebuild.Run(graph);
-}
-
-/// <summary>Dead-node elimination: drops nodes no output depends on, keeping every Input, Param and State
-/// (see <see cref="Rebuild.Run"/>).</summary>
-public static class DeadNodes
-{
-    /// <summary>The graph without dead nodes.</summary>
-    public static Graph Run(Graph graph) => Rebuild.Run(graph, dropDead: true);
-}

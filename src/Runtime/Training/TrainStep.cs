@@ -83,8 +83,29 @@ public sealed class StepGraphs
 }
 
 /// <summary>Builds the training, evaluation and prediction graphs from a <see cref="ForwardBuilder"/>.</summary>
+/// <example>How the compiler and the CLI drive training (C# shown; the F# is the same calls):
+/// <code>
+/// var spec = new TrainSpec { Loss = "softmaxCrossEntropy", Metrics = ["accuracy"],
+///     TargetShape = TrainStep.TargetShapeOf(data.Targets!.Shape),
+///     Optimizer = new OptimizerSpec { Kind = "sgd", Lr = 0.05, Momentum = 0.9, Nesterov = true },
+///     Regularize = new RegularizationSpec(L2: 1e-4) };
+/// var graphs = TrainStep.Build(ctx => EvaluateNetwork(ctx), spec);   // the compiler's forward evaluation
+/// var exec = Trainer.ReferenceExecutor(graphs, seed: 42);              // initial values from the seed
+/// var (train, validation) = data.Split(0.2);
+/// var result = Trainer.Fit(graphs, exec, train, validation, new TrainOptions {
+///     Epochs = 20, Batch = 64, Seed = 42,
+///     Schedule = new ScheduleSpec { Kind = "stepDecay", Every = 5, Factor = 0.5 },
+///     Stop = new EarlyStoppingSpec { Monitor = "validationLoss", Patience = 3 },
+///     OnEpoch = Print, OnCheckpoint = s => TrainingCheckpoint.Save(Path.Combine(dir, TrainingCheckpoint.FileName), s) });
+/// </code></example>
 public static class TrainStep
 {
+    /// <summary>The shape of a fed target Input for data targets of concrete shape <paramref name="dataShape"/>
+    /// ([N, ...]): the first axis becomes the batch variable <paramref name="batch"/>.</summary>
+    public static Shape TargetShapeOf(int[] dataShape, string batch = "n") =>
+        dataShape.Length == 0 ? throw new ArgumentException("targets need a row axis")
+        : new Shape([Dim.Sym(batch), .. dataShape[1..].Select(Dim.Of)]);
+
     /// <summary>The name of the fed target Input.</summary>
     public const string TargetInput = "target";
     /// <summary>The name of the learning-rate Input.</summary>

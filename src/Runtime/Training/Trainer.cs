@@ -25,7 +25,7 @@ public sealed record TrainOptions
     public Action<TrainingState>? OnCheckpoint { get; init; }
 }
 
-/// <summary>One epoch's results. Losses and metrics are averages over the epoch's rows (each batch weighted by its
+/// <summary>One epoch's results (<see cref="EpochReport.Epoch"/> counts from 0). Losses and metrics are averages over the epoch's rows (each batch weighted by its
 /// size); the training values are measured on each batch before its update, as Keras reports them. Validation
 /// values are null without validation data.</summary>
 public sealed record EpochReport(
@@ -71,7 +71,7 @@ public static class Trainer
         new(graphs, Initializers.ForGraph(graphs.Train, seed), checkFinite);
 
     /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the same).</summary>
-    /// <exception cref="TrainingDivergedException">NN0512 when a step produces NaN or infinity</exception>
+    /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity</exception>
     /// <exception cref="ArgumentException">for bad options (a non-positive batch, an unknown monitor or schedule)</exception>
     public static TrainResult Fit(StepGraphs graphs, IStepExecutor exec, Dataset train, Dataset? validation,
         TrainOptions options, TrainingState? resume = null)
@@ -103,6 +103,10 @@ public static class Trainer
 
         var history = new List<EpochReport>();
         bool stoppedEarly = false;
+        // Batch buffers are allocated once (one set for full batches, one for a last partial batch) and filled
+        // by copying rows, so steady-state steps allocate nothing here.
+        var batchX = new BatchBuffers(train.Features, options.Batch, train.Count);
+        var batchY = train.Targets is null ? null : new BatchBuffers(train.Targets, options.Batch, train.Count);
         for (int epoch = first; epoch < options.Epochs; epoch++)
         {
             var order = options.Shuffle ? Dataset.Permutation(train.Count, shuffle) : Enumerable.Range(0, train.Count).ToArray();
@@ -113,8 +117,8 @@ public static class Trainer
             {
                 int start = bi * options.Batch, size = Math.Min(options.Batch, train.Count - start);
                 var rows = order.AsSpan(start, size);
-                var x = train.Features.GatherRows(rows);
-                var y = train.Targets?.GatherRows(rows);
+                var x = batchX.Fill(train.Features, rows);
+                var y = batchY?.Fill(train.Targets!, rows);
                 lr = schedule.LearningRate(epoch, bi);
                 steps++;
                 BatchResult r;
@@ -165,6 +169,29 @@ public static class Trainer
 
     private static Dictionary<string, double> Named(StepGraphs g, double[] values) =>
         g.Metrics.Select((m, i) => (m, i)).ToDictionary(p => p.m, p => values[p.i]);
+
+    /// <summary>Preallocated tensors for a full batch and for the last, partial batch of an epoch.</summary>
+    private sealed class BatchBuffers(HostTensor source, int batch, int rows)
+    {
+        private readonly HostTensor _full = Make(source, Math.Min(batch, rows));
+        private readonly HostTensor? _last = rows % batch == 0 || rows < batch ? null : Make(source, rows % batch);
+
+        private static HostTensor Make(HostTensor source, int n)
+        {
+            var shape = (int[])source.Shape.Clone();
+            shape[0] = n;
+            return HostTensor.Zeros(shape);
+        }
+
+        public HostTensor Fill(HostTensor source, ReadOnlySpan<int> rows)
+        {
+            var dst = rows.Length == _full.Rows ? _full : _last!;
+            int width = source.RowSize;
+            for (int i = 0; i < rows.Length; i++)
+                source.Data.AsSpan(rows[i] * width, width).CopyTo(dst.Data.AsSpan(i * width, width));
+            return dst;
+        }
+    }
 
     /// <summary>Row-weighted sums of a loss and metrics.</summary>
     private sealed class Sums(int metrics)

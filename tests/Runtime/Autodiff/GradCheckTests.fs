@@ -145,6 +145,34 @@ let tests =
             Expect.equal d.[0].Op OpKind.Const "a constant"
             Expect.equal d.[0].Shape q.Shape "of q's shape"
         }
+        test "a missing rule names the op and the user's line" {
+            let b = GraphBuilder()
+            let x = b.Param("x", Shape.Of(1, 4, 4, 1), InitSpec.Zeros, span)
+            let pooled = b.Pool(OpKind.MaxPool2d, x, 2, 1, SourceSpan("cnn.nn", 9, 5, 9, 20))
+            let loss = b.Reduce(OpKind.Sum, b.Unary(OpKind.Square, pooled, span), [||], false, span)
+            let v = b.Input("v", x.Shape, span)
+            let e = Expect.throwsC (fun () -> Backward.Hvp(b, loss, [| x |], [| v |]) |> ignore) id
+            match e with
+            | :? MissingGradientException as e ->
+                Expect.equal e.Op OpKind.MaxPool2dGrad "op"
+                Expect.equal e.Span.Line 9 "line"
+                Expect.stringStarts e.Message "cnn.nn(9,5): error NN0602: no gradient rule for `MaxPool2dGrad`" "message"
+            | e -> failtestf "expected MissingGradientException, got %O" e
+        }
+        test "gradients of a dense layer match the closed form" {
+            // loss = sum((x @ w) * r): ∂/∂w = xᵀ r, ∂/∂x = r wᵀ
+            let b = GraphBuilder()
+            let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 2), span)
+            let w = b.Param("w", Shape.Of(2, 3), InitSpec.Zeros, span)
+            let r = b.Input("r", Shape(Dim.Sym "n", Dim.Of 3), span)
+            let loss = b.Reduce(OpKind.Sum, b.Binary(OpKind.Mul, b.MatMul(x, w, span), r, span), [||], false, span)
+            let d = Backward.Gradients(b, loss, [| w; x |])
+            let g = b.Build([ KeyValuePair("dw", d.[0]); KeyValuePair("dx", d.[1]) ])
+            let feeds = Dictionary(dict [ "x", T64([| 2; 2 |], [| 1.; 2.; 3.; 4. |]); "w", T64([| 2; 3 |], [| 1.; 0.; -1.; 2.; 1.; 0. |]); "r", T64([| 2; 3 |], [| 1.; 1.; 0.; 0.; 2.; 1. |]) ])
+            let res = Interp.Run(g, feeds)
+            Expect.equal res.["dw"].Data [| 1.; 7.; 3.; 2.; 10.; 4. |] "xᵀ r"
+            Expect.equal res.["dx"].Data [| 1.; 3.; -1.; 2. |] "r wᵀ"
+        }
         test "a non-scalar output needs a seed" {
             let b = GraphBuilder()
             let p = b.Param("p", Shape.Of 2, InitSpec.Zeros, span)

@@ -168,7 +168,7 @@ let tests =
                 Expect.equal e.Op OpKind.Log "the op"
                 Expect.equal e.Span (at 7) "the user's line"
                 Expect.equal (e.What, e.Index) ("NaN", 1) "what and where"
-                Expect.stringStarts e.Message "t.nn(7,3): error NN0512" "rendered"
+                Expect.stringStarts e.Message "t.nn(7,3): error NN0612" "rendered"
             | e -> failtestf "expected NonFiniteException, got %O" e
             Expect.isTrue (Double.IsNaN (Interp.Run(g, feeds)).["out"].Data.[1]) "without the check, NaN flows"
         }

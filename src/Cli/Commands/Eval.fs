@@ -1,0 +1,66 @@
+/// `nn eval FILE --weights W`: the loss and metrics of trained weights on the validation rows (or all rows).
+module Nn.Cli.Commands.Eval
+
+open System
+open Nn.Runtime.Training
+open Nn.Compiler
+open Nn.Cli
+open Nn.Cli.Common
+
+let help =
+    """Usage: nn eval FILE --weights W [--train NAME] [--set FIELD=VALUE]... [--threads N] [--engine fused|reference]
+
+Evaluates the weights W (a checkpoint.safetensors, or a run folder holding one) with the train block of FILE:
+its loss and metrics on the validation rows, or on all the data when the block holds none back.
+  --weights W           the weights to evaluate (required)
+  --train NAME          the train block of network NAME (default: the first)
+  --set FIELD=VALUE     override a field of the train block, e.g. --set "data=csv \"other.csv\" { label = \"y\" }"
+
+Exit codes: 0 evaluated, 1 an error in the program, the data, the weights or the command line, 2 internal.
+
+Examples:
+  nn eval examples/iris.nn --weights examples/runs/iris/20250101-120000
+  nn eval examples/xor.nn --weights xor-run/checkpoint.safetensors"""
+
+let private spec = [ "--weights", Value; "--train", Value; "--set", Many; "--threads", Value; "--engine", Value ]
+
+/// Loss and metrics over all rows of `data`, in batches, each weighted by its rows.
+let evaluate (exec: IStepExecutor) (graphs: StepGraphs) (data: Nn.Runtime.Data.Dataset) (batch: int) =
+    let mutable loss = 0.0
+    let metrics = Array.zeroCreate graphs.Metrics.Count
+    let mutable start = 0
+    while start < data.Count do
+        let size = min batch (data.Count - start)
+        let part = data.Rows(start, size)
+        let r = exec.Evaluate(part.Features, part.Targets)
+        loss <- loss + r.Loss * float size
+        for i in 0 .. metrics.Length - 1 do metrics[i] <- metrics[i] + r.Metrics[i] * float size
+        start <- start + size
+    let n = float data.Count
+    loss / n, [ for i in 0 .. metrics.Length - 1 -> graphs.Metrics[i], metrics[i] / n ]
+
+let run (a: Args) =
+    let file = fileArg "eval" a
+    let weights = match a.Get "--weights" with Some w -> w | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
+    applyThreads a
+    let c = compile file
+    let td, env = trainBlock c (a.Get "--train")
+    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
+    let g = plan.Graphs
+    let values = Checkpoint.readWeights weights (Seq.append g.Eval.Params g.Eval.States)
+    let exec = executor (engineOf a) g plan.Initial
+    exec.Load values
+    let data, what =
+        match plan.Validation with
+        | Some v -> v, sprintf "the validation rows (%d)" v.Count
+        | None -> plan.Train, sprintf "all %d rows (the train block holds none back for validation)" plan.Train.Count
+    let loss, metrics = evaluate exec g data plan.Config.Batch
+    printfn "evaluated `%s` with %s on %s" plan.Config.Network weights what
+    printfn "loss %s%s" (Progress.number loss) (metrics |> List.map (fun (n, v) -> sprintf "  %s %s" n (Progress.number v)) |> String.concat "")
+    0
+
+let command: Command =
+    { Name = "eval"
+      Summary = "loss and metrics of trained weights on the validation data"
+      Help = help
+      Run = fun args -> guarded (fun () -> run (parseArgs "eval" spec args)) }

@@ -1,0 +1,203 @@
+/// What the commands share: option parsing, loading a program, choosing the executor, and turning every expected
+/// failure (program, data, weights, run time) into a diagnostic with exit code 1.
+module Nn.Cli.Common
+
+open System
+open System.IO
+open Nn.Dsl
+open Nn.Runtime
+open Nn.Runtime.Data
+open Nn.Runtime.Training
+open Nn.Compiler
+
+/// A mistake on the command line or a request that cannot be met: printed as `nn: message`, exit code 1.
+exception UserError of string
+
+/// Diagnostics already complete (the program's errors): printed with their source lines, exit code 1.
+exception Reported of Diagnostic list
+
+let fail message : 'a = raise (UserError message)
+
+// ---------------------------------------------------------------- options
+
+/// How an option takes its value.
+type ArgKind =
+    /// `--quiet`
+    | Switch
+    /// `--out DIR` (the last one wins)
+    | Value
+    /// `--set F=V`, repeatable
+    | Many
+    /// `--resume [DIR]`: takes the next word when it is an existing folder
+    | OptionalValue
+
+type Args =
+    { Positional: string list
+      Values: Map<string, string list> }
+    member a.Has name = a.Values.ContainsKey name
+    member a.Get name = a.Values.TryFind name |> Option.bind List.tryLast
+    member a.All name = a.Values.TryFind name |> Option.defaultValue []
+    member a.Int name =
+        a.Get name |> Option.map (fun v ->
+            match Int32.TryParse v with
+            | true, n when n > 0 -> n
+            | _ -> fail (sprintf "%s needs a positive whole number, got `%s`" name v))
+    member a.Choice name (allowed: string list) =
+        a.Get name |> Option.map (fun v ->
+            if List.contains v allowed then v
+            else fail (sprintf "%s must be one of %s, got `%s`" name (String.concat ", " allowed) v))
+
+/// Parse the words after the verb against the options of a command.
+let parseArgs (verb: string) (spec: (string * ArgKind) list) (args: string list) : Args =
+    let rec go (acc: Args) (args: string list) =
+        let add name v = { acc with Values = acc.Values.Add(name, acc.All name @ [ v ]) }
+        match args with
+        | [] -> { acc with Positional = List.rev acc.Positional }
+        | a :: rest when a.StartsWith "--" ->
+            match spec |> List.tryFind (fun (n, _) -> n = a) with
+            | None -> fail (sprintf "unknown option `%s` for `nn %s` (see `nn %s --help`)" a verb verb)
+            | Some(_, Switch) -> go (add a "") rest
+            | Some(_, OptionalValue) ->
+                match rest with
+                | v :: rest' when not (v.StartsWith "-") && Directory.Exists v -> go (add a v) rest'
+                | _ -> go (add a "") rest
+            | Some(_, (Value | Many)) ->
+                match rest with
+                | v :: rest' -> go (add a v) rest'
+                | [] -> fail (sprintf "%s needs a value (see `nn %s --help`)" a verb)
+        | a :: rest -> go { acc with Positional = a :: acc.Positional } rest
+    go { Positional = []; Values = Map.empty } args
+
+/// The one FILE argument of a command.
+let fileArg (verb: string) (a: Args) =
+    match a.Positional with
+    | [ f ] -> f
+    | [] -> fail (sprintf "`nn %s` needs a FILE" verb)
+    | _ -> fail (sprintf "`nn %s` takes one FILE, got %s" verb (a.Positional |> List.map (sprintf "`%s`") |> String.concat " "))
+
+/// `--set FIELD=VALUE` words as parsed train-field overrides.
+let overrides (sets: string list) =
+    sets |> List.map (fun s ->
+        match s.IndexOf '=' with
+        | i when i > 0 ->
+            let name = s.Substring(0, i).Trim()
+            if not (List.contains name TrainConfig.fieldNames) then
+                fail (sprintf "--set: `train` has no field `%s` (fields: %s)" name (String.concat ", " TrainConfig.fieldNames))
+            match Parser.parseExpr "--set" (s.Substring(i + 1)) with
+            | Ok e -> name, e
+            | Error ds -> fail (sprintf "--set %s: %s" name (ds |> List.map (fun d -> d.Message) |> String.concat "; "))
+        | _ -> fail (sprintf "--set needs FIELD=VALUE, got `%s`" s))
+
+// ---------------------------------------------------------------- programs
+
+let mutable private known: Map<string, string> = Map.empty
+
+/// Compile a program; its errors are reported.
+let compile (file: string) : Compile.Compiled =
+    match Compile.compileFile file with
+    | Error ds -> raise (Reported ds)
+    | Ok c ->
+        known <- c.Sources
+        c
+
+/// A network by name, or the only one / the first trained one.
+let network (c: Compile.Compiled) (name: string option) : Compile.NetworkInfo =
+    match name with
+    | Some n ->
+        match c.Networks |> List.tryFind (fun x -> x.Decl.Name = n) with
+        | Some net -> net
+        | None ->
+            let names = c.Networks |> List.map (fun x -> sprintf "`%s`" x.Decl.Name) |> String.concat ", "
+            fail (sprintf "%s has no network named `%s` (it has %s)" c.File n (if names = "" then "none" else names))
+    | None ->
+        match c.Trains, c.Networks with
+        | (td, _) :: _, _ -> c.Networks |> List.find (fun x -> x.Decl.Name = td.Network)
+        | [], [ net ] -> net
+        | [], [] -> fail (sprintf "%s declares no network" c.File)
+        | [], nets -> fail (sprintf "%s declares several networks; choose one with --network (%s)" c.File (nets |> List.map (fun n -> n.Decl.Name) |> String.concat ", "))
+
+/// The train block of `--train NAME` (a network's name), or the first.
+let trainBlock (c: Compile.Compiled) (name: string option) =
+    match c.Trains |> List.filter (fun (td, _) -> name.IsNone || Some td.Network = name) with
+    | b :: _ -> b
+    | [] -> fail (sprintf "%s has no train block%s" c.File (match name with Some n -> sprintf " for `%s`" n | None -> ""))
+
+// ---------------------------------------------------------------- executors
+
+/// The step executors a command can run on.
+type Engine =
+    | Reference
+    | Fused
+
+let engines = [ "fused"; "reference" ]
+
+/// The engine used when --engine is not given: the fused engine (the reference interpreter stays as the oracle).
+let defaultEngine = Fused
+
+let engineOf (a: Args) =
+    match a.Choice "--engine" engines with
+    | Some "fused" -> Fused
+    | Some _ -> Reference
+    | None -> defaultEngine
+
+/// The single place an executor is created.
+let executor (engine: Engine) (graphs: StepGraphs) (initial: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
+    match engine with
+    | Reference -> ReferenceExecutor(graphs, initial) :> IStepExecutor
+    | Fused ->
+        Nn.Runtime.Engine.Executors.Create(
+            graphs, initial, Nn.Runtime.Engine.ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
+
+/// `--threads N`: the most threads the kernels use.
+let applyThreads (a: Args) =
+    a.Int "--threads" |> Option.iter (fun n -> Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- n)
+
+// ---------------------------------------------------------------- errors
+
+let private fileSpan (file: string) = Span.make file (0, 0) (0, 0)
+
+/// A diagnostic at a graph node's source span.
+let atSource (code: string) (span: SourceSpan) (message: string) =
+    Diagnostic.error code (Span.make span.File (span.Line, span.Column) (span.EndLine, span.EndColumn)) message
+
+/// The message of a runtime error without the `span: error CODE: ` the exception puts in front.
+let bareMessage (code: string) (m: string) =
+    let marker = sprintf "error %s: " code
+    match m.IndexOf marker with
+    | i when i >= 0 -> m.Substring(i + marker.Length)
+    | _ -> m
+
+/// A data or checkpoint error, at the file it names (the message's own `name: ` prefix is dropped).
+let dataDiagnostic (e: DataException) =
+    let prefix = Path.GetFileName e.FilePath + ": "
+    let message = if e.Message.StartsWith prefix then e.Message.Substring prefix.Length else e.Message
+    Diagnostic.error e.Code (fileSpan (if e.FilePath = "" then "nn" else e.FilePath)) message
+
+/// Run a command body: expected failures become diagnostics or `nn:` lines with exit code 1.
+let guarded (body: unit -> int) : int =
+    let show ds = Output.diagnostics (Output.sourcesFrom known) ds
+    try body () with
+    | UserError m ->
+        eprintfn "nn: %s" m
+        1
+    | Reported ds ->
+        show ds
+        let n = ds.Length
+        eprintfn "%d error%s" n (if n = 1 then "" else "s")
+        1
+    | DiagnosticException d ->
+        show [ d ]
+        1
+    | :? ExecutionException as e ->
+        show [ atSource e.Code e.Span (bareMessage e.Code e.Message) ]
+        1
+    | :? MissingGradientException as e ->
+        show [ atSource "NN0502" e.Span (bareMessage "NN0502" e.Message) ]
+        1
+    | :? DataException as e ->
+        show [ dataDiagnostic e ]
+        1
+    | :? ArgumentException as e when e.GetType() = typeof<ArgumentException> ->
+        // the trainer's documented rejections of bad settings
+        eprintfn "nn: %s" e.Message
+        1

@@ -1,0 +1,198 @@
+using Nn.Runtime.Engine.Memory;
+using Nn.Runtime.Engine.Planning;
+using Nn.Runtime.IR;
+
+namespace Nn.Runtime.Engine.Codegen;
+
+/// <summary>
+/// A plan bound to concrete sizes: every buffer allocated (pooled slots from <see cref="BufferAssigner"/>, constants
+/// filled once), every kernel a closure over the slot table. <see cref="Run"/> calls them in order and allocates
+/// nothing. Sources (Inputs, Params, States) get slots whose arrays the caller points at its values before a run.
+/// </summary>
+internal sealed class BoundProgram
+{
+    public required Plan Plan { get; init; }
+    public required float[][] Slots { get; init; }
+    public required int[] SlotOf { get; init; }
+    public required int[][] Shapes { get; init; }
+    public required Action[] Steps { get; init; }
+    public required FusedLoopRunner[] Loops { get; init; }
+    /// <summary>Graph outputs no fused loop checks while storing them: (slot, element count).</summary>
+    public required (int Slot, int Count)[] Unchecked { get; init; }
+    public required BufferAssignment Buffers { get; init; }
+
+    public void Run()
+    {
+        var steps = Steps;
+        for (int i = 0; i < steps.Length; i++) steps[i]();
+    }
+
+    /// <summary>True when a checked output holds NaN or infinity after <see cref="Run"/>.</summary>
+    public bool SawNonFinite()
+    {
+        foreach (var l in Loops) if (l.SawNonFinite) return true;
+        foreach (var (slot, count) in Unchecked) if (!ElementOps.AllFinite(Slots[slot].AsSpan(0, count))) return true;
+        return false;
+    }
+
+    /// <summary>The slot of a node's value.</summary>
+    public int Slot(Node n) => SlotOf[n.Id];
+}
+
+/// <summary>Binds a plan to concrete dimension sizes.</summary>
+internal static class Binder
+{
+    public static BoundProgram Bind(Plan plan, IReadOnlyDictionary<string, int> dims, int threads, bool checkFinite, StepContext step)
+    {
+        var g = plan.Graph;
+        int n = g.Nodes.Count;
+        var shapes = new int[n][];
+        var counts = new long[n];
+        foreach (var node in g.Nodes)
+        {
+            if (node.Shape.Symbols.All(dims.ContainsKey)) shapes[node.Id] = node.Shape.Resolve(dims);
+            else shapes[node.Id] = [];
+            counts[node.Id] = NodeKernels.Count(shapes[node.Id]);
+        }
+        var buffers = BufferAssigner.Assign(plan, counts);
+        var slots = new List<float[]>();
+        foreach (var size in buffers.SlotSizes) slots.Add(new float[size]);
+        var slotOf = (int[])buffers.SlotOf.Clone();
+        // Constants that some kernel reads as a buffer (fused loops read them as values) or that are outputs.
+        var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads).Concat(g.Outputs.Select(o => o.Value));
+        foreach (var c in bufferReads.Distinct())
+            if (plan.Storage[c.Id] == Storage.Constant && slotOf[c.Id] < 0)
+            {
+                slotOf[c.Id] = slots.Count;
+                var arr = new float[counts[c.Id]];
+                Array.Fill(arr, ConstantValue(c));
+                slots.Add(arr);
+            }
+        foreach (var src in g.Nodes.Where(x => x.IsSource && x.Op != OpKind.Const && plan.Storage[x.Id] != Storage.None))
+        {
+            slotOf[src.Id] = slots.Count;
+            slots.Add(new float[counts[src.Id]]);
+        }
+        for (int id = 0; id < n; id++)
+            if (plan.ViewOf[id] >= 0) slotOf[id] = slotOf[plan.ViewOf[id]];
+        var table = slots.ToArray();
+
+        long workspace = 0;
+        foreach (var k in plan.Kernels.OfType<NodeKernel>())
+            workspace = Math.Max(workspace, NodeKernels.WorkspaceLength(k.Node, shapes[k.Node.Id], k.Operands.Select(o => shapes[o.Id]).ToArray()));
+        var ws = new float[workspace];
+        var ctx = new BindContext(table, x => slotOf[x.Id] >= 0 ? slotOf[x.Id] : throw Throw.Bug($"{x} has no buffer"),
+            x => shapes[x.Id], threads, _ => ws, step);
+
+        var isOutput = new bool[n];
+        foreach (var o in g.Outputs) isOutput[o.Value.Id] = true;
+        var steps = new List<Action>();
+        var loops = new List<FusedLoopRunner>();
+        var checkedOutputs = new HashSet<int>();
+        foreach (var k in plan.Kernels)
+        {
+            switch (k)
+            {
+                case FusedLoop loop:
+                    var runner = BuildLoop(loop, ctx, slotOf, shapes, counts, isOutput, checkFinite);
+                    loops.Add(runner);
+                    steps.Add(runner.Run);
+                    foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
+                    break;
+                case GemmKernel gk: steps.Add(GemmKernels.Build(gk, ctx)); break;
+                case NodeKernel nk: steps.Add(NodeKernels.Build(nk.Node, nk.Operands, ctx)); break;
+            }
+        }
+        var uncheckedOutputs = checkFinite
+            ? g.Outputs.Select(o => o.Value).Distinct()
+                .Where(v => !checkedOutputs.Contains(v.Id) && !v.IsSource && plan.Storage[v.Id] != Storage.Constant)
+                .Select(v => (slotOf[v.Id], (int)counts[v.Id])).ToArray()
+            : [];
+        return new BoundProgram
+        {
+            Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(), Loops = loops.ToArray(),
+            Unchecked = uncheckedOutputs, Buffers = buffers,
+        };
+    }
+
+    private static bool IsConstant(Node c)
+    {
+        while (c.Op == OpKind.Reshape) c = c.Inputs[0];
+        return c.Op == OpKind.Const;
+    }
+
+    /// <summary>The value of a constant (a Const, or a Reshape of one).</summary>
+    public static float ConstantValue(Node c)
+    {
+        while (c.Op == OpKind.Reshape) c = c.Inputs[0];
+        return (float)c.Attrs.Value;
+    }
+
+    private static FusedLoopRunner BuildLoop(FusedLoop loop, BindContext ctx, int[] slotOf, int[][] shapes, long[] counts,
+        bool[] isOutput, bool checkFinite)
+    {
+        var domain = shapes[loop.Ops[0].Node.Id];
+        int length = (int)counts[loop.Ops[0].Node.Id];
+        int registers = 0;
+        var where = new Dictionary<int, Operand>(); // member id → its location
+        var gathers = new List<GatherSpec>();
+        var gatherOf = new Dictionary<int, int>();
+        Operand Locate(Node x)
+        {
+            if (where.TryGetValue(x.Id, out var loc)) return loc;
+            if (slotOf[x.Id] < 0)
+                return IsConstant(x) ? new Operand { Kind = Access.Constant, Value = ConstantValue(x) } : throw Throw.Bug($"{x} has no buffer");
+            var sx = shapes[x.Id];
+            long cx = counts[x.Id];
+            if (cx == length && Aligned(sx, domain)) return new Operand { Kind = Access.Full, Index = slotOf[x.Id] };
+            if (cx == 1) return new Operand { Kind = Access.BufferScalar, Index = slotOf[x.Id] };
+            if (!gatherOf.TryGetValue(x.Id, out var reg))
+            {
+                reg = registers++;
+                gathers.Add(Gather(sx, domain, slotOf[x.Id], reg));
+                gatherOf[x.Id] = reg;
+            }
+            return new Operand { Kind = Access.Register, Index = reg };
+        }
+        var code = new List<Instr>();
+        foreach (var op in loop.Ops)
+        {
+            var ins = new Instr { Op = op.Node.Op, Alpha = (float)op.Node.Attrs.Value, Store = op.Store };
+            var ops = op.Operands;
+            ins.A = Locate(ops[0]);
+            if (ops.Length > 1) ins.B = Locate(ops[1]);
+            if (ops.Length > 2) ins.C = Locate(ops[2]);
+            if (op.Store)
+            {
+                ins.Dst = slotOf[op.Node.Id];
+                ins.Check = checkFinite && isOutput[op.Node.Id];
+                where[op.Node.Id] = new Operand { Kind = Access.Full, Index = ins.Dst };
+            }
+            else
+            {
+                ins.Dst = registers++;
+                where[op.Node.Id] = new Operand { Kind = Access.Register, Index = ins.Dst };
+            }
+            code.Add(ins);
+        }
+        return new FusedLoopRunner(ctx.Slots, code.ToArray(), gathers.ToArray(), registers, length, ctx.Threads);
+    }
+
+    /// <summary>Same elements in the same order: equal shapes once leading 1s are ignored.</summary>
+    private static bool Aligned(int[] a, int[] b) => a.SkipWhile(d => d == 1).SequenceEqual(b.SkipWhile(d => d == 1));
+
+    private static GatherSpec Gather(int[] sx, int[] domain, int slot, int reg)
+    {
+        var padded = new int[domain.Length];
+        for (int i = 0; i < domain.Length; i++) { int j = i - (domain.Length - sx.Length); padded[i] = j >= 0 ? sx[j] : 1; }
+        int cx = NodeKernels.Count(sx), total = NodeKernels.Count(domain);
+        int firstFull = Array.FindIndex(padded, d => d != 1);
+        bool row = firstFull >= 0 && Enumerable.Range(firstFull, domain.Length - firstFull).All(i => padded[i] == domain[i]);
+        if (row) return new GatherSpec { Slot = slot, Register = reg, Kind = 0, Length = cx };
+        int lastFull = Array.FindLastIndex(padded, d => d != 1);
+        bool column = Enumerable.Range(0, lastFull + 1).All(i => padded[i] == domain[i]);
+        if (column) return new GatherSpec { Slot = slot, Register = reg, Kind = 1, Repeat = total / cx };
+        var map = Execution.Elementwise<float>.SourceIndex(sx, domain);
+        return new GatherSpec { Slot = slot, Register = reg, Kind = 2, Map = map };
+    }
+}

@@ -1,0 +1,104 @@
+using System.Runtime.Intrinsics;
+using Nn.Runtime.Kernels;
+
+namespace Nn.Runtime.Engine.Codegen;
+
+// Operators the kernel library does not have, in its operator-struct form so the generic drivers run them.
+
+/// <summary>1 where x &gt; 0, else 0 (relu's derivative mask).</summary>
+internal readonly struct StepOp : IUnaryOp
+{
+    public static float Invoke(float x) => x > 0f ? 1f : 0f;
+    public static Vector512<float> Invoke(Vector512<float> x) => Vector512.GreaterThan(x, Vector512<float>.Zero) & Vector512<float>.One;
+    public static Vector256<float> Invoke(Vector256<float> x) => Vector256.GreaterThan(x, Vector256<float>.Zero) & Vector256<float>.One;
+}
+
+/// <summary>−1, 0 or 1 (NaN stays NaN).</summary>
+internal readonly struct SignOp : IUnaryOp
+{
+    public static float Invoke(float x) => float.IsNaN(x) ? x : MathF.Sign(x);
+    public static Vector512<float> Invoke(Vector512<float> x) =>
+        (Vector512.GreaterThan(x, Vector512<float>.Zero) & Vector512<float>.One) - (Vector512.LessThan(x, Vector512<float>.Zero) & Vector512<float>.One)
+        + (~Vector512.Equals(x, x) & x);
+    public static Vector256<float> Invoke(Vector256<float> x) =>
+        (Vector256.GreaterThan(x, Vector256<float>.Zero) & Vector256<float>.One) - (Vector256.LessThan(x, Vector256<float>.Zero) & Vector256<float>.One)
+        + (~Vector256.Equals(x, x) & x);
+}
+
+/// <summary>1 / x.</summary>
+internal readonly struct ReciprocalOp : IUnaryOp
+{
+    public static float Invoke(float x) => 1f / x;
+    public static Vector512<float> Invoke(Vector512<float> x) => Vector512<float>.One / x;
+    public static Vector256<float> Invoke(Vector256<float> x) => Vector256<float>.One / x;
+}
+
+/// <summary>1 where x ≥ y, else 0.</summary>
+internal readonly struct GreaterEqualOp : IBinaryOp
+{
+    public static float Invoke(float x, float y) => x >= y ? 1f : 0f;
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => Vector512.GreaterThanOrEqual(x, y) & Vector512<float>.One;
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => Vector256.GreaterThanOrEqual(x, y) & Vector256<float>.One;
+}
+
+/// <summary>1 where x == y, else 0.</summary>
+internal readonly struct EqualOp : IBinaryOp
+{
+    public static float Invoke(float x, float y) => x == y ? 1f : 0f;
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => Vector512.Equals(x, y) & Vector512<float>.One;
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => Vector256.Equals(x, y) & Vector256<float>.One;
+}
+
+/// <summary>A span or one value broadcast over it: an operand of a fused op within one tile.</summary>
+internal readonly ref struct Src
+{
+    public readonly ReadOnlySpan<float> Span;
+    public readonly float Value;
+    public readonly bool IsScalar;
+    public Src(ReadOnlySpan<float> span) { Span = span; Value = 0; IsScalar = false; }
+    public Src(float value) { Span = default; Value = value; IsScalar = true; }
+    public float this[int i] => IsScalar ? Value : Span[i];
+}
+
+/// <summary>Runs one elementwise op over a tile with the kernel library's generic drivers.</summary>
+internal static class ElementOps
+{
+    public static void Unary<TOp>(in Src x, Span<float> dst) where TOp : struct, IUnaryOp
+    {
+        if (x.IsScalar) dst.Fill(TOp.Invoke(x.Value));
+        else Elementwise.Unary<TOp>(x.Span, dst);
+    }
+
+    public static void Binary<TOp>(in Src x, in Src y, Span<float> dst) where TOp : struct, IBinaryOp
+    {
+        if (x.IsScalar && y.IsScalar) dst.Fill(TOp.Invoke(x.Value, y.Value));
+        else if (y.IsScalar) Elementwise.BinaryScalar<TOp>(x.Span, y.Value, dst);
+        else if (x.IsScalar) Elementwise.ScalarBinary<TOp>(x.Value, y.Span, dst);
+        else Elementwise.Binary<TOp>(x.Span, y.Span, dst);
+    }
+
+    public static void Where(in Src c, in Src a, in Src b, Span<float> dst)
+    {
+        for (int i = 0; i < dst.Length; i++) dst[i] = c[i] != 0f ? a[i] : b[i];
+    }
+
+    public static void Copy(in Src x, Span<float> dst)
+    {
+        if (x.IsScalar) dst.Fill(x.Value);
+        else if (!x.Span.Overlaps(dst)) x.Span.CopyTo(dst);
+    }
+
+    /// <summary>True when every value is finite (x − x is 0 exactly for finite x, NaN otherwise).</summary>
+    public static bool AllFinite(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= x.Length; i += 16) { var v = Vector512.Create(x.Slice(i, 16)); acc += v - v; }
+            if (!Vector512.EqualsAll(acc, Vector512<float>.Zero)) return false;
+        }
+        for (; i < x.Length; i++) if (!float.IsFinite(x[i])) return false;
+        return true;
+    }
+}

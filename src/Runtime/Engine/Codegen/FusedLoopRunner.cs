@@ -1,0 +1,180 @@
+using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
+
+namespace Nn.Runtime.Engine.Codegen;
+
+/// <summary>Where a fused op reads an operand from, within a tile starting at element <c>start</c>.</summary>
+internal enum Access
+{
+    /// <summary>A register tile of the loop (an unstored member, or a gathered broadcast operand).</summary>
+    Register,
+    /// <summary>A buffer of the loop's shape: elements [start, start + len).</summary>
+    Full,
+    /// <summary>A constant.</summary>
+    Constant,
+    /// <summary>Element 0 of a one-element buffer (read per tile: it may change per step, like the learning rate).</summary>
+    BufferScalar,
+}
+
+internal struct Operand
+{
+    public Access Kind;
+    public int Index;
+    public float Value;
+}
+
+internal struct Instr
+{
+    public OpKind Op;
+    public float Alpha;
+    public Operand A, B, C;
+    public bool Store, Check;
+    public int Dst; // slot when stored, else register
+}
+
+/// <summary>How a gathered operand repeats over the loop's shape.</summary>
+internal sealed class GatherSpec
+{
+    public int Slot, Register;
+    /// <summary>Row: index = i mod Length. Column: index = i / Repeat. Map: index = Map[i].</summary>
+    public int Kind, Length, Repeat;
+    public int[]? Map;
+
+    public void Fill(float[] src, int start, Span<float> dst)
+    {
+        switch (Kind)
+        {
+            case 0:
+                for (int i = 0, pos = start % Length; i < dst.Length;)
+                {
+                    int run = Math.Min(Length - pos, dst.Length - i);
+                    src.AsSpan(pos, run).CopyTo(dst.Slice(i, run));
+                    i += run; pos = 0;
+                }
+                break;
+            case 1:
+                for (int i = 0, at = start; i < dst.Length;)
+                {
+                    int idx = at / Repeat, run = Math.Min(Repeat - at % Repeat, dst.Length - i);
+                    dst.Slice(i, run).Fill(src[idx]);
+                    i += run; at += run;
+                }
+                break;
+            default:
+                for (int i = 0; i < dst.Length; i++) dst[i] = src[Map![start + i]];
+                break;
+        }
+    }
+}
+
+/// <summary>
+/// Runs a fused loop tile by tile: per tile, broadcast operands are gathered into registers, then each op runs over
+/// the tile with the kernel library's vector drivers, reading registers or buffer slices and writing a register
+/// (stays in L1) or, for stored values, the destination buffer. With two threads the tiles are split in halves.
+/// </summary>
+internal sealed class FusedLoopRunner : IParallelWork
+{
+    private readonly float[][] _slots;
+    private readonly Instr[] _code;
+    private readonly GatherSpec[] _gathers;
+    private readonly float[][][] _registers; // per part
+    private readonly int _length, _tile, _parts;
+    private bool _bad;
+
+    public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads)
+    {
+        _slots = slots; _code = code; _gathers = gathers; _length = length;
+        _tile = Math.Clamp(8192 / Math.Max(registers, 1) / 64 * 64, 256, 2048);
+        _parts = threads > 1 && length >= 1 << 15 ? threads : 1;
+        _registers = new float[_parts][][];
+        for (int p = 0; p < _parts; p++)
+        {
+            _registers[p] = new float[registers][];
+            for (int r = 0; r < registers; r++) _registers[p][r] = new float[Math.Min(_tile, Math.Max(length, 1))];
+        }
+    }
+
+    /// <summary>Set when a checked store saw NaN or infinity.</summary>
+    public bool SawNonFinite => _bad;
+
+    public void Run()
+    {
+        _bad = false;
+        if (_parts > 1) WorkerPool.Shared.Run(this, _parts);
+        else Range(0, _length, _registers[0]);
+    }
+
+    public void Execute(int index, int count)
+    {
+        int tiles = (_length + _tile - 1) / _tile;
+        int lo = (int)((long)tiles * index / count) * _tile, hi = Math.Min((int)((long)tiles * (index + 1) / count) * _tile, _length);
+        if (lo < hi) Range(lo, hi, _registers[index]);
+    }
+
+    private void Range(int lo, int hi, float[][] regs)
+    {
+        for (int start = lo; start < hi; start += _tile) Tile(start, Math.Min(_tile, hi - start), regs);
+    }
+
+    private void Tile(int start, int len, float[][] regs)
+    {
+        foreach (var g in _gathers) g.Fill(_slots[g.Slot], start, regs[g.Register].AsSpan(0, len));
+        var code = _code;
+        for (int i = 0; i < code.Length; i++)
+        {
+            ref readonly var ins = ref code[i];
+            var dst = ins.Store ? _slots[ins.Dst].AsSpan(start, len) : regs[ins.Dst].AsSpan(0, len);
+            var a = Get(ins.A, start, len, regs);
+            switch (ins.Op)
+            {
+                case OpKind.Neg: ElementOps.Unary<NegOp>(a, dst); break;
+                case OpKind.Exp: ElementOps.Unary<ExpOp>(a, dst); break;
+                case OpKind.Log: ElementOps.Unary<LogOp>(a, dst); break;
+                case OpKind.Sqrt: ElementOps.Unary<SqrtOp>(a, dst); break;
+                case OpKind.Abs: ElementOps.Unary<AbsOp>(a, dst); break;
+                case OpKind.Sign: ElementOps.Unary<SignOp>(a, dst); break;
+                case OpKind.Tanh: ElementOps.Unary<TanhOp>(a, dst); break;
+                case OpKind.Sigmoid: ElementOps.Unary<SigmoidOp>(a, dst); break;
+                case OpKind.Relu: ElementOps.Unary<ReluOp>(a, dst); break;
+                case OpKind.LeakyRelu: ElementOps.Binary<LeakyReluOp>(a, new Src(ins.Alpha), dst); break;
+                case OpKind.Elu: ElementOps.Binary<EluOp>(a, new Src(ins.Alpha), dst); break;
+                case OpKind.Gelu: ElementOps.Unary<GeluOp>(a, dst); break;
+                case OpKind.Softplus: ElementOps.Unary<SoftplusOp>(a, dst); break;
+                case OpKind.Sin: ElementOps.Unary<SinOp>(a, dst); break;
+                case OpKind.Cos: ElementOps.Unary<CosOp>(a, dst); break;
+                case OpKind.Square: ElementOps.Unary<SquareOp>(a, dst); break;
+                case OpKind.Reciprocal: ElementOps.Unary<ReciprocalOp>(a, dst); break;
+                case OpKind.Step: ElementOps.Unary<StepOp>(a, dst); break;
+                case OpKind.Broadcast: ElementOps.Copy(a, dst); break;
+                case OpKind.Where: ElementOps.Where(a, Get(ins.B, start, len, regs), Get(ins.C, start, len, regs), dst); break;
+                default: Binary(ins.Op, a, Get(ins.B, start, len, regs), dst); break;
+            }
+            if (ins.Check && !ElementOps.AllFinite(dst)) _bad = true;
+        }
+    }
+
+    private static void Binary(OpKind op, in Src a, in Src b, Span<float> dst)
+    {
+        switch (op)
+        {
+            case OpKind.Add: ElementOps.Binary<AddOp>(a, b, dst); break;
+            case OpKind.Sub: ElementOps.Binary<SubOp>(a, b, dst); break;
+            case OpKind.Mul: ElementOps.Binary<MulOp>(a, b, dst); break;
+            case OpKind.Div: ElementOps.Binary<DivOp>(a, b, dst); break;
+            case OpKind.Pow: ElementOps.Binary<PowOp>(a, b, dst); break;
+            case OpKind.Max: ElementOps.Binary<MaxOp>(a, b, dst); break;
+            case OpKind.Min: ElementOps.Binary<MinOp>(a, b, dst); break;
+            case OpKind.GreaterEqual: ElementOps.Binary<GreaterEqualOp>(a, b, dst); break;
+            case OpKind.Equal: ElementOps.Binary<EqualOp>(a, b, dst); break;
+            default: throw Throw.Bug($"{op} is not an elementwise op");
+        }
+    }
+
+    private Src Get(in Operand o, int start, int len, float[][] regs) => o.Kind switch
+    {
+        Access.Register => new Src(regs[o.Index].AsSpan(0, len)),
+        Access.Full => new Src(_slots[o.Index].AsSpan(start, len)),
+        Access.Constant => new Src(o.Value),
+        _ => new Src(_slots[o.Index][0]),
+    };
+}

@@ -1,0 +1,63 @@
+using Nn.Runtime.Engine.Planning;
+using Nn.Runtime.Kernels;
+
+namespace Nn.Runtime.Engine.Codegen;
+
+/// <summary>Binds a <see cref="GemmKernel"/> to the packed GEMM (or, for tiny products where packing costs more than
+/// the arithmetic, to a direct loop with the same epilogue).</summary>
+internal static class GemmKernels
+{
+    /// <summary>Below this many multiply-adds a product runs as a plain loop (no packing, no dispatch).</summary>
+    public const long SmallProduct = 4096;
+
+    public static Action Build(GemmKernel g, BindContext c)
+    {
+        var S = c.Slots;
+        int[] sa = c.Shape(g.A), sb = c.Shape(g.B), so = c.Shape(g.MatMul);
+        bool shared = sb.Length == 2;
+        int m, k, n, lda, ldb;
+        if (g.TransA) { k = sa[^2]; m = sa[^1]; lda = m; }
+        else { k = sa[^1]; m = shared ? NodeKernels.Count(sa) / Math.Max(k, 1) : sa[^2]; lda = k; }
+        if (k == 0) m = shared ? NodeKernels.Count(so) / Math.Max(so[^1], 1) : so[^2];
+        if (g.TransB) { n = sb[^2]; ldb = k; } else { n = sb[^1]; ldb = n; }
+        int batches = shared ? 1 : NodeKernels.Count(so) / Math.Max(m * n, 1);
+        int aLen = m * k, bLen = k * n, cLen = m * n;
+        int ia = c.Slot(g.A), ib = c.Slot(g.B), ic = c.Slot(g.Output), ibias = g.Bias is null ? -1 : c.Slot(g.Bias);
+        bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= SmallProduct;
+        var act = g.Activation;
+        int threads = c.Threads;
+        return () =>
+        {
+            float[] A = S[ia], B = S[ib], C = S[ic];
+            var bias = ibias < 0 ? ReadOnlySpan<float>.Empty : S[ibias].AsSpan(0, n);
+            for (int t = 0; t < batches; t++)
+            {
+                var a = A.AsSpan(t * aLen, aLen); var b = B.AsSpan(shared ? 0 : t * bLen, bLen); var cc = C.AsSpan(t * cLen, cLen);
+                if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
+                else Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, cc, n, bias, act, threads);
+            }
+        };
+    }
+
+    private static void Direct(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, ReadOnlySpan<float> bias, Activation act)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * n, n);
+            for (int j = 0; j < n; j++)
+            {
+                float s = 0f;
+                for (int p = 0; p < k; p++) s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                row[j] = s;
+            }
+            if (!bias.IsEmpty) Elementwise.Binary<AddOp>(row, bias, row);
+            switch (act)
+            {
+                case Activation.Relu: Elementwise.Unary<ReluOp>(row, row); break;
+                case Activation.Tanh: Elementwise.Unary<TanhOp>(row, row); break;
+                case Activation.Sigmoid: Elementwise.Unary<SigmoidOp>(row, row); break;
+            }
+        }
+    }
+}

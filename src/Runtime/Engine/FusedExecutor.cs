@@ -1,0 +1,167 @@
+using Nn.Runtime.Data;
+using Nn.Runtime.Engine.Codegen;
+using Nn.Runtime.Engine.Planning;
+using Nn.Runtime.Execution;
+using Nn.Runtime.IR;
+using Nn.Runtime.Training;
+
+namespace Nn.Runtime.Engine;
+
+/// <summary>
+/// <see cref="IStepExecutor"/> on planned, fused float32 kernels. The training, evaluation and prediction graphs are
+/// simplified (<see cref="Rewrite.Passes.Optimize(Graph)"/>) and planned once (<see cref="Planner"/>); a plan is bound
+/// to buffers once per batch size (an epoch's smaller last batch gets a second binding, kept alongside: no padding,
+/// so results equal the reference's), after which a step allocates nothing. Params and States live in arrays owned
+/// here; a step writes their new values into separate output buffers and then swaps arrays, so a step that fails the
+/// non-finite check leaves them unchanged. The check reads the loss and every updated value as it is stored; on a
+/// failure the step is replayed on the reference interpreter to name the first node that produced NaN or infinity.
+/// </summary>
+public sealed class FusedExecutor : IStepExecutor
+{
+    private readonly StepGraphs _g;
+    private readonly ExecutorOptions _options;
+    private readonly Dictionary<string, float[]> _values = [];
+    private readonly Dictionary<string, int[]> _shapes = [];
+    private readonly Mode _train, _eval, _predict;
+    private readonly StepContext _step = new();
+    private readonly string _input;
+
+    /// <summary>Plans the three graphs and takes the initial Param and State values.</summary>
+    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is missing</exception>
+    public FusedExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial, ExecutorOptions? options = null)
+    {
+        _g = graphs;
+        _options = options ?? new ExecutorOptions();
+        if (_options.Threads < 1) throw new ArgumentException($"`Threads` must be at least 1, got {_options.Threads}");
+        if (graphs.DataInputs.Count != 1)
+            throw new ArgumentException($"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: {string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
+        _input = graphs.DataInputs[0].Name!;
+        foreach (var n in graphs.Params.Concat(graphs.States))
+        {
+            if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
+            _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
+        }
+        Load(initial);
+        _train = new Mode(this, graphs.Train, true);
+        _eval = new Mode(this, graphs.Eval, false);
+        _predict = new Mode(this, graphs.Predict, false);
+    }
+
+    /// <summary>The training step's plan (for <c>nn graph --plan</c> and tests).</summary>
+    public Plan TrainPlan => _train.Plan;
+    /// <summary>The evaluation graph's plan.</summary>
+    public Plan EvalPlan => _eval.Plan;
+    /// <summary>The options this executor runs with.</summary>
+    public ExecutorOptions Options => _options;
+
+    /// <inheritdoc />
+    public void Load(IReadOnlyDictionary<string, HostTensor> values)
+    {
+        foreach (var (name, v) in values)
+        {
+            if (!_shapes.TryGetValue(name, out var shape)) throw new ArgumentException($"the network has no parameter or state `{name}`");
+            if (!shape.SequenceEqual(v.Shape))
+                throw new ArgumentException($"`{name}` has shape {HostTensor.FormatShape(shape)} but the value has {HostTensor.FormatShape(v.Shape)}");
+            _values[name] = (float[])v.Data.Clone();
+        }
+    }
+
+    /// <inheritdoc />
+    public Dictionary<string, HostTensor> Snapshot() =>
+        _values.ToDictionary(kv => kv.Key, kv => new HostTensor((int[])_shapes[kv.Key].Clone(), (float[])kv.Value.Clone()));
+
+    /// <inheritdoc />
+    public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed)
+    {
+        var p = _train.Prepare(features, target);
+        _step.Seed = seed; _step.Step = step;
+        p.Set(TrainStep.LrInput, (float)lr);
+        p.Set(TrainStep.StepInput, step);
+        p.Program.Run();
+        if (_options.CheckFinite && p.Program.SawNonFinite()) throw NameNonFinite(features, target, lr, step, seed, p);
+        var result = _train.Result(p);
+        p.Commit(_values);
+        return result;
+    }
+
+    /// <inheritdoc />
+    public BatchResult Evaluate(HostTensor features, HostTensor? target)
+    {
+        var p = _eval.Prepare(features, target);
+        p.Program.Run();
+        return _eval.Result(p);
+    }
+
+    /// <inheritdoc />
+    public HostTensor Predict(HostTensor features)
+    {
+        var p = _predict.Prepare(features, null);
+        p.Program.Run();
+        var o = _predict.Plan.Graph.Output("output");
+        var shape = p.Program.Shapes[o.Id];
+        var data = new float[NodeKernels.Count(shape)];
+        Array.Copy(p.Program.Slots[p.Program.Slot(o)], data, data.Length);
+        return new HostTensor((int[])shape.Clone(), data);
+    }
+
+    private Exception NameNonFinite(HostTensor features, HostTensor? target, double lr, long step, ulong seed, Binding p)
+    {
+        var feeds = _values.ToDictionary(kv => kv.Key, kv => new Tensor<float>(_shapes[kv.Key], kv.Value));
+        feeds[_input] = new Tensor<float>(features.Shape, features.Data);
+        if (_g.FedTarget && target is not null) feeds[TrainStep.TargetInput] = new Tensor<float>(target.Shape, target.Data);
+        feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
+        feeds[TrainStep.StepInput] = Tensor<float>.Scalar(step);
+        try { ReferenceInterpreter<float>.Run(_g.Train, feeds, new RunOptions { Seed = seed, Step = step, CheckFinite = true }); }
+        catch (NonFiniteException e) { return e; }
+        // The reference stayed finite where float32 kernels did not: name the first non-finite output.
+        foreach (var (_, node) in _train.Plan.Graph.Outputs)
+        {
+            var slot = p.Program.Slots[p.Program.Slot(node)];
+            for (int i = 0; i < NodeKernels.Count(p.Program.Shapes[node.Id]); i++)
+                if (!float.IsFinite(slot[i])) return Throw.NonFinite(node, float.IsNaN(slot[i]) ? "NaN" : "infinity", i);
+        }
+        return Throw.Bug("the non-finite check fired but no output is non-finite");
+    }
+
+    private sealed class Mode
+    {
+        private readonly FusedExecutor _x;
+        private readonly List<Binding> _bound = [];
+        private readonly bool _train;
+        private readonly Node _loss;
+        private readonly Node[] _metrics;
+
+        public Mode(FusedExecutor x, Graph graph, bool train)
+        {
+            _x = x; _train = train;
+            var g = Rewrite.Passes.Optimize(graph);
+            Plan = Planner.Build(g);
+            _loss = g.Outputs.FirstOrDefault(o => o.Key == "loss").Value;
+            _metrics = x._g.Metrics.Select(m => g.Outputs.FirstOrDefault(o => o.Key == TrainStep.MetricPrefix + m).Value).ToArray();
+        }
+
+        public Plan Plan { get; }
+
+        /// <summary>The binding for these feeds' shapes (bound on first sight), with every source pointed at its value.</summary>
+        public Binding Prepare(HostTensor features, HostTensor? target)
+        {
+            if (_x._g.FedTarget && target is null && Plan.Graph.Inputs.Any(i => i.Name == TrainStep.TargetInput))
+                throw new ArgumentException("this network is trained with a fed target, but the data has none");
+            Binding? b = null;
+            foreach (var c in _bound)
+                if (c.Matches(features, target)) { b = c; break; }
+            if (b is null) { b = Binding.Create(_x, Plan, features, target, _x._step); _bound.Add(b); }
+            b.Point(_x._values, features, target);
+            return b;
+        }
+
+        public BatchResult Result(Binding b)
+        {
+            double loss = _loss is null ? double.NaN : b.Read(_loss);
+            if (_metrics.Length == 0) return new BatchResult(loss, []);
+            var m = new double[_metrics.Length];
+            for (int i = 0; i < m.Length; i++) m[i] = b.Read(_metrics[i]);
+            return new BatchResult(loss, m);
+        }
+    }
+}

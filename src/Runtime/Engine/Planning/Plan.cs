@@ -1,0 +1,101 @@
+using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
+
+namespace Nn.Runtime.Engine.Planning;
+
+/// <summary>How a node's value is held while a plan runs.</summary>
+public enum Storage
+{
+    /// <summary>Not needed by any output (dead), or computed inside a kernel and never stored (a fused loop's
+    /// register, a matrix product's pre-activation value).</summary>
+    None,
+    /// <summary>A buffer of its own (from the memory planner's pool, or an Input/Param/State's value).</summary>
+    Buffer,
+    /// <summary>A view of another node's buffer (Reshape: the same elements under another shape).</summary>
+    View,
+    /// <summary>A constant: read as one broadcast value by fused loops, filled once into a buffer when another kernel reads it.</summary>
+    Constant,
+}
+
+/// <summary>One kernel of a plan: the values it reads and the values it writes to buffers.</summary>
+public abstract record PlanKernel
+{
+    /// <summary>The values read from buffers (after views are resolved by the binder).</summary>
+    public abstract IReadOnlyList<Node> Reads { get; }
+    /// <summary>The values written to buffers.</summary>
+    public abstract IReadOnlyList<Node> Writes { get; }
+    /// <summary>One line for <see cref="PlanPrinter"/>.</summary>
+    public abstract string Describe();
+}
+
+/// <summary>One step of a fused loop: compute <see cref="Node"/> from <see cref="Operands"/> (members of the same
+/// loop come from registers, others from buffers with broadcasting); <see cref="Store"/> writes it to its buffer.</summary>
+public sealed record FusedOp(Node Node, Node[] Operands, bool Store);
+
+/// <summary>A chain (or DAG) of elementwise and broadcast ops over one iteration shape, run as one loop over tiles:
+/// every intermediate stays in a cache-resident register tile; only <see cref="FusedOp.Store"/> values reach memory.</summary>
+public sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanKernel
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<Node> Reads =>
+        Ops.SelectMany(o => o.Operands).Where(x => !Ops.Any(m => m.Node == x)).Distinct().ToArray();
+    /// <inheritdoc />
+    public override IReadOnlyList<Node> Writes => Ops.Where(o => o.Store).Select(o => o.Node).ToArray();
+    /// <inheritdoc />
+    public override string Describe() =>
+        $"fused {Domain} [{string.Join(" ", Ops.Select(o => $"{o.Node}={Name(o.Node.Op)}({string.Join(",", o.Operands.Select(x => x.ToString()))}){(o.Store ? "!" : "")}"))}]";
+
+    internal static string Name(OpKind op) => char.ToLowerInvariant(op.ToString()[0]) + op.ToString()[1..];
+}
+
+/// <summary>A matrix product C = act(op(A)·op(B) + bias) on the packed GEMM: transposed operands become the GEMM's
+/// flags, a row-vector bias add and a relu/tanh/sigmoid become its epilogue (<see cref="Absorbed"/> lists the
+/// MatMul/Add nodes whose values are never stored). A with more than two axes and a shared B is one GEMM over all
+/// rows; batched B runs one GEMM per batch.</summary>
+public sealed record GemmKernel(Node Output, Node A, bool TransA, Node B, bool TransB, Node? Bias, Activation Activation,
+    Node MatMul, Node[] Absorbed) : PlanKernel
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<Node> Reads => Bias is null ? [A, B] : [A, B, Bias];
+    /// <inheritdoc />
+    public override IReadOnlyList<Node> Writes => [Output];
+    /// <inheritdoc />
+    public override string Describe() =>
+        $"gemm {Output} = {(Activation == Activation.Identity ? "" : Activation.ToString().ToLowerInvariant() + " ")}" +
+        $"{A}{(TransA ? "ᵀ" : "")} @ {B}{(TransB ? "ᵀ" : "")}{(Bias is null ? "" : $" + {Bias}")} {MatMul.Shape}" +
+        (Absorbed.Length > 0 ? $" (absorbs {string.Join(",", Absorbed.Select(a => a.ToString()))})" : "");
+}
+
+/// <summary>Any other single node (reductions, softmax, convolution, pooling, layout copies, random masks, one-hot),
+/// run by a dedicated kernel chosen at bind time from its op and concrete shapes.</summary>
+public sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<Node> Reads => Operands;
+    /// <inheritdoc />
+    public override IReadOnlyList<Node> Writes => [Node];
+    /// <inheritdoc />
+    public override string Describe() =>
+        $"{FusedLoop.Name(Node.Op)} {Node} = ({string.Join(",", Operands.Select(x => x.ToString()))}) {Node.Shape}{(Node.Attrs.Key is { Length: > 0 } k ? " " + k : "")}";
+}
+
+/// <summary>
+/// A planned graph: the kernels in execution order and how every node is stored. Pure data, independent of the
+/// batch size (shapes stay symbolic); <see cref="Codegen.Binder"/> turns it into a runnable program per size.
+/// </summary>
+public sealed class Plan
+{
+    internal Plan(Graph graph, IReadOnlyList<PlanKernel> kernels, Storage[] storage, int[] viewOf)
+    {
+        Graph = graph; Kernels = kernels; Storage = storage; ViewOf = viewOf;
+    }
+
+    /// <summary>The graph planned (after the rewrites the planner ran).</summary>
+    public Graph Graph { get; }
+    /// <summary>The kernels, in an order that respects every dependency.</summary>
+    public IReadOnlyList<PlanKernel> Kernels { get; }
+    /// <summary>How each node (by id) is stored.</summary>
+    public IReadOnlyList<Storage> Storage { get; }
+    /// <summary>For a <see cref="Planning.Storage.View"/> node, the id of the node owning the buffer (views of views are resolved); else -1.</summary>
+    public IReadOnlyList<int> ViewOf { get; }
+}

@@ -1,0 +1,208 @@
+using Nn.Runtime.Execution;
+using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
+
+namespace Nn.Runtime.Engine.Planning;
+
+/// <summary>
+/// The fusion planner: a pure function from a graph to a <see cref="Plan"/>. It decides what to fuse, never how to
+/// run it. In order: (1) matrix products take transposed operands as GEMM flags and absorb a following row-vector
+/// bias add and relu/tanh/sigmoid into the GEMM epilogue (relu's derivative mask <c>step(x @ w + b)</c> is read from
+/// the relu output instead, as step(relu z) = step z); (2) Reshape becomes a view and constants broadcast values;
+/// (3) elementwise and broadcast ops of one shape are grouped into loops, greedily joining a producer's loop unless
+/// that would make a cycle through another kernel; (4) everything else is one kernel per node; (5) kernels are
+/// ordered topologically.
+/// </summary>
+public static class Planner
+{
+    /// <summary>Plans <paramref name="graph"/> as given (run <see cref="Rewrite.Passes.Optimize(Graph)"/> first to simplify it).</summary>
+    public static Plan Build(Graph graph)
+    {
+        var nodes = graph.Nodes;
+        int count = nodes.Count;
+        var isOutput = new bool[count];
+        foreach (var o in graph.Outputs) isOutput[o.Value.Id] = true;
+        var live = ReferenceInterpreter<float>.Live(graph, graph.Outputs.Select(o => o.Value));
+        var operands = nodes.Select(n => n.Inputs.ToArray()).ToArray();
+        var consumers = Consumers(nodes, operands, live);
+
+        // (1) matrix products and their epilogues
+        var gemmOf = new GemmKernel?[count];
+        var absorbed = new bool[count];
+        foreach (var m in nodes)
+            if (live[m.Id] && m.Op == OpKind.MatMul && MatchGemm(m, operands, consumers, isOutput) is { } g)
+            {
+                gemmOf[g.Output.Id] = g;
+                foreach (var a in g.Absorbed) absorbed[a.Id] = true;
+            }
+
+        // effective operands, then what is still needed
+        Node[] Effective(Node n) => gemmOf[n.Id] is { } g ? [.. g.Reads] : absorbed[n.Id] ? [] : operands[n.Id];
+        var needed = new bool[count];
+        foreach (var o in graph.Outputs) needed[o.Value.Id] = true;
+        for (int i = count - 1; i >= 0; i--)
+            if (needed[i]) foreach (var x in Effective(nodes[i])) needed[x.Id] = true;
+
+        // (2) storage of sources, views and constants
+        var storage = new Storage[count];
+        var viewOf = Enumerable.Repeat(-1, count).ToArray();
+        foreach (var n in nodes)
+        {
+            if (!needed[n.Id]) continue;
+            if (n.Op == OpKind.Const) storage[n.Id] = Storage.Constant;
+            else if (n.Op == OpKind.Reshape)
+            {
+                var src = operands[n.Id][0];
+                if (storage[src.Id] == Storage.Constant) storage[n.Id] = Storage.Constant;
+                else { storage[n.Id] = Storage.View; viewOf[n.Id] = viewOf[src.Id] >= 0 ? viewOf[src.Id] : src.Id; }
+            }
+            else storage[n.Id] = Storage.Buffer;
+        }
+
+        // (3) + (4) kernels
+        var kernels = new List<(PlanKernel Kernel, int Anchor)>();
+        var loopOf = Enumerable.Repeat(-1, count).ToArray();
+        var loops = new List<List<Node>>();
+        var reach = new HashSet<int>[count]; // loops a node depends on through stored values
+        var loopDeps = new List<HashSet<int>>(); // loops a whole loop depends on (any member's operands)
+        foreach (var n in nodes)
+        {
+            if (!needed[n.Id]) continue;
+            var ops = Effective(n);
+            var r = new HashSet<int>();
+            foreach (var x in ops) { r.UnionWith(reach[x.Id] ?? []); if (loopOf[x.Id] >= 0) r.Add(loopOf[x.Id]); }
+            reach[n.Id] = r;
+            if (n.IsSource || n.Op == OpKind.Reshape || absorbed[n.Id]) continue;
+            if (gemmOf[n.Id] is { } g) { kernels.Add((g, n.Id)); continue; }
+            if (!IsElementwise(n.Op)) { kernels.Add((new NodeKernel(n, ops), n.Id)); continue; }
+            int join = -1;
+            foreach (var x in ops)
+            {
+                int l = loopOf[x.Id];
+                if (l < 0 || !x.Shape.Equals(n.Shape)) continue;
+                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps)))))
+                { join = l; break; }
+            }
+            if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); }
+            loops[join].Add(n);
+            foreach (var y in ops)
+                if (loopOf[y.Id] != join) { loopDeps[join].UnionWith(reach[y.Id]); if (loopOf[y.Id] >= 0) loopDeps[join].Add(loopOf[y.Id]); }
+            loopOf[n.Id] = join;
+        }
+        // A loop member is stored when an output or another kernel reads it (through a view or not).
+        int Root(Node x) => viewOf[x.Id] >= 0 ? viewOf[x.Id] : x.Id;
+        var readOutside = new bool[count];
+        foreach (var o in graph.Outputs) readOutside[Root(o.Value)] = true;
+        foreach (var (k, _) in kernels) foreach (var r in k.Reads) readOutside[Root(r)] = true;
+        foreach (var members in loops)
+        {
+            var inLoop = members.Select(m => m.Id).ToHashSet();
+            foreach (var m in members)
+                foreach (var x in operands[m.Id])
+                    if (!inLoop.Contains(x.Id)) readOutside[Root(x)] = true;
+        }
+        foreach (var members in loops)
+        {
+            var fused = members.Select(m => new FusedOp(m, operands[m.Id], readOutside[m.Id])).ToArray();
+            kernels.Add((new FusedLoop(members[0].Shape, fused), members[^1].Id));
+        }
+        return new Plan(graph, Order(kernels, count, viewOf), storage, viewOf);
+    }
+
+    /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop <paramref name="target"/>,
+    /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands).</summary>
+    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps)
+    {
+        var seen = new HashSet<int>();
+        var stack = new Stack<int>(direct);
+        while (stack.Count > 0)
+        {
+            int l = stack.Pop();
+            if (l == target) return true;
+            if (seen.Add(l)) foreach (var d in loopDeps[l]) stack.Push(d);
+        }
+        return false;
+    }
+
+    /// <summary>True for the ops a fused loop runs: unary, binary, where and broadcast.</summary>
+    public static bool IsElementwise(OpKind op) =>
+        ScalarOps<float>.IsUnary(op) || ScalarOps<float>.IsBinary(op) || op is OpKind.Where or OpKind.Broadcast;
+
+    private static List<Node>[] Consumers(IReadOnlyList<Node> nodes, Node[][] operands, bool[] live)
+    {
+        var c = nodes.Select(_ => new List<Node>()).ToArray();
+        foreach (var n in nodes)
+            if (live[n.Id]) foreach (var x in operands[n.Id].Distinct()) c[x.Id].Add(n);
+        return c;
+    }
+
+    /// <summary>x, or the input of a transpose that swaps the last two axes (and keeps the others), as a GEMM flag.</summary>
+    private static (Node, bool) Unwrap(Node x)
+    {
+        if (x.Op != OpKind.Transpose) return (x, false);
+        var p = x.Attrs.Ints;
+        int r = p.Length;
+        if (r < 2 || p[r - 1] != r - 2 || p[r - 2] != r - 1) return (x, false);
+        for (int i = 0; i < r - 2; i++) if (p[i] != i) return (x, false);
+        return (x.Inputs[0], true);
+    }
+
+    private static GemmKernel? MatchGemm(Node m, Node[][] operands, List<Node>[] consumers, bool[] isOutput)
+    {
+        Node a0 = operands[m.Id][0], b0 = operands[m.Id][1];
+        if (a0.Shape.Rank < 2 || b0.Shape.Rank < 2) return null;
+        bool shared = b0.Shape.Rank == 2;
+        if (!shared && a0.Shape.Rank != b0.Shape.Rank) return null;
+        var (a, ta) = Unwrap(a0);
+        var (b, tb) = Unwrap(b0);
+        if (shared && a0.Shape.Rank > 2 && ta) (a, ta) = (a0, false); // rows of a flattened A must be contiguous
+        var plain = new GemmKernel(m, a, ta, b, tb, null, Activation.Identity, m, []);
+        if (!shared || isOutput[m.Id] || consumers[m.Id] is not [{ Op: OpKind.Add } add]) return plain;
+        var ops = operands[add.Id];
+        var bias = ops[0] == m ? ops[1] : ops[0];
+        if (ops[0] == ops[1] || !add.Shape.Equals(m.Shape)) return plain;
+        var nDim = m.Shape[-1];
+        bool rowVector = (bias.Shape.Rank == 1 && bias.Shape[0] == nDim) || (bias.Shape.Rank == 2 && bias.Shape[0].IsOne && bias.Shape[1] == nDim);
+        if (!rowVector || !nDim.IsFixed) return plain;
+        var withBias = plain with { Output = add, Bias = bias, Absorbed = [m] };
+        if (isOutput[add.Id]) return withBias;
+        var cs = consumers[add.Id];
+        var act = cs.Where(c => c.Op is OpKind.Relu or OpKind.Tanh or OpKind.Sigmoid).ToArray();
+        if (act is not [var r]) return withBias;
+        var steps = cs.Where(c => c != r).ToArray();
+        bool ok = r.Op == OpKind.Relu
+            ? steps.All(s => s.Op == OpKind.Step && s.Id > r.Id)
+            : steps.Length == 0;
+        if (!ok) return withBias;
+        foreach (var s in steps) operands[s.Id] = [r];
+        var kind = r.Op switch { OpKind.Relu => Activation.Relu, OpKind.Tanh => Activation.Tanh, _ => Activation.Sigmoid };
+        return withBias with { Output = r, Activation = kind, Absorbed = [m, add] };
+    }
+
+    /// <summary>Kernels in dependency order (Kahn's algorithm, earliest anchor first among the ready ones).</summary>
+    private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf)
+    {
+        var producer = Enumerable.Repeat(-1, count).ToArray();
+        for (int k = 0; k < kernels.Count; k++)
+        {
+            foreach (var w in kernels[k].Kernel.Writes) producer[w.Id] = k;
+            if (kernels[k].Kernel is FusedLoop f) foreach (var o in f.Ops) producer[o.Node.Id] = k;
+        }
+        var deps = new int[kernels.Count];
+        var next = kernels.Select(_ => new List<int>()).ToArray();
+        for (int k = 0; k < kernels.Count; k++)
+            foreach (var x in kernels[k].Kernel.Reads.Select(r => r.Id).Distinct())
+                if (Producer(x) is var p && p >= 0 && p != k) { deps[k]++; next[p].Add(k); }
+        int Producer(int id) => producer[viewOf[id] >= 0 ? viewOf[id] : id];
+        var ready = new PriorityQueue<int, int>();
+        for (int k = 0; k < kernels.Count; k++) if (deps[k] == 0) ready.Enqueue(k, kernels[k].Anchor);
+        var order = new List<PlanKernel>();
+        while (ready.TryDequeue(out var k, out _))
+        {
+            order.Add(kernels[k].Kernel);
+            foreach (var c in next[k]) if (--deps[c] == 0) ready.Enqueue(c, kernels[c].Anchor);
+        }
+        if (order.Count != kernels.Count) throw Throw.Bug("the fusion plan has a cycle");
+        return order;
+    }
+}

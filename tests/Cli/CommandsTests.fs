@@ -1,0 +1,127 @@
+/// The `nn` command as a user runs it: help texts, exit codes, `nn check` on broken files, plain output.
+module Nn.Tests.Cli.Commands
+
+open System
+open System.Diagnostics
+open System.IO
+open Expecto
+open Nn.Tests
+
+/// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: exit code, stdout, stderr.
+let private nn (dir: string) (args: string list) =
+    let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+    for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
+    psi.Environment["NO_COLOR"] <- "1"
+    use p = Process.Start psi
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEndAsync()
+    p.WaitForExit()
+    p.ExitCode, out.Result, err.Result
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "nn-cli-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+let private example name = Path.Combine(TestUtil.repoRoot, "examples", name)
+
+let private verbs = [ "check"; "fmt"; "summary"; "graph"; "train"; "eval"; "predict"; "grad" ]
+
+let private noEscapes (text: string) = not (text.Contains "\u001b")
+
+/// `nn check FILE` on a file with the given bytes: exit code and standard error.
+let private checkBytes (name: string) (bytes: byte[]) =
+    let dir = tempDir ()
+    let path = Path.Combine(dir, name)
+    File.WriteAllBytes(path, bytes)
+    let code, out, err = nn dir [ "check"; name ]
+    code, out, err.Replace(path, name)
+
+[<Tests>]
+let tests =
+    testList "Cli.Commands" [
+        test "nn --help lists every command and exits 0" {
+            let code, out, err = nn TestUtil.repoRoot [ "--help" ]
+            Expect.equal code 0 "exit code"
+            for v in verbs do Expect.stringContains out (sprintf "  %s " v) (sprintf "lists %s" v)
+            Expect.equal err "" "no errors"
+        }
+
+        test "every command's --help has a usage line and examples, exit 0, no escapes" {
+            for v in verbs do
+                let code, out, _ = nn TestUtil.repoRoot [ v; "--help" ]
+                Expect.equal code 0 (sprintf "nn %s --help exit code" v)
+                Expect.stringStarts out (sprintf "Usage: nn %s" v) (sprintf "nn %s usage line" v)
+                Expect.stringContains out "Example" (sprintf "nn %s shows examples" v)
+                Expect.stringContains out "Exit codes" (sprintf "nn %s documents exit codes" v)
+                Expect.isTrue (noEscapes out) (sprintf "nn %s --help is plain" v)
+        }
+
+        test "an unknown command, an unknown option and a missing FILE exit 1 with a message" {
+            let code, _, err = nn TestUtil.repoRoot [ "trian"; "x.nn" ]
+            Expect.equal code 1 "unknown command"
+            Expect.stringContains err "unknown command `trian`" "names the command"
+            let code, _, err = nn TestUtil.repoRoot [ "train"; example "xor.nn"; "--epochs"; "3" ]
+            Expect.equal code 1 "unknown option"
+            Expect.equal (err.Trim()) "nn: unknown option `--epochs` for `nn train` (see `nn train --help`)" "message"
+            let code, _, err = nn TestUtil.repoRoot [ "eval" ]
+            Expect.equal code 1 "missing file"
+            Expect.equal (err.Trim()) "nn: `nn eval` needs a FILE" "message"
+            let code, _, err = nn TestUtil.repoRoot [ "train"; example "xor.nn"; "--threads"; "zero" ]
+            Expect.equal code 1 "bad number"
+            Expect.equal (err.Trim()) "nn: --threads needs a positive whole number, got `zero`" "message"
+        }
+
+        test "nn check on an empty file" {
+            let code, out, err = checkBytes "empty.nn" [||]
+            Expect.equal code 1 "exit code"
+            Expect.equal out "" "nothing on stdout"
+            Expect.stringStarts err "empty.nn: error NN0003: `empty.nn` is empty: a program needs at least one declaration" "message"
+        }
+
+        test "nn check on a binary file" {
+            let code, _, err = checkBytes "model.nn" [| 0x7fuy; 0x45uy; 0x4cuy; 0x46uy; 0uy; 1uy; 2uy |]
+            Expect.equal code 1 "exit code"
+            Expect.stringStarts err "model.nn: error NN0002: `model.nn` is a binary file, not a .nn program" "message"
+        }
+
+        test "nn check on a missing file" {
+            let dir = tempDir ()
+            let code, _, err = nn dir [ "check"; "nothere.nn" ]
+            Expect.equal code 1 "exit code"
+            let err = err.Replace(Path.Combine(dir, "nothere.nn"), "nothere.nn")
+            Expect.stringStarts err "nothere.nn: error NN0001: cannot read `nothere.nn`: no such file" "message"
+        }
+
+        test "nn check on an unclosed bracket shows both places with carets" {
+            let text = "network a (x: [n, 2]) : [n, 2] =\n    relu (x\n"
+            let code, _, err = checkBytes "bracket.nn" (Text.Encoding.UTF8.GetBytes text)
+            Expect.equal code 1 "exit code"
+            let expected =
+                [ "bracket.nn(3,1): error NN0102: expected `)` to close the parenthesis, but the file ended"
+                  "  |"
+                  "3 | "
+                  "  | ^"
+                  "bracket.nn(2,10): note: the parenthesis opened here"
+                  "  |"
+                  "2 |     relu (x"
+                  "  |          ^"
+                  ""
+                  "bracket.nn: 1 error" ]
+            Expect.equal (err.Replace("\r\n", "\n").TrimEnd('\n').Split('\n') |> List.ofArray) expected "rendered diagnostic"
+        }
+
+        test "nn check accepts every example, plain output" {
+            let files = Directory.GetFiles(Path.Combine(TestUtil.repoRoot, "examples"), "*.nn") |> List.ofArray
+            let code, out, err = nn TestUtil.repoRoot ("check" :: files)
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            Expect.equal (out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length) files.Length "one line per file"
+            Expect.isTrue (noEscapes out && noEscapes err) "no ANSI escapes when redirected"
+        }
+
+        test "nn summary names the parameter paths" {
+            let code, out, _ = nn TestUtil.repoRoot [ "summary"; example "xor.nn" ]
+            Expect.equal code 0 "exit code"
+            for p in [ "dense1.w"; "dense1.b"; "dense2.w"; "total parameters: 33" ] do Expect.stringContains out p p
+        }
+    ]

@@ -1,0 +1,82 @@
+/// Every bad-data error through the command line, with its exact message, pointing at the `data` field.
+module Nn.Tests.Cli.DataErrors
+
+open System
+open System.Diagnostics
+open System.IO
+open Expecto
+
+/// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: exit code, stdout, stderr.
+let private nn (dir: string) (args: string list) =
+    let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+    for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
+    psi.Environment["NO_COLOR"] <- "1"
+    use p = Process.Start psi
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEndAsync()
+    p.WaitForExit()
+    p.ExitCode, out.Result, err.Result
+
+/// The data files every case may use.
+let private files =
+    [ "ragged.csv", "a,b,y\n1,2,3\n4,5\n"
+      "nan.csv", "a,b,y\n1,x,3\n"
+      "empty.csv", ""
+      "norows.csv", "a,b,y\n"
+      "quote.csv", "a,b,y\n1,\"2,3\n"
+      "ok.csv", "a,b,y\n1,2,3\n"
+      "bad.npy", "garbage" ]
+
+/// A model whose train block reads `data`; the data field is on line 5 from column 12.
+let private model (data: string) =
+    sprintf "network m (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\ntrain m {\n    data = %s\n    loss = mse\n    epochs = 1\n}\n" data
+
+/// (name, data expression, expected first line of the diagnostic after `m.nn(5,12): error `)
+let private cases =
+    [ "missing file", "csv \"nothere.csv\" { features = [0; 1]; label = \"y\" }", "NN0501: nothere.csv: file not found (looked for nothere.csv)"
+      "ragged row", "csv \"ragged.csv\" { features = [0; 1]; label = \"y\" }", "NN0521: ragged.csv row 3: 2 fields, expected 3 as in the header"
+      "not a number", "csv \"nan.csv\" { features = [0; 1]; label = \"y\" }", "NN0522: nan.csv row 2, column 2 (b): `x` is not a number"
+      "empty CSV", "csv \"empty.csv\" { features = [0; 1]; label = \"y\" }", "NN0520: empty.csv: the file is empty; expected a header row naming the columns"
+      "header only", "csv \"norows.csv\" { features = [0; 1]; label = \"y\" }", "NN0525: norows.csv: the file has a header row but no data rows"
+      "unclosed quote", "csv \"quote.csv\" { features = [0; 1]; label = \"y\" }", "NN0524: quote.csv row 2, column 2: a quoted field is never closed (missing `\"`)"
+      "unknown column", "csv \"ok.csv\" { features = [0; 1]; label = \"z\" }", "NN0523: ok.csv: no column named `z`; the header has a, b, y"
+      "not NPY", "npy \"bad.npy\" \"bad.npy\"", "NN0530: bad.npy: not an NPY file: it does not start with the magic bytes \\x93NUMPY"
+      "not IDX", "idx \"ok.csv\" \"ok.csv\"", "NN0510: ok.csv: wrong magic number 0x612C622C, expected 0x00000803 (IDX images)"
+      "rows of the wrong shape", "csv \"ok.csv\" { features = [0]; label = \"y\" }", "NN0550: the data's rows have the shape [1], but the network `m` takes [n, 2] (rows of [2])" ]
+
+let private sandbox () =
+    let d = Path.Combine(Path.GetTempPath(), "nn-cli-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    for name, text in files do File.WriteAllText(Path.Combine(d, name), text)
+    d
+
+[<Tests>]
+let tests =
+    testList "Cli.DataErrors" [
+        for name, data, expected in cases do
+          yield
+            test (sprintf "%s: exact message at the data field" name) {
+                let dir = sandbox ()
+                File.WriteAllText(Path.Combine(dir, "m.nn"), model data)
+                let code, _, err = nn dir [ "train"; "m.nn" ]
+                Expect.equal code 1 "exit code"
+                let lines = err.Replace(dir + "/", "").Replace("\r\n", "\n").Split('\n')
+                Expect.equal lines[0] ("m.nn(5,12): error " + expected) "first line"
+                Expect.equal lines[2] (sprintf "5 |     data = %s" data) "the data line"
+                Expect.equal lines[3] ("  |            " + String('^', data.Length)) "carets under the data field"
+                Expect.isFalse (err.Contains "   at ") "no stack trace"
+            }
+
+        yield test "a bad --input of nn predict names the input file" {
+            let dir = sandbox ()
+            File.WriteAllText(Path.Combine(dir, "m.nn"), model "rows [ [1; 2], [3] ]")
+            let code, _, err = nn dir [ "train"; "m.nn"; "--out"; "run"; "--quiet" ]
+            Expect.equal code 0 (sprintf "training (stderr: %s)" err)
+            let code, _, err = nn dir [ "predict"; "m.nn"; "--weights"; "run"; "--input"; "nan.csv" ]
+            Expect.equal code 1 "exit code"
+            Expect.equal (err.Trim()) "nan.csv: error NN0522: nan.csv row 2, column 2 (b): `x` is not a number" "message"
+            let code, _, err = nn dir [ "predict"; "m.nn"; "--weights"; "run"; "--input"; "points.txt" ]
+            Expect.equal code 1 "unknown format"
+            Expect.equal (err.Trim()) "nn: --input: `points.txt` is not .npy, .csv or IDX (.idx, *-ubyte)" "message"
+        }
+    ]

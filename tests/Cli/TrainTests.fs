@@ -1,0 +1,139 @@
+/// `nn train` end to end: convergence on XOR, the run folder, checkpoints, exact resumption, divergence.
+module Nn.Tests.Cli.Train
+
+open System
+open System.Diagnostics
+open System.Globalization
+open System.IO
+open Expecto
+open Nn.Tests
+open Nn.Runtime.Checkpoints
+
+/// Run the built nn.dll in `dir` with NO_COLOR=1, redirected output and extra environment: code, stdout, stderr.
+let private nnWith (env: (string * string) list) (dir: string) (args: string list) =
+    let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+    for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
+    psi.Environment["NO_COLOR"] <- "1"
+    for k, v in env do psi.Environment[k] <- v
+    use p = Process.Start psi
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEndAsync()
+    p.WaitForExit()
+    p.ExitCode, out.Result, err.Result
+
+let private nn = nnWith []
+
+/// A temporary folder holding copies of the named files of examples/ (paths relative to examples/).
+let private sandbox (files: string list) =
+    let d = Path.Combine(Path.GetTempPath(), "nn-cli-" + Guid.NewGuid().ToString("N"))
+    for f in files do
+        let target = Path.Combine(d, f)
+        Directory.CreateDirectory(Path.GetDirectoryName target) |> ignore
+        File.Copy(Path.Combine(TestUtil.repoRoot, "examples", f), target)
+    d
+
+let private lines (s: string) = s.Replace("\r\n", "\n").Split('\n', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
+
+[<Tests>]
+let tests =
+    testList "Cli.Train" [
+        test "nn train examples/xor.nn learns XOR: final loss < 0.05, every prediction on the right side of 0.5" {
+            let dir = sandbox [ "xor.nn" ]
+            let code, out, err = nn dir [ "train"; "xor.nn" ]
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            Expect.isFalse (out.Contains "\u001b") "no ANSI escapes when redirected"
+            let ls = lines out
+            let lastEpoch = ls |> List.findBack (fun l -> l.StartsWith "epoch")
+            Expect.stringStarts lastEpoch "epoch 500/500  loss " "the last epoch line"
+            let loss = Double.Parse((lastEpoch.Split("  ")[1]).Substring(5), CultureInfo.InvariantCulture)
+            Expect.isLessThan loss 0.05 "final loss"
+            Expect.stringEnds lastEpoch " samples/s" "samples per second"
+            let table = ls |> List.skipWhile (fun l -> not (l.StartsWith "input")) |> List.skip 2 |> List.take 4
+            for row in table do
+                let cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                let x1, x2, target, prediction = float cells[0], float cells[1], float cells[2], Double.Parse(cells[3], CultureInfo.InvariantCulture)
+                Expect.equal target (if x1 <> x2 then 1.0 else 0.0) "target column"
+                Expect.equal (prediction > 0.5) (target = 1.0) (sprintf "prediction for %g %g is %g" x1 x2 prediction)
+        }
+
+        test "the run folder holds metrics.csv, the checkpoint, the model source and curves.png" {
+            let dir = sandbox [ "iris.nn"; "data/iris.csv" ]
+            let code, out, err = nn dir [ "train"; "iris.nn"; "--set"; "epochs=4" ]
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            let run = Directory.GetDirectories(Path.Combine(dir, "runs", "iris")) |> Array.exactlyOne
+            Expect.stringContains out (sprintf "run folder: %s" (Path.Combine("runs", "iris", Path.GetFileName run))) "prints where"
+            let names = Directory.GetFiles run |> Array.map Path.GetFileName |> Array.sort
+            Expect.equal names [| "checkpoint.safetensors"; "curves.png"; "iris.nn"; "metrics.csv" |] "files (no temporary ones)"
+            let metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"))
+            Expect.equal metrics[0] "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" "header"
+            Expect.equal metrics.Length 5 "a row per epoch"
+            Expect.equal (File.ReadAllText(Path.Combine(run, "iris.nn"))) (File.ReadAllText(Path.Combine(dir, "iris.nn"))) "source copy"
+            let png = File.ReadAllBytes(Path.Combine(run, "curves.png"))
+            Expect.equal png[1..3] "PNG"B "a PNG image"
+            let ck = SafeTensors.Read(Path.Combine(run, "checkpoint.safetensors"))
+            Expect.equal ck.Metadata["epoch"] "4" "epoch"
+            Expect.equal ck.Metadata["network"] "iris" "network"
+            Expect.equal ck.Metadata["classes"] "setosa\nversicolor\nvirginica" "class names"
+            Expect.equal ck.Metadata["source_sha256"].Length 64 "SHA-256"
+            Expect.isTrue (ck.Metadata.ContainsKey "rng" && ck.Metadata.ContainsKey "nn_version" && ck.Metadata.ContainsKey "schedule") "resume state"
+            for p in [ "dense1.w"; "dense2.b"; "standardize1.mean" ] do
+                Expect.isTrue (ck.Names |> Seq.contains p) (sprintf "holds %s" p)
+            Expect.isGreaterThan ck.Names.Count 8 "optimizer state too"
+        }
+
+        test "a run killed after epoch 3 and resumed ends with bit-identical weights" {
+            let dir = sandbox [ "iris.nn"; "data/iris.csv" ]
+            let code, _, err = nn dir [ "train"; "iris.nn"; "--set"; "epochs=6"; "--out"; "full"; "--quiet" ]
+            Expect.equal code 0 (sprintf "uninterrupted run (stderr: %s)" err)
+            let code, _, err = nnWith [ "NN_EXIT_AFTER_EPOCH", "3" ] dir [ "train"; "iris.nn"; "--set"; "epochs=6"; "--out"; "part"; "--quiet" ]
+            Expect.equal code 3 "killed after epoch 3"
+            Expect.stringContains err "stopping after epoch 3" "says so"
+            Expect.equal (SafeTensors.Read(Path.Combine(dir, "part", "checkpoint.safetensors")).Metadata["epoch"]) "3" "checkpoint of epoch 3"
+            let code, out, err = nn dir [ "train"; "iris.nn"; "--resume"; "part" ]
+            Expect.equal code 0 (sprintf "resumed run (stderr: %s)" err)
+            Expect.stringContains out "resuming `iris` after epoch 3 of 6 from part" "announces the resumption"
+            let full = SafeTensors.Read(Path.Combine(dir, "full", "checkpoint.safetensors"))
+            let part = SafeTensors.Read(Path.Combine(dir, "part", "checkpoint.safetensors"))
+            Expect.equal (List.ofSeq part.Names) (List.ofSeq full.Names) "same tensors"
+            for n in full.Names do Expect.equal part[n].Bytes full[n].Bytes (sprintf "%s bit-identical" n)
+            let rows (d: string) = File.ReadAllLines(Path.Combine(dir, d, "metrics.csv")) |> Array.map (fun l -> l.Substring(0, l.LastIndexOf ','))
+            Expect.equal (rows "part") (rows "full") "same metrics (but the seconds)"
+        }
+
+        test "resuming is refused when the model source changed" {
+            let dir = sandbox [ "xor.nn" ]
+            let code, _, _ = nn dir [ "train"; "xor.nn"; "--set"; "epochs=2"; "--out"; "r"; "--quiet" ]
+            Expect.equal code 0 "first run"
+            File.AppendAllText(Path.Combine(dir, "xor.nn"), "\n// changed\n")
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--resume"; "r" ]
+            Expect.equal code 1 "refused"
+            Expect.stringStarts err "r/checkpoint.safetensors: error NN0709: was written for another version of xor.nn (its SHA-256 differs); train from scratch, or restore the model source saved in the run folder" "message"
+        }
+
+        test "--resume without a run says so" {
+            let dir = sandbox [ "xor.nn" ]
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--resume" ]
+            Expect.equal code 1 "exit code"
+            Expect.equal (err.Trim()) (sprintf "nn: --resume: there is no run of `xor` under %s; give the run folder" (Path.Combine("runs", "xor"))) "message"
+        }
+
+        test "divergence is a diagnostic at the node's line, without a stack trace" {
+            let dir = sandbox [ "xor.nn" ]
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "optimizer=sgd { lr = 1e38 }"; "--set"; "epochs=20"; "--quiet" ]
+            Expect.equal code 1 "exit code"
+            Expect.stringContains err "error NN0512: training diverged at step " "code and message"
+            Expect.stringContains err "try a smaller learning rate" "advice"
+            Expect.stringContains err " | " "source excerpt"
+            Expect.isFalse (err.Contains "   at ") "no stack trace"
+        }
+
+        test "--set of an unknown field and a bad engine are user errors" {
+            let dir = sandbox [ "xor.nn" ]
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epoch=3" ]
+            Expect.equal code 1 "unknown field"
+            Expect.stringStarts (err.Trim()) "nn: --set: `train` has no field `epoch` (fields: data, target" "message"
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--engine"; "gpu" ]
+            Expect.equal code 1 "bad engine"
+            Expect.equal (err.Trim()) "nn: --engine must be one of fused, reference, got `gpu`" "message"
+        }
+    ]

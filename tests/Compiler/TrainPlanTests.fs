@@ -1,0 +1,60 @@
+module Nn.Tests.Compiler.TrainPlanTests
+
+open System.IO
+open Expecto
+open Nn.Runtime.Training
+open Nn.Compiler
+open Nn.Tests.TestUtil
+
+let private examples = Path.Combine(repoRoot, "examples")
+
+/// Compile an example, plan its first train block with `--set`-style overrides, train with the reference executor.
+let train (file: string) (overrides: (string * string) list) =
+    match Compile.compileFile (Path.Combine(examples, file)) with
+    | Result.Error ds -> failtestf "%A" (ds |> List.map (fun d -> d.Message))
+    | Result.Ok c ->
+        let td, env = c.Trains.Head
+        let sets =
+            overrides |> List.map (fun (k, v) ->
+                match Nn.Dsl.Parser.parseExpr "--set" v with
+                | Result.Ok e -> k, e
+                | Result.Error _ -> failtest "bad override")
+        let plan = TrainPlan.create c (TrainPlan.withOverrides td sets, env)
+        let exec = ReferenceExecutor(plan.Graphs, plan.Initial)
+        let result = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, TrainPlan.options plan.Config null null)
+        plan, exec, result
+
+[<Tests>]
+let tests =
+    testList "Compiler.TrainPlan" [
+        test "xor.nn trains to loss < 0.05 with every row on the right side of 0.5" {
+            let plan, exec, result = train "xor.nn" []
+            let last = result.History[result.History.Count - 1]
+            Expect.isLessThan last.TrainLoss 0.05 "final loss"
+            let predictions = exec.Predict(plan.Train.Features)
+            for i in 0..3 do
+                let target = plan.Train.Targets.Data[i]
+                let p = predictions.Data[i]
+                Expect.equal (p > 0.5f) (target > 0.5f) (sprintf "row %d: prediction %f, target %f" i p target)
+        }
+
+        test "iris.nn reaches at least 95% validation accuracy" {
+            let _, _, result = train "iris.nn" []
+            let last = result.History[result.History.Count - 1]
+            Expect.isGreaterThanOrEqual last.ValidationMetrics["accuracy"] 0.95 "validation accuracy"
+        }
+
+        test "the same seed gives bit-identical weights" {
+            let _, a, _ = train "xor.nn" [ "epochs", "20" ]
+            let _, b, _ = train "xor.nn" [ "epochs", "20" ]
+            let sa, sb = a.Snapshot(), b.Snapshot()
+            for KeyValue(name, t) in sa do
+                Expect.sequenceEqual t.Data sb[name].Data name
+        }
+
+        test "overrides replace train fields" {
+            let plan, _, result = train "xor.nn" [ "epochs", "3"; "batch", "2" ]
+            Expect.equal plan.Config.Batch 2 "batch"
+            Expect.equal result.History.Count 3 "epochs"
+        }
+    ]

@@ -1,0 +1,59 @@
+module Nn.Tests.Dsl.FormatTests
+
+open Expecto
+open Nn.Dsl
+open Nn.Tests.Generators.DslSamples
+
+let private fmt (text: string) =
+    match Printer.formatSource "t.nn" text with
+    | Result.Ok s -> s
+    | Result.Error ds -> failtestf "format failed:\n%s" (render text ds)
+
+[<Tests>]
+let tests =
+    testList "Dsl.Format" [
+        testList "examples format idempotently, keep their AST and every comment" [
+            for (name, text) in examples ->
+                test name {
+                    let once = fmt text
+                    Expect.equal (fmt once) once "idempotent"
+                    Expect.equal (parseOk once) (parseOk text) "same AST"
+                    let count (s: string) = (s.Split "//").Length
+                    Expect.equal (count once) (count text) "comments kept"
+                }
+        ]
+        test "canonical layout" {
+            let source = "let  f x=x+1\nnetwork m (x:[n,2]):[n,1]=\n  x\n  |> dense 1 |>relu\ntrain m {batch=4;epochs=10; optimizer = adam {lr=1e-3}}"
+            let expected =
+                String.concat "\n" [
+                    "let f x = x + 1"
+                    ""
+                    "network m (x: [n, 2]) : [n, 1] ="
+                    "    x"
+                    "    |> dense 1 |> relu"
+                    ""
+                    "train m {"
+                    "    batch     = 4"
+                    "    epochs    = 10"
+                    "    optimizer = adam { lr = 1e-3 }"
+                    "}"
+                    "" ]
+            Expect.equal (fmt source) expected "formatted"
+        }
+        test "comments stay where they were" {
+            let source = "// header\n\n/// doc\nlet x = 1 // one\n// before y\nlet y = [ 1 // first\n          2 ]\n"
+            let expected = "// header\n\n/// doc\nlet x = 1 // one\n\n// before y\nlet y = [ 1 // first\n          2 ]\n"
+            Expect.equal (fmt source) expected "formatted"
+        }
+        test "formatExpr prints one line" {
+            Expect.equal (Printer.formatExpr (exprOk "fun x->x.[0..1,*] |>f (-1) { a=1 }")) "fun x -> x.[0..1, *] |> f (-1) { a = 1 }" "expr"
+        }
+        test "numbers print back to the same value and kind" {
+            for (v, isInt, text) in [ 1.0, true, "1"; 1.0, false, "1.0"; 0.001, false, "1e-3"; 0.05, false, "0.05"; 1e20, false, "1e20"; 255.0, false, "255.0" ] do
+                Expect.equal (Printer.formatNumber v isInt) text (string v)
+        }
+        test "formatProgram keeps doc comments" {
+            let p = parseOk "/// Adds one.\nlet inc x = x + 1"
+            Expect.equal (Printer.formatProgram p) "/// Adds one.\nlet inc x = x + 1\n" "text"
+        }
+    ]

@@ -1,0 +1,195 @@
+/// The fused engine against the reference interpreter: random graphs with their gradients, and real training
+/// steps (every optimizer, every loss, conv, batchNorm, dropout), partial batches, threads, allocation, NaN.
+module Nn.Tests.Runtime.Engine.FusedExecutorTests
+
+open System
+open System.Collections.Generic
+open Expecto
+open Nn.Runtime
+open Nn.Runtime.IR
+open Nn.Runtime.Data
+open Nn.Runtime.Execution
+open Nn.Runtime.Training
+open Nn.Runtime.Ops
+open Nn.Runtime.Engine
+open Nn.Tests.Runtime.Autodiff
+
+let private sp = SourceSpan.None
+
+/// Float32 kernels differ from the reference's plain loops in summation order and in vectorised exp/tanh:
+/// values agree within atol + rtol·|expected|.
+let private atol, rtol = 2e-4, 2e-3
+
+let private closeTo (what: string) (actual: float32[]) (expected: float32[]) =
+    Expect.equal actual.Length expected.Length (what + ": length")
+    for i in 0 .. actual.Length - 1 do
+        let a, e = float actual[i], float expected[i]
+        let ok = (Double.IsNaN a && Double.IsNaN e) || a = e || abs (a - e) <= atol + rtol * abs e
+        if not ok then failtestf "%s[%d]: fused %g, reference %g" what i a e
+
+let private randomTensor (rng: Random) (shape: int[]) (f: Random -> float32) =
+    HostTensor(shape, Array.init (Array.fold (*) 1 shape) (fun _ -> f rng))
+
+type private Net = { Graphs: StepGraphs; Features: int[]; Classes: int; Target: int -> int[] }
+
+let private dense (b: GraphBuilder) (x: Node) (i: int) (o: int) (name: string) =
+    let w = b.Param(name + ".w", Shape.Of(i, o), InitSpec("glorot"), sp)
+    let bias = b.Param(name + ".b", Shape.Of o, InitSpec("uniform", -0.1, 0.1), sp)
+    b.Binary(OpKind.Add, b.MatMul(x, w, sp), bias, sp)
+
+let private mlp (opt: OptimizerSpec) (loss: string) (act: OpKind) (outAct: OpKind option) (extra: ForwardContext -> Node -> Node) =
+    let classes = if loss = "softmaxCrossEntropy" || loss = "crossEntropy" then 4 else 3
+    let fwd (ctx: ForwardContext) =
+        let b = ctx.Builder
+        let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 12), sp)
+        let h = extra ctx (b.Unary(act, dense b x 12 16 "d1", sp))
+        let o = dense b h 16 classes "d2"
+        match outAct with Some a -> b.Unary(a, o, sp) | None -> o
+    let indices = loss = "softmaxCrossEntropy" || loss = "crossEntropy"
+    let spec = TrainSpec(Loss = loss, Optimizer = opt, Metrics = (if indices then [ "accuracy" ] else []),
+                         TargetShape = (if indices then Shape(Dim.Sym "n") else null))
+    { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 12 |]; Classes = classes
+      Target = fun n -> if indices then [| n |] else [| n; classes |] }
+
+let private convNet () =
+    let fwd (ctx: ForwardContext) =
+        let b = ctx.Builder
+        let x = b.Input("image", Shape(Dim.Sym "n", Dim.Of 8, Dim.Of 8, Dim.Of 1), sp)
+        let k = b.Param("c1.k", Shape.Of(3, 3, 1, 4), InitSpec("he"), sp)
+        let c = b.Unary(OpKind.Relu, b.Binary(OpKind.Add, b.Conv2d(x, k, 1, 1, [| 1; 1; 1; 1 |], sp),
+                                               b.Param("c1.b", Shape.Of 4, InitSpec.Zeros, sp), sp), sp)
+        let p = b.Pool(OpKind.MaxPool2d, c, 2, 2, sp)
+        let k2 = b.Param("c2.k", Shape.Of(2, 2, 4, 3), InitSpec("he"), sp)
+        let c2 = b.Pool(OpKind.AvgPool2d, b.Unary(OpKind.Tanh, b.Conv2d(p, k2, 1, 1, [| 0; 0; 1; 1 |], sp), sp), 2, 2, sp)
+        let flat = b.Reshape(c2, Shape(Dim.Sym "n", Dim.Of 12), sp)
+        dense b flat 12 4 "out"
+    let spec = TrainSpec(Loss = "softmaxCrossEntropy", Optimizer = OptimizerSpec(Kind = "adam", Lr = 0.01),
+                         Metrics = [ "accuracy" ], TargetShape = Shape(Dim.Sym "n"))
+    { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 8; 8; 1 |]; Classes = 4; Target = fun n -> [| n |] }
+
+let private batch (net: Net) (rng: Random) (n: int) =
+    let x = randomTensor rng (Array.append [| n |] net.Features) (fun r -> float32 (r.NextDouble() * 2.0 - 1.0))
+    let t = net.Target n
+    let y =
+        if t.Length = 1 then randomTensor rng t (fun r -> float32 (r.Next net.Classes))
+        else randomTensor rng t (fun r -> float32 (r.NextDouble()))
+    x, y
+
+/// Runs `steps` training steps (the last one a partial batch) on both engines, then evaluation and prediction,
+/// comparing everything.
+let private agree (net: Net) (threads: int) =
+    let init = Initializers.ForGraph(net.Graphs.Train, 5UL)
+    let fused = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = threads))
+    let reference = Executors.Create(net.Graphs, init, ExecutorOptions(Engine = "reference"))
+    let rng = Random 11
+    for step in 1 .. 4 do
+        let x, y = batch net rng (if step = 4 then 5 else 16)
+        let a = fused.Step(x, y, 0.05, int64 step, 9UL)
+        let e = reference.Step(x, y, 0.05, int64 step, 9UL)
+        closeTo (sprintf "loss at step %d" step) [| float32 a.Loss |] [| float32 e.Loss |]
+        closeTo (sprintf "metrics at step %d" step) (Array.map float32 a.Metrics) (Array.map float32 e.Metrics)
+    let sa, se = fused.Snapshot(), reference.Snapshot()
+    Expect.equal (set sa.Keys) (set se.Keys) "the same Params and States"
+    for kv in se do closeTo kv.Key sa[kv.Key].Data kv.Value.Data
+    let x, y = batch net rng 6
+    let ea, ee = fused.Evaluate(x, y), reference.Evaluate(x, y)
+    closeTo "evaluation loss" [| float32 ea.Loss |] [| float32 ee.Loss |]
+    closeTo "prediction" (fused.Predict x).Data (reference.Predict x).Data
+
+let private optimizers =
+    [ "sgd", OptimizerSpec(Kind = "sgd", Lr = 0.1)
+      "sgd momentum", OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9)
+      "sgd nesterov", OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9, Nesterov = true)
+      "adam", OptimizerSpec(Kind = "adam", Lr = 0.01)
+      "adamW", OptimizerSpec(Kind = "adamW", Lr = 0.01)
+      "rmsprop", OptimizerSpec(Kind = "rmsprop", Lr = 0.01)
+      "adagrad", OptimizerSpec(Kind = "adagrad", Lr = 0.1) ]
+
+let private losses =
+    [ "mse", None; "mae", None; "huber", None; "binaryCrossEntropy", Some OpKind.Sigmoid
+      "softmaxCrossEntropy", None; "crossEntropy", Some OpKind.Softmax ]
+
+let private sgd = OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9)
+let private noExtra _ h = h
+
+[<Tests>]
+let tests =
+    testList "Runtime.Engine.FusedExecutor" [
+        testList "every optimizer" [
+            for name, opt in optimizers -> test name { agree (mlp opt "softmaxCrossEntropy" OpKind.Relu None noExtra) 1 }
+        ]
+        testList "every loss" [
+            for loss, outAct in losses -> test loss { agree (mlp sgd loss OpKind.Tanh outAct noExtra) 1 }
+        ]
+        test "dropout masks equal the reference's" {
+            agree (mlp sgd "softmaxCrossEntropy" OpKind.Relu None (fun ctx h -> Layers.Dropout(ctx, h, 0.3, sp))) 1
+        }
+        test "batchNorm with running statistics" {
+            agree (mlp sgd "mse" OpKind.Sigmoid None (fun ctx h -> Layers.BatchNorm(ctx, h, "bn", sp))) 1
+        }
+        test "conv net: conv2d, relu, max and average pooling, reshape, dense, adam" { agree (convNet ()) 1 }
+        test "two threads agree with the reference" {
+            agree (mlp (OptimizerSpec(Kind = "adam", Lr = 0.01)) "softmaxCrossEntropy" OpKind.Relu None noExtra) 2
+        }
+        test "1 and 2 threads agree on a batch large enough to split GEMMs and loops" {
+            let net = mlp sgd "softmaxCrossEntropy" OpKind.Relu None noExtra
+            let init = Initializers.ForGraph(net.Graphs.Train, 1UL)
+            let one = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = 1))
+            let two = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = 2))
+            let rng = Random 4
+            for s in 1 .. 3 do
+                let x, y = batch net rng 4096
+                let a, b = one.Step(x, y, 0.1, int64 s, 1UL), two.Step(x, y, 0.1, int64 s, 1UL)
+                closeTo "loss" [| float32 a.Loss |] [| float32 b.Loss |]
+            for kv in one.Snapshot() do closeTo kv.Key (two.Snapshot()[kv.Key]).Data kv.Value.Data
+        }
+        test "a training step allocates nothing after warm-up" {
+            let net = mlp (OptimizerSpec(Kind = "adam", Lr = 0.01)) "mse" OpKind.Relu None
+                          (fun ctx h -> Layers.Dropout(ctx, h, 0.2, sp))
+            let exec = Executors.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
+            let rng = Random 2
+            let x, y = batch net rng 32
+            let x2, y2 = batch net rng 7
+            // Warm up past the JIT's tiering (its call counting runs on this thread early on).
+            for s in 1 .. 300 do
+                exec.Step(x, y, 0.01, int64 s, 1UL) |> ignore
+                exec.Step(x2, y2, 0.01, int64 s, 1UL) |> ignore
+            // A step that allocates shows up in every window; the runtime's one-off bookkeeping (tiered JIT, counted
+            // on this thread while other tests run in parallel) in one at most, so the best of three windows must be 0.
+            let window k =
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                for s in 1 .. 24 do
+                    exec.Step(x, y, 0.01, int64 (1000 * k + s), 1UL) |> ignore
+                    exec.Step(x2, y2, 0.01, int64 (1000 * k + s), 1UL) |> ignore
+                GC.GetAllocatedBytesForCurrentThread() - before
+            let best = [ 1 .. 3 ] |> List.map window |> List.min
+            Expect.equal best 0L "bytes allocated by 48 steps (two batch sizes), best of three windows"
+        }
+        test "a diverging step names the first non-finite node and leaves the Params unchanged" {
+            let net = mlp (OptimizerSpec(Kind = "sgd", Lr = 0.1)) "mse" OpKind.Relu None noExtra
+            let exec = Executors.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
+            let before = exec.Snapshot()
+            let x = HostTensor([| 2; 12 |], Array.init 24 (fun i -> if i = 3 then Single.NaN else 0.5f))
+            let y = HostTensor([| 2; 3 |], Array.zeroCreate 6)
+            let e = Expect.throwsT<NonFiniteException> (fun () -> exec.Step(x, y, 0.1, 1L, 0UL) |> ignore)
+            ignore e
+            for kv in exec.Snapshot() do Expect.equal kv.Value.Data before[kv.Key].Data $"{kv.Key} unchanged"
+        }
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "random graphs and their gradients: fused = reference"
+            (fun (seed: int) ->
+                let c = GraphGen.gradCase GraphGen.defaults (abs seed % 100000)
+                let g = GraphGen.graphOf c
+                let feeds64 = GraphGen.feedsFor g.Nodes c.Seed
+                let expected = ReferenceInterpreter<float32>.Run(g, feeds64 |> Seq.map (fun kv -> KeyValuePair(kv.Key, kv.Value.Cast<float32>())) |> Dictionary, GraphGen.runOpts)
+                let feeds = feeds64 |> Seq.map (fun kv -> KeyValuePair(kv.Key, HostTensor(kv.Value.Shape, kv.Value.Cast<float32>().Data))) |> Dictionary
+                for optimize in [ false; true ] do
+                    let actual = GraphRunner.Run(g, feeds, seed = 7UL, step = 3L, optimize = optimize)
+                    for kv in expected do
+                        let e = kv.Value.Data
+                        let scale = 1.0 + (e |> Array.fold (fun m v -> if Single.IsFinite v then max m (abs (float v)) else m) 0.0)
+                        let a = actual[kv.Key].Data
+                        for i in 0 .. e.Length - 1 do
+                            let ai, ei = float a[i], float e[i]
+                            let ok = (Double.IsNaN ai && Double.IsNaN ei) || ai = ei || abs (ai - ei) <= 1e-3 * scale + 1e-3 * abs ei
+                            if not ok then failtestf "seed %d output %s[%d] (optimize %b): fused %g, reference %g" c.Seed kv.Key i optimize ai ei)
+    ]

@@ -1,0 +1,85 @@
+module Nn.Tests.Runtime.Training.ScheduleTests
+
+open Expecto
+open Nn.Runtime.Training
+
+let private close actual expected msg = Expect.floatClose Accuracy.veryHigh actual expected msg
+
+[<Tests>]
+let tests =
+    testList "Runtime.Training.Schedules" [
+        test "constant" {
+            let s = Schedule.Create(ScheduleSpec.Constant, 0.1, 10, 5)
+            for e in 0..9 do close (s.LearningRate(e, 3)) 0.1 "lr"
+        }
+        test "stepDecay { every = 5; factor = 0.5 } halves every 5 epochs" {
+            let s = Schedule.Create(ScheduleSpec(Kind = "stepDecay", Every = 5, Factor = 0.5), 0.05, 20, 10)
+            let rates = [ for e in [ 0; 4; 5; 9; 10; 19 ] -> s.LearningRate(e, 0) ]
+            List.iter2 (fun a e -> close a e "lr") rates [ 0.05; 0.05; 0.025; 0.025; 0.0125; 0.00625 ]
+        }
+        test "exponential { rate } multiplies per epoch" {
+            let s = Schedule.Create(ScheduleSpec(Kind = "exponential", Rate = 0.9), 1.0, 10, 4)
+            close (s.LearningRate(0, 2)) 1.0 "epoch 0"
+            close (s.LearningRate(3, 0)) 0.729 "epoch 3"
+        }
+        test "cosine { warmup = 1 } ramps up linearly over the first epoch then decays to min" {
+            // 4 epochs of 10 steps: warm-up steps 0..9, then 30 steps of half cosine.
+            let s = Schedule.Create(ScheduleSpec(Kind = "cosine", Warmup = 1.0, Min = 0.001), 0.1, 4, 10)
+            close (s.LearningRate(0, 0)) 0.01 "first step: lr/10"
+            close (s.LearningRate(0, 9)) 0.1 "end of warm-up"
+            close (s.LearningRate(1, 0)) 0.1 "cosine starts at lr"
+            close (s.LearningRate(2, 5)) (0.001 + 0.5 * 0.099 * (1.0 + cos (System.Math.PI * 15.0 / 30.0))) "halfway"
+            let last = s.LearningRate(3, 9)
+            close last (0.001 + 0.5 * 0.099 * (1.0 + cos (System.Math.PI * 29.0 / 30.0))) "last step"
+            Expect.isLessThan last 0.0015 "near min"
+        }
+        test "cosine without warm-up starts at lr" {
+            let s = Schedule.Create(ScheduleSpec(Kind = "cosine"), 0.2, 2, 5)
+            close (s.LearningRate(0, 0)) 0.2 "first"
+            close (s.LearningRate(1, 0)) 0.1 "half way (min 0)"
+        }
+        test "warmup { 2 epochs } then constant" {
+            let s = Schedule.Create(ScheduleSpec(Kind = "warmup", Warmup = 2.0), 0.1, 5, 4)
+            close (s.LearningRate(0, 0)) 0.0125 "1/8"
+            close (s.LearningRate(1, 3)) 0.1 "8/8"
+            close (s.LearningRate(4, 2)) 0.1 "after"
+        }
+        test "reduceOnPlateau { factor = 0.5; patience = 2 } reduces after two epochs without improvement" {
+            let s = Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 2), 0.1, 20, 3)
+            let rates =
+                [ for loss in [ 1.0; 0.9; 0.95; 0.92; 0.91; 0.8; 0.85; 0.85 ] do
+                    s.EpochEnded loss
+                    yield s.LearningRate(0, 0) ]
+            List.iter2 (fun a e -> close a e "lr") rates [ 0.1; 0.1; 0.1; 0.05; 0.05; 0.05; 0.05; 0.025 ]
+        }
+        test "reduceOnPlateau state survives a checkpoint" {
+            let s = Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1), 0.1, 20, 3)
+            s.EpochEnded 1.0
+            s.EpochEnded 2.0
+            let saved = s.State
+            let t = Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1), 0.1, 20, 3)
+            t.Restore saved
+            close (t.LearningRate(0, 0)) 0.05 "restored scale"
+        }
+        test "bad fields are rejected naming them" {
+            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = "stepDecay", Every = 0), 0.1, 1, 1) |> ignore)
+                (fun e -> Expect.stringContains e.Message "every" "field")
+            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = "linear"), 0.1, 1, 1) |> ignore)
+                (fun e -> Expect.stringContains e.Message "linear" "kind")
+        }
+        test "early stopping: losses must fall, accuracies rise; stops after `patience` epochs without improvement" {
+            let s = EarlyStopping(EarlyStoppingSpec(Monitor = "validationLoss", Patience = 2))
+            Expect.isTrue (s.Observe(0, 1.0)) "first is best"
+            Expect.isTrue (s.Observe(1, 0.5)) "better"
+            Expect.isFalse (s.Observe(2, 0.6)) "worse"
+            Expect.isFalse s.ShouldStop "one epoch of patience left"
+            Expect.isFalse (s.Observe(3, nan)) "NaN never improves"
+            Expect.isTrue s.ShouldStop "stop"
+            Expect.equal s.BestEpoch 1 "best epoch"
+            let a = EarlyStopping(EarlyStoppingSpec(Monitor = "validationAccuracy", Patience = 1))
+            a.Observe(0, 0.5) |> ignore
+            Expect.isTrue (a.Observe(1, 0.7)) "accuracy up is better"
+            Expect.isFalse (a.Observe(2, 0.6)) "accuracy down is worse"
+            Expect.isTrue a.ShouldStop "patience 1"
+        }
+    ]

@@ -1,0 +1,152 @@
+module Nn.Tests.Runtime.Training.TrainerTests
+
+open System.Collections.Generic
+open Expecto
+open Nn.Runtime
+open Nn.Runtime.IR
+open Nn.Runtime.Data
+open Nn.Runtime.Training
+
+let private sp = SourceSpan.None
+let private n = Dim.Sym "n"
+
+/// xor.nn built by hand: x |> dense 8 |> tanh |> dense 1 |> sigmoid.
+let private xorNet =
+    ForwardBuilder(fun ctx ->
+        let b = ctx.Builder
+        let x = b.Input("x", Shape(n, Dim.Of 2), sp)
+        let dense name (h: Node) k units =
+            let w = b.Param(name + ".w", Shape.Of(k, units), InitSpec("glorot"), sp)
+            let bias = b.Param(name + ".b", Shape.Of units, InitSpec.Zeros, sp)
+            b.Binary(OpKind.Add, b.MatMul(h, w, sp), bias, sp)
+        let h = b.Unary(OpKind.Tanh, dense "dense1" x 2 8, sp)
+        b.Unary(OpKind.Sigmoid, dense "dense2" h 8 1, sp))
+
+let private xorData =
+    Dataset(HostTensor([| 4; 2 |], [| 0f; 0f; 0f; 1f; 1f; 0f; 1f; 1f |]), HostTensor([| 4; 1 |], [| 0f; 1f; 1f; 0f |]))
+
+let private xorSpec =
+    TrainSpec(Loss = "binaryCrossEntropy", Metrics = [ "accuracy" ], Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.5, Momentum = 0.9))
+
+let private xorOptions = TrainOptions(Epochs = 500, Batch = 4, Seed = 1UL)
+
+let private trainXor () =
+    let graphs = TrainStep.Build(xorNet, xorSpec)
+    let exec = Trainer.ReferenceExecutor(graphs, 1UL)
+    let result = Trainer.Fit(graphs, exec, xorData, null, xorOptions)
+    graphs, exec, result
+
+/// A linear model y = x @ w on one feature, for loop mechanics.
+let private linear =
+    ForwardBuilder(fun ctx ->
+        let b = ctx.Builder
+        let x = b.Input("x", Shape(n, Dim.Of 1), sp)
+        b.MatMul(x, b.Param("w", Shape.Of(1, 1), InitSpec("constant", 0.0), sp), sp))
+
+let private line count =
+    let xs = Array.init count (fun i -> float32 i / float32 count)
+    Dataset(HostTensor([| count; 1 |], xs), HostTensor([| count; 1 |], xs |> Array.map (fun x -> 2f * x)))
+
+[<Tests>]
+let tests =
+    testList "Runtime.Training.Trainer" [
+        test "xor (2-8-1 tanh/sigmoid, bce, sgd 0.5 momentum 0.9, batch 4, 500 epochs, seed 1) reaches loss < 0.05" {
+            let graphs, exec, result = trainXor ()
+            let last = List.last (List.ofSeq result.History)
+            Expect.equal result.History.Count 500 "every epoch ran"
+            Expect.equal result.Steps 500L "one step per epoch"
+            Expect.isLessThan last.TrainLoss 0.05 "final training loss"
+            let ev = exec.Evaluate(xorData.Features, xorData.Targets)
+            Expect.isLessThan ev.Loss 0.05 "evaluation loss after the last update"
+            Expect.equal ev.Metrics[0] 1.0 "all four rows right"
+            let p = exec.Predict(xorData.Features)
+            Expect.equal p.Shape [| 4; 1 |] "prediction shape"
+            Expect.isTrue (p.Data[0] < 0.5f && p.Data[1] > 0.5f && p.Data[2] > 0.5f && p.Data[3] < 0.5f) "xor"
+        }
+        test "two runs with the same seed give bit-identical weights; another seed does not" {
+            let run seed =
+                let graphs = TrainStep.Build(xorNet, xorSpec)
+                let exec = Trainer.ReferenceExecutor(graphs, seed)
+                Trainer.Fit(graphs, exec, xorData, null, TrainOptions(Epochs = 20, Batch = 2, Seed = seed)) |> ignore
+                exec.Snapshot()
+            let a, b, c = run 5UL, run 5UL, run 6UL
+            Expect.equal (Set.ofSeq a.Keys) (Set.ofSeq b.Keys) "same names"
+            for kv in a do
+                Expect.sequenceEqual (b[kv.Key].Data) kv.Value.Data $"`{kv.Key}` bit-identical"
+            Expect.isFalse (a["dense1.w"].Data = c["dense1.w"].Data) "seed 6 differs"
+        }
+        test "the step graph's outputs: loss, metrics, new value of every param and state" {
+            let graphs = TrainStep.Build(xorNet, xorSpec)
+            let names = graphs.Train.Outputs |> Seq.map (fun o -> o.Key) |> List.ofSeq
+            Expect.equal names
+                [ "loss"; "metric:accuracy"; "new:dense1.w"; "new:dense1.b"; "new:dense2.w"; "new:dense2.b"
+                  "new:dense1.w.m"; "new:dense1.b.m"; "new:dense2.w.m"; "new:dense2.b.m" ] "outputs"
+            Expect.equal [ for i in graphs.Train.Inputs -> i.Name ] [ "x"; "target"; "lr"; "t" ] "inputs"
+            Expect.equal [ for o in graphs.Eval.Outputs -> o.Key ] [ "output"; "loss"; "metric:accuracy" ] "eval outputs"
+            Expect.equal [ for o in graphs.Predict.Outputs -> o.Key ] [ "output" ] "predict outputs"
+            Expect.isEmpty (graphs.Predict.Inputs |> Seq.filter (fun i -> i.Name <> "x")) "prediction needs only x"
+        }
+        test "every epoch reports loss, metrics, validation and throughput, and the last partial batch is trained on" {
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Metrics = [ "mae" ], Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.5)))
+            let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let reports = List<EpochReport>()
+            let struct (train, valid) = (line 10).Split(0.3)
+            let r = Trainer.Fit(graphs, exec, train, valid, TrainOptions(Epochs = 3, Batch = 3, OnEpoch = (fun e -> reports.Add e)))
+            Expect.equal r.Steps 9L "7 rows in batches of 3: 3 steps per epoch"
+            Expect.equal reports.Count 3 "one report per epoch"
+            for e in reports do
+                Expect.isTrue e.ValidationLoss.HasValue "validation loss"
+                Expect.isTrue (e.Metrics.ContainsKey "mae" && e.ValidationMetrics.["mae"] >= 0.0) "metrics"
+                Expect.isGreaterThan e.SamplesPerSec 0.0 "throughput"
+            Expect.isLessThan reports[2].ValidationLoss.Value reports[0].ValidationLoss.Value "learning"
+        }
+        test "a diverging run stops with NN0612 naming the step, the epoch, the op and its span" {
+            let optSpan = SourceSpan("lin.nn", 7, 17, 7, 40)
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1e30), OptimizerSpan = optSpan))
+            let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let before = exec.Snapshot()
+            let big = Dataset(HostTensor([| 2; 1 |], [| 1e10f; 1e10f |]), HostTensor([| 2; 1 |], [| 0f; 1f |]))
+            let ex =
+                try Trainer.Fit(graphs, exec, big, null, TrainOptions(Epochs = 5, Batch = 2)) |> ignore; None
+                with :? TrainingDivergedException as e -> Some e
+            Expect.isSome ex "diverged"
+            let e = ex.Value
+            Expect.equal e.Code "NN0612" "code"
+            Expect.equal e.Span optSpan "span of the update"
+            // lr · g = 1e30 · -1e10 overflows float32 in the update's product.
+            Expect.equal e.Message
+                ("lin.nn(7,17): error NN0612: training diverged at step 1 (epoch 1, batch 1): `Mul` produced -infinity; "
+                 + "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs") "message"
+            let after = exec.Snapshot()
+            Expect.sequenceEqual after["w"].Data before["w"].Data "the failed step left the weights alone"
+        }
+        test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
+            // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1.1)))
+            let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let weights = List<float32>()
+            let options =
+                TrainOptions(Epochs = 50, Batch = 1, Stop = EarlyStoppingSpec(Monitor = "loss", Patience = 2),
+                             OnCheckpoint = (fun s -> weights.Add s.Values["w"].Data[0]))
+            let r = Trainer.Fit(graphs, exec, data, null, options)
+            Expect.isTrue r.StoppedEarly "stopped"
+            Expect.equal r.History.Count 3 "best epoch then two without improvement"
+            Expect.equal r.BestEpoch (System.Nullable 0) "epoch 0 was best"
+            // w: 0 → 4.4 → -0.88 → ...; losses 4, 5.76, 8.29 (measured before each update); the snapshot is taken after epoch 0.
+            let restored = exec.Snapshot()
+            Expect.equal restored["w"].Data[0] weights[0] "weights after the best epoch restored"
+            Expect.notEqual weights[0] weights[2] "and they differ from the last epoch's"
+        }
+        test "a resumed run continues bit-identically" {
+            let graphs = TrainStep.Build(xorNet, xorSpec)
+            let full = Trainer.ReferenceExecutor(graphs, 3UL)
+            let states = List<TrainingState>()
+            let options = TrainOptions(Epochs = 6, Batch = 2, Seed = 3UL, OnCheckpoint = (fun s -> states.Add s))
+            Trainer.Fit(graphs, full, xorData, null, options) |> ignore
+            let resumed = Trainer.ReferenceExecutor(graphs, 99UL)
+            Trainer.Fit(graphs, resumed, xorData, null, options, states[2]) |> ignore
+            let a, b = full.Snapshot(), resumed.Snapshot()
+            for kv in a do Expect.sequenceEqual (b[kv.Key].Data) kv.Value.Data $"`{kv.Key}`"
+        }
+    ]
