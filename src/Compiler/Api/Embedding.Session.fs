@@ -1,0 +1,166 @@
+// The embedding API's running side: an inference session (predict, save, load) and a trainer (fit on arrays).
+// Both run the step graphs of `TrainStep` through one executor made in `Embed.executor`.
+namespace Nn
+
+open System
+open System.Collections.Generic
+open Nn.Dsl
+open Nn.Runtime
+open Nn.Runtime.IR
+open Nn.Runtime.Data
+open Nn.Runtime.Training
+open Nn.Runtime.Checkpoints
+open Nn.Compiler
+
+/// Helpers shared by the embedding types: diagnostics in the user's file names, errors as NnException.
+module internal Embed =
+    /// A compiled program with the names the user gave (full path -> name) and every source text.
+    type Program =
+        { Compiled: Compile.Compiled option
+          Names: Map<string, string>
+          Sources: Map<string, string>
+          /// the name of the program's own file, for errors without a position
+          FileName: string }
+
+    let program compiled names sources fileName =
+        { Compiled = compiled; Names = names; Sources = sources; FileName = fileName }
+
+    let private rename (p: Program) (s: Span) =
+        match p.Names.TryFind s.File with
+        | Some n -> { s with File = n }
+        | None -> s
+
+    let private sourceOf (p: Program) (file: string) =
+        let full = p.Names |> Map.tryFindKey (fun _ n -> n = file) |> Option.defaultValue file
+        match p.Sources.TryFind full with
+        | Some t -> Some t
+        | None -> try (if IO.File.Exists full then Some(IO.File.ReadAllText full) else None) with _ -> None
+
+    /// A diagnostic with the user's file names and its rendered text.
+    let diagnostic (p: Program) (d: Diagnostic) =
+        let d = { d with Span = rename p d.Span; Notes = d.Notes |> List.map (fun n -> { n with Span = n.Span |> Option.map (rename p) }) }
+        NnDiagnostic(d, (if d.Span.File = "<none>" then "" else d.Span.File), Diagnostic.render (sourceOf p) d)
+
+    /// An error without a source position, reported against the program's file.
+    let error (p: Program) code message =
+        NnException [| diagnostic p (Diagnostic.error code (Span.make p.FileName (0, 0) (0, 0)) message) |]
+
+    let private atNode (p: Program) code (span: SourceSpan) (message: string) =
+        let s = Span.make span.File (span.Line, span.Column) (span.EndLine, span.EndColumn)
+        NnException [| diagnostic p (Diagnostic.error code s message) |]
+
+    /// Runs `f`, turning the product's user errors into NnException.
+    let guard (p: Program) (f: unit -> 'a) : 'a =
+        try f ()
+        with
+        | DiagnosticException d -> raise (NnException [| diagnostic p d |])
+        | :? TrainingDivergedException as e ->
+            // the message starts with "span: error code: "; the diagnostic renders those itself
+            let m = e.Message
+            let i = m.IndexOf(sprintf "error %s: " e.Code)
+            raise (atNode p e.Code e.Span (if i >= 0 then m.Substring(i + e.Code.Length + 8) else m))
+        | :? ExecutionException as e -> raise (atNode p e.Code e.Span e.Message)
+        | :? DataException as e -> raise (error p e.Code e.Message)
+
+    /// The one place an executor is made (the fused engine will replace the reference executor here).
+    let executor (graphs: StepGraphs) (initial: IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
+        ReferenceExecutor(graphs, initial) :> IStepExecutor
+
+    let shapeText (dims: int[]) = HostTensor.FormatShape(ReadOnlySpan dims)
+
+    /// Checks features against the network's input: rank and every fixed axis.
+    let checkFeatures (p: Program) (netName: string) (input: Node) (x: HostTensor) =
+        let dims = input.Shape.ToArray()
+        let fits = x.Rank = dims.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
+        if not fits then
+            raise (error p "NN0550" (sprintf "the features have the shape %s (rows of %s), but the network `%s` takes %O (rows of %O)"
+                                        (shapeText x.Shape) (shapeText x.Shape[1..]) netName input.Shape (Shape(dims[1..]))))
+
+/// <summary>A network with weights, ready to predict: made by <see cref="M:Nn.NnModel.CreateSession(System.String)"/>
+/// (initial weights) or <see cref="M:Nn.NnModel.LoadSession(System.String,System.String)"/>, and the base of
+/// <see cref="T:Nn.NnTrainer"/>. Not thread-safe: use one session per thread.</summary>
+[<AllowNullLiteral>]
+type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graphs: StepGraphs, initial: Dictionary<string, HostTensor>) =
+    let mutable graphs = graphs
+    let mutable exec = Embed.guard program (fun () -> Embed.executor graphs initial)
+    let input () = graphs.DataInputs[0]
+    /// the names saved and loaded: Params and the States prediction uses (not optimizer moments)
+    let weightNames () =
+        Seq.append graphs.Predict.Params graphs.Predict.States |> Seq.map (fun n -> n.Name) |> Array.ofSeq
+
+    member internal _.Program = program
+    member internal _.Net = net
+    member internal _.Graphs = graphs
+    member internal _.Executor = exec
+    /// Replace the graphs and executor (a trainer does when the data's target shape changes).
+    member internal _.Replace(g: StepGraphs, e: IStepExecutor) =
+        graphs <- g
+        exec <- e
+
+    /// <summary>The network's name.</summary>
+    member _.NetworkName = net.Decl.Name
+    /// <summary>The shape of the network's input, such as <c>[n, 2]</c>.</summary>
+    member _.InputShape = NnShape.OfShape(input().Shape)
+    /// <summary>The shape of the network's output, such as <c>[n, 1]</c>.</summary>
+    member _.OutputShape = NnShape.OfShape(graphs.Predict.Output("output").Shape)
+
+    /// <summary>The network's output for the rows of <paramref name="features"/> (evaluation mode: no dropout,
+    /// batch norm on running statistics).</summary>
+    /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>
+    member _.Predict(features: NnTensor) : NnTensor =
+        if isNull (box features) then nullArg "features"
+        Embed.checkFeatures program net.Decl.Name (input ()) features.Host
+        Embed.guard program (fun () -> NnTensor(exec.Predict features.Host))
+    /// <summary>The network's output for a [rows, columns] array.</summary>
+    /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>
+    member this.Predict(features: float32[,]) : float32[,] = this.Predict(NnTensor.FromArray features).ToArray2D()
+    /// <summary>The network's output for a [rows, columns] array of doubles.</summary>
+    /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>
+    member this.Predict(features: float[,]) : float[,] = this.Predict(NnTensor.FromArray features).ToDoubleArray2D()
+    /// <summary>The predicted class of each row: the position of the largest output, or, for a network with one
+    /// output per row (a sigmoid), 1 when it is at least 0.5 and 0 otherwise.</summary>
+    /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>
+    member this.PredictClasses(features: NnTensor) : int[] =
+        let out = this.Predict features
+        if out.RowSize = 1 then out.ToArray() |> Array.map (fun v -> if v >= 0.5f then 1 else 0) else out.ArgMax()
+    /// <summary>The predicted class of each row of a [rows, columns] array (see <see cref="M:Nn.NnSession.PredictClasses(Nn.NnTensor)"/>).</summary>
+    member this.PredictClasses(features: float32[,]) : int[] = this.PredictClasses(NnTensor.FromArray features)
+    /// <summary>The predicted class of each row of a [rows, columns] array of doubles.</summary>
+    member this.PredictClasses(features: float[,]) : int[] = this.PredictClasses(NnTensor.FromArray features)
+
+    /// <summary>The current value of a parameter or state, by path (such as <c>dense1.w</c>).</summary>
+    /// <exception cref="T:System.Collections.Generic.KeyNotFoundException">when the network has no such path</exception>
+    member _.GetParameter(path: string) : NnTensor =
+        match exec.Snapshot().TryGetValue path with
+        | true, v when Array.contains path (weightNames ()) -> NnTensor v
+        | _ -> raise (KeyNotFoundException(sprintf "the network `%s` has no parameter `%s` (it has %s)" net.Decl.Name path (String.Join(", ", weightNames ()))))
+
+    /// <summary>Writes the weights (every parameter and state prediction needs) to a safetensors file whose tensor
+    /// names are the parameter paths. The file is replaced atomically.</summary>
+    /// <exception cref="T:Nn.NnException">NN0706 when the file cannot be written</exception>
+    member _.Save(path: string) =
+        if isNull path then nullArg "path"
+        let values = exec.Snapshot()
+        let tensors = weightNames () |> Seq.map (fun n -> KeyValuePair(n, RawTensor.FromHost values[n]))
+        let meta = dict [ "format", "nn"; "network", net.Decl.Name ]
+        Embed.guard program (fun () -> SafeTensors.Write(path, tensors, Dictionary meta))
+
+    /// <summary>Replaces the weights with those of a safetensors file (as <see cref="M:Nn.NnSession.Save(System.String)"/>
+    /// writes it, or any file with the same tensor names and shapes; other tensors in it are ignored).</summary>
+    /// <exception cref="T:Nn.NnException">NN0701 missing file, NN0702–NN0705 a malformed file, NN0707 a tensor
+    /// missing or of the wrong shape</exception>
+    member _.Load(path: string) =
+        if isNull path then nullArg "path"
+        Embed.guard program (fun () ->
+            let file = SafeTensors.Read path
+            let values = Dictionary<string, HostTensor>()
+            let shapes = Seq.append graphs.Predict.Params graphs.Predict.States |> Seq.map (fun n -> n.Name, n.Shape) |> dict
+            for name in weightNames () do
+                let t = file[name].ToHost()
+                let want = shapes[name].Resolve(Dictionary())
+                if t.Shape <> want then
+                    raise (Embed.error program "NN0707"
+                               (sprintf "%s: `%s` has the shape %s, but the network `%s` needs %s"
+                                    (IO.Path.GetFileName path) name (Embed.shapeText t.Shape) net.Decl.Name (Embed.shapeText want)))
+                values[name] <- t
+            exec.Load values)

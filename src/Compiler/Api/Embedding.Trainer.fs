@@ -1,0 +1,103 @@
+// The embedding API's trainer: a session that also fits its weights to in-memory arrays with a `train` block's settings.
+namespace Nn
+
+open System
+open System.Collections.Generic
+open Nn.Dsl
+open Nn.Runtime.IR
+open Nn.Runtime.Data
+open Nn.Runtime.Training
+open Nn.Compiler
+
+/// Raised inside the epoch callback when a handler asked to stop; caught by Fit.
+exception private StopRequested
+
+/// <summary>Trains a network on arrays with the settings of the program's <c>train</c> block (as overridden by
+/// <see cref="T:Nn.TrainerOptions"/>); made by <see cref="M:Nn.NnModel.CreateTrainer(Nn.TrainerOptions)"/>. Its
+/// weights start from the block's initializers and seed; it can predict, save and load as any session.
+/// Not thread-safe.</summary>
+[<Sealed; AllowNullLiteral>]
+type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block: TrainDecl * Env,
+                         cfg: TrainConfig.TrainConfig, graphs: StepGraphs) =
+    inherit NnSession(program, net, graphs, Initializers.ForGraph(graphs.Train, uint64 cfg.Seed))
+    let epochCompleted = Event<EventHandler<EpochEventArgs>, EpochEventArgs>()
+    let mutable trained = false
+
+    /// The targets as the loss wants them: labels stay [rows] for cross-entropy, become [rows, 1] for one output.
+    let shapeTargets (outShape: Shape) (x: HostTensor) (y: HostTensor) =
+        let err m = raise (Embed.error program "NN0551" m)
+        if y.Rows <> x.Rows then
+            raise (Embed.error program "NN0550" (sprintf "the features have %d rows but the targets have %d" x.Rows y.Rows))
+        let out = outShape.ToArray()
+        let crossEntropy = cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy"
+        if y.Rank = 1 then
+            if crossEntropy then
+                let classes = out[out.Length - 1]
+                if classes.IsFixed then
+                    Embed.guard program (fun () -> y.Data |> Array.iteri (fun i v -> Labels.Check(v, classes.Size, i) |> ignore))
+                y
+            elif out.Length = 2 && out[1].IsFixed && out[1].Size = 1 then HostTensor([| y.Rows; 1 |], y.Data)
+            else err (sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy for class labels)" outShape cfg.Loss)
+        else
+            let fits = y.Rank = out.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) out[1..] y.Shape[1..]
+            if not fits then
+                err (sprintf "the targets have rows of %s, but the network `%s` outputs rows of %O" (Embed.shapeText y.Shape[1..]) net.Decl.Name (Shape(out[1..])))
+            y
+
+    /// <summary>Raised after every epoch with its loss and metrics; call <see cref="M:Nn.EpochEventArgs.Stop"/> to end training.</summary>
+    [<CLIEvent>]
+    member _.EpochCompleted = epochCompleted.Publish
+    /// <summary>The number of epochs <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/> runs.</summary>
+    member _.Epochs = cfg.Epochs
+    /// <summary>Rows per mini-batch.</summary>
+    member _.BatchSize = cfg.Batch
+    /// <summary>The seed of initial weights, shuffling and dropout.</summary>
+    member _.Seed = cfg.Seed
+    /// <summary>The loss, such as <c>binaryCrossEntropy</c>.</summary>
+    member _.Loss = cfg.Loss
+    /// <summary>The optimizer, such as <c>sgd</c> or <c>adam</c>.</summary>
+    member _.Optimizer = cfg.Optimizer.Kind
+
+    /// <summary>Trains on the rows of <paramref name="features"/> and <paramref name="targets"/> (class labels from
+    /// <see cref="M:Nn.NnTensor.FromLabels(System.Int32[])"/>, or values shaped like the network's output). The
+    /// block's <c>validation</c> fraction is held out from the end. Calling Fit again continues from the current
+    /// weights and optimizer state.</summary>
+    /// <exception cref="T:Nn.NnException">NN0550 rows that do not fit the network, NN0551 targets that do not fit its
+    /// output or loss, NN0540 a bad class label, NN0512 training diverged</exception>
+    member this.Fit(features: NnTensor, targets: NnTensor) : TrainingResult =
+        if isNull (box features) then nullArg "features"
+        if isNull (box targets) then nullArg "targets"
+        let x = features.Host
+        Embed.checkFeatures program net.Decl.Name this.Graphs.DataInputs[0] x
+        let y = shapeTargets this.Graphs.Predict.Outputs[0].Value.Shape x targets.Host
+        Embed.guard program (fun () ->
+            let plan = TrainPlan.createWith (Option.get program.Compiled) block (Some(Dataset(x, y)))
+            let exec = Embed.executor plan.Graphs plan.Initial
+            if trained then
+                // continue from the current weights (and optimizer moments) rather than the initial values
+                let names = Seq.append plan.Graphs.Params plan.Graphs.States |> Seq.map (fun n -> n.Name) |> HashSet
+                let current = this.Executor.Snapshot()
+                exec.Load(current |> Seq.filter (fun kv -> names.Contains kv.Key) |> Seq.map (fun kv -> kv.Key, kv.Value) |> dict |> Dictionary)
+            this.Replace(plan.Graphs, exec)
+            trained <- true
+            let history = ResizeArray<EpochEventArgs>()
+            let onEpoch (r: EpochReport) =
+                let e = EpochEventArgs(r, plan.Config.Epochs)
+                history.Add e
+                epochCompleted.Trigger(this, e)
+                if e.StopRequested then raise StopRequested
+            let options = TrainPlan.options plan.Config (Action<EpochReport> onEpoch) null
+            let batches = int64 ((plan.Train.Count + plan.Config.Batch - 1) / max 1 plan.Config.Batch)
+            try
+                let r = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options)
+                TrainingResult(history.ToArray(), r.StoppedEarly, r.Steps)
+            with StopRequested ->
+                TrainingResult(history.ToArray(), history.Count < plan.Config.Epochs, int64 history.Count * batches))
+    /// <summary>Trains on a [rows, columns] array of features and one of targets.</summary>
+    member this.Fit(features: float32[,], targets: float32[,]) = this.Fit(NnTensor.FromArray features, NnTensor.FromArray targets)
+    /// <summary>Trains on a [rows, columns] array of features and a class label per row.</summary>
+    member this.Fit(features: float32[,], labels: int[]) = this.Fit(NnTensor.FromArray features, NnTensor.FromLabels labels)
+    /// <summary>Trains on [rows, columns] arrays of doubles (features and targets).</summary>
+    member this.Fit(features: float[,], targets: float[,]) = this.Fit(NnTensor.FromArray features, NnTensor.FromArray targets)
+    /// <summary>Trains on a [rows, columns] array of doubles and a class label per row.</summary>
+    member this.Fit(features: float[,], labels: int[]) = this.Fit(NnTensor.FromArray features, NnTensor.FromLabels labels)
