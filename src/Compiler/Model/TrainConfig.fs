@@ -191,7 +191,7 @@ let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : 
         let widthX, widthY = xs.Head.Length, ys.Head.Length
         pairs |> List.iteri (fun i (x, y) ->
             if x.Length <> widthX || y.Length <> widthY then
-                fail "NN0405" rs (sprintf "row %d has %d features and %d targets, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
+                fail "NN0405" rs (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
         Rows(Array.ofList xs, Array.ofList ys)
     | VConfig("rows", [ v, s ]) -> fail "NN0405" s (sprintf "`rows` expects a list of rows, but got %s" (Value.describe v))
     // `idx "images"` and `npy "x"` without targets are partial applications (unsupervised training)
