@@ -96,11 +96,7 @@ public static class Infer
     }
 
     /// <summary>An op's name as the language spells its built-in (`maxPool2d`, `reduceMax`), for messages.</summary>
-    public static string Word(OpKind op)
-    {
-        var s = op.ToString();
-        return char.ToLowerInvariant(s[0]) + s[1..];
-    }
+    public static string Word(OpKind op) => GraphPrinter.OpName(op);
 
     /// <summary>The operator a binary elementwise op is written with (`+`, `**`, `max`), for messages.</summary>
     public static string Symbol(OpKind op) => op switch
