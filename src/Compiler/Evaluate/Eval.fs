@@ -41,14 +41,14 @@ let lookup (env: Env) (name: string) (span: Span) : Value =
             fail "NN0301" span (sprintf "`%s` is not defined%s" name hint)
 
 /// The dimension an annotation entry denotes, binding names not yet in scope (dimension variables).
-let rec private unifyDim (ctx: EvalContext) (env: Env) (dimExpr: Expr) (actual: Dim) (describe: unit -> string) : Env =
+let rec private unifyDim (ctx: EvalContext) (env: Env) (dimExpr: Expr) (actual: Dim) (describe: Dim -> string) : Env =
     match dimExpr with
     | Ident(name, span) when not (env.ContainsKey name) ->
         let v = if actual.IsFixed then VNum(float actual.Size, true) else VDim actual
         env.Add(name, (v, span))
     | e ->
         let expected = dimOf e.Span (eval ctx env e)
-        if expected <> actual then fail "NN0211" e.Span (describe ())
+        if expected <> actual then fail "NN0211" e.Span (describe expected)
         env
 
 /// Check a value against a shape annotation, binding its dimension variables.
@@ -63,8 +63,11 @@ and annotate (ctx: EvalContext) (env: Env) (what: string) (ann: ShapeAnn) (v: Va
         ann.Dims
         |> List.indexed
         |> List.fold (fun env (i, d) ->
-            let describe () =
-                mismatch what text shape (sprintf "axis %d is %O, not %s" i shape[i] (Printer.formatExpr d))
+            let describe (expected: Dim) =
+                let written = Printer.formatExpr d
+                // a size given by name (`width`) also shows its value
+                let shown = if written = string expected then written else sprintf "%s = %O" written expected
+                mismatch what text shape (sprintf "axis %d is %O, not %s" i shape[i] shown)
             try unifyDim ctx env d shape[i] describe
             with DiagnosticException diag when diag.Code = "NN0211" ->
                 raise (DiagnosticException { diag with Span = at })) env
