@@ -141,7 +141,7 @@ test.nn(5,38): error NN0405: `generate` needs low < high, got 2 and 1
 5 |     data = generate 100 (fun x -> x) { low = 2.0; high = 1.0 }
   |                                      ^^^^^^^^^^^^^^^^^^^^^^^^^"""
 
-        case "NN0406 train without data" errors
+        case "NN0406 train without data (reported when the block is planned)" planErrors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1

@@ -181,6 +181,9 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     let read () = TrainConfig.read tctx (Path.GetDirectoryName path) td (Eval.eval tctx (Builtins.Table.trainEnv env))
                     match catchDiag read with
                     | Ok _ -> trains <- trains @ [ td, env ]
+                    // a block without `data` is complete for the embedding API, which trains on arrays;
+                    // `nn train` reports NN0406 when it plans the block
+                    | Error [ d ] when d.Code = "NN0406" -> trains <- trains @ [ td, env ]
                     | Error ds -> report ds
             | _ -> ()
         if not errors.IsEmpty then Error errors
