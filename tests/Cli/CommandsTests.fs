@@ -76,13 +76,13 @@ let tests =
             let code, out, err = checkBytes "empty.nn" [||]
             Expect.equal code 1 "exit code"
             Expect.equal out "" "nothing on stdout"
-            Expect.stringStarts err "empty.nn: error NN0003: `empty.nn` is empty: a program needs at least one declaration" "message"
+            Expect.stringStarts err "empty.nn: error NN0003: the file is empty: a program needs at least one declaration" "message"
         }
 
         test "nn check on a binary file" {
             let code, _, err = checkBytes "model.nn" [| 0x7fuy; 0x45uy; 0x4cuy; 0x46uy; 0uy; 1uy; 2uy |]
             Expect.equal code 1 "exit code"
-            Expect.stringStarts err "model.nn: error NN0002: `model.nn` is a binary file, not a .nn program" "message"
+            Expect.stringStarts err "model.nn: error NN0002: `model.nn` is not a text file (it contains NUL bytes)" "message"
         }
 
         test "nn check on a missing file" {

@@ -119,9 +119,9 @@ let tests =
 
         test "divergence is a diagnostic at the node's line, without a stack trace" {
             let dir = sandbox [ "xor.nn" ]
-            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "optimizer=sgd { lr = 1e38 }"; "--set"; "epochs=20"; "--quiet" ]
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--engine"; "reference"; "--set"; "optimizer=sgd { lr = 1e38 }"; "--set"; "epochs=20"; "--quiet" ]
             Expect.equal code 1 "exit code"
-            Expect.stringContains err "error NN0512: training diverged at step " "code and message"
+            Expect.stringContains err "error NN0612: training diverged at step " "code and message"
             Expect.stringContains err "try a smaller learning rate" "advice"
             Expect.stringContains err " | " "source excerpt"
             Expect.isFalse (err.Contains "   at ") "no stack trace"

@@ -9,7 +9,7 @@ open Nn.Cli
 open Nn.Cli.Common
 
 let help =
-    """Usage: nn graph FILE [--network NAME] [--step forward|backward|train] [--optimized] [--format text|dot]
+    """Usage: nn graph FILE [--network NAME] [--step forward|backward|train] [--optimized] [--format text|dot] [--plan]
 
 Prints the computation graph of a network, one node per line: `%id : shape = op operands attributes  # file(line,col)`,
 then its outputs. No data is read.
@@ -18,6 +18,8 @@ then its outputs. No data is read.
   --step backward  the training-mode forward pass, the train block's loss and the gradient of every parameter
                    (outputs `loss` and `grad:<parameter>`)
   --step train     the whole training step: forward, loss, backward, clipping, the optimizer's update
+  --plan           instead of the nodes, the fused engine's plan: its kernels (fused loops, GEMMs with their
+                   transposes and epilogues, other kernels) in execution order
   --optimized      after constant folding, simplification and dead-node removal; prints the node counts before/after
   --format dot     a Graphviz digraph (render with `dot -Tsvg`) instead of text
 
@@ -26,9 +28,10 @@ Exit codes: 0 ok, 1 an error in the program or the command line, 2 internal.
 Examples:
   nn graph examples/xor.nn
   nn graph examples/xor.nn --step backward --optimized
+  nn graph examples/mnist_mlp.nn --step train --plan       # the fused kernels of the training step
   nn graph examples/lenet.nn --format dot | dot -Tsvg > lenet.svg"""
 
-let private spec = [ "--network", Value; "--step", Value; "--optimized", Switch; "--format", Value ]
+let private spec = [ "--network", Value; "--step", Value; "--optimized", Switch; "--format", Value; "--plan", Switch ]
 
 let run (a: Args) =
     let file = fileArg "graph" a
@@ -49,6 +52,12 @@ let run (a: Args) =
         | "backward" -> (Gradients.graph net (Checkpoint.graphsFor c (Some(block ())) net).Spec).Graph
         | _ -> (Checkpoint.graphsFor c (Some(block ())) net).Train
     let comment = if format = "dot" then "//" else "#"
+    if a.Has "--plan" then
+        // the fused engine's kernels for this graph (after the rewrite passes)
+        printfn "# plan of the %s graph of `%s`" step net.Decl.Name
+        printf "%s" (Nn.Runtime.Engine.GraphRunner.PlanText graph)
+        0
+    else
     let shown =
         if a.Has "--optimized" then
             let mutable report = Unchecked.defaultof<OptimizeReport>

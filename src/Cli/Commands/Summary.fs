@@ -36,7 +36,26 @@ let table (header: string list) (rows: string list list) =
       for r in rows -> line r ]
     |> List.map (fun l -> l.TrimEnd())
 
-let describe (net: Compile.NetworkInfo) =
+/// The memory of the fused training step for one batch: pooled intermediate buffers, and the optimizer's state.
+let private stepMemory (c: Compile.Compiled) (net: Compile.NetworkInfo) =
+    match Checkpoint.blockFor c net.Decl.Name false with
+    | None -> None
+    | Some block ->
+        try
+            let cfg = TrainPlan.config c block
+            let graphs = Checkpoint.graphsFor c (Some block) net
+            let plan = Nn.Runtime.Engine.Planning.Planner.Build(Nn.Runtime.Rewrite.Passes.Optimize graphs.Train)
+            let bindings = Collections.Generic.Dictionary<string, int>()
+            for n in plan.Graph.Nodes do
+                for s in n.Shape.Symbols do bindings[s] <- cfg.Batch
+            let counts = plan.Graph.Nodes |> Seq.map (fun n -> n.Shape.Count bindings) |> Array.ofSeq
+            let buffers = Nn.Runtime.Engine.Memory.BufferAssigner.Assign(plan, counts).TotalFloats * 4L
+            let paramNames = graphs.Params |> Seq.map (fun p -> p.Name) |> Set.ofSeq
+            let state = graphs.States |> Seq.filter (fun s -> not (paramNames.Contains s.Name)) |> Seq.sumBy (fun s -> s.Shape.FixedCount) |> (*) 4L
+            Some(cfg.Batch, buffers, state)
+        with _ -> None
+
+let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     let fwd = Compile.forward net (GraphBuilder()) false
     let nodes = fwd.Context.Builder.Nodes
     let parameters = nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> List.ofSeq
@@ -66,6 +85,10 @@ let describe (net: Compile.NetworkInfo) =
     add ""
     add (sprintf "total parameters: %s (%s as float32)" (thousands total) (bytes (total * 4L)))
     if stateTotal > 0L then add (sprintf "total state: %s (%s)" (thousands stateTotal) (bytes (stateTotal * 4L)))
+    match stepMemory c net with
+    | Some(batch, buffers, state) ->
+        add (sprintf "training step (batch %d, fused engine): %s of buffers, %s of optimizer and layer state" batch (bytes buffers) (bytes state))
+    | None -> ()
     out.ToString()
 
 let run (file: string) (network: string option) =
@@ -82,7 +105,7 @@ let run (file: string) (network: string option) =
             eprintfn "nn: %s has no network%s" file (match network with Some n -> sprintf " named `%s`" n | None -> "")
             1
         else
-            nets |> List.iteri (fun i n -> (if i > 0 then printfn ""); printf "%s" (describe n))
+            nets |> List.iteri (fun i n -> (if i > 0 then printfn ""); printf "%s" (describe c n))
             0
 
 let command: Command =

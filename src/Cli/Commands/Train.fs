@@ -13,7 +13,7 @@ open Nn.Cli
 open Nn.Cli.Common
 
 let help =
-    """Usage: nn train FILE [--train NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
+    """Usage: nn train FILE [--train NAME] [--network NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
                 [--threads N] [--engine fused|reference] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
@@ -31,6 +31,7 @@ folder when it names one), holding:
 
 Options:
   --train NAME          the train block of network NAME
+  --network NAME        train network NAME with the train block's settings (e.g. residual.nn's deep_sigmoid)
   --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
   --resume [DIR]        continue the run in DIR (default: the newest run of this network) exactly where its checkpoint
                         stopped; refused when the model source changed. --set adds to the run's own settings.
@@ -48,7 +49,7 @@ Examples:
   nn train examples/iris.nn --resume runs/iris-a --set epochs=300"""
 
 let private spec =
-    [ "--train", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
+    [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
       "--engine", Value; "--quiet", Switch ]
 
 /// Predictions of a small data set, row by row.
@@ -80,6 +81,14 @@ let run (a: Args) =
     let engine = engineOf a
     let c = compile file
     let td, env = trainBlock c (a.Get "--train")
+    // --network NAME: train another network of the file with this train block's settings
+    let td =
+        match a.Get "--network" with
+        | None -> td
+        | Some n when c.Networks |> List.exists (fun x -> x.Decl.Name = n) -> { td with Network = n }
+        | Some n ->
+            let names = c.Networks |> List.map (fun x -> sprintf "`%s`" x.Decl.Name) |> String.concat ", "
+            fail (sprintf "%s has no network named `%s` (it has %s)" c.File n names)
     let cfg0 = TrainPlan.config c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
     let runsParent = RunFolder.parent c.File cfg0.Network cfg0.Checkpoint
     // resuming: the run folder, its state, and the settings it was started with

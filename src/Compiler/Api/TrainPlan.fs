@@ -139,6 +139,11 @@ let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : 
     let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
     let train, validation =
         if cfg.Validation > 0.0 then
+            // Dataset.Split would throw a DataException without a span; say it at the user's `validation`
+            let held = int (System.Math.Round(float data.Count * cfg.Validation, System.MidpointRounding.AwayFromZero))
+            if data.Count - held <= 0 then
+                let at = cfg.FieldSpans.TryFind "validation" |> Option.defaultValue cfg.DataSpan
+                fail "NN0552" at (sprintf "`validation = %g` holds out all %d rows of the data, leaving none to train on" cfg.Validation data.Count)
             let struct (t: Dataset, v: Dataset) = data.Split cfg.Validation
             t, (if v.Count > 0 then Some v else None)
         else data, None

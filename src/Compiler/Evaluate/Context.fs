@@ -77,7 +77,7 @@ let graph (ctx: EvalContext) (span: Span) (f: SourceSpan -> 'a) : 'a =
     try f (toSource span)
     with :? ShapeException as e -> fail e.Code span e.Message
 
-/// Edit distance, for "did you mean" suggestions.
+/// Edit distance (with transpositions), for "did you mean" suggestions.
 let private distance (a: string) (b: string) =
     let d = Array2D.zeroCreate (a.Length + 1) (b.Length + 1)
     for i in 0 .. a.Length do d[i, 0] <- i
@@ -86,6 +86,9 @@ let private distance (a: string) (b: string) =
         for j in 1 .. b.Length do
             let cost = if System.Char.ToLowerInvariant a[i - 1] = System.Char.ToLowerInvariant b[j - 1] then 0 else 1
             d[i, j] <- min (min (d[i - 1, j] + 1) (d[i, j - 1] + 1)) (d[i - 1, j - 1] + cost)
+            // a swap of two neighbours (`lable` for `label`) is one typo, not two
+            if i > 1 && j > 1 && a[i - 1] = b[j - 2] && a[i - 2] = b[j - 1] then
+                d[i, j] <- min d[i, j] (d[i - 2, j - 2] + 1)
     d[a.Length, b.Length]
 
 /// The closest known name, if close enough to be a likely typo.

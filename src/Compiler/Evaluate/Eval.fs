@@ -8,6 +8,12 @@ open Nn.Compiler.Tensors
 
 let private maxDepth = 400
 
+/// "; did you mean `width`?" for a misspelt field, or the fields the record has.
+let private fieldHint (name: string) (fields: (string * Value) list) =
+    match suggest name (List.map fst fields) with
+    | Some s -> sprintf "; did you mean `%s`?" s
+    | None -> sprintf " (it has %s)" (fields |> List.map (fst >> sprintf "`%s`") |> String.concat ", ")
+
 /// Look a name up; `a.b` also reads field `b` of a record bound to `a`.
 let lookup (env: Env) (name: string) (span: Span) : Value =
     match env.TryFind name with
@@ -21,7 +27,7 @@ let lookup (env: Env) (name: string) (span: Span) : Value =
                     let f = name.Substring(dot + 1)
                     match fields |> List.tryFind (fst >> (=) f) with
                     | Some(_, v) -> Some v
-                    | None -> fail "NN0307" span (sprintf "the record `%s` has no field `%s`" (name.Substring(0, dot)) f)
+                    | None -> fail "NN0307" span (sprintf "the record `%s` has no field `%s`%s" (name.Substring(0, dot)) f (fieldHint f fields))
                 | _ -> None
             else None
         match fromRecord with
@@ -35,14 +41,14 @@ let lookup (env: Env) (name: string) (span: Span) : Value =
             fail "NN0301" span (sprintf "`%s` is not defined%s" name hint)
 
 /// The dimension an annotation entry denotes, binding names not yet in scope (dimension variables).
-let rec private unifyDim (ctx: EvalContext) (env: Env) (dimExpr: Expr) (actual: Dim) (describe: unit -> string) : Env =
+let rec private unifyDim (ctx: EvalContext) (env: Env) (dimExpr: Expr) (actual: Dim) (describe: Dim -> string) : Env =
     match dimExpr with
     | Ident(name, span) when not (env.ContainsKey name) ->
         let v = if actual.IsFixed then VNum(float actual.Size, true) else VDim actual
         env.Add(name, (v, span))
     | e ->
         let expected = dimOf e.Span (eval ctx env e)
-        if expected <> actual then fail "NN0211" e.Span (describe ())
+        if expected <> actual then fail "NN0211" e.Span (describe expected)
         env
 
 /// Check a value against a shape annotation, binding its dimension variables.
@@ -57,8 +63,11 @@ and annotate (ctx: EvalContext) (env: Env) (what: string) (ann: ShapeAnn) (v: Va
         ann.Dims
         |> List.indexed
         |> List.fold (fun env (i, d) ->
-            let describe () =
-                mismatch what text shape (sprintf "axis %d is %O, not %s" i shape[i] (Printer.formatExpr d))
+            let describe (expected: Dim) =
+                let written = Printer.formatExpr d
+                // a size given by name (`width`) also shows its value
+                let shown = if written = string expected then written else sprintf "%s = %O" written expected
+                mismatch what text shape (sprintf "axis %d is %O, not %s" i shape[i] shown)
             try unifyDim ctx env d shape[i] describe
             with DiagnosticException diag when diag.Code = "NN0211" ->
                 raise (DiagnosticException { diag with Span = at })) env
@@ -116,7 +125,7 @@ and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
         | VRecord fields ->
             match fields |> List.tryFind (fst >> (=) name) with
             | Some(_, v) -> v
-            | None -> fail "NN0307" span (sprintf "the record has no field `%s`" name)
+            | None -> fail "NN0307" span (sprintf "the record has no field `%s`%s" name (fieldHint name fields))
         | v -> fail "NN0307" span (sprintf "`.%s` needs a record, but this is %s" name (Value.describe v))
     | If(c, t, f, _) ->
         match eval ctx env c with
@@ -243,9 +252,13 @@ and private invoke ctx span c applied : Value =
     if c.Span.File = preludeFile && span.File <> preludeFile then ctx.CallSite <- Some span
     ctx.Depth <- ctx.Depth + 1
     try
-        match c.Name with
-        | Some name -> inScope ctx name (fun () -> eval ctx env c.Body)
-        | None -> eval ctx env c.Body
+        try
+            match c.Name with
+            | Some name -> inScope ctx name (fun () -> eval ctx env c.Body)
+            | None -> eval ctx env c.Body
+        with DiagnosticException d when d.Span.File = preludeFile && c.Span.File = preludeFile && span.File <> preludeFile ->
+            // an error in the prelude's own code (`param w : [k, units]` with units = "ten") is the caller's
+            raise (DiagnosticException { d with Span = span })
     finally
         ctx.Depth <- ctx.Depth - 1
         ctx.CallSite <- saved

@@ -56,6 +56,11 @@ let rec expr (known: string seq) (scope: Scope) (e: Expr) : Diagnostic list =
 
 and letBinding known (scope: Scope) (lb: LetBinding) =
     expr known (bindParams scope lb.Params) lb.Body
+    |> List.map (fun d ->
+        // a definition using its own name: say why rather than suggest a look-alike
+        if d.Message.StartsWith(sprintf "`%s` is not defined" lb.Name) then
+            { d with Message = sprintf "`%s` is not defined yet inside its own definition: a `let` cannot call itself (use `repeat` or `List.fold` to repeat a layer)" lb.Name }
+        else d)
 
 /// Unknown names in a network: inputs and their dimension variables are bound in the body.
 let network known (scope: Scope) (nd: NetworkDecl) =

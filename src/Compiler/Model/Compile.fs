@@ -71,6 +71,12 @@ let rec private load (read: Reader) (sources: Map<string, string>) (stack: strin
 let private catchDiag (f: unit -> 'a) : Result<'a, Diagnostic list> =
     try Ok(f ()) with DiagnosticException d -> Error [ d ]
 
+/// The span of the expression that gives a body its value (a block's last line).
+let rec private resultSpan (e: Expr) =
+    match e with
+    | Block(_, result, _) -> resultSpan result
+    | e -> e.Span
+
 /// Build a network's forward pass into the runtime's forward context (its builder and mode).
 let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forward =
     let builder = fc.Builder
@@ -79,6 +85,8 @@ let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forwa
     let env, inputs =
         nd.Inputs
         |> List.fold (fun (env: Env, inputs) p ->
+            if inputs |> List.exists (fun (name, _) -> name = p.Name) then
+                fail "NN0209" p.Span (sprintf "the network `%s` has two inputs named `%s`" nd.Name p.Name)
             match p.Shape with
             | None -> fail "NN0214" p.Span (sprintf "the network input `%s` needs a shape, such as (%s: [n, 784])" p.Name p.Name)
             | Some ann ->
@@ -94,7 +102,7 @@ let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forwa
     let output =
         match Eval.eval ctx env nd.Body with
         | VTensor n -> n
-        | v -> fail "NN0212" nd.Body.Span (sprintf "the network `%s` must compute a tensor, but its body is %s" nd.Name (Value.describe v))
+        | v -> fail "NN0212" (resultSpan nd.Body) (sprintf "the network `%s` must compute a tensor, but its body is %s" nd.Name (Value.describe v))
     match nd.Output with
     | Some ann ->
         try Eval.annotate ctx env (sprintf "the output of `%s`" nd.Name) ann (VTensor output, nd.Body.Span) ann.Span |> ignore
@@ -139,19 +147,27 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         let mutable networks = []
         let mutable trains = []
         let mutable env = preludeEnv
+        // top-level names whose definition failed: a later "`x` is not defined" about them would only repeat it
+        let mutable failed = Set.empty
+        let report (ds: Diagnostic list) =
+            let repeats (d: Diagnostic) =
+                d.Code = "NN0301" && failed |> Set.exists (fun n -> d.Message.StartsWith("`" + n + "`") || d.Message.StartsWith("`" + n + "."))
+            errors <- errors @ (ds |> List.filter (repeats >> not))
         for d in decls do
             match d with
             | LetDecl lb ->
                 match catchDiag (fun () -> Eval.bindLet ctx env lb) with
                 | Ok e -> env <- e
-                | Error ds -> errors <- errors @ ds
+                | Error ds ->
+                    report ds
+                    failed <- failed.Add lb.Name
             | NetworkDecl nd ->
                 if networks |> List.exists (fun n -> n.Decl.Name = nd.Name) then
                     errors <- errors @ [ Diagnostic.error "NN0311" nd.NameSpan (sprintf "a network named `%s` is already declared" nd.Name) ]
                 let net = { Decl = nd; Env = env }
                 match catchDiag (fun () -> forward net (GraphBuilder()) true) with
                 | Ok _ -> networks <- networks @ [ net ]
-                | Error ds -> errors <- errors @ ds
+                | Error ds -> report ds
             | TrainDecl td when td.Span.File = path ->
                 match networks |> List.tryFind (fun n -> n.Decl.Name = td.Network) with
                 | None ->
@@ -159,7 +175,16 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     if not (List.contains td.Network names) then
                         let hint = match suggest td.Network names with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
                         errors <- errors @ [ Diagnostic.error "NN0413" td.NetworkSpan (sprintf "there is no network named `%s`%s" td.Network hint) ]
-                | Some _ -> trains <- trains @ [ td, env ]
+                | Some _ ->
+                    // the settings are checked now, before any data is read (`nn check` reports them)
+                    let tctx = scratchContext ()
+                    let read () = TrainConfig.read tctx (Path.GetDirectoryName path) td (Eval.eval tctx (Builtins.Table.trainEnv env))
+                    match catchDiag read with
+                    | Ok _ -> trains <- trains @ [ td, env ]
+                    // a block without `data` is complete for the embedding API, which trains on arrays;
+                    // `nn train` reports NN0406 when it plans the block
+                    | Error [ d ] when d.Code = "NN0406" -> trains <- trains @ [ td, env ]
+                    | Error ds -> report ds
             | _ -> ()
         if not errors.IsEmpty then Error errors
         else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env }

@@ -191,12 +191,15 @@ let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : 
         let widthX, widthY = xs.Head.Length, ys.Head.Length
         pairs |> List.iteri (fun i (x, y) ->
             if x.Length <> widthX || y.Length <> widthY then
-                fail "NN0405" rs (sprintf "row %d has %d features and %d targets, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
+                fail "NN0405" rs (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
         Rows(Array.ofList xs, Array.ofList ys)
     | VConfig("rows", [ v, s ]) -> fail "NN0405" s (sprintf "`rows` expects a list of rows, but got %s" (Value.describe v))
-    | VConfig("idx", [ img, s ]) -> Idx(path (str img s "the images file"), None)
+    // `idx "images"` and `npy "x"` without targets are partial applications (unsupervised training)
+    | VConfig("idx", [ img, s ])
+    | VBuiltin({ Name = "idx" }, [ img, s ]) -> Idx(path (str img s "the images file"), None)
     | VConfig("idx", [ img, s; lbl, t ]) -> Idx(path (str img s "the images file"), Some(path (str lbl t "the labels file")))
-    | VConfig("npy", [ x, s ]) -> Npy(path (str x s "the features file"), None)
+    | VConfig("npy", [ x, s ])
+    | VBuiltin({ Name = "npy" }, [ x, s ]) -> Npy(path (str x s "the features file"), None)
     | VConfig("npy", [ x, s; y, t ]) -> Npy(path (str x s "the features file"), Some(path (str y t "the targets file")))
     | VConfig("csv", (file, s) :: rest) ->
         let f = settings "csv" [ "features"; "label" ] span rest

@@ -95,10 +95,10 @@ public sealed class GraphBuilder
     // ---- reductions and normalised exponentials ----
     /// <summary>Sum, Mean or ReduceMax over axes (all when empty).</summary>
     public Node Reduce(OpKind op, Node x, int[] axes, bool keepDims, SourceSpan span) =>
-        Add(op, [x], new OpAttrs { Axes = axes.Select(a => ShapeRules.Axis(a, x.Shape.Rank, op.ToString().ToLowerInvariant())).Order().ToArray(), KeepDims = keepDims }, span);
+        Add(op, [x], new OpAttrs { Axes = axes.Select(a => ShapeRules.Axis(a, x.Shape.Rank, Infer.Word(op))).Order().ToArray(), KeepDims = keepDims }, span);
     /// <summary>Softmax or LogSoftmax over one axis.</summary>
     public Node Softmax(OpKind op, Node x, int axis, SourceSpan span) =>
-        Add(op, [x], new OpAttrs { Axes = [ShapeRules.Axis(axis, x.Shape.Rank, op.ToString())] }, span);
+        Add(op, [x], new OpAttrs { Axes = [ShapeRules.Axis(axis, x.Shape.Rank, Infer.Word(op))] }, span);
 
     // ---- convolution and pooling ----
     /// <summary>2-D convolution with strides and paddings (top, left, bottom, right).</summary>

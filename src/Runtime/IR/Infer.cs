@@ -32,7 +32,7 @@ public static class Infer
             case >= OpKind.Neg and <= OpKind.Step:
                 return xs[0];
             case >= OpKind.Add and <= OpKind.Equal:
-                return ShapeRules.Broadcast(xs[0], xs[1]);
+                return ShapeRules.Broadcast(xs[0], xs[1], $"the operands of `{Symbol(op)}`");
             case OpKind.Where:
                 return ShapeRules.Broadcast(ShapeRules.Broadcast(xs[0], xs[1]), xs[2]);
             case OpKind.MatMul:
@@ -64,18 +64,18 @@ public static class Infer
                     return new Shape(dims);
                 }
             case OpKind.Sum or OpKind.Mean or OpKind.ReduceMax:
-                return ShapeRules.Reduce(xs[0], a.Axes, a.KeepDims, op.ToString().ToLowerInvariant());
+                return ShapeRules.Reduce(xs[0], a.Axes, a.KeepDims, Word(op));
             case OpKind.ArgMax:
                 return ShapeRules.Reduce(xs[0], [a.Axes.Length > 0 ? a.Axes[0] : -1], true, "argmax");
             case OpKind.Softmax or OpKind.LogSoftmax:
-                ShapeRules.Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, xs[0].Rank, op.ToString());
+                ShapeRules.Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, xs[0].Rank, Word(op));
                 return xs[0];
             case OpKind.Conv2d:
                 return ShapeRules.Conv2d(xs[0], xs[1], a.Ints);
             case OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel or OpKind.AvgPool2dGrad:
                 return Need(a.Target, op);
             case OpKind.MaxPool2d or OpKind.AvgPool2d:
-                return ShapeRules.Pool2d(xs[0], a.Ints[0], a.Ints[1], op.ToString());
+                return ShapeRules.Pool2d(xs[0], a.Ints[0], a.Ints[1], Word(op));
             case OpKind.MaxPool2dGrad:
                 return xs[0];
             case OpKind.DropoutMask:
@@ -94,6 +94,17 @@ public static class Infer
                 throw new InvalidOperationException($"no shape rule for {op}");
         }
     }
+
+    /// <summary>An op's name as the language spells its built-in (`maxPool2d`, `reduceMax`), for messages.</summary>
+    public static string Word(OpKind op) => GraphPrinter.OpName(op);
+
+    /// <summary>The operator a binary elementwise op is written with (`+`, `**`, `max`), for messages.</summary>
+    public static string Symbol(OpKind op) => op switch
+    {
+        OpKind.Add => "+", OpKind.Sub => "-", OpKind.Mul => "*", OpKind.Div => "/", OpKind.Pow => "**",
+        OpKind.GreaterEqual => ">=", OpKind.Equal => "=",
+        _ => Word(op),
+    };
 
     private static Shape Need(Shape? s, OpKind op) => s ?? throw new ShapeException("NN0208", $"`{op}` needs a target shape");
 }

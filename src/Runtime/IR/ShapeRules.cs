@@ -117,7 +117,7 @@ public static class ShapeRules
         if (x.Rank != 4 || k.Rank != 4)
             throw Fail("NN0207", $"`conv2d` needs an image [n, h, w, c] and a kernel [kh, kw, cin, cout], but got {x} and {k}");
         if (x[3] != k[2])
-            throw Fail("NN0207", $"`conv2d`: the image has {x[3]} channels but the kernel expects {k[2]} (image {x}, kernel {k})");
+            throw Fail("NN0207", $"`conv2d` needs the image's channels (its last axis, {x[3]}) to equal the kernel's input channels (its third axis, {k[2]}), but the image is {x} and the kernel is {k}");
         if (!x[1].IsFixed || !x[2].IsFixed || !k[0].IsFixed || !k[1].IsFixed)
             throw Fail("NN0207", $"`conv2d` needs fixed heights and widths, got {x} and {k}");
         int oh = WindowOut(x[1].Size, k[0].Size, ints[0], ints[2], ints[4]);

@@ -1,0 +1,137 @@
+/// The whole checker (parse, resolve, evaluate, shape-check, train settings) answers every input: a checked
+/// program or at least one diagnostic that renders, within a time guard, never an exception or a hang.
+module Nn.Tests.Compiler.RobustnessTests
+
+open System
+open System.IO
+open System.Threading.Tasks
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+
+open Nn.Compiler
+open Nn.Tests.Generators
+open Nn.Tests.TestUtil
+
+let private file = Path.Combine(repoRoot, "examples", "fuzz.nn")
+
+/// Compile within a time guard; true when the answer is a program or non-empty diagnostics that all render.
+let answers (text: string) =
+    let t = Task.Run(fun () -> Compile.compileText file text)
+    if not (t.Wait(TimeSpan.FromSeconds 20.0)) then failtestf "no answer within 20 s for:\n%s" text
+    match t.Result with
+    | Ok _ -> true
+    | Error [] -> failtestf "rejected without a diagnostic:\n%s" text
+    | Error ds ->
+        for d in ds do
+            Nn.Dsl.Diagnostic.render (fun f -> if f = file then Some text else None) d |> ignore
+        true
+
+let private exampleTexts =
+    Directory.GetFiles(Path.Combine(repoRoot, "examples"), "*.nn") |> Array.sort |> Array.map File.ReadAllText
+
+let private tokenRx = Text.RegularExpressions.Regex(@"\w+|[^\w\s]|\s+")
+
+/// Delete, insert, duplicate or swap characters or whole tokens of an example program.
+let mutate (seed: int) =
+    let rnd = Random(seed)
+    let text = exampleTexts[rnd.Next exampleTexts.Length]
+    let tokens = ResizeArray(tokenRx.Matches(text) |> Seq.map (fun m -> m.Value))
+    let pieces = [| "("; ")"; "["; "]"; "{"; "}"; "|>"; ">>"; "@"; "fun"; "let"; "param"; "0"; "-1"; "1e9"; "\""; "*"; "x"; "n"; ".["; ".." |]
+    for _ in 1 .. 1 + rnd.Next 4 do
+        let i = rnd.Next(max 1 tokens.Count)
+        match rnd.Next 6 with
+        | 0 when tokens.Count > 0 -> tokens.RemoveAt i
+        | 1 -> tokens.Insert(i, pieces[rnd.Next pieces.Length])
+        | 2 when tokens.Count > 0 -> tokens.Insert(i, tokens[i])
+        | 3 when tokens.Count > 1 ->
+            let j = rnd.Next tokens.Count
+            let t = tokens[i]
+            tokens[i] <- tokens[j]
+            tokens[j] <- t
+        | 4 when tokens.Count > 0 && tokens[i].Length > 1 ->
+            let s = tokens[i]
+            let k = rnd.Next s.Length
+            tokens[i] <- s.Remove(k, 1)
+        | _ when tokens.Count > 0 && tokens[i].Length > 0 ->
+            tokens[i] <- tokens[i] + tokens[i].Substring(0, 1)
+        | _ -> ()
+    String.Concat tokens
+
+/// A small network of random layers and sizes: mostly ill-shaped, so the shape checks and their messages run.
+let private layerGen =
+    let size = Gen.elements [ 1; 2; 3; 4; 8; 28 ]
+    Gen.oneof [
+        size |> Gen.map (sprintf "dense %d")
+        Gen.elements [ "relu"; "tanh"; "softmax"; "flatten"; "transpose"; "layerNorm"; "batchNorm"; "standardize"; "dropout 0.5" ]
+        size |> Gen.map (sprintf "maxPool2d %d")
+        Gen.two size |> Gen.map (fun (a, b) -> sprintf "reshape [%d; %d]" a b)
+        Gen.elements [ 0; 1; 2; 3; -1 ] |> Gen.map (sprintf "mean %d")
+        size |> Gen.map (sprintf "(fun h -> h + h.[*, 0..%d])")
+        size |> Gen.map (sprintf "repeat 2 (dense %d)") ]
+
+let private networkGen =
+    gen {
+        let! dims = Gen.elements [ "[n, 4]"; "[n, 28, 28]"; "[n, 8, 8, 1]"; "[n]"; "[4, 4]" ]
+        let! out = Gen.elements [ "[n, 4]"; "[n, 10]"; "[n, 2, 2]"; "[n, 1]" ]
+        let! layers = Gen.listOfLength 4 layerGen
+        return sprintf "network t (x: %s) : %s =\n    x |> %s\n" dims out (String.concat " |> " layers)
+    }
+
+type RandomNetwork = RandomNetwork of string
+
+type CheckerArbitraries =
+    static member Network() : Arbitrary<RandomNetwork> = Arb.fromGen (networkGen |> Gen.map RandomNetwork)
+
+let private config = { FsCheckConfig.defaultConfig with arbitrary = [ typeof<Arbitraries>; typeof<CheckerArbitraries> ]; maxTest = 150 }
+
+/// Inputs that once broke the checker (shrunk by FsCheck), kept as ordinary tests.
+let private regressions: (string * string) list = []
+
+[<Tests>]
+let tests =
+    testList "Compiler.Robustness" [
+        testPropertyWithConfig config "random text gets an answer" (fun (s: string) -> answers (if isNull s then "" else s))
+
+        testPropertyWithConfig config "random bytes get an answer" (fun (bytes: byte[]) ->
+            answers (Text.Encoding.Latin1.GetString(if isNull bytes then [||] else bytes)))
+
+        testPropertyWithConfig config "mutated examples get an answer" (fun (seed: int) -> answers (mutate seed))
+
+        testPropertyWithConfig config "generated programs get an answer" (fun (WellFormedProgram p) ->
+            answers (Nn.Dsl.Printer.formatProgram p))
+
+        testPropertyWithConfig config "random layer pipelines get an answer" (fun (RandomNetwork text) -> answers text)
+
+        test "every example survives 300 fixed mutations" {
+            for seed in 1 .. 300 do answers (mutate seed) |> ignore
+        }
+
+        for (name, text) in regressions do
+            test name { answers text |> ignore }
+
+        test "10,000 nested brackets" {
+            let text = "network t (x: [n, 4]) : [n, 4] =\n    " + String('(', 10_000) + "x" + String(')', 10_000) + "\n"
+            Expect.isTrue (answers text) "answered"
+        }
+
+        test "10,000 nested lists in a let" {
+            Expect.isTrue (answers ("let a = " + String('[', 10_000) + String(']', 10_000) + "\n")) "answered"
+        }
+
+        test "a 10,000-line program" {
+            let lines = [ for i in 1 .. 5_000 -> sprintf "let f%d (x: [n, k]) = x |> dense %d |> relu\n" i (1 + i % 7) ]
+            let nets = [ for i in 1 .. 2_500 -> sprintf "network m%d (x: [n, 4]) : [n, %d] =\n    x |> f%d\n" i (1 + i % 7) i ]
+            let text = String.concat "" lines + String.concat "" nets
+            match Compile.compileText file text with
+            | Ok c -> Expect.equal c.Networks.Length 2_500 "every network checked"
+            | Error ds -> failtestf "%s" (ds.Head.Message)
+        }
+
+        test "a 1 MB line" {
+            let text = "let a = [" + String.replicate 200_000 "1; 2;" + "]\nnetwork t (x: [n, 4]) : [n, 4] =\n    x\n"
+            Expect.isTrue (answers text) "answered"
+            Expect.isTrue (answers ("let s = \"" + String('a', 1_000_000) + "\"\n")) "a long string"
+            Expect.isTrue (answers (String('x', 1_000_000))) "a long name"
+        }
+    ]
