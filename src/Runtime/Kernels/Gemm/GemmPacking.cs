@@ -23,12 +23,23 @@ internal static unsafe class GemmPacking
             {
                 // op(A)[i, p] = a[p, i]: each k step is a contiguous run of rows.
                 float* s = a + (nint)pc * lda + ic + ir;
-                for (int p = 0; p < kc; p++, s += lda, d += mr)
+                if (rows == mr && mr >= 8 && Avx.IsSupported)
                 {
-                    int i = 0;
-                    for (; i < rows; i++) d[i] = s[i];
-                    for (; i < mr; i++) d[i] = 0f;
+                    // Whole 8-float runs, the last one overlapping the one before when mr is not a multiple of 8.
+                    for (int p = 0; p < kc; p++, s += lda, d += mr)
+                    {
+                        int i = 0;
+                        for (; i + 8 <= mr; i += 8) Avx.Store(d + i, Avx.LoadVector256(s + i));
+                        if (i < mr) Avx.Store(d + mr - 8, Avx.LoadVector256(s + mr - 8));
+                    }
                 }
+                else
+                    for (int p = 0; p < kc; p++, s += lda, d += mr)
+                    {
+                        int i = 0;
+                        for (; i < rows; i++) d[i] = s[i];
+                        for (; i < mr; i++) d[i] = 0f;
+                    }
             }
             else
             {
@@ -51,6 +62,17 @@ internal static unsafe class GemmPacking
     /// <summary>Interleaves mr full rows: d[p·mr + i] = s[i·lda + p], reading each row sequentially.</summary>
     private static void PackRowsInterleaved(float* s, int lda, int kc, int mr, float* d)
     {
+        int p0 = 0;
+        if (mr >= 8 && Avx.IsSupported)
+            for (; p0 + 8 <= kc; p0 += 8)
+            {
+                // 8×8 transposes of rows [i, i+8); the last block overlaps the one before when mr is not a multiple of 8.
+                int i = 0;
+                for (; i + 8 <= mr; i += 8) Transpose8x8(s + (nint)i * lda + p0, lda, d + (nint)p0 * mr + i, mr);
+                if (i < mr) Transpose8x8(s + (nint)(mr - 8) * lda + p0, lda, d + (nint)p0 * mr + mr - 8, mr);
+            }
+        if (p0 == kc) return;
+        s += p0; d += (nint)p0 * mr; kc -= p0;
         for (int i = 0; i < mr; i++)
         {
             float* si = s + (nint)i * lda;
