@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nn.Runtime.Kernels;
 
@@ -22,12 +23,23 @@ internal static unsafe class GemmPacking
             {
                 // op(A)[i, p] = a[p, i]: each k step is a contiguous run of rows.
                 float* s = a + (nint)pc * lda + ic + ir;
-                for (int p = 0; p < kc; p++, s += lda, d += mr)
+                if (rows == mr && mr >= 8 && Avx.IsSupported)
                 {
-                    int i = 0;
-                    for (; i < rows; i++) d[i] = s[i];
-                    for (; i < mr; i++) d[i] = 0f;
+                    // Whole 8-float runs, the last one overlapping the one before when mr is not a multiple of 8.
+                    for (int p = 0; p < kc; p++, s += lda, d += mr)
+                    {
+                        int i = 0;
+                        for (; i + 8 <= mr; i += 8) Avx.Store(d + i, Avx.LoadVector256(s + i));
+                        if (i < mr) Avx.Store(d + mr - 8, Avx.LoadVector256(s + mr - 8));
+                    }
                 }
+                else
+                    for (int p = 0; p < kc; p++, s += lda, d += mr)
+                    {
+                        int i = 0;
+                        for (; i < rows; i++) d[i] = s[i];
+                        for (; i < mr; i++) d[i] = 0f;
+                    }
             }
             else
             {
@@ -50,6 +62,17 @@ internal static unsafe class GemmPacking
     /// <summary>Interleaves mr full rows: d[p·mr + i] = s[i·lda + p], reading each row sequentially.</summary>
     private static void PackRowsInterleaved(float* s, int lda, int kc, int mr, float* d)
     {
+        int p0 = 0;
+        if (mr >= 8 && Avx.IsSupported)
+            for (; p0 + 8 <= kc; p0 += 8)
+            {
+                // 8×8 transposes of rows [i, i+8); the last block overlaps the one before when mr is not a multiple of 8.
+                int i = 0;
+                for (; i + 8 <= mr; i += 8) Transpose8x8(s + (nint)i * lda + p0, lda, d + (nint)p0 * mr + i, mr);
+                if (i < mr) Transpose8x8(s + (nint)(mr - 8) * lda + p0, lda, d + (nint)p0 * mr + mr - 8, mr);
+            }
+        if (p0 == kc) return;
+        s += p0; d += (nint)p0 * mr; kc -= p0;
         for (int i = 0; i < mr; i++)
         {
             float* si = s + (nint)i * lda;
@@ -102,14 +125,40 @@ internal static unsafe class GemmPacking
             {
                 // op(B)[p, j] = b[j, p]: each column of the panel is a contiguous row of b.
                 float* s = b + (nint)(jc + jr) * ldb + pc;
+                int p0 = 0;
+                if (cols == nr && nr % 8 == 0 && Avx.IsSupported)
+                    for (; p0 + 8 <= kc; p0 += 8)
+                        for (int j = 0; j < nr; j += 8) Transpose8x8(s + (nint)j * ldb + p0, ldb, d + (nint)p0 * nr + j, nr);
                 for (int j = 0; j < cols; j++)
                 {
                     float* sj = s + (nint)j * ldb;
-                    for (int p = 0; p < kc; p++) d[(nint)p * nr + j] = sj[p];
+                    for (int p = p0; p < kc; p++) d[(nint)p * nr + j] = sj[p];
                 }
                 for (int j = cols; j < nr; j++)
                     for (int p = 0; p < kc; p++) d[(nint)p * nr + j] = 0f;
             }
         }
+    }
+
+    /// <summary>d[q·ldd + i] = s[i·lds + q] for an 8×8 block, in registers (the transposed-B panel's rows are the
+    /// source's columns; a scalar copy writes each value to a different cache line).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* s, int lds, float* d, int ldd)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds), r2 = Avx.LoadVector256(s + 2 * (nint)lds),
+            r3 = Avx.LoadVector256(s + 3 * (nint)lds), r4 = Avx.LoadVector256(s + 4 * (nint)lds), r5 = Avx.LoadVector256(s + 5 * (nint)lds),
+            r6 = Avx.LoadVector256(s + 6 * (nint)lds), r7 = Avx.LoadVector256(s + 7 * (nint)lds);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * (nint)ldd, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + 3 * (nint)ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * (nint)ldd, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + 5 * (nint)ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * (nint)ldd, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + 7 * (nint)ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 }
