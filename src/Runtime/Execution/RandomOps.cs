@@ -10,8 +10,13 @@ public static class Dropout
     /// <summary>The generator for one DropoutMask node at one training step:
     /// <c>Rng.Derive(Rng.Derive(seed, step).NextUInt64(), stream)</c>. Elements draw <see cref="Rng.NextDouble"/>
     /// in row-major order; an element is dropped (0) when the draw is below p, else kept as 1/(1−p).</summary>
-    public static Rng Stream(ulong seed, long step, int stream) =>
-        Rng.Derive(Rng.Derive(seed, unchecked((ulong)step)).NextUInt64(), unchecked((ulong)stream));
+    public static Rng Stream(ulong seed, long step, int stream) => new(StreamSeed(seed, step, stream));
+
+    /// <summary>The same stream as <see cref="Stream"/>, as an allocation-free struct (for the fused engine).</summary>
+    public static Xoshiro256 StreamState(ulong seed, long step, int stream) => new(StreamSeed(seed, step, stream));
+
+    private static ulong StreamSeed(ulong seed, long step, int stream) =>
+        Xoshiro256.DeriveSeed(new Xoshiro256(Xoshiro256.DeriveSeed(seed, unchecked((ulong)step))).NextUInt64(), unchecked((ulong)stream));
 
     /// <summary>The mask values, as doubles, for <paramref name="count"/> elements.</summary>
     public static double[] Mask(ulong seed, long step, int stream, double p, int count)

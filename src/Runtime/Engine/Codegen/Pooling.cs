@@ -72,46 +72,14 @@ internal sealed class StepContext
 
 /// <summary>
 /// A DropoutMask node's kernel: the reference's stream <see cref="Execution.Dropout.Stream"/> (xoshiro256** derived
-/// from seed, step and stream id) reproduced in a struct so drawing a mask allocates nothing; same draws, same mask.
+/// from seed, step and stream id), drawn through the struct of Dropout.StreamState so a mask allocates nothing.
 /// </summary>
 internal sealed class DropoutMask(StepContext context, int stream)
 {
     public void Fill(Span<float> dst, double p)
     {
-        var outer = new Xoshiro(context.Seed ^ (0x9E3779B97F4A7C15UL * (unchecked((ulong)context.Step) + 1)));
-        var rng = new Xoshiro(outer.NextUInt64() ^ (0x9E3779B97F4A7C15UL * (unchecked((ulong)stream) + 1)));
+        var rng = Execution.Dropout.StreamState(context.Seed, context.Step, stream);
         float keep = (float)(1.0 / (1.0 - p));
         for (int i = 0; i < dst.Length; i++) dst[i] = rng.NextDouble() < p ? 0f : keep;
-    }
-
-    /// <summary>The same generator as <see cref="Util.Rng"/>, as a struct.</summary>
-    private struct Xoshiro
-    {
-        private ulong _s0, _s1, _s2, _s3;
-
-        public Xoshiro(ulong seed)
-        {
-            ulong x = seed;
-            _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
-        }
-
-        private static ulong SplitMix(ref ulong x)
-        {
-            ulong z = x += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        public ulong NextUInt64()
-        {
-            ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
-            ulong t = _s1 << 17;
-            _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3; _s2 ^= t;
-            _s3 = ulong.RotateLeft(_s3, 45);
-            return result;
-        }
-
-        public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
     }
 }
