@@ -104,7 +104,7 @@ let private num (fields: (string * Value) list) name dflt span =
     | Some(_, v) -> numOf span v
     | None -> dflt
 
-let rec private optimizer (v: Value) (span: Span) : Optimizer =
+let private optimizer (v: Value) (span: Span) : Optimizer =
     match v with
     | VConfig(("sgd" | "adam" | "adamW" | "rmsprop" | "adagrad") as kind, args) ->
         let allowed =
@@ -132,15 +132,12 @@ let rec private optimizer (v: Value) (span: Span) : Optimizer =
         if opt.Lr <= 0.0 then fail "NN0403" span (sprintf "the learning rate must be positive, got %g" opt.Lr)
         if opt.Nesterov && opt.Momentum <= 0.0 then fail "NN0403" span "`nesterov = true` needs a positive `momentum`"
         opt
-    | VBuiltin(b, []) when List.contains b.Name [ "sgd"; "adam"; "adamW"; "rmsprop"; "adagrad" ] ->
-        optimizer (VConfig(b.Name, [])) span
     | v -> fail "NN0403" span (sprintf "`optimizer` is one of sgd, adam, adamW, rmsprop, adagrad, but this is %s" (Value.describe v))
 
 let private schedule (v: Value) (span: Span) : Schedule =
     let kind, args =
         match v with
         | VConfig(k, a) -> k, a
-        | VBuiltin(b, []) -> b.Name, []
         | v -> fail "NN0404" span (sprintf "`schedule` is one of stepDecay, exponential, cosine, warmup, reduceOnPlateau, but this is %s" (Value.describe v))
     let allowed =
         match kind with
@@ -194,12 +191,10 @@ let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : 
                 fail "NN0405" rs (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
         Rows(Array.ofList xs, Array.ofList ys)
     | VConfig("rows", [ v, s ]) -> fail "NN0405" s (sprintf "`rows` expects a list of rows, but got %s" (Value.describe v))
-    // `idx "images"` and `npy "x"` without targets are partial applications (unsupervised training)
-    | VConfig("idx", [ img, s ])
-    | VBuiltin({ Name = "idx" }, [ img, s ]) -> Idx(path (str img s "the images file"), None)
+    // `idx "images"` and `npy "x"` without targets (unsupervised training) arrive here normalized to VConfig
+    | VConfig("idx", [ img, s ]) -> Idx(path (str img s "the images file"), None)
     | VConfig("idx", [ img, s; lbl, t ]) -> Idx(path (str img s "the images file"), Some(path (str lbl t "the labels file")))
-    | VConfig("npy", [ x, s ])
-    | VBuiltin({ Name = "npy" }, [ x, s ]) -> Npy(path (str x s "the features file"), None)
+    | VConfig("npy", [ x, s ]) -> Npy(path (str x s "the features file"), None)
     | VConfig("npy", [ x, s; y, t ]) -> Npy(path (str x s "the features file"), Some(path (str y t "the targets file")))
     | VConfig("csv", (file, s) :: rest) ->
         let f = settings "csv" [ "features"; "label" ] span rest
@@ -222,8 +217,7 @@ let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : 
             | v -> fail "NN0405" fs (sprintf "the function given to `generate` must return a number, but it returned %s" (Value.describe v))
         f low |> ignore // report a bad function now, not in the middle of data generation
         Generate(n, f, low, high, num o "noise" 0.0 os)
-    | VConfig(k, _)
-    | VBuiltin({ Name = k }, _) when List.contains k [ "idx"; "csv"; "npy"; "generate"; "rows" ] ->
+    | VConfig(k, _) when List.contains k [ "idx"; "csv"; "npy"; "generate"; "rows" ] ->
         fail "NN0405" span (sprintf "`%s` is missing arguments: it expects %s" k (Builtins.Config.all |> List.find (fun b -> b.Name = k)).Doc)
     | v -> fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
 
@@ -258,7 +252,7 @@ let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Val
         match value "loss" with
         | Some(VSymbol s, _) when List.contains s losses -> s, 1.0
         | Some(VConfig("huber", [ d, ds ]), _) -> "huber", numOf ds d
-        | Some(VBuiltin({ Name = "huber" }, []), _) -> "huber", 1.0
+        | Some(VConfig("huber", []), _) -> "huber", 1.0
         | Some(v, s) -> fail "NN0408" s (sprintf "`loss` is one of %s, but this is %s" (String.concat ", " losses) (Value.describe v))
         | None -> fail "NN0408" td.Span (sprintf "`train %s` needs a `loss` field (one of %s)" td.Network (String.concat ", " losses))
     let metrics =
