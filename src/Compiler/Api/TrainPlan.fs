@@ -100,7 +100,7 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
             Some tshape
 
 /// Learn `standardize` statistics: mean and standard deviation of each adapted node over the training rows.
-let private adapt (net: NetworkInfo) (graphs: StepGraphs) (train: Dataset) (values: Dictionary<string, HostTensor>) =
+let private adapt (net: NetworkInfo) (train: Dataset) (values: Dictionary<string, HostTensor>) =
     let b = GraphBuilder()
     let fwd = forward net b false
     if not fwd.Adapt.IsEmpty then
@@ -121,7 +121,6 @@ let private adapt (net: NetworkInfo) (graphs: StepGraphs) (train: Dataset) (valu
                     if s < 1e-8 then 1.0 else s)
             values[meanName] <- HostTensor(values[meanName].Shape, Array.map float32 mean)
             values[stdName] <- HostTensor(values[stdName].Shape, Array.map float32 std))
-    ignore graphs
 
 /// Everything to train one block on the given examples (the embedding API's in-memory arrays).
 let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
@@ -149,7 +148,7 @@ let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : 
         else data, None
     if train.Count = 0 then fail "NN0552" cfg.DataSpan "there are no training rows left after the validation split"
     let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
-    adapt net graphs train initial
+    adapt net train initial
     { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
 
 /// The trainer's options from the settings (callbacks are added by the caller).
