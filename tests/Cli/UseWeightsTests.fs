@@ -125,7 +125,7 @@ let tests =
             Expect.stringContains out "vanishing gradients" "diagnosis"
             let code, out, _ = nn TestUtil.repoRoot [ "grad"; residual; "--batch"; "16" ]
             Expect.equal code 0 "deep"
-            Expect.stringContains out "residual8.dense1.w" "residual parameters"
+            Expect.stringContains out "repeat1.residual8.dense1.w" "residual parameters"
             Expect.stringContains out "no sign of vanishing or exploding gradients" "diagnosis"
         }
 

@@ -52,9 +52,14 @@ let tests =
         test "residual blocks get one scope per call" {
             let net = networkOf (File.ReadAllText(Path.Combine(examples, "residual.nn"))) "deep"
             let names = paramNames net
-            Expect.contains names "residual8.dense1.w" "eighth block"
-            Expect.contains names "residual1.batchNorm1.gain" "batch norm gain"
+            Expect.contains names "repeat1.residual8.dense1.w" "eighth block"
+            Expect.contains names "repeat1.residual1.batchNorm1.gain" "batch norm gain"
+            Expect.isFalse (names |> List.exists (fun n -> n.StartsWith "repeat1.residual9")) "eight blocks"
             Expect.equal (List.last names) "dense2.b" "last layer"
+            let sigmoid = paramNames (networkOf (File.ReadAllText(Path.Combine(examples, "residual.nn"))) "deep_sigmoid")
+            Expect.equal sigmoid
+                ([ for k in 1..8 do yield! [ sprintf "repeat1.dense%d.w" k; sprintf "repeat1.dense%d.b" k ] ] @ [ "dense1.w"; "dense1.b" ])
+                "deep_sigmoid: one scope for the repeat, one per dense inside it"
         }
 
         test "network output shapes" {

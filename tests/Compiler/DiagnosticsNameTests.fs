@@ -57,10 +57,47 @@ network t (x: [n, 4]) : [n, 4] =
     x |> dense "ten"
 """
             """
-test.nn(2,10): error NN0302: expected a size (a whole number or a dimension variable), but this is a string
+test.nn(2,16): error NN0302: expected a size (a whole number or a dimension variable), but this is a string
   |
 2 |     x |> dense "ten"
-  |          ^^^^^^^^^^^"""
+  |                ^^^^^
+   = note: in `dense`, a function of the prelude"""
+
+        case "NN0302 a bad width inside the prelude's tower, at the call" errors
+            """
+network t (x: [n, 4]) : [n, 3] =
+    x |> tower relu [8; "a"] |> dense 3
+"""
+            """
+test.nn(2,10): error NN0302: expected a size (a whole number or a dimension variable), but this is a string
+  |
+2 |     x |> tower relu [8; "a"] |> dense 3
+  |          ^^^^^^^^^^^^^^^^^^^
+   = note: in `tower`, a function of the prelude"""
+
+        case "NN0306 a negative count for repeat, at the user's argument" errors
+            """
+network t (x: [n, 4]) : [n, 4] =
+    x |> repeat (-1) (dense 4)
+"""
+            """
+test.nn(2,17): error NN0306: `List.init` needs a count from 0 to 100000, got -1
+  |
+2 |     x |> repeat (-1) (dense 4)
+  |                 ^^^^
+   = note: in `repeat`, a function of the prelude"""
+
+        case "NN0302 a fractional count for repeat" errors
+            """
+network t (x: [n, 4]) : [n, 4] =
+    x |> repeat 2.5 (dense 4)
+"""
+            """
+test.nn(2,17): error NN0302: expected a whole number, but this is a number
+  |
+2 |     x |> repeat 2.5 (dense 4)
+  |                 ^^^
+   = note: in `repeat`, a function of the prelude"""
 
         case "NN0302 a string in tensor arithmetic" errors
             """
@@ -182,6 +219,18 @@ test.nn(2,24): error NN0309: `param w` needs an initializer such as `glorot` or 
   |
 2 |     param w : [4, 4] = "glorot"
   |                        ^^^^^^^^"""
+
+        case "NN0309 a state that is neither an initializer nor a tensor" errors
+            """
+network t (x: [n, 4]) : [n, 4] =
+    state c = "a"
+    x
+"""
+            """
+test.nn(2,15): error NN0309: `state c` needs an initializer such as `zeros`, or a tensor to compute from the training rows, but this is a string
+  |
+2 |     state c = "a"
+  |               ^^^"""
 
         case "NN0311 duplicate network" errors
             """

@@ -261,16 +261,65 @@ test.nn(2,16): error NN0213: a parameter's size must be known: `n` is a dimensio
 2 |     param w : [n, k] = glorot
   |                ^"""
 
-        case "NN0213 standardize needs fixed feature sizes" errors
+        case "NN0213 state with the batch size" errors
+            """
+network t (x: [n, 4]) : [n, 4] =
+    state c : [n] = zeros
+    x
+"""
+            """
+test.nn(2,16): error NN0213: a state's size must be known: `n` is a dimension variable (such as the batch size)
+  |
+2 |     state c : [n] = zeros
+  |                ^"""
+
+        case "NN0215 standardize needs fixed feature sizes" errors
             """
 network t (x: [n, m]) : [n, m] =
     x |> standardize
 """
             """
-test.nn(2,10): error NN0213: `standardize` needs fixed sizes after the first axis, but the value is [n, m]
+test.nn(2,10): error NN0215: the state `std` is computed once over all the training rows, so its shape must be fixed, but it is [1, m] (`m` varies with the data)
   |
 2 |     x |> standardize
-  |          ^^^^^^^^^^^"""
+  |          ^^^^^^^^^^^
+   = note: in `standardize`, a function of the prelude"""
+
+        case "NN0215 an adapted state over the batch axis" errors
+            """
+network t (x: [n, 4]) : [n, 4] =
+    state s = x * 2.0
+    x + s
+"""
+            """
+test.nn(2,15): error NN0215: the state `s` is computed once over all the training rows, so its shape must be fixed, but it is [n, 4] (`n` varies with the data)
+  |
+2 |     state s = x * 2.0
+  |               ^^^^^^^"""
+
+        case "NN0216 a state's declared shape differs from its value's" errors
+            """
+network t (x: [n, 4]) : [n, 4] =
+    state m : [4] = mean 0 x
+    x - m
+"""
+            """
+test.nn(2,15): error NN0216: the state `m` is declared with the shape [4], but its value has the shape [1, 4]
+  |
+2 |     state m : [4] = mean 0 x
+  |               ^^^"""
+
+        case "NN0217 a state initializer without a shape" errors
+            """
+network t (x: [n, 4]) : [n, 4] =
+    state c = zeros
+    x + c
+"""
+            """
+test.nn(2,5): error NN0217: the state `c` needs a shape for its initializer, such as `state c : [10] = zeros`
+  |
+2 |     state c = zeros
+  |     ^^^^^^^^^^^^^^^"""
 
         case "NN0214 network input without a shape" errors
             """

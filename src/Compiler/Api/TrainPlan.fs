@@ -1,5 +1,5 @@
 /// From a checked program's `train` block to everything the trainer needs: typed settings, the step graphs,
-/// the data (split and checked against the network), and initial values (with `standardize` statistics learnt).
+/// the data (split and checked against the network), and initial values (with adapted states computed from the data).
 module Nn.Compiler.TrainPlan
 
 open System.Collections.Generic
@@ -99,28 +99,24 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
                 fail "NN0551" cfg.DataSpan (sprintf "the data's targets have rows of shape %s, but the network's output is %O" (rowShape t) out)
             Some tshape
 
-/// Learn `standardize` statistics: mean and standard deviation of each adapted node over the training rows.
+/// Compute the adapted states (`state name = expr`, such as `standardize`'s mean and standard deviation) over the
+/// training rows, in declaration order: each expression is evaluated in float64 over all rows at once, with the
+/// states adapted before it already at their new values (a `standardize` after another one sees its output).
 let private adapt (net: NetworkInfo) (train: Dataset) (values: Dictionary<string, HostTensor>) =
     let b = GraphBuilder()
     let fwd = forward net b false
     if not fwd.Adapt.IsEmpty then
-        let g = b.Build(fwd.Adapt |> List.mapi (fun i (_, _, n) -> KeyValuePair(string i, n)))
-        let feeds = Dictionary<string, Tensor<float32>>()
-        for KeyValue(k, v) in values do feeds[k] <- Tensor<float32>(v.Shape, v.Data)
-        feeds[fst fwd.Inputs.Head] <- Tensor<float32>(train.Features.Shape, train.Features.Data)
-        let results = ReferenceInterpreter<float32>.Run(g, feeds)
-        fwd.Adapt |> List.iteri (fun i (meanName, stdName, _) ->
-            let t = results[string i]
-            let rows = t.Shape[0]
-            let width = t.Data.Length / max 1 rows
-            let mean = Array.init width (fun j -> Seq.init rows (fun r -> float t.Data[r * width + j]) |> Seq.average)
-            let value (r: int) (j: int) = float t.Data[r * width + j]
-            let std =
-                Array.init width (fun j ->
-                    let s = sqrt (Seq.init rows (fun r -> (value r j - mean[j]) ** 2.0) |> Seq.average)
-                    if s < 1e-8 then 1.0 else s)
-            values[meanName] <- HostTensor(values[meanName].Shape, Array.map float32 mean)
-            values[stdName] <- HostTensor(values[stdName].Shape, Array.map float32 std))
+        let g = b.Build(fwd.Adapt |> List.mapi (fun i (_, n) -> KeyValuePair(string i, n)))
+        let wide (t: HostTensor) = Tensor<float>(t.Shape, Array.map float t.Data)
+        let feeds = Dictionary<string, Tensor<float>>()
+        for KeyValue(k, v) in values do feeds[k] <- wide v
+        feeds[fst fwd.Inputs.Head] <- wide train.Features
+        for (name, node) in fwd.Adapt do
+            let result = (ReferenceInterpreter<float>.Evaluate(g, feeds, [ node ])).[node.Id]
+            let value = HostTensor(values[name].Shape, Array.map float32 result.Data)
+            values[name] <- value
+            // later states see the value training will use (float32)
+            feeds[name] <- wide value
 
 /// Everything to train one block on the given examples (the embedding API's in-memory arrays).
 let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =

@@ -133,23 +133,6 @@ let private batchNorm =
             let p = path ctx
             VTensor(graph ctx span (fun src -> Nn.Runtime.Ops.Layers.BatchNorm(ctx.Forward, x, p, src)))))
 
-/// Learns the mean and standard deviation of its input over the training data once, before training
-/// (like Keras' `Normalization.adapt`); they are kept as state with the weights.
-let private standardize =
-    fn "standardize" 1 "a tensor [n, d]" (fun ctx span args ->
-        let x = tensorArg "standardize" "a tensor [n, d]" (args1 args)
-        inScope ctx "standardize" (fun () ->
-            let featureShape = Shape(x.Shape.ToArray()[1..])
-            if not featureShape.IsFixed then
-                fail "NN0213" span (sprintf "`standardize` needs fixed sizes after the first axis, but the value is %O" x.Shape)
-            graph ctx span (fun src ->
-                let meanName, stdName = paramName ctx "mean", paramName ctx "std"
-                let mean = ctx.Builder.State(meanName, featureShape, InitSpec.Zeros, src)
-                let std = ctx.Builder.State(stdName, featureShape, InitSpec.Ones, src)
-                ctx.Adapt.Add((meanName, stdName, x))
-                let centred = ctx.Builder.Binary(OpKind.Sub, x, mean, src)
-                VTensor(ctx.Builder.Binary(OpKind.Div, centred, std, src)))))
-
 let private initializer name (make: float list -> InitSpec) arity doc =
     fn name arity doc (fun _ _ args -> VInit(make (args |> List.map (fun (v, s) -> numOf s v))))
 
@@ -176,6 +159,5 @@ let all: Builtin list =
       transpose
       concat
       dropout
-      batchNorm
-      standardize ]
+      batchNorm ]
     @ initializers

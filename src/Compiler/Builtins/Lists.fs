@@ -1,4 +1,4 @@
-/// Static built-ins: list functions, `repeat`, tuples. They run in the compiler (the partial evaluator unrolls them).
+/// Static built-ins: list functions, tuples. They run in the compiler (the partial evaluator unrolls them).
 module Nn.Compiler.Builtins.Lists
 
 open Nn.Compiler
@@ -41,14 +41,6 @@ let all: Builtin list =
           let a, b = intOf aSpan a, intOf bSpan b
           if b - a > 100000 then fail "NN0306" bSpan "`List.range` is limited to 100000 elements"
           VList [ for i in a..b -> VNum(float i, true) ])
-      fn "repeat" 3 "a count, a function and a value" (fun ctx span args ->
-          let (n, nSpan), (f, _), (x, xSpan) = args3 args
-          let n = intOf nSpan n
-          if n < 0 || n > 10000 then fail "NN0306" nSpan (sprintf "`repeat` needs a count from 0 to 10000, got %d" n)
-          let mutable acc = x
-          for _ in 1..n do
-              acc <- apply ctx span f (acc, xSpan)
-          acc)
       fn "fst" 1 "a pair" (fun _ _ args ->
           match args1 args with
           | VTuple(a :: _), _ -> a

@@ -191,7 +191,7 @@ and private slice ctx env target ranges span =
         VTensor(graph ctx span (fun src -> ctx.Builder.Slice(x, starts, stops, src)))
     | v -> fail "NN0302" target.Span (sprintf "slicing needs a tensor, but this is %s" (Value.describe v))
 
-/// One statement of a block: `let` binds a value or a function, `param` declares a trainable tensor.
+/// One statement of a block: `let` binds a value or a function, `param` declares a trainable tensor, `state` a kept one.
 and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
     match stmt with
     | LetStmt lb -> bindLet ctx env lb
@@ -211,6 +211,45 @@ and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
         let name = paramName ctx pb.Name
         let node = graph ctx pb.Span (fun src -> ctx.Builder.Param(name, Shape(Array.ofList dims), init, src))
         env.Add(pb.Name, (VTensor node, pb.NameSpan))
+    | StateStmt sb -> state ctx env sb
+
+/// `state name : [shape] = init` is a buffer; `state name = expr` (shape optional) is adapted: a State node whose
+/// value is `expr` computed once over the training rows (recorded in ctx.Adapt, in declaration order).
+and private state (ctx: EvalContext) (env: Env) (sb: StateBinding) : Env =
+    let declared = sb.Shape |> Option.map (fun ann -> ann, ann.Dims |> List.map (fun d -> dimOf d.Span (eval ctx env d)))
+    let shapeText (ann: ShapeAnn) = "[" + (ann.Dims |> List.map Printer.formatExpr |> String.concat ", ") + "]"
+    let make shape init =
+        let name = paramName ctx sb.Name
+        name, graph ctx sb.Span (fun src -> ctx.Builder.State(name, shape, init, src))
+    match eval ctx env sb.Value with
+    | VTensor value ->
+        match declared with
+        | Some(ann, dims) when not (Shape(Array.ofList dims).Equals value.Shape) ->
+            fail "NN0216" (userSpan ctx ann.Span)
+                (sprintf "the state `%s` is declared with the shape %s, but its value has the shape %O" sb.Name (shapeText ann) value.Shape)
+        | _ -> ()
+        if not value.Shape.IsFixed then
+            let vars = value.Shape.Symbols |> Seq.map (sprintf "`%s`") |> String.concat ", "
+            fail "NN0215" (userSpan ctx sb.Value.Span)
+                (sprintf "the state `%s` is computed once over all the training rows, so its shape must be fixed, but it is %O (%s varies with the data)" sb.Name value.Shape vars)
+        let name, node = make value.Shape InitSpec.Zeros
+        ctx.Adapt.Add((name, value))
+        env.Add(sb.Name, (VTensor node, sb.NameSpan))
+    | VInit _ | VNum _ as v ->
+        let init = match v with VInit i -> i | VNum(c, _) -> InitSpec("constant", c) | _ -> InitSpec.Zeros
+        match declared with
+        | None ->
+            fail "NN0217" (userSpan ctx sb.Span)
+                (sprintf "the state `%s` needs a shape for its initializer, such as `state %s : [10] = %s`" sb.Name sb.Name (Printer.formatExpr sb.Value))
+        | Some(ann, dims) ->
+            for (d, dim) in List.zip ann.Dims dims do
+                if not dim.IsFixed then
+                    fail "NN0213" d.Span (sprintf "a state's size must be known: `%O` is a dimension variable (such as the batch size)" dim)
+            let _, node = make (Shape(Array.ofList dims)) init
+            env.Add(sb.Name, (VTensor node, sb.NameSpan))
+    | v ->
+        fail "NN0309" sb.Value.Span
+            (sprintf "`state %s` needs an initializer such as `zeros`, or a tensor to compute from the training rows, but this is %s" sb.Name (Value.describe v))
 
 /// A `let`: with parameters it is a function (a closure over the current scope); without, a value.
 and bindLet (ctx: EvalContext) (env: Env) (lb: LetBinding) : Env =
@@ -256,9 +295,18 @@ and private invoke ctx span c applied : Value =
             match c.Name with
             | Some name -> inScope ctx name (fun () -> eval ctx env c.Body)
             | None -> eval ctx env c.Body
-        with DiagnosticException d when d.Span.File = preludeFile && c.Span.File = preludeFile && span.File <> preludeFile ->
-            // an error in the prelude's own code (`param w : [k, units]` with units = "ten") is the caller's
-            raise (DiagnosticException { d with Span = span })
+        with DiagnosticException d when c.Span.File = preludeFile && span.File <> preludeFile && (d.Span.File = preludeFile || d.Span = span) ->
+            // an error in the prelude's own code (`param w : [k, units]` with units = "ten") is the caller's; one
+            // about a parameter of the function (`List.init n` in `repeat`) points at the argument the user gave
+            let argument =
+                match Prelude.textAt d.Span with
+                | Some text ->
+                    List.zip c.Params applied
+                    |> List.tryPick (fun (p, (_, s)) -> if p.Name = text && s.File <> preludeFile then Some s else None)
+                | None -> None
+            let d = { d with Span = defaultArg argument span }
+            let d = match c.Name with Some name -> d |> Diagnostic.withNote None (sprintf "in `%s`, a function of the prelude" name) | None -> d
+            raise (DiagnosticException d)
     finally
         ctx.Depth <- ctx.Depth - 1
         ctx.CallSite <- saved

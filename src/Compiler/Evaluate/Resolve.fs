@@ -51,7 +51,12 @@ let rec expr (known: string seq) (scope: Scope) (e: Expr) : Diagnostic list =
                 | LetStmt lb -> s.Add lb.Name, ds @ letBinding known s lb
                 | ParamStmt pb ->
                     let d = (pb.Shape.Dims |> List.collect (expr known s)) @ expr known s pb.Init
-                    s.Add pb.Name, ds @ d) (scope, [])
+                    s.Add pb.Name, ds @ d
+                | StateStmt sb ->
+                    let dims = sb.Shape |> Option.map (fun a -> a.Dims) |> Option.defaultValue []
+                    // the value is evaluated before the name is bound: `state mean = mean 0 x` uses the reduction
+                    let d = (dims |> List.collect (expr known s)) @ expr known s sb.Value
+                    s.Add sb.Name, ds @ d) (scope, [])
         ds @ expr known scope result
 
 and letBinding known (scope: Scope) (lb: LetBinding) =

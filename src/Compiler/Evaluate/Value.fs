@@ -65,8 +65,9 @@ and EvalContext =
       mutable Depth: int
       /// the user's call site while the prelude's code runs (prelude errors and nodes point at the user's line)
       mutable CallSite: Span option
-      /// statistics learnt from the training data before training (`standardize`): mean state, std state, the node
-      Adapt: ResizeArray<string * string * Node>
+      /// adapted states (`state name = expr`), in declaration order: the State's name and the node of its expression,
+      /// computed once over the training rows before training
+      Adapt: ResizeArray<string * Node>
       /// every completed call of a named function that returned a tensor: scope path, output (for `nn summary`)
       Calls: ResizeArray<string * Node>
       mutable Apply: EvalContext -> Span -> Value -> Value * Span -> Value }

@@ -25,8 +25,8 @@ type Compiled =
 type Forward =
     { Inputs: (string * Node) list
       Output: Node
-      /// statistics to learn from the data before training: mean state, std state, the node they describe
-      Adapt: (string * string * Node) list
+      /// adapted states in declaration order: the State's name and the expression computed over the training rows
+      Adapt: (string * Node) list
       Context: EvalContext }
 
 /// How to read a file's text (the CLI reads from disk; the embedding API may read from memory).

@@ -12,6 +12,17 @@ let source =
     use reader = new StreamReader(stream)
     reader.ReadToEnd()
 
+/// The prelude's text at a span on one line (None for other files or spans over several lines).
+let textAt (span: Span) : string option =
+    if span.File <> Context.preludeFile || span.Start.Line <> span.End.Line || span.Start.Line < 1 then None
+    else
+        let lines = Diagnostic.lines source
+        if span.Start.Line > lines.Length then None
+        else
+            let line = lines[span.Start.Line - 1]
+            let a, b = span.Start.Column - 1, span.End.Column - 1
+            if a < 0 || b > line.Length || b <= a then None else Some(line.Substring(a, b - a))
+
 /// The prelude's declarations (parsed once).
 let declarations: Lazy<Decl list> =
     lazy

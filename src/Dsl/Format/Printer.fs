@@ -165,6 +165,15 @@ and private body (w: Writer) (indent: int) (e: Expr) =
                 w.Text " = "
                 expr w indent p.Init
                 w.After p.Span
+            | StateStmt st ->
+                w.Before(st.Span, indent)
+                w.Text(sprintf "state %s" st.Name)
+                match st.Shape with
+                | Some s -> w.Text " : "; shape w s
+                | None -> ()
+                w.Text " = "
+                expr w indent st.Value
+                w.After st.Span
             w.NewLine indent
         w.Before(result.Span, indent)
         statementExpr w indent result

@@ -1,4 +1,4 @@
-/// Blocks: `let` and `param` statements lined up at one column, then the result expression.
+/// Blocks: `let`, `param` and `state` statements lined up at one column, then the result expression.
 module Nn.Dsl.Parsing.Blocks
 
 open FParsec
@@ -56,9 +56,23 @@ let paramBinding: P<ParamBinding> =
             let ((n, nSpan), shp, init) = r.Result
             Reply { Name = n; NameSpan = nSpan; Shape = shp; Init = init; Span = spanTo stream start }
 
+/// syntax: state name : [d1, d2] = init, or state name = expr (the shape is then optional)
+let stateBinding: P<StateBinding> =
+    fun stream ->
+        let start = pos stream
+        let col = int stream.Column
+        let p =
+            kw "state" >>. withLimit col (tuple3 (name "a state name") (opt (onside >>. sym ":" >>. shape)) (onside >>. sym "=" >>. expr))
+        let r = p stream
+        if r.Status <> ReplyStatus.Ok then Reply(r.Status, r.Error)
+        else
+            let ((n, nSpan), shp, value) = r.Result
+            Reply { Name = n; NameSpan = nSpan; Shape = shp; Value = value; Span = spanTo stream start }
+
 let private statement: P<Stmt> =
     fun stream ->
         if peekKw stream "param" then (paramBinding |>> ParamStmt) stream
+        elif peekKw stream "state" then (stateBinding |>> StateStmt) stream
         else (takeDoc >>= fun doc -> letBinding doc |>> LetStmt) stream
 
 let private isCloser (stream: CharStream<UState>) =
@@ -81,13 +95,13 @@ let private block: P<Expr> =
             while result.IsNone do
                 let depth = stream.UserState.Depth
                 anchorHere stream |> ignore
-                if peekKw stream "let" || peekKw stream "param" || (stream.Match "///" && not stream.UserState.Doc.IsEmpty) then
+                if peekKw stream "let" || peekKw stream "param" || peekKw stream "state" || (stream.Match "///" && not stream.UserState.Doc.IsEmpty) then
                     let r = withLimit col statement stream
                     if r.Status <> ReplyStatus.Ok then result <- Some(Reply(r.Status, r.Error))
                     else
                         stmts.Add r.Result
                         stream.UserState <- { stream.UserState with Depth = depth }
-                        let s, len = (match r.Result with LetStmt l -> l.Span, 3 | ParamStmt p -> p.Span, 5)
+                        let s, len = (match r.Result with LetStmt l -> l.Span, 3 | ParamStmt p -> p.Span, 5 | StateStmt st -> st.Span, 5)
                         lastStmt <- Span.make s.File (s.Start.Line, s.Start.Column) (s.Start.Line, s.Start.Column + len)
                         if not (atNewLine stream && int stream.Column = col) then
                             if atNewLine stream && not stream.IsEndOfStream && int stream.Column > outer && not (isCloser stream) then

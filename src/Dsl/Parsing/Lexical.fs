@@ -217,7 +217,7 @@ let markEnd: P<unit> =
 let token (p: P<'a>) : P<'a> = p .>> markEnd .>> ws
 
 let keywords =
-    set [ "let"; "param"; "network"; "train"; "open"; "fun"; "if"; "then"; "else"; "not"; "true"; "false" ]
+    set [ "let"; "param"; "state"; "network"; "train"; "open"; "fun"; "if"; "then"; "else"; "not"; "true"; "false" ]
 
 /// An identifier, dotted names included (`List.fold`); keywords are not identifiers.
 let identRaw: P<string> =

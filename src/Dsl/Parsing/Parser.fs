@@ -54,6 +54,7 @@ let private children (e: Expr) : Expr list =
         function
         | LetStmt l -> l.Body :: (l.Params |> List.collect (fun p -> p.Shape |> Option.map (fun s -> s.Dims) |> Option.defaultValue []))
         | ParamStmt p -> p.Init :: p.Shape.Dims
+        | StateStmt st -> st.Value :: (st.Shape |> Option.map (fun s -> s.Dims) |> Option.defaultValue [])
     match e with
     | Number _ | String _ | Bool _ | Ident _ -> []
     | App(f, a, _) -> [ f; a ]

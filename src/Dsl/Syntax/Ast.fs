@@ -64,6 +64,8 @@ and Stmt =
     | LetStmt of LetBinding
     /// syntax: param name : [d1, d2] = init
     | ParamStmt of ParamBinding
+    /// syntax: state name : [d1, d2] = init, or state name = expr (learnt once from the training rows)
+    | StateStmt of StateBinding
 
 and LetBinding =
     { Doc: string option
@@ -78,6 +80,15 @@ and ParamBinding =
       NameSpan: Span
       Shape: ShapeAnn
       Init: Expr
+      Span: Span }
+
+/// A tensor kept with the weights but never changed by gradient descent. With an initializer it is a
+/// buffer; with a tensor expression it is adapted: the expression computed once over the training rows.
+and StateBinding =
+    { Name: string
+      NameSpan: Span
+      Shape: ShapeAnn option
+      Value: Expr
       Span: Span }
 
 /// A top-level declaration.
