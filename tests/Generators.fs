@@ -111,6 +111,12 @@ let rec private bodyGen (size: int) : Gen<Expr> =
                 let! init = exprAt 0 (size / 2)
                 return ParamStmt { Name = n; NameSpan = sp; Shape = shapeOf dims; Init = init; Span = sp }
             }
+            gen {
+                let! n = name
+                let! shape = Gen.oneof [ Gen.constant None; Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k leaf) |> Gen.map (shapeOf >> Some) ]
+                let! value = exprAt 0 (size / 2)
+                return StateStmt { Name = n; NameSpan = sp; Shape = shape; Value = value; Span = sp }
+            }
         ]
     Gen.oneof [
         exprAt 0 size

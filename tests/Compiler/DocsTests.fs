@@ -31,6 +31,16 @@ let tests =
             Expect.isEmpty missing "built-ins missing from docs/language.md"
         }
 
+        test "every function of the prelude is documented in the prelude section" {
+            let text = docs ()
+            let section = text.Substring(text.IndexOf "## The prelude").Split("\n## ")[0]
+            let names = Regex.Matches(Nn.Compiler.Prelude.source, @"(?m)^let\s+([A-Za-z_][\w']*)") |> Seq.map (fun m -> m.Groups[1].Value) |> List.ofSeq
+            for required in [ "dense"; "residual"; "layerNorm"; "standardize"; "repeat"; "sequential"; "tower" ] do
+                Expect.contains names required (sprintf "the prelude defines `%s`" required)
+            let missing = names |> List.filter (fun n -> not (Regex.IsMatch(section, "`" + Regex.Escape n + "[ `]")))
+            Expect.isEmpty missing "prelude functions missing from the prelude section of docs/language.md"
+        }
+
         test "every diagnostic code in the source is in the docs' table" {
             let table = tableCodes (docs ())
             let missing = sourceCodes () |> List.filter (fun (c, _) -> not (table.Contains c))

@@ -40,6 +40,15 @@ let tests =
                     "" ]
             Expect.equal (fmt source) expected "formatted"
         }
+        test "state declarations keep their optional shape" {
+            let source = "let f x =\n  state c:[3]=constant 2.0\n  state   m=mean 0 x // adapted\n  state s : [1,3] = sumAll x\n  x - m"
+            let expected = "let f x =\n    state c : [3] = constant 2.0\n    state m = mean 0 x // adapted\n    state s : [1, 3] = sumAll x\n    x - m\n"
+            Expect.equal (fmt source) expected "formatted"
+            Expect.equal (fmt expected) expected "idempotent"
+        }
+        test "the prelude is formatted canonically" {
+            Expect.equal (fmt Nn.Compiler.Prelude.source) Nn.Compiler.Prelude.source "prelude.nn is its own formatting"
+        }
         test "comments stay where they were" {
             let source = "// header\n\n/// doc\nlet x = 1 // one\n// before y\nlet y = [ 1 // first\n          2 ]\n"
             let expected = "// header\n\n/// doc\nlet x = 1 // one\n\n// before y\nlet y = [ 1 // first\n          2 ]\n"

@@ -102,6 +102,20 @@ let tests =
                 Expect.equal y.Body (inf "@" (id "x") (id "w")) "let"
             | e -> failtestf "got %A" e
         }
+        test "state declarations: with a shape and an initializer, or an expression with an optional shape" {
+            let p = parseOk "let f x =\n    state c : [3] = zeros\n    state mean = mean 0 x\n    state s : [1, 3] = sumAll x\n    x"
+            match body p with
+            | Block([ StateStmt c; StateStmt m; StateStmt s ], Ident("x", _), _) ->
+                Expect.equal (c.Name, c.Shape |> Option.map (fun a -> a.Dims), c.Value) ("c", Some [ num 3 ], id "zeros") "buffer"
+                Expect.equal (m.Name, m.Shape, m.Value) ("mean", None, app (app (id "mean") (num 0)) (id "x")) "adapted, no shape"
+                Expect.equal (s.Shape |> Option.map (fun a -> a.Dims)) (Some [ num 1; num 3 ]) "adapted with a shape"
+            | e -> failtestf "got %A" e
+        }
+        test "state is a keyword: not a name, and a block cannot end with it" {
+            Expect.isError (Parser.parseProgram "t.nn" "let state = 1") "not a name"
+            Expect.isError (Parser.parseProgram "t.nn" "let f x =\n    state c = x") "a block ends with a statement"
+            Expect.isError (Parser.parseProgram "t.nn" "let f x =\n    state = x\n    x") "a state needs a name"
+        }
         test "doc comments attach to the next let or network" {
             let p = parseOk "/// Adds one.\n/// Really.\nlet inc x = x + 1\n\n/// A model.\nnetwork m (x: [n]) = x"
             match p.Decls with

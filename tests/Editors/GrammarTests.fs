@@ -133,8 +133,8 @@ let has (scopes: string list) (prefix: string) = scopes |> List.exists (fun s ->
 
 // ---- what the examples should look like: an oracle written without the grammar ----
 
-let private keywords = set [ "let"; "param"; "network"; "train"; "open"; "fun"; "if"; "then"; "else"; "not" ]
-let private declarers = Map [ "let", "entity.name.function"; "network", "entity.name.type"; "train", "entity.name.type"; "param", "variable.other.parameter" ]
+let private keywords = set [ "let"; "param"; "state"; "network"; "train"; "open"; "fun"; "if"; "then"; "else"; "not" ]
+let private declarers = Map [ "let", "entity.name.function"; "network", "entity.name.type"; "train", "entity.name.type"; "param", "variable.other.parameter"; "state", "variable.other.parameter" ]
 
 /// Names the prelude defines (`let NAME` at the start of a line of prelude.nn).
 let preludeNames =
@@ -247,6 +247,14 @@ let tests =
             Expect.isTrue (has (s[at "b.csv"]) "string.quoted.double") "string after an escaped quote"
             Expect.isTrue (has (s[at "1e-3" + 3]) "constant.numeric.float") "exponent"
             Expect.isTrue (has (s[at "if"]) "keyword.control") "if"
+        }
+
+        test "state declarations: the keyword and the declared name" {
+            let line = "    state mean = mean 0 x"
+            let s = (tokenize [| line |])[0]
+            Expect.isTrue (has (s[4]) "keyword.declaration") "state"
+            Expect.isTrue (has (s[10]) "variable.other.parameter") "the state's name"
+            Expect.isTrue (has (s[17]) "support.function") "the reduction on the right"
         }
 
         testList "examples get the intended scopes" [
