@@ -120,8 +120,8 @@ let tests =
             let residual = Path.Combine(TestUtil.repoRoot, "examples", "residual.nn")
             let code, out, err = nn TestUtil.repoRoot [ "grad"; residual; "--network"; "deep_sigmoid"; "--batch"; "16" ]
             Expect.equal code 0 (sprintf "deep_sigmoid (stderr: %s)" err)
-            Expect.stringContains out "parameter  shape       |grad|     |value|    |grad|/|value|" "table header"
-            Expect.stringContains out "dense1.w   [784, 128]" "first layer row"
+            Expect.stringContains out "parameter         shape       |grad|     |value|    |grad|/|value|" "table header"
+            Expect.stringContains out "repeat1.dense1.w  [784, 128]" "first layer row (inside the prelude's repeat)"
             Expect.stringContains out "vanishing gradients" "diagnosis"
             let code, out, _ = nn TestUtil.repoRoot [ "grad"; residual; "--batch"; "16" ]
             Expect.equal code 0 "deep"
