@@ -109,6 +109,23 @@ let tests =
             close 1e-7 (values p "shifted") shifted "shifted uses the adapted peak"
         }
 
+        DiagnosticsHelpers.case "NN0612 an adapted state that is not finite, at its expression" DiagnosticsHelpers.planErrors
+            """
+network t (x: [n, 2]) : [n, 2] =
+    state s = log (mean 0 x)
+    x * s
+
+train t {
+    data = rows [ [1; -3], [0; 0]; [2; -1], [1; 1] ]
+    loss = mse
+}
+"""
+            """
+test.nn(2,15): error NN0612: the state `s`, computed over the 2 training rows, is NaN or infinite
+  |
+2 |     state s = log (mean 0 x)
+  |               ^^^^^^^^^^^^^^"""
+
         test "a buffer keeps its initial value through training and is named by the call path" {
             let program =
                 "let offset x =\n    state c : [3] = constant 2.5\n    x + c\n\nnetwork t (x: [n, 3]) : [n, 3] =\n    x |> offset |> dense 3"

@@ -114,6 +114,10 @@ let private adapt (net: NetworkInfo) (train: Dataset) (values: Dictionary<string
         for (name, node) in fwd.Adapt do
             let result = (ReferenceInterpreter<float>.Evaluate(g, feeds, [ node ])).[node.Id]
             let value = HostTensor(values[name].Shape, Array.map float32 result.Data)
+            if not (Array.forall System.Single.IsFinite value.Data) then
+                let at = node.Span
+                fail RuntimeCodes.NonFinite (Span.make at.File (at.Line, at.Column) (at.EndLine, at.EndColumn))
+                    (sprintf "the state `%s`, computed over the %d training row%s, is NaN or infinite" name train.Count (if train.Count = 1 then "" else "s"))
             values[name] <- value
             // later states see the value training will use (float32)
             feeds[name] <- wide value
