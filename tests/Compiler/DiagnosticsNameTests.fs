@@ -220,6 +220,21 @@ test.nn(2,24): error NN0309: `param w` needs an initializer such as `glorot` or 
 2 |     param w : [4, 4] = "glorot"
   |                        ^^^^^^^^"""
 
+        case "NN0302 a top-level let cannot hold a tensor (its state would belong to no network)" errors
+            """
+let c =
+    state s : [4] = zeros
+    s
+
+network t (x: [n, 4]) : [n, 4] =
+    x + c
+"""
+            """
+test.nn(1,5): error NN0302: `c` is a tensor, but a top-level `let` holds only static values (numbers, lists, records, functions); declare tensors inside a network or a function, such as `let c x = ...`
+  |
+1 | let c =
+  |     ^"""
+
         case "NN0309 a state that is neither an initializer nor a tensor" errors
             """
 network t (x: [n, 4]) : [n, 4] =

@@ -68,6 +68,14 @@ let rec private load (read: Reader) (sources: Map<string, string>) (stack: strin
                     | Ok(srcs, decls), d -> Ok(srcs, decls @ [ d ])
                     | Error ds, _ -> Error ds) (Ok(sources, []))
 
+/// Whether a static value is or contains a tensor (a graph node of the context that computed it).
+let rec private holdsTensor (v: Value) =
+    match v with
+    | VTensor _ -> true
+    | VList items | VTuple items -> List.exists holdsTensor items
+    | VRecord fields -> fields |> List.exists (snd >> holdsTensor)
+    | _ -> false
+
 let private catchDiag (f: unit -> 'a) : Result<'a, Diagnostic list> =
     try Ok(f ()) with DiagnosticException d -> Error [ d ]
 
@@ -157,6 +165,11 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
             match d with
             | LetDecl lb ->
                 match catchDiag (fun () -> Eval.bindLet ctx env lb) with
+                | Ok e when holdsTensor (fst e[lb.Name]) ->
+                    // its `param`/`state` nodes would belong to no network's graph
+                    report [ Diagnostic.error "NN0302" lb.NameSpan
+                                 (sprintf "`%s` is a tensor, but a top-level `let` holds only static values (numbers, lists, records, functions); declare tensors inside a network or a function, such as `let %s x = ...`" lb.Name lb.Name) ]
+                    failed <- failed.Add lb.Name
                 | Ok e -> env <- e
                 | Error ds ->
                     report ds
