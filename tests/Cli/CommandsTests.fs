@@ -124,4 +124,17 @@ let tests =
             Expect.equal code 0 "exit code"
             for p in [ "dense1.w"; "dense1.b"; "dense2.w"; "total parameters: 33" ] do Expect.stringContains out p p
         }
+
+        test "nn summary shows the prelude's tower and sequential by their call paths, and standardize's states" {
+            let dir = tempDir ()
+            try
+                let text = "network t (x: [n, 4]) : [n, 3] =\n    x |> standardize |> tower relu [16; 8] |> sequential [dense 6; tanh; dense 3]\n"
+                File.WriteAllText(Path.Combine(dir, "t.nn"), text)
+                let code, out, err = nn dir [ "summary"; "t.nn" ]
+                Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+                for line in [ "tower1.dense1       [n, 16]       80"; "tower1              [n, 8]        216"
+                              "sequential1.dense2  [n, 3]        21"; "standardize1.std     [1, 4]  4"; "standardize1.mean    [1, 4]  4" ] do
+                    Expect.stringContains out line line
+            finally Directory.Delete(dir, true)
+        }
     ]
