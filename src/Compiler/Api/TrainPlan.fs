@@ -53,14 +53,7 @@ let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : S
     let target =
         cfg.Target
         |> Option.map (fun expr ->
-            ForwardBuilder(fun fc ->
-                let ctx = Eval.context fc
-                let input = net.Decl.Inputs.Head
-                let node = fc.Builder.Nodes |> Seq.find (fun n -> n.Op = OpKind.Input && n.Name = input.Name)
-                let env = (Builtins.Table.trainEnv net.Env).Add("input", (VTensor node, input.Span))
-                match Eval.eval ctx env expr with
-                | VTensor t -> t
-                | v -> fail "NN0414" expr.Span (sprintf "`target` must compute a tensor from `input`, but it is %s" (Value.describe v))))
+            ForwardBuilder(fun fc -> targetIn net fc expr))
     let spec =
         TrainSpec(
             Loss = cfg.Loss, HuberDelta = cfg.HuberDelta, Metrics = ResizeArray cfg.Metrics,
@@ -126,6 +119,8 @@ let private adapt (net: NetworkInfo) (train: Dataset) (values: Dictionary<string
 let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
     let cfg = config c (td, env)
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
+    // what the source alone decides is reported before any data is read (`--network` may name another network)
+    checkTrain net cfg
     let data = match data with Some d -> d | None -> DataLoad.load cfg
     let targetShape = checkData cfg net data
     // numbers per row for a one-output network (a CSV label with mse): feed them as a column [N, 1]
