@@ -142,7 +142,10 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
     let fc = Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true)
     let out = (forwardIn net fc).Output
     let at name = cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
-    let computes = { Span = Some(match nd.Output with Some ann -> ann.Span | None -> resultSpan nd.Body); Message = sprintf "`%s` computes %O" nd.Name out.Shape }
+    let computes =
+        match nd.Output with
+        | Some ann -> { Span = Some ann.Span; Message = sprintf "the output of `%s` is declared here" nd.Name }
+        | None -> { Span = Some(resultSpan nd.Body); Message = sprintf "`%s` computes %O here" nd.Name out.Shape }
     let error span message = raise (DiagnosticException { Diagnostic.error "NN0210" span message with Notes = [ computes ] })
     let classes = out.Shape.Rank > 0 && out.Shape[-1].IsFixed
     if (cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy") && not (classes && out.Shape[-1].Size >= 2) then
