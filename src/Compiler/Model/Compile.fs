@@ -156,15 +156,16 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
     | None -> () // the data's targets are checked when they are read
     | Some expr ->
         let target = targetIn net fc expr
-        let check what (build: unit -> Node) =
+        // the output fits the loss and metrics (checked above), so a mismatch now is the target's
+        let check (field: string) (message: string) (build: unit -> Node) =
             try build () |> ignore
             with :? ShapeException as e ->
-                let loss = { Span = Some(at "loss"); Message = sprintf "the loss is `%s`" cfg.Loss }
-                raise (DiagnosticException { Diagnostic.error e.Code expr.Span (sprintf "%s%s" what e.Message) with Notes = [ computes; loss ] })
+                let why = { Span = Some(at field); Message = message }
+                raise (DiagnosticException { Diagnostic.error e.Code expr.Span e.Message with Notes = [ computes; why ] })
         let src = toSource (at "loss")
-        check "" (fun () -> Nn.Runtime.Ops.Losses.Build(cfg.Loss, fc.Builder, out, target, src, cfg.HuberDelta))
+        check "loss" (sprintf "the loss is `%s`" cfg.Loss) (fun () -> Nn.Runtime.Ops.Losses.Build(cfg.Loss, fc.Builder, out, target, src, cfg.HuberDelta))
         for m in cfg.Metrics do
-            check "the metric: " (fun () -> Nn.Runtime.Ops.Metrics.Build(m, fc.Builder, out, target, src))
+            check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m) (fun () -> Nn.Runtime.Ops.Metrics.Build(m, fc.Builder, out, target, src))
 
 /// Compile a file: all diagnostics found, or the checked program.
 let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list> =

@@ -202,8 +202,7 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
         let label = Settings.tryFind f "label" |> Option.map (fun l -> column l.Value l.Span)
         Csv(path (str file s "the CSV file"), features, label)
     | VConfig("generate", [ count, cs; fn, fs; opts, os ]) ->
-        let n = intOf cs count
-        if n <= 0 || n > 10_000_000 then fail "NN0405" cs (sprintf "`generate` needs a count from 1 to 10000000, got %d" n)
+        let n = int (Settings.checkNumber "NN0405" "generate" (fun x -> x = floor x && x >= 1.0 && x <= 1e7) "needs a whole count from 1 to 10000000" count cs)
         let o = Settings.read source "generate" [ "low"; "high"; "noise" ] os [ opts, os ]
         let number name dflt ok rule = Settings.number "NN0405" o name dflt ok rule
         let low, high = number "low" -1.0 (fun _ -> true) "", number "high" 1.0 (fun _ -> true) ""
