@@ -1,5 +1,5 @@
-/// `train` block errors (NN04xx, and NN0210 for a target or loss that cannot fit the output) found by the compiler
-/// without reading data, each at the part of the field that is wrong; and data errors (NN055x) found by TrainPlan.create.
+/// `train` block settings errors (NN04xx) found by the compiler without reading data, each at the part of the
+/// field that is wrong (the setting's value, the list item, the name of an unknown setting).
 module Nn.Tests.Compiler.DiagnosticsTrainTests
 
 open Expecto
@@ -41,21 +41,6 @@ test.nn(7,16): error NN0404: `schedule` is one of stepDecay, exponential, cosine
   |
 7 |     schedule = 0.5
   |                ^^^"""
-
-        case "NN0406 train without data (reported when the block is planned)" planErrors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    loss = mse
-}
-"""
-            """
-test.nn(4,1): error NN0406: `train t` needs a `data` field saying where the examples come from
-  |
-4 | train t {
-  | ^^^^^^^^^"""
 
         case "NN0407 batch of zero" errors
             """
@@ -346,72 +331,6 @@ test.nn(7,44): error NN0404: `monitor` is one of loss, validationLoss, but this 
 7 |     schedule = reduceOnPlateau { monitor = accuracy }
   |                                            ^^^^^^^^"""
 
-        case "NN0405 ragged rows, at the row" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0]
-                  [1; 0; 1], [1] ]
-    loss = mse
-}
-"""
-            """
-test.nn(6,19): error NN0405: row 2 has 3 features and 1 target values, but row 1 has 2 and 1
-  |
-6 |                   [1; 0; 1], [1] ]
-  |                   ^^^^^^^^^^^^^^"""
-
-        case "NN0405 a row value that is not a number" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0]
-                  [1; "one"], [1] ]
-    loss = mse
-}
-"""
-            """
-test.nn(6,23): error NN0405: a row holds numbers, but this is a string
-  |
-6 |                   [1; "one"], [1] ]
-  |                       ^^^^^"""
-
-        case "NN0405 generate with low above high" errors
-            """
-network t (x: [n, 1]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = generate 100 (fun x -> x) { low = 2.0; high = 1.0 }
-    loss = mse
-}
-"""
-            """
-test.nn(5,58): error NN0405: `generate` needs low < high, got 2 and 1
-  |
-5 |     data = generate 100 (fun x -> x) { low = 2.0; high = 1.0 }
-  |                                                          ^^^"""
-
-        case "NN0405 csv column that is neither a name nor an index" errors
-            """
-network t (x: [n, 4]) : [n, 3] =
-    x |> dense 3
-
-train t {
-    data = csv "data/iris.csv" { features = [0; 1; 2.5; 3]; label = "species" }
-    loss = softmaxCrossEntropy
-}
-"""
-            """
-test.nn(5,52): error NN0405: a column is a name in quotes or a 0-based index, but this is a number
-  |
-5 |     data = csv "data/iris.csv" { features = [0; 1; 2.5; 3]; label = "species" }
-  |                                                    ^^^"""
-
         case "NN0408 huber with a negative delta" errors
             """
 network t (x: [n, 2]) : [n, 1] =
@@ -568,235 +487,39 @@ test.nn(7,38): error NN0412: early stopping on `validationAccuracy` needs `metri
 7 |     stop = earlyStopping { monitor = validationAccuracy; patience = 3 }
   |                                      ^^^^^^^^^^^^^^^^^^"""
 
-        case "NN0210 target does not fit the network output (nn check, no data read)" errors
+        case "NN0403 settings from a let: the record is not in the block, so the argument is underlined" errors
             """
-network ae (x: [n, 4]) : [n, 3] =
-    x |> dense 3
+let opts = { lr = -1 }
 
-train ae {
-    data = npy "no-such-file.npy"
-    target = input
-    loss = mse
-}
-"""
-            """
-test.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 3] and the target is [n, 4]
-  |
-6 |     target = input
-  |              ^^^^^
-test.nn(1,26): note: the output of `ae` is declared here
-  |
-1 | network ae (x: [n, 4]) : [n, 3] =
-  |                          ^^^^^^
-test.nn(7,12): note: the loss is `mse`
-  |
-7 |     loss = mse
-  |            ^^^"""
-
-        case "NN0210 target against an output without annotation" errors
-            """
-network ae (x: [n, 4]) =
-    x |> dense 2
-
-train ae {
-    data = rows [ [0; 0; 0; 0], [0] ]
-    target = input
-    loss = mse
-}
-"""
-            """
-test.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 2] and the target is [n, 4]
-  |
-6 |     target = input
-  |              ^^^^^
-test.nn(2,5): note: `ae` computes [n, 2] here
-  |
-2 |     x |> dense 2
-  |     ^^^^^^^^^^^^
-test.nn(7,12): note: the loss is `mse`
-  |
-7 |     loss = mse
-  |            ^^^"""
-
-        case "NN0210 target checked in a block without data" errors
-            """
-network ae (x: [n, 4]) : [n, 3] =
-    x |> dense 3
-
-train ae {
-    target = input
-    loss = mae
-}
-"""
-            """
-test.nn(5,14): error NN0210: `mae` needs a target of the same shape, but the prediction is [n, 3] and the target is [n, 4]
-  |
-5 |     target = input
-  |              ^^^^^
-test.nn(1,26): note: the output of `ae` is declared here
-  |
-1 | network ae (x: [n, 4]) : [n, 3] =
-  |                          ^^^^^^
-test.nn(6,12): note: the loss is `mae`
-  |
-6 |     loss = mae
-  |            ^^^"""
-
-        case "NN0414 target that is not a tensor" errors
-            """
-network t (x: [n, 2]) : [n, 3] =
-    x |> dense 3
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
 
 train t {
     data = rows [ [0; 0], [0] ]
-    target = 1.0
     loss = mse
+    optimizer = adam opts
 }
 """
             """
-test.nn(6,14): error NN0414: `target` must compute a tensor from `input`, but it is a number
+test.nn(9,22): error NN0403: `lr` must be positive, got -1
   |
-6 |     target = 1.0
-  |              ^^^"""
+9 |     optimizer = adam opts
+  |                      ^^^^"""
 
-        case "NN0210 softmaxCrossEntropy on one output" errors
+        case "NN0402 early stopping setting, at the name" errors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1
 
 train t {
     data = rows [ [0; 0], [0] ]
-    loss = softmaxCrossEntropy
-}
-"""
-            """
-test.nn(6,12): error NN0210: `softmaxCrossEntropy` needs an output with two or more classes on its last axis (a fixed size ≥ 2), but the network `t` computes [n, 1]
-  |
-6 |     loss = softmaxCrossEntropy
-  |            ^^^^^^^^^^^^^^^^^^^
-test.nn(1,25): note: the output of `t` is declared here
-  |
-1 | network t (x: [n, 2]) : [n, 1] =
-  |                         ^^^^^^"""
-
-        case "NN0210 accuracy without a class axis" errors
-            """
-network t (x: [n, 2]) =
-    x |> dense 1 |> reshape [n]
-
-train t {
-    data = rows [ [0; 0], [0] ]
     loss = mse
-    metrics = [accuracy]
+    stop = earlyStopping { patince = 2 }
 }
 """
             """
-test.nn(7,15): error NN0210: `accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), but the network `t` computes [n]
+test.nn(7,28): error NN0402: `earlyStopping` has no setting `patince` (it has `monitor`, `patience`); did you mean `patience`?
   |
-7 |     metrics = [accuracy]
-  |               ^^^^^^^^^^
-test.nn(2,5): note: `t` computes [n] here
-  |
-2 |     x |> dense 1 |> reshape [n]
-  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0415 network input named like a step input" errors
-            """
-network t (lr: [n, 2]) : [n, 1] =
-    lr |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    loss = mse
-}
-"""
-            """
-test.nn(1,11): error NN0415: the input `lr` of `t` has the name of an input of the training step (`target`, `lr`, `t`); rename it
-  |
-1 | network t (lr: [n, 2]) : [n, 1] =
-  |           ^^^^^^^^^^^^"""
-
-        case "NN0550 rows wider than the network input" planErrors
-            """
-network t (x: [n, 3]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0]
-                  [1; 1], [1] ]
-    loss = mse
-}
-"""
-            """
-test.nn(5,12): error NN0550: the data's rows have the shape [2], but the network `t` takes [n, 3] (rows of [3])
-  |
-5 |     data = rows [ [0; 0], [0]
-  |            ^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0550 csv columns against the network input" planErrors
-            """
-network t (x: [n, 2]) : [n, 3] =
-    x |> dense 3
-
-train t {
-    data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-    loss = softmaxCrossEntropy
-}
-"""
-            """
-test.nn(5,12): error NN0550: the data's rows have the shape [4], but the network `t` takes [n, 2] (rows of [2])
-  |
-5 |     data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0551 class numbers with mse on three outputs" planErrors
-            """
-network t (x: [n, 4]) : [n, 3] =
-    x |> dense 3
-
-train t {
-    data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-    loss = mse
-}
-"""
-            """
-test.nn(5,12): error NN0551: the data's targets are class numbers, but the network's output is [n, 3] and the loss is `mse` (use softmaxCrossEntropy)
-  |
-5 |     data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0551 targets wider than the output" planErrors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0; 1]
-                  [1; 1], [1; 0] ]
-    loss = mse
-}
-"""
-            """
-test.nn(5,12): error NN0551: the data's targets have rows of shape [2], but the network's output is [n, 1]
-  |
-5 |     data = rows [ [0; 0], [0; 1]
-  |            ^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0552 validation holds out every row" planErrors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0]
-                  [1; 1], [1] ]
-    validation = 0.9
-    loss = mse
-}
-"""
-            """
-test.nn(7,18): error NN0552: `validation = 0.9` holds out all 2 rows of the data, leaving none to train on
-  |
-7 |     validation = 0.9
-  |                  ^^^"""
+7 |     stop = earlyStopping { patince = 2 }
+  |                            ^^^^^^^"""
     ]
