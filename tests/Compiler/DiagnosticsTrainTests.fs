@@ -487,7 +487,7 @@ test.nn(7,38): error NN0412: early stopping on `validationAccuracy` needs `metri
 7 |     stop = earlyStopping { monitor = validationAccuracy; patience = 3 }
   |                                      ^^^^^^^^^^^^^^^^^^"""
 
-        case "NN0403 settings from a let: the record is not in the block, so the argument is underlined" errors
+        case "NN0403 a setting from a let is reported in the let, with a note at the field" errors
             """
 let opts = { lr = -1 }
 
@@ -501,10 +501,14 @@ train t {
 }
 """
             """
-test.nn(9,22): error NN0403: `lr` must be positive, got -1
+test.nn(1,19): error NN0403: `lr` must be positive, got -1
+  |
+1 | let opts = { lr = -1 }
+  |                   ^^
+test.nn(9,17): note: used by `optimizer` here
   |
 9 |     optimizer = adam opts
-  |                      ^^^^"""
+  |                 ^^^^^^^^^"""
 
         case "NN0402 early stopping setting, at the name" errors
             """

@@ -35,9 +35,8 @@ let withOverrides (td: TrainDecl) (overrides: (string * Expr) list) : TrainDecl 
 /// The typed settings of a train block.
 let config (c: Compiled) (td: TrainDecl, env: Env) : TrainConfig =
     let ctx = Eval.context (Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true))
-    let env = Builtins.Table.trainEnv env
     let baseDir = System.IO.Path.GetDirectoryName(c.File)
-    TrainConfig.read ctx baseDir td (Eval.eval ctx env)
+    TrainConfig.read ctx baseDir td (Settings.follow c.Lets env) (Eval.eval ctx (Builtins.Table.trainEnv env))
 
 let private optimizer (o: Optimizer) =
     OptimizerSpec(

@@ -19,7 +19,9 @@ type Compiled =
       /// the `train` blocks of the main file with the environment they see
       Trains: (TrainDecl * Env) list
       /// top-level environment after all declarations
-      Env: Env }
+      Env: Env
+      /// the top-level `let`s of every file (errors about settings a `train` block takes from one point into it)
+      Lets: LetBinding list }
 
 /// The forward pass of a network built into a graph.
 type Forward =
@@ -192,6 +194,7 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         if not resolveErrors.IsEmpty then Error resolveErrors
         else
         // 2. evaluate top-level declarations, check networks and train blocks
+        let lets = decls |> List.choose (function LetDecl lb -> Some lb | _ -> None)
         let ctx = scratchContext ()
         let preludeEnv = prelude |> List.fold (fun env d -> match d with LetDecl lb -> Eval.bindLet ctx env lb | _ -> env) Builtins.Table.networkEnv
         let mutable errors = []
@@ -232,14 +235,15 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     // a block without `data` is complete for the embedding API, which trains on arrays;
                     // `nn train` reports NN0406 when it plans the block
                     let check () =
-                        let cfg = TrainConfig.check tctx (Path.GetDirectoryName path) td (Eval.eval tctx (Builtins.Table.trainEnv env))
+                        let follow = Settings.follow lets env
+                        let cfg = TrainConfig.check tctx (Path.GetDirectoryName path) td follow (Eval.eval tctx (Builtins.Table.trainEnv env))
                         checkTrain net cfg
                     match catchDiag check with
                     | Ok() -> trains <- trains @ [ td, env ]
                     | Error ds -> report ds
             | _ -> ()
         if not errors.IsEmpty then Error errors
-        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env }
+        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env; Lets = lets }
 
 /// Compile a file from disk.
 let compileFile (path: string) = compileWith diskReader path

@@ -6,8 +6,15 @@ module Nn.Compiler.Settings
 open Nn.Dsl
 open Nn.Compiler.Context
 
-/// The expressions a setting can come from (the `train` block's field values and `--set` overrides).
-type Source = Expr list
+/// The expressions a setting can come from: the `train` block's field values (and `--set` overrides), and the
+/// body of a top-level `let` a name in them refers to (`optimizer = adam opts`).
+type Source = { Exprs: Expr list; Follow: string -> Expr option }
+
+/// The `let` a name refers to in `env`: the top-level binding (without parameters) declared at the name's span.
+let follow (lets: LetBinding list) (env: Env) (name: string) : Expr option =
+    match env.TryFind name with
+    | Some(_, declared) -> lets |> List.tryFind (fun lb -> lb.Params.IsEmpty && Span.same lb.NameSpan declared) |> Option.map (fun lb -> lb.Body)
+    | None -> None
 
 let rec private children (e: Expr) : Expr list =
     match e with
@@ -32,8 +39,13 @@ let rec private unparen (e: Expr) =
     | Paren(inner, _) -> unparen inner
     | e -> e
 
-/// The expression written at `span`, when it is in the source (not computed elsewhere, e.g. by a `let`).
-let at (source: Source) (span: Span) : Expr option = source |> List.tryPick (find span)
+/// The expression written at `span` (through names bound by a top-level `let`), when it is in the source.
+let at (source: Source) (span: Span) : Expr option =
+    let rec through depth (e: Expr) =
+        match unparen e with
+        | Ident(name, _) when depth < 8 -> source.Follow name |> Option.map (through (depth + 1)) |> Option.defaultValue e
+        | _ -> e
+    source.Exprs |> List.tryPick (find span) |> Option.map (through 0)
 
 /// The span of item `i` of a list or tuple written at `span`, or `span` itself.
 let item (source: Source) (span: Span) (i: int) : Span =

@@ -230,15 +230,26 @@ let rec private normalize (v: Value) =
 /// Read a `train` block's fields (each evaluated with `eval`) into typed settings; the target stays an expression.
 /// Every error points at the part of the field that is wrong. Without `data`: NN0406 when `requireData`,
 /// otherwise empty `rows` that are never loaded (the compiler checks blocks the embedding API feeds arrays to).
-let private readWith (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Value) : TrainConfig =
+let rec private readWith (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (follow: string -> Expr option) (eval: Expr -> Value) : TrainConfig =
+    // the field being read: an error in a `let` it uses gets a note at the field
+    let mutable reading: Field option = None
+    let inside (outer: Span) (s: Span) = s.File = outer.File && outer.Start <= s.Start && s.End <= outer.End
+    try readFields requireData ctx baseDir td { Exprs = td.Fields |> List.map (fun f -> f.Value); Follow = follow } eval (fun f -> reading <- Some f)
+    with DiagnosticException d ->
+        match reading with
+        | Some f when not (inside td.Span d.Span) && not (inside f.Span d.Span) && not (d.Notes |> List.exists (fun n -> n.Span |> Option.exists (inside f.Span))) ->
+            let note = { Span = Some f.Value.Span; Message = sprintf "used by `%s` here" f.Name }
+            raise (DiagnosticException { d with Notes = d.Notes @ [ note ] })
+        | _ -> reraise ()
+
+and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (source: Settings.Source) (eval: Expr -> Value) (reading: Field -> unit) : TrainConfig =
     let seen = System.Collections.Generic.HashSet<string>()
     for f in td.Fields do
         if not (List.contains f.Name fieldNames) then
             let hint = match suggest f.Name fieldNames with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
             fail "NN0401" f.NameSpan (sprintf "`train` has no field `%s`%s" f.Name hint)
         if not (seen.Add f.Name) then fail "NN0308" f.NameSpan (sprintf "the field `%s` is given twice" f.Name)
-    let source: Settings.Source = td.Fields |> List.map (fun f -> f.Value)
-    let field name = td.Fields |> List.tryFind (fun f -> f.Name = name)
+    let field name = td.Fields |> List.tryFind (fun f -> f.Name = name) |> Option.map (fun f -> reading f; f)
     let eval (e: Expr) =
         try eval e
         with DiagnosticException d when d.Code = "NN0302" -> raise (DiagnosticException(Settings.negativeHint e d))
@@ -326,9 +337,10 @@ let private readWith (requireData: bool) (ctx: EvalContext) (baseDir: string) (t
     | None when requireData -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
     | None -> settings
 
-/// Read a `train` block into typed settings for training: a block without `data` is NN0406.
-let read ctx baseDir td eval = readWith true ctx baseDir td eval
+/// Read a `train` block into typed settings for training: a block without `data` is NN0406. `follow` finds the
+/// body of a top-level `let` a name refers to (Settings.follow), for errors inside it.
+let read ctx baseDir td follow eval = readWith true ctx baseDir td follow eval
 
 /// Check a `train` block's settings without needing its data: a block without `data` (the embedding API gives
 /// the examples) reads with empty `rows`, which are never loaded.
-let check ctx baseDir td eval = readWith false ctx baseDir td eval
+let check ctx baseDir td follow eval = readWith false ctx baseDir td follow eval
