@@ -155,5 +155,5 @@ train t {
 test.nn(1,11): error NN0415: the input `lr` of `t` has the name of an input of the training step (`target`, `lr`, `t`); rename it
   |
 1 | network t (lr: [n, 2]) : [n, 1] =
-  |           ^^^^^^^^^^^^"""
+  |           ^^"""
     ]

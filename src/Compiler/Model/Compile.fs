@@ -140,7 +140,9 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
     let nd = net.Decl
     for p in nd.Inputs do
         if List.contains p.Name stepInputs then
-            fail "NN0415" p.Span (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it" p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
+            // a parameter starts with its name
+            let name = { p.Span with End = { p.Span.Start with Column = p.Span.Start.Column + p.Name.Length } }
+            fail "NN0415" name (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it" p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
     let fc = Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true)
     let out = (forwardIn net fc).Output
     let at name = cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
