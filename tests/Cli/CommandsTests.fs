@@ -119,6 +119,60 @@ let tests =
             Expect.isTrue (noEscapes out && noEscapes err) "no ANSI escapes when redirected"
         }
 
+        test "nn check reports a target that does not fit the output without reading the data, exit 1" {
+            let dir = tempDir ()
+            let text = "network ae (x: [n, 4]) : [n, 3] =\n    x |> dense 3\n\ntrain ae {\n    data = npy \"missing.npy\"\n    target = input\n    loss = mse\n}\n"
+            File.WriteAllText(Path.Combine(dir, "ae.nn"), text)
+            let code, out, err = nn dir [ "check"; "ae.nn" ]
+            Expect.equal code 1 "exit code"
+            Expect.equal out "" "nothing on stdout"
+            let err = err.Replace(Path.Combine(dir, "ae.nn"), "ae.nn").Replace("\r\n", "\n")
+            let expected =
+                [ "ae.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 3] and the target is [n, 4]"
+                  "  |"
+                  "6 |     target = input"
+                  "  |              ^^^^^" ]
+            Expect.equal (err.Split('\n') |> Array.truncate 4 |> List.ofArray) expected "the diagnostic at the target"
+            Expect.stringContains err "ae.nn(1,26): note: the output of `ae` is declared here" "a note at the output"
+            Expect.isFalse (err.Contains "NN0501") "the missing data file is not looked at"
+        }
+
+        test "nn train of a program with a train-block error exits 1 with nn check's diagnostic and no stack trace" {
+            let dir = tempDir ()
+            let program (field: string) =
+                "network t (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\ntrain t {\n    data = rows [ [0; 0], [0] ]\n    loss = mse\n    " + field + "\n}\n"
+            let fields =
+                [ "optimizer = adam { lr = -1 }"; "stop = earlyStopping { patience = -3 }"; "clip = norm 0"
+                  "schedule = stepDecay { every = 0 }"; "target = input"; "clip = norm -1"; "metrics = [accuracy; mse]" ]
+            for field in fields do
+                File.WriteAllText(Path.Combine(dir, "t.nn"), program field)
+                let checkCode, _, checkErr = nn dir [ "check"; "t.nn" ]
+                let trainCode, _, trainErr = nn dir [ "train"; "t.nn"; "--quiet" ]
+                Expect.equal checkCode 1 (sprintf "nn check exit code for `%s`" field)
+                Expect.equal trainCode 1 (sprintf "nn train exit code for `%s`" field)
+                let diagnostic (err: string) = err.Replace("\r\n", "\n").Split("\n\n").[0]
+                Expect.stringContains (diagnostic checkErr) "t.nn(7," (sprintf "at the field's line for `%s`" field)
+                Expect.equal (diagnostic trainErr) (diagnostic checkErr) (sprintf "the same diagnostic for `%s`" field)
+                Expect.isFalse (trainErr.Contains "   at " || trainErr.Contains "Exception") (sprintf "no stack trace for `%s`" field)
+            Expect.isFalse (Directory.Exists(Path.Combine(dir, "runs"))) "no run folder was made"
+        }
+
+        test "nn train --network checks the block's target against that network before reading data" {
+            let dir = tempDir ()
+            let text =
+                "network same (x: [n, 4]) : [n, 4] =\n    x |> dense 4\n\nnetwork squeeze (x: [n, 4]) : [n, 2] =\n    x |> dense 2\n\n"
+                + "train same {\n    data = npy \"missing.npy\"\n    target = input\n    loss = mse\n}\n"
+            File.WriteAllText(Path.Combine(dir, "two.nn"), text)
+            let code, _, err = nn dir [ "train"; "two.nn"; "--network"; "squeeze" ]
+            Expect.equal code 1 "exit code"
+            let err = err.Replace(Path.Combine(dir, "two.nn"), "two.nn")
+            Expect.stringStarts err "two.nn(9,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 2] and the target is [n, 4]" "at the target"
+            Expect.stringContains err "two.nn(4,31): note: the output of `squeeze` is declared here" "a note at squeeze's output"
+            let code, _, err = nn dir [ "train"; "two.nn"; "--network"; "nothere" ]
+            Expect.equal code 1 "exit code for an unknown network"
+            Expect.stringContains err "has no network named `nothere` (it has `same`, `squeeze`)" "names the networks"
+        }
+
         test "nn summary names the parameter paths" {
             let code, out, _ = nn TestUtil.repoRoot [ "summary"; example "xor.nn" ]
             Expect.equal code 0 "exit code"

@@ -1,4 +1,5 @@
-/// `train` block errors (NN04xx) found by the compiler, and data errors (NN055x) found by TrainPlan.create.
+/// `train` block settings errors (NN04xx) found by the compiler without reading data, each at the part of the
+/// field that is wrong (the setting's value, the list item, the name of an unknown setting).
 module Nn.Tests.Compiler.DiagnosticsTrainTests
 
 open Expecto
@@ -24,73 +25,6 @@ test.nn(7,5): error NN0401: `train` has no field `epoch`; did you mean `epochs`?
 7 |     epoch = 10
   |     ^^^^^"""
 
-        case "NN0402 optimizer setting with a suggestion" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    loss = mse
-    optimizer = adam { lr = 0.1; beta = 0.9 }
-}
-"""
-            """
-test.nn(7,22): error NN0402: `adam` has no setting `beta` (it has `lr`, `beta1`, `beta2`, `eps`); did you mean `beta1`?
-  |
-7 |     optimizer = adam { lr = 0.1; beta = 0.9 }
-  |                      ^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0402 csv setting with a transposition suggestion" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = csv "data/iris.csv" { features = [0; 1]; lable = "species" }
-    loss = mse
-}
-"""
-            """
-test.nn(5,32): error NN0402: `csv` has no setting `lable` (it has `features`, `label`); did you mean `label`?
-  |
-5 |     data = csv "data/iris.csv" { features = [0; 1]; lable = "species" }
-  |                                ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0403 negative learning rate" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    loss = mse
-    optimizer = sgd { lr = -0.1 }
-}
-"""
-            """
-test.nn(7,17): error NN0403: the learning rate must be positive, got -0.1
-  |
-7 |     optimizer = sgd { lr = -0.1 }
-  |                 ^^^^^^^^^^^^^^^^^"""
-
-        case "NN0403 nesterov without momentum" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    loss = mse
-    optimizer = sgd { lr = 0.1; nesterov = true }
-}
-"""
-            """
-test.nn(7,17): error NN0403: `nesterov = true` needs a positive `momentum`
-  |
-7 |     optimizer = sgd { lr = 0.1; nesterov = true }
-  |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
         case "NN0404 schedule is a number" errors
             """
 network t (x: [n, 2]) : [n, 1] =
@@ -107,54 +41,6 @@ test.nn(7,16): error NN0404: `schedule` is one of stepDecay, exponential, cosine
   |
 7 |     schedule = 0.5
   |                ^^^"""
-
-        case "NN0405 ragged rows" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0]
-                  [1; 0; 1], [1] ]
-    loss = mse
-}
-"""
-            """
-test.nn(5,17): error NN0405: row 2 has 3 features and 1 target values, but row 1 has 2 and 1
-  |
-5 |     data = rows [ [0; 0], [0]
-  |                 ^^^^^^^^^^^^^"""
-
-        case "NN0405 generate with low above high" errors
-            """
-network t (x: [n, 1]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = generate 100 (fun x -> x) { low = 2.0; high = 1.0 }
-    loss = mse
-}
-"""
-            """
-test.nn(5,38): error NN0405: `generate` needs low < high, got 2 and 1
-  |
-5 |     data = generate 100 (fun x -> x) { low = 2.0; high = 1.0 }
-  |                                      ^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0406 train without data (reported when the block is planned)" planErrors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    loss = mse
-}
-"""
-            """
-test.nn(4,1): error NN0406: `train t` needs a `data` field saying where the examples come from
-  |
-4 | train t {
-  | ^^^^^^^^^"""
 
         case "NN0407 batch of zero" errors
             """
@@ -221,23 +107,6 @@ test.nn(6,12): error NN0408: `loss` is one of mse, mae, huber, binaryCrossEntrop
 6 |     loss = accuracy
   |            ^^^^^^^^"""
 
-        case "NN0409 unknown metric" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    loss = mse
-    metrics = [mse]
-}
-"""
-            """
-test.nn(7,15): error NN0409: the known metric is `accuracy`, but this is `mse`
-  |
-7 |     metrics = [mse]
-  |               ^^^^^"""
-
         case "NN0410 regularize with a bare number" errors
             """
 network t (x: [n, 2]) : [n, 1] =
@@ -271,23 +140,6 @@ test.nn(7,12): error NN0411: `clip` is `norm c` or `value c`, but this is a numb
   |
 7 |     clip = 1.0
   |            ^^^"""
-
-        case "NN0412 early stopping monitor" errors
-            """
-network t (x: [n, 2]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    loss = mse
-    stop = earlyStopping { monitor = mse; patience = 3 }
-}
-"""
-            """
-test.nn(7,12): error NN0412: `monitor` is one of loss, accuracy, validationLoss, validationAccuracy, but this is `mse`
-  |
-7 |     stop = earlyStopping { monitor = mse; patience = 3 }
-  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
 
         case "NN0413 unknown network with a suggestion" errors
             """
@@ -327,121 +179,351 @@ test.nn(8,16): error NN0301: `cosin` is not defined; did you mean `cosine`?
 8 |     schedule = cosin { warmup = 1 }
   |                ^^^^^"""
 
-        case "NN0210 target does not fit the loss" planErrors
-            """
-network t (x: [n, 2]) : [n, 3] =
-    x |> dense 3
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    target = input
-    loss = mse
-}
-"""
-            """
-test.nn(7,12): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 3] and the target is [n, 2]
-  |
-7 |     loss = mse
-  |            ^^^"""
-
-        case "NN0414 target that is not a tensor" planErrors
-            """
-network t (x: [n, 2]) : [n, 3] =
-    x |> dense 3
-
-train t {
-    data = rows [ [0; 0], [0] ]
-    target = 1.0
-    loss = mse
-}
-"""
-            """
-test.nn(6,14): error NN0414: `target` must compute a tensor from `input`, but it is a number
-  |
-6 |     target = 1.0
-  |              ^^^"""
-
-        case "NN0550 rows wider than the network input" planErrors
-            """
-network t (x: [n, 3]) : [n, 1] =
-    x |> dense 1
-
-train t {
-    data = rows [ [0; 0], [0]
-                  [1; 1], [1] ]
-    loss = mse
-}
-"""
-            """
-test.nn(5,12): error NN0550: the data's rows have the shape [2], but the network `t` takes [n, 3] (rows of [3])
-  |
-5 |     data = rows [ [0; 0], [0]
-  |            ^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0550 csv columns against the network input" planErrors
-            """
-network t (x: [n, 2]) : [n, 3] =
-    x |> dense 3
-
-train t {
-    data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-    loss = softmaxCrossEntropy
-}
-"""
-            """
-test.nn(5,12): error NN0550: the data's rows have the shape [4], but the network `t` takes [n, 2] (rows of [2])
-  |
-5 |     data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0551 class numbers with mse on three outputs" planErrors
-            """
-network t (x: [n, 4]) : [n, 3] =
-    x |> dense 3
-
-train t {
-    data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-    loss = mse
-}
-"""
-            """
-test.nn(5,12): error NN0551: the data's targets are class numbers, but the network's output is [n, 3] and the loss is `mse` (use softmaxCrossEntropy)
-  |
-5 |     data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
-
-        case "NN0551 targets wider than the output" planErrors
+        case "NN0402 optimizer setting with a suggestion, at the setting's name" errors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1
 
 train t {
-    data = rows [ [0; 0], [0; 1]
-                  [1; 1], [1; 0] ]
+    data = rows [ [0; 0], [0] ]
     loss = mse
+    optimizer = adam { lr = 0.1; beta = 0.9 }
 }
 """
             """
-test.nn(5,12): error NN0551: the data's targets have rows of shape [2], but the network's output is [n, 1]
+test.nn(7,34): error NN0402: `adam` has no setting `beta` (it has `lr`, `beta1`, `beta2`, `eps`); did you mean `beta1`?
   |
-5 |     data = rows [ [0; 0], [0; 1]
-  |            ^^^^^^^^^^^^^^^^^^^^^"""
+7 |     optimizer = adam { lr = 0.1; beta = 0.9 }
+  |                                  ^^^^"""
 
-        case "NN0552 validation holds out every row" planErrors
+        case "NN0402 csv setting with a transposition suggestion" errors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1
 
 train t {
-    data = rows [ [0; 0], [0]
-                  [1; 1], [1] ]
-    validation = 0.9
+    data = csv "data/iris.csv" { features = [0; 1]; lable = "species" }
     loss = mse
 }
 """
             """
-test.nn(7,18): error NN0552: `validation = 0.9` holds out all 2 rows of the data, leaving none to train on
+test.nn(5,53): error NN0402: `csv` has no setting `lable` (it has `features`, `label`); did you mean `label`?
   |
-7 |     validation = 0.9
-  |                  ^^^"""
+5 |     data = csv "data/iris.csv" { features = [0; 1]; lable = "species" }
+  |                                                     ^^^^^"""
+
+        case "NN0402 settings that are not a record" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    optimizer = adam 0.1
+}
+"""
+            """
+test.nn(7,22): error NN0402: `adam` expects settings such as { lr = ... }, but got a number
+  |
+7 |     optimizer = adam 0.1
+  |                      ^^^"""
+
+        case "NN0403 negative learning rate, at the value" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    optimizer = adam { lr = -1 }
+}
+"""
+            """
+test.nn(7,29): error NN0403: `lr` must be positive, got -1
+  |
+7 |     optimizer = adam { lr = -1 }
+  |                             ^^"""
+
+        case "NN0403 learning rate that is not a number" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    optimizer = sgd { lr = "fast" }
+}
+"""
+            """
+test.nn(7,28): error NN0403: `lr` is a number, but this is a string
+  |
+7 |     optimizer = sgd { lr = "fast" }
+  |                            ^^^^^^"""
+
+        case "NN0403 nesterov without momentum" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    optimizer = sgd { lr = 0.1; nesterov = true }
+}
+"""
+            """
+test.nn(7,44): error NN0403: `nesterov = true` needs a positive `momentum`
+  |
+7 |     optimizer = sgd { lr = 0.1; nesterov = true }
+  |                                            ^^^^"""
+
+        case "NN0403 beta1 outside [0, 1)" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    optimizer = adam { lr = 0.01; beta1 = 1.5 }
+}
+"""
+            """
+test.nn(7,43): error NN0403: `beta1` must be in [0, 1), got 1.5
+  |
+7 |     optimizer = adam { lr = 0.01; beta1 = 1.5 }
+  |                                           ^^^"""
+
+        case "NN0404 stepDecay every zero epochs" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    schedule = stepDecay { every = 0; factor = 0.5 }
+}
+"""
+            """
+test.nn(7,36): error NN0404: `every` must be a whole number ≥ 1, got 0
+  |
+7 |     schedule = stepDecay { every = 0; factor = 0.5 }
+  |                                    ^"""
+
+        case "NN0404 reduceOnPlateau watching a metric" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    schedule = reduceOnPlateau { monitor = accuracy }
+}
+"""
+            """
+test.nn(7,44): error NN0404: `monitor` is one of loss, validationLoss, but this is `accuracy`
+  |
+7 |     schedule = reduceOnPlateau { monitor = accuracy }
+  |                                            ^^^^^^^^"""
+
+        case "NN0408 huber with a negative delta" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = huber (-1)
+}
+"""
+            """
+test.nn(6,18): error NN0408: `huber` needs a positive delta, got -1
+  |
+6 |     loss = huber (-1)
+  |                  ^^^^"""
+
+        case "NN0302 a negative number without parentheses" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    clip = norm -1
+}
+"""
+            """
+test.nn(7,12): error NN0302: `-` needs a tensor or a number on the left, but this is a function
+  |
+7 |     clip = norm -1
+  |            ^^^^
+test.nn(7,12): note: to pass a negative number, write `norm (-1)`
+  |
+7 |     clip = norm -1
+  |            ^^^^^^^"""
+
+        case "NN0409 unknown metric, at the item" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    metrics = [accuracy; mse]
+}
+"""
+            """
+test.nn(7,26): error NN0409: the known metric is `accuracy`, but this is `mse`
+  |
+7 |     metrics = [accuracy; mse]
+  |                          ^^^"""
+
+        case "NN0410 negative regularization" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    regularize = [l1 0.01; l2 (-0.1)]
+}
+"""
+            """
+test.nn(7,31): error NN0410: `l2` must not be negative, got -0.1
+  |
+7 |     regularize = [l1 0.01; l2 (-0.1)]
+  |                               ^^^^^^"""
+
+        case "NN0410 regularize list with a bare number, at the item" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    regularize = [l2 0.01; 0.5]
+}
+"""
+            """
+test.nn(7,28): error NN0410: `regularize` is `l1 c`, `l2 c` or a list of them, but this is a number
+  |
+7 |     regularize = [l2 0.01; 0.5]
+  |                            ^^^"""
+
+        case "NN0411 clip norm of zero" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    clip = norm 0
+}
+"""
+            """
+test.nn(7,17): error NN0411: `clip = norm` needs a positive limit, got 0
+  |
+7 |     clip = norm 0
+  |                 ^"""
+
+        case "NN0412 early stopping monitor, at the value" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    stop = earlyStopping { monitor = mse; patience = 3 }
+}
+"""
+            """
+test.nn(7,38): error NN0412: `monitor` is one of loss, accuracy, validationLoss, validationAccuracy, but this is `mse`
+  |
+7 |     stop = earlyStopping { monitor = mse; patience = 3 }
+  |                                      ^^^"""
+
+        case "NN0412 negative patience" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    stop = earlyStopping { patience = -3 }
+}
+"""
+            """
+test.nn(7,39): error NN0412: `patience` must be a whole number ≥ 0, got -3
+  |
+7 |     stop = earlyStopping { patience = -3 }
+  |                                       ^^"""
+
+        case "NN0412 early stopping on accuracy without the metric" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    stop = earlyStopping { monitor = validationAccuracy; patience = 3 }
+}
+"""
+            """
+test.nn(7,38): error NN0412: early stopping on `validationAccuracy` needs `metrics = [accuracy]`
+  |
+7 |     stop = earlyStopping { monitor = validationAccuracy; patience = 3 }
+  |                                      ^^^^^^^^^^^^^^^^^^"""
+
+        case "NN0403 a setting from a let is reported in the let, with a note at the field" errors
+            """
+let opts = { lr = -1 }
+
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    optimizer = adam opts
+}
+"""
+            """
+test.nn(1,19): error NN0403: `lr` must be positive, got -1
+  |
+1 | let opts = { lr = -1 }
+  |                   ^^
+test.nn(9,17): note: used by `optimizer` here
+  |
+9 |     optimizer = adam opts
+  |                 ^^^^^^^^^"""
+
+        case "NN0402 early stopping setting, at the name" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    stop = earlyStopping { patince = 2 }
+}
+"""
+            """
+test.nn(7,28): error NN0402: `earlyStopping` has no setting `patince` (it has `monitor`, `patience`); did you mean `patience`?
+  |
+7 |     stop = earlyStopping { patince = 2 }
+  |                            ^^^^^^^"""
     ]

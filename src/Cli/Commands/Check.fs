@@ -7,8 +7,10 @@ open Nn.Compiler
 let help =
     """Usage: nn check FILE...
 
-Parses, resolves names and checks the shapes of every network and train block, without reading data.
-Prints each error as `file(line,col): error NNxxxx: message` with the source line and a caret.
+Parses, resolves names and checks the shapes of every network and every train block's settings (each value's
+range, a computed `target`, the loss and the metrics against the network's output), without reading data.
+Prints each error as `file(line,col): error NNxxxx: message` with the source line and carets under the part
+that is wrong.
 
 Exit codes: 0 all files are valid, 1 a file has errors.
 

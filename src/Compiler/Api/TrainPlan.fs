@@ -35,9 +35,8 @@ let withOverrides (td: TrainDecl) (overrides: (string * Expr) list) : TrainDecl 
 /// The typed settings of a train block.
 let config (c: Compiled) (td: TrainDecl, env: Env) : TrainConfig =
     let ctx = Eval.context (Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true))
-    let env = Builtins.Table.trainEnv env
     let baseDir = System.IO.Path.GetDirectoryName(c.File)
-    TrainConfig.read ctx baseDir td (Eval.eval ctx env)
+    TrainConfig.read ctx baseDir td (Settings.follow c.Lets env) (Eval.eval ctx (Builtins.Table.trainEnv env))
 
 let private optimizer (o: Optimizer) =
     OptimizerSpec(
@@ -53,14 +52,7 @@ let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : S
     let target =
         cfg.Target
         |> Option.map (fun expr ->
-            ForwardBuilder(fun fc ->
-                let ctx = Eval.context fc
-                let input = net.Decl.Inputs.Head
-                let node = fc.Builder.Nodes |> Seq.find (fun n -> n.Op = OpKind.Input && n.Name = input.Name)
-                let env = (Builtins.Table.trainEnv net.Env).Add("input", (VTensor node, input.Span))
-                match Eval.eval ctx env expr with
-                | VTensor t -> t
-                | v -> fail "NN0414" expr.Span (sprintf "`target` must compute a tensor from `input`, but it is %s" (Value.describe v))))
+            ForwardBuilder(fun fc -> targetIn net fc expr))
     let spec =
         TrainSpec(
             Loss = cfg.Loss, HuberDelta = cfg.HuberDelta, Metrics = ResizeArray cfg.Metrics,
@@ -126,6 +118,8 @@ let private adapt (net: NetworkInfo) (train: Dataset) (values: Dictionary<string
 let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
     let cfg = config c (td, env)
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
+    // what the source alone decides is reported before any data is read (`--network` may name another network)
+    checkTrain net cfg
     let data = match data with Some d -> d | None -> DataLoad.load cfg
     let targetShape = checkData cfg net data
     // numbers per row for a one-output network (a CSV label with mse): feed them as a column [N, 1]

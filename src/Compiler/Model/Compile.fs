@@ -19,7 +19,9 @@ type Compiled =
       /// the `train` blocks of the main file with the environment they see
       Trains: (TrainDecl * Env) list
       /// top-level environment after all declarations
-      Env: Env }
+      Env: Env
+      /// the top-level `let`s of every file (errors about settings a `train` block takes from one point into it)
+      Lets: LetBinding list }
 
 /// The forward pass of a network built into a graph.
 type Forward =
@@ -124,6 +126,59 @@ let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forwa
 and forward (net: NetworkInfo) (builder: GraphBuilder) (training: bool) : Forward =
     forwardIn net (Nn.Runtime.Ops.ForwardContext(builder, training))
 
+/// The target of unsupervised training: `expr` evaluated with `input` bound to the network's first input, in the
+/// context `fc` that holds the network's forward pass.
+let targetIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (expr: Expr) : Node =
+    let ctx = Eval.context fc
+    let input = net.Decl.Inputs.Head
+    let node = fc.Builder.Nodes |> Seq.find (fun n -> n.Op = OpKind.Input && n.Name = input.Name)
+    let env = (Builtins.Table.trainEnv net.Env).Add("input", (VTensor node, input.Span))
+    match Eval.eval ctx env expr with
+    | VTensor t -> t
+    | v -> fail "NN0414" expr.Span (sprintf "`target` must compute a tensor from `input`, but it is %s" (Value.describe v))
+
+/// The names the training step gives its own inputs.
+let private stepInputs =
+    [ Nn.Runtime.Training.TrainStep.TargetInput; Nn.Runtime.Training.TrainStep.LrInput; Nn.Runtime.Training.TrainStep.StepInput ]
+
+/// Check a `train` block's settings against its network without any data: the network's inputs do not take the
+/// training step's names, the loss and metrics fit the output's shape, and a computed `target` fits the output
+/// and the loss. Errors point at the field (the `target` value, the `loss`, the `metrics`).
+let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
+    let nd = net.Decl
+    for p in nd.Inputs do
+        if List.contains p.Name stepInputs then
+            // a parameter starts with its name
+            let name = { p.Span with End = { p.Span.Start with Column = p.Span.Start.Column + p.Name.Length } }
+            fail "NN0415" name (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it" p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
+    let fc = Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true)
+    let out = (forwardIn net fc).Output
+    let at name = cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
+    let computes =
+        match nd.Output with
+        | Some ann -> { Span = Some ann.Span; Message = sprintf "the output of `%s` is declared here" nd.Name }
+        | None -> { Span = Some(resultSpan nd.Body); Message = sprintf "`%s` computes %O here" nd.Name out.Shape }
+    let error span message = raise (DiagnosticException { Diagnostic.error "NN0210" span message with Notes = [ computes ] })
+    let classes = out.Shape.Rank > 0 && out.Shape[-1].IsFixed
+    if (cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy") && not (classes && out.Shape[-1].Size >= 2) then
+        error (at "loss") (sprintf "`%s` needs an output with two or more classes on its last axis (a fixed size ≥ 2), but the network `%s` computes %O" cfg.Loss nd.Name out.Shape)
+    if List.contains "accuracy" cfg.Metrics && not (classes && out.Shape[-1].Size >= 1) then
+        error (at "metrics") (sprintf "`accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), but the network `%s` computes %O" nd.Name out.Shape)
+    match cfg.Target with
+    | None -> () // the data's targets are checked when they are read
+    | Some expr ->
+        let target = targetIn net fc expr
+        // the output fits the loss and metrics (checked above), so a mismatch now is the target's
+        let check (field: string) (message: string) (build: unit -> Node) =
+            try build () |> ignore
+            with :? ShapeException as e ->
+                let why = { Span = Some(at field); Message = message }
+                raise (DiagnosticException { Diagnostic.error e.Code expr.Span e.Message with Notes = [ computes; why ] })
+        let src = toSource (at "loss")
+        check "loss" (sprintf "the loss is `%s`" cfg.Loss) (fun () -> Nn.Runtime.Ops.Losses.Build(cfg.Loss, fc.Builder, out, target, src, cfg.HuberDelta))
+        for m in cfg.Metrics do
+            check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m) (fun () -> Nn.Runtime.Ops.Metrics.Build(m, fc.Builder, out, target, src))
+
 /// Compile a file: all diagnostics found, or the checked program.
 let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list> =
     let path = Path.GetFullPath path
@@ -149,6 +204,7 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         if not resolveErrors.IsEmpty then Error resolveErrors
         else
         // 2. evaluate top-level declarations, check networks and train blocks
+        let lets = decls |> List.choose (function LetDecl lb -> Some lb | _ -> None)
         let ctx = scratchContext ()
         let preludeEnv = prelude |> List.fold (fun env d -> match d with LetDecl lb -> Eval.bindLet ctx env lb | _ -> env) Builtins.Table.networkEnv
         let mutable errors = []
@@ -188,19 +244,21 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     if not (List.contains td.Network names) then
                         let hint = match suggest td.Network names with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
                         errors <- errors @ [ Diagnostic.error "NN0413" td.NetworkSpan (sprintf "there is no network named `%s`%s" td.Network hint) ]
-                | Some _ ->
+                | Some net ->
                     // the settings are checked now, before any data is read (`nn check` reports them)
                     let tctx = scratchContext ()
-                    let read () = TrainConfig.read tctx (Path.GetDirectoryName path) td (Eval.eval tctx (Builtins.Table.trainEnv env))
-                    match catchDiag read with
-                    | Ok _ -> trains <- trains @ [ td, env ]
                     // a block without `data` is complete for the embedding API, which trains on arrays;
                     // `nn train` reports NN0406 when it plans the block
-                    | Error [ d ] when d.Code = "NN0406" -> trains <- trains @ [ td, env ]
+                    let check () =
+                        let follow = Settings.follow lets env
+                        let cfg = TrainConfig.check tctx (Path.GetDirectoryName path) td follow (Eval.eval tctx (Builtins.Table.trainEnv env))
+                        checkTrain net cfg
+                    match catchDiag check with
+                    | Ok() -> trains <- trains @ [ td, env ]
                     | Error ds -> report ds
             | _ -> ()
         if not errors.IsEmpty then Error errors
-        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env }
+        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env; Lets = lets }
 
 /// Compile a file from disk.
 let compileFile (path: string) = compileWith diskReader path

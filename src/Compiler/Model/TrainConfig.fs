@@ -88,23 +88,7 @@ let defaultOptimizer =
     { Kind = "sgd"; Lr = 0.01; Momentum = 0.0; Nesterov = false; Beta1 = 0.9; Beta2 = 0.999; Eps = 1e-8
       WeightDecay = 0.0; Rho = 0.9 }
 
-let private settings (kindName: string) (allowed: string list) (span: Span) (args: (Value * Span) list) =
-    match args with
-    | [] -> []
-    | [ VRecord fields, s ] ->
-        for (name, _) in fields do
-            if not (List.contains name allowed) then
-                let hint = match suggest name allowed with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
-                fail "NN0402" s (sprintf "`%s` has no setting `%s` (it has %s)%s" kindName name (allowed |> List.map (sprintf "`%s`") |> String.concat ", ") hint)
-        fields
-    | (v, s) :: _ -> fail "NN0402" s (sprintf "`%s` expects settings such as { %s = ... }, but got %s" kindName allowed.Head (Value.describe v))
-
-let private num (fields: (string * Value) list) name dflt span =
-    match fields |> List.tryFind (fst >> (=) name) with
-    | Some(_, v) -> numOf span v
-    | None -> dflt
-
-let private optimizer (v: Value) (span: Span) : Optimizer =
+let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimizer =
     match v with
     | VConfig(("sgd" | "adam" | "adamW" | "rmsprop" | "adagrad") as kind, args) ->
         let allowed =
@@ -114,27 +98,31 @@ let private optimizer (v: Value) (span: Span) : Optimizer =
             | "adamW" -> [ "lr"; "beta1"; "beta2"; "eps"; "weightDecay" ]
             | "rmsprop" -> [ "lr"; "rho"; "eps"; "momentum" ]
             | _ -> [ "lr"; "eps" ]
-        let f = settings kind allowed span args
-        let d = defaultOptimizer
+        let f = Settings.read source kind allowed span args
+        let fraction name dflt = Settings.number "NN0403" f name dflt (fun x -> x >= 0.0 && x < 1.0) "must be in [0, 1)"
+        let nonNegative name dflt = Settings.number "NN0403" f name dflt (fun x -> x >= 0.0) "must not be negative"
         let defaultLr = match kind with "sgd" -> 0.01 | "adagrad" -> 0.01 | _ -> 1e-3
         let defaultEps = match kind with "adagrad" -> 1e-10 | _ -> 1e-8
-        let opt =
-            { d with
-                Kind = kind
-                Lr = num f "lr" defaultLr span
-                Momentum = num f "momentum" 0.0 span
-                Nesterov = (match f |> List.tryFind (fst >> (=) "nesterov") with Some(_, VBool b) -> b | Some(_, v) -> fail "NN0403" span (sprintf "`nesterov` is true or false, not %s" (Value.describe v)) | None -> false)
-                Beta1 = num f "beta1" 0.9 span
-                Beta2 = num f "beta2" 0.999 span
-                Eps = num f "eps" defaultEps span
-                WeightDecay = num f "weightDecay" (if kind = "adamW" then 1e-2 else 0.0) span
-                Rho = num f "rho" (if kind = "rmsprop" then 0.99 else 0.9) span }
-        if opt.Lr <= 0.0 then fail "NN0403" span (sprintf "the learning rate must be positive, got %g" opt.Lr)
-        if opt.Nesterov && opt.Momentum <= 0.0 then fail "NN0403" span "`nesterov = true` needs a positive `momentum`"
-        opt
+        let momentum = fraction "momentum" 0.0
+        let nesterov =
+            match Settings.tryFind f "nesterov" with
+            | Some { Value = VBool b; Span = s } ->
+                if b && momentum <= 0.0 then fail "NN0403" s "`nesterov = true` needs a positive `momentum`"
+                b
+            | Some { Value = v; Span = s } -> fail "NN0403" s (sprintf "`nesterov` is true or false, not %s" (Value.describe v))
+            | None -> false
+        { Kind = kind
+          Lr = Settings.number "NN0403" f "lr" defaultLr (fun x -> x > 0.0) "must be positive"
+          Momentum = momentum
+          Nesterov = nesterov
+          Beta1 = fraction "beta1" 0.9
+          Beta2 = fraction "beta2" 0.999
+          Eps = nonNegative "eps" defaultEps
+          WeightDecay = nonNegative "weightDecay" (if kind = "adamW" then 1e-2 else 0.0)
+          Rho = fraction "rho" (if kind = "rmsprop" then 0.99 else 0.9) }
     | v -> fail "NN0403" span (sprintf "`optimizer` is one of sgd, adam, adamW, rmsprop, adagrad, but this is %s" (Value.describe v))
 
-let private schedule (v: Value) (span: Span) : Schedule =
+let private schedule (source: Settings.Source) (v: Value) (span: Span) : Schedule =
     let kind, args =
         match v with
         | VConfig(k, a) -> k, a
@@ -147,48 +135,56 @@ let private schedule (v: Value) (span: Span) : Schedule =
         | "warmup" -> [ "epochs" ]
         | "reduceOnPlateau" -> [ "factor"; "patience"; "monitor" ]
         | _ -> fail "NN0404" span (sprintf "`schedule` is one of stepDecay, exponential, cosine, warmup, reduceOnPlateau, but this is `%s`" kind)
-    let f = settings kind allowed span args
+    let f = Settings.read source kind allowed span args
+    let number name dflt ok rule = Settings.number "NN0404" f name dflt ok rule
     { Kind = kind
-      Every = int (num f "every" 10.0 span)
-      Factor = num f "factor" (if kind = "reduceOnPlateau" then 0.1 else 0.5) span
-      Rate = num f "rate" 0.95 span
-      Warmup = int (num f (if kind = "warmup" then "epochs" else "warmup") (if kind = "warmup" then 1.0 else 0.0) span)
-      Min = num f "min" 0.0 span
-      Patience = int (num f "patience" 3.0 span)
-      Monitor = (match f |> List.tryFind (fst >> (=) "monitor") with Some(_, VSymbol s) -> s | _ -> "validationLoss") }
+      Every = Settings.whole "NN0404" f "every" 10 1
+      Factor = number "factor" (if kind = "reduceOnPlateau" then 0.1 else 0.5) (fun x -> x > 0.0 && x <= 1.0) "must be in (0, 1]"
+      Rate = number "rate" 0.95 (fun x -> x > 0.0) "must be positive"
+      Warmup = (if kind = "warmup" then Settings.whole "NN0404" f "epochs" 1 0 else Settings.whole "NN0404" f "warmup" 0 0)
+      Min = number "min" 0.0 (fun x -> x >= 0.0) "must not be negative"
+      Patience = Settings.whole "NN0404" f "patience" 3 0
+      // the schedule watches a loss: the validation loss, or the training loss without validation rows
+      Monitor = Settings.symbol "NN0404" f "monitor" [ "loss"; "validationLoss" ] "validationLoss" }
 
 let private str (v: Value) (span: Span) what =
     match v with
     | VStr s -> s
     | v -> fail "NN0405" span (sprintf "%s should be a file name in quotes, but this is %s" what (Value.describe v))
 
-let private floats (v: Value) (span: Span) =
+let private floats (source: Settings.Source) (v: Value) (span: Span) =
+    let number j (x: Value) =
+        match x with
+        | VNum(x, _) -> x
+        | x -> fail "NN0405" (Settings.item source span j) (sprintf "a row holds numbers, but this is %s" (Value.describe x))
     match v with
-    | VList items -> items |> List.map (numOf span) |> Array.ofList
+    | VList items -> items |> List.mapi number |> Array.ofList
     | VNum(x, _) -> [| x |]
     | v -> fail "NN0405" span (sprintf "a row should be a list of numbers such as [0; 1], but this is %s" (Value.describe v))
 
-let private column span (v: Value) =
+let private column (v: Value) (span: Span) =
     match v with
+    | VNum(x, _) when x = floor x && x >= 0.0 && x < 1e9 -> ByIndex(int x)
     | VStr s -> ByName s
-    | VNum _ -> ByIndex(intOf span v)
     | v -> fail "NN0405" span (sprintf "a column is a name in quotes or a 0-based index, but this is %s" (Value.describe v))
 
-let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : DataSource =
+let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : DataSource =
     let path (p: string) = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, p))
     match v with
     | VConfig("rows", [ VList rows, rs ]) ->
         if rows.IsEmpty then fail "NN0405" rs "`rows` needs at least one row"
+        let rowSpan i = Settings.item source rs i
         let pairs =
-            rows |> List.map (fun r ->
+            rows |> List.mapi (fun i r ->
+                let at = rowSpan i
                 match r with
-                | VTuple [ x; y ] -> floats x rs, floats y rs
-                | v -> fail "NN0405" rs (sprintf "each row is a pair `features, target` such as [0; 1], [1], but this is %s" (Value.describe v)))
+                | VTuple [ x; y ] -> floats source x (Settings.item source at 0), floats source y (Settings.item source at 1)
+                | v -> fail "NN0405" at (sprintf "each row is a pair `features, target` such as [0; 1], [1], but this is %s" (Value.describe v)))
         let xs, ys = List.unzip pairs
         let widthX, widthY = xs.Head.Length, ys.Head.Length
         pairs |> List.iteri (fun i (x, y) ->
             if x.Length <> widthX || y.Length <> widthY then
-                fail "NN0405" rs (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
+                fail "NN0405" (rowSpan i) (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
         Rows(Array.ofList xs, Array.ofList ys)
     | VConfig("rows", [ v, s ]) -> fail "NN0405" s (sprintf "`rows` expects a list of rows, but got %s" (Value.describe v))
     // `idx "images"` and `npy "x"` without targets (unsupervised training) arrive here normalized to VConfig
@@ -197,26 +193,28 @@ let private data (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : 
     | VConfig("npy", [ x, s ]) -> Npy(path (str x s "the features file"), None)
     | VConfig("npy", [ x, s; y, t ]) -> Npy(path (str x s "the features file"), Some(path (str y t "the targets file")))
     | VConfig("csv", (file, s) :: rest) ->
-        let f = settings "csv" [ "features"; "label" ] span rest
+        let f = Settings.read source "csv" [ "features"; "label" ] span rest
         let features =
-            match f |> List.tryFind (fst >> (=) "features") with
-            | Some(_, VList cols) -> cols |> List.map (column span)
-            | Some(_, v) -> [ column span v ]
+            match Settings.tryFind f "features" with
+            | Some { Value = VList cols; Span = at } -> cols |> List.mapi (fun i c -> column c (Settings.item source at i))
+            | Some { Value = v; Span = at } -> [ column v at ]
             | None -> []
-        let label = f |> List.tryFind (fst >> (=) "label") |> Option.map (snd >> column span)
+        let label = Settings.tryFind f "label" |> Option.map (fun l -> column l.Value l.Span)
         Csv(path (str file s "the CSV file"), features, label)
     | VConfig("generate", [ count, cs; fn, fs; opts, os ]) ->
-        let n = intOf cs count
-        if n <= 0 || n > 10_000_000 then fail "NN0405" cs (sprintf "`generate` needs a count from 1 to 10000000, got %d" n)
-        let o = settings "generate" [ "low"; "high"; "noise" ] os [ opts, os ]
-        let low, high = num o "low" -1.0 os, num o "high" 1.0 os
-        if not (high > low) then fail "NN0405" os (sprintf "`generate` needs low < high, got %g and %g" low high)
+        let n = int (Settings.checkNumber "NN0405" "generate" (fun x -> x = floor x && x >= 1.0 && x <= 1e7) "needs a whole count from 1 to 10000000" count cs)
+        let o = Settings.read source "generate" [ "low"; "high"; "noise" ] os [ opts, os ]
+        let number name dflt ok rule = Settings.number "NN0405" o name dflt ok rule
+        let low, high = number "low" -1.0 (fun _ -> true) "", number "high" 1.0 (fun _ -> true) ""
+        if not (high > low) then
+            let at = match Settings.tryFind o "high", Settings.tryFind o "low" with Some h, _ -> h.Span | None, Some l -> l.Span | None, None -> os
+            fail "NN0405" at (sprintf "`generate` needs low < high, got %g and %g" low high)
         let f x =
             match ctx.Apply ctx fs fn (VNum(x, false), fs) with
             | VNum(y, _) -> y
             | v -> fail "NN0405" fs (sprintf "the function given to `generate` must return a number, but it returned %s" (Value.describe v))
         f low |> ignore // report a bad function now, not in the middle of data generation
-        Generate(n, f, low, high, num o "noise" 0.0 os)
+        Generate(n, f, low, high, number "noise" 0.0 (fun x -> x >= 0.0) "must not be negative")
     | VConfig(k, _) when List.contains k [ "idx"; "csv"; "npy"; "generate"; "rows" ] ->
         fail "NN0405" span (sprintf "`%s` is missing arguments: it expects %s" k (Builtins.Config.all |> List.find (fun b -> b.Name = k)).Doc)
     | v -> fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
@@ -229,89 +227,120 @@ let rec private normalize (v: Value) =
     | VList items -> VList(items |> List.map normalize)
     | v -> v
 
-/// Read a `train` block's record (already evaluated field by field) into typed settings.
-/// `fields` are (name, name span, value, value span, the expression); the target stays an expression.
-let read (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (eval: Expr -> Value) : TrainConfig =
+/// Read a `train` block's fields (each evaluated with `eval`) into typed settings; the target stays an expression.
+/// Every error points at the part of the field that is wrong. Without `data`: NN0406 when `requireData`,
+/// otherwise empty `rows` that are never loaded (the compiler checks blocks the embedding API feeds arrays to).
+let rec private readWith (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (follow: string -> Expr option) (eval: Expr -> Value) : TrainConfig =
+    // the field being read: an error in a `let` it uses gets a note at the field
+    let mutable reading: Field option = None
+    let inside (outer: Span) (s: Span) = s.File = outer.File && outer.Start <= s.Start && s.End <= outer.End
+    try readFields requireData ctx baseDir td { Exprs = td.Fields |> List.map (fun f -> f.Value); Follow = follow } eval (fun f -> reading <- Some f)
+    with DiagnosticException d ->
+        match reading with
+        | Some f when not (inside td.Span d.Span) && not (inside f.Span d.Span) && not (d.Notes |> List.exists (fun n -> n.Span |> Option.exists (inside f.Span))) ->
+            let note = { Span = Some f.Value.Span; Message = sprintf "used by `%s` here" f.Name }
+            raise (DiagnosticException { d with Notes = d.Notes @ [ note ] })
+        | _ -> reraise ()
+
+and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (source: Settings.Source) (eval: Expr -> Value) (reading: Field -> unit) : TrainConfig =
     let seen = System.Collections.Generic.HashSet<string>()
     for f in td.Fields do
         if not (List.contains f.Name fieldNames) then
             let hint = match suggest f.Name fieldNames with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
             fail "NN0401" f.NameSpan (sprintf "`train` has no field `%s`%s" f.Name hint)
         if not (seen.Add f.Name) then fail "NN0308" f.NameSpan (sprintf "the field `%s` is given twice" f.Name)
-    let field name = td.Fields |> List.tryFind (fun f -> f.Name = name)
+    let field name = td.Fields |> List.tryFind (fun f -> f.Name = name) |> Option.map (fun f -> reading f; f)
+    let eval (e: Expr) =
+        try eval e
+        with DiagnosticException d when d.Code = "NN0302" -> raise (DiagnosticException(Settings.negativeHint e d))
     let value name = field name |> Option.map (fun f -> normalize (eval f.Value), f.Value.Span)
-    let dataField = match field "data" with Some f -> f | None -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
     let number name dflt check (msg: string) =
         match value name with
-        | Some(v, s) ->
-            let x = numOf s v
-            if not (check x) then fail "NN0407" s (sprintf "`%s` %s, got %g" name msg x)
-            x
+        | Some(v, s) -> Settings.checkNumber "NN0407" name check msg v s
         | None -> dflt
     let lossName, delta =
         match value "loss" with
         | Some(VSymbol s, _) when List.contains s losses -> s, 1.0
-        | Some(VConfig("huber", [ d, ds ]), _) -> "huber", numOf ds d
+        | Some(VConfig("huber", [ d, ds ]), _) -> "huber", Settings.checkNumber "NN0408" "huber" (fun x -> x > 0.0) "needs a positive delta" d ds
         | Some(VConfig("huber", []), _) -> "huber", 1.0
         | Some(v, s) -> fail "NN0408" s (sprintf "`loss` is one of %s, but this is %s" (String.concat ", " losses) (Value.describe v))
         | None -> fail "NN0408" td.Span (sprintf "`train %s` needs a `loss` field (one of %s)" td.Network (String.concat ", " losses))
     let metrics =
         match value "metrics" with
-        | Some(VList ms, s) -> ms |> List.map (function VSymbol("accuracy" as m) -> m | v -> fail "NN0409" s (sprintf "the known metric is `accuracy`, but this is %s" (Value.describe v)))
+        | Some(VList ms, s) ->
+            ms |> List.mapi (fun i m ->
+                match m with
+                | VSymbol("accuracy" as m) -> m
+                | v -> fail "NN0409" (Settings.item source s i) (sprintf "the known metric is `accuracy`, but this is %s" (Value.describe v)))
         | Some(v, s) -> fail "NN0409" s (sprintf "`metrics` is a list such as [accuracy], but this is %s" (Value.describe v))
         | None -> []
     let mutable l1, l2 = 0.0, 0.0
     match value "regularize" with
     | Some(v, s) ->
-        let items = match v with VList xs -> xs | v -> [ v ]
-        for item in items do
+        let items = match v with VList xs -> xs |> List.mapi (fun i x -> x, Settings.item source s i) | v -> [ v, s ]
+        for item, at in items do
+            let coefficient name c cs = Settings.checkNumber "NN0410" name (fun x -> x >= 0.0) "must not be negative" c cs
             match item with
-            | VConfig("l1", [ c, cs ]) -> l1 <- numOf cs c
-            | VConfig("l2", [ c, cs ]) -> l2 <- numOf cs c
-            | v -> fail "NN0410" s (sprintf "`regularize` is `l1 c`, `l2 c` or a list of them, but this is %s" (Value.describe v))
+            | VConfig("l1", [ c, cs ]) -> l1 <- coefficient "l1" c cs
+            | VConfig("l2", [ c, cs ]) -> l2 <- coefficient "l2" c cs
+            | v -> fail "NN0410" at (sprintf "`regularize` is `l1 c`, `l2 c` or a list of them, but this is %s" (Value.describe v))
     | None -> ()
     let clipNorm, clipValue =
+        let limit name c cs = Settings.checkNumber "NN0411" (sprintf "clip = %s" name) (fun x -> x > 0.0) "needs a positive limit" c cs
         match value "clip" with
-        | Some(VConfig("norm", [ c, cs ]), _) -> Some(numOf cs c), None
-        | Some(VConfig("value", [ c, cs ]), _) -> None, Some(numOf cs c)
+        | Some(VConfig("norm", [ c, cs ]), _) -> Some(limit "norm" c cs), None
+        | Some(VConfig("value", [ c, cs ]), _) -> None, Some(limit "value" c cs)
         | Some(v, s) -> fail "NN0411" s (sprintf "`clip` is `norm c` or `value c`, but this is %s" (Value.describe v))
         | None -> None, None
     let stop =
         match value "stop" with
         | Some(VConfig("earlyStopping", args), s) ->
-            let f = settings "earlyStopping" [ "monitor"; "patience" ] s args
-            let monitor =
-                match f |> List.tryFind (fst >> (=) "monitor") with
-                | Some(_, VSymbol m) when List.contains m monitors -> m
-                | Some(_, v) -> fail "NN0412" s (sprintf "`monitor` is one of %s, but this is %s" (String.concat ", " monitors) (Value.describe v))
-                | None -> "validationLoss"
-            Some { Monitor = monitor; Patience = int (num f "patience" 3.0 s) }
+            let f = Settings.read source "earlyStopping" [ "monitor"; "patience" ] s args
+            let monitor = Settings.symbol "NN0412" f "monitor" monitors "validationLoss"
+            if monitor.EndsWith "ccuracy" && not (List.contains "accuracy" metrics) then
+                let at = (Settings.tryFind f "monitor").Value.Span
+                fail "NN0412" at (sprintf "early stopping on `%s` needs `metrics = [accuracy]`" monitor)
+            Some { Monitor = monitor; Patience = Settings.whole "NN0412" f "patience" 3 0 }
         | Some(v, s) -> fail "NN0412" s (sprintf "`stop` is `earlyStopping { monitor; patience }`, but this is %s" (Value.describe v))
         | None -> None
-    { Network = td.Network
-      Span = td.Span
-      Data = data ctx baseDir (normalize (eval dataField.Value)) dataField.Value.Span
-      DataSpan = dataField.Value.Span
-      Target = field "target" |> Option.map (fun f -> f.Value)
-      Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
-      Shuffle = (match value "shuffle" with Some(VBool b, _) -> b | Some(v, s) -> fail "NN0407" s (sprintf "`shuffle` is true or false, not %s" (Value.describe v)) | None -> true)
-      ShuffleRows = (match value "shuffle" with Some(VBool true, _) -> true | _ -> false)
-      Loss = lossName
-      HuberDelta = delta
-      Metrics = metrics
-      Optimizer = (match value "optimizer" with Some(v, s) -> optimizer v s | None -> defaultOptimizer)
-      Schedule = value "schedule" |> Option.map (fun (v, s) -> schedule v s)
-      L1 = l1
-      L2 = l2
-      ClipNorm = clipNorm
-      ClipValue = clipValue
-      Batch = int (number "batch" 32.0 (fun x -> x >= 1.0 && x = floor x) "must be a positive whole number")
-      Epochs = int (number "epochs" 10.0 (fun x -> x >= 0.0 && x = floor x) "must be a whole number")
-      Stop = stop
-      Checkpoint =
-        (match value "checkpoint" with
-         | Some(VStr p, _) -> Some(System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, p)))
-         | Some(v, s) -> fail "NN0407" s (sprintf "`checkpoint` is a folder name in quotes, not %s" (Value.describe v))
-         | None -> None)
-      Seed = int (number "seed" 0.0 (fun x -> x >= 0.0 && x = floor x) "must be a whole number ≥ 0")
-      FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
+    let settings =
+        { Network = td.Network
+          Span = td.Span
+          Data = Rows([||], [||])
+          DataSpan = td.Span
+          Target = field "target" |> Option.map (fun f -> f.Value)
+          Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
+          Shuffle = (match value "shuffle" with Some(VBool b, _) -> b | Some(v, s) -> fail "NN0407" s (sprintf "`shuffle` is true or false, not %s" (Value.describe v)) | None -> true)
+          ShuffleRows = (match value "shuffle" with Some(VBool true, _) -> true | _ -> false)
+          Loss = lossName
+          HuberDelta = delta
+          Metrics = metrics
+          Optimizer = (match value "optimizer" with Some(v, s) -> optimizer source v s | None -> defaultOptimizer)
+          Schedule = value "schedule" |> Option.map (fun (v, s) -> schedule source v s)
+          L1 = l1
+          L2 = l2
+          ClipNorm = clipNorm
+          ClipValue = clipValue
+          Batch = int (number "batch" 32.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a positive whole number")
+          Epochs = int (number "epochs" 10.0 (fun x -> x >= 0.0 && x = floor x && x < 1e9) "must be a whole number")
+          Stop = stop
+          Checkpoint =
+            (match value "checkpoint" with
+             | Some(VStr p, _) -> Some(System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, p)))
+             | Some(v, s) -> fail "NN0407" s (sprintf "`checkpoint` is a folder name in quotes, not %s" (Value.describe v))
+             | None -> None)
+          Seed = int (number "seed" 0.0 (fun x -> x >= 0.0 && x = floor x && x < 2147483648.0) "must be a whole number ≥ 0")
+          FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
+    // the data last: every other setting is checked even when the block has no `data`
+    match field "data" with
+    | Some f -> { settings with Data = data source ctx baseDir (normalize (eval f.Value)) f.Value.Span; DataSpan = f.Value.Span }
+    | None when requireData -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
+    | None -> settings
+
+/// Read a `train` block into typed settings for training: a block without `data` is NN0406. `follow` finds the
+/// body of a top-level `let` a name refers to (Settings.follow), for errors inside it.
+let read ctx baseDir td follow eval = readWith true ctx baseDir td follow eval
+
+/// Check a `train` block's settings without needing its data: a block without `data` (the embedding API gives
+/// the examples) reads with empty `rows`, which are never loaded.
+let check ctx baseDir td follow eval = readWith false ctx baseDir td follow eval
