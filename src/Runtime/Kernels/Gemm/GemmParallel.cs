@@ -25,7 +25,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         if (job._busy) job = new GemmJob(); // a product started from inside another one's part
         job._p = p;
         // Parts wait for each other only if they run at once (not from inside another job's part, where the pool runs them in turn).
-        job._sharedB = !WorkerPool.InsidePart && p.M >= parts * p.Kernel.MR * 2;
+        job._sharedB = !WorkerPool.InsidePart && RowsSplitIsCheaper(in p, Math.Min(parts, WorkerPool.Shared.MaxThreads));
         if (job._sharedB)
         {
             var k = p.Kernel;
@@ -40,6 +40,23 @@ internal sealed unsafe class GemmJob : IParallelWork
         job._busy = true;
         try { WorkerPool.Shared.Run(job, parts); }
         finally { job._busy = false; }
+    }
+
+    /// <summary>
+    /// Whether splitting C's rows (packed B shared) costs the slowest part less than splitting its columns (each part
+    /// packs all of A): the busiest part's micro-tiles plus its packing, one packed float counted as ~30 flops
+    /// (packing moves ~6 G floats/s, a core multiplies at ~190 GFLOP/s). A short C with many column panels (an
+    /// MLP's batch of 256 rows times 1024 columns: 19 row tiles split 10/9, 32 column panels split 16/16) splits columns.
+    /// </summary>
+    private static bool RowsSplitIsCheaper(in GemmProblem p, int parts)
+    {
+        int mr = p.Kernel.MR, nr = p.Kernel.NR;
+        if (parts < 2 || p.M < parts * mr * 2) return false;
+        long tm = (p.M + mr - 1) / mr, tn = (p.N + nr - 1) / nr;
+        double tile = 2.0 * mr * nr * p.K, pack = 30.0 * p.K;
+        double rows = (tm + parts - 1) / parts * tn * tile + pack * ((double)p.M + p.N) / parts;
+        double cols = (tn + parts - 1) / parts * tm * tile + pack * (p.M + (double)p.N / parts);
+        return rows <= cols;
     }
 
     public void Execute(int index, int count)

@@ -1,7 +1,4 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-
-[assembly: InternalsVisibleTo("Lab")] // LABTMP
 
 namespace Nn.Runtime.Kernels;
 
@@ -38,8 +35,7 @@ internal readonly unsafe struct MicroKernel
     // beats 256 by 5–8% at 1024³ and 2048³ because C is read and written once per pass over k, and the packed
     // panels stream sequentially from L2 well enough that the kc×32 B panel (64 KiB) need not fit L1. An mc×kc
     // A block (336 KiB) stays in L2, a kc×nc B block (up to 8 MiB) in L3.
-    internal static MicroKernel Avx512Kernel = // LABTMP
-        new(&GemmMicroKernels.Avx512_14x32, 14, 32, 512, 168, 4096);
+    private static readonly MicroKernel Avx512Kernel = new(&GemmMicroKernels.Avx512_14x32, 14, 32, 512, 168, 4096);
     private static readonly MicroKernel Avx512NarrowKernel = new(&GemmMicroKernels.Avx512_24x16, 24, 16, 256, 192, 4096);
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
     private static readonly MicroKernel ScalarKernel = new(&Scalar4x8, 4, 8, 256, 64, 1024);
