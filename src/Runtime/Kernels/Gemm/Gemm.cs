@@ -28,9 +28,10 @@ public enum GemmIsa
 
 /// <summary>
 /// Single-precision general matrix multiply on row-major matrices, Goto/BLIS style: op(B) is packed in
-/// kc×nc blocks, op(A) in mc×kc blocks (both into per-thread aligned buffers allocated once), and a
-/// register-tiled FMA micro-kernel computes each MR×NR tile of C. Two threads split C's columns (or rows,
-/// when C is tall and narrow) and run independent sub-products, so they never wait on each other.
+/// kc×nc blocks, op(A) in mc×kc blocks (into 64-byte aligned buffers allocated once and reused), and a
+/// register-tiled FMA micro-kernel computes each MR×NR tile of C. Two threads either split C's rows and share
+/// each packed B block (one barrier per block), or split its columns into independent sub-products, whichever
+/// leaves the busier thread less work (<see cref="GemmJob"/>).
 /// </summary>
 public static unsafe class Gemm
 {
