@@ -22,6 +22,9 @@ public sealed class WorkerPool
 
     [ThreadStatic] private static bool t_insidePart;
 
+    /// <summary>True on a thread running a part: a <see cref="Run"/> from here runs its parts in turn, not at once.</summary>
+    internal static bool InsidePart => t_insidePart;
+
     private readonly object _gate = new();
     private readonly Worker[] _workers;
     private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);

@@ -106,7 +106,10 @@ let tests =
         testList "across blocking boundaries (kc, mc, nc) and both threads" [
             for ta in [ false; true ] do
                 for tb in [ false; true ] do
-                    for (m, n, k) in [ (181, 163, 269); (340, 67, 517); (29, 4111, 3) ] do
+                    // Two threads share packed B and split rows when m ≥ 56 (the first five), else split columns;
+                    // k > 512 takes two passes, n > 4096 two column blocks, and 55/56 rows sit on the switch.
+                    for (m, n, k) in [ (181, 163, 269); (340, 67, 517); (120, 4133, 21); (57, 95, 1031); (56, 33, 70)
+                                       (55, 70, 33); (29, 4111, 3) ] do
                         for threads in [ 1; 2 ] do
                             test (sprintf "ta=%b tb=%b %dx%dx%d threads=%d" ta tb m n k threads) {
                                 expectClose (example ta tb m n k threads)
@@ -126,6 +129,24 @@ let tests =
                     finally Gemm.Isa <- saved
                 }
         ]
+
+        test "a two-thread product started from inside a pool part runs on that thread (no deadlock)" {
+            let results = Array.zeroCreate<float> 2
+            let work =
+                { new IParallelWork with
+                    member _.Execute(index, count) =
+                        results[index] <- check (example false true (90 + index) 77 300 2) }
+            WorkerPool.Shared.Run(work, 2)
+            for r in results do Expect.isLessThanOrEqual r 1.0 "error / bound"
+        }
+
+        testSequenced <| test "two threads requested with the pool limited to one" {
+            let pool = WorkerPool.Shared
+            let saved = pool.MaxThreads
+            pool.MaxThreads <- 1
+            try expectClose (example true false 200 150 90 2)
+            finally pool.MaxThreads <- saved
+        }
 
         test "empty C with zero leading dimension (shrunk property case)" {
             expectClose { TransA = false; TransB = true; M = 17; N = 0; K = 13; PadA = 1; PadB = 0; PadC = 0

@@ -28,9 +28,10 @@ public enum GemmIsa
 
 /// <summary>
 /// Single-precision general matrix multiply on row-major matrices, Goto/BLIS style: op(B) is packed in
-/// kc×nc blocks, op(A) in mc×kc blocks (both into per-thread aligned buffers allocated once), and a
-/// register-tiled FMA micro-kernel computes each MR×NR tile of C. Two threads split C's columns (or rows,
-/// when C is tall and narrow) and run independent sub-products, so they never wait on each other.
+/// kc×nc blocks, op(A) in mc×kc blocks (into 64-byte aligned buffers allocated once and reused), and a
+/// register-tiled FMA micro-kernel computes each MR×NR tile of C. Two threads either split C's rows and share
+/// each packed B block (one barrier per block), or split its columns into independent sub-products, whichever
+/// leaves the busier thread less work (<see cref="GemmJob"/>).
 /// </summary>
 public static unsafe class Gemm
 {
@@ -137,47 +138,5 @@ internal static unsafe class Epilogue
             case Activation.Tanh: Elementwise.Binary<Then<AddOp, TanhOp>>(row, b, row); break;
             case Activation.Sigmoid: Elementwise.Binary<Then<AddOp, SigmoidOp>>(row, b, row); break;
         }
-    }
-}
-
-/// <summary>Splits a product over the worker pool: each part gets a band of C's columns (or rows) and runs alone.</summary>
-internal sealed unsafe class GemmJob : IParallelWork
-{
-    [ThreadStatic] private static GemmJob? t_job;
-    private GemmProblem _p;
-    private bool _busy;
-
-    public static void Run(in GemmProblem p, int parts)
-    {
-        var job = t_job ??= new GemmJob();
-        if (job._busy) job = new GemmJob(); // a product started from inside another one's part
-        job._p = p;
-        job._busy = true;
-        try { WorkerPool.Shared.Run(job, parts); }
-        finally { job._busy = false; }
-    }
-
-    public void Execute(int index, int count)
-    {
-        ref readonly var p = ref _p;
-        // Split the longer side, in whole micro-tiles, so both parts keep full-width tiles.
-        if (p.N >= p.M)
-        {
-            var (lo, hi) = Band(p.N, p.Kernel.NR, index, count);
-            if (lo < hi) GemmDriver.Run(in p, 0, p.M, lo, hi);
-        }
-        else
-        {
-            var (lo, hi) = Band(p.M, p.Kernel.MR, index, count);
-            if (lo < hi) GemmDriver.Run(in p, lo, hi, 0, p.N);
-        }
-    }
-
-    private static (int, int) Band(int size, int unit, int index, int count)
-    {
-        int tiles = (size + unit - 1) / unit;
-        int lo = (int)((long)tiles * index / count) * unit;
-        int hi = (int)((long)tiles * (index + 1) / count) * unit;
-        return (Math.Min(lo, size), Math.Min(hi, size));
     }
 }

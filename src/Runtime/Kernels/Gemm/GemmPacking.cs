@@ -127,8 +127,13 @@ internal static unsafe class GemmPacking
                 float* s = b + (nint)(jc + jr) * ldb + pc;
                 int p0 = 0;
                 if (cols == nr && nr % 8 == 0 && Avx.IsSupported)
-                    for (; p0 + 8 <= kc; p0 += 8)
-                        for (int j = 0; j < nr; j += 8) Transpose8x8(s + (nint)j * ldb + p0, ldb, d + (nint)p0 * nr + j, nr);
+                {
+                    // Eight rows of b at a time over the whole depth: eight sequential read streams, which the
+                    // hardware prefetcher follows (all nr rows side by side are too many streams; measured 2.5× slower).
+                    p0 = kc & ~7;
+                    for (int j = 0; j < nr; j += 8)
+                        for (int p = 0; p < p0; p += 8) Transpose8x8(s + (nint)j * ldb + p, ldb, d + (nint)p * nr + j, nr);
+                }
                 for (int j = 0; j < cols; j++)
                 {
                     float* sj = s + (nint)j * ldb;
