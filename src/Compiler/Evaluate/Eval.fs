@@ -83,6 +83,14 @@ and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
     | Paren(inner, _) -> eval ctx env inner
     | App(f, arg, span) ->
         let fv = eval ctx env f
+        match fv, arg with
+        | (VClosure _ | VBuiltin _ | VCompose _), _ -> ()
+        | _, Prefix("-", x, _) ->
+            // `a -b` applies `a` to `-b` (F#'s rule), which is rarely what a user meant when `a` is a value.
+            let d = Diagnostic.error "NN0303" span (sprintf "%s is not a function, so it cannot be applied to an argument" (Value.describe fv))
+            let fix = sprintf "`%s` passes `%s` to `%s`; for a subtraction, write `%s - %s`" (Printer.formatExpr e) (Printer.formatExpr arg) (Printer.formatExpr f) (Printer.formatExpr f) (Printer.formatExpr x)
+            raise (DiagnosticException(Diagnostic.withNote (Some arg.Span) fix d))
+        | _ -> ()
         let av = eval ctx env arg
         apply ctx span fv (av, arg.Span)
     | Lambda(ps, body, span) -> VClosure({ Name = None; Params = ps; Body = body; Env = env; Span = span }, [])
