@@ -75,7 +75,7 @@ let rec private holdsTensor (v: Value) =
     match v with
     | VTensor _ -> true
     | VList items | VTuple items -> List.exists holdsTensor items
-    | VRecord fields -> fields |> List.exists (snd >> holdsTensor)
+    | VRecord fields -> fields |> List.exists (fun f -> holdsTensor f.Value)
     | _ -> false
 
 let private catchDiag (f: unit -> 'a) : Result<'a, Diagnostic list> =

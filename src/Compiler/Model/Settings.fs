@@ -81,7 +81,7 @@ let read (source: Source) (kind: string) (allowed: string list) (span: Span) (ar
     | [ VRecord fields, s ] ->
         let written = match at source s |> Option.map unparen with Some(Record(fs, _)) -> fs | _ -> []
         let settings =
-            fields |> List.map (fun (name, v) ->
+            fields |> List.map (fun { RecordField.Name = name; Value = v } ->
                 match written |> List.tryFind (fun f -> f.Name = name) with
                 | Some f -> { Name = name; Value = v; NameSpan = f.NameSpan; Span = f.Value.Span }
                 | None -> { Name = name; Value = v; NameSpan = s; Span = s })
