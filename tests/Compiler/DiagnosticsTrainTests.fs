@@ -314,7 +314,7 @@ test.nn(7,36): error NN0404: `every` must be a whole number ≥ 1, got 0
 7 |     schedule = stepDecay { every = 0; factor = 0.5 }
   |                                    ^"""
 
-        case "NN0404 reduceOnPlateau watching a metric" errors
+        case "NN0404 reduceOnPlateau watching accuracy without the metric" errors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1
@@ -326,10 +326,27 @@ train t {
 }
 """
             """
-test.nn(7,44): error NN0404: `monitor` is one of loss, validationLoss, but this is `accuracy`
+test.nn(7,44): error NN0404: `reduceOnPlateau` on `accuracy` needs `metrics = [accuracy]`
   |
 7 |     schedule = reduceOnPlateau { monitor = accuracy }
   |                                            ^^^^^^^^"""
+
+        case "NN0404 reduceOnPlateau watching something that is not a monitor" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    schedule = reduceOnPlateau { monitor = mse }
+}
+"""
+            """
+test.nn(7,44): error NN0404: `monitor` is one of loss, accuracy, validationLoss, validationAccuracy, but this is `mse`
+  |
+7 |     schedule = reduceOnPlateau { monitor = mse }
+  |                                            ^^^"""
 
         case "NN0408 huber with a negative delta" errors
             """

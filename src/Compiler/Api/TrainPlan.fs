@@ -153,7 +153,7 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoi
         | Some s ->
             ScheduleSpec(
                 Kind = s.Kind, Every = s.Every, Factor = System.Nullable s.Factor, Rate = s.Rate,
-                Warmup = System.Nullable(float s.Warmup), Min = s.Min, Patience = s.Patience)
+                Warmup = System.Nullable(float s.Warmup), Min = s.Min, Patience = s.Patience, Monitor = s.Monitor)
     TrainOptions(
         Epochs = cfg.Epochs, Batch = cfg.Batch, Shuffle = cfg.Shuffle, Seed = uint64 cfg.Seed, Schedule = schedule,
         Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj),
