@@ -60,7 +60,10 @@ and private exprNow (level: int) (size: int) : Gen<Expr> =
                     return Infix(op, left, right, sp, sp)
                 }
             | 9 -> Gen.map2 (fun op e -> Prefix(op, e, sp)) (Gen.elements [ "-"; "not" ]) (exprAt 9 half)
-            | 10 -> Gen.map2 (fun f a -> App(f, a, sp)) (exprAt 10 half) (exprAt 11 half)
+            | 10 ->
+                // `f -x` passes a negative argument (F#'s rule), so an atom argument may be negated.
+                let negated = exprAt 11 half |> Gen.map (fun a -> Prefix("-", a, sp))
+                Gen.map2 (fun f a -> App(f, a, sp)) (exprAt 10 half) (Gen.frequency [ 3, exprAt 11 half; 1, negated ])
             | _ ->
                 Gen.oneof [
                     leaf

@@ -75,17 +75,32 @@ let fileArg (verb: string) (a: Args) =
     | [] -> fail (sprintf "`nn %s` needs a FILE" verb)
     | _ -> fail (sprintf "`nn %s` takes one FILE, got %s" verb (a.Positional |> List.map (sprintf "`%s`") |> String.concat " "))
 
-/// `--set FIELD=VALUE` words as parsed train-field overrides.
+/// The source the `--set` overrides are parsed from: one override a line, so their diagnostics show the override
+/// with carets under the bad part like any other diagnostic (`--set(1,8): error ...`).
+let setFile = "--set"
+let mutable private setSource: string option = None
+
+/// `--set FIELD=VALUE` words as parsed train-field overrides; a bad one is reported at its text.
 let overrides (sets: string list) =
-    sets |> List.map (fun s ->
+    setSource <- Some(String.Join("\n", sets))
+    let lines = sets |> List.scan (fun line (s: string) -> line + 1 + (s |> Seq.filter ((=) '\n') |> Seq.length)) 1
+    List.zip sets (List.take sets.Length lines) |> List.map (fun (s, line) ->
         match s.IndexOf '=' with
-        | i when i > 0 ->
-            let name = s.Substring(0, i).Trim()
+        | i when i > 0 && not (s.Substring(0, i).Contains '\n') ->
+            let raw = s.Substring(0, i)
+            let name = raw.Trim()
             if not (List.contains name TrainConfig.fieldNames) then
-                fail (sprintf "--set: `train` has no field `%s` (fields: %s)" name (String.concat ", " TrainConfig.fieldNames))
-            match Parser.parseExpr "--set" (s.Substring(i + 1)) with
+                let col = raw.Length - raw.TrimStart().Length + 1
+                let span = Span.make setFile (line, col) (line, col + max 1 name.Length)
+                let hint =
+                    match Context.suggest name TrainConfig.fieldNames with
+                    | Some h -> sprintf "; did you mean `%s`?" h
+                    | None -> sprintf " (fields: %s)" (String.concat ", " TrainConfig.fieldNames)
+                raise (Reported [ Diagnostic.error "NN0401" span (sprintf "`train` has no field `%s`%s" name hint) ])
+            // Blank lines and columns before the value, so its spans are where it stands in the override.
+            match Parser.parseExpr setFile (System.String('\n', line - 1) + System.String(' ', i + 1) + s.Substring(i + 1)) with
             | Ok e -> name, e
-            | Error ds -> fail (sprintf "--set %s: %s" name (ds |> List.map (fun d -> d.Message) |> String.concat "; "))
+            | Error ds -> raise (Reported ds)
         | _ -> fail (sprintf "--set needs FIELD=VALUE, got `%s`" s))
 
 // ---------------------------------------------------------------- programs
@@ -175,7 +190,7 @@ let dataDiagnostic (e: DataException) =
 
 /// Run a command body: expected failures become diagnostics or `nn:` lines with exit code 1.
 let guarded (body: unit -> int) : int =
-    let show ds = Output.diagnostics (Output.sourcesFrom known) ds
+    let show ds = Output.diagnostics (fun file -> if file = setFile then setSource else Output.sourcesFrom known file) ds
     try body () with
     | UserError m ->
         eprintfn "nn: %s" m

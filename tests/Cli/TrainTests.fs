@@ -127,13 +127,28 @@ let tests =
             Expect.isFalse (err.Contains "   at ") "no stack trace"
         }
 
-        test "--set of an unknown field and a bad engine are user errors" {
+        test "--set of an unknown field is NN0401 at the name; a bad engine is a user error" {
             let dir = sandbox [ "xor.nn" ]
             let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epoch=3" ]
             Expect.equal code 1 "unknown field"
-            Expect.stringStarts (err.Trim()) "nn: --set: `train` has no field `epoch` (fields: data, target" "message"
+            let expected = "--set(1,1): error NN0401: `train` has no field `epoch`; did you mean `epochs`?\n  |\n1 | epoch=3\n  | ^^^^^"
+            Expect.stringStarts (err.Replace("\r\n", "\n")) expected "diagnostic"
             let code, _, err = nn dir [ "train"; "xor.nn"; "--engine"; "gpu" ]
             Expect.equal code 1 "bad engine"
             Expect.equal (err.Trim()) "nn: --engine must be one of fused, reference, got `gpu`" "message"
+        }
+
+        test "--set errors render with the override as the source line, each override on its own line" {
+            let dir = sandbox [ "xor.nn" ]
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=3"; "--set"; "optimizer=adam { lr = 0.1"; "--quiet" ]
+            Expect.equal code 1 "a parse error"
+            let lines = err.Replace("\r\n", "\n").Split('\n')
+            Expect.equal lines[0] "--set(2,26): error NN0102: expected `}` to close the record, but the file ended" "at the end of the second override"
+            Expect.equal lines[1..3] [| "  |"; "2 | optimizer=adam { lr = 0.1"; "  |                          ^" |] "source line and caret"
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "clip=norm -2"; "--quiet" ]
+            Expect.equal code 1 "a bad setting"
+            let expected = "--set(1,11): error NN0411: `clip = norm` needs a positive limit, got -2\n  |\n1 | clip=norm -2\n  |           ^^"
+            Expect.stringStarts (err.Replace("\r\n", "\n")) expected "the setting's error at its value"
+            Expect.isFalse (Directory.Exists(Path.Combine(dir, "runs"))) "no run folder was made"
         }
     ]

@@ -170,17 +170,66 @@ test.nn(2,18): error NN0306: `dropout` needs a probability in [0, 1), got 1.5
 2 |     x |> dropout 1.5
   |                  ^^^"""
 
-        case "NN0306 conv2d setting" errors
+        case "NN0306 conv2d setting, at its name" errors
             """
 network t (x: [n, 8, 8, 1]) : [n, 8, 8, 1] =
     param k : [3, 3, 1, 1] = he
     conv2d { stride = 1; pad = 1 } k x
 """
             """
-test.nn(3,12): error NN0306: `conv2d` has no setting `pad` (it has `stride` and `padding`)
+test.nn(3,26): error NN0306: `conv2d` has no setting `pad` (it has `stride` and `padding`)
   |
 3 |     conv2d { stride = 1; pad = 1 } k x
-  |            ^^^^^^^^^^^^^^^^^^^^^^^"""
+  |                          ^^^"""
+
+        case "NN0306 conv2d stride, at its value" errors
+            """
+network t (x: [n, 8, 8, 1]) : [n, 8, 8, 1] =
+    param k : [3, 3, 1, 1] = he
+    conv2d { padding = same; stride = 0 } k x
+"""
+            """
+test.nn(3,39): error NN0306: `conv2d` needs a positive stride, got 0
+  |
+3 |     conv2d { padding = same; stride = 0 } k x
+  |                                       ^"""
+
+        case "NN0306 conv2d padding, at its value in the let that holds the settings" errors
+            """
+let opts = { stride = 1; padding = -2 }
+
+network t (x: [n, 8, 8, 1]) : [n, 8, 8, 1] =
+    param k : [3, 3, 1, 1] = he
+    conv2d opts k x
+"""
+            """
+test.nn(1,36): error NN0306: `conv2d` needs a padding of 0 or more, got -2
+  |
+1 | let opts = { stride = 1; padding = -2 }
+  |                                    ^^"""
+
+        case "NN0306 conv2d padding of the wrong kind, at its value" errors
+            """
+network t (x: [n, 8, 8, 1]) : [n, 8, 8, 1] =
+    param k : [3, 3, 1, 1] = he
+    conv2d { padding = "same" } k x
+"""
+            """
+test.nn(3,24): error NN0302: `conv2d` expects padding `same`, `valid` or a number, but got a string
+  |
+3 |     conv2d { padding = "same" } k x
+  |                        ^^^^^^"""
+
+        case "NN0306 pool window, at the size" errors
+            """
+network t (x: [n, 8, 8, 1]) : [n, 4, 4, 1] =
+    x |> avgPool2d -2
+"""
+            """
+test.nn(2,20): error NN0306: `avgPool2d` needs a positive window size, got -2
+  |
+2 |     x |> avgPool2d -2
+  |                    ^^"""
 
         case "NN0307 record field with a suggestion" errors
             """

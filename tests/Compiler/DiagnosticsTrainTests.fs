@@ -314,7 +314,7 @@ test.nn(7,36): error NN0404: `every` must be a whole number ≥ 1, got 0
 7 |     schedule = stepDecay { every = 0; factor = 0.5 }
   |                                    ^"""
 
-        case "NN0404 reduceOnPlateau watching a metric" errors
+        case "NN0404 reduceOnPlateau watching accuracy without the metric" errors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1
@@ -326,10 +326,27 @@ train t {
 }
 """
             """
-test.nn(7,44): error NN0404: `monitor` is one of loss, validationLoss, but this is `accuracy`
+test.nn(7,44): error NN0404: `reduceOnPlateau` on `accuracy` needs `metrics = [accuracy]`
   |
 7 |     schedule = reduceOnPlateau { monitor = accuracy }
   |                                            ^^^^^^^^"""
+
+        case "NN0404 reduceOnPlateau watching something that is not a monitor" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    schedule = reduceOnPlateau { monitor = mse }
+}
+"""
+            """
+test.nn(7,44): error NN0404: `monitor` is one of loss, accuracy, validationLoss, validationAccuracy, but this is `mse`
+  |
+7 |     schedule = reduceOnPlateau { monitor = mse }
+  |                                            ^^^"""
 
         case "NN0408 huber with a negative delta" errors
             """
@@ -347,7 +364,7 @@ test.nn(6,18): error NN0408: `huber` needs a positive delta, got -1
 6 |     loss = huber (-1)
   |                  ^^^^"""
 
-        case "NN0302 a negative number without parentheses" errors
+        case "NN0411 clip = norm -1 passes a negative limit (F#'s rule for -1 after a blank)" errors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1
@@ -359,14 +376,49 @@ train t {
 }
 """
             """
+test.nn(7,17): error NN0411: `clip = norm` needs a positive limit, got -1
+  |
+7 |     clip = norm -1
+  |                 ^^"""
+
+        case "NN0302 norm - 1 is a subtraction, with a note showing the negative argument" errors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0] ]
+    loss = mse
+    clip = norm - 1
+}
+"""
+            """
 test.nn(7,12): error NN0302: `-` needs a tensor or a number on the left, but this is a function
   |
-7 |     clip = norm -1
+7 |     clip = norm - 1
   |            ^^^^
-test.nn(7,12): note: to pass a negative number, write `norm (-1)`
+test.nn(7,12): note: to pass a negative number, write `norm -1` with no blank after the `-`
   |
-7 |     clip = norm -1
-  |            ^^^^^^^"""
+7 |     clip = norm - 1
+  |            ^^^^^^^^"""
+
+        case "NN0303 a -b on a value applies it, with a note showing the subtraction" errors
+            """
+let a = 2
+let b = a -1
+
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense b
+"""
+            """
+test.nn(2,9): error NN0303: an integer is not a function, so it cannot be applied to an argument
+  |
+2 | let b = a -1
+  |         ^^^^
+test.nn(2,11): note: `a -1` passes `-1` to `a`; for a subtraction, write `a - 1`
+  |
+2 | let b = a -1
+  |           ^^"""
 
         case "NN0409 unknown metric, at the item" errors
             """

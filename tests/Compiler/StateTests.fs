@@ -57,6 +57,20 @@ let private scaleOf (s: float) = if s = 0.0 then 1.0 else s
 [<Tests>]
 let tests =
     testList "Compiler.State" [
+        test "a state in the train block's target is adapted too, under target., apart from the network's" {
+            let program =
+                "network t (x: [n, 3]) : [n, 3] =\n    x |> standardize\n\ntrain t {\n    data   = rows [ [0; 0; 0], [0] ]\n"
+                + "    target = input * 2.0 |> standardize\n    loss   = mse\n    epochs = 1\n}\n"
+            let c = compile program
+            let p = TrainPlan.createWith c c.Trains.Head (Some(Dataset(HostTensor([| rows.Length; 3 |], Array.concat rows), null)))
+            let mean, std = stats (rows |> Array.map (Array.map float))
+            close 1e-6 (values p "standardize1.mean") mean "the network's mean"
+            close 1e-6 (values p "target.standardize1.mean") (mean |> Array.map ((*) 2.0)) "the target's mean (of input * 2)"
+            close 1e-5 (values p "target.standardize1.std") (std |> Array.map ((*) 2.0)) "the target's std"
+            let exec = ReferenceExecutor(p.Graphs, p.Initial)
+            let result = Trainer.Fit(p.Graphs, exec, p.Train, null, TrainPlan.options p.Config null null)
+            Expect.isTrue (Double.IsFinite result.History[0].TrainLoss) "trains"
+        }
         test "standardize learns numpy's mean and population std over the training rows, as [1, d] states" {
             let p = plan "network t (x: [n, 3]) : [n, 3] =\n    x |> standardize" 3
             let mean, std = stats (rows |> Array.map (Array.map float))

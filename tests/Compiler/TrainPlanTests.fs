@@ -57,4 +57,12 @@ let tests =
             Expect.equal plan.Config.Batch 2 "batch"
             Expect.equal result.History.Count 3 "epochs"
         }
+
+        test "reduceOnPlateau's monitor reaches the trainer's schedule" {
+            let plan, _, _ = train "xor.nn" [ "epochs", "1"; "metrics", "[accuracy]"; "schedule", "reduceOnPlateau { monitor = accuracy; patience = 2 }" ]
+            let spec = (TrainPlan.options plan.Config null null).Schedule
+            Expect.equal (spec.Kind, spec.Monitor, spec.Patience) ("reduceOnPlateau", "accuracy", 2) "schedule spec"
+            let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
+            Expect.equal (TrainPlan.options plan.Config null null).Schedule.Monitor "validationLoss" "the default"
+        }
     ]

@@ -57,6 +57,12 @@ let tests =
         test "formatExpr prints one line" {
             Expect.equal (Printer.formatExpr (exprOk "fun x->x.[0..1,*] |>f (-1) { a=1 }")) "fun x -> x.[0..1, *] |> f (-1) { a = 1 }" "expr"
         }
+        test "negative arguments and subtractions print back as written" {
+            let source = "let y = x |> clip -1.0 1.0 |> f -(a + b) - g-1 - -c\n"
+            let expected = "let y = x |> clip -1.0 1.0 |> f -(a + b) - g - 1 - -c\n"
+            Expect.equal (fmt source) expected "formatted"
+            Expect.equal (parseOk expected) (parseOk source) "same AST"
+        }
         test "numbers print back to the same value and kind" {
             for (v, isInt, text) in [ 1.0, true, "1"; 1.0, false, "1.0"; 0.001, false, "1e-3"; 0.05, false, "0.05"; 1e20, false, "1e20"; 255.0, false, "255.0" ] do
                 Expect.equal (Printer.formatNumber v isInt) text (string v)

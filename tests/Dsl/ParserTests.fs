@@ -30,6 +30,23 @@ let tests =
         test "prefix minus binds tighter than **, application tighter than prefix" {
             Expect.equal (exprOk "-f x ** 2") (inf "**" (Prefix("-", app (id "f") (id "x"), sp)) (num 2)) "tree"
         }
+        test "f -x passes a negative argument (F#'s rule); f - x and f-x subtract" {
+            let neg e = Prefix("-", e, sp)
+            Expect.equal (exprOk "f -1") (app (id "f") (neg (num 1))) "f -1"
+            Expect.equal (exprOk "f - 1") (inf "-" (id "f") (num 1)) "f - 1"
+            Expect.equal (exprOk "f-1") (inf "-" (id "f") (num 1)) "f-1"
+            Expect.equal (exprOk "a -b") (app (id "a") (neg (id "b"))) "a -b applies a value too, as in F#"
+            Expect.equal (exprOk "a - -b") (inf "-" (id "a") (neg (id "b"))) "a - -b"
+            Expect.equal (exprOk "x |> clip -1.0 1.0")
+                (inf "|>" (id "x") (app (app (id "clip") (neg (Number(1.0, false, sp)))) (Number(1.0, false, sp)))) "clip -1.0 1.0"
+            Expect.equal (exprOk "f -(g x) -y.[0]")
+                (app (app (id "f") (neg (Paren(app (id "g") (id "x"), sp)))) (neg (Slice(id "y", [ Index(num 0, sp) ], sp)))) "atoms with postfix forms"
+            Expect.equal (exprOk "f -x ** 2") (inf "**" (app (id "f") (neg (id "x"))) (num 2)) "application binds tighter than **"
+            Expect.equal (exprOk "fun x -> x") (Lambda([ { Name = "x"; Shape = None; Span = sp } ], id "x", sp)) "-> is not a negation"
+        }
+        test "a -x on a continuation line is not an argument" {
+            Expect.equal (exprOk "a\n  -b") (inf "-" (id "a") (id "b")) "subtraction across lines"
+        }
         test "composition is looser than comparison, pipeline looser than composition" {
             Expect.equal (exprOk "a |> f >> g = h")
                 (inf "|>" (id "a") (inf ">>" (id "f") (inf "=" (id "g") (id "h")))) "tree"

@@ -94,16 +94,22 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
 /// Compute the adapted states (`state name = expr`, such as `standardize`'s mean and standard deviation) over the
 /// training rows, in declaration order: each expression is evaluated in float64 over all rows at once, with the
 /// states adapted before it already at their new values (a `standardize` after another one sees its output).
-let private adapt (net: NetworkInfo) (train: Dataset) (values: Dictionary<string, HostTensor>) =
+/// The network's states come first, then those of the `target` expression (`target = input |> standardize`).
+let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (values: Dictionary<string, HostTensor>) =
     let b = GraphBuilder()
     let fwd = forward net b false
-    if not fwd.Adapt.IsEmpty then
-        let g = b.Build(fwd.Adapt |> List.mapi (fun i (_, n) -> KeyValuePair(string i, n)))
+    let targetStates =
+        match target with
+        | Some expr -> snd (targetWithStates net (Nn.Runtime.Ops.ForwardContext(b, false)) expr)
+        | None -> []
+    let states = fwd.Adapt @ targetStates
+    if not states.IsEmpty then
+        let g = b.Build(states |> List.mapi (fun i (_, n) -> KeyValuePair(string i, n)))
         let wide (t: HostTensor) = Tensor<float>(t.Shape, Array.map float t.Data)
         let feeds = Dictionary<string, Tensor<float>>()
         for KeyValue(k, v) in values do feeds[k] <- wide v
         feeds[fst fwd.Inputs.Head] <- wide train.Features
-        for (name, node) in fwd.Adapt do
+        for (name, node) in states do
             let result = (ReferenceInterpreter<float>.Evaluate(g, feeds, [ node ])).[node.Id]
             let value = HostTensor(values[name].Shape, Array.map float32 result.Data)
             if not (Array.forall System.Single.IsFinite value.Data) then
@@ -142,7 +148,7 @@ let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : 
         else data, None
     if train.Count = 0 then fail "NN0552" cfg.DataSpan "there are no training rows left after the validation split"
     let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
-    adapt net train initial
+    adapt net cfg.Target train initial
     { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
 
 /// The trainer's options from the settings (callbacks are added by the caller).
@@ -153,7 +159,7 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoi
         | Some s ->
             ScheduleSpec(
                 Kind = s.Kind, Every = s.Every, Factor = System.Nullable s.Factor, Rate = s.Rate,
-                Warmup = System.Nullable(float s.Warmup), Min = s.Min, Patience = s.Patience)
+                Warmup = System.Nullable(float s.Warmup), Min = s.Min, Patience = s.Patience, Monitor = s.Monitor)
     TrainOptions(
         Epochs = cfg.Epochs, Batch = cfg.Batch, Shuffle = cfg.Shuffle, Seed = uint64 cfg.Seed, Schedule = schedule,
         Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj),

@@ -35,8 +35,8 @@ let private softmaxLike name op =
         let x = tensorArg name "a tensor" (args1 args)
         VTensor(graph ctx span (fun src -> ctx.Builder.Softmax(op, x, -1, src))))
 
-let private field (fields: (string * Value) list) name =
-    fields |> List.tryFind (fst >> (=) name) |> Option.map snd
+let private field (fields: RecordField list) name =
+    fields |> List.tryFind (fun f -> f.Name = name)
 
 /// conv2d { stride = 1; padding = same } kernel image
 let private conv2d =
@@ -46,30 +46,43 @@ let private conv2d =
             match cfg with
             | VRecord fs -> fs
             | v -> expects "conv2d" "settings such as { stride = 1; padding = same }" cfgSpan v
-        for (name, _) in fields do
-            if name <> "stride" && name <> "padding" then
-                fail "NN0306" cfgSpan (sprintf "`conv2d` has no setting `%s` (it has `stride` and `padding`)" name)
-        let stride = field fields "stride" |> Option.map (intOf cfgSpan) |> Option.defaultValue 1
+        // Errors point at the field where the user wrote it (the whole record when it was written in the prelude).
+        let at (s: Span) = if s.File = preludeFile then cfgSpan else s
+        for f in fields do
+            if f.Name <> "stride" && f.Name <> "padding" then
+                fail "NN0306" (at f.NameSpan) (sprintf "`conv2d` has no setting `%s` (it has `stride` and `padding`)" f.Name)
+        let stride =
+            match field fields "stride" with
+            | Some f ->
+                let stride = intOf (at f.Span) f.Value
+                if stride <= 0 then fail "NN0306" (at f.Span) (sprintf "`conv2d` needs a positive stride, got %d" stride)
+                stride
+            | None -> 1
         let k = tensorArg "conv2d" "a kernel tensor [kh, kw, cin, cout]" k
         let x = tensorArg "conv2d" "an image tensor [n, h, w, c]" x
         let pads =
             match field fields "padding" with
-            | None
-            | Some(VSymbol "valid") -> [| 0; 0; 0; 0 |]
-            | Some(VSymbol "same") when k.Shape.Rank = 4 && k.Shape[0].IsFixed && k.Shape[1].IsFixed ->
-                // TensorFlow's `same`: total padding kh-1, the extra row/column at the bottom/right
-                let ph, pw = k.Shape[0].Size - 1, k.Shape[1].Size - 1
-                [| ph / 2; pw / 2; ph - ph / 2; pw - pw / 2 |]
-            | Some(VSymbol "same") -> [| 0; 0; 0; 0 |]
-            | Some(VNum _ as p) -> let p = intOf cfgSpan p in [| p; p; p; p |]
-            | Some v -> expects "conv2d" "padding `same`, `valid` or a number" cfgSpan v
-        if stride <= 0 then fail "NN0306" cfgSpan "`conv2d` needs a positive stride"
+            | None -> [| 0; 0; 0; 0 |]
+            | Some f ->
+                match f.Value with
+                | VSymbol "valid" -> [| 0; 0; 0; 0 |]
+                | VSymbol "same" when k.Shape.Rank = 4 && k.Shape[0].IsFixed && k.Shape[1].IsFixed ->
+                    // TensorFlow's `same`: total padding kh-1, the extra row/column at the bottom/right
+                    let ph, pw = k.Shape[0].Size - 1, k.Shape[1].Size - 1
+                    [| ph / 2; pw / 2; ph - ph / 2; pw - pw / 2 |]
+                | VSymbol "same" -> [| 0; 0; 0; 0 |]
+                | VNum _ as p ->
+                    let p = intOf (at f.Span) p
+                    if p < 0 then fail "NN0306" (at f.Span) (sprintf "`conv2d` needs a padding of 0 or more, got %d" p)
+                    [| p; p; p; p |]
+                | v -> expects "conv2d" "padding `same`, `valid` or a number" (at f.Span) v
         VTensor(graph ctx span (fun src -> ctx.Builder.Conv2d(x, k, stride, stride, pads, src))))
 
 let private pool name op =
     fn name 2 "a window size and an image [n, h, w, c]" (fun ctx span args ->
         let (size, sSpan), x = args2 args
         let size = intOf sSpan size
+        if size <= 0 then fail "NN0306" sSpan (sprintf "`%s` needs a positive window size, got %d" name size)
         let x = tensorArg name "an image tensor [n, h, w, c]" x
         VTensor(graph ctx span (fun src -> ctx.Builder.Pool(op, x, size, size, src))))
 

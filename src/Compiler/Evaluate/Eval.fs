@@ -9,10 +9,10 @@ open Nn.Compiler.Tensors
 let private maxDepth = 400
 
 /// "; did you mean `width`?" for a misspelt field, or the fields the record has.
-let private fieldHint (name: string) (fields: (string * Value) list) =
-    match suggest name (List.map fst fields) with
+let private fieldHint (name: string) (fields: RecordField list) =
+    match suggest name (fields |> List.map (fun f -> f.Name)) with
     | Some s -> sprintf "; did you mean `%s`?" s
-    | None -> sprintf " (it has %s)" (fields |> List.map (fst >> sprintf "`%s`") |> String.concat ", ")
+    | None -> sprintf " (it has %s)" (fields |> List.map (fun f -> sprintf "`%s`" f.Name) |> String.concat ", ")
 
 /// Look a name up; `a.b` also reads field `b` of a record bound to `a`.
 let lookup (env: Env) (name: string) (span: Span) : Value =
@@ -25,8 +25,8 @@ let lookup (env: Env) (name: string) (span: Span) : Value =
                 match env.TryFind(name.Substring(0, dot)) with
                 | Some(VRecord fields, _) ->
                     let f = name.Substring(dot + 1)
-                    match fields |> List.tryFind (fst >> (=) f) with
-                    | Some(_, v) -> Some v
+                    match fields |> List.tryFind (fun rf -> rf.Name = f) with
+                    | Some rf -> Some rf.Value
                     | None -> fail "NN0307" span (sprintf "the record `%s` has no field `%s`%s" (name.Substring(0, dot)) f (fieldHint f fields))
                 | _ -> None
             else None
@@ -83,6 +83,14 @@ and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
     | Paren(inner, _) -> eval ctx env inner
     | App(f, arg, span) ->
         let fv = eval ctx env f
+        match fv, arg with
+        | (VClosure _ | VBuiltin _ | VCompose _), _ -> ()
+        | _, Prefix("-", x, _) ->
+            // `a -b` applies `a` to `-b` (F#'s rule), which is rarely what a user meant when `a` is a value.
+            let d = Diagnostic.error "NN0303" span (sprintf "%s is not a function, so it cannot be applied to an argument" (Value.describe fv))
+            let fix = sprintf "`%s` passes `%s` to `%s`; for a subtraction, write `%s - %s`" (Printer.formatExpr e) (Printer.formatExpr arg) (Printer.formatExpr f) (Printer.formatExpr f) (Printer.formatExpr x)
+            raise (DiagnosticException(Diagnostic.withNote (Some arg.Span) fix d))
+        | _ -> ()
         let av = eval ctx env arg
         apply ctx span fv (av, arg.Span)
     | Lambda(ps, body, span) -> VClosure({ Name = None; Params = ps; Body = body; Env = env; Span = span }, [])
@@ -119,12 +127,12 @@ and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
             if List.contains f.Name seen then fail "NN0308" f.NameSpan (sprintf "the field `%s` is given twice" f.Name)
             f.Name :: seen) []
         |> ignore
-        VRecord(fields |> List.map (fun f -> f.Name, eval ctx env f.Value))
+        VRecord(fields |> List.map (fun f -> { Name = f.Name; Value = eval ctx env f.Value; NameSpan = f.NameSpan; Span = f.Value.Span }))
     | Member(target, name, span) ->
         match eval ctx env target with
         | VRecord fields ->
-            match fields |> List.tryFind (fst >> (=) name) with
-            | Some(_, v) -> v
+            match fields |> List.tryFind (fun f -> f.Name = name) with
+            | Some f -> f.Value
             | None -> fail "NN0307" span (sprintf "the record has no field `%s`%s" name (fieldHint name fields))
         | v -> fail "NN0307" span (sprintf "`.%s` needs a record, but this is %s" name (Value.describe v))
     | If(c, t, f, _) ->

@@ -15,7 +15,8 @@ type Value =
     | VDim of Dim
     | VList of Value list
     | VTuple of Value list
-    | VRecord of (string * Value) list
+    /// a record, with where each field's name and value were written (errors about a setting point there)
+    | VRecord of RecordField list
     | VTensor of Node
     /// a user function (from `let` or `fun`), with the arguments applied so far
     | VClosure of Closure * applied: (Value * Span) list
@@ -40,6 +41,9 @@ and Closure =
       Body: Expr
       Env: Env
       Span: Span }
+
+/// One field of a record value.
+and RecordField = { Name: string; Value: Value; NameSpan: Span; Span: Span }
 
 /// Names in scope, innermost first.
 and Env = Map<string, Value * Span>

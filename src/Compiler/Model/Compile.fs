@@ -75,7 +75,7 @@ let rec private holdsTensor (v: Value) =
     match v with
     | VTensor _ -> true
     | VList items | VTuple items -> List.exists holdsTensor items
-    | VRecord fields -> fields |> List.exists (snd >> holdsTensor)
+    | VRecord fields -> fields |> List.exists (fun f -> holdsTensor f.Value)
     | _ -> false
 
 let private catchDiag (f: unit -> 'a) : Result<'a, Diagnostic list> =
@@ -127,15 +127,20 @@ and forward (net: NetworkInfo) (builder: GraphBuilder) (training: bool) : Forwar
     forwardIn net (Nn.Runtime.Ops.ForwardContext(builder, training))
 
 /// The target of unsupervised training: `expr` evaluated with `input` bound to the network's first input, in the
-/// context `fc` that holds the network's forward pass.
-let targetIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (expr: Expr) : Node =
+/// context `fc` that holds the network's forward pass, with its adapted states in declaration order. Its params and
+/// states are named under `target.` (`target.standardize1.mean`), apart from the network's.
+let targetWithStates (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (expr: Expr) : Node * (string * Node) list =
     let ctx = Eval.context fc
+    ctx.Scope <- [ "target" ]
     let input = net.Decl.Inputs.Head
     let node = fc.Builder.Nodes |> Seq.find (fun n -> n.Op = OpKind.Input && n.Name = input.Name)
     let env = (Builtins.Table.trainEnv net.Env).Add("input", (VTensor node, input.Span))
     match Eval.eval ctx env expr with
-    | VTensor t -> t
+    | VTensor t -> t, List.ofSeq ctx.Adapt
     | v -> fail "NN0414" expr.Span (sprintf "`target` must compute a tensor from `input`, but it is %s" (Value.describe v))
+
+/// The target of unsupervised training (see targetWithStates).
+let targetIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (expr: Expr) : Node = fst (targetWithStates net fc expr)
 
 /// The names the training step gives its own inputs.
 let private stepInputs =

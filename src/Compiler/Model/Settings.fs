@@ -53,8 +53,8 @@ let item (source: Source) (span: Span) (i: int) : Span =
     | Some(List(items, _) | Tuple(items, _)) when i < items.Length -> items[i].Span
     | _ -> span
 
-/// `norm -1` reads as `norm - 1` (a subtraction from a function): a note on the evaluator's error shows the
-/// parentheses that pass a negative number.
+/// `norm - 1` and `norm-1` are subtractions from a function (only `norm -1`, with no blank after the `-`,
+/// passes a negative number, as in F#): a note on the evaluator's error shows how to write the argument.
 let negativeHint (e: Expr) (d: Diagnostic) : Diagnostic =
     let rec minus (e: Expr) =
         match e with
@@ -62,7 +62,8 @@ let negativeHint (e: Expr) (d: Diagnostic) : Diagnostic =
         | e -> children e |> List.tryPick minus
     match minus e with
     | Some(l, r, span) ->
-        let fix = sprintf "to pass a negative number, write `%s (-%s)`" (Printer.formatExpr l) (Printer.formatExpr r)
+        let arg = match r with Number _ | Ident _ | Paren _ -> r | r -> Paren(r, r.Span)
+        let fix = sprintf "to pass a negative number, write `%s` with no blank after the `-`" (Printer.formatExpr (App(l, Prefix("-", arg, r.Span), span)))
         { d with Notes = d.Notes @ [ { Span = Some span; Message = fix } ] }
     | None -> d
 
@@ -80,7 +81,7 @@ let read (source: Source) (kind: string) (allowed: string list) (span: Span) (ar
     | [ VRecord fields, s ] ->
         let written = match at source s |> Option.map unparen with Some(Record(fs, _)) -> fs | _ -> []
         let settings =
-            fields |> List.map (fun (name, v) ->
+            fields |> List.map (fun { RecordField.Name = name; Value = v } ->
                 match written |> List.tryFind (fun f -> f.Name = name) with
                 | Some f -> { Name = name; Value = v; NameSpan = f.NameSpan; Span = f.Value.Span }
                 | None -> { Name = name; Value = v; NameSpan = s; Span = s })

@@ -122,7 +122,7 @@ let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimi
           Rho = fraction "rho" (if kind = "rmsprop" then 0.99 else 0.9) }
     | v -> fail "NN0403" span (sprintf "`optimizer` is one of sgd, adam, adamW, rmsprop, adagrad, but this is %s" (Value.describe v))
 
-let private schedule (source: Settings.Source) (v: Value) (span: Span) : Schedule =
+let private schedule (source: Settings.Source) (metrics: string list) (v: Value) (span: Span) : Schedule =
     let kind, args =
         match v with
         | VConfig(k, a) -> k, a
@@ -144,8 +144,12 @@ let private schedule (source: Settings.Source) (v: Value) (span: Span) : Schedul
       Warmup = (if kind = "warmup" then Settings.whole "NN0404" f "epochs" 1 0 else Settings.whole "NN0404" f "warmup" 0 0)
       Min = number "min" 0.0 (fun x -> x >= 0.0) "must not be negative"
       Patience = Settings.whole "NN0404" f "patience" 3 0
-      // the schedule watches a loss: the validation loss, or the training loss without validation rows
-      Monitor = Settings.symbol "NN0404" f "monitor" [ "loss"; "validationLoss" ] "validationLoss" }
+      // the values early stopping can watch; validation values fall back to training values without validation rows
+      Monitor =
+        let monitor = Settings.symbol "NN0404" f "monitor" monitors "validationLoss"
+        if monitor.EndsWith "ccuracy" && not (List.contains "accuracy" metrics) then
+            fail "NN0404" (Settings.tryFind f "monitor").Value.Span (sprintf "`reduceOnPlateau` on `%s` needs `metrics = [accuracy]`" monitor)
+        monitor }
 
 let private str (v: Value) (span: Span) what =
     match v with
@@ -316,7 +320,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           HuberDelta = delta
           Metrics = metrics
           Optimizer = (match value "optimizer" with Some(v, s) -> optimizer source v s | None -> defaultOptimizer)
-          Schedule = value "schedule" |> Option.map (fun (v, s) -> schedule source v s)
+          Schedule = value "schedule" |> Option.map (fun (v, s) -> schedule source metrics v s)
           L1 = l1
           L2 = l2
           ClipNorm = clipNorm

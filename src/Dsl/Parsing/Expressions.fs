@@ -146,9 +146,32 @@ let private atomRaw: P<Expr> =
 /// An atom with its postfix forms and the blanks after it.
 let atom: P<Expr> = (onside <?> "an expression") >>. (atomRaw >>= postfix) .>> ws
 
-/// syntax: f x y — application by juxtaposition, left associative.
+/// Whether an atom can start with this character (a `(` that opens a comment cannot).
+let private startsAtom (stream: CharStream<UState>) (i: int) =
+    let c = stream.Peek i
+    System.Char.IsDigit c || isIdStart c || c = '"' || c = '[' || c = '{' || (c = '(' && stream.Peek(i + 1) <> '*')
+
+/// syntax: f -x — as in F#, a `-` after a blank and right before its operand, on the line of the
+/// previous token, negates one argument (`clip -1.0 1.0`); `f - x` and `f-x` stay subtractions.
+let private negativeArg: P<Expr> =
+    fun stream ->
+        let us = stream.UserState
+        let before = stream.Peek(-1)
+        if stream.Peek() = '-' && before = ' ' && int stream.Line = us.EndLine && startsAtom stream 1 then
+            let state = stream.State
+            let (l, c) = pos stream
+            stream.Skip()
+            let r = (atomRaw >>= postfix .>> ws) stream
+            if r.Status = ReplyStatus.Ok then Reply(Prefix("-", r.Result, Span.union (spanOf stream (l, c) (l, c + 1)) r.Result.Span))
+            elif r.Status = ReplyStatus.FatalError then r
+            else
+                stream.BacktrackTo state
+                Reply(ReplyStatus.Error, NoErrorMessages)
+        else Reply(ReplyStatus.Error, NoErrorMessages)
+
+/// syntax: f x y — application by juxtaposition, left associative; `f -x` passes `-x` (negativeArg).
 let application: P<Expr> =
-    pipe2 atom (many atom) (List.fold (fun f a -> App(f, a, Span.union (f: Expr).Span (a: Expr).Span)))
+    pipe2 atom (many (atom <|> negativeArg)) (List.fold (fun f a -> App(f, a, Span.union (f: Expr).Span (a: Expr).Span)))
 
 /// syntax: fun x (y: [n, k]) -> body
 let lambda: P<Expr> =

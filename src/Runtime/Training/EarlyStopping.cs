@@ -22,7 +22,16 @@ public sealed record EarlyStoppingSpec
     public double MinDelta { get; init; }
 
     /// <summary>True when larger values are better (accuracies).</summary>
-    public bool Maximize => Monitor.EndsWith("ccuracy", StringComparison.Ordinal);
+    public bool Maximize => Maximizes(Monitor);
+
+    /// <summary>True when larger values of <paramref name="monitor"/> are better (accuracies); losses must go down.
+    /// Shared by early stopping and <c>reduceOnPlateau</c>, which watch the same values.</summary>
+    public static bool Maximizes(string monitor) => monitor.EndsWith("ccuracy", StringComparison.Ordinal);
+
+    /// <summary>Whether <paramref name="value"/> of <paramref name="monitor"/> improves on <paramref name="best"/> (NaN: no
+    /// value yet) by more than <paramref name="minDelta"/>. A non-finite value never improves.</summary>
+    public static bool Improves(string monitor, double value, double best, double minDelta) =>
+        double.IsFinite(value) && (double.IsNaN(best) || (Maximizes(monitor) ? value > best + minDelta : value < best - minDelta));
 }
 
 /// <summary>The running state of early stopping: the best value, its epoch and the epochs waited since.</summary>
@@ -53,7 +62,7 @@ public sealed class EarlyStopping
     /// A non-finite value never improves.</summary>
     public bool Observe(int epoch, double value)
     {
-        bool better = double.IsFinite(value) && (BestEpoch < 0 || (Spec.Maximize ? value > Best + Spec.MinDelta : value < Best - Spec.MinDelta));
+        bool better = EarlyStoppingSpec.Improves(Spec.Monitor, value, BestEpoch < 0 ? double.NaN : Best, Spec.MinDelta);
         if (better) { Best = value; BestEpoch = epoch; Wait = 0; return true; }
         if (++Wait >= Spec.Patience) ShouldStop = true;
         return false;

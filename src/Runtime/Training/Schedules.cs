@@ -10,9 +10,10 @@ namespace Nn.Runtime.Training;
 /// <item><term>cosine { warmup; min }</term><description>linear warm-up over <c>warmup</c> epochs (per step, from lr/warmupSteps
 ///   to lr), then a half cosine per step from lr down to <c>min</c> at the end of the last epoch (defaults 0 and 0)</description></item>
 /// <item><term>warmup { epochs }</term><description>the same linear warm-up (default 1 epoch), then lr</description></item>
-/// <item><term>reduceOnPlateau { factor; patience }</term><description>multiplies the rate by <c>factor</c> when the monitored
-///   loss (validation loss, or training loss without validation) has not improved by more than 1e-4 for
-///   <c>patience</c> epochs, then waits another <c>patience</c> epochs (Keras' defaults: factor 0.1, patience 10)</description></item>
+/// <item><term>reduceOnPlateau { factor; patience; monitor }</term><description>multiplies the rate by <c>factor</c> when the
+///   monitored value (<see cref="ScheduleSpec.Monitor"/>, the values early stopping can watch: losses must go down, accuracies
+///   up) has not improved by more than 1e-4 for <c>patience</c> epochs, then waits another <c>patience</c> epochs (Keras'
+///   defaults: factor 0.1, patience 10)</description></item>
 /// </list>
 /// </summary>
 public sealed record ScheduleSpec
@@ -36,6 +37,9 @@ public sealed record ScheduleSpec
     public double Min { get; init; }
     /// <summary>reduceOnPlateau: epochs without improvement before reducing.</summary>
     public int Patience { get; init; } = 10;
+    /// <summary>reduceOnPlateau: what to watch, one of <see cref="EarlyStoppingSpec.Monitors"/> (validation values fall back to
+    /// training values without validation rows; see <see cref="Trainer.Monitored"/>).</summary>
+    public string Monitor { get; init; } = "validationLoss";
 }
 
 /// <summary>A running schedule: the rate for each step, and (for reduceOnPlateau) the state it learns from epoch
@@ -45,7 +49,7 @@ public sealed class Schedule
     private readonly ScheduleSpec _spec;
     private readonly double _base;
     private readonly int _epochs, _stepsPerEpoch;
-    private double _scale = 1, _best = double.PositiveInfinity;
+    private double _scale = 1, _best = double.NaN;
     private int _wait;
 
     private Schedule(ScheduleSpec spec, double baseLr, int epochs, int stepsPerEpoch)
@@ -64,6 +68,8 @@ public sealed class Schedule
         if (!(spec.Rate > 0)) throw new ArgumentException($"`rate` must be positive, got {spec.Rate}");
         if (spec.Warmup is { } w && !(w >= 0)) throw new ArgumentException($"`warmup` must not be negative, got {w}");
         if (spec.Patience < 0) throw new ArgumentException($"`patience` must not be negative, got {spec.Patience}");
+        if (!EarlyStoppingSpec.Monitors.Contains(spec.Monitor))
+            throw new ArgumentException($"unknown monitor `{spec.Monitor}` (known: {string.Join(", ", EarlyStoppingSpec.Monitors)})");
         return new Schedule(spec, baseLr, epochs, stepsPerEpoch);
     }
 
@@ -93,11 +99,11 @@ public sealed class Schedule
         }
     }
 
-    /// <summary>Tells the schedule an epoch ended with this monitored loss (only reduceOnPlateau listens).</summary>
-    public void EpochEnded(double monitoredLoss)
+    /// <summary>Tells the schedule an epoch ended with this value of <see cref="ScheduleSpec.Monitor"/> (only reduceOnPlateau listens).</summary>
+    public void EpochEnded(double monitored)
     {
         if (_spec.Kind != "reduceOnPlateau") return;
-        if (monitoredLoss < _best - 1e-4) { _best = monitoredLoss; _wait = 0; return; }
+        if (EarlyStoppingSpec.Improves(_spec.Monitor, monitored, _best, 1e-4)) { _best = monitored; _wait = 0; return; }
         if (++_wait >= _spec.Patience)
         {
             _scale *= _spec.Factor ?? 0.1;

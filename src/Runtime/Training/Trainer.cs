@@ -85,6 +85,8 @@ public static class Trainer
         var stop = options.Stop is { } s ? new EarlyStopping(s) : null;
         if (stop is not null && stop.Spec.Maximize && !graphs.Metrics.Contains("accuracy"))
             throw new ArgumentException($"early stopping monitors `{stop.Spec.Monitor}`, which needs `metrics = [accuracy]`");
+        if (options.Schedule.Kind == "reduceOnPlateau" && EarlyStoppingSpec.Maximizes(options.Schedule.Monitor) && !graphs.Metrics.Contains("accuracy"))
+            throw new ArgumentException($"reduceOnPlateau monitors `{options.Schedule.Monitor}`, which needs `metrics = [accuracy]`");
         var shuffle = Rng.Derive(options.Seed, 1);
         ulong dropoutSeed = Rng.Derive(options.Seed, 2).NextUInt64();
         long steps = 0;
@@ -145,7 +147,7 @@ public static class Trainer
             var report = new EpochReport(epoch, sums.Loss, Named(graphs, sums.Metrics), vloss,
                 vmetrics is null ? null : Named(graphs, vmetrics), train.Count / Math.Max(seconds, 1e-9), lr);
             history.Add(report);
-            schedule.EpochEnded(vloss ?? sums.Loss);
+            schedule.EpochEnded(Monitored(options.Schedule.Monitor, report));
             if (stop is not null && stop.Observe(epoch, Monitored(stop.Spec.Monitor, report)) && stop.Spec.RestoreBest)
                 best = exec.Snapshot();
             options.OnEpoch?.Invoke(report);

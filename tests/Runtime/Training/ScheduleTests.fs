@@ -1,6 +1,9 @@
 module Nn.Tests.Runtime.Training.ScheduleTests
 
 open Expecto
+open Nn.Runtime
+open Nn.Runtime.IR
+open Nn.Runtime.Data
 open Nn.Runtime.Training
 
 let private close actual expected msg = Expect.floatClose Accuracy.veryHigh actual expected msg
@@ -51,6 +54,43 @@ let tests =
                     s.EpochEnded loss
                     yield s.LearningRate(0, 0) ]
             List.iter2 (fun a e -> close a e "lr") rates [ 0.1; 0.1; 0.1; 0.05; 0.05; 0.05; 0.05; 0.025 ]
+        }
+        test "reduceOnPlateau { monitor = accuracy } waits for accuracy to stop rising; on a loss the same rise is a plateau" {
+            let rates monitor =
+                let s = Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1, Monitor = monitor), 0.1, 20, 3)
+                [ for acc in [ 0.5; 0.6; 0.7; 0.7 ] do
+                    s.EpochEnded acc
+                    yield s.LearningRate(0, 0) ]
+            List.iter2 (fun a e -> close a e "lr") (rates "accuracy") [ 0.1; 0.1; 0.1; 0.05 ]
+            List.iter2 (fun a e -> close a e "lr") (rates "validationAccuracy") [ 0.1; 0.1; 0.1; 0.05 ]
+            List.iter2 (fun a e -> close a e "lr") (rates "loss") [ 0.1; 0.05; 0.025; 0.0125 ]
+            Expect.throwsT<System.ArgumentException> (fun () ->
+                Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Monitor = "lossy"), 0.1, 20, 3) |> ignore) "an unknown monitor"
+        }
+        test "the trainer feeds reduceOnPlateau the monitored series: the training loss falls while the validation loss rises" {
+            let sp = SourceSpan.None
+            let n = Dim.Sym "n"
+            // y = x @ w from w = 0, trained towards y = 2x; the validation rows want y = -2x, so their loss rises each epoch.
+            let linear =
+                ForwardBuilder(fun ctx ->
+                    let b = ctx.Builder
+                    let x = b.Input("x", Shape(n, Dim.Of 1), sp)
+                    b.MatMul(x, b.Param("w", Shape.Of(1, 1), InitSpec("constant", 0.0), sp), sp))
+            let rows sign =
+                let xs = Array.init 8 (fun i -> float32 (i + 1) / 8f)
+                Dataset(HostTensor([| 8; 1 |], xs), HostTensor([| 8; 1 |], xs |> Array.map (fun x -> sign * 2f * x)))
+            let run monitor =
+                let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.1)))
+                let exec = Trainer.ReferenceExecutor(graphs, 1UL)
+                let schedule = ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1, Monitor = monitor)
+                let result = Trainer.Fit(graphs, exec, rows 1f, rows -1f, TrainOptions(Epochs = 5, Batch = 8, Seed = 1UL, Schedule = schedule))
+                let history = List.ofSeq result.History
+                history |> List.pairwise |> List.iter (fun (a, b) ->
+                    Expect.isLessThan b.TrainLoss a.TrainLoss "the training loss falls"
+                    Expect.isGreaterThan b.ValidationLoss.Value a.ValidationLoss.Value "the validation loss rises")
+                history |> List.map (fun r -> r.LearningRate)
+            List.iter2 (fun a e -> close a e "lr") (run "loss") [ 0.1; 0.1; 0.1; 0.1; 0.1 ]
+            List.iter2 (fun a e -> close a e "lr") (run "validationLoss") [ 0.1; 0.1; 0.05; 0.025; 0.0125 ]
         }
         test "reduceOnPlateau state survives a checkpoint" {
             let s = Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1), 0.1, 20, 3)
