@@ -9,7 +9,7 @@ internal static class GemmBench
     /// <summary>One product shape: C (m×n) = op(A) (m×k) · op(B) (k×n).</summary>
     private sealed record Shape(string Name, bool TransA, bool TransB, int M, int N, int K);
 
-    /// <summary>The products of a 784-256 and a 1024-1024 dense layer at batch 256, forward and backward.</summary>
+    /// <summary>The products of a 784-256 and a 1024-1024 dense layer at batch 256, forward and backward, and at batch 64 and 128.</summary>
     private static readonly Shape[] Mlp =
     [
         new("fwd  X·W   [256,784]·[784,256]", false, false, 256, 256, 784),
@@ -18,6 +18,11 @@ internal static class GemmBench
         new("fwd  X·W   [256,1024]·[1024,1024]", false, false, 256, 1024, 1024),
         new("dW   Xᵀ·dY [1024,256]·[256,1024]", true, false, 1024, 1024, 256),
         new("dX   dY·Wᵀ [256,1024]·[1024,1024]", false, true, 256, 1024, 1024),
+        // Batch 64 = 4·14 + 8 and 128 = 9·14 + 2 rows end in an edge tile of the 14-row kernel.
+        new("fwd  X·W   [64,784]·[784,256]", false, false, 64, 256, 784),
+        new("dX   dY·Wᵀ [64,256]·[256,784]", false, true, 64, 784, 256),
+        new("fwd  X·W   [128,1024]·[1024,1024]", false, false, 128, 1024, 1024),
+        new("dX   dY·Wᵀ [128,1024]·[1024,1024]", false, true, 128, 1024, 1024),
     ];
 
     public static void Run(Peak.Result peak, int[] sizes)

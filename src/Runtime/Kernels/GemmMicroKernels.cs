@@ -606,4 +606,2772 @@ internal static unsafe class GemmMicroKernels
             Vector256.Store(Vector256.FusedMultiplyAdd(va, c51, vb * Vector256.Load(c + 5 * ldc + 8)), c + 5 * ldc + 8);
         }
     }
+
+    /// <summary>1×32 tile with Vector512: C[0..1,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_1x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+        }
+    }
+
+    /// <summary>2×32 tile with Vector512: C[0..2,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_2x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+        }
+    }
+
+    /// <summary>3×32 tile with Vector512: C[0..3,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_3x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+        }
+    }
+
+    /// <summary>4×32 tile with Vector512: C[0..4,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_4x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+        }
+    }
+
+    /// <summary>5×32 tile with Vector512: C[0..5,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_5x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+        }
+    }
+
+    /// <summary>6×32 tile with Vector512: C[0..6,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_6x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+        }
+    }
+
+    /// <summary>7×32 tile with Vector512: C[0..7,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_7x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        Vector512<float> c60 = default; Vector512<float> c61 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c61, c + 6 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
+        }
+    }
+
+    /// <summary>8×32 tile with Vector512: C[0..8,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_8x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        Vector512<float> c60 = default; Vector512<float> c61 = default;
+        Vector512<float> c70 = default; Vector512<float> c71 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 16); Sse.Prefetch0(c + 7 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c61, c + 6 * ldc + 16);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c71, c + 7 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
+        }
+    }
+
+    /// <summary>9×32 tile with Vector512: C[0..9,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_9x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        Vector512<float> c60 = default; Vector512<float> c61 = default;
+        Vector512<float> c70 = default; Vector512<float> c71 = default;
+        Vector512<float> c80 = default; Vector512<float> c81 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 16); Sse.Prefetch0(c + 7 * ldc + 31);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 16); Sse.Prefetch0(c + 8 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c61, c + 6 * ldc + 16);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c71, c + 7 * ldc + 16);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c81, c + 8 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)), c + 8 * ldc + 16);
+        }
+    }
+
+    /// <summary>10×32 tile with Vector512: C[0..10,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_10x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        Vector512<float> c60 = default; Vector512<float> c61 = default;
+        Vector512<float> c70 = default; Vector512<float> c71 = default;
+        Vector512<float> c80 = default; Vector512<float> c81 = default;
+        Vector512<float> c90 = default; Vector512<float> c91 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 16); Sse.Prefetch0(c + 7 * ldc + 31);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 16); Sse.Prefetch0(c + 8 * ldc + 31);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 16); Sse.Prefetch0(c + 9 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c61, c + 6 * ldc + 16);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c71, c + 7 * ldc + 16);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c81, c + 8 * ldc + 16);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c91, c + 9 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)), c + 8 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16)), c + 9 * ldc + 16);
+        }
+    }
+
+    /// <summary>11×32 tile with Vector512: C[0..11,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_11x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        Vector512<float> c60 = default; Vector512<float> c61 = default;
+        Vector512<float> c70 = default; Vector512<float> c71 = default;
+        Vector512<float> c80 = default; Vector512<float> c81 = default;
+        Vector512<float> c90 = default; Vector512<float> c91 = default;
+        Vector512<float> c100 = default; Vector512<float> c101 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 16); Sse.Prefetch0(c + 7 * ldc + 31);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 16); Sse.Prefetch0(c + 8 * ldc + 31);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 16); Sse.Prefetch0(c + 9 * ldc + 31);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 16); Sse.Prefetch0(c + 10 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c61, c + 6 * ldc + 16);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c71, c + 7 * ldc + 16);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c81, c + 8 * ldc + 16);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c91, c + 9 * ldc + 16);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+            Vector512.Store(va * c101, c + 10 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)), c + 8 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16)), c + 9 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + 10 * ldc + 16)), c + 10 * ldc + 16);
+        }
+    }
+
+    /// <summary>12×32 tile with Vector512: C[0..12,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_12x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        Vector512<float> c60 = default; Vector512<float> c61 = default;
+        Vector512<float> c70 = default; Vector512<float> c71 = default;
+        Vector512<float> c80 = default; Vector512<float> c81 = default;
+        Vector512<float> c90 = default; Vector512<float> c91 = default;
+        Vector512<float> c100 = default; Vector512<float> c101 = default;
+        Vector512<float> c110 = default; Vector512<float> c111 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 16); Sse.Prefetch0(c + 7 * ldc + 31);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 16); Sse.Prefetch0(c + 8 * ldc + 31);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 16); Sse.Prefetch0(c + 9 * ldc + 31);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 16); Sse.Prefetch0(c + 10 * ldc + 31);
+            Sse.Prefetch0(c + 11 * ldc + 0); Sse.Prefetch0(c + 11 * ldc + 16); Sse.Prefetch0(c + 11 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
+                var a11 = Vector512.Create(pa[11]);
+                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+                c111 = Vector512.FusedMultiplyAdd(a11, b1, c111);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
+            var a11 = Vector512.Create(pa[11]);
+            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            c111 = Vector512.FusedMultiplyAdd(a11, b1, c111);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c61, c + 6 * ldc + 16);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c71, c + 7 * ldc + 16);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c81, c + 8 * ldc + 16);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c91, c + 9 * ldc + 16);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+            Vector512.Store(va * c101, c + 10 * ldc + 16);
+            Vector512.Store(va * c110, c + 11 * ldc + 0);
+            Vector512.Store(va * c111, c + 11 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)), c + 8 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16)), c + 9 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + 10 * ldc + 16)), c + 10 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c111, vb * Vector512.Load(c + 11 * ldc + 16)), c + 11 * ldc + 16);
+        }
+    }
+
+    /// <summary>13×32 tile with Vector512: C[0..13,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_13x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default; Vector512<float> c01 = default;
+        Vector512<float> c10 = default; Vector512<float> c11 = default;
+        Vector512<float> c20 = default; Vector512<float> c21 = default;
+        Vector512<float> c30 = default; Vector512<float> c31 = default;
+        Vector512<float> c40 = default; Vector512<float> c41 = default;
+        Vector512<float> c50 = default; Vector512<float> c51 = default;
+        Vector512<float> c60 = default; Vector512<float> c61 = default;
+        Vector512<float> c70 = default; Vector512<float> c71 = default;
+        Vector512<float> c80 = default; Vector512<float> c81 = default;
+        Vector512<float> c90 = default; Vector512<float> c91 = default;
+        Vector512<float> c100 = default; Vector512<float> c101 = default;
+        Vector512<float> c110 = default; Vector512<float> c111 = default;
+        Vector512<float> c120 = default; Vector512<float> c121 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 16); Sse.Prefetch0(c + 7 * ldc + 31);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 16); Sse.Prefetch0(c + 8 * ldc + 31);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 16); Sse.Prefetch0(c + 9 * ldc + 31);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 16); Sse.Prefetch0(c + 10 * ldc + 31);
+            Sse.Prefetch0(c + 11 * ldc + 0); Sse.Prefetch0(c + 11 * ldc + 16); Sse.Prefetch0(c + 11 * ldc + 31);
+            Sse.Prefetch0(c + 12 * ldc + 0); Sse.Prefetch0(c + 12 * ldc + 16); Sse.Prefetch0(c + 12 * ldc + 31);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var b1 = Vector512.Load(pb + 16);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
+                var a11 = Vector512.Create(pa[11]);
+                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+                c111 = Vector512.FusedMultiplyAdd(a11, b1, c111);
+                var a12 = Vector512.Create(pa[12]);
+                c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+                c121 = Vector512.FusedMultiplyAdd(a12, b1, c121);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
+            var a11 = Vector512.Create(pa[11]);
+            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            c111 = Vector512.FusedMultiplyAdd(a11, b1, c111);
+            var a12 = Vector512.Create(pa[12]);
+            c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+            c121 = Vector512.FusedMultiplyAdd(a12, b1, c121);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c01, c + 0 * ldc + 16);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c11, c + 1 * ldc + 16);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c21, c + 2 * ldc + 16);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c31, c + 3 * ldc + 16);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c41, c + 4 * ldc + 16);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c51, c + 5 * ldc + 16);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c61, c + 6 * ldc + 16);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c71, c + 7 * ldc + 16);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c81, c + 8 * ldc + 16);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c91, c + 9 * ldc + 16);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+            Vector512.Store(va * c101, c + 10 * ldc + 16);
+            Vector512.Store(va * c110, c + 11 * ldc + 0);
+            Vector512.Store(va * c111, c + 11 * ldc + 16);
+            Vector512.Store(va * c120, c + 12 * ldc + 0);
+            Vector512.Store(va * c121, c + 12 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)), c + 8 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16)), c + 9 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + 10 * ldc + 16)), c + 10 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c111, vb * Vector512.Load(c + 11 * ldc + 16)), c + 11 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + 12 * ldc + 0)), c + 12 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c121, vb * Vector512.Load(c + 12 * ldc + 16)), c + 12 * ldc + 16);
+        }
+    }
+
+    /// <summary>1×16 tile with Vector512: C[0..1,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_1x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+        }
+    }
+
+    /// <summary>2×16 tile with Vector512: C[0..2,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_2x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+        }
+    }
+
+    /// <summary>3×16 tile with Vector512: C[0..3,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_3x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+        }
+    }
+
+    /// <summary>4×16 tile with Vector512: C[0..4,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_4x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+        }
+    }
+
+    /// <summary>5×16 tile with Vector512: C[0..5,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_5x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+        }
+    }
+
+    /// <summary>6×16 tile with Vector512: C[0..6,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_6x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+        }
+    }
+
+    /// <summary>7×16 tile with Vector512: C[0..7,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_7x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+        }
+    }
+
+    /// <summary>8×16 tile with Vector512: C[0..8,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_8x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+        }
+    }
+
+    /// <summary>9×16 tile with Vector512: C[0..9,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_9x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        Vector512<float> c80 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 15);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+        }
+    }
+
+    /// <summary>10×16 tile with Vector512: C[0..10,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_10x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        Vector512<float> c80 = default;
+        Vector512<float> c90 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 15);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 15);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+        }
+    }
+
+    /// <summary>11×16 tile with Vector512: C[0..11,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_11x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        Vector512<float> c80 = default;
+        Vector512<float> c90 = default;
+        Vector512<float> c100 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 15);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 15);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 15);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+        }
+    }
+
+    /// <summary>12×16 tile with Vector512: C[0..12,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_12x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        Vector512<float> c80 = default;
+        Vector512<float> c90 = default;
+        Vector512<float> c100 = default;
+        Vector512<float> c110 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 15);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 15);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 15);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 15);
+            Sse.Prefetch0(c + 11 * ldc + 0); Sse.Prefetch0(c + 11 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                var a11 = Vector512.Create(pa[11]);
+                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            var a11 = Vector512.Create(pa[11]);
+            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+            Vector512.Store(va * c110, c + 11 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
+        }
+    }
+
+    /// <summary>13×16 tile with Vector512: C[0..13,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_13x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        Vector512<float> c80 = default;
+        Vector512<float> c90 = default;
+        Vector512<float> c100 = default;
+        Vector512<float> c110 = default;
+        Vector512<float> c120 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 15);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 15);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 15);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 15);
+            Sse.Prefetch0(c + 11 * ldc + 0); Sse.Prefetch0(c + 11 * ldc + 15);
+            Sse.Prefetch0(c + 12 * ldc + 0); Sse.Prefetch0(c + 12 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                var a11 = Vector512.Create(pa[11]);
+                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+                var a12 = Vector512.Create(pa[12]);
+                c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            var a11 = Vector512.Create(pa[11]);
+            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            var a12 = Vector512.Create(pa[12]);
+            c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+            Vector512.Store(va * c110, c + 11 * ldc + 0);
+            Vector512.Store(va * c120, c + 12 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + 12 * ldc + 0)), c + 12 * ldc + 0);
+        }
+    }
+
+    /// <summary>14×16 tile with Vector512: C[0..14,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Avx512_14x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    {
+        Vector512<float> c00 = default;
+        Vector512<float> c10 = default;
+        Vector512<float> c20 = default;
+        Vector512<float> c30 = default;
+        Vector512<float> c40 = default;
+        Vector512<float> c50 = default;
+        Vector512<float> c60 = default;
+        Vector512<float> c70 = default;
+        Vector512<float> c80 = default;
+        Vector512<float> c90 = default;
+        Vector512<float> c100 = default;
+        Vector512<float> c110 = default;
+        Vector512<float> c120 = default;
+        Vector512<float> c130 = default;
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 15);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 15);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 15);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 15);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 15);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 15);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 15);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 15);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 15);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 15);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 15);
+            Sse.Prefetch0(c + 11 * ldc + 0); Sse.Prefetch0(c + 11 * ldc + 15);
+            Sse.Prefetch0(c + 12 * ldc + 0); Sse.Prefetch0(c + 12 * ldc + 15);
+            Sse.Prefetch0(c + 13 * ldc + 0); Sse.Prefetch0(c + 13 * ldc + 15);
+        }
+        int p = 0;
+        for (; p + 1 <= kc; p += 1)
+        {
+            {
+                var b0 = Vector512.Load(pb + 0);
+                var a0 = Vector512.Create(pa[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+                var a1 = Vector512.Create(pa[1]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+                var a2 = Vector512.Create(pa[2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+                var a3 = Vector512.Create(pa[3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+                var a4 = Vector512.Create(pa[4]);
+                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+                var a5 = Vector512.Create(pa[5]);
+                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+                var a6 = Vector512.Create(pa[6]);
+                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+                var a7 = Vector512.Create(pa[7]);
+                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+                var a8 = Vector512.Create(pa[8]);
+                c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+                var a9 = Vector512.Create(pa[9]);
+                c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+                var a10 = Vector512.Create(pa[10]);
+                c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+                var a11 = Vector512.Create(pa[11]);
+                c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+                var a12 = Vector512.Create(pa[12]);
+                c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+                var a13 = Vector512.Create(pa[13]);
+                c130 = Vector512.FusedMultiplyAdd(a13, b0, c130);
+            }
+            pa += 14; pb += 32;
+        }
+        for (; p < kc; p++)
+        {
+            var b0 = Vector512.Load(pb + 0);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            var a11 = Vector512.Create(pa[11]);
+            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            var a12 = Vector512.Create(pa[12]);
+            c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+            var a13 = Vector512.Create(pa[13]);
+            c130 = Vector512.FusedMultiplyAdd(a13, b0, c130);
+            pa += 14; pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            Vector512.Store(va * c00, c + 0 * ldc + 0);
+            Vector512.Store(va * c10, c + 1 * ldc + 0);
+            Vector512.Store(va * c20, c + 2 * ldc + 0);
+            Vector512.Store(va * c30, c + 3 * ldc + 0);
+            Vector512.Store(va * c40, c + 4 * ldc + 0);
+            Vector512.Store(va * c50, c + 5 * ldc + 0);
+            Vector512.Store(va * c60, c + 6 * ldc + 0);
+            Vector512.Store(va * c70, c + 7 * ldc + 0);
+            Vector512.Store(va * c80, c + 8 * ldc + 0);
+            Vector512.Store(va * c90, c + 9 * ldc + 0);
+            Vector512.Store(va * c100, c + 10 * ldc + 0);
+            Vector512.Store(va * c110, c + 11 * ldc + 0);
+            Vector512.Store(va * c120, c + 12 * ldc + 0);
+            Vector512.Store(va * c130, c + 13 * ldc + 0);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + 12 * ldc + 0)), c + 12 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c130, vb * Vector512.Load(c + 13 * ldc + 0)), c + 13 * ldc + 0);
+        }
+    }
 }

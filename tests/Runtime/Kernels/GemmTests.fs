@@ -116,6 +116,25 @@ let tests =
                             }
         ]
 
+        testList "edge tiles: every remainder row count 1..13 and column remainder, both threads" [
+            // m = 14·q + r hits each last-rows count r of the 14-row kernel (and, with two threads splitting rows,
+            // of each band); n covers last panels of 1..16 columns (the half-width edge kernels, 16 written straight
+            // into C), 17..31 (a full-width edge tile merged) and 32 (none), and a product 16 or fewer wide.
+            for r in 1 .. 13 do
+                for (n, ta, tb) in [ (32 + 16, false, true); (64 + 5, true, false); (32 + 27, false, false); (13, true, true) ] do
+                    for threads in [ 1; 2 ] do
+                        let m = 56 + r
+                        test (sprintf "m=%d n=%d ta=%b tb=%b threads=%d" m n ta tb threads) {
+                            expectClose (example ta tb m n (400 + r) threads) // ≥ 2²¹ flops when n ≥ 48, so two threads really split
+                        }
+            for n in [ 1; 7; 16; 17; 31; 32; 33; 48; 784 ] do
+                for threads in [ 1; 2 ] do
+                    test (sprintf "m=4 and m=64 n=%d threads=%d" n threads) {
+                        expectClose (example false true 4 n 70 threads)
+                        expectClose (example false false 64 n 300 threads)
+                    }
+        ]
+
         testSequenced <| testList "every micro-kernel instruction set" [
             for isa in [ GemmIsa.Avx512; GemmIsa.Avx2; GemmIsa.Scalar ] do
                 test (sprintf "%A" isa) {

@@ -54,15 +54,33 @@ internal static unsafe class GemmDriver
                     if (mr == MR && nr == NR)
                         kern.Fn(kc, pa, pb, c, p.Ldc, p.Alpha, beta);
                     else
-                    {
-                        kern.Fn(kc, pa, pb, tile, NR, 1f, 0f);
-                        MergeEdge(tile, NR, c, p.Ldc, mr, nr, p.Alpha, beta);
-                    }
+                        Edge(in kern, kc, pa, pb, c, p.Ldc, mr, nr, p.Alpha, beta, tile);
                     if (epilogue)
                         for (int i = 0; i < mr; i++)
                             Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr), p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
                 }
             }
+        }
+    }
+
+    /// <summary>Edge kernels on (the default; false runs every edge tile through the full kernel, for A/B benchmarks).</summary>
+    internal static bool UseEdgeKernels = true;
+
+    /// <summary>An mr×nr edge tile (mr &lt; MR or nr &lt; NR) of C: the smallest kernel that covers it, straight into C
+    /// when it covers exactly the tile's columns, else into the scratch tile and merged.</summary>
+    private static void Edge(in MicroKernel kern, int kc, float* pa, float* pb, float* c, nint ldc, int mr, int nr,
+        float alpha, float beta, float* tile)
+    {
+        int NR = kern.NR;
+        var fn = kern.Fn;
+        bool direct = false;
+        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= NR) { fn = kern.EdgeHalf[mr]; direct = 2 * nr == NR; }
+        else if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR) { fn = kern.EdgeRows[mr]; direct = nr == NR; }
+        if (direct) fn(kc, pa, pb, c, ldc, alpha, beta);
+        else
+        {
+            fn(kc, pa, pb, tile, NR, 1f, 0f);
+            MergeEdge(tile, NR, c, ldc, mr, nr, alpha, beta);
         }
     }
 

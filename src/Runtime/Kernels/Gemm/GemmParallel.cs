@@ -53,9 +53,18 @@ internal sealed unsafe class GemmJob : IParallelWork
         int mr = p.Kernel.MR, nr = p.Kernel.NR;
         if (parts < 2 || p.M < parts * mr * 2) return false;
         long tm = (p.M + mr - 1) / mr, tn = (p.N + nr - 1) / nr;
+        // With edge kernels the last r < mr rows cost about r/mr of a tile, so C's height counts fractionally
+        // (batch 128 = 9·14 + 2 on two threads: rows split 70/58, columns 16/16 panels of 9.14 tiles: columns win).
+        bool edge = GemmDriver.UseEdgeKernels && p.Kernel.EdgeRows != null;
+        double tmAll = edge ? (double)p.M / mr : tm, tmPart = 0;
+        for (int i = 0; i < parts; i++)
+        {
+            var (m0, m1) = Band(p.M, mr, i, parts);
+            tmPart = Math.Max(tmPart, edge ? (double)(m1 - m0) / mr : (m1 - m0 + mr - 1) / mr);
+        }
         double tile = 2.0 * mr * nr * p.K, pack = 30.0 * p.K;
-        double rows = (tm + parts - 1) / parts * tn * tile + pack * ((double)p.M + p.N) / parts;
-        double cols = (tn + parts - 1) / parts * tm * tile + pack * (p.M + (double)p.N / parts);
+        double rows = tmPart * tn * tile + pack * ((double)p.M + p.N) / parts;
+        double cols = (tn + parts - 1) / parts * tmAll * tile + pack * (p.M + (double)p.N / parts);
         return rows <= cols;
     }
 

@@ -9,9 +9,17 @@ internal readonly unsafe struct MicroKernel
     public readonly delegate*<int, float*, float*, float*, nint, float, float, void> Fn;
     public readonly int MR, NR, KC, MC, NC;
 
-    public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, void> fn, int mr, int nr, int kc, int mc, int nc)
+    /// <summary>Edge kernels over the same packed panels, or null: <c>EdgeRows[r]</c> computes the first r &lt; MR
+    /// rows of a full-width tile, <c>EdgeHalf[r]</c> the first r ≤ MR rows and NR/2 columns, so a product's last
+    /// rows (batch 256 = 18·14 + 4) and last narrow panel (n = 784 = 24·32 + 16) cost their own size, not a whole tile.</summary>
+    public readonly delegate*<int, float*, float*, float*, nint, float, float, void>[]? EdgeRows, EdgeHalf;
+
+    public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, void> fn, int mr, int nr, int kc, int mc, int nc,
+        delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeRows = null,
+        delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeHalf = null)
     {
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;
+        EdgeRows = edgeRows; EdgeHalf = edgeHalf;
     }
 
     /// <summary>The kernel for an instruction set and a product n columns wide: narrow products (n ≤ 16, e.g. a
@@ -35,7 +43,17 @@ internal readonly unsafe struct MicroKernel
     // beats 256 by 5–8% at 1024³ and 2048³ because C is read and written once per pass over k, and the packed
     // panels stream sequentially from L2 well enough that the kc×32 B panel (64 KiB) need not fit L1. An mc×kc
     // A block (336 KiB) stays in L2, a kc×nc B block (up to 8 MiB) in L3.
-    private static readonly MicroKernel Avx512Kernel = new(&GemmMicroKernels.Avx512_14x32, 14, 32, 512, 168, 4096);
+    private static readonly MicroKernel Avx512Kernel = new(&GemmMicroKernels.Avx512_14x32, 14, 32, 512, 168, 4096,
+        [null, &GemmMicroKernels.Avx512_1x32_Edge, &GemmMicroKernels.Avx512_2x32_Edge, &GemmMicroKernels.Avx512_3x32_Edge,
+         &GemmMicroKernels.Avx512_4x32_Edge, &GemmMicroKernels.Avx512_5x32_Edge, &GemmMicroKernels.Avx512_6x32_Edge,
+         &GemmMicroKernels.Avx512_7x32_Edge, &GemmMicroKernels.Avx512_8x32_Edge, &GemmMicroKernels.Avx512_9x32_Edge,
+         &GemmMicroKernels.Avx512_10x32_Edge, &GemmMicroKernels.Avx512_11x32_Edge, &GemmMicroKernels.Avx512_12x32_Edge,
+         &GemmMicroKernels.Avx512_13x32_Edge],
+        [null, &GemmMicroKernels.Avx512_1x16_Edge, &GemmMicroKernels.Avx512_2x16_Edge, &GemmMicroKernels.Avx512_3x16_Edge,
+         &GemmMicroKernels.Avx512_4x16_Edge, &GemmMicroKernels.Avx512_5x16_Edge, &GemmMicroKernels.Avx512_6x16_Edge,
+         &GemmMicroKernels.Avx512_7x16_Edge, &GemmMicroKernels.Avx512_8x16_Edge, &GemmMicroKernels.Avx512_9x16_Edge,
+         &GemmMicroKernels.Avx512_10x16_Edge, &GemmMicroKernels.Avx512_11x16_Edge, &GemmMicroKernels.Avx512_12x16_Edge,
+         &GemmMicroKernels.Avx512_13x16_Edge, &GemmMicroKernels.Avx512_14x16_Edge]);
     private static readonly MicroKernel Avx512NarrowKernel = new(&GemmMicroKernels.Avx512_24x16, 24, 16, 256, 192, 4096);
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
     private static readonly MicroKernel ScalarKernel = new(&Scalar4x8, 4, 8, 256, 64, 1024);
