@@ -56,7 +56,8 @@ public static partial class Elementwise
     /// <summary>
     /// d[i] = TOp(x[i]) with non-temporal stores for the 64-byte-aligned whole vectors of d. The unaligned head and
     /// the tail are whole vectors too, at 0 and at n − 16, computed from inputs loaded before anything is stored (so
-    /// d may be x) and stored after the streamed middle, rewriting the overlap with the same values: every element
+    /// d may be x) and stored after the streamed middle with masked stores of only the lanes it left (an ordinary store
+    /// into a line just streamed would wait for the line to reach memory and read it back): every element
     /// goes through the vector form whatever d's alignment, so results do not depend on where the arrays sit.
     /// Does not fence: call <see cref="StoreFence"/> before the output is handed on. Below 16 elements, where the
     /// machine cannot stream or where d is not float-aligned, it runs the ordinary driver.
@@ -71,16 +72,14 @@ public static partial class Elementwise
             {
                 Vector512<float> x0 = Vector512.LoadUnsafe(ref x), xt = Vector512.LoadUnsafe(ref x, last);
                 UnaryCore<TOp, NonTemporal>(ref Unsafe.Add(ref x, head), ref Unsafe.Add(ref d, head), mid);
-                if (head != 0) TOp.Invoke(x0).StoreUnsafe(ref d);
-                if (head + mid != n) TOp.Invoke(xt).StoreUnsafe(ref d, last);
+                Edges(p, TOp.Invoke(x0), TOp.Invoke(xt), head, head + mid - last, last);
             }
             else
             {
                 Vector256<float> x0 = Vector256.LoadUnsafe(ref x), x1 = Vector256.LoadUnsafe(ref x, 8);
                 Vector256<float> xt0 = Vector256.LoadUnsafe(ref x, last), xt1 = Vector256.LoadUnsafe(ref x, last + 8);
                 UnaryCore<TOp, NonTemporal>(ref Unsafe.Add(ref x, head), ref Unsafe.Add(ref d, head), mid);
-                TOp.Invoke(x0).StoreUnsafe(ref d); TOp.Invoke(x1).StoreUnsafe(ref d, 8);
-                TOp.Invoke(xt0).StoreUnsafe(ref d, last); TOp.Invoke(xt1).StoreUnsafe(ref d, last + 8);
+                Edges(p, TOp.Invoke(x0), TOp.Invoke(x1), TOp.Invoke(xt0), TOp.Invoke(xt1), head, head + mid - last, last);
             }
         }
     }
@@ -98,8 +97,7 @@ public static partial class Elementwise
                 Vector512<float> x0 = TX.Load512(ref x, 0), y0 = TY.Load512(ref y, 0);
                 Vector512<float> xt = TX.Load512(ref x, last), yt = TY.Load512(ref y, last);
                 BinaryCore<TOp, TX, TY, NonTemporal>(ref TX.From(ref x, head), ref TY.From(ref y, head), ref Unsafe.Add(ref d, head), mid);
-                if (head != 0) TOp.Invoke(x0, y0).StoreUnsafe(ref d);
-                if (head + mid != n) TOp.Invoke(xt, yt).StoreUnsafe(ref d, last);
+                Edges(p, TOp.Invoke(x0, y0), TOp.Invoke(xt, yt), head, head + mid - last, last);
             }
             else
             {
@@ -107,9 +105,31 @@ public static partial class Elementwise
                 Vector256<float> xt0 = TX.Load256(ref x, last), yt0 = TY.Load256(ref y, last);
                 Vector256<float> xt1 = TX.Load256(ref x, last + 8), yt1 = TY.Load256(ref y, last + 8);
                 BinaryCore<TOp, TX, TY, NonTemporal>(ref TX.From(ref x, head), ref TY.From(ref y, head), ref Unsafe.Add(ref d, head), mid);
-                TOp.Invoke(x0, y0).StoreUnsafe(ref d); TOp.Invoke(x1, y1).StoreUnsafe(ref d, 8);
-                TOp.Invoke(xt0, yt0).StoreUnsafe(ref d, last); TOp.Invoke(xt1, yt1).StoreUnsafe(ref d, last + 8);
+                Edges(p, TOp.Invoke(x0, y0), TOp.Invoke(x1, y1), TOp.Invoke(xt0, yt0), TOp.Invoke(xt1, yt1), head, head + mid - last, last);
             }
         }
+    }
+
+    /// <summary>Stores lanes [0, head) of h at p and lanes [from, 16) of t at p + last (the streamed middle lies between).</summary>
+    private static unsafe void Edges(float* p, Vector512<float> h, Vector512<float> t, nuint head, nuint from, nuint last)
+    {
+        var lane = Vector512<int>.Indices;
+        if (head != 0) Avx512F.MaskStore(p, Vector512.LessThan(lane, Vector512.Create((int)head)).AsSingle(), h);
+        if (from < 16) Avx512F.MaskStore(p + last, Vector512.GreaterThanOrEqual(lane, Vector512.Create((int)from)).AsSingle(), t);
+    }
+
+    /// <summary>The 8-lane form of <see cref="Edges(float*, Vector512{float}, Vector512{float}, nuint, nuint, nuint)"/>: h0, h1 cover
+    /// elements 0..15, t0, t1 elements last..last+15.</summary>
+    private static unsafe void Edges(float* p, Vector256<float> h0, Vector256<float> h1, Vector256<float> t0, Vector256<float> t1,
+        nuint head, nuint from, nuint last)
+    {
+        var lane = Vector256<int>.Indices;
+        var h = Vector256.Create((int)head);
+        var f = Vector256.Create((int)from);
+        var eight = Vector256.Create(8);
+        Avx.MaskStore(p, Vector256.LessThan(lane, h).AsSingle(), h0);
+        Avx.MaskStore(p + 8, Vector256.LessThan(lane + eight, h).AsSingle(), h1);
+        Avx.MaskStore(p + last, Vector256.GreaterThanOrEqual(lane, f).AsSingle(), t0);
+        Avx.MaskStore(p + last + 8, Vector256.GreaterThanOrEqual(lane + eight, f).AsSingle(), t1);
     }
 }
