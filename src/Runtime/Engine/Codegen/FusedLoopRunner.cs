@@ -93,12 +93,12 @@ internal sealed class FusedLoopRunner : IParallelWork
     /// <paramref name="streaming"/> is true. Not by default: measured on the 8M-float optimizer-update chain (3 reads,
     /// 2 writes), streaming each op's tile (2048 floats) ran at 37–41% of copy bandwidth against 46–54% with ordinary
     /// stores, while one streaming pass over whole arrays (the kernels' drivers) gains; see bench/ and the tests.</summary>
-    public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads, bool? streaming = null)
+    public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads, bool streaming = false)
     {
         _slots = slots; _gathers = gathers; _length = length;
         _code = (Instr[])code.Clone();
         for (int i = 0; i < _code.Length; i++) { _code[i].Stream = false; _code[i].Via = -1; }
-        _streaming = Elementwise.CanStream && streaming == true;
+        _streaming = Elementwise.CanStream && streaming;
         if (_streaming) registers = PlanStreaming(_code, registers);
         _tile = Math.Clamp(8192 / Math.Max(registers, 1) / 64 * 64, 256, 2048);
         _parts = threads > 1 && length >= 1 << 15 ? threads : 1;
