@@ -7,7 +7,8 @@ internal static class ConvBench
 {
     public static void Run(Peak.Result peak)
     {
-        var table = new Table("conv2d NHWC, batch 64 (im2col + GEMM)");
+        Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
+        var table = new Table("conv2d NHWC, batch 64 (im2col + GEMM; 2 threads split the batch)");
         foreach (var (name, s) in new[]
         {
             ("LeNet conv1 28x28x1 -> 6, 5x5", Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, Padding.Valid)),
@@ -40,6 +41,15 @@ internal static class ConvBench
                 table.Add($"{name} dK, {threads}t", flops / bk / 1e9, "GFLOP/s", flops / bk / 1e9 / p, $"{bk * 1e3:F3} ms");
                 table.Add($"{name} dX, {threads}t", flops / bi / 1e9, "GFLOP/s", flops / bi / 1e9 / p, $"{bi * 1e3:F3} ms");
             }
+            // The path two threads took before the batch split: one unfold, then the GEMM's own two-thread split.
+            double old = Timing.BestSeconds(() =>
+            {
+                Conv2d.Unfold(s, x, ws);
+                Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels, 2);
+            });
+            double now2 = Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 2));
+            table.Add($"{name} fwd, 2t GEMM split (before)", flops / old / 1e9, "GFLOP/s", flops / old / 1e9 / peak.Gflops2,
+                $"{old * 1e3:F3} ms; batch split now {now2 * 1e3:F3} ms");
         }
         table.Print();
     }

@@ -31,6 +31,12 @@ internal static class ElementwiseBench
             double bytes = 3.0 * n * sizeof(float);
             table.Add($"fused, {size} per array", bytes / fused / 1e9, "GB/s", bytes / fused / 1e9 / peak.CopyGBs,
                 $"{n / fused / 1e9:F2} Gelem/s");
+            long threshold = Elementwise.NonTemporalThreshold;
+            Elementwise.NonTemporalThreshold = long.MaxValue;
+            double ordinary = Timing.BestSeconds(() => Elementwise.Binary<Then<AddOp, Compose<TanhOp, ReluOp>>>(x, y, d));
+            Elementwise.NonTemporalThreshold = threshold;
+            table.Add($"  same, ordinary stores", bytes / ordinary / 1e9, "GB/s", bytes / ordinary / 1e9 / peak.CopyGBs,
+                Elementwise.NonTemporalThreshold <= bytes ? $"streaming stores are {ordinary / fused:F2}x faster" : "(below the streaming threshold: same path)");
             table.Add($"three passes, {size} per array", bytes / split / 1e9, "GB/s", bytes / split / 1e9 / peak.CopyGBs,
                 $"fused is {split / fused:F2}x faster");
             double exp = Timing.BestSeconds(() => Elementwise.Unary<ExpOp>(x, d));

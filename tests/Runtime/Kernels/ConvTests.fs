@@ -76,10 +76,40 @@ let convCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
         Expect.floatClose { absolute = fdTol * scale; relative = 1e-4 } (dot (f64 dx) vx) fdX "<dX, v> vs finite difference"
     }
 
+/// Shapes with enough work to split over images (odd batches split unevenly; 1x1 needs no workspace).
+let threadShapes =
+    [ "LeNet conv1, batch 25", 25, 28, 28, 1, 5, 5, 6, 1, Padding.Valid
+      "LeNet conv2, batch 9", 9, 14, 14, 6, 5, 5, 16, 1, Padding.Valid
+      "same, stride 2, batch 3", 3, 40, 40, 8, 3, 3, 16, 2, Padding.Same
+      "pointwise 1x1, batch 5", 5, 32, 32, 16, 1, 1, 32, 1, Padding.Valid ]
+
+let threadCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
+    test name {
+        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, stride, padding)
+        let x, k, dy = f32 (randoms 1 s.InputLength), f32 (randoms 2 s.KernelLength), f32 (randoms 3 s.OutputLength)
+        let bias = f32 (randoms 4 s.OutChannels)
+        let run threads =
+            let ws = Array.zeroCreate<float32> s.WorkspaceLength
+            let y = Array.zeroCreate s.OutputLength
+            Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span y, Span ws, ReadOnlySpan bias, Activation.Relu, threads)
+            let dk = Array.create s.KernelLength 0.5f // beta = 1 accumulates onto it
+            Conv2d.BackwardKernel(&s, ReadOnlySpan x, ReadOnlySpan dy, Span dk, Span ws, 1f, threads)
+            let dx = Array.create s.InputLength nanf
+            Conv2d.BackwardInput(&s, ReadOnlySpan dy, ReadOnlySpan k, Span dx, Span ws, threads)
+            y, dk, dx
+        let (y1, dk1, dx1), (y2, dk2, dx2) = run 1, run 2
+        // dKernel sums over every image and pixel (thousands of float32 terms) in another order when split.
+        for what, a, b, tol in [ "forward", y1, y2, 1e-5; "dKernel", dk1, dk2, 1e-4; "dInput", dx1, dx2, 1e-5 ] do
+            for i in 0 .. a.Length - 1 do
+                if abs (float a[i] - float b[i]) > tol * (1.0 + abs (float a[i])) then
+                    failtestf "%s[%d]: 1 thread %g, 2 threads %g" what i a[i] b[i]
+    }
+
 [<Tests>]
 let tests =
     testList "Runtime.Kernels.Conv" [
         testList "conv2d forward, kernel and input gradients" [ for c in shapes -> convCase c ]
+        testList "two threads split the batch and agree with one" [ for c in threadShapes -> threadCase c ]
 
         test "fused bias + relu matches separate steps" {
             let s = Conv2dShape.Create(2, 9, 9, 3, 3, 3, 5, 1, Padding.Same)

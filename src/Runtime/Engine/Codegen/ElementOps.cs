@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Nn.Runtime.Kernels;
 
@@ -49,43 +51,57 @@ internal readonly struct EqualOp : IBinaryOp
     public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => Vector256.Equals(x, y) & Vector256<float>.One;
 }
 
-/// <summary>A span or one value broadcast over it: an operand of a fused op within one tile.</summary>
-internal readonly ref struct Src
+/// <summary>An operand of a fused op within one tile: a run of values from <see cref="P"/> on, or one value broadcast over it.</summary>
+internal readonly ref struct Arg
 {
-    public readonly ReadOnlySpan<float> Span;
+    public readonly ref float P;
     public readonly float Value;
     public readonly bool IsScalar;
-    public Src(ReadOnlySpan<float> span) { Span = span; Value = 0; IsScalar = false; }
-    public Src(float value) { Span = default; Value = value; IsScalar = true; }
-    public float this[int i] => IsScalar ? Value : Span[i];
+    public Arg(ref float p) { P = ref p; Value = 0; IsScalar = false; }
+    public Arg(float value) { P = ref Unsafe.NullRef<float>(); Value = value; IsScalar = true; }
+    public float this[nuint i] => IsScalar ? Value : Unsafe.Add(ref P, i);
 }
 
-/// <summary>Runs one elementwise op over a tile with the kernel library's generic drivers.</summary>
+/// <summary>Runs one elementwise op over a tile of n values at d with the kernel library's generic drivers, with
+/// ordinary or non-temporal stores (unfenced: the loop fences once per run).</summary>
 internal static class ElementOps
 {
-    public static void Unary<TOp>(in Src x, Span<float> dst) where TOp : struct, IUnaryOp
+    public static void Unary<TOp>(in Arg x, ref float d, nuint n, bool stream) where TOp : struct, IUnaryOp
     {
-        if (x.IsScalar) dst.Fill(TOp.Invoke(x.Value));
-        else Elementwise.Unary<TOp>(x.Span, dst);
+        if (x.IsScalar) MemoryMarshal.CreateSpan(ref d, (int)n).Fill(TOp.Invoke(x.Value));
+        else if (stream) Elementwise.UnaryStreaming<TOp>(ref x.P, ref d, n);
+        else Elementwise.UnaryCore<TOp, Temporal>(ref x.P, ref d, n);
     }
 
-    public static void Binary<TOp>(in Src x, in Src y, Span<float> dst) where TOp : struct, IBinaryOp
+    public static void Binary<TOp>(in Arg x, in Arg y, ref float d, nuint n, bool stream) where TOp : struct, IBinaryOp
     {
-        if (x.IsScalar && y.IsScalar) dst.Fill(TOp.Invoke(x.Value, y.Value));
-        else if (y.IsScalar) Elementwise.BinaryScalar<TOp>(x.Span, y.Value, dst);
-        else if (x.IsScalar) Elementwise.ScalarBinary<TOp>(x.Value, y.Span, dst);
-        else Elementwise.Binary<TOp>(x.Span, y.Span, dst);
+        if (x.IsScalar && y.IsScalar) { MemoryMarshal.CreateSpan(ref d, (int)n).Fill(TOp.Invoke(x.Value, y.Value)); return; }
+        if (y.IsScalar)
+        {
+            float v = y.Value;
+            if (stream) Elementwise.BinaryStreaming<TOp, Elementwise.Many, Elementwise.One>(ref x.P, ref v, ref d, n);
+            else Elementwise.BinaryCore<TOp, Elementwise.Many, Elementwise.One, Temporal>(ref x.P, ref v, ref d, n);
+        }
+        else if (x.IsScalar)
+        {
+            float v = x.Value;
+            if (stream) Elementwise.BinaryStreaming<TOp, Elementwise.One, Elementwise.Many>(ref v, ref y.P, ref d, n);
+            else Elementwise.BinaryCore<TOp, Elementwise.One, Elementwise.Many, Temporal>(ref v, ref y.P, ref d, n);
+        }
+        else if (stream) Elementwise.BinaryStreaming<TOp, Elementwise.Many, Elementwise.Many>(ref x.P, ref y.P, ref d, n);
+        else Elementwise.BinaryCore<TOp, Elementwise.Many, Elementwise.Many, Temporal>(ref x.P, ref y.P, ref d, n);
     }
 
-    public static void Where(in Src c, in Src a, in Src b, Span<float> dst)
+    public static void Where(in Arg c, in Arg a, in Arg b, ref float d, nuint n)
     {
-        for (int i = 0; i < dst.Length; i++) dst[i] = c[i] != 0f ? a[i] : b[i];
+        for (nuint i = 0; i < n; i++) Unsafe.Add(ref d, i) = c[i] != 0f ? a[i] : b[i];
     }
 
-    public static void Copy(in Src x, Span<float> dst)
+    public static void Copy(in Arg x, ref float d, nuint n)
     {
+        var dst = MemoryMarshal.CreateSpan(ref d, (int)n);
         if (x.IsScalar) dst.Fill(x.Value);
-        else if (!x.Span.Overlaps(dst)) x.Span.CopyTo(dst);
+        else if (!Unsafe.AreSame(ref x.P, ref d)) MemoryMarshal.CreateReadOnlySpan(ref x.P, (int)n).CopyTo(dst);
     }
 
     /// <summary>True when every value is finite (x − x is 0 exactly for finite x, NaN otherwise).</summary>

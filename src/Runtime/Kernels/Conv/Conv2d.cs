@@ -7,7 +7,7 @@ namespace Nn.Runtime.Kernels;
 /// (col2im, summing overlapping taps). Unfolding won over a direct loop nest because all the arithmetic
 /// lands in the packed FMA kernel; see bench/ for the LeNet-size measurements.
 /// </summary>
-public static class Conv2d
+public static partial class Conv2d
 {
     /// <summary>output = conv(input, kernel); <paramref name="workspace"/> holds at least <see cref="Conv2dShape.WorkspaceLength"/> floats.</summary>
     public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, Span<float> output,
@@ -19,6 +19,7 @@ public static class Conv2d
         Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, int threads = 1)
     {
         Check(s, input.Length, kernel.Length, output.Length, workspace.Length);
+        if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Forward, s, input, kernel, output, workspace, bias, activation, 0f, threads); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, u, s.PatchLength,
             kernel, s.OutChannels, 0f, output, s.OutChannels, bias, activation, threads);
@@ -29,6 +30,7 @@ public static class Conv2d
         Span<float> workspace, float beta = 0f, int threads = 1)
     {
         Check(s, input.Length, dKernel.Length, dOutput.Length, workspace.Length);
+        if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Kernel, s, input, dOutput, dKernel, workspace, default, Activation.Identity, beta, threads); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(true, false, s.PatchLength, s.OutChannels, s.PatchCount, 1f, u, s.PatchLength,
             dOutput, s.OutChannels, beta, dKernel, s.OutChannels, threads);
@@ -39,6 +41,7 @@ public static class Conv2d
         Span<float> workspace, int threads = 1)
     {
         Check(s, dInput.Length, kernel.Length, dOutput.Length, workspace.Length);
+        if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Input, s, dOutput, kernel, dInput, workspace, default, Activation.Identity, 0f, threads); return; }
         if (s.IsPointwise)
         {
             Gemm.Multiply(false, true, s.PatchCount, s.PatchLength, s.OutChannels, 1f, dOutput, s.OutChannels,

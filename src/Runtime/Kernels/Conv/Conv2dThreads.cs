@@ -1,0 +1,110 @@
+namespace Nn.Runtime.Kernels;
+
+public static partial class Conv2d
+{
+    /// <summary>Below this many FLOPs a convolution runs on one thread: handing a part to the other thread costs more.</summary>
+    private const double MinFlopsToSplit = 4e6;
+
+    /// <summary>
+    /// True when a call should split its batch over threads. Each thread then unfolds its own images into its own rows
+    /// of the workspace and runs a one-thread GEMM on them: the GEMM's own split is poor for convolution shapes (6 or 16
+    /// output channels: both threads pack the same panels and share output lines), and the unfold and fold run in
+    /// parallel too. A batch of one keeps the GEMM's threads.
+    /// </summary>
+    private static bool SplitsBatch(in Conv2dShape s, int threads) =>
+        threads > 1 && s.Batch > 1 && 2.0 * s.PatchCount * s.PatchLength * s.OutChannels >= MinFlopsToSplit;
+
+    /// <summary>
+    /// One convolution call split by images into chunks that the threads take in turn (an atomic counter), so a thread
+    /// that starts late, or whose core is busy with another process, takes fewer chunks instead of holding the call up:
+    /// two threads then cost about what one does at worst.
+    /// </summary>
+    private sealed unsafe class ConvJob : IParallelWork
+    {
+        public enum Kind { Forward, Kernel, Input }
+
+        [ThreadStatic] private static ConvJob? t_job;
+
+        private Kind _kind;
+        private Conv2dShape _s;
+        private float* _a, _b, _out, _ws, _bias, _partial;
+        private int _biasLength;
+        private Activation _activation;
+        private float _beta;
+        private int _next, _chunks, _perChunk;
+        /// <summary>Per part: whether it wrote its kernel-gradient buffer.</summary>
+        private bool[] _wrote = new bool[2];
+        /// <summary>The kernel gradients of parts 1.. (part 0 writes dKernel itself); grown, never shrunk.</summary>
+        private float[] _partials = [];
+
+        /// <summary>Forward: a = input, b = kernel, out = output. Kernel: a = input, b = dOutput, out = dKernel.
+        /// Input: a = dOutput, b = kernel, out = dInput.</summary>
+        public static void Run(Kind kind, in Conv2dShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output,
+            Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, float beta, int threads)
+        {
+            var job = t_job ??= new ConvJob();
+            int parts = Math.Min(threads, s.Batch);
+            // Chunks of about 0.5 MFLOP, at least two per part.
+            double perImage = 2.0 * s.OutHeight * s.OutWidth * s.PatchLength * s.OutChannels;
+            job._perChunk = Math.Clamp((int)(5e5 / Math.Max(perImage, 1)), 1, Math.Max(1, s.Batch / (2 * parts)));
+            job._chunks = (s.Batch + job._perChunk - 1) / job._perChunk;
+            job._next = 0;
+            if (job._wrote.Length < parts) job._wrote = new bool[parts];
+            Array.Clear(job._wrote);
+            if (kind == Kind.Kernel && job._partials.Length < (parts - 1) * s.KernelLength) job._partials = new float[(parts - 1) * s.KernelLength];
+            fixed (float* pa = a, pb = b, po = output, pw = workspace, pbias = bias, pp = job._partials)
+            {
+                job._kind = kind; job._s = s; job._a = pa; job._b = pb; job._out = po; job._ws = pw;
+                job._bias = pbias; job._partial = pp; job._biasLength = bias.Length; job._activation = activation; job._beta = beta;
+                WorkerPool.Shared.Run(job, parts);
+                if (kind == Kind.Kernel)
+                {
+                    var dk = new Span<float>(po, s.KernelLength);
+                    // Part 0 owns dKernel (it applied beta); if the other part took every chunk, apply beta here.
+                    if (!job._wrote[0])
+                    {
+                        if (beta == 0f) dk.Clear();
+                        else Elementwise.BinaryScalar<MulOp>(dk, beta, dk);
+                    }
+                    for (int p = 1; p < parts; p++)
+                        if (job._wrote[p]) Elementwise.Binary<AddOp>(dk, new ReadOnlySpan<float>(pp + (p - 1) * s.KernelLength, s.KernelLength), dk);
+                }
+                job._a = job._b = job._out = job._ws = job._bias = job._partial = null;
+            }
+        }
+
+        public void Execute(int index, int count)
+        {
+            for (int c; (c = Interlocked.Increment(ref _next) - 1) < _chunks;)
+            {
+                int b0 = c * _perChunk;
+                Images(index, b0, Math.Min(b0 + _perChunk, _s.Batch));
+            }
+        }
+
+        private void Images(int index, int b0, int b1)
+        {
+            var s = _s;
+            var part = s with { Batch = b1 - b0 };
+            long inAt = (long)b0 * s.Height * s.Width * s.InChannels, outAt = (long)b0 * s.OutHeight * s.OutWidth * s.OutChannels;
+            var ws = new Span<float>(_ws + (long)b0 * s.OutHeight * s.OutWidth * s.PatchLength, part.WorkspaceLength);
+            switch (_kind)
+            {
+                case Kind.Forward:
+                    Forward(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength), new ReadOnlySpan<float>(_b, s.KernelLength),
+                        new Span<float>(_out + outAt, part.OutputLength), ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
+                    break;
+                case Kind.Kernel:
+                    float* dk = index == 0 ? _out : _partial + (index - 1) * s.KernelLength;
+                    BackwardKernel(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength), new ReadOnlySpan<float>(_b + outAt, part.OutputLength),
+                        new Span<float>(dk, s.KernelLength), ws, _wrote[index] ? 1f : index == 0 ? _beta : 0f, 1);
+                    _wrote[index] = true;
+                    break;
+                default:
+                    BackwardInput(part, new ReadOnlySpan<float>(_a + outAt, part.OutputLength), new ReadOnlySpan<float>(_b, s.KernelLength),
+                        new Span<float>(_out + inAt, part.InputLength), ws, 1);
+                    break;
+            }
+        }
+    }
+}
