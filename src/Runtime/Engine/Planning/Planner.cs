@@ -15,6 +15,9 @@ namespace Nn.Runtime.Engine.Planning;
 /// </summary>
 public static class Planner
 {
+    /// <summary>TEMPORARY A/B switch.</summary>
+    public static bool Experiment { get; set; } = true;
+
     /// <summary>Plans <paramref name="graph"/> as given (run <see cref="Rewrite.Passes.Optimize(Graph)"/> first to simplify it).</summary>
     public static Plan Build(Graph graph)
     {
@@ -106,7 +109,7 @@ public static class Planner
             var fused = members.Select(m => new FusedOp(m, operands[m.Id], readOutside[m.Id])).ToArray();
             kernels.Add((new FusedLoop(members[0].Shape, fused), members[^1].Id));
         }
-        return new Plan(graph, Order(kernels, count, viewOf), storage, viewOf);
+        return new Plan(graph, Order(kernels, count, viewOf, isOutput), storage, viewOf);
     }
 
     /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop <paramref name="target"/>,
@@ -179,9 +182,17 @@ public static class Planner
         return withBias with { Output = r, Activation = kind, Absorbed = [m, add] };
     }
 
-    /// <summary>Kernels in dependency order (Kahn's algorithm, earliest anchor first among the ready ones).</summary>
-    private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf)
+    /// <summary>Kernels in dependency order (Kahn's algorithm, earliest anchor first among the ready ones), except that
+    /// a terminal kernel, one whose stored values are all graph outputs no other kernel reads (an optimizer update),
+    /// runs as soon as it is ready: right after the kernel that produced its last operand (a weight gradient), while
+    /// that operand is still in cache, and so that the operand's buffer is released early.</summary>
+    private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf, bool[] isOutput)
     {
+        int Root(int id) => viewOf[id] >= 0 ? viewOf[id] : id;
+        var readByKernel = new bool[count];
+        foreach (var (k, _) in kernels) foreach (var r in k.Reads) readByKernel[Root(r.Id)] = true;
+        bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)]);
+        (int, int) Priority(int k) => (Experiment && Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var producer = Enumerable.Repeat(-1, count).ToArray();
         for (int k = 0; k < kernels.Count; k++)
         {
@@ -194,13 +205,13 @@ public static class Planner
             foreach (var x in kernels[k].Kernel.Reads.Select(r => r.Id).Distinct())
                 if (Producer(x) is var p && p >= 0 && p != k) { deps[k]++; next[p].Add(k); }
         int Producer(int id) => producer[viewOf[id] >= 0 ? viewOf[id] : id];
-        var ready = new PriorityQueue<int, int>();
-        for (int k = 0; k < kernels.Count; k++) if (deps[k] == 0) ready.Enqueue(k, kernels[k].Anchor);
+        var ready = new PriorityQueue<int, (int, int)>();
+        for (int k = 0; k < kernels.Count; k++) if (deps[k] == 0) ready.Enqueue(k, Priority(k));
         var order = new List<PlanKernel>();
         while (ready.TryDequeue(out var k, out _))
         {
             order.Add(kernels[k].Kernel);
-            foreach (var c in next[k]) if (--deps[c] == 0) ready.Enqueue(c, kernels[c].Anchor);
+            foreach (var c in next[k]) if (--deps[c] == 0) ready.Enqueue(c, Priority(c));
         }
         if (order.Count != kernels.Count) throw Throw.Bug("the fusion plan has a cycle");
         return order;
