@@ -53,11 +53,41 @@ internal static class TrainingStepBench
             }
         if (flags.Contains("--ab")) AB(only);
         if (flags.Contains("--chains")) Chains();
+        if (flags.Contains("--narrow")) NarrowAB();
         Xor(table);
         Chain(table, peak);
         table.Print();
         Console.WriteLine("(ms/step is the best of 7 timed batches after warm-up; 'of peak' is GFLOP/s over the FMA peak on the same threads,");
         Console.WriteLine(" measured right after the case; the chain row is GB/s over the copy bandwidth measured at start)");
+    }
+
+    private static void NarrowAB()
+    {
+        foreach (var (m, n, k, ta, tb) in new[] { (64, 10, 256, false, false), (64, 256, 10, false, true), (256, 10, 64, true, false),
+                                                  (256, 10, 1024, false, false), (256, 1024, 10, false, true), (1024, 10, 256, true, false) })
+        {
+            var b = new GraphBuilder();
+            var a = b.Input("a", ta ? Shape.Of(k, m) : Shape.Of(m, k), Sp);
+            var bb = b.Input("b", tb ? Shape.Of(n, k) : Shape.Of(k, n), Sp);
+            var prod = b.MatMul(ta ? b.Transpose(a, Sp, [1, 0]) : a, tb ? b.Transpose(bb, Sp, [1, 0]) : bb, Sp);
+            var graph = b.Build([new("c", prod)]);
+            var rng = new Random(2);
+            HostTensor Rand(int r, int c) => new([r, c], Enumerable.Range(0, r * c).Select(_ => (float)rng.NextDouble()).ToArray());
+            var feeds = new Dictionary<string, HostTensor> { ["a"] = ta ? Rand(k, m) : Rand(m, k), ["b"] = tb ? Rand(n, k) : Rand(k, n) };
+            Planner.Experiment = false;
+            var c0 = GraphRunner.Compile(graph, feeds);
+            Planner.Experiment = true;
+            var c1 = GraphRunner.Compile(graph, feeds);
+            double t0 = double.MaxValue, t1 = double.MaxValue;
+            for (int r = 0; r < 5; r++)
+            {
+                t0 = Math.Min(t0, Timing.BestSeconds(c0.Run, repeats: 3, minBatchSeconds: 0.05));
+                t1 = Math.Min(t1, Timing.BestSeconds(c1.Run, repeats: 3, minBatchSeconds: 0.05));
+            }
+            var d0 = c0.Output("c", out _).ToArray(); var d1 = c1.Output("c", out _).ToArray();
+            double err = d0.Zip(d1, (x, y) => Math.Abs(x - y) / (1 + Math.Abs(x))).Max();
+            Console.WriteLine($"narrow {m}x{n}x{k} ta={ta} tb={tb}: packed {t0 * 1e6:F2} µs, narrow {t1 * 1e6:F2} µs ({t0 / t1:F2}x), max rel diff {err:E1}");
+        }
     }
 
     private static void Chains()
