@@ -51,93 +51,11 @@ internal static class TrainingStepBench
                 if (plan && threads == 1) Console.WriteLine($"\nplan of {name}:\n{PlanPrinter.Text(((FusedExecutor)exec).TrainPlan)}");
                 if (profile) Profile(name, (FusedExecutor)exec, x, y, batch, threads, s);
             }
-        if (flags.Contains("--ab")) AB(only);
-        if (flags.Contains("--chains")) Chains();
-        if (flags.Contains("--narrow")) NarrowAB();
         Xor(table);
         Chain(table, peak);
         table.Print();
         Console.WriteLine("(ms/step is the best of 7 timed batches after warm-up; 'of peak' is GFLOP/s over the FMA peak on the same threads,");
         Console.WriteLine(" measured right after the case; the chain row is GB/s over the copy bandwidth measured at start)");
-    }
-
-    private static void NarrowAB()
-    {
-        foreach (var (m, n, k, ta, tb) in new[] { (64, 10, 256, false, false), (64, 256, 10, false, true), (256, 10, 64, true, false),
-                                                  (256, 10, 1024, false, false), (256, 1024, 10, false, true), (1024, 10, 256, true, false) })
-        {
-            var b = new GraphBuilder();
-            var a = b.Input("a", ta ? Shape.Of(k, m) : Shape.Of(m, k), Sp);
-            var bb = b.Input("b", tb ? Shape.Of(n, k) : Shape.Of(k, n), Sp);
-            var prod = b.MatMul(ta ? b.Transpose(a, Sp, [1, 0]) : a, tb ? b.Transpose(bb, Sp, [1, 0]) : bb, Sp);
-            var graph = b.Build([new("c", prod)]);
-            var rng = new Random(2);
-            HostTensor Rand(int r, int c) => new([r, c], Enumerable.Range(0, r * c).Select(_ => (float)rng.NextDouble()).ToArray());
-            var feeds = new Dictionary<string, HostTensor> { ["a"] = ta ? Rand(k, m) : Rand(m, k), ["b"] = tb ? Rand(n, k) : Rand(k, n) };
-            Planner.Experiment = false;
-            var c0 = GraphRunner.Compile(graph, feeds);
-            Planner.Experiment = true;
-            var c1 = GraphRunner.Compile(graph, feeds);
-            double t0 = double.MaxValue, t1 = double.MaxValue;
-            for (int r = 0; r < 5; r++)
-            {
-                t0 = Math.Min(t0, Timing.BestSeconds(c0.Run, repeats: 3, minBatchSeconds: 0.05));
-                t1 = Math.Min(t1, Timing.BestSeconds(c1.Run, repeats: 3, minBatchSeconds: 0.05));
-            }
-            var d0 = c0.Output("c", out _).ToArray(); var d1 = c1.Output("c", out _).ToArray();
-            double err = d0.Zip(d1, (x, y) => Math.Abs(x - y) / (1 + Math.Abs(x))).Max();
-            Console.WriteLine($"narrow {m}x{n}x{k} ta={ta} tb={tb}: packed {t0 * 1e6:F2} µs, narrow {t1 * 1e6:F2} µs ({t0 / t1:F2}x), max rel diff {err:E1}");
-        }
-    }
-
-    private static void Chains()
-    {
-        var flush = new float[32 << 20];
-        foreach (int n in new[] { 64 << 10, 256 << 10, 1 << 20, 4 << 20 })
-        {
-            var b = new GraphBuilder();
-            var w = b.Input("w", Shape.Of(n), Sp); var m = b.Input("m", Shape.Of(n), Sp); var g = b.Input("g", Shape.Of(n), Sp);
-            var lr = b.Input("lr", Shape.Scalar, Sp);
-            var m2 = b.Binary(OpKind.Add, b.Binary(OpKind.Mul, b.Const(0.9, Sp), m, Sp), g, Sp);
-            var w2 = b.Binary(OpKind.Sub, w, b.Binary(OpKind.Mul, lr, m2, Sp), Sp);
-            var graph = b.Build([new("m", m2), new("w", w2)]);
-            var rng = new Random(2);
-            HostTensor Rand() => new([n], Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble()).ToArray());
-            var c = GraphRunner.Compile(graph, new Dictionary<string, HostTensor> { ["w"] = Rand(), ["m"] = Rand(), ["g"] = Rand(), ["lr"] = new([], [0.01f]) });
-            double hot = Timing.BestSeconds(c.Run);
-            double cold = double.MaxValue;
-            for (int r = 0; r < 20; r++)
-            {
-                flush.AsSpan().Fill(r);
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                c.Run();
-                cold = Math.Min(cold, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            }
-            double bytes = 5.0 * n * 4;
-            Console.WriteLine($"chain {n * 4 >> 10} KiB/array: hot {hot * 1e6:F1} µs ({bytes / hot / 1e9:F1} GB/s), cold {cold * 1e6:F1} µs ({bytes / cold / 1e9:F1} GB/s)");
-        }
-    }
-
-    private static void AB(string only)
-    {
-        foreach (var (layers, batch, opt) in Cases)
-            foreach (int threads in new[] { 1, 2 })
-            {
-                string name = $"{string.Join("-", layers)} b{batch} {opt} {threads}t";
-                if (!name.Contains(only)) continue;
-                Planner.Experiment = false;
-                var (e0, x, y) = Mlp(layers, batch, opt, threads);
-                Planner.Experiment = true;
-                var (e1, _, _) = Mlp(layers, batch, opt, threads);
-                long step = 1;
-                double b0 = double.MaxValue, b1 = double.MaxValue;
-                for (int r = 0; r < 4; r++)
-                {
-                    b0 = Math.Min(b0, Timing.BestSeconds(() => e0.Step(x, y, 0.01, step++, 1), repeats: 3, minBatchSeconds: 0.2));
-                    b1 = Math.Min(b1, Timing.BestSeconds(() => e1.Step(x, y, 0.01, step++, 1), repeats: 3, minBatchSeconds: 0.2));
-                }
-                Console.WriteLine($"A/B {name}: old {b0 * 1e3:F3} ms, new {b1 * 1e3:F3} ms ({(b0 / b1 - 1) * 100:+0.0;-0.0}%)");
-            }
     }
 
     /// <summary>The matrix-product FLOPs of one training step of a dense net (see the class summary).</summary>
@@ -188,7 +106,7 @@ internal static class TrainingStepBench
                 var (m, n, kk) = GemmSize(g, dims);
                 double f = 2.0 * m * n * kk;
                 double alone = GemmAlone(g.TransA, g.TransB, m, n, kk, threads);
-                extra = $"  {m}x{n}x{kk}: {f / s / 1e9:F1} GFLOP/s (alone {f / alone / 1e9:F1})";
+                extra = $"  {m}x{n}x{kk}: {f / s / 1e9:F1} GFLOP/s (packed GEMM alone {f / alone / 1e9:F1})";
             }
             Console.WriteLine($"  k{k,-3} {s * 1e6,9:F1} µs {s / total * 100,5:F1}%  {Trim(kernels[k].Describe())}{extra}");
         }

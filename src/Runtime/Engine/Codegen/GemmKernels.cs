@@ -34,7 +34,7 @@ internal static class GemmKernels
         bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= SmallProduct;
         var act = g.Activation;
         int threads = c.Threads;
-        bool narrow = Planner.Experiment && !small && Vector512.IsHardwareAccelerated && n <= NarrowColumns;
+        bool narrow = !small && Vector512.IsHardwareAccelerated && n <= NarrowColumns;
         var bRows = narrow ? new float[(long)k * 16] : []; // op(B) as k zero-padded vectors: allocated here once, filled per product
         return () =>
         {

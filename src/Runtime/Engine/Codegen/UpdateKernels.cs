@@ -23,7 +23,7 @@ internal static class UpdateKernels
         bool checkFinite, int threads)
     {
         long length = counts[loop.Ops[0].Node.Id];
-        if (!Planner.Experiment || !Vector512.IsHardwareAccelerated || length == 0 || length > int.MaxValue) return null;
+        if (!Vector512.IsHardwareAccelerated || length == 0 || length > int.MaxValue) return null;
         var domain = shapes[loop.Ops[0].Node.Id];
         var members = loop.Ops.Select(o => o.Node.Id).ToHashSet();
         // A full operand: a stored buffer of the loop's elements in the same order (not a loop member).

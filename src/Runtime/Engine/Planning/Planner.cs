@@ -11,12 +11,10 @@ namespace Nn.Runtime.Engine.Planning;
 /// the relu output instead, as step(relu z) = step z); (2) Reshape becomes a view and constants broadcast values;
 /// (3) elementwise and broadcast ops of one shape are grouped into loops, greedily joining a producer's loop unless
 /// that would make a cycle through another kernel; (4) everything else is one kernel per node; (5) kernels are
-/// ordered topologically.
+/// ordered topologically, a kernel whose values only the caller reads (an optimizer update) as soon as it is ready.
 /// </summary>
 public static class Planner
 {
-    /// <summary>TEMPORARY A/B switch.</summary>
-    public static bool Experiment { get; set; } = true;
 
     /// <summary>Plans <paramref name="graph"/> as given (run <see cref="Rewrite.Passes.Optimize(Graph)"/> first to simplify it).</summary>
     public static Plan Build(Graph graph)
@@ -192,7 +190,7 @@ public static class Planner
         var readByKernel = new bool[count];
         foreach (var (k, _) in kernels) foreach (var r in k.Reads) readByKernel[Root(r.Id)] = true;
         bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)]);
-        (int, int) Priority(int k) => (Experiment && Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
+        (int, int) Priority(int k) => (Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var producer = Enumerable.Repeat(-1, count).ToArray();
         for (int k = 0; k < kernels.Count; k++)
         {
