@@ -1,6 +1,6 @@
 /// The training step's own kernels on the fused engine: narrow matrix products (n ≤ 16) against the reference,
-/// the SGD updates' streaming pass (values, the non-finite check, threads) and the plan order that runs each
-/// update right after its weight gradient.
+/// the SGD updates' streaming pass (values, the non-finite check, threads), the plan order that runs each
+/// update right after its weight gradient, and loops merged so that an Adam update is one pass.
 module Nn.Tests.Runtime.Engine.StepKernelTests
 
 open System
@@ -138,5 +138,20 @@ let tests =
                 | :? GemmKernel as g when u.Reads |> Seq.contains g.Output -> ()
                 | k -> failtestf "k%d (%s) follows k%d (%s), not its gradient's GEMM" i (u.Describe()) (i - 1) (k.Describe())
             Expect.equal updates.Length 2 "two weight updates directly after their GEMMs"
+        }
+        test "an Adam update (both moments and the weight) is one fused loop that stores only the new values" {
+            let graphs = mlp 64 (OptimizerSpec(Kind = "adam", Lr = 0.01))
+            let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
+            let plan = exec.TrainPlan
+            let outputs = plan.Graph.Outputs |> Seq.map (fun o -> o.Value) |> HashSet
+            for p in [ "d1.w"; "d2.w" ] do
+                let news = [ p; p + ".m"; p + ".v" ] |> List.map (fun n -> plan.Graph.Output(TrainStep.NewPrefix + n))
+                let writers = plan.Kernels |> Seq.filter (fun k -> news |> List.exists (fun v -> k.Writes |> Seq.contains v)) |> List.ofSeq
+                match writers with
+                | [ :? FusedLoop as l ] ->
+                    let stored = l.Ops |> Seq.filter (fun o -> o.Store) |> Seq.map (fun o -> o.Node) |> List.ofSeq
+                    for v in stored do
+                        if not (outputs.Contains v) && v.Shape.Rank = 2 then failtestf "%s's loop stores the intermediate %O" p v
+                | ks -> failtestf "%s's new values come from %d kernels: %A" p ks.Length (ks |> List.map (fun k -> k.Describe()))
         }
     ]

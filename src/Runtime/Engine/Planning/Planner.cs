@@ -66,6 +66,7 @@ public static class Planner
         var loops = new List<List<Node>>();
         var reach = new HashSet<int>[count]; // loops a node depends on through stored values
         var loopDeps = new List<HashSet<int>>(); // loops a whole loop depends on (any member's operands)
+        var alias = new List<int>(); // a merged loop's id → the loop it was merged into (ids in reach sets may be stale)
         foreach (var n in nodes)
         {
             if (!needed[n.Id]) continue;
@@ -76,15 +77,30 @@ public static class Planner
             if (n.IsSource || n.Op == OpKind.Reshape || absorbed[n.Id]) continue;
             if (gemmOf[n.Id] is { } g) { kernels.Add((g, n.Id)); continue; }
             if (!IsElementwise(n.Op)) { kernels.Add((new NodeKernel(n, ops), n.Id)); continue; }
+            // Operands in two independent loops of this shape (an optimizer's moment and its gradient term): merge
+            // the loops, so the node joins both and neither operand is stored.
+            var sameShape = ops.Where(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Select(x => loopOf[x.Id]).Distinct().ToArray();
+            for (int i = 1; i < sameShape.Length; i++)
+            {
+                int into = loopOf[ops.First(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Id], from = sameShape[i];
+                if (from == into || DependsOn(loopDeps[from], into, loopDeps, alias) || DependsOn(loopDeps[into], from, loopDeps, alias)) continue;
+                foreach (var m in loops[from]) loopOf[m.Id] = into;
+                loops[into].AddRange(loops[from]);
+                loops[into].Sort((a, b) => a.Id.CompareTo(b.Id));
+                loops[from].Clear();
+                loopDeps[into].UnionWith(loopDeps[from]);
+                loopDeps[from].Clear();
+                alias[from] = into;
+            }
             int join = -1;
             foreach (var x in ops)
             {
                 int l = loopOf[x.Id];
                 if (l < 0 || !x.Shape.Equals(n.Shape)) continue;
-                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps)))))
+                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps, alias) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps, alias)))))
                 { join = l; break; }
             }
-            if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); }
+            if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); alias.Add(join); }
             loops[join].Add(n);
             foreach (var y in ops)
                 if (loopOf[y.Id] != join) { loopDeps[join].UnionWith(reach[y.Id]); if (loopOf[y.Id] >= 0) loopDeps[join].Add(loopOf[y.Id]); }
@@ -102,7 +118,7 @@ public static class Planner
                 foreach (var x in operands[m.Id])
                     if (!inLoop.Contains(x.Id)) readOutside[Root(x)] = true;
         }
-        foreach (var members in loops)
+        foreach (var members in loops.Where(l => l.Count > 0))
         {
             var fused = members.Select(m => new FusedOp(m, operands[m.Id], readOutside[m.Id])).ToArray();
             kernels.Add((new FusedLoop(members[0].Shape, fused), members[^1].Id));
@@ -111,14 +127,17 @@ public static class Planner
     }
 
     /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop <paramref name="target"/>,
-    /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands).</summary>
-    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps)
+    /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands) and
+    /// reading a merged loop's id as the loop it was merged into.</summary>
+    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps, List<int> alias)
     {
+        int Find(int l) { while (alias[l] != l) l = alias[l]; return l; }
+        target = Find(target);
         var seen = new HashSet<int>();
         var stack = new Stack<int>(direct);
         while (stack.Count > 0)
         {
-            int l = stack.Pop();
+            int l = Find(stack.Pop());
             if (l == target) return true;
             if (seen.Add(l)) foreach (var d in loopDeps[l]) stack.Push(d);
         }
