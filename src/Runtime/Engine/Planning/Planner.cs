@@ -201,14 +201,27 @@ public static class Planner
 
     /// <summary>Kernels in dependency order (Kahn's algorithm, earliest anchor first among the ready ones), except that
     /// a terminal kernel, one whose stored values are all graph outputs no other kernel reads (an optimizer update),
-    /// runs as soon as it is ready: right after the kernel that produced its last operand (a weight gradient), while
-    /// that operand is still in cache, and so that the operand's buffer is released early.</summary>
+    /// of fixed size up to <see cref="EarlyElements"/>, runs as soon as it is ready: right after the kernel that
+    /// produced its last operand (a weight gradient), while that operand is still in cache. Larger updates stream
+    /// through memory whenever they run, and running them between the backward products would evict the
+    /// activations those products read next, so they keep their place at the end.</summary>
+    /// <summary>The largest update (elements) run as soon as it is ready: 1 MiB of floats, one core's L2 (measured:
+    /// 784-256-10 at batch 64, a 784×256 update, steps 5-10% faster early; 1024×1024 updates 1% slower).</summary>
+    public const int EarlyElements = 1 << 18;
+
+    private static bool CacheSized(Shape s)
+    {
+        long c = 1;
+        for (int i = 0; i < s.Rank; i++) { if (!s[i].IsFixed) return false; c *= s[i].Size; }
+        return c <= EarlyElements;
+    }
+
     private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf, bool[] isOutput)
     {
         int Root(int id) => viewOf[id] >= 0 ? viewOf[id] : id;
         var readByKernel = new bool[count];
         foreach (var (k, _) in kernels) foreach (var r in k.Reads) readByKernel[Root(r.Id)] = true;
-        bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)]);
+        bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)] && CacheSized(w.Shape));
         (int, int) Priority(int k) => (Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var producer = Enumerable.Repeat(-1, count).ToArray();
         for (int k = 0; k < kernels.Count; k++)
