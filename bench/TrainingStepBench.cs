@@ -1,6 +1,7 @@
 using Nn.Runtime;
 using Nn.Runtime.Data;
 using Nn.Runtime.Engine;
+using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 using Nn.Runtime.Ops;
@@ -10,32 +11,45 @@ namespace Nn.Bench;
 
 /// <summary>
 /// End-to-end training steps on the fused engine (forward, softmax cross-entropy with class-index targets, backward,
-/// optimizer update: one planned graph). GFLOP/s counts 6·params·batch per step for dense nets (2·params·batch for
-/// each of forward, input gradient and weight gradient; elementwise work and the first layer's unneeded input
-/// gradient are not subtracted or added), against the FMA peak re-measured next to each case. Also: a fused
-/// elementwise chain run by the engine against the measured copy bandwidth, the per-step overhead of a tiny network
-/// (xor, 2-8-1, batch 4) and the bytes allocated per step after warm-up.
+/// optimizer update: one planned graph). GFLOP/s counts the matrix products a step must do: per dense layer of
+/// k inputs and n outputs, 2·b·k·n for the forward product, 2·b·k·n for the weight gradient and, for every layer
+/// but the first, 2·b·k·n for the input gradient (the network input's gradient is never computed); elementwise
+/// work (bias, activations, loss, optimizer) is not counted. The ratio is against the FMA peak re-measured next to
+/// each case. Also: a fused elementwise chain run by the engine against the measured copy bandwidth, the per-step
+/// overhead of a tiny network (xor, 2-8-1, batch 4) and the bytes allocated per step after warm-up.
+/// With <c>--profile</c>, each case is followed by a per-kernel breakdown of a step (time, share, GEMM GFLOP/s
+/// next to the same product run alone); with <c>--plan</c>, by the plan's kernels; <c>--only=TEXT</c> runs the cases
+/// whose name contains TEXT (for example <c>--only="1024-10 b256 sgd 1t"</c>).
 /// </summary>
 internal static class TrainingStepBench
 {
     private static readonly SourceSpan Sp = SourceSpan.None;
 
-    public static void Run(Peak.Result peak)
+    private static readonly (int[] Layers, int Batch, string Opt)[] Cases =
+    [
+        ([784, 256, 10], 64, "sgd"), ([784, 256, 10], 256, "sgd"), ([784, 256, 10], 256, "adam"), ([784, 1024, 1024, 1024, 10], 256, "sgd"),
+    ];
+
+    public static void Run(Peak.Result peak, IReadOnlyList<string> flags)
     {
+        bool profile = flags.Contains("--profile"), plan = flags.Contains("--plan");
+        string only = flags.FirstOrDefault(f => f.StartsWith("--only="))?["--only=".Length..] ?? "";
         Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
         var table = new Table("training step (fused engine)");
-        foreach (var (layers, batch, opt) in new[] { (new[] { 784, 256, 10 }, 64, "sgd"), (new[] { 784, 256, 10 }, 256, "sgd"),
-                                                     (new[] { 784, 256, 10 }, 256, "adam"), (new[] { 784, 1024, 1024, 1024, 10 }, 256, "sgd") })
+        foreach (var (layers, batch, opt) in Cases)
             foreach (int threads in new[] { 1, 2 })
             {
-                var (exec, x, y, parameters) = Mlp(layers, batch, opt, threads);
+                string name = $"{string.Join("-", layers)} b{batch} {opt} {threads}t";
+                if (!name.Contains(only)) continue;
+                var (exec, x, y) = Mlp(layers, batch, opt, threads);
                 long step = 1;
                 double s = Timing.BestSeconds(() => exec.Step(x, y, 0.01, step++, 1), repeats: 7, minBatchSeconds: 0.3);
-                double flops = 6.0 * parameters * batch;
+                double flops = StepFlops(layers, batch);
                 double peakNow = Peak.Fma(threads, 0.1);
-                string name = $"{string.Join("-", layers)} b{batch} {opt} {threads}t";
                 table.Add(name, s * 1e3, "ms/step", flops / s / 1e9 / peakNow,
                     $"{flops / s / 1e9:F1} GFLOP/s, peak now {peakNow:F0}, {Allocated(exec, x, y)} B/step");
+                if (plan && threads == 1) Console.WriteLine($"\nplan of {name}:\n{PlanPrinter.Text(((FusedExecutor)exec).TrainPlan)}");
+                if (profile) Profile(name, (FusedExecutor)exec, x, y, batch, threads, s);
             }
         Xor(table);
         Chain(table, peak);
@@ -44,7 +58,85 @@ internal static class TrainingStepBench
         Console.WriteLine(" measured right after the case; the chain row is GB/s over the copy bandwidth measured at start)");
     }
 
-    private static (IStepExecutor, HostTensor, HostTensor, long) Mlp(int[] layers, int batch, string opt, int threads)
+    /// <summary>The matrix-product FLOPs of one training step of a dense net (see the class summary).</summary>
+    public static double StepFlops(int[] layers, int batch)
+    {
+        double flops = 0;
+        for (int i = 1; i < layers.Length; i++)
+        {
+            double product = 2.0 * batch * layers[i - 1] * layers[i];
+            flops += i == 1 ? 2 * product : 3 * product;
+        }
+        return flops;
+    }
+
+    /// <summary>Times every plan kernel over many steps and prints them with their share of the step; each GEMM also
+    /// with its GFLOP/s and the GFLOP/s of the same product (shapes, transposes, epilogue-free) run alone.</summary>
+    private static void Profile(string name, FusedExecutor exec, HostTensor x, HostTensor y, int batch, int threads, double stepSeconds)
+    {
+        int steps = Math.Max(20, (int)(1.0 / stepSeconds));
+        exec.ProfileSteps(x, y, 0.01, 5000, 1, Math.Max(3, steps / 10));
+        var best = exec.ProfileSteps(x, y, 0.01, 6000, 1, steps);
+        for (int r = 0; r < 2; r++)
+        {
+            var again = exec.ProfileSteps(x, y, 0.01, 7000 + r * steps, 1, steps);
+            for (int k = 0; k < best.Length; k++) best[k] = Math.Min(best[k], again[k]);
+        }
+        var kernels = exec.TrainPlan.Kernels;
+        var dims = new Dictionary<string, int> { ["n"] = batch };
+        double total = best.Sum() / steps;
+        Console.WriteLine($"\nprofile of {name}: {total * 1e3:F3} ms/step summed over kernels (timed step {stepSeconds * 1e3:F3} ms), " +
+                          $"best of 3 runs of {steps} steps, per kernel");
+        var byKind = new Dictionary<string, double>();
+        for (int k = 0; k < kernels.Count; k++)
+        {
+            double s = best[k] / steps;
+            string kind = kernels[k] switch
+            {
+                GemmKernel => "gemm",
+                FusedLoop => "fused loop",
+                NodeKernel { Node.Op: OpKind.Sum or OpKind.Mean or OpKind.ReduceMax } => "reduction",
+                NodeKernel nk => OpName(nk.Node.Op),
+                _ => "other",
+            };
+            byKind[kind] = byKind.GetValueOrDefault(kind) + s;
+            string extra = "";
+            if (kernels[k] is GemmKernel g)
+            {
+                var (m, n, kk) = GemmSize(g, dims);
+                double f = 2.0 * m * n * kk;
+                double alone = GemmAlone(g.TransA, g.TransB, m, n, kk, threads);
+                extra = $"  {m}x{n}x{kk}: {f / s / 1e9:F1} GFLOP/s (packed GEMM alone {f / alone / 1e9:F1})";
+            }
+            Console.WriteLine($"  k{k,-3} {s * 1e6,9:F1} µs {s / total * 100,5:F1}%  {Trim(kernels[k].Describe())}{extra}");
+        }
+        Console.WriteLine("  by kind: " + string.Join(", ", byKind.OrderByDescending(kv => kv.Value)
+            .Select(kv => $"{kv.Key} {kv.Value * 1e3:F3} ms ({kv.Value / total * 100:F1}%)")));
+    }
+
+    private static string OpName(OpKind op) => char.ToLowerInvariant(op.ToString()[0]) + op.ToString()[1..];
+
+    private static string Trim(string s) => s.Length <= 110 ? s : s[..107] + "...";
+
+    private static (int M, int N, int K) GemmSize(GemmKernel g, Dictionary<string, int> dims)
+    {
+        var o = g.MatMul.Shape.Resolve(dims);
+        var a = g.A.Shape.Resolve(dims);
+        int k = g.TransA ? a[^2] : a[^1];
+        return (o[^2], o[^1], k);
+    }
+
+    private static double GemmAlone(bool ta, bool tb, int m, int n, int k, int threads)
+    {
+        var rng = new Random(3);
+        var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble();
+        for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble();
+        return Timing.BestSeconds(() => Gemm.Multiply(ta, tb, m, n, k, 1f, a, ta ? m : k, b, tb ? k : n, 0f, c, n, threads),
+            repeats: 5, minBatchSeconds: 0.05);
+    }
+
+    private static (IStepExecutor, HostTensor, HostTensor) Mlp(int[] layers, int batch, string opt, int threads)
     {
         Node Forward(ForwardContext ctx)
         {
@@ -69,9 +161,7 @@ internal static class TrainingStepBench
         var rng = new Random(1);
         var x = new HostTensor([batch, layers[0]], Enumerable.Range(0, batch * layers[0]).Select(_ => (float)rng.NextDouble()).ToArray());
         var y = new HostTensor([batch], Enumerable.Range(0, batch).Select(_ => (float)rng.Next(layers[^1])).ToArray());
-        long parameters = 0;
-        for (int i = 1; i < layers.Length; i++) parameters += (long)layers[i - 1] * layers[i] + layers[i];
-        return (exec, x, y, parameters);
+        return (exec, x, y);
     }
 
     private static long Allocated(IStepExecutor exec, HostTensor x, HostTensor y)

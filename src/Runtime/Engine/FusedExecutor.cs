@@ -84,6 +84,34 @@ public sealed class FusedExecutor : IStepExecutor
         return result;
     }
 
+    /// <summary>Runs <paramref name="steps"/> training steps (as <see cref="Step"/> does, updates included, numbered
+    /// from <paramref name="firstStep"/>) and times every plan kernel separately: for each kernel of
+    /// <see cref="TrainPlan"/>, in order, its total seconds over the steps. For benchmarks (<c>bench training --profile</c>).</summary>
+    public double[] ProfileSteps(HostTensor features, HostTensor? target, double lr, long firstStep, ulong seed, int steps)
+    {
+        var p = _train.Prepare(features, target);
+        var kernels = p.Program.Steps;
+        var total = new double[kernels.Length];
+        for (int s = 0; s < steps; s++)
+        {
+            p.Point(_values, features, target);
+            _step.Seed = seed; _step.Step = firstStep + s;
+            p.Set(TrainStep.LrInput, (float)lr);
+            p.Set(TrainStep.StepInput, firstStep + s);
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (int k = 0; k < kernels.Length; k++)
+            {
+                kernels[k]();
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                total[k] += (t1 - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
+                t0 = t1;
+            }
+            if (_options.CheckFinite && p.Program.SawNonFinite()) throw NameNonFinite(features, target, lr, firstStep + s, seed, p);
+            p.Commit(_values);
+        }
+        return total;
+    }
+
     /// <inheritdoc />
     public BatchResult Evaluate(HostTensor features, HostTensor? target)
     {

@@ -17,6 +17,7 @@ internal sealed class BoundProgram
     public required int[][] Shapes { get; init; }
     public required Action[] Steps { get; init; }
     public required FusedLoopRunner[] Loops { get; init; }
+    public required UpdateRunner[] Updates { get; init; }
     /// <summary>Graph outputs no fused loop checks while storing them: (slot, element count).</summary>
     public required (int Slot, int Count)[] Unchecked { get; init; }
     public required BufferAssignment Buffers { get; init; }
@@ -31,6 +32,7 @@ internal sealed class BoundProgram
     public bool SawNonFinite()
     {
         foreach (var l in Loops) if (l.SawNonFinite) return true;
+        foreach (var u in Updates) if (u.SawNonFinite) return true;
         foreach (var (slot, count) in Unchecked) if (!ElementOps.AllFinite(Slots[slot].AsSpan(0, count))) return true;
         return false;
     }
@@ -88,11 +90,17 @@ internal static class Binder
         foreach (var o in g.Outputs) isOutput[o.Value.Id] = true;
         var steps = new List<Action>();
         var loops = new List<FusedLoopRunner>();
+        var updates = new List<UpdateRunner>();
         var checkedOutputs = new HashSet<int>();
         foreach (var k in plan.Kernels)
         {
             switch (k)
             {
+                case FusedLoop loop when UpdateKernels.TryBuild(loop, table, slotOf, shapes, counts, isOutput, checkFinite, threads) is { } update:
+                    updates.Add(update);
+                    steps.Add(update.Run);
+                    foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
+                    break;
                 case FusedLoop loop:
                     var runner = BuildLoop(loop, ctx, slotOf, shapes, counts, isOutput, checkFinite);
                     loops.Add(runner);
@@ -110,7 +118,7 @@ internal static class Binder
             : [];
         return new BoundProgram
         {
-            Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(), Loops = loops.ToArray(),
+            Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(), Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers,
         };
     }

@@ -11,10 +11,11 @@ namespace Nn.Runtime.Engine.Planning;
 /// the relu output instead, as step(relu z) = step z); (2) Reshape becomes a view and constants broadcast values;
 /// (3) elementwise and broadcast ops of one shape are grouped into loops, greedily joining a producer's loop unless
 /// that would make a cycle through another kernel; (4) everything else is one kernel per node; (5) kernels are
-/// ordered topologically.
+/// ordered topologically, a kernel whose values only the caller reads (an optimizer update) as soon as it is ready.
 /// </summary>
 public static class Planner
 {
+
     /// <summary>Plans <paramref name="graph"/> as given (run <see cref="Rewrite.Passes.Optimize(Graph)"/> first to simplify it).</summary>
     public static Plan Build(Graph graph)
     {
@@ -65,6 +66,7 @@ public static class Planner
         var loops = new List<List<Node>>();
         var reach = new HashSet<int>[count]; // loops a node depends on through stored values
         var loopDeps = new List<HashSet<int>>(); // loops a whole loop depends on (any member's operands)
+        var alias = new List<int>(); // a merged loop's id → the loop it was merged into (ids in reach sets may be stale)
         foreach (var n in nodes)
         {
             if (!needed[n.Id]) continue;
@@ -75,15 +77,30 @@ public static class Planner
             if (n.IsSource || n.Op == OpKind.Reshape || absorbed[n.Id]) continue;
             if (gemmOf[n.Id] is { } g) { kernels.Add((g, n.Id)); continue; }
             if (!IsElementwise(n.Op)) { kernels.Add((new NodeKernel(n, ops), n.Id)); continue; }
+            // Operands in two independent loops of this shape (an optimizer's moment and its gradient term): merge
+            // the loops, so the node joins both and neither operand is stored.
+            var sameShape = ops.Where(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Select(x => loopOf[x.Id]).Distinct().ToArray();
+            for (int i = 1; i < sameShape.Length; i++)
+            {
+                int into = loopOf[ops.First(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Id], from = sameShape[i];
+                if (from == into || DependsOn(loopDeps[from], into, loopDeps, alias) || DependsOn(loopDeps[into], from, loopDeps, alias)) continue;
+                foreach (var m in loops[from]) loopOf[m.Id] = into;
+                loops[into].AddRange(loops[from]);
+                loops[into].Sort((a, b) => a.Id.CompareTo(b.Id));
+                loops[from].Clear();
+                loopDeps[into].UnionWith(loopDeps[from]);
+                loopDeps[from].Clear();
+                alias[from] = into;
+            }
             int join = -1;
             foreach (var x in ops)
             {
                 int l = loopOf[x.Id];
                 if (l < 0 || !x.Shape.Equals(n.Shape)) continue;
-                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps)))))
+                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps, alias) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps, alias)))))
                 { join = l; break; }
             }
-            if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); }
+            if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); alias.Add(join); }
             loops[join].Add(n);
             foreach (var y in ops)
                 if (loopOf[y.Id] != join) { loopDeps[join].UnionWith(reach[y.Id]); if (loopOf[y.Id] >= 0) loopDeps[join].Add(loopOf[y.Id]); }
@@ -101,23 +118,26 @@ public static class Planner
                 foreach (var x in operands[m.Id])
                     if (!inLoop.Contains(x.Id)) readOutside[Root(x)] = true;
         }
-        foreach (var members in loops)
+        foreach (var members in loops.Where(l => l.Count > 0))
         {
             var fused = members.Select(m => new FusedOp(m, operands[m.Id], readOutside[m.Id])).ToArray();
             kernels.Add((new FusedLoop(members[0].Shape, fused), members[^1].Id));
         }
-        return new Plan(graph, Order(kernels, count, viewOf), storage, viewOf);
+        return new Plan(graph, Order(kernels, count, viewOf, isOutput), storage, viewOf);
     }
 
     /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop <paramref name="target"/>,
-    /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands).</summary>
-    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps)
+    /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands) and
+    /// reading a merged loop's id as the loop it was merged into.</summary>
+    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps, List<int> alias)
     {
+        int Find(int l) { while (alias[l] != l) l = alias[l]; return l; }
+        target = Find(target);
         var seen = new HashSet<int>();
         var stack = new Stack<int>(direct);
         while (stack.Count > 0)
         {
-            int l = stack.Pop();
+            int l = Find(stack.Pop());
             if (l == target) return true;
             if (seen.Add(l)) foreach (var d in loopDeps[l]) stack.Push(d);
         }
@@ -179,9 +199,30 @@ public static class Planner
         return withBias with { Output = r, Activation = kind, Absorbed = [m, add] };
     }
 
-    /// <summary>Kernels in dependency order (Kahn's algorithm, earliest anchor first among the ready ones).</summary>
-    private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf)
+    /// <summary>Kernels in dependency order (Kahn's algorithm, earliest anchor first among the ready ones), except that
+    /// a terminal kernel, one whose stored values are all graph outputs no other kernel reads (an optimizer update),
+    /// of fixed size up to <see cref="EarlyElements"/>, runs as soon as it is ready: right after the kernel that
+    /// produced its last operand (a weight gradient), while that operand is still in cache. Larger updates stream
+    /// through memory whenever they run, and running them between the backward products would evict the
+    /// activations those products read next, so they keep their place at the end.</summary>
+    /// <summary>The largest update (elements) run as soon as it is ready: 1 MiB of floats, one core's L2 (measured:
+    /// 784-256-10 at batch 64, a 784×256 update, steps 5-10% faster early; 1024×1024 updates 1% slower).</summary>
+    public const int EarlyElements = 1 << 18;
+
+    private static bool CacheSized(Shape s)
     {
+        long c = 1;
+        for (int i = 0; i < s.Rank; i++) { if (!s[i].IsFixed) return false; c *= s[i].Size; }
+        return c <= EarlyElements;
+    }
+
+    private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf, bool[] isOutput)
+    {
+        int Root(int id) => viewOf[id] >= 0 ? viewOf[id] : id;
+        var readByKernel = new bool[count];
+        foreach (var (k, _) in kernels) foreach (var r in k.Reads) readByKernel[Root(r.Id)] = true;
+        bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)] && CacheSized(w.Shape));
+        (int, int) Priority(int k) => (Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var producer = Enumerable.Repeat(-1, count).ToArray();
         for (int k = 0; k < kernels.Count; k++)
         {
@@ -194,13 +235,13 @@ public static class Planner
             foreach (var x in kernels[k].Kernel.Reads.Select(r => r.Id).Distinct())
                 if (Producer(x) is var p && p >= 0 && p != k) { deps[k]++; next[p].Add(k); }
         int Producer(int id) => producer[viewOf[id] >= 0 ? viewOf[id] : id];
-        var ready = new PriorityQueue<int, int>();
-        for (int k = 0; k < kernels.Count; k++) if (deps[k] == 0) ready.Enqueue(k, kernels[k].Anchor);
+        var ready = new PriorityQueue<int, (int, int)>();
+        for (int k = 0; k < kernels.Count; k++) if (deps[k] == 0) ready.Enqueue(k, Priority(k));
         var order = new List<PlanKernel>();
         while (ready.TryDequeue(out var k, out _))
         {
             order.Add(kernels[k].Kernel);
-            foreach (var c in next[k]) if (--deps[c] == 0) ready.Enqueue(c, kernels[c].Anchor);
+            foreach (var c in next[k]) if (--deps[c] == 0) ready.Enqueue(c, Priority(c));
         }
         if (order.Count != kernels.Count) throw Throw.Bug("the fusion plan has a cycle");
         return order;
