@@ -112,6 +112,26 @@ public sealed class FusedExecutor : IStepExecutor
         return total;
     }
 
+    /// <summary>Seconds of one run of training-plan kernel <paramref name="kernel"/> on its own bound buffers (as the last
+    /// step left them), repeated back to back so its operands are warm: the best and the mean of <paramref name="repeats"/> runs.
+    /// Run a step first. For benchmarks (<c>bench training --profile</c>), to tell a kernel's cost in a step from its
+    /// cost on warm buffers.</summary>
+    public (double Best, double Mean) TimeKernelWarm(HostTensor features, HostTensor? target, int kernel, int repeats)
+    {
+        double sum = 0;
+        var p = _train.Prepare(features, target);
+        var run = p.Program.Steps[kernel];
+        double best = double.MaxValue;
+        for (int r = 0; r <= repeats; r++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            run();
+            double t = (System.Diagnostics.Stopwatch.GetTimestamp() - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
+            if (r > 0) { best = Math.Min(best, t); sum += t; }
+        }
+        return (best, sum / Math.Max(repeats, 1));
+    }
+
     /// <inheritdoc />
     public BatchResult Evaluate(HostTensor features, HostTensor? target)
     {
