@@ -62,33 +62,28 @@ internal readonly ref struct Arg
     public float this[nuint i] => IsScalar ? Value : Unsafe.Add(ref P, i);
 }
 
-/// <summary>Runs one elementwise op over a tile of n values at d with the kernel library's generic drivers, with
-/// ordinary or non-temporal stores (unfenced: the loop fences once per run).</summary>
+/// <summary>Runs one elementwise op over a tile of n values at d with the kernel library's generic drivers.</summary>
 internal static class ElementOps
 {
-    public static void Unary<TOp>(in Arg x, ref float d, nuint n, bool stream) where TOp : struct, IUnaryOp
+    public static void Unary<TOp>(in Arg x, ref float d, nuint n) where TOp : struct, IUnaryOp
     {
         if (x.IsScalar) MemoryMarshal.CreateSpan(ref d, (int)n).Fill(TOp.Invoke(x.Value));
-        else if (stream) Elementwise.UnaryStreaming<TOp>(ref x.P, ref d, n);
         else Elementwise.UnaryCore<TOp, Temporal>(ref x.P, ref d, n);
     }
 
-    public static void Binary<TOp>(in Arg x, in Arg y, ref float d, nuint n, bool stream) where TOp : struct, IBinaryOp
+    public static void Binary<TOp>(in Arg x, in Arg y, ref float d, nuint n) where TOp : struct, IBinaryOp
     {
         if (x.IsScalar && y.IsScalar) { MemoryMarshal.CreateSpan(ref d, (int)n).Fill(TOp.Invoke(x.Value, y.Value)); return; }
         if (y.IsScalar)
         {
             float v = y.Value;
-            if (stream) Elementwise.BinaryStreaming<TOp, Elementwise.Many, Elementwise.One>(ref x.P, ref v, ref d, n);
-            else Elementwise.BinaryCore<TOp, Elementwise.Many, Elementwise.One, Temporal>(ref x.P, ref v, ref d, n);
+            Elementwise.BinaryCore<TOp, Elementwise.Many, Elementwise.One, Temporal>(ref x.P, ref v, ref d, n);
         }
         else if (x.IsScalar)
         {
             float v = x.Value;
-            if (stream) Elementwise.BinaryStreaming<TOp, Elementwise.One, Elementwise.Many>(ref v, ref y.P, ref d, n);
-            else Elementwise.BinaryCore<TOp, Elementwise.One, Elementwise.Many, Temporal>(ref v, ref y.P, ref d, n);
+            Elementwise.BinaryCore<TOp, Elementwise.One, Elementwise.Many, Temporal>(ref v, ref y.P, ref d, n);
         }
-        else if (stream) Elementwise.BinaryStreaming<TOp, Elementwise.Many, Elementwise.Many>(ref x.P, ref y.P, ref d, n);
         else Elementwise.BinaryCore<TOp, Elementwise.Many, Elementwise.Many, Temporal>(ref x.P, ref y.P, ref d, n);
     }
 

@@ -31,10 +31,6 @@ internal struct Instr
     public Operand A, B, C;
     public bool Store, Check;
     public int Dst; // slot when stored, else register
-    /// <summary>Set by the runner: store with non-temporal stores.</summary>
-    public bool Stream;
-    /// <summary>Set by the runner: the register a streamed value is computed in first (−1: straight to its buffer).</summary>
-    public int Via;
 }
 
 /// <summary>How a gathered operand repeats over the loop's shape.</summary>
@@ -76,8 +72,9 @@ internal sealed class GatherSpec
 /// Runs a fused loop tile by tile: per tile, broadcast operands are gathered into registers, then each op runs over
 /// the tile with the kernel library's vector drivers, reading registers or buffer slices and writing a register
 /// (stays in L1) or, for stored values, the destination buffer. With two threads the tiles are split in halves.
-/// A runner built to stream writes its stored values with non-temporal stores; a stored value that a later op or the finiteness check reads is computed into a register
-/// and streamed from there, so nothing is read back from memory that was just written around the cache.
+/// Stores are ordinary: streaming each op's tile (2048 floats) with non-temporal stores measured slower on the 8M-float
+/// optimizer-update chain (37–41% of copy bandwidth against 46–54%), unlike one streaming pass over whole arrays
+/// (the kernels' drivers, see Elementwise.NonTemporalThreshold).
 /// </summary>
 internal sealed class FusedLoopRunner : IParallelWork
 {
@@ -86,20 +83,11 @@ internal sealed class FusedLoopRunner : IParallelWork
     private readonly GatherSpec[] _gathers;
     private readonly float[][][] _registers; // per part
     private readonly int _length, _tile, _parts;
-    private readonly bool _streaming;
     private bool _bad;
 
-    /// <summary>A runner of <paramref name="code"/> over <paramref name="length"/> elements; the stores stream only when
-    /// <paramref name="streaming"/> is true. Not by default: measured on the 8M-float optimizer-update chain (3 reads,
-    /// 2 writes), streaming each op's tile (2048 floats) ran at 37–41% of copy bandwidth against 46–54% with ordinary
-    /// stores, while one streaming pass over whole arrays (the kernels' drivers) gains; see bench/ and the tests.</summary>
-    public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads, bool streaming = false)
+    public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads)
     {
-        _slots = slots; _gathers = gathers; _length = length;
-        _code = (Instr[])code.Clone();
-        for (int i = 0; i < _code.Length; i++) { _code[i].Stream = false; _code[i].Via = -1; }
-        _streaming = Elementwise.CanStream && streaming;
-        if (_streaming) registers = PlanStreaming(_code, registers);
+        _slots = slots; _code = code; _gathers = gathers; _length = length;
         _tile = Math.Clamp(8192 / Math.Max(registers, 1) / 64 * 64, 256, 2048);
         _parts = threads > 1 && length >= 1 << 15 ? threads : 1;
         _registers = new float[_parts][][];
@@ -112,9 +100,6 @@ internal sealed class FusedLoopRunner : IParallelWork
 
     /// <summary>Set when a checked store saw NaN or infinity.</summary>
     public bool SawNonFinite => _bad;
-
-    /// <summary>True when stored values are written with non-temporal stores.</summary>
-    internal bool Streaming => _streaming;
 
     public void Run()
     {
@@ -130,40 +115,9 @@ internal sealed class FusedLoopRunner : IParallelWork
         if (lo < hi) Range(lo, hi, _registers[index]);
     }
 
-    /// <summary>Marks the stores to stream; a stored value read again (by a later op or the check) gets a register
-    /// to be computed in, and the later reads of its buffer read that register. Returns the new register count.</summary>
-    private static int PlanStreaming(Instr[] code, int registers)
-    {
-        for (int i = 0; i < code.Length; i++)
-        {
-            if (!code[i].Store || code[i].Op is OpKind.Where or OpKind.Broadcast) continue;
-            code[i].Stream = true;
-            int slot = code[i].Dst;
-            bool readLater = false;
-            for (int j = i + 1; j < code.Length && !(code[j].Store && code[j].Dst == slot); j++)
-                readLater |= Reads(code[j].A, slot) || Reads(code[j].B, slot) || Reads(code[j].C, slot);
-            if (!readLater && !code[i].Check) continue;
-            int reg = registers++;
-            code[i].Via = reg;
-            for (int j = i + 1; j < code.Length && !(code[j].Store && code[j].Dst == slot); j++)
-            {
-                Redirect(ref code[j].A, slot, reg); Redirect(ref code[j].B, slot, reg); Redirect(ref code[j].C, slot, reg);
-            }
-        }
-        return registers;
-    }
-
-    private static bool Reads(in Operand o, int slot) => o.Kind == Access.Full && o.Index == slot;
-
-    private static void Redirect(ref Operand o, int slot, int reg)
-    {
-        if (Reads(o, slot)) o = new Operand { Kind = Access.Register, Index = reg };
-    }
-
     private void Range(int lo, int hi, float[][] regs)
     {
         for (int start = lo; start < hi; start += _tile) Tile(start, Math.Min(_tile, hi - start), regs);
-        if (_streaming) Elementwise.StoreFence();
     }
 
     private void Tile(int start, int len, float[][] regs)
@@ -174,54 +128,49 @@ internal sealed class FusedLoopRunner : IParallelWork
         for (int i = 0; i < code.Length; i++)
         {
             ref readonly var ins = ref code[i];
-            bool viaRegister = ins.Store && ins.Via >= 0;
-            var dstArray = !ins.Store ? regs[ins.Dst] : viaRegister ? regs[ins.Via] : _slots[ins.Dst];
-            ref float d = ref MemoryMarshal.GetReference(dstArray.AsSpan(ins.Store && !viaRegister ? start : 0, len));
-            bool stream = ins.Stream && !viaRegister;
+            ref float d = ref MemoryMarshal.GetReference(ins.Store ? _slots[ins.Dst].AsSpan(start, len) : regs[ins.Dst].AsSpan(0, len));
             var a = Get(ins.A, start, len, regs);
             switch (ins.Op)
             {
-                case OpKind.Neg: ElementOps.Unary<NegOp>(a, ref d, n, stream); break;
-                case OpKind.Exp: ElementOps.Unary<ExpOp>(a, ref d, n, stream); break;
-                case OpKind.Log: ElementOps.Unary<LogOp>(a, ref d, n, stream); break;
-                case OpKind.Sqrt: ElementOps.Unary<SqrtOp>(a, ref d, n, stream); break;
-                case OpKind.Abs: ElementOps.Unary<AbsOp>(a, ref d, n, stream); break;
-                case OpKind.Sign: ElementOps.Unary<SignOp>(a, ref d, n, stream); break;
-                case OpKind.Tanh: ElementOps.Unary<TanhOp>(a, ref d, n, stream); break;
-                case OpKind.Sigmoid: ElementOps.Unary<SigmoidOp>(a, ref d, n, stream); break;
-                case OpKind.Relu: ElementOps.Unary<ReluOp>(a, ref d, n, stream); break;
-                case OpKind.LeakyRelu: ElementOps.Binary<LeakyReluOp>(a, new Arg(ins.Alpha), ref d, n, stream); break;
-                case OpKind.Elu: ElementOps.Binary<EluOp>(a, new Arg(ins.Alpha), ref d, n, stream); break;
-                case OpKind.Gelu: ElementOps.Unary<GeluOp>(a, ref d, n, stream); break;
-                case OpKind.Softplus: ElementOps.Unary<SoftplusOp>(a, ref d, n, stream); break;
-                case OpKind.Sin: ElementOps.Unary<SinOp>(a, ref d, n, stream); break;
-                case OpKind.Cos: ElementOps.Unary<CosOp>(a, ref d, n, stream); break;
-                case OpKind.Square: ElementOps.Unary<SquareOp>(a, ref d, n, stream); break;
-                case OpKind.Reciprocal: ElementOps.Unary<ReciprocalOp>(a, ref d, n, stream); break;
-                case OpKind.Step: ElementOps.Unary<StepOp>(a, ref d, n, stream); break;
+                case OpKind.Neg: ElementOps.Unary<NegOp>(a, ref d, n); break;
+                case OpKind.Exp: ElementOps.Unary<ExpOp>(a, ref d, n); break;
+                case OpKind.Log: ElementOps.Unary<LogOp>(a, ref d, n); break;
+                case OpKind.Sqrt: ElementOps.Unary<SqrtOp>(a, ref d, n); break;
+                case OpKind.Abs: ElementOps.Unary<AbsOp>(a, ref d, n); break;
+                case OpKind.Sign: ElementOps.Unary<SignOp>(a, ref d, n); break;
+                case OpKind.Tanh: ElementOps.Unary<TanhOp>(a, ref d, n); break;
+                case OpKind.Sigmoid: ElementOps.Unary<SigmoidOp>(a, ref d, n); break;
+                case OpKind.Relu: ElementOps.Unary<ReluOp>(a, ref d, n); break;
+                case OpKind.LeakyRelu: ElementOps.Binary<LeakyReluOp>(a, new Arg(ins.Alpha), ref d, n); break;
+                case OpKind.Elu: ElementOps.Binary<EluOp>(a, new Arg(ins.Alpha), ref d, n); break;
+                case OpKind.Gelu: ElementOps.Unary<GeluOp>(a, ref d, n); break;
+                case OpKind.Softplus: ElementOps.Unary<SoftplusOp>(a, ref d, n); break;
+                case OpKind.Sin: ElementOps.Unary<SinOp>(a, ref d, n); break;
+                case OpKind.Cos: ElementOps.Unary<CosOp>(a, ref d, n); break;
+                case OpKind.Square: ElementOps.Unary<SquareOp>(a, ref d, n); break;
+                case OpKind.Reciprocal: ElementOps.Unary<ReciprocalOp>(a, ref d, n); break;
+                case OpKind.Step: ElementOps.Unary<StepOp>(a, ref d, n); break;
                 case OpKind.Broadcast: ElementOps.Copy(a, ref d, n); break;
                 case OpKind.Where: ElementOps.Where(a, Get(ins.B, start, len, regs), Get(ins.C, start, len, regs), ref d, n); break;
-                default: Binary(ins.Op, a, Get(ins.B, start, len, regs), ref d, n, stream); break;
+                default: Binary(ins.Op, a, Get(ins.B, start, len, regs), ref d, n); break;
             }
             if (ins.Check && !ElementOps.AllFinite(MemoryMarshal.CreateReadOnlySpan(ref d, len))) _bad = true;
-            if (viaRegister)
-                Elementwise.UnaryStreaming<IdentityOp>(ref d, ref MemoryMarshal.GetReference(_slots[ins.Dst].AsSpan(start, len)), n);
         }
     }
 
-    private static void Binary(OpKind op, in Arg a, in Arg b, ref float d, nuint n, bool stream)
+    private static void Binary(OpKind op, in Arg a, in Arg b, ref float d, nuint n)
     {
         switch (op)
         {
-            case OpKind.Add: ElementOps.Binary<AddOp>(a, b, ref d, n, stream); break;
-            case OpKind.Sub: ElementOps.Binary<SubOp>(a, b, ref d, n, stream); break;
-            case OpKind.Mul: ElementOps.Binary<MulOp>(a, b, ref d, n, stream); break;
-            case OpKind.Div: ElementOps.Binary<DivOp>(a, b, ref d, n, stream); break;
-            case OpKind.Pow: ElementOps.Binary<PowOp>(a, b, ref d, n, stream); break;
-            case OpKind.Max: ElementOps.Binary<MaxOp>(a, b, ref d, n, stream); break;
-            case OpKind.Min: ElementOps.Binary<MinOp>(a, b, ref d, n, stream); break;
-            case OpKind.GreaterEqual: ElementOps.Binary<GreaterEqualOp>(a, b, ref d, n, stream); break;
-            case OpKind.Equal: ElementOps.Binary<EqualOp>(a, b, ref d, n, stream); break;
+            case OpKind.Add: ElementOps.Binary<AddOp>(a, b, ref d, n); break;
+            case OpKind.Sub: ElementOps.Binary<SubOp>(a, b, ref d, n); break;
+            case OpKind.Mul: ElementOps.Binary<MulOp>(a, b, ref d, n); break;
+            case OpKind.Div: ElementOps.Binary<DivOp>(a, b, ref d, n); break;
+            case OpKind.Pow: ElementOps.Binary<PowOp>(a, b, ref d, n); break;
+            case OpKind.Max: ElementOps.Binary<MaxOp>(a, b, ref d, n); break;
+            case OpKind.Min: ElementOps.Binary<MinOp>(a, b, ref d, n); break;
+            case OpKind.GreaterEqual: ElementOps.Binary<GreaterEqualOp>(a, b, ref d, n); break;
+            case OpKind.Equal: ElementOps.Binary<EqualOp>(a, b, ref d, n); break;
             default: throw Throw.Bug($"{op} is not an elementwise op");
         }
     }
