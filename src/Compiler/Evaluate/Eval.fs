@@ -199,23 +199,30 @@ and private slice ctx env target ranges span =
         VTensor(graph ctx span (fun src -> ctx.Builder.Slice(x, starts, stops, src)))
     | v -> fail "NN0302" target.Span (sprintf "slicing needs a tensor, but this is %s" (Value.describe v))
 
+/// The initializer a `param` or `state` declaration names (a number is `constant`), if the value is one.
+and private initializer (v: Value) : InitSpec option =
+    match v with
+    | VInit i -> Some i
+    | VNum(c, _) -> Some(InitSpec("constant", c))
+    | _ -> None
+
+/// A declared size of `what` (a parameter, a state), which must be known: a dimension variable is NN0213.
+and private knownSize (what: string) (d: Expr) (dim: Dim) : Dim =
+    if not dim.IsFixed then
+        fail "NN0213" d.Span (sprintf "%s's size must be known: `%O` is a dimension variable (such as the batch size)" what dim)
+    dim
+
 /// One statement of a block: `let` binds a value or a function, `param` declares a trainable tensor, `state` a kept one.
 and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
     match stmt with
     | LetStmt lb -> bindLet ctx env lb
     | ParamStmt pb ->
-        let dims =
-            pb.Shape.Dims
-            |> List.map (fun d ->
-                let dim = dimOf d.Span (eval ctx env d)
-                if not dim.IsFixed then
-                    fail "NN0213" d.Span (sprintf "a parameter's size must be known: `%O` is a dimension variable (such as the batch size)" dim)
-                dim)
+        let dims = pb.Shape.Dims |> List.map (fun d -> knownSize "a parameter" d (dimOf d.Span (eval ctx env d)))
         let init =
-            match eval ctx env pb.Init with
-            | VInit i -> i
-            | VNum(c, _) -> InitSpec("constant", c)
-            | v -> fail "NN0309" pb.Init.Span (sprintf "`param %s` needs an initializer such as `glorot` or `zeros`, but this is %s" pb.Name (Value.describe v))
+            let v = eval ctx env pb.Init
+            match initializer v with
+            | Some i -> i
+            | None -> fail "NN0309" pb.Init.Span (sprintf "`param %s` needs an initializer such as `glorot` or `zeros`, but this is %s" pb.Name (Value.describe v))
         let name = paramName ctx pb.Name
         let node = graph ctx pb.Span (fun src -> ctx.Builder.Param(name, Shape(Array.ofList dims), init, src))
         env.Add(pb.Name, (VTensor node, pb.NameSpan))
@@ -243,21 +250,18 @@ and private state (ctx: EvalContext) (env: Env) (sb: StateBinding) : Env =
         let name, node = make value.Shape InitSpec.Zeros
         ctx.Adapt.Add((name, value))
         env.Add(sb.Name, (VTensor node, sb.NameSpan))
-    | VInit _ | VNum _ as v ->
-        let init = match v with VInit i -> i | VNum(c, _) -> InitSpec("constant", c) | _ -> InitSpec.Zeros
-        match declared with
-        | None ->
-            fail "NN0217" (userSpan ctx sb.Span)
-                (sprintf "the state `%s` needs a shape for its initializer, such as `state %s : [10] = %s`" sb.Name sb.Name (Printer.formatExpr sb.Value))
-        | Some(ann, dims) ->
-            for (d, dim) in List.zip ann.Dims dims do
-                if not dim.IsFixed then
-                    fail "NN0213" d.Span (sprintf "a state's size must be known: `%O` is a dimension variable (such as the batch size)" dim)
+    | v ->
+        match initializer v, declared with
+        | Some init, Some(ann, dims) ->
+            let dims = List.map2 (knownSize "a state") ann.Dims dims
             let _, node = make (Shape(Array.ofList dims)) init
             env.Add(sb.Name, (VTensor node, sb.NameSpan))
-    | v ->
-        fail "NN0309" sb.Value.Span
-            (sprintf "`state %s` needs an initializer such as `zeros`, or a tensor to compute from the training rows, but this is %s" sb.Name (Value.describe v))
+        | Some _, None ->
+            fail "NN0217" (userSpan ctx sb.Span)
+                (sprintf "the state `%s` needs a shape for its initializer, such as `state %s : [10] = %s`" sb.Name sb.Name (Printer.formatExpr sb.Value))
+        | None, _ ->
+            fail "NN0309" sb.Value.Span
+                (sprintf "`state %s` needs an initializer such as `zeros`, or a tensor to compute from the training rows, but this is %s" sb.Name (Value.describe v))
 
 /// A `let`: with parameters it is a function (a closure over the current scope); without, a value.
 and bindLet (ctx: EvalContext) (env: Env) (lb: LetBinding) : Env =
