@@ -46,39 +46,6 @@ let private productAgrees (m: int) (n: int) (k: int) (ta: bool) (tb: bool) (bias
         if not (abs (float a[i] - float e[i]) <= 1e-4 * float k + 1e-4 * abs (float e[i])) then
             failtestf "%dx%dx%d ta=%b tb=%b bias=%b %A: y[%d] fused %g, reference %g" m n k ta tb bias act i a[i] e[i]
 
-/// (g @ wᵀ) ⊙ act′(y) as the gradient rules build it, on the fused engine and on the reference; the plan must be one
-/// GEMM whose epilogue is the derivative.
-let private derivativeAgrees (m: int) (n: int) (k: int) (act: OpKind) (seed: int) =
-    let b = GraphBuilder()
-    let g = b.Input("g", Shape.Of(m, k), sp)
-    let w = b.Input("w", Shape.Of(n, k), sp)
-    let y = b.Input("y", Shape.Of(m, n), sp)
-    let prod = b.MatMul(g, b.Transpose(w, sp, [| 1; 0 |]), sp)
-    let one = b.Const(1.0, sp)
-    let factor =
-        match act with
-        | OpKind.Relu -> b.Unary(OpKind.Step, y, sp)
-        | OpKind.Tanh -> b.Binary(OpKind.Sub, one, b.Unary(OpKind.Square, y, sp), sp)
-        | _ -> b.Binary(OpKind.Mul, y, b.Binary(OpKind.Sub, one, y, sp), sp)
-    let graph = b.Build [ KeyValuePair("dz", b.Binary(OpKind.Mul, prod, factor, sp)) ]
-    let rng = Random seed
-    let feeds = Dictionary<string, HostTensor>()
-    feeds["g"] <- randomTensor rng [| m; k |]
-    feeds["w"] <- randomTensor rng [| n; k |]
-    feeds["y"] <- HostTensor([| m; n |], Array.init (m * n) (fun i -> if i % 4 = 0 then 0.0f else float32 (rng.NextDouble() * 2.0 - 1.0)))
-    let plan = GraphRunner.Compile(graph, feeds).Plan
-    match List.ofSeq plan.Kernels with
-    | [ :? GemmKernel as gk ] ->
-        Expect.isNotNull (box gk.Derivative) "the derivative is the product's epilogue"
-        Expect.equal gk.DerivativeOf (match act with OpKind.Relu -> Activation.Relu | OpKind.Tanh -> Activation.Tanh | _ -> Activation.Sigmoid) "which derivative"
-    | ks -> failtestf "expected one GEMM kernel, got %A" (ks |> List.map (fun k -> k.Describe()))
-    let expected = ReferenceInterpreter<float32>.Run(graph, feeds |> Seq.map (fun kv -> KeyValuePair(kv.Key, Tensor<float32>(kv.Value.Shape, kv.Value.Data))) |> Dictionary, RunOptions())
-    let actual = GraphRunner.Run(graph, feeds)
-    let e, a = expected["dz"].Data, actual["dz"].Data
-    for i in 0 .. e.Length - 1 do
-        if not (abs (float a[i] - float e[i]) <= 1e-4 * float k + 1e-4 * abs (float e[i])) then
-            failtestf "%dx%dx%d %A: dz[%d] fused %g, reference %g" m n k act i a[i] e[i]
-
 let private dense (b: GraphBuilder) (x: Node) (i: int) (o: int) (name: string) =
     let w = b.Param(name + ".w", Shape.Of(i, o), InitSpec("glorot"), sp)
     let bias = b.Param(name + ".b", Shape.Of o, InitSpec("uniform", -0.1, 0.1), sp)
@@ -123,33 +90,6 @@ let tests =
                     let act = [| None; Some OpKind.Relu; Some OpKind.Tanh; Some OpKind.Sigmoid |][r.Next 4]
                     let bias = act.IsSome || r.Next 2 = 0
                     productAgrees m n k (r.Next 2 = 0) (r.Next 2 = 0) bias act seed)
-        ]
-        testList "the backward product by an activation's derivative is the product's epilogue and equals the reference" [
-            for act in [ OpKind.Relu; OpKind.Tanh; OpKind.Sigmoid ] do
-                // a small product (direct loop), a narrow one (n ≤ 16), packed ones with edge tiles, a deep k
-                for m, n, k in [ (3, 4, 5); (64, 10, 256); (37, 200, 33); (256, 64, 600) ] do
-                    yield test (sprintf "%A %dx%dx%d" act m n k) { derivativeAgrees m n k act (m + n + k) }
-            yield test "a 2-thread MLP with tanh and sigmoid layers trains as the reference does" {
-                let fwd (ctx: ForwardContext) =
-                    let b = ctx.Builder
-                    let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 24), sp)
-                    let h1 = b.Unary(OpKind.Tanh, dense b x 24 300 "d1", sp)
-                    let h2 = b.Unary(OpKind.Sigmoid, dense b h1 300 200 "d2", sp)
-                    dense b h2 200 3 "d3"
-                let graphs = TrainStep.Build(ForwardBuilder fwd, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.05, Momentum = 0.9)))
-                let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 4UL), ExecutorOptions(Threads = 2))
-                let plan = (exec :?> FusedExecutor).TrainPlan
-                let kinds = plan.Kernels |> Seq.choose (function :? GemmKernel as g when not (isNull (box g.Derivative)) -> Some g.DerivativeOf | _ -> None) |> Set.ofSeq
-                Expect.equal kinds (set [ Activation.Tanh; Activation.Sigmoid ]) "both hidden layers' derivatives are epilogues"
-                let reference = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 4UL), ExecutorOptions(Engine = "reference"))
-                let rng = Random 9
-                for s in 1 .. 3 do
-                    let x, y = data rng 70 1.0f
-                    let a, e = exec.Step(x, y, 0.05, int64 s, 1UL), reference.Step(x, y, 0.05, int64 s, 1UL)
-                    close "loss" [| float32 a.Loss |] [| float32 e.Loss |]
-                let sa = exec.Snapshot()
-                for kv in reference.Snapshot() do close kv.Key sa[kv.Key].Data kv.Value.Data
-            }
         ]
         testList "SGD updates in one pass equal the reference" [
             for name, opt in sgdKinds do

@@ -205,46 +205,4 @@ let tests =
                                     (sprintf "C[%d,%d]" i j)
                     }
         ]
-
-        testList "activation-derivative epilogue (the backward pass's dz = (dy @ wᵀ) ⊙ act′(y))" [
-            for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] do
-                for (m, n, k, threads) in [ (1, 1, 1, 1); (5, 7, 3, 1); (29, 45, 600, 1); (70, 33, 33, 2); (150, 200, 100, 2) ] do
-                    test (sprintf "%A' %dx%dx%d threads=%d" act m n k threads) {
-                        let rng = Random(7 * m + n + k)
-                        let a = randomArray rng (m * k)
-                        let b = randomArray rng (n * k)
-                        // activation outputs in their range, with exact zeros where relu's mask switches
-                        let y =
-                            Array.init (m * n) (fun i ->
-                                let v = rng.NextDouble()
-                                match act with
-                                | Activation.Relu -> if i % 3 = 0 then 0.0f else float32 (v * 2.0 - 1.0)
-                                | Activation.Tanh -> float32 (v * 2.0 - 1.0)
-                                | _ -> float32 v)
-                        let out = Array.create (m * n) nanf
-                        Gemm.Multiply(false, true, m, n, k, 1f, ReadOnlySpan a, k, ReadOnlySpan b, k, 0f, Span out, n,
-                                      ReadOnlySpan<float32>.Empty, Activation.Identity, ReadOnlySpan y, n, act, threads)
-                        for i in 0 .. m - 1 do
-                            for j in 0 .. n - 1 do
-                                let mutable s = 0.0
-                                for p in 0 .. k - 1 do s <- s + float a[i * k + p] * float b[j * k + p]
-                                let yv = float y[i * n + j]
-                                let d =
-                                    match act with
-                                    | Activation.Relu -> if yv > 0.0 then 1.0 else 0.0
-                                    | Activation.Tanh -> 1.0 - yv * yv
-                                    | Activation.Sigmoid -> yv * (1.0 - yv)
-                                    | _ -> 1.0
-                                Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float out[i * n + j]) (s * d)
-                                    (sprintf "C[%d,%d]" i j)
-                    }
-            test "a short activation output is refused" {
-                Expect.throwsT<ArgumentException>
-                    (fun () ->
-                        Gemm.Multiply(false, false, 2, 2, 2, 1f, ReadOnlySpan(Array.zeroCreate 4), 2, ReadOnlySpan(Array.zeroCreate 4), 2, 0f,
-                                      Span(Array.zeroCreate 4), 2, ReadOnlySpan<float32>.Empty, Activation.Identity,
-                                      ReadOnlySpan(Array.zeroCreate 3), 2, Activation.Relu))
-                    "y is 2x2"
-            }
-        ]
     ]

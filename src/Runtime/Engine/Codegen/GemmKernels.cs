@@ -31,8 +31,6 @@ internal static class GemmKernels
         int batches = shared ? 1 : NodeKernels.Count(so) / Math.Max(m * n, 1);
         int aLen = m * k, bLen = k * n, cLen = m * n;
         int ia = c.Slot(g.A), ib = c.Slot(g.B), ic = c.Slot(g.Output), ibias = g.Bias is null ? -1 : c.Slot(g.Bias);
-        int iy = g.Derivative is null ? -1 : c.Slot(g.Derivative);
-        var of = g.DerivativeOf;
         bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= SmallProduct;
         var act = g.Activation;
         int threads = c.Threads;
@@ -45,10 +43,9 @@ internal static class GemmKernels
             for (int t = 0; t < batches; t++)
             {
                 var a = A.AsSpan(t * aLen, aLen); var b = B.AsSpan(shared ? 0 : t * bLen, bLen); var cc = C.AsSpan(t * cLen, cLen);
-                var y = iy < 0 ? ReadOnlySpan<float>.Empty : S[iy].AsSpan(t * cLen, cLen);
-                if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, y, of);
-                else if (narrow) Narrow(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, y, of, bRows);
-                else Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, cc, n, bias, act, y, n, of, threads);
+                if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
+                else if (narrow) Narrow(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows);
+                else Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, cc, n, bias, act, threads);
             }
         };
     }
@@ -60,7 +57,7 @@ internal static class GemmKernels
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Narrow(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        Span<float> c, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> y, Activation of, float[] bRows)
+        Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows)
     {
         for (int p = 0; p < k; p++)
         {
@@ -104,19 +101,13 @@ internal static class GemmKernels
             {
                 var row = c.Slice((i + r) * n, n);
                 out8.Slice(r * 16, n).CopyTo(row);
-                Finish(row, bias, act, y.IsEmpty ? y : y.Slice((i + r) * n, n), of);
+                Finish(row, bias, act);
             }
         }
     }
 
-    private static unsafe void Finish(Span<float> row, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> y, Activation of)
+    private static void Finish(Span<float> row, ReadOnlySpan<float> bias, Activation act)
     {
-        if (!y.IsEmpty)
-        {
-            Finish(row, bias, act, ReadOnlySpan<float>.Empty, of);
-            fixed (float* py = y) Epilogue.Derivative(row, py, of);
-            return;
-        }
         if (!bias.IsEmpty) Elementwise.Binary<AddOp>(row, bias, row);
         switch (act)
         {
@@ -127,7 +118,7 @@ internal static class GemmKernels
     }
 
     private static void Direct(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        Span<float> c, ReadOnlySpan<float> bias, Activation act, ReadOnlySpan<float> y, Activation of)
+        Span<float> c, ReadOnlySpan<float> bias, Activation act)
     {
         for (int i = 0; i < m; i++)
         {
@@ -138,7 +129,7 @@ internal static class GemmKernels
                 for (int p = 0; p < k; p++) s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
                 row[j] = s;
             }
-            Finish(row, bias, act, y.IsEmpty ? y : y.Slice(i * n, n), of);
+            Finish(row, bias, act);
         }
     }
 }

@@ -52,26 +52,18 @@ public sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanK
 /// <summary>A matrix product C = act(op(A)·op(B) + bias) on the packed GEMM: transposed operands become the GEMM's
 /// flags, a row-vector bias add and a relu/tanh/sigmoid become its epilogue (<see cref="Absorbed"/> lists the
 /// MatMul/Add nodes whose values are never stored). A with more than two axes and a shared B is one GEMM over all
-/// rows; batched B runs one GEMM per batch. In the backward pass, the product by an activation's derivative at its
-/// output (<see cref="Derivative"/>: relu's <c>g · step(y)</c>, tanh's <c>g · (1 − y²)</c>, sigmoid's
-/// <c>g · (y · (1 − y))</c>) is the epilogue instead.</summary>
+/// rows; batched B runs one GEMM per batch.</summary>
 public sealed record GemmKernel(Node Output, Node A, bool TransA, Node B, bool TransB, Node? Bias, Activation Activation,
     Node MatMul, Node[] Absorbed) : PlanKernel
 {
-    /// <summary>The activation output y whose derivative multiplies the product, or null.</summary>
-    public Node? Derivative { get; init; }
-    /// <summary>Which activation's derivative <see cref="Derivative"/> stands for.</summary>
-    public Activation DerivativeOf { get; init; }
-
     /// <inheritdoc />
-    public override IReadOnlyList<Node> Reads => Derivative is { } y ? [A, B, y] : Bias is null ? [A, B] : [A, B, Bias];
+    public override IReadOnlyList<Node> Reads => Bias is null ? [A, B] : [A, B, Bias];
     /// <inheritdoc />
     public override IReadOnlyList<Node> Writes => [Output];
     /// <inheritdoc />
     public override string Describe() =>
         $"gemm {Output} = {(Activation == Activation.Identity ? "" : Activation.ToString().ToLowerInvariant() + " ")}" +
         $"{A}{(TransA ? "ᵀ" : "")} @ {B}{(TransB ? "ᵀ" : "")}{(Bias is null ? "" : $" + {Bias}")} {MatMul.Shape}" +
-        (Derivative is { } y ? $" ⊙ {DerivativeOf.ToString().ToLowerInvariant()}′({y})" : "") +
         (Absorbed.Length > 0 ? $" (absorbs {string.Join(",", Absorbed.Select(a => a.ToString()))})" : "");
 }
 

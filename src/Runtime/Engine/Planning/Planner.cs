@@ -8,8 +8,7 @@ namespace Nn.Runtime.Engine.Planning;
 /// The fusion planner: a pure function from a graph to a <see cref="Plan"/>. It decides what to fuse, never how to
 /// run it. In order: (1) matrix products take transposed operands as GEMM flags and absorb a following row-vector
 /// bias add and relu/tanh/sigmoid into the GEMM epilogue (relu's derivative mask <c>step(x @ w + b)</c> is read from
-/// the relu output instead, as step(relu z) = step z), and in the backward pass the product by an activation's
-/// derivative at its output; (2) Reshape becomes a view and constants broadcast values;
+/// the relu output instead, as step(relu z) = step z); (2) Reshape becomes a view and constants broadcast values;
 /// (3) elementwise and broadcast ops of one shape are grouped into loops, greedily joining a producer's loop unless
 /// that would make a cycle through another kernel; (4) everything else is one kernel per node; (5) kernels are
 /// ordered topologically, a kernel whose values only the caller reads (an optimizer update) as soon as it is ready.
@@ -177,10 +176,7 @@ public static class Planner
         var (b, tb) = Unwrap(b0);
         if (shared && a0.Shape.Rank > 2 && ta) (a, ta) = (a0, false); // rows of a flattened A must be contiguous
         var plain = new GemmKernel(m, a, ta, b, tb, null, Activation.Identity, m, []);
-        if (isOutput[m.Id]) return plain;
-        if (consumers[m.Id] is [{ Op: OpKind.Mul } mul] && DerivativeFactor(mul, m, operands, consumers) is var (y, of, inner))
-            return plain with { Output = mul, Derivative = y, DerivativeOf = of, Absorbed = [m, .. inner] };
-        if (!shared || consumers[m.Id] is not [{ Op: OpKind.Add } add]) return plain;
+        if (!shared || isOutput[m.Id] || consumers[m.Id] is not [{ Op: OpKind.Add } add]) return plain;
         var ops = operands[add.Id];
         var bias = ops[0] == m ? ops[1] : ops[0];
         if (ops[0] == ops[1] || !add.Shape.Equals(m.Shape)) return plain;
@@ -200,34 +196,6 @@ public static class Planner
         foreach (var s in steps) operands[s.Id] = [r];
         var kind = r.Op switch { OpKind.Relu => Activation.Relu, OpKind.Tanh => Activation.Tanh, _ => Activation.Sigmoid };
         return withBias with { Output = r, Activation = kind, Absorbed = [m, add] };
-    }
-
-    /// <summary>
-    /// When <paramref name="mul"/> is <c>g · act′(y)</c> with g the product <paramref name="m"/> and the factor one of
-    /// the forms the gradient rules build from an activation's output y of the same shape (relu: <c>step(y)</c>;
-    /// tanh: <c>1 − square(y)</c>; sigmoid: <c>y · (1 − y)</c>), read by nothing else: y, the activation, and the
-    /// factor's nodes (absorbed into the product's epilogue). Else null.
-    /// </summary>
-    private static (Node Y, Activation Of, Node[] Inner)? DerivativeFactor(Node mul, Node m, Node[][] operands, List<Node>[] consumers)
-    {
-        var ops = operands[mul.Id];
-        if (ops.Length != 2 || ops[0] == ops[1] || !mul.Shape.Equals(m.Shape)) return null;
-        var f = ops[0] == m ? ops[1] : ops[0];
-        bool Only(Node x, Node reader) => consumers[x.Id] is [var r] && r == reader && x.Shape.Equals(m.Shape);
-        bool One(Node x) => x.Op == OpKind.Const && x.Attrs.Value == 1.0;
-        if (!Only(f, mul)) return null;
-        var fo = operands[f.Id];
-        if (f.Op == OpKind.Step && fo[0].Shape.Equals(m.Shape)) return (fo[0], Activation.Relu, [f]);
-        if (f.Op == OpKind.Sub && One(fo[0]) && fo[1].Op == OpKind.Square && Only(fo[1], f) && operands[fo[1].Id][0] is var t && t.Shape.Equals(m.Shape))
-            return (t, Activation.Tanh, [f, fo[1]]);
-        if (f.Op == OpKind.Mul && fo.Length == 2)
-            for (int i = 0; i < 2; i++)
-            {
-                Node y = fo[i], d = fo[1 - i];
-                if (d.Op == OpKind.Sub && Only(d, f) && One(operands[d.Id][0]) && operands[d.Id][1] == y && y.Shape.Equals(m.Shape))
-                    return (y, Activation.Sigmoid, [f, d]);
-            }
-        return null;
     }
 
     /// <summary>The largest update (elements) run as soon as it is ready: 1 MiB of floats, one core's L2 (measured:

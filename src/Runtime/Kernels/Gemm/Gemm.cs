@@ -57,37 +57,23 @@ public static unsafe class Gemm
     /// </summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        ReadOnlySpan<float> bias, Activation activation, int threads = 1) =>
-        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, ReadOnlySpan<float>.Empty, 0,
-            Activation.Identity, threads);
-
-    /// <summary>
-    /// As the overload without a derivative, then each element of C is multiplied by the derivative of
-    /// <paramref name="derivativeOf"/> at the activation's output <paramref name="y"/> (m×n, row stride
-    /// <paramref name="ldy"/>): step(y) for relu, 1 − y² for tanh, y·(1 − y) for sigmoid — the backward pass's
-    /// <c>dz = (dy @ wᵀ) ⊙ act′</c> in the product's epilogue. <see cref="Activation.Identity"/> multiplies by nothing.
-    /// </summary>
-    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        ReadOnlySpan<float> bias, Activation activation, ReadOnlySpan<float> y, int ldy, Activation derivativeOf, int threads = 1)
+        ReadOnlySpan<float> bias, Activation activation, int threads = 1)
     {
         if (k < 0) KernelThrow.Negative(nameof(k), k);
         KernelThrow.CheckMatrix(nameof(a), transA ? k : m, transA ? m : k, lda, a.Length);
         KernelThrow.CheckMatrix(nameof(b), transB ? n : k, transB ? k : n, ldb, b.Length);
         KernelThrow.CheckMatrix(nameof(c), m, n, ldc, c.Length);
         if (!bias.IsEmpty && bias.Length < n) KernelThrow.ShortBuffer(nameof(bias), n, bias.Length);
-        if (derivativeOf != Activation.Identity) KernelThrow.CheckMatrix(nameof(y), m, n, ldy, y.Length);
         if (threads < 1) KernelThrow.Argument(nameof(threads), "at least one thread");
         if (m == 0 || n == 0) return;
 
-        fixed (float* pa = a, pb = b, pc = c, pbias = bias, py = y)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
             var p = new GemmProblem
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
                 Activation = activation, Kernel = MicroKernel.Select(Isa, n),
-                Y = derivativeOf == Activation.Identity ? null : py, Ldy = ldy, DerivativeOf = derivativeOf,
             };
             if (k == 0 || alpha == 0f)
             {
@@ -113,7 +99,6 @@ public static unsafe class Gemm
             if (p.Beta == 0f) row.Clear();
             else if (p.Beta != 1f) Elementwise.BinaryScalar<MulOp>(row, p.Beta, row);
             Epilogue.Apply(row, p.Bias, p.Activation);
-            if (p.Y != null) Epilogue.Derivative(row, p.Y + (nint)i * p.Ldy, p.DerivativeOf);
         }
     }
 }
@@ -128,10 +113,30 @@ internal unsafe struct GemmProblem
     public int Lda, Ldb, Ldc;
     public Activation Activation;
     public MicroKernel Kernel;
-    /// <summary>The activation output whose derivative multiplies C (null for none), its row stride, and which activation.</summary>
-    public float* Y;
-    public int Ldy;
-    public Activation DerivativeOf;
-    /// <summary>Whether the last pass over k has an epilogue.</summary>
-    public readonly bool HasEpilogue => Bias != null || Activation != Activation.Identity || Y != null;
+}
+
+/// <summary>The fused epilogue: bias add and activation over one row of a finished tile.</summary>
+internal static unsafe class Epilogue
+{
+    public static void Apply(Span<float> row, float* bias, Activation act)
+    {
+        if (bias == null)
+        {
+            switch (act)
+            {
+                case Activation.Relu: Elementwise.Unary<ReluOp>(row, row); break;
+                case Activation.Tanh: Elementwise.Unary<TanhOp>(row, row); break;
+                case Activation.Sigmoid: Elementwise.Unary<SigmoidOp>(row, row); break;
+            }
+            return;
+        }
+        var b = new ReadOnlySpan<float>(bias, row.Length);
+        switch (act)
+        {
+            case Activation.Identity: Elementwise.Binary<AddOp>(row, b, row); break;
+            case Activation.Relu: Elementwise.Binary<Then<AddOp, ReluOp>>(row, b, row); break;
+            case Activation.Tanh: Elementwise.Binary<Then<AddOp, TanhOp>>(row, b, row); break;
+            case Activation.Sigmoid: Elementwise.Binary<Then<AddOp, SigmoidOp>>(row, b, row); break;
+        }
+    }
 }

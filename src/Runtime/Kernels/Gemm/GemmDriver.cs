@@ -37,7 +37,7 @@ internal static unsafe class GemmDriver
         int MR = kern.MR, NR = kern.NR;
         float* packA = ws.A, tile = ws.Tile;
         float beta = pc == 0 ? p.Beta : 1f;
-        bool epilogue = pc + kc == p.K && p.HasEpilogue;
+        bool epilogue = pc + kc == p.K && (p.Bias != null || p.Activation != Activation.Identity);
         for (int ic = m0; ic < m1; ic += kern.MC)
         {
             int mc = Math.Min(kern.MC, m1 - ic);
@@ -57,11 +57,7 @@ internal static unsafe class GemmDriver
                         Edge(in kern, kc, pa, pb, c, p.Ldc, mr, nr, p.Alpha, beta, tile);
                     if (epilogue)
                         for (int i = 0; i < mr; i++)
-                        {
-                            var row = new Span<float>(c + (nint)i * p.Ldc, nr);
-                            Epilogue.Apply(row, p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
-                            if (p.Y != null) Epilogue.Derivative(row, p.Y + (nint)(ic + ir + i) * p.Ldy + jc + jr, p.DerivativeOf);
-                        }
+                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr), p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
                 }
             }
         }
