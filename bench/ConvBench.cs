@@ -8,7 +8,7 @@ internal static class ConvBench
     public static void Run(Peak.Result peak)
     {
         Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
-        var table = new Table("conv2d NHWC, batch 64 (im2col + GEMM; 2 threads split the batch)");
+        var table = new Table("conv2d NHWC, batch 64 (direct for one input channel, else im2col + GEMM; 2 threads split the batch)");
         foreach (var (name, s) in new[]
         {
             ("LeNet conv1 28x28x1 -> 6, 5x5", Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, Padding.Valid)),
@@ -40,6 +40,24 @@ internal static class ConvBench
                 table.Add($"{name} fwd, {threads}t", flops / f / 1e9, "GFLOP/s", flops / f / 1e9 / p, $"{f * 1e3:F3} ms");
                 table.Add($"{name} dK, {threads}t", flops / bk / 1e9, "GFLOP/s", flops / bk / 1e9 / p, $"{bk * 1e3:F3} ms");
                 table.Add($"{name} dX, {threads}t", flops / bi / 1e9, "GFLOP/s", flops / bi / 1e9 / p, $"{bi * 1e3:F3} ms");
+            }
+            if (Conv2d.IsDirect(s))
+            {
+                // The same calls on im2col + GEMM, interleaved with the direct kernels' in this process.
+                double fd = double.MaxValue, fi = double.MaxValue, kd = double.MaxValue, ki = double.MaxValue;
+                for (int r = 0; r < 3; r++)
+                {
+                    fd = Math.Min(fd, Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 1)));
+                    kd = Math.Min(kd, Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, 1)));
+                    Conv2d.UseDirect = false;
+                    fi = Math.Min(fi, Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 1)));
+                    ki = Math.Min(ki, Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, 1)));
+                    Conv2d.UseDirect = true;
+                }
+                table.Add($"{name} fwd, 1t im2col (before)", flops / fi / 1e9, "GFLOP/s", flops / fi / 1e9 / peak.Gflops1,
+                    $"{fi * 1e3:F3} ms; direct {fd * 1e3:F3} ms ({fi / fd:F1}x)");
+                table.Add($"{name} dK, 1t im2col (before)", flops / ki / 1e9, "GFLOP/s", flops / ki / 1e9 / peak.Gflops1,
+                    $"{ki * 1e3:F3} ms; direct {kd * 1e3:F3} ms ({ki / kd:F1}x)");
             }
             // The path two threads took before the batch split: one unfold, then the GEMM's own two-thread split.
             double old = Timing.BestSeconds(() =>

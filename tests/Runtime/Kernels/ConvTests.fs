@@ -79,6 +79,7 @@ let convCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
 /// Shapes with enough work to split over images (odd batches split unevenly; 1x1 needs no workspace).
 let threadShapes =
     [ "LeNet conv1, batch 25", 25, 28, 28, 1, 5, 5, 6, 1, Padding.Valid
+      "LeNet conv1 same padding (direct kernels), batch 25", 25, 28, 28, 1, 5, 5, 6, 1, Padding.Same
       "LeNet conv2, batch 9", 9, 14, 14, 6, 5, 5, 16, 1, Padding.Valid
       "same, stride 2, batch 3", 3, 40, 40, 8, 3, 3, 16, 2, Padding.Same
       "pointwise 1x1, batch 5", 5, 32, 32, 16, 1, 1, 32, 1, Padding.Valid ]
@@ -105,11 +106,52 @@ let threadCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
                     failtestf "%s[%d]: 1 thread %g, 2 threads %g" what i a[i] b[i]
     }
 
+/// One input channel at stride 1 runs on the direct kernels (Conv2dDirect.cs): output widths below, at and across a
+/// vector (16), even and odd kernels, both paddings, 1..16 output channels (one and two groups of 8).
+let directShapes =
+    [ "direct: LeNet conv1 same (batch 3)", 3, 28, 28, 1, 5, 5, 6, 1, Padding.Same
+      "direct: 1x1", 2, 5, 4, 1, 1, 1, 3, 1, Padding.Valid
+      "direct: width 16 exactly", 1, 18, 18, 1, 3, 3, 8, 1, Padding.Valid
+      "direct: width 17, 16 channels", 2, 6, 17, 1, 3, 3, 16, 1, Padding.Same
+      "direct: even 2x4 kernel, 9 channels", 1, 9, 33, 1, 2, 4, 9, 1, Padding.Same
+      "direct: one output channel, tall kernel", 2, 12, 5, 1, 7, 1, 1, 1, Padding.Valid
+      "direct: kernel as big as the image", 1, 6, 6, 1, 6, 6, 2, 1, Padding.Valid ]
+
+/// The direct kernels against im2col + GEMM on the same call: fused bias and each activation forward, beta
+/// accumulation for the kernel gradient.
+let directAgrees (batch, h, w, kh, kw, cout, padding) (act: Activation) =
+    test (sprintf "%dx%dx%d, %dx%d -> %d, %A, %A" batch h w kh kw cout padding act) {
+        let s = Conv2dShape.Create(batch, h, w, 1, kh, kw, cout, 1, padding)
+        Expect.isTrue (Conv2d.IsDirect(&s)) "runs on the direct kernels"
+        let x, k, dy = f32 (randoms 11 s.InputLength), f32 (randoms 12 s.KernelLength), f32 (randoms 13 s.OutputLength)
+        let bias = f32 (randoms 14 cout)
+        let ws = Array.zeroCreate<float32> s.WorkspaceLength
+        let run direct =
+            Conv2d.UseDirect <- direct
+            try
+                let y = Array.create s.OutputLength nanf
+                Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span y, Span ws, ReadOnlySpan bias, act)
+                let dk = Array.create s.KernelLength 0.25f
+                Conv2d.BackwardKernel(&s, ReadOnlySpan x, ReadOnlySpan dy, Span dk, Span ws, 1f)
+                y, dk
+            finally Conv2d.UseDirect <- true
+        let (y1, dk1), (y2, dk2) = run true, run false
+        for what, a, b in [ "forward", y1, y2; "dKernel", dk1, dk2 ] do
+            for i in 0 .. a.Length - 1 do
+                if not (abs (float a[i] - float b[i]) <= 1e-4 * (1.0 + abs (float b[i]))) then
+                    failtestf "%s[%d]: direct %g, im2col %g" what i a[i] b[i]
+    }
+
 [<Tests>]
 let tests =
     testList "Runtime.Kernels.Conv" [
         testList "conv2d forward, kernel and input gradients" [ for c in shapes -> convCase c ]
         testList "two threads split the batch and agree with one" [ for c in threadShapes -> threadCase c ]
+        testList "direct kernels (one input channel): forward and gradients against the definition" [ for c in directShapes -> convCase c ]
+        testList "direct kernels agree with im2col" [
+            for shape in [ (2, 28, 28, 5, 5, 6, Padding.Same); (3, 10, 20, 3, 3, 16, Padding.Valid); (1, 7, 40, 2, 5, 11, Padding.Valid) ] do
+                for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] -> directAgrees shape act
+        ]
 
         test "fused bias + relu matches separate steps" {
             let s = Conv2dShape.Create(2, 9, 9, 3, 3, 3, 5, 1, Padding.Same)

@@ -5,7 +5,8 @@ namespace Nn.Runtime.Kernels;
 /// the unfolded input U is [n·oh·ow, kh·kw·cin], the kernel W is [kh·kw·cin, cout], so
 /// forward is Y = U·W, the kernel gradient dW = Uᵀ·dY and the input gradient folds dU = dY·Wᵀ back
 /// (col2im, summing overlapping taps). Unfolding won over a direct loop nest because all the arithmetic
-/// lands in the packed FMA kernel; see bench/ for the LeNet-size measurements.
+/// lands in the packed FMA kernel; see bench/ for the LeNet-size measurements. The exception is one input channel
+/// at stride 1, where the product is too thin for the GEMM (<see cref="IsDirect"/>, Conv2dDirect.cs).
 /// </summary>
 public static partial class Conv2d
 {
@@ -20,6 +21,7 @@ public static partial class Conv2d
     {
         Check(s, input.Length, kernel.Length, output.Length, workspace.Length);
         if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Forward, s, input, kernel, output, workspace, bias, activation, 0f, threads); return; }
+        if (IsDirect(s)) { ForwardDirect(s, input, kernel, output, bias, activation); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, u, s.PatchLength,
             kernel, s.OutChannels, 0f, output, s.OutChannels, bias, activation, threads);
@@ -31,6 +33,7 @@ public static partial class Conv2d
     {
         Check(s, input.Length, dKernel.Length, dOutput.Length, workspace.Length);
         if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Kernel, s, input, dOutput, dKernel, workspace, default, Activation.Identity, beta, threads); return; }
+        if (IsDirect(s)) { BackwardKernelDirect(s, input, dOutput, dKernel, beta); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(true, false, s.PatchLength, s.OutChannels, s.PatchCount, 1f, u, s.PatchLength,
             dOutput, s.OutChannels, beta, dKernel, s.OutChannels, threads);
