@@ -76,37 +76,64 @@ public static partial class Conv2d
                     for (int ox0 = 0; ox0 < s.OutWidth; ox0 += 16)
                         for (int g = 0; g < groups; g++)
                         {
-                            var a0 = Vector512.Create(bp[g * 8 + 0]); var a1 = Vector512.Create(bp[g * 8 + 1]);
-                            var a2 = Vector512.Create(bp[g * 8 + 2]); var a3 = Vector512.Create(bp[g * 8 + 3]);
-                            var a4 = Vector512.Create(bp[g * 8 + 4]); var a5 = Vector512.Create(bp[g * 8 + 5]);
-                            var a6 = Vector512.Create(bp[g * 8 + 6]); var a7 = Vector512.Create(bp[g * 8 + 7]);
-                            float* k = kp + (nint)g * taps * 8;
-                            for (int ky = 0; ky < s.KernelHeight; ky++)
-                            {
-                                float* row = plane + (nint)(oy + ky) * stride + ox0;
-                                for (int kx = 0; kx < kw; kx++, k += 8)
-                                {
-                                    var v = Vector512.Load(row + kx);
-                                    a0 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[0]), a0);
-                                    a1 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[1]), a1);
-                                    a2 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[2]), a2);
-                                    a3 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[3]), a3);
-                                    a4 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[4]), a4);
-                                    a5 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[5]), a5);
-                                    a6 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[6]), a6);
-                                    a7 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[7]), a7);
-                                }
-                            }
-                            Vector512.Store(Activate(a0, act), tile); Vector512.Store(Activate(a1, act), tile + 16);
-                            Vector512.Store(Activate(a2, act), tile + 32); Vector512.Store(Activate(a3, act), tile + 48);
-                            Vector512.Store(Activate(a4, act), tile + 64); Vector512.Store(Activate(a5, act), tile + 80);
-                            Vector512.Store(Activate(a6, act), tile + 96); Vector512.Store(Activate(a7, act), tile + 112);
+                            Chunk(plane + (nint)oy * stride + ox0, stride, kp + (nint)g * taps * 8, s.KernelHeight, kw, bp + g * 8, tile);
+                            if (act != Activation.Identity)
+                                for (int j = 0; j < 8; j++) Vector512.Store(Activate(Vector512.Load(tile + j * 16), act), tile + j * 16);
                             int xs = Math.Min(16, s.OutWidth - ox0), cs = Math.Min(8, cout - g * 8);
                             float* o = pout + ((nint)(n * s.OutHeight + oy) * s.OutWidth + ox0) * cout + g * 8;
                             for (int x = 0; x < xs; x++, o += cout)
                                 for (int j = 0; j < cs; j++) o[j] = tile[j * 16 + x];
                         }
             }
+    }
+
+    /// <summary>16 output pixels × 8 channels: bias plus the taps over the plane from <paramref name="at"/>, stored channel
+    /// by channel into <paramref name="tile"/> (a method of its own, without calls, so the accumulators stay in registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe void Chunk(float* at, int stride, float* k, int kh, int kw, float* bias, float* tile)
+    {
+        var a0 = Vector512.Create(bias[0]); var a1 = Vector512.Create(bias[1]); var a2 = Vector512.Create(bias[2]); var a3 = Vector512.Create(bias[3]);
+        var a4 = Vector512.Create(bias[4]); var a5 = Vector512.Create(bias[5]); var a6 = Vector512.Create(bias[6]); var a7 = Vector512.Create(bias[7]);
+        for (int ky = 0; ky < kh; ky++, at += stride)
+            for (int kx = 0; kx < kw; kx++, k += 8)
+            {
+                var v = Vector512.Load(at + kx);
+                a0 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[0]), a0);
+                a1 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[1]), a1);
+                a2 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[2]), a2);
+                a3 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[3]), a3);
+                a4 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[4]), a4);
+                a5 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[5]), a5);
+                a6 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[6]), a6);
+                a7 = Vector512.FusedMultiplyAdd(v, Vector512.Create(k[7]), a7);
+            }
+        Vector512.Store(a0, tile); Vector512.Store(a1, tile + 16); Vector512.Store(a2, tile + 32); Vector512.Store(a3, tile + 48);
+        Vector512.Store(a4, tile + 64); Vector512.Store(a5, tile + 80); Vector512.Store(a6, tile + 96); Vector512.Store(a7, tile + 112);
+    }
+
+    /// <summary>sum[j] += Σ over the output rows y and x of plane(y + ky, x + kx) · grad[j][y][x], for 8 channels j (a
+    /// method of its own, without calls, so the accumulators stay in registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe void TapSums(float* p, int stride, float* d, int gradRow, int w16, int rows, Vector512<float> last, float* sum)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int oy = 0; oy < rows; oy++, p += stride, d += gradRow)
+            for (int ox0 = 0; ox0 < w16; ox0 += 16)
+            {
+                var v = Vector512.Load(p + ox0);
+                if (ox0 + 16 == w16) v &= last;
+                float* q = d + ox0;
+                a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q), a0);
+                a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + w16), a1);
+                a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + 2 * w16), a2);
+                a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + 3 * w16), a3);
+                a4 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + 4 * w16), a4);
+                a5 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + 5 * w16), a5);
+                a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + 6 * w16), a6);
+                a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(q + 7 * w16), a7);
+            }
+        sum[0] += Vector512.Sum(a0); sum[1] += Vector512.Sum(a1); sum[2] += Vector512.Sum(a2); sum[3] += Vector512.Sum(a3);
+        sum[4] += Vector512.Sum(a4); sum[5] += Vector512.Sum(a5); sum[6] += Vector512.Sum(a6); sum[7] += Vector512.Sum(a7);
     }
 
     private static Vector512<float> Activate(Vector512<float> v, Activation act) => act switch
@@ -143,30 +170,8 @@ public static partial class Conv2d
                 for (int ky = 0; ky < s.KernelHeight; ky++)
                     for (int kx = 0; kx < kw; kx++)
                         for (int g = 0; g < groups; g++)
-                        {
-                            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-                            for (int oy = 0; oy < s.OutHeight; oy++)
-                            {
-                                float* p = plane + (nint)(oy + ky) * stride + kx;
-                                float* d = grad + (nint)oy * gradRow + g * 8 * w16;
-                                for (int ox0 = 0; ox0 < w16; ox0 += 16, p += 16, d += 16)
-                                {
-                                    var v = Vector512.Load(p);
-                                    if (ox0 + 16 == w16) v &= last;
-                                    a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d), a0);
-                                    a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + w16), a1);
-                                    a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 2 * w16), a2);
-                                    a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 3 * w16), a3);
-                                    a4 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 4 * w16), a4);
-                                    a5 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 5 * w16), a5);
-                                    a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 6 * w16), a6);
-                                    a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 7 * w16), a7);
-                                }
-                            }
-                            float* t = sum + ((ky * kw + kx) * groups + g) * 8;
-                            t[0] += Vector512.Sum(a0); t[1] += Vector512.Sum(a1); t[2] += Vector512.Sum(a2); t[3] += Vector512.Sum(a3);
-                            t[4] += Vector512.Sum(a4); t[5] += Vector512.Sum(a5); t[6] += Vector512.Sum(a6); t[7] += Vector512.Sum(a7);
-                        }
+                            TapSums(plane + (nint)ky * stride + kx, stride, grad + g * 8 * w16, gradRow, w16, s.OutHeight, last,
+                                sum + ((ky * kw + kx) * groups + g) * 8);
             }
         for (int t = 0; t < taps; t++)
             for (int co = 0; co < cout; co++)
