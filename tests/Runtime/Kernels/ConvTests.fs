@@ -147,6 +147,17 @@ let tests =
     testList "Runtime.Kernels.Conv" [
         testList "conv2d forward, kernel and input gradients" [ for c in shapes -> convCase c ]
         testList "two threads split the batch and agree with one" [ for c in threadShapes -> threadCase c ]
+        test "two threads give the same kernel gradient bit for bit on every call, whichever thread takes which images" {
+            for s in [ Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, Padding.Same); Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, Padding.Valid) ] do
+                let x, dy = f32 (randoms 21 s.InputLength), f32 (randoms 22 s.OutputLength)
+                let ws = Array.zeroCreate<float32> s.WorkspaceLength
+                let run () =
+                    let dk = Array.create s.KernelLength 0.5f
+                    Conv2d.BackwardKernel(&s, ReadOnlySpan x, ReadOnlySpan dy, Span dk, Span ws, 0.9f, 2)
+                    dk
+                let first = run ()
+                for _ in 1 .. 20 do Expect.sequenceEqual (run ()) first "the same sums in the same order"
+        }
         testList "direct kernels (one input channel): forward and gradients against the definition" [ for c in directShapes -> convCase c ]
         testList "direct kernels agree with im2col" [
             for shape in [ (2, 28, 28, 5, 5, 6, Padding.Same); (3, 10, 20, 3, 3, 16, Padding.Valid); (1, 7, 40, 2, 5, 11, Padding.Valid) ] do

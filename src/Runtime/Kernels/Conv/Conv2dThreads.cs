@@ -17,7 +17,9 @@ public static partial class Conv2d
     /// <summary>
     /// One convolution call split by images into chunks that the threads take in turn (an atomic counter), so a thread
     /// that starts late, or whose core is busy with another process, takes fewer chunks instead of holding the call up:
-    /// two threads then cost about what one does at worst.
+    /// two threads then cost about what one does at worst. The kernel gradient sums over images: each chunk writes
+    /// its own partial sum and the partials are added in chunk order, so the result does not depend on which thread
+    /// took which chunk (training stays deterministic for a seed).
     /// </summary>
     private sealed unsafe class ConvJob : IParallelWork
     {
@@ -30,11 +32,8 @@ public static partial class Conv2d
         private float* _a, _b, _out, _ws, _bias, _partial;
         private int _biasLength;
         private Activation _activation;
-        private float _beta;
         private int _next, _chunks, _perChunk;
-        /// <summary>Per part: whether it wrote its kernel-gradient buffer.</summary>
-        private bool[] _wrote = new bool[2];
-        /// <summary>The kernel gradients of parts 1.. (part 0 writes dKernel itself); grown, never shrunk.</summary>
+        /// <summary>The kernel gradient of each chunk's images; grown, never shrunk.</summary>
         private float[] _partials = [];
 
         /// <summary>Forward: a = input, b = kernel, out = output. Kernel: a = input, b = dOutput, out = dKernel.
@@ -49,25 +48,19 @@ public static partial class Conv2d
             job._perChunk = Math.Clamp((int)(5e5 / Math.Max(perImage, 1)), 1, Math.Max(1, s.Batch / (2 * parts)));
             job._chunks = (s.Batch + job._perChunk - 1) / job._perChunk;
             job._next = 0;
-            if (job._wrote.Length < parts) job._wrote = new bool[parts];
-            Array.Clear(job._wrote);
-            if (kind == Kind.Kernel && job._partials.Length < (parts - 1) * s.KernelLength) job._partials = new float[(parts - 1) * s.KernelLength];
+            if (kind == Kind.Kernel && job._partials.Length < job._chunks * s.KernelLength) job._partials = new float[job._chunks * s.KernelLength];
             fixed (float* pa = a, pb = b, po = output, pw = workspace, pbias = bias, pp = job._partials)
             {
                 job._kind = kind; job._s = s; job._a = pa; job._b = pb; job._out = po; job._ws = pw;
-                job._bias = pbias; job._partial = pp; job._biasLength = bias.Length; job._activation = activation; job._beta = beta;
+                job._bias = pbias; job._partial = pp; job._biasLength = bias.Length; job._activation = activation;
                 WorkerPool.Shared.Run(job, parts);
                 if (kind == Kind.Kernel)
                 {
                     var dk = new Span<float>(po, s.KernelLength);
-                    // Part 0 owns dKernel (it applied beta); if the other part took every chunk, apply beta here.
-                    if (!job._wrote[0])
-                    {
-                        if (beta == 0f) dk.Clear();
-                        else Elementwise.BinaryScalar<MulOp>(dk, beta, dk);
-                    }
-                    for (int p = 1; p < parts; p++)
-                        if (job._wrote[p]) Elementwise.Binary<AddOp>(dk, new ReadOnlySpan<float>(pp + (p - 1) * s.KernelLength, s.KernelLength), dk);
+                    if (beta == 0f) dk.Clear();
+                    else if (beta != 1f) Elementwise.BinaryScalar<MulOp>(dk, beta, dk);
+                    for (int c = 0; c < job._chunks; c++)
+                        Elementwise.Binary<AddOp>(dk, new ReadOnlySpan<float>(pp + (long)c * s.KernelLength, s.KernelLength), dk);
                 }
                 job._a = job._b = job._out = job._ws = job._bias = job._partial = null;
             }
@@ -78,11 +71,11 @@ public static partial class Conv2d
             for (int c; (c = Interlocked.Increment(ref _next) - 1) < _chunks;)
             {
                 int b0 = c * _perChunk;
-                Images(index, b0, Math.Min(b0 + _perChunk, _s.Batch));
+                Images(c, b0, Math.Min(b0 + _perChunk, _s.Batch));
             }
         }
 
-        private void Images(int index, int b0, int b1)
+        private void Images(int chunk, int b0, int b1)
         {
             var s = _s;
             var part = s with { Batch = b1 - b0 };
@@ -95,10 +88,8 @@ public static partial class Conv2d
                         new Span<float>(_out + outAt, part.OutputLength), ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
                     break;
                 case Kind.Kernel:
-                    float* dk = index == 0 ? _out : _partial + (index - 1) * s.KernelLength;
                     BackwardKernel(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength), new ReadOnlySpan<float>(_b + outAt, part.OutputLength),
-                        new Span<float>(dk, s.KernelLength), ws, _wrote[index] ? 1f : index == 0 ? _beta : 0f, 1);
-                    _wrote[index] = true;
+                        new Span<float>(_partial + (long)chunk * s.KernelLength, s.KernelLength), ws, 0f, 1);
                     break;
                 default:
                     BackwardInput(part, new ReadOnlySpan<float>(_a + outAt, part.OutputLength), new ReadOnlySpan<float>(_b, s.KernelLength),
