@@ -46,6 +46,9 @@ public static partial class Conv2d
             // Chunks of about 0.5 MFLOP, at least two per part.
             double perImage = 2.0 * s.OutHeight * s.OutWidth * s.PatchLength * s.OutChannels;
             job._perChunk = Math.Clamp((int)(5e5 / Math.Max(perImage, 1)), 1, Math.Max(1, s.Batch / (2 * parts)));
+            // The kernel gradient keeps one partial per chunk: at most four chunks a part, so a large kernel's partials
+            // stay a few copies of it.
+            if (kind == Kind.Kernel) job._perChunk = Math.Max(job._perChunk, (s.Batch + 4 * parts - 1) / (4 * parts));
             job._chunks = (s.Batch + job._perChunk - 1) / job._perChunk;
             job._next = 0;
             if (kind == Kind.Kernel && job._partials.Length < job._chunks * s.KernelLength) job._partials = new float[job._chunks * s.KernelLength];
