@@ -46,8 +46,8 @@ public static partial class Conv2d
         {
             int iy = py - s.PadTop;
             if ((uint)iy >= (uint)s.Height) continue;
-            int x0 = Math.Max(0, s.PadLeft), from = Math.Max(0, -s.PadLeft), count = Math.Min(s.Width - from, stride - x0);
-            if (count > 0) new ReadOnlySpan<float>(img + (nint)iy * s.Width + from, count).CopyTo(new Span<float>(plane + (nint)py * stride + x0, count));
+            int count = Math.Min(s.Width, stride - s.PadLeft); // padding is never negative
+            if (count > 0) new ReadOnlySpan<float>(img + (nint)iy * s.Width, count).CopyTo(new Span<float>(plane + (nint)py * stride + s.PadLeft, count));
         }
     }
 
@@ -77,8 +77,7 @@ public static partial class Conv2d
                         for (int g = 0; g < groups; g++)
                         {
                             Chunk(plane + (nint)oy * stride + ox0, stride, kp + (nint)g * taps * 8, s.KernelHeight, kw, bp + g * 8, tile);
-                            if (act != Activation.Identity)
-                                for (int j = 0; j < 8; j++) Vector512.Store(Activate(Vector512.Load(tile + j * 16), act), tile + j * 16);
+                            Epilogue.Apply(new Span<float>(tile, 8 * 16), null, act);
                             int xs = Math.Min(16, s.OutWidth - ox0), cs = Math.Min(8, cout - g * 8);
                             float* o = pout + ((nint)(n * s.OutHeight + oy) * s.OutWidth + ox0) * cout + g * 8;
                             for (int x = 0; x < xs; x++, o += cout)
@@ -88,7 +87,8 @@ public static partial class Conv2d
     }
 
     /// <summary>16 output pixels × 8 channels: bias plus the taps over the plane from <paramref name="at"/>, stored channel
-    /// by channel into <paramref name="tile"/> (a method of its own, without calls, so the accumulators stay in registers).</summary>
+    /// by channel into <paramref name="tile"/>, where the caller applies the activation with the GEMM's epilogue (a method
+    /// of its own, without calls, so the accumulators stay in registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static unsafe void Chunk(float* at, int stride, float* k, int kh, int kw, float* bias, float* tile)
     {
@@ -135,14 +135,6 @@ public static partial class Conv2d
         sum[0] += Vector512.Sum(a0); sum[1] += Vector512.Sum(a1); sum[2] += Vector512.Sum(a2); sum[3] += Vector512.Sum(a3);
         sum[4] += Vector512.Sum(a4); sum[5] += Vector512.Sum(a5); sum[6] += Vector512.Sum(a6); sum[7] += Vector512.Sum(a7);
     }
-
-    private static Vector512<float> Activate(Vector512<float> v, Activation act) => act switch
-    {
-        Activation.Relu => ReluOp.Invoke(v),
-        Activation.Tanh => TanhOp.Invoke(v),
-        Activation.Sigmoid => SigmoidOp.Invoke(v),
-        _ => v,
-    };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BackwardKernelDirect(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput, Span<float> dKernel,
