@@ -123,6 +123,23 @@ let tests =
                         for kv in exec.Snapshot() do Expect.equal kv.Value.Data before[kv.Key].Data $"{kv.Key} unchanged"
                     }
         ]
+        test "each weight's update stores one of its new values over the gradient's buffer, which the step then swaps in" {
+            let graphs = mlp 64 (OptimizerSpec(Kind = "sgd", Lr = 0.05, Momentum = 0.9))
+            let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
+            let plan = exec.TrainPlan
+            let dims = Dictionary<string, int>(dict [ "n", 20 ])
+            let counts = plan.Graph.Nodes |> Seq.map (fun x -> x.Shape.Resolve(dims) |> Array.fold (fun c d -> c * int64 d) 1L) |> Array.ofSeq
+            let buffers = Nn.Runtime.Engine.Memory.BufferAssigner.Assign(plan, counts)
+            // the weight gradients: the products with a transposed A (xᵀ @ dy)
+            let gradients = plan.Kernels |> Seq.choose (function :? GemmKernel as g when g.TransA -> Some g.Output.Id | _ -> None) |> Set.ofSeq
+            Expect.equal gradients.Count 2 "two weight gradients"
+            let updated = plan.Graph.Outputs |> Seq.filter (fun o -> o.Key.StartsWith TrainStep.NewPrefix) |> Seq.map (fun o -> o.Value) |> List.ofSeq
+            let hosted = updated |> List.filter (fun v -> gradients.Contains buffers.InPlace[v.Id])
+            Expect.equal (hosted |> List.map (fun v -> buffers.InPlace[v.Id]) |> Set.ofList) gradients "every weight gradient hosts a new value"
+            for v in hosted do
+                Expect.equal buffers.SlotOf[v.Id] buffers.SlotOf[buffers.InPlace[v.Id]] "same slot"
+                Expect.equal buffers.SlotSizes[buffers.SlotOf[v.Id]] counts[v.Id] "of the value's exact size (its array is swapped with the old value's)"
+        }
         test "each weight's update runs right after the product that computes its gradient" {
             let graphs = mlp 64 (OptimizerSpec(Kind = "sgd", Lr = 0.05, Momentum = 0.9))
             let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor

@@ -184,6 +184,34 @@ let tests =
                               ReadOnlySpan(Array.zeroCreate 4), 2, 0f, Span(Array.zeroCreate 4), 2)) "A is 2x2 but holds 3"
         }
 
+        testList "the epilogue in registers equals the epilogue on the stored tile, bit for bit" [
+            // Full 14×32 tiles take the register epilogue on the last pass over k; edge tiles and other passes do not.
+            // Shapes: one pass and three (k > 512), edge rows and columns, both transposes; beta 0 (C unread) and 0.5.
+            for (m, n, k, ta, tb) in [ (70, 45, 33, false, false); (28, 64, 1030, true, false); (257, 100, 600, false, true); (15, 33, 7, true, true) ] do
+                for act in [ Activation.Identity; Activation.Relu ] do
+                    for withBias in [ true; false ] do
+                        for beta in [ 0f; 0.5f ] do
+                            test (sprintf "%dx%dx%d ta=%b tb=%b %A bias=%b beta=%g" m n k ta tb act withBias beta) {
+                                let rng = Random(m * 31 + n + k)
+                                let a = randomArray rng (m * k)
+                                let b = randomArray rng (k * n)
+                                let bias = if withBias then randomArray rng n else [||]
+                                let c0 = randomArray rng (m * n)
+                                let run off =
+                                    let c = Array.copy c0
+                                    GemmDriver.UseRegisterEpilogueOff <- off
+                                    try
+                                        Gemm.Multiply(ta, tb, m, n, k, 1.5f, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b,
+                                                      (if tb then k else n), beta, Span c, n, ReadOnlySpan bias, act, 1)
+                                    finally GemmDriver.UseRegisterEpilogueOff <- false
+                                    c
+                                let stored, registers = run true, run false
+                                for i in 0 .. stored.Length - 1 do
+                                    if BitConverter.SingleToInt32Bits stored[i] <> BitConverter.SingleToInt32Bits registers[i] then
+                                        failtestf "C[%d,%d]: stored-tile epilogue %g, register epilogue %g" (i / n) (i % n) stored[i] registers[i]
+                            }
+        ]
+
         testList "fused bias + activation epilogue" [
             for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] do
                 for (m, n, k, threads) in [ (5, 7, 3, 1); (70, 45, 33, 1); (150, 200, 100, 2) ] do

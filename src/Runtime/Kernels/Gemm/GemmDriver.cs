@@ -38,6 +38,7 @@ internal static unsafe class GemmDriver
         float* packA = ws.A, tile = ws.Tile;
         float beta = pc == 0 ? p.Beta : 1f;
         bool epilogue = pc + kc == p.K && (p.Bias != null || p.Activation != Activation.Identity);
+        bool inRegisters = epilogue && UseRegisterEpilogue && kern.FnEpilogue != null && p.Activation is Activation.Identity or Activation.Relu;
         for (int ic = m0; ic < m1; ic += kern.MC)
         {
             int mc = Math.Min(kern.MC, m1 - ic);
@@ -51,6 +52,11 @@ internal static unsafe class GemmDriver
                     int mr = Math.Min(MR, mc - ir);
                     float* pa = packA + (nint)ir * kc;
                     float* c = p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
+                    if (mr == MR && nr == NR && inRegisters)
+                    {
+                        kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr, p.Activation == Activation.Relu);
+                        continue;
+                    }
                     if (mr == MR && nr == NR)
                         kern.Fn(kc, pa, pb, c, p.Ldc, p.Alpha, beta);
                     else
@@ -62,6 +68,10 @@ internal static unsafe class GemmDriver
             }
         }
     }
+
+    /// <summary>The register epilogue on (the default; false applies every epilogue to the stored tile, for A/B benchmarks and tests).</summary>
+    [ThreadStatic] internal static bool UseRegisterEpilogueOff;
+    private static bool UseRegisterEpilogue => !UseRegisterEpilogueOff;
 
     /// <summary>Edge kernels on (the default; false runs every edge tile through the full kernel, for A/B benchmarks).</summary>
     internal static bool UseEdgeKernels = true;

@@ -14,12 +14,18 @@ internal readonly unsafe struct MicroKernel
     /// rows (batch 256 = 18·14 + 4) and last narrow panel (n = 784 = 24·32 + 16) cost their own size, not a whole tile.</summary>
     public readonly delegate*<int, float*, float*, float*, nint, float, float, void>[]? EdgeRows, EdgeHalf;
 
+    /// <summary>The full tile with the epilogue in registers (bias row or null, relu or none), or null: the driver's
+    /// last pass over k calls it for a full tile whose activation is relu or none, instead of <see cref="Fn"/> followed
+    /// by <see cref="Epilogue.Apply"/> on each stored row.</summary>
+    public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, bool, void> FnEpilogue;
+
     public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, void> fn, int mr, int nr, int kc, int mc, int nc,
         delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeRows = null,
-        delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeHalf = null)
+        delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeHalf = null,
+        delegate*<int, float*, float*, float*, nint, float, float, float*, bool, void> fnEpilogue = null)
     {
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;
-        EdgeRows = edgeRows; EdgeHalf = edgeHalf;
+        EdgeRows = edgeRows; EdgeHalf = edgeHalf; FnEpilogue = fnEpilogue;
     }
 
     /// <summary>The kernel for an instruction set and a product n columns wide: narrow products (n ≤ 16, e.g. a
@@ -53,7 +59,8 @@ internal readonly unsafe struct MicroKernel
          &GemmMicroKernels.Avx512_4x16_Edge, &GemmMicroKernels.Avx512_5x16_Edge, &GemmMicroKernels.Avx512_6x16_Edge,
          &GemmMicroKernels.Avx512_7x16_Edge, &GemmMicroKernels.Avx512_8x16_Edge, &GemmMicroKernels.Avx512_9x16_Edge,
          &GemmMicroKernels.Avx512_10x16_Edge, &GemmMicroKernels.Avx512_11x16_Edge, &GemmMicroKernels.Avx512_12x16_Edge,
-         &GemmMicroKernels.Avx512_13x16_Edge, &GemmMicroKernels.Avx512_14x16_Edge]);
+         &GemmMicroKernels.Avx512_13x16_Edge, &GemmMicroKernels.Avx512_14x16_Edge],
+        &GemmMicroKernels.Avx512_14x32_Epi);
     private static readonly MicroKernel Avx512NarrowKernel = new(&GemmMicroKernels.Avx512_24x16, 24, 16, 256, 192, 4096);
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
     private static readonly MicroKernel ScalarKernel = new(&Scalar4x8, 4, 8, 256, 64, 1024);
