@@ -12,7 +12,7 @@ internal static unsafe class GemmDriver
     {
         var kern = p.Kernel;
         int kcMax = kern.PassDepth(p.K);
-        var ws = GemmWorkspace.For(kern.MC, kcMax, Math.Min(kern.NC, (n1 - n0 + kern.NR - 1) / kern.NR * kern.NR));
+        var ws = GemmWorkspace.For(kern.MC, kcMax, GemmPacking.PackedBLength(kcMax, Math.Min(kern.NC, n1 - n0), kern.NR));
         for (int jc = n0; jc < n1; jc += kern.NC)
         {
             int nc = Math.Min(kern.NC, n1 - jc);
@@ -46,7 +46,7 @@ internal static unsafe class GemmDriver
             for (int jr = 0; jr < nc; jr += NR)
             {
                 int nr = Math.Min(NR, nc - jr);
-                float* pb = packB + (nint)jr * kc;
+                float* pb = packB + (nint)(jr / NR) * GemmPacking.PanelStride(kc, NR);
                 for (int ir = 0; ir < mc; ir += MR)
                 {
                     int mr = Math.Min(MR, mc - ir);
@@ -117,11 +117,11 @@ internal sealed unsafe class GemmWorkspace
     public float* A, B, Tile;
     private nuint _aLen, _bLen;
 
-    /// <summary>This thread's workspace, with room for an mc×kc A block and a kc×nc B block.</summary>
-    public static GemmWorkspace For(int mc, int kc, int nc)
+    /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of <paramref name="bLen"/> floats.</summary>
+    public static GemmWorkspace For(int mc, int kc, nuint bLen)
     {
         var ws = t_ws ??= new GemmWorkspace();
-        nuint aLen = (nuint)mc * (nuint)kc, bLen = (nuint)kc * (nuint)nc;
+        nuint aLen = (nuint)mc * (nuint)kc;
         if (ws._aLen < aLen) { ws.A = Realloc(ws.A, aLen); ws._aLen = aLen; }
         if (ws._bLen < bLen) { ws.B = Realloc(ws.B, bLen); ws._bLen = bLen; }
         if (ws.Tile == null) ws.Tile = Realloc(null, 32 * 32);

@@ -29,7 +29,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         if (job._sharedB)
         {
             var k = p.Kernel;
-            nuint len = (nuint)k.PassDepth(p.K) * (nuint)Math.Min(k.NC, (p.N + k.NR - 1) / k.NR * k.NR);
+            nuint len = GemmPacking.PackedBLength(k.PassDepth(p.K), Math.Min(k.NC, p.N), k.NR);
             if (job._bLen < len)
             {
                 job._b0 = GemmWorkspace.Realloc(job._b0, len);
@@ -98,7 +98,7 @@ internal sealed unsafe class GemmJob : IParallelWork
                 int kc = Math.Min(kcMax, p.K - pc);
                 float* packB = (block & 1) == 0 ? _b0 : _b1;
                 var (j0, j1) = Band(nc, NR, index, count);
-                if (j0 < j1) GemmPacking.PackB(p.TransB, p.B, p.Ldb, pc, jc + j0, kc, j1 - j0, NR, packB + (nint)j0 * kc);
+                if (j0 < j1) GemmPacking.PackB(p.TransB, p.B, p.Ldb, pc, jc + j0, kc, j1 - j0, NR, packB + (nint)(j0 / NR) * GemmPacking.PanelStride(kc, NR));
                 _barrier.SignalAndWait();
                 if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, packB, ws);
             }
