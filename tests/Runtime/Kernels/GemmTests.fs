@@ -184,6 +184,47 @@ let tests =
                               ReadOnlySpan(Array.zeroCreate 4), 2, 0f, Span(Array.zeroCreate 4), 2)) "A is 2x2 but holds 3"
         }
 
+        testList "narrow products (at most 16 columns and k ≥ 256, or k ≤ 16 and at least 512 columns) vs float64" [
+            // The classifier layer's shapes and their edges: rows not a multiple of 4, columns not a multiple of 4, 16 or
+            // 128, depths not a multiple of 16, padded strides, alpha/beta, every transpose, one and two threads.
+            for (m, n, k) in [ (256, 10, 1024); (7, 16, 257); (61, 3, 300); (1, 1, 256); (256, 1024, 10); (130, 700, 16); (3, 512, 1); (129, 533, 7) ] do
+                for ta in [ false; true ] do
+                    for tb in [ false; true ] do
+                        test (sprintf "%dx%dx%d ta=%b tb=%b" m n k ta tb) {
+                            for (alpha, beta, threads) in [ (1f, 0f, 1); (-0.5f, 0.25f, 2) ] do
+                                expectClose { example ta tb m n k threads with Alpha = alpha; Beta = beta }
+                        }
+            for act in [ Activation.Identity; Activation.Relu; Activation.Sigmoid ] do
+                for (m, n, k, tb) in [ (37, 10, 512, false); (150, 530, 9, true) ] do
+                    test (sprintf "with bias and %A, %dx%dx%d tb=%b, beta 1" act m n k tb) {
+                        let rng = Random(m + n + k)
+                        let a = randomArray rng (m * k)
+                        let b = randomArray rng (k * n)
+                        let bias = randomArray rng n
+                        let c0 = randomArray rng (m * n)
+                        let fused = Array.copy c0
+                        Gemm.Multiply(false, tb, m, n, k, 1f, ReadOnlySpan a, k, ReadOnlySpan b, (if tb then k else n), 1f, Span fused, n,
+                                      ReadOnlySpan bias, act, 1)
+                        for i in 0 .. m - 1 do
+                            for j in 0 .. n - 1 do
+                                let mutable s = float c0[i * n + j] + float bias[j]
+                                for p in 0 .. k - 1 do s <- s + float a[i * k + p] * float (if tb then b[j * k + p] else b[p * n + j])
+                                Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j]) (activate act s)
+                                    (sprintf "C[%d,%d]" i j)
+                    }
+            test "the narrow paths are taken (they differ from the packed path in the last bits)" {
+                let rng = Random 3
+                let a, b = randomArray rng (256 * 1024), randomArray rng (1024 * 10)
+                let run off =
+                    let c = Array.zeroCreate (256 * 10)
+                    GemmNarrow.Off <- off
+                    try Gemm.Multiply(false, false, 256, 10, 1024, 1f, ReadOnlySpan a, 1024, ReadOnlySpan b, 10, 0f, Span c, 10)
+                    finally GemmNarrow.Off <- false
+                    c
+                Expect.notEqual (run false) (run true) "the dot-product path sums in another order than the packed tile"
+            }
+        ]
+
         testList "the epilogue in registers equals the epilogue on the stored tile, bit for bit" [
             // Full 14×32 tiles take the register epilogue on the last pass over k; edge tiles and other passes do not.
             // Shapes: one pass and three (k > 512), edge rows and columns, both transposes; beta 0 (C unread) and 0.5.

@@ -80,6 +80,7 @@ public static unsafe class Gemm
                 ScaleAndFinish(in p);
                 return;
             }
+            if (GemmNarrow.TryRun(in p)) return;
             long flops = 2L * m * n * k;
             int parts = flops < MinFlopsPerThread * 2 ? 1 : (int)Math.Min(threads, flops / MinFlopsPerThread);
             if (parts <= 1) GemmDriver.Run(in p, 0, m, 0, n);
