@@ -184,9 +184,9 @@ let tests =
                               ReadOnlySpan(Array.zeroCreate 4), 2, 0f, Span(Array.zeroCreate 4), 2)) "A is 2x2 but holds 3"
         }
 
-        testList "narrow products (at most 16 columns and k ≥ 256, or k ≤ 16 and at least 512 columns) vs float64" [
-            // The classifier layer's shapes and their edges: rows not a multiple of 4, columns not a multiple of 4, 16 or
-            // 128, depths not a multiple of 16, padded strides, alpha/beta, every transpose, one and two threads.
+        testList "shallow products (k ≤ 16, at least 512 columns) and narrow ones vs float64" [
+            // The classifier layer's shapes and their edges: columns not a multiple of 16 or 128, depths 1..16, padded
+            // strides, alpha/beta, every transpose, one and two threads; and the other side of the layer (n ≤ 16).
             for (m, n, k) in [ (256, 10, 1024); (7, 16, 257); (61, 3, 300); (1, 1, 256); (256, 1024, 10); (130, 700, 16); (3, 512, 1); (129, 533, 7) ] do
                 for ta in [ false; true ] do
                     for tb in [ false; true ] do
@@ -212,17 +212,24 @@ let tests =
                                 Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j]) (activate act s)
                                     (sprintf "C[%d,%d]" i j)
                     }
-            test "the narrow paths are taken (they differ from the packed path in the last bits)" {
-                let rng = Random 3
-                let a, b = randomArray rng (256 * 1024), randomArray rng (1024 * 10)
-                let run off =
-                    let c = Array.zeroCreate (256 * 10)
-                    GemmNarrow.Off <- off
-                    try Gemm.Multiply(false, false, 256, 10, 1024, 1f, ReadOnlySpan a, 1024, ReadOnlySpan b, 10, 0f, Span c, 10)
-                    finally GemmNarrow.Off <- false
-                    c
-                Expect.notEqual (run false) (run true) "the dot-product path sums in another order than the packed tile"
-            }
+            // Both sum k ≤ 16 products in order with one fused multiply-add each, so they agree bit for bit: a check
+            // that the row-by-row path runs (GemmNarrow.Off sends the product to the packed tiles) and computes the same.
+            for (m, n, k, ta, tb) in [ (256, 1024, 10, false, true); (130, 512, 16, false, false); (200, 640, 3, true, false) ] do
+                for (alpha, beta) in [ (1f, 0f); (1.5f, 0.5f) ] do
+                    test (sprintf "row by row = packed tiles, bit for bit: %dx%dx%d ta=%b tb=%b alpha=%g beta=%g" m n k ta tb alpha beta) {
+                        let rng = Random(m + n + k)
+                        let a, b, c0 = randomArray rng (m * k), randomArray rng (k * n), randomArray rng (m * n)
+                        let run off =
+                            let c = Array.copy c0
+                            GemmNarrow.Off <- off
+                            try Gemm.Multiply(ta, tb, m, n, k, alpha, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b, (if tb then k else n), beta, Span c, n)
+                            finally GemmNarrow.Off <- false
+                            c
+                        let packed, rows = run true, run false
+                        for i in 0 .. packed.Length - 1 do
+                            if BitConverter.SingleToInt32Bits packed[i] <> BitConverter.SingleToInt32Bits rows[i] then
+                                failtestf "C[%d,%d]: packed %g, row by row %g" (i / n) (i % n) packed[i] rows[i]
+                    }
         ]
 
         testList "the epilogue in registers equals the epilogue on the stored tile, bit for bit" [
