@@ -76,7 +76,9 @@ let private sgdKinds =
 let tests =
     testList "Runtime.Engine.StepKernels" [
         testList "narrow products (n ≤ 16) equal the reference" [
-            for m, n, k in [ (64, 10, 256); (37, 16, 130); (300, 1, 40); (9, 3, 600); (256, 10, 1024) ] do
+            // With a transposed A and m ≥ 16 the rows of C are blocks of 32 (n ≤ 10) or 16, the last overlapping: 1024 and
+            // 784 (= 24·32 + 16) rows, 17 and 37 (overlapping 16-row blocks), 11..16 columns (16-row blocks only).
+            for m, n, k in [ (64, 10, 256); (37, 16, 130); (300, 1, 40); (9, 3, 600); (256, 10, 1024); (1024, 10, 256); (784, 11, 64); (17, 13, 30) ] do
                 for ta, tb in [ (false, false); (true, false); (false, true); (true, true) ] do
                     yield test (sprintf "%dx%dx%d ta=%b tb=%b" m n k ta tb) { productAgrees m n k ta tb false None (m + n + k) }
             yield test "with bias and relu" { productAgrees 70 10 200 false false true (Some OpKind.Relu) 1 }

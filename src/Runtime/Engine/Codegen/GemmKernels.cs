@@ -53,10 +53,12 @@ internal static class GemmKernels
     /// <summary>
     /// C = act(op(A)·op(B) + bias) for n ≤ 16 as row-vector products: op(B) is copied once into k zero-padded rows of
     /// one vector, then each group of eight rows of C accumulates op(A)[i, p]·op(B)[p, :] over p in eight independent
-    /// registers and is stored once. No packing of A and no 32-wide tiles that would be mostly padding.
+    /// registers and is stored once. No packing of A and no 32-wide tiles that would be mostly padding. With a
+    /// transposed A (a weight gradient), whose rows of C are contiguous in A, vectorized over those rows instead
+    /// (<see cref="GemmNarrow.TransposedA"/>; the same sums in the same order).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Narrow(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+    internal static unsafe void Narrow(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows)
     {
         for (int p = 0; p < k; p++)
@@ -65,6 +67,14 @@ internal static class GemmKernels
             if (tb) for (int j = 0; j < n; j++) row[j] = b[j * ldb + p];
             else b.Slice(p * ldb, n).CopyTo(row);
             row[n..].Clear();
+        }
+        if (ta && m >= 16)
+        {
+            // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous in x (GemmNarrow.TransposedA).
+            fixed (float* pa0 = a, pb0 = bRows, pc0 = c) GemmNarrow.TransposedA(m, n, k, pa0, lda, pb0, pc0, n);
+            if (!bias.IsEmpty || act != Activation.Identity)
+                for (int i = 0; i < m; i++) Finish(c.Slice(i * n, n), bias, act);
+            return;
         }
         ref float pb = ref MemoryMarshal.GetArrayDataReference(bRows);
         ref float pa = ref MemoryMarshal.GetReference(a);
