@@ -89,6 +89,12 @@ let example ta tb m n k threads =
     { TransA = ta; TransB = tb; M = m; N = n; K = k; PadA = 1; PadB = 3; PadC = 2
       Alpha = 1.5f; Beta = 0.5f; Threads = threads; Seed = m * 7919 + n * 31 + k }
 
+/// Two row-major results (n columns) of two paths that must agree bit for bit; the first difference is reported.
+let expectSameBits (n: int) (whatA: string) (a: float32[]) (whatB: string) (b: float32[]) =
+    for i in 0 .. a.Length - 1 do
+        if BitConverter.SingleToInt32Bits a[i] <> BitConverter.SingleToInt32Bits b[i] then
+            failtestf "C[%d,%d]: %s %g, %s %g" (i / n) (i % n) whatA a[i] whatB b[i]
+
 /// Applies bias and activation in float64 to a reference product, for the fused epilogue.
 let activate act (x: float) =
     match act with
@@ -225,10 +231,7 @@ let tests =
                             try Gemm.Multiply(ta, tb, m, n, k, alpha, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b, (if tb then k else n), beta, Span c, n)
                             finally GemmNarrow.Off <- false
                             c
-                        let packed, rows = run true, run false
-                        for i in 0 .. packed.Length - 1 do
-                            if BitConverter.SingleToInt32Bits packed[i] <> BitConverter.SingleToInt32Bits rows[i] then
-                                failtestf "C[%d,%d]: packed %g, row by row %g" (i / n) (i % n) packed[i] rows[i]
+                        expectSameBits n "packed" (run true) "row by row" (run false)
                     }
         ]
 
@@ -253,10 +256,7 @@ let tests =
                                                       (if tb then k else n), beta, Span c, n, ReadOnlySpan bias, act, 1)
                                     finally GemmDriver.UseRegisterEpilogueOff <- false
                                     c
-                                let stored, registers = run true, run false
-                                for i in 0 .. stored.Length - 1 do
-                                    if BitConverter.SingleToInt32Bits stored[i] <> BitConverter.SingleToInt32Bits registers[i] then
-                                        failtestf "C[%d,%d]: stored-tile epilogue %g, register epilogue %g" (i / n) (i % n) stored[i] registers[i]
+                                expectSameBits n "stored-tile epilogue" (run true) "register epilogue" (run false)
                             }
         ]
 

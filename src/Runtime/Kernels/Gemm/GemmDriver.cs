@@ -38,7 +38,7 @@ internal static unsafe class GemmDriver
         float* packA = ws.A, tile = ws.Tile;
         float beta = pc == 0 ? p.Beta : 1f;
         bool epilogue = pc + kc == p.K && (p.Bias != null || p.Activation != Activation.Identity);
-        bool inRegisters = epilogue && UseRegisterEpilogue && kern.FnEpilogue != null && p.Activation is Activation.Identity or Activation.Relu;
+        bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null && p.Activation is Activation.Identity or Activation.Relu;
         for (int ic = m0; ic < m1; ic += kern.MC)
         {
             int mc = Math.Min(kern.MC, m1 - ic);
@@ -69,9 +69,9 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>The register epilogue on (the default; false applies every epilogue to the stored tile, for A/B benchmarks and tests).</summary>
+    /// <summary>True sends every epilogue to the stored tile on this thread's blocks (default false: full tiles apply a
+    /// bias and relu in registers); for A/B benchmarks and tests.</summary>
     [ThreadStatic] internal static bool UseRegisterEpilogueOff;
-    private static bool UseRegisterEpilogue => !UseRegisterEpilogueOff;
 
     /// <summary>Edge kernels on (the default; false runs every edge tile through the full kernel, for A/B benchmarks).</summary>
     internal static bool UseEdgeKernels = true;
