@@ -103,6 +103,23 @@ let activate act (x: float) =
     | Activation.Sigmoid -> 1.0 / (1.0 + exp -x)
     | _ -> x
 
+/// act(A·op(B) + bias + C) through the GEMM's fused epilogue (beta 1) against float64; op(B) = Bᵀ when tb.
+let expectEpilogueClose (tb: bool) (m: int) (n: int) (k: int) (act: Activation) (threads: int) =
+    let rng = Random(m + n + k)
+    let a = randomArray rng (m * k)
+    let b = randomArray rng (k * n)
+    let bias = randomArray rng n
+    let c0 = randomArray rng (m * n)
+    let fused = Array.copy c0
+    Gemm.Multiply(false, tb, m, n, k, 1f, ReadOnlySpan a, k, ReadOnlySpan b, (if tb then k else n), 1f, Span fused, n,
+                  ReadOnlySpan bias, act, threads)
+    for i in 0 .. m - 1 do
+        for j in 0 .. n - 1 do
+            let mutable s = float c0[i * n + j] + float bias[j]
+            for p in 0 .. k - 1 do s <- s + float a[i * k + p] * float (if tb then b[j * k + p] else b[p * n + j])
+            Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j]) (activate act s)
+                (sprintf "C[%d,%d]" i j)
+
 [<Tests>]
 let tests =
     testList "Runtime.Kernels.Gemm" [
@@ -202,22 +219,7 @@ let tests =
                         }
             for act in [ Activation.Identity; Activation.Relu; Activation.Sigmoid ] do
                 for (m, n, k, tb) in [ (37, 10, 512, false); (150, 530, 9, true) ] do
-                    test (sprintf "with bias and %A, %dx%dx%d tb=%b, beta 1" act m n k tb) {
-                        let rng = Random(m + n + k)
-                        let a = randomArray rng (m * k)
-                        let b = randomArray rng (k * n)
-                        let bias = randomArray rng n
-                        let c0 = randomArray rng (m * n)
-                        let fused = Array.copy c0
-                        Gemm.Multiply(false, tb, m, n, k, 1f, ReadOnlySpan a, k, ReadOnlySpan b, (if tb then k else n), 1f, Span fused, n,
-                                      ReadOnlySpan bias, act, 1)
-                        for i in 0 .. m - 1 do
-                            for j in 0 .. n - 1 do
-                                let mutable s = float c0[i * n + j] + float bias[j]
-                                for p in 0 .. k - 1 do s <- s + float a[i * k + p] * float (if tb then b[j * k + p] else b[p * n + j])
-                                Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j]) (activate act s)
-                                    (sprintf "C[%d,%d]" i j)
-                    }
+                    test (sprintf "with bias and %A, %dx%dx%d tb=%b, beta 1" act m n k tb) { expectEpilogueClose tb m n k act 1 }
             // Both sum k ≤ 16 products in order with one fused multiply-add each, so they agree bit for bit: a check
             // that the row-by-row path runs (GemmNarrow.Off sends the product to the packed tiles) and computes the same.
             for (m, n, k, ta, tb) in [ (256, 1024, 10, false, true); (130, 512, 16, false, false); (200, 640, 3, true, false) ] do
@@ -263,22 +265,6 @@ let tests =
         testList "fused bias + activation epilogue" [
             for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] do
                 for (m, n, k, threads) in [ (5, 7, 3, 1); (70, 45, 33, 1); (150, 200, 100, 2) ] do
-                    test (sprintf "%A %dx%dx%d threads=%d" act m n k threads) {
-                        let rng = Random(m + n + k)
-                        let a = randomArray rng (m * k)
-                        let b = randomArray rng (k * n)
-                        let bias = randomArray rng n
-                        let c0 = randomArray rng (m * n)
-                        let fused = Array.copy c0
-                        Gemm.Multiply(false, false, m, n, k, 1f, ReadOnlySpan a, k, ReadOnlySpan b, n, 1f, Span fused, n,
-                                      ReadOnlySpan bias, act, threads)
-                        for i in 0 .. m - 1 do
-                            for j in 0 .. n - 1 do
-                                let mutable s = float c0[i * n + j] + float bias[j]
-                                for p in 0 .. k - 1 do s <- s + float a[i * k + p] * float b[p * n + j]
-                                let expected = activate act s
-                                Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j]) expected
-                                    (sprintf "C[%d,%d]" i j)
-                    }
+                    test (sprintf "%A %dx%dx%d threads=%d" act m n k threads) { expectEpilogueClose false m n k act threads }
         ]
     ]

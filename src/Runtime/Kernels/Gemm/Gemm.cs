@@ -119,6 +119,12 @@ internal unsafe struct GemmProblem
 /// <summary>The fused epilogue: bias add and activation over one row of a finished tile.</summary>
 internal static unsafe class Epilogue
 {
+    /// <summary>As <see cref="Apply"/> with the bias as a span (empty for none).</summary>
+    public static void ApplySpan(Span<float> row, ReadOnlySpan<float> bias, Activation act)
+    {
+        fixed (float* b = bias) Apply(row, b, act);
+    }
+
     public static void Apply(Span<float> row, float* bias, Activation act)
     {
         if (bias == null)

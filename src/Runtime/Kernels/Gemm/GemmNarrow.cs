@@ -1,14 +1,18 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Nn.Runtime.Kernels;
 
 /// <summary>
-/// Products with a depth of at most 16 and at least 512 columns, on one thread with AVX-512: a classifier's input
-/// gradient (<c>dy @ wᵀ</c> with 10 classes). C is written row by row, each row a sum of at most 16 scaled rows of
-/// op(B), 128 columns at a time; the packed path would spend the product packing and storing 14-row tiles for 10 steps
-/// of k each. (Products at most 16 columns wide, the other side of such a layer, are the engine's row-vector kernel:
-/// <c>GemmKernels.Narrow</c>, which takes <see cref="TransposedA"/> for a weight gradient.)
+/// Products too thin for the packed micro-kernel to pay for its packing: a classifier layer's three products.
+/// <list type="bullet">
+/// <item><see cref="TryRun"/>: a depth of at most 16 and at least 512 columns (the input gradient <c>dy @ wᵀ</c> with 10
+/// classes), on one thread with AVX-512. C is written row by row, each row a sum of at most 16 scaled rows of op(B),
+/// 128 columns at a time; the packed path would spend the product packing and storing 14-row tiles for 10 steps of k.</item>
+/// <item><see cref="RowVectors"/>: at most 16 columns (the logits <c>h @ w</c>), the engine's row-vector products,
+/// taking <see cref="TransposedA"/> for a weight gradient <c>xᵀ @ dy</c>.</item>
+/// </list>
 /// </summary>
 internal static unsafe class GemmNarrow
 {
@@ -104,6 +108,72 @@ internal static unsafe class GemmNarrow
             float s = 0f;
             for (int q = 0; q < k; q++) s = MathF.FusedMultiplyAdd(ai[q], b[(nint)q * ldb + j], s);
             c[j] = beta == 0f ? alpha * s : alpha * s + beta * c[j];
+        }
+    }
+
+    /// <summary>
+    /// C = act(op(A)·op(B) + bias) for n ≤ 16 as row-vector products: op(B) is copied once into k zero-padded rows of
+    /// one vector, then each group of eight rows of C accumulates op(A)[i, p]·op(B)[p, :] over p in eight independent
+    /// registers and is stored once. No packing of A and no 32-wide tiles that would be mostly padding. With a
+    /// transposed A (a weight gradient), whose rows of C are contiguous in A, vectorized over those rows instead
+    /// (<see cref="TransposedA"/>; the same sums in the same order). <paramref name="bRows"/> holds k·16 floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RowVectors(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows)
+    {
+        for (int p = 0; p < k; p++)
+        {
+            var row = bRows.AsSpan(p * 16, 16);
+            if (tb) for (int j = 0; j < n; j++) row[j] = b[j * ldb + p];
+            else b.Slice(p * ldb, n).CopyTo(row);
+            row[n..].Clear();
+        }
+        if (ta && m >= 16)
+        {
+            // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous in x (GemmNarrow.TransposedA).
+            fixed (float* pa0 = a, pb0 = bRows, pc0 = c) TransposedA(m, n, k, pa0, lda, pb0, pc0, n);
+            if (!bias.IsEmpty || act != Activation.Identity)
+                for (int i = 0; i < m; i++) Epilogue.ApplySpan(c.Slice(i * n, n), bias, act);
+            return;
+        }
+        ref float pb = ref MemoryMarshal.GetArrayDataReference(bRows);
+        ref float pa = ref MemoryMarshal.GetReference(a);
+        nint sp = ta ? lda : 1, si = ta ? 1 : lda; // A(i, p) = a[i·si + p·sp]
+        Span<float> out8 = stackalloc float[8 * 16];
+        for (int i = 0; i < m; i += 8)
+        {
+            int rows = Math.Min(8, m - i);
+            ref float r0 = ref Unsafe.Add(ref pa, i * si);
+            ref float r1 = ref Unsafe.Add(ref pa, Math.Min(i + 1, m - 1) * si);
+            ref float r2 = ref Unsafe.Add(ref pa, Math.Min(i + 2, m - 1) * si);
+            ref float r3 = ref Unsafe.Add(ref pa, Math.Min(i + 3, m - 1) * si);
+            ref float r4 = ref Unsafe.Add(ref pa, Math.Min(i + 4, m - 1) * si);
+            ref float r5 = ref Unsafe.Add(ref pa, Math.Min(i + 5, m - 1) * si);
+            ref float r6 = ref Unsafe.Add(ref pa, Math.Min(i + 6, m - 1) * si);
+            ref float r7 = ref Unsafe.Add(ref pa, Math.Min(i + 7, m - 1) * si);
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+            nint ap = 0;
+            for (int p = 0; p < k; p++, ap += sp)
+            {
+                var bv = Vector512.LoadUnsafe(ref pb, (nuint)(p * 16));
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r0, ap)), bv, c0);
+                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r1, ap)), bv, c1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r2, ap)), bv, c2);
+                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r3, ap)), bv, c3);
+                c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r4, ap)), bv, c4);
+                c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r5, ap)), bv, c5);
+                c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r6, ap)), bv, c6);
+                c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r7, ap)), bv, c7);
+            }
+            c0.CopyTo(out8); c1.CopyTo(out8[16..]); c2.CopyTo(out8[32..]); c3.CopyTo(out8[48..]);
+            c4.CopyTo(out8[64..]); c5.CopyTo(out8[80..]); c6.CopyTo(out8[96..]); c7.CopyTo(out8[112..]);
+            for (int r = 0; r < rows; r++)
+            {
+                var row = c.Slice((i + r) * n, n);
+                out8.Slice(r * 16, n).CopyTo(row);
+                Epilogue.ApplySpan(row, bias, act);
+            }
         }
     }
 
