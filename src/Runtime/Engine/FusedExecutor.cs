@@ -3,6 +3,7 @@ using Nn.Runtime.Engine.Codegen;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.Execution;
 using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
 using Nn.Runtime.Training;
 
 namespace Nn.Runtime.Engine;
@@ -41,11 +42,20 @@ public sealed class FusedExecutor : IStepExecutor
             if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
             _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
         }
-        Load(initial);
         _train = new Mode(this, graphs.Train, true);
         _eval = new Mode(this, graphs.Eval, false);
         _predict = new Mode(this, graphs.Predict, false);
+        _panels = PanelsOff ? new HashSet<string>() : WeightLayout.Choose([_train.Plan, _eval.Plan, _predict.Plan]);
+        foreach (var m in new[] { _train, _eval, _predict }) m.UsePanels(_panels);
+        Load(initial);
     }
+
+    /// <summary>The Params and States held in panel layout (<see cref="WeightLayout"/>): converted on the way in
+    /// (<see cref="Load"/>) and out (<see cref="Snapshot"/>).</summary>
+    private readonly IReadOnlySet<string> _panels;
+
+    /// <summary>True keeps every value row-major in executors created on this thread (A/B benchmarks and tests).</summary>
+    [ThreadStatic] internal static bool PanelsOff;
 
     /// <summary>The training step's plan (for <c>nn graph --plan</c> and tests).</summary>
     public Plan TrainPlan => _train.Plan;
@@ -62,13 +72,30 @@ public sealed class FusedExecutor : IStepExecutor
             if (!_shapes.TryGetValue(name, out var shape)) throw new ArgumentException($"the network has no parameter or state `{name}`");
             if (!shape.SequenceEqual(v.Shape))
                 throw new ArgumentException($"`{name}` has shape {HostTensor.FormatShape(shape)} but the value has {HostTensor.FormatShape(v.Shape)}");
-            _values[name] = (float[])v.Data.Clone();
+            if (_panels.Contains(name))
+            {
+                var stored = new float[v.Data.Length];
+                GemmPanels.FromRowMajor(v.Data, shape[0], shape[1], stored);
+                _values[name] = stored;
+            }
+            else _values[name] = (float[])v.Data.Clone();
         }
     }
 
     /// <inheritdoc />
     public Dictionary<string, HostTensor> Snapshot() =>
-        _values.ToDictionary(kv => kv.Key, kv => new HostTensor((int[])_shapes[kv.Key].Clone(), (float[])kv.Value.Clone()));
+        _values.ToDictionary(kv => kv.Key, kv => new HostTensor((int[])_shapes[kv.Key].Clone(), RowMajor(kv.Key)));
+
+    /// <summary>A copy of a value in row-major order, whatever layout it is held in.</summary>
+    private float[] RowMajor(string name)
+    {
+        var v = _values[name];
+        if (!_panels.Contains(name)) return (float[])v.Clone();
+        var shape = _shapes[name];
+        var plain = new float[v.Length];
+        GemmPanels.ToRowMajor(v, shape[0], shape[1], plain);
+        return plain;
+    }
 
     /// <inheritdoc />
     public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed)
@@ -154,7 +181,7 @@ public sealed class FusedExecutor : IStepExecutor
 
     private Exception NameNonFinite(HostTensor features, HostTensor? target, double lr, long step, ulong seed, Binding p)
     {
-        var feeds = _values.ToDictionary(kv => kv.Key, kv => new Tensor<float>(_shapes[kv.Key], kv.Value));
+        var feeds = _values.ToDictionary(kv => kv.Key, kv => new Tensor<float>(_shapes[kv.Key], RowMajor(kv.Key)));
         feeds[_input] = new Tensor<float>(features.Shape, features.Data);
         if (_g.FedTarget && target is not null) feeds[TrainStep.TargetInput] = new Tensor<float>(target.Shape, target.Data);
         feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
@@ -188,7 +215,10 @@ public sealed class FusedExecutor : IStepExecutor
             _metrics = x._g.Metrics.Select(m => g.Outputs.FirstOrDefault(o => o.Key == TrainStep.MetricPrefix + m).Value).ToArray();
         }
 
-        public Plan Plan { get; }
+        public Plan Plan { get; private set; }
+
+        /// <summary>Marks the plan's values that share a layout with the <paramref name="panels"/> weights (before any binding).</summary>
+        public void UsePanels(IReadOnlySet<string> panels) => Plan = Plan.WithPanels(WeightLayout.Mark(Plan, panels));
 
         /// <summary>The binding for these feeds' shapes (bound on first sight), with every source pointed at its value.</summary>
         public Binding Prepare(HostTensor features, HostTensor? target)

@@ -84,7 +84,7 @@ internal static class Binder
             workspace = Math.Max(workspace, NodeKernels.WorkspaceLength(k.Node, shapes[k.Node.Id], k.Operands.Select(o => shapes[o.Id]).ToArray()));
         var ws = new float[workspace];
         var ctx = new BindContext(table, x => slotOf[x.Id] >= 0 ? slotOf[x.Id] : throw Throw.Bug($"{x} has no buffer"),
-            x => shapes[x.Id], threads, _ => ws, step);
+            x => shapes[x.Id], threads, _ => ws, step) { Panels = x => plan.Panels[x.Id] };
 
         var isOutput = new bool[n];
         foreach (var o in g.Outputs) isOutput[o.Value.Id] = true;

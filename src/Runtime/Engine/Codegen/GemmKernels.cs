@@ -29,10 +29,12 @@ internal static class GemmKernels
         int batches = shared ? 1 : NodeKernels.Count(so) / Math.Max(m * n, 1);
         int aLen = m * k, bLen = k * n, cLen = m * n;
         int ia = c.Slot(g.A), ib = c.Slot(g.B), ic = c.Slot(g.Output), ibias = g.Bias is null ? -1 : c.Slot(g.Bias);
-        bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= SmallProduct;
+        bool bPanels = c.Panels(g.B), cPanels = c.Panels(g.Output);
+        if (c.Panels(g.A) || (bPanels || cPanels) && batches != 1) throw Throw.Bug($"{g.Output}: panel layout for an operand the product cannot read so");
+        bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= SmallProduct && !bPanels && !cPanels;
         var act = g.Activation;
         int threads = c.Threads;
-        bool narrow = !small && Vector512.IsHardwareAccelerated && n <= NarrowColumns;
+        bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= NarrowColumns;
         var bRows = narrow ? new float[(long)k * 16] : []; // op(B) as k zero-padded vectors: allocated here once, filled per product
         return () =>
         {
@@ -43,7 +45,7 @@ internal static class GemmKernels
                 var a = A.AsSpan(t * aLen, aLen); var b = B.AsSpan(shared ? 0 : t * bLen, bLen); var cc = C.AsSpan(t * cLen, cLen);
                 if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
                 else if (narrow) GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows);
-                else Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, cc, n, bias, act, threads);
+                else Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads);
             }
         };
     }

@@ -4,7 +4,11 @@ using Nn.Runtime.Kernels;
 namespace Nn.Runtime.Engine.Codegen;
 
 /// <summary>What a single-node kernel needs at bind time: the slot table, each node's slot and concrete shape.</summary>
-internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<Node, int[]> Shape, int Threads, Func<Node, float[]> Workspace, StepContext Step);
+internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<Node, int[]> Shape, int Threads, Func<Node, float[]> Workspace, StepContext Step)
+{
+    /// <summary>Whether a node's value is stored in panel layout (<see cref="Planning.Plan.Panels"/>).</summary>
+    public Func<Node, bool> Panels { get; init; } = _ => false;
+}
 
 /// <summary>
 /// Builds the kernel for one node as a closure over the slot table: the fast library kernels where the shapes fit

@@ -86,10 +86,15 @@ public sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
 /// </summary>
 public sealed class Plan
 {
-    internal Plan(Graph graph, IReadOnlyList<PlanKernel> kernels, Storage[] storage, int[] viewOf)
+    internal Plan(Graph graph, IReadOnlyList<PlanKernel> kernels, Storage[] storage, int[] viewOf, bool[]? panels = null)
     {
         Graph = graph; Kernels = kernels; Storage = storage; ViewOf = viewOf;
+        Panels = panels ?? new bool[graph.Nodes.Count];
     }
+
+    /// <summary>The same plan with the values marked in <paramref name="panels"/> (by node id) stored in
+    /// <see cref="GemmPanels"/> layout (<see cref="WeightLayout.Mark"/>).</summary>
+    public Plan WithPanels(bool[] panels) => new(Graph, Kernels, (Storage[])Storage, (int[])ViewOf, panels);
 
     /// <summary>The graph planned (after the rewrites the planner ran).</summary>
     public Graph Graph { get; }
@@ -99,6 +104,8 @@ public sealed class Plan
     public IReadOnlyList<Storage> Storage { get; }
     /// <summary>For a <see cref="Planning.Storage.View"/> node, the id of the node owning the buffer (views of views are resolved); else -1.</summary>
     public IReadOnlyList<int> ViewOf { get; }
+    /// <summary>Whether each node's (by id) value is stored in <see cref="GemmPanels"/> layout (all false unless <see cref="WithPanels"/>).</summary>
+    public IReadOnlyList<bool> Panels { get; }
 }
 
 /// <summary>A stable text dump of a plan (for <c>nn graph --plan</c> and golden tests): one line per kernel, then
@@ -112,6 +119,8 @@ public static class PlanPrinter
         for (int i = 0; i < plan.Kernels.Count; i++) sb.Append('k').Append(i).Append(": ").AppendLine(plan.Kernels[i].Describe());
         var views = plan.Graph.Nodes.Where(n => plan.ViewOf[n.Id] >= 0).Select(n => $"{n}→%{plan.ViewOf[n.Id]}").ToArray();
         if (views.Length > 0) sb.AppendLine("views: " + string.Join(" ", views));
+        var panels = plan.Graph.Nodes.Where(n => plan.Panels[n.Id]).Select(n => n.ToString()).ToArray();
+        if (panels.Length > 0) sb.AppendLine("panel layout (32-column panels, read by products in place): " + string.Join(" ", panels));
         int fused = plan.Kernels.OfType<FusedLoop>().Sum(l => l.Ops.Count);
         int gemms = plan.Kernels.OfType<GemmKernel>().Count();
         sb.AppendLine($"kernels: {plan.Kernels.Count} ({plan.Kernels.OfType<FusedLoop>().Count()} fused loops of {fused} ops, " +

@@ -57,12 +57,25 @@ public static unsafe class Gemm
     /// </summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        ReadOnlySpan<float> bias, Activation activation, int threads = 1)
+        ReadOnlySpan<float> bias, Activation activation, int threads = 1) =>
+        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, false, beta, c, ldc, false, bias, activation, threads);
+
+    /// <summary>
+    /// As <see cref="Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, ReadOnlySpan{float}, Activation, int)"/>,
+    /// with B (k×n, or n×k when <paramref name="transB"/>) stored in <see cref="GemmPanels"/> layout when
+    /// <paramref name="bPanels"/> (ldb is then ignored), and C (m×n) written in that layout when <paramref name="cPanels"/>
+    /// (ldc ignored): the engine's weights and weight gradients.
+    /// </summary>
+    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c, int ldc, bool cPanels,
+        ReadOnlySpan<float> bias, Activation activation, int threads)
     {
         if (k < 0) KernelThrow.Negative(nameof(k), k);
         KernelThrow.CheckMatrix(nameof(a), transA ? k : m, transA ? m : k, lda, a.Length);
-        KernelThrow.CheckMatrix(nameof(b), transB ? n : k, transB ? k : n, ldb, b.Length);
-        KernelThrow.CheckMatrix(nameof(c), m, n, ldc, c.Length);
+        if (bPanels) CheckPanels(nameof(b), transB ? n : k, transB ? k : n, b.Length);
+        else KernelThrow.CheckMatrix(nameof(b), transB ? n : k, transB ? k : n, ldb, b.Length);
+        if (cPanels) { CheckPanels(nameof(c), m, n, c.Length); ldc = GemmPanels.Width; }
+        else KernelThrow.CheckMatrix(nameof(c), m, n, ldc, c.Length);
         if (!bias.IsEmpty && bias.Length < n) KernelThrow.ShortBuffer(nameof(bias), n, bias.Length);
         if (threads < 1) KernelThrow.Argument(nameof(threads), "at least one thread");
         if (m == 0 || n == 0) return;
@@ -73,7 +86,7 @@ public static unsafe class Gemm
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
-                Activation = activation, Kernel = MicroKernel.Select(Isa, n),
+                Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels,
             };
             if (k == 0 || alpha == 0f)
             {
@@ -91,16 +104,25 @@ public static unsafe class Gemm
     /// <summary>Below this many flops per thread a product runs on one thread (a hand-off costs a few microseconds).</summary>
     private const long MinFlopsPerThread = 1L << 20;
 
+    private static void CheckPanels(string name, int rows, int cols, int length)
+    {
+        if (!GemmPanels.Fits(rows, cols)) KernelThrow.Argument(name, $"a matrix in panel layout needs a positive multiple of {GemmPanels.Width} columns (got {rows}×{cols})");
+        KernelThrow.CheckLength(name, (long)rows * cols, length);
+    }
+
     /// <summary>C = beta·C (beta = 0 clears), then the epilogue: the whole product when k = 0 or alpha = 0.</summary>
     private static void ScaleAndFinish(in GemmProblem p)
     {
-        for (int i = 0; i < p.M; i++)
-        {
-            var row = new Span<float>(p.C + (nint)i * p.Ldc, p.N);
-            if (p.Beta == 0f) row.Clear();
-            else if (p.Beta != 1f) Elementwise.BinaryScalar<MulOp>(row, p.Beta, row);
-            Epilogue.Apply(row, p.Bias, p.Activation);
-        }
+        // Runs of C's rows: whole rows, or a row's 32 columns in one panel.
+        int width = p.CPanels ? GemmPanels.Width : p.N;
+        for (int j = 0; j < p.N; j += width)
+            for (int i = 0; i < p.M; i++)
+            {
+                var row = new Span<float>(p.CPanels ? p.C + GemmPanels.Offset(p.M, i, j) : p.C + (nint)i * p.Ldc, width);
+                if (p.Beta == 0f) row.Clear();
+                else if (p.Beta != 1f) Elementwise.BinaryScalar<MulOp>(row, p.Beta, row);
+                Epilogue.Apply(row, p.Bias == null ? null : p.Bias + j, p.Activation);
+            }
     }
 }
 
@@ -108,6 +130,8 @@ public static unsafe class Gemm
 internal unsafe struct GemmProblem
 {
     public bool TransA, TransB;
+    /// <summary>B is stored in <see cref="GemmPanels"/> layout (Ldb unused); C is written in it (Ldc = 32 within a panel).</summary>
+    public bool BPanels, CPanels;
     public int M, N, K;
     public float Alpha, Beta;
     public float* A, B, C, Bias;

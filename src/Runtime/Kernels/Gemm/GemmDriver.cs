@@ -12,26 +12,41 @@ internal static unsafe class GemmDriver
     {
         var kern = p.Kernel;
         int kcMax = kern.PassDepth(p.K);
-        var ws = GemmWorkspace.For(kern.MC, kcMax, GemmPacking.PackedBLength(kcMax, Math.Min(kern.NC, n1 - n0), kern.NR));
+        bool inPlace = BInPlace(in p);
+        var ws = GemmWorkspace.For(kern.MC, kcMax, inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Min(kern.NC, n1 - n0), kern.NR));
         for (int jc = n0; jc < n1; jc += kern.NC)
         {
             int nc = Math.Min(kern.NC, n1 - jc);
             for (int pc = 0; pc < p.K; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, p.K - pc);
-                GemmPacking.PackB(p.TransB, p.B, p.Ldb, pc, jc, kc, nc, kern.NR, ws.B);
-                Block(in p, m0, m1, jc, nc, pc, kc, ws.B, ws);
+                if (inPlace) Block(in p, m0, m1, jc, nc, pc, kc, InPlaceB(in p, pc, jc), InPlaceStride(in p), ws);
+                else
+                {
+                    GemmPacking.PackB(in p, pc, jc, kc, nc, kern.NR, ws.B);
+                    Block(in p, m0, m1, jc, nc, pc, kc, ws.B, GemmPacking.PanelStride(kc, kern.NR), ws);
+                }
             }
         }
     }
 
+    /// <summary>Whether op(B) is read where it is stored: an untransposed B in panel layout is already a sequence of the
+    /// micro-kernel's panels when the kernel is <see cref="GemmPanels.Width"/> columns wide.</summary>
+    public static bool BInPlace(in GemmProblem p) => p.BPanels && !p.TransB && p.Kernel.NR == GemmPanels.Width;
+
+    /// <summary>The first micro-panel of op(B)'s kc×nc block at (pc, jc), read in place (<see cref="BInPlace"/>).</summary>
+    public static float* InPlaceB(in GemmProblem p, int pc, int jc) => p.B + GemmPanels.Offset(p.K, pc, jc);
+
+    /// <summary>Floats from one in-place micro-panel to the next: a whole panel of B.</summary>
+    public static int InPlaceStride(in GemmProblem p) => p.K * GemmPanels.Width;
+
     /// <summary>
     /// Rows [m0, m1) of C's columns [jc, jc+nc) += this pass's share: op(A)[m0..m1, pc..pc+kc] (packed here, mc rows
     /// at a time, into the workspace) times the packed kc×nc block of op(B). The first pass applies beta, the last
-    /// the epilogue.
+    /// the epilogue. B's micro-panels are <paramref name="bStride"/> floats apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Block(in GemmProblem p, int m0, int m1, int jc, int nc, int pc, int kc, float* packB, GemmWorkspace ws)
+    public static void Block(in GemmProblem p, int m0, int m1, int jc, int nc, int pc, int kc, float* packB, int bStride, GemmWorkspace ws)
     {
         var kern = p.Kernel;
         int MR = kern.MR, NR = kern.NR;
@@ -46,12 +61,12 @@ internal static unsafe class GemmDriver
             for (int jr = 0; jr < nc; jr += NR)
             {
                 int nr = Math.Min(NR, nc - jr);
-                float* pb = packB + (nint)(jr / NR) * GemmPacking.PanelStride(kc, NR);
+                float* pb = packB + (nint)(jr / NR) * bStride;
                 for (int ir = 0; ir < mc; ir += MR)
                 {
                     int mr = Math.Min(MR, mc - ir);
                     float* pa = packA + (nint)ir * kc;
-                    float* c = p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
+                    float* c = p.CPanels ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr) : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
                     if (mr == MR && nr == NR && inRegisters)
                     {
                         kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr, p.Activation == Activation.Relu);

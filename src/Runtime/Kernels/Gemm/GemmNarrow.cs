@@ -26,7 +26,7 @@ internal static unsafe class GemmNarrow
     /// scalar tail cost more than a packed tile, and an op(B) over 64 KiB, which would stream from L2 once per row of C.</summary>
     public static bool TryRun(in GemmProblem p)
     {
-        if (Off || !Vector512.IsHardwareAccelerated || Gemm.Isa is not (GemmIsa.Auto or GemmIsa.Avx512)) return false;
+        if (Off || p.BPanels || p.CPanels || !Vector512.IsHardwareAccelerated || Gemm.Isa is not (GemmIsa.Auto or GemmIsa.Avx512)) return false;
         if (p.K > 16 || p.N < 512 || (long)p.N * p.K > 16384 || (p.TransB && p.M < 128)) return false;
         Shallow(in p);
         return true;

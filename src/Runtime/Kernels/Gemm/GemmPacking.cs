@@ -100,6 +100,13 @@ internal static unsafe class GemmPacking
     /// <summary>Floats of a packed kc×nc block of B: ⌈nc/nr⌉ panels <see cref="PanelStride"/> apart.</summary>
     public static nuint PackedBLength(int kc, int nc, int nr) => (nuint)((nc + nr - 1) / nr) * (nuint)PanelStride(kc, nr);
 
+    /// <summary>Packs the kc×nc block of op(B) at (pc, jc) of a product, from B as it is stored (row-major or panels).</summary>
+    public static void PackB(in GemmProblem p, int pc, int jc, int kc, int nc, int nr, float* dst)
+    {
+        if (p.BPanels) GemmPanels.Pack(p.TransB, p.B, p.N, p.K, pc, jc, kc, nc, nr, dst);
+        else PackB(p.TransB, p.B, p.Ldb, pc, jc, kc, nc, nr, dst);
+    }
+
     /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] into <paramref name="dst"/> (⌈nc/NR⌉ panels of kc·NR floats,
     /// <see cref="PanelStride"/> apart).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -189,7 +196,7 @@ internal static unsafe class GemmPacking
     /// it is not in cache and 116 µs instead of 122–134 µs when it is (1 thread, median of 15); whole products with a
     /// transposed B gain 0.5–2% (256×1024×1024 2697 → 2676 µs, 64×784×256 148 → 145 µs, same results bit for bit).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose16x16(float* s, int lds, float* d, int ldd)
+    internal static void Transpose16x16(float* s, int lds, float* d, int ldd)
     {
         nint l = lds, m = ldd;
         var r0 = Vector512.Load(s); var r1 = Vector512.Load(s + l); var r2 = Vector512.Load(s + 2 * l); var r3 = Vector512.Load(s + 3 * l);

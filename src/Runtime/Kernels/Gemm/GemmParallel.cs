@@ -96,11 +96,16 @@ internal sealed unsafe class GemmJob : IParallelWork
             for (int pc = 0; pc < p.K; pc += kcMax, block++)
             {
                 int kc = Math.Min(kcMax, p.K - pc);
+                if (GemmDriver.BInPlace(in p))
+                {
+                    if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, GemmDriver.InPlaceB(in p, pc, jc), GemmDriver.InPlaceStride(in p), ws);
+                    continue;
+                }
                 float* packB = (block & 1) == 0 ? _b0 : _b1;
                 var (j0, j1) = Band(nc, NR, index, count);
-                if (j0 < j1) GemmPacking.PackB(p.TransB, p.B, p.Ldb, pc, jc + j0, kc, j1 - j0, NR, packB + (nint)(j0 / NR) * GemmPacking.PanelStride(kc, NR));
+                if (j0 < j1) GemmPacking.PackB(in p, pc, jc + j0, kc, j1 - j0, NR, packB + (nint)(j0 / NR) * GemmPacking.PanelStride(kc, NR));
                 _barrier.SignalAndWait();
-                if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, packB, ws);
+                if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, packB, GemmPacking.PanelStride(kc, NR), ws);
             }
         }
     }
