@@ -51,6 +51,17 @@ let private mlp (opt: OptimizerSpec) (loss: string) (act: OpKind) (outAct: OpKin
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 12 |]; Classes = classes
       Target = fun n -> if indices then [| n |] else [| n; classes |] }
 
+/// 40 → 128 (tanh) → 64 (tanh) → 4: its two hidden weights qualify for panel layout, the classifier's does not.
+let private wideMlp (opt: OptimizerSpec) =
+    let fwd (ctx: ForwardContext) =
+        let b = ctx.Builder
+        let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 40), sp)
+        let h1 = b.Unary(OpKind.Tanh, dense b x 40 128 "d1", sp)
+        let h2 = b.Unary(OpKind.Tanh, dense b h1 128 64 "d2", sp)
+        dense b h2 64 4 "out"
+    let spec = TrainSpec(Loss = "softmaxCrossEntropy", Optimizer = opt, Metrics = [ "accuracy" ], TargetShape = Shape(Dim.Sym "n"))
+    { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 40 |]; Classes = 4; Target = fun n -> [| n |] }
+
 let private convNet () =
     let fwd (ctx: ForwardContext) =
         let b = ctx.Builder
@@ -121,6 +132,34 @@ let tests =
         testList "every loss" [
             for loss, outAct in losses -> test loss { agree (mlp sgd loss OpKind.Tanh outAct noExtra) 1 }
         ]
+        testList "weights in panel layout agree with the reference" [
+            for name, opt in optimizers do yield test name { agree (wideMlp opt) 1 }
+            yield test "two threads" { agree (wideMlp (OptimizerSpec(Kind = "adam", Lr = 0.01))) 2 }
+        ]
+        test "panel layout and row-major weights train bit for bit the same" {
+            let net = wideMlp (OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9, Nesterov = true))
+            let init = Initializers.ForGraph(net.Graphs.Train, 3UL)
+            let create off =
+                FusedExecutor.PanelsOff <- off
+                try FusedExecutor(net.Graphs, init, ExecutorOptions()) finally FusedExecutor.PanelsOff <- false
+            let panels, rowMajor = create false, create true
+            let names (e: FusedExecutor) =
+                e.TrainPlan.Graph.Nodes |> Seq.filter (fun n -> e.TrainPlan.Panels[n.Id] && n.Op = OpKind.Param) |> Seq.map (fun n -> n.Name) |> Set.ofSeq
+            Expect.equal (names panels) (set [ "d1.w"; "d2.w" ]) "the hidden weights are in panels"
+            Expect.isEmpty (names rowMajor) "none when switched off"
+            let rng = Random 8
+            for s in 1 .. 3 do
+                let x, y = batch net rng (if s = 3 then 7 else 32)
+                let a, b = panels.Step(x, y, 0.1, int64 s, 1UL), rowMajor.Step(x, y, 0.1, int64 s, 1UL)
+                Expect.equal a.Loss b.Loss "loss"
+            let sa, sb = panels.Snapshot(), rowMajor.Snapshot()
+            for kv in sb do Expect.equal sa[kv.Key].Data kv.Value.Data $"{kv.Key} (snapshot in row-major order)"
+            let x, _ = batch net rng 5
+            Expect.equal (panels.Predict x).Data (rowMajor.Predict x).Data "prediction"
+            // Load takes row-major values whatever the layout inside.
+            panels.Load(sb)
+            for kv in panels.Snapshot() do Expect.equal kv.Value.Data sb[kv.Key].Data $"{kv.Key} after Load"
+        }
         test "dropout masks equal the reference's" {
             agree (mlp sgd "softmaxCrossEntropy" OpKind.Relu None (fun ctx h -> Layers.Dropout(ctx, h, 0.3, sp))) 1
         }
