@@ -44,6 +44,10 @@ internal sealed class BoundProgram
 /// <summary>Binds a plan to concrete dimension sizes.</summary>
 internal static class Binder
 {
+    /// <summary>True binds every SGD update as its own pass on this thread, never inside its weight gradient's product
+    /// (A/B benchmarks and tests).</summary>
+    [ThreadStatic] internal static bool UpdateInProductOff;
+
     public static BoundProgram Bind(Plan plan, IReadOnlyDictionary<string, int> dims, int threads, bool checkFinite, StepContext step)
     {
         var g = plan.Graph;
@@ -92,8 +96,24 @@ internal static class Binder
         var loops = new List<FusedLoopRunner>();
         var updates = new List<UpdateRunner>();
         var checkedOutputs = new HashSet<int>();
-        foreach (var k in plan.Kernels)
+        var readers = new int[n];
+        foreach (var k in plan.Kernels) foreach (var r in k.Reads.Distinct()) readers[plan.ViewOf[r.Id] >= 0 ? plan.ViewOf[r.Id] : r.Id]++;
+        for (int ki = 0; ki < plan.Kernels.Count; ki++)
         {
+            var k = plan.Kernels[ki];
+            // A weight gradient in panel layout read only by the SGD update right after it: one kernel, the update
+            // applied to the product's tiles (GemmUpdate), the gradient never stored.
+            if (!UpdateInProductOff && k is GemmKernel wg && plan.Panels[wg.Output.Id] && !isOutput[wg.Output.Id] && readers[wg.Output.Id] == 1
+                && ki + 1 < plan.Kernels.Count && plan.Kernels[ki + 1] is FusedLoop next
+                && UpdateKernels.TryBuild(next, table, slotOf, shapes, counts, isOutput, checkFinite, threads) is { } inProduct
+                && inProduct.Gradient == slotOf[wg.Output.Id])
+            {
+                updates.Add(inProduct);
+                steps.Add(GemmKernels.Build(wg, ctx, inProduct));
+                foreach (var op in next.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
+                ki++;
+                continue;
+            }
             switch (k)
             {
                 case FusedLoop loop when UpdateKernels.TryBuild(loop, table, slotOf, shapes, counts, isOutput, checkFinite, threads) is { } update:

@@ -16,7 +16,12 @@ internal static class GemmKernels
     /// tiles would be mostly padding.</summary>
     public const int NarrowColumns = 16;
 
-    public static Action Build(GemmKernel g, BindContext c)
+    /// <summary>A product's operands as bound: slots, sizes, flags.</summary>
+    internal readonly record struct Operands(bool TransA, bool TransB, int M, int N, int K, int A, int ALength, int Lda, int B, int BLength,
+        int Ldb, bool BPanels, int Threads);
+
+    /// <summary>The product's kernel; with <paramref name="update"/>, the weight gradient's SGD update applied to its tiles.</summary>
+    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update = null)
     {
         var S = c.Slots;
         int[] sa = c.Shape(g.A), sb = c.Shape(g.B), so = c.Shape(g.MatMul);
@@ -36,7 +41,7 @@ internal static class GemmKernels
         int threads = c.Threads;
         bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= NarrowColumns;
         var bRows = narrow ? new float[(long)k * 16] : []; // op(B) as k zero-padded vectors: allocated here once, filled per product
-        return () =>
+        Action product = () =>
         {
             float[] A = S[ia], B = S[ib], C = S[ic];
             var bias = ibias < 0 ? ReadOnlySpan<float>.Empty : S[ibias].AsSpan(0, n);
@@ -48,6 +53,10 @@ internal static class GemmKernels
                 else Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads);
             }
         };
+        if (update is null) return product;
+        if (!cPanels || batches != 1 || ibias >= 0 || act != Activation.Identity) throw Throw.Bug($"{g.Output}: an update inside a product that is not a plain weight gradient in panels");
+        var operands = new Operands(ta, tb, m, n, k, ia, aLen, lda, ib, bLen, ldb, bPanels, threads);
+        return () => update.RunWith(operands, product);
     }
 
     private static void Direct(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,

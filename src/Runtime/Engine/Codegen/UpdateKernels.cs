@@ -91,6 +91,28 @@ internal sealed class UpdateRunner : IParallelWork
     /// <summary>Set when a checked result was NaN or infinite.</summary>
     public bool SawNonFinite => _bad0 || _bad1;
 
+    /// <summary>The slot of the gradient the update reads.</summary>
+    public int Gradient => _g;
+
+    /// <summary>Runs the update inside the weight gradient's product (<see cref="GemmUpdate.TryMultiply"/>), the gradient
+    /// never stored; when the product cannot (more than one pass over k), runs <paramref name="product"/> into the
+    /// gradient's slot and then the streaming pass.</summary>
+    public void RunWith(GemmKernels.Operands o, Action product)
+    {
+        var S = _slots;
+        bool momentum = _m >= 0;
+        if (GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda, S[o.B].AsSpan(0, o.BLength), o.Ldb,
+                o.BPanels, S[_w].AsSpan(0, _length), momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
+                S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool bad))
+        {
+            _bad0 = bad && (_checkW || _checkM);
+            _bad1 = false;
+            return;
+        }
+        product();
+        Run();
+    }
+
     public void Run()
     {
         _bad0 = _bad1 = false;

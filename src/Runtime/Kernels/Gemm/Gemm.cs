@@ -68,13 +68,21 @@ public static unsafe class Gemm
     /// </summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c, int ldc, bool cPanels,
-        ReadOnlySpan<float> bias, Activation activation, int threads)
+        ReadOnlySpan<float> bias, Activation activation, int threads) =>
+        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, bPanels, beta, c, ldc, cPanels, bias, activation, threads, default);
+
+    /// <summary>The product, or with an active <paramref name="update"/> (<see cref="GemmUpdate"/>: one pass over k, C
+    /// in panels, alpha 1, beta 0, no epilogue) the update of its tiles, C neither read nor written.</summary>
+    internal static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c, int ldc, bool cPanels,
+        ReadOnlySpan<float> bias, Activation activation, int threads, GemmUpdate.Tiles update)
     {
         if (k < 0) KernelThrow.Negative(nameof(k), k);
         KernelThrow.CheckMatrix(nameof(a), transA ? k : m, transA ? m : k, lda, a.Length);
         if (bPanels) CheckPanels(nameof(b), transB ? n : k, transB ? k : n, b.Length);
         else KernelThrow.CheckMatrix(nameof(b), transB ? n : k, transB ? k : n, ldb, b.Length);
-        if (cPanels) { CheckPanels(nameof(c), m, n, c.Length); ldc = GemmPanels.Width; }
+        if (update.Active) ldc = GemmPanels.Width;
+        else if (cPanels) { CheckPanels(nameof(c), m, n, c.Length); ldc = GemmPanels.Width; }
         else KernelThrow.CheckMatrix(nameof(c), m, n, ldc, c.Length);
         if (!bias.IsEmpty && bias.Length < n) KernelThrow.ShortBuffer(nameof(bias), n, bias.Length);
         if (threads < 1) KernelThrow.Argument(nameof(threads), "at least one thread");
@@ -86,7 +94,7 @@ public static unsafe class Gemm
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
-                Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels,
+                Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels, Update = update,
             };
             if (k == 0 || alpha == 0f)
             {
@@ -132,6 +140,8 @@ internal unsafe struct GemmProblem
     public bool TransA, TransB;
     /// <summary>B is stored in <see cref="GemmPanels"/> layout (Ldb unused); C is written in it (Ldc = 32 within a panel).</summary>
     public bool BPanels, CPanels;
+    /// <summary>When active, each finished tile of C updates weights instead of being stored (<see cref="GemmUpdate"/>).</summary>
+    public GemmUpdate.Tiles Update;
     public int M, N, K;
     public float Alpha, Beta;
     public float* A, B, C, Bias;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Nn.Runtime.Kernels;
 
@@ -53,6 +54,9 @@ internal static unsafe class GemmDriver
         float* packA = ws.A, tile = ws.Tile;
         float beta = pc == 0 ? p.Beta : 1f;
         bool epilogue = pc + kc == p.K && (p.Bias != null || p.Activation != Activation.Identity);
+        bool update = p.Update.Active;
+        float* check = ws.Check;
+        if (update) Vector512.Store(Vector512<float>.Zero, check);
         bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null && p.Activation is Activation.Identity or Activation.Relu;
         for (int ic = m0; ic < m1; ic += kern.MC)
         {
@@ -66,6 +70,19 @@ internal static unsafe class GemmDriver
                 {
                     int mr = Math.Min(MR, mc - ir);
                     float* pa = packA + (nint)ir * kc;
+                    if (update)
+                    {
+                        nint off = GemmPanels.Offset(p.M, ic + ir, jc + jr);
+                        ref readonly var u = ref p.Update;
+                        if (mr == MR && nr == NR && kern.FnSgd != null)
+                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off, u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check);
+                        else
+                        {
+                            EdgeInto(in kern, kc, pa, pb, tile, mr, nr);
+                            GemmUpdate.ApplyTile(in u, tile, NR, mr, nr, off, check);
+                        }
+                        continue;
+                    }
                     float* c = p.CPanels ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr) : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
                     if (mr == MR && nr == NR && inRegisters)
                     {
@@ -82,6 +99,7 @@ internal static unsafe class GemmDriver
                 }
             }
         }
+        if (update) GemmUpdate.Report(in p.Update, check);
     }
 
     /// <summary>True sends every epilogue to the stored tile on this thread's blocks (default false: full tiles apply a
@@ -109,6 +127,15 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>An mr×nr tile (full or edge) computed into the scratch tile (row stride NR), with the smallest kernel that covers it.</summary>
+    private static void EdgeInto(in MicroKernel kern, int kc, float* pa, float* pb, float* tile, int mr, int nr)
+    {
+        var fn = kern.Fn;
+        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= kern.NR) fn = kern.EdgeHalf[mr];
+        else if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR) fn = kern.EdgeRows[mr];
+        fn(kc, pa, pb, tile, kern.NR, 1f, 0f);
+    }
+
     /// <summary>Writes the valid mr×nr corner of a full tile into C: C = alpha·tile + beta·C.</summary>
     private static void MergeEdge(float* tile, int ldt, float* c, nint ldc, int mr, int nr, float alpha, float beta)
     {
@@ -129,7 +156,7 @@ internal static unsafe class GemmDriver
 internal sealed unsafe class GemmWorkspace
 {
     [ThreadStatic] private static GemmWorkspace? t_ws;
-    public float* A, B, Tile;
+    public float* A, B, Tile, Check;
     private nuint _aLen, _bLen;
 
     /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of <paramref name="bLen"/> floats.</summary>
@@ -140,6 +167,7 @@ internal sealed unsafe class GemmWorkspace
         if (ws._aLen < aLen) { ws.A = Realloc(ws.A, aLen); ws._aLen = aLen; }
         if (ws._bLen < bLen) { ws.B = Realloc(ws.B, bLen); ws._bLen = bLen; }
         if (ws.Tile == null) ws.Tile = Realloc(null, 32 * 32);
+        if (ws.Check == null) ws.Check = Realloc(null, 16);
         return ws;
     }
 
@@ -155,5 +183,6 @@ internal sealed unsafe class GemmWorkspace
         if (A != null) NativeMemory.AlignedFree(A);
         if (B != null) NativeMemory.AlignedFree(B);
         if (Tile != null) NativeMemory.AlignedFree(Tile);
+        if (Check != null) NativeMemory.AlignedFree(Check);
     }
 }

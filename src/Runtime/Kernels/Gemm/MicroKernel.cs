@@ -19,13 +19,18 @@ internal readonly unsafe struct MicroKernel
     /// by <see cref="Epilogue.Apply"/> on each stored row.</summary>
     public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, bool, void> FnEpilogue;
 
+    /// <summary>The full tile of a weight gradient with an SGD update in registers (<see cref="GemmUpdate"/>), or null:
+    /// (kc, A panel, B panel, m or null, w, m' or null, w', μ, lr, 16-float check), the tiles in panel layout.</summary>
+    public readonly delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, void> FnSgd;
+
     public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, void> fn, int mr, int nr, int kc, int mc, int nc,
         delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeRows = null,
         delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeHalf = null,
-        delegate*<int, float*, float*, float*, nint, float, float, float*, bool, void> fnEpilogue = null)
+        delegate*<int, float*, float*, float*, nint, float, float, float*, bool, void> fnEpilogue = null,
+        delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, void> fnSgd = null)
     {
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;
-        EdgeRows = edgeRows; EdgeHalf = edgeHalf; FnEpilogue = fnEpilogue;
+        EdgeRows = edgeRows; EdgeHalf = edgeHalf; FnEpilogue = fnEpilogue; FnSgd = fnSgd;
     }
 
     /// <summary>The kernel for an instruction set and a product n columns wide: narrow products (n ≤ 16, e.g. a
@@ -60,7 +65,7 @@ internal readonly unsafe struct MicroKernel
          &GemmMicroKernels.Avx512_7x16_Edge, &GemmMicroKernels.Avx512_8x16_Edge, &GemmMicroKernels.Avx512_9x16_Edge,
          &GemmMicroKernels.Avx512_10x16_Edge, &GemmMicroKernels.Avx512_11x16_Edge, &GemmMicroKernels.Avx512_12x16_Edge,
          &GemmMicroKernels.Avx512_13x16_Edge, &GemmMicroKernels.Avx512_14x16_Edge],
-        &GemmMicroKernels.Avx512_14x32_Epi);
+        &GemmMicroKernels.Avx512_14x32_Epi, &GemmMicroKernels.Avx512_14x32_Sgd);
     private static readonly MicroKernel Avx512NarrowKernel = new(&GemmMicroKernels.Avx512_24x16, 24, 16, 256, 192, 4096);
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
     private static readonly MicroKernel ScalarKernel = new(&Scalar4x8, 4, 8, 256, 64, 1024);
