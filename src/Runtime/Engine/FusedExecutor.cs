@@ -59,6 +59,9 @@ public sealed class FusedExecutor : IStepExecutor
 
     /// <summary>The training step's plan (for <c>nn graph --plan</c> and tests).</summary>
     public Plan TrainPlan => _train.Plan;
+    /// <summary>How many SGD updates the training step bound for these feeds runs inside their weight gradient's product.</summary>
+    internal int UpdatesInProducts(HostTensor features, HostTensor? target) => _train.Prepare(features, target).Program.UpdatesInProducts;
+
     /// <summary>The evaluation graph's plan.</summary>
     public Plan EvalPlan => _eval.Plan;
     /// <summary>The options this executor runs with.</summary>

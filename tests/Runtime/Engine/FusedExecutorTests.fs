@@ -160,6 +160,32 @@ let tests =
             panels.Load(sb)
             for kv in panels.Snapshot() do Expect.equal kv.Value.Data sb[kv.Key].Data $"{kv.Key} after Load"
         }
+        test "SGD updates inside their weight gradients' products train bit for bit as separate passes, and stop on NaN" {
+            for opt in [ OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9); OptimizerSpec(Kind = "sgd", Lr = 0.1) ] do
+                let net = wideMlp opt
+                let init = Initializers.ForGraph(net.Graphs.Train, 4UL)
+                let rng = Random 9
+                let data = [ for s in 1 .. 3 -> batch net rng (if s = 3 then 5 else 24) ]
+                let create off =
+                    let e = FusedExecutor(net.Graphs, init, ExecutorOptions())
+                    Codegen.Binder.UpdateInProductOff <- off
+                    try for x, y in data do e.UpdatesInProducts(x, y) |> ignore // bound now, on this thread
+                    finally Codegen.Binder.UpdateInProductOff <- false
+                    e
+                let inside, apart = create false, create true
+                let x0, y0 = data.Head
+                Expect.equal (inside.UpdatesInProducts(x0, y0)) 2 "the two hidden weights' updates run inside their products"
+                Expect.equal (apart.UpdatesInProducts(x0, y0)) 0 "none when switched off"
+                for s, (x, y) in List.indexed data do
+                    let a, b = inside.Step(x, y, 0.1, int64 s, 1UL), apart.Step(x, y, 0.1, int64 s, 1UL)
+                    Expect.equal a.Loss b.Loss "loss"
+                let sa, sb = inside.Snapshot(), apart.Snapshot()
+                for kv in sb do Expect.equal sa[kv.Key].Data kv.Value.Data $"{kv.Key}"
+                // An infinite learning rate makes the updated weights infinite inside the product: named, and nothing changes.
+                let x, y = data.Head
+                Expect.throwsT<NonFiniteException> (fun () -> inside.Step(x, y, Double.PositiveInfinity, 9L, 1UL) |> ignore) "overflow"
+                for kv in inside.Snapshot() do Expect.equal kv.Value.Data sa[kv.Key].Data $"{kv.Key} unchanged"
+        }
         test "dropout masks equal the reference's" {
             agree (mlp sgd "softmaxCrossEntropy" OpKind.Relu None (fun ctx h -> Layers.Dropout(ctx, h, 0.3, sp))) 1
         }

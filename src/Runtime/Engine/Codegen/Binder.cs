@@ -21,6 +21,8 @@ internal sealed class BoundProgram
     /// <summary>Graph outputs no fused loop checks while storing them: (slot, element count).</summary>
     public required (int Slot, int Count)[] Unchecked { get; init; }
     public required BufferAssignment Buffers { get; init; }
+    /// <summary>SGD updates run inside their weight gradient's product (their own step does nothing).</summary>
+    public int UpdatesInProducts { get; init; }
 
     public void Run()
     {
@@ -96,6 +98,7 @@ internal static class Binder
         var loops = new List<FusedLoopRunner>();
         var updates = new List<UpdateRunner>();
         var checkedOutputs = new HashSet<int>();
+        int inProducts = 0;
         var readers = new int[n];
         foreach (var k in plan.Kernels) foreach (var r in k.Reads.Distinct()) readers[plan.ViewOf[r.Id] >= 0 ? plan.ViewOf[r.Id] : r.Id]++;
         for (int ki = 0; ki < plan.Kernels.Count; ki++)
@@ -110,6 +113,8 @@ internal static class Binder
             {
                 updates.Add(inProduct);
                 steps.Add(GemmKernels.Build(wg, ctx, inProduct));
+                steps.Add(static () => { }); // the update's own place, so steps stay one per plan kernel (profiles)
+                inProducts++;
                 foreach (var op in next.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                 ki++;
                 continue;
@@ -139,7 +144,7 @@ internal static class Binder
         return new BoundProgram
         {
             Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(), Loops = loops.ToArray(), Updates = updates.ToArray(),
-            Unchecked = uncheckedOutputs, Buffers = buffers,
+            Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
         };
     }
 
