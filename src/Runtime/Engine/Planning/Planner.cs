@@ -214,20 +214,27 @@ public static class Planner
     /// of fixed size up to <see cref="EarlyElements"/>, runs as soon as it is ready: right after the kernel that
     /// produced its last operand (a weight gradient), while that operand is still in cache. Larger updates stream
     /// through memory whenever they run, and running them between the backward products would evict the
-    /// activations those products read next, so they keep their place at the end.</summary>
+    /// activations those products read next, so they keep their place at the end; except an SGD update the binder
+    /// runs inside its weight gradient's product (see <c>SgdOfProduct</c>).</summary>
     private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf, bool[] isOutput)
     {
         int Root(int id) => viewOf[id] >= 0 ? viewOf[id] : id;
         var readByKernel = new bool[count];
         foreach (var (k, _) in kernels) foreach (var r in k.Reads) readByKernel[Root(r.Id)] = true;
-        bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)] && CacheSized(w.Shape));
-        (int, int) Priority(int k) => (Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var producer = Enumerable.Repeat(-1, count).ToArray();
         for (int k = 0; k < kernels.Count; k++)
         {
             foreach (var w in kernels[k].Kernel.Writes) producer[w.Id] = k;
             if (kernels[k].Kernel is FusedLoop f) foreach (var o in f.Ops) producer[o.Node.Id] = k;
         }
+        bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)])
+            && (k.Writes.All(w => CacheSized(w.Shape)) || SgdOfProduct(k));
+        // An SGD update of a weight gradient a product writes, the weight a panel candidate: the binder runs it inside
+        // that product (GemmUpdate) when the weight is stored in panels, so it goes right after it, whatever its size.
+        bool SgdOfProduct(PlanKernel k) => k is FusedLoop f && WeightLayout.Candidate(f.Domain) && f.Ops.Count <= 4
+            && f.Ops.All(o => o.Node.Op is OpKind.Mul or OpKind.Add or OpKind.Sub) && f.Ops[^1].Node.Op == OpKind.Sub
+            && f.Reads.Any(r => Producer(r.Id) is var p && p >= 0 && kernels[p].Kernel is GemmKernel);
+        (int, int) Priority(int k) => (Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var deps = new int[kernels.Count];
         var next = kernels.Select(_ => new List<int>()).ToArray();
         for (int k = 0; k < kernels.Count; k++)

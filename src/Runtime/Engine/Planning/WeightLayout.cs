@@ -52,7 +52,7 @@ public static class WeightLayout
     }
 
     /// <summary>Whether a fixed shape can be a panel-layout weight.</summary>
-    private static bool Candidate(Shape s) =>
+    internal static bool Candidate(Shape s) =>
         s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmPanelsLimits.MinRows && GemmPanels.Fits(s[0].Size, s[1].Size)
         && (long)s[0].Size * s[1].Size > GemmPanelsLimits.MinElements;
 
