@@ -89,6 +89,13 @@ public sealed class FusedExecutor : IStepExecutor
     public Dictionary<string, HostTensor> Snapshot() =>
         _values.ToDictionary(kv => kv.Key, kv => new HostTensor((int[])_shapes[kv.Key].Clone(), RowMajor(kv.Key)));
 
+    /// <summary>The row-major index of element <paramref name="i"/> of an r×c matrix held in panel layout.</summary>
+    private static int RowMajorIndex(int[] shape, int i)
+    {
+        int rows = shape[0], panel = i / (rows * GemmPanels.Width), rest = i % (rows * GemmPanels.Width);
+        return rest / GemmPanels.Width * shape[1] + panel * GemmPanels.Width + rest % GemmPanels.Width;
+    }
+
     /// <summary>A copy of a value in row-major order, whatever layout it is held in.</summary>
     private float[] RowMajor(string name)
     {
@@ -195,8 +202,10 @@ public sealed class FusedExecutor : IStepExecutor
         foreach (var (_, node) in _train.Plan.Graph.Outputs)
         {
             var slot = p.Program.Slots[p.Program.Slot(node)];
-            for (int i = 0; i < NodeKernels.Count(p.Program.Shapes[node.Id]); i++)
-                if (!float.IsFinite(slot[i])) return Throw.NonFinite(node, float.IsNaN(slot[i]) ? "NaN" : "infinity", i);
+            var shape = p.Program.Shapes[node.Id];
+            for (int i = 0; i < NodeKernels.Count(shape); i++)
+                if (!float.IsFinite(slot[i]))
+                    return Throw.NonFinite(node, float.IsNaN(slot[i]) ? "NaN" : "infinity", _train.Plan.Panels[node.Id] ? RowMajorIndex(shape, i) : i);
         }
         return Throw.Bug("the non-finite check fired but no output is non-finite");
     }

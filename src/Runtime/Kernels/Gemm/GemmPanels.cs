@@ -10,7 +10,7 @@ namespace Nn.Runtime.Kernels;
 /// It is the layout the AVX-512 micro-kernel streams an untransposed B in, so a product <c>x @ w</c> with w stored
 /// this way reads w's panels in place instead of packing a copy of w on every call; a weight gradient <c>xᵀ @ dy</c>
 /// writes its tiles into this layout (row stride 32), and the optimizer's elementwise update is the same loop in any
-/// layout. The engine keeps a weight this way when every use of it allows (the planner's WeightLayout).
+/// layout. The engine keeps a weight this way when every use of it allows (<see cref="Engine.Planning.WeightLayout"/>).
 /// </summary>
 public static unsafe class GemmPanels
 {
