@@ -5,6 +5,10 @@ namespace Nn.Bench;
 /// <summary>Timing helpers: warm up (so the JIT reaches its optimised tier), then keep the best of several runs.</summary>
 internal static class Timing
 {
+    /// <summary>Passes over a table's cases (<c>--rounds=N</c>, default 3): each case keeps its best pass.</summary>
+    public static int Rounds(IReadOnlyList<string> flags) =>
+        flags.FirstOrDefault(f => f.StartsWith("--rounds=")) is { } r && int.TryParse(r["--rounds=".Length..], out int n) && n > 0 ? n : 3;
+
     /// <summary>Seconds per call of <paramref name="body"/>: the best of <paramref name="repeats"/> batches, each long enough to time.</summary>
     public static double BestSeconds(Action body, int repeats = 5, double minBatchSeconds = 0.2)
     {
