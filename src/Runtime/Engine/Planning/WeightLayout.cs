@@ -1,3 +1,4 @@
+using Nn.Runtime.Engine.Codegen;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 using Nn.Runtime.Training;
@@ -51,10 +52,12 @@ public static class WeightLayout
         return panels;
     }
 
-    /// <summary>Whether a fixed shape can be a panel-layout weight.</summary>
+    /// <summary>Whether a fixed shape can be a panel-layout weight: never a product the binder runs another way than the
+    /// packed GEMM (a transposed weight of at most <see cref="GemmKernels.NarrowColumns"/> rows is a narrow product, and a
+    /// product with a batch of one row still has more than <see cref="GemmKernels.SmallProduct"/> multiply-adds).</summary>
     internal static bool Candidate(Shape s) =>
-        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmPanelsLimits.MinRows && GemmPanels.Fits(s[0].Size, s[1].Size)
-        && (long)s[0].Size * s[1].Size > GemmPanelsLimits.MinElements;
+        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmKernels.NarrowColumns && GemmPanels.Fits(s[0].Size, s[1].Size)
+        && (long)s[0].Size * s[1].Size > GemmKernels.SmallProduct;
 
     /// <summary>The candidate values of one plan, grouped by shared layout (union-find over node ids), each group
     /// poisoned by any use that needs row-major order.</summary>
@@ -138,13 +141,4 @@ public static class WeightLayout
 
         public IEnumerable<string> SourceNames() => All().SelectMany(SourceNamesOf);
     }
-}
-
-/// <summary>The limits below which a weight stays row-major because its products take another path than the packed GEMM.</summary>
-internal static class GemmPanelsLimits
-{
-    /// <summary>A transposed product with at most this many columns (the weight's rows) runs as row-vector products.</summary>
-    public const int MinRows = 16;
-    /// <summary>A product of at most this many multiply-adds runs as a plain loop; a weight of more elements never does.</summary>
-    public const long MinElements = 4096;
 }
