@@ -78,7 +78,11 @@ public static class GraphRunner
         });
     }
 
-    /// <summary>The plan of <paramref name="graph"/> as text (after the rewrite passes by default), for <c>nn graph --plan</c>.</summary>
-    public static string PlanText(Graph graph, bool optimize = true) =>
-        PlanPrinter.Text(Planner.Build(optimize ? Rewrite.Passes.Optimize(graph) : graph));
+    /// <summary>The plan of <paramref name="graph"/> as text (after the rewrite passes by default), for <c>nn graph --plan</c>,
+    /// with the weights this graph alone lets the engine keep in panel layout (<see cref="WeightLayout"/>).</summary>
+    public static string PlanText(Graph graph, bool optimize = true)
+    {
+        var plan = Planner.Build(optimize ? Rewrite.Passes.Optimize(graph) : graph);
+        return PlanPrinter.Text(plan.WithPanels(WeightLayout.Mark(plan, WeightLayout.Choose([plan]))));
+    }
 }
