@@ -45,7 +45,7 @@ public sealed class FusedExecutor : IStepExecutor
         _train = new Mode(this, graphs.Train, true);
         _eval = new Mode(this, graphs.Eval, false);
         _predict = new Mode(this, graphs.Predict, false);
-        _panels = PanelsOff ? new HashSet<string>() : WeightLayout.Choose([_train.Plan, _eval.Plan, _predict.Plan]);
+        _panels = PanelsOff || !WeightLayout.Pays ? new HashSet<string>() : WeightLayout.Choose([_train.Plan, _eval.Plan, _predict.Plan]);
         foreach (var m in new[] { _train, _eval, _predict }) m.UsePanels(_panels);
         Load(initial);
     }

@@ -83,6 +83,6 @@ public static class GraphRunner
     public static string PlanText(Graph graph, bool optimize = true)
     {
         var plan = Planner.Build(optimize ? Rewrite.Passes.Optimize(graph) : graph);
-        return PlanPrinter.Text(plan.WithPanels(WeightLayout.Mark(plan, WeightLayout.Choose([plan]))));
+        return PlanPrinter.Text(WeightLayout.Pays ? plan.WithPanels(WeightLayout.Mark(plan, WeightLayout.Choose([plan]))) : plan);
     }
 }

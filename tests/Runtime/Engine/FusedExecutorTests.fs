@@ -12,6 +12,7 @@ open Nn.Runtime.Execution
 open Nn.Runtime.Training
 open Nn.Runtime.Ops
 open Nn.Runtime.Engine
+open Nn.Runtime.Engine.Planning
 open Nn.Tests.Runtime.Autodiff
 
 let private sp = SourceSpan.None
@@ -145,7 +146,7 @@ let tests =
             let panels, rowMajor = create false, create true
             let names (e: FusedExecutor) =
                 e.TrainPlan.Graph.Nodes |> Seq.filter (fun n -> e.TrainPlan.Panels[n.Id] && n.Op = OpKind.Param) |> Seq.map (fun n -> n.Name) |> Set.ofSeq
-            Expect.equal (names panels) (set [ "d1.w"; "d2.w" ]) "the hidden weights are in panels"
+            Expect.equal (names panels) (if WeightLayout.Pays then set [ "d1.w"; "d2.w" ] else Set.empty) "the hidden weights are in panels (with AVX-512)"
             Expect.isEmpty (names rowMajor) "none when switched off"
             let rng = Random 8
             for s in 1 .. 3 do
@@ -174,7 +175,7 @@ let tests =
                     e
                 let inside, apart = create false, create true
                 let x0, y0 = data.Head
-                Expect.equal (inside.UpdatesInProducts(x0, y0)) 2 "the two hidden weights' updates run inside their products"
+                Expect.equal (inside.UpdatesInProducts(x0, y0)) (if WeightLayout.Pays then 2 else 0) "the two hidden weights' updates run inside their products (with panels)"
                 Expect.equal (apart.UpdatesInProducts(x0, y0)) 0 "none when switched off"
                 for s, (x, y) in List.indexed data do
                     let a, b = inside.Step(x, y, 0.1, int64 s, 1UL), apart.Step(x, y, 0.1, int64 s, 1UL)

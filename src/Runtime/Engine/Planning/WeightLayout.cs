@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Nn.Runtime.Engine.Codegen;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
@@ -17,6 +18,11 @@ namespace Nn.Runtime.Engine.Planning;
 /// </summary>
 public static class WeightLayout
 {
+    /// <summary>Whether panels pay on this machine: only the AVX-512 micro-kernel is 32 columns wide and reads a weight
+    /// in place (narrower kernels would pack from the panels element by element). Executors keep every value row-major
+    /// when false.</summary>
+    public static bool Pays => Vector512.IsHardwareAccelerated;
+
     /// <summary>The names of the Params and States stored in panel layout by an executor running all of <paramref name="plans"/>.</summary>
     public static IReadOnlySet<string> Choose(IReadOnlyList<Plan> plans)
     {
