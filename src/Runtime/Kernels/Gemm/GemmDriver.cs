@@ -78,7 +78,7 @@ internal static unsafe class GemmDriver
                             kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off, u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check);
                         else
                         {
-                            EdgeInto(in kern, kc, pa, pb, tile, mr, nr);
+                            TileKernel(in kern, mr, nr, out _)(kc, pa, pb, tile, NR, 1f, 0f);
                             GemmUpdate.ApplyTile(in u, tile, NR, mr, nr, off, check);
                         }
                         continue;
@@ -114,26 +114,23 @@ internal static unsafe class GemmDriver
     private static void Edge(in MicroKernel kern, int kc, float* pa, float* pb, float* c, nint ldc, int mr, int nr,
         float alpha, float beta, float* tile)
     {
-        int NR = kern.NR;
-        var fn = kern.Fn;
-        bool direct = false;
-        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= NR) { fn = kern.EdgeHalf[mr]; direct = 2 * nr == NR; }
-        else if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR) { fn = kern.EdgeRows[mr]; direct = nr == NR; }
-        if (direct) fn(kc, pa, pb, c, ldc, alpha, beta);
+        var fn = TileKernel(in kern, mr, nr, out bool exact);
+        if (exact) fn(kc, pa, pb, c, ldc, alpha, beta);
         else
         {
-            fn(kc, pa, pb, tile, NR, 1f, 0f);
-            MergeEdge(tile, NR, c, ldc, mr, nr, alpha, beta);
+            fn(kc, pa, pb, tile, kern.NR, 1f, 0f);
+            MergeEdge(tile, kern.NR, c, ldc, mr, nr, alpha, beta);
         }
     }
 
-    /// <summary>An mr×nr tile (full or edge) computed into the scratch tile (row stride NR), with the smallest kernel that covers it.</summary>
-    private static void EdgeInto(in MicroKernel kern, int kc, float* pa, float* pb, float* tile, int mr, int nr)
+    /// <summary>The smallest kernel that covers an mr×nr tile (full or edge); <paramref name="exact"/> when it writes exactly
+    /// the tile's columns, so it can store straight into C.</summary>
+    private static delegate*<int, float*, float*, float*, nint, float, float, void> TileKernel(in MicroKernel kern, int mr, int nr, out bool exact)
     {
-        var fn = kern.Fn;
-        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= kern.NR) fn = kern.EdgeHalf[mr];
-        else if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR) fn = kern.EdgeRows[mr];
-        fn(kc, pa, pb, tile, kern.NR, 1f, 0f);
+        exact = false;
+        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= kern.NR) { exact = 2 * nr == kern.NR; return kern.EdgeHalf[mr]; }
+        if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR) { exact = nr == kern.NR; return kern.EdgeRows[mr]; }
+        return kern.Fn;
     }
 
     /// <summary>Writes the valid mr×nr corner of a full tile into C: C = alpha·tile + beta·C.</summary>
