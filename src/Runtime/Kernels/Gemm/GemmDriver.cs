@@ -75,7 +75,11 @@ internal static unsafe class GemmDriver
                         nint off = GemmPanels.Offset(p.M, ic + ir, jc + jr);
                         ref readonly var u = ref p.Update;
                         if (mr == MR && nr == NR && kern.FnSgd != null)
-                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off, u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check);
+                        {
+                            nint next = NextTile(in p, kern, m1, ic, mc, ir, jc, nc, jr);
+                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off, u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
+                                next < 0 || u.M == null ? null : u.M + next, next < 0 ? null : u.W + next);
+                        }
                         else
                         {
                             TileKernel(in kern, mr, nr, out _)(kc, pa, pb, tile, NR, 1f, 0f);
@@ -100,6 +104,17 @@ internal static unsafe class GemmDriver
             }
         }
         if (update) GemmUpdate.Report(in p.Update, check);
+    }
+
+    /// <summary>The panel-layout offset of the tile this band updates after the one at (ic + ir, jc + jr), for the kernel to
+    /// prefetch its w and m: the next one down the micro-panel, else the block's first in the next micro-panel, else the
+    /// next block's first; −1 after the last.</summary>
+    private static nint NextTile(in GemmProblem p, in MicroKernel kern, int m1, int ic, int mc, int ir, int jc, int nc, int jr)
+    {
+        if (ir + kern.MR < mc) return GemmPanels.Offset(p.M, ic + ir + kern.MR, jc + jr);
+        if (jr + kern.NR < nc) return GemmPanels.Offset(p.M, ic, jc + jr + kern.NR);
+        if (ic + kern.MC < m1) return GemmPanels.Offset(p.M, ic + kern.MC, jc);
+        return -1;
     }
 
     /// <summary>True sends every epilogue to the stored tile on this thread's blocks (default false: full tiles apply a
