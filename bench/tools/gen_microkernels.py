@@ -6,12 +6,13 @@ Run from the repository root: python3 bench/tools/gen_microkernels.py
 """
 import sys
 
-def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=False):
+def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=False, hint=False):
     """sa, sb: the packed panels' strides per k step (default mr, nr); an edge kernel reads the first mr rows of
     a wider A panel or the first nr columns of a wider B panel. epi: the kernel also takes a bias row (or null) and
     a relu flag and applies them in registers before the one store of each vector (the GEMM's fused epilogue).
     sgd: the tile is a weight gradient g in panel layout (row stride nr) that is never stored; the kernel applies an SGD
-    update to the weight tile instead (see the kernel's summary)."""
+    update to the weight tile instead (see the kernel's summary). hint: the kernel prefetches the rows of the next B
+    micro-panel it is given (every tile kernel takes the hint's two arguments; the others ignore them)."""
     nr = width * nv
     sa = sa or mr
     sb = sb or nr
@@ -30,12 +31,17 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append(f"    /// the epilogue in registers, the same operations in the same order as <see cref=\"Epilogue.Apply\"/> on the stored tile.</summary>")
     else:
         L.append(f"    /// <summary>{mr}×{nr} tile with {vec}: C[0..{mr},0..{nr}] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).{panels}</summary>")
+    if hint:
+        L.append(f"    /// <remarks>Prefetches rows [0, <paramref name=\"nextRows\"/>) of the B micro-panel at <paramref name=\"next\"/> ({nr} floats a row),")
+        L.append(f"    /// one row in each of the first k steps: the driver's share of the panel the next tiles read (see GemmDriver).</remarks>")
+    elif not sgd:
+        L.append(f"    /// <remarks>Ignores the prefetch hint (<paramref name=\"next\"/>, <paramref name=\"nextRows\"/>).</remarks>")
     L.append(f"    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     extra = ", float* bias, bool relu" if epi else ""
     if sgd:
         L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut, float mu, float lr, float* check, float* nextM, float* nextW)")
     else:
-        L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta{extra})")
+        L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta{extra}, float* next, int nextRows)")
     L.append("    {")
     for i in range(mr):
         L.append("        " + " ".join(f"{vec}<float> c{i}{j} = default;" for j in range(nv)))
@@ -69,6 +75,15 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append(f"        for (int pre = Math.Min(kc, {lines}); p < pre; p++)")
         L.append("        {")
         L.append("            if (Sse.IsSupported) { Sse.Prefetch0(qw + p * 16); Sse.Prefetch0(qm + p * 16); }")
+        L.extend(step(0, 0))
+        L.append(f"            pa += {sa}; pb += {sb};")
+        L.append("        }")
+    if hint:
+        # A B panel read in place from a weight too big for L2 streams from L3 or memory while the first row tile uses
+        # it; spread over the tiles before, its rows arrive on time (see GemmDriver.NextPanelShare for the measurements).
+        L.append("        for (int pre = Math.Min(kc, nextRows); p < pre; p++)")
+        L.append("        {")
+        L.append("            if (Sse.IsSupported) { " + " ".join(f"Sse.Prefetch0(next + p * {nr} + {o});" for o in range(0, nr, 16)) + " }")
         L.extend(step(0, 0))
         L.append(f"            pa += {sa}; pb += {sb};")
         L.append("        }")
@@ -160,7 +175,7 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
 # 24x16 (one zmm per row) serves products at most 16 columns wide (a convolution's few output channels);
 # add a row here and to MicroKernel.Select to try another shape.
 kernels = [
-    ("Avx512_14x32", "Vector512", 16, 14, 2, 1),
+    ("Avx512_14x32", "Vector512", 16, 14, 2, 1, None, None, False, False, True),
     ("Avx512_24x16", "Vector512", 16, 24, 1, 2),
     ("Avx2_6x16", "Vector256", 8, 6, 2, 2),
 ]
@@ -172,7 +187,7 @@ kernels = [
 # summed at the end) measured no faster (1x32 1.004, 2x32 1.018, 2x16 1.000 of the time) and were dropped.
 # The main tile with the bias and relu epilogue in registers: per-row calls of the generic epilogue on each stored
 # tile measured 3% of a 256×1024×1024 forward product (2697 against 2776 µs); tanh and sigmoid keep that path.
-kernels += [("Avx512_14x32_Epi", "Vector512", 16, 14, 2, 1, None, None, True)]
+kernels += [("Avx512_14x32_Epi", "Vector512", 16, 14, 2, 1, None, None, True, False, True)]
 # The main tile of a weight gradient with the SGD update in registers (the gradient never reaches memory): see
 # GemmUpdate. Measured against the product followed by the update's streaming pass (1 thread, median of 7):
 # 784×256×64 with momentum 201 → 172 µs in cache and 244 → 198 µs from memory, 1024×1024×256 3410 → 3212 µs from memory.

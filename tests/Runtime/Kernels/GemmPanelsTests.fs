@@ -4,6 +4,7 @@ module Nn.Tests.Runtime.Kernels.GemmPanelsTests
 
 open System
 open Expecto
+open FsCheck
 open Nn.Runtime.Kernels
 
 // (GemmTests.fs compiles after this file, so its helpers are not in scope.)
@@ -69,8 +70,23 @@ let tests =
                 for threads in [ 1; 2 ] do
                     test (sprintf "NT %dx%dx%d threads=%d" m n k threads) { expectPanelsEqual false true m n k true false false Activation.Identity threads }
             test "NN with bias and relu in the epilogue" { expectPanelsEqual false false 70 256 300 true false true Activation.Relu 1 }
+            // A kc×nc block over 1 MiB: the full tiles prefetch the next micro-panel (GemmDriver.NextPanelShare).
+            test "NN streamed (B block over 1 MiB) with bias and relu in the epilogue" {
+                expectPanelsEqual false false 256 1024 1024 true false true Activation.Relu 1 }
             test "TT (transposed A) with bias and tanh" { expectPanelsEqual true true 70 64 96 true false true Activation.Tanh 1 }
         ]
+
+        testProperty "the tiles of a column share the next micro-panel's rows: each row once, in order, at most one per k step"
+        <| fun (PositiveInt kc0) (PositiveInt tiles0) ->
+            let kc, tiles = kc0 % 1100 + 1, tiles0 % 40 + 1
+            let mutable expected = 0
+            for t in 0 .. tiles - 1 do
+                let mutable rows = 0
+                let first = GemmDriver.NextPanelShare(kc, tiles, t, &rows)
+                if rows > 0 then Expect.equal first expected (sprintf "tile %d starts where tile %d ended" t (t - 1))
+                Expect.isLessThanOrEqual rows kc "one row per k step"
+                expected <- expected + rows
+            Expect.equal expected kc "every row of the panel"
 
         testList "C in panels (a weight gradient) equals row-major" [
             for (m, n, k) in [ (784, 256, 64); (1024, 1024, 256); (43, 96, 7); (1, 32, 5); (300, 64, 1200) ] do

@@ -5,28 +5,30 @@ namespace Nn.Runtime.Kernels;
 /// <summary>A micro-kernel and the tile and block sizes that go with it.</summary>
 internal readonly unsafe struct MicroKernel
 {
-    /// <summary>C tile (MR×NR at c, row stride ldc) = alpha·Apanel·Bpanel + beta·C over kc packed steps.</summary>
-    public readonly delegate*<int, float*, float*, float*, nint, float, float, void> Fn;
+    /// <summary>C tile (MR×NR at c, row stride ldc) = alpha·Apanel·Bpanel + beta·C over kc packed steps. Every tile
+    /// kernel also takes a prefetch hint, the next B micro-panel's rows to fetch (a pointer and a row count; null, 0
+    /// for none), which the 32-wide AVX-512 kernels act on and the others ignore.</summary>
+    public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> Fn;
     public readonly int MR, NR, KC, MC, NC;
 
     /// <summary>Edge kernels over the same packed panels, or null: <c>EdgeRows[r]</c> computes the first r &lt; MR
     /// rows of a full-width tile, <c>EdgeHalf[r]</c> the first r ≤ MR rows and NR/2 columns, so a product's last
     /// rows (batch 256 = 18·14 + 4) and last narrow panel (n = 784 = 24·32 + 16) cost their own size, not a whole tile.</summary>
-    public readonly delegate*<int, float*, float*, float*, nint, float, float, void>[]? EdgeRows, EdgeHalf;
+    public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? EdgeRows, EdgeHalf;
 
     /// <summary>The full tile with the epilogue in registers (bias row or null, relu or none), or null: the driver's
     /// last pass over k calls it for a full tile whose activation is relu or none, instead of <see cref="Fn"/> followed
     /// by <see cref="Epilogue.Apply"/> on each stored row.</summary>
-    public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, bool, void> FnEpilogue;
+    public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, bool, float*, int, void> FnEpilogue;
 
     /// <summary>The full tile of a weight gradient with an SGD update in registers (<see cref="GemmUpdate"/>), or null:
     /// (kc, A panel, B panel, m or null, w, m' or null, w', μ, lr, 16-float check), the tiles in panel layout.</summary>
     public readonly delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, float*, float*, void> FnSgd;
 
-    public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, void> fn, int mr, int nr, int kc, int mc, int nc,
-        delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeRows = null,
-        delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeHalf = null,
-        delegate*<int, float*, float*, float*, nint, float, float, float*, bool, void> fnEpilogue = null,
+    public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> fn, int mr, int nr, int kc, int mc, int nc,
+        delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? edgeRows = null,
+        delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? edgeHalf = null,
+        delegate*<int, float*, float*, float*, nint, float, float, float*, bool, float*, int, void> fnEpilogue = null,
         delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, float*, float*, void> fnSgd = null)
     {
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;
@@ -70,8 +72,8 @@ internal readonly unsafe struct MicroKernel
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
     private static readonly MicroKernel ScalarKernel = new(&Scalar4x8, 4, 8, 256, 64, 1024);
 
-    /// <summary>The portable 4×8 micro-kernel.</summary>
-    private static void Scalar4x8(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    /// <summary>The portable 4×8 micro-kernel (ignores the prefetch hint).</summary>
+    private static void Scalar4x8(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
     {
         float* acc = stackalloc float[32];
         for (int t = 0; t < 32; t++) acc[t] = 0f;

@@ -8,8 +8,9 @@ namespace Nn.Runtime.Kernels;
 internal static unsafe partial class GemmMicroKernels
 {
     /// <summary>6×16 tile with Vector256: C[0..6,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
+    /// <remarks>Ignores the prefetch hint (<paramref name="next"/>, <paramref name="nextRows"/>).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx2_6x16(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    internal static void Avx2_6x16(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
     {
         Vector256<float> c00 = default; Vector256<float> c01 = default;
         Vector256<float> c10 = default; Vector256<float> c11 = default;

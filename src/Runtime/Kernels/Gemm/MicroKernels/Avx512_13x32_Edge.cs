@@ -8,8 +8,9 @@ namespace Nn.Runtime.Kernels;
 internal static unsafe partial class GemmMicroKernels
 {
     /// <summary>13×32 tile with Vector512: C[0..13,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    /// <remarks>Ignores the prefetch hint (<paramref name="next"/>, <paramref name="nextRows"/>).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_13x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    internal static void Avx512_13x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;

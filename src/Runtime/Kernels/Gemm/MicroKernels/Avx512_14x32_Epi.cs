@@ -10,8 +10,10 @@ internal static unsafe partial class GemmMicroKernels
     /// <summary>14×32 tile with Vector512: C[0..14,0..32] = act(alpha·Σ_p A[:,p]·B[p,:] + beta·C + bias) with the
     /// 32 bias values at <paramref name="bias"/> (or none when null) and act = relu when <paramref name="relu"/>, else none:
     /// the epilogue in registers, the same operations in the same order as <see cref="Epilogue.Apply"/> on the stored tile.</summary>
+    /// <remarks>Prefetches rows [0, <paramref name="nextRows"/>) of the B micro-panel at <paramref name="next"/> (32 floats a row),
+    /// one row in each of the first k steps: the driver's share of the panel the next tiles read (see GemmDriver).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_14x32_Epi(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* bias, bool relu)
+    internal static void Avx512_14x32_Epi(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* bias, bool relu, float* next, int nextRows)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;
@@ -45,6 +47,55 @@ internal static unsafe partial class GemmMicroKernels
             Sse.Prefetch0(c + 13 * ldc + 0); Sse.Prefetch0(c + 13 * ldc + 16); Sse.Prefetch0(c + 13 * ldc + 31);
         }
         int p = 0;
+        for (int pre = Math.Min(kc, nextRows); p < pre; p++)
+        {
+            if (Sse.IsSupported) { Sse.Prefetch0(next + p * 32 + 0); Sse.Prefetch0(next + p * 32 + 16); }
+            var b0 = Vector512.Load(pb + 0);
+            var b1 = Vector512.Load(pb + 16);
+            var a0 = Vector512.Create(pa[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(pa[1]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(pa[2]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(pa[3]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(pa[4]);
+            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(pa[5]);
+            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(pa[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(pa[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            var a8 = Vector512.Create(pa[8]);
+            c80 = Vector512.FusedMultiplyAdd(a8, b0, c80);
+            c81 = Vector512.FusedMultiplyAdd(a8, b1, c81);
+            var a9 = Vector512.Create(pa[9]);
+            c90 = Vector512.FusedMultiplyAdd(a9, b0, c90);
+            c91 = Vector512.FusedMultiplyAdd(a9, b1, c91);
+            var a10 = Vector512.Create(pa[10]);
+            c100 = Vector512.FusedMultiplyAdd(a10, b0, c100);
+            c101 = Vector512.FusedMultiplyAdd(a10, b1, c101);
+            var a11 = Vector512.Create(pa[11]);
+            c110 = Vector512.FusedMultiplyAdd(a11, b0, c110);
+            c111 = Vector512.FusedMultiplyAdd(a11, b1, c111);
+            var a12 = Vector512.Create(pa[12]);
+            c120 = Vector512.FusedMultiplyAdd(a12, b0, c120);
+            c121 = Vector512.FusedMultiplyAdd(a12, b1, c121);
+            var a13 = Vector512.Create(pa[13]);
+            c130 = Vector512.FusedMultiplyAdd(a13, b0, c130);
+            c131 = Vector512.FusedMultiplyAdd(a13, b1, c131);
+            pa += 14; pb += 32;
+        }
         for (; p + 1 <= kc; p += 1)
         {
             {

@@ -8,8 +8,9 @@ namespace Nn.Runtime.Kernels;
 internal static unsafe partial class GemmMicroKernels
 {
     /// <summary>24×16 tile with Vector512: C[0..24,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
+    /// <remarks>Ignores the prefetch hint (<paramref name="next"/>, <paramref name="nextRows"/>).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_24x16(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    internal static void Avx512_24x16(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
     {
         Vector512<float> c00 = default;
         Vector512<float> c10 = default;
