@@ -79,7 +79,7 @@ internal static unsafe class GemmDriver
                         {
                             nint following = NextTile(in p, kern, m1, ic, mc, ir, jc, nc, jr);
                             kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off, u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
-                                following < 0 || u.M == null ? null : u.M + following, following < 0 ? null : u.W + following);
+                                following < 0 ? 0 : following - off);
                         }
                         else
                         {
@@ -134,7 +134,7 @@ internal static unsafe class GemmDriver
     internal static bool StreamHintOff;
 
     /// <summary>The panel-layout offset of the tile this band updates after the one at (ic + ir, jc + jr), for the kernel to
-    /// prefetch its w and m: the next one down the micro-panel, else the block's first in the next micro-panel, else the
+    /// prefetch its w, m, w' and m': the next one down the micro-panel, else the block's first in the next micro-panel, else the
     /// next block's first; −1 after the last.</summary>
     private static nint NextTile(in GemmProblem p, in MicroKernel kern, int m1, int ic, int mc, int ir, int jc, int nc, int jr)
     {

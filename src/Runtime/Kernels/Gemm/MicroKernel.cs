@@ -22,14 +22,15 @@ internal readonly unsafe struct MicroKernel
     public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, bool, float*, int, void> FnEpilogue;
 
     /// <summary>The full tile of a weight gradient with an SGD update in registers (<see cref="GemmUpdate"/>), or null:
-    /// (kc, A panel, B panel, m or null, w, m' or null, w', μ, lr, 16-float check), the tiles in panel layout.</summary>
-    public readonly delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, float*, float*, void> FnSgd;
+    /// (kc, A panel, B panel, m or null, w, m' or null, w', μ, lr, 16-float check, floats ahead to the tile to prefetch),
+    /// the tiles in panel layout.</summary>
+    public readonly delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, nint, void> FnSgd;
 
     public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> fn, int mr, int nr, int kc, int mc, int nc,
         delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? edgeRows = null,
         delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? edgeHalf = null,
         delegate*<int, float*, float*, float*, nint, float, float, float*, bool, float*, int, void> fnEpilogue = null,
-        delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, float*, float*, void> fnSgd = null)
+        delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, nint, void> fnSgd = null)
     {
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;
         EdgeRows = edgeRows; EdgeHalf = edgeHalf; FnEpilogue = fnEpilogue; FnSgd = fnSgd;

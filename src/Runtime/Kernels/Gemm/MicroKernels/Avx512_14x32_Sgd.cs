@@ -11,10 +11,10 @@ internal static unsafe partial class GemmMicroKernels
     /// <paramref name="m"/>, m' = μ·m + g and w' = w − lr·m'; without (null), w' = w − lr·g. The four tiles are in panel layout
     /// (row stride 32); the same operations in the same order as the update's streaming pass (bit-identical). Adds
     /// x − x of every result to the 16 floats at <paramref name="check"/> (NaN there when one is not finite), and
-    /// prefetches the tile the driver updates next (<paramref name="nextW"/>, <paramref name="nextM"/>; null for none) while
+    /// prefetches the tile the driver updates next, <paramref name="ahead"/> floats on in each array (0: this one), while
     /// this one is computed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_14x32_Sgd(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut, float mu, float lr, float* check, float* nextM, float* nextW)
+    internal static void Avx512_14x32_Sgd(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut, float mu, float lr, float* check, nint ahead)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;
@@ -31,10 +31,10 @@ internal static unsafe partial class GemmMicroKernels
         Vector512<float> c120 = default; Vector512<float> c121 = default;
         Vector512<float> c130 = default; Vector512<float> c131 = default;
         int p = 0;
-        float* qw = nextW == null ? w : nextW, qm = nextM == null ? qw : nextM;
+        float* qw = w + ahead, qm = m == null ? qw : m + ahead, ow = wOut + ahead, om = mOut == null ? ow : mOut + ahead;
         for (int pre = Math.Min(kc, 28); p < pre; p++)
         {
-            if (Sse.IsSupported) { Sse.Prefetch0(qw + p * 16); Sse.Prefetch0(qm + p * 16); }
+            if (Sse.IsSupported) { Sse.Prefetch0(qw + p * 16); Sse.Prefetch0(qm + p * 16); Sse.Prefetch0(ow + p * 16); Sse.Prefetch0(om + p * 16); }
             var b0 = Vector512.Load(pb + 0);
             var b1 = Vector512.Load(pb + 16);
             var a0 = Vector512.Create(pa[0]);
