@@ -64,6 +64,14 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
             for j in range(nv):
                 S.append(f"            c{i}{j} = {vec}.FusedMultiplyAdd(a{i}, b{j}, c{i}{j});")
         return S
+    def prefetching_steps(count, addresses):
+        # The first min(kc, count) k steps, each also prefetching the given addresses (which depend on p) into L1.
+        L.append(f"        for (int pre = Math.Min(kc, {count}); p < pre; p++)")
+        L.append("        {")
+        L.append("            if (Sse.IsSupported) { " + " ".join(f"Sse.Prefetch0({a});" for a in addresses) + " }")
+        L.extend(step(0, 0))
+        L.append(f"            pa += {sa}; pb += {sb};")
+        L.append("        }")
     if sgd:
         # The tile the driver updates next (its rows are mr·nr consecutive floats in each of w, m, w' and m'; the tile's
         # own when there is no next), one line of each array per k step of the first steps. Without this the update's
@@ -73,23 +81,12 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         # leaves the weights as they were), last touched a step before: prefetching their lines too, so that the
         # read-for-ownership of each line is not waited for at the store, took the deep network's step (784-1024-1024-
         # 1024-10, batch 256) 23.24 → 22.67 and 22.52 → 21.91 ms (min of 18, interleaved), the 784-256-10 MLP unchanged.
-        lines = mr * nr // 16
         L.append("        float* qw = w + ahead, qm = m == null ? qw : m + ahead, ow = wOut + ahead, om = mOut == null ? ow : mOut + ahead;")
-        L.append(f"        for (int pre = Math.Min(kc, {lines}); p < pre; p++)")
-        L.append("        {")
-        L.append("            if (Sse.IsSupported) { Sse.Prefetch0(qw + p * 16); Sse.Prefetch0(qm + p * 16); Sse.Prefetch0(ow + p * 16); Sse.Prefetch0(om + p * 16); }")
-        L.extend(step(0, 0))
-        L.append(f"            pa += {sa}; pb += {sb};")
-        L.append("        }")
+        prefetching_steps(mr * nr // 16, [f"{q} + p * 16" for q in ("qw", "qm", "ow", "om")])
     if hint:
         # A B panel read in place from a weight too big for L2 streams from L3 or memory while the first row tile uses
         # it; spread over the tiles before, its rows arrive on time (see GemmDriver.NextPanelShare for the measurements).
-        L.append("        for (int pre = Math.Min(kc, nextRows); p < pre; p++)")
-        L.append("        {")
-        L.append("            if (Sse.IsSupported) { " + " ".join(f"Sse.Prefetch0(next + p * {nr} + {o});" for o in range(0, nr, 16)) + " }")
-        L.extend(step(0, 0))
-        L.append(f"            pa += {sa}; pb += {sb};")
-        L.append("        }")
+        prefetching_steps("nextRows", [f"next + p * {nr} + {o}" for o in range(0, nr, 16)])
     L.append(f"        for (; p + {unroll} <= kc; p += {unroll})")
     L.append("        {")
     for u in range(unroll):

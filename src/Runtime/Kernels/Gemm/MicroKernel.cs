@@ -7,7 +7,7 @@ internal readonly unsafe struct MicroKernel
 {
     /// <summary>C tile (MR×NR at c, row stride ldc) = alpha·Apanel·Bpanel + beta·C over kc packed steps. Every tile
     /// kernel also takes a prefetch hint, the next B micro-panel's rows to fetch (a pointer and a row count; null, 0
-    /// for none), which the 32-wide AVX-512 kernels act on and the others ignore.</summary>
+    /// for none), which the AVX-512 14×32 kernels (plain and with the epilogue) act on and the others ignore.</summary>
     public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> Fn;
     public readonly int MR, NR, KC, MC, NC;
 
