@@ -118,7 +118,7 @@ internal static unsafe class GemmDriver
     /// <summary>
     /// The rows [first, first + rows) of the next B micro-panel (kc rows) that full tile <paramref name="tile"/> of the
     /// <paramref name="tiles"/> in a column fetches during its first k steps: an equal share each, so the panel arrives
-    /// spread over the tiles that read the current one rather than all at once. Measured (1 thread, median of 15,
+    /// spread over the tiles that read the current one rather than all at once. Measured (1 thread, best of 14,
     /// weights in panels evicted before each call): 256×1024×1024 2874 → 2741 µs, 256×1024×784 2329 → 2174 µs, warm
     /// −1%; the deep network's step −0.5% to −2.7% (interleaved in one process); the same prefetch for packed or
     /// cache-resident B blocks measured no gain (square 512–2048, the 784-256-10 MLP).
