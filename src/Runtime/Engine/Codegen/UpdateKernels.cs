@@ -26,42 +26,21 @@ internal static class UpdateKernels
         long length = counts[loop.Ops[0].Node.Id];
         if (!Vector512.IsHardwareAccelerated || length == 0 || length > int.MaxValue) return null;
         var domain = shapes[loop.Ops[0].Node.Id];
-        var members = loop.Ops.Select(o => o.Node.Id).ToHashSet();
-        // A full operand: a stored buffer of the loop's elements in the same order (not a loop member).
-        int Full(Node x) => !members.Contains(x.Id) && slotOf[x.Id] >= 0 && counts[x.Id] == length &&
+        // A full operand: a stored buffer of the loop's elements in the same order.
+        int Full(Node x) => slotOf[x.Id] >= 0 && counts[x.Id] == length &&
                             shapes[x.Id].SkipWhile(d => d == 1).SequenceEqual(domain.SkipWhile(d => d == 1)) ? slotOf[x.Id] : -1;
         // A scalar operand: a constant, or element 0 of a one-element buffer read per run (the learning rate).
         Scalar? ScalarOf(Node x)
         {
-            if (members.Contains(x.Id)) return null;
             var c = x;
             while (c.Op == OpKind.Reshape) c = c.Inputs[0];
             if (c.Op == OpKind.Const) return new Scalar(-1, Binder.ConstantValue(x));
             return slotOf[x.Id] >= 0 && counts[x.Id] == 1 ? new Scalar(slotOf[x.Id], 0f) : null;
         }
-        // mul(scalar, full) in either order: (scalar, full slot), or null.
-        (Scalar, int)? Scaled(FusedOp op, Func<Node, int> full)
-        {
-            if (op.Node.Op != OpKind.Mul || op.Operands.Length != 2) return null;
-            for (int i = 0; i < 2; i++)
-                if (ScalarOf(op.Operands[i]) is { } s && full(op.Operands[1 - i]) is var f && f >= 0) return (s, f);
-            return null;
-        }
-        var ops = loop.Ops;
-        bool check(FusedOp op) => checkFinite && isOutput[op.Node.Id];
-        if (ops.Count == 2 && !ops[0].Store && ops[1].Store && ops[1].Node.Op == OpKind.Sub && ops[1].Operands[1] == ops[0].Node
-            && Scaled(ops[0], Full) is var (lr, g) && Full(ops[1].Operands[0]) is var w && w >= 0)
-            return new UpdateRunner(slots, (int)length, threads, w, g, -1, slotOf[ops[1].Node.Id], -1, lr, default, check(ops[1]), false);
-        if (ops.Count == 4 && !ops[0].Store && ops[1].Store && !ops[2].Store && ops[3].Store
-            && ops[1].Node.Op == OpKind.Add && ops[3].Node.Op == OpKind.Sub && ops[3].Operands[1] == ops[2].Node
-            && Scaled(ops[0], Full) is var (mu, m)
-            && (ops[1].Operands[0] == ops[0].Node ? ops[1].Operands[1] : ops[1].Operands[1] == ops[0].Node ? ops[1].Operands[0] : null) is { } gNode
-            && Full(gNode) is var g2 && g2 >= 0
-            && Scaled(ops[2], x => x == ops[1].Node ? 0 : -1) is var (lr2, _)
-            && Full(ops[3].Operands[0]) is var w2 && w2 >= 0)
-            return new UpdateRunner(slots, (int)length, threads, w2, g2, m, slotOf[ops[3].Node.Id], slotOf[ops[1].Node.Id], lr2, mu,
-                check(ops[3]), check(ops[1]));
-        return null;
+        if (SgdForm.Match(loop, x => ScalarOf(x) is not null, x => Full(x) >= 0) is not { } f) return null;
+        bool check(FusedOp? op) => op is not null && checkFinite && isOutput[op.Node.Id];
+        return new UpdateRunner(slots, (int)length, threads, Full(f.W), Full(f.G), f.M is null ? -1 : Full(f.M), slotOf[f.NewW.Node.Id],
+            f.NewM is null ? -1 : slotOf[f.NewM.Node.Id], ScalarOf(f.Lr)!.Value, f.Mu is null ? default : ScalarOf(f.Mu)!.Value, check(f.NewW), check(f.NewM));
     }
 
     /// <summary>A scalar operand: <see cref="Value"/> when <see cref="Slot"/> is -1, else element 0 of that slot.</summary>

@@ -231,9 +231,9 @@ public static class Planner
             && (k.Writes.All(w => CacheSized(w.Shape)) || SgdOfProduct(k));
         // An SGD update of a weight gradient a product writes, the weight a panel candidate: the binder runs it inside
         // that product (GemmUpdate) when the weight is stored in panels, so it goes right after it, whatever its size.
-        bool SgdOfProduct(PlanKernel k) => k is FusedLoop f && WeightLayout.Candidate(f.Domain) && f.Ops.Count <= 4
-            && f.Ops.All(o => o.Node.Op is OpKind.Mul or OpKind.Add or OpKind.Sub) && f.Ops[^1].Node.Op == OpKind.Sub
-            && f.Reads.Any(r => Producer(r.Id) is var p && p >= 0 && kernels[p].Kernel is GemmKernel);
+        bool SgdOfProduct(PlanKernel k) => k is FusedLoop f && WeightLayout.Candidate(f.Domain)
+            && SgdForm.Match(f, x => x.Shape.Dims.ToArray().All(d => d.IsOne), x => x.Shape.Equals(f.Domain)) is { } sgd
+            && Producer(sgd.G.Id) is var p && p >= 0 && kernels[p].Kernel is GemmKernel;
         (int, int) Priority(int k) => (Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var deps = new int[kernels.Count];
         var next = kernels.Select(_ => new List<int>()).ToArray();
