@@ -26,7 +26,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         job._p = p;
         // Parts wait for each other only if they run at once (not from inside another job's part, where the pool runs them in turn).
         job._sharedB = !WorkerPool.InsidePart && RowsSplitIsCheaper(in p, Math.Min(parts, WorkerPool.Shared.MaxThreads));
-        if (job._sharedB)
+        if (job._sharedB && !GemmDriver.BInPlace(in p)) // the parts' shared packed B blocks (none when B is read in place)
         {
             var k = p.Kernel;
             nuint len = GemmPacking.PackedBLength(k.PassDepth(p.K), Math.Min(k.NC, p.N), k.NR);
