@@ -63,6 +63,9 @@ public sealed class Shape : IEquatable<Shape>
     public Dim this[int axis] => _dims[axis < 0 ? axis + _dims.Length : axis];
     /// <summary>True when every dimension is fixed.</summary>
     public bool IsFixed => _dims.All(d => d.IsFixed);
+
+    /// <summary>One element: every dimension fixed at 1 (true for a scalar).</summary>
+    public bool IsOne => _dims.All(d => d.IsOne);
     /// <summary>The element count when fixed.</summary>
     public long FixedCount => _dims.Aggregate(1L, (acc, d) => acc * (d.IsFixed ? d.Size : throw new InvalidOperationException($"shape {this} is not fixed")));
     /// <summary>The dimensions as an array copy.</summary>

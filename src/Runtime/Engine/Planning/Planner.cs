@@ -232,7 +232,7 @@ public static class Planner
         // An SGD update of a weight gradient a product writes, the weight a panel candidate: the binder runs it inside
         // that product (GemmUpdate) when the weight is stored in panels, so it goes right after it, whatever its size.
         bool SgdOfProduct(PlanKernel k) => k is FusedLoop f && WeightLayout.Candidate(f.Domain)
-            && SgdForm.Match(f, x => x.Shape.Dims.ToArray().All(d => d.IsOne), x => x.Shape.Equals(f.Domain)) is { } sgd
+            && SgdForm.Match(f, x => x.Shape.IsOne, x => x.Shape.Equals(f.Domain)) is { } sgd
             && Producer(sgd.G.Id) is var p && p >= 0 && kernels[p].Kernel is GemmKernel;
         (int, int) Priority(int k) => (Terminal(kernels[k].Kernel) ? 0 : 1, kernels[k].Anchor);
         var deps = new int[kernels.Count];

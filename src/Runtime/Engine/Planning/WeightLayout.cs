@@ -109,7 +109,7 @@ public static class WeightLayout
                     foreach (var op in loop.Ops)
                         foreach (var x in op.Operands.Append(op.Node))
                         {
-                            if (!x.Shape.Equals(loop.Domain)) { broadcast |= !IsOne(x.Shape); continue; }
+                            if (!x.Shape.Equals(loop.Domain)) { broadcast |= !x.Shape.IsOne; continue; }
                             if (!_candidate[x.Id]) continue;
                             if (rep < 0) rep = x.Id; else Union(rep, x.Id);
                         }
@@ -126,13 +126,11 @@ public static class WeightLayout
                     break;
                 case NodeKernel nk:
                     if (_candidate[nk.Node.Id]) Poison(nk.Node);
-                    bool toOne = nk.Node.Op is OpKind.Sum or OpKind.Mean or OpKind.ReduceMax && IsOne(nk.Node.Shape);
+                    bool toOne = nk.Node.Op is OpKind.Sum or OpKind.Mean or OpKind.ReduceMax && nk.Node.Shape.IsOne;
                     foreach (var x in nk.Operands) if (_candidate[x.Id] && !toOne) Poison(x);
                     break;
             }
         }
-
-        private static bool IsOne(Shape s) => Enumerable.Range(0, s.Rank).All(i => s[i].IsFixed && s[i].Size == 1);
 
         private int Find(int x) { while (_parent[x] != x) x = _parent[x] = _parent[_parent[x]]; return x; }
         private void Union(int a, int b) { a = Find(a); b = Find(b); if (a != b) { _parent[b] = a; _poison[a] |= _poison[b]; } }
