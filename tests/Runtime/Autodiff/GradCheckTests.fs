@@ -14,27 +14,30 @@ let h = 1e-5
 /// Gradients: |AD − FD| ≤ 1e-6 + 1e-5·(|f| + Σ|∂f·v|).
 let atol, rtol = 1e-6, 1e-5
 
-/// Whether f is smooth along v within ±h of the feeds: its one-sided differences agree to within what its curvature
+/// Whether a function of t is smooth within ±h of 0: its one-sided differences agree to within what its curvature
 /// explains (h·|f''| for |f''| up to 10), so no kink of relu, abs, max, min, argMax or a max pool lies in [−h, h],
-/// where the central difference would average two slopes instead of giving the derivative.
-let private smoothAlong (g: Graph) (f: Node) feeds (wrt: Node[]) (v: T64[]) =
-    let at t = (valueOf g f (moved feeds wrt v t)).Data |> Array.sum
+/// where a central difference would average two slopes instead of giving the derivative.
+let private smoothAt (at: float -> float) =
     let f0 = at 0.0
     let forward, backward = (at h - f0) / h, (f0 - at (-h)) / h
     abs (forward - backward) <= 1e-4 * (1.0 + abs forward + abs backward)
 
-/// Random feeds and a random direction along which f is smooth there (<see cref="smoothAlong"/>): the first of four
-/// points tried, or the last when all four lie within h of a kink (then the check runs on it anyway and may fail).
-/// A kink can sit at the point itself (a relu input within 1e-5 of zero), where no direction avoids it.
-let private smoothPoint (g: Graph) (f: Node) (wrt: Node[]) (seed: int) =
-    let tries = [ for i in 0 .. 3 -> (let feeds = feedsFor g.Nodes (seed + 7919 * i) in feeds, directions feeds wrt (seed + 1 + 1000 * i)) ]
-    tries |> List.tryFind (fun (feeds, v) -> smoothAlong g f feeds wrt v) |> Option.defaultValue (List.last tries)
+/// Random feeds of g and two random directions (v, u) where `along feeds v u` (a function of the step t along v) is
+/// smooth (<see cref="smoothAt"/>): the first of four points tried, or the last when all four lie within h of a kink
+/// (then the check runs on it anyway and may fail). A kink can sit at the point itself (a relu input within 1e-5 of
+/// zero), where no direction avoids it.
+let private smoothPoint (g: Graph) (wrt: Node[]) (seed: int) along =
+    let tries =
+        [ for i in 0 .. 3 ->
+            let feeds = feedsFor g.Nodes (seed + 7919 * i)
+            feeds, directions feeds wrt (seed + 1 + 1000 * i), directions feeds wrt (seed + 2 + 1000 * i) ]
+    tries |> List.tryFind (fun (feeds, v, u) -> smoothAt (along feeds v u)) |> Option.defaultValue (List.last tries)
 
 let private checkGradient (opts: GenOptions) (seed: int) =
     let c = gradCase opts seed
     let g = graphOf c
     Expect.isEmpty (Verifier.Check g) "the forward+backward graph is well formed"
-    let feeds, v = smoothPoint g c.Loss c.Wrt seed
+    let feeds, v, _ = smoothPoint g c.Wrt seed (fun feeds v _ t -> (valueOf g c.Loss (moved feeds c.Wrt v t)).Data |> Array.sum)
     let values = Interp.Evaluate(g, feeds, Array.append [| c.Loss |] c.Grads, runOpts)
     let grads = c.Grads |> Array.map (fun n -> values.[n.Id])
     let f = values.[c.Loss.Id].Data.[0]
@@ -53,16 +56,15 @@ let private checkHvp (seed: int) =
     let hv = Backward.Hvp(b, loss, wrt, vs)
     let g = b.Build([ for i in 0 .. wrt.Length - 1 -> KeyValuePair("hv." + wrt.[i].Name, hv.[i]) ])
     Expect.isEmpty (Verifier.Check g) "the second-order graph is well formed"
-    let feeds = feedsFor g.Nodes seed
-    let v = directions feeds wrt (seed + 1)
-    let u = directions feeds wrt (seed + 2)
+    let gradAt feeds v t =
+        let vals = Interp.Evaluate(g, moved feeds wrt v t, grads, runOpts)
+        grads |> Array.map (fun n -> vals.[n.Id])
+    // ⟨∇f(θ + tv), u⟩ smooth in t: no kink of the gradient within h (see checkGradient).
+    let feeds, v, u = smoothPoint g wrt seed (fun feeds v u t -> dot (gradAt feeds v t) u)
     for i in 0 .. wrt.Length - 1 do feeds.["v." + wrt.[i].Name] <- v.[i]
     let hvValues = Interp.Evaluate(g, feeds, hv, runOpts)
     let hvT = hv |> Array.map (fun n -> hvValues.[n.Id])
-    let gradAt t =
-        let vals = Interp.Evaluate(g, moved feeds wrt v t, grads, runOpts)
-        grads |> Array.map (fun n -> vals.[n.Id])
-    let gp, gm = gradAt h, gradAt -h
+    let gp, gm = gradAt feeds v h, gradAt feeds v -h
     let fd = (dot gp u - dot gm u) / (2.0 * h)
     let ad = dot hvT u
     if not (close 1e-5 1e-4 (absDot hvT u + absDot gp u) ad fd) then
