@@ -134,4 +134,50 @@ let tests =
             Expect.isTrue (answers ("let s = \"" + String('a', 1_000_000) + "\"\n")) "a long string"
             Expect.isTrue (answers (String('x', 1_000_000))) "a long name"
         }
+    
+        test "a 100,000-character name close to a defined one is NN0301, quoted short, without a suggestion" {
+            let name = String('a', 100_000)
+            let text = sprintf "let %s = 1\nnetwork t (x: [n, 2]) : [n, 2] =\n    %sb x\n" name name
+            match Compile.compileText file text with
+            | Error [ d ] ->
+                Expect.equal d.Code "NN0301" "code"
+                Expect.equal d.Message (sprintf "`%s… (100001 characters)` is not defined" (String('a', 60))) "message"
+            | other -> failtestf "expected one NN0301, got %A" other
+        }
+
+        test "a 5 MB undefined name is NN0301 with a one-line message" {
+            let text = "network t (x: [n, 2]) : [n, 2] =\n    " + String('b', 5_000_000) + " x\n"
+            match Compile.compileText file text with
+            | Error [ d ] ->
+                Expect.equal d.Code "NN0301" "code"
+                Expect.isLessThan d.Message.Length 200 "the message quotes a prefix of the name"
+            | other -> failtestf "expected one NN0301, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
+        }
+
+        test "a function doubling itself 30 times is stopped by the evaluation budget at its line" {
+            let nested = List.fold (fun e _ -> sprintf "g (%s)" e) "relu" [ 1 .. 30 ]
+            let text = sprintf "let g f x = f (f x)\nnetwork t (x: [n, 2]) : [n, 2] =\n    %s x\n" nested
+            match Compile.compileText file text with
+            | Error [ d ] ->
+                Expect.equal d.Code "NN0312" "code"
+                Expect.equal d.Span.Start.Line 1 "the line of the call that blew the budget"
+            | other -> failtestf "expected one NN0312, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
+        }
+
+        test "static arithmetic doubling itself 30 times is stopped by the call budget" {
+            let nested = List.fold (fun e _ -> sprintf "g (%s)" e) "(fun v -> v + 1)" [ 1 .. 30 ]
+            let text = sprintf "let g f x = f (f x)\nlet big = %s 0\nnetwork t (x: [n, 2]) : [n, 2] =\n    x\n" nested
+            match Compile.compileText file text with
+            | Error [ d ] ->
+                Expect.equal d.Code "NN0312" "code"
+                Expect.stringContains d.Message "2,000,000 function applications" "which limit"
+            | other -> failtestf "expected one NN0312, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
+        }
+
+        test "repeat 4000 stays within the budget and its summary counts every layer" {
+            let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 4000 (dense 4 >> relu)\n"
+            match Compile.compileText file text with
+            | Ok c -> Expect.equal c.Networks.Length 1 "checked"
+            | Error ds -> failtestf "%s" ds.Head.Message
+        }
     ]

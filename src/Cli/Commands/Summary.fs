@@ -60,7 +60,15 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     let nodes = fwd.Context.Builder.Nodes
     let parameters = nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> List.ofSeq
     let states = nodes |> Seq.filter (fun n -> n.Op = OpKind.State) |> List.ofSeq
-    let under (path: string) (n: Node) = n.Name.StartsWith(path + ".", StringComparison.Ordinal)
+    // the parameter count under every scope path (`repeat1`, `repeat1.dense2`), one pass over the parameters, so
+    // a network of 20,000 layer calls is summarised in linear time
+    let countUnder = Collections.Generic.Dictionary<string, int64>()
+    for p in parameters do
+        let mutable dot = p.Name.IndexOf '.'
+        while dot > 0 do
+            let prefix = p.Name.Substring(0, dot)
+            countUnder[prefix] <- (match countUnder.TryGetValue prefix with | true, c -> c | _ -> 0L) + count p.Shape
+            dot <- p.Name.IndexOf('.', dot + 1)
     let inputs = fwd.Inputs |> List.map (fun (name, n) -> sprintf "%s: %O" name n.Shape) |> String.concat ", "
     let out = Text.StringBuilder()
     let add (s: string) = out.AppendLine s |> ignore
@@ -70,7 +78,7 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     if not calls.IsEmpty then
         let rows =
             calls |> List.map (fun (path, n) ->
-                let ps = parameters |> List.filter (under path) |> List.sumBy (fun p -> count p.Shape)
+                let ps = match countUnder.TryGetValue path with | true, c -> c | _ -> 0L
                 [ path; string n.Shape; thousands ps ])
         table [ "layer call"; "output shape"; "parameters" ] rows |> List.iter add
         add ""

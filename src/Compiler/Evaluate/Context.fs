@@ -22,6 +22,7 @@ let create (forward: Nn.Runtime.Ops.ForwardContext) apply =
       Counters = Dictionary()
       ParamNames = HashSet()
       Depth = 0
+      Budget = { Calls = 0L; Clock = System.Diagnostics.Stopwatch.StartNew() }
       CallSite = None
       Adapt = ResizeArray()
       Calls = ResizeArray()
@@ -46,7 +47,7 @@ let inScope (ctx: EvalContext) (name: string) (f: unit -> 'a) : 'a =
     let k = (match ctx.Counters.TryGetValue key with | true, c -> c | _ -> 0) + 1
     ctx.Counters[key] <- k
     let saved = ctx.Scope
-    ctx.Scope <- (sprintf "%s%d" name k) :: saved
+    ctx.Scope <- (name + string k) :: saved
     try
         let result = f ()
         match box result with
@@ -77,25 +78,45 @@ let graph (ctx: EvalContext) (span: Span) (f: SourceSpan -> 'a) : 'a =
     try f (toSource span)
     with :? ShapeException as e -> fail e.Code span e.Message
 
-/// Edit distance (with transpositions), for "did you mean" suggestions.
+/// Names longer than this are never typos of a known name: no suggestion is searched for them, so a
+/// 100,000-character identifier costs one length comparison per known name, not a 10^10-cell table.
+let private longestSuggested = 64
+
+/// Edit distance (with transpositions), for "did you mean" suggestions: three rows, O(|a|·|b|) time.
 let private distance (a: string) (b: string) =
-    let d = Array2D.zeroCreate (a.Length + 1) (b.Length + 1)
-    for i in 0 .. a.Length do d[i, 0] <- i
-    for j in 0 .. b.Length do d[0, j] <- j
+    let mutable prev2 = Array.zeroCreate (b.Length + 1)
+    let mutable prev = Array.init (b.Length + 1) id
+    let mutable row = Array.zeroCreate (b.Length + 1)
     for i in 1 .. a.Length do
+        row[0] <- i
         for j in 1 .. b.Length do
             let cost = if System.Char.ToLowerInvariant a[i - 1] = System.Char.ToLowerInvariant b[j - 1] then 0 else 1
-            d[i, j] <- min (min (d[i - 1, j] + 1) (d[i, j - 1] + 1)) (d[i - 1, j - 1] + cost)
+            row[j] <- min (min (prev[j] + 1) (row[j - 1] + 1)) (prev[j - 1] + cost)
             // a swap of two neighbours (`lable` for `label`) is one typo, not two
             if i > 1 && j > 1 && a[i - 1] = b[j - 2] && a[i - 2] = b[j - 1] then
-                d[i, j] <- min d[i, j] (d[i - 2, j - 2] + 1)
-    d[a.Length, b.Length]
+                row[j] <- min row[j] (prev2[j - 2] + 1)
+        let t = prev2
+        prev2 <- prev
+        prev <- row
+        row <- t
+    prev[b.Length]
 
-/// The closest known name, if close enough to be a likely typo.
+/// The closest known name, if close enough to be a likely typo. Names of more than 64 characters get no
+/// suggestion, and a known name whose length differs by more than the allowed distance is skipped unmeasured.
 let suggest (name: string) (known: string seq) =
-    known
-    |> Seq.map (fun k -> k, distance name k)
-    |> Seq.filter (fun (k, d) -> d <= max 1 (name.Length / 3) && k <> name)
-    |> Seq.sortBy snd
-    |> Seq.tryHead
-    |> Option.map fst
+    if name.Length > longestSuggested then None
+    else
+        let limit = max 1 (name.Length / 3)
+        known
+        |> Seq.filter (fun k -> k <> name && abs (k.Length - name.Length) <= limit)
+        |> Seq.map (fun k -> k, distance name k)
+        |> Seq.filter (fun (_, d) -> d <= limit)
+        |> Seq.sortBy snd
+        |> Seq.tryHead
+        |> Option.map fst
+
+/// A name as a message quotes it: one of more than 64 characters is cut to its first 60 and its length, so a
+/// message about a 5 MB identifier stays one line.
+let shownName (name: string) =
+    if name.Length <= longestSuggested then name
+    else sprintf "%s… (%d characters)" (name.Substring(0, 60)) name.Length

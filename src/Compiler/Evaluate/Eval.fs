@@ -8,6 +8,33 @@ open Nn.Compiler.Tensors
 
 let private maxDepth = 400
 
+/// The evaluation budget of one network (or of the top-level values): at most this many function applications and
+/// graph nodes, both deterministic, so a program passes or fails the same way on a busy machine. Real models stay far
+/// below (`repeat 10000 (dense 4 >> relu)`: about 60,000 applications and 50,000 nodes); a runaway program (a
+/// function applied to itself in nested calls, 2^30 applications) is stopped within about a second. The time limit
+/// is only a backstop for work between applications.
+let maxCalls = 2_000_000L
+let maxNodes = 1_000_000
+let maxSeconds = 20.0
+
+/// Count one function application against the budget; fail with NN0312 at `span` when a limit is exceeded.
+let private spend (ctx: EvalContext) (span: Span) =
+    let b = ctx.Budget
+    b.Calls <- b.Calls + 1L
+    if b.Calls &&& 1023L = 0L then
+        let over =
+            if b.Calls > maxCalls then
+                let n = maxCalls.ToString "N0"
+                Some(sprintf "more than %s function applications (a function applied to itself in nested calls" n
+                     + " doubles the work at each level)")
+            elif ctx.Builder.Nodes.Count > maxNodes then
+                Some(sprintf "more than %s graph nodes" (maxNodes.ToString "N0"))
+            elif b.Clock.Elapsed.TotalSeconds > maxSeconds then Some(sprintf "more than %g seconds" maxSeconds)
+            else None
+        match over with
+        | Some what -> fail "NN0312" span (sprintf "evaluating this program takes %s, past the compiler's budget" what)
+        | None -> ()
+
 /// "; did you mean `width`?" for a misspelt field, or the fields the record has.
 let private fieldHint (name: string) (fields: RecordField list) =
     match suggest name (fields |> List.map (fun f -> f.Name)) with
@@ -38,7 +65,7 @@ let lookup (env: Env) (name: string) (span: Span) : Value =
                 match suggest name known with
                 | Some s -> sprintf "; did you mean `%s`?" s
                 | None -> ""
-            fail "NN0301" span (sprintf "`%s` is not defined%s" name hint)
+            fail "NN0301" span (sprintf "`%s` is not defined%s" (shownName name) hint)
 
 /// The dimension an annotation entry denotes, binding names not yet in scope (dimension variables).
 let rec private unifyDim (ctx: EvalContext) (env: Env) (dimExpr: Expr) (actual: Dim) (describe: Dim -> string) : Env =
@@ -272,6 +299,7 @@ and bindLet (ctx: EvalContext) (env: Env) (lb: LetBinding) : Env =
 
 /// Apply a function value to one more argument.
 and apply (ctx: EvalContext) (span: Span) (f: Value) (arg: Value * Span) : Value =
+    spend ctx span
     match f with
     | VClosure(c, applied) ->
         let applied = applied @ [ arg ]

@@ -30,7 +30,7 @@ let rec expr (known: string seq) (scope: Scope) (e: Expr) : Diagnostic list =
         if scope.Contains name || scope.Contains root then []
         else
             let hint = match suggest name (Seq.append scope known) with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
-            [ Diagnostic.error "NN0301" span (sprintf "`%s` is not defined%s" name hint) ]
+            [ Diagnostic.error "NN0301" span (sprintf "`%s` is not defined%s" (shownName name) hint) ]
     | App(f, a, _) -> go f @ go a
     | Lambda(ps, body, _) -> expr known (bindParams scope ps) body
     | Infix(_, l, r, _, _) -> go l @ go r
@@ -63,7 +63,7 @@ and letBinding known (scope: Scope) (lb: LetBinding) =
     expr known (bindParams scope lb.Params) lb.Body
     |> List.map (fun d ->
         // a definition using its own name: say why rather than suggest a look-alike
-        if d.Message.StartsWith(sprintf "`%s` is not defined" lb.Name) then
+        if d.Message.StartsWith(sprintf "`%s` is not defined" (shownName lb.Name)) then
             { d with Message = sprintf "`%s` is not defined yet inside its own definition: a `let` cannot call itself (use `repeat` or `List.fold` to repeat a layer)" lb.Name }
         else d)
 

@@ -56,6 +56,13 @@ and Builtin =
       Doc: string
       Impl: EvalContext -> Span -> (Value * Span) list -> Value }
 
+/// What one evaluation has spent: function applications (closures and built-ins) and its elapsed time. The
+/// evaluator stops a program that exceeds its budget with NN0312 (`Eval.spend`), so a program that would apply
+/// functions 2^30 times fails within a second or two instead of running for hours.
+and EvalBudget =
+    { mutable Calls: int64
+      Clock: System.Diagnostics.Stopwatch }
+
 /// What evaluation needs besides the environment: the graph being built, the parameter naming scope,
 /// the mode (training or evaluation) and a way to apply function values (given by the evaluator).
 and EvalContext =
@@ -67,6 +74,8 @@ and EvalContext =
       Counters: System.Collections.Generic.Dictionary<string, int>
       ParamNames: System.Collections.Generic.HashSet<string>
       mutable Depth: int
+      /// the calls and time this evaluation has spent (checked against the evaluator's limits)
+      Budget: EvalBudget
       /// the user's call site while the prelude's code runs (prelude errors and nodes point at the user's line)
       mutable CallSite: Span option
       /// adapted states (`state name = expr`), in declaration order: the State's name and the node of its expression,

@@ -63,7 +63,9 @@ public static class Planner
         var kernels = new List<(PlanKernel Kernel, int Anchor)>();
         var loopOf = Enumerable.Repeat(-1, count).ToArray();
         var loops = new List<List<Node>>();
-        var reach = new HashSet<int>[count]; // loops a node depends on through stored values
+        // the nearest loops a node depends on through stored values: a loop operand's loop, else its operand's
+        // nearest loops (the rest is reached through loopDeps, so memory stays linear in deep networks)
+        var reach = new HashSet<int>[count];
         var loopDeps = new List<HashSet<int>>(); // loops a whole loop depends on (any member's operands)
         var alias = new List<int>(); // a merged loop's id → the loop it was merged into (ids in reach sets may be stale)
         foreach (var n in nodes)
@@ -71,7 +73,7 @@ public static class Planner
             if (!needed[n.Id]) continue;
             var ops = Effective(n);
             var r = new HashSet<int>();
-            foreach (var x in ops) { r.UnionWith(reach[x.Id] ?? []); if (loopOf[x.Id] >= 0) r.Add(loopOf[x.Id]); }
+            foreach (var x in ops) { if (loopOf[x.Id] >= 0) r.Add(loopOf[x.Id]); else r.UnionWith(reach[x.Id] ?? []); }
             reach[n.Id] = r;
             if (n.IsSource || n.Op == OpKind.Reshape || absorbed[n.Id]) continue;
             if (gemmOf[n.Id] is { } g) { kernels.Add((g, n.Id)); continue; }
@@ -82,7 +84,7 @@ public static class Planner
             for (int i = 1; i < sameShape.Length; i++)
             {
                 int into = loopOf[ops.First(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Id], from = sameShape[i];
-                if (from == into || DependsOn(loopDeps[from], into, loopDeps, alias) || DependsOn(loopDeps[into], from, loopDeps, alias)) continue;
+                if (from == into || DependsOn(loopDeps[from], into, loopDeps, alias, loops) || DependsOn(loopDeps[into], from, loopDeps, alias, loops)) continue;
                 foreach (var m in loops[from]) loopOf[m.Id] = into;
                 loops[into].AddRange(loops[from]);
                 loops[into].Sort((a, b) => a.Id.CompareTo(b.Id));
@@ -96,7 +98,7 @@ public static class Planner
             {
                 int l = loopOf[x.Id];
                 if (l < 0 || !x.Shape.Equals(n.Shape)) continue;
-                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps, alias) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps, alias)))))
+                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps, alias, loops) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps, alias, loops)))))
                 { join = l; break; }
             }
             if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); alias.Add(join); }
@@ -127,17 +129,22 @@ public static class Planner
 
     /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop <paramref name="target"/>,
     /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands) and
-    /// reading a merged loop's id as the loop it was merged into.</summary>
-    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps, List<int> alias)
+    /// reading a merged loop's id as the loop it was merged into. Nodes are in topological order, so a loop whose last
+    /// member comes before the target's first member cannot depend on it, nor can anything it depends on: the search
+    /// stops there, and in a deep network it visits only the loops near the target.</summary>
+    private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps, List<int> alias,
+        List<List<Node>> loops)
     {
         int Find(int l) { while (alias[l] != l) l = alias[l]; return l; }
         target = Find(target);
+        int first = loops[target].Count > 0 ? loops[target][0].Id : -1;
         var seen = new HashSet<int>();
         var stack = new Stack<int>(direct);
         while (stack.Count > 0)
         {
             int l = Find(stack.Pop());
             if (l == target) return true;
+            if (loops[l].Count > 0 && loops[l][^1].Id < first) continue;
             if (seen.Add(l)) foreach (var d in loopDeps[l]) stack.Push(d);
         }
         return false;
