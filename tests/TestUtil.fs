@@ -10,3 +10,23 @@ let repoRoot =
         elif File.Exists(Path.Combine(d.FullName, "Dsl.sln")) then d.FullName
         else up d.Parent
     up (DirectoryInfo(System.AppContext.BaseDirectory))
+
+/// Run the built nn.dll in `dir` with NO_COLOR=1, redirected output and extra environment: code, stdout, stderr.
+let runNn (env: (string * string) list) (dir: string) (args: string list) =
+    let psi =
+        System.Diagnostics.ProcessStartInfo(
+            "dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+    for a in "exec" :: Path.Combine(System.AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
+    psi.Environment["NO_COLOR"] <- "1"
+    for k, v in env do psi.Environment[k] <- v
+    use p = System.Diagnostics.Process.Start psi
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEndAsync()
+    p.WaitForExit()
+    p.ExitCode, out.Result, err.Result
+
+/// A new empty folder under the system's temporary folder.
+let tempDir (prefix: string) =
+    let d = Path.Combine(Path.GetTempPath(), prefix + System.Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d

@@ -17,11 +17,31 @@ Exit codes: 0 all files are valid, 1 a file has errors.
 Example:
   nn check examples/xor.nn examples/mnist_mlp.nn"""
 
+/// A warning (NN0620) for each train block whose planned run needs more memory than the machine has.
+let private memoryWarnings (c: Compile.Compiled) =
+    for (td, env) in c.Trains do
+        match c.Networks |> List.tryFind (fun n -> n.Decl.Name = td.Network) with
+        | Some net ->
+            let warning =
+                try
+                    let cfg = TrainPlan.config c (td, env)
+                    let limit = MemoryPlan.limit None
+                    let nodes = (Compile.forward net (Nn.Runtime.IR.GraphBuilder()) true).Context.Builder.Nodes
+                    // plan the whole step only when the quick bound is a sizeable part of the limit
+                    if MemoryPlan.lowerBound nodes cfg.Batch < limit / 4L then None
+                    else
+                        let e = MemoryPlan.estimate (Checkpoint.graphsFor c (Some(td, env)) net) cfg.Batch
+                        MemoryPlan.check e limit Nn.Dsl.Severity.Warning cfg.Span
+                with _ -> None // a step that cannot be built is reported by training, with its own diagnostic
+            warning |> Option.iter (fun d -> Output.diagnostics (Output.sourcesFrom Map.empty) [ d ])
+        | None -> ()
+
 let run (files: string list) =
     let mutable failed = false
     for f in files do
         match Compile.compileFile f with
         | Ok c ->
+            memoryWarnings c
             let nets = c.Networks |> List.map (fun n -> n.Decl.Name) |> String.concat ", "
             printfn "%s: ok (%d network%s%s)" f c.Networks.Length (if c.Networks.Length = 1 then "" else "s") (if nets = "" then "" else ": " + nets)
         | Error ds ->

@@ -37,22 +37,15 @@ let table (header: string list) (rows: string list list) =
     |> List.map (fun l -> l.TrimEnd())
 
 /// The memory of the fused training step for one batch: pooled intermediate buffers, and the optimizer's state.
+/// The planned memory of training the network with its train block (None without one, or when the step cannot be
+/// built, which `nn check` reports).
 let private stepMemory (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     match Checkpoint.blockFor c net.Decl.Name false with
     | None -> None
     | Some block ->
         try
             let cfg = TrainPlan.config c block
-            let graphs = Checkpoint.graphsFor c (Some block) net
-            let plan = Nn.Runtime.Engine.Planning.Planner.Build(Nn.Runtime.Rewrite.Passes.Optimize graphs.Train)
-            let bindings = Collections.Generic.Dictionary<string, int>()
-            for n in plan.Graph.Nodes do
-                for s in n.Shape.Symbols do bindings[s] <- cfg.Batch
-            let counts = plan.Graph.Nodes |> Seq.map (fun n -> n.Shape.Count bindings) |> Array.ofSeq
-            let buffers = Nn.Runtime.Engine.Memory.BufferAssigner.Assign(plan, counts).TotalFloats * 4L
-            let paramNames = graphs.Params |> Seq.map (fun p -> p.Name) |> Set.ofSeq
-            let state = graphs.States |> Seq.filter (fun s -> not (paramNames.Contains s.Name)) |> Seq.sumBy (fun s -> s.Shape.FixedCount) |> (*) 4L
-            Some(cfg.Batch, buffers, state)
+            Some(MemoryPlan.estimate (Checkpoint.graphsFor c (Some block) net) cfg.Batch)
         with _ -> None
 
 let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
@@ -94,8 +87,11 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     add (sprintf "total parameters: %s (%s as float32)" (thousands total) (bytes (total * 4L)))
     if stateTotal > 0L then add (sprintf "total state: %s (%s)" (thousands stateTotal) (bytes (stateTotal * 4L)))
     match stepMemory c net with
-    | Some(batch, buffers, state) ->
-        add (sprintf "training step (batch %d, fused engine): %s of buffers, %s of optimizer and layer state" batch (bytes buffers) (bytes state))
+    | Some e ->
+        let b = MemoryPlan.bytes
+        add (sprintf "planned memory of training (batch %d): %s" e.Batch (b e.TotalBytes))
+        add (sprintf "  parameters and states with their initial values %s, training step %s, evaluation step %s"
+                 (b e.ValueBytes) (b e.TrainBytes) (b e.EvalBytes))
     | None -> ()
     out.ToString()
 

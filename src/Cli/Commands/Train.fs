@@ -14,7 +14,7 @@ open Nn.Cli.Common
 
 let help =
     """Usage: nn train FILE [--train NAME] [--network NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
-                [--threads N] [--engine fused|reference] [--quiet]
+                [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
@@ -38,6 +38,8 @@ Options:
   --out DIR             the run folder (instead of a new dated one)
   --threads N           use at most N threads
   --engine E            fused or reference (the interpreter; the default until the fused engine is in the build)
+  --max-memory SIZE     stop before allocating when the planned run needs more (e.g. 4GB; default: the machine's
+                        memory); `nn summary` shows the plan
   --quiet               print only the final lines
 
 Exit codes: 0 trained, 1 an error in the program, the data or the command line (or training diverged), 2 internal.
@@ -50,7 +52,7 @@ Examples:
 
 let private spec =
     [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
-      "--engine", Value; "--quiet", Switch ]
+      "--engine", Value; "--max-memory", Value; "--quiet", Switch ]
 
 /// Predictions of a small data set, row by row.
 let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
@@ -110,7 +112,13 @@ let run (a: Args) =
             let sets = match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
             Some(dir, state, sets)
     let sets = (match resume with Some(_, _, s) -> s | None -> []) @ a.All "--set"
-    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
+    let maxMemory =
+        a.Get "--max-memory"
+        |> Option.map (fun v ->
+            match MemoryPlan.parseSize v with
+            | Some b -> b
+            | None -> fail (sprintf "--max-memory needs a size such as 4GB or 512MB, got `%s`" v))
+    let plan = TrainPlan.createWithin maxMemory c (TrainPlan.withOverrides td (overrides sets), env) None
     let cfg = plan.Config
     let dir =
         match resume, a.Get "--out" with

@@ -120,8 +120,9 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
             // later states see the value training will use (float32)
             feeds[name] <- wide value
 
-/// Everything to train one block on the given examples (the embedding API's in-memory arrays).
-let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
+/// Everything to train one block on the given examples (the embedding API's in-memory arrays), within `maxMemory`
+/// bytes (None: the machine's memory; NN0620 before anything is allocated when the planned run needs more).
+let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
     let cfg = config c (td, env)
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     // what the source alone decides is reported before any data is read (`--network` may name another network)
@@ -135,6 +136,9 @@ let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : 
             Dataset(data.Features, HostTensor([| targets.Shape[0]; 1 |], targets.Data), data.ClassNames)
         | _ -> data
     let graphs = graphs cfg net targetShape
+    match MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error cfg.Span with
+    | Some d -> raise (DiagnosticException d)
+    | None -> ()
     let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
     let train, validation =
         if cfg.Validation > 0.0 then
@@ -150,6 +154,9 @@ let createWith (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : 
     let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
     adapt net cfg.Target train initial
     { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
+
+/// Everything to train one block on the given examples, within the machine's memory.
+let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data
 
 /// The trainer's options from the settings (callbacks are added by the caller).
 let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoint: System.Action<TrainingState>) : TrainOptions =
