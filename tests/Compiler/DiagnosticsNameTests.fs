@@ -93,11 +93,23 @@ network t (x: [n, 4]) : [n, 4] =
     x |> repeat 2.5 (dense 4)
 """
             """
-test.nn(2,17): error NN0302: expected a whole number, but this is a number
+test.nn(2,17): error NN0302: expected a whole number, got 2.5
   |
 2 |     x |> repeat 2.5 (dense 4)
   |                 ^^^
    = note: in `repeat`, a function of the prelude"""
+
+        case "NN0302 a size too large is said as written, not as 1e+09 or \"an integer\"" errors
+            """
+network t (x: [n, 4]) : [n, 1000000000] =
+    x |> dense 1000000000
+"""
+            """
+test.nn(2,16): error NN0302: a size must be a whole number from 0 to 999999999 (or a dimension variable), got 1000000000
+  |
+2 |     x |> dense 1000000000
+  |                ^^^^^^^^^^
+   = note: in `dense`, a function of the prelude"""
 
         case "NN0302 a string in tensor arithmetic" errors
             """

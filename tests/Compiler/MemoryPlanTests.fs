@@ -51,8 +51,8 @@ let private compiled (text: string) =
 [<Tests>]
 let tests =
     testList "Compiler.MemoryPlan" [
-        case "a parameter larger than an array is NN0620 before anything is allocated" planErrors hugeParam """
-test.nn(2,5): error NN0620: `huge1.w` [100000, 100000] has 10,000,000,000 elements, more than one array can hold (2,147,483,591)
+        case "a parameter larger than an array is NN0630 before anything is allocated" planErrors hugeParam """
+test.nn(2,5): error NN0630: `huge1.w` [100000, 100000] has 10,000,000,000 elements, more than one array can hold (2,147,483,591)
   |
 2 |     param w : [100000, 100000] = zeros
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
@@ -66,9 +66,9 @@ test.nn(2,5): note: `huge1.w` [100000, 100000]: 37.3 GiB
             let c = compiled wideConv
             try
                 TrainPlan.createWithin (Some(400L <<< 20)) c c.Trains.Head None |> ignore
-                failtest "expected NN0620"
+                failtest "expected NN0630"
             with DiagnosticException d ->
-                Expect.equal d.Code "NN0620" "code"
+                Expect.equal d.Code "NN0630" "code"
                 Expect.equal d.Span.Start.Line 3 "the conv2d's line"
                 Expect.stringContains d.Message "training at batch 2 needs about 988.0 MiB of memory, more than the 400.0 MiB" "message"
                 Expect.equal d.Notes.Head.Message "the workspace of `conv2d` (im2col): 488.3 MiB" "the largest part"
@@ -96,11 +96,11 @@ test.nn(2,5): note: `huge1.w` [100000, 100000]: 37.3 GiB
             File.WriteAllText(Path.Combine(dir, "huge.nn"), hugeParam.TrimStart '\n')
             let code, _, err = runNn [] dir [ "check"; "huge.nn" ]
             Expect.equal code 0 "a warning does not fail check"
-            Expect.stringContains err "warning NN0620" "the warning"
+            Expect.stringContains err "warning NN0630" "the warning"
             File.WriteAllText(Path.Combine(dir, "conv.nn"), wideConv.TrimStart '\n')
             let code, _, err = runNn [] dir [ "train"; "conv.nn"; "--max-memory"; "400MB"; "--out"; "run" ]
             Expect.equal code 1 "a user error"
-            Expect.stringContains err "error NN0620" "the error"
+            Expect.stringContains err "error NN0630" "the error"
             Expect.isFalse (Directory.Exists(Path.Combine(dir, "run"))) "no run folder"
             let code, _, err = runNn [] dir [ "train"; "conv.nn"; "--max-memory"; "lots" ]
             Expect.equal code 1 "a bad size is a usage error"

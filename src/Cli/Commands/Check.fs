@@ -17,7 +17,7 @@ Exit codes: 0 all files are valid, 1 a file has errors.
 Example:
   nn check examples/xor.nn examples/mnist_mlp.nn"""
 
-/// A warning (NN0620) for each train block whose planned run needs more memory than the machine has.
+/// A warning (NN0630) for each train block whose planned run needs more memory than the machine has.
 let private memoryWarnings (c: Compile.Compiled) =
     for (td, env) in c.Trains do
         match c.Networks |> List.tryFind (fun n -> n.Decl.Name = td.Network) with

@@ -1,7 +1,7 @@
 /// The memory a training run will allocate, planned from the step's graphs before anything is allocated: the
 /// parameters and states (held by the engine, plus their initial values), and the training and evaluation steps bound
 /// at the batch size (pooled buffers, sources, convolution workspace). `nn summary` shows it, `nn check` warns and
-/// `nn train` (and the embedding API's `Fit`) stop with NN0620 when it exceeds the machine's memory or `--max-memory`.
+/// `nn train` (and the embedding API's `Fit`) stop with NN0630 when it exceeds the machine's memory or `--max-memory`.
 module Nn.Compiler.MemoryPlan
 
 open System.Collections.Generic
@@ -99,7 +99,7 @@ let private spanOf (n: Node) (fallback: Span) =
     if isNull (box at) || at.Line <= 0 then fallback
     else Span.make at.File (at.Line, at.Column) (at.EndLine, at.EndColumn)
 
-/// NN0620 when the planned memory exceeds `limit` bytes, or a tensor has more elements than one array can hold:
+/// NN0630 when the planned memory exceeds `limit` bytes, or a tensor has more elements than one array can hold:
 /// at the largest tensor's line, with the largest tensors and the step's parts as notes. `where` is the span to
 /// report at when a tensor has no source line (the `train` block).
 let check (e: Estimate) (limit: int64) (severity: Severity) (where: Span) : Diagnostic option =
@@ -116,7 +116,7 @@ let check (e: Estimate) (limit: int64) (severity: Severity) (where: Span) : Diag
             | None ->
                 sprintf "training at batch %d needs about %s of memory, more than the %s available (set `--max-memory` to change the limit)"
                     e.Batch (bytes e.TotalBytes) (bytes limit)
-        let d = { Diagnostic.error "NN0620" (spanOf top where) message with Severity = severity }
+        let d = { Diagnostic.error "NN0630" (spanOf top where) message with Severity = severity }
         let d =
             e.Largest
             |> List.filter (fun (_, _, b) -> b * 100L >= e.TotalBytes)

@@ -121,7 +121,7 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
             feeds[name] <- wide value
 
 /// Everything to train one block on the given examples (the embedding API's in-memory arrays), within `maxMemory`
-/// bytes (None: the machine's memory; NN0620 before anything is allocated when the planned run needs more).
+/// bytes (None: the machine's memory; NN0630 before anything is allocated when the planned run needs more).
 let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
     let cfg = config c (td, env)
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)

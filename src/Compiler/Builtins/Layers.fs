@@ -129,7 +129,7 @@ let private dropout =
     fn "dropout" 2 "a probability and a tensor" (fun ctx span args ->
         let (p, pSpan), x = args2 args
         let p = numOf pSpan p
-        if p < 0.0 || p >= 1.0 then fail "NN0306" pSpan (sprintf "`dropout` needs a probability in [0, 1), got %g" p)
+        if p < 0.0 || p >= 1.0 then fail "NN0306" pSpan (sprintf "`dropout` needs a probability in [0, 1), got %s" (showNumber p))
         let x = tensorArg "dropout" "a tensor" x
         if not ctx.Training || p = 0.0 then VTensor x
         else

@@ -6,6 +6,12 @@ open Nn.Dsl
 open Nn.Runtime
 open Nn.Runtime.IR
 
+/// A number as a message shows it: whole numbers in full (`1000000000`, not `1e+09`), others in the shortest form
+/// that reads back as the same number (`0.1`, `1e-05`, `1e+39`).
+let showNumber (x: float) =
+    if x = floor x && abs x < 1e21 then x.ToString("0", System.Globalization.CultureInfo.InvariantCulture)
+    else x.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E", "e")
+
 /// Stop evaluation with a diagnostic at a span.
 let fail code (span: Span) message : 'a = Diagnostic.fail code span message
 

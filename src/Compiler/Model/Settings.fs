@@ -99,7 +99,7 @@ let tryFind (s: Settings) (name: string) = s.Fields |> List.tryFind (fun f -> f.
 let checkNumber (code: string) (name: string) (ok: float -> bool) (rule: string) (v: Value) (span: Span) : float =
     match v with
     | VNum(x, _) ->
-        if not (ok x) then fail code span (sprintf "`%s` %s, got %g" name rule x)
+        if not (ok x) then fail code span (sprintf "`%s` %s, got %s" name rule (showNumber x))
         x
     | v -> fail code span (sprintf "`%s` is a number, but this is %s" name (Value.describe v))
 

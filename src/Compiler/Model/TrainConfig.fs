@@ -212,7 +212,7 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
         let low, high = number "low" -1.0 (fun _ -> true) "", number "high" 1.0 (fun _ -> true) ""
         if not (high > low) then
             let at = match Settings.tryFind o "high", Settings.tryFind o "low" with Some h, _ -> h.Span | None, Some l -> l.Span | None, None -> os
-            fail "NN0405" at (sprintf "`generate` needs low < high, got %g and %g" low high)
+            fail "NN0405" at (sprintf "`generate` needs low < high, got %s and %s" (showNumber low) (showNumber high))
         let f x =
             match ctx.Apply ctx fs fn (VNum(x, false), fs) with
             | VNum(y, _) -> y
