@@ -23,7 +23,7 @@ let private requireFinite (span: Span) (what: string) (values: float[][]) =
                 let value =
                     if System.Double.IsFinite v then
                         sprintf "%s is too large for a 32-bit float (the largest is about 3.4e38)"
-                            (v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))
+                            (v.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E+", "e"))
                     elif System.Double.IsNaN v then "the value is NaN"
                     else "the value is infinite"
                 Diagnostic.fail DataErrorCodes.NonFinite span

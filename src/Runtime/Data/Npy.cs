@@ -86,6 +86,9 @@ public static partial class Npy
         return new Dataset(Finite(x, featuresPath), y is null ? null : Finite(y, targetsPath!));
     }
 
+    // 1e39 as Python writes it, not .NET's 1E+39
+    internal static string Plain(double v) => v.ToString("R", CultureInfo.InvariantCulture).Replace("E+", "e").Replace("E-", "e-");
+
     private static string Plural(int n, string word) => n == 1 ? word : word + "s";
 
     // The float32 tensor, or NN0542 at the first value that is NaN or infinite (or a double beyond float32's range).
@@ -102,7 +105,7 @@ public static partial class Npy
         string numpy = $"{Path.GetFileNameWithoutExtension(name)}[{string.Join(", ", index)}]";
         double original = raw.Type == ElementType.F64 ? BinaryPrimitives.ReadDoubleLittleEndian(raw.Bytes.AsSpan(8 * at)) : host.Data[at];
         string what = double.IsFinite(original)
-            ? $"{original.ToString("R", CultureInfo.InvariantCulture)} is too large for a 32-bit float (the largest is about 3.4e38)"
+            ? $"{Plain(original)} is too large for a 32-bit float (the largest is about 3.4e38)"
             : double.IsNaN(original) ? "the value is NaN" : "the value is infinite";
         throw new DataException(DataErrorCodes.NonFinite, path,
             $"{name} {where} ({numpy}): {what}; training needs finite numbers", row: index[0] + 1, column: column);
