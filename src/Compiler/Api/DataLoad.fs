@@ -26,8 +26,9 @@ let private requireFinite (span: Span) (what: string) (values: float[][]) =
                             (v.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E+", "e"))
                     elif System.Double.IsNaN v then "the value is NaN"
                     else "the value is infinite"
-                Diagnostic.fail DataErrorCodes.NonFinite span
-                    (sprintf "row %d, column %d of the %s: %s; training needs finite numbers" (i + 1) (j + 1) what value)))
+                let message =
+                    sprintf "row %d, column %d of the %s: %s; training needs finite numbers" (i + 1) (j + 1) what value
+                Diagnostic.fail DataErrorCodes.NonFinite span message))
 
 /// Run a data-reading action, reporting DataException as a diagnostic at `span`.
 let guard (span: Span) (f: unit -> 'a) : 'a =

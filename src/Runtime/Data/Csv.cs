@@ -37,8 +37,8 @@ public sealed record ColumnRef
 /// <param name="Label">the class label column, or null</param>
 /// <param name="Targets">numeric target columns (for regression), or null</param>
 /// <param name="RequireFinite">whether a NaN, infinite or overflowing number in a column read is an error</param>
-public sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null, IReadOnlyList<ColumnRef>? Targets = null,
-                             bool RequireFinite = false);
+public sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null,
+                             IReadOnlyList<ColumnRef>? Targets = null, bool RequireFinite = false);
 
 /// <summary>Reads datasets from CSV files with a header row, and writes tables and predictions.</summary>
 public static class Csv
@@ -95,8 +95,8 @@ public static class Csv
         return new Dataset(featureTensor, null);
     }
 
-    private static Dataset WithLabels(HostTensor features, List<CsvRecord> records, int column, string[] header, string path,
-                                      bool requireFinite)
+    private static Dataset WithLabels(HostTensor features, List<CsvRecord> records, int column, string[] header,
+                                      string path, bool requireFinite)
     {
         int n = records.Count - 1;
         var y = new float[n];

@@ -38,7 +38,8 @@ public static class CsvParser
         DataException Nul() =>
             new(DataErrorCodes.CsvNulByte, path,
                 $"{DataException.NameOf(path)} row {line}, column {fields.Count + 1}: the cell holds a NUL byte (\\0); " +
-                "a CSV file is text (is this a binary file, or UTF-16? save it as UTF-8)", row: line, column: fields.Count + 1);
+                "a CSV file is text (is this a binary file, or UTF-16? save it as UTF-8)",
+                row: line, column: fields.Count + 1);
 
         for (i = start; i < text.Length; i++)
         {

@@ -43,7 +43,7 @@ public static class FileBytes
     /// <param name="path">the file</param>
     /// <param name="declaredLength">for a format whose header says how long the whole data is (IDX): given the
     /// first bytes (up to 1 KiB), the length the header declares, or null when it cannot tell. A gzip stream is then
-    /// read no further than one byte past that length, so the format reader sees that there is more than declared.</param>
+    /// read no further than one byte past that length, so the format reader sees that there is more.</param>
     /// <exception cref="DataException">NN0501 missing, NN0504 not a regular file, NN0502 unreadable, NN0503 corrupt,
     /// truncated or larger than declared gzip</exception>
     public static byte[] Read(string path, Func<ReadOnlySpan<byte>, long?>? declaredLength = null)
@@ -70,10 +70,12 @@ public static class FileBytes
         string name = DataException.NameOf(path);
         DataException Bad(string what, Exception? inner = null) =>
             new(DataErrorCodes.GzipCorrupt, path, $"{name}: {what}", inner: inner);
-        if (raw.Length < 18) throw Bad($"the gzip data is truncated: {raw.Length} bytes, shorter than a gzip header and trailer (18 bytes)");
+        if (raw.Length < 18)
+            throw Bad($"the gzip data is truncated: {raw.Length} bytes, less than a gzip header and trailer (18)");
         long trailerSize = BitConverter.ToUInt32(raw, raw.Length - 4); // little-endian on every supported host
         if (trailerSize > MostDecompressed(raw.Length))
-            throw Bad($"the gzip data is truncated or corrupt: its trailer declares {trailerSize} bytes, more than {raw.Length} compressed bytes can hold");
+            throw Bad($"the gzip data is truncated or corrupt: its trailer declares {trailerSize} bytes, " +
+                      $"more than {raw.Length} compressed bytes can hold");
         if (trailerSize > Array.MaxLength)
             throw Bad($"the gzip data declares {trailerSize} bytes, more than a data file can have ({Array.MaxLength})");
         try
@@ -92,7 +94,8 @@ public static class FileBytes
             {
                 // The stream ended: it must end exactly where the trailer says.
                 if (total != trailerSize)
-                    throw Bad($"the gzip data is truncated: the stream ends after {total} bytes, but its trailer declares {trailerSize}");
+                    throw Bad($"the gzip data is truncated: the stream ends after {total} bytes, " +
+                              $"but its trailer declares {trailerSize}");
                 return data;
             }
             if (limit < trailerSize) return MoreThanDeclared(data, probe[0]);
@@ -138,7 +141,8 @@ public static class FileBytes
         string? kind = Directory.Exists(path) ? "a folder" : SpecialKind(path);
         if (kind is not null)
             throw new DataException(DataErrorCodes.NotRegularFile, path,
-                $"{DataException.NameOf(path)}: {Path.GetFullPath(path)} is {kind}, not a regular file; data is read from files");
+                $"{DataException.NameOf(path)}: {Path.GetFullPath(path)} is {kind}, not a regular file; " +
+                "data is read from files");
     }
 
     // .NET has no public API for a file's type on Unix (FileInfo says "Normal" for a device or a FIFO). The runtime's
@@ -155,7 +159,8 @@ public static class FileBytes
         int mode;
         try
         {
-            if (SystemStat(Encoding.UTF8.GetBytes(path + "\0"), status) != 0) return null; // missing: the reader says so
+            // a missing file is reported by the reader
+            if (SystemStat(Encoding.UTF8.GetBytes(path + "\0"), status) != 0) return null;
             mode = BitConverter.ToInt32(status, 4) & 0xF000;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)

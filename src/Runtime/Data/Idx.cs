@@ -27,11 +27,13 @@ public static class Idx
 
     /// <summary>Any IDX file, converted to float32 (unsigned bytes stay 0..255: the model scales them itself).</summary>
     /// <exception cref="DataException">NN0501–NN0503 file problems, NN0510 magic, NN0511 type code, NN0512 truncated</exception>
-    public static HostTensor Read(string path) => Parse(FileBytes.Read(path, DeclaredLength), path, expectedMagic: null, expectedWhat: null);
+    public static HostTensor Read(string path) =>
+        Parse(FileBytes.Read(path, DeclaredLength), path, expectedMagic: null, expectedWhat: null);
 
     /// <summary>An image file (magic 0x00000803): a [count, rows, columns] tensor of raw byte values 0..255.</summary>
     /// <exception cref="DataException">as <see cref="Read"/>; NN0510 for any other magic</exception>
-    public static HostTensor ReadImages(string path) => Parse(FileBytes.Read(path, DeclaredLength), path, ImagesMagic, "IDX images");
+    public static HostTensor ReadImages(string path) =>
+        Parse(FileBytes.Read(path, DeclaredLength), path, ImagesMagic, "IDX images");
 
     /// <summary>A label file (magic 0x00000801): one class index per item.</summary>
     /// <exception cref="DataException">as <see cref="Read"/>; NN0510 for any other magic</exception>
@@ -62,7 +64,8 @@ public static class Idx
 
     /// <summary>
     /// The length of the whole file as its header declares it (header and data), or null when the first bytes are
-    /// not an IDX header. A gzip-compressed file is decompressed no further than this (see <see cref="FileBytes.Read"/>).
+    /// not an IDX header. A gzip-compressed file is decompressed no further than this
+    /// (see <see cref="FileBytes.Read"/>).
     /// </summary>
     public static long? DeclaredLength(ReadOnlySpan<byte> prefix)
     {
@@ -122,7 +125,8 @@ public static class Idx
         if (found > needBytes)
             throw new DataException(DataErrorCodes.IdxTooLong, path,
                 $"{name}: the file holds more data than its header declares: expected {needBytes} {what} after the header " +
-                $"({FormatShape(shape)}), found more; a damaged header, or a different file appended", byteOffset: headerLength + needBytes);
+                $"({FormatShape(shape)}), found more; a damaged header, or a different file appended",
+                byteOffset: headerLength + needBytes);
         var data = new float[count];
         var body = bytes[headerLength..];
         switch (typeCode)

@@ -87,7 +87,8 @@ public static partial class Npy
     }
 
     // 1e39 as Python writes it, not .NET's 1E+39
-    internal static string Plain(double v) => v.ToString("R", CultureInfo.InvariantCulture).Replace("E+", "e").Replace("E-", "e-");
+    internal static string Plain(double v) =>
+        v.ToString("R", CultureInfo.InvariantCulture).Replace("E+", "e").Replace("E-", "e-");
 
     private static string Plural(int n, string word) => n == 1 ? word : word + "s";
 
@@ -103,7 +104,9 @@ public static partial class Npy
         int? column = index.Length == 2 ? index[1] + 1 : null;
         string where = $"row {index[0] + 1}" + (column is int c ? $", column {c}" : "");
         string numpy = $"{Path.GetFileNameWithoutExtension(name)}[{string.Join(", ", index)}]";
-        double original = raw.Type == ElementType.F64 ? BinaryPrimitives.ReadDoubleLittleEndian(raw.Bytes.AsSpan(8 * at)) : host.Data[at];
+        double original = raw.Type == ElementType.F64
+            ? BinaryPrimitives.ReadDoubleLittleEndian(raw.Bytes.AsSpan(8 * at))
+            : host.Data[at];
         string what = double.IsFinite(original)
             ? $"{Plain(original)} is too large for a 32-bit float (the largest is about 3.4e38)"
             : double.IsNaN(original) ? "the value is NaN" : "the value is infinite";
