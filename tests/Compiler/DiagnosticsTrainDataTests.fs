@@ -205,4 +205,35 @@ test.nn(7,18): error NN0552: `validation = 0.9` holds out all 2 rows of the data
   |
 7 |     validation = 0.9
   |                  ^^^"""
+        case "NN0542 a rows value too large for a 32-bit float" planErrors
+            """
+network t (x: [n, 2]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = rows [ [0; 0], [0]
+                  [1; 1e39], [1] ]
+    loss = mse
+}
+"""
+            """
+test.nn(5,12): error NN0542: row 2, column 2 of the features: 1e39 is too large for a 32-bit float (the largest is about 3.4e38); training needs finite numbers
+  |
+5 |     data = rows [ [0; 0], [0]
+  |            ^^^^^^^^^^^^^^^^^^"""
+        case "NN0542 a generated target beyond float32" planErrors
+            """
+network t (x: [n, 1]) : [n, 1] =
+    x |> dense 1
+
+train t {
+    data = generate 10 (fun x -> exp (x * 1000.0)) { low = 0.0; high = 1.0 }
+    loss = mse
+}
+"""
+            """
+test.nn(5,12): error NN0542: row 1, column 1 of the generated targets: 3.426758726774334e243 is too large for a 32-bit float (the largest is about 3.4e38); training needs finite numbers
+  |
+5 |     data = generate 10 (fun x -> exp (x * 1000.0)) { low = 0.0; high = 1.0 }
+  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
     ]

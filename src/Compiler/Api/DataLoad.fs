@@ -15,6 +15,21 @@ let private matrix (rows: float[][]) =
     let width = rows[0].Length
     HostTensor([| rows.Length; width |], rows |> Array.collect (Array.map float32))
 
+/// Values written in the program or computed by `generate` that are not finite in float32 (NN0542, at `data`).
+let private requireFinite (span: Span) (what: string) (values: float[][]) =
+    values |> Array.iteri (fun i row ->
+        row |> Array.iteri (fun j v ->
+            if not (System.Single.IsFinite(float32 v)) then
+                let value =
+                    if System.Double.IsFinite v then
+                        sprintf "%s is too large for a 32-bit float (the largest is about 3.4e38)"
+                            (v.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E+", "e"))
+                    elif System.Double.IsNaN v then "the value is NaN"
+                    else "the value is infinite"
+                let message =
+                    sprintf "row %d, column %d of the %s: %s; training needs finite numbers" (i + 1) (j + 1) what value
+                Diagnostic.fail DataErrorCodes.NonFinite span message))
+
 /// Run a data-reading action, reporting DataException as a diagnostic at `span`.
 let guard (span: Span) (f: unit -> 'a) : 'a =
     try f ()
@@ -24,16 +39,21 @@ let guard (span: Span) (f: unit -> 'a) : 'a =
 let load (cfg: TrainConfig) : Dataset =
     guard cfg.DataSpan (fun () ->
         match cfg.Data with
-        | Rows(xs, ys) -> Dataset(matrix xs, matrix ys)
+        | Rows(xs, ys) ->
+            requireFinite cfg.DataSpan "features" xs
+            requireFinite cfg.DataSpan "targets" ys
+            Dataset(matrix xs, matrix ys)
         | Idx(images, Some labels) -> Idx.ReadDataset(images, labels)
         | Idx(images, None) -> Dataset(Idx.ReadImages images, null)
         | Csv(path, features, label) ->
             let features = if features.IsEmpty then null else features |> List.map column |> ResizeArray :> System.Collections.Generic.IReadOnlyList<_>
-            Csv.Read(path, CsvSpec(features, label |> Option.map column |> Option.toObj))
-        | Npy(x, y) -> Dataset(Npy.ReadHost x, y |> Option.map Npy.ReadHost |> Option.toObj)
+            let label = label |> Option.map column |> Option.toObj
+            Csv.Read(path, CsvSpec(features, label, RequireFinite = true))
+        | Npy(x, y) -> Npy.ReadDataset(x, Option.toObj y)
         | Generate(count, f, low, high, noise) ->
             // A stream of its own, so the data does not change when the model's initialization does.
             let rng = Rng.Derive(uint64 cfg.Seed, 0x6e6e6461UL)
             let xs = Array.init count (fun _ -> low + (high - low) * rng.NextDouble())
             let ys = xs |> Array.map (fun x -> f x + noise * rng.NextNormal())
+            requireFinite cfg.DataSpan "generated targets" (Array.map Array.singleton ys)
             Dataset(HostTensor([| count; 1 |], Array.map float32 xs), HostTensor([| count; 1 |], Array.map float32 ys)))

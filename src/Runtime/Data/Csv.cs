@@ -30,11 +30,15 @@ public sealed record ColumnRef
 /// Which columns of a CSV file to read. <see cref="Features"/> null means every column that is not the label
 /// or a target. <see cref="Label"/> is a class label column: text labels become class indices in order of
 /// first appearance; numeric labels are used as they are. <see cref="Targets"/> are numeric regression targets.
+/// With <see cref="RequireFinite"/> a cell that is NaN, infinite or too large for float32 is an error (NN0542), as
+/// training needs it; otherwise it is read as NaN or ±infinity, as pandas reads it.
 /// </summary>
 /// <param name="Features">the input columns, in order (null: all other columns)</param>
 /// <param name="Label">the class label column, or null</param>
 /// <param name="Targets">numeric target columns (for regression), or null</param>
-public sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null, IReadOnlyList<ColumnRef>? Targets = null);
+/// <param name="RequireFinite">whether a NaN, infinite or overflowing number in a column read is an error</param>
+public sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null,
+                             IReadOnlyList<ColumnRef>? Targets = null, bool RequireFinite = false);
 
 /// <summary>Reads datasets from CSV files with a header row, and writes tables and predictions.</summary>
 public static class Csv
@@ -46,8 +50,9 @@ public static class Csv
     /// class names. With target columns the targets are [N, targets]. The file may be gzip-compressed.
     /// </summary>
     /// <exception cref="DataException">NN0501–NN0503 file problems; NN0520 empty; NN0521 ragged row; NN0522 not a
-    /// number; NN0523 unknown column; NN0524 unclosed quote; NN0525 no data rows; NN0540 negative or fractional
-    /// labels mixed with text</exception>
+    /// number; NN0523 unknown column; NN0524 unclosed quote; NN0525 no data rows; NN0526 a NUL byte; NN0540 negative
+    /// or fractional labels mixed with text; NN0542 (with <see cref="CsvSpec.RequireFinite"/>) NaN, infinite or
+    /// overflowing numbers</exception>
     public static Dataset Read(string path, CsvSpec spec)
     {
         string name = DataException.NameOf(path);
@@ -75,22 +80,23 @@ public static class Csv
         var x = new float[n * features.Length];
         for (int i = 0; i < n; i++)
             for (int j = 0; j < features.Length; j++)
-                x[i * features.Length + j] = Number(records[i + 1], features[j], header, path);
+                x[i * features.Length + j] = Number(records[i + 1], features[j], header, path, spec.RequireFinite);
         var featureTensor = new HostTensor([n, features.Length], x);
 
-        if (label is int l) return WithLabels(featureTensor, records, l, path);
+        if (label is int l) return WithLabels(featureTensor, records, l, header, path, spec.RequireFinite);
         if (targets.Length > 0)
         {
             var y = new float[n * targets.Length];
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < targets.Length; j++)
-                    y[i * targets.Length + j] = Number(records[i + 1], targets[j], header, path);
+                    y[i * targets.Length + j] = Number(records[i + 1], targets[j], header, path, spec.RequireFinite);
             return new Dataset(featureTensor, new HostTensor([n, targets.Length], y));
         }
         return new Dataset(featureTensor, null);
     }
 
-    private static Dataset WithLabels(HostTensor features, List<CsvRecord> records, int column, string path)
+    private static Dataset WithLabels(HostTensor features, List<CsvRecord> records, int column, string[] header,
+                                      string path, bool requireFinite)
     {
         int n = records.Count - 1;
         var y = new float[n];
@@ -99,6 +105,9 @@ public static class Csv
             numeric = TryNumber(records[i + 1].Fields[column], out y[i]);
         if (numeric)
         {
+            if (requireFinite)
+                for (int i = 0; i < n; i++)
+                    if (!float.IsFinite(y[i])) throw NotFinite(records[i + 1], column, header, path);
             bool whole = y.All(v => v >= 0 && v == MathF.Floor(v) && v < 1e6f);
             string[]? names = whole && n > 0 ? Enumerable.Range(0, (int)y.Max() + 1).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray() : null;
             return new Dataset(features, new HostTensor([n], y), names);
@@ -114,16 +123,41 @@ public static class Csv
         return new Dataset(features, new HostTensor([n], y), order.ToArray());
     }
 
-    private static bool TryNumber(string text, out float value) =>
-        float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+    // float.TryParse reads NaN, Infinity and overflows (1e39 becomes infinity) in any case; Inf and ∞ are read the
+    // same way, as numpy does.
+    private static bool TryNumber(string text, out float value)
+    {
+        if (float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return true;
+        var t = text.AsSpan().Trim();
+        bool negative = t.Length > 0 && t[0] == '-';
+        if (t.Length > 0 && t[0] is '-' or '+') t = t[1..];
+        if (!(t.Equals("inf", StringComparison.OrdinalIgnoreCase) || t.SequenceEqual("∞"))) return false;
+        value = negative ? float.NegativeInfinity : float.PositiveInfinity;
+        return true;
+    }
 
-    private static float Number(CsvRecord r, int column, string[] header, string path)
+    private static float Number(CsvRecord r, int column, string[] header, string path, bool requireFinite)
     {
         string text = r.Fields[column];
-        if (TryNumber(text, out float v)) return v;
+        if (TryNumber(text, out float v))
+            return !requireFinite || float.IsFinite(v) ? v : throw NotFinite(r, column, header, path);
         string what = text.Length == 0 ? "the cell is empty, expected a number" : $"`{text}` is not a number";
         throw new DataException(DataErrorCodes.CsvNotANumber, path,
             $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}", row: r.Line, column: column + 1);
+    }
+
+    private static DataException NotFinite(CsvRecord r, int column, string[] header, string path)
+    {
+        string text = r.Fields[column].Trim();
+        TryNumber(text, out float v);
+        string word = text.TrimStart('+', '-').ToLowerInvariant();
+        bool overflow = float.IsInfinity(v) && word is not ("inf" or "infinity" or "∞");
+        string what = overflow
+            ? $"`{text}` is too large for a 32-bit float (the largest is about 3.4e38)"
+            : $"`{text}` is not a finite number";
+        return new DataException(DataErrorCodes.NonFinite, path,
+            $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}; training needs finite " +
+            "numbers (drop the row or fill the cell in)", row: r.Line, column: column + 1);
     }
 
     private static int Resolve(ColumnRef c, string[] header, string path)

@@ -15,7 +15,8 @@ public sealed record CsvRecord(int Line, string[] Fields);
 public static class CsvParser
 {
     /// <summary>The records of <paramref name="text"/>; <paramref name="path"/> is used in messages only.</summary>
-    /// <exception cref="DataException">NN0524 when a quoted field is never closed</exception>
+    /// <exception cref="DataException">NN0524 when a quoted field is never closed; NN0526 for a NUL byte (which .NET's
+    /// number parsing would skip, reading <c>3\0</c> as 3)</exception>
     public static List<CsvRecord> Parse(string text, string path)
     {
         var records = new List<CsvRecord>();
@@ -34,9 +35,16 @@ public static class CsvParser
             fields.Clear();
         }
 
+        DataException Nul() =>
+            new(DataErrorCodes.CsvNulByte, path,
+                $"{DataException.NameOf(path)} row {line}, column {fields.Count + 1}: the cell holds a NUL byte (\\0); " +
+                "a CSV file is text (is this a binary file, or UTF-16? save it as UTF-8)",
+                row: line, column: fields.Count + 1);
+
         for (i = start; i < text.Length; i++)
         {
             char c = text[i];
+            if (c == '\0') throw Nul();
             if (c == '"' && field.ToString().Trim().Length == 0 && !fieldQuoted)
             {
                 // A quoted field: read up to the closing quote; "" is a literal quote.
@@ -57,6 +65,7 @@ public static class CsvParser
                         break;
                     }
                     if (q == '\n') line++;
+                    if (q == '\0') throw Nul();
                     field.Append(q);
                     i++;
                 }

@@ -8,23 +8,28 @@ namespace Nn.Runtime.Data;
 // |--------|-----------------------------------------------------------------------------|---------------|
 // | NN0501 | file not found (or its folder does not exist)                               | -             |
 // | NN0502 | file cannot be read (permissions, I/O error)                                | -             |
-// | NN0503 | gzip data is corrupt                                                        | -             |
+// | NN0503 | gzip data is corrupt, truncated, or longer than its trailer declares        | -             |
+// | NN0504 | a data path is not a regular file (a folder, a device, a FIFO)              | -             |
 // | NN0510 | IDX: wrong magic number (not IDX, or images/labels swapped)                 | byte 0        |
 // | NN0511 | IDX: unsupported element type code                                          | byte 2        |
 // | NN0512 | IDX: truncated (header or data shorter than the dimensions say)             | byte offset   |
 // | NN0513 | IDX: image and label files hold different numbers of items                  | -             |
+// | NN0514 | IDX: more data than the header declares                                     | byte offset   |
 // | NN0520 | CSV: empty file (no header row)                                             | -             |
 // | NN0521 | CSV: a row has a different number of fields than the header (ragged)        | row           |
 // | NN0522 | CSV: a feature cell (or numeric label) is not a number                      | row, column   |
 // | NN0523 | CSV: a column named in the program does not exist                           | -             |
 // | NN0524 | CSV: a quoted field is not closed                                           | row, column   |
 // | NN0525 | CSV: the header has no data rows                                            | -             |
+// | NN0526 | CSV: a cell holds a NUL byte (a binary or UTF-16 file)                      | row, column   |
 // | NN0530 | NPY: not an NPY file (magic) or its header is malformed                     | byte offset   |
 // | NN0531 | NPY: fortran_order is True (only C order is supported)                      | -             |
 // | NN0532 | NPY: unsupported dtype                                                      | -             |
 // | NN0533 | NPY: truncated data                                                         | byte offset   |
+// | NN0534 | NPY: features and targets differ in row count, or one is a 0-d array        | -             |
 // | NN0540 | a class label is not a whole number in 0..k-1                               | row           |
 // | NN0541 | a dataset request is impossible (validation fraction, batch size)           | -             |
+// | NN0542 | a value is NaN or infinite, or too large for float32 (training data)        | row, column   |
 // | NN0701 | checkpoint file not found                                                   | -             |
 // | NN0702 | safetensors: header length missing or larger than the file                  | byte offset   |
 // | NN0703 | safetensors: header is not valid JSON or not the expected layout            | byte offset   |
@@ -40,22 +45,27 @@ public static class DataErrorCodes
     public const string FileNotFound = "NN0501";
     public const string FileUnreadable = "NN0502";
     public const string GzipCorrupt = "NN0503";
+    public const string NotRegularFile = "NN0504";
     public const string IdxWrongMagic = "NN0510";
     public const string IdxUnsupportedType = "NN0511";
     public const string IdxTruncated = "NN0512";
     public const string IdxCountMismatch = "NN0513";
+    public const string IdxTooLong = "NN0514";
     public const string CsvEmpty = "NN0520";
     public const string CsvRagged = "NN0521";
     public const string CsvNotANumber = "NN0522";
     public const string CsvUnknownColumn = "NN0523";
     public const string CsvUnclosedQuote = "NN0524";
     public const string CsvNoRows = "NN0525";
+    public const string CsvNulByte = "NN0526";
     public const string NpyMalformed = "NN0530";
     public const string NpyFortranOrder = "NN0531";
     public const string NpyUnsupportedDtype = "NN0532";
     public const string NpyTruncated = "NN0533";
+    public const string NpyRowMismatch = "NN0534";
     public const string BadLabel = "NN0540";
     public const string BadRequest = "NN0541";
+    public const string NonFinite = "NN0542";
     public const string CheckpointNotFound = "NN0701";
     public const string CheckpointHeaderLength = "NN0702";
     public const string CheckpointHeaderJson = "NN0703";

@@ -27,17 +27,19 @@ public static class Idx
 
     /// <summary>Any IDX file, converted to float32 (unsigned bytes stay 0..255: the model scales them itself).</summary>
     /// <exception cref="DataException">NN0501–NN0503 file problems, NN0510 magic, NN0511 type code, NN0512 truncated</exception>
-    public static HostTensor Read(string path) => Parse(FileBytes.Read(path), path, expectedMagic: null, expectedWhat: null);
+    public static HostTensor Read(string path) =>
+        Parse(FileBytes.Read(path, DeclaredLength), path, expectedMagic: null, expectedWhat: null);
 
     /// <summary>An image file (magic 0x00000803): a [count, rows, columns] tensor of raw byte values 0..255.</summary>
     /// <exception cref="DataException">as <see cref="Read"/>; NN0510 for any other magic</exception>
-    public static HostTensor ReadImages(string path) => Parse(FileBytes.Read(path), path, ImagesMagic, "IDX images");
+    public static HostTensor ReadImages(string path) =>
+        Parse(FileBytes.Read(path, DeclaredLength), path, ImagesMagic, "IDX images");
 
     /// <summary>A label file (magic 0x00000801): one class index per item.</summary>
     /// <exception cref="DataException">as <see cref="Read"/>; NN0510 for any other magic</exception>
     public static int[] ReadLabels(string path)
     {
-        var t = Parse(FileBytes.Read(path), path, LabelsMagic, "IDX labels");
+        var t = Parse(FileBytes.Read(path, DeclaredLength), path, LabelsMagic, "IDX labels");
         var labels = new int[t.Length];
         for (int i = 0; i < labels.Length; i++) labels[i] = (int)t.Data[i];
         return labels;
@@ -60,8 +62,26 @@ public static class Idx
         return new Dataset(images, targets, Enumerable.Range(0, classes).Select(c => c.ToString()).ToArray());
     }
 
+    /// <summary>
+    /// The length of the whole file as its header declares it (header and data), or null when the first bytes are
+    /// not an IDX header. A gzip-compressed file is decompressed no further than this
+    /// (see <see cref="FileBytes.Read"/>).
+    /// </summary>
+    public static long? DeclaredLength(ReadOnlySpan<byte> prefix)
+    {
+        if (prefix.Length < 4 || prefix[0] != 0 || prefix[1] != 0) return null;
+        int size = ElementSize(prefix[2]);
+        int headerLength = 4 + 4 * prefix[3];
+        if (size == 0 || prefix.Length < headerLength) return null;
+        long count = 1;
+        for (int i = 0; i < prefix[3]; i++)
+            count = HostTensor.Saturate(count, BinaryPrimitives.ReadUInt32BigEndian(prefix[(4 + 4 * i)..]));
+        return count > Array.MaxLength ? null : headerLength + count * size;
+    }
+
     /// <summary>Parses IDX bytes (already decompressed). <paramref name="path"/> is used in messages only.</summary>
-    /// <exception cref="DataException">NN0510 magic, NN0511 type code, NN0512 truncated</exception>
+    /// <exception cref="DataException">NN0510 magic, NN0511 type code, NN0512 truncated, NN0514 more data than the
+    /// header declares</exception>
     public static HostTensor Parse(ReadOnlySpan<byte> bytes, string path, uint? expectedMagic = null, string? expectedWhat = null)
     {
         string name = DataException.NameOf(path);
@@ -102,6 +122,11 @@ public static class Idx
         if (found < needBytes || count > Array.MaxLength)
             throw new DataException(DataErrorCodes.IdxTruncated, path,
                 $"{name}: truncated: expected {needBytes} {what} after the header, found {found}", byteOffset: bytes.Length);
+        if (found > needBytes)
+            throw new DataException(DataErrorCodes.IdxTooLong, path,
+                $"{name}: the file holds more data than its header declares: expected {needBytes} {what} after the header " +
+                $"({FormatShape(shape)}), found more; a damaged header, or a different file appended",
+                byteOffset: headerLength + needBytes);
         var data = new float[count];
         var body = bytes[headerLength..];
         switch (typeCode)
@@ -115,6 +140,8 @@ public static class Idx
         }
         return new HostTensor(shape, data);
     }
+
+    private static string FormatShape(int[] shape) => string.Join(" x ", shape);
 
     /// <summary>Writes an IDX file of unsigned bytes (type 0x08) with the given shape: for tests and tools.</summary>
     public static byte[] EncodeBytes(int[] shape, ReadOnlySpan<byte> values)

@@ -55,6 +55,65 @@ public static partial class Npy
     /// <exception cref="DataException">as <see cref="Read"/></exception>
     public static HostTensor ReadHost(string path) => Read(path).ToHost();
 
+    /// <summary>
+    /// Features and (optionally) targets for training: the two arrays must have the same number of rows (their first
+    /// axis), neither may be a 0-d array, and every value must be finite once converted to float32.
+    /// </summary>
+    /// <exception cref="DataException">as <see cref="Read"/>; NN0534 different row counts or a 0-d array (naming both
+    /// files); NN0542 a NaN, infinite or overflowing value (naming the file, row and column)</exception>
+    public static Dataset ReadDataset(string featuresPath, string? targetsPath)
+    {
+        string xName = DataException.NameOf(featuresPath);
+        var x = Read(featuresPath);
+        var y = targetsPath is null ? null : Read(targetsPath);
+        string paired = targetsPath is null ? "" : $" (paired with {DataException.NameOf(targetsPath)})";
+        if (x.Shape.Length == 0)
+            throw new DataException(DataErrorCodes.NpyRowMismatch, featuresPath,
+                $"{xName}{paired}: the features are a 0-d array (shape ()), a single value with no rows; " +
+                "save one row per example, shape (N, ...)");
+        if (y is not null)
+        {
+            string yName = DataException.NameOf(targetsPath!);
+            if (y.Shape.Length == 0)
+                throw new DataException(DataErrorCodes.NpyRowMismatch, targetsPath!,
+                    $"{yName}: the targets are a 0-d array (shape ()), a single value with no rows; {xName} holds " +
+                    $"{x.Shape[0]} {Plural(x.Shape[0], "row")}, so the targets need shape ({x.Shape[0]}, ...)");
+            if (y.Shape[0] != x.Shape[0])
+                throw new DataException(DataErrorCodes.NpyRowMismatch, targetsPath!,
+                    $"{xName} holds {x.Shape[0]} {Plural(x.Shape[0], "row")} but {yName} holds {y.Shape[0]}; features and " +
+                    "targets need the same number of rows (their first axis)");
+        }
+        return new Dataset(Finite(x, featuresPath), y is null ? null : Finite(y, targetsPath!));
+    }
+
+    // 1e39 as Python writes it, not .NET's 1E+39
+    internal static string Plain(double v) =>
+        v.ToString("R", CultureInfo.InvariantCulture).Replace("E+", "e").Replace("E-", "e-");
+
+    private static string Plural(int n, string word) => n == 1 ? word : word + "s";
+
+    // The float32 tensor, or NN0542 at the first value that is NaN or infinite (or a double beyond float32's range).
+    private static HostTensor Finite(RawTensor raw, string path)
+    {
+        var host = raw.ToHost();
+        int at = Array.FindIndex(host.Data, v => !float.IsFinite(v));
+        if (at < 0) return host;
+        string name = DataException.NameOf(path);
+        var index = new int[raw.Shape.Length];
+        for (int a = index.Length - 1, rest = at; a >= 0; a--) { index[a] = rest % raw.Shape[a]; rest /= raw.Shape[a]; }
+        int? column = index.Length == 2 ? index[1] + 1 : null;
+        string where = $"row {index[0] + 1}" + (column is int c ? $", column {c}" : "");
+        string numpy = $"{Path.GetFileNameWithoutExtension(name)}[{string.Join(", ", index)}]";
+        double original = raw.Type == ElementType.F64
+            ? BinaryPrimitives.ReadDoubleLittleEndian(raw.Bytes.AsSpan(8 * at))
+            : host.Data[at];
+        string what = double.IsFinite(original)
+            ? $"{Plain(original)} is too large for a 32-bit float (the largest is about 3.4e38)"
+            : double.IsNaN(original) ? "the value is NaN" : "the value is infinite";
+        throw new DataException(DataErrorCodes.NonFinite, path,
+            $"{name} {where} ({numpy}): {what}; training needs finite numbers", row: index[0] + 1, column: column);
+    }
+
     /// <summary>Parses NPY bytes; <paramref name="path"/> is used in messages only.</summary>
     /// <exception cref="DataException">as <see cref="Read"/></exception>
     public static RawTensor Parse(ReadOnlySpan<byte> bytes, string path)

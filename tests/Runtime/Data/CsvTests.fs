@@ -96,6 +96,41 @@ let tests =
             let e = dataError (fun () -> readText "c.csv" "a,b\n\"1,5\",2\n" (CsvSpec()))
             Expect.equal e.Message "c.csv row 2, column 1 (a): `1,5` is not a number" "message"
         }
+        test "a NUL byte in a cell is an error, not skipped (3\\0 is not 3)" {
+            let e = dataError (fun () -> readText "z.csv" "a,b\n1,3\u0000\n" (CsvSpec()))
+            Expect.equal e.Code "NN0526" "code"
+            Expect.equal e.Message "z.csv row 2, column 2: the cell holds a NUL byte (\\0); a CSV file is text (is this a binary file, or UTF-16? save it as UTF-8)" "message"
+            Expect.equal (e.Row |> Option.ofNullable, e.Column |> Option.ofNullable) (Some 2, Some 2) "location"
+            let q = dataError (fun () -> readText "q.csv" "a,b\n1,\"x\u0000\"\n" (CsvSpec(Label = ColumnRef.ByName "b")))
+            Expect.equal q.Code "NN0526" "in a quoted label too"
+        }
+        test "NaN, infinities and overflows are errors naming row and column when finite numbers are required" {
+            let cases =
+                [ "NaN", "`NaN` is not a finite number"
+                  "nan", "`nan` is not a finite number"
+                  "Infinity", "`Infinity` is not a finite number"
+                  "-Inf", "`-Inf` is not a finite number"
+                  "∞", "`∞` is not a finite number"
+                  "1e39", "`1e39` is too large for a 32-bit float (the largest is about 3.4e38)"
+                  "-1e39", "`-1e39` is too large for a 32-bit float (the largest is about 3.4e38)" ]
+            for cell, what in cases do
+                let spec = CsvSpec(Targets = [ ColumnRef.ByName "y" ], RequireFinite = true)
+                let e = dataError (fun () -> readText "f.csv" $"a,b,y\n1,2,3\n4,{cell},6\n" spec)
+                Expect.equal e.Code "NN0542" $"code for {cell}"
+                Expect.equal e.Message $"f.csv row 3, column 2 (b): {what}; training needs finite numbers (drop the row or fill the cell in)" $"message for {cell}"
+                let t = dataError (fun () -> readText "t.csv" $"a,y\n1,{cell}\n" spec)
+                Expect.equal (t.Code, t.Row |> Option.ofNullable, t.Column |> Option.ofNullable) ("NN0542", Some 2, Some 2) $"a target {cell}"
+                let l = dataError (fun () -> readText "l.csv" $"a,y\n1,0\n2,{cell}\n" (CsvSpec(Label = ColumnRef.ByName "y", RequireFinite = true)))
+                Expect.equal (l.Code, l.Row |> Option.ofNullable) ("NN0542", Some 3) $"a numeric label {cell}"
+        }
+        test "without the requirement, Inf and ∞ read as infinity like Infinity, and NaN as NaN" {
+            let d = readText "i.csv" "a,b,c,d,e\nInf,-inf,∞,-∞,Infinity\n" (CsvSpec())
+            Expect.equal d.Features.Data [| infinityf; -infinityf; infinityf; -infinityf; infinityf |] "infinities"
+            let n = readText "n.csv" "a\nNaN\n" (CsvSpec())
+            Expect.isTrue (Single.IsNaN n.Features.Data[0]) "NaN"
+            let e = dataError (fun () -> readText "x.csv" "a\ninfinit\n" (CsvSpec()))
+            Expect.equal e.Code "NN0522" "other words are still not numbers"
+        }
         test "an unknown column name lists the header" {
             let e = dataError (fun () -> Csv.Read(iris, CsvSpec(Label = ColumnRef.ByName "specie")))
             Expect.equal e.Code "NN0523" "code"

@@ -128,9 +128,9 @@ let tests =
                 let packed = gzip (idx 0x08uy [ 100; 28; 28 ] (Array.init 78400 (fun i -> byte (i * 7919))))
                 File.WriteAllBytes(p, packed.[.. packed.Length / 2])
                 let e = dataError (fun () -> Idx.ReadImages p)
-                // What survives of the stream depends on the compressor; the message up to the count does not.
-                Expect.equal e.Code "NN0512" "code"
-                Expect.stringStarts e.Message "cut.gz: truncated: expected 78400 pixel bytes after the header, found " "message")
+                // A truncated gzip stream is an error of its own (what survives depends on the compressor).
+                Expect.equal e.Code "NN0503" "code"
+                Expect.stringStarts e.Message "cut.gz: the gzip data is truncated" "message")
         }
         test "an unknown element type is named with the ones that exist" {
             let e = dataError (fun () -> Idx.Parse(ReadOnlySpan(idx 0x0Auy [ 1 ] [| 0uy |]), "x.idx"))

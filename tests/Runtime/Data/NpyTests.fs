@@ -92,6 +92,44 @@ let tests =
             let v = dataError (fun () -> parse (Array.concat [ [| 0x93uy |]; Encoding.ASCII.GetBytes "NUMPY"; [| 9uy; 0uy; 0uy; 0uy |] ]))
             Expect.equal v.Message "x.npy: unsupported NPY format version 9.0; versions 1.0, 2.0 and 3.0 are supported" "version"
         }
+        test "features and targets with different row counts name both files" {
+            withTemp (fun dir ->
+                let x, y = Path.Combine(dir, "x.npy"), Path.Combine(dir, "y.npy")
+                Npy.Write(x, HostTensor([| 10; 2 |], Array.zeroCreate 20))
+                Npy.Write(y, HostTensor([| 8; 1 |], Array.zeroCreate 8))
+                let e = dataError (fun () -> Npy.ReadDataset(x, y))
+                Expect.equal e.Code "NN0534" "code"
+                Expect.equal e.Message "x.npy holds 10 rows but y.npy holds 8; features and targets need the same number of rows (their first axis)" "message"
+                Expect.equal e.FilePath y "the targets file"
+                Expect.equal (Npy.ReadDataset(x, null)).Count 10 "features alone are fine")
+        }
+        test "a 0-d array as features or targets is an error naming both files" {
+            withTemp (fun dir ->
+                let x, s = Path.Combine(dir, "x.npy"), Path.Combine(dir, "s.npy")
+                Npy.Write(x, HostTensor([| 3; 2 |], Array.zeroCreate 6))
+                Npy.Write(s, HostTensor([||], [| 1.0f |]))
+                let e = dataError (fun () -> Npy.ReadDataset(x, s))
+                Expect.equal (e.Code, e.Message) ("NN0534", "s.npy: the targets are a 0-d array (shape ()), a single value with no rows; x.npy holds 3 rows, so the targets need shape (3, ...)") "0-d targets"
+                let f = dataError (fun () -> Npy.ReadDataset(s, x))
+                Expect.equal (f.Code, f.Message) ("NN0534", "s.npy (paired with x.npy): the features are a 0-d array (shape ()), a single value with no rows; save one row per example, shape (N, ...)") "0-d features")
+        }
+        test "NaN, infinite and overflowing values name the file, row and column" {
+            withTemp (fun dir ->
+                let x, y = Path.Combine(dir, "x.npy"), Path.Combine(dir, "y.npy")
+                Npy.Write(x, HostTensor([| 3; 2 |], [| 0.0f; 1.0f; 2.0f; nanf; 4.0f; 5.0f |]))
+                Npy.Write(y, HostTensor([| 3 |], [| 0.0f; 1.0f; 2.0f |]))
+                let e = dataError (fun () -> Npy.ReadDataset(x, y))
+                Expect.equal e.Code "NN0542" "code"
+                Expect.equal e.Message "x.npy row 2, column 2 (x[1, 1]): the value is NaN; training needs finite numbers" "NaN feature"
+                Expect.equal (e.Row |> Option.ofNullable, e.Column |> Option.ofNullable) (Some 2, Some 2) "location"
+                Npy.Write(x, HostTensor([| 3; 2 |], Array.zeroCreate 6))
+                Npy.Write(y, HostTensor([| 3 |], [| 0.0f; -infinityf; 2.0f |]))
+                let t = dataError (fun () -> Npy.ReadDataset(x, y))
+                Expect.equal t.Message "y.npy row 2 (y[1]): the value is infinite; training needs finite numbers" "infinite target"
+                Npy.Write(y, RawTensor.FromDoubles([| 3; 1 |], ReadOnlySpan [| 0.0; 1e39; 2.0 |]))
+                let o = dataError (fun () -> Npy.ReadDataset(x, y))
+                Expect.equal o.Message "y.npy row 2, column 1 (y[1, 0]): 1e39 is too large for a 32-bit float (the largest is about 3.4e38); training needs finite numbers" "float64 overflow")
+        }
         test "a missing input file is NN0501" {
             withTemp (fun dir ->
                 let e = dataError (fun () -> Npy.ReadHost(Path.Combine(dir, "in.npy")))
