@@ -11,7 +11,8 @@ open Nn.Runtime.Checkpoints
 
 /// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: code, stdout, stderr.
 let private nn (dir: string) (args: string list) =
-    let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+    let psi =
+        ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
     for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
     psi.Environment["NO_COLOR"] <- "1"
     use p = Process.Start psi
@@ -28,7 +29,8 @@ let private idxHead (source: string) (target: string) (count: int) =
     input.ReadExactly header
     let dims = int header[3]
     let sizes = Array.init dims (fun _ -> let b = Array.zeroCreate<byte> 4 in input.ReadExactly b; b)
-    let itemBytes = sizes |> Array.skip 1 |> Array.fold (fun acc b -> acc * (int b[0] <<< 24 ||| int b[1] <<< 16 ||| int b[2] <<< 8 ||| int b[3])) 1
+    let bigEndian (b: byte[]) = int b[0] <<< 24 ||| int b[1] <<< 16 ||| int b[2] <<< 8 ||| int b[3]
+    let itemBytes = sizes |> Array.skip 1 |> Array.fold (fun acc b -> acc * bigEndian b) 1
     let body = Array.zeroCreate<byte> (count * itemBytes)
     input.ReadExactly body
     use output = new GZipStream(File.Create target, CompressionLevel.Fastest)
@@ -51,7 +53,8 @@ let private sandbox () =
     d
 
 let private runs =
-    [ for f in Directory.GetFiles(Path.Combine(TestUtil.repoRoot, "examples"), "*.nn") |> Array.sort -> Path.GetFileName f, [] ]
+    [ for f in Directory.GetFiles(Path.Combine(TestUtil.repoRoot, "examples"), "*.nn") |> Array.sort ->
+        Path.GetFileName f, [] ]
     @ [ "residual.nn", [ "--network"; "deep_sigmoid" ] ]
 
 [<Tests>]
@@ -64,14 +67,16 @@ let tests =
                     try
                         let train threads =
                             let out = sprintf "runs/t%d" threads
-                            let code, stdout, err =
-                                nn dir ([ "train"; file; "--set"; "epochs=1"; "--threads"; string threads; "--out"; out ] @ extra)
-                            Expect.equal code 0 (sprintf "exit code on %d threads (stdout: %s, stderr: %s)" threads stdout err)
+                            let args = [ "train"; file; "--set"; "epochs=1"; "--threads"; string threads; "--out"; out ]
+                            let code, stdout, err = nn dir (args @ extra)
+                            let what = sprintf "exit code on %d threads (stdout: %s, stderr: %s)" threads stdout err
+                            Expect.equal code 0 what
                             SafeTensors.Read(Path.Combine(dir, out, "checkpoint.safetensors"))
                         let one, two = train 1, train 2
                         Expect.sequenceEqual two.Names one.Names "the same tensors"
                         for name in one.Names do
-                            Expect.isTrue (one[name].Bytes = two[name].Bytes) (sprintf "%s differs between 1 and 2 threads" name)
+                            let same = one[name].Bytes = two[name].Bytes
+                            Expect.isTrue same (sprintf "%s differs between 1 and 2 threads" name)
                     finally
                         try Directory.Delete(dir, true) with _ -> ()
                 }

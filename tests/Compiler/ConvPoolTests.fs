@@ -31,6 +31,15 @@ let private kerasSame h k s =
     let total = max ((out - 1) * s + k - h) 0
     out, total / 2
 
+/// Keras' `same` on an h×w image: the output height and width and the paddings [top; left; bottom; right].
+let private kerasSame2d h w k s =
+    let axis size =
+        let out, before = kerasSame size k s
+        out, before, max ((out - 1) * s + k - size) 0 - before
+    let oh, t, b = axis h
+    let ow, l, r = axis w
+    oh, ow, [| t; l; b; r |]
+
 let private windowProgram h w k s =
     String.concat "\n"
         [ "let conv (x: [n, h, w, c]) ="
@@ -53,7 +62,8 @@ let conv (x: [n, h, w, c]) =
     conv2d { stride = 2; padding = same } k x
 
 network net (image: [n, 9, 8, 2]) =
-    image |> conv |> maxPool2d { size = 3; stride = 2; padding = same } |> avgPool2d { size = 3; stride = 1; padding = 1 }
+    image |> conv |> maxPool2d { size = 3; stride = 2; padding = same }
+          |> avgPool2d { size = 3; stride = 1; padding = 1 }
 """
 
 let private get (x: T64) b y x' c = x.Data[((b * x.Shape[1] + y) * x.Shape[2] + x') * x.Shape[3] + c]
@@ -96,7 +106,8 @@ let private naiveNet (image: T64) (k: T64) =
     let p = naivePool c 3 2 (kerasSame 5 3 2) (kerasSame 4 3 2) true      // [n, 3, 2, 3]
     naivePool p 3 1 (3, 1) (2, 1) false                                   // padding 1: [n, 3, 2, 3]
 
-let private randomT (rng: Random) (shape: int[]) = T64(shape, Array.init (T64.CountOf shape) (fun _ -> rng.NextDouble() * 2.0 - 1.0))
+let private randomT (rng: Random) (shape: int[]) =
+    T64(shape, Array.init (T64.CountOf shape) (fun _ -> rng.NextDouble() * 2.0 - 1.0))
 let private dot (a: T64) (b: T64) = Array.fold2 (fun s x y -> s + x * y) 0.0 a.Data b.Data
 let private along (a: T64) (v: T64) t = T64(a.Shape, Array.map2 (fun x d -> x + t * d) a.Data v.Data)
 
@@ -119,20 +130,14 @@ let tests =
                 for k in 1 .. 5 do
                     for s in 1 .. 3 do
                         let b, fwd = forwardOf (windowProgram h (h + 3) k s)
-                        let o1, t1 = kerasSame h k s
-                        let w1, l1 = kerasSame (h + 3) k s
-                        let pads1 = [| t1; l1; max ((o1 - 1) * s + k - h) 0 - t1; max ((w1 - 1) * s + k - h - 3) 0 - l1 |]
-                        let o2, t2 = kerasSame o1 k s
-                        let w2, l2 = kerasSame w1 k s
-                        let pads2 = [| t2; l2; max ((o2 - 1) * s + k - o1) 0 - t2; max ((w2 - 1) * s + k - w1) 0 - l2 |]
-                        let o3, t3 = kerasSame o2 k s
-                        let w3, l3 = kerasSame w2 k s
-                        let pads3 = [| t3; l3; max ((o3 - 1) * s + k - o2) 0 - t3; max ((w3 - 1) * s + k - w2) 0 - l3 |]
+                        let o1, w1, pads1 = kerasSame2d h (h + 3) k s
+                        let o2, w2, pads2 = kerasSame2d o1 w1 k s
+                        let o3, w3, pads3 = kerasSame2d o2 w2 k s
                         let what = sprintf "h=%d k=%d s=%d" h k s
                         Expect.equal (padsOf b OpKind.Conv2d) [ pads1 ] (what + ": conv2d")
                         Expect.equal (padsOf b OpKind.MaxPool2d) [ pads2 ] (what + ": maxPool2d")
                         Expect.equal (padsOf b OpKind.AvgPool2d) [ pads3 ] (what + ": avgPool2d")
-                        Expect.equal (fwd.Output.Shape.ToString()) (sprintf "[n, %d, %d, 2]" o3 w3) (what + ": output shape")
+                        Expect.equal (string fwd.Output.Shape) (sprintf "[n, %d, %d, 2]" o3 w3) (what + ": shape")
         }
         test "a stride-2 network: forward = loops written here; gradients = float64 finite differences" {
             let b, fwd = forwardOf strided
@@ -140,36 +145,42 @@ let tests =
             let k = b.Nodes |> Seq.find (fun n -> n.Op = OpKind.Param)
             Expect.equal (fwd.Output.Shape.ToString()) "[n, 3, 2, 3]" "output shape"
             let r = b.Input("r", fwd.Output.Shape, SourceSpan.None)
-            let loss = b.Reduce(OpKind.Sum, b.Binary(OpKind.Mul, fwd.Output, r, SourceSpan.None), [||], false, SourceSpan.None)
+            let product = b.Binary(OpKind.Mul, fwd.Output, r, SourceSpan.None)
+            let loss = b.Reduce(OpKind.Sum, product, [||], false, SourceSpan.None)
             let grads = Backward.Gradients(b, loss, [| k; image |])
-            let g = b.Build([ KeyValuePair("y", fwd.Output); KeyValuePair("dk", grads[0]); KeyValuePair("dx", grads[1]) ])
+            let g = b.Build([ KeyValuePair("y", fwd.Output); KeyValuePair("dk", grads[0]); KeyValuePair("dx", grads[1])])
             let mutable checkedSeeds = 0
             for seed in 1 .. 5 do
                 let rng = Random seed
-                let xv, kv, rv = randomT rng [| 2; 9; 8; 2 |], randomT rng [| 3; 3; 2; 3 |], randomT rng [| 2; 3; 2; 3 |]
+                let xv, kv = randomT rng [| 2; 9; 8; 2 |], randomT rng [| 3; 3; 2; 3 |]
+                let rv = randomT rng [| 2; 3; 2; 3 |]
                 let out = Interp.Run(g, Dictionary(dict [ "image", xv; k.Name, kv; "r", rv ]))
                 let expected = naiveNet xv kv
                 Expect.equal out["y"].Shape expected.Shape "shape"
-                Array.iteri2 (fun i e a -> if abs (e - a) > 1e-12 then failtestf "seed %d: y[%d] is %g, loops give %g" seed i a e)
-                    expected.Data out["y"].Data
+                for i in 0 .. expected.Count - 1 do
+                    let e, a = expected.Data[i], out["y"].Data[i]
+                    if abs (e - a) > 1e-12 then failtestf "seed %d: y[%d] is %g, loops give %g" seed i a e
                 // L(x, k) = ⟨net(x, k), r⟩ is piecewise linear (max pooling picks cells): central differences along a
                 // random direction are exact but for rounding, unless a maximum changes within h (then skip the seed).
                 let h = 1e-6
                 let lossAt x k' = dot (naiveNet x k') rv
                 let vk, vx = randomT rng kv.Shape, randomT rng xv.Shape
-                let fd = (lossAt (along xv vx h) (along kv vk h) - lossAt (along xv vx -h) (along kv vk -h)) / (2.0 * h)
-                let fdHalf = (lossAt (along xv vx (h / 2.0)) (along kv vk (h / 2.0)) - lossAt (along xv vx (-h / 2.0)) (along kv vk (-h / 2.0))) / h
-                if abs (fd - fdHalf) < 1e-6 then
+                let at t = lossAt (along xv vx t) (along kv vk t)
+                let central h = (at h - at -h) / (2.0 * h)
+                let fd = central h
+                if abs (fd - central (h / 2.0)) < 1e-6 then
                     let ad = dot out["dk"] vk + dot out["dx"] vx
-                    Expect.floatClose { absolute = 1e-6; relative = 1e-6 } ad fd (sprintf "seed %d: ⟨∇L, v⟩ against finite differences" seed)
+                    let what = sprintf "seed %d: ⟨∇L, v⟩ against finite differences" seed
+                    Expect.floatClose { absolute = 1e-6; relative = 1e-6 } ad fd what
                     checkedSeeds <- checkedSeeds + 1
             Expect.isGreaterThanOrEqual checkedSeeds 3 "most seeds are smooth points"
         }
         test "pooling settings: stride defaults to the size, padding to valid" {
-            let b, fwd = forwardOf "network net (image: [n, 7, 7, 1]) =\n    image |> maxPool2d { size = 3 } |> avgPool2d 2\n"
-            Expect.equal (b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.MaxPool2d) |> Seq.map (fun n -> n.Attrs.Ints) |> List.ofSeq)
-                [ [| 3; 3; 0; 0; 0; 0 |] ] "size 3, stride 3, no padding"
-            Expect.equal (fwd.Output.Shape.ToString()) "[n, 1, 1, 1]" "7 → 2 → 1"
+            let program = "network net (image: [n, 7, 7, 1]) =\n    image |> maxPool2d { size = 3 } |> avgPool2d 2\n"
+            let b, fwd = forwardOf program
+            let pools = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.MaxPool2d) |> Seq.map (fun n -> n.Attrs.Ints)
+            Expect.equal (List.ofSeq pools) [ [| 3; 3; 0; 0; 0; 0 |] ] "size 3, stride 3, no padding"
+            Expect.equal (string fwd.Output.Shape) "[n, 1, 1, 1]" "7 → 2 → 1"
         }
         test "pooling settings are checked where they are written" {
             let pool settings = sprintf "network net (image: [n, 7, 7, 1]) =\n    image |> maxPool2d %s\n" settings
@@ -177,8 +188,10 @@ let tests =
                 ("NN0306", "`maxPool2d` has no setting `strides` (it has `size`, `stride` and `padding`)") "unknown setting"
             Expect.equal (errorOf (pool "{ stride = 1 }"))
                 ("NN0306", "`maxPool2d` needs a window `size`, as in { size = 2; stride = 2; padding = valid }") "no size"
-            Expect.equal (errorOf (pool "{ size = 3; padding = 2 }")) ("NN0306", "`maxPool2d` pads at most half its window (1), got 2") "padding"
-            Expect.equal (errorOf (pool "{ size = 2; stride = 0 }")) ("NN0306", "`maxPool2d` needs a positive stride, got 0") "stride"
+            Expect.equal (errorOf (pool "{ size = 3; padding = 2 }"))
+                ("NN0306", "`maxPool2d` pads at most half its window (1), got 2") "padding"
+            Expect.equal (errorOf (pool "{ size = 2; stride = 0 }"))
+                ("NN0306", "`maxPool2d` needs a positive stride, got 0") "stride"
             let code, message = errorOf (pool "{ size = 2; padding = [1; 1] }")
             Expect.equal code "NN0302" "padding kind"
             Expect.stringStarts message "`maxPool2d` expects padding `same`, `valid` or a number" "padding kind"

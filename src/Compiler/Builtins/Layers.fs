@@ -78,7 +78,8 @@ let private windowSettings name (fields: string list) (defaultStride: int -> int
                 if p < 0 then fail "NN0306" (at f.Span) (sprintf "`%s` needs a padding of 0 or more, got %d" name p)
                 // PyTorch's rule: a pooling window is never made of padding alone
                 if pooling && p > size / 2 then
-                    fail "NN0306" (at f.Span) (sprintf "`%s` pads at most half its window (%d), got %d" name (size / 2) p)
+                    let message = sprintf "`%s` pads at most half its window (%d), got %d" name (size / 2) p
+                    fail "NN0306" (at f.Span) message
                 Padding.Explicit p
             | v -> expects name "padding `same`, `valid` or a number" (at f.Span) v
     size, stride, padding
@@ -98,7 +99,8 @@ let private conv2d =
         let k = tensorArg "conv2d" "a kernel tensor [kh, kw, cin, cout]" k
         let x = tensorArg "conv2d" "an image tensor [n, h, w, c]" x
         let kh, kw =
-            if k.Shape.Rank = 4 && k.Shape[0].IsFixed && k.Shape[1].IsFixed then k.Shape[0].Size, k.Shape[1].Size else 0, 0
+            if k.Shape.Rank = 4 && k.Shape[0].IsFixed && k.Shape[1].IsFixed then k.Shape[0].Size, k.Shape[1].Size
+            else 0, 0
         let pads = padsOf x kh kw stride padding
         VTensor(graph ctx span (fun src -> ctx.Builder.Conv2d(x, k, stride, stride, pads, src))))
 

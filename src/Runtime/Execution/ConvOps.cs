@@ -15,7 +15,8 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
         {
             var g = WindowGeometry.Of(x[1], x[2], k[0], k[1], ints);
             if (g.OutHeight != y[1] || g.OutWidth != y[2])
-                throw Throw.Bug($"a conv2d output of {y[1]}×{y[2]} where its geometry gives {g.OutHeight}×{g.OutWidth}");
+                throw Throw.Bug($"a conv2d output of {y[1]}×{y[2]} where its geometry gives " +
+                    $"{g.OutHeight}×{g.OutWidth}");
             return new(x[0], x[1], x[2], x[3], k[0], k[1], k[3], y[1], y[2], ints[0], ints[1], g.PadTop, g.PadLeft);
         }
         public int X(int b, int iy, int ix, int c) => ((b * H + iy) * W + ix) * Ci + c;
@@ -69,7 +70,8 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
     }
 
     /// <summary>Visits each pooling window: (flat output index, flat input indices of the window's cells inside the
-    /// image in row-major order, their count). Padded cells are left out: never a maximum, not counted in a mean.</summary>
+    /// image in row-major order, their count). Padded cells are left out: never a maximum, not counted in a
+    /// mean.</summary>
     private static void Windows(int[] x, int[] y, int[] ints, Action<int, int[], int> body)
     {
         int size = ints[0], stride = ints[1];
@@ -87,7 +89,8 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
                             for (int dx = 0; dx < size; dx++)
                             {
                                 int iy = oy * stride + dy - g.PadTop, ix = ox * stride + dx - g.PadLeft;
-                                if (iy >= 0 && iy < x[1] && ix >= 0 && ix < x[2]) window[count++] = ((b * x[1] + iy) * x[2] + ix) * x[3] + c;
+                                if (iy >= 0 && iy < x[1] && ix >= 0 && ix < x[2])
+                                    window[count++] = ((b * x[1] + iy) * x[2] + ix) * x[3] + c;
                             }
                         body(((b * y[1] + oy) * y[2] + ox) * y[3] + c, window, count);
                     }

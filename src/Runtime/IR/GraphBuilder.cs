@@ -105,7 +105,8 @@ public sealed class GraphBuilder
     public Node Conv2d(Node x, Node k, int strideH, int strideW, int[] pads, SourceSpan span) =>
         Add(OpKind.Conv2d, [x, k], new OpAttrs { Ints = [strideH, strideW, .. pads] }, span);
     /// <summary>Max or average pooling with a square window, without padding.</summary>
-    public Node Pool(OpKind op, Node x, int size, int stride, SourceSpan span) => Pool(op, x, size, stride, [0, 0, 0, 0], span);
+    public Node Pool(OpKind op, Node x, int size, int stride, SourceSpan span) =>
+        Pool(op, x, size, stride, [0, 0, 0, 0], span);
     /// <summary>Max or average pooling with a square window and paddings (top, left, bottom, right) that the
     /// windows ignore: a padded cell is never a maximum and does not count in a mean (as in Keras).</summary>
     public Node Pool(OpKind op, Node x, int size, int stride, int[] pads, SourceSpan span) =>

@@ -134,7 +134,8 @@ public static class ShapeRules
         CheckWindow(ints, op, "a window size and a stride");
         int size = ints[0], stride = ints[1];
         if (ints[2..].Any(p => p > size / 2))
-            throw Fail("NN0208", $"`{op}` pads at most half its window ({size / 2}) on each side, got [{string.Join(", ", ints[2..])}]");
+            throw Fail("NN0208",
+                $"`{op}` pads at most half its window ({size / 2}) on each side, got [{string.Join(", ", ints[2..])}]");
         var g = WindowGeometry.Of(x[1].Size, x[2].Size, size, size, [stride, stride, .. ints.AsSpan(2)]);
         if (!g.Fits) throw Fail("NN0207", $"`{op}` window {size} is larger than the image {x}");
         return new Shape(x[0], g.OutHeight, g.OutWidth, x[3]);
@@ -145,7 +146,8 @@ public static class ShapeRules
     private static void CheckWindow(int[] ints, string op, string first)
     {
         if (ints.Length != 6 || ints[0] < 1 || ints[1] < 1 || ints[2] < 0 || ints[3] < 0 || ints[4] < 0 || ints[5] < 0)
-            throw Fail("NN0208", $"`{op}` needs {first} of 1 or more and four paddings of 0 or more, got [{string.Join(", ", ints)}]");
+            throw Fail("NN0208",
+                $"`{op}` needs {first} of 1 or more and four paddings of 0 or more, got [{string.Join(", ", ints)}]");
     }
 
     /// <summary>Slicing: per-axis [start, stop) on fixed axes; symbolic axes must be taken whole.</summary>

@@ -127,7 +127,8 @@ public static class Verifier
             case OpKind.MaxPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2d or OpKind.AvgPool2dGrad:
                 Need(6, "window size, stride and paddings");
                 if (ints.Length == 6 && (ints[0] < 1 || ints[1] < 1 || ints[2..].Any(p => p < 0)))
-                    problems.Add($"{at}: window size and stride must be ≥ 1 and paddings ≥ 0, got [{string.Join(", ", ints)}]");
+                    problems.Add($"{at}: window size and stride must be ≥ 1 and paddings ≥ 0, " +
+                        $"got [{string.Join(", ", ints)}]");
                 break;
             case OpKind.OneHot:
                 Need(1, "width");

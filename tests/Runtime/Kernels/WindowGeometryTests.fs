@@ -41,7 +41,8 @@ let tests =
                 for before, after in [ 0, 1; 1, 0; 2, 3 ] do
                     let g = WindowGeometry.Of(h, h, k, k, s, s, Padding.Explicit(before, before, after, after))
                     let expected = if h + before + after < k then 0 else (h + before + after - k) / s + 1
-                    Expect.equal (g.OutHeight, g.PadTop, g.PadBottom) (expected, before, after) (sprintf "h=%d k=%d s=%d" h k s)
+                    let what = sprintf "h=%d k=%d s=%d" h k s
+                    Expect.equal (g.OutHeight, g.PadTop, g.PadBottom) (expected, before, after) what
         }
         test "the issue's case: 8×8, 3×3, stride 2 pads 0 top/left and 1 bottom/right" {
             let g = WindowGeometry.Of(8, 8, 3, 3, 2, 2, Padding.Same)

@@ -103,9 +103,11 @@ internal static class NodeKernels
         int[] x = n.Op == OpKind.Conv2dGradInput ? shape : inShapes[0];
         int[] k = n.Op switch { OpKind.Conv2d => inShapes[1], OpKind.Conv2dGradInput => inShapes[1], _ => shape };
         int[] y = n.Op switch { OpKind.Conv2d => shape, OpKind.Conv2dGradInput => inShapes[0], _ => inShapes[1] };
-        var s = Conv2dShape.Create(x[0], x[1], x[2], x[3], k[0], k[1], k[3], i[0], i[1], Padding.Explicit(i[2], i[3], i[4], i[5]));
+        var s = Conv2dShape.Create(x[0], x[1], x[2], x[3], k[0], k[1], k[3], i[0], i[1],
+            Padding.Explicit(i[2], i[3], i[4], i[5]));
         if (s.OutHeight != y[1] || s.OutWidth != y[2])
-            throw Throw.Bug($"{n}: a conv2d output of {y[1]}×{y[2]} where its geometry gives {s.OutHeight}×{s.OutWidth}");
+            throw Throw.Bug($"{n}: a conv2d output of {y[1]}×{y[2]} where its geometry gives " +
+                $"{s.OutHeight}×{s.OutWidth}");
         var ws = c.Workspace(n);
         int xl = s.InputLength, kl = s.KernelLength, yl = s.OutputLength;
         return n.Op switch

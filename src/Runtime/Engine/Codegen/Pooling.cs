@@ -12,15 +12,18 @@ internal static class Pooling
         // x is the pooled input's shape, y the pooled output's.
         int[] x = op switch { OpKind.AvgPool2dGrad => shape, _ => inShapes[0] };
         int[] y = op switch { OpKind.MaxPool2d or OpKind.AvgPool2d => shape, OpKind.MaxPool2dGrad => inShapes[1], _ => inShapes[0] };
-        var s = Pool2dShape.Create(x[0], x[1], x[2], x[3], ints[0], ints[1], Padding.Explicit(ints[2], ints[3], ints[4], ints[5]));
-        if (s.Geometry.OutHeight != y[1] || s.Geometry.OutWidth != y[2])
-            throw Throw.Bug($"a pooling output of {y[1]}×{y[2]} where its geometry gives {s.Geometry.OutHeight}×{s.Geometry.OutWidth}");
+        var s = Pool2dShape.Create(x[0], x[1], x[2], x[3], ints[0], ints[1],
+            Padding.Explicit(ints[2], ints[3], ints[4], ints[5]));
+        var g = s.Geometry;
+        if (g.OutHeight != y[1] || g.OutWidth != y[2])
+            throw Throw.Bug($"a pooling output of {y[1]}×{y[2]} where its geometry gives {g.OutHeight}×{g.OutWidth}");
         int xl = s.InputLength, yl = s.OutputLength;
         return op switch
         {
             OpKind.MaxPool2d => () => Pool2d.MaxForward(s, S[src[0]].AsSpan(0, xl), S[dst].AsSpan(0, yl)),
             OpKind.AvgPool2d => () => Pool2d.AvgForward(s, S[src[0]].AsSpan(0, xl), S[dst].AsSpan(0, yl)),
-            OpKind.MaxPool2dGrad => () => Pool2d.MaxBackward(s, S[src[0]].AsSpan(0, xl), S[src[1]].AsSpan(0, yl), S[dst].AsSpan(0, xl)),
+            OpKind.MaxPool2dGrad => () =>
+                Pool2d.MaxBackward(s, S[src[0]].AsSpan(0, xl), S[src[1]].AsSpan(0, yl), S[dst].AsSpan(0, xl)),
             _ => () => Pool2d.AvgBackward(s, S[src[0]].AsSpan(0, yl), S[dst].AsSpan(0, xl)),
         };
     }

@@ -33,13 +33,19 @@ public static partial class Conv2d
         Span<float> workspace, float beta = 0f, int threads = 1)
     {
         Check(s, input.Length, dKernel.Length, dOutput.Length, workspace.Length);
-        if (ChunksBatch(s)) { ConvJob.Run(ConvJob.Kind.Kernel, s, input, dOutput, dKernel, workspace, default, Activation.Identity, beta, threads); return; }
+        if (ChunksBatch(s))
+        {
+            ConvJob.Run(ConvJob.Kind.Kernel, s, input, dOutput, dKernel, workspace, default, Activation.Identity, beta,
+                threads);
+            return;
+        }
         BackwardKernelWhole(s, input, dOutput, dKernel, workspace, beta, threads);
     }
 
-    /// <summary>The kernel gradient over all of the call's images at once (a chunk's, when the batch is chunked).</summary>
-    private static void BackwardKernelWhole(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput, Span<float> dKernel,
-        Span<float> workspace, float beta, int threads)
+    /// <summary>The kernel gradient over all of the call's images at once (a chunk's, when the batch is
+    /// chunked).</summary>
+    private static void BackwardKernelWhole(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput,
+        Span<float> dKernel, Span<float> workspace, float beta, int threads)
     {
         if (IsDirect(s)) { BackwardKernelDirect(s, input, dOutput, dKernel, beta); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);

@@ -102,7 +102,8 @@ public static partial class Conv2d
                         new Span<float>(_out + outAt, part.OutputLength), ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
                     break;
                 case Kind.Kernel:
-                    BackwardKernelWhole(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength), new ReadOnlySpan<float>(_b + outAt, part.OutputLength),
+                    BackwardKernelWhole(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength),
+                        new ReadOnlySpan<float>(_b + outAt, part.OutputLength),
                         new Span<float>(_partial + (long)chunk * s.KernelLength, s.KernelLength), ws, 0f, 1);
                     break;
                 default:

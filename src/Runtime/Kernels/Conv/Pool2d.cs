@@ -2,16 +2,20 @@ namespace Nn.Runtime.Kernels;
 
 /// <summary>
 /// The geometry of a 2-D pooling in NHWC layout: input [n, h, w, c], a size×size window moved by <c>Stride</c>, output
-/// [n, oh, ow, c] with the output size and paddings of <see cref="WindowGeometry"/>. Built once by <see cref="Create"/>.
+/// [n, oh, ow, c] with the output size and paddings of <see cref="WindowGeometry"/>. Built once by
+/// <see cref="Create"/>.
 /// </summary>
-public readonly record struct Pool2dShape(int Batch, int Height, int Width, int Channels, int Size, int Stride, WindowGeometry Geometry)
+public readonly record struct Pool2dShape(
+    int Batch, int Height, int Width, int Channels, int Size, int Stride, WindowGeometry Geometry)
 {
     /// <summary>The geometry of a pooling; every window must hold at least one cell of the image.</summary>
-    public static Pool2dShape Create(int batch, int height, int width, int channels, int size, int stride, Padding padding)
+    public static Pool2dShape Create(int batch, int height, int width, int channels, int size, int stride,
+        Padding padding)
     {
         if (batch < 0 || channels < 0) KernelThrow.Argument(nameof(batch), "sizes must not be negative");
         var g = WindowGeometry.Of(height, width, size, size, stride, stride, padding);
-        if (!g.Fits) KernelThrow.Argument(nameof(size), $"a {size}×{size} window does not fit a {height}×{width} image");
+        if (!g.Fits)
+            KernelThrow.Argument(nameof(size), $"a {size}×{size} window does not fit a {height}×{width} image");
         if (Math.Max(Math.Max(g.PadTop, g.PadLeft), Math.Max(g.PadBottom, g.PadRight)) >= size)
             KernelThrow.Argument(nameof(padding), "a pooling window made only of padding");
         return new(batch, height, width, channels, size, stride, g);
@@ -22,7 +26,8 @@ public readonly record struct Pool2dShape(int Batch, int Height, int Width, int 
     /// <summary>Floats in the output, n·oh·ow·c.</summary>
     public int OutputLength => Batch * Geometry.OutHeight * Geometry.OutWidth * Channels;
 
-    /// <summary>The rows [y0, y1) and columns [x0, x1) of the image under output (oy, ox)'s window (padding excluded).</summary>
+    /// <summary>The rows [y0, y1) and columns [x0, x1) of the image under output (oy, ox)'s window (padding
+    /// excluded).</summary>
     internal (int Y0, int Y1, int X0, int X1) Window(int oy, int ox)
     {
         int y0 = oy * Stride - Geometry.PadTop, x0 = ox * Stride - Geometry.PadLeft;
@@ -42,7 +47,8 @@ public static class Pool2d
         Windows(s, input.Length, output.Length, new MaxOp(), input, output);
 
     /// <summary>dInput = 0, then each output gradient is added at its window's first maximum in the input.</summary>
-    public static void MaxBackward(in Pool2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    public static void MaxBackward(in Pool2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput,
+        Span<float> dInput)
     {
         KernelThrow.CheckLength(nameof(dInput), s.InputLength, dInput.Length);
         dInput[..s.InputLength].Clear();
@@ -65,12 +71,14 @@ public static class Pool2d
     /// d the input gradient (or empty); <c>at(j)</c> is the flat input index of the window's j-th cell.</summary>
     private interface IWindowOp
     {
-        void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o, scoped ReadOnlySpan<int> cells);
+        void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells);
     }
 
     private readonly struct MaxOp : IWindowOp
     {
-        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o, scoped ReadOnlySpan<int> cells)
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
         {
             float best = a[cells[0]];
             for (int j = 1; j < cells.Length; j++) if (a[cells[j]] > best) best = a[cells[j]];
@@ -80,7 +88,8 @@ public static class Pool2d
 
     private readonly struct MaxGradOp : IWindowOp
     {
-        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o, scoped ReadOnlySpan<int> cells)
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
         {
             int best = cells[0];
             for (int j = 1; j < cells.Length; j++) if (a[cells[j]] > a[best]) best = cells[j];
@@ -90,7 +99,8 @@ public static class Pool2d
 
     private readonly struct AvgOp : IWindowOp
     {
-        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o, scoped ReadOnlySpan<int> cells)
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
         {
             float sum = 0f;
             foreach (int i in cells) sum += a[i];
@@ -100,22 +110,24 @@ public static class Pool2d
 
     private readonly struct AvgGradOp : IWindowOp
     {
-        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o, scoped ReadOnlySpan<int> cells)
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
         {
             float g = bIn[o] / cells.Length;
             foreach (int i in cells) d[i] += g;
         }
     }
 
-    private static void Windows<TOp>(in Pool2dShape s, int inputLength, int outputLength, TOp op, ReadOnlySpan<float> a, Span<float> b)
-        where TOp : struct, IWindowOp =>
+    private static void Windows<TOp>(in Pool2dShape s, int inputLength, int outputLength, TOp op, ReadOnlySpan<float> a,
+        Span<float> b) where TOp : struct, IWindowOp =>
         Loop(s, inputLength, outputLength, op, a, b, b, Span<float>.Empty);
 
     private static void Windows<TOp>(in Pool2dShape s, int inputLength, int outputLength, TOp op, ReadOnlySpan<float> a,
         ReadOnlySpan<float> bIn, Span<float> d) where TOp : struct, IWindowOp =>
         Loop(s, inputLength, outputLength, op, a, Span<float>.Empty, bIn, d);
 
-    /// <summary>Calls the op for every output element with the flat input indices of its window's cells in the image.</summary>
+    /// <summary>Calls the op for every output element with the flat input indices of its window's cells in the
+    /// image.</summary>
     private static void Loop<TOp>(in Pool2dShape s, int inputLength, int outputLength, TOp op, ReadOnlySpan<float> a,
         Span<float> b, ReadOnlySpan<float> bIn, Span<float> d) where TOp : struct, IWindowOp
     {

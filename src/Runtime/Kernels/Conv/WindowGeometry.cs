@@ -22,7 +22,8 @@ public readonly record struct Padding(PaddingKind Kind, int Top, int Left, int B
     /// <summary>The same amount on all four sides (PyTorch's <c>padding=p</c>).</summary>
     public static Padding Explicit(int all) => new(PaddingKind.Explicit, all, all, all, all);
     /// <summary>Amounts per side, in the order of a node's attributes: top, left, bottom, right.</summary>
-    public static Padding Explicit(int top, int left, int bottom, int right) => new(PaddingKind.Explicit, top, left, bottom, right);
+    public static Padding Explicit(int top, int left, int bottom, int right) =>
+        new(PaddingKind.Explicit, top, left, bottom, right);
 }
 
 /// <summary>
@@ -31,13 +32,16 @@ public readonly record struct Padding(PaddingKind Kind, int Top, int Left, int B
 /// with it, the shape rule sizes outputs with it, and the reference interpreter and the engine's kernels loop over it.
 /// An output size of 0 means the window does not fit the padded image (callers report it their own way).
 /// </summary>
-public readonly record struct WindowGeometry(int OutHeight, int OutWidth, int PadTop, int PadLeft, int PadBottom, int PadRight)
+public readonly record struct WindowGeometry(
+    int OutHeight, int OutWidth, int PadTop, int PadLeft, int PadBottom, int PadRight)
 {
     /// <summary>The geometry of a kh×kw window at strides (sh, sw) over an h×w image.</summary>
-    public static WindowGeometry Of(int height, int width, int windowHeight, int windowWidth, int strideH, int strideW, Padding padding)
+    public static WindowGeometry Of(int height, int width, int windowHeight, int windowWidth, int strideH, int strideW,
+        Padding padding)
     {
         if (height < 0 || width < 0) KernelThrow.Argument(nameof(height), "image sizes must not be negative");
-        if (windowHeight < 1 || windowWidth < 1) KernelThrow.Argument(nameof(windowHeight), "window sizes must be positive");
+        if (windowHeight < 1 || windowWidth < 1)
+            KernelThrow.Argument(nameof(windowHeight), "window sizes must be positive");
         if (strideH < 1 || strideW < 1) KernelThrow.Argument(nameof(strideH), "strides must be positive");
         if (padding.Top < 0 || padding.Left < 0 || padding.Bottom < 0 || padding.Right < 0)
             KernelThrow.Argument(nameof(padding), "paddings must not be negative");
@@ -46,13 +50,16 @@ public readonly record struct WindowGeometry(int OutHeight, int OutWidth, int Pa
         return new(oh, ow, pt, pl, pb, pr);
     }
 
-    /// <summary>The geometry a node's attributes describe: strides (sh, sw) then paddings (top, left, bottom, right).</summary>
-    public static WindowGeometry Of(int height, int width, int windowHeight, int windowWidth, ReadOnlySpan<int> stridesThenPads) =>
+    /// <summary>The geometry a node's attributes describe: strides (sh, sw) then paddings (top, left, bottom,
+    /// right).</summary>
+    public static WindowGeometry Of(int height, int width, int windowHeight, int windowWidth,
+        ReadOnlySpan<int> stridesThenPads) =>
         Of(height, width, windowHeight, windowWidth, stridesThenPads[0], stridesThenPads[1],
             Padding.Explicit(stridesThenPads[2], stridesThenPads[3], stridesThenPads[4], stridesThenPads[5]));
 
     /// <summary>One axis: the output size and the padding before and after.</summary>
-    private static (int Out, int Before, int After) Axis(int size, int window, int stride, PaddingKind kind, int before, int after)
+    private static (int Out, int Before, int After) Axis(int size, int window, int stride, PaddingKind kind,
+        int before, int after)
     {
         switch (kind)
         {
@@ -67,7 +74,7 @@ public readonly record struct WindowGeometry(int OutHeight, int OutWidth, int Pa
                 break;
         }
         long padded = (long)size + before + after;
-        // A window that does not fit gives 0 (C# division truncates toward zero, so no negative remainder may reach it).
+        // A window that does not fit gives 0 (C# division truncates toward zero: no negative remainder may reach it).
         int outSize = padded < window ? 0 : (int)((padded - window) / stride + 1);
         return (outSize, before, after);
     }
