@@ -3,6 +3,7 @@ module Nn.Compiler.Builtins.Layers
 
 open Nn.Dsl
 open Nn.Runtime.IR
+open Nn.Runtime.Kernels
 open Nn.Compiler
 open Nn.Compiler.Context
 open Nn.Compiler.Tensors
@@ -38,53 +39,86 @@ let private softmaxLike name op =
 let private field (fields: RecordField list) name =
     fields |> List.tryFind (fun f -> f.Name = name)
 
+/// The settings record of a window built-in (`conv2d`'s, or a pooling's): each field checked where the user wrote it
+/// (the whole record when it was written in the prelude). `size` is a pooling's window; `stride` defaults to
+/// `defaultStride size`; `padding` is `same`, `valid` (the default) or a number of 0 or more.
+let private windowSettings name (fields: string list) (defaultStride: int -> int) (cfgSpan: Span) (cfg: Value) =
+    let pooling = List.contains "size" fields
+    let example = if pooling then "{ size = 2; stride = 2; padding = valid }" else "{ stride = 1; padding = same }"
+    let given =
+        match cfg with
+        | VRecord fs -> fs
+        | v -> expects name (sprintf "settings such as %s" example) cfgSpan v
+    let at (s: Span) = if s.File = preludeFile then cfgSpan else s
+    let names =
+        let quoted = fields |> List.map (sprintf "`%s`")
+        String.concat ", " (List.take (quoted.Length - 1) quoted) + " and " + List.last quoted
+    for f in given do
+        if not (List.contains f.Name fields) then
+            fail "NN0306" (at f.NameSpan) (sprintf "`%s` has no setting `%s` (it has %s)" name f.Name names)
+    let positive what (f: RecordField) =
+        let v = intOf (at f.Span) f.Value
+        if v <= 0 then fail "NN0306" (at f.Span) (sprintf "`%s` needs a positive %s, got %d" name what v)
+        v
+    let size =
+        match field given "size" with
+        | Some f -> positive "window size" f
+        | None when pooling -> fail "NN0306" cfgSpan (sprintf "`%s` needs a window `size`, as in %s" name example)
+        | None -> 0
+    let stride = field given "stride" |> Option.map (positive "stride") |> Option.defaultValue (defaultStride size)
+    let padding =
+        match field given "padding" with
+        | None -> Padding.Valid
+        | Some f ->
+            match f.Value with
+            | VSymbol "valid" -> Padding.Valid
+            | VSymbol "same" -> Padding.Same
+            | VNum _ as p ->
+                let p = intOf (at f.Span) p
+                if p < 0 then fail "NN0306" (at f.Span) (sprintf "`%s` needs a padding of 0 or more, got %d" name p)
+                // PyTorch's rule: a pooling window is never made of padding alone
+                if pooling && p > size / 2 then
+                    let message = sprintf "`%s` pads at most half its window (%d), got %d" name (size / 2) p
+                    fail "NN0306" (at f.Span) message
+                Padding.Explicit p
+            | v -> expects name "padding `same`, `valid` or a number" (at f.Span) v
+    size, stride, padding
+
+/// The four paddings (top, left, bottom, right) of a kh×kw window over x, from the one geometry definition
+/// (WindowGeometry). An image without fixed height and width gets none: the shape rule reports it.
+let private padsOf (x: Node) kh kw stride padding =
+    if x.Shape.Rank = 4 && x.Shape[1].IsFixed && x.Shape[2].IsFixed && kh > 0 && kw > 0 then
+        WindowGeometry.Of(x.Shape[1].Size, x.Shape[2].Size, kh, kw, stride, stride, padding).Pads
+    else [| 0; 0; 0; 0 |]
+
 /// conv2d { stride = 1; padding = same } kernel image
 let private conv2d =
     fn "conv2d" 3 "settings { stride; padding }, a kernel [kh, kw, cin, cout] and an image [n, h, w, c]" (fun ctx span args ->
         let (cfg, cfgSpan), k, x = args3 args
-        let fields =
-            match cfg with
-            | VRecord fs -> fs
-            | v -> expects "conv2d" "settings such as { stride = 1; padding = same }" cfgSpan v
-        // Errors point at the field where the user wrote it (the whole record when it was written in the prelude).
-        let at (s: Span) = if s.File = preludeFile then cfgSpan else s
-        for f in fields do
-            if f.Name <> "stride" && f.Name <> "padding" then
-                fail "NN0306" (at f.NameSpan) (sprintf "`conv2d` has no setting `%s` (it has `stride` and `padding`)" f.Name)
-        let stride =
-            match field fields "stride" with
-            | Some f ->
-                let stride = intOf (at f.Span) f.Value
-                if stride <= 0 then fail "NN0306" (at f.Span) (sprintf "`conv2d` needs a positive stride, got %d" stride)
-                stride
-            | None -> 1
+        let _, stride, padding = windowSettings "conv2d" [ "stride"; "padding" ] (fun _ -> 1) cfgSpan cfg
         let k = tensorArg "conv2d" "a kernel tensor [kh, kw, cin, cout]" k
         let x = tensorArg "conv2d" "an image tensor [n, h, w, c]" x
-        let pads =
-            match field fields "padding" with
-            | None -> [| 0; 0; 0; 0 |]
-            | Some f ->
-                match f.Value with
-                | VSymbol "valid" -> [| 0; 0; 0; 0 |]
-                | VSymbol "same" when k.Shape.Rank = 4 && k.Shape[0].IsFixed && k.Shape[1].IsFixed ->
-                    // TensorFlow's `same`: total padding kh-1, the extra row/column at the bottom/right
-                    let ph, pw = k.Shape[0].Size - 1, k.Shape[1].Size - 1
-                    [| ph / 2; pw / 2; ph - ph / 2; pw - pw / 2 |]
-                | VSymbol "same" -> [| 0; 0; 0; 0 |]
-                | VNum _ as p ->
-                    let p = intOf (at f.Span) p
-                    if p < 0 then fail "NN0306" (at f.Span) (sprintf "`conv2d` needs a padding of 0 or more, got %d" p)
-                    [| p; p; p; p |]
-                | v -> expects "conv2d" "padding `same`, `valid` or a number" (at f.Span) v
+        let kh, kw =
+            if k.Shape.Rank = 4 && k.Shape[0].IsFixed && k.Shape[1].IsFixed then k.Shape[0].Size, k.Shape[1].Size
+            else 0, 0
+        let pads = padsOf x kh kw stride padding
         VTensor(graph ctx span (fun src -> ctx.Builder.Conv2d(x, k, stride, stride, pads, src))))
 
+/// maxPool2d 2 image, or maxPool2d { size = 3; stride = 2; padding = same } image (stride = size unless given)
 let private pool name op =
-    fn name 2 "a window size and an image [n, h, w, c]" (fun ctx span args ->
-        let (size, sSpan), x = args2 args
-        let size = intOf sSpan size
-        if size <= 0 then fail "NN0306" sSpan (sprintf "`%s` needs a positive window size, got %d" name size)
+    fn name 2 "a window size (or settings { size; stride; padding }) and an image [n, h, w, c]" (fun ctx span args ->
+        let (cfg, cSpan), x = args2 args
+        let size, stride, padding =
+            match cfg with
+            | VRecord _ -> windowSettings name [ "size"; "stride"; "padding" ] id cSpan cfg
+            | VNum _ ->
+                let size = intOf cSpan cfg
+                if size <= 0 then fail "NN0306" cSpan (sprintf "`%s` needs a positive window size, got %d" name size)
+                size, size, Padding.Valid
+            | v -> expects name "a window size or settings such as { size = 2; stride = 2; padding = valid }" cSpan v
         let x = tensorArg name "an image tensor [n, h, w, c]" x
-        VTensor(graph ctx span (fun src -> ctx.Builder.Pool(op, x, size, size, src))))
+        let pads = padsOf x size size stride padding
+        VTensor(graph ctx span (fun src -> ctx.Builder.Pool(op, x, size, stride, pads, src))))
 
 let private reshape =
     fn "reshape" 2 "a shape such as [28; 28] and a tensor" (fun ctx span args ->

@@ -79,8 +79,12 @@ public static partial class GradientRules
                 {
                     if (i == 0) return null; // piecewise constant in x
                     // gather g at each window's arg-max: with disjoint windows, sum(window of g·argmaxMask) = area·avgPool(g·mask)
+                    // (avgPool divides by the window's unpadded cells, so padding breaks the identity too)
                     int size = a.Ints[0], stride = a.Ints[1];
-                    if (size != stride) throw Throw.MissingGradient(y, " in its pooled gradient when pooling windows overlap (stride < size)");
+                    if (stride < size)
+                        throw Throw.MissingGradient(y, " in its pooled gradient when pooling windows overlap");
+                    if (a.Ints[2..].Any(p => p != 0))
+                        throw Throw.MissingGradient(y, " in its pooled gradient when pooling pads the image");
                     var mask = c.Op(OpKind.MaxPool2dGrad, a, c.X(0), c.C(1, c.X(1).Shape));
                     return c.Mul(c.Op(OpKind.AvgPool2d, new OpAttrs { Ints = a.Ints }, c.Mul(g, mask)), c.C(size * size));
                 }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.Execution;
 
@@ -9,8 +11,14 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
     /// <summary>The geometry shared by a convolution and its two gradients.</summary>
     private readonly record struct Geo(int N, int H, int W, int Ci, int Kh, int Kw, int Co, int Oh, int Ow, int Sh, int Sw, int Pt, int Pl)
     {
-        public static Geo Of(int[] x, int[] k, int[] y, int[] ints) =>
-            new(x[0], x[1], x[2], x[3], k[0], k[1], k[3], y[1], y[2], ints[0], ints[1], ints[2], ints[3]);
+        public static Geo Of(int[] x, int[] k, int[] y, int[] ints)
+        {
+            var g = WindowGeometry.Of(x[1], x[2], k[0], k[1], ints);
+            if (g.OutHeight != y[1] || g.OutWidth != y[2])
+                throw Throw.Bug($"a conv2d output of {y[1]}×{y[2]} where its geometry gives " +
+                    $"{g.OutHeight}×{g.OutWidth}");
+            return new(x[0], x[1], x[2], x[3], k[0], k[1], k[3], y[1], y[2], ints[0], ints[1], g.PadTop, g.PadLeft);
+        }
         public int X(int b, int iy, int ix, int c) => ((b * H + iy) * W + ix) * Ci + c;
         public int K(int ky, int kx, int c, int o) => ((ky * Kw + kx) * Ci + c) * Co + o;
         public int Y(int b, int oy, int ox, int o) => ((b * Oh + oy) * Ow + ox) * Co + o;
@@ -61,67 +69,76 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
         return dk;
     }
 
-    /// <summary>Visits each pooling window: (flat output index, flat input indices of the window in row-major order).</summary>
-    private static void Windows(int[] x, int[] y, int size, int stride, Action<int, int[]> body)
+    /// <summary>Visits each pooling window: (flat output index, flat input indices of the window's cells inside the
+    /// image in row-major order, their count). Padded cells are left out: never a maximum, not counted in a
+    /// mean.</summary>
+    private static void Windows(int[] x, int[] y, int[] ints, Action<int, int[], int> body)
     {
+        int size = ints[0], stride = ints[1];
+        var g = WindowGeometry.Of(x[1], x[2], size, size, [stride, stride, .. ints.AsSpan(2)]);
+        if (g.OutHeight != y[1] || g.OutWidth != y[2])
+            throw Throw.Bug($"a pooling output of {y[1]}×{y[2]} where its geometry gives {g.OutHeight}×{g.OutWidth}");
         var window = new int[size * size];
         for (int b = 0; b < x[0]; b++)
             for (int oy = 0; oy < y[1]; oy++)
                 for (int ox = 0; ox < y[2]; ox++)
                     for (int c = 0; c < x[3]; c++)
                     {
+                        int count = 0;
                         for (int dy = 0; dy < size; dy++)
                             for (int dx = 0; dx < size; dx++)
-                                window[dy * size + dx] = ((b * x[1] + oy * stride + dy) * x[2] + ox * stride + dx) * x[3] + c;
-                        body(((b * y[1] + oy) * y[2] + ox) * y[3] + c, window);
+                            {
+                                int iy = oy * stride + dy - g.PadTop, ix = ox * stride + dx - g.PadLeft;
+                                if (iy >= 0 && iy < x[1] && ix >= 0 && ix < x[2])
+                                    window[count++] = ((b * x[1] + iy) * x[2] + ix) * x[3] + c;
+                            }
+                        body(((b * y[1] + oy) * y[2] + ox) * y[3] + c, window, count);
                     }
     }
 
-    private static int ArgMax(T[] data, int[] window)
+    private static int ArgMax(T[] data, int[] window, int count)
     {
         int best = window[0];
-        foreach (var i in window) if (data[i] > data[best]) best = i;
+        for (int j = 1; j < count; j++) if (data[window[j]] > data[best]) best = window[j];
         return best;
     }
 
     /// <summary>Maximum of each window.</summary>
-    public static Tensor<T> MaxPool(Tensor<T> x, int size, int stride, int[] outShape)
+    public static Tensor<T> MaxPool(Tensor<T> x, int[] ints, int[] outShape)
     {
         var y = new Tensor<T>(outShape);
-        Windows(x.Shape, outShape, size, stride, (yi, w) => y.Data[yi] = x.Data[ArgMax(x.Data, w)]);
+        Windows(x.Shape, outShape, ints, (yi, w, n) => y.Data[yi] = x.Data[ArgMax(x.Data, w, n)]);
         return y;
     }
 
     /// <summary>Routes each dy element to the first arg-max of its window in x.</summary>
-    public static Tensor<T> MaxPoolGrad(Tensor<T> x, Tensor<T> dy, int size, int stride)
+    public static Tensor<T> MaxPoolGrad(Tensor<T> x, Tensor<T> dy, int[] ints)
     {
         var dx = new Tensor<T>((int[])x.Shape.Clone());
-        Windows(x.Shape, dy.Shape, size, stride, (yi, w) => dx.Data[ArgMax(x.Data, w)] += dy.Data[yi]);
+        Windows(x.Shape, dy.Shape, ints, (yi, w, n) => dx.Data[ArgMax(x.Data, w, n)] += dy.Data[yi]);
         return dx;
     }
 
-    /// <summary>Mean of each window.</summary>
-    public static Tensor<T> AvgPool(Tensor<T> x, int size, int stride, int[] outShape)
+    /// <summary>Mean of each window's cells inside the image.</summary>
+    public static Tensor<T> AvgPool(Tensor<T> x, int[] ints, int[] outShape)
     {
         var y = new Tensor<T>(outShape);
-        var area = T.CreateChecked(size * size);
-        Windows(x.Shape, outShape, size, stride, (yi, w) =>
+        Windows(x.Shape, outShape, ints, (yi, w, n) =>
         {
             T s = T.Zero;
-            foreach (var i in w) s += x.Data[i];
-            y.Data[yi] = s / area;
+            for (int j = 0; j < n; j++) s += x.Data[w[j]];
+            y.Data[yi] = s / T.CreateChecked(n);
         });
         return y;
     }
 
-    /// <summary>Spreads each dy element evenly over its window.</summary>
-    public static Tensor<T> AvgPoolGrad(Tensor<T> dy, int size, int stride, int[] xShape)
+    /// <summary>Spreads each dy element evenly over its window's cells inside the image.</summary>
+    public static Tensor<T> AvgPoolGrad(Tensor<T> dy, int[] ints, int[] xShape)
     {
         var dx = new Tensor<T>(xShape);
-        var area = T.CreateChecked(size * size);
-        Windows(xShape, dy.Shape, size, stride, (yi, w) =>
+        Windows(xShape, dy.Shape, ints, (yi, w, n) =>
         {
-            foreach (var i in w) dx.Data[i] += dy.Data[yi] / area;
+            for (int j = 0; j < n; j++) dx.Data[w[j]] += dy.Data[yi] / T.CreateChecked(n);
         });
         return dx;
     }

@@ -131,10 +131,10 @@ public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee75
             case OpKind.Conv2d: return ConvOps<T>.Conv2d(x[0], x[1], a.Ints, shape);
             case OpKind.Conv2dGradInput: return ConvOps<T>.Conv2dGradInput(x[0], x[1], a.Ints, shape);
             case OpKind.Conv2dGradKernel: return ConvOps<T>.Conv2dGradKernel(x[0], x[1], a.Ints, shape);
-            case OpKind.MaxPool2d: return ConvOps<T>.MaxPool(x[0], a.Ints[0], a.Ints[1], shape);
-            case OpKind.MaxPool2dGrad: return ConvOps<T>.MaxPoolGrad(x[0], x[1], a.Ints[0], a.Ints[1]);
-            case OpKind.AvgPool2d: return ConvOps<T>.AvgPool(x[0], a.Ints[0], a.Ints[1], shape);
-            case OpKind.AvgPool2dGrad: return ConvOps<T>.AvgPoolGrad(x[0], a.Ints[0], a.Ints[1], shape);
+            case OpKind.MaxPool2d: return ConvOps<T>.MaxPool(x[0], a.Ints, shape);
+            case OpKind.MaxPool2dGrad: return ConvOps<T>.MaxPoolGrad(x[0], x[1], a.Ints);
+            case OpKind.AvgPool2d: return ConvOps<T>.AvgPool(x[0], a.Ints, shape);
+            case OpKind.AvgPool2dGrad: return ConvOps<T>.AvgPoolGrad(x[0], a.Ints, shape);
             case OpKind.DropoutMask: return RandomOps<T>.DropoutMask(shape, a.Value, a.Ints[0], o);
             case OpKind.OneHot: return RandomOps<T>.OneHot(x[0], a.Ints[0], shape);
             default: throw Throw.Exec(RuntimeCodes.BadNode, $"the reference interpreter cannot run `{n.Op}`", n);

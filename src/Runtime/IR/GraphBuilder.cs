@@ -104,9 +104,13 @@ public sealed class GraphBuilder
     /// <summary>2-D convolution with strides and paddings (top, left, bottom, right).</summary>
     public Node Conv2d(Node x, Node k, int strideH, int strideW, int[] pads, SourceSpan span) =>
         Add(OpKind.Conv2d, [x, k], new OpAttrs { Ints = [strideH, strideW, .. pads] }, span);
-    /// <summary>Max or average pooling with a square window.</summary>
+    /// <summary>Max or average pooling with a square window, without padding.</summary>
     public Node Pool(OpKind op, Node x, int size, int stride, SourceSpan span) =>
-        Add(op, [x], new OpAttrs { Ints = [size, stride] }, span);
+        Pool(op, x, size, stride, [0, 0, 0, 0], span);
+    /// <summary>Max or average pooling with a square window and paddings (top, left, bottom, right) that the
+    /// windows ignore: a padded cell is never a maximum and does not count in a mean (as in Keras).</summary>
+    public Node Pool(OpKind op, Node x, int size, int stride, int[] pads, SourceSpan span) =>
+        Add(op, [x], new OpAttrs { Ints = [size, stride, .. pads] }, span);
 
     // ---- randomness and labels ----
     /// <summary>A fresh inverted-dropout mask with the shape of <paramref name="x"/> (each call is a distinct random stream).</summary>

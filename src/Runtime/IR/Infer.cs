@@ -75,7 +75,7 @@ public static class Infer
             case OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel or OpKind.AvgPool2dGrad:
                 return Need(a.Target, op);
             case OpKind.MaxPool2d or OpKind.AvgPool2d:
-                return ShapeRules.Pool2d(xs[0], a.Ints[0], a.Ints[1], Word(op));
+                return ShapeRules.Pool2d(xs[0], a.Ints, Word(op));
             case OpKind.MaxPool2dGrad:
                 return xs[0];
             case OpKind.DropoutMask:

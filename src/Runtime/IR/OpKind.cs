@@ -70,7 +70,8 @@ public enum OpKind
     Conv2dGradInput,
     /// <summary>Gradient of conv2d w.r.t. its kernel: inputs (x, dy), Target = kernel shape.</summary>
     Conv2dGradKernel,
-    /// <summary>Ints = [size, stride].</summary>
+    /// <summary>Ints = [size, stride, padTop, padLeft, padBottom, padRight]; padded cells are ignored (never the
+    /// maximum, not counted in a mean).</summary>
     MaxPool2d,
     /// <summary>Inputs (x, dy): routes dy to the arg-max of each window.</summary>
     MaxPool2dGrad,

@@ -1,3 +1,5 @@
+using Nn.Runtime.Kernels;
+
 namespace Nn.Runtime.IR;
 
 /// <summary>A shape error found while building a graph. <see cref="Code"/> is the stable diagnostic code; the
@@ -106,12 +108,8 @@ public static class ShapeRules
         return xs[0].With(a, Dim.Of((int)total));
     }
 
-    /// <summary>Output size of a convolution or pooling window along one axis (0 when the window does not fit:
-    /// C# division truncates toward zero, so a negative remainder must not reach it).</summary>
-    public static int WindowOut(int size, int window, int stride, int padBefore, int padAfter) =>
-        size + padBefore + padAfter < window ? 0 : (size + padBefore + padAfter - window) / stride + 1;
-
-    /// <summary>conv2d: x [n, h, w, cin], k [kh, kw, cin, cout] → [n, oh, ow, cout]. ints = strides then paddings.</summary>
+    /// <summary>conv2d: x [n, h, w, cin], k [kh, kw, cin, cout] → [n, oh, ow, cout]. ints = strides then paddings
+    /// (top, left, bottom, right); the output size is <see cref="WindowGeometry"/>'s.</summary>
     public static Shape Conv2d(Shape x, Shape k, int[] ints)
     {
         if (x.Rank != 4 || k.Rank != 4)
@@ -120,21 +118,36 @@ public static class ShapeRules
             throw Fail("NN0207", $"`conv2d` needs the image's channels (its last axis, {x[3]}) to equal the kernel's input channels (its third axis, {k[2]}), but the image is {x} and the kernel is {k}");
         if (!x[1].IsFixed || !x[2].IsFixed || !k[0].IsFixed || !k[1].IsFixed)
             throw Fail("NN0207", $"`conv2d` needs fixed heights and widths, got {x} and {k}");
-        int oh = WindowOut(x[1].Size, k[0].Size, ints[0], ints[2], ints[4]);
-        int ow = WindowOut(x[2].Size, k[1].Size, ints[1], ints[3], ints[5]);
-        if (oh <= 0 || ow <= 0) throw Fail("NN0207", $"`conv2d`: the kernel {k} is larger than the padded image {x}");
-        return new Shape(x[0], oh, ow, k[3]);
+        if (k[0].Size < 1 || k[1].Size < 1) throw Fail("NN0207", $"`conv2d` needs a kernel of at least 1×1, got {k}");
+        CheckWindow(ints, "conv2d", "strides");
+        var g = WindowGeometry.Of(x[1].Size, x[2].Size, k[0].Size, k[1].Size, ints);
+        if (!g.Fits) throw Fail("NN0207", $"`conv2d`: the kernel {k} is larger than the padded image {x}");
+        return new Shape(x[0], g.OutHeight, g.OutWidth, k[3]);
     }
 
-    /// <summary>Pooling with a square window: x [n, h, w, c] → [n, h', w', c].</summary>
-    public static Shape Pool2d(Shape x, int size, int stride, string op)
+    /// <summary>Pooling with a square window: x [n, h, w, c] → [n, h', w', c]. ints = window size, stride, then
+    /// paddings (top, left, bottom, right); the output size is <see cref="WindowGeometry"/>'s.</summary>
+    public static Shape Pool2d(Shape x, int[] ints, string op)
     {
         if (x.Rank != 4) throw Fail("NN0207", $"`{op}` needs an image [n, h, w, c], but got {x}");
         if (!x[1].IsFixed || !x[2].IsFixed) throw Fail("NN0207", $"`{op}` needs fixed heights and widths, got {x}");
-        if (size <= 0 || stride <= 0) throw Fail("NN0208", $"`{op}` needs a positive window size and stride");
-        int oh = WindowOut(x[1].Size, size, stride, 0, 0), ow = WindowOut(x[2].Size, size, stride, 0, 0);
-        if (oh <= 0 || ow <= 0) throw Fail("NN0207", $"`{op}` window {size} is larger than the image {x}");
-        return new Shape(x[0], oh, ow, x[3]);
+        CheckWindow(ints, op, "a window size and a stride");
+        int size = ints[0], stride = ints[1];
+        if (ints[2..].Any(p => p > size / 2))
+            throw Fail("NN0208",
+                $"`{op}` pads at most half its window ({size / 2}) on each side, got [{string.Join(", ", ints[2..])}]");
+        var g = WindowGeometry.Of(x[1].Size, x[2].Size, size, size, [stride, stride, .. ints.AsSpan(2)]);
+        if (!g.Fits) throw Fail("NN0207", $"`{op}` window {size} is larger than the image {x}");
+        return new Shape(x[0], g.OutHeight, g.OutWidth, x[3]);
+    }
+
+    /// <summary>A window's attributes: two positive numbers (strides, or a window size and a stride), then four
+    /// paddings of 0 or more.</summary>
+    private static void CheckWindow(int[] ints, string op, string first)
+    {
+        if (ints.Length != 6 || ints[0] < 1 || ints[1] < 1 || ints[2] < 0 || ints[3] < 0 || ints[4] < 0 || ints[5] < 0)
+            throw Fail("NN0208",
+                $"`{op}` needs {first} of 1 or more and four paddings of 0 or more, got [{string.Join(", ", ints)}]");
     }
 
     /// <summary>Slicing: per-axis [start, stop) on fixed axes; symbolic axes must be taken whole.</summary>

@@ -104,8 +104,8 @@ public static class Verifier
         {
             OpKind.Conv2dGradInput => (x[0].Shape, ShapeRules.Conv2d(n.Shape, x[1].Shape, a.Ints)),
             OpKind.Conv2dGradKernel => (x[1].Shape, ShapeRules.Conv2d(x[0].Shape, n.Shape, a.Ints)),
-            OpKind.MaxPool2dGrad => (x[1].Shape, ShapeRules.Pool2d(x[0].Shape, a.Ints[0], a.Ints[1], "maxPool2d")),
-            OpKind.AvgPool2dGrad => (x[0].Shape, ShapeRules.Pool2d(n.Shape, a.Ints[0], a.Ints[1], "avgPool2d")),
+            OpKind.MaxPool2dGrad => (x[1].Shape, ShapeRules.Pool2d(x[0].Shape, a.Ints, "maxPool2d")),
+            OpKind.AvgPool2dGrad => (x[0].Shape, ShapeRules.Pool2d(n.Shape, a.Ints, "avgPool2d")),
             _ => null,
         };
     }
@@ -125,8 +125,10 @@ public static class Verifier
                     problems.Add($"{at}: strides must be ≥ 1 and paddings ≥ 0, got [{string.Join(", ", ints)}]");
                 break;
             case OpKind.MaxPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2d or OpKind.AvgPool2dGrad:
-                Need(2, "window size and stride");
-                if (ints.Length == 2 && (ints[0] < 1 || ints[1] < 1)) problems.Add($"{at}: window size and stride must be ≥ 1");
+                Need(6, "window size, stride and paddings");
+                if (ints.Length == 6 && (ints[0] < 1 || ints[1] < 1 || ints[2..].Any(p => p < 0)))
+                    problems.Add($"{at}: window size and stride must be ≥ 1 and paddings ≥ 0, " +
+                        $"got [{string.Join(", ", ints)}]");
                 break;
             case OpKind.OneHot:
                 Need(1, "width");

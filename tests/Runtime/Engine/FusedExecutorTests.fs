@@ -79,6 +79,23 @@ let private convNet () =
                          Metrics = [ "accuracy" ], TargetShape = Shape(Dim.Sym "n"))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 8; 8; 1 |]; Classes = 4; Target = fun n -> [| n |] }
 
+/// Stride 2 with Keras' `same` padding (0 before, 1 after on a 9×8 image), then pooling with overlapping windows and
+/// padding (Keras' `same` at stride 2; a numeric padding of 1 at stride 1), batch sizes that the threads split.
+let private stridedConvNet () =
+    let same h w k s = Nn.Runtime.Kernels.WindowGeometry.Of(h, w, k, k, s, s, Nn.Runtime.Kernels.Padding.Same).Pads
+    let fwd (ctx: ForwardContext) =
+        let b = ctx.Builder
+        let x = b.Input("image", Shape(Dim.Sym "n", Dim.Of 9, Dim.Of 8, Dim.Of 2), sp)
+        let k = b.Param("c1.k", Shape.Of(3, 3, 2, 4), InitSpec("he"), sp)
+        let c = b.Unary(OpKind.Relu, b.Conv2d(x, k, 2, 2, same 9 8 3 2, sp), sp)     // [n, 5, 4, 4]
+        let p = b.Pool(OpKind.MaxPool2d, c, 3, 2, same 5 4 3 2, sp)                   // [n, 3, 2, 4]
+        let a = b.Pool(OpKind.AvgPool2d, p, 3, 1, [| 1; 1; 1; 1 |], sp)                // [n, 3, 2, 4]
+        let flat = b.Reshape(a, Shape(Dim.Sym "n", Dim.Of 24), sp)
+        dense b flat 24 4 "out"
+    let spec = TrainSpec(Loss = "softmaxCrossEntropy", Optimizer = OptimizerSpec(Kind = "adam", Lr = 0.01),
+                         Metrics = [ "accuracy" ], TargetShape = Shape(Dim.Sym "n"))
+    { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 9; 8; 2 |]; Classes = 4; Target = fun n -> [| n |] }
+
 let private batch (net: Net) (rng: Random) (n: int) =
     let x = randomTensor rng (Array.append [| n |] net.Features) (fun r -> float32 (r.NextDouble() * 2.0 - 1.0))
     let t = net.Target n
@@ -194,6 +211,8 @@ let tests =
             agree (mlp sgd "mse" OpKind.Sigmoid None (fun ctx h -> Layers.BatchNorm(ctx, h, "bn", sp))) 1
         }
         test "conv net: conv2d, relu, max and average pooling, reshape, dense, adam" { agree (convNet ()) 1 }
+        test "stride-2 conv with Keras' same padding, padded overlapping pooling" { agree (stridedConvNet ()) 1 }
+        test "stride-2 conv with Keras' same padding, padded overlapping pooling, two threads" { agree (stridedConvNet ()) 2 }
         test "two threads agree with the reference" {
             agree (mlp (OptimizerSpec(Kind = "adam", Lr = 0.01)) "softmaxCrossEntropy" OpKind.Relu None noExtra) 2
         }

@@ -42,14 +42,20 @@ let private naiveConv (x: T64) (k: T64) sh sw pt pl (oh: int) (ow: int) =
                       for c in 0 .. ci - 1 do s <- s + x.[b, iy, ix, c] * k.[dy, dx, c, o]
                 yield s |]
 
-let private naivePool (x: T64) size stride isMax =
-    let oh, ow = (x.Shape.[1] - size) / stride + 1, (x.Shape.[2] - size) / stride + 1
+/// Pooling by its definition with paddings (top, left, bottom, right) that the windows ignore (as Keras).
+let private naivePool (x: T64) size stride (pads: int[]) isMax =
+    let h, w = x.Shape.[1], x.Shape.[2]
+    let oh, ow = (h + pads.[0] + pads.[2] - size) / stride + 1, (w + pads.[1] + pads.[3] - size) / stride + 1
     t [| x.Shape.[0]; oh; ow; x.Shape.[3] |] [|
         for b in 0 .. x.Shape.[0] - 1 do
           for oy in 0 .. oh - 1 do
             for ox in 0 .. ow - 1 do
               for c in 0 .. x.Shape.[3] - 1 do
-                let win = [ for dy in 0 .. size - 1 do for dx in 0 .. size - 1 -> x.[b, oy * stride + dy, ox * stride + dx, c] ]
+                let win =
+                    [ for dy in 0 .. size - 1 do
+                        for dx in 0 .. size - 1 do
+                          let iy, ix = oy * stride + dy - pads.[0], ox * stride + dx - pads.[1]
+                          if iy >= 0 && iy < h && ix >= 0 && ix < w then yield x.[b, iy, ix, c] ]
                 yield if isMax then List.max win else List.average win |]
 
 let private dotT (a: T64) (b: T64) = Array.fold2 (fun s x y -> s + x * y) 0.0 a.Data b.Data
@@ -124,20 +130,21 @@ let tests =
             expectData r.["y"] dy.Shape (naiveConv x k sh sw pads.[0] pads.[1] dy.Shape.[1] dy.Shape.[2]).Data "conv"
             Expect.floatClose Accuracy.high (dotT r.["y"] dy) (dotT x r.["gi"]) "⟨conv(x,k), dy⟩ = ⟨x, gradInput(dy,k)⟩"
             Expect.floatClose Accuracy.high (dotT r.["y"] dy) (dotT k r.["gk"]) "⟨conv(x,k), dy⟩ = ⟨k, gradKernel(x,dy)⟩")
-        testProperty "pooling = naive loops; avg-pool gradient is its adjoint; max-pool gradient routes to the maximum" (fun (seed: int) ->
+        testProperty "pooling with strides and padding = naive loops; avg-pool gradient is its adjoint; max-pool gradient routes to the maximum" (fun (seed: int) ->
             let rng = Random seed
             let x = randomT rng [| 1 + rng.Next 2; 3 + rng.Next 4; 3 + rng.Next 4; 1 + rng.Next 2 |]
             let size, stride = 1 + rng.Next 3, 1 + rng.Next 2
+            let pads = Array.init 4 (fun _ -> rng.Next(size / 2 + 1))
             let b = GraphBuilder()
             let xn = b.Input("x", Shape.Of x.Shape, at 1)
-            let mx, av = b.Pool(OpKind.MaxPool2d, xn, size, stride, at 2), b.Pool(OpKind.AvgPool2d, xn, size, stride, at 2)
+            let mx, av = b.Pool(OpKind.MaxPool2d, xn, size, stride, pads, at 2), b.Pool(OpKind.AvgPool2d, xn, size, stride, pads, at 2)
             let dyn = b.Input("dy", mx.Shape, at 1)
-            let ga = b.Add(OpKind.AvgPool2dGrad, [ dyn ], OpAttrs(Ints = [| size; stride |], Target = xn.Shape), at 3)
-            let gm = b.Add(OpKind.MaxPool2dGrad, [ xn; dyn ], OpAttrs(Ints = [| size; stride |]), at 3)
+            let ga = b.Add(OpKind.AvgPool2dGrad, [ dyn ], OpAttrs(Ints = mx.Attrs.Ints, Target = xn.Shape), at 3)
+            let gm = b.Add(OpKind.MaxPool2dGrad, [ xn; dyn ], OpAttrs(Ints = mx.Attrs.Ints), at 3)
             let dy = randomT rng (mx.Shape.Resolve(readOnlyDict []))
             let r = Interp.Run(b.Build([ KeyValuePair("mx", mx); KeyValuePair("av", av); KeyValuePair("ga", ga); KeyValuePair("gm", gm) ]), dict [ "x", x; "dy", dy ] |> Dictionary)
-            expectData r.["mx"] dy.Shape (naivePool x size stride true).Data "max"
-            expectData r.["av"] dy.Shape (naivePool x size stride false).Data "avg"
+            expectData r.["mx"] dy.Shape (naivePool x size stride pads true).Data "max"
+            expectData r.["av"] dy.Shape (naivePool x size stride pads false).Data "avg"
             Expect.floatClose Accuracy.high (dotT r.["av"] dy) (dotT x r.["ga"]) "⟨avg(x), dy⟩ = ⟨x, avgGrad(dy)⟩"
             // max-pool is linear in x along directions that keep the arg-max: ⟨max(x), dy⟩ = ⟨x, maxGrad(x, dy)⟩
             Expect.floatClose Accuracy.high (dotT r.["mx"] dy) (dotT x r.["gm"]) "⟨max(x), dy⟩ = ⟨x, maxGrad(x, dy)⟩")

@@ -65,7 +65,7 @@ let tests =
         test "rejects a gradient op whose incoming gradient does not fit its forward op" {
             let b = GraphBuilder()
             let dy = b.Input("dy", Shape.Of(1, 3, 3, 2), at)
-            let bad = raw 1 OpKind.AvgPool2dGrad [ dy ] (Shape.Of(1, 4, 4, 2)) (OpAttrs(Ints = [| 2; 2 |], Target = Shape.Of(1, 4, 4, 2)))
+            let bad = raw 1 OpKind.AvgPool2dGrad [ dy ] (Shape.Of(1, 4, 4, 2)) (OpAttrs(Ints = [| 2; 2; 0; 0; 0; 0 |], Target = Shape.Of(1, 4, 4, 2)))
             expectProblem (Graph([ dy; bad ], out bad)) "its incoming gradient has shape [1, 3, 3, 2], but the forward op it differentiates gives [1, 2, 2, 2]"
         }
         test "rejects duplicate source names, sources without initializer, duplicates and unbound dimension variables" {

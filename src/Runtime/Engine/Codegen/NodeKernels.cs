@@ -90,7 +90,7 @@ internal static class NodeKernels
             }
             case OpKind.Conv2d or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel: return Convolution(n, src, inShapes, shape, c);
             case OpKind.MaxPool2d or OpKind.AvgPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2dGrad:
-                return Pooling.Build(n.Op, a.Ints[0], a.Ints[1], inShapes, shape, S, src, dst);
+                return Pooling.Build(n.Op, a.Ints, inShapes, shape, S, src, dst);
             default: return Fallback.Build(n, ops, c);
         }
     }
@@ -103,7 +103,11 @@ internal static class NodeKernels
         int[] x = n.Op == OpKind.Conv2dGradInput ? shape : inShapes[0];
         int[] k = n.Op switch { OpKind.Conv2d => inShapes[1], OpKind.Conv2dGradInput => inShapes[1], _ => shape };
         int[] y = n.Op switch { OpKind.Conv2d => shape, OpKind.Conv2dGradInput => inShapes[0], _ => inShapes[1] };
-        var s = new Conv2dShape(x[0], x[1], x[2], x[3], k[0], k[1], k[3], i[0], i[1], i[2], i[3], y[1], y[2]);
+        var s = Conv2dShape.Create(x[0], x[1], x[2], x[3], k[0], k[1], k[3], i[0], i[1],
+            Padding.Explicit(i[2], i[3], i[4], i[5]));
+        if (s.OutHeight != y[1] || s.OutWidth != y[2])
+            throw Throw.Bug($"{n}: a conv2d output of {y[1]}×{y[2]} where its geometry gives " +
+                $"{s.OutHeight}×{s.OutWidth}");
         var ws = c.Workspace(n);
         int xl = s.InputLength, kl = s.KernelLength, yl = s.OutputLength;
         return n.Op switch

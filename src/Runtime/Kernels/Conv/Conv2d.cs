@@ -27,12 +27,26 @@ public static partial class Conv2d
             kernel, s.OutChannels, 0f, output, s.OutChannels, bias, activation, threads);
     }
 
-    /// <summary>dKernel = (beta·dKernel +) Uᵀ·dOutput: the gradient with respect to the kernel.</summary>
+    /// <summary>dKernel = (beta·dKernel +) Uᵀ·dOutput: the gradient with respect to the kernel, summed in an order that
+    /// does not depend on <paramref name="threads"/>.</summary>
     public static void BackwardKernel(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput, Span<float> dKernel,
         Span<float> workspace, float beta = 0f, int threads = 1)
     {
         Check(s, input.Length, dKernel.Length, dOutput.Length, workspace.Length);
-        if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Kernel, s, input, dOutput, dKernel, workspace, default, Activation.Identity, beta, threads); return; }
+        if (ChunksBatch(s))
+        {
+            ConvJob.Run(ConvJob.Kind.Kernel, s, input, dOutput, dKernel, workspace, default, Activation.Identity, beta,
+                threads);
+            return;
+        }
+        BackwardKernelWhole(s, input, dOutput, dKernel, workspace, beta, threads);
+    }
+
+    /// <summary>The kernel gradient over all of the call's images at once (a chunk's, when the batch is
+    /// chunked).</summary>
+    private static void BackwardKernelWhole(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput,
+        Span<float> dKernel, Span<float> workspace, float beta, int threads)
+    {
         if (IsDirect(s)) { BackwardKernelDirect(s, input, dOutput, dKernel, beta); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(true, false, s.PatchLength, s.OutChannels, s.PatchCount, 1f, u, s.PatchLength,

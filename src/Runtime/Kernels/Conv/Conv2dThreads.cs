@@ -11,15 +11,24 @@ public static partial class Conv2d
     /// output channels: both threads pack the same panels and share output lines), and the unfold and fold run in
     /// parallel too. A batch of one keeps the GEMM's threads.
     /// </summary>
-    private static bool SplitsBatch(in Conv2dShape s, int threads) =>
-        threads > 1 && s.Batch > 1 && 2.0 * s.PatchCount * s.PatchLength * s.OutChannels >= MinFlopsToSplit;
+    private static bool SplitsBatch(in Conv2dShape s, int threads) => threads > 1 && ChunksBatch(s);
+
+    /// <summary>
+    /// True when the kernel gradient sums over chunks of images, on any number of threads: whether it does, and where
+    /// the chunks end, depend on the shape alone, so each weight's sum runs in the same order on one thread as on two
+    /// and training gives the same bits for any thread count (the forward pass and the input gradient compute each
+    /// output from one image, so only the kernel gradient's sum over images could depend on the split).
+    /// </summary>
+    private static bool ChunksBatch(in Conv2dShape s) =>
+        s.Batch > 1 && 2.0 * s.PatchCount * s.PatchLength * s.OutChannels >= MinFlopsToSplit;
 
     /// <summary>
     /// One convolution call split by images into chunks that the threads take in turn (an atomic counter), so a thread
     /// that starts late, or whose core is busy with another process, takes fewer chunks instead of holding the call up:
     /// two threads then cost about what one does at worst. The kernel gradient sums over images: each chunk writes
-    /// its own partial sum and the partials are added in chunk order, so the result does not depend on which thread
-    /// took which chunk (training stays deterministic for a seed).
+    /// its own partial sum and the partials are added in chunk order, and its chunks are cut by the shape alone (not
+    /// by the thread count), so the result does not depend on which thread took which chunk, nor on how many threads
+    /// there are (<see cref="ChunksBatch"/>).
     /// </summary>
     private sealed unsafe class ConvJob : IParallelWork
     {
@@ -45,10 +54,12 @@ public static partial class Conv2d
             int parts = Math.Min(threads, s.Batch);
             // Chunks of about 0.5 MFLOP, at least two per part.
             double perImage = 2.0 * s.OutHeight * s.OutWidth * s.PatchLength * s.OutChannels;
-            job._perChunk = Math.Clamp((int)(5e5 / Math.Max(perImage, 1)), 1, Math.Max(1, s.Batch / (2 * parts)));
-            // The kernel gradient keeps one partial per chunk: at most four chunks a part, so a large kernel's partials
-            // stay a few copies of it.
-            if (kind == Kind.Kernel) job._perChunk = Math.Max(job._perChunk, (s.Batch + 4 * parts - 1) / (4 * parts));
+            int perChunk = (int)Math.Min(5e5 / Math.Max(perImage, 1), s.Batch);
+            job._perChunk = kind == Kind.Kernel
+                // One partial per chunk, 4 to 8 chunks whatever the thread count: enough for two threads to share, and
+                // a large kernel's partials stay a few copies of it.
+                ? Math.Clamp(perChunk, (s.Batch + 7) / 8, Math.Max(1, s.Batch / 4))
+                : Math.Clamp(perChunk, 1, Math.Max(1, s.Batch / (2 * parts)));
             job._chunks = (s.Batch + job._perChunk - 1) / job._perChunk;
             job._next = 0;
             if (kind == Kind.Kernel && job._partials.Length < job._chunks * s.KernelLength) job._partials = new float[job._chunks * s.KernelLength];
@@ -91,7 +102,8 @@ public static partial class Conv2d
                         new Span<float>(_out + outAt, part.OutputLength), ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
                     break;
                 case Kind.Kernel:
-                    BackwardKernel(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength), new ReadOnlySpan<float>(_b + outAt, part.OutputLength),
+                    BackwardKernelWhole(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength),
+                        new ReadOnlySpan<float>(_b + outAt, part.OutputLength),
                         new Span<float>(_partial + (long)chunk * s.KernelLength, s.KernelLength), ws, 0f, 1);
                     break;
                 default:

@@ -1,111 +1,155 @@
 namespace Nn.Runtime.Kernels;
 
 /// <summary>
-/// Non-overlapping 2-D pooling in NHWC layout (window = stride = <c>size</c>): input [n, h, w, c] to
-/// output [n, ⌊h/size⌋, ⌊w/size⌋, c]; trailing rows and columns that do not fill a window are dropped.
+/// The geometry of a 2-D pooling in NHWC layout: input [n, h, w, c], a size×size window moved by <c>Stride</c>, output
+/// [n, oh, ow, c] with the output size and paddings of <see cref="WindowGeometry"/>. Built once by
+/// <see cref="Create"/>.
+/// </summary>
+public readonly record struct Pool2dShape(
+    int Batch, int Height, int Width, int Channels, int Size, int Stride, WindowGeometry Geometry)
+{
+    /// <summary>The geometry of a pooling; every window must hold at least one cell of the image.</summary>
+    public static Pool2dShape Create(int batch, int height, int width, int channels, int size, int stride,
+        Padding padding)
+    {
+        if (batch < 0 || channels < 0) KernelThrow.Argument(nameof(batch), "sizes must not be negative");
+        var g = WindowGeometry.Of(height, width, size, size, stride, stride, padding);
+        if (!g.Fits)
+            KernelThrow.Argument(nameof(size), $"a {size}×{size} window does not fit a {height}×{width} image");
+        if (Math.Max(Math.Max(g.PadTop, g.PadLeft), Math.Max(g.PadBottom, g.PadRight)) >= size)
+            KernelThrow.Argument(nameof(padding), "a pooling window made only of padding");
+        return new(batch, height, width, channels, size, stride, g);
+    }
+
+    /// <summary>Floats in the input, n·h·w·c.</summary>
+    public int InputLength => Batch * Height * Width * Channels;
+    /// <summary>Floats in the output, n·oh·ow·c.</summary>
+    public int OutputLength => Batch * Geometry.OutHeight * Geometry.OutWidth * Channels;
+
+    /// <summary>The rows [y0, y1) and columns [x0, x1) of the image under output (oy, ox)'s window (padding
+    /// excluded).</summary>
+    internal (int Y0, int Y1, int X0, int X1) Window(int oy, int ox)
+    {
+        int y0 = oy * Stride - Geometry.PadTop, x0 = ox * Stride - Geometry.PadLeft;
+        return (Math.Max(y0, 0), Math.Min(y0 + Size, Height), Math.Max(x0, 0), Math.Min(x0 + Size, Width));
+    }
+}
+
+/// <summary>
+/// Max and average pooling and their gradients on a <see cref="Pool2dShape"/>, any window, stride and padding.
+/// Padded cells are ignored as in Keras: never a maximum, not counted in a mean (a window's mean divides by its cells
+/// inside the image). The first maximum of a window (row-major) takes the gradient.
 /// </summary>
 public static class Pool2d
 {
-    /// <summary>Output height or width for an input extent and window size.</summary>
-    public static int OutSize(int size, int window) => window < 1 ? KernelThrowInt(nameof(window)) : size / window;
+    /// <summary>output = the maximum of each window per channel.</summary>
+    public static void MaxForward(in Pool2dShape s, ReadOnlySpan<float> input, Span<float> output) =>
+        Windows(s, input.Length, output.Length, new MaxOp(), input, output);
 
-    /// <summary>
-    /// output = the maximum of each window per channel; <paramref name="indices"/> records, per output value,
-    /// the flat input index it came from (the first, for ties) so the backward pass can route the gradient.
-    /// </summary>
-    public static void MaxForward(int batch, int height, int width, int channels, int size,
-        ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
+    /// <summary>dInput = 0, then each output gradient is added at its window's first maximum in the input.</summary>
+    public static void MaxBackward(in Pool2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput,
+        Span<float> dInput)
     {
-        int oh = OutSize(height, size), ow = OutSize(width, size);
-        Check(batch, height, width, channels, oh, ow, input.Length, output.Length);
-        KernelThrow.CheckLength(nameof(indices), (long)batch * oh * ow * channels, indices.Length);
+        KernelThrow.CheckLength(nameof(dInput), s.InputLength, dInput.Length);
+        dInput[..s.InputLength].Clear();
+        Windows(s, input.Length, dOutput.Length, new MaxGradOp(), input, dOutput, dInput);
+    }
+
+    /// <summary>output = the mean of each window's cells inside the image, per channel.</summary>
+    public static void AvgForward(in Pool2dShape s, ReadOnlySpan<float> input, Span<float> output) =>
+        Windows(s, input.Length, output.Length, new AvgOp(), input, output);
+
+    /// <summary>dInput = each output gradient spread evenly over its window's cells inside the image.</summary>
+    public static void AvgBackward(in Pool2dShape s, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    {
+        KernelThrow.CheckLength(nameof(dInput), s.InputLength, dInput.Length);
+        dInput[..s.InputLength].Clear();
+        Windows(s, s.InputLength, dOutput.Length, new AvgGradOp(), ReadOnlySpan<float>.Empty, dOutput, dInput);
+    }
+
+    /// <summary>What one window does for one channel: a is the input (or empty), b the output or output gradient,
+    /// d the input gradient (or empty); <c>at(j)</c> is the flat input index of the window's j-th cell.</summary>
+    private interface IWindowOp
+    {
+        void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells);
+    }
+
+    private readonly struct MaxOp : IWindowOp
+    {
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
+        {
+            float best = a[cells[0]];
+            for (int j = 1; j < cells.Length; j++) if (a[cells[j]] > best) best = a[cells[j]];
+            b[o] = best;
+        }
+    }
+
+    private readonly struct MaxGradOp : IWindowOp
+    {
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
+        {
+            int best = cells[0];
+            for (int j = 1; j < cells.Length; j++) if (a[cells[j]] > a[best]) best = cells[j];
+            d[best] += bIn[o];
+        }
+    }
+
+    private readonly struct AvgOp : IWindowOp
+    {
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
+        {
+            float sum = 0f;
+            foreach (int i in cells) sum += a[i];
+            b[o] = sum / cells.Length;
+        }
+    }
+
+    private readonly struct AvgGradOp : IWindowOp
+    {
+        public void Run(ReadOnlySpan<float> a, Span<float> b, ReadOnlySpan<float> bIn, Span<float> d, int o,
+            scoped ReadOnlySpan<int> cells)
+        {
+            float g = bIn[o] / cells.Length;
+            foreach (int i in cells) d[i] += g;
+        }
+    }
+
+    private static void Windows<TOp>(in Pool2dShape s, int inputLength, int outputLength, TOp op, ReadOnlySpan<float> a,
+        Span<float> b) where TOp : struct, IWindowOp =>
+        Loop(s, inputLength, outputLength, op, a, b, b, Span<float>.Empty);
+
+    private static void Windows<TOp>(in Pool2dShape s, int inputLength, int outputLength, TOp op, ReadOnlySpan<float> a,
+        ReadOnlySpan<float> bIn, Span<float> d) where TOp : struct, IWindowOp =>
+        Loop(s, inputLength, outputLength, op, a, Span<float>.Empty, bIn, d);
+
+    /// <summary>Calls the op for every output element with the flat input indices of its window's cells in the
+    /// image.</summary>
+    private static void Loop<TOp>(in Pool2dShape s, int inputLength, int outputLength, TOp op, ReadOnlySpan<float> a,
+        Span<float> b, ReadOnlySpan<float> bIn, Span<float> d) where TOp : struct, IWindowOp
+    {
+        KernelThrow.CheckLength("input", s.InputLength, inputLength);
+        KernelThrow.CheckLength("output", s.OutputLength, outputLength);
+        int oh = s.Geometry.OutHeight, ow = s.Geometry.OutWidth, c = s.Channels;
+        Span<int> cells = s.Size * s.Size <= 256 ? stackalloc int[s.Size * s.Size] : new int[s.Size * s.Size];
         int o = 0;
-        for (int n = 0; n < batch; n++)
+        for (int n = 0; n < s.Batch; n++)
             for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++, o += channels)
+                for (int ox = 0; ox < ow; ox++, o += c)
                 {
-                    int first = ((n * height + oy * size) * width + ox * size) * channels;
-                    for (int ch = 0; ch < channels; ch++)
+                    var (y0, y1, x0, x1) = s.Window(oy, ox);
+                    int count = 0;
+                    for (int iy = y0; iy < y1; iy++)
+                        for (int ix = x0; ix < x1; ix++) cells[count++] = ((n * s.Height + iy) * s.Width + ix) * c;
+                    var window = cells[..count];
+                    for (int ch = 0; ch < c; ch++)
                     {
-                        float best = input[first + ch];
-                        int at = first + ch;
-                        for (int dy = 0; dy < size; dy++)
-                            for (int dx = 0; dx < size; dx++)
-                            {
-                                int i = ((n * height + oy * size + dy) * width + ox * size + dx) * channels + ch;
-                                if (input[i] > best) { best = input[i]; at = i; }
-                            }
-                        output[o + ch] = best;
-                        indices[o + ch] = at;
+                        op.Run(a, b, bIn, d, o + ch, window);
+                        for (int j = 0; j < count; j++) window[j]++;
                     }
                 }
-    }
-
-    /// <summary>dInput = 0, then each output gradient is added at the input index its maximum came from.</summary>
-    public static void MaxBackward(ReadOnlySpan<float> dOutput, ReadOnlySpan<int> indices, Span<float> dInput)
-    {
-        KernelThrow.CheckLength(nameof(indices), dOutput.Length, indices.Length);
-        dInput.Clear();
-        for (int o = 0; o < dOutput.Length; o++) dInput[indices[o]] += dOutput[o];
-    }
-
-    /// <summary>output = the mean of each window per channel.</summary>
-    public static void AvgForward(int batch, int height, int width, int channels, int size,
-        ReadOnlySpan<float> input, Span<float> output)
-    {
-        int oh = OutSize(height, size), ow = OutSize(width, size);
-        Check(batch, height, width, channels, oh, ow, input.Length, output.Length);
-        float scale = 1f / (size * size);
-        int o = 0;
-        for (int n = 0; n < batch; n++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++, o += channels)
-                {
-                    var dst = output.Slice(o, channels);
-                    dst.Clear();
-                    for (int dy = 0; dy < size; dy++)
-                        for (int dx = 0; dx < size; dx++)
-                        {
-                            int i = ((n * height + oy * size + dy) * width + ox * size + dx) * channels;
-                            Elementwise.Binary<AddOp>(dst, input.Slice(i, channels), dst);
-                        }
-                    Elementwise.BinaryScalar<MulOp>(dst, scale, dst);
-                }
-    }
-
-    /// <summary>dInput = each output gradient spread evenly over its window (0 in dropped rows and columns).</summary>
-    public static void AvgBackward(int batch, int height, int width, int channels, int size,
-        ReadOnlySpan<float> dOutput, Span<float> dInput)
-    {
-        int oh = OutSize(height, size), ow = OutSize(width, size);
-        Check(batch, height, width, channels, oh, ow, dInput.Length, dOutput.Length);
-        dInput[..(batch * height * width * channels)].Clear();
-        float scale = 1f / (size * size);
-        int o = 0;
-        for (int n = 0; n < batch; n++)
-            for (int oy = 0; oy < oh; oy++)
-                for (int ox = 0; ox < ow; ox++, o += channels)
-                {
-                    var g = dOutput.Slice(o, channels);
-                    for (int dy = 0; dy < size; dy++)
-                        for (int dx = 0; dx < size; dx++)
-                        {
-                            int i = ((n * height + oy * size + dy) * width + ox * size + dx) * channels;
-                            Elementwise.BinaryScalar<MulOp>(g, scale, dInput.Slice(i, channels));
-                        }
-                }
-    }
-
-    private static int KernelThrowInt(string name)
-    {
-        KernelThrow.Argument(name, "the pooling window must be positive");
-        return 0;
-    }
-
-    private static void Check(int batch, int height, int width, int channels, int oh, int ow, int inputLength, int outputLength)
-    {
-        if (batch < 0 || height < 0 || width < 0 || channels < 0) KernelThrow.Argument(nameof(batch), "sizes must not be negative");
-        KernelThrow.CheckLength("input", (long)batch * height * width * channels, inputLength);
-        KernelThrow.CheckLength("output", (long)batch * oh * ow * channels, outputLength);
     }
 }
