@@ -128,11 +128,40 @@ let tests =
             Expect.equal code 0 (sprintf "deep_sigmoid (stderr: %s)" err)
             Expect.stringContains out "parameter         shape       |grad|     |value|    |grad|/|value|" "table header"
             Expect.stringContains out "repeat1.dense1.w  [784, 128]" "first layer row (inside the prelude's repeat)"
-            Expect.stringContains out "vanishing gradients" "diagnosis"
+            Expect.stringContains out "vanishing gradients in 5 of 9 weight layers" "diagnosis"
+            Expect.stringContains out "repeat1.dense1.w, repeat1.dense2.w, repeat1.dense3.w, repeat1.dense4.w, repeat1.dense5.w\n" "which layers"
+            Expect.isMatch out @"repeat1\.dense1\.w +\[784, 128\] .* vanishing" "marked in the table"
+            Expect.isMatch out @"towards the input they change by ×0\.\d+ per layer" "the trend"
             let code, out, _ = nn TestUtil.repoRoot [ "grad"; residual; "--batch"; "16" ]
             Expect.equal code 0 "deep"
             Expect.stringContains out "repeat1.residual8.dense1.w" "residual parameters"
             Expect.stringContains out "no sign of vanishing or exploding gradients" "diagnosis"
+        }
+
+        test "nn grad finds an explosion whose first and last layers look alike (8 ReLU layers, normal 1.0 weights)" {
+            let dir = sandbox [ "data/mnist10k-images-idx3-ubyte.gz"; "data/mnist10k-labels-idx1-ubyte.gz" ]
+            let program =
+                [ "let layer units (x: [n, k]) ="
+                  "    param w : [k, units] = normal 1.0"
+                  "    param b : [units] = zeros"
+                  "    x @ w + b"
+                  ""
+                  "network deep (image: [n, 28, 28]) : [n, 10] ="
+                  "    image / 255.0 |> flatten |> repeat 8 (layer 128 >> relu) |> layer 10"
+                  ""
+                  "train deep {"
+                  "    data      = idx \"data/mnist10k-images-idx3-ubyte.gz\" \"data/mnist10k-labels-idx1-ubyte.gz\""
+                  "    loss      = softmaxCrossEntropy"
+                  "    optimizer = sgd { lr = 0.01 }"
+                  "}" ]
+            File.WriteAllLines(Path.Combine(dir, "explode.nn"), program)
+            let code, out, err = nn dir [ "grad"; "explode.nn"; "--batch"; "16" ]
+            Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
+            // today: "no sign of vanishing or exploding gradients" (only the first and last layers were compared)
+            Expect.isFalse (out.Contains "no sign of") "not healthy"
+            Expect.isMatch out @"exploding gradients in 9 of 9 weight layers \(\|grad\|/\|value\| \d\.\d{3}e\+0\d to \d\.\d{3}e\+0\d, above 10\): repeat1\.layer1\.w, " "which layers and why"
+            Expect.stringContains out "repeat1.layer8.w, layer1.w\n" "up to the last"
+            Expect.isMatch out @"repeat1\.layer4\.w +\[128, 128\] .* exploding" "marked in the table"
         }
 
         test "nn grad at trained weights writes the gradients under the parameter paths" {
