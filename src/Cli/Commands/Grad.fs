@@ -62,34 +62,37 @@ let diagnosis (report: Gradients.Report) : string list =
             sprintf "weight gradients range from %s (%s) to %s (%s)%s"
                 (sci small.GradNorm) small.Name (sci large.GradNorm) large.Name trend
         let n = v.Layers.Length
+        let ratioLimit, depthLimit = Gradients.Thresholds.explodingRatio, Gradients.Thresholds.depthFactor
         let exploding =
             match v.Exploding with
             | [] -> []
             | layers ->
+                let above limit (values: float list) = values |> List.filter (fun r -> r > limit)
                 let why =
-                    [ match layers |> List.choose (fun l -> l.Ratio) |> List.filter (fun r -> r > Gradients.Thresholds.explodingRatio) with
+                    [ match above ratioLimit (layers |> List.choose (fun l -> l.Ratio)) with
                       | [] -> ()
-                      | rs -> sprintf "|grad|/|value| %s, above %g" (range rs) Gradients.Thresholds.explodingRatio
-                      match layers |> List.choose (fun l -> l.OfLast) |> List.filter (fun r -> r > Gradients.Thresholds.depthFactor) with
+                      | rs -> sprintf "|grad|/|value| %s, above %g" (range rs) ratioLimit
+                      match above depthLimit (layers |> List.choose (fun l -> l.OfLast)) with
                       | [] -> ()
-                      | rs -> sprintf "|grad| %s times the last layer's, above %g" (range rs) Gradients.Thresholds.depthFactor
+                      | rs -> sprintf "|grad| %s times the last layer's, above %g" (range rs) depthLimit
                       if layers |> List.exists (fun l -> not (Double.IsFinite l.Param.GradNorm)) then "|grad| not finite" ]
-                [ sprintf "exploding gradients in %d of %d weight layers (%s): %s" layers.Length n (String.concat "; " why) (names layers)
-                  "  try smaller initial weights (glorot, he), normalized inputs or layers (standardize, batchNorm, layerNorm), \
-gradient clipping (`clip = norm 1.0`) or a smaller learning rate" ]
+                [ sprintf "exploding gradients in %d of %d weight layers (%s): %s"
+                      layers.Length n (String.concat "; " why) (names layers)
+                  "  try smaller initial weights (glorot, he), normalized inputs or layers (standardize, batchNorm, \
+layerNorm), gradient clipping (`clip = norm 1.0`) or a smaller learning rate" ]
         let vanishing =
             match v.Vanishing with
             | [] -> []
             | layers ->
                 let rs = layers |> List.choose (fun l -> l.OfLast)
                 [ sprintf "vanishing gradients in %d of %d weight layers (|grad| %s of the last layer's, below 1/%g): %s"
-                      layers.Length n (range rs) Gradients.Thresholds.depthFactor (names layers)
-                  "  try relu instead of sigmoid or tanh, residual connections, normalization (batchNorm, layerNorm) or \
-he initialization" ]
+                      layers.Length n (range rs) depthLimit (names layers)
+                  "  try relu instead of sigmoid or tanh, residual connections, normalization (batchNorm, layerNorm) \
+or he initialization" ]
         let healthy =
             if exploding.IsEmpty && vanishing.IsEmpty then
-                [ sprintf "no sign of vanishing or exploding gradients: every weight layer's |grad|/|value| is at most %g \
-and its |grad| within %g× of the last layer's" Gradients.Thresholds.explodingRatio Gradients.Thresholds.depthFactor ]
+                [ sprintf "no sign of vanishing or exploding gradients: every weight layer's |grad|/|value| is at most \
+%g and its |grad| within %g× of the last layer's" ratioLimit depthLimit ]
             else []
         spread :: exploding @ vanishing @ healthy
 

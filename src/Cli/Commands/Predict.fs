@@ -173,7 +173,8 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
         match classes, probabilities with
         | Some cl, Some(_, p) when cl.Names.Length <= 10 ->
             [ "row"; "input"; "class" ] @ List.ofArray cl.Names,
-            [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; predicted cl p[i] ] @ (p[i] |> Array.map number |> List.ofArray) ]
+            [ for i in 0 .. shown - 1 ->
+                  [ string (i + 1); cells x i; predicted cl p[i] ] @ (p[i] |> Array.map number |> List.ofArray) ]
         | Some cl, Some(_, p) ->
             [ "row"; "input"; "class"; "p" ],
             [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; predicted cl p[i]; number (Array.max p[i]) ] ]

@@ -128,7 +128,10 @@ let judge (report: Report) : Verdict =
     let layers =
         [ for p in weights ->
               let ratio = if p.ValueNorm > 0.0 then Some(p.GradNorm / p.ValueNorm) else None
-              let ofLast = match last with Some l when l > 0.0 && System.Double.IsFinite l -> Some(p.GradNorm / l) | _ -> None
+              let ofLast =
+                  match last with
+                  | Some l when l > 0.0 && System.Double.IsFinite l -> Some(p.GradNorm / l)
+                  | _ -> None
               let state =
                   if not (System.Double.IsFinite p.GradNorm) then Exploding
                   elif ratio |> Option.exists (fun r -> r > Thresholds.explodingRatio) then Exploding
