@@ -117,14 +117,34 @@ let tests =
             Expect.equal (err.Trim()) (sprintf "nn: --resume: there is no run of `xor` under %s; give the run folder" (Path.Combine("runs", "xor"))) "message"
         }
 
-        test "divergence is a diagnostic at the node's line, without a stack trace" {
+        test "divergence to NaN is a diagnostic at the node's line, without a stack trace" {
             let dir = sandbox [ "xor.nn" ]
-            let code, _, err = nn dir [ "train"; "xor.nn"; "--engine"; "reference"; "--set"; "optimizer=sgd { lr = 1e38 }"; "--set"; "epochs=20"; "--quiet" ]
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--engine"; "reference"; "--set"; "optimizer=sgd { lr = 1e38 }"; "--set"; "epochs=20"; "--set"; "divergence=0"; "--quiet" ]
             Expect.equal code 1 "exit code"
             Expect.stringContains err "error NN0612: training diverged at step " "code and message"
             Expect.stringContains err "try a smaller learning rate" "advice"
             Expect.stringContains err " | " "source excerpt"
             Expect.isFalse (err.Contains "   at ") "no stack trace"
+        }
+
+        test "a loss that explodes while staying finite stops with NN0620 at the loss line; `divergence` sets the limit" {
+            let dir = sandbox [ "xor.nn"; "iris.nn"; "data/iris.csv" ]
+            // today: xor with lr 1e10 ends at a loss of 1e10, iris with lr 1e30 at 6.9e29, both with exit code 0
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "optimizer=sgd { lr = 1e10 }"; "--set"; "epochs=50"; "--quiet"; "--out"; "a" ]
+            Expect.equal code 1 "xor: exit code"
+            let first = (lines err).Head.Replace(Path.Combine(dir, "xor.nn"), "xor.nn")
+            Expect.stringStarts first "xor.nn(18,17): error NN0620: training diverged at step 2 (epoch 2, batch 1): the loss (`binaryCrossEntropy`) reached " "xor: at the loss line"
+            Expect.stringContains first "try a smaller learning rate" "hint"
+            Expect.stringContains err "18 |     loss      = binaryCrossEntropy" "source line"
+            let code, _, err = nn dir [ "train"; "iris.nn"; "--set"; "optimizer=sgd { lr = 1e30 }"; "--set"; "epochs=5"; "--quiet"; "--out"; "b" ]
+            Expect.equal code 1 "iris: exit code"
+            Expect.stringContains err "error NN0620: training diverged at step 2 (epoch 1, batch 2): the loss (`softmaxCrossEntropy`)" "iris"
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "optimizer=sgd { lr = 1e10 }"; "--set"; "epochs=50"; "--set"; "divergence=0"; "--quiet"; "--out"; "c" ]
+            Expect.equal code 0 (sprintf "divergence = 0 turns the guard off (stderr: %s)" err)
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "divergence=0.5" ]
+            Expect.equal code 1 "a factor below 1"
+            Expect.stringContains err "error NN0407: " "a bad number in train"
+            Expect.stringContains err "must be 0 (off) or a factor of at least 1" "says the rule"
         }
 
         test "--set of an unknown field is NN0401 at the name; a bad engine is a user error" {

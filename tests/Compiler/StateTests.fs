@@ -146,7 +146,9 @@ test.nn(2,15): error NN0612: the state `s`, computed over the 2 training rows, i
             let p = plan program 3
             Expect.equal p.Initial["offset1.c"].Data [| 2.5f; 2.5f; 2.5f |] "the initializer"
             let exec = ReferenceExecutor(p.Graphs, p.Initial)
-            Trainer.Fit(p.Graphs, exec, p.Train, null, TrainPlan.options p.Config null null) |> ignore
+            // inputs near 1000 with lr 0.01 diverge (the loss grows 4.5e7-fold at step 2): only the buffer matters here
+            let options = TrainOptions(Epochs = p.Config.Epochs, Batch = p.Config.Batch, Divergence = 0.0)
+            Trainer.Fit(p.Graphs, exec, p.Train, null, options) |> ignore
             let after = exec.Snapshot()
             Expect.equal after["offset1.c"].Data [| 2.5f; 2.5f; 2.5f |] "not changed by gradient descent"
             Expect.notEqual after["dense1.w"].Data p.Initial["dense1.w"].Data "while the parameters are"

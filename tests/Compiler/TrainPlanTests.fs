@@ -65,4 +65,11 @@ let tests =
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
             Expect.equal (TrainPlan.options plan.Config null null).Schedule.Monitor "validationLoss" "the default"
         }
+        test "reduceOnPlateau takes a `min` rate (default 0) that reaches the trainer's schedule" {
+            let plan, _, result = train "xor.nn" [ "epochs", "6"; "schedule", "reduceOnPlateau { patience = 0; monitor = loss; min = 0.2 }" ]
+            Expect.equal (TrainPlan.options plan.Config null null).Schedule.Min 0.2 "min"
+            Expect.isGreaterThanOrEqual (result.History |> Seq.map (fun r -> r.LearningRate) |> Seq.min) 0.2 "never below min"
+            let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
+            Expect.equal (TrainPlan.options plan.Config null null).Schedule.Min 0.0 "the default"
+        }
     ]

@@ -15,8 +15,10 @@ let help =
                [--set FIELD=VALUE]...
 
 Runs one batch (the first K training rows) forward and backward with the loss and data of a train block and prints,
-for every parameter, the norm of its gradient, the norm of its value and their ratio. Gradients that shrink by
-orders of magnitude towards the first layers are vanishing; ratios far above 1 are exploding.
+for every parameter, the norm of its gradient, the norm of its value and their ratio, then judges every weight layer
+(every parameter of two or more axes): exploding when |grad|/|value| is above 10 or its |grad| above 100 times the
+last weight layer's (or not finite), vanishing when its |grad| is below 1/100 of the last weight layer's. It names
+those layers and gives the trend: the factor by which gradient norms change per layer towards the input.
   --network NAME   differentiate this network with the train block's loss and data (any network with the same input
                    and output shapes: compare `deep` with `deep_sigmoid` in examples/residual.nn)
   --train NAME     the train block of network NAME (default: the network's own, or the first)
@@ -36,23 +38,63 @@ let private spec = [ "--network", Value; "--train", Value; "--weights", Value; "
 let private inv = Globalization.CultureInfo.InvariantCulture
 let private sci (x: float) = x.ToString("0.000e+00", inv)
 
-/// A sentence on the spread of the weight matrices' gradient norms (first layers vs last).
-let diagnosis (report: Gradients.Report) =
-    let weights = report.Params |> List.filter (fun p -> p.Shape.Length >= 2)
+let private names (layers: Gradients.LayerVerdict list) = layers |> List.map (fun l -> l.Param.Name) |> String.concat ", "
+
+let private range (values: float list) =
+    let lo, hi = List.min values, List.max values
+    if lo = hi then sci lo else sprintf "%s to %s" (sci lo) (sci hi)
+
+/// The verdict in sentences: the spread and trend of the weight gradients, then which layers explode or vanish
+/// and why (every weight layer is judged: docs/language.md, `nn grad`).
+let diagnosis (report: Gradients.Report) : string list =
+    let v = Gradients.judge report
+    let weights = v.Layers |> List.map (fun l -> l.Param)
     match weights with
-    | [] | [ _ ] -> None
+    | [] -> []
     | _ ->
-        let first, last = List.head weights, List.last weights
         let small = weights |> List.minBy (fun p -> p.GradNorm)
         let large = weights |> List.maxBy (fun p -> p.GradNorm)
-        let spread = if small.GradNorm > 0.0 then large.GradNorm / small.GradNorm else infinity
-        let text =
-            sprintf "weight gradients range from %s (%s) to %s (%s)" (sci small.GradNorm) small.Name (sci large.GradNorm) large.Name
-        if spread > 100.0 && last.GradNorm > 100.0 * first.GradNorm then
-            Some(text + sprintf "; the first layer's is %s of the last's: vanishing gradients" (sci (first.GradNorm / last.GradNorm)))
-        elif spread > 100.0 && first.GradNorm > 100.0 * last.GradNorm then
-            Some(text + sprintf "; the first layer's is %s times the last's: exploding gradients" (sci (first.GradNorm / last.GradNorm)))
-        else Some(text + "; no sign of vanishing or exploding gradients")
+        let trend =
+            match v.PerLayer with
+            | Some f -> sprintf "; towards the input they change by ×%s per layer" (f.ToString("0.###", inv))
+            | None -> ""
+        let spread =
+            sprintf "weight gradients range from %s (%s) to %s (%s)%s"
+                (sci small.GradNorm) small.Name (sci large.GradNorm) large.Name trend
+        let n = v.Layers.Length
+        let ratioLimit, depthLimit = Gradients.Thresholds.explodingRatio, Gradients.Thresholds.depthFactor
+        let exploding =
+            match v.Exploding with
+            | [] -> []
+            | layers ->
+                let above limit (values: float list) = values |> List.filter (fun r -> r > limit)
+                let why =
+                    [ match above ratioLimit (layers |> List.choose (fun l -> l.Ratio)) with
+                      | [] -> ()
+                      | rs -> sprintf "|grad|/|value| %s, above %g" (range rs) ratioLimit
+                      match above depthLimit (layers |> List.choose (fun l -> l.OfLast)) with
+                      | [] -> ()
+                      | rs -> sprintf "|grad| %s times the last layer's, above %g" (range rs) depthLimit
+                      if layers |> List.exists (fun l -> not (Double.IsFinite l.Param.GradNorm)) then "|grad| not finite" ]
+                [ sprintf "exploding gradients in %d of %d weight layers (%s): %s"
+                      layers.Length n (String.concat "; " why) (names layers)
+                  "  try smaller initial weights (glorot, he), normalized inputs or layers (standardize, batchNorm, \
+layerNorm), gradient clipping (`clip = norm 1.0`) or a smaller learning rate" ]
+        let vanishing =
+            match v.Vanishing with
+            | [] -> []
+            | layers ->
+                let rs = layers |> List.choose (fun l -> l.OfLast)
+                [ sprintf "vanishing gradients in %d of %d weight layers (|grad| %s of the last layer's, below 1/%g): %s"
+                      layers.Length n (range rs) depthLimit (names layers)
+                  "  try relu instead of sigmoid or tanh, residual connections, normalization (batchNorm, layerNorm) \
+or he initialization" ]
+        let healthy =
+            if exploding.IsEmpty && vanishing.IsEmpty then
+                [ sprintf "no sign of vanishing or exploding gradients: every weight layer's |grad|/|value| is at most \
+%g and its |grad| within %g× of the last layer's" ratioLimit depthLimit ]
+            else []
+        spread :: exploding @ vanishing @ healthy
 
 let run (a: Args) =
     let file = fileArg "grad" a
@@ -78,16 +120,25 @@ let run (a: Args) =
         net.Decl.Name plan.Config.Loss report.Rows (match a.Get "--weights" with Some w -> w | None -> "the initial values")
         (Progress.number report.Loss)
     printfn ""
+    let states =
+        (Gradients.judge report).Layers |> List.map (fun l -> l.Param.Name, l.State) |> Map.ofList
     let rowsOut =
         [ for p in report.Params ->
               [ p.Name; HostTensor.FormatShape p.Shape; sci p.GradNorm; sci p.ValueNorm
-                (if p.ValueNorm > 0.0 then sci (p.GradNorm / p.ValueNorm) else "-") ] ]
-    Summary.table [ "parameter"; "shape"; "|grad|"; "|value|"; "|grad|/|value|" ] rowsOut |> List.iter (printfn "%s")
+                (if p.ValueNorm > 0.0 then sci (p.GradNorm / p.ValueNorm) else "-")
+                (match states.TryFind p.Name with
+                 | Some Gradients.Exploding -> "exploding"
+                 | Some Gradients.Vanishing -> "vanishing"
+                 | _ -> "") ] ]
+    // the verdict column only when a layer is flagged
+    let flagged = rowsOut |> List.exists (fun r -> List.last r <> "")
+    let header = [ "parameter"; "shape"; "|grad|"; "|value|"; "|grad|/|value|" ] @ (if flagged then [ "verdict" ] else [ "" ])
+    Summary.table header rowsOut |> List.iter (printfn "%s")
     match diagnosis report with
-    | Some d ->
+    | [] -> ()
+    | lines ->
         printfn ""
-        printfn "%s" d
-    | None -> ()
+        lines |> List.iter (printfn "%s")
     match a.Get "--out" with
     | Some path ->
         let tensors = report.Params |> List.map (fun p -> KeyValuePair(p.Name, RawTensor.FromHost p.Gradient))

@@ -12,15 +12,22 @@ open Nn.Cli.Common
 
 let help =
     """Usage: nn predict FILE --weights W --input X.(npy|csv|idx) [--out Y.(csv|npy)] [--network NAME]
-                  [--threads N] [--engine fused|reference]
+                  [--allow-nan] [--threads N] [--engine fused|reference]
 
 Runs the network of FILE with the weights W (a checkpoint.safetensors or a run folder) on the rows of X and
-prints a table of the outputs (the first 20 rows); classifiers also show the predicted class, named after the
-classes of the training data. The shape of X's rows is checked against the network's input first.
+prints a table of the outputs (the first 20 rows). A classifier (trained with softmaxCrossEntropy, crossEntropy, or
+binaryCrossEntropy with one output) shows and writes the predicted class and the class probabilities instead of raw
+outputs, named after the classes of the training data: softmax is applied to the scores of a softmaxCrossEntropy
+network (unless the network ends in softmax); crossEntropy outputs are probabilities already; a binaryCrossEntropy
+output p is the probability of the second class (1 − p of the first). The shape of X's rows is checked against the
+network's input first. Rows holding NaN or infinite values are an error (NN0560) naming them.
   --input X      .npy (any numeric dtype), .csv (with a header; the train block's feature columns when it reads
                  a CSV file, else every column), or IDX (.idx, *-ubyte, optionally .gz)
-  --out Y        write every row: .csv (one column per output, plus `predicted` for classifiers) or .npy
+  --out Y        write every row: .csv (one column per output, or per class with its probability, plus
+                 `predicted` for classifiers) or .npy (the outputs, or a classifier's probabilities)
   --network NAME the network to run (default: the one of the first train block, or the only one)
+  --allow-nan    predict the other rows and mark those holding NaN or infinite values: NaN outputs and
+                 probabilities, an empty class
 
 Exit codes: 0 ok, 1 an error in the program, the input, the weights or the command line, 2 internal.
 
@@ -28,9 +35,15 @@ Examples:
   nn predict examples/iris.nn --weights examples/runs/iris/20250101-120000 --input examples/data/iris.csv
   nn predict examples/xor.nn --weights run/checkpoint.safetensors --input points.npy --out predictions.csv"""
 
-let private spec = [ "--weights", Value; "--input", Value; "--out", Value; "--network", Value; "--threads", Value; "--engine", Value ]
+let private spec =
+    [ "--weights", Value; "--input", Value; "--out", Value; "--network", Value; "--threads", Value; "--engine", Value
+      "--allow-nan", Switch ]
 
 let private inv = Globalization.CultureInfo.InvariantCulture
+
+let private isCsv (path: string) =
+    let lower = path.ToLowerInvariant()
+    lower.EndsWith ".csv" || lower.EndsWith ".csv.gz"
 
 /// Read the input rows by the file's extension.
 let private readInput (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: Compile.Compiled) (path: string) =
@@ -60,25 +73,50 @@ let private checkShape (net: Compile.NetworkInfo) (file: string) (x: HostTensor)
             (sprintf "the rows of %s have the shape %s, but the network `%s` takes %O (rows of %O)"
                 (Path.GetFileName file) rowShape net.Decl.Name input.Shape (Shape(dims[1..])))
 
-/// Class names and each row's class, for classifiers.
-let private classify (loss: string) (names: string[] option) (out: HostTensor) =
-    let k = out.RowSize
-    let softmax (row: float32[]) =
-        let m = Array.max row
-        let e = row |> Array.map (fun v -> exp (float (v - m)))
-        let s = Array.sum e
-        e |> Array.map (fun v -> v / s)
+/// A classifier's classes and how one output row becomes their probabilities.
+type private Classes =
+    { Names: string[]
+      /// the class probabilities of one output row; all NaN when the row is not finite
+      Probabilities: float32[] -> float[] }
+
+let private softmax (row: float32[]) =
+    let m = Array.max row
+    let e = row |> Array.map (fun v -> exp (float v - float m))
+    let s = Array.sum e
+    e |> Array.map (fun v -> v / s)
+
+/// The classes of a network trained with `loss`, whose output rows have `k` values, or None for a regression.
+/// Scores trained with softmaxCrossEntropy get a softmax, unless the network already ends in one.
+let private classesOf (loss: string) (endsInSoftmax: bool) (names: string[] option) (k: int) : Classes option =
+    let finite (f: float32[] -> float[]) (row: float32[]) =
+        if row |> Array.forall Single.IsFinite then f row else Array.create (max k 2) nan
     match loss with
     | "binaryCrossEntropy" when k = 1 ->
         let names = match names with Some n when n.Length = 2 -> n | _ -> [| "0"; "1" |]
-        Some(names, fun (row: float32[]) -> if row[0] >= 0.5f then names[1], float row[0] else names[0], 1.0 - float row[0])
+        Some { Names = names; Probabilities = finite (fun row -> [| 1.0 - float row[0]; float row[0] |]) }
     | "softmaxCrossEntropy" | "crossEntropy" when k > 1 ->
         let names = match names with Some n when n.Length = k -> n | _ -> Array.init k string
-        Some(names, fun row ->
-            let p = if loss = "softmaxCrossEntropy" then softmax row else Array.map float row
-            let best = Array.IndexOf(p, Array.max p)
-            names[best], p[best])
+        let scores = loss = "softmaxCrossEntropy" && not endsInSoftmax
+        Some { Names = names; Probabilities = finite (if scores then softmax else Array.map float) }
     | _ -> None
+
+/// The most probable class, or "" for a row of NaN probabilities (a class is never invented).
+let private predicted (c: Classes) (p: float[]) =
+    if p |> Array.exists Double.IsNaN then "" else c.Names[Array.IndexOf(p, Array.max p)]
+
+/// Rows (0-based) holding a NaN or an infinity.
+let private badRows (x: HostTensor) =
+    [ for i in 0 .. x.Rows - 1 do
+          if not (x.Row(i).ToArray() |> Array.forall Single.IsFinite) then i ]
+
+/// "2, 5 and 9" (1-based), at most ten of them.
+let private rowList (rows: int list) =
+    let shown = rows |> List.truncate 10 |> List.map (fun i -> string (i + 1))
+    let more = if rows.Length > 10 then sprintf " and %d more" (rows.Length - 10) else ""
+    match shown with
+    | [ one ] -> "row " + one
+    | _ when more <> "" -> "rows " + String.concat ", " shown + more
+    | _ -> "rows " + String.concat ", " (List.take (shown.Length - 1) shown) + " and " + List.last shown
 
 let run (a: Args) =
     let file = fileArg "predict" a
@@ -91,31 +129,70 @@ let run (a: Args) =
     let graphs = Checkpoint.graphsFor c block net
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     let x = checkShape net input (readInput block c input)
+    let bad = badRows x
+    if not bad.IsEmpty && not (a.Has "--allow-nan") then
+        let first = x.Row(bad.Head).ToArray()
+        let j = first |> Array.findIndex (fun v -> not (Single.IsFinite v))
+        let value = if Single.IsNaN first[j] then "NaN" elif first[j] > 0f then "infinity" else "-infinity"
+        raise (DataException("NN0560", input,
+                sprintf "%s%s hold%s NaN or infinite values (row %d, value %d: %s); a prediction needs finite inputs: \
+fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty class)"
+                    (rowList bad) (if isCsv input then " (data rows, after the header)" else "")
+                    (if bad.Length = 1 then "s" else "") (bad.Head + 1) (j + 1) value))
+    // the marked rows are run as zeros (so no NaN reaches the engine) and their outputs replaced by NaN below
+    let fed =
+        if bad.IsEmpty then x
+        else
+            let data = Array.copy x.Data
+            for i in bad do Array.fill data (i * x.RowSize) x.RowSize 0f
+            HostTensor(x.Shape, data)
     let exec = executor (engineOf a) graphs (Initializers.ForGraph(graphs.Train, 0UL))
     exec.Load values
-    let out = exec.Predict x
-    let classes = classify graphs.Spec.Loss (Checkpoint.classNames weights) out
+    let out = exec.Predict fed
+    for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
+    let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
+    let classes = classesOf graphs.Spec.Loss endsInSoftmax (Checkpoint.classNames weights) out.RowSize
+    let probabilities =
+        classes |> Option.map (fun cl ->
+            let p = [| for i in 0 .. out.Rows - 1 -> cl.Probabilities(out.Row(i).ToArray()) |]
+            HostTensor([| out.Rows; cl.Names.Length |], p |> Array.collect (Array.map float32)), p)
+    let written = match probabilities with Some(t, _) -> t | None -> out
     match a.Get "--out" with
-    | Some y when y.ToLowerInvariant().EndsWith ".csv" -> Csv.WritePredictions(y, out, classes |> Option.map fst |> Option.toObj)
-    | Some y when y.ToLowerInvariant().EndsWith ".npy" -> Npy.Write(y, out)
+    | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
+        Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj)
+    | Some y when y.ToLowerInvariant().EndsWith ".npy" -> Npy.Write(y, written)
     | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
     | None -> ()
     let shown = min out.Rows 20
+    let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
     let cells (t: HostTensor) i =
         let v = t.Row(i).ToArray()
         if v.Length > 10 then sprintf "[%d values]" v.Length
-        else v |> Array.map (fun f -> (float f).ToString("0.####", inv)) |> String.concat " "
-    let header = [ "row"; "input"; "output" ] @ (if classes.IsSome then [ "class"; "p" ] else [])
-    let rows =
-        [ for i in 0 .. shown - 1 ->
-              [ string (i + 1); cells x i; cells out i ]
-              @ (match classes with
-                 | Some(_, pick) -> let name, p = pick (out.Row(i).ToArray()) in [ name; p.ToString("0.###", inv) ]
-                 | None -> []) ]
-    printfn "`%s` on %d row%s of %s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s") (Path.GetFileName input)
+        else v |> Array.map (float >> number) |> String.concat " "
+    let header, rows =
+        match classes, probabilities with
+        | Some cl, Some(_, p) when cl.Names.Length <= 10 ->
+            [ "row"; "input"; "class" ] @ List.ofArray cl.Names,
+            [ for i in 0 .. shown - 1 ->
+                  [ string (i + 1); cells x i; predicted cl p[i] ] @ (p[i] |> Array.map number |> List.ofArray) ]
+        | Some cl, Some(_, p) ->
+            [ "row"; "input"; "class"; "p" ],
+            [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; predicted cl p[i]; number (Array.max p[i]) ] ]
+        | _ -> [ "row"; "input"; "output" ], [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; cells out i ] ]
+    printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s") (Path.GetFileName input)
+        (if classes.IsSome then ": the predicted class and the class probabilities" else "")
     Summary.table header rows |> List.iter (printfn "%s")
     if out.Rows > shown then
         printfn "... %d more rows%s" (out.Rows - shown) (if a.Has "--out" then "" else " (write them all with --out Y.csv)")
+    if not bad.IsEmpty then
+        printfn "%s of %s held NaN or infinite values: their outputs are NaN and their class is empty (--allow-nan)"
+            (rowList bad) (Path.GetFileName input)
+    let overflow =
+        [ for i in 0 .. out.Rows - 1 do
+              if not (List.contains i bad) && not (out.Row(i).ToArray() |> Array.forall Single.IsFinite) then i ]
+    if not overflow.IsEmpty then
+        eprintfn "nn: warning: the network's outputs for %s are not finite; %s" (rowList overflow)
+            (if classes.IsSome then "their class is left empty" else "check the weights and the inputs' scale")
     match a.Get "--out" with
     | Some y -> printfn "wrote %d rows to %s" out.Rows y
     | None -> ()

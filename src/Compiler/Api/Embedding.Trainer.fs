@@ -63,7 +63,7 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     /// block's <c>validation</c> fraction is held out from the end. Calling Fit again continues from the current
     /// weights and optimizer state.</summary>
     /// <exception cref="T:Nn.NnException">NN0550 rows that do not fit the network, NN0551 targets that do not fit its
-    /// output or loss, NN0540 a bad class label, NN0612 training diverged</exception>
+    /// output or loss, NN0540 a bad class label, NN0612 training diverged (NaN), NN0620 the loss exploded</exception>
     member this.Fit(features: NnTensor, targets: NnTensor) : TrainingResult =
         if isNull (box features) then nullArg "features"
         if isNull (box targets) then nullArg "targets"

@@ -84,3 +84,70 @@ let compute (plan: TrainPlan.Plan) (values: IReadOnlyDictionary<string, HostTens
                 Gradient = HostTensor(g.Shape, g.Data)
                 GradNorm = norm g.Data
                 ValueNorm = norm v.Data } ] }
+
+/// The thresholds of the verdict (docs/language.md and `nn grad --help` cite them).
+module Thresholds =
+    /// a weight layer whose |grad|/|value| is above this is exploding: one SGD step at lr 0.1 would change it by more
+    /// than its own size (the examples' layers are below 2 at their initial values)
+    let explodingRatio = 10.0
+    /// a weight layer whose |grad| is below the last weight layer's divided by this is vanishing; one above it times
+    /// this is exploding (gradients that grow towards the input)
+    let depthFactor = 100.0
+
+/// What the verdict says of one weight layer.
+type LayerState =
+    | Healthy
+    /// |grad| below 1/depthFactor of the last weight layer's
+    | Vanishing
+    /// |grad|/|value| above explodingRatio, |grad| above depthFactor times the last weight layer's, or not finite
+    | Exploding
+
+/// One weight layer (a parameter of two or more axes: a matrix or a kernel) as the verdict judges it.
+type LayerVerdict =
+    { Param: ParamGradient
+      /// |grad| / |value|, or None when the value is all zeros
+      Ratio: float option
+      /// |grad| over the last weight layer's |grad| (the layer nearest the output), or None when that one is 0
+      OfLast: float option
+      State: LayerState }
+
+/// Every weight layer judged, input side first, and the trend of their gradient norms with depth.
+type Verdict =
+    { Layers: LayerVerdict list
+      /// the factor by which weight gradient norms change per layer going towards the input: 10^(−slope) of a
+      /// least-squares line through log10 |grad| over the layers' order (None with fewer than two nonzero norms)
+      PerLayer: float option }
+    member v.Exploding = v.Layers |> List.filter (fun l -> l.State = Exploding)
+    member v.Vanishing = v.Layers |> List.filter (fun l -> l.State = Vanishing)
+
+/// Judges every weight layer of a report: its gradient norm, value norm, their ratio and its gradient norm
+/// against the last weight layer's; the trend is fitted over all of them.
+let judge (report: Report) : Verdict =
+    let weights = report.Params |> List.filter (fun p -> p.Shape.Length >= 2)
+    let last = weights |> List.tryLast |> Option.map (fun p -> p.GradNorm)
+    let layers =
+        [ for p in weights ->
+              let ratio = if p.ValueNorm > 0.0 then Some(p.GradNorm / p.ValueNorm) else None
+              let ofLast =
+                  match last with
+                  | Some l when l > 0.0 && System.Double.IsFinite l -> Some(p.GradNorm / l)
+                  | _ -> None
+              let state =
+                  if not (System.Double.IsFinite p.GradNorm) then Exploding
+                  elif ratio |> Option.exists (fun r -> r > Thresholds.explodingRatio) then Exploding
+                  elif ofLast |> Option.exists (fun r -> r > Thresholds.depthFactor) then Exploding
+                  elif ofLast |> Option.exists (fun r -> r < 1.0 / Thresholds.depthFactor) then Vanishing
+                  else Healthy
+              { Param = p; Ratio = ratio; OfLast = ofLast; State = state } ]
+    let points =
+        weights |> List.indexed
+        |> List.filter (fun (_, p) -> p.GradNorm > 0.0 && System.Double.IsFinite p.GradNorm)
+        |> List.map (fun (i, p) -> float i, log10 p.GradNorm)
+    let perLayer =
+        if points.Length < 2 then None
+        else
+            let mx, my = List.averageBy fst points, List.averageBy snd points
+            let sxy = points |> List.sumBy (fun (x, y) -> (x - mx) * (y - my))
+            let sxx = points |> List.sumBy (fun (x, _) -> (x - mx) * (x - mx))
+            Some(10.0 ** (-sxy / sxx))
+    { Layers = layers; PerLayer = perLayer }

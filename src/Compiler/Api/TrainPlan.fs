@@ -169,6 +169,7 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoi
                 Warmup = System.Nullable(float s.Warmup), Min = s.Min, Patience = s.Patience, Monitor = s.Monitor)
     TrainOptions(
         Epochs = cfg.Epochs, Batch = cfg.Batch, Shuffle = cfg.Shuffle, Seed = uint64 cfg.Seed, Schedule = schedule,
+        Divergence = cfg.Divergence,
         Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj),
         OnEpoch = onEpoch, OnCheckpoint = onCheckpoint)
 

@@ -74,6 +74,8 @@ type TrainConfig =
       Stop: EarlyStopping option
       Checkpoint: string option
       Seed: int
+      /// stop when a batch's loss exceeds this many times the first batch's (at least 1); 0: off
+      Divergence: float
       /// where each field was written, for errors found later (data files, run time)
       FieldSpans: Map<string, Span> }
 
@@ -82,7 +84,7 @@ let private monitors = [ "loss"; "accuracy"; "validationLoss"; "validationAccura
 
 let fieldNames =
     [ "data"; "target"; "validation"; "shuffle"; "loss"; "metrics"; "optimizer"; "schedule"; "regularize"
-      "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed" ]
+      "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed"; "divergence" ]
 
 let defaultOptimizer =
     { Kind = "sgd"; Lr = 0.01; Momentum = 0.0; Nesterov = false; Beta1 = 0.9; Beta2 = 0.999; Eps = 1e-8
@@ -133,7 +135,7 @@ let private schedule (source: Settings.Source) (metrics: string list) (v: Value)
         | "exponential" -> [ "rate" ]
         | "cosine" -> [ "warmup"; "min" ]
         | "warmup" -> [ "epochs" ]
-        | "reduceOnPlateau" -> [ "factor"; "patience"; "monitor" ]
+        | "reduceOnPlateau" -> [ "factor"; "patience"; "monitor"; "min" ]
         | _ -> fail "NN0404" span (sprintf "`schedule` is one of stepDecay, exponential, cosine, warmup, reduceOnPlateau, but this is `%s`" kind)
     let f = Settings.read source kind allowed span args
     let number name dflt ok rule = Settings.number "NN0404" f name dflt ok rule
@@ -334,6 +336,9 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
              | Some(v, s) -> fail "NN0407" s (sprintf "`checkpoint` is a folder name in quotes, not %s" (Value.describe v))
              | None -> None)
           Seed = int (number "seed" 0.0 (fun x -> x >= 0.0 && x = floor x && x < 2147483648.0) "must be a whole number ≥ 0")
+          Divergence =
+            number "divergence" Nn.Runtime.Training.TrainOptions.DefaultDivergence
+                (fun x -> x = 0.0 || (x >= 1.0 && not (System.Double.IsInfinity x))) "must be 0 (off) or a factor of at least 1"
           FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
     // the data last: every other setting is checked even when the block has no `data`
     match field "data" with

@@ -196,7 +196,7 @@ public static class Csv
 
     /// <summary>
     /// Writes a model's outputs [N, k] (or [N]) as CSV. With class names (k of them) the columns are the class
-    /// names followed by <c>predicted</c>, the name of the largest output; otherwise the columns are
+    /// names followed by <c>predicted</c>, the name of the largest output (empty for a row holding NaN); otherwise the columns are
     /// <c>y0</c>..<c>y{k-1}</c> (<c>y</c> when k = 1).
     /// </summary>
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
@@ -214,12 +214,16 @@ public static class Csv
         {
             var row = outputs.Row(i);
             int best = 0;
+            bool nan = false;
             for (int j = 0; j < k; j++)
             {
                 sb.Append(row[j].ToString(CultureInfo.InvariantCulture)).Append(',');
                 if (row[j] > row[best]) best = j;
+                nan |= float.IsNaN(row[j]);
             }
-            sb.Append(CsvParser.Quote(classNames[best])).Append('\n');
+            // a row with NaN (an input marked by `nn predict --allow-nan`) has no class: never invent one
+            if (!nan) sb.Append(CsvParser.Quote(classNames[best]));
+            sb.Append('\n');
         }
         AtomicFile.WriteAllText(path, sb.ToString());
     }

@@ -18,6 +18,8 @@ public static class RuntimeCodes
     public const string FeedShape = "NN0611";
     /// <summary>A node produced NaN or infinity.</summary>
     public const string NonFinite = "NN0612";
+    /// <summary>Training's loss stayed finite but exceeded the divergence limit (the <c>divergence</c> train field).</summary>
+    public const string LossExploded = "NN0620";
     /// <summary>A graph that the interpreter cannot run (a bad attribute the verifier would also reject).</summary>
     public const string BadNode = "NN0613";
 }

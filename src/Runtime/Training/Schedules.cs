@@ -10,10 +10,11 @@ namespace Nn.Runtime.Training;
 /// <item><term>cosine { warmup; min }</term><description>linear warm-up over <c>warmup</c> epochs (per step, from lr/warmupSteps
 ///   to lr), then a half cosine per step from lr down to <c>min</c> at the end of the last epoch (defaults 0 and 0)</description></item>
 /// <item><term>warmup { epochs }</term><description>the same linear warm-up (default 1 epoch), then lr</description></item>
-/// <item><term>reduceOnPlateau { factor; patience; monitor }</term><description>multiplies the rate by <c>factor</c> when the
-///   monitored value (<see cref="ScheduleSpec.Monitor"/>, the values early stopping can watch: losses must go down, accuracies
-///   up) has not improved by more than 1e-4 for <c>patience</c> epochs, then waits another <c>patience</c> epochs (Keras'
-///   defaults: factor 0.1, patience 10)</description></item>
+/// <item><term>reduceOnPlateau { factor; patience; monitor; min }</term><description>multiplies the rate by <c>factor</c> when
+///   the monitored value (<see cref="ScheduleSpec.Monitor"/>, the values early stopping can watch: losses must go down,
+///   accuracies up) has not improved by more than 1e-4 for <c>patience</c> epochs, then waits another <c>patience</c> epochs;
+///   never below <c>min</c>, as Keras' <c>min_lr</c> (a base rate already at or below <c>min</c> is left alone) (Keras'
+///   defaults: factor 0.1, patience 10, min 0)</description></item>
 /// </list>
 /// </summary>
 public sealed record ScheduleSpec
@@ -33,7 +34,7 @@ public sealed record ScheduleSpec
     public double Rate { get; init; } = 0.95;
     /// <summary>cosine and warmup: warm-up epochs; null: 0 for cosine, 1 for warmup.</summary>
     public double? Warmup { get; init; }
-    /// <summary>cosine: the final rate.</summary>
+    /// <summary>cosine: the final rate; reduceOnPlateau: the lowest rate it reduces to (Keras' <c>min_lr</c>).</summary>
     public double Min { get; init; }
     /// <summary>reduceOnPlateau: epochs without improvement before reducing.</summary>
     public int Patience { get; init; } = 10;
@@ -67,6 +68,7 @@ public sealed class Schedule
         if (spec.Factor is { } f && !(f > 0 && f <= 1)) throw new ArgumentException($"`factor` must be in (0, 1], got {f}");
         if (!(spec.Rate > 0)) throw new ArgumentException($"`rate` must be positive, got {spec.Rate}");
         if (spec.Warmup is { } w && !(w >= 0)) throw new ArgumentException($"`warmup` must not be negative, got {w}");
+        if (!(spec.Min >= 0) || double.IsInfinity(spec.Min)) throw new ArgumentException($"`min` must be a rate of at least 0, got {spec.Min}");
         if (spec.Patience < 0) throw new ArgumentException($"`patience` must not be negative, got {spec.Patience}");
         if (!EarlyStoppingSpec.Monitors.Contains(spec.Monitor))
             throw new ArgumentException($"unknown monitor `{spec.Monitor}` (known: {string.Join(", ", EarlyStoppingSpec.Monitors)})");
@@ -81,7 +83,7 @@ public sealed class Schedule
         {
             case "stepDecay": return _base * Math.Pow(_spec.Factor ?? 0.5, epoch / _spec.Every);
             case "exponential": return _base * Math.Pow(_spec.Rate, epoch);
-            case "reduceOnPlateau": return _base * _scale;
+            case "reduceOnPlateau": return _scale < 1 ? Math.Max(_base * _scale, _spec.Min) : _base;
             case "warmup":
                 {
                     double warm = (_spec.Warmup ?? 1) * _stepsPerEpoch;
@@ -106,7 +108,8 @@ public sealed class Schedule
         if (EarlyStoppingSpec.Improves(_spec.Monitor, monitored, _best, 1e-4)) { _best = monitored; _wait = 0; return; }
         if (++_wait >= _spec.Patience)
         {
-            _scale *= _spec.Factor ?? 0.1;
+            // as Keras: reduce only while above the floor; LearningRate clamps the last reduction to it
+            if (_base * _scale > _spec.Min) _scale *= _spec.Factor ?? 0.1;
             _wait = 0;
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Nn.Runtime.Data;
+using Nn.Runtime.IR;
 using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Training;
@@ -17,6 +18,13 @@ public sealed record TrainOptions
     public ulong Seed { get; init; }
     /// <summary>The learning-rate schedule (the base rate is the optimizer's).</summary>
     public ScheduleSpec Schedule { get; init; } = ScheduleSpec.Constant;
+    /// <summary>The divergence guard: training stops (NN0620, <see cref="TrainingDivergedException"/>) when a batch's
+    /// loss exceeds <c>Divergence</c> times the reference loss, the first batch's loss of this <see cref="Trainer.Fit"/>
+    /// call (at least 1, so losses near 0 do not make it fire early). 0 turns the guard off; NaN and infinity always
+    /// stop.</summary>
+    public double Divergence { get; init; } = DefaultDivergence;
+    /// <summary>The default of <see cref="Divergence"/>: a million times the first batch's loss.</summary>
+    public const double DefaultDivergence = 1e6;
     /// <summary>Early stopping, or null to run every epoch.</summary>
     public EarlyStoppingSpec? Stop { get; init; }
     /// <summary>Called after every epoch with its report (the CLI prints progress from it).</summary>
@@ -43,18 +51,46 @@ public sealed record TrainingState(
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
 public sealed record TrainResult(IReadOnlyList<EpochReport> History, bool StoppedEarly, int? BestEpoch, long Steps);
 
-/// <summary>Training produced NaN or infinity: names the step, the epoch and the first non-finite node's op and span.</summary>
-public sealed class TrainingDivergedException(long step, int epoch, int batch, NonFiniteException cause)
-    : ExecutionException(RuntimeCodes.NonFinite,
-        $"training diverged at step {step} (epoch {epoch + 1}, batch {batch + 1}): `{cause.Op}` produced {cause.What}; " +
-        "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs", cause.Node)
+/// <summary>Training diverged: NN0612 when a step produced NaN or infinity (naming the first non-finite node's op and
+/// span), NN0620 when the loss stayed finite but exceeded <see cref="TrainOptions.Divergence"/> times the reference loss
+/// (naming the loss node). Both name the step and the epoch and end with the same hint.</summary>
+public sealed class TrainingDivergedException : ExecutionException
 {
+    private const string Hint = "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs";
+
+    /// <summary>A step produced NaN or infinity (NN0612).</summary>
+    public TrainingDivergedException(long step, int epoch, int batch, NonFiniteException cause)
+        : base(RuntimeCodes.NonFinite, $"{Where(step, epoch, batch)}: `{cause.Op}` produced {cause.What}; {Hint}", cause.Node)
+    {
+        Step = step; Epoch = epoch; Batch = batch;
+    }
+
+    /// <summary>The loss <paramref name="loss"/> (the value of <paramref name="lossNode"/>, the loss
+    /// <paramref name="lossName"/>) exceeded <paramref name="divergence"/> times the first batch's loss
+    /// <paramref name="first"/> (taken as at least 1) (NN0620).</summary>
+    public TrainingDivergedException(long step, int epoch, int batch, Node lossNode, string lossName, double loss,
+        double divergence, double first)
+        : base(RuntimeCodes.LossExploded,
+            $"{Where(step, epoch, batch)}: the loss (`{lossName}`) reached {Number(loss)}, above the limit " +
+            $"{Number(divergence * Math.Max(Math.Abs(first), 1))} = `divergence` ({Number(divergence)}) × " +
+            $"max(1, the first batch's loss " +
+            $"{Number(first)}); {Hint} (or raise `divergence`; 0 turns this check off)", lossNode)
+    {
+        Step = step; Epoch = epoch; Batch = batch;
+    }
+
+    private static string Where(long step, int epoch, int batch) =>
+        $"training diverged at step {step} (epoch {epoch + 1}, batch {batch + 1})";
+    private static string Number(double x) =>
+        x.ToString(Math.Abs(x) is >= 1e4 or (< 1e-3 and > 0) ? "0.###e+0" : "0.####",
+            System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The 1-based global step.</summary>
-    public long Step { get; } = step;
+    public long Step { get; }
     /// <summary>The 0-based epoch.</summary>
-    public int Epoch { get; } = epoch;
+    public int Epoch { get; }
     /// <summary>The 0-based batch within the epoch.</summary>
-    public int Batch { get; } = batch;
+    public int Batch { get; }
 }
 
 /// <summary>
@@ -71,12 +107,15 @@ public static class Trainer
         new(graphs, Initializers.ForGraph(graphs.Train, seed), checkFinite);
 
     /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the same).</summary>
-    /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity</exception>
+    /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity, NN0620 when a batch's loss
+    /// exceeds <see cref="TrainOptions.Divergence"/> times the first batch's</exception>
     /// <exception cref="ArgumentException">for bad options (a non-positive batch, an unknown monitor or schedule)</exception>
     public static TrainResult Fit(StepGraphs graphs, IStepExecutor exec, Dataset train, Dataset? validation,
         TrainOptions options, TrainingState? resume = null)
     {
         if (options.Batch <= 0) throw new ArgumentException($"`batch` must be a positive number of rows, got {options.Batch}");
+        if (!(options.Divergence == 0 || options.Divergence >= 1) || double.IsInfinity(options.Divergence))
+            throw new ArgumentException($"`divergence` must be 0 (off) or a factor of at least 1, got {options.Divergence}");
         if (options.Epochs < 0) throw new ArgumentException($"`epochs` must not be negative, got {options.Epochs}");
         if (train.Count == 0) throw new ArgumentException("there are no training rows");
         if (validation is { Count: 0 }) validation = null;
@@ -91,6 +130,7 @@ public static class Trainer
         ulong dropoutSeed = Rng.Derive(options.Seed, 2).NextUInt64();
         long steps = 0;
         int first = 0;
+        double firstLoss = double.NaN; // the divergence guard's reference: the first batch's loss (taken as at least 1)
         Dictionary<string, HostTensor>? best = null;
         if (resume is not null)
         {
@@ -129,6 +169,10 @@ public static class Trainer
                 if (!double.IsFinite(r.Loss))
                     throw new TrainingDivergedException(steps, epoch, bi,
                         new NonFiniteException(graphs.Train.Output("loss"), double.IsNaN(r.Loss) ? "NaN" : "infinity", 0));
+                if (double.IsNaN(firstLoss)) firstLoss = r.Loss;
+                if (options.Divergence > 0 && r.Loss > options.Divergence * Math.Max(Math.Abs(firstLoss), 1.0))
+                    throw new TrainingDivergedException(steps, epoch, bi, graphs.Train.Output("loss"), graphs.Spec.Loss,
+                        r.Loss, options.Divergence, firstLoss);
                 sums.Add(r, size);
             }
             double seconds = clock.Elapsed.TotalSeconds;

@@ -101,6 +101,20 @@ let tests =
             t.Restore saved
             close (t.LearningRate(0, 0)) 0.05 "restored scale"
         }
+        test "reduceOnPlateau { min } never goes below min (Keras' min_lr); a base rate at or below it is left alone" {
+            let rates factor floor baseLr =
+                let s = Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Factor = System.Nullable factor, Patience = 1, Min = floor), baseLr, 40, 3)
+                [ for _ in 1..20 -> s.EpochEnded 1.0; s.LearningRate(0, 0) ]
+            let r = rates 0.1 1e-3 0.1
+            List.iter2 (fun a e -> close a e "lr") (List.take 4 r) [ 0.1; 0.01; 1e-3; 1e-3 ]
+            Expect.equal (List.last r) 1e-3 "exactly min after many plateaus (today 1e-21)"
+            let r = rates 0.5 0.03 0.1
+            List.iter2 (fun a e -> close a e "lr") (List.take 5 r) [ 0.1; 0.05; 0.03; 0.03; 0.03 ]
+            Expect.equal (rates 0.1 1e-3 1e-4 |> List.distinct) [ 1e-4 ] "below min from the start: unchanged"
+            Expect.isLessThan (List.last (rates 0.1 0.0 0.1)) 1e-15 "the default min 0 keeps reducing, as Keras"
+            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Min = -1.0), 0.1, 1, 1) |> ignore)
+                (fun e -> Expect.stringContains e.Message "`min`" "field")
+        }
         test "bad fields are rejected naming them" {
             Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = "stepDecay", Every = 0), 0.1, 1, 1) |> ignore)
                 (fun e -> Expect.stringContains e.Message "every" "field")

@@ -120,6 +120,30 @@ let tests =
             let after = exec.Snapshot()
             Expect.sequenceEqual after["w"].Data before["w"].Data "the failed step left the weights alone"
         }
+        test "a loss that explodes while staying finite stops with NN0620 at the loss; divergence = 0 turns the guard off" {
+            // y = w·x with x = 1, y = 2, w = 0, lr 10: the error is multiplied by -19 every step, the loss by 361:
+            // 4, 1444, 521284, 1.88e8 — finite, but past 1e6 × 4 at step 4.
+            let lossSpan = SourceSpan("lin.nn", 9, 17, 9, 20)
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 10.0), LossSpan = lossSpan))
+            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let fit options = Trainer.Fit(graphs, Trainer.ReferenceExecutor(graphs, 0UL), data, null, options)
+            let e =
+                try fit (TrainOptions(Epochs = 6, Batch = 1)) |> ignore; failtest "trained on"
+                with :? TrainingDivergedException as e -> e
+            Expect.equal (e.Code, e.Step, e.Epoch) ("NN0620", 4L, 3) "code, step and epoch"
+            Expect.equal e.Span lossSpan "at the loss"
+            Expect.equal e.Message
+                ("lin.nn(9,17): error NN0620: training diverged at step 4 (epoch 4, batch 1): the loss (`mse`) reached 1.882e+8, "
+                 + "above the limit 4e+6 = `divergence` (1e+6) × max(1, the first batch's loss 4); try a smaller learning rate, "
+                 + "gradient clipping (`clip = norm 1.0`) or standardized inputs (or raise `divergence`; 0 turns this check off)") "message"
+            let r = fit (TrainOptions(Epochs = 6, Batch = 1, Divergence = 0.0))
+            Expect.equal r.History.Count 6 "off: every epoch runs"
+            Expect.isGreaterThan r.History[5].TrainLoss 1e13 "and the loss keeps exploding"
+            let r = fit (TrainOptions(Epochs = 4, Batch = 1, Divergence = 1e8))
+            Expect.equal r.History.Count 4 "a larger limit lets step 4 through"
+            Expect.throwsC (fun () -> fit (TrainOptions(Epochs = 1, Batch = 1, Divergence = 0.5)) |> ignore)
+                (fun e -> Expect.stringContains e.Message "`divergence` must be 0 (off) or a factor of at least 1" "bad factor")
+        }
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
             let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1.1)))
