@@ -24,7 +24,7 @@ let guard (span: Span) (f: unit -> 'a) : 'a =
 let load (cfg: TrainConfig) : Dataset =
     guard cfg.DataSpan (fun () ->
         match cfg.Data with
-        | Rows(xs, ys) -> Dataset(matrix xs, matrix ys)
+        | Rows(xs, ys, _) -> Dataset(matrix xs, matrix ys)
         | Idx(images, Some labels) -> Idx.ReadDataset(images, labels)
         | Idx(images, None) -> Dataset(Idx.ReadImages images, null)
         | Csv(path, features, label) ->

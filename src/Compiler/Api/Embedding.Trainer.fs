@@ -31,11 +31,8 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
         let out = outShape.ToArray()
         let crossEntropy = cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy"
         if y.Rank = 1 then
-            if crossEntropy then
-                let classes = out[out.Length - 1]
-                if classes.IsFixed then
-                    Embed.guard program (fun () -> y.Data |> Array.iteri (fun i v -> Labels.Check(v, classes.Size, i) |> ignore))
-                y
+            // the labels themselves are checked against the loss with the CLI's data (Targets.check)
+            if crossEntropy then y
             elif out.Length = 2 && out[1].IsFixed && out[1].Size = 1 then HostTensor([| y.Rows; 1 |], y.Data)
             else err (sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy for class labels)" outShape cfg.Loss)
         else
