@@ -266,6 +266,7 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     // a block without `data` is complete for the embedding API, which trains on arrays;
                     // `nn train` reports NN0406 when it plans the block
                     let check () =
+                        Checks.singleInput net.Decl td.NetworkSpan
                         let follow = Settings.follow lets env
                         let cfg = TrainConfig.check tctx (Path.GetDirectoryName path) td follow (Eval.eval tctx (Builtins.Table.trainEnv env))
                         checkTrain net cfg
