@@ -3,7 +3,9 @@
 /// before `softmaxCrossEntropy` (warning NN0422), a trained network with several inputs (NN0420).
 module Nn.Tests.Compiler.DiagnosticsLossTests
 
+open System.IO
 open Expecto
+open Nn.Runtime.Data
 open Nn.Compiler
 open Nn.Tests.Compiler.DiagnosticsHelpers
 
@@ -114,6 +116,25 @@ test.nn(6,12): note: the loss is `softmaxCrossEntropy`
   |
 6 |     loss = softmaxCrossEntropy
   |            ^^^^^^^^^^^^^^^^^^^"""
+
+        test "NN0540 an IDX label the network has no class for: the labels file and its item" {
+            let text =
+                "network m (x: [n, 28, 28]) : [n, 5] =\n    x |> flatten |> dense 5\n\ntrain m {\n    data = idx \"data/mnist10k-images-idx3-ubyte.gz\" \"data/mnist10k-labels-idx1-ubyte.gz\"\n    loss = softmaxCrossEntropy\n}\n"
+            let first = (planErrors text).Split('\n')[0]
+            Expect.equal first "test.nn(5,12): error NN0540: mnist10k-labels-idx1-ubyte.gz item 2: the label 9 is not a class of `m`: its output has 5 classes, so `softmaxCrossEntropy` needs class numbers 0 to 4" "first line"
+        }
+
+        test "NN0545 an NPY target outside [0, 1]: the targets file and its row" {
+            let dir = Path.Combine(Path.GetTempPath(), "nn-targets-" + System.Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            Npy.Write(Path.Combine(dir, "x.npy"), HostTensor([| 3; 2 |], Array.zeroCreate 6))
+            Npy.Write(Path.Combine(dir, "y.npy"), HostTensor([| 3 |], [| 0f; 1f; 3f |]))
+            let text =
+                sprintf "network m (x: [n, 2]) : [n, 1] =\n    x |> dense 1 |> sigmoid\n\ntrain m {\n    data = npy \"%s/x.npy\" \"%s/y.npy\"\n    loss = binaryCrossEntropy\n}\n" dir dir
+            let first = (planErrors text).Split('\n')[0]
+            Expect.equal first "test.nn(5,12): error NN0545: y.npy row 3: the target 3 is outside [0, 1]; `binaryCrossEntropy` compares probabilities (0 or 1 for two classes): any other value trains its loss below zero" "first line"
+            Directory.Delete(dir, true)
+        }
 
         test "targets that fit their loss train (labels 0..k-1, probabilities, any regression value)" {
             for net, data, loss in
