@@ -60,7 +60,8 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     /// block's <c>validation</c> fraction is held out from the end. Calling Fit again continues from the current
     /// weights and optimizer state.</summary>
     /// <exception cref="T:Nn.NnException">NN0550 rows that do not fit the network, NN0551 targets that do not fit its
-    /// output or loss, NN0540 a bad class label, NN0612 training diverged</exception>
+    /// output or loss, NN0540 a class label outside the network's classes, NN0545 a target outside [0, 1] for
+    /// <c>binaryCrossEntropy</c> (both before the first step, naming the row), NN0612 training diverged</exception>
     member this.Fit(features: NnTensor, targets: NnTensor) : TrainingResult =
         if isNull (box features) then nullArg "features"
         if isNull (box targets) then nullArg "targets"
