@@ -163,10 +163,10 @@ test.nn(6,12): error NN0421: `crossEntropy` expects probabilities (a `softmax` a
   |
 6 |     loss = crossEntropy
   |            ^^^^^^^^^^^^
-test.nn(1,27): note: the output of `clf` is declared here
+test.nn(2,29): note: the output of `clf` is computed here, not by a `softmax`
   |
-1 | network clf (x: [n, 2]) : [n, 3] =
-  |                           ^^^^^^"""
+2 |     x |> dense 8 |> relu |> dense 3
+  |                             ^^^^^^^"""
 
         case "NN0422 warning: softmax before softmaxCrossEntropy, with the fix" warnings
             """
@@ -183,10 +183,30 @@ test.nn(6,12): warning NN0422: `softmaxCrossEntropy` applies softmax to the scor
   |
 6 |     loss = softmaxCrossEntropy
   |            ^^^^^^^^^^^^^^^^^^^
-test.nn(2,21): note: fix: remove this `softmax` (the loss applies it), or keep it and write `loss = crossEntropy`
+test.nn(2,18): note: fix: remove `|> softmax` (the loss applies it), or keep it and write `loss = crossEntropy`
   |
 2 |     x |> dense 3 |> softmax
-  |                     ^^^^^^^"""
+  |                  ^^^^^^^^^^"""
+
+        case "NN0422 a softmax called directly: the fix points at the call" warnings
+            """
+network clf (x: [n, 2]) : [n, 3] =
+    softmax (dense 3 x)
+
+train clf {
+    data = rows [ [0; 0], [0] ]
+    loss = softmaxCrossEntropy
+}
+"""
+            """
+test.nn(6,12): warning NN0422: `softmaxCrossEntropy` applies softmax to the scores itself, but the output of `clf` already ends with `softmax` (a double softmax trains slowly and badly)
+  |
+6 |     loss = softmaxCrossEntropy
+  |            ^^^^^^^^^^^^^^^^^^^
+test.nn(2,5): note: fix: remove this `softmax` (the loss applies it), or keep it and write `loss = crossEntropy`
+  |
+2 |     softmax (dense 3 x)
+  |     ^^^^^^^^^^^^^^^^^^^"""
 
         case "NN0420 a trained network with several inputs, at its declaration" errors
             """

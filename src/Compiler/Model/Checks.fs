@@ -142,6 +142,19 @@ let singleInput (nd: NetworkDecl) (trainSpan: Span) =
                     nd.Name nd.Inputs.Length (nd.Inputs |> List.map (fun p -> sprintf "`%s`" p.Name) |> String.concat ", "))
         raise (DiagnosticException { d with Notes = [ note trainSpan (sprintf "`%s` is trained here" nd.Name) ] })
 
+/// The span of the `|>` whose right side is written at `at` in `e`, if `at` is the function of a pipeline.
+let rec private pipeInto (at: Span) (e: Expr) : Span option =
+    let go = pipeInto at
+    match e with
+    | Infix("|>", _, r, opSpan, _) when Span.same r.Span at -> Some opSpan
+    | Infix(_, l, r, _, _) -> go l |> Option.orElse (go r)
+    | App(f, a, _) -> go f |> Option.orElse (go a)
+    | Paren(x, _) | Prefix(_, x, _) | Member(x, _, _) | Lambda(_, x, _) | Slice(x, _, _) -> go x
+    | Block(_, result, _) -> go result
+    | If(_, t, f, _) -> go t |> Option.orElse (go f)
+    | List(items, _) | Tuple(items, _) -> List.tryPick go items
+    | _ -> None
+
 /// A softmax over the last axis: probabilities, as `crossEntropy` expects.
 let private isSoftmax (n: Node) =
     n.Op = OpKind.Softmax && (match n.Attrs.Axes with [| ax |] -> ax = n.Shape.Rank - 1 | _ -> false)
@@ -152,6 +165,12 @@ let private isSoftmax (n: Node) =
 let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (computes: Note) : Diagnostic list =
     match loss with
     | "crossEntropy" when not (isSoftmax output) ->
+        // where the output is computed (a prelude layer's node is at the user's call), else the declaration
+        let computes =
+            let at = ofSource output.Span
+            if at.Start.Line > 0 && at.File <> Context.preludeFile then
+                note at (sprintf "the output of `%s` is computed here, not by a `softmax`" nd.Name)
+            else computes
         let d =
             Diagnostic.error "NN0421" lossSpan
                 (sprintf "`crossEntropy` expects probabilities (a `softmax` at the end of the network), but the output of `%s` is not a softmax: on raw scores the loss falls to 0 without learning anything; use `softmaxCrossEntropy` on the scores, or end `%s` with `softmax`"
@@ -159,7 +178,12 @@ let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (c
         raise (DiagnosticException { d with Notes = [ computes ] })
     | "softmaxCrossEntropy" when isSoftmax output ->
         let at = ofSource output.Span
+        // the fix: in a pipeline (`... |> softmax`) remove the `|> softmax`, else the call
+        let fix, what =
+            match pipeInto at nd.Body with
+            | Some(opSpan: Span) -> Span.union opSpan at, "`|> softmax`"
+            | None -> at, "this `softmax`"
         [ { warning "NN0422" lossSpan
               (sprintf "`softmaxCrossEntropy` applies softmax to the scores itself, but the output of `%s` already ends with `softmax` (a double softmax trains slowly and badly)" nd.Name)
-              with Notes = [ note at "fix: remove this `softmax` (the loss applies it), or keep it and write `loss = crossEntropy`" ] } ]
+              with Notes = [ note fix (sprintf "fix: remove %s (the loss applies it), or keep it and write `loss = crossEntropy`" what) ] } ]
     | _ -> []
