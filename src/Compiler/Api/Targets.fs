@@ -1,7 +1,8 @@
 /// The data's targets against the loss, before the first step: `binaryCrossEntropy` compares probabilities (a
 /// target of 2 would train its loss below zero without end), and the cross-entropies take class numbers of the
 /// network's classes (or, a target per class, probabilities). The first target that does not fit is an error
-/// naming where it came from (the `rows` item, the file and row, or the row of the arrays given to `Fit`) and its value.
+/// naming where it came from (the `rows` item, the file and row, or the row of the arrays given to `Fit`) and its
+/// value.
 module Nn.Compiler.Targets
 
 open System.Globalization
@@ -28,7 +29,8 @@ let origin (cfg: TrainConfig) : Origin =
             // the row's line in the file (blank lines are skipped) and the label's column, read again for the message
             let where =
                 try
-                    let records = CsvParser.Parse(System.Text.UTF8Encoding(false, false).GetString(FileBytes.Read path), path)
+                    let text = System.Text.UTF8Encoding(false, false).GetString(FileBytes.Read path)
+                    let records = CsvParser.Parse(text, path)
                     let header = records[0].Fields
                     let col =
                         match label with
@@ -80,14 +82,16 @@ let check (cfg: TrainConfig) (network: string) (output: Shape) (origin: Origin) 
                         sprintf "`%s` (the data's class %d, counting from 0)" names[int v] (int v)
                     | _ -> number v
                 report DataErrorCodes.BadLabel i
-                    (sprintf "the label %s is not a class of `%s`: its output has %d classes, so `%s` needs class numbers 0 to %d"
-                        shown network classes loss (classes - 1))
+                    (sprintf "the label %s is not a class of `%s`: its output has %d classes, so `%s` needs %s"
+                         shown network classes loss (sprintf "class numbers 0 to %d" (classes - 1)))
             | None -> ()
         else
             match t.Data |> Array.tryFindIndex (fun v -> not (v >= 0.0f && v <= 1.0f)) with
             | Some i ->
                 let why =
                     if crossEntropy then sprintf "`%s` with a target per class compares probabilities" loss
-                    else "`binaryCrossEntropy` compares probabilities (0 or 1 for two classes): any other value trains its loss below zero"
+                    else
+                        "`binaryCrossEntropy` compares probabilities (0 or 1 for two classes): "
+                        + "any other value trains its loss below zero"
                 report "NN0545" i (sprintf "the target %s is outside [0, 1]; %s" (number t.Data[i]) why)
             | None -> ()

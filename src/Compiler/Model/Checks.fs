@@ -105,9 +105,12 @@ let shadowedParams (decls: Decl list) : Diagnostic list * Span list =
     let ds =
         found |> List.map (fun (pb, again) ->
             warning "NN0320" pb.NameSpan
-                (sprintf "the parameter `%s` is never used: line %d binds `%s` again before anything reads it (it would still be created, counted in `summary` and saved)"
-                    pb.Name again.Start.Line pb.Name)
-            |> fun d -> { d with Notes = [ note again (sprintf "`%s` is bound again here; remove the first `param %s` or rename one of them" pb.Name pb.Name) ] })
+                (sprintf "the parameter `%s` is never used: line %d binds `%s` again before anything reads it %s"
+                    pb.Name again.Start.Line pb.Name "(it would still be created, counted in `summary` and saved)")
+            |> fun d ->
+                let n = pb.Name
+                let fix = sprintf "`%s` is bound again here; remove the first `param %s` or rename one of them" n n
+                { d with Notes = [ note again fix ] })
     ds, found |> List.map (fun (pb, _) -> pb.Span)
 
 /// NN0321: parameters of a network that its output does not depend on (nor an adapted state's expression), one
@@ -127,7 +130,8 @@ let unusedParams (nd: NetworkDecl) (nodes: IReadOnlyList<Node>) (roots: Node lis
         let shown = if names.Length > 3 then sprintf "%s and %d more" shown (names.Length - 3) else shown
         let what = if names.Length = 1 then "parameter " + shown else "parameters " + shown
         { warning "NN0321" span
-            (sprintf "the output of `%s` does not depend on the %s: it is created, counted in `summary` and saved, but nothing uses it" nd.Name what)
+            (sprintf "the output of `%s` does not depend on the %s: %s" nd.Name what
+                "it is created, counted in `summary` and saved, but nothing uses it")
             with Notes = [ note nd.NameSpan (sprintf "the network `%s` is declared here" nd.Name) ] })
     |> List.ofSeq
 
@@ -138,8 +142,9 @@ let singleInput (nd: NetworkDecl) (trainSpan: Span) =
     if nd.Inputs.Length > 1 then
         let d =
             Diagnostic.error "NN0420" nd.NameSpan
-                (sprintf "the network `%s` has %d inputs (%s), but training feeds only one: a trained network takes one input for now (concatenate the features into one tensor)"
-                    nd.Name nd.Inputs.Length (nd.Inputs |> List.map (fun p -> sprintf "`%s`" p.Name) |> String.concat ", "))
+                (sprintf "the network `%s` has %d inputs (%s), but training feeds only one: %s"
+                    nd.Name nd.Inputs.Length (nd.Inputs |> List.map (fun p -> "`" + p.Name + "`") |> String.concat ", ")
+                    "a trained network takes one input for now (concatenate the features into one tensor)")
         raise (DiagnosticException { d with Notes = [ note trainSpan (sprintf "`%s` is trained here" nd.Name) ] })
 
 /// The span of the `|>` whose right side is written at `at` in `e`, if `at` is the function of a pipeline.
@@ -173,8 +178,10 @@ let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (c
             else computes
         let d =
             Diagnostic.error "NN0421" lossSpan
-                (sprintf "`crossEntropy` expects probabilities (a `softmax` at the end of the network), but the output of `%s` is not a softmax: on raw scores the loss falls to 0 without learning anything; use `softmaxCrossEntropy` on the scores, or end `%s` with `softmax`"
-                    nd.Name nd.Name)
+                ("`crossEntropy` expects probabilities (a `softmax` at the end of the network), "
+                 + sprintf "but the output of `%s` is not a softmax: on raw scores the loss falls to 0 " nd.Name
+                 + "without learning anything; use `softmaxCrossEntropy` on the scores, "
+                 + sprintf "or end `%s` with `softmax`" nd.Name)
         raise (DiagnosticException { d with Notes = [ computes ] })
     | "softmaxCrossEntropy" when isSoftmax output ->
         let at = ofSource output.Span
@@ -184,6 +191,8 @@ let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (c
             | Some(opSpan: Span) -> Span.union opSpan at, "`|> softmax`"
             | None -> at, "this `softmax`"
         [ { warning "NN0422" lossSpan
-              (sprintf "`softmaxCrossEntropy` applies softmax to the scores itself, but the output of `%s` already ends with `softmax` (a double softmax trains slowly and badly)" nd.Name)
-              with Notes = [ note fix (sprintf "fix: remove %s (the loss applies it), or keep it and write `loss = crossEntropy`" what) ] } ]
+              (sprintf "`softmaxCrossEntropy` applies softmax to the scores itself, but the output of `%s` %s" nd.Name
+                  "already ends with `softmax` (a double softmax trains slowly and badly)")
+              with Notes = [ note fix (sprintf "fix: remove %s (the loss applies it), or keep it and write %s" what
+                                        "`loss = crossEntropy`") ] } ]
     | _ -> []
