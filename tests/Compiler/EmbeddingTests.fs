@@ -188,6 +188,13 @@ let tests =
             Expect.stringContains e.Message "row 4 of the targets: the target 1.5 is outside [0, 1]" "float targets too"
         }
 
+        test "CreateTrainer rejects crossEntropy on scores set by the options (NN0421)" {
+            let o = TrainerOptions()
+            o.Settings["loss"] <- "crossEntropy"
+            let m = model "network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3\n\ntrain clf {\n    loss = softmaxCrossEntropy\n}\n"
+            Expect.equal (nnError (fun () -> m.CreateTrainer o)).Code "NN0421" "code"
+        }
+
         test "warnings come with the compiled model" {
             let r = NnModel.Compile("network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3 |> softmax\n\ntrain clf {\n    loss = softmaxCrossEntropy\n}\n", "w.nn")
             Expect.isTrue r.Success "compiles"

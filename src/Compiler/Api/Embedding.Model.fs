@@ -120,7 +120,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
     /// null). The block's <c>data</c> field is not read (it may be left out): data comes from
     /// <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/>.</summary>
     /// <exception cref="T:System.InvalidOperationException">when the program has no <c>train</c> block (for the network)</exception>
-    /// <exception cref="T:Nn.NnException">for a bad setting (an unknown field, a bad value)</exception>
+    /// <exception cref="T:Nn.NnException">for a bad setting (an unknown field, a bad value, a loss that does not fit
+    /// the network such as <c>crossEntropy</c> on scores, NN0421)</exception>
     member _.CreateTrainer(options: TrainerOptions) : NnTrainer =
         let o = if isNull options then TrainerOptions() else options
         let td, env =
@@ -149,6 +150,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
         let net = info td.Network
         Embed.guard program (fun () ->
             let cfg = TrainPlan.config compiled block
+            // what the settings (with the options' overrides) say about the network, before any Fit
+            Compile.checkTrain net cfg |> ignore
             NnTrainer(program, net, block, cfg, TrainPlan.graphs cfg net None))
 
     /// <summary>An inference session for the main network with freshly initialized weights (load trained ones with
