@@ -107,12 +107,13 @@ let overrides (sets: string list) =
 
 let mutable private known: Map<string, string> = Map.empty
 
-/// Compile a program; its errors are reported.
+/// Compile a program; its errors are reported, its warnings printed (standard error) and the command goes on.
 let compile (file: string) : Compile.Compiled =
     match Compile.compileFile file with
     | Error ds -> raise (Reported ds)
     | Ok c ->
         known <- c.Sources
+        Output.diagnostics (Output.sourcesFrom known) c.Warnings
         c
 
 /// A network by name, or the only one / the first trained one.

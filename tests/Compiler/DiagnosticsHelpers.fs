@@ -22,6 +22,12 @@ let errors (text: string) =
     | Ok _ -> failtest "expected the program to be rejected by the compiler"
     | Error ds -> ds |> List.map (render text) |> String.concat "\n"
 
+/// The rendered warnings of a program that compiles.
+let warnings (text: string) =
+    match Compile.compileText file text with
+    | Error ds -> failtestf "expected the program to compile, got:\n%s" (ds |> List.map (render text) |> String.concat "\n")
+    | Ok c -> c.Warnings |> List.map (render text) |> String.concat "\n"
+
 /// The rendered diagnostic of a program that compiles but whose first `train` block cannot be planned
 /// (its data does not fit the network); the data is read by TrainPlan.create as `nn train` would.
 let planErrors (text: string) =

@@ -174,6 +174,34 @@ let tests =
             Expect.equal e.Code "NN0540" "a label outside 0..2"
         }
 
+        test "Fit rejects targets outside the loss's range before the first step, naming the row and value" {
+            for labels, row, value in [ [| 0; 1; 2; 0 |], 3, "2"; [| 0; -1; 1; 0 |], 2, "-1" ] do
+                let trainer = (model xorSource).CreateTrainer()
+                let seen = ResizeArray()
+                trainer.EpochCompleted.Add(fun e -> seen.Add e.Loss)
+                let e = nnError (fun () -> trainer.Fit(xorX, labels))
+                Expect.equal e.Code "NN0545" "code"
+                Expect.stringContains e.Message (sprintf "row %d of the targets: the target %s is outside [0, 1]" row value) "row and value"
+                Expect.isEmpty seen "no epoch ran"
+            let trainer = (model xorSource).CreateTrainer()
+            let e = nnError (fun () -> trainer.Fit(xorX, array2D [ [ 0f ]; [ 1f ]; [ 1f ]; [ 1.5f ] ]))
+            Expect.stringContains e.Message "row 4 of the targets: the target 1.5 is outside [0, 1]" "float targets too"
+        }
+
+        test "CreateTrainer rejects crossEntropy on scores set by the options (NN0421)" {
+            let o = TrainerOptions()
+            o.Settings["loss"] <- "crossEntropy"
+            let m = model "network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3\n\ntrain clf {\n    loss = softmaxCrossEntropy\n}\n"
+            Expect.equal (nnError (fun () -> m.CreateTrainer o)).Code "NN0421" "code"
+        }
+
+        test "warnings come with the compiled model" {
+            let r = NnModel.Compile("network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3 |> softmax\n\ntrain clf {\n    loss = softmaxCrossEntropy\n}\n", "w.nn")
+            Expect.isTrue r.Success "compiles"
+            Expect.equal (r.Warnings |> Seq.map (fun d -> d.Code, d.Severity, d.Line) |> List.ofSeq) [ "NN0422", "warning", 5 ] "the double softmax"
+            Expect.isEmpty r.Diagnostics "no errors"
+        }
+
         test "options override the block, and a handler can stop training" {
             let m = model xorSource
             let trainer = m.CreateTrainer(TrainerOptions(Epochs = Nullable 3, BatchSize = Nullable 2, Seed = Nullable 9))

@@ -10,9 +10,10 @@ let help =
 Parses, resolves names and checks the shapes of every network and every train block's settings (each value's
 range, a computed `target`, the loss and the metrics against the network's output), without reading data.
 Prints each error as `file(line,col): error NNxxxx: message` with the source line and carets under the part
-that is wrong.
+that is wrong, and each warning (legal, but probably a mistake: a parameter nothing uses, a softmax before
+softmaxCrossEntropy) the same way as `warning NNxxxx`.
 
-Exit codes: 0 all files are valid, 1 a file has errors.
+Exit codes: 0 all files are valid (warnings allowed), 1 a file has errors.
 
 Example:
   nn check examples/xor.nn examples/mnist_mlp.nn"""
@@ -41,9 +42,11 @@ let run (files: string list) =
     for f in files do
         match Compile.compileFile f with
         | Ok c ->
+            Output.diagnostics (Output.sourcesFrom c.Sources) c.Warnings
             memoryWarnings c
             let nets = c.Networks |> List.map (fun n -> n.Decl.Name) |> String.concat ", "
-            printfn "%s: ok (%d network%s%s)" f c.Networks.Length (if c.Networks.Length = 1 then "" else "s") (if nets = "" then "" else ": " + nets)
+            let warned = match c.Warnings.Length with 0 -> "" | 1 -> "; 1 warning" | k -> sprintf "; %d warnings" k
+            printfn "%s: ok (%d network%s%s%s)" f c.Networks.Length (if c.Networks.Length = 1 then "" else "s") (if nets = "" then "" else ": " + nets) warned
         | Error ds ->
             failed <- true
             Output.diagnostics (Output.sourcesFrom Map.empty) ds

@@ -39,7 +39,7 @@ let guard (span: Span) (f: unit -> 'a) : 'a =
 let load (cfg: TrainConfig) : Dataset =
     guard cfg.DataSpan (fun () ->
         match cfg.Data with
-        | Rows(xs, ys) ->
+        | Rows(xs, ys, _) ->
             requireFinite cfg.DataSpan "features" xs
             requireFinite cfg.DataSpan "targets" ys
             Dataset(matrix xs, matrix ys)

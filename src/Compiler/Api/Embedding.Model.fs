@@ -72,11 +72,11 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
         match run () with
         | Ok c ->
             let p = Embed.program (Some c) names c.Sources fileName
-            CompileResult(NnModel(p, c), [||])
+            CompileResult(NnModel(p, c), [||], c.Warnings |> List.map (Embed.diagnostic p) |> Array.ofList)
         | Error ds ->
             let sources = match text with Some t -> Map [ full, t ] | None -> Map.empty
             let p = Embed.program None names sources fileName
-            CompileResult(null, ds |> List.map (Embed.diagnostic p) |> Array.ofList)
+            CompileResult(null, ds |> List.map (Embed.diagnostic p) |> Array.ofList, [||])
 
     /// <summary>Compiles program text. <paramref name="fileName"/> names it in diagnostics, and <c>open "x.nn"</c>
     /// reads files relative to it (relative to the current directory when it has no folder).</summary>
@@ -120,7 +120,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
     /// null). The block's <c>data</c> field is not read (it may be left out): data comes from
     /// <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/>.</summary>
     /// <exception cref="T:System.InvalidOperationException">when the program has no <c>train</c> block (for the network)</exception>
-    /// <exception cref="T:Nn.NnException">for a bad setting (an unknown field, a bad value)</exception>
+    /// <exception cref="T:Nn.NnException">for a bad setting (an unknown field, a bad value, a loss that does not fit
+    /// the network such as <c>crossEntropy</c> on scores, NN0421)</exception>
     member _.CreateTrainer(options: TrainerOptions) : NnTrainer =
         let o = if isNull options then TrainerOptions() else options
         let td, env =
@@ -149,6 +150,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
         let net = info td.Network
         Embed.guard program (fun () ->
             let cfg = TrainPlan.config compiled block
+            // what the settings (with the options' overrides) say about the network, before any Fit
+            Compile.checkTrain net cfg |> ignore
             NnTrainer(program, net, block, cfg, TrainPlan.graphs cfg net None))
 
     /// <summary>An inference session for the main network with freshly initialized weights (load trained ones with
@@ -173,13 +176,16 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
         s
 
 /// <summary>The outcome of compiling: a model, or diagnostics saying what is wrong.</summary>
-and [<Sealed>] CompileResult internal (model: NnModel, diagnostics: NnDiagnostic[]) =
+and [<Sealed>] CompileResult internal (model: NnModel, diagnostics: NnDiagnostic[], warnings: NnDiagnostic[]) =
     /// <summary>True when the program compiled; <see cref="P:Nn.CompileResult.Model"/> is then set.</summary>
     member _.Success = not (isNull (box model))
     /// <summary>The compiled model, or null when there are errors.</summary>
     member _.Model = model
     /// <summary>The errors found (empty on success).</summary>
     member _.Diagnostics: IReadOnlyList<NnDiagnostic> = Array.AsReadOnly diagnostics
+    /// <summary>The warnings of a program that compiled (severity <c>warning</c>): legal, but probably a mistake,
+    /// such as a parameter nothing uses or a softmax before <c>softmaxCrossEntropy</c> (empty on failure).</summary>
+    member _.Warnings: IReadOnlyList<NnDiagnostic> = Array.AsReadOnly warnings
     /// <summary>Every diagnostic's text, separated by blank lines (empty on success).</summary>
     member _.ErrorText = diagnostics |> Array.map (fun d -> d.Text) |> String.concat (Environment.NewLine + Environment.NewLine)
     /// <summary>The model, or an <see cref="T:Nn.NnException"/> carrying the diagnostics.</summary>

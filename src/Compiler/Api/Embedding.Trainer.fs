@@ -31,11 +31,8 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
         let out = outShape.ToArray()
         let crossEntropy = cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy"
         if y.Rank = 1 then
-            if crossEntropy then
-                let classes = out[out.Length - 1]
-                if classes.IsFixed then
-                    Embed.guard program (fun () -> y.Data |> Array.iteri (fun i v -> Labels.Check(v, classes.Size, i) |> ignore))
-                y
+            // the labels themselves are checked against the loss with the CLI's data (Targets.check)
+            if crossEntropy then y
             elif out.Length = 2 && out[1].IsFixed && out[1].Size = 1 then HostTensor([| y.Rows; 1 |], y.Data)
             else err (sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy for class labels)" outShape cfg.Loss)
         else
@@ -63,7 +60,9 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     /// block's <c>validation</c> fraction is held out from the end. Calling Fit again continues from the current
     /// weights and optimizer state.</summary>
     /// <exception cref="T:Nn.NnException">NN0550 rows that do not fit the network, NN0551 targets that do not fit its
-    /// output or loss, NN0540 a bad class label, NN0612 training diverged (NaN), NN0620 the loss exploded</exception>
+    /// output or loss, NN0540 a class label outside the network's classes, NN0545 a target outside [0, 1] for
+    /// <c>binaryCrossEntropy</c> (both before the first step, naming the row), NN0612 training diverged (NaN), NN0620 the
+    /// loss exploded</exception>
     member this.Fit(features: NnTensor, targets: NnTensor) : TrainingResult =
         if isNull (box features) then nullArg "features"
         if isNull (box targets) then nullArg "targets"

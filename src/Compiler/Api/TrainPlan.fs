@@ -126,9 +126,14 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
     let cfg = config c (td, env)
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     // what the source alone decides is reported before any data is read (`--network` may name another network)
-    checkTrain net cfg
-    let data = match data with Some d -> d | None -> DataLoad.load cfg
+    checkTrain net cfg |> ignore // its warnings are the compiler's (Compiled.Warnings)
+    let data, origin =
+        match data with
+        | Some d -> d, Targets.arrays c.File
+        | None -> DataLoad.load cfg, Targets.origin cfg
     let targetShape = checkData cfg net data
+    // before the rows are shuffled, so a bad target is reported at the row the source has it
+    if cfg.Target.IsNone then Targets.check cfg net.Decl.Name (forward net (GraphBuilder()) false).Output.Shape origin data
     // numbers per row for a one-output network (a CSV label with mse): feed them as a column [N, 1]
     let data =
         match targetShape, data.Targets with

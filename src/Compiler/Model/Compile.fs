@@ -21,7 +21,9 @@ type Compiled =
       /// top-level environment after all declarations
       Env: Env
       /// the top-level `let`s of every file (errors about settings a `train` block takes from one point into it)
-      Lets: LetBinding list }
+      Lets: LetBinding list
+      /// what is legal but probably a mistake (a parameter nothing uses, a softmax before softmaxCrossEntropy)
+      Warnings: Diagnostic list }
 
 /// The forward pass of a network built into a graph.
 type Forward =
@@ -146,11 +148,13 @@ let targetIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (expr: Expr)
 let private stepInputs =
     [ Nn.Runtime.Training.TrainStep.TargetInput; Nn.Runtime.Training.TrainStep.LrInput; Nn.Runtime.Training.TrainStep.StepInput ]
 
-/// Check a `train` block's settings against its network without any data: the network's inputs do not take the
-/// training step's names, the loss and metrics fit the output's shape, and a computed `target` fits the output
-/// and the loss. Errors point at the field (the `target` value, the `loss`, the `metrics`).
-let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
+/// Check a `train` block's settings against its network without any data: the network has one input, which does
+/// not take the training step's names, the loss and metrics fit the output (its shape, and probabilities for
+/// `crossEntropy`), and a computed `target` fits the output and the loss. Errors point at the field (the `target`
+/// value, the `loss`, the `metrics`); the warnings found are returned.
+let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic list =
     let nd = net.Decl
+    Checks.singleInput nd cfg.Span
     for p in nd.Inputs do
         if List.contains p.Name stepInputs then
             // a parameter starts with its name
@@ -169,6 +173,7 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
         error (at "loss") (sprintf "`%s` needs an output with two or more classes on its last axis (a fixed size ≥ 2), but the network `%s` computes %O" cfg.Loss nd.Name out.Shape)
     if List.contains "accuracy" cfg.Metrics && not (classes && out.Shape[-1].Size >= 1) then
         error (at "metrics") (sprintf "`accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), but the network `%s` computes %O" nd.Name out.Shape)
+    let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
     match cfg.Target with
     | None -> () // the data's targets are checked when they are read
     | Some expr ->
@@ -183,6 +188,7 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
         check "loss" (sprintf "the loss is `%s`" cfg.Loss) (fun () -> Nn.Runtime.Ops.Losses.Build(cfg.Loss, fc.Builder, out, target, src, cfg.HuberDelta))
         for m in cfg.Metrics do
             check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m) (fun () -> Nn.Runtime.Ops.Metrics.Build(m, fc.Builder, out, target, src))
+    warnings
 
 /// Compile a file: all diagnostics found, or the checked program.
 let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list> =
@@ -213,6 +219,8 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         let ctx = scratchContext ()
         let preludeEnv = prelude |> List.fold (fun env d -> match d with LetDecl lb -> Eval.bindLet ctx env lb | _ -> env) Builtins.Table.networkEnv
         let mutable errors = []
+        let shadowed, shadowedSpans = Checks.shadowedParams decls
+        let mutable warnings = shadowed
         let mutable networks = []
         let mutable trains = []
         let mutable env = preludeEnv
@@ -240,7 +248,10 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     errors <- errors @ [ Diagnostic.error "NN0311" nd.NameSpan (sprintf "a network named `%s` is already declared" nd.Name) ]
                 let net = { Decl = nd; Env = env }
                 match catchDiag (fun () -> forward net (GraphBuilder()) true) with
-                | Ok _ -> networks <- networks @ [ net ]
+                | Ok fwd ->
+                    networks <- networks @ [ net ]
+                    let roots = fwd.Output :: (fwd.Adapt |> List.map snd)
+                    warnings <- warnings @ Checks.unusedParams nd fwd.Context.Builder.Nodes roots shadowedSpans
                 | Error ds -> report ds
             | TrainDecl td when td.Span.File = path ->
                 match networks |> List.tryFind (fun n -> n.Decl.Name = td.Network) with
@@ -255,15 +266,18 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     // a block without `data` is complete for the embedding API, which trains on arrays;
                     // `nn train` reports NN0406 when it plans the block
                     let check () =
+                        Checks.singleInput net.Decl td.NetworkSpan
                         let follow = Settings.follow lets env
                         let cfg = TrainConfig.check tctx (Path.GetDirectoryName path) td follow (Eval.eval tctx (Builtins.Table.trainEnv env))
                         checkTrain net cfg
                     match catchDiag check with
-                    | Ok() -> trains <- trains @ [ td, env ]
+                    | Ok ws ->
+                        trains <- trains @ [ td, env ]
+                        warnings <- warnings @ ws
                     | Error ds -> report ds
             | _ -> ()
         if not errors.IsEmpty then Error errors
-        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env; Lets = lets }
+        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env; Lets = lets; Warnings = warnings }
 
 /// Compile a file from disk.
 let compileFile (path: string) = compileWith diskReader path

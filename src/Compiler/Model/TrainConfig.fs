@@ -12,8 +12,8 @@ type Column =
 
 /// Where the training data comes from.
 type DataSource =
-    /// rows [ [0; 0], [0] ... ]: literal (features, target) pairs
-    | Rows of features: float[][] * targets: float[][]
+    /// rows [ [0; 0], [0] ... ]: literal (features, target) pairs, with where each target is written
+    | Rows of features: float[][] * targets: float[][] * targetSpans: Span[]
     /// idx "images" "labels" (labels optional, for unsupervised training)
     | Idx of images: string * labels: string option
     /// csv "file" { features = [..]; label = .. }
@@ -184,14 +184,17 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
             rows |> List.mapi (fun i r ->
                 let at = rowSpan i
                 match r with
-                | VTuple [ x; y ] -> floats source x (Settings.item source at 0), floats source y (Settings.item source at 1)
+                | VTuple [ x; y ] ->
+                    let ySpan = Settings.item source at 1
+                    (floats source x (Settings.item source at 0), floats source y ySpan), ySpan
                 | v -> fail "NN0405" at (sprintf "each row is a pair `features, target` such as [0; 1], [1], but this is %s" (Value.describe v)))
+        let pairs, spans = List.unzip pairs
         let xs, ys = List.unzip pairs
         let widthX, widthY = xs.Head.Length, ys.Head.Length
         pairs |> List.iteri (fun i (x, y) ->
             if x.Length <> widthX || y.Length <> widthY then
                 fail "NN0405" (rowSpan i) (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
-        Rows(Array.ofList xs, Array.ofList ys)
+        Rows(Array.ofList xs, Array.ofList ys, Array.ofList spans)
     | VConfig("rows", [ v, s ]) -> fail "NN0405" s (sprintf "`rows` expects a list of rows, but got %s" (Value.describe v))
     // `idx "images"` and `npy "x"` without targets (unsupervised training) arrive here normalized to VConfig
     | VConfig("idx", [ img, s ]) -> Idx(path (str img s "the images file"), None)
@@ -312,7 +315,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
     let settings =
         { Network = td.Network
           Span = td.Span
-          Data = Rows([||], [||])
+          Data = Rows([||], [||], [||])
           DataSpan = td.Span
           Target = field "target" |> Option.map (fun f -> f.Value)
           Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
