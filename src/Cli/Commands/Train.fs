@@ -104,19 +104,19 @@ let run (a: Args) =
                     | None -> fail (sprintf "--resume: there is no run of `%s` under %s; give the run folder" cfg0.Network (relative runsParent))
             let state, meta = Checkpoint.readState dir
             Checkpoint.checkSource c (Checkpoint.resolve dir) meta
-            match meta.TryGetValue "network" with
-            | true, n when n <> cfg0.Network -> fail (sprintf "--resume: %s is a run of `%s`, not `%s`" dir n cfg0.Network)
-            | _ -> ()
+            Checkpoint.checkNetwork cfg0.Network dir meta
             let sets = match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
             Some(dir, state, sets)
     let sets = (match resume with Some(_, _, s) -> s | None -> []) @ a.All "--set"
     let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
     let cfg = plan.Config
+    resume |> Option.iter (fun (d, state, _) -> Checkpoint.checkResume plan.Graphs d state)
     let dir =
         match resume, a.Get "--out" with
         | Some(d, _, _), _ -> d
         | None, Some out -> Directory.CreateDirectory(out).FullName
         | None, None -> RunFolder.create runsParent
+    AtomicFile.RemoveStale dir |> ignore // temporary files of a run killed while writing
     let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
     let metricsPath = Path.Combine(dir, "metrics.csv")
     if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])
