@@ -112,7 +112,10 @@ public static class ResumeCheck
     private static void CheckTriple(double[]? xs, string key, string parts, string path)
     {
         if (xs is not { Length: 3 })
-            throw BadState(path, $"its `{key}` record has {xs?.Length ?? 0} numbers, but it holds 3 ({parts})");
+        {
+            int n = xs?.Length ?? 0;
+            throw BadState(path, $"its `{key}` record has {n} {(n == 1 ? "number" : "numbers")}, but it holds 3 ({parts})");
+        }
     }
 
     private static void CheckCount(double x, string what, string path)
