@@ -34,7 +34,9 @@ Options:
   --network NAME        train network NAME with the train block's settings (e.g. residual.nn's deep_sigmoid)
   --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
   --resume [DIR]        continue the run in DIR (default: the newest run of this network) exactly where its checkpoint
-                        stopped; refused when the model source changed. --set adds to the run's own settings.
+                        stopped; refused when the model source changed or the checkpoint is incomplete or damaged
+                        (a missing weight or optimizer tensor, NaN, a bad epoch, step, rng or schedule record).
+                        --set adds to the run's own settings.
   --out DIR             the run folder (instead of a new dated one)
   --threads N           use at most N threads
   --engine E            fused or reference (the interpreter; the default until the fused engine is in the build)
