@@ -103,7 +103,9 @@ let run (a: Args) =
                 | _ ->
                     match RunFolder.latest runsParent with
                     | Some d -> d
-                    | None -> fail (sprintf "--resume: there is no run of `%s` under %s; give the run folder" cfg0.Network (relative runsParent))
+                    | None ->
+                        raise (DataException(DataErrorCodes.CheckpointNotFound, relative runsParent,
+                                             sprintf "--resume: no run of `%s` here holds a checkpoint; give the run folder" cfg0.Network))
             let state, meta = Checkpoint.readState dir
             Checkpoint.checkSource c (Checkpoint.resolve dir) meta
             Checkpoint.checkNetwork cfg0.Network dir meta
