@@ -171,6 +171,13 @@ public static class SafeTensors
         long dataStart = 8 + (long)n;
         long dataLength = length - dataStart;
 
+        // JSON strings are not checked for UTF-8 until they are read: check the whole header first.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            int at = 0;
+            while (Rune.DecodeFromUtf8(header.AsSpan(at), out _, out int used) == System.Buffers.OperationStatus.Done) at += used;
+            throw Error(DataErrorCodes.CheckpointHeaderJson, $"the header is not valid UTF-8 (at byte {8 + at})", 8 + at);
+        }
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e)

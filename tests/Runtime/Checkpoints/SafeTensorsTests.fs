@@ -101,6 +101,12 @@ let tests =
             Expect.equal (e.Code, e.Message) ("NN0703", "model.safetensors: the header is not valid JSON (error at byte 14)") "bad JSON"
             Expect.equal (e.ByteOffset |> Option.ofNullable) (Some 14L) "offset"
         }
+        test "a header with a byte that is not UTF-8 is NN0703, not an internal error" {
+            let bytes = file "{\"__metadata__\":{\"k\":\"a?b\"}}" [||]
+            bytes[8 + 23] <- 0xC3uy // a lead byte without its continuation, inside a string
+            let e = dataError (fun () -> parse bytes)
+            Expect.equal (e.Code, e.Message) ("NN0703", "model.safetensors: the header is not valid UTF-8 (at byte 31)") "message"
+        }
         test "a header entry without the tensor fields" {
             let e = dataError (fun () -> parse (file "{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}" (Array.zeroCreate 8)))
             Expect.equal (e.Code, e.Message)
