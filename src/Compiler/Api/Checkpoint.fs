@@ -83,7 +83,8 @@ let readState (path: string) : TrainingState * IReadOnlyDictionary<string, strin
         match f text with
         | true, v -> v
         | _ -> raise (badState path (sprintf "its `%s` record holds `%s`, which is not %s" key text what))
-    let number key = parse key "a number" (fun t -> Double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture))
+    let inv = CultureInfo.InvariantCulture
+    let number key = parse key "a number" (fun t -> Double.TryParse(t, NumberStyles.Float, inv))
     let doubles key (s: string) = if s = "" then [||] else s.Split(',') |> Array.map (number key)
     let values = Dictionary<string, HostTensor>()
     let best = Dictionary<string, HostTensor>()
@@ -91,14 +92,14 @@ let readState (path: string) : TrainingState * IReadOnlyDictionary<string, strin
         let t = ck[n].ToHost()
         if n.StartsWith(bestPrefix, StringComparison.Ordinal) then best[n.Substring bestPrefix.Length] <- t
         else values[n] <- t
-    let whole key = parse key "a whole number" (fun t -> Int64.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture))
+    let whole key = parse key "a whole number" (fun t -> Int64.TryParse(t, NumberStyles.AllowLeadingSign, inv))
     let epoch = whole "epoch" (get "epoch")
     if epoch > int64 Int32.MaxValue || epoch < int64 Int32.MinValue then
         raise (badState path (sprintf "its `epoch` record holds %d, more epochs than a run can have" epoch))
     let rng =
         (get "rng").Split(',')
         |> Array.map (parse "rng" "a 64-bit word in hexadecimal" (fun w ->
-            UInt64.TryParse(w, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)))
+            UInt64.TryParse(w, NumberStyles.AllowHexSpecifier, inv)))
     let stopping = match meta.TryGetValue "early_stopping" with | true, v -> doubles "early_stopping" v | _ -> null
     let state =
         TrainingState(int epoch, whole "step" (get "step"), values, rng, doubles "schedule" (get "schedule"), stopping,
@@ -118,7 +119,8 @@ let checkNetwork (network: string) (path: string) (meta: IReadOnlyDictionary<str
     let path = resolve path
     match meta.TryGetValue "network" with
     | true, n when n <> network ->
-        raise (DataException(ShapeMismatch, path, sprintf "%s: cannot resume: it is a run of `%s`, not `%s` (choose that network with --network or --train)" (name (resolve path)) n network))
+        let what = sprintf "it is a run of `%s`, not `%s` (choose that network with --network or --train)" n network
+        raise (DataException(ShapeMismatch, path, sprintf "%s: cannot resume: %s" (name path) what))
     | _ -> ()
 
 /// Check a state read by `readState` against the training step it is to continue: every parameter and optimizer or

@@ -12,8 +12,8 @@ namespace Nn.Runtime.Checkpoints;
 /// (<see cref="File.Move(string, string, bool)"/>), which is atomic within a file system.
 /// If the writer throws, the temporary file is deleted and the old file is untouched.
 /// (The folder entry itself is not fsynced: after a power cut the rename may be lost, leaving the old file.)
-/// A process killed during a write leaves its temporary file (<c>.&lt;name&gt;.&lt;pid&gt;.&lt;guid&gt;.tmp</c>) behind;
-/// <see cref="RemoveStale"/> deletes those of writers that are gone.
+/// A process killed during a write leaves its temporary file (<c>.&lt;name&gt;.&lt;pid&gt;.&lt;guid&gt;.tmp</c>)
+/// behind; <see cref="RemoveStale"/> deletes those of writers that are gone.
 /// </summary>
 public static partial class AtomicFile
 {
@@ -67,7 +67,8 @@ public static partial class AtomicFile
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
 
-    /// <summary>The temporary files of this class's writes: <c>.&lt;name&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c>.</summary>
+    /// <summary>The temporary files of this class's writes:
+    /// <c>.&lt;name&gt;.&lt;pid&gt;.&lt;32 hex digits&gt;.tmp</c>.</summary>
     [GeneratedRegex(@"^\..+\.(?<pid>[0-9]{1,10})\.[0-9a-f]{32}\.tmp$")]
     private static partial Regex TempName();
 
@@ -114,7 +115,8 @@ public static partial class AtomicFile
             return p.StartTime.ToUniversalTime() <= written.AddSeconds(1); // clocks of file systems are coarse
         }
         catch (ArgumentException) { return false; } // no such process
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException
+                                       or System.ComponentModel.Win32Exception)
         {
             return true; // it exists but cannot be inspected: keep its files
         }

@@ -129,7 +129,8 @@ public static class SafeTensors
         }
         using (stream)
         {
-            if (!stream.CanSeek) throw new DataException(DataErrorCodes.FileUnreadable, path, $"{file}: not a regular file");
+            if (!stream.CanSeek)
+                throw new DataException(DataErrorCodes.FileUnreadable, path, $"{file}: not a regular file");
             try { return Parse(stream, path); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Unreadable(path, e); }
         }
@@ -175,7 +176,8 @@ public static class SafeTensors
         if (!System.Text.Unicode.Utf8.IsValid(header))
         {
             int at = 0;
-            while (Rune.DecodeFromUtf8(header.AsSpan(at), out _, out int used) == System.Buffers.OperationStatus.Done) at += used;
+            while (Rune.DecodeFromUtf8(header.AsSpan(at), out _, out int used) == System.Buffers.OperationStatus.Done)
+                at += used;
             throw Error(DataErrorCodes.CheckpointHeaderJson, $"the header is not valid UTF-8 (at byte {8 + at})", 8 + at);
         }
         JsonDocument doc;
@@ -236,7 +238,8 @@ public static class SafeTensors
             Entry a = sorted[i - 1], b = sorted[i];
             if (b.Begin < a.End)
                 throw error(DataErrorCodes.CheckpointOffsets,
-                    $"tensors `{a.Name}` (data_offsets [{a.Begin}, {a.End}]) and `{b.Name}` ([{b.Begin}, {b.End}]) overlap", null);
+                    $"tensors `{a.Name}` (data_offsets [{a.Begin}, {a.End}]) and `{b.Name}` ([{b.Begin}, {b.End}]) overlap",
+                    null);
         }
     }
 
@@ -269,7 +272,8 @@ public static class SafeTensors
             throw error(DataErrorCodes.CheckpointOffsets,
                 $"tensor `{name}` is {dtype} {HostTensor.FormatShape(shape)}, which needs {need} bytes, but its data_offsets [{begin}, {end}] span {end - begin}", null);
         if (need > Array.MaxLength)
-            throw error(DataErrorCodes.CheckpointOffsets, $"tensor `{name}` holds {need} bytes, more than one tensor can hold here", null);
+            throw error(DataErrorCodes.CheckpointOffsets,
+                $"tensor `{name}` holds {need} bytes, more than one tensor can hold here", null);
         return new Entry(name, type, shape, begin, end);
     }
 }

@@ -37,12 +37,15 @@ public static class ResumeCheck
     /// <exception cref="DataException">NN0711</exception>
     public static void CheckState(TrainingState s, string path)
     {
-        if (s.EpochsDone < 0) throw BadState(path, $"its epoch is {s.EpochsDone}, but it counts finished epochs (0 or more)");
+        if (s.EpochsDone < 0)
+            throw BadState(path, $"its epoch is {s.EpochsDone}, but it counts finished epochs (0 or more)");
         if (s.Steps < 0) throw BadState(path, $"its step is {s.Steps}, but it counts the steps taken (0 or more)");
         if (s.Steps < s.EpochsDone)
-            throw BadState(path, $"it records {s.EpochsDone} finished epochs but only {s.Steps} steps (every epoch takes at least one step)");
+            throw BadState(path,
+                $"it records {s.EpochsDone} finished epochs but only {s.Steps} steps (every epoch takes at least one step)");
         if (s.ShuffleRng is not { Length: 4 } rng)
-            throw BadState(path, $"its shuffling state (`rng`) has {s.ShuffleRng?.Length ?? 0} words, but the generator's state is 4 words");
+            throw BadState(path,
+                $"its shuffling state (`rng`) has {s.ShuffleRng?.Length ?? 0} words, but the generator's state is 4 words");
         if (rng.All(w => w == 0))
             throw BadState(path, "its shuffling state (`rng`) is all zeros, a state the generator never reaches");
         CheckTriple(s.Schedule, "schedule", "scale, best value and wait count", path);
@@ -53,7 +56,8 @@ public static class ResumeCheck
         {
             CheckTriple(st, "early_stopping", "best value, best epoch and wait count", path);
             if (!(st[1] == Math.Floor(st[1]) && st[1] >= -1 && st[1] < s.EpochsDone))
-                throw BadState(path, $"its early stopping's best epoch is {Num(st[1])}, but it is a finished epoch (0 to {s.EpochsDone - 1}) or -1");
+                throw BadState(path, $"its early stopping's best epoch is {Num(st[1])}, " +
+                    $"but it is a finished epoch (0 to {s.EpochsDone - 1}) or -1");
             CheckCount(st[2], "early stopping's wait count", path);
         }
     }
@@ -70,12 +74,14 @@ public static class ResumeCheck
             foreach (float v in data) if (!float.IsFinite(v)) count++;
             string what = float.IsNaN(data[i]) ? "NaN" : data[i] > 0 ? "infinity" : "-infinity";
             throw new DataException(DataErrorCodes.CheckpointNonFinite, path,
-                $"{DataException.NameOf(path)}: `{name}` holds {what} at {Index(t.Shape, i)} ({count} of its {data.Length} values are not finite); " +
+                $"{DataException.NameOf(path)}: `{name}` holds {what} at {Index(t.Shape, i)} " +
+                $"({count} of its {data.Length} values are not finite); " +
                 "these weights come from a run that diverged or from a damaged file");
         }
     }
 
-    private static void CheckTensors(IReadOnlyDictionary<string, HostTensor> values, StepGraphs graphs, string path, string prefix)
+    private static void CheckTensors(
+        IReadOnlyDictionary<string, HostTensor> values, StepGraphs graphs, string path, string prefix)
     {
         string file = DataException.NameOf(path);
         var nodes = graphs.Params.Concat(graphs.States).DistinctBy(n => n.Name).ToList();
@@ -90,7 +96,8 @@ public static class ResumeCheck
             int[] want = node.Shape.Resolve(new Dictionary<string, int>());
             if (!want.AsSpan().SequenceEqual(t.Shape))
                 throw new DataException(DataErrorCodes.CheckpointMismatch, path,
-                    $"{file}: cannot resume: `{prefix}{name}` is {HostTensor.FormatShape(t.Shape)} in the file, but the network's is {node.Shape}");
+                    $"{file}: cannot resume: `{prefix}{name}` is {HostTensor.FormatShape(t.Shape)} in the file, " +
+                    $"but the network's is {node.Shape}");
             RequireFinite(path, prefix + name, t);
         }
         var known = nodes.Select(n => n.Name!).ToHashSet(StringComparer.Ordinal);
@@ -106,7 +113,9 @@ public static class ResumeCheck
         if (node.Op == OpKind.Param) return "a parameter of the network";
         string name = node.Name!;
         int dot = name.LastIndexOf('.');
-        return dot > 0 && paramNames.Contains(name[..dot]) ? $"the optimizer's `{name[(dot + 1)..]}` slot of `{name[..dot]}`" : "a state of the network";
+        return dot > 0 && paramNames.Contains(name[..dot])
+            ? $"the optimizer's `{name[(dot + 1)..]}` slot of `{name[..dot]}`"
+            : "a state of the network";
     }
 
     private static void CheckTriple(double[]? xs, string key, string parts, string path)
@@ -114,7 +123,8 @@ public static class ResumeCheck
         if (xs is not { Length: 3 })
         {
             int n = xs?.Length ?? 0;
-            throw BadState(path, $"its `{key}` record has {n} {(n == 1 ? "number" : "numbers")}, but it holds 3 ({parts})");
+            throw BadState(path,
+                $"its `{key}` record has {n} {(n == 1 ? "number" : "numbers")}, but it holds 3 ({parts})");
         }
     }
 
@@ -133,7 +143,12 @@ public static class ResumeCheck
     {
         if (shape.Length == 0) return "its only element";
         var idx = new int[shape.Length];
-        for (int a = shape.Length - 1; a >= 0; a--) { idx[a] = flat % Math.Max(1, shape[a]); flat /= Math.Max(1, shape[a]); }
+        for (int a = shape.Length - 1; a >= 0; a--)
+        {
+            int size = Math.Max(1, shape[a]);
+            idx[a] = flat % size;
+            flat /= size;
+        }
         return "[" + string.Join(", ", idx) + "]";
     }
 }

@@ -40,7 +40,8 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Reads a state written by <see cref="Save"/>; its records are parsed strictly and checked by
-    /// <see cref="ResumeCheck.CheckState"/> (check its tensors against the step with <see cref="ResumeCheck.Check"/>).</summary>
+    /// <see cref="ResumeCheck.CheckState"/> (check its tensors against the step with
+    /// <see cref="ResumeCheck.Check"/>).</summary>
     /// <exception cref="DataException">from the safetensors reader for a missing or corrupt file; NN0711 when the file
     /// is a safetensors file but not a valid training state (naming the record)</exception>
     public static TrainingState Load(string path)
@@ -51,7 +52,8 @@ public static class TrainingCheckpoint
         string Meta(string key) => c.Metadata.TryGetValue(key, out var v) ? v
             : throw Bad($"it has no `{key}` record; it is not a training state");
         T Parse<T>(string key, string text, string what) where T : ISpanParsable<T> =>
-            T.TryParse(text, CultureInfo.InvariantCulture, out var v) ? v : throw Bad($"its `{key}` record holds `{text}`, which is not {what}");
+            T.TryParse(text, CultureInfo.InvariantCulture, out var v) ? v
+                : throw Bad($"its `{key}` record holds `{text}`, which is not {what}");
         double[] Doubles(string key, string s) =>
             s.Length == 0 ? [] : s.Split(' ').Select(x => Parse<double>(key, x, "a number")).ToArray();
         if (Meta("nn.format") != Format) throw Bad($"unknown training-state format `{Meta("nn.format")}`");
