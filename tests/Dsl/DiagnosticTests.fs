@@ -240,6 +240,11 @@ let tests =
                     Expect.equal (Diagnostic.render (fun _ -> Some text) d) "m.nn: error NN0003: the file is empty: a program needs at least one declaration" "render"
                 | r -> failtestf "got %A" r
         }
+        test "a diagnostic about a whole file never reads that file (a 150 MB checkpoint was read as text, #16.7)" {
+            let d = Diagnostic.error "NN0702" (Span.make "model.safetensors" (0, 0) (0, 0)) "the header length is too large"
+            let rendered = Diagnostic.render (fun f -> failtestf "the source of %s was read" f) d
+            Expect.equal rendered "model.safetensors: error NN0702: the header length is too large" "no excerpt"
+        }
         test "parseExpr rejects trailing text" {
             match Parser.parseExpr "e" "a b )" with
             | Result.Error [ d ] -> Expect.equal (d.Code, d.Message) ("NN0101", "unexpected `)` after the end of the expression") "diag"

@@ -34,7 +34,9 @@ Options:
   --network NAME        train network NAME with the train block's settings (e.g. residual.nn's deep_sigmoid)
   --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
   --resume [DIR]        continue the run in DIR (default: the newest run of this network) exactly where its checkpoint
-                        stopped; refused when the model source changed. --set adds to the run's own settings.
+                        stopped; refused when the model source changed or the checkpoint is incomplete or damaged
+                        (a missing weight or optimizer tensor, NaN, a bad epoch, step, rng or schedule record).
+                        --set adds to the run's own settings.
   --out DIR             the run folder (instead of a new dated one)
   --threads N           use at most N threads
   --engine E            fused or reference (the interpreter; the default until the fused engine is in the build)
@@ -103,12 +105,12 @@ let run (a: Args) =
                 | _ ->
                     match RunFolder.latest runsParent with
                     | Some d -> d
-                    | None -> fail (sprintf "--resume: there is no run of `%s` under %s; give the run folder" cfg0.Network (relative runsParent))
+                    | None ->
+                        raise (DataException(DataErrorCodes.CheckpointNotFound, relative runsParent,
+                                             sprintf "--resume: no run of `%s` here holds a checkpoint; give the run folder" cfg0.Network))
             let state, meta = Checkpoint.readState dir
             Checkpoint.checkSource c (Checkpoint.resolve dir) meta
-            match meta.TryGetValue "network" with
-            | true, n when n <> cfg0.Network -> fail (sprintf "--resume: %s is a run of `%s`, not `%s`" dir n cfg0.Network)
-            | _ -> ()
+            Checkpoint.checkNetwork cfg0.Network dir meta
             let sets = match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
             Some(dir, state, sets)
     let sets = (match resume with Some(_, _, s) -> s | None -> []) @ a.All "--set"
@@ -120,11 +122,13 @@ let run (a: Args) =
             | None -> fail (sprintf "--max-memory needs a size such as 4GB or 512MB, got `%s`" v))
     let plan = TrainPlan.createWithin maxMemory c (TrainPlan.withOverrides td (overrides sets), env) None
     let cfg = plan.Config
+    resume |> Option.iter (fun (d, state, _) -> Checkpoint.checkResume plan.Graphs d state)
     let dir =
         match resume, a.Get "--out" with
         | Some(d, _, _), _ -> d
         | None, Some out -> Directory.CreateDirectory(out).FullName
         | None, None -> RunFolder.create runsParent
+    AtomicFile.RemoveStale dir |> ignore // temporary files of a run killed while writing
     let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
     let metricsPath = Path.Combine(dir, "metrics.csv")
     if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])

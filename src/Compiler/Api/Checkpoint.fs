@@ -65,10 +65,12 @@ let save (path: string) (state: TrainingState) (extra: (string * string) list) =
     for (k, v) in extra do meta[k] <- v
     SafeTensors.Write(path, tensors, meta)
 
-let private badMetadata (path: string) (what: string) =
-    DataException(DataErrorCodes.CheckpointHeaderJson, path, sprintf "%s: not a training checkpoint of nn: %s" (name path) what)
+let private badState (path: string) (what: string) =
+    DataException(DataErrorCodes.CheckpointBadState, path, sprintf "%s: cannot resume: %s" (name path) what)
 
-/// The training state and metadata of a checkpoint (a run folder stands for its checkpoint).
+/// The training state and metadata of a checkpoint (a run folder stands for its checkpoint). Every record is parsed
+/// strictly and the state's numbers are checked (NN0711 names the record); the tensors are checked against the
+/// training step by `checkResume`.
 let readState (path: string) : TrainingState * IReadOnlyDictionary<string, string> =
     let path = resolve path
     let ck = SafeTensors.Read path
@@ -76,24 +78,34 @@ let readState (path: string) : TrainingState * IReadOnlyDictionary<string, strin
     let get key =
         match meta.TryGetValue key with
         | true, v -> v
-        | _ -> raise (badMetadata path (sprintf "the metadata has no `%s`" key))
-    let doubles (s: string) =
-        if s = "" then [||] else s.Split(',') |> Array.map (fun t -> Double.Parse(t, CultureInfo.InvariantCulture))
-    try
-        let values = Dictionary<string, HostTensor>()
-        let best = Dictionary<string, HostTensor>()
-        for n in ck.Names do
-            let t = ck[n].ToHost()
-            if n.StartsWith(bestPrefix, StringComparison.Ordinal) then best[n.Substring bestPrefix.Length] <- t
-            else values[n] <- t
-        let rng = (get "rng").Split(',') |> Array.map (fun w -> Convert.ToUInt64(w, 16))
-        let stopping = match meta.TryGetValue "early_stopping" with | true, v -> doubles v | _ -> null
-        let state =
-            TrainingState(int (get "epoch"), int64 (get "step"), values, rng, doubles (get "schedule"), stopping,
-                          (if best.Count = 0 then null else best))
-        state, meta
-    with :? FormatException | :? OverflowException ->
-        raise (badMetadata path "a metadata entry is not a number")
+        | _ -> raise (badState path (sprintf "it has no `%s` record; it is not a training checkpoint of nn" key))
+    let parse key (what: string) (f: string -> bool * 'a) (text: string) =
+        match f text with
+        | true, v -> v
+        | _ -> raise (badState path (sprintf "its `%s` record holds `%s`, which is not %s" key text what))
+    let inv = CultureInfo.InvariantCulture
+    let number key = parse key "a number" (fun t -> Double.TryParse(t, NumberStyles.Float, inv))
+    let doubles key (s: string) = if s = "" then [||] else s.Split(',') |> Array.map (number key)
+    let values = Dictionary<string, HostTensor>()
+    let best = Dictionary<string, HostTensor>()
+    for n in ck.Names do
+        let t = ck[n].ToHost()
+        if n.StartsWith(bestPrefix, StringComparison.Ordinal) then best[n.Substring bestPrefix.Length] <- t
+        else values[n] <- t
+    let whole key = parse key "a whole number" (fun t -> Int64.TryParse(t, NumberStyles.AllowLeadingSign, inv))
+    let epoch = whole "epoch" (get "epoch")
+    if epoch > int64 Int32.MaxValue || epoch < int64 Int32.MinValue then
+        raise (badState path (sprintf "its `epoch` record holds %d, more epochs than a run can have" epoch))
+    let rng =
+        (get "rng").Split(',')
+        |> Array.map (parse "rng" "a 64-bit word in hexadecimal" (fun w ->
+            UInt64.TryParse(w, NumberStyles.AllowHexSpecifier, inv)))
+    let stopping = match meta.TryGetValue "early_stopping" with | true, v -> doubles "early_stopping" v | _ -> null
+    let state =
+        TrainingState(int epoch, whole "step" (get "step"), values, rng, doubles "schedule" (get "schedule"), stopping,
+                      (if best.Count = 0 then null else best))
+    ResumeCheck.CheckState(state, path)
+    state, meta
 
 /// Refuse to continue a run whose model source changed since the checkpoint was written.
 let checkSource (c: Compiled) (path: string) (meta: IReadOnlyDictionary<string, string>) =
@@ -102,7 +114,22 @@ let checkSource (c: Compiled) (path: string) (meta: IReadOnlyDictionary<string, 
         raise (DataException(SourceChanged, path, sprintf "%s: was written for another version of %s (its SHA-256 differs); train from scratch, or restore the model source saved in the run folder" (name (resolve path)) (name c.File)))
     | _ -> ()
 
-/// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape.
+/// Refuse to continue a run of another network (NN0708).
+let checkNetwork (network: string) (path: string) (meta: IReadOnlyDictionary<string, string>) =
+    let path = resolve path
+    match meta.TryGetValue "network" with
+    | true, n when n <> network ->
+        let what = sprintf "it is a run of `%s`, not `%s` (choose that network with --network or --train)" n network
+        raise (DataException(ShapeMismatch, path, sprintf "%s: cannot resume: %s" (name path) what))
+    | _ -> ()
+
+/// Check a state read by `readState` against the training step it is to continue: every parameter and optimizer or
+/// layer state present with its shape and finite, nothing else (NN0708, NN0710; see `ResumeCheck`).
+let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
+    ResumeCheck.Check(state, graphs, resolve path)
+
+/// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
+/// and for NaN and infinity (NN0710).
 let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
     let path = resolve path
     let ck = SafeTensors.Read path
@@ -112,7 +139,9 @@ let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor
         let want = n.Shape.Resolve(Dictionary<string, int>())
         if t.Shape <> want then
             raise (DataException(ShapeMismatch, path, sprintf "%s: `%s` is %s in the file, but the network's `%s` is %O" (name path) n.Name (HostTensor.FormatShape t.Shape) n.Name n.Shape))
-        values[n.Name] <- t.ToHost()
+        let host = t.ToHost()
+        ResumeCheck.RequireFinite(path, n.Name, host)
+        values[n.Name] <- host
     values
 
 /// The class names a checkpoint remembers from its training data (metadata `classes`, one per line).

@@ -81,13 +81,15 @@ module Diagnostic =
     let render (sourceOf: string -> string option) (d: Diagnostic) =
         let sb = StringBuilder()
         sb.Append(sprintf "%s: %s %s: %s" (location d.Span) (severityWord d.Severity) d.Code d.Message) |> ignore
-        let ex = excerpt (sourceOf d.Span.File) d.Span
+        // A span without a line (a whole file: a checkpoint, a data file) has no excerpt, so its file is never read.
+        let excerptOf (s: Span) = if s.Start.Line >= 1 then excerpt (sourceOf s.File) s else ""
+        let ex = excerptOf d.Span
         if ex <> "" then sb.Append('\n').Append(ex) |> ignore
         for n in d.Notes do
             match n.Span with
             | Some s ->
                 sb.Append('\n').Append(sprintf "%s: note: %s" (location s) n.Message) |> ignore
-                let ex = excerpt (sourceOf s.File) s
+                let ex = excerptOf s
                 if ex <> "" then sb.Append('\n').Append(ex) |> ignore
             | None -> sb.Append('\n').Append(sprintf "   = note: %s" n.Message) |> ignore
         sb.ToString()

@@ -108,42 +108,93 @@ public static class SafeTensors
     public static void Write(string path, IEnumerable<KeyValuePair<string, RawTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         AtomicFile.WriteAllBytes(path, Encode(tensors, metadata));
 
-    /// <summary>Reads and validates a safetensors file.</summary>
+    /// <summary>Reads and validates a safetensors file. The header length is checked against the file's size, and
+    /// every tensor's offsets against the data section, before anything of that size is allocated; each tensor's
+    /// bytes are then read straight from the file (the file is never held in memory as a whole).</summary>
     /// <exception cref="DataException">NN0701 missing; NN0502 unreadable; NN0702 header length; NN0703 header JSON;
-    /// NN0704 offsets; NN0705 dtype</exception>
-    public static Checkpoint Read(string path) => Parse(FileBytes.ReadRaw(path, DataErrorCodes.CheckpointNotFound), path);
+    /// NN0704 offsets (out of range, overlapping, or not the shape's size); NN0705 dtype</exception>
+    public static Checkpoint Read(string path)
+    {
+        string file = DataException.NameOf(path);
+        FileStream stream;
+        try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new DataException(DataErrorCodes.CheckpointNotFound, path,
+                $"{file}: file not found (looked for {Path.GetFullPath(path)})", inner: e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw Unreadable(path, e);
+        }
+        using (stream)
+        {
+            if (!stream.CanSeek)
+                throw new DataException(DataErrorCodes.FileUnreadable, path, $"{file}: not a regular file");
+            try { return Parse(stream, path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Unreadable(path, e); }
+        }
+    }
+
+    private static DataException Unreadable(string path, Exception e) =>
+        new(DataErrorCodes.FileUnreadable, path, $"{DataException.NameOf(path)}: cannot read the file: {e.Message}", inner: e);
 
     /// <summary>Parses and validates safetensors bytes; <paramref name="path"/> is used in messages only.</summary>
     /// <exception cref="DataException">as <see cref="Read"/></exception>
     public static Checkpoint Parse(byte[] bytes, string path)
     {
+        using var stream = new MemoryStream(bytes, writable: false);
+        return Parse(stream, path);
+    }
+
+    /// <summary>A tensor's header entry, checked against the data section but not yet read.</summary>
+    private readonly record struct Entry(string Name, ElementType Type, int[] Shape, long Begin, long End);
+
+    private static Checkpoint Parse(Stream stream, string path)
+    {
         string file = DataException.NameOf(path);
         DataException Error(string code, string what, long? offset = null) => new(code, path, $"{file}: {what}", byteOffset: offset);
 
-        if (bytes.Length < 8)
+        long length = stream.Length;
+        if (length < 8)
             throw Error(DataErrorCodes.CheckpointHeaderLength,
-                $"truncated: a safetensors file starts with an 8-byte header length, found {bytes.Length} {(bytes.Length == 1 ? "byte" : "bytes")}", 0);
-        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (n > (ulong)(bytes.Length - 8) || n > MaxHeader)
-            throw Error(DataErrorCodes.CheckpointHeaderLength, $"the header length is {n} bytes but only {bytes.Length - 8} bytes follow it", 0);
-        int dataStart = 8 + (int)n;
-        long dataLength = bytes.Length - dataStart;
+                $"truncated: a safetensors file starts with an 8-byte header length, found {length} {(length == 1 ? "byte" : "bytes")}", 0);
+        Span<byte> prefix = stackalloc byte[8];
+        stream.ReadExactly(prefix);
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (n > (ulong)(length - 8))
+            throw Error(DataErrorCodes.CheckpointHeaderLength, $"the header length is {n} bytes but only {length - 8} bytes follow it", 0);
+        if (n > MaxHeader)
+            throw Error(DataErrorCodes.CheckpointHeaderLength,
+                $"the header length is {n} bytes, more than the format's limit of {MaxHeader} bytes", 0);
+        var header = new byte[(int)n];
+        stream.ReadExactly(header);
+        long dataStart = 8 + (long)n;
+        long dataLength = length - dataStart;
 
+        // JSON strings are not checked for UTF-8 until they are read: check the whole header first.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            int at = 0;
+            while (Rune.DecodeFromUtf8(header.AsSpan(at), out _, out int used) == System.Buffers.OperationStatus.Done)
+                at += used;
+            throw Error(DataErrorCodes.CheckpointHeaderJson, $"the header is not valid UTF-8 (at byte {8 + at})", 8 + at);
+        }
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(bytes.AsMemory(8, (int)n)); }
+        try { doc = JsonDocument.Parse(header); }
         catch (JsonException e)
         {
             long? at = e.LineNumber == 0 && e.BytePositionInLine is long p ? 8 + p : null;
             throw Error(DataErrorCodes.CheckpointHeaderJson,
                 at is long a ? $"the header is not valid JSON (error at byte {a})" : $"the header is not valid JSON (error on header line {e.LineNumber + 1})", at);
         }
+        var entries = new List<Entry>();
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw Error(DataErrorCodes.CheckpointHeaderJson, "the header is not a JSON object", 8);
-            var names = new List<string>();
-            var tensors = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in doc.RootElement.EnumerateObject())
             {
                 if (entry.Name == MetadataKey)
@@ -158,17 +209,41 @@ public static class SafeTensors
                     }
                     continue;
                 }
-                if (tensors.ContainsKey(entry.Name))
+                if (!seen.Add(entry.Name))
                     throw Error(DataErrorCodes.CheckpointHeaderJson, $"tensor `{entry.Name}` appears twice in the header");
-                tensors[entry.Name] = ParseTensor(entry, bytes, dataStart, dataLength, Error);
-                names.Add(entry.Name);
+                entries.Add(ParseEntry(entry, dataLength, Error));
             }
-            return new Checkpoint(path, names, tensors, metadata);
+        }
+        CheckOverlaps(entries, Error);
+        var names = new List<string>(entries.Count);
+        var tensors = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            var data = new byte[e.End - e.Begin];
+            stream.Position = dataStart + e.Begin;
+            stream.ReadExactly(data);
+            tensors[e.Name] = new RawTensor(e.Type, e.Shape, data);
+            names.Add(e.Name);
+        }
+        return new Checkpoint(path, names, tensors, metadata);
+    }
+
+    /// <summary>Rejects two tensors whose bytes overlap (the reference reader does too): each byte of the data
+    /// section belongs to at most one tensor, so writing one tensor can never change another.</summary>
+    private static void CheckOverlaps(List<Entry> entries, Func<string, string, long?, DataException> error)
+    {
+        var sorted = entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ToList();
+        for (int i = 1; i < sorted.Count; i++)
+        {
+            Entry a = sorted[i - 1], b = sorted[i];
+            if (b.Begin < a.End)
+                throw error(DataErrorCodes.CheckpointOffsets,
+                    $"tensors `{a.Name}` (data_offsets [{a.Begin}, {a.End}]) and `{b.Name}` ([{b.Begin}, {b.End}]) overlap",
+                    null);
         }
     }
 
-    private static RawTensor ParseTensor(JsonProperty entry, byte[] bytes, int dataStart, long dataLength,
-                                         Func<string, string, long?, DataException> error)
+    private static Entry ParseEntry(JsonProperty entry, long dataLength, Func<string, string, long?, DataException> error)
     {
         string name = entry.Name;
         var v = entry.Value;
@@ -196,6 +271,9 @@ public static class SafeTensors
         if (need != end - begin)
             throw error(DataErrorCodes.CheckpointOffsets,
                 $"tensor `{name}` is {dtype} {HostTensor.FormatShape(shape)}, which needs {need} bytes, but its data_offsets [{begin}, {end}] span {end - begin}", null);
-        return new RawTensor(type, shape, bytes.AsSpan(dataStart + (int)begin, (int)need).ToArray());
+        if (need > Array.MaxLength)
+            throw error(DataErrorCodes.CheckpointOffsets,
+                $"tensor `{name}` holds {need} bytes, more than one tensor can hold here", null);
+        return new Entry(name, type, shape, begin, end);
     }
 }

@@ -33,10 +33,13 @@ namespace Nn.Runtime.Data;
 // | NN0701 | checkpoint file not found                                                   | -             |
 // | NN0702 | safetensors: header length missing or larger than the file                  | byte offset   |
 // | NN0703 | safetensors: header is not valid JSON or not the expected layout            | byte offset   |
-// | NN0704 | safetensors: a tensor's data_offsets are out of range or disagree with shape| -             |
+// | NN0704 | safetensors: data_offsets out of range, overlapping, or not the shape's size | -             |
 // | NN0705 | safetensors: unsupported dtype                                              | -             |
 // | NN0706 | a file cannot be written (folder, permissions, disk full)                   | -             |
 // | NN0707 | a tensor named in a request is not in the checkpoint                        | -             |
+// | NN0708 | a checkpoint does not fit the network (a missing or extra tensor, a shape)  | -             |
+// | NN0710 | a checkpoint's tensor holds NaN or infinity                                 | -             |
+// | NN0711 | a training checkpoint's state (epoch, step, rng, schedule...) is invalid    | -             |
 
 /// <summary>The stable codes of <see cref="DataException"/> (see the table at the top of DataException.cs).</summary>
 public static class DataErrorCodes
@@ -73,6 +76,9 @@ public static class DataErrorCodes
     public const string CheckpointDtype = "NN0705";
     public const string WriteFailed = "NN0706";
     public const string CheckpointMissingTensor = "NN0707";
+    public const string CheckpointMismatch = "NN0708";
+    public const string CheckpointNonFinite = "NN0710";
+    public const string CheckpointBadState = "NN0711";
 #pragma warning restore CS1591
 }
 

@@ -39,15 +39,24 @@ public static class TrainingCheckpoint
         SafeTensors.Write(path, tensors, meta);
     }
 
-    /// <summary>Reads a state written by <see cref="Save"/>.</summary>
-    /// <exception cref="DataException">from the safetensors reader for a missing or corrupt file</exception>
-    /// <exception cref="FormatException">when the file is a safetensors file but not a training state</exception>
+    /// <summary>Reads a state written by <see cref="Save"/>; its records are parsed strictly and checked by
+    /// <see cref="ResumeCheck.CheckState"/> (check its tensors against the step with
+    /// <see cref="ResumeCheck.Check"/>).</summary>
+    /// <exception cref="DataException">from the safetensors reader for a missing or corrupt file; NN0711 when the file
+    /// is a safetensors file but not a valid training state (naming the record)</exception>
     public static TrainingState Load(string path)
     {
         var c = SafeTensors.Read(path);
+        DataException Bad(string what) =>
+            new(DataErrorCodes.CheckpointBadState, path, $"{DataException.NameOf(path)}: cannot resume: {what}");
         string Meta(string key) => c.Metadata.TryGetValue(key, out var v) ? v
-            : throw new FormatException($"{path}: not a training state (no `{key}` in the metadata)");
-        if (Meta("nn.format") != Format) throw new FormatException($"{path}: unknown training-state format `{Meta("nn.format")}`");
+            : throw Bad($"it has no `{key}` record; it is not a training state");
+        T Parse<T>(string key, string text, string what) where T : ISpanParsable<T> =>
+            T.TryParse(text, CultureInfo.InvariantCulture, out var v) ? v
+                : throw Bad($"its `{key}` record holds `{text}`, which is not {what}");
+        double[] Doubles(string key, string s) =>
+            s.Length == 0 ? [] : s.Split(' ').Select(x => Parse<double>(key, x, "a number")).ToArray();
+        if (Meta("nn.format") != Format) throw Bad($"unknown training-state format `{Meta("nn.format")}`");
         var values = new Dictionary<string, HostTensor>();
         Dictionary<string, HostTensor>? best = null;
         foreach (var name in c.Names)
@@ -55,18 +64,17 @@ public static class TrainingCheckpoint
             if (name.StartsWith(BestPrefix, StringComparison.Ordinal)) (best ??= [])[name[BestPrefix.Length..]] = c[name].ToHost();
             else values[name] = c[name].ToHost();
         }
-        return new TrainingState(
-            int.Parse(Meta("nn.epochs_done"), CultureInfo.InvariantCulture),
-            long.Parse(Meta("nn.steps"), CultureInfo.InvariantCulture),
+        var state = new TrainingState(
+            Parse<int>("nn.epochs_done", Meta("nn.epochs_done"), "a whole number"),
+            Parse<long>("nn.steps", Meta("nn.steps"), "a whole number"),
             values,
-            Meta("nn.shuffle_rng").Split(' ').Select(w => ulong.Parse(w, CultureInfo.InvariantCulture)).ToArray(),
-            ParseDoubles(Meta("nn.schedule")),
-            c.Metadata.TryGetValue("nn.stopping", out var st) ? ParseDoubles(st) : null,
+            Meta("nn.shuffle_rng").Split(' ').Select(w => Parse<ulong>("nn.shuffle_rng", w, "a 64-bit word")).ToArray(),
+            Doubles("nn.schedule", Meta("nn.schedule")),
+            c.Metadata.TryGetValue("nn.stopping", out var st) ? Doubles("nn.stopping", st) : null,
             best);
+        ResumeCheck.CheckState(state, path);
+        return state;
     }
 
     private static string Doubles(double[] xs) => string.Join(" ", xs.Select(x => x.ToString("R", CultureInfo.InvariantCulture)));
-
-    private static double[] ParseDoubles(string s) =>
-        s.Length == 0 ? [] : s.Split(' ').Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
 }

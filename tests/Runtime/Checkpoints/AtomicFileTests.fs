@@ -1,6 +1,7 @@
 module Nn.Tests.Runtime.Checkpoints.AtomicFileTests
 
 open System
+open System.Diagnostics
 open System.IO
 open Expecto
 open Nn.Runtime.Data
@@ -58,5 +59,39 @@ let tests =
                     Expect.equal d.Code "NN0706" "code"
                     Expect.stringStarts d.Message "ck.safetensors: cannot write the file: " "message names the file"
                 | other -> failtestf "expected a DataException, got %O" other)
+        }
+        test "RemoveStale deletes the temporary files of writers that are gone, and nothing else (#16.8)" {
+            withTemp (fun dir ->
+                let temp (pid: int) = sprintf ".checkpoint.safetensors.%d.%s.tmp" pid (Guid.NewGuid().ToString "N")
+                let make name = File.WriteAllText(Path.Combine(dir, name), "half a checkpoint"); name
+                let dead = make (temp 2147483646) // above any Linux pid_max: no such process
+                let deadMetrics = make (sprintf ".metrics.csv.%d.%s.tmp" 2147483645 (Guid.NewGuid().ToString "N"))
+                let own = make (temp Environment.ProcessId)
+                use sleeper = Process.Start(ProcessStartInfo("sleep", "30", UseShellExecute = false))
+                try
+                    let live = make (temp sleeper.Id)
+                    // the same id, but the file is older than the process: an earlier process that had that id wrote it
+                    let reused = make (temp sleeper.Id)
+                    File.SetLastWriteTimeUtc(Path.Combine(dir, reused), DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc))
+                    let others = [ make "checkpoint.safetensors"; make "notes.tmp"; make ".x.12.nothex.tmp" ]
+                    let removed = AtomicFile.RemoveStale dir |> List.ofSeq |> List.sort
+                    Expect.equal removed (List.sort [ dead; deadMetrics; reused ]) "the stale ones"
+                    let left = Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort |> List.ofArray
+                    Expect.equal left (List.sort ([ own; live ] @ others)) "the others are kept"
+                finally
+                    sleeper.Kill()
+                    sleeper.WaitForExit())
+        }
+        test "RemoveStale keeps a temporary file that is still open for writing (#16.8)" {
+            withTemp (fun dir ->
+                let name = sprintf ".checkpoint.safetensors.%d.%s.tmp" 2147483646 (Guid.NewGuid().ToString "N")
+                let p = Path.Combine(dir, name)
+                using (new FileStream(p, FileMode.CreateNew, FileAccess.Write, FileShare.None)) (fun _ ->
+                    Expect.isEmpty (AtomicFile.RemoveStale dir) "nothing removed while locked"
+                    Expect.isTrue (File.Exists p) "kept")
+                Expect.equal (List.ofSeq (AtomicFile.RemoveStale dir)) [ name ] "removed once closed")
+        }
+        test "RemoveStale of a missing folder does nothing" {
+            Expect.isEmpty (AtomicFile.RemoveStale(Path.Combine(Path.GetTempPath(), "nn-none-" + Guid.NewGuid().ToString "N"))) "nothing"
         }
     ]

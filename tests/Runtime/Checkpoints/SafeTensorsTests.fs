@@ -101,6 +101,12 @@ let tests =
             Expect.equal (e.Code, e.Message) ("NN0703", "model.safetensors: the header is not valid JSON (error at byte 14)") "bad JSON"
             Expect.equal (e.ByteOffset |> Option.ofNullable) (Some 14L) "offset"
         }
+        test "a header with a byte that is not UTF-8 is NN0703, not an internal error" {
+            let bytes = file "{\"__metadata__\":{\"k\":\"a?b\"}}" [||]
+            bytes[8 + 23] <- 0xC3uy // a lead byte without its continuation, inside a string
+            let e = dataError (fun () -> parse bytes)
+            Expect.equal (e.Code, e.Message) ("NN0703", "model.safetensors: the header is not valid UTF-8 (at byte 31)") "message"
+        }
         test "a header entry without the tensor fields" {
             let e = dataError (fun () -> parse (file "{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}" (Array.zeroCreate 8)))
             Expect.equal (e.Code, e.Message)
@@ -130,6 +136,49 @@ let tests =
                 File.WriteAllBytes(p, whole.[.. whole.Length - 5])
                 let e = dataError (fun () -> SafeTensors.Read p)
                 Expect.equal (e.Code, e.Message) ("NN0704", "model.safetensors: tensor `a` has data_offsets [0, 16] but the data section holds 12 bytes") "cut")
+        }
+        test "a header length over the limit is refused before the file is read (#16.7)" {
+            withTemp (fun dir ->
+                // A sparse 150 MB file whose length field claims all of it as the header: nothing of that size may
+                // be allocated (the whole file was read into memory before).
+                let p = Path.Combine(dir, "model.safetensors")
+                let size = 150_000_000L
+                using (new FileStream(p, FileMode.CreateNew)) (fun s ->
+                    let b = BitConverter.GetBytes(uint64 (size - 8L)) in s.Write(b, 0, b.Length)
+                    s.SetLength size)
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                let e = dataError (fun () -> SafeTensors.Read p)
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                Expect.equal (e.Code, e.Message)
+                    ("NN0702", "model.safetensors: the header length is 149999992 bytes, more than the format's limit of 100000000 bytes") "refused"
+                Expect.isLessThan allocated 1_000_000L (sprintf "allocated %d bytes" allocated))
+        }
+        test "a tensor is read from the file without holding the whole file (#16.7)" {
+            withTemp (fun dir ->
+                // 40 MB of data, of which the header names only 16 bytes: reading allocates about what it keeps.
+                let p = Path.Combine(dir, "model.safetensors")
+                let header = valid.PadRight 64
+                using (new FileStream(p, FileMode.CreateNew)) (fun s ->
+                    let bytes =
+                        Array.concat [ BitConverter.GetBytes(uint64 header.Length); Encoding.UTF8.GetBytes header
+                                       BitConverter.GetBytes 1.0f; BitConverter.GetBytes 2.0f; BitConverter.GetBytes 3.0f; BitConverter.GetBytes 4.0f ]
+                    s.Write(bytes, 0, bytes.Length)
+                    s.SetLength 40_000_000L)
+                let before = GC.GetAllocatedBytesForCurrentThread()
+                let ck = SafeTensors.Read p
+                let allocated = GC.GetAllocatedBytesForCurrentThread() - before
+                Expect.equal (ck.["w"].ToHost().Data) [| 1.0f; 2.0f; 3.0f; 4.0f |] "values"
+                Expect.isLessThan allocated 1_000_000L (sprintf "allocated %d bytes" allocated))
+        }
+        test "overlapping data_offsets are NN0704 naming both tensors (#16.7)" {
+            let header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}"
+            let e = dataError (fun () -> parse (file header (Array.zeroCreate 12)))
+            Expect.equal (e.Code, e.Message) ("NN0704", "model.safetensors: tensors `a` (data_offsets [0, 8]) and `b` ([4, 12]) overlap") "overlap"
+            let same = "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}"
+            let e = dataError (fun () -> parse (file same (Array.zeroCreate 8)))
+            Expect.equal e.Code "NN0704" "two names for the same bytes"
+            let empty = "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}"
+            Expect.equal (List.ofSeq (parse (file empty (Array.zeroCreate 8))).Names) [ "a"; "b" ] "an empty tensor overlaps nothing"
         }
         test "asking for a tensor the checkpoint lacks lists what it holds" {
             let ck = parse (file valid (Array.zeroCreate 16))
