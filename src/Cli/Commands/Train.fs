@@ -115,7 +115,7 @@ let run (a: Args) =
     let dir =
         match resume, a.Get "--out" with
         | Some(d, _, _), _ -> d
-        | None, Some out -> Directory.CreateDirectory(out).FullName
+        | None, Some out -> RunFolder.createDirectory out
         | None, None -> RunFolder.create runsParent
     let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
     let metricsPath = Path.Combine(dir, "metrics.csv")
