@@ -21,11 +21,13 @@ classes of the training data. The shape of X's rows is checked against the netwo
                  a CSV file, else every column), or IDX (.idx, *-ubyte, optionally .gz)
   --out Y        write every row: .csv (one column per output, plus `predicted` for classifiers) or .npy
   --network NAME the network to run (default: the one of the first train block, or the only one)
+  --threads N    use at most N threads
+  --engine E     the engine (default: fused); reference runs the float64 reference interpreter (slower)
 
 Exit codes: 0 ok, 1 an error in the program, the input, the weights or the command line, 2 internal.
 
 Examples:
-  nn predict examples/iris.nn --weights examples/runs/iris/20250101-120000 --input examples/data/iris.csv
+  nn predict examples/iris.nn --weights examples/runs/iris/latest --input examples/data/iris.csv
   nn predict examples/xor.nn --weights run/checkpoint.safetensors --input points.npy --out predictions.csv"""
 
 let private spec = [ "--weights", Value; "--input", Value; "--out", Value; "--network", Value; "--threads", Value; "--engine", Value ]
