@@ -41,7 +41,8 @@ let main argv =
         passed <- s.passed.Length
         failed <- s.failed.Length + s.errored.Length
     let colours = if plain then [ Colours 0 ] else []
-    let code = runTestsInAssemblyWithCLIArgs ([ No_Spinner; Append_Summary_Handler(SummaryHandler record) ] @ colours) argv
+    let config = [ No_Spinner; Append_Summary_Handler(SummaryHandler record) ] @ colours
+    let code = runTestsInAssemblyWithCLIArgs config argv
     Console.Out.Write("\n")
     printfn "Tests: %d passed, %d failed" passed failed
     Console.Out.Flush()

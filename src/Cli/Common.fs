@@ -173,7 +173,8 @@ let applyThreads (a: Args) =
 /// lines, with exit code 1. Runtime errors become diagnostics through RuntimeErrors.tryDiagnostics, the function the
 /// embedding API uses too.
 let guarded (body: unit -> int) : int =
-    let show ds = Output.report None (fun file -> if file = setFile then setSource else Output.sourcesFrom known file) ds
+    let sources file = if file = setFile then setSource else Output.sourcesFrom known file
+    let show ds = Output.report None sources ds
     try body () with
     | UserError m ->
         eprintfn "nn: %s" m

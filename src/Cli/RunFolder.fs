@@ -41,7 +41,8 @@ let parent (modelFile: string) (network: string) (checkpoint: string option) =
 /// no permission, a read-only disk) is the user's to fix: NN0706 at the path, not an internal error.
 let createDirectory (path: string) =
     let failed (why: string) (inner: exn) =
-        raise (Nn.Runtime.Data.DataException(Nn.Runtime.Data.DataErrorCodes.WriteFailed, path, sprintf "cannot create the folder: %s" why, inner = inner))
+        let message = sprintf "cannot create the folder: %s" why
+        raise (Nn.Runtime.Data.DataException(Nn.Runtime.Data.DataErrorCodes.WriteFailed, path, message, inner = inner))
     if File.Exists path then failed "a file of that name exists" null
     try Directory.CreateDirectory(path).FullName with
     | :? IOException as e -> failed e.Message e
@@ -60,7 +61,8 @@ let private pointLatest (parent: string) (dir: string) =
         let info = FileInfo link
         if not (isNull info.LinkTarget) || info.Exists then File.Delete link
         try Directory.CreateSymbolicLink(link, Path.GetFileName dir) |> ignore
-        with :? IOException | :? UnauthorizedAccessException -> AtomicFile.WriteAllText(link, Path.GetFileName dir + "\n")
+        with :? IOException | :? UnauthorizedAccessException ->
+            AtomicFile.WriteAllText(link, Path.GetFileName dir + "\n")
     with _ -> ()
 
 /// A new run folder `<parent>/<yyyyMMdd-HHmmss>` (with `-2`, `-3`... when that name is taken); `<parent>/latest`

@@ -15,7 +15,8 @@ let span (fallbackFile: string) (s: SourceSpan) : Span =
 /// `fallbackFile` names where an error without a position is reported (the program's file, or `nn`).
 let diagnostic (fallbackFile: string) (e: NnRuntimeException) : Diagnostic =
     let notes =
-        e.Notes |> Seq.map (fun n -> { Span = (if n.Span.HasValue then Some(span fallbackFile n.Span.Value) else None); Message = n.Message })
+        e.Notes |> Seq.map (fun n ->
+            { Span = (if n.Span.HasValue then Some(span fallbackFile n.Span.Value) else None); Message = n.Message })
     { Diagnostic.error e.Code (span fallbackFile e.Span) e.Description with Notes = List.ofSeq notes }
 
 /// The diagnostics of an expected failure: a compile-time diagnostic or a runtime error; None for anything else

@@ -123,8 +123,11 @@ let explainUnknown (field: Field) (d: Diagnostic) : Diagnostic =
         | Some(code, what, plural, names), _ ->
             let hint = match suggest name names with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
             let list = names |> List.map (sprintf "`%s`") |> String.concat ", "
-            { d with Code = code; Message = sprintf "unknown %s `%s`%s (the %s are %s)" what name hint plural list }
-        | None, Some what -> { d with Code = "NN0407"; Message = sprintf "`%s` expects %s, but `%s` is not a number or a defined name" field.Name what name }
+            let message = sprintf "unknown %s `%s`%s (the %s are %s)" what name hint plural list
+            { d with Code = code; Message = message }
+        | None, Some what ->
+            let message = sprintf "`%s` expects %s, but `%s` is not a number or a defined name" field.Name what name
+            { d with Code = "NN0407"; Message = message }
         | None, None -> d
     | _ -> d
 
@@ -164,7 +167,8 @@ let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimi
           Eps = nonNegative "eps" defaultEps
           WeightDecay = nonNegative "weightDecay" (if kind = "adamW" then 1e-2 else 0.0)
           Rho = fraction "rho" (if kind = "rmsprop" then 0.99 else 0.9) }
-    | v -> fail "NN0403" span (sprintf "`optimizer` is one of %s, but this is %s" (String.concat ", " optimizers) (Value.describe v))
+    | v ->
+        fail "NN0403" span (sprintf "`optimizer` is one of %s, but this is %s" (String.concat ", " optimizers) (Value.describe v))
 
 let private schedule (source: Settings.Source) (metrics: string list) (v: Value) (span: Span) : Schedule =
     let kind, args =
@@ -372,7 +376,8 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           ClipNorm = clipNorm
           ClipValue = clipValue
           Batch = int (number "batch" 32.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a positive whole number")
-          Epochs = int (number "epochs" 10.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a whole number of at least 1")
+          Epochs =
+            int (number "epochs" 10.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a whole number of at least 1")
           Stop = stop
           Checkpoint =
             (match value "checkpoint" with
@@ -383,7 +388,8 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
     // the data last: every other setting is checked even when the block has no `data`
     match field "data" with
-    | Some f -> { settings with Data = data source ctx baseDir (normalize (evalField f)) f.Value.Span; DataSpan = f.Value.Span }
+    | Some f ->
+        { settings with Data = data source ctx baseDir (normalize (evalField f)) f.Value.Span; DataSpan = f.Value.Span }
     | None when requireData -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
     | None -> settings
 

@@ -34,7 +34,8 @@ public sealed record RuntimeNote(SourceSpan? Span, string Message);
 /// </summary>
 public class NnRuntimeException : Exception
 {
-    /// <summary>An error rendered as <c>span: error CODE: description</c> (without the span when it has none).</summary>
+    /// <summary>An error rendered as <c>span: error CODE: description</c> (without the span when it has
+    /// none).</summary>
     public NnRuntimeException(string code, SourceSpan span, string description,
                               IReadOnlyList<RuntimeNote>? notes = null, Exception? inner = null)
         : this(code, span, description, Render(code, span, description), notes, inner) { }
@@ -49,7 +50,8 @@ public class NnRuntimeException : Exception
 
     /// <summary>The stable code (listed in docs/language.md).</summary>
     public string Code { get; }
-    /// <summary>Where the error points: the node's source span, the data file (line 0), or <see cref="SourceSpan.None"/>.</summary>
+    /// <summary>Where the error points: the node's source span, the data file (line 0), or
+    /// <see cref="SourceSpan.None"/>.</summary>
     public SourceSpan Span { get; }
     /// <summary>The message alone, without location or code.</summary>
     public string Description { get; }
@@ -62,7 +64,8 @@ public class NnRuntimeException : Exception
 
 /// <summary>A graph that breaks the invariants listed on <see cref="Verifier"/>.</summary>
 public sealed class GraphInvalidException(IReadOnlyList<string> problems)
-    : NnRuntimeException(RuntimeCodes.InvalidGraph, SourceSpan.None, "invalid graph:\n  " + string.Join("\n  ", problems))
+    : NnRuntimeException(
+        RuntimeCodes.InvalidGraph, SourceSpan.None, "invalid graph:\n  " + string.Join("\n  ", problems))
 {
     /// <summary>Every problem found, one per line.</summary>
     public IReadOnlyList<string> Problems { get; } = problems;

@@ -1,7 +1,7 @@
 namespace Nn.Runtime.IR;
 
-/// <summary>A shape error found while building a graph. <see cref="NnRuntimeException.Code"/> is the stable diagnostic code; the
-/// compiler reports it at the span of the expression that made the node.</summary>
+/// <summary>A shape error found while building a graph. <see cref="NnRuntimeException.Code"/> is the stable
+/// diagnostic code; the compiler reports it at the span of the expression that made the node.</summary>
 public sealed class ShapeException(string code, string message)
     : NnRuntimeException(code, SourceSpan.None, message, message, null, null);
 
