@@ -1,18 +1,49 @@
 module Nn.Tests.Main
 
+open System
+open System.IO
 open Expecto
 open Expecto.Impl
 
+/// Standard output with ANSI escape sequences (colours, cursor moves) left out: for logs and pipes, and when
+/// NO_COLOR is set (https://no-color.org). Expecto colours its lines even when its output is a file.
+type private PlainWriter(inner: TextWriter) =
+    inherit TextWriter()
+    // 0: text, 1: after ESC, 2: inside a CSI sequence (ESC [ ... final byte in @..~)
+    let mutable state = 0
+    override _.Encoding = inner.Encoding
+    override _.Write(c: char) =
+        match state with
+        | 0 when c = '\u001b' -> state <- 1
+        | 0 -> inner.Write c
+        | 1 -> state <- (if c = '[' then 2 else 0)
+        | _ -> if c >= '@' && c <= '~' then state <- 0
+    override this.Write(s: string) =
+        if not (isNull s) then
+            for c in s do this.Write c
+    override _.Flush() = inner.Flush()
+
+/// Colour only on a terminal, and never when NO_COLOR is set.
+let private plain =
+    Console.IsOutputRedirected || not (String.IsNullOrEmpty(Environment.GetEnvironmentVariable "NO_COLOR"))
+
 /// Runs every [<Tests>] value in the assembly, then prints the closing line itself
-/// (outside Expecto's coloured output) so CI can read it.
+/// (outside Expecto's coloured output) so CI can read it. Expecto prints the failures and its count line; the names
+/// of passed tests only with `--summary` (or `--debug`).
 [<EntryPoint>]
 let main argv =
+    if plain then
+        Console.SetOut(TextWriter.Synchronized(new PlainWriter(Console.Out)))
+        Console.SetError(TextWriter.Synchronized(new PlainWriter(Console.Error)))
     let mutable passed = 0
     let mutable failed = 0
     let record (s: TestRunSummary) =
         passed <- s.passed.Length
         failed <- s.failed.Length + s.errored.Length
-    let code = runTestsInAssemblyWithCLIArgs [ No_Spinner; Append_Summary_Handler(SummaryHandler record) ] argv
-    System.Console.Out.Write("\n")
+    let colours = if plain then [ Colours 0 ] else []
+    let config = [ No_Spinner; Append_Summary_Handler(SummaryHandler record) ] @ colours
+    let code = runTestsInAssemblyWithCLIArgs config argv
+    Console.Out.Write("\n")
     printfn "Tests: %d passed, %d failed" passed failed
+    Console.Out.Flush()
     if failed > 0 then 1 else code

@@ -170,50 +170,26 @@ let applyThreads (a: Args) =
 
 // ---------------------------------------------------------------- errors
 
-let private fileSpan (file: string) = Span.make file (0, 0) (0, 0)
-
-/// A diagnostic at a graph node's source span.
-let atSource (code: string) (span: SourceSpan) (message: string) =
-    Diagnostic.error code (Span.make span.File (span.Line, span.Column) (span.EndLine, span.EndColumn)) message
-
-/// The message of a runtime error without the `span: error CODE: ` the exception puts in front.
-let bareMessage (code: string) (m: string) =
-    let marker = sprintf "error %s: " code
-    match m.IndexOf marker with
-    | i when i >= 0 -> m.Substring(i + marker.Length)
-    | _ -> m
-
-/// A data or checkpoint error, at the file it names (the message's own `name: ` prefix is dropped).
-let dataDiagnostic (e: DataException) =
-    let prefix = Path.GetFileName e.FilePath + ": "
-    let message = if e.Message.StartsWith prefix then e.Message.Substring prefix.Length else e.Message
-    Diagnostic.error e.Code (fileSpan (if e.FilePath = "" then "nn" else e.FilePath)) message
-
-/// Run a command body: expected failures become diagnostics or `nn:` lines with exit code 1.
+/// Run a command body: expected failures become diagnostics (each followed by the `N errors` footer) or `nn:`
+/// lines, with exit code 1. Runtime errors become diagnostics through RuntimeErrors.tryDiagnostics, the function the
+/// embedding API uses too.
 let guarded (body: unit -> int) : int =
-    let show ds = Output.diagnostics (fun file -> if file = setFile then setSource else Output.sourcesFrom known file) ds
+    let sources file = if file = setFile then setSource else Output.sourcesFrom known file
+    let show ds = Output.report None sources ds
     try body () with
     | UserError m ->
         eprintfn "nn: %s" m
         1
     | Reported ds ->
         show ds
-        let n = ds.Length
-        eprintfn "%d error%s" n (if n = 1 then "" else "s")
-        1
-    | DiagnosticException d ->
-        show [ d ]
-        1
-    | :? ExecutionException as e ->
-        show [ atSource e.Code e.Span (bareMessage e.Code e.Message) ]
-        1
-    | :? MissingGradientException as e ->
-        show [ atSource "NN0502" e.Span (bareMessage "NN0502" e.Message) ]
-        1
-    | :? DataException as e ->
-        show [ dataDiagnostic e ]
         1
     | :? ArgumentException as e when e.GetType() = typeof<ArgumentException> ->
         // the trainer's documented rejections of bad settings
         eprintfn "nn: %s" e.Message
         1
+    | e ->
+        match RuntimeErrors.tryDiagnostics "nn" e with
+        | Some ds ->
+            show ds
+            1
+        | None -> reraise ()

@@ -20,6 +20,23 @@ let diagnostics (sources: string -> string option) (ds: Diagnostic list) =
         eprintfn "%s" (Diagnostic.render sources d)
         eprintfn ""
 
+/// `2 errors`, `1 error, 1 warning`: the footer of a report.
+let count (ds: Diagnostic list) =
+    let plural n word = sprintf "%d %s%s" n word (if n = 1 then "" else "s")
+    let errors = ds |> List.filter (fun d -> d.Severity = Severity.Error) |> List.length
+    let warnings = ds |> List.filter (fun d -> d.Severity = Severity.Warning) |> List.length
+    [ (if errors > 0 || warnings = 0 then Some(plural errors "error") else None)
+      (if warnings > 0 then Some(plural warnings "warning") else None) ]
+    |> List.choose id |> String.concat ", "
+
+/// Print diagnostics and then, always, the footer that counts them (`1 error`; `FILE: 2 errors` when `label` names
+/// the file, as `nn check` does for each of several files). Every command reports through this.
+let report (label: string option) (sources: string -> string option) (ds: Diagnostic list) =
+    diagnostics sources ds
+    match label with
+    | Some l -> eprintfn "%s: %s" l (count ds)
+    | None -> eprintfn "%s" (count ds)
+
 /// A source lookup from a map of texts, falling back to the disk for files not in the map.
 let sourcesFrom (known: Map<string, string>) (file: string) =
     match known.TryFind file with

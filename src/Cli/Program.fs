@@ -27,7 +27,10 @@ Set NO_COLOR to disable colour; output is plain when it is not a terminal.""" ve
 
 let dispatch (argv: string list) =
     match argv with
-    | []
+    | [] ->
+        // a bare `nn` is a command line missing its command: the usage goes to standard error, exit code 1
+        eprintfn "%s" (usage ())
+        1
     | [ "--help" | "-h" | "help" ] ->
         printfn "%s" (usage ())
         0
@@ -40,6 +43,7 @@ let dispatch (argv: string list) =
             printfn "%s" c.Help
             0
         | Some c -> c.Run rest
+        | None when verb.StartsWith "-" -> Command.usageError (sprintf "unknown option `%s`" verb)
         | None -> Command.usageError (sprintf "unknown command `%s`" verb)
 
 [<EntryPoint>]

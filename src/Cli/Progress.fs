@@ -46,6 +46,17 @@ let interactive =
 /// Called after every epoch.
 type Reporter = EpochReport -> unit
 
+/// The bar as text, `[######----------]`: visible without colour. Spectre's own bar tells done from to-do by colour
+/// alone, so under NO_COLOR (which removes colour, not the bar) it would be blank.
+let barText (width: int) (fraction: float) =
+    let filled = int (Math.Round(float width * Math.Clamp(fraction, 0.0, 1.0)))
+    "[" + String('#', filled) + String('-', width - filled) + "]"
+
+type private TextBarColumn(width: int) =
+    inherit ProgressColumn()
+    override _.Render(_, task, _) =
+        Text(barText width (if task.MaxValue > 0.0 then task.Value / task.MaxValue else 0.0)) :> Rendering.IRenderable
+
 /// Runs `body` with a reporter for epochs `first`..`total`-1. Plain mode prints every `every`-th epoch (and the
 /// first and last); live mode shows a bar and prints the same lines above it. `quiet` prints nothing per epoch.
 let run (total: int) (first: int) (every: int) (quiet: bool) (body: Reporter -> 'a) : 'a =
@@ -59,7 +70,8 @@ let run (total: int) (first: int) (every: int) (quiet: bool) (body: Reporter -> 
                 .HideCompleted(true)
                 .Columns(
                     [| TaskDescriptionColumn(Alignment = Justify.Left) :> ProgressColumn
-                       ProgressBarColumn(Width = Nullable 16)
+                       (if Output.useColor.Value then ProgressBarColumn(Width = Nullable 16) :> ProgressColumn
+                        else TextBarColumn 16)
                        RemainingTimeColumn() |])
         progress.Start(
             Func<ProgressContext, 'a>(fun ctx ->

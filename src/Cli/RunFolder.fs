@@ -37,14 +37,43 @@ let parent (modelFile: string) (network: string) (checkpoint: string option) =
     | Some dir -> dir
     | None -> Path.Combine(Path.GetDirectoryName(Path.GetFullPath modelFile), "runs", network)
 
-/// A new run folder `<parent>/<yyyyMMdd-HHmmss>` (with `-2`, `-3`... when that name is taken).
+/// Creates a folder and its parents, returning its full path. A place that cannot hold one (a file of that name,
+/// no permission, a read-only disk) is the user's to fix: NN0706 at the path, not an internal error.
+let createDirectory (path: string) =
+    let failed (why: string) (inner: exn) =
+        let message = sprintf "cannot create the folder: %s" why
+        raise (Nn.Runtime.Data.DataException(Nn.Runtime.Data.DataErrorCodes.WriteFailed, path, message, inner = inner))
+    if File.Exists path then failed "a file of that name exists" null
+    try Directory.CreateDirectory(path).FullName with
+    | :? IOException as e -> failed e.Message e
+    | :? UnauthorizedAccessException as e -> failed e.Message e
+    | :? ArgumentException as e -> failed e.Message e
+    | :? NotSupportedException as e -> failed e.Message e
+
+/// The stable name of the newest run under a parent: `<parent>/latest`, a symbolic link to the run folder (or, where
+/// links cannot be made, a one-line file naming it, which Checkpoint.resolve follows).
+let latestName = "latest"
+
+/// Points `<parent>/latest` at `dir`; a failure only loses the pointer, never the run.
+let private pointLatest (parent: string) (dir: string) =
+    let link = Path.Combine(parent, latestName)
+    try
+        let info = FileInfo link
+        if not (isNull info.LinkTarget) || info.Exists then File.Delete link
+        try Directory.CreateSymbolicLink(link, Path.GetFileName dir) |> ignore
+        with :? IOException | :? UnauthorizedAccessException ->
+            AtomicFile.WriteAllText(link, Path.GetFileName dir + "\n")
+    with _ -> ()
+
+/// A new run folder `<parent>/<yyyyMMdd-HHmmss>` (with `-2`, `-3`... when that name is taken); `<parent>/latest`
+/// points at it.
 let create (parent: string) =
     let stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", inv)
     let rec pick k =
         let dir = Path.Combine(parent, (if k = 1 then stamp else sprintf "%s-%d" stamp k))
         if Directory.Exists dir then pick (k + 1) else dir
-    let dir = pick 1
-    Directory.CreateDirectory dir |> ignore
+    let dir = createDirectory (pick 1)
+    pointLatest parent dir
     dir
 
 /// The newest run folder under `parent` that holds a checkpoint.
@@ -52,6 +81,7 @@ let latest (parent: string) =
     if not (Directory.Exists parent) then None
     else
         Directory.GetDirectories parent
+        |> Array.filter (fun d -> Path.GetFileName d <> latestName)
         |> Array.filter (fun d -> File.Exists(Path.Combine(d, Nn.Compiler.Checkpoint.FileName)))
         |> Array.sortBy (fun d -> File.GetLastWriteTimeUtc(Path.Combine(d, Nn.Compiler.Checkpoint.FileName)), d)
         |> Array.tryLast

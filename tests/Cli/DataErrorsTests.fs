@@ -129,7 +129,7 @@ let tests =
             Expect.equal code 0 (sprintf "training (stderr: %s)" err)
             let code, _, err = nn dir [ "predict"; "m.nn"; "--weights"; "run"; "--input"; "nan.csv" ]
             Expect.equal code 1 "exit code"
-            Expect.equal (err.Trim()) "nan.csv: error NN0522: nan.csv row 2, column 2 (b): `x` is not a number" "message"
+            Expect.equal (err.Trim()) "nan.csv: error NN0522: nan.csv row 2, column 2 (b): `x` is not a number\n\n1 error" "message"
             let code, _, err = nn dir [ "predict"; "m.nn"; "--weights"; "run"; "--input"; "points.txt" ]
             Expect.equal code 1 "unknown format"
             Expect.equal (err.Trim()) "nn: --input: `points.txt` is not .npy, .csv or IDX (.idx, *-ubyte)" "message"

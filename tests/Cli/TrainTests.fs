@@ -60,7 +60,12 @@ let tests =
             let dir = sandbox [ "iris.nn"; "data/iris.csv" ]
             let code, out, err = nn dir [ "train"; "iris.nn"; "--set"; "epochs=4" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
-            let run = Directory.GetDirectories(Path.Combine(dir, "runs", "iris")) |> Array.exactlyOne
+            let runs = Directory.GetDirectories(Path.Combine(dir, "runs", "iris"))
+            let run = runs |> Array.filter (fun d -> Path.GetFileName d <> "latest") |> Array.exactlyOne
+            // runs/iris/latest: a stable name for the newest run, which the loaders accept
+            Expect.isTrue (File.Exists(Path.Combine(dir, "runs", "iris", "latest", "checkpoint.safetensors"))) "runs/iris/latest"
+            let code, _, err = nn dir [ "eval"; "iris.nn"; "--weights"; Path.Combine("runs", "iris", "latest") ]
+            Expect.equal code 0 (sprintf "eval of runs/iris/latest (stderr: %s)" err)
             Expect.stringContains out (sprintf "run folder: %s" (Path.Combine("runs", "iris", Path.GetFileName run))) "prints where"
             let names = Directory.GetFiles run |> Array.map Path.GetFileName |> Array.sort
             Expect.equal names [| "checkpoint.safetensors"; "curves.png"; "iris.nn"; "metrics.csv" |] "files (no temporary ones)"

@@ -144,7 +144,9 @@ let tests =
                 [ "iris.nn(3,14): error NN0550: the rows of wide.npy have the shape [5], but the network `iris` takes [n, 4] (rows of [4])"
                   "  |"
                   "3 | network iris (x: [n, 4]) : [n, 3] ="
-                  "  |              ^^^^^^^^^^^" ]
+                  "  |              ^^^^^^^^^^^"
+                  ""
+                  "1 error" ]
             Expect.equal (err.Replace("\r\n", "\n").Trim().Split('\n') |> List.ofArray) expected "diagnostic"
         }
 

@@ -157,7 +157,7 @@ test.nn(4,7): error NN0413: there is no network named `tt`; did you mean `t`?
 4 | train tt {
   |       ^^"""
 
-        case "NN0301 unknown optimizer and schedule at once" errors
+        case "NN0403 and NN0404: an unknown optimizer and schedule at once, with the valid names" errors
             """
 network t (x: [n, 2]) : [n, 1] =
     x |> dense 1
@@ -170,11 +170,11 @@ train t {
 }
 """
             """
-test.nn(7,17): error NN0301: `adamm` is not defined; did you mean `adam`?
+test.nn(7,17): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, `adam`, `adamW`, `rmsprop`, `adagrad`)
   |
 7 |     optimizer = adamm
   |                 ^^^^^
-test.nn(8,16): error NN0301: `cosin` is not defined; did you mean `cosine`?
+test.nn(8,16): error NN0404: unknown schedule `cosin`; did you mean `cosine`? (the schedules are `stepDecay`, `exponential`, `cosine`, `warmup`, `reduceOnPlateau`)
   |
 8 |     schedule = cosin { warmup = 1 }
   |                ^^^^^"""

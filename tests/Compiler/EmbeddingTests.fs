@@ -84,7 +84,7 @@ let tests =
             Expect.equal m.InputShape.Sizes [| -1; 2 |] "the batch axis is variable"
             Expect.equal m.InputShape.Names [| "n"; null |] "its name"
             Expect.equal (string m.OutputShape) "[n, 1]" "output shape"
-            let ps = m.Parameters |> Seq.map (fun p -> p.Path, p.Shape, p.Initializer) |> List.ofSeq
+            let ps = m.Parameters |> Seq.map (fun p -> p.Path, p.Shape.Sizes, p.Initializer) |> List.ofSeq
             Expect.equal ps [ "dense1.w", [| 2; 8 |], "glorot"; "dense1.b", [| 8 |], "zeros"; "dense2.w", [| 8; 1 |], "glorot"; "dense2.b", [| 1 |], "zeros" ] "paths, shapes, initializers"
             Expect.equal m.Network.ParameterCount 33L "2*8 + 8 + 8 + 1"
             Expect.equal (List.ofSeq m.TrainableNetworks) [ "xor" ] "the train block's network"

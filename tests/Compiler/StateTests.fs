@@ -157,7 +157,7 @@ test.nn(2,15): error NN0612: the state `s`, computed over the 2 training rows, i
         test "the embedding API lists adapted states and a checkpoint round trip keeps them" {
             let source = "network t (x: [n, 3]) : [n, 1] =\n    x |> standardize |> dense 1" + trainBlock
             let m = EmbeddingTests.model source
-            let states = m.Parameters |> Seq.filter (fun p -> p.IsState) |> Seq.map (fun p -> p.Path, p.Shape) |> List.ofSeq
+            let states = m.Parameters |> Seq.filter (fun p -> p.IsState) |> Seq.map (fun p -> p.Path, p.Shape.Sizes) |> List.ofSeq
             Expect.equal states [ "standardize1.std", [| 1; 3 |]; "standardize1.mean", [| 1; 3 |] ] "states in declaration order"
             let x = Array2D.init rows.Length 3 (fun r j -> rows[r][j])
             let y = Array2D.init rows.Length 1 (fun r _ -> float32 r)

@@ -31,7 +31,7 @@ var model = compiled.Model;
 // 2. Inspect: shapes and parameter paths.
 Console.WriteLine($"network {model.Network.Name}: {model.InputShape} -> {model.OutputShape}, {model.Network.ParameterCount} parameters");
 foreach (var p in model.Parameters)
-    Console.WriteLine($"  {p.Path,-10} [{string.Join(", ", p.Shape)}]  {p.Initializer}");
+    Console.WriteLine($"  {p.Path,-10} {p.Shape}  {p.Initializer}");
 
 // 3. Train on arrays with the train block's settings (overridable), reporting progress per epoch.
 float[,] x = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } };

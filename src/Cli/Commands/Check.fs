@@ -49,12 +49,16 @@ let run (files: string list) =
             printfn "%s: ok (%d network%s%s%s)" f c.Networks.Length (if c.Networks.Length = 1 then "" else "s") (if nets = "" then "" else ": " + nets) warned
         | Error ds ->
             failed <- true
-            Output.diagnostics (Output.sourcesFrom Map.empty) ds
-            eprintfn "%s: %d error%s" f ds.Length (if ds.Length = 1 then "" else "s")
+            Output.report (Some f) (Output.sourcesFrom Map.empty) ds
     if failed then 1 else 0
 
 let command: Command =
     { Name = "check"
       Summary = "check programs (syntax, names, shapes) without reading data"
       Help = help
-      Run = fun args -> if args.IsEmpty then Command.usageError "`nn check` needs at least one FILE" else run args }
+      Run =
+        fun args ->
+            Common.guarded (fun () ->
+                match (Common.parseArgs "check" [] args).Positional with
+                | [] -> Command.usageError "`nn check` needs at least one FILE"
+                | files -> run files) }

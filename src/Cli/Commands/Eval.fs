@@ -15,11 +15,13 @@ its loss and metrics on the validation rows, or on all the data when the block h
   --weights W           the weights to evaluate (required)
   --train NAME          the train block of network NAME (default: the first)
   --set FIELD=VALUE     override a field of the train block, e.g. --set "data=csv \"other.csv\" { label = \"y\" }"
+  --threads N           use at most N threads
+  --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
 
 Exit codes: 0 evaluated, 1 an error in the program, the data, the weights or the command line, 2 internal.
 
 Examples:
-  nn eval examples/iris.nn --weights examples/runs/iris/20250101-120000
+  nn eval examples/iris.nn --weights examples/runs/iris/latest
   nn eval examples/xor.nn --weights xor-run/checkpoint.safetensors"""
 
 let private spec = [ "--weights", Value; "--train", Value; "--set", Many; "--threads", Value; "--engine", Value ]

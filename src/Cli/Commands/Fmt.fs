@@ -23,12 +23,12 @@ let run (files: string list) (checkOnly: bool) =
     for f in files do
         match Nn.Compiler.Compile.diskReader (Path.GetFullPath f) with
         | Result.Error d ->
-            Output.diagnostics (Output.sourcesFrom Map.empty) [ d ]
+            Output.report None (Output.sourcesFrom Map.empty) [ d ]
             code <- 1
         | Result.Ok text ->
             match Printer.formatSource (Path.GetFullPath f) text with
             | Result.Error ds ->
-                Output.diagnostics (fun _ -> Some text) ds
+                Output.report None (fun _ -> Some text) ds
                 code <- 1
             | Result.Ok formatted ->
                 if formatted = text then printfn "%s: already formatted" f
@@ -46,6 +46,7 @@ let command: Command =
       Help = help
       Run =
         fun args ->
-            let files = args |> List.filter (fun a -> a <> "--check")
-            if files.IsEmpty then Command.usageError "`nn fmt` needs at least one FILE"
-            else run files (List.contains "--check" args) }
+            Common.guarded (fun () ->
+                let a = Common.parseArgs "fmt" [ "--check", Common.Switch ] args
+                if a.Positional.IsEmpty then Command.usageError "`nn fmt` needs at least one FILE"
+                else run a.Positional (a.Has "--check")) }

@@ -31,7 +31,7 @@ Exit codes: 0 ok, 1 an error in the program, the data, the weights or the comman
 Examples:
   nn grad examples/residual.nn
   nn grad examples/residual.nn --network deep_sigmoid
-  nn grad examples/xor.nn --weights runs/xor/20250101-120000 --out grads.safetensors"""
+  nn grad examples/xor.nn --weights examples/runs/xor/latest --out grads.safetensors"""
 
 let private spec = [ "--network", Value; "--train", Value; "--weights", Value; "--batch", Value; "--out", Value; "--set", Many ]
 

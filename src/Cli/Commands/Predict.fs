@@ -26,13 +26,15 @@ network's input first. Rows holding NaN or infinite values are an error (NN0560)
   --out Y        write every row: .csv (one column per output, or per class with its probability, plus
                  `predicted` for classifiers) or .npy (the outputs, or a classifier's probabilities)
   --network NAME the network to run (default: the one of the first train block, or the only one)
+  --threads N    use at most N threads
+  --engine E     the engine (default: fused); reference runs the float64 reference interpreter (slower)
   --allow-nan    predict the other rows and mark those holding NaN or infinite values: NaN outputs and
                  probabilities, an empty class
 
 Exit codes: 0 ok, 1 an error in the program, the input, the weights or the command line, 2 internal.
 
 Examples:
-  nn predict examples/iris.nn --weights examples/runs/iris/20250101-120000 --input examples/data/iris.csv
+  nn predict examples/iris.nn --weights examples/runs/iris/latest --input examples/data/iris.csv
   nn predict examples/xor.nn --weights run/checkpoint.safetensors --input points.npy --out predictions.csv"""
 
 let private spec =

@@ -98,7 +98,7 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
 let run (file: string) (network: string option) =
     match Compile.compileFile file with
     | Error ds ->
-        Output.diagnostics (Output.sourcesFrom Map.empty) ds
+        Output.report None (Output.sourcesFrom Map.empty) ds
         1
     | Ok c ->
         let nets =
@@ -118,7 +118,6 @@ let command: Command =
       Help = help
       Run =
         fun args ->
-            match args with
-            | [ file ] -> run file None
-            | [ file; "--network"; n ] -> run file (Some n)
-            | _ -> Command.usageError "usage: nn summary FILE [--network NAME]" }
+            Common.guarded (fun () ->
+                let a = Common.parseArgs "summary" [ "--network", Common.Value ] args
+                run (Common.fileArg "summary" a) (a.Get "--network")) }

@@ -20,13 +20,13 @@ Trains the network named by the train block of FILE (the first one, or the block
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
 (every few epochs for long runs). For small data sets a table of the predictions follows.
 
-Each run gets a folder, runs/<network>/<yyyyMMdd-HHmmss>/ next to FILE (under the train block's `checkpoint`
-folder when it names one), holding:
+Each run gets a folder, runs/NETWORK/yyyyMMdd-HHmmss/ next to FILE (under the train block's `checkpoint`
+folder when it names one), and runs/NETWORK/latest points at the newest one. The folder holds:
   metrics.csv              one row per epoch: epoch, loss, metrics, val_loss, val metrics, lr, seconds
   checkpoint.safetensors   weights, optimizer state and running statistics under their parameter paths, with the
                            epoch, step, RNG, schedule and early-stopping state, the model's SHA-256 and nn's version;
                            replaced atomically after every epoch (at most twice a second for very short epochs)
-  <FILE>                   a copy of the model source
+  FILE                     a copy of the model source
   curves.png               loss and metrics per epoch, training and validation
 
 Options:
@@ -39,7 +39,7 @@ Options:
                         --set adds to the run's own settings.
   --out DIR             the run folder (instead of a new dated one)
   --threads N           use at most N threads
-  --engine E            fused or reference (the interpreter; the default until the fused engine is in the build)
+  --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
   --max-memory SIZE     stop before allocating when the planned run needs more (e.g. 4GB; default: the machine's
                         memory); `nn summary` shows the plan
   --quiet               print only the final lines
@@ -126,7 +126,7 @@ let run (a: Args) =
     let dir =
         match resume, a.Get "--out" with
         | Some(d, _, _), _ -> d
-        | None, Some out -> Directory.CreateDirectory(out).FullName
+        | None, Some out -> RunFolder.createDirectory out
         | None, None -> RunFolder.create runsParent
     AtomicFile.RemoveStale dir |> ignore // temporary files of a run killed while writing
     let checkpointPath = Path.Combine(dir, Checkpoint.FileName)

@@ -39,8 +39,13 @@ let sha256 (text: string) =
 /// The hash that ties a checkpoint to its model: the main file's source text.
 let sourceHash (c: Compiled) = sha256 c.Sources[c.File]
 
-/// A run folder stands for the checkpoint inside it.
+/// A run folder stands for the checkpoint inside it; `runs/NET/latest` is a link to the newest run folder, or, where
+/// links cannot be made, a one-line file naming it.
 let resolve (path: string) =
+    let path =
+        if Path.GetFileName path = "latest" && File.Exists path && FileInfo(path).Length < 256L then
+            Path.Combine(Path.GetDirectoryName path, File.ReadAllText(path).Trim())
+        else path
     if Directory.Exists path then Path.Combine(path, FileName) else path
 
 let private bestPrefix = "best:"

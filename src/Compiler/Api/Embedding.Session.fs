@@ -45,22 +45,14 @@ module internal Embed =
     let error (p: Program) code message =
         NnException [| diagnostic p (Diagnostic.error code (Span.make p.FileName (0, 0) (0, 0)) message) |]
 
-    let private atNode (p: Program) code (span: SourceSpan) (message: string) =
-        let s = Span.make span.File (span.Line, span.Column) (span.EndLine, span.EndColumn)
-        NnException [| diagnostic p (Diagnostic.error code s message) |]
-
-    /// Runs `f`, turning the product's user errors into NnException.
+    /// Runs `f`, turning the product's user errors (compile-time diagnostics and every runtime error) into
+    /// NnException, through the same function as the `nn` command (RuntimeErrors.tryDiagnostics).
     let guard (p: Program) (f: unit -> 'a) : 'a =
         try f ()
-        with
-        | DiagnosticException d -> raise (NnException [| diagnostic p d |])
-        | :? TrainingDivergedException as e ->
-            // the message starts with "span: error code: "; the diagnostic renders those itself
-            let m = e.Message
-            let i = m.IndexOf(sprintf "error %s: " e.Code)
-            raise (atNode p e.Code e.Span (if i >= 0 then m.Substring(i + e.Code.Length + 8) else m))
-        | :? ExecutionException as e -> raise (atNode p e.Code e.Span e.Message)
-        | :? DataException as e -> raise (error p e.Code e.Message)
+        with e ->
+            match RuntimeErrors.tryDiagnostics p.FileName e with
+            | Some ds -> raise (NnException(ds |> List.map (diagnostic p) |> Array.ofList))
+            | None -> reraise ()
 
     /// The one place an executor is made: the fused engine, with the kernels' worker pool's threads.
     let executor (graphs: StepGraphs) (initial: IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =

@@ -71,8 +71,9 @@ type NnShape internal (sizes: int[], names: string[]) =
 type NnParameter internal (path: string, shape: int[], initializer: string, isState: bool) =
     /// <summary>The stable path, such as <c>dense1.w</c>; it is the tensor's name in saved weights.</summary>
     member _.Path = path
-    /// <summary>The sizes of its axes (a copy).</summary>
-    member _.Shape = Array.copy shape
+    /// <summary>Its shape, which prints as the program writes it (<c>[2, 8]</c>); <c>Sizes</c> has the axes'
+    /// sizes.</summary>
+    member _.Shape = NnShape(Array.copy shape, Array.zeroCreate shape.Length)
     /// <summary>The number of values.</summary>
     member _.Count = shape |> Array.fold (fun acc d -> acc * int64 d) 1L
     /// <summary>The initializer, as the program writes it (such as <c>glorot</c>).</summary>

@@ -209,7 +209,9 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                 match d with
                 | LetDecl lb -> scope.Add lb.Name, ds @ Resolve.letBinding known scope lb
                 | NetworkDecl nd -> scope, ds @ Resolve.network known scope nd
-                | TrainDecl td -> scope, ds @ Resolve.train known (Set.union scope trainScope) td
+                | TrainDecl td ->
+                    let explain d = td.Fields |> List.fold (fun d f -> TrainConfig.explainUnknown f d) d
+                    scope, ds @ (Resolve.train known (Set.union scope trainScope) td |> List.map explain)
                 | OpenDecl _ -> scope, ds) (scope0, [])
             |> snd
         if not resolveErrors.IsEmpty then Error resolveErrors

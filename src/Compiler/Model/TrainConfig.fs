@@ -86,6 +86,53 @@ let fieldNames =
     [ "data"; "target"; "validation"; "shuffle"; "loss"; "metrics"; "optimizer"; "schedule"; "regularize"
       "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed"; "divergence" ]
 
+let private optimizers = [ "sgd"; "adam"; "adamW"; "rmsprop"; "adagrad" ]
+let private schedules = [ "stepDecay"; "exponential"; "cosine"; "warmup"; "reduceOnPlateau" ]
+
+/// The fields whose value names one of a few choices: the field's code, what a choice is called, the choices.
+let private choices: Map<string, string * string * string * string list> =
+    Map [ "loss", ("NN0408", "loss", "losses", losses)
+          "metrics", ("NN0409", "metric", "metrics", [ "accuracy" ])
+          "optimizer", ("NN0403", "optimizer", "optimizers", optimizers)
+          "schedule", ("NN0404", "schedule", "schedules", schedules)
+          "data", ("NN0405", "data source", "data sources", [ "rows"; "idx"; "csv"; "npy"; "generate" ])
+          "regularize", ("NN0410", "regularizer", "regularizers", [ "l1"; "l2" ])
+          "clip", ("NN0411", "clipping", "clippings", [ "norm"; "value" ])
+          "stop", ("NN0412", "stopping rule", "stopping rules", [ "earlyStopping" ]) ]
+
+/// The fields whose value is a number or a flag, and what they expect.
+let private plainValues =
+    Map [ "epochs", "a whole number of at least 1"; "batch", "a positive whole number"; "seed", "a whole number ≥ 0"
+          "validation", "a fraction in [0, 1)"; "shuffle", "true or false"; "checkpoint", "a folder name in quotes" ]
+
+/// The names at the head of a field's value: `adam` in `adam { lr = 0.1 }`, each item of `[accuracy]`.
+let rec private heads (e: Expr) : (string * Span) list =
+    match e with
+    | Paren(x, _) -> heads x
+    | Ident(name, span) -> [ name, span ]
+    | App(f, _, _) -> heads f
+    | List(items, _) -> items |> List.collect heads
+    | _ -> []
+
+/// An undefined name where a `train` field expects one of its choices (`loss = msee`) or a number
+/// (`epochs = abc`) says what the field accepts, under the field's own code, rather than "`x` is not defined";
+/// other diagnostics pass unchanged. Used for the block's own fields and `--set` overrides alike.
+let explainUnknown (field: Field) (d: Diagnostic) : Diagnostic =
+    let named = heads field.Value |> List.tryFind (fun (_, s) -> Span.same s d.Span)
+    match named with
+    | Some(name, _) when d.Code = "NN0301" ->
+        match choices.TryFind field.Name, plainValues.TryFind field.Name with
+        | Some(code, what, plural, names), _ ->
+            let hint = match suggest name names with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
+            let list = names |> List.map (sprintf "`%s`") |> String.concat ", "
+            let message = sprintf "unknown %s `%s`%s (the %s are %s)" what name hint plural list
+            { d with Code = code; Message = message }
+        | None, Some what ->
+            let message = sprintf "`%s` expects %s, but `%s` is not a number or a defined name" field.Name what name
+            { d with Code = "NN0407"; Message = message }
+        | None, None -> d
+    | _ -> d
+
 let defaultOptimizer =
     { Kind = "sgd"; Lr = 0.01; Momentum = 0.0; Nesterov = false; Beta1 = 0.9; Beta2 = 0.999; Eps = 1e-8
       WeightDecay = 0.0; Rho = 0.9 }
@@ -122,7 +169,8 @@ let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimi
           Eps = nonNegative "eps" defaultEps
           WeightDecay = nonNegative "weightDecay" (if kind = "adamW" then 1e-2 else 0.0)
           Rho = fraction "rho" (if kind = "rmsprop" then 0.99 else 0.9) }
-    | v -> fail "NN0403" span (sprintf "`optimizer` is one of sgd, adam, adamW, rmsprop, adagrad, but this is %s" (Value.describe v))
+    | v ->
+        fail "NN0403" span (sprintf "`optimizer` is one of %s, but this is %s" (String.concat ", " optimizers) (Value.describe v))
 
 let private schedule (source: Settings.Source) (metrics: string list) (v: Value) (span: Span) : Schedule =
     let kind, args =
@@ -262,7 +310,9 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
     let eval (e: Expr) =
         try eval e
         with DiagnosticException d when d.Code = "NN0302" -> raise (DiagnosticException(Settings.negativeHint e d))
-    let value name = field name |> Option.map (fun f -> normalize (eval f.Value), f.Value.Span)
+    let evalField (f: Field) =
+        try eval f.Value with DiagnosticException d -> raise (DiagnosticException(explainUnknown f d))
+    let value name = field name |> Option.map (fun f -> normalize (evalField f), f.Value.Span)
     let number name dflt check (msg: string) =
         match value name with
         | Some(v, s) -> Settings.checkNumber "NN0407" name check msg v s
@@ -331,7 +381,8 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           ClipNorm = clipNorm
           ClipValue = clipValue
           Batch = int (number "batch" 32.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a positive whole number")
-          Epochs = int (number "epochs" 10.0 (fun x -> x >= 0.0 && x = floor x && x < 1e9) "must be a whole number")
+          Epochs =
+            int (number "epochs" 10.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a whole number of at least 1")
           Stop = stop
           Checkpoint =
             (match value "checkpoint" with
@@ -345,7 +396,8 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
     // the data last: every other setting is checked even when the block has no `data`
     match field "data" with
-    | Some f -> { settings with Data = data source ctx baseDir (normalize (eval f.Value)) f.Value.Span; DataSpan = f.Value.Span }
+    | Some f ->
+        { settings with Data = data source ctx baseDir (normalize (evalField f)) f.Value.Span; DataSpan = f.Value.Span }
     | None when requireData -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
     | None -> settings
 

@@ -83,16 +83,14 @@ public static class DataErrorCodes
 }
 
 /// <summary>
-/// A problem with a data or checkpoint file, as data: a stable <see cref="Code"/>, the file, where in it
+/// A problem with a data or checkpoint file, as data (an <see cref="NnRuntimeException"/> whose span is the file):
+/// a stable <see cref="NnRuntimeException.Code"/>, the file, where in it
 /// (1-based row and column for text, byte offset for binary files) and a message in the user's words.
 /// The public API of <c>Nn.Runtime.Data</c> and <c>Nn.Runtime.Checkpoints</c> throws only this for bad input;
 /// raw <see cref="IOException"/>s and <see cref="FormatException"/>s are translated before they escape.
 /// </summary>
-public sealed class DataException : Exception
+public sealed class DataException : NnRuntimeException
 {
-    /// <summary>The stable code, NN05xx for data and NN07xx for checkpoints.</summary>
-    public string Code { get; }
-
     /// <summary>The file as the caller named it.</summary>
     public string FilePath { get; }
 
@@ -108,10 +106,18 @@ public sealed class DataException : Exception
     /// <summary>An error with its code, file, optional location and full message.</summary>
     public DataException(string code, string filePath, string message,
                          int? row = null, int? column = null, long? byteOffset = null, Exception? inner = null)
-        : base(message, inner)
+        : base(code, new SourceSpan(filePath, 0, 0, 0, 0), WithoutName(filePath, message), message, null, inner)
     {
-        Code = code; FilePath = filePath; Row = row; Column = column; ByteOffset = byteOffset;
+        FilePath = filePath; Row = row; Column = column; ByteOffset = byteOffset;
     }
+
+    /// <summary>Messages start with the file's name (<c>iris.csv: ...</c>) so that they read alone; the
+    /// <see cref="NnRuntimeException.Description"/> leaves it out, since the diagnostic's span names the
+    /// file.</summary>
+    private static string WithoutName(string path, string message) =>
+        message.StartsWith(NameOf(path) + ": ", StringComparison.Ordinal)
+            ? message[(NameOf(path).Length + 2)..]
+            : message;
 
     /// <summary>The message with its code in front, as the command line prints it: <c>error NN0522: ...</c>.</summary>
     public string Render() => $"error {Code}: {Message}";

@@ -24,9 +24,50 @@ public static class RuntimeCodes
     public const string BadNode = "NN0613";
 }
 
+/// <summary>One note of a <see cref="NnRuntimeException"/>: a message, at a source span when it has one.</summary>
+public sealed record RuntimeNote(SourceSpan? Span, string Message);
+
+/// <summary>
+/// The one structured error the runtime raises for a problem the user can act on: a stable <see cref="Code"/>, the
+/// <see cref="Span"/> in the user's source (or data file) it points to, the <see cref="Description"/> (the message
+/// without location or code) and <see cref="Notes"/>. The compiler turns it into a diagnostic in one function
+/// (<c>Nn.Compiler.RuntimeErrors.diagnostic</c>) that the <c>nn</c> command and the embedding API share, from these
+/// properties: nothing reads <see cref="Exception.Message"/> back.
+/// </summary>
+public class NnRuntimeException : Exception
+{
+    /// <summary>An error rendered as <c>span: error CODE: description</c> (without the span when it has
+    /// none).</summary>
+    public NnRuntimeException(string code, SourceSpan span, string description,
+                              IReadOnlyList<RuntimeNote>? notes = null, Exception? inner = null)
+        : this(code, span, description, Render(code, span, description), notes, inner) { }
+
+    /// <summary>An error whose <see cref="Exception.Message"/> is written by the subclass.</summary>
+    protected NnRuntimeException(string code, SourceSpan span, string description, string message,
+                                 IReadOnlyList<RuntimeNote>? notes, Exception? inner)
+        : base(message, inner)
+    {
+        Code = code; Span = span; Description = description; Notes = notes ?? [];
+    }
+
+    /// <summary>The stable code (listed in docs/language.md).</summary>
+    public string Code { get; }
+    /// <summary>Where the error points: the node's source span, the data file (line 0), or
+    /// <see cref="SourceSpan.None"/>.</summary>
+    public SourceSpan Span { get; }
+    /// <summary>The message alone, without location or code.</summary>
+    public string Description { get; }
+    /// <summary>Further explanations, each at its own span when it has one.</summary>
+    public IReadOnlyList<RuntimeNote> Notes { get; }
+
+    private static string Render(string code, SourceSpan span, string description) =>
+        span == SourceSpan.None ? $"error {code}: {description}" : $"{span}: error {code}: {description}";
+}
+
 /// <summary>A graph that breaks the invariants listed on <see cref="Verifier"/>.</summary>
 public sealed class GraphInvalidException(IReadOnlyList<string> problems)
-    : Exception($"{RuntimeCodes.InvalidGraph}: invalid graph:\n  " + string.Join("\n  ", problems))
+    : NnRuntimeException(
+        RuntimeCodes.InvalidGraph, SourceSpan.None, "invalid graph:\n  " + string.Join("\n  ", problems))
 {
     /// <summary>Every problem found, one per line.</summary>
     public IReadOnlyList<string> Problems { get; } = problems;
@@ -34,24 +75,18 @@ public sealed class GraphInvalidException(IReadOnlyList<string> problems)
 
 /// <summary>Differentiation reached an op that has no vector-Jacobian rule.</summary>
 public sealed class MissingGradientException(OpKind op, SourceSpan span, string detail)
-    : Exception($"{span}: error {RuntimeCodes.MissingGradient}: no gradient rule for `{op}`{detail}")
+    : NnRuntimeException(RuntimeCodes.MissingGradient, span, $"no gradient rule for `{op}`{detail}")
 {
     /// <summary>The op without a rule.</summary>
     public OpKind Op { get; } = op;
-    /// <summary>Where the node came from.</summary>
-    public SourceSpan Span { get; } = span;
 }
 
 /// <summary>An error while running a graph; <see cref="Node"/> (when known) points back to the user's line.</summary>
 public class ExecutionException(string code, string message, Node? node)
-    : Exception(node is null ? $"error {code}: {message}" : $"{node.Span}: error {code}: {message}")
+    : NnRuntimeException(code, node?.Span ?? SourceSpan.None, message)
 {
-    /// <summary>The stable code (NN06xx).</summary>
-    public string Code { get; } = code;
     /// <summary>The node involved, if any.</summary>
     public Node? Node { get; } = node;
-    /// <summary>The source span of <see cref="Node"/>, or <see cref="SourceSpan.None"/>.</summary>
-    public SourceSpan Span => Node?.Span ?? SourceSpan.None;
 }
 
 /// <summary>The first node (in topological order) whose value holds a NaN or an infinity.</summary>

@@ -2,13 +2,10 @@ using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.IR;
 
-/// <summary>A shape error found while building a graph. <see cref="Code"/> is the stable diagnostic code; the
-/// compiler reports it at the span of the expression that made the node.</summary>
-public sealed class ShapeException(string code, string message) : Exception(message)
-{
-    /// <summary>The stable diagnostic code (NN02xx).</summary>
-    public string Code { get; } = code;
-}
+/// <summary>A shape error found while building a graph. <see cref="NnRuntimeException.Code"/> is the stable
+/// diagnostic code; the compiler reports it at the span of the expression that made the node.</summary>
+public sealed class ShapeException(string code, string message)
+    : NnRuntimeException(code, SourceSpan.None, message, message, null, null);
 
 /// <summary>The shape rule of every primitive. Codes: NN0201 broadcasting, NN0202 rank, NN0203 matmul inner sizes,
 /// NN0204 reshape count, NN0205 axis out of range, NN0206 concat, NN0207 conv/pool, NN0208 bad attribute.</summary>
