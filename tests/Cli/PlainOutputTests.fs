@@ -44,7 +44,8 @@ let tests =
                 let dir = Path.Combine(Path.GetTempPath(), "nn-tty-" + Guid.NewGuid().ToString("N"))
                 let nn = Path.Combine(AppContext.BaseDirectory, "nn.dll")
                 let xor = Path.Combine(TestUtil.repoRoot, "examples", "xor.nn")
-                let command = sprintf "dotnet exec '%s' train '%s' --set epochs=300 --out '%s'" nn xor dir
+                // enough epochs (about a second) for the bar to be drawn at least once between refreshes
+                let command = sprintf "dotnet exec '%s' train '%s' --set epochs=100000 --out '%s'" nn xor dir
                 let code, out, _ =
                     run script [ "-qec"; command; "/dev/null" ] [ "NO_COLOR", "1"; "TERM", "xterm"; "CI", null; "COLUMNS", "120" ]
                 Expect.equal code 0 (sprintf "exit code; output:\n%s" out)

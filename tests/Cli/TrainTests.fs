@@ -119,7 +119,7 @@ let tests =
             let dir = sandbox [ "xor.nn" ]
             let code, _, err = nn dir [ "train"; "xor.nn"; "--resume" ]
             Expect.equal code 1 "exit code"
-            Expect.equal (err.Trim()) (sprintf "%s: error NN0701: --resume: no run of `xor` here holds a checkpoint; give the run folder" (Path.Combine("runs", "xor"))) "message"
+            Expect.equal (err.Trim()) (sprintf "%s: error NN0701: --resume: no run of `xor` here holds a checkpoint; give the run folder\n\n1 error" (Path.Combine("runs", "xor"))) "message"
         }
 
         test "divergence to NaN is a diagnostic at the node's line, without a stack trace" {

@@ -120,7 +120,7 @@ let tests =
             Expect.equal code 1 "an error by default (today: NaN outputs and the class setosa, exit 0)"
             Expect.equal (err.Trim())
                 ("nan.csv: error NN0560: rows 2 and 4 (data rows, after the header) hold NaN or infinite values (row 2, value 1: NaN); "
-                 + "a prediction needs finite inputs: fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty class)") "message"
+                 + "a prediction needs finite inputs: fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty class)\n\n1 error") "message"
             Expect.equal out "" "nothing printed"
             Expect.isFalse (File.Exists(Path.Combine(dir, "n.csv"))) "nothing written"
             let code, out, err = nn dir [ "predict"; "iris.nn"; "--weights"; "run"; "--input"; "nan.csv"; "--out"; "n.csv"; "--allow-nan" ]
