@@ -14,7 +14,7 @@ open Nn.Cli.Common
 
 let help =
     """Usage: nn train FILE [--train NAME] [--network NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
-                [--threads N] [--engine fused|reference] [--quiet]
+                [--force] [--threads N] [--engine fused|reference] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
@@ -22,25 +22,36 @@ On a terminal a live bar shows the loss, metrics, samples/s and the time left; o
 
 Each run gets a folder, runs/<network>/<yyyyMMdd-HHmmss>/ next to FILE (under the train block's `checkpoint`
 folder when it names one), holding:
-  metrics.csv              one row per epoch: epoch, loss, metrics, val_loss, val metrics, lr, seconds
-  checkpoint.safetensors   weights, optimizer state and running statistics under their parameter paths, with the
-                           epoch, step, RNG, schedule and early-stopping state, the model's SHA-256 and nn's version;
-                           replaced atomically after every epoch (at most twice a second for very short epochs)
+  metrics.csv              one row per epoch: epoch, loss, metrics, val_loss, val metrics, lr, seconds (the epoch's
+                           own time: its steps and validation, without start-up or checkpoint writes)
+  checkpoint.safetensors   the last epoch's full state: weights, optimizer state and running statistics under their
+                           parameter paths, with the epoch, step, RNG, schedule and early-stopping state, the model's
+                           SHA-256 and nn's version; replaced atomically after every epoch (at most twice a second for
+                           very short epochs). --resume continues from it.
+  best.safetensors         when early stopping restored an earlier epoch: that epoch's weights, which eval, predict
+                           and the embedding API load when given the run folder
   <FILE>                   a copy of the model source
   curves.png               loss and metrics per epoch, training and validation
+  train.lock               while a train writes the folder (a second one is refused; a killed run's lock is stale
+                           and taken over)
 
 Options:
   --train NAME          the train block of network NAME
   --network NAME        train network NAME with the train block's settings (e.g. residual.nn's deep_sigmoid)
   --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
-  --resume [DIR]        continue the run in DIR (default: the newest run of this network) exactly where its checkpoint
-                        stopped; refused when the model source changed. --set adds to the run's own settings.
-  --out DIR             the run folder (instead of a new dated one)
+  --resume [DIR]        continue the run in DIR (or in --out DIR; default: the newest run of this network) exactly
+                        where its checkpoint stopped; refused when the model source changed. --set adds to the run's own
+                        settings. A complete run (all its epochs done, or ended by early stopping) is not trained again:
+                        raise `epochs` (or `patience`) to go on.
+  --out DIR             the run folder (instead of a new dated one); a folder that is not empty is refused
+  --force               with --out, replace the run in DIR (its files; other files stay)
   --threads N           use at most N threads
   --engine E            fused or reference (the interpreter; the default until the fused engine is in the build)
-  --quiet               print only the final lines
+  --quiet               print nothing while training, then the summary (the last epoch, how training ended, the
+                        run folder)
 
-Exit codes: 0 trained, 1 an error in the program, the data or the command line (or training diverged), 2 internal.
+Exit codes: 0 trained (or nothing left to train), 1 an error in the program, the data or the command line (or
+training diverged), 2 internal.
 
 Examples:
   nn train examples/xor.nn
