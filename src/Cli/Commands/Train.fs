@@ -128,6 +128,7 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     let cfg0 = TrainPlan.config c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
     let runsParent = RunFolder.parent c.File cfg0.Network cfg0.Checkpoint
     if a.Has "--force" && a.Has "--resume" then fail "--force starts the run in --out again and --resume continues it: give one of them"
+    if a.Has "--force" && not (a.Has "--out") then fail "--force replaces the run in --out DIR: give --out"
     // resuming: the run folder (--resume DIR, --resume with --out DIR, or the newest run), locked, its state, and the
     // settings it was started with
     let resume =
