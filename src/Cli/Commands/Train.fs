@@ -101,7 +101,8 @@ let private completeBecause (cfg: TrainConfig.TrainConfig) (state: TrainingState
     else None
 
 /// The names of what prediction needs (parameters and states, not optimizer moments): what best.safetensors holds.
-let private weightNames (g: StepGraphs) = Seq.append g.Predict.Params g.Predict.States |> Seq.map (fun n -> n.Name) |> Array.ofSeq
+let private weightNames (g: StepGraphs) =
+    Seq.append g.Predict.Params g.Predict.States |> Seq.map (fun n -> n.Name) |> Array.ofSeq
 
 /// The epoch (from 1) whose weights a finished run restored but whose best.safetensors is missing (a run of an older
 /// nn, or one killed between its last two writes): its checkpoint still holds them.
@@ -110,6 +111,120 @@ let private missingBest (dir: string) (state: TrainingState) =
     | st when not (isNull st) && st.Length >= 2 && not (isNull state.BestValues) && int st[1] + 1 <> state.EpochsDone
               && not (File.Exists(Path.Combine(dir, Checkpoint.BestFileName))) -> Some(int st[1] + 1)
     | _ -> None
+
+/// A run being resumed: its folder, its state, the settings it was started with and its checkpoint's metadata.
+type private Resumed = string * TrainingState * string list * Collections.Generic.IReadOnlyDictionary<string, string>
+
+/// Trains (a new run, or the rest of a resumed one) into its locked run folder and prints the summary.
+let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Dsl.TrainDecl * Env) (sets: string list)
+                  (runsParent: string) (resume: Resumed option) (held: ResizeArray<IDisposable>) =
+    let plan = TrainPlan.create c block
+    let cfg = plan.Config
+    let dir =
+        match resume with
+        | Some(d, _, _, _) ->
+            // the weights a previous part of the run restored are not this run's result any more
+            let best = Path.Combine(d, Checkpoint.BestFileName)
+            if File.Exists best then File.Delete best
+            d
+        | None ->
+            let dir, l =
+                match a.Get "--out" with
+                | Some out -> RunFolder.claim out (a.Has "--force")
+                | None -> RunFolder.create runsParent
+            held.Add l
+            dir
+    let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
+    let metricsPath = Path.Combine(dir, "metrics.csv")
+    if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])
+    let exec = executor engine plan.Graphs plan.Initial
+    let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
+    let quiet = a.Has "--quiet"
+    let mutable rows = if resume.IsSome then RunFolder.readMetrics metricsPath |> List.filter (fun r -> r.Epoch <= first) else []
+    let extra =
+        [ "network", cfg.Network
+          "source_sha256", Checkpoint.sourceHash c
+          "source_file", Path.GetFileName c.File
+          "sets", String.concat "\n" sets
+          "classes", (match plan.Train.ClassNames with null -> "" | names -> String.concat "\n" names) ]
+    // checkpoints and metrics are replaced atomically, at most twice a second, always at the end
+    let sinceWrite = Stopwatch.StartNew()
+    let mutable pending: TrainingState option = None
+    let flush () =
+        match pending with
+        | Some s ->
+            Checkpoint.save checkpointPath s extra
+            RunFolder.writeMetrics metricsPath rows
+            pending <- None
+            sinceWrite.Restart()
+        | None -> ()
+    let onCheckpoint (s: TrainingState) =
+        pending <- Some s
+        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone then flush ()
+        if exitAfter = Some s.EpochsDone then
+            eprintfn "nn: stopping after epoch %d (NN_EXIT_AFTER_EPOCH)" s.EpochsDone
+            exit 3
+    if not quiet then
+        match resume with
+        | Some(d, _, _, _) -> printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
+        | None ->
+            printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
+                cfg.Network plan.Train.Count
+                (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
+                cfg.Epochs cfg.Batch cfg.Optimizer.Kind
+    let mutable last = None
+    let watch = Stopwatch.StartNew()
+    let every = max 1 (cfg.Epochs / 20)
+    let result =
+        try
+            let result =
+                Progress.run cfg.Epochs first every quiet (fun report ->
+                    let onEpoch (r: EpochReport) =
+                        last <- Some r
+                        // the epoch's own time, measured by the trainer: no start-up, no checkpoint writes
+                        rows <- rows @ [ RunFolder.ofReport r r.Seconds ]
+                        report r
+                    let options = TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
+                    let state = match resume with Some(_, s, _, _) -> s | None -> null
+                    Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
+            // the restored weights first, then the last checkpoint: a run killed in between is resumed, not complete
+            if result.RestoredEpoch.HasValue then
+                RunFolder.writeBest dir (exec.Snapshot()) (weightNames plan.Graphs) (result.RestoredEpoch.Value + 1) extra
+            result
+        finally
+            flush ()
+    let lastEpoch = first + result.History.Count
+    let restored = if result.RestoredEpoch.HasValue then Some(result.RestoredEpoch.Value + 1) else None
+    // the summary, in the same order with and without --quiet: the last epoch, how training ended, the run folder
+    match last with
+    | Some r when quiet || not (Progress.shownWhile cfg.Epochs first every r) -> printfn "%s" (Progress.epochLine cfg.Epochs r)
+    | _ -> ()
+    match result.StoppedEarly, restored with
+    | true, Some e -> printfn "stopped early after epoch %d; restored the weights of epoch %d" lastEpoch e
+    | true, None -> printfn "stopped early after epoch %d" lastEpoch
+    | false, Some e ->
+        let monitor = cfg.Stop |> Option.map (fun s -> s.Monitor) |> Option.defaultValue ""
+        printfn "restored the weights of epoch %d, the best `%s` of the run" e monitor
+    | false, None -> ()
+    if not quiet then predictions plan exec
+    let curves = Path.Combine(dir, "curves.png")
+    let drawn =
+        try
+            RunFolder.writeCurves curves (sprintf "%s (%s)" cfg.Network (Path.GetFileName c.File)) rows
+            rows.Length > 0
+        with e ->
+            eprintfn "nn: warning: could not draw curves.png: %s" e.Message
+            false
+    printfn "trained `%s` in %.1f s (%d steps)" cfg.Network watch.Elapsed.TotalSeconds result.Steps
+    printfn "run folder: %s" (relative dir)
+    let others = sprintf "%s  %s%s" "metrics.csv" (Path.GetFileName c.File) (if drawn then "  curves.png" else "")
+    match restored with
+    | Some e ->
+        printfn "  %-23s  the weights of epoch %d (restored): what eval, predict and the embedding API load" Checkpoint.BestFileName e
+        printfn "  %-23s  the full state after epoch %d: what --resume continues" Checkpoint.FileName lastEpoch
+        printfn "  %s" others
+    | None -> printfn "  %s  %s" Checkpoint.FileName others
+    0
 
 let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     let file = fileArg "train" a
@@ -127,7 +242,8 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
             fail (sprintf "%s has no network named `%s` (it has %s)" c.File n names)
     let cfg0 = TrainPlan.config c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
     let runsParent = RunFolder.parent c.File cfg0.Network cfg0.Checkpoint
-    if a.Has "--force" && a.Has "--resume" then fail "--force starts the run in --out again and --resume continues it: give one of them"
+    if a.Has "--force" && a.Has "--resume" then
+        fail "--force starts the run in --out again and --resume continues it: give one of them"
     if a.Has "--force" && not (a.Has "--out") then fail "--force replaces the run in --out DIR: give --out"
     // resuming: the run folder (--resume DIR, --resume with --out DIR, or the newest run), locked, its state, and the
     // settings it was started with
@@ -158,112 +274,6 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
         match resume with
         | Some(dir, state, _, meta) -> completeBecause (TrainPlan.config c block) state |> Option.map (fun why -> dir, state, meta, why)
         | None -> None
-    let trainIt () =
-        let plan = TrainPlan.create c block
-        let cfg = plan.Config
-        let dir =
-            match resume with
-            | Some(d, _, _, _) ->
-                // the weights a previous part of the run restored are not this run's result any more
-                let best = Path.Combine(d, Checkpoint.BestFileName)
-                if File.Exists best then File.Delete best
-                d
-            | None ->
-                let dir, l =
-                    match a.Get "--out" with
-                    | Some out -> RunFolder.claim out (a.Has "--force")
-                    | None -> RunFolder.create runsParent
-                held.Add l
-                dir
-        let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
-        let metricsPath = Path.Combine(dir, "metrics.csv")
-        if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])
-        let exec = executor engine plan.Graphs plan.Initial
-        let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
-        let quiet = a.Has "--quiet"
-        let mutable rows = if resume.IsSome then RunFolder.readMetrics metricsPath |> List.filter (fun r -> r.Epoch <= first) else []
-        let extra =
-            [ "network", cfg.Network
-              "source_sha256", Checkpoint.sourceHash c
-              "source_file", Path.GetFileName c.File
-              "sets", String.concat "\n" sets
-              "classes", (match plan.Train.ClassNames with null -> "" | names -> String.concat "\n" names) ]
-        // checkpoints and metrics are replaced atomically, at most twice a second, always at the end
-        let sinceWrite = Stopwatch.StartNew()
-        let mutable pending: TrainingState option = None
-        let flush () =
-            match pending with
-            | Some s ->
-                Checkpoint.save checkpointPath s extra
-                RunFolder.writeMetrics metricsPath rows
-                pending <- None
-                sinceWrite.Restart()
-            | None -> ()
-        let onCheckpoint (s: TrainingState) =
-            pending <- Some s
-            if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone then flush ()
-            if exitAfter = Some s.EpochsDone then
-                eprintfn "nn: stopping after epoch %d (NN_EXIT_AFTER_EPOCH)" s.EpochsDone
-                exit 3
-        if not quiet then
-            match resume with
-            | Some(d, _, _, _) -> printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
-            | None ->
-                printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
-                    cfg.Network plan.Train.Count
-                    (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
-                    cfg.Epochs cfg.Batch cfg.Optimizer.Kind
-        let mutable last = None
-        let watch = Stopwatch.StartNew()
-        let every = max 1 (cfg.Epochs / 20)
-        let result =
-            try
-                let result =
-                    Progress.run cfg.Epochs first every quiet (fun report ->
-                        let onEpoch (r: EpochReport) =
-                            last <- Some r
-                            // the epoch's own time, measured by the trainer: no start-up, no checkpoint writes
-                            rows <- rows @ [ RunFolder.ofReport r r.Seconds ]
-                            report r
-                        let options = TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
-                        let state = match resume with Some(_, s, _, _) -> s | None -> null
-                        Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
-                // the restored weights first, then the last checkpoint: a run killed in between is resumed, not complete
-                if result.RestoredEpoch.HasValue then
-                    RunFolder.writeBest dir (exec.Snapshot()) (weightNames plan.Graphs) (result.RestoredEpoch.Value + 1) extra
-                result
-            finally
-                flush ()
-        let lastEpoch = first + result.History.Count
-        let restored = if result.RestoredEpoch.HasValue then Some(result.RestoredEpoch.Value + 1) else None
-        // the summary, in the same order with and without --quiet: the last epoch, how training ended, the run folder
-        match last with
-        | Some r when quiet || not (Progress.shownWhile cfg.Epochs first every r) -> printfn "%s" (Progress.epochLine cfg.Epochs r)
-        | _ -> ()
-        match result.StoppedEarly, restored with
-        | true, Some e -> printfn "stopped early after epoch %d; restored the weights of epoch %d" lastEpoch e
-        | true, None -> printfn "stopped early after epoch %d" lastEpoch
-        | false, Some e -> printfn "restored the weights of epoch %d, the best `%s` of the run" e (cfg.Stop |> Option.map (fun s -> s.Monitor) |> Option.defaultValue "")
-        | false, None -> ()
-        if not quiet then predictions plan exec
-        let curves = Path.Combine(dir, "curves.png")
-        let drawn =
-            try
-                RunFolder.writeCurves curves (sprintf "%s (%s)" cfg.Network (Path.GetFileName c.File)) rows
-                rows.Length > 0
-            with e ->
-                eprintfn "nn: warning: could not draw curves.png: %s" e.Message
-                false
-        printfn "trained `%s` in %.1f s (%d steps)" cfg.Network watch.Elapsed.TotalSeconds result.Steps
-        printfn "run folder: %s" (relative dir)
-        let others = sprintf "%s  %s%s" "metrics.csv" (Path.GetFileName c.File) (if drawn then "  curves.png" else "")
-        match restored with
-        | Some e ->
-            printfn "  %-23s  the weights of epoch %d (restored): what eval, predict and the embedding API load" Checkpoint.BestFileName e
-            printfn "  %-23s  the full state after epoch %d: what --resume continues" Checkpoint.FileName lastEpoch
-            printfn "  %s" others
-        | None -> printfn "  %s  %s" Checkpoint.FileName others
-        0
     match complete with
     | Some(dir, state, meta, why) ->
         // nothing to train: say so, and write the restored weights if an older run left them only in its checkpoint
@@ -281,7 +291,7 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
             printfn "wrote the weights early stopping restored (epoch %d) to %s" epoch (relative (Path.Combine(dir, Checkpoint.BestFileName)))
         | None -> ()
         0
-    | None -> trainIt ()
+    | None -> train a c engine block sets runsParent resume held
 
 let run (a: Args) =
     let held = ResizeArray<IDisposable>()
