@@ -71,6 +71,20 @@ let private metrics (run: string) =
 let private tensorBytes (file: string) (name: string) = (SafeTensors.Read file).[name].Bytes
 let private epochOf (file: string) = (SafeTensors.Read file).Metadata.["epoch"]
 
+/// Two `nn` processes started at once in `dir` with the same arguments: their exit codes and standard errors.
+let private together (dir: string) (args: string list) =
+    let start () =
+        let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+        for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
+        psi.Environment["NO_COLOR"] <- "1"
+        Process.Start psi
+    let ps = [ start (); start () ]
+    [ for p in ps ->
+          let err = p.StandardError.ReadToEndAsync()
+          p.StandardOutput.ReadToEnd() |> ignore
+          p.WaitForExit()
+          p.ExitCode, err.Result ]
+
 [<Tests>]
 let tests =
     testList "Cli.RunFolder" [
@@ -246,20 +260,19 @@ let tests =
 
         test "two trains into one folder at once: exactly one succeeds" {
             let dir = sandbox [ "xor.nn" ]
-            let start () =
-                let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
-                for a in [ "exec"; Path.Combine(AppContext.BaseDirectory, "nn.dll"); "train"; "xor.nn"; "--out"; "same"; "--quiet" ] do
-                    psi.ArgumentList.Add a
-                Process.Start psi
-            let ps = [ start (); start () ]
-            let results =
-                [ for p in ps ->
-                      let err = p.StandardError.ReadToEndAsync()
-                      p.StandardOutput.ReadToEnd() |> ignore
-                      p.WaitForExit()
-                      p.ExitCode, err.Result ]
+            let results = together dir [ "train"; "xor.nn"; "--out"; "same"; "--quiet" ]
             Expect.equal (results |> List.map fst |> List.sort) [ 0; 1 ] (sprintf "one trained, one was refused: %A" results)
             let refusal = results |> List.find (fun (c, _) -> c = 1) |> snd
             Expect.isTrue (refusal.Contains "error NN0761" || refusal.Contains "error NN0760") (sprintf "a coded refusal: %s" refusal)
+        }
+    
+        test "two trains started at once without --out get a folder each" {
+            let dir = sandbox [ "xor.nn" ]
+            let results = together dir [ "train"; "xor.nn"; "--set"; "epochs=3"; "--quiet" ]
+            Expect.equal (results |> List.map fst) [ 0; 0 ] (sprintf "both trained: %A" results)
+            let runs = Directory.GetDirectories(Path.Combine(dir, "runs", "xor"))
+            Expect.equal runs.Length 2 "two run folders"
+            for r in runs do
+                Expect.equal (File.ReadAllLines(Path.Combine(r, "metrics.csv")).Length) 4 (sprintf "%s: its own 3 epochs" r)
         }
     ]
