@@ -53,6 +53,9 @@ let Locked = "NN0761"
 [<Literal>]
 let LockName = "train.lock"
 
+/// A folder's name as messages begin with it (the diagnostic shows the path given, and drops this prefix).
+let private label (dir: string) = Path.GetFileName(Path.TrimEndingDirectorySeparator dir)
+
 /// The run folder's lock, or None when another process holds it. The lock is the operating system's on the open
 /// file (flock on Unix, the share mode on Windows), so the kernel releases it when its process dies, even by
 /// kill -9: a lock file left behind by a killed run is stale and simply taken over. Disposing releases the lock and
@@ -65,7 +68,7 @@ let tryLock (dir: string) : IDisposable option =
         match (try Some(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, options))
                with
                | :? UnauthorizedAccessException as e ->
-                   raise (DataException(DataErrorCodes.WriteFailed, dir, sprintf "%s: cannot write here: %s" dir e.Message))
+                   raise (DataException(DataErrorCodes.WriteFailed, dir, sprintf "%s: cannot write here: %s" (label dir) e.Message))
                | :? IOException -> None) with
         | None -> None
         | Some s when not (File.Exists path) && k < 5 ->
@@ -86,10 +89,11 @@ let tryLock (dir: string) : IDisposable option =
 
 /// The run folder's lock, or NN0761 naming the folder.
 let lock (dir: string) : IDisposable =
+    let dir = Path.TrimEndingDirectorySeparator dir
     match tryLock dir with
     | Some l -> l
     | None ->
-        raise (DataException(Locked, dir, sprintf "%s: another `nn train` is writing to this run folder (it holds %s); wait for it to end, or train into another folder with --out" dir LockName))
+        raise (DataException(Locked, dir, sprintf "%s: another `nn train` is writing to this run folder (it holds %s); wait for it to end, or train into another folder with --out" (label dir) LockName))
 
 /// A new run folder `<parent>/<yyyyMMdd-HHmmss>` (with `-2`, `-3`... when that name is taken), locked: two runs
 /// started in the same second get two folders.
@@ -119,11 +123,12 @@ let private runFiles (dir: string) =
 /// `--out DIR`: the folder, created when missing, and its lock. A folder that already holds anything is refused
 /// (NN0760) unless `force`, which removes the files of the run it holds (other files stay).
 let claim (dir: string) (force: bool) : string * IDisposable =
+    let dir = Path.TrimEndingDirectorySeparator dir
     if File.Exists dir then
-        raise (DataException(Occupied, dir, sprintf "%s: --out names a file; give a folder for the run" dir))
+        raise (DataException(Occupied, dir, sprintf "%s: --out names a file; give a folder for the run" (label dir)))
     (try Directory.CreateDirectory dir |> ignore
      with :? UnauthorizedAccessException | :? IOException as e ->
-         raise (DataException(DataErrorCodes.WriteFailed, dir, sprintf "%s: cannot create the run folder: %s" dir e.Message)))
+         raise (DataException(DataErrorCodes.WriteFailed, dir, sprintf "%s: cannot create the run folder: %s" (label dir) e.Message)))
     let held = lock dir
     let entries = Directory.GetFileSystemEntries dir |> Array.filter (fun p -> Path.GetFileName p <> LockName)
     if entries.Length > 0 then
@@ -143,7 +148,7 @@ let claim (dir: string) (force: bool) : string * IDisposable =
                     sprintf "is not empty (it holds %s%s)"
                         (names |> Array.truncate 3 |> Array.map (sprintf "`%s`") |> String.concat ", ")
                         (if names.Length > 3 then sprintf " and %d more" (names.Length - 3) else "")
-            raise (DataException(Occupied, dir, sprintf "%s: the --out folder %s; continue it with --resume, replace it with --force, or choose another folder" dir what))
+            raise (DataException(Occupied, dir, sprintf "%s: the --out folder %s; continue it with --resume, replace it with --force, or choose another folder" (label dir) what))
     Path.GetFullPath dir, held
 
 /// Writes the weights a run ended with when early stopping restored an earlier epoch (`best.safetensors`), with the

@@ -215,6 +215,9 @@ let tests =
             Expect.equal out "" "nothing trained"
             Expect.stringStarts err "r: error NN0760: the --out folder already holds a run of `xor` (20 epochs done); continue it with --resume, replace it with --force, or choose another folder" "message"
             Expect.equal (File.ReadAllBytes ck) before "the run is intact"
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--out"; Path.Combine(dir, "r") + "/"; "--quiet" ]
+            Expect.equal code 1 "refused by its full path"
+            Expect.stringStarts err (sprintf "%s: error NN0760: the --out folder already holds a run" (Path.Combine(dir, "r"))) "the path once"
             let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=25"; "--out"; "r"; "--resume"; "--quiet" ]
             Expect.equal code 0 (sprintf "--out with --resume continues it (stderr: %s)" err)
             Expect.equal (epochOf ck) "25" "continued"
