@@ -14,8 +14,9 @@ let help =
     """Usage: nn predict FILE --weights W --input X.(npy|csv|idx) [--out Y.(csv|npy)] [--network NAME]
                   [--threads N] [--engine fused|reference]
 
-Runs the network of FILE with the weights W (a checkpoint.safetensors or a run folder) on the rows of X and
-prints a table of the outputs (the first 20 rows); classifiers also show the predicted class, named after the
+Runs the network of FILE with the weights W (a .safetensors file, or a run folder: the weights its training ended
+with, best.safetensors when early stopping restored an earlier epoch, else checkpoint.safetensors) on the rows of X
+and prints a table of the outputs (the first 20 rows); classifiers also show the predicted class, named after the
 classes of the training data. The shape of X's rows is checked against the network's input first.
   --input X      .npy (any numeric dtype), .csv (with a header; the train block's feature columns when it reads
                  a CSV file, else every column), or IDX (.idx, *-ubyte, optionally .gz)
