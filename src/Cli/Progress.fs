@@ -59,8 +59,13 @@ type private TextBarColumn(width: int) =
 
 /// Runs `body` with a reporter for epochs `first`..`total`-1. Plain mode prints every `every`-th epoch (and the
 /// first and last); live mode shows a bar and prints the same lines above it. `quiet` prints nothing per epoch.
+/// Whether the epoch line of `r` is printed while training epochs `first`..`total`-1 (every `every`-th, the first
+/// and the last); the caller prints the line of an epoch that ended training early itself.
+let shownWhile (total: int) (first: int) (every: int) (r: EpochReport) =
+    (r.Epoch + 1) % every = 0 || r.Epoch = first || r.Epoch + 1 = total
+
 let run (total: int) (first: int) (every: int) (quiet: bool) (body: Reporter -> 'a) : 'a =
-    let shown (r: EpochReport) = (r.Epoch + 1) % every = 0 || r.Epoch = first || r.Epoch + 1 = total
+    let shown = shownWhile total first every
     if quiet then body ignore
     elif not interactive.Value || total = first then body (fun r -> if shown r then printfn "%s" (epochLine total r))
     else

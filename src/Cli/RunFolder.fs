@@ -1,10 +1,12 @@
-/// The folder of one training run: `metrics.csv` (a row per epoch), `checkpoint.safetensors`, a copy of the model
-/// source and `curves.png`. Every file is replaced atomically, so an interrupted run never leaves half a file.
+/// The folder of one training run: `metrics.csv` (a row per epoch), `checkpoint.safetensors`, `best.safetensors`
+/// when early stopping restored an earlier epoch, a copy of the model source and `curves.png`. Every file is
+/// replaced atomically, so an interrupted run never leaves half a file; a lock file keeps a second `nn train` out.
 module Nn.Cli.RunFolder
 
 open System
 open System.Globalization
 open System.IO
+open Nn.Runtime.Data
 open Nn.Runtime.Checkpoints
 open Nn.Runtime.Training
 
@@ -65,16 +67,128 @@ let private pointLatest (parent: string) (dir: string) =
             AtomicFile.WriteAllText(link, Path.GetFileName dir + "\n")
     with _ -> ()
 
-/// A new run folder `<parent>/<yyyyMMdd-HHmmss>` (with `-2`, `-3`... when that name is taken); `<parent>/latest`
-/// points at it.
-let create (parent: string) =
+// ---------------------------------------------------------------- one writer per folder
+
+/// `--out` names a folder that already holds a run (or other files), without `--resume` or `--force`.
+[<Literal>]
+let Occupied = "NN0760"
+
+/// Another `nn train` holds the run folder's lock.
+[<Literal>]
+let Locked = "NN0761"
+
+/// The lock file of a run folder while `nn train` writes it.
+[<Literal>]
+let LockName = "train.lock"
+
+/// A folder's name as messages begin with it (the diagnostic shows the path given, and drops this prefix).
+let private label (dir: string) = Path.GetFileName(Path.TrimEndingDirectorySeparator dir)
+
+/// The run folder's lock, or None when another process holds it. The lock is the operating system's on the open
+/// file (flock on Unix, the share mode on Windows), so the kernel releases it when its process dies, even by
+/// kill -9: a lock file left behind by a killed run is stale and simply taken over. Disposing releases the lock and
+/// removes the file (on Unix by name before closing, so a waiting process never locks a file already gone).
+let tryLock (dir: string) : IDisposable option =
+    let path = Path.Combine(dir, LockName)
+    let windows = OperatingSystem.IsWindows()
+    let rec attempt k =
+        let options = if windows then FileOptions.DeleteOnClose else FileOptions.None
+        match (try Some(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, options))
+               with
+               | :? UnauthorizedAccessException as e ->
+                   raise (DataException(DataErrorCodes.WriteFailed, dir, sprintf "%s: cannot write here: %s" (label dir) e.Message))
+               | :? IOException -> None) with
+        | None -> None
+        | Some s when not (File.Exists path) && k < 5 ->
+            // its holder removed it between our open and our lock: that file is gone, try the path again
+            s.Dispose()
+            attempt (k + 1)
+        | Some s ->
+            let text = sprintf "nn train, process %d\n" Environment.ProcessId
+            s.SetLength 0L
+            s.Write(Text.Encoding.UTF8.GetBytes text)
+            s.Flush()
+            Some
+                { new IDisposable with
+                    member _.Dispose() =
+                        if not windows then (try File.Delete path with _ -> ())
+                        s.Dispose() }
+    attempt 1
+
+/// The run folder's lock, or NN0761 naming the folder.
+let lock (dir: string) : IDisposable =
+    let dir = Path.TrimEndingDirectorySeparator dir
+    match tryLock dir with
+    | Some l -> l
+    | None ->
+        raise (DataException(Locked, dir, sprintf "%s: another `nn train` is writing to this run folder (it holds %s); wait for it to end, or train into another folder with --out" (label dir) LockName))
+
+/// A new run folder `<parent>/<yyyyMMdd-HHmmss>` (with `-2`, `-3`... when that name is taken), locked: two runs
+/// started in the same second get two folders; `<parent>/latest` points at it.
+let create (parent: string) : string * IDisposable =
     let stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", inv)
     let rec pick k =
         let dir = Path.Combine(parent, (if k = 1 then stamp else sprintf "%s-%d" stamp k))
-        if Directory.Exists dir then pick (k + 1) else dir
-    let dir = createDirectory (pick 1)
+        if Directory.Exists dir then pick (k + 1)
+        else
+            let dir = createDirectory dir
+            match tryLock dir with
+            | Some l -> dir, l
+            | None -> pick (k + 1)
+    let dir, l = pick 1
     pointLatest parent dir
-    dir
+    dir, l
+
+/// The files a run writes into its folder (the model source's copy is named in the checkpoint).
+let private runFiles (dir: string) =
+    let ck = Path.Combine(dir, Nn.Compiler.Checkpoint.FileName)
+    let source =
+        try
+            match (SafeTensors.Read ck).Metadata.TryGetValue "source_file" with
+            | true, f when f <> "" && Path.GetFileName f = f -> [ f ]
+            | _ -> []
+        with _ -> []
+    [ Nn.Compiler.Checkpoint.FileName; Nn.Compiler.Checkpoint.BestFileName; "metrics.csv"; "curves.png" ] @ source
+
+/// `--out DIR`: the folder, created when missing, and its lock. A folder that already holds anything is refused
+/// (NN0760) unless `force`, which removes the files of the run it holds (other files stay).
+let claim (dir: string) (force: bool) : string * IDisposable =
+    let dir = Path.TrimEndingDirectorySeparator dir
+    createDirectory dir |> ignore // a file of that name, or a place that cannot hold a folder: NN0706
+    let held = lock dir
+    let entries = Directory.GetFileSystemEntries dir |> Array.filter (fun p -> Path.GetFileName p <> LockName)
+    if entries.Length > 0 then
+        if force then
+            for f in runFiles dir do
+                let p = Path.Combine(dir, f)
+                if File.Exists p then File.Delete p
+        else
+            held.Dispose()
+            let what =
+                try
+                    let meta = (SafeTensors.Read(Path.Combine(dir, Nn.Compiler.Checkpoint.FileName))).Metadata
+                    let get k = match meta.TryGetValue k with | true, v -> v | _ -> "?"
+                    sprintf "already holds a run of `%s` (%s epochs done)" (get "network") (get "epoch")
+                with _ ->
+                    let names = entries |> Array.map Path.GetFileName |> Array.sort
+                    sprintf "is not empty (it holds %s%s)"
+                        (names |> Array.truncate 3 |> Array.map (sprintf "`%s`") |> String.concat ", ")
+                        (if names.Length > 3 then sprintf " and %d more" (names.Length - 3) else "")
+            raise (DataException(Occupied, dir, sprintf "%s: the --out folder %s; continue it with --resume, replace it with --force, or choose another folder" (label dir) what))
+    Path.GetFullPath dir, held
+
+/// Writes the weights a run ended with when early stopping restored an earlier epoch (`best.safetensors`), with the
+/// checkpoint's metadata and that epoch (from 1); prediction's parameters and states only, not optimizer moments.
+let writeBest (dir: string) (values: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) (names: string seq)
+              (epoch: int) (extra: (string * string) list) =
+    let tensors = [ for n in names |> Seq.distinct -> Collections.Generic.KeyValuePair(n, RawTensor.FromHost values[n]) ]
+    let meta = Collections.Generic.Dictionary<string, string>()
+    meta["format"] <- "nn-weights-1"
+    meta["epoch"] <- string epoch
+    meta["restored"] <- "early stopping"
+    meta["nn_version"] <- Nn.Compiler.Checkpoint.version
+    for (k, v) in extra do meta[k] <- v
+    SafeTensors.Write(Path.Combine(dir, Nn.Compiler.Checkpoint.BestFileName), tensors, meta)
 
 /// The newest run folder under `parent` that holds a checkpoint.
 let latest (parent: string) =

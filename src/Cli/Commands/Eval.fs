@@ -10,8 +10,9 @@ open Nn.Cli.Common
 let help =
     """Usage: nn eval FILE --weights W [--train NAME] [--set FIELD=VALUE]... [--threads N] [--engine fused|reference]
 
-Evaluates the weights W (a checkpoint.safetensors, or a run folder holding one) with the train block of FILE:
-its loss and metrics on the validation rows, or on all the data when the block holds none back.
+Evaluates the weights W (a .safetensors file, or a run folder: the weights its training ended with, that is
+best.safetensors when early stopping restored an earlier epoch, else checkpoint.safetensors) with the train block
+of FILE: its loss and metrics on the validation rows, or on all the data when the block holds none back.
   --weights W           the weights to evaluate (required)
   --train NAME          the train block of network NAME (default: the first)
   --set FIELD=VALUE     override a field of the train block, e.g. --set "data=csv \"other.csv\" { label = \"y\" }"
@@ -41,7 +42,10 @@ let evaluate (exec: IStepExecutor) (graphs: StepGraphs) (data: Nn.Runtime.Data.D
     let n = float data.Count
     loss / n, [ for i in 0 .. metrics.Length - 1 -> graphs.Metrics[i], metrics[i] / n ]
 
-let run (a: Args) =
+/// What `nn eval` measures: the network, the weights file read (a run folder stands for the weights its training
+/// ended with: best.safetensors when early stopping restored an epoch, else its checkpoint), the rows and their loss
+/// and metrics, computed as the trainer computes a validation row of metrics.csv.
+let measure (a: Args) =
     let file = fileArg "eval" a
     let weights = match a.Get "--weights" with Some w -> w | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
     applyThreads a
@@ -57,7 +61,14 @@ let run (a: Args) =
         | Some v -> v, sprintf "the validation rows (%d)" v.Count
         | None -> plan.Train, sprintf "all %d rows (the train block holds none back for validation)" plan.Train.Count
     let loss, metrics = evaluate exec g data plan.Config.Batch
-    printfn "evaluated `%s` with %s on %s" plan.Config.Network weights what
+    plan.Config.Network, Checkpoint.resolveWeights weights, what, loss, metrics
+
+/// `nn eval` with the words after the verb (as a test calls it).
+let measureArgs (args: string list) = measure (parseArgs "eval" spec args)
+
+let run (a: Args) =
+    let network, weights, what, loss, metrics = measure a
+    printfn "evaluated `%s` with %s on %s" network weights what
     printfn "loss %s%s" (Progress.number loss) (metrics |> List.map (fun (n, v) -> sprintf "  %s %s" n (Progress.number v)) |> String.concat "")
     0
 

@@ -14,10 +14,11 @@ let help =
     """Usage: nn predict FILE --weights W --input X.(npy|csv|idx) [--out Y.(csv|npy)] [--network NAME]
                   [--allow-nan] [--threads N] [--engine fused|reference]
 
-Runs the network of FILE with the weights W (a checkpoint.safetensors or a run folder) on the rows of X and
-prints a table of the outputs (the first 20 rows). A classifier (trained with softmaxCrossEntropy, crossEntropy, or
-binaryCrossEntropy with one output) shows and writes the predicted class and the class probabilities instead of raw
-outputs, named after the classes of the training data: softmax is applied to the scores of a softmaxCrossEntropy
+Runs the network of FILE with the weights W (a .safetensors file, or a run folder: the weights its training ended
+with, best.safetensors when early stopping restored an earlier epoch, else checkpoint.safetensors) on the rows of X
+and prints a table of the outputs (the first 20 rows). A classifier (trained with softmaxCrossEntropy, crossEntropy,
+or binaryCrossEntropy with one output) shows and writes the predicted class and the class probabilities instead of
+raw outputs, named after the classes of the training data: softmax is applied to the scores of a softmaxCrossEntropy
 network (unless the network ends in softmax); crossEntropy outputs are probabilities already; a binaryCrossEntropy
 output p is the probability of the second class (1 − p of the first). The shape of X's rows is checked against the
 network's input first. Rows holding NaN or infinite values are an error (NN0560) naming them.

@@ -14,7 +14,7 @@ open Nn.Cli.Common
 
 let help =
     """Usage: nn train FILE [--train NAME] [--network NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
-                [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
+                [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
@@ -22,29 +22,39 @@ On a terminal a live bar shows the loss, metrics, samples/s and the time left; o
 
 Each run gets a folder, runs/NETWORK/yyyyMMdd-HHmmss/ next to FILE (under the train block's `checkpoint`
 folder when it names one), and runs/NETWORK/latest points at the newest one. The folder holds:
-  metrics.csv              one row per epoch: epoch, loss, metrics, val_loss, val metrics, lr, seconds
-  checkpoint.safetensors   weights, optimizer state and running statistics under their parameter paths, with the
-                           epoch, step, RNG, schedule and early-stopping state, the model's SHA-256 and nn's version;
-                           replaced atomically after every epoch (at most twice a second for very short epochs)
+  metrics.csv              one row per epoch: epoch, loss, metrics, val_loss, val metrics, lr, seconds (the epoch's
+                           own time: its steps and validation, without start-up or checkpoint writes)
+  checkpoint.safetensors   the last epoch's full state: weights, optimizer state and running statistics under their
+                           parameter paths, with the epoch, step, RNG, schedule and early-stopping state, the model's
+                           SHA-256 and nn's version; replaced atomically after every epoch (at most twice a second for
+                           very short epochs). --resume continues from it.
+  best.safetensors         when early stopping restored an earlier epoch: that epoch's weights, which eval, predict
+                           and the embedding API load when given the run folder
   FILE                     a copy of the model source
   curves.png               loss and metrics per epoch, training and validation
+  train.lock               while a train writes the folder (a second one is refused; a killed run's lock is stale
+                           and taken over)
 
 Options:
   --train NAME          the train block of network NAME
   --network NAME        train network NAME with the train block's settings (e.g. residual.nn's deep_sigmoid)
   --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
-  --resume [DIR]        continue the run in DIR (default: the newest run of this network) exactly where its checkpoint
-                        stopped; refused when the model source changed or the checkpoint is incomplete or damaged
-                        (a missing weight or optimizer tensor, NaN, a bad epoch, step, rng or schedule record).
-                        --set adds to the run's own settings.
-  --out DIR             the run folder (instead of a new dated one)
+  --resume [DIR]        continue the run in DIR (or in --out DIR; default: the newest run of this network) exactly
+                        where its checkpoint stopped; refused when the model source changed or the checkpoint is
+                        incomplete or damaged (a missing weight or optimizer tensor, NaN, a bad epoch, step, rng or
+                        schedule record). --set adds to the run's own settings. A complete run (all its epochs done, or ended by early stopping) is not trained again:
+                        raise `epochs` (or `patience`) to go on.
+  --out DIR             the run folder (instead of a new dated one); a folder that is not empty is refused
+  --force               with --out, replace the run in DIR (its files; other files stay)
   --threads N           use at most N threads
   --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
   --max-memory SIZE     stop before allocating when the planned run needs more (e.g. 4GB; default: the machine's
                         memory); `nn summary` shows the plan
-  --quiet               print only the final lines
+  --quiet               print nothing while training, then the summary (the last epoch, how training ended, the
+                        run folder)
 
-Exit codes: 0 trained, 1 an error in the program, the data or the command line (or training diverged), 2 internal.
+Exit codes: 0 trained (or nothing left to train), 1 an error in the program, the data or the command line (or
+training diverged), 2 internal.
 
 Examples:
   nn train examples/xor.nn
@@ -54,7 +64,7 @@ Examples:
 
 let private spec =
     [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
-      "--engine", Value; "--max-memory", Value; "--quiet", Switch ]
+      "--engine", Value; "--max-memory", Value; "--quiet", Switch; "--force", Switch ]
 
 /// Predictions of a small data set, row by row.
 let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
@@ -79,61 +89,67 @@ let private relative (path: string) =
     let r = Path.GetRelativePath(Environment.CurrentDirectory, path)
     if r.StartsWith ".." then path else r
 
-let run (a: Args) =
-    let file = fileArg "train" a
-    applyThreads a
-    let engine = engineOf a
-    let c = compile file
-    let td, env = trainBlock c (a.Get "--train")
-    // --network NAME: train another network of the file with this train block's settings
-    let td =
-        match a.Get "--network" with
-        | None -> td
-        | Some n when c.Networks |> List.exists (fun x -> x.Decl.Name = n) -> { td with Network = n }
-        | Some n ->
-            let names = c.Networks |> List.map (fun x -> sprintf "`%s`" x.Decl.Name) |> String.concat ", "
-            fail (sprintf "%s has no network named `%s` (it has %s)" c.File n names)
-    let cfg0 = TrainPlan.config c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
-    let runsParent = RunFolder.parent c.File cfg0.Network cfg0.Checkpoint
-    // resuming: the run folder, its state, and the settings it was started with
-    let resume =
-        if not (a.Has "--resume") then None
-        else
-            let dir =
-                match a.Get "--resume" with
-                | Some d when d <> "" -> d
-                | _ ->
-                    match RunFolder.latest runsParent with
-                    | Some d -> d
-                    | None ->
-                        raise (DataException(DataErrorCodes.CheckpointNotFound, relative runsParent,
-                                             sprintf "--resume: no run of `%s` here holds a checkpoint; give the run folder" cfg0.Network))
-            let state, meta = Checkpoint.readState dir
-            Checkpoint.checkSource c (Checkpoint.resolve dir) meta
-            Checkpoint.checkNetwork cfg0.Network dir meta
-            let sets = match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
-            Some(dir, state, sets)
-    let sets = (match resume with Some(_, _, s) -> s | None -> []) @ a.All "--set"
+/// Why a run being resumed has nothing left to train: early stopping ended it, or it has done its epochs.
+let private completeBecause (cfg: TrainConfig.TrainConfig) (state: TrainingState) =
+    let stopped =
+        match cfg.Stop, state.Stopping with
+        | Some s, st when not (isNull st) && st.Length >= 3 -> st[2] >= float (max 1 s.Patience)
+        | _ -> false
+    if stopped then
+        let s = cfg.Stop.Value
+        Some(sprintf "early stopping ended it after epoch %d (%s did not improve for %d epochs; raise `patience` to go on)"
+                 state.EpochsDone s.Monitor (int state.Stopping[2]))
+    elif state.EpochsDone >= cfg.Epochs then
+        Some(sprintf "%d of %d epochs are done (raise `epochs` to go on, e.g. --set epochs=%d)" state.EpochsDone cfg.Epochs (2 * cfg.Epochs))
+    else None
+
+/// The names of what prediction needs (parameters and states, not optimizer moments): what best.safetensors holds.
+let private weightNames (g: StepGraphs) =
+    Seq.append g.Predict.Params g.Predict.States |> Seq.map (fun n -> n.Name) |> Array.ofSeq
+
+/// The epoch (from 1) whose weights a finished run restored but whose best.safetensors is missing (a run of an older
+/// nn, or one killed between its last two writes): its checkpoint still holds them.
+let private missingBest (dir: string) (state: TrainingState) =
+    match state.Stopping with
+    | st when not (isNull st) && st.Length >= 2 && not (isNull state.BestValues) && int st[1] + 1 <> state.EpochsDone
+              && not (File.Exists(Path.Combine(dir, Checkpoint.BestFileName))) -> Some(int st[1] + 1)
+    | _ -> None
+
+/// A run being resumed: its folder, its state, the settings it was started with and its checkpoint's metadata.
+type private Resumed = string * TrainingState * string list * Collections.Generic.IReadOnlyDictionary<string, string>
+
+/// Trains (a new run, or the rest of a resumed one) into its locked run folder and prints the summary.
+let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Dsl.TrainDecl * Env) (sets: string list)
+                  (runsParent: string) (resume: Resumed option) (held: ResizeArray<IDisposable>) =
     let maxMemory =
         a.Get "--max-memory"
         |> Option.map (fun v ->
             match MemoryPlan.parseSize v with
             | Some b -> b
             | None -> fail (sprintf "--max-memory needs a size such as 4GB or 512MB, got `%s`" v))
-    let plan = TrainPlan.createWithin maxMemory c (TrainPlan.withOverrides td (overrides sets), env) None
+    let plan = TrainPlan.createWithin maxMemory c block None
     let cfg = plan.Config
-    resume |> Option.iter (fun (d, state, _) -> Checkpoint.checkResume plan.Graphs d state)
+    resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
     let dir =
-        match resume, a.Get "--out" with
-        | Some(d, _, _), _ -> d
-        | None, Some out -> RunFolder.createDirectory out
-        | None, None -> RunFolder.create runsParent
+        match resume with
+        | Some(d, _, _, _) ->
+            // the weights a previous part of the run restored are not this run's result any more
+            let best = Path.Combine(d, Checkpoint.BestFileName)
+            if File.Exists best then File.Delete best
+            d
+        | None ->
+            let dir, l =
+                match a.Get "--out" with
+                | Some out -> RunFolder.claim out (a.Has "--force")
+                | None -> RunFolder.create runsParent
+            held.Add l
+            dir
     AtomicFile.RemoveStale dir |> ignore // temporary files of a run killed while writing
     let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
     let metricsPath = Path.Combine(dir, "metrics.csv")
     if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])
     let exec = executor engine plan.Graphs plan.Initial
-    let first = match resume with Some(_, s, _) -> s.EpochsDone | None -> 0
+    let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
     let quiet = a.Has "--quiet"
     let mutable rows = if resume.IsSome then RunFolder.readMetrics metricsPath |> List.filter (fun r -> r.Epoch <= first) else []
     let extra =
@@ -161,7 +177,7 @@ let run (a: Args) =
             exit 3
     if not quiet then
         match resume with
-        | Some(d, _, _) -> printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
+        | Some(d, _, _, _) -> printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
         | None ->
             printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
                 cfg.Network plan.Train.Count
@@ -169,25 +185,38 @@ let run (a: Args) =
                 cfg.Epochs cfg.Batch cfg.Optimizer.Kind
     let mutable last = None
     let watch = Stopwatch.StartNew()
-    let epochClock = Stopwatch.StartNew()
+    let every = max 1 (cfg.Epochs / 20)
     let result =
         try
-            Progress.run cfg.Epochs first (max 1 (cfg.Epochs / 20)) quiet (fun report ->
-                let onEpoch (r: EpochReport) =
-                    last <- Some r
-                    rows <- rows @ [ RunFolder.ofReport r epochClock.Elapsed.TotalSeconds ]
-                    epochClock.Restart()
-                    report r
-                let options = TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
-                let state = match resume with Some(_, s, _) -> s | None -> null
-                Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
+            let result =
+                Progress.run cfg.Epochs first every quiet (fun report ->
+                    let onEpoch (r: EpochReport) =
+                        last <- Some r
+                        // the epoch's own time, measured by the trainer: no start-up, no checkpoint writes
+                        rows <- rows @ [ RunFolder.ofReport r r.Seconds ]
+                        report r
+                    let options = TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
+                    let state = match resume with Some(_, s, _, _) -> s | None -> null
+                    Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
+            // the restored weights first, then the last checkpoint: a run killed in between is resumed, not complete
+            if result.RestoredEpoch.HasValue then
+                RunFolder.writeBest dir (exec.Snapshot()) (weightNames plan.Graphs) (result.RestoredEpoch.Value + 1) extra
+            result
         finally
             flush ()
-    if result.StoppedEarly then
-        printfn "stopped early after epoch %d; restored the weights of epoch %d" (first + result.History.Count) (result.BestEpoch.GetValueOrDefault() + 1)
+    let lastEpoch = first + result.History.Count
+    let restored = if result.RestoredEpoch.HasValue then Some(result.RestoredEpoch.Value + 1) else None
+    // the summary, in the same order with and without --quiet: the last epoch, how training ended, the run folder
     match last with
-    | Some r when quiet -> printfn "%s" (Progress.epochLine cfg.Epochs r)
+    | Some r when quiet || not (Progress.shownWhile cfg.Epochs first every r) -> printfn "%s" (Progress.epochLine cfg.Epochs r)
     | _ -> ()
+    match result.StoppedEarly, restored with
+    | true, Some e -> printfn "stopped early after epoch %d; restored the weights of epoch %d" lastEpoch e
+    | true, None -> printfn "stopped early after epoch %d" lastEpoch
+    | false, Some e ->
+        let monitor = cfg.Stop |> Option.map (fun s -> s.Monitor) |> Option.defaultValue ""
+        printfn "restored the weights of epoch %d, the best `%s` of the run" e monitor
+    | false, None -> ()
     if not quiet then predictions plan exec
     let curves = Path.Combine(dir, "curves.png")
     let drawn =
@@ -199,8 +228,87 @@ let run (a: Args) =
             false
     printfn "trained `%s` in %.1f s (%d steps)" cfg.Network watch.Elapsed.TotalSeconds result.Steps
     printfn "run folder: %s" (relative dir)
-    printfn "  %s  %s  %s%s" Checkpoint.FileName "metrics.csv" (Path.GetFileName c.File) (if drawn then "  curves.png" else "")
+    let others = sprintf "%s  %s%s" "metrics.csv" (Path.GetFileName c.File) (if drawn then "  curves.png" else "")
+    match restored with
+    | Some e ->
+        printfn "  %-23s  the weights of epoch %d (restored): what eval, predict and the embedding API load" Checkpoint.BestFileName e
+        printfn "  %-23s  the full state after epoch %d: what --resume continues" Checkpoint.FileName lastEpoch
+        printfn "  %s" others
+    | None -> printfn "  %s  %s" Checkpoint.FileName others
     0
+
+let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
+    let file = fileArg "train" a
+    applyThreads a
+    let engine = engineOf a
+    let c = compile file
+    let td, env = trainBlock c (a.Get "--train")
+    // --network NAME: train another network of the file with this train block's settings
+    let td =
+        match a.Get "--network" with
+        | None -> td
+        | Some n when c.Networks |> List.exists (fun x -> x.Decl.Name = n) -> { td with Network = n }
+        | Some n ->
+            let names = c.Networks |> List.map (fun x -> sprintf "`%s`" x.Decl.Name) |> String.concat ", "
+            fail (sprintf "%s has no network named `%s` (it has %s)" c.File n names)
+    let cfg0 = TrainPlan.config c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
+    let runsParent = RunFolder.parent c.File cfg0.Network cfg0.Checkpoint
+    if a.Has "--force" && a.Has "--resume" then
+        fail "--force starts the run in --out again and --resume continues it: give one of them"
+    if a.Has "--force" && not (a.Has "--out") then fail "--force replaces the run in --out DIR: give --out"
+    // resuming: the run folder (--resume DIR, --resume with --out DIR, or the newest run), locked, its state, and the
+    // settings it was started with
+    let resume =
+        if not (a.Has "--resume") then None
+        else
+            let dir =
+                match a.Get "--resume", a.Get "--out" with
+                | Some d, Some o when d <> "" && Path.GetFullPath d <> Path.GetFullPath o ->
+                    fail (sprintf "--resume %s and --out %s name two folders; give the run to continue once" d o)
+                | Some d, _ when d <> "" -> d
+                | _, Some o -> o
+                | _ ->
+                    match RunFolder.latest runsParent with
+                    | Some d -> d
+                    | None ->
+                        raise (DataException(DataErrorCodes.CheckpointNotFound, relative runsParent,
+                                             sprintf "--resume: no run of `%s` here holds a checkpoint; give the run folder" cfg0.Network))
+            if Directory.Exists dir then held.Add(RunFolder.lock dir)
+            let state, meta = Checkpoint.readState dir
+            Checkpoint.checkSource c (Checkpoint.resolve dir) meta
+            Checkpoint.checkNetwork cfg0.Network dir meta
+            let sets = match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
+            Some(dir, state, sets, meta)
+    let sets = (match resume with Some(_, _, s, _) -> s | None -> []) @ a.All "--set"
+    let block = TrainPlan.withOverrides td (overrides sets), env
+    let complete =
+        match resume with
+        | Some(dir, state, _, meta) -> completeBecause (TrainPlan.config c block) state |> Option.map (fun why -> dir, state, meta, why)
+        | None -> None
+    match complete with
+    | Some(dir, state, meta, why) ->
+        // nothing to train: say so, and write the restored weights if an older run left them only in its checkpoint
+        let cfg = TrainPlan.config c block
+        printfn "the run of `%s` in %s is complete: %s; nothing to train" cfg.Network (relative dir) why
+        match missingBest dir state with
+        | Some epoch ->
+            let net = c.Networks |> List.find (fun x -> x.Decl.Name = cfg.Network)
+            let names = weightNames (Checkpoint.graphsFor c (Some block) net) |> Array.filter state.BestValues.ContainsKey
+            let keep = [ for k in [ "network"; "source_sha256"; "source_file"; "sets"; "classes" ] do
+                             match meta.TryGetValue k with
+                             | true, v -> yield k, v
+                             | _ -> () ]
+            RunFolder.writeBest dir state.BestValues names epoch keep
+            printfn "wrote the weights early stopping restored (epoch %d) to %s" epoch (relative (Path.Combine(dir, Checkpoint.BestFileName)))
+        | None -> ()
+        0
+    | None -> train a c engine block sets runsParent resume held
+
+let run (a: Args) =
+    let held = ResizeArray<IDisposable>()
+    try runHolding a held
+    finally
+        for l in held do l.Dispose()
 
 let command: Command =
     { Name = "train"

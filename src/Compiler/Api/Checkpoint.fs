@@ -39,14 +39,25 @@ let sha256 (text: string) =
 /// The hash that ties a checkpoint to its model: the main file's source text.
 let sourceHash (c: Compiled) = sha256 c.Sources[c.File]
 
-/// A run folder stands for the checkpoint inside it; `runs/NET/latest` is a link to the newest run folder, or, where
-/// links cannot be made, a one-line file naming it.
+/// The file name of the weights early stopping restored, inside a run folder: written when the weights a run ends
+/// with are not its last epoch's (the checkpoint keeps the last epoch's full state, for `--resume`).
+[<Literal>]
+let BestFileName = "best.safetensors"
+
+/// A run folder stands for the checkpoint inside it (the state `--resume` continues); `runs/NET/latest` is a link to the
+/// newest run folder, or, where links cannot be made, a one-line file naming it.
 let resolve (path: string) =
     let path =
         if Path.GetFileName path = "latest" && File.Exists path && FileInfo(path).Length < 256L then
             Path.Combine(Path.GetDirectoryName path, File.ReadAllText(path).Trim())
         else path
     if Directory.Exists path then Path.Combine(path, FileName) else path
+
+/// A run folder stands for the weights its training ended with: the restored ones (`best.safetensors`) when early
+/// stopping restored an earlier epoch, else the checkpoint. What eval, predict and the embedding API load.
+let resolveWeights (path: string) =
+    let best = Path.Combine(path, BestFileName)
+    if Directory.Exists path && File.Exists best then best else resolve path
 
 let private bestPrefix = "best:"
 let private invariant (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
@@ -136,7 +147,7 @@ let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
 /// and for NaN and infinity (NN0710).
 let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
-    let path = resolve path
+    let path = resolveWeights path
     let ck = SafeTensors.Read path
     let values = Dictionary<string, HostTensor>()
     for n in nodes |> Seq.distinctBy (fun n -> n.Name) do
@@ -151,7 +162,7 @@ let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor
 
 /// The class names a checkpoint remembers from its training data (metadata `classes`, one per line).
 let classNames (path: string) : string[] option =
-    let ck = SafeTensors.Read(resolve path)
+    let ck = SafeTensors.Read(resolveWeights path)
     match ck.Metadata.TryGetValue "classes" with
     | true, v when v <> "" -> Some(v.Split('\n'))
     | _ -> None

@@ -140,7 +140,8 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
 
     /// <summary>Replaces the weights with those of a safetensors file (as <see cref="M:Nn.NnSession.Save(System.String)"/>
     /// writes it, or any file with the same tensor names and shapes; other tensors in it are ignored).
-    /// A run folder of <c>nn train</c> stands for the checkpoint inside it.</summary>
+    /// A run folder of <c>nn train</c> stands for the weights its training ended with: <c>best.safetensors</c> when early
+    /// stopping restored an earlier epoch, else its checkpoint (the last epoch's).</summary>
     /// <exception cref="T:Nn.NnException">NN0701 missing file, NN0702–NN0705 a malformed file, NN0707 a missing
     /// tensor, NN0708 a tensor of the wrong shape</exception>
     member _.Load(path: string) =

@@ -89,9 +89,10 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
             let batches = int64 ((plan.Train.Count + plan.Config.Batch - 1) / max 1 plan.Config.Batch)
             try
                 let r = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options)
-                TrainingResult(history.ToArray(), r.StoppedEarly, r.Steps)
+                let restored = if r.RestoredEpoch.HasValue then Nullable(r.RestoredEpoch.Value + 1) else Nullable()
+                TrainingResult(history.ToArray(), r.StoppedEarly, r.Steps, restored)
             with StopRequested ->
-                TrainingResult(history.ToArray(), history.Count < plan.Config.Epochs, int64 history.Count * batches))
+                TrainingResult(history.ToArray(), history.Count < plan.Config.Epochs, int64 history.Count * batches, Nullable()))
     /// <summary>Trains on a [rows, columns] array of features and one of targets.</summary>
     member this.Fit(features: float32[,], targets: float32[,]) = this.Fit(NnTensor.FromArray features, NnTensor.FromArray targets)
     /// <summary>Trains on a [rows, columns] array of features and a class label per row.</summary>

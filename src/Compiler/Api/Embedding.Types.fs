@@ -178,7 +178,7 @@ type EpochEventArgs internal (r: Nn.Runtime.Training.EpochReport, epochs: int) =
 
 /// <summary>The outcome of <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/>.</summary>
 [<Sealed>]
-type TrainingResult internal (history: EpochEventArgs[], stoppedEarly: bool, steps: int64) =
+type TrainingResult internal (history: EpochEventArgs[], stoppedEarly: bool, steps: int64, restoredEpoch: Nullable<int>) =
     /// <summary>One entry per epoch run, in order.</summary>
     member _.History: IReadOnlyList<EpochEventArgs> = Array.AsReadOnly history
     /// <summary>The training loss of the last epoch (NaN when no epoch ran).</summary>
@@ -187,6 +187,9 @@ type TrainingResult internal (history: EpochEventArgs[], stoppedEarly: bool, ste
     member _.StoppedEarly = stoppedEarly
     /// <summary>The number of optimizer steps taken.</summary>
     member _.Steps = steps
+    /// <summary>The epoch (from 1) whose weights early stopping restored at the end, which are now the trainer's weights
+    /// (what <c>Predict</c> and <c>Save</c> use); null when they are the last epoch's.</summary>
+    member _.RestoredEpoch = restoredEpoch
 
 /// <summary>Settings that override the program's <c>train</c> block. Properties left null keep the block's value.</summary>
 [<Sealed; AllowNullLiteral>]

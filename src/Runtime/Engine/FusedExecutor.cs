@@ -170,6 +170,22 @@ public sealed class FusedExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
+    /// <remarks>Binds the plan for these shapes and runs it once, so that the kernels' first-use work (JIT) is done
+    /// too: the evaluation as such (it changes nothing), the training step uncommitted on a copy of every value, which is
+    /// put back afterwards (the step's outcome is not kept, nor checked for NaN).</remarks>
+    public void Prepare(HostTensor features, HostTensor? target, bool training)
+    {
+        if (!training) { Evaluate(features, target); return; }
+        var saved = Snapshot();
+        var p = _train.Prepare(features, target);
+        _step.Seed = 0; _step.Step = 1;
+        p.Set(TrainStep.LrInput, 0f);
+        p.Set(TrainStep.StepInput, 1f);
+        p.Program.Run();
+        Load(saved);
+    }
+
+    /// <inheritdoc />
     public BatchResult Evaluate(HostTensor features, HostTensor? target)
     {
         var p = _eval.Prepare(features, target);

@@ -28,6 +28,10 @@ public interface IStepExecutor
     BatchResult Evaluate(HostTensor features, HostTensor? target);
     /// <summary>The network's output for a batch, in evaluation mode.</summary>
     HostTensor Predict(HostTensor features);
+    /// <summary>Readies the training step (<paramref name="training"/>) or the evaluation for batches shaped like
+    /// these, so that the one-time work (binding buffers, first-use code) is done before an epoch's clock starts
+    /// rather than in its first batch. Changes no value; optional (the default does nothing).</summary>
+    void Prepare(HostTensor features, HostTensor? target, bool training) { }
 }
 
 /// <summary>

@@ -39,7 +39,13 @@ public sealed record TrainOptions
 public sealed record EpochReport(
     int Epoch, double TrainLoss, IReadOnlyDictionary<string, double> Metrics,
     double? ValidationLoss, IReadOnlyDictionary<string, double>? ValidationMetrics,
-    double SamplesPerSec, double LearningRate);
+    double SamplesPerSec, double LearningRate)
+{
+    /// <summary>Wall-clock seconds of the epoch itself: its shuffle, steps and validation. Nothing before its first
+    /// step (compiling, loading data, restoring a checkpoint) nor between epochs (the callbacks: progress output,
+    /// checkpoint writes) is counted.</summary>
+    public double Seconds { get; init; }
+}
 
 /// <summary>Everything needed to continue a run exactly: Param and State values (weights, optimizer moments,
 /// running statistics), epochs completed, steps taken, the shuffling generator, and the schedule's and early
@@ -49,7 +55,12 @@ public sealed record TrainingState(
     double[] Schedule, double[]? Stopping, Dictionary<string, HostTensor>? BestValues);
 
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
-public sealed record TrainResult(IReadOnlyList<EpochReport> History, bool StoppedEarly, int? BestEpoch, long Steps);
+public sealed record TrainResult(IReadOnlyList<EpochReport> History, bool StoppedEarly, int? BestEpoch, long Steps)
+{
+    /// <summary>The epoch (from 0) whose weights early stopping put back at the end, or null when the weights are
+    /// the last epoch's. <see cref="TrainOptions.OnCheckpoint"/> still received the last epoch's full state.</summary>
+    public int? RestoredEpoch { get; init; }
+}
 
 /// <summary>Training diverged: NN0612 when a step produced NaN or infinity (naming the first non-finite node's op and
 /// span), NN0620 when the loss stayed finite but exceeded <see cref="TrainOptions.Divergence"/> times the reference loss
@@ -149,8 +160,22 @@ public static class Trainer
         // by copying rows, so steady-state steps allocate nothing here.
         var batchX = new BatchBuffers(train.Features, options.Batch, train.Count);
         var batchY = train.Targets is null ? null : new BatchBuffers(train.Targets, options.Batch, train.Count);
+        // the one-time work of every batch shape to come, before any epoch's clock (EpochReport.Seconds)
+        if (first < options.Epochs)
+        {
+            var all = Enumerable.Range(0, train.Count).ToArray();
+            foreach (int size in new[] { options.Batch, train.Count % options.Batch }.Where(n => n > 0 && n <= train.Count).Distinct())
+                exec.Prepare(batchX.Fill(train.Features, all.AsSpan(0, size)), batchY?.Fill(train.Targets!, all.AsSpan(0, size)), true);
+            if (validation is not null)
+                foreach (int size in new[] { options.Batch, validation.Count % options.Batch }.Where(n => n > 0 && n <= validation.Count).Distinct())
+                {
+                    var part = validation.Rows(0, size);
+                    exec.Prepare(part.Features, part.Targets, false);
+                }
+        }
         for (int epoch = first; epoch < options.Epochs; epoch++)
         {
+            var epochClock = Stopwatch.StartNew();
             var order = options.Shuffle ? Dataset.Permutation(train.Count, shuffle) : Enumerable.Range(0, train.Count).ToArray();
             var clock = Stopwatch.StartNew();
             var sums = new Sums(graphs.Metrics.Count);
@@ -189,7 +214,8 @@ public static class Trainer
                 (vloss, vmetrics) = (vs.Loss, vs.Metrics);
             }
             var report = new EpochReport(epoch, sums.Loss, Named(graphs, sums.Metrics), vloss,
-                vmetrics is null ? null : Named(graphs, vmetrics), train.Count / Math.Max(seconds, 1e-9), lr);
+                vmetrics is null ? null : Named(graphs, vmetrics), train.Count / Math.Max(seconds, 1e-9), lr)
+            { Seconds = epochClock.Elapsed.TotalSeconds };
             history.Add(report);
             schedule.EpochEnded(Monitored(options.Schedule.Monitor, report));
             if (stop is not null && stop.Observe(epoch, Monitored(stop.Spec.Monitor, report)) && stop.Spec.RestoreBest)
@@ -199,9 +225,14 @@ public static class Trainer
                 schedule.State, stop?.State, best));
             if (stop is { ShouldStop: true }) { stoppedEarly = true; break; }
         }
-        if (stop is not null && best is not null && stop.BestEpoch != history.LastOrDefault()?.Epoch)
+        int? restored = null;
+        if (stop is not null && best is not null && history.Count > 0 && stop.BestEpoch != history[^1].Epoch)
+        {
             exec.Load(best);
-        return new TrainResult(history, stoppedEarly, stop?.BestEpoch is >= 0 ? stop.BestEpoch : null, steps);
+            restored = stop.BestEpoch;
+        }
+        return new TrainResult(history, stoppedEarly, stop?.BestEpoch is >= 0 ? stop.BestEpoch : null, steps)
+            { RestoredEpoch = restored };
     }
 
     /// <summary>The value early stopping watches; validation values fall back to training values without validation data.</summary>
