@@ -174,8 +174,8 @@ let tests =
             | other -> failtestf "expected one NN0312, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
         }
 
-        test "repeat 4000 stays within the budget and its summary counts every layer" {
-            let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 4000 (dense 4 >> relu)\n"
+        test "repeat 20000 stays within the budget and is checked without recursion (a 100,000-node chain)" {
+            let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 20000 (dense 4 >> relu)\n"
             match Compile.compileText file text with
             | Ok c -> Expect.equal c.Networks.Length 1 "checked"
             | Error ds -> failtestf "%s" ds.Head.Message
