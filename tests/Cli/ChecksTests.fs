@@ -10,14 +10,8 @@ open Expecto
 
 /// Run the built nn.dll in `dir` with NO_COLOR=1: exit code, stdout, stderr (file paths shown relative to `dir`).
 let private nn (dir: string) (args: string list) =
-    let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
-    for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
-    psi.Environment["NO_COLOR"] <- "1"
-    use p = Process.Start psi
-    let out = p.StandardOutput.ReadToEndAsync()
-    let err = p.StandardError.ReadToEndAsync()
-    p.WaitForExit()
-    p.ExitCode, out.Result, err.Result.Replace(dir + "/", "")
+    let code, out, err = Nn.Tests.TestUtil.runNn [] dir args
+    code, out, err.Replace(dir + "/", "")
 
 let private sandbox (files: (string * string) list) =
     let d = Path.Combine(Path.GetTempPath(), "nn-checks-" + Guid.NewGuid().ToString("N"))

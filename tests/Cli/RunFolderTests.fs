@@ -12,16 +12,7 @@ open Nn.Tests
 open Nn.Runtime.Checkpoints
 
 /// Run the built nn.dll in `dir` with NO_COLOR=1, redirected output and extra environment: code, stdout, stderr.
-let private nnWith (env: (string * string) list) (dir: string) (args: string list) =
-    let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
-    for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
-    psi.Environment["NO_COLOR"] <- "1"
-    for k, v in env do psi.Environment[k] <- v
-    use p = Process.Start psi
-    let out = p.StandardOutput.ReadToEndAsync()
-    let err = p.StandardError.ReadToEndAsync()
-    p.WaitForExit()
-    p.ExitCode, out.Result, err.Result
+let private nnWith = Nn.Tests.TestUtil.runNn
 
 let private nn = nnWith []
 
