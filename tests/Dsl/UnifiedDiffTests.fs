@@ -8,30 +8,32 @@ open Nn.Dsl.Format
 
 /// Apply a unified diff to `text` the way `patch` does, checking every context and removed line against it.
 let private apply (diff: string) (text: string) =
-    let old = text.Split '\n' |> Array.toList
-    let lines = diff.TrimEnd('\n').Split '\n' |> Array.toList
-    let header = Text.RegularExpressions.Regex(@"^@@ -(\d+),(\d+) \+(\d+),(\d+) @@$")
-    let out = ResizeArray<string>()
-    let mutable pos = 0 // lines of `old` already copied or consumed
-    let take (expected: string) =
-        Expect.equal old[pos] expected (sprintf "line %d of the old text" (pos + 1))
-        pos <- pos + 1
-    for l in lines |> List.skip 2 do
-        let m = header.Match l
-        if m.Success then
-            let start, count = int m.Groups[1].Value, int m.Groups[2].Value
-            let first = if count = 0 then start else start - 1
-            while pos < first do
-                out.Add old[pos]
-                pos <- pos + 1
-        elif l.StartsWith " " then take (l.Substring 1); out.Add(l.Substring 1)
-        elif l.StartsWith "-" then take (l.Substring 1)
-        elif l.StartsWith "+" then out.Add(l.Substring 1)
-        else failtestf "unexpected diff line `%s`" l
-    while pos < old.Length do
-        out.Add old[pos]
-        pos <- pos + 1
-    String.Join("\n", out)
+    if diff = "" then text
+    else
+        let old = text.Split '\n' |> Array.toList
+        let lines = diff.TrimEnd('\n').Split '\n' |> Array.toList
+        let header = Text.RegularExpressions.Regex(@"^@@ -(\d+),(\d+) \+(\d+),(\d+) @@$")
+        let out = ResizeArray<string>()
+        let mutable pos = 0 // lines of `old` already copied or consumed
+        let take (expected: string) =
+            Expect.equal old[pos] expected (sprintf "line %d of the old text" (pos + 1))
+            pos <- pos + 1
+        for l in lines |> List.skip 2 do
+            let m = header.Match l
+            if m.Success then
+                let start, count = int m.Groups[1].Value, int m.Groups[2].Value
+                let first = if count = 0 then start else start - 1
+                while pos < first do
+                    out.Add old[pos]
+                    pos <- pos + 1
+            elif l.StartsWith " " then take (l.Substring 1); out.Add(l.Substring 1)
+            elif l.StartsWith "-" then take (l.Substring 1)
+            elif l.StartsWith "+" then out.Add(l.Substring 1)
+            else failtestf "unexpected diff line `%s`" l
+        while pos < old.Length do
+            out.Add old[pos]
+            pos <- pos + 1
+        String.Join("\n", out)
 
 /// The length of a longest common subsequence (dynamic programming), so the fewest lines a diff can change.
 let private lcs (a: string[]) (b: string[]) =
@@ -73,6 +75,7 @@ let tests =
             let la, lb = lines a, lines b
             let d = UnifiedDiff.diff "f" "f" (textOf la) (textOf lb)
             Expect.equal (apply d (textOf la)) (textOf lb) "patched"
-            let changed = d.Split '\n' |> Array.skip 2 |> Array.filter (fun l -> l.StartsWith "+" || l.StartsWith "-") |> Array.length
+            let body = if d = "" then [||] else d.Split '\n' |> Array.skip 2
+            let changed = body |> Array.filter (fun l -> l.StartsWith "+" || l.StartsWith "-") |> Array.length
             Expect.equal changed (la.Length + lb.Length - 2 * lcs (Array.ofList la) (Array.ofList lb)) "a shortest edit script")
     ]
