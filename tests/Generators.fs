@@ -226,7 +226,8 @@ type FormatArbitraries =
     static member Comments() : Arbitrary<HandAlignedComments> =
         gen {
             let! k = Gen.choose (2, 5)
-            let! fields = Gen.listOfLength k (Gen.zip (Gen.elements [ "batch"; "epochs"; "lr"; "validation"; "seed" ]) (Gen.choose (0, 100000)))
+            let field = Gen.zip (Gen.elements [ "batch"; "epochs"; "lr"; "validation"; "seed" ]) (Gen.choose (0, 100000))
+            let! fields = Gen.listOfLength k field
             let! padding = Gen.choose (2, 8)
             let! offsets = Gen.listOfLength k (Gen.choose (0, 1))
             return HandAlignedComments(fields, padding, offsets)

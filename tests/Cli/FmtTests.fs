@@ -9,7 +9,8 @@ open Nn.Tests
 
 /// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: exit code, stdout, stderr.
 let private nn (dir: string) (args: string list) =
-    let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+    let psi =
+        ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
     for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
     psi.Environment["NO_COLOR"] <- "1"
     use p = Process.Start psi
@@ -35,7 +36,8 @@ let tests =
             Expect.isGreaterThanOrEqual files.Length 8 "the examples"
             let code, out, err = nn TestUtil.repoRoot ("fmt" :: "--check" :: files)
             Expect.equal err "" "no errors"
-            Expect.equal out (files |> List.map (sprintf "%s: already formatted\n") |> String.concat "") "each already formatted"
+            let expected = files |> List.map (sprintf "%s: already formatted\n") |> String.concat ""
+            Expect.equal out expected "each already formatted"
             Expect.equal code 0 "exit code"
         }
         test "--diff prints a unified diff on stdout, exits 1 and leaves the file alone" {

@@ -67,9 +67,11 @@ let tests =
             Expect.equal (UnifiedDiff.diff "f" "f" "a\n" "") "--- f\n+++ f\n@@ -1,1 +0,0 @@\n-a\n" "to empty"
         }
         test "a missing final newline is shown as diff shows it" {
-            Expect.equal (UnifiedDiff.diff "f" "f" "a\nb" "a\nb\n") "--- f\n+++ f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n" "marker"
+            let expected = "--- f\n+++ f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n"
+            Expect.equal (UnifiedDiff.diff "f" "f" "a\nb" "a\nb\n") expected "marker"
         }
-        testProperty "the diff applies to the old text giving the new one, changing the fewest lines" (fun (a: bool list) (b: bool list) (c: int) ->
+        testProperty "the diff applies to the old text giving the new one, changing the fewest lines"
+        <| fun (a: bool list) (b: bool list) (c: int) ->
             // Lines from a small alphabet, so the texts share many lines in many ways.
             let lines (bs: bool list) = bs |> List.mapi (fun i x -> if x then "x" else sprintf "y%d" ((i + c) % 3))
             let la, lb = lines a, lines b
@@ -77,5 +79,6 @@ let tests =
             Expect.equal (apply d (textOf la)) (textOf lb) "patched"
             let body = if d = "" then [||] else d.Split '\n' |> Array.skip 2
             let changed = body |> Array.filter (fun l -> l.StartsWith "+" || l.StartsWith "-") |> Array.length
-            Expect.equal changed (la.Length + lb.Length - 2 * lcs (Array.ofList la) (Array.ofList lb)) "a shortest edit script")
+            let fewest = la.Length + lb.Length - 2 * lcs (Array.ofList la) (Array.ofList lb)
+            Expect.equal changed fewest "a shortest edit script"
     ]

@@ -53,7 +53,8 @@ let private alignTrailing (lines: Line[]) =
             while j < lines.Length && linedUp lines[j - 1] lines[j] do j <- j + 1
             let run = lines[i .. j - 1]
             let widest = run |> Array.map (fun l -> l.Code.Length) |> Array.max
-            let col = if run.Length = 1 && not run[0].Padded then 0 else max (widest + 1) ((run |> Array.map column |> Array.max) - 1)
+            let rightmost = (run |> Array.map column |> Array.max) - 1
+            let col = if run.Length = 1 && not run[0].Padded then 0 else max (widest + 1) rightmost
             for k in i .. j - 1 do target[k] <- max col (lines[k].Code.Length + 1)
             i <- j
     lines
@@ -114,9 +115,8 @@ type Writer(comments: Comment list, source: string option) =
                 let c = pending.Dequeue()
                 if atLineStart then
                     w.Text c.Text
-                    let next =
-                        if pending.Count > 0 && pending.Peek().Span.Start < span.Start then pending.Peek().Span.Start.Line
-                        else span.Start.Line
+                    let nextComment = pending.Count > 0 && pending.Peek().Span.Start < span.Start
+                    let next = if nextComment then pending.Peek().Span.Start.Line else span.Start.Line
                     if next > c.Span.End.Line + 1 then w.BlankLine indent else w.NewLine indent
                 else trailing.Add c
 

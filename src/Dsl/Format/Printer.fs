@@ -13,8 +13,9 @@ open Nn.Dsl.Format.Layout
 
 let private inv = CultureInfo.InvariantCulture
 
-/// Numbers without source text (a generated AST) print so they parse back to the same value and kind: integers without a point,
-/// others with one or an exponent (the exponent form when it is shorter, as in `1e-3`).
+/// Numbers without source text (a generated AST) print so they parse back to the same value and kind:
+/// integers without a point, others with one or an exponent (the exponent form when it is shorter, as in
+/// `1e-3`).
 let formatNumber (v: float) (isInt: bool) =
     if isInt && Math.Floor v = v && not (Double.IsInfinity v) then v.ToString("F0", inv)
     else
