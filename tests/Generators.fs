@@ -201,3 +201,35 @@ module DslSamples =
     let num v = Number(float v, true, sp)
     let app f a = App(f, a, sp)
     let inf op l r = Infix(op, l, r, sp, sp)
+
+/// A number literal as a user may spell it: leading and trailing zeros, `e` or `E`, an exponent sign or none.
+type NumberLiteral = NumberLiteral of string
+
+/// A train block whose fields carry trailing comments lined up by hand (each off by at most one column).
+type HandAlignedComments = HandAlignedComments of fields: (string * int) list * padding: int * offsets: int list
+
+type FormatArbitraries =
+    static member Number() : Arbitrary<NumberLiteral> =
+        let digits lo hi = Gen.choose (lo, hi) |> Gen.bind (fun k -> Gen.listOfLength k (Gen.elements [ '0'; '1'; '5'; '9' ]))
+        gen {
+            let! whole = digits 1 3
+            let! fraction = Gen.optionOf (digits 1 3)
+            let! exponent = Gen.optionOf (Gen.zip (Gen.elements [ "e"; "E"; "e-"; "e+"; "E-" ]) (digits 1 2))
+            let text =
+                System.String(Array.ofList whole)
+                + (fraction |> Option.map (fun f -> "." + System.String(Array.ofList f)) |> Option.defaultValue "")
+                + (exponent |> Option.map (fun (e, d) -> e + System.String(Array.ofList d)) |> Option.defaultValue "")
+            return NumberLiteral text
+        }
+        |> Arb.fromGen
+
+    static member Comments() : Arbitrary<HandAlignedComments> =
+        gen {
+            let! k = Gen.choose (2, 5)
+            let field = Gen.zip (Gen.elements [ "batch"; "epochs"; "lr"; "validation"; "seed" ]) (Gen.choose (0, 100000))
+            let! fields = Gen.listOfLength k field
+            let! padding = Gen.choose (2, 8)
+            let! offsets = Gen.listOfLength k (Gen.choose (0, 1))
+            return HandAlignedComments(fields, padding, offsets)
+        }
+        |> Arb.fromGen

@@ -1,7 +1,8 @@
 /// The formatter: one canonical layout for a program (4-space indents, a blank line between
 /// declarations, `train` fields one per line with aligned `=`). Layout the user chose is kept
-/// where it carries meaning: line breaks before `|>` in a pipeline, and lists or records written
-/// one item per line. Comments are put back (see Layout.fs); doc comments come from the AST.
+/// where it carries meaning: line breaks before `|>` in a pipeline, lists or records written
+/// one item per line, the spelling of numbers (`1e-2`, `0.50`) and trailing comments aligned
+/// in a column. Comments are put back (see Layout.fs); doc comments come from the AST.
 module Nn.Dsl.Printer
 
 open System
@@ -12,8 +13,9 @@ open Nn.Dsl.Format.Layout
 
 let private inv = CultureInfo.InvariantCulture
 
-/// Numbers print so they parse back to the same value and kind: integers without a point,
-/// others with one or an exponent (the exponent form when it is shorter, as in `1e-3`).
+/// Numbers without source text (a generated AST) print so they parse back to the same value and kind:
+/// integers without a point, others with one or an exponent (the exponent form when it is shorter, as in
+/// `1e-3`).
 let formatNumber (v: float) (isInt: bool) =
     if isInt && Math.Floor v = v && not (Double.IsInfinity v) then v.ToString("F0", inv)
     else
@@ -61,7 +63,7 @@ let rec private stages (e: Expr) =
 let rec private expr (w: Writer) (indent: int) (e: Expr) : unit =
     let go = expr w indent
     match e with
-    | Number(v, isInt, _) -> w.Text(formatNumber v isInt)
+    | Number(v, isInt, span) -> w.Number(v, isInt, span, formatNumber v isInt)
     | String(s, _) -> w.Text(formatString s)
     | Bool(b, _) -> w.Text(if b then "true" else "false")
     | Ident(n, _) -> w.Text n
@@ -245,15 +247,15 @@ let private decl (w: Writer) (d: Decl) =
         w.Text("open " + formatString path)
         w.After span
 
-let private render (comments: Nn.Dsl.Parser.Comment list) (p: Program) =
-    let w = Writer(comments)
+let private render (comments: Nn.Dsl.Parser.Comment list) (source: string option) (p: Program) =
+    let w = Writer(comments, source)
     p.Decls |> List.iteri (fun i d ->
         if i > 0 then w.BlankLine 0
         decl w d)
     w.Finish()
 
 /// The canonical text of a program (without comments: the AST has none; see formatSource).
-let formatProgram (p: Program) : string = render [] p
+let formatProgram (p: Program) : string = render [] None p
 
 /// The canonical text of one expression, on one line.
 let formatExpr (e: Expr) : string =
@@ -267,7 +269,7 @@ let formatSource (file: string) (text: string) : Result<string, Diagnostic list>
     match Parser.parseProgramWithComments file text with
     | Result.Error ds -> Result.Error ds
     | Result.Ok(program, comments) ->
-        let out = render comments program
+        let out = render comments (Some text) program
         let noPos = Span.make file (0, 0) (0, 0)
         match Parser.parseProgramWithComments file out with
         | Result.Ok(again, commentsAgain) when again = program && List.length commentsAgain = List.length comments -> Result.Ok out
