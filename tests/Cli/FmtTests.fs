@@ -8,16 +8,7 @@ open Expecto
 open Nn.Tests
 
 /// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: exit code, stdout, stderr.
-let private nn (dir: string) (args: string list) =
-    let psi =
-        ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
-    for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
-    psi.Environment["NO_COLOR"] <- "1"
-    use p = Process.Start psi
-    let out = p.StandardOutput.ReadToEndAsync()
-    let err = p.StandardError.ReadToEndAsync()
-    p.WaitForExit()
-    p.ExitCode, out.Result, err.Result
+let private nn = Nn.Tests.TestUtil.runNn []
 
 /// A temporary folder holding `name` with `text`.
 let private withFile (name: string) (text: string) =
