@@ -128,6 +128,17 @@ let tests =
             | other -> failtestf "expected one NN0312, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
         }
 
+        test "repeat 100000 is checked without overflowing the stack (found by the fuzzer)" {
+            // NN0321's walk over the graph was recursive: `nn check` died of a stack overflow (exit 134) from about
+            // repeat 20000; in its own process, since a stack overflow cannot be caught
+            let dir = tempDir "nn-deep-"
+            let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 100000 (dense 4 >> relu)\n"
+            File.WriteAllText(Path.Combine(dir, "deep.nn"), text)
+            let code, out, err = runNn [] dir [ "check"; "deep.nn" ]
+            Expect.equal (code, out.Trim()) (0, "deep.nn: ok (1 network: t)") (sprintf "checked (stderr: %s)" err)
+            Directory.Delete(dir, true)
+        }
+
         test "repeat 4000 stays within the budget and its summary counts every layer" {
             let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 4000 (dense 4 >> relu)\n"
             match Compile.compileText file text with

@@ -57,7 +57,7 @@ let private editHeader (rnd: Random) (bytes: byte[]) =
 let damage (seed: int) =
     let rnd = Random(seed)
     let mutable b = Array.copy (baseBytes.Force())
-    for _ in 1 .. 1 + rnd.Next 3 do
+    for _ in 1 .. 1 + rnd.Next 2 do
         let len = int (BitConverter.ToUInt64(b, 0) |> min (uint64 b.Length))
         match rnd.Next 9 with
         | 0 | 1 when b.Length > 0 ->

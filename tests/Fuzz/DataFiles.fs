@@ -73,7 +73,7 @@ let private csvCase (rnd: Random) (clean: bool) =
         | 1 -> Encoding.Latin1.GetBytes text
         | _ -> bytes
     let name, bytes = if not clean && rnd.Next 5 = 0 then "d.csv.gz", gzip bytes else "d.csv", bytes
-    let label = if clean then "\"y\"" else pick rnd [| "\"y\""; "2"; "\"missing\""; "5" |]
+    let label = if clean then "\"y\"" else pick rnd [| "\"y\""; "\"y\""; "\"y\""; "2"; "2"; "\"missing\""; "5" |]
     let program =
         "network m (x: [n, 2]) : [n, 3] =\n    x |> dense 4 |> tanh |> dense 3\n\n"
         + sprintf "train m {\n    data = csv \"%s\" { features = [0; 1]; label = %s }\n" name label
@@ -96,7 +96,7 @@ let private elementSize (typeCode: byte) =
 
 let private idxFile (rnd: Random) (typeCode: byte) (dims: int[]) =
     let count = dims |> Array.fold (fun a d -> a * int64 d) 1L
-    let size = int (min count 4096L) * elementSize typeCode
+    let size = int (max 0L (min count 4096L)) * elementSize typeCode
     let body = Array.init size (fun _ -> byte (rnd.Next 3))
     Array.append (idxHeader typeCode dims) body
 
@@ -155,9 +155,12 @@ let private npyFile (rnd: Random) (descr: string) (fortran: bool) (shape: string
     b.AddRange(Encoding.ASCII.GetBytes header)
     let data = Array.zeroCreate<byte> (elements * size)
     for i in 0 .. elements - 1 do
-        if size = 4 then BitConverter.GetBytes(float32 (rnd.Next 3)).CopyTo(data, i * 4)
-        elif size = 8 then BitConverter.GetBytes(float (rnd.Next 3)).CopyTo(data, i * 8)
-        else data[i * size] <- byte (rnd.Next 3)
+        let v = rnd.Next 3
+        let integer = descr.Contains "i" || descr.Contains "u" || descr.Contains "b"
+        if integer then data[i * size] <- byte v // little-endian: the low byte first
+        elif size = 4 then BitConverter.GetBytes(float32 v).CopyTo(data, i * 4)
+        elif size = 8 then BitConverter.GetBytes(float v).CopyTo(data, i * 8)
+        else data[i * size] <- byte v
     b.AddRange data
     b.ToArray()
 

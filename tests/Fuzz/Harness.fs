@@ -16,11 +16,11 @@ type Size =
       Processes: int }
 
 /// The smoke run of the test suite: about 1,000 cases in process and a few through `nn`.
-let smoke = { Seed = 1; Programs = 700; DataFiles = 210; Checkpoints = 90; Processes = 2 }
+let smoke = { Seed = 1; Programs = 700; DataFiles = 210; Checkpoints = 90; Processes = 3 }
 
-/// The long run of the issue: 10,000 programs, 2,000 data files and 2,000 checkpoints, 100 of each kind also as
+/// The long run of the issue: 10,000 programs, 2,000 data files and 2,000 checkpoints, 300 of each kind also as
 /// `nn` processes.
-let long = { Seed = 1; Programs = 10_000; DataFiles = 2_000; Checkpoints = 2_000; Processes = 100 }
+let long = { Seed = 1; Programs = 10_000; DataFiles = 2_000; Checkpoints = 2_000; Processes = 300 }
 
 /// The seed of the i-th case of a run: consecutive from the run's seed, so one case replays alone with
 /// `--seed S` and a count of 1.
@@ -86,6 +86,19 @@ let report (records: Oracle.Record list) =
           ((processes |> List.fold (fun m r -> max m r.PeakKb) 0L) / 1024L)
           (Process.GetCurrentProcess().PeakWorkingSet64 / 1048576L) ]
 
+/// For each kind of case: how many passed and the diagnostics' codes they got, most frequent first.
+let breakdown (records: Oracle.Record list) =
+    records
+    |> List.groupBy (fun r -> sprintf "%s (%s)" r.Kind r.Where)
+    |> List.sortBy fst
+    |> List.map (fun (kind, rs) ->
+        let codes =
+            rs |> List.choose (fun r -> match r.Outcome with Oracle.Coded c -> Some c | _ -> None)
+            |> List.countBy id |> List.sortByDescending snd |> List.truncate 8
+            |> List.map (fun (c, n) -> sprintf "%s %d" c n) |> String.concat ", "
+        let passed = rs |> List.filter (fun r -> r.Outcome = Oracle.Passed) |> List.length
+        sprintf "  %s: %d, %d passed; %s" kind rs.Length passed codes)
+
 /// The failures of a run, each with what replays it.
 let failures (records: Oracle.Record list) = records |> List.filter failed |> List.map describe
 
@@ -107,6 +120,7 @@ let main (args: string list) =
     let watch = Stopwatch.StartNew()
     let records = run 2 (printfn "  %s") size
     report records |> List.iter (printfn "%s")
+    breakdown records |> List.iter (printfn "%s")
     printfn "time: %.0f s" watch.Elapsed.TotalSeconds
     let fs = failures records
     for f in fs do printfn "FAILED %s" f

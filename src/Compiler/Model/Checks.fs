@@ -117,9 +117,11 @@ let shadowedParams (decls: Decl list) : Diagnostic list * Span list =
 /// warning per declaration, naming the paths it made. `skip`: declarations already reported (NN0320).
 let unusedParams (nd: NetworkDecl) (nodes: IReadOnlyList<Node>) (roots: Node list) (skip: Span list) : Diagnostic list =
     let used = HashSet<int>()
-    let rec visit (n: Node) =
-        if used.Add n.Id then for i in n.Inputs do visit i
-    for r in roots do visit r
+    // an explicit stack: `repeat 100000` makes a chain deeper than the thread's stack
+    let pending = Stack<Node>(roots)
+    while pending.Count > 0 do
+        let n = pending.Pop()
+        if used.Add n.Id then for i in n.Inputs do pending.Push i
     nodes
     |> Seq.filter (fun n -> n.Op = OpKind.Param && not (used.Contains n.Id))
     |> Seq.groupBy (fun n -> n.Span.File, n.Span.Line, n.Span.Column, n.Span.EndLine, n.Span.EndColumn)
