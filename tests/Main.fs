@@ -28,8 +28,8 @@ let private plain =
     Console.IsOutputRedirected || not (String.IsNullOrEmpty(Environment.GetEnvironmentVariable "NO_COLOR"))
 
 /// Runs every [<Tests>] value in the assembly (or, with `--fuzz-long`, the long fuzz run), then prints the closing
-/// line itself (outside Expecto's coloured output) so CI can read it. Expecto prints the failures and its count line; the names
-/// of passed tests only with `--summary` (or `--debug`).
+/// line itself (outside Expecto's coloured output) so CI can read it. Expecto prints the failures and its count line;
+/// the names of passed tests only with `--summary` (or `--debug`).
 [<EntryPoint>]
 let main argv =
     match List.ofArray argv with

@@ -53,13 +53,21 @@ let private editHeader (rnd: Random) (bytes: byte[]) =
         let h = Encoding.UTF8.GetBytes edited
         Array.concat [ BitConverter.GetBytes(uint64 h.Length); h; bytes[8 + len ..] ]
 
+/// Replace one digit of the header with another, keeping the JSON valid: an offset, a shape, a record moves.
+let private editDigit (rnd: Random) (bytes: byte[]) =
+    let len = int (BitConverter.ToUInt64(bytes, 0))
+    let digits = [| for i in 8 .. 8 + len - 1 do if bytes[i] >= byte '0' && bytes[i] <= byte '9' then yield i |]
+    let b = Array.copy bytes
+    if digits.Length > 0 then b[digits[rnd.Next digits.Length]] <- byte '0' + byte (rnd.Next 10)
+    b
+
 /// The checkpoint of a seed: the base checkpoint damaged in one to three ways.
 let damage (seed: int) =
     let rnd = Random(seed)
     let mutable b = Array.copy (baseBytes.Force())
     for _ in 1 .. 1 + rnd.Next 2 do
         let len = int (BitConverter.ToUInt64(b, 0) |> min (uint64 b.Length))
-        match rnd.Next 9 with
+        match rnd.Next 11 with
         | 0 | 1 when b.Length > 0 ->
             // a bit flip anywhere, in the header or the tensors
             let i = rnd.Next b.Length
@@ -71,9 +79,11 @@ let damage (seed: int) =
             b[i] <- pick rnd [| 0x7Fuy; 0xFFuy; 0x80uy |]
         | 4 when b.Length >= 8 ->
             // the header length: off by a little, or huge
-            let v = pick rnd [| uint64 len + 1UL; uint64 len - 1UL; 0UL; 150_000_000UL; UInt64.MaxValue; uint64 b.Length |]
+            let v =
+                pick rnd [| uint64 len + 1UL; uint64 len - 1UL; 0UL; 150_000_000UL; UInt64.MaxValue; uint64 b.Length |]
             BitConverter.GetBytes(v).CopyTo(b, 0)
         | 5 -> b <- Array.append b (Array.init (1 + rnd.Next 64) (fun _ -> byte (rnd.Next 256)))
+        | 6 | 7 when b.Length > 8 && len > 2 && 8 + len <= b.Length -> b <- editDigit rnd b
         | _ when b.Length > 8 && len > 2 && 8 + len <= b.Length -> b <- editHeader rnd b
         | _ -> ()
     b

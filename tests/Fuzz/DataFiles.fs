@@ -51,7 +51,8 @@ let private csvText (rnd: Random) (clean: bool) =
     let rows =
         ResizeArray(
             [ for i in 0 .. 4 + rnd.Next 12 ->
-                [| sprintf "%.3f" (rnd.NextDouble() * 4.0 - 2.0); sprintf "%.3f" (rnd.NextDouble()); string (i % 3) |] ])
+                [| sprintf "%.3f" (rnd.NextDouble() * 4.0 - 2.0); sprintf "%.3f" (rnd.NextDouble())
+                   string (i % 3) |] ])
     for _ in 1 .. (if clean then 0 else rnd.Next 4) do
         let r = rows[rnd.Next rows.Count]
         match rnd.Next 5 with
@@ -146,7 +147,8 @@ let private idxCase (rnd: Random) (clean: bool) =
 // ---------------------------------------------------------------- NPY
 
 let private npyFile (rnd: Random) (descr: string) (fortran: bool) (shape: string) (elements: int) (size: int) =
-    let dict = sprintf "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" descr (if fortran then "True" else "False") shape
+    let order = if fortran then "True" else "False"
+    let dict = sprintf "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" descr order shape
     let headerLen = (dict.Length + 11 + 63) / 64 * 64 - 10
     let header = dict.PadRight(headerLen - 1) + "\n"
     let b = ResizeArray<byte>([| 0x93uy; byte 'N'; byte 'U'; byte 'M'; byte 'P'; byte 'Y'; 1uy; 0uy |])
@@ -175,11 +177,13 @@ let private npyCase (rnd: Random) (clean: bool) =
     | 0 -> x <- damageBytes rnd x
     | 1 -> y <- damageBytes rnd y
     | 2 ->
-        let descr, size = pick rnd [| "<f8", 8; "<i4", 4; "|u1", 1; ">f4", 4; "<c8", 8; "|b1", 1; "O", 8; "<U3", 12; "<f2", 2 |]
+        let descr, size =
+            pick rnd [| "<f8", 8; "<i4", 4; "|u1", 1; ">f4", 4; "<c8", 8; "|b1", 1; "O", 8; "<U3", 12; "<f2", 2 |]
         x <- npyFile rnd descr false (sprintf "(%d, 2)" n) (n * 2) size
     | 3 -> x <- npyFile rnd "<f4" true (sprintf "(%d, 2)" n) (n * 2) 4
     | 4 ->
-        let shape = pick rnd [| "()"; "(0, 2)"; sprintf "(%d,)" (2 * n); sprintf "(%d, 2, 1)" n; "(2147483647, 2)"; "(-1, 2)"
+        let shape = pick rnd [| "()"; "(0, 2)"; sprintf "(%d,)" (2 * n); sprintf "(%d, 2, 1)" n; "(2147483647, 2)"
+                                "(-1, 2)"
                                 "(99999999999, 2)"; "(3, 2"; "[3, 2]"; "(a, 2)" |]
         x <- npyFile rnd "<f4" false shape (n * 2) 4
     | 5 -> y <- npyFile rnd "<i8" false (sprintf "(%d,)" (n + 1)) (n + 1) 8
@@ -227,7 +231,8 @@ let runInProcess (seed: int) : Oracle.Record =
                     let td, env = compiled.Trains.Head
                     TrainPlan.create compiled (td, env) |> ignore
                     None)
-        { Kind = "data: " + c.Format; Seed = seed; Where = "in process"; Outcome = outcome; Seconds = seconds; PeakKb = 0L }
+        { Kind = "data: " + c.Format; Seed = seed; Where = "in process"; Outcome = outcome; Seconds = seconds
+          PeakKb = 0L }
     finally
         Oracle.cleanUp dir
 

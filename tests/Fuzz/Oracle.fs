@@ -38,7 +38,7 @@ type Record =
 let expectedCode (e: exn) =
     match e with
     | Nn.Cli.Common.UserError _ -> Some "usage"
-    | Nn.Cli.Common.Reported ds -> Some(ds |> List.tryHead |> Option.map (fun d -> d.Code) |> Option.defaultValue "none")
+    | Nn.Cli.Common.Reported ds -> Some(ds |> List.tryHead |> Option.map (fun d -> d.Code) |> Option.defaultValue "")
     | :? ArgumentException as a when a.GetType() = typeof<ArgumentException> -> Some "argument"
     | _ -> RuntimeErrors.tryDiagnostics "fuzz" e |> Option.map (fun ds -> ds.Head.Code)
 
@@ -58,6 +58,7 @@ let inProcess (body: unit -> string option) : Outcome * float =
     elif task.IsFaulted then
         let e = unwrap task.Exception
         match expectedCode e with
+        | Some "" -> Failed "rejected without a diagnostic", seconds
         | Some code -> Coded code, seconds
         | None -> Failed(sprintf "uncaught %s: %s" (e.GetType().Name) e.Message), seconds
     else

@@ -82,7 +82,8 @@ let private layerGen =
     let size = Gen.elements [ 1; 2; 3; 4; 8; 28 ]
     Gen.oneof [
         size |> Gen.map (sprintf "dense %d")
-        Gen.elements [ "relu"; "tanh"; "softmax"; "flatten"; "transpose"; "layerNorm"; "batchNorm"; "standardize"; "dropout 0.5" ]
+        Gen.elements [ "relu"; "tanh"; "softmax"; "flatten"; "transpose"; "layerNorm"; "batchNorm"; "standardize"
+                       "dropout 0.5" ]
         size |> Gen.map (sprintf "maxPool2d %d")
         Gen.two size |> Gen.map (fun (a, b) -> sprintf "reshape [%d; %d]" a b)
         Gen.elements [ 0; 1; 2; 3; -1 ] |> Gen.map (sprintf "mean %d")
@@ -103,7 +104,8 @@ let private trainFor =
     + "    loss = mse\n    optimizer = adam {}\n    batch = 2\n    epochs = 1\n}\n"
 
 /// One value of `g` for the seed (FsCheck's generator at a fixed size with a seeded random source).
-let sample (size: int) (seed: int) (g: Gen<'a>) = (Gen.sampleWithSeed (Rnd(uint64 seed, 0x9E3779B97F4A7C15UL)) size 1 g)[0]
+let sample (size: int) (seed: int) (g: Gen<'a>) =
+    (Gen.sampleWithSeed (Rnd(uint64 seed, 0x9E3779B97F4A7C15UL)) size 1 g)[0]
 
 /// The program of a seed, by a kind chosen from the seed: its kind, the example it came from (if any) and its text.
 let program (seed: int) =
