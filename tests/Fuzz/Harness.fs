@@ -51,8 +51,11 @@ let run (width: int) (log: string -> unit) (size: Size) : Oracle.Record list =
       yield! stage "checkpoints in process" (fun () -> each width (seeds size.Checkpoints) Checkpoints.runInProcess)
       yield! stage "programs as nn" (fun () -> each width (sampled size.Programs) Programs.runAsProcess |> List.concat)
       yield! stage "data files as nn" (fun () ->
-          let weights = dataWeights.Force()
-          each width (sampled size.DataFiles) (DataFiles.runAsProcess (fun f -> weights[f])) |> List.concat)
+          match sampled size.DataFiles with
+          | [] -> []
+          | seeds ->
+              let weights = dataWeights.Force()
+              each width seeds (DataFiles.runAsProcess (fun f -> weights[f])) |> List.concat)
       yield! stage "checkpoints as nn" (fun () ->
           each width (sampled size.Checkpoints) Checkpoints.runAsProcess |> List.concat) ]
 
