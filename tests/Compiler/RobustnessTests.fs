@@ -27,56 +27,10 @@ let answers (text: string) =
             Nn.Dsl.Diagnostic.render (fun f -> if f = file then Some text else None) d |> ignore
         true
 
-let private exampleTexts =
-    Directory.GetFiles(Path.Combine(repoRoot, "examples"), "*.nn") |> Array.sort |> Array.map File.ReadAllText
+/// An example program mutated by the seed (the fuzzer's mutator, tests/Fuzz/Programs.fs).
+let mutate (seed: int) = Nn.Tests.Fuzz.Programs.mutate seed
 
-let private tokenRx = Text.RegularExpressions.Regex(@"\w+|[^\w\s]|\s+")
-
-/// Delete, insert, duplicate or swap characters or whole tokens of an example program.
-let mutate (seed: int) =
-    let rnd = Random(seed)
-    let text = exampleTexts[rnd.Next exampleTexts.Length]
-    let tokens = ResizeArray(tokenRx.Matches(text) |> Seq.map (fun m -> m.Value))
-    let pieces = [| "("; ")"; "["; "]"; "{"; "}"; "|>"; ">>"; "@"; "fun"; "let"; "param"; "0"; "-1"; "1e9"; "\""; "*"; "x"; "n"; ".["; ".." |]
-    for _ in 1 .. 1 + rnd.Next 4 do
-        let i = rnd.Next(max 1 tokens.Count)
-        match rnd.Next 6 with
-        | 0 when tokens.Count > 0 -> tokens.RemoveAt i
-        | 1 -> tokens.Insert(i, pieces[rnd.Next pieces.Length])
-        | 2 when tokens.Count > 0 -> tokens.Insert(i, tokens[i])
-        | 3 when tokens.Count > 1 ->
-            let j = rnd.Next tokens.Count
-            let t = tokens[i]
-            tokens[i] <- tokens[j]
-            tokens[j] <- t
-        | 4 when tokens.Count > 0 && tokens[i].Length > 1 ->
-            let s = tokens[i]
-            let k = rnd.Next s.Length
-            tokens[i] <- s.Remove(k, 1)
-        | _ when tokens.Count > 0 && tokens[i].Length > 0 ->
-            tokens[i] <- tokens[i] + tokens[i].Substring(0, 1)
-        | _ -> ()
-    String.Concat tokens
-
-/// A small network of random layers and sizes: mostly ill-shaped, so the shape checks and their messages run.
-let private layerGen =
-    let size = Gen.elements [ 1; 2; 3; 4; 8; 28 ]
-    Gen.oneof [
-        size |> Gen.map (sprintf "dense %d")
-        Gen.elements [ "relu"; "tanh"; "softmax"; "flatten"; "transpose"; "layerNorm"; "batchNorm"; "standardize"; "dropout 0.5" ]
-        size |> Gen.map (sprintf "maxPool2d %d")
-        Gen.two size |> Gen.map (fun (a, b) -> sprintf "reshape [%d; %d]" a b)
-        Gen.elements [ 0; 1; 2; 3; -1 ] |> Gen.map (sprintf "mean %d")
-        size |> Gen.map (sprintf "(fun h -> h + h.[*, 0..%d])")
-        size |> Gen.map (sprintf "repeat 2 (dense %d)") ]
-
-let private networkGen =
-    gen {
-        let! dims = Gen.elements [ "[n, 4]"; "[n, 28, 28]"; "[n, 8, 8, 1]"; "[n]"; "[4, 4]" ]
-        let! out = Gen.elements [ "[n, 4]"; "[n, 10]"; "[n, 2, 2]"; "[n, 1]" ]
-        let! layers = Gen.listOfLength 4 layerGen
-        return sprintf "network t (x: %s) : %s =\n    x |> %s\n" dims out (String.concat " |> " layers)
-    }
+let private networkGen = Nn.Tests.Fuzz.Programs.networkGen
 
 type RandomNetwork = RandomNetwork of string
 
@@ -172,6 +126,17 @@ let tests =
                 Expect.equal d.Code "NN0312" "code"
                 Expect.stringContains d.Message "2,000,000 function applications" "which limit"
             | other -> failtestf "expected one NN0312, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
+        }
+
+        test "repeat 100000 is checked without overflowing the stack (found by the fuzzer)" {
+            // NN0321's walk over the graph was recursive: `nn check` died of a stack overflow (exit 134) from about
+            // repeat 20000; in its own process, since a stack overflow cannot be caught
+            let dir = tempDir "nn-deep-"
+            let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 100000 (dense 4 >> relu)\n"
+            File.WriteAllText(Path.Combine(dir, "deep.nn"), text)
+            let code, out, err = runNn [] dir [ "check"; "deep.nn" ]
+            Expect.equal (code, out.Trim()) (0, "deep.nn: ok (1 network: t)") (sprintf "checked (stderr: %s)" err)
+            Directory.Delete(dir, true)
         }
 
         test "repeat 20000 stays within the budget and is checked without recursion (a 100,000-node chain)" {
