@@ -128,11 +128,22 @@ let tests =
             | other -> failtestf "expected one NN0312, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
         }
 
-        test "repeat 100000 is checked without overflowing the stack (found by the fuzzer)" {
+        test "residual.nn with repeat 46341 meets the node budget (fuzz seed 4665: 8 s to NN0312 with 1,000,000 nodes)" {
+            let source = File.ReadAllText(Path.Combine(repoRoot, "examples", "residual.nn"))
+            let text = source.Replace("repeat 8 (block 128)", "repeat 46341 (block 128)")
+            // (measured, not asserted: about 1.3 s to the error, against 8-10 s with a 1,000,000-node budget)
+            match Compile.compileText file text with
+            | Error ds ->
+                Expect.equal (ds |> List.map (fun d -> d.Code)) [ "NN0312" ] "the budget"
+                Expect.stringContains ds.Head.Message "more than 250,000 graph nodes" "which limit"
+            | Ok _ -> failtest "expected NN0312"
+        }
+
+        test "repeat 40000 is checked without overflowing the stack (found by the fuzzer)" {
             // NN0321's walk over the graph was recursive: `nn check` died of a stack overflow (exit 134) from about
             // repeat 20000; in its own process, since a stack overflow cannot be caught
             let dir = tempDir "nn-deep-"
-            let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 100000 (dense 4 >> relu)\n"
+            let text = "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 40000 (dense 4 >> relu)\n"
             File.WriteAllText(Path.Combine(dir, "deep.nn"), text)
             let code, out, err = runNn [] dir [ "check"; "deep.nn" ]
             Expect.equal (code, out.Trim()) (0, "deep.nn: ok (1 network: t)") (sprintf "checked (stderr: %s)" err)

@@ -14,7 +14,7 @@ let private maxDepth = 400
 /// function applied to itself in nested calls, 2^30 applications) is stopped within about a second. The time limit
 /// is only a backstop for work between applications.
 let maxCalls = 2_000_000L
-let maxNodes = 1_000_000
+let maxNodes = 250_000
 let maxSeconds = 20.0
 
 /// Count one function application against the budget; fail with NN0312 at `span` when a limit is exceeded.
