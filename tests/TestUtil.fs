@@ -30,3 +30,31 @@ let tempDir (prefix: string) =
     let d = Path.Combine(Path.GetTempPath(), prefix + System.Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory d |> ignore
     d
+
+/// Runs `f` with a fresh folder (named `prefix` + a GUID) that is deleted afterwards.
+let withTempDir (prefix: string) (f: string -> 'a) =
+    let dir = tempDir prefix
+    try f dir finally Directory.Delete(dir, true)
+
+/// A temporary folder holding copies of the named files of examples/ (paths relative to examples/).
+let exampleSandbox (prefix: string) (files: string list) =
+    let d = Path.Combine(Path.GetTempPath(), prefix + System.Guid.NewGuid().ToString("N"))
+    for f in files do
+        let target = Path.Combine(d, f)
+        Directory.CreateDirectory(Path.GetDirectoryName target) |> ignore
+        File.Copy(Path.Combine(repoRoot, "examples", f), target)
+    d
+
+/// The DataException `f` throws (fails the test when it throws nothing).
+let dataError (f: unit -> 'a) =
+    try
+        f () |> ignore
+        Expecto.Tests.failtest "expected a DataException"
+    with :? Nn.Runtime.Data.DataException as e -> e
+
+/// One gzip member holding `bytes`.
+let gzip (bytes: byte[]) =
+    use ms = new MemoryStream()
+    (use z = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, true)
+     z.Write(bytes, 0, bytes.Length))
+    ms.ToArray()

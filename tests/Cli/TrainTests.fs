@@ -15,13 +15,7 @@ let private nnWith = Nn.Tests.TestUtil.runNn
 let private nn = nnWith []
 
 /// A temporary folder holding copies of the named files of examples/ (paths relative to examples/).
-let private sandbox (files: string list) =
-    let d = Path.Combine(Path.GetTempPath(), "nn-cli-" + Guid.NewGuid().ToString("N"))
-    for f in files do
-        let target = Path.Combine(d, f)
-        Directory.CreateDirectory(Path.GetDirectoryName target) |> ignore
-        File.Copy(Path.Combine(TestUtil.repoRoot, "examples", f), target)
-    d
+let private sandbox files = Nn.Tests.TestUtil.exampleSandbox "nn-cli-" files
 
 let private lines (s: string) = s.Replace("\r\n", "\n").Split('\n', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
 

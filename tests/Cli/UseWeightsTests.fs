@@ -13,13 +13,7 @@ open Nn.Runtime.Checkpoints
 let private nn = Nn.Tests.TestUtil.runNn []
 
 /// A temporary folder with copies of examples/ files.
-let private sandbox (files: string list) =
-    let d = Path.Combine(Path.GetTempPath(), "nn-cli-" + Guid.NewGuid().ToString("N"))
-    for f in files do
-        let target = Path.Combine(d, f)
-        Directory.CreateDirectory(Path.GetDirectoryName target) |> ignore
-        File.Copy(Path.Combine(TestUtil.repoRoot, "examples", f), target)
-    d
+let private sandbox files = Nn.Tests.TestUtil.exampleSandbox "nn-cli-" files
 
 /// An iris run trained for a few epochs, shared by the tests below (trained once).
 let private iris =

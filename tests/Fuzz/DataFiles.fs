@@ -17,11 +17,7 @@ type Case =
       Files: (string * byte[]) list
       PredictInput: string }
 
-let private gzip (bytes: byte[]) =
-    use ms = new MemoryStream()
-    (use z = new GZipStream(ms, CompressionLevel.Fastest, true)
-     z.Write(bytes, 0, bytes.Length))
-    ms.ToArray()
+let private gzip bytes = Nn.Tests.TestUtil.gzip bytes
 
 let private pick (rnd: Random) (xs: 'a[]) = xs[rnd.Next xs.Length]
 

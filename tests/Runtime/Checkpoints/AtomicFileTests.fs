@@ -7,10 +7,7 @@ open Expecto
 open Nn.Runtime.Data
 open Nn.Runtime.Checkpoints
 
-let private withTemp f =
-    let dir = Path.Combine(Path.GetTempPath(), "nn-atomic-" + Guid.NewGuid().ToString "N")
-    Directory.CreateDirectory dir |> ignore
-    try f dir finally Directory.Delete(dir, true)
+let private withTemp f = Nn.Tests.TestUtil.withTempDir "nn-atomic-" f
 
 exception private WriterCrashed
 

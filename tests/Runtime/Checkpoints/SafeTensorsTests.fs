@@ -10,16 +10,9 @@ open FsCheck.FSharp
 open Nn.Runtime.Data
 open Nn.Runtime.Checkpoints
 
-let private withTemp f =
-    let dir = Path.Combine(Path.GetTempPath(), "nn-st-" + Guid.NewGuid().ToString "N")
-    Directory.CreateDirectory dir |> ignore
-    try f dir finally Directory.Delete(dir, true)
+let private withTemp f = Nn.Tests.TestUtil.withTempDir "nn-st-" f
 
-let private dataError (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e
+let private dataError f = Nn.Tests.TestUtil.dataError f
 
 let private kv (name: string) (t: RawTensor) = KeyValuePair(name, t)
 

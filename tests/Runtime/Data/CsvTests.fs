@@ -11,10 +11,7 @@ open Nn.Tests
 let private iris = Path.Combine(TestUtil.repoRoot, "examples", "data", "iris.csv")
 let private irisSpec = CsvSpec(Label = ColumnRef.ByName "species")
 
-let private withTemp f =
-    let dir = Path.Combine(Path.GetTempPath(), "nn-csv-" + Guid.NewGuid().ToString "N")
-    Directory.CreateDirectory dir |> ignore
-    try f dir finally Directory.Delete(dir, true)
+let private withTemp f = Nn.Tests.TestUtil.withTempDir "nn-csv-" f
 
 /// Writes `text` to `name` in a temporary folder and reads it with `spec`.
 let private readText name (text: string) spec =
@@ -23,11 +20,7 @@ let private readText name (text: string) spec =
         File.WriteAllText(p, text)
         Csv.Read(p, spec))
 
-let private dataError (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e
+let private dataError f = Nn.Tests.TestUtil.dataError f
 
 /// iris.csv with line `line` (1-based, header = 1) replaced by `f` of it.
 let private irisWith line (f: string -> string) =

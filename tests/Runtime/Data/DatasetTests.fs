@@ -7,11 +7,7 @@ open FsCheck.FSharp
 open Nn.Runtime.Data
 open Nn.Runtime.Util
 
-let private dataError (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e
+let private dataError f = Nn.Tests.TestUtil.dataError f
 
 /// n rows of two features (10·i, 10·i + 1) with target i, so every row says which row it was.
 let private numbered n =

@@ -11,23 +11,12 @@ open System.Threading.Tasks
 open Expecto
 open Nn.Runtime.Data
 
-let private withTemp f =
-    let dir = Path.Combine(Path.GetTempPath(), "nn-bytes-" + Guid.NewGuid().ToString "N")
-    Directory.CreateDirectory dir |> ignore
-    try f dir finally Directory.Delete(dir, true)
+let private withTemp f = Nn.Tests.TestUtil.withTempDir "nn-bytes-" f
 
-let private dataError (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e
+let private dataError f = Nn.Tests.TestUtil.dataError f
 
 /// One gzip member holding `bytes`.
-let private gzip (bytes: byte[]) =
-    use ms = new MemoryStream()
-    (use z = new GZipStream(ms, CompressionLevel.Fastest, true)
-     z.Write(bytes, 0, bytes.Length))
-    ms.ToArray()
+let private gzip bytes = Nn.Tests.TestUtil.gzip bytes
 
 /// A small gzip bomb: `first`, then `megabytes` members of 1 MiB of zeros each (about 1 KiB compressed each). Its
 /// trailer (the last member's) declares 1 MiB, so it holds far more than declared.

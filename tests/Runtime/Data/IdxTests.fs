@@ -12,23 +12,12 @@ let private images = example "mnist10k-images-idx3-ubyte.gz"
 let private labels = example "mnist10k-labels-idx1-ubyte.gz"
 
 /// Runs `f` with a fresh folder that is deleted afterwards.
-let private withTemp f =
-    let dir = Path.Combine(Path.GetTempPath(), "nn-idx-" + Guid.NewGuid().ToString "N")
-    Directory.CreateDirectory dir |> ignore
-    try f dir finally Directory.Delete(dir, true)
+let private withTemp f = Nn.Tests.TestUtil.withTempDir "nn-idx-" f
 
 /// The DataException `f` throws (fails the test when it throws nothing).
-let private dataError (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e
+let private dataError f = Nn.Tests.TestUtil.dataError f
 
-let private gzip (bytes: byte[]) =
-    use ms = new MemoryStream()
-    (use z = new GZipStream(ms, CompressionLevel.Fastest, true)
-     z.Write(bytes, 0, bytes.Length))
-    ms.ToArray()
+let private gzip bytes = Nn.Tests.TestUtil.gzip bytes
 
 /// An IDX header with a type code and big-endian sizes, followed by `body`.
 let private idx (typeCode: byte) (shape: int list) (body: byte[]) =

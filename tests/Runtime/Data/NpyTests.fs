@@ -8,16 +8,9 @@ open FsCheck
 open FsCheck.FSharp
 open Nn.Runtime.Data
 
-let private withTemp f =
-    let dir = Path.Combine(Path.GetTempPath(), "nn-npy-" + Guid.NewGuid().ToString "N")
-    Directory.CreateDirectory dir |> ignore
-    try f dir finally Directory.Delete(dir, true)
+let private withTemp f = Nn.Tests.TestUtil.withTempDir "nn-npy-" f
 
-let private dataError (f: unit -> 'a) =
-    try
-        f () |> ignore
-        failtest "expected a DataException"
-    with :? DataException as e -> e
+let private dataError f = Nn.Tests.TestUtil.dataError f
 
 /// An NPY version 1.0 file with the given header dict (padded as numpy pads it) and data bytes.
 let private npy (dict: string) (data: byte[]) =
