@@ -1,6 +1,7 @@
 using Nn.Runtime.Engine.Memory;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.Engine.Codegen;
 

@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Kernels;
 
 // Operators the kernel library does not have, in its operator-struct form so the generic drivers run them.
 

@@ -1,0 +1,102 @@
+using System.Numerics;
+using Nn.Runtime.Kernels;
+
+namespace Nn.Runtime.IR;
+
+/// <summary>The activation functions. Each definition: built-in name, scalar meaning (<c>Apply</c>, float64 and
+/// float32), kernel operator (type argument), gradient rule, and the GEMM epilogue where one exists.</summary>
+internal static class Activations
+{
+    /// <summary>The logistic function, computed without overflow for large |x|.</summary>
+    public static T Logistic<T>(T x) where T : IBinaryFloatingPointIeee754<T>
+    {
+        if (x >= T.Zero) return T.One / (T.One + T.Exp(-x));
+        var e = T.Exp(x);
+        return e / (T.One + e);
+    }
+
+    internal sealed class Tanh : UnaryPrimitive<TanhOp>
+    {
+        public override OpKind Kind => OpKind.Tanh;
+        public override IReadOnlyList<string> Names => ["tanh"];
+        internal override Activation? Epilogue => Activation.Tanh;
+        public override T Apply<T>(T x, T alpha) => T.Tanh(x);
+        internal override Node? Vjp(Vjp c, int i) => c.Mul(c.G, c.Sub(c.C(1), c.U(OpKind.Square, c.Y)));
+    }
+
+    internal sealed class Sigmoid : UnaryPrimitive<SigmoidOp>
+    {
+        public override OpKind Kind => OpKind.Sigmoid;
+        public override IReadOnlyList<string> Names => ["sigmoid"];
+        internal override Activation? Epilogue => Activation.Sigmoid;
+        public override T Apply<T>(T x, T alpha) => Logistic(x);
+        internal override Node? Vjp(Vjp c, int i) => c.Mul(c.G, c.Mul(c.Y, c.Sub(c.C(1), c.Y)));
+    }
+
+    internal sealed class Relu : UnaryPrimitive<ReluOp>
+    {
+        public override OpKind Kind => OpKind.Relu;
+        public override IReadOnlyList<string> Names => ["relu"];
+        internal override Activation? Epilogue => Activation.Relu;
+        public override T Apply<T>(T x, T alpha) => x > T.Zero ? x : T.Zero;
+        internal override Node? Vjp(Vjp c, int i) => c.Mul(c.G, c.U(OpKind.Step, c.X(0)));
+    }
+
+    /// <summary>x &gt; 0 ? x : alpha·x.</summary>
+    internal sealed class LeakyRelu : ParametricPrimitive<LeakyReluOp>
+    {
+        public override OpKind Kind => OpKind.LeakyRelu;
+        public override IReadOnlyList<string> Names => ["leakyRelu"];
+        public override double DefaultAlpha => 0.01;
+        public override T Apply<T>(T x, T alpha) => x > T.Zero ? x : alpha * x;
+        internal override Node? Vjp(Vjp c, int i) => c.Where(c.U(OpKind.Step, c.X(0)), c.G, c.Mul(c.G, c.C(c.A.Value)));
+    }
+
+    /// <summary>x &gt; 0 ? x : alpha·(eˣ − 1).</summary>
+    internal sealed class Elu : ParametricPrimitive<EluOp>
+    {
+        public override OpKind Kind => OpKind.Elu;
+        public override IReadOnlyList<string> Names => ["elu"];
+        public override double DefaultAlpha => 1.0;
+        public override T Apply<T>(T x, T alpha) => x > T.Zero ? x : alpha * T.ExpM1(x);
+        // for x ≤ 0: d/dx α(eˣ − 1) = αeˣ = y + α
+        internal override Node? Vjp(Vjp c, int i) =>
+            c.Where(c.U(OpKind.Step, c.X(0)), c.G, c.Mul(c.G, c.Add(c.Y, c.C(c.A.Value))));
+    }
+
+    /// <summary>Gaussian error linear unit, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).</summary>
+    internal sealed class Gelu : UnaryPrimitive<GeluOp>
+    {
+        private const double A = 0.044715;
+        private static readonly double K = Math.Sqrt(2.0 / Math.PI);
+        public override OpKind Kind => OpKind.Gelu;
+        public override IReadOnlyList<string> Names => ["gelu"];
+        public override T Apply<T>(T x, T alpha)
+        {
+            T half = T.CreateChecked(0.5), k = T.CreateChecked(K), a = T.CreateChecked(A);
+            return half * x * (T.One + T.Tanh(k * (x + a * x * x * x)));
+        }
+
+        /// <summary>d/dx of 0.5·x·(1 + tanh(u)), u = √(2/π)(x + 0.044715x³).</summary>
+        internal override Node? Vjp(Vjp c, int i)
+        {
+            var x = c.X(0);
+            var x2 = c.U(OpKind.Square, x);
+            var u = c.Mul(c.C(K), c.Add(x, c.Mul(c.C(A), c.Mul(x2, x))));
+            var t = c.U(OpKind.Tanh, u);
+            var du = c.Mul(c.C(K), c.Add(c.C(1), c.Mul(c.C(3 * A), x2)));
+            var sech2 = c.Sub(c.C(1), c.U(OpKind.Square, t));
+            var d = c.Add(c.Mul(c.C(0.5), c.Add(c.C(1), t)), c.Mul(c.Mul(c.C(0.5), x), c.Mul(sech2, du)));
+            return c.Mul(c.G, d);
+        }
+    }
+
+    /// <summary>log(1 + eˣ), computed as max(x, 0) + log(1 + e^−|x|), which never overflows.</summary>
+    internal sealed class Softplus : UnaryPrimitive<SoftplusOp>
+    {
+        public override OpKind Kind => OpKind.Softplus;
+        public override IReadOnlyList<string> Names => ["softplus"];
+        public override T Apply<T>(T x, T alpha) => T.Max(x, T.Zero) + T.LogP1(T.Exp(-T.Abs(x)));
+        internal override Node? Vjp(Vjp c, int i) => c.Mul(c.G, c.U(OpKind.Sigmoid, c.X(0)));
+    }
+}
