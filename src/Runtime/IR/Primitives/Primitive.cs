@@ -101,6 +101,8 @@ public abstract class UnaryPrimitive : ElementwisePrimitive
     public abstract T Apply<T>(T x, T alpha) where T : IBinaryFloatingPointIeee754<T>;
     /// <summary>The op at <paramref name="x"/> in float64 with the default parameter (static numbers in the language).</summary>
     public double Evaluate(double x) => Apply(x, DefaultAlpha);
+    /// <summary>The op at <paramref name="x"/> in float32 with the default parameter (the kernels' precision).</summary>
+    public float Evaluate(float x) => Apply(x, (float)DefaultAlpha);
 
     internal sealed override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? sourceShape) => xs[0];
     internal sealed override double? Fold(Node old, Node[] x, double[] v) => Apply(v[0], old.Attrs.Value);

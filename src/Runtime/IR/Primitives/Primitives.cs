@@ -4,25 +4,12 @@ namespace Nn.Runtime.IR;
 /// every op asks the definition here instead of switching over the enum.</summary>
 public static class Primitives
 {
-    private static readonly Primitive[] Definitions =
-    [
-        new Sources.Input(), new Sources.Param(), new Sources.State(), new Sources.Const(),
-        new Arithmetic.Neg(), new Arithmetic.Exp(), new Arithmetic.Log(), new Arithmetic.Sqrt(), new Arithmetic.Abs(),
-        new Arithmetic.Sign(), new Activations.Tanh(), new Activations.Sigmoid(), new Activations.Relu(),
-        new Activations.LeakyRelu(), new Activations.Elu(), new Activations.Gelu(), new Activations.Softplus(),
-        new Arithmetic.Sin(), new Arithmetic.Cos(), new Arithmetic.Square(), new Arithmetic.Reciprocal(),
-        new Arithmetic.Step(),
-        new Arithmetic.Add(), new Arithmetic.Sub(), new Arithmetic.Mul(), new Arithmetic.Div(), new Arithmetic.Pow(),
-        new Arithmetic.Max(), new Arithmetic.Min(), new Arithmetic.GreaterEqual(), new Arithmetic.Equal(),
-        new Arithmetic.Where(),
-        new Layout.MatMul(), new Layout.Transpose(), new Layout.Reshape(), new Layout.Broadcast(), new Layout.Concat(),
-        new Layout.Slice(), new Layout.Pad(),
-        new Reductions.Sum(), new Reductions.Mean(), new Reductions.ReduceMax(), new Reductions.ArgMax(),
-        new Reductions.Softmax(), new Reductions.LogSoftmax(),
-        new Convolution.Conv2d(), new Convolution.Conv2dGradInput(), new Convolution.Conv2dGradKernel(),
-        new Pooling.MaxPool2d(), new Pooling.MaxPool2dGrad(), new Pooling.AvgPool2d(), new Pooling.AvgPool2dGrad(),
-        new Randomness.DropoutMask(), new Randomness.OneHot(),
-    ];
+    // Every concrete definition in this assembly, found by reflection: adding an op is writing its class, nothing more.
+    private static readonly Primitive[] Definitions = typeof(Primitive).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(Primitive)) && !t.IsAbstract)
+        .Select(t => (Primitive)Activator.CreateInstance(t, nonPublic: true)!)
+        .OrderBy(p => p.Kind)
+        .ToArray();
 
     private static readonly Primitive[] ByKind = Index();
 
@@ -37,7 +24,7 @@ public static class Primitives
         return byKind;
     }
 
-    /// <summary>Every definition, in the order of <see cref="OpKind"/>'s listing here (the built-in table's order).</summary>
+    /// <summary>Every definition, in the order of <see cref="OpKind"/> (the built-in table's order).</summary>
     public static IReadOnlyList<Primitive> All => Definitions;
 
     /// <summary>The definition of <paramref name="op"/>.</summary>
