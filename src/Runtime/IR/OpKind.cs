@@ -24,6 +24,8 @@ public enum OpKind
     Gelu,
     /// <summary>log(1 + eˣ), computed stably.</summary>
     Softplus,
+    /// <summary>x·sigmoid(x) (also called swish).</summary>
+    Silu,
     Sin, Cos, Square, Reciprocal,
     /// <summary>1 where x &gt; 0, else 0 (the derivative mask of relu).</summary>
     Step,

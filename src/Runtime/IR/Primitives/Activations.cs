@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.IR;
@@ -98,5 +99,24 @@ internal static class Activations
         public override IReadOnlyList<string> Names => ["softplus"];
         public override T Apply<T>(T x, T alpha) => T.Max(x, T.Zero) + T.LogP1(T.Exp(-T.Abs(x)));
         internal override Node? Vjp(Vjp c, int i) => c.Mul(c.G, c.U(OpKind.Sigmoid, c.X(0)));
+    }
+
+    /// <summary>silu (swish): x·σ(x). Its kernel's scalar form is the same formula in float32.</summary>
+    internal sealed class Silu : UnaryPrimitive<Silu.Kernel>
+    {
+        public override OpKind Kind => OpKind.Silu;
+        public override IReadOnlyList<string> Names => ["silu", "swish"];
+        public override T Apply<T>(T x, T alpha) => Formula(x);
+        public static T Formula<T>(T x) where T : IBinaryFloatingPointIeee754<T> => x * Logistic(x);
+        // d/dx x·σ(x) = σ(x) + x·σ(x)(1 − σ(x)) = σ(x)·(1 + x − y)
+        internal override Node? Vjp(Vjp c, int i) =>
+            c.Mul(c.G, c.Mul(c.U(OpKind.Sigmoid, c.X(0)), c.Add(c.C(1), c.Sub(c.X(0), c.Y))));
+
+        internal readonly struct Kernel : IUnaryOp
+        {
+            public static float Invoke(float x) => Formula(x);
+            public static Vector512<float> Invoke(Vector512<float> x) => x * VectorMath.Sigmoid(x);
+            public static Vector256<float> Invoke(Vector256<float> x) => VectorMath.Narrow<Kernel>(x);
+        }
     }
 }
