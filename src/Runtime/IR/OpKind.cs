@@ -26,6 +26,8 @@ public enum OpKind
     Softplus,
     /// <summary>x·sigmoid(x) (also called swish).</summary>
     Silu,
+    /// <summary>clamp(x/6 + 1/2, 0, 1) (PyTorch's hardsigmoid).</summary>
+    HardSigmoid,
     Sin, Cos, Square, Reciprocal,
     /// <summary>1 where x &gt; 0, else 0 (the derivative mask of relu).</summary>
     Step,

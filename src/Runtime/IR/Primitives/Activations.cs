@@ -119,4 +119,32 @@ internal static class Activations
             public static Vector256<float> Invoke(Vector256<float> x) => VectorMath.Narrow<Kernel>(x);
         }
     }
+
+    /// <summary>hardSigmoid: clamp(x/6 + 1/2, 0, 1), PyTorch's definition (relu6(x + 3)/6; Keras 2 used 0.2x + 0.5).
+    /// The scalar formula multiplies by 1/6 as the vector form does, so the two agree exactly.</summary>
+    internal sealed class HardSigmoid : UnaryPrimitive<HardSigmoid.Kernel>
+    {
+        public override OpKind Kind => OpKind.HardSigmoid;
+        public override IReadOnlyList<string> Names => ["hardSigmoid"];
+        public override T Apply<T>(T x, T alpha) => Formula(x);
+        public static T Formula<T>(T x) where T : IBinaryFloatingPointIeee754<T> =>
+            T.Min(T.Max(x * T.CreateChecked(1.0 / 6) + T.CreateChecked(0.5), T.Zero), T.One);
+        // 1/6 on (−3, 3), 0 outside (and at ±3, as in PyTorch)
+        internal override Node? Vjp(Vjp c, int i)
+        {
+            var inside = c.Mul(c.U(OpKind.Step, c.Add(c.X(0), c.C(3))), c.U(OpKind.Step, c.Sub(c.C(3), c.X(0))));
+            return c.Mul(c.G, c.Mul(inside, c.C(1.0 / 6)));
+        }
+
+        internal readonly struct Kernel : IUnaryOp
+        {
+            public static float Invoke(float x) => Formula(x);
+            public static Vector512<float> Invoke(Vector512<float> x) => Vector512.Min(
+                Vector512.Max(x * Vector512.Create(1f / 6) + Vector512.Create(0.5f), Vector512<float>.Zero),
+                Vector512<float>.One);
+            public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Min(
+                Vector256.Max(x * Vector256.Create(1f / 6) + Vector256.Create(0.5f), Vector256<float>.Zero),
+                Vector256<float>.One);
+        }
+    }
 }

@@ -24,4 +24,9 @@ let tests =
         test "swish is silu" {
             Expect.contains (Primitives.Unary OpKind.Silu).Names "swish" "alias"
         }
+        // clamp(x/6 + 1/2, 0, 1): 0 up to −3, 1 from 3, linear between
+        test "hardSigmoid" {
+            checkValues OpKind.HardSigmoid
+                [ -5.0, 0.0; -3.0, 0.0; -1.2, 0.3; 0.0, 0.5; 1.5, 0.75; 3.0, 1.0; 7.0, 1.0 ]
+        }
     ]
