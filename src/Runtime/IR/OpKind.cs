@@ -28,6 +28,8 @@ public enum OpKind
     Silu,
     /// <summary>clamp(x/6 + 1/2, 0, 1) (PyTorch's hardsigmoid).</summary>
     HardSigmoid,
+    /// <summary>log(sigmoid(x)) = −softplus(−x), computed stably.</summary>
+    LogSigmoid,
     Sin, Cos, Square, Reciprocal,
     /// <summary>1 where x &gt; 0, else 0 (the derivative mask of relu).</summary>
     Step,

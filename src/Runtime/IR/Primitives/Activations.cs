@@ -147,4 +147,33 @@ internal static class Activations
                 Vector256<float>.One);
         }
     }
+
+    /// <summary>logSigmoid: log σ(x) = −softplus(−x), computed as min(x, 0) − log(1 + e^−|x|), which never overflows
+    /// and keeps its precision for large negative x (where it is ≈ x).</summary>
+    internal sealed class LogSigmoid : UnaryPrimitive<LogSigmoid.Kernel>
+    {
+        public override OpKind Kind => OpKind.LogSigmoid;
+        public override IReadOnlyList<string> Names => ["logSigmoid"];
+        public override T Apply<T>(T x, T alpha) => Formula(x);
+        public static T Formula<T>(T x) where T : IBinaryFloatingPointIeee754<T> =>
+            T.Min(x, T.Zero) - Log1p(T.Exp(-T.Abs(x)));
+
+        /// <summary>log(1 + e) for e ≥ 0, accurate for tiny e also in float32: log(u)·e/(u − 1) with u = 1 + e
+        /// (Goldberg's trick, as VectorMath.Log1pNonNegative).</summary>
+        private static T Log1p<T>(T e) where T : IBinaryFloatingPointIeee754<T>
+        {
+            var u = T.One + e;
+            return u == T.One ? e : T.Log(u) * e / (u - T.One);
+        }
+        // d/dx log σ(x) = 1 − σ(x) = σ(−x)
+        internal override Node? Vjp(Vjp c, int i) => c.Mul(c.G, c.U(OpKind.Sigmoid, c.Neg(c.X(0))));
+
+        internal readonly struct Kernel : IUnaryOp
+        {
+            public static float Invoke(float x) => Formula(x);
+            public static Vector512<float> Invoke(Vector512<float> x) =>
+                Vector512.Min(x, Vector512<float>.Zero) - VectorMath.Log1pNonNegative(Vector512.Exp(-Vector512.Abs(x)));
+            public static Vector256<float> Invoke(Vector256<float> x) => VectorMath.Narrow<Kernel>(x);
+        }
+    }
 }

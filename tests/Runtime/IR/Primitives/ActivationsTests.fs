@@ -29,4 +29,10 @@ let tests =
             checkValues OpKind.HardSigmoid
                 [ -5.0, 0.0; -3.0, 0.0; -1.2, 0.3; 0.0, 0.5; 1.5, 0.75; 3.0, 1.0; 7.0, 1.0 ]
         }
+        // −log(1 + e^−x): logSigmoid(0) = −ln 2; ≈ x for large negative x; ≈ −e^−x for large positive x
+        test "logSigmoid" {
+            checkValues OpKind.LogSigmoid
+                [ 0.0, -0.6931471805599453; 2.0, -0.1269280110429725; -3.0, -3.048587351573742
+                  12.0, -6.144193477732806e-06; -200.0, -200.0 ]
+        }
     ]
