@@ -82,7 +82,7 @@ public sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
 
 /// <summary>
 /// A planned graph: the kernels in execution order and how every node is stored. Pure data, independent of the
-/// batch size (shapes stay symbolic); <see cref="Codegen.Binder"/> turns it into a runnable program per size.
+/// batch size (shapes stay symbolic); <see cref="Lowering.Binder"/> turns it into a runnable program per size.
 /// </summary>
 public sealed class Plan
 {

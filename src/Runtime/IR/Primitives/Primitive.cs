@@ -150,7 +150,7 @@ internal abstract class BinaryPrimitive<TKernel> : BinaryPrimitive where TKernel
 }
 
 /// <summary>A primitive the fused engine runs as a node kernel of its own (layout, reductions, convolution ...);
-/// its engine kernel is bound in Engine/Codegen/NodeKernels by <see cref="Primitive.Kind"/>.</summary>
+/// its engine kernel is bound in Engine/Lowering/NodeKernels by <see cref="Primitive.Kind"/>.</summary>
 internal abstract class StructuralPrimitive : Primitive
 {
     /// <summary>The target shape attribute, or an error naming the op.</summary>

@@ -1,7 +1,7 @@
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Max and average pooling nodes and their gradients: <see cref="Pool2d"/> on the geometry of the node's
 /// attributes (window size, stride, paddings), as the reference defines them.</summary>

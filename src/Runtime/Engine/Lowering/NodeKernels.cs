@@ -1,7 +1,7 @@
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>What a single-node kernel needs at bind time: the slot table, each node's slot and concrete shape.</summary>
 internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<Node, int[]> Shape, int Threads, Func<Node, float[]> Workspace, StepContext Step)

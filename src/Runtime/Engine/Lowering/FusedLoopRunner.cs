@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Where a fused op reads an operand from, within a tile starting at element <c>start</c>.</summary>
 internal enum Access
