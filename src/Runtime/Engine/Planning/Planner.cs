@@ -166,7 +166,7 @@ public static class Planner
     private static (Node, bool) Unwrap(Node x)
     {
         if (x.Op != OpKind.Transpose) return (x, false);
-        var p = x.Attrs.Ints;
+        var p = x.Attrs.Perm!;
         int r = p.Length;
         if (r < 2 || p[r - 1] != r - 2 || p[r - 2] != r - 1) return (x, false);
         for (int i = 0; i < r - 2; i++) if (p[i] != i) return (x, false);

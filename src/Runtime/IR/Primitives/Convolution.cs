@@ -1,7 +1,7 @@
 namespace Nn.Runtime.IR;
 
 /// <summary>2-D convolution over NHWC images with [kh, kw, cin, cout] kernels, and its two gradients.
-/// Ints = [strideH, strideW, padTop, padLeft, padBottom, padRight]. Since
+/// <see cref="OpAttrs.Conv"/> holds the strides and paddings. Since
 /// &lt;conv(x, k), dy&gt; = &lt;x, gradInput(dy, k)&gt; = &lt;k, gradKernel(x, dy)&gt;, each op's adjoints are the
 /// other two, so a network can be differentiated twice.</summary>
 internal static class Convolution
@@ -13,18 +13,18 @@ internal static class Convolution
         public override bool Differentiable => true;
         internal override double? Fold(Node old, Node[] x, double[] v) => null;
         private protected static Node Forward(Vjp c, Node x, Node k) =>
-            c.Op(OpKind.Conv2d, new OpAttrs { Ints = c.A.Ints }, x, k);
+            c.Op(OpKind.Conv2d, new OpAttrs { Conv = c.A.Conv }, x, k);
         private protected static Node GradInput(Vjp c, Node dy, Node k, Shape x) =>
-            c.Op(OpKind.Conv2dGradInput, new OpAttrs { Ints = c.A.Ints, Target = x }, dy, k);
+            c.Op(OpKind.Conv2dGradInput, new OpAttrs { Conv = c.A.Conv, Target = x }, dy, k);
         private protected static Node GradKernel(Vjp c, Node x, Node dy, Shape k) =>
-            c.Op(OpKind.Conv2dGradKernel, new OpAttrs { Ints = c.A.Ints, Target = k }, x, dy);
+            c.Op(OpKind.Conv2dGradKernel, new OpAttrs { Conv = c.A.Conv, Target = k }, x, dy);
     }
 
     internal sealed class Conv2d : Conv
     {
         public override OpKind Kind => OpKind.Conv2d;
         internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) =>
-            ShapeRules.Conv2d(xs[0], xs[1], a.Ints);
+            ShapeRules.Conv2d(xs[0], xs[1], Need(a.Conv));
         internal override Node? Vjp(Vjp c, int i) => i == 0
             ? GradInput(c, c.G, c.X(1), c.X(0).Shape)
             : GradKernel(c, c.X(0), c.G, c.X(1).Shape);

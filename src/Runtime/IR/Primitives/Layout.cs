@@ -29,14 +29,14 @@ internal static class Layout
         internal override double? Fold(Node old, Node[] x, double[] v) => v[0];
     }
 
-    /// <summary>Axis permutation (<see cref="OpAttrs.Ints"/> is the permutation).</summary>
+    /// <summary>Axis permutation (<see cref="OpAttrs.Perm"/>).</summary>
     internal sealed class Transpose : Move
     {
         public override OpKind Kind => OpKind.Transpose;
-        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Transpose(xs[0], a.Ints);
+        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Transpose(xs[0], Need(a.Perm));
         internal override Node? Vjp(Vjp c, int i)
         {
-            var perm = c.A.Ints;
+            var perm = c.A.Perm!;
             var inverse = new int[perm.Length];
             for (int k = 0; k < inverse.Length; k++) inverse[perm[k]] = k;
             return c.B.Transpose(c.G, c.S, inverse);
@@ -90,23 +90,23 @@ internal static class Layout
         }
     }
 
-    /// <summary>Sub-range per axis: Ints = starts then stops (stop exclusive, -1 the whole axis).</summary>
+    /// <summary>Sub-range per axis (<see cref="OpAttrs.Slice"/>: stop exclusive, -1 the whole axis).</summary>
     internal sealed class Slice : Move
     {
         public override OpKind Kind => OpKind.Slice;
         internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) =>
-            ShapeRules.Slice(xs[0], a.Ints[..xs[0].Rank], a.Ints[xs[0].Rank..]);
+            ShapeRules.Slice(xs[0], Need(a.Slice).Starts, a.Slice!.Stops);
         internal override Node? Vjp(Vjp c, int i)
         {
             var x = c.X(0).Shape;
             int r = x.Rank;
-            var ints = c.A.Ints;
-            var after = Enumerable.Range(0, r).Select(k => ints[r + k] == -1 ? 0 : x[k].Size - ints[r + k]).ToArray();
-            return c.B.Pad(c.G, ints[..r], after, c.S);
+            var (starts, stops) = c.A.Slice!;
+            var after = Enumerable.Range(0, r).Select(k => stops[k] == -1 ? 0 : x[k].Size - stops[k]).ToArray();
+            return c.B.Pad(c.G, starts, after, c.S);
         }
     }
 
-    /// <summary>Zero padding per axis: Ints = before then after (the gradient of slicing).</summary>
+    /// <summary>Zero padding per axis (<see cref="OpAttrs.Pad"/>; the gradient of slicing).</summary>
     internal sealed class Pad : Move
     {
         public override OpKind Kind => OpKind.Pad;
@@ -114,10 +114,11 @@ internal static class Layout
         internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s)
         {
             var x = xs[0];
+            var (before, after) = Need(a.Pad);
             var dims = new Dim[x.Rank];
             for (int i = 0; i < x.Rank; i++)
             {
-                int lo = a.Ints[i], hi = a.Ints[x.Rank + i];
+                int lo = before[i], hi = after[i];
                 if (lo == 0 && hi == 0) { dims[i] = x[i]; continue; }
                 if (!x[i].IsFixed) throw new ShapeException("NN0208", $"cannot pad the variable axis {i} of {x}");
                 dims[i] = Dim.Of(x[i].Size + lo + hi);
@@ -128,9 +129,9 @@ internal static class Layout
         {
             var x = c.X(0).Shape;
             int r = x.Rank;
-            var ints = c.A.Ints;
-            var stops = Enumerable.Range(0, r).Select(k => x[k].IsFixed ? ints[k] + x[k].Size : -1).ToArray();
-            return c.B.Slice(c.G, ints[..r], stops, c.S);
+            var before = c.A.Pad!.Before;
+            var stops = Enumerable.Range(0, r).Select(k => x[k].IsFixed ? before[k] + x[k].Size : -1).ToArray();
+            return c.B.Slice(c.G, before, stops, c.S);
         }
     }
 }

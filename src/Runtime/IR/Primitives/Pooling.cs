@@ -1,7 +1,7 @@
 namespace Nn.Runtime.IR;
 
-/// <summary>2-D max and average pooling over NHWC images and their gradients. Ints = [size, stride, padTop,
-/// padLeft, padBottom, padRight]; padded cells are ignored (never the maximum, not counted in a mean).</summary>
+/// <summary>2-D max and average pooling over NHWC images and their gradients. <see cref="OpAttrs.Pool"/> holds the window
+/// size, stride and paddings; padded cells are ignored (never the maximum, not counted in a mean).</summary>
 internal static class Pooling
 {
     internal abstract class Pool : StructuralPrimitive
@@ -15,9 +15,9 @@ internal static class Pooling
     {
         public override OpKind Kind => OpKind.MaxPool2d;
         public override int Arity => 1;
-        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Pool2d(xs[0], a.Ints, Name);
+        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Pool2d(xs[0], Need(a.Pool), Name);
         internal override Node? Vjp(Vjp c, int i) =>
-            c.Op(OpKind.MaxPool2dGrad, new OpAttrs { Ints = c.A.Ints }, c.X(0), c.G);
+            c.Op(OpKind.MaxPool2dGrad, new OpAttrs { Pool = c.A.Pool }, c.X(0), c.G);
     }
 
     /// <summary>Operands (x, dy): routes dy to the arg-max of each window.</summary>
@@ -32,13 +32,13 @@ internal static class Pooling
             // gather g at each window's arg-max: with disjoint windows, sum(window of g·argmaxMask) = area·avgPool(g·mask)
             // (avgPool divides by the window's unpadded cells, so padding breaks the identity too)
             var a = c.A;
-            int size = a.Ints[0], stride = a.Ints[1];
+            var (size, stride, pads) = a.Pool!;
             if (stride < size)
                 throw Throw.MissingGradient(c.Y, " in its pooled gradient when pooling windows overlap");
-            if (a.Ints[2..].Any(p => p != 0))
+            if (pads.Any)
                 throw Throw.MissingGradient(c.Y, " in its pooled gradient when pooling pads the image");
             var mask = c.Op(OpKind.MaxPool2dGrad, a, c.X(0), c.C(1, c.X(1).Shape));
-            return c.Mul(c.Op(OpKind.AvgPool2d, new OpAttrs { Ints = a.Ints }, c.Mul(c.G, mask)), c.C(size * size));
+            return c.Mul(c.Op(OpKind.AvgPool2d, new OpAttrs { Pool = a.Pool }, c.Mul(c.G, mask)), c.C(size * size));
         }
     }
 
@@ -46,9 +46,9 @@ internal static class Pooling
     {
         public override OpKind Kind => OpKind.AvgPool2d;
         public override int Arity => 1;
-        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Pool2d(xs[0], a.Ints, Name);
+        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Pool2d(xs[0], Need(a.Pool), Name);
         internal override Node? Vjp(Vjp c, int i) =>
-            c.Op(OpKind.AvgPool2dGrad, new OpAttrs { Ints = c.A.Ints, Target = c.X(0).Shape }, c.G);
+            c.Op(OpKind.AvgPool2dGrad, new OpAttrs { Pool = c.A.Pool, Target = c.X(0).Shape }, c.G);
     }
 
     /// <summary>Operand (dy), Target = the input's shape.</summary>
@@ -57,6 +57,6 @@ internal static class Pooling
         public override OpKind Kind => OpKind.AvgPool2dGrad;
         public override int Arity => 1;
         internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => Need(a.Target);
-        internal override Node? Vjp(Vjp c, int i) => c.Op(OpKind.AvgPool2d, new OpAttrs { Ints = c.A.Ints }, c.G);
+        internal override Node? Vjp(Vjp c, int i) => c.Op(OpKind.AvgPool2d, new OpAttrs { Pool = c.A.Pool }, c.G);
     }
 }

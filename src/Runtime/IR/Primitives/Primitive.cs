@@ -155,6 +155,11 @@ internal abstract class StructuralPrimitive : Primitive
 {
     /// <summary>The target shape attribute, or an error naming the op.</summary>
     private protected Shape Need(Shape? s) => s ?? throw new ShapeException("NN0208", $"`{Kind}` needs a target shape");
+    /// <summary>The op's typed attribute, or an error naming the op.</summary>
+    private protected T Need<T>(T? a) where T : class =>
+        a ?? throw new ShapeException("NN0208", $"`{Kind}` needs its {typeof(T).Name.Replace("Attrs", "").ToLowerInvariant()} attributes");
+    private protected int[] Need(int[]? a) =>
+        a ?? throw new ShapeException("NN0208", $"`{Kind}` needs its integer attributes");
     /// <summary>The op's single axis attribute (the last axis when none is given).</summary>
     private protected static int FirstAxis(OpAttrs a) => a.Axes.Length > 0 ? a.Axes[0] : -1;
 }

@@ -12,7 +12,7 @@ internal static class Randomness
         internal override double? Fold(Node old, Node[] x, double[] v) => null;
     }
 
-    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). Ints[0] is the op's stream id.</summary>
+    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). <see cref="OpAttrs.Stream"/> is the op's stream id.</summary>
     internal sealed class DropoutMask : NoGradient
     {
         public override OpKind Kind => OpKind.DropoutMask;
@@ -24,7 +24,7 @@ internal static class Randomness
         }
     }
 
-    /// <summary>Class indices (as floats) to one-hot rows of width Ints[0].</summary>
+    /// <summary>Class indices (as floats) to one-hot rows of width <see cref="OpAttrs.Width"/>.</summary>
     internal sealed class OneHot : NoGradient
     {
         public override OpKind Kind => OpKind.OneHot;
@@ -32,9 +32,10 @@ internal static class Randomness
         {
             var x = xs[0];
             if (x.Rank == 0) throw new ShapeException("NN0202", "one-hot labels need at least one axis");
+            var width = a.Width ?? throw new ShapeException("NN0208", "`oneHot` needs a width");
             var dims = x.ToArray();
-            if (dims[^1].IsOne) dims[^1] = Dim.Of(a.Ints[0]);
-            else dims = [.. dims, Dim.Of(a.Ints[0])];
+            if (dims[^1].IsOne) dims[^1] = Dim.Of(width);
+            else dims = [.. dims, Dim.Of(width)];
             return new Shape(dims);
         }
     }
