@@ -4,9 +4,10 @@ namespace Nn.Runtime.Autodiff;
 
 /// <summary>
 /// Reverse-mode differentiation as a graph transformation. <see cref="Gradients"/> walks the graph backwards from
-/// an output, applies one gradient rule per node (its definition's <see cref="Primitive.Vjp"/>), sums the adjoints of nodes used several times
-/// and reduces broadcast adjoints back to their operand's shape. The backward nodes are appended to the same
-/// builder, so forward and backward form one graph, which can be simplified, printed and differentiated again.
+/// an output, applies one gradient rule per node (its definition's <see cref="Primitive.Vjp"/>), sums the adjoints
+/// of nodes used several times and reduces broadcast adjoints back to their operand's shape. The backward nodes are
+/// appended to the same builder, so forward and backward form one graph, which can be simplified, printed and
+/// differentiated again.
 /// </summary>
 public static class Backward
 {

@@ -17,7 +17,8 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
             if (g.OutHeight != y[1] || g.OutWidth != y[2])
                 throw Throw.Bug($"a conv2d output of {y[1]}×{y[2]} where its geometry gives " +
                     $"{g.OutHeight}×{g.OutWidth}");
-            return new(x[0], x[1], x[2], x[3], k[0], k[1], k[3], y[1], y[2], conv.StrideH, conv.StrideW, g.PadTop, g.PadLeft);
+            return new(x[0], x[1], x[2], x[3], k[0], k[1], k[3], y[1], y[2], conv.StrideH, conv.StrideW,
+                g.PadTop, g.PadLeft);
         }
         public int X(int b, int iy, int ix, int c) => ((b * H + iy) * W + ix) * Ci + c;
         public int K(int ky, int kx, int c, int o) => ((ky * Kw + kx) * Ci + c) * Co + o;

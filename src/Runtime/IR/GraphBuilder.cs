@@ -88,9 +88,11 @@ public sealed class GraphBuilder
     /// <summary>Join along an axis.</summary>
     public Node Concat(IReadOnlyList<Node> xs, int axis, SourceSpan span) => Add(OpKind.Concat, xs, new OpAttrs { Axes = [axis] }, span);
     /// <summary>Per-axis [start, stop) with stop -1 meaning the whole axis.</summary>
-    public Node Slice(Node x, int[] starts, int[] stops, SourceSpan span) => Add(OpKind.Slice, [x], new OpAttrs { Slice = new SliceAttrs(starts, stops) }, span);
+    public Node Slice(Node x, int[] starts, int[] stops, SourceSpan span) =>
+        Add(OpKind.Slice, [x], new OpAttrs { Slice = new SliceAttrs(starts, stops) }, span);
     /// <summary>Zero padding before and after each axis.</summary>
-    public Node Pad(Node x, int[] before, int[] after, SourceSpan span) => Add(OpKind.Pad, [x], new OpAttrs { Pad = new PadAttrs(before, after) }, span);
+    public Node Pad(Node x, int[] before, int[] after, SourceSpan span) =>
+        Add(OpKind.Pad, [x], new OpAttrs { Pad = new PadAttrs(before, after) }, span);
 
     // ---- reductions and normalised exponentials ----
     /// <summary>Sum, Mean or ReduceMax over axes (all when empty).</summary>
@@ -114,7 +116,9 @@ public sealed class GraphBuilder
 
     // ---- randomness and labels ----
     /// <summary>A fresh inverted-dropout mask with the shape of <paramref name="x"/> (each call is a distinct random stream).</summary>
-    public Node DropoutMask(Node x, double p, SourceSpan span) => Add(OpKind.DropoutMask, [x], new OpAttrs { Value = p, Stream = _streams++ }, span);
+    public Node DropoutMask(Node x, double p, SourceSpan span) =>
+        Add(OpKind.DropoutMask, [x], new OpAttrs { Value = p, Stream = _streams++ }, span);
     /// <summary>One-hot rows from class indices.</summary>
-    public Node OneHot(Node labels, int classes, SourceSpan span) => Add(OpKind.OneHot, [labels], new OpAttrs { Width = classes }, span);
+    public Node OneHot(Node labels, int classes, SourceSpan span) =>
+        Add(OpKind.OneHot, [labels], new OpAttrs { Width = classes }, span);
 }

@@ -26,7 +26,8 @@ internal struct Operand
 
 internal struct Instr
 {
-    /// <summary>The op's fused tile function (its definition) and operand count (1 to 3), set through <see cref="Op"/>.</summary>
+    /// <summary>The op's fused tile function (its definition) and operand count (1 to 3), set through
+    /// <see cref="Op"/>.</summary>
     public IFusedTile Tile;
     public int Arity;
     /// <summary>The op.</summary>

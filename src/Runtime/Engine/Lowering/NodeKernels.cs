@@ -62,7 +62,9 @@ internal static class NodeKernels
             }
             case OpKind.Transpose or OpKind.Slice:
             {
-                var map = n.Op == OpKind.Transpose ? Maps.Transpose(inShapes[0], a.Perm!) : Maps.Slice(inShapes[0], a.Slice!.Starts, shape);
+                var map = n.Op == OpKind.Transpose
+                    ? Maps.Transpose(inShapes[0], a.Perm!)
+                    : Maps.Slice(inShapes[0], a.Slice!.Starts, shape);
                 return () => Maps.Gather(S[src[0]], S[dst], map);
             }
             case OpKind.Pad:

@@ -7,7 +7,8 @@ namespace Nn.Runtime.Engine.Lowering;
 /// attributes (window size, stride, paddings), as the reference defines them.</summary>
 internal static class Pooling
 {
-    public static Action Build(OpKind op, PoolAttrs pool, int[][] inShapes, int[] shape, float[][] S, int[] src, int dst)
+    public static Action Build(OpKind op, PoolAttrs pool, int[][] inShapes, int[] shape, float[][] S, int[] src,
+        int dst)
     {
         // x is the pooled input's shape, y the pooled output's.
         int[] x = op switch { OpKind.AvgPool2dGrad => shape, _ => inShapes[0] };

@@ -2,7 +2,8 @@ using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.IR;
 
-/// <summary>The matrix product and the ops that move elements: transpose, reshape, broadcast, concat, slice, pad.</summary>
+/// <summary>The matrix product and the ops that move elements: transpose, reshape, broadcast, concat, slice,
+/// pad.</summary>
 internal static class Layout
 {
     /// <summary>Matrix product; batched when the left side has more axes.</summary>
@@ -12,8 +13,10 @@ internal static class Layout
         public override Category Category => Category.Layout;
         public override int Arity => 2;
         public override bool Differentiable => true;
-        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.MatMul(xs[0], xs[1]);
-        // a [.., m, k] @ b: da = g @ bᵀ; db = aᵀ @ g (a batched product when b is shared; the walker sums the batch axes)
+        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) =>
+            ShapeRules.MatMul(xs[0], xs[1]);
+        // a [.., m, k] @ b: da = g @ bᵀ; db = aᵀ @ g (a batched product when b is shared; the walker sums the
+        // batch axes)
         internal override Node? Vjp(Vjp c, int i) => i == 0
             ? c.B.MatMul(c.G, c.B.Transpose(c.X(1), c.S), c.S)
             : c.B.MatMul(c.B.Transpose(c.X(0), c.S), c.G, c.S);
@@ -33,7 +36,8 @@ internal static class Layout
     internal sealed class Transpose : Move
     {
         public override OpKind Kind => OpKind.Transpose;
-        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Transpose(xs[0], Need(a.Perm));
+        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) =>
+            ShapeRules.Transpose(xs[0], Need(a.Perm));
         internal override Node? Vjp(Vjp c, int i)
         {
             var perm = c.A.Perm!;
@@ -52,19 +56,22 @@ internal static class Layout
         internal override Node? Vjp(Vjp c, int i) => c.B.Reshape(c.G, c.X(0).Shape, c.S);
     }
 
-    /// <summary>Broadcast to <see cref="OpAttrs.Target"/>; inside a fused loop it is a copy of gathered values.</summary>
+    /// <summary>Broadcast to <see cref="OpAttrs.Target"/>; inside a fused loop it is a copy of gathered
+    /// values.</summary>
     internal sealed class Broadcast : Move, IFusedTile
     {
         public override OpKind Kind => OpKind.Broadcast;
         internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s)
         {
             var t = Need(a.Target);
-            if (!ShapeRules.BroadcastsTo(xs[0], t)) throw new ShapeException("NN0201", $"{xs[0]} cannot be broadcast to {t}");
+            if (!ShapeRules.BroadcastsTo(xs[0], t))
+                throw new ShapeException("NN0201", $"{xs[0]} cannot be broadcast to {t}");
             return t;
         }
         // the walker sums the adjoint back over the broadcast axes
         internal override Node? Vjp(Vjp c, int i) => c.G;
-        public void Tile(in Arg a, in Arg b, in Arg c, float alpha, ref float d, nuint n) => ElementOps.Copy(a, ref d, n);
+        public void Tile(in Arg a, in Arg b, in Arg c, float alpha, ref float d, nuint n) =>
+            ElementOps.Copy(a, ref d, n);
     }
 
     /// <summary>Join along <see cref="OpAttrs.Axes"/>[0]; operand i receives its slice of the adjoint.</summary>

@@ -1,7 +1,7 @@
 namespace Nn.Runtime.IR;
 
-/// <summary>2-D max and average pooling over NHWC images and their gradients. <see cref="OpAttrs.Pool"/> holds the window
-/// size, stride and paddings; padded cells are ignored (never the maximum, not counted in a mean).</summary>
+/// <summary>2-D max and average pooling over NHWC images and their gradients. <see cref="OpAttrs.Pool"/> holds
+/// the window size, stride and paddings; padded cells are ignored (never the maximum, not counted in a mean).</summary>
 internal static class Pooling
 {
     internal abstract class Pool : StructuralPrimitive
@@ -15,7 +15,8 @@ internal static class Pooling
     {
         public override OpKind Kind => OpKind.MaxPool2d;
         public override int Arity => 1;
-        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Pool2d(xs[0], Need(a.Pool), Name);
+        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) =>
+            ShapeRules.Pool2d(xs[0], Need(a.Pool), Name);
         internal override Node? Vjp(Vjp c, int i) =>
             c.Op(OpKind.MaxPool2dGrad, new OpAttrs { Pool = c.A.Pool }, c.X(0), c.G);
     }
@@ -29,7 +30,8 @@ internal static class Pooling
         internal override Node? Vjp(Vjp c, int i)
         {
             if (i == 0) return null; // piecewise constant in x
-            // gather g at each window's arg-max: with disjoint windows, sum(window of g·argmaxMask) = area·avgPool(g·mask)
+            // gather g at each window's arg-max: with disjoint windows,
+            // sum(window of g·argmaxMask) = area·avgPool(g·mask)
             // (avgPool divides by the window's unpadded cells, so padding breaks the identity too)
             var a = c.A;
             var (size, stride, pads) = a.Pool!;
@@ -46,7 +48,8 @@ internal static class Pooling
     {
         public override OpKind Kind => OpKind.AvgPool2d;
         public override int Arity => 1;
-        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) => ShapeRules.Pool2d(xs[0], Need(a.Pool), Name);
+        internal override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? s) =>
+            ShapeRules.Pool2d(xs[0], Need(a.Pool), Name);
         internal override Node? Vjp(Vjp c, int i) =>
             c.Op(OpKind.AvgPool2dGrad, new OpAttrs { Pool = c.A.Pool, Target = c.X(0).Shape }, c.G);
     }

@@ -15,7 +15,8 @@ public enum Category
     Binary,
     /// <summary>where(cond, a, b).</summary>
     Ternary,
-    /// <summary>Matrix product and the ops that move elements without computing (transpose, reshape, slice ...).</summary>
+    /// <summary>Matrix product and the ops that move elements without computing (transpose, reshape, slice
+    /// ...).</summary>
     Layout,
     /// <summary>Reductions and the normalised exponentials over an axis.</summary>
     Reduction,
@@ -44,7 +45,8 @@ public abstract class Primitive
     /// <summary>False when no gradient ever flows to any operand (comparisons, masks, labels).</summary>
     public abstract bool Differentiable { get; }
 
-    /// <summary>The name as printed in graphs and plans and in messages: camelCase (<c>matMul</c>, <c>reduceMax</c>).</summary>
+    /// <summary>The name as printed in graphs and plans and in messages: camelCase (<c>matMul</c>,
+    /// <c>reduceMax</c>).</summary>
     public string Name => char.ToLowerInvariant(Kind.ToString()[0]) + Kind.ToString()[1..];
 
     /// <summary>The result shape for operands of shapes <paramref name="xs"/> (the count is already checked).
@@ -77,7 +79,8 @@ public abstract class ElementwisePrimitive : Primitive, IFusedTile
 {
     /// <inheritdoc />
     public override bool Differentiable => true;
-    void IFusedTile.Tile(in Arg a, in Arg b, in Arg c, float alpha, ref float d, nuint n) => Tile(a, b, c, alpha, ref d, n);
+    void IFusedTile.Tile(in Arg a, in Arg b, in Arg c, float alpha, ref float d, nuint n) =>
+        Tile(a, b, c, alpha, ref d, n);
     internal abstract void Tile(in Arg a, in Arg b, in Arg c, float alpha, ref float d, nuint n);
 }
 
@@ -99,9 +102,11 @@ public abstract class UnaryPrimitive : ElementwisePrimitive
 
     /// <summary>The op at <paramref name="x"/>; <paramref name="alpha"/> is the node's parameter.</summary>
     public abstract T Apply<T>(T x, T alpha) where T : IBinaryFloatingPointIeee754<T>;
-    /// <summary>The op at <paramref name="x"/> in float64 with the default parameter (static numbers in the language).</summary>
+    /// <summary>The op at <paramref name="x"/> in float64 with the default parameter (static numbers in the
+    /// language).</summary>
     public double Evaluate(double x) => Apply(x, DefaultAlpha);
-    /// <summary>The op at <paramref name="x"/> in float32 with the default parameter (the kernels' precision).</summary>
+    /// <summary>The op at <paramref name="x"/> in float32 with the default parameter (the kernels'
+    /// precision).</summary>
     public float Evaluate(float x) => Apply(x, (float)DefaultAlpha);
 
     internal sealed override Shape InferShape(IReadOnlyList<Shape> xs, OpAttrs a, Shape? sourceShape) => xs[0];
@@ -115,7 +120,8 @@ internal abstract class UnaryPrimitive<TKernel> : UnaryPrimitive where TKernel :
         ElementOps.Unary<TKernel>(a, ref d, n);
 }
 
-/// <summary>A unary primitive with a parameter (alpha): its kernel operator takes it as a second, scalar operand.</summary>
+/// <summary>A unary primitive with a parameter (alpha): its kernel operator takes it as a second, scalar
+/// operand.</summary>
 internal abstract class ParametricPrimitive<TKernel> : UnaryPrimitive where TKernel : struct, IBinaryOp
 {
     internal sealed override void Tile(in Arg a, in Arg b, in Arg c, float alpha, ref float d, nuint n) =>
@@ -157,7 +163,8 @@ internal abstract class StructuralPrimitive : Primitive
     private protected Shape Need(Shape? s) => s ?? throw new ShapeException("NN0208", $"`{Kind}` needs a target shape");
     /// <summary>The op's typed attribute, or an error naming the op.</summary>
     private protected T Need<T>(T? a) where T : class =>
-        a ?? throw new ShapeException("NN0208", $"`{Kind}` needs its {typeof(T).Name.Replace("Attrs", "").ToLowerInvariant()} attributes");
+        a ?? throw new ShapeException("NN0208",
+            $"`{Kind}` needs its {typeof(T).Name.Replace("Attrs", "").ToLowerInvariant()} attributes");
     private protected int[] Need(int[]? a) =>
         a ?? throw new ShapeException("NN0208", $"`{Kind}` needs its integer attributes");
     /// <summary>The op's single axis attribute (the last axis when none is given).</summary>

@@ -12,7 +12,8 @@ internal static class Randomness
         internal override double? Fold(Node old, Node[] x, double[] v) => null;
     }
 
-    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). <see cref="OpAttrs.Stream"/> is the op's stream id.</summary>
+    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). <see cref="OpAttrs.Stream"/> is
+    /// the op's stream id.</summary>
     internal sealed class DropoutMask : NoGradient
     {
         public override OpKind Kind => OpKind.DropoutMask;

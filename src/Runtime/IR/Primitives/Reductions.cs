@@ -51,7 +51,8 @@ internal static class Reductions
         }
     }
 
-    /// <summary>Index of the maximum along Axes[0], as a float, axis kept; piecewise constant, so no gradient.</summary>
+    /// <summary>Index of the maximum along Axes[0], as a float, axis kept; piecewise constant, so no
+    /// gradient.</summary>
     internal sealed class ArgMax : StructuralPrimitive
     {
         public override OpKind Kind => OpKind.ArgMax;
