@@ -53,7 +53,7 @@ let private windowProgram h w k s =
 
 /// The paddings a node of the given op got: [top; left; bottom; right].
 let private padsOf (b: GraphBuilder) op =
-    b.Nodes |> Seq.filter (fun n -> n.Op = op) |> Seq.map (fun n -> n.Attrs.Ints[2..]) |> List.ofSeq
+    b.Nodes |> Seq.filter (fun n -> n.Op = op) |> Seq.map (fun n -> let p = (if isNull n.Attrs.Conv then n.Attrs.Pool.Pads else n.Attrs.Conv.Pads) in [| p.Top; p.Left; p.Bottom; p.Right |]) |> List.ofSeq
 
 // ---- a stride-2 network, by its definition ----
 let private strided = """
@@ -178,8 +178,8 @@ let tests =
         test "pooling settings: stride defaults to the size, padding to valid" {
             let program = "network net (image: [n, 7, 7, 1]) =\n    image |> maxPool2d { size = 3 } |> avgPool2d 2\n"
             let b, fwd = forwardOf program
-            let pools = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.MaxPool2d) |> Seq.map (fun n -> n.Attrs.Ints)
-            Expect.equal (List.ofSeq pools) [ [| 3; 3; 0; 0; 0; 0 |] ] "size 3, stride 3, no padding"
+            let pools = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.MaxPool2d) |> Seq.map (fun n -> n.Attrs.Pool)
+            Expect.equal (List.ofSeq pools) [ PoolAttrs(3, 3, Pads.None) ] "size 3, stride 3, no padding"
             Expect.equal (string fwd.Output.Shape) "[n, 1, 1, 1]" "7 → 2 → 1"
         }
         test "pooling settings are checked where they are written" {

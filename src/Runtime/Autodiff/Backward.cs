@@ -4,9 +4,10 @@ namespace Nn.Runtime.Autodiff;
 
 /// <summary>
 /// Reverse-mode differentiation as a graph transformation. <see cref="Gradients"/> walks the graph backwards from
-/// an output, applies one <see cref="GradientRules"/> rule per node, sums the adjoints of nodes used several times
-/// and reduces broadcast adjoints back to their operand's shape. The backward nodes are appended to the same
-/// builder, so forward and backward form one graph, which can be simplified, printed and differentiated again.
+/// an output, applies one gradient rule per node (its definition's <see cref="Primitive.Vjp"/>), sums the adjoints
+/// of nodes used several times and reduces broadcast adjoints back to their operand's shape. The backward nodes are
+/// appended to the same builder, so forward and backward form one graph, which can be simplified, printed and
+/// differentiated again.
 /// </summary>
 public static class Backward
 {
@@ -44,7 +45,7 @@ public static class Backward
             {
                 var x = n.Inputs[i];
                 if (!dependsOnWrt[x.Id]) continue;
-                var gi = GradientRules.Rule(vjp, i);
+                var gi = Primitives.Of(n.Op).Vjp(vjp, i);
                 if (gi is null) continue;
                 gi = Vjp.Unbroadcast(b, gi, x.Shape, n.Span);
                 adjoint[x.Id] = adjoint.TryGetValue(x.Id, out var prev) ? b.Binary(OpKind.Add, prev, gi, n.Span) : gi;

@@ -1,5 +1,5 @@
 using Nn.Runtime.Data;
-using Nn.Runtime.Engine.Codegen;
+using Nn.Runtime.Engine.Lowering;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 

@@ -11,13 +11,14 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
     /// <summary>The geometry shared by a convolution and its two gradients.</summary>
     private readonly record struct Geo(int N, int H, int W, int Ci, int Kh, int Kw, int Co, int Oh, int Ow, int Sh, int Sw, int Pt, int Pl)
     {
-        public static Geo Of(int[] x, int[] k, int[] y, int[] ints)
+        public static Geo Of(int[] x, int[] k, int[] y, ConvAttrs conv)
         {
-            var g = WindowGeometry.Of(x[1], x[2], k[0], k[1], ints);
+            var g = conv.Geometry(x[1], x[2], k[0], k[1]);
             if (g.OutHeight != y[1] || g.OutWidth != y[2])
                 throw Throw.Bug($"a conv2d output of {y[1]}×{y[2]} where its geometry gives " +
                     $"{g.OutHeight}×{g.OutWidth}");
-            return new(x[0], x[1], x[2], x[3], k[0], k[1], k[3], y[1], y[2], ints[0], ints[1], g.PadTop, g.PadLeft);
+            return new(x[0], x[1], x[2], x[3], k[0], k[1], k[3], y[1], y[2], conv.StrideH, conv.StrideW,
+                g.PadTop, g.PadLeft);
         }
         public int X(int b, int iy, int ix, int c) => ((b * H + iy) * W + ix) * Ci + c;
         public int K(int ky, int kx, int c, int o) => ((ky * Kw + kx) * Ci + c) * Co + o;
@@ -46,36 +47,36 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
     }
 
     /// <summary>y[b,oy,ox,o] = Σ x[b, oy·sh + ky − pt, ox·sw + kx − pl, c] · k[ky,kx,c,o] (zero outside the image).</summary>
-    public static Tensor<T> Conv2d(Tensor<T> x, Tensor<T> k, int[] ints, int[] outShape)
+    public static Tensor<T> Conv2d(Tensor<T> x, Tensor<T> k, ConvAttrs conv, int[] outShape)
     {
         var y = new Tensor<T>(outShape);
-        Geo.Of(x.Shape, k.Shape, outShape, ints).ForEach((xi, ki, yi) => y.Data[yi] += x.Data[xi] * k.Data[ki]);
+        Geo.Of(x.Shape, k.Shape, outShape, conv).ForEach((xi, ki, yi) => y.Data[yi] += x.Data[xi] * k.Data[ki]);
         return y;
     }
 
     /// <summary>dx = the adjoint of conv2d in its input: each dy element spreads back through the kernel.</summary>
-    public static Tensor<T> Conv2dGradInput(Tensor<T> dy, Tensor<T> k, int[] ints, int[] xShape)
+    public static Tensor<T> Conv2dGradInput(Tensor<T> dy, Tensor<T> k, ConvAttrs conv, int[] xShape)
     {
         var dx = new Tensor<T>(xShape);
-        Geo.Of(xShape, k.Shape, dy.Shape, ints).ForEach((xi, ki, yi) => dx.Data[xi] += dy.Data[yi] * k.Data[ki]);
+        Geo.Of(xShape, k.Shape, dy.Shape, conv).ForEach((xi, ki, yi) => dx.Data[xi] += dy.Data[yi] * k.Data[ki]);
         return dx;
     }
 
     /// <summary>dk = the adjoint of conv2d in its kernel.</summary>
-    public static Tensor<T> Conv2dGradKernel(Tensor<T> x, Tensor<T> dy, int[] ints, int[] kShape)
+    public static Tensor<T> Conv2dGradKernel(Tensor<T> x, Tensor<T> dy, ConvAttrs conv, int[] kShape)
     {
         var dk = new Tensor<T>(kShape);
-        Geo.Of(x.Shape, kShape, dy.Shape, ints).ForEach((xi, ki, yi) => dk.Data[ki] += x.Data[xi] * dy.Data[yi]);
+        Geo.Of(x.Shape, kShape, dy.Shape, conv).ForEach((xi, ki, yi) => dk.Data[ki] += x.Data[xi] * dy.Data[yi]);
         return dk;
     }
 
     /// <summary>Visits each pooling window: (flat output index, flat input indices of the window's cells inside the
     /// image in row-major order, their count). Padded cells are left out: never a maximum, not counted in a
     /// mean.</summary>
-    private static void Windows(int[] x, int[] y, int[] ints, Action<int, int[], int> body)
+    private static void Windows(int[] x, int[] y, PoolAttrs pool, Action<int, int[], int> body)
     {
-        int size = ints[0], stride = ints[1];
-        var g = WindowGeometry.Of(x[1], x[2], size, size, [stride, stride, .. ints.AsSpan(2)]);
+        int size = pool.Size, stride = pool.Stride;
+        var g = pool.Geometry(x[1], x[2]);
         if (g.OutHeight != y[1] || g.OutWidth != y[2])
             throw Throw.Bug($"a pooling output of {y[1]}×{y[2]} where its geometry gives {g.OutHeight}×{g.OutWidth}");
         var window = new int[size * size];
@@ -104,26 +105,26 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
     }
 
     /// <summary>Maximum of each window.</summary>
-    public static Tensor<T> MaxPool(Tensor<T> x, int[] ints, int[] outShape)
+    public static Tensor<T> MaxPool(Tensor<T> x, PoolAttrs pool, int[] outShape)
     {
         var y = new Tensor<T>(outShape);
-        Windows(x.Shape, outShape, ints, (yi, w, n) => y.Data[yi] = x.Data[ArgMax(x.Data, w, n)]);
+        Windows(x.Shape, outShape, pool, (yi, w, n) => y.Data[yi] = x.Data[ArgMax(x.Data, w, n)]);
         return y;
     }
 
     /// <summary>Routes each dy element to the first arg-max of its window in x.</summary>
-    public static Tensor<T> MaxPoolGrad(Tensor<T> x, Tensor<T> dy, int[] ints)
+    public static Tensor<T> MaxPoolGrad(Tensor<T> x, Tensor<T> dy, PoolAttrs pool)
     {
         var dx = new Tensor<T>((int[])x.Shape.Clone());
-        Windows(x.Shape, dy.Shape, ints, (yi, w, n) => dx.Data[ArgMax(x.Data, w, n)] += dy.Data[yi]);
+        Windows(x.Shape, dy.Shape, pool, (yi, w, n) => dx.Data[ArgMax(x.Data, w, n)] += dy.Data[yi]);
         return dx;
     }
 
     /// <summary>Mean of each window's cells inside the image.</summary>
-    public static Tensor<T> AvgPool(Tensor<T> x, int[] ints, int[] outShape)
+    public static Tensor<T> AvgPool(Tensor<T> x, PoolAttrs pool, int[] outShape)
     {
         var y = new Tensor<T>(outShape);
-        Windows(x.Shape, outShape, ints, (yi, w, n) =>
+        Windows(x.Shape, outShape, pool, (yi, w, n) =>
         {
             T s = T.Zero;
             for (int j = 0; j < n; j++) s += x.Data[w[j]];
@@ -133,10 +134,10 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
     }
 
     /// <summary>Spreads each dy element evenly over its window's cells inside the image.</summary>
-    public static Tensor<T> AvgPoolGrad(Tensor<T> dy, int[] ints, int[] xShape)
+    public static Tensor<T> AvgPoolGrad(Tensor<T> dy, PoolAttrs pool, int[] xShape)
     {
         var dx = new Tensor<T>(xShape);
-        Windows(xShape, dy.Shape, ints, (yi, w, n) =>
+        Windows(xShape, dy.Shape, pool, (yi, w, n) =>
         {
             for (int j = 0; j < n; j++) dx.Data[w[j]] += dy.Data[yi] / T.CreateChecked(n);
         });

@@ -26,18 +26,18 @@ internal static class Elementwise<T> where T : IBinaryFloatingPointIeee754<T>
         return map;
     }
 
-    public static Tensor<T> Unary(OpKind op, Tensor<T> x, T alpha)
+    public static Tensor<T> Unary(UnaryPrimitive op, Tensor<T> x, T alpha)
     {
         var r = new Tensor<T>((int[])x.Shape.Clone());
-        for (int i = 0; i < x.Count; i++) r.Data[i] = ScalarOps<T>.Unary(op, x.Data[i], alpha);
+        for (int i = 0; i < x.Count; i++) r.Data[i] = op.Apply(x.Data[i], alpha);
         return r;
     }
 
-    public static Tensor<T> Binary(OpKind op, Tensor<T> a, Tensor<T> b, int[] outShape)
+    public static Tensor<T> Binary(BinaryPrimitive op, Tensor<T> a, Tensor<T> b, int[] outShape)
     {
         var r = new Tensor<T>(outShape);
         int[] ia = SourceIndex(a.Shape, outShape), ib = SourceIndex(b.Shape, outShape);
-        for (int i = 0; i < r.Count; i++) r.Data[i] = ScalarOps<T>.Binary(op, a.Data[ia[i]], b.Data[ib[i]]);
+        for (int i = 0; i < r.Count; i++) r.Data[i] = op.Apply(a.Data[ia[i]], b.Data[ib[i]]);
         return r;
     }
 

@@ -79,7 +79,7 @@ public sealed class GraphBuilder
     public Node Transpose(Node x, SourceSpan span, int[]? perm = null)
     {
         perm ??= Enumerable.Range(0, x.Shape.Rank).Select(i => i < x.Shape.Rank - 2 ? i : (i == x.Shape.Rank - 1 ? i - 1 : i + 1)).ToArray();
-        return Add(OpKind.Transpose, [x], new OpAttrs { Ints = perm }, span);
+        return Add(OpKind.Transpose, [x], new OpAttrs { Perm = perm }, span);
     }
     /// <summary>Same elements, new shape (no node when the shape is unchanged).</summary>
     public Node Reshape(Node x, Shape target, SourceSpan span) => x.Shape.Equals(target) ? x : Add(OpKind.Reshape, [x], new OpAttrs { Target = target }, span);
@@ -88,9 +88,11 @@ public sealed class GraphBuilder
     /// <summary>Join along an axis.</summary>
     public Node Concat(IReadOnlyList<Node> xs, int axis, SourceSpan span) => Add(OpKind.Concat, xs, new OpAttrs { Axes = [axis] }, span);
     /// <summary>Per-axis [start, stop) with stop -1 meaning the whole axis.</summary>
-    public Node Slice(Node x, int[] starts, int[] stops, SourceSpan span) => Add(OpKind.Slice, [x], new OpAttrs { Ints = [.. starts, .. stops] }, span);
+    public Node Slice(Node x, int[] starts, int[] stops, SourceSpan span) =>
+        Add(OpKind.Slice, [x], new OpAttrs { Slice = new SliceAttrs(starts, stops) }, span);
     /// <summary>Zero padding before and after each axis.</summary>
-    public Node Pad(Node x, int[] before, int[] after, SourceSpan span) => Add(OpKind.Pad, [x], new OpAttrs { Ints = [.. before, .. after] }, span);
+    public Node Pad(Node x, int[] before, int[] after, SourceSpan span) =>
+        Add(OpKind.Pad, [x], new OpAttrs { Pad = new PadAttrs(before, after) }, span);
 
     // ---- reductions and normalised exponentials ----
     /// <summary>Sum, Mean or ReduceMax over axes (all when empty).</summary>
@@ -103,18 +105,20 @@ public sealed class GraphBuilder
     // ---- convolution and pooling ----
     /// <summary>2-D convolution with strides and paddings (top, left, bottom, right).</summary>
     public Node Conv2d(Node x, Node k, int strideH, int strideW, int[] pads, SourceSpan span) =>
-        Add(OpKind.Conv2d, [x, k], new OpAttrs { Ints = [strideH, strideW, .. pads] }, span);
+        Add(OpKind.Conv2d, [x, k], new OpAttrs { Conv = new ConvAttrs(strideH, strideW, Pads.Of(pads)) }, span);
     /// <summary>Max or average pooling with a square window, without padding.</summary>
     public Node Pool(OpKind op, Node x, int size, int stride, SourceSpan span) =>
         Pool(op, x, size, stride, [0, 0, 0, 0], span);
     /// <summary>Max or average pooling with a square window and paddings (top, left, bottom, right) that the
     /// windows ignore: a padded cell is never a maximum and does not count in a mean (as in Keras).</summary>
     public Node Pool(OpKind op, Node x, int size, int stride, int[] pads, SourceSpan span) =>
-        Add(op, [x], new OpAttrs { Ints = [size, stride, .. pads] }, span);
+        Add(op, [x], new OpAttrs { Pool = new PoolAttrs(size, stride, Pads.Of(pads)) }, span);
 
     // ---- randomness and labels ----
     /// <summary>A fresh inverted-dropout mask with the shape of <paramref name="x"/> (each call is a distinct random stream).</summary>
-    public Node DropoutMask(Node x, double p, SourceSpan span) => Add(OpKind.DropoutMask, [x], new OpAttrs { Value = p, Ints = [_streams++] }, span);
+    public Node DropoutMask(Node x, double p, SourceSpan span) =>
+        Add(OpKind.DropoutMask, [x], new OpAttrs { Value = p, Stream = _streams++ }, span);
     /// <summary>One-hot rows from class indices.</summary>
-    public Node OneHot(Node labels, int classes, SourceSpan span) => Add(OpKind.OneHot, [labels], new OpAttrs { Ints = [classes] }, span);
+    public Node OneHot(Node labels, int classes, SourceSpan span) =>
+        Add(OpKind.OneHot, [labels], new OpAttrs { Width = classes }, span);
 }

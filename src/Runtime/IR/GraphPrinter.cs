@@ -11,11 +11,7 @@ namespace Nn.Runtime.IR;
 public static class GraphPrinter
 {
     /// <summary>The op's name as printed: camelCase (<c>matMul</c>, <c>logSoftmax</c>).</summary>
-    public static string OpName(OpKind op)
-    {
-        var s = op.ToString();
-        return char.ToLowerInvariant(s[0]) + s[1..];
-    }
+    public static string OpName(OpKind op) => Primitives.Of(op).Name;
 
     /// <summary>The right-hand side of a node's line: op, operands and attributes (no shape, no span).</summary>
     public static string Describe(Node n)

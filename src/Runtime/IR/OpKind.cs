@@ -24,6 +24,12 @@ public enum OpKind
     Gelu,
     /// <summary>log(1 + eˣ), computed stably.</summary>
     Softplus,
+    /// <summary>x·sigmoid(x) (also called swish).</summary>
+    Silu,
+    /// <summary>clamp(x/6 + 1/2, 0, 1) (PyTorch's hardsigmoid).</summary>
+    HardSigmoid,
+    /// <summary>log(sigmoid(x)) = −softplus(−x), computed stably.</summary>
+    LogSigmoid,
     Sin, Cos, Square, Reciprocal,
     /// <summary>1 where x &gt; 0, else 0 (the derivative mask of relu).</summary>
     Step,
@@ -42,7 +48,7 @@ public enum OpKind
     // ---- linear algebra and layout ----
     /// <summary>Matrix product; batched when the left side has more axes.</summary>
     MatMul,
-    /// <summary>Axis permutation (<see cref="OpAttrs.Ints"/> is the permutation).</summary>
+    /// <summary>Axis permutation (<see cref="OpAttrs.Perm"/>).</summary>
     Transpose,
     /// <summary>Same elements, new shape (<see cref="OpAttrs.Target"/>).</summary>
     Reshape,
@@ -50,9 +56,9 @@ public enum OpKind
     Broadcast,
     /// <summary>Join along <see cref="OpAttrs.Axes"/>[0].</summary>
     Concat,
-    /// <summary>Sub-range per axis: Ints = starts then stops (stop exclusive).</summary>
+    /// <summary>Sub-range per axis (<see cref="OpAttrs.Slice"/>: starts and stops, stop exclusive).</summary>
     Slice,
-    /// <summary>Zero padding per axis: Ints = before then after (the gradient of slicing).</summary>
+    /// <summary>Zero padding per axis (<see cref="OpAttrs.Pad"/>: before and after; the gradient of slicing).</summary>
     Pad,
 
     // ---- reductions over <see cref="OpAttrs.Axes"/>, keeping them as size 1 when KeepDims ----
@@ -64,13 +70,13 @@ public enum OpKind
     Softmax, LogSoftmax,
 
     // ---- convolution and pooling, NHWC images, [kh, kw, cin, cout] kernels ----
-    /// <summary>Ints = [strideH, strideW, padTop, padLeft, padBottom, padRight].</summary>
+    /// <summary>Strides and paddings in <see cref="OpAttrs.Conv"/>.</summary>
     Conv2d,
     /// <summary>Gradient of conv2d w.r.t. its input: inputs (dy, kernel), Target = input shape.</summary>
     Conv2dGradInput,
     /// <summary>Gradient of conv2d w.r.t. its kernel: inputs (x, dy), Target = kernel shape.</summary>
     Conv2dGradKernel,
-    /// <summary>Ints = [size, stride, padTop, padLeft, padBottom, padRight]; padded cells are ignored (never the
+    /// <summary>Window size, stride and paddings in <see cref="OpAttrs.Pool"/>; padded cells are ignored (never the
     /// maximum, not counted in a mean).</summary>
     MaxPool2d,
     /// <summary>Inputs (x, dy): routes dy to the arg-max of each window.</summary>
@@ -80,8 +86,9 @@ public enum OpKind
     AvgPool2dGrad,
 
     // ---- randomness and labels ----
-    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). Ints[0] is the op's stream id.</summary>
+    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). <see cref="OpAttrs.Stream"/> is the op's
+    /// stream id.</summary>
     DropoutMask,
-    /// <summary>Class indices (as floats) to one-hot rows of width Ints[0] (no gradient).</summary>
+    /// <summary>Class indices (as floats) to one-hot rows of width <see cref="OpAttrs.Width"/> (no gradient).</summary>
     OneHot,
 }

@@ -105,9 +105,9 @@ public static class ShapeRules
         return xs[0].With(a, Dim.Of((int)total));
     }
 
-    /// <summary>conv2d: x [n, h, w, cin], k [kh, kw, cin, cout] → [n, oh, ow, cout]. ints = strides then paddings
-    /// (top, left, bottom, right); the output size is <see cref="WindowGeometry"/>'s.</summary>
-    public static Shape Conv2d(Shape x, Shape k, int[] ints)
+    /// <summary>conv2d: x [n, h, w, cin], k [kh, kw, cin, cout] → [n, oh, ow, cout] at the given strides and paddings;
+    /// the output size is <see cref="WindowGeometry"/>'s.</summary>
+    public static Shape Conv2d(Shape x, Shape k, ConvAttrs conv)
     {
         if (x.Rank != 4 || k.Rank != 4)
             throw Fail("NN0207", $"`conv2d` needs an image [n, h, w, c] and a kernel [kh, kw, cin, cout], but got {x} and {k}");
@@ -116,35 +116,36 @@ public static class ShapeRules
         if (!x[1].IsFixed || !x[2].IsFixed || !k[0].IsFixed || !k[1].IsFixed)
             throw Fail("NN0207", $"`conv2d` needs fixed heights and widths, got {x} and {k}");
         if (k[0].Size < 1 || k[1].Size < 1) throw Fail("NN0207", $"`conv2d` needs a kernel of at least 1×1, got {k}");
-        CheckWindow(ints, "conv2d", "strides");
-        var g = WindowGeometry.Of(x[1].Size, x[2].Size, k[0].Size, k[1].Size, ints);
+        CheckWindow(conv.StrideH, conv.StrideW, conv.Pads, "conv2d", "strides");
+        var g = conv.Geometry(x[1].Size, x[2].Size, k[0].Size, k[1].Size);
         if (!g.Fits) throw Fail("NN0207", $"`conv2d`: the kernel {k} is larger than the padded image {x}");
         return new Shape(x[0], g.OutHeight, g.OutWidth, k[3]);
     }
 
-    /// <summary>Pooling with a square window: x [n, h, w, c] → [n, h', w', c]. ints = window size, stride, then
-    /// paddings (top, left, bottom, right); the output size is <see cref="WindowGeometry"/>'s.</summary>
-    public static Shape Pool2d(Shape x, int[] ints, string op)
+    /// <summary>Pooling with a square window: x [n, h, w, c] → [n, h', w', c]; the output size is
+    /// <see cref="WindowGeometry"/>'s.</summary>
+    public static Shape Pool2d(Shape x, PoolAttrs pool, string op)
     {
         if (x.Rank != 4) throw Fail("NN0207", $"`{op}` needs an image [n, h, w, c], but got {x}");
         if (!x[1].IsFixed || !x[2].IsFixed) throw Fail("NN0207", $"`{op}` needs fixed heights and widths, got {x}");
-        CheckWindow(ints, op, "a window size and a stride");
-        int size = ints[0], stride = ints[1];
-        if (ints[2..].Any(p => p > size / 2))
+        CheckWindow(pool.Size, pool.Stride, pool.Pads, op, "a window size and a stride");
+        int size = pool.Size;
+        var pads = pool.Pads.Flat;
+        if (pads.Any(p => p > size / 2))
             throw Fail("NN0208",
-                $"`{op}` pads at most half its window ({size / 2}) on each side, got [{string.Join(", ", ints[2..])}]");
-        var g = WindowGeometry.Of(x[1].Size, x[2].Size, size, size, [stride, stride, .. ints.AsSpan(2)]);
+                $"`{op}` pads at most half its window ({size / 2}) on each side, got [{string.Join(", ", pads)}]");
+        var g = pool.Geometry(x[1].Size, x[2].Size);
         if (!g.Fits) throw Fail("NN0207", $"`{op}` window {size} is larger than the image {x}");
         return new Shape(x[0], g.OutHeight, g.OutWidth, x[3]);
     }
 
     /// <summary>A window's attributes: two positive numbers (strides, or a window size and a stride), then four
     /// paddings of 0 or more.</summary>
-    private static void CheckWindow(int[] ints, string op, string first)
+    private static void CheckWindow(int a, int b, Pads pads, string op, string first)
     {
-        if (ints.Length != 6 || ints[0] < 1 || ints[1] < 1 || ints[2] < 0 || ints[3] < 0 || ints[4] < 0 || ints[5] < 0)
-            throw Fail("NN0208",
-                $"`{op}` needs {first} of 1 or more and four paddings of 0 or more, got [{string.Join(", ", ints)}]");
+        if (a < 1 || b < 1 || pads.Top < 0 || pads.Left < 0 || pads.Bottom < 0 || pads.Right < 0)
+            throw Fail("NN0208", $"`{op}` needs {first} of 1 or more and four paddings of 0 or more, " +
+                $"got [{string.Join(", ", (int[])[a, b, .. pads.Flat])}]");
     }
 
     /// <summary>Slicing: per-axis [start, stop) on fixed axes; symbolic axes must be taken whole.</summary>

@@ -11,8 +11,9 @@ namespace Nn.Runtime.IR;
 /// <item>Every other node's shape equals <see cref="Infer.Shape"/> of its operands' shapes and attributes
 ///       (so attributes are well formed), and a Const's shape is its Target (or [] when it has none).</item>
 /// <item>A gradient op's incoming gradient (dy) has the shape its forward op (conv2d, pooling) gives on its Target.</item>
-/// <item>Op-specific attributes have their length: conv/conv-gradient Ints 6 (strides ≥ 1, paddings ≥ 0),
-///       pooling Ints 2, one-hot Ints 1 (width ≥ 1), dropout Ints 1 (the stream id).</item>
+/// <item>Op-specific typed attributes are present and valid: conv and its gradients have strides ≥ 1 and paddings
+///       ≥ 0, pooling a window and stride ≥ 1, one-hot a width ≥ 1, dropout a stream id, transpose, slice and pad
+///       their permutation or bounds.</item>
 /// <item>No two non-source nodes are equal (same op, operands and attributes): graphs are hash-consed.</item>
 /// <item>Every dimension variable appears in the shape of some source, so running the graph can bind it.</item>
 /// <item>Outputs have non-empty, unique names and are nodes of the graph.</item>
@@ -96,47 +97,53 @@ public static class Verifier
     }
 
     /// <summary>For a gradient op: (its dy operand's shape, the shape the forward op produces on its Target/x).</summary>
+    private static T Need<T>(T? a) where T : class => a ?? throw new ShapeException("NN0208", "missing attributes");
+
     private static (Shape, Shape)? ForwardOfGradient(Node n)
     {
         var a = n.Attrs;
         var x = n.Inputs;
         return n.Op switch
         {
-            OpKind.Conv2dGradInput => (x[0].Shape, ShapeRules.Conv2d(n.Shape, x[1].Shape, a.Ints)),
-            OpKind.Conv2dGradKernel => (x[1].Shape, ShapeRules.Conv2d(x[0].Shape, n.Shape, a.Ints)),
-            OpKind.MaxPool2dGrad => (x[1].Shape, ShapeRules.Pool2d(x[0].Shape, a.Ints, "maxPool2d")),
-            OpKind.AvgPool2dGrad => (x[0].Shape, ShapeRules.Pool2d(n.Shape, a.Ints, "avgPool2d")),
+            OpKind.Conv2dGradInput => (x[0].Shape, ShapeRules.Conv2d(n.Shape, x[1].Shape, Need(a.Conv))),
+            OpKind.Conv2dGradKernel => (x[1].Shape, ShapeRules.Conv2d(x[0].Shape, n.Shape, Need(a.Conv))),
+            OpKind.MaxPool2dGrad => (x[1].Shape, ShapeRules.Pool2d(x[0].Shape, Need(a.Pool), "maxPool2d")),
+            OpKind.AvgPool2dGrad => (x[0].Shape, ShapeRules.Pool2d(n.Shape, Need(a.Pool), "avgPool2d")),
             _ => null,
         };
     }
 
     private static void CheckAttrs(Node n, string at, List<string> problems)
     {
-        var ints = n.Attrs.Ints;
-        void Need(int count, string what)
+        var a = n.Attrs;
+        void Need(bool present, string what)
         {
-            if (ints.Length != count) problems.Add($"{at}: needs {count} integer attributes ({what}), has {ints.Length}");
+            if (!present) problems.Add($"{at}: needs its {what} attribute");
         }
+        bool Window(int first, int second, Pads p) =>
+            first < 1 || second < 1 || p.Top < 0 || p.Left < 0 || p.Bottom < 0 || p.Right < 0;
         switch (n.Op)
         {
             case OpKind.Conv2d or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel:
-                Need(6, "strides and paddings");
-                if (ints.Length == 6 && (ints[0] < 1 || ints[1] < 1 || ints[2..].Any(p => p < 0)))
-                    problems.Add($"{at}: strides must be ≥ 1 and paddings ≥ 0, got [{string.Join(", ", ints)}]");
+                Need(a.Conv is not null, "strides and paddings");
+                if (a.Conv is { } c && Window(c.StrideH, c.StrideW, c.Pads))
+                    problems.Add($"{at}: strides must be ≥ 1 and paddings ≥ 0, got {c}");
                 break;
             case OpKind.MaxPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2d or OpKind.AvgPool2dGrad:
-                Need(6, "window size, stride and paddings");
-                if (ints.Length == 6 && (ints[0] < 1 || ints[1] < 1 || ints[2..].Any(p => p < 0)))
-                    problems.Add($"{at}: window size and stride must be ≥ 1 and paddings ≥ 0, " +
-                        $"got [{string.Join(", ", ints)}]");
+                Need(a.Pool is not null, "window size, stride and paddings");
+                if (a.Pool is { } p && Window(p.Size, p.Stride, p.Pads))
+                    problems.Add($"{at}: window size and stride must be ≥ 1 and paddings ≥ 0, got {p}");
                 break;
             case OpKind.OneHot:
-                Need(1, "width");
-                if (ints.Length == 1 && ints[0] < 1) problems.Add($"{at}: one-hot width must be ≥ 1");
+                Need(a.Width is not null, "width");
+                if (a.Width < 1) problems.Add($"{at}: one-hot width must be ≥ 1");
                 break;
             case OpKind.DropoutMask:
-                Need(1, "stream id");
+                Need(a.Stream is not null, "stream id");
                 break;
+            case OpKind.Transpose: Need(a.Perm is not null, "permutation"); break;
+            case OpKind.Slice: Need(a.Slice is not null, "starts and stops"); break;
+            case OpKind.Pad: Need(a.Pad is not null, "before and after widths"); break;
         }
     }
 }

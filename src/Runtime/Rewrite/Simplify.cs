@@ -53,7 +53,7 @@ public static class Simplify
             case OpKind.Transpose:
                 {
                     var inner = x[0].Op == OpKind.Transpose ? x[0].Inputs[0] : x[0];
-                    var perm = x[0].Op == OpKind.Transpose ? old.Attrs.Ints.Select(p => x[0].Attrs.Ints[p]).ToArray() : old.Attrs.Ints;
+                    var perm = x[0].Op == OpKind.Transpose ? old.Attrs.Perm!.Select(p => x[0].Attrs.Perm![p]).ToArray() : old.Attrs.Perm!;
                     if (perm.Select((p, i) => p == i).All(t => t)) return inner;
                     return x[0].Op == OpKind.Transpose ? b.Transpose(inner, s, perm) : null;
                 }

@@ -55,7 +55,7 @@ let generateWithLast (b: GraphBuilder) (rng: Random) (prefix: string) (opts: Gen
     let fixedAxes (x: Node) = [| for i in 0 .. x.Shape.Rank - 1 do if x.Shape.[i].IsFixed then yield i |]
     let unaries =
         [| OpKind.Neg; OpKind.Tanh; OpKind.Sigmoid; OpKind.Sin; OpKind.Cos; OpKind.Square; OpKind.Gelu
-           OpKind.Softplus; OpKind.Abs; OpKind.Relu |]
+           OpKind.Softplus; OpKind.Abs; OpKind.Relu; OpKind.Silu; OpKind.HardSigmoid; OpKind.LogSigmoid |]
     let step (x: Node) : Node =
         match rng.Next 22 with
         | 0 | 1 -> un unaries.[rng.Next unaries.Length] x

@@ -186,9 +186,9 @@ let tests =
                 let data = [ for s in 1 .. 3 -> batch net rng (if s = 3 then 5 else 24) ]
                 let create off =
                     let e = FusedExecutor(net.Graphs, init, ExecutorOptions())
-                    Codegen.Binder.UpdateInProductOff <- off
+                    Lowering.Binder.UpdateInProductOff <- off
                     try for x, y in data do e.UpdatesInProducts(x, y) |> ignore // bound now, on this thread
-                    finally Codegen.Binder.UpdateInProductOff <- false
+                    finally Lowering.Binder.UpdateInProductOff <- false
                     e
                 let inside, apart = create false, create true
                 let x0, y0 = data.Head

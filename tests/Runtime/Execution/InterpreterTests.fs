@@ -123,8 +123,8 @@ let tests =
             let xn, kn = b.Input("x", Shape.Of x.Shape, at 1), b.Input("k", Shape.Of k.Shape, at 1)
             let y = b.Conv2d(xn, kn, sh, sw, pads, at 2)
             let dyn = b.Input("dy", y.Shape, at 1)
-            let gi = b.Add(OpKind.Conv2dGradInput, [ dyn; kn ], OpAttrs(Ints = y.Attrs.Ints, Target = xn.Shape), at 3)
-            let gk = b.Add(OpKind.Conv2dGradKernel, [ xn; dyn ], OpAttrs(Ints = y.Attrs.Ints, Target = kn.Shape), at 3)
+            let gi = b.Add(OpKind.Conv2dGradInput, [ dyn; kn ], OpAttrs(Conv = y.Attrs.Conv, Target = xn.Shape), at 3)
+            let gk = b.Add(OpKind.Conv2dGradKernel, [ xn; dyn ], OpAttrs(Conv = y.Attrs.Conv, Target = kn.Shape), at 3)
             let dy = randomT rng (y.Shape.Resolve(readOnlyDict []))
             let r = Interp.Run(b.Build([ KeyValuePair("y", y); KeyValuePair("gi", gi); KeyValuePair("gk", gk) ]), dict [ "x", x; "k", k; "dy", dy ] |> Dictionary)
             expectData r.["y"] dy.Shape (naiveConv x k sh sw pads.[0] pads.[1] dy.Shape.[1] dy.Shape.[2]).Data "conv"
@@ -139,8 +139,8 @@ let tests =
             let xn = b.Input("x", Shape.Of x.Shape, at 1)
             let mx, av = b.Pool(OpKind.MaxPool2d, xn, size, stride, pads, at 2), b.Pool(OpKind.AvgPool2d, xn, size, stride, pads, at 2)
             let dyn = b.Input("dy", mx.Shape, at 1)
-            let ga = b.Add(OpKind.AvgPool2dGrad, [ dyn ], OpAttrs(Ints = mx.Attrs.Ints, Target = xn.Shape), at 3)
-            let gm = b.Add(OpKind.MaxPool2dGrad, [ xn; dyn ], OpAttrs(Ints = mx.Attrs.Ints), at 3)
+            let ga = b.Add(OpKind.AvgPool2dGrad, [ dyn ], OpAttrs(Pool = mx.Attrs.Pool, Target = xn.Shape), at 3)
+            let gm = b.Add(OpKind.MaxPool2dGrad, [ xn; dyn ], OpAttrs(Pool = mx.Attrs.Pool), at 3)
             let dy = randomT rng (mx.Shape.Resolve(readOnlyDict []))
             let r = Interp.Run(b.Build([ KeyValuePair("mx", mx); KeyValuePair("av", av); KeyValuePair("ga", ga); KeyValuePair("gm", gm) ]), dict [ "x", x; "dy", dy ] |> Dictionary)
             expectData r.["mx"] dy.Shape (naivePool x size stride pads true).Data "max"

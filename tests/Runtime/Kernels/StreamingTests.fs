@@ -7,7 +7,7 @@ open System
 open Expecto
 open Nn.Runtime.IR
 open Nn.Runtime.Kernels
-open Nn.Runtime.Engine.Codegen
+open Nn.Runtime.Engine.Lowering
 
 let private lengths = [ 0 .. 70 ] @ [ 127; 128; 129; 255; 256; 257; 1000 ]
 let private sentinel = -12345.0f

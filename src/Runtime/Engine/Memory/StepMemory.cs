@@ -1,4 +1,4 @@
-using Nn.Runtime.Engine.Codegen;
+using Nn.Runtime.Engine.Lowering;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 

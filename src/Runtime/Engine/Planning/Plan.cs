@@ -46,7 +46,7 @@ public sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanK
     public override string Describe() =>
         $"fused {Domain} [{string.Join(" ", Ops.Select(o => $"{o.Node}={Name(o.Node.Op)}({string.Join(",", o.Operands.Select(x => x.ToString()))}){(o.Store ? "!" : "")}"))}]";
 
-    internal static string Name(OpKind op) => char.ToLowerInvariant(op.ToString()[0]) + op.ToString()[1..];
+    internal static string Name(OpKind op) => Primitives.Of(op).Name;
 }
 
 /// <summary>A matrix product C = act(op(A)·op(B) + bias) on the packed GEMM: transposed operands become the GEMM's
@@ -82,7 +82,7 @@ public sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
 
 /// <summary>
 /// A planned graph: the kernels in execution order and how every node is stored. Pure data, independent of the
-/// batch size (shapes stay symbolic); <see cref="Codegen.Binder"/> turns it into a runnable program per size.
+/// batch size (shapes stay symbolic); <see cref="Lowering.Binder"/> turns it into a runnable program per size.
 /// </summary>
 public sealed class Plan
 {

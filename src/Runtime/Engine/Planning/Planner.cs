@@ -150,9 +150,9 @@ public static class Planner
         return false;
     }
 
-    /// <summary>True for the ops a fused loop runs: unary, binary, where and broadcast.</summary>
-    public static bool IsElementwise(OpKind op) =>
-        ScalarOps<float>.IsUnary(op) || ScalarOps<float>.IsBinary(op) || op is OpKind.Where or OpKind.Broadcast;
+    /// <summary>True for the ops a fused loop runs: those whose definition has a fused tile function (unary, binary,
+    /// where and broadcast).</summary>
+    public static bool IsElementwise(OpKind op) => Primitives.Of(op) is IFusedTile;
 
     private static List<Node>[] Consumers(IReadOnlyList<Node> nodes, Node[][] operands, bool[] live)
     {
@@ -166,7 +166,7 @@ public static class Planner
     private static (Node, bool) Unwrap(Node x)
     {
         if (x.Op != OpKind.Transpose) return (x, false);
-        var p = x.Attrs.Ints;
+        var p = x.Attrs.Perm!;
         int r = p.Length;
         if (r < 2 || p[r - 1] != r - 2 || p[r - 2] != r - 1) return (x, false);
         for (int i = 0; i < r - 2; i++) if (p[i] != i) return (x, false);
@@ -193,7 +193,7 @@ public static class Planner
         var withBias = plain with { Output = add, Bias = bias, Absorbed = [m] };
         if (isOutput[add.Id]) return withBias;
         var cs = consumers[add.Id];
-        var act = cs.Where(c => c.Op is OpKind.Relu or OpKind.Tanh or OpKind.Sigmoid).ToArray();
+        var act = cs.Where(c => Epilogue(c.Op) is not null).ToArray();
         if (act is not [var r]) return withBias;
         var steps = cs.Where(c => c != r).ToArray();
         bool ok = r.Op == OpKind.Relu
@@ -201,9 +201,11 @@ public static class Planner
             : steps.Length == 0;
         if (!ok) return withBias;
         foreach (var s in steps) operands[s.Id] = [r];
-        var kind = r.Op switch { OpKind.Relu => Activation.Relu, OpKind.Tanh => Activation.Tanh, _ => Activation.Sigmoid };
-        return withBias with { Output = r, Activation = kind, Absorbed = [m, add] };
+        return withBias with { Output = r, Activation = Epilogue(r.Op)!.Value, Absorbed = [m, add] };
     }
+
+    /// <summary>The GEMM epilogue that applies this op to a product's rows, when its definition has one.</summary>
+    private static Activation? Epilogue(OpKind op) => (Primitives.Of(op) as UnaryPrimitive)?.Epilogue;
 
     /// <summary>The largest update (elements) run as soon as it is ready: 1 MiB of floats, one core's L2 (measured:
     /// 784-256-10 at batch 64, a 784×256 update, steps 5-10% faster early; 1024×1024 updates 1% slower).</summary>

@@ -1,5 +1,5 @@
 using System.Runtime.Intrinsics;
-using Nn.Runtime.Engine.Codegen;
+using Nn.Runtime.Engine.Lowering;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 using Nn.Runtime.Training;

@@ -5,7 +5,7 @@ using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>
 /// The SGD parameter updates as one streaming pass: a fused loop of exactly the form the optimizer builds,

@@ -2,7 +2,7 @@ using Nn.Runtime.Execution;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Sum, Mean and ReduceMax: all elements, leading axes (column sums) and trailing axes (row sums) on the
 /// library's vector kernels; any other set of axes through an index map built once.</summary>

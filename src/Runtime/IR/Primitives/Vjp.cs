@@ -1,6 +1,4 @@
-using Nn.Runtime.IR;
-
-namespace Nn.Runtime.Autodiff;
+namespace Nn.Runtime.IR;
 
 /// <summary>What a gradient rule sees: the builder, the forward node, its incoming adjoint <see cref="G"/>, and short
 /// graph-building helpers. Every node a rule adds carries the forward node's span, so a NaN in the backward pass

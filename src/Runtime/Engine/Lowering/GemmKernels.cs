@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Binds a <see cref="GemmKernel"/> to the packed GEMM; tiny products, where packing costs more than the
 /// arithmetic, run as a direct loop with the same epilogue, and narrow ones (at most <see cref="NarrowColumns"/>

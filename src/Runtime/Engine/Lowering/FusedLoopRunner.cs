@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Where a fused op reads an operand from, within a tile starting at element <c>start</c>.</summary>
 internal enum Access
@@ -26,7 +26,21 @@ internal struct Operand
 
 internal struct Instr
 {
-    public OpKind Op;
+    /// <summary>The op's fused tile function (its definition) and operand count (1 to 3), set through
+    /// <see cref="Op"/>.</summary>
+    public IFusedTile Tile;
+    public int Arity;
+    /// <summary>The op.</summary>
+    public OpKind Op
+    {
+        readonly get => ((Primitive)Tile).Kind;
+        set
+        {
+            var p = Primitives.Of(value);
+            Tile = p as IFusedTile ?? throw Throw.Bug($"{value} is not an op of fused loops");
+            Arity = p.Arity;
+        }
+    }
     public float Alpha;
     public Operand A, B, C;
     public bool Store, Check;
@@ -130,48 +144,11 @@ internal sealed class FusedLoopRunner : IParallelWork
             ref readonly var ins = ref code[i];
             ref float d = ref MemoryMarshal.GetReference(ins.Store ? _slots[ins.Dst].AsSpan(start, len) : regs[ins.Dst].AsSpan(0, len));
             var a = Get(ins.A, start, len, regs);
-            switch (ins.Op)
-            {
-                case OpKind.Neg: ElementOps.Unary<NegOp>(a, ref d, n); break;
-                case OpKind.Exp: ElementOps.Unary<ExpOp>(a, ref d, n); break;
-                case OpKind.Log: ElementOps.Unary<LogOp>(a, ref d, n); break;
-                case OpKind.Sqrt: ElementOps.Unary<SqrtOp>(a, ref d, n); break;
-                case OpKind.Abs: ElementOps.Unary<AbsOp>(a, ref d, n); break;
-                case OpKind.Sign: ElementOps.Unary<SignOp>(a, ref d, n); break;
-                case OpKind.Tanh: ElementOps.Unary<TanhOp>(a, ref d, n); break;
-                case OpKind.Sigmoid: ElementOps.Unary<SigmoidOp>(a, ref d, n); break;
-                case OpKind.Relu: ElementOps.Unary<ReluOp>(a, ref d, n); break;
-                case OpKind.LeakyRelu: ElementOps.Binary<LeakyReluOp>(a, new Arg(ins.Alpha), ref d, n); break;
-                case OpKind.Elu: ElementOps.Binary<EluOp>(a, new Arg(ins.Alpha), ref d, n); break;
-                case OpKind.Gelu: ElementOps.Unary<GeluOp>(a, ref d, n); break;
-                case OpKind.Softplus: ElementOps.Unary<SoftplusOp>(a, ref d, n); break;
-                case OpKind.Sin: ElementOps.Unary<SinOp>(a, ref d, n); break;
-                case OpKind.Cos: ElementOps.Unary<CosOp>(a, ref d, n); break;
-                case OpKind.Square: ElementOps.Unary<SquareOp>(a, ref d, n); break;
-                case OpKind.Reciprocal: ElementOps.Unary<ReciprocalOp>(a, ref d, n); break;
-                case OpKind.Step: ElementOps.Unary<StepOp>(a, ref d, n); break;
-                case OpKind.Broadcast: ElementOps.Copy(a, ref d, n); break;
-                case OpKind.Where: ElementOps.Where(a, Get(ins.B, start, len, regs), Get(ins.C, start, len, regs), ref d, n); break;
-                default: Binary(ins.Op, a, Get(ins.B, start, len, regs), ref d, n); break;
-            }
+            // one virtual call per tile: the definition runs its kernel over the whole tile
+            if (ins.Arity == 1) ins.Tile.Tile(a, default, default, ins.Alpha, ref d, n);
+            else if (ins.Arity == 2) ins.Tile.Tile(a, Get(ins.B, start, len, regs), default, ins.Alpha, ref d, n);
+            else ins.Tile.Tile(a, Get(ins.B, start, len, regs), Get(ins.C, start, len, regs), ins.Alpha, ref d, n);
             if (ins.Check && !ElementOps.AllFinite(MemoryMarshal.CreateReadOnlySpan(ref d, len))) _bad = true;
-        }
-    }
-
-    private static void Binary(OpKind op, in Arg a, in Arg b, ref float d, nuint n)
-    {
-        switch (op)
-        {
-            case OpKind.Add: ElementOps.Binary<AddOp>(a, b, ref d, n); break;
-            case OpKind.Sub: ElementOps.Binary<SubOp>(a, b, ref d, n); break;
-            case OpKind.Mul: ElementOps.Binary<MulOp>(a, b, ref d, n); break;
-            case OpKind.Div: ElementOps.Binary<DivOp>(a, b, ref d, n); break;
-            case OpKind.Pow: ElementOps.Binary<PowOp>(a, b, ref d, n); break;
-            case OpKind.Max: ElementOps.Binary<MaxOp>(a, b, ref d, n); break;
-            case OpKind.Min: ElementOps.Binary<MinOp>(a, b, ref d, n); break;
-            case OpKind.GreaterEqual: ElementOps.Binary<GreaterEqualOp>(a, b, ref d, n); break;
-            case OpKind.Equal: ElementOps.Binary<EqualOp>(a, b, ref d, n); break;
-            default: throw Throw.Bug($"{op} is not an elementwise op");
         }
     }
 

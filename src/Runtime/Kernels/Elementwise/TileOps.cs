@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Kernels;
 
 // Operators the kernel library does not have, in its operator-struct form so the generic drivers run them.
 
@@ -11,8 +10,10 @@ namespace Nn.Runtime.Engine.Codegen;
 internal readonly struct StepOp : IUnaryOp
 {
     public static float Invoke(float x) => x > 0f ? 1f : 0f;
-    public static Vector512<float> Invoke(Vector512<float> x) => Vector512.GreaterThan(x, Vector512<float>.Zero) & Vector512<float>.One;
-    public static Vector256<float> Invoke(Vector256<float> x) => Vector256.GreaterThan(x, Vector256<float>.Zero) & Vector256<float>.One;
+    public static Vector512<float> Invoke(Vector512<float> x) =>
+        Vector512.GreaterThan(x, Vector512<float>.Zero) & Vector512<float>.One;
+    public static Vector256<float> Invoke(Vector256<float> x) =>
+        Vector256.GreaterThan(x, Vector256<float>.Zero) & Vector256<float>.One;
 }
 
 /// <summary>−1, 0 or 1 (NaN stays NaN).</summary>
@@ -20,10 +21,12 @@ internal readonly struct SignOp : IUnaryOp
 {
     public static float Invoke(float x) => float.IsNaN(x) ? x : MathF.Sign(x);
     public static Vector512<float> Invoke(Vector512<float> x) =>
-        (Vector512.GreaterThan(x, Vector512<float>.Zero) & Vector512<float>.One) - (Vector512.LessThan(x, Vector512<float>.Zero) & Vector512<float>.One)
+        (Vector512.GreaterThan(x, Vector512<float>.Zero) & Vector512<float>.One)
+        - (Vector512.LessThan(x, Vector512<float>.Zero) & Vector512<float>.One)
         + (~Vector512.Equals(x, x) & x);
     public static Vector256<float> Invoke(Vector256<float> x) =>
-        (Vector256.GreaterThan(x, Vector256<float>.Zero) & Vector256<float>.One) - (Vector256.LessThan(x, Vector256<float>.Zero) & Vector256<float>.One)
+        (Vector256.GreaterThan(x, Vector256<float>.Zero) & Vector256<float>.One)
+        - (Vector256.LessThan(x, Vector256<float>.Zero) & Vector256<float>.One)
         + (~Vector256.Equals(x, x) & x);
 }
 
@@ -39,19 +42,24 @@ internal readonly struct ReciprocalOp : IUnaryOp
 internal readonly struct GreaterEqualOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x >= y ? 1f : 0f;
-    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => Vector512.GreaterThanOrEqual(x, y) & Vector512<float>.One;
-    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => Vector256.GreaterThanOrEqual(x, y) & Vector256<float>.One;
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) =>
+        Vector512.GreaterThanOrEqual(x, y) & Vector512<float>.One;
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) =>
+        Vector256.GreaterThanOrEqual(x, y) & Vector256<float>.One;
 }
 
 /// <summary>1 where x == y, else 0.</summary>
 internal readonly struct EqualOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x == y ? 1f : 0f;
-    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) => Vector512.Equals(x, y) & Vector512<float>.One;
-    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) => Vector256.Equals(x, y) & Vector256<float>.One;
+    public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> y) =>
+        Vector512.Equals(x, y) & Vector512<float>.One;
+    public static Vector256<float> Invoke(Vector256<float> x, Vector256<float> y) =>
+        Vector256.Equals(x, y) & Vector256<float>.One;
 }
 
-/// <summary>An operand of a fused op within one tile: a run of values from <see cref="P"/> on, or one value broadcast over it.</summary>
+/// <summary>An operand of a fused op within one tile: a run of values from <see cref="P"/> on, or one value
+/// broadcast over it.</summary>
 internal readonly ref struct Arg
 {
     public readonly ref float P;
@@ -73,7 +81,11 @@ internal static class ElementOps
 
     public static void Binary<TOp>(in Arg x, in Arg y, ref float d, nuint n) where TOp : struct, IBinaryOp
     {
-        if (x.IsScalar && y.IsScalar) { MemoryMarshal.CreateSpan(ref d, (int)n).Fill(TOp.Invoke(x.Value, y.Value)); return; }
+        if (x.IsScalar && y.IsScalar)
+        {
+            MemoryMarshal.CreateSpan(ref d, (int)n).Fill(TOp.Invoke(x.Value, y.Value));
+            return;
+        }
         if (y.IsScalar)
         {
             float v = y.Value;

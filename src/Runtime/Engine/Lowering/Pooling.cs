@@ -1,19 +1,20 @@
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Max and average pooling nodes and their gradients: <see cref="Pool2d"/> on the geometry of the node's
 /// attributes (window size, stride, paddings), as the reference defines them.</summary>
 internal static class Pooling
 {
-    public static Action Build(OpKind op, int[] ints, int[][] inShapes, int[] shape, float[][] S, int[] src, int dst)
+    public static Action Build(OpKind op, PoolAttrs pool, int[][] inShapes, int[] shape, float[][] S, int[] src,
+        int dst)
     {
         // x is the pooled input's shape, y the pooled output's.
         int[] x = op switch { OpKind.AvgPool2dGrad => shape, _ => inShapes[0] };
         int[] y = op switch { OpKind.MaxPool2d or OpKind.AvgPool2d => shape, OpKind.MaxPool2dGrad => inShapes[1], _ => inShapes[0] };
-        var s = Pool2dShape.Create(x[0], x[1], x[2], x[3], ints[0], ints[1],
-            Padding.Explicit(ints[2], ints[3], ints[4], ints[5]));
+        var s = Pool2dShape.Create(x[0], x[1], x[2], x[3], pool.Size, pool.Stride,
+            pool.Pads.ToPadding());
         var g = s.Geometry;
         if (g.OutHeight != y[1] || g.OutWidth != y[2])
             throw Throw.Bug($"a pooling output of {y[1]}×{y[2]} where its geometry gives {g.OutHeight}×{g.OutWidth}");

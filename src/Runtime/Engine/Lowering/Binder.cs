@@ -1,8 +1,9 @@
 using Nn.Runtime.Engine.Memory;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>
 /// A plan bound to concrete sizes: every buffer allocated (pooled slots from <see cref="BufferAssigner"/>, constants

@@ -1,7 +1,7 @@
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Codegen;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>What a single-node kernel needs at bind time: the slot table, each node's slot and concrete shape.</summary>
 internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<Node, int[]> Shape, int Threads, Func<Node, float[]> Workspace, StepContext Step)
@@ -51,23 +51,25 @@ internal static class NodeKernels
             }
             case OpKind.OneHot:
             {
-                int width = a.Ints[0], rows = count / Math.Max(width, 1);
+                int width = a.Width!.Value, rows = count / Math.Max(width, 1);
                 return () => Strided.OneHot(S[src[0]], S[dst].AsSpan(0, count), rows, width);
             }
             case OpKind.DropoutMask:
             {
-                var mask = new DropoutMask(c.Step, a.Ints[0]);
+                var mask = new DropoutMask(c.Step, a.Stream!.Value);
                 double p = a.Value;
                 return () => mask.Fill(S[dst].AsSpan(0, count), p);
             }
             case OpKind.Transpose or OpKind.Slice:
             {
-                var map = n.Op == OpKind.Transpose ? Maps.Transpose(inShapes[0], a.Ints) : Maps.Slice(inShapes[0], a.Ints[..inShapes[0].Length], shape);
+                var map = n.Op == OpKind.Transpose
+                    ? Maps.Transpose(inShapes[0], a.Perm!)
+                    : Maps.Slice(inShapes[0], a.Slice!.Starts, shape);
                 return () => Maps.Gather(S[src[0]], S[dst], map);
             }
             case OpKind.Pad:
             {
-                var map = Maps.Pad(inShapes[0], a.Ints[..inShapes[0].Length], shape);
+                var map = Maps.Pad(inShapes[0], a.Pad!.Before, shape);
                 int inCount = Count(inShapes[0]);
                 return () => Maps.Scatter(S[src[0]].AsSpan(0, inCount), S[dst].AsSpan(0, count), map);
             }
@@ -90,7 +92,7 @@ internal static class NodeKernels
             }
             case OpKind.Conv2d or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel: return Convolution(n, src, inShapes, shape, c);
             case OpKind.MaxPool2d or OpKind.AvgPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2dGrad:
-                return Pooling.Build(n.Op, a.Ints, inShapes, shape, S, src, dst);
+                return Pooling.Build(n.Op, a.Pool!, inShapes, shape, S, src, dst);
             default: return Fallback.Build(n, ops, c);
         }
     }
@@ -99,12 +101,12 @@ internal static class NodeKernels
     {
         var S = c.Slots;
         int dst = c.Slot(n), threads = c.Threads;
-        var i = n.Attrs.Ints;
+        var conv = n.Attrs.Conv!;
         int[] x = n.Op == OpKind.Conv2dGradInput ? shape : inShapes[0];
         int[] k = n.Op switch { OpKind.Conv2d => inShapes[1], OpKind.Conv2dGradInput => inShapes[1], _ => shape };
         int[] y = n.Op switch { OpKind.Conv2d => shape, OpKind.Conv2dGradInput => inShapes[0], _ => inShapes[1] };
-        var s = Conv2dShape.Create(x[0], x[1], x[2], x[3], k[0], k[1], k[3], i[0], i[1],
-            Padding.Explicit(i[2], i[3], i[4], i[5]));
+        var s = Conv2dShape.Create(x[0], x[1], x[2], x[3], k[0], k[1], k[3], conv.StrideH, conv.StrideW,
+            conv.Pads.ToPadding());
         if (s.OutHeight != y[1] || s.OutWidth != y[2])
             throw Throw.Bug($"{n}: a conv2d output of {y[1]}×{y[2]} where its geometry gives " +
                 $"{s.OutHeight}×{s.OutWidth}");
