@@ -8,13 +8,14 @@ open System.Collections.Generic
 open Nn.Dsl
 open Nn.Runtime
 open Nn.Runtime.IR
+open Nn.Runtime.Ops
 
 /// A warning: the program runs, but probably not as meant.
 let warning code span message = { Diagnostic.error code span message with Severity = Severity.Warning }
 
 let private note (span: Span) message = { Span = Some span; Message = message }
 
-let private ofSource (s: SourceSpan) = Span.make s.File (s.Line, s.Column) (s.EndLine, s.EndColumn)
+let private ofSource = RuntimeErrors.ofSource
 
 // ---------------------------------------------------------------- parameters nothing uses
 
@@ -169,9 +170,9 @@ let private isSoftmax (n: Node) =
 /// NN0421 (error): `crossEntropy` on an output that is not a softmax over the last axis (scores are not
 /// probabilities: the loss would fall to 0 by raising every score). NN0422 (warning): a softmax before
 /// `softmaxCrossEntropy`, which applies one itself. `lossSpan` is the `loss` field; `computes` a note at the output.
-let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (computes: Note) : Diagnostic list =
+let lossFits (nd: NetworkDecl) (loss: LossKind) (lossSpan: Span) (output: Node) (computes: Note) : Diagnostic list =
     match loss with
-    | "crossEntropy" when not (isSoftmax output) ->
+    | l when l = LossKind.CrossEntropy && not (isSoftmax output) ->
         // where the output is computed (a prelude layer's node is at the user's call), else the declaration
         let computes =
             let at = ofSource output.Span
@@ -185,7 +186,7 @@ let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (c
                  + "without learning anything; use `softmaxCrossEntropy` on the scores, "
                  + sprintf "or end `%s` with `softmax`" nd.Name)
         raise (DiagnosticException { d with Notes = [ computes ] })
-    | "softmaxCrossEntropy" when isSoftmax output ->
+    | l when l = LossKind.SoftmaxCrossEntropy && isSoftmax output ->
         let at = ofSource output.Span
         // the fix: in a pipeline (`... |> softmax`) remove the `|> softmax`, else the call
         let fix, what =

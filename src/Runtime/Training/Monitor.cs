@@ -26,7 +26,7 @@ public sealed record Monitor(string Name, bool Validation, Metric? Metric)
     public static readonly Monitor ValidationAccuracy = new("validationAccuracy", true, Metric.Accuracy);
 
     /// <summary>The values that can be watched.</summary>
-    public static readonly IReadOnlyList<Monitor> Builtins = [ValidationLoss, ValidationAccuracy, Loss, Accuracy];
+    public static readonly IReadOnlyList<Monitor> Builtins = [Loss, Accuracy, ValidationLoss, ValidationAccuracy];
 
     /// <summary>The names of <see cref="Builtins"/>.</summary>
     public static readonly IReadOnlyList<string> Names = Builtins.Select(m => m.Name).ToArray();

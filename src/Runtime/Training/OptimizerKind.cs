@@ -16,8 +16,6 @@ public abstract record OptimizerKind(string Name, IReadOnlyList<string> HyperPar
     public virtual double DefaultEps => 1e-8;
     /// <summary>The weight decay when <c>weightDecay</c> is not given.</summary>
     public virtual double DefaultWeightDecay => 0;
-    /// <summary>RMSprop's ρ when the language's <c>rho</c> is not given (the runtime's own default is 0.9).</summary>
-    public virtual double DefaultRho => 0.9;
     /// <summary>True when weight decay is decoupled (subtracted from the parameter), false when it is added to the
     /// gradient.</summary>
     public virtual bool DecoupledWeightDecay => false;
@@ -86,7 +84,6 @@ public abstract record OptimizerKind(string Name, IReadOnlyList<string> HyperPar
     private sealed record RmsPropKind() : OptimizerKind("rmsprop", ["lr", "rho", "eps", "momentum"])
     {
         public override double DefaultEps => 1e-7;
-        public override double DefaultRho => 0.99;
         internal override Node Step(in UpdateContext u)
         {
             var (e, s, g) = (u.E, u.Spec, u.G);
