@@ -84,13 +84,13 @@ let check (cfg: TrainConfig) (network: string) (output: Shape) (origin: Origin) 
                     | _ -> number v
                 report DataErrorCodes.BadLabel i
                     (sprintf "the label %s is not a class of `%s`: its output has %d classes, so `%s` needs %s"
-                         shown network classes loss (sprintf "class numbers 0 to %d" (classes - 1)))
+                         shown network classes loss.Name (sprintf "class numbers 0 to %d" (classes - 1)))
             | None -> ()
         else
             match t.Data |> Array.tryFindIndex (fun v -> not (v >= 0.0f && v <= 1.0f)) with
             | Some i ->
                 let why =
-                    if crossEntropy then sprintf "`%s` with a target per class compares probabilities" loss
+                    if crossEntropy then sprintf "`%s` with a target per class compares probabilities" loss.Name
                     else
                         "`binaryCrossEntropy` compares probabilities (0 or 1 for two classes): "
                         + "any other value trains its loss below zero"
