@@ -183,7 +183,7 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         let check (field: string) (message: string) (build: unit -> Node) =
             let why = { Span = Some(at field); Message = message }
             RuntimeErrors.within expr.Span [ computes; why ] (build >> ignore)
-        let src = toSource (at "loss")
+        let src = RuntimeErrors.toSource (at "loss")
         check "loss" (sprintf "the loss is `%s`" cfg.Loss.Name) (fun () -> cfg.Loss.Build(fc.Builder, out, target, src, cfg.HuberDelta))
         for m in cfg.Metrics do
             check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m.Name) (fun () -> m.Build(fc.Builder, out, target, src))
