@@ -49,11 +49,17 @@ let private everyKind (file: string) : (string * NnRuntimeException) list =
       "non-finite", nonFinite
       "diverged (NaN)", TrainingDivergedException(12L, 1, 3, nonFinite)
       "diverged (loss)", TrainingDivergedException(12L, 1, 3, relu, "mse", 1e9, 1e4, 0.5)
-      "data file", DataException(DataErrorCodes.CsvNotANumber, "data/iris.csv", "iris.csv: row 3, column 2: `x` is not a number", row = 3, column = 2)
+      "data file",
+      DataException(DataErrorCodes.CsvNotANumber, "data/iris.csv", "iris.csv: row 3, column 2: `x` is not a number",
+                    row = 3, column = 2)
       "data request", DataException(DataErrorCodes.BadRequest, "", "batch must be a positive number of rows, not 0")
-      "checkpoint", DataException(DataErrorCodes.CheckpointMismatch, "weights.safetensors", "weights.safetensors: `w` is [2, 3] in the file, but the network's `w` is [3, 3]")
-      "notes", NnRuntimeException("NN0612", at, "a value became NaN",
-                                   [ RuntimeNote(Nullable(SourceSpan(file, 4, 8, 4, 15)), "computed here"); RuntimeNote(Nullable(), "no place") ]) ]
+      "checkpoint",
+      DataException(DataErrorCodes.CheckpointMismatch, "weights.safetensors",
+                    "weights.safetensors: `w` is [2, 3] in the file, but the network's `w` is [3, 3]")
+      "notes",
+      NnRuntimeException("NN0612", at, "a value became NaN",
+                         [ RuntimeNote(Nullable(SourceSpan(file, 4, 8, 4, 15)), "computed here")
+                           RuntimeNote(Nullable(), "no place") ]) ]
 
 [<Tests>]
 let tests =
@@ -96,8 +102,9 @@ let tests =
                         Expect.equal (cli.Substring(0, cli.Length - "1 error".Length).TrimEnd()) d.Text
                             (name + ": the same text (code, span, message, source line, notes)")
                         let expected = RuntimeErrors.diagnostic "nn" e
+                        let s = expected.Span
                         Expect.equal (d.Line, d.Column, d.EndLine, d.EndColumn)
-                            (expected.Span.Start.Line, expected.Span.Start.Column, expected.Span.End.Line, expected.Span.End.Column)
+                            (s.Start.Line, s.Start.Column, s.End.Line, s.End.Column)
                             (name + ": the error's span")
                         Expect.equal d.Message e.Description (name + ": the description, not the exception's text")
                     | other -> failtestf "%s: expected NnException, got %s" name (other.GetType().Name))
@@ -105,12 +112,14 @@ let tests =
 
         test "the table's spans and notes reach the rendered diagnostic" {
             withModel (fun file ->
-                let ds = everyKind file |> List.map (fun (name, e) -> name, RuntimeErrors.diagnostic "nn" e) |> Map.ofList
-                Expect.equal (ds["missing gradient"].Span.Start.Line, ds["missing gradient"].Span.Start.Column) (3, 8) "node span"
+                let ds = everyKind file |> List.map (fun (n, e) -> n, RuntimeErrors.diagnostic "nn" e) |> Map.ofList
+                let gradient = ds["missing gradient"].Span
+                Expect.equal (gradient.Start.Line, gradient.Start.Column) (3, 8) "node span"
                 Expect.equal ds["non-finite"].Span.Start.Column 21 "the node that produced the NaN"
                 Expect.equal ds["data file"].Span.File "data/iris.csv" "the data file"
                 Expect.equal ds["data request"].Span.File "nn" "no file: the fallback"
-                Expect.equal (ds["notes"].Notes |> List.map (fun n -> n.Span |> Option.map (fun s -> s.Start.Line), n.Message))
+                let noteLine (n: Note) = n.Span |> Option.map (fun s -> s.Start.Line)
+                Expect.equal (ds["notes"].Notes |> List.map (fun n -> noteLine n, n.Message))
                     [ Some 4, "computed here"; None, "no place" ] "notes with and without a span"
                 let text = Diagnostic.render (fun f -> if f = file then Some(File.ReadAllText f) else None) ds["notes"]
                 Expect.stringContains text "note: computed here" "a note at its span"
@@ -124,12 +133,15 @@ let tests =
                 match Expect.throwsC (fun () -> RuntimeErrors.within at [ note ] f) id with
                 | DiagnosticException d -> d
                 | e -> failtestf "expected a diagnostic, got %s" (e.GetType().Name)
-            let shape = diagnosticOf (fun () -> raise (ShapeException("NN0210", "`mse` needs a target of the same shape")))
+            let shapeError = ShapeException("NN0210", "`mse` needs a target of the same shape")
+            let shape = diagnosticOf (fun () -> raise shapeError)
             Expect.equal (shape.Code, shape.Message) ("NN0210", "`mse` needs a target of the same shape") "shape"
             Expect.isTrue (Span.same shape.Span at) "at the construct"
             Expect.equal shape.Notes [ note ] "the caller's note"
-            let data = diagnosticOf (fun () -> raise (DataException(DataErrorCodes.CsvEmpty, "/d/iris.csv", "iris.csv: the file is empty")))
-            Expect.equal (data.Code, data.Message) ("NN0520", "iris.csv: the file is empty") "a data error names its file"
+            let dataError = DataException(DataErrorCodes.CsvEmpty, "/d/iris.csv", "iris.csv: the file is empty")
+            let data = diagnosticOf (fun () -> raise dataError)
+            Expect.equal (data.Code, data.Message) ("NN0520", "iris.csv: the file is empty")
+                "a data error names its file"
             Expect.isTrue (Span.same data.Span at) "at the `data` field"
             let placed = MissingGradientException(OpKind.MaxPool2dGrad, SourceSpan("model.nn", 7, 1, 7, 3), "")
             Expect.throwsC (fun () -> RuntimeErrors.within at [] (fun () -> raise placed)) (fun e ->

@@ -13,7 +13,8 @@ public enum LossTarget
     Classes,
 }
 
-/// <summary>What a loss reads the network's output as (how <c>nn predict</c> turns it into class probabilities).</summary>
+/// <summary>What a loss reads the network's output as (how <c>nn predict</c> turns it into class
+/// probabilities).</summary>
 public enum LossPrediction
 {
     /// <summary>The values themselves.</summary>
@@ -47,7 +48,8 @@ public abstract record LossKind(string Name, LossTarget Target, LossPrediction P
     public static readonly LossKind Mae =
         new Builtin("mae", LossTarget.Values, LossPrediction.Values, (b, p, t, s, _) => Losses.Mae(b, p, t, s));
     /// <summary>Huber loss with threshold δ.</summary>
-    public static readonly LossKind Huber = new Builtin("huber", LossTarget.Values, LossPrediction.Values, Losses.Huber);
+    public static readonly LossKind Huber =
+        new Builtin("huber", LossTarget.Values, LossPrediction.Values, Losses.Huber);
     /// <summary>Binary cross-entropy of probabilities.</summary>
     public static readonly LossKind BinaryCrossEntropy = new Builtin("binaryCrossEntropy", LossTarget.BinaryLabels,
         LossPrediction.Probabilities, (b, p, t, s, _) => Losses.BinaryCrossEntropy(b, p, t, s));

@@ -3,8 +3,8 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Ops;
 
 /// <summary>
-/// The losses of the language as graph builders (named by <see cref="LossKind"/>): each takes the network's prediction and the target and returns
-/// a scalar node, the mean loss over the batch. Every node gets the caller's span.
+/// The losses of the language as graph builders (named by <see cref="LossKind"/>): each takes the network's
+/// prediction and the target and returns a scalar node, the mean loss over the batch. Every node gets the caller's span.
 /// <para>Target forms. The regression losses (<c>mse</c>, <c>mae</c>, <c>huber</c>) and
 /// <c>binaryCrossEntropy</c> need a target of the prediction's shape; a target of shape [n] also fits a
 /// prediction [n, 1]. The cross-entropies (<c>softmaxCrossEntropy</c>, <c>crossEntropy</c>) take, over a

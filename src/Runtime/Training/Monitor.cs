@@ -47,7 +47,8 @@ public sealed record Monitor(string Name, bool Validation, Metric? Metric)
     /// <summary>Whether <paramref name="value"/> improves on <paramref name="best"/> (NaN: no value yet) by more
     /// than <paramref name="minDelta"/>. A non-finite value never improves.</summary>
     public bool Improves(double value, double best, double minDelta) =>
-        double.IsFinite(value) && (double.IsNaN(best) || (Maximize ? value > best + minDelta : value < best - minDelta));
+        double.IsFinite(value)
+        && (double.IsNaN(best) || (Maximize ? value > best + minDelta : value < best - minDelta));
 
     /// <summary>The language name.</summary>
     public override string ToString() => Name;
