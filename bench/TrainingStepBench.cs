@@ -193,8 +193,8 @@ internal static class TrainingStepBench
         }
         var spec = new TrainSpec
         {
-            Loss = "softmaxCrossEntropy", TargetShape = new Shape(Dim.Sym("n")),
-            Optimizer = opt == "adam" ? new OptimizerSpec { Kind = "adam", Lr = 1e-3 } : new OptimizerSpec { Kind = "sgd", Lr = 0.01, Momentum = 0.9 },
+            Loss = LossKind.SoftmaxCrossEntropy, TargetShape = new Shape(Dim.Sym("n")),
+            Optimizer = opt == "adam" ? new OptimizerSpec { Kind = OptimizerKind.Adam, Lr = 1e-3 } : new OptimizerSpec { Kind = OptimizerKind.Sgd, Lr = 0.01, Momentum = 0.9 },
         };
         var graphs = TrainStep.Build(Forward, spec);
         var exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1), new ExecutorOptions { Threads = threads });
@@ -223,7 +223,7 @@ internal static class TrainingStepBench
             return b.Unary(OpKind.Sigmoid, b.Binary(OpKind.Add, b.MatMul(h, b.Param("w2", Shape.Of(8, 1), new InitSpec("glorot"), Sp), Sp),
                 b.Param("b2", Shape.Of(1), InitSpec.Zeros, Sp), Sp), Sp);
         }
-        var graphs = TrainStep.Build(Forward, new TrainSpec { Loss = "binaryCrossEntropy", Optimizer = new OptimizerSpec { Kind = "sgd", Lr = 0.5 } });
+        var graphs = TrainStep.Build(Forward, new TrainSpec { Loss = LossKind.BinaryCrossEntropy, Optimizer = new OptimizerSpec { Kind = OptimizerKind.Sgd, Lr = 0.5 } });
         var exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1), new ExecutorOptions());
         var x = new HostTensor([4, 2], [0, 0, 0, 1, 1, 0, 1, 1]);
         var y = new HostTensor([4, 1], [0, 1, 1, 0]);

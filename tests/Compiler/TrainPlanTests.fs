@@ -61,9 +61,9 @@ let tests =
         test "reduceOnPlateau's monitor reaches the trainer's schedule" {
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "metrics", "[accuracy]"; "schedule", "reduceOnPlateau { monitor = accuracy; patience = 2 }" ]
             let spec = (TrainPlan.options plan.Config null null).Schedule
-            Expect.equal (spec.Kind, spec.Monitor, spec.Patience) ("reduceOnPlateau", "accuracy", 2) "schedule spec"
+            Expect.equal (spec.Kind, spec.Monitor.Name, spec.Patience) ("reduceOnPlateau", "accuracy", 2) "schedule spec"
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
-            Expect.equal (TrainPlan.options plan.Config null null).Schedule.Monitor "validationLoss" "the default"
+            Expect.equal (TrainPlan.options plan.Config null null).Schedule.Monitor.Name "validationLoss" "the default"
         }
         test "reduceOnPlateau takes a `min` rate (default 0) that reaches the trainer's schedule" {
             let plan, _, result = train "xor.nn" [ "epochs", "6"; "schedule", "reduceOnPlateau { patience = 0; monitor = loss; min = 0.2 }" ]

@@ -117,7 +117,7 @@ let run (a: Args) =
     let rows = a.Int "--batch" |> Option.defaultValue plan.Config.Batch
     let report = Gradients.compute plan values rows
     printfn "gradients of `%s` (%s loss) on %d rows at %s: loss %s"
-        net.Decl.Name plan.Config.Loss report.Rows (match a.Get "--weights" with Some w -> w | None -> "the initial values")
+        net.Decl.Name plan.Config.Loss.Name report.Rows (match a.Get "--weights" with Some w -> w | None -> "the initial values")
         (Progress.number report.Loss)
     printfn ""
     let states =

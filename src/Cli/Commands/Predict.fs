@@ -5,6 +5,7 @@ open System
 open System.IO
 open Nn.Runtime.IR
 open Nn.Runtime.Data
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 open Nn.Compiler
 open Nn.Cli
@@ -90,16 +91,16 @@ let private softmax (row: float32[]) =
 
 /// The classes of a network trained with `loss`, whose output rows have `k` values, or None for a regression.
 /// Scores trained with softmaxCrossEntropy get a softmax, unless the network already ends in one.
-let private classesOf (loss: string) (endsInSoftmax: bool) (names: string[] option) (k: int) : Classes option =
+let private classesOf (loss: LossKind) (endsInSoftmax: bool) (names: string[] option) (k: int) : Classes option =
     let finite (f: float32[] -> float[]) (row: float32[]) =
         if row |> Array.forall Single.IsFinite then f row else Array.create (max k 2) nan
-    match loss with
-    | "binaryCrossEntropy" when k = 1 ->
+    match loss.Target with
+    | LossTarget.BinaryLabels when k = 1 ->
         let names = match names with Some n when n.Length = 2 -> n | _ -> [| "0"; "1" |]
         Some { Names = names; Probabilities = finite (fun row -> [| 1.0 - float row[0]; float row[0] |]) }
-    | "softmaxCrossEntropy" | "crossEntropy" when k > 1 ->
+    | LossTarget.Classes when k > 1 ->
         let names = match names with Some n when n.Length = k -> n | _ -> Array.init k string
-        let scores = loss = "softmaxCrossEntropy" && not endsInSoftmax
+        let scores = loss.Prediction = LossPrediction.Logits && not endsInSoftmax
         Some { Names = names; Probabilities = finite (if scores then softmax else Array.map float) }
     | _ -> None
 

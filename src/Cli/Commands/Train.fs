@@ -98,7 +98,7 @@ let private completeBecause (cfg: TrainConfig.TrainConfig) (state: TrainingState
     if stopped then
         let s = cfg.Stop.Value
         Some(sprintf "early stopping ended it after epoch %d (%s did not improve for %d epochs; raise `patience` to go on)"
-                 state.EpochsDone s.Monitor (int state.Stopping[2]))
+                 state.EpochsDone s.Monitor.Name (int state.Stopping[2]))
     elif state.EpochsDone >= cfg.Epochs then
         Some(sprintf "%d of %d epochs are done (raise `epochs` to go on, e.g. --set epochs=%d)" state.EpochsDone cfg.Epochs (2 * cfg.Epochs))
     else None
@@ -182,7 +182,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
                 cfg.Network plan.Train.Count
                 (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
-                cfg.Epochs cfg.Batch cfg.Optimizer.Kind
+                cfg.Epochs cfg.Batch cfg.Optimizer.Kind.Name
     let mutable last = None
     let watch = Stopwatch.StartNew()
     let every = max 1 (cfg.Epochs / 20)
@@ -214,7 +214,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     | true, Some e -> printfn "stopped early after epoch %d; restored the weights of epoch %d" lastEpoch e
     | true, None -> printfn "stopped early after epoch %d" lastEpoch
     | false, Some e ->
-        let monitor = cfg.Stop |> Option.map (fun s -> s.Monitor) |> Option.defaultValue ""
+        let monitor = cfg.Stop |> Option.map (fun s -> s.Monitor.Name) |> Option.defaultValue ""
         printfn "restored the weights of epoch %d, the best `%s` of the run" e monitor
     | false, None -> ()
     if not quiet then predictions plan exec

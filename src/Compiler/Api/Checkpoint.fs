@@ -12,6 +12,7 @@ open Nn.Dsl
 open Nn.Runtime.IR
 open Nn.Runtime.Data
 open Nn.Runtime.Checkpoints
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 open Nn.Compiler.Compile
 
@@ -168,10 +169,10 @@ let classNames (path: string) : string[] option =
     | _ -> None
 
 /// The fed target's shape without reading data: class indices [n] for the cross-entropy losses, else the output's.
-let private targetShapeGuess (loss: string) (net: NetworkInfo) =
+let private targetShapeGuess (loss: LossKind) (net: NetworkInfo) =
     let fwd = forward net (GraphBuilder()) false
     let batch = (snd fwd.Inputs.Head).Shape.ToArray()[0]
-    if loss = "softmaxCrossEntropy" || loss = "crossEntropy" then Some(Shape(batch)) else None
+    if loss.Target = LossTarget.Classes then Some(Shape(batch)) else None
 
 /// The step graphs of `net` with the settings of a train block (any network of the same output shape), or with a
 /// plain mean-squared loss when there is none; no data is read.
@@ -182,7 +183,7 @@ let graphsFor (c: Compiled) (block: (TrainDecl * Env) option) (net: NetworkInfo)
         TrainPlan.graphs cfg net (targetShapeGuess cfg.Loss net)
     | None ->
         let forward = ForwardBuilder(fun fc -> (forwardIn net fc).Output)
-        TrainStep.Build(forward, TrainSpec(Loss = "mse"))
+        TrainStep.Build(forward, TrainSpec(Loss = LossKind.Mse))
 
 /// The train block for a network: its own, else (with `fallback`) the file's first.
 let blockFor (c: Compiled) (network: string) (fallback: bool) =

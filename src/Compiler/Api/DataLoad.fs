@@ -30,10 +30,8 @@ let private requireFinite (span: Span) (what: string) (values: float[][]) =
                     sprintf "row %d, column %d of the %s: %s; training needs finite numbers" (i + 1) (j + 1) what value
                 Diagnostic.fail DataErrorCodes.NonFinite span message))
 
-/// Run a data-reading action, reporting DataException as a diagnostic at `span`.
-let guard (span: Span) (f: unit -> 'a) : 'a =
-    try f ()
-    with :? DataException as e -> Diagnostic.fail e.Code span e.Message
+/// Run a data-reading action, reporting a bad data file (DataException) as a diagnostic at `span`.
+let guard (span: Span) (f: unit -> 'a) : 'a = RuntimeErrors.within span [] f
 
 /// The examples of a train block (before the validation split).
 let load (cfg: TrainConfig) : Dataset =

@@ -6,6 +6,7 @@ open System.Collections.Generic
 open Nn.Dsl
 open Nn.Runtime.IR
 open Nn.Runtime.Data
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 open Nn.Compiler
 
@@ -29,12 +30,12 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
         if y.Rows <> x.Rows then
             raise (Embed.error program "NN0550" (sprintf "the features have %d rows but the targets have %d" x.Rows y.Rows))
         let out = outShape.ToArray()
-        let crossEntropy = cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy"
+        let crossEntropy = cfg.Loss.Target = LossTarget.Classes
         if y.Rank = 1 then
             // the labels themselves are checked against the loss with the CLI's data (Targets.check)
             if crossEntropy then y
             elif out.Length = 2 && out[1].IsFixed && out[1].Size = 1 then HostTensor([| y.Rows; 1 |], y.Data)
-            else err (sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy for class labels)" outShape cfg.Loss)
+            else err (sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy for class labels)" outShape cfg.Loss.Name)
         else
             let fits = y.Rank = out.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) out[1..] y.Shape[1..]
             if not fits then
@@ -51,9 +52,9 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     /// <summary>The seed of initial weights, shuffling and dropout.</summary>
     member _.Seed = cfg.Seed
     /// <summary>The loss, such as <c>binaryCrossEntropy</c>.</summary>
-    member _.Loss = cfg.Loss
+    member _.Loss = cfg.Loss.Name
     /// <summary>The optimizer, such as <c>sgd</c> or <c>adam</c>.</summary>
-    member _.Optimizer = cfg.Optimizer.Kind
+    member _.Optimizer = cfg.Optimizer.Kind.Name
 
     /// <summary>Trains on the rows of <paramref name="features"/> and <paramref name="targets"/> (class labels from
     /// <see cref="M:Nn.NnTensor.FromLabels(System.Int32[])"/>, or values shaped like the network's output). The

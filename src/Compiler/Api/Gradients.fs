@@ -46,7 +46,7 @@ let graph (net: NetworkInfo) (spec: TrainSpec) : GradientGraph =
         if isNull spec.Target then
             b.Input(TrainStep.TargetInput, (if isNull spec.TargetShape then out.Shape else spec.TargetShape), spec.LossSpan)
         else spec.Target.Invoke fc
-    let loss = Losses.Build(spec.Loss, b, out, target, spec.LossSpan, spec.HuberDelta)
+    let loss = spec.Loss.Build(b, out, target, spec.LossSpan, spec.HuberDelta)
     let parameters = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Array.ofSeq
     let grads = Backward.Gradients(b, loss, parameters)
     let outputs =

@@ -9,6 +9,7 @@ open System.Globalization
 open Nn.Dsl
 open Nn.Runtime.IR
 open Nn.Runtime.Data
+open Nn.Runtime.Ops
 open Nn.Compiler.TrainConfig
 
 /// Where a row of the data came from: the span to report at and the words that name the row.
@@ -60,10 +61,10 @@ let check (cfg: TrainConfig) (network: string) (output: Shape) (origin: Origin) 
     let t = data.Targets
     let classes = if output.Rank > 0 && output[-1].IsFixed then output[-1].Size else 0
     let loss = cfg.Loss
-    let crossEntropy = loss = "softmaxCrossEntropy" || loss = "crossEntropy"
-    if not (isNull t) && t.Rows > 0 && (crossEntropy || loss = "binaryCrossEntropy") then
+    let crossEntropy = loss.Target = LossTarget.Classes
+    if not (isNull t) && t.Rows > 0 && loss.Target <> LossTarget.Values then
         let width = t.Data.Length / t.Rows
-        let lossNote = { Span = cfg.FieldSpans.TryFind "loss"; Message = sprintf "the loss is `%s`" loss }
+        let lossNote = { Span = cfg.FieldSpans.TryFind "loss"; Message = sprintf "the loss is `%s`" loss.Name }
         let report code (i: int) (message: string) =
             let span, where = origin (i / width)
             let column = if width > 1 then sprintf ", target %d" (i % width + 1) else ""
@@ -83,13 +84,13 @@ let check (cfg: TrainConfig) (network: string) (output: Shape) (origin: Origin) 
                     | _ -> number v
                 report DataErrorCodes.BadLabel i
                     (sprintf "the label %s is not a class of `%s`: its output has %d classes, so `%s` needs %s"
-                         shown network classes loss (sprintf "class numbers 0 to %d" (classes - 1)))
+                         shown network classes loss.Name (sprintf "class numbers 0 to %d" (classes - 1)))
             | None -> ()
         else
             match t.Data |> Array.tryFindIndex (fun v -> not (v >= 0.0f && v <= 1.0f)) with
             | Some i ->
                 let why =
-                    if crossEntropy then sprintf "`%s` with a target per class compares probabilities" loss
+                    if crossEntropy then sprintf "`%s` with a target per class compares probabilities" loss.Name
                     else
                         "`binaryCrossEntropy` compares probabilities (0 or 1 for two classes): "
                         + "any other value trains its loss below zero"

@@ -8,6 +8,7 @@ open Nn.Runtime
 open Nn.Runtime.IR
 open Nn.Runtime.Data
 open Nn.Runtime.Execution
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 open Nn.Compiler.Context
 open Nn.Compiler.Compile
@@ -44,7 +45,7 @@ let private optimizer (o: Optimizer) =
         Eps = o.Eps, WeightDecay = o.WeightDecay, Rho = o.Rho)
 
 let private span (cfg: TrainConfig) name =
-    cfg.FieldSpans.TryFind name |> Option.map toSource |> Option.defaultValue (toSource cfg.Span)
+    cfg.FieldSpans.TryFind name |> Option.map RuntimeErrors.toSource |> Option.defaultValue (RuntimeErrors.toSource cfg.Span)
 
 /// The training, evaluation and prediction graphs of a train block.
 let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : StepGraphs =
@@ -60,8 +61,8 @@ let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : S
             Clip = ClipSpec(Option.toNullable cfg.ClipNorm, Option.toNullable cfg.ClipValue),
             TargetShape = Option.toObj targetShape, Target = Option.toObj target,
             LossSpan = span cfg "loss", OptimizerSpan = span cfg "optimizer")
-    try TrainStep.Build(forward, spec)
-    with :? ShapeException as e -> fail e.Code (cfg.FieldSpans.TryFind "loss" |> Option.defaultValue cfg.Span) e.Message
+    RuntimeErrors.within (cfg.FieldSpans.TryFind "loss" |> Option.defaultValue cfg.Span) [] (fun () ->
+        TrainStep.Build(forward, spec))
 
 let private fmtShape (dims: int[]) = "[" + (dims |> Array.map string |> String.concat ", ") + "]"
 let private rowShape (t: HostTensor) = fmtShape t.Shape[1..]
@@ -82,12 +83,12 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
     | None, t ->
         let out = input.Output.Shape
         if t.Rank = 1 then
-            if cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy" then Some(Shape(batch))
+            if cfg.Loss.Target = LossTarget.Classes then Some(Shape(batch))
             elif out.Rank = 2 && out[1].IsFixed && out[1].Size = 1 then Some(Shape(batch, Dim.Of 1))
-            else fail "NN0551" cfg.DataSpan (sprintf "the data's targets are class numbers, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy)" out cfg.Loss)
+            else fail "NN0551" cfg.DataSpan (sprintf "the data's targets are class numbers, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy)" out cfg.Loss.Name)
         else
             let tshape = Shape(Array.append [| batch |] (t.Shape[1..] |> Array.map Dim.Of))
-            if cfg.Target.IsNone && not (tshape.Equals out) && not (cfg.Loss.Contains "ntropy") then
+            if cfg.Target.IsNone && not (tshape.Equals out) && cfg.Loss.Target = LossTarget.Values then
                 fail "NN0551" cfg.DataSpan (sprintf "the data's targets have rows of shape %s, but the network's output is %O" (rowShape t) out)
             Some tshape
 

@@ -15,10 +15,6 @@ let showNumber (x: float) =
 /// Stop evaluation with a diagnostic at a span.
 let fail code (span: Span) message : 'a = Diagnostic.fail code span message
 
-/// The runtime's span for a syntax span (graph nodes remember the user's line).
-let toSource (s: Span) : SourceSpan =
-    SourceSpan(s.File, s.Start.Line, s.Start.Column, s.End.Line, s.End.Column)
-
 /// A fresh context for evaluating one network in one mode.
 let create (forward: Nn.Runtime.Ops.ForwardContext) apply =
     { Builder = forward.Builder
@@ -81,8 +77,7 @@ let paramName (ctx: EvalContext) (local: string) =
 /// Run a graph-building action, turning the runtime's shape errors into diagnostics at `span`.
 let graph (ctx: EvalContext) (span: Span) (f: SourceSpan -> 'a) : 'a =
     let span = userSpan ctx span
-    try f (toSource span)
-    with :? ShapeException as e -> fail e.Code span e.Message
+    RuntimeErrors.within span [] (fun () -> f (RuntimeErrors.toSource span))
 
 /// Names longer than this are never typos of a known name: no suggestion is searched for them, so a
 /// 100,000-character identifier costs one length comparison per known name, not a 10^10-cell table.

@@ -8,13 +8,12 @@ open System.Collections.Generic
 open Nn.Dsl
 open Nn.Runtime
 open Nn.Runtime.IR
+open Nn.Runtime.Ops
 
 /// A warning: the program runs, but probably not as meant.
 let warning code span message = { Diagnostic.error code span message with Severity = Severity.Warning }
 
 let private note (span: Span) message = { Span = Some span; Message = message }
-
-let private ofSource (s: SourceSpan) = Span.make s.File (s.Line, s.Column) (s.EndLine, s.EndColumn)
 
 // ---------------------------------------------------------------- parameters nothing uses
 
@@ -125,7 +124,7 @@ let unusedParams (nd: NetworkDecl) (nodes: IReadOnlyList<Node>) (roots: Node lis
     nodes
     |> Seq.filter (fun n -> n.Op = OpKind.Param && not (used.Contains n.Id))
     |> Seq.groupBy (fun n -> n.Span.File, n.Span.Line, n.Span.Column, n.Span.EndLine, n.Span.EndColumn)
-    |> Seq.map (fun (_, ps) -> ofSource (Seq.head ps).Span, ps |> Seq.map (fun p -> p.Name) |> List.ofSeq)
+    |> Seq.map (fun (_, ps) -> RuntimeErrors.ofSource (Seq.head ps).Span, ps |> Seq.map (fun p -> p.Name) |> List.ofSeq)
     |> Seq.filter (fun (span, _) -> not (skip |> List.exists (Span.same span)))
     |> Seq.map (fun (span, names) ->
         let shown = names |> List.truncate 3 |> List.map (sprintf "`%s`") |> String.concat ", "
@@ -169,12 +168,12 @@ let private isSoftmax (n: Node) =
 /// NN0421 (error): `crossEntropy` on an output that is not a softmax over the last axis (scores are not
 /// probabilities: the loss would fall to 0 by raising every score). NN0422 (warning): a softmax before
 /// `softmaxCrossEntropy`, which applies one itself. `lossSpan` is the `loss` field; `computes` a note at the output.
-let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (computes: Note) : Diagnostic list =
+let lossFits (nd: NetworkDecl) (loss: LossKind) (lossSpan: Span) (output: Node) (computes: Note) : Diagnostic list =
     match loss with
-    | "crossEntropy" when not (isSoftmax output) ->
+    | l when l = LossKind.CrossEntropy && not (isSoftmax output) ->
         // where the output is computed (a prelude layer's node is at the user's call), else the declaration
         let computes =
-            let at = ofSource output.Span
+            let at = RuntimeErrors.ofSource output.Span
             if at.Start.Line > 0 && at.File <> Context.preludeFile then
                 note at (sprintf "the output of `%s` is computed here, not by a `softmax`" nd.Name)
             else computes
@@ -185,8 +184,8 @@ let lossFits (nd: NetworkDecl) (loss: string) (lossSpan: Span) (output: Node) (c
                  + "without learning anything; use `softmaxCrossEntropy` on the scores, "
                  + sprintf "or end `%s` with `softmax`" nd.Name)
         raise (DiagnosticException { d with Notes = [ computes ] })
-    | "softmaxCrossEntropy" when isSoftmax output ->
-        let at = ofSource output.Span
+    | l when l = LossKind.SoftmaxCrossEntropy && isSoftmax output ->
+        let at = RuntimeErrors.ofSource output.Span
         // the fix: in a pipeline (`... |> softmax`) remove the `|> softmax`, else the call
         let fix, what =
             match pipeInto at nd.Body with

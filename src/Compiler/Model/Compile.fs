@@ -5,6 +5,7 @@ module Nn.Compiler.Compile
 open System.IO
 open Nn.Dsl
 open Nn.Runtime.IR
+open Nn.Runtime.Ops
 open Nn.Compiler.Context
 
 /// A checked network: its declaration and the environment it sees (the prelude and the declarations before it).
@@ -169,9 +170,9 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         | None -> { Span = Some(resultSpan nd.Body); Message = sprintf "`%s` computes %O here" nd.Name out.Shape }
     let error span message = raise (DiagnosticException { Diagnostic.error "NN0210" span message with Notes = [ computes ] })
     let classes = out.Shape.Rank > 0 && out.Shape[-1].IsFixed
-    if (cfg.Loss = "softmaxCrossEntropy" || cfg.Loss = "crossEntropy") && not (classes && out.Shape[-1].Size >= 2) then
-        error (at "loss") (sprintf "`%s` needs an output with two or more classes on its last axis (a fixed size ≥ 2), but the network `%s` computes %O" cfg.Loss nd.Name out.Shape)
-    if List.contains "accuracy" cfg.Metrics && not (classes && out.Shape[-1].Size >= 1) then
+    if cfg.Loss.Target = LossTarget.Classes && not (classes && out.Shape[-1].Size >= 2) then
+        error (at "loss") (sprintf "`%s` needs an output with two or more classes on its last axis (a fixed size ≥ 2), but the network `%s` computes %O" cfg.Loss.Name nd.Name out.Shape)
+    if List.contains Metric.Accuracy cfg.Metrics && not (classes && out.Shape[-1].Size >= 1) then
         error (at "metrics") (sprintf "`accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), but the network `%s` computes %O" nd.Name out.Shape)
     let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
     match cfg.Target with
@@ -180,14 +181,12 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         let target = targetIn net fc expr
         // the output fits the loss and metrics (checked above), so a mismatch now is the target's
         let check (field: string) (message: string) (build: unit -> Node) =
-            try build () |> ignore
-            with :? ShapeException as e ->
-                let why = { Span = Some(at field); Message = message }
-                raise (DiagnosticException { Diagnostic.error e.Code expr.Span e.Message with Notes = [ computes; why ] })
-        let src = toSource (at "loss")
-        check "loss" (sprintf "the loss is `%s`" cfg.Loss) (fun () -> Nn.Runtime.Ops.Losses.Build(cfg.Loss, fc.Builder, out, target, src, cfg.HuberDelta))
+            let why = { Span = Some(at field); Message = message }
+            RuntimeErrors.within expr.Span [ computes; why ] (build >> ignore)
+        let src = RuntimeErrors.toSource (at "loss")
+        check "loss" (sprintf "the loss is `%s`" cfg.Loss.Name) (fun () -> cfg.Loss.Build(fc.Builder, out, target, src, cfg.HuberDelta))
         for m in cfg.Metrics do
-            check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m) (fun () -> Nn.Runtime.Ops.Metrics.Build(m, fc.Builder, out, target, src))
+            check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m.Name) (fun () -> m.Build(fc.Builder, out, target, src))
     warnings
 
 /// Compile a file: all diagnostics found, or the checked program.

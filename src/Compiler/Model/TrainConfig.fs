@@ -4,6 +4,8 @@ module Nn.Compiler.TrainConfig
 open Nn.Dsl
 open Nn.Compiler.Context
 open Nn.Compiler.Tensors
+open Nn.Runtime.Ops
+open Nn.Runtime.Training
 
 /// A column of a CSV file, by header name or 0-based index.
 type Column =
@@ -24,7 +26,7 @@ type DataSource =
     | Generate of count: int * f: (float -> float) * low: float * high: float * noise: float
 
 type Optimizer =
-    { Kind: string
+    { Kind: OptimizerKind
       Lr: float
       Momentum: float
       Nesterov: bool
@@ -42,9 +44,9 @@ type Schedule =
       Warmup: int
       Min: float
       Patience: int
-      Monitor: string }
+      Monitor: Monitor }
 
-type EarlyStopping = { Monitor: string; Patience: int }
+type EarlyStopping = { Monitor: Monitor; Patience: int }
 
 /// Every setting of a `train` block. Defaults are documented in docs/language.md.
 type TrainConfig =
@@ -60,9 +62,9 @@ type TrainConfig =
       /// `shuffle = true` written in the block: also shuffle the rows once, before the validation split
       /// (for files sorted by class); without it the validation rows are the file's last rows
       ShuffleRows: bool
-      Loss: string
+      Loss: LossKind
       HuberDelta: float
-      Metrics: string list
+      Metrics: Metric list
       Optimizer: Optimizer
       Schedule: Schedule option
       L1: float
@@ -79,20 +81,23 @@ type TrainConfig =
       /// where each field was written, for errors found later (data files, run time)
       FieldSpans: Map<string, Span> }
 
-let private losses = [ "mse"; "mae"; "huber"; "binaryCrossEntropy"; "softmaxCrossEntropy"; "crossEntropy" ]
-let private monitors = [ "loss"; "accuracy"; "validationLoss"; "validationAccuracy" ]
+// The names the fields accept come from the runtime's types, parsed here once into typed values.
+let private losses = List.ofSeq LossKind.Names
+let private monitors = List.ofSeq Monitor.Names
+/// The metrics the language accepts (the runtime also has mae and mse metrics, which the language does not name).
+let private metricsOfLanguage = [ Metric.Accuracy ]
 
 let fieldNames =
     [ "data"; "target"; "validation"; "shuffle"; "loss"; "metrics"; "optimizer"; "schedule"; "regularize"
       "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed"; "divergence" ]
 
-let private optimizers = [ "sgd"; "adam"; "adamW"; "rmsprop"; "adagrad" ]
+let private optimizers = List.ofSeq OptimizerKind.Names
 let private schedules = [ "stepDecay"; "exponential"; "cosine"; "warmup"; "reduceOnPlateau" ]
 
 /// The fields whose value names one of a few choices: the field's code, what a choice is called, the choices.
 let private choices: Map<string, string * string * string * string list> =
     Map [ "loss", ("NN0408", "loss", "losses", losses)
-          "metrics", ("NN0409", "metric", "metrics", [ "accuracy" ])
+          "metrics", ("NN0409", "metric", "metrics", metricsOfLanguage |> List.map (fun m -> m.Name))
           "optimizer", ("NN0403", "optimizer", "optimizers", optimizers)
           "schedule", ("NN0404", "schedule", "schedules", schedules)
           "data", ("NN0405", "data source", "data sources", [ "rows"; "idx"; "csv"; "npy"; "generate" ])
@@ -134,24 +139,16 @@ let explainUnknown (field: Field) (d: Diagnostic) : Diagnostic =
     | _ -> d
 
 let defaultOptimizer =
-    { Kind = "sgd"; Lr = 0.01; Momentum = 0.0; Nesterov = false; Beta1 = 0.9; Beta2 = 0.999; Eps = 1e-8
+    { Kind = OptimizerKind.Sgd; Lr = 0.01; Momentum = 0.0; Nesterov = false; Beta1 = 0.9; Beta2 = 0.999; Eps = 1e-8
       WeightDecay = 0.0; Rho = 0.9 }
 
 let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimizer =
     match v with
-    | VConfig(("sgd" | "adam" | "adamW" | "rmsprop" | "adagrad") as kind, args) ->
-        let allowed =
-            match kind with
-            | "sgd" -> [ "lr"; "momentum"; "nesterov" ]
-            | "adam" -> [ "lr"; "beta1"; "beta2"; "eps" ]
-            | "adamW" -> [ "lr"; "beta1"; "beta2"; "eps"; "weightDecay" ]
-            | "rmsprop" -> [ "lr"; "rho"; "eps"; "momentum" ]
-            | _ -> [ "lr"; "eps" ]
-        let f = Settings.read source kind allowed span args
+    | VConfig(name, args) when not (isNull (OptimizerKind.Find name)) ->
+        let kind = OptimizerKind.Find name
+        let f = Settings.read source kind.Name (List.ofSeq kind.HyperParameters) span args
         let fraction name dflt = Settings.number "NN0403" f name dflt (fun x -> x >= 0.0 && x < 1.0) "must be in [0, 1)"
         let nonNegative name dflt = Settings.number "NN0403" f name dflt (fun x -> x >= 0.0) "must not be negative"
-        let defaultLr = match kind with "sgd" -> 0.01 | "adagrad" -> 0.01 | _ -> 1e-3
-        let defaultEps = match kind with "adagrad" -> 1e-10 | _ -> 1e-8
         let momentum = fraction "momentum" 0.0
         let nesterov =
             match Settings.tryFind f "nesterov" with
@@ -161,18 +158,27 @@ let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimi
             | Some { Value = v; Span = s } -> fail "NN0403" s (sprintf "`nesterov` is true or false, not %s" (Value.describe v))
             | None -> false
         { Kind = kind
-          Lr = Settings.number "NN0403" f "lr" defaultLr (fun x -> x > 0.0) "must be positive"
+          Lr = Settings.number "NN0403" f "lr" kind.DefaultLr (fun x -> x > 0.0) "must be positive"
           Momentum = momentum
           Nesterov = nesterov
           Beta1 = fraction "beta1" 0.9
           Beta2 = fraction "beta2" 0.999
-          Eps = nonNegative "eps" defaultEps
-          WeightDecay = nonNegative "weightDecay" (if kind = "adamW" then 1e-2 else 0.0)
-          Rho = fraction "rho" (if kind = "rmsprop" then 0.99 else 0.9) }
+          // the language's rmsprop defaults (PyTorch's eps 1e-8 and rho 0.99) differ from the runtime spec's
+          // (Keras' 1e-7 and 0.9), so they are written here
+          Eps = nonNegative "eps" (if kind = OptimizerKind.RmsProp then 1e-8 else kind.DefaultEps)
+          WeightDecay = nonNegative "weightDecay" kind.DefaultWeightDecay
+          Rho = fraction "rho" (if kind = OptimizerKind.RmsProp then 0.99 else 0.9) }
     | v ->
         fail "NN0403" span (sprintf "`optimizer` is one of %s, but this is %s" (String.concat ", " optimizers) (Value.describe v))
 
-let private schedule (source: Settings.Source) (metrics: string list) (v: Value) (span: Span) : Schedule =
+/// The `monitor` setting of `f` (default validationLoss); a monitor of a metric not in `metrics` fails with `needs`.
+let private monitorIn code (f: Settings.Settings) (metrics: Metric list) (needs: string -> string -> string) =
+    let monitor = Monitor.Find(Settings.symbol code f "monitor" monitors Monitor.ValidationLoss.Name)
+    match Option.ofObj monitor.Metric with
+    | Some m when not (List.contains m metrics) -> fail code (Settings.tryFind f "monitor").Value.Span (needs monitor.Name m.Name)
+    | _ -> monitor
+
+let private schedule (source: Settings.Source) (metrics: Metric list) (v: Value) (span: Span) : Schedule =
     let kind, args =
         match v with
         | VConfig(k, a) -> k, a
@@ -196,9 +202,7 @@ let private schedule (source: Settings.Source) (metrics: string list) (v: Value)
       Patience = Settings.whole "NN0404" f "patience" 3 0
       // the values early stopping can watch; validation values fall back to training values without validation rows
       Monitor =
-        let monitor = Settings.symbol "NN0404" f "monitor" monitors "validationLoss"
-        if monitor.EndsWith "ccuracy" && not (List.contains "accuracy" metrics) then
-            fail "NN0404" (Settings.tryFind f "monitor").Value.Span (sprintf "`reduceOnPlateau` on `%s` needs `metrics = [accuracy]`" monitor)
+        let monitor = monitorIn "NN0404" f metrics (sprintf "`reduceOnPlateau` on `%s` needs `metrics = [%s]`")
         monitor }
 
 let private str (v: Value) (span: Span) what =
@@ -317,11 +321,12 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         match value name with
         | Some(v, s) -> Settings.checkNumber "NN0407" name check msg v s
         | None -> dflt
-    let lossName, delta =
+    let loss, delta =
         match value "loss" with
-        | Some(VSymbol s, _) when List.contains s losses -> s, 1.0
-        | Some(VConfig("huber", [ d, ds ]), _) -> "huber", Settings.checkNumber "NN0408" "huber" (fun x -> x > 0.0) "needs a positive delta" d ds
-        | Some(VConfig("huber", []), _) -> "huber", 1.0
+        | Some(VSymbol s, _) when List.contains s losses -> LossKind.Find s, 1.0
+        | Some(VConfig("huber", [ d, ds ]), _) ->
+            LossKind.Huber, Settings.checkNumber "NN0408" "huber" (fun x -> x > 0.0) "needs a positive delta" d ds
+        | Some(VConfig("huber", []), _) -> LossKind.Huber, 1.0
         | Some(v, s) -> fail "NN0408" s (sprintf "`loss` is one of %s, but this is %s" (String.concat ", " losses) (Value.describe v))
         | None -> fail "NN0408" td.Span (sprintf "`train %s` needs a `loss` field (one of %s)" td.Network (String.concat ", " losses))
     let metrics =
@@ -329,7 +334,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         | Some(VList ms, s) ->
             ms |> List.mapi (fun i m ->
                 match m with
-                | VSymbol("accuracy" as m) -> m
+                | VSymbol name when metricsOfLanguage |> List.exists (fun m -> m.Name = name) -> Metric.Find name
                 | v -> fail "NN0409" (Settings.item source s i) (sprintf "the known metric is `accuracy`, but this is %s" (Value.describe v)))
         | Some(v, s) -> fail "NN0409" s (sprintf "`metrics` is a list such as [accuracy], but this is %s" (Value.describe v))
         | None -> []
@@ -355,10 +360,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         match value "stop" with
         | Some(VConfig("earlyStopping", args), s) ->
             let f = Settings.read source "earlyStopping" [ "monitor"; "patience" ] s args
-            let monitor = Settings.symbol "NN0412" f "monitor" monitors "validationLoss"
-            if monitor.EndsWith "ccuracy" && not (List.contains "accuracy" metrics) then
-                let at = (Settings.tryFind f "monitor").Value.Span
-                fail "NN0412" at (sprintf "early stopping on `%s` needs `metrics = [accuracy]`" monitor)
+            let monitor = monitorIn "NN0412" f metrics (sprintf "early stopping on `%s` needs `metrics = [%s]`")
             Some { Monitor = monitor; Patience = Settings.whole "NN0412" f "patience" 3 0 }
         | Some(v, s) -> fail "NN0412" s (sprintf "`stop` is `earlyStopping { monitor; patience }`, but this is %s" (Value.describe v))
         | None -> None
@@ -371,7 +373,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
           Shuffle = (match value "shuffle" with Some(VBool b, _) -> b | Some(v, s) -> fail "NN0407" s (sprintf "`shuffle` is true or false, not %s" (Value.describe v)) | None -> true)
           ShuffleRows = (match value "shuffle" with Some(VBool true, _) -> true | _ -> false)
-          Loss = lossName
+          Loss = loss
           HuberDelta = delta
           Metrics = metrics
           Optimizer = (match value "optimizer" with Some(v, s) -> optimizer source v s | None -> defaultOptimizer)

@@ -108,8 +108,13 @@ public sealed class DataException : NnRuntimeException
                          int? row = null, int? column = null, long? byteOffset = null, Exception? inner = null)
         : base(code, new SourceSpan(filePath, 0, 0, 0, 0), WithoutName(filePath, message), message, null, inner)
     {
-        FilePath = filePath; Row = row; Column = column; ByteOffset = byteOffset;
+        FilePath = filePath; Row = row; Column = column; ByteOffset = byteOffset; _standalone = message;
     }
+
+    private readonly string _standalone;
+
+    /// <summary>The message as given, which names the file first.</summary>
+    public override string Standalone => _standalone;
 
     /// <summary>Messages start with the file's name (<c>iris.csv: ...</c>) so that they read alone; the
     /// <see cref="NnRuntimeException.Description"/> leaves it out, since the diagnostic's span names the

@@ -59,6 +59,9 @@ public class NnRuntimeException : Exception
     public string Description { get; }
     /// <summary>Further explanations, each at its own span when it has one.</summary>
     public IReadOnlyList<RuntimeNote> Notes { get; }
+    /// <summary>The description as it reads away from <see cref="Span"/>, for a diagnostic placed at the line of the
+    /// program that made the runtime work (a data error names its file first: <c>iris.csv: row 3 ...</c>).</summary>
+    public virtual string Standalone => Description;
 
     private static string Render(string code, SourceSpan span, string description) =>
         span == SourceSpan.None ? $"error {code}: {description}" : $"{span}: error {code}: {description}";

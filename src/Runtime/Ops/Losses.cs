@@ -3,8 +3,8 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Ops;
 
 /// <summary>
-/// The losses of the language as graph builders: each takes the network's prediction and the target and returns
-/// a scalar node, the mean loss over the batch. Every node gets the caller's span.
+/// The losses of the language as graph builders (named by <see cref="LossKind"/>): each takes the network's
+/// prediction and the target and returns a scalar node, the mean loss over the batch. Every node gets the caller's span.
 /// <para>Target forms. The regression losses (<c>mse</c>, <c>mae</c>, <c>huber</c>) and
 /// <c>binaryCrossEntropy</c> need a target of the prediction's shape; a target of shape [n] also fits a
 /// prediction [n, 1]. The cross-entropies (<c>softmaxCrossEntropy</c>, <c>crossEntropy</c>) take, over a
@@ -19,23 +19,6 @@ public static class Losses
 {
     /// <summary>Clamp for probabilities before a logarithm (Keras' <c>epsilon()</c>).</summary>
     public const double Eps = 1e-7;
-
-    /// <summary>The loss names the language knows, for <see cref="Build"/>.</summary>
-    public static readonly IReadOnlyList<string> Kinds =
-        ["mse", "mae", "huber", "binaryCrossEntropy", "softmaxCrossEntropy", "crossEntropy"];
-
-    /// <summary>A loss by its language name; <paramref name="delta"/> is Huber's threshold (default 1).</summary>
-    /// <exception cref="ArgumentException">for an unknown name</exception>
-    public static Node Build(string kind, GraphBuilder b, Node prediction, Node target, SourceSpan span, double delta = 1.0) => kind switch
-    {
-        "mse" => Mse(b, prediction, target, span),
-        "mae" => Mae(b, prediction, target, span),
-        "huber" => Huber(b, prediction, target, span, delta),
-        "binaryCrossEntropy" => BinaryCrossEntropy(b, prediction, target, span),
-        "softmaxCrossEntropy" => SoftmaxCrossEntropy(b, prediction, target, span),
-        "crossEntropy" => CrossEntropy(b, prediction, target, span),
-        _ => throw new ArgumentException($"unknown loss `{kind}` (known: {string.Join(", ", Kinds)})", nameof(kind)),
-    };
 
     /// <summary>Mean squared error: mean((p − t)²).</summary>
     public static Node Mse(GraphBuilder b, Node prediction, Node target, SourceSpan span)

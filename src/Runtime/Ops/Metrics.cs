@@ -3,24 +3,43 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Ops;
 
 /// <summary>
+/// A metric reported in training and evaluation, by its language name and graph builder. The built-ins are
+/// <see cref="Builtins"/>; metrics written in the language (issue #19) will be another subclass.
+/// </summary>
+public abstract record Metric(string Name)
+{
+    /// <summary>The scalar metric node (the mean over the batch). A target that does not fit is NN0210.</summary>
+    public abstract Node Build(GraphBuilder b, Node prediction, Node target, SourceSpan span);
+
+    /// <summary>The language name.</summary>
+    public override string ToString() => Name;
+
+    /// <summary>The fraction of correct predictions (<see cref="Metrics.Accuracy"/>).</summary>
+    public static readonly Metric Accuracy = new Builtin("accuracy", Metrics.Accuracy);
+    /// <summary>Mean absolute error.</summary>
+    public static readonly Metric Mae = new Builtin("mae", Losses.Mae);
+    /// <summary>Mean squared error.</summary>
+    public static readonly Metric Mse = new Builtin("mse", Losses.Mse);
+
+    /// <summary>The built-in metrics.</summary>
+    public static readonly IReadOnlyList<Metric> Builtins = [Accuracy, Mae, Mse];
+
+    /// <summary>The built-in metric of this name, or null.</summary>
+    public static Metric? Find(string name) => Builtins.FirstOrDefault(m => m.Name == name);
+
+    private sealed record Builtin(string Name, Func<GraphBuilder, Node, Node, SourceSpan, Node> Make) : Metric(Name)
+    {
+        public override Node Build(GraphBuilder b, Node prediction, Node target, SourceSpan span) =>
+            Make(b, prediction, target, span);
+    }
+}
+
+/// <summary>
 /// Metrics as graph nodes: each returns a scalar, the mean over the batch. Metrics have no gradient and are
 /// never added to the loss; the trainer averages them over an epoch weighted by batch size.
 /// </summary>
 public static class Metrics
 {
-    /// <summary>The metric names the language knows, for <see cref="Build"/>.</summary>
-    public static readonly IReadOnlyList<string> Kinds = ["accuracy", "mae", "mse"];
-
-    /// <summary>A metric by its language name.</summary>
-    /// <exception cref="ArgumentException">for an unknown name</exception>
-    public static Node Build(string kind, GraphBuilder b, Node prediction, Node target, SourceSpan span) => kind switch
-    {
-        "accuracy" => Accuracy(b, prediction, target, span),
-        "mae" => Losses.Mae(b, prediction, target, span),
-        "mse" => Losses.Mse(b, prediction, target, span),
-        _ => throw new ArgumentException($"unknown metric `{kind}` (known: {string.Join(", ", Kinds)})", nameof(kind)),
-    };
-
     /// <summary>
     /// The fraction of correct predictions. With one output per example (a last axis of size 1) the prediction is
     /// a probability and is correct when (p ≥ 0.5) equals the 0/1 target; if the prediction node is a sigmoid,

@@ -9,11 +9,8 @@ namespace Nn.Runtime.Training;
 /// </summary>
 public sealed record EarlyStoppingSpec
 {
-    /// <summary>The values that can be monitored.</summary>
-    public static readonly IReadOnlyList<string> Monitors = ["validationLoss", "validationAccuracy", "loss", "accuracy"];
-
     /// <summary>What to watch.</summary>
-    public string Monitor { get; init; } = "validationLoss";
+    public Monitor Monitor { get; init; } = Monitor.ValidationLoss;
     /// <summary>Epochs without improvement before stopping.</summary>
     public int Patience { get; init; } = 5;
     /// <summary>Put the best epoch's weights back when training ends.</summary>
@@ -22,27 +19,17 @@ public sealed record EarlyStoppingSpec
     public double MinDelta { get; init; }
 
     /// <summary>True when larger values are better (accuracies).</summary>
-    public bool Maximize => Maximizes(Monitor);
-
-    /// <summary>True when larger values of <paramref name="monitor"/> are better (accuracies); losses must go down.
-    /// Shared by early stopping and <c>reduceOnPlateau</c>, which watch the same values.</summary>
-    public static bool Maximizes(string monitor) => monitor.EndsWith("ccuracy", StringComparison.Ordinal);
-
-    /// <summary>Whether <paramref name="value"/> of <paramref name="monitor"/> improves on <paramref name="best"/> (NaN: no
-    /// value yet) by more than <paramref name="minDelta"/>. A non-finite value never improves.</summary>
-    public static bool Improves(string monitor, double value, double best, double minDelta) =>
-        double.IsFinite(value) && (double.IsNaN(best) || (Maximizes(monitor) ? value > best + minDelta : value < best - minDelta));
+    public bool Maximize => Monitor.Maximize;
 }
 
 /// <summary>The running state of early stopping: the best value, its epoch and the epochs waited since.</summary>
 public sealed class EarlyStopping
 {
     /// <summary>Starts watching.</summary>
-    /// <exception cref="ArgumentException">for an unknown monitor or a negative patience</exception>
+    /// <exception cref="ArgumentException">for a missing monitor or a negative patience</exception>
     public EarlyStopping(EarlyStoppingSpec spec)
     {
-        if (!EarlyStoppingSpec.Monitors.Contains(spec.Monitor))
-            throw new ArgumentException($"unknown monitor `{spec.Monitor}` (known: {string.Join(", ", EarlyStoppingSpec.Monitors)})");
+        if (spec.Monitor is null) throw new ArgumentException("no `monitor`");
         if (spec.Patience < 0) throw new ArgumentException($"`patience` must not be negative, got {spec.Patience}");
         Spec = spec;
     }
@@ -62,7 +49,7 @@ public sealed class EarlyStopping
     /// A non-finite value never improves.</summary>
     public bool Observe(int epoch, double value)
     {
-        bool better = EarlyStoppingSpec.Improves(Spec.Monitor, value, BestEpoch < 0 ? double.NaN : Best, Spec.MinDelta);
+        bool better = Spec.Monitor.Improves(value, BestEpoch < 0 ? double.NaN : Best, Spec.MinDelta);
         if (better) { Best = value; BestEpoch = epoch; Wait = 0; return true; }
         if (++Wait >= Spec.Patience) ShouldStop = true;
         return false;

@@ -17,11 +17,8 @@ namespace Nn.Runtime.Training;
 /// </summary>
 public sealed record OptimizerSpec
 {
-    /// <summary>The optimizers the language knows.</summary>
-    public static readonly IReadOnlyList<string> Kinds = ["sgd", "adam", "adamW", "rmsprop", "adagrad"];
-
-    /// <summary><c>sgd</c>, <c>adam</c>, <c>adamW</c>, <c>rmsprop</c> or <c>adagrad</c>.</summary>
-    public string Kind { get; init; } = "sgd";
+    /// <summary>The optimizer (<see cref="OptimizerKind.Builtins"/>).</summary>
+    public OptimizerKind Kind { get; init; } = OptimizerKind.Sgd;
     /// <summary>The base learning rate (a schedule scales it on the host); null: the kind's default.</summary>
     public double? Lr { get; init; }
     /// <summary>Momentum of sgd and rmsprop (0: none).</summary>
@@ -40,16 +37,16 @@ public sealed record OptimizerSpec
     public double Rho { get; init; } = 0.9;
 
     /// <summary>The learning rate in use.</summary>
-    public double EffectiveLr => Lr ?? (Kind is "sgd" or "adagrad" ? 0.01 : 1e-3);
+    public double EffectiveLr => Lr ?? Kind.DefaultLr;
     /// <summary>The ε in use.</summary>
-    public double EffectiveEps => Eps ?? Kind switch { "rmsprop" => 1e-7, "adagrad" => 1e-10, _ => 1e-8 };
+    public double EffectiveEps => Eps ?? Kind.DefaultEps;
     /// <summary>The weight decay in use.</summary>
-    public double EffectiveWeightDecay => WeightDecay ?? (Kind == "adamW" ? 1e-2 : 0);
+    public double EffectiveWeightDecay => WeightDecay ?? Kind.DefaultWeightDecay;
 
-    /// <summary>Checks the kind and ranges; throws <see cref="ArgumentException"/> naming the field.</summary>
+    /// <summary>Checks the ranges; throws <see cref="ArgumentException"/> naming the field.</summary>
     public void Validate()
     {
-        if (!Kinds.Contains(Kind)) throw new ArgumentException($"unknown optimizer `{Kind}` (known: {string.Join(", ", Kinds)})");
+        if (Kind is null) throw new ArgumentException("no optimizer `Kind`");
         if (!(EffectiveLr > 0)) throw new ArgumentException($"`lr` must be positive, got {EffectiveLr}");
         if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"`momentum` must be in [0, 1), got {Momentum}");
         if (Nesterov && Momentum == 0) throw new ArgumentException("`nesterov = true` needs a momentum above 0");
@@ -94,61 +91,15 @@ public static class Optimizers
         var e = new Emit(b, span);
         var newParams = new List<KeyValuePair<Node, Node>>();
         var newStates = new List<KeyValuePair<Node, Node>>();
-        double wd = spec.EffectiveWeightDecay, eps = spec.EffectiveEps;
+        double wd = spec.EffectiveWeightDecay;
         foreach (var (p, grad) in grads)
         {
             if (p.Op != OpKind.Param) throw new ArgumentException($"{p} is a {p.Op}, not a Param");
             if (!p.Shape.Equals(grad.Shape)) throw new ArgumentException($"the gradient of `{p.Name}` has shape {grad.Shape}, not {p.Shape}");
             Node Slot(string slot, InitSpec? init = null) => b.State($"{p.Name}.{slot}", p.Shape, init ?? InitSpec.Zeros, span);
             void Keep(Node state, Node value) => newStates.Add(new(state, value));
-            var g = wd != 0 && spec.Kind != "adamW" ? e.Add(grad, e.Scale(wd, p)) : grad;
-            Node step; // what is multiplied by lr and subtracted
-            switch (spec.Kind)
-            {
-                case "sgd":
-                    if (spec.Momentum == 0) { step = g; break; }
-                    var buf = Slot("m");
-                    var nb = e.Add(e.Scale(spec.Momentum, buf), g);
-                    Keep(buf, nb);
-                    step = spec.Nesterov ? e.Add(g, e.Scale(spec.Momentum, nb)) : nb;
-                    break;
-                case "adam" or "adamW":
-                    {
-                        var m = Slot("m"); var v = Slot("v");
-                        var nm = e.Add(e.Scale(spec.Beta1, m), e.Scale(1 - spec.Beta1, g));
-                        var nv = e.Add(e.Scale(spec.Beta2, v), e.Scale(1 - spec.Beta2, e.Square(g)));
-                        Keep(m, nm); Keep(v, nv);
-                        var c1 = e.Sub(e.C(1), e.Pow(e.C(spec.Beta1), t));
-                        var c2 = e.Sub(e.C(1), e.Pow(e.C(spec.Beta2), t));
-                        step = e.Div(e.Div(nm, c1), e.Add(e.Sqrt(e.Div(nv, c2)), e.C(eps)));
-                        if (spec.Kind == "adamW" && wd != 0) step = e.Add(step, e.Scale(wd, p));
-                        break;
-                    }
-                case "rmsprop":
-                    {
-                        var v = Slot("v");
-                        var nv = e.Add(e.Scale(spec.Rho, v), e.Scale(1 - spec.Rho, e.Square(g)));
-                        Keep(v, nv);
-                        step = e.Div(g, e.Add(e.Sqrt(nv), e.C(eps)));
-                        if (spec.Momentum != 0)
-                        {
-                            var m = Slot("m");
-                            step = e.Add(e.Scale(spec.Momentum, m), step);
-                            Keep(m, step);
-                        }
-                        break;
-                    }
-                case "adagrad":
-                    {
-                        var s = Slot("sum");
-                        var ns = e.Add(s, e.Square(g));
-                        Keep(s, ns);
-                        step = e.Div(g, e.Add(e.Sqrt(ns), e.C(eps)));
-                        break;
-                    }
-                default:
-                    throw new ArgumentException($"unknown optimizer `{spec.Kind}`");
-            }
+            var g = wd != 0 && !spec.Kind.DecoupledWeightDecay ? e.Add(grad, e.Scale(wd, p)) : grad;
+            var step = spec.Kind.Step(new UpdateContext(e, spec, p, g, t, s => Slot(s), Keep)); // what lr multiplies
             newParams.Add(new(p, e.Sub(p, e.Mul(lr, step))));
         }
         return new OptimizerUpdate(newParams, newStates);

@@ -38,9 +38,9 @@ public sealed record ScheduleSpec
     public double Min { get; init; }
     /// <summary>reduceOnPlateau: epochs without improvement before reducing.</summary>
     public int Patience { get; init; } = 10;
-    /// <summary>reduceOnPlateau: what to watch, one of <see cref="EarlyStoppingSpec.Monitors"/> (validation values fall back to
-    /// training values without validation rows; see <see cref="Trainer.Monitored"/>).</summary>
-    public string Monitor { get; init; } = "validationLoss";
+    /// <summary>reduceOnPlateau: what to watch, one of <see cref="Monitor.Builtins"/> (validation values fall back to
+    /// training values without validation rows; see <see cref="Training.Monitor.ValueIn"/>).</summary>
+    public Monitor Monitor { get; init; } = Monitor.ValidationLoss;
 }
 
 /// <summary>A running schedule: the rate for each step, and (for reduceOnPlateau) the state it learns from epoch
@@ -70,8 +70,7 @@ public sealed class Schedule
         if (spec.Warmup is { } w && !(w >= 0)) throw new ArgumentException($"`warmup` must not be negative, got {w}");
         if (!(spec.Min >= 0) || double.IsInfinity(spec.Min)) throw new ArgumentException($"`min` must be a rate of at least 0, got {spec.Min}");
         if (spec.Patience < 0) throw new ArgumentException($"`patience` must not be negative, got {spec.Patience}");
-        if (!EarlyStoppingSpec.Monitors.Contains(spec.Monitor))
-            throw new ArgumentException($"unknown monitor `{spec.Monitor}` (known: {string.Join(", ", EarlyStoppingSpec.Monitors)})");
+        if (spec.Monitor is null) throw new ArgumentException("no `monitor`");
         return new Schedule(spec, baseLr, epochs, stepsPerEpoch);
     }
 
@@ -105,7 +104,7 @@ public sealed class Schedule
     public void EpochEnded(double monitored)
     {
         if (_spec.Kind != "reduceOnPlateau") return;
-        if (EarlyStoppingSpec.Improves(_spec.Monitor, monitored, _best, 1e-4)) { _best = monitored; _wait = 0; return; }
+        if (_spec.Monitor.Improves(monitored, _best, 1e-4)) { _best = monitored; _wait = 0; return; }
         if (++_wait >= _spec.Patience)
         {
             // as Keras: reduce only while above the floor; LearningRate clamps the last reduction to it

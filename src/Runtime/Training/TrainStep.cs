@@ -19,12 +19,12 @@ public delegate Node ForwardBuilder(ForwardContext context);
 /// </summary>
 public sealed record TrainSpec
 {
-    /// <summary>The loss, one of <see cref="Losses.Kinds"/>.</summary>
-    public string Loss { get; init; } = "mse";
+    /// <summary>The loss (<see cref="LossKind.Builtins"/>).</summary>
+    public LossKind Loss { get; init; } = LossKind.Mse;
     /// <summary>Huber's δ when <see cref="Loss"/> is <c>huber</c>.</summary>
     public double HuberDelta { get; init; } = 1.0;
-    /// <summary>Metrics, from <see cref="Ops.Metrics.Kinds"/>, reported in training and evaluation.</summary>
-    public IReadOnlyList<string> Metrics { get; init; } = [];
+    /// <summary>Metrics (<see cref="Metric.Builtins"/>), reported in training and evaluation.</summary>
+    public IReadOnlyList<Metric> Metrics { get; init; } = [];
     /// <summary>The optimizer.</summary>
     public OptimizerSpec Optimizer { get; init; } = new();
     /// <summary>L1/L2 penalties added to the training loss.</summary>
@@ -79,15 +79,15 @@ public sealed class StepGraphs
     /// <summary>Every persistent State of the training graph (optimizer and layer state).</summary>
     public IReadOnlyList<Node> States => Train.States.ToArray();
     /// <summary>The metric names, in output order.</summary>
-    public IReadOnlyList<string> Metrics => Spec.Metrics;
+    public IReadOnlyList<string> Metrics => Spec.Metrics.Select(m => m.Name).ToArray();
 }
 
 /// <summary>Builds the training, evaluation and prediction graphs from a <see cref="ForwardBuilder"/>.</summary>
 /// <example>How the compiler and the CLI drive training (C# shown; the F# is the same calls):
 /// <code>
-/// var spec = new TrainSpec { Loss = "softmaxCrossEntropy", Metrics = ["accuracy"],
+/// var spec = new TrainSpec { Loss = LossKind.SoftmaxCrossEntropy, Metrics = [Metric.Accuracy],
 ///     TargetShape = TrainStep.TargetShapeOf(data.Targets!.Shape),
-///     Optimizer = new OptimizerSpec { Kind = "sgd", Lr = 0.05, Momentum = 0.9, Nesterov = true },
+///     Optimizer = new OptimizerSpec { Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9, Nesterov = true },
 ///     Regularize = new RegularizationSpec(L2: 1e-4) };
 /// var graphs = TrainStep.Build(ctx => EvaluateNetwork(ctx), spec);   // the compiler's forward evaluation
 /// var exec = Trainer.ReferenceExecutor(graphs, seed: 42);              // initial values from the seed
@@ -95,7 +95,7 @@ public sealed class StepGraphs
 /// var result = Trainer.Fit(graphs, exec, train, validation, new TrainOptions {
 ///     Epochs = 20, Batch = 64, Seed = 42,
 ///     Schedule = new ScheduleSpec { Kind = "stepDecay", Every = 5, Factor = 0.5 },
-///     Stop = new EarlyStoppingSpec { Monitor = "validationLoss", Patience = 3 },
+///     Stop = new EarlyStoppingSpec { Monitor = Monitor.ValidationLoss, Patience = 3 },
 ///     OnEpoch = Print, OnCheckpoint = s => TrainingCheckpoint.Save(Path.Combine(dir, TrainingCheckpoint.FileName), s) });
 /// </code></example>
 public static class TrainStep
@@ -166,9 +166,9 @@ public static class TrainStep
     {
         var b = ctx.Builder;
         var target = spec.Target is { } make ? make(ctx) : b.Input(TargetInput, spec.TargetShape ?? output.Shape, spec.LossSpan);
-        var loss = Losses.Build(spec.Loss, b, output, target, spec.LossSpan, spec.HuberDelta);
+        var loss = spec.Loss.Build(b, output, target, spec.LossSpan, spec.HuberDelta);
         var metrics = spec.Metrics
-            .Select(m => new KeyValuePair<string, Node>(MetricPrefix + m, Ops.Metrics.Build(m, b, output, target, spec.LossSpan)))
+            .Select(m => new KeyValuePair<string, Node>(MetricPrefix + m.Name, m.Build(b, output, target, spec.LossSpan)))
             .ToList();
         return (loss, metrics);
     }

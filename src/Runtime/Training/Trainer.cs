@@ -133,10 +133,13 @@ public static class Trainer
         int batches = (train.Count + options.Batch - 1) / options.Batch;
         var schedule = Schedule.Create(options.Schedule, graphs.Spec.Optimizer.EffectiveLr, options.Epochs, batches);
         var stop = options.Stop is { } s ? new EarlyStopping(s) : null;
-        if (stop is not null && stop.Spec.Maximize && !graphs.Metrics.Contains("accuracy"))
-            throw new ArgumentException($"early stopping monitors `{stop.Spec.Monitor}`, which needs `metrics = [accuracy]`");
-        if (options.Schedule.Kind == "reduceOnPlateau" && EarlyStoppingSpec.Maximizes(options.Schedule.Monitor) && !graphs.Metrics.Contains("accuracy"))
-            throw new ArgumentException($"reduceOnPlateau monitors `{options.Schedule.Monitor}`, which needs `metrics = [accuracy]`");
+        if (stop?.Spec.Monitor.Metric is { } watched && !graphs.Metrics.Contains(watched.Name))
+            throw new ArgumentException(
+                $"early stopping monitors `{stop.Spec.Monitor}`, which needs `metrics = [{watched.Name}]`");
+        if (options.Schedule.Kind == "reduceOnPlateau" && options.Schedule.Monitor.Metric is { } plateau
+            && !graphs.Metrics.Contains(plateau.Name))
+            throw new ArgumentException(
+                $"reduceOnPlateau monitors `{options.Schedule.Monitor}`, which needs `metrics = [{plateau.Name}]`");
         var shuffle = Rng.Derive(options.Seed, 1);
         ulong dropoutSeed = Rng.Derive(options.Seed, 2).NextUInt64();
         long steps = 0;
@@ -196,7 +199,7 @@ public static class Trainer
                         new NonFiniteException(graphs.Train.Output("loss"), double.IsNaN(r.Loss) ? "NaN" : "infinity", 0));
                 if (double.IsNaN(firstLoss)) firstLoss = r.Loss;
                 if (options.Divergence > 0 && r.Loss > options.Divergence * Math.Max(Math.Abs(firstLoss), 1.0))
-                    throw new TrainingDivergedException(steps, epoch, bi, graphs.Train.Output("loss"), graphs.Spec.Loss,
+                    throw new TrainingDivergedException(steps, epoch, bi, graphs.Train.Output("loss"), graphs.Spec.Loss.Name,
                         r.Loss, options.Divergence, firstLoss);
                 sums.Add(r, size);
             }
@@ -217,8 +220,8 @@ public static class Trainer
                 vmetrics is null ? null : Named(graphs, vmetrics), train.Count / Math.Max(seconds, 1e-9), lr)
             { Seconds = epochClock.Elapsed.TotalSeconds };
             history.Add(report);
-            schedule.EpochEnded(Monitored(options.Schedule.Monitor, report));
-            if (stop is not null && stop.Observe(epoch, Monitored(stop.Spec.Monitor, report)) && stop.Spec.RestoreBest)
+            schedule.EpochEnded(options.Schedule.Monitor.ValueIn(report));
+            if (stop is not null && stop.Observe(epoch, stop.Spec.Monitor.ValueIn(report)) && stop.Spec.RestoreBest)
                 best = exec.Snapshot();
             options.OnEpoch?.Invoke(report);
             options.OnCheckpoint?.Invoke(new TrainingState(epoch + 1, steps, exec.Snapshot(), shuffle.State,
@@ -234,15 +237,6 @@ public static class Trainer
         return new TrainResult(history, stoppedEarly, stop?.BestEpoch is >= 0 ? stop.BestEpoch : null, steps)
             { RestoredEpoch = restored };
     }
-
-    /// <summary>The value early stopping watches; validation values fall back to training values without validation data.</summary>
-    public static double Monitored(string monitor, EpochReport r) => monitor switch
-    {
-        "validationLoss" => r.ValidationLoss ?? r.TrainLoss,
-        "validationAccuracy" => r.ValidationMetrics?["accuracy"] ?? r.Metrics["accuracy"],
-        "accuracy" => r.Metrics["accuracy"],
-        _ => r.TrainLoss,
-    };
 
     private static Dictionary<string, double> Named(StepGraphs g, double[] values) =>
         g.Metrics.Select((m, i) => (m, i)).ToDictionary(p => p.m, p => values[p.i]);

@@ -38,16 +38,16 @@ let private dense (b: GraphBuilder) (x: Node) (i: int) (o: int) (name: string) =
     let bias = b.Param(name + ".b", Shape.Of o, InitSpec("uniform", -0.1, 0.1), sp)
     b.Binary(OpKind.Add, b.MatMul(x, w, sp), bias, sp)
 
-let private mlp (opt: OptimizerSpec) (loss: string) (act: OpKind) (outAct: OpKind option) (extra: ForwardContext -> Node -> Node) =
-    let classes = if loss = "softmaxCrossEntropy" || loss = "crossEntropy" then 4 else 3
+let private mlp (opt: OptimizerSpec) (loss: LossKind) (act: OpKind) (outAct: OpKind option) (extra: ForwardContext -> Node -> Node) =
+    let classes = if loss.Target = LossTarget.Classes then 4 else 3
     let fwd (ctx: ForwardContext) =
         let b = ctx.Builder
         let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 12), sp)
         let h = extra ctx (b.Unary(act, dense b x 12 16 "d1", sp))
         let o = dense b h 16 classes "d2"
         match outAct with Some a -> b.Unary(a, o, sp) | None -> o
-    let indices = loss = "softmaxCrossEntropy" || loss = "crossEntropy"
-    let spec = TrainSpec(Loss = loss, Optimizer = opt, Metrics = (if indices then [ "accuracy" ] else []),
+    let indices = loss.Target = LossTarget.Classes
+    let spec = TrainSpec(Loss = loss, Optimizer = opt, Metrics = (if indices then [ Metric.Accuracy ] else []),
                          TargetShape = (if indices then Shape(Dim.Sym "n") else null))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 12 |]; Classes = classes
       Target = fun n -> if indices then [| n |] else [| n; classes |] }
@@ -60,7 +60,7 @@ let private wideMlp (opt: OptimizerSpec) =
         let h1 = b.Unary(OpKind.Tanh, dense b x 40 128 "d1", sp)
         let h2 = b.Unary(OpKind.Tanh, dense b h1 128 64 "d2", sp)
         dense b h2 64 4 "out"
-    let spec = TrainSpec(Loss = "softmaxCrossEntropy", Optimizer = opt, Metrics = [ "accuracy" ], TargetShape = Shape(Dim.Sym "n"))
+    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, Optimizer = opt, Metrics = [ Metric.Accuracy ], TargetShape = Shape(Dim.Sym "n"))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 40 |]; Classes = 4; Target = fun n -> [| n |] }
 
 let private convNet () =
@@ -75,8 +75,8 @@ let private convNet () =
         let c2 = b.Pool(OpKind.AvgPool2d, b.Unary(OpKind.Tanh, b.Conv2d(p, k2, 1, 1, [| 0; 0; 1; 1 |], sp), sp), 2, 2, sp)
         let flat = b.Reshape(c2, Shape(Dim.Sym "n", Dim.Of 12), sp)
         dense b flat 12 4 "out"
-    let spec = TrainSpec(Loss = "softmaxCrossEntropy", Optimizer = OptimizerSpec(Kind = "adam", Lr = 0.01),
-                         Metrics = [ "accuracy" ], TargetShape = Shape(Dim.Sym "n"))
+    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01),
+                         Metrics = [ Metric.Accuracy ], TargetShape = Shape(Dim.Sym "n"))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 8; 8; 1 |]; Classes = 4; Target = fun n -> [| n |] }
 
 /// Stride 2 with Keras' `same` padding (0 before, 1 after on a 9×8 image), then pooling with overlapping windows and
@@ -92,8 +92,8 @@ let private stridedConvNet () =
         let a = b.Pool(OpKind.AvgPool2d, p, 3, 1, [| 1; 1; 1; 1 |], sp)                // [n, 3, 2, 4]
         let flat = b.Reshape(a, Shape(Dim.Sym "n", Dim.Of 24), sp)
         dense b flat 24 4 "out"
-    let spec = TrainSpec(Loss = "softmaxCrossEntropy", Optimizer = OptimizerSpec(Kind = "adam", Lr = 0.01),
-                         Metrics = [ "accuracy" ], TargetShape = Shape(Dim.Sym "n"))
+    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01),
+                         Metrics = [ Metric.Accuracy ], TargetShape = Shape(Dim.Sym "n"))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 9; 8; 2 |]; Classes = 4; Target = fun n -> [| n |] }
 
 let private batch (net: Net) (rng: Random) (n: int) =
@@ -126,36 +126,36 @@ let private agree (net: Net) (threads: int) =
     closeTo "prediction" (fused.Predict x).Data (reference.Predict x).Data
 
 let private optimizers =
-    [ "sgd", OptimizerSpec(Kind = "sgd", Lr = 0.1)
-      "sgd momentum", OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9)
-      "sgd nesterov", OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9, Nesterov = true)
-      "adam", OptimizerSpec(Kind = "adam", Lr = 0.01)
-      "adamW", OptimizerSpec(Kind = "adamW", Lr = 0.01)
-      "rmsprop", OptimizerSpec(Kind = "rmsprop", Lr = 0.01)
-      "adagrad", OptimizerSpec(Kind = "adagrad", Lr = 0.1) ]
+    [ "sgd", OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)
+      "sgd momentum", OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9)
+      "sgd nesterov", OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9, Nesterov = true)
+      "adam", OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)
+      "adamW", OptimizerSpec(Kind = OptimizerKind.AdamW, Lr = 0.01)
+      "rmsprop", OptimizerSpec(Kind = OptimizerKind.RmsProp, Lr = 0.01)
+      "adagrad", OptimizerSpec(Kind = OptimizerKind.Adagrad, Lr = 0.1) ]
 
 let private losses =
-    [ "mse", None; "mae", None; "huber", None; "binaryCrossEntropy", Some OpKind.Sigmoid
-      "softmaxCrossEntropy", None; "crossEntropy", Some OpKind.Softmax ]
+    [ LossKind.Mse, None; LossKind.Mae, None; LossKind.Huber, None; LossKind.BinaryCrossEntropy, Some OpKind.Sigmoid
+      LossKind.SoftmaxCrossEntropy, None; LossKind.CrossEntropy, Some OpKind.Softmax ]
 
-let private sgd = OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9)
+let private sgd = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9)
 let private noExtra _ h = h
 
 [<Tests>]
 let tests =
     testList "Runtime.Engine.FusedExecutor" [
         testList "every optimizer" [
-            for name, opt in optimizers -> test name { agree (mlp opt "softmaxCrossEntropy" OpKind.Relu None noExtra) 1 }
+            for name, opt in optimizers -> test name { agree (mlp opt LossKind.SoftmaxCrossEntropy OpKind.Relu None noExtra) 1 }
         ]
         testList "every loss" [
-            for loss, outAct in losses -> test loss { agree (mlp sgd loss OpKind.Tanh outAct noExtra) 1 }
+            for loss, outAct in losses -> test loss.Name { agree (mlp sgd loss OpKind.Tanh outAct noExtra) 1 }
         ]
         testList "weights in panel layout agree with the reference" [
             for name, opt in optimizers do yield test name { agree (wideMlp opt) 1 }
-            yield test "two threads" { agree (wideMlp (OptimizerSpec(Kind = "adam", Lr = 0.01))) 2 }
+            yield test "two threads" { agree (wideMlp (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01))) 2 }
         ]
         test "panel layout and row-major weights train bit for bit the same" {
-            let net = wideMlp (OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9, Nesterov = true))
+            let net = wideMlp (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9, Nesterov = true))
             let init = Initializers.ForGraph(net.Graphs.Train, 3UL)
             let create off =
                 FusedExecutor.PanelsOff <- off
@@ -179,7 +179,7 @@ let tests =
             for kv in panels.Snapshot() do Expect.equal kv.Value.Data sb[kv.Key].Data $"{kv.Key} after Load"
         }
         test "SGD updates inside their weight gradients' products train bit for bit as separate passes, and stop on NaN" {
-            for opt in [ OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9); OptimizerSpec(Kind = "sgd", Lr = 0.1) ] do
+            for opt in [ OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9); OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1) ] do
                 let net = wideMlp opt
                 let init = Initializers.ForGraph(net.Graphs.Train, 4UL)
                 let rng = Random 9
@@ -205,19 +205,19 @@ let tests =
                 for kv in inside.Snapshot() do Expect.equal kv.Value.Data sa[kv.Key].Data $"{kv.Key} unchanged"
         }
         test "dropout masks equal the reference's" {
-            agree (mlp sgd "softmaxCrossEntropy" OpKind.Relu None (fun ctx h -> Layers.Dropout(ctx, h, 0.3, sp))) 1
+            agree (mlp sgd LossKind.SoftmaxCrossEntropy OpKind.Relu None (fun ctx h -> Layers.Dropout(ctx, h, 0.3, sp))) 1
         }
         test "batchNorm with running statistics" {
-            agree (mlp sgd "mse" OpKind.Sigmoid None (fun ctx h -> Layers.BatchNorm(ctx, h, "bn", sp))) 1
+            agree (mlp sgd LossKind.Mse OpKind.Sigmoid None (fun ctx h -> Layers.BatchNorm(ctx, h, "bn", sp))) 1
         }
         test "conv net: conv2d, relu, max and average pooling, reshape, dense, adam" { agree (convNet ()) 1 }
         test "stride-2 conv with Keras' same padding, padded overlapping pooling" { agree (stridedConvNet ()) 1 }
         test "stride-2 conv with Keras' same padding, padded overlapping pooling, two threads" { agree (stridedConvNet ()) 2 }
         test "two threads agree with the reference" {
-            agree (mlp (OptimizerSpec(Kind = "adam", Lr = 0.01)) "softmaxCrossEntropy" OpKind.Relu None noExtra) 2
+            agree (mlp (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)) LossKind.SoftmaxCrossEntropy OpKind.Relu None noExtra) 2
         }
         test "1 and 2 threads agree on a batch large enough to split GEMMs and loops" {
-            let net = mlp sgd "softmaxCrossEntropy" OpKind.Relu None noExtra
+            let net = mlp sgd LossKind.SoftmaxCrossEntropy OpKind.Relu None noExtra
             let init = Initializers.ForGraph(net.Graphs.Train, 1UL)
             let one = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = 1))
             let two = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = 2))
@@ -229,7 +229,7 @@ let tests =
             for kv in one.Snapshot() do closeTo kv.Key (two.Snapshot()[kv.Key]).Data kv.Value.Data
         }
         test "a training step allocates nothing after warm-up" {
-            let net = mlp (OptimizerSpec(Kind = "adam", Lr = 0.01)) "mse" OpKind.Relu None
+            let net = mlp (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)) LossKind.Mse OpKind.Relu None
                           (fun ctx h -> Layers.Dropout(ctx, h, 0.2, sp))
             let exec = Executors.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
             let rng = Random 2
@@ -251,7 +251,7 @@ let tests =
             Expect.equal best 0L "bytes allocated by 48 steps (two batch sizes), best of three windows"
         }
         test "a diverging step names the first non-finite node and leaves the Params unchanged" {
-            let net = mlp (OptimizerSpec(Kind = "sgd", Lr = 0.1)) "mse" OpKind.Relu None noExtra
+            let net = mlp (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)) LossKind.Mse OpKind.Relu None noExtra
             let exec = Executors.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
             let before = exec.Snapshot()
             let x = HostTensor([| 2; 12 |], Array.init 24 (fun i -> if i = 3 then Single.NaN else 0.5f))

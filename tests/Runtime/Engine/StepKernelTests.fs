@@ -57,7 +57,7 @@ let private mlp (width: int) (opt: OptimizerSpec) =
         let b = ctx.Builder
         let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 24), sp)
         dense b (b.Unary(OpKind.Relu, dense b x 24 width "d1", sp)) width 3 "d2"
-    TrainStep.Build(ForwardBuilder fwd, TrainSpec(Loss = "mse", Optimizer = opt))
+    TrainStep.Build(ForwardBuilder fwd, TrainSpec(Loss = LossKind.Mse, Optimizer = opt))
 
 let private data (rng: Random) (rows: int) (targetScale: float32) =
     let x = randomTensor rng [| rows; 24 |]
@@ -69,8 +69,8 @@ let private close (what: string) (a: float32[]) (e: float32[]) =
         if not (abs (float a[i] - float e[i]) <= 2e-4 + 2e-3 * abs (float e[i])) then failtestf "%s[%d]: fused %g, reference %g" what i a[i] e[i]
 
 let private sgdKinds =
-    [ "sgd", OptimizerSpec(Kind = "sgd", Lr = 0.05)
-      "sgd momentum", OptimizerSpec(Kind = "sgd", Lr = 0.05, Momentum = 0.9) ]
+    [ "sgd", OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05)
+      "sgd momentum", OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9) ]
 
 [<Tests>]
 let tests =
@@ -126,7 +126,7 @@ let tests =
                     }
         ]
         test "each weight's update stores one of its new values over the gradient's buffer, which the step then swaps in" {
-            let graphs = mlp 64 (OptimizerSpec(Kind = "sgd", Lr = 0.05, Momentum = 0.9))
+            let graphs = mlp 64 (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
             let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
             let plan = exec.TrainPlan
             let dims = Dictionary<string, int>(dict [ "n", 20 ])
@@ -143,7 +143,7 @@ let tests =
                 Expect.equal buffers.SlotSizes[buffers.SlotOf[v.Id]] counts[v.Id] "of the value's exact size (its array is swapped with the old value's)"
         }
         test "each weight's update runs right after the product that computes its gradient" {
-            let graphs = mlp 64 (OptimizerSpec(Kind = "sgd", Lr = 0.05, Momentum = 0.9))
+            let graphs = mlp 64 (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
             let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
             let plan = exec.TrainPlan
             let kernels = plan.Kernels |> Array.ofSeq
@@ -159,7 +159,7 @@ let tests =
             Expect.equal updates.Length 2 "two weight updates directly after their GEMMs"
         }
         test "an Adam update (both moments and the weight) is one fused loop that stores only the new values" {
-            let graphs = mlp 64 (OptimizerSpec(Kind = "adam", Lr = 0.01))
+            let graphs = mlp 64 (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01))
             let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
             let plan = exec.TrainPlan
             let outputs = plan.Graph.Outputs |> Seq.map (fun o -> o.Value) |> HashSet

@@ -8,6 +8,7 @@ open Expecto
 open Nn.Runtime
 open Nn.Runtime.IR
 open Nn.Runtime.Data
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 
 let private sp = SourceSpan.None
@@ -32,7 +33,7 @@ let private data =
     Dataset(HostTensor([| 40; 2 |], xs), HostTensor([| 40; 1 |], ys))
 
 let private graphs () =
-    TrainStep.Build(net, TrainSpec(Loss = "binaryCrossEntropy", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 3.0, Momentum = 0.9)))
+    TrainStep.Build(net, TrainSpec(Loss = LossKind.BinaryCrossEntropy, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 3.0, Momentum = 0.9)))
 
 let private fused (g: StepGraphs) =
     Nn.Runtime.Engine.Executors.Create(g, Initializers.ForGraph(g.Train, 5UL), Nn.Runtime.Engine.ExecutorOptions())

@@ -59,28 +59,28 @@ let tests =
     testList "Runtime.Training.Optimizers" [
         test "sgd without momentum: three steps by hand" {
             // w = w - 0.1 g: 1 → 0.95 → 0.925 → 1.025; -2 → -1.9 → -2.1 → -2.1
-            agree (graphSteps (OptimizerSpec(Kind = "sgd", Lr = lr))) [ [| 0.95; -1.9 |]; [| 0.925; -2.1 |]; [| 1.025; -2.1 |] ]
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr))) [ [| 0.95; -1.9 |]; [| 0.925; -2.1 |]; [| 1.025; -2.1 |] ]
         }
         test "sgd with momentum 0.9 (PyTorch: b = 0.9b + g, w -= lr b): three steps by hand" {
             // element 0: b = 0.5, 0.7, -0.37; w = 0.95, 0.88, 0.917
             // element 1: b = -1, 1.1, 0.99;    w = -1.9, -2.01, -2.109
-            agree (graphSteps (OptimizerSpec(Kind = "sgd", Lr = lr, Momentum = 0.9)))
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, Momentum = 0.9)))
                 [ [| 0.95; -1.9 |]; [| 0.88; -2.01 |]; [| 0.917; -2.109 |] ]
         }
         test "sgd nesterov (w -= lr (g + 0.9 b)) matches the reference" {
             let rule _ p g (st: float list) =
                 let b = 0.9 * st[0] + g
                 p - lr * (g + 0.9 * b), [ b ]
-            agree (graphSteps (OptimizerSpec(Kind = "sgd", Lr = lr, Momentum = 0.9, Nesterov = true))) (referenceSteps rule [ 0.0 ])
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, Momentum = 0.9, Nesterov = true))) (referenceSteps rule [ 0.0 ])
         }
         test "sgd nesterov first step by hand" {
             // b = 0.5; w = 1 - 0.1 (0.5 + 0.45) = 0.905
-            let first = graphSteps (OptimizerSpec(Kind = "sgd", Lr = lr, Momentum = 0.9, Nesterov = true)) |> List.head
+            let first = graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, Momentum = 0.9, Nesterov = true)) |> List.head
             Expect.floatClose Accuracy.veryHigh first[0] 0.905 "w after one step"
         }
         test "sgd with coupled weight decay adds wd·w to the gradient" {
             let rule _ p g _ = p - lr * (g + 0.01 * p), []
-            agree (graphSteps (OptimizerSpec(Kind = "sgd", Lr = lr, WeightDecay = 0.01))) (referenceSteps rule [])
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, WeightDecay = 0.01))) (referenceSteps rule [])
         }
         test "adam matches the bias-corrected reference; the first step moves each weight by lr" {
             let rule t p g (st: float list) =
@@ -89,7 +89,7 @@ let tests =
                 let mh = m / (1.0 - 0.9 ** float t)
                 let vh = v / (1.0 - 0.999 ** float t)
                 p - lr * mh / (sqrt vh + 1e-8), [ m; v ]
-            let actual = graphSteps (OptimizerSpec(Kind = "adam", Lr = lr))
+            let actual = graphSteps (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = lr))
             agree actual (referenceSteps rule [ 0.0; 0.0 ])
             Expect.floatClose Accuracy.high actual.Head[0] 0.9 "1 - lr·sign(g)"
             Expect.floatClose Accuracy.high actual.Head[1] -1.9 "-2 - lr·sign(g)"
@@ -101,12 +101,12 @@ let tests =
                 let mh = m / (1.0 - 0.9 ** float t)
                 let vh = v / (1.0 - 0.999 ** float t)
                 p - lr * (mh / (sqrt vh + 1e-8) + 0.05 * p), [ m; v ]
-            agree (graphSteps (OptimizerSpec(Kind = "adamW", Lr = lr, WeightDecay = 0.05))) (referenceSteps rule [ 0.0; 0.0 ])
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.AdamW, Lr = lr, WeightDecay = 0.05))) (referenceSteps rule [ 0.0; 0.0 ])
         }
         test "adamW's default weight decay is 1e-2" {
-            let spec = OptimizerSpec(Kind = "adamW")
+            let spec = OptimizerSpec(Kind = OptimizerKind.AdamW)
             Expect.equal spec.EffectiveWeightDecay 1e-2 "adamW"
-            Expect.equal (OptimizerSpec(Kind = "adam")).EffectiveWeightDecay 0.0 "adam"
+            Expect.equal (OptimizerSpec(Kind = OptimizerKind.Adam)).EffectiveWeightDecay 0.0 "adam"
             Expect.equal spec.EffectiveLr 1e-3 "lr"
             Expect.equal spec.EffectiveEps 1e-8 "eps"
         }
@@ -114,32 +114,33 @@ let tests =
             let rule _ p g (st: float list) =
                 let v = 0.9 * st[0] + 0.1 * g * g
                 p - lr * g / (sqrt v + 1e-7), [ v ]
-            agree (graphSteps (OptimizerSpec(Kind = "rmsprop", Lr = lr))) (referenceSteps rule [ 0.0 ])
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.RmsProp, Lr = lr))) (referenceSteps rule [ 0.0 ])
         }
         test "rmsprop with momentum matches the reference" {
             let rule _ p g (st: float list) =
                 let v = 0.9 * st[0] + 0.1 * g * g
                 let b = 0.5 * st[1] + g / (sqrt v + 1e-7)
                 p - lr * b, [ v; b ]
-            agree (graphSteps (OptimizerSpec(Kind = "rmsprop", Lr = lr, Momentum = 0.5))) (referenceSteps rule [ 0.0; 0.0 ])
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.RmsProp, Lr = lr, Momentum = 0.5))) (referenceSteps rule [ 0.0; 0.0 ])
         }
         test "adagrad (accumulator from 0, eps 1e-10) matches the reference" {
             let rule _ p g (st: float list) =
                 let s = st[0] + g * g
                 p - lr * g / (sqrt s + 1e-10), [ s ]
-            agree (graphSteps (OptimizerSpec(Kind = "adagrad", Lr = lr))) (referenceSteps rule [ 0.0 ])
+            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Adagrad, Lr = lr))) (referenceSteps rule [ 0.0 ])
         }
         test "optimizer state is named after the parameter" {
             let b = GraphBuilder()
             let p = b.Param("dense1.w", Shape.Of 2, InitSpec.Zeros, sp)
-            let upd = Optimizers.Apply(b, [| KeyValuePair(p, b.Input("g", Shape.Of 2, sp)) |], OptimizerSpec(Kind = "adam"),
+            let upd = Optimizers.Apply(b, [| KeyValuePair(p, b.Input("g", Shape.Of 2, sp)) |], OptimizerSpec(Kind = OptimizerKind.Adam),
                                        b.Input("lr", Shape.Scalar, sp), b.Input("t", Shape.Scalar, sp), sp)
             Expect.equal [ for kv in upd.States -> kv.Key.Name ] [ "dense1.w.m"; "dense1.w.v" ] "state names"
         }
         test "bad hyper-parameters are rejected naming the field" {
-            Expect.throwsC (fun () -> OptimizerSpec(Kind = "sgd", Nesterov = true).Validate())
+            Expect.throwsC (fun () -> OptimizerSpec(Kind = OptimizerKind.Sgd, Nesterov = true).Validate())
                 (fun e -> Expect.stringContains e.Message "nesterov" "field")
-            Expect.throwsC (fun () -> OptimizerSpec(Kind = "lbfgs").Validate())
-                (fun e -> Expect.stringContains e.Message "lbfgs" "kind")
+            Expect.isNull (OptimizerKind.Find "lbfgs") "an unknown optimizer has no kind"
+            Expect.throwsC (fun () -> OptimizerSpec(Kind = null).Validate())
+                (fun e -> Expect.stringContains e.Message "Kind" "kind")
         }
     ]

@@ -8,6 +8,7 @@ open Expecto
 open Nn.Runtime
 open Nn.Runtime.IR
 open Nn.Runtime.Data
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 open Nn.Runtime.Checkpoints
 
@@ -21,7 +22,7 @@ let private graphs =
             let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 2), sp)
             let w = b.Param("dense1.w", Shape.Of(2, 1), InitSpec("glorot"), sp)
             b.Binary(OpKind.Add, b.MatMul(x, w, sp), b.Param("dense1.b", Shape.Of 1, InitSpec.Zeros, sp), sp))
-    TrainStep.Build(net, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.1, Momentum = 0.9)))
+    TrainStep.Build(net, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9)))
 
 let private values () =
     Dictionary<string, HostTensor>(

@@ -4,6 +4,7 @@ open Expecto
 open Nn.Runtime
 open Nn.Runtime.IR
 open Nn.Runtime.Data
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 
 let private close actual expected msg = Expect.floatClose Accuracy.veryHigh actual expected msg
@@ -61,11 +62,12 @@ let tests =
                 [ for acc in [ 0.5; 0.6; 0.7; 0.7 ] do
                     s.EpochEnded acc
                     yield s.LearningRate(0, 0) ]
-            List.iter2 (fun a e -> close a e "lr") (rates "accuracy") [ 0.1; 0.1; 0.1; 0.05 ]
-            List.iter2 (fun a e -> close a e "lr") (rates "validationAccuracy") [ 0.1; 0.1; 0.1; 0.05 ]
-            List.iter2 (fun a e -> close a e "lr") (rates "loss") [ 0.1; 0.05; 0.025; 0.0125 ]
+            List.iter2 (fun a e -> close a e "lr") (rates Monitor.Accuracy) [ 0.1; 0.1; 0.1; 0.05 ]
+            List.iter2 (fun a e -> close a e "lr") (rates Monitor.ValidationAccuracy) [ 0.1; 0.1; 0.1; 0.05 ]
+            List.iter2 (fun a e -> close a e "lr") (rates Monitor.Loss) [ 0.1; 0.05; 0.025; 0.0125 ]
+            Expect.isNull (Monitor.Find "lossy") "an unknown monitor has no value"
             Expect.throwsT<System.ArgumentException> (fun () ->
-                Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Monitor = "lossy"), 0.1, 20, 3) |> ignore) "an unknown monitor"
+                Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Monitor = null), 0.1, 20, 3) |> ignore) "no monitor"
         }
         test "the trainer feeds reduceOnPlateau the monitored series: the training loss falls while the validation loss rises" {
             let sp = SourceSpan.None
@@ -80,7 +82,7 @@ let tests =
                 let xs = Array.init 8 (fun i -> float32 (i + 1) / 8f)
                 Dataset(HostTensor([| 8; 1 |], xs), HostTensor([| 8; 1 |], xs |> Array.map (fun x -> sign * 2f * x)))
             let run monitor =
-                let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.1)))
+                let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
                 let exec = Trainer.ReferenceExecutor(graphs, 1UL)
                 let schedule = ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1, Monitor = monitor)
                 let result = Trainer.Fit(graphs, exec, rows 1f, rows -1f, TrainOptions(Epochs = 5, Batch = 8, Seed = 1UL, Schedule = schedule))
@@ -89,8 +91,8 @@ let tests =
                     Expect.isLessThan b.TrainLoss a.TrainLoss "the training loss falls"
                     Expect.isGreaterThan b.ValidationLoss.Value a.ValidationLoss.Value "the validation loss rises")
                 history |> List.map (fun r -> r.LearningRate)
-            List.iter2 (fun a e -> close a e "lr") (run "loss") [ 0.1; 0.1; 0.1; 0.1; 0.1 ]
-            List.iter2 (fun a e -> close a e "lr") (run "validationLoss") [ 0.1; 0.1; 0.05; 0.025; 0.0125 ]
+            List.iter2 (fun a e -> close a e "lr") (run Monitor.Loss) [ 0.1; 0.1; 0.1; 0.1; 0.1 ]
+            List.iter2 (fun a e -> close a e "lr") (run Monitor.ValidationLoss) [ 0.1; 0.1; 0.05; 0.025; 0.0125 ]
         }
         test "reduceOnPlateau state survives a checkpoint" {
             let s = Schedule.Create(ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1), 0.1, 20, 3)
@@ -122,7 +124,7 @@ let tests =
                 (fun e -> Expect.stringContains e.Message "linear" "kind")
         }
         test "early stopping: losses must fall, accuracies rise; stops after `patience` epochs without improvement" {
-            let s = EarlyStopping(EarlyStoppingSpec(Monitor = "validationLoss", Patience = 2))
+            let s = EarlyStopping(EarlyStoppingSpec(Monitor = Monitor.ValidationLoss, Patience = 2))
             Expect.isTrue (s.Observe(0, 1.0)) "first is best"
             Expect.isTrue (s.Observe(1, 0.5)) "better"
             Expect.isFalse (s.Observe(2, 0.6)) "worse"
@@ -130,7 +132,7 @@ let tests =
             Expect.isFalse (s.Observe(3, nan)) "NaN never improves"
             Expect.isTrue s.ShouldStop "stop"
             Expect.equal s.BestEpoch 1 "best epoch"
-            let a = EarlyStopping(EarlyStoppingSpec(Monitor = "validationAccuracy", Patience = 1))
+            let a = EarlyStopping(EarlyStoppingSpec(Monitor = Monitor.ValidationAccuracy, Patience = 1))
             a.Observe(0, 0.5) |> ignore
             Expect.isTrue (a.Observe(1, 0.7)) "accuracy up is better"
             Expect.isFalse (a.Observe(2, 0.6)) "accuracy down is worse"

@@ -30,8 +30,8 @@ let private data =
     let ys = Array.init 20 (fun i -> if xs[3 * i] + xs[3 * i + 1] > 0f then 1f else 0f)
     Dataset(HostTensor([| 20; 3 |], xs), HostTensor([| 20 |], ys))
 
-let private spec = TrainSpec(Loss = "softmaxCrossEntropy", Metrics = [ "accuracy" ], TargetShape = TrainStep.TargetShapeOf data.Targets.Shape,
-                             Optimizer = OptimizerSpec(Kind = "adam", Lr = 0.01))
+let private spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, Metrics = [ Metric.Accuracy ], TargetShape = TrainStep.TargetShapeOf data.Targets.Shape,
+                             Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01))
 
 let private outputs (g: Graph) = [ for o in g.Outputs -> o.Key ]
 
@@ -87,7 +87,7 @@ let tests =
                 let x = b.Input("image", Shape(n, Dim.Of 2), sp)
                 b.MatMul(x, b.Param("w", Shape.Of(2, 2), InitSpec("glorot"), sp), sp))
             let target = ForwardBuilder(fun ctx -> ctx.Builder.Input("image", Shape(n, Dim.Of 2), sp))
-            let graphs = TrainStep.Build(net, TrainSpec(Loss = "mse", Target = target, Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.2)))
+            let graphs = TrainStep.Build(net, TrainSpec(Loss = LossKind.Mse, Target = target, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.2)))
             Expect.isFalse graphs.FedTarget "computed"
             Expect.equal [ for i in graphs.Train.Inputs -> i.Name ] [ "image"; "lr"; "t" ] "inputs"
             let exec = Trainer.ReferenceExecutor(graphs, 0UL)
@@ -100,7 +100,7 @@ let tests =
                 let b = ctx.Builder
                 b.MatMul(b.Input("x", Shape(n, Dim.Of 1), sp), b.Param("w", Shape.Of(1, 1), InitSpec("constant", 1.0), sp), sp))
             let run reg =
-                let graphs = TrainStep.Build(net, TrainSpec(Loss = "mse", Regularize = reg, Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.1)))
+                let graphs = TrainStep.Build(net, TrainSpec(Loss = LossKind.Mse, Regularize = reg, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
                 let exec = Trainer.ReferenceExecutor(graphs, 0UL)
                 let r = exec.Step(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 1f |]), 0.1, 1L, 0UL)
                 let snap = exec.Snapshot()
@@ -118,14 +118,14 @@ let tests =
                 (fun e -> Expect.stringContains e.Message "`lr`" "names the input")
         }
         test "a target that does not fit the loss is NN0210" {
-            let graphs () = TrainStep.Build(bnNet, TrainSpec(Loss = "mse", TargetShape = Shape(n, Dim.Of 3)))
+            let graphs () = TrainStep.Build(bnNet, TrainSpec(Loss = LossKind.Mse, TargetShape = Shape(n, Dim.Of 3)))
             Expect.throwsC (fun () -> graphs () |> ignore)
                 (fun e -> Expect.equal (e :?> ShapeException).Code "NN0210" "code")
         }
         test "a training state survives a checkpoint file and resumes bit-identically" {
             let graphs = TrainStep.Build(bnNet, spec)
             let options (save: TrainingState -> unit) =
-                TrainOptions(Epochs = 4, Batch = 8, Seed = 9UL, Stop = EarlyStoppingSpec(Monitor = "loss", Patience = 10), OnCheckpoint = save)
+                TrainOptions(Epochs = 4, Batch = 8, Seed = 9UL, Stop = EarlyStoppingSpec(Monitor = Monitor.Loss, Patience = 10), OnCheckpoint = save)
             let full = Trainer.ReferenceExecutor(graphs, 9UL)
             let path = Path.Combine(Path.GetTempPath(), $"nn-training-{System.Guid.NewGuid():N}.safetensors")
             try

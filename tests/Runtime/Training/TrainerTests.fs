@@ -5,6 +5,7 @@ open Expecto
 open Nn.Runtime
 open Nn.Runtime.IR
 open Nn.Runtime.Data
+open Nn.Runtime.Ops
 open Nn.Runtime.Training
 
 let private sp = SourceSpan.None
@@ -26,7 +27,7 @@ let private xorData =
     Dataset(HostTensor([| 4; 2 |], [| 0f; 0f; 0f; 1f; 1f; 0f; 1f; 1f |]), HostTensor([| 4; 1 |], [| 0f; 1f; 1f; 0f |]))
 
 let private xorSpec =
-    TrainSpec(Loss = "binaryCrossEntropy", Metrics = [ "accuracy" ], Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.5, Momentum = 0.9))
+    TrainSpec(Loss = LossKind.BinaryCrossEntropy, Metrics = [ Metric.Accuracy ], Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.5, Momentum = 0.9))
 
 let private xorOptions = TrainOptions(Epochs = 500, Batch = 4, Seed = 1UL)
 
@@ -87,7 +88,7 @@ let tests =
             Expect.isEmpty (graphs.Predict.Inputs |> Seq.filter (fun i -> i.Name <> "x")) "prediction needs only x"
         }
         test "every epoch reports loss, metrics, validation and throughput, and the last partial batch is trained on" {
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Metrics = [ "mae" ], Optimizer = OptimizerSpec(Kind = "sgd", Lr = 0.5)))
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Metrics = [ Metric.Mae ], Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.5)))
             let exec = Trainer.ReferenceExecutor(graphs, 0UL)
             let reports = List<EpochReport>()
             let struct (train, valid) = (line 10).Split(0.3)
@@ -102,7 +103,7 @@ let tests =
         }
         test "a diverging run stops with NN0612 naming the step, the epoch, the op and its span" {
             let optSpan = SourceSpan("lin.nn", 7, 17, 7, 40)
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1e30), OptimizerSpan = optSpan))
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1e30), OptimizerSpan = optSpan))
             let exec = Trainer.ReferenceExecutor(graphs, 0UL)
             let before = exec.Snapshot()
             let big = Dataset(HostTensor([| 2; 1 |], [| 1e10f; 1e10f |]), HostTensor([| 2; 1 |], [| 0f; 1f |]))
@@ -124,7 +125,7 @@ let tests =
             // y = w·x with x = 1, y = 2, w = 0, lr 10: the error is multiplied by -19 every step, the loss by 361:
             // 4, 1444, 521284, 1.88e8 — finite, but past 1e6 × 4 at step 4.
             let lossSpan = SourceSpan("lin.nn", 9, 17, 9, 20)
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 10.0), LossSpan = lossSpan))
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 10.0), LossSpan = lossSpan))
             let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
             let fit options = Trainer.Fit(graphs, Trainer.ReferenceExecutor(graphs, 0UL), data, null, options)
             let e =
@@ -146,12 +147,12 @@ let tests =
         }
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = "mse", Optimizer = OptimizerSpec(Kind = "sgd", Lr = 1.1)))
+            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1.1)))
             let exec = Trainer.ReferenceExecutor(graphs, 0UL)
             let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
             let weights = List<float32>()
             let options =
-                TrainOptions(Epochs = 50, Batch = 1, Stop = EarlyStoppingSpec(Monitor = "loss", Patience = 2),
+                TrainOptions(Epochs = 50, Batch = 1, Stop = EarlyStoppingSpec(Monitor = Monitor.Loss, Patience = 2),
                              OnCheckpoint = (fun s -> weights.Add s.Values["w"].Data[0]))
             let r = Trainer.Fit(graphs, exec, data, null, options)
             Expect.isTrue r.StoppedEarly "stopped"
