@@ -96,7 +96,7 @@ public sealed class StepGraphs
 ///     Epochs = 20, Batch = 64, Seed = 42,
 ///     Schedule = new ScheduleSpec { Kind = "stepDecay", Every = 5, Factor = 0.5 },
 ///     Stop = new EarlyStoppingSpec { Monitor = "validationLoss", Patience = 3 },
-///     OnEpoch = Print, OnCheckpoint = s => TrainingCheckpoint.Save(Path.Combine(dir, TrainingCheckpoint.FileName), s) });
+///     OnEpoch = Print, OnCheckpoint = s => Save(dir, s) });   // the compiler's Checkpoint.save
 /// </code></example>
 public static class TrainStep
 {

@@ -129,9 +129,9 @@ let tests =
             let full = Trainer.ReferenceExecutor(graphs, 9UL)
             let path = Path.Combine(Path.GetTempPath(), $"nn-training-{System.Guid.NewGuid():N}.safetensors")
             try
-                let saveAfter2 (s: TrainingState) = if s.EpochsDone = 2 then TrainingCheckpoint.Save(path, s)
+                let saveAfter2 (s: TrainingState) = if s.EpochsDone = 2 then Nn.Compiler.Checkpoint.save path s []
                 Trainer.Fit(graphs, full, data, null, options saveAfter2) |> ignore
-                let state = TrainingCheckpoint.Load path
+                let state, _ = Nn.Compiler.Checkpoint.readState path
                 Expect.equal state.EpochsDone 2 "epochs done"
                 Expect.equal state.Steps 6L "3 batches per epoch"
                 Expect.isTrue (state.Values.ContainsKey "d1.w.m" && state.Values.ContainsKey "bn.mean") "optimizer and layer state"
