@@ -1,4 +1,3 @@
-using Nn.Runtime.Execution;
 using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Rewrite;

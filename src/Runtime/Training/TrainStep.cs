@@ -90,7 +90,7 @@ public sealed class StepGraphs
 ///     Optimizer = new OptimizerSpec { Kind = "sgd", Lr = 0.05, Momentum = 0.9, Nesterov = true },
 ///     Regularize = new RegularizationSpec(L2: 1e-4) };
 /// var graphs = TrainStep.Build(ctx => EvaluateNetwork(ctx), spec);   // the compiler's forward evaluation
-/// var exec = Trainer.ReferenceExecutor(graphs, seed: 42);              // initial values from the seed
+/// var exec = ReferenceExecutor.FromSeed(graphs, seed: 42);           // initial values from the seed
 /// var (train, validation) = data.Split(0.2);
 /// var result = Trainer.Fit(graphs, exec, train, validation, new TrainOptions {
 ///     Epochs = 20, Batch = 64, Seed = 42,

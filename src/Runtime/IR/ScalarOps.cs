@@ -1,7 +1,6 @@
 using System.Numerics;
-using Nn.Runtime.IR;
 
-namespace Nn.Runtime.Execution;
+namespace Nn.Runtime.IR;
 
 /// <summary>The scalar meaning of every elementwise op, in any IEEE float type. Shared by the reference
 /// interpreter and constant folding, so both give the same value.</summary>
