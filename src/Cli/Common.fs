@@ -163,7 +163,8 @@ let executor (engine: Engine) (graphs: StepGraphs) (initial: Collections.Generic
     | Reference -> ReferenceExecutor(graphs, initial) :> IStepExecutor
     | Fused ->
         Nn.Runtime.Executors.StepExecutor.Create(
-            graphs, initial, ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
+            graphs, initial,
+            ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
 /// `--threads N`: the most threads the kernels use.
 let applyThreads (a: Args) =

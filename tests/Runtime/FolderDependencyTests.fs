@@ -125,7 +125,8 @@ let tests =
         test "the scan finds a type named by its namespace, a using or a qualified name, and skips comments" {
             let files =
                 [ source "A" "namespace N.A;\npublic sealed class Tensor { }\npublic static class Stream { }"
-                  source "B" "using N.A;\nnamespace N.B;\n// Stream\ninternal class K { Tensor t; string s = \"Stream\"; }"
+                  source "B" ("using N.A;\nnamespace N.B;\n// Stream\n"
+                              + "internal class K { Tensor t; string s = \"Stream\"; }")
                   source "C" "namespace N.C;\ninternal class M { void F() => A.Stream.ToString(); }"
                   source "D" "namespace N.D;\ninternal class P { int Tensor; }" ]
             let deps = dependencies files

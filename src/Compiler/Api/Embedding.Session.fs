@@ -57,7 +57,8 @@ module internal Embed =
     /// The one place an executor is made: the fused engine, with the kernels' worker pool's threads.
     let executor (graphs: StepGraphs) (initial: IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
         Nn.Runtime.Executors.StepExecutor.Create(
-            graphs, initial, ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
+            graphs, initial,
+            ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
     let shapeText (dims: int[]) = HostTensor.FormatShape(ReadOnlySpan dims)
 

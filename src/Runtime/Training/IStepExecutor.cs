@@ -22,7 +22,8 @@ public interface IStepExecutor
     /// <summary>One training step on a batch. <paramref name="step"/> is the 1-based global step (fed as <c>t</c>,
     /// and with <paramref name="seed"/> it selects the dropout masks). <paramref name="target"/> is null when the
     /// target is computed in the graph.</summary>
-    /// <exception cref="NonFiniteException">when a node produces NaN or infinity (the Params are then unchanged)</exception>
+    /// <exception cref="NonFiniteException">when a node produces NaN or infinity (the Params are then
+    /// unchanged)</exception>
     BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed);
     /// <summary>Loss and metrics of a batch in evaluation mode (no update).</summary>
     BatchResult Evaluate(HostTensor features, HostTensor? target);
@@ -37,7 +38,8 @@ public interface IStepExecutor
 /// <summary>How the CLI and the embedding API want a network run.</summary>
 public sealed record ExecutorOptions
 {
-    /// <summary><c>fused</c> (planned kernels, the default) or <c>reference</c> (the interpreter, the oracle).</summary>
+    /// <summary><c>fused</c> (planned kernels, the default) or <c>reference</c> (the interpreter, the
+    /// oracle).</summary>
     public string Engine { get; init; } = "fused";
     /// <summary>Threads for matrix products and large elementwise loops (1 or 2 on this machine; more are capped by
     /// the worker pool).</summary>

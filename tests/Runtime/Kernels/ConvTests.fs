@@ -187,7 +187,8 @@ let tests =
         }
 
         test "a kernel larger than a valid image is refused" {
-            Expect.throwsT<ArgumentException> (fun () -> Conv2dShape.Create(1, 3, 3, 1, 5, 5, 1, 1, 1, Padding.Valid) |> ignore) "5x5 on 3x3"
+            Expect.throwsT<ArgumentException>
+                (fun () -> Conv2dShape.Create(1, 3, 3, 1, 5, 5, 1, 1, 1, Padding.Valid) |> ignore) "5x5 on 3x3"
         }
 
         testList "pooling: any window, stride and padding against the definition; gradients route and spread" [
