@@ -11,8 +11,8 @@ internal static class ConvBench
         var table = new Table("conv2d NHWC, batch 64 (direct for one input channel, else im2col + GEMM; 2 threads split the batch)");
         foreach (var (name, s) in new[]
         {
-            ("LeNet conv1 28x28x1 -> 6, 5x5", Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, Padding.Valid)),
-            ("LeNet conv2 14x14x6 -> 16, 5x5", Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, Padding.Valid)),
+            ("LeNet conv1 28x28x1 -> 6, 5x5", Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, 1, Padding.Valid)),
+            ("LeNet conv2 14x14x6 -> 16, 5x5", Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, 1, Padding.Valid)),
         })
         {
             var x = Fill(s.InputLength); var k = Fill(s.KernelLength); var y = new float[s.OutputLength];

@@ -2,6 +2,7 @@ using Nn.Runtime;
 using Nn.Runtime.Data;
 using Nn.Runtime.Engine;
 using Nn.Runtime.Engine.Planning;
+using Nn.Runtime.Executors;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 using Nn.Runtime.Ops;
@@ -197,7 +198,7 @@ internal static class TrainingStepBench
             Optimizer = opt == "adam" ? new OptimizerSpec { Kind = OptimizerKind.Adam, Lr = 1e-3 } : new OptimizerSpec { Kind = OptimizerKind.Sgd, Lr = 0.01, Momentum = 0.9 },
         };
         var graphs = TrainStep.Build(Forward, spec);
-        var exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1), new ExecutorOptions { Threads = threads });
+        var exec = StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1), new ExecutorOptions { Threads = threads });
         var rng = new Random(1);
         var x = new HostTensor([batch, layers[0]], Enumerable.Range(0, batch * layers[0]).Select(_ => (float)rng.NextDouble()).ToArray());
         var y = new HostTensor([batch], Enumerable.Range(0, batch).Select(_ => (float)rng.Next(layers[^1])).ToArray());
@@ -224,7 +225,7 @@ internal static class TrainingStepBench
                 b.Param("b2", Shape.Of(1), InitSpec.Zeros, Sp), Sp), Sp);
         }
         var graphs = TrainStep.Build(Forward, new TrainSpec { Loss = LossKind.BinaryCrossEntropy, Optimizer = new OptimizerSpec { Kind = OptimizerKind.Sgd, Lr = 0.5 } });
-        var exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1), new ExecutorOptions());
+        var exec = StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1), new ExecutorOptions());
         var x = new HostTensor([4, 2], [0, 0, 0, 1, 1, 0, 1, 1]);
         var y = new HostTensor([4, 1], [0, 1, 1, 0]);
         long step = 1;

@@ -8,6 +8,7 @@ open Nn.Dsl
 open Nn.Runtime
 open Nn.Runtime.Data
 open Nn.Runtime.Training
+open Nn.Runtime.Execution
 open Nn.Compiler
 
 /// A mistake on the command line or a request that cannot be met: printed as `nn: message`, exit code 1.
@@ -161,8 +162,9 @@ let executor (engine: Engine) (graphs: StepGraphs) (initial: Collections.Generic
     match engine with
     | Reference -> ReferenceExecutor(graphs, initial) :> IStepExecutor
     | Fused ->
-        Nn.Runtime.Engine.Executors.Create(
-            graphs, initial, Nn.Runtime.Engine.ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
+        Nn.Runtime.Executors.StepExecutor.Create(
+            graphs, initial,
+            ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
 /// `--threads N`: the most threads the kernels use.
 let applyThreads (a: Args) =

@@ -10,8 +10,6 @@ let useColor =
 
 let private paint (code: string) (s: string) = if useColor.Value then sprintf "\u001b[%sm%s\u001b[0m" code s else s
 let bold = paint "1"
-let red = paint "31"
-let green = paint "32"
 let dim = paint "2"
 
 /// Print diagnostics with their source lines to standard error.

@@ -8,6 +8,7 @@ open Expecto
 open Nn.Runtime.Data
 open Nn.Runtime.IR
 open Nn.Runtime.Training
+open Nn.Runtime.Execution
 open Nn.Compiler
 open Nn.Tests.TestUtil
 

@@ -3,6 +3,7 @@ module Nn.Tests.Compiler.TrainPlanTests
 open System.IO
 open Expecto
 open Nn.Runtime.Training
+open Nn.Runtime.Execution
 open Nn.Compiler
 open Nn.Tests.TestUtil
 

@@ -47,7 +47,7 @@ let run (files: string list) (checkOnly: bool) (diff: bool) =
                     status "%s: would be reformatted" f
                     code <- 1
                 else
-                    Nn.Runtime.Checkpoints.AtomicFile.WriteAllText(f, formatted)
+                    Nn.Runtime.Data.AtomicFile.WriteAllText(f, formatted)
                     status "%s: formatted" f
     code
 

@@ -56,8 +56,9 @@ module internal Embed =
 
     /// The one place an executor is made: the fused engine, with the kernels' worker pool's threads.
     let executor (graphs: StepGraphs) (initial: IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
-        Nn.Runtime.Engine.Executors.Create(
-            graphs, initial, Nn.Runtime.Engine.ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
+        Nn.Runtime.Executors.StepExecutor.Create(
+            graphs, initial,
+            ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
     let shapeText (dims: int[]) = HostTensor.FormatShape(ReadOnlySpan dims)
 

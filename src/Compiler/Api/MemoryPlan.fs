@@ -8,7 +8,7 @@ open System.Collections.Generic
 open Nn.Dsl
 open Nn.Runtime.IR
 open Nn.Runtime.Training
-open Nn.Runtime.Engine.Memory
+open Nn.Runtime.Engine
 
 /// A planned run: bytes of the parameters and states, of the two bound steps, and the largest tensors.
 type Estimate =

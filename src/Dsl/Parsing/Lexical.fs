@@ -102,9 +102,6 @@ let fatal (stream: CharStream<UState>) (d: Diagnostic) : Reply<'a> =
     stream.UserState.Sink.Pending <- Some(stream.Index, d)
     Reply(ReplyStatus.FatalError, messageError d.Message)
 
-let fatalHere code message : P<'a> =
-    fun stream -> fatal stream (Diagnostic.error code (nextTokenSpan stream) message)
-
 // ---------------------------------------------------------------------------------------------
 // Whitespace and comments
 

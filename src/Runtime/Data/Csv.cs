@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Nn.Runtime.Checkpoints;
 
 namespace Nn.Runtime.Data;
 

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Nn.Runtime.Checkpoints;
 
 namespace Nn.Runtime.Data;
 

@@ -69,17 +69,9 @@ public sealed class RawTensor
     public static RawTensor FromFloats(int[] shape, ReadOnlySpan<float> values) => new(ElementType.F32, shape, AsBytes(values));
     /// <summary>A float64 tensor.</summary>
     public static RawTensor FromDoubles(int[] shape, ReadOnlySpan<double> values) => new(ElementType.F64, shape, AsBytes(values));
-    /// <summary>An int32 tensor.</summary>
-    public static RawTensor FromInt32s(int[] shape, ReadOnlySpan<int> values) => new(ElementType.I32, shape, AsBytes(values));
-    /// <summary>An int64 tensor.</summary>
-    public static RawTensor FromInt64s(int[] shape, ReadOnlySpan<long> values) => new(ElementType.I64, shape, AsBytes(values));
-    /// <summary>A byte tensor.</summary>
-    public static RawTensor FromBytes(int[] shape, ReadOnlySpan<byte> values) => new(ElementType.U8, shape, values.ToArray());
     /// <summary>The float32 tensor holding <paramref name="t"/>'s data (copied).</summary>
     public static RawTensor FromHost(HostTensor t) => FromFloats((int[])t.Shape.Clone(), t.Data);
 
-    /// <summary>The elements of a <see cref="ElementType.F32"/> tensor.</summary>
-    public float[] ToFloats() => As<float>(ElementType.F32);
     /// <summary>The elements of a <see cref="ElementType.F64"/> tensor.</summary>
     public double[] ToDoubles() => As<double>(ElementType.F64);
     /// <summary>The elements of an <see cref="ElementType.I32"/> tensor.</summary>

@@ -1,7 +1,6 @@
 using Nn.Runtime.Data;
 using Nn.Runtime.Engine.Lowering;
 using Nn.Runtime.Engine.Planning;
-using Nn.Runtime.Execution;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 using Nn.Runtime.Training;
@@ -26,12 +25,17 @@ public sealed class FusedExecutor : IStepExecutor
     private readonly Mode _train, _eval, _predict;
     private readonly StepContext _step = new();
     private readonly string _input;
+    private readonly NonFiniteReplay? _replay;
 
-    /// <summary>Plans the three graphs and takes the initial Param and State values.</summary>
+    /// <summary>Plans the three graphs and takes the initial Param and State values. <paramref name="replay"/> names
+    /// the node of a step that went non-finite (<c>Executors.StepExecutor.Create</c> passes the reference
+    /// interpreter's); without it the first non-finite output is named.</summary>
     /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is missing</exception>
-    public FusedExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial, ExecutorOptions? options = null)
+    public FusedExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial,
+        ExecutorOptions? options = null, NonFiniteReplay? replay = null)
     {
         _g = graphs;
+        _replay = replay;
         _options = options ?? new ExecutorOptions();
         if (_options.Threads < 1) throw new ArgumentException($"`Threads` must be at least 1, got {_options.Threads}");
         if (graphs.DataInputs.Count != 1)
@@ -207,14 +211,16 @@ public sealed class FusedExecutor : IStepExecutor
 
     private Exception NameNonFinite(HostTensor features, HostTensor? target, double lr, long step, ulong seed, Binding p)
     {
-        var feeds = _values.ToDictionary(kv => kv.Key, kv => new Tensor<float>(_shapes[kv.Key], RowMajor(kv.Key)));
-        feeds[_input] = new Tensor<float>(features.Shape, features.Data);
-        if (_g.FedTarget && target is not null) feeds[TrainStep.TargetInput] = new Tensor<float>(target.Shape, target.Data);
-        feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
-        feeds[TrainStep.StepInput] = Tensor<float>.Scalar(step);
-        try { ReferenceInterpreter<float>.Run(_g.Train, feeds, new RunOptions { Seed = seed, Step = step, CheckFinite = true }); }
-        catch (NonFiniteException e) { return e; }
-        // The reference stayed finite where float32 kernels did not: name the first non-finite output.
+        if (_replay is not null)
+        {
+            var feeds = _values.ToDictionary(kv => kv.Key, kv => new HostTensor(_shapes[kv.Key], RowMajor(kv.Key)));
+            feeds[_input] = features;
+            if (_g.FedTarget && target is not null) feeds[TrainStep.TargetInput] = target;
+            feeds[TrainStep.LrInput] = new HostTensor([], [(float)lr]);
+            feeds[TrainStep.StepInput] = new HostTensor([], [(float)step]);
+            if (_replay(_g.Train, feeds, seed, step) is { } named) return named;
+        }
+        // The replay stayed finite where float32 kernels did not (or there is none): name the first non-finite output.
         foreach (var (_, node) in _train.Plan.Graph.Outputs)
         {
             var slot = p.Program.Slots[p.Program.Slot(node)];
@@ -272,33 +278,8 @@ public sealed class FusedExecutor : IStepExecutor
     }
 }
 
-/// <summary>How the CLI and the embedding API want a network run.</summary>
-public sealed record ExecutorOptions
-{
-    /// <summary><c>fused</c> (planned kernels, the default) or <c>reference</c> (the interpreter, the oracle).</summary>
-    public string Engine { get; init; } = "fused";
-    /// <summary>Threads for matrix products and large elementwise loops (1 or 2 on this machine; more are capped by the worker pool).</summary>
-    public int Threads { get; init; } = 1;
-    /// <summary>Check each training step for NaN and infinity (loss and updated values) and name the first bad node.</summary>
-    public bool CheckFinite { get; init; } = true;
-}
-
-/// <summary>Creates step executors by engine name.</summary>
-public static class Executors
-{
-    /// <summary>The engine names <see cref="Create"/> accepts.</summary>
-    public static readonly IReadOnlyList<string> Engines = ["fused", "reference"];
-
-    /// <summary>An executor for <paramref name="graphs"/> starting from <paramref name="initial"/> Param and State values.</summary>
-    /// <exception cref="ArgumentException">for an unknown engine, a bad thread count, or missing initial values</exception>
-    public static IStepExecutor Create(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial, ExecutorOptions? options = null)
-    {
-        options ??= new ExecutorOptions();
-        return options.Engine switch
-        {
-            "fused" => new FusedExecutor(graphs, initial, options),
-            "reference" => new ReferenceExecutor(graphs, initial, options.CheckFinite),
-            _ => throw new ArgumentException($"unknown engine `{options.Engine}` (known: {string.Join(", ", Engines)})"),
-        };
-    }
-}
+/// <summary>Replays a training step on another executor to name the first node that produced NaN or infinity
+/// (null when it stays finite): how the fused engine, whose fused loops keep no per-node values, names the node.
+/// </summary>
+public delegate NonFiniteException? NonFiniteReplay(Graph train, IReadOnlyDictionary<string, HostTensor> feeds,
+    ulong seed, long step);

@@ -5,8 +5,8 @@ using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Engine;
 
-/// <summary>A graph planned and bound for fixed fed shapes: point its sources at arrays, run, read outputs.
-/// Running allocates nothing. The arrays given to <see cref="Feed"/> are used, not copied.</summary>
+/// <summary>A graph planned and bound for fixed fed shapes: run, read outputs.
+/// Running allocates nothing. The arrays fed to <see cref="GraphRunner.Compile"/> are used, not copied.</summary>
 public sealed class CompiledGraph
 {
     private readonly BoundProgram _p;
@@ -16,18 +16,6 @@ public sealed class CompiledGraph
 
     /// <summary>The plan that was bound.</summary>
     public Plan Plan => _p.Plan;
-
-    /// <summary>Points the Input, Param or State <paramref name="name"/> at <paramref name="data"/> (ignored when the graph does not read it).</summary>
-    public void Feed(string name, float[] data)
-    {
-        foreach (var n in _g.Nodes)
-            if (n.IsSource && n.Name == name && _p.SlotOf[n.Id] >= 0)
-            {
-                if (data.Length < NodeKernels.Count(_p.Shapes[n.Id]))
-                    throw new ArgumentException($"`{name}` needs {NodeKernels.Count(_p.Shapes[n.Id])} values, got {data.Length}");
-                _p.Slots[_p.SlotOf[n.Id]] = data;
-            }
-    }
 
     /// <summary>Runs every kernel once.</summary>
     public void Run() => _p.Run();

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Execution;
 
@@ -38,7 +39,7 @@ internal static class LayoutOps<T> where T : IBinaryFloatingPointIeee754<T>
             int src = 0;
             for (int j = 0; j < idx.Length; j++) src += idx[j] * inStrides[perm[j]];
             r.Data[i] = x.Data[src];
-            Next(idx, outShape);
+            RowMajor.Next(idx, outShape);
         }
         return r;
     }
@@ -54,7 +55,7 @@ internal static class LayoutOps<T> where T : IBinaryFloatingPointIeee754<T>
             int src = 0;
             for (int d = 0; d < idx.Length; d++) src += (idx[d] + starts[d]) * inStrides[d];
             r.Data[i] = x.Data[src];
-            Next(idx, outShape);
+            RowMajor.Next(idx, outShape);
         }
         return r;
     }
@@ -70,7 +71,7 @@ internal static class LayoutOps<T> where T : IBinaryFloatingPointIeee754<T>
             int dst = 0;
             for (int d = 0; d < idx.Length; d++) dst += (idx[d] + before[d]) * outStrides[d];
             r.Data[dst] = x.Data[i];
-            Next(idx, x.Shape);
+            RowMajor.Next(idx, x.Shape);
         }
         return r;
     }
@@ -88,11 +89,5 @@ internal static class LayoutOps<T> where T : IBinaryFloatingPointIeee754<T>
             at += row;
         }
         return r;
-    }
-
-    /// <summary>Advance a row-major multi-index.</summary>
-    public static void Next(int[] idx, int[] shape)
-    {
-        for (int d = idx.Length - 1; d >= 0; d--) { if (++idx[d] < shape[d]) return; idx[d] = 0; }
     }
 }

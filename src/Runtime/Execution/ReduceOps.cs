@@ -22,7 +22,7 @@ internal static class ReduceOps<T> where T : IBinaryFloatingPointIeee754<T>
             for (int d = 0; d < idx.Length; d++) if (!reduced[d]) dst += idx[d] * keptStrides[d];
             var v = x.Data[i];
             r.Data[dst] = op == OpKind.ReduceMax ? (T.IsNaN(v) || v > r.Data[dst] ? v : r.Data[dst]) : r.Data[dst] + v;
-            LayoutOps<T>.Next(idx, x.Shape);
+            RowMajor.Next(idx, x.Shape);
         }
         if (op == OpKind.Mean && r.Count > 0)
         {

@@ -8,7 +8,7 @@ public sealed record RunOptions
 {
     /// <summary>Default options: seed 0, step 0, no finiteness check.</summary>
     public static readonly RunOptions Default = new();
-    /// <summary>The run's seed (dropout masks derive from it, see <see cref="Dropout.Stream"/>).</summary>
+    /// <summary>The run's seed (dropout masks derive from it, see <see cref="Util.Dropout.Stream"/>).</summary>
     public ulong Seed { get; init; }
     /// <summary>The training step (a new dropout mask per step).</summary>
     public long Step { get; init; }
@@ -35,7 +35,7 @@ public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee75
     public static Tensor<T>?[] Evaluate(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, IEnumerable<Node> targets, RunOptions? options = null)
     {
         options ??= RunOptions.Default;
-        var live = Live(graph, targets);
+        var live = Liveness.Live(graph, targets);
         var bindings = Bind(graph, feeds, live);
         var values = new Tensor<T>?[graph.Nodes.Count];
         foreach (var node in graph.Nodes)
@@ -85,16 +85,6 @@ public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee75
             }
         }
         return bindings;
-    }
-
-    /// <summary>Marks the nodes <paramref name="targets"/> depend on.</summary>
-    public static bool[] Live(Graph graph, IEnumerable<Node> targets)
-    {
-        var live = new bool[graph.Nodes.Count];
-        foreach (var t in targets) live[t.Id] = true;
-        for (int i = live.Length - 1; i >= 0; i--)
-            if (live[i]) foreach (var x in graph.Nodes[i].Inputs) live[x.Id] = true;
-        return live;
     }
 
     private static void CheckFinite(Node node, Tensor<T> v)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Execution;
 
@@ -76,13 +77,7 @@ public sealed class Tensor<T> where T : IBinaryFloatingPointIeee754<T>
     public static int CountOf(int[] shape) => shape.Aggregate(1, (a, d) => checked(a * d));
 
     /// <summary>Row-major strides of a shape.</summary>
-    public static int[] Strides(int[] shape)
-    {
-        var s = new int[shape.Length];
-        int acc = 1;
-        for (int i = shape.Length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
-        return s;
-    }
+    public static int[] Strides(int[] shape) => RowMajor.Strides(shape);
 
     /// <inheritdoc />
     public override string ToString() =>

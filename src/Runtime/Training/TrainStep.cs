@@ -90,13 +90,13 @@ public sealed class StepGraphs
 ///     Optimizer = new OptimizerSpec { Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9, Nesterov = true },
 ///     Regularize = new RegularizationSpec(L2: 1e-4) };
 /// var graphs = TrainStep.Build(ctx => EvaluateNetwork(ctx), spec);   // the compiler's forward evaluation
-/// var exec = Trainer.ReferenceExecutor(graphs, seed: 42);              // initial values from the seed
+/// var exec = ReferenceExecutor.FromSeed(graphs, seed: 42);           // initial values from the seed
 /// var (train, validation) = data.Split(0.2);
 /// var result = Trainer.Fit(graphs, exec, train, validation, new TrainOptions {
 ///     Epochs = 20, Batch = 64, Seed = 42,
 ///     Schedule = new ScheduleSpec { Kind = "stepDecay", Every = 5, Factor = 0.5 },
 ///     Stop = new EarlyStoppingSpec { Monitor = Monitor.ValidationLoss, Patience = 3 },
-///     OnEpoch = Print, OnCheckpoint = s => TrainingCheckpoint.Save(Path.Combine(dir, TrainingCheckpoint.FileName), s) });
+///     OnEpoch = Print, OnCheckpoint = s => Save(dir, s) });   // the compiler's Checkpoint.save
 /// </code></example>
 public static class TrainStep
 {

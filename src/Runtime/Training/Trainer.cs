@@ -113,10 +113,6 @@ public sealed class TrainingDivergedException : ExecutionException
 /// </summary>
 public static class Trainer
 {
-    /// <summary>A reference executor with every Param and State initialised from <paramref name="seed"/>.</summary>
-    public static ReferenceExecutor ReferenceExecutor(StepGraphs graphs, ulong seed, bool checkFinite = true) =>
-        new(graphs, Initializers.ForGraph(graphs.Train, seed), checkFinite);
-
     /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the same).</summary>
     /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity, NN0620 when a batch's loss
     /// exceeds <see cref="TrainOptions.Divergence"/> times the first batch's</exception>

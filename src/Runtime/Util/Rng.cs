@@ -77,9 +77,6 @@ public sealed class Rng
     /// <summary>Uniform in [0, 1) with 53 bits.</summary>
     public double NextDouble() => _g.NextDouble();
 
-    /// <summary>Uniform in [0, 1) with 24 bits.</summary>
-    public float NextFloat() => (NextUInt64() >> 40) * (1.0f / (1 << 24));
-
     /// <summary>Uniform integer in [0, n).</summary>
     public int NextInt(int n) => (int)((NextUInt64() >> 33) % (ulong)n);
 

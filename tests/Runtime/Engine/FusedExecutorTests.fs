@@ -13,6 +13,7 @@ open Nn.Runtime.Training
 open Nn.Runtime.Ops
 open Nn.Runtime.Engine
 open Nn.Runtime.Engine.Planning
+open Nn.Runtime.Executors
 open Nn.Tests.Runtime.Autodiff
 
 let private sp = SourceSpan.None
@@ -108,8 +109,8 @@ let private batch (net: Net) (rng: Random) (n: int) =
 /// comparing everything.
 let private agree (net: Net) (threads: int) =
     let init = Initializers.ForGraph(net.Graphs.Train, 5UL)
-    let fused = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = threads))
-    let reference = Executors.Create(net.Graphs, init, ExecutorOptions(Engine = "reference"))
+    let fused = StepExecutor.Create(net.Graphs, init, ExecutorOptions(Threads = threads))
+    let reference = StepExecutor.Create(net.Graphs, init, ExecutorOptions(Engine = "reference"))
     let rng = Random 11
     for step in 1 .. 4 do
         let x, y = batch net rng (if step = 4 then 5 else 16)
@@ -219,8 +220,8 @@ let tests =
         test "1 and 2 threads agree on a batch large enough to split GEMMs and loops" {
             let net = mlp sgd LossKind.SoftmaxCrossEntropy OpKind.Relu None noExtra
             let init = Initializers.ForGraph(net.Graphs.Train, 1UL)
-            let one = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = 1))
-            let two = Executors.Create(net.Graphs, init, ExecutorOptions(Threads = 2))
+            let one = StepExecutor.Create(net.Graphs, init, ExecutorOptions(Threads = 1))
+            let two = StepExecutor.Create(net.Graphs, init, ExecutorOptions(Threads = 2))
             let rng = Random 4
             for s in 1 .. 3 do
                 let x, y = batch net rng 4096
@@ -231,7 +232,7 @@ let tests =
         test "a training step allocates nothing after warm-up" {
             let net = mlp (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)) LossKind.Mse OpKind.Relu None
                           (fun ctx h -> Layers.Dropout(ctx, h, 0.2, sp))
-            let exec = Executors.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
+            let exec = StepExecutor.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
             let rng = Random 2
             let x, y = batch net rng 32
             let x2, y2 = batch net rng 7
@@ -252,7 +253,7 @@ let tests =
         }
         test "a diverging step names the first non-finite node and leaves the Params unchanged" {
             let net = mlp (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)) LossKind.Mse OpKind.Relu None noExtra
-            let exec = Executors.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
+            let exec = StepExecutor.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
             let before = exec.Snapshot()
             let x = HostTensor([| 2; 12 |], Array.init 24 (fun i -> if i = 3 then Single.NaN else 0.5f))
             let y = HostTensor([| 2; 3 |], Array.zeroCreate 6)

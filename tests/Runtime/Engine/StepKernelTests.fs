@@ -16,6 +16,7 @@ open Nn.Runtime.Ops
 open Nn.Runtime.Engine
 open Nn.Runtime.Engine.Planning
 open Nn.Runtime.Kernels
+open Nn.Runtime.Executors
 
 let private sp = SourceSpan.None
 
@@ -99,8 +100,8 @@ let tests =
                     test (sprintf "%s, %d thread(s), weights long enough to split" name threads) {
                         let graphs = mlp 2048 opt
                         let init = Initializers.ForGraph(graphs.Train, 3UL)
-                        let fused = Executors.Create(graphs, init, ExecutorOptions(Threads = threads))
-                        let reference = Executors.Create(graphs, init, ExecutorOptions(Engine = "reference"))
+                        let fused = StepExecutor.Create(graphs, init, ExecutorOptions(Threads = threads))
+                        let reference = StepExecutor.Create(graphs, init, ExecutorOptions(Engine = "reference"))
                         let rng = Random 5
                         for s in 1 .. 3 do
                             let x, y = data rng 20 1.0f
@@ -115,7 +116,7 @@ let tests =
                 for threads in [ 1; 2 ] ->
                     test (sprintf "%s, %d thread(s)" name threads) {
                         let graphs = mlp 2048 opt
-                        let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 3UL), ExecutorOptions(Threads = threads))
+                        let exec = StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 3UL), ExecutorOptions(Threads = threads))
                         let rng = Random 6
                         let x, y = data rng 8 1.0f
                         exec.Step(x, y, 0.01, 1L, 1UL) |> ignore
@@ -127,7 +128,7 @@ let tests =
         ]
         test "each weight's update stores one of its new values over the gradient's buffer, which the step then swaps in" {
             let graphs = mlp 64 (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
-            let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
+            let exec = StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
             let plan = exec.TrainPlan
             let dims = Dictionary<string, int>(dict [ "n", 20 ])
             let counts = plan.Graph.Nodes |> Seq.map (fun x -> x.Shape.Resolve(dims) |> Array.fold (fun c d -> c * int64 d) 1L) |> Array.ofSeq
@@ -144,7 +145,7 @@ let tests =
         }
         test "each weight's update runs right after the product that computes its gradient" {
             let graphs = mlp 64 (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
-            let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
+            let exec = StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
             let plan = exec.TrainPlan
             let kernels = plan.Kernels |> Array.ofSeq
             let newWeights =
@@ -160,7 +161,7 @@ let tests =
         }
         test "an Adam update (both moments and the weight) is one fused loop that stores only the new values" {
             let graphs = mlp 64 (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01))
-            let exec = Executors.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
+            let exec = StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions()) :?> FusedExecutor
             let plan = exec.TrainPlan
             let outputs = plan.Graph.Outputs |> Seq.map (fun o -> o.Value) |> HashSet
             for p in [ "d1.w"; "d2.w" ] do

@@ -48,7 +48,7 @@ let shapes =
 
 let convCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
     test name {
-        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, stride, padding)
+        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, stride, stride, padding)
         let x = randoms 1 s.InputLength
         let k = randoms 2 s.KernelLength
         let dy = randoms 3 s.OutputLength
@@ -88,7 +88,7 @@ let threadShapes =
 
 let threadCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
     test name {
-        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, stride, padding)
+        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, stride, stride, padding)
         let x, k, dy = f32 (randoms 1 s.InputLength), f32 (randoms 2 s.KernelLength), f32 (randoms 3 s.OutputLength)
         let bias = f32 (randoms 4 s.OutChannels)
         let run threads =
@@ -124,7 +124,7 @@ let directShapes =
 /// accumulation for the kernel gradient.
 let directAgrees (batch, h, w, kh, kw, cout, padding) (act: Activation) =
     test (sprintf "%dx%dx%d, %dx%d -> %d, %A, %A" batch h w kh kw cout padding act) {
-        let s = Conv2dShape.Create(batch, h, w, 1, kh, kw, cout, 1, padding)
+        let s = Conv2dShape.Create(batch, h, w, 1, kh, kw, cout, 1, 1, padding)
         // the direct kernels are AVX-512 code: without it the engine runs im2col, and there is nothing to compare
         if not System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated then skiptest "the direct kernels need AVX-512"
         Expect.isTrue (Conv2d.IsDirect(&s)) "runs on the direct kernels"
@@ -153,7 +153,8 @@ let tests =
         testList "conv2d forward, kernel and input gradients" [ for c in shapes -> convCase c ]
         testList "two threads split the batch and agree with one bit for bit" [ for c in threadShapes -> threadCase c ]
         test "two threads give the same kernel gradient bit for bit on every call, whichever thread takes which images" {
-            for s in [ Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, Padding.Same); Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, Padding.Valid) ] do
+            for s in [ Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, 1, Padding.Same)
+                       Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, 1, Padding.Valid) ] do
                 let x, dy = f32 (randoms 21 s.InputLength), f32 (randoms 22 s.OutputLength)
                 let ws = Array.zeroCreate<float32> s.WorkspaceLength
                 let run () =
@@ -170,7 +171,7 @@ let tests =
         ]
 
         test "fused bias + relu matches separate steps" {
-            let s = Conv2dShape.Create(2, 9, 9, 3, 3, 3, 5, 1, Padding.Same)
+            let s = Conv2dShape.Create(2, 9, 9, 3, 3, 3, 5, 1, 1, Padding.Same)
             let x, k, b = f32 (randoms 6 s.InputLength), f32 (randoms 7 s.KernelLength), f32 (randoms 8 5)
             let ws = Array.zeroCreate s.WorkspaceLength
             let fused, plain = Array.zeroCreate s.OutputLength, Array.zeroCreate s.OutputLength
@@ -181,12 +182,13 @@ let tests =
         }
 
         test "same padding keeps ceil(h / stride)" {
-            let s = Conv2dShape.Create(1, 7, 8, 1, 4, 3, 1, 2, Padding.Same)
+            let s = Conv2dShape.Create(1, 7, 8, 1, 4, 3, 1, 2, 2, Padding.Same)
             Expect.equal (s.OutHeight, s.OutWidth, s.PadTop, s.PadLeft) (4, 4, 1, 0) "7→4 (pad 3: 1 top), 8→4 (pad 1: 0 left)"
         }
 
         test "a kernel larger than a valid image is refused" {
-            Expect.throwsT<ArgumentException> (fun () -> Conv2dShape.Create(1, 3, 3, 1, 5, 5, 1, 1, Padding.Valid) |> ignore) "5x5 on 3x3"
+            Expect.throwsT<ArgumentException>
+                (fun () -> Conv2dShape.Create(1, 3, 3, 1, 5, 5, 1, 1, 1, Padding.Valid) |> ignore) "5x5 on 3x3"
         }
 
         testList "pooling: any window, stride and padding against the definition; gradients route and spread" [

@@ -36,7 +36,7 @@ let private graphs () =
     TrainStep.Build(net, TrainSpec(Loss = LossKind.BinaryCrossEntropy, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 3.0, Momentum = 0.9)))
 
 let private fused (g: StepGraphs) =
-    Nn.Runtime.Engine.Executors.Create(g, Initializers.ForGraph(g.Train, 5UL), Nn.Runtime.Engine.ExecutorOptions())
+    Nn.Runtime.Executors.StepExecutor.Create(g, Initializers.ForGraph(g.Train, 5UL), ExecutorOptions())
 
 /// The executor without its warm-up (the interface's default Prepare, which does nothing).
 let private withoutPrepare (e: IStepExecutor) =

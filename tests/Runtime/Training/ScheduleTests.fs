@@ -6,6 +6,7 @@ open Nn.Runtime.IR
 open Nn.Runtime.Data
 open Nn.Runtime.Ops
 open Nn.Runtime.Training
+open Nn.Runtime.Execution
 
 let private close actual expected msg = Expect.floatClose Accuracy.veryHigh actual expected msg
 
@@ -83,7 +84,7 @@ let tests =
                 Dataset(HostTensor([| 8; 1 |], xs), HostTensor([| 8; 1 |], xs |> Array.map (fun x -> sign * 2f * x)))
             let run monitor =
                 let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
-                let exec = Trainer.ReferenceExecutor(graphs, 1UL)
+                let exec = ReferenceExecutor.FromSeed(graphs, 1UL)
                 let schedule = ScheduleSpec(Kind = "reduceOnPlateau", Factor = 0.5, Patience = 1, Monitor = monitor)
                 let result = Trainer.Fit(graphs, exec, rows 1f, rows -1f, TrainOptions(Epochs = 5, Batch = 8, Seed = 1UL, Schedule = schedule))
                 let history = List.ofSeq result.History

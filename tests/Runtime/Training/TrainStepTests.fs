@@ -8,6 +8,7 @@ open Nn.Runtime.IR
 open Nn.Runtime.Ops
 open Nn.Runtime.Data
 open Nn.Runtime.Training
+open Nn.Runtime.Execution
 
 let private sp = SourceSpan.None
 let private n = Dim.Sym "n"
@@ -48,7 +49,7 @@ let tests =
         }
         test "training moves the running statistics; evaluation is deterministic and differs from a training pass" {
             let graphs = TrainStep.Build(bnNet, spec)
-            let exec = Trainer.ReferenceExecutor(graphs, 2UL)
+            let exec = ReferenceExecutor.FromSeed(graphs, 2UL)
             let before = exec.Snapshot()
             Trainer.Fit(graphs, exec, data, null, TrainOptions(Epochs = 3, Batch = 8, Seed = 2UL)) |> ignore
             let after = exec.Snapshot()
@@ -90,7 +91,7 @@ let tests =
             let graphs = TrainStep.Build(net, TrainSpec(Loss = LossKind.Mse, Target = target, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.2)))
             Expect.isFalse graphs.FedTarget "computed"
             Expect.equal [ for i in graphs.Train.Inputs -> i.Name ] [ "image"; "lr"; "t" ] "inputs"
-            let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
             let xs = Dataset(HostTensor([| 4; 2 |], [| 1f; 0f; 0f; 1f; 1f; 1f; 0.5f; -1f |]), null)
             let r = Trainer.Fit(graphs, exec, xs, null, TrainOptions(Epochs = 200, Batch = 4))
             Expect.isLessThan (Seq.last r.History).TrainLoss 1e-3 "learns the identity"
@@ -101,7 +102,7 @@ let tests =
                 b.MatMul(b.Input("x", Shape(n, Dim.Of 1), sp), b.Param("w", Shape.Of(1, 1), InitSpec("constant", 1.0), sp), sp))
             let run reg =
                 let graphs = TrainStep.Build(net, TrainSpec(Loss = LossKind.Mse, Regularize = reg, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
-                let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+                let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
                 let r = exec.Step(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 1f |]), 0.1, 1L, 0UL)
                 let snap = exec.Snapshot()
                 r.Loss, snap["w"].Data[0]
@@ -126,17 +127,17 @@ let tests =
             let graphs = TrainStep.Build(bnNet, spec)
             let options (save: TrainingState -> unit) =
                 TrainOptions(Epochs = 4, Batch = 8, Seed = 9UL, Stop = EarlyStoppingSpec(Monitor = Monitor.Loss, Patience = 10), OnCheckpoint = save)
-            let full = Trainer.ReferenceExecutor(graphs, 9UL)
+            let full = ReferenceExecutor.FromSeed(graphs, 9UL)
             let path = Path.Combine(Path.GetTempPath(), $"nn-training-{System.Guid.NewGuid():N}.safetensors")
             try
-                let saveAfter2 (s: TrainingState) = if s.EpochsDone = 2 then TrainingCheckpoint.Save(path, s)
+                let saveAfter2 (s: TrainingState) = if s.EpochsDone = 2 then Nn.Compiler.Checkpoint.save path s []
                 Trainer.Fit(graphs, full, data, null, options saveAfter2) |> ignore
-                let state = TrainingCheckpoint.Load path
+                let state, _ = Nn.Compiler.Checkpoint.readState path
                 Expect.equal state.EpochsDone 2 "epochs done"
                 Expect.equal state.Steps 6L "3 batches per epoch"
                 Expect.isTrue (state.Values.ContainsKey "d1.w.m" && state.Values.ContainsKey "bn.mean") "optimizer and layer state"
                 Expect.isSome (Option.ofObj state.BestValues) "best weights kept"
-                let resumed = Trainer.ReferenceExecutor(graphs, 1234UL)
+                let resumed = ReferenceExecutor.FromSeed(graphs, 1234UL)
                 Trainer.Fit(graphs, resumed, data, null, options ignore, state) |> ignore
                 let a, b = full.Snapshot(), resumed.Snapshot()
                 for kv in a do Expect.sequenceEqual (b[kv.Key].Data) kv.Value.Data $"`{kv.Key}`"

@@ -7,6 +7,7 @@ open Nn.Runtime.IR
 open Nn.Runtime.Data
 open Nn.Runtime.Ops
 open Nn.Runtime.Training
+open Nn.Runtime.Execution
 
 let private sp = SourceSpan.None
 let private n = Dim.Sym "n"
@@ -33,7 +34,7 @@ let private xorOptions = TrainOptions(Epochs = 500, Batch = 4, Seed = 1UL)
 
 let private trainXor () =
     let graphs = TrainStep.Build(xorNet, xorSpec)
-    let exec = Trainer.ReferenceExecutor(graphs, 1UL)
+    let exec = ReferenceExecutor.FromSeed(graphs, 1UL)
     let result = Trainer.Fit(graphs, exec, xorData, null, xorOptions)
     graphs, exec, result
 
@@ -67,7 +68,7 @@ let tests =
         test "two runs with the same seed give bit-identical weights; another seed does not" {
             let run seed =
                 let graphs = TrainStep.Build(xorNet, xorSpec)
-                let exec = Trainer.ReferenceExecutor(graphs, seed)
+                let exec = ReferenceExecutor.FromSeed(graphs, seed)
                 Trainer.Fit(graphs, exec, xorData, null, TrainOptions(Epochs = 20, Batch = 2, Seed = seed)) |> ignore
                 exec.Snapshot()
             let a, b, c = run 5UL, run 5UL, run 6UL
@@ -89,7 +90,7 @@ let tests =
         }
         test "every epoch reports loss, metrics, validation and throughput, and the last partial batch is trained on" {
             let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Metrics = [ Metric.Mae ], Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.5)))
-            let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
             let reports = List<EpochReport>()
             let struct (train, valid) = (line 10).Split(0.3)
             let r = Trainer.Fit(graphs, exec, train, valid, TrainOptions(Epochs = 3, Batch = 3, OnEpoch = (fun e -> reports.Add e)))
@@ -104,7 +105,7 @@ let tests =
         test "a diverging run stops with NN0612 naming the step, the epoch, the op and its span" {
             let optSpan = SourceSpan("lin.nn", 7, 17, 7, 40)
             let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1e30), OptimizerSpan = optSpan))
-            let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
             let before = exec.Snapshot()
             let big = Dataset(HostTensor([| 2; 1 |], [| 1e10f; 1e10f |]), HostTensor([| 2; 1 |], [| 0f; 1f |]))
             let ex =
@@ -127,7 +128,7 @@ let tests =
             let lossSpan = SourceSpan("lin.nn", 9, 17, 9, 20)
             let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 10.0), LossSpan = lossSpan))
             let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
-            let fit options = Trainer.Fit(graphs, Trainer.ReferenceExecutor(graphs, 0UL), data, null, options)
+            let fit options = Trainer.Fit(graphs, ReferenceExecutor.FromSeed(graphs, 0UL), data, null, options)
             let e =
                 try fit (TrainOptions(Epochs = 6, Batch = 1)) |> ignore; failtest "trained on"
                 with :? TrainingDivergedException as e -> e
@@ -148,7 +149,7 @@ let tests =
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
             let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1.1)))
-            let exec = Trainer.ReferenceExecutor(graphs, 0UL)
+            let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
             let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
             let weights = List<float32>()
             let options =
@@ -165,11 +166,11 @@ let tests =
         }
         test "a resumed run continues bit-identically" {
             let graphs = TrainStep.Build(xorNet, xorSpec)
-            let full = Trainer.ReferenceExecutor(graphs, 3UL)
+            let full = ReferenceExecutor.FromSeed(graphs, 3UL)
             let states = List<TrainingState>()
             let options = TrainOptions(Epochs = 6, Batch = 2, Seed = 3UL, OnCheckpoint = (fun s -> states.Add s))
             Trainer.Fit(graphs, full, xorData, null, options) |> ignore
-            let resumed = Trainer.ReferenceExecutor(graphs, 99UL)
+            let resumed = ReferenceExecutor.FromSeed(graphs, 99UL)
             Trainer.Fit(graphs, resumed, xorData, null, options, states[2]) |> ignore
             let a, b = full.Snapshot(), resumed.Snapshot()
             for kv in a do Expect.sequenceEqual (b[kv.Key].Data) kv.Value.Data $"`{kv.Key}`"

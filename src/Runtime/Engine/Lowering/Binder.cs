@@ -226,7 +226,7 @@ internal static class Binder
         int lastFull = Array.FindLastIndex(padded, d => d != 1);
         bool column = Enumerable.Range(0, lastFull + 1).All(i => padded[i] == domain[i]);
         if (column) return new GatherSpec { Slot = slot, Register = reg, Kind = 1, Repeat = total / cx };
-        var map = Execution.Elementwise<float>.SourceIndex(sx, domain);
+        var map = RowMajor.SourceIndex(sx, domain);
         return new GatherSpec { Slot = slot, Register = reg, Kind = 2, Map = map };
     }
 }

@@ -5,17 +5,10 @@ using Nn.Runtime.Kernels;
 namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Binds a <see cref="GemmKernel"/> to the packed GEMM; tiny products, where packing costs more than the
-/// arithmetic, run as a direct loop with the same epilogue, and narrow ones (at most <see cref="NarrowColumns"/>
+/// arithmetic, run as a direct loop with the same epilogue, and narrow ones (at most <see cref="GemmForm.NarrowColumns"/>
 /// columns: a classifier's logits and its weight gradient) as row-vector products (<see cref="GemmNarrow.RowVectors"/>).</summary>
 internal static class GemmKernels
 {
-    /// <summary>Below this many multiply-adds a product runs as a plain loop (no packing, no dispatch).</summary>
-    public const long SmallProduct = 4096;
-
-    /// <summary>Products at most this many columns wide skip packing (<see cref="GemmNarrow.RowVectors"/>): the packed kernel's
-    /// tiles would be mostly padding.</summary>
-    public const int NarrowColumns = 16;
-
     /// <summary>A product's operands as bound: slots, sizes, flags.</summary>
     internal readonly record struct Operands(bool TransA, bool TransB, int M, int N, int K, int A, int ALength, int Lda, int B, int BLength,
         int Ldb, bool BPanels, int Threads);
@@ -36,10 +29,10 @@ internal static class GemmKernels
         int ia = c.Slot(g.A), ib = c.Slot(g.B), ic = c.Slot(g.Output), ibias = g.Bias is null ? -1 : c.Slot(g.Bias);
         bool bPanels = c.Panels(g.B), cPanels = c.Panels(g.Output);
         if (c.Panels(g.A) || (bPanels || cPanels) && batches != 1) throw Throw.Bug($"{g.Output}: panel layout for an operand the product cannot read so");
-        bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= SmallProduct && !bPanels && !cPanels;
+        bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= GemmForm.SmallProduct && !bPanels && !cPanels;
         var act = g.Activation;
         int threads = c.Threads;
-        bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= NarrowColumns;
+        bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= GemmForm.NarrowColumns;
         var bRows = narrow ? new float[(long)k * 16] : []; // op(B) as k zero-padded vectors: allocated here once, filled per product
         Action product = () =>
         {

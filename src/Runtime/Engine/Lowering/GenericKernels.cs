@@ -1,4 +1,3 @@
-using Nn.Runtime.Execution;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
@@ -125,7 +124,7 @@ internal static class Maps
     public static int[] Transpose(int[] inShape, int[] perm)
     {
         var outShape = perm.Select(p => inShape[p]).ToArray();
-        var inStrides = Tensor<float>.Strides(inShape);
+        var inStrides = RowMajor.Strides(inShape);
         var map = new int[NodeKernels.Count(outShape)];
         var idx = new int[outShape.Length];
         for (int i = 0; i < map.Length; i++)
@@ -133,14 +132,14 @@ internal static class Maps
             int s = 0;
             for (int j = 0; j < idx.Length; j++) s += idx[j] * inStrides[perm[j]];
             map[i] = s;
-            LayoutOps<float>.Next(idx, outShape);
+            RowMajor.Next(idx, outShape);
         }
         return map;
     }
 
     public static int[] Slice(int[] inShape, int[] starts, int[] outShape)
     {
-        var inStrides = Tensor<float>.Strides(inShape);
+        var inStrides = RowMajor.Strides(inShape);
         var map = new int[NodeKernels.Count(outShape)];
         var idx = new int[outShape.Length];
         for (int i = 0; i < map.Length; i++)
@@ -148,7 +147,7 @@ internal static class Maps
             int s = 0;
             for (int d = 0; d < idx.Length; d++) s += (idx[d] + starts[d]) * inStrides[d];
             map[i] = s;
-            LayoutOps<float>.Next(idx, outShape);
+            RowMajor.Next(idx, outShape);
         }
         return map;
     }
@@ -156,7 +155,7 @@ internal static class Maps
     /// <summary>For each input element, its index in the padded output.</summary>
     public static int[] Pad(int[] inShape, int[] before, int[] outShape)
     {
-        var outStrides = Tensor<float>.Strides(outShape);
+        var outStrides = RowMajor.Strides(outShape);
         var map = new int[NodeKernels.Count(inShape)];
         var idx = new int[inShape.Length];
         for (int i = 0; i < map.Length; i++)
@@ -164,7 +163,7 @@ internal static class Maps
             int s = 0;
             for (int d = 0; d < idx.Length; d++) s += (idx[d] + before[d]) * outStrides[d];
             map[i] = s;
-            LayoutOps<float>.Next(idx, inShape);
+            RowMajor.Next(idx, inShape);
         }
         return map;
     }
@@ -182,7 +181,8 @@ internal static class Maps
 }
 
 /// <summary>The last resort for a node no kernel above handles (a matrix product of operands that fit no GEMM
-/// form): the reference interpreter's op on copies. Correct, but it allocates.</summary>
+/// form): plain loops into a fresh array (the destination may share a buffer with an operand), summing over k in
+/// order as the reference interpreter does. Correct, but it allocates.</summary>
 internal static class Fallback
 {
     public static Action Build(Node n, Node[] ops, BindContext c)
@@ -190,12 +190,28 @@ internal static class Fallback
         if (n.Op != OpKind.MatMul) throw Throw.Exec(RuntimeCodes.BadNode, $"the fused engine has no kernel for `{n.Op}`", n);
         var S = c.Slots;
         int dst = c.Slot(n), sa = c.Slot(ops[0]), sb = c.Slot(ops[1]);
-        int[] shape = c.Shape(n), ash = c.Shape(ops[0]), bsh = c.Shape(ops[1]);
-        int ac = NodeKernels.Count(ash), bc = NodeKernels.Count(bsh);
-        return () =>
+        int[] ash = c.Shape(ops[0]), bsh = c.Shape(ops[1]);
+        return () => MatMul(S[sa], ash, S[sb], bsh).CopyTo(S[dst], 0);
+    }
+
+    /// <summary>a [.., m, k] @ b [k, n] (shared right side) or b [.., k, n] (batched, same leading axes).</summary>
+    private static float[] MatMul(float[] a, int[] ash, float[] b, int[] bsh)
+    {
+        int m = ash[^2], k = ash[^1], n = bsh[^1];
+        int batch = NodeKernels.Count(ash[..^2]);
+        bool batchedB = bsh.Length > 2;
+        var y = new float[batch * m * n];
+        for (int t = 0; t < batch; t++)
         {
-            var r = LayoutOps<float>.MatMul(new Tensor<float>(ash, S[sa][..ac]), new Tensor<float>(bsh, S[sb][..bc]), shape);
-            r.Data.CopyTo(S[dst], 0);
-        };
+            int ao = t * m * k, bo = batchedB ? t * k * n : 0, yo = t * m * n;
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    float s = 0f;
+                    for (int p = 0; p < k; p++) s += a[ao + i * k + p] * b[bo + p * n + j];
+                    y[yo + i * n + j] = s;
+                }
+        }
+        return y;
     }
 }

@@ -38,14 +38,14 @@ internal sealed class StepContext
 }
 
 /// <summary>
-/// A DropoutMask node's kernel: the reference's stream <see cref="Execution.Dropout.Stream"/> (xoshiro256** derived
+/// A DropoutMask node's kernel: the stream <see cref="Util.Dropout.Stream"/> (xoshiro256** derived
 /// from seed, step and stream id), drawn through the struct of Dropout.StreamState so a mask allocates nothing.
 /// </summary>
 internal sealed class DropoutMask(StepContext context, int stream)
 {
     public void Fill(Span<float> dst, double p)
     {
-        var rng = Execution.Dropout.StreamState(context.Seed, context.Step, stream);
+        var rng = Util.Dropout.StreamState(context.Seed, context.Step, stream);
         float keep = (float)(1.0 / (1.0 - p));
         for (int i = 0; i < dst.Length; i++) dst[i] = rng.NextDouble() < p ? 0f : keep;
     }

@@ -1,4 +1,3 @@
-using Nn.Runtime.Execution;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
@@ -22,7 +21,7 @@ public static class Planner
         int count = nodes.Count;
         var isOutput = new bool[count];
         foreach (var o in graph.Outputs) isOutput[o.Value.Id] = true;
-        var live = ReferenceInterpreter<float>.Live(graph, graph.Outputs.Select(o => o.Value));
+        var live = Liveness.Live(graph, graph.Outputs.Select(o => o.Value));
         var operands = nodes.Select(n => n.Inputs.ToArray()).ToArray();
         var consumers = Consumers(nodes, operands, live);
 

@@ -59,11 +59,11 @@ public static class WeightLayout
     }
 
     /// <summary>Whether a fixed shape can be a panel-layout weight: never a product the binder runs another way than the
-    /// packed GEMM (a transposed weight of at most <see cref="GemmKernels.NarrowColumns"/> rows is a narrow product, and a
-    /// product with a batch of one row still has more than <see cref="GemmKernels.SmallProduct"/> multiply-adds).</summary>
+    /// packed GEMM (a transposed weight of at most <see cref="GemmForm.NarrowColumns"/> rows is a narrow product, and a
+    /// product with a batch of one row still has more than <see cref="GemmForm.SmallProduct"/> multiply-adds).</summary>
     internal static bool Candidate(Shape s) =>
-        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmKernels.NarrowColumns && GemmPanels.Fits(s[0].Size, s[1].Size)
-        && (long)s[0].Size * s[1].Size > GemmKernels.SmallProduct;
+        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmForm.NarrowColumns && GemmPanels.Fits(s[0].Size, s[1].Size)
+        && (long)s[0].Size * s[1].Size > GemmForm.SmallProduct;
 
     /// <summary>The candidate values of one plan, grouped by shared layout (union-find over node ids), each group
     /// poisoned by any use that needs row-major order.</summary>

@@ -10,11 +10,6 @@ public readonly record struct Conv2dShape(
     int KernelHeight, int KernelWidth, int OutChannels,
     int StrideH, int StrideW, int PadTop, int PadLeft, int OutHeight, int OutWidth)
 {
-    /// <summary>The geometry of a convolution with the same stride along both axes.</summary>
-    public static Conv2dShape Create(int batch, int height, int width, int inChannels,
-        int kernelHeight, int kernelWidth, int outChannels, int stride, Padding padding) =>
-        Create(batch, height, width, inChannels, kernelHeight, kernelWidth, outChannels, stride, stride, padding);
-
     /// <summary>The geometry of a convolution; its output size and paddings come from
     /// <see cref="WindowGeometry"/>.</summary>
     public static Conv2dShape Create(int batch, int height, int width, int inChannels,

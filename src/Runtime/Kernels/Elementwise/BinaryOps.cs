@@ -80,27 +80,3 @@ public readonly struct EluOp : IBinaryOp
         Vector512.ConditionalSelect(Vector512.GreaterThan(x, V512.Zero), x, y * VectorMath.Expm1(Vector512.Min(x, V512.Zero)));
     public static V256 Invoke(V256 x, V256 y) => VectorMath.Narrow<EluOp>(x, y);
 }
-
-/// <summary>relu's backward: dy where the forward input x &gt; 0, else 0 (operands: x, dy).</summary>
-public readonly struct ReluGradOp : IBinaryOp
-{
-    public static float Invoke(float x, float dy) => x > 0f ? dy : 0f;
-    public static V512 Invoke(V512 x, V512 dy) => Vector512.GreaterThan(x, V512.Zero) & dy;
-    public static V256 Invoke(V256 x, V256 dy) => Vector256.GreaterThan(x, V256.Zero) & dy;
-}
-
-/// <summary>tanh's backward from its output: dy·(1 − y²) (operands: y, dy).</summary>
-public readonly struct TanhGradOp : IBinaryOp
-{
-    public static float Invoke(float y, float dy) => dy * (1f - y * y);
-    public static V512 Invoke(V512 y, V512 dy) => dy * Vector512.FusedMultiplyAdd(-y, y, V512.One);
-    public static V256 Invoke(V256 y, V256 dy) => dy * Vector256.FusedMultiplyAdd(-y, y, V256.One);
-}
-
-/// <summary>sigmoid's backward from its output: dy·y·(1 − y) (operands: y, dy).</summary>
-public readonly struct SigmoidGradOp : IBinaryOp
-{
-    public static float Invoke(float y, float dy) => dy * y * (1f - y);
-    public static V512 Invoke(V512 y, V512 dy) => dy * y * (V512.One - y);
-    public static V256 Invoke(V256 y, V256 dy) => dy * y * (V256.One - y);
-}

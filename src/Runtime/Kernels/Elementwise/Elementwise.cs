@@ -64,23 +64,6 @@ public static partial class Elementwise
         Binary<TOp, One, Many>(ref s, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
     }
 
-    /// <summary>
-    /// dst[r, j] = TOp(x[r, j], row[j]) for a row-major x of <c>x.Length / row.Length</c> rows of <c>row.Length</c>
-    /// columns: a binary operator with a broadcast row vector (bias add, per-column scale).
-    /// </summary>
-    public static void BinaryRow<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> row, Span<float> dst) where TOp : struct, IBinaryOp
-    {
-        int n = row.Length;
-        if (n == 0) { if (x.Length != 0) KernelThrow.Argument(nameof(row), "an empty row cannot broadcast over a non-empty matrix"); return; }
-        if (x.Length % n != 0) KernelThrow.Argument(nameof(x), $"length {x.Length} is not a multiple of the row length {n}");
-        KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
-        ref float rx = ref MemoryMarshal.GetReference(x);
-        ref float rd = ref MemoryMarshal.GetReference(dst);
-        ref float rb = ref MemoryMarshal.GetReference(row);
-        for (int r = 0, rows = x.Length / n; r < rows; r++)
-            BinaryCore<TOp, Many, Many, Temporal>(ref Unsafe.Add(ref rx, (nint)r * n), ref rb, ref Unsafe.Add(ref rd, (nint)r * n), (nuint)n);
-    }
-
     private static void Binary<TOp, TX, TY>(ref float x, ref float y, ref float d, nuint n, bool streaming)
         where TOp : struct, IBinaryOp where TX : struct, IOperand where TY : struct, IOperand
     {

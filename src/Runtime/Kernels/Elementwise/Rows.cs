@@ -6,8 +6,8 @@ namespace Nn.Runtime.Kernels;
 
 /// <summary>
 /// Row-wise kernels on a row-major matrix of <c>rows × cols</c> (rows = length / cols): softmax and
-/// logSoftmax over the last axis (numerically stable: the row maximum is subtracted first) and their
-/// backward passes, sums along either axis, and the maximum over the last axis with its argmax.
+/// logSoftmax over the last axis (numerically stable: the row maximum is subtracted first), column sums, and the
+/// sum and maximum of a span.
 /// </summary>
 public static class Rows
 {
@@ -40,39 +40,6 @@ public static class Rows
         }
     }
 
-    /// <summary>Softmax's backward from its output y: dx = y · (dy − Σ dy·y) per row.</summary>
-    public static void SoftmaxGrad(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int cols)
-    {
-        int rows = CheckRows(y.Length, cols, dx.Length);
-        KernelThrow.CheckLength(nameof(dy), y.Length, dy.Length);
-        for (int r = 0; r < rows; r++)
-        {
-            var yr = y.Slice(r * cols, cols);
-            var dyr = dy.Slice(r * cols, cols);
-            var dxr = dx.Slice(r * cols, cols);
-            float dot = Dot(yr, dyr);
-            Elementwise.BinaryScalar<SubOp>(dyr, dot, dxr);
-            Elementwise.Binary<MulOp>(dxr, yr, dxr);
-        }
-    }
-
-    /// <summary>LogSoftmax's backward from its output y: dx = dy − exp(y) · Σ dy per row.</summary>
-    public static void LogSoftmaxGrad(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int cols)
-    {
-        int rows = CheckRows(y.Length, cols, dx.Length);
-        KernelThrow.CheckLength(nameof(dy), y.Length, dy.Length);
-        for (int r = 0; r < rows; r++)
-        {
-            var yr = y.Slice(r * cols, cols);
-            var dyr = dy.Slice(r * cols, cols);
-            var dxr = dx.Slice(r * cols, cols);
-            float s = Sum(dyr);
-            Elementwise.Unary<ExpOp>(yr, dxr);
-            Elementwise.BinaryScalar<MulOp>(dxr, -s, dxr);
-            Elementwise.Binary<AddOp>(dxr, dyr, dxr);
-        }
-    }
-
     /// <summary>dst[j] = Σ_r x[r, j] (sum over rows; the bias gradient of <c>x @ w + b</c>). dst has <paramref name="cols"/> values.</summary>
     public static void ColumnSums(ReadOnlySpan<float> x, int cols, Span<float> dst)
     {
@@ -81,31 +48,6 @@ public static class Rows
         var d = dst[..cols];
         d.Clear();
         for (int r = 0; r < rows; r++) Elementwise.Binary<AddOp>(d, x.Slice(r * cols, cols), d);
-    }
-
-    /// <summary>dst[r] = Σ_j x[r, j] (sum over columns). dst has one value per row.</summary>
-    public static void RowSums(ReadOnlySpan<float> x, int cols, Span<float> dst)
-    {
-        int rows = CheckRows(x.Length, cols, x.Length);
-        KernelThrow.CheckLength(nameof(dst), rows, dst.Length);
-        for (int r = 0; r < rows; r++) dst[r] = Sum(x.Slice(r * cols, cols));
-    }
-
-    /// <summary>max[r] = max_j x[r, j] and argmax[r] = the first j where it occurs. Rows must not be empty.</summary>
-    public static void RowMax(ReadOnlySpan<float> x, int cols, Span<float> max, Span<int> argmax)
-    {
-        if (cols < 1) KernelThrow.Argument(nameof(cols), "the maximum of an empty row is undefined");
-        int rows = CheckRows(x.Length, cols, x.Length);
-        KernelThrow.CheckLength(nameof(max), rows, max.Length);
-        KernelThrow.CheckLength(nameof(argmax), rows, argmax.Length);
-        for (int r = 0; r < rows; r++)
-        {
-            var xr = x.Slice(r * cols, cols);
-            float m = Max(xr);
-            max[r] = m;
-            int j = xr.IndexOf(m);
-            argmax[r] = j < 0 ? 0 : j; // NaN rows: IndexOf finds nothing
-        }
     }
 
     /// <summary>The sum of a span (16-lane accumulators, then a horizontal add).</summary>

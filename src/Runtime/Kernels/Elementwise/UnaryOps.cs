@@ -7,14 +7,6 @@ namespace Nn.Runtime.Kernels;
 // One readonly struct per unary operator: a scalar form and two vector forms computing the same function.
 // Operators whose vector form lives in VectorMath take their 8-lane form through VectorMath.Narrow.
 
-/// <summary>x.</summary>
-public readonly struct IdentityOp : IUnaryOp
-{
-    public static float Invoke(float x) => x;
-    public static V512 Invoke(V512 x) => x;
-    public static V256 Invoke(V256 x) => x;
-}
-
 /// <summary>−x.</summary>
 public readonly struct NegOp : IUnaryOp
 {

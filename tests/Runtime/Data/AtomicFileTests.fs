@@ -1,11 +1,10 @@
-module Nn.Tests.Runtime.Checkpoints.AtomicFileTests
+module Nn.Tests.Runtime.Data.AtomicFileTests
 
 open System
 open System.Diagnostics
 open System.IO
 open Expecto
 open Nn.Runtime.Data
-open Nn.Runtime.Checkpoints
 
 let private withTemp f = Nn.Tests.TestUtil.withTempDir "nn-atomic-" f
 
@@ -13,7 +12,7 @@ exception private WriterCrashed
 
 [<Tests>]
 let tests =
-    testList "Runtime.Checkpoints.AtomicFile" [
+    testList "Runtime.Data.AtomicFile" [
         test "a write replaces the file and leaves nothing else behind" {
             withTemp (fun dir ->
                 let p = Path.Combine(dir, "a.txt")

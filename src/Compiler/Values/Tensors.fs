@@ -42,12 +42,6 @@ let nodeOf (ctx: EvalContext) (span: Span) (v: Value) : Node =
     | VBool b -> ctx.Builder.Const((if b then 1.0 else 0.0), RuntimeErrors.toSource (userSpan ctx span))
     | other -> fail "NN0302" span (sprintf "expected a tensor or a number, but this is %s" (Value.describe other))
 
-/// True for values that can take part in tensor arithmetic.
-let isTensorLike v =
-    match v with
-    | VTensor _ -> true
-    | _ -> false
-
 /// Describe a shape mismatch between an annotation and an actual shape: which axis differs.
 let mismatch (what: string) (expected: string) (actual: Shape) (detail: string) =
     sprintf "%s should have the shape %s, but it is %O (%s)" what expected actual detail

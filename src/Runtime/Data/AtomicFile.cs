@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
-using Nn.Runtime.Data;
 
-namespace Nn.Runtime.Checkpoints;
+namespace Nn.Runtime.Data;
 
 /// <summary>
 /// Writes files so that a crash at any moment leaves either the old complete file or the new complete one:

@@ -1,8 +1,9 @@
 using Nn.Runtime.Engine.Lowering;
+using Nn.Runtime.Engine.Memory;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 
-namespace Nn.Runtime.Engine.Memory;
+namespace Nn.Runtime.Engine;
 
 /// <summary>
 /// What binding a plan at given sizes allocates, counted in float32 elements without allocating anything: the pooled

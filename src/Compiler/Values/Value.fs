@@ -102,8 +102,3 @@ module Value =
         | VSymbol s -> sprintf "`%s`" s
         | VInit i -> sprintf "the initializer `%O`" i
         | VConfig(k, _) -> sprintf "a `%s` setting" k
-
-    let isFunction v =
-        match v with
-        | VClosure _ | VBuiltin _ | VCompose _ -> true
-        | _ -> false

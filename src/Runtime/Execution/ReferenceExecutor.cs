@@ -1,38 +1,8 @@
 using Nn.Runtime.Data;
-using Nn.Runtime.Execution;
 using Nn.Runtime.IR;
+using Nn.Runtime.Training;
 
-namespace Nn.Runtime.Training;
-
-/// <summary>The loss and metrics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order).</summary>
-public readonly record struct BatchResult(double Loss, double[] Metrics);
-
-/// <summary>
-/// Runs the graphs of a <see cref="StepGraphs"/> and owns the values of its Params and States between steps.
-/// The reference implementation is <see cref="ReferenceExecutor"/>; the fused engine implements the same contract.
-/// Contract: <see cref="Step"/> computes the loss and metrics on the values before the update, then replaces every
-/// Param and State by its <c>new:</c> output; the same values, feeds, seed and step give bit-identical results.
-/// </summary>
-public interface IStepExecutor
-{
-    /// <summary>Replaces the values of the named Params and States (others keep theirs). Shapes must match.</summary>
-    void Load(IReadOnlyDictionary<string, HostTensor> values);
-    /// <summary>A copy of every Param and State value, by name.</summary>
-    Dictionary<string, HostTensor> Snapshot();
-    /// <summary>One training step on a batch. <paramref name="step"/> is the 1-based global step (fed as <c>t</c>,
-    /// and with <paramref name="seed"/> it selects the dropout masks). <paramref name="target"/> is null when the
-    /// target is computed in the graph.</summary>
-    /// <exception cref="NonFiniteException">when a node produces NaN or infinity (the Params are then unchanged)</exception>
-    BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed);
-    /// <summary>Loss and metrics of a batch in evaluation mode (no update).</summary>
-    BatchResult Evaluate(HostTensor features, HostTensor? target);
-    /// <summary>The network's output for a batch, in evaluation mode.</summary>
-    HostTensor Predict(HostTensor features);
-    /// <summary>Readies the training step (<paramref name="training"/>) or the evaluation for batches shaped like
-    /// these, so that the one-time work (binding buffers, first-use code) is done before an epoch's clock starts
-    /// rather than in its first batch. Changes no value; optional (the default does nothing).</summary>
-    void Prepare(HostTensor features, HostTensor? target, bool training) { }
-}
+namespace Nn.Runtime.Execution;
 
 /// <summary>
 /// <see cref="IStepExecutor"/> over the float32 <see cref="ReferenceInterpreter{T}"/>, with the interpreter's
@@ -57,6 +27,23 @@ public sealed class ReferenceExecutor : IStepExecutor
         foreach (var n in graphs.Params.Concat(graphs.States))
             if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
         Load(initial);
+    }
+
+    /// <summary>A reference executor with every Param and State initialised from <paramref name="seed"/>.</summary>
+    public static ReferenceExecutor FromSeed(StepGraphs graphs, ulong seed, bool checkFinite = true) =>
+        new(graphs, Initializers.ForGraph(graphs.Train, seed), checkFinite);
+
+    /// <summary>Replays a training step on the float32 interpreter with the non-finite check on: the error naming
+    /// the first node that produced NaN or infinity, or null when every node stayed finite. The fused engine's
+    /// <see cref="Engine.NonFiniteReplay"/>, so that it can name the node a fused loop hides.</summary>
+    public static NonFiniteException? FirstNonFinite(Graph train, IReadOnlyDictionary<string, HostTensor> feeds,
+        ulong seed, long step)
+    {
+        var tensors = feeds.ToDictionary(kv => kv.Key, kv => Wrap(kv.Value));
+        var options = new RunOptions { Seed = seed, Step = step, CheckFinite = true };
+        try { ReferenceInterpreter<float>.Run(train, tensors, options); }
+        catch (NonFiniteException e) { return e; }
+        return null;
     }
 
     /// <summary>Whether training steps check every node for NaN and infinity.</summary>

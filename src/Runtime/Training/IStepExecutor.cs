@@ -1,0 +1,50 @@
+using Nn.Runtime.Data;
+using Nn.Runtime.IR;
+
+namespace Nn.Runtime.Training;
+
+/// <summary>The loss and metrics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order).</summary>
+public readonly record struct BatchResult(double Loss, double[] Metrics);
+
+/// <summary>
+/// Runs the graphs of a <see cref="StepGraphs"/> and owns the values of its Params and States between steps.
+/// The reference interpreter (<c>Execution.ReferenceExecutor</c>) and the fused engine (<c>Engine.FusedExecutor</c>)
+/// implement it; <c>Executors.StepExecutor.Create</c> picks one by name.
+/// Contract: <see cref="Step"/> computes the loss and metrics on the values before the update, then replaces every
+/// Param and State by its <c>new:</c> output; the same values, feeds, seed and step give bit-identical results.
+/// </summary>
+public interface IStepExecutor
+{
+    /// <summary>Replaces the values of the named Params and States (others keep theirs). Shapes must match.</summary>
+    void Load(IReadOnlyDictionary<string, HostTensor> values);
+    /// <summary>A copy of every Param and State value, by name.</summary>
+    Dictionary<string, HostTensor> Snapshot();
+    /// <summary>One training step on a batch. <paramref name="step"/> is the 1-based global step (fed as <c>t</c>,
+    /// and with <paramref name="seed"/> it selects the dropout masks). <paramref name="target"/> is null when the
+    /// target is computed in the graph.</summary>
+    /// <exception cref="NonFiniteException">when a node produces NaN or infinity (the Params are then
+    /// unchanged)</exception>
+    BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed);
+    /// <summary>Loss and metrics of a batch in evaluation mode (no update).</summary>
+    BatchResult Evaluate(HostTensor features, HostTensor? target);
+    /// <summary>The network's output for a batch, in evaluation mode.</summary>
+    HostTensor Predict(HostTensor features);
+    /// <summary>Readies the training step (<paramref name="training"/>) or the evaluation for batches shaped like
+    /// these, so that the one-time work (binding buffers, first-use code) is done before an epoch's clock starts
+    /// rather than in its first batch. Changes no value; optional (the default does nothing).</summary>
+    void Prepare(HostTensor features, HostTensor? target, bool training) { }
+}
+
+/// <summary>How the CLI and the embedding API want a network run.</summary>
+public sealed record ExecutorOptions
+{
+    /// <summary><c>fused</c> (planned kernels, the default) or <c>reference</c> (the interpreter, the
+    /// oracle).</summary>
+    public string Engine { get; init; } = "fused";
+    /// <summary>Threads for matrix products and large elementwise loops (1 or 2 on this machine; more are capped by
+    /// the worker pool).</summary>
+    public int Threads { get; init; } = 1;
+    /// <summary>Check each training step for NaN and infinity (loss and updated values) and name the first bad
+    /// node.</summary>
+    public bool CheckFinite { get; init; } = true;
+}
