@@ -126,7 +126,7 @@ let rec private bodyGen (size: int) : Gen<Expr> =
         Gen.map2 (fun ss r -> Block(ss, r, sp)) (Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k stmt)) (exprAt 0 (size / 2))
     ]
 
-let declGen (size: int) : Gen<Decl> =
+let internal declGen (size: int) : Gen<Decl> =
     Gen.oneof [
         gen {
             let! d = doc
@@ -152,12 +152,12 @@ let declGen (size: int) : Gen<Decl> =
     ]
 
 /// A random well-formed program (wrapper type so the generator is chosen through the config).
-type WellFormedProgram = WellFormedProgram of Program
+type internal WellFormedProgram = WellFormedProgram of Program
 
 /// A random well-formed expression.
 type WellFormedExpr = WellFormedExpr of Expr
 
-type Arbitraries =
+type internal Arbitraries =
     static member Program() : Arbitrary<WellFormedProgram> =
         Gen.sized (fun s -> Gen.choose (1, 4) |> Gen.bind (fun k -> Gen.listOfLength k (declGen (min s 24))))
         |> Gen.map (fun ds -> WellFormedProgram { File = "gen.nn"; Decls = ds })
@@ -176,10 +176,10 @@ module DslSamples =
             if isNull d then "." elif File.Exists(Path.Combine(d.FullName, "Dsl.sln")) then d.FullName else up d.Parent
         up (DirectoryInfo(System.AppContext.BaseDirectory))
 
-    let render (text: string) (ds: Diagnostic list) =
+    let internal render (text: string) (ds: Diagnostic list) =
         ds |> List.map (Diagnostic.render (fun _ -> Some text)) |> String.concat "\n"
 
-    let parseOk (text: string) =
+    let internal parseOk (text: string) =
         match Parser.parseProgram "t.nn" text with
         | Result.Ok p -> p
         | Result.Error ds -> failtestf "expected a parse, got:\n%s" (render text ds)

@@ -15,7 +15,7 @@ namespace Nn.Runtime.Data;
 ///     while (it.MoveNext()) Step(it.Features, it.Targets, it.CurrentSize);
 /// }
 /// </code></example>
-public sealed class BatchIterator
+internal sealed class BatchIterator
 {
     private readonly Dataset _data;
     private readonly Rng? _rng;

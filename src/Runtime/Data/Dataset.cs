@@ -7,7 +7,7 @@ namespace Nn.Runtime.Data;
 /// indices as floats, shape [N], and <see cref="ClassNames"/> names the classes (index i is class i).
 /// For regression or reconstruction the targets are any [N, ...] tensor and <see cref="ClassNames"/> is null.
 /// </summary>
-public sealed class Dataset
+internal sealed class Dataset
 {
     /// <summary>The inputs, [N, ...].</summary>
     public HostTensor Features { get; }
@@ -75,7 +75,7 @@ public sealed class Dataset
 }
 
 /// <summary>Helpers for class labels.</summary>
-public static class Labels
+internal static class Labels
 {
     /// <summary>
     /// Writes the one-hot encoding of <paramref name="labels"/> (class indices as floats) into

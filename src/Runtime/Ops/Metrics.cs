@@ -6,7 +6,7 @@ namespace Nn.Runtime.Ops;
 /// Metrics as graph nodes: each returns a scalar, the mean over the batch. Metrics have no gradient and are
 /// never added to the loss; the trainer averages them over an epoch weighted by batch size.
 /// </summary>
-public static class Metrics
+internal static class Metrics
 {
     /// <summary>The metric names the language knows, for <see cref="Build"/>.</summary>
     public static readonly IReadOnlyList<string> Kinds = ["accuracy", "mae", "mse"];

@@ -11,7 +11,7 @@ namespace Nn.Runtime.Training;
 /// <c>nn.shuffle_rng</c> (four unsigned words), <c>nn.schedule</c> and <c>nn.stopping</c> (round-trip doubles,
 /// space-separated), <c>nn.format</c> = <c>training-state/1</c>.
 /// </summary>
-public static class TrainingCheckpoint
+internal static class TrainingCheckpoint
 {
     private const string BestPrefix = "best:";
     private const string Format = "training-state/1";

@@ -9,7 +9,7 @@ namespace Nn.Runtime.Kernels;
 /// logSoftmax over the last axis (numerically stable: the row maximum is subtracted first) and their
 /// backward passes, sums along either axis, and the maximum over the last axis with its argmax.
 /// </summary>
-public static class Rows
+internal static class Rows
 {
     /// <summary>y[r, :] = exp(x[r, :] − max) / Σ exp(x[r, :] − max).</summary>
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int cols)
