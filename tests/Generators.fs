@@ -35,7 +35,7 @@ let private shapeOf dims = { Dims = dims; Span = sp }
 /// An expression that prints and parses back to itself: `level` is the loosest form allowed at
 /// this position (0: tuples, lambdas, conditionals; 1-8: binary operators; 9: prefix; 10: application;
 /// 11: atoms). Looser forms are put in parentheses, as a user would have to. Size halves at each level.
-let rec exprAt (level: int) (size: int) : Gen<Expr> =
+let rec internal exprAt (level: int) (size: int) : Gen<Expr> =
     // Built lazily: each level refers to the next, and building them all eagerly is exponential.
     gen { return! exprNow level size }
 
@@ -90,7 +90,7 @@ and private rangeGen size =
         Gen.map2 (fun lo hi -> Range(lo, hi, sp)) bound bound
     ]
 
-and paramsGen (maxCount: int) =
+and internal paramsGen (maxCount: int) =
     let one =
         Gen.map2 (fun n shape -> { Name = n; Shape = shape; Span = sp }) name
                  (Gen.optionOf (Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k leaf) |> Gen.map shapeOf))
@@ -155,7 +155,7 @@ let internal declGen (size: int) : Gen<Decl> =
 type internal WellFormedProgram = WellFormedProgram of Program
 
 /// A random well-formed expression.
-type WellFormedExpr = WellFormedExpr of Expr
+type internal WellFormedExpr = WellFormedExpr of Expr
 
 type internal Arbitraries =
     static member Program() : Arbitrary<WellFormedProgram> =
@@ -167,7 +167,7 @@ type internal Arbitraries =
         Gen.sized (fun s -> exprAt 0 (min s 32)) |> Gen.map WellFormedExpr |> Arb.fromGen
 
 /// Helpers for the Dsl tests: parsing with a readable failure, the example programs, AST shorthands.
-module DslSamples =
+module internal DslSamples =
     open System.IO
     open Expecto
 
@@ -176,10 +176,10 @@ module DslSamples =
             if isNull d then "." elif File.Exists(Path.Combine(d.FullName, "Dsl.sln")) then d.FullName else up d.Parent
         up (DirectoryInfo(System.AppContext.BaseDirectory))
 
-    let internal render (text: string) (ds: Diagnostic list) =
+    let render (text: string) (ds: Diagnostic list) =
         ds |> List.map (Diagnostic.render (fun _ -> Some text)) |> String.concat "\n"
 
-    let internal parseOk (text: string) =
+    let parseOk (text: string) =
         match Parser.parseProgram "t.nn" text with
         | Result.Ok p -> p
         | Result.Error ds -> failtestf "expected a parse, got:\n%s" (render text ds)
