@@ -62,7 +62,8 @@ public sealed record OptimizerSpec
 
 /// <summary>The new values an optimizer step produces: for each Param its updated value, for each optimizer State
 /// (created by the step, named <c>&lt;param&gt;.&lt;slot&gt;</c>) its updated value.</summary>
-internal sealed record OptimizerUpdate(IReadOnlyList<KeyValuePair<Node, Node>> Params, IReadOnlyList<KeyValuePair<Node, Node>> States);
+internal sealed record OptimizerUpdate(
+    IReadOnlyList<KeyValuePair<Node, Node>> Params, IReadOnlyList<KeyValuePair<Node, Node>> States);
 
 /// <summary>
 /// Optimizer updates as graph nodes, in the style of optax: the update is part of the training-step graph, the
