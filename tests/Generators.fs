@@ -35,7 +35,7 @@ let private shapeOf dims = { Dims = dims; Span = sp }
 /// An expression that prints and parses back to itself: `level` is the loosest form allowed at
 /// this position (0: tuples, lambdas, conditionals; 1-8: binary operators; 9: prefix; 10: application;
 /// 11: atoms). Looser forms are put in parentheses, as a user would have to. Size halves at each level.
-let rec exprAt (level: int) (size: int) : Gen<Expr> =
+let rec internal exprAt (level: int) (size: int) : Gen<Expr> =
     // Built lazily: each level refers to the next, and building them all eagerly is exponential.
     gen { return! exprNow level size }
 
@@ -90,7 +90,7 @@ and private rangeGen size =
         Gen.map2 (fun lo hi -> Range(lo, hi, sp)) bound bound
     ]
 
-and paramsGen (maxCount: int) =
+and internal paramsGen (maxCount: int) =
     let one =
         Gen.map2 (fun n shape -> { Name = n; Shape = shape; Span = sp }) name
                  (Gen.optionOf (Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k leaf) |> Gen.map shapeOf))
@@ -126,7 +126,7 @@ let rec private bodyGen (size: int) : Gen<Expr> =
         Gen.map2 (fun ss r -> Block(ss, r, sp)) (Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k stmt)) (exprAt 0 (size / 2))
     ]
 
-let declGen (size: int) : Gen<Decl> =
+let internal declGen (size: int) : Gen<Decl> =
     Gen.oneof [
         gen {
             let! d = doc
@@ -152,12 +152,12 @@ let declGen (size: int) : Gen<Decl> =
     ]
 
 /// A random well-formed program (wrapper type so the generator is chosen through the config).
-type WellFormedProgram = WellFormedProgram of Program
+type internal WellFormedProgram = WellFormedProgram of Program
 
 /// A random well-formed expression.
-type WellFormedExpr = WellFormedExpr of Expr
+type internal WellFormedExpr = WellFormedExpr of Expr
 
-type Arbitraries =
+type internal Arbitraries =
     static member Program() : Arbitrary<WellFormedProgram> =
         Gen.sized (fun s -> Gen.choose (1, 4) |> Gen.bind (fun k -> Gen.listOfLength k (declGen (min s 24))))
         |> Gen.map (fun ds -> WellFormedProgram { File = "gen.nn"; Decls = ds })
@@ -167,7 +167,7 @@ type Arbitraries =
         Gen.sized (fun s -> exprAt 0 (min s 32)) |> Gen.map WellFormedExpr |> Arb.fromGen
 
 /// Helpers for the Dsl tests: parsing with a readable failure, the example programs, AST shorthands.
-module DslSamples =
+module internal DslSamples =
     open System.IO
     open Expecto
 

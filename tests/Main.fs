@@ -34,6 +34,7 @@ let private plain =
 let main argv =
     match List.ofArray argv with
     | "--fuzz-long" :: rest -> Nn.Tests.Fuzz.Harness.main rest // the long fuzz run (tests/Fuzz/README.md)
+    | "--public-api" :: rest -> Nn.Tests.Compiler.PublicApi.report rest // public types and members per package
     | _ ->
         if plain then
             Console.SetOut(TextWriter.Synchronized(new PlainWriter(Console.Out)))

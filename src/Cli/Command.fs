@@ -1,7 +1,7 @@
 /// What every `nn` command provides; Program.fs lists them.
 namespace Nn.Cli
 
-type Command =
+type internal Command =
     { /// the verb: `nn NAME ...`
       Name: string
       /// one line for `nn --help`
@@ -11,7 +11,7 @@ type Command =
       /// runs with the arguments after the verb; returns the exit code (0 ok, 1 user error)
       Run: string list -> int }
 
-module Command =
+module internal Command =
     /// Report a command-line mistake (exit code 1).
     let usageError (message: string) =
         eprintfn "nn: %s" message

@@ -1,6 +1,6 @@
 /// What the commands share: option parsing, loading a program, choosing the executor, and turning every expected
 /// failure (program, data, weights, run time) into a diagnostic with exit code 1.
-module Nn.Cli.Common
+module internal Nn.Cli.Common
 
 open System
 open System.IO

@@ -1,5 +1,5 @@
 /// Console output: plain lines when not a terminal or when NO_COLOR is set; diagnostics to standard error.
-module Nn.Cli.Output
+module internal Nn.Cli.Output
 
 open System
 open Nn.Dsl

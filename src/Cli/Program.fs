@@ -1,5 +1,5 @@
 /// The `nn` command: one module per verb in Commands/, listed here.
-module Nn.Cli.Program
+module internal Nn.Cli.Program
 
 open System
 open Nn.Cli.Commands

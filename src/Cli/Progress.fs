@@ -1,6 +1,6 @@
 /// Training progress: a live Spectre.Console bar on a terminal (loss, metrics, samples/s, ETA), plain per-epoch
 /// lines otherwise (no cursor movement, no escapes), so logs and pipes stay readable.
-module Nn.Cli.Progress
+module internal Nn.Cli.Progress
 
 open System
 open System.Globalization

@@ -1,7 +1,7 @@
 /// The folder of one training run: `metrics.csv` (a row per epoch), `checkpoint.safetensors`, `best.safetensors`
 /// when early stopping restored an earlier epoch, a copy of the model source and `curves.png`. Every file is
 /// replaced atomically, so an interrupted run never leaves half a file; a lock file keeps a second `nn train` out.
-module Nn.Cli.RunFolder
+module internal Nn.Cli.RunFolder
 
 open System
 open System.Globalization

@@ -10,7 +10,7 @@ open Nn.Tests.TestUtil
 let examples = Path.Combine(repoRoot, "examples")
 
 /// Compile program text as if it were the file `test.nn` in the examples folder (so data paths resolve).
-let compile (text: string) = Compile.compileText (Path.Combine(examples, "test.nn")) text
+let internal compile (text: string) = Compile.compileText (Path.Combine(examples, "test.nn")) text
 
 /// The rendered diagnostics of a program that must fail, with the file shown by its name only.
 let errors (text: string) =
@@ -23,12 +23,12 @@ let errors (text: string) =
             Diagnostic.render (fun f -> if f = "test.nn" then Some text else None) d)
         |> String.concat "\n"
 
-let networkOf (text: string) name =
+let internal networkOf (text: string) name =
     match compile text with
     | Ok c -> c.Networks |> List.find (fun n -> n.Decl.Name = name)
     | Error ds -> failtestf "did not compile: %A" (ds |> List.map (fun d -> d.Message))
 
-let paramNames (net: Compile.NetworkInfo) =
+let internal paramNames (net: Compile.NetworkInfo) =
     let fwd = Compile.forward net (GraphBuilder()) true
     fwd.Context.Builder.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Seq.map (fun n -> n.Name) |> List.ofSeq
 

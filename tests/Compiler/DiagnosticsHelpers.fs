@@ -11,7 +11,7 @@ open Nn.Tests.TestUtil
 let file = Path.Combine(repoRoot, "examples", "test.nn")
 
 /// A diagnostic rendered as the command line prints it, with file names shown without their folder.
-let render (text: string) (d: Diagnostic) =
+let internal render (text: string) (d: Diagnostic) =
     let short (s: Span) = { s with File = Path.GetFileName s.File }
     let d = { d with Span = short d.Span; Notes = d.Notes |> List.map (fun n -> { n with Span = Option.map short n.Span }) }
     Diagnostic.render (fun f -> if f = "test.nn" then Some text else None) d

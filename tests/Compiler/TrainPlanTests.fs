@@ -10,7 +10,7 @@ open Nn.Tests.TestUtil
 let private examples = Path.Combine(repoRoot, "examples")
 
 /// Compile an example, plan its first train block with `--set`-style overrides, train with the reference executor.
-let train (file: string) (overrides: (string * string) list) =
+let internal train (file: string) (overrides: (string * string) list) =
     match Compile.compileFile (Path.Combine(examples, file)) with
     | Result.Error ds -> failtestf "%A" (ds |> List.map (fun d -> d.Message))
     | Result.Ok c ->

@@ -1,5 +1,5 @@
 /// `nn check FILE...`: parse, resolve and shape-check programs without reading any data.
-module Nn.Cli.Commands.Check
+module internal Nn.Cli.Commands.Check
 
 open Nn.Cli
 open Nn.Compiler

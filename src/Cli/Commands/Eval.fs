@@ -1,5 +1,5 @@
 /// `nn eval FILE --weights W`: the loss and metrics of trained weights on the validation rows (or all rows).
-module Nn.Cli.Commands.Eval
+module internal Nn.Cli.Commands.Eval
 
 open System
 open Nn.Runtime.Training

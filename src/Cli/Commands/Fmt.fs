@@ -1,5 +1,5 @@
 /// `nn fmt FILE... [--check]`: rewrite programs in the canonical layout.
-module Nn.Cli.Commands.Fmt
+module internal Nn.Cli.Commands.Fmt
 
 open System.IO
 open Nn.Dsl

@@ -1,6 +1,6 @@
 /// `nn grad FILE`: one batch's gradient norm per parameter, next to the parameter's own norm — the
 /// vanishing/exploding-gradient diagnosis.
-module Nn.Cli.Commands.Grad
+module internal Nn.Cli.Commands.Grad
 
 open System
 open System.Collections.Generic

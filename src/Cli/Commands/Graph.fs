@@ -1,5 +1,5 @@
 /// `nn graph FILE`: print a network's computation graph (forward, with gradients, or the whole training step).
-module Nn.Cli.Commands.Graph
+module internal Nn.Cli.Commands.Graph
 
 open System.Collections.Generic
 open Nn.Runtime.IR

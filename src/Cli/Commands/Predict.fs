@@ -1,5 +1,5 @@
 /// `nn predict FILE --weights W --input X`: run a trained network on new inputs.
-module Nn.Cli.Commands.Predict
+module internal Nn.Cli.Commands.Predict
 
 open System
 open System.IO

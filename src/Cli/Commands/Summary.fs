@@ -1,5 +1,5 @@
 /// `nn summary FILE [--network NAME]`: a table like Keras' `summary()`.
-module Nn.Cli.Commands.Summary
+module internal Nn.Cli.Commands.Summary
 
 open System
 open Nn.Runtime.IR

@@ -1,6 +1,6 @@
 /// `nn train FILE`: train the network of a program's `train` block, with progress, a run folder (metrics, checkpoint,
 /// model source, curves) and exact resumption.
-module Nn.Cli.Commands.Train
+module internal Nn.Cli.Commands.Train
 
 open System
 open System.Diagnostics

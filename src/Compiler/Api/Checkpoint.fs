@@ -1,7 +1,7 @@
 /// Checkpoints of training runs (safetensors: weights, optimizer state and running statistics under their parameter
 /// paths; metadata: epoch, step, RNG, schedule and early-stopping state, the model source's SHA-256, the nn version),
 /// weights files for evaluation and prediction, and the step graphs of a network without reading its data.
-module Nn.Compiler.Checkpoint
+module internal Nn.Compiler.Checkpoint
 
 open System
 open System.Collections.Generic

@@ -1,5 +1,5 @@
 /// Reads a `train` block's data source into a dataset; data errors become diagnostics at the `data` field.
-module Nn.Compiler.DataLoad
+module internal Nn.Compiler.DataLoad
 
 open Nn.Dsl
 open Nn.Runtime.Data

@@ -1,6 +1,6 @@
 /// One batch's gradients of a train block's loss with respect to every parameter: the numbers behind a
 /// vanishing- or exploding-gradient diagnosis (`nn grad`).
-module Nn.Compiler.Gradients
+module internal Nn.Compiler.Gradients
 
 open System.Collections.Generic
 open Nn.Runtime.IR

@@ -2,7 +2,7 @@
 /// parameters and states (held by the engine, plus their initial values), and the training and evaluation steps bound
 /// at the batch size (pooled buffers, sources, convolution workspace). `nn summary` shows it, `nn check` warns and
 /// `nn train` (and the embedding API's `Fit`) stop with NN0630 when it exceeds the machine's memory or `--max-memory`.
-module Nn.Compiler.MemoryPlan
+module internal Nn.Compiler.MemoryPlan
 
 open System.Collections.Generic
 open Nn.Dsl

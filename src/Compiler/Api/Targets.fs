@@ -3,7 +3,7 @@
 /// network's classes (or, a target per class, probabilities). The first target that does not fit is an error
 /// naming where it came from (the `rows` item, the file and row, or the row of the arrays given to `Fit`) and its
 /// value.
-module Nn.Compiler.Targets
+module internal Nn.Compiler.Targets
 
 open System.Globalization
 open Nn.Dsl

@@ -1,6 +1,6 @@
 /// From a checked program's `train` block to everything the trainer needs: typed settings, the step graphs,
 /// the data (split and checked against the network), and initial values (with adapted states computed from the data).
-module Nn.Compiler.TrainPlan
+module internal Nn.Compiler.TrainPlan
 
 open System.Collections.Generic
 open Nn.Dsl

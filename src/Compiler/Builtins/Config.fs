@@ -1,7 +1,7 @@
 /// Built-ins of the `train` block: data sources, optimizers, schedules, regularizers, clipping, stopping.
 /// They record their arguments as a VConfig; Model/TrainConfig.fs reads them into typed settings.
 /// A built-in applied to fewer arguments than its arity (`idx "images.gz"`, `adam`) is read with defaults.
-module Nn.Compiler.Builtins.Config
+module internal Nn.Compiler.Builtins.Config
 
 open Nn.Compiler
 open Nn.Compiler.Builtins.Define

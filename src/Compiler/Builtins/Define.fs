@@ -1,5 +1,5 @@
 /// Helpers to define built-ins compactly.
-module Nn.Compiler.Builtins.Define
+module internal Nn.Compiler.Builtins.Define
 
 open Nn.Dsl
 open Nn.Compiler

@@ -1,5 +1,5 @@
 /// Tensor built-ins: layout, reductions, normalised exponentials, convolution, training-time layers, initializers.
-module Nn.Compiler.Builtins.Layers
+module internal Nn.Compiler.Builtins.Layers
 
 open Nn.Dsl
 open Nn.Runtime.IR

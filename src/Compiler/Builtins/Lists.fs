@@ -1,5 +1,5 @@
 /// Static built-ins: list functions, tuples. They run in the compiler (the partial evaluator unrolls them).
-module Nn.Compiler.Builtins.Lists
+module internal Nn.Compiler.Builtins.Lists
 
 open Nn.Compiler
 open Nn.Compiler.Context

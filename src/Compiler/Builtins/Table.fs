@@ -1,5 +1,5 @@
 /// The initial environment: every built-in, initializer name and setting symbol.
-module Nn.Compiler.Builtins.Table
+module internal Nn.Compiler.Builtins.Table
 
 open Nn.Dsl
 open Nn.Runtime.IR

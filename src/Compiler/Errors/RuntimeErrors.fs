@@ -1,7 +1,7 @@
 /// The one place a runtime error becomes a diagnostic, shared by the `nn` command (Cli/Common.fs `guarded`), the
 /// embedding API (Embedding.Session.fs `Embed.guard`) and the compiler where it asks the runtime for work (`within`):
 /// built from the error's code, span, description and notes, never from its message text.
-module Nn.Compiler.RuntimeErrors
+module internal Nn.Compiler.RuntimeErrors
 
 open Nn.Dsl
 open Nn.Runtime

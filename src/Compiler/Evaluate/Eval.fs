@@ -1,5 +1,5 @@
 /// The partial evaluator: static values are computed, tensor operations are recorded as graph nodes.
-module Nn.Compiler.Eval
+module internal Nn.Compiler.Eval
 
 open Nn.Dsl
 open Nn.Runtime.IR

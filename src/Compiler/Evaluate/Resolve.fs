@@ -1,6 +1,6 @@
 /// Name resolution before evaluation: every identifier in every body (used or not) must be bound, so a typo
 /// in a function that is never called is still reported, and all unknown names are reported at once.
-module Nn.Compiler.Resolve
+module internal Nn.Compiler.Resolve
 
 open Nn.Dsl
 open Nn.Compiler.Context

@@ -2,7 +2,7 @@
 /// wrong result: parameters nothing uses (a `param` shadowed before any use, or one no output depends on), a loss
 /// that does not fit what the network computes (`crossEntropy` on scores, a softmax before `softmaxCrossEntropy`),
 /// and a trained network with several inputs. Errors are raised; warnings are returned.
-module Nn.Compiler.Checks
+module internal Nn.Compiler.Checks
 
 open System.Collections.Generic
 open Nn.Dsl

@@ -1,6 +1,6 @@
 /// From source text to a checked model: parse (with `open`ed files), resolve names, evaluate the top-level
 /// declarations, check every network's shapes and every `train` block's settings.
-module Nn.Compiler.Compile
+module internal Nn.Compiler.Compile
 
 open System.IO
 open Nn.Dsl

@@ -1,7 +1,7 @@
 /// The parts of a `train` setting and where the user wrote them: a value keeps only the span of the whole
 /// argument (`{ lr = -1 }`), so the fields, list items and tuple parts are found again in the block's expressions,
 /// and errors about one of them point at it, not at the whole record or list.
-module Nn.Compiler.Settings
+module internal Nn.Compiler.Settings
 
 open Nn.Dsl
 open Nn.Compiler.Context

@@ -1,5 +1,5 @@
 /// The typed settings of a `train` block, read from the evaluated record with every field's default.
-module Nn.Compiler.TrainConfig
+module internal Nn.Compiler.TrainConfig
 
 open Nn.Dsl
 open Nn.Compiler.Context

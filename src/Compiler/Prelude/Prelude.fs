@@ -1,5 +1,5 @@
 /// The prelude, written in the language and shipped inside the compiler as an embedded resource.
-module Nn.Compiler.Prelude
+module internal Nn.Compiler.Prelude
 
 open System.IO
 open Nn.Dsl

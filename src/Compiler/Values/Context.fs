@@ -1,5 +1,5 @@
 /// Helpers shared by the evaluator and the built-ins: errors at spans, span conversion, parameter naming.
-module Nn.Compiler.Context
+module internal Nn.Compiler.Context
 
 open System.Collections.Generic
 open Nn.Dsl

@@ -1,5 +1,5 @@
 /// Conversions between static values and tensors, used by the evaluator and the built-ins.
-module Nn.Compiler.Tensors
+module internal Nn.Compiler.Tensors
 
 open Nn.Dsl
 open Nn.Runtime.IR

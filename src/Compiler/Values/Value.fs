@@ -85,7 +85,7 @@ and EvalContext =
       Calls: ResizeArray<string * Node>
       mutable Apply: EvalContext -> Span -> Value -> Value * Span -> Value }
 
-module Value =
+module internal Value =
     /// The kind of a value, in the user's words, for error messages.
     let rec describe v =
         match v with

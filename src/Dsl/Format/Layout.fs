@@ -1,7 +1,7 @@
 /// The formatter's output buffer: tracks the column, and puts the source's comments back
 /// (own-line comments before the unit that followed them, trailing comments at the end of the line),
 /// and the source's own spelling of each number.
-module Nn.Dsl.Format.Layout
+module internal Nn.Dsl.Format.Layout
 
 open System
 open System.Globalization

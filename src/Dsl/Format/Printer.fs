@@ -3,7 +3,7 @@
 /// where it carries meaning: line breaks before `|>` in a pipeline, lists or records written
 /// one item per line, the spelling of numbers (`1e-2`, `0.50`) and trailing comments aligned
 /// in a column. Comments are put back (see Layout.fs); doc comments come from the AST.
-module Nn.Dsl.Printer
+module internal Nn.Dsl.Printer
 
 open System
 open System.Globalization

@@ -1,6 +1,6 @@
 /// A unified diff of two texts (`nn fmt --diff`), as `diff -u` and `git diff` print it: `---`/`+++` headers,
 /// `@@ -a,b +c,d @@` hunks with three lines of context. Lines are found by Myers' O((N+M)·D) algorithm.
-module Nn.Dsl.Format.UnifiedDiff
+module internal Nn.Dsl.Format.UnifiedDiff
 
 open System
 open System.Text

@@ -1,5 +1,5 @@
 /// Blocks: `let`, `param` and `state` statements lined up at one column, then the result expression.
-module Nn.Dsl.Parsing.Blocks
+module internal Nn.Dsl.Parsing.Blocks
 
 open FParsec
 open Nn.Dsl

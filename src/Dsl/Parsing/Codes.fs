@@ -17,7 +17,7 @@
 /// | NN0109 | a number literal too large to represent                                  |
 /// | NN0190 | the formatter could not reproduce the program (a bug; the file is kept)  |
 /// | NN0199 | the parser failed unexpectedly (a bug, reported instead of a crash)      |
-module Nn.Dsl.Codes
+module internal Nn.Dsl.Codes
 
 let cannotRead = "NN0001"
 let notText = "NN0002"

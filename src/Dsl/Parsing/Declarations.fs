@@ -1,5 +1,5 @@
 /// Top-level declarations: `let`, `network`, `train` and `open`, each starting at column 1.
-module Nn.Dsl.Parsing.Declarations
+module internal Nn.Dsl.Parsing.Declarations
 
 open FParsec
 open Nn.Dsl

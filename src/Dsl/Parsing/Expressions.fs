@@ -1,7 +1,7 @@
 /// The expression grammar: atoms and postfix forms, application by juxtaposition, the operator
 /// table, lambdas, conditionals and tuples. Blocks (statements then a result) are parsed by
 /// Blocks.fs, which fills in `bodyRef` because lambda bodies are blocks too.
-module Nn.Dsl.Parsing.Expressions
+module internal Nn.Dsl.Parsing.Expressions
 
 open FParsec
 open Nn.Dsl

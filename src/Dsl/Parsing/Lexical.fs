@@ -1,6 +1,6 @@
 /// The lexical layer of the grammar: parser state, whitespace and comments, tokens, spans,
 /// the offside check and the helpers that raise definite (fatal) diagnostics.
-module Nn.Dsl.Parsing.Lexical
+module internal Nn.Dsl.Parsing.Lexical
 
 open System
 open System.Globalization

@@ -1,6 +1,6 @@
 /// The entry points of the grammar: a whole program (with recovery at top-level declarations)
 /// or a single expression. See Codes.fs for the diagnostic codes.
-module Nn.Dsl.Parser
+module internal Nn.Dsl.Parser
 
 open System
 open System.Threading

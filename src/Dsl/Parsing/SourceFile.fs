@@ -1,5 +1,5 @@
 /// Reading a `.nn` file from disk, with the file-level diagnostics (NN0001-NN0003).
-module Nn.Dsl.SourceFile
+module internal Nn.Dsl.SourceFile
 
 open System
 open System.IO

@@ -92,7 +92,7 @@ and StateBinding =
       Span: Span }
 
 /// A top-level declaration.
-type Decl =
+type internal Decl =
     /// syntax: let name params = body
     | LetDecl of LetBinding
     /// syntax: network name (x: [n, 784]) : [n, 10] = body
@@ -102,7 +102,7 @@ type Decl =
     /// syntax: open "other.nn"
     | OpenDecl of path: string * span: Span
 
-and NetworkDecl =
+and internal NetworkDecl =
     { Doc: string option
       Name: string
       NameSpan: Span
@@ -111,11 +111,11 @@ and NetworkDecl =
       Body: Expr
       Span: Span }
 
-and TrainDecl =
+and internal TrainDecl =
     { Network: string
       NetworkSpan: Span
       Fields: Field list
       Span: Span }
 
 /// A parsed file.
-type Program = { File: string; Decls: Decl list }
+type internal Program = { File: string; Decls: Decl list }

@@ -4,17 +4,17 @@ open System
 open System.Text
 
 [<RequireQualifiedAccess>]
-type Severity =
+type internal Severity =
     | Error
     | Warning
     | Info
 
 /// A secondary location that explains a diagnostic ("the bracket opened here").
-type Note = { Span: Span option; Message: string }
+type internal Note = { Span: Span option; Message: string }
 
 /// The one diagnostic type of the product: a stable code, severity, span, message and notes.
 /// Every stage (parser, compiler, data readers, run time) reports through it.
-type Diagnostic =
+type internal Diagnostic =
     { Code: string
       Severity: Severity
       Span: Span
@@ -22,9 +22,9 @@ type Diagnostic =
       Notes: Note list }
 
 /// Raised by stages that stop at the first error; carries the diagnostic to the top level.
-exception DiagnosticException of Diagnostic
+exception internal DiagnosticException of Diagnostic
 
-module Diagnostic =
+module internal Diagnostic =
     let error code span message =
         { Code = code; Severity = Severity.Error; Span = span; Message = message; Notes = [] }
 

@@ -24,7 +24,7 @@ type Span =
     override _.GetHashCode() = 0
     override s.ToString() = sprintf "%s(%d,%d-%d,%d)" s.File s.Start.Line s.Start.Column s.End.Line s.End.Column
 
-module Span =
+module internal Span =
     let make file (sl, sc) (el, ec) =
         { File = file; Start = { Line = sl; Column = sc }; End = { Line = el; Column = ec } }
 

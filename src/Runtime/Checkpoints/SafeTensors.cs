@@ -7,7 +7,7 @@ using Nn.Runtime.Data;
 namespace Nn.Runtime.Checkpoints;
 
 /// <summary>The tensors and metadata of a checkpoint file, in the order the file lists them.</summary>
-public sealed class Checkpoint
+internal sealed class Checkpoint
 {
     private readonly Dictionary<string, RawTensor> _tensors;
 
@@ -43,7 +43,7 @@ public sealed class Checkpoint
 /// plus an optional <c>"__metadata__"</c> object of strings, then the raw little-endian data.
 /// Supported dtypes: F32, F64, I32, I64, U8.
 /// </summary>
-public static class SafeTensors
+internal static class SafeTensors
 {
     private const string MetadataKey = "__metadata__";
     private const long MaxHeader = 100_000_000; // the reference implementation's limit

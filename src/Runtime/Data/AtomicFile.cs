@@ -14,7 +14,7 @@ namespace Nn.Runtime.Data;
 /// A process killed during a write leaves its temporary file (<c>.&lt;name&gt;.&lt;pid&gt;.&lt;guid&gt;.tmp</c>)
 /// behind; <see cref="RemoveStale"/> deletes those of writers that are gone.
 /// </summary>
-public static partial class AtomicFile
+internal static partial class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically. Creates the folder if needed.</summary>
     /// <param name="path">the file to create or replace</param>

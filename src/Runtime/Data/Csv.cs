@@ -4,7 +4,7 @@ using System.Text;
 namespace Nn.Runtime.Data;
 
 /// <summary>A column of a CSV file, named by its header text or by its 0-based position.</summary>
-public sealed record ColumnRef
+internal sealed record ColumnRef
 {
     /// <summary>The header name, or null when the column is given by position.</summary>
     public string? Name { get; }
@@ -36,11 +36,11 @@ public sealed record ColumnRef
 /// <param name="Label">the class label column, or null</param>
 /// <param name="Targets">numeric target columns (for regression), or null</param>
 /// <param name="RequireFinite">whether a NaN, infinite or overflowing number in a column read is an error</param>
-public sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null,
+internal sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null,
                              IReadOnlyList<ColumnRef>? Targets = null, bool RequireFinite = false);
 
 /// <summary>Reads datasets from CSV files with a header row, and writes tables and predictions.</summary>
-public static class Csv
+internal static class Csv
 {
     /// <summary>
     /// Reads a dataset. Features are [N, features] float32 parsed with the invariant culture. With a label column

@@ -5,14 +5,14 @@ namespace Nn.Runtime.Data;
 /// <summary>One record of a CSV file: its fields and the 1-based line it starts on.</summary>
 /// <param name="Line">the 1-based line of the file where the record starts (the "row" in messages)</param>
 /// <param name="Fields">the fields, unquoted</param>
-public sealed record CsvRecord(int Line, string[] Fields);
+internal sealed record CsvRecord(int Line, string[] Fields);
 
 /// <summary>
 /// Splits CSV text into records (RFC 4180: comma separator, fields in double quotes may hold commas, newlines and
 /// doubled quotes <c>""</c>; LF or CRLF line ends; a UTF-8 byte order mark is skipped). Blank lines are skipped,
 /// as pandas does, so trailing blank lines are harmless.
 /// </summary>
-public static class CsvParser
+internal static class CsvParser
 {
     /// <summary>The records of <paramref name="text"/>; <paramref name="path"/> is used in messages only.</summary>
     /// <exception cref="DataException">NN0524 when a quoted field is never closed; NN0526 for a NUL byte (which .NET's

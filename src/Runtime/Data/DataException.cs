@@ -42,7 +42,7 @@ namespace Nn.Runtime.Data;
 // | NN0711 | a training checkpoint's state (epoch, step, rng, schedule...) is invalid    | -             |
 
 /// <summary>The stable codes of <see cref="DataException"/> (see the table at the top of DataException.cs).</summary>
-public static class DataErrorCodes
+internal static class DataErrorCodes
 {
 #pragma warning disable CS1591 // each constant is documented in the table above
     public const string FileNotFound = "NN0501";
@@ -89,7 +89,7 @@ public static class DataErrorCodes
 /// The public API of <c>Nn.Runtime.Data</c> and <c>Nn.Runtime.Checkpoints</c> throws only this for bad input;
 /// raw <see cref="IOException"/>s and <see cref="FormatException"/>s are translated before they escape.
 /// </summary>
-public sealed class DataException : NnRuntimeException
+internal sealed class DataException : NnRuntimeException
 {
     /// <summary>The file as the caller named it.</summary>
     public string FilePath { get; }

@@ -7,7 +7,7 @@ namespace Nn.Runtime.Data;
 /// indices as floats, shape [N], and <see cref="ClassNames"/> names the classes (index i is class i).
 /// For regression or reconstruction the targets are any [N, ...] tensor and <see cref="ClassNames"/> is null.
 /// </summary>
-public sealed class Dataset
+internal sealed class Dataset
 {
     /// <summary>The inputs, [N, ...].</summary>
     public HostTensor Features { get; }

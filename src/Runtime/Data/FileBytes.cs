@@ -11,7 +11,7 @@ namespace Nn.Runtime.Data;
 /// gzip stream is read no further than what is declared: its trailer's size, or less when the format's own header
 /// (an IDX header) says exactly how long the data is.
 /// </summary>
-public static class FileBytes
+internal static class FileBytes
 {
     /// <summary>The file's bytes, exactly as stored.</summary>
     /// <param name="path">the file</param>

@@ -8,7 +8,7 @@ namespace Nn.Runtime.Data;
 /// Files may be gzip-compressed (detected by the gzip magic, not the extension).
 /// Type codes: 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64.
 /// </summary>
-public static class Idx
+internal static class Idx
 {
     /// <summary>The magic number of MNIST image files: unsigned bytes, three dimensions.</summary>
     public const uint ImagesMagic = 0x00000803;

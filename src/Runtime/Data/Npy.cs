@@ -11,7 +11,7 @@ namespace Nn.Runtime.Data;
 /// <c>{'descr': '&lt;f4', 'fortran_order': False, 'shape': (3, 4), }</c> padded so the data starts at a multiple of
 /// 64, then the raw data. Supported dtypes: <c>&lt;f4 &lt;f8 &lt;i4 &lt;i8 |u1</c>, C order only.
 /// </summary>
-public static partial class Npy
+internal static partial class Npy
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Nn.Runtime.Data;
 
 /// <summary>The element types files can hold (NPY and safetensors).</summary>
-public enum ElementType
+internal enum ElementType
 {
     /// <summary>32-bit float (NPY <c>&lt;f4</c>, safetensors <c>F32</c>).</summary>
     F32,
@@ -22,7 +22,7 @@ public enum ElementType
 /// A tensor as a file stores it: an element type, a shape and the raw little-endian bytes in C order.
 /// NPY and safetensors read and write this; <see cref="ToHost"/> converts to float32 for the executor.
 /// </summary>
-public sealed class RawTensor
+internal sealed class RawTensor
 {
     /// <summary>The element type.</summary>
     public ElementType Type { get; }

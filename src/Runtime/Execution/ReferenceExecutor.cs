@@ -8,7 +8,7 @@ namespace Nn.Runtime.Execution;
 /// <see cref="IStepExecutor"/> over the float32 <see cref="ReferenceInterpreter{T}"/>, with the interpreter's
 /// non-finite check on in training steps. Slow (plain loops, fresh tensors per node) but the oracle.
 /// </summary>
-public sealed class ReferenceExecutor : IStepExecutor
+internal sealed class ReferenceExecutor : IStepExecutor
 {
     private readonly StepGraphs _g;
     private readonly Dictionary<string, Tensor<float>> _values = [];

@@ -3,7 +3,7 @@ using System.Runtime.ExceptionServices;
 namespace Nn.Runtime.Kernels;
 
 /// <summary>A piece of work split into <c>count</c> parts, run by <see cref="WorkerPool.Run"/>.</summary>
-public interface IParallelWork
+internal interface IParallelWork
 {
     /// <summary>Runs part <paramref name="index"/> of <paramref name="count"/> (0 ≤ index &lt; count).</summary>
     void Execute(int index, int count);
@@ -15,7 +15,7 @@ public interface IParallelWork
 /// Calls are serialised (one job at a time, never more threads than <see cref="MaxThreads"/>), and a call
 /// made from inside a running part runs all its parts on the current thread instead of oversubscribing.
 /// </summary>
-public sealed class WorkerPool
+internal sealed class WorkerPool
 {
     /// <summary>The process-wide pool, sized to the machine's processor count.</summary>
     public static WorkerPool Shared { get; } = new(Environment.ProcessorCount);

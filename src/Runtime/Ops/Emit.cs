@@ -7,7 +7,7 @@ namespace Nn.Runtime.Ops;
 /// (<c>e.Mul(e.C(0.5), e.Square(d))</c>) instead of repeating the span on every call.
 /// Every node it makes carries <see cref="Span"/>, so a run-time error inside a composite points at the user's line.
 /// </summary>
-public readonly struct Emit(GraphBuilder b, SourceSpan span)
+internal readonly struct Emit(GraphBuilder b, SourceSpan span)
 {
     /// <summary>The builder nodes are added to.</summary>
     public GraphBuilder B { get; } = b;

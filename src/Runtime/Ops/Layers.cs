@@ -34,10 +34,10 @@ public sealed class ForwardContext(GraphBuilder builder, bool training)
 
 /// <summary>The result of batch normalization: the normalized output and, in training, the running statistics'
 /// new values (State node → new value; empty in evaluation).</summary>
-public sealed record BatchNormResult(Node Output, IReadOnlyList<KeyValuePair<Node, Node>> Updates);
+internal sealed record BatchNormResult(Node Output, IReadOnlyList<KeyValuePair<Node, Node>> Updates);
 
 /// <summary>Layers whose behaviour differs between training and evaluation.</summary>
-public static class Layers
+internal static class Layers
 {
     /// <summary>
     /// Inverted dropout: in training, each element is zeroed with probability <paramref name="p"/> and the rest

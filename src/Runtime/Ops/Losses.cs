@@ -15,7 +15,7 @@ namespace Nn.Runtime.Ops;
 /// conventions).</para>
 /// A target that fits none of these forms throws <see cref="ShapeException"/> NN0210 naming both shapes.
 /// </summary>
-public static class Losses
+internal static class Losses
 {
     /// <summary>Clamp for probabilities before a logarithm (Keras' <c>epsilon()</c>).</summary>
     public const double Eps = 1e-7;

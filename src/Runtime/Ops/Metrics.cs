@@ -38,7 +38,7 @@ public abstract record Metric(string Name)
 /// Metrics as graph nodes: each returns a scalar, the mean over the batch. Metrics have no gradient and are
 /// never added to the loss; the trainer averages them over an epoch weighted by batch size.
 /// </summary>
-public static class Metrics
+internal static class Metrics
 {
     /// <summary>
     /// The fraction of correct predictions. With one output per example (a last axis of size 1) the prediction is

@@ -7,7 +7,7 @@ namespace Nn.Runtime.Training;
 /// <see cref="Patience"/> epochs in a row without improvement (Keras' rule); with <see cref="RestoreBest"/> the
 /// weights (and state) of the best epoch are put back at the end.
 /// </summary>
-public sealed record EarlyStoppingSpec
+internal sealed record EarlyStoppingSpec
 {
     /// <summary>What to watch.</summary>
     public Monitor Monitor { get; init; } = Monitor.ValidationLoss;
@@ -23,7 +23,7 @@ public sealed record EarlyStoppingSpec
 }
 
 /// <summary>The running state of early stopping: the best value, its epoch and the epochs waited since.</summary>
-public sealed class EarlyStopping
+internal sealed class EarlyStopping
 {
     /// <summary>Starts watching.</summary>
     /// <exception cref="ArgumentException">for a missing monitor or a negative patience</exception>

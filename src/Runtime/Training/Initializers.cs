@@ -16,7 +16,7 @@ namespace Nn.Runtime.Training;
 /// order, so a parameter's initial value depends only on the seed and its name — not on how many other parameters
 /// the network has or in which order they were created.</para>
 /// </summary>
-public static class Initializers
+internal static class Initializers
 {
     /// <summary>(fan_in, fan_out) of a concrete shape.</summary>
     public static (int FanIn, int FanOut) Fans(int[] shape) => shape.Length switch

@@ -59,7 +59,8 @@ public sealed record OptimizerSpec
 
 /// <summary>The new values an optimizer step produces: for each Param its updated value, for each optimizer State
 /// (created by the step, named <c>&lt;param&gt;.&lt;slot&gt;</c>) its updated value.</summary>
-public sealed record OptimizerUpdate(IReadOnlyList<KeyValuePair<Node, Node>> Params, IReadOnlyList<KeyValuePair<Node, Node>> States);
+internal sealed record OptimizerUpdate(
+    IReadOnlyList<KeyValuePair<Node, Node>> Params, IReadOnlyList<KeyValuePair<Node, Node>> States);
 
 /// <summary>
 /// Optimizer updates as graph nodes, in the style of optax: the update is part of the training-step graph, the
@@ -75,7 +76,7 @@ public sealed record OptimizerUpdate(IReadOnlyList<KeyValuePair<Node, Node>> Par
 /// <item>adagrad: s ← s + g²; p ← p − lr·g/(√s + ε). State <c>.sum</c>.</item>
 /// </list>
 /// </summary>
-public static class Optimizers
+internal static class Optimizers
 {
     /// <summary>The updated parameters and optimizer states for one step.</summary>
     /// <param name="b">the builder holding the parameters, gradients and inputs</param>

@@ -28,7 +28,7 @@ public sealed record ClipSpec(double? Norm = null, double? Value = null)
 }
 
 /// <summary>Regularization and clipping as graph nodes.</summary>
-public static class Regularization
+internal static class Regularization
 {
     /// <summary>True for the Params the penalties apply to (two or more axes).</summary>
     public static bool IsWeight(Node param) => param.Op == OpKind.Param && param.Shape.Rank >= 2;

@@ -19,7 +19,7 @@ namespace Nn.Runtime.Training;
 /// </list>
 /// Every failure is a <see cref="DataException"/> naming the file.
 /// </summary>
-public static class ResumeCheck
+internal static class ResumeCheck
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -17,7 +17,7 @@ namespace Nn.Runtime.Training;
 ///   defaults: factor 0.1, patience 10, min 0)</description></item>
 /// </list>
 /// </summary>
-public sealed record ScheduleSpec
+internal sealed record ScheduleSpec
 {
     /// <summary>The schedules the language knows.</summary>
     public static readonly IReadOnlyList<string> Kinds = ["constant", "stepDecay", "exponential", "cosine", "warmup", "reduceOnPlateau"];
@@ -45,7 +45,7 @@ public sealed record ScheduleSpec
 
 /// <summary>A running schedule: the rate for each step, and (for reduceOnPlateau) the state it learns from epoch
 /// ends. Create one per training run with <see cref="Create"/>.</summary>
-public sealed class Schedule
+internal sealed class Schedule
 {
     private readonly ScheduleSpec _spec;
     private readonly double _base;

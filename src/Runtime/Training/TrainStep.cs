@@ -98,7 +98,7 @@ public sealed class StepGraphs
 ///     Stop = new EarlyStoppingSpec { Monitor = Monitor.ValidationLoss, Patience = 3 },
 ///     OnEpoch = Print, OnCheckpoint = s => Save(dir, s) });   // the compiler's Checkpoint.save
 /// </code></example>
-public static class TrainStep
+internal static class TrainStep
 {
     /// <summary>The shape of a fed target Input for data targets of concrete shape <paramref name="dataShape"/>
     /// ([N, ...]): the first axis becomes the batch variable <paramref name="batch"/>.</summary>

@@ -6,7 +6,7 @@ using Nn.Runtime.Util;
 namespace Nn.Runtime.Training;
 
 /// <summary>How the host loop runs: the parts of a <c>train</c> block that do not shape the step graph.</summary>
-public sealed record TrainOptions
+internal sealed record TrainOptions
 {
     /// <summary>Passes over the training data.</summary>
     public int Epochs { get; init; } = 10;
@@ -36,7 +36,7 @@ public sealed record TrainOptions
 /// <summary>One epoch's results (<see cref="EpochReport.Epoch"/> counts from 0). Losses and metrics are averages over the epoch's rows (each batch weighted by its
 /// size); the training values are measured on each batch before its update, as Keras reports them. Validation
 /// values are null without validation data.</summary>
-public sealed record EpochReport(
+internal sealed record EpochReport(
     int Epoch, double TrainLoss, IReadOnlyDictionary<string, double> Metrics,
     double? ValidationLoss, IReadOnlyDictionary<string, double>? ValidationMetrics,
     double SamplesPerSec, double LearningRate)
@@ -50,12 +50,12 @@ public sealed record EpochReport(
 /// <summary>Everything needed to continue a run exactly: Param and State values (weights, optimizer moments,
 /// running statistics), epochs completed, steps taken, the shuffling generator, and the schedule's and early
 /// stopping's learned state (with the best weights so far when restoring them).</summary>
-public sealed record TrainingState(
+internal sealed record TrainingState(
     int EpochsDone, long Steps, Dictionary<string, HostTensor> Values, ulong[] ShuffleRng,
     double[] Schedule, double[]? Stopping, Dictionary<string, HostTensor>? BestValues);
 
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
-public sealed record TrainResult(IReadOnlyList<EpochReport> History, bool StoppedEarly, int? BestEpoch, long Steps)
+internal sealed record TrainResult(IReadOnlyList<EpochReport> History, bool StoppedEarly, int? BestEpoch, long Steps)
 {
     /// <summary>The epoch (from 0) whose weights early stopping put back at the end, or null when the weights are
     /// the last epoch's. <see cref="TrainOptions.OnCheckpoint"/> still received the last epoch's full state.</summary>
@@ -65,7 +65,7 @@ public sealed record TrainResult(IReadOnlyList<EpochReport> History, bool Stoppe
 /// <summary>Training diverged: NN0612 when a step produced NaN or infinity (naming the first non-finite node's op and
 /// span), NN0620 when the loss stayed finite but exceeded <see cref="TrainOptions.Divergence"/> times the reference loss
 /// (naming the loss node). Both name the step and the epoch and end with the same hint.</summary>
-public sealed class TrainingDivergedException : ExecutionException
+internal sealed class TrainingDivergedException : ExecutionException
 {
     private const string Hint = "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs";
 
@@ -111,7 +111,7 @@ public sealed class TrainingDivergedException : ExecutionException
 /// <c>Rng.Derive(seed, 1)</c>, the dropout seed <c>Rng.Derive(seed, 2)</c>'s first word, initial values
 /// <see cref="Initializers"/>).
 /// </summary>
-public static class Trainer
+internal static class Trainer
 {
     /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the same).</summary>
     /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity, NN0620 when a batch's loss

@@ -8,7 +8,7 @@ namespace Nn.Runtime.Kernels;
 /// lands in the packed FMA kernel; see bench/ for the LeNet-size measurements. The exception is one input channel
 /// at stride 1, where the product is too thin for the GEMM (<see cref="IsDirect"/>, Conv2dDirect.cs).
 /// </summary>
-public static partial class Conv2d
+internal static partial class Conv2d
 {
     /// <summary>output = conv(input, kernel); <paramref name="workspace"/> holds at least <see cref="Conv2dShape.WorkspaceLength"/> floats.</summary>
     public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, Span<float> output,

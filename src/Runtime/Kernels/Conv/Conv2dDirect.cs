@@ -11,7 +11,7 @@ namespace Nn.Runtime.Kernels;
 /// each of up to 8 output channels in registers. The kernel gradient runs the same loops with the output gradient
 /// transposed per image to [channel][x]. Measured in bench/ (conv cases, "direct" against "im2col").
 /// </summary>
-public static partial class Conv2d
+internal static partial class Conv2d
 {
     /// <summary>Direct kernels on where they apply, for calls made on this thread (the default; false forces im2col, for
     /// A/B benchmarks and tests; the worker threads of a split call keep the default).</summary>

@@ -5,7 +5,7 @@ namespace Nn.Runtime.Kernels;
 /// output [n, oh, ow, cout]. Built once by <c>Create</c> (its output size and paddings from
 /// <see cref="WindowGeometry"/>) and handed to every <see cref="Conv2d"/> call.
 /// </summary>
-public readonly record struct Conv2dShape(
+internal readonly record struct Conv2dShape(
     int Batch, int Height, int Width, int InChannels,
     int KernelHeight, int KernelWidth, int OutChannels,
     int StrideH, int StrideW, int PadTop, int PadLeft, int OutHeight, int OutWidth)

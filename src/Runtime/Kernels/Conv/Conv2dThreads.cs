@@ -1,6 +1,6 @@
 namespace Nn.Runtime.Kernels;
 
-public static partial class Conv2d
+internal static partial class Conv2d
 {
     /// <summary>Below this many FLOPs a convolution runs on one thread: handing a part to the other thread costs more.</summary>
     private const double MinFlopsToSplit = 4e6;

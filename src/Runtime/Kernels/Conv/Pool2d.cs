@@ -5,7 +5,7 @@ namespace Nn.Runtime.Kernels;
 /// [n, oh, ow, c] with the output size and paddings of <see cref="WindowGeometry"/>. Built once by
 /// <see cref="Create"/>.
 /// </summary>
-public readonly record struct Pool2dShape(
+internal readonly record struct Pool2dShape(
     int Batch, int Height, int Width, int Channels, int Size, int Stride, WindowGeometry Geometry)
 {
     /// <summary>The geometry of a pooling; every window must hold at least one cell of the image.</summary>
@@ -40,7 +40,7 @@ public readonly record struct Pool2dShape(
 /// Padded cells are ignored as in Keras: never a maximum, not counted in a mean (a window's mean divides by its cells
 /// inside the image). The first maximum of a window (row-major) takes the gradient.
 /// </summary>
-public static class Pool2d
+internal static class Pool2d
 {
     /// <summary>output = the maximum of each window per channel.</summary>
     public static void MaxForward(in Pool2dShape s, ReadOnlySpan<float> input, Span<float> output) =>

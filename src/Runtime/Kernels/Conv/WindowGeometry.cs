@@ -1,7 +1,7 @@
 namespace Nn.Runtime.Kernels;
 
 /// <summary>How a convolution or pooling window pads its image.</summary>
-public enum PaddingKind
+internal enum PaddingKind
 {
     /// <summary>No padding: ⌊(h − k) / s⌋ + 1 outputs (none when the window does not fit).</summary>
     Valid,
@@ -13,7 +13,7 @@ public enum PaddingKind
 }
 
 /// <summary>A padding request: <see cref="Valid"/>, <see cref="Same"/> or explicit amounts per side.</summary>
-public readonly record struct Padding(PaddingKind Kind, int Top, int Left, int Bottom, int Right)
+internal readonly record struct Padding(PaddingKind Kind, int Top, int Left, int Bottom, int Right)
 {
     /// <summary>No padding.</summary>
     public static Padding Valid => new(PaddingKind.Valid, 0, 0, 0, 0);
@@ -32,7 +32,7 @@ public readonly record struct Padding(PaddingKind Kind, int Top, int Left, int B
 /// with it, the shape rule sizes outputs with it, and the reference interpreter and the engine's kernels loop over it.
 /// An output size of 0 means the window does not fit the padded image (callers report it their own way).
 /// </summary>
-public readonly record struct WindowGeometry(
+internal readonly record struct WindowGeometry(
     int OutHeight, int OutWidth, int PadTop, int PadLeft, int PadBottom, int PadRight)
 {
     /// <summary>The geometry of a kh×kw window at strides (sh, sw) over an h×w image.</summary>

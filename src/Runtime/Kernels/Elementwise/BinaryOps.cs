@@ -9,7 +9,7 @@ namespace Nn.Runtime.Kernels;
 // the backward pass's helpers: the first operand is the forward value, the second the incoming gradient.
 
 /// <summary>x + y.</summary>
-public readonly struct AddOp : IBinaryOp
+internal readonly struct AddOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x + y;
     public static V512 Invoke(V512 x, V512 y) => x + y;
@@ -17,7 +17,7 @@ public readonly struct AddOp : IBinaryOp
 }
 
 /// <summary>x − y.</summary>
-public readonly struct SubOp : IBinaryOp
+internal readonly struct SubOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x - y;
     public static V512 Invoke(V512 x, V512 y) => x - y;
@@ -25,7 +25,7 @@ public readonly struct SubOp : IBinaryOp
 }
 
 /// <summary>x · y.</summary>
-public readonly struct MulOp : IBinaryOp
+internal readonly struct MulOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x * y;
     public static V512 Invoke(V512 x, V512 y) => x * y;
@@ -33,7 +33,7 @@ public readonly struct MulOp : IBinaryOp
 }
 
 /// <summary>x / y.</summary>
-public readonly struct DivOp : IBinaryOp
+internal readonly struct DivOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x / y;
     public static V512 Invoke(V512 x, V512 y) => x / y;
@@ -41,7 +41,7 @@ public readonly struct DivOp : IBinaryOp
 }
 
 /// <summary>max(x, y).</summary>
-public readonly struct MaxOp : IBinaryOp
+internal readonly struct MaxOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => MathF.Max(x, y);
     public static V512 Invoke(V512 x, V512 y) => Vector512.Max(x, y);
@@ -49,7 +49,7 @@ public readonly struct MaxOp : IBinaryOp
 }
 
 /// <summary>min(x, y).</summary>
-public readonly struct MinOp : IBinaryOp
+internal readonly struct MinOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => MathF.Min(x, y);
     public static V512 Invoke(V512 x, V512 y) => Vector512.Min(x, y);
@@ -57,7 +57,7 @@ public readonly struct MinOp : IBinaryOp
 }
 
 /// <summary>xʸ (see <see cref="VectorMath.Pow"/> for the special cases the vector form follows).</summary>
-public readonly struct PowOp : IBinaryOp
+internal readonly struct PowOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => MathF.Pow(x, y);
     public static V512 Invoke(V512 x, V512 y) => VectorMath.Pow(x, y);
@@ -65,7 +65,7 @@ public readonly struct PowOp : IBinaryOp
 }
 
 /// <summary>leakyRelu with slope y: x if x &gt; 0 else y·x.</summary>
-public readonly struct LeakyReluOp : IBinaryOp
+internal readonly struct LeakyReluOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x > 0f ? x : y * x;
     public static V512 Invoke(V512 x, V512 y) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, V512.Zero), x, y * x);
@@ -73,7 +73,7 @@ public readonly struct LeakyReluOp : IBinaryOp
 }
 
 /// <summary>elu with scale y: x if x &gt; 0 else y·(eˣ − 1).</summary>
-public readonly struct EluOp : IBinaryOp
+internal readonly struct EluOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x > 0f ? x : y * (float)(Math.Exp(x) - 1.0);
     public static V512 Invoke(V512 x, V512 y) =>

@@ -12,7 +12,7 @@ namespace Nn.Runtime.Kernels;
 /// A call that moves at least <see cref="NonTemporalThreshold"/> bytes writes its output with non-temporal
 /// (streaming) stores, which skip the read-for-ownership of each destination line (see Streaming.cs).
 /// </summary>
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>dst[i] = TOp(x[i]) for i &lt; x.Length.</summary>
     public static void Unary<TOp>(ReadOnlySpan<float> x, Span<float> dst) where TOp : struct, IUnaryOp =>

@@ -6,7 +6,7 @@ namespace Nn.Runtime.Kernels;
 /// A float → float operator with a scalar and two vector forms that compute the same function.
 /// The drivers in <see cref="Elementwise"/> write the loop once; an operator only says what to do to a value.
 /// </summary>
-public interface IUnaryOp
+internal interface IUnaryOp
 {
     /// <summary>The function on one value.</summary>
     static abstract float Invoke(float x);
@@ -17,7 +17,7 @@ public interface IUnaryOp
 }
 
 /// <summary>A (float, float) → float operator with a scalar and two vector forms; see <see cref="IUnaryOp"/>.</summary>
-public interface IBinaryOp
+internal interface IBinaryOp
 {
     /// <summary>The function on one pair.</summary>
     static abstract float Invoke(float x, float y);
@@ -28,7 +28,8 @@ public interface IBinaryOp
 }
 
 /// <summary>A fused unary operator: <c>TOuter(TInner(x))</c> in one pass, the value never leaving registers.</summary>
-public readonly struct Compose<TOuter, TInner> : IUnaryOp where TOuter : struct, IUnaryOp where TInner : struct, IUnaryOp
+internal readonly struct Compose<TOuter, TInner> : IUnaryOp
+    where TOuter : struct, IUnaryOp where TInner : struct, IUnaryOp
 {
     /// <inheritdoc cref="IUnaryOp.Invoke(float)"/>
     public static float Invoke(float x) => TOuter.Invoke(TInner.Invoke(x));
@@ -39,7 +40,7 @@ public readonly struct Compose<TOuter, TInner> : IUnaryOp where TOuter : struct,
 }
 
 /// <summary>A fused binary-then-unary operator: <c>TThen(TFirst(x, y))</c>, e.g. <c>relu(x + b)</c>.</summary>
-public readonly struct Then<TFirst, TThen> : IBinaryOp where TFirst : struct, IBinaryOp where TThen : struct, IUnaryOp
+internal readonly struct Then<TFirst, TThen> : IBinaryOp where TFirst : struct, IBinaryOp where TThen : struct, IUnaryOp
 {
     /// <inheritdoc cref="IBinaryOp.Invoke(float, float)"/>
     public static float Invoke(float x, float y) => TThen.Invoke(TFirst.Invoke(x, y));

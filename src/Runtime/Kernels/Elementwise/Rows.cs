@@ -9,7 +9,7 @@ namespace Nn.Runtime.Kernels;
 /// logSoftmax over the last axis (numerically stable: the row maximum is subtracted first), column sums, and the
 /// sum and maximum of a span.
 /// </summary>
-public static class Rows
+internal static class Rows
 {
     /// <summary>y[r, :] = exp(x[r, :] − max) / Σ exp(x[r, :] − max).</summary>
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int cols)

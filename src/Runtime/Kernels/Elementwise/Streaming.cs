@@ -30,7 +30,7 @@ internal readonly unsafe struct NonTemporal : IStore
         Avx.StoreAlignedNonTemporal((float*)Unsafe.AsPointer(ref Unsafe.Add(ref d, i)), v);
 }
 
-public static partial class Elementwise
+internal static partial class Elementwise
 {
     /// <summary>
     /// Calls that move at least this many bytes (reads plus writes) store their output non-temporally: a streamed

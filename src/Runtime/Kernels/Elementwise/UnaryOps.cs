@@ -8,7 +8,7 @@ namespace Nn.Runtime.Kernels;
 // Operators whose vector form lives in VectorMath take their 8-lane form through VectorMath.Narrow.
 
 /// <summary>−x.</summary>
-public readonly struct NegOp : IUnaryOp
+internal readonly struct NegOp : IUnaryOp
 {
     public static float Invoke(float x) => -x;
     public static V512 Invoke(V512 x) => -x;
@@ -16,7 +16,7 @@ public readonly struct NegOp : IUnaryOp
 }
 
 /// <summary>|x|.</summary>
-public readonly struct AbsOp : IUnaryOp
+internal readonly struct AbsOp : IUnaryOp
 {
     public static float Invoke(float x) => MathF.Abs(x);
     public static V512 Invoke(V512 x) => Vector512.Abs(x);
@@ -24,7 +24,7 @@ public readonly struct AbsOp : IUnaryOp
 }
 
 /// <summary>x².</summary>
-public readonly struct SquareOp : IUnaryOp
+internal readonly struct SquareOp : IUnaryOp
 {
     public static float Invoke(float x) => x * x;
     public static V512 Invoke(V512 x) => x * x;
@@ -32,7 +32,7 @@ public readonly struct SquareOp : IUnaryOp
 }
 
 /// <summary>√x.</summary>
-public readonly struct SqrtOp : IUnaryOp
+internal readonly struct SqrtOp : IUnaryOp
 {
     public static float Invoke(float x) => MathF.Sqrt(x);
     public static V512 Invoke(V512 x) => Vector512.Sqrt(x);
@@ -40,7 +40,7 @@ public readonly struct SqrtOp : IUnaryOp
 }
 
 /// <summary>eˣ.</summary>
-public readonly struct ExpOp : IUnaryOp
+internal readonly struct ExpOp : IUnaryOp
 {
     public static float Invoke(float x) => MathF.Exp(x);
     public static V512 Invoke(V512 x) => Vector512.Exp(x);
@@ -48,7 +48,7 @@ public readonly struct ExpOp : IUnaryOp
 }
 
 /// <summary>ln x.</summary>
-public readonly struct LogOp : IUnaryOp
+internal readonly struct LogOp : IUnaryOp
 {
     public static float Invoke(float x) => MathF.Log(x);
     public static V512 Invoke(V512 x) => Vector512.Log(x);
@@ -56,7 +56,7 @@ public readonly struct LogOp : IUnaryOp
 }
 
 /// <summary>sin x.</summary>
-public readonly struct SinOp : IUnaryOp
+internal readonly struct SinOp : IUnaryOp
 {
     public static float Invoke(float x) => MathF.Sin(x);
     public static V512 Invoke(V512 x) => Vector512.Sin(x);
@@ -64,7 +64,7 @@ public readonly struct SinOp : IUnaryOp
 }
 
 /// <summary>cos x.</summary>
-public readonly struct CosOp : IUnaryOp
+internal readonly struct CosOp : IUnaryOp
 {
     public static float Invoke(float x) => MathF.Cos(x);
     public static V512 Invoke(V512 x) => Vector512.Cos(x);
@@ -72,7 +72,7 @@ public readonly struct CosOp : IUnaryOp
 }
 
 /// <summary>tanh x.</summary>
-public readonly struct TanhOp : IUnaryOp
+internal readonly struct TanhOp : IUnaryOp
 {
     public static float Invoke(float x) => MathF.Tanh(x);
     public static V512 Invoke(V512 x) => VectorMath.Tanh(x);
@@ -80,7 +80,7 @@ public readonly struct TanhOp : IUnaryOp
 }
 
 /// <summary>1 / (1 + e⁻ˣ).</summary>
-public readonly struct SigmoidOp : IUnaryOp
+internal readonly struct SigmoidOp : IUnaryOp
 {
     public static float Invoke(float x) => 1f / (1f + MathF.Exp(-x));
     public static V512 Invoke(V512 x) => VectorMath.Sigmoid(x);
@@ -88,7 +88,7 @@ public readonly struct SigmoidOp : IUnaryOp
 }
 
 /// <summary>max(x, 0).</summary>
-public readonly struct ReluOp : IUnaryOp
+internal readonly struct ReluOp : IUnaryOp
 {
     public static float Invoke(float x) => x > 0f ? x : 0f;
     public static V512 Invoke(V512 x) => Vector512.Max(x, V512.Zero);
@@ -96,7 +96,7 @@ public readonly struct ReluOp : IUnaryOp
 }
 
 /// <summary>GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), computed as x·σ(2u) for accuracy at large negative x.</summary>
-public readonly struct GeluOp : IUnaryOp
+internal readonly struct GeluOp : IUnaryOp
 {
     private const float K = 0.7978845608028654f; // √(2/π)
     public static float Invoke(float x)
@@ -113,7 +113,7 @@ public readonly struct GeluOp : IUnaryOp
 }
 
 /// <summary>softplus x = ln(1 + eˣ), computed stably as max(x, 0) + log1p(e^−|x|).</summary>
-public readonly struct SoftplusOp : IUnaryOp
+internal readonly struct SoftplusOp : IUnaryOp
 {
     public static float Invoke(float x)
     {

@@ -14,7 +14,7 @@ public enum Activation
 }
 
 /// <summary>Which instruction set the GEMM micro-kernel uses.</summary>
-public enum GemmIsa
+internal enum GemmIsa
 {
     /// <summary>The widest the machine accelerates (AVX-512, else AVX2, else scalar).</summary>
     Auto,
@@ -33,7 +33,7 @@ public enum GemmIsa
 /// each packed B block (one barrier per block), or split its columns into independent sub-products, whichever
 /// leaves the busier thread less work (<see cref="GemmJob"/>).
 /// </summary>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     /// <summary>
     /// Forces a micro-kernel instruction set (for tests and benchmarks); <see cref="GemmIsa.Auto"/> picks the

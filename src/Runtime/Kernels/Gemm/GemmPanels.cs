@@ -12,7 +12,7 @@ namespace Nn.Runtime.Kernels;
 /// writes its tiles into this layout (row stride 32), and the optimizer's elementwise update is the same loop in any
 /// layout. The engine keeps a weight this way when every use of it allows (<see cref="Engine.Planning.WeightLayout"/>).
 /// </summary>
-public static unsafe class GemmPanels
+internal static unsafe class GemmPanels
 {
 
     /// <summary>Columns per panel: the AVX-512 micro-kernel's tile width.</summary>

@@ -11,7 +11,7 @@ namespace Nn.Runtime.Kernels;
 /// their order are those of the update's streaming pass, so the results are bit-identical to the product followed by
 /// that pass. Serves a product with one pass over k (k up to the kernel's KC: the batch of a dense layer's weight gradient).
 /// </summary>
-public static unsafe class GemmUpdate
+internal static unsafe class GemmUpdate
 {
     /// <summary>The weight tiles of the update, pinned, as the driver sees them.</summary>
     internal struct Tiles
