@@ -1,7 +1,7 @@
 namespace Nn.Runtime;
 
 /// <summary>Where in the user's source a graph node came from (1-based line and column; end exclusive).</summary>
-public readonly record struct SourceSpan(string File, int Line, int Column, int EndLine, int EndColumn)
+internal readonly record struct SourceSpan(string File, int Line, int Column, int EndLine, int EndColumn)
 {
     /// <summary>A span for nodes with no source (synthesised by passes).</summary>
     public static readonly SourceSpan None = new("<none>", 0, 0, 0, 0);

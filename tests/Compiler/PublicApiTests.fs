@@ -11,34 +11,21 @@ open Expecto
 open Nn.Tests
 open Nn.Tests.Compiler.PublicApi
 
-/// Public only until the folders that another change is rewriting (src/Runtime/IR, Autodiff, Execution, Rewrite,
-/// Engine and src/Compiler/Builtins/Elementwise.fs) make their own types internal: these types are not API. Shrink
-/// this list, never grow it. The steps: `module internal` for Elementwise.fs; `internal` for the F# types below
-/// (src/Compiler/Evaluate/Value.fs with its `Env` abbreviation, src/Dsl/Syntax/Span.fs and Ast.fs); every top-level
-/// `public` type of src/Runtime becomes `internal`; the lists below become empty (the last test checks them).
+/// Types public although they are not API. Empty since the merge of #17: every type of Nn.Runtime and Nn.Dsl, and the
+/// compiler's values and built-in tables, are internal. Keep it empty; a type that must stay public for a while is
+/// listed here with its reason, and the last test fails when a listed type is internal or gone.
 module Pending =
-    /// Namespaces whose public types all wait for that change: the runtime's graph, gradient rules, reference
-    /// interpreter, rewrites and engine, and the root namespace's errors (src/Runtime/IR/Errors.cs).
+    /// Namespaces whose public types are all pending.
     let runtimeNamespaces =
-        [ "Nn.Runtime"; "Nn.Runtime.IR"; "Nn.Runtime.Autodiff"; "Nn.Runtime.Execution"; "Nn.Runtime.Rewrite"
-          "Nn.Runtime.Engine"; "Nn.Runtime.Engine.Memory"; "Nn.Runtime.Engine.Planning" ]
+        ([]: string list)
 
-    /// Types of the finished folders that public signatures in those namespaces still name (C# refuses a public
-    /// member whose type is internal, CS0050-CS0059).
+    /// Runtime types that are pending.
     let runtimeTypes =
-        [ "Nn.Runtime.Data.HostTensor"; "Nn.Runtime.Kernels.Activation"; "Nn.Runtime.Ops.ForwardContext"
-          "Nn.Runtime.Training.BatchResult"; "Nn.Runtime.Training.ClipSpec"; "Nn.Runtime.Training.ForwardBuilder"
-          "Nn.Runtime.Training.IStepExecutor"; "Nn.Runtime.Training.OptimizerSpec"
-          "Nn.Runtime.Training.RegularizationSpec"; "Nn.Runtime.Training.StepGraphs"; "Nn.Runtime.Training.TrainSpec"
-          "Nn.Runtime.Util.Rng"; "Nn.Runtime.Util.Xoshiro256" ]
+        ([]: string list)
 
-    /// F# types that the public module Nn.Compiler.Builtins.Elementwise names (`binary`'s and `all`'s types, and
-    /// the types of their fields: F# refuses a public value or field whose type is internal, FS0410).
+    /// F# types that are pending.
     let fsharpTypes =
-        [ "Nn.Compiler.Builtins.Elementwise"; "Nn.Compiler.Builtin"; "Nn.Compiler.Closure"; "Nn.Compiler.EvalBudget"
-          "Nn.Compiler.EvalContext"; "Nn.Compiler.RecordField"; "Nn.Compiler.Value"
-          "Nn.Dsl.Expr"; "Nn.Dsl.Field"; "Nn.Dsl.LetBinding"; "Nn.Dsl.Param"; "Nn.Dsl.ParamBinding"; "Nn.Dsl.Pos"
-          "Nn.Dsl.ShapeAnn"; "Nn.Dsl.SliceRange"; "Nn.Dsl.Span"; "Nn.Dsl.StateBinding"; "Nn.Dsl.Stmt" ]
+        ([]: string list)
 
     /// A pending type, or a type nested in one (an F# union's case classes).
     let contains (t: Type) =

@@ -1,5 +1,5 @@
 /// Elementwise built-ins: they work on static numbers (computed by the compiler) and on tensors (graph nodes).
-module Nn.Compiler.Builtins.Elementwise
+module internal Nn.Compiler.Builtins.Elementwise
 
 open Nn.Runtime.IR
 open Nn.Compiler

@@ -6,7 +6,7 @@ open Nn.Runtime.IR
 /// The values of the partial evaluator. Static values (numbers, lists, records, functions) are computed by the
 /// compiler; tensor values are nodes of the graph being built.
 [<CustomEquality; NoComparison>]
-type Value =
+type internal Value =
     /// a number; isInt when written without a fraction or exponent (sizes, axes, counts)
     | VNum of value: float * isInt: bool
     | VBool of bool
@@ -35,7 +35,7 @@ type Value =
     override v.GetHashCode() = LanguagePrimitives.PhysicalHash v
 
 /// A user function: its parameters (with optional shape annotations), body and the environment it closes over.
-and Closure =
+and internal Closure =
     { Name: string option
       Params: Param list
       Body: Expr
@@ -43,13 +43,13 @@ and Closure =
       Span: Span }
 
 /// One field of a record value.
-and RecordField = { Name: string; Value: Value; NameSpan: Span; Span: Span }
+and internal RecordField = { Name: string; Value: Value; NameSpan: Span; Span: Span }
 
 /// Names in scope, innermost first.
-and Env = Map<string, Value * Span>
+and internal Env = Map<string, Value * Span>
 
 /// A built-in: a name, how many arguments it takes, and its implementation over fully applied arguments.
-and Builtin =
+and internal Builtin =
     { Name: string
       Arity: int
       /// the types of arguments, in words, for "expects" messages: e.g. ["a size"; "a tensor"]
@@ -59,13 +59,13 @@ and Builtin =
 /// What one evaluation has spent: function applications (closures and built-ins) and its elapsed time. The
 /// evaluator stops a program that exceeds its budget with NN0312 (`Eval.spend`), so a program that would apply
 /// functions 2^30 times fails within a second or two instead of running for hours.
-and EvalBudget =
+and internal EvalBudget =
     { mutable Calls: int64
       Clock: System.Diagnostics.Stopwatch }
 
 /// What evaluation needs besides the environment: the graph being built, the parameter naming scope,
 /// the mode (training or evaluation) and a way to apply function values (given by the evaluator).
-and EvalContext =
+and internal EvalContext =
     { Builder: GraphBuilder
       Training: bool
       /// the runtime's view of this forward pass (layers with state record their updates here)

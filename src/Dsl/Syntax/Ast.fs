@@ -3,7 +3,7 @@ namespace Nn.Dsl
 /// The abstract syntax of `.nn` programs. Every node carries its span, last.
 /// Spans compare equal to each other, so two parses of one program with different
 /// layout are equal ASTs (this is what the formatter's round-trip property checks).
-type Expr =
+type internal Expr =
     /// syntax: 42, 0.5, 1e-3 (isInt is true when written without '.', 'e' or 'E')
     | Number of value: float * isInt: bool * span: Span
     /// syntax: "data/iris.csv"
@@ -44,22 +44,22 @@ type Expr =
         | Member(_, _, s) | If(_, _, _, s) | Slice(_, _, s) | Block(_, _, s) -> s
 
 /// One axis of a slice: `*` (all), `i` (one index, axis kept with size 1), `a..b` (inclusive, either end optional).
-and SliceRange =
+and internal SliceRange =
     | All of span: Span
     | Index of index: Expr * span: Span
     | Range of lo: Expr option * hi: Expr option * span: Span
 
 /// syntax: name = value
-and Field = { Name: string; NameSpan: Span; Value: Expr; Span: Span }
+and internal Field = { Name: string; NameSpan: Span; Value: Expr; Span: Span }
 
 /// syntax: x or (x: [n, k])
-and Param = { Name: string; Shape: ShapeAnn option; Span: Span }
+and internal Param = { Name: string; Shape: ShapeAnn option; Span: Span }
 
 /// syntax: [n, 28, 28] — each dimension is an expression: a number, a dimension variable or a static name.
-and ShapeAnn = { Dims: Expr list; Span: Span }
+and internal ShapeAnn = { Dims: Expr list; Span: Span }
 
 /// A statement inside a block.
-and Stmt =
+and internal Stmt =
     /// syntax: let name params = body
     | LetStmt of LetBinding
     /// syntax: param name : [d1, d2] = init
@@ -67,7 +67,7 @@ and Stmt =
     /// syntax: state name : [d1, d2] = init, or state name = expr (learnt once from the training rows)
     | StateStmt of StateBinding
 
-and LetBinding =
+and internal LetBinding =
     { Doc: string option
       Name: string
       NameSpan: Span
@@ -75,7 +75,7 @@ and LetBinding =
       Body: Expr
       Span: Span }
 
-and ParamBinding =
+and internal ParamBinding =
     { Name: string
       NameSpan: Span
       Shape: ShapeAnn
@@ -84,7 +84,7 @@ and ParamBinding =
 
 /// A tensor kept with the weights but never changed by gradient descent. With an initializer it is a
 /// buffer; with a tensor expression it is adapted: the expression computed once over the training rows.
-and StateBinding =
+and internal StateBinding =
     { Name: string
       NameSpan: Span
       Shape: ShapeAnn option

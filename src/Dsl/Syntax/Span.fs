@@ -2,7 +2,7 @@ namespace Nn.Dsl
 
 /// A position in a source file: 1-based line and column.
 [<Struct; CustomEquality; CustomComparison>]
-type Pos =
+type internal Pos =
     { Line: int; Column: int }
     override p.Equals o =
         match o with
@@ -18,7 +18,7 @@ type Pos =
 /// Spans never take part in structural equality of the AST (two parses of the same program
 /// with different layout compare equal), so they compare as always equal.
 [<CustomEquality; NoComparison>]
-type Span =
+type internal Span =
     { File: string; Start: Pos; End: Pos }
     override _.Equals o = o :? Span
     override _.GetHashCode() = 0

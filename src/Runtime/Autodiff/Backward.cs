@@ -9,7 +9,7 @@ namespace Nn.Runtime.Autodiff;
 /// appended to the same builder, so forward and backward form one graph, which can be simplified, printed and
 /// differentiated again.
 /// </summary>
-public static class Backward
+internal static class Backward
 {
     /// <summary>The gradients of <paramref name="output"/> with respect to each node of <paramref name="wrt"/>
     /// (usually Params), in order, each of its node's shape. The output must be a single value unless a

@@ -5,7 +5,7 @@ namespace Nn.Runtime.Data;
 /// <c>((i0 * Shape[1] + i1) * Shape[2] + ...)</c>. Readers return this; the executor copies it where it needs it.
 /// The first axis is the item axis (rows of a dataset).
 /// </summary>
-public sealed class HostTensor
+internal sealed class HostTensor
 {
     /// <summary>The sizes of the axes (an empty array is a scalar).</summary>
     public int[] Shape { get; }

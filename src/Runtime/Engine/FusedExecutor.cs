@@ -16,7 +16,7 @@ namespace Nn.Runtime.Engine;
 /// non-finite check leaves them unchanged. The check reads the loss and every updated value as it is stored; on a
 /// failure the step is replayed on the reference interpreter to name the first node that produced NaN or infinity.
 /// </summary>
-public sealed class FusedExecutor : IStepExecutor
+internal sealed class FusedExecutor : IStepExecutor
 {
     private readonly StepGraphs _g;
     private readonly ExecutorOptions _options;
@@ -281,5 +281,5 @@ public sealed class FusedExecutor : IStepExecutor
 /// <summary>Replays a training step on another executor to name the first node that produced NaN or infinity
 /// (null when it stays finite): how the fused engine, whose fused loops keep no per-node values, names the node.
 /// </summary>
-public delegate NonFiniteException? NonFiniteReplay(Graph train, IReadOnlyDictionary<string, HostTensor> feeds,
+internal delegate NonFiniteException? NonFiniteReplay(Graph train, IReadOnlyDictionary<string, HostTensor> feeds,
     ulong seed, long step);

@@ -7,7 +7,7 @@ namespace Nn.Runtime.Engine;
 
 /// <summary>A graph planned and bound for fixed fed shapes: run, read outputs.
 /// Running allocates nothing. The arrays fed to <see cref="GraphRunner.Compile"/> are used, not copied.</summary>
-public sealed class CompiledGraph
+internal sealed class CompiledGraph
 {
     private readonly BoundProgram _p;
     private readonly Graph _g;
@@ -31,7 +31,7 @@ public sealed class CompiledGraph
 
 /// <summary>Runs any graph on the fused engine (plan, bind, run): for tests against the reference interpreter, for
 /// benchmarks and tools. Training goes through <see cref="FusedExecutor"/>, which keeps its bindings.</summary>
-public static class GraphRunner
+internal static class GraphRunner
 {
     /// <summary>Plans and binds <paramref name="graph"/> for the shapes of <paramref name="feeds"/> (every Input, Param and
     /// State by name; dimension variables bind from them) and points the sources at the fed arrays.</summary>

@@ -11,7 +11,7 @@ namespace Nn.Runtime.Engine;
 /// <see cref="Binder"/> allocates, less the few constants it fills). Counts are 64-bit, so a model too large for the
 /// machine is measured, not overflowed. Also the nodes with the largest values, to name in a message.
 /// </summary>
-public sealed record StepMemory(long SlotFloats, long SourceFloats, long WorkspaceFloats, Node? WorkspaceNode,
+internal sealed record StepMemory(long SlotFloats, long SourceFloats, long WorkspaceFloats, Node? WorkspaceNode,
     IReadOnlyList<(Node Node, long Floats)> Largest)
 {
     /// <summary>Every float the binding allocates.</summary>

@@ -4,7 +4,7 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Execution;
 
 /// <summary>How to run a graph.</summary>
-public sealed record RunOptions
+internal sealed record RunOptions
 {
     /// <summary>Default options: seed 0, step 0, no finiteness check.</summary>
     public static readonly RunOptions Default = new();
@@ -21,7 +21,7 @@ public sealed record RunOptions
 /// (float32 for speed checks, float64 as the finite-difference oracle). Only the nodes the requested outputs
 /// depend on are evaluated. Dimension variables are bound from the shapes of the fed sources.
 /// </summary>
-public static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee754<T>
+internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Runs <paramref name="graph"/> and returns every output by name. <paramref name="feeds"/> maps the
     /// name of each Input, Param and State the outputs depend on to its value.</summary>

@@ -5,7 +5,7 @@ namespace Nn.Runtime.Execution;
 
 /// <summary>A dense tensor for the reference interpreter: a concrete shape and its elements in row-major order.
 /// Deliberately plain (no views, no strides beyond row-major): it is the oracle other executors are checked against.</summary>
-public sealed class Tensor<T> where T : IBinaryFloatingPointIeee754<T>
+internal sealed class Tensor<T> where T : IBinaryFloatingPointIeee754<T>
 {
     /// <summary>A tensor from a shape and exactly <c>product(shape)</c> elements (the array is used, not copied).</summary>
     public Tensor(int[] shape, T[] data)

@@ -8,7 +8,7 @@ namespace Nn.Runtime.Executors;
 /// <summary>Creates step executors by engine name: the fused engine (<see cref="FusedExecutor"/>, which names a
 /// non-finite node by replaying the step on the reference interpreter) or the reference interpreter itself
 /// (<see cref="ReferenceExecutor"/>). The one place that knows both, so neither depends on the other.</summary>
-public static class StepExecutor
+internal static class StepExecutor
 {
     /// <summary>The engine names <see cref="Create"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Engines = ["fused", "reference"];

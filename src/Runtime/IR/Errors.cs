@@ -6,7 +6,7 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime;
 
 /// <summary>Stable codes of the errors raised by the runtime's graph tools (verifier, autodiff, interpreter).</summary>
-public static class RuntimeCodes
+internal static class RuntimeCodes
 {
     /// <summary>A graph breaks an invariant of <see cref="Verifier"/>.</summary>
     public const string InvalidGraph = "NN0601";
@@ -25,7 +25,7 @@ public static class RuntimeCodes
 }
 
 /// <summary>One note of a <see cref="NnRuntimeException"/>: a message, at a source span when it has one.</summary>
-public sealed record RuntimeNote(SourceSpan? Span, string Message);
+internal sealed record RuntimeNote(SourceSpan? Span, string Message);
 
 /// <summary>
 /// The one structured error the runtime raises for a problem the user can act on: a stable <see cref="Code"/>, the
@@ -34,7 +34,7 @@ public sealed record RuntimeNote(SourceSpan? Span, string Message);
 /// (<c>Nn.Compiler.RuntimeErrors.diagnostic</c>) that the <c>nn</c> command and the embedding API share, from these
 /// properties: nothing reads <see cref="Exception.Message"/> back.
 /// </summary>
-public class NnRuntimeException : Exception
+internal class NnRuntimeException : Exception
 {
     /// <summary>An error rendered as <c>span: error CODE: description</c> (without the span when it has
     /// none).</summary>
@@ -68,7 +68,7 @@ public class NnRuntimeException : Exception
 }
 
 /// <summary>A graph that breaks the invariants listed on <see cref="Verifier"/>.</summary>
-public sealed class GraphInvalidException(IReadOnlyList<string> problems)
+internal sealed class GraphInvalidException(IReadOnlyList<string> problems)
     : NnRuntimeException(
         RuntimeCodes.InvalidGraph, SourceSpan.None, "invalid graph:\n  " + string.Join("\n  ", problems))
 {
@@ -77,7 +77,7 @@ public sealed class GraphInvalidException(IReadOnlyList<string> problems)
 }
 
 /// <summary>Differentiation reached an op that has no vector-Jacobian rule.</summary>
-public sealed class MissingGradientException(OpKind op, SourceSpan span, string detail)
+internal sealed class MissingGradientException(OpKind op, SourceSpan span, string detail)
     : NnRuntimeException(RuntimeCodes.MissingGradient, span, $"no gradient rule for `{op}`{detail}")
 {
     /// <summary>The op without a rule.</summary>
@@ -85,7 +85,7 @@ public sealed class MissingGradientException(OpKind op, SourceSpan span, string 
 }
 
 /// <summary>An error while running a graph; <see cref="Node"/> (when known) points back to the user's line.</summary>
-public class ExecutionException(string code, string message, Node? node)
+internal class ExecutionException(string code, string message, Node? node)
     : NnRuntimeException(code, node?.Span ?? SourceSpan.None, message)
 {
     /// <summary>The node involved, if any.</summary>
@@ -93,7 +93,7 @@ public class ExecutionException(string code, string message, Node? node)
 }
 
 /// <summary>The first node (in topological order) whose value holds a NaN or an infinity.</summary>
-public sealed class NonFiniteException(Node node, string what, int index)
+internal sealed class NonFiniteException(Node node, string what, int index)
     : ExecutionException(RuntimeCodes.NonFinite, $"`{node.Op}` ({node}) produced {what} at element {index}", node)
 {
     /// <summary>The op that produced it.</summary>

@@ -6,7 +6,7 @@ namespace Nn.Runtime.IR;
 /// one's span is kept). Sources (Input, Param, State) are unique by name; adding a second with the same name
 /// and shape returns the first, with another shape is an error. Shape errors throw <see cref="ShapeException"/>.
 /// </summary>
-public sealed class GraphBuilder
+internal sealed class GraphBuilder
 {
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, Node> _consed = [];

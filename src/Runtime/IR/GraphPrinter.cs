@@ -8,7 +8,7 @@ namespace Nn.Runtime.IR;
 /// %5 : [n, 8] = matMul %0 %3  # xor.nn(10,5)
 /// out loss = %9
 /// </code></summary>
-public static class GraphPrinter
+internal static class GraphPrinter
 {
     /// <summary>The op's name as printed: camelCase (<c>matMul</c>, <c>logSoftmax</c>).</summary>
     public static string OpName(OpKind op) => Primitives.Of(op).Name;

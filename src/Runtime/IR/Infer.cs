@@ -3,7 +3,7 @@ namespace Nn.Runtime.IR;
 /// <summary>The result shape of any op from its operand shapes and attributes, shared by <see cref="GraphBuilder"/>
 /// and the verifier: the operand count is checked here, the rule itself is the op's definition
 /// (<see cref="Primitive"/>).</summary>
-public static class Infer
+internal static class Infer
 {
     /// <summary>The number of operands each op takes (-1: one or more).</summary>
     public static int Arity(OpKind op) => Primitives.Of(op).Arity;

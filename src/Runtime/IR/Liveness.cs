@@ -1,7 +1,7 @@
 namespace Nn.Runtime.IR;
 
 /// <summary>Which nodes of a graph a set of targets needs.</summary>
-public static class Liveness
+internal static class Liveness
 {
     /// <summary>For each node id, whether some target depends on the node (targets included). One backward sweep:
     /// a graph is in topological order.</summary>

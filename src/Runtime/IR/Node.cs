@@ -2,7 +2,7 @@ namespace Nn.Runtime.IR;
 
 /// <summary>One operation of a graph: an op kind, its inputs (earlier nodes of the same graph), its shape,
 /// attributes and the source span that created it. Immutable; <see cref="Id"/> is its index in the graph.</summary>
-public sealed class Node
+internal sealed class Node
 {
     internal Node(int id, OpKind op, Node[] inputs, Shape shape, OpAttrs attrs, SourceSpan span)
     {
@@ -34,7 +34,7 @@ public sealed class Node
 }
 
 /// <summary>An immutable computation graph in topological order, with named outputs.</summary>
-public sealed class Graph
+internal sealed class Graph
 {
     /// <summary>Build from nodes already in topological order (use <see cref="GraphBuilder"/>).</summary>
     public Graph(IReadOnlyList<Node> nodes, IReadOnlyList<KeyValuePair<string, Node>> outputs)

@@ -4,7 +4,7 @@ namespace Nn.Runtime.IR;
 
 /// <summary>How a parameter or state tensor starts: <c>zeros</c>, <c>ones</c>, <c>constant c</c>, <c>normal std</c>,
 /// <c>uniform lo hi</c>, <c>glorot</c> (Xavier uniform), <c>he</c> (Kaiming normal), <c>lecun</c> (LeCun normal).</summary>
-public sealed record InitSpec(string Kind, double A = 0, double B = 0)
+internal sealed record InitSpec(string Kind, double A = 0, double B = 0)
 {
     /// <summary>All zeros.</summary>
     public static readonly InitSpec Zeros = new("zeros");
@@ -26,7 +26,7 @@ public sealed record InitSpec(string Kind, double A = 0, double B = 0)
 }
 
 /// <summary>Paddings of the four sides of an image, in the order the graph prints them.</summary>
-public readonly record struct Pads(int Top, int Left, int Bottom, int Right)
+internal readonly record struct Pads(int Top, int Left, int Bottom, int Right)
 {
     /// <summary>No padding.</summary>
     public static readonly Pads None = new(0, 0, 0, 0);
@@ -40,7 +40,7 @@ public readonly record struct Pads(int Top, int Left, int Bottom, int Right)
 }
 
 /// <summary>Conv2d and its two gradients: strides and paddings.</summary>
-public sealed record ConvAttrs(int StrideH, int StrideW, Pads Pads)
+internal sealed record ConvAttrs(int StrideH, int StrideW, Pads Pads)
 {
     /// <summary>Where a kh×kw kernel sits on an h×w image.</summary>
     public Kernels.WindowGeometry Geometry(int h, int w, int kh, int kw) =>
@@ -49,7 +49,7 @@ public sealed record ConvAttrs(int StrideH, int StrideW, Pads Pads)
 }
 
 /// <summary>Pooling and its gradients: a square window, its stride and paddings (padded cells are ignored).</summary>
-public sealed record PoolAttrs(int Size, int Stride, Pads Pads)
+internal sealed record PoolAttrs(int Size, int Stride, Pads Pads)
 {
     /// <summary>Where the window sits on an h×w image.</summary>
     public Kernels.WindowGeometry Geometry(int h, int w) =>
@@ -58,20 +58,20 @@ public sealed record PoolAttrs(int Size, int Stride, Pads Pads)
 }
 
 /// <summary>Slice: per axis [start, stop), stop -1 meaning the whole axis.</summary>
-public sealed record SliceAttrs(int[] Starts, int[] Stops)
+internal sealed record SliceAttrs(int[] Starts, int[] Stops)
 {
     internal int[] Flat => [.. Starts, .. Stops];
 }
 
 /// <summary>Pad: zeros before and after each axis.</summary>
-public sealed record PadAttrs(int[] Before, int[] After)
+internal sealed record PadAttrs(int[] Before, int[] After)
 {
     internal int[] Flat => [.. Before, .. After];
 }
 
 /// <summary>The attributes of a node. Which fields matter depends on the op (see <see cref="OpKind"/>).
 /// Attributes take part in hash-consing through <see cref="Key"/>.</summary>
-public sealed record OpAttrs
+internal sealed record OpAttrs
 {
     /// <summary>No attributes.</summary>
     public static readonly OpAttrs None = new();

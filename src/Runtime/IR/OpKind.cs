@@ -2,7 +2,7 @@ namespace Nn.Runtime.IR;
 
 /// <summary>Every primitive of the graph, grouped by category. Composite operations (dense, losses,
 /// batchNorm, layerNorm) are built from these by the compiler or by <see cref="GraphBuilder"/> helpers.</summary>
-public enum OpKind
+internal enum OpKind
 {
     // ---- sources: values that come from outside the step ----
     /// <summary>A named input fed per batch (features, targets, hyper-parameters such as the learning rate).</summary>

@@ -5,7 +5,7 @@ namespace Nn.Runtime.IR;
 /// broadcast source map. The meaning of a layout, shared by the reference interpreter and the fused engine so that
 /// neither depends on the other.
 /// </summary>
-public static class RowMajor
+internal static class RowMajor
 {
     /// <summary>The row-major strides of a shape (the last axis has stride 1).</summary>
     public static int[] Strides(int[] shape)

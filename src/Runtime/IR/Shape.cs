@@ -1,7 +1,7 @@
 namespace Nn.Runtime.IR;
 
 /// <summary>One dimension of a shape: a fixed size, or a symbol (a dimension variable such as the batch size <c>n</c>).</summary>
-public readonly struct Dim : IEquatable<Dim>
+internal readonly struct Dim : IEquatable<Dim>
 {
     /// <summary>The size when fixed; -1 for a symbol.</summary>
     public int Size { get; }
@@ -43,7 +43,7 @@ public readonly struct Dim : IEquatable<Dim>
 }
 
 /// <summary>An immutable tensor shape (row-major), possibly with symbolic dimensions.</summary>
-public sealed class Shape : IEquatable<Shape>
+internal sealed class Shape : IEquatable<Shape>
 {
     private readonly Dim[] _dims;
 

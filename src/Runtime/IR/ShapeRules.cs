@@ -4,12 +4,12 @@ namespace Nn.Runtime.IR;
 
 /// <summary>A shape error found while building a graph. <see cref="NnRuntimeException.Code"/> is the stable
 /// diagnostic code; the compiler reports it at the span of the expression that made the node.</summary>
-public sealed class ShapeException(string code, string message)
+internal sealed class ShapeException(string code, string message)
     : NnRuntimeException(code, SourceSpan.None, message, message, null, null);
 
 /// <summary>The shape rule of every primitive. Codes: NN0201 broadcasting, NN0202 rank, NN0203 matmul inner sizes,
 /// NN0204 reshape count, NN0205 axis out of range, NN0206 concat, NN0207 conv/pool, NN0208 bad attribute.</summary>
-public static class ShapeRules
+internal static class ShapeRules
 {
     private static ShapeException Fail(string code, string message) => new(code, message);
 

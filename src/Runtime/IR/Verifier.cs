@@ -19,7 +19,7 @@ namespace Nn.Runtime.IR;
 /// <item>Outputs have non-empty, unique names and are nodes of the graph.</item>
 /// </list>
 /// </summary>
-public static class Verifier
+internal static class Verifier
 {
     /// <summary>Every broken invariant, one message each; empty when the graph is well formed.</summary>
     public static IReadOnlyList<string> Check(Graph graph)

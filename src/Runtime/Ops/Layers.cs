@@ -8,7 +8,7 @@ namespace Nn.Runtime.Ops;
 /// behaviour writes state (<see cref="Layers.BatchNorm(ForwardContext, Node, string, SourceSpan, double, double)"/>)
 /// record the new value here; the training step outputs it as <c>new:&lt;state name&gt;</c>.
 /// </summary>
-public sealed class ForwardContext(GraphBuilder builder, bool training)
+internal sealed class ForwardContext(GraphBuilder builder, bool training)
 {
     private readonly List<KeyValuePair<Node, Node>> _updates = [];
 

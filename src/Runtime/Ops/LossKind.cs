@@ -3,7 +3,7 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Ops;
 
 /// <summary>What a loss compares the network's prediction with.</summary>
-public enum LossTarget
+internal enum LossTarget
 {
     /// <summary>Values of the prediction's shape (or [n] for a prediction [n, 1]): regression.</summary>
     Values,
@@ -15,7 +15,7 @@ public enum LossTarget
 
 /// <summary>What a loss reads the network's output as (how <c>nn predict</c> turns it into class
 /// probabilities).</summary>
-public enum LossPrediction
+internal enum LossPrediction
 {
     /// <summary>The values themselves.</summary>
     Values,
@@ -31,7 +31,7 @@ public enum LossPrediction
 /// turns a <c>loss</c> field's name into one of these once (<see cref="Find"/>) and passes it on. Losses written in
 /// the language (issue #19) will be another subclass, built from the program's function.
 /// </summary>
-public abstract record LossKind(string Name, LossTarget Target, LossPrediction Prediction)
+internal abstract record LossKind(string Name, LossTarget Target, LossPrediction Prediction)
 {
     /// <summary>The scalar loss node (the mean over the batch) of <paramref name="prediction"/> against
     /// <paramref name="target"/>; <paramref name="delta"/> is Huber's threshold (the other losses ignore it).

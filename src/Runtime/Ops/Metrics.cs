@@ -6,7 +6,7 @@ namespace Nn.Runtime.Ops;
 /// A metric reported in training and evaluation, by its language name and graph builder. The built-ins are
 /// <see cref="Builtins"/>; metrics written in the language (issue #19) will be another subclass.
 /// </summary>
-public abstract record Metric(string Name)
+internal abstract record Metric(string Name)
 {
     /// <summary>The scalar metric node (the mean over the batch). A target that does not fit is NN0210.</summary>
     public abstract Node Build(GraphBuilder b, Node prediction, Node target, SourceSpan span);

@@ -6,7 +6,7 @@ namespace Nn.Runtime.Rewrite;
 /// repeated, becomes a Const of its shape. The number is the op's definition's <see cref="Primitive.Fold"/>:
 /// for an elementwise op its scalar meaning in float64, the same code the interpreter runs. Random and label ops
 /// (DropoutMask, OneHot, ArgMax) are never folded. A Where with a constant condition becomes the branch it picks.</summary>
-public static class ConstantFolding
+internal static class ConstantFolding
 {
     /// <summary>The graph with constant subgraphs folded.</summary>
     public static Graph Run(Graph graph) => Rebuild.Run(graph, Fold);

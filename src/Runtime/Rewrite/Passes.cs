@@ -3,7 +3,7 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Rewrite;
 
 /// <summary>What <see cref="Passes.Optimize(Graph, out OptimizeReport)"/> did.</summary>
-public sealed record OptimizeReport(int NodesBefore, int NodesAfter, int Rounds)
+internal sealed record OptimizeReport(int NodesBefore, int NodesAfter, int Rounds)
 {
     /// <inheritdoc />
     public override string ToString() => $"nodes: {NodesBefore} → {NodesAfter} ({Rounds} round{(Rounds == 1 ? "" : "s")})";
@@ -11,7 +11,7 @@ public sealed record OptimizeReport(int NodesBefore, int NodesAfter, int Rounds)
 
 /// <summary>The optimisation pipeline: constant folding, algebraic simplification and dead-node elimination
 /// (each rebuild also merges common subexpressions), repeated until the graph stops changing.</summary>
-public static class Passes
+internal static class Passes
 {
     /// <summary>The most rounds run before giving up on a fixed point (each round only shrinks or rewrites locally).</summary>
     public const int MaxRounds = 20;
@@ -46,7 +46,7 @@ public static class Passes
 }
 
 /// <summary>Common-subexpression elimination: a plain rebuild (the builder merges equal nodes).</summary>
-public static class Cse
+internal static class Cse
 {
     /// <summary>The graph with equal nodes merged.</summary>
     public static Graph Run(Graph graph) => Rebuild.Run(graph);
@@ -54,7 +54,7 @@ public static class Cse
 
 /// <summary>Dead-node elimination: drops nodes no output depends on, keeping every Input, Param and State
 /// (see <see cref="Rebuild.Run"/>).</summary>
-public static class DeadNodes
+internal static class DeadNodes
 {
     /// <summary>The graph without dead nodes.</summary>
     public static Graph Run(Graph graph) => Rebuild.Run(graph, dropDead: true);

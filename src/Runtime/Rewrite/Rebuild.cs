@@ -4,14 +4,14 @@ namespace Nn.Runtime.Rewrite;
 
 /// <summary>A local rewrite: given the old node and its operands already rebuilt in <paramref name="b"/>, return a
 /// replacement of the same shape, or null to copy the node unchanged.</summary>
-public delegate Node? NodeRewrite(GraphBuilder b, Node old, Node[] inputs);
+internal delegate Node? NodeRewrite(GraphBuilder b, Node old, Node[] inputs);
 
 /// <summary>
 /// The engine every pass shares: copy a graph node by node, in order, through a fresh <see cref="GraphBuilder"/>,
 /// letting a rewrite replace each node. Since the builder hash-conses, every rebuild is also common-subexpression
 /// elimination. Passes are pure: the input graph is never changed.
 /// </summary>
-public static class Rebuild
+internal static class Rebuild
 {
     /// <summary>Copies <paramref name="graph"/>, applying <paramref name="rewrite"/> to each node (after its operands).
     /// With <paramref name="dropDead"/>, nodes no output depends on are left out — except Inputs, Params and States,

@@ -11,7 +11,7 @@ namespace Nn.Runtime.Rewrite;
 /// A rule whose shortcut has a smaller shape than the node (x + 0 where 0 is larger) broadcasts it back, so
 /// shapes never change. (x·0 → 0 and exp(log x) → x assume finite values, as every compiler's fast-math does.)
 /// </summary>
-public static class Simplify
+internal static class Simplify
 {
     /// <summary>The graph with every rule applied once per node.</summary>
     public static Graph Run(Graph graph) => Rebuild.Run(graph, Rule);

@@ -4,7 +4,7 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Training;
 
 /// <summary>The loss and metrics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order).</summary>
-public readonly record struct BatchResult(double Loss, double[] Metrics);
+internal readonly record struct BatchResult(double Loss, double[] Metrics);
 
 /// <summary>
 /// Runs the graphs of a <see cref="StepGraphs"/> and owns the values of its Params and States between steps.
@@ -13,7 +13,7 @@ public readonly record struct BatchResult(double Loss, double[] Metrics);
 /// Contract: <see cref="Step"/> computes the loss and metrics on the values before the update, then replaces every
 /// Param and State by its <c>new:</c> output; the same values, feeds, seed and step give bit-identical results.
 /// </summary>
-public interface IStepExecutor
+internal interface IStepExecutor
 {
     /// <summary>Replaces the values of the named Params and States (others keep theirs). Shapes must match.</summary>
     void Load(IReadOnlyDictionary<string, HostTensor> values);
@@ -36,7 +36,7 @@ public interface IStepExecutor
 }
 
 /// <summary>How the CLI and the embedding API want a network run.</summary>
-public sealed record ExecutorOptions
+internal sealed record ExecutorOptions
 {
     /// <summary><c>fused</c> (planned kernels, the default) or <c>reference</c> (the interpreter, the
     /// oracle).</summary>

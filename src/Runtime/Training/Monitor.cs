@@ -11,7 +11,7 @@ namespace Nn.Runtime.Training;
 /// <param name="Name">the language name</param>
 /// <param name="Validation">true for the validation rows' value</param>
 /// <param name="Metric">the metric watched, or null for the loss</param>
-public sealed record Monitor(string Name, bool Validation, Metric? Metric)
+internal sealed record Monitor(string Name, bool Validation, Metric? Metric)
 {
     /// <summary>True when larger values are better (metrics such as accuracy); the loss must go down.</summary>
     public bool Maximize => Metric is not null;

@@ -8,7 +8,7 @@ namespace Nn.Runtime.Training;
 /// rule, side by side. The built-ins are <see cref="Builtins"/>; the compiler turns an <c>optimizer</c> field's
 /// name into one of these once (<see cref="Find"/>). Formulas and defaults are listed on <see cref="OptimizerSpec"/>.
 /// </summary>
-public abstract record OptimizerKind(string Name, IReadOnlyList<string> HyperParameters)
+internal abstract record OptimizerKind(string Name, IReadOnlyList<string> HyperParameters)
 {
     /// <summary>The learning rate when <c>lr</c> is not given.</summary>
     public virtual double DefaultLr => 1e-3;

@@ -15,7 +15,7 @@ namespace Nn.Runtime.Training;
 /// <item><term>adagrad</term><description>lr 0.01, eps 1e-10, accumulator starting at 0</description></item>
 /// </list>
 /// </summary>
-public sealed record OptimizerSpec
+internal sealed record OptimizerSpec
 {
     /// <summary>The optimizer (<see cref="OptimizerKind.Builtins"/>).</summary>
     public OptimizerKind Kind { get; init; } = OptimizerKind.Sgd;

@@ -8,7 +8,7 @@ namespace Nn.Runtime.Training;
 /// no ½ on the L2 term), summed over the weights — the Params with two or more axes (dense matrices and conv
 /// kernels), not biases or normalization gains, which the usual practice leaves unpenalized.
 /// </summary>
-public sealed record RegularizationSpec(double L1 = 0, double L2 = 0)
+internal sealed record RegularizationSpec(double L1 = 0, double L2 = 0)
 {
     /// <summary>No penalty.</summary>
     public static readonly RegularizationSpec None = new();
@@ -21,7 +21,7 @@ public sealed record RegularizationSpec(double L1 = 0, double L2 = 0)
 /// together when their global L2 norm exceeds it (g·min(1, c/(‖g‖ + 1e-6)), as PyTorch's clip_grad_norm_);
 /// <see cref="Value"/> clamps each element to [−c, c]. When both are given, values are clamped first.
 /// </summary>
-public sealed record ClipSpec(double? Norm = null, double? Value = null)
+internal sealed record ClipSpec(double? Norm = null, double? Value = null)
 {
     /// <summary>No clipping.</summary>
     public static readonly ClipSpec None = new();

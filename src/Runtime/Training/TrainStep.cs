@@ -12,12 +12,12 @@ namespace Nn.Runtime.Training;
 /// graph (training, evaluation, prediction), each time into a fresh builder, and must create the same Params
 /// (names, shapes, initializers) each time.
 /// </summary>
-public delegate Node ForwardBuilder(ForwardContext context);
+internal delegate Node ForwardBuilder(ForwardContext context);
 
 /// <summary>
 /// What to train with, as a <c>train</c> block gives it (the parts that shape the step graph).
 /// </summary>
-public sealed record TrainSpec
+internal sealed record TrainSpec
 {
     /// <summary>The loss (<see cref="LossKind.Builtins"/>).</summary>
     public LossKind Loss { get; init; } = LossKind.Mse;
@@ -55,7 +55,7 @@ public sealed record TrainSpec
 /// <item><see cref="Predict"/>: output <c>output</c> only; needs only the data Input(s), Params and States.</item>
 /// </list>
 /// </summary>
-public sealed class StepGraphs
+internal sealed class StepGraphs
 {
     internal StepGraphs(Graph train, Graph eval, Graph predict, TrainSpec spec, IReadOnlyList<Node> inputs, bool fedTarget)
     {

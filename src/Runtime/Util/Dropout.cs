@@ -2,7 +2,7 @@ namespace Nn.Runtime.Util;
 
 /// <summary>The random stream of a DropoutMask node: a public function of (seed, step, stream id), so that every
 /// executor (the reference interpreter, the fused engine, a resumed run) draws the same mask.</summary>
-public static class Dropout
+internal static class Dropout
 {
     /// <summary>The generator for one DropoutMask node at one training step:
     /// <c>Rng.Derive(Rng.Derive(seed, step).NextUInt64(), stream)</c>. Elements draw <see cref="Rng.NextDouble"/>

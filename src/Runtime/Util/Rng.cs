@@ -5,7 +5,7 @@ namespace Nn.Runtime.Util;
 /// engine's dropout masks). <see cref="Rng"/> is the same generator as a class. Identical seeds give identical
 /// streams on every machine.
 /// </summary>
-public struct Xoshiro256
+internal struct Xoshiro256
 {
     private ulong _s0, _s1, _s2, _s3;
 
@@ -55,7 +55,7 @@ public struct Xoshiro256
 /// A small, fast, seedable generator (<see cref="Xoshiro256"/> as a class). Its whole state is four integers, so
 /// it can be saved in a checkpoint and restored to continue the same stream.
 /// </summary>
-public sealed class Rng
+internal sealed class Rng
 {
     private Xoshiro256 _g;
 

@@ -4,7 +4,7 @@ using Nn.Runtime.IR;
 namespace Nn.Runtime.Engine.Memory;
 
 /// <summary>Where each node's elements live in a bound program.</summary>
-public sealed class BufferAssignment
+internal sealed class BufferAssignment
 {
     internal BufferAssignment(int[] slotOf, long[] slotSizes, int[] inPlace)
     {
@@ -31,7 +31,7 @@ public sealed class BufferAssignment
 /// value of its size dies takes that value's slot instead (see <see cref="HostedOutputs"/>). Sources and constants
 /// are not pooled.
 /// </summary>
-public static class BufferAssigner
+internal static class BufferAssigner
 {
     /// <summary>Assigns slots for <paramref name="plan"/> with the concrete element counts <paramref name="counts"/> (by node id).</summary>
     public static BufferAssignment Assign(Plan plan, long[] counts)

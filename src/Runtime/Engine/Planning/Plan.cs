@@ -5,7 +5,7 @@ using Nn.Runtime.Kernels;
 namespace Nn.Runtime.Engine.Planning;
 
 /// <summary>How a node's value is held while a plan runs.</summary>
-public enum Storage
+internal enum Storage
 {
     /// <summary>Not needed by any output (dead), or computed inside a kernel and never stored (a fused loop's
     /// register, a matrix product's pre-activation value).</summary>
@@ -19,7 +19,7 @@ public enum Storage
 }
 
 /// <summary>One kernel of a plan: the values it reads and the values it writes to buffers.</summary>
-public abstract record PlanKernel
+internal abstract record PlanKernel
 {
     /// <summary>The values read from buffers (after views are resolved by the binder).</summary>
     public abstract IReadOnlyList<Node> Reads { get; }
@@ -31,11 +31,11 @@ public abstract record PlanKernel
 
 /// <summary>One step of a fused loop: compute <see cref="Node"/> from <see cref="Operands"/> (members of the same
 /// loop come from registers, others from buffers with broadcasting); <see cref="Store"/> writes it to its buffer.</summary>
-public sealed record FusedOp(Node Node, Node[] Operands, bool Store);
+internal sealed record FusedOp(Node Node, Node[] Operands, bool Store);
 
 /// <summary>A chain (or DAG) of elementwise and broadcast ops over one iteration shape, run as one loop over tiles:
 /// every intermediate stays in a cache-resident register tile; only <see cref="FusedOp.Store"/> values reach memory.</summary>
-public sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanKernel
+internal sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanKernel
 {
     /// <inheritdoc />
     public override IReadOnlyList<Node> Reads =>
@@ -53,7 +53,7 @@ public sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanK
 /// flags, a row-vector bias add and a relu/tanh/sigmoid become its epilogue (<see cref="Absorbed"/> lists the
 /// MatMul/Add nodes whose values are never stored). A with more than two axes and a shared B is one GEMM over all
 /// rows; batched B runs one GEMM per batch.</summary>
-public sealed record GemmKernel(Node Output, Node A, bool TransA, Node B, bool TransB, Node? Bias, Activation Activation,
+internal sealed record GemmKernel(Node Output, Node A, bool TransA, Node B, bool TransB, Node? Bias, Activation Activation,
     Node MatMul, Node[] Absorbed) : PlanKernel
 {
     /// <inheritdoc />
@@ -69,7 +69,7 @@ public sealed record GemmKernel(Node Output, Node A, bool TransA, Node B, bool T
 
 /// <summary>Any other single node (reductions, softmax, convolution, pooling, layout copies, random masks, one-hot),
 /// run by a dedicated kernel chosen at bind time from its op and concrete shapes.</summary>
-public sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
+internal sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
 {
     /// <inheritdoc />
     public override IReadOnlyList<Node> Reads => Operands;
@@ -84,7 +84,7 @@ public sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
 /// A planned graph: the kernels in execution order and how every node is stored. Pure data, independent of the
 /// batch size (shapes stay symbolic); <see cref="Lowering.Binder"/> turns it into a runnable program per size.
 /// </summary>
-public sealed class Plan
+internal sealed class Plan
 {
     internal Plan(Graph graph, IReadOnlyList<PlanKernel> kernels, Storage[] storage, int[] viewOf, bool[]? panels = null)
     {
@@ -110,7 +110,7 @@ public sealed class Plan
 
 /// <summary>A stable text dump of a plan (for <c>nn graph --plan</c> and golden tests): one line per kernel, then
 /// the views and the counts.</summary>
-public static class PlanPrinter
+internal static class PlanPrinter
 {
     /// <summary>The plan as text.</summary>
     public static string Text(Plan plan)

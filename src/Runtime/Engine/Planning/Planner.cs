@@ -12,7 +12,7 @@ namespace Nn.Runtime.Engine.Planning;
 /// that would make a cycle through another kernel; (4) everything else is one kernel per node; (5) kernels are
 /// ordered topologically, a kernel whose values only the caller reads (an optimizer update) as soon as it is ready.
 /// </summary>
-public static class Planner
+internal static class Planner
 {
     /// <summary>Plans <paramref name="graph"/> as given (run <see cref="Rewrite.Passes.Optimize(Graph)"/> first to simplify it).</summary>
     public static Plan Build(Graph graph)

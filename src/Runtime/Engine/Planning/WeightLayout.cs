@@ -16,7 +16,7 @@ namespace Nn.Runtime.Engine.Planning;
 /// shape, a reduction to one number, a Param or State source, its <c>new:</c> output. Anything else (A of a product, a
 /// broadcast into another shape, a view, a fed input, any other kernel, any other output) keeps the whole group row-major.
 /// </summary>
-public static class WeightLayout
+internal static class WeightLayout
 {
     /// <summary>Whether panels pay on this machine: only the AVX-512 micro-kernel is 32 columns wide and reads a weight
     /// in place (narrower kernels would pack from the panels element by element). Executors keep every value row-major

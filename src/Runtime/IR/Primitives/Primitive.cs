@@ -5,7 +5,7 @@ namespace Nn.Runtime.IR;
 
 /// <summary>What kind of operation a primitive is. Data on its definition, not a range of <see cref="OpKind"/>:
 /// where an op sits in the enum means nothing.</summary>
-public enum Category
+internal enum Category
 {
     /// <summary>Input, Param, State, Const: values from outside the step.</summary>
     Source,
@@ -34,7 +34,7 @@ public enum Category
 /// formula for float64 and float32) and the fused tile function. Every facet is abstract, so a definition missing
 /// one does not compile; <see cref="Primitives"/> holds exactly one definition per <see cref="OpKind"/>.
 /// </summary>
-public abstract class Primitive
+internal abstract class Primitive
 {
     /// <summary>The op this defines.</summary>
     public abstract OpKind Kind { get; }
@@ -75,7 +75,7 @@ internal interface IFusedTile
 }
 
 /// <summary>An elementwise primitive: the result has the broadcast shape of the operands.</summary>
-public abstract class ElementwisePrimitive : Primitive, IFusedTile
+internal abstract class ElementwisePrimitive : Primitive, IFusedTile
 {
     /// <inheritdoc />
     public override bool Differentiable => true;
@@ -86,7 +86,7 @@ public abstract class ElementwisePrimitive : Primitive, IFusedTile
 
 /// <summary>A unary elementwise primitive. <see cref="Apply{T}"/> is its meaning, written once for any IEEE
 /// float type: float64 for constant folding and the reference interpreter, float32 where a kernel calls it.</summary>
-public abstract class UnaryPrimitive : ElementwisePrimitive
+internal abstract class UnaryPrimitive : ElementwisePrimitive
 {
     /// <inheritdoc />
     public override Category Category => Category.Unary;
@@ -129,7 +129,7 @@ internal abstract class ParametricPrimitive<TKernel> : UnaryPrimitive where TKer
 }
 
 /// <summary>A binary elementwise primitive with NumPy broadcasting.</summary>
-public abstract class BinaryPrimitive : ElementwisePrimitive
+internal abstract class BinaryPrimitive : ElementwisePrimitive
 {
     /// <inheritdoc />
     public override Category Category => Category.Binary;

@@ -2,7 +2,7 @@ namespace Nn.Runtime.IR;
 
 /// <summary>The registry: every primitive's one definition, indexed by <see cref="OpKind"/>. Code that must cover
 /// every op asks the definition here instead of switching over the enum.</summary>
-public static class Primitives
+internal static class Primitives
 {
     // Every concrete definition in this assembly, found by reflection: adding an op is writing its class, nothing more.
     private static readonly Primitive[] Definitions = typeof(Primitive).Assembly.GetTypes()

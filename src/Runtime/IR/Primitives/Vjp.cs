@@ -3,7 +3,7 @@ namespace Nn.Runtime.IR;
 /// <summary>What a gradient rule sees: the builder, the forward node, its incoming adjoint <see cref="G"/>, and short
 /// graph-building helpers. Every node a rule adds carries the forward node's span, so a NaN in the backward pass
 /// still points at the user's line.</summary>
-public sealed class Vjp(GraphBuilder b, Node node, Node g)
+internal sealed class Vjp(GraphBuilder b, Node node, Node g)
 {
     /// <summary>The builder the backward nodes are appended to.</summary>
     public GraphBuilder B { get; } = b;

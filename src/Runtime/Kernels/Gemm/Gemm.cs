@@ -1,7 +1,7 @@
 namespace Nn.Runtime.Kernels;
 
 /// <summary>An activation a matrix product can apply to its result while the result is still in cache.</summary>
-public enum Activation
+internal enum Activation
 {
     /// <summary>No activation.</summary>
     Identity,
