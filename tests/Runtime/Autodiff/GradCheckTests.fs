@@ -11,8 +11,6 @@ open Nn.Tests.Runtime.Autodiff.GraphGen
 
 /// Step of the central differences: truncation error ~h² = 1e-10, rounding ~1e-16/h = 1e-11 (relative).
 let h = 1e-5
-/// Gradients: |AD − FD| ≤ 1e-6 + 1e-5·(|f| + Σ|∂f·v|).
-let atol, rtol = 1e-6, 1e-5
 
 /// Whether a function of t is smooth within ±h of 0: its one-sided differences agree to within what its curvature
 /// explains (h·|f''| for |f''| up to 10), so no kink of relu, abs, max, min, argMax or a max pool lies in [−h, h],
@@ -33,24 +31,30 @@ let private smoothPoint (g: Graph) (wrt: Node[]) (seed: int) along =
             feeds, directions feeds wrt (seed + 1 + 1000 * i), directions feeds wrt (seed + 2 + 1000 * i) ]
     tries |> List.tryFind (fun (feeds, v, u) -> smoothAt (along feeds v u)) |> Option.defaultValue (List.last tries)
 
-let private checkGradient (opts: GenOptions) (seed: int) =
-    let c = gradCase opts seed
+/// ⟨∇f, v⟩ symbolic against central differences (Tolerance.gradient); `text` shows the graph when it fails.
+let private checkGradientOf (c: GradCase) (text: string) =
     let g = graphOf c
     Expect.isEmpty (Verifier.Check g) "the forward+backward graph is well formed"
-    let feeds, v, _ = smoothPoint g c.Wrt seed (fun feeds v _ t -> (valueOf g c.Loss (moved feeds c.Wrt v t)).Data |> Array.sum)
+    let at feeds v t = (valueOf g c.Loss (moved feeds c.Wrt v t)).Data |> Array.sum
+    let feeds, v, _ = smoothPoint g c.Wrt c.Seed (fun feeds v _ t -> at feeds v t)
     let values = Interp.Evaluate(g, feeds, Array.append [| c.Loss |] c.Grads, runOpts)
     let grads = c.Grads |> Array.map (fun n -> values.[n.Id])
     let f = values.[c.Loss.Id].Data.[0]
     let ad = dot grads v
     let fd = centralDiff g c.Loss feeds c.Wrt v h
-    if not (close atol rtol (abs f + absDot grads v) ad fd) then
-        failtestf "seed %d: ⟨∇f, v⟩ = %g but finite differences give %g\n%s" seed ad fd (GraphPrinter.Text g)
+    if not (Tolerance.withinScale Tolerance.gradient (abs f + absDot grads v) fd ad) then
+        failtestf "⟨∇f, v⟩ = %g but finite differences give %g\n%s" ad fd text
 
-/// ⟨∇²f·v, u⟩ against (⟨∇f(θ+hv), u⟩ − ⟨∇f(θ−hv), u⟩)/2h with the symbolic gradient.
-let private checkHvp (seed: int) =
+let private checkGradient (opts: GenOptions) (seed: int) =
+    let c = gradCase opts seed
+    checkGradientOf c (sprintf "seed %d\n%s" seed (GraphPrinter.Text(graphOf c)))
+
+/// ⟨∇²f·v, u⟩ against (⟨∇f(θ+hv), u⟩ − ⟨∇f(θ−hv), u⟩)/2h with the symbolic gradient (Tolerance.hessian).
+let private checkHvp (case: GraphDesc.Case) =
     let b = GraphBuilder()
-    let loss = generate b (Random seed) "g" { defaults with Overlap = false } (baseSources b)
-    let wrt = wrtOf b
+    let loss = GraphDesc.lossOf b case.Roots
+    let wrt = GraphDesc.wrtOfLeaves b
+    let seed = case.Seed
     let vs = wrt |> Array.map (fun w -> b.Input("v." + w.Name, w.Shape, span))
     let grads = Backward.Gradients(b, loss, wrt)
     let hv = Backward.Hvp(b, loss, wrt, vs)
@@ -67,8 +71,8 @@ let private checkHvp (seed: int) =
     let gp, gm = gradAt feeds v h, gradAt feeds v -h
     let fd = (dot gp u - dot gm u) / (2.0 * h)
     let ad = dot hvT u
-    if not (close 1e-5 1e-4 (absDot hvT u + absDot gp u) ad fd) then
-        failtestf "seed %d: uᵀHv = %g but differences of the gradient give %g\n%s" seed ad fd (GraphPrinter.Text g)
+    if not (Tolerance.withinScale Tolerance.hessian (absDot hvT u + absDot gp u) fd ad) then
+        failtestf "uᵀHv = %g but differences of the gradient give %g\n%s" ad fd (GraphDesc.show case)
 
 /// Chain rule: ⟨∇(f∘g), v⟩ = ⟨∇f(g θ), J_g v⟩, with ∇f symbolic on f alone and J_g v by finite differences of g.
 let private checkChain (seed: int) =
@@ -129,13 +133,19 @@ let linearityAt seed =
             b.Binary(OpKind.Sub, b.Binary(OpKind.Mul, c b 2.0, f1, span), b.Binary(OpKind.Mul, c b 3.0, f2, span), span))
     allClose "linearity" seed (Array.map2 (Array.map2 (fun x y -> 2.0 * x - 3.0 * y, abs (2.0 * x) + abs (3.0 * y))) g1 g2) gh
 
+/// Cases per property: each case is a distinct generated graph (shrunk when it fails).
+let gradientCases, hessianCases = 150, 80
+
 [<Tests>]
 let tests =
     testList "Runtime.Autodiff.GradCheck" [
-        testPropertyWithConfig (config 60) "random graphs: symbolic gradient = central differences" (seedOf >> checkGradient defaults)
+        testPropertyWithConfig (GraphDesc.graphConfig gradientCases) "generated graphs: symbolic gradient = central differences"
+            (fun (g: GraphDesc.AnyGraph) -> checkGradientOf (GraphDesc.gradCaseOf g.Case) (GraphDesc.show g.Case))
         // Found by the property above in CI: a relu input within 1e-5 of zero at the first point, a kink in every direction.
         test "random graphs: a point within h of a kink is replaced by another (seed 762276483)" { checkGradient defaults 762276483 }
-        testPropertyWithConfig (config 30) "random graphs without overlapping pools: Hessian-vector products = differences of gradients" (seedOf >> checkHvp)
+        testPropertyWithConfig (GraphDesc.graphConfig hessianCases)
+            "generated graphs without overlapping pools: Hessian-vector products = differences of gradients"
+            (fun (g: GraphDesc.SmoothGraph) -> checkHvp g.Case)
         testPropertyWithConfig (config 30) "chain rule: ∇(f∘g) = J_gᵀ ∇f" (seedOf >> checkChain)
         testPropertyWithConfig (config 30) "linearity: ∇(2f₁ − 3f₂) = 2∇f₁ − 3∇f₂" (fun (s: FsCheck.DoNotSize<int>) ->
             let seed = seedOf s
