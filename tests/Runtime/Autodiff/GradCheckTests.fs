@@ -134,7 +134,7 @@ let linearityAt seed =
     allClose "linearity" seed (Array.map2 (Array.map2 (fun x y -> 2.0 * x - 3.0 * y, abs (2.0 * x) + abs (3.0 * y))) g1 g2) gh
 
 /// Cases per property: each case is a distinct generated graph (shrunk when it fails).
-let gradientCases, hessianCases = 150, 80
+let gradientCases, hessianCases = 500, 250
 
 [<Tests>]
 let tests =

@@ -164,7 +164,7 @@ let private fusedAgrees (case: GraphDesc.Case) =
                         kv.Key i optimize a[i] e[i] e64[i] (GraphDesc.show case)
 
 /// Distinct generated graphs the fused-vs-reference property runs.
-let fusedCases = 150
+let fusedCases = 500
 
 [<Tests>]
 let tests =
