@@ -84,7 +84,8 @@ let rec build (b: GraphBuilder) (d: Desc) : Node =
     let pos x = bin OpKind.Add (un OpKind.Square x) (c 0.5)
     let param (dims: int[]) = b.Param(leafName false (List.ofArray dims), Shape.Of dims, InitSpec.Zeros, sp)
     match d with
-    | Leaf(true, dims) -> b.Input(leafName true dims, Shape(Array.append [| Dim.Sym "n" |] (dims |> List.map Dim.Of |> Array.ofList)), sp)
+    | Leaf(true, dims) ->
+        b.Input(leafName true dims, Shape(Array.append [| Dim.Sym "n" |] (dims |> List.map Dim.Of |> Array.ofList)), sp)
     | Leaf(false, dims) -> param (Array.ofList dims)
     | Unary((OpKind.Log | OpKind.Sqrt | OpKind.Reciprocal) as op, x) -> un op (pos (build b x))
     | Unary(OpKind.Exp, x) -> un OpKind.Exp (un OpKind.Tanh (build b x))
@@ -108,19 +109,23 @@ let rec build (b: GraphBuilder) (d: Desc) : Node =
         elif d.Length >= 2 && not d.[0].IsFixed && Shape(d.[1..]).IsFixed then
             b.Reshape(x, Shape(d.[0], Dim.Of(int (Shape(d.[1..]).FixedCount)), Dim.Of 1), sp)
         else raise (Unbuildable("flatten needs fixed dims after the first"))
-    | Broadcast(lead, x) -> let x = build b x in b.Broadcast(x, Shape(Array.append [| Dim.Of lead |] (x.Shape.ToArray())), sp)
+    | Broadcast(lead, x) ->
+        let x = build b x
+        b.Broadcast(x, Shape(Array.append [| Dim.Of lead |] (x.Shape.ToArray())), sp)
     | Concat(axis, x, y) -> b.Concat([ build b x; build b y ], axis, sp)
     | Slice(axis, lo, hi, x) ->
         let x = build b x
         let r = x.Shape.Rank
         if axis >= r || not x.Shape.[axis].IsFixed || hi > x.Shape.[axis].Size || lo >= hi then
             raise (Unbuildable("slice out of range"))
-        b.Slice(x, Array.init r (fun i -> if i = axis then lo else 0), Array.init r (fun i -> if i = axis then hi else -1), sp)
+        let at v other = Array.init r (fun i -> if i = axis then v else other)
+        b.Slice(x, at lo 0, at hi (-1), sp)
     | Pad(axis, before, after, x) ->
         let x = build b x
         let r = x.Shape.Rank
         if axis >= r || not x.Shape.[axis].IsFixed then raise (Unbuildable("pad axis"))
-        b.Pad(x, Array.init r (fun i -> if i = axis then before else 0), Array.init r (fun i -> if i = axis then after else 0), sp)
+        let at v = Array.init r (fun i -> if i = axis then v else 0)
+        b.Pad(x, at before, at after, sp)
     | Reduce(op, axes, keep, x) -> b.Reduce(op, build b x, Array.ofList axes, keep, sp)
     | Softmax(op, axis, x) -> b.Softmax(op, build b x, axis, sp)
     | Conv(kh, kw, cout, sh, sw, pads, x) ->
@@ -138,7 +143,8 @@ let rec build (b: GraphBuilder) (d: Desc) : Node =
 /// The shape of a description, or None when it does not build.
 let tryShape (d: Desc) =
     try Some (build (GraphBuilder()) d).Shape with
-    | Unbuildable _ | :? ShapeException | :? ArgumentException | :? IndexOutOfRangeException | :? InvalidOperationException -> None
+    | Unbuildable _ | :? ShapeException | :? ArgumentException | :? IndexOutOfRangeException
+    | :? InvalidOperationException -> None
 
 /// The direct operands of a description and the same op over other operands.
 let children d =
@@ -227,7 +233,8 @@ let rec descGen (opts: DescOptions) (budget: int) : Gen<Desc> =
                 | 8 -> Gen.shuffle [| 0 .. r - 1 |] |> Gen.map (fun p -> Transpose(List.ofArray p, x))
                 | 9 -> Gen.constant (Flatten x)
                 | 10 -> Gen.constant (Broadcast(2, x))
-                | 11 when not fixedAxes.IsEmpty -> pick fixedAxes |> Gen.map (fun a -> Concat(a, x, (if sameShape then x else y)))
+                | 11 when not fixedAxes.IsEmpty ->
+                    pick fixedAxes |> Gen.map (fun a -> Concat(a, x, (if sameShape then x else y)))
                 | 12 when not fixedAxes.IsEmpty ->
                     gen {
                         let! a = pick fixedAxes
@@ -245,7 +252,8 @@ let rec descGen (opts: DescOptions) (budget: int) : Gen<Desc> =
                         let! keepDims = Gen.elements [ true; false ]
                         return Reduce(op, [ for i in 0 .. r - 1 do if keep.[i] then yield i ], keepDims, x)
                     }
-                | 16 when r > 0 -> Gen.map2 (fun op a -> Softmax(op, a, x)) (pick [ OpKind.Softmax; OpKind.LogSoftmax ]) (upTo r)
+                | 16 when r > 0 ->
+                    Gen.map2 (fun op a -> Softmax(op, a, x)) (pick [ OpKind.Softmax; OpKind.LogSoftmax ]) (upTo r)
                 | 17 ->
                     gen {
                         let! kh, kw, cout = Gen.zip3 (Gen.choose (1, 3)) (Gen.choose (1, 3)) (Gen.choose (1, 3))
@@ -254,7 +262,8 @@ let rec descGen (opts: DescOptions) (budget: int) : Gen<Desc> =
                         return Conv(kh, kw, cout, sh, sw, pads, x)
                     }
                 | 18 -> Gen.choose (1, 2) |> Gen.map (fun st -> Pool(OpKind.AvgPool2d, 2, st, x))
-                | 19 -> Gen.choose ((if opts.Overlap then 1 else 2), 2) |> Gen.map (fun st -> Pool(OpKind.MaxPool2d, 2, st, x))
+                | 19 ->
+                    Gen.choose ((if opts.Overlap then 1 else 2), 2) |> Gen.map (fun st -> Pool(OpKind.MaxPool2d, 2, st, x))
                 | 20 -> Gen.constant (Dropout x)
                 | _ -> Gen.constant (OneHotMask x)
             return if respects opts candidate && (tryShape candidate).IsSome then candidate else x
@@ -365,7 +374,8 @@ let show (c: Case) =
                     let operand i = node.Inputs.[i].Name
                     let text =
                         match d with
-                        | Unary((OpKind.Log | OpKind.Sqrt | OpKind.Reciprocal) as op, _) -> sprintf "%s(%s²+½)" (word op) a.[0]
+                        | Unary((OpKind.Log | OpKind.Sqrt | OpKind.Reciprocal) as op, _) ->
+                            sprintf "%s(%s²+½)" (word op) a.[0]
                         | Unary(OpKind.Exp, _) -> sprintf "exp(tanh %s)" a.[0]
                         | Unary(op, _) -> sprintf "%s %s" (word op) a.[0]
                         | Alpha(op, alpha, _) -> sprintf "%s(%s, %g)" (word op) a.[0] alpha
@@ -390,7 +400,8 @@ let show (c: Case) =
                         | OneHotMask _ -> sprintf "%s * oneHot(argMax(%s, -1))" a.[0] a.[0]
                         | Leaf _ -> ""
                     for i in node.Inputs do
-                        if i.Op = OpKind.Param && i.Name.StartsWith "p" then sources.Add(sprintf "%s %O" i.Name i.Shape) |> ignore
+                        if i.Op = OpKind.Param && i.Name.StartsWith "p" then
+                            sources.Add(sprintf "%s %O" i.Name i.Shape) |> ignore
                     let v = sprintf "t%d" (lines.Count + 1)
                     lines.Add(sprintf "  %s = %s  : %O" v text node.Shape)
                     v
@@ -415,7 +426,9 @@ let lossOf (b: GraphBuilder) (roots: Desc list) =
 
 /// What gradients are taken with respect to: every Param and every leaf Input (x…).
 let wrtOfLeaves (b: GraphBuilder) =
-    b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param || (n.Op = OpKind.Input && n.Name.StartsWith "x")) |> Array.ofSeq
+    b.Nodes
+    |> Seq.filter (fun n -> n.Op = OpKind.Param || (n.Op = OpKind.Input && n.Name.StartsWith "x"))
+    |> Array.ofSeq
 
 /// A generated case with its loss and gradients (GraphGen's GradCase, so its helpers apply).
 let gradCaseOf (c: Case) =

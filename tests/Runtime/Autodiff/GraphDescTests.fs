@@ -41,13 +41,15 @@ let tests =
                 let wrt = wrtOfLeaves b
                 Backward.Hvp(b, loss, wrt, wrt) |> ignore
                 for n in b.Nodes do seen.Add n.Op |> ignore
-            let missing = Enum.GetValues<OpKind>() |> Array.filter (fun op -> op <> OpKind.State && not (seen.Contains op))
+            let missing =
+                Enum.GetValues<OpKind>() |> Array.filter (fun op -> op <> OpKind.State && not (seen.Contains op))
             Expect.isEmpty missing "ops never generated (a new op belongs in GraphDesc's generator)"
         }
         test "generated cases build, keep to their options and differ from each other" {
             let cases = sample smoothOptions 200
             for c in cases do Expect.isTrue (validCase smoothOptions c) (show c)
-            Expect.isGreaterThan (cases |> List.map (fun c -> c.Roots) |> List.distinct |> List.length) 150 "distinct graphs"
+            let distinct = cases |> List.map (fun c -> c.Roots) |> List.distinct |> List.length
+            Expect.isGreaterThan distinct 150 "distinct graphs"
             Expect.isGreaterThan (cases |> List.sumBy ops) (3 * cases.Length) "more than three ops per graph on average"
         }
         test "every shrink of a case builds and keeps to the options" {
@@ -68,7 +70,8 @@ let tests =
             | d -> failtestf "expected the simplest convolution, got\n%s" (show { small with Roots = [ d ] })
         }
         test "the printer shows sources, one line per op with its shape, the loss and the seed" {
-            let c = { Roots = [ Unary(OpKind.Log, MatMul(false, 2, Leaf(true, [ 3 ]))); Leaf(false, [ 3 ]) ]; Seed = 42 }
+            let c =
+                { Roots = [ Unary(OpKind.Log, MatMul(false, 2, Leaf(true, [ 3 ]))); Leaf(false, [ 3 ]) ]; Seed = 42 }
             let expected =
                 [ "sources: p3 [3], p3x2 [3, 2], x3 [n, 3]"
                   "  t1 = matMul(x3, p3x2)  : [n, 2]"

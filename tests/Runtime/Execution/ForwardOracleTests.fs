@@ -23,7 +23,9 @@ type Source = { Kind: OpKind; Name: string; Dims: int[]; Values: float[] }
 
 /// One case: the op it covers (the built graph must contain it), its sources, the graph over them and the expected
 /// output.
-type Row = { Op: OpKind; What: string; Sources: Source list; Build: GraphBuilder -> Node[] -> Node; Dims: int[]; Expected: float[] }
+type Row =
+    { Op: OpKind; What: string; Sources: Source list; Build: GraphBuilder -> Node[] -> Node; Dims: int[]
+      Expected: float[] }
 
 let private src kind name dims values = { Kind = kind; Name = name; Dims = dims; Values = values }
 let private x dims values = src OpKind.Input "x" dims values
@@ -65,16 +67,20 @@ let private gradientOf (i: int) (forward: GraphBuilder -> Node[] -> Node) (b: Gr
 let private conv (b: GraphBuilder) (n: Node[]) = b.Conv2d(n[0], n[1], 1, 1, [| 0; 0; 0; 0 |], sp)
 
 /// ArgMax has no GraphBuilder method of its own (as in Metrics.Accuracy).
-let private argMax (b: GraphBuilder) (v: Node) (axis: int) = b.Add(OpKind.ArgMax, [| v |], OpAttrs(Axes = [| axis |]), sp)
+let private argMax (b: GraphBuilder) (v: Node) (axis: int) =
+    b.Add(OpKind.ArgMax, [| v |], OpAttrs(Axes = [| axis |]), sp)
 
 /// The 4×4 image 1..16 with 16 moved to the top left: windows of 2 at stride 2 have their maxima in every corner.
-let private image4 = x [| 1; 4; 4; 1 |] [| 16.0; 2.0; 3.0; 4.0; 5.0; 6.0; 7.0; 8.0; 9.0; 10.0; 11.0; 12.0; 13.0; 14.0; 15.0; 1.0 |]
+let private image4 =
+    x [| 1; 4; 4; 1 |] [| 16.0; 2.0; 3.0; 4.0; 5.0; 6.0; 7.0; 8.0; 9.0; 10.0; 11.0; 12.0; 13.0; 14.0; 15.0; 1.0 |]
 
 let rows : Row list =
     [ // ---- sources and constants: what was fed comes out
       row OpKind.Input "fed values" [ x [| 2 |] [| 1.5; -2.0 |] ] (fun _ n -> n[0]) [| 2 |] [| 1.5; -2.0 |]
-      row OpKind.Param "fed values" [ src OpKind.Param "p" [| 2 |] [| 0.25; 7.0 |] ] (fun _ n -> n[0]) [| 2 |] [| 0.25; 7.0 |]
-      row OpKind.State "fed values" [ src OpKind.State "s" [| 2 |] [| -1.0; 3.0 |] ] (fun _ n -> n[0]) [| 2 |] [| -1.0; 3.0 |]
+      row OpKind.Param "fed values" [ src OpKind.Param "p" [| 2 |] [| 0.25; 7.0 |] ] (fun _ n -> n[0])
+          [| 2 |] [| 0.25; 7.0 |]
+      row OpKind.State "fed values" [ src OpKind.State "s" [| 2 |] [| -1.0; 3.0 |] ] (fun _ n -> n[0])
+          [| 2 |] [| -1.0; 3.0 |]
       row OpKind.Const "2.5 filled into [3]" [] (fun b _ -> b.Const(2.5, sp, Shape.Of 3)) [| 3 |] [| 2.5; 2.5; 2.5 |]
 
       // ---- elementwise unary, on xs = [-2, -0.5, 0, 0.5, 3] unless said
@@ -96,8 +102,10 @@ let rows : Row list =
           [| -0.04540230591222494; -0.15428599017485606; 0.0; 0.34571400982514394; 2.996362607918227 |]
       unary OpKind.Softplus "ln(1 + eˣ) on [-30, -0.5, 0, 0.5, 30]" tails
           [| 9.357622968839737e-14; 0.4740769841801067; 0.6931471805599453; 0.9740769841801067; 30.000000000000092 |]
-      unary OpKind.Sin "sin x" xs [| -0.9092974268256817; -0.479425538604203; 0.0; 0.479425538604203; 0.1411200080598672 |]
-      unary OpKind.Cos "cos x" xs [| -0.4161468365471424; 0.8775825618903728; 1.0; 0.8775825618903728; -0.9899924966004454 |]
+      unary OpKind.Sin "sin x" xs
+          [| -0.9092974268256817; -0.479425538604203; 0.0; 0.479425538604203; 0.1411200080598672 |]
+      unary OpKind.Cos "cos x" xs
+          [| -0.4161468365471424; 0.8775825618903728; 1.0; 0.8775825618903728; -0.9899924966004454 |]
       unary OpKind.Square "x²" xs [| 4.0; 0.25; 0.0; 0.25; 9.0 |]
       unary OpKind.Reciprocal "1/x on [0.25, 1, 2, 4, 10]" ps [| 4.0; 1.0; 0.5; 0.25; 0.1 |]
       unary OpKind.Step "x > 0 ? 1 : 0 (0 at 0)" xs [| 0.0; 0.0; 0.0; 1.0; 1.0 |]
@@ -111,31 +119,39 @@ let rows : Row list =
       binary OpKind.Max "max(a, b)" [| 2.0; 2.0; 3.0; 4.0 |]
       binary OpKind.Min "min(a, b)" [| 1.0; -1.0; 2.0; -1.0 |]
       binary OpKind.GreaterEqual "a ≥ b" [| 0.0; 1.0; 1.0; 1.0 |]
-      row OpKind.Pow "aᵇ: 4^0.5, 2^−1, 9^0.5, 2^3" [ x [| 4 |] [| 4.0; 2.0; 9.0; 2.0 |]; y [| 4 |] [| 0.5; -1.0; 0.5; 3.0 |] ]
+      row OpKind.Pow "aᵇ: 4^0.5, 2^−1, 9^0.5, 2^3"
+          [ x [| 4 |] [| 4.0; 2.0; 9.0; 2.0 |]; y [| 4 |] [| 0.5; -1.0; 0.5; 3.0 |] ]
           (fun b n -> b.Binary(OpKind.Pow, n[0], n[1], sp)) [| 4 |] [| 2.0; 0.5; 3.0; 8.0 |]
       row OpKind.Equal "a = b" [ x [| 4 |] [| 1.0; 2.0; -3.0; 0.0 |]; y [| 4 |] [| 1.0; 2.5; -3.0; -0.0 |] ]
           (fun b n -> b.Binary(OpKind.Equal, n[0], n[1], sp)) [| 4 |] [| 1.0; 0.0; 1.0; 1.0 |]
-      row OpKind.Where "cond ≠ 0 ? a : b" [ src OpKind.Input "c" [| 4 |] [| 1.0; 0.0; -2.0; 0.0 |]; x [| 4 |] [| 1.0; 2.0; 3.0; 4.0 |];
-                                             y [| 4 |] [| 10.0; 20.0; 30.0; 40.0 |] ]
+      row OpKind.Where "cond ≠ 0 ? a : b"
+          [ src OpKind.Input "c" [| 4 |] [| 1.0; 0.0; -2.0; 0.0 |]; x [| 4 |] [| 1.0; 2.0; 3.0; 4.0 |]
+            y [| 4 |] [| 10.0; 20.0; 30.0; 40.0 |] ]
           (fun b n -> b.Where(n[0], n[1], n[2], sp)) [| 4 |] [| 1.0; 20.0; 3.0; 40.0 |]
 
       // ---- linear algebra and layout
       // [[1, 2, 3], [4, 5, 6]] @ [[1, 0], [0, 1], [1, -1]] = [[1+3, 2−3], [4+6, 5−6]]
-      row OpKind.MatMul "[2, 3] @ [3, 2]" [ x [| 2; 3 |] [| 1.0 .. 6.0 |]; y [| 3; 2 |] [| 1.0; 0.0; 0.0; 1.0; 1.0; -1.0 |] ]
+      row OpKind.MatMul "[2, 3] @ [3, 2]"
+          [ x [| 2; 3 |] [| 1.0 .. 6.0 |]; y [| 3; 2 |] [| 1.0; 0.0; 0.0; 1.0; 1.0; -1.0 |] ]
           (fun b n -> b.MatMul(n[0], n[1], sp)) [| 2; 2 |] [| 4.0; -1.0; 10.0; -1.0 |]
       // batch 0: [1, 2] @ [[1, 2], [3, 4]] = [7, 10]; batch 1: [3, 4] @ … = [15, 22]
-      row OpKind.MatMul "batched [2, 1, 2] @ [2, 2]" [ x [| 2; 1; 2 |] [| 1.0; 2.0; 3.0; 4.0 |]; y [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |] ]
+      row OpKind.MatMul "batched [2, 1, 2] @ [2, 2]"
+          [ x [| 2; 1; 2 |] [| 1.0; 2.0; 3.0; 4.0 |]; y [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |] ]
           (fun b n -> b.MatMul(n[0], n[1], sp)) [| 2; 1; 2 |] [| 7.0; 10.0; 15.0; 22.0 |]
-      row OpKind.Transpose "[[1, 2, 3], [4, 5, 6]]ᵀ" [ x [| 2; 3 |] [| 1.0 .. 6.0 |] ] (fun b n -> b.Transpose(n[0], sp, [| 1; 0 |]))
+      row OpKind.Transpose "[[1, 2, 3], [4, 5, 6]]ᵀ" [ x [| 2; 3 |] [| 1.0 .. 6.0 |] ]
+          (fun b n -> b.Transpose(n[0], sp, [| 1; 0 |]))
           [| 3; 2 |] [| 1.0; 4.0; 2.0; 5.0; 3.0; 6.0 |]
       // [2, 1, 3] → [3, 1, 2]: element (i, 0, j) goes to (j, 0, i)
-      row OpKind.Transpose "permutation [2, 1, 0]" [ x [| 2; 1; 3 |] [| 1.0 .. 6.0 |] ] (fun b n -> b.Transpose(n[0], sp, [| 2; 1; 0 |]))
+      row OpKind.Transpose "permutation [2, 1, 0]" [ x [| 2; 1; 3 |] [| 1.0 .. 6.0 |] ]
+          (fun b n -> b.Transpose(n[0], sp, [| 2; 1; 0 |]))
           [| 3; 1; 2 |] [| 1.0; 4.0; 2.0; 5.0; 3.0; 6.0 |]
       row OpKind.Reshape "[2, 3] → [3, 2], row-major order kept" [ x [| 2; 3 |] [| 1.0 .. 6.0 |] ]
           (fun b n -> b.Reshape(n[0], Shape.Of(3, 2), sp)) [| 3; 2 |] [| 1.0 .. 6.0 |]
-      row OpKind.Broadcast "[3] → [2, 3]" [ x [| 3 |] [| 1.0; 2.0; 3.0 |] ] (fun b n -> b.Broadcast(n[0], Shape.Of(2, 3), sp))
+      row OpKind.Broadcast "[3] → [2, 3]" [ x [| 3 |] [| 1.0; 2.0; 3.0 |] ]
+          (fun b n -> b.Broadcast(n[0], Shape.Of(2, 3), sp))
           [| 2; 3 |] [| 1.0; 2.0; 3.0; 1.0; 2.0; 3.0 |]
-      row OpKind.Concat "[[1], [2]] ++ [[3, 4], [5, 6]] along axis 1" [ x [| 2; 1 |] [| 1.0; 2.0 |]; y [| 2; 2 |] [| 3.0 .. 6.0 |] ]
+      row OpKind.Concat "[[1], [2]] ++ [[3, 4], [5, 6]] along axis 1"
+          [ x [| 2; 1 |] [| 1.0; 2.0 |]; y [| 2; 2 |] [| 3.0 .. 6.0 |] ]
           (fun b n -> b.Concat([ n[0]; n[1] ], 1, sp)) [| 2; 3 |] [| 1.0; 3.0; 4.0; 2.0; 5.0; 6.0 |]
       // rows 1..2, columns 0..1 of [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]
       row OpKind.Slice "rows 1–2, columns 0–1 of a [3, 4]" [ x [| 3; 4 |] [| 1.0 .. 12.0 |] ]
@@ -192,15 +208,18 @@ let rows : Row list =
       // ---- pooling of image4 = [[16, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 1]]
       row OpKind.MaxPool2d "2×2 windows, stride 2" [ image4 ] (fun b n -> b.Pool(OpKind.MaxPool2d, n[0], 2, 2, sp))
           [| 1; 2; 2; 1 |] [| 16.0; 8.0; 14.0; 15.0 |]
-      // 3×3 image 1..9 with a padded row and column after: the window at (2, 2) holds 9 and three padded cells
+      // 3×3 image −9..−1 with a padded row and column after: the window at (2, 2) holds −1 and three padded cells
+      // (a padded 0 would win every window on the border)
       row OpKind.MaxPool2d "padded cells are never the maximum" [ x [| 1; 3; 3; 1 |] [| -9.0 .. -1.0 |] ]
-          (fun b n -> b.Pool(OpKind.MaxPool2d, n[0], 2, 2, [| 0; 0; 1; 1 |], sp)) [| 1; 2; 2; 1 |] [| -5.0; -4.0; -2.0; -1.0 |]
+          (fun b n -> b.Pool(OpKind.MaxPool2d, n[0], 2, 2, [| 0; 0; 1; 1 |], sp))
+          [| 1; 2; 2; 1 |] [| -5.0; -4.0; -2.0; -1.0 |]
       // (16+2+5+6)/4, (3+4+7+8)/4, (9+10+13+14)/4, (11+12+15+1)/4
       row OpKind.AvgPool2d "2×2 windows, stride 2" [ image4 ] (fun b n -> b.Pool(OpKind.AvgPool2d, n[0], 2, 2, sp))
           [| 1; 2; 2; 1 |] [| 7.25; 5.5; 11.5; 9.75 |]
       // windows at 0 and 2 of a 3-wide padded to 4: (1+2+4+5)/4, (3+6)/2, (7+8)/2, 9/1
       row OpKind.AvgPool2d "padded cells do not count" [ image ]
-          (fun b n -> b.Pool(OpKind.AvgPool2d, n[0], 2, 2, [| 0; 0; 1; 1 |], sp)) [| 1; 2; 2; 1 |] [| 3.0; 4.5; 7.5; 9.0 |]
+          (fun b n -> b.Pool(OpKind.AvgPool2d, n[0], 2, 2, [| 0; 0; 1; 1 |], sp))
+          [| 1; 2; 2; 1 |] [| 3.0; 4.5; 7.5; 9.0 |]
       // each window's dy goes to its maximum: 16 at (0, 0), 8 at (1, 3), 14 at (3, 1), 15 at (3, 2)
       row OpKind.MaxPool2dGrad "∂/∂x of Σ maxPool(x)·dy" [ image4; dy ]
           (gradientOf 0 (fun b n -> b.Pool(OpKind.MaxPool2d, n[0], 2, 2, sp))) [| 1; 4; 4; 1 |]
@@ -212,7 +231,8 @@ let rows : Row list =
 
       // ---- randomness and labels
       // p = 0 keeps everything, scaled by 1/(1 − 0)
-      row OpKind.DropoutMask "p = 0: all ones" [ x [| 2; 3 |] [| 1.0 .. 6.0 |] ] (fun b n -> b.DropoutMask(n[0], 0.0, sp))
+      row OpKind.DropoutMask "p = 0: all ones" [ x [| 2; 3 |] [| 1.0 .. 6.0 |] ]
+          (fun b n -> b.DropoutMask(n[0], 0.0, sp))
           [| 2; 3 |] [| 1.0; 1.0; 1.0; 1.0; 1.0; 1.0 |]
       row OpKind.OneHot "[2, 0, 1] into 3 classes" [ x [| 3 |] [| 2.0; 0.0; 1.0 |] ] (fun b n -> b.OneHot(n[0], 3, sp))
           [| 3; 3 |] [| 0.0; 0.0; 1.0; 1.0; 0.0; 0.0; 0.0; 1.0; 0.0 |] ]
