@@ -109,7 +109,15 @@ let rows : Row list =
       unary OpKind.Square "x²" xs [| 4.0; 0.25; 0.0; 0.25; 9.0 |]
       unary OpKind.Reciprocal "1/x on [0.25, 1, 2, 4, 10]" ps [| 4.0; 1.0; 0.5; 0.25; 0.1 |]
       unary OpKind.Step "x > 0 ? 1 : 0 (0 at 0)" xs [| 0.0; 0.0; 0.0; 1.0; 1.0 |]
-      // silu, hardSigmoid, logSigmoid (issue #17.2): their rows go here
+      // silu, hardSigmoid, logSigmoid (issue #17.2): their rows go here, e.g. (values from the definitions)
+      //   unary OpKind.Silu "x·σ(x)" xs
+      //       [| -0.2384058440442351; -0.1887703343990727; 0.0; 0.3112296656009273; 2.8577223804673 |]
+      //   unary OpKind.LogSigmoid "−ln(1 + e⁻ˣ) on [-30, -0.5, 0, 0.5, 30]" tails
+      //       [| -30.000000000000092; -0.9740769841801067; -0.6931471805599453; -0.4740769841801067
+      //          -9.357622968839737e-14 |]
+      //   unary OpKind.HardSigmoid "clamp(x/6 + ½, 0, 1)" xs   (PyTorch's and Keras 3's definition)
+      //       [| 0.16666666666666669; 0.4166666666666667; 0.5; 0.5833333333333334; 1.0 |]
+      //   (Keras 2's clamp(0.2x + ½, 0, 1) instead: [| 0.1; 0.4; 0.5; 0.6; 1.0 |])
 
       // ---- elementwise binary: [[1, 2], [3, 4]] op [2, -1] (broadcast over rows)
       binary OpKind.Add "a + b" [| 3.0; 1.0; 5.0; 3.0 |]
