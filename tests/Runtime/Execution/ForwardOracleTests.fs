@@ -202,6 +202,9 @@ let rows : Row list =
       // see 1·4; 2·3 + 3·4; 4·2 + 7·4; 5·1 + 6·2 + 8·3 + 9·4
       row OpKind.Conv2d "padded top and left, stride 2" [ image; kernel ]
           (fun b n -> b.Conv2d(n[0], n[1], 2, 2, [| 1; 1; 0; 0 |], sp)) [| 1; 2; 2; 1 |] [| 4.0; 18.0; 36.0; 77.0 |]
+      // a 2×1 kernel [1, 2] gives a 2×3 output (height ≠ width): x(i, j) + 2·x(i+1, j) = 1+8, 2+10, 3+12 / 4+14, …
+      row OpKind.Conv2d "2×1 kernel: a 2×3 output" [ image; src OpKind.Param "k" [| 2; 1; 1; 1 |] [| 1.0; 2.0 |] ]
+          conv [| 1; 2; 3; 1 |] [| 9.0; 12.0; 15.0; 18.0; 21.0; 24.0 |]
       // one pixel [1, 2], kernel [[1, 2, 3], [4, 5, 6]] (cin × cout): [1+8, 2+10, 3+12]
       row OpKind.Conv2d "1×1: channels in × out" [ x [| 1; 1; 1; 2 |] [| 1.0; 2.0 |];
                                                     src OpKind.Param "k" [| 1; 1; 2; 3 |] [| 1.0 .. 6.0 |] ]
@@ -221,6 +224,10 @@ let rows : Row list =
       row OpKind.MaxPool2d "padded cells are never the maximum" [ x [| 1; 3; 3; 1 |] [| -9.0 .. -1.0 |] ]
           (fun b n -> b.Pool(OpKind.MaxPool2d, n[0], 2, 2, [| 0; 0; 1; 1 |], sp))
           [| 1; 2; 2; 1 |] [| -5.0; -4.0; -2.0; -1.0 |]
+      // the top two rows of image4, a 1×2 output: max(16, 2, 5, 6), max(3, 4, 7, 8)
+      row OpKind.MaxPool2d "a 2×4 image: a 1×2 output"
+          [ x [| 1; 2; 4; 1 |] [| 16.0; 2.0; 3.0; 4.0; 5.0; 6.0; 7.0; 8.0 |] ]
+          (fun b n -> b.Pool(OpKind.MaxPool2d, n[0], 2, 2, sp)) [| 1; 1; 2; 1 |] [| 16.0; 8.0 |]
       // (16+2+5+6)/4, (3+4+7+8)/4, (9+10+13+14)/4, (11+12+15+1)/4
       row OpKind.AvgPool2d "2×2 windows, stride 2" [ image4 ] (fun b n -> b.Pool(OpKind.AvgPool2d, n[0], 2, 2, sp))
           [| 1; 2; 2; 1 |] [| 7.25; 5.5; 11.5; 9.75 |]
