@@ -11,8 +11,6 @@ open Nn.Tests.Runtime.Autodiff.GraphGen
 
 /// Step of the central differences: truncation error ~h² = 1e-10, rounding ~1e-16/h = 1e-11 (relative).
 let h = 1e-5
-/// Gradients: |AD − FD| ≤ 1e-6 + 1e-5·(|f| + Σ|∂f·v|).
-let atol, rtol = 1e-6, 1e-5
 
 /// Whether a function of t is smooth within ±h of 0: its one-sided differences agree to within what its curvature
 /// explains (h·|f''| for |f''| up to 10), so no kink of relu, abs, max, min, argMax or a max pool lies in [−h, h],
@@ -33,24 +31,30 @@ let private smoothPoint (g: Graph) (wrt: Node[]) (seed: int) along =
             feeds, directions feeds wrt (seed + 1 + 1000 * i), directions feeds wrt (seed + 2 + 1000 * i) ]
     tries |> List.tryFind (fun (feeds, v, u) -> smoothAt (along feeds v u)) |> Option.defaultValue (List.last tries)
 
-let private checkGradient (opts: GenOptions) (seed: int) =
-    let c = gradCase opts seed
+/// ⟨∇f, v⟩ symbolic against central differences (Tolerance.gradient); `text` shows the graph when it fails.
+let private checkGradientOf (c: GradCase) (text: string) =
     let g = graphOf c
     Expect.isEmpty (Verifier.Check g) "the forward+backward graph is well formed"
-    let feeds, v, _ = smoothPoint g c.Wrt seed (fun feeds v _ t -> (valueOf g c.Loss (moved feeds c.Wrt v t)).Data |> Array.sum)
+    let at feeds v t = (valueOf g c.Loss (moved feeds c.Wrt v t)).Data |> Array.sum
+    let feeds, v, _ = smoothPoint g c.Wrt c.Seed (fun feeds v _ t -> at feeds v t)
     let values = Interp.Evaluate(g, feeds, Array.append [| c.Loss |] c.Grads, runOpts)
     let grads = c.Grads |> Array.map (fun n -> values.[n.Id])
     let f = values.[c.Loss.Id].Data.[0]
     let ad = dot grads v
     let fd = centralDiff g c.Loss feeds c.Wrt v h
-    if not (close atol rtol (abs f + absDot grads v) ad fd) then
-        failtestf "seed %d: ⟨∇f, v⟩ = %g but finite differences give %g\n%s" seed ad fd (GraphPrinter.Text g)
+    if not (Tolerance.withinScale Tolerance.gradient (abs f + absDot grads v) fd ad) then
+        failtestf "⟨∇f, v⟩ = %g but finite differences give %g\n%s" ad fd text
 
-/// ⟨∇²f·v, u⟩ against (⟨∇f(θ+hv), u⟩ − ⟨∇f(θ−hv), u⟩)/2h with the symbolic gradient.
-let private checkHvp (seed: int) =
+let private checkGradient (opts: GenOptions) (seed: int) =
+    let c = gradCase opts seed
+    checkGradientOf c (sprintf "seed %d\n%s" seed (GraphPrinter.Text(graphOf c)))
+
+/// ⟨∇²f·v, u⟩ against (⟨∇f(θ+hv), u⟩ − ⟨∇f(θ−hv), u⟩)/2h with the symbolic gradient (Tolerance.hessian).
+let private checkHvp (case: GraphDesc.Case) =
     let b = GraphBuilder()
-    let loss = generate b (Random seed) "g" { defaults with Overlap = false } (baseSources b)
-    let wrt = wrtOf b
+    let loss = GraphDesc.lossOf b case.Roots
+    let wrt = GraphDesc.wrtOfLeaves b
+    let seed = case.Seed
     let vs = wrt |> Array.map (fun w -> b.Input("v." + w.Name, w.Shape, span))
     let grads = Backward.Gradients(b, loss, wrt)
     let hv = Backward.Hvp(b, loss, wrt, vs)
@@ -67,8 +71,8 @@ let private checkHvp (seed: int) =
     let gp, gm = gradAt feeds v h, gradAt feeds v -h
     let fd = (dot gp u - dot gm u) / (2.0 * h)
     let ad = dot hvT u
-    if not (close 1e-5 1e-4 (absDot hvT u + absDot gp u) ad fd) then
-        failtestf "seed %d: uᵀHv = %g but differences of the gradient give %g\n%s" seed ad fd (GraphPrinter.Text g)
+    if not (Tolerance.withinScale Tolerance.hessian (absDot hvT u + absDot gp u) fd ad) then
+        failtestf "uᵀHv = %g but differences of the gradient give %g\n%s" ad fd (GraphDesc.show case)
 
 /// Chain rule: ⟨∇(f∘g), v⟩ = ⟨∇f(g θ), J_g v⟩, with ∇f symbolic on f alone and J_g v by finite differences of g.
 let private checkChain (seed: int) =
@@ -120,22 +124,36 @@ let private combined (seed: int) (combine: GraphBuilder -> Node -> Node -> Node)
 let private allClose what seed (expected: (float * float)[][]) (actual: float[][]) =
     Array.iteri2 (fun i (e: (float * float)[]) (a: float[]) ->
         Array.iteri2 (fun j (x, scale) y ->
-            if not (close 1e-12 1e-9 scale x y) then failtestf "seed %d: %s: gradient %d element %d is %g, expected %g" seed what i j y x) e a) expected actual
+            if not (close 1e-12 1e-9 scale x y) then
+                failtestf "seed %d: %s: gradient %d element %d is %g, expected %g" seed what i j y x) e a)
+        expected actual
 
 let linearityAt seed =
     let c (b: GraphBuilder) v = b.Const(v, span)
     let _, _, g1, g2, gh =
         combined seed (fun b f1 f2 ->
-            b.Binary(OpKind.Sub, b.Binary(OpKind.Mul, c b 2.0, f1, span), b.Binary(OpKind.Mul, c b 3.0, f2, span), span))
-    allClose "linearity" seed (Array.map2 (Array.map2 (fun x y -> 2.0 * x - 3.0 * y, abs (2.0 * x) + abs (3.0 * y))) g1 g2) gh
+            let mul k f = b.Binary(OpKind.Mul, c b k, f, span)
+            b.Binary(OpKind.Sub, mul 2.0 f1, mul 3.0 f2, span))
+    let expected = Array.map2 (Array.map2 (fun x y -> 2.0 * x - 3.0 * y, abs (2.0 * x) + abs (3.0 * y))) g1 g2
+    allClose "linearity" seed expected gh
+
+/// Cases per property: each case is a distinct generated graph (shrunk when it fails).
+let gradientCases, hessianCases = 500, 250
 
 [<Tests>]
 let tests =
     testList "Runtime.Autodiff.GradCheck" [
-        testPropertyWithConfig (config 60) "random graphs: symbolic gradient = central differences" (seedOf >> checkGradient defaults)
-        // Found by the property above in CI: a relu input within 1e-5 of zero at the first point, a kink in every direction.
-        test "random graphs: a point within h of a kink is replaced by another (seed 762276483)" { checkGradient defaults 762276483 }
-        testPropertyWithConfig (config 30) "random graphs without overlapping pools: Hessian-vector products = differences of gradients" (seedOf >> checkHvp)
+        testPropertyWithConfig (GraphDesc.graphConfig gradientCases)
+            "generated graphs: symbolic gradient = central differences"
+            (fun (g: GraphDesc.AnyGraph) -> checkGradientOf (GraphDesc.gradCaseOf g.Case) (GraphDesc.show g.Case))
+        // Found by the seed property in CI: a relu input within 1e-5 of zero at the first point, a kink in every
+        // direction (on a graph of the seed generator, 0GraphGen.fs).
+        test "random graphs: a point within h of a kink is replaced by another (seed 762276483)" {
+            checkGradient defaults 762276483
+        }
+        testPropertyWithConfig (GraphDesc.graphConfig hessianCases)
+            "generated graphs without overlapping pools: Hessian-vector products = differences of gradients"
+            (fun (g: GraphDesc.SmoothGraph) -> checkHvp g.Case)
         testPropertyWithConfig (config 30) "chain rule: ∇(f∘g) = J_gᵀ ∇f" (seedOf >> checkChain)
         testPropertyWithConfig (config 30) "linearity: ∇(2f₁ − 3f₂) = 2∇f₁ − 3∇f₂" (fun (s: FsCheck.DoNotSize<int>) ->
             let seed = seedOf s
@@ -143,7 +161,8 @@ let tests =
         testPropertyWithConfig (config 30) "product rule: ∇(f₁f₂) = f₁∇f₂ + f₂∇f₁" (fun (s: FsCheck.DoNotSize<int>) ->
             let seed = seedOf s
             let f1, f2, g1, g2, gh = combined seed (fun b f1 f2 -> b.Binary(OpKind.Mul, f1, f2, span))
-            allClose "product rule" seed (Array.map2 (Array.map2 (fun x y -> f2 * x + f1 * y, abs (f2 * x) + abs (f1 * y))) g1 g2) gh)
+            let expected = Array.map2 (Array.map2 (fun x y -> f2 * x + f1 * y, abs (f2 * x) + abs (f1 * y))) g1 g2
+            allClose "product rule" seed expected gh)
         test "the generator and its gradients reach every op" {
             let seen = Collections.Generic.HashSet<OpKind>()
             for seed in 0 .. 299 do
@@ -152,7 +171,8 @@ let tests =
                 let wrt = wrtOf b
                 Backward.Hvp(b, loss, wrt, wrt) |> ignore
                 for n in b.Nodes do seen.Add n.Op |> ignore
-            let missing = Enum.GetValues<OpKind>() |> Array.filter (fun op -> op <> OpKind.State && not (seen.Contains op))
+            let missing =
+                Enum.GetValues<OpKind>() |> Array.filter (fun op -> op <> OpKind.State && not (seen.Contains op))
             Expect.isEmpty missing "ops never generated"
         }
         test "a node the output does not depend on gets a zero gradient" {
@@ -175,7 +195,8 @@ let tests =
             | :? MissingGradientException as e ->
                 Expect.equal e.Op OpKind.MaxPool2dGrad "op"
                 Expect.equal e.Span.Line 9 "line"
-                Expect.stringStarts e.Message "cnn.nn(9,5): error NN0602: no gradient rule for `MaxPool2dGrad`" "message"
+                let expected = "cnn.nn(9,5): error NN0602: no gradient rule for `MaxPool2dGrad`"
+                Expect.stringStarts e.Message expected "message"
             | e -> failtestf "expected MissingGradientException, got %O" e
         }
         test "gradients of a dense layer match the closed form" {
@@ -187,7 +208,11 @@ let tests =
             let loss = b.Reduce(OpKind.Sum, b.Binary(OpKind.Mul, b.MatMul(x, w, span), r, span), [||], false, span)
             let d = Backward.Gradients(b, loss, [| w; x |])
             let g = b.Build([ KeyValuePair("dw", d.[0]); KeyValuePair("dx", d.[1]) ])
-            let feeds = Dictionary(dict [ "x", T64([| 2; 2 |], [| 1.; 2.; 3.; 4. |]); "w", T64([| 2; 3 |], [| 1.; 0.; -1.; 2.; 1.; 0. |]); "r", T64([| 2; 3 |], [| 1.; 1.; 0.; 0.; 2.; 1. |]) ])
+            let feeds =
+                Dictionary(
+                    dict [ "x", T64([| 2; 2 |], [| 1.; 2.; 3.; 4. |])
+                           "w", T64([| 2; 3 |], [| 1.; 0.; -1.; 2.; 1.; 0. |])
+                           "r", T64([| 2; 3 |], [| 1.; 1.; 0.; 0.; 2.; 1. |]) ])
             let res = Interp.Run(g, feeds)
             Expect.equal res.["dw"].Data [| 1.; 7.; 3.; 2.; 10.; 4. |] "xᵀ r"
             Expect.equal res.["dx"].Data [| 1.; 3.; -1.; 2. |] "r wᵀ"
@@ -195,6 +220,7 @@ let tests =
         test "a non-scalar output needs a seed" {
             let b = GraphBuilder()
             let p = b.Param("p", Shape.Of 2, InitSpec.Zeros, span)
-            Expect.throws (fun () -> Backward.Gradients(b, b.Unary(OpKind.Exp, p, span), [| p |]) |> ignore) "needs a seed"
+            let gradients () = Backward.Gradients(b, b.Unary(OpKind.Exp, p, span), [| p |]) |> ignore
+            Expect.throws gradients "needs a seed"
         }
     ]

@@ -7,6 +7,7 @@ open Expecto
 open Nn.Runtime
 open Nn.Runtime.IR
 open Nn.Runtime.Rewrite
+open Nn.Tests.Runtime.Autodiff
 open Nn.Tests.Runtime.Autodiff.GraphGen
 
 let private at = SourceSpan("v.nn", 2, 1, 2, 5)
@@ -24,12 +25,14 @@ let private expectProblem (g: Graph) (fragment: string) =
 [<Tests>]
 let tests =
     testList "Runtime.IR.Verifier" [
-        testPropertyWithConfig (config 40) "accepts generated forward+backward graphs and every pass's result" (fun s ->
-            let g = graphOf (gradCase defaults (seedOf s))
-            Expect.isEmpty (Verifier.Check g) "generated"
-            for name, pass in Passes.All do
-                let problems = Verifier.Check(pass.Invoke g)
-                if problems.Count > 0 then failtestf "after %s: %A" name (List.ofSeq problems))
+        testPropertyWithConfig (GraphDesc.graphConfig 200)
+            "accepts generated forward+backward graphs and every pass's result"
+            (fun (d: GraphDesc.AnyGraph) ->
+                let g = graphOf (GraphDesc.gradCaseOf d.Case)
+                Expect.isEmpty (Verifier.Check g) "generated"
+                for name, pass in Passes.All do
+                    let problems = Verifier.Check(pass.Invoke g)
+                    if problems.Count > 0 then failtestf "after %s: %A\n%s" name (List.ofSeq problems) d.Text)
         test "a pooling window larger than the image is a shape error (regression: found by the gradient property)" {
             let b = GraphBuilder()
             let x = b.Input("x", Shape.Of(2, 1, 5, 2), at)

@@ -7,6 +7,7 @@ open Nn.Runtime
 open Nn.Runtime.IR
 open Nn.Runtime.Execution
 open Nn.Runtime.Rewrite
+open Nn.Tests.Runtime.Autodiff
 open Nn.Tests.Runtime.Autodiff.GraphGen
 
 let private at = SourceSpan("r.nn", 5, 1, 5, 9)
@@ -98,18 +99,21 @@ let tests =
             Expect.equal (report.NodesBefore, report.NodesAfter) (g.Nodes.Count, o.Nodes.Count) "report"
             Expect.stringStarts (string report) (sprintf "nodes: %d → %d (" g.Nodes.Count o.Nodes.Count) "report text"
         }
-        testPropertyWithConfig (config 40) "optimised graphs compute the same values and gradients, and optimising again changes nothing" (fun s ->
-            let seed = seedOf s
-            let g = graphOf (gradCase defaults seed)
-            let mutable report = Unchecked.defaultof<OptimizeReport>
-            let o = Passes.Optimize(g, &report)
-            Expect.isEmpty (Verifier.Check o) "well formed"
-            Expect.isLessThanOrEqual report.NodesAfter report.NodesBefore "never grows"
-            Expect.equal (GraphPrinter.Text(Passes.Optimize o)) (GraphPrinter.Text o) "a fixed point"
-            let feeds = feedsFor g.Nodes seed
-            let r1, r2 = Interp.Run(g, feeds, runOpts), Interp.Run(o, feeds, runOpts)
-            for kv in r1 do
-                Array.iteri2 (fun i (a: float) (b: float) ->
-                    if not (close 1e-10 1e-9 (abs a + abs b) a b) then failtestf "seed %d: %s[%d] is %g before and %g after" seed kv.Key i a b)
-                    kv.Value.Data r2.[kv.Key].Data)
+        testPropertyWithConfig (GraphDesc.graphConfig 200)
+            "optimised graphs compute the same values and gradients, and optimising again changes nothing"
+            (fun (d: GraphDesc.AnyGraph) ->
+                let seed = d.Case.Seed
+                let g = graphOf (GraphDesc.gradCaseOf d.Case)
+                let mutable report = Unchecked.defaultof<OptimizeReport>
+                let o = Passes.Optimize(g, &report)
+                Expect.isEmpty (Verifier.Check o) "well formed"
+                Expect.isLessThanOrEqual report.NodesAfter report.NodesBefore "never grows"
+                Expect.equal (GraphPrinter.Text(Passes.Optimize o)) (GraphPrinter.Text o) "a fixed point"
+                let feeds = feedsFor g.Nodes seed
+                let r1, r2 = Interp.Run(g, feeds, runOpts), Interp.Run(o, feeds, runOpts)
+                for kv in r1 do
+                    Array.iteri2 (fun i (a: float) (b: float) ->
+                        if not (close 1e-10 1e-9 (abs a + abs b) a b) then
+                            failtestf "%s[%d] is %g before and %g after\n%s" kv.Key i a b d.Text)
+                        kv.Value.Data r2.[kv.Key].Data)
     ]

@@ -60,7 +60,8 @@ internal static class BufferAssigner
             foreach (var w in kernel.Writes)
             {
                 if (!Pooled(w.Id) || slotOf[w.Id] >= 0) continue;
-                if (hostOf.TryGetValue(w.Id, out var host) && slotOf[host] >= 0)
+                // (not when an earlier store of this loop already took the host's slot in place)
+                if (hostOf.TryGetValue(w.Id, out var host) && slotOf[host] >= 0 && !taken.Contains(host))
                 {
                     slotOf[w.Id] = slotOf[host];
                     inPlace[w.Id] = host;
