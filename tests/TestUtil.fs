@@ -1,7 +1,9 @@
 /// Small helpers shared by the tests.
 module Nn.Tests.TestUtil
 
+open System
 open System.IO
+open System.IO.Compression
 
 /// The repository root (the folder holding Dsl.sln), found from the test binary's location.
 let repoRoot =
@@ -58,3 +60,56 @@ let gzip (bytes: byte[]) =
     (use z = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, true)
      z.Write(bytes, 0, bytes.Length))
     ms.ToArray()
+
+/// The first `count` items of a gzipped IDX file (magic, item count, then the other sizes, big-endian), its header
+/// rewritten to say so.
+let idxHead (source: string) (target: string) (count: int) =
+    use input = new GZipStream(File.OpenRead source, CompressionMode.Decompress)
+    let header = Array.zeroCreate<byte> 4
+    input.ReadExactly header
+    let dims = int header[3]
+    let sizes = Array.init dims (fun _ -> let b = Array.zeroCreate<byte> 4 in input.ReadExactly b; b)
+    let bigEndian (b: byte[]) = int b[0] <<< 24 ||| int b[1] <<< 16 ||| int b[2] <<< 8 ||| int b[3]
+    let itemBytes = sizes |> Array.skip 1 |> Array.fold (fun acc b -> acc * bigEndian b) 1
+    let body = Array.zeroCreate<byte> (count * itemBytes)
+    input.ReadExactly body
+    use output = new GZipStream(File.Create target, CompressionLevel.Fastest)
+    let write (bytes: byte[]) = output.Write(bytes, 0, bytes.Length)
+    write header
+    write [| byte (count >>> 24); byte (count >>> 16); byte (count >>> 8); byte count |]
+    for b in Array.skip 1 sizes do write b
+    write body
+
+/// A temporary copy of examples/*.nn and examples/data/ whose MNIST files hold only their first `images` items.
+let examplesWithMnistHead (prefix: string) (images: int) =
+    let d = Path.Combine(Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"))
+    let examples = Path.Combine(repoRoot, "examples")
+    Directory.CreateDirectory(Path.Combine(d, "data")) |> ignore
+    for f in Directory.GetFiles(examples, "*.nn") do File.Copy(f, Path.Combine(d, Path.GetFileName f))
+    for f in Directory.GetFiles(Path.Combine(examples, "data")) do
+        let target = Path.Combine(d, "data", Path.GetFileName f)
+        if f.EndsWith "ubyte.gz" then idxHead f target images else File.Copy(f, target)
+    d
+
+// ---------------------------------------------------------------- golden files (tests/Cli/Golden/README.md)
+
+/// Set NN_UPDATE_GOLDEN=1 to rewrite golden files from the current output instead of comparing with them.
+let updateGolden = Environment.GetEnvironmentVariable "NN_UPDATE_GOLDEN" = "1"
+
+/// Fails with a unified diff (`name` first, then the actual text) when the texts differ; `hint` follows the name.
+let expectSameText (name: string) (hint: string) (expected: string) (actual: string) =
+    if expected <> actual then
+        let diff = Nn.Dsl.Format.UnifiedDiff.diff name "actual" expected actual
+        Expecto.Tests.failtestf "differs from %s%s:\n%s" name hint diff
+
+/// Compares `actual` byte for byte with the golden file `path` (failing with a unified diff, golden file first), or
+/// writes it when NN_UPDATE_GOLDEN=1. A missing golden file fails and says how to make it.
+let expectGolden (path: string) (actual: string) =
+    let name = Path.GetRelativePath(repoRoot, path).Replace('\\', '/')
+    if updateGolden then
+        Directory.CreateDirectory(Path.GetDirectoryName path) |> ignore
+        File.WriteAllText(path, actual)
+    elif not (File.Exists path) then
+        Expecto.Tests.failtestf "no golden file %s: run the test with NN_UPDATE_GOLDEN=1 to write it" name
+    else
+        expectSameText name " (NN_UPDATE_GOLDEN=1 rewrites it if the change is meant)" (File.ReadAllText path) actual

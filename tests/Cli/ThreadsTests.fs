@@ -4,7 +4,6 @@ module Nn.Tests.Cli.Threads
 open System
 open System.Diagnostics
 open System.IO
-open System.IO.Compression
 open Expecto
 open Nn.Tests
 open Nn.Runtime.Checkpoints
@@ -12,36 +11,9 @@ open Nn.Runtime.Checkpoints
 /// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: code, stdout, stderr.
 let private nn = Nn.Tests.TestUtil.runNn []
 
-/// The first `count` items of a gzipped IDX file (magic, item count, then the other sizes, big-endian), its header
-/// rewritten to say so.
-let private idxHead (source: string) (target: string) (count: int) =
-    use input = new GZipStream(File.OpenRead source, CompressionMode.Decompress)
-    let header = Array.zeroCreate<byte> 4
-    input.ReadExactly header
-    let dims = int header[3]
-    let sizes = Array.init dims (fun _ -> let b = Array.zeroCreate<byte> 4 in input.ReadExactly b; b)
-    let bigEndian (b: byte[]) = int b[0] <<< 24 ||| int b[1] <<< 16 ||| int b[2] <<< 8 ||| int b[3]
-    let itemBytes = sizes |> Array.skip 1 |> Array.fold (fun acc b -> acc * bigEndian b) 1
-    let body = Array.zeroCreate<byte> (count * itemBytes)
-    input.ReadExactly body
-    use output = new GZipStream(File.Create target, CompressionLevel.Fastest)
-    let write (bytes: byte[]) = output.Write(bytes, 0, bytes.Length)
-    write header
-    write [| byte (count >>> 24); byte (count >>> 16); byte (count >>> 8); byte count |]
-    for b in Array.skip 1 sizes do write b
-    write body
-
 /// A temporary copy of examples/ whose MNIST files hold their first 320 images (5 batches of 64 after the validation
 /// split, the last one partial).
-let private sandbox () =
-    let d = Path.Combine(Path.GetTempPath(), "nn-threads-" + Guid.NewGuid().ToString("N"))
-    let examples = Path.Combine(TestUtil.repoRoot, "examples")
-    Directory.CreateDirectory(Path.Combine(d, "data")) |> ignore
-    for f in Directory.GetFiles(examples, "*.nn") do File.Copy(f, Path.Combine(d, Path.GetFileName f))
-    for f in Directory.GetFiles(Path.Combine(examples, "data")) do
-        let target = Path.Combine(d, "data", Path.GetFileName f)
-        if f.EndsWith "ubyte.gz" then idxHead f target 320 else File.Copy(f, target)
-    d
+let private sandbox () = TestUtil.examplesWithMnistHead "nn-threads-" 320
 
 let private runs =
     [ for f in Directory.GetFiles(Path.Combine(TestUtil.repoRoot, "examples"), "*.nn") |> Array.sort ->
