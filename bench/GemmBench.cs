@@ -9,7 +9,8 @@ internal static class GemmBench
     /// <summary>One product shape: C (m×n) = op(A) (m×k) · op(B) (k×n).</summary>
     private sealed record Shape(string Name, bool TransA, bool TransB, int M, int N, int K);
 
-    /// <summary>The products of a 784-256 and a 1024-1024 dense layer at batch 256, forward and backward, and at batch 64 and 128.</summary>
+    /// <summary>The products of a 784-256 and a 1024-1024 dense layer at batch 256, forward and backward, and
+    /// at batch 64 and 128.</summary>
     private static readonly Shape[] Mlp =
     [
         new("fwd  X·W   [256,784]·[784,256]", false, false, 256, 256, 784),

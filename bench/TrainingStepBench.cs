@@ -38,9 +38,10 @@ internal static class TrainingStepBench
         string only = flags.FirstOrDefault(f => f.StartsWith("--only="))?["--only=".Length..] ?? "";
         Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
         var table = new Table("training step (fused engine)");
-        // Every case is timed in each of `rounds` passes over all cases, and keeps its best pass: on this shared machine a
-        // neighbour's burst can slow one 2-second window by 15%, so one window per case under-reports at random. The
-        // fraction is taken against the largest FMA peak measured at start or after any pass (never a smaller one).
+        // Every case is timed in each of `rounds` passes over all cases, and keeps its best pass: on this shared
+        // machine a neighbour's burst can slow one 2-second window by 15%, so one window per case under-reports at
+        // random. The fraction is taken against the largest FMA peak measured at start or after
+        // any pass (never a smaller one).
         var cases = new List<(string Name, IStepExecutor Exec, HostTensor X, HostTensor Y, double Flops, int Threads, List<double> Seconds, List<double> Peaks)>();
         foreach (var (layers, batch, opt) in Cases)
             foreach (int threads in new[] { 1, 2 })
@@ -88,8 +89,9 @@ internal static class TrainingStepBench
 
     /// <summary>Times every plan kernel over many steps and prints them with their share of the step; each GEMM also
     /// with its GFLOP/s and the GFLOP/s of the same product (shapes, transposes, epilogue-free) run alone, repeated on
-    /// warm operands and with A, B and C evicted before each call, and of the plan kernel itself run back to back on its
-    /// own buffers (best and mean): what separates a product's cost in the step from its cost alone (issue #5).</summary>
+    /// warm operands and with A, B and C evicted before each call, and of the plan kernel itself run back to back on
+    /// its own buffers (best and mean): what separates a product's cost in the step from its
+    /// cost alone (issue #5).</summary>
     private static void Profile(string name, FusedExecutor exec, HostTensor x, HostTensor y, int batch, int threads, double stepSeconds)
     {
         int steps = Math.Max(20, (int)(1.0 / stepSeconds));
@@ -149,8 +151,9 @@ internal static class TrainingStepBench
 
     private static readonly float[] Evictor = new float[16 << 20];
 
-    /// <summary>Seconds of the product alone (best of batches of calls on warm operands); with <paramref name="evict"/>,
-    /// the best of single calls each made right after 64 MiB are streamed through the caches (A, B and C cold).</summary>
+    /// <summary>Seconds of the product alone (best of batches of calls on warm operands); with
+    /// <paramref name="evict"/>, the best of single calls each made right after 64 MiB are streamed through the
+    /// caches (A, B and C cold).</summary>
     private static double GemmAlone(bool ta, bool tb, int m, int n, int k, int threads, bool evict = false)
     {
         var rng = new Random(3);
@@ -255,7 +258,8 @@ internal static class TrainingStepBench
         table.Add($"  same, 2 threads", bytes / s2 / 1e9, "GB/s", bytes / s2 / 1e9 / copy2, $"of a 2-thread copy, {copy2:F1} GB/s now");
     }
 
-    /// <summary>Copy bandwidth (read + write bytes) of 64 MiB with Span.CopyTo, each of two threads copying half.</summary>
+    /// <summary>Copy bandwidth (read + write bytes) of 64 MiB with Span.CopyTo, each of two
+    /// threads copying half.</summary>
     private static double CopyTwoThreads()
     {
         var job = new HalfCopy(new float[16 << 20], new float[16 << 20]);

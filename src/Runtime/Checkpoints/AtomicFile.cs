@@ -17,10 +17,12 @@ namespace Nn.Runtime.Checkpoints;
 /// </summary>
 public static partial class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically. Creates the folder if needed.</summary>
+    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically. Creates
+    /// the folder if needed.</summary>
     /// <param name="path">the file to create or replace</param>
     /// <param name="write">writes the whole content to the stream it is given (it must not close it)</param>
-    /// <exception cref="DataException">NN0706 when the file cannot be written (I/O error, permissions, disk full)</exception>
+    /// <exception cref="DataException">NN0706 when the file cannot be written (I/O error,
+    /// permissions, disk full)</exception>
     /// <remarks>Exceptions that <paramref name="write"/> throws, other than I/O errors, propagate unchanged
     /// after the temporary file is removed.</remarks>
     public static void Write(string path, Action<Stream> write)

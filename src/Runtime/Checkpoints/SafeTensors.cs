@@ -56,7 +56,8 @@ public static class SafeTensors
         _ => null,
     };
 
-    /// <summary>The safetensors bytes of <paramref name="tensors"/> (in the given order) and <paramref name="metadata"/>.</summary>
+    /// <summary>The safetensors bytes of <paramref name="tensors"/> (in the given order) and
+    /// <paramref name="metadata"/>.</summary>
     /// <exception cref="ArgumentException">when a name repeats or is <c>__metadata__</c></exception>
     public static byte[] Encode(IEnumerable<KeyValuePair<string, RawTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -65,7 +66,8 @@ public static class SafeTensors
         foreach (var (name, _) in list)
             if (name == MetadataKey || !seen.Add(name)) throw new ArgumentException($"tensor name `{name}` is repeated or reserved", nameof(tensors));
         var json = new MemoryStream();
-        // Names and metadata are written as plain UTF-8, as the reference writer does (only control characters escaped).
+        // Names and metadata are written as plain UTF-8, as the reference writer does
+        // (only control characters escaped).
         using (var w = new Utf8JsonWriter(json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();

@@ -63,7 +63,8 @@ public sealed class BatchIterator
     /// <summary>Batches per epoch, counting a last partial batch.</summary>
     public int BatchesPerEpoch => (_order.Length + BatchSize - 1) / BatchSize;
 
-    /// <summary>The feature buffer, [BatchSize, ...] row-major; the first <see cref="CurrentSize"/> rows are valid.</summary>
+    /// <summary>The feature buffer, [BatchSize, ...] row-major; the first
+    /// <see cref="CurrentSize"/> rows are valid.</summary>
     public float[] Features { get; }
 
     /// <summary>The shape of a full feature batch.</summary>

@@ -174,7 +174,8 @@ public static class Csv
             $"{DataException.NameOf(path)}: there is no column {c.Index}; the header has {header.Length} columns, numbered 0 to {header.Length - 1}", row: 1);
     }
 
-    /// <summary>Writes a header and the rows of <paramref name="rows"/> ([N] or [N, ...], each row flattened), atomically.</summary>
+    /// <summary>Writes a header and the rows of <paramref name="rows"/> ([N] or [N, ...], each row
+    /// flattened), atomically.</summary>
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
     public static void Write(string path, IReadOnlyList<string> header, HostTensor rows)
     {
@@ -196,8 +197,8 @@ public static class Csv
 
     /// <summary>
     /// Writes a model's outputs [N, k] (or [N]) as CSV. With class names (k of them) the columns are the class
-    /// names followed by <c>predicted</c>, the name of the largest output (empty for a row holding NaN); otherwise the columns are
-    /// <c>y0</c>..<c>y{k-1}</c> (<c>y</c> when k = 1).
+    /// names followed by <c>predicted</c>, the name of the largest output (empty for a row holding NaN); otherwise the
+    /// columns are <c>y0</c>..<c>y{k-1}</c> (<c>y</c> when k = 1).
     /// </summary>
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
     public static void WritePredictions(string path, HostTensor outputs, string[]? classNames = null)

@@ -39,7 +39,8 @@ public sealed class Dataset
     /// <c>validation_split</c> does (the data is expected to be shuffled already). The validation part has
     /// round(N × fraction) rows.
     /// </summary>
-    /// <exception cref="DataException">NN0541 when the fraction is outside [0, 1) or leaves no training rows</exception>
+    /// <exception cref="DataException">NN0541 when the fraction is outside [0, 1) or
+    /// leaves no training rows</exception>
     public (Dataset Train, Dataset Validation) Split(double validationFraction)
     {
         if (!(validationFraction >= 0.0 && validationFraction < 1.0))
@@ -101,7 +102,8 @@ public static class Labels
     }
 
     /// <summary>The class index a label value stands for.</summary>
-    /// <exception cref="DataException">NN0540 when <paramref name="label"/> is not a whole number in 0..classes-1</exception>
+    /// <exception cref="DataException">NN0540 when <paramref name="label"/> is not a whole
+    /// number in 0..classes-1</exception>
     public static int Check(float label, int classes, int row)
     {
         int c = (int)label;

@@ -44,7 +44,8 @@ public sealed class HostTensor
     /// <summary>The elements of item <paramref name="row"/> (a view, not a copy).</summary>
     public Span<float> Row(int row) => Data.AsSpan(row * RowSize, RowSize);
 
-    /// <summary>The rows <paramref name="start"/> .. <paramref name="start"/>+<paramref name="count"/>-1, copied.</summary>
+    /// <summary>The rows <paramref name="start"/> ..
+    /// <paramref name="start"/>+<paramref name="count"/>-1, copied.</summary>
     public HostTensor SliceRows(int start, int count)
     {
         if (start < 0 || count < 0 || start + count > Rows)
@@ -81,7 +82,8 @@ public sealed class HostTensor
         return n;
     }
 
-    /// <summary>n × d, or <see cref="MaxElementCount"/> when that is larger (0 stays 0 even after saturating).</summary>
+    /// <summary>n × d, or <see cref="MaxElementCount"/> when that is larger (0 stays 0
+    /// even after saturating).</summary>
     internal static long Saturate(long n, long d) => d == 0 ? 0 : n > MaxElementCount / d ? MaxElementCount : n * d;
 
     /// <summary>A shape as the user writes it: <c>[10000, 28, 28]</c>.</summary>

@@ -25,8 +25,10 @@ public static class Idx
         _ => 0,
     };
 
-    /// <summary>Any IDX file, converted to float32 (unsigned bytes stay 0..255: the model scales them itself).</summary>
-    /// <exception cref="DataException">NN0501–NN0503 file problems, NN0510 magic, NN0511 type code, NN0512 truncated</exception>
+    /// <summary>Any IDX file, converted to float32 (unsigned bytes stay 0..255: the model
+    /// scales them itself).</summary>
+    /// <exception cref="DataException">NN0501–NN0503 file problems, NN0510 magic, NN0511 type
+    /// code, NN0512 truncated</exception>
     public static HostTensor Read(string path) =>
         Parse(FileBytes.Read(path, DeclaredLength), path, expectedMagic: null, expectedWhat: null);
 
@@ -49,7 +51,8 @@ public static class Idx
     /// Images and their labels as a classification dataset (targets are the class indices as floats, shape [N];
     /// the class count is the largest label + 1).
     /// </summary>
-    /// <exception cref="DataException">as <see cref="ReadImages"/> and <see cref="ReadLabels"/>; NN0513 when the counts differ</exception>
+    /// <exception cref="DataException">as <see cref="ReadImages"/> and <see cref="ReadLabels"/>; NN0513
+    /// when the counts differ</exception>
     public static Dataset ReadDataset(string imagesPath, string labelsPath)
     {
         var images = ReadImages(imagesPath);

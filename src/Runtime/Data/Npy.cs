@@ -167,7 +167,8 @@ public static partial class Npy
     private static string FormatShape(IReadOnlyList<int> shape) =>
         shape.Count == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape) + ")";
 
-    /// <summary>The NPY bytes of <paramref name="tensor"/> (version 1.0, or 2.0 if the header needs it), as numpy writes them.</summary>
+    /// <summary>The NPY bytes of <paramref name="tensor"/> (version 1.0, or 2.0 if the header needs it),
+    /// as numpy writes them.</summary>
     public static byte[] Encode(RawTensor tensor)
     {
         string dict = $"{{'descr': '{Descr(tensor.Type)}', 'fortran_order': False, 'shape': {FormatShape(tensor.Shape)}, }}";

@@ -87,7 +87,8 @@ public sealed class RawTensor
     /// <summary>The elements of an <see cref="ElementType.I64"/> tensor.</summary>
     public long[] ToInt64s() => As<long>(ElementType.I64);
 
-    /// <summary>The tensor converted to float32 (doubles and 64-bit integers are rounded to the nearest float).</summary>
+    /// <summary>The tensor converted to float32 (doubles and 64-bit integers are rounded
+    /// to the nearest float).</summary>
     public HostTensor ToHost()
     {
         int n = checked((int)ElementCount);

@@ -220,7 +220,8 @@ let tests =
                                     Expect.equal y[o] x[best] "max"
                                     Expect.floatClose poolTol (float avg[o]) (cells |> List.averageBy (fun i -> float x[i])) "avg"
                                     expectedMax[best] <- expectedMax[best] + g'[o]
-                    // backward: max routes each gradient to its window's first maximum; avg is the adjoint of the forward
+                    // backward: max routes each gradient to its window's first maximum;
+                    // avg is the adjoint of the forward
                     let dxMax, dxAvg = Array.create x.Length nanf, Array.create x.Length nanf
                     Pool2d.MaxBackward(&s, ReadOnlySpan x, ReadOnlySpan g', Span dxMax)
                     Pool2d.AvgBackward(&s, ReadOnlySpan g', Span dxAvg)

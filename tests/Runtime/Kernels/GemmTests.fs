@@ -226,7 +226,8 @@ let tests =
                 for (m, n, k, tb) in [ (37, 10, 512, false); (150, 530, 9, true) ] do
                     test (sprintf "with bias and %A, %dx%dx%d tb=%b, beta 1" act m n k tb) { expectEpilogueClose tb m n k act 1 }
             // Both sum k ≤ 16 products in order with one fused multiply-add each, so they agree bit for bit: a check
-            // that the row-by-row path runs (GemmNarrow.Off sends the product to the packed tiles) and computes the same.
+            // that the row-by-row path runs (GemmNarrow.Off sends the product to the
+            // packed tiles) and computes the same.
             for (m, n, k, ta, tb) in [ (256, 1024, 10, false, true); (130, 512, 16, false, false); (200, 640, 3, true, false) ] do
                 for (alpha, beta) in [ (1f, 0f); (1.5f, 0.5f) ] do
                     test (sprintf "row by row = packed tiles, bit for bit: %dx%dx%d ta=%b tb=%b alpha=%g beta=%g" m n k ta tb alpha beta) {

@@ -7,8 +7,8 @@ open Nn.Runtime.Kernels
 
 let private randomArray (rng: Random) n = Array.init n (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
 
-/// g = xᵀ @ dy (m×n in panels, k the batch), then m' = μm + g, w' = w − lr·m' (or w' = w − lr·g) elementwise in float32:
-/// the streaming pass's operations.
+/// g = xᵀ @ dy (m×n in panels, k the batch), then m' = μm + g, w' = w − lr·m' (or w' = w − lr·g) elementwise in
+/// float32: the streaming pass's operations.
 let private separate (x: float32[]) (dy: float32[]) m n k (w: float32[]) (mom: float32[] option) (mu: float32) (lr: float32) =
     let g = Array.zeroCreate<float32> (m * n)
     Gemm.Multiply(true, false, m, n, k, 1f, ReadOnlySpan x, m, ReadOnlySpan dy, n, false, 0f, Span g, n, true, ReadOnlySpan<float32>.Empty, Activation.Identity, 1)

@@ -10,12 +10,14 @@ namespace Nn.Runtime.Kernels;
 /// </summary>
 public static partial class Conv2d
 {
-    /// <summary>output = conv(input, kernel); <paramref name="workspace"/> holds at least <see cref="Conv2dShape.WorkspaceLength"/> floats.</summary>
+    /// <summary>output = conv(input, kernel); <paramref name="workspace"/> holds at least
+    /// <see cref="Conv2dShape.WorkspaceLength"/> floats.</summary>
     public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, Span<float> output,
         Span<float> workspace, int threads = 1) =>
         Forward(s, input, kernel, output, workspace, ReadOnlySpan<float>.Empty, Activation.Identity, threads);
 
-    /// <summary>output = act(conv(input, kernel) + bias) with a per-output-channel bias (or empty), fused into the GEMM epilogue.</summary>
+    /// <summary>output = act(conv(input, kernel) + bias) with a per-output-channel bias (or empty), fused
+    /// into the GEMM epilogue.</summary>
     public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, Span<float> output,
         Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, int threads = 1)
     {
@@ -71,7 +73,8 @@ public static partial class Conv2d
         Fold(s, du, dInput);
     }
 
-    /// <summary>Writes the unfolded input U (one row of kh·kw·cin taps per output pixel, zeros for padding) into the workspace.</summary>
+    /// <summary>Writes the unfolded input U (one row of kh·kw·cin taps per output pixel, zeros for
+    /// padding) into the workspace.</summary>
     public static Span<float> Unfold(in Conv2dShape s, ReadOnlySpan<float> input, Span<float> workspace)
     {
         var u = workspace[..s.WorkspaceLength];
@@ -107,7 +110,8 @@ public static partial class Conv2d
         return u;
     }
 
-    /// <summary>The adjoint of <see cref="Unfold"/>: dInput = 0, then each tap's value is added back to its input pixel.</summary>
+    /// <summary>The adjoint of <see cref="Unfold"/>: dInput = 0, then each tap's value is added
+    /// back to its input pixel.</summary>
     public static void Fold(in Conv2dShape s, ReadOnlySpan<float> du, Span<float> dInput)
     {
         var dx = dInput[..s.InputLength];

@@ -13,8 +13,8 @@ namespace Nn.Runtime.Kernels;
 /// </summary>
 public static partial class Conv2d
 {
-    /// <summary>Direct kernels on where they apply, for calls made on this thread (the default; false forces im2col, for
-    /// A/B benchmarks and tests; the worker threads of a split call keep the default).</summary>
+    /// <summary>Direct kernels on where they apply, for calls made on this thread (the default; false forces im2col,
+    /// for A/B benchmarks and tests; the worker threads of a split call keep the default).</summary>
     public static bool UseDirect { get => !t_im2colOnly; set => t_im2colOnly = !value; }
 
     [ThreadStatic] private static bool t_im2colOnly;
@@ -38,7 +38,8 @@ public static partial class Conv2d
         return (s.OutHeight + s.KernelHeight - 1, w16 + s.KernelWidth - 1, w16);
     }
 
-    /// <summary>Copies image <paramref name="img"/> into the zero-padded plane: plane[py, px] = img[py − padTop, px − padLeft].</summary>
+    /// <summary>Copies image <paramref name="img"/> into the zero-padded plane: plane[py, px] = img[py −
+    /// padTop, px − padLeft].</summary>
     private static unsafe void Pad(in Conv2dShape s, float* img, float* plane, int rows, int stride)
     {
         new Span<float>(plane, rows * stride).Clear();
@@ -86,9 +87,9 @@ public static partial class Conv2d
             }
     }
 
-    /// <summary>16 output pixels × 8 channels: bias plus the taps over the plane from <paramref name="at"/>, stored channel
-    /// by channel into <paramref name="tile"/>, where the caller applies the activation with the GEMM's epilogue (a method
-    /// of its own, without calls, so the accumulators stay in registers).</summary>
+    /// <summary>16 output pixels × 8 channels: bias plus the taps over the plane from <paramref name="at"/>, stored
+    /// channel by channel into <paramref name="tile"/>, where the caller applies the activation with the GEMM's
+    /// epilogue (a method of its own, without calls, so the accumulators stay in registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static unsafe void Chunk(float* at, int stride, float* k, int kh, int kw, float* bias, float* tile)
     {
@@ -145,7 +146,8 @@ public static partial class Conv2d
         int gradRow = groups * 8 * w16; // per output row: [channel][x], zero past cout and past the output width
         float* sum = stackalloc float[taps * groups * 8];
         new Span<float>(sum, taps * groups * 8).Clear();
-        // Lanes past the output width read real pixels (times a zero gradient); masked so an infinite pixel there adds nothing.
+        // Lanes past the output width read real pixels (times a zero gradient); masked so an
+        // infinite pixel there adds nothing.
         var last = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(s.OutWidth - (w16 - 16))).AsSingle();
         var planeArr = Scratch(ref t_plane, rows * stride);
         var gradArr = Scratch(ref t_grad, s.OutHeight * gradRow);

@@ -2,13 +2,14 @@ namespace Nn.Runtime.Kernels;
 
 public static partial class Conv2d
 {
-    /// <summary>Below this many FLOPs a convolution runs on one thread: handing a part to the other thread costs more.</summary>
+    /// <summary>Below this many FLOPs a convolution runs on one thread: handing a part to the
+    /// other thread costs more.</summary>
     private const double MinFlopsToSplit = 4e6;
 
     /// <summary>
     /// True when a call should split its batch over threads. Each thread then unfolds its own images into its own rows
-    /// of the workspace and runs a one-thread GEMM on them: the GEMM's own split is poor for convolution shapes (6 or 16
-    /// output channels: both threads pack the same panels and share output lines), and the unfold and fold run in
+    /// of the workspace and runs a one-thread GEMM on them: the GEMM's own split is poor for convolution shapes (6 or
+    /// 16 output channels: both threads pack the same panels and share output lines), and the unfold and fold run in
     /// parallel too. A batch of one keeps the GEMM's threads.
     /// </summary>
     private static bool SplitsBatch(in Conv2dShape s, int threads) => threads > 1 && ChunksBatch(s);

@@ -22,7 +22,8 @@ public static partial class Elementwise
     public static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst) where TOp : struct, IBinaryOp =>
         Binary<TOp>(x, y, dst, Streams(3L * x.Length));
 
-    /// <summary>dst[i] = TOp(x[i], s): a binary operator with a scalar second operand (also leakyRelu's and elu's parameter).</summary>
+    /// <summary>dst[i] = TOp(x[i], s): a binary operator with a scalar second operand (also leakyRelu's
+    /// and elu's parameter).</summary>
     public static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst) where TOp : struct, IBinaryOp =>
         BinaryScalar<TOp>(x, s, dst, Streams(2L * x.Length));
 
@@ -41,7 +42,8 @@ public static partial class Elementwise
         else UnaryCore<TOp, Temporal>(ref rx, ref rd, (nuint)x.Length);
     }
 
-    /// <summary><see cref="Binary{TOp}(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the stores chosen by the caller.</summary>
+    /// <summary><see cref="Binary{TOp}(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the stores
+    /// chosen by the caller.</summary>
     internal static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(y), x.Length, y.Length);
@@ -50,14 +52,16 @@ public static partial class Elementwise
             ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
     }
 
-    /// <summary><see cref="BinaryScalar{TOp}(ReadOnlySpan{float}, float, Span{float})"/> with the stores chosen by the caller.</summary>
+    /// <summary><see cref="BinaryScalar{TOp}(ReadOnlySpan{float}, float, Span{float})"/> with the stores
+    /// chosen by the caller.</summary>
     internal static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
         Binary<TOp, Many, One>(ref MemoryMarshal.GetReference(x), ref s, ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
     }
 
-    /// <summary><see cref="ScalarBinary{TOp}(float, ReadOnlySpan{float}, Span{float})"/> with the stores chosen by the caller.</summary>
+    /// <summary><see cref="ScalarBinary{TOp}(float, ReadOnlySpan{float}, Span{float})"/> with the stores
+    /// chosen by the caller.</summary>
     internal static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);

@@ -11,7 +11,8 @@ internal interface IStore
     static abstract void Store(Vector256<float> v, ref float d, nuint i);
 }
 
-/// <summary>Ordinary stores: the destination line is read into the cache first (read-for-ownership), then written.</summary>
+/// <summary>Ordinary stores: the destination line is read into the cache first
+/// (read-for-ownership), then written.</summary>
 internal readonly struct Temporal : IStore
 {
     public static void Store(Vector512<float> v, ref float d, nuint i) => v.StoreUnsafe(ref d, i);
@@ -36,8 +37,9 @@ public static partial class Elementwise
     /// Calls that move at least this many bytes (reads plus writes) store their output non-temporally: a streamed
     /// output does not fit in the last-level cache anyway, and skipping the read-for-ownership of every destination
     /// line saves a third of a binary kernel's memory traffic. Below it ordinary stores keep the output in cache for
-    /// the next kernel. 16 MiB is where streaming stopped losing on the development machine (bench/ElementwiseBench.cs).
-    /// Settable (benchmarks compare both ways); <see cref="long.MaxValue"/> turns streaming off.
+    /// the next kernel. 16 MiB is where streaming stopped losing on the development machine
+    /// (bench/ElementwiseBench.cs). Settable (benchmarks compare both ways);
+    /// <see cref="long.MaxValue"/> turns streaming off.
     /// </summary>
     public static long NonTemporalThreshold { get; set; } = 16L << 20;
 
@@ -47,7 +49,8 @@ public static partial class Elementwise
     /// <summary>True when a call moving <paramref name="floatsMoved"/> floats should stream its output.</summary>
     internal static bool Streams(long floatsMoved) => CanStream && floatsMoved * sizeof(float) >= NonTemporalThreshold;
 
-    /// <summary>Orders the non-temporal stores before any later store (they are weakly ordered); a no-op elsewhere.</summary>
+    /// <summary>Orders the non-temporal stores before any later store (they are weakly
+    /// ordered); a no-op elsewhere.</summary>
     internal static void StoreFence()
     {
         if (Sse.IsSupported) Sse.StoreFence();
@@ -110,7 +113,8 @@ public static partial class Elementwise
         }
     }
 
-    /// <summary>Stores lanes [0, head) of h at p and lanes [from, 16) of t at p + last (the streamed middle lies between).</summary>
+    /// <summary>Stores lanes [0, head) of h at p and lanes [from, 16) of t at p + last (the streamed
+    /// middle lies between).</summary>
     private static unsafe void Edges(float* p, Vector512<float> h, Vector512<float> t, nuint head, nuint from, nuint last)
     {
         var lane = Vector512<int>.Indices;
@@ -118,8 +122,9 @@ public static partial class Elementwise
         if (from < 16) Avx512F.MaskStore(p + last, Vector512.GreaterThanOrEqual(lane, Vector512.Create((int)from)).AsSingle(), t);
     }
 
-    /// <summary>The 8-lane form of <see cref="Edges(float*, Vector512{float}, Vector512{float}, nuint, nuint, nuint)"/>: h0, h1 cover
-    /// elements 0..15, t0, t1 elements last..last+15.</summary>
+    /// <summary>The 8-lane form of
+    /// <see cref="Edges(float*, Vector512{float}, Vector512{float}, nuint, nuint, nuint)"/>: h0, h1 cover elements
+    /// 0..15, t0, t1 elements last..last+15.</summary>
     private static unsafe void Edges(float* p, Vector256<float> h0, Vector256<float> h1, Vector256<float> t0, Vector256<float> t1,
         nuint head, nuint from, nuint last)
     {

@@ -61,10 +61,10 @@ public static unsafe class Gemm
         Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, false, beta, c, ldc, false, bias, activation, threads);
 
     /// <summary>
-    /// As <see cref="Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, ReadOnlySpan{float}, Activation, int)"/>,
-    /// with B (k×n, or n×k when <paramref name="transB"/>) stored in <see cref="GemmPanels"/> layout when
-    /// <paramref name="bPanels"/> (ldb is then ignored), and C (m×n) written in that layout when <paramref name="cPanels"/>
-    /// (ldc ignored): the engine's weights and weight gradients.
+    /// As
+    /// <see cref="Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, ReadOnlySpan{float}, Activation, int)"/>, with B (k×n, or n×k when <paramref name="transB"/>) stored in <see cref="GemmPanels"/> layout when
+    /// <paramref name="bPanels"/> (ldb is then ignored), and C (m×n) written in that layout when
+    /// <paramref name="cPanels"/> (ldc ignored): the engine's weights and weight gradients.
     /// </summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c, int ldc, bool cPanels,
@@ -109,7 +109,8 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Below this many flops per thread a product runs on one thread (a hand-off costs a few microseconds).</summary>
+    /// <summary>Below this many flops per thread a product runs on one thread (a hand-off costs
+    /// a few microseconds).</summary>
     private const long MinFlopsPerThread = 1L << 20;
 
     private static void CheckPanels(string name, int rows, int cols, int length)
@@ -138,9 +139,11 @@ public static unsafe class Gemm
 internal unsafe struct GemmProblem
 {
     public bool TransA, TransB;
-    /// <summary>B is stored in <see cref="GemmPanels"/> layout (Ldb unused); C is written in it (Ldc = 32 within a panel).</summary>
+    /// <summary>B is stored in <see cref="GemmPanels"/> layout (Ldb unused); C is written in it (Ldc
+    /// = 32 within a panel).</summary>
     public bool BPanels, CPanels;
-    /// <summary>When active, each finished tile of C updates weights instead of being stored (<see cref="GemmUpdate"/>).</summary>
+    /// <summary>When active, each finished tile of C updates weights instead of being stored
+    /// (<see cref="GemmUpdate"/>).</summary>
     public GemmUpdate.Tiles Update;
     public int M, N, K;
     public float Alpha, Beta;

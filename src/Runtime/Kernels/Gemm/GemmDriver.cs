@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics;
 
 namespace Nn.Runtime.Kernels;
 
-/// <summary>The serial blocked product over a band of C: the five loops of Goto's algorithm around the micro-kernel.</summary>
+/// <summary>The serial blocked product over a band of C: the five loops of Goto's algorithm
+/// around the micro-kernel.</summary>
 internal static unsafe class GemmDriver
 {
     /// <summary>Computes rows [m0, m1) × columns [n0, n1) of C, packing its own A and B blocks.</summary>
@@ -31,11 +32,12 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>Whether op(B) is read where it is stored: an untransposed B in panel layout is already a sequence of the
-    /// micro-kernel's panels when the kernel is <see cref="GemmPanels.Width"/> columns wide.</summary>
+    /// <summary>Whether op(B) is read where it is stored: an untransposed B in panel layout is already a sequence of
+    /// the micro-kernel's panels when the kernel is <see cref="GemmPanels.Width"/> columns wide.</summary>
     public static bool BInPlace(in GemmProblem p) => p.BPanels && !p.TransB && p.Kernel.NR == GemmPanels.Width;
 
-    /// <summary>The first micro-panel of op(B)'s kc×nc block at (pc, jc), read in place (<see cref="BInPlace"/>).</summary>
+    /// <summary>The first micro-panel of op(B)'s kc×nc block at (pc, jc), read in place
+    /// (<see cref="BInPlace"/>).</summary>
     public static float* InPlaceB(in GemmProblem p, int pc, int jc) => p.B + GemmPanels.Offset(p.K, pc, jc);
 
     /// <summary>Floats from one in-place micro-panel to the next: a whole panel of B.</summary>
@@ -111,8 +113,9 @@ internal static unsafe class GemmDriver
         if (update) GemmUpdate.Report(in p.Update, check);
     }
 
-    /// <summary>Above this many floats (1 MiB, a Zen 5 core's L2) an in-place kc×nc block of B streams from L3 or memory
-    /// while its first row tile reads each micro-panel: the full tiles then prefetch the next micro-panel between them.</summary>
+    /// <summary>Above this many floats (1 MiB, a Zen 5 core's L2) an in-place kc×nc block of B streams from L3 or
+    /// memory while its first row tile reads each micro-panel: the full tiles then prefetch the next
+    /// micro-panel between them.</summary>
     private const long StreamedBlockFloats = 256 << 10;
 
     /// <summary>
@@ -130,12 +133,13 @@ internal static unsafe class GemmDriver
         return first;
     }
 
-    /// <summary>True turns the prefetch of in-place B panels off on every thread (<see cref="NextPanelShare"/>); for A/B benchmarks.</summary>
+    /// <summary>True turns the prefetch of in-place B panels off on every thread
+    /// (<see cref="NextPanelShare"/>); for A/B benchmarks.</summary>
     internal static bool StreamHintOff;
 
-    /// <summary>The panel-layout offset of the tile this band updates after the one at (ic + ir, jc + jr), for the kernel to
-    /// prefetch its w, m, w' and m': the next one down the micro-panel, else the block's first in the next micro-panel, else the
-    /// next block's first; −1 after the last.</summary>
+    /// <summary>The panel-layout offset of the tile this band updates after the one at (ic + ir, jc + jr), for the
+    /// kernel to prefetch its w, m, w' and m': the next one down the micro-panel, else the block's first in the next
+    /// micro-panel, else the next block's first; −1 after the last.</summary>
     private static nint NextTile(in GemmProblem p, in MicroKernel kern, int m1, int ic, int mc, int ir, int jc, int nc, int jr)
     {
         if (ir + kern.MR < mc) return GemmPanels.Offset(p.M, ic + ir + kern.MR, jc + jr);
@@ -148,7 +152,8 @@ internal static unsafe class GemmDriver
     /// bias and relu in registers); for A/B benchmarks and tests.</summary>
     [ThreadStatic] internal static bool UseRegisterEpilogueOff;
 
-    /// <summary>Edge kernels on (the default; false runs every edge tile through the full kernel, for A/B benchmarks).</summary>
+    /// <summary>Edge kernels on (the default; false runs every edge tile through the full kernel,
+    /// for A/B benchmarks).</summary>
     internal static bool UseEdgeKernels = true;
 
     /// <summary>An mr×nr edge tile (mr &lt; MR or nr &lt; NR) of C: the smallest kernel that covers it, straight into C
@@ -165,8 +170,8 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>The smallest kernel that covers an mr×nr tile (full or edge); <paramref name="exact"/> when it writes exactly
-    /// the tile's columns, so it can store straight into C.</summary>
+    /// <summary>The smallest kernel that covers an mr×nr tile (full or edge); <paramref name="exact"/> when it writes
+    /// exactly the tile's columns, so it can store straight into C.</summary>
     private static delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> TileKernel(in MicroKernel kern, int mr, int nr, out bool exact)
     {
         exact = false;
@@ -198,7 +203,8 @@ internal sealed unsafe class GemmWorkspace
     public float* A, B, Tile, Check;
     private nuint _aLen, _bLen;
 
-    /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of <paramref name="bLen"/> floats.</summary>
+    /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of
+    /// <paramref name="bLen"/> floats.</summary>
     public static GemmWorkspace For(int mc, int kc, nuint bLen)
     {
         var ws = t_ws ??= new GemmWorkspace();
@@ -210,7 +216,8 @@ internal sealed unsafe class GemmWorkspace
         return ws;
     }
 
-    /// <summary>A fresh 64-byte aligned block of <paramref name="floats"/> floats, after freeing <paramref name="old"/>.</summary>
+    /// <summary>A fresh 64-byte aligned block of <paramref name="floats"/> floats, after freeing
+    /// <paramref name="old"/>.</summary>
     public static float* Realloc(float* old, nuint floats)
     {
         if (old != null) NativeMemory.AlignedFree(old);

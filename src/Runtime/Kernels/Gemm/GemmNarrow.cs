@@ -7,23 +7,26 @@ namespace Nn.Runtime.Kernels;
 /// <summary>
 /// Products too thin for the packed micro-kernel to pay for its packing: a classifier layer's three products.
 /// <list type="bullet">
-/// <item><see cref="TryRun"/>: a depth of at most 16 and at least 512 columns (the input gradient <c>dy @ wᵀ</c> with 10
-/// classes), on one thread with AVX-512. C is written row by row, each row a sum of at most 16 scaled rows of op(B),
-/// 128 columns at a time; the packed path would spend the product packing and storing 14-row tiles for 10 steps of k.</item>
+/// <item><see cref="TryRun"/>: a depth of at most 16 and at least 512 columns (the input gradient <c>dy @ wᵀ</c> with
+/// 10 classes), on one thread with AVX-512. C is written row by row, each row a sum of at most 16 scaled rows of op(B),
+/// 128 columns at a time; the packed path would spend the product packing and storing 14-row
+/// tiles for 10 steps of k.</item>
 /// <item><see cref="RowVectors"/>: at most 16 columns (the logits <c>h @ w</c>), the engine's row-vector products,
 /// taking <see cref="TransposedA"/> for a weight gradient <c>xᵀ @ dy</c>.</item>
 /// </list>
 /// </summary>
 internal static unsafe class GemmNarrow
 {
-    /// <summary>The row-by-row path on (the default; false sends every product to the packed path, for A/B benchmarks and tests).</summary>
+    /// <summary>The row-by-row path on (the default; false sends every product to the packed path, for A/B
+    /// benchmarks and tests).</summary>
     [ThreadStatic] internal static bool Off;
 
-    /// <summary>Runs <paramref name="p"/> (k ≥ 1, alpha ≠ 0) row by row and returns true, or returns false when the shape
-    /// is not one this path serves. Measured against the packed path (1 thread, median of 8 interleaved): 256×1024×10
-    /// NT 106 → 41 µs, TN 111 → 72 µs. A transposed B under 128 rows of C keeps the packed path, where copying B out costs
-    /// what the product does (64×256×10 NT: 2.9 µs either way), and so do rows under 512 columns, whose 16-float runs and
-    /// scalar tail cost more than a packed tile, and an op(B) over 64 KiB, which would stream from L2 once per row of C.</summary>
+    /// <summary>Runs <paramref name="p"/> (k ≥ 1, alpha ≠ 0) row by row and returns true, or returns false when the
+    /// shape is not one this path serves. Measured against the packed path (1 thread, median
+    /// of 8 interleaved): 256×1024×10 NT 106 → 41 µs, TN 111 → 72 µs. A transposed B under 128 rows of C keeps the
+    /// packed path, where copying B out costs what the product does (64×256×10 NT: 2.9 µs either way), and so do rows
+    /// under 512 columns, whose 16-float runs and scalar tail cost more than a packed tile, and an op(B) over 64 KiB,
+    /// which would stream from L2 once per row of C.</summary>
     public static bool TryRun(in GemmProblem p)
     {
         if (Off || p.BPanels || p.CPanels || !Vector512.IsHardwareAccelerated || Gemm.Isa is not (GemmIsa.Auto or GemmIsa.Avx512)) return false;
@@ -32,8 +35,8 @@ internal static unsafe class GemmNarrow
         return true;
     }
 
-    /// <summary>Row i of C = alpha·Σ_q op(A)[i, q]·(row q of op(B)) + beta·(row i of C), then the epilogue; op(B)'s rows
-    /// are B's when B is not transposed, else copied out of B once.</summary>
+    /// <summary>Row i of C = alpha·Σ_q op(A)[i, q]·(row q of op(B)) + beta·(row i of C), then the epilogue; op(B)'s
+    /// rows are B's when B is not transposed, else copied out of B once.</summary>
     private static void Shallow(in GemmProblem p)
     {
         int m = p.M, n = p.N, k = p.K;
@@ -59,7 +62,8 @@ internal static unsafe class GemmNarrow
         }
     }
 
-    /// <summary>c[0..n) = alpha·Σ_{q&lt;k} ai[q]·b[q·ldb + 0..n) + beta·c, 128 columns (8 independent sums) at a time.</summary>
+    /// <summary>c[0..n) = alpha·Σ_{q&lt;k} ai[q]·b[q·ldb + 0..n) + beta·c, 128 columns (8
+    /// independent sums) at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ShallowRow(int k, int n, float* ai, float* b, nint ldb, float* c, float alpha, float beta)
     {
@@ -131,7 +135,8 @@ internal static unsafe class GemmNarrow
         }
         if (ta && m >= 16)
         {
-            // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous in x (GemmNarrow.TransposedA).
+            // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous
+            // in x (GemmNarrow.TransposedA).
             fixed (float* pa0 = a, pb0 = bRows, pc0 = c) TransposedA(m, n, k, pa0, lda, pb0, pc0, n);
             if (!bias.IsEmpty || act != Activation.Identity)
                 for (int i = 0; i < m; i++) Epilogue.ApplySpan(c.Slice(i * n, n), bias, act);
@@ -178,11 +183,12 @@ internal static unsafe class GemmNarrow
     }
 
     /// <summary>
-    /// C[i, j] = Σ_p A[p, i]·bp[16·p + j] for i &lt; m (m ≥ 16) and j &lt; n ≤ 16, where bp holds op(B)'s k rows zero-padded
-    /// to 16 floats: a weight gradient <c>xᵀ @ dy</c> with at most 16 outputs. Vectorized over i (16 or 32 rows of C per
-    /// block, one register per column of C and row chunk), so each step reads a contiguous run of A's row p instead of
-    /// one float from each of 8 rows; the sums run over p in order, with the same operations as the row-vector kernel.
-    /// Measured (1 thread, median of 8): 1024×10×256 34 µs against 85 µs packed; 256×10×64 3.2 against 5.7 µs.
+    /// C[i, j] = Σ_p A[p, i]·bp[16·p + j] for i &lt; m (m ≥ 16) and j &lt; n ≤ 16, where bp holds op(B)'s k rows
+    /// zero-padded to 16 floats: a weight gradient <c>xᵀ @ dy</c> with at most 16 outputs. Vectorized over i (16 or 32
+    /// rows of C per block, one register per column of C and row chunk), so each step reads a contiguous run of A's row
+    /// p instead of one float from each of 8 rows; the sums run over p in order, with the same operations as the
+    /// row-vector kernel. Measured (1 thread, median of 8): 1024×10×256 34 µs against 85 µs
+    /// packed; 256×10×64 3.2 against 5.7 µs.
     /// </summary>
     public static void TransposedA(int m, int n, int k, float* a, nint lda, float* bp, float* c, nint ldc)
     {
@@ -194,7 +200,8 @@ internal static unsafe class GemmNarrow
                 Block32x10(k, a + i0, lda, bp, tile);
                 Scatter(tile, 32, n, c + i0 * ldc, ldc);
             }
-        // The rest 16 rows at a time, the last block ending at row m (overlapping rows are computed twice, identically).
+        // The rest 16 rows at a time, the last block ending at row m (overlapping rows
+        // are computed twice, identically).
         for (; i0 < m; i0 += 16)
         {
             int at = Math.Min(i0, m - 16);

@@ -9,7 +9,8 @@ namespace Nn.Runtime.Kernels;
 /// needs no pass of its own: the full tiles run the micro-kernel with the update in registers
 /// (<c>Avx512_14x32_Sgd</c>), edge tiles are computed into a scratch tile and updated from there. The operations and
 /// their order are those of the update's streaming pass, so the results are bit-identical to the product followed by
-/// that pass. Serves a product with one pass over k (k up to the kernel's KC: the batch of a dense layer's weight gradient).
+/// that pass. Serves a product with one pass over k (k up to the kernel's KC: the batch of a
+/// dense layer's weight gradient).
 /// </summary>
 public static unsafe class GemmUpdate
 {
@@ -53,8 +54,9 @@ public static unsafe class GemmUpdate
         return true;
     }
 
-    /// <summary>The update of an mr×nr tile of g held at <paramref name="tile"/> (row stride <paramref name="ldt"/>), whose
-    /// first element is at <paramref name="offset"/> in the panel-layout weights (row stride 32); the check as the kernel's.</summary>
+    /// <summary>The update of an mr×nr tile of g held at <paramref name="tile"/> (row stride <paramref name="ldt"/>),
+    /// whose first element is at <paramref name="offset"/> in the panel-layout weights (row stride 32); the
+    /// check as the kernel's.</summary>
     internal static void ApplyTile(in Tiles u, float* tile, int ldt, int mr, int nr, nint offset, float* check)
     {
         float ck = 0f;
@@ -74,7 +76,8 @@ public static unsafe class GemmUpdate
         check[0] += ck;
     }
 
-    /// <summary>Reports a thread's check (16 floats, NaN in one when a result was not finite) into the shared flag.</summary>
+    /// <summary>Reports a thread's check (16 floats, NaN in one when a result was not finite)
+    /// into the shared flag.</summary>
     internal static void Report(in Tiles u, float* check)
     {
         if (!(Vector512.Sum(Vector512.Load(check)) == 0f)) Interlocked.Exchange(ref *u.Bad, 1);

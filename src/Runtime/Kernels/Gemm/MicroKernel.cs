@@ -13,7 +13,8 @@ internal readonly unsafe struct MicroKernel
 
     /// <summary>Edge kernels over the same packed panels, or null: <c>EdgeRows[r]</c> computes the first r &lt; MR
     /// rows of a full-width tile, <c>EdgeHalf[r]</c> the first r ≤ MR rows and NR/2 columns, so a product's last
-    /// rows (batch 256 = 18·14 + 4) and last narrow panel (n = 784 = 24·32 + 16) cost their own size, not a whole tile.</summary>
+    /// rows (batch 256 = 18·14 + 4) and last narrow panel (n = 784 = 24·32 + 16) cost their own
+    /// size, not a whole tile.</summary>
     public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? EdgeRows, EdgeHalf;
 
     /// <summary>The full tile with the epilogue in registers (bias row or null, relu or none), or null: the driver's
@@ -22,8 +23,8 @@ internal readonly unsafe struct MicroKernel
     public readonly delegate*<int, float*, float*, float*, nint, float, float, float*, bool, float*, int, void> FnEpilogue;
 
     /// <summary>The full tile of a weight gradient with an SGD update in registers (<see cref="GemmUpdate"/>), or null:
-    /// (kc, A panel, B panel, m or null, w, m' or null, w', μ, lr, 16-float check, floats ahead to the tile to prefetch),
-    /// the tiles in panel layout.</summary>
+    /// (kc, A panel, B panel, m or null, w, m' or null, w', μ, lr, 16-float check, floats ahead to the tile to
+    /// prefetch), the tiles in panel layout.</summary>
     public readonly delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, nint, void> FnSgd;
 
     public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> fn, int mr, int nr, int kc, int mc, int nc,
@@ -46,7 +47,8 @@ internal readonly unsafe struct MicroKernel
     }
 
     /// <summary>The depth of each pass over k: K split into ⌈K/KC⌉ equal passes (a multiple of 8 for the packing
-    /// transposes), so a K just above KC does not leave a thin last pass that rereads all of C for little work.</summary>
+    /// transposes), so a K just above KC does not leave a thin last pass that rereads all
+    /// of C for little work.</summary>
     public int PassDepth(int k)
     {
         int passes = Math.Max(1, (k + KC - 1) / KC);
