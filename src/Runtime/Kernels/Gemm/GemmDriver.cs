@@ -15,7 +15,8 @@ internal static unsafe class GemmDriver
         var kern = p.Kernel;
         int kcMax = kern.PassDepth(p.K);
         bool inPlace = BInPlace(in p);
-        var ws = GemmWorkspace.For(kern.MC, kcMax, inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Min(kern.NC, n1 - n0), kern.NR));
+        var ws = GemmWorkspace.For(kern.MC, kcMax,
+            inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Min(kern.NC, n1 - n0), kern.NR));
         for (int jc = n0; jc < n1; jc += kern.NC)
         {
             int nc = Math.Min(kern.NC, n1 - jc);
@@ -49,7 +50,8 @@ internal static unsafe class GemmDriver
     /// the epilogue. B's micro-panels are <paramref name="bStride"/> floats apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Block(in GemmProblem p, int m0, int m1, int jc, int nc, int pc, int kc, float* packB, int bStride, GemmWorkspace ws)
+    public static void Block(in GemmProblem p, int m0, int m1, int jc, int nc, int pc, int kc, float* packB,
+        int bStride, GemmWorkspace ws)
     {
         var kern = p.Kernel;
         int MR = kern.MR, NR = kern.NR;
@@ -59,7 +61,8 @@ internal static unsafe class GemmDriver
         bool update = p.Update.Active;
         float* check = ws.Check;
         if (update) Vector512.Store(Vector512<float>.Zero, check);
-        bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null && p.Activation is Activation.Identity or Activation.Relu;
+        bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null
+            && p.Activation is Activation.Identity or Activation.Relu;
         bool streamB = BInPlace(in p) && (long)kc * nc > StreamedBlockFloats && !StreamHintOff;
         for (int ic = m0; ic < m1; ic += kern.MC)
         {
@@ -80,7 +83,8 @@ internal static unsafe class GemmDriver
                         if (mr == MR && nr == NR && kern.FnSgd != null)
                         {
                             nint following = NextTile(in p, kern, m1, ic, mc, ir, jc, nc, jr);
-                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off, u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
+                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off,
+                                u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
                                 following < 0 ? 0 : following - off);
                         }
                         else
@@ -90,14 +94,18 @@ internal static unsafe class GemmDriver
                         }
                         continue;
                     }
-                    float* c = p.CPanels ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr) : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
+                    float* c = p.CPanels
+                        ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr)
+                        : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
                     float* next = null;
                     int nextRows = 0;
                     if (streamB && mr == MR && nr == NR)
-                        next = (jr + NR < nc ? pb + bStride : packB) + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
+                        next = (jr + NR < nc ? pb + bStride : packB)
+                            + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
                     if (mr == MR && nr == NR && inRegisters)
                     {
-                        kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr, p.Activation == Activation.Relu, next, nextRows);
+                        kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr,
+                            p.Activation == Activation.Relu, next, nextRows);
                         continue;
                     }
                     if (mr == MR && nr == NR)
@@ -106,7 +114,8 @@ internal static unsafe class GemmDriver
                         Edge(in kern, kc, pa, pb, c, p.Ldc, mr, nr, p.Alpha, beta, tile);
                     if (epilogue)
                         for (int i = 0; i < mr; i++)
-                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr), p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
+                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr),
+                                p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
                 }
             }
         }
@@ -140,7 +149,8 @@ internal static unsafe class GemmDriver
     /// <summary>The panel-layout offset of the tile this band updates after the one at (ic + ir, jc + jr), for the
     /// kernel to prefetch its w, m, w' and m': the next one down the micro-panel, else the block's first in the next
     /// micro-panel, else the next block's first; −1 after the last.</summary>
-    private static nint NextTile(in GemmProblem p, in MicroKernel kern, int m1, int ic, int mc, int ir, int jc, int nc, int jr)
+    private static nint NextTile(in GemmProblem p, in MicroKernel kern, int m1, int ic, int mc, int ir, int jc, int nc,
+        int jr)
     {
         if (ir + kern.MR < mc) return GemmPanels.Offset(p.M, ic + ir + kern.MR, jc + jr);
         if (jr + kern.NR < nc) return GemmPanels.Offset(p.M, ic, jc + jr + kern.NR);
@@ -172,11 +182,20 @@ internal static unsafe class GemmDriver
 
     /// <summary>The smallest kernel that covers an mr×nr tile (full or edge); <paramref name="exact"/> when it writes
     /// exactly the tile's columns, so it can store straight into C.</summary>
-    private static delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> TileKernel(in MicroKernel kern, int mr, int nr, out bool exact)
+    private static delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> TileKernel(
+        in MicroKernel kern, int mr, int nr, out bool exact)
     {
         exact = false;
-        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= kern.NR) { exact = 2 * nr == kern.NR; return kern.EdgeHalf[mr]; }
-        if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR) { exact = nr == kern.NR; return kern.EdgeRows[mr]; }
+        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= kern.NR)
+        {
+            exact = 2 * nr == kern.NR;
+            return kern.EdgeHalf[mr];
+        }
+        if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR)
+        {
+            exact = nr == kern.NR;
+            return kern.EdgeRows[mr];
+        }
         return kern.Fn;
     }
 

@@ -26,8 +26,10 @@ internal sealed unsafe class GemmJob : IParallelWork
         job._p = p;
         // Parts wait for each other only if they run at once (not from inside another job's part,
         // where the pool runs them in turn).
-        job._sharedB = !WorkerPool.InsidePart && RowsSplitIsCheaper(in p, Math.Min(parts, WorkerPool.Shared.MaxThreads));
-        if (job._sharedB && !GemmDriver.BInPlace(in p)) // the parts' shared packed B blocks (none when B is read in place)
+        job._sharedB = !WorkerPool.InsidePart
+            && RowsSplitIsCheaper(in p, Math.Min(parts, WorkerPool.Shared.MaxThreads));
+        // the parts' shared packed B blocks (none when B is read in place)
+        if (job._sharedB && !GemmDriver.BInPlace(in p))
         {
             var k = p.Kernel;
             nuint len = GemmPacking.PackedBLength(k.PassDepth(p.K), Math.Min(k.NC, p.N), k.NR);
@@ -101,12 +103,16 @@ internal sealed unsafe class GemmJob : IParallelWork
                 int kc = Math.Min(kcMax, p.K - pc);
                 if (GemmDriver.BInPlace(in p))
                 {
-                    if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, GemmDriver.InPlaceB(in p, pc, jc), GemmDriver.InPlaceStride(in p), ws);
+                    if (m0 < m1)
+                        GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, GemmDriver.InPlaceB(in p, pc, jc),
+                            GemmDriver.InPlaceStride(in p), ws);
                     continue;
                 }
                 float* packB = (block & 1) == 0 ? _b0 : _b1;
                 var (j0, j1) = Band(nc, NR, index, count);
-                if (j0 < j1) GemmPacking.PackB(in p, pc, jc + j0, kc, j1 - j0, NR, packB + (nint)(j0 / NR) * GemmPacking.PanelStride(kc, NR));
+                if (j0 < j1)
+                    GemmPacking.PackB(in p, pc, jc + j0, kc, j1 - j0, NR,
+                        packB + (nint)(j0 / NR) * GemmPacking.PanelStride(kc, NR));
                 _barrier.SignalAndWait();
                 if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, packB, GemmPacking.PanelStride(kc, NR), ws);
             }

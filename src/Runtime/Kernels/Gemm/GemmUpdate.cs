@@ -26,7 +26,8 @@ public static unsafe class GemmUpdate
 
     /// <summary>
     /// The update for a gradient of n columns (a multiple of 32) and m rows, where op(A) is m×k and op(B) k×n as in
-    /// <see cref="Gemm.Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, bool, float, Span{float}, int, bool, ReadOnlySpan{float}, Activation, int)"/>
+    /// <see cref="Gemm.Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int,
+    /// bool, float, Span{float}, int, bool, ReadOnlySpan{float}, Activation, int)"/>
     /// (B may be in panel layout). <paramref name="m0"/> and <paramref name="newM"/> are empty for plain SGD. Returns
     /// false, having done nothing, when the product takes more than one pass over k or k is 0: the caller then runs
     /// the product and the update apart. <paramref name="nonFinite"/> is set when an updated value is NaN or infinite.
@@ -38,16 +39,27 @@ public static unsafe class GemmUpdate
         nonFinite = false;
         var kern = MicroKernel.Select(Gemm.Isa, n);
         if (k <= 0 || m <= 0 || kern.PassDepth(k) < k) return false;
-        if (!GemmPanels.Fits(m, n)) KernelThrow.Argument(nameof(n), $"the update's tiles are in panel layout: a positive multiple of {GemmPanels.Width} columns (got {m}×{n})");
+        if (!GemmPanels.Fits(m, n))
+            KernelThrow.Argument(nameof(n), "the update's tiles are in panel layout: a positive multiple of "
+                + $"{GemmPanels.Width} columns (got {m}×{n})");
         long len = (long)m * n;
         KernelThrow.CheckLength(nameof(w), len, w.Length);
         KernelThrow.CheckLength(nameof(newW), len, newW.Length);
-        if (!m0.IsEmpty) { KernelThrow.CheckLength(nameof(m0), len, m0.Length); KernelThrow.CheckLength(nameof(newM), len, newM.Length); }
+        if (!m0.IsEmpty)
+        {
+            KernelThrow.CheckLength(nameof(m0), len, m0.Length);
+            KernelThrow.CheckLength(nameof(newM), len, newM.Length);
+        }
         int bad = 0;
         fixed (float* pw = w, pm = m0, pnw = newW, pnm = newM)
         {
-            var u = new Tiles { Active = true, W = pw, M = m0.IsEmpty ? null : pm, NewW = pnw, NewM = m0.IsEmpty ? null : pnm, Mu = mu, Lr = lr, Bad = &bad };
-            Gemm.Multiply(transA, transB, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, Span<float>.Empty, n, true, ReadOnlySpan<float>.Empty,
+            var u = new Tiles
+            {
+                Active = true, W = pw, M = m0.IsEmpty ? null : pm, NewW = pnw, NewM = m0.IsEmpty ? null : pnm,
+                Mu = mu, Lr = lr, Bad = &bad,
+            };
+            Gemm.Multiply(transA, transB, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, Span<float>.Empty, n, true,
+                ReadOnlySpan<float>.Empty,
                 Activation.Identity, threads, u);
         }
         nonFinite = bad != 0;
