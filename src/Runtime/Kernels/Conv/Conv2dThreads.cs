@@ -48,8 +48,9 @@ public static partial class Conv2d
 
         /// <summary>Forward: a = input, b = kernel, out = output. Kernel: a = input, b = dOutput, out = dKernel.
         /// Input: a = dOutput, b = kernel, out = dInput.</summary>
-        public static void Run(Kind kind, in Conv2dShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output,
-            Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, float beta, int threads)
+        public static void Run(Kind kind, in Conv2dShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b,
+            Span<float> output, Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, float beta,
+            int threads)
         {
             var job = t_job ??= new ConvJob();
             int parts = Math.Min(threads, s.Batch);
@@ -63,7 +64,8 @@ public static partial class Conv2d
                 : Math.Clamp(perChunk, 1, Math.Max(1, s.Batch / (2 * parts)));
             job._chunks = (s.Batch + job._perChunk - 1) / job._perChunk;
             job._next = 0;
-            if (kind == Kind.Kernel && job._partials.Length < job._chunks * s.KernelLength) job._partials = new float[job._chunks * s.KernelLength];
+            if (kind == Kind.Kernel && job._partials.Length < job._chunks * s.KernelLength)
+                job._partials = new float[job._chunks * s.KernelLength];
             fixed (float* pa = a, pb = b, po = output, pw = workspace, pbias = bias, pp = job._partials)
             {
                 job._kind = kind; job._s = s; job._a = pa; job._b = pb; job._out = po; job._ws = pw;
@@ -75,7 +77,8 @@ public static partial class Conv2d
                     if (beta == 0f) dk.Clear();
                     else if (beta != 1f) Elementwise.BinaryScalar<MulOp>(dk, beta, dk);
                     for (int c = 0; c < job._chunks; c++)
-                        Elementwise.Binary<AddOp>(dk, new ReadOnlySpan<float>(pp + (long)c * s.KernelLength, s.KernelLength), dk);
+                        Elementwise.Binary<AddOp>(
+                            dk, new ReadOnlySpan<float>(pp + (long)c * s.KernelLength, s.KernelLength), dk);
                 }
                 job._a = job._b = job._out = job._ws = job._bias = job._partial = null;
             }
@@ -94,13 +97,15 @@ public static partial class Conv2d
         {
             var s = _s;
             var part = s with { Batch = b1 - b0 };
-            long inAt = (long)b0 * s.Height * s.Width * s.InChannels, outAt = (long)b0 * s.OutHeight * s.OutWidth * s.OutChannels;
+            long inAt = (long)b0 * s.Height * s.Width * s.InChannels,
+                outAt = (long)b0 * s.OutHeight * s.OutWidth * s.OutChannels;
             var ws = new Span<float>(_ws + (long)b0 * s.OutHeight * s.OutWidth * s.PatchLength, part.WorkspaceLength);
             switch (_kind)
             {
                 case Kind.Forward:
-                    Forward(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength), new ReadOnlySpan<float>(_b, s.KernelLength),
-                        new Span<float>(_out + outAt, part.OutputLength), ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
+                    Forward(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength),
+                        new ReadOnlySpan<float>(_b, s.KernelLength), new Span<float>(_out + outAt, part.OutputLength),
+                        ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
                     break;
                 case Kind.Kernel:
                     BackwardKernelWhole(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength),
@@ -108,8 +113,9 @@ public static partial class Conv2d
                         new Span<float>(_partial + (long)chunk * s.KernelLength, s.KernelLength), ws, 0f, 1);
                     break;
                 default:
-                    BackwardInput(part, new ReadOnlySpan<float>(_a + outAt, part.OutputLength), new ReadOnlySpan<float>(_b, s.KernelLength),
-                        new Span<float>(_out + inAt, part.InputLength), ws, 1);
+                    BackwardInput(part, new ReadOnlySpan<float>(_a + outAt, part.OutputLength),
+                        new ReadOnlySpan<float>(_b, s.KernelLength), new Span<float>(_out + inAt, part.InputLength),
+                        ws, 1);
                     break;
             }
         }

@@ -19,16 +19,19 @@ public static partial class Elementwise
         Unary<TOp>(x, dst, Streams(2L * x.Length));
 
     /// <summary>dst[i] = TOp(x[i], y[i]) for i &lt; x.Length (y must be at least as long as x).</summary>
-    public static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst) where TOp : struct, IBinaryOp =>
+    public static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst)
+        where TOp : struct, IBinaryOp =>
         Binary<TOp>(x, y, dst, Streams(3L * x.Length));
 
     /// <summary>dst[i] = TOp(x[i], s): a binary operator with a scalar second operand (also leakyRelu's
     /// and elu's parameter).</summary>
-    public static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst) where TOp : struct, IBinaryOp =>
+    public static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst)
+        where TOp : struct, IBinaryOp =>
         BinaryScalar<TOp>(x, s, dst, Streams(2L * x.Length));
 
     /// <summary>dst[i] = TOp(s, x[i]): a binary operator with a scalar first operand (e.g. 1 − x).</summary>
-    public static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst) where TOp : struct, IBinaryOp =>
+    public static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst)
+        where TOp : struct, IBinaryOp =>
         ScalarBinary<TOp>(s, x, dst, Streams(2L * x.Length));
 
     /// <summary><see cref="Unary{TOp}(ReadOnlySpan{float}, Span{float})"/> with the stores chosen by the caller:
@@ -44,7 +47,8 @@ public static partial class Elementwise
 
     /// <summary><see cref="Binary{TOp}(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the stores
     /// chosen by the caller.</summary>
-    internal static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
+    internal static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst, bool streaming)
+        where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(y), x.Length, y.Length);
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
@@ -54,35 +58,47 @@ public static partial class Elementwise
 
     /// <summary><see cref="BinaryScalar{TOp}(ReadOnlySpan{float}, float, Span{float})"/> with the stores
     /// chosen by the caller.</summary>
-    internal static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
+    internal static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst, bool streaming)
+        where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
-        Binary<TOp, Many, One>(ref MemoryMarshal.GetReference(x), ref s, ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
+        Binary<TOp, Many, One>(ref MemoryMarshal.GetReference(x), ref s, ref MemoryMarshal.GetReference(dst),
+            (nuint)x.Length, streaming);
     }
 
     /// <summary><see cref="ScalarBinary{TOp}(float, ReadOnlySpan{float}, Span{float})"/> with the stores
     /// chosen by the caller.</summary>
-    internal static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
+    internal static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst, bool streaming)
+        where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
-        Binary<TOp, One, Many>(ref s, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
+        Binary<TOp, One, Many>(ref s, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst),
+            (nuint)x.Length, streaming);
     }
 
     /// <summary>
     /// dst[r, j] = TOp(x[r, j], row[j]) for a row-major x of <c>x.Length / row.Length</c> rows of <c>row.Length</c>
     /// columns: a binary operator with a broadcast row vector (bias add, per-column scale).
     /// </summary>
-    public static void BinaryRow<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> row, Span<float> dst) where TOp : struct, IBinaryOp
+    public static void BinaryRow<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> row, Span<float> dst)
+        where TOp : struct, IBinaryOp
     {
         int n = row.Length;
-        if (n == 0) { if (x.Length != 0) KernelThrow.Argument(nameof(row), "an empty row cannot broadcast over a non-empty matrix"); return; }
-        if (x.Length % n != 0) KernelThrow.Argument(nameof(x), $"length {x.Length} is not a multiple of the row length {n}");
+        if (n == 0)
+        {
+            if (x.Length != 0)
+                KernelThrow.Argument(nameof(row), "an empty row cannot broadcast over a non-empty matrix");
+            return;
+        }
+        if (x.Length % n != 0)
+            KernelThrow.Argument(nameof(x), $"length {x.Length} is not a multiple of the row length {n}");
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float rd = ref MemoryMarshal.GetReference(dst);
         ref float rb = ref MemoryMarshal.GetReference(row);
         for (int r = 0, rows = x.Length / n; r < rows; r++)
-            BinaryCore<TOp, Many, Many, Temporal>(ref Unsafe.Add(ref rx, (nint)r * n), ref rb, ref Unsafe.Add(ref rd, (nint)r * n), (nuint)n);
+            BinaryCore<TOp, Many, Many, Temporal>(ref Unsafe.Add(ref rx, (nint)r * n), ref rb,
+                ref Unsafe.Add(ref rd, (nint)r * n), (nuint)n);
     }
 
     private static void Binary<TOp, TX, TY>(ref float x, ref float y, ref float d, nuint n, bool streaming)
@@ -93,7 +109,8 @@ public static partial class Elementwise
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void UnaryCore<TOp, TS>(ref float x, ref float d, nuint n) where TOp : struct, IUnaryOp where TS : struct, IStore
+    internal static void UnaryCore<TOp, TS>(ref float x, ref float d, nuint n)
+        where TOp : struct, IUnaryOp where TS : struct, IStore
     {
         nuint i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -104,7 +121,8 @@ public static partial class Elementwise
                 var a1 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 16));
                 var a2 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 32));
                 var a3 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 48));
-                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16); TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
+                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16);
+                TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
             }
             for (; i + 16 <= n; i += 16) TS.Store(TOp.Invoke(Vector512.LoadUnsafe(ref x, i)), ref d, i);
         }
@@ -126,7 +144,8 @@ public static partial class Elementwise
                 var a1 = TOp.Invoke(TX.Load512(ref x, i + 16), TY.Load512(ref y, i + 16));
                 var a2 = TOp.Invoke(TX.Load512(ref x, i + 32), TY.Load512(ref y, i + 32));
                 var a3 = TOp.Invoke(TX.Load512(ref x, i + 48), TY.Load512(ref y, i + 48));
-                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16); TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
+                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16);
+                TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
             }
             for (; i + 16 <= n; i += 16) TS.Store(TOp.Invoke(TX.Load512(ref x, i), TY.Load512(ref y, i)), ref d, i);
         }

@@ -28,7 +28,8 @@ public interface IBinaryOp
 }
 
 /// <summary>A fused unary operator: <c>TOuter(TInner(x))</c> in one pass, the value never leaving registers.</summary>
-public readonly struct Compose<TOuter, TInner> : IUnaryOp where TOuter : struct, IUnaryOp where TInner : struct, IUnaryOp
+public readonly struct Compose<TOuter, TInner> : IUnaryOp
+    where TOuter : struct, IUnaryOp where TInner : struct, IUnaryOp
 {
     /// <inheritdoc cref="IUnaryOp.Invoke(float)"/>
     public static float Invoke(float x) => TOuter.Invoke(TInner.Invoke(x));
