@@ -123,8 +123,8 @@ public static unsafe class Gemm
     private static void CheckPanels(string name, int rows, int cols, int length)
     {
         if (!GemmPanels.Fits(rows, cols))
-            KernelThrow.Argument(name, "a matrix in panel layout needs a positive multiple of "
-                + $"{GemmPanels.Width} columns (got {rows}×{cols})");
+            KernelThrow.Argument(name, "a matrix in panel layout needs a positive multiple of " +
+                $"{GemmPanels.Width} columns (got {rows}×{cols})");
         KernelThrow.CheckLength(name, (long)rows * cols, length);
     }
 

@@ -40,8 +40,8 @@ public static unsafe class GemmUpdate
         var kern = MicroKernel.Select(Gemm.Isa, n);
         if (k <= 0 || m <= 0 || kern.PassDepth(k) < k) return false;
         if (!GemmPanels.Fits(m, n))
-            KernelThrow.Argument(nameof(n), "the update's tiles are in panel layout: a positive multiple of "
-                + $"{GemmPanels.Width} columns (got {m}×{n})");
+            KernelThrow.Argument(nameof(n), "the update's tiles are in panel layout: a positive multiple of " +
+                $"{GemmPanels.Width} columns (got {m}×{n})");
         long len = (long)m * n;
         KernelThrow.CheckLength(nameof(w), len, w.Length);
         KernelThrow.CheckLength(nameof(newW), len, newW.Length);
@@ -56,7 +56,7 @@ public static unsafe class GemmUpdate
             var u = new Tiles
             {
                 Active = true, W = pw, M = m0.IsEmpty ? null : pm, NewW = pnw, NewM = m0.IsEmpty ? null : pnm,
-                Mu = mu, Lr = lr, Bad = &bad,
+                Mu = mu, Lr = lr, Bad = &bad
             };
             Gemm.Multiply(transA, transB, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, Span<float>.Empty, n, true,
                 ReadOnlySpan<float>.Empty,
