@@ -32,7 +32,8 @@ public sealed class BatchIterator
     public BatchIterator(Dataset data, int batchSize, Rng? rng = null)
     {
         if (batchSize <= 0)
-            throw new DataException(DataErrorCodes.BadRequest, "", $"batch must be a positive number of rows, not {batchSize}");
+            throw new DataException(DataErrorCodes.BadRequest, "",
+                $"batch must be a positive number of rows, not {batchSize}");
         _data = data;
         _rng = rng;
         BatchSize = batchSize;

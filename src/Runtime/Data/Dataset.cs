@@ -24,7 +24,8 @@ public sealed class Dataset
     {
         ArgumentNullException.ThrowIfNull(features);
         if (targets is not null && targets.Rows != features.Rows)
-            throw new ArgumentException($"features have {features.Rows} rows but targets have {targets.Rows}", nameof(targets));
+            throw new ArgumentException(
+                $"features have {features.Rows} rows but targets have {targets.Rows}", nameof(targets));
         Features = features; Targets = targets; ClassNames = classNames;
     }
 
@@ -45,12 +46,14 @@ public sealed class Dataset
     {
         if (!(validationFraction >= 0.0 && validationFraction < 1.0))
             throw new DataException(DataErrorCodes.BadRequest, "",
-                $"validation must be a fraction in [0, 1), not {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                "validation must be a fraction in [0, 1), not " +
+                $"{validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         int validation = (int)Math.Round(Count * validationFraction, MidpointRounding.AwayFromZero);
         int train = Count - validation;
         if (train == 0 && Count > 0)
             throw new DataException(DataErrorCodes.BadRequest, "",
-                $"validation = {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} of {Count} rows leaves no rows to train on");
+                $"validation = {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
+                $"of {Count} rows leaves no rows to train on");
         return (Rows(0, train), Rows(train, validation));
     }
 
@@ -86,7 +89,9 @@ public static class Labels
     public static void OneHot(ReadOnlySpan<float> labels, int classes, Span<float> destination)
     {
         if (destination.Length < labels.Length * classes)
-            throw new ArgumentException($"the destination holds {destination.Length} values, one-hot needs {labels.Length * classes}", nameof(destination));
+            throw new ArgumentException(
+                $"the destination holds {destination.Length} values, one-hot needs {labels.Length * classes}",
+                nameof(destination));
         destination[..(labels.Length * classes)].Clear();
         for (int i = 0; i < labels.Length; i++)
             destination[i * classes + Check(labels[i], classes, i)] = 1f;
@@ -109,7 +114,8 @@ public static class Labels
         int c = (int)label;
         if (c != label || c < 0 || c >= classes)
             throw new DataException(DataErrorCodes.BadLabel, "",
-                $"row {row + 1}: label {label.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a class index in 0..{classes - 1}", row: row + 1);
+                $"row {row + 1}: label {label.ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
+                $"is not a class index in 0..{classes - 1}", row: row + 1);
         return c;
     }
 }

@@ -21,7 +21,8 @@ public sealed class HostTensor
         ArgumentNullException.ThrowIfNull(data);
         long n = ElementCount(shape);
         if (n != data.Length)
-            throw new ArgumentException($"shape {FormatShape(shape)} holds {n} elements but the data has {data.Length}", nameof(data));
+            throw new ArgumentException(
+                $"shape {FormatShape(shape)} holds {n} elements but the data has {data.Length}", nameof(data));
         Shape = shape;
         Data = data;
     }
@@ -49,7 +50,8 @@ public sealed class HostTensor
     public HostTensor SliceRows(int start, int count)
     {
         if (start < 0 || count < 0 || start + count > Rows)
-            throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count - 1} are outside 0..{Rows - 1}");
+            throw new ArgumentOutOfRangeException(nameof(count),
+                $"rows {start}..{start + count - 1} are outside 0..{Rows - 1}");
         var shape = (int[])Shape.Clone();
         shape[0] = count;
         return new HostTensor(shape, Data.AsSpan(start * RowSize, count * RowSize).ToArray());
