@@ -127,11 +127,15 @@ public static partial class AtomicFile
     private static bool IsIo(Exception e) => e is IOException or UnauthorizedAccessException;
 
     private static DataException Failed(string path, Exception e) =>
-        new(DataErrorCodes.WriteFailed, path, $"{DataException.NameOf(path)}: cannot write the file: {e.Message}", inner: e);
+        new(DataErrorCodes.WriteFailed, path, $"{DataException.NameOf(path)}: cannot write the file: {e.Message}",
+            inner: e);
 
     private static void TryDelete(string temp)
     {
         try { File.Delete(temp); }
-        catch (Exception e) when (IsIo(e)) { /* the temporary file is hidden and harmless; the error that matters is the caller's */ }
+        catch (Exception e) when (IsIo(e))
+        {
+            // the temporary file is hidden and harmless; the error that matters is the caller's
+        }
     }
 }
