@@ -45,7 +45,8 @@ let tests =
         }
         test "logSoftmax matches float64, also for large inputs" {
             for (rows, cols) in shapes @ [ (2, 3) ] do
-                let x = if cols = 3 then [| 1000f; 999f; -1000f; 88f; 1000f; 1001f |] else matrix (cols + 7) rows cols 30.0
+                let x =
+                    if cols = 3 then [| 1000f; 999f; -1000f; 88f; 1000f; 1001f |] else matrix (cols + 7) rows cols 30.0
                 let y = Array.zeroCreate x.Length
                 Rows.LogSoftmax(ReadOnlySpan x, Span y, cols)
                 let expected =
@@ -85,10 +86,14 @@ let tests =
                 let x = matrix (rows + cols * 11) rows cols 5.0
                 let colSums = Array.zeroCreate cols
                 Rows.ColumnSums(ReadOnlySpan x, cols, Span colSums)
-                expectClose "column sums" colSums [| for j in 0 .. cols - 1 -> Seq.sum (seq { for r in 0 .. rows - 1 -> float x[r * cols + j] }) |] (5.0 * float rows)
+                expectClose "column sums" colSums
+                    [| for j in 0 .. cols - 1 -> Seq.sum (seq { for r in 0 .. rows - 1 -> float x[r * cols + j] }) |]
+                    (5.0 * float rows)
                 let rowSums = Array.zeroCreate rows
                 Rows.RowSums(ReadOnlySpan x, cols, Span rowSums)
-                expectClose "row sums" rowSums [| for r in 0 .. rows - 1 -> Seq.sum (seq { for j in 0 .. cols - 1 -> float x[r * cols + j] }) |] (5.0 * float cols)
+                expectClose "row sums" rowSums
+                    [| for r in 0 .. rows - 1 -> Seq.sum (seq { for j in 0 .. cols - 1 -> float x[r * cols + j] }) |]
+                    (5.0 * float cols)
                 let mx = Array.zeroCreate rows
                 let am = Array.zeroCreate rows
                 Rows.RowMax(ReadOnlySpan x, cols, Span mx, Span am)
