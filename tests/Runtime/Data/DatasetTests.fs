@@ -104,7 +104,8 @@ let tests =
             Expect.equal (e.Code, e.Message) ("NN0541", "batch must be a positive number of rows, not 0") "message"
         }
         testPropertyWithConfig config "every row is in exactly one batch per epoch" <|
-            Prop.forAll (Arb.fromGen (Gen.zip3 (Gen.choose (0, 200)) (Gen.choose (1, 50)) (Gen.choose (0, 1000)))) (fun (n, batch, seed) ->
+            let cases = Arb.fromGen (Gen.zip3 (Gen.choose (0, 200)) (Gen.choose (1, 50)) (Gen.choose (0, 1000)))
+            Prop.forAll cases (fun (n, batch, seed) ->
                 let it = BatchIterator(numbered n, batch, Rng(uint64 seed))
                 [ 1; 2 ] |> List.forall (fun _ ->
                     let batches = epoch it
