@@ -33,6 +33,9 @@ let private runEpochs (it: BatchIterator) epochs =
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 100 }
 
+/// Row counts, batch sizes and seeds for the batching property.
+let private batchCases = Arb.fromGen (Gen.zip3 (Gen.choose (0, 200)) (Gen.choose (1, 50)) (Gen.choose (0, 1000)))
+
 [<Tests>]
 let tests =
     testList "Runtime.Data.Dataset" [
@@ -104,8 +107,7 @@ let tests =
             Expect.equal (e.Code, e.Message) ("NN0541", "batch must be a positive number of rows, not 0") "message"
         }
         testPropertyWithConfig config "every row is in exactly one batch per epoch" <|
-            let cases = Arb.fromGen (Gen.zip3 (Gen.choose (0, 200)) (Gen.choose (1, 50)) (Gen.choose (0, 1000)))
-            Prop.forAll cases (fun (n, batch, seed) ->
+            Prop.forAll batchCases (fun (n, batch, seed) ->
                 let it = BatchIterator(numbered n, batch, Rng(uint64 seed))
                 [ 1; 2 ] |> List.forall (fun _ ->
                     let batches = epoch it
