@@ -8,7 +8,8 @@ internal static class ConvBench
     public static void Run(Peak.Result peak)
     {
         Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
-        var table = new Table("conv2d NHWC, batch 64 (direct for one input channel, else im2col + GEMM; 2 threads split the batch)");
+        var table = new Table(
+            "conv2d NHWC, batch 64 (direct for one input channel, else im2col + GEMM; 2 threads split the batch)");
         foreach (var (name, s) in new[]
         {
             ("LeNet conv1 28x28x1 -> 6, 5x5", Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, 1, Padding.Valid)),
@@ -20,26 +21,32 @@ internal static class ConvBench
             var ws = new float[s.WorkspaceLength];
             double flops = 2.0 * s.PatchCount * s.PatchLength * s.OutChannels;
             double unfold = Timing.BestSeconds(() => Conv2d.Unfold(s, x, ws));
-            double gemmOnly = Timing.BestSeconds(() => Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f,
-                ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels));
+            double gemmOnly = Timing.BestSeconds(() => Gemm.Multiply(false, false, s.PatchCount, s.OutChannels,
+                s.PatchLength, 1f, ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels));
             Gemm.Isa = GemmIsa.Avx2;
-            double gemmAvx2 = Timing.BestSeconds(() => Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f,
-                ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels));
+            double gemmAvx2 = Timing.BestSeconds(() => Gemm.Multiply(false, false, s.PatchCount, s.OutChannels,
+                s.PatchLength, 1f, ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels));
             Gemm.Isa = GemmIsa.Auto;
-            gemmOnly = Math.Min(gemmOnly, Timing.BestSeconds(() => Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f,
-                ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels)));
-            table.Add($"{name} fwd GEMM only, AVX2 kernel", flops / gemmAvx2 / 1e9, "GFLOP/s", flops / gemmAvx2 / 1e9 / peak.Gflops1, $"{gemmAvx2 * 1e3:F3} ms");
-            table.Add($"{name} unfold only", s.WorkspaceLength * 8.0 / unfold / 1e9, "GB/s", null, $"{unfold * 1e3:F3} ms");
-            table.Add($"{name} fwd GEMM only, 1t", flops / gemmOnly / 1e9, "GFLOP/s", flops / gemmOnly / 1e9 / peak.Gflops1, $"{gemmOnly * 1e3:F3} ms");
+            gemmOnly = Math.Min(gemmOnly, Timing.BestSeconds(() => Gemm.Multiply(false, false, s.PatchCount,
+                s.OutChannels, s.PatchLength, 1f, ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels)));
+            table.Add($"{name} fwd GEMM only, AVX2 kernel", flops / gemmAvx2 / 1e9, "GFLOP/s",
+                flops / gemmAvx2 / 1e9 / peak.Gflops1, $"{gemmAvx2 * 1e3:F3} ms");
+            table.Add($"{name} unfold only", s.WorkspaceLength * 8.0 / unfold / 1e9, "GB/s", null,
+                $"{unfold * 1e3:F3} ms");
+            table.Add($"{name} fwd GEMM only, 1t", flops / gemmOnly / 1e9, "GFLOP/s",
+                flops / gemmOnly / 1e9 / peak.Gflops1, $"{gemmOnly * 1e3:F3} ms");
             foreach (int threads in new[] { 1, 2 })
             {
                 double p = threads == 1 ? peak.Gflops1 : peak.Gflops2;
                 double f = Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, threads));
                 double bk = Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, threads));
                 double bi = Timing.BestSeconds(() => Conv2d.BackwardInput(s, dy, k, dx, ws, threads));
-                table.Add($"{name} fwd, {threads}t", flops / f / 1e9, "GFLOP/s", flops / f / 1e9 / p, $"{f * 1e3:F3} ms");
-                table.Add($"{name} dK, {threads}t", flops / bk / 1e9, "GFLOP/s", flops / bk / 1e9 / p, $"{bk * 1e3:F3} ms");
-                table.Add($"{name} dX, {threads}t", flops / bi / 1e9, "GFLOP/s", flops / bi / 1e9 / p, $"{bi * 1e3:F3} ms");
+                table.Add($"{name} fwd, {threads}t", flops / f / 1e9, "GFLOP/s", flops / f / 1e9 / p,
+                    $"{f * 1e3:F3} ms");
+                table.Add($"{name} dK, {threads}t", flops / bk / 1e9, "GFLOP/s", flops / bk / 1e9 / p,
+                    $"{bk * 1e3:F3} ms");
+                table.Add($"{name} dX, {threads}t", flops / bi / 1e9, "GFLOP/s", flops / bi / 1e9 / p,
+                    $"{bi * 1e3:F3} ms");
             }
             if (Conv2d.IsDirect(s))
             {
@@ -54,20 +61,21 @@ internal static class ConvBench
                     ki = Math.Min(ki, Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, 1)));
                     Conv2d.UseDirect = true;
                 }
-                table.Add($"{name} fwd, 1t im2col (before)", flops / fi / 1e9, "GFLOP/s", flops / fi / 1e9 / peak.Gflops1,
-                    $"{fi * 1e3:F3} ms; direct {fd * 1e3:F3} ms ({fi / fd:F1}x)");
-                table.Add($"{name} dK, 1t im2col (before)", flops / ki / 1e9, "GFLOP/s", flops / ki / 1e9 / peak.Gflops1,
-                    $"{ki * 1e3:F3} ms; direct {kd * 1e3:F3} ms ({ki / kd:F1}x)");
+                table.Add($"{name} fwd, 1t im2col (before)", flops / fi / 1e9, "GFLOP/s",
+                    flops / fi / 1e9 / peak.Gflops1, $"{fi * 1e3:F3} ms; direct {fd * 1e3:F3} ms ({fi / fd:F1}x)");
+                table.Add($"{name} dK, 1t im2col (before)", flops / ki / 1e9, "GFLOP/s",
+                    flops / ki / 1e9 / peak.Gflops1, $"{ki * 1e3:F3} ms; direct {kd * 1e3:F3} ms ({ki / kd:F1}x)");
             }
             // The path two threads took before the batch split: one unfold, then the GEMM's own two-thread split.
             double old = Timing.BestSeconds(() =>
             {
                 Conv2d.Unfold(s, x, ws);
-                Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, ws, s.PatchLength, k, s.OutChannels, 0f, y, s.OutChannels, 2);
+                Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, ws, s.PatchLength, k,
+                    s.OutChannels, 0f, y, s.OutChannels, 2);
             });
             double now2 = Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 2));
-            table.Add($"{name} fwd, 2t GEMM split (before)", flops / old / 1e9, "GFLOP/s", flops / old / 1e9 / peak.Gflops2,
-                $"{old * 1e3:F3} ms; batch split now {now2 * 1e3:F3} ms");
+            table.Add($"{name} fwd, 2t GEMM split (before)", flops / old / 1e9, "GFLOP/s",
+                flops / old / 1e9 / peak.Gflops2, $"{old * 1e3:F3} ms; batch split now {now2 * 1e3:F3} ms");
         }
         table.Print();
     }

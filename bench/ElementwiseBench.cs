@@ -18,7 +18,11 @@ internal static class ElementwiseBench
             var y = new float[n];
             var d = new float[n];
             var rng = new Random(1);
-            for (int i = 0; i < n; i++) { x[i] = (float)rng.NextDouble() * 4 - 2; y[i] = (float)rng.NextDouble() * 4 - 2; }
+            for (int i = 0; i < n; i++)
+            {
+                x[i] = (float)rng.NextDouble() * 4 - 2;
+                y[i] = (float)rng.NextDouble() * 4 - 2;
+            }
             string size = n >= 1 << 20 ? $"{n * 4 >> 20} MiB" : $"{n * 4 >> 10} KiB";
             double fused = Timing.BestSeconds(() => Elementwise.Binary<Then<AddOp, Compose<TanhOp, ReluOp>>>(x, y, d));
             double split = Timing.BestSeconds(() =>
@@ -33,17 +37,21 @@ internal static class ElementwiseBench
                 $"{n / fused / 1e9:F2} Gelem/s");
             long threshold = Elementwise.NonTemporalThreshold;
             Elementwise.NonTemporalThreshold = long.MaxValue;
-            double ordinary = Timing.BestSeconds(() => Elementwise.Binary<Then<AddOp, Compose<TanhOp, ReluOp>>>(x, y, d));
+            double ordinary =
+                Timing.BestSeconds(() => Elementwise.Binary<Then<AddOp, Compose<TanhOp, ReluOp>>>(x, y, d));
             Elementwise.NonTemporalThreshold = threshold;
             table.Add($"  same, ordinary stores", bytes / ordinary / 1e9, "GB/s", bytes / ordinary / 1e9 / peak.CopyGBs,
-                Elementwise.NonTemporalThreshold <= bytes ? $"streaming stores are {ordinary / fused:F2}x faster" : "(below the streaming threshold: same path)");
-            table.Add($"three passes, {size} per array", bytes / split / 1e9, "GB/s", bytes / split / 1e9 / peak.CopyGBs,
-                $"fused is {split / fused:F2}x faster");
+                Elementwise.NonTemporalThreshold <= bytes
+                    ? $"streaming stores are {ordinary / fused:F2}x faster"
+                    : "(below the streaming threshold: same path)");
+            table.Add($"three passes, {size} per array", bytes / split / 1e9, "GB/s",
+                bytes / split / 1e9 / peak.CopyGBs, $"fused is {split / fused:F2}x faster");
             double exp = Timing.BestSeconds(() => Elementwise.Unary<ExpOp>(x, d));
-            table.Add($"exp, {size}", 2.0 * n * sizeof(float) / exp / 1e9, "GB/s", 2.0 * n * sizeof(float) / exp / 1e9 / peak.CopyGBs,
-                $"{n / exp / 1e9:F2} Gelem/s");
+            table.Add($"exp, {size}", 2.0 * n * sizeof(float) / exp / 1e9, "GB/s",
+                2.0 * n * sizeof(float) / exp / 1e9 / peak.CopyGBs, $"{n / exp / 1e9:F2} Gelem/s");
         }
         table.Print();
-        Console.WriteLine("(GB/s counts the bytes the operation must read and write; 'of peak' is against the measured copy bandwidth)");
+        Console.WriteLine("(GB/s counts the bytes the operation must read and write; " +
+            "'of peak' is against the measured copy bandwidth)");
     }
 }

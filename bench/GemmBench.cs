@@ -9,7 +9,8 @@ internal static class GemmBench
     /// <summary>One product shape: C (m×n) = op(A) (m×k) · op(B) (k×n).</summary>
     private sealed record Shape(string Name, bool TransA, bool TransB, int M, int N, int K);
 
-    /// <summary>The products of a 784-256 and a 1024-1024 dense layer at batch 256, forward and backward, and at batch 64 and 128.</summary>
+    /// <summary>The products of a 784-256 and a 1024-1024 dense layer at batch 256, forward and backward, and
+    /// at batch 64 and 128.</summary>
     private static readonly Shape[] Mlp =
     [
         new("fwd  X·W   [256,784]·[784,256]", false, false, 256, 256, 784),
@@ -58,7 +59,8 @@ internal static class GemmBench
             }
             int lda = s.TransA ? s.M : s.K, ldb = s.TransB ? s.K : s.N;
             float[] a = _a, b = _b!, c = _c!;
-            _seconds.Add(Timing.BestSeconds(() => Gemm.Multiply(s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, lda, b, ldb, 0f, c, s.N, threads),
+            _seconds.Add(Timing.BestSeconds(
+                () => Gemm.Multiply(s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, lda, b, ldb, 0f, c, s.N, threads),
                 repeats: 5, minBatchSeconds: 0.3));
             _peak = Math.Max(_peak, Peak.Fma(threads, 0.1));
         }
@@ -67,7 +69,9 @@ internal static class GemmBench
         {
             double sec = _seconds.Min(), gflops = 2.0 * s.M * s.N * s.K / sec / 1e9;
             table.Add($"{s.Name}, {threads}t", gflops, "GFLOP/s", gflops / _peak,
-                $"{sec * 1e3:F3} ms; {gflops / threads:F1} per core; peak {_peak:F0}; passes {string.Join(" / ", _seconds.Select(t => (2.0 * s.M * s.N * s.K / t / 1e9).ToString("F0")))} GFLOP/s");
+                $"{sec * 1e3:F3} ms; {gflops / threads:F1} per core; peak {_peak:F0}; passes " +
+                string.Join(" / ", _seconds.Select(t => (2.0 * s.M * s.N * s.K / t / 1e9).ToString("F0"))) +
+                " GFLOP/s");
         }
     }
 }

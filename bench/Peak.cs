@@ -4,7 +4,8 @@ using Nn.Runtime.Kernels;
 
 namespace Nn.Bench;
 
-/// <summary>The machine's measured ceilings: FMA throughput with register-resident chains, and copy bandwidth.</summary>
+/// <summary>The machine's measured ceilings: FMA throughput with register-resident
+/// chains, and copy bandwidth.</summary>
 internal static class Peak
 {
     /// <summary>Measured peaks, used as the denominators of every other table.</summary>

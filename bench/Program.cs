@@ -1,9 +1,12 @@
 using Nn.Bench;
 
-// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|all] [gemm sizes...] [--profile] [--plan] [--rounds=N]
+// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|all] [gemm sizes...]
+// [--profile] [--plan] [--rounds=N]
 string what = args.Length > 0 ? args[0] : "all";
 var flags = args.Skip(1).Where(a => a.StartsWith("--")).ToArray();
-int[] sizes = args.Skip(1).Where(a => !a.StartsWith("--")).Select(int.Parse).ToArray() is { Length: > 0 } given ? given : [256, 512, 1024, 2048];
+int[] sizes = args.Skip(1).Where(a => !a.StartsWith("--")).Select(int.Parse).ToArray() is { Length: > 0 } given
+    ? given
+    : [256, 512, 1024, 2048];
 Console.WriteLine($"nn kernels bench: {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
     $"Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "on" : "off")}");
 var peak = Peak.Measure();

@@ -2,14 +2,17 @@ using System.Diagnostics;
 
 namespace Nn.Bench;
 
-/// <summary>Timing helpers: warm up (so the JIT reaches its optimised tier), then keep the best of several runs.</summary>
+/// <summary>Timing helpers: warm up (so the JIT reaches its optimised tier), then keep the
+/// best of several runs.</summary>
 internal static class Timing
 {
     /// <summary>Passes over a table's cases (<c>--rounds=N</c>, default 3): each case keeps its best pass.</summary>
     public static int Rounds(IReadOnlyList<string> flags) =>
-        flags.FirstOrDefault(f => f.StartsWith("--rounds=")) is { } r && int.TryParse(r["--rounds=".Length..], out int n) && n > 0 ? n : 3;
+        flags.FirstOrDefault(f => f.StartsWith("--rounds=")) is { } r
+            && int.TryParse(r["--rounds=".Length..], out int n) && n > 0 ? n : 3;
 
-    /// <summary>Seconds per call of <paramref name="body"/>: the best of <paramref name="repeats"/> batches, each long enough to time.</summary>
+    /// <summary>Seconds per call of <paramref name="body"/>: the best of <paramref name="repeats"/> batches, each
+    /// long enough to time.</summary>
     public static double BestSeconds(Action body, int repeats = 5, double minBatchSeconds = 0.2)
     {
         body();
@@ -42,9 +45,13 @@ internal sealed class Table(string title)
         Console.WriteLine($"== {title} ==");
         Console.WriteLine($"{"case",-40} {"value",10} {"unit",-9} {"of peak",8}  note");
         foreach (var r in _rows)
-            Console.WriteLine($"{r.Name,-40} {Format(r.Value),10} {r.Unit,-9} {(r.Fraction is double f ? $"{f * 100,7:F1}%" : ""),8}  {r.Note}");
+        {
+            string fraction = r.Fraction is double f ? $"{f * 100,7:F1}%" : "";
+            Console.WriteLine($"{r.Name,-40} {Format(r.Value),10} {r.Unit,-9} {fraction,8}  {r.Note}");
+        }
     }
 
-    /// <summary>Three significant digits at least (0.427 ms, 27.5 ms, 183.4 GFLOP/s), so sub-millisecond steps compare.</summary>
+    /// <summary>Three significant digits at least (0.427 ms, 27.5 ms, 183.4 GFLOP/s), so
+    /// sub-millisecond steps compare.</summary>
     private static string Format(double v) => Math.Abs(v) < 10 ? v.ToString("F3") : v.ToString("F1");
 }

@@ -13,12 +13,18 @@ let generate (lines: int) =
     let sb = Text.StringBuilder()
     let fns = lines / 2 / 4
     for i in 1 .. fns do
-        sb.Append(sprintf "/// Block %d.\nlet block%d units (x: [n, k]) =\n    let h = x |> dense units |> relu\n    h |> dense %d |> tanh\n" i i (4 + i % 5)) |> ignore
+        let body = "    let h = x |> dense units |> relu\n"
+        let block =
+            sprintf "/// Block %d.\nlet block%d units (x: [n, k]) =\n%s    h |> dense %d |> tanh\n" i i body (4 + i % 5)
+        sb.Append(block) |> ignore
     let nets = (lines - fns * 4 - 8) / 3
     for i in 1 .. nets do
         let f = 1 + i % fns
-        sb.Append(sprintf "network net%d (x: [n, 16]) : [n, %d] =\n    x |> block%d 32 |> dropout 0.1\n\n" i (4 + f % 5) f) |> ignore
-    sb.Append("train net1 {\n    data = rows [ [0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0], [0] ]\n    loss = mse\n")
+        let net =
+            sprintf "network net%d (x: [n, 16]) : [n, %d] =\n    x |> block%d 32 |> dropout 0.1\n\n" i (4 + f % 5) f
+        sb.Append(net) |> ignore
+    sb.Append("train net1 {\n    data = rows [ [0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0; 0], [0] ]\n")
+      .Append("    loss = mse\n")
       .Append("    optimizer = adam { lr = 1e-3 }\n    batch = 8\n    epochs = 1\n}\n") |> ignore
     sb.ToString()
 

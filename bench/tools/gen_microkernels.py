@@ -6,6 +6,16 @@ Run from the repository root: python3 bench/tools/gen_microkernels.py
 """
 import sys
 
+def packed(indent, statements):
+    """The statements on as few lines of at most 120 characters as they fit, in order."""
+    lines, line = [], ""
+    for st in statements:
+        if line and len(indent + line + " " + st) > 120:
+            lines.append(indent + line)
+            line = ""
+        line = st if not line else line + " " + st
+    return lines + [indent + line]
+
 def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=False, hint=False):
     """sa, sb: the packed panels' strides per k step (default mr, nr); an edge kernel reads the first mr rows of
     a wider A panel or the first nr columns of a wider B panel. epi: the kernel also takes a bias row (or null) and
@@ -19,29 +29,34 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
     L = []
     panels = "" if (sa, sb) == (mr, nr) else f" Panels packed {sa} rows × {sb} columns wide (an edge tile of the {sa}×{sb} kernel)."
     if sgd:
-        L.append(f"    /// <summary>{mr}×{nr} tile of a weight gradient g = Σ_p A[:,p]·B[p,:] with {vec}, never stored: with a momentum tile")
-        L.append(f"    /// <paramref name=\"m\"/>, m' = μ·m + g and w' = w − lr·m'; without (null), w' = w − lr·g. The four tiles are in panel layout")
-        L.append(f"    /// (row stride {nr}); the same operations in the same order as the update's streaming pass (bit-identical). Adds")
-        L.append(f"    /// x − x of every result to the 16 floats at <paramref name=\"check\"/> (NaN there when one is not finite), and")
-        L.append(f"    /// prefetches the tile the driver updates next, <paramref name=\"ahead\"/> floats on in each array (0: this one), while")
-        L.append(f"    /// this one is computed.</summary>")
+        L.append(f"    /// <summary>{mr}×{nr} tile of a weight gradient g = Σ_p A[:,p]·B[p,:] with {vec}, never stored: with a")
+        L.append(f"    /// momentum tile <paramref name=\"m\"/>, m' = μ·m + g and w' = w − lr·m'; without (null), w' = w − lr·g. The")
+        L.append(f"    /// four tiles are in panel layout (row stride {nr}); the same operations in the same order as the update's")
+        L.append(f"    /// streaming pass (bit-identical). Adds x − x of every result to the 16 floats at <paramref name=\"check\"/>")
+        L.append(f"    /// (NaN there when one is not finite), and prefetches the tile the driver updates next,")
+        L.append(f"    /// <paramref name=\"ahead\"/> floats on in each array (0: this one), while this one is computed.</summary>")
     elif epi:
-        L.append(f"    /// <summary>{mr}×{nr} tile with {vec}: C[0..{mr},0..{nr}] = act(alpha·Σ_p A[:,p]·B[p,:] + beta·C + bias) with the")
-        L.append(f"    /// {nr} bias values at <paramref name=\"bias\"/> (or none when null) and act = relu when <paramref name=\"relu\"/>, else none:")
-        L.append(f"    /// the epilogue in registers, the same operations in the same order as <see cref=\"Epilogue.Apply\"/> on the stored tile.</summary>")
+        L.append(f"    /// <summary>{mr}×{nr} tile with {vec}: C[0..{mr},0..{nr}] = act(alpha·Σ_p A[:,p]·B[p,:] + beta·C + bias)")
+        L.append(f"    /// with the {nr} bias values at <paramref name=\"bias\"/> (or none when null) and act = relu when")
+        L.append(f"    /// <paramref name=\"relu\"/>, else none: the epilogue in registers, the same operations in the same order as")
+        L.append(f"    /// <see cref=\"Epilogue.Apply\"/> on the stored tile.</summary>")
     else:
-        L.append(f"    /// <summary>{mr}×{nr} tile with {vec}: C[0..{mr},0..{nr}] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).{panels}</summary>")
+        L.append(f"    /// <summary>{mr}×{nr} tile with {vec}: C[0..{mr},0..{nr}] = alpha·Σ_p A[:,p]·B[p,:] + beta·C")
+        L.append(f"    /// (beta = 0 never reads C).{panels}</summary>")
     if hint:
-        L.append(f"    /// <remarks>Prefetches rows [0, <paramref name=\"nextRows\"/>) of the B micro-panel at <paramref name=\"next\"/> ({nr} floats a row),")
-        L.append(f"    /// one row in each of the first k steps: the driver's share of the panel the next tiles read (see GemmDriver).</remarks>")
+        L.append(f"    /// <remarks>Prefetches rows [0, <paramref name=\"nextRows\"/>) of the B micro-panel at")
+        L.append(f"    /// <paramref name=\"next\"/> ({nr} floats a row), one row in each of the first k steps: the driver's share of")
+        L.append(f"    /// the panel the next tiles read (see GemmDriver).</remarks>")
     elif not sgd:
         L.append(f"    /// <remarks>Ignores the prefetch hint (<paramref name=\"next\"/>, <paramref name=\"nextRows\"/>).</remarks>")
     L.append(f"    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     extra = ", float* bias, bool relu" if epi else ""
     if sgd:
-        L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut, float mu, float lr, float* check, nint ahead)")
+        L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut,")
+        L.append(f"        float mu, float lr, float* check, nint ahead)")
     else:
-        L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta{extra}, float* next, int nextRows)")
+        L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta,")
+        L.append(f"        {extra[2:]}{', ' if extra else ''}float* next, int nextRows)")
     L.append("    {")
     for i in range(mr):
         L.append("        " + " ".join(f"{vec}<float> c{i}{j} = default;" for j in range(nv)))
@@ -68,7 +83,15 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         # The first min(kc, count) k steps, each also prefetching the given addresses (which depend on p) into L1.
         L.append(f"        for (int pre = Math.Min(kc, {count}); p < pre; p++)")
         L.append("        {")
-        L.append("            if (Sse.IsSupported) { " + " ".join(f"Sse.Prefetch0({a});" for a in addresses) + " }")
+        calls = [f"Sse.Prefetch0({a});" for a in addresses]
+        one = "            if (Sse.IsSupported) { " + " ".join(calls) + " }"
+        if len(one) <= 120:
+            L.append(one)
+        else:
+            L.append("            if (Sse.IsSupported)")
+            L.append("            {")
+            L.extend(packed("                ", calls))
+            L.append("            }")
         L.extend(step(0, 0))
         L.append(f"            pa += {sa}; pb += {sb};")
         L.append("        }")
@@ -81,7 +104,8 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         # leaves the weights as they were), last touched a step before: prefetching their lines too, so that the
         # read-for-ownership of each line is not waited for at the store, took the deep network's step (784-1024-1024-
         # 1024-10, batch 256) 23.24 → 22.67 and 22.52 → 21.91 ms (min of 18, interleaved), the 784-256-10 MLP unchanged.
-        L.append("        float* qw = w + ahead, qm = m == null ? qw : m + ahead, ow = wOut + ahead, om = mOut == null ? ow : mOut + ahead;")
+        L.append("        float* qw = w + ahead, qm = m == null ? qw : m + ahead,")
+        L.append("            ow = wOut + ahead, om = mOut == null ? ow : mOut + ahead;")
         prefetching_steps(mr * nr // 16, [f"{q} + p * 16" for q in ("qw", "qm", "ow", "om")])
     if hint:
         # A B panel read in place from a weight too big for L2 streams from L3 or memory while the first row tile uses
@@ -116,7 +140,11 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         for i in range(mr):
             for j in range(nv):
                 o = i * nr + j * width
-                L.append(f"            {{ var nm = vmu * {vec}.Load(m + {o}) + c{i}{j}; {vec}.Store(nm, mOut + {o}); var nw = {vec}.Load(w + {o}) - vlr * nm; {vec}.Store(nw, wOut + {o}); ck += (nm - nm) + (nw - nw); }}")
+                L.append("            {")
+                L.append(f"                var nm = vmu * {vec}.Load(m + {o}) + c{i}{j}; {vec}.Store(nm, mOut + {o});")
+                L.append(f"                var nw = {vec}.Load(w + {o}) - vlr * nm; {vec}.Store(nw, wOut + {o});")
+                L.append("                ck += (nm - nm) + (nw - nw);")
+                L.append("            }")
         L.append("        }")
         L.append(f"        {vec}.Store(ck, check);")
         L.append("    }")
@@ -164,7 +192,8 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
     L.append(f"            var vb = {vec}.Create(beta);")
     for i in range(mr):
         for j in range(nv):
-            L.append(f"            {vec}.Store({vec}.FusedMultiplyAdd(va, c{i}{j}, vb * {vec}.Load(c + {i} * ldc + {j*width})), c + {i} * ldc + {j*width});")
+            L.append(f"            {vec}.Store({vec}.FusedMultiplyAdd(va, c{i}{j}, vb * {vec}.Load(c + {i} * ldc + {j*width})),")
+            L.append(f"                c + {i} * ldc + {j*width});")
     L.append("        }")
     L.append("    }")
     return "\n".join(L)
@@ -212,7 +241,8 @@ for name, k in families:
     out.append("namespace Nn.Runtime.Kernels;")
     out.append("")
     if name == kernels[0][0]:
-        out.append("/// <summary>Register-tiled GEMM micro-kernels over packed panels: A panel is kc×MR (MR values per k), B panel kc×NR (NR values per k).</summary>")
+        out.append("/// <summary>Register-tiled GEMM micro-kernels over packed panels: A panel is kc×MR (MR values per k),")
+        out.append("/// B panel kc×NR (NR values per k).</summary>")
     out.append("internal static unsafe partial class GemmMicroKernels")
     out.append("{")
     out.append(kernel(*k))

@@ -5,7 +5,9 @@ open System
 open Nn.Cli.Commands
 
 /// Every command, in the order `nn --help` lists them.
-let commands: Command list = [ Check.command; Fmt.command; Summary.command; Graph.command; Train.command; Eval.command; Predict.command; Grad.command ]
+let commands: Command list =
+    [ Check.command; Fmt.command; Summary.command; Graph.command; Train.command; Eval.command; Predict.command
+      Grad.command ]
 
 let version =
     let v = typeof<Nn.Compiler.Value>.Assembly.GetName().Version
@@ -13,7 +15,8 @@ let version =
 
 let usage () =
     let width = commands |> List.map (fun c -> c.Name.Length) |> List.max
-    let lines = commands |> List.map (fun c -> sprintf "  %s  %s" (c.Name.PadRight width) c.Summary) |> String.concat "\n"
+    let lines =
+        commands |> List.map (fun c -> sprintf "  %s  %s" (c.Name.PadRight width) c.Summary) |> String.concat "\n"
     sprintf """nn %s — a language for neural networks
 
 Usage: nn COMMAND [ARGS...]      (nn COMMAND --help for a command's options and examples)

@@ -16,9 +16,11 @@ let number (x: float) =
 /// `loss 0.1234  accuracy 0.9000  val_loss ...` of an epoch.
 let measures (r: EpochReport) =
     let metrics (prefix: string) (m: Collections.Generic.IReadOnlyDictionary<string, float>) =
-        if isNull m then "" else m |> Seq.map (fun kv -> sprintf "  %s%s %s" prefix kv.Key (number kv.Value)) |> String.concat ""
+        if isNull m then ""
+        else m |> Seq.map (fun kv -> sprintf "  %s%s %s" prefix kv.Key (number kv.Value)) |> String.concat ""
     let v =
-        if r.ValidationLoss.HasValue then sprintf "  val_loss %s%s" (number r.ValidationLoss.Value) (metrics "val_" r.ValidationMetrics)
+        if r.ValidationLoss.HasValue then
+            sprintf "  val_loss %s%s" (number r.ValidationLoss.Value) (metrics "val_" r.ValidationMetrics)
         else ""
     sprintf "loss %s%s%s" (number r.TrainLoss) (metrics "" r.Metrics) v
 
@@ -26,15 +28,18 @@ let measures (r: EpochReport) =
 let compact (r: EpochReport) =
     let short (name: string) = if name = "accuracy" then "acc" else name
     let metrics (prefix: string) (m: Collections.Generic.IReadOnlyDictionary<string, float>) =
-        if isNull m then "" else m |> Seq.map (fun kv -> sprintf " %s%s %s" prefix (short kv.Key) (number kv.Value)) |> String.concat ""
+        if isNull m then ""
+        else m |> Seq.map (fun kv -> sprintf " %s%s %s" prefix (short kv.Key) (number kv.Value)) |> String.concat ""
     let v =
-        if r.ValidationLoss.HasValue then sprintf " val_loss %s%s" (number r.ValidationLoss.Value) (metrics "val_" r.ValidationMetrics)
+        if r.ValidationLoss.HasValue then
+            sprintf " val_loss %s%s" (number r.ValidationLoss.Value) (metrics "val_" r.ValidationMetrics)
         else ""
     sprintf "loss %s%s%s" (number r.TrainLoss) (metrics "" r.Metrics) v
 
 /// The plain line of an epoch: `epoch 3/10  loss ...  val_loss ...  N samples/s`.
 let epochLine (total: int) (r: EpochReport) =
-    sprintf "epoch %*d/%d  %s  %s samples/s" (string total).Length (r.Epoch + 1) total (measures r) (r.SamplesPerSec.ToString("N0", inv))
+    sprintf "epoch %*d/%d  %s  %s samples/s" (string total).Length (r.Epoch + 1) total (measures r)
+        (r.SamplesPerSec.ToString("N0", inv))
 
 /// Whether to draw a live bar: standard output is a terminal that understands cursor movement.
 let interactive =
@@ -85,5 +90,6 @@ let run (total: int) (first: int) (every: int) (quiet: bool) (body: Reporter -> 
                 body (fun r ->
                     if shown r then AnsiConsole.WriteLine(epochLine total r)
                     task.Value <- float (r.Epoch + 1)
-                    let text = sprintf "epoch %d/%d %s %s/s" (r.Epoch + 1) total (compact r) (r.SamplesPerSec.ToString("N0", inv))
+                    let rate = r.SamplesPerSec.ToString("N0", inv)
+                    let text = sprintf "epoch %d/%d %s %s/s" (r.Epoch + 1) total (compact r) rate
                     task.Description <- Markup.Escape text)))

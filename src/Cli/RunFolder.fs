@@ -96,7 +96,8 @@ let tryLock (dir: string) : IDisposable option =
         match (try Some(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, options))
                with
                | :? UnauthorizedAccessException as e ->
-                   raise (DataException(DataErrorCodes.WriteFailed, dir, sprintf "%s: cannot write here: %s" (label dir) e.Message))
+                   let msg = sprintf "%s: cannot write here: %s" (label dir) e.Message
+                   raise (DataException(DataErrorCodes.WriteFailed, dir, msg))
                | :? IOException -> None) with
         | None -> None
         | Some s when not (File.Exists path) && k < 5 ->
@@ -121,7 +122,10 @@ let lock (dir: string) : IDisposable =
     match tryLock dir with
     | Some l -> l
     | None ->
-        raise (DataException(Locked, dir, sprintf "%s: another `nn train` is writing to this run folder (it holds %s); wait for it to end, or train into another folder with --out" (label dir) LockName))
+        let msg =
+            sprintf "%s: another `nn train` is writing to this run folder (it holds %s); " (label dir) LockName
+            + "wait for it to end, or train into another folder with --out"
+        raise (DataException(Locked, dir, msg))
 
 /// A new run folder `<parent>/<yyyyMMdd-HHmmss>` (with `-2`, `-3`... when that name is taken), locked: two runs
 /// started in the same second get two folders; `<parent>/latest` points at it.
@@ -174,14 +178,18 @@ let claim (dir: string) (force: bool) : string * IDisposable =
                     sprintf "is not empty (it holds %s%s)"
                         (names |> Array.truncate 3 |> Array.map (sprintf "`%s`") |> String.concat ", ")
                         (if names.Length > 3 then sprintf " and %d more" (names.Length - 3) else "")
-            raise (DataException(Occupied, dir, sprintf "%s: the --out folder %s; continue it with --resume, replace it with --force, or choose another folder" (label dir) what))
+            let msg =
+                sprintf "%s: the --out folder %s; " (label dir) what
+                + "continue it with --resume, replace it with --force, or choose another folder"
+            raise (DataException(Occupied, dir, msg))
     Path.GetFullPath dir, held
 
 /// Writes the weights a run ended with when early stopping restored an earlier epoch (`best.safetensors`), with the
 /// checkpoint's metadata and that epoch (from 1); prediction's parameters and states only, not optimizer moments.
 let writeBest (dir: string) (values: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) (names: string seq)
               (epoch: int) (extra: (string * string) list) =
-    let tensors = [ for n in names |> Seq.distinct -> Collections.Generic.KeyValuePair(n, RawTensor.FromHost values[n]) ]
+    let tensors =
+        [ for n in names |> Seq.distinct -> Collections.Generic.KeyValuePair(n, RawTensor.FromHost values[n]) ]
     let meta = Collections.Generic.Dictionary<string, string>()
     meta["format"] <- "nn-weights-1"
     meta["epoch"] <- string epoch
@@ -228,7 +236,10 @@ let readMetrics (path: string) : Row list =
         | header :: lines ->
             let h = header.Split ','
             let col name = Array.IndexOf(h, name)
-            let names = h |> Array.filter (fun n -> not (List.contains n [ "epoch"; "loss"; "val_loss"; "lr"; "seconds" ]) && not (n.StartsWith "val_"))
+            let names =
+                h
+                |> Array.filter (fun n ->
+                    not (List.contains n [ "epoch"; "loss"; "val_loss"; "lr"; "seconds" ]) && not (n.StartsWith "val_"))
             lines |> List.map (fun l ->
                 let f = l.Split ','
                 let get name = Double.Parse(f[col name], inv)
@@ -253,11 +264,13 @@ let writeCurves (path: string) (title: string) (rows: Row list) =
             if dashed then s.LinePattern <- ScottPlot.LinePattern.Dashed
             if right then s.Axes.YAxis <- plt.Axes.Right
         add "loss" (rows |> List.map (fun r -> r.Loss) |> Array.ofList) false false
-        if rows.Head.ValLoss.IsSome then add "val_loss" (rows |> List.map (fun r -> defaultArg r.ValLoss nan) |> Array.ofList) true false
+        if rows.Head.ValLoss.IsSome then
+            add "val_loss" (rows |> List.map (fun r -> defaultArg r.ValLoss nan) |> Array.ofList) true false
         for (name, _) in rows.Head.Metrics do
-            add name (rows |> List.map (fun r -> r.Metrics |> List.find (fst >> (=) name) |> snd) |> Array.ofList) false true
+            let metric (ms: (string * float) list) = ms |> List.find (fst >> (=) name) |> snd
+            add name (rows |> List.map (fun r -> metric r.Metrics) |> Array.ofList) false true
             if rows.Head.ValLoss.IsSome then
-                add ("val_" + name) (rows |> List.map (fun r -> r.ValMetrics |> List.find (fst >> (=) name) |> snd) |> Array.ofList) true true
+                add ("val_" + name) (rows |> List.map (fun r -> metric r.ValMetrics) |> Array.ofList) true true
         plt.Title(title)
         plt.XLabel("epoch")
         plt.YLabel("loss")

@@ -51,7 +51,8 @@ let private refused (code: int, err: string) (expected: string) =
     Expect.stringStarts err expected "diagnostic"
     Expect.isFalse (err.Contains "   at ") "no stack trace"
 
-let private setMeta key value = fun (_: Dictionary<string, RawTensor>) (m: Dictionary<string, string>) -> m[key] <- value
+let private setMeta key value =
+    fun (_: Dictionary<string, RawTensor>) (m: Dictionary<string, string>) -> m[key] <- value
 
 /// The tensor with its first float replaced by `v`.
 let private poison (t: RawTensor) (v: float32) =
@@ -65,11 +66,13 @@ let tests =
     testList "Cli.Checkpoints" [
         test "--resume of a checkpoint without a weight is NN0708, not a silent re-initialisation (#16.6)" {
             refused (resume (damaged (fun t _ -> t.Remove "dense1.w" |> ignore)))
-                "run/checkpoint.safetensors: error NN0708: cannot resume: it has no `dense1.w` (a parameter of the network)"
+                "run/checkpoint.safetensors: error NN0708: cannot resume: it has no `dense1.w` \
+                 (a parameter of the network)"
         }
         test "--resume of a checkpoint without an optimizer tensor is NN0708 (#16.6)" {
             refused (resume (damaged (fun t _ -> t.Remove "dense2.b.m" |> ignore)))
-                "run/checkpoint.safetensors: error NN0708: cannot resume: it has no `dense2.b.m` (the optimizer's `m` slot of `dense2.b`)"
+                "run/checkpoint.safetensors: error NN0708: cannot resume: it has no `dense2.b.m` (the optimizer's \
+                 `m` slot of `dense2.b`)"
         }
         test "--resume of a negative epoch or step is NN0711 (#16.6)" {
             refused (resume (damaged (setMeta "epoch" "-1")))
@@ -81,11 +84,13 @@ let tests =
             refused (resume (damaged (setMeta "schedule" "")))
                 "run/checkpoint.safetensors: error NN0711: cannot resume: its `schedule` record has 0 numbers"
             refused (resume (damaged (setMeta "schedule" "1,x,0")))
-                "run/checkpoint.safetensors: error NN0711: cannot resume: its `schedule` record holds `x`, which is not a number"
+                "run/checkpoint.safetensors: error NN0711: cannot resume: its `schedule` record holds \
+                 `x`, which is not a number"
         }
         test "--resume of an empty or malformed rng is NN0711, not an internal error (#16.6)" {
             refused (resume (damaged (setMeta "rng" "")))
-                "run/checkpoint.safetensors: error NN0711: cannot resume: its `rng` record holds ``, which is not a 64-bit word in hexadecimal"
+                "run/checkpoint.safetensors: error NN0711: cannot resume: its `rng` record holds ``, \
+                 which is not a 64-bit word in hexadecimal"
             refused (resume (damaged (setMeta "rng" "1,2,3")))
                 "run/checkpoint.safetensors: error NN0711: cannot resume: its shuffling state (`rng`) has 3 words"
         }
@@ -98,22 +103,26 @@ let tests =
         test "eval and predict refuse NaN or infinite weights, naming the tensor (#16.7)" {
             let dir, run = damaged (fun t _ -> t["dense1.w"] <- poison t["dense1.w"] nanf)
             let code, out, err = nn dir [ "eval"; "xor.nn"; "--weights"; run ]
-            refused (code, err.Replace(run + "/", "run/")) "run/checkpoint.safetensors: error NN0710: `dense1.w` holds NaN at [0, 0]"
+            refused (code, err.Replace(run + "/", "run/")) "run/checkpoint.safetensors: error NN0710: \
+                                                            `dense1.w` holds NaN at [0, 0]"
             Expect.isFalse (out.Contains "loss NaN") "no NaN loss printed"
             let dir, run = damaged (fun t _ -> t["dense2.b"] <- poison t["dense2.b"] -infinityf)
             Npy.Write(Path.Combine(dir, "points.npy"), HostTensor([| 1; 2 |], [| 0f; 1f |]))
             let code, _, err = nn dir [ "predict"; "xor.nn"; "--weights"; run; "--input"; "points.npy" ]
-            refused (code, err.Replace(run + "/", "run/")) "run/checkpoint.safetensors: error NN0710: `dense2.b` holds -infinity at [0]"
+            refused (code, err.Replace(run + "/", "run/")) "run/checkpoint.safetensors: error NN0710: \
+                                                            `dense2.b` holds -infinity at [0]"
         }
         test "the temporary file of a killed checkpoint write is removed by the next resume (#16.8)" {
             let dir, run = damaged (fun _ _ -> ())
             // what a process killed inside AtomicFile.Write leaves: its pid is gone (above any Linux pid_max)
-            let stale = Path.Combine(dir, run, sprintf ".checkpoint.safetensors.2147483646.%s.tmp" (Guid.NewGuid().ToString "N"))
+            let name = sprintf ".checkpoint.safetensors.2147483646.%s.tmp" (Guid.NewGuid().ToString "N")
+            let stale = Path.Combine(dir, run, name)
             File.WriteAllBytes(stale, Array.zeroCreate 4096)
             let code, _, err = nn dir [ "train"; "xor.nn"; "--resume"; run; "--set"; "epochs=3"; "--quiet" ]
             Expect.equal code 0 (sprintf "resumed (stderr: %s)" err)
             Expect.isFalse (File.Exists stale) "the stale temporary file is gone"
             let names = Directory.GetFiles(Path.Combine(dir, run)) |> Array.map Path.GetFileName |> Array.sort
-            Expect.equal names [| "checkpoint.safetensors"; "curves.png"; "metrics.csv"; "xor.nn" |] "the run's files, nothing else"
+            Expect.equal names [| "checkpoint.safetensors"; "curves.png"; "metrics.csv"; "xor.nn" |]
+                "the run's files, nothing else"
         }
     ]

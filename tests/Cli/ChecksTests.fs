@@ -21,7 +21,10 @@ let private sandbox (files: (string * string) list) =
 
 /// The issue's XOR with a target of 2 (it trained to a loss of -107 with exit 0).
 let private badXor =
-    "network xor (x: [n, 2]) : [n, 1] =\n    x |> dense 8 |> tanh |> dense 1 |> sigmoid\n\ntrain xor {\n    data = rows [ [0; 0], [0]\n                  [0; 1], [2]\n                  [1; 0], [1]\n                  [1; 1], [0] ]\n    loss = binaryCrossEntropy\n    optimizer = sgd { lr = 0.5 }\n    epochs = 50\n}\n"
+    "network xor (x: [n, 2]) : [n, 1] =\n    x |> dense 8 |> tanh |> dense 1 |> sigmoid\n\n"
+    + "train xor {\n    data = rows [ [0; 0], [0]\n                  [0; 1], [2]\n"
+    + "                  [1; 0], [1]\n                  [1; 1], [0] ]\n"
+    + "    loss = binaryCrossEntropy\n    optimizer = sgd { lr = 0.5 }\n    epochs = 50\n}\n"
 
 [<Tests>]
 let tests =
@@ -30,14 +33,17 @@ let tests =
             let dir = sandbox [ "xor.nn", badXor ]
             let code, out, err = nn dir [ "train"; "xor.nn"; "--out"; "run" ]
             Expect.equal code 1 "exit code"
-            Expect.stringStarts err "xor.nn(6,27): error NN0545: row 2 of `rows`: the target 2 is outside [0, 1]" "the row and the value"
+            Expect.stringStarts err "xor.nn(6,27): error NN0545: row 2 of `rows`: the target 2 is outside [0, 1]"
+                "the row and the value"
             Expect.isFalse (out.Contains "epoch") "no epoch ran"
             Expect.isFalse (Directory.Exists(Path.Combine(dir, "run"))) "no run folder"
         }
 
         test "nn check: crossEntropy on scores and a trained network with several inputs are errors" {
-            let scores = "network c (x: [n, 2]) : [n, 3] =\n    x |> dense 3\n\ntrain c {\n    data = rows [ [0; 0], [1] ]\n    loss = crossEntropy\n}\n"
-            let two = "network t (a: [n, 2]) (b: [n, 1]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n\ntrain t {\n    data = rows [ [0; 0], [1] ]\n    loss = mse\n}\n"
+            let scores = "network c (x: [n, 2]) : [n, 3] =\n    x |> dense 3\n\n\
+                          train c {\n    data = rows [ [0; 0], [1] ]\n    loss = crossEntropy\n}\n"
+            let two = "network t (a: [n, 2]) (b: [n, 1]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n\n\
+                       train t {\n    data = rows [ [0; 0], [1] ]\n    loss = mse\n}\n"
             let dir = sandbox [ "scores.nn", scores; "two.nn", two ]
             let code, _, err = nn dir [ "check"; "scores.nn" ]
             Expect.equal code 1 "crossEntropy on scores"
@@ -48,7 +54,10 @@ let tests =
         }
 
         test "nn check prints warnings and exits 0" {
-            let text = "let layer (x: [n, k]) =\n    param w : [k, 3] = glorot\n    param w : [k, 3] = zeros\n    x @ w\n\nnetwork c (x: [n, 2]) : [n, 3] =\n    x |> layer |> softmax\n\ntrain c {\n    data = rows [ [0; 0], [1] ]\n    loss = softmaxCrossEntropy\n}\n"
+            let text =
+                "let layer (x: [n, k]) =\n    param w : [k, 3] = glorot\n    param w : [k, 3] = zeros\n    x @ w\n\n"
+                + "network c (x: [n, 2]) : [n, 3] =\n    x |> layer |> softmax\n\n"
+                + "train c {\n    data = rows [ [0; 0], [1] ]\n    loss = softmaxCrossEntropy\n}\n"
             let dir = sandbox [ "w.nn", text ]
             let code, out, err = nn dir [ "check"; "w.nn" ]
             Expect.equal code 0 "warnings only"

@@ -68,13 +68,15 @@ let tests =
             let code, out, err = checkBytes "empty.nn" [||]
             Expect.equal code 1 "exit code"
             Expect.equal out "" "nothing on stdout"
-            Expect.stringStarts err "empty.nn: error NN0003: the file is empty: a program needs at least one declaration" "message"
+            Expect.stringStarts err "empty.nn: error NN0003: the file is empty: a program needs \
+                                     at least one declaration" "message"
         }
 
         test "nn check on a binary file" {
             let code, _, err = checkBytes "model.nn" [| 0x7fuy; 0x45uy; 0x4cuy; 0x46uy; 0uy; 1uy; 2uy |]
             Expect.equal code 1 "exit code"
-            Expect.stringStarts err "model.nn: error NN0002: `model.nn` is not a text file (it contains NUL bytes)" "message"
+            Expect.stringStarts err "model.nn: error NN0002: `model.nn` is not a text file (it contains NUL bytes)"
+                "message"
         }
 
         test "nn check on a missing file" {
@@ -100,27 +102,31 @@ let tests =
                   "  |          ^"
                   ""
                   "bracket.nn: 1 error" ]
-            Expect.equal (err.Replace("\r\n", "\n").TrimEnd('\n').Split('\n') |> List.ofArray) expected "rendered diagnostic"
+            Expect.equal (err.Replace("\r\n", "\n").TrimEnd('\n').Split('\n') |> List.ofArray) expected
+                "rendered diagnostic"
         }
 
         test "nn check accepts every example, plain output" {
             let files = Directory.GetFiles(Path.Combine(TestUtil.repoRoot, "examples"), "*.nn") |> List.ofArray
             let code, out, err = nn TestUtil.repoRoot ("check" :: files)
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
-            Expect.equal (out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length) files.Length "one line per file"
+            Expect.equal (out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length) files.Length
+                "one line per file"
             Expect.isTrue (noEscapes out && noEscapes err) "no ANSI escapes when redirected"
         }
 
         test "nn check reports a target that does not fit the output without reading the data, exit 1" {
             let dir = tempDir ()
-            let text = "network ae (x: [n, 4]) : [n, 3] =\n    x |> dense 3\n\ntrain ae {\n    data = npy \"missing.npy\"\n    target = input\n    loss = mse\n}\n"
+            let text = "network ae (x: [n, 4]) : [n, 3] =\n    x |> dense 3\n\n\
+                        train ae {\n    data = npy \"missing.npy\"\n    target = input\n    loss = mse\n}\n"
             File.WriteAllText(Path.Combine(dir, "ae.nn"), text)
             let code, out, err = nn dir [ "check"; "ae.nn" ]
             Expect.equal code 1 "exit code"
             Expect.equal out "" "nothing on stdout"
             let err = err.Replace(Path.Combine(dir, "ae.nn"), "ae.nn").Replace("\r\n", "\n")
             let expected =
-                [ "ae.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 3] and the target is [n, 4]"
+                [ "ae.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 3] \
+                   and the target is [n, 4]"
                   "  |"
                   "6 |     target = input"
                   "  |              ^^^^^" ]
@@ -132,10 +138,12 @@ let tests =
         test "nn train of a program with a train-block error exits 1 with nn check's diagnostic and no stack trace" {
             let dir = tempDir ()
             let program (field: string) =
-                "network t (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\ntrain t {\n    data = rows [ [0; 0], [0] ]\n    loss = mse\n    " + field + "\n}\n"
+                "network t (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\n\
+                 train t {\n    data = rows [ [0; 0], [0] ]\n    loss = mse\n    " + field + "\n}\n"
             let fields =
                 [ "optimizer = adam { lr = -1 }"; "stop = earlyStopping { patience = -3 }"; "clip = norm 0"
-                  "schedule = stepDecay { every = 0 }"; "target = input"; "clip = norm -1"; "metrics = [accuracy; mse]" ]
+                  "schedule = stepDecay { every = 0 }"; "target = input"; "clip = norm -1"
+                  "metrics = [accuracy; mse]" ]
             for field in fields do
                 File.WriteAllText(Path.Combine(dir, "t.nn"), program field)
                 let checkCode, _, checkErr = nn dir [ "check"; "t.nn" ]
@@ -145,21 +153,25 @@ let tests =
                 let diagnostic (err: string) = err.Replace("\r\n", "\n").Split("\n\n").[0]
                 Expect.stringContains (diagnostic checkErr) "t.nn(7," (sprintf "at the field's line for `%s`" field)
                 Expect.equal (diagnostic trainErr) (diagnostic checkErr) (sprintf "the same diagnostic for `%s`" field)
-                Expect.isFalse (trainErr.Contains "   at " || trainErr.Contains "Exception") (sprintf "no stack trace for `%s`" field)
+                Expect.isFalse (trainErr.Contains "   at " || trainErr.Contains "Exception")
+                    (sprintf "no stack trace for `%s`" field)
             Expect.isFalse (Directory.Exists(Path.Combine(dir, "runs"))) "no run folder was made"
         }
 
         test "nn train --network checks the block's target against that network before reading data" {
             let dir = tempDir ()
             let text =
-                "network same (x: [n, 4]) : [n, 4] =\n    x |> dense 4\n\nnetwork squeeze (x: [n, 4]) : [n, 2] =\n    x |> dense 2\n\n"
+                "network same (x: [n, 4]) : [n, 4] =\n    x |> dense 4\n\n\
+                 network squeeze (x: [n, 4]) : [n, 2] =\n    x |> dense 2\n\n"
                 + "train same {\n    data = npy \"missing.npy\"\n    target = input\n    loss = mse\n}\n"
             File.WriteAllText(Path.Combine(dir, "two.nn"), text)
             let code, _, err = nn dir [ "train"; "two.nn"; "--network"; "squeeze" ]
             Expect.equal code 1 "exit code"
             let err = err.Replace(Path.Combine(dir, "two.nn"), "two.nn")
-            Expect.stringStarts err "two.nn(9,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 2] and the target is [n, 4]" "at the target"
-            Expect.stringContains err "two.nn(4,31): note: the output of `squeeze` is declared here" "a note at squeeze's output"
+            Expect.stringStarts err "two.nn(9,14): error NN0210: `mse` needs a target of the same shape, but the \
+                                     prediction is [n, 2] and the target is [n, 4]" "at the target"
+            Expect.stringContains err "two.nn(4,31): note: the output of `squeeze` is declared here"
+                "a note at squeeze's output"
             let code, _, err = nn dir [ "train"; "two.nn"; "--network"; "nothere" ]
             Expect.equal code 1 "exit code for an unknown network"
             Expect.stringContains err "has no network named `nothere` (it has `same`, `squeeze`)" "names the networks"
@@ -174,12 +186,15 @@ let tests =
         test "nn summary shows the prelude's tower and sequential by their call paths, and standardize's states" {
             let dir = tempDir ()
             try
-                let text = "network t (x: [n, 4]) : [n, 3] =\n    x |> standardize |> tower relu [16; 8] |> sequential [dense 6; tanh; dense 3]\n"
+                let text =
+                    "network t (x: [n, 4]) : [n, 3] =\n"
+                    + "    x |> standardize |> tower relu [16; 8] |> sequential [dense 6; tanh; dense 3]\n"
                 File.WriteAllText(Path.Combine(dir, "t.nn"), text)
                 let code, out, err = nn dir [ "summary"; "t.nn" ]
                 Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
                 for line in [ "tower1.dense1       [n, 16]       80"; "tower1              [n, 8]        216"
-                              "sequential1.dense2  [n, 3]        21"; "standardize1.std     [1, 4]  4"; "standardize1.mean    [1, 4]  4" ] do
+                              "sequential1.dense2  [n, 3]        21"; "standardize1.std     [1, 4]  4"
+                              "standardize1.mean    [1, 4]  4" ] do
                     Expect.stringContains out line line
             finally Directory.Delete(dir, true)
         }

@@ -21,7 +21,8 @@ let private shellLines () =
 /// A command line's words: blanks separate, double quotes group, `#` starts a comment.
 let private words (line: string) =
     let line = match line.IndexOf " #" with -1 -> line | i -> line.Substring(0, i)
-    [ for m in Regex.Matches(line, "\"([^\"]*)\"|(\\S+)") -> if m.Groups[1].Success then m.Groups[1].Value else m.Groups[2].Value ]
+    [ for m in Regex.Matches(line, "\"([^\"]*)\"|(\\S+)") ->
+          if m.Groups[1].Success then m.Groups[1].Value else m.Groups[2].Value ]
 
 /// `examples/*.nn` as the shell expands it, in `dir`.
 let private glob (dir: string) (word: string) =

@@ -36,14 +36,17 @@ let tests =
             File.WriteAllText(Path.Combine(dir, "notes.txt"), "mine")
             let code, _, err = nn dir [ "train"; example "xor.nn"; "--out"; "notes.txt"; "--set"; "epochs=1" ]
             Expect.equal code 1 "exit code"
-            Expect.equal (lines dir err) [ "notes.txt: error NN0706: cannot create the folder: a file of that name exists"; ""; "1 error" ] "message"
+            Expect.equal (lines dir err)
+                [ "notes.txt: error NN0706: cannot create the folder: a file of that name exists"; ""; "1 error" ]
+                "message"
             Expect.equal (File.ReadAllText(Path.Combine(dir, "notes.txt"))) "mine" "the file is untouched"
         }
 
         test "--out inside a file (an unwritable place) is NN0706 with exit code 1" {
             let dir = tempDir ()
             File.WriteAllText(Path.Combine(dir, "file"), "")
-            let code, _, err = nn dir [ "train"; example "xor.nn"; "--out"; Path.Combine("file", "run"); "--set"; "epochs=1" ]
+            let code, _, err =
+                nn dir [ "train"; example "xor.nn"; "--out"; Path.Combine("file", "run"); "--set"; "epochs=1" ]
             Expect.equal code 1 "exit code"
             Expect.stringStarts err (Path.Combine("file", "run") + ": error NN0706: cannot create the folder") "message"
             Expect.isFalse (err.Contains "internal error") "not an internal error"
@@ -53,7 +56,8 @@ let tests =
             for verb in [ "check"; "fmt"; "summary"; "graph"; "train"; "eval"; "predict"; "grad" ] do
                 let code, _, err = nn TestUtil.repoRoot [ verb; "--bogus"; example "xor.nn" ]
                 Expect.equal code 1 (sprintf "nn %s exit code" verb)
-                Expect.equal (err.Trim()) (sprintf "nn: unknown option `--bogus` for `nn %s` (see `nn %s --help`)" verb verb) verb
+                let expected = sprintf "nn: unknown option `--bogus` for `nn %s` (see `nn %s --help`)" verb verb
+                Expect.equal (err.Trim()) expected verb
         }
 
         test "a bare `nn` prints the usage on standard error and exits 1; `nn --bogus` is an unknown option" {
@@ -86,13 +90,15 @@ let tests =
         test "--set epochs=-3 says it must be at least 1" {
             let code, err = trainSet [ "epochs=-3" ]
             Expect.equal code 1 "exit code"
-            Expect.equal err.Head "--set(1,8): error NN0407: `epochs` must be a whole number of at least 1, got -3" "message"
+            Expect.equal err.Head "--set(1,8): error NN0407: `epochs` must be a whole number of at least 1, got -3"
+                "message"
         }
 
         test "--set epochs=abc says a whole number is expected, without a did-you-mean" {
             let code, err = trainSet [ "epochs=abc" ]
             Expect.equal code 1 "exit code"
-            Expect.equal err.Head "--set(1,8): error NN0407: `epochs` expects a whole number of at least 1, but `abc` is not a number or a defined name" "message"
+            Expect.equal err.Head "--set(1,8): error NN0407: `epochs` expects a whole number of at least 1, but `abc` \
+                                   is not a number or a defined name" "message"
         }
 
         test "an unknown loss, metric, optimizer or schedule lists the valid names under its own code" {
@@ -101,13 +107,17 @@ let tests =
                 Expect.equal code 1 set
                 Expect.equal err.Head first set
             expect "loss=foo"
-                "--set(1,6): error NN0408: unknown loss `foo` (the losses are `mse`, `mae`, `huber`, `binaryCrossEntropy`, `softmaxCrossEntropy`, `crossEntropy`)"
+                "--set(1,6): error NN0408: unknown loss `foo` (the losses are `mse`, `mae`, `huber`, \
+                 `binaryCrossEntropy`, `softmaxCrossEntropy`, `crossEntropy`)"
             expect "metrics=[acuracy]"
-                "--set(1,10): error NN0409: unknown metric `acuracy`; did you mean `accuracy`? (the metrics are `accuracy`)"
+                "--set(1,10): error NN0409: unknown metric `acuracy`; did you mean `accuracy`? (the \
+                 metrics are `accuracy`)"
             expect "optimizer=adamm { lr = 0.1 }"
-                "--set(1,11): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, `adam`, `adamW`, `rmsprop`, `adagrad`)"
+                "--set(1,11): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, \
+                 `adam`, `adamW`, `rmsprop`, `adagrad`)"
             expect "schedule=foo"
-                "--set(1,10): error NN0404: unknown schedule `foo` (the schedules are `stepDecay`, `exponential`, `cosine`, `warmup`, `reduceOnPlateau`)"
+                "--set(1,10): error NN0404: unknown schedule `foo` (the schedules are `stepDecay`, `exponential`, \
+                 `cosine`, `warmup`, `reduceOnPlateau`)"
         }
 
         test "the `N errors` footer ends every report of diagnostics" {

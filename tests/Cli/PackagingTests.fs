@@ -11,8 +11,11 @@ open Nn.Tests
 
 /// Properties of a project as `dotnet pack` evaluates it.
 let private evaluate (project: string) (names: string list) =
-    let psi = ProcessStartInfo("dotnet", WorkingDirectory = TestUtil.repoRoot, RedirectStandardOutput = true, RedirectStandardError = true)
-    for a in [ "msbuild"; project; "-p:_IsPacking=true"; "-p:Configuration=Release" ] @ (names |> List.map (sprintf "-getProperty:%s")) do
+    let psi =
+        ProcessStartInfo("dotnet", WorkingDirectory = TestUtil.repoRoot, RedirectStandardOutput = true,
+                         RedirectStandardError = true)
+    let properties = names |> List.map (sprintf "-getProperty:%s")
+    for a in [ "msbuild"; project; "-p:_IsPacking=true"; "-p:Configuration=Release" ] @ properties do
         psi.ArgumentList.Add a
     use p = Process.Start psi
     let out = p.StandardOutput.ReadToEndAsync()
@@ -44,13 +47,17 @@ let tests =
             Expect.equal packed [ "Nn.Compiler"; "Nn.Dsl"; "Nn.Runtime"; "nn" ] "packable projects"
         }
         test "the nn tool is packed per platform, framework-dependent, this machine's platform among them" {
-            let props = evaluate "src/Cli/Cli.fsproj" [ "ToolPackageRuntimeIdentifiers"; "RuntimeIdentifiers"; "SelfContained"; "PackAsTool" ]
-            let rids = props["ToolPackageRuntimeIdentifiers"].Split(';', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
+            let props =
+                evaluate "src/Cli/Cli.fsproj"
+                    [ "ToolPackageRuntimeIdentifiers"; "RuntimeIdentifiers"; "SelfContained"; "PackAsTool" ]
+            let rids =
+                props["ToolPackageRuntimeIdentifiers"].Split(';', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
             Expect.equal props["PackAsTool"] "true" "a tool"
             Expect.isFalse (List.contains "any" rids) "no package with every platform's native libraries"
             for rid in [ "linux-x64"; "linux-arm64"; "osx-arm64"; "win-x64" ] do
                 Expect.contains rids rid (sprintf "a package for %s" rid)
-            Expect.equal props["RuntimeIdentifiers"] props["ToolPackageRuntimeIdentifiers"] "restored for each platform when packing"
+            Expect.equal props["RuntimeIdentifiers"] props["ToolPackageRuntimeIdentifiers"]
+                "restored for each platform when packing"
             Expect.equal props["SelfContained"] "false" "needs the .NET runtime, does not carry it"
         }
     ]

@@ -10,7 +10,9 @@ open Nn.Tests
 
 /// Run a program with redirected output and the given environment changes (null removes a variable).
 let private run (file: string) (args: string list) (env: (string * string) list) =
-    let psi = ProcessStartInfo(file, WorkingDirectory = TestUtil.repoRoot, RedirectStandardOutput = true, RedirectStandardError = true)
+    let psi =
+        ProcessStartInfo(file, WorkingDirectory = TestUtil.repoRoot, RedirectStandardOutput = true,
+                         RedirectStandardError = true)
     for a in args do psi.ArgumentList.Add a
     for k, v in env do
         if isNull v then psi.Environment.Remove k |> ignore else psi.Environment[k] <- v
@@ -47,9 +49,11 @@ let tests =
                 // enough epochs (about a second) for the bar to be drawn at least once between refreshes
                 let command = sprintf "dotnet exec '%s' train '%s' --set epochs=100000 --out '%s'" nn xor dir
                 let code, out, _ =
-                    run script [ "-qec"; command; "/dev/null" ] [ "NO_COLOR", "1"; "TERM", "xterm"; "CI", null; "COLUMNS", "120" ]
+                    run script [ "-qec"; command; "/dev/null" ]
+                        [ "NO_COLOR", "1"; "TERM", "xterm"; "CI", null; "COLUMNS", "120" ]
                 Expect.equal code 0 (sprintf "exit code; output:\n%s" out)
-                Expect.isTrue (Text.RegularExpressions.Regex.IsMatch(out, "\\[[#-]{16}\\]")) "the bar is drawn in characters"
+                Expect.isTrue (Text.RegularExpressions.Regex.IsMatch(out, "\\[[#-]{16}\\]"))
+                    "the bar is drawn in characters"
                 Expect.isFalse (hasColour out) "no colour"
         }
 
@@ -60,7 +64,8 @@ let tests =
             Expect.isFalse (out.Contains "\u001b" || err.Contains "\u001b") "no escape codes"
             Expect.isFalse (out.Contains "an empty file is NN0003") "passed tests are not listed"
             let last = out.TrimEnd().Split('\n') |> Array.last
-            Expect.isTrue (Text.RegularExpressions.Regex.IsMatch(last.TrimEnd(), "^Tests: [1-9][0-9]* passed, 0 failed, [0-9]+ skipped$")) last
+            let summary = "^Tests: [1-9][0-9]* passed, 0 failed, [0-9]+ skipped$"
+            Expect.isTrue (Text.RegularExpressions.Regex.IsMatch(last.TrimEnd(), summary)) last
             let _, listed, _ = run "dotnet" [ "exec"; tests; "--filter"; "Dsl.SourceFile"; "--summary" ] []
             Expect.stringContains listed "an empty file is NN0003" "--summary lists them"
         }

@@ -23,11 +23,13 @@ let private copyDir (src: string) (dst: string) =
     Directory.CreateDirectory dst |> ignore
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(dst, Path.GetFileName f))
 
-let private lines (s: string) = s.Replace("\r\n", "\n").Split('\n', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
+let private lines (s: string) =
+    s.Replace("\r\n", "\n").Split('\n', StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
 let private inv = CultureInfo.InvariantCulture
 
 /// iris with a rate high enough to overfit quickly: early stopping (patience 3) ends it a few epochs after its best.
-let private earlyStopping = [ "--set"; "stop=earlyStopping { patience = 3 }"; "--set"; "optimizer=adam { lr = 0.3 }"; "--set"; "epochs=40" ]
+let private earlyStopping =
+    [ "--set"; "stop=earlyStopping { patience = 3 }"; "--set"; "optimizer=adam { lr = 0.3 }"; "--set"; "epochs=40" ]
 
 /// One such run with --quiet, shared (trained once): the folder, the run, its stdout.
 let private stopped =
@@ -40,7 +42,8 @@ let private stopped =
 /// The epoch it stopped after and the epoch it restored, from its "stopped early" line.
 let private stopEpochs (out: string) =
     let line = lines out |> List.find (fun l -> l.StartsWith "stopped early")
-    let m = Text.RegularExpressions.Regex.Match(line, @"^stopped early after epoch (\d+); restored the weights of epoch (\d+)$")
+    let pattern = @"^stopped early after epoch (\d+); restored the weights of epoch (\d+)$"
+    let m = Text.RegularExpressions.Regex.Match(line, pattern)
     Expect.isTrue m.Success (sprintf "the line says both epochs: %s" line)
     int m.Groups[1].Value, int m.Groups[2].Value
 
@@ -59,7 +62,9 @@ let private epochOf (file: string) = (SafeTensors.Read file).Metadata.["epoch"]
 /// Two `nn` processes started at once in `dir` with the same arguments: their exit codes and standard errors.
 let private together (dir: string) (args: string list) =
     let start () =
-        let psi = ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
+        let psi =
+            ProcessStartInfo("dotnet", WorkingDirectory = dir, RedirectStandardOutput = true,
+                             RedirectStandardError = true)
         for a in "exec" :: Path.Combine(AppContext.BaseDirectory, "nn.dll") :: args do psi.ArgumentList.Add a
         psi.Environment["NO_COLOR"] <- "1"
         Process.Start psi
@@ -73,7 +78,8 @@ let private together (dir: string) (args: string list) =
 [<Tests>]
 let tests =
     testList "Cli.RunFolder" [
-        test "after early stopping, eval of the run reproduces the restored epoch's validation row of metrics.csv exactly" {
+        test "after early stopping, eval of the run reproduces the restored epoch's validation \
+              row of metrics.csv exactly" {
             let dir, run, out = stopped.Force()
             let last, best = stopEpochs out
             Expect.isLessThan best last "an earlier epoch was restored"
@@ -92,10 +98,12 @@ let tests =
             // and as printed
             let code, evalOut, err = nn dir [ "eval"; "iris.nn"; "--weights"; "run" ]
             Expect.equal code 0 (sprintf "eval (stderr: %s)" err)
-            Expect.stringContains evalOut (sprintf "with %s on" (Path.Combine("run", "best.safetensors"))) "names the weights it read"
+            Expect.stringContains evalOut (sprintf "with %s on" (Path.Combine("run", "best.safetensors")))
+                "names the weights it read"
             let number (x: float) = Nn.Cli.Progress.number x
             Expect.equal (lines evalOut |> List.last)
-                (sprintf "loss %s  accuracy %s" (number rows[best].["val_loss"]) (number rows[best].["val_accuracy"])) "the printed line"
+                (sprintf "loss %s  accuracy %s" (number rows[best].["val_loss"]) (number rows[best].["val_accuracy"]))
+                "the printed line"
         }
 
         test "predict and the embedding API load the restored weights; the checkpoint keeps the last epoch's" {
@@ -110,11 +118,13 @@ let tests =
             let stored = (SafeTensors.Read bestFile).["dense1.w"].ToHost().Data
             Expect.equal w stored "LoadSession(run folder) has best.safetensors' weights"
             let predict weights =
-                let code, o, err = nn dir [ "predict"; "iris.nn"; "--weights"; weights; "--input"; "data/iris.csv"; "--out"; "p.csv" ]
+                let code, o, err =
+                    nn dir [ "predict"; "iris.nn"; "--weights"; weights; "--input"; "data/iris.csv"; "--out"; "p.csv" ]
                 Expect.equal code 0 (sprintf "predict (stderr: %s)" err)
                 File.ReadAllText(Path.Combine(dir, "p.csv"))
             let fromRun = predict "run"
-            Expect.equal fromRun (predict (Path.Combine("run", "best.safetensors"))) (sprintf "predict of the run is epoch %d's" best)
+            Expect.equal fromRun (predict (Path.Combine("run", "best.safetensors")))
+                (sprintf "predict of the run is epoch %d's" best)
             Expect.notEqual fromRun (predict (Path.Combine("run", "checkpoint.safetensors"))) "not the last epoch's"
         }
 
@@ -123,17 +133,21 @@ let tests =
             let last, best = stopEpochs quietOut
             let q = lines quietOut
             Expect.isMatch q[0] (sprintf "^epoch +%d/40  loss " last) "--quiet: first the last epoch"
-            Expect.equal q[1] (sprintf "stopped early after epoch %d; restored the weights of epoch %d" last best) "then how it ended"
+            Expect.equal q[1] (sprintf "stopped early after epoch %d; restored the weights of epoch %d" last best)
+                "then how it ended"
             Expect.stringStarts q[2] "trained `iris` in " "then the time"
             Expect.equal q[3] "run folder: run" "the folder"
-            Expect.stringStarts q[4] (sprintf "  best.safetensors         the weights of epoch %d (restored)" best) "the restored weights"
-            Expect.stringStarts q[5] (sprintf "  checkpoint.safetensors   the full state after epoch %d: what --resume continues" last) "the last state"
+            Expect.stringStarts q[4] (sprintf "  best.safetensors         the weights of epoch %d (restored)" best)
+                "the restored weights"
+            Expect.stringStarts q[5] (sprintf "  checkpoint.safetensors   the full state after epoch %d: \
+                                               what --resume continues" last) "the last state"
             let code, full, err = nn dir ([ "train"; "iris.nn" ] @ earlyStopping @ [ "--out"; "loud" ])
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
             let f = lines full
             let at = f |> List.findIndex (fun l -> l.StartsWith "stopped early")
             let noSpeed (l: string) = Text.RegularExpressions.Regex.Replace(l, @"[\d,]+ samples/s$", "")
-            Expect.equal (noSpeed f[at - 1]) (noSpeed q[0]) "without --quiet the last epoch's line comes right before, too"
+            Expect.equal (noSpeed f[at - 1]) (noSpeed q[0])
+                "without --quiet the last epoch's line comes right before, too"
             Expect.equal f[at] q[1] "the same line"
             let tail (ls: string list) = ls |> List.skipWhile (fun l -> not (l.StartsWith "trained")) |> List.skip 2
             Expect.equal (tail f) (tail q) "the same file list"
@@ -143,11 +157,14 @@ let tests =
             let dir = sandbox [ "xor.nn" ]
             let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=2"; "--out"; "r"; "--quiet" ]
             Expect.equal code 0 (sprintf "first run (stderr: %s)" err)
-            let files = [ "checkpoint.safetensors"; "metrics.csv"; "curves.png" ] |> List.map (fun f -> Path.Combine(dir, "r", f))
+            let files =
+                [ "checkpoint.safetensors"; "metrics.csv"; "curves.png" ]
+                |> List.map (fun f -> Path.Combine(dir, "r", f))
             let before = files |> List.map File.ReadAllBytes
             let code, out, err = nn dir [ "train"; "xor.nn"; "--resume"; "r" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
-            Expect.equal (out.Trim()) "the run of `xor` in r is complete: 2 of 2 epochs are done (raise `epochs` to go on, e.g. --set epochs=4); nothing to train" "message"
+            Expect.equal (out.Trim()) "the run of `xor` in r is complete: 2 of 2 epochs are done (raise `epochs` to go \
+                                       on, e.g. --set epochs=4); nothing to train" "message"
             Expect.equal (files |> List.map File.ReadAllBytes) before "no file rewritten"
             let code, out, _ = nn dir [ "train"; "xor.nn"; "--resume"; "r"; "--set"; "epochs=3"; "--quiet" ]
             Expect.equal code 0 "raising epochs goes on"
@@ -159,26 +176,31 @@ let tests =
             copyDir run copy
             let code, out, err = nn sdir [ "train"; "iris.nn"; "--resume"; Path.GetFileName copy ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
-            Expect.stringContains out (sprintf "is complete: early stopping ended it after epoch %d (validationLoss did not improve for 3 epochs" last) "stopped early is complete"
+            Expect.stringContains out (sprintf "is complete: early stopping ended it after epoch %d (validationLoss \
+                                                did not improve for 3 epochs" last) "stopped early is complete"
             Expect.equal (epochOf (Path.Combine(copy, "checkpoint.safetensors"))) (string last) "not trained"
             // a run whose best.safetensors is missing (an older nn) gets it from its checkpoint
             File.Delete(Path.Combine(copy, "best.safetensors"))
             let code, out, _ = nn sdir [ "train"; "iris.nn"; "--resume"; Path.GetFileName copy ]
             Expect.equal code 0 "exit code"
             Expect.stringContains out (sprintf "wrote the weights early stopping restored (epoch %d)" best) "says so"
-            Expect.equal (tensorBytes (Path.Combine(copy, "best.safetensors")) "dense1.w") (tensorBytes (Path.Combine(run, "best.safetensors")) "dense1.w") "the same weights"
+            Expect.equal (tensorBytes (Path.Combine(copy, "best.safetensors")) "dense1.w")
+                (tensorBytes (Path.Combine(run, "best.safetensors")) "dense1.w") "the same weights"
         }
 
         test "--resume continues from the last epoch's full state when an earlier epoch was restored" {
             let dir = sandbox [ "iris.nn"; "data/iris.csv" ]
             // patience 20: the run ends by its epochs, with its best epoch (8 of 10, and of 12) restored
             let settings = [ "--set"; "stop=earlyStopping { patience = 20 }"; "--set"; "optimizer=adam { lr = 0.3 }" ]
-            let code, _, err = nn dir ([ "train"; "iris.nn" ] @ settings @ [ "--set"; "epochs=12"; "--out"; "full"; "--quiet" ])
+            let code, _, err =
+                nn dir ([ "train"; "iris.nn" ] @ settings @ [ "--set"; "epochs=12"; "--out"; "full"; "--quiet" ])
             Expect.equal code 0 (sprintf "uninterrupted run (stderr: %s)" err)
-            let code, out, err = nn dir ([ "train"; "iris.nn" ] @ settings @ [ "--set"; "epochs=10"; "--out"; "part"; "--quiet" ])
+            let code, out, err =
+                nn dir ([ "train"; "iris.nn" ] @ settings @ [ "--set"; "epochs=10"; "--out"; "part"; "--quiet" ])
             Expect.equal code 0 (sprintf "first part (stderr: %s)" err)
             Expect.isMatch out @"restored the weights of epoch \d+, the best `validationLoss` of the run" "restored"
-            Expect.isTrue (File.Exists(Path.Combine(dir, "full", "best.safetensors"))) "the full run restored an epoch too"
+            Expect.isTrue (File.Exists(Path.Combine(dir, "full", "best.safetensors")))
+                "the full run restored an epoch too"
             let code, out, err = nn dir [ "train"; "iris.nn"; "--resume"; "part"; "--set"; "epochs=12" ]
             Expect.equal code 0 (sprintf "resumed (stderr: %s)" err)
             Expect.stringContains out "resuming `iris` after epoch 10 of 12 from part" "from the last epoch"
@@ -198,11 +220,14 @@ let tests =
             let code, out, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=5"; "--out"; "r"; "--quiet" ]
             Expect.equal code 1 "refused"
             Expect.equal out "" "nothing trained"
-            Expect.stringStarts err "r: error NN0760: the --out folder already holds a run of `xor` (20 epochs done); continue it with --resume, replace it with --force, or choose another folder" "message"
+            Expect.stringStarts err "r: error NN0760: the --out folder already holds a run of `xor` (20 epochs done); \
+                                     continue it with --resume, replace it with --force, \
+                                     or choose another folder" "message"
             Expect.equal (File.ReadAllBytes ck) before "the run is intact"
             let code, _, err = nn dir [ "train"; "xor.nn"; "--out"; Path.Combine(dir, "r") + "/"; "--quiet" ]
             Expect.equal code 1 "refused by its full path"
-            Expect.stringStarts err (sprintf "%s: error NN0760: the --out folder already holds a run" (Path.Combine(dir, "r"))) "the path once"
+            let expected = sprintf "%s: error NN0760: the --out folder already holds a run" (Path.Combine(dir, "r"))
+            Expect.stringStarts err expected "the path once"
             let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=25"; "--out"; "r"; "--resume"; "--quiet" ]
             Expect.equal code 0 (sprintf "--out with --resume continues it (stderr: %s)" err)
             Expect.equal (epochOf ck) "25" "continued"
@@ -218,7 +243,8 @@ let tests =
             Expect.stringStarts err "notes: error NN0760: the --out folder is not empty (it holds `todo.txt`)" "message"
             let code, _, err = nn dir [ "train"; "xor.nn"; "--out"; "xor.nn"; "--quiet" ]
             Expect.equal code 1 "a file"
-            Expect.stringStarts err "xor.nn: error NN0706: cannot create the folder: a file of that name exists" "message"
+            Expect.stringStarts err "xor.nn: error NN0706: cannot create the folder: a file of that name exists"
+                "message"
             Expect.equal (File.ReadAllText(Path.Combine(dir, "notes", "todo.txt"))) "keep me" "nothing lost"
         }
 
@@ -238,7 +264,9 @@ let tests =
             let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=4"; "--out"; "r"; "--quiet" ]
             Expect.equal code 0 (sprintf "a stale lock file is taken over (stderr: %s)" err)
             Expect.isFalse (File.Exists lockFile) "and removed at the end"
-            let code, _, _ = nnWith [ "NN_EXIT_AFTER_EPOCH", "2" ] dir [ "train"; "xor.nn"; "--set"; "epochs=4"; "--out"; "k"; "--quiet" ]
+            let code, _, _ =
+                nnWith [ "NN_EXIT_AFTER_EPOCH", "2" ] dir
+                    [ "train"; "xor.nn"; "--set"; "epochs=4"; "--out"; "k"; "--quiet" ]
             Expect.equal code 3 "killed after epoch 2"
             let code, out, err = nn dir [ "train"; "xor.nn"; "--resume"; "k"; "--quiet" ]
             Expect.equal code 0 (sprintf "resumed after the kill (stderr: %s)" err)
@@ -249,18 +277,23 @@ let tests =
         test "two trains into one folder at once: exactly one succeeds" {
             let dir = sandbox [ "xor.nn" ]
             let results = together dir [ "train"; "xor.nn"; "--out"; "same"; "--quiet" ]
-            Expect.equal (results |> List.map fst |> List.sort) [ 0; 1 ] (sprintf "one trained, one was refused: %A" results)
+            Expect.equal (results |> List.map fst |> List.sort) [ 0; 1 ]
+                (sprintf "one trained, one was refused: %A" results)
             let refusal = results |> List.find (fun (c, _) -> c = 1) |> snd
-            Expect.isTrue (refusal.Contains "error NN0761" || refusal.Contains "error NN0760") (sprintf "a coded refusal: %s" refusal)
+            Expect.isTrue (refusal.Contains "error NN0761" || refusal.Contains "error NN0760")
+                (sprintf "a coded refusal: %s" refusal)
         }
     
         test "two trains started at once without --out get a folder each" {
             let dir = sandbox [ "xor.nn" ]
             let results = together dir [ "train"; "xor.nn"; "--set"; "epochs=3"; "--quiet" ]
             Expect.equal (results |> List.map fst) [ 0; 0 ] (sprintf "both trained: %A" results)
-            let runs = Directory.GetDirectories(Path.Combine(dir, "runs", "xor")) |> Array.filter (fun d -> Path.GetFileName d <> "latest")
+            let runs =
+                Directory.GetDirectories(Path.Combine(dir, "runs", "xor"))
+                |> Array.filter (fun d -> Path.GetFileName d <> "latest")
             Expect.equal runs.Length 2 "two run folders"
             for r in runs do
-                Expect.equal (File.ReadAllLines(Path.Combine(r, "metrics.csv")).Length) 4 (sprintf "%s: its own 3 epochs" r)
+                Expect.equal (File.ReadAllLines(Path.Combine(r, "metrics.csv")).Length) 4
+                    (sprintf "%s: its own 3 epochs" r)
         }
     ]

@@ -44,12 +44,14 @@ let tests =
                 "2 |     let y = 1"
                 "  |     ^^^" ]
         case "let f x =\n    x + 1\n    x + 2" [
-                "m.nn(3,5): error NN0103: this line starts a second expression in the block; only the last line of a block is its result"
+                "m.nn(3,5): error NN0103: this line starts a second expression in the block; only the last line of a \
+                 block is its result"
                 "  |"
                 "3 |     x + 2"
                 "  |     ^" ]
         case "let f x =\nx" [
-                "m.nn(2,1): error NN0103: this line must be indented more than column 1 to belong to the definition above"
+                "m.nn(2,1): error NN0103: this line must be indented more than column 1 to belong to the definition \
+                 above"
                 "  |"
                 "2 | x"
                 "  | ^" ]
@@ -146,7 +148,8 @@ let tests =
                 "1 | open data.nn"
                 "  |      ^^^^" ]
         case "param w : [2] = zeros" [
-                "m.nn(1,1): error NN0101: expected a declaration (`let`, `network`, `train` or `open`), but found `param`"
+                "m.nn(1,1): error NN0101: expected a declaration (`let`, `network`, `train` or `open`), but found \
+                 `param`"
                 "  |"
                 "1 | param w : [2] = zeros"
                 "  | ^^^^^" ]
@@ -161,7 +164,8 @@ let tests =
                 "1 | let x = fun -> 1"
                 "  |             ^^" ]
         case "let x = if a then b" [
-                "m.nn(1,20): error NN0101: expected `else`: `if c then a else b` needs both branches, but the file ended"
+                "m.nn(1,20): error NN0101: expected `else`: `if c then a else b` needs both branches, but the file \
+                 ended"
                 "  |"
                 "1 | let x = if a then b"
                 "  |                    ^" ]
@@ -237,17 +241,20 @@ let tests =
                 match Parser.parseProgram "m.nn" text with
                 | Result.Error [ d ] ->
                     Expect.equal d.Code "NN0003" text
-                    Expect.equal (Diagnostic.render (fun _ -> Some text) d) "m.nn: error NN0003: the file is empty: a program needs at least one declaration" "render"
+                    Expect.equal (Diagnostic.render (fun _ -> Some text) d)
+                        "m.nn: error NN0003: the file is empty: a program needs at least one declaration" "render"
                 | r -> failtestf "got %A" r
         }
         test "a diagnostic about a whole file never reads that file (a 150 MB checkpoint was read as text, #16.7)" {
-            let d = Diagnostic.error "NN0702" (Span.make "model.safetensors" (0, 0) (0, 0)) "the header length is too large"
+            let d =
+                Diagnostic.error "NN0702" (Span.make "model.safetensors" (0, 0) (0, 0)) "the header length is too large"
             let rendered = Diagnostic.render (fun f -> failtestf "the source of %s was read" f) d
             Expect.equal rendered "model.safetensors: error NN0702: the header length is too large" "no excerpt"
         }
         test "parseExpr rejects trailing text" {
             match Parser.parseExpr "e" "a b )" with
-            | Result.Error [ d ] -> Expect.equal (d.Code, d.Message) ("NN0101", "unexpected `)` after the end of the expression") "diag"
+            | Result.Error [ d ] ->
+                Expect.equal (d.Code, d.Message) ("NN0101", "unexpected `)` after the end of the expression") "diag"
             | r -> failtestf "got %A" r
         }
     ]

@@ -43,7 +43,9 @@ let tests =
                 }
         ]
         test "canonical layout" {
-            let source = "let  f x=x+1\nnetwork m (x:[n,2]):[n,1]=\n  x\n  |> dense 1 |>relu\ntrain m {batch=4;epochs=10; optimizer = adam {lr=1e-3}}"
+            let source =
+                "let  f x=x+1\nnetwork m (x:[n,2]):[n,1]=\n  x\n  |> dense 1 |>relu\n"
+                + "train m {batch=4;epochs=10; optimizer = adam {lr=1e-3}}"
             let expected =
                 String.concat "\n" [
                     "let f x = x + 1"
@@ -61,8 +63,12 @@ let tests =
             Expect.equal (fmt source) expected "formatted"
         }
         test "state declarations keep their optional shape" {
-            let source = "let f x =\n  state c:[3]=constant 2.0\n  state   m=mean 0 x // adapted\n  state s : [1,3] = sumAll x\n  x - m"
-            let expected = "let f x =\n    state c : [3] = constant 2.0\n    state m = mean 0 x // adapted\n    state s : [1, 3] = sumAll x\n    x - m\n"
+            let source =
+                "let f x =\n  state c:[3]=constant 2.0\n  state   m=mean 0 x // adapted\n"
+                + "  state s : [1,3] = sumAll x\n  x - m"
+            let expected =
+                "let f x =\n    state c : [3] = constant 2.0\n    state m = mean 0 x // adapted\n"
+                + "    state s : [1, 3] = sumAll x\n    x - m\n"
             Expect.equal (fmt source) expected "formatted"
             Expect.equal (fmt expected) expected "idempotent"
         }
@@ -71,11 +77,13 @@ let tests =
         }
         test "comments stay where they were" {
             let source = "// header\n\n/// doc\nlet x = 1 // one\n// before y\nlet y = [ 1 // first\n          2 ]\n"
-            let expected = "// header\n\n/// doc\nlet x = 1 // one\n\n// before y\nlet y = [ 1 // first\n          2 ]\n"
+            let expected =
+                "// header\n\n/// doc\nlet x = 1 // one\n\n// before y\nlet y = [ 1 // first\n          2 ]\n"
             Expect.equal (fmt source) expected "formatted"
         }
         test "formatExpr prints one line" {
-            Expect.equal (Printer.formatExpr (exprOk "fun x->x.[0..1,*] |>f (-1) { a=1 }")) "fun x -> x.[0..1, *] |> f (-1) { a = 1 }" "expr"
+            Expect.equal (Printer.formatExpr (exprOk "fun x->x.[0..1,*] |>f (-1) { a=1 }"))
+                "fun x -> x.[0..1, *] |> f (-1) { a = 1 }" "expr"
         }
         test "negative arguments and subtractions print back as written" {
             let source = "let y = x |> clip -1.0 1.0 |> f -(a + b) - g-1 - -c\n"
@@ -84,7 +92,8 @@ let tests =
             Expect.equal (parseOk expected) (parseOk source) "same AST"
         }
         test "numbers print back to the same value and kind" {
-            for (v, isInt, text) in [ 1.0, true, "1"; 1.0, false, "1.0"; 0.001, false, "1e-3"; 0.05, false, "0.05"; 1e20, false, "1e20"; 255.0, false, "255.0" ] do
+            for (v, isInt, text) in [ 1.0, true, "1"; 1.0, false, "1.0"; 0.001, false, "1e-3"; 0.05, false, "0.05"
+                                      1e20, false, "1e20"; 255.0, false, "255.0" ] do
                 Expect.equal (Printer.formatNumber v isInt) text (string v)
         }
         test "numbers keep the source's spelling" {

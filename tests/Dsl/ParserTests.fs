@@ -24,7 +24,8 @@ let tests =
 
         test "precedence follows F#" {
             Expect.equal (exprOk "a + b * c ** d ** e |> f x")
-                (inf "|>" (inf "+" (id "a") (inf "*" (id "b") (inf "**" (id "c") (inf "**" (id "d") (id "e"))))) (app (id "f") (id "x")))
+                (inf "|>" (inf "+" (id "a") (inf "*" (id "b") (inf "**" (id "c") (inf "**" (id "d") (id "e")))))
+                     (app (id "f") (id "x")))
                 "tree"
         }
         test "prefix minus binds tighter than **, application tighter than prefix" {
@@ -38,11 +39,16 @@ let tests =
             Expect.equal (exprOk "a -b") (app (id "a") (neg (id "b"))) "a -b applies a value too, as in F#"
             Expect.equal (exprOk "a - -b") (inf "-" (id "a") (neg (id "b"))) "a - -b"
             Expect.equal (exprOk "x |> clip -1.0 1.0")
-                (inf "|>" (id "x") (app (app (id "clip") (neg (Number(1.0, false, sp)))) (Number(1.0, false, sp)))) "clip -1.0 1.0"
+                (inf "|>" (id "x") (app (app (id "clip") (neg (Number(1.0, false, sp)))) (Number(1.0, false, sp))))
+                "clip -1.0 1.0"
             Expect.equal (exprOk "f -(g x) -y.[0]")
-                (app (app (id "f") (neg (Paren(app (id "g") (id "x"), sp)))) (neg (Slice(id "y", [ Index(num 0, sp) ], sp)))) "atoms with postfix forms"
-            Expect.equal (exprOk "f -x ** 2") (inf "**" (app (id "f") (neg (id "x"))) (num 2)) "application binds tighter than **"
-            Expect.equal (exprOk "fun x -> x") (Lambda([ { Name = "x"; Shape = None; Span = sp } ], id "x", sp)) "-> is not a negation"
+                (app (app (id "f") (neg (Paren(app (id "g") (id "x"), sp))))
+                     (neg (Slice(id "y", [ Index(num 0, sp) ], sp))))
+                "atoms with postfix forms"
+            Expect.equal (exprOk "f -x ** 2") (inf "**" (app (id "f") (neg (id "x"))) (num 2))
+                "application binds tighter than **"
+            Expect.equal (exprOk "fun x -> x") (Lambda([ { Name = "x"; Shape = None; Span = sp } ], id "x", sp))
+                "-> is not a negation"
         }
         test "a -x on a continuation line is not an argument" {
             Expect.equal (exprOk "a\n  -b") (inf "-" (id "a") (id "b")) "subtraction across lines"
@@ -52,7 +58,8 @@ let tests =
                 (inf "|>" (id "a") (inf ">>" (id "f") (inf "=" (id "g") (id "h")))) "tree"
         }
         test "not and && and ||" {
-            Expect.equal (exprOk "not a && b || c") (inf "||" (inf "&&" (Prefix("not", id "a", sp)) (id "b")) (id "c")) "tree"
+            Expect.equal (exprOk "not a && b || c") (inf "||" (inf "&&" (Prefix("not", id "a", sp)) (id "b")) (id "c"))
+                "tree"
         }
         test "a name starting with not is a name" { Expect.equal (exprOk "nothing") (id "nothing") "ident" }
         test "a tuple in a list is one item" {
@@ -75,7 +82,8 @@ let tests =
         }
         test "numbers know whether they were integers" {
             Expect.equal (exprOk "[1; 1.0; 1e-3; 2E5]")
-                (List([ Number(1.0, true, sp); Number(1.0, false, sp); Number(0.001, false, sp); Number(200000.0, false, sp) ], sp)) "numbers"
+                (List([ Number(1.0, true, sp); Number(1.0, false, sp); Number(0.001, false, sp)
+                        Number(200000.0, false, sp) ], sp)) "numbers"
         }
         test "strings with escapes" {
             Expect.equal (exprOk "\"a\\\"b\\n\\u0041\"") (String("a\"b\nA", sp)) "string"
@@ -86,7 +94,8 @@ let tests =
         }
         test "slices" {
             Expect.equal (exprOk "x.[0..1, *, 2, ..3, 1..]")
-                (Slice(id "x", [ Range(Some(num 0), Some(num 1), sp); All sp; Index(num 2, sp); Range(None, Some(num 3), sp); Range(Some(num 1), None, sp) ], sp))
+                (Slice(id "x", [ Range(Some(num 0), Some(num 1), sp); All sp; Index(num 2, sp)
+                                 Range(None, Some(num 3), sp); Range(Some(num 1), None, sp) ], sp))
                 "slice"
         }
         test "lambdas with annotated parameters" {
@@ -120,11 +129,15 @@ let tests =
             | e -> failtestf "got %A" e
         }
         test "state declarations: with a shape and an initializer, or an expression with an optional shape" {
-            let p = parseOk "let f x =\n    state c : [3] = zeros\n    state mean = mean 0 x\n    state s : [1, 3] = sumAll x\n    x"
+            let p =
+                parseOk ("let f x =\n    state c : [3] = zeros\n    state mean = mean 0 x\n"
+                         + "    state s : [1, 3] = sumAll x\n    x")
             match body p with
             | Block([ StateStmt c; StateStmt m; StateStmt s ], Ident("x", _), _) ->
-                Expect.equal (c.Name, c.Shape |> Option.map (fun a -> a.Dims), c.Value) ("c", Some [ num 3 ], id "zeros") "buffer"
-                Expect.equal (m.Name, m.Shape, m.Value) ("mean", None, app (app (id "mean") (num 0)) (id "x")) "adapted, no shape"
+                Expect.equal (c.Name, c.Shape |> Option.map (fun a -> a.Dims), c.Value)
+                    ("c", Some [ num 3 ], id "zeros") "buffer"
+                Expect.equal (m.Name, m.Shape, m.Value) ("mean", None, app (app (id "mean") (num 0)) (id "x"))
+                    "adapted, no shape"
                 Expect.equal (s.Shape |> Option.map (fun a -> a.Dims)) (Some [ num 1; num 3 ]) "adapted with a shape"
             | e -> failtestf "got %A" e
         }
@@ -175,7 +188,8 @@ let tests =
         }
         test "infix nodes carry the operator's span" {
             match exprOk "a  |> b" with
-            | Infix(_, _, _, opSpan, _) -> Expect.isTrue (Span.same opSpan (Span.make "t.nn" (1, 4) (1, 6))) (string opSpan)
+            | Infix(_, _, _, opSpan, _) ->
+                Expect.isTrue (Span.same opSpan (Span.make "t.nn" (1, 4) (1, 6))) (string opSpan)
             | _ -> failtest "infix"
         }
         test "CRLF line endings" {

@@ -57,7 +57,8 @@ let tests =
             match Printer.formatSource "gen.nn" once with
             | Result.Ok twice -> (twice = once) || failtestf "round trip changed:\n%s" once
             | Result.Error ds -> failtestf "%s" (once + "\n" + render once ds))
-        testPropertyWithConfig config "random text never throws" (fun (s: string) -> answers (if isNull s then "" else s))
+        testPropertyWithConfig config "random text never throws" (fun (s: string) ->
+            answers (if isNull s then "" else s))
         testPropertyWithConfig config "random bytes decoded as text never throw" (fun (bytes: byte[]) ->
             answers (Text.Encoding.UTF8.GetString(if isNull bytes then [||] else bytes)))
         testPropertyWithConfig config "mutated examples never throw" (fun (seed: int) -> answers (mutate seed))

@@ -21,7 +21,11 @@ let tests =
             | Result.Ok _ -> failtest "expected NN0107"
         }
         test "a 10,000-line file parses fast" {
-            let text = String.concat "\n" [ for i in 1 .. 2500 -> sprintf "/// f%d\nlet f%d x =\n    let y = x * %d.5 + 1\n    y |> relu |> dense 3\n" i i i ]
+            let text =
+                String.concat "\n" [
+                    for i in 1 .. 2500 ->
+                        sprintf "/// f%d\nlet f%d x =\n    let y = x * %d.5 + 1\n    y |> relu |> dense 3\n" i i i
+                ]
             let sw = Stopwatch.StartNew()
             let p = parseOk text
             Expect.equal p.Decls.Length 2500 "declarations"
@@ -34,7 +38,8 @@ let tests =
             | _ -> failtest "shape"
         }
         test "a 1 MB comment and a 1 MB string parse" {
-            let p = parseOk ("// " + String.replicate 1000000 "x" + "\nlet s = \"" + String.replicate 1000000 "y" + "\"")
+            let p =
+                parseOk ("// " + String.replicate 1000000 "x" + "\nlet s = \"" + String.replicate 1000000 "y" + "\"")
             Expect.equal p.Decls.Length 1 "one decl"
         }
     ]

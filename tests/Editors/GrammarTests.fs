@@ -14,7 +14,13 @@ open Nn.Tests.TestUtil
 
 type Rule =
     | Match of regex: Regex * name: string * captures: Map<int, string>
-    | Region of start: Regex * finish: Regex * name: string * beginCaptures: Map<int, string> * endCaptures: Map<int, string> * patterns: Lazy<Rule list>
+    | Region of
+        start: Regex *
+        finish: Regex *
+        name: string *
+        beginCaptures: Map<int, string> *
+        endCaptures: Map<int, string> *
+        patterns: Lazy<Rule list>
 
 let grammarPath = Path.Combine(repoRoot, "editors", "vscode", "syntaxes", "nn.tmLanguage.json")
 
@@ -31,7 +37,8 @@ let private captures (e: JsonElement) (name: string) =
     | _ -> Map.empty
 
 /// `captures` apply to begin and end; `beginCaptures`/`endCaptures` override them.
-let private merge (a: Map<int, string>) (b: Map<int, string>) = Map.fold (fun (m: Map<int, string>) k v -> m.Add(k, v)) a b
+let private merge (a: Map<int, string>) (b: Map<int, string>) =
+    Map.fold (fun (m: Map<int, string>) k v -> m.Add(k, v)) a b
 
 let private compile (source: string) = Regex(source, RegexOptions.CultureInvariant)
 
@@ -40,7 +47,8 @@ let rec private rules (patterns: JsonElement) : Rule list =
     [ for p in patterns.EnumerateArray() do
         match str p "include" with
         | null -> yield! rule p
-        | inc when inc.StartsWith "#" -> yield! rule (grammar.Value.GetProperty("repository").GetProperty(inc.Substring 1))
+        | inc when inc.StartsWith "#" ->
+            yield! rule (grammar.Value.GetProperty("repository").GetProperty(inc.Substring 1))
         | "$self" -> yield! rules (grammar.Value.GetProperty "patterns")
         | inc -> failwithf "unsupported include %s" inc ]
 
@@ -51,7 +59,8 @@ and private rule (p: JsonElement) : Rule list =
     | null, b ->
         let both = captures p "captures"
         let inner = match p.TryGetProperty "patterns" with | true, ps -> lazy (rules ps) | _ -> lazy []
-        [ Region(compile b, compile (str p "end"), str p "name", merge both (captures p "beginCaptures"), merge both (captures p "endCaptures"), inner) ]
+        [ Region(compile b, compile (str p "end"), str p "name", merge both (captures p "beginCaptures"),
+                 merge both (captures p "endCaptures"), inner) ]
     | _ -> failwith "a rule with both match and begin"
 
 /// Every regex source in the grammar (match, begin, end), with its JSON path.
@@ -61,10 +70,12 @@ let allRegexes () =
             match e.ValueKind with
             | JsonValueKind.Object ->
                 for p in e.EnumerateObject() do
-                    if (p.Name = "match" || p.Name = "begin" || p.Name = "end") && p.Value.ValueKind = JsonValueKind.String then
+                    if (p.Name = "match" || p.Name = "begin" || p.Name = "end")
+                       && p.Value.ValueKind = JsonValueKind.String then
                         yield path + "." + p.Name, p.Value.GetString()
                     else yield! walk (path + "." + p.Name) p.Value
-            | JsonValueKind.Array -> for i, x in Seq.indexed (e.EnumerateArray()) do yield! walk (sprintf "%s[%d]" path i) x
+            | JsonValueKind.Array ->
+                for i, x in Seq.indexed (e.EnumerateArray()) do yield! walk (sprintf "%s[%d]" path i) x
             | _ -> ()
         }
     walk "" grammar.Value |> List.ofSeq
@@ -129,16 +140,21 @@ let tokenize (lines: string[]) : string list[][] =
          yield scopes |]
 
 /// True when the character has a scope starting with `prefix`.
-let has (scopes: string list) (prefix: string) = scopes |> List.exists (fun s -> s.StartsWith(prefix, StringComparison.Ordinal))
+let has (scopes: string list) (prefix: string) =
+    scopes |> List.exists (fun s -> s.StartsWith(prefix, StringComparison.Ordinal))
 
 // ---- what the examples should look like: an oracle written without the grammar ----
 
 let private keywords = set [ "let"; "param"; "state"; "network"; "train"; "open"; "fun"; "if"; "then"; "else"; "not" ]
-let private declarers = Map [ "let", "entity.name.function"; "network", "entity.name.type"; "train", "entity.name.type"; "param", "variable.other.parameter"; "state", "variable.other.parameter" ]
+let private declarers =
+    Map [ "let", "entity.name.function"; "network", "entity.name.type"; "train", "entity.name.type"
+          "param", "variable.other.parameter"; "state", "variable.other.parameter" ]
 
 /// Names the prelude defines (`let NAME` at the start of a line of prelude.nn).
 let preludeNames =
-    Regex.Matches(Nn.Compiler.Prelude.source, @"(?m)^let\s+([A-Za-z_][\w']*)") |> Seq.map (fun m -> m.Groups[1].Value) |> List.ofSeq
+    Regex.Matches(Nn.Compiler.Prelude.source, @"(?m)^let\s+([A-Za-z_][\w']*)")
+    |> Seq.map (fun m -> m.Groups[1].Value)
+    |> List.ofSeq
 
 /// The compiler's built-ins, the prelude's functions, and `input` (bound only inside a `train` block's `target`).
 let builtinNames = Nn.Compiler.Builtins.Table.allNames @ preludeNames @ [ "input" ] |> List.distinct
@@ -152,7 +168,8 @@ let expectations (line: string) =
     let mutable i = 0
     while i < comment do
         if line[i] = '"' then
-            if inString then strings[strings.Count - 1] <- (fst strings[strings.Count - 1], i + 1) else strings.Add((i, line.Length))
+            if inString then strings[strings.Count - 1] <- (fst strings[strings.Count - 1], i + 1)
+            else strings.Add((i, line.Length))
             inString <- not inString
         elif not inString && i + 1 < line.Length && line[i] = '/' && line[i + 1] = '/' then comment <- i
         i <- i + 1
@@ -161,13 +178,20 @@ let expectations (line: string) =
     let shapes = Regex.Matches(code, @":\s*\[[^\]]*\]") |> Seq.map (fun m -> m.Index, m.Index + m.Length) |> List.ofSeq
     let inShape k = shapes |> List.exists (fun (a, b) -> k > a && k < b)
     [ if comment < line.Length then
-        let kind = if line.Substring(comment).StartsWith "///" then "comment.line.documentation" else "comment.line.double-slash"
+        let kind =
+            if line.Substring(comment).StartsWith "///" then "comment.line.documentation"
+            else "comment.line.double-slash"
         yield comment, line.Length - comment, kind, "comment"
       for (a, b) in strings do yield a, b - a, "string.quoted.double", "string"
       let words = Regex.Matches(code, @"(?<![\w.'])[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*") |> List.ofSeq
       for wi, m in List.indexed words do
         if not (inStr m.Index) then
-          let prev = if wi > 0 && code.Substring(words[wi - 1].Index + words[wi - 1].Length, m.Index - words[wi - 1].Index - words[wi - 1].Length).Trim() = "" then words[wi - 1].Value else ""
+          let prev =
+              if wi > 0 then
+                  let before = words[wi - 1]
+                  let gap = code.Substring(before.Index + before.Length, m.Index - before.Index - before.Length)
+                  if gap.Trim() = "" then before.Value else ""
+              else ""
           let w = m.Value
           if declarers.ContainsKey prev then yield m.Index, m.Length, declarers[prev], "a declared name"
           elif inShape m.Index then yield m.Index, m.Length, "variable.other.dimension", "a dimension"
@@ -192,8 +216,9 @@ let problems (file: string) =
                 if prefix = "" then not (has first "support." || has first "keyword." || has first "entity.")
                 else has first prefix && has last prefix
             if not ok then
-                yield sprintf "%s(%d,%d): %s `%s` should be %s but has [%s]" (Path.GetFileName file) (n + 1) (col + 1) what token
-                          (if prefix = "" then "unhighlighted" else prefix + "*") (String.Join(", ", first)) ]
+                let wanted = if prefix = "" then "unhighlighted" else prefix + "*"
+                yield sprintf "%s(%d,%d): %s `%s` should be %s but has [%s]" (Path.GetFileName file) (n + 1) (col + 1)
+                          what token wanted (String.Join(", ", first)) ]
 
 /// The scopes at the start of `word`'s first occurrence in a one-line program.
 let scopesOf (line: string) (word: string) =
@@ -207,7 +232,8 @@ let tests =
         test "every regex compiles with .NET" {
             let bad =
                 allRegexes ()
-                |> List.choose (fun (path, re) -> try Regex(re) |> ignore; None with e -> Some(sprintf "%s: %s" path e.Message))
+                |> List.choose (fun (path, re) ->
+                    try Regex(re) |> ignore; None with e -> Some(sprintf "%s: %s" path e.Message))
             Expect.isEmpty bad "regexes .NET cannot compile"
             Expect.isGreaterThan (allRegexes ()).Length 20 "the grammar has its rules"
         }
@@ -242,7 +268,8 @@ let tests =
             let s = (tokenize [| line |])[0]
             let at (w: string) = line.IndexOf(w, StringComparison.Ordinal)
             Expect.isTrue (has (s[at "n,"]) "variable.other.dimension") "dimension variable"
-            Expect.isTrue (has (s[at "784"]) "meta.shape.nn" && has (s[at "784"]) "constant.numeric") "fixed size in a shape"
+            Expect.isTrue (has (s[at "784"]) "meta.shape.nn" && has (s[at "784"]) "constant.numeric")
+                "fixed size in a shape"
             Expect.isTrue (has (s[at "true"]) "constant.language.boolean") "boolean"
             Expect.isTrue (has (s[at "b.csv"]) "string.quoted.double") "string after an escaped quote"
             Expect.isTrue (has (s[at "1e-3" + 3]) "constant.numeric.float") "exponent"

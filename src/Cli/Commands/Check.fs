@@ -46,7 +46,8 @@ let run (files: string list) =
             memoryWarnings c
             let nets = c.Networks |> List.map (fun n -> n.Decl.Name) |> String.concat ", "
             let warned = match c.Warnings.Length with 0 -> "" | 1 -> "; 1 warning" | k -> sprintf "; %d warnings" k
-            printfn "%s: ok (%d network%s%s%s)" f c.Networks.Length (if c.Networks.Length = 1 then "" else "s") (if nets = "" then "" else ": " + nets) warned
+            printfn "%s: ok (%d network%s%s%s)" f c.Networks.Length (if c.Networks.Length = 1 then "" else "s")
+                (if nets = "" then "" else ": " + nets) warned
         | Error ds ->
             failed <- true
             Output.report (Some f) (Output.sourcesFrom Map.empty) ds

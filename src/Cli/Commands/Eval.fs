@@ -47,7 +47,10 @@ let evaluate (exec: IStepExecutor) (graphs: StepGraphs) (data: Nn.Runtime.Data.D
 /// and metrics, computed as the trainer computes a validation row of metrics.csv.
 let measure (a: Args) =
     let file = fileArg "eval" a
-    let weights = match a.Get "--weights" with Some w -> w | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
+    let weights =
+        match a.Get "--weights" with
+        | Some w -> w
+        | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
     applyThreads a
     let c = compile file
     let td, env = trainBlock c (a.Get "--train")
@@ -69,7 +72,8 @@ let measureArgs (args: string list) = measure (parseArgs "eval" spec args)
 let run (a: Args) =
     let network, weights, what, loss, metrics = measure a
     printfn "evaluated `%s` with %s on %s" network weights what
-    printfn "loss %s%s" (Progress.number loss) (metrics |> List.map (fun (n, v) -> sprintf "  %s %s" n (Progress.number v)) |> String.concat "")
+    printfn "loss %s%s" (Progress.number loss)
+        (metrics |> List.map (fun (n, v) -> sprintf "  %s %s" n (Progress.number v)) |> String.concat "")
     0
 
 let command: Command =

@@ -57,7 +57,12 @@ let private readInput (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: C
         let features =
             match block |> Option.map (TrainPlan.config c) with
             | Some { Data = TrainConfig.Csv(_, cols, _) } when not cols.IsEmpty ->
-                cols |> List.map (function TrainConfig.ByName n -> ColumnRef.ByName n | TrainConfig.ByIndex i -> ColumnRef.ByIndex i) |> ResizeArray :> Collections.Generic.IReadOnlyList<_>
+                cols
+                |> List.map (function
+                    | TrainConfig.ByName n -> ColumnRef.ByName n
+                    | TrainConfig.ByIndex i -> ColumnRef.ByIndex i)
+                |> ResizeArray
+                :> Collections.Generic.IReadOnlyList<_>
             | _ -> null
         (Csv.Read(path, CsvSpec(features, null))).Features
     elif lower.EndsWith ".idx" || lower.Contains "-ubyte" then Idx.Read path
@@ -124,7 +129,10 @@ let private rowList (rows: int list) =
 
 let run (a: Args) =
     let file = fileArg "predict" a
-    let weights = match a.Get "--weights" with Some w -> w | None -> fail "`nn predict` needs --weights W (a checkpoint or a run folder)"
+    let weights =
+        match a.Get "--weights" with
+        | Some w -> w
+        | None -> fail "`nn predict` needs --weights W (a checkpoint or a run folder)"
     let input = match a.Get "--input" with Some x -> x | None -> fail "`nn predict` needs --input X.(npy|csv|idx)"
     applyThreads a
     let c = compile file
@@ -183,11 +191,13 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
             [ "row"; "input"; "class"; "p" ],
             [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; predicted cl p[i]; number (Array.max p[i]) ] ]
         | _ -> [ "row"; "input"; "output" ], [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; cells out i ] ]
-    printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s") (Path.GetFileName input)
+    printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s")
+        (Path.GetFileName input)
         (if classes.IsSome then ": the predicted class and the class probabilities" else "")
     Summary.table header rows |> List.iter (printfn "%s")
     if out.Rows > shown then
-        printfn "... %d more rows%s" (out.Rows - shown) (if a.Has "--out" then "" else " (write them all with --out Y.csv)")
+        printfn "... %d more rows%s" (out.Rows - shown)
+            (if a.Has "--out" then "" else " (write them all with --out Y.csv)")
     if not bad.IsEmpty then
         printfn "%s of %s held NaN or infinite values: their outputs are NaN and their class is empty (--allow-nan)"
             (rowList bad) (Path.GetFileName input)

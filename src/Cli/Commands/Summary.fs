@@ -75,7 +75,8 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
                 [ path; string n.Shape; thousands ps ])
         table [ "layer call"; "output shape"; "parameters" ] rows |> List.iter add
         add ""
-    let rows = parameters |> List.map (fun p -> [ p.Name; string p.Shape; thousands (count p.Shape); string p.Attrs.Init ])
+    let rows =
+        parameters |> List.map (fun p -> [ p.Name; string p.Shape; thousands (count p.Shape); string p.Attrs.Init ])
     table [ "parameter"; "shape"; "count"; "init" ] rows |> List.iter add
     if not states.IsEmpty then
         add ""

@@ -272,7 +272,10 @@ let formatSource (file: string) (text: string) : Result<string, Diagnostic list>
         let out = render comments (Some text) program
         let noPos = Span.make file (0, 0) (0, 0)
         match Parser.parseProgramWithComments file out with
-        | Result.Ok(again, commentsAgain) when again = program && List.length commentsAgain = List.length comments -> Result.Ok out
+        | Result.Ok(again, commentsAgain) when again = program && List.length commentsAgain = List.length comments ->
+            Result.Ok out
         | _ ->
-            Result.Error [ Diagnostic.error "NN0190" noPos
-                               "the formatter could not lay out this file without changing it; the file was left as it is (please report this)" ]
+            let msg =
+                "the formatter could not lay out this file without changing it; the file was left as it is "
+                + "(please report this)"
+            Result.Error [ Diagnostic.error "NN0190" noPos msg ]

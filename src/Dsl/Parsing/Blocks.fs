@@ -49,7 +49,9 @@ let paramBinding: P<ParamBinding> =
         let start = pos stream
         let col = int stream.Column
         let p =
-            kw "param" >>. withLimit col (tuple3 (name "a parameter name") (onside >>. sym ":" >>. shape) (onside >>. sym "=" >>. expr))
+            kw "param"
+            >>. withLimit col (tuple3 (name "a parameter name") (onside >>. sym ":" >>. shape)
+                                      (onside >>. sym "=" >>. expr))
         let r = p stream
         if r.Status <> ReplyStatus.Ok then Reply(r.Status, r.Error)
         else
@@ -62,7 +64,9 @@ let stateBinding: P<StateBinding> =
         let start = pos stream
         let col = int stream.Column
         let p =
-            kw "state" >>. withLimit col (tuple3 (name "a state name") (opt (onside >>. sym ":" >>. shape)) (onside >>. sym "=" >>. expr))
+            kw "state"
+            >>. withLimit col (tuple3 (name "a state name") (opt (onside >>. sym ":" >>. shape))
+                                      (onside >>. sym "=" >>. expr))
         let r = p stream
         if r.Status <> ReplyStatus.Ok then Reply(r.Status, r.Error)
         else
@@ -84,8 +88,8 @@ let private block: P<Expr> =
         let outer = stream.UserState.Limit
         if stream.IsEndOfStream then Reply(ReplyStatus.Error, expected "an expression")
         elif atNewLine stream && int stream.Column <= outer then
-            fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream)
-                              (sprintf "this line must be indented more than column %d to belong to the definition above" outer))
+            let msg = sprintf "this line must be indented more than column %d to belong to the definition above" outer
+            fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream) msg)
         else
             let start = pos stream
             let col = int stream.Column
@@ -95,21 +99,28 @@ let private block: P<Expr> =
             while result.IsNone do
                 let depth = stream.UserState.Depth
                 anchorHere stream |> ignore
-                if peekKw stream "let" || peekKw stream "param" || peekKw stream "state" || (stream.Match "///" && not stream.UserState.Doc.IsEmpty) then
+                if peekKw stream "let" || peekKw stream "param" || peekKw stream "state"
+                   || (stream.Match "///" && not stream.UserState.Doc.IsEmpty) then
                     let r = withLimit col statement stream
                     if r.Status <> ReplyStatus.Ok then result <- Some(Reply(r.Status, r.Error))
                     else
                         stmts.Add r.Result
                         stream.UserState <- { stream.UserState with Depth = depth }
-                        let s, len = (match r.Result with LetStmt l -> l.Span, 3 | ParamStmt p -> p.Span, 5 | StateStmt st -> st.Span, 5)
+                        let s, len =
+                            match r.Result with
+                            | LetStmt l -> l.Span, 3
+                            | ParamStmt p -> p.Span, 5
+                            | StateStmt st -> st.Span, 5
                         lastStmt <- Span.make s.File (s.Start.Line, s.Start.Column) (s.Start.Line, s.Start.Column + len)
                         if not (atNewLine stream && int stream.Column = col) then
-                            if atNewLine stream && not stream.IsEndOfStream && int stream.Column > outer && not (isCloser stream) then
-                                result <- Some(fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream)
-                                                                 (sprintf "this line should line up with the block above it at column %d" col)))
+                            if atNewLine stream && not stream.IsEndOfStream && int stream.Column > outer
+                               && not (isCloser stream) then
+                                let msg = sprintf "this line should line up with the block above it at column %d" col
+                                result <- Some(fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream) msg))
                             elif stream.IsEndOfStream || atNewLine stream then
-                                result <- Some(fatal stream (Diagnostic.error Codes.expectedExpr lastStmt
-                                                                 "this block ends with a statement: its last line must be the result expression"))
+                                let msg =
+                                    "this block ends with a statement: its last line must be the result expression"
+                                result <- Some(fatal stream (Diagnostic.error Codes.expectedExpr lastStmt msg))
                             else result <- Some(Reply(ReplyStatus.Error, expected "the end of the line"))
                 else
                     let r = withLimit col expr stream
@@ -118,7 +129,8 @@ let private block: P<Expr> =
                          && int stream.Column <= col && not (isCloser stream) then
                         let msg =
                             if int stream.Column = col then
-                                "this line starts a second expression in the block; only the last line of a block is its result"
+                                "this line starts a second expression in the block; "
+                                + "only the last line of a block is its result"
                             else sprintf "this line should line up with the block above it at column %d" col
                         result <- Some(fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream) msg))
                     elif stmts.Count = 0 then result <- Some r

@@ -22,7 +22,8 @@ let private network (doc: string option) : P<Decl> =
         if r.Status <> ReplyStatus.Ok then Reply(r.Status, r.Error)
         else
             let ((n, nSpan), inputs, output, b) = r.Result
-            Reply(NetworkDecl { Doc = doc; Name = n; NameSpan = nSpan; Inputs = inputs; Output = output; Body = b; Span = spanTo stream start })
+            Reply(NetworkDecl { Doc = doc; Name = n; NameSpan = nSpan; Inputs = inputs; Output = output; Body = b
+                                Span = spanTo stream start })
 
 /// syntax: train name { field = value ... }
 let private train: P<Decl> =

@@ -23,7 +23,8 @@ let closing (closer: string) (what: string) (openSpan: Span) : P<unit> =
         else
             let found = if stream.IsEndOfStream then "but the file ended" else "but found " + describeNext stream
             fatal stream
-                (Diagnostic.error Codes.unclosed (nextTokenSpan stream) (sprintf "expected `%s` to close the %s, %s" closer what found)
+                (Diagnostic.error Codes.unclosed (nextTokenSpan stream)
+                     (sprintf "expected `%s` to close the %s, %s" closer what found)
                  |> Diagnostic.withNote (Some openSpan) (sprintf "the %s opened here" what))
 
 /// Items separated by `;` or written one per line, each line starting at the first item's column.
@@ -52,8 +53,8 @@ let items (item: P<'a>) (closer: char) (what: string) : P<'a list> =
                     elif stream.Peek() = closer || stream.IsEndOfStream || not (atNewLine stream) then
                         result <- Some(Reply(List.ofSeq acc))
                     elif int stream.Column <> col && ")]}".IndexOf(stream.Peek()) < 0 then
-                        result <- Some(fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream)
-                                                         (sprintf "this line should line up with the first %s at column %d" what col)))
+                        let msg = sprintf "this line should line up with the first %s at column %d" what col
+                        result <- Some(fatal stream (Diagnostic.error Codes.offside (nextTokenSpan stream) msg))
                     elif int stream.Column <> col then result <- Some(Reply(List.ofSeq acc))
             result.Value
 
@@ -86,7 +87,8 @@ let param: P<Param> =
     onside
     >>. choice [
         spanned (token identRaw) |>> fun (name, span) -> { Name = name; Shape = None; Span = span }
-        bracketed "(" ")" "parameter" (pipe2 (token identRaw <?> "a parameter name") (sym ":" >>. shape) (fun n s -> n, s)) .>> ws
+        bracketed "(" ")" "parameter"
+            (pipe2 (token identRaw <?> "a parameter name") (sym ":" >>. shape) (fun n s -> n, s)) .>> ws
         |>> fun ((name, shp), span) -> { Name = name; Shape = Some shp; Span = span }
     ]
     <?> "a parameter"
@@ -162,7 +164,8 @@ let private negativeArg: P<Expr> =
             let (l, c) = pos stream
             stream.Skip()
             let r = (atomRaw >>= postfix .>> ws) stream
-            if r.Status = ReplyStatus.Ok then Reply(Prefix("-", r.Result, Span.union (spanOf stream (l, c) (l, c + 1)) r.Result.Span))
+            if r.Status = ReplyStatus.Ok then
+                Reply(Prefix("-", r.Result, Span.union (spanOf stream (l, c) (l, c + 1)) r.Result.Span))
             elif r.Status = ReplyStatus.FatalError then r
             else
                 stream.BacktrackTo state
@@ -171,7 +174,8 @@ let private negativeArg: P<Expr> =
 
 /// syntax: f x y — application by juxtaposition, left associative; `f -x` passes `-x` (negativeArg).
 let application: P<Expr> =
-    pipe2 atom (many (atom <|> negativeArg)) (List.fold (fun f a -> App(f, a, Span.union (f: Expr).Span (a: Expr).Span)))
+    pipe2 atom (many (atom <|> negativeArg))
+        (List.fold (fun f a -> App(f, a, Span.union (f: Expr).Span (a: Expr).Span)))
 
 /// syntax: fun x (y: [n, k]) -> body
 let lambda: P<Expr> =
@@ -203,7 +207,8 @@ let private afterOp (infix: bool) (len: int) (deepens: bool) : P<Span> =
         let startIndex = stream.Index - int64 len
         let startCol = c - len
         let newLine = l > us.EndLine
-        if newLine && startCol + len + 1 <= us.Limit && startIndex <> us.Anchor then Reply(ReplyStatus.Error, NoErrorMessages)
+        if newLine && startCol + len + 1 <= us.Limit && startIndex <> us.Anchor then
+            Reply(ReplyStatus.Error, NoErrorMessages)
         // As in F#, `-x` starting a line is a negation that starts a new line of the block, not `... - x`.
         elif newLine && infix && len = 1 && stream.Peek(-1) = '-' && stream.Peek() <> ' ' && startCol <= us.Limit then
             Reply(ReplyStatus.Error, NoErrorMessages)
@@ -238,7 +243,8 @@ do
         opp.AddOperator(PrefixOperator(op, after, 9, true, (), fun opSpan e -> Prefix(op, e, Span.union opSpan e.Span)))
     prefix "-" (afterOp false 1 true)
     // `not` is a word: `nothing` is a name, not `not hing`.
-    prefix "not" (fun stream -> if isIdChar (stream.Peek()) then Reply(ReplyStatus.Error, NoErrorMessages) else afterOp false 3 true stream)
+    prefix "not" (fun stream ->
+        if isIdChar (stream.Peek()) then Reply(ReplyStatus.Error, NoErrorMessages) else afterOp false 3 true stream)
     opp.TermParser <- choice [ lambda; ifThenElse; application ]
     opExprRef.Value <- opp.ExpressionParser
 

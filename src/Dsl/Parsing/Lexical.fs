@@ -49,7 +49,8 @@ let initialState file =
 
 let pos (stream: CharStream<UState>) = int stream.Line, int stream.Column
 
-let spanOf (stream: CharStream<UState>) (start: int * int) (stop: int * int) = Span.make stream.UserState.File start stop
+let spanOf (stream: CharStream<UState>) (start: int * int) (stop: int * int) =
+    Span.make stream.UserState.File start stop
 
 /// The span from `start` to the end of the last token consumed.
 let spanTo (stream: CharStream<UState>) (start: int * int) =
@@ -199,7 +200,9 @@ let nested (p: P<'a>) : P<'a> =
         if stream.UserState.Depth >= Codes.maxNesting then
             fatal stream (Diagnostic.error Codes.tooDeep (nextTokenSpan stream)
                               (sprintf "brackets are nested more than %d levels deep" Codes.maxNesting))
-        else scoped (fun us -> { us with Depth = us.Depth + 1 }) (fun outer us -> { us with Depth = outer.Depth }) p stream
+        else
+            scoped (fun us -> { us with Depth = us.Depth + 1 }) (fun outer us -> { us with Depth = outer.Depth })
+                p stream
 
 // ---------------------------------------------------------------------------------------------
 // Tokens. Raw parsers stop right after the token; `token` marks its end and skips the blanks after it.
@@ -265,14 +268,15 @@ let numberRaw: P<float * bool> =
                 digits ()
             let e = stream.Peek()
             if (e = 'e' || e = 'E')
-               && (Char.IsDigit(stream.Peek 1) || ((stream.Peek 1 = '+' || stream.Peek 1 = '-') && Char.IsDigit(stream.Peek 2))) then
+               && (Char.IsDigit(stream.Peek 1)
+                   || ((stream.Peek 1 = '+' || stream.Peek 1 = '-') && Char.IsDigit(stream.Peek 2))) then
                 isInt <- false
                 stream.Skip 2
                 digits ()
             let text = stream.ReadFrom token
             if isIdStart (stream.Peek()) then
-                fatal stream (Diagnostic.error Codes.unexpected (nextTokenSpan stream)
-                                  (sprintf "a number cannot be followed directly by a letter: `%s%c`" text (stream.Peek())))
+                let msg = sprintf "a number cannot be followed directly by a letter: `%s%c`" text (stream.Peek())
+                fatal stream (Diagnostic.error Codes.unexpected (nextTokenSpan stream) msg)
             else
                 let v = Double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture)
                 if Double.IsInfinity v then
@@ -295,8 +299,9 @@ let stringRaw: P<string> =
                     stream.Skip()
                     result <- Some(Reply(sb.ToString()))
                 elif ch = '\n' || ch = '\r' || stream.IsEndOfStream then
-                    result <- Some(fatal stream (Diagnostic.error Codes.unterminated (spanOf stream (l, c) (l, c + 1))
-                                                     "this string is never closed: add a `\"` before the end of the line"))
+                    let msg = "this string is never closed: add a `\"` before the end of the line"
+                    let span = spanOf stream (l, c) (l, c + 1)
+                    result <- Some(fatal stream (Diagnostic.error Codes.unterminated span msg))
                 elif ch = '\\' then
                     let (el, ec) = pos stream
                     let esc = stream.Peek 1
@@ -314,8 +319,10 @@ let stringRaw: P<string> =
                             stream.Skip 6
                         else
                             let shown = if esc = '\uffff' || Char.IsControl esc then "\\" else sprintf "\\%c" esc
-                            result <- Some(fatal stream (Diagnostic.error Codes.badEscape (spanOf stream (el, ec) (el, ec + shown.Length))
-                                                             (sprintf "`%s` is not a valid escape; use \\n, \\t, \\r, \\0, \\\\, \\\" or \\uXXXX" shown)))
+                            let escapes = "\\n, \\t, \\r, \\0, \\\\, \\\" or \\uXXXX"
+                            let msg = sprintf "`%s` is not a valid escape; use %s" shown escapes
+                            let span = spanOf stream (el, ec) (el, ec + shown.Length)
+                            result <- Some(fatal stream (Diagnostic.error Codes.badEscape span msg))
                 else
                     sb.Append ch |> ignore
                     stream.Skip()

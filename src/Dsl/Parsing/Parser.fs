@@ -52,20 +52,29 @@ let private convert (stream: CharStream<UState>) (err: ErrorMessageList) : Diagn
 let private children (e: Expr) : Expr list =
     let stmtExprs =
         function
-        | LetStmt l -> l.Body :: (l.Params |> List.collect (fun p -> p.Shape |> Option.map (fun s -> s.Dims) |> Option.defaultValue []))
+        | LetStmt l ->
+            l.Body
+            :: (l.Params |> List.collect (fun p -> p.Shape |> Option.map (fun s -> s.Dims) |> Option.defaultValue []))
         | ParamStmt p -> p.Init :: p.Shape.Dims
         | StateStmt st -> st.Value :: (st.Shape |> Option.map (fun s -> s.Dims) |> Option.defaultValue [])
     match e with
     | Number _ | String _ | Bool _ | Ident _ -> []
     | App(f, a, _) -> [ f; a ]
-    | Lambda(ps, b, _) -> b :: (ps |> List.collect (fun p -> p.Shape |> Option.map (fun s -> s.Dims) |> Option.defaultValue []))
+    | Lambda(ps, b, _) ->
+        b :: (ps |> List.collect (fun p -> p.Shape |> Option.map (fun s -> s.Dims) |> Option.defaultValue []))
     | Infix(_, l, r, _, _) -> [ l; r ]
     | Prefix(_, x, _) | Paren(x, _) | Member(x, _, _) -> [ x ]
     | List(xs, _) | Tuple(xs, _) -> xs
     | Record(fs, _) -> fs |> List.map (fun f -> f.Value)
     | If(c, a, b, _) -> [ c; a; b ]
     | Slice(t, rs, _) ->
-        t :: (rs |> List.collect (function All _ -> [] | Index(i, _) -> [ i ] | Range(lo, hi, _) -> List.choose id [ lo; hi ]))
+        let bounds =
+            rs
+            |> List.collect (function
+                | All _ -> []
+                | Index(i, _) -> [ i ]
+                | Range(lo, hi, _) -> List.choose id [ lo; hi ])
+        t :: bounds
     | Block(ss, r, _) -> r :: List.collect stmtExprs ss
 
 /// Later stages walk the tree recursively; refuse trees deeper than Codes.maxDepth (a 1 MB line of
@@ -78,7 +87,8 @@ let private checkDepth (roots: Expr list) : Diagnostic option =
         let (e, d) = stack.Pop()
         if d > Codes.maxDepth then
             let s = e.Span
-            found <- Some(Diagnostic.error Codes.tooDeep (Span.make s.File (s.Start.Line, s.Start.Column) (s.Start.Line, s.Start.Column + 1))
+            let first = Span.make s.File (s.Start.Line, s.Start.Column) (s.Start.Line, s.Start.Column + 1)
+            found <- Some(Diagnostic.error Codes.tooDeep first
                                 (sprintf "this expression is nested more than %d levels deep" Codes.maxDepth))
         else for c in children e do stack.Push((c, d + 1))
     found
@@ -101,7 +111,8 @@ let private onLargeStack (f: unit -> 'a) : 'a =
     if isNull error then result else raise error
 
 let private internalError file (e: exn) =
-    [ Diagnostic.error "NN0199" (Span.make file (0, 0) (0, 0)) (sprintf "the parser failed unexpectedly (%s); please report this" e.Message) ]
+    let msg = sprintf "the parser failed unexpectedly (%s); please report this" e.Message
+    [ Diagnostic.error "NN0199" (Span.make file (0, 0) (0, 0)) msg ]
 
 let private newStream file (text: string) =
     Nn.Dsl.Parsing.Blocks.install ()
@@ -150,7 +161,8 @@ let private run file (text: string) : Result<Program * Comment list, Diagnostic 
                     if w.Status <> ReplyStatus.Ok then fail w
     if diags.Count > 0 then Result.Error(List.ofSeq diags)
     elif decls.Count = 0 then
-        Result.Error [ Diagnostic.error Codes.emptyFile (Span.make file (0, 0) (0, 0)) "the file is empty: a program needs at least one declaration" ]
+        let msg = "the file is empty: a program needs at least one declaration"
+        Result.Error [ Diagnostic.error Codes.emptyFile (Span.make file (0, 0) (0, 0)) msg ]
     else Result.Ok({ File = file; Decls = List.ofSeq decls }, List.rev stream.UserState.Comments)
 
 /// Parse a whole file, keeping its comments (for the formatter). Never throws.

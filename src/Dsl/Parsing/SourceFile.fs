@@ -13,9 +13,11 @@ let private strictUtf8 = UTF8Encoding(false, true)
 /// Check text already in memory (the REPL, tests): NUL bytes mean binary, blank means empty.
 let check (path: string) (text: string) : Result<string, Diagnostic> =
     if text.IndexOf '\000' >= 0 then
-        Result.Error(Diagnostic.error Codes.notText (noPos path) (sprintf "`%s` is not a text file (it contains NUL bytes)" path))
+        let msg = sprintf "`%s` is not a text file (it contains NUL bytes)" path
+        Result.Error(Diagnostic.error Codes.notText (noPos path) msg)
     elif String.IsNullOrWhiteSpace text then
-        Result.Error(Diagnostic.error Codes.emptyFile (noPos path) "the file is empty: a program needs at least one declaration")
+        Result.Error(
+            Diagnostic.error Codes.emptyFile (noPos path) "the file is empty: a program needs at least one declaration")
     else Ok text
 
 /// Read a source file as UTF-8 (a byte-order mark is skipped).
@@ -26,8 +28,14 @@ let read (path: string) : Result<string, Diagnostic> =
     else
         try
             let bytes = File.ReadAllBytes path
-            let start = if bytes.Length >= 3 && bytes[0] = 0xEFuy && bytes[1] = 0xBBuy && bytes[2] = 0xBFuy then 3 else 0
-            match (try Some(strictUtf8.GetString(bytes, start, bytes.Length - start)) with :? DecoderFallbackException -> None) with
+            let start =
+                if bytes.Length >= 3 && bytes[0] = 0xEFuy && bytes[1] = 0xBBuy && bytes[2] = 0xBFuy then 3 else 0
+            let decoded =
+                try
+                    Some(strictUtf8.GetString(bytes, start, bytes.Length - start))
+                with :? DecoderFallbackException ->
+                    None
+            match decoded with
             | None -> fail Codes.notText (sprintf "`%s` is not a text file (it is not valid UTF-8)" path)
             | Some text -> check path text
         with

@@ -24,7 +24,8 @@ internal sealed class Checkpoint
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>A checkpoint from its parts.</summary>
-    public Checkpoint(string filePath, IReadOnlyList<string> names, Dictionary<string, RawTensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    public Checkpoint(string filePath, IReadOnlyList<string> names, Dictionary<string, RawTensor> tensors,
+        IReadOnlyDictionary<string, string> metadata)
     {
         FilePath = filePath; Names = names; _tensors = tensors; Metadata = metadata;
     }
@@ -33,7 +34,8 @@ internal sealed class Checkpoint
     /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
     public RawTensor this[string name] => _tensors.TryGetValue(name, out var t) ? t
         : throw new DataException(DataErrorCodes.CheckpointMissingTensor, FilePath,
-            $"{DataException.NameOf(FilePath)}: no tensor named `{name}`; the checkpoint holds {(Names.Count == 0 ? "no tensors" : string.Join(", ", Names))}");
+            $"{DataException.NameOf(FilePath)}: no tensor named `{name}`; " +
+            $"the checkpoint holds {(Names.Count == 0 ? "no tensors" : string.Join(", ", Names))}");
 }
 
 /// <summary>
@@ -52,21 +54,27 @@ internal static class SafeTensors
 
     private static ElementType? ParseDtype(string s) => s switch
     {
-        "F32" => ElementType.F32, "F64" => ElementType.F64, "I32" => ElementType.I32, "I64" => ElementType.I64, "U8" => ElementType.U8,
+        "F32" => ElementType.F32, "F64" => ElementType.F64, "I32" => ElementType.I32, "I64" => ElementType.I64,
+        "U8" => ElementType.U8,
         _ => null,
     };
 
-    /// <summary>The safetensors bytes of <paramref name="tensors"/> (in the given order) and <paramref name="metadata"/>.</summary>
+    /// <summary>The safetensors bytes of <paramref name="tensors"/> (in the given order) and
+    /// <paramref name="metadata"/>.</summary>
     /// <exception cref="ArgumentException">when a name repeats or is <c>__metadata__</c></exception>
-    public static byte[] Encode(IEnumerable<KeyValuePair<string, RawTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static byte[] Encode(IEnumerable<KeyValuePair<string, RawTensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, _) in list)
-            if (name == MetadataKey || !seen.Add(name)) throw new ArgumentException($"tensor name `{name}` is repeated or reserved", nameof(tensors));
+            if (name == MetadataKey || !seen.Add(name))
+                throw new ArgumentException($"tensor name `{name}` is repeated or reserved", nameof(tensors));
         var json = new MemoryStream();
-        // Names and metadata are written as plain UTF-8, as the reference writer does (only control characters escaped).
-        using (var w = new Utf8JsonWriter(json, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        // Names and metadata are written as plain UTF-8, as the reference writer does
+        // (only control characters escaped).
+        using (var w = new Utf8JsonWriter(json,
+            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             if (metadata is { Count: > 0 })
@@ -105,7 +113,8 @@ internal static class SafeTensors
 
     /// <summary>Writes a safetensors file atomically (see <see cref="AtomicFile"/>).</summary>
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
-    public static void Write(string path, IEnumerable<KeyValuePair<string, RawTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+    public static void Write(string path, IEnumerable<KeyValuePair<string, RawTensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null) =>
         AtomicFile.WriteAllBytes(path, Encode(tensors, metadata));
 
     /// <summary>Reads and validates a safetensors file. The header length is checked against the file's size, and
@@ -123,7 +132,8 @@ internal static class SafeTensors
             throw new DataException(DataErrorCodes.CheckpointNotFound, path,
                 $"{file}: file not found (looked for {Path.GetFullPath(path)})", inner: e);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException)
         {
             throw Unreadable(path, e);
         }
@@ -137,7 +147,8 @@ internal static class SafeTensors
     }
 
     private static DataException Unreadable(string path, Exception e) =>
-        new(DataErrorCodes.FileUnreadable, path, $"{DataException.NameOf(path)}: cannot read the file: {e.Message}", inner: e);
+        new(DataErrorCodes.FileUnreadable, path, $"{DataException.NameOf(path)}: cannot read the file: {e.Message}",
+            inner: e);
 
     /// <summary>Parses and validates safetensors bytes; <paramref name="path"/> is used in messages only.</summary>
     /// <exception cref="DataException">as <see cref="Read"/></exception>
@@ -153,17 +164,20 @@ internal static class SafeTensors
     private static Checkpoint Parse(Stream stream, string path)
     {
         string file = DataException.NameOf(path);
-        DataException Error(string code, string what, long? offset = null) => new(code, path, $"{file}: {what}", byteOffset: offset);
+        DataException Error(string code, string what, long? offset = null) =>
+            new(code, path, $"{file}: {what}", byteOffset: offset);
 
         long length = stream.Length;
         if (length < 8)
             throw Error(DataErrorCodes.CheckpointHeaderLength,
-                $"truncated: a safetensors file starts with an 8-byte header length, found {length} {(length == 1 ? "byte" : "bytes")}", 0);
+                "truncated: a safetensors file starts with an 8-byte header length, " +
+                $"found {length} {(length == 1 ? "byte" : "bytes")}", 0);
         Span<byte> prefix = stackalloc byte[8];
         stream.ReadExactly(prefix);
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (n > (ulong)(length - 8))
-            throw Error(DataErrorCodes.CheckpointHeaderLength, $"the header length is {n} bytes but only {length - 8} bytes follow it", 0);
+            throw Error(DataErrorCodes.CheckpointHeaderLength,
+                $"the header length is {n} bytes but only {length - 8} bytes follow it", 0);
         if (n > MaxHeader)
             throw Error(DataErrorCodes.CheckpointHeaderLength,
                 $"the header length is {n} bytes, more than the format's limit of {MaxHeader} bytes", 0);
@@ -178,7 +192,8 @@ internal static class SafeTensors
             int at = 0;
             while (Rune.DecodeFromUtf8(header.AsSpan(at), out _, out int used) == System.Buffers.OperationStatus.Done)
                 at += used;
-            throw Error(DataErrorCodes.CheckpointHeaderJson, $"the header is not valid UTF-8 (at byte {8 + at})", 8 + at);
+            throw Error(DataErrorCodes.CheckpointHeaderJson, $"the header is not valid UTF-8 (at byte {8 + at})",
+                8 + at);
         }
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header); }
@@ -186,7 +201,10 @@ internal static class SafeTensors
         {
             long? at = e.LineNumber == 0 && e.BytePositionInLine is long p ? 8 + p : null;
             throw Error(DataErrorCodes.CheckpointHeaderJson,
-                at is long a ? $"the header is not valid JSON (error at byte {a})" : $"the header is not valid JSON (error on header line {e.LineNumber + 1})", at);
+                at is long a
+                    ? $"the header is not valid JSON (error at byte {a})"
+                    : $"the header is not valid JSON (error on header line {e.LineNumber + 1})",
+                at);
         }
         var entries = new List<Entry>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -200,17 +218,20 @@ internal static class SafeTensors
                 if (entry.Name == MetadataKey)
                 {
                     if (entry.Value.ValueKind != JsonValueKind.Object)
-                        throw Error(DataErrorCodes.CheckpointHeaderJson, "\"__metadata__\" must be an object of strings");
+                        throw Error(DataErrorCodes.CheckpointHeaderJson,
+                            "\"__metadata__\" must be an object of strings");
                     foreach (var m in entry.Value.EnumerateObject())
                     {
                         if (m.Value.ValueKind != JsonValueKind.String)
-                            throw Error(DataErrorCodes.CheckpointHeaderJson, $"\"__metadata__\" entry `{m.Name}` must be a string");
+                            throw Error(DataErrorCodes.CheckpointHeaderJson,
+                                $"\"__metadata__\" entry `{m.Name}` must be a string");
                         metadata[m.Name] = m.Value.GetString()!;
                     }
                     continue;
                 }
                 if (!seen.Add(entry.Name))
-                    throw Error(DataErrorCodes.CheckpointHeaderJson, $"tensor `{entry.Name}` appears twice in the header");
+                    throw Error(DataErrorCodes.CheckpointHeaderJson,
+                        $"tensor `{entry.Name}` appears twice in the header");
                 entries.Add(ParseEntry(entry, dataLength, Error));
             }
         }
@@ -238,39 +259,47 @@ internal static class SafeTensors
             Entry a = sorted[i - 1], b = sorted[i];
             if (b.Begin < a.End)
                 throw error(DataErrorCodes.CheckpointOffsets,
-                    $"tensors `{a.Name}` (data_offsets [{a.Begin}, {a.End}]) and `{b.Name}` ([{b.Begin}, {b.End}]) overlap",
+                    $"tensors `{a.Name}` (data_offsets [{a.Begin}, {a.End}]) and `{b.Name}` " +
+                    $"([{b.Begin}, {b.End}]) overlap",
                     null);
         }
     }
 
-    private static Entry ParseEntry(JsonProperty entry, long dataLength, Func<string, string, long?, DataException> error)
+    private static Entry ParseEntry(JsonProperty entry, long dataLength,
+        Func<string, string, long?, DataException> error)
     {
         string name = entry.Name;
         var v = entry.Value;
         DataException Layout() => error(DataErrorCodes.CheckpointHeaderJson,
-            $"tensor `{name}` in the header must be {{\"dtype\": string, \"shape\": [sizes], \"data_offsets\": [begin, end]}}", null);
+            $"tensor `{name}` in the header must be " +
+            $"{{\"dtype\": string, \"shape\": [sizes], \"data_offsets\": [begin, end]}}", null);
         if (v.ValueKind != JsonValueKind.Object
             || !v.TryGetProperty("dtype", out var dtypeJ) || dtypeJ.ValueKind != JsonValueKind.String
             || !v.TryGetProperty("shape", out var shapeJ) || shapeJ.ValueKind != JsonValueKind.Array
-            || !v.TryGetProperty("data_offsets", out var offJ) || offJ.ValueKind != JsonValueKind.Array || offJ.GetArrayLength() != 2)
+            || !v.TryGetProperty("data_offsets", out var offJ) || offJ.ValueKind != JsonValueKind.Array
+            || offJ.GetArrayLength() != 2)
             throw Layout();
         var shape = new int[shapeJ.GetArrayLength()];
         int i = 0;
         foreach (var d in shapeJ.EnumerateArray())
-            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out shape[i++]) || shape[i - 1] < 0) throw Layout();
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out shape[i++]) || shape[i - 1] < 0)
+                throw Layout();
         if (offJ[0].ValueKind != JsonValueKind.Number || offJ[1].ValueKind != JsonValueKind.Number
             || !offJ[0].TryGetInt64(out long begin) || !offJ[1].TryGetInt64(out long end))
             throw Layout();
         string dtype = dtypeJ.GetString()!;
         if (ParseDtype(dtype) is not ElementType type)
-            throw error(DataErrorCodes.CheckpointDtype, $"tensor `{name}` has dtype {dtype}; supported are F32, F64, I32, I64 and U8", null);
+            throw error(DataErrorCodes.CheckpointDtype,
+                $"tensor `{name}` has dtype {dtype}; supported are F32, F64, I32, I64 and U8", null);
         if (begin < 0 || end < begin || end > dataLength)
             throw error(DataErrorCodes.CheckpointOffsets,
-                $"tensor `{name}` has data_offsets [{begin}, {end}] but the data section holds {dataLength} bytes", null);
+                $"tensor `{name}` has data_offsets [{begin}, {end}] but the data section holds {dataLength} bytes",
+                null);
         long need = HostTensor.ElementCount(shape) * RawTensor.SizeOf(type);
         if (need != end - begin)
             throw error(DataErrorCodes.CheckpointOffsets,
-                $"tensor `{name}` is {dtype} {HostTensor.FormatShape(shape)}, which needs {need} bytes, but its data_offsets [{begin}, {end}] span {end - begin}", null);
+                $"tensor `{name}` is {dtype} {HostTensor.FormatShape(shape)}, which needs {need} bytes, " +
+                $"but its data_offsets [{begin}, {end}] span {end - begin}", null);
         if (need > Array.MaxLength)
             throw error(DataErrorCodes.CheckpointOffsets,
                 $"tensor `{name}` holds {need} bytes, more than one tensor can hold here", null);

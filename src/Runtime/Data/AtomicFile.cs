@@ -16,10 +16,12 @@ namespace Nn.Runtime.Data;
 /// </summary>
 internal static partial class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically. Creates the folder if needed.</summary>
+    /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically. Creates
+    /// the folder if needed.</summary>
     /// <param name="path">the file to create or replace</param>
     /// <param name="write">writes the whole content to the stream it is given (it must not close it)</param>
-    /// <exception cref="DataException">NN0706 when the file cannot be written (I/O error, permissions, disk full)</exception>
+    /// <exception cref="DataException">NN0706 when the file cannot be written (I/O error,
+    /// permissions, disk full)</exception>
     /// <remarks>Exceptions that <paramref name="write"/> throws, other than I/O errors, propagate unchanged
     /// after the temporary file is removed.</remarks>
     public static void Write(string path, Action<Stream> write)
@@ -124,11 +126,15 @@ internal static partial class AtomicFile
     private static bool IsIo(Exception e) => e is IOException or UnauthorizedAccessException;
 
     private static DataException Failed(string path, Exception e) =>
-        new(DataErrorCodes.WriteFailed, path, $"{DataException.NameOf(path)}: cannot write the file: {e.Message}", inner: e);
+        new(DataErrorCodes.WriteFailed, path, $"{DataException.NameOf(path)}: cannot write the file: {e.Message}",
+            inner: e);
 
     private static void TryDelete(string temp)
     {
         try { File.Delete(temp); }
-        catch (Exception e) when (IsIo(e)) { /* the temporary file is hidden and harmless; the error that matters is the caller's */ }
+        catch (Exception e) when (IsIo(e))
+        {
+            // the temporary file is hidden and harmless; the error that matters is the caller's
+        }
     }
 }

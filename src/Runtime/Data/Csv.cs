@@ -19,7 +19,9 @@ internal sealed record ColumnRef
 
     /// <summary>The column at 0-based position <paramref name="index"/>.</summary>
     public static ColumnRef ByIndex(int index) =>
-        index >= 0 ? new(null, index) : throw new ArgumentOutOfRangeException(nameof(index), "a column index is 0 or more");
+        index >= 0
+            ? new(null, index)
+            : throw new ArgumentOutOfRangeException(nameof(index), "a column index is 0 or more");
 
     /// <summary>As written in a program: <c>"species"</c> or <c>4</c>.</summary>
     public override string ToString() => Name is null ? Index.ToString(CultureInfo.InvariantCulture) : $"\"{Name}\"";
@@ -58,10 +60,12 @@ internal static class Csv
         byte[] bytes = FileBytes.Read(path);
         var records = CsvParser.Parse(new UTF8Encoding(false, false).GetString(bytes), path);
         if (records.Count == 0)
-            throw new DataException(DataErrorCodes.CsvEmpty, path, $"{name}: the file is empty; expected a header row naming the columns");
+            throw new DataException(DataErrorCodes.CsvEmpty, path,
+                $"{name}: the file is empty; expected a header row naming the columns");
         string[] header = records[0].Fields;
         if (records.Count == 1)
-            throw new DataException(DataErrorCodes.CsvNoRows, path, $"{name}: the file has a header row but no data rows", row: 1);
+            throw new DataException(DataErrorCodes.CsvNoRows, path,
+                $"{name}: the file has a header row but no data rows", row: 1);
 
         int? label = spec.Label is null ? null : Resolve(spec.Label, header, path);
         int[] targets = spec.Targets?.Select(c => Resolve(c, header, path)).ToArray() ?? [];
@@ -73,7 +77,8 @@ internal static class Csv
         foreach (var r in records.Skip(1))
             if (r.Fields.Length != header.Length)
                 throw new DataException(DataErrorCodes.CsvRagged, path,
-                    $"{name} row {r.Line}: {r.Fields.Length} {(r.Fields.Length == 1 ? "field" : "fields")}, expected {header.Length} as in the header",
+                    $"{name} row {r.Line}: {r.Fields.Length} {(r.Fields.Length == 1 ? "field" : "fields")}, " +
+                    $"expected {header.Length} as in the header",
                     row: r.Line);
 
         var x = new float[n * features.Length];
@@ -108,7 +113,9 @@ internal static class Csv
                 for (int i = 0; i < n; i++)
                     if (!float.IsFinite(y[i])) throw NotFinite(records[i + 1], column, header, path);
             bool whole = y.All(v => v >= 0 && v == MathF.Floor(v) && v < 1e6f);
-            string[]? names = whole && n > 0 ? Enumerable.Range(0, (int)y.Max() + 1).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray() : null;
+            string[]? names = whole && n > 0
+                ? Enumerable.Range(0, (int)y.Max() + 1).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray()
+                : null;
             return new Dataset(features, new HostTensor([n], y), names);
         }
         var classes = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -142,7 +149,8 @@ internal static class Csv
             return !requireFinite || float.IsFinite(v) ? v : throw NotFinite(r, column, header, path);
         string what = text.Length == 0 ? "the cell is empty, expected a number" : $"`{text}` is not a number";
         throw new DataException(DataErrorCodes.CsvNotANumber, path,
-            $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}", row: r.Line, column: column + 1);
+            $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}",
+            row: r.Line, column: column + 1);
     }
 
     private static DataException NotFinite(CsvRecord r, int column, string[] header, string path)
@@ -155,8 +163,8 @@ internal static class Csv
             ? $"`{text}` is too large for a 32-bit float (the largest is about 3.4e38)"
             : $"`{text}` is not a finite number";
         return new DataException(DataErrorCodes.NonFinite, path,
-            $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}; training needs finite " +
-            "numbers (drop the row or fill the cell in)", row: r.Line, column: column + 1);
+            $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}; " +
+            "training needs finite numbers (drop the row or fill the cell in)", row: r.Line, column: column + 1);
     }
 
     private static int Resolve(ColumnRef c, string[] header, string path)
@@ -166,14 +174,17 @@ internal static class Csv
             int i = Array.IndexOf(header, wanted);
             if (i >= 0) return i;
             throw new DataException(DataErrorCodes.CsvUnknownColumn, path,
-                $"{DataException.NameOf(path)}: no column named `{wanted}`; the header has {string.Join(", ", header)}", row: 1);
+                $"{DataException.NameOf(path)}: no column named `{wanted}`; the header has {string.Join(", ", header)}",
+                row: 1);
         }
         if (c.Index < header.Length) return c.Index;
         throw new DataException(DataErrorCodes.CsvUnknownColumn, path,
-            $"{DataException.NameOf(path)}: there is no column {c.Index}; the header has {header.Length} columns, numbered 0 to {header.Length - 1}", row: 1);
+            $"{DataException.NameOf(path)}: there is no column {c.Index}; the header has {header.Length} columns, " +
+            $"numbered 0 to {header.Length - 1}", row: 1);
     }
 
-    /// <summary>Writes a header and the rows of <paramref name="rows"/> ([N] or [N, ...], each row flattened), atomically.</summary>
+    /// <summary>Writes a header and the rows of <paramref name="rows"/> ([N] or [N, ...], each row
+    /// flattened), atomically.</summary>
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
     public static void Write(string path, IReadOnlyList<string> header, HostTensor rows)
     {
@@ -195,8 +206,8 @@ internal static class Csv
 
     /// <summary>
     /// Writes a model's outputs [N, k] (or [N]) as CSV. With class names (k of them) the columns are the class
-    /// names followed by <c>predicted</c>, the name of the largest output (empty for a row holding NaN); otherwise the columns are
-    /// <c>y0</c>..<c>y{k-1}</c> (<c>y</c> when k = 1).
+    /// names followed by <c>predicted</c>, the name of the largest output (empty for a row holding NaN); otherwise the
+    /// columns are <c>y0</c>..<c>y{k-1}</c> (<c>y</c> when k = 1).
     /// </summary>
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
     public static void WritePredictions(string path, HostTensor outputs, string[]? classNames = null)

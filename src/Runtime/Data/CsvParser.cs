@@ -26,7 +26,12 @@ internal static class CsvParser
         bool fieldQuoted = false;
         int start = text.Length > 0 && text[0] == '\uFEFF' ? 1 : 0;
 
-        void EndField() { fields.Add(fieldQuoted ? field.ToString() : field.ToString().Trim()); field.Clear(); fieldQuoted = false; }
+        void EndField()
+        {
+            fields.Add(fieldQuoted ? field.ToString() : field.ToString().Trim());
+            field.Clear();
+            fieldQuoted = false;
+        }
         void EndRecord()
         {
             EndField();
@@ -37,8 +42,8 @@ internal static class CsvParser
 
         DataException Nul() =>
             new(DataErrorCodes.CsvNulByte, path,
-                $"{DataException.NameOf(path)} row {line}, column {fields.Count + 1}: the cell holds a NUL byte (\\0); " +
-                "a CSV file is text (is this a binary file, or UTF-16? save it as UTF-8)",
+                $"{DataException.NameOf(path)} row {line}, column {fields.Count + 1}: the cell holds a NUL byte " +
+                "(\\0); a CSV file is text (is this a binary file, or UTF-16? save it as UTF-8)",
                 row: line, column: fields.Count + 1);
 
         for (i = start; i < text.Length; i++)
@@ -56,7 +61,8 @@ internal static class CsvParser
                 {
                     if (i >= text.Length)
                         throw new DataException(DataErrorCodes.CsvUnclosedQuote, path,
-                            $"{DataException.NameOf(path)} row {openLine}, column {fields.Count + 1}: a quoted field is never closed (missing `\"`)",
+                            $"{DataException.NameOf(path)} row {openLine}, column {fields.Count + 1}: " +
+                            "a quoted field is never closed (missing `\"`)",
                             row: openLine, column: fields.Count + 1);
                     char q = text[i];
                     if (q == '"')

@@ -100,7 +100,8 @@ internal sealed class DataException : NnRuntimeException
     /// <summary>The 1-based column (field number) in a CSV row, if known.</summary>
     public int? Column { get; }
 
-    /// <summary>The byte offset (0-based, in the decompressed data for gzip files) in a binary file, if known.</summary>
+    /// <summary>The byte offset (0-based, in the decompressed data for gzip files) in a
+    /// binary file, if known.</summary>
     public long? ByteOffset { get; }
 
     /// <summary>An error with its code, file, optional location and full message.</summary>

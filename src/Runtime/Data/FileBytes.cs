@@ -28,11 +28,14 @@ internal static class FileBytes
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new DataException(notFoundCode, path, $"{name}: file not found (looked for {Path.GetFullPath(path)})", inner: e);
+            throw new DataException(notFoundCode, path,
+                $"{name}: file not found (looked for {Path.GetFullPath(path)})", inner: e);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException)
         {
-            throw new DataException(DataErrorCodes.FileUnreadable, path, $"{name}: cannot read the file: {e.Message}", inner: e);
+            throw new DataException(DataErrorCodes.FileUnreadable, path,
+                $"{name}: cannot read the file: {e.Message}", inner: e);
         }
     }
 
@@ -77,7 +80,8 @@ internal static class FileBytes
             throw Bad($"the gzip data is truncated or corrupt: its trailer declares {trailerSize} bytes, " +
                       $"more than {raw.Length} compressed bytes can hold");
         if (trailerSize > Array.MaxLength)
-            throw Bad($"the gzip data declares {trailerSize} bytes, more than a data file can have ({Array.MaxLength})");
+            throw Bad(
+                $"the gzip data declares {trailerSize} bytes, more than a data file can have ({Array.MaxLength})");
         try
         {
             using var input = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);

@@ -21,7 +21,8 @@ internal sealed class HostTensor
         ArgumentNullException.ThrowIfNull(data);
         long n = ElementCount(shape);
         if (n != data.Length)
-            throw new ArgumentException($"shape {FormatShape(shape)} holds {n} elements but the data has {data.Length}", nameof(data));
+            throw new ArgumentException(
+                $"shape {FormatShape(shape)} holds {n} elements but the data has {data.Length}", nameof(data));
         Shape = shape;
         Data = data;
     }
@@ -44,11 +45,13 @@ internal sealed class HostTensor
     /// <summary>The elements of item <paramref name="row"/> (a view, not a copy).</summary>
     public Span<float> Row(int row) => Data.AsSpan(row * RowSize, RowSize);
 
-    /// <summary>The rows <paramref name="start"/> .. <paramref name="start"/>+<paramref name="count"/>-1, copied.</summary>
+    /// <summary>The rows <paramref name="start"/> ..
+    /// <paramref name="start"/>+<paramref name="count"/>-1, copied.</summary>
     public HostTensor SliceRows(int start, int count)
     {
         if (start < 0 || count < 0 || start + count > Rows)
-            throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count - 1} are outside 0..{Rows - 1}");
+            throw new ArgumentOutOfRangeException(nameof(count),
+                $"rows {start}..{start + count - 1} are outside 0..{Rows - 1}");
         var shape = (int[])Shape.Clone();
         shape[0] = count;
         return new HostTensor(shape, Data.AsSpan(start * RowSize, count * RowSize).ToArray());
@@ -81,7 +84,8 @@ internal sealed class HostTensor
         return n;
     }
 
-    /// <summary>n × d, or <see cref="MaxElementCount"/> when that is larger (0 stays 0 even after saturating).</summary>
+    /// <summary>n × d, or <see cref="MaxElementCount"/> when that is larger (0 stays 0
+    /// even after saturating).</summary>
     internal static long Saturate(long n, long d) => d == 0 ? 0 : n > MaxElementCount / d ? MaxElementCount : n * d;
 
     /// <summary>A shape as the user writes it: <c>[10000, 28, 28]</c>.</summary>

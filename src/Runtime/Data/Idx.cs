@@ -25,8 +25,10 @@ internal static class Idx
         _ => 0,
     };
 
-    /// <summary>Any IDX file, converted to float32 (unsigned bytes stay 0..255: the model scales them itself).</summary>
-    /// <exception cref="DataException">NN0501–NN0503 file problems, NN0510 magic, NN0511 type code, NN0512 truncated</exception>
+    /// <summary>Any IDX file, converted to float32 (unsigned bytes stay 0..255: the model
+    /// scales them itself).</summary>
+    /// <exception cref="DataException">NN0501–NN0503 file problems, NN0510 magic, NN0511 type
+    /// code, NN0512 truncated</exception>
     public static HostTensor Read(string path) =>
         Parse(FileBytes.Read(path, DeclaredLength), path, expectedMagic: null, expectedWhat: null);
 
@@ -49,14 +51,16 @@ internal static class Idx
     /// Images and their labels as a classification dataset (targets are the class indices as floats, shape [N];
     /// the class count is the largest label + 1).
     /// </summary>
-    /// <exception cref="DataException">as <see cref="ReadImages"/> and <see cref="ReadLabels"/>; NN0513 when the counts differ</exception>
+    /// <exception cref="DataException">as <see cref="ReadImages"/> and <see cref="ReadLabels"/>; NN0513
+    /// when the counts differ</exception>
     public static Dataset ReadDataset(string imagesPath, string labelsPath)
     {
         var images = ReadImages(imagesPath);
         var labels = ReadLabels(labelsPath);
         if (labels.Length != images.Rows)
             throw new DataException(DataErrorCodes.IdxCountMismatch, labelsPath,
-                $"{DataException.NameOf(labelsPath)} holds {labels.Length} labels but {DataException.NameOf(imagesPath)} holds {images.Rows} images; the counts must be equal");
+                $"{DataException.NameOf(labelsPath)} holds {labels.Length} labels but " +
+                $"{DataException.NameOf(imagesPath)} holds {images.Rows} images; the counts must be equal");
         int classes = labels.Length == 0 ? 0 : labels.Max() + 1;
         var targets = new HostTensor([labels.Length], Array.ConvertAll(labels, l => (float)l));
         return new Dataset(images, targets, Enumerable.Range(0, classes).Select(c => c.ToString()).ToArray());
@@ -82,12 +86,14 @@ internal static class Idx
     /// <summary>Parses IDX bytes (already decompressed). <paramref name="path"/> is used in messages only.</summary>
     /// <exception cref="DataException">NN0510 magic, NN0511 type code, NN0512 truncated, NN0514 more data than the
     /// header declares</exception>
-    public static HostTensor Parse(ReadOnlySpan<byte> bytes, string path, uint? expectedMagic = null, string? expectedWhat = null)
+    public static HostTensor Parse(ReadOnlySpan<byte> bytes, string path, uint? expectedMagic = null,
+        string? expectedWhat = null)
     {
         string name = DataException.NameOf(path);
         if (bytes.Length < 4)
             throw new DataException(DataErrorCodes.IdxTruncated, path,
-                $"{name}: truncated: expected a 4-byte IDX magic number, found {bytes.Length} bytes", byteOffset: bytes.Length);
+                $"{name}: truncated: expected a 4-byte IDX magic number, found {bytes.Length} bytes",
+                byteOffset: bytes.Length);
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(bytes);
         if (expectedMagic is uint want && magic != want)
             throw new DataException(DataErrorCodes.IdxWrongMagic, path,
@@ -100,11 +106,13 @@ internal static class Idx
         int size = ElementSize(typeCode);
         if (size == 0)
             throw new DataException(DataErrorCodes.IdxUnsupportedType, path,
-                $"{name}: unknown IDX element type 0x{typeCode:X2}, expected one of 0x08 (u8), 0x09 (i8), 0x0B (i16), 0x0C (i32), 0x0D (f32), 0x0E (f64)", byteOffset: 2);
+                $"{name}: unknown IDX element type 0x{typeCode:X2}, expected one of 0x08 (u8), 0x09 (i8), " +
+                "0x0B (i16), 0x0C (i32), 0x0D (f32), 0x0E (f64)", byteOffset: 2);
         int headerLength = 4 + 4 * rank;
         if (bytes.Length < headerLength)
             throw new DataException(DataErrorCodes.IdxTruncated, path,
-                $"{name}: truncated: expected {rank} dimension sizes ({headerLength} header bytes), found {bytes.Length} bytes", byteOffset: bytes.Length);
+                $"{name}: truncated: expected {rank} dimension sizes ({headerLength} header bytes), " +
+                $"found {bytes.Length} bytes", byteOffset: bytes.Length);
         var shape = new int[rank];
         long count = 1;
         for (int i = 0; i < rank; i++)
@@ -118,14 +126,17 @@ internal static class Idx
         }
         long needBytes = count * size;
         long found = bytes.Length - headerLength;
-        string what = typeCode == 0x08 && rank == 3 ? "pixel bytes" : typeCode == 0x08 ? "bytes" : $"bytes ({count} elements of {size} bytes)";
+        string what = typeCode == 0x08 && rank == 3 ? "pixel bytes"
+            : typeCode == 0x08 ? "bytes"
+            : $"bytes ({count} elements of {size} bytes)";
         if (found < needBytes || count > Array.MaxLength)
             throw new DataException(DataErrorCodes.IdxTruncated, path,
-                $"{name}: truncated: expected {needBytes} {what} after the header, found {found}", byteOffset: bytes.Length);
+                $"{name}: truncated: expected {needBytes} {what} after the header, found {found}",
+                byteOffset: bytes.Length);
         if (found > needBytes)
             throw new DataException(DataErrorCodes.IdxTooLong, path,
-                $"{name}: the file holds more data than its header declares: expected {needBytes} {what} after the header " +
-                $"({FormatShape(shape)}), found more; a damaged header, or a different file appended",
+                $"{name}: the file holds more data than its header declares: expected {needBytes} {what} after the " +
+                $"header ({FormatShape(shape)}), found more; a damaged header, or a different file appended",
                 byteOffset: headerLength + needBytes);
         var data = new float[count];
         var body = bytes[headerLength..];
@@ -133,10 +144,19 @@ internal static class Idx
         {
             case 0x08: for (int i = 0; i < data.Length; i++) data[i] = body[i]; break;
             case 0x09: for (int i = 0; i < data.Length; i++) data[i] = (sbyte)body[i]; break;
-            case 0x0B: for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadInt16BigEndian(body[(2 * i)..]); break;
-            case 0x0C: for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadInt32BigEndian(body[(4 * i)..]); break;
-            case 0x0D: for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadSingleBigEndian(body[(4 * i)..]); break;
-            case 0x0E: for (int i = 0; i < data.Length; i++) data[i] = (float)BinaryPrimitives.ReadDoubleBigEndian(body[(8 * i)..]); break;
+            case 0x0B:
+                for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadInt16BigEndian(body[(2 * i)..]);
+                break;
+            case 0x0C:
+                for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadInt32BigEndian(body[(4 * i)..]);
+                break;
+            case 0x0D:
+                for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadSingleBigEndian(body[(4 * i)..]);
+                break;
+            case 0x0E:
+                for (int i = 0; i < data.Length; i++)
+                    data[i] = (float)BinaryPrimitives.ReadDoubleBigEndian(body[(8 * i)..]);
+                break;
         }
         return new HostTensor(shape, data);
     }

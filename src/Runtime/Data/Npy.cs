@@ -79,8 +79,8 @@ internal static partial class Npy
                     $"{x.Shape[0]} {Plural(x.Shape[0], "row")}, so the targets need shape ({x.Shape[0]}, ...)");
             if (y.Shape[0] != x.Shape[0])
                 throw new DataException(DataErrorCodes.NpyRowMismatch, targetsPath!,
-                    $"{xName} holds {x.Shape[0]} {Plural(x.Shape[0], "row")} but {yName} holds {y.Shape[0]}; features and " +
-                    "targets need the same number of rows (their first axis)");
+                    $"{xName} holds {x.Shape[0]} {Plural(x.Shape[0], "row")} but {yName} holds {y.Shape[0]}; " +
+                    "features and targets need the same number of rows (their first axis)");
         }
         return new Dataset(Finite(x, featuresPath), y is null ? null : Finite(y, targetsPath!));
     }
@@ -125,40 +125,52 @@ internal static partial class Npy
             throw Malformed("not an NPY file: it does not start with the magic bytes \\x93NUMPY", 0);
         byte major = bytes[6], minor = bytes[7];
         int lengthBytes = major switch { 1 => 2, 2 or 3 => 4, _ => 0 };
-        if (lengthBytes == 0) throw Malformed($"unsupported NPY format version {major}.{minor}; versions 1.0, 2.0 and 3.0 are supported", 6);
+        if (lengthBytes == 0)
+            throw Malformed(
+                $"unsupported NPY format version {major}.{minor}; versions 1.0, 2.0 and 3.0 are supported", 6);
         if (bytes.Length < 8 + lengthBytes) throw Malformed($"truncated: the header length is missing", bytes.Length);
-        long headerLength = lengthBytes == 2 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]) : BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
+        long headerLength = lengthBytes == 2
+            ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..])
+            : BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
         int dataStart = 8 + lengthBytes;
         if (bytes.Length - dataStart < headerLength)
-            throw Malformed($"truncated: expected a {headerLength}-byte header, found {bytes.Length - dataStart} bytes", bytes.Length);
-        string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(bytes.Slice(dataStart, (int)headerLength));
+            throw Malformed($"truncated: expected a {headerLength}-byte header, found {bytes.Length - dataStart} bytes",
+                bytes.Length);
+        string header =
+            (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(bytes.Slice(dataStart, (int)headerLength));
         dataStart += (int)headerLength;
 
         var descr = DescrPattern().Match(header);
         var fortran = FortranPattern().Match(header);
         var shapeMatch = ShapePattern().Match(header);
         if (!descr.Success || !fortran.Success || !shapeMatch.Success)
-            throw Malformed($"malformed NPY header {header.Trim()}: expected 'descr', 'fortran_order' and 'shape'", 8 + lengthBytes);
+            throw Malformed($"malformed NPY header {header.Trim()}: expected 'descr', 'fortran_order' and 'shape'",
+                8 + lengthBytes);
         string dtype = descr.Groups[1].Value;
         var shape = new List<int>();
-        foreach (string part in shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        foreach (string part in shapeMatch.Groups[1].Value.Split(',',
+            StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (!int.TryParse(part.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out int d))
-                throw Malformed($"malformed NPY header: shape ({shapeMatch.Groups[1].Value}) is not a list of sizes", 8 + lengthBytes);
+                throw Malformed($"malformed NPY header: shape ({shapeMatch.Groups[1].Value}) is not a list of sizes",
+                    8 + lengthBytes);
             shape.Add(d);
         }
         long count = HostTensor.ElementCount(shape.ToArray());
         if (fortran.Groups[1].Value == "True" && shape.Count(d => d > 1) > 1)
             throw new DataException(DataErrorCodes.NpyFortranOrder, path,
-                $"{name}: the array is stored in Fortran (column-major) order; save it in C order, e.g. numpy.save(path, numpy.ascontiguousarray(a))");
+                $"{name}: the array is stored in Fortran (column-major) order; save it in C order, " +
+                "e.g. numpy.save(path, numpy.ascontiguousarray(a))");
         if (FromDescr(dtype) is not ElementType type)
             throw new DataException(DataErrorCodes.NpyUnsupportedDtype, path,
-                $"{name}: unsupported dtype '{dtype}'; supported are '<f4', '<f8', '<i4', '<i8' and '|u1' (little-endian)");
+                $"{name}: unsupported dtype '{dtype}'; " +
+                "supported are '<f4', '<f8', '<i4', '<i8' and '|u1' (little-endian)");
         long need = count * RawTensor.SizeOf(type);
         long found = bytes.Length - dataStart;
         if (found < need || need > Array.MaxLength)
             throw new DataException(DataErrorCodes.NpyTruncated, path,
-                $"{name}: truncated: expected {need} data bytes for '{dtype}' {FormatShape(shape)}, found {found}", byteOffset: bytes.Length);
+                $"{name}: truncated: expected {need} data bytes for '{dtype}' {FormatShape(shape)}, found {found}",
+                byteOffset: bytes.Length);
         return new RawTensor(type, shape.ToArray(), bytes.Slice(dataStart, (int)need).ToArray());
     }
 
@@ -166,10 +178,12 @@ internal static partial class Npy
     private static string FormatShape(IReadOnlyList<int> shape) =>
         shape.Count == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape) + ")";
 
-    /// <summary>The NPY bytes of <paramref name="tensor"/> (version 1.0, or 2.0 if the header needs it), as numpy writes them.</summary>
+    /// <summary>The NPY bytes of <paramref name="tensor"/> (version 1.0, or 2.0 if the header needs it),
+    /// as numpy writes them.</summary>
     public static byte[] Encode(RawTensor tensor)
     {
-        string dict = $"{{'descr': '{Descr(tensor.Type)}', 'fortran_order': False, 'shape': {FormatShape(tensor.Shape)}, }}";
+        string dict = $"{{'descr': '{Descr(tensor.Type)}', 'fortran_order': False, " +
+            $"'shape': {FormatShape(tensor.Shape)}, }}";
         int lengthBytes = dict.Length + 1 + 10 > ushort.MaxValue ? 4 : 2;
         int prefix = 8 + lengthBytes;
         int total = (prefix + dict.Length + 1 + 63) / 64 * 64;

@@ -19,7 +19,8 @@ internal static class KernelThrow
     public static void Negative(string name, long value) =>
         throw new ArgumentOutOfRangeException(name, value, "must not be negative");
 
-    /// <summary>Checks that a row-major matrix of <paramref name="rows"/>×<paramref name="cols"/> with row stride <paramref name="ld"/> fits in <paramref name="length"/> floats.</summary>
+    /// <summary>Checks that a row-major matrix of <paramref name="rows"/>×<paramref name="cols"/> with row stride
+    /// <paramref name="ld"/> fits in <paramref name="length"/> floats.</summary>
     public static void CheckMatrix(string name, int rows, int cols, int ld, int length)
     {
         if (rows < 0) Negative(name + ".rows", rows);

@@ -22,7 +22,8 @@ internal sealed class WorkerPool
 
     [ThreadStatic] private static bool t_insidePart;
 
-    /// <summary>True on a thread running a part: a <see cref="Run"/> from here runs its parts in turn, not at once.</summary>
+    /// <summary>True on a thread running a part: a <see cref="Run"/> from here runs its parts
+    /// in turn, not at once.</summary>
     internal static bool InsidePart => t_insidePart;
 
     private readonly object _gate = new();
@@ -34,7 +35,8 @@ internal sealed class WorkerPool
     private int _count;
     private ExceptionDispatchInfo? _failure;
 
-    /// <summary>A pool that can run up to <paramref name="maxThreads"/> parts at once (the caller is one of them).</summary>
+    /// <summary>A pool that can run up to <paramref name="maxThreads"/> parts at once (the
+    /// caller is one of them).</summary>
     public WorkerPool(int maxThreads)
     {
         if (maxThreads < 1) KernelThrow.Argument(nameof(maxThreads), "a pool needs at least one thread");

@@ -68,7 +68,8 @@ internal sealed class Rng
     /// <summary>The whole state, to save and restore.</summary>
     public ulong[] State => _g.State;
 
-    /// <summary>An independent generator derived from this one's seed and a stream number (for per-parameter or per-op streams).</summary>
+    /// <summary>An independent generator derived from this one's seed and a stream number (for
+    /// per-parameter or per-op streams).</summary>
     public static Rng Derive(ulong seed, ulong stream) => new(Xoshiro256.DeriveSeed(seed, stream));
 
     /// <summary>The next 64 random bits.</summary>

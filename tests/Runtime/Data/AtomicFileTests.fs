@@ -30,7 +30,8 @@ let tests =
                         s.Write(Array.create 100000 42uy, 0, 100000)
                         raise WriterCrashed)) "the writer's exception propagates unchanged"
                 Expect.equal (File.ReadAllText p) "the old complete checkpoint" "old content"
-                Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName) [| "model.safetensors" |] "temporary file removed")
+                Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName) [| "model.safetensors" |]
+                    "temporary file removed")
         }
         test "a writer that throws leaves no file where there was none" {
             withTemp (fun dir ->
@@ -88,6 +89,7 @@ let tests =
                 Expect.equal (List.ofSeq (AtomicFile.RemoveStale dir)) [ name ] "removed once closed")
         }
         test "RemoveStale of a missing folder does nothing" {
-            Expect.isEmpty (AtomicFile.RemoveStale(Path.Combine(Path.GetTempPath(), "nn-none-" + Guid.NewGuid().ToString "N"))) "nothing"
+            let missing = Path.Combine(Path.GetTempPath(), "nn-none-" + Guid.NewGuid().ToString "N")
+            Expect.isEmpty (AtomicFile.RemoveStale missing) "nothing"
         }
     ]

@@ -54,7 +54,8 @@ let tests =
             if File.Exists "/dev/zero" then
                 let e = dataError (fun () -> Csv.Read("/dev/zero", CsvSpec()))
                 Expect.equal e.Code "NN0504" "code"
-                Expect.equal e.Message "zero: /dev/zero is a character device, not a regular file; data is read from files" "message"
+                Expect.equal e.Message "zero: /dev/zero is a character device, not a regular file; data is read from \
+                                        files" "message"
                 let e = dataError (fun () -> Npy.Read "/dev/zero")
                 Expect.equal e.Code "NN0504" "NPY reads are checked too"
         }
@@ -69,12 +70,15 @@ let tests =
                     with _ -> false
                 if made then
                     // Opening a FIFO blocks until a writer comes: run the read aside and give up after 10 s.
-                    let read = Task.Run(fun () -> try Csv.Read(fifo, CsvSpec()) |> ignore; None with :? DataException as e -> Some e)
+                    let read =
+                        Task.Run(fun () ->
+                            try Csv.Read(fifo, CsvSpec()) |> ignore; None with :? DataException as e -> Some e)
                     Expect.isTrue (read.Wait(TimeSpan.FromSeconds 10.0)) "the read returns instead of hanging"
                     match read.Result with
                     | Some e ->
                         Expect.equal e.Code "NN0504" "code"
-                        Expect.equal e.Message $"pipe.csv: {fifo} is a named pipe (FIFO), not a regular file; data is read from files" "message"
+                        Expect.equal e.Message $"pipe.csv: {fifo} is a named pipe (FIFO), not a regular file; data is \
+                                                 read from files" "message"
                     | None -> failtest "expected a DataException")
         }
         test "a folder is not a data file" {
@@ -89,8 +93,10 @@ let tests =
                 File.WriteAllBytes(p, bomb (Encoding.ASCII.GetBytes "a,b\n1,2\n") 64)
                 let bytes, e = allocated (fun () -> dataError (fun () -> Csv.Read(p, CsvSpec())))
                 Expect.equal e.Code "NN0503" "code"
-                Expect.equal e.Message ("bomb.csv.gz: the gzip data holds more than the 1048576 bytes its trailer declares (a gzip bomb, "
-                                        + "several gzip files joined into one, or data over 4 GB); it was not read further") "message"
+                Expect.equal e.Message ("bomb.csv.gz: the gzip data holds more than the 1048576 bytes its trailer \
+                                         declares (a gzip bomb, "
+                                        + "several gzip files joined into one, or data over 4 GB); it was not read \
+                                           further") "message"
                 // 64 MiB inside; reading it all would allocate at least that much
                 Expect.isLessThan bytes (8L <<< 20) "allocated far less than the 64 MiB the file holds")
         }
@@ -101,8 +107,10 @@ let tests =
                 File.WriteAllBytes(p, bomb (Array.append header (Array.create 8 7uy)) 64)
                 let bytes, e = allocated (fun () -> dataError (fun () -> Idx.ReadImages p))
                 Expect.equal e.Code "NN0514" "code"
-                Expect.equal e.Message ("images.gz: the file holds more data than its header declares: expected 8 pixel bytes after "
-                                        + "the header (2 x 2 x 2), found more; a damaged header, or a different file appended") "message"
+                Expect.equal e.Message ("images.gz: the file holds more data than its header declares: expected 8 \
+                                         pixel bytes after "
+                                        + "the header (2 x 2 x 2), found more; a damaged header, or a different file \
+                                           appended") "message"
                 Expect.isLessThan bytes (1L <<< 20) "read about the 24 bytes the header declares, not 64 MiB")
         }
         test "an uncompressed IDX file longer than its header declares is an error" {
@@ -121,7 +129,8 @@ let tests =
                 File.WriteAllBytes(p, packed[.. cut - 1])
                 use check = new GZipStream(new MemoryStream(packed[.. cut - 1]), CompressionMode.Decompress)
                 use sr = new StreamReader(check)
-                Expect.equal (sr.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length) 101 "the cut stream holds the header and 100 whole rows"
+                Expect.equal (sr.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length) 101 "the cut \
+                    stream holds the header and 100 whole rows"
                 let e = dataError (fun () -> Csv.Read(p, CsvSpec()))
                 Expect.equal e.Code "NN0503" "code"
                 Expect.stringStarts e.Message "cut.csv.gz: the gzip data is truncated" "message")

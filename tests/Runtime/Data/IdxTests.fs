@@ -31,7 +31,8 @@ let tests =
         test "the MNIST images are 10,000 bytes-valued 28x28 pictures" {
             let t = Idx.ReadImages images
             Expect.equal t.Shape [| 10000; 28; 28 |] "shape"
-            Expect.isTrue (t.Data |> Array.forall (fun v -> v >= 0.0f && v <= 255.0f && v = floor v)) "whole values 0..255"
+            Expect.isTrue (t.Data |> Array.forall (fun v -> v >= 0.0f && v <= 255.0f && v = floor v))
+                "whole values 0..255"
             Expect.equal (Array.max t.Data) 255.0f "raw bytes, not scaled"
             let ink = (t.Row 0).ToArray() |> Array.filter (fun v -> v > 0.0f) |> Array.length
             Expect.isGreaterThan ink 50 "the first digit has ink"
@@ -62,12 +63,13 @@ let tests =
         }
         test "every IDX element type is read big-endian" {
             let be (b: byte[]) = Array.rev b
+            let both (a: byte[]) (b: byte[]) = Array.append (be a) (be b)
             let cases =
                 [ 0x09uy, [| 0xFFuy; 0x05uy |], [| -1.0f; 5.0f |]
-                  0x0Buy, Array.append (be (BitConverter.GetBytes -300s)) (be (BitConverter.GetBytes 7s)), [| -300.0f; 7.0f |]
-                  0x0Cuy, Array.append (be (BitConverter.GetBytes 70000)) (be (BitConverter.GetBytes -2)), [| 70000.0f; -2.0f |]
-                  0x0Duy, Array.append (be (BitConverter.GetBytes 1.5f)) (be (BitConverter.GetBytes -0.25f)), [| 1.5f; -0.25f |]
-                  0x0Euy, Array.append (be (BitConverter.GetBytes 2.5)) (be (BitConverter.GetBytes 1e-3)), [| 2.5f; 0.001f |] ]
+                  0x0Buy, both (BitConverter.GetBytes -300s) (BitConverter.GetBytes 7s), [| -300.0f; 7.0f |]
+                  0x0Cuy, both (BitConverter.GetBytes 70000) (BitConverter.GetBytes -2), [| 70000.0f; -2.0f |]
+                  0x0Duy, both (BitConverter.GetBytes 1.5f) (BitConverter.GetBytes -0.25f), [| 1.5f; -0.25f |]
+                  0x0Euy, both (BitConverter.GetBytes 2.5) (BitConverter.GetBytes 1e-3), [| 2.5f; 0.001f |] ]
             for code, body, expected in cases do
                 let t = Idx.Parse(ReadOnlySpan(idx code [ 1; 2 ] body), "t.idx")
                 Expect.equal t.Shape [| 1; 2 |] $"shape of type 0x%02X{code}"
@@ -87,11 +89,13 @@ let tests =
                 File.WriteAllBytes(p, gzip (idx 0x08uy [ 2 ] [| 1uy; 2uy |]))
                 let e = dataError (fun () -> Idx.ReadImages p)
                 Expect.equal e.Code "NN0510" "code"
-                Expect.equal e.Message "train-images.gz: wrong magic number 0x00000801, expected 0x00000803 (IDX images)" "message"
+                Expect.equal e.Message "train-images.gz: wrong magic number 0x00000801, expected 0x00000803 (IDX \
+                                        images)" "message"
                 Expect.equal (e.ByteOffset |> Option.ofNullable) (Some 0L) "offset")
         }
         test "images where labels are expected is a wrong magic number" {
-            let e = dataError (fun () -> Idx.Parse(ReadOnlySpan(idx 0x08uy [ 1; 1; 1 ] [| 0uy |]), "l.idx", Idx.LabelsMagic, "IDX labels"))
+            let e = dataError (fun () ->
+                Idx.Parse(ReadOnlySpan(idx 0x08uy [ 1; 1; 1 ] [| 0uy |]), "l.idx", Idx.LabelsMagic, "IDX labels"))
             Expect.equal e.Message "l.idx: wrong magic number 0x00000803, expected 0x00000801 (IDX labels)" "message"
         }
         test "a file shorter than its dimensions say is truncated" {
@@ -100,16 +104,20 @@ let tests =
                 File.WriteAllBytes(p, idx 0x08uy [ 10000; 28; 28 ] (Array.zeroCreate 1200))
                 let e = dataError (fun () -> Idx.ReadImages p)
                 Expect.equal e.Code "NN0512" "code"
-                Expect.equal e.Message "imgs.idx: truncated: expected 7840000 pixel bytes after the header, found 1200" "message"
+                Expect.equal e.Message "imgs.idx: truncated: expected 7840000 pixel bytes after the header, found \
+                                        1200" "message"
                 Expect.equal (e.ByteOffset |> Option.ofNullable) (Some 1216L) "offset at the end of the data")
         }
         test "a header cut short is truncated" {
             let e = dataError (fun () -> Idx.Parse(ReadOnlySpan([| 0uy; 0uy; 8uy; 3uy; 0uy; 0uy |]), "h.idx"))
-            Expect.equal e.Message "h.idx: truncated: expected 3 dimension sizes (16 header bytes), found 6 bytes" "message"
+            Expect.equal e.Message "h.idx: truncated: expected 3 dimension sizes (16 header bytes), found 6 \
+                                    bytes" "message"
         }
         test "absurd dimension sizes are truncation, not an overflow" {
-            let e = dataError (fun () -> Idx.Parse(ReadOnlySpan(idx 0x0Euy [ Int32.MaxValue; Int32.MaxValue; Int32.MaxValue ] [||]), "big.idx"))
-            Expect.equal e.Message "big.idx: truncated: expected 2251799813685248 bytes (281474976710656 elements of 8 bytes) after the header, found 0" "message"
+            let e = dataError (fun () ->
+                Idx.Parse(ReadOnlySpan(idx 0x0Euy [ Int32.MaxValue; Int32.MaxValue; Int32.MaxValue ] [||]), "big.idx"))
+            Expect.equal e.Message "big.idx: truncated: expected 2251799813685248 bytes (281474976710656 elements of 8 \
+                                    bytes) after the header, found 0" "message"
         }
         test "a gzip file cut in half is reported as truncated" {
             withTemp (fun dir ->
@@ -124,7 +132,8 @@ let tests =
         test "an unknown element type is named with the ones that exist" {
             let e = dataError (fun () -> Idx.Parse(ReadOnlySpan(idx 0x0Auy [ 1 ] [| 0uy |]), "x.idx"))
             Expect.equal e.Code "NN0511" "code"
-            Expect.equal e.Message "x.idx: unknown IDX element type 0x0A, expected one of 0x08 (u8), 0x09 (i8), 0x0B (i16), 0x0C (i32), 0x0D (f32), 0x0E (f64)" "message"
+            Expect.equal e.Message "x.idx: unknown IDX element type 0x0A, expected one of 0x08 (u8), 0x09 (i8), 0x0B \
+                                    (i16), 0x0C (i32), 0x0D (f32), 0x0E (f64)" "message"
         }
         test "image and label counts must agree" {
             withTemp (fun dir ->
@@ -134,6 +143,7 @@ let tests =
                 File.WriteAllBytes(l, idx 0x08uy [ 2 ] [| 0uy; 1uy |])
                 let e = dataError (fun () -> Idx.ReadDataset(i, l))
                 Expect.equal e.Code "NN0513" "code"
-                Expect.equal e.Message "l.idx holds 2 labels but i.idx holds 3 images; the counts must be equal" "message")
+                Expect.equal e.Message "l.idx holds 2 labels but i.idx holds 3 images; the counts must be \
+                                        equal" "message")
         }
     ]

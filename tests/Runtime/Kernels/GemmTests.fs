@@ -57,7 +57,8 @@ let check (c: GemmCase) =
     let c0 = randomArray rng (max 0 (c.M * ldc))
     if c.Beta = 0f then for i in 0 .. c0.Length - 1 do if i % 3 = 0 then c0[i] <- nanf // beta = 0 must not read C
     let out = Array.copy c0
-    Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, c.Beta, Span out, ldc, c.Threads)
+    Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, c.Beta,
+                  Span out, ldc, c.Threads)
     let getA i p = float (if c.TransA then a[p * lda + i] else a[i * lda + p])
     let getB p j = float (if c.TransB then b[j * ldb + p] else b[p * ldb + j])
     let mutable worst = 0.0
@@ -76,7 +77,8 @@ let check (c: GemmCase) =
                     sAbs <- sAbs + abs t
                 let cOld = if c.Beta = 0f then 0.0 else float c0[i * ldc + j]
                 let expected = float c.Alpha * s + float c.Beta * cOld
-                let bound = float (c.K + 2) * gemmEpsPerTerm * (abs (float c.Alpha) * sAbs + abs (float c.Beta * cOld)) + 1e-30
+                let bound =
+                    float (c.K + 2) * gemmEpsPerTerm * (abs (float c.Alpha) * sAbs + abs (float c.Beta * cOld)) + 1e-30
                 let ratio = if Double.IsFinite got then abs (got - expected) / bound else infinity
                 worst <- max worst ratio
     worst
@@ -117,14 +119,14 @@ let expectEpilogueClose (tb: bool) (m: int) (n: int) (k: int) (act: Activation) 
         for j in 0 .. n - 1 do
             let mutable s = float c0[i * n + j] + float bias[j]
             for p in 0 .. k - 1 do s <- s + float a[i * k + p] * float (if tb then b[j * k + p] else b[p * n + j])
-            Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j]) (activate act s)
-                (sprintf "C[%d,%d]" i j)
+            Expect.floatClose { absolute = 1e-5 * float (k + 2); relative = 1e-5 } (float fused[i * n + j])
+                (activate act s) (sprintf "C[%d,%d]" i j)
 
 [<Tests>]
 let tests =
     testList "Runtime.Kernels.Gemm" [
-        testPropertyWithConfig config "random shapes, transposes, strides, scalars, threads vs float64" (fun (c: GemmCase) ->
-            check c <= 1.0)
+        testPropertyWithConfig config "random shapes, transposes, strides, scalars, threads vs float64"
+            (fun (c: GemmCase) -> check c <= 1.0)
 
         testList "across blocking boundaries (kc, mc, nc) and both threads" [
             for ta in [ false; true ] do
@@ -144,11 +146,13 @@ let tests =
             // of each band); n covers last panels of 1..16 columns (the half-width edge kernels, 16 written straight
             // into C), 17..31 (a full-width edge tile merged) and 32 (none), and a product 16 or fewer wide.
             for r in 1 .. 13 do
-                for (n, ta, tb) in [ (32 + 16, false, true); (64 + 5, true, false); (32 + 27, false, false); (13, true, true) ] do
+                for (n, ta, tb) in
+                    [ (32 + 16, false, true); (64 + 5, true, false); (32 + 27, false, false); (13, true, true) ] do
                     for threads in [ 1; 2 ] do
                         let m = 56 + r
                         test (sprintf "m=%d n=%d ta=%b tb=%b threads=%d" m n ta tb threads) {
-                            expectClose (example ta tb m n (400 + r) threads) // ≥ 2²¹ flops when n ≥ 48, so two threads really split
+                            // ≥ 2²¹ flops when n ≥ 48, so two threads really split
+                            expectClose (example ta tb m n (400 + r) threads)
                         }
             for n in [ 1; 7; 16; 17; 31; 32; 33; 48; 784 ] do
                 for threads in [ 1; 2 ] do
@@ -163,8 +167,10 @@ let tests =
                 test (sprintf "%A" isa) {
                     // a kernel this CPU cannot run is reported skipped, never passed
                     match isa with
-                    | GemmIsa.Avx512 when not System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated -> skiptest "no AVX-512 here"
-                    | GemmIsa.Avx2 when not System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated -> skiptest "no AVX2 here"
+                    | GemmIsa.Avx512 when not System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ->
+                        skiptest "no AVX-512 here"
+                    | GemmIsa.Avx2 when not System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ->
+                        skiptest "no AVX2 here"
                     | _ -> ()
                     let saved = Gemm.Isa
                     Gemm.Isa <- isa
@@ -209,13 +215,15 @@ let tests =
         test "short buffer is refused" {
             Expect.throwsT<ArgumentException> (fun () ->
                 Gemm.Multiply(false, false, 2, 2, 2, 1f, ReadOnlySpan(Array.zeroCreate 3), 2,
-                              ReadOnlySpan(Array.zeroCreate 4), 2, 0f, Span(Array.zeroCreate 4), 2)) "A is 2x2 but holds 3"
+                              ReadOnlySpan(Array.zeroCreate 4), 2, 0f, Span(Array.zeroCreate 4), 2))
+                "A is 2x2 but holds 3"
         }
 
         testList "shallow products (k ≤ 16, at least 512 columns) and narrow ones vs float64" [
             // The classifier layer's shapes and their edges: columns not a multiple of 16 or 128, depths 1..16, padded
             // strides, alpha/beta, every transpose, one and two threads; and the other side of the layer (n ≤ 16).
-            for (m, n, k) in [ (256, 10, 1024); (7, 16, 257); (61, 3, 300); (1, 1, 256); (256, 1024, 10); (130, 700, 16); (3, 512, 1); (129, 533, 7) ] do
+            for (m, n, k) in [ (256, 10, 1024); (7, 16, 257); (61, 3, 300); (1, 1, 256); (256, 1024, 10); (130, 700, 16)
+                               (3, 512, 1); (129, 533, 7) ] do
                 for ta in [ false; true ] do
                     for tb in [ false; true ] do
                         test (sprintf "%dx%dx%d ta=%b tb=%b" m n k ta tb) {
@@ -224,18 +232,24 @@ let tests =
                         }
             for act in [ Activation.Identity; Activation.Relu; Activation.Sigmoid ] do
                 for (m, n, k, tb) in [ (37, 10, 512, false); (150, 530, 9, true) ] do
-                    test (sprintf "with bias and %A, %dx%dx%d tb=%b, beta 1" act m n k tb) { expectEpilogueClose tb m n k act 1 }
+                    test (sprintf "with bias and %A, %dx%dx%d tb=%b, beta 1" act m n k tb) {
+                        expectEpilogueClose tb m n k act 1 }
             // Both sum k ≤ 16 products in order with one fused multiply-add each, so they agree bit for bit: a check
-            // that the row-by-row path runs (GemmNarrow.Off sends the product to the packed tiles) and computes the same.
-            for (m, n, k, ta, tb) in [ (256, 1024, 10, false, true); (130, 512, 16, false, false); (200, 640, 3, true, false) ] do
+            // that the row-by-row path runs (GemmNarrow.Off sends the product to the
+            // packed tiles) and computes the same.
+            for (m, n, k, ta, tb) in
+                [ (256, 1024, 10, false, true); (130, 512, 16, false, false); (200, 640, 3, true, false) ] do
                 for (alpha, beta) in [ (1f, 0f); (1.5f, 0.5f) ] do
-                    test (sprintf "row by row = packed tiles, bit for bit: %dx%dx%d ta=%b tb=%b alpha=%g beta=%g" m n k ta tb alpha beta) {
+                    test (sprintf "row by row = packed tiles, bit for bit: %dx%dx%d ta=%b tb=%b alpha=%g beta=%g"
+                              m n k ta tb alpha beta) {
                         let rng = Random(m + n + k)
                         let a, b, c0 = randomArray rng (m * k), randomArray rng (k * n), randomArray rng (m * n)
                         let run off =
                             let c = Array.copy c0
                             GemmNarrow.Off <- off
-                            try Gemm.Multiply(ta, tb, m, n, k, alpha, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b, (if tb then k else n), beta, Span c, n)
+                            try
+                                Gemm.Multiply(ta, tb, m, n, k, alpha, ReadOnlySpan a, (if ta then m else k),
+                                              ReadOnlySpan b, (if tb then k else n), beta, Span c, n)
                             finally GemmNarrow.Off <- false
                             c
                         expectSameBits n "packed" (run true) "row by row" (run false)
@@ -245,7 +259,8 @@ let tests =
         testList "the epilogue in registers equals the epilogue on the stored tile, bit for bit" [
             // Full 14×32 tiles take the register epilogue on the last pass over k; edge tiles and other passes do not.
             // Shapes: one pass and three (k > 512), edge rows and columns, both transposes; beta 0 (C unread) and 0.5.
-            for (m, n, k, ta, tb) in [ (70, 45, 33, false, false); (28, 64, 1030, true, false); (257, 100, 600, false, true); (15, 33, 7, true, true) ] do
+            for (m, n, k, ta, tb) in [ (70, 45, 33, false, false); (28, 64, 1030, true, false)
+                                       (257, 100, 600, false, true); (15, 33, 7, true, true) ] do
                 for act in [ Activation.Identity; Activation.Relu ] do
                     for withBias in [ true; false ] do
                         for beta in [ 0f; 0.5f ] do
@@ -259,8 +274,9 @@ let tests =
                                     let c = Array.copy c0
                                     GemmDriver.UseRegisterEpilogueOff <- off
                                     try
-                                        Gemm.Multiply(ta, tb, m, n, k, 1.5f, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b,
-                                                      (if tb then k else n), beta, Span c, n, ReadOnlySpan bias, act, 1)
+                                        Gemm.Multiply(ta, tb, m, n, k, 1.5f, ReadOnlySpan a, (if ta then m else k),
+                                                      ReadOnlySpan b, (if tb then k else n), beta, Span c, n,
+                                                      ReadOnlySpan bias, act, 1)
                                     finally GemmDriver.UseRegisterEpilogueOff <- false
                                     c
                                 expectSameBits n "stored-tile epilogue" (run true) "register epilogue" (run false)
@@ -270,6 +286,7 @@ let tests =
         testList "fused bias + activation epilogue" [
             for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] do
                 for (m, n, k, threads) in [ (5, 7, 3, 1); (70, 45, 33, 1); (150, 200, 100, 2) ] do
-                    test (sprintf "%A %dx%dx%d threads=%d" act m n k threads) { expectEpilogueClose false m n k act threads }
+                    test (sprintf "%A %dx%dx%d threads=%d" act m n k threads) {
+                        expectEpilogueClose false m n k act threads }
         ]
     ]

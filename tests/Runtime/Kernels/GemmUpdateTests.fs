@@ -7,11 +7,13 @@ open Nn.Runtime.Kernels
 
 let private randomArray (rng: Random) n = Array.init n (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
 
-/// g = xᵀ @ dy (m×n in panels, k the batch), then m' = μm + g, w' = w − lr·m' (or w' = w − lr·g) elementwise in float32:
-/// the streaming pass's operations.
-let private separate (x: float32[]) (dy: float32[]) m n k (w: float32[]) (mom: float32[] option) (mu: float32) (lr: float32) =
+/// g = xᵀ @ dy (m×n in panels, k the batch), then m' = μm + g, w' = w − lr·m' (or w' = w − lr·g) elementwise in
+/// float32: the streaming pass's operations.
+let private separate (x: float32[]) (dy: float32[]) m n k (w: float32[]) (mom: float32[] option) (mu: float32)
+                     (lr: float32) =
     let g = Array.zeroCreate<float32> (m * n)
-    Gemm.Multiply(true, false, m, n, k, 1f, ReadOnlySpan x, m, ReadOnlySpan dy, n, false, 0f, Span g, n, true, ReadOnlySpan<float32>.Empty, Activation.Identity, 1)
+    Gemm.Multiply(true, false, m, n, k, 1f, ReadOnlySpan x, m, ReadOnlySpan dy, n, false, 0f, Span g, n, true,
+                  ReadOnlySpan<float32>.Empty, Activation.Identity, 1)
     match mom with
     | Some mm ->
         let nm = Array.init g.Length (fun i -> mu * mm[i] + g[i])
@@ -52,7 +54,8 @@ let tests =
             for (m, n, k) in [ (784, 256, 64); (1024, 64, 256); (45, 96, 1); (17, 32, 512); (200, 160, 33) ] do
                 for momentum in [ true; false ] do
                     for threads in [ 1; 2 ] do
-                        test (sprintf "%dx%dx%d momentum=%b threads=%d" m n k momentum threads) { check m n k momentum threads }
+                        test (sprintf "%dx%dx%d momentum=%b threads=%d" m n k momentum threads) {
+                            check m n k momentum threads }
         ]
         testSequenced <| test "with the 16- and 8-wide micro-kernels (every tile through the scratch tile)" {
             let saved = Gemm.Isa
@@ -69,8 +72,10 @@ let tests =
             for k in [ 0; 1031 ] do
                 let x, dy = Array.create (k * m) 1f, Array.create (k * n) 1f
                 let mutable bad = false
-                let ran = GemmUpdate.TryMultiply(true, false, m, n, k, ReadOnlySpan x, m, ReadOnlySpan dy, n, false, ReadOnlySpan w,
-                                                 ReadOnlySpan<float32>.Empty, 0f, 0.1f, Span newW, Span<float32>.Empty, 1, &bad)
+                let ran =
+                    GemmUpdate.TryMultiply(true, false, m, n, k, ReadOnlySpan x, m, ReadOnlySpan dy, n, false,
+                                           ReadOnlySpan w, ReadOnlySpan<float32>.Empty, 0f, 0.1f, Span newW,
+                                           Span<float32>.Empty, 1, &bad)
                 Expect.isFalse ran (sprintf "k = %d" k)
                 Expect.allEqual newW 7f "untouched"
         }
@@ -83,8 +88,10 @@ let tests =
                 w[int (GemmPanels.Offset(m, row, 40))] <- Single.PositiveInfinity
                 let newW = Array.zeroCreate<float32> (m * n)
                 let mutable bad = false
-                GemmUpdate.TryMultiply(true, false, m, n, k, ReadOnlySpan x, m, ReadOnlySpan dy, n, false, ReadOnlySpan w,
-                                       ReadOnlySpan<float32>.Empty, 0f, 0.1f, Span newW, Span<float32>.Empty, 1, &bad) |> ignore
+                GemmUpdate.TryMultiply(true, false, m, n, k, ReadOnlySpan x, m, ReadOnlySpan dy, n, false,
+                                       ReadOnlySpan w, ReadOnlySpan<float32>.Empty, 0f, 0.1f, Span newW,
+                                       Span<float32>.Empty, 1, &bad)
+                |> ignore
                 Expect.isTrue bad (sprintf "infinity in row %d" row)
         }
     ]

@@ -25,7 +25,8 @@ let private agree name (tail: float32) n (run: float32[] -> int -> bool -> unit)
         let d = Array.create (n + 40) sentinel
         run d offset streaming
         for i in Seq.append (seq { 0 .. offset - 1 }) (seq { offset + n .. d.Length - 1 }) do
-            if d[i] <> sentinel then failtestf "%s n=%d offset=%d: wrote outside the destination at %d" name n offset (i - offset)
+            if d[i] <> sentinel then
+                failtestf "%s n=%d offset=%d: wrote outside the destination at %d" name n offset (i - offset)
         d[offset .. offset + n - 1]
     let bits (v: float32) = BitConverter.SingleToInt32Bits v
     let first = out 0 true
@@ -68,12 +69,18 @@ let private runChain n threads (poison: bool) =
 [<Tests>]
 let tests =
     testList "Runtime.Kernels.Streaming" [
-        everyCase "unary tanh" 3e-6f (fun n d at s -> let x = data n n in Elementwise.Unary<TanhOp>(ReadOnlySpan x, Span(d, at, n), s))
+        everyCase "unary tanh" 3e-6f (fun n d at s ->
+            let x = data n n
+            Elementwise.Unary<TanhOp>(ReadOnlySpan x, Span(d, at, n), s))
         everyCase "binary x + y" 0f (fun n d at s ->
             let x, y = data n n, data (n + 7) n
             Elementwise.Binary<AddOp>(ReadOnlySpan x, ReadOnlySpan y, Span(d, at, n), s))
-        everyCase "x · 0.5 (scalar second)" 0f (fun n d at s -> let x = data n n in Elementwise.BinaryScalar<MulOp>(ReadOnlySpan x, 0.5f, Span(d, at, n), s))
-        everyCase "1 − x (scalar first)" 0f (fun n d at s -> let x = data n n in Elementwise.ScalarBinary<SubOp>(1f, ReadOnlySpan x, Span(d, at, n), s))
+        everyCase "x · 0.5 (scalar second)" 0f (fun n d at s ->
+            let x = data n n
+            Elementwise.BinaryScalar<MulOp>(ReadOnlySpan x, 0.5f, Span(d, at, n), s))
+        everyCase "1 − x (scalar first)" 0f (fun n d at s ->
+            let x = data n n
+            Elementwise.ScalarBinary<SubOp>(1f, ReadOnlySpan x, Span(d, at, n), s))
         everyCase "misaligned input too" 1e-6f (fun n d at s ->
             let x = data n (n + 5)
             Elementwise.Unary<ExpOp>(ReadOnlySpan(x, 5, n), Span(d, at, n), s))
@@ -85,7 +92,8 @@ let tests =
                     Elementwise.Unary<AbsOp>(ReadOnlySpan(a, offset, n), Span(a, offset, n), true)
                     Elementwise.Unary<SqrtOp>(ReadOnlySpan(a, offset, n), Span(a, offset, n), true)
                     for i in offset .. offset + n - 1 do
-                        if a[i] <> expected[i] then failtestf "n=%d offset=%d: element %d is %g, expected %g" n offset i a[i] expected[i]
+                        if a[i] <> expected[i] then
+                            failtestf "n=%d offset=%d: element %d is %g, expected %g" n offset i a[i] expected[i]
         }
         test "a call moving more than the threshold streams, exactly, to the last element" {
             let n = int (Elementwise.NonTemporalThreshold / 12L) + 4099
@@ -95,7 +103,8 @@ let tests =
             Expect.equal d[0] sentinel "the guard before"
             Expect.equal d[n + 1] sentinel "the guard after"
             for i in 0 .. n - 1 do
-                if d[i + 1] <> x[i + 3] + y[i] then failtestf "element %d is %g, expected %g" i d[i + 1] (x[i + 3] + y[i])
+                if d[i + 1] <> x[i + 3] + y[i] then
+                    failtestf "element %d is %g, expected %g" i d[i + 1] (x[i + 3] + y[i])
         }
         test "the fused loop runner's chain, tiles and threads included" {
             for n in [ 1; 15; 16; 17; 63; 64; 65; 255; 2047; 2048; 2049; 5000; 40000 ] do
@@ -109,7 +118,8 @@ let tests =
                         let out = MathF.Tanh w2 + m2
                         let gotM, gotW, gotOut = s[3][i], s[4][i], s[6][i]
                         if gotM <> m2 || gotW <> w2 || abs (gotOut - out) > 1e-5f then
-                            failtestf "n=%d element %d: m'=%g w'=%g out=%g, expected %g %g %g" n i gotM gotW gotOut m2 w2 out
+                            failtestf "n=%d element %d: m'=%g w'=%g out=%g, expected %g %g %g"
+                                n i gotM gotW gotOut m2 w2 out
         }
         test "a checked store of the fused loop runner sees a NaN" {
             let _, bad = runChain 3000 1 true

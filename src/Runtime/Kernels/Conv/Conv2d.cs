@@ -10,17 +10,23 @@ namespace Nn.Runtime.Kernels;
 /// </summary>
 internal static partial class Conv2d
 {
-    /// <summary>output = conv(input, kernel); <paramref name="workspace"/> holds at least <see cref="Conv2dShape.WorkspaceLength"/> floats.</summary>
-    public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, Span<float> output,
-        Span<float> workspace, int threads = 1) =>
+    /// <summary>output = conv(input, kernel); <paramref name="workspace"/> holds at least
+    /// <see cref="Conv2dShape.WorkspaceLength"/> floats.</summary>
+    public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel,
+        Span<float> output, Span<float> workspace, int threads = 1) =>
         Forward(s, input, kernel, output, workspace, ReadOnlySpan<float>.Empty, Activation.Identity, threads);
 
-    /// <summary>output = act(conv(input, kernel) + bias) with a per-output-channel bias (or empty), fused into the GEMM epilogue.</summary>
-    public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, Span<float> output,
-        Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, int threads = 1)
+    /// <summary>output = act(conv(input, kernel) + bias) with a per-output-channel bias (or empty), fused
+    /// into the GEMM epilogue.</summary>
+    public static void Forward(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel,
+        Span<float> output, Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, int threads = 1)
     {
         Check(s, input.Length, kernel.Length, output.Length, workspace.Length);
-        if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Forward, s, input, kernel, output, workspace, bias, activation, 0f, threads); return; }
+        if (SplitsBatch(s, threads))
+        {
+            ConvJob.Run(ConvJob.Kind.Forward, s, input, kernel, output, workspace, bias, activation, 0f, threads);
+            return;
+        }
         if (IsDirect(s)) { ForwardDirect(s, input, kernel, output, bias, activation); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, u, s.PatchLength,
@@ -29,8 +35,8 @@ internal static partial class Conv2d
 
     /// <summary>dKernel = (beta·dKernel +) Uᵀ·dOutput: the gradient with respect to the kernel, summed in an order that
     /// does not depend on <paramref name="threads"/>.</summary>
-    public static void BackwardKernel(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput, Span<float> dKernel,
-        Span<float> workspace, float beta = 0f, int threads = 1)
+    public static void BackwardKernel(in Conv2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput,
+        Span<float> dKernel, Span<float> workspace, float beta = 0f, int threads = 1)
     {
         Check(s, input.Length, dKernel.Length, dOutput.Length, workspace.Length);
         if (ChunksBatch(s))
@@ -54,11 +60,16 @@ internal static partial class Conv2d
     }
 
     /// <summary>dInput = the gradient with respect to the input (overwritten): fold(dOutput·Wᵀ).</summary>
-    public static void BackwardInput(in Conv2dShape s, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> kernel, Span<float> dInput,
-        Span<float> workspace, int threads = 1)
+    public static void BackwardInput(in Conv2dShape s, ReadOnlySpan<float> dOutput, ReadOnlySpan<float> kernel,
+        Span<float> dInput, Span<float> workspace, int threads = 1)
     {
         Check(s, dInput.Length, kernel.Length, dOutput.Length, workspace.Length);
-        if (SplitsBatch(s, threads)) { ConvJob.Run(ConvJob.Kind.Input, s, dOutput, kernel, dInput, workspace, default, Activation.Identity, 0f, threads); return; }
+        if (SplitsBatch(s, threads))
+        {
+            ConvJob.Run(ConvJob.Kind.Input, s, dOutput, kernel, dInput, workspace, default, Activation.Identity, 0f,
+                threads);
+            return;
+        }
         if (s.IsPointwise)
         {
             Gemm.Multiply(false, true, s.PatchCount, s.PatchLength, s.OutChannels, 1f, dOutput, s.OutChannels,
@@ -71,7 +82,8 @@ internal static partial class Conv2d
         Fold(s, du, dInput);
     }
 
-    /// <summary>Writes the unfolded input U (one row of kh·kw·cin taps per output pixel, zeros for padding) into the workspace.</summary>
+    /// <summary>Writes the unfolded input U (one row of kh·kw·cin taps per output pixel, zeros for
+    /// padding) into the workspace.</summary>
     public static Span<float> Unfold(in Conv2dShape s, ReadOnlySpan<float> input, Span<float> workspace)
     {
         var u = workspace[..s.WorkspaceLength];
@@ -107,7 +119,8 @@ internal static partial class Conv2d
         return u;
     }
 
-    /// <summary>The adjoint of <see cref="Unfold"/>: dInput = 0, then each tap's value is added back to its input pixel.</summary>
+    /// <summary>The adjoint of <see cref="Unfold"/>: dInput = 0, then each tap's value is added
+    /// back to its input pixel.</summary>
     public static void Fold(in Conv2dShape s, ReadOnlySpan<float> du, Span<float> dInput)
     {
         var dx = dInput[..s.InputLength];
@@ -150,7 +163,8 @@ internal static partial class Conv2d
         for (int i = 0; i < src.Length; i++) dst[i] = src[i];
     }
 
-    private static void Check(in Conv2dShape s, int inputLength, int kernelLength, int outputLength, int workspaceLength)
+    private static void Check(in Conv2dShape s, int inputLength, int kernelLength, int outputLength,
+        int workspaceLength)
     {
         KernelThrow.CheckLength("input", s.InputLength, inputLength);
         KernelThrow.CheckLength("kernel", s.KernelLength, kernelLength);

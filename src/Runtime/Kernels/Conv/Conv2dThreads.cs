@@ -2,13 +2,14 @@ namespace Nn.Runtime.Kernels;
 
 internal static partial class Conv2d
 {
-    /// <summary>Below this many FLOPs a convolution runs on one thread: handing a part to the other thread costs more.</summary>
+    /// <summary>Below this many FLOPs a convolution runs on one thread: handing a part to the
+    /// other thread costs more.</summary>
     private const double MinFlopsToSplit = 4e6;
 
     /// <summary>
     /// True when a call should split its batch over threads. Each thread then unfolds its own images into its own rows
-    /// of the workspace and runs a one-thread GEMM on them: the GEMM's own split is poor for convolution shapes (6 or 16
-    /// output channels: both threads pack the same panels and share output lines), and the unfold and fold run in
+    /// of the workspace and runs a one-thread GEMM on them: the GEMM's own split is poor for convolution shapes (6 or
+    /// 16 output channels: both threads pack the same panels and share output lines), and the unfold and fold run in
     /// parallel too. A batch of one keeps the GEMM's threads.
     /// </summary>
     private static bool SplitsBatch(in Conv2dShape s, int threads) => threads > 1 && ChunksBatch(s);
@@ -47,8 +48,9 @@ internal static partial class Conv2d
 
         /// <summary>Forward: a = input, b = kernel, out = output. Kernel: a = input, b = dOutput, out = dKernel.
         /// Input: a = dOutput, b = kernel, out = dInput.</summary>
-        public static void Run(Kind kind, in Conv2dShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output,
-            Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, float beta, int threads)
+        public static void Run(Kind kind, in Conv2dShape s, ReadOnlySpan<float> a, ReadOnlySpan<float> b,
+            Span<float> output, Span<float> workspace, ReadOnlySpan<float> bias, Activation activation, float beta,
+            int threads)
         {
             var job = t_job ??= new ConvJob();
             int parts = Math.Min(threads, s.Batch);
@@ -62,7 +64,8 @@ internal static partial class Conv2d
                 : Math.Clamp(perChunk, 1, Math.Max(1, s.Batch / (2 * parts)));
             job._chunks = (s.Batch + job._perChunk - 1) / job._perChunk;
             job._next = 0;
-            if (kind == Kind.Kernel && job._partials.Length < job._chunks * s.KernelLength) job._partials = new float[job._chunks * s.KernelLength];
+            if (kind == Kind.Kernel && job._partials.Length < job._chunks * s.KernelLength)
+                job._partials = new float[job._chunks * s.KernelLength];
             fixed (float* pa = a, pb = b, po = output, pw = workspace, pbias = bias, pp = job._partials)
             {
                 job._kind = kind; job._s = s; job._a = pa; job._b = pb; job._out = po; job._ws = pw;
@@ -74,7 +77,8 @@ internal static partial class Conv2d
                     if (beta == 0f) dk.Clear();
                     else if (beta != 1f) Elementwise.BinaryScalar<MulOp>(dk, beta, dk);
                     for (int c = 0; c < job._chunks; c++)
-                        Elementwise.Binary<AddOp>(dk, new ReadOnlySpan<float>(pp + (long)c * s.KernelLength, s.KernelLength), dk);
+                        Elementwise.Binary<AddOp>(
+                            dk, new ReadOnlySpan<float>(pp + (long)c * s.KernelLength, s.KernelLength), dk);
                 }
                 job._a = job._b = job._out = job._ws = job._bias = job._partial = null;
             }
@@ -93,13 +97,15 @@ internal static partial class Conv2d
         {
             var s = _s;
             var part = s with { Batch = b1 - b0 };
-            long inAt = (long)b0 * s.Height * s.Width * s.InChannels, outAt = (long)b0 * s.OutHeight * s.OutWidth * s.OutChannels;
+            long inAt = (long)b0 * s.Height * s.Width * s.InChannels,
+                outAt = (long)b0 * s.OutHeight * s.OutWidth * s.OutChannels;
             var ws = new Span<float>(_ws + (long)b0 * s.OutHeight * s.OutWidth * s.PatchLength, part.WorkspaceLength);
             switch (_kind)
             {
                 case Kind.Forward:
-                    Forward(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength), new ReadOnlySpan<float>(_b, s.KernelLength),
-                        new Span<float>(_out + outAt, part.OutputLength), ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
+                    Forward(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength),
+                        new ReadOnlySpan<float>(_b, s.KernelLength), new Span<float>(_out + outAt, part.OutputLength),
+                        ws, new ReadOnlySpan<float>(_bias, _biasLength), _activation, 1);
                     break;
                 case Kind.Kernel:
                     BackwardKernelWhole(part, new ReadOnlySpan<float>(_a + inAt, part.InputLength),
@@ -107,8 +113,9 @@ internal static partial class Conv2d
                         new Span<float>(_partial + (long)chunk * s.KernelLength, s.KernelLength), ws, 0f, 1);
                     break;
                 default:
-                    BackwardInput(part, new ReadOnlySpan<float>(_a + outAt, part.OutputLength), new ReadOnlySpan<float>(_b, s.KernelLength),
-                        new Span<float>(_out + inAt, part.InputLength), ws, 1);
+                    BackwardInput(part, new ReadOnlySpan<float>(_a + outAt, part.OutputLength),
+                        new ReadOnlySpan<float>(_b, s.KernelLength), new Span<float>(_out + inAt, part.InputLength),
+                        ws, 1);
                     break;
             }
         }

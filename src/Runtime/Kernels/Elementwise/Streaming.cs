@@ -11,7 +11,8 @@ internal interface IStore
     static abstract void Store(Vector256<float> v, ref float d, nuint i);
 }
 
-/// <summary>Ordinary stores: the destination line is read into the cache first (read-for-ownership), then written.</summary>
+/// <summary>Ordinary stores: the destination line is read into the cache first
+/// (read-for-ownership), then written.</summary>
 internal readonly struct Temporal : IStore
 {
     public static void Store(Vector512<float> v, ref float d, nuint i) => v.StoreUnsafe(ref d, i);
@@ -36,18 +37,21 @@ internal static partial class Elementwise
     /// Calls that move at least this many bytes (reads plus writes) store their output non-temporally: a streamed
     /// output does not fit in the last-level cache anyway, and skipping the read-for-ownership of every destination
     /// line saves a third of a binary kernel's memory traffic. Below it ordinary stores keep the output in cache for
-    /// the next kernel. 16 MiB is where streaming stopped losing on the development machine (bench/ElementwiseBench.cs).
-    /// Settable (benchmarks compare both ways); <see cref="long.MaxValue"/> turns streaming off.
+    /// the next kernel. 16 MiB is where streaming stopped losing on the development machine
+    /// (bench/ElementwiseBench.cs). Settable (benchmarks compare both ways);
+    /// <see cref="long.MaxValue"/> turns streaming off.
     /// </summary>
     public static long NonTemporalThreshold { get; set; } = 16L << 20;
 
     /// <summary>True when this machine has non-temporal vector stores (x86 with AVX or AVX-512).</summary>
-    internal static bool CanStream => Sse.IsSupported && (Vector512.IsHardwareAccelerated ? Avx512F.IsSupported : Vector256.IsHardwareAccelerated && Avx.IsSupported);
+    internal static bool CanStream => Sse.IsSupported
+        && (Vector512.IsHardwareAccelerated ? Avx512F.IsSupported : Vector256.IsHardwareAccelerated && Avx.IsSupported);
 
     /// <summary>True when a call moving <paramref name="floatsMoved"/> floats should stream its output.</summary>
     internal static bool Streams(long floatsMoved) => CanStream && floatsMoved * sizeof(float) >= NonTemporalThreshold;
 
-    /// <summary>Orders the non-temporal stores before any later store (they are weakly ordered); a no-op elsewhere.</summary>
+    /// <summary>Orders the non-temporal stores before any later store (they are weakly
+    /// ordered); a no-op elsewhere.</summary>
     internal static void StoreFence()
     {
         if (Sse.IsSupported) Sse.StoreFence();
@@ -79,7 +83,8 @@ internal static partial class Elementwise
                 Vector256<float> x0 = Vector256.LoadUnsafe(ref x), x1 = Vector256.LoadUnsafe(ref x, 8);
                 Vector256<float> xt0 = Vector256.LoadUnsafe(ref x, last), xt1 = Vector256.LoadUnsafe(ref x, last + 8);
                 UnaryCore<TOp, NonTemporal>(ref Unsafe.Add(ref x, head), ref Unsafe.Add(ref d, head), mid);
-                Edges(p, TOp.Invoke(x0), TOp.Invoke(x1), TOp.Invoke(xt0), TOp.Invoke(xt1), head, head + mid - last, last);
+                Edges(p, TOp.Invoke(x0), TOp.Invoke(x1), TOp.Invoke(xt0), TOp.Invoke(xt1), head, head + mid - last,
+                    last);
             }
         }
     }
@@ -90,38 +95,50 @@ internal static partial class Elementwise
     {
         fixed (float* p = &d)
         {
-            if (n < 16 || !CanStream || ((nuint)p & 3) != 0) { BinaryCore<TOp, TX, TY, Temporal>(ref x, ref y, ref d, n); return; }
+            if (n < 16 || !CanStream || ((nuint)p & 3) != 0)
+            {
+                BinaryCore<TOp, TX, TY, Temporal>(ref x, ref y, ref d, n);
+                return;
+            }
             nuint head = ((64 - ((nuint)p & 63)) & 63) / sizeof(float), mid = (n - head) & ~(nuint)15, last = n - 16;
             if (Vector512.IsHardwareAccelerated)
             {
                 Vector512<float> x0 = TX.Load512(ref x, 0), y0 = TY.Load512(ref y, 0);
                 Vector512<float> xt = TX.Load512(ref x, last), yt = TY.Load512(ref y, last);
-                BinaryCore<TOp, TX, TY, NonTemporal>(ref TX.From(ref x, head), ref TY.From(ref y, head), ref Unsafe.Add(ref d, head), mid);
+                BinaryCore<TOp, TX, TY, NonTemporal>(ref TX.From(ref x, head), ref TY.From(ref y, head),
+                    ref Unsafe.Add(ref d, head), mid);
                 Edges(p, TOp.Invoke(x0, y0), TOp.Invoke(xt, yt), head, head + mid - last, last);
             }
             else
             {
-                Vector256<float> x0 = TX.Load256(ref x, 0), y0 = TY.Load256(ref y, 0), x1 = TX.Load256(ref x, 8), y1 = TY.Load256(ref y, 8);
+                Vector256<float> x0 = TX.Load256(ref x, 0), y0 = TY.Load256(ref y, 0),
+                    x1 = TX.Load256(ref x, 8), y1 = TY.Load256(ref y, 8);
                 Vector256<float> xt0 = TX.Load256(ref x, last), yt0 = TY.Load256(ref y, last);
                 Vector256<float> xt1 = TX.Load256(ref x, last + 8), yt1 = TY.Load256(ref y, last + 8);
-                BinaryCore<TOp, TX, TY, NonTemporal>(ref TX.From(ref x, head), ref TY.From(ref y, head), ref Unsafe.Add(ref d, head), mid);
-                Edges(p, TOp.Invoke(x0, y0), TOp.Invoke(x1, y1), TOp.Invoke(xt0, yt0), TOp.Invoke(xt1, yt1), head, head + mid - last, last);
+                BinaryCore<TOp, TX, TY, NonTemporal>(ref TX.From(ref x, head), ref TY.From(ref y, head),
+                    ref Unsafe.Add(ref d, head), mid);
+                Edges(p, TOp.Invoke(x0, y0), TOp.Invoke(x1, y1), TOp.Invoke(xt0, yt0), TOp.Invoke(xt1, yt1), head,
+                    head + mid - last, last);
             }
         }
     }
 
-    /// <summary>Stores lanes [0, head) of h at p and lanes [from, 16) of t at p + last (the streamed middle lies between).</summary>
-    private static unsafe void Edges(float* p, Vector512<float> h, Vector512<float> t, nuint head, nuint from, nuint last)
+    /// <summary>Stores lanes [0, head) of h at p and lanes [from, 16) of t at p + last (the streamed
+    /// middle lies between).</summary>
+    private static unsafe void Edges(float* p, Vector512<float> h, Vector512<float> t, nuint head, nuint from,
+        nuint last)
     {
         var lane = Vector512<int>.Indices;
         if (head != 0) Avx512F.MaskStore(p, Vector512.LessThan(lane, Vector512.Create((int)head)).AsSingle(), h);
-        if (from < 16) Avx512F.MaskStore(p + last, Vector512.GreaterThanOrEqual(lane, Vector512.Create((int)from)).AsSingle(), t);
+        if (from < 16)
+            Avx512F.MaskStore(p + last, Vector512.GreaterThanOrEqual(lane, Vector512.Create((int)from)).AsSingle(), t);
     }
 
-    /// <summary>The 8-lane form of <see cref="Edges(float*, Vector512{float}, Vector512{float}, nuint, nuint, nuint)"/>: h0, h1 cover
-    /// elements 0..15, t0, t1 elements last..last+15.</summary>
-    private static unsafe void Edges(float* p, Vector256<float> h0, Vector256<float> h1, Vector256<float> t0, Vector256<float> t1,
-        nuint head, nuint from, nuint last)
+    /// <summary>The 8-lane form of
+    /// <see cref="Edges(float*, Vector512{float}, Vector512{float}, nuint, nuint, nuint)"/>: h0, h1 cover elements
+    /// 0..15, t0, t1 elements last..last+15.</summary>
+    private static unsafe void Edges(float* p, Vector256<float> h0, Vector256<float> h1, Vector256<float> t0,
+        Vector256<float> t1, nuint head, nuint from, nuint last)
     {
         var lane = Vector256<int>.Indices;
         var h = Vector256.Create((int)head);

@@ -20,7 +20,8 @@ internal static class VectorMath
     public static Vector256<float> Narrow<TOp>(Vector256<float> x, Vector256<float> y) where TOp : struct, IBinaryOp =>
         TOp.Invoke(x.ToVector512(), y.ToVector512()).GetLower();
 
-    /// <summary>tanh by a 13/6 rational approximation on [-7.9, 7.9] (Eigen's), exact ±1 beyond, x itself when |x| &lt; 4e-4.</summary>
+    /// <summary>tanh by a 13/6 rational approximation on [-7.9, 7.9] (Eigen's), exact ±1 beyond, x
+    /// itself when |x| &lt; 4e-4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Tanh(Vector512<float> x)
     {

@@ -47,8 +47,10 @@ internal static unsafe class Gemm
     /// (≥ the stored row width). When beta = 0, C is not read (NaNs in C do not propagate).
     /// </summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, int threads = 1) =>
-        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ReadOnlySpan<float>.Empty, Activation.Identity, threads);
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        int threads = 1) =>
+        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ReadOnlySpan<float>.Empty,
+            Activation.Identity, threads);
 
     /// <summary>
     /// C = act(alpha·op(A)·op(B) + beta·C + bias) with a per-column <paramref name="bias"/> of n values (or empty
@@ -61,20 +63,24 @@ internal static unsafe class Gemm
         Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, false, beta, c, ldc, false, bias, activation, threads);
 
     /// <summary>
-    /// As <see cref="Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, ReadOnlySpan{float}, Activation, int)"/>,
-    /// with B (k×n, or n×k when <paramref name="transB"/>) stored in <see cref="GemmPanels"/> layout when
-    /// <paramref name="bPanels"/> (ldb is then ignored), and C (m×n) written in that layout when <paramref name="cPanels"/>
-    /// (ldc ignored): the engine's weights and weight gradients.
+    /// As <see cref="Multiply(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int,
+    /// float, Span{float}, int, ReadOnlySpan{float}, Activation, int)"/>, with B (k×n, or n×k when
+    /// <paramref name="transB"/>) stored in <see cref="GemmPanels"/> layout when
+    /// <paramref name="bPanels"/> (ldb is then ignored), and C (m×n) written in that layout when
+    /// <paramref name="cPanels"/> (ldc ignored): the engine's weights and weight gradients.
     /// </summary>
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c, int ldc, bool cPanels,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c,
+        int ldc, bool cPanels,
         ReadOnlySpan<float> bias, Activation activation, int threads) =>
-        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, bPanels, beta, c, ldc, cPanels, bias, activation, threads, default);
+        Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, bPanels, beta, c, ldc, cPanels, bias, activation,
+            threads, default);
 
     /// <summary>The product, or with an active <paramref name="update"/> (<see cref="GemmUpdate"/>: one pass over k, C
     /// in panels, alpha 1, beta 0, no epilogue) the update of its tiles, C neither read nor written.</summary>
     internal static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c, int ldc, bool cPanels,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c,
+        int ldc, bool cPanels,
         ReadOnlySpan<float> bias, Activation activation, int threads, GemmUpdate.Tiles update)
     {
         if (k < 0) KernelThrow.Negative(nameof(k), k);
@@ -94,7 +100,8 @@ internal static unsafe class Gemm
             {
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
-                Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels, Update = update,
+                Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels,
+                Update = update,
             };
             if (k == 0 || alpha == 0f)
             {
@@ -109,12 +116,15 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>Below this many flops per thread a product runs on one thread (a hand-off costs a few microseconds).</summary>
+    /// <summary>Below this many flops per thread a product runs on one thread (a hand-off costs
+    /// a few microseconds).</summary>
     private const long MinFlopsPerThread = 1L << 20;
 
     private static void CheckPanels(string name, int rows, int cols, int length)
     {
-        if (!GemmPanels.Fits(rows, cols)) KernelThrow.Argument(name, $"a matrix in panel layout needs a positive multiple of {GemmPanels.Width} columns (got {rows}×{cols})");
+        if (!GemmPanels.Fits(rows, cols))
+            KernelThrow.Argument(name, "a matrix in panel layout needs a positive multiple of " +
+                $"{GemmPanels.Width} columns (got {rows}×{cols})");
         KernelThrow.CheckLength(name, (long)rows * cols, length);
     }
 
@@ -126,7 +136,8 @@ internal static unsafe class Gemm
         for (int j = 0; j < p.N; j += width)
             for (int i = 0; i < p.M; i++)
             {
-                var row = new Span<float>(p.CPanels ? p.C + GemmPanels.Offset(p.M, i, j) : p.C + (nint)i * p.Ldc, width);
+                var row = new Span<float>(
+                    p.CPanels ? p.C + GemmPanels.Offset(p.M, i, j) : p.C + (nint)i * p.Ldc, width);
                 if (p.Beta == 0f) row.Clear();
                 else if (p.Beta != 1f) Elementwise.BinaryScalar<MulOp>(row, p.Beta, row);
                 Epilogue.Apply(row, p.Bias == null ? null : p.Bias + j, p.Activation);
@@ -138,9 +149,11 @@ internal static unsafe class Gemm
 internal unsafe struct GemmProblem
 {
     public bool TransA, TransB;
-    /// <summary>B is stored in <see cref="GemmPanels"/> layout (Ldb unused); C is written in it (Ldc = 32 within a panel).</summary>
+    /// <summary>B is stored in <see cref="GemmPanels"/> layout (Ldb unused); C is written in it (Ldc
+    /// = 32 within a panel).</summary>
     public bool BPanels, CPanels;
-    /// <summary>When active, each finished tile of C updates weights instead of being stored (<see cref="GemmUpdate"/>).</summary>
+    /// <summary>When active, each finished tile of C updates weights instead of being stored
+    /// (<see cref="GemmUpdate"/>).</summary>
     public GemmUpdate.Tiles Update;
     public int M, N, K;
     public float Alpha, Beta;

@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics;
 
 namespace Nn.Runtime.Kernels;
 
-/// <summary>The serial blocked product over a band of C: the five loops of Goto's algorithm around the micro-kernel.</summary>
+/// <summary>The serial blocked product over a band of C: the five loops of Goto's algorithm
+/// around the micro-kernel.</summary>
 internal static unsafe class GemmDriver
 {
     /// <summary>Computes rows [m0, m1) × columns [n0, n1) of C, packing its own A and B blocks.</summary>
@@ -14,7 +15,8 @@ internal static unsafe class GemmDriver
         var kern = p.Kernel;
         int kcMax = kern.PassDepth(p.K);
         bool inPlace = BInPlace(in p);
-        var ws = GemmWorkspace.For(kern.MC, kcMax, inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Min(kern.NC, n1 - n0), kern.NR));
+        var ws = GemmWorkspace.For(kern.MC, kcMax,
+            inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Min(kern.NC, n1 - n0), kern.NR));
         for (int jc = n0; jc < n1; jc += kern.NC)
         {
             int nc = Math.Min(kern.NC, n1 - jc);
@@ -31,11 +33,12 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>Whether op(B) is read where it is stored: an untransposed B in panel layout is already a sequence of the
-    /// micro-kernel's panels when the kernel is <see cref="GemmPanels.Width"/> columns wide.</summary>
+    /// <summary>Whether op(B) is read where it is stored: an untransposed B in panel layout is already a sequence of
+    /// the micro-kernel's panels when the kernel is <see cref="GemmPanels.Width"/> columns wide.</summary>
     public static bool BInPlace(in GemmProblem p) => p.BPanels && !p.TransB && p.Kernel.NR == GemmPanels.Width;
 
-    /// <summary>The first micro-panel of op(B)'s kc×nc block at (pc, jc), read in place (<see cref="BInPlace"/>).</summary>
+    /// <summary>The first micro-panel of op(B)'s kc×nc block at (pc, jc), read in place
+    /// (<see cref="BInPlace"/>).</summary>
     public static float* InPlaceB(in GemmProblem p, int pc, int jc) => p.B + GemmPanels.Offset(p.K, pc, jc);
 
     /// <summary>Floats from one in-place micro-panel to the next: a whole panel of B.</summary>
@@ -47,7 +50,8 @@ internal static unsafe class GemmDriver
     /// the epilogue. B's micro-panels are <paramref name="bStride"/> floats apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Block(in GemmProblem p, int m0, int m1, int jc, int nc, int pc, int kc, float* packB, int bStride, GemmWorkspace ws)
+    public static void Block(in GemmProblem p, int m0, int m1, int jc, int nc, int pc, int kc, float* packB,
+        int bStride, GemmWorkspace ws)
     {
         var kern = p.Kernel;
         int MR = kern.MR, NR = kern.NR;
@@ -57,7 +61,8 @@ internal static unsafe class GemmDriver
         bool update = p.Update.Active;
         float* check = ws.Check;
         if (update) Vector512.Store(Vector512<float>.Zero, check);
-        bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null && p.Activation is Activation.Identity or Activation.Relu;
+        bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null
+            && p.Activation is Activation.Identity or Activation.Relu;
         bool streamB = BInPlace(in p) && (long)kc * nc > StreamedBlockFloats && !StreamHintOff;
         for (int ic = m0; ic < m1; ic += kern.MC)
         {
@@ -78,7 +83,8 @@ internal static unsafe class GemmDriver
                         if (mr == MR && nr == NR && kern.FnSgd != null)
                         {
                             nint following = NextTile(in p, kern, m1, ic, mc, ir, jc, nc, jr);
-                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off, u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
+                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off,
+                                u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
                                 following < 0 ? 0 : following - off);
                         }
                         else
@@ -88,14 +94,18 @@ internal static unsafe class GemmDriver
                         }
                         continue;
                     }
-                    float* c = p.CPanels ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr) : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
+                    float* c = p.CPanels
+                        ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr)
+                        : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
                     float* next = null;
                     int nextRows = 0;
                     if (streamB && mr == MR && nr == NR)
-                        next = (jr + NR < nc ? pb + bStride : packB) + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
+                        next = (jr + NR < nc ? pb + bStride : packB)
+                            + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
                     if (mr == MR && nr == NR && inRegisters)
                     {
-                        kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr, p.Activation == Activation.Relu, next, nextRows);
+                        kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr,
+                            p.Activation == Activation.Relu, next, nextRows);
                         continue;
                     }
                     if (mr == MR && nr == NR)
@@ -104,15 +114,17 @@ internal static unsafe class GemmDriver
                         Edge(in kern, kc, pa, pb, c, p.Ldc, mr, nr, p.Alpha, beta, tile);
                     if (epilogue)
                         for (int i = 0; i < mr; i++)
-                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr), p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
+                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr),
+                                p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
                 }
             }
         }
         if (update) GemmUpdate.Report(in p.Update, check);
     }
 
-    /// <summary>Above this many floats (1 MiB, a Zen 5 core's L2) an in-place kc×nc block of B streams from L3 or memory
-    /// while its first row tile reads each micro-panel: the full tiles then prefetch the next micro-panel between them.</summary>
+    /// <summary>Above this many floats (1 MiB, a Zen 5 core's L2) an in-place kc×nc block of B streams from L3 or
+    /// memory while its first row tile reads each micro-panel: the full tiles then prefetch the next
+    /// micro-panel between them.</summary>
     private const long StreamedBlockFloats = 256 << 10;
 
     /// <summary>
@@ -130,13 +142,15 @@ internal static unsafe class GemmDriver
         return first;
     }
 
-    /// <summary>True turns the prefetch of in-place B panels off on every thread (<see cref="NextPanelShare"/>); for A/B benchmarks.</summary>
+    /// <summary>True turns the prefetch of in-place B panels off on every thread
+    /// (<see cref="NextPanelShare"/>); for A/B benchmarks.</summary>
     internal static bool StreamHintOff;
 
-    /// <summary>The panel-layout offset of the tile this band updates after the one at (ic + ir, jc + jr), for the kernel to
-    /// prefetch its w, m, w' and m': the next one down the micro-panel, else the block's first in the next micro-panel, else the
-    /// next block's first; −1 after the last.</summary>
-    private static nint NextTile(in GemmProblem p, in MicroKernel kern, int m1, int ic, int mc, int ir, int jc, int nc, int jr)
+    /// <summary>The panel-layout offset of the tile this band updates after the one at (ic + ir, jc + jr), for the
+    /// kernel to prefetch its w, m, w' and m': the next one down the micro-panel, else the block's first in the next
+    /// micro-panel, else the next block's first; −1 after the last.</summary>
+    private static nint NextTile(in GemmProblem p, in MicroKernel kern, int m1, int ic, int mc, int ir, int jc, int nc,
+        int jr)
     {
         if (ir + kern.MR < mc) return GemmPanels.Offset(p.M, ic + ir + kern.MR, jc + jr);
         if (jr + kern.NR < nc) return GemmPanels.Offset(p.M, ic, jc + jr + kern.NR);
@@ -148,7 +162,8 @@ internal static unsafe class GemmDriver
     /// bias and relu in registers); for A/B benchmarks and tests.</summary>
     [ThreadStatic] internal static bool UseRegisterEpilogueOff;
 
-    /// <summary>Edge kernels on (the default; false runs every edge tile through the full kernel, for A/B benchmarks).</summary>
+    /// <summary>Edge kernels on (the default; false runs every edge tile through the full kernel,
+    /// for A/B benchmarks).</summary>
     internal static bool UseEdgeKernels = true;
 
     /// <summary>An mr×nr edge tile (mr &lt; MR or nr &lt; NR) of C: the smallest kernel that covers it, straight into C
@@ -165,13 +180,22 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>The smallest kernel that covers an mr×nr tile (full or edge); <paramref name="exact"/> when it writes exactly
-    /// the tile's columns, so it can store straight into C.</summary>
-    private static delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> TileKernel(in MicroKernel kern, int mr, int nr, out bool exact)
+    /// <summary>The smallest kernel that covers an mr×nr tile (full or edge); <paramref name="exact"/> when it writes
+    /// exactly the tile's columns, so it can store straight into C.</summary>
+    private static delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> TileKernel(
+        in MicroKernel kern, int mr, int nr, out bool exact)
     {
         exact = false;
-        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= kern.NR) { exact = 2 * nr == kern.NR; return kern.EdgeHalf[mr]; }
-        if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR) { exact = nr == kern.NR; return kern.EdgeRows[mr]; }
+        if (UseEdgeKernels && kern.EdgeHalf != null && 2 * nr <= kern.NR)
+        {
+            exact = 2 * nr == kern.NR;
+            return kern.EdgeHalf[mr];
+        }
+        if (UseEdgeKernels && kern.EdgeRows != null && mr < kern.MR)
+        {
+            exact = nr == kern.NR;
+            return kern.EdgeRows[mr];
+        }
         return kern.Fn;
     }
 
@@ -198,7 +222,8 @@ internal sealed unsafe class GemmWorkspace
     public float* A, B, Tile, Check;
     private nuint _aLen, _bLen;
 
-    /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of <paramref name="bLen"/> floats.</summary>
+    /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of
+    /// <paramref name="bLen"/> floats.</summary>
     public static GemmWorkspace For(int mc, int kc, nuint bLen)
     {
         var ws = t_ws ??= new GemmWorkspace();
@@ -210,7 +235,8 @@ internal sealed unsafe class GemmWorkspace
         return ws;
     }
 
-    /// <summary>A fresh 64-byte aligned block of <paramref name="floats"/> floats, after freeing <paramref name="old"/>.</summary>
+    /// <summary>A fresh 64-byte aligned block of <paramref name="floats"/> floats, after freeing
+    /// <paramref name="old"/>.</summary>
     public static float* Realloc(float* old, nuint floats)
     {
         if (old != null) NativeMemory.AlignedFree(old);

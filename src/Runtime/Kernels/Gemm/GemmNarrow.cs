@@ -7,33 +7,37 @@ namespace Nn.Runtime.Kernels;
 /// <summary>
 /// Products too thin for the packed micro-kernel to pay for its packing: a classifier layer's three products.
 /// <list type="bullet">
-/// <item><see cref="TryRun"/>: a depth of at most 16 and at least 512 columns (the input gradient <c>dy @ wᵀ</c> with 10
-/// classes), on one thread with AVX-512. C is written row by row, each row a sum of at most 16 scaled rows of op(B),
-/// 128 columns at a time; the packed path would spend the product packing and storing 14-row tiles for 10 steps of k.</item>
+/// <item><see cref="TryRun"/>: a depth of at most 16 and at least 512 columns (the input gradient <c>dy @ wᵀ</c> with
+/// 10 classes), on one thread with AVX-512. C is written row by row, each row a sum of at most 16 scaled rows of op(B),
+/// 128 columns at a time; the packed path would spend the product packing and storing 14-row
+/// tiles for 10 steps of k.</item>
 /// <item><see cref="RowVectors"/>: at most 16 columns (the logits <c>h @ w</c>), the engine's row-vector products,
 /// taking <see cref="TransposedA"/> for a weight gradient <c>xᵀ @ dy</c>.</item>
 /// </list>
 /// </summary>
 internal static unsafe class GemmNarrow
 {
-    /// <summary>The row-by-row path on (the default; false sends every product to the packed path, for A/B benchmarks and tests).</summary>
+    /// <summary>The row-by-row path on (the default; false sends every product to the packed path, for A/B
+    /// benchmarks and tests).</summary>
     [ThreadStatic] internal static bool Off;
 
-    /// <summary>Runs <paramref name="p"/> (k ≥ 1, alpha ≠ 0) row by row and returns true, or returns false when the shape
-    /// is not one this path serves. Measured against the packed path (1 thread, median of 8 interleaved): 256×1024×10
-    /// NT 106 → 41 µs, TN 111 → 72 µs. A transposed B under 128 rows of C keeps the packed path, where copying B out costs
-    /// what the product does (64×256×10 NT: 2.9 µs either way), and so do rows under 512 columns, whose 16-float runs and
-    /// scalar tail cost more than a packed tile, and an op(B) over 64 KiB, which would stream from L2 once per row of C.</summary>
+    /// <summary>Runs <paramref name="p"/> (k ≥ 1, alpha ≠ 0) row by row and returns true, or returns false when the
+    /// shape is not one this path serves. Measured against the packed path (1 thread, median
+    /// of 8 interleaved): 256×1024×10 NT 106 → 41 µs, TN 111 → 72 µs. A transposed B under 128 rows of C keeps the
+    /// packed path, where copying B out costs what the product does (64×256×10 NT: 2.9 µs either way), and so do rows
+    /// under 512 columns, whose 16-float runs and scalar tail cost more than a packed tile, and an op(B) over 64 KiB,
+    /// which would stream from L2 once per row of C.</summary>
     public static bool TryRun(in GemmProblem p)
     {
-        if (Off || p.BPanels || p.CPanels || !Vector512.IsHardwareAccelerated || Gemm.Isa is not (GemmIsa.Auto or GemmIsa.Avx512)) return false;
+        if (Off || p.BPanels || p.CPanels || !Vector512.IsHardwareAccelerated
+            || Gemm.Isa is not (GemmIsa.Auto or GemmIsa.Avx512)) return false;
         if (p.K > 16 || p.N < 512 || (long)p.N * p.K > 16384 || (p.TransB && p.M < 128)) return false;
         Shallow(in p);
         return true;
     }
 
-    /// <summary>Row i of C = alpha·Σ_q op(A)[i, q]·(row q of op(B)) + beta·(row i of C), then the epilogue; op(B)'s rows
-    /// are B's when B is not transposed, else copied out of B once.</summary>
+    /// <summary>Row i of C = alpha·Σ_q op(A)[i, q]·(row q of op(B)) + beta·(row i of C), then the epilogue; op(B)'s
+    /// rows are B's when B is not transposed, else copied out of B once.</summary>
     private static void Shallow(in GemmProblem p)
     {
         int m = p.M, n = p.N, k = p.K;
@@ -59,7 +63,8 @@ internal static unsafe class GemmNarrow
         }
     }
 
-    /// <summary>c[0..n) = alpha·Σ_{q&lt;k} ai[q]·b[q·ldb + 0..n) + beta·c, 128 columns (8 independent sums) at a time.</summary>
+    /// <summary>c[0..n) = alpha·Σ_{q&lt;k} ai[q]·b[q·ldb + 0..n) + beta·c, 128 columns (8
+    /// independent sums) at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ShallowRow(int k, int n, float* ai, float* b, nint ldb, float* c, float alpha, float beta)
     {
@@ -68,21 +73,28 @@ internal static unsafe class GemmNarrow
         int j = 0;
         for (; j + 128 <= n; j += 128)
         {
-            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default,
+                s4 = default, s5 = default, s6 = default, s7 = default;
             float* bq = b + j;
             for (int q = 0; q < k; q++, bq += ldb)
             {
                 var x = Vector512.Create(ai[q]);
-                s0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq), s0); s1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 16), s1);
-                s2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 32), s2); s3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 48), s3);
-                s4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 64), s4); s5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 80), s5);
-                s6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 96), s6); s7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 112), s7);
+                s0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq), s0);
+                s1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 16), s1);
+                s2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 32), s2);
+                s3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 48), s3);
+                s4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 64), s4);
+                s5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 80), s5);
+                s6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 96), s6);
+                s7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(bq + 112), s7);
             }
             float* cj = c + j;
             if (beta == 0f)
             {
-                Vector512.Store(va * s0, cj); Vector512.Store(va * s1, cj + 16); Vector512.Store(va * s2, cj + 32); Vector512.Store(va * s3, cj + 48);
-                Vector512.Store(va * s4, cj + 64); Vector512.Store(va * s5, cj + 80); Vector512.Store(va * s6, cj + 96); Vector512.Store(va * s7, cj + 112);
+                Vector512.Store(va * s0, cj); Vector512.Store(va * s1, cj + 16);
+                Vector512.Store(va * s2, cj + 32); Vector512.Store(va * s3, cj + 48);
+                Vector512.Store(va * s4, cj + 64); Vector512.Store(va * s5, cj + 80);
+                Vector512.Store(va * s6, cj + 96); Vector512.Store(va * s7, cj + 112);
             }
             else
             {
@@ -100,7 +112,8 @@ internal static unsafe class GemmNarrow
         {
             Vector512<float> s = default;
             float* bq = b + j;
-            for (int q = 0; q < k; q++, bq += ldb) s = Vector512.FusedMultiplyAdd(Vector512.Create(ai[q]), Vector512.Load(bq), s);
+            for (int q = 0; q < k; q++, bq += ldb)
+                s = Vector512.FusedMultiplyAdd(Vector512.Create(ai[q]), Vector512.Load(bq), s);
             Vector512.Store(beta == 0f ? va * s : Vector512.FusedMultiplyAdd(va, s, vb * Vector512.Load(c + j)), c + j);
         }
         for (; j < n; j++)
@@ -119,8 +132,8 @@ internal static unsafe class GemmNarrow
     /// (<see cref="TransposedA"/>; the same sums in the same order). <paramref name="bRows"/> holds k·16 floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void RowVectors(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows)
+    public static unsafe void RowVectors(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows)
     {
         for (int p = 0; p < k; p++)
         {
@@ -131,7 +144,8 @@ internal static unsafe class GemmNarrow
         }
         if (ta && m >= 16)
         {
-            // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous in x (GemmNarrow.TransposedA).
+            // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous
+            // in x (GemmNarrow.TransposedA).
             fixed (float* pa0 = a, pb0 = bRows, pc0 = c) TransposedA(m, n, k, pa0, lda, pb0, pc0, n);
             if (!bias.IsEmpty || act != Activation.Identity)
                 for (int i = 0; i < m; i++) Epilogue.ApplySpan(c.Slice(i * n, n), bias, act);
@@ -152,7 +166,8 @@ internal static unsafe class GemmNarrow
             ref float r5 = ref Unsafe.Add(ref pa, Math.Min(i + 5, m - 1) * si);
             ref float r6 = ref Unsafe.Add(ref pa, Math.Min(i + 6, m - 1) * si);
             ref float r7 = ref Unsafe.Add(ref pa, Math.Min(i + 7, m - 1) * si);
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default,
+                c4 = default, c5 = default, c6 = default, c7 = default;
             nint ap = 0;
             for (int p = 0; p < k; p++, ap += sp)
             {
@@ -178,11 +193,12 @@ internal static unsafe class GemmNarrow
     }
 
     /// <summary>
-    /// C[i, j] = Σ_p A[p, i]·bp[16·p + j] for i &lt; m (m ≥ 16) and j &lt; n ≤ 16, where bp holds op(B)'s k rows zero-padded
-    /// to 16 floats: a weight gradient <c>xᵀ @ dy</c> with at most 16 outputs. Vectorized over i (16 or 32 rows of C per
-    /// block, one register per column of C and row chunk), so each step reads a contiguous run of A's row p instead of
-    /// one float from each of 8 rows; the sums run over p in order, with the same operations as the row-vector kernel.
-    /// Measured (1 thread, median of 8): 1024×10×256 34 µs against 85 µs packed; 256×10×64 3.2 against 5.7 µs.
+    /// C[i, j] = Σ_p A[p, i]·bp[16·p + j] for i &lt; m (m ≥ 16) and j &lt; n ≤ 16, where bp holds op(B)'s k rows
+    /// zero-padded to 16 floats: a weight gradient <c>xᵀ @ dy</c> with at most 16 outputs. Vectorized over i (16 or 32
+    /// rows of C per block, one register per column of C and row chunk), so each step reads a contiguous run of A's row
+    /// p instead of one float from each of 8 rows; the sums run over p in order, with the same operations as the
+    /// row-vector kernel. Measured (1 thread, median of 8): 1024×10×256 34 µs against 85 µs
+    /// packed; 256×10×64 3.2 against 5.7 µs.
     /// </summary>
     public static void TransposedA(int m, int n, int k, float* a, nint lda, float* bp, float* c, nint ldc)
     {
@@ -194,7 +210,8 @@ internal static unsafe class GemmNarrow
                 Block32x10(k, a + i0, lda, bp, tile);
                 Scatter(tile, 32, n, c + i0 * ldc, ldc);
             }
-        // The rest 16 rows at a time, the last block ending at row m (overlapping rows are computed twice, identically).
+        // The rest 16 rows at a time, the last block ending at row m (overlapping rows
+        // are computed twice, identically).
         for (; i0 < m; i0 += 16)
         {
             int at = Math.Min(i0, m - 16);
@@ -214,48 +231,72 @@ internal static unsafe class GemmNarrow
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block32x10(int k, float* a, nint lda, float* bp, float* tile)
     {
-        Vector512<float> x0 = default, x1 = default, x2 = default, x3 = default, x4 = default, x5 = default, x6 = default, x7 = default, x8 = default, x9 = default;
-        Vector512<float> y0 = default, y1 = default, y2 = default, y3 = default, y4 = default, y5 = default, y6 = default, y7 = default, y8 = default, y9 = default;
+        Vector512<float> x0 = default, x1 = default, x2 = default, x3 = default, x4 = default,
+            x5 = default, x6 = default, x7 = default, x8 = default, x9 = default;
+        Vector512<float> y0 = default, y1 = default, y2 = default, y3 = default, y4 = default,
+            y5 = default, y6 = default, y7 = default, y8 = default, y9 = default;
         for (int p = 0; p < k; p++, a += lda, bp += 16)
         {
             var lo = Vector512.Load(a); var hi = Vector512.Load(a + 16);
-            var v = Vector512.Create(bp[0]); x0 = Vector512.FusedMultiplyAdd(lo, v, x0); y0 = Vector512.FusedMultiplyAdd(hi, v, y0);
-            v = Vector512.Create(bp[1]); x1 = Vector512.FusedMultiplyAdd(lo, v, x1); y1 = Vector512.FusedMultiplyAdd(hi, v, y1);
-            v = Vector512.Create(bp[2]); x2 = Vector512.FusedMultiplyAdd(lo, v, x2); y2 = Vector512.FusedMultiplyAdd(hi, v, y2);
-            v = Vector512.Create(bp[3]); x3 = Vector512.FusedMultiplyAdd(lo, v, x3); y3 = Vector512.FusedMultiplyAdd(hi, v, y3);
-            v = Vector512.Create(bp[4]); x4 = Vector512.FusedMultiplyAdd(lo, v, x4); y4 = Vector512.FusedMultiplyAdd(hi, v, y4);
-            v = Vector512.Create(bp[5]); x5 = Vector512.FusedMultiplyAdd(lo, v, x5); y5 = Vector512.FusedMultiplyAdd(hi, v, y5);
-            v = Vector512.Create(bp[6]); x6 = Vector512.FusedMultiplyAdd(lo, v, x6); y6 = Vector512.FusedMultiplyAdd(hi, v, y6);
-            v = Vector512.Create(bp[7]); x7 = Vector512.FusedMultiplyAdd(lo, v, x7); y7 = Vector512.FusedMultiplyAdd(hi, v, y7);
-            v = Vector512.Create(bp[8]); x8 = Vector512.FusedMultiplyAdd(lo, v, x8); y8 = Vector512.FusedMultiplyAdd(hi, v, y8);
-            v = Vector512.Create(bp[9]); x9 = Vector512.FusedMultiplyAdd(lo, v, x9); y9 = Vector512.FusedMultiplyAdd(hi, v, y9);
+            var v = Vector512.Create(bp[0]);
+            x0 = Vector512.FusedMultiplyAdd(lo, v, x0); y0 = Vector512.FusedMultiplyAdd(hi, v, y0);
+            v = Vector512.Create(bp[1]);
+            x1 = Vector512.FusedMultiplyAdd(lo, v, x1); y1 = Vector512.FusedMultiplyAdd(hi, v, y1);
+            v = Vector512.Create(bp[2]);
+            x2 = Vector512.FusedMultiplyAdd(lo, v, x2); y2 = Vector512.FusedMultiplyAdd(hi, v, y2);
+            v = Vector512.Create(bp[3]);
+            x3 = Vector512.FusedMultiplyAdd(lo, v, x3); y3 = Vector512.FusedMultiplyAdd(hi, v, y3);
+            v = Vector512.Create(bp[4]);
+            x4 = Vector512.FusedMultiplyAdd(lo, v, x4); y4 = Vector512.FusedMultiplyAdd(hi, v, y4);
+            v = Vector512.Create(bp[5]);
+            x5 = Vector512.FusedMultiplyAdd(lo, v, x5); y5 = Vector512.FusedMultiplyAdd(hi, v, y5);
+            v = Vector512.Create(bp[6]);
+            x6 = Vector512.FusedMultiplyAdd(lo, v, x6); y6 = Vector512.FusedMultiplyAdd(hi, v, y6);
+            v = Vector512.Create(bp[7]);
+            x7 = Vector512.FusedMultiplyAdd(lo, v, x7); y7 = Vector512.FusedMultiplyAdd(hi, v, y7);
+            v = Vector512.Create(bp[8]);
+            x8 = Vector512.FusedMultiplyAdd(lo, v, x8); y8 = Vector512.FusedMultiplyAdd(hi, v, y8);
+            v = Vector512.Create(bp[9]);
+            x9 = Vector512.FusedMultiplyAdd(lo, v, x9); y9 = Vector512.FusedMultiplyAdd(hi, v, y9);
         }
-        x0.Store(tile); y0.Store(tile + 16); x1.Store(tile + 32); y1.Store(tile + 48); x2.Store(tile + 64); y2.Store(tile + 80);
-        x3.Store(tile + 96); y3.Store(tile + 112); x4.Store(tile + 128); y4.Store(tile + 144); x5.Store(tile + 160); y5.Store(tile + 176);
-        x6.Store(tile + 192); y6.Store(tile + 208); x7.Store(tile + 224); y7.Store(tile + 240); x8.Store(tile + 256); y8.Store(tile + 272);
-        x9.Store(tile + 288); y9.Store(tile + 304);
+        x0.Store(tile); y0.Store(tile + 16); x1.Store(tile + 32); y1.Store(tile + 48);
+        x2.Store(tile + 64); y2.Store(tile + 80); x3.Store(tile + 96); y3.Store(tile + 112);
+        x4.Store(tile + 128); y4.Store(tile + 144); x5.Store(tile + 160); y5.Store(tile + 176);
+        x6.Store(tile + 192); y6.Store(tile + 208); x7.Store(tile + 224); y7.Store(tile + 240);
+        x8.Store(tile + 256); y8.Store(tile + 272); x9.Store(tile + 288); y9.Store(tile + 304);
     }
 
     /// <summary>tile[16·j + r] = Σ_p a[p·lda + r]·bp[16·p + j] for r &lt; 16, j &lt; 16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block16x16(int k, float* a, nint lda, float* bp, float* tile)
     {
-        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default,
-            s8 = default, s9 = default, s10 = default, s11 = default, s12 = default, s13 = default, s14 = default, s15 = default;
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default,
+            s4 = default, s5 = default, s6 = default, s7 = default,
+            s8 = default, s9 = default, s10 = default, s11 = default,
+            s12 = default, s13 = default, s14 = default, s15 = default;
         for (int p = 0; p < k; p++, a += lda, bp += 16)
         {
             var x = Vector512.Load(a);
-            s0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[0]), s0); s1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[1]), s1);
-            s2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[2]), s2); s3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[3]), s3);
-            s4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[4]), s4); s5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[5]), s5);
-            s6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[6]), s6); s7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[7]), s7);
-            s8 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[8]), s8); s9 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[9]), s9);
-            s10 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[10]), s10); s11 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[11]), s11);
-            s12 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[12]), s12); s13 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[13]), s13);
-            s14 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[14]), s14); s15 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[15]), s15);
+            s0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[0]), s0);
+            s1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[1]), s1);
+            s2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[2]), s2);
+            s3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[3]), s3);
+            s4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[4]), s4);
+            s5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[5]), s5);
+            s6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[6]), s6);
+            s7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[7]), s7);
+            s8 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[8]), s8);
+            s9 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[9]), s9);
+            s10 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[10]), s10);
+            s11 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[11]), s11);
+            s12 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[12]), s12);
+            s13 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[13]), s13);
+            s14 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[14]), s14);
+            s15 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[15]), s15);
         }
-        s0.Store(tile); s1.Store(tile + 16); s2.Store(tile + 32); s3.Store(tile + 48); s4.Store(tile + 64); s5.Store(tile + 80);
-        s6.Store(tile + 96); s7.Store(tile + 112); s8.Store(tile + 128); s9.Store(tile + 144); s10.Store(tile + 160); s11.Store(tile + 176);
+        s0.Store(tile); s1.Store(tile + 16); s2.Store(tile + 32); s3.Store(tile + 48);
+        s4.Store(tile + 64); s5.Store(tile + 80); s6.Store(tile + 96); s7.Store(tile + 112);
+        s8.Store(tile + 128); s9.Store(tile + 144); s10.Store(tile + 160); s11.Store(tile + 176);
         s12.Store(tile + 192); s13.Store(tile + 208); s14.Store(tile + 224); s15.Store(tile + 240);
     }
 }

@@ -45,7 +45,8 @@ internal static unsafe class GemmPanels
 
     private static void Check(int srcLength, int dstLength, int rows, int cols)
     {
-        if (!Fits(rows, cols)) KernelThrow.Argument(nameof(cols), $"a positive multiple of {Width} columns (got {rows}×{cols})");
+        if (!Fits(rows, cols))
+            KernelThrow.Argument(nameof(cols), $"a positive multiple of {Width} columns (got {rows}×{cols})");
         if (srcLength < rows * cols) KernelThrow.ShortBuffer("src", rows * cols, srcLength);
         if (dstLength < rows * cols) KernelThrow.ShortBuffer("dst", rows * cols, dstLength);
     }
@@ -81,7 +82,8 @@ internal static unsafe class GemmPanels
                         for (int l = 0; l < (end - p) * nr; l += 16) Sse.Prefetch0(d + stride + (nint)p * nr + l);
                     for (int j = 0; j < nr; j += 16)
                         for (int q = p; q < end; q += 16)
-                            GemmPacking.Transpose16x16(panel + (nint)(jc + jr + j) * Width + q, Width, d + (nint)q * nr + j, nr);
+                            GemmPacking.Transpose16x16(panel + (nint)(jc + jr + j) * Width + q, Width,
+                                d + (nint)q * nr + j, nr);
                 }
                 p = end;
             }

@@ -24,9 +24,12 @@ internal sealed unsafe class GemmJob : IParallelWork
         var job = t_job ??= new GemmJob();
         if (job._busy) job = new GemmJob(); // a product started from inside another one's part
         job._p = p;
-        // Parts wait for each other only if they run at once (not from inside another job's part, where the pool runs them in turn).
-        job._sharedB = !WorkerPool.InsidePart && RowsSplitIsCheaper(in p, Math.Min(parts, WorkerPool.Shared.MaxThreads));
-        if (job._sharedB && !GemmDriver.BInPlace(in p)) // the parts' shared packed B blocks (none when B is read in place)
+        // Parts wait for each other only if they run at once (not from inside another job's part,
+        // where the pool runs them in turn).
+        job._sharedB = !WorkerPool.InsidePart
+            && RowsSplitIsCheaper(in p, Math.Min(parts, WorkerPool.Shared.MaxThreads));
+        // the parts' shared packed B blocks (none when B is read in place)
+        if (job._sharedB && !GemmDriver.BInPlace(in p))
         {
             var k = p.Kernel;
             nuint len = GemmPacking.PackedBLength(k.PassDepth(p.K), Math.Min(k.NC, p.N), k.NR);
@@ -46,7 +49,8 @@ internal sealed unsafe class GemmJob : IParallelWork
     /// Whether splitting C's rows (packed B shared) costs the slowest part less than splitting its columns (each part
     /// packs all of A): the busiest part's micro-tiles plus its packing, one packed float counted as ~30 flops
     /// (packing moves ~6 G floats/s, a core multiplies at ~190 GFLOP/s). A short C with many column panels (an
-    /// MLP's batch of 256 rows times 1024 columns: 19 row tiles split 10/9, 32 column panels split 16/16) splits columns.
+    /// MLP's batch of 256 rows times 1024 columns: 19 row tiles split 10/9, 32 column
+    /// panels split 16/16) splits columns.
     /// </summary>
     private static bool RowsSplitIsCheaper(in GemmProblem p, int parts)
     {
@@ -80,7 +84,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
     }
 
-    /// <summary>Part <paramref name="index"/>'s rows of C, with the packed B blocks built by all parts together.</summary>
+    /// <summary>Part <paramref name="index"/>'s rows of C, with the packed B blocks built
+    /// by all parts together.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SharedB(in GemmProblem p, int index, int count)
     {
@@ -98,19 +103,24 @@ internal sealed unsafe class GemmJob : IParallelWork
                 int kc = Math.Min(kcMax, p.K - pc);
                 if (GemmDriver.BInPlace(in p))
                 {
-                    if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, GemmDriver.InPlaceB(in p, pc, jc), GemmDriver.InPlaceStride(in p), ws);
+                    if (m0 < m1)
+                        GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, GemmDriver.InPlaceB(in p, pc, jc),
+                            GemmDriver.InPlaceStride(in p), ws);
                     continue;
                 }
                 float* packB = (block & 1) == 0 ? _b0 : _b1;
                 var (j0, j1) = Band(nc, NR, index, count);
-                if (j0 < j1) GemmPacking.PackB(in p, pc, jc + j0, kc, j1 - j0, NR, packB + (nint)(j0 / NR) * GemmPacking.PanelStride(kc, NR));
+                if (j0 < j1)
+                    GemmPacking.PackB(in p, pc, jc + j0, kc, j1 - j0, NR,
+                        packB + (nint)(j0 / NR) * GemmPacking.PanelStride(kc, NR));
                 _barrier.SignalAndWait();
                 if (m0 < m1) GemmDriver.Block(in p, m0, m1, jc, nc, pc, kc, packB, GemmPacking.PanelStride(kc, NR), ws);
             }
         }
     }
 
-    /// <summary>Part <paramref name="index"/> of <paramref name="count"/> of [0, size) in whole units (the last may be short).</summary>
+    /// <summary>Part <paramref name="index"/> of <paramref name="count"/> of [0, size) in whole units
+    /// (the last may be short).</summary>
     private static (int, int) Band(int size, int unit, int index, int count)
     {
         int tiles = (size + unit - 1) / unit;
@@ -126,12 +136,14 @@ internal sealed unsafe class GemmJob : IParallelWork
     }
 }
 
-/// <summary>A reusable barrier for the parts of one job: spins briefly, then yields (the machine may be oversubscribed).</summary>
+/// <summary>A reusable barrier for the parts of one job: spins briefly, then yields (the machine
+/// may be oversubscribed).</summary>
 internal sealed class SpinBarrier
 {
     private int _parties, _arrived, _generation;
 
-    /// <summary>Sets the party count; every part calls it with the same value before its first wait (idempotent).</summary>
+    /// <summary>Sets the party count; every part calls it with the same value before its
+    /// first wait (idempotent).</summary>
     public void Reset(int parties) => _parties = parties;
 
     public void SignalAndWait()

@@ -7,10 +7,12 @@ namespace Nn.Runtime.Kernels;
 
 internal static unsafe partial class GemmMicroKernels
 {
-    /// <summary>6×16 tile with Vector256: C[0..6,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
+    /// <summary>6×16 tile with Vector256: C[0..6,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C
+    /// (beta = 0 never reads C).</summary>
     /// <remarks>Ignores the prefetch hint (<paramref name="next"/>, <paramref name="nextRows"/>).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx2_6x16(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
+    internal static void Avx2_6x16(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta,
+        float* next, int nextRows)
     {
         Vector256<float> c00 = default; Vector256<float> c01 = default;
         Vector256<float> c10 = default; Vector256<float> c11 = default;
@@ -119,18 +121,30 @@ internal static unsafe partial class GemmMicroKernels
         else
         {
             var vb = Vector256.Create(beta);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c00, vb * Vector256.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c01, vb * Vector256.Load(c + 0 * ldc + 8)), c + 0 * ldc + 8);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c10, vb * Vector256.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c11, vb * Vector256.Load(c + 1 * ldc + 8)), c + 1 * ldc + 8);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c20, vb * Vector256.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c21, vb * Vector256.Load(c + 2 * ldc + 8)), c + 2 * ldc + 8);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c30, vb * Vector256.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c31, vb * Vector256.Load(c + 3 * ldc + 8)), c + 3 * ldc + 8);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c40, vb * Vector256.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c41, vb * Vector256.Load(c + 4 * ldc + 8)), c + 4 * ldc + 8);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c50, vb * Vector256.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
-            Vector256.Store(Vector256.FusedMultiplyAdd(va, c51, vb * Vector256.Load(c + 5 * ldc + 8)), c + 5 * ldc + 8);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c00, vb * Vector256.Load(c + 0 * ldc + 0)),
+                c + 0 * ldc + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c01, vb * Vector256.Load(c + 0 * ldc + 8)),
+                c + 0 * ldc + 8);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c10, vb * Vector256.Load(c + 1 * ldc + 0)),
+                c + 1 * ldc + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c11, vb * Vector256.Load(c + 1 * ldc + 8)),
+                c + 1 * ldc + 8);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c20, vb * Vector256.Load(c + 2 * ldc + 0)),
+                c + 2 * ldc + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c21, vb * Vector256.Load(c + 2 * ldc + 8)),
+                c + 2 * ldc + 8);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c30, vb * Vector256.Load(c + 3 * ldc + 0)),
+                c + 3 * ldc + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c31, vb * Vector256.Load(c + 3 * ldc + 8)),
+                c + 3 * ldc + 8);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c40, vb * Vector256.Load(c + 4 * ldc + 0)),
+                c + 4 * ldc + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c41, vb * Vector256.Load(c + 4 * ldc + 8)),
+                c + 4 * ldc + 8);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c50, vb * Vector256.Load(c + 5 * ldc + 0)),
+                c + 5 * ldc + 0);
+            Vector256.Store(Vector256.FusedMultiplyAdd(va, c51, vb * Vector256.Load(c + 5 * ldc + 8)),
+                c + 5 * ldc + 8);
         }
     }
 }

@@ -7,10 +7,12 @@ namespace Nn.Runtime.Kernels;
 
 internal static unsafe partial class GemmMicroKernels
 {
-    /// <summary>12×16 tile with Vector512: C[0..12,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    /// <summary>12×16 tile with Vector512: C[0..12,0..16] = alpha·Σ_p A[:,p]·B[p,:] + beta·C
+    /// (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
     /// <remarks>Ignores the prefetch hint (<paramref name="next"/>, <paramref name="nextRows"/>).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_12x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
+    internal static void Avx512_12x16_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta,
+        float* next, int nextRows)
     {
         Vector512<float> c00 = default;
         Vector512<float> c10 = default;
@@ -119,18 +121,30 @@ internal static unsafe partial class GemmMicroKernels
         else
         {
             var vb = Vector512.Create(beta);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)),
+                c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)),
+                c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)),
+                c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)),
+                c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)),
+                c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)),
+                c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)),
+                c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)),
+                c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)),
+                c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)),
+                c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)),
+                c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)),
+                c + 11 * ldc + 0);
         }
     }
 }

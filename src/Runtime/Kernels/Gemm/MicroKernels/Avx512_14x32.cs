@@ -5,14 +5,18 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Nn.Runtime.Kernels;
 
-/// <summary>Register-tiled GEMM micro-kernels over packed panels: A panel is kc×MR (MR values per k), B panel kc×NR (NR values per k).</summary>
+/// <summary>Register-tiled GEMM micro-kernels over packed panels: A panel is kc×MR (MR values per k),
+/// B panel kc×NR (NR values per k).</summary>
 internal static unsafe partial class GemmMicroKernels
 {
-    /// <summary>14×32 tile with Vector512: C[0..14,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C).</summary>
-    /// <remarks>Prefetches rows [0, <paramref name="nextRows"/>) of the B micro-panel at <paramref name="next"/> (32 floats a row),
-    /// one row in each of the first k steps: the driver's share of the panel the next tiles read (see GemmDriver).</remarks>
+    /// <summary>14×32 tile with Vector512: C[0..14,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C
+    /// (beta = 0 never reads C).</summary>
+    /// <remarks>Prefetches rows [0, <paramref name="nextRows"/>) of the B micro-panel at
+    /// <paramref name="next"/> (32 floats a row), one row in each of the first k steps: the driver's share of
+    /// the panel the next tiles read (see GemmDriver).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_14x32(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
+    internal static void Avx512_14x32(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta,
+        float* next, int nextRows)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;
@@ -228,34 +232,62 @@ internal static unsafe partial class GemmMicroKernels
         else
         {
             var vb = Vector512.Create(beta);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)), c + 3 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)), c + 3 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)), c + 4 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)), c + 4 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)), c + 5 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)), c + 5 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)), c + 6 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)), c + 6 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)), c + 7 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)), c + 7 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)), c + 8 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)), c + 8 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)), c + 9 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16)), c + 9 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)), c + 10 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + 10 * ldc + 16)), c + 10 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)), c + 11 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c111, vb * Vector512.Load(c + 11 * ldc + 16)), c + 11 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + 12 * ldc + 0)), c + 12 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c121, vb * Vector512.Load(c + 12 * ldc + 16)), c + 12 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c130, vb * Vector512.Load(c + 13 * ldc + 0)), c + 13 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c131, vb * Vector512.Load(c + 13 * ldc + 16)), c + 13 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)),
+                c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)),
+                c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)),
+                c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)),
+                c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)),
+                c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)),
+                c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0)),
+                c + 3 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16)),
+                c + 3 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0)),
+                c + 4 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16)),
+                c + 4 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0)),
+                c + 5 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16)),
+                c + 5 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0)),
+                c + 6 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16)),
+                c + 6 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0)),
+                c + 7 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16)),
+                c + 7 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0)),
+                c + 8 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16)),
+                c + 8 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0)),
+                c + 9 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16)),
+                c + 9 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0)),
+                c + 10 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + 10 * ldc + 16)),
+                c + 10 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0)),
+                c + 11 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c111, vb * Vector512.Load(c + 11 * ldc + 16)),
+                c + 11 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + 12 * ldc + 0)),
+                c + 12 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c121, vb * Vector512.Load(c + 12 * ldc + 16)),
+                c + 12 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c130, vb * Vector512.Load(c + 13 * ldc + 0)),
+                c + 13 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c131, vb * Vector512.Load(c + 13 * ldc + 16)),
+                c + 13 * ldc + 16);
         }
     }
 }

@@ -7,13 +7,16 @@ namespace Nn.Runtime.Kernels;
 
 internal static unsafe partial class GemmMicroKernels
 {
-    /// <summary>14×32 tile with Vector512: C[0..14,0..32] = act(alpha·Σ_p A[:,p]·B[p,:] + beta·C + bias) with the
-    /// 32 bias values at <paramref name="bias"/> (or none when null) and act = relu when <paramref name="relu"/>, else none:
-    /// the epilogue in registers, the same operations in the same order as <see cref="Epilogue.Apply"/> on the stored tile.</summary>
-    /// <remarks>Prefetches rows [0, <paramref name="nextRows"/>) of the B micro-panel at <paramref name="next"/> (32 floats a row),
-    /// one row in each of the first k steps: the driver's share of the panel the next tiles read (see GemmDriver).</remarks>
+    /// <summary>14×32 tile with Vector512: C[0..14,0..32] = act(alpha·Σ_p A[:,p]·B[p,:] + beta·C + bias)
+    /// with the 32 bias values at <paramref name="bias"/> (or none when null) and act = relu when
+    /// <paramref name="relu"/>, else none: the epilogue in registers, the same operations in the same order as
+    /// <see cref="Epilogue.Apply"/> on the stored tile.</summary>
+    /// <remarks>Prefetches rows [0, <paramref name="nextRows"/>) of the B micro-panel at
+    /// <paramref name="next"/> (32 floats a row), one row in each of the first k steps: the driver's share of
+    /// the panel the next tiles read (see GemmDriver).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_14x32_Epi(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* bias, bool relu, float* next, int nextRows)
+    internal static void Avx512_14x32_Epi(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta,
+        float* bias, bool relu, float* next, int nextRows)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;

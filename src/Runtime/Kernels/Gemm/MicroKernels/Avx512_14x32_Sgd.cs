@@ -7,14 +7,15 @@ namespace Nn.Runtime.Kernels;
 
 internal static unsafe partial class GemmMicroKernels
 {
-    /// <summary>14×32 tile of a weight gradient g = Σ_p A[:,p]·B[p,:] with Vector512, never stored: with a momentum tile
-    /// <paramref name="m"/>, m' = μ·m + g and w' = w − lr·m'; without (null), w' = w − lr·g. The four tiles are in panel layout
-    /// (row stride 32); the same operations in the same order as the update's streaming pass (bit-identical). Adds
-    /// x − x of every result to the 16 floats at <paramref name="check"/> (NaN there when one is not finite), and
-    /// prefetches the tile the driver updates next, <paramref name="ahead"/> floats on in each array (0: this one), while
-    /// this one is computed.</summary>
+    /// <summary>14×32 tile of a weight gradient g = Σ_p A[:,p]·B[p,:] with Vector512, never stored: with a
+    /// momentum tile <paramref name="m"/>, m' = μ·m + g and w' = w − lr·m'; without (null), w' = w − lr·g. The
+    /// four tiles are in panel layout (row stride 32); the same operations in the same order as the update's
+    /// streaming pass (bit-identical). Adds x − x of every result to the 16 floats at <paramref name="check"/>
+    /// (NaN there when one is not finite), and prefetches the tile the driver updates next,
+    /// <paramref name="ahead"/> floats on in each array (0: this one), while this one is computed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_14x32_Sgd(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut, float mu, float lr, float* check, nint ahead)
+    internal static void Avx512_14x32_Sgd(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut,
+        float mu, float lr, float* check, nint ahead)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;
@@ -31,10 +32,15 @@ internal static unsafe partial class GemmMicroKernels
         Vector512<float> c120 = default; Vector512<float> c121 = default;
         Vector512<float> c130 = default; Vector512<float> c131 = default;
         int p = 0;
-        float* qw = w + ahead, qm = m == null ? qw : m + ahead, ow = wOut + ahead, om = mOut == null ? ow : mOut + ahead;
+        float* qw = w + ahead, qm = m == null ? qw : m + ahead,
+            ow = wOut + ahead, om = mOut == null ? ow : mOut + ahead;
         for (int pre = Math.Min(kc, 28); p < pre; p++)
         {
-            if (Sse.IsSupported) { Sse.Prefetch0(qw + p * 16); Sse.Prefetch0(qm + p * 16); Sse.Prefetch0(ow + p * 16); Sse.Prefetch0(om + p * 16); }
+            if (Sse.IsSupported)
+            {
+                Sse.Prefetch0(qw + p * 16); Sse.Prefetch0(qm + p * 16); Sse.Prefetch0(ow + p * 16);
+                Sse.Prefetch0(om + p * 16);
+            }
             var b0 = Vector512.Load(pb + 0);
             var b1 = Vector512.Load(pb + 16);
             var a0 = Vector512.Create(pa[0]);
@@ -215,34 +221,146 @@ internal static unsafe partial class GemmMicroKernels
         else
         {
             var vmu = Vector512.Create(mu);
-            { var nm = vmu * Vector512.Load(m + 0) + c00; Vector512.Store(nm, mOut + 0); var nw = Vector512.Load(w + 0) - vlr * nm; Vector512.Store(nw, wOut + 0); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 16) + c01; Vector512.Store(nm, mOut + 16); var nw = Vector512.Load(w + 16) - vlr * nm; Vector512.Store(nw, wOut + 16); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 32) + c10; Vector512.Store(nm, mOut + 32); var nw = Vector512.Load(w + 32) - vlr * nm; Vector512.Store(nw, wOut + 32); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 48) + c11; Vector512.Store(nm, mOut + 48); var nw = Vector512.Load(w + 48) - vlr * nm; Vector512.Store(nw, wOut + 48); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 64) + c20; Vector512.Store(nm, mOut + 64); var nw = Vector512.Load(w + 64) - vlr * nm; Vector512.Store(nw, wOut + 64); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 80) + c21; Vector512.Store(nm, mOut + 80); var nw = Vector512.Load(w + 80) - vlr * nm; Vector512.Store(nw, wOut + 80); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 96) + c30; Vector512.Store(nm, mOut + 96); var nw = Vector512.Load(w + 96) - vlr * nm; Vector512.Store(nw, wOut + 96); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 112) + c31; Vector512.Store(nm, mOut + 112); var nw = Vector512.Load(w + 112) - vlr * nm; Vector512.Store(nw, wOut + 112); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 128) + c40; Vector512.Store(nm, mOut + 128); var nw = Vector512.Load(w + 128) - vlr * nm; Vector512.Store(nw, wOut + 128); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 144) + c41; Vector512.Store(nm, mOut + 144); var nw = Vector512.Load(w + 144) - vlr * nm; Vector512.Store(nw, wOut + 144); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 160) + c50; Vector512.Store(nm, mOut + 160); var nw = Vector512.Load(w + 160) - vlr * nm; Vector512.Store(nw, wOut + 160); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 176) + c51; Vector512.Store(nm, mOut + 176); var nw = Vector512.Load(w + 176) - vlr * nm; Vector512.Store(nw, wOut + 176); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 192) + c60; Vector512.Store(nm, mOut + 192); var nw = Vector512.Load(w + 192) - vlr * nm; Vector512.Store(nw, wOut + 192); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 208) + c61; Vector512.Store(nm, mOut + 208); var nw = Vector512.Load(w + 208) - vlr * nm; Vector512.Store(nw, wOut + 208); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 224) + c70; Vector512.Store(nm, mOut + 224); var nw = Vector512.Load(w + 224) - vlr * nm; Vector512.Store(nw, wOut + 224); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 240) + c71; Vector512.Store(nm, mOut + 240); var nw = Vector512.Load(w + 240) - vlr * nm; Vector512.Store(nw, wOut + 240); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 256) + c80; Vector512.Store(nm, mOut + 256); var nw = Vector512.Load(w + 256) - vlr * nm; Vector512.Store(nw, wOut + 256); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 272) + c81; Vector512.Store(nm, mOut + 272); var nw = Vector512.Load(w + 272) - vlr * nm; Vector512.Store(nw, wOut + 272); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 288) + c90; Vector512.Store(nm, mOut + 288); var nw = Vector512.Load(w + 288) - vlr * nm; Vector512.Store(nw, wOut + 288); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 304) + c91; Vector512.Store(nm, mOut + 304); var nw = Vector512.Load(w + 304) - vlr * nm; Vector512.Store(nw, wOut + 304); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 320) + c100; Vector512.Store(nm, mOut + 320); var nw = Vector512.Load(w + 320) - vlr * nm; Vector512.Store(nw, wOut + 320); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 336) + c101; Vector512.Store(nm, mOut + 336); var nw = Vector512.Load(w + 336) - vlr * nm; Vector512.Store(nw, wOut + 336); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 352) + c110; Vector512.Store(nm, mOut + 352); var nw = Vector512.Load(w + 352) - vlr * nm; Vector512.Store(nw, wOut + 352); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 368) + c111; Vector512.Store(nm, mOut + 368); var nw = Vector512.Load(w + 368) - vlr * nm; Vector512.Store(nw, wOut + 368); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 384) + c120; Vector512.Store(nm, mOut + 384); var nw = Vector512.Load(w + 384) - vlr * nm; Vector512.Store(nw, wOut + 384); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 400) + c121; Vector512.Store(nm, mOut + 400); var nw = Vector512.Load(w + 400) - vlr * nm; Vector512.Store(nw, wOut + 400); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 416) + c130; Vector512.Store(nm, mOut + 416); var nw = Vector512.Load(w + 416) - vlr * nm; Vector512.Store(nw, wOut + 416); ck += (nm - nm) + (nw - nw); }
-            { var nm = vmu * Vector512.Load(m + 432) + c131; Vector512.Store(nm, mOut + 432); var nw = Vector512.Load(w + 432) - vlr * nm; Vector512.Store(nw, wOut + 432); ck += (nm - nm) + (nw - nw); }
+            {
+                var nm = vmu * Vector512.Load(m + 0) + c00; Vector512.Store(nm, mOut + 0);
+                var nw = Vector512.Load(w + 0) - vlr * nm; Vector512.Store(nw, wOut + 0);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 16) + c01; Vector512.Store(nm, mOut + 16);
+                var nw = Vector512.Load(w + 16) - vlr * nm; Vector512.Store(nw, wOut + 16);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 32) + c10; Vector512.Store(nm, mOut + 32);
+                var nw = Vector512.Load(w + 32) - vlr * nm; Vector512.Store(nw, wOut + 32);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 48) + c11; Vector512.Store(nm, mOut + 48);
+                var nw = Vector512.Load(w + 48) - vlr * nm; Vector512.Store(nw, wOut + 48);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 64) + c20; Vector512.Store(nm, mOut + 64);
+                var nw = Vector512.Load(w + 64) - vlr * nm; Vector512.Store(nw, wOut + 64);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 80) + c21; Vector512.Store(nm, mOut + 80);
+                var nw = Vector512.Load(w + 80) - vlr * nm; Vector512.Store(nw, wOut + 80);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 96) + c30; Vector512.Store(nm, mOut + 96);
+                var nw = Vector512.Load(w + 96) - vlr * nm; Vector512.Store(nw, wOut + 96);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 112) + c31; Vector512.Store(nm, mOut + 112);
+                var nw = Vector512.Load(w + 112) - vlr * nm; Vector512.Store(nw, wOut + 112);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 128) + c40; Vector512.Store(nm, mOut + 128);
+                var nw = Vector512.Load(w + 128) - vlr * nm; Vector512.Store(nw, wOut + 128);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 144) + c41; Vector512.Store(nm, mOut + 144);
+                var nw = Vector512.Load(w + 144) - vlr * nm; Vector512.Store(nw, wOut + 144);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 160) + c50; Vector512.Store(nm, mOut + 160);
+                var nw = Vector512.Load(w + 160) - vlr * nm; Vector512.Store(nw, wOut + 160);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 176) + c51; Vector512.Store(nm, mOut + 176);
+                var nw = Vector512.Load(w + 176) - vlr * nm; Vector512.Store(nw, wOut + 176);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 192) + c60; Vector512.Store(nm, mOut + 192);
+                var nw = Vector512.Load(w + 192) - vlr * nm; Vector512.Store(nw, wOut + 192);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 208) + c61; Vector512.Store(nm, mOut + 208);
+                var nw = Vector512.Load(w + 208) - vlr * nm; Vector512.Store(nw, wOut + 208);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 224) + c70; Vector512.Store(nm, mOut + 224);
+                var nw = Vector512.Load(w + 224) - vlr * nm; Vector512.Store(nw, wOut + 224);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 240) + c71; Vector512.Store(nm, mOut + 240);
+                var nw = Vector512.Load(w + 240) - vlr * nm; Vector512.Store(nw, wOut + 240);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 256) + c80; Vector512.Store(nm, mOut + 256);
+                var nw = Vector512.Load(w + 256) - vlr * nm; Vector512.Store(nw, wOut + 256);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 272) + c81; Vector512.Store(nm, mOut + 272);
+                var nw = Vector512.Load(w + 272) - vlr * nm; Vector512.Store(nw, wOut + 272);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 288) + c90; Vector512.Store(nm, mOut + 288);
+                var nw = Vector512.Load(w + 288) - vlr * nm; Vector512.Store(nw, wOut + 288);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 304) + c91; Vector512.Store(nm, mOut + 304);
+                var nw = Vector512.Load(w + 304) - vlr * nm; Vector512.Store(nw, wOut + 304);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 320) + c100; Vector512.Store(nm, mOut + 320);
+                var nw = Vector512.Load(w + 320) - vlr * nm; Vector512.Store(nw, wOut + 320);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 336) + c101; Vector512.Store(nm, mOut + 336);
+                var nw = Vector512.Load(w + 336) - vlr * nm; Vector512.Store(nw, wOut + 336);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 352) + c110; Vector512.Store(nm, mOut + 352);
+                var nw = Vector512.Load(w + 352) - vlr * nm; Vector512.Store(nw, wOut + 352);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 368) + c111; Vector512.Store(nm, mOut + 368);
+                var nw = Vector512.Load(w + 368) - vlr * nm; Vector512.Store(nw, wOut + 368);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 384) + c120; Vector512.Store(nm, mOut + 384);
+                var nw = Vector512.Load(w + 384) - vlr * nm; Vector512.Store(nw, wOut + 384);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 400) + c121; Vector512.Store(nm, mOut + 400);
+                var nw = Vector512.Load(w + 400) - vlr * nm; Vector512.Store(nw, wOut + 400);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 416) + c130; Vector512.Store(nm, mOut + 416);
+                var nw = Vector512.Load(w + 416) - vlr * nm; Vector512.Store(nw, wOut + 416);
+                ck += (nm - nm) + (nw - nw);
+            }
+            {
+                var nm = vmu * Vector512.Load(m + 432) + c131; Vector512.Store(nm, mOut + 432);
+                var nw = Vector512.Load(w + 432) - vlr * nm; Vector512.Store(nw, wOut + 432);
+                ck += (nm - nm) + (nw - nw);
+            }
         }
         Vector512.Store(ck, check);
     }

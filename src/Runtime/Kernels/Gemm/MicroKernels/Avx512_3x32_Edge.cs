@@ -7,10 +7,12 @@ namespace Nn.Runtime.Kernels;
 
 internal static unsafe partial class GemmMicroKernels
 {
-    /// <summary>3×32 tile with Vector512: C[0..3,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
+    /// <summary>3×32 tile with Vector512: C[0..3,0..32] = alpha·Σ_p A[:,p]·B[p,:] + beta·C
+    /// (beta = 0 never reads C). Panels packed 14 rows × 32 columns wide (an edge tile of the 14×32 kernel).</summary>
     /// <remarks>Ignores the prefetch hint (<paramref name="next"/>, <paramref name="nextRows"/>).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_3x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, float* next, int nextRows)
+    internal static void Avx512_3x32_Edge(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta,
+        float* next, int nextRows)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;
@@ -67,12 +69,18 @@ internal static unsafe partial class GemmMicroKernels
         else
         {
             var vb = Vector512.Create(beta);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)), c + 0 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)), c + 0 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)), c + 1 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)), c + 1 * ldc + 16);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)), c + 2 * ldc + 0);
-            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)), c + 2 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0)),
+                c + 0 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16)),
+                c + 0 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0)),
+                c + 1 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16)),
+                c + 1 * ldc + 16);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0)),
+                c + 2 * ldc + 0);
+            Vector512.Store(Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16)),
+                c + 2 * ldc + 16);
         }
     }
 }
