@@ -56,11 +56,13 @@ type DescOptions =
     { /// pooling with overlapping windows (stride < size), which has no second derivative rule
       Overlap: bool }
 
-/// The elementwise ops without attribute.
+/// The elementwise ops without attribute: every unary definition but the parametric ones (leakyRelu, elu, generated
+/// with their own slopes), read from the registry, so a new unary op is generated without editing this file.
 let unaries =
-    [ OpKind.Neg; OpKind.Tanh; OpKind.Sigmoid; OpKind.Sin; OpKind.Cos; OpKind.Square; OpKind.Gelu; OpKind.Softplus
-      OpKind.Abs; OpKind.Relu; OpKind.Step; OpKind.Sign; OpKind.Exp; OpKind.Log; OpKind.Sqrt; OpKind.Reciprocal
-      OpKind.Silu; OpKind.HardSigmoid; OpKind.LogSigmoid ]
+    Primitives.Unaries
+    |> Seq.filter (fun p -> not (p.GetType().BaseType.Name.StartsWith "ParametricPrimitive"))
+    |> Seq.map (fun p -> p.Kind)
+    |> List.ofSeq
 
 let binaries =
     [ OpKind.Add; OpKind.Sub; OpKind.Mul; OpKind.Div; OpKind.Pow; OpKind.Max; OpKind.Min; OpKind.GreaterEqual
