@@ -4,6 +4,7 @@ module Nn.Tests.TestUtil
 open System
 open System.IO
 open System.IO.Compression
+open Expecto
 
 /// The repository root (the folder holding Dsl.sln), found from the test binary's location.
 let repoRoot =
@@ -113,3 +114,10 @@ let expectGolden (path: string) (actual: string) =
         Expecto.Tests.failtestf "no golden file %s: run the test with NN_UPDATE_GOLDEN=1 to write it" name
     else
         expectSameText name " (NN_UPDATE_GOLDEN=1 rewrites it if the change is meant)" (File.ReadAllText path) actual
+
+/// Spans compare as always equal (Nn.Runtime.SourceSpan: they never take part in equality), so a test of where
+/// something points compares them strictly here.
+let expectSpan (actual: Nn.Runtime.SourceSpan) (expected: Nn.Runtime.SourceSpan) (message: string) =
+    if not (Nn.Runtime.SourceSpan.Same(actual, expected)) then
+        failtestf "%s: the span is %s, expected %s" message (Nn.Dsl.Span.describe actual)
+            (Nn.Dsl.Span.describe expected)

@@ -19,7 +19,7 @@ let errors (text: string) =
     | Error ds ->
         ds
         |> List.map (fun d ->
-            let d = { d with Span = { d.Span with File = Path.GetFileName d.Span.File } }
+            let d = { d with Span = d.Span.WithFile(Path.GetFileName d.Span.File) }
             Diagnostic.render (fun f -> if f = "test.nn" then Some text else None) d)
         |> String.concat "\n"
 

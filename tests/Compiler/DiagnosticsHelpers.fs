@@ -12,7 +12,7 @@ let file = Path.Combine(repoRoot, "examples", "test.nn")
 
 /// A diagnostic rendered as the command line prints it, with file names shown without their folder.
 let internal render (text: string) (d: Diagnostic) =
-    let short (s: Span) = { s with File = Path.GetFileName s.File }
+    let short (s: Span) = s.WithFile(Path.GetFileName s.File)
     let d = { d with Span = short d.Span; Notes = d.Notes |> List.map (fun n -> { n with Span = Option.map short n.Span }) }
     Diagnostic.render (fun f -> if f = "test.nn" then Some text else None) d
 

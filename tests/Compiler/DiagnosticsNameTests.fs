@@ -355,7 +355,7 @@ test.nn(6,7): error NN0203: `@` needs the inner sizes to agree, but the left sid
                 | Error ds ->
                     let shown =
                         ds |> List.map (fun d ->
-                            let d = { d with Span = { d.Span with File = Path.GetFileName d.Span.File } }
+                            let d = { d with Span = d.Span.WithFile(Path.GetFileName d.Span.File) }
                             Diagnostic.render (fun f -> Some(File.ReadAllText(Path.Combine(dir, f)))) d)
                     Expect.equal (String.concat "\n" shown) (String.concat "\n" [
                         "b.nn(1,1): error NN0310: `open` makes a cycle: a.nn -> b.nn -> a.nn"

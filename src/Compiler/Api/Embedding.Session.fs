@@ -27,7 +27,7 @@ module internal Embed =
 
     let private rename (p: Program) (s: Span) =
         match p.Names.TryFind s.File with
-        | Some n -> { s with File = n }
+        | Some n -> s.WithFile n
         | None -> s
 
     let private sourceOf (p: Program) (file: string) =

@@ -45,7 +45,7 @@ let private optimizer (o: Optimizer) =
         Eps = o.Eps, WeightDecay = o.WeightDecay, Rho = o.Rho)
 
 let private span (cfg: TrainConfig) name =
-    cfg.FieldSpans.TryFind name |> Option.map RuntimeErrors.toSource |> Option.defaultValue (RuntimeErrors.toSource cfg.Span)
+    cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
 
 /// The training, evaluation and prediction graphs of a train block.
 let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : StepGraphs =

@@ -6,16 +6,10 @@ module internal Nn.Compiler.RuntimeErrors
 open Nn.Dsl
 open Nn.Runtime
 
-/// A diagnostic span as a runtime span (graph nodes carry these).
-let toSource (s: Span) : SourceSpan = SourceSpan(s.File, s.Start.Line, s.Start.Column, s.End.Line, s.End.Column)
-
-/// A runtime span as a diagnostic span.
-let ofSource (s: SourceSpan) : Span = Span.make s.File (s.Line, s.Column) (s.EndLine, s.EndColumn)
-
-/// A runtime span as a diagnostic span; a span without a file (a node no source made) is put at `fallbackFile`.
-let span (fallbackFile: string) (s: SourceSpan) : Span =
-    if s = SourceSpan.None || System.String.IsNullOrEmpty s.File then Span.make fallbackFile (0, 0) (0, 0)
-    else ofSource s
+/// A runtime error's span as a diagnostic's: the same type; a span without a file (a node no source made) is put at
+/// `fallbackFile`.
+let span (fallbackFile: string) (s: Span) : Span =
+    if s.IsNone then Span.make fallbackFile (0, 0) (0, 0) else s
 
 /// The diagnostic of a runtime error (an op without a gradient rule, a NaN, a bad data or weights file, ...).
 /// `fallbackFile` names where an error without a position is reported (the program's file, or `nn`).

@@ -124,7 +124,7 @@ let unusedParams (nd: NetworkDecl) (nodes: IReadOnlyList<Node>) (roots: Node lis
     nodes
     |> Seq.filter (fun n -> n.Op = OpKind.Param && not (used.Contains n.Id))
     |> Seq.groupBy (fun n -> n.Span.File, n.Span.Line, n.Span.Column, n.Span.EndLine, n.Span.EndColumn)
-    |> Seq.map (fun (_, ps) -> RuntimeErrors.ofSource (Seq.head ps).Span, ps |> Seq.map (fun p -> p.Name) |> List.ofSeq)
+    |> Seq.map (fun (_, ps) -> (Seq.head ps).Span, ps |> Seq.map (fun p -> p.Name) |> List.ofSeq)
     |> Seq.filter (fun (span, _) -> not (skip |> List.exists (Span.same span)))
     |> Seq.map (fun (span, names) ->
         let shown = names |> List.truncate 3 |> List.map (sprintf "`%s`") |> String.concat ", "
@@ -173,7 +173,7 @@ let lossFits (nd: NetworkDecl) (loss: LossKind) (lossSpan: Span) (output: Node) 
     | l when l = LossKind.CrossEntropy && not (isSoftmax output) ->
         // where the output is computed (a prelude layer's node is at the user's call), else the declaration
         let computes =
-            let at = RuntimeErrors.ofSource output.Span
+            let at = output.Span
             if at.Start.Line > 0 && at.File <> Context.preludeFile then
                 note at (sprintf "the output of `%s` is computed here, not by a `softmax`" nd.Name)
             else computes
@@ -185,7 +185,7 @@ let lossFits (nd: NetworkDecl) (loss: LossKind) (lossSpan: Span) (output: Node) 
                  + sprintf "or end `%s` with `softmax`" nd.Name)
         raise (DiagnosticException { d with Notes = [ computes ] })
     | l when l = LossKind.SoftmaxCrossEntropy && isSoftmax output ->
-        let at = RuntimeErrors.ofSource output.Span
+        let at = output.Span
         // the fix: in a pipeline (`... |> softmax`) remove the `|> softmax`, else the call
         let fix, what =
             match pipeInto at nd.Body with

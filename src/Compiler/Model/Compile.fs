@@ -159,7 +159,7 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
     for p in nd.Inputs do
         if List.contains p.Name stepInputs then
             // a parameter starts with its name
-            let name = { p.Span with End = { p.Span.Start with Column = p.Span.Start.Column + p.Name.Length } }
+            let name = Span.make p.Span.File (p.Span.Line, p.Span.Column) (p.Span.Line, p.Span.Column + p.Name.Length)
             fail "NN0415" name (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it" p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
     let fc = Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true)
     let out = (forwardIn net fc).Output
@@ -183,7 +183,7 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         let check (field: string) (message: string) (build: unit -> Node) =
             let why = { Span = Some(at field); Message = message }
             RuntimeErrors.within expr.Span [ computes; why ] (build >> ignore)
-        let src = RuntimeErrors.toSource (at "loss")
+        let src = at "loss"
         check "loss" (sprintf "the loss is `%s`" cfg.Loss.Name) (fun () -> cfg.Loss.Build(fc.Builder, out, target, src, cfg.HuberDelta))
         for m in cfg.Metrics do
             check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m.Name) (fun () -> m.Build(fc.Builder, out, target, src))

@@ -77,7 +77,7 @@ let paramName (ctx: EvalContext) (local: string) =
 /// Run a graph-building action, turning the runtime's shape errors into diagnostics at `span`.
 let graph (ctx: EvalContext) (span: Span) (f: SourceSpan -> 'a) : 'a =
     let span = userSpan ctx span
-    RuntimeErrors.within span [] (fun () -> f (RuntimeErrors.toSource span))
+    RuntimeErrors.within span [] (fun () -> f span)
 
 /// Names longer than this are never typos of a known name: no suggestion is searched for them, so a
 /// 100,000-character identifier costs one length comparison per known name, not a 10^10-cell table.

@@ -38,8 +38,8 @@ let shapeOf (span: Span) (v: Value) : Shape =
 let nodeOf (ctx: EvalContext) (span: Span) (v: Value) : Node =
     match v with
     | VTensor n -> n
-    | VNum(x, _) -> ctx.Builder.Const(x, RuntimeErrors.toSource (userSpan ctx span))
-    | VBool b -> ctx.Builder.Const((if b then 1.0 else 0.0), RuntimeErrors.toSource (userSpan ctx span))
+    | VNum(x, _) -> ctx.Builder.Const(x, userSpan ctx span)
+    | VBool b -> ctx.Builder.Const((if b then 1.0 else 0.0), userSpan ctx span)
     | other -> fail "NN0302" span (sprintf "expected a tensor or a number, but this is %s" (Value.describe other))
 
 /// Describe a shape mismatch between an annotation and an actual shape: which axis differs.

@@ -64,7 +64,7 @@ internal class NnRuntimeException : Exception
     public virtual string Standalone => Description;
 
     private static string Render(string code, SourceSpan span, string description) =>
-        span == SourceSpan.None ? $"error {code}: {description}" : $"{span}: error {code}: {description}";
+        span.IsNone ? $"error {code}: {description}" : $"{span}: error {code}: {description}";
 }
 
 /// <summary>A graph that breaks the invariants listed on <see cref="Verifier"/>.</summary>
