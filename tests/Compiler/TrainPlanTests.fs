@@ -62,7 +62,7 @@ let tests =
         test "reduceOnPlateau's monitor reaches the trainer's schedule" {
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "metrics", "[accuracy]"; "schedule", "reduceOnPlateau { monitor = accuracy; patience = 2 }" ]
             let spec = (TrainPlan.options plan.Config null null).Schedule
-            Expect.equal (spec.Kind, spec.Monitor.Name, spec.Patience) ("reduceOnPlateau", "accuracy", 2) "schedule spec"
+            Expect.equal (spec.Kind.Name, spec.Monitor.Name, spec.Patience) ("reduceOnPlateau", "accuracy", 2) "schedule spec"
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
             Expect.equal (TrainPlan.options plan.Config null null).Schedule.Monitor.Name "validationLoss" "the default"
         }

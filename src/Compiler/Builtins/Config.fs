@@ -5,35 +5,37 @@ module internal Nn.Compiler.Builtins.Config
 
 open Nn.Compiler
 open Nn.Compiler.Builtins.Define
+open Nn.Runtime.Ops
+open Nn.Runtime.Training
 
 let private config name arity doc =
     fn name arity doc (fun _ _ args -> VConfig(name, args))
 
-/// Names with a meaning only as settings.
-let symbols =
-    [ "mse"; "mae"; "binaryCrossEntropy"; "softmaxCrossEntropy"; "crossEntropy"
-      "accuracy"; "loss"; "validationLoss"; "validationAccuracy"; "same"; "valid" ]
+let private settings (fields: string seq) = sprintf "settings { %s }" (String.concat "; " fields)
 
 /// All train-block built-ins with their arity.
 let all: Builtin list =
-    [ config "rows" 1 "a list of (features, target) pairs"
-      config "idx" 2 "an images file and a labels file"
-      config "csv" 2 "a file and settings { features; label }"
-      config "npy" 2 "a features file and a targets file"
-      config "generate" 3 "a count, a function and settings { low; high; noise }"
-      config "sgd" 1 "settings { lr; momentum; nesterov }"
-      config "adam" 1 "settings { lr; beta1; beta2; eps }"
-      config "adamW" 1 "settings { lr; beta1; beta2; eps; weightDecay }"
-      config "rmsprop" 1 "settings { lr; rho; eps; momentum }"
-      config "adagrad" 1 "settings { lr; eps }"
-      config "stepDecay" 1 "settings { every; factor }"
-      config "exponential" 1 "settings { rate }"
-      config "cosine" 1 "settings { warmup; min }"
-      config "warmup" 1 "settings { epochs }"
-      config "reduceOnPlateau" 1 "settings { factor; patience; monitor }"
-      config "l1" 1 "a coefficient"
-      config "l2" 1 "a coefficient"
-      config "norm" 1 "a maximum global norm"
-      config "value" 1 "a maximum absolute value"
-      config "earlyStopping" 1 "settings { monitor; patience }"
-      config "huber" 1 "a threshold delta" ]
+    [ yield config "rows" 1 "a list of (features, target) pairs"
+      yield config "idx" 2 "an images file and a labels file"
+      yield config "csv" 2 "a file and settings { features; label }"
+      yield config "npy" 2 "a features file and a targets file"
+      yield config "generate" 3 "a count, a function and settings { low; high; noise }"
+      // optimizers and schedules: names and settings from the runtime's types
+      for o in OptimizerKind.Builtins do
+          yield config o.Name 1 (settings o.HyperParameters)
+      for k in ScheduleKind.Builtins do
+          if k <> ScheduleKind.Constant then yield config k.Name 1 (settings k.Settings)
+      yield config "l1" 1 "a coefficient"
+      yield config "l2" 1 "a coefficient"
+      yield config "norm" 1 "a maximum global norm"
+      yield config "value" 1 "a maximum absolute value"
+      yield config "earlyStopping" 1 "settings { monitor; patience }"
+      yield config "huber" 1 "a threshold delta" ]
+
+/// Names with a meaning only as settings: the losses and monitors the runtime defines (a loss that takes settings,
+/// huber, is a built-in above), and the paddings of convolutions.
+let symbols =
+    let configs = all |> List.map (fun b -> b.Name) |> set
+    [ yield! Seq.append LossKind.Names Monitor.Names |> Seq.filter (configs.Contains >> not) |> Seq.distinct
+      "same"
+      "valid" ]

@@ -37,7 +37,7 @@ type Optimizer =
       Rho: float }
 
 type Schedule =
-    { Kind: string
+    { Kind: ScheduleKind
       Every: int
       Factor: float
       Rate: float
@@ -92,7 +92,7 @@ let fieldNames =
       "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed"; "divergence" ]
 
 let private optimizers = List.ofSeq OptimizerKind.Names
-let private schedules = [ "stepDecay"; "exponential"; "cosine"; "warmup"; "reduceOnPlateau" ]
+let private schedules = List.ofSeq ScheduleKind.Names
 
 /// The fields whose value names one of a few choices: the field's code, what a choice is called, the choices.
 let private choices: Map<string, string * string * string * string list> =
@@ -179,25 +179,23 @@ let private monitorIn code (f: Settings.Settings) (metrics: Metric list) (needs:
     | _ -> monitor
 
 let private schedule (source: Settings.Source) (metrics: Metric list) (v: Value) (span: Span) : Schedule =
-    let kind, args =
+    let oneOf = String.concat ", " schedules
+    let name, args =
         match v with
         | VConfig(k, a) -> k, a
-        | v -> fail "NN0404" span (sprintf "`schedule` is one of stepDecay, exponential, cosine, warmup, reduceOnPlateau, but this is %s" (Value.describe v))
-    let allowed =
-        match kind with
-        | "stepDecay" -> [ "every"; "factor" ]
-        | "exponential" -> [ "rate" ]
-        | "cosine" -> [ "warmup"; "min" ]
-        | "warmup" -> [ "epochs" ]
-        | "reduceOnPlateau" -> [ "factor"; "patience"; "monitor"; "min" ]
-        | _ -> fail "NN0404" span (sprintf "`schedule` is one of stepDecay, exponential, cosine, warmup, reduceOnPlateau, but this is `%s`" kind)
-    let f = Settings.read source kind allowed span args
+        | v -> fail "NN0404" span (sprintf "`schedule` is one of %s, but this is %s" oneOf (Value.describe v))
+    let kind =
+        match Option.ofObj (ScheduleKind.Find name) with
+        | Some k when k <> ScheduleKind.Constant -> k
+        | _ -> fail "NN0404" span (sprintf "`schedule` is one of %s, but this is `%s`" oneOf name)
+    let allowed = List.ofSeq kind.Settings
+    let f = Settings.read source name allowed span args
     let number name dflt ok rule = Settings.number "NN0404" f name dflt ok rule
     { Kind = kind
       Every = Settings.whole "NN0404" f "every" 10 1
-      Factor = number "factor" (if kind = "reduceOnPlateau" then 0.1 else 0.5) (fun x -> x > 0.0 && x <= 1.0) "must be in (0, 1]"
+      Factor = number "factor" (if kind = ScheduleKind.ReduceOnPlateau then 0.1 else 0.5) (fun x -> x > 0.0 && x <= 1.0) "must be in (0, 1]"
       Rate = number "rate" 0.95 (fun x -> x > 0.0) "must be positive"
-      Warmup = (if kind = "warmup" then Settings.whole "NN0404" f "epochs" 1 0 else Settings.whole "NN0404" f "warmup" 0 0)
+      Warmup = (if kind = ScheduleKind.Warmup then Settings.whole "NN0404" f "epochs" 1 0 else Settings.whole "NN0404" f "warmup" 0 0)
       Min = number "min" 0.0 (fun x -> x >= 0.0) "must not be negative"
       Patience = Settings.whole "NN0404" f "patience" 3 0
       // the values early stopping can watch; validation values fall back to training values without validation rows

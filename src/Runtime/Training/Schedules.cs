@@ -19,13 +19,11 @@ namespace Nn.Runtime.Training;
 /// </summary>
 internal sealed record ScheduleSpec
 {
-    /// <summary>The schedules the language knows.</summary>
-    public static readonly IReadOnlyList<string> Kinds = ["constant", "stepDecay", "exponential", "cosine", "warmup", "reduceOnPlateau"];
     /// <summary>The constant schedule.</summary>
     public static readonly ScheduleSpec Constant = new();
 
-    /// <summary>One of <see cref="Kinds"/>.</summary>
-    public string Kind { get; init; } = "constant";
+    /// <summary>Which schedule (<see cref="ScheduleKind.Builtins"/>).</summary>
+    public ScheduleKind Kind { get; init; } = ScheduleKind.Constant;
     /// <summary>stepDecay: epochs between decays.</summary>
     public int Every { get; init; } = 10;
     /// <summary>stepDecay and reduceOnPlateau: the multiplier; null: 0.5 for stepDecay, 0.1 for reduceOnPlateau.</summary>
@@ -62,8 +60,7 @@ internal sealed class Schedule
     /// <exception cref="ArgumentException">for an unknown kind or an out-of-range field, naming it</exception>
     public static Schedule Create(ScheduleSpec spec, double baseLr, int epochs, int stepsPerEpoch)
     {
-        if (!ScheduleSpec.Kinds.Contains(spec.Kind))
-            throw new ArgumentException($"unknown schedule `{spec.Kind}` (known: {string.Join(", ", ScheduleSpec.Kinds)})");
+        if (spec.Kind is null) throw new ArgumentException("no schedule `Kind`");
         if (spec.Every <= 0) throw new ArgumentException($"`every` must be a positive number of epochs, got {spec.Every}");
         if (spec.Factor is { } f && !(f > 0 && f <= 1)) throw new ArgumentException($"`factor` must be in (0, 1], got {f}");
         if (!(spec.Rate > 0)) throw new ArgumentException($"`rate` must be positive, got {spec.Rate}");
@@ -78,32 +75,13 @@ internal sealed class Schedule
     public double LearningRate(int epoch, int batch)
     {
         long step = (long)epoch * _stepsPerEpoch + batch;
-        switch (_spec.Kind)
-        {
-            case "stepDecay": return _base * Math.Pow(_spec.Factor ?? 0.5, epoch / _spec.Every);
-            case "exponential": return _base * Math.Pow(_spec.Rate, epoch);
-            case "reduceOnPlateau": return _scale < 1 ? Math.Max(_base * _scale, _spec.Min) : _base;
-            case "warmup":
-                {
-                    double warm = (_spec.Warmup ?? 1) * _stepsPerEpoch;
-                    return step < warm ? _base * (step + 1) / warm : _base;
-                }
-            case "cosine":
-                {
-                    double warm = (_spec.Warmup ?? 0) * _stepsPerEpoch;
-                    if (step < warm) return _base * (step + 1) / warm;
-                    double total = (double)_epochs * _stepsPerEpoch - warm;
-                    double progress = total <= 0 ? 1 : Math.Min(1, (step - warm) / total);
-                    return _spec.Min + 0.5 * (_base - _spec.Min) * (1 + Math.Cos(Math.PI * progress));
-                }
-            default: return _base;
-        }
+        return _spec.Kind.Rate(_spec, new RateAt(_base, step, epoch, _epochs, _stepsPerEpoch, _scale));
     }
 
     /// <summary>Tells the schedule an epoch ended with this value of <see cref="ScheduleSpec.Monitor"/> (only reduceOnPlateau listens).</summary>
     public void EpochEnded(double monitored)
     {
-        if (_spec.Kind != "reduceOnPlateau") return;
+        if (!_spec.Kind.WatchesEpochs) return;
         if (_spec.Monitor.Improves(monitored, _best, 1e-4)) { _best = monitored; _wait = 0; return; }
         if (++_wait >= _spec.Patience)
         {

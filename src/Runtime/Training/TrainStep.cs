@@ -94,7 +94,7 @@ internal sealed class StepGraphs
 /// var (train, validation) = data.Split(0.2);
 /// var result = Trainer.Fit(graphs, exec, train, validation, new TrainOptions {
 ///     Epochs = 20, Batch = 64, Seed = 42,
-///     Schedule = new ScheduleSpec { Kind = "stepDecay", Every = 5, Factor = 0.5 },
+///     Schedule = new ScheduleSpec { Kind = ScheduleKind.StepDecay, Every = 5, Factor = 0.5 },
 ///     Stop = new EarlyStoppingSpec { Monitor = Monitor.ValidationLoss, Patience = 3 },
 ///     OnEpoch = Print, OnCheckpoint = s => Save(dir, s) });   // the compiler's Checkpoint.save
 /// </code></example>

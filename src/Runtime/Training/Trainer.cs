@@ -132,10 +132,10 @@ internal static class Trainer
         if (stop?.Spec.Monitor.Metric is { } watched && !graphs.Metrics.Contains(watched.Name))
             throw new ArgumentException(
                 $"early stopping monitors `{stop.Spec.Monitor}`, which needs `metrics = [{watched.Name}]`");
-        if (options.Schedule.Kind == "reduceOnPlateau" && options.Schedule.Monitor.Metric is { } plateau
+        if (options.Schedule.Kind.WatchesEpochs && options.Schedule.Monitor.Metric is { } plateau
             && !graphs.Metrics.Contains(plateau.Name))
             throw new ArgumentException(
-                $"reduceOnPlateau monitors `{options.Schedule.Monitor}`, which needs `metrics = [{plateau.Name}]`");
+                $"{options.Schedule.Kind} monitors `{options.Schedule.Monitor}`, which needs `metrics = [{plateau.Name}]`");
         var shuffle = Rng.Derive(options.Seed, 1);
         ulong dropoutSeed = Rng.Derive(options.Seed, 2).NextUInt64();
         long steps = 0;
