@@ -61,7 +61,8 @@ internal sealed record ScheduleKind
 
     /// <summary>lr times the scale learnt from plateaus, never below <c>min</c>.</summary>
     public static readonly ScheduleKind ReduceOnPlateau = new("reduceOnPlateau",
-        ["factor", "patience", "monitor", "min"], (s, at) => at.Scale < 1 ? Math.Max(at.Base * at.Scale, s.Min) : at.Base, watchesEpochs: true);
+        ["factor", "patience", "monitor", "min"],
+        (s, at) => at.Scale < 1 ? Math.Max(at.Base * at.Scale, s.Min) : at.Base, watchesEpochs: true);
 
     /// <summary>Every schedule.</summary>
     public static readonly IReadOnlyList<ScheduleKind> Builtins =
