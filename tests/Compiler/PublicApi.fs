@@ -8,7 +8,7 @@ open System.Reflection
 
 /// The libraries `dotnet pack` makes (the `nn` tool is a program, not a library: its surface is not counted).
 let packedAssemblies () =
-    [ typeof<Nn.Dsl.Span>.Assembly; typeof<Nn.NnModel>.Assembly; typeof<Nn.Runtime.SourceSpan>.Assembly ]
+    [ typeof<Nn.Dsl.Diagnostic>.Assembly; typeof<Nn.NnModel>.Assembly; typeof<Nn.Runtime.SourceSpan>.Assembly ]
 
 /// Public, declared-here members of a type, by name: methods, properties, fields, events and constructors, without
 /// accessors, operators' special names, enum's value__ or nested types (counted as types of their own).
