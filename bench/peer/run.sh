@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# nn against PyTorch on the same job (bench/peer/mlp.nn = torch_mlp.py), side by side in one command:
+#   bench/peer/run.sh [pairs]      (default 5 pairs, run A B A B ...)
+# Installs the peer from Debian's packages when missing (python3-torch, which brings OpenBLAS), builds `nn` as
+# ./nn runs it (ReadyToRun), then prints for each side the whole process and the in-process training time, the
+# first and last epoch, medians and ratios. OPENBLAS_CORETYPE is unset for the peer (it halves OpenBLAS here).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if ! python3 -c "import torch" 2>/dev/null; then
+    echo "installing python3-torch from Debian's packages ..." >&2
+    sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch >&2
+fi
+./nn --version >/dev/null   # builds once, outside the timings
+unset OPENBLAS_CORETYPE
+exec python3 bench/peer/run.py "${1:-5}"
