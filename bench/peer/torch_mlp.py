@@ -20,16 +20,17 @@ def idx(path):
 
 
 def openblas_core():
-    """The kernel OpenBLAS picked (e.g. Zen, SkylakeX, Haswell), from the library torch loaded."""
-    try:
-        for line in open("/proc/self/maps"):
-            if "openblas" in line and line.rstrip().endswith(".so") or "libopenblas" in line:
-                lib = ctypes.CDLL(line.split()[-1])
-                lib.openblas_get_corename.restype = ctypes.c_char_p
-                return lib.openblas_get_corename().decode()
-    except Exception as e:  # noqa: BLE001
-        return f"unknown ({e})"
-    return "not loaded"
+    """The kernel OpenBLAS picked (e.g. Zen, SkylakeX, Haswell), asked of the BLAS library torch loaded."""
+    libs = sorted({line.split()[-1] for line in open("/proc/self/maps")
+                   if "/" in line and ("blas" in line.split()[-1].rsplit("/", 1)[-1])})
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return "none: torch runs " + (", ".join(libs) or "no BLAS library")
 
 
 def main():
