@@ -186,6 +186,9 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
                 cfg.Epochs cfg.Batch cfg.Optimizer.Kind.Name
     let mutable last = None
+    // the plotting libraries load on a core training leaves idle, instead of after the last epoch
+    if Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads < Environment.ProcessorCount then
+        Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ()) |> ignore
     let watch = Stopwatch.StartNew()
     let every = max 1 (cfg.Epochs / 20)
     let result =
