@@ -30,7 +30,9 @@ internal sealed class Binding
         {
             if (i.Name == TrainStep.TargetInput) { tgt = i; if (target is not null) Match(i, target.Shape, dims); }
             else if (i.Name is not (TrainStep.LrInput or TrainStep.StepInput))
-            { data = i; Match(i, features.Shape, dims); }
+            {
+                data = i; Match(i, features.Shape, dims);
+            }
         }
         var program = Binder.Bind(plan, dims, owner.Options.Threads, owner.Options.CheckFinite, step);
         var b = new Binding
