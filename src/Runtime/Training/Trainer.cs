@@ -143,7 +143,8 @@ internal static class Trainer
         if (options.Schedule.Kind.WatchesEpochs && options.Schedule.Monitor.Metric is { } plateau
             && !graphs.Metrics.Contains(plateau.Name))
             throw new ArgumentException(
-                $"{options.Schedule.Kind} monitors `{options.Schedule.Monitor}`, which needs `metrics = [{plateau.Name}]`");
+                $"{options.Schedule.Kind} monitors `{options.Schedule.Monitor}`, "
+                + $"which needs `metrics = [{plateau.Name}]`");
         var shuffle = Rng.Derive(options.Seed, 1);
         ulong dropoutSeed = Rng.Derive(options.Seed, 2).NextUInt64();
         long steps = 0;
