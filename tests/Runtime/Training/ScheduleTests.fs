@@ -10,6 +10,9 @@ open Nn.Runtime.Execution
 
 let private close actual expected msg = Expect.floatClose Accuracy.veryHigh actual expected msg
 
+let private plateau = ScheduleKind.ReduceOnPlateau
+let private stepDecay = ScheduleKind.StepDecay
+
 [<Tests>]
 let tests =
     testList "Runtime.Training.Schedules" [
@@ -50,7 +53,7 @@ let tests =
             close (s.LearningRate(4, 2)) 0.1 "after"
         }
         test "reduceOnPlateau { factor = 0.5; patience = 2 } reduces after two epochs without improvement" {
-            let s = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 2), 0.1, 20, 3)
+            let s = Schedule.Create(ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 2), 0.1, 20, 3)
             let rates =
                 [ for loss in [ 1.0; 0.9; 0.95; 0.92; 0.91; 0.8; 0.85; 0.85 ] do
                     s.EpochEnded loss
@@ -64,7 +67,7 @@ let tests =
             let rates monitor =
                 let s =
                     Schedule.Create(
-                        ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1, Monitor = monitor),
+                        ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1, Monitor = monitor),
                         0.1,
                         20,
                         3
@@ -78,7 +81,7 @@ let tests =
             Expect.isNull (Monitor.Find "lossy") "an unknown monitor has no value"
             Expect.throwsT<System.ArgumentException>
                 (fun () ->
-                    Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Monitor = null), 0.1, 20, 3) |> ignore)
+                    Schedule.Create(ScheduleSpec(Kind = plateau, Monitor = null), 0.1, 20, 3) |> ignore)
                 "no monitor"
         }
         test (
@@ -104,7 +107,7 @@ let tests =
                         TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1))
                     )
                 let exec = ReferenceExecutor.FromSeed(graphs, 1UL)
-                let schedule = ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1, Monitor = monitor)
+                let schedule = ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1, Monitor = monitor)
                 let result =
                     Trainer.Fit(
                         graphs,
@@ -122,11 +125,11 @@ let tests =
             List.iter2 (fun a e -> close a e "lr") (run Monitor.ValidationLoss) [ 0.1; 0.1; 0.05; 0.025; 0.0125 ]
         }
         test "reduceOnPlateau state survives a checkpoint" {
-            let s = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
+            let s = Schedule.Create(ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
             s.EpochEnded 1.0
             s.EpochEnded 2.0
             let saved = s.State
-            let t = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
+            let t = Schedule.Create(ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
             t.Restore saved
             close (t.LearningRate(0, 0)) 0.05 "restored scale"
         }
@@ -135,7 +138,7 @@ let tests =
                 let s =
                     Schedule.Create(
                         ScheduleSpec(
-                            Kind = ScheduleKind.ReduceOnPlateau,
+                            Kind = plateau,
                             Factor = System.Nullable factor,
                             Patience = 1,
                             Min = floor
@@ -153,11 +156,11 @@ let tests =
             Expect.equal (rates 0.1 1e-3 1e-4 |> List.distinct) [ 1e-4 ] "below min from the start: unchanged"
             Expect.isLessThan (List.last (rates 0.1 0.0 0.1)) 1e-15 "the default min 0 keeps reducing, as Keras"
             Expect.throwsC
-                (fun () -> Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Min = -1.0), 0.1, 1, 1) |> ignore)
+                (fun () -> Schedule.Create(ScheduleSpec(Kind = plateau, Min = -1.0), 0.1, 1, 1) |> ignore)
                 (fun e -> Expect.stringContains e.Message "`min`" "field")
         }
         test "bad fields are rejected naming them" {
-            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = ScheduleKind.StepDecay, Every = 0), 0.1, 1, 1) |> ignore)
+            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = stepDecay, Every = 0), 0.1, 1, 1) |> ignore)
                 (fun e -> Expect.stringContains e.Message "every" "field")
             Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = null), 0.1, 1, 1) |> ignore)
                 (fun e -> Expect.stringContains e.Message "Kind" "kind")
