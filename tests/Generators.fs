@@ -18,17 +18,30 @@ let private number =
     ]
 
 let private str =
-    Gen.elements [ ""; "data/iris.csv"; "a \"quoted\" name"; "tab\there"; "back\\slash"; "line\nbreak"; "ü €"; "\u0001" ]
+    Gen.elements
+        [ ""; "data/iris.csv"; "a \"quoted\" name"; "tab\there"; "back\\slash"; "line\nbreak"; "ü €"; "\u0001" ]
     |> Gen.map (fun s -> String(s, sp))
 
 let private leaf =
-    Gen.oneof [ number; str; Gen.elements [ true; false ] |> Gen.map (fun b -> Bool(b, sp)); dotted |> Gen.map (fun n -> Ident(n, sp)) ]
+    Gen.oneof
+        [ number
+          str
+          Gen.elements [ true; false ] |> Gen.map (fun b -> Bool(b, sp))
+          dotted |> Gen.map (fun n -> Ident(n, sp)) ]
 
 let private paren e = Paren(e, sp)
 
 /// Binary operators by precedence level (1 lowest); `**` (level 8) is right associative.
 let private opsAt =
-    [| []; [ "|>" ]; [ ">>" ]; [ "||" ]; [ "&&" ]; [ "="; "<>"; "<"; ">"; "<="; ">=" ]; [ "+"; "-" ]; [ "*"; "/"; "@" ]; [ "**" ] |]
+    [| []
+       [ "|>" ]
+       [ ">>" ]
+       [ "||" ]
+       [ "&&" ]
+       [ "="; "<>"; "<"; ">"; "<="; ">=" ]
+       [ "+"; "-" ]
+       [ "*"; "/"; "@" ]
+       [ "**" ] |]
 
 let private shapeOf dims = { Dims = dims; Span = sp }
 
@@ -68,10 +81,17 @@ and private exprNow (level: int) (size: int) : Gen<Expr> =
                 Gen.oneof [
                     leaf
                     exprAt 0 half |> Gen.map paren
-                    Gen.choose (0, 3) |> Gen.bind (fun n -> Gen.listOfLength n (exprAt 0 (half / 2))) |> Gen.map (fun es -> List(es, sp))
-                    Gen.choose (0, 3) |> Gen.bind (fun n -> Gen.listOfLength n (fieldGen (half / 2))) |> Gen.map (fun fs -> Record(fs, sp))
+                    Gen.choose (0, 3)
+                    |> Gen.bind (fun n -> Gen.listOfLength n (exprAt 0 (half / 2)))
+                    |> Gen.map (fun es -> List(es, sp))
+                    Gen.choose (0, 3)
+                    |> Gen.bind (fun n -> Gen.listOfLength n (fieldGen (half / 2)))
+                    |> Gen.map (fun fs -> Record(fs, sp))
                     Gen.map2 (fun t n -> Member(t, n, sp)) (memberTarget half) name
-                    Gen.map2 (fun t rs -> Slice(t, rs, sp)) (exprAt 11 half) (Gen.choose (1, 3) |> Gen.bind (fun n -> Gen.listOfLength n (rangeGen half)))
+                    Gen.map2
+                        (fun t rs -> Slice(t, rs, sp))
+                        (exprAt 11 half)
+                        (Gen.choose (1, 3) |> Gen.bind (fun n -> Gen.listOfLength n (rangeGen half)))
                 ]
         Gen.frequency [ 1, own; 2, tighter ]
 
@@ -116,14 +136,22 @@ let rec private bodyGen (size: int) : Gen<Expr> =
             }
             gen {
                 let! n = name
-                let! shape = Gen.oneof [ Gen.constant None; Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k leaf) |> Gen.map (shapeOf >> Some) ]
+                let! shape =
+                    Gen.oneof
+                        [ Gen.constant None
+                          Gen.choose (1, 3)
+                          |> Gen.bind (fun k -> Gen.listOfLength k leaf)
+                          |> Gen.map (shapeOf >> Some) ]
                 let! value = exprAt 0 (size / 2)
                 return StateStmt { Name = n; NameSpan = sp; Shape = shape; Value = value; Span = sp }
             }
         ]
     Gen.oneof [
         exprAt 0 size
-        Gen.map2 (fun ss r -> Block(ss, r, sp)) (Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k stmt)) (exprAt 0 (size / 2))
+        Gen.map2
+            (fun ss r -> Block(ss, r, sp))
+            (Gen.choose (1, 3) |> Gen.bind (fun k -> Gen.listOfLength k stmt))
+            (exprAt 0 (size / 2))
     ]
 
 let internal declGen (size: int) : Gen<Decl> =
@@ -193,7 +221,11 @@ module internal DslSamples =
     let examples =
         let dirs = [ Path.Combine(repoRoot, "examples"); "/work/shared/spec/examples" ]
         match dirs |> List.tryFind Directory.Exists with
-        | Some d -> Directory.GetFiles(d, "*.nn") |> Array.sort |> Array.map (fun f -> Path.GetFileName f, File.ReadAllText f) |> List.ofArray
+        | Some d ->
+            Directory.GetFiles(d, "*.nn")
+            |> Array.sort
+            |> Array.map (fun f -> Path.GetFileName f, File.ReadAllText f)
+            |> List.ofArray
         | None -> []
 
     let sp = Span.none
@@ -210,7 +242,8 @@ type HandAlignedComments = HandAlignedComments of fields: (string * int) list * 
 
 type FormatArbitraries =
     static member Number() : Arbitrary<NumberLiteral> =
-        let digits lo hi = Gen.choose (lo, hi) |> Gen.bind (fun k -> Gen.listOfLength k (Gen.elements [ '0'; '1'; '5'; '9' ]))
+        let digits lo hi =
+            Gen.choose (lo, hi) |> Gen.bind (fun k -> Gen.listOfLength k (Gen.elements [ '0'; '1'; '5'; '9' ]))
         gen {
             let! whole = digits 1 3
             let! fraction = Gen.optionOf (digits 1 3)
@@ -226,7 +259,8 @@ type FormatArbitraries =
     static member Comments() : Arbitrary<HandAlignedComments> =
         gen {
             let! k = Gen.choose (2, 5)
-            let field = Gen.zip (Gen.elements [ "batch"; "epochs"; "lr"; "validation"; "seed" ]) (Gen.choose (0, 100000))
+            let field =
+                Gen.zip (Gen.elements [ "batch"; "epochs"; "lr"; "validation"; "seed" ]) (Gen.choose (0, 100000))
             let! fields = Gen.listOfLength k field
             let! padding = Gen.choose (2, 8)
             let! offsets = Gen.listOfLength k (Gen.choose (0, 1))

@@ -74,7 +74,11 @@ let fileArg (verb: string) (a: Args) =
     match a.Positional with
     | [ f ] -> f
     | [] -> fail (sprintf "`nn %s` needs a FILE" verb)
-    | _ -> fail (sprintf "`nn %s` takes one FILE, got %s" verb (a.Positional |> List.map (sprintf "`%s`") |> String.concat " "))
+    | _ ->
+        fail (
+            sprintf "`nn %s` takes one FILE, got %s"
+                verb (a.Positional |> List.map (sprintf "`%s`") |> String.concat " ")
+        )
 
 /// The source the `--set` overrides are parsed from: one override a line, so their diagnostics show the override
 /// with carets under the bad part like any other diagnostic (`--set(1,8): error ...`).
@@ -99,7 +103,10 @@ let overrides (sets: string list) =
                     | None -> sprintf " (fields: %s)" (String.concat ", " TrainConfig.fieldNames)
                 raise (Reported [ Diagnostic.error "NN0401" span (sprintf "`train` has no field `%s`%s" name hint) ])
             // Blank lines and columns before the value, so its spans are where it stands in the override.
-            match Parser.parseExpr setFile (System.String('\n', line - 1) + System.String(' ', i + 1) + s.Substring(i + 1)) with
+            match
+                Parser.parseExpr setFile
+                    (System.String('\n', line - 1) + System.String(' ', i + 1) + s.Substring(i + 1))
+            with
             | Ok e -> name, e
             | Error ds -> raise (Reported ds)
         | _ -> fail (sprintf "--set needs FIELD=VALUE, got `%s`" s))
@@ -131,13 +138,18 @@ let network (c: Compile.Compiled) (name: string option) : Compile.NetworkInfo =
         | (td, _) :: _, _ -> c.Networks |> List.find (fun x -> x.Decl.Name = td.Network)
         | [], [ net ] -> net
         | [], [] -> fail (sprintf "%s declares no network" c.File)
-        | [], nets -> fail (sprintf "%s declares several networks; choose one with --network (%s)" c.File (nets |> List.map (fun n -> n.Decl.Name) |> String.concat ", "))
+        | [], nets ->
+            fail (
+                sprintf "%s declares several networks; choose one with --network (%s)"
+                    c.File (nets |> List.map (fun n -> n.Decl.Name) |> String.concat ", ")
+            )
 
 /// The train block of `--train NAME` (a network's name), or the first.
 let trainBlock (c: Compile.Compiled) (name: string option) =
     match c.Trains |> List.filter (fun (td, _) -> name.IsNone || Some td.Network = name) with
     | b :: _ -> b
-    | [] -> fail (sprintf "%s has no train block%s" c.File (match name with Some n -> sprintf " for `%s`" n | None -> ""))
+    | [] ->
+        fail (sprintf "%s has no train block%s" c.File (match name with Some n -> sprintf " for `%s`" n | None -> ""))
 
 // ---------------------------------------------------------------- executors
 
@@ -158,7 +170,8 @@ let engineOf (a: Args) =
     | None -> defaultEngine
 
 /// The single place an executor is created.
-let executor (engine: Engine) (graphs: StepGraphs) (initial: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
+let executor (engine: Engine) (graphs: StepGraphs)
+             (initial: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
     match engine with
     | Reference -> ReferenceExecutor(graphs, initial) :> IStepExecutor
     | Fused ->

@@ -39,7 +39,12 @@ let tests =
             test (sprintf "example %s compiles" (Path.GetFileName file)) {
                 match Compile.compileFile file with
                 | Ok c -> Expect.isNonEmpty c.Networks "has networks"
-                | Error ds -> failtestf "%s" (ds |> List.map (Diagnostic.render (fun f -> Some(File.ReadAllText f))) |> String.concat "\n")
+                | Error ds ->
+                    failtestf
+                        "%s"
+                        (ds
+                         |> List.map (Diagnostic.render (fun f -> Some(File.ReadAllText f)))
+                         |> String.concat "\n")
             }
 
         test "parameter paths follow the call chain" {
@@ -56,9 +61,11 @@ let tests =
             Expect.contains names "repeat1.residual1.batchNorm1.gain" "batch norm gain"
             Expect.isFalse (names |> List.exists (fun n -> n.StartsWith "repeat1.residual9")) "eight blocks"
             Expect.equal (List.last names) "dense2.b" "last layer"
-            let sigmoid = paramNames (networkOf (File.ReadAllText(Path.Combine(examples, "residual.nn"))) "deep_sigmoid")
+            let sigmoid =
+                paramNames (networkOf (File.ReadAllText(Path.Combine(examples, "residual.nn"))) "deep_sigmoid")
             Expect.equal sigmoid
-                ([ for k in 1..8 do yield! [ sprintf "repeat1.dense%d.w" k; sprintf "repeat1.dense%d.b" k ] ] @ [ "dense1.w"; "dense1.b" ])
+                ([ for k in 1..8 do yield! [ sprintf "repeat1.dense%d.w" k; sprintf "repeat1.dense%d.b" k ] ]
+                 @ [ "dense1.w"; "dense1.b" ])
                 "deep_sigmoid: one scope for the repeat, one per dense inside it"
         }
 
@@ -69,14 +76,22 @@ let tests =
         }
 
         test "dimension variables bind to the argument's sizes" {
-            let net = networkOf "let f (x: [n, k]) =\n    param w : [k, 3] = glorot\n    x @ w\n\nnetwork t (x: [n, 5]) : [n, 3] =\n    f x\n" "t"
+            let net =
+                networkOf
+                    ("let f (x: [n, k]) =\n    param w : [k, 3] = glorot\n    x @ w\n\n"
+                     + "network t (x: [n, 5]) : [n, 3] =\n    f x\n")
+                    "t"
             let fwd = Compile.forward net (GraphBuilder()) true
             let w = fwd.Context.Builder.Nodes |> Seq.find (fun n -> n.Op = OpKind.Param)
             Expect.equal (string w.Shape) "[5, 3]" "k = 5"
         }
 
         test "static arithmetic and lists are evaluated by the compiler" {
-            let net = networkOf "let sizes = List.map (fun s -> s * 2) [2; 3]\n\nnetwork t (x: [n, 4]) : [n, 6] =\n    x |> dense (List.sum sizes - 4)\n" "t"
+            let net =
+                networkOf
+                    ("let sizes = List.map (fun s -> s * 2) [2; 3]\n\n"
+                     + "network t (x: [n, 4]) : [n, 6] =\n    x |> dense (List.sum sizes - 4)\n")
+                    "t"
             let fwd = Compile.forward net (GraphBuilder()) true
             Expect.equal (string fwd.Output.Shape) "[n, 6]" "10 - 4"
         }

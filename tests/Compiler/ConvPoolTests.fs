@@ -53,7 +53,12 @@ let private windowProgram h w k s =
 
 /// The paddings a node of the given op got: [top; left; bottom; right].
 let private padsOf (b: GraphBuilder) op =
-    b.Nodes |> Seq.filter (fun n -> n.Op = op) |> Seq.map (fun n -> let p = (if isNull n.Attrs.Conv then n.Attrs.Pool.Pads else n.Attrs.Conv.Pads) in [| p.Top; p.Left; p.Bottom; p.Right |]) |> List.ofSeq
+    b.Nodes
+    |> Seq.filter (fun n -> n.Op = op)
+    |> Seq.map (fun n ->
+        let p = (if isNull n.Attrs.Conv then n.Attrs.Pool.Pads else n.Attrs.Conv.Pads) in
+        [| p.Top; p.Left; p.Bottom; p.Right |])
+    |> List.ofSeq
 
 // ---- a stride-2 network, by its definition ----
 let private strided = """
@@ -148,7 +153,8 @@ let tests =
             let product = b.Binary(OpKind.Mul, fwd.Output, r, SourceSpan.None)
             let loss = b.Reduce(OpKind.Sum, product, [||], false, SourceSpan.None)
             let grads = Backward.Gradients(b, loss, [| k; image |])
-            let g = b.Build([ KeyValuePair("y", fwd.Output); KeyValuePair("dk", grads[0]); KeyValuePair("dx", grads[1])])
+            let g =
+                b.Build([ KeyValuePair("y", fwd.Output); KeyValuePair("dk", grads[0]); KeyValuePair("dx", grads[1])])
             let mutable checkedSeeds = 0
             for seed in 1 .. 5 do
                 let rng = Random seed
@@ -185,9 +191,11 @@ let tests =
         test "pooling settings are checked where they are written" {
             let pool settings = sprintf "network net (image: [n, 7, 7, 1]) =\n    image |> maxPool2d %s\n" settings
             Expect.equal (errorOf (pool "{ size = 2; strides = 1 }"))
-                ("NN0306", "`maxPool2d` has no setting `strides` (it has `size`, `stride` and `padding`)") "unknown setting"
+                ("NN0306", "`maxPool2d` has no setting `strides` (it has `size`, `stride` and `padding`)")
+                "unknown setting"
             Expect.equal (errorOf (pool "{ stride = 1 }"))
-                ("NN0306", "`maxPool2d` needs a window `size`, as in { size = 2; stride = 2; padding = valid }") "no size"
+                ("NN0306", "`maxPool2d` needs a window `size`, as in { size = 2; stride = 2; padding = valid }")
+                "no size"
             Expect.equal (errorOf (pool "{ size = 3; padding = 2 }"))
                 ("NN0306", "`maxPool2d` pads at most half its window (1), got 2") "padding"
             Expect.equal (errorOf (pool "{ size = 2; stride = 0 }"))

@@ -13,7 +13,10 @@ let file = Path.Combine(repoRoot, "examples", "test.nn")
 /// A diagnostic rendered as the command line prints it, with file names shown without their folder.
 let internal render (text: string) (d: Diagnostic) =
     let short (s: Span) = s.WithFile(Path.GetFileName s.File)
-    let d = { d with Span = short d.Span; Notes = d.Notes |> List.map (fun n -> { n with Span = Option.map short n.Span }) }
+    let d =
+        { d with
+            Span = short d.Span
+            Notes = d.Notes |> List.map (fun n -> { n with Span = Option.map short n.Span }) }
     Diagnostic.render (fun f -> if f = "test.nn" then Some text else None) d
 
 /// The rendered diagnostics of a program that the compiler must reject.
@@ -25,14 +28,16 @@ let errors (text: string) =
 /// The rendered warnings of a program that compiles.
 let warnings (text: string) =
     match Compile.compileText file text with
-    | Error ds -> failtestf "expected the program to compile, got:\n%s" (ds |> List.map (render text) |> String.concat "\n")
+    | Error ds ->
+        failtestf "expected the program to compile, got:\n%s" (ds |> List.map (render text) |> String.concat "\n")
     | Ok c -> c.Warnings |> List.map (render text) |> String.concat "\n"
 
 /// The rendered diagnostic of a program that compiles but whose first `train` block cannot be planned
 /// (its data does not fit the network); the data is read by TrainPlan.create as `nn train` would.
 let planErrors (text: string) =
     match Compile.compileText file text with
-    | Error ds -> failtestf "expected the program to compile, got:\n%s" (ds |> List.map (render text) |> String.concat "\n")
+    | Error ds ->
+        failtestf "expected the program to compile, got:\n%s" (ds |> List.map (render text) |> String.concat "\n")
     | Ok c ->
         try
             TrainPlan.create c c.Trains.Head |> ignore
@@ -49,7 +54,8 @@ let case name (check: string -> string) (program: string) (expected: string) =
 /// The code at the start of every rendered diagnostic of a list of tests' expectations (for the coverage test).
 let codesIn (expected: string seq) =
     expected
-    |> Seq.collect (fun e -> System.Text.RegularExpressions.Regex.Matches(e, @"error (NN\d{4})") |> Seq.map (fun m -> m.Groups[1].Value))
+    |> Seq.collect (fun e ->
+        System.Text.RegularExpressions.Regex.Matches(e, @"error (NN\d{4})") |> Seq.map (fun m -> m.Groups[1].Value))
     |> Set.ofSeq
 
 /// Every compiler code (NN02xx, NN03xx, NN04xx) and TrainPlan's data codes (NN055x) has at least one example

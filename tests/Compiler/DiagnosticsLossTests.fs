@@ -24,15 +24,16 @@ train xor {
     loss = binaryCrossEntropy
 }
 """
-            """
-test.nn(6,27): error NN0545: row 2 of `rows`: the target 2 is outside [0, 1]; `binaryCrossEntropy` compares probabilities (0 or 1 for two classes): any other value trains its loss below zero
+            ("""
+test.nn(6,27): error NN0545: row 2 of `rows`: the target 2 is outside [0, 1]; `binaryCrossEntropy` compares"""
+             + """ probabilities (0 or 1 for two classes): any other value trains its loss below zero
   |
 6 |                   [0; 1], [2]
   |                           ^^^
 test.nn(8,12): note: the loss is `binaryCrossEntropy`
   |
 8 |     loss = binaryCrossEntropy
-  |            ^^^^^^^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^^^^^^^""")
 
         case "NN0545 a negative binaryCrossEntropy target among several outputs names the target" planErrors
             """
@@ -45,15 +46,16 @@ train tags {
     loss = binaryCrossEntropy
 }
 """
-            """
-test.nn(6,24): error NN0545: row 2 of `rows`, target 2: the target -1 is outside [0, 1]; `binaryCrossEntropy` compares probabilities (0 or 1 for two classes): any other value trains its loss below zero
+            ("""
+test.nn(6,24): error NN0545: row 2 of `rows`, target 2: the target -1 is outside [0, 1]; `binaryCrossEntropy`"""
+             + """ compares probabilities (0 or 1 for two classes): any other value trains its loss below zero
   |
 6 |                   [1], [1; -1] ]
   |                        ^^^^^^^
 test.nn(7,12): note: the loss is `binaryCrossEntropy`
   |
 7 |     loss = binaryCrossEntropy
-  |            ^^^^^^^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^^^^^^^""")
 
         case "NN0540 a class label outside the output's classes" planErrors
             """
@@ -66,15 +68,16 @@ train clf {
     loss = softmaxCrossEntropy
 }
 """
-            """
-test.nn(6,27): error NN0540: row 2 of `rows`: the label 5 is not a class of `clf`: its output has 3 classes, so `softmaxCrossEntropy` needs class numbers 0 to 2
+            ("""
+test.nn(6,27): error NN0540: row 2 of `rows`: the label 5 is not a class of `clf`: its output has 3 classes, so"""
+             + """ `softmaxCrossEntropy` needs class numbers 0 to 2
   |
 6 |                   [0; 1], [5] ]
   |                           ^^^
 test.nn(7,12): note: the loss is `softmaxCrossEntropy`
   |
 7 |     loss = softmaxCrossEntropy
-  |            ^^^^^^^^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^^^^^^^^""")
 
         case "NN0540 a CSV class the network has no output for: the file, its row and the label" planErrors
             """
@@ -87,15 +90,17 @@ train iris {
     loss = crossEntropy
 }
 """
-            """
-test.nn(5,12): error NN0540: iris.csv row 102, column 5 (species): the label `virginica` (the data's class 2, counting from 0) is not a class of `iris`: its output has 2 classes, so `crossEntropy` needs class numbers 0 to 1
+            ("""
+test.nn(5,12): error NN0540: iris.csv row 102, column 5 (species): the label `virginica` (the data's class 2,"""
+             + """ counting from 0) is not a class of `iris`: its output has 2 classes, so `crossEntropy` needs class"""
+             + """ numbers 0 to 1
   |
 5 |     data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
   |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 test.nn(7,12): note: the loss is `crossEntropy`
   |
 7 |     loss = crossEntropy
-  |            ^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^""")
 
         case "NN0545 a negative probability in a target distribution" planErrors
             """
@@ -107,21 +112,28 @@ train clf {
     loss = softmaxCrossEntropy
 }
 """
-            """
-test.nn(5,24): error NN0545: row 1 of `rows`, target 2: the target -0.5 is outside [0, 1]; `softmaxCrossEntropy` with a target per class compares probabilities
+            ("""
+test.nn(5,24): error NN0545: row 1 of `rows`, target 2: the target -0.5 is outside [0, 1]; `softmaxCrossEntropy` with"""
+             + """ a target per class compares probabilities
   |
 5 |     data = rows [ [0], [1; -0.5] ]
   |                        ^^^^^^^^^
 test.nn(6,12): note: the loss is `softmaxCrossEntropy`
   |
 6 |     loss = softmaxCrossEntropy
-  |            ^^^^^^^^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^^^^^^^^""")
 
         test "NN0540 an IDX label the network has no class for: the labels file and its item" {
             let text =
-                "network m (x: [n, 28, 28]) : [n, 5] =\n    x |> flatten |> dense 5\n\ntrain m {\n    data = idx \"data/mnist10k-images-idx3-ubyte.gz\" \"data/mnist10k-labels-idx1-ubyte.gz\"\n    loss = softmaxCrossEntropy\n}\n"
+                "network m (x: [n, 28, 28]) : [n, 5] =\n    x |> flatten |> dense 5\n\ntrain m {\n"
+                + "    data = idx \"data/mnist10k-images-idx3-ubyte.gz\" \"data/mnist10k-labels-idx1-ubyte.gz\"\n"
+                + "    loss = softmaxCrossEntropy\n}\n"
             let first = (planErrors text).Split('\n')[0]
-            Expect.equal first "test.nn(5,12): error NN0540: mnist10k-labels-idx1-ubyte.gz item 2: the label 9 is not a class of `m`: its output has 5 classes, so `softmaxCrossEntropy` needs class numbers 0 to 4" "first line"
+            Expect.equal
+                first
+                ("test.nn(5,12): error NN0540: mnist10k-labels-idx1-ubyte.gz item 2: the label 9 is not a class of `m`:"
+                 + " its output has 5 classes, so `softmaxCrossEntropy` needs class numbers 0 to 4")
+                "first line"
         }
 
         test "NN0545 an NPY target outside [0, 1]: the targets file and its row" {
@@ -130,19 +142,34 @@ test.nn(6,12): note: the loss is `softmaxCrossEntropy`
             Npy.Write(Path.Combine(dir, "x.npy"), HostTensor([| 3; 2 |], Array.zeroCreate 6))
             Npy.Write(Path.Combine(dir, "y.npy"), HostTensor([| 3 |], [| 0f; 1f; 3f |]))
             let text =
-                sprintf "network m (x: [n, 2]) : [n, 1] =\n    x |> dense 1 |> sigmoid\n\ntrain m {\n    data = npy \"%s/x.npy\" \"%s/y.npy\"\n    loss = binaryCrossEntropy\n}\n" dir dir
+                sprintf
+                    "network m (x: [n, 2]) : [n, 1] =\n    x |> dense 1 |> sigmoid\n\ntrain m {\n    \
+                     data = npy \"%s/x.npy\" \"%s/y.npy\"\n    loss = binaryCrossEntropy\n}\n"
+                    dir
+                    dir
             let first = (planErrors text).Split('\n')[0]
-            Expect.equal first "test.nn(5,12): error NN0545: y.npy row 3: the target 3 is outside [0, 1]; `binaryCrossEntropy` compares probabilities (0 or 1 for two classes): any other value trains its loss below zero" "first line"
+            Expect.equal
+                first
+                ("test.nn(5,12): error NN0545: y.npy row 3: the target 3 is outside [0, 1]; `binaryCrossEntropy` "
+                 + "compares probabilities (0 or 1 for two classes): any other value trains its loss below zero")
+                "first line"
             Directory.Delete(dir, true)
         }
 
         test "targets that fit their loss train (labels 0..k-1, probabilities, any regression value)" {
             for net, data, loss in
-                [ "[n, 1] =\n    x |> dense 1 |> sigmoid", "[0], [0]\n                  [1], [1]\n                  [2], [0.25]", "binaryCrossEntropy"
+                [ "[n, 1] =\n    x |> dense 1 |> sigmoid",
+                  "[0], [0]\n                  [1], [1]\n                  [2], [0.25]",
+                  "binaryCrossEntropy"
                   "[n, 3] =\n    x |> dense 3", "[0], [0]\n                  [1], [2]", "softmaxCrossEntropy"
                   "[n, 3] =\n    x |> dense 3 |> softmax", "[0], [0.2; 0.3; 0.5]", "crossEntropy"
                   "[n, 1] =\n    x |> dense 1", "[0], [-7]\n                  [1], [250]", "mse" ] do
-                let text = sprintf "network m (x: [n, 1]) : %s\n\ntrain m {\n    data = rows [ %s ]\n    loss = %s\n}\n" net data loss
+                let text =
+                    sprintf
+                        "network m (x: [n, 1]) : %s\n\ntrain m {\n    data = rows [ %s ]\n    loss = %s\n}\n"
+                        net
+                        data
+                        loss
                 match Compile.compileText file text with
                 | Error ds -> failtestf "%s: %A" loss ds
                 | Ok c -> TrainPlan.create c c.Trains.Head |> ignore
@@ -158,15 +185,17 @@ train clf {
     loss = crossEntropy
 }
 """
-            """
-test.nn(6,12): error NN0421: `crossEntropy` expects probabilities (a `softmax` at the end of the network), but the output of `clf` is not a softmax: on raw scores the loss falls to 0 without learning anything; use `softmaxCrossEntropy` on the scores, or end `clf` with `softmax`
+            ("""
+test.nn(6,12): error NN0421: `crossEntropy` expects probabilities (a `softmax` at the end of the network), but the"""
+             + """ output of `clf` is not a softmax: on raw scores the loss falls to 0 without learning anything; use"""
+             + """ `softmaxCrossEntropy` on the scores, or end `clf` with `softmax`
   |
 6 |     loss = crossEntropy
   |            ^^^^^^^^^^^^
 test.nn(2,29): note: the output of `clf` is computed here, not by a `softmax`
   |
 2 |     x |> dense 8 |> relu |> dense 3
-  |                             ^^^^^^^"""
+  |                             ^^^^^^^""")
 
         case "NN0422 warning: softmax before softmaxCrossEntropy, with the fix" warnings
             """
@@ -178,15 +207,16 @@ train clf {
     loss = softmaxCrossEntropy
 }
 """
-            """
-test.nn(6,12): warning NN0422: `softmaxCrossEntropy` applies softmax to the scores itself, but the output of `clf` already ends with `softmax` (a double softmax trains slowly and badly)
+            ("""
+test.nn(6,12): warning NN0422: `softmaxCrossEntropy` applies softmax to the scores itself, but the output of `clf`"""
+             + """ already ends with `softmax` (a double softmax trains slowly and badly)
   |
 6 |     loss = softmaxCrossEntropy
   |            ^^^^^^^^^^^^^^^^^^^
 test.nn(2,18): note: fix: remove `|> softmax` (the loss applies it), or keep it and write `loss = crossEntropy`
   |
 2 |     x |> dense 3 |> softmax
-  |                  ^^^^^^^^^^"""
+  |                  ^^^^^^^^^^""")
 
         case "NN0422 a softmax called directly: the fix points at the call" warnings
             """
@@ -198,15 +228,16 @@ train clf {
     loss = softmaxCrossEntropy
 }
 """
-            """
-test.nn(6,12): warning NN0422: `softmaxCrossEntropy` applies softmax to the scores itself, but the output of `clf` already ends with `softmax` (a double softmax trains slowly and badly)
+            ("""
+test.nn(6,12): warning NN0422: `softmaxCrossEntropy` applies softmax to the scores itself, but the output of `clf`"""
+             + """ already ends with `softmax` (a double softmax trains slowly and badly)
   |
 6 |     loss = softmaxCrossEntropy
   |            ^^^^^^^^^^^^^^^^^^^
 test.nn(2,5): note: fix: remove this `softmax` (the loss applies it), or keep it and write `loss = crossEntropy`
   |
 2 |     softmax (dense 3 x)
-  |     ^^^^^^^^^^^^^^^^^^^"""
+  |     ^^^^^^^^^^^^^^^^^^^""")
 
         case "NN0420 a trained network with several inputs, at its declaration" errors
             """
@@ -218,15 +249,16 @@ train two {
     loss = mse
 }
 """
-            """
-test.nn(1,9): error NN0420: the network `two` has 2 inputs (`a`, `b`), but training feeds only one: a trained network takes one input for now (concatenate the features into one tensor)
+            ("""
+test.nn(1,9): error NN0420: the network `two` has 2 inputs (`a`, `b`), but training feeds only one: a trained network"""
+             + """ takes one input for now (concatenate the features into one tensor)
   |
 1 | network two (a: [n, 2]) (b: [n, 3]) : [n, 1] =
   |         ^^^
 test.nn(4,7): note: `two` is trained here
   |
 4 | train two {
-  |       ^^^"""
+  |       ^^^""")
 
         test "a network with several inputs that is never trained still checks" {
             let text = "network two (a: [n, 2]) (b: [n, 3]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n"
@@ -237,7 +269,9 @@ test.nn(4,7): note: `two` is trained here
 
         test "NN0420 also when `nn train --network` picks a network with several inputs" {
             let text =
-                "network one (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\nnetwork two (a: [n, 2]) (b: [n, 3]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n\ntrain one {\n    data = rows [ [0; 0], [0] ]\n    loss = mse\n}\n"
+                "network one (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\n"
+                + "network two (a: [n, 2]) (b: [n, 3]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n\n"
+                + "train one {\n    data = rows [ [0; 0], [0] ]\n    loss = mse\n}\n"
             match Compile.compileText file text with
             | Error ds -> failtestf "%A" ds
             | Ok c ->

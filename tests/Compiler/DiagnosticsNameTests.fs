@@ -45,11 +45,12 @@ let f x = f x
 network t (x: [n, 4]) : [n, 4] =
     x
 """
-            """
-test.nn(1,11): error NN0301: `f` is not defined yet inside its own definition: a `let` cannot call itself (use `repeat` or `List.fold` to repeat a layer)
+            ("""
+test.nn(1,11): error NN0301: `f` is not defined yet inside its own definition: a `let` cannot call itself (use"""
+             + """ `repeat` or `List.fold` to repeat a layer)
   |
 1 | let f x = f x
-  |           ^"""
+  |           ^""")
 
         case "NN0302 a string where a size is needed, at the call of dense" errors
             """
@@ -127,11 +128,12 @@ test.nn(2,9): error NN0302: `+` needs a tensor or a number on the right, but thi
 network t (x: [n, 4]) : [n, 4] =
     if x then x else x
 """
-            """
-test.nn(2,8): error NN0302: `if` needs a condition the compiler can decide (a boolean), but this is a tensor of shape [n, 4]
+            ("""
+test.nn(2,8): error NN0302: `if` needs a condition the compiler can decide (a boolean), but this is a tensor of shape"""
+             + """ [n, 4]
   |
 2 |     if x then x else x
-  |        ^"""
+  |        ^""")
 
         case "NN0303 applying a number" errors
             """
@@ -290,11 +292,12 @@ let c =
 network t (x: [n, 4]) : [n, 4] =
     x + c
 """
-            """
-test.nn(1,5): error NN0302: `c` is a tensor, but a top-level `let` holds only static values (numbers, lists, records, functions); declare tensors inside a network or a function, such as `let c x = ...`
+            ("""
+test.nn(1,5): error NN0302: `c` is a tensor, but a top-level `let` holds only static values (numbers, lists, records,"""
+             + """ functions); declare tensors inside a network or a function, such as `let c x = ...`
   |
 1 | let c =
-  |     ^"""
+  |     ^""")
 
         case "NN0309 a state that is neither an initializer nor a tensor" errors
             """
@@ -302,11 +305,12 @@ network t (x: [n, 4]) : [n, 4] =
     state c = "a"
     x
 """
-            """
-test.nn(2,15): error NN0309: `state c` needs an initializer such as `zeros`, or a tensor to compute from the training rows, but this is a string
+            ("""
+test.nn(2,15): error NN0309: `state c` needs an initializer such as `zeros`, or a tensor to compute from the training"""
+             + """ rows, but this is a string
   |
 2 |     state c = "a"
-  |               ^^^"""
+  |               ^^^""")
 
         case "NN0311 duplicate network" errors
             """
@@ -348,7 +352,10 @@ test.nn(6,7): error NN0203: `@` needs the inner sizes to agree, but the left sid
         test "NN0310 an `open` cycle across files names the chain, at the user's `open`" {
             let dir = Directory.CreateTempSubdirectory("nn-open-").FullName
             try
-                File.WriteAllText(Path.Combine(dir, "a.nn"), "open \"b.nn\"\n\nnetwork t (x: [n, 4]) : [n, 4] =\n    x\n")
+                File.WriteAllText(
+                    Path.Combine(dir, "a.nn"),
+                    "open \"b.nn\"\n\nnetwork t (x: [n, 4]) : [n, 4] =\n    x\n"
+                )
                 File.WriteAllText(Path.Combine(dir, "b.nn"), "open \"a.nn\"\n\nlet width = 4\n")
                 match Compile.compileFile (Path.Combine(dir, "a.nn")) with
                 | Ok _ -> failtest "expected a cycle"

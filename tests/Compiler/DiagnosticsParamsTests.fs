@@ -21,15 +21,16 @@ let layer (x: [n, k]) =
 network net (x: [n, 2]) : [n, 4] =
     x |> layer
 """
-            """
-test.nn(2,11): warning NN0320: the parameter `w` is never used: line 3 binds `w` again before anything reads it (it would still be created, counted in `summary` and saved)
+            ("""
+test.nn(2,11): warning NN0320: the parameter `w` is never used: line 3 binds `w` again before anything reads it (it"""
+             + """ would still be created, counted in `summary` and saved)
   |
 2 |     param w : [k, 4] = glorot
   |           ^
 test.nn(3,11): note: `w` is bound again here; remove the first `param w` or rename one of them
   |
 3 |     param w : [k, 4] = zeros
-  |           ^"""
+  |           ^""")
 
         case "NN0321 a parameter the output does not depend on" warnings
             """
@@ -40,15 +41,16 @@ let extra (x: [n, k]) =
 network net (x: [n, 2]) : [n, 1] =
     x |> extra |> dense 1
 """
-            """
-test.nn(2,5): warning NN0321: the output of `net` does not depend on the parameter `extra1.v`: it is created, counted in `summary` and saved, but nothing uses it
+            ("""
+test.nn(2,5): warning NN0321: the output of `net` does not depend on the parameter `extra1.v`: it is created, counted"""
+             + """ in `summary` and saved, but nothing uses it
   |
 2 |     param v : [k, 4] = glorot
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^
 test.nn(5,9): note: the network `net` is declared here
   |
 5 | network net (x: [n, 2]) : [n, 1] =
-  |         ^^^"""
+  |         ^^^""")
 
         case "NN0321 once per declaration, naming the parameters it made" warnings
             """
@@ -59,19 +61,23 @@ let extra (x: [n, k]) =
 network net (x: [n, 2]) : [n, 2] =
     x |> extra |> extra |> extra |> extra
 """
-            """
-test.nn(2,5): warning NN0321: the output of `net` does not depend on the parameters `extra1.v`, `extra2.v`, `extra3.v` and 1 more: it is created, counted in `summary` and saved, but nothing uses it
+            ("""
+test.nn(2,5): warning NN0321: the output of `net` does not depend on the parameters `extra1.v`, `extra2.v`,"""
+             + """ `extra3.v` and 1 more: it is created, counted in `summary` and saved, but nothing uses it
   |
 2 |     param v : [k, 4] = glorot
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^
 test.nn(5,9): note: the network `net` is declared here
   |
 5 | network net (x: [n, 2]) : [n, 2] =
-  |         ^^^"""
+  |         ^^^""")
 
         test "a param read before it is bound again, and an adapted state's params, are not warned about" {
             let text =
-                "let layer (x: [n, k]) =\n    param w : [k, 4] = glorot\n    let h = x @ w\n    param w : [4, 4] = glorot\n    h @ w\n\nlet scaled (x: [n, k]) =\n    param s : [1, k] = ones\n    state m = mean 0 (x * s)\n    x - m\n\nnetwork net (x: [n, 2]) : [n, 4] =\n    x |> scaled |> layer\n"
+                "let layer (x: [n, k]) =\n    param w : [k, 4] = glorot\n    let h = x @ w\n"
+                + "    param w : [4, 4] = glorot\n    h @ w\n\n"
+                + "let scaled (x: [n, k]) =\n    param s : [1, k] = ones\n    state m = mean 0 (x * s)\n    x - m\n\n"
+                + "network net (x: [n, 2]) : [n, 4] =\n    x |> scaled |> layer\n"
             Expect.equal (warnings text) "" "no warnings"
         }
 

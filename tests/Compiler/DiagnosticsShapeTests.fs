@@ -13,11 +13,12 @@ network t (x: [n, 4]) : [n, 4] =
     param b : [5] = zeros
     x + b
 """
-            """
-test.nn(3,5): error NN0201: the operands of `+` cannot be broadcast together: the left side is [n, 4] and the right side is [5] (axis 1 of the result: 4 vs 5)
+            ("""
+test.nn(3,5): error NN0201: the operands of `+` cannot be broadcast together: the left side is [n, 4] and the right"""
+             + """ side is [5] (axis 1 of the result: 4 vs 5)
   |
 3 |     x + b
-  |     ^^^^^"""
+  |     ^^^^^""")
 
         case "NN0202 transpose of a vector" errors
             """
@@ -36,11 +37,12 @@ network mnist (x: [n, 784]) : [n, 10] =
     param w : [512, 10] = glorot
     x @ w
 """
-            """
-test.nn(3,7): error NN0203: `@` needs the inner sizes to agree, but the left side is [n, 784] and the right side is [512, 10]
+            ("""
+test.nn(3,7): error NN0203: `@` needs the inner sizes to agree, but the left side is [n, 784] and the right side is"""
+             + """ [512, 10]
   |
 3 |     x @ w
-  |       ^"""
+  |       ^""")
 
         case "NN0211 prelude dense reports at the user's call site" errors
             """
@@ -48,11 +50,12 @@ network mnist (image: [n, 28, 28]) : [n, 10] =
     image
     |> dense 10
 """
-            """
-test.nn(3,8): error NN0211: the argument `x` of `dense` should have the shape [n, k], but it is [n, 28, 28] (3 axes instead of 2)
+            ("""
+test.nn(3,8): error NN0211: the argument `x` of `dense` should have the shape [n, k], but it is [n, 28, 28] (3 axes"""
+             + """ instead of 2)
   |
 3 |     |> dense 10
-  |        ^^^^^^^^"""
+  |        ^^^^^^^^""")
 
         case "NN0204 reshape element count" errors
             """
@@ -115,11 +118,12 @@ network t (x: [n, 28, 28, 1]) : [n, 10] =
     param k : [5, 5, 3, 6] = he
     conv2d { stride = 1; padding = same } k x |> flatten |> dense 10
 """
-            """
-test.nn(3,5): error NN0207: `conv2d` needs the image's channels (its last axis, 1) to equal the kernel's input channels (its third axis, 3), but the image is [n, 28, 28, 1] and the kernel is [5, 5, 3, 6]
+            ("""
+test.nn(3,5): error NN0207: `conv2d` needs the image's channels (its last axis, 1) to equal the kernel's input"""
+             + """ channels (its third axis, 3), but the image is [n, 28, 28, 1] and the kernel is [5, 5, 3, 6]
   |
 3 |     conv2d { stride = 1; padding = same } k x |> flatten |> dense 10
-  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^""")
 
         case "NN0207 pooling window larger than the image" errors
             """
@@ -138,11 +142,12 @@ network t (x: [n, 4]) : [n, 4] =
     param k : [3, 3, 1, 1] = he
     conv2d { stride = 1; padding = valid } k x
 """
-            """
-test.nn(3,5): error NN0207: `conv2d` needs an image [n, h, w, c] and a kernel [kh, kw, cin, cout], but got [n, 4] and [3, 3, 1, 1]
+            ("""
+test.nn(3,5): error NN0207: `conv2d` needs an image [n, h, w, c] and a kernel [kh, kw, cin, cout], but got [n, 4] and"""
+             + """ [3, 3, 1, 1]
   |
 3 |     conv2d { stride = 1; padding = valid } k x
-  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^""")
 
         case "NN0208 slice outside the axis" errors
             """
@@ -198,11 +203,12 @@ let f (x: [n, width]) = x
 network t (x: [n, 4]) : [n, 4] =
     f x
 """
-            """
-test.nn(5,5): error NN0211: the argument `x` of `f` should have the shape [n, width], but it is [n, 4] (axis 1 is 4, not width = 8)
+            ("""
+test.nn(5,5): error NN0211: the argument `x` of `f` should have the shape [n, width], but it is [n, 4] (axis 1 is 4,"""
+             + """ not width = 8)
   |
 5 |     f x
-  |     ^^^"""
+  |     ^^^""")
 
         case "NN0212 output shape with a note on the body" errors
             """
@@ -278,12 +284,13 @@ test.nn(2,16): error NN0213: a state's size must be known: `n` is a dimension va
 network t (x: [n, m]) : [n, m] =
     x |> standardize
 """
-            """
-test.nn(2,10): error NN0215: the state `std` is computed once over all the training rows, so its shape must be fixed, but it is [1, m] (`m` varies with the data)
+            ("""
+test.nn(2,10): error NN0215: the state `std` is computed once over all the training rows, so its shape must be fixed,"""
+             + """ but it is [1, m] (`m` varies with the data)
   |
 2 |     x |> standardize
   |          ^^^^^^^^^^^
-   = note: in `standardize`, a function of the prelude"""
+   = note: in `standardize`, a function of the prelude""")
 
         case "NN0215 an adapted state over the batch axis" errors
             """
@@ -291,11 +298,12 @@ network t (x: [n, 4]) : [n, 4] =
     state s = x * 2.0
     x + s
 """
-            """
-test.nn(2,15): error NN0215: the state `s` is computed once over all the training rows, so its shape must be fixed, but it is [n, 4] (`n` varies with the data)
+            ("""
+test.nn(2,15): error NN0215: the state `s` is computed once over all the training rows, so its shape must be fixed,"""
+             + """ but it is [n, 4] (`n` varies with the data)
   |
 2 |     state s = x * 2.0
-  |               ^^^^^^^"""
+  |               ^^^^^^^""")
 
         case "NN0216 a state's declared shape differs from its value's" errors
             """

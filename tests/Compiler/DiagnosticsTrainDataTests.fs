@@ -165,11 +165,12 @@ train t {
     loss = mse
 }
 """
-            """
-test.nn(5,12): error NN0551: the data's targets are class numbers, but the network's output is [n, 3] and the loss is `mse` (use softmaxCrossEntropy)
+            ("""
+test.nn(5,12): error NN0551: the data's targets are class numbers, but the network's output is [n, 3] and the loss is"""
+             + """ `mse` (use softmaxCrossEntropy)
   |
 5 |     data = csv "data/iris.csv" { features = [0; 1; 2; 3]; label = "species" }
-  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^""")
 
         case "NN0551 targets wider than the output" planErrors
             """
@@ -216,11 +217,12 @@ train t {
     loss = mse
 }
 """
-            """
-test.nn(5,12): error NN0542: row 2, column 2 of the features: 1e39 is too large for a 32-bit float (the largest is about 3.4e38); training needs finite numbers
+            ("""
+test.nn(5,12): error NN0542: row 2, column 2 of the features: 1e39 is too large for a 32-bit float (the largest is"""
+             + """ about 3.4e38); training needs finite numbers
   |
 5 |     data = rows [ [0; 0], [0]
-  |            ^^^^^^^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^^^^^^^""")
         case "NN0542 a generated target beyond float32" planErrors
             """
 network t (x: [n, 1]) : [n, 1] =
@@ -231,9 +233,10 @@ train t {
     loss = mse
 }
 """
-            """
-test.nn(5,12): error NN0542: row 1, column 1 of the generated targets: 3.426758726774334e243 is too large for a 32-bit float (the largest is about 3.4e38); training needs finite numbers
+            ("""
+test.nn(5,12): error NN0542: row 1, column 1 of the generated targets: 3.426758726774334e243 is too large for a"""
+             + """ 32-bit float (the largest is about 3.4e38); training needs finite numbers
   |
 5 |     data = generate 10 (fun x -> exp (x * 1000.0)) { low = 0.0; high = 1.0 }
-  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
+  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^""")
     ]

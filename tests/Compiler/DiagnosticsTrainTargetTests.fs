@@ -20,8 +20,9 @@ train ae {
     loss = mse
 }
 """
-            """
-test.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 3] and the target is [n, 4]
+            ("""
+test.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 3] and the target is"""
+             + """ [n, 4]
   |
 6 |     target = input
   |              ^^^^^
@@ -32,7 +33,7 @@ test.nn(1,26): note: the output of `ae` is declared here
 test.nn(7,12): note: the loss is `mse`
   |
 7 |     loss = mse
-  |            ^^^"""
+  |            ^^^""")
 
         case "NN0210 target against an output without annotation" errors
             """
@@ -45,8 +46,9 @@ train ae {
     loss = mse
 }
 """
-            """
-test.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 2] and the target is [n, 4]
+            ("""
+test.nn(6,14): error NN0210: `mse` needs a target of the same shape, but the prediction is [n, 2] and the target is"""
+             + """ [n, 4]
   |
 6 |     target = input
   |              ^^^^^
@@ -57,7 +59,7 @@ test.nn(2,5): note: `ae` computes [n, 2] here
 test.nn(7,12): note: the loss is `mse`
   |
 7 |     loss = mse
-  |            ^^^"""
+  |            ^^^""")
 
         case "NN0210 target checked in a block without data" errors
             """
@@ -69,8 +71,9 @@ train ae {
     loss = mae
 }
 """
-            """
-test.nn(5,14): error NN0210: `mae` needs a target of the same shape, but the prediction is [n, 3] and the target is [n, 4]
+            ("""
+test.nn(5,14): error NN0210: `mae` needs a target of the same shape, but the prediction is [n, 3] and the target is"""
+             + """ [n, 4]
   |
 5 |     target = input
   |              ^^^^^
@@ -81,7 +84,7 @@ test.nn(1,26): note: the output of `ae` is declared here
 test.nn(6,12): note: the loss is `mae`
   |
 6 |     loss = mae
-  |            ^^^"""
+  |            ^^^""")
 
         case "NN0414 target that is not a tensor" errors
             """
@@ -110,15 +113,16 @@ train t {
     loss = softmaxCrossEntropy
 }
 """
-            """
-test.nn(6,12): error NN0210: `softmaxCrossEntropy` needs an output with two or more classes on its last axis (a fixed size ≥ 2), but the network `t` computes [n, 1]
+            ("""
+test.nn(6,12): error NN0210: `softmaxCrossEntropy` needs an output with two or more classes on its last axis (a fixed"""
+             + """ size ≥ 2), but the network `t` computes [n, 1]
   |
 6 |     loss = softmaxCrossEntropy
   |            ^^^^^^^^^^^^^^^^^^^
 test.nn(1,25): note: the output of `t` is declared here
   |
 1 | network t (x: [n, 2]) : [n, 1] =
-  |                         ^^^^^^"""
+  |                         ^^^^^^""")
 
         case "NN0210 accuracy without a class axis" errors
             """
@@ -131,15 +135,16 @@ train t {
     metrics = [accuracy]
 }
 """
-            """
-test.nn(7,15): error NN0210: `accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), but the network `t` computes [n]
+            ("""
+test.nn(7,15): error NN0210: `accuracy` needs an output with one probability or a score per class on its last axis (a"""
+             + """ fixed size), but the network `t` computes [n]
   |
 7 |     metrics = [accuracy]
   |               ^^^^^^^^^^
 test.nn(2,5): note: `t` computes [n] here
   |
 2 |     x |> dense 1 |> reshape [n]
-  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
+  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^""")
 
         case "NN0415 network input named like a step input" errors
             """
@@ -151,9 +156,10 @@ train t {
     loss = mse
 }
 """
-            """
-test.nn(1,11): error NN0415: the input `lr` of `t` has the name of an input of the training step (`target`, `lr`, `t`); rename it
+            ("""
+test.nn(1,11): error NN0415: the input `lr` of `t` has the name of an input of the training step (`target`, `lr`,"""
+             + """ `t`); rename it
   |
 1 | network t (lr: [n, 2]) : [n, 1] =
-  |           ^^"""
+  |           ^^""")
     ]

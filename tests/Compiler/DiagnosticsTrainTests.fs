@@ -36,11 +36,12 @@ train t {
     schedule = 0.5
 }
 """
-            """
-test.nn(7,16): error NN0404: `schedule` is one of stepDecay, exponential, cosine, warmup, reduceOnPlateau, but this is a number
+            ("""
+test.nn(7,16): error NN0404: `schedule` is one of stepDecay, exponential, cosine, warmup, reduceOnPlateau, but this"""
+             + """ is a number
   |
 7 |     schedule = 0.5
-  |                ^^^"""
+  |                ^^^""")
 
         case "NN0407 batch of zero" errors
             """
@@ -85,11 +86,12 @@ train t {
     data = rows [ [0; 0], [0] ]
 }
 """
-            """
-test.nn(4,1): error NN0408: `train t` needs a `loss` field (one of mse, mae, huber, binaryCrossEntropy, softmaxCrossEntropy, crossEntropy)
+            ("""
+test.nn(4,1): error NN0408: `train t` needs a `loss` field (one of mse, mae, huber, binaryCrossEntropy,"""
+             + """ softmaxCrossEntropy, crossEntropy)
   |
 4 | train t {
-  | ^^^^^^^^^"""
+  | ^^^^^^^^^""")
 
         case "NN0408 loss that is not a loss" errors
             """
@@ -101,11 +103,12 @@ train t {
     loss = accuracy
 }
 """
-            """
-test.nn(6,12): error NN0408: `loss` is one of mse, mae, huber, binaryCrossEntropy, softmaxCrossEntropy, crossEntropy, but this is `accuracy`
+            ("""
+test.nn(6,12): error NN0408: `loss` is one of mse, mae, huber, binaryCrossEntropy, softmaxCrossEntropy, crossEntropy,"""
+             + """ but this is `accuracy`
   |
 6 |     loss = accuracy
-  |            ^^^^^^^^"""
+  |            ^^^^^^^^""")
 
         case "NN0410 regularize with a bare number" errors
             """
@@ -169,15 +172,17 @@ train t {
     schedule = cosin { warmup = 1 }
 }
 """
-            """
-test.nn(7,17): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, `adam`, `adamW`, `rmsprop`, `adagrad`)
+            ("""
+test.nn(7,17): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, `adam`,"""
+             + """ `adamW`, `rmsprop`, `adagrad`)
   |
 7 |     optimizer = adamm
   |                 ^^^^^
-test.nn(8,16): error NN0404: unknown schedule `cosin`; did you mean `cosine`? (the schedules are `stepDecay`, `exponential`, `cosine`, `warmup`, `reduceOnPlateau`)
+test.nn(8,16): error NN0404: unknown schedule `cosin`; did you mean `cosine`? (the schedules are `stepDecay`,"""
+             + """ `exponential`, `cosine`, `warmup`, `reduceOnPlateau`)
   |
 8 |     schedule = cosin { warmup = 1 }
-  |                ^^^^^"""
+  |                ^^^^^""")
 
         case "NN0402 optimizer setting with a suggestion, at the setting's name" errors
             """
@@ -573,9 +578,10 @@ train t {
     stop = earlyStopping { patince = 2 }
 }
 """
-            """
-test.nn(7,28): error NN0402: `earlyStopping` has no setting `patince` (it has `monitor`, `patience`); did you mean `patience`?
+            ("""
+test.nn(7,28): error NN0402: `earlyStopping` has no setting `patince` (it has `monitor`, `patience`); did you mean"""
+             + """ `patience`?
   |
 7 |     stop = earlyStopping { patince = 2 }
-  |                            ^^^^^^^"""
+  |                            ^^^^^^^""")
     ]

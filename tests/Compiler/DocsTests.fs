@@ -11,14 +11,19 @@ let private docs () = File.ReadAllText(Path.Combine(repoRoot, "docs", "language.
 /// Every "NNxxxx" string literal in the source tree (F# and C#), with the file that uses it.
 let sourceCodes () =
     Directory.EnumerateFiles(Path.Combine(repoRoot, "src"), "*.*", SearchOption.AllDirectories)
-    |> Seq.filter (fun f -> (f.EndsWith ".fs" || f.EndsWith ".cs") && not (f.Contains "/obj/") && not (f.Contains "/bin/"))
-    |> Seq.collect (fun f -> Regex.Matches(File.ReadAllText f, "\"(NN[0-9]{4})\"") |> Seq.map (fun m -> m.Groups[1].Value, Path.GetFileName f))
+    |> Seq.filter (fun f ->
+        (f.EndsWith ".fs" || f.EndsWith ".cs") && not (f.Contains "/obj/") && not (f.Contains "/bin/"))
+    |> Seq.collect (fun f ->
+        Regex.Matches(File.ReadAllText f, "\"(NN[0-9]{4})\"")
+        |> Seq.map (fun m -> m.Groups[1].Value, Path.GetFileName f))
     |> Seq.distinctBy fst
     |> List.ofSeq
 
 /// The codes listed in the diagnostics table (rows `| NNxxxx | meaning |`).
 let tableCodes (text: string) =
-    Regex.Matches(text, @"^\| (NN[0-9]{4}) \|", RegexOptions.Multiline) |> Seq.map (fun m -> m.Groups[1].Value) |> Set.ofSeq
+    Regex.Matches(text, @"^\| (NN[0-9]{4}) \|", RegexOptions.Multiline)
+    |> Seq.map (fun m -> m.Groups[1].Value)
+    |> Set.ofSeq
 
 [<Tests>]
 let tests =
@@ -34,7 +39,10 @@ let tests =
         test "every function of the prelude is documented in the prelude section" {
             let text = docs ()
             let section = text.Substring(text.IndexOf "## The prelude").Split("\n## ")[0]
-            let names = Regex.Matches(Nn.Compiler.Prelude.source, @"(?m)^let\s+([A-Za-z_][\w']*)") |> Seq.map (fun m -> m.Groups[1].Value) |> List.ofSeq
+            let names =
+                Regex.Matches(Nn.Compiler.Prelude.source, @"(?m)^let\s+([A-Za-z_][\w']*)")
+                |> Seq.map (fun m -> m.Groups[1].Value)
+                |> List.ofSeq
             for required in [ "dense"; "residual"; "layerNorm"; "standardize"; "repeat"; "sequential"; "tower" ] do
                 Expect.contains names required (sprintf "the prelude defines `%s`" required)
             let missing = names |> List.filter (fun n -> not (Regex.IsMatch(section, "`" + Regex.Escape n + "[ `]")))
@@ -54,7 +62,10 @@ let tests =
         }
 
         test "the table lists no code twice and no code the source does not use" {
-            let rows = Regex.Matches(docs (), @"^\| (NN[0-9]{4}) \|", RegexOptions.Multiline) |> Seq.map (fun m -> m.Groups[1].Value) |> List.ofSeq
+            let rows =
+                Regex.Matches(docs (), @"^\| (NN[0-9]{4}) \|", RegexOptions.Multiline)
+                |> Seq.map (fun m -> m.Groups[1].Value)
+                |> List.ofSeq
             Expect.equal (List.distinct rows) rows "each code once"
             let used = sourceCodes () |> List.map fst |> Set.ofList
             Expect.isEmpty (rows |> List.filter (fun c -> not (used.Contains c))) "documented codes that nothing raises"

@@ -22,15 +22,29 @@ let private csharpBlocks (file: string) =
 /// the runtime and the built nn assemblies.
 let private compileErrors (code: string) =
     let implicitUsings =
-        "global using System; global using System.IO; global using System.Linq; global using System.Collections.Generic;\n"
+        "global using System; global using System.IO; global using System.Linq; "
+        + "global using System.Collections.Generic;\n"
     let trees =
         [ CSharpSyntaxTree.ParseText(implicitUsings, CSharpParseOptions(LanguageVersion.Latest))
           CSharpSyntaxTree.ParseText(code, CSharpParseOptions(LanguageVersion.Latest)) ]
     let platform = (AppContext.GetData "TRUSTED_PLATFORM_ASSEMBLIES" :?> string).Split(Path.PathSeparator)
-    let ours = [ "Nn.Compiler.dll"; "Nn.Runtime.dll"; "Nn.Dsl.dll"; "FSharp.Core.dll" ] |> List.map (fun f -> Path.Combine(AppContext.BaseDirectory, f))
-    let refs = Seq.append platform ours |> Seq.distinct |> Seq.map (fun p -> MetadataReference.CreateFromFile p :> MetadataReference)
+    let ours =
+        [ "Nn.Compiler.dll"; "Nn.Runtime.dll"; "Nn.Dsl.dll"; "FSharp.Core.dll" ]
+        |> List.map (fun f -> Path.Combine(AppContext.BaseDirectory, f))
+    let refs =
+        Seq.append platform ours
+        |> Seq.distinct
+        |> Seq.map (fun p -> MetadataReference.CreateFromFile p :> MetadataReference)
     let compilation =
-        CSharpCompilation.Create("snippet", trees, refs, CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions = NullableContextOptions.Enable))
+        CSharpCompilation.Create(
+            "snippet",
+            trees,
+            refs,
+            CSharpCompilationOptions(
+                OutputKind.ConsoleApplication,
+                nullableContextOptions = NullableContextOptions.Enable
+            )
+        )
     use ms = new MemoryStream()
     let result = compilation.Emit ms
     result.Diagnostics |> Seq.filter (fun d -> d.Severity = DiagnosticSeverity.Error) |> Seq.map string |> List.ofSeq
@@ -41,7 +55,8 @@ let private publicMembers () =
     [ for t in asm.GetExportedTypes() do
         if t.Namespace = "Nn" then
             yield t.Name, t.Name
-            let flags = BindingFlags.Public ||| BindingFlags.Instance ||| BindingFlags.Static ||| BindingFlags.DeclaredOnly
+            let flags =
+                BindingFlags.Public ||| BindingFlags.Instance ||| BindingFlags.Static ||| BindingFlags.DeclaredOnly
             for m in t.GetMembers flags do
                 let special = match m with :? MethodInfo as mi -> mi.IsSpecialName | _ -> false
                 let isObject = List.contains m.Name [ "ToString"; "Equals"; "GetHashCode"; ".ctor"; "GetType" ]
@@ -67,7 +82,10 @@ let tests =
             let text = docs.Value
             let described (name: string) =
                 Regex.IsMatch(text, sprintf "(`|\\.)%s(`|\\(|\\b)" (Regex.Escape name))
-            let missing = publicMembers () |> List.filter (fun (_, m) -> not (described m)) |> List.map (fun (t, m) -> t + "." + m)
+            let missing =
+                publicMembers ()
+                |> List.filter (fun (_, m) -> not (described m))
+                |> List.map (fun (t, m) -> t + "." + m)
             Expect.equal missing [] "undocumented members"
         }
 

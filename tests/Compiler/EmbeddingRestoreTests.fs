@@ -42,7 +42,10 @@ let tests =
             Expect.isLessThan k r.History.Count "an earlier epoch than the last"
             let best = r.History |> Seq.minBy (fun e -> e.ValidationLoss.Value)
             Expect.equal k best.Epoch "the epoch of the best validation loss"
-            Expect.equal (trainer.GetParameter("dense1.w").ToArray()) seen[k - 1] "the trainer holds that epoch's weights"
+            Expect.equal
+                (trainer.GetParameter("dense1.w").ToArray())
+                seen[k - 1]
+                "the trainer holds that epoch's weights"
             Expect.notEqual (trainer.GetParameter("dense1.w").ToArray()) seen[seen.Count - 1] "not the last epoch's"
         }
     ]

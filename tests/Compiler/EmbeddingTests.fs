@@ -85,7 +85,13 @@ let tests =
             Expect.equal m.InputShape.Names [| "n"; null |] "its name"
             Expect.equal (string m.OutputShape) "[n, 1]" "output shape"
             let ps = m.Parameters |> Seq.map (fun p -> p.Path, p.Shape.Sizes, p.Initializer) |> List.ofSeq
-            Expect.equal ps [ "dense1.w", [| 2; 8 |], "glorot"; "dense1.b", [| 8 |], "zeros"; "dense2.w", [| 8; 1 |], "glorot"; "dense2.b", [| 1 |], "zeros" ] "paths, shapes, initializers"
+            Expect.equal
+                ps
+                [ "dense1.w", [| 2; 8 |], "glorot"
+                  "dense1.b", [| 8 |], "zeros"
+                  "dense2.w", [| 8; 1 |], "glorot"
+                  "dense2.b", [| 1 |], "zeros" ]
+                "paths, shapes, initializers"
             Expect.equal m.Network.ParameterCount 33L "2*8 + 8 + 8 + 1"
             Expect.equal (List.ofSeq m.TrainableNetworks) [ "xor" ] "the train block's network"
         }
@@ -121,7 +127,10 @@ let tests =
                 trainer.Save path
                 let session = (model xorSource).LoadSession path
                 Expect.equal (session.Predict xorX) (trainer.Predict xorX) "bit-identical predictions"
-                Expect.equal (session.GetParameter("dense1.w").ToArray()) (trainer.GetParameter("dense1.w").ToArray()) "same weights"
+                Expect.equal
+                    (session.GetParameter("dense1.w").ToArray())
+                    (trainer.GetParameter("dense1.w").ToArray())
+                    "same weights"
                 let fresh = (model xorSource).CreateSession()
                 Expect.notEqual (fresh.Predict xorX) (trainer.Predict xorX) "a fresh session differs"
             finally File.Delete path
@@ -135,7 +144,10 @@ let tests =
                 let other = model "network wide (x: [n, 3]) : [n, 1] =\n    x |> dense 8 |> tanh |> dense 1\n"
                 let e = nnError (fun () -> other.LoadSession path)
                 Expect.equal e.Code "NN0708" "a tensor of the wrong shape"
-                Expect.stringContains e.Message "`dense1.w` is [2, 8] in the file, but the network's `dense1.w` is [3, 8]" "names both shapes"
+                Expect.stringContains
+                    e.Message
+                    "`dense1.w` is [2, 8] in the file, but the network's `dense1.w` is [3, 8]"
+                    "names both shapes"
             finally File.Delete path
             let e = nnError (fun () -> (model xorSource).LoadSession(tempFile ()))
             Expect.equal e.Code "NN0701" "a missing file"
@@ -146,7 +158,10 @@ let tests =
             let wide = Array2D.create 4 3 0f
             let e = nnError (fun () -> trainer.Fit(wide, xorY))
             Expect.equal e.Code "NN0550" "code"
-            Expect.stringContains e.Message "the features have the shape [4, 3] (rows of [3]), but the network `xor` takes [n, 2] (rows of [2])" "message"
+            Expect.stringContains
+                e.Message
+                "the features have the shape [4, 3] (rows of [3]), but the network `xor` takes [n, 2] (rows of [2])"
+                "message"
             let e = nnError (fun () -> trainer.Predict wide)
             Expect.equal e.Code "NN0550" "predict checks too"
         }
@@ -157,15 +172,22 @@ let tests =
             Expect.stringContains e.Message "the features have 4 rows but the targets have 3" "row counts"
             let e = nnError (fun () -> trainer.Fit(xorX, Array2D.create 4 2 0f))
             Expect.equal e.Code "NN0551" "code"
-            Expect.stringContains e.Message "the targets have rows of [2], but the network `xor` outputs rows of [1]" "widths"
+            Expect.stringContains
+                e.Message
+                "the targets have rows of [2], but the network `xor` outputs rows of [1]"
+                "widths"
         }
 
         test "class labels train a softmax classifier" {
             let source =
-                "network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 16 |> tanh |> dense 3\n\ntrain clf {\n    loss = softmaxCrossEntropy\n    metrics = [accuracy]\n    optimizer = adam { lr = 0.05 }\n    batch = 16\n    epochs = 60\n}\n"
+                "network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 16 |> tanh |> dense 3\n\n"
+                + "train clf {\n    loss = softmaxCrossEntropy\n    metrics = [accuracy]\n"
+                + "    optimizer = adam { lr = 0.05 }\n    batch = 16\n    epochs = 60\n}\n"
             let rng = Random 5
             let labels = Array.init 90 (fun i -> i % 3)
-            let x = Array2D.init 90 2 (fun i j -> float32 (if j = labels[i] then 2.0 else 0.0) + float32 (rng.NextDouble() * 0.5))
+            let x =
+                Array2D.init 90 2 (fun i j ->
+                    float32 (if j = labels[i] then 2.0 else 0.0) + float32 (rng.NextDouble() * 0.5))
             let trainer = (model source).CreateTrainer()
             let result = trainer.Fit(x, labels)
             Expect.isGreaterThan result.History[result.History.Count - 1].Metrics["accuracy"] 0.95 "accuracy metric"
@@ -181,7 +203,10 @@ let tests =
                 trainer.EpochCompleted.Add(fun e -> seen.Add e.Loss)
                 let e = nnError (fun () -> trainer.Fit(xorX, labels))
                 Expect.equal e.Code "NN0545" "code"
-                Expect.stringContains e.Message (sprintf "row %d of the targets: the target %s is outside [0, 1]" row value) "row and value"
+                Expect.stringContains
+                    e.Message
+                    (sprintf "row %d of the targets: the target %s is outside [0, 1]" row value)
+                    "row and value"
                 Expect.isEmpty seen "no epoch ran"
             let trainer = (model xorSource).CreateTrainer()
             let e = nnError (fun () -> trainer.Fit(xorX, array2D [ [ 0f ]; [ 1f ]; [ 1f ]; [ 1.5f ] ]))
@@ -191,20 +216,33 @@ let tests =
         test "CreateTrainer rejects crossEntropy on scores set by the options (NN0421)" {
             let o = TrainerOptions()
             o.Settings["loss"] <- "crossEntropy"
-            let m = model "network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3\n\ntrain clf {\n    loss = softmaxCrossEntropy\n}\n"
+            let m =
+                model (
+                    "network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3\n\n"
+                    + "train clf {\n    loss = softmaxCrossEntropy\n}\n"
+                )
             Expect.equal (nnError (fun () -> m.CreateTrainer o)).Code "NN0421" "code"
         }
 
         test "warnings come with the compiled model" {
-            let r = NnModel.Compile("network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3 |> softmax\n\ntrain clf {\n    loss = softmaxCrossEntropy\n}\n", "w.nn")
+            let r =
+                NnModel.Compile(
+                    "network clf (x: [n, 2]) : [n, 3] =\n    x |> dense 3 |> softmax\n\n"
+                    + "train clf {\n    loss = softmaxCrossEntropy\n}\n",
+                    "w.nn"
+                )
             Expect.isTrue r.Success "compiles"
-            Expect.equal (r.Warnings |> Seq.map (fun d -> d.Code, d.Severity, d.Line) |> List.ofSeq) [ "NN0422", "warning", 5 ] "the double softmax"
+            Expect.equal
+                (r.Warnings |> Seq.map (fun d -> d.Code, d.Severity, d.Line) |> List.ofSeq)
+                [ "NN0422", "warning", 5 ]
+                "the double softmax"
             Expect.isEmpty r.Diagnostics "no errors"
         }
 
         test "options override the block, and a handler can stop training" {
             let m = model xorSource
-            let trainer = m.CreateTrainer(TrainerOptions(Epochs = Nullable 3, BatchSize = Nullable 2, Seed = Nullable 9))
+            let trainer =
+                m.CreateTrainer(TrainerOptions(Epochs = Nullable 3, BatchSize = Nullable 2, Seed = Nullable 9))
             Expect.equal (trainer.Epochs, trainer.BatchSize, trainer.Seed) (3, 2, 9) "overridden"
             let seen = ResizeArray()
             trainer.EpochCompleted.Add(fun e -> seen.Add e.Epoch)

@@ -14,7 +14,8 @@ let private report (layers: (float * float) list) : Gradients.Report =
       Rows = 8
       Params =
         layers |> List.mapi (fun i gv ->
-            [ param (sprintf "dense%d.w" (i + 1)) [| 4; 4 |] gv; param (sprintf "dense%d.b" (i + 1)) [| 4 |] (1e9, 0.0) ])
+            [ param (sprintf "dense%d.w" (i + 1)) [| 4; 4 |] gv
+              param (sprintf "dense%d.b" (i + 1)) [| 4 |] (1e9, 0.0) ])
         |> List.concat }
 
 let private states (v: Gradients.Verdict) = v.Layers |> List.map (fun l -> l.Param.Name, l.State)
@@ -32,7 +33,8 @@ let tests =
         test "every layer is judged: a middle layer whose gradient vanishes is named, the ends are healthy" {
             let v = Gradients.judge (report [ 1.0, 10.0; 1e-3, 10.0; 2.0, 10.0 ])
             Expect.equal (states v)
-                [ "dense1.w", Gradients.Healthy; "dense2.w", Gradients.Vanishing; "dense3.w", Gradients.Healthy ] "states"
+                [ "dense1.w", Gradients.Healthy; "dense2.w", Gradients.Vanishing; "dense3.w", Gradients.Healthy ]
+                "states"
             Expect.floatClose Accuracy.veryHigh v.Layers[1].OfLast.Value 5e-4 "against the last layer's"
         }
         test "gradients that grow towards the input are exploding in the layers above 100 times the last's" {
@@ -42,9 +44,15 @@ let tests =
                   "dense4.w", Gradients.Healthy ] "states (100 times is not above 100)"
             Expect.floatClose Accuracy.veryHigh v.PerLayer.Value 10.0 "×10 per layer towards the input"
         }
-        test "shrinking towards the input: the trend and the vanishing layers; biases and zero weights are not judged by ratio" {
+        test (
+            "shrinking towards the input: the trend and the vanishing layers; "
+            + "biases and zero weights are not judged by ratio"
+        ) {
             let v = Gradients.judge (report [ 1e-4, 0.0; 1e-3, 1.0; 1e-2, 1.0; 1e-1, 1.0; 1.0, 1.0 ])
-            Expect.equal (v.Vanishing |> List.map (fun l -> l.Param.Name)) [ "dense1.w"; "dense2.w" ] "below 1/100 (1/100 is not)"
+            Expect.equal
+                (v.Vanishing |> List.map (fun l -> l.Param.Name))
+                [ "dense1.w"; "dense2.w" ]
+                "below 1/100 (1/100 is not)"
             Expect.equal v.Layers.Length 5 "only weight layers"
             Expect.isNone v.Layers[0].Ratio "an all-zero value has no ratio"
             Expect.floatClose Accuracy.veryHigh v.PerLayer.Value 0.1 "÷10 per layer towards the input"

@@ -51,8 +51,10 @@ let private compiled (text: string) =
 [<Tests>]
 let tests =
     testList "Compiler.MemoryPlan" [
-        case "a parameter larger than an array is NN0630 before anything is allocated" planErrors hugeParam """
-test.nn(2,5): error NN0630: `huge1.w` [100000, 100000] has 10,000,000,000 elements, more than one array can hold (2,147,483,591)
+        case "a parameter larger than an array is NN0630 before anything is allocated" planErrors hugeParam (
+            """
+test.nn(2,5): error NN0630: `huge1.w` [100000, 100000] has 10,000,000,000 elements, more than one array can hold"""
+            + """ (2,147,483,591)
   |
 2 |     param w : [100000, 100000] = zeros
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
@@ -60,7 +62,7 @@ test.nn(2,5): note: `huge1.w` [100000, 100000]: 37.3 GiB
   |
 2 |     param w : [100000, 100000] = zeros
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-   = note: parameters and states (with their initial values) 74.5 GiB, training step 12 B, evaluation step 12 B"""
+   = note: parameters and states (with their initial values) 74.5 GiB, training step 12 B, evaluation step 12 B""")
 
         test "a run over the limit names the convolution's workspace at its line" {
             let c = compiled wideConv
@@ -70,7 +72,10 @@ test.nn(2,5): note: `huge1.w` [100000, 100000]: 37.3 GiB
             with DiagnosticException d ->
                 Expect.equal d.Code "NN0630" "code"
                 Expect.equal d.Span.Start.Line 3 "the conv2d's line"
-                Expect.stringContains d.Message "training at batch 2 needs about 988.0 MiB of memory, more than the 400.0 MiB" "message"
+                Expect.stringContains
+                    d.Message
+                    "training at batch 2 needs about 988.0 MiB of memory, more than the 400.0 MiB"
+                    "message"
                 Expect.equal d.Notes.Head.Message "the workspace of `conv2d` (im2col): 488.3 MiB" "the largest part"
         }
 
@@ -86,7 +91,8 @@ test.nn(2,5): note: `huge1.w` [100000, 100000]: 37.3 GiB
 
         test "sizes are read as users write them" {
             let cases =
-                [ "4GB", Some(4L <<< 30); "512MB", Some(512L <<< 20); "1.5GiB", Some(3L <<< 29); "800k", Some(800L <<< 10)
+                [ "4GB", Some(4L <<< 30); "512MB", Some(512L <<< 20); "1.5GiB", Some(3L <<< 29)
+                  "800k", Some(800L <<< 10)
                   "1000", Some 1000L; "5XB", None; "", None; "-1GB", None; "NaN", None ]
             for text, expected in cases do Expect.equal (MemoryPlan.parseSize text) expected text
         }

@@ -37,7 +37,10 @@ type RandomNetwork = RandomNetwork of string
 type CheckerArbitraries =
     static member Network() : Arbitrary<RandomNetwork> = Arb.fromGen (networkGen |> Gen.map RandomNetwork)
 
-let private config = { FsCheckConfig.defaultConfig with arbitrary = [ typeof<Arbitraries>; typeof<CheckerArbitraries> ]; maxTest = 150 }
+let private config =
+    { FsCheckConfig.defaultConfig with
+        arbitrary = [ typeof<Arbitraries>; typeof<CheckerArbitraries> ]
+        maxTest = 150 }
 
 /// Inputs that once broke the checker (shrunk by FsCheck), kept as ordinary tests.
 let private regressions: (string * string) list = []
@@ -45,7 +48,8 @@ let private regressions: (string * string) list = []
 [<Tests>]
 let tests =
     testList "Compiler.Robustness" [
-        testPropertyWithConfig config "random text gets an answer" (fun (s: string) -> answers (if isNull s then "" else s))
+        testPropertyWithConfig config "random text gets an answer" (fun (s: string) ->
+            answers (if isNull s then "" else s))
 
         testPropertyWithConfig config "random bytes get an answer" (fun (bytes: byte[]) ->
             answers (Text.Encoding.Latin1.GetString(if isNull bytes then [||] else bytes)))
@@ -75,7 +79,8 @@ let tests =
 
         test "a 10,000-line program" {
             let lines = [ for i in 1 .. 5_000 -> sprintf "let f%d (x: [n, k]) = x |> dense %d |> relu\n" i (1 + i % 7) ]
-            let nets = [ for i in 1 .. 2_500 -> sprintf "network m%d (x: [n, 4]) : [n, %d] =\n    x |> f%d\n" i (1 + i % 7) i ]
+            let nets =
+                [ for i in 1 .. 2_500 -> sprintf "network m%d (x: [n, 4]) : [n, %d] =\n    x |> f%d\n" i (1 + i % 7) i ]
             let text = String.concat "" lines + String.concat "" nets
             match Compile.compileText file text with
             | Ok c -> Expect.equal c.Networks.Length 2_500 "every network checked"
@@ -128,7 +133,9 @@ let tests =
             | other -> failtestf "expected one NN0312, got %A" (other |> Result.mapError (List.map (fun d -> d.Code)))
         }
 
-        test "residual.nn with repeat 46341 meets the node budget (fuzz seed 4665: 8 s to NN0312 with 1,000,000 nodes)" {
+        test (
+            "residual.nn with repeat 46341 meets the node budget (fuzz seed 4665: 8 s to NN0312 with 1,000,000 nodes)"
+        ) {
             let source = File.ReadAllText(Path.Combine(repoRoot, "examples", "residual.nn"))
             let text = source.Replace("repeat 8 (block 128)", "repeat 46341 (block 128)")
             // (measured, not asserted: about 1.3 s to the error, against 8-10 s with a 1,000,000-node budget)

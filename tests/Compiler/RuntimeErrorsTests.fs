@@ -76,15 +76,30 @@ let tests =
                 [ missingGradient ()
                   GraphInvalidException [ "node 3 has no shape" ]
                   ShapeException("NN0203", "matmul needs equal inner sizes")
-                  DataException(DataErrorCodes.CsvNotANumber, "data/iris.csv", "iris.csv: row 3, column 2: `x` is not a number", row = 3)
-                  NnRuntimeException("NN0612", at, "a value became NaN", [ RuntimeNote(Nullable at, "computed here") ]) ]
+                  DataException(
+                      DataErrorCodes.CsvNotANumber,
+                      "data/iris.csv",
+                      "iris.csv: row 3, column 2: `x` is not a number",
+                      row = 3
+                  )
+                  NnRuntimeException(
+                      "NN0612",
+                      at,
+                      "a value became NaN",
+                      [ RuntimeNote(Nullable at, "computed here") ]
+                  ) ]
             let ds = errors |> List.map (fun e -> RuntimeErrors.tryDiagnostics "nn" e |> Option.get |> List.exactlyOne)
             Expect.equal (ds |> List.map (fun d -> d.Code)) [ "NN0602"; "NN0601"; "NN0203"; "NN0522"; "NN0612" ] "codes"
-            Expect.equal ds[3].Message "row 3, column 2: `x` is not a number" "the file's name is the span, not repeated"
+            Expect.equal
+                ds[3].Message
+                "row 3, column 2: `x` is not a number"
+                "the file's name is the span, not repeated"
             Expect.equal ds[3].Span.File "data/iris.csv" "at the data file"
             Expect.equal ds[2].Span.File "nn" "no position: the fallback file"
             Expect.equal (ds[4].Notes |> List.map (fun n -> n.Message)) [ "computed here" ] "notes kept"
-            Expect.isNone (RuntimeErrors.tryDiagnostics "nn" (InvalidOperationException "a bug")) "a bug is not a user error"
+            Expect.isNone
+                (RuntimeErrors.tryDiagnostics "nn" (InvalidOperationException "a bug"))
+                "a bug is not a user error"
         }
 
         test "every runtime error kind gives the same diagnostic from the nn command and the embedding API" {
@@ -152,7 +167,10 @@ let tests =
             let code, err = stderrOf (fun () -> Nn.Cli.Common.guarded (fun () -> raise (missingGradient ())))
             Expect.equal code 1 "exit code"
             let lines = err.TrimEnd().Split('\n') |> List.ofArray
-            Expect.equal lines.Head "model.nn(3,5): error NN0602: no gradient rule for `MaxPool2dGrad` when pooling windows overlap" "first line"
+            Expect.equal
+                lines.Head
+                "model.nn(3,5): error NN0602: no gradient rule for `MaxPool2dGrad` when pooling windows overlap"
+                "first line"
             Expect.equal (List.last lines) "1 error" "footer"
         }
 
@@ -162,7 +180,10 @@ let tests =
             match e with
             | :? Nn.NnException as e ->
                 Expect.equal e.Code "NN0602" "code"
-                Expect.equal e.Diagnostics[0].Message "no gradient rule for `MaxPool2dGrad` when pooling windows overlap" "message"
+                Expect.equal
+                    e.Diagnostics[0].Message
+                    "no gradient rule for `MaxPool2dGrad` when pooling windows overlap"
+                    "message"
                 Expect.equal (e.Diagnostics[0].Line, e.Diagnostics[0].Column) (3, 5) "position"
             | e -> failtestf "expected NnException, got %s" (e.GetType().Name)
         }

@@ -18,7 +18,9 @@ let private compile (text: string) =
     | Error ds -> failtestf "did not compile: %A" (ds |> List.map (fun d -> d.Message))
 
 /// The rows come from the test (TrainPlan.createWith), so `data` is only a placeholder here.
-let private trainBlock = "\n\ntrain t {\n    data      = rows [ [0], [0] ]\n    loss      = mse\n    optimizer = sgd { lr = 0.01 }\n    batch     = 4\n    epochs    = 2\n}\n"
+let private trainBlock =
+    "\n\ntrain t {\n    data      = rows [ [0], [0] ]\n    loss      = mse\n    optimizer = sgd { lr = 0.01 }\n"
+    + "    batch     = 4\n    epochs    = 2\n}\n"
 
 /// Rows with a constant column (the second) and columns of very different scales.
 let private rows =
@@ -50,7 +52,10 @@ let private close (tolerance: float) (actual: float[]) (expected: float[]) what 
     Expect.equal actual.Length expected.Length (what + ": length")
     for j in 0 .. actual.Length - 1 do
         let scale = max 1.0 (abs expected[j])
-        Expect.isLessThanOrEqual (abs (actual[j] - expected[j]) / scale) tolerance (sprintf "%s[%d]: %g vs %g" what j actual[j] expected[j])
+        Expect.isLessThanOrEqual
+            (abs (actual[j] - expected[j]) / scale)
+            tolerance
+            (sprintf "%s[%d]: %g vs %g" what j actual[j] expected[j])
 
 /// The scale standardize divides by: the std, or 1 for a constant feature.
 let private scaleOf (s: float) = if s = 0.0 then 1.0 else s
@@ -60,13 +65,22 @@ let tests =
     testList "Compiler.State" [
         test "a state in the train block's target is adapted too, under target., apart from the network's" {
             let program =
-                "network t (x: [n, 3]) : [n, 3] =\n    x |> standardize\n\ntrain t {\n    data   = rows [ [0; 0; 0], [0] ]\n"
+                "network t (x: [n, 3]) : [n, 3] =\n    x |> standardize\n\n"
+                + "train t {\n    data   = rows [ [0; 0; 0], [0] ]\n"
                 + "    target = input * 2.0 |> standardize\n    loss   = mse\n    epochs = 1\n}\n"
             let c = compile program
-            let p = TrainPlan.createWith c c.Trains.Head (Some(Dataset(HostTensor([| rows.Length; 3 |], Array.concat rows), null)))
+            let p =
+                TrainPlan.createWith
+                    c
+                    c.Trains.Head
+                    (Some(Dataset(HostTensor([| rows.Length; 3 |], Array.concat rows), null)))
             let mean, std = stats (rows |> Array.map (Array.map float))
             close 1e-6 (values p "standardize1.mean") mean "the network's mean"
-            close 1e-6 (values p "target.standardize1.mean") (mean |> Array.map ((*) 2.0)) "the target's mean (of input * 2)"
+            close
+                1e-6
+                (values p "target.standardize1.mean")
+                (mean |> Array.map ((*) 2.0))
+                "the target's mean (of input * 2)"
             close 1e-5 (values p "target.standardize1.std") (std |> Array.map ((*) 2.0)) "the target's std"
             let exec = ReferenceExecutor(p.Graphs, p.Initial)
             let result = Trainer.Fit(p.Graphs, exec, p.Train, null, TrainPlan.options p.Config null null)
@@ -115,7 +129,8 @@ let tests =
 
         test "adapted states are computed in declaration order over a generic expression" {
             let program =
-                "network t (x: [n, 3]) : [n, 3] =\n    state peak = reduceMax 0 x\n    state shifted = mean 0 (x - peak)\n    x - peak + shifted"
+                "network t (x: [n, 3]) : [n, 3] =\n    state peak = reduceMax 0 x\n"
+                + "    state shifted = mean 0 (x - peak)\n    x - peak + shifted"
             let p = plan program 3
             let x = rows |> Array.map (Array.map float)
             let peak = Array.init 3 (fun j -> x |> Array.map (fun r -> r[j]) |> Array.max)
@@ -124,7 +139,9 @@ let tests =
             close 1e-7 (values p "shifted") shifted "shifted uses the adapted peak"
         }
 
-        DiagnosticsHelpers.case "NN0612 an adapted state that is not finite, at its expression" DiagnosticsHelpers.planErrors
+        DiagnosticsHelpers.case
+            "NN0612 an adapted state that is not finite, at its expression"
+            DiagnosticsHelpers.planErrors
             """
 network t (x: [n, 2]) : [n, 2] =
     state s = log (mean 0 x)
@@ -143,7 +160,8 @@ test.nn(2,15): error NN0612: the state `s`, computed over the 2 training rows, i
 
         test "a buffer keeps its initial value through training and is named by the call path" {
             let program =
-                "let offset x =\n    state c : [3] = constant 2.5\n    x + c\n\nnetwork t (x: [n, 3]) : [n, 3] =\n    x |> offset |> dense 3"
+                "let offset x =\n    state c : [3] = constant 2.5\n    x + c\n\n"
+                + "network t (x: [n, 3]) : [n, 3] =\n    x |> offset |> dense 3"
             let p = plan program 3
             Expect.equal p.Initial["offset1.c"].Data [| 2.5f; 2.5f; 2.5f |] "the initializer"
             let exec = ReferenceExecutor(p.Graphs, p.Initial)
@@ -158,8 +176,15 @@ test.nn(2,15): error NN0612: the state `s`, computed over the 2 training rows, i
         test "the embedding API lists adapted states and a checkpoint round trip keeps them" {
             let source = "network t (x: [n, 3]) : [n, 1] =\n    x |> standardize |> dense 1" + trainBlock
             let m = EmbeddingTests.model source
-            let states = m.Parameters |> Seq.filter (fun p -> p.IsState) |> Seq.map (fun p -> p.Path, p.Shape.Sizes) |> List.ofSeq
-            Expect.equal states [ "standardize1.std", [| 1; 3 |]; "standardize1.mean", [| 1; 3 |] ] "states in declaration order"
+            let states =
+                m.Parameters
+                |> Seq.filter (fun p -> p.IsState)
+                |> Seq.map (fun p -> p.Path, p.Shape.Sizes)
+                |> List.ofSeq
+            Expect.equal
+                states
+                [ "standardize1.std", [| 1; 3 |]; "standardize1.mean", [| 1; 3 |] ]
+                "states in declaration order"
             let x = Array2D.init rows.Length 3 (fun r j -> rows[r][j])
             let y = Array2D.init rows.Length 1 (fun r _ -> float32 r)
             let trainer = m.CreateTrainer()
@@ -170,37 +195,69 @@ test.nn(2,15): error NN0612: the state `s`, computed over the 2 training rows, i
             try
                 trainer.Save path
                 let session = m.LoadSession path
-                Expect.equal (session.GetParameter("standardize1.std").ToArray()) (trainer.GetParameter("standardize1.std").ToArray()) "std restored"
-                Expect.equal (session.GetParameter("standardize1.mean").ToArray()) (trainer.GetParameter("standardize1.mean").ToArray()) "mean restored"
+                Expect.equal
+                    (session.GetParameter("standardize1.std").ToArray())
+                    (trainer.GetParameter("standardize1.std").ToArray())
+                    "std restored"
+                Expect.equal
+                    (session.GetParameter("standardize1.mean").ToArray())
+                    (trainer.GetParameter("standardize1.mean").ToArray())
+                    "mean restored"
                 Expect.equal (session.Predict x) (trainer.Predict x) "identical predictions"
             finally File.Delete path
         }
 
         test "nn check reports state errors before reading data (the data file does not exist)" {
-            let text = "network t (x: [n, 4]) : [n, 4] =\n    state s = x * 2.0\n    x + s\n\ntrain t {\n    data = csv \"no-such.csv\" { features = [0; 1; 2; 3]; label = \"y\" }\n    loss = mse\n}\n"
+            let text =
+                "network t (x: [n, 4]) : [n, 4] =\n    state s = x * 2.0\n    x + s\n\n"
+                + "train t {\n    data = csv \"no-such.csv\" { features = [0; 1; 2; 3]; label = \"y\" }\n"
+                + "    loss = mse\n}\n"
             match Compile.compileText (Path.Combine(repoRoot, "examples", "test.nn")) text with
             | Ok _ -> failtest "expected NN0215"
-            | Error ds -> Expect.equal (ds |> List.map (fun d -> d.Code)) [ "NN0215" ] "the state error, not a data error"
+            | Error ds ->
+                Expect.equal (ds |> List.map (fun d -> d.Code)) [ "NN0215" ] "the state error, not a data error"
         }
 
         test "the prelude's tower and sequential name their layers by the call path" {
-            let c = compile "network t (x: [n, 4]) : [n, 2] =\n    x |> tower relu [8; 6] |> sequential [dense 3; tanh; dense 2]"
+            let c =
+                compile (
+                    "network t (x: [n, 4]) : [n, 2] =\n"
+                    + "    x |> tower relu [8; 6] |> sequential [dense 3; tanh; dense 2]"
+                )
             let net = c.Networks.Head
             let fwd = Compile.forward net (GraphBuilder()) false
-            let names = fwd.Context.Builder.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Seq.map (fun n -> n.Name, string n.Shape) |> List.ofSeq
+            let names =
+                fwd.Context.Builder.Nodes
+                |> Seq.filter (fun n -> n.Op = OpKind.Param)
+                |> Seq.map (fun n -> n.Name, string n.Shape)
+                |> List.ofSeq
             Expect.equal names
-                [ "tower1.dense1.w", "[4, 8]"; "tower1.dense1.b", "[8]"; "tower1.dense2.w", "[8, 6]"; "tower1.dense2.b", "[6]"
-                  "sequential1.dense1.w", "[6, 3]"; "sequential1.dense1.b", "[3]"; "sequential1.dense2.w", "[3, 2]"; "sequential1.dense2.b", "[2]" ]
+                [ "tower1.dense1.w", "[4, 8]"; "tower1.dense1.b", "[8]"
+                  "tower1.dense2.w", "[8, 6]"; "tower1.dense2.b", "[6]"
+                  "sequential1.dense1.w", "[6, 3]"; "sequential1.dense1.b", "[3]"
+                  "sequential1.dense2.w", "[3, 2]"; "sequential1.dense2.b", "[2]" ]
                 "paths and shapes"
             let calls = fwd.Context.Calls |> Seq.map fst |> Seq.distinct |> List.ofSeq
-            Expect.equal calls [ "tower1.dense1"; "tower1.dense2"; "tower1"; "sequential1.dense1"; "sequential1.dense2"; "sequential1" ] "the summary's layer calls"
+            Expect.equal
+                calls
+                [ "tower1.dense1"; "tower1.dense2"; "tower1"
+                  "sequential1.dense1"; "sequential1.dense2"; "sequential1" ]
+                "the summary's layer calls"
             Expect.equal (string fwd.Output.Shape) "[n, 2]" "output"
         }
 
         test "repeat 0 is the identity and repeat k applies k times" {
-            let c = compile "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 0 (dense 4) |> repeat 3 (dense 4 >> relu)"
+            let c =
+                compile "network t (x: [n, 4]) : [n, 4] =\n    x |> repeat 0 (dense 4) |> repeat 3 (dense 4 >> relu)"
             let fwd = Compile.forward c.Networks.Head (GraphBuilder()) false
-            let names = fwd.Context.Builder.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Seq.map (fun n -> n.Name) |> List.ofSeq
-            Expect.equal names [ for k in 1..3 do yield! [ sprintf "repeat2.dense%d.w" k; sprintf "repeat2.dense%d.b" k ] ] "the second repeat's three layers"
+            let names =
+                fwd.Context.Builder.Nodes
+                |> Seq.filter (fun n -> n.Op = OpKind.Param)
+                |> Seq.map (fun n -> n.Name)
+                |> List.ofSeq
+            Expect.equal
+                names
+                [ for k in 1..3 do yield! [ sprintf "repeat2.dense%d.w" k; sprintf "repeat2.dense%d.b" k ] ]
+                "the second repeat's three layers"
         }
     ]

@@ -22,7 +22,14 @@ let internal train (file: string) (overrides: (string * string) list) =
                 | Result.Error _ -> failtest "bad override")
         let plan = TrainPlan.create c (TrainPlan.withOverrides td sets, env)
         let exec = ReferenceExecutor(plan.Graphs, plan.Initial)
-        let result = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, TrainPlan.options plan.Config null null)
+        let result =
+            Trainer.Fit(
+                plan.Graphs,
+                exec,
+                plan.Train,
+                Option.toObj plan.Validation,
+                TrainPlan.options plan.Config null null
+            )
         plan, exec, result
 
 [<Tests>]
@@ -60,16 +67,30 @@ let tests =
         }
 
         test "reduceOnPlateau's monitor reaches the trainer's schedule" {
-            let plan, _, _ = train "xor.nn" [ "epochs", "1"; "metrics", "[accuracy]"; "schedule", "reduceOnPlateau { monitor = accuracy; patience = 2 }" ]
+            let plan, _, _ =
+                train
+                    "xor.nn"
+                    [ "epochs", "1"
+                      "metrics", "[accuracy]"
+                      "schedule", "reduceOnPlateau { monitor = accuracy; patience = 2 }" ]
             let spec = (TrainPlan.options plan.Config null null).Schedule
-            Expect.equal (spec.Kind.Name, spec.Monitor.Name, spec.Patience) ("reduceOnPlateau", "accuracy", 2) "schedule spec"
+            Expect.equal
+                (spec.Kind.Name, spec.Monitor.Name, spec.Patience)
+                ("reduceOnPlateau", "accuracy", 2)
+                "schedule spec"
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
             Expect.equal (TrainPlan.options plan.Config null null).Schedule.Monitor.Name "validationLoss" "the default"
         }
         test "reduceOnPlateau takes a `min` rate (default 0) that reaches the trainer's schedule" {
-            let plan, _, result = train "xor.nn" [ "epochs", "6"; "schedule", "reduceOnPlateau { patience = 0; monitor = loss; min = 0.2 }" ]
+            let plan, _, result =
+                train
+                    "xor.nn"
+                    [ "epochs", "6"; "schedule", "reduceOnPlateau { patience = 0; monitor = loss; min = 0.2 }" ]
             Expect.equal (TrainPlan.options plan.Config null null).Schedule.Min 0.2 "min"
-            Expect.isGreaterThanOrEqual (result.History |> Seq.map (fun r -> r.LearningRate) |> Seq.min) 0.2 "never below min"
+            Expect.isGreaterThanOrEqual
+                (result.History |> Seq.map (fun r -> r.LearningRate) |> Seq.min)
+                0.2
+                "never below min"
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
             Expect.equal (TrainPlan.options plan.Config null null).Schedule.Min 0.0 "the default"
         }

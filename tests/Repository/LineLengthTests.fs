@@ -13,10 +13,7 @@ let maxLength = 120
 let private folders = [ "src"; "tests"; "bench" ]
 let private extensions = set [ ".cs"; ".fs"; ".fsi" ]
 
-/// The temporary allow-list: files that still had long lines when this test came (one path a line, `#` comments).
-let private allowListPath = Path.Combine(repoRoot, "tests", "Repository", "long-lines.temporary.txt")
-
-/// A path relative to the repository root, with `/` separators (as the allow-list writes it).
+/// A path relative to the repository root, with `/` separators.
 let private relative (path: string) = Path.GetRelativePath(repoRoot, path).Replace('\\', '/')
 
 /// The characters of a line, counting a surrogate pair as one.
@@ -46,35 +43,15 @@ let sourceFiles () =
           if Directory.Exists dir then yield! walk dir ]
     |> List.sortBy relative
 
-/// The allow-listed paths (an absent list allows nothing).
-let allowed () =
-    if File.Exists allowListPath then
-        File.ReadAllLines allowListPath
-        |> Array.map (fun l -> l.Trim())
-        |> Array.filter (fun l -> l <> "" && not (l.StartsWith "#"))
-        |> Set.ofArray
-    else Set.empty
-
 [<Tests>]
 let tests =
     testList "Repository.LineLength" [
-        test "no line in src/, tests/ or bench/ is over 120 characters, outside the temporary allow-list" {
-            let allow = allowed ()
+        test "no line in src/, tests/ or bench/ is over 120 characters" {
             let files = sourceFiles ()
             Expect.isGreaterThan files.Length 100 "the scan finds the sources"
-            let found = files |> List.filter (fun f -> not (allow.Contains(relative f))) |> List.collect longLines
+            let found = files |> List.collect longLines
             let listing = String.concat "\n" found
             Expect.isEmpty found (sprintf "lines over %d characters (wrap them):\n%s" maxLength listing)
-        }
-        test "the temporary allow-list names only files that still have long lines" {
-            let present = sourceFiles () |> List.map relative |> Set.ofList
-            let stale =
-                allowed ()
-                |> Set.toList
-                |> List.filter (fun p ->
-                    not (present.Contains p) || List.isEmpty (longLines (Path.Combine(repoRoot, p))))
-            let listing = String.concat "\n" stale
-            Expect.isEmpty stale (sprintf "delete these lines from %s:\n%s" (relative allowListPath) listing)
         }
         test "the scan counts characters, not bytes or UTF-16 units, and reports file:line" {
             withTempDir "nn-lines-" (fun dir ->

@@ -141,7 +141,8 @@ let tests =
         test "no cycle between the folders of src/Runtime" {
             let deps = dependencies (runtimeSources ())
             // A subfolder is part of its parent (IR/Primitives holds the IR's op definitions, which build graphs of the
-            // IR): edges between a folder and its own subfolder are no cycle. Sibling and unrelated folders are checked.
+            // IR): edges between a folder and its own subfolder are no cycle. Sibling and unrelated folders are
+            // checked.
             let edges = List.map fst deps |> List.filter (fun (a, b) -> not (inside a b || inside b a))
             // The scan sees the real graph: the step executors' factory knows both engines, everything uses the IR.
             for e in [ ("Executors", "Engine"); ("Executors", "Execution"); ("Engine", "IR"); ("Execution", "IR") ] do

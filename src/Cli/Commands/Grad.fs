@@ -33,12 +33,14 @@ Examples:
   nn grad examples/residual.nn --network deep_sigmoid
   nn grad examples/xor.nn --weights examples/runs/xor/latest --out grads.safetensors"""
 
-let private spec = [ "--network", Value; "--train", Value; "--weights", Value; "--batch", Value; "--out", Value; "--set", Many ]
+let private spec =
+    [ "--network", Value; "--train", Value; "--weights", Value; "--batch", Value; "--out", Value; "--set", Many ]
 
 let private inv = Globalization.CultureInfo.InvariantCulture
 let private sci (x: float) = x.ToString("0.000e+00", inv)
 
-let private names (layers: Gradients.LayerVerdict list) = layers |> List.map (fun l -> l.Param.Name) |> String.concat ", "
+let private names (layers: Gradients.LayerVerdict list) =
+    layers |> List.map (fun l -> l.Param.Name) |> String.concat ", "
 
 let private range (values: float list) =
     let lo, hi = List.min values, List.max values
@@ -75,7 +77,8 @@ let diagnosis (report: Gradients.Report) : string list =
                       match above depthLimit (layers |> List.choose (fun l -> l.OfLast)) with
                       | [] -> ()
                       | rs -> sprintf "|grad| %s times the last layer's, above %g" (range rs) depthLimit
-                      if layers |> List.exists (fun l -> not (Double.IsFinite l.Param.GradNorm)) then "|grad| not finite" ]
+                      if layers |> List.exists (fun l -> not (Double.IsFinite l.Param.GradNorm)) then
+                          "|grad| not finite" ]
                 [ sprintf "exploding gradients in %d of %d weight layers (%s): %s"
                       layers.Length n (String.concat "; " why) (names layers)
                   "  try smaller initial weights (glorot, he), normalized inputs or layers (standardize, batchNorm, \
@@ -85,7 +88,8 @@ layerNorm), gradient clipping (`clip = norm 1.0`) or a smaller learning rate" ]
             | [] -> []
             | layers ->
                 let rs = layers |> List.choose (fun l -> l.OfLast)
-                [ sprintf "vanishing gradients in %d of %d weight layers (|grad| %s of the last layer's, below 1/%g): %s"
+                [ sprintf "vanishing gradients in %d of %d weight layers (|grad| %s of the last layer's, \
+below 1/%g): %s"
                       layers.Length n (range rs) depthLimit (names layers)
                   "  try relu instead of sigmoid or tanh, residual connections, normalization (batchNorm, layerNorm) \
 or he initialization" ]
@@ -117,7 +121,8 @@ let run (a: Args) =
     let rows = a.Int "--batch" |> Option.defaultValue plan.Config.Batch
     let report = Gradients.compute plan values rows
     printfn "gradients of `%s` (%s loss) on %d rows at %s: loss %s"
-        net.Decl.Name plan.Config.Loss.Name report.Rows (match a.Get "--weights" with Some w -> w | None -> "the initial values")
+        net.Decl.Name plan.Config.Loss.Name report.Rows
+        (match a.Get "--weights" with Some w -> w | None -> "the initial values")
         (Progress.number report.Loss)
     printfn ""
     let states =
@@ -132,7 +137,8 @@ let run (a: Args) =
                  | _ -> "") ] ]
     // the verdict column only when a layer is flagged
     let flagged = rowsOut |> List.exists (fun r -> List.last r <> "")
-    let header = [ "parameter"; "shape"; "|grad|"; "|value|"; "|grad|/|value|" ] @ (if flagged then [ "verdict" ] else [ "" ])
+    let header =
+        [ "parameter"; "shape"; "|grad|"; "|value|"; "|grad|/|value|" ] @ (if flagged then [ "verdict" ] else [ "" ])
     Summary.table header rowsOut |> List.iter (printfn "%s")
     match diagnosis report with
     | [] -> ()

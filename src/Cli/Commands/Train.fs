@@ -42,7 +42,8 @@ Options:
   --resume [DIR]        continue the run in DIR (or in --out DIR; default: the newest run of this network) exactly
                         where its checkpoint stopped; refused when the model source changed or the checkpoint is
                         incomplete or damaged (a missing weight or optimizer tensor, NaN, a bad epoch, step, rng or
-                        schedule record). --set adds to the run's own settings. A complete run (all its epochs done, or ended by early stopping) is not trained again:
+                        schedule record). --set adds to the run's own settings. """
+    + """A complete run (all its epochs done, or ended by early stopping) is not trained again:
                         raise `epochs` (or `patience`) to go on.
   --out DIR             the run folder (instead of a new dated one); a folder that is not empty is refused
   --force               with --out, replace the run in DIR (its files; other files stay)
@@ -72,7 +73,9 @@ let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
     if data.Count <= 20 then
         let out = exec.Predict data.Features
         let row (t: HostTensor) i =
-            t.Row(i).ToArray() |> Array.map (fun v -> (float v).ToString("0.####", Globalization.CultureInfo.InvariantCulture)) |> String.concat " "
+            t.Row(i).ToArray()
+            |> Array.map (fun v -> (float v).ToString("0.####", Globalization.CultureInfo.InvariantCulture))
+            |> String.concat " "
         let rows =
             [ for i in 0 .. data.Count - 1 ->
                   [ row data.Features i; (if isNull data.Targets then "" else row data.Targets i); row out i ] ]
@@ -97,10 +100,12 @@ let private completeBecause (cfg: TrainConfig.TrainConfig) (state: TrainingState
         | _ -> false
     if stopped then
         let s = cfg.Stop.Value
-        Some(sprintf "early stopping ended it after epoch %d (%s did not improve for %d epochs; raise `patience` to go on)"
-                 state.EpochsDone s.Monitor.Name (int state.Stopping[2]))
+        Some(sprintf "early stopping ended it after epoch %d (%s did not improve for %d epochs; "
+                 state.EpochsDone s.Monitor.Name (int state.Stopping[2])
+             + "raise `patience` to go on)")
     elif state.EpochsDone >= cfg.Epochs then
-        Some(sprintf "%d of %d epochs are done (raise `epochs` to go on, e.g. --set epochs=%d)" state.EpochsDone cfg.Epochs (2 * cfg.Epochs))
+        Some(sprintf "%d of %d epochs are done (raise `epochs` to go on, e.g. --set epochs=%d)"
+                 state.EpochsDone cfg.Epochs (2 * cfg.Epochs))
     else None
 
 /// The names of what prediction needs (parameters and states, not optimizer moments): what best.safetensors holds.
@@ -153,7 +158,8 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     Timings.mark "executor"
     let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
     let quiet = a.Has "--quiet"
-    let mutable rows = if resume.IsSome then RunFolder.readMetrics metricsPath |> List.filter (fun r -> r.Epoch <= first) else []
+    let mutable rows =
+        if resume.IsSome then RunFolder.readMetrics metricsPath |> List.filter (fun r -> r.Epoch <= first) else []
     let extra =
         [ "network", cfg.Network
           "source_sha256", Checkpoint.sourceHash c
@@ -173,13 +179,15 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | None -> ()
     let onCheckpoint (s: TrainingState) =
         pending <- Some s
-        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone then flush ()
+        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone then
+            flush ()
         if exitAfter = Some s.EpochsDone then
             eprintfn "nn: stopping after epoch %d (NN_EXIT_AFTER_EPOCH)" s.EpochsDone
             exit 3
     if not quiet then
         match resume with
-        | Some(d, _, _, _) -> printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
+        | Some(d, _, _, _) ->
+            printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
         | None ->
             printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
                 cfg.Network plan.Train.Count
@@ -200,12 +208,14 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                         // the epoch's own time, measured by the trainer: no start-up, no checkpoint writes
                         rows <- rows @ [ RunFolder.ofReport r r.Seconds ]
                         report r
-                    let options = TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
+                    let options =
+                        TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
                     let state = match resume with Some(_, s, _, _) -> s | None -> null
                     Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
             // the restored weights first, then the last checkpoint: a run killed in between is resumed, not complete
             if result.RestoredEpoch.HasValue then
-                RunFolder.writeBest dir (exec.Snapshot()) (weightNames plan.Graphs) (result.RestoredEpoch.Value + 1) extra
+                RunFolder.writeBest
+                    dir (exec.Snapshot()) (weightNames plan.Graphs) (result.RestoredEpoch.Value + 1) extra
             result
         finally
             flush ()
@@ -214,7 +224,8 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     let restored = if result.RestoredEpoch.HasValue then Some(result.RestoredEpoch.Value + 1) else None
     // the summary, in the same order with and without --quiet: the last epoch, how training ended, the run folder
     match last with
-    | Some r when quiet || not (Progress.shownWhile cfg.Epochs first every r) -> printfn "%s" (Progress.epochLine cfg.Epochs r)
+    | Some r when quiet || not (Progress.shownWhile cfg.Epochs first every r) ->
+        printfn "%s" (Progress.epochLine cfg.Epochs r)
     | _ -> ()
     match result.StoppedEarly, restored with
     | true, Some e -> printfn "stopped early after epoch %d; restored the weights of epoch %d" lastEpoch e
@@ -239,7 +250,8 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     let others = sprintf "%s  %s%s" "metrics.csv" (Path.GetFileName c.File) (if drawn then "  curves.png" else "")
     match restored with
     | Some e ->
-        printfn "  %-23s  the weights of epoch %d (restored): what eval, predict and the embedding API load" Checkpoint.BestFileName e
+        printfn "  %-23s  the weights of epoch %d (restored): what eval, predict and the embedding API load"
+            Checkpoint.BestFileName e
         printfn "  %-23s  the full state after epoch %d: what --resume continues" Checkpoint.FileName lastEpoch
         printfn "  %s" others
     | None -> printfn "  %s  %s" Checkpoint.FileName others
@@ -282,18 +294,21 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
                     | Some d -> d
                     | None ->
                         raise (DataException(DataErrorCodes.CheckpointNotFound, relative runsParent,
-                                             sprintf "--resume: no run of `%s` here holds a checkpoint; give the run folder" cfg0.Network))
+                                             sprintf "--resume: no run of `%s` here holds a checkpoint; " cfg0.Network
+                                             + "give the run folder"))
             if Directory.Exists dir then held.Add(RunFolder.lock dir)
             let state, meta = Checkpoint.readState dir
             Checkpoint.checkSource c (Checkpoint.resolve dir) meta
             Checkpoint.checkNetwork cfg0.Network dir meta
-            let sets = match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
+            let sets =
+                match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
             Some(dir, state, sets, meta)
     let sets = (match resume with Some(_, _, s, _) -> s | None -> []) @ a.All "--set"
     let block = TrainPlan.withOverrides td (overrides sets), env
     let complete =
         match resume with
-        | Some(dir, state, _, meta) -> completeBecause (TrainPlan.config c block) state |> Option.map (fun why -> dir, state, meta, why)
+        | Some(dir, state, _, meta) ->
+            completeBecause (TrainPlan.config c block) state |> Option.map (fun why -> dir, state, meta, why)
         | None -> None
     match complete with
     | Some(dir, state, meta, why) ->
@@ -303,13 +318,15 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
         match missingBest dir state with
         | Some epoch ->
             let net = c.Networks |> List.find (fun x -> x.Decl.Name = cfg.Network)
-            let names = weightNames (Checkpoint.graphsFor c (Some block) net) |> Array.filter state.BestValues.ContainsKey
+            let names =
+                weightNames (Checkpoint.graphsFor c (Some block) net) |> Array.filter state.BestValues.ContainsKey
             let keep = [ for k in [ "network"; "source_sha256"; "source_file"; "sets"; "classes" ] do
                              match meta.TryGetValue k with
                              | true, v -> yield k, v
                              | _ -> () ]
             RunFolder.writeBest dir state.BestValues names epoch keep
-            printfn "wrote the weights early stopping restored (epoch %d) to %s" epoch (relative (Path.Combine(dir, Checkpoint.BestFileName)))
+            printfn "wrote the weights early stopping restored (epoch %d) to %s"
+                epoch (relative (Path.Combine(dir, Checkpoint.BestFileName)))
         | None -> ()
         0
     | None -> train a c engine block sets runsParent resume held

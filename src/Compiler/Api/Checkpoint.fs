@@ -45,8 +45,8 @@ let sourceHash (c: Compiled) = sha256 c.Sources[c.File]
 [<Literal>]
 let BestFileName = "best.safetensors"
 
-/// A run folder stands for the checkpoint inside it (the state `--resume` continues); `runs/NET/latest` is a link to the
-/// newest run folder, or, where links cannot be made, a one-line file naming it.
+/// A run folder stands for the checkpoint inside it (the state `--resume` continues); `runs/NET/latest` is a link to
+/// the newest run folder, or, where links cannot be made, a one-line file naming it.
 let resolve (path: string) =
     let path =
         if Path.GetFileName path = "latest" && File.Exists path && FileInfo(path).Length < 256L then
@@ -128,7 +128,15 @@ let readState (path: string) : TrainingState * IReadOnlyDictionary<string, strin
 let checkSource (c: Compiled) (path: string) (meta: IReadOnlyDictionary<string, string>) =
     match meta.TryGetValue "source_sha256" with
     | true, h when h <> sourceHash c ->
-        raise (DataException(SourceChanged, path, sprintf "%s: was written for another version of %s (its SHA-256 differs); train from scratch, or restore the model source saved in the run folder" (name (resolve path)) (name c.File)))
+        raise (
+            DataException(
+                SourceChanged,
+                path,
+                sprintf "%s: was written for another version of %s (its SHA-256 differs); "
+                    (name (resolve path)) (name c.File)
+                + "train from scratch, or restore the model source saved in the run folder"
+            )
+        )
     | _ -> ()
 
 /// Refuse to continue a run of another network (NN0708).
@@ -155,7 +163,14 @@ let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor
         let t = ck[n.Name]
         let want = n.Shape.Resolve(Dictionary<string, int>())
         if t.Shape <> want then
-            raise (DataException(ShapeMismatch, path, sprintf "%s: `%s` is %s in the file, but the network's `%s` is %O" (name path) n.Name (HostTensor.FormatShape t.Shape) n.Name n.Shape))
+            raise (
+                DataException(
+                    ShapeMismatch,
+                    path,
+                    sprintf "%s: `%s` is %s in the file, but the network's `%s` is %O"
+                        (name path) n.Name (HostTensor.FormatShape t.Shape) n.Name n.Shape
+                )
+            )
         let host = t.ToHost()
         ResumeCheck.RequireFinite(path, n.Name, host)
         values[n.Name] <- host

@@ -44,7 +44,9 @@ let load (cfg: TrainConfig) : Dataset =
         | Idx(images, Some labels) -> Idx.ReadDataset(images, labels)
         | Idx(images, None) -> Dataset(Idx.ReadImages images, null)
         | Csv(path, features, label) ->
-            let features = if features.IsEmpty then null else features |> List.map column |> ResizeArray :> System.Collections.Generic.IReadOnlyList<_>
+            let features =
+                if features.IsEmpty then null
+                else features |> List.map column |> ResizeArray :> System.Collections.Generic.IReadOnlyList<_>
             let label = label |> Option.map column |> Option.toObj
             Csv.Read(path, CsvSpec(features, label, RequireFinite = true))
         | Npy(x, y) -> Npy.ReadDataset(x, Option.toObj y)

@@ -23,15 +23,17 @@ type NnNetwork internal (name: string, inputs: (string * NnShape)[], output: NnS
     member _.InputShape = snd inputs[0]
     /// <summary>The shape of its output, such as <c>[n, 1]</c>.</summary>
     member _.OutputShape = output
-    /// <summary>Every parameter in order of creation, then every state (see <see cref="P:Nn.NnParameter.IsState"/>).</summary>
+    /// <summary>Every parameter in order of creation, then every state (see
+    /// <see cref="P:Nn.NnParameter.IsState"/>).</summary>
     member _.Parameters: IReadOnlyList<NnParameter> = Array.AsReadOnly parameters
     /// <summary>The number of trainable values (states not counted).</summary>
     member _.ParameterCount = parameters |> Array.filter (fun p -> not p.IsState) |> Array.sumBy (fun p -> p.Count)
     /// <summary><c>name [inputs] -> [output]</c>.</summary>
     override _.ToString() = sprintf "%s %O -> %O" name (snd inputs[0]) output
 
-/// <summary>A compiled <c>.nn</c> program. Make one with <see cref="M:Nn.NnModel.Compile(System.String,System.String)"/>;
-/// its networks are checked (names, shapes, <c>train</c> settings) before any data is seen.</summary>
+/// <summary>A compiled <c>.nn</c> program. Make one with
+/// <see cref="M:Nn.NnModel.Compile(System.String,System.String)"/>; its networks are checked (names, shapes,
+/// <c>train</c> settings) before any data is seen.</summary>
 [<Sealed; AllowNullLiteral>]
 type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
     let describe (net: Compile.NetworkInfo) =
@@ -44,7 +46,12 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
                     let init = match n.Attrs.Init with null -> "zeros" | i -> string i
                     NnParameter(n.Name, n.Shape.Resolve(Dictionary()), init, isState))
             let inputs = fwd.Inputs |> List.map (fun (name, n) -> name, NnShape.OfShape n.Shape) |> Array.ofList
-            NnNetwork(net.Decl.Name, inputs, NnShape.OfShape fwd.Output.Shape, Array.append (Array.ofSeq (ps OpKind.Param false)) (Array.ofSeq (ps OpKind.State true))))
+            NnNetwork(
+                net.Decl.Name,
+                inputs,
+                NnShape.OfShape fwd.Output.Shape,
+                Array.append (Array.ofSeq (ps OpKind.Param false)) (Array.ofSeq (ps OpKind.State true))
+            ))
     let networks = lazy (compiled.Networks |> List.map describe |> Array.ofList)
     let info (name: string) =
         match compiled.Networks |> List.tryFind (fun n -> n.Decl.Name = name) with
@@ -66,7 +73,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
             let p = Embed.program None Map.empty (Map [ sprintf "<%s>" name, text ]) name
             raise (NnException(ds |> List.map (Embed.diagnostic p) |> Array.ofList))
 
-    static let compileWith (fileName: string) (run: unit -> Result<Compile.Compiled, Diagnostic list>) (text: string option) =
+    static let compileWith (fileName: string) (run: unit -> Result<Compile.Compiled, Diagnostic list>)
+                           (text: string option) =
         let full = IO.Path.GetFullPath fileName
         let names = Map [ full, fileName ]
         match run () with
@@ -87,7 +95,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
         compileWith fileName (fun () -> Compile.compileText fileName source) (Some source)
     /// <summary>Compiles program text named <c>model.nn</c> in diagnostics.</summary>
     static member Compile(source: string) : CompileResult = NnModel.Compile(source, "model.nn")
-    /// <summary>Compiles a <c>.nn</c> file from disk (a missing or unreadable file is a diagnostic, NN0001–NN0003).</summary>
+    /// <summary>Compiles a <c>.nn</c> file from disk (a missing or unreadable file is a diagnostic,
+    /// NN0001–NN0003).</summary>
     static member CompileFile(path: string) : CompileResult =
         if isNull path then nullArg "path"
         compileWith path (fun () -> Compile.compileFile path) None
@@ -97,7 +106,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
     /// <summary>Every network of the program, in declaration order.</summary>
     member _.Networks: IReadOnlyList<NnNetwork> = Array.AsReadOnly networks.Value
     /// <summary>The names of the networks that have a <c>train</c> block, in the blocks' order.</summary>
-    member _.TrainableNetworks: IReadOnlyList<string> = Array.AsReadOnly(compiled.Trains |> List.map (fun (td, _) -> td.Network) |> Array.ofList)
+    member _.TrainableNetworks: IReadOnlyList<string> =
+        Array.AsReadOnly(compiled.Trains |> List.map (fun (td, _) -> td.Network) |> Array.ofList)
     /// <summary>The main network: the one the first <c>train</c> block trains, else the last one declared.</summary>
     /// <exception cref="T:System.InvalidOperationException">when the program declares no network</exception>
     member this.Network = this.GetNetwork(defaultName ())
@@ -119,7 +129,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
     /// <summary>A trainer with the settings of a <c>train</c> block, overridden by <paramref name="options"/> (may be
     /// null). The block's <c>data</c> field is not read (it may be left out): data comes from
     /// <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/>.</summary>
-    /// <exception cref="T:System.InvalidOperationException">when the program has no <c>train</c> block (for the network)</exception>
+    /// <exception cref="T:System.InvalidOperationException">when the program has no <c>train</c> block (for the
+    /// network)</exception>
     /// <exception cref="T:Nn.NnException">for a bad setting (an unknown field, a bad value, a loss that does not fit
     /// the network such as <c>crossEntropy</c> on scores, NN0421)</exception>
     member _.CreateTrainer(options: TrainerOptions) : NnTrainer =
@@ -129,7 +140,12 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
             | Some b -> b
             | None ->
                 let which = if isNull o.Network then "" else sprintf " for the network `%s`" o.Network
-                raise (InvalidOperationException(sprintf "%s has no `train` block%s; add one, such as `train NAME { loss = mse; optimizer = adam { lr = 0.01 } }`" program.FileName which))
+                raise (
+                    InvalidOperationException(
+                        sprintf "%s has no `train` block%s; " program.FileName which
+                        + "add one, such as `train NAME { loss = mse; optimizer = adam { lr = 0.01 } }`"
+                    )
+                )
         let num (v: Nullable<'t>) (f: 't -> string) = if v.HasValue then Some(f v.Value) else None
         let fields =
             [ "epochs", num o.Epochs string
@@ -140,9 +156,13 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
         let settings = o.Settings |> Seq.map (fun kv -> kv.Key, kv.Value) |> List.ofSeq
         match settings |> List.tryFind (fun (n, _) -> not (List.contains n TrainConfig.fieldNames)) with
         | Some(n, _) ->
-            raise (Embed.error program "NN0401" (sprintf "`train` has no field `%s` (fields: %s)" n (String.concat ", " TrainConfig.fieldNames)))
+            raise (
+                Embed.error program "NN0401"
+                    (sprintf "`train` has no field `%s` (fields: %s)" n (String.concat ", " TrainConfig.fieldNames))
+            )
         | None -> ()
-        let hasData = td.Fields |> List.exists (fun f -> f.Name = "data") || settings |> List.exists (fun (n, _) -> n = "data")
+        let hasData =
+            td.Fields |> List.exists (fun f -> f.Name = "data") || settings |> List.exists (fun (n, _) -> n = "data")
         // the data comes from Fit; a block written for embedding may leave `data` out
         let placeholder = if hasData then [] else [ "data", "rows [ [0], [0] ]" ]
         let overrides = placeholder @ settings @ fields |> List.map (fun (n, t) -> n, parseSetting n t)
@@ -168,7 +188,8 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
     /// <summary>An inference session for the main network with the weights of a safetensors file.</summary>
     /// <exception cref="T:Nn.NnException">when the file is missing, malformed or does not fit the network</exception>
     member this.LoadSession(weightsPath: string) = this.LoadSession(weightsPath, null)
-    /// <summary>An inference session for a network (null: the main network) with the weights of a safetensors file.</summary>
+    /// <summary>An inference session for a network (null: the main network) with the weights of a safetensors
+    /// file.</summary>
     /// <exception cref="T:Nn.NnException">when the file is missing, malformed or does not fit the network</exception>
     member this.LoadSession(weightsPath: string, network: string) : NnSession =
         let s = this.CreateSession(network)
@@ -187,7 +208,8 @@ and [<Sealed>] CompileResult internal (model: NnModel, diagnostics: NnDiagnostic
     /// such as a parameter nothing uses or a softmax before <c>softmaxCrossEntropy</c> (empty on failure).</summary>
     member _.Warnings: IReadOnlyList<NnDiagnostic> = Array.AsReadOnly warnings
     /// <summary>Every diagnostic's text, separated by blank lines (empty on success).</summary>
-    member _.ErrorText = diagnostics |> Array.map (fun d -> d.Text) |> String.concat (Environment.NewLine + Environment.NewLine)
+    member _.ErrorText =
+        diagnostics |> Array.map (fun d -> d.Text) |> String.concat (Environment.NewLine + Environment.NewLine)
     /// <summary>The model, or an <see cref="T:Nn.NnException"/> carrying the diagnostics.</summary>
     /// <exception cref="T:Nn.NnException">when compiling failed</exception>
     member _.EnsureSuccess() : NnModel = if isNull (box model) then raise (NnException diagnostics) else model

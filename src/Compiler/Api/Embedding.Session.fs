@@ -38,7 +38,10 @@ module internal Embed =
 
     /// A diagnostic with the user's file names and its rendered text.
     let diagnostic (p: Program) (d: Diagnostic) =
-        let d = { d with Span = rename p d.Span; Notes = d.Notes |> List.map (fun n -> { n with Span = n.Span |> Option.map (rename p) }) }
+        let d =
+            { d with
+                Span = rename p d.Span
+                Notes = d.Notes |> List.map (fun n -> { n with Span = n.Span |> Option.map (rename p) }) }
         NnDiagnostic(d, (if d.Span.File = "<none>" then "" else d.Span.File), Diagnostic.render (sourceOf p) d)
 
     /// An error without a source position, reported against the program's file.
@@ -65,16 +68,21 @@ module internal Embed =
     /// Checks features against the network's input: rank and every fixed axis.
     let checkFeatures (p: Program) (netName: string) (input: Node) (x: HostTensor) =
         let dims = input.Shape.ToArray()
-        let fits = x.Rank = dims.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
+        let fits =
+            x.Rank = dims.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
         if not fits then
-            raise (error p "NN0550" (sprintf "the features have the shape %s (rows of %s), but the network `%s` takes %O (rows of %O)"
-                                        (shapeText x.Shape) (shapeText x.Shape[1..]) netName input.Shape (Shape(dims[1..]))))
+            raise (
+                error p "NN0550"
+                    (sprintf "the features have the shape %s (rows of %s), but the network `%s` takes %O (rows of %O)"
+                        (shapeText x.Shape) (shapeText x.Shape[1..]) netName input.Shape (Shape(dims[1..])))
+            )
 
 /// <summary>A network with weights, ready to predict: made by <see cref="M:Nn.NnModel.CreateSession(System.String)"/>
 /// (initial weights) or <see cref="M:Nn.NnModel.LoadSession(System.String,System.String)"/>, and the base of
 /// <see cref="T:Nn.NnTrainer"/>. Not thread-safe: use one session per thread.</summary>
 [<AllowNullLiteral>]
-type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graphs: StepGraphs, initial: Dictionary<string, HostTensor>) =
+type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graphs: StepGraphs,
+                         initial: Dictionary<string, HostTensor>) =
     let mutable graphs = graphs
     let mutable exec = Embed.guard program (fun () -> Embed.executor graphs initial)
     let input () = graphs.DataInputs[0]
@@ -117,17 +125,25 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
     member this.PredictClasses(features: NnTensor) : int[] =
         let out = this.Predict features
         if out.RowSize = 1 then out.ToArray() |> Array.map (fun v -> if v >= 0.5f then 1 else 0) else out.ArgMax()
-    /// <summary>The predicted class of each row of a [rows, columns] array (see <see cref="M:Nn.NnSession.PredictClasses(Nn.NnTensor)"/>).</summary>
+    /// <summary>The predicted class of each row of a [rows, columns] array (see
+    /// <see cref="M:Nn.NnSession.PredictClasses(Nn.NnTensor)"/>).</summary>
     member this.PredictClasses(features: float32[,]) : int[] = this.PredictClasses(NnTensor.FromArray features)
     /// <summary>The predicted class of each row of a [rows, columns] array of doubles.</summary>
     member this.PredictClasses(features: float[,]) : int[] = this.PredictClasses(NnTensor.FromArray features)
 
     /// <summary>The current value of a parameter or state, by path (such as <c>dense1.w</c>).</summary>
-    /// <exception cref="T:System.Collections.Generic.KeyNotFoundException">when the network has no such path</exception>
+    /// <exception cref="T:System.Collections.Generic.KeyNotFoundException">when the network has no such
+    /// path</exception>
     member _.GetParameter(path: string) : NnTensor =
         match exec.Snapshot().TryGetValue path with
         | true, v when Array.contains path (weightNames ()) -> NnTensor v
-        | _ -> raise (KeyNotFoundException(sprintf "the network `%s` has no parameter `%s` (it has %s)" net.Decl.Name path (String.Join(", ", weightNames ()))))
+        | _ ->
+            raise (
+                KeyNotFoundException(
+                    sprintf "the network `%s` has no parameter `%s` (it has %s)"
+                        net.Decl.Name path (String.Join(", ", weightNames ()))
+                )
+            )
 
     /// <summary>Writes the weights (every parameter and state prediction needs) to a safetensors file whose tensor
     /// names are the parameter paths. The file is replaced atomically.</summary>
@@ -139,10 +155,11 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
         let meta = dict [ "format", "nn"; "network", net.Decl.Name ]
         Embed.guard program (fun () -> SafeTensors.Write(path, tensors, Dictionary meta))
 
-    /// <summary>Replaces the weights with those of a safetensors file (as <see cref="M:Nn.NnSession.Save(System.String)"/>
-    /// writes it, or any file with the same tensor names and shapes; other tensors in it are ignored).
-    /// A run folder of <c>nn train</c> stands for the weights its training ended with: <c>best.safetensors</c> when early
-    /// stopping restored an earlier epoch, else its checkpoint (the last epoch's).</summary>
+    /// <summary>Replaces the weights with those of a safetensors file (as
+    /// <see cref="M:Nn.NnSession.Save(System.String)"/> writes it, or any file with the same tensor names and shapes;
+    /// other tensors in it are ignored). A run folder of <c>nn train</c> stands for the weights its training ended
+    /// with: <c>best.safetensors</c> when early stopping restored an earlier epoch, else its checkpoint (the last
+    /// epoch's).</summary>
     /// <exception cref="T:Nn.NnException">NN0701 missing file, NN0702–NN0705 a malformed file, NN0707 a missing
     /// tensor, NN0708 a tensor of the wrong shape</exception>
     member _.Load(path: string) =

@@ -1,4 +1,5 @@
-// The embedding API's trainer: a session that also fits its weights to in-memory arrays with a `train` block's settings.
+// The embedding API's trainer: a session that also fits its weights to in-memory arrays with a `train` block's
+// settings.
 namespace Nn
 
 open System
@@ -28,21 +29,33 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     let shapeTargets (outShape: Shape) (x: HostTensor) (y: HostTensor) =
         let err m = raise (Embed.error program "NN0551" m)
         if y.Rows <> x.Rows then
-            raise (Embed.error program "NN0550" (sprintf "the features have %d rows but the targets have %d" x.Rows y.Rows))
+            raise (
+                Embed.error program "NN0550" (sprintf "the features have %d rows but the targets have %d" x.Rows y.Rows)
+            )
         let out = outShape.ToArray()
         let crossEntropy = cfg.Loss.Target = LossTarget.Classes
         if y.Rank = 1 then
             // the labels themselves are checked against the loss with the CLI's data (Targets.check)
             if crossEntropy then y
             elif out.Length = 2 && out[1].IsFixed && out[1].Size = 1 then HostTensor([| y.Rows; 1 |], y.Data)
-            else err (sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy for class labels)" outShape cfg.Loss.Name)
+            else
+                err (
+                    sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` "
+                        outShape cfg.Loss.Name
+                    + "(use softmaxCrossEntropy for class labels)"
+                )
         else
-            let fits = y.Rank = out.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) out[1..] y.Shape[1..]
+            let fits =
+                y.Rank = out.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) out[1..] y.Shape[1..]
             if not fits then
-                err (sprintf "the targets have rows of %s, but the network `%s` outputs rows of %O" (Embed.shapeText y.Shape[1..]) net.Decl.Name (Shape(out[1..])))
+                err (
+                    sprintf "the targets have rows of %s, but the network `%s` outputs rows of %O"
+                        (Embed.shapeText y.Shape[1..]) net.Decl.Name (Shape(out[1..]))
+                )
             y
 
-    /// <summary>Raised after every epoch with its loss and metrics; call <see cref="M:Nn.EpochEventArgs.Stop"/> to end training.</summary>
+    /// <summary>Raised after every epoch with its loss and metrics; call <see cref="M:Nn.EpochEventArgs.Stop"/> to end
+    /// training.</summary>
     [<CLIEvent>]
     member _.EpochCompleted = epochCompleted.Publish
     /// <summary>The number of epochs <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/> runs.</summary>
@@ -62,8 +75,8 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     /// weights and optimizer state.</summary>
     /// <exception cref="T:Nn.NnException">NN0550 rows that do not fit the network, NN0551 targets that do not fit its
     /// output or loss, NN0540 a class label outside the network's classes, NN0545 a target outside [0, 1] for
-    /// <c>binaryCrossEntropy</c> (both before the first step, naming the row), NN0612 training diverged (NaN), NN0620 the
-    /// loss exploded</exception>
+    /// <c>binaryCrossEntropy</c> (both before the first step, naming the row), NN0612 training diverged (NaN), NN0620
+    /// the loss exploded</exception>
     member this.Fit(features: NnTensor, targets: NnTensor) : TrainingResult =
         if isNull (box features) then nullArg "features"
         if isNull (box targets) then nullArg "targets"
@@ -77,7 +90,13 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
                 // continue from the current weights (and optimizer moments) rather than the initial values
                 let names = Seq.append plan.Graphs.Params plan.Graphs.States |> Seq.map (fun n -> n.Name) |> HashSet
                 let current = this.Executor.Snapshot()
-                exec.Load(current |> Seq.filter (fun kv -> names.Contains kv.Key) |> Seq.map (fun kv -> kv.Key, kv.Value) |> dict |> Dictionary)
+                exec.Load(
+                    current
+                    |> Seq.filter (fun kv -> names.Contains kv.Key)
+                    |> Seq.map (fun kv -> kv.Key, kv.Value)
+                    |> dict
+                    |> Dictionary
+                )
             this.Replace(plan.Graphs, exec)
             trained <- true
             let history = ResizeArray<EpochEventArgs>()
@@ -93,12 +112,18 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
                 let restored = if r.RestoredEpoch.HasValue then Nullable(r.RestoredEpoch.Value + 1) else Nullable()
                 TrainingResult(history.ToArray(), r.StoppedEarly, r.Steps, restored)
             with StopRequested ->
-                TrainingResult(history.ToArray(), history.Count < plan.Config.Epochs, int64 history.Count * batches, Nullable()))
+                TrainingResult(
+                    history.ToArray(), history.Count < plan.Config.Epochs, int64 history.Count * batches, Nullable()
+                ))
     /// <summary>Trains on a [rows, columns] array of features and one of targets.</summary>
-    member this.Fit(features: float32[,], targets: float32[,]) = this.Fit(NnTensor.FromArray features, NnTensor.FromArray targets)
+    member this.Fit(features: float32[,], targets: float32[,]) =
+        this.Fit(NnTensor.FromArray features, NnTensor.FromArray targets)
     /// <summary>Trains on a [rows, columns] array of features and a class label per row.</summary>
-    member this.Fit(features: float32[,], labels: int[]) = this.Fit(NnTensor.FromArray features, NnTensor.FromLabels labels)
+    member this.Fit(features: float32[,], labels: int[]) =
+        this.Fit(NnTensor.FromArray features, NnTensor.FromLabels labels)
     /// <summary>Trains on [rows, columns] arrays of doubles (features and targets).</summary>
-    member this.Fit(features: float[,], targets: float[,]) = this.Fit(NnTensor.FromArray features, NnTensor.FromArray targets)
+    member this.Fit(features: float[,], targets: float[,]) =
+        this.Fit(NnTensor.FromArray features, NnTensor.FromArray targets)
     /// <summary>Trains on a [rows, columns] array of doubles and a class label per row.</summary>
-    member this.Fit(features: float[,], labels: int[]) = this.Fit(NnTensor.FromArray features, NnTensor.FromLabels labels)
+    member this.Fit(features: float[,], labels: int[]) =
+        this.Fit(NnTensor.FromArray features, NnTensor.FromLabels labels)

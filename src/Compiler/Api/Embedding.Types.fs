@@ -32,17 +32,19 @@ type NnDiagnostic internal (d: Diagnostic, fileName: string, text: string) =
     member _.EndLine = d.Span.End.Line
     /// <summary>The 1-based column just after the end.</summary>
     member _.EndColumn = d.Span.End.Column
-    /// <summary>The full text: <c>file(line,col): error CODE: message</c>, the source line with carets, and notes.</summary>
+    /// <summary>The full text: <c>file(line,col): error CODE: message</c>, the source line with carets, and
+    /// notes.</summary>
     member _.Text = text
     /// <summary>The same as <see cref="P:Nn.NnDiagnostic.Text"/>.</summary>
     override _.ToString() = text
 
 /// <summary>A user error found while compiling, training, predicting, saving or loading: a bad program, bad data,
-/// arrays of the wrong shape, a missing weights file, or training that diverged. <see cref="P:Nn.NnException.Diagnostics"/>
-/// has the details; the message is their rendered text.</summary>
+/// arrays of the wrong shape, a missing weights file, or training that diverged.
+/// <see cref="P:Nn.NnException.Diagnostics"/> has the details; the message is their rendered text.</summary>
 type NnException internal (diagnostics: NnDiagnostic[]) =
     inherit Exception(diagnostics |> Array.map (fun d -> d.Text) |> String.concat Environment.NewLine)
-    /// <summary>The code of the first diagnostic (such as <c>NN0550</c> for arrays that do not fit the network).</summary>
+    /// <summary>The code of the first diagnostic (such as <c>NN0550</c> for arrays that do not fit the
+    /// network).</summary>
     member _.Code = if diagnostics.Length = 0 then "" else diagnostics[0].Code
     /// <summary>Every diagnostic, at least one.</summary>
     member _.Diagnostics: IReadOnlyList<NnDiagnostic> = Array.AsReadOnly diagnostics
@@ -61,10 +63,15 @@ type NnShape internal (sizes: int[], names: string[]) =
     member _.IsFixed = sizes |> Array.forall (fun s -> s >= 0)
     /// <summary>The shape as the program writes it: <c>[n, 2]</c>.</summary>
     override _.ToString() =
-        "[" + (Array.map2 (fun (s: int) (n: string) -> if isNull n then string s else n) sizes names |> String.concat ", ") + "]"
+        "["
+        + (Array.map2 (fun (s: int) (n: string) -> if isNull n then string s else n) sizes names |> String.concat ", ")
+        + "]"
     static member internal OfShape(s: Nn.Runtime.IR.Shape) =
         let dims = s.ToArray()
-        NnShape(dims |> Array.map (fun d -> if d.IsFixed then d.Size else -1), dims |> Array.map (fun d -> if d.IsFixed then null else d.Symbol))
+        NnShape(
+            dims |> Array.map (fun d -> if d.IsFixed then d.Size else -1),
+            dims |> Array.map (fun d -> if d.IsFixed then null else d.Symbol)
+        )
 
 /// <summary>A trainable parameter (or a non-trainable state such as batch-norm statistics) of a network.</summary>
 [<Sealed>]
@@ -105,19 +112,26 @@ type NnTensor internal (host: HostTensor) =
     member _.ToArray() = Array.copy host.Data
     /// <summary>The values of one row (a copy).</summary>
     member _.GetRow(row: int) : float32[] =
-        if row < 0 || row >= host.Rows then raise (ArgumentOutOfRangeException("row", sprintf "row %d is outside 0..%d" row (host.Rows - 1)))
+        if row < 0 || row >= host.Rows then
+            raise (ArgumentOutOfRangeException("row", sprintf "row %d is outside 0..%d" row (host.Rows - 1)))
         host.Row(row).ToArray()
     /// <summary>The value at a row and a position within the row (row-major over the other axes).</summary>
     member this.Item
         with get (row: int, column: int) : float32 =
             if column < 0 || column >= host.RowSize then
-                raise (ArgumentOutOfRangeException("column", sprintf "column %d is outside 0..%d" column (host.RowSize - 1)))
+                raise (
+                    ArgumentOutOfRangeException(
+                        "column", sprintf "column %d is outside 0..%d" column (host.RowSize - 1)
+                    )
+                )
             this.GetRow(row)[column]
     /// <summary>The values as a [rows, values per row] array.</summary>
     member _.ToArray2D() : float32[,] = Array2D.init host.Rows host.RowSize (fun r c -> host.Data[r * host.RowSize + c])
     /// <summary>The values as a [rows, values per row] array of doubles.</summary>
-    member _.ToDoubleArray2D() : float[,] = Array2D.init host.Rows host.RowSize (fun r c -> float host.Data[r * host.RowSize + c])
-    /// <summary>For each row, the position of its largest value (the predicted class of a classifier's scores).</summary>
+    member _.ToDoubleArray2D() : float[,] =
+        Array2D.init host.Rows host.RowSize (fun r c -> float host.Data[r * host.RowSize + c])
+    /// <summary>For each row, the position of its largest value (the predicted class of a classifier's
+    /// scores).</summary>
     member _.ArgMax() : int[] =
         Array.init host.Rows (fun r ->
             let row = host.Row(r)
@@ -150,7 +164,8 @@ type NnTensor internal (host: HostTensor) =
         NnTensor(HostTensor([| labels.Length |], Array.map float32 labels))
 
 /// <summary>The results of one epoch, given to <see cref="E:Nn.NnTrainer.EpochCompleted"/> handlers and kept in
-/// <see cref="P:Nn.TrainingResult.History"/>. Call <see cref="M:Nn.EpochEventArgs.Stop"/> to end training after it.</summary>
+/// <see cref="P:Nn.TrainingResult.History"/>. Call <see cref="M:Nn.EpochEventArgs.Stop"/> to end training after
+/// it.</summary>
 [<Sealed>]
 type EpochEventArgs internal (r: Nn.Runtime.Training.EpochReport, epochs: int) =
     inherit EventArgs()
@@ -178,20 +193,23 @@ type EpochEventArgs internal (r: Nn.Runtime.Training.EpochReport, epochs: int) =
 
 /// <summary>The outcome of <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/>.</summary>
 [<Sealed>]
-type TrainingResult internal (history: EpochEventArgs[], stoppedEarly: bool, steps: int64, restoredEpoch: Nullable<int>) =
+type TrainingResult internal (history: EpochEventArgs[], stoppedEarly: bool, steps: int64,
+                              restoredEpoch: Nullable<int>) =
     /// <summary>One entry per epoch run, in order.</summary>
     member _.History: IReadOnlyList<EpochEventArgs> = Array.AsReadOnly history
     /// <summary>The training loss of the last epoch (NaN when no epoch ran).</summary>
     member _.FinalLoss = if history.Length = 0 then nan else history[history.Length - 1].Loss
-    /// <summary>True when early stopping (the program's <c>stop</c> field) or a handler ended training before the last epoch.</summary>
+    /// <summary>True when early stopping (the program's <c>stop</c> field) or a handler ended training before the
+    /// last epoch.</summary>
     member _.StoppedEarly = stoppedEarly
     /// <summary>The number of optimizer steps taken.</summary>
     member _.Steps = steps
-    /// <summary>The epoch (from 1) whose weights early stopping restored at the end, which are now the trainer's weights
-    /// (what <c>Predict</c> and <c>Save</c> use); null when they are the last epoch's.</summary>
+    /// <summary>The epoch (from 1) whose weights early stopping restored at the end, which are now the trainer's
+    /// weights (what <c>Predict</c> and <c>Save</c> use); null when they are the last epoch's.</summary>
     member _.RestoredEpoch = restoredEpoch
 
-/// <summary>Settings that override the program's <c>train</c> block. Properties left null keep the block's value.</summary>
+/// <summary>Settings that override the program's <c>train</c> block. Properties left null keep the block's
+/// value.</summary>
 [<Sealed; AllowNullLiteral>]
 type TrainerOptions() =
     /// <summary>The network whose <c>train</c> block to use; null: the first <c>train</c> block's network.</summary>

@@ -44,7 +44,9 @@ let graph (net: NetworkInfo) (spec: TrainSpec) : GradientGraph =
     let out = fwd.Output
     let target =
         if isNull spec.Target then
-            b.Input(TrainStep.TargetInput, (if isNull spec.TargetShape then out.Shape else spec.TargetShape), spec.LossSpan)
+            b.Input(
+                TrainStep.TargetInput, (if isNull spec.TargetShape then out.Shape else spec.TargetShape), spec.LossSpan
+            )
         else spec.Target.Invoke fc
     let loss = spec.Loss.Build(b, out, target, spec.LossSpan, spec.HuberDelta)
     let parameters = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Array.ofSeq

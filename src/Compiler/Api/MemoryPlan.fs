@@ -39,7 +39,10 @@ let estimate (graphs: StepGraphs) (batch: int) : Estimate =
     let workspace =
         match train.WorkspaceNode with
         | null -> Seq.empty
-        | n -> Seq.singleton (sprintf "the workspace of `%s` (im2col)" ((string n.Op).ToLowerInvariant()), n, train.WorkspaceFloats)
+        | n ->
+            Seq.singleton (
+                sprintf "the workspace of `%s` (im2col)" ((string n.Op).ToLowerInvariant()), n, train.WorkspaceFloats
+            )
     let largest =
         Seq.append (values |> Seq.map (fun n -> describe n, n, n.Shape.FixedCount))
             (train.Largest |> Seq.map (fun struct (n, c) -> describe n, n, c))
@@ -83,8 +86,13 @@ let parseSize (text: string) : int64 option =
             | 'G' -> 1L <<< 30, t[.. t.Length - 2]
             | 'T' -> 1L <<< 40, t[.. t.Length - 2]
             | _ -> 1L, t
-    match System.Double.TryParse(digits, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture) with
-    | true, v when scale > 0L && v > 0.0 && System.Double.IsFinite v && v * float scale < 9e18 -> Some(int64 (v * float scale))
+    match
+        System.Double.TryParse(
+            digits, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture
+        )
+    with
+    | true, v when scale > 0L && v > 0.0 && System.Double.IsFinite v && v * float scale < 9e18 ->
+        Some(int64 (v * float scale))
     | _ -> None
 
 /// Bytes as users read them: 1.5 GiB, 820.0 MiB, 12 KiB.
@@ -114,13 +122,17 @@ let check (e: Estimate) (limit: int64) (severity: Severity) (where: Span) : Diag
                 sprintf "%s has %s elements, more than one array can hold (%s)" what
                     ((b / 4L).ToString "N0") ((int64 System.Array.MaxLength).ToString "N0")
             | None ->
-                sprintf "training at batch %d needs about %s of memory, more than the %s available (set `--max-memory` to change the limit)"
+                sprintf "training at batch %d needs about %s of memory, more than the %s available "
                     e.Batch (bytes e.TotalBytes) (bytes limit)
+                + "(set `--max-memory` to change the limit)"
         let d = { Diagnostic.error "NN0630" (spanOf top where) message with Severity = severity }
         let d =
             e.Largest
             |> List.filter (fun (_, _, b) -> b * 100L >= e.TotalBytes)
-            |> List.fold (fun d (what, n, b) -> d |> Diagnostic.withNote (Some(spanOf n where)) (sprintf "%s: %s" what (bytes b))) d
+            |> List.fold
+                (fun d (what, n, b) ->
+                    d |> Diagnostic.withNote (Some(spanOf n where)) (sprintf "%s: %s" what (bytes b)))
+                d
         let parts =
             sprintf "parameters and states (with their initial values) %s, training step %s, evaluation step %s"
                 (bytes e.ValueBytes) (bytes e.TrainBytes) (bytes e.EvalBytes)

@@ -73,23 +73,34 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
     let inputNode = snd input.Inputs.Head
     let x = data.Features
     let dims = inputNode.Shape.ToArray()
-    let fits = x.Rank = dims.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
+    let fits =
+        x.Rank = dims.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
     if not fits then
-        fail "NN0550" cfg.DataSpan (sprintf "the data's rows have the shape %s, but the network `%s` takes %O (rows of %O)" (rowShape x) net.Decl.Name inputNode.Shape (Shape(inputNode.Shape.ToArray()[1..])))
+        fail "NN0550" cfg.DataSpan
+            (sprintf "the data's rows have the shape %s, but the network `%s` takes %O (rows of %O)"
+                (rowShape x) net.Decl.Name inputNode.Shape (Shape(inputNode.Shape.ToArray()[1..])))
     let batch = dims[0]
     match cfg.Target, data.Targets with
     | Some _, _ -> None
-    | None, null -> fail "NN0551" cfg.DataSpan "the data has no targets: give a labels file, or a `target` computed from `input` for unsupervised training"
+    | None, null ->
+        fail "NN0551" cfg.DataSpan
+            ("the data has no targets: give a labels file, "
+             + "or a `target` computed from `input` for unsupervised training")
     | None, t ->
         let out = input.Output.Shape
         if t.Rank = 1 then
             if cfg.Loss.Target = LossTarget.Classes then Some(Shape(batch))
             elif out.Rank = 2 && out[1].IsFixed && out[1].Size = 1 then Some(Shape(batch, Dim.Of 1))
-            else fail "NN0551" cfg.DataSpan (sprintf "the data's targets are class numbers, but the network's output is %O and the loss is `%s` (use softmaxCrossEntropy)" out cfg.Loss.Name)
+            else
+                fail "NN0551" cfg.DataSpan
+                    (sprintf "the data's targets are class numbers, but the network's output is %O " out
+                     + sprintf "and the loss is `%s` (use softmaxCrossEntropy)" cfg.Loss.Name)
         else
             let tshape = Shape(Array.append [| batch |] (t.Shape[1..] |> Array.map Dim.Of))
             if cfg.Target.IsNone && not (tshape.Equals out) && cfg.Loss.Target = LossTarget.Values then
-                fail "NN0551" cfg.DataSpan (sprintf "the data's targets have rows of shape %s, but the network's output is %O" (rowShape t) out)
+                fail "NN0551" cfg.DataSpan
+                    (sprintf "the data's targets have rows of shape %s, but the network's output is %O"
+                        (rowShape t) out)
             Some tshape
 
 /// Compute the adapted states (`state name = expr`, such as `standardize`'s mean and standard deviation) over the
@@ -116,7 +127,8 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
             if not (Array.forall System.Single.IsFinite value.Data) then
                 let at = node.Span
                 fail RuntimeCodes.NonFinite (Span.make at.File (at.Line, at.Column) (at.EndLine, at.EndColumn))
-                    (sprintf "the state `%s`, computed over the %d training row%s, is NaN or infinite" name train.Count (if train.Count = 1 then "" else "s"))
+                    (sprintf "the state `%s`, computed over the %d training row%s, is NaN or infinite"
+                        name train.Count (if train.Count = 1 then "" else "s"))
             values[name] <- value
             // later states see the value training will use (float32)
             feeds[name] <- wide value
@@ -134,7 +146,8 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
         | None -> DataLoad.load cfg, Targets.origin cfg
     let targetShape = checkData cfg net data
     // before the rows are shuffled, so a bad target is reported at the row the source has it
-    if cfg.Target.IsNone then Targets.check cfg net.Decl.Name (forward net (GraphBuilder()) false).Output.Shape origin data
+    if cfg.Target.IsNone then
+        Targets.check cfg net.Decl.Name (forward net (GraphBuilder()) false).Output.Shape origin data
     // numbers per row for a one-output network (a CSV label with mse): feed them as a column [N, 1]
     let data =
         match targetShape, data.Targets with
@@ -142,7 +155,9 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
             Dataset(data.Features, HostTensor([| targets.Shape[0]; 1 |], targets.Data), data.ClassNames)
         | _ -> data
     let graphs = graphs cfg net targetShape
-    match MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error cfg.Span with
+    match
+        MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error cfg.Span
+    with
     | Some d -> raise (DiagnosticException d)
     | None -> ()
     let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
@@ -152,7 +167,9 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
             let held = int (System.Math.Round(float data.Count * cfg.Validation, System.MidpointRounding.AwayFromZero))
             if data.Count - held <= 0 then
                 let at = cfg.FieldSpans.TryFind "validation" |> Option.defaultValue cfg.DataSpan
-                fail "NN0552" at (sprintf "`validation = %g` holds out all %d rows of the data, leaving none to train on" cfg.Validation data.Count)
+                fail "NN0552" at
+                    (sprintf "`validation = %g` holds out all %d rows of the data, leaving none to train on"
+                        cfg.Validation data.Count)
             let struct (t: Dataset, v: Dataset) = data.Split cfg.Validation
             t, (if v.Count > 0 then Some v else None)
         else data, None
@@ -165,7 +182,8 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data
 
 /// The trainer's options from the settings (callbacks are added by the caller).
-let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoint: System.Action<TrainingState>) : TrainOptions =
+let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>)
+            (onCheckpoint: System.Action<TrainingState>) : TrainOptions =
     let schedule =
         match cfg.Schedule with
         | None -> ScheduleSpec.Constant
@@ -176,7 +194,10 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>) (onCheckpoi
     TrainOptions(
         Epochs = cfg.Epochs, Batch = cfg.Batch, Shuffle = cfg.Shuffle, Seed = uint64 cfg.Seed, Schedule = schedule,
         Divergence = cfg.Divergence,
-        Stop = (cfg.Stop |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience)) |> Option.toObj),
+        Stop =
+            (cfg.Stop
+             |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience))
+             |> Option.toObj),
         OnEpoch = onEpoch, OnCheckpoint = onCheckpoint)
 
 /// Everything to train one block with the data its `data` field names; data and shape errors are diagnostics.

@@ -40,8 +40,12 @@ let binary (ctx: EvalContext) (op: OpKind) (opName: string) span (l, ls) (r, rs)
         | _ ->
             let b = nodeOf ctx rs r
             VTensor(graph ctx span (fun src -> ctx.Builder.Binary(op, a, b, src)))
-    | (VTensor _ | VNum _), other -> fail "NN0302" rs (sprintf "`%s` needs a tensor or a number on the right, but this is %s" opName (Value.describe other))
-    | other, _ -> fail "NN0302" ls (sprintf "`%s` needs a tensor or a number on the left, but this is %s" opName (Value.describe other))
+    | (VTensor _ | VNum _), other ->
+        fail "NN0302" rs
+            (sprintf "`%s` needs a tensor or a number on the right, but this is %s" opName (Value.describe other))
+    | other, _ ->
+        fail "NN0302" ls
+            (sprintf "`%s` needs a tensor or a number on the left, but this is %s" opName (Value.describe other))
 
 let private binaryFn name op =
     fn name 2 "two tensors or numbers" (fun ctx span args ->

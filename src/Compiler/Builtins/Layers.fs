@@ -93,7 +93,8 @@ let private padsOf (x: Node) kh kw stride padding =
 
 /// conv2d { stride = 1; padding = same } kernel image
 let private conv2d =
-    fn "conv2d" 3 "settings { stride; padding }, a kernel [kh, kw, cin, cout] and an image [n, h, w, c]" (fun ctx span args ->
+    fn "conv2d" 3 ("settings { stride; padding }, a kernel [kh, kw, cin, cout] "
+                   + "and an image [n, h, w, c]") (fun ctx span args ->
         let (cfg, cfgSpan), k, x = args3 args
         let _, stride, padding = windowSettings "conv2d" [ "stride"; "padding" ] (fun _ -> 1) cfgSpan cfg
         let k = tensorArg "conv2d" "a kernel tensor [kh, kw, cin, cout]" k
@@ -139,14 +140,16 @@ let private flatten =
         else
             let rest = x.Shape.ToArray()[1..]
             if rest |> Array.exists (fun d -> not d.IsFixed) then
-                fail "NN0204" span (sprintf "`flatten` needs fixed sizes after the first axis, but the value is %O" x.Shape)
+                fail "NN0204" span
+                    (sprintf "`flatten` needs fixed sizes after the first axis, but the value is %O" x.Shape)
             let size = rest |> Array.fold (fun acc d -> acc * d.Size) 1
             VTensor(graph ctx span (fun src -> ctx.Builder.Reshape(x, Shape(x.Shape[0], Dim.Of size), src))))
 
 let private transpose =
     fn "transpose" 1 "a tensor with two or more axes" (fun ctx span args ->
         let x = tensorArg "transpose" "a tensor" (args1 args)
-        if x.Shape.Rank < 2 then fail "NN0202" span (sprintf "`transpose` needs two or more axes, but the value is %O" x.Shape)
+        if x.Shape.Rank < 2 then
+            fail "NN0202" span (sprintf "`transpose` needs two or more axes, but the value is %O" x.Shape)
         VTensor(graph ctx span (fun src -> ctx.Builder.Transpose(x, src))))
 
 let private concat =
@@ -163,7 +166,8 @@ let private dropout =
     fn "dropout" 2 "a probability and a tensor" (fun ctx span args ->
         let (p, pSpan), x = args2 args
         let p = numOf pSpan p
-        if p < 0.0 || p >= 1.0 then fail "NN0306" pSpan (sprintf "`dropout` needs a probability in [0, 1), got %s" (showNumber p))
+        if p < 0.0 || p >= 1.0 then
+            fail "NN0306" pSpan (sprintf "`dropout` needs a probability in [0, 1), got %s" (showNumber p))
         let x = tensorArg "dropout" "a tensor" x
         if not ctx.Training || p = 0.0 then VTensor x
         else

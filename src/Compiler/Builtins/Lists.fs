@@ -25,11 +25,13 @@ let all: Builtin list =
           VList(listArg "List.map" xs |> List.map (fun x -> apply ctx span f (x, snd xs))))
       fn "List.mapi" 2 "a function and a list" (fun ctx span args ->
           let (f, _), xs = args2 args
-          VList(listArg "List.mapi" xs |> List.mapi (fun i x -> apply ctx span (apply ctx span f (VNum(float i, true), span)) (x, snd xs))))
+          VList(listArg "List.mapi" xs |> List.mapi (fun i x ->
+              apply ctx span (apply ctx span f (VNum(float i, true), span)) (x, snd xs))))
       fn "List.init" 2 "a count and a function" (fun ctx span args ->
           let (n, nSpan), (f, _) = args2 args
           let n = intOf nSpan n
-          if n < 0 || n > 100000 then fail "NN0306" nSpan (sprintf "`List.init` needs a count from 0 to 100000, got %d" n)
+          if n < 0 || n > 100000 then
+              fail "NN0306" nSpan (sprintf "`List.init` needs a count from 0 to 100000, got %d" n)
           VList(List.init n (fun i -> apply ctx span f (VNum(float i, true), span))))
       fn "List.length" 1 "a list" (fun _ _ args -> VNum(float (listArg "List.length" (args1 args)).Length, true))
       fn "List.rev" 1 "a list" (fun _ _ args -> VList(List.rev (listArg "List.rev" (args1 args))))

@@ -54,7 +54,10 @@ let lookup (env: Env) (name: string) (span: Span) : Value =
                     let f = name.Substring(dot + 1)
                     match fields |> List.tryFind (fun rf -> rf.Name = f) with
                     | Some rf -> Some rf.Value
-                    | None -> fail "NN0307" span (sprintf "the record `%s` has no field `%s`%s" (name.Substring(0, dot)) f (fieldHint f fields))
+                    | None ->
+                        fail "NN0307" span
+                            (sprintf "the record `%s` has no field `%s`%s"
+                                (name.Substring(0, dot)) f (fieldHint f fields))
                 | _ -> None
             else None
         match fromRecord with
@@ -79,7 +82,8 @@ let rec private unifyDim (ctx: EvalContext) (env: Env) (dimExpr: Expr) (actual: 
         env
 
 /// Check a value against a shape annotation, binding its dimension variables.
-and annotate (ctx: EvalContext) (env: Env) (what: string) (ann: ShapeAnn) (v: Value, vSpan: Span) (callSpan: Span) : Env =
+and annotate (ctx: EvalContext) (env: Env) (what: string) (ann: ShapeAnn) (v: Value, vSpan: Span)
+             (callSpan: Span) : Env =
     match v with
     | VTensor n ->
         let shape = n.Shape
@@ -98,7 +102,10 @@ and annotate (ctx: EvalContext) (env: Env) (what: string) (ann: ShapeAnn) (v: Va
             try unifyDim ctx env d shape[i] describe
             with DiagnosticException diag when diag.Code = "NN0211" ->
                 raise (DiagnosticException { diag with Span = at })) env
-    | other -> fail "NN0302" (userSpan ctx vSpan) (sprintf "%s should be a tensor of shape [%s], but it is %s" what (ann.Dims |> List.map Printer.formatExpr |> String.concat ", ") (Value.describe other))
+    | other ->
+        fail "NN0302" (userSpan ctx vSpan)
+            (sprintf "%s should be a tensor of shape [%s], but it is %s"
+                what (ann.Dims |> List.map Printer.formatExpr |> String.concat ", ") (Value.describe other))
 
 /// Evaluate an expression.
 and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
@@ -114,8 +121,13 @@ and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
         | (VClosure _ | VBuiltin _ | VCompose _), _ -> ()
         | _, Prefix("-", x, _) ->
             // `a -b` applies `a` to `-b` (F#'s rule), which is rarely what a user meant when `a` is a value.
-            let d = Diagnostic.error "NN0303" span (sprintf "%s is not a function, so it cannot be applied to an argument" (Value.describe fv))
-            let fix = sprintf "`%s` passes `%s` to `%s`; for a subtraction, write `%s - %s`" (Printer.formatExpr e) (Printer.formatExpr arg) (Printer.formatExpr f) (Printer.formatExpr f) (Printer.formatExpr x)
+            let d =
+                Diagnostic.error "NN0303" span
+                    (sprintf "%s is not a function, so it cannot be applied to an argument" (Value.describe fv))
+            let fix =
+                sprintf "`%s` passes `%s` to `%s`; for a subtraction, write `%s - %s`"
+                    (Printer.formatExpr e) (Printer.formatExpr arg) (Printer.formatExpr f) (Printer.formatExpr f)
+                    (Printer.formatExpr x)
             raise (DiagnosticException(Diagnostic.withNote (Some arg.Span) fix d))
         | _ -> ()
         let av = eval ctx env arg
@@ -154,7 +166,8 @@ and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
             if List.contains f.Name seen then fail "NN0308" f.NameSpan (sprintf "the field `%s` is given twice" f.Name)
             f.Name :: seen) []
         |> ignore
-        VRecord(fields |> List.map (fun f -> { Name = f.Name; Value = eval ctx env f.Value; NameSpan = f.NameSpan; Span = f.Value.Span }))
+        VRecord(fields |> List.map (fun f ->
+            { Name = f.Name; Value = eval ctx env f.Value; NameSpan = f.NameSpan; Span = f.Value.Span }))
     | Member(target, name, span) ->
         match eval ctx env target with
         | VRecord fields ->
@@ -166,7 +179,10 @@ and eval (ctx: EvalContext) (env: Env) (e: Expr) : Value =
         match eval ctx env c with
         | VBool true -> eval ctx env t
         | VBool false -> eval ctx env f
-        | v -> fail "NN0302" c.Span (sprintf "`if` needs a condition the compiler can decide (a boolean), but this is %s" (Value.describe v))
+        | v ->
+            fail "NN0302" c.Span
+                (sprintf "`if` needs a condition the compiler can decide (a boolean), but this is %s"
+                    (Value.describe v))
     | Slice(target, ranges, span) -> slice ctx env target ranges span
     | Block(stmts, result, _) ->
         let env = stmts |> List.fold (statement ctx) env
@@ -193,7 +209,10 @@ and private infix ctx op opSpan span l r : Value =
             | VStr a, VStr b -> compare a b
             | VBool a, VBool b -> compare a b
             | VSymbol a, VSymbol b when op = "=" || op = "<>" -> compare a b
-            | a, b -> fail "NN0302" span (sprintf "`%s` compares numbers, strings or booleans, but got %s and %s" op (Value.describe a) (Value.describe b))
+            | a, b ->
+                fail "NN0302" span
+                    (sprintf "`%s` compares numbers, strings or booleans, but got %s and %s"
+                        op (Value.describe a) (Value.describe b))
         VBool(
             match op with
             | "=" -> c = 0
@@ -208,7 +227,8 @@ and private slice ctx env target ranges span =
     match eval ctx env target with
     | VTensor x ->
         if ranges.Length > x.Shape.Rank then
-            fail "NN0208" span (sprintf "%d slice ranges for a value with %d axes (%O)" ranges.Length x.Shape.Rank x.Shape)
+            fail "NN0208" span
+                (sprintf "%d slice ranges for a value with %d axes (%O)" ranges.Length x.Shape.Rank x.Shape)
         let idx (e: Expr) = intOf e.Span (eval ctx env e)
         let bounds =
             [ for i in 0 .. x.Shape.Rank - 1 ->
@@ -236,10 +256,12 @@ and private initializer (v: Value) : InitSpec option =
 /// A declared size of `what` (a parameter, a state), which must be known: a dimension variable is NN0213.
 and private knownSize (what: string) (d: Expr) (dim: Dim) : Dim =
     if not dim.IsFixed then
-        fail "NN0213" d.Span (sprintf "%s's size must be known: `%O` is a dimension variable (such as the batch size)" what dim)
+        fail "NN0213" d.Span
+            (sprintf "%s's size must be known: `%O` is a dimension variable (such as the batch size)" what dim)
     dim
 
-/// One statement of a block: `let` binds a value or a function, `param` declares a trainable tensor, `state` a kept one.
+/// One statement of a block: `let` binds a value or a function, `param` declares a trainable tensor, `state` a kept
+/// one.
 and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
     match stmt with
     | LetStmt lb -> bindLet ctx env lb
@@ -249,7 +271,10 @@ and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
             let v = eval ctx env pb.Init
             match initializer v with
             | Some i -> i
-            | None -> fail "NN0309" pb.Init.Span (sprintf "`param %s` needs an initializer such as `glorot` or `zeros`, but this is %s" pb.Name (Value.describe v))
+            | None ->
+                fail "NN0309" pb.Init.Span
+                    (sprintf "`param %s` needs an initializer such as `glorot` or `zeros`, but this is %s"
+                        pb.Name (Value.describe v))
         let name = paramName ctx pb.Name
         let node = graph ctx pb.Span (fun src -> ctx.Builder.Param(name, Shape(Array.ofList dims), init, src))
         env.Add(pb.Name, (VTensor node, pb.NameSpan))
@@ -258,7 +283,8 @@ and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
 /// `state name : [shape] = init` is a buffer; `state name = expr` (shape optional) is adapted: a State node whose
 /// value is `expr` computed once over the training rows (recorded in ctx.Adapt, in declaration order).
 and private state (ctx: EvalContext) (env: Env) (sb: StateBinding) : Env =
-    let declared = sb.Shape |> Option.map (fun ann -> ann, ann.Dims |> List.map (fun d -> dimOf d.Span (eval ctx env d)))
+    let declared =
+        sb.Shape |> Option.map (fun ann -> ann, ann.Dims |> List.map (fun d -> dimOf d.Span (eval ctx env d)))
     let shapeText (ann: ShapeAnn) = "[" + (ann.Dims |> List.map Printer.formatExpr |> String.concat ", ") + "]"
     let make shape init =
         let name = paramName ctx sb.Name
@@ -268,12 +294,14 @@ and private state (ctx: EvalContext) (env: Env) (sb: StateBinding) : Env =
         match declared with
         | Some(ann, dims) when not (Shape(Array.ofList dims).Equals value.Shape) ->
             fail "NN0216" (userSpan ctx ann.Span)
-                (sprintf "the state `%s` is declared with the shape %s, but its value has the shape %O" sb.Name (shapeText ann) value.Shape)
+                (sprintf "the state `%s` is declared with the shape %s, but its value has the shape %O"
+                    sb.Name (shapeText ann) value.Shape)
         | _ -> ()
         if not value.Shape.IsFixed then
             let vars = value.Shape.Symbols |> Seq.map (sprintf "`%s`") |> String.concat ", "
             fail "NN0215" (userSpan ctx sb.Value.Span)
-                (sprintf "the state `%s` is computed once over all the training rows, so its shape must be fixed, but it is %O (%s varies with the data)" sb.Name value.Shape vars)
+                (sprintf "the state `%s` is computed once over all the training rows, " sb.Name
+                 + sprintf "so its shape must be fixed, but it is %O (%s varies with the data)" value.Shape vars)
         let name, node = make value.Shape InitSpec.Zeros
         ctx.Adapt.Add((name, value))
         env.Add(sb.Name, (VTensor node, sb.NameSpan))
@@ -285,10 +313,12 @@ and private state (ctx: EvalContext) (env: Env) (sb: StateBinding) : Env =
             env.Add(sb.Name, (VTensor node, sb.NameSpan))
         | Some _, None ->
             fail "NN0217" (userSpan ctx sb.Span)
-                (sprintf "the state `%s` needs a shape for its initializer, such as `state %s : [10] = %s`" sb.Name sb.Name (Printer.formatExpr sb.Value))
+                (sprintf "the state `%s` needs a shape for its initializer, such as `state %s : [10] = %s`"
+                    sb.Name sb.Name (Printer.formatExpr sb.Value))
         | None, _ ->
             fail "NN0309" sb.Value.Span
-                (sprintf "`state %s` needs an initializer such as `zeros`, or a tensor to compute from the training rows, but this is %s" sb.Name (Value.describe v))
+                (sprintf "`state %s` needs an initializer such as `zeros`, " sb.Name
+                 + sprintf "or a tensor to compute from the training rows, but this is %s" (Value.describe v))
 
 /// A `let`: with parameters it is a function (a closure over the current scope); without, a value.
 and bindLet (ctx: EvalContext) (env: Env) (lb: LetBinding) : Env =
@@ -313,7 +343,8 @@ and apply (ctx: EvalContext) (span: Span) (f: Value) (arg: Value * Span) : Value
             try b.Impl ctx (userSpan ctx span) applied finally ctx.CallSite <- saved
     | VCompose(g, h) -> apply ctx span h (apply ctx span g arg, snd arg)
     | other ->
-        fail "NN0303" span (sprintf "%s is not a function, so it cannot be applied to an argument" (Value.describe other))
+        fail "NN0303" span
+            (sprintf "%s is not a function, so it cannot be applied to an argument" (Value.describe other))
 
 and private invoke ctx span c applied : Value =
     if ctx.Depth > maxDepth then fail "NN0304" span (sprintf "calls nested more than %d deep" maxDepth)
@@ -335,7 +366,9 @@ and private invoke ctx span c applied : Value =
             match c.Name with
             | Some name -> inScope ctx name (fun () -> eval ctx env c.Body)
             | None -> eval ctx env c.Body
-        with DiagnosticException d when c.Span.File = preludeFile && span.File <> preludeFile && (d.Span.File = preludeFile || d.Span = span) ->
+        with DiagnosticException d when
+            c.Span.File = preludeFile && span.File <> preludeFile && (d.Span.File = preludeFile || d.Span = span)
+            ->
             // an error in the prelude's own code (`param w : [k, units]` with units = "ten") is the caller's; one
             // about a parameter of the function (`List.init n` in `repeat`) points at the argument the user gave
             let argument =
@@ -345,7 +378,10 @@ and private invoke ctx span c applied : Value =
                     |> List.tryPick (fun (p, (_, s)) -> if p.Name = text && s.File <> preludeFile then Some s else None)
                 | None -> None
             let d = { d with Span = defaultArg argument span }
-            let d = match c.Name with Some name -> d |> Diagnostic.withNote None (sprintf "in `%s`, a function of the prelude" name) | None -> d
+            let d =
+                match c.Name with
+                | Some name -> d |> Diagnostic.withNote None (sprintf "in `%s`, a function of the prelude" name)
+                | None -> d
             raise (DiagnosticException d)
     finally
         ctx.Depth <- ctx.Depth - 1

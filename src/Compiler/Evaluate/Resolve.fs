@@ -29,7 +29,8 @@ let rec expr (known: string seq) (scope: Scope) (e: Expr) : Diagnostic list =
         let root = match name.IndexOf '.' with -1 -> name | i -> name.Substring(0, i)
         if scope.Contains name || scope.Contains root then []
         else
-            let hint = match suggest name (Seq.append scope known) with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
+            let hint =
+                match suggest name (Seq.append scope known) with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
             [ Diagnostic.error "NN0301" span (sprintf "`%s` is not defined%s" (shownName name) hint) ]
     | App(f, a, _) -> go f @ go a
     | Lambda(ps, body, _) -> expr known (bindParams scope ps) body
@@ -64,7 +65,10 @@ and letBinding known (scope: Scope) (lb: LetBinding) =
     |> List.map (fun d ->
         // a definition using its own name: say why rather than suggest a look-alike
         if d.Message.StartsWith(sprintf "`%s` is not defined" (shownName lb.Name)) then
-            { d with Message = sprintf "`%s` is not defined yet inside its own definition: a `let` cannot call itself (use `repeat` or `List.fold` to repeat a layer)" lb.Name }
+            { d with
+                Message =
+                    sprintf "`%s` is not defined yet inside its own definition: a `let` cannot call itself " lb.Name
+                    + "(use `repeat` or `List.fold` to repeat a layer)" }
         else d)
 
 /// Unknown names in a network: inputs and their dimension variables are bound in the body.

@@ -43,13 +43,16 @@ let diskReader: Reader = SourceFile.read
 let private scratchContext () = Eval.context (Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true))
 
 /// Parse a file and the files it opens (relative to it), depth first; cycles are errors.
-let rec private load (read: Reader) (sources: Map<string, string>) (stack: string list) (path: string) (fromSpan: Span option) =
+let rec private load (read: Reader) (sources: Map<string, string>) (stack: string list) (path: string)
+                     (fromSpan: Span option) =
     match sources.TryFind path with
     | Some _ when not (List.contains path stack) -> Ok(sources, [])
     | _ ->
     if List.contains path stack then
         let span = defaultArg fromSpan (Span.make path (0, 0) (0, 0))
-        Error [ Diagnostic.error "NN0310" span (sprintf "`open` makes a cycle: %s" (String.concat " -> " (List.rev (path :: stack) |> List.map Path.GetFileName))) ]
+        Error [ Diagnostic.error "NN0310" span
+                    (sprintf "`open` makes a cycle: %s"
+                        (String.concat " -> " (List.rev (path :: stack) |> List.map Path.GetFileName))) ]
     else
         match read path with
         | Error d -> Error [ (match fromSpan with Some s -> { d with Span = s } | None -> d) ]
@@ -101,7 +104,9 @@ let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forwa
             if inputs |> List.exists (fun (name, _) -> name = p.Name) then
                 fail "NN0209" p.Span (sprintf "the network `%s` has two inputs named `%s`" nd.Name p.Name)
             match p.Shape with
-            | None -> fail "NN0214" p.Span (sprintf "the network input `%s` needs a shape, such as (%s: [n, 784])" p.Name p.Name)
+            | None ->
+                fail "NN0214" p.Span
+                    (sprintf "the network input `%s` needs a shape, such as (%s: [n, 784])" p.Name p.Name)
             | Some ann ->
                 let dims, env =
                     ann.Dims |> List.fold (fun (dims, env: Env) d ->
@@ -115,10 +120,14 @@ let rec forwardIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) : Forwa
     let output =
         match Eval.eval ctx env nd.Body with
         | VTensor n -> n
-        | v -> fail "NN0212" (resultSpan nd.Body) (sprintf "the network `%s` must compute a tensor, but its body is %s" nd.Name (Value.describe v))
+        | v ->
+            fail "NN0212" (resultSpan nd.Body)
+                (sprintf "the network `%s` must compute a tensor, but its body is %s" nd.Name (Value.describe v))
     match nd.Output with
     | Some ann ->
-        try Eval.annotate ctx env (sprintf "the output of `%s`" nd.Name) ann (VTensor output, nd.Body.Span) ann.Span |> ignore
+        try
+            Eval.annotate ctx env (sprintf "the output of `%s`" nd.Name) ann (VTensor output, nd.Body.Span) ann.Span
+            |> ignore
         with DiagnosticException d when d.Code = "NN0211" ->
             let note = { Span = Some nd.Body.Span; Message = sprintf "the body computes %O" output.Shape }
             raise (DiagnosticException { d with Code = "NN0212"; Span = ann.Span; Notes = [ note ] })
@@ -140,14 +149,18 @@ let targetWithStates (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (exp
     let env = (Builtins.Table.trainEnv net.Env).Add("input", (VTensor node, input.Span))
     match Eval.eval ctx env expr with
     | VTensor t -> t, List.ofSeq ctx.Adapt
-    | v -> fail "NN0414" expr.Span (sprintf "`target` must compute a tensor from `input`, but it is %s" (Value.describe v))
+    | v ->
+        fail "NN0414" expr.Span (sprintf "`target` must compute a tensor from `input`, but it is %s" (Value.describe v))
 
 /// The target of unsupervised training (see targetWithStates).
-let targetIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (expr: Expr) : Node = fst (targetWithStates net fc expr)
+let targetIn (net: NetworkInfo) (fc: Nn.Runtime.Ops.ForwardContext) (expr: Expr) : Node =
+    fst (targetWithStates net fc expr)
 
 /// The names the training step gives its own inputs.
 let private stepInputs =
-    [ Nn.Runtime.Training.TrainStep.TargetInput; Nn.Runtime.Training.TrainStep.LrInput; Nn.Runtime.Training.TrainStep.StepInput ]
+    [ Nn.Runtime.Training.TrainStep.TargetInput
+      Nn.Runtime.Training.TrainStep.LrInput
+      Nn.Runtime.Training.TrainStep.StepInput ]
 
 /// Check a `train` block's settings against its network without any data: the network has one input, which does
 /// not take the training step's names, the loss and metrics fit the output (its shape, and probabilities for
@@ -159,8 +172,11 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
     for p in nd.Inputs do
         if List.contains p.Name stepInputs then
             // a parameter starts with its name
-            let name = Span.make p.Span.File (p.Span.Line, p.Span.Column) (p.Span.Line, p.Span.Column + p.Name.Length)
-            fail "NN0415" name (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it" p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
+            let name =
+                Span.make p.Span.File (p.Span.Line, p.Span.Column) (p.Span.Line, p.Span.Column + p.Name.Length)
+            fail "NN0415" name
+                (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it"
+                    p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
     let fc = Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true)
     let out = (forwardIn net fc).Output
     let at name = cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
@@ -168,12 +184,17 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         match nd.Output with
         | Some ann -> { Span = Some ann.Span; Message = sprintf "the output of `%s` is declared here" nd.Name }
         | None -> { Span = Some(resultSpan nd.Body); Message = sprintf "`%s` computes %O here" nd.Name out.Shape }
-    let error span message = raise (DiagnosticException { Diagnostic.error "NN0210" span message with Notes = [ computes ] })
+    let error span message =
+        raise (DiagnosticException { Diagnostic.error "NN0210" span message with Notes = [ computes ] })
     let classes = out.Shape.Rank > 0 && out.Shape[-1].IsFixed
     if cfg.Loss.Target = LossTarget.Classes && not (classes && out.Shape[-1].Size >= 2) then
-        error (at "loss") (sprintf "`%s` needs an output with two or more classes on its last axis (a fixed size ≥ 2), but the network `%s` computes %O" cfg.Loss.Name nd.Name out.Shape)
+        error (at "loss")
+            (sprintf "`%s` needs an output with two or more classes on its last axis (a fixed size ≥ 2), " cfg.Loss.Name
+             + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
     if List.contains Metric.Accuracy cfg.Metrics && not (classes && out.Shape[-1].Size >= 1) then
-        error (at "metrics") (sprintf "`accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), but the network `%s` computes %O" nd.Name out.Shape)
+        error (at "metrics")
+            ("`accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), "
+             + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
     let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
     match cfg.Target with
     | None -> () // the data's targets are checked when they are read
@@ -184,9 +205,11 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
             let why = { Span = Some(at field); Message = message }
             RuntimeErrors.within expr.Span [ computes; why ] (build >> ignore)
         let src = at "loss"
-        check "loss" (sprintf "the loss is `%s`" cfg.Loss.Name) (fun () -> cfg.Loss.Build(fc.Builder, out, target, src, cfg.HuberDelta))
+        check "loss" (sprintf "the loss is `%s`" cfg.Loss.Name) (fun () ->
+            cfg.Loss.Build(fc.Builder, out, target, src, cfg.HuberDelta))
         for m in cfg.Metrics do
-            check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m.Name) (fun () -> m.Build(fc.Builder, out, target, src))
+            check "metrics" (sprintf "the metric `%s` compares the prediction with the target" m.Name) (fun () ->
+                m.Build(fc.Builder, out, target, src))
     warnings
 
 /// Compile a file: all diagnostics found, or the checked program.
@@ -201,7 +224,9 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         // 1. names, all at once
         let resolveErrors =
             let scope0 = Builtins.Table.networkEnv |> Map.toSeq |> Seq.map fst |> Set.ofSeq
-            let scope0 = prelude |> List.fold (fun (s: Set<string>) d -> match d with LetDecl lb -> s.Add lb.Name | _ -> s) scope0
+            let scope0 =
+                prelude
+                |> List.fold (fun (s: Set<string>) d -> match d with LetDecl lb -> s.Add lb.Name | _ -> s) scope0
             let trainScope = (Builtins.Table.trainEnv Map.empty) |> Map.toSeq |> Seq.map fst |> Set.ofSeq
             decls
             |> List.fold (fun (scope: Set<string>, ds) d ->
@@ -218,7 +243,11 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         // 2. evaluate top-level declarations, check networks and train blocks
         let lets = decls |> List.choose (function LetDecl lb -> Some lb | _ -> None)
         let ctx = scratchContext ()
-        let preludeEnv = prelude |> List.fold (fun env d -> match d with LetDecl lb -> Eval.bindLet ctx env lb | _ -> env) Builtins.Table.networkEnv
+        let preludeEnv =
+            prelude
+            |> List.fold
+                (fun env d -> match d with LetDecl lb -> Eval.bindLet ctx env lb | _ -> env)
+                Builtins.Table.networkEnv
         let mutable errors = []
         let shadowed, shadowedSpans = Checks.shadowedParams decls
         let mutable warnings = shadowed
@@ -229,7 +258,9 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         let mutable failed = Set.empty
         let report (ds: Diagnostic list) =
             let repeats (d: Diagnostic) =
-                d.Code = "NN0301" && failed |> Set.exists (fun n -> d.Message.StartsWith("`" + n + "`") || d.Message.StartsWith("`" + n + "."))
+                d.Code = "NN0301"
+                && failed |> Set.exists (fun n ->
+                    d.Message.StartsWith("`" + n + "`") || d.Message.StartsWith("`" + n + "."))
             errors <- errors @ (ds |> List.filter (repeats >> not))
         for d in decls do
             match d with
@@ -238,7 +269,9 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                 | Ok e when holdsTensor (fst e[lb.Name]) ->
                     // its `param`/`state` nodes would belong to no network's graph
                     report [ Diagnostic.error "NN0302" lb.NameSpan
-                                 (sprintf "`%s` is a tensor, but a top-level `let` holds only static values (numbers, lists, records, functions); declare tensors inside a network or a function, such as `let %s x = ...`" lb.Name lb.Name) ]
+                                 (sprintf "`%s` is a tensor, but a top-level `let` holds only static values " lb.Name
+                                  + "(numbers, lists, records, functions); declare tensors inside a network or a "
+                                  + sprintf "function, such as `let %s x = ...`" lb.Name) ]
                     failed <- failed.Add lb.Name
                 | Ok e -> env <- e
                 | Error ds ->
@@ -246,7 +279,10 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     failed <- failed.Add lb.Name
             | NetworkDecl nd ->
                 if networks |> List.exists (fun n -> n.Decl.Name = nd.Name) then
-                    errors <- errors @ [ Diagnostic.error "NN0311" nd.NameSpan (sprintf "a network named `%s` is already declared" nd.Name) ]
+                    errors <-
+                        errors
+                        @ [ Diagnostic.error "NN0311" nd.NameSpan
+                                (sprintf "a network named `%s` is already declared" nd.Name) ]
                 let net = { Decl = nd; Env = env }
                 match catchDiag (fun () -> forward net (GraphBuilder()) true) with
                 | Ok fwd ->
@@ -259,8 +295,12 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                 | None ->
                     let names = decls |> List.choose (function NetworkDecl n -> Some n.Name | _ -> None)
                     if not (List.contains td.Network names) then
-                        let hint = match suggest td.Network names with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
-                        errors <- errors @ [ Diagnostic.error "NN0413" td.NetworkSpan (sprintf "there is no network named `%s`%s" td.Network hint) ]
+                        let hint =
+                            match suggest td.Network names with Some s -> sprintf "; did you mean `%s`?" s | None -> ""
+                        errors <-
+                            errors
+                            @ [ Diagnostic.error "NN0413" td.NetworkSpan
+                                    (sprintf "there is no network named `%s`%s" td.Network hint) ]
                 | Some net ->
                     // the settings are checked now, before any data is read (`nn check` reports them)
                     let tctx = scratchContext ()
@@ -269,7 +309,9 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     let check () =
                         Checks.singleInput net.Decl td.NetworkSpan
                         let follow = Settings.follow lets env
-                        let cfg = TrainConfig.check tctx (Path.GetDirectoryName path) td follow (Eval.eval tctx (Builtins.Table.trainEnv env))
+                        let cfg =
+                            TrainConfig.check tctx (Path.GetDirectoryName path) td follow
+                                (Eval.eval tctx (Builtins.Table.trainEnv env))
                         checkTrain net cfg
                     match catchDiag check with
                     | Ok ws ->
@@ -278,7 +320,9 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
                     | Error ds -> report ds
             | _ -> ()
         if not errors.IsEmpty then Error errors
-        else Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env; Lets = lets; Warnings = warnings }
+        else
+            Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env; Lets = lets
+                 Warnings = warnings }
 
 /// Compile a file from disk.
 let compileFile (path: string) = compileWith diskReader path

@@ -13,7 +13,10 @@ type Source = { Exprs: Expr list; Follow: string -> Expr option }
 /// The `let` a name refers to in `env`: the top-level binding (without parameters) declared at the name's span.
 let follow (lets: LetBinding list) (env: Env) (name: string) : Expr option =
     match env.TryFind name with
-    | Some(_, declared) -> lets |> List.tryFind (fun lb -> lb.Params.IsEmpty && Span.same lb.NameSpan declared) |> Option.map (fun lb -> lb.Body)
+    | Some(_, declared) ->
+        lets
+        |> List.tryFind (fun lb -> lb.Params.IsEmpty && Span.same lb.NameSpan declared)
+        |> Option.map (fun lb -> lb.Body)
     | None -> None
 
 let rec private children (e: Expr) : Expr list =
@@ -43,7 +46,8 @@ let rec private unparen (e: Expr) =
 let at (source: Source) (span: Span) : Expr option =
     let rec through depth (e: Expr) =
         match unparen e with
-        | Ident(name, _) when depth < 8 -> source.Follow name |> Option.map (through (depth + 1)) |> Option.defaultValue e
+        | Ident(name, _) when depth < 8 ->
+            source.Follow name |> Option.map (through (depth + 1)) |> Option.defaultValue e
         | _ -> e
     source.Exprs |> List.tryPick (find span) |> Option.map (through 0)
 
@@ -63,7 +67,9 @@ let negativeHint (e: Expr) (d: Diagnostic) : Diagnostic =
     match minus e with
     | Some(l, r, span) ->
         let arg = match r with Number _ | Ident _ | Paren _ -> r | r -> Paren(r, r.Span)
-        let fix = sprintf "to pass a negative number, write `%s` with no blank after the `-`" (Printer.formatExpr (App(l, Prefix("-", arg, r.Span), span)))
+        let fix =
+            sprintf "to pass a negative number, write `%s` with no blank after the `-`"
+                (Printer.formatExpr (App(l, Prefix("-", arg, r.Span), span)))
         { d with Notes = d.Notes @ [ { Span = Some span; Message = fix } ] }
     | None -> d
 
@@ -88,9 +94,13 @@ let read (source: Source) (kind: string) (allowed: string list) (span: Span) (ar
         for f in settings do
             if not (List.contains f.Name allowed) then
                 let hint = match suggest f.Name allowed with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
-                fail "NN0402" f.NameSpan (sprintf "`%s` has no setting `%s` (it has %s)%s" kind f.Name (allowed |> List.map (sprintf "`%s`") |> String.concat ", ") hint)
+                fail "NN0402" f.NameSpan
+                    (sprintf "`%s` has no setting `%s` (it has %s)%s"
+                        kind f.Name (allowed |> List.map (sprintf "`%s`") |> String.concat ", ") hint)
         { Kind = kind; Span = s; Fields = settings }
-    | (v, s) :: _ -> fail "NN0402" s (sprintf "`%s` expects settings such as { %s = ... }, but got %s" kind allowed.Head (Value.describe v))
+    | (v, s) :: _ ->
+        fail "NN0402" s
+            (sprintf "`%s` expects settings such as { %s = ... }, but got %s" kind allowed.Head (Value.describe v))
 
 /// The setting `name`, if given.
 let tryFind (s: Settings) (name: string) = s.Fields |> List.tryFind (fun f -> f.Name = name)
@@ -118,5 +128,7 @@ let whole (code: string) (s: Settings) (name: string) (dflt: int) (least: int) :
 let symbol (code: string) (s: Settings) (name: string) (known: string list) (dflt: string) : string =
     match tryFind s name with
     | Some { Value = VSymbol m } when List.contains m known -> m
-    | Some f -> fail code f.Span (sprintf "`%s` is one of %s, but this is %s" name (String.concat ", " known) (Value.describe f.Value))
+    | Some f ->
+        fail code f.Span
+            (sprintf "`%s` is one of %s, but this is %s" name (String.concat ", " known) (Value.describe f.Value))
     | None -> dflt

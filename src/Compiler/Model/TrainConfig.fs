@@ -155,7 +155,8 @@ let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimi
             | Some { Value = VBool b; Span = s } ->
                 if b && momentum <= 0.0 then fail "NN0403" s "`nesterov = true` needs a positive `momentum`"
                 b
-            | Some { Value = v; Span = s } -> fail "NN0403" s (sprintf "`nesterov` is true or false, not %s" (Value.describe v))
+            | Some { Value = v; Span = s } ->
+                fail "NN0403" s (sprintf "`nesterov` is true or false, not %s" (Value.describe v))
             | None -> false
         { Kind = kind
           Lr = Settings.number "NN0403" f "lr" kind.DefaultLr (fun x -> x > 0.0) "must be positive"
@@ -169,13 +170,15 @@ let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimi
           WeightDecay = nonNegative "weightDecay" kind.DefaultWeightDecay
           Rho = fraction "rho" (if kind = OptimizerKind.RmsProp then 0.99 else 0.9) }
     | v ->
-        fail "NN0403" span (sprintf "`optimizer` is one of %s, but this is %s" (String.concat ", " optimizers) (Value.describe v))
+        fail "NN0403" span
+            (sprintf "`optimizer` is one of %s, but this is %s" (String.concat ", " optimizers) (Value.describe v))
 
 /// The `monitor` setting of `f` (default validationLoss); a monitor of a metric not in `metrics` fails with `needs`.
 let private monitorIn code (f: Settings.Settings) (metrics: Metric list) (needs: string -> string -> string) =
     let monitor = Monitor.Find(Settings.symbol code f "monitor" monitors Monitor.ValidationLoss.Name)
     match Option.ofObj monitor.Metric with
-    | Some m when not (List.contains m metrics) -> fail code (Settings.tryFind f "monitor").Value.Span (needs monitor.Name m.Name)
+    | Some m when not (List.contains m metrics) ->
+        fail code (Settings.tryFind f "monitor").Value.Span (needs monitor.Name m.Name)
     | _ -> monitor
 
 let private schedule (source: Settings.Source) (metrics: Metric list) (v: Value) (span: Span) : Schedule =
@@ -193,9 +196,13 @@ let private schedule (source: Settings.Source) (metrics: Metric list) (v: Value)
     let number name dflt ok rule = Settings.number "NN0404" f name dflt ok rule
     { Kind = kind
       Every = Settings.whole "NN0404" f "every" 10 1
-      Factor = number "factor" (if kind = ScheduleKind.ReduceOnPlateau then 0.1 else 0.5) (fun x -> x > 0.0 && x <= 1.0) "must be in (0, 1]"
+      Factor =
+        number "factor" (if kind = ScheduleKind.ReduceOnPlateau then 0.1 else 0.5) (fun x -> x > 0.0 && x <= 1.0)
+            "must be in (0, 1]"
       Rate = number "rate" 0.95 (fun x -> x > 0.0) "must be positive"
-      Warmup = (if kind = ScheduleKind.Warmup then Settings.whole "NN0404" f "epochs" 1 0 else Settings.whole "NN0404" f "warmup" 0 0)
+      Warmup =
+        if kind = ScheduleKind.Warmup then Settings.whole "NN0404" f "epochs" 1 0
+        else Settings.whole "NN0404" f "warmup" 0 0
       Min = number "min" 0.0 (fun x -> x >= 0.0) "must not be negative"
       Patience = Settings.whole "NN0404" f "patience" 3 0
       // the values early stopping can watch; validation values fall back to training values without validation rows
@@ -212,17 +219,23 @@ let private floats (source: Settings.Source) (v: Value) (span: Span) =
     let number j (x: Value) =
         match x with
         | VNum(x, _) -> x
-        | x -> fail "NN0405" (Settings.item source span j) (sprintf "a row holds numbers, but this is %s" (Value.describe x))
+        | x ->
+            fail "NN0405" (Settings.item source span j)
+                (sprintf "a row holds numbers, but this is %s" (Value.describe x))
     match v with
     | VList items -> items |> List.mapi number |> Array.ofList
     | VNum(x, _) -> [| x |]
-    | v -> fail "NN0405" span (sprintf "a row should be a list of numbers such as [0; 1], but this is %s" (Value.describe v))
+    | v ->
+        fail "NN0405" span
+            (sprintf "a row should be a list of numbers such as [0; 1], but this is %s" (Value.describe v))
 
 let private column (v: Value) (span: Span) =
     match v with
     | VNum(x, _) when x = floor x && x >= 0.0 && x < 1e9 -> ByIndex(int x)
     | VStr s -> ByName s
-    | v -> fail "NN0405" span (sprintf "a column is a name in quotes or a 0-based index, but this is %s" (Value.describe v))
+    | v ->
+        fail "NN0405" span
+            (sprintf "a column is a name in quotes or a 0-based index, but this is %s" (Value.describe v))
 
 let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : DataSource =
     let path (p: string) = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, p))
@@ -237,46 +250,68 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
                 | VTuple [ x; y ] ->
                     let ySpan = Settings.item source at 1
                     (floats source x (Settings.item source at 0), floats source y ySpan), ySpan
-                | v -> fail "NN0405" at (sprintf "each row is a pair `features, target` such as [0; 1], [1], but this is %s" (Value.describe v)))
+                | v ->
+                    fail "NN0405" at
+                        (sprintf "each row is a pair `features, target` such as [0; 1], [1], but this is %s"
+                            (Value.describe v)))
         let pairs, spans = List.unzip pairs
         let xs, ys = List.unzip pairs
         let widthX, widthY = xs.Head.Length, ys.Head.Length
         pairs |> List.iteri (fun i (x, y) ->
             if x.Length <> widthX || y.Length <> widthY then
-                fail "NN0405" (rowSpan i) (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d" (i + 1) x.Length y.Length widthX widthY))
+                fail "NN0405" (rowSpan i)
+                    (sprintf "row %d has %d features and %d target values, but row 1 has %d and %d"
+                        (i + 1) x.Length y.Length widthX widthY))
         Rows(Array.ofList xs, Array.ofList ys, Array.ofList spans)
-    | VConfig("rows", [ v, s ]) -> fail "NN0405" s (sprintf "`rows` expects a list of rows, but got %s" (Value.describe v))
+    | VConfig("rows", [ v, s ]) ->
+        fail "NN0405" s (sprintf "`rows` expects a list of rows, but got %s" (Value.describe v))
     // `idx "images"` and `npy "x"` without targets (unsupervised training) arrive here normalized to VConfig
     | VConfig("idx", [ img, s ]) -> Idx(path (str img s "the images file"), None)
-    | VConfig("idx", [ img, s; lbl, t ]) -> Idx(path (str img s "the images file"), Some(path (str lbl t "the labels file")))
+    | VConfig("idx", [ img, s; lbl, t ]) ->
+        Idx(path (str img s "the images file"), Some(path (str lbl t "the labels file")))
     | VConfig("npy", [ x, s ]) -> Npy(path (str x s "the features file"), None)
     | VConfig("npy", [ x, s; y, t ]) -> Npy(path (str x s "the features file"), Some(path (str y t "the targets file")))
     | VConfig("csv", (file, s) :: rest) ->
         let f = Settings.read source "csv" [ "features"; "label" ] span rest
         let features =
             match Settings.tryFind f "features" with
-            | Some { Value = VList cols; Span = at } -> cols |> List.mapi (fun i c -> column c (Settings.item source at i))
+            | Some { Value = VList cols; Span = at } ->
+                cols |> List.mapi (fun i c -> column c (Settings.item source at i))
             | Some { Value = v; Span = at } -> [ column v at ]
             | None -> []
         let label = Settings.tryFind f "label" |> Option.map (fun l -> column l.Value l.Span)
         Csv(path (str file s "the CSV file"), features, label)
     | VConfig("generate", [ count, cs; fn, fs; opts, os ]) ->
-        let n = int (Settings.checkNumber "NN0405" "generate" (fun x -> x = floor x && x >= 1.0 && x <= 1e7) "needs a whole count from 1 to 10000000" count cs)
+        let n =
+            int (
+                Settings.checkNumber "NN0405" "generate" (fun x -> x = floor x && x >= 1.0 && x <= 1e7)
+                    "needs a whole count from 1 to 10000000" count cs
+            )
         let o = Settings.read source "generate" [ "low"; "high"; "noise" ] os [ opts, os ]
         let number name dflt ok rule = Settings.number "NN0405" o name dflt ok rule
         let low, high = number "low" -1.0 (fun _ -> true) "", number "high" 1.0 (fun _ -> true) ""
         if not (high > low) then
-            let at = match Settings.tryFind o "high", Settings.tryFind o "low" with Some h, _ -> h.Span | None, Some l -> l.Span | None, None -> os
+            let at =
+                match Settings.tryFind o "high", Settings.tryFind o "low" with
+                | Some h, _ -> h.Span
+                | None, Some l -> l.Span
+                | None, None -> os
             fail "NN0405" at (sprintf "`generate` needs low < high, got %s and %s" (showNumber low) (showNumber high))
         let f x =
             match ctx.Apply ctx fs fn (VNum(x, false), fs) with
             | VNum(y, _) -> y
-            | v -> fail "NN0405" fs (sprintf "the function given to `generate` must return a number, but it returned %s" (Value.describe v))
+            | v ->
+                fail "NN0405" fs
+                    (sprintf "the function given to `generate` must return a number, but it returned %s"
+                        (Value.describe v))
         f low |> ignore // report a bad function now, not in the middle of data generation
         Generate(n, f, low, high, number "noise" 0.0 (fun x -> x >= 0.0) "must not be negative")
     | VConfig(k, _) when List.contains k [ "idx"; "csv"; "npy"; "generate"; "rows" ] ->
-        fail "NN0405" span (sprintf "`%s` is missing arguments: it expects %s" k (Builtins.Config.all |> List.find (fun b -> b.Name = k)).Doc)
-    | v -> fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
+        fail "NN0405" span
+            (sprintf "`%s` is missing arguments: it expects %s" k
+                (Builtins.Config.all |> List.find (fun b -> b.Name = k)).Doc)
+    | v ->
+        fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
 
 /// A settings built-in applied to fewer arguments than it takes (`idx "images.gz"`, bare `adam`) reads as
 /// the setting with the arguments given, so optional trailing arguments take their defaults.
@@ -289,19 +324,27 @@ let rec private normalize (v: Value) =
 /// Read a `train` block's fields (each evaluated with `eval`) into typed settings; the target stays an expression.
 /// Every error points at the part of the field that is wrong. Without `data`: NN0406 when `requireData`,
 /// otherwise empty `rows` that are never loaded (the compiler checks blocks the embedding API feeds arrays to).
-let rec private readWith (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (follow: string -> Expr option) (eval: Expr -> Value) : TrainConfig =
+let rec private readWith (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl)
+                         (follow: string -> Expr option) (eval: Expr -> Value) : TrainConfig =
     // the field being read: an error in a `let` it uses gets a note at the field
     let mutable reading: Field option = None
     let inside (outer: Span) (s: Span) = s.File = outer.File && outer.Start <= s.Start && s.End <= outer.End
-    try readFields requireData ctx baseDir td { Exprs = td.Fields |> List.map (fun f -> f.Value); Follow = follow } eval (fun f -> reading <- Some f)
+    try
+        readFields requireData ctx baseDir td { Exprs = td.Fields |> List.map (fun f -> f.Value); Follow = follow } eval
+            (fun f -> reading <- Some f)
     with DiagnosticException d ->
         match reading with
-        | Some f when not (inside td.Span d.Span) && not (inside f.Span d.Span) && not (d.Notes |> List.exists (fun n -> n.Span |> Option.exists (inside f.Span))) ->
+        | Some f when
+            not (inside td.Span d.Span)
+            && not (inside f.Span d.Span)
+            && not (d.Notes |> List.exists (fun n -> n.Span |> Option.exists (inside f.Span)))
+            ->
             let note = { Span = Some f.Value.Span; Message = sprintf "used by `%s` here" f.Name }
             raise (DiagnosticException { d with Notes = d.Notes @ [ note ] })
         | _ -> reraise ()
 
-and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl) (source: Settings.Source) (eval: Expr -> Value) (reading: Field -> unit) : TrainConfig =
+and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) (td: TrainDecl)
+                       (source: Settings.Source) (eval: Expr -> Value) (reading: Field -> unit) : TrainConfig =
     let seen = System.Collections.Generic.HashSet<string>()
     for f in td.Fields do
         if not (List.contains f.Name fieldNames) then
@@ -325,30 +368,41 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         | Some(VConfig("huber", [ d, ds ]), _) ->
             LossKind.Huber, Settings.checkNumber "NN0408" "huber" (fun x -> x > 0.0) "needs a positive delta" d ds
         | Some(VConfig("huber", []), _) -> LossKind.Huber, 1.0
-        | Some(v, s) -> fail "NN0408" s (sprintf "`loss` is one of %s, but this is %s" (String.concat ", " losses) (Value.describe v))
-        | None -> fail "NN0408" td.Span (sprintf "`train %s` needs a `loss` field (one of %s)" td.Network (String.concat ", " losses))
+        | Some(v, s) ->
+            fail "NN0408" s
+                (sprintf "`loss` is one of %s, but this is %s" (String.concat ", " losses) (Value.describe v))
+        | None ->
+            fail "NN0408" td.Span
+                (sprintf "`train %s` needs a `loss` field (one of %s)" td.Network (String.concat ", " losses))
     let metrics =
         match value "metrics" with
         | Some(VList ms, s) ->
             ms |> List.mapi (fun i m ->
                 match m with
                 | VSymbol name when metricsOfLanguage |> List.exists (fun m -> m.Name = name) -> Metric.Find name
-                | v -> fail "NN0409" (Settings.item source s i) (sprintf "the known metric is `accuracy`, but this is %s" (Value.describe v)))
-        | Some(v, s) -> fail "NN0409" s (sprintf "`metrics` is a list such as [accuracy], but this is %s" (Value.describe v))
+                | v ->
+                    fail "NN0409" (Settings.item source s i)
+                        (sprintf "the known metric is `accuracy`, but this is %s" (Value.describe v)))
+        | Some(v, s) ->
+            fail "NN0409" s (sprintf "`metrics` is a list such as [accuracy], but this is %s" (Value.describe v))
         | None -> []
     let mutable l1, l2 = 0.0, 0.0
     match value "regularize" with
     | Some(v, s) ->
         let items = match v with VList xs -> xs |> List.mapi (fun i x -> x, Settings.item source s i) | v -> [ v, s ]
         for item, at in items do
-            let coefficient name c cs = Settings.checkNumber "NN0410" name (fun x -> x >= 0.0) "must not be negative" c cs
+            let coefficient name c cs =
+                Settings.checkNumber "NN0410" name (fun x -> x >= 0.0) "must not be negative" c cs
             match item with
             | VConfig("l1", [ c, cs ]) -> l1 <- coefficient "l1" c cs
             | VConfig("l2", [ c, cs ]) -> l2 <- coefficient "l2" c cs
-            | v -> fail "NN0410" at (sprintf "`regularize` is `l1 c`, `l2 c` or a list of them, but this is %s" (Value.describe v))
+            | v ->
+                fail "NN0410" at
+                    (sprintf "`regularize` is `l1 c`, `l2 c` or a list of them, but this is %s" (Value.describe v))
     | None -> ()
     let clipNorm, clipValue =
-        let limit name c cs = Settings.checkNumber "NN0411" (sprintf "clip = %s" name) (fun x -> x > 0.0) "needs a positive limit" c cs
+        let limit name c cs =
+            Settings.checkNumber "NN0411" (sprintf "clip = %s" name) (fun x -> x > 0.0) "needs a positive limit" c cs
         match value "clip" with
         | Some(VConfig("norm", [ c, cs ]), _) -> Some(limit "norm" c cs), None
         | Some(VConfig("value", [ c, cs ]), _) -> None, Some(limit "value" c cs)
@@ -360,7 +414,9 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
             let f = Settings.read source "earlyStopping" [ "monitor"; "patience" ] s args
             let monitor = monitorIn "NN0412" f metrics (sprintf "early stopping on `%s` needs `metrics = [%s]`")
             Some { Monitor = monitor; Patience = Settings.whole "NN0412" f "patience" 3 0 }
-        | Some(v, s) -> fail "NN0412" s (sprintf "`stop` is `earlyStopping { monitor; patience }`, but this is %s" (Value.describe v))
+        | Some(v, s) ->
+            fail "NN0412" s
+                (sprintf "`stop` is `earlyStopping { monitor; patience }`, but this is %s" (Value.describe v))
         | None -> None
     let settings =
         { Network = td.Network
@@ -369,7 +425,11 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           DataSpan = td.Span
           Target = field "target" |> Option.map (fun f -> f.Value)
           Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
-          Shuffle = (match value "shuffle" with Some(VBool b, _) -> b | Some(v, s) -> fail "NN0407" s (sprintf "`shuffle` is true or false, not %s" (Value.describe v)) | None -> true)
+          Shuffle =
+            (match value "shuffle" with
+             | Some(VBool b, _) -> b
+             | Some(v, s) -> fail "NN0407" s (sprintf "`shuffle` is true or false, not %s" (Value.describe v))
+             | None -> true)
           ShuffleRows = (match value "shuffle" with Some(VBool true, _) -> true | _ -> false)
           Loss = loss
           HuberDelta = delta
@@ -380,25 +440,33 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           L2 = l2
           ClipNorm = clipNorm
           ClipValue = clipValue
-          Batch = int (number "batch" 32.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a positive whole number")
+          Batch =
+            int (number "batch" 32.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a positive whole number")
           Epochs =
-            int (number "epochs" 10.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9) "must be a whole number of at least 1")
+            int (
+                number "epochs" 10.0 (fun x -> x >= 1.0 && x = floor x && x < 1e9)
+                    "must be a whole number of at least 1"
+            )
           Stop = stop
           Checkpoint =
             (match value "checkpoint" with
              | Some(VStr p, _) -> Some(System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, p)))
-             | Some(v, s) -> fail "NN0407" s (sprintf "`checkpoint` is a folder name in quotes, not %s" (Value.describe v))
+             | Some(v, s) ->
+                 fail "NN0407" s (sprintf "`checkpoint` is a folder name in quotes, not %s" (Value.describe v))
              | None -> None)
-          Seed = int (number "seed" 0.0 (fun x -> x >= 0.0 && x = floor x && x < 2147483648.0) "must be a whole number ≥ 0")
+          Seed =
+            int (number "seed" 0.0 (fun x -> x >= 0.0 && x = floor x && x < 2147483648.0) "must be a whole number ≥ 0")
           Divergence =
             number "divergence" Nn.Runtime.Training.TrainOptions.DefaultDivergence
-                (fun x -> x = 0.0 || (x >= 1.0 && not (System.Double.IsInfinity x))) "must be 0 (off) or a factor of at least 1"
+                (fun x -> x = 0.0 || (x >= 1.0 && not (System.Double.IsInfinity x)))
+                "must be 0 (off) or a factor of at least 1"
           FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
     // the data last: every other setting is checked even when the block has no `data`
     match field "data" with
     | Some f ->
         { settings with Data = data source ctx baseDir (normalize (evalField f)) f.Value.Span; DataSpan = f.Value.Span }
-    | None when requireData -> fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
+    | None when requireData ->
+        fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
     | None -> settings
 
 /// Read a `train` block into typed settings for training: a block without `data` is NN0406. `follow` finds the

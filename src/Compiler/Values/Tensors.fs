@@ -11,14 +11,19 @@ let dimOf (span: Span) (v: Value) : Dim =
     | VNum(x, _) when x >= 0.0 && x = floor x && x < 1e9 -> Dim.Of(int x)
     | VDim d -> d
     | VNum(x, _) ->
-        fail "NN0302" span (sprintf "a size must be a whole number from 0 to 999999999 (or a dimension variable), got %s" (showNumber x))
-    | other -> fail "NN0302" span (sprintf "expected a size (a whole number or a dimension variable), but this is %s" (Value.describe other))
+        fail "NN0302" span
+            (sprintf "a size must be a whole number from 0 to 999999999 (or a dimension variable), got %s"
+                (showNumber x))
+    | other ->
+        fail "NN0302" span
+            (sprintf "expected a size (a whole number or a dimension variable), but this is %s" (Value.describe other))
 
 /// An integer from a static value.
 let intOf (span: Span) (v: Value) : int =
     match v with
     | VNum(x, _) when x = floor x && abs x < 1e9 -> int x
-    | VNum(x, _) when x = floor x -> fail "NN0302" span (sprintf "expected a whole number between -999999999 and 999999999, got %s" (showNumber x))
+    | VNum(x, _) when x = floor x ->
+        fail "NN0302" span (sprintf "expected a whole number between -999999999 and 999999999, got %s" (showNumber x))
     | VNum(x, _) -> fail "NN0302" span (sprintf "expected a whole number, got %s" (showNumber x))
     | other -> fail "NN0302" span (sprintf "expected a whole number, but this is %s" (Value.describe other))
 

@@ -19,14 +19,16 @@ internal static class Backward
     {
         var nodes = b.Nodes;
         foreach (var n in wrt.Append(output).Concat(seed is null ? [] : [seed]))
-            if (n.Id >= nodes.Count || !ReferenceEquals(nodes[n.Id], n)) throw Throw.Bug($"{n} belongs to another graph");
+            if (n.Id >= nodes.Count || !ReferenceEquals(nodes[n.Id], n))
+                throw Throw.Bug($"{n} belongs to another graph");
         if (seed is null)
         {
             if (output.Shape.Dims.ToArray().Any(d => !d.IsOne))
                 throw Throw.Bug($"the gradient of a non-scalar value of shape {output.Shape} needs a seed");
             seed = b.Const(1, output.Span, output.Shape);
         }
-        else if (!seed.Shape.Equals(output.Shape)) throw Throw.Bug($"seed shape {seed.Shape} differs from output shape {output.Shape}");
+        else if (!seed.Shape.Equals(output.Shape))
+            throw Throw.Bug($"seed shape {seed.Shape} differs from output shape {output.Shape}");
 
         // only nodes that depend on some wrt node need an adjoint
         int last = output.Id;

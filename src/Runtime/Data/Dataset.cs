@@ -24,7 +24,8 @@ internal sealed class Dataset
     {
         ArgumentNullException.ThrowIfNull(features);
         if (targets is not null && targets.Rows != features.Rows)
-            throw new ArgumentException($"features have {features.Rows} rows but targets have {targets.Rows}", nameof(targets));
+            throw new ArgumentException($"features have {features.Rows} rows but targets have {targets.Rows}",
+                nameof(targets));
         Features = features; Targets = targets; ClassNames = classNames;
     }
 
@@ -39,17 +40,20 @@ internal sealed class Dataset
     /// <c>validation_split</c> does (the data is expected to be shuffled already). The validation part has
     /// round(N × fraction) rows.
     /// </summary>
-    /// <exception cref="DataException">NN0541 when the fraction is outside [0, 1) or leaves no training rows</exception>
+    /// <exception cref="DataException">NN0541 when the fraction is outside [0, 1) or leaves no training
+    /// rows</exception>
     public (Dataset Train, Dataset Validation) Split(double validationFraction)
     {
         if (!(validationFraction >= 0.0 && validationFraction < 1.0))
             throw new DataException(DataErrorCodes.BadRequest, "",
-                $"validation must be a fraction in [0, 1), not {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                $"validation must be a fraction in [0, 1), not "
+                + $"{validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         int validation = (int)Math.Round(Count * validationFraction, MidpointRounding.AwayFromZero);
         int train = Count - validation;
         if (train == 0 && Count > 0)
             throw new DataException(DataErrorCodes.BadRequest, "",
-                $"validation = {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} of {Count} rows leaves no rows to train on");
+                $"validation = {validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)} "
+                + $"of {Count} rows leaves no rows to train on");
         return (Rows(0, train), Rows(train, validation));
     }
 

@@ -39,7 +39,9 @@ internal sealed class RawTensor
     {
         long need = HostTensor.ElementCount(shape) * SizeOf(type);
         if (need != bytes.Length)
-            throw new ArgumentException($"{type} {HostTensor.FormatShape(shape)} needs {need} bytes but {bytes.Length} were given", nameof(bytes));
+            throw new ArgumentException(
+                $"{type} {HostTensor.FormatShape(shape)} needs {need} bytes but {bytes.Length} were given",
+                nameof(bytes));
         Type = type; Shape = shape; Bytes = bytes;
     }
 
@@ -57,7 +59,9 @@ internal sealed class RawTensor
 
     // The runtime is little-endian on every platform .NET supports here; the copies below are reinterpretations.
     private static byte[] AsBytes<T>(ReadOnlySpan<T> values) where T : unmanaged =>
-        BitConverter.IsLittleEndian ? MemoryMarshal.AsBytes(values).ToArray() : throw new PlatformNotSupportedException("big-endian host");
+        BitConverter.IsLittleEndian
+            ? MemoryMarshal.AsBytes(values).ToArray()
+            : throw new PlatformNotSupportedException("big-endian host");
 
     private T[] As<T>(ElementType expected) where T : unmanaged
     {
@@ -66,9 +70,11 @@ internal sealed class RawTensor
     }
 
     /// <summary>A float32 tensor.</summary>
-    public static RawTensor FromFloats(int[] shape, ReadOnlySpan<float> values) => new(ElementType.F32, shape, AsBytes(values));
+    public static RawTensor FromFloats(int[] shape, ReadOnlySpan<float> values) =>
+        new(ElementType.F32, shape, AsBytes(values));
     /// <summary>A float64 tensor.</summary>
-    public static RawTensor FromDoubles(int[] shape, ReadOnlySpan<double> values) => new(ElementType.F64, shape, AsBytes(values));
+    public static RawTensor FromDoubles(int[] shape, ReadOnlySpan<double> values) =>
+        new(ElementType.F64, shape, AsBytes(values));
     /// <summary>The float32 tensor holding <paramref name="t"/>'s data (copied).</summary>
     public static RawTensor FromHost(HostTensor t) => FromFloats((int[])t.Shape.Clone(), t.Data);
 
@@ -79,7 +85,8 @@ internal sealed class RawTensor
     /// <summary>The elements of an <see cref="ElementType.I64"/> tensor.</summary>
     public long[] ToInt64s() => As<long>(ElementType.I64);
 
-    /// <summary>The tensor converted to float32 (doubles and 64-bit integers are rounded to the nearest float).</summary>
+    /// <summary>The tensor converted to float32 (doubles and 64-bit integers are rounded to the nearest
+    /// float).</summary>
     public HostTensor ToHost()
     {
         int n = checked((int)ElementCount);
@@ -88,9 +95,15 @@ internal sealed class RawTensor
         switch (Type)
         {
             case ElementType.F32: MemoryMarshal.Cast<byte, float>(b).CopyTo(data); break;
-            case ElementType.F64: for (int i = 0; i < n; i++) data[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(b[(i * 8)..]); break;
-            case ElementType.I32: for (int i = 0; i < n; i++) data[i] = BinaryPrimitives.ReadInt32LittleEndian(b[(i * 4)..]); break;
-            case ElementType.I64: for (int i = 0; i < n; i++) data[i] = BinaryPrimitives.ReadInt64LittleEndian(b[(i * 8)..]); break;
+            case ElementType.F64:
+                for (int i = 0; i < n; i++) data[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(b[(i * 8)..]);
+                break;
+            case ElementType.I32:
+                for (int i = 0; i < n; i++) data[i] = BinaryPrimitives.ReadInt32LittleEndian(b[(i * 4)..]);
+                break;
+            case ElementType.I64:
+                for (int i = 0; i < n; i++) data[i] = BinaryPrimitives.ReadInt64LittleEndian(b[(i * 8)..]);
+                break;
             case ElementType.U8: for (int i = 0; i < n; i++) data[i] = b[i]; break;
         }
         return new HostTensor((int[])Shape.Clone(), data);

@@ -20,7 +20,8 @@ internal sealed class Binding
 
     public required BoundProgram Program { get; init; }
 
-    public static Binding Create(FusedExecutor owner, Plan plan, HostTensor features, HostTensor? target, StepContext step)
+    public static Binding Create(FusedExecutor owner, Plan plan, HostTensor features, HostTensor? target,
+        StepContext step)
     {
         var g = plan.Graph;
         var dims = new Dictionary<string, int>();
@@ -28,16 +29,24 @@ internal sealed class Binding
         foreach (var i in g.Inputs)
         {
             if (i.Name == TrainStep.TargetInput) { tgt = i; if (target is not null) Match(i, target.Shape, dims); }
-            else if (i.Name is not (TrainStep.LrInput or TrainStep.StepInput)) { data = i; Match(i, features.Shape, dims); }
+            else if (i.Name is not (TrainStep.LrInput or TrainStep.StepInput))
+            {
+                data = i; Match(i, features.Shape, dims);
+            }
         }
         var program = Binder.Bind(plan, dims, owner.Options.Threads, owner.Options.CheckFinite, step);
-        var b = new Binding { Program = program, _featureShape = (int[])features.Shape.Clone(), _targetShape = target is null ? [] : (int[])target.Shape.Clone() };
+        var b = new Binding
+        {
+            Program = program, _featureShape = (int[])features.Shape.Clone(),
+            _targetShape = target is null ? [] : (int[])target.Shape.Clone()
+        };
         int SlotOf(Node n) => program.SlotOf[n.Id];
         if (data is not null && SlotOf(data) >= 0) b._dataSlot = SlotOf(data);
         if (tgt is not null && SlotOf(tgt) >= 0) b._targetSlot = SlotOf(tgt);
         foreach (var i in g.Inputs)
             if (i.Name is TrainStep.LrInput or TrainStep.StepInput && SlotOf(i) >= 0) b._scalars[i.Name] = SlotOf(i);
-        b._sources = g.Nodes.Where(n => n.Op is OpKind.Param or OpKind.State && SlotOf(n) >= 0).Select(n => (SlotOf(n), n.Name!)).ToArray();
+        b._sources = g.Nodes.Where(n => n.Op is OpKind.Param or OpKind.State && SlotOf(n) >= 0)
+            .Select(n => (SlotOf(n), n.Name!)).ToArray();
         var swapped = new HashSet<int>();
         var updates = new List<(int, string, bool)>();
         foreach (var (name, node) in g.Outputs)
@@ -56,26 +65,38 @@ internal sealed class Binding
     private static void Match(Node input, int[] fed, Dictionary<string, int> dims)
     {
         var s = input.Shape;
-        string Bad(string why) => $"the input `{input.Name}` should have shape {s} but was given {HostTensor.FormatShape(fed)}{why}";
+        string Bad(string why) =>
+            $"the input `{input.Name}` should have shape {s} but was given {HostTensor.FormatShape(fed)}{why}";
         if (s.Rank != fed.Length) throw Throw.Exec(RuntimeCodes.FeedShape, Bad(""), input);
         for (int i = 0; i < fed.Length; i++)
         {
             var d = s[i];
-            if (d.IsFixed) { if (d.Size != fed[i]) throw Throw.Exec(RuntimeCodes.FeedShape, Bad($" (axis {i})"), input); }
-            else if (dims.TryGetValue(d.Symbol!, out var v)) { if (v != fed[i]) throw Throw.Exec(RuntimeCodes.FeedShape, Bad($" (`{d.Symbol}` is {v})"), input); }
+            if (d.IsFixed)
+            {
+                if (d.Size != fed[i]) throw Throw.Exec(RuntimeCodes.FeedShape, Bad($" (axis {i})"), input);
+            }
+            else if (dims.TryGetValue(d.Symbol!, out var v))
+            {
+                if (v != fed[i]) throw Throw.Exec(RuntimeCodes.FeedShape, Bad($" (`{d.Symbol}` is {v})"), input);
+            }
             else dims[d.Symbol!] = fed[i];
         }
     }
 
     public bool Matches(HostTensor features, HostTensor? target) =>
-        features.Shape.AsSpan().SequenceEqual(_featureShape) && (target is null ? _targetShape.Length == 0 || _targetSlot < 0 : target.Shape.AsSpan().SequenceEqual(_targetShape));
+        features.Shape.AsSpan().SequenceEqual(_featureShape)
+            && (target is null
+                ? _targetShape.Length == 0 || _targetSlot < 0
+                : target.Shape.AsSpan().SequenceEqual(_targetShape));
 
     /// <summary>Points the source slots at the current values and the fed arrays (no copy).</summary>
     public void Point(Dictionary<string, float[]> values, HostTensor features, HostTensor? target)
     {
         var slots = Program.Slots;
         if (_dataSlot >= 0) slots[_dataSlot] = features.Data;
-        if (_targetSlot >= 0) slots[_targetSlot] = (target ?? throw new ArgumentException("this network is trained with a fed target, but the data has none")).Data;
+        if (_targetSlot >= 0)
+            slots[_targetSlot] = (target ?? throw new ArgumentException(
+                "this network is trained with a fed target, but the data has none")).Data;
         foreach (var (slot, name) in _sources) slots[slot] = values[name];
     }
 
@@ -86,7 +107,8 @@ internal sealed class Binding
 
     public double Read(Node n) => Program.Slots[Program.Slot(n)][0];
 
-    /// <summary>Makes every <c>new:</c> output the current value: swaps arrays (no copy) or copies where an output is shared.</summary>
+    /// <summary>Makes every <c>new:</c> output the current value: swaps arrays (no copy) or copies where an output is
+    /// shared.</summary>
     public void Commit(Dictionary<string, float[]> values)
     {
         var slots = Program.Slots;

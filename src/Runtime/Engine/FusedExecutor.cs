@@ -30,7 +30,8 @@ internal sealed class FusedExecutor : IStepExecutor
     /// <summary>Plans the three graphs and takes the initial Param and State values. <paramref name="replay"/> names
     /// the node of a step that went non-finite (<c>Executors.StepExecutor.Create</c> passes the reference
     /// interpreter's); without it the first non-finite output is named.</summary>
-    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is missing</exception>
+    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is
+    /// missing</exception>
     public FusedExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial,
         ExecutorOptions? options = null, NonFiniteReplay? replay = null)
     {
@@ -39,7 +40,9 @@ internal sealed class FusedExecutor : IStepExecutor
         _options = options ?? new ExecutorOptions();
         if (_options.Threads < 1) throw new ArgumentException($"`Threads` must be at least 1, got {_options.Threads}");
         if (graphs.DataInputs.Count != 1)
-            throw new ArgumentException($"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: {string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
+            throw new ArgumentException(
+                $"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: "
+                + $"{string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
         _input = graphs.DataInputs[0].Name!;
         foreach (var n in graphs.Params.Concat(graphs.States))
         {
@@ -49,7 +52,9 @@ internal sealed class FusedExecutor : IStepExecutor
         _train = new Mode(this, graphs.Train, true);
         _eval = new Mode(this, graphs.Eval, false);
         _predict = new Mode(this, graphs.Predict, false);
-        _panels = PanelsOff || !WeightLayout.Pays ? new HashSet<string>() : WeightLayout.Choose([_train.Plan, _eval.Plan, _predict.Plan]);
+        _panels = PanelsOff || !WeightLayout.Pays
+            ? new HashSet<string>()
+            : WeightLayout.Choose([_train.Plan, _eval.Plan, _predict.Plan]);
         foreach (var m in new[] { _train, _eval, _predict }) m.UsePanels(_panels);
         Load(initial);
     }
@@ -58,13 +63,16 @@ internal sealed class FusedExecutor : IStepExecutor
     /// (<see cref="Load"/>) and out (<see cref="Snapshot"/>).</summary>
     private readonly IReadOnlySet<string> _panels;
 
-    /// <summary>True keeps every value row-major in executors created on this thread (A/B benchmarks and tests).</summary>
+    /// <summary>True keeps every value row-major in executors created on this thread (A/B benchmarks and
+    /// tests).</summary>
     [ThreadStatic] internal static bool PanelsOff;
 
     /// <summary>The training step's plan (for <c>nn graph --plan</c> and tests).</summary>
     public Plan TrainPlan => _train.Plan;
-    /// <summary>How many SGD updates the training step bound for these feeds runs inside their weight gradient's product.</summary>
-    internal int UpdatesInProducts(HostTensor features, HostTensor? target) => _train.Prepare(features, target).Program.UpdatesInProducts;
+    /// <summary>How many SGD updates the training step bound for these feeds runs inside their weight gradient's
+    /// product.</summary>
+    internal int UpdatesInProducts(HostTensor features, HostTensor? target) =>
+        _train.Prepare(features, target).Program.UpdatesInProducts;
 
     /// <summary>The evaluation graph's plan.</summary>
     public Plan EvalPlan => _eval.Plan;
@@ -76,9 +84,11 @@ internal sealed class FusedExecutor : IStepExecutor
     {
         foreach (var (name, v) in values)
         {
-            if (!_shapes.TryGetValue(name, out var shape)) throw new ArgumentException($"the network has no parameter or state `{name}`");
+            if (!_shapes.TryGetValue(name, out var shape))
+                throw new ArgumentException($"the network has no parameter or state `{name}`");
             if (!shape.SequenceEqual(v.Shape))
-                throw new ArgumentException($"`{name}` has shape {HostTensor.FormatShape(shape)} but the value has {HostTensor.FormatShape(v.Shape)}");
+                throw new ArgumentException($"`{name}` has shape {HostTensor.FormatShape(shape)} "
+                    + $"but the value has {HostTensor.FormatShape(v.Shape)}");
             if (_panels.Contains(name))
             {
                 var stored = new float[v.Data.Length];
@@ -127,8 +137,10 @@ internal sealed class FusedExecutor : IStepExecutor
 
     /// <summary>Runs <paramref name="steps"/> training steps (as <see cref="Step"/> does, updates included, numbered
     /// from <paramref name="firstStep"/>) and times every plan kernel separately: for each kernel of
-    /// <see cref="TrainPlan"/>, in order, its total seconds over the steps. For benchmarks (<c>bench training --profile</c>).</summary>
-    public double[] ProfileSteps(HostTensor features, HostTensor? target, double lr, long firstStep, ulong seed, int steps)
+    /// <see cref="TrainPlan"/>, in order, its total seconds over the steps. For benchmarks
+    /// (<c>bench training --profile</c>).</summary>
+    public double[] ProfileSteps(HostTensor features, HostTensor? target, double lr, long firstStep, ulong seed,
+        int steps)
     {
         var p = _train.Prepare(features, target);
         var kernels = p.Program.Steps;
@@ -147,16 +159,17 @@ internal sealed class FusedExecutor : IStepExecutor
                 total[k] += (t1 - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
                 t0 = t1;
             }
-            if (_options.CheckFinite && p.Program.SawNonFinite()) throw NameNonFinite(features, target, lr, firstStep + s, seed, p);
+            if (_options.CheckFinite && p.Program.SawNonFinite())
+                throw NameNonFinite(features, target, lr, firstStep + s, seed, p);
             p.Commit(_values);
         }
         return total;
     }
 
-    /// <summary>Seconds of one run of training-plan kernel <paramref name="kernel"/> on its own bound buffers (as the last
-    /// step left them), repeated back to back so its operands are warm: the best and the mean of <paramref name="repeats"/> runs.
-    /// Run a step first. For benchmarks (<c>bench training --profile</c>), to tell a kernel's cost in a step from its
-    /// cost on warm buffers.</summary>
+    /// <summary>Seconds of one run of training-plan kernel <paramref name="kernel"/> on its own bound buffers (as
+    /// the last step left them), repeated back to back so its operands are warm: the best and the mean of
+    /// <paramref name="repeats"/> runs. Run a step first. For benchmarks (<c>bench training --profile</c>), to tell
+    /// a kernel's cost in a step from its cost on warm buffers.</summary>
     public (double Best, double Mean) TimeKernelWarm(HostTensor features, HostTensor? target, int kernel, int repeats)
     {
         double sum = 0;
@@ -167,7 +180,8 @@ internal sealed class FusedExecutor : IStepExecutor
         {
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             run();
-            double t = (System.Diagnostics.Stopwatch.GetTimestamp() - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
+            double t = (System.Diagnostics.Stopwatch.GetTimestamp() - t0)
+                / (double)System.Diagnostics.Stopwatch.Frequency;
             if (r > 0) { best = Math.Min(best, t); sum += t; }
         }
         return (best, sum / Math.Max(repeats, 1));
@@ -175,8 +189,8 @@ internal sealed class FusedExecutor : IStepExecutor
 
     /// <inheritdoc />
     /// <remarks>Binds the plan for these shapes and runs it once, so that the kernels' first-use work (JIT) is done
-    /// too: the evaluation as such (it changes nothing), the training step uncommitted on a copy of every value, which is
-    /// put back afterwards (the step's outcome is not kept, nor checked for NaN).</remarks>
+    /// too: the evaluation as such (it changes nothing), the training step uncommitted on a copy of every value,
+    /// which is put back afterwards (the step's outcome is not kept, nor checked for NaN).</remarks>
     public void Prepare(HostTensor features, HostTensor? target, bool training)
     {
         if (!training) { Evaluate(features, target); return; }
@@ -209,7 +223,8 @@ internal sealed class FusedExecutor : IStepExecutor
         return new HostTensor((int[])shape.Clone(), data);
     }
 
-    private Exception NameNonFinite(HostTensor features, HostTensor? target, double lr, long step, ulong seed, Binding p)
+    private Exception NameNonFinite(HostTensor features, HostTensor? target, double lr, long step, ulong seed,
+        Binding p)
     {
         if (_replay is not null)
         {
@@ -227,7 +242,8 @@ internal sealed class FusedExecutor : IStepExecutor
             var shape = p.Program.Shapes[node.Id];
             for (int i = 0; i < NodeKernels.Count(shape); i++)
                 if (!float.IsFinite(slot[i]))
-                    return Throw.NonFinite(node, float.IsNaN(slot[i]) ? "NaN" : "infinity", _train.Plan.Panels[node.Id] ? RowMajorIndex(shape, i) : i);
+                    return Throw.NonFinite(node, float.IsNaN(slot[i]) ? "NaN" : "infinity",
+                        _train.Plan.Panels[node.Id] ? RowMajorIndex(shape, i) : i);
         }
         return Throw.Bug("the non-finite check fired but no output is non-finite");
     }
@@ -246,15 +262,19 @@ internal sealed class FusedExecutor : IStepExecutor
             var g = Rewrite.Passes.Optimize(graph);
             Plan = Planner.Build(g);
             _loss = g.Outputs.FirstOrDefault(o => o.Key == "loss").Value;
-            _metrics = x._g.Metrics.Select(m => g.Outputs.FirstOrDefault(o => o.Key == TrainStep.MetricPrefix + m).Value).ToArray();
+            _metrics = x._g.Metrics
+                .Select(m => g.Outputs.FirstOrDefault(o => o.Key == TrainStep.MetricPrefix + m).Value)
+                .ToArray();
         }
 
         public Plan Plan { get; private set; }
 
-        /// <summary>Marks the plan's values that share a layout with the <paramref name="panels"/> weights (before any binding).</summary>
+        /// <summary>Marks the plan's values that share a layout with the <paramref name="panels"/> weights (before
+        /// any binding).</summary>
         public void UsePanels(IReadOnlySet<string> panels) => Plan = Plan.WithPanels(WeightLayout.Mark(Plan, panels));
 
-        /// <summary>The binding for these feeds' shapes (bound on first sight), with every source pointed at its value.</summary>
+        /// <summary>The binding for these feeds' shapes (bound on first sight), with every source pointed at its
+        /// value.</summary>
         public Binding Prepare(HostTensor features, HostTensor? target)
         {
             if (_x._g.FedTarget && target is null && Plan.Graph.Inputs.Any(i => i.Name == TrainStep.TargetInput))

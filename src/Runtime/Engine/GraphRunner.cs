@@ -33,8 +33,9 @@ internal sealed class CompiledGraph
 /// benchmarks and tools. Training goes through <see cref="FusedExecutor"/>, which keeps its bindings.</summary>
 internal static class GraphRunner
 {
-    /// <summary>Plans and binds <paramref name="graph"/> for the shapes of <paramref name="feeds"/> (every Input, Param and
-    /// State by name; dimension variables bind from them) and points the sources at the fed arrays.</summary>
+    /// <summary>Plans and binds <paramref name="graph"/> for the shapes of <paramref name="feeds"/> (every Input,
+    /// Param and State by name; dimension variables bind from them) and points the sources at the fed
+    /// arrays.</summary>
     public static CompiledGraph Compile(Graph graph, IReadOnlyDictionary<string, HostTensor> feeds,
         int threads = 1, ulong seed = 0, long step = 0, bool optimize = false)
     {
@@ -66,11 +67,14 @@ internal static class GraphRunner
         });
     }
 
-    /// <summary>The plan of <paramref name="graph"/> as text (after the rewrite passes by default), for <c>nn graph --plan</c>,
-    /// with the weights this graph alone lets the engine keep in panel layout (<see cref="WeightLayout"/>).</summary>
+    /// <summary>The plan of <paramref name="graph"/> as text (after the rewrite passes by default), for
+    /// <c>nn graph --plan</c>, with the weights this graph alone lets the engine keep in panel layout
+    /// (<see cref="WeightLayout"/>).</summary>
     public static string PlanText(Graph graph, bool optimize = true)
     {
         var plan = Planner.Build(optimize ? Rewrite.Passes.Optimize(graph) : graph);
-        return PlanPrinter.Text(WeightLayout.Pays ? plan.WithPanels(WeightLayout.Mark(plan, WeightLayout.Choose([plan]))) : plan);
+        return PlanPrinter.Text(WeightLayout.Pays
+            ? plan.WithPanels(WeightLayout.Mark(plan, WeightLayout.Choose([plan])))
+            : plan);
     }
 }

@@ -34,7 +34,8 @@ internal sealed record StepMemory(long SlotFloats, long SourceFloats, long Works
         foreach (var k in plan.Kernels.OfType<NodeKernel>())
             if (k.Node.Shape.Symbols.All(dims.ContainsKey))
             {
-                long w = NodeKernels.WorkspaceLength(k.Node, k.Node.Shape.Resolve(dims), k.Operands.Select(o => o.Shape.Resolve(dims)).ToArray());
+                long w = NodeKernels.WorkspaceLength(k.Node, k.Node.Shape.Resolve(dims),
+                    k.Operands.Select(o => o.Shape.Resolve(dims)).ToArray());
                 if (w > workspace) { workspace = w; widest = k.Node; }
             }
         var largest = g.Nodes.Where(x => plan.Storage[x.Id] != Storage.None)

@@ -9,7 +9,8 @@ namespace Nn.Runtime.Execution;
 internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
 {
     /// <summary>The geometry shared by a convolution and its two gradients.</summary>
-    private readonly record struct Geo(int N, int H, int W, int Ci, int Kh, int Kw, int Co, int Oh, int Ow, int Sh, int Sw, int Pt, int Pl)
+    private readonly record struct Geo(int N, int H, int W, int Ci, int Kh, int Kw, int Co, int Oh, int Ow, int Sh,
+        int Sw, int Pt, int Pl)
     {
         public static Geo Of(int[] x, int[] k, int[] y, ConvAttrs conv)
         {
@@ -46,7 +47,8 @@ internal static class ConvOps<T> where T : IBinaryFloatingPointIeee754<T>
         }
     }
 
-    /// <summary>y[b,oy,ox,o] = Σ x[b, oy·sh + ky − pt, ox·sw + kx − pl, c] · k[ky,kx,c,o] (zero outside the image).</summary>
+    /// <summary>y[b,oy,ox,o] = Σ x[b, oy·sh + ky − pt, ox·sw + kx − pl, c] · k[ky,kx,c,o] (zero outside the
+    /// image).</summary>
     public static Tensor<T> Conv2d(Tensor<T> x, Tensor<T> k, ConvAttrs conv, int[] outShape)
     {
         var y = new Tensor<T>(outShape);

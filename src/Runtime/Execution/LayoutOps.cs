@@ -3,7 +3,8 @@ using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Execution;
 
-/// <summary>Matrix products and data movement: matmul, transpose, slice, pad, concat. Plain loops over indices.</summary>
+/// <summary>Matrix products and data movement: matmul, transpose, slice, pad, concat. Plain loops over
+/// indices.</summary>
 internal static class LayoutOps<T> where T : IBinaryFloatingPointIeee754<T>
 {
     /// <summary>a [.., m, k] @ b [k, n] (shared right side) or b [.., k, n] (batched, same leading axes).</summary>

@@ -3,7 +3,8 @@ using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Execution;
 
-/// <summary>The ops that make masks and labels rather than differentiable values: dropout masks, one-hot rows, arg-max.</summary>
+/// <summary>The ops that make masks and labels rather than differentiable values: dropout masks, one-hot rows,
+/// arg-max.</summary>
 internal static class RandomOps<T> where T : IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Index of the first maximum along <paramref name="axis"/>, axis kept with size 1.</summary>
@@ -22,7 +23,8 @@ internal static class RandomOps<T> where T : IBinaryFloatingPointIeee754<T>
     public static Tensor<T> DropoutMask(int[] shape, double p, int stream, RunOptions o) =>
         Tensor<T>.FromDoubles(shape, Dropout.Mask(o.Seed, o.Step, stream, p, Tensor<T>.CountOf(shape)));
 
-    /// <summary>Row i of the result is 1 at column round(labels[i]) (a label outside [0, width) gives a zero row).</summary>
+    /// <summary>Row i of the result is 1 at column round(labels[i]) (a label outside [0, width) gives a zero
+    /// row).</summary>
     public static Tensor<T> OneHot(Tensor<T> labels, int width, int[] outShape)
     {
         var r = new Tensor<T>(outShape);

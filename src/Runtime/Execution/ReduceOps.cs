@@ -32,7 +32,8 @@ internal static class ReduceOps<T> where T : IBinaryFloatingPointIeee754<T>
         return r;
     }
 
-    /// <summary>Softmax or log-softmax along <paramref name="axis"/>, shifted by the line's maximum for stability.</summary>
+    /// <summary>Softmax or log-softmax along <paramref name="axis"/>, shifted by the line's maximum for
+    /// stability.</summary>
     public static Tensor<T> Softmax(Tensor<T> x, int axis, bool log)
     {
         var r = new Tensor<T>((int[])x.Shape.Clone());
@@ -53,10 +54,12 @@ internal static class ReduceOps<T> where T : IBinaryFloatingPointIeee754<T>
         return r;
     }
 
-    /// <summary>Calls <paramref name="body"/>(line number, first flat index, stride, length) for every line along an axis.</summary>
+    /// <summary>Calls <paramref name="body"/>(line number, first flat index, stride, length) for every line along an
+    /// axis.</summary>
     internal static void ForEachLine(int[] shape, int axis, Action<int, int, int, int> body)
     {
-        int outer = Tensor<T>.CountOf(shape[..axis]), inner = Tensor<T>.CountOf(shape[(axis + 1)..]), size = shape[axis];
+        int outer = Tensor<T>.CountOf(shape[..axis]), inner = Tensor<T>.CountOf(shape[(axis + 1)..]),
+            size = shape[axis];
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
                 body(o * inner + i, o * size * inner + i, inner, size);

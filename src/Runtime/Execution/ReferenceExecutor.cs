@@ -16,13 +16,17 @@ internal sealed class ReferenceExecutor : IStepExecutor
 
     /// <summary>An executor whose Params and States start at <paramref name="initial"/> (for example
     /// <see cref="Initializers.ForGraph"/> of the training graph).</summary>
-    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is missing</exception>
-    public ReferenceExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial, bool checkFinite = true)
+    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is
+    /// missing</exception>
+    public ReferenceExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial,
+        bool checkFinite = true)
     {
         _g = graphs;
         CheckFinite = checkFinite;
         if (graphs.DataInputs.Count != 1)
-            throw new ArgumentException($"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: {string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
+            throw new ArgumentException(
+                $"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: "
+                + $"{string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
         _input = graphs.DataInputs[0].Name!;
         foreach (var n in graphs.Params.Concat(graphs.States))
             if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
@@ -58,20 +62,23 @@ internal sealed class ReferenceExecutor : IStepExecutor
                 ?? throw new ArgumentException($"the network has no parameter or state `{name}`");
             var shape = node.Shape.Resolve(new Dictionary<string, int>());
             if (!shape.SequenceEqual(v.Shape))
-                throw new ArgumentException($"`{name}` has shape {node.Shape} but the value has {HostTensor.FormatShape(v.Shape)}");
+                throw new ArgumentException(
+                    $"`{name}` has shape {node.Shape} but the value has {HostTensor.FormatShape(v.Shape)}");
             _values[name] = new Tensor<float>((int[])v.Shape.Clone(), (float[])v.Data.Clone());
         }
     }
 
     /// <inheritdoc />
     public Dictionary<string, HostTensor> Snapshot() =>
-        _values.ToDictionary(kv => kv.Key, kv => new HostTensor((int[])kv.Value.Shape.Clone(), (float[])kv.Value.Data.Clone()));
+        _values.ToDictionary(kv => kv.Key,
+            kv => new HostTensor((int[])kv.Value.Shape.Clone(), (float[])kv.Value.Data.Clone()));
 
     private Dictionary<string, Tensor<float>> Feeds(HostTensor features, HostTensor? target)
     {
         var feeds = new Dictionary<string, Tensor<float>>(_values) { [_input] = Wrap(features) };
         if (_g.FedTarget)
-            feeds[TrainStep.TargetInput] = Wrap(target ?? throw new ArgumentException("this network is trained with a fed target, but the data has none"));
+            feeds[TrainStep.TargetInput] = Wrap(target ?? throw new ArgumentException(
+                "this network is trained with a fed target, but the data has none"));
         return feeds;
     }
 
@@ -83,7 +90,8 @@ internal sealed class ReferenceExecutor : IStepExecutor
         var feeds = Feeds(features, target);
         feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
         feeds[TrainStep.StepInput] = Tensor<float>.Scalar(step);
-        var r = ReferenceInterpreter<float>.Run(_g.Train, feeds, new RunOptions { Seed = seed, Step = step, CheckFinite = CheckFinite });
+        var r = ReferenceInterpreter<float>.Run(_g.Train, feeds,
+            new RunOptions { Seed = seed, Step = step, CheckFinite = CheckFinite });
         foreach (var (name, v) in r)
             if (name.StartsWith(TrainStep.NewPrefix, StringComparison.Ordinal))
                 _values[name[TrainStep.NewPrefix.Length..]] = v;

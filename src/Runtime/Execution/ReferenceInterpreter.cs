@@ -12,7 +12,8 @@ internal sealed record RunOptions
     public ulong Seed { get; init; }
     /// <summary>The training step (a new dropout mask per step).</summary>
     public long Step { get; init; }
-    /// <summary>Check every value for NaN and infinity and throw <see cref="NonFiniteException"/> at the first node producing one.</summary>
+    /// <summary>Check every value for NaN and infinity and throw <see cref="NonFiniteException"/> at the first node
+    /// producing one.</summary>
     public bool CheckFinite { get; init; }
 }
 
@@ -25,14 +26,17 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
 {
     /// <summary>Runs <paramref name="graph"/> and returns every output by name. <paramref name="feeds"/> maps the
     /// name of each Input, Param and State the outputs depend on to its value.</summary>
-    public static Dictionary<string, Tensor<T>> Run(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, RunOptions? options = null)
+    public static Dictionary<string, Tensor<T>> Run(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds,
+        RunOptions? options = null)
     {
         var values = Evaluate(graph, feeds, graph.Outputs.Select(o => o.Value), options);
         return graph.Outputs.ToDictionary(o => o.Key, o => values[o.Value.Id]!);
     }
 
-    /// <summary>The value of every node needed for <paramref name="targets"/>, indexed by node id (null for nodes not needed).</summary>
-    public static Tensor<T>?[] Evaluate(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, IEnumerable<Node> targets, RunOptions? options = null)
+    /// <summary>The value of every node needed for <paramref name="targets"/>, indexed by node id (null for nodes not
+    /// needed).</summary>
+    public static Tensor<T>?[] Evaluate(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds,
+        IEnumerable<Node> targets, RunOptions? options = null)
     {
         options ??= RunOptions.Default;
         var live = Liveness.Live(graph, targets);
@@ -43,12 +47,14 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
             if (!live[node.Id]) continue;
             var unbound = node.Shape.Symbols.FirstOrDefault(s => !bindings.ContainsKey(s));
             if (unbound is not null)
-                throw Throw.Exec(RuntimeCodes.FeedShape, $"the dimension variable `{unbound}` of {node.Shape} is not bound by any fed value", node);
+                throw Throw.Exec(RuntimeCodes.FeedShape,
+                    $"the dimension variable `{unbound}` of {node.Shape} is not bound by any fed value", node);
             var shape = node.Shape.Resolve(bindings);
             var v = node.IsSource && node.Op != OpKind.Const ? feeds[node.Name!]
                 : Eval(node, node.Inputs.Select(i => values[i.Id]!).ToArray(), shape, options);
             if (!v.Shape.SequenceEqual(shape))
-                throw Throw.Bug($"{node.Op} {node} computed shape [{string.Join(", ", v.Shape)}], expected [{string.Join(", ", shape)}]");
+                throw Throw.Bug($"{node.Op} {node} computed shape [{string.Join(", ", v.Shape)}], "
+                    + $"expected [{string.Join(", ", shape)}]");
             if (options.CheckFinite) CheckFinite(node, v);
             values[node.Id] = v;
         }
@@ -56,7 +62,8 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
     }
 
     /// <summary>The dimension variables' sizes, bound from the shapes of the fed sources (every live source must be
-    /// fed; a fed source no target needs still binds its dimension variables, e.g. for the zero gradient of an unused input).</summary>
+    /// fed; a fed source no target needs still binds its dimension variables, e.g. for the zero gradient of an unused
+    /// input).</summary>
     public static Dictionary<string, int> Bind(Graph graph, IReadOnlyDictionary<string, Tensor<T>> feeds, bool[] live)
     {
         var bindings = new Dictionary<string, int>();
@@ -66,8 +73,11 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
             if (n.Op is not (OpKind.Input or OpKind.Param or OpKind.State)) continue;
             if (!feeds.TryGetValue(n.Name!, out var t))
                 if (!live[n.Id]) continue;
-                else throw Throw.Exec(RuntimeCodes.MissingFeed, $"no value was given for the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` of shape {n.Shape}", n);
-            string Mismatch(string why) => $"the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` should have shape {n.Shape} but was given [{string.Join(", ", t.Shape)}]{why}";
+                else throw Throw.Exec(RuntimeCodes.MissingFeed,
+                    $"no value was given for the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` of shape {n.Shape}",
+                    n);
+            string Mismatch(string why) => $"the {n.Op.ToString().ToLowerInvariant()} `{n.Name}` should have shape "
+                + $"{n.Shape} but was given [{string.Join(", ", t.Shape)}]{why}";
             if (t.Rank != n.Shape.Rank) throw Throw.Exec(RuntimeCodes.FeedShape, Mismatch(""), n);
             for (int i = 0; i < t.Rank; i++)
             {
@@ -79,7 +89,8 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
                 else if (bindings.TryGetValue(d.Symbol!, out var size))
                 {
                     if (size != t.Shape[i])
-                        throw Throw.Exec(RuntimeCodes.FeedShape, Mismatch($" (`{d.Symbol}` is {size}, from `{boundBy[d.Symbol!]}`)"), n);
+                        throw Throw.Exec(RuntimeCodes.FeedShape,
+                            Mismatch($" (`{d.Symbol}` is {size}, from `{boundBy[d.Symbol!]}`)"), n);
                 }
                 else { bindings[d.Symbol!] = t.Shape[i]; boundBy[d.Symbol!] = n.Name!; }
             }

@@ -14,11 +14,13 @@ internal static class RuntimeCodes
     public const string MissingGradient = "NN0602";
     /// <summary>A source (input, parameter, state) was not fed.</summary>
     public const string MissingFeed = "NN0610";
-    /// <summary>A fed tensor does not fit the source's shape (or a dimension variable is bound twice differently).</summary>
+    /// <summary>A fed tensor does not fit the source's shape (or a dimension variable is bound twice
+    /// differently).</summary>
     public const string FeedShape = "NN0611";
     /// <summary>A node produced NaN or infinity.</summary>
     public const string NonFinite = "NN0612";
-    /// <summary>Training's loss stayed finite but exceeded the divergence limit (the <c>divergence</c> train field).</summary>
+    /// <summary>Training's loss stayed finite but exceeded the divergence limit (the <c>divergence</c> train
+    /// field).</summary>
     public const string LossExploded = "NN0620";
     /// <summary>A graph that the interpreter cannot run (a bad attribute the verifier would also reject).</summary>
     public const string BadNode = "NN0613";
@@ -108,8 +110,10 @@ internal sealed class NonFiniteException(Node node, string what, int index)
 internal static class Throw
 {
     public static Exception Invalid(IReadOnlyList<string> problems) => new GraphInvalidException(problems);
-    public static Exception MissingGradient(Node n, string detail = "") => new MissingGradientException(n.Op, n.Span, detail);
-    public static Exception Exec(string code, string message, Node? node = null) => new ExecutionException(code, message, node);
+    public static Exception MissingGradient(Node n, string detail = "") =>
+        new MissingGradientException(n.Op, n.Span, detail);
+    public static Exception Exec(string code, string message, Node? node = null) =>
+        new ExecutionException(code, message, node);
     public static Exception NonFinite(Node node, string what, int index) => new NonFiniteException(node, what, index);
     /// <summary>A broken internal assumption (a bug in the runtime, not in the user's program).</summary>
     public static Exception Bug(string message) => new InvalidOperationException("internal error: " + message);

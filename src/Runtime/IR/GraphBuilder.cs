@@ -16,7 +16,8 @@ internal sealed class GraphBuilder
     /// <summary>The nodes added so far.</summary>
     public IReadOnlyList<Node> Nodes => _nodes;
 
-    /// <summary>Add any op; its shape is inferred by <see cref="Infer.Shape"/>. Operands must belong to this builder.</summary>
+    /// <summary>Add any op; its shape is inferred by <see cref="Infer.Shape"/>. Operands must belong to this
+    /// builder.</summary>
     public Node Add(OpKind op, IReadOnlyList<Node> inputs, OpAttrs attrs, SourceSpan span, Shape? sourceShape = null)
     {
         foreach (var i in inputs)
@@ -29,7 +30,9 @@ internal sealed class GraphBuilder
             if (_sources.TryGetValue(name, out var existing))
             {
                 if (existing.Op != op || !existing.Shape.Equals(shape))
-                    throw new ShapeException("NN0209", $"`{name}` is already a {existing.Op.ToString().ToLowerInvariant()} of shape {existing.Shape}, not a {op.ToString().ToLowerInvariant()} of shape {shape}");
+                    throw new ShapeException("NN0209",
+                        $"`{name}` is already a {existing.Op.ToString().ToLowerInvariant()} of shape {existing.Shape}, "
+                        + $"not a {op.ToString().ToLowerInvariant()} of shape {shape}");
                 return existing;
             }
             var src = Append(op, [], shape, attrs, span);
@@ -56,21 +59,27 @@ internal sealed class GraphBuilder
 
     // ---- sources ----
     /// <summary>A named input fed at run time.</summary>
-    public Node Input(string name, Shape shape, SourceSpan span) => Add(OpKind.Input, [], new OpAttrs { Name = name }, span, shape);
+    public Node Input(string name, Shape shape, SourceSpan span) =>
+        Add(OpKind.Input, [], new OpAttrs { Name = name }, span, shape);
     /// <summary>A trainable parameter.</summary>
-    public Node Param(string name, Shape shape, InitSpec init, SourceSpan span) => Add(OpKind.Param, [], new OpAttrs { Name = name, Init = init }, span, shape);
+    public Node Param(string name, Shape shape, InitSpec init, SourceSpan span) =>
+        Add(OpKind.Param, [], new OpAttrs { Name = name, Init = init }, span, shape);
     /// <summary>Persistent non-trainable state.</summary>
-    public Node State(string name, Shape shape, InitSpec init, SourceSpan span) => Add(OpKind.State, [], new OpAttrs { Name = name, Init = init }, span, shape);
+    public Node State(string name, Shape shape, InitSpec init, SourceSpan span) =>
+        Add(OpKind.State, [], new OpAttrs { Name = name, Init = init }, span, shape);
     /// <summary>A constant (by default a scalar).</summary>
-    public Node Const(double value, SourceSpan span, Shape? shape = null) => Add(OpKind.Const, [], new OpAttrs { Value = value, Target = shape ?? Shape.Scalar }, span);
+    public Node Const(double value, SourceSpan span, Shape? shape = null) =>
+        Add(OpKind.Const, [], new OpAttrs { Value = value, Target = shape ?? Shape.Scalar }, span);
 
     // ---- elementwise ----
     /// <summary>A unary elementwise op (alpha for LeakyRelu/Elu).</summary>
-    public Node Unary(OpKind op, Node x, SourceSpan span, double alpha = 0) => Add(op, [x], alpha == 0 ? OpAttrs.None : new OpAttrs { Value = alpha }, span);
+    public Node Unary(OpKind op, Node x, SourceSpan span, double alpha = 0) =>
+        Add(op, [x], alpha == 0 ? OpAttrs.None : new OpAttrs { Value = alpha }, span);
     /// <summary>A binary elementwise op with broadcasting.</summary>
     public Node Binary(OpKind op, Node a, Node b, SourceSpan span) => Add(op, [a, b], OpAttrs.None, span);
     /// <summary>cond ? a : b.</summary>
-    public Node Where(Node cond, Node a, Node b, SourceSpan span) => Add(OpKind.Where, [cond, a, b], OpAttrs.None, span);
+    public Node Where(Node cond, Node a, Node b, SourceSpan span) =>
+        Add(OpKind.Where, [cond, a, b], OpAttrs.None, span);
 
     // ---- linear algebra and layout ----
     /// <summary>Matrix product.</summary>
@@ -78,15 +87,19 @@ internal sealed class GraphBuilder
     /// <summary>Axis permutation; by default swaps the last two axes.</summary>
     public Node Transpose(Node x, SourceSpan span, int[]? perm = null)
     {
-        perm ??= Enumerable.Range(0, x.Shape.Rank).Select(i => i < x.Shape.Rank - 2 ? i : (i == x.Shape.Rank - 1 ? i - 1 : i + 1)).ToArray();
+        perm ??= Enumerable.Range(0, x.Shape.Rank)
+            .Select(i => i < x.Shape.Rank - 2 ? i : (i == x.Shape.Rank - 1 ? i - 1 : i + 1)).ToArray();
         return Add(OpKind.Transpose, [x], new OpAttrs { Perm = perm }, span);
     }
     /// <summary>Same elements, new shape (no node when the shape is unchanged).</summary>
-    public Node Reshape(Node x, Shape target, SourceSpan span) => x.Shape.Equals(target) ? x : Add(OpKind.Reshape, [x], new OpAttrs { Target = target }, span);
+    public Node Reshape(Node x, Shape target, SourceSpan span) =>
+        x.Shape.Equals(target) ? x : Add(OpKind.Reshape, [x], new OpAttrs { Target = target }, span);
     /// <summary>Broadcast to a shape (no node when the shape is unchanged).</summary>
-    public Node Broadcast(Node x, Shape target, SourceSpan span) => x.Shape.Equals(target) ? x : Add(OpKind.Broadcast, [x], new OpAttrs { Target = target }, span);
+    public Node Broadcast(Node x, Shape target, SourceSpan span) =>
+        x.Shape.Equals(target) ? x : Add(OpKind.Broadcast, [x], new OpAttrs { Target = target }, span);
     /// <summary>Join along an axis.</summary>
-    public Node Concat(IReadOnlyList<Node> xs, int axis, SourceSpan span) => Add(OpKind.Concat, xs, new OpAttrs { Axes = [axis] }, span);
+    public Node Concat(IReadOnlyList<Node> xs, int axis, SourceSpan span) =>
+        Add(OpKind.Concat, xs, new OpAttrs { Axes = [axis] }, span);
     /// <summary>Per-axis [start, stop) with stop -1 meaning the whole axis.</summary>
     public Node Slice(Node x, int[] starts, int[] stops, SourceSpan span) =>
         Add(OpKind.Slice, [x], new OpAttrs { Slice = new SliceAttrs(starts, stops) }, span);
@@ -97,7 +110,11 @@ internal sealed class GraphBuilder
     // ---- reductions and normalised exponentials ----
     /// <summary>Sum, Mean or ReduceMax over axes (all when empty).</summary>
     public Node Reduce(OpKind op, Node x, int[] axes, bool keepDims, SourceSpan span) =>
-        Add(op, [x], new OpAttrs { Axes = axes.Select(a => ShapeRules.Axis(a, x.Shape.Rank, Infer.Word(op))).Order().ToArray(), KeepDims = keepDims }, span);
+        Add(op, [x], new OpAttrs
+        {
+            Axes = axes.Select(a => ShapeRules.Axis(a, x.Shape.Rank, Infer.Word(op))).Order().ToArray(),
+            KeepDims = keepDims
+        }, span);
     /// <summary>Softmax or LogSoftmax over one axis.</summary>
     public Node Softmax(OpKind op, Node x, int axis, SourceSpan span) =>
         Add(op, [x], new OpAttrs { Axes = [ShapeRules.Axis(axis, x.Shape.Rank, Infer.Word(op))] }, span);
@@ -115,7 +132,8 @@ internal sealed class GraphBuilder
         Add(op, [x], new OpAttrs { Pool = new PoolAttrs(size, stride, Pads.Of(pads)) }, span);
 
     // ---- randomness and labels ----
-    /// <summary>A fresh inverted-dropout mask with the shape of <paramref name="x"/> (each call is a distinct random stream).</summary>
+    /// <summary>A fresh inverted-dropout mask with the shape of <paramref name="x"/> (each call is a distinct random
+    /// stream).</summary>
     public Node DropoutMask(Node x, double p, SourceSpan span) =>
         Add(OpKind.DropoutMask, [x], new OpAttrs { Value = p, Stream = _streams++ }, span);
     /// <summary>One-hot rows from class indices.</summary>

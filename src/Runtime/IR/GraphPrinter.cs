@@ -24,7 +24,8 @@ internal static class GraphPrinter
         return sb.ToString();
     }
 
-    /// <summary>One line per node (<c>%id : shape = op operands attributes  # span</c>), then one line per output.</summary>
+    /// <summary>One line per node (<c>%id : shape = op operands attributes # span</c>), then one line per
+    /// output.</summary>
     public static string Text(Graph graph)
     {
         var sb = new StringBuilder();
@@ -34,7 +35,8 @@ internal static class GraphPrinter
             if (n.Span.Line > 0) sb.Append("  # ").Append(n.Span);
             sb.Append('\n');
         }
-        foreach (var (name, node) in graph.Outputs) sb.Append("out ").Append(name).Append(" = ").Append(node).Append('\n');
+        foreach (var (name, node) in graph.Outputs)
+            sb.Append("out ").Append(name).Append(" = ").Append(node).Append('\n');
         return sb.ToString();
     }
 

@@ -44,12 +44,14 @@ internal sealed class Graph
 
     /// <summary>All nodes; every node's inputs come before it.</summary>
     public IReadOnlyList<Node> Nodes { get; }
-    /// <summary>Named results (for a network: "output"; for a training step: "loss", updated parameters and state).</summary>
+    /// <summary>Named results (for a network: "output"; for a training step: "loss", updated parameters and
+    /// state).</summary>
     public IReadOnlyList<KeyValuePair<string, Node>> Outputs { get; }
 
     /// <summary>The output with this name.</summary>
     public Node Output(string name) =>
-        Outputs.FirstOrDefault(o => o.Key == name).Value ?? throw new KeyNotFoundException($"graph has no output `{name}`");
+        Outputs.FirstOrDefault(o => o.Key == name).Value
+            ?? throw new KeyNotFoundException($"graph has no output `{name}`");
 
     /// <summary>Trainable parameters, in order of creation.</summary>
     public IEnumerable<Node> Params => Nodes.Where(n => n.Op == OpKind.Param);

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Nn.Runtime.IR;
 
 /// <summary>How a parameter or state tensor starts: <c>zeros</c>, <c>ones</c>, <c>constant c</c>, <c>normal std</c>,
-/// <c>uniform lo hi</c>, <c>glorot</c> (Xavier uniform), <c>he</c> (Kaiming normal), <c>lecun</c> (LeCun normal).</summary>
+/// <c>uniform lo hi</c>, <c>glorot</c> (Xavier uniform), <c>he</c> (Kaiming normal), <c>lecun</c> (LeCun
+/// normal).</summary>
 internal sealed record InitSpec(string Kind, double A = 0, double B = 0)
 {
     /// <summary>All zeros.</summary>
@@ -12,7 +13,8 @@ internal sealed record InitSpec(string Kind, double A = 0, double B = 0)
     public static readonly InitSpec Ones = new("ones");
 
     /// <summary>The initializers the language knows.</summary>
-    public static readonly IReadOnlyList<string> Kinds = ["zeros", "ones", "constant", "normal", "uniform", "glorot", "he", "lecun"];
+    public static readonly IReadOnlyList<string> Kinds =
+        ["zeros", "ones", "constant", "normal", "uniform", "glorot", "he", "lecun"];
 
     /// <inheritdoc />
     public override string ToString() => Kind switch

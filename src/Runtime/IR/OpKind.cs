@@ -86,8 +86,8 @@ internal enum OpKind
     AvgPool2dGrad,
 
     // ---- randomness and labels ----
-    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). <see cref="OpAttrs.Stream"/> is the op's
-    /// stream id.</summary>
+    /// <summary>Inverted-dropout mask: 0 with probability p (Value), else 1/(1−p). <see cref="OpAttrs.Stream"/> is the
+    /// op's stream id.</summary>
     DropoutMask,
     /// <summary>Class indices (as floats) to one-hot rows of width <see cref="OpAttrs.Width"/> (no gradient).</summary>
     OneHot,

@@ -1,6 +1,7 @@
 namespace Nn.Runtime.IR;
 
-/// <summary>One dimension of a shape: a fixed size, or a symbol (a dimension variable such as the batch size <c>n</c>).</summary>
+/// <summary>One dimension of a shape: a fixed size, or a symbol (a dimension variable such as the batch size
+/// <c>n</c>).</summary>
 internal readonly struct Dim : IEquatable<Dim>
 {
     /// <summary>The size when fixed; -1 for a symbol.</summary>
@@ -67,7 +68,8 @@ internal sealed class Shape : IEquatable<Shape>
     /// <summary>One element: every dimension fixed at 1 (true for a scalar).</summary>
     public bool IsOne => _dims.All(d => d.IsOne);
     /// <summary>The element count when fixed.</summary>
-    public long FixedCount => _dims.Aggregate(1L, (acc, d) => acc * (d.IsFixed ? d.Size : throw new InvalidOperationException($"shape {this} is not fixed")));
+    public long FixedCount => _dims.Aggregate(1L, (acc, d) =>
+        acc * (d.IsFixed ? d.Size : throw new InvalidOperationException($"shape {this} is not fixed")));
     /// <summary>The dimensions as an array copy.</summary>
     public Dim[] ToArray() => (Dim[])_dims.Clone();
     /// <summary>The symbols used, in order of first appearance.</summary>
@@ -76,7 +78,8 @@ internal sealed class Shape : IEquatable<Shape>
     /// <summary>The concrete sizes under <paramref name="bindings"/>.</summary>
     public int[] Resolve(IReadOnlyDictionary<string, int> bindings) => _dims.Select(d => d.Resolve(bindings)).ToArray();
     /// <summary>The concrete element count under <paramref name="bindings"/>.</summary>
-    public long Count(IReadOnlyDictionary<string, int> bindings) => _dims.Aggregate(1L, (acc, d) => acc * d.Resolve(bindings));
+    public long Count(IReadOnlyDictionary<string, int> bindings) =>
+        _dims.Aggregate(1L, (acc, d) => acc * d.Resolve(bindings));
 
     /// <summary>A copy with one dimension replaced.</summary>
     public Shape With(int axis, Dim d) { var a = ToArray(); a[axis] = d; return new Shape(a); }
@@ -86,7 +89,10 @@ internal sealed class Shape : IEquatable<Shape>
     /// <inheritdoc />
     public override bool Equals(object? o) => Equals(o as Shape);
     /// <inheritdoc />
-    public override int GetHashCode() { var h = new HashCode(); foreach (var d in _dims) h.Add(d); return h.ToHashCode(); }
+    public override int GetHashCode()
+    {
+        var h = new HashCode(); foreach (var d in _dims) h.Add(d); return h.ToHashCode();
+    }
     /// <inheritdoc />
     public override string ToString() => "[" + string.Join(", ", _dims.Select(d => d.ToString())) + "]";
 }

@@ -26,7 +26,8 @@ internal static class ShapeRules
             else if (da.IsOne) dims[i] = db;
             else if (db.IsOne) dims[i] = da;
             else
-                throw Fail("NN0201", $"{what} cannot be broadcast together: the left side is {a} and the right side is {b} (axis {i} of the result: {da} vs {db})");
+                throw Fail("NN0201", $"{what} cannot be broadcast together: the left side is {a} and the right side "
+                    + $"is {b} (axis {i} of the result: {da} vs {db})");
         }
         return new Shape(dims);
     }
@@ -41,13 +42,16 @@ internal static class ShapeRules
     public static Shape MatMul(Shape a, Shape b)
     {
         if (a.Rank < 2 || b.Rank < 2)
-            throw Fail("NN0202", $"`@` needs matrices (two or more axes), but the left side is {a} and the right side is {b}");
+            throw Fail("NN0202",
+                $"`@` needs matrices (two or more axes), but the left side is {a} and the right side is {b}");
         if (a[-1] != b[-2])
-            throw Fail("NN0203", $"`@` needs the inner sizes to agree, but the left side is {a} and the right side is {b}");
+            throw Fail("NN0203",
+                $"`@` needs the inner sizes to agree, but the left side is {a} and the right side is {b}");
         if (b.Rank == 2)
             return a.With(a.Rank - 1, b[-1]);
         if (a.Rank != b.Rank || !a.Dims[..^2].SequenceEqual(b.Dims[..^2]))
-            throw Fail("NN0203", $"batched `@` needs equal leading axes, but the left side is {a} and the right side is {b}");
+            throw Fail("NN0203",
+                $"batched `@` needs equal leading axes, but the left side is {a} and the right side is {b}");
         return a.With(a.Rank - 1, b[-1]);
     }
 
@@ -55,14 +59,17 @@ internal static class ShapeRules
     public static int Axis(int axis, int rank, string op)
     {
         int a = axis < 0 ? axis + rank : axis;
-        if (a < 0 || a >= rank) throw Fail("NN0205", $"`{op}` over axis {axis}, but the value has {rank} axes (0 to {rank - 1})");
+        if (a < 0 || a >= rank)
+            throw Fail("NN0205", $"`{op}` over axis {axis}, but the value has {rank} axes (0 to {rank - 1})");
         return a;
     }
 
     /// <summary>Reduction over <paramref name="axes"/> (all axes when empty).</summary>
     public static Shape Reduce(Shape x, int[] axes, bool keepDims, string op)
     {
-        var set = axes.Length == 0 ? Enumerable.Range(0, x.Rank).ToHashSet() : axes.Select(a => Axis(a, x.Rank, op)).ToHashSet();
+        var set = axes.Length == 0
+            ? Enumerable.Range(0, x.Rank).ToHashSet()
+            : axes.Select(a => Axis(a, x.Rank, op)).ToHashSet();
         var dims = new List<Dim>();
         for (int i = 0; i < x.Rank; i++)
             if (!set.Contains(i)) dims.Add(x[i]);
@@ -70,7 +77,8 @@ internal static class ShapeRules
         return new Shape(dims.ToArray());
     }
 
-    /// <summary>Reshape keeps the element count: fixed sizes multiply to the same product and symbols match as a multiset.</summary>
+    /// <summary>Reshape keeps the element count: fixed sizes multiply to the same product and symbols match as a
+    /// multiset.</summary>
     public static Shape Reshape(Shape x, Shape target)
     {
         static (long, string) Sig(Shape s) =>
@@ -85,7 +93,8 @@ internal static class ShapeRules
     public static Shape Transpose(Shape x, int[] perm)
     {
         if (perm.Length != x.Rank || perm.Order().Where((p, i) => p != i).Any())
-            throw Fail("NN0208", $"`transpose` needs a permutation of the {x.Rank} axes of {x}, got [{string.Join(", ", perm)}]");
+            throw Fail("NN0208",
+                $"`transpose` needs a permutation of the {x.Rank} axes of {x}, got [{string.Join(", ", perm)}]");
         return new Shape(perm.Select(p => x[p]).ToArray());
     }
 
@@ -98,8 +107,10 @@ internal static class ShapeRules
         foreach (var s in xs)
         {
             if (s.Rank != rank || Enumerable.Range(0, rank).Any(i => i != a && s[i] != xs[0][i]))
-                throw Fail("NN0206", $"`concat` along axis {axis} needs the other axes to agree, but got {xs[0]} and {s}");
-            if (!s[a].IsFixed) throw Fail("NN0206", $"`concat` along axis {axis} needs fixed sizes on that axis, but got {s}");
+                throw Fail("NN0206",
+                    $"`concat` along axis {axis} needs the other axes to agree, but got {xs[0]} and {s}");
+            if (!s[a].IsFixed)
+                throw Fail("NN0206", $"`concat` along axis {axis} needs fixed sizes on that axis, but got {s}");
             total += s[a].Size;
         }
         return xs[0].With(a, Dim.Of((int)total));
@@ -110,9 +121,11 @@ internal static class ShapeRules
     public static Shape Conv2d(Shape x, Shape k, ConvAttrs conv)
     {
         if (x.Rank != 4 || k.Rank != 4)
-            throw Fail("NN0207", $"`conv2d` needs an image [n, h, w, c] and a kernel [kh, kw, cin, cout], but got {x} and {k}");
+            throw Fail("NN0207",
+                $"`conv2d` needs an image [n, h, w, c] and a kernel [kh, kw, cin, cout], but got {x} and {k}");
         if (x[3] != k[2])
-            throw Fail("NN0207", $"`conv2d` needs the image's channels (its last axis, {x[3]}) to equal the kernel's input channels (its third axis, {k[2]}), but the image is {x} and the kernel is {k}");
+            throw Fail("NN0207", $"`conv2d` needs the image's channels (its last axis, {x[3]}) to equal the kernel's "
+                + $"input channels (its third axis, {k[2]}), but the image is {x} and the kernel is {k}");
         if (!x[1].IsFixed || !x[2].IsFixed || !k[0].IsFixed || !k[1].IsFixed)
             throw Fail("NN0207", $"`conv2d` needs fixed heights and widths, got {x} and {k}");
         if (k[0].Size < 1 || k[1].Size < 1) throw Fail("NN0207", $"`conv2d` needs a kernel of at least 1×1, got {k}");
@@ -151,13 +164,16 @@ internal static class ShapeRules
     /// <summary>Slicing: per-axis [start, stop) on fixed axes; symbolic axes must be taken whole.</summary>
     public static Shape Slice(Shape x, int[] starts, int[] stops)
     {
-        if (starts.Length != x.Rank || stops.Length != x.Rank) throw Fail("NN0208", $"a slice of {x} needs one range per axis");
+        if (starts.Length != x.Rank || stops.Length != x.Rank)
+            throw Fail("NN0208", $"a slice of {x} needs one range per axis");
         var dims = new Dim[x.Rank];
         for (int i = 0; i < x.Rank; i++)
         {
             if (!x[i].IsFixed)
             {
-                if (starts[i] != 0 || stops[i] != -1) throw Fail("NN0208", $"axis {i} of {x} has the variable size {x[i]} and can only be taken whole (`*`)");
+                if (starts[i] != 0 || stops[i] != -1)
+                    throw Fail("NN0208",
+                        $"axis {i} of {x} has the variable size {x[i]} and can only be taken whole (`*`)");
                 dims[i] = x[i];
                 continue;
             }

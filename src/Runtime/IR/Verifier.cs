@@ -10,7 +10,8 @@ namespace Nn.Runtime.IR;
 ///       Params and States have an initializer.</item>
 /// <item>Every other node's shape equals <see cref="Infer.Shape"/> of its operands' shapes and attributes
 ///       (so attributes are well formed), and a Const's shape is its Target (or [] when it has none).</item>
-/// <item>A gradient op's incoming gradient (dy) has the shape its forward op (conv2d, pooling) gives on its Target.</item>
+/// <item>A gradient op's incoming gradient (dy) has the shape its forward op (conv2d, pooling) gives on its
+///       Target.</item>
 /// <item>Op-specific typed attributes are present and valid: conv and its gradients have strides ≥ 1 and paddings
 ///       ≥ 0, pooling a window and stride ≥ 1, one-hot a width ≥ 1, dropout a stream id, transpose, slice and pad
 ///       their permutation or bounds.</item>
@@ -47,28 +48,33 @@ internal static class Verifier
             int arity = Infer.Arity(n.Op);
             if (arity >= 0 ? n.Inputs.Count != arity : n.Inputs.Count == 0)
             {
-                problems.Add($"{at}: takes {(arity >= 0 ? arity.ToString() : "one or more")} operands, has {n.Inputs.Count}");
+                problems.Add(
+                    $"{at}: takes {(arity >= 0 ? arity.ToString() : "one or more")} operands, has {n.Inputs.Count}");
                 continue;
             }
             if (n.Shape is null) { problems.Add($"{at}: has no shape"); continue; }
             if (n.Op is OpKind.Input or OpKind.Param or OpKind.State)
             {
                 if (string.IsNullOrEmpty(n.Name)) problems.Add($"{at}: a source needs a name");
-                else if (names.TryGetValue(n.Name, out var other)) problems.Add($"{at}: the name `{n.Name}` is already used by {other}");
+                else if (names.TryGetValue(n.Name, out var other))
+                    problems.Add($"{at}: the name `{n.Name}` is already used by {other}");
                 else names[n.Name] = n;
                 if (n.Op != OpKind.Input && n.Attrs.Init is null) problems.Add($"{at}: `{n.Name}` has no initializer");
                 continue;
             }
             foreach (var s in n.Shape.Symbols.Where(s => !sourceSymbols.Contains(s)))
-                problems.Add($"{at}: the dimension variable `{s}` of {n.Shape} appears in no input, parameter or state");
+                problems.Add(
+                    $"{at}: the dimension variable `{s}` of {n.Shape} appears in no input, parameter or state");
             if (!operandsOk) continue;
             CheckAttrs(n, at, problems);
             try
             {
                 var expected = Infer.Shape(n.Op, n.Inputs.Select(x => x.Shape).ToArray(), n.Attrs);
-                if (!expected.Equals(n.Shape)) problems.Add($"{at}: shape is {n.Shape}, but its operands give {expected}");
+                if (!expected.Equals(n.Shape))
+                    problems.Add($"{at}: shape is {n.Shape}, but its operands give {expected}");
                 if (ForwardOfGradient(n) is (Shape dy, Shape want) && !dy.Equals(want))
-                    problems.Add($"{at}: its incoming gradient has shape {dy}, but the forward op it differentiates gives {want}");
+                    problems.Add($"{at}: its incoming gradient has shape {dy}, "
+                        + $"but the forward op it differentiates gives {want}");
             }
             catch (Exception e) when (e is ShapeException or IndexOutOfRangeException or ArgumentException)
             {
@@ -89,14 +95,16 @@ internal static class Verifier
         return problems;
     }
 
-    /// <summary>Throws <see cref="GraphInvalidException"/> listing every problem when the graph breaks an invariant.</summary>
+    /// <summary>Throws <see cref="GraphInvalidException"/> listing every problem when the graph breaks an
+    /// invariant.</summary>
     public static void Assert(Graph graph)
     {
         var problems = Check(graph);
         if (problems.Count > 0) throw Throw.Invalid(problems);
     }
 
-    /// <summary>For a gradient op: (its dy operand's shape, the shape the forward op produces on its Target/x).</summary>
+    /// <summary>For a gradient op: (its dy operand's shape, the shape the forward op produces on its
+    /// Target/x).</summary>
     private static T Need<T>(T? a) where T : class => a ?? throw new ShapeException("NN0208", "missing attributes");
 
     private static (Shape, Shape)? ForwardOfGradient(Node n)

@@ -14,18 +14,22 @@ internal sealed class ForwardContext(GraphBuilder builder, bool training)
 
     /// <summary>The builder the forward pass is added to.</summary>
     public GraphBuilder Builder { get; } = builder;
-    /// <summary>True for the training graph (dropout on, batch statistics), false for evaluation and prediction.</summary>
+    /// <summary>True for the training graph (dropout on, batch statistics), false for evaluation and
+    /// prediction.</summary>
     public bool Training { get; } = training;
     /// <summary>State nodes and their new values, in the order recorded.</summary>
     public IReadOnlyList<KeyValuePair<Node, Node>> StateUpdates => _updates;
 
-    /// <summary>Record that <paramref name="state"/> (a State node) becomes <paramref name="value"/> after the step.</summary>
-    /// <exception cref="InvalidOperationException">when the node is not a State, the shapes differ, or it was already updated</exception>
+    /// <summary>Record that <paramref name="state"/> (a State node) becomes <paramref name="value"/> after the
+    /// step.</summary>
+    /// <exception cref="InvalidOperationException">when the node is not a State, the shapes differ, or it was already
+    /// updated</exception>
     public void UpdateState(Node state, Node value)
     {
         if (state.Op != OpKind.State) throw new InvalidOperationException($"{state} is a {state.Op}, not a State");
         if (!state.Shape.Equals(value.Shape))
-            throw new InvalidOperationException($"state `{state.Name}` has shape {state.Shape} but its update has {value.Shape}");
+            throw new InvalidOperationException(
+                $"state `{state.Name}` has shape {state.Shape} but its update has {value.Shape}");
         if (_updates.Any(u => ReferenceEquals(u.Key, state)))
             throw new InvalidOperationException($"state `{state.Name}` is updated twice in one step");
         _updates.Add(new(state, value));
@@ -52,7 +56,8 @@ internal static class Layers
     }
 
     /// <summary>Dropout in the context's mode.</summary>
-    public static Node Dropout(ForwardContext ctx, Node x, double p, SourceSpan span) => Dropout(ctx.Builder, x, p, ctx.Training, span);
+    public static Node Dropout(ForwardContext ctx, Node x, double p, SourceSpan span) =>
+        Dropout(ctx.Builder, x, p, ctx.Training, span);
 
     /// <summary>The running statistics' default momentum (Keras' meaning: running = m·running + (1−m)·batch;
     /// 0.9 here equals PyTorch's default momentum 0.1).</summary>
@@ -67,14 +72,19 @@ internal static class Layers
     /// In training μ and σ² are the batch's mean and (biased) variance, and the result carries the updated running
     /// statistics m·running + (1−m)·batch; in evaluation μ and σ² are the running statistics and there are no updates.
     /// </summary>
-    /// <exception cref="ShapeException">NN0202 for a scalar, NN0208 when the last axis is not fixed or m ∉ [0, 1)</exception>
+    /// <exception cref="ShapeException">NN0202 for a scalar, NN0208 when the last axis is not fixed or m ∉ [0,
+    /// 1)</exception>
     public static BatchNormResult BatchNorm(GraphBuilder b, Node x, string path, bool training, SourceSpan span,
         double momentum = DefaultMomentum, double eps = DefaultEps)
     {
         var s = x.Shape;
-        if (s.Rank < 2) throw new ShapeException("NN0202", $"`batchNorm` needs a batch axis and a feature axis, but the value is {s}");
-        if (!s[-1].IsFixed) throw new ShapeException("NN0208", $"`batchNorm` needs a fixed feature axis, but the value is {s}");
-        if (!(momentum >= 0 && momentum < 1)) throw new ShapeException("NN0208", $"`batchNorm` momentum must be in [0, 1), got {momentum}");
+        if (s.Rank < 2)
+            throw new ShapeException("NN0202",
+                $"`batchNorm` needs a batch axis and a feature axis, but the value is {s}");
+        if (!s[-1].IsFixed)
+            throw new ShapeException("NN0208", $"`batchNorm` needs a fixed feature axis, but the value is {s}");
+        if (!(momentum >= 0 && momentum < 1))
+            throw new ShapeException("NN0208", $"`batchNorm` momentum must be in [0, 1), got {momentum}");
         var e = new Emit(b, span);
         var c = Shape.Of(s[-1].Size);
         var gain = b.Param(path + ".gain", c, InitSpec.Ones, span);

@@ -4,7 +4,8 @@ namespace Nn.Runtime.Ops;
 
 /// <summary>
 /// The losses of the language as graph builders (named by <see cref="LossKind"/>): each takes the network's
-/// prediction and the target and returns a scalar node, the mean loss over the batch. Every node gets the caller's span.
+/// prediction and the target and returns a scalar node, the mean loss over the batch. Every node gets the caller's
+/// span.
 /// <para>Target forms. The regression losses (<c>mse</c>, <c>mae</c>, <c>huber</c>) and
 /// <c>binaryCrossEntropy</c> need a target of the prediction's shape; a target of shape [n] also fits a
 /// prediction [n, 1]. The cross-entropies (<c>softmaxCrossEntropy</c>, <c>crossEntropy</c>) take, over a
@@ -69,7 +70,8 @@ internal static class Losses
         return e.Neg(e.MeanAll(e.Add(pos, neg)));
     }
 
-    /// <summary>Cross-entropy of logits: −Σ_k t_k · logSoftmax(z)_k over the last axis, averaged over the rest.</summary>
+    /// <summary>Cross-entropy of logits: −Σ_k t_k · logSoftmax(z)_k over the last axis, averaged over the
+    /// rest.</summary>
     public static Node SoftmaxCrossEntropy(GraphBuilder b, Node logits, Node target, SourceSpan span)
     {
         var e = new Emit(b, span);

@@ -5,7 +5,8 @@ namespace Nn.Runtime.Rewrite;
 /// <summary>Constant folding: a node whose operands are all constants, and whose value is again one number
 /// repeated, becomes a Const of its shape. The number is the op's definition's <see cref="Primitive.Fold"/>:
 /// for an elementwise op its scalar meaning in float64, the same code the interpreter runs. Random and label ops
-/// (DropoutMask, OneHot, ArgMax) are never folded. A Where with a constant condition becomes the branch it picks.</summary>
+/// (DropoutMask, OneHot, ArgMax) are never folded. A Where with a constant condition becomes the branch it
+/// picks.</summary>
 internal static class ConstantFolding
 {
     /// <summary>The graph with constant subgraphs folded.</summary>

@@ -6,14 +6,16 @@ namespace Nn.Runtime.Rewrite;
 internal sealed record OptimizeReport(int NodesBefore, int NodesAfter, int Rounds)
 {
     /// <inheritdoc />
-    public override string ToString() => $"nodes: {NodesBefore} → {NodesAfter} ({Rounds} round{(Rounds == 1 ? "" : "s")})";
+    public override string ToString() =>
+        $"nodes: {NodesBefore} → {NodesAfter} ({Rounds} round{(Rounds == 1 ? "" : "s")})";
 }
 
 /// <summary>The optimisation pipeline: constant folding, algebraic simplification and dead-node elimination
 /// (each rebuild also merges common subexpressions), repeated until the graph stops changing.</summary>
 internal static class Passes
 {
-    /// <summary>The most rounds run before giving up on a fixed point (each round only shrinks or rewrites locally).</summary>
+    /// <summary>The most rounds run before giving up on a fixed point (each round only shrinks or rewrites
+    /// locally).</summary>
     public const int MaxRounds = 20;
 
     /// <summary>The optimised graph.</summary>
@@ -41,7 +43,8 @@ internal static class Passes
     /// <summary>All passes by name, for tests that check each one on its own.</summary>
     public static IReadOnlyList<(string Name, Func<Graph, Graph> Run)> All { get; } =
     [
-        ("cse", Cse.Run), ("fold", ConstantFolding.Run), ("simplify", Simplify.Run), ("dead", DeadNodes.Run), ("optimize", Optimize),
+        ("cse", Cse.Run), ("fold", ConstantFolding.Run), ("simplify", Simplify.Run), ("dead", DeadNodes.Run),
+        ("optimize", Optimize),
     ];
 }
 

@@ -15,7 +15,8 @@ internal static class Rebuild
 {
     /// <summary>Copies <paramref name="graph"/>, applying <paramref name="rewrite"/> to each node (after its operands).
     /// With <paramref name="dropDead"/>, nodes no output depends on are left out — except Inputs, Params and States,
-    /// which are always kept, so optimising never changes what a graph must be fed or which parameters it owns.</summary>
+    /// which are always kept, so optimising never changes what a graph must be fed or which parameters it
+    /// owns.</summary>
     public static Graph Run(Graph graph, NodeRewrite? rewrite = null, bool dropDead = false)
     {
         var live = dropDead ? Live(graph) : null;
@@ -24,7 +25,8 @@ internal static class Rebuild
         foreach (var old in graph.Nodes)
         {
             if (live is not null && !live[old.Id]) continue;
-            var inputs = old.Inputs.Select(x => map[x.Id] ?? throw Throw.Bug($"{x} was dropped but {old} uses it")).ToArray();
+            var inputs = old.Inputs.Select(x => map[x.Id] ?? throw Throw.Bug($"{x} was dropped but {old} uses it"))
+                .ToArray();
             var replaced = rewrite?.Invoke(b, old, inputs);
             if (replaced is not null && !replaced.Shape.Equals(old.Shape))
                 throw Throw.Bug($"a rewrite of {old.Op} {old} changed its shape from {old.Shape} to {replaced.Shape}");
@@ -35,7 +37,8 @@ internal static class Rebuild
 
     /// <summary>The node <paramref name="old"/> re-added with new operands.</summary>
     public static Node Copy(GraphBuilder b, Node old, Node[] inputs) =>
-        b.Add(old.Op, inputs, old.Attrs, old.Span, old.Op is OpKind.Input or OpKind.Param or OpKind.State ? old.Shape : null);
+        b.Add(old.Op, inputs, old.Attrs, old.Span,
+            old.Op is OpKind.Input or OpKind.Param or OpKind.State ? old.Shape : null);
 
     /// <summary>Nodes some output depends on, plus every Input, Param and State.</summary>
     public static bool[] Live(Graph graph)

@@ -22,7 +22,8 @@ internal static class Simplify
     public static Node? Rule(GraphBuilder b, Node old, Node[] x)
     {
         var s = old.Span;
-        Node? Fit(Node n) => n.Shape.Equals(old.Shape) ? n : ShapeRules.BroadcastsTo(n.Shape, old.Shape) ? b.Broadcast(n, old.Shape, s) : null;
+        Node? Fit(Node n) => n.Shape.Equals(old.Shape) ? n
+            : ShapeRules.BroadcastsTo(n.Shape, old.Shape) ? b.Broadcast(n, old.Shape, s) : null;
         switch (old.Op)
         {
             case OpKind.Mul:
@@ -47,13 +48,16 @@ internal static class Simplify
                 {
                     OpKind.Exp => x[0].Inputs[0],
                     OpKind.Softmax => b.Add(OpKind.LogSoftmax, [x[0].Inputs[0]], x[0].Attrs, s),
-                    OpKind.Sigmoid => b.Unary(OpKind.Neg, b.Unary(OpKind.Softplus, b.Unary(OpKind.Neg, x[0].Inputs[0], s), s), s),
+                    OpKind.Sigmoid =>
+                        b.Unary(OpKind.Neg, b.Unary(OpKind.Softplus, b.Unary(OpKind.Neg, x[0].Inputs[0], s), s), s),
                     _ => null,
                 };
             case OpKind.Transpose:
                 {
                     var inner = x[0].Op == OpKind.Transpose ? x[0].Inputs[0] : x[0];
-                    var perm = x[0].Op == OpKind.Transpose ? old.Attrs.Perm!.Select(p => x[0].Attrs.Perm![p]).ToArray() : old.Attrs.Perm!;
+                    var perm = x[0].Op == OpKind.Transpose
+                        ? old.Attrs.Perm!.Select(p => x[0].Attrs.Perm![p]).ToArray()
+                        : old.Attrs.Perm!;
                     if (perm.Select((p, i) => p == i).All(t => t)) return inner;
                     return x[0].Op == OpKind.Transpose ? b.Transpose(inner, s, perm) : null;
                 }

@@ -45,8 +45,8 @@ internal sealed class EarlyStopping
     /// <summary>True once training should stop.</summary>
     public bool ShouldStop { get; private set; }
 
-    /// <summary>Records the monitored value of an epoch; returns true when it is a new best (the caller snapshots the weights then).
-    /// A non-finite value never improves.</summary>
+    /// <summary>Records the monitored value of an epoch; returns true when it is a new best (the caller snapshots the
+    /// weights then). A non-finite value never improves.</summary>
     public bool Observe(int epoch, double value)
     {
         bool better = Spec.Monitor.Improves(value, BestEpoch < 0 ? double.NaN : Best, Spec.MinDelta);
@@ -59,5 +59,8 @@ internal sealed class EarlyStopping
     public double[] State => [Best, BestEpoch, Wait];
 
     /// <summary>Restores <see cref="State"/>.</summary>
-    public void Restore(double[] state) { Best = state[0]; BestEpoch = (int)state[1]; Wait = (int)state[2]; ShouldStop = false; }
+    public void Restore(double[] state)
+    {
+        Best = state[0]; BestEpoch = (int)state[1]; Wait = (int)state[2]; ShouldStop = false;
+    }
 }

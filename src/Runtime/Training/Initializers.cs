@@ -11,7 +11,8 @@ namespace Nn.Runtime.Training;
 /// fan_in = kh·kw·cin and fan_out = kh·kw·cout, the leading axes being the receptive field (Keras' rule).</para>
 /// <para>Distributions. <c>glorot</c>: uniform in ±√(6 / (fan_in + fan_out)); <c>he</c>: normal with
 /// std √(2 / fan_in); <c>lecun</c>: normal with std √(1 / fan_in) (plain, not truncated, normals, as PyTorch's
-/// kaiming_normal_); <c>normal s</c>: mean 0, std s; <c>uniform lo hi</c>; <c>constant c</c>; <c>zeros</c>; <c>ones</c>.</para>
+/// kaiming_normal_); <c>normal s</c>: mean 0, std s; <c>uniform lo hi</c>; <c>constant c</c>; <c>zeros</c>;
+/// <c>ones</c>.</para>
 /// <para>Determinism. Each tensor draws from its own stream <c>Rng.Derive(seed, FNV-1a-64(name))</c>, in row-major
 /// order, so a parameter's initial value depends only on the seed and its name — not on how many other parameters
 /// the network has or in which order they were created.</para>
@@ -47,7 +48,8 @@ internal static class Initializers
             case "glorot": { double l = Math.Sqrt(6.0 / (fanIn + fanOut)); Uniform(data, rng, -l, l); break; }
             case "he": Normal(data, rng, Math.Sqrt(2.0 / fanIn)); break;
             case "lecun": Normal(data, rng, Math.Sqrt(1.0 / fanIn)); break;
-            default: throw new ArgumentException($"unknown initializer `{init.Kind}` for `{name}` (known: {string.Join(", ", InitSpec.Kinds)})");
+            default: throw new ArgumentException(
+                $"unknown initializer `{init.Kind}` for `{name}` (known: {string.Join(", ", InitSpec.Kinds)})");
         }
         return t;
     }
@@ -59,8 +61,11 @@ internal static class Initializers
         var values = new Dictionary<string, HostTensor>();
         foreach (var n in graph.Nodes.Where(n => n.Op is OpKind.Param or OpKind.State))
         {
-            if (!n.Shape.IsFixed) throw new ArgumentException($"`{n.Name}` has the shape {n.Shape}; parameters and state need fixed sizes");
-            values[n.Name!] = Create(n.Attrs.Init ?? InitSpec.Zeros, n.Shape.Resolve(new Dictionary<string, int>()), n.Name!, seed);
+            if (!n.Shape.IsFixed)
+                throw new ArgumentException(
+                    $"`{n.Name}` has the shape {n.Shape}; parameters and state need fixed sizes");
+            values[n.Name!] = Create(n.Attrs.Init ?? InitSpec.Zeros, n.Shape.Resolve(new Dictionary<string, int>()),
+                n.Name!, seed);
         }
         return values;
     }

@@ -8,10 +8,15 @@ namespace Nn.Runtime.Training;
 /// Fields left null take the kind's default (see <see cref="EffectiveLr"/>, <see cref="EffectiveEps"/>,
 /// <see cref="EffectiveWeightDecay"/>). Defaults follow PyTorch except where noted:
 /// <list type="table">
-/// <item><term>sgd</term><description>lr 0.01, momentum 0, nesterov false, weightDecay 0 (coupled: g += wd·p)</description></item>
-/// <item><term>adam</term><description>lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8, weightDecay 0 (coupled)</description></item>
-/// <item><term>adamW</term><description>lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8, weightDecay 1e-2 (decoupled)</description></item>
-/// <item><term>rmsprop</term><description>lr 1e-3, rho 0.9, eps 1e-7, momentum 0 (Keras' rho and eps; PyTorch's are 0.99 and 1e-8)</description></item>
+/// <item><term>sgd</term>
+///   <description>lr 0.01, momentum 0, nesterov false, weightDecay 0 (coupled: g += wd·p)</description></item>
+/// <item><term>adam</term>
+///   <description>lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8, weightDecay 0 (coupled)</description></item>
+/// <item><term>adamW</term>
+///   <description>lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-8, weightDecay 1e-2 (decoupled)</description></item>
+/// <item><term>rmsprop</term>
+///   <description>lr 1e-3, rho 0.9, eps 1e-7, momentum 0 (Keras' rho and eps; PyTorch's are 0.99 and
+///   1e-8)</description></item>
 /// <item><term>adagrad</term><description>lr 0.01, eps 1e-10, accumulator starting at 0</description></item>
 /// </list>
 /// </summary>
@@ -31,7 +36,8 @@ internal sealed record OptimizerSpec
     public double Beta2 { get; init; } = 0.999;
     /// <summary>The denominator's ε; null: the kind's default.</summary>
     public double? Eps { get; init; }
-    /// <summary>Weight decay: decoupled for adamW, added to the gradient for the others; null: the kind's default.</summary>
+    /// <summary>Weight decay: decoupled for adamW, added to the gradient for the others; null: the kind's
+    /// default.</summary>
     public double? WeightDecay { get; init; }
     /// <summary>RMSprop's squared-gradient decay.</summary>
     public double Rho { get; init; } = 0.9;
@@ -48,12 +54,15 @@ internal sealed record OptimizerSpec
     {
         if (Kind is null) throw new ArgumentException("no optimizer `Kind`");
         if (!(EffectiveLr > 0)) throw new ArgumentException($"`lr` must be positive, got {EffectiveLr}");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"`momentum` must be in [0, 1), got {Momentum}");
+        if (!(Momentum >= 0 && Momentum < 1))
+            throw new ArgumentException($"`momentum` must be in [0, 1), got {Momentum}");
         if (Nesterov && Momentum == 0) throw new ArgumentException("`nesterov = true` needs a momentum above 0");
-        if (!(Beta1 >= 0 && Beta1 < 1) || !(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"`beta1` and `beta2` must be in [0, 1), got {Beta1} and {Beta2}");
+        if (!(Beta1 >= 0 && Beta1 < 1) || !(Beta2 >= 0 && Beta2 < 1))
+            throw new ArgumentException($"`beta1` and `beta2` must be in [0, 1), got {Beta1} and {Beta2}");
         if (!(Rho >= 0 && Rho < 1)) throw new ArgumentException($"`rho` must be in [0, 1), got {Rho}");
         if (!(EffectiveEps >= 0)) throw new ArgumentException($"`eps` must not be negative, got {EffectiveEps}");
-        if (!(EffectiveWeightDecay >= 0)) throw new ArgumentException($"`weightDecay` must not be negative, got {EffectiveWeightDecay}");
+        if (!(EffectiveWeightDecay >= 0))
+            throw new ArgumentException($"`weightDecay` must not be negative, got {EffectiveWeightDecay}");
     }
 }
 
@@ -68,7 +77,8 @@ internal sealed record OptimizerUpdate(
 /// a scalar Input fed per step (so schedules run on the host) and <c>t</c> is the 1-based step number, a scalar
 /// Input, used by Adam's bias correction. Formulas (g the gradient, p the parameter, after weight decay):
 /// <list type="bullet">
-/// <item>sgd: b ← μb + g; p ← p − lr·(nesterov ? g + μb : b) (PyTorch; with μ = 0, p ← p − lr·g). State <c>.m</c>.</item>
+/// <item>sgd: b ← μb + g; p ← p − lr·(nesterov ? g + μb : b) (PyTorch; with μ = 0, p ← p − lr·g). State
+///   <c>.m</c>.</item>
 /// <item>adam/adamW: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε);
 ///   adamW also subtracts lr·wd·p (decoupled). States <c>.m</c>, <c>.v</c>.</item>
 /// <item>rmsprop: v ← ρv + (1−ρ)g²; u = g/(√v + ε); with momentum b ← μb + u, p ← p − lr·b, else p ← p − lr·u.
@@ -85,8 +95,8 @@ internal static class Optimizers
     /// <param name="lr">the scalar learning-rate Input</param>
     /// <param name="t">the scalar 1-based step-number Input</param>
     /// <param name="span">the span given to every node (the <c>optimizer</c> field)</param>
-    public static OptimizerUpdate Apply(GraphBuilder b, IReadOnlyList<KeyValuePair<Node, Node>> grads, OptimizerSpec spec,
-        Node lr, Node t, SourceSpan span)
+    public static OptimizerUpdate Apply(GraphBuilder b, IReadOnlyList<KeyValuePair<Node, Node>> grads,
+        OptimizerSpec spec, Node lr, Node t, SourceSpan span)
     {
         spec.Validate();
         var e = new Emit(b, span);
@@ -96,8 +106,10 @@ internal static class Optimizers
         foreach (var (p, grad) in grads)
         {
             if (p.Op != OpKind.Param) throw new ArgumentException($"{p} is a {p.Op}, not a Param");
-            if (!p.Shape.Equals(grad.Shape)) throw new ArgumentException($"the gradient of `{p.Name}` has shape {grad.Shape}, not {p.Shape}");
-            Node Slot(string slot, InitSpec? init = null) => b.State($"{p.Name}.{slot}", p.Shape, init ?? InitSpec.Zeros, span);
+            if (!p.Shape.Equals(grad.Shape))
+                throw new ArgumentException($"the gradient of `{p.Name}` has shape {grad.Shape}, not {p.Shape}");
+            Node Slot(string slot, InitSpec? init = null) =>
+                b.State($"{p.Name}.{slot}", p.Shape, init ?? InitSpec.Zeros, span);
             void Keep(Node state, Node value) => newStates.Add(new(state, value));
             var g = wd != 0 && !spec.Kind.DecoupledWeightDecay ? e.Add(grad, e.Scale(wd, p)) : grad;
             var step = spec.Kind.Step(new UpdateContext(e, spec, p, g, t, s => Slot(s), Keep)); // what lr multiplies

@@ -35,9 +35,11 @@ internal static class Regularization
 
     /// <summary><paramref name="loss"/> plus the penalty over the weights among <paramref name="parameters"/>
     /// (the loss itself when the spec is empty or there are no weights).</summary>
-    public static Node AddPenalty(GraphBuilder b, Node loss, IEnumerable<Node> parameters, RegularizationSpec spec, SourceSpan span)
+    public static Node AddPenalty(GraphBuilder b, Node loss, IEnumerable<Node> parameters, RegularizationSpec spec,
+        SourceSpan span)
     {
-        if (spec.L1 < 0 || spec.L2 < 0) throw new ArgumentException($"regularization factors must not be negative, got l1 {spec.L1}, l2 {spec.L2}");
+        if (spec.L1 < 0 || spec.L2 < 0)
+            throw new ArgumentException($"regularization factors must not be negative, got l1 {spec.L1}, l2 {spec.L2}");
         if (spec.IsNone) return loss;
         var e = new Emit(b, span);
         var total = loss;
@@ -50,7 +52,8 @@ internal static class Regularization
     }
 
     /// <summary>The gradients after clipping (the same list when the spec is empty).</summary>
-    public static IReadOnlyList<KeyValuePair<Node, Node>> Clip(GraphBuilder b, IReadOnlyList<KeyValuePair<Node, Node>> grads, ClipSpec spec, SourceSpan span)
+    public static IReadOnlyList<KeyValuePair<Node, Node>> Clip(GraphBuilder b,
+        IReadOnlyList<KeyValuePair<Node, Node>> grads, ClipSpec spec, SourceSpan span)
     {
         if (spec.Norm is <= 0) throw new ArgumentException($"`clip = norm c` needs c > 0, got {spec.Norm}");
         if (spec.Value is <= 0) throw new ArgumentException($"`clip = value c` needs c > 0, got {spec.Value}");

@@ -42,10 +42,12 @@ internal static class ResumeCheck
         if (s.Steps < 0) throw BadState(path, $"its step is {s.Steps}, but it counts the steps taken (0 or more)");
         if (s.Steps < s.EpochsDone)
             throw BadState(path,
-                $"it records {s.EpochsDone} finished epochs but only {s.Steps} steps (every epoch takes at least one step)");
+                $"it records {s.EpochsDone} finished epochs but only {s.Steps} steps "
+                + "(every epoch takes at least one step)");
         if (s.ShuffleRng is not { Length: 4 } rng)
             throw BadState(path,
-                $"its shuffling state (`rng`) has {s.ShuffleRng?.Length ?? 0} words, but the generator's state is 4 words");
+                $"its shuffling state (`rng`) has {s.ShuffleRng?.Length ?? 0} words, "
+                + "but the generator's state is 4 words");
         if (rng.All(w => w == 0))
             throw BadState(path, "its shuffling state (`rng`) is all zeros, a state the generator never reaches");
         CheckTriple(s.Schedule, "schedule", "scale, best value and wait count", path);

@@ -57,7 +57,8 @@ internal sealed record TrainSpec
 /// </summary>
 internal sealed class StepGraphs
 {
-    internal StepGraphs(Graph train, Graph eval, Graph predict, TrainSpec spec, IReadOnlyList<Node> inputs, bool fedTarget)
+    internal StepGraphs(Graph train, Graph eval, Graph predict, TrainSpec spec, IReadOnlyList<Node> inputs,
+        bool fedTarget)
     {
         Train = train; Eval = eval; Predict = predict; Spec = spec; DataInputs = inputs; FedTarget = fedTarget;
     }
@@ -119,7 +120,8 @@ internal static class TrainStep
 
     /// <summary>The three graphs. Differentiates the (regularized) loss with <see cref="Backward.Gradients"/>,
     /// clips the gradients and appends the optimizer update.</summary>
-    /// <exception cref="ShapeException">from the forward pass, or NN0210 when the target does not fit the loss</exception>
+    /// <exception cref="ShapeException">from the forward pass, or NN0210 when the target does not fit the
+    /// loss</exception>
     /// <exception cref="ArgumentException">for an unknown loss, metric or optimizer, bad hyper-parameters, or a network
     /// Input named like one of the step's own inputs</exception>
     public static StepGraphs Build(ForwardBuilder forward, TrainSpec spec)
@@ -132,7 +134,8 @@ internal static class TrainStep
         var inputs = b.Nodes.Where(n => n.Op == OpKind.Input).ToArray();
         foreach (var reserved in new[] { TargetInput, LrInput, StepInput })
             if (inputs.Any(i => i.Name == reserved))
-                throw new ArgumentException($"the network input `{reserved}` has the name of a training input; rename it");
+                throw new ArgumentException(
+                    $"the network input `{reserved}` has the name of a training input; rename it");
         var (loss, metrics) = LossAndMetrics(ctx, output, spec);
         var parameters = b.Nodes.Where(n => n.Op == OpKind.Param).ToArray();
         var objective = Regularization.AddPenalty(b, loss, parameters, spec.Regularize, spec.LossSpan);
@@ -155,20 +158,25 @@ internal static class TrainStep
         var ectx = new ForwardContext(eb, training: false);
         var eout = forward(ectx);
         var (eloss, emetrics) = LossAndMetrics(ectx, eout, spec);
-        var eval = eb.Build(new KeyValuePair<string, Node>[] { new("output", eout), new("loss", eloss) }.Concat(emetrics));
+        var eval = eb.Build(
+            new KeyValuePair<string, Node>[] { new("output", eout), new("loss", eloss) }.Concat(emetrics));
         var pb = new GraphBuilder();
         var pout = forward(new ForwardContext(pb, training: false));
         var predict = pb.Build([new("output", pout)]);
         return new StepGraphs(train, eval, predict, spec, inputs, spec.Target is null);
     }
 
-    private static (Node Loss, List<KeyValuePair<string, Node>> Metrics) LossAndMetrics(ForwardContext ctx, Node output, TrainSpec spec)
+    private static (Node Loss, List<KeyValuePair<string, Node>> Metrics) LossAndMetrics(ForwardContext ctx,
+        Node output, TrainSpec spec)
     {
         var b = ctx.Builder;
-        var target = spec.Target is { } make ? make(ctx) : b.Input(TargetInput, spec.TargetShape ?? output.Shape, spec.LossSpan);
+        var target = spec.Target is { } make
+            ? make(ctx)
+            : b.Input(TargetInput, spec.TargetShape ?? output.Shape, spec.LossSpan);
         var loss = spec.Loss.Build(b, output, target, spec.LossSpan, spec.HuberDelta);
         var metrics = spec.Metrics
-            .Select(m => new KeyValuePair<string, Node>(MetricPrefix + m.Name, m.Build(b, output, target, spec.LossSpan)))
+            .Select(m =>
+                new KeyValuePair<string, Node>(MetricPrefix + m.Name, m.Build(b, output, target, spec.LossSpan)))
             .ToList();
         return (loss, metrics);
     }

@@ -10,7 +10,8 @@ internal sealed record TrainOptions
 {
     /// <summary>Passes over the training data.</summary>
     public int Epochs { get; init; } = 10;
-    /// <summary>Rows per mini-batch; the last batch of an epoch may be smaller (it is trained on, not dropped).</summary>
+    /// <summary>Rows per mini-batch; the last batch of an epoch may be smaller (it is trained on, not
+    /// dropped).</summary>
     public int Batch { get; init; } = 32;
     /// <summary>Visit the training rows in a new random order every epoch.</summary>
     public bool Shuffle { get; init; } = true;
@@ -19,9 +20,9 @@ internal sealed record TrainOptions
     /// <summary>The learning-rate schedule (the base rate is the optimizer's).</summary>
     public ScheduleSpec Schedule { get; init; } = ScheduleSpec.Constant;
     /// <summary>The divergence guard: training stops (NN0620, <see cref="TrainingDivergedException"/>) when a batch's
-    /// loss exceeds <c>Divergence</c> times the reference loss, the first batch's loss of this <see cref="Trainer.Fit"/>
-    /// call (at least 1, so losses near 0 do not make it fire early). 0 turns the guard off; NaN and infinity always
-    /// stop.</summary>
+    /// loss exceeds <c>Divergence</c> times the reference loss, the first batch's loss of this
+    /// <see cref="Trainer.Fit"/> call (at least 1, so losses near 0 do not make it fire early). 0 turns the guard off;
+    /// NaN and infinity always stop.</summary>
     public double Divergence { get; init; } = DefaultDivergence;
     /// <summary>The default of <see cref="Divergence"/>: a million times the first batch's loss.</summary>
     public const double DefaultDivergence = 1e6;
@@ -29,13 +30,14 @@ internal sealed record TrainOptions
     public EarlyStoppingSpec? Stop { get; init; }
     /// <summary>Called after every epoch with its report (the CLI prints progress from it).</summary>
     public Action<EpochReport>? OnEpoch { get; init; }
-    /// <summary>Called after every epoch with the full state to save (the CLI writes it with the checkpoint writer).</summary>
+    /// <summary>Called after every epoch with the full state to save (the CLI writes it with the checkpoint
+    /// writer).</summary>
     public Action<TrainingState>? OnCheckpoint { get; init; }
 }
 
-/// <summary>One epoch's results (<see cref="EpochReport.Epoch"/> counts from 0). Losses and metrics are averages over the epoch's rows (each batch weighted by its
-/// size); the training values are measured on each batch before its update, as Keras reports them. Validation
-/// values are null without validation data.</summary>
+/// <summary>One epoch's results (<see cref="EpochReport.Epoch"/> counts from 0). Losses and metrics are averages over
+/// the epoch's rows (each batch weighted by its size); the training values are measured on each batch before its
+/// update, as Keras reports them. Validation values are null without validation data.</summary>
 internal sealed record EpochReport(
     int Epoch, double TrainLoss, IReadOnlyDictionary<string, double> Metrics,
     double? ValidationLoss, IReadOnlyDictionary<string, double>? ValidationMetrics,
@@ -63,15 +65,17 @@ internal sealed record TrainResult(IReadOnlyList<EpochReport> History, bool Stop
 }
 
 /// <summary>Training diverged: NN0612 when a step produced NaN or infinity (naming the first non-finite node's op and
-/// span), NN0620 when the loss stayed finite but exceeded <see cref="TrainOptions.Divergence"/> times the reference loss
-/// (naming the loss node). Both name the step and the epoch and end with the same hint.</summary>
+/// span), NN0620 when the loss stayed finite but exceeded <see cref="TrainOptions.Divergence"/> times the reference
+/// loss (naming the loss node). Both name the step and the epoch and end with the same hint.</summary>
 internal sealed class TrainingDivergedException : ExecutionException
 {
-    private const string Hint = "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs";
+    private const string Hint =
+        "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs";
 
     /// <summary>A step produced NaN or infinity (NN0612).</summary>
     public TrainingDivergedException(long step, int epoch, int batch, NonFiniteException cause)
-        : base(RuntimeCodes.NonFinite, $"{Where(step, epoch, batch)}: `{cause.Op}` produced {cause.What}; {Hint}", cause.Node)
+        : base(RuntimeCodes.NonFinite, $"{Where(step, epoch, batch)}: `{cause.Op}` produced {cause.What}; {Hint}",
+            cause.Node)
     {
         Step = step; Epoch = epoch; Batch = batch;
     }
@@ -113,16 +117,20 @@ internal sealed class TrainingDivergedException : ExecutionException
 /// </summary>
 internal static class Trainer
 {
-    /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the same).</summary>
-    /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity, NN0620 when a batch's loss
-    /// exceeds <see cref="TrainOptions.Divergence"/> times the first batch's</exception>
-    /// <exception cref="ArgumentException">for bad options (a non-positive batch, an unknown monitor or schedule)</exception>
+    /// <summary>Trains. With <paramref name="resume"/> continues from a captured state (the options must be the
+    /// same).</summary>
+    /// <exception cref="TrainingDivergedException">NN0612 when a step produces NaN or infinity, NN0620 when a batch's
+    /// loss exceeds <see cref="TrainOptions.Divergence"/> times the first batch's</exception>
+    /// <exception cref="ArgumentException">for bad options (a non-positive batch, an unknown monitor or
+    /// schedule)</exception>
     public static TrainResult Fit(StepGraphs graphs, IStepExecutor exec, Dataset train, Dataset? validation,
         TrainOptions options, TrainingState? resume = null)
     {
-        if (options.Batch <= 0) throw new ArgumentException($"`batch` must be a positive number of rows, got {options.Batch}");
+        if (options.Batch <= 0)
+            throw new ArgumentException($"`batch` must be a positive number of rows, got {options.Batch}");
         if (!(options.Divergence == 0 || options.Divergence >= 1) || double.IsInfinity(options.Divergence))
-            throw new ArgumentException($"`divergence` must be 0 (off) or a factor of at least 1, got {options.Divergence}");
+            throw new ArgumentException(
+                $"`divergence` must be 0 (off) or a factor of at least 1, got {options.Divergence}");
         if (options.Epochs < 0) throw new ArgumentException($"`epochs` must not be negative, got {options.Epochs}");
         if (train.Count == 0) throw new ArgumentException("there are no training rows");
         if (validation is { Count: 0 }) validation = null;
@@ -135,7 +143,8 @@ internal static class Trainer
         if (options.Schedule.Kind.WatchesEpochs && options.Schedule.Monitor.Metric is { } plateau
             && !graphs.Metrics.Contains(plateau.Name))
             throw new ArgumentException(
-                $"{options.Schedule.Kind} monitors `{options.Schedule.Monitor}`, which needs `metrics = [{plateau.Name}]`");
+                $"{options.Schedule.Kind} monitors `{options.Schedule.Monitor}`, "
+                + $"which needs `metrics = [{plateau.Name}]`");
         var shuffle = Rng.Derive(options.Seed, 1);
         ulong dropoutSeed = Rng.Derive(options.Seed, 2).NextUInt64();
         long steps = 0;
@@ -163,10 +172,13 @@ internal static class Trainer
         if (first < options.Epochs)
         {
             var all = Enumerable.Range(0, train.Count).ToArray();
-            foreach (int size in new[] { options.Batch, train.Count % options.Batch }.Where(n => n > 0 && n <= train.Count).Distinct())
-                exec.Prepare(batchX.Fill(train.Features, all.AsSpan(0, size)), batchY?.Fill(train.Targets!, all.AsSpan(0, size)), true);
+            foreach (int size in new[] { options.Batch, train.Count % options.Batch }
+                .Where(n => n > 0 && n <= train.Count).Distinct())
+                exec.Prepare(batchX.Fill(train.Features, all.AsSpan(0, size)),
+                    batchY?.Fill(train.Targets!, all.AsSpan(0, size)), true);
             if (validation is not null)
-                foreach (int size in new[] { options.Batch, validation.Count % options.Batch }.Where(n => n > 0 && n <= validation.Count).Distinct())
+                foreach (int size in new[] { options.Batch, validation.Count % options.Batch }
+                    .Where(n => n > 0 && n <= validation.Count).Distinct())
                 {
                     var part = validation.Rows(0, size);
                     exec.Prepare(part.Features, part.Targets, false);
@@ -175,7 +187,9 @@ internal static class Trainer
         for (int epoch = first; epoch < options.Epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
-            var order = options.Shuffle ? Dataset.Permutation(train.Count, shuffle) : Enumerable.Range(0, train.Count).ToArray();
+            var order = options.Shuffle
+                ? Dataset.Permutation(train.Count, shuffle)
+                : Enumerable.Range(0, train.Count).ToArray();
             var clock = Stopwatch.StartNew();
             var sums = new Sums(graphs.Metrics.Count);
             double lr = 0;
@@ -192,11 +206,12 @@ internal static class Trainer
                 catch (NonFiniteException e) { throw new TrainingDivergedException(steps, epoch, bi, e); }
                 if (!double.IsFinite(r.Loss))
                     throw new TrainingDivergedException(steps, epoch, bi,
-                        new NonFiniteException(graphs.Train.Output("loss"), double.IsNaN(r.Loss) ? "NaN" : "infinity", 0));
+                        new NonFiniteException(graphs.Train.Output("loss"),
+                            double.IsNaN(r.Loss) ? "NaN" : "infinity", 0));
                 if (double.IsNaN(firstLoss)) firstLoss = r.Loss;
                 if (options.Divergence > 0 && r.Loss > options.Divergence * Math.Max(Math.Abs(firstLoss), 1.0))
-                    throw new TrainingDivergedException(steps, epoch, bi, graphs.Train.Output("loss"), graphs.Spec.Loss.Name,
-                        r.Loss, options.Divergence, firstLoss);
+                    throw new TrainingDivergedException(steps, epoch, bi, graphs.Train.Output("loss"),
+                        graphs.Spec.Loss.Name, r.Loss, options.Divergence, firstLoss);
                 sums.Add(r, size);
             }
             double seconds = clock.Elapsed.TotalSeconds;

@@ -37,7 +37,14 @@ let baseSources (b: GraphBuilder) =
 let private fixedDims (s: Shape) = s.Dims.ToArray() |> Array.forall (fun d -> d.IsFixed)
 
 /// Builds random ops on top of `pool` and returns a scalar loss mixing every unused result with fed random weights.
-let generateWithLast (b: GraphBuilder) (rng: Random) (prefix: string) (opts: GenOptions) (pool0: Node list) : Node * Node =
+let generateWithLast
+    (b: GraphBuilder)
+    (rng: Random)
+    (prefix: string)
+    (opts: GenOptions)
+    (pool0: Node list)
+    : Node * Node =
+
     let pool = ResizeArray<Node>(pool0)
     let used = HashSet<int>()
     let mutable fresh = 0
@@ -116,7 +123,11 @@ let generateWithLast (b: GraphBuilder) (rng: Random) (prefix: string) (opts: Gen
         | _ ->
             match rng.Next 4 with
             | 0 when opts.Dropout -> bin OpKind.Mul x (b.DropoutMask(x, 0.3, span))
-            | 1 when x.Shape.[-1].IsFixed -> bin OpKind.Mul x (b.OneHot(b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| -1 |]), span), x.Shape.[-1].Size, span))
+            | 1 when x.Shape.[-1].IsFixed ->
+                bin
+                    OpKind.Mul
+                    x
+                    (b.OneHot(b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| -1 |]), span), x.Shape.[-1].Size, span))
             | 2 -> bin OpKind.Mul x (un OpKind.Step (pick ()))
             | _ -> bin OpKind.Mul x (un OpKind.Sign (pick ()))
     let count = 2 + rng.Next(max 1 (opts.MaxOps - 1))
@@ -190,10 +201,13 @@ let valueOf (g: Graph) (node: Node) (feeds: Dictionary<string, T64>) =
     (Interp.Evaluate(g, feeds, [ node ], runOpts)).[node.Id]
 
 /// Σᵢ ⟨aᵢ, bᵢ⟩.
-let dot (a: T64[]) (b: T64[]) = Array.map2 (fun (x: T64) (y: T64) -> Array.fold2 (fun s p q -> s + p * q) 0.0 x.Data y.Data) a b |> Array.sum
+let dot (a: T64[]) (b: T64[]) =
+    Array.map2 (fun (x: T64) (y: T64) -> Array.fold2 (fun s p q -> s + p * q) 0.0 x.Data y.Data) a b |> Array.sum
 
 /// Σᵢ Σ |aᵢ·bᵢ| (the scale a rounding error in ⟨a, b⟩ is measured against).
-let absDot (a: T64[]) (b: T64[]) = Array.map2 (fun (x: T64) (y: T64) -> Array.fold2 (fun s p q -> s + abs (p * q)) 0.0 x.Data y.Data) a b |> Array.sum
+let absDot (a: T64[]) (b: T64[]) =
+    Array.map2 (fun (x: T64) (y: T64) -> Array.fold2 (fun s p q -> s + abs (p * q)) 0.0 x.Data y.Data) a b
+    |> Array.sum
 
 /// Central difference of a scalar node along v: (f(θ + hv) − f(θ − hv)) / 2h.
 let centralDiff (g: Graph) (f: Node) (feeds: Dictionary<string, T64>) (wrt: Node[]) (v: T64[]) (h: float) =

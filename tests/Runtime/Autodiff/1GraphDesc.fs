@@ -266,7 +266,8 @@ let rec descGen (opts: DescOptions) (budget: int) : Gen<Desc> =
                     }
                 | 18 -> Gen.choose (1, 2) |> Gen.map (fun st -> Pool(OpKind.AvgPool2d, 2, st, x))
                 | 19 ->
-                    Gen.choose ((if opts.Overlap then 1 else 2), 2) |> Gen.map (fun st -> Pool(OpKind.MaxPool2d, 2, st, x))
+                    Gen.choose ((if opts.Overlap then 1 else 2), 2)
+                    |> Gen.map (fun st -> Pool(OpKind.MaxPool2d, 2, st, x))
                 | 20 -> Gen.constant (Dropout x)
                 | _ -> Gen.constant (OneHotMask x)
             return if respects opts candidate && (tryShape candidate).IsSome then candidate else x

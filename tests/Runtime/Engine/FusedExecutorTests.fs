@@ -79,8 +79,13 @@ let private convNet () =
                         2, 2, sp)
         let flat = b.Reshape(c2, Shape(Dim.Sym "n", Dim.Of 12), sp)
         dense b flat 12 4 "out"
-    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01),
-                         Metrics = [ Metric.Accuracy ], TargetShape = Shape(Dim.Sym "n"))
+    let spec =
+        TrainSpec(
+            Loss = LossKind.SoftmaxCrossEntropy,
+            Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01),
+            Metrics = [ Metric.Accuracy ],
+            TargetShape = Shape(Dim.Sym "n")
+        )
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 8; 8; 1 |]; Classes = 4
       Target = fun n -> [| n |] }
 
@@ -97,8 +102,13 @@ let private stridedConvNet () =
         let a = b.Pool(OpKind.AvgPool2d, p, 3, 1, [| 1; 1; 1; 1 |], sp)                // [n, 3, 2, 4]
         let flat = b.Reshape(a, Shape(Dim.Sym "n", Dim.Of 24), sp)
         dense b flat 24 4 "out"
-    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01),
-                         Metrics = [ Metric.Accuracy ], TargetShape = Shape(Dim.Sym "n"))
+    let spec =
+        TrainSpec(
+            Loss = LossKind.SoftmaxCrossEntropy,
+            Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01),
+            Metrics = [ Metric.Accuracy ],
+            TargetShape = Shape(Dim.Sym "n")
+        )
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 9; 8; 2 |]; Classes = 4
       Target = fun n -> [| n |] }
 
@@ -219,7 +229,9 @@ let tests =
         }
         test ("SGD updates inside their weight gradients' products train bit for bit as separate passes, "
               + "and stop on NaN") {
-            let sgds = [ OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9); OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1) ]
+            let sgds =
+                [ OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9)
+                  OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1) ]
             for opt in sgds do
                 let net = wideMlp opt
                 let init = Initializers.ForGraph(net.Graphs.Train, 4UL)
@@ -249,7 +261,9 @@ let tests =
                 for kv in inside.Snapshot() do Expect.equal kv.Value.Data sa[kv.Key].Data $"{kv.Key} unchanged"
         }
         test "dropout masks equal the reference's" {
-            agree (mlp sgd LossKind.SoftmaxCrossEntropy OpKind.Relu None (fun ctx h -> Layers.Dropout(ctx, h, 0.3, sp))) 1
+            agree
+                (mlp sgd LossKind.SoftmaxCrossEntropy OpKind.Relu None (fun ctx h -> Layers.Dropout(ctx, h, 0.3, sp)))
+                1
         }
         test "batchNorm with running statistics" {
             agree (mlp sgd LossKind.Mse OpKind.Sigmoid None (fun ctx h -> Layers.BatchNorm(ctx, h, "bn", sp))) 1
@@ -260,7 +274,14 @@ let tests =
             agree (stridedConvNet ()) 2
         }
         test "two threads agree with the reference" {
-            agree (mlp (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)) LossKind.SoftmaxCrossEntropy OpKind.Relu None noExtra) 2
+            agree
+                (mlp
+                    (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01))
+                    LossKind.SoftmaxCrossEntropy
+                    OpKind.Relu
+                    None
+                    noExtra)
+                2
         }
         test "1 and 2 threads agree on a batch large enough to split GEMMs and loops" {
             let net = mlp sgd LossKind.SoftmaxCrossEntropy OpKind.Relu None noExtra

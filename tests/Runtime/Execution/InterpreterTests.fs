@@ -22,9 +22,14 @@ let private run (inputs: (string * T64) list) (make: GraphBuilder -> Node list -
 
 let private expectData (actual: T64) (shape: int[]) (data: float[]) what =
     Expect.equal actual.Shape shape (what + ": shape")
-    Array.iteri2 (fun i e a -> if abs (e - a) > 1e-12 * (1.0 + abs e) then failtestf "%s: element %d is %g, expected %g" what i a e) data actual.Data
+    Array.iteri2
+        (fun i e a ->
+            if abs (e - a) > 1e-12 * (1.0 + abs e) then failtestf "%s: element %d is %g, expected %g" what i a e)
+        data
+        actual.Data
 
-let private randomT (rng: Random) (shape: int[]) = t shape (Array.init (T64.CountOf shape) (fun _ -> rng.NextDouble() * 2.0 - 1.0))
+let private randomT (rng: Random) (shape: int[]) =
+    t shape (Array.init (T64.CountOf shape) (fun _ -> rng.NextDouble() * 2.0 - 1.0))
 
 /// conv2d by its definition, written independently of the runtime.
 let private naiveConv (x: T64) (k: T64) sh sw pt pl (oh: int) (ow: int) =
@@ -65,7 +70,9 @@ let private dotT (a: T64) (b: T64) = Array.fold2 (fun s x y -> s + x * y) 0.0 a.
 let tests =
     testList "Runtime.Execution.Interpreter" [
         test "broadcasting add of [2, 1] and [3]" {
-            let r = run [ "a", t [| 2; 1 |] [| 1.; 2. |]; "b", t [| 3 |] [| 10.; 20.; 30. |] ] (fun b xs -> b.Binary(OpKind.Add, xs.[0], xs.[1], at 2))
+            let r =
+                run [ "a", t [| 2; 1 |] [| 1.; 2. |]; "b", t [| 3 |] [| 10.; 20.; 30. |] ] (fun b xs ->
+                    b.Binary(OpKind.Add, xs.[0], xs.[1], at 2))
             expectData r [| 2; 3 |] [| 11.; 21.; 31.; 12.; 22.; 32. |] "add"
         }
         test "matmul, batched and with a shared right side" {
@@ -77,8 +84,10 @@ let tests =
         }
         test "transpose, slice, pad, concat" {
             let x = t [| 2; 3 |] [| 1.; 2.; 3.; 4.; 5.; 6. |]
-            expectData (run [ "x", x ] (fun b xs -> b.Transpose(xs.[0], at 2))) [| 3; 2 |] [| 1.; 4.; 2.; 5.; 3.; 6. |] "transpose"
-            expectData (run [ "x", x ] (fun b xs -> b.Slice(xs.[0], [| 0; 1 |], [| -1; 3 |], at 2))) [| 2; 2 |] [| 2.; 3.; 5.; 6. |] "slice"
+            expectData (run [ "x", x ] (fun b xs -> b.Transpose(xs.[0], at 2))) [| 3; 2 |]
+                [| 1.; 4.; 2.; 5.; 3.; 6. |] "transpose"
+            expectData (run [ "x", x ] (fun b xs -> b.Slice(xs.[0], [| 0; 1 |], [| -1; 3 |], at 2))) [| 2; 2 |]
+                [| 2.; 3.; 5.; 6. |] "slice"
             expectData (run [ "x", x ] (fun b xs -> b.Pad(xs.[0], [| 0; 1 |], [| 1; 0 |], at 2))) [| 3; 4 |]
                 [| 0.; 1.; 2.; 3.; 0.; 4.; 5.; 6.; 0.; 0.; 0.; 0. |] "pad"
             expectData (run [ "x", x ] (fun b xs -> b.Concat([ xs.[0]; xs.[0] ], 1, at 2))) [| 2; 6 |]
@@ -86,14 +95,19 @@ let tests =
         }
         test "reductions with and without kept axes, argmax" {
             let x = t [| 2; 3 |] [| 1.; 5.; 3.; 4.; 2.; 6. |]
-            expectData (run [ "x", x ] (fun b xs -> b.Reduce(OpKind.Sum, xs.[0], [| 1 |], true, at 2))) [| 2; 1 |] [| 9.; 12. |] "sum keep"
-            expectData (run [ "x", x ] (fun b xs -> b.Reduce(OpKind.Mean, xs.[0], [| 0 |], false, at 2))) [| 3 |] [| 2.5; 3.5; 4.5 |] "mean"
-            expectData (run [ "x", x ] (fun b xs -> b.Reduce(OpKind.ReduceMax, xs.[0], [||], false, at 2))) [||] [| 6. |] "max all"
-            expectData (run [ "x", x ] (fun b xs -> b.Add(OpKind.ArgMax, [ xs.[0] ], OpAttrs(Axes = [| 1 |]), at 2))) [| 2; 1 |] [| 1.; 2. |] "argmax"
+            expectData (run [ "x", x ] (fun b xs -> b.Reduce(OpKind.Sum, xs.[0], [| 1 |], true, at 2))) [| 2; 1 |]
+                [| 9.; 12. |] "sum keep"
+            expectData (run [ "x", x ] (fun b xs -> b.Reduce(OpKind.Mean, xs.[0], [| 0 |], false, at 2))) [| 3 |]
+                [| 2.5; 3.5; 4.5 |] "mean"
+            expectData (run [ "x", x ] (fun b xs -> b.Reduce(OpKind.ReduceMax, xs.[0], [||], false, at 2))) [||]
+                [| 6. |] "max all"
+            expectData (run [ "x", x ] (fun b xs -> b.Add(OpKind.ArgMax, [ xs.[0] ], OpAttrs(Axes = [| 1 |]), at 2)))
+                [| 2; 1 |] [| 1.; 2. |] "argmax"
         }
         test "softmax and logSoftmax are stable for large inputs" {
             let x = t [| 1; 2 |] [| 1000.; 0. |]
-            expectData (run [ "x", x ] (fun b xs -> b.Softmax(OpKind.LogSoftmax, xs.[0], -1, at 2))) [| 1; 2 |] [| 0.; -1000. |] "logSoftmax"
+            expectData (run [ "x", x ] (fun b xs -> b.Softmax(OpKind.LogSoftmax, xs.[0], -1, at 2))) [| 1; 2 |]
+                [| 0.; -1000. |] "logSoftmax"
             let s = run [ "x", t [| 1; 3 |] [| 1.; 2.; 3. |] ] (fun b xs -> b.Softmax(OpKind.Softmax, xs.[0], 1, at 2))
             let e = [| 1.; 2.; 3. |] |> Array.map exp
             expectData s [| 1; 3 |] (e |> Array.map (fun v -> v / Array.sum e)) "softmax"
@@ -110,7 +124,9 @@ let tests =
             Expect.floatClose Accuracy.veryHigh (un OpKind.Gelu).Data.[2] c "gelu"
         }
         test "where and one-hot" {
-            let r = run [ "c", t [| 3 |] [| 1.; 0.; 2. |]; "a", t [| 3 |] [| 1.; 2.; 3. |] ] (fun b xs -> b.Where(xs.[0], xs.[1], b.Const(-1., at 2), at 2))
+            let r =
+                run [ "c", t [| 3 |] [| 1.; 0.; 2. |]; "a", t [| 3 |] [| 1.; 2.; 3. |] ] (fun b xs ->
+                    b.Where(xs.[0], xs.[1], b.Const(-1., at 2), at 2))
             expectData r [| 3 |] [| 1.; -1.; 3. |] "where"
             let o = run [ "l", t [| 3; 1 |] [| 2.; 0.; 1. |] ] (fun b xs -> b.OneHot(xs.[0], 3, at 2))
             expectData o [| 3; 3 |] [| 0.; 0.; 1.; 1.; 0.; 0.; 0.; 1.; 0. |] "oneHot"
@@ -127,23 +143,43 @@ let tests =
             let gi = b.Add(OpKind.Conv2dGradInput, [ dyn; kn ], OpAttrs(Conv = y.Attrs.Conv, Target = xn.Shape), at 3)
             let gk = b.Add(OpKind.Conv2dGradKernel, [ xn; dyn ], OpAttrs(Conv = y.Attrs.Conv, Target = kn.Shape), at 3)
             let dy = randomT rng (y.Shape.Resolve(readOnlyDict []))
-            let r = Interp.Run(b.Build([ KeyValuePair("y", y); KeyValuePair("gi", gi); KeyValuePair("gk", gk) ]), dict [ "x", x; "k", k; "dy", dy ] |> Dictionary)
+            let r =
+                Interp.Run(
+                    b.Build([ KeyValuePair("y", y); KeyValuePair("gi", gi); KeyValuePair("gk", gk) ]),
+                    dict [ "x", x; "k", k; "dy", dy ] |> Dictionary
+                )
             expectData r.["y"] dy.Shape (naiveConv x k sh sw pads.[0] pads.[1] dy.Shape.[1] dy.Shape.[2]).Data "conv"
             Expect.floatClose Accuracy.high (dotT r.["y"] dy) (dotT x r.["gi"]) "⟨conv(x,k), dy⟩ = ⟨x, gradInput(dy,k)⟩"
-            Expect.floatClose Accuracy.high (dotT r.["y"] dy) (dotT k r.["gk"]) "⟨conv(x,k), dy⟩ = ⟨k, gradKernel(x,dy)⟩")
-        testProperty "pooling with strides and padding = naive loops; avg-pool gradient is its adjoint; max-pool gradient routes to the maximum" (fun (seed: int) ->
+            Expect.floatClose
+                Accuracy.high
+                (dotT r.["y"] dy)
+                (dotT k r.["gk"])
+                "⟨conv(x,k), dy⟩ = ⟨k, gradKernel(x,dy)⟩")
+        testProperty ("pooling with strides and padding = naive loops; avg-pool gradient is its adjoint; "
+                      + "max-pool gradient routes to the maximum") (fun (seed: int) ->
             let rng = Random seed
             let x = randomT rng [| 1 + rng.Next 2; 3 + rng.Next 4; 3 + rng.Next 4; 1 + rng.Next 2 |]
             let size, stride = 1 + rng.Next 3, 1 + rng.Next 2
             let pads = Array.init 4 (fun _ -> rng.Next(size / 2 + 1))
             let b = GraphBuilder()
             let xn = b.Input("x", Shape.Of x.Shape, at 1)
-            let mx, av = b.Pool(OpKind.MaxPool2d, xn, size, stride, pads, at 2), b.Pool(OpKind.AvgPool2d, xn, size, stride, pads, at 2)
+            let mx, av =
+                b.Pool(OpKind.MaxPool2d, xn, size, stride, pads, at 2),
+                b.Pool(OpKind.AvgPool2d, xn, size, stride, pads, at 2)
             let dyn = b.Input("dy", mx.Shape, at 1)
             let ga = b.Add(OpKind.AvgPool2dGrad, [ dyn ], OpAttrs(Pool = mx.Attrs.Pool, Target = xn.Shape), at 3)
             let gm = b.Add(OpKind.MaxPool2dGrad, [ xn; dyn ], OpAttrs(Pool = mx.Attrs.Pool), at 3)
             let dy = randomT rng (mx.Shape.Resolve(readOnlyDict []))
-            let r = Interp.Run(b.Build([ KeyValuePair("mx", mx); KeyValuePair("av", av); KeyValuePair("ga", ga); KeyValuePair("gm", gm) ]), dict [ "x", x; "dy", dy ] |> Dictionary)
+            let r =
+                Interp.Run(
+                    b.Build(
+                        [ KeyValuePair("mx", mx)
+                          KeyValuePair("av", av)
+                          KeyValuePair("ga", ga)
+                          KeyValuePair("gm", gm) ]
+                    ),
+                    dict [ "x", x; "dy", dy ] |> Dictionary
+                )
             expectData r.["mx"] dy.Shape (naivePool x size stride pads true).Data "max"
             expectData r.["av"] dy.Shape (naivePool x size stride pads false).Data "avg"
             Expect.floatClose Accuracy.high (dotT r.["av"] dy) (dotT x r.["ga"]) "⟨avg(x), dy⟩ = ⟨x, avgGrad(dy)⟩"
@@ -162,7 +198,9 @@ let tests =
             Expect.notEqual a.["m1"].Data a.["m2"].Data "another stream, another mask"
             let dropped = a.["m1"].Data |> Array.filter ((=) 0.0) |> Array.length
             Expect.isTrue (dropped > 2700 && dropped < 3300) (sprintf "about 30%% dropped, got %d" dropped)
-            Expect.isTrue (a.["m1"].Data |> Array.forall (fun v -> v = 0.0 || abs (v - 1.0 / 0.7) < 1e-12)) "kept values are 1/(1-p)"
+            Expect.isTrue
+                (a.["m1"].Data |> Array.forall (fun v -> v = 0.0 || abs (v - 1.0 / 0.7) < 1e-12))
+                "kept values are 1/(1-p)"
         }
         test "the finiteness check names the first node producing NaN and its line" {
             let b = GraphBuilder()
@@ -184,11 +222,23 @@ let tests =
             let b = GraphBuilder()
             let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 3), at 1)
             let y = b.Input("y", Shape(Dim.Sym "n"), at 2)
-            let g = b.Build([ KeyValuePair("out", b.Binary(OpKind.Add, b.Reduce(OpKind.Sum, x, [| 1 |], false, at 3), y, at 3)) ])
+            let g =
+                b.Build(
+                    [ KeyValuePair(
+                          "out",
+                          b.Binary(OpKind.Add, b.Reduce(OpKind.Sum, x, [| 1 |], false, at 3), y, at 3)
+                      ) ]
+                )
             let err feeds = (Expect.throwsC (fun () -> Interp.Run(g, Dictionary(dict feeds)) |> ignore) id).Message
             Expect.stringContains (err [ "x", T64([| 2; 3 |]) ]) "no value was given for the input `y`" "missing"
-            Expect.stringContains (err [ "x", T64([| 2; 4 |]); "y", T64([| 2 |]) ]) "`x` should have shape [n, 3] but was given [2, 4]" "fixed axis"
-            Expect.stringContains (err [ "x", T64([| 2; 3 |]); "y", T64([| 5 |]) ]) "(`n` is 2, from `x`)" "dimension variable"
+            Expect.stringContains
+                (err [ "x", T64([| 2; 4 |]); "y", T64([| 2 |]) ])
+                "`x` should have shape [n, 3] but was given [2, 4]"
+                "fixed axis"
+            Expect.stringContains
+                (err [ "x", T64([| 2; 3 |]); "y", T64([| 5 |]) ])
+                "(`n` is 2, from `x`)"
+                "dimension variable"
             let ok = Interp.Run(g, Dictionary(dict [ "x", T64.Fill([| 4; 3 |], 1.0); "y", T64([| 4 |]) ]))
             expectData ok.["out"] [| 4 |] [| 3.; 3.; 3.; 3. |] "n bound to 4"
         }
@@ -202,6 +252,10 @@ let tests =
             let r32 = ReferenceInterpreter<float32>.Run(g, feeds32, runOpts)
             for kv in r64 do
                 let scale = 1.0 + (kv.Value.Data |> Array.sumBy abs)
-                Array.iteri2 (fun i (a: float) (b: float32) ->
-                    if abs (a - float b) > 1e-3 * scale then failtestf "%s[%d]: float64 %g, float32 %g" kv.Key i a b) kv.Value.Data r32.[kv.Key].Data)
+                Array.iteri2
+                    (fun i (a: float) (b: float32) ->
+                        if abs (a - float b) > 1e-3 * scale then
+                            failtestf "%s[%d]: float64 %g, float32 %g" kv.Key i a b)
+                    kv.Value.Data
+                    r32.[kv.Key].Data)
     ]

@@ -16,7 +16,8 @@ let private xorGraph () =
     let w = b.Param("dense1.w", Shape.Of(2, 1), InitSpec("glorot"), sp 10 5)
     let bias = b.Param("dense1.b", Shape.Of 1, InitSpec.Zeros, sp 10 5)
     let h = b.Unary(OpKind.Sigmoid, b.Binary(OpKind.Add, b.MatMul(x, w, sp 10 5), bias, sp 10 5), sp 11 5)
-    let loss = b.Reduce(OpKind.Sum, b.Unary(OpKind.Square, b.Binary(OpKind.Sub, h, y, sp 12 5), sp 12 5), [||], false, sp 12 5)
+    let loss =
+        b.Reduce(OpKind.Sum, b.Unary(OpKind.Square, b.Binary(OpKind.Sub, h, y, sp 12 5), sp 12 5), [||], false, sp 12 5)
     b.Build([ KeyValuePair("loss", loss) ])
 
 [<Tests>]
@@ -41,7 +42,14 @@ let tests =
         test "constants and attributes print canonically" {
             let b = GraphBuilder()
             let x = b.Input("x", Shape.Of(2, 3), SourceSpan.None)
-            let s = b.Reduce(OpKind.Mean, b.Binary(OpKind.Mul, x, b.Const(0.5, SourceSpan.None), SourceSpan.None), [| -1 |], true, SourceSpan.None)
+            let s =
+                b.Reduce(
+                    OpKind.Mean,
+                    b.Binary(OpKind.Mul, x, b.Const(0.5, SourceSpan.None), SourceSpan.None),
+                    [| -1 |],
+                    true,
+                    SourceSpan.None
+                )
             let t = GraphPrinter.Text(b.Build([ KeyValuePair("m", s) ]))
             Expect.stringContains t "%1 : [] = const 0.5\n" "const"
             Expect.stringContains t "%3 : [2, 1] = mean %2 axes=1 keep\n" "reduction attributes, no span"

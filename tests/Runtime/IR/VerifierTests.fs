@@ -68,8 +68,17 @@ let tests =
         test "rejects a gradient op whose incoming gradient does not fit its forward op" {
             let b = GraphBuilder()
             let dy = b.Input("dy", Shape.Of(1, 3, 3, 2), at)
-            let bad = raw 1 OpKind.AvgPool2dGrad [ dy ] (Shape.Of(1, 4, 4, 2)) (OpAttrs(Pool = PoolAttrs(2, 2, Pads.None), Target = Shape.Of(1, 4, 4, 2)))
-            expectProblem (Graph([ dy; bad ], out bad)) "its incoming gradient has shape [1, 3, 3, 2], but the forward op it differentiates gives [1, 2, 2, 2]"
+            let bad =
+                raw
+                    1
+                    OpKind.AvgPool2dGrad
+                    [ dy ]
+                    (Shape.Of(1, 4, 4, 2))
+                    (OpAttrs(Pool = PoolAttrs(2, 2, Pads.None), Target = Shape.Of(1, 4, 4, 2)))
+            expectProblem
+                (Graph([ dy; bad ], out bad))
+                ("its incoming gradient has shape [1, 3, 3, 2], "
+                 + "but the forward op it differentiates gives [1, 2, 2, 2]")
         }
         test "rejects duplicate source names, sources without initializer, duplicates and unbound dimension variables" {
             let a = raw 0 OpKind.Input [] (Shape.Of 2) (OpAttrs(Name = "x"))
@@ -88,6 +97,8 @@ let tests =
             let x = b.Input("x", Shape.Of 2, at)
             let other = GraphBuilder().Input("y", Shape.Of 2, at)
             expectProblem (Graph([ x ], [ KeyValuePair("o", other) ])) "output `o` is not a node of this graph"
-            expectProblem (Graph([ x ], [ KeyValuePair("o", x); KeyValuePair("o", x) ])) "the output name `o` is used twice"
+            expectProblem
+                (Graph([ x ], [ KeyValuePair("o", x); KeyValuePair("o", x) ]))
+                "the output name `o` is used twice"
         }
     ]

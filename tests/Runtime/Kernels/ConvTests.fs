@@ -27,8 +27,10 @@ let naiveConv (s: Conv2dShape) (x: float[]) (w: float[]) =
                             let ix = ox * s.StrideW - s.PadLeft + kx
                             if iy >= 0 && iy < s.Height && ix >= 0 && ix < s.Width then
                                 for ci in 0 .. s.InChannels - 1 do
-                                    acc <- acc + x[((n * s.Height + iy) * s.Width + ix) * s.InChannels + ci]
-                                                 * w[((ky * s.KernelWidth + kx) * s.InChannels + ci) * s.OutChannels + co]
+                                    acc <-
+                                        acc
+                                        + x[((n * s.Height + iy) * s.Width + ix) * s.InChannels + ci]
+                                          * w[((ky * s.KernelWidth + kx) * s.InChannels + ci) * s.OutChannels + co]
                     y[((n * s.OutHeight + oy) * s.OutWidth + ox) * s.OutChannels + co] <- acc
     y
 
@@ -68,12 +70,24 @@ let convCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
         let loss xv kv = dot dys (naiveConv s xv kv)
         let h = 1e-3
         let vk = randoms 4 s.KernelLength
-        let fdK = (loss xs (Array.map2 (fun a v -> a + h * v) ks vk) - loss xs (Array.map2 (fun a v -> a - h * v) ks vk)) / (2.0 * h)
+        let fdK =
+            (loss xs (Array.map2 (fun a v -> a + h * v) ks vk) - loss xs (Array.map2 (fun a v -> a - h * v) ks vk))
+            / (2.0 * h)
         let vx = randoms 5 s.InputLength
-        let fdX = (loss (Array.map2 (fun a v -> a + h * v) xs vx) ks - loss (Array.map2 (fun a v -> a - h * v) xs vx) ks) / (2.0 * h)
+        let fdX =
+            (loss (Array.map2 (fun a v -> a + h * v) xs vx) ks - loss (Array.map2 (fun a v -> a - h * v) xs vx) ks)
+            / (2.0 * h)
         let scale = float s.OutputLength * float s.PatchLength
-        Expect.floatClose { absolute = fdTol * scale; relative = 1e-4 } (dot (f64 dk) vk) fdK "<dK, v> vs finite difference"
-        Expect.floatClose { absolute = fdTol * scale; relative = 1e-4 } (dot (f64 dx) vx) fdX "<dX, v> vs finite difference"
+        Expect.floatClose
+            { absolute = fdTol * scale; relative = 1e-4 }
+            (dot (f64 dk) vk)
+            fdK
+            "<dK, v> vs finite difference"
+        Expect.floatClose
+            { absolute = fdTol * scale; relative = 1e-4 }
+            (dot (f64 dx) vx)
+            fdX
+            "<dX, v> vs finite difference"
     }
 
 /// Shapes with enough work to split over images (odd batches split unevenly; 1x1 needs no workspace).
@@ -94,7 +108,16 @@ let threadCase (name, batch, h, w, cin, kh, kw, cout, stride, padding) =
         let run threads =
             let ws = Array.zeroCreate<float32> s.WorkspaceLength
             let y = Array.zeroCreate s.OutputLength
-            Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span y, Span ws, ReadOnlySpan bias, Activation.Relu, threads)
+            Conv2d.Forward(
+                &s,
+                ReadOnlySpan x,
+                ReadOnlySpan k,
+                Span y,
+                Span ws,
+                ReadOnlySpan bias,
+                Activation.Relu,
+                threads
+            )
             let dk = Array.create s.KernelLength 0.5f // beta = 1 accumulates onto it
             Conv2d.BackwardKernel(&s, ReadOnlySpan x, ReadOnlySpan dy, Span dk, Span ws, 1f, threads)
             let dx = Array.create s.InputLength nanf
@@ -152,7 +175,9 @@ let tests =
     testList "Runtime.Kernels.Conv" [
         testList "conv2d forward, kernel and input gradients" [ for c in shapes -> convCase c ]
         testList "two threads split the batch and agree with one bit for bit" [ for c in threadShapes -> threadCase c ]
-        test "two threads give the same kernel gradient bit for bit on every call, whichever thread takes which images" {
+        test (
+            "two threads give the same kernel gradient bit for bit on every call, whichever thread takes which images"
+        ) {
             for s in [ Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, 1, Padding.Same)
                        Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, 1, Padding.Valid) ] do
                 let x, dy = f32 (randoms 21 s.InputLength), f32 (randoms 22 s.OutputLength)
@@ -164,10 +189,16 @@ let tests =
                 let first = run ()
                 for _ in 1 .. 20 do Expect.sequenceEqual (run ()) first "the same sums in the same order"
         }
-        testList "direct kernels (one input channel): forward and gradients against the definition" [ for c in directShapes -> convCase c ]
+        testList "direct kernels (one input channel): forward and gradients against the definition" [
+            for c in directShapes -> convCase c
+        ]
         testList "direct kernels agree with im2col" [
-            for shape in [ (2, 28, 28, 5, 5, 6, Padding.Same); (3, 10, 20, 3, 3, 16, Padding.Valid); (1, 7, 40, 2, 5, 11, Padding.Valid) ] do
-                for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] -> directAgrees shape act
+            for shape in
+                [ (2, 28, 28, 5, 5, 6, Padding.Same)
+                  (3, 10, 20, 3, 3, 16, Padding.Valid)
+                  (1, 7, 40, 2, 5, 11, Padding.Valid) ] do
+                for act in [ Activation.Identity; Activation.Relu; Activation.Tanh; Activation.Sigmoid ] ->
+                    directAgrees shape act
         ]
 
         test "fused bias + relu matches separate steps" {
@@ -178,12 +209,19 @@ let tests =
             Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span fused, Span ws, ReadOnlySpan b, Activation.Relu)
             Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span plain, Span ws)
             for i in 0 .. plain.Length - 1 do
-                Expect.floatClose Accuracy.high (float fused[i]) (float (max (plain[i] + b[i % 5]) 0f)) (sprintf "y[%d]" i)
+                Expect.floatClose
+                    Accuracy.high
+                    (float fused[i])
+                    (float (max (plain[i] + b[i % 5]) 0f))
+                    (sprintf "y[%d]" i)
         }
 
         test "same padding keeps ceil(h / stride)" {
             let s = Conv2dShape.Create(1, 7, 8, 1, 4, 3, 1, 2, 2, Padding.Same)
-            Expect.equal (s.OutHeight, s.OutWidth, s.PadTop, s.PadLeft) (4, 4, 1, 0) "7→4 (pad 3: 1 top), 8→4 (pad 1: 0 left)"
+            Expect.equal
+                (s.OutHeight, s.OutWidth, s.PadTop, s.PadLeft)
+                (4, 4, 1, 0)
+                "7→4 (pad 3: 1 top), 8→4 (pad 1: 0 left)"
         }
 
         test "a kernel larger than a valid image is refused" {
@@ -193,9 +231,11 @@ let tests =
 
         testList "pooling: any window, stride and padding against the definition; gradients route and spread" [
             for (batch, h, w, c, size, stride, padding) in
-                [ (2, 4, 4, 3, 2, 2, Padding.Valid); (1, 7, 5, 2, 2, 2, Padding.Valid); (2, 28, 28, 6, 2, 2, Padding.Valid)
-                  (1, 9, 9, 17, 3, 3, Padding.Valid); (2, 8, 8, 3, 3, 2, Padding.Same); (1, 7, 10, 2, 3, 1, Padding.Same)
-                  (1, 9, 6, 4, 2, 3, Padding.Same); (2, 6, 7, 2, 3, 2, Padding.Explicit(1)); (1, 5, 5, 1, 4, 1, Padding.Explicit(2, 0, 1, 2)) ] do
+                [ (2, 4, 4, 3, 2, 2, Padding.Valid); (1, 7, 5, 2, 2, 2, Padding.Valid)
+                  (2, 28, 28, 6, 2, 2, Padding.Valid); (1, 9, 9, 17, 3, 3, Padding.Valid)
+                  (2, 8, 8, 3, 3, 2, Padding.Same); (1, 7, 10, 2, 3, 1, Padding.Same)
+                  (1, 9, 6, 4, 2, 3, Padding.Same); (2, 6, 7, 2, 3, 2, Padding.Explicit(1))
+                  (1, 5, 5, 1, 4, 1, Padding.Explicit(2, 0, 1, 2)) ] do
                 test (sprintf "%dx%dx%dx%d size %d stride %d %A" batch h w c size stride padding) {
                     let s = Pool2dShape.Create(batch, h, w, c, size, stride, padding)
                     let g = s.Geometry
@@ -220,9 +260,14 @@ let tests =
                                     let cells = window n oy ox ch
                                     let best = cells |> List.maxBy (fun i -> x[i])
                                     Expect.equal y[o] x[best] "max"
-                                    Expect.floatClose poolTol (float avg[o]) (cells |> List.averageBy (fun i -> float x[i])) "avg"
+                                    Expect.floatClose
+                                        poolTol
+                                        (float avg[o])
+                                        (cells |> List.averageBy (fun i -> float x[i]))
+                                        "avg"
                                     expectedMax[best] <- expectedMax[best] + g'[o]
-                    // backward: max routes each gradient to its window's first maximum; avg is the adjoint of the forward
+                    // backward: max routes each gradient to its window's first maximum; avg is the adjoint of the
+                    // forward
                     let dxMax, dxAvg = Array.create x.Length nanf, Array.create x.Length nanf
                     Pool2d.MaxBackward(&s, ReadOnlySpan x, ReadOnlySpan g', Span dxMax)
                     Pool2d.AvgBackward(&s, ReadOnlySpan g', Span dxAvg)
@@ -230,7 +275,11 @@ let tests =
                     let v = f32 (randoms 10 x.Length)
                     let avgV = Array.zeroCreate s.OutputLength
                     Pool2d.AvgForward(&s, ReadOnlySpan v, Span avgV)
-                    Expect.floatClose Accuracy.medium (dot (f64 avgV) (f64 g')) (dot (f64 v) (f64 dxAvg)) "<avg(v), g> = <v, avgBack(g)>"
+                    Expect.floatClose
+                        Accuracy.medium
+                        (dot (f64 avgV) (f64 g'))
+                        (dot (f64 v) (f64 dxAvg))
+                        "<avg(v), g> = <v, avgBack(g)>"
                 }
         ]
     ]

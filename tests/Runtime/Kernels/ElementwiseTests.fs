@@ -41,7 +41,14 @@ let unaryCase name (run: float32[] -> float32[] -> unit) (reference: float -> fl
             expectWithin tol (sprintf "%s n=%d" name n) y (fun i -> reference (float x[i]))
     }
 
-let binaryCase name (run: float32[] -> float32[] -> float32[] -> unit) (reference: float -> float -> float) (lo, hi) (lo2, hi2) tol =
+let binaryCase
+    name
+    (run: float32[] -> float32[] -> float32[] -> unit)
+    (reference: float -> float -> float)
+    (lo, hi)
+    (lo2, hi2)
+    tol
+    =
     test name {
         for n in lengths do
             let x = inputs (n + 3) n lo hi
@@ -51,10 +58,17 @@ let binaryCase name (run: float32[] -> float32[] -> float32[] -> unit) (referenc
             expectWithin tol (sprintf "%s n=%d" name n) d (fun i -> reference (float x[i]) (float y[i]))
     }
 
-let inline un<'op when 'op: struct and 'op :> IUnaryOp and 'op: (new: unit -> 'op) and 'op :> ValueType> (x: float32[]) (y: float32[]) =
+let inline un<'op when 'op: struct and 'op :> IUnaryOp and 'op: (new: unit -> 'op) and 'op :> ValueType>
+    (x: float32[])
+    (y: float32[])
+    =
     Elementwise.Unary<'op>(ReadOnlySpan x, Span y)
 
-let inline bin<'op when 'op: struct and 'op :> IBinaryOp and 'op: (new: unit -> 'op) and 'op :> ValueType> (x: float32[]) (y: float32[]) (d: float32[]) =
+let inline bin<'op when 'op: struct and 'op :> IBinaryOp and 'op: (new: unit -> 'op) and 'op :> ValueType>
+    (x: float32[])
+    (y: float32[])
+    (d: float32[])
+    =
     Elementwise.Binary<'op>(ReadOnlySpan x, ReadOnlySpan y, Span d)
 
 let sigmoid (x: float) = 1.0 / (1.0 + exp -x)
@@ -94,7 +108,13 @@ let tests =
             binaryCase "max" bin<MaxOp> max (-5.0, 5.0) (-5.0, 5.0) rounded
             binaryCase "min" bin<MinOp> min (-5.0, 5.0) (-5.0, 5.0) rounded
             binaryCase "pow" bin<PowOp> (fun x y -> Math.Pow(x, y)) (0.01, 10.0) (-3.0, 3.0) composed
-            binaryCase "relu(x + y) (then)" bin<Then<AddOp, ReluOp>> (fun x y -> max (x + y) 0.0) (-5.0, 5.0) (-5.0, 5.0) rounded
+            binaryCase
+                "relu(x + y) (then)"
+                bin<Then<AddOp, ReluOp>>
+                (fun x y -> max (x + y) 0.0)
+                (-5.0, 5.0)
+                (-5.0, 5.0)
+                rounded
         ]
         testList "with a scalar" [
             unaryCase "leakyRelu 0.1" (fun x y -> Elementwise.BinaryScalar<LeakyReluOp>(ReadOnlySpan x, 0.1f, Span y))
@@ -128,11 +148,13 @@ let tests =
             Elementwise.Unary<SoftplusOp>(ReadOnlySpan x, Span sp)
             Elementwise.Unary<TanhOp>(ReadOnlySpan x, Span t)
             expectWithin composed "sigmoid" s (fun i -> sigmoid (float x[i]))
-            expectWithin composed "softplus" sp (fun i -> if Double.IsInfinity(float x[i]) then max (float x[i]) 0.0 else softplusRef (float x[i]))
+            expectWithin composed "softplus" sp (fun i ->
+                if Double.IsInfinity(float x[i]) then max (float x[i]) 0.0 else softplusRef (float x[i]))
             expectWithin composed "tanh" t (fun i -> tanh (float x[i]))
         }
         test "short destination is refused" {
-            Expect.throwsT<ArgumentException> (fun () -> Elementwise.Unary<ExpOp>(ReadOnlySpan(Array.zeroCreate 5), Span(Array.zeroCreate 4)))
+            Expect.throwsT<ArgumentException>
+                (fun () -> Elementwise.Unary<ExpOp>(ReadOnlySpan(Array.zeroCreate 5), Span(Array.zeroCreate 4)))
                 "5 values into 4"
         }
     ]

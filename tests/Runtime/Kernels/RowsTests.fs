@@ -45,7 +45,8 @@ let tests =
         }
         test "logSoftmax matches float64, also for large inputs" {
             for (rows, cols) in shapes @ [ (2, 3) ] do
-                let x = if cols = 3 then [| 1000f; 999f; -1000f; 88f; 1000f; 1001f |] else matrix (cols + 7) rows cols 30.0
+                let x =
+                    if cols = 3 then [| 1000f; 999f; -1000f; 88f; 1000f; 1001f |] else matrix (cols + 7) rows cols 30.0
                 let y = Array.zeroCreate x.Length
                 Rows.LogSoftmax(ReadOnlySpan x, Span y, cols)
                 let expected =

@@ -11,7 +11,13 @@ let private sp = SourceSpan.None
 let private n = Dim.Sym "n"
 let private tensor (shape: int list) (xs: float list) = Tensor<float>.FromDoubles(Array.ofList shape, Array.ofList xs)
 
-let private evalOutputs (b: GraphBuilder) (outs: (string * Node) list) (feeds: (string * Tensor<float>) list) seed step =
+let private evalOutputs
+    (b: GraphBuilder)
+    (outs: (string * Node) list)
+    (feeds: (string * Tensor<float>) list)
+    seed
+    step
+    =
     let g = b.Build([ for k, v in outs -> KeyValuePair(k, v) ])
     ReferenceInterpreter<float>.Run(g, readOnlyDict feeds, RunOptions(Seed = seed, Step = step))
 
@@ -67,8 +73,10 @@ let tests =
             let s0, s1 = sqrt (8.0 / 3.0 + 1e-5), sqrt (32.0 / 3.0 + 1e-5)
             let expected = [ 2.0 * (1.0 - 3.0) / s0 + 0.5; (2.0 - 6.0) / s1; 0.5; 0.0; 2.0 * 2.0 / s0 + 0.5; 4.0 / s1 ]
             for a, e in Seq.zip v["y"].Data expected do Expect.floatClose Accuracy.veryHigh a e "y"
-            for a, e in Seq.zip v["mean"].Data [ 0.9 + 0.3; -0.9 + 0.6 ] do Expect.floatClose Accuracy.veryHigh a e "0.9 running + 0.1 batch mean"
-            for a, e in Seq.zip v["var"].Data [ 3.6 + 0.8 / 3.0; 0.9 + 3.2 / 3.0 ] do Expect.floatClose Accuracy.veryHigh a e "running var"
+            for a, e in Seq.zip v["mean"].Data [ 0.9 + 0.3; -0.9 + 0.6 ] do
+                Expect.floatClose Accuracy.veryHigh a e "0.9 running + 0.1 batch mean"
+            for a, e in Seq.zip v["var"].Data [ 3.6 + 0.8 / 3.0; 0.9 + 3.2 / 3.0 ] do
+                Expect.floatClose Accuracy.veryHigh a e "running var"
         }
         test "batchNorm in evaluation uses the running statistics and updates nothing" {
             let b, r = batchNorm false
@@ -93,7 +101,11 @@ let tests =
             for c in 0..2 do
                 let col = [| for i in 0..7 -> y[i * 3 + c] |]
                 Expect.floatClose Accuracy.high (Array.average col) 0.0 $"channel {c} mean 0"
-                Expect.floatClose Accuracy.medium (col |> Array.averageBy (fun v -> v * v)) 1.0 $"channel {c} variance 1"
+                Expect.floatClose
+                    Accuracy.medium
+                    (col |> Array.averageBy (fun v -> v * v))
+                    1.0
+                    $"channel {c} variance 1"
         }
         test "a forward context collects batchNorm's updates only in training" {
             let ctxT = ForwardContext(GraphBuilder(), true)

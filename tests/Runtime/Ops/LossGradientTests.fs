@@ -22,7 +22,12 @@ let private check name (zShape: int list) (z0: float[]) (tShape: int list) (t: f
         let grad = (Backward.Gradients(b, l, [| z |])).[0]
         let g = b.Build([ KeyValuePair("loss", l); KeyValuePair("grad", grad) ])
         let run (zs: float[]) =
-            ReferenceInterpreter<float>.Run(g, readOnlyDict [ "z", Tensor<float>(Array.ofList zShape, zs); "t", Tensor<float>(Array.ofList tShape, t) ])
+            ReferenceInterpreter<float>.Run(
+                g,
+                readOnlyDict
+                    [ "z", Tensor<float>(Array.ofList zShape, zs)
+                      "t", Tensor<float>(Array.ofList tShape, t) ]
+            )
         let rng = Rng(11UL)
         let v = Array.init z0.Length (fun _ -> rng.NextNormal())
         let h = 1e-6
@@ -44,9 +49,11 @@ let tests =
         check "mse" [ 3; 2 ] z6 [ 3; 2 ] t6 id (fun b p t -> Losses.Mse(b, p, t, sp))
         check "mae" [ 3; 2 ] z6 [ 3; 2 ] t6 id (fun b p t -> Losses.Mae(b, p, t, sp))
         check "huber, both branches" [ 3; 2 ] z6 [ 3; 2 ] t6 id (fun b p t -> Losses.Huber(b, p, t, sp, 0.6))
-        check "binary cross-entropy of probabilities" [ 4; 1 ] [| 0.2; 0.9; 0.6; 0.05 |] [ 4; 1 ] [| 0.0; 1.0; 1.0; 0.0 |] id
+        check "binary cross-entropy of probabilities" [ 4; 1 ] [| 0.2; 0.9; 0.6; 0.05 |]
+            [ 4; 1 ] [| 0.0; 1.0; 1.0; 0.0 |] id
             (fun b p t -> Losses.BinaryCrossEntropy(b, p, t, sp))
-        check "binary cross-entropy through a sigmoid" [ 4; 1 ] [| -2.0; 0.5; 3.0; 0.1 |] [ 4; 1 ] [| 0.0; 1.0; 1.0; 0.0 |] sigmoid
+        check "binary cross-entropy through a sigmoid" [ 4; 1 ] [| -2.0; 0.5; 3.0; 0.1 |]
+            [ 4; 1 ] [| 0.0; 1.0; 1.0; 0.0 |] sigmoid
             (fun b p t -> Losses.BinaryCrossEntropy(b, p, t, sp))
         check "softmax cross-entropy with class indices" [ 2; 3 ] z6 [ 2 ] [| 2.0; 0.0 |] id
             (fun b p t -> Losses.SoftmaxCrossEntropy(b, p, t, sp))

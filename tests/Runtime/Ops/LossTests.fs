@@ -53,12 +53,24 @@ let tests =
             close (run s2 s2 (fun b p t -> Losses.Huber(b, p, t, sp, 1.5)) p22 t22) expected2 "huber δ=1.5"
         }
         test "mse accepts a target [n] for a prediction [n, 1]" {
-            let v = run s1 (Shape(n)) (fun b p t -> Losses.Mse(b, p, t, sp)) (tensor [ 2; 1 ] [ 1.0; 3.0 ]) (tensor [ 2 ] [ 0.0; 1.0 ])
+            let v =
+                run
+                    s1
+                    (Shape(n))
+                    (fun b p t -> Losses.Mse(b, p, t, sp))
+                    (tensor [ 2; 1 ] [ 1.0; 3.0 ])
+                    (tensor [ 2 ] [ 0.0; 1.0 ])
             close v 2.5 "(1 + 4) / 2"
         }
         test "binary cross-entropy of probabilities matches the textbook formula" {
             let expected = -(log 0.9 + log (1.0 - 0.2)) / 2.0
-            let v = run s1 s1 (fun b p t -> Losses.BinaryCrossEntropy(b, p, t, sp)) (tensor [ 2; 1 ] [ 0.9; 0.2 ]) (tensor [ 2; 1 ] [ 1.0; 0.0 ])
+            let v =
+                run
+                    s1
+                    s1
+                    (fun b p t -> Losses.BinaryCrossEntropy(b, p, t, sp))
+                    (tensor [ 2; 1 ] [ 0.9; 0.2 ])
+                    (tensor [ 2; 1 ] [ 1.0; 0.0 ])
             close v expected "bce"
         }
         test "binary cross-entropy of a sigmoid uses the logit and stays finite for large logits" {
@@ -66,12 +78,19 @@ let tests =
             let make (b: GraphBuilder) p t = Losses.BinaryCrossEntropy(b, b.Unary(OpKind.Sigmoid, p, sp), t, sp)
             let v = run s1 s1 make (tensor [ 2; 1 ] [ 0.0; 2.0 ]) (tensor [ 2; 1 ] [ 1.0; 0.0 ])
             close v ((bce 0.0 1.0 + bce 2.0 0.0) / 2.0) "bce through the logit"
-            // sigmoid(60) rounds to 1 in float64, so the clamped formula would give -log(eps); the logit form gives 60.
+            // sigmoid(60) rounds to 1 in float64, so the clamped formula would give -log(eps); the logit form gives
+            // 60.
             let big = run s1 s1 make (tensor [ 1; 1 ] [ 60.0 ]) (tensor [ 1; 1 ] [ 0.0 ])
             close big 60.0 "softplus(60) - 0"
         }
         test "binary cross-entropy clamps probabilities of exactly 0 and 1" {
-            let v = run s1 s1 (fun b p t -> Losses.BinaryCrossEntropy(b, p, t, sp)) (tensor [ 1; 1 ] [ 1.0 ]) (tensor [ 1; 1 ] [ 0.0 ])
+            let v =
+                run
+                    s1
+                    s1
+                    (fun b p t -> Losses.BinaryCrossEntropy(b, p, t, sp))
+                    (tensor [ 1; 1 ] [ 1.0 ])
+                    (tensor [ 1; 1 ] [ 0.0 ])
             Expect.isTrue (System.Double.IsFinite v) "finite"
             close v (-(log Losses.Eps)) "-log(eps)"
         }
@@ -87,15 +106,29 @@ let tests =
             let logits = tensor [ 1; 3 ] [ 0.5; -1.0; 2.0 ]
             let ls = logSoftmax [ 0.5; -1.0; 2.0 ]
             let expected = -(0.2 * ls[0] + 0.3 * ls[1] + 0.5 * ls[2])
-            close (run s3 s3 (fun b p t -> Losses.SoftmaxCrossEntropy(b, p, t, sp)) logits (tensor [ 1; 3 ] [ 0.2; 0.3; 0.5 ])) expected "soft"
+            close
+                (run
+                    s3
+                    s3
+                    (fun b p t -> Losses.SoftmaxCrossEntropy(b, p, t, sp))
+                    logits
+                    (tensor [ 1; 3 ] [ 0.2; 0.3; 0.5 ]))
+                expected
+                "soft"
         }
         test "cross-entropy of probabilities and of a softmax node" {
             let probs = tensor [ 2; 3 ] [ 0.2; 0.3; 0.5; 0.6; 0.3; 0.1 ]
             let expected = -(log 0.5 + log 0.6) / 2.0
-            close (run s3 (Shape(n)) (fun b p t -> Losses.CrossEntropy(b, p, t, sp)) probs (tensor [ 2 ] [ 2.0; 0.0 ])) expected "probabilities"
+            close
+                (run s3 (Shape(n)) (fun b p t -> Losses.CrossEntropy(b, p, t, sp)) probs (tensor [ 2 ] [ 2.0; 0.0 ]))
+                expected
+                "probabilities"
             let logits = tensor [ 1; 3 ] [ 1.0; 2.0; 3.0 ]
             let make (b: GraphBuilder) p t = Losses.CrossEntropy(b, b.Softmax(OpKind.Softmax, p, -1, sp), t, sp)
-            close (run s3 (Shape(n)) make logits (tensor [ 1 ] [ 1.0 ])) (-(logSoftmax [ 1.0; 2.0; 3.0 ])[1]) "softmax node"
+            close
+                (run s3 (Shape(n)) make logits (tensor [ 1 ] [ 1.0 ]))
+                (-(logSoftmax [ 1.0; 2.0; 3.0 ])[1])
+                "softmax node"
         }
         test "cross-entropy through a softmax uses its logits (no log of an underflowed 0)" {
             let b = GraphBuilder()
@@ -104,7 +137,11 @@ let tests =
             let g = b.Build([ KeyValuePair("loss", loss) ])
             Expect.isTrue (g.Nodes |> Seq.exists (fun x -> x.Op = OpKind.LogSoftmax)) "a LogSoftmax node"
             Expect.isFalse (g.Nodes |> Seq.exists (fun x -> x.Op = OpKind.Log)) "no Log node"
-            let v = (ReferenceInterpreter<float>.Run(g, readOnlyDict [ "p", tensor [ 1; 3 ] [ 0.0; 800.0; 0.0 ]; "t", tensor [ 1 ] [ 0.0 ] ])["loss"]).Data[0]
+            let v =
+                (ReferenceInterpreter<float>.Run(
+                    g,
+                    readOnlyDict [ "p", tensor [ 1; 3 ] [ 0.0; 800.0; 0.0 ]; "t", tensor [ 1 ] [ 0.0 ] ]
+                )["loss"]).Data[0]
             close v 800.0 "-logSoftmax = 800"
         }
         test "NN0210 messages" {
@@ -113,10 +150,14 @@ let tests =
             let t = b.Input("t", s3, sp)
             let ex = try Losses.Mse(b, p, t, sp) |> ignore; None with :? ShapeException as e -> Some e
             Expect.equal (ex |> Option.map (fun e -> e.Code)) (Some "NN0210") "code"
-            Expect.equal ex.Value.Message "`mse` needs a target of the same shape, but the prediction is [n, 1] and the target is [n, 3]" "message"
+            Expect.equal
+                ex.Value.Message
+                "`mse` needs a target of the same shape, but the prediction is [n, 1] and the target is [n, 3]"
+                "message"
             let p3 = b.Input("p3", s3, sp)
             let t2 = b.Input("t2", Shape(n, Dim.Of 2), sp)
-            let ex2 = try Losses.SoftmaxCrossEntropy(b, p3, t2, sp) |> ignore; None with :? ShapeException as e -> Some e
+            let ex2 =
+                try Losses.SoftmaxCrossEntropy(b, p3, t2, sp) |> ignore; None with :? ShapeException as e -> Some e
             Expect.equal ex2.Value.Code "NN0210" "code"
             Expect.stringContains ex2.Value.Message "the prediction is [n, 3] and the target is [n, 2]" "both shapes"
         }

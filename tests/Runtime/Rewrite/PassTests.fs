@@ -23,7 +23,10 @@ let private outLine (g: Graph) = GraphPrinter.Describe(g.Output "out")
 [<Tests>]
 let tests =
     testList "Runtime.Rewrite.Passes" [
-        test "identities disappear: x·1, 1·x, x+0, x−0, x/1, x**1, −−x, exp(log x), log(exp x), double transpose, reshape of reshape" {
+        test (
+            "identities disappear: x·1, 1·x, x+0, x−0, x/1, x**1, −−x, exp(log x), log(exp x), double transpose, "
+            + "reshape of reshape"
+        ) {
             let c (b: GraphBuilder) v = b.Const(v, at)
             let cases : (string * (GraphBuilder -> Node -> Node)) list =
                 [ "x·1", (fun b x -> b.Binary(OpKind.Mul, x, c b 1.0, at))
@@ -38,8 +41,16 @@ let tests =
                   "log(exp x)", (fun b x -> b.Unary(OpKind.Log, b.Unary(OpKind.Exp, x, at), at))
                   "transpose twice", (fun b x -> b.Transpose(b.Transpose(x, at), at))
                   "reshape of reshape", (fun b x -> b.Reshape(b.Reshape(x, Shape.Of 6, at), Shape.Of(2, 3), at))
-                  "broadcast to the same shape", (fun b x -> b.Add(OpKind.Broadcast, [ x ], OpAttrs(Target = x.Shape), at))
-                  "(x·1 + 0)·(2 − 1)", (fun b x -> b.Binary(OpKind.Mul, b.Binary(OpKind.Add, b.Binary(OpKind.Mul, x, c b 1.0, at), c b 0.0, at), b.Binary(OpKind.Sub, c b 2.0, c b 1.0, at), at)) ]
+                  "broadcast to the same shape",
+                  (fun b x -> b.Add(OpKind.Broadcast, [ x ], OpAttrs(Target = x.Shape), at))
+                  "(x·1 + 0)·(2 − 1)",
+                  (fun b x ->
+                      b.Binary(
+                          OpKind.Mul,
+                          b.Binary(OpKind.Add, b.Binary(OpKind.Mul, x, c b 1.0, at), c b 0.0, at),
+                          b.Binary(OpKind.Sub, c b 2.0, c b 1.0, at),
+                          at
+                      )) ]
             for name, make in cases do
                 let g = optimized make
                 Expect.equal (g.Output "out").Op OpKind.Input name
@@ -57,7 +68,14 @@ let tests =
                 let s = b.Reduce(OpKind.Sum, b.Const(1.5, at, Shape.Of(3, 4)), [| 1 |], false, at)
                 b.Binary(OpKind.Mul, x, b.Unary(OpKind.Exp, b.Binary(OpKind.Sub, s, s, at), at), at))
             Expect.equal g.Nodes.Count 1 "x·exp(s − s) with s constant is x"
-            let g2 = optimized (fun b x -> b.Binary(OpKind.Mul, x, b.Reduce(OpKind.Sum, b.Const(1.5, at, Shape.Of(3, 4)), [| 1 |], false, at), at))
+            let g2 =
+                optimized (fun b x ->
+                    b.Binary(
+                        OpKind.Mul,
+                        x,
+                        b.Reduce(OpKind.Sum, b.Const(1.5, at, Shape.Of(3, 4)), [| 1 |], false, at),
+                        at
+                    ))
             Expect.equal (GraphPrinter.Describe((g2.Output "out").Inputs.[1])) "const 6" "sum of four 1.5s"
         }
         test "composed transposes become one" {
@@ -95,7 +113,10 @@ let tests =
             let o = Passes.Optimize(g, &report)
             Expect.equal [ for p in o.Params -> p.Name ] [ "unused" ] "parameters are kept even when unused"
             Expect.isFalse (o.Nodes |> Seq.exists (fun n -> n.Op = OpKind.Exp)) "the dead exp is gone"
-            Expect.equal (o.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Tanh) |> Seq.length) 1 "tanh(x·1) and tanh(x) merged"
+            Expect.equal
+                (o.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Tanh) |> Seq.length)
+                1
+                "tanh(x·1) and tanh(x) merged"
             Expect.equal (report.NodesBefore, report.NodesAfter) (g.Nodes.Count, o.Nodes.Count) "report"
             Expect.stringStarts (string report) (sprintf "nodes: %d → %d (" g.Nodes.Count o.Nodes.Count) "report text"
         }

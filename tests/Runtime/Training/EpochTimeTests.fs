@@ -33,7 +33,13 @@ let private data =
     Dataset(HostTensor([| 40; 2 |], xs), HostTensor([| 40; 1 |], ys))
 
 let private graphs () =
-    TrainStep.Build(net, TrainSpec(Loss = LossKind.BinaryCrossEntropy, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 3.0, Momentum = 0.9)))
+    TrainStep.Build(
+        net,
+        TrainSpec(
+            Loss = LossKind.BinaryCrossEntropy,
+            Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 3.0, Momentum = 0.9)
+        )
+    )
 
 let private fused (g: StepGraphs) =
     Nn.Runtime.Executors.StepExecutor.Create(g, Initializers.ForGraph(g.Train, 5UL), ExecutorOptions())
@@ -48,7 +54,10 @@ let private withoutPrepare (e: IStepExecutor) =
         member _.Predict x = e.Predict x }
 
 let private bits (values: System.Collections.Generic.Dictionary<string, HostTensor>) =
-    values |> Seq.sortBy (fun kv -> kv.Key) |> Seq.map (fun kv -> kv.Key, kv.Value.Data |> Array.map System.BitConverter.SingleToInt32Bits) |> List.ofSeq
+    values
+    |> Seq.sortBy (fun kv -> kv.Key)
+    |> Seq.map (fun kv -> kv.Key, kv.Value.Data |> Array.map System.BitConverter.SingleToInt32Bits)
+    |> List.ofSeq
 
 [<Tests>]
 let tests =
@@ -59,14 +68,26 @@ let tests =
             let g = graphs ()
             let slow = System.Action<_>(fun _ -> Thread.Sleep 150)
             let clock = Stopwatch.StartNew()
-            let r = Trainer.Fit(g, fused g, data, null, TrainOptions(Epochs = 4, Batch = 8, Seed = 5UL, OnEpoch = slow, OnCheckpoint = slow))
+            let r =
+                Trainer.Fit(
+                    g,
+                    fused g,
+                    data,
+                    null,
+                    TrainOptions(Epochs = 4, Batch = 8, Seed = 5UL, OnEpoch = slow, OnCheckpoint = slow)
+                )
             Expect.isGreaterThan clock.Elapsed.TotalSeconds 1.2 "the callbacks slept"
             for e in r.History do
-                Expect.isLessThan e.Seconds 0.15 (sprintf "epoch %d: %g s, without the callbacks' 0.3 s" (e.Epoch + 1) e.Seconds)
+                Expect.isLessThan
+                    e.Seconds
+                    0.15
+                    (sprintf "epoch %d: %g s, without the callbacks' 0.3 s" (e.Epoch + 1) e.Seconds)
                 Expect.isGreaterThan e.Seconds 0.0 "measured"
         }
 
-        test "the warm-up before the first epoch changes no result: fused training with and without it is bit-identical" {
+        test (
+            "the warm-up before the first epoch changes no result: fused training with and without it is bit-identical"
+        ) {
             let g = graphs ()
             let options = TrainOptions(Epochs = 6, Batch = 16, Seed = 5UL)
             let struct (train, validation) = data.Split(0.25)
@@ -75,7 +96,10 @@ let tests =
             let ra = Trainer.Fit(g, a, train, validation, options)
             let rb = Trainer.Fit(g, withoutPrepare b, train, validation, options)
             Expect.equal (bits (a.Snapshot())) (bits (b.Snapshot())) "every value"
-            Expect.equal [ for e in ra.History -> e.TrainLoss, e.ValidationLoss ] [ for e in rb.History -> e.TrainLoss, e.ValidationLoss ] "losses"
+            Expect.equal
+                [ for e in ra.History -> e.TrainLoss, e.ValidationLoss ]
+                [ for e in rb.History -> e.TrainLoss, e.ValidationLoss ]
+                "losses"
         }
 
         test "early stopping that restores an epoch says which, and the checkpoint hook saw the last epoch's state" {

@@ -35,7 +35,10 @@ let tests =
         test "constants, uniform bounds, and streams depend on the seed and the name only" {
             Expect.all (Initializers.Create(InitSpec("constant", 0.5), [| 3 |], "c", 0UL)).Data ((=) 0.5f) "constant"
             Expect.all (Initializers.Create(InitSpec.Ones, [| 3 |], "o", 0UL)).Data ((=) 1f) "ones"
-            Expect.all (Initializers.Create(InitSpec("uniform", 2.0, 3.0), [| 100 |], "u", 0UL)).Data (fun x -> x >= 2f && x < 3f) "uniform"
+            Expect.all
+                (Initializers.Create(InitSpec("uniform", 2.0, 3.0), [| 100 |], "u", 0UL)).Data
+                (fun x -> x >= 2f && x < 3f)
+                "uniform"
             let a = Initializers.Create(InitSpec("normal", 1.0), [| 5 |], "dense1.w", 4UL)
             let b = Initializers.Create(InitSpec("normal", 1.0), [| 5 |], "dense1.w", 4UL)
             let c = Initializers.Create(InitSpec("normal", 1.0), [| 5 |], "dense2.w", 4UL)

@@ -59,7 +59,9 @@ let tests =
     testList "Runtime.Training.Optimizers" [
         test "sgd without momentum: three steps by hand" {
             // w = w - 0.1 g: 1 → 0.95 → 0.925 → 1.025; -2 → -1.9 → -2.1 → -2.1
-            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr))) [ [| 0.95; -1.9 |]; [| 0.925; -2.1 |]; [| 1.025; -2.1 |] ]
+            agree
+                (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr)))
+                [ [| 0.95; -1.9 |]; [| 0.925; -2.1 |]; [| 1.025; -2.1 |] ]
         }
         test "sgd with momentum 0.9 (PyTorch: b = 0.9b + g, w -= lr b): three steps by hand" {
             // element 0: b = 0.5, 0.7, -0.37; w = 0.95, 0.88, 0.917
@@ -71,16 +73,22 @@ let tests =
             let rule _ p g (st: float list) =
                 let b = 0.9 * st[0] + g
                 p - lr * (g + 0.9 * b), [ b ]
-            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, Momentum = 0.9, Nesterov = true))) (referenceSteps rule [ 0.0 ])
+            agree
+                (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, Momentum = 0.9, Nesterov = true)))
+                (referenceSteps rule [ 0.0 ])
         }
         test "sgd nesterov first step by hand" {
             // b = 0.5; w = 1 - 0.1 (0.5 + 0.45) = 0.905
-            let first = graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, Momentum = 0.9, Nesterov = true)) |> List.head
+            let first =
+                graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, Momentum = 0.9, Nesterov = true))
+                |> List.head
             Expect.floatClose Accuracy.veryHigh first[0] 0.905 "w after one step"
         }
         test "sgd with coupled weight decay adds wd·w to the gradient" {
             let rule _ p g _ = p - lr * (g + 0.01 * p), []
-            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, WeightDecay = 0.01))) (referenceSteps rule [])
+            agree
+                (graphSteps (OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr, WeightDecay = 0.01)))
+                (referenceSteps rule [])
         }
         test "adam matches the bias-corrected reference; the first step moves each weight by lr" {
             let rule t p g (st: float list) =
@@ -101,7 +109,9 @@ let tests =
                 let mh = m / (1.0 - 0.9 ** float t)
                 let vh = v / (1.0 - 0.999 ** float t)
                 p - lr * (mh / (sqrt vh + 1e-8) + 0.05 * p), [ m; v ]
-            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.AdamW, Lr = lr, WeightDecay = 0.05))) (referenceSteps rule [ 0.0; 0.0 ])
+            agree
+                (graphSteps (OptimizerSpec(Kind = OptimizerKind.AdamW, Lr = lr, WeightDecay = 0.05)))
+                (referenceSteps rule [ 0.0; 0.0 ])
         }
         test "adamW's default weight decay is 1e-2" {
             let spec = OptimizerSpec(Kind = OptimizerKind.AdamW)
@@ -121,7 +131,9 @@ let tests =
                 let v = 0.9 * st[0] + 0.1 * g * g
                 let b = 0.5 * st[1] + g / (sqrt v + 1e-7)
                 p - lr * b, [ v; b ]
-            agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.RmsProp, Lr = lr, Momentum = 0.5))) (referenceSteps rule [ 0.0; 0.0 ])
+            agree
+                (graphSteps (OptimizerSpec(Kind = OptimizerKind.RmsProp, Lr = lr, Momentum = 0.5)))
+                (referenceSteps rule [ 0.0; 0.0 ])
         }
         test "adagrad (accumulator from 0, eps 1e-10) matches the reference" {
             let rule _ p g (st: float list) =
@@ -132,8 +144,15 @@ let tests =
         test "optimizer state is named after the parameter" {
             let b = GraphBuilder()
             let p = b.Param("dense1.w", Shape.Of 2, InitSpec.Zeros, sp)
-            let upd = Optimizers.Apply(b, [| KeyValuePair(p, b.Input("g", Shape.Of 2, sp)) |], OptimizerSpec(Kind = OptimizerKind.Adam),
-                                       b.Input("lr", Shape.Scalar, sp), b.Input("t", Shape.Scalar, sp), sp)
+            let upd =
+                Optimizers.Apply(
+                    b,
+                    [| KeyValuePair(p, b.Input("g", Shape.Of 2, sp)) |],
+                    OptimizerSpec(Kind = OptimizerKind.Adam),
+                    b.Input("lr", Shape.Scalar, sp),
+                    b.Input("t", Shape.Scalar, sp),
+                    sp
+                )
             Expect.equal [ for kv in upd.States -> kv.Key.Name ] [ "dense1.w.m"; "dense1.w.v" ] "state names"
         }
         test "bad hyper-parameters are rejected naming the field" {

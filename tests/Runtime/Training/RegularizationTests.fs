@@ -20,9 +20,22 @@ let tests =
             let loss = b.Input("loss", Shape.Scalar, sp)
             let total = Regularization.AddPenalty(b, loss, [ w; bias ], RegularizationSpec(L1 = 0.1, L2 = 0.01), sp)
             let g = b.Build([ KeyValuePair("total", total) ])
-            let v = ReferenceInterpreter<float>.Run(g, readOnlyDict [ "w", t [ 2; 2 ] [ 1.0; -2.0; 3.0; 0.5 ]; "b", t [ 2 ] [ 100.0; 100.0 ]; "loss", t [] [ 1.0 ] ])
-            Expect.floatClose Accuracy.veryHigh (v["total"].Data[0]) (1.0 + 0.1 * 6.5 + 0.01 * (1.0 + 4.0 + 9.0 + 0.25)) "1 + l1·Σ|w| + l2·Σw²"
-            Expect.isTrue (obj.ReferenceEquals(Regularization.AddPenalty(b, loss, [ w ], RegularizationSpec.None, sp), loss)) "none: the loss itself"
+            let v =
+                ReferenceInterpreter<float>.Run(
+                    g,
+                    readOnlyDict
+                        [ "w", t [ 2; 2 ] [ 1.0; -2.0; 3.0; 0.5 ]
+                          "b", t [ 2 ] [ 100.0; 100.0 ]
+                          "loss", t [] [ 1.0 ] ]
+                )
+            Expect.floatClose
+                Accuracy.veryHigh
+                (v["total"].Data[0])
+                (1.0 + 0.1 * 6.5 + 0.01 * (1.0 + 4.0 + 9.0 + 0.25))
+                "1 + l1·Σ|w| + l2·Σw²"
+            Expect.isTrue
+                (obj.ReferenceEquals(Regularization.AddPenalty(b, loss, [ w ], RegularizationSpec.None, sp), loss))
+                "none: the loss itself"
         }
         test "clipping by value clamps, by global norm rescales all gradients together" {
             let b = GraphBuilder()
@@ -35,12 +48,17 @@ let tests =
             let byValue = Regularization.Clip(b, grads, ClipSpec(Value = 2.5), sp)
             let g = b.Build([ KeyValuePair("n1", byNorm[0].Value); KeyValuePair("n2", byNorm[1].Value)
                               KeyValuePair("v1", byValue[0].Value); KeyValuePair("v2", byValue[1].Value) ])
-            let v = ReferenceInterpreter<float>.Run(g, readOnlyDict [ "g1", t [ 2 ] [ 3.0; 0.0 ]; "g2", t [ 1 ] [ -4.0 ] ])
+            let v =
+                ReferenceInterpreter<float>.Run(g, readOnlyDict [ "g1", t [ 2 ] [ 3.0; 0.0 ]; "g2", t [ 1 ] [ -4.0 ] ])
             let s = 1.0 / (5.0 + 1e-6)
             for a, e in Seq.zip (Array.append v["n1"].Data v["n2"].Data) [ 3.0 * s; 0.0; -4.0 * s ] do
                 Expect.floatClose Accuracy.veryHigh a e "norm 5 → 1"
             Expect.sequenceEqual (Array.append v["v1"].Data v["v2"].Data) [| 2.5; 0.0; -2.5 |] "clamped"
-            let small = ReferenceInterpreter<float>.Run(g, readOnlyDict [ "g1", t [ 2 ] [ 0.3; 0.0 ]; "g2", t [ 1 ] [ -0.4 ] ])
-            Expect.sequenceEqual (Array.append small["n1"].Data small["n2"].Data) [| 0.3; 0.0; -0.4 |] "norm below 1: unchanged"
+            let small =
+                ReferenceInterpreter<float>.Run(g, readOnlyDict [ "g1", t [ 2 ] [ 0.3; 0.0 ]; "g2", t [ 1 ] [ -0.4 ] ])
+            Expect.sequenceEqual
+                (Array.append small["n1"].Data small["n2"].Data)
+                [| 0.3; 0.0; -0.4 |]
+                "norm below 1: unchanged"
         }
     ]

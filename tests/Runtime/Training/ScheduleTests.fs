@@ -10,6 +10,9 @@ open Nn.Runtime.Execution
 
 let private close actual expected msg = Expect.floatClose Accuracy.veryHigh actual expected msg
 
+let private plateau = ScheduleKind.ReduceOnPlateau
+let private stepDecay = ScheduleKind.StepDecay
+
 [<Tests>]
 let tests =
     testList "Runtime.Training.Schedules" [
@@ -50,16 +53,25 @@ let tests =
             close (s.LearningRate(4, 2)) 0.1 "after"
         }
         test "reduceOnPlateau { factor = 0.5; patience = 2 } reduces after two epochs without improvement" {
-            let s = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 2), 0.1, 20, 3)
+            let s = Schedule.Create(ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 2), 0.1, 20, 3)
             let rates =
                 [ for loss in [ 1.0; 0.9; 0.95; 0.92; 0.91; 0.8; 0.85; 0.85 ] do
                     s.EpochEnded loss
                     yield s.LearningRate(0, 0) ]
             List.iter2 (fun a e -> close a e "lr") rates [ 0.1; 0.1; 0.1; 0.05; 0.05; 0.05; 0.05; 0.025 ]
         }
-        test "reduceOnPlateau { monitor = accuracy } waits for accuracy to stop rising; on a loss the same rise is a plateau" {
+        test (
+            "reduceOnPlateau { monitor = accuracy } waits for accuracy to stop rising; "
+            + "on a loss the same rise is a plateau"
+        ) {
             let rates monitor =
-                let s = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1, Monitor = monitor), 0.1, 20, 3)
+                let s =
+                    Schedule.Create(
+                        ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1, Monitor = monitor),
+                        0.1,
+                        20,
+                        3
+                    )
                 [ for acc in [ 0.5; 0.6; 0.7; 0.7 ] do
                     s.EpochEnded acc
                     yield s.LearningRate(0, 0) ]
@@ -67,13 +79,19 @@ let tests =
             List.iter2 (fun a e -> close a e "lr") (rates Monitor.ValidationAccuracy) [ 0.1; 0.1; 0.1; 0.05 ]
             List.iter2 (fun a e -> close a e "lr") (rates Monitor.Loss) [ 0.1; 0.05; 0.025; 0.0125 ]
             Expect.isNull (Monitor.Find "lossy") "an unknown monitor has no value"
-            Expect.throwsT<System.ArgumentException> (fun () ->
-                Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Monitor = null), 0.1, 20, 3) |> ignore) "no monitor"
+            Expect.throwsT<System.ArgumentException>
+                (fun () ->
+                    Schedule.Create(ScheduleSpec(Kind = plateau, Monitor = null), 0.1, 20, 3) |> ignore)
+                "no monitor"
         }
-        test "the trainer feeds reduceOnPlateau the monitored series: the training loss falls while the validation loss rises" {
+        test (
+            "the trainer feeds reduceOnPlateau the monitored series: "
+            + "the training loss falls while the validation loss rises"
+        ) {
             let sp = SourceSpan.None
             let n = Dim.Sym "n"
-            // y = x @ w from w = 0, trained towards y = 2x; the validation rows want y = -2x, so their loss rises each epoch.
+            // y = x @ w from w = 0, trained towards y = 2x; the validation rows want y = -2x, so their loss rises
+            // each epoch.
             let linear =
                 ForwardBuilder(fun ctx ->
                     let b = ctx.Builder
@@ -83,10 +101,21 @@ let tests =
                 let xs = Array.init 8 (fun i -> float32 (i + 1) / 8f)
                 Dataset(HostTensor([| 8; 1 |], xs), HostTensor([| 8; 1 |], xs |> Array.map (fun x -> sign * 2f * x)))
             let run monitor =
-                let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
+                let graphs =
+                    TrainStep.Build(
+                        linear,
+                        TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1))
+                    )
                 let exec = ReferenceExecutor.FromSeed(graphs, 1UL)
-                let schedule = ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1, Monitor = monitor)
-                let result = Trainer.Fit(graphs, exec, rows 1f, rows -1f, TrainOptions(Epochs = 5, Batch = 8, Seed = 1UL, Schedule = schedule))
+                let schedule = ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1, Monitor = monitor)
+                let result =
+                    Trainer.Fit(
+                        graphs,
+                        exec,
+                        rows 1f,
+                        rows -1f,
+                        TrainOptions(Epochs = 5, Batch = 8, Seed = 1UL, Schedule = schedule)
+                    )
                 let history = List.ofSeq result.History
                 history |> List.pairwise |> List.iter (fun (a, b) ->
                     Expect.isLessThan b.TrainLoss a.TrainLoss "the training loss falls"
@@ -96,17 +125,28 @@ let tests =
             List.iter2 (fun a e -> close a e "lr") (run Monitor.ValidationLoss) [ 0.1; 0.1; 0.05; 0.025; 0.0125 ]
         }
         test "reduceOnPlateau state survives a checkpoint" {
-            let s = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
+            let s = Schedule.Create(ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
             s.EpochEnded 1.0
             s.EpochEnded 2.0
             let saved = s.State
-            let t = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
+            let t = Schedule.Create(ScheduleSpec(Kind = plateau, Factor = 0.5, Patience = 1), 0.1, 20, 3)
             t.Restore saved
             close (t.LearningRate(0, 0)) 0.05 "restored scale"
         }
         test "reduceOnPlateau { min } never goes below min (Keras' min_lr); a base rate at or below it is left alone" {
             let rates factor floor baseLr =
-                let s = Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Factor = System.Nullable factor, Patience = 1, Min = floor), baseLr, 40, 3)
+                let s =
+                    Schedule.Create(
+                        ScheduleSpec(
+                            Kind = plateau,
+                            Factor = System.Nullable factor,
+                            Patience = 1,
+                            Min = floor
+                        ),
+                        baseLr,
+                        40,
+                        3
+                    )
                 [ for _ in 1..20 -> s.EpochEnded 1.0; s.LearningRate(0, 0) ]
             let r = rates 0.1 1e-3 0.1
             List.iter2 (fun a e -> close a e "lr") (List.take 4 r) [ 0.1; 0.01; 1e-3; 1e-3 ]
@@ -115,11 +155,12 @@ let tests =
             List.iter2 (fun a e -> close a e "lr") (List.take 5 r) [ 0.1; 0.05; 0.03; 0.03; 0.03 ]
             Expect.equal (rates 0.1 1e-3 1e-4 |> List.distinct) [ 1e-4 ] "below min from the start: unchanged"
             Expect.isLessThan (List.last (rates 0.1 0.0 0.1)) 1e-15 "the default min 0 keeps reducing, as Keras"
-            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = ScheduleKind.ReduceOnPlateau, Min = -1.0), 0.1, 1, 1) |> ignore)
+            Expect.throwsC
+                (fun () -> Schedule.Create(ScheduleSpec(Kind = plateau, Min = -1.0), 0.1, 1, 1) |> ignore)
                 (fun e -> Expect.stringContains e.Message "`min`" "field")
         }
         test "bad fields are rejected naming them" {
-            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = ScheduleKind.StepDecay, Every = 0), 0.1, 1, 1) |> ignore)
+            Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = stepDecay, Every = 0), 0.1, 1, 1) |> ignore)
                 (fun e -> Expect.stringContains e.Message "every" "field")
             Expect.throwsC (fun () -> Schedule.Create(ScheduleSpec(Kind = null), 0.1, 1, 1) |> ignore)
                 (fun e -> Expect.stringContains e.Message "Kind" "kind")

@@ -31,8 +31,13 @@ let private data =
     let ys = Array.init 20 (fun i -> if xs[3 * i] + xs[3 * i + 1] > 0f then 1f else 0f)
     Dataset(HostTensor([| 20; 3 |], xs), HostTensor([| 20 |], ys))
 
-let private spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, Metrics = [ Metric.Accuracy ], TargetShape = TrainStep.TargetShapeOf data.Targets.Shape,
-                             Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01))
+let private spec =
+    TrainSpec(
+        Loss = LossKind.SoftmaxCrossEntropy,
+        Metrics = [ Metric.Accuracy ],
+        TargetShape = TrainStep.TargetShapeOf data.Targets.Shape,
+        Optimizer = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)
+    )
 
 let private outputs (g: Graph) = [ for o in g.Outputs -> o.Key ]
 
@@ -41,11 +46,21 @@ let tests =
     testList "Runtime.Training.TrainStep" [
         test "batchNorm's running statistics are outputs of the step and inputs of evaluation" {
             let graphs = TrainStep.Build(bnNet, spec)
-            Expect.containsAll (outputs graphs.Train) [ "new:bn.mean"; "new:bn.var"; "new:bn.gain"; "new:bn.gain.m"; "new:d1.w.v" ] "train outputs"
+            Expect.containsAll
+                (outputs graphs.Train)
+                [ "new:bn.mean"; "new:bn.var"; "new:bn.gain"; "new:bn.gain.m"; "new:d1.w.v" ]
+                "train outputs"
             Expect.isTrue (graphs.Train.Nodes |> Seq.exists (fun x -> x.Op = OpKind.DropoutMask)) "dropout in training"
-            Expect.isFalse (graphs.Eval.Nodes |> Seq.exists (fun x -> x.Op = OpKind.DropoutMask)) "no dropout in evaluation"
-            Expect.isFalse (graphs.Predict.Nodes |> Seq.exists (fun x -> x.Op = OpKind.DropoutMask)) "no dropout in prediction"
-            Expect.equal [ for s in graphs.Eval.States -> s.Name ] [ "bn.mean"; "bn.var" ] "evaluation reads the running statistics"
+            Expect.isFalse
+                (graphs.Eval.Nodes |> Seq.exists (fun x -> x.Op = OpKind.DropoutMask))
+                "no dropout in evaluation"
+            Expect.isFalse
+                (graphs.Predict.Nodes |> Seq.exists (fun x -> x.Op = OpKind.DropoutMask))
+                "no dropout in prediction"
+            Expect.equal
+                [ for s in graphs.Eval.States -> s.Name ]
+                [ "bn.mean"; "bn.var" ]
+                "evaluation reads the running statistics"
         }
         test "training moves the running statistics; evaluation is deterministic and differs from a training pass" {
             let graphs = TrainStep.Build(bnNet, spec)
@@ -71,7 +86,8 @@ let tests =
             for kv in Initializers.ForGraph(graphs.Train, 4UL) do
                 feeds[kv.Key] <- Nn.Runtime.Execution.Tensor<float>(kv.Value.Shape, kv.Value.Data |> Array.map float)
             feeds["x"] <- Nn.Runtime.Execution.Tensor<float>(data.Features.Shape, data.Features.Data |> Array.map float)
-            feeds["target"] <- Nn.Runtime.Execution.Tensor<float>(data.Targets.Shape, data.Targets.Data |> Array.map float)
+            feeds["target"] <-
+                Nn.Runtime.Execution.Tensor<float>(data.Targets.Shape, data.Targets.Data |> Array.map float)
             feeds["lr"] <- Nn.Runtime.Execution.Tensor<float>.Scalar 0.01
             feeds["t"] <- Nn.Runtime.Execution.Tensor<float>.Scalar 1.0
             let options = Nn.Runtime.Execution.RunOptions(Seed = 3UL, Step = 1L)
@@ -88,7 +104,15 @@ let tests =
                 let x = b.Input("image", Shape(n, Dim.Of 2), sp)
                 b.MatMul(x, b.Param("w", Shape.Of(2, 2), InitSpec("glorot"), sp), sp))
             let target = ForwardBuilder(fun ctx -> ctx.Builder.Input("image", Shape(n, Dim.Of 2), sp))
-            let graphs = TrainStep.Build(net, TrainSpec(Loss = LossKind.Mse, Target = target, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.2)))
+            let graphs =
+                TrainStep.Build(
+                    net,
+                    TrainSpec(
+                        Loss = LossKind.Mse,
+                        Target = target,
+                        Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.2)
+                    )
+                )
             Expect.isFalse graphs.FedTarget "computed"
             Expect.equal [ for i in graphs.Train.Inputs -> i.Name ] [ "image"; "lr"; "t" ] "inputs"
             let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
@@ -99,9 +123,21 @@ let tests =
         test "regularization enters the gradient but not the reported loss" {
             let net = ForwardBuilder(fun ctx ->
                 let b = ctx.Builder
-                b.MatMul(b.Input("x", Shape(n, Dim.Of 1), sp), b.Param("w", Shape.Of(1, 1), InitSpec("constant", 1.0), sp), sp))
+                b.MatMul(
+                    b.Input("x", Shape(n, Dim.Of 1), sp),
+                    b.Param("w", Shape.Of(1, 1), InitSpec("constant", 1.0), sp),
+                    sp
+                ))
             let run reg =
-                let graphs = TrainStep.Build(net, TrainSpec(Loss = LossKind.Mse, Regularize = reg, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
+                let graphs =
+                    TrainStep.Build(
+                        net,
+                        TrainSpec(
+                            Loss = LossKind.Mse,
+                            Regularize = reg,
+                            Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)
+                        )
+                    )
                 let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
                 let r = exec.Step(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 1f |]), 0.1, 1L, 0UL)
                 let snap = exec.Snapshot()
@@ -126,7 +162,13 @@ let tests =
         test "a training state survives a checkpoint file and resumes bit-identically" {
             let graphs = TrainStep.Build(bnNet, spec)
             let options (save: TrainingState -> unit) =
-                TrainOptions(Epochs = 4, Batch = 8, Seed = 9UL, Stop = EarlyStoppingSpec(Monitor = Monitor.Loss, Patience = 10), OnCheckpoint = save)
+                TrainOptions(
+                    Epochs = 4,
+                    Batch = 8,
+                    Seed = 9UL,
+                    Stop = EarlyStoppingSpec(Monitor = Monitor.Loss, Patience = 10),
+                    OnCheckpoint = save
+                )
             let full = ReferenceExecutor.FromSeed(graphs, 9UL)
             let path = Path.Combine(Path.GetTempPath(), $"nn-training-{System.Guid.NewGuid():N}.safetensors")
             try
@@ -135,7 +177,9 @@ let tests =
                 let state, _ = Nn.Compiler.Checkpoint.readState path
                 Expect.equal state.EpochsDone 2 "epochs done"
                 Expect.equal state.Steps 6L "3 batches per epoch"
-                Expect.isTrue (state.Values.ContainsKey "d1.w.m" && state.Values.ContainsKey "bn.mean") "optimizer and layer state"
+                Expect.isTrue
+                    (state.Values.ContainsKey "d1.w.m" && state.Values.ContainsKey "bn.mean")
+                    "optimizer and layer state"
                 Expect.isSome (Option.ofObj state.BestValues) "best weights kept"
                 let resumed = ReferenceExecutor.FromSeed(graphs, 1234UL)
                 Trainer.Fit(graphs, resumed, data, null, options ignore, state) |> ignore

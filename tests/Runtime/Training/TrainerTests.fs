@@ -29,7 +29,11 @@ let private xorData =
     Dataset(HostTensor([| 4; 2 |], [| 0f; 0f; 0f; 1f; 1f; 0f; 1f; 1f |]), HostTensor([| 4; 1 |], [| 0f; 1f; 1f; 0f |]))
 
 let private xorSpec =
-    TrainSpec(Loss = LossKind.BinaryCrossEntropy, Metrics = [ Metric.Accuracy ], Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.5, Momentum = 0.9))
+    TrainSpec(
+        Loss = LossKind.BinaryCrossEntropy,
+        Metrics = [ Metric.Accuracy ],
+        Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.5, Momentum = 0.9)
+    )
 
 let private xorOptions = TrainOptions(Epochs = 500, Batch = 4, Seed = 1UL)
 
@@ -85,16 +89,34 @@ let tests =
                 [ "loss"; "metric:accuracy"; "new:dense1.w"; "new:dense1.b"; "new:dense2.w"; "new:dense2.b"
                   "new:dense1.w.m"; "new:dense1.b.m"; "new:dense2.w.m"; "new:dense2.b.m" ] "outputs"
             Expect.equal [ for i in graphs.Train.Inputs -> i.Name ] [ "x"; "target"; "lr"; "t" ] "inputs"
-            Expect.equal [ for o in graphs.Eval.Outputs -> o.Key ] [ "output"; "loss"; "metric:accuracy" ] "eval outputs"
+            Expect.equal
+                [ for o in graphs.Eval.Outputs -> o.Key ]
+                [ "output"; "loss"; "metric:accuracy" ]
+                "eval outputs"
             Expect.equal [ for o in graphs.Predict.Outputs -> o.Key ] [ "output" ] "predict outputs"
             Expect.isEmpty (graphs.Predict.Inputs |> Seq.filter (fun i -> i.Name <> "x")) "prediction needs only x"
         }
         test "every epoch reports loss, metrics, validation and throughput, and the last partial batch is trained on" {
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Metrics = [ Metric.Mae ], Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.5)))
+            let graphs =
+                TrainStep.Build(
+                    linear,
+                    TrainSpec(
+                        Loss = LossKind.Mse,
+                        Metrics = [ Metric.Mae ],
+                        Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.5)
+                    )
+                )
             let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
             let reports = List<EpochReport>()
             let struct (train, valid) = (line 10).Split(0.3)
-            let r = Trainer.Fit(graphs, exec, train, valid, TrainOptions(Epochs = 3, Batch = 3, OnEpoch = (fun e -> reports.Add e)))
+            let r =
+                Trainer.Fit(
+                    graphs,
+                    exec,
+                    train,
+                    valid,
+                    TrainOptions(Epochs = 3, Batch = 3, OnEpoch = (fun e -> reports.Add e))
+                )
             Expect.equal r.Steps 9L "7 rows in batches of 3: 3 steps per epoch"
             Expect.equal reports.Count 3 "one report per epoch"
             for e in reports do
@@ -105,7 +127,15 @@ let tests =
         }
         test "a diverging run stops with NN0612 naming the step, the epoch, the op and its span" {
             let optSpan = SourceSpan("lin.nn", 7, 17, 7, 40)
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1e30), OptimizerSpan = optSpan))
+            let graphs =
+                TrainStep.Build(
+                    linear,
+                    TrainSpec(
+                        Loss = LossKind.Mse,
+                        Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1e30),
+                        OptimizerSpan = optSpan
+                    )
+                )
             let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
             let before = exec.Snapshot()
             let big = Dataset(HostTensor([| 2; 1 |], [| 1e10f; 1e10f |]), HostTensor([| 2; 1 |], [| 0f; 1f |]))
@@ -118,16 +148,29 @@ let tests =
             expectSpan e.Span optSpan "span of the update"
             // lr · g = 1e30 · -1e10 overflows float32 in the update's product.
             Expect.equal e.Message
-                ("lin.nn(7,17): error NN0612: training diverged at step 1 (epoch 1, batch 1): `Mul` produced -infinity; "
-                 + "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs") "message"
+                ("lin.nn(7,17): error NN0612: training diverged at step 1 (epoch 1, batch 1): "
+                 + "`Mul` produced -infinity; "
+                 + "try a smaller learning rate, gradient clipping (`clip = norm 1.0`) or standardized inputs")
+                "message"
             let after = exec.Snapshot()
             Expect.sequenceEqual after["w"].Data before["w"].Data "the failed step left the weights alone"
         }
-        test "a loss that explodes while staying finite stops with NN0620 at the loss; divergence = 0 turns the guard off" {
+        test (
+            "a loss that explodes while staying finite stops with NN0620 at the loss; "
+            + "divergence = 0 turns the guard off"
+        ) {
             // y = w·x with x = 1, y = 2, w = 0, lr 10: the error is multiplied by -19 every step, the loss by 361:
             // 4, 1444, 521284, 1.88e8 — finite, but past 1e6 × 4 at step 4.
             let lossSpan = SourceSpan("lin.nn", 9, 17, 9, 20)
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 10.0), LossSpan = lossSpan))
+            let graphs =
+                TrainStep.Build(
+                    linear,
+                    TrainSpec(
+                        Loss = LossKind.Mse,
+                        Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 10.0),
+                        LossSpan = lossSpan
+                    )
+                )
             let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
             let fit options = Trainer.Fit(graphs, ReferenceExecutor.FromSeed(graphs, 0UL), data, null, options)
             let e =
@@ -136,20 +179,32 @@ let tests =
             Expect.equal (e.Code, e.Step, e.Epoch) ("NN0620", 4L, 3) "code, step and epoch"
             expectSpan e.Span lossSpan "at the loss"
             Expect.equal e.Message
-                ("lin.nn(9,17): error NN0620: training diverged at step 4 (epoch 4, batch 1): the loss (`mse`) reached 1.882e+8, "
-                 + "above the limit 4e+6 = `divergence` (1e+6) × max(1, the first batch's loss 4); try a smaller learning rate, "
-                 + "gradient clipping (`clip = norm 1.0`) or standardized inputs (or raise `divergence`; 0 turns this check off)") "message"
+                ("lin.nn(9,17): error NN0620: training diverged at step 4 (epoch 4, batch 1): "
+                 + "the loss (`mse`) reached 1.882e+8, "
+                 + "above the limit 4e+6 = `divergence` (1e+6) × max(1, the first batch's loss 4); "
+                 + "try a smaller learning rate, "
+                 + "gradient clipping (`clip = norm 1.0`) or standardized inputs "
+                 + "(or raise `divergence`; 0 turns this check off)")
+                "message"
             let r = fit (TrainOptions(Epochs = 6, Batch = 1, Divergence = 0.0))
             Expect.equal r.History.Count 6 "off: every epoch runs"
             Expect.isGreaterThan r.History[5].TrainLoss 1e13 "and the loss keeps exploding"
             let r = fit (TrainOptions(Epochs = 4, Batch = 1, Divergence = 1e8))
             Expect.equal r.History.Count 4 "a larger limit lets step 4 through"
             Expect.throwsC (fun () -> fit (TrainOptions(Epochs = 1, Batch = 1, Divergence = 0.5)) |> ignore)
-                (fun e -> Expect.stringContains e.Message "`divergence` must be 0 (off) or a factor of at least 1" "bad factor")
+                (fun e ->
+                    Expect.stringContains
+                        e.Message
+                        "`divergence` must be 0 (off) or a factor of at least 1"
+                        "bad factor")
         }
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
-            let graphs = TrainStep.Build(linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1.1)))
+            let graphs =
+                TrainStep.Build(
+                    linear,
+                    TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1.1))
+                )
             let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
             let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
             let weights = List<float32>()
@@ -160,7 +215,8 @@ let tests =
             Expect.isTrue r.StoppedEarly "stopped"
             Expect.equal r.History.Count 3 "best epoch then two without improvement"
             Expect.equal r.BestEpoch (System.Nullable 0) "epoch 0 was best"
-            // w: 0 → 4.4 → -0.88 → ...; losses 4, 5.76, 8.29 (measured before each update); the snapshot is taken after epoch 0.
+            // w: 0 → 4.4 → -0.88 → ...; losses 4, 5.76, 8.29 (measured before each update); the snapshot is taken
+            // after epoch 0.
             let restored = exec.Snapshot()
             Expect.equal restored["w"].Data[0] weights[0] "weights after the best epoch restored"
             Expect.notEqual weights[0] weights[2] "and they differ from the last epoch's"

@@ -51,7 +51,8 @@ internal static class Binder
     /// (A/B benchmarks and tests).</summary>
     [ThreadStatic] internal static bool UpdateInProductOff;
 
-    public static BoundProgram Bind(Plan plan, IReadOnlyDictionary<string, int> dims, int threads, bool checkFinite, StepContext step)
+    public static BoundProgram Bind(Plan plan, IReadOnlyDictionary<string, int> dims, int threads, bool checkFinite,
+        StepContext step)
     {
         var g = plan.Graph;
         int n = g.Nodes.Count;
@@ -68,7 +69,8 @@ internal static class Binder
         foreach (var size in buffers.SlotSizes) slots.Add(new float[size]);
         var slotOf = (int[])buffers.SlotOf.Clone();
         // Constants that some kernel reads as a buffer (fused loops read them as values) or that are outputs.
-        var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads).Concat(g.Outputs.Select(o => o.Value));
+        var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads)
+            .Concat(g.Outputs.Select(o => o.Value));
         foreach (var c in bufferReads.Distinct())
             if (plan.Storage[c.Id] == Storage.Constant && slotOf[c.Id] < 0)
             {
@@ -77,7 +79,8 @@ internal static class Binder
                 Array.Fill(arr, ConstantValue(c));
                 slots.Add(arr);
             }
-        foreach (var src in g.Nodes.Where(x => x.IsSource && x.Op != OpKind.Const && plan.Storage[x.Id] != Storage.None))
+        foreach (var src in g.Nodes.Where(x => x.IsSource && x.Op != OpKind.Const
+            && plan.Storage[x.Id] != Storage.None))
         {
             slotOf[src.Id] = slots.Count;
             slots.Add(new float[counts[src.Id]]);
@@ -88,7 +91,8 @@ internal static class Binder
 
         long workspace = 0;
         foreach (var k in plan.Kernels.OfType<NodeKernel>())
-            workspace = Math.Max(workspace, NodeKernels.WorkspaceLength(k.Node, shapes[k.Node.Id], k.Operands.Select(o => shapes[o.Id]).ToArray()));
+            workspace = Math.Max(workspace, NodeKernels.WorkspaceLength(k.Node, shapes[k.Node.Id],
+                k.Operands.Select(o => shapes[o.Id]).ToArray()));
         var ws = new float[workspace];
         var ctx = new BindContext(table, x => slotOf[x.Id] >= 0 ? slotOf[x.Id] : throw Throw.Bug($"{x} has no buffer"),
             x => shapes[x.Id], threads, _ => ws, step) { Panels = x => plan.Panels[x.Id] };
@@ -101,15 +105,18 @@ internal static class Binder
         var checkedOutputs = new HashSet<int>();
         int inProducts = 0;
         var readers = new int[n];
-        foreach (var k in plan.Kernels) foreach (var r in k.Reads.Distinct()) readers[plan.ViewOf[r.Id] >= 0 ? plan.ViewOf[r.Id] : r.Id]++;
+        foreach (var k in plan.Kernels)
+            foreach (var r in k.Reads.Distinct()) readers[plan.ViewOf[r.Id] >= 0 ? plan.ViewOf[r.Id] : r.Id]++;
         for (int ki = 0; ki < plan.Kernels.Count; ki++)
         {
             var k = plan.Kernels[ki];
             // A weight gradient in panel layout read only by the SGD update right after it: one kernel, the update
             // applied to the product's tiles (GemmUpdate), the gradient never stored.
-            if (!UpdateInProductOff && k is GemmKernel wg && plan.Panels[wg.Output.Id] && !isOutput[wg.Output.Id] && readers[wg.Output.Id] == 1
+            if (!UpdateInProductOff && k is GemmKernel wg && plan.Panels[wg.Output.Id] && !isOutput[wg.Output.Id]
+                && readers[wg.Output.Id] == 1
                 && ki + 1 < plan.Kernels.Count && plan.Kernels[ki + 1] is FusedLoop next
-                && UpdateKernels.TryBuild(next, table, slotOf, shapes, counts, isOutput, checkFinite, threads) is { } inProduct
+                && UpdateKernels.TryBuild(next, table, slotOf, shapes, counts, isOutput, checkFinite, threads)
+                    is { } inProduct
                 && inProduct.Gradient == slotOf[wg.Output.Id])
             {
                 updates.Add(inProduct);
@@ -122,7 +129,9 @@ internal static class Binder
             }
             switch (k)
             {
-                case FusedLoop loop when UpdateKernels.TryBuild(loop, table, slotOf, shapes, counts, isOutput, checkFinite, threads) is { } update:
+                case FusedLoop loop
+                    when UpdateKernels.TryBuild(loop, table, slotOf, shapes, counts, isOutput, checkFinite, threads)
+                        is { } update:
                     updates.Add(update);
                     steps.Add(update.Run);
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
@@ -144,7 +153,8 @@ internal static class Binder
             : [];
         return new BoundProgram
         {
-            Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(), Loops = loops.ToArray(), Updates = updates.ToArray(),
+            Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(),
+            Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
         };
     }
@@ -162,8 +172,8 @@ internal static class Binder
         return (float)c.Attrs.Value;
     }
 
-    private static FusedLoopRunner BuildLoop(FusedLoop loop, BindContext ctx, int[] slotOf, int[][] shapes, long[] counts,
-        bool[] isOutput, bool checkFinite)
+    private static FusedLoopRunner BuildLoop(FusedLoop loop, BindContext ctx, int[] slotOf, int[][] shapes,
+        long[] counts, bool[] isOutput, bool checkFinite)
     {
         var domain = shapes[loop.Ops[0].Node.Id];
         int length = (int)counts[loop.Ops[0].Node.Id];
@@ -175,7 +185,9 @@ internal static class Binder
         {
             if (where.TryGetValue(x.Id, out var loc)) return loc;
             if (slotOf[x.Id] < 0)
-                return IsConstant(x) ? new Operand { Kind = Access.Constant, Value = ConstantValue(x) } : throw Throw.Bug($"{x} has no buffer");
+                return IsConstant(x)
+                    ? new Operand { Kind = Access.Constant, Value = ConstantValue(x) }
+                    : throw Throw.Bug($"{x} has no buffer");
             var sx = shapes[x.Id];
             long cx = counts[x.Id];
             if (cx == length && Aligned(sx, domain)) return new Operand { Kind = Access.Full, Index = slotOf[x.Id] };
@@ -218,10 +230,14 @@ internal static class Binder
     private static GatherSpec Gather(int[] sx, int[] domain, int slot, int reg)
     {
         var padded = new int[domain.Length];
-        for (int i = 0; i < domain.Length; i++) { int j = i - (domain.Length - sx.Length); padded[i] = j >= 0 ? sx[j] : 1; }
+        for (int i = 0; i < domain.Length; i++)
+        {
+            int j = i - (domain.Length - sx.Length); padded[i] = j >= 0 ? sx[j] : 1;
+        }
         int cx = NodeKernels.Count(sx), total = NodeKernels.Count(domain);
         int firstFull = Array.FindIndex(padded, d => d != 1);
-        bool row = firstFull >= 0 && Enumerable.Range(firstFull, domain.Length - firstFull).All(i => padded[i] == domain[i]);
+        bool row = firstFull >= 0
+            && Enumerable.Range(firstFull, domain.Length - firstFull).All(i => padded[i] == domain[i]);
         if (row) return new GatherSpec { Slot = slot, Register = reg, Kind = 0, Length = cx };
         int lastFull = Array.FindLastIndex(padded, d => d != 1);
         bool column = Enumerable.Range(0, lastFull + 1).All(i => padded[i] == domain[i]);

@@ -13,7 +13,8 @@ internal enum Access
     Full,
     /// <summary>A constant.</summary>
     Constant,
-    /// <summary>Element 0 of a one-element buffer (read per tile: it may change per step, like the learning rate).</summary>
+    /// <summary>Element 0 of a one-element buffer (read per tile: it may change per step, like the learning
+    /// rate).</summary>
     BufferScalar,
 }
 
@@ -125,7 +126,8 @@ internal sealed class FusedLoopRunner : IParallelWork
     public void Execute(int index, int count)
     {
         int tiles = (_length + _tile - 1) / _tile;
-        int lo = (int)((long)tiles * index / count) * _tile, hi = Math.Min((int)((long)tiles * (index + 1) / count) * _tile, _length);
+        int lo = (int)((long)tiles * index / count) * _tile,
+            hi = Math.Min((int)((long)tiles * (index + 1) / count) * _tile, _length);
         if (lo < hi) Range(lo, hi, _registers[index]);
     }
 
@@ -142,7 +144,8 @@ internal sealed class FusedLoopRunner : IParallelWork
         for (int i = 0; i < code.Length; i++)
         {
             ref readonly var ins = ref code[i];
-            ref float d = ref MemoryMarshal.GetReference(ins.Store ? _slots[ins.Dst].AsSpan(start, len) : regs[ins.Dst].AsSpan(0, len));
+            ref float d = ref MemoryMarshal.GetReference(
+                ins.Store ? _slots[ins.Dst].AsSpan(start, len) : regs[ins.Dst].AsSpan(0, len));
             var a = Get(ins.A, start, len, regs);
             // one virtual call per tile: the definition runs its kernel over the whole tile
             if (ins.Arity == 1) ins.Tile.Tile(a, default, default, ins.Alpha, ref d, n);
@@ -152,7 +155,8 @@ internal sealed class FusedLoopRunner : IParallelWork
         }
     }
 
-    /// <summary>An operand of the tile [start, start + len): a register, a buffer slice, a constant or a one-element buffer's value.</summary>
+    /// <summary>An operand of the tile [start, start + len): a register, a buffer slice, a constant or a one-element
+    /// buffer's value.</summary>
     private Arg Get(in Operand o, int start, int len, float[][] regs) => o.Kind switch
     {
         Access.Register => new Arg(ref MemoryMarshal.GetReference(regs[o.Index].AsSpan(0, len))),

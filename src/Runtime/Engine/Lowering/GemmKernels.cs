@@ -5,15 +5,17 @@ using Nn.Runtime.Kernels;
 namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>Binds a <see cref="GemmKernel"/> to the packed GEMM; tiny products, where packing costs more than the
-/// arithmetic, run as a direct loop with the same epilogue, and narrow ones (at most <see cref="GemmForm.NarrowColumns"/>
-/// columns: a classifier's logits and its weight gradient) as row-vector products (<see cref="GemmNarrow.RowVectors"/>).</summary>
+/// arithmetic, run as a direct loop with the same epilogue, and narrow ones (at most
+/// <see cref="GemmForm.NarrowColumns"/> columns: a classifier's logits and its weight gradient) as row-vector
+/// products (<see cref="GemmNarrow.RowVectors"/>).</summary>
 internal static class GemmKernels
 {
     /// <summary>A product's operands as bound: slots, sizes, flags.</summary>
-    internal readonly record struct Operands(bool TransA, bool TransB, int M, int N, int K, int A, int ALength, int Lda, int B, int BLength,
-        int Ldb, bool BPanels, int Threads);
+    internal readonly record struct Operands(bool TransA, bool TransB, int M, int N, int K, int A, int ALength,
+        int Lda, int B, int BLength, int Ldb, bool BPanels, int Threads);
 
-    /// <summary>The product's kernel; with <paramref name="update"/>, the weight gradient's SGD update applied to its tiles.</summary>
+    /// <summary>The product's kernel; with <paramref name="update"/>, the weight gradient's SGD update applied to
+    /// its tiles.</summary>
     public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update = null)
     {
         var S = c.Slots;
@@ -28,32 +30,37 @@ internal static class GemmKernels
         int aLen = m * k, bLen = k * n, cLen = m * n;
         int ia = c.Slot(g.A), ib = c.Slot(g.B), ic = c.Slot(g.Output), ibias = g.Bias is null ? -1 : c.Slot(g.Bias);
         bool bPanels = c.Panels(g.B), cPanels = c.Panels(g.Output);
-        if (c.Panels(g.A) || (bPanels || cPanels) && batches != 1) throw Throw.Bug($"{g.Output}: panel layout for an operand the product cannot read so");
+        if (c.Panels(g.A) || (bPanels || cPanels) && batches != 1)
+            throw Throw.Bug($"{g.Output}: panel layout for an operand the product cannot read so");
         bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= GemmForm.SmallProduct && !bPanels && !cPanels;
         var act = g.Activation;
         int threads = c.Threads;
         bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= GemmForm.NarrowColumns;
-        var bRows = narrow ? new float[(long)k * 16] : []; // op(B) as k zero-padded vectors: allocated here once, filled per product
+        // op(B) as k zero-padded vectors: allocated here once, filled per product
+        var bRows = narrow ? new float[(long)k * 16] : [];
         Action product = () =>
         {
             float[] A = S[ia], B = S[ib], C = S[ic];
             var bias = ibias < 0 ? ReadOnlySpan<float>.Empty : S[ibias].AsSpan(0, n);
             for (int t = 0; t < batches; t++)
             {
-                var a = A.AsSpan(t * aLen, aLen); var b = B.AsSpan(shared ? 0 : t * bLen, bLen); var cc = C.AsSpan(t * cLen, cLen);
+                var a = A.AsSpan(t * aLen, aLen); var b = B.AsSpan(shared ? 0 : t * bLen, bLen);
+                var cc = C.AsSpan(t * cLen, cLen);
                 if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
                 else if (narrow) GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows);
-                else Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads);
+                else
+                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads);
             }
         };
         if (update is null) return product;
-        if (!cPanels || batches != 1 || ibias >= 0 || act != Activation.Identity) throw Throw.Bug($"{g.Output}: an update inside a product that is not a plain weight gradient in panels");
+        if (!cPanels || batches != 1 || ibias >= 0 || act != Activation.Identity)
+            throw Throw.Bug($"{g.Output}: an update inside a product that is not a plain weight gradient in panels");
         var operands = new Operands(ta, tb, m, n, k, ia, aLen, lda, ib, bLen, ldb, bPanels, threads);
         return () => update.RunWith(operands, product);
     }
 
-    private static void Direct(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        Span<float> c, ReadOnlySpan<float> bias, Activation act)
+    private static void Direct(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act)
     {
         for (int i = 0; i < m; i++)
         {
@@ -61,7 +68,8 @@ internal static class GemmKernels
             for (int j = 0; j < n; j++)
             {
                 float s = 0f;
-                for (int p = 0; p < k; p++) s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                for (int p = 0; p < k; p++)
+                    s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
                 row[j] = s;
             }
             Epilogue.ApplySpan(row, bias, act);

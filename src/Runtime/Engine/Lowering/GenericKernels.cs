@@ -11,7 +11,9 @@ internal static class Reductions
     {
         int rank = inShape.Length, inCount = NodeKernels.Count(inShape);
         var reduced = new bool[rank];
-        foreach (var ax in axesAttr.Length == 0 ? Enumerable.Range(0, rank) : axesAttr.Select(x => NodeKernels.Axis(x, rank))) reduced[ax] = true;
+        foreach (var ax in axesAttr.Length == 0
+            ? Enumerable.Range(0, rank)
+            : axesAttr.Select(x => NodeKernels.Axis(x, rank))) reduced[ax] = true;
         int outCount = 1;
         for (int d = 0; d < rank; d++) if (!reduced[d]) outCount *= inShape[d];
         // Axes of size 1 do not matter for the layout.
@@ -187,7 +189,8 @@ internal static class Fallback
 {
     public static Action Build(Node n, Node[] ops, BindContext c)
     {
-        if (n.Op != OpKind.MatMul) throw Throw.Exec(RuntimeCodes.BadNode, $"the fused engine has no kernel for `{n.Op}`", n);
+        if (n.Op != OpKind.MatMul)
+            throw Throw.Exec(RuntimeCodes.BadNode, $"the fused engine has no kernel for `{n.Op}`", n);
         var S = c.Slots;
         int dst = c.Slot(n), sa = c.Slot(ops[0]), sb = c.Slot(ops[1]);
         int[] ash = c.Shape(ops[0]), bsh = c.Shape(ops[1]);

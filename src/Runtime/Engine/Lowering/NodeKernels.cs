@@ -3,8 +3,10 @@ using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.Engine.Lowering;
 
-/// <summary>What a single-node kernel needs at bind time: the slot table, each node's slot and concrete shape.</summary>
-internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<Node, int[]> Shape, int Threads, Func<Node, float[]> Workspace, StepContext Step)
+/// <summary>What a single-node kernel needs at bind time: the slot table, each node's slot and concrete
+/// shape.</summary>
+internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<Node, int[]> Shape, int Threads,
+    Func<Node, float[]> Workspace, StepContext Step)
 {
     /// <summary>Whether a node's value is stored in panel layout (<see cref="Planning.Plan.Panels"/>).</summary>
     public Func<Node, bool> Panels { get; init; } = _ => false;
@@ -29,7 +31,8 @@ internal static class NodeKernels
         var a = n.Attrs;
         switch (n.Op)
         {
-            case OpKind.Sum or OpKind.Mean or OpKind.ReduceMax: return Reductions.Build(n.Op, inShapes[0], a.Axes, S, src[0], dst);
+            case OpKind.Sum or OpKind.Mean or OpKind.ReduceMax:
+                return Reductions.Build(n.Op, inShapes[0], a.Axes, S, src[0], dst);
             case OpKind.Softmax or OpKind.LogSoftmax:
             {
                 int axis = Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, shape.Length);
@@ -46,7 +49,8 @@ internal static class NodeKernels
             }
             case OpKind.ArgMax:
             {
-                var (outer, size, inner) = Lines(inShapes[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, inShapes[0].Length));
+                var (outer, size, inner) =
+                    Lines(inShapes[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, inShapes[0].Length));
                 return () => Strided.ArgMax(S[src[0]], S[dst], outer, size, inner);
             }
             case OpKind.OneHot:
@@ -90,7 +94,8 @@ internal static class NodeKernels
                     }
                 };
             }
-            case OpKind.Conv2d or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel: return Convolution(n, src, inShapes, shape, c);
+            case OpKind.Conv2d or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel:
+                return Convolution(n, src, inShapes, shape, c);
             case OpKind.MaxPool2d or OpKind.AvgPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2dGrad:
                 return Pooling.Build(n.Op, a.Pool!, inShapes, shape, S, src, dst);
             default: return Fallback.Build(n, ops, c);
@@ -114,9 +119,12 @@ internal static class NodeKernels
         int xl = s.InputLength, kl = s.KernelLength, yl = s.OutputLength;
         return n.Op switch
         {
-            OpKind.Conv2d => () => Conv2d.Forward(s, S[src[0]].AsSpan(0, xl), S[src[1]].AsSpan(0, kl), S[dst].AsSpan(0, yl), ws, threads),
-            OpKind.Conv2dGradInput => () => Conv2d.BackwardInput(s, S[src[0]].AsSpan(0, yl), S[src[1]].AsSpan(0, kl), S[dst].AsSpan(0, xl), ws, threads),
-            _ => () => Conv2d.BackwardKernel(s, S[src[0]].AsSpan(0, xl), S[src[1]].AsSpan(0, yl), S[dst].AsSpan(0, kl), ws, 0f, threads),
+            OpKind.Conv2d => () => Conv2d.Forward(s, S[src[0]].AsSpan(0, xl), S[src[1]].AsSpan(0, kl),
+                S[dst].AsSpan(0, yl), ws, threads),
+            OpKind.Conv2dGradInput => () => Conv2d.BackwardInput(s, S[src[0]].AsSpan(0, yl), S[src[1]].AsSpan(0, kl),
+                S[dst].AsSpan(0, xl), ws, threads),
+            _ => () => Conv2d.BackwardKernel(s, S[src[0]].AsSpan(0, xl), S[src[1]].AsSpan(0, yl),
+                S[dst].AsSpan(0, kl), ws, 0f, threads),
         };
     }
 

@@ -12,7 +12,10 @@ internal static class Pooling
     {
         // x is the pooled input's shape, y the pooled output's.
         int[] x = op switch { OpKind.AvgPool2dGrad => shape, _ => inShapes[0] };
-        int[] y = op switch { OpKind.MaxPool2d or OpKind.AvgPool2d => shape, OpKind.MaxPool2dGrad => inShapes[1], _ => inShapes[0] };
+        int[] y = op switch
+        {
+            OpKind.MaxPool2d or OpKind.AvgPool2d => shape, OpKind.MaxPool2dGrad => inShapes[1], _ => inShapes[0]
+        };
         var s = Pool2dShape.Create(x[0], x[1], x[2], x[3], pool.Size, pool.Stride,
             pool.Pads.ToPadding());
         var g = s.Geometry;

@@ -19,16 +19,18 @@ namespace Nn.Runtime.Engine.Lowering;
 /// </summary>
 internal static class UpdateKernels
 {
-    /// <summary>A runner for <paramref name="loop"/> when it has one of the update forms over full buffers, else null.</summary>
-    public static UpdateRunner? TryBuild(FusedLoop loop, float[][] slots, int[] slotOf, int[][] shapes, long[] counts, bool[] isOutput,
-        bool checkFinite, int threads)
+    /// <summary>A runner for <paramref name="loop"/> when it has one of the update forms over full buffers, else
+    /// null.</summary>
+    public static UpdateRunner? TryBuild(FusedLoop loop, float[][] slots, int[] slotOf, int[][] shapes, long[] counts,
+        bool[] isOutput, bool checkFinite, int threads)
     {
         long length = counts[loop.Ops[0].Node.Id];
         if (!Vector512.IsHardwareAccelerated || length == 0 || length > int.MaxValue) return null;
         var domain = shapes[loop.Ops[0].Node.Id];
         // A full operand: a stored buffer of the loop's elements in the same order.
         int Full(Node x) => slotOf[x.Id] >= 0 && counts[x.Id] == length &&
-                            shapes[x.Id].SkipWhile(d => d == 1).SequenceEqual(domain.SkipWhile(d => d == 1)) ? slotOf[x.Id] : -1;
+                            shapes[x.Id].SkipWhile(d => d == 1).SequenceEqual(domain.SkipWhile(d => d == 1))
+                                ? slotOf[x.Id] : -1;
         // A scalar operand: a constant, or element 0 of a one-element buffer read per run (the learning rate).
         Scalar? ScalarOf(Node x)
         {
@@ -39,18 +41,21 @@ internal static class UpdateKernels
         }
         if (SgdForm.Match(loop, x => ScalarOf(x) is not null, x => Full(x) >= 0) is not { } f) return null;
         bool check(FusedOp? op) => op is not null && checkFinite && isOutput[op.Node.Id];
-        return new UpdateRunner(slots, (int)length, threads, Full(f.W), Full(f.G), f.M is null ? -1 : Full(f.M), slotOf[f.NewW.Node.Id],
-            f.NewM is null ? -1 : slotOf[f.NewM.Node.Id], ScalarOf(f.Lr)!.Value, f.Mu is null ? default : ScalarOf(f.Mu)!.Value, check(f.NewW), check(f.NewM));
+        return new UpdateRunner(slots, (int)length, threads, Full(f.W), Full(f.G), f.M is null ? -1 : Full(f.M),
+            slotOf[f.NewW.Node.Id], f.NewM is null ? -1 : slotOf[f.NewM.Node.Id], ScalarOf(f.Lr)!.Value,
+            f.Mu is null ? default : ScalarOf(f.Mu)!.Value, check(f.NewW), check(f.NewM));
     }
 
-    /// <summary>A scalar operand: <see cref="Value"/> when <see cref="Slot"/> is -1, else element 0 of that slot.</summary>
+    /// <summary>A scalar operand: <see cref="Value"/> when <see cref="Slot"/> is -1, else element 0 of that
+    /// slot.</summary>
     internal readonly record struct Scalar(int Slot, float Value)
     {
         public float Read(float[][] slots) => Slot < 0 ? Value : slots[Slot][0];
     }
 }
 
-/// <summary>Runs one SGD update (see <see cref="UpdateKernels"/>), split in halves over two threads when long.</summary>
+/// <summary>Runs one SGD update (see <see cref="UpdateKernels"/>), split in halves over two threads when
+/// long.</summary>
 internal sealed class UpdateRunner : IParallelWork
 {
     private readonly float[][] _slots;
@@ -73,15 +78,16 @@ internal sealed class UpdateRunner : IParallelWork
     /// <summary>The slot of the gradient the update reads.</summary>
     public int Gradient => _g;
 
-    /// <summary>Runs the update inside the weight gradient's product (<see cref="GemmUpdate.TryMultiply"/>), the gradient
-    /// never stored; when the product cannot (more than one pass over k), runs <paramref name="product"/> into the
-    /// gradient's slot and then the streaming pass.</summary>
+    /// <summary>Runs the update inside the weight gradient's product (<see cref="GemmUpdate.TryMultiply"/>), the
+    /// gradient never stored; when the product cannot (more than one pass over k), runs <paramref name="product"/> into
+    /// the gradient's slot and then the streaming pass.</summary>
     public void RunWith(GemmKernels.Operands o, Action product)
     {
         var S = _slots;
         bool momentum = _m >= 0;
-        if (GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda, S[o.B].AsSpan(0, o.BLength), o.Ldb,
-                o.BPanels, S[_w].AsSpan(0, _length), momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
+        if (GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda,
+                S[o.B].AsSpan(0, o.BLength), o.Ldb, o.BPanels, S[_w].AsSpan(0, _length),
+                momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
                 S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool bad))
         {
             _bad0 = bad && (_checkW || _checkM);
@@ -101,7 +107,8 @@ internal sealed class UpdateRunner : IParallelWork
 
     public void Execute(int index, int count)
     {
-        int lo = (int)((long)_length * index / count) & ~15, hi = index == count - 1 ? _length : (int)((long)_length * (index + 1) / count) & ~15;
+        int lo = (int)((long)_length * index / count) & ~15,
+            hi = index == count - 1 ? _length : (int)((long)_length * (index + 1) / count) & ~15;
         if (lo >= hi) return;
         var S = _slots;
         float lr = _lr.Read(S);
@@ -116,7 +123,8 @@ internal sealed class UpdateRunner : IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Plain(ReadOnlySpan<float> w, ReadOnlySpan<float> g, float lr, Span<float> newW, bool check)
     {
-        ref float pw = ref MemoryMarshal.GetReference(w), pg = ref MemoryMarshal.GetReference(g), pn = ref MemoryMarshal.GetReference(newW);
+        ref float pw = ref MemoryMarshal.GetReference(w), pg = ref MemoryMarshal.GetReference(g),
+            pn = ref MemoryMarshal.GetReference(newW);
         var vlr = Vector512.Create(lr);
         var acc = Vector512<float>.Zero;
         int i = 0, n = w.Length;
@@ -133,10 +141,11 @@ internal sealed class UpdateRunner : IParallelWork
 
     /// <summary>m' = μ·m + g; w' = w − lr·m'; true when a checked result is not finite.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool Momentum(ReadOnlySpan<float> w, ReadOnlySpan<float> m, ReadOnlySpan<float> g, float mu, float lr,
-        Span<float> newW, Span<float> newM, bool checkW, bool checkM)
+    private static bool Momentum(ReadOnlySpan<float> w, ReadOnlySpan<float> m, ReadOnlySpan<float> g, float mu,
+        float lr, Span<float> newW, Span<float> newM, bool checkW, bool checkM)
     {
-        ref float pw = ref MemoryMarshal.GetReference(w), pm = ref MemoryMarshal.GetReference(m), pg = ref MemoryMarshal.GetReference(g);
+        ref float pw = ref MemoryMarshal.GetReference(w), pm = ref MemoryMarshal.GetReference(m),
+            pg = ref MemoryMarshal.GetReference(g);
         ref float nw = ref MemoryMarshal.GetReference(newW), nm = ref MemoryMarshal.GetReference(newM);
         var vmu = Vector512.Create(mu);
         var vlr = Vector512.Create(lr);

@@ -11,11 +11,13 @@ internal sealed class BufferAssignment
         SlotOf = slotOf; SlotSizes = slotSizes; InPlace = inPlace;
     }
 
-    /// <summary>For each node id, its pooled slot, or -1 (external source, constant, or not stored). Views share their root's slot.</summary>
+    /// <summary>For each node id, its pooled slot, or -1 (external source, constant, or not stored). Views share their
+    /// root's slot.</summary>
     public int[] SlotOf { get; }
     /// <summary>The element capacity of each pooled slot.</summary>
     public long[] SlotSizes { get; }
-    /// <summary>Per node id, the node whose slot it took over in place (-1 if none): for tests and the plan dump.</summary>
+    /// <summary>Per node id, the node whose slot it took over in place (-1 if none): for tests and the plan
+    /// dump.</summary>
     public int[] InPlace { get; }
     /// <summary>Total pooled floats.</summary>
     public long TotalFloats => SlotSizes.Sum();
@@ -33,7 +35,8 @@ internal sealed class BufferAssignment
 /// </summary>
 internal static class BufferAssigner
 {
-    /// <summary>Assigns slots for <paramref name="plan"/> with the concrete element counts <paramref name="counts"/> (by node id).</summary>
+    /// <summary>Assigns slots for <paramref name="plan"/> with the concrete element counts <paramref name="counts"/>
+    /// (by node id).</summary>
     public static BufferAssignment Assign(Plan plan, long[] counts)
     {
         var g = plan.Graph;
@@ -69,8 +72,12 @@ internal static class BufferAssigner
                     continue;
                 }
                 // exclusive and exact: the executor swaps it with a Param's array
-                if (outputRoots.Contains(w.Id) || hosts.Contains(w.Id)) { sizes.Add(counts[w.Id]); slotOf[w.Id] = sizes.Count - 1; continue; }
-                if (kernel is FusedLoop loop && InPlaceSource(loop, w, k, lastUse, Root, Pooled, counts, slotOf, taken) is var src && src >= 0)
+                if (outputRoots.Contains(w.Id) || hosts.Contains(w.Id))
+                {
+                    sizes.Add(counts[w.Id]); slotOf[w.Id] = sizes.Count - 1; continue;
+                }
+                if (kernel is FusedLoop loop
+                    && InPlaceSource(loop, w, k, lastUse, Root, Pooled, counts, slotOf, taken) is var src && src >= 0)
                 {
                     slotOf[w.Id] = slotOf[src];
                     inPlace[w.Id] = src;
@@ -92,10 +99,11 @@ internal static class BufferAssigner
     /// <summary>
     /// Graph outputs a fused loop stores over the slot of a value that dies in that loop (an updated weight over its
     /// gradient): output id → that value's id. The value is read only by ops at or before the storing op (element i is
-    /// read before it is overwritten, in the same tile) and is given an exclusive slot of the output's exact size when it
-    /// is produced, so the executor can swap the slot's array with the Param's. A step then writes the update into lines
-    /// the loop has just read instead of into a separate array whose every line is first fetched from memory (measured on
-    /// the three SGD-momentum updates of the 784-1024-1024-1024-10 step at batch 256: 1.32 ms against 1.48 ms; issue #5).
+    /// read before it is overwritten, in the same tile) and is given an exclusive slot of the output's exact size when
+    /// it is produced, so the executor can swap the slot's array with the Param's. A step then writes the update into
+    /// lines the loop has just read instead of into a separate array whose every line is first fetched from memory
+    /// (measured on the three SGD-momentum updates of the 784-1024-1024-1024-10 step at batch 256: 1.32 ms against 1.48
+    /// ms; issue #5).
     /// </summary>
     private static Dictionary<int, int> HostedOutputs(Plan plan, long[] counts, int[] lastUse, HashSet<int> outputRoots,
         Func<Node, int> root, Func<int, bool> pooled)
@@ -113,8 +121,10 @@ internal static class BufferAssigner
                 foreach (var x in loop.Ops.Take(at + 1).SelectMany(o => o.Operands))
                 {
                     int r = root(x);
-                    if (members.Contains(x.Id) || members.Contains(r) || !pooled(r) || outputRoots.Contains(r) || used.Contains(r)) continue;
-                    if (lastUse[r] != k || counts[r] != counts[w.Id] || !x.Shape.Equals(loop.Domain) || !plan.Graph.Nodes[r].Shape.Equals(loop.Domain)) continue;
+                    if (members.Contains(x.Id) || members.Contains(r) || !pooled(r) || outputRoots.Contains(r)
+                        || used.Contains(r)) continue;
+                    if (lastUse[r] != k || counts[r] != counts[w.Id] || !x.Shape.Equals(loop.Domain)
+                        || !plan.Graph.Nodes[r].Shape.Equals(loop.Domain)) continue;
                     if (loop.Ops.Skip(at + 1).Any(o => o.Operands.Any(y => root(y) == r))) continue;
                     hostOf[w.Id] = r;
                     used.Add(r);
@@ -125,8 +135,8 @@ internal static class BufferAssigner
         return hostOf;
     }
 
-    private static int InPlaceSource(FusedLoop loop, Node w, int k, int[] lastUse, Func<Node, int> root, Func<int, bool> pooled,
-        long[] counts, int[] slotOf, HashSet<int> taken)
+    private static int InPlaceSource(FusedLoop loop, Node w, int k, int[] lastUse, Func<Node, int> root,
+        Func<int, bool> pooled, long[] counts, int[] slotOf, HashSet<int> taken)
     {
         int storeAt = -1;
         for (int i = 0; i < loop.Ops.Count; i++) if (loop.Ops[i].Node == w) storeAt = i;
@@ -137,7 +147,8 @@ internal static class BufferAssigner
             if (members.Contains(x.Id) || !pooled(r) || lastUse[r] != k || taken.Contains(r) || slotOf[r] < 0) continue;
             if (counts[x.Id] != counts[w.Id] || !x.Shape.Equals(loop.Domain)) continue;
             bool readLater = false;
-            for (int i = storeAt + 1; i < loop.Ops.Count; i++) if (loop.Ops[i].Operands.Any(o => root(o) == r)) readLater = true;
+            for (int i = storeAt + 1; i < loop.Ops.Count; i++)
+                if (loop.Ops[i].Operands.Any(o => root(o) == r)) readLater = true;
             if (!readLater) return r;
         }
         return -1;

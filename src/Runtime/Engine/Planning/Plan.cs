@@ -14,7 +14,8 @@ internal enum Storage
     Buffer,
     /// <summary>A view of another node's buffer (Reshape: the same elements under another shape).</summary>
     View,
-    /// <summary>A constant: read as one broadcast value by fused loops, filled once into a buffer when another kernel reads it.</summary>
+    /// <summary>A constant: read as one broadcast value by fused loops, filled once into a buffer when another kernel
+    /// reads it.</summary>
     Constant,
 }
 
@@ -29,12 +30,13 @@ internal abstract record PlanKernel
     public abstract string Describe();
 }
 
-/// <summary>One step of a fused loop: compute <see cref="Node"/> from <see cref="Operands"/> (members of the same
-/// loop come from registers, others from buffers with broadcasting); <see cref="Store"/> writes it to its buffer.</summary>
+/// <summary>One step of a fused loop: compute <see cref="Node"/> from <see cref="Operands"/> (members of the same loop
+/// come from registers, others from buffers with broadcasting); <see cref="Store"/> writes it to its buffer.</summary>
 internal sealed record FusedOp(Node Node, Node[] Operands, bool Store);
 
 /// <summary>A chain (or DAG) of elementwise and broadcast ops over one iteration shape, run as one loop over tiles:
-/// every intermediate stays in a cache-resident register tile; only <see cref="FusedOp.Store"/> values reach memory.</summary>
+/// every intermediate stays in a cache-resident register tile; only <see cref="FusedOp.Store"/> values reach
+/// memory.</summary>
 internal sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanKernel
 {
     /// <inheritdoc />
@@ -44,7 +46,9 @@ internal sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : Pla
     public override IReadOnlyList<Node> Writes => Ops.Where(o => o.Store).Select(o => o.Node).ToArray();
     /// <inheritdoc />
     public override string Describe() =>
-        $"fused {Domain} [{string.Join(" ", Ops.Select(o => $"{o.Node}={Name(o.Node.Op)}({string.Join(",", o.Operands.Select(x => x.ToString()))}){(o.Store ? "!" : "")}"))}]";
+        $"fused {Domain} [{string.Join(" ", Ops.Select(o =>
+            $"{o.Node}={Name(o.Node.Op)}({string.Join(",", o.Operands.Select(x => x.ToString()))})"
+            + $"{(o.Store ? "!" : "")}"))}]";
 
     internal static string Name(OpKind op) => Primitives.Of(op).Name;
 }
@@ -53,8 +57,8 @@ internal sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : Pla
 /// flags, a row-vector bias add and a relu/tanh/sigmoid become its epilogue (<see cref="Absorbed"/> lists the
 /// MatMul/Add nodes whose values are never stored). A with more than two axes and a shared B is one GEMM over all
 /// rows; batched B runs one GEMM per batch.</summary>
-internal sealed record GemmKernel(Node Output, Node A, bool TransA, Node B, bool TransB, Node? Bias, Activation Activation,
-    Node MatMul, Node[] Absorbed) : PlanKernel
+internal sealed record GemmKernel(Node Output, Node A, bool TransA, Node B, bool TransB, Node? Bias,
+    Activation Activation, Node MatMul, Node[] Absorbed) : PlanKernel
 {
     /// <inheritdoc />
     public override IReadOnlyList<Node> Reads => Bias is null ? [A, B] : [A, B, Bias];
@@ -77,7 +81,8 @@ internal sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
     public override IReadOnlyList<Node> Writes => [Node];
     /// <inheritdoc />
     public override string Describe() =>
-        $"{FusedLoop.Name(Node.Op)} {Node} = ({string.Join(",", Operands.Select(x => x.ToString()))}) {Node.Shape}{(Node.Attrs.Key is { Length: > 0 } k ? " " + k : "")}";
+        $"{FusedLoop.Name(Node.Op)} {Node} = ({string.Join(",", Operands.Select(x => x.ToString()))}) {Node.Shape}"
+            + $"{(Node.Attrs.Key is { Length: > 0 } k ? " " + k : "")}";
 }
 
 /// <summary>
@@ -86,7 +91,8 @@ internal sealed record NodeKernel(Node Node, Node[] Operands) : PlanKernel
 /// </summary>
 internal sealed class Plan
 {
-    internal Plan(Graph graph, IReadOnlyList<PlanKernel> kernels, Storage[] storage, int[] viewOf, bool[]? panels = null)
+    internal Plan(Graph graph, IReadOnlyList<PlanKernel> kernels, Storage[] storage, int[] viewOf,
+        bool[]? panels = null)
     {
         Graph = graph; Kernels = kernels; Storage = storage; ViewOf = viewOf;
         Panels = panels ?? new bool[graph.Nodes.Count];
@@ -102,9 +108,11 @@ internal sealed class Plan
     public IReadOnlyList<PlanKernel> Kernels { get; }
     /// <summary>How each node (by id) is stored.</summary>
     public IReadOnlyList<Storage> Storage { get; }
-    /// <summary>For a <see cref="Planning.Storage.View"/> node, the id of the node owning the buffer (views of views are resolved); else -1.</summary>
+    /// <summary>For a <see cref="Planning.Storage.View"/> node, the id of the node owning the buffer (views of views
+    /// are resolved); else -1.</summary>
     public IReadOnlyList<int> ViewOf { get; }
-    /// <summary>Whether each node's (by id) value is stored in <see cref="GemmPanels"/> layout (all false unless <see cref="WithPanels"/>).</summary>
+    /// <summary>Whether each node's (by id) value is stored in <see cref="GemmPanels"/> layout (all false unless
+    /// <see cref="WithPanels"/>).</summary>
     public IReadOnlyList<bool> Panels { get; }
 }
 
@@ -116,15 +124,19 @@ internal static class PlanPrinter
     public static string Text(Plan plan)
     {
         var sb = new StringBuilder();
-        for (int i = 0; i < plan.Kernels.Count; i++) sb.Append('k').Append(i).Append(": ").AppendLine(plan.Kernels[i].Describe());
-        var views = plan.Graph.Nodes.Where(n => plan.ViewOf[n.Id] >= 0).Select(n => $"{n}→%{plan.ViewOf[n.Id]}").ToArray();
+        for (int i = 0; i < plan.Kernels.Count; i++)
+            sb.Append('k').Append(i).Append(": ").AppendLine(plan.Kernels[i].Describe());
+        var views = plan.Graph.Nodes.Where(n => plan.ViewOf[n.Id] >= 0)
+            .Select(n => $"{n}→%{plan.ViewOf[n.Id]}").ToArray();
         if (views.Length > 0) sb.AppendLine("views: " + string.Join(" ", views));
         var panels = plan.Graph.Nodes.Where(n => plan.Panels[n.Id]).Select(n => n.ToString()).ToArray();
-        if (panels.Length > 0) sb.AppendLine("panel layout (32-column panels, read by products in place): " + string.Join(" ", panels));
+        if (panels.Length > 0)
+            sb.AppendLine("panel layout (32-column panels, read by products in place): " + string.Join(" ", panels));
         int fused = plan.Kernels.OfType<FusedLoop>().Sum(l => l.Ops.Count);
         int gemms = plan.Kernels.OfType<GemmKernel>().Count();
-        sb.AppendLine($"kernels: {plan.Kernels.Count} ({plan.Kernels.OfType<FusedLoop>().Count()} fused loops of {fused} ops, " +
-                      $"{gemms} gemm, {plan.Kernels.OfType<NodeKernel>().Count()} other) for {plan.Graph.Nodes.Count} nodes");
+        sb.AppendLine($"kernels: {plan.Kernels.Count} ({plan.Kernels.OfType<FusedLoop>().Count()} fused loops " +
+                      $"of {fused} ops, {gemms} gemm, {plan.Kernels.OfType<NodeKernel>().Count()} other) " +
+                      $"for {plan.Graph.Nodes.Count} nodes");
         return sb.ToString();
     }
 }

@@ -14,7 +14,8 @@ namespace Nn.Runtime.Engine.Planning;
 /// </summary>
 internal static class Planner
 {
-    /// <summary>Plans <paramref name="graph"/> as given (run <see cref="Rewrite.Passes.Optimize(Graph)"/> first to simplify it).</summary>
+    /// <summary>Plans <paramref name="graph"/> as given (run <see cref="Rewrite.Passes.Optimize(Graph)"/> first to
+    /// simplify it).</summary>
     public static Plan Build(Graph graph)
     {
         var nodes = graph.Nodes;
@@ -66,7 +67,8 @@ internal static class Planner
         // nearest loops (the rest is reached through loopDeps, so memory stays linear in deep networks)
         var reach = new HashSet<int>[count];
         var loopDeps = new List<HashSet<int>>(); // loops a whole loop depends on (any member's operands)
-        var alias = new List<int>(); // a merged loop's id → the loop it was merged into (ids in reach sets may be stale)
+        // a merged loop's id → the loop it was merged into (ids in reach sets may be stale)
+        var alias = new List<int>();
         foreach (var n in nodes)
         {
             if (!needed[n.Id]) continue;
@@ -79,11 +81,13 @@ internal static class Planner
             if (!IsElementwise(n.Op)) { kernels.Add((new NodeKernel(n, ops), n.Id)); continue; }
             // Operands in two independent loops of this shape (an optimizer's moment and its gradient term): merge
             // the loops, so the node joins both and neither operand is stored.
-            var sameShape = ops.Where(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Select(x => loopOf[x.Id]).Distinct().ToArray();
+            var sameShape = ops.Where(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Select(x => loopOf[x.Id])
+                .Distinct().ToArray();
             for (int i = 1; i < sameShape.Length; i++)
             {
                 int into = loopOf[ops.First(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Id], from = sameShape[i];
-                if (from == into || DependsOn(loopDeps[from], into, loopDeps, alias, loops) || DependsOn(loopDeps[into], from, loopDeps, alias, loops)) continue;
+                if (from == into || DependsOn(loopDeps[from], into, loopDeps, alias, loops)
+                    || DependsOn(loopDeps[into], from, loopDeps, alias, loops)) continue;
                 foreach (var m in loops[from]) loopOf[m.Id] = into;
                 loops[into].AddRange(loops[from]);
                 loops[into].Sort((a, b) => a.Id.CompareTo(b.Id));
@@ -97,13 +101,17 @@ internal static class Planner
             {
                 int l = loopOf[x.Id];
                 if (l < 0 || !x.Shape.Equals(n.Shape)) continue;
-                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps, alias, loops) || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps, alias, loops)))))
+                if (ops.All(y => loopOf[y.Id] == l || !(DependsOn(reach[y.Id], l, loopDeps, alias, loops)
+                    || (loopOf[y.Id] >= 0 && DependsOn([loopOf[y.Id]], l, loopDeps, alias, loops)))))
                 { join = l; break; }
             }
             if (join < 0) { join = loops.Count; loops.Add([]); loopDeps.Add([]); alias.Add(join); }
             loops[join].Add(n);
             foreach (var y in ops)
-                if (loopOf[y.Id] != join) { loopDeps[join].UnionWith(reach[y.Id]); if (loopOf[y.Id] >= 0) loopDeps[join].Add(loopOf[y.Id]); }
+                if (loopOf[y.Id] != join)
+                {
+                    loopDeps[join].UnionWith(reach[y.Id]); if (loopOf[y.Id] >= 0) loopDeps[join].Add(loopOf[y.Id]);
+                }
             loopOf[n.Id] = join;
         }
         // A loop member is stored when an output or another kernel reads it (through a view or not).
@@ -126,11 +134,11 @@ internal static class Planner
         return new Plan(graph, Order(kernels, count, viewOf, isOutput), storage, viewOf);
     }
 
-    /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop <paramref name="target"/>,
-    /// following what whole loops depend on (a loop runs as one unit, so it depends on every member's operands) and
-    /// reading a merged loop's id as the loop it was merged into. Nodes are in topological order, so a loop whose last
-    /// member comes before the target's first member cannot depend on it, nor can anything it depends on: the search
-    /// stops there, and in a deep network it visits only the loops near the target.</summary>
+    /// <summary>Whether a value depending on the loops <paramref name="direct"/> depends on loop
+    /// <paramref name="target"/>, following what whole loops depend on (a loop runs as one unit, so it depends on every
+    /// member's operands) and reading a merged loop's id as the loop it was merged into. Nodes are in topological
+    /// order, so a loop whose last member comes before the target's first member cannot depend on it, nor can anything
+    /// it depends on: the search stops there, and in a deep network it visits only the loops near the target.</summary>
     private static bool DependsOn(HashSet<int> direct, int target, List<HashSet<int>> loopDeps, List<int> alias,
         List<List<Node>> loops)
     {
@@ -161,7 +169,8 @@ internal static class Planner
         return c;
     }
 
-    /// <summary>x, or the input of a transpose that swaps the last two axes (and keeps the others), as a GEMM flag.</summary>
+    /// <summary>x, or the input of a transpose that swaps the last two axes (and keeps the others), as a GEMM
+    /// flag.</summary>
     private static (Node, bool) Unwrap(Node x)
     {
         if (x.Op != OpKind.Transpose) return (x, false);
@@ -187,7 +196,8 @@ internal static class Planner
         var bias = ops[0] == m ? ops[1] : ops[0];
         if (ops[0] == ops[1] || !add.Shape.Equals(m.Shape)) return plain;
         var nDim = m.Shape[-1];
-        bool rowVector = (bias.Shape.Rank == 1 && bias.Shape[0] == nDim) || (bias.Shape.Rank == 2 && bias.Shape[0].IsOne && bias.Shape[1] == nDim);
+        bool rowVector = (bias.Shape.Rank == 1 && bias.Shape[0] == nDim)
+            || (bias.Shape.Rank == 2 && bias.Shape[0].IsOne && bias.Shape[1] == nDim);
         if (!rowVector || !nDim.IsFixed) return plain;
         var withBias = plain with { Output = add, Bias = bias, Absorbed = [m] };
         if (isOutput[add.Id]) return withBias;
@@ -224,7 +234,8 @@ internal static class Planner
     /// through memory whenever they run, and running them between the backward products would evict the
     /// activations those products read next, so they keep their place at the end; except an SGD update the binder
     /// runs inside its weight gradient's product (see <c>SgdOfProduct</c>).</summary>
-    private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf, bool[] isOutput)
+    private static List<PlanKernel> Order(List<(PlanKernel Kernel, int Anchor)> kernels, int count, int[] viewOf,
+        bool[] isOutput)
     {
         int Root(int id) => viewOf[id] >= 0 ? viewOf[id] : id;
         var readByKernel = new bool[count];
@@ -235,7 +246,8 @@ internal static class Planner
             foreach (var w in kernels[k].Kernel.Writes) producer[w.Id] = k;
             if (kernels[k].Kernel is FusedLoop f) foreach (var o in f.Ops) producer[o.Node.Id] = k;
         }
-        bool Terminal(PlanKernel k) => k.Writes.Count > 0 && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)])
+        bool Terminal(PlanKernel k) => k.Writes.Count > 0
+            && k.Writes.All(w => isOutput[w.Id] && !readByKernel[Root(w.Id)])
             && (k.Writes.All(w => CacheSized(w.Shape)) || SgdOfProduct(k));
         // An SGD update of a weight gradient a product writes, the weight a panel candidate: the binder runs it inside
         // that product (GemmUpdate) when the weight is stored in panels, so it goes right after it, whatever its size.

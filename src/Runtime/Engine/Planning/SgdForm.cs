@@ -25,13 +25,15 @@ internal sealed record SgdForm(Node W, Node G, Node? M, Node Lr, Node? Mu, Fused
                 if (Scalar(op.Operands[i]) && operand(op.Operands[1 - i])) return (op.Operands[i], op.Operands[1 - i]);
             return null;
         }
-        if (ops.Count == 2 && !ops[0].Store && ops[1].Store && ops[1].Node.Op == OpKind.Sub && ops[1].Operands[1] == ops[0].Node
+        if (ops.Count == 2 && !ops[0].Store && ops[1].Store && ops[1].Node.Op == OpKind.Sub
+            && ops[1].Operands[1] == ops[0].Node
             && Scaled(ops[0], Full) is var (lr, g) && Full(ops[1].Operands[0]))
             return new SgdForm(ops[1].Operands[0], g, null, lr, null, ops[1], null);
         if (ops.Count == 4 && !ops[0].Store && ops[1].Store && !ops[2].Store && ops[3].Store
             && ops[1].Node.Op == OpKind.Add && ops[3].Node.Op == OpKind.Sub && ops[3].Operands[1] == ops[2].Node
             && Scaled(ops[0], Full) is var (mu, m)
-            && (ops[1].Operands[0] == ops[0].Node ? ops[1].Operands[1] : ops[1].Operands[1] == ops[0].Node ? ops[1].Operands[0] : null) is { } gNode
+            && (ops[1].Operands[0] == ops[0].Node ? ops[1].Operands[1]
+                : ops[1].Operands[1] == ops[0].Node ? ops[1].Operands[0] : null) is { } gNode
             && Full(gNode)
             && Scaled(ops[2], x => x == ops[1].Node) is var (lr2, _)
             && Full(ops[3].Operands[0]))

@@ -14,7 +14,8 @@ namespace Nn.Runtime.Engine.Planning;
 /// one from the other (the optimizer's update, its moments, a weight penalty), or when one is the weight gradient a
 /// product writes. Allowed uses: B of a product (transposed or not), C of a single product, a fused loop of the same
 /// shape, a reduction to one number, a Param or State source, its <c>new:</c> output. Anything else (A of a product, a
-/// broadcast into another shape, a view, a fed input, any other kernel, any other output) keeps the whole group row-major.
+/// broadcast into another shape, a view, a fed input, any other kernel, any other output) keeps the whole group
+/// row-major.
 /// </summary>
 internal static class WeightLayout
 {
@@ -23,7 +24,8 @@ internal static class WeightLayout
     /// when false.</summary>
     public static bool Pays => Vector512.IsHardwareAccelerated;
 
-    /// <summary>The names of the Params and States stored in panel layout by an executor running all of <paramref name="plans"/>.</summary>
+    /// <summary>The names of the Params and States stored in panel layout by an executor running all of
+    /// <paramref name="plans"/>.</summary>
     public static IReadOnlySet<string> Choose(IReadOnlyList<Plan> plans)
     {
         var groups = plans.Select(p => new Groups(p)).ToArray();
@@ -46,8 +48,8 @@ internal static class WeightLayout
         return names;
     }
 
-    /// <summary>For each node of <paramref name="plan"/> (by id), whether its value is stored in panel layout, given the
-    /// chosen <paramref name="names"/>.</summary>
+    /// <summary>For each node of <paramref name="plan"/> (by id), whether its value is stored in panel layout, given
+    /// the chosen <paramref name="names"/>.</summary>
     public static bool[] Mark(Plan plan, IReadOnlySet<string> names)
     {
         var g = new Groups(plan);
@@ -58,11 +60,13 @@ internal static class WeightLayout
         return panels;
     }
 
-    /// <summary>Whether a fixed shape can be a panel-layout weight: never a product the binder runs another way than the
-    /// packed GEMM (a transposed weight of at most <see cref="GemmForm.NarrowColumns"/> rows is a narrow product, and a
-    /// product with a batch of one row still has more than <see cref="GemmForm.SmallProduct"/> multiply-adds).</summary>
+    /// <summary>Whether a fixed shape can be a panel-layout weight: never a product the binder runs another way than
+    /// the packed GEMM (a transposed weight of at most <see cref="GemmForm.NarrowColumns"/> rows is a narrow product,
+    /// and a product with a batch of one row still has more than <see cref="GemmForm.SmallProduct"/>
+    /// multiply-adds).</summary>
     internal static bool Candidate(Shape s) =>
-        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmForm.NarrowColumns && GemmPanels.Fits(s[0].Size, s[1].Size)
+        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmForm.NarrowColumns
+        && GemmPanels.Fits(s[0].Size, s[1].Size)
         && (long)s[0].Size * s[1].Size > GemmForm.SmallProduct;
 
     /// <summary>The candidate values of one plan, grouped by shared layout (union-find over node ids), each group
@@ -78,7 +82,8 @@ internal static class WeightLayout
             _plan = plan;
             var nodes = plan.Graph.Nodes;
             _parent = Enumerable.Range(0, nodes.Count).ToArray();
-            _candidate = nodes.Select(n => Candidate(n.Shape) && plan.Storage[n.Id] is not (Storage.None or Storage.Constant)).ToArray();
+            _candidate = nodes.Select(n => Candidate(n.Shape)
+                && plan.Storage[n.Id] is not (Storage.None or Storage.Constant)).ToArray();
             _poison = new bool[nodes.Count];
             foreach (var n in nodes)
             {
@@ -91,8 +96,10 @@ internal static class WeightLayout
             foreach (var (name, v) in plan.Graph.Outputs)
             {
                 if (!_candidate[v.Id]) continue;
-                var target = name.StartsWith(TrainStep.NewPrefix, StringComparison.Ordinal) ? name[TrainStep.NewPrefix.Length..] : null;
-                var src = target is null ? null : nodes.FirstOrDefault(x => x.Op is OpKind.Param or OpKind.State && x.Name == target);
+                var target = name.StartsWith(TrainStep.NewPrefix, StringComparison.Ordinal)
+                    ? name[TrainStep.NewPrefix.Length..] : null;
+                var src = target is null ? null
+                    : nodes.FirstOrDefault(x => x.Op is OpKind.Param or OpKind.State && x.Name == target);
                 if (src is null || !_candidate[src.Id]) Poison(v);
                 else Union(v.Id, src.Id);
             }
@@ -113,7 +120,8 @@ internal static class WeightLayout
                             if (!_candidate[x.Id]) continue;
                             if (rep < 0) rep = x.Id; else Union(rep, x.Id);
                         }
-                    if (rep >= 0 && broadcast) Poison(_plan.Graph.Nodes[rep]); // a row or column broadcast into the weight's shape
+                    // a row or column broadcast into the weight's shape
+                    if (rep >= 0 && broadcast) Poison(_plan.Graph.Nodes[rep]);
                     // A weight read by a loop of another shape (broadcast into more axes) is read in row-major order.
                     foreach (var op in loop.Ops)
                         foreach (var x in op.Operands)
@@ -133,15 +141,20 @@ internal static class WeightLayout
         }
 
         private int Find(int x) { while (_parent[x] != x) x = _parent[x] = _parent[_parent[x]]; return x; }
-        private void Union(int a, int b) { a = Find(a); b = Find(b); if (a != b) { _parent[b] = a; _poison[a] |= _poison[b]; } }
+        private void Union(int a, int b)
+        {
+            a = Find(a); b = Find(b); if (a != b) { _parent[b] = a; _poison[a] |= _poison[b]; }
+        }
         private void Poison(Node n) => _poison[Find(n.Id)] = true;
 
         public IEnumerable<int> All() => Enumerable.Range(0, _parent.Length).Where(i => _candidate[i] && Find(i) == i);
         public bool Poisoned(int group) => _poison[Find(group)];
-        public IEnumerable<int> Members(int group) => Enumerable.Range(0, _parent.Length).Where(i => _candidate[i] && Find(i) == Find(group));
+        public IEnumerable<int> Members(int group) =>
+            Enumerable.Range(0, _parent.Length).Where(i => _candidate[i] && Find(i) == Find(group));
 
         public IReadOnlyList<string> SourceNamesOf(int group) =>
-            Members(group).Select(i => _plan.Graph.Nodes[i]).Where(n => n.Op is OpKind.Param or OpKind.State).Select(n => n.Name!).ToArray();
+            Members(group).Select(i => _plan.Graph.Nodes[i]).Where(n => n.Op is OpKind.Param or OpKind.State)
+                .Select(n => n.Name!).ToArray();
 
         public IEnumerable<string> SourceNames() => All().SelectMany(SourceNamesOf);
     }

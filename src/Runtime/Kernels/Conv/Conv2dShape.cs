@@ -16,7 +16,8 @@ internal readonly record struct Conv2dShape(
         int kernelHeight, int kernelWidth, int outChannels, int strideH, int strideW, Padding padding)
     {
         if (batch < 0) KernelThrow.Negative(nameof(batch), batch);
-        if (inChannels < 1 || outChannels < 1) KernelThrow.Argument(nameof(inChannels), "channel counts must be positive");
+        if (inChannels < 1 || outChannels < 1)
+            KernelThrow.Argument(nameof(inChannels), "channel counts must be positive");
         var g = WindowGeometry.Of(height, width, kernelHeight, kernelWidth, strideH, strideW, padding);
         if (!g.Fits)
             KernelThrow.Argument(nameof(padding),
@@ -35,7 +36,8 @@ internal readonly record struct Conv2dShape(
     public int PatchCount => Batch * OutHeight * OutWidth;
     /// <summary>Columns of the unfolded input: one per kernel tap, kh·kw·cin.</summary>
     public int PatchLength => KernelHeight * KernelWidth * InChannels;
-    /// <summary>Floats of workspace every <see cref="Conv2d"/> call needs (0 for a 1×1, stride-1 convolution, which needs no unfolding).</summary>
+    /// <summary>Floats of workspace every <see cref="Conv2d"/> call needs (0 for a 1×1, stride-1 convolution, which
+    /// needs no unfolding).</summary>
     public int WorkspaceLength => IsPointwise ? 0 : PatchCount * PatchLength;
     /// <summary>True for a 1×1 kernel at stride 1 without padding (on any side): the input is already its own
     /// unfolding.</summary>

@@ -68,8 +68,10 @@ internal readonly struct PowOp : IBinaryOp
 internal readonly struct LeakyReluOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x > 0f ? x : y * x;
-    public static V512 Invoke(V512 x, V512 y) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, V512.Zero), x, y * x);
-    public static V256 Invoke(V256 x, V256 y) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, V256.Zero), x, y * x);
+    public static V512 Invoke(V512 x, V512 y) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(x, V512.Zero), x, y * x);
+    public static V256 Invoke(V256 x, V256 y) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(x, V256.Zero), x, y * x);
 }
 
 /// <summary>elu with scale y: x if x &gt; 0 else y·(eˣ − 1).</summary>
@@ -77,6 +79,7 @@ internal readonly struct EluOp : IBinaryOp
 {
     public static float Invoke(float x, float y) => x > 0f ? x : y * (float)(Math.Exp(x) - 1.0);
     public static V512 Invoke(V512 x, V512 y) =>
-        Vector512.ConditionalSelect(Vector512.GreaterThan(x, V512.Zero), x, y * VectorMath.Expm1(Vector512.Min(x, V512.Zero)));
+        Vector512.ConditionalSelect(Vector512.GreaterThan(x, V512.Zero), x,
+            y * VectorMath.Expm1(Vector512.Min(x, V512.Zero)));
     public static V256 Invoke(V256 x, V256 y) => VectorMath.Narrow<EluOp>(x, y);
 }

@@ -19,15 +19,19 @@ internal static partial class Elementwise
         Unary<TOp>(x, dst, Streams(2L * x.Length));
 
     /// <summary>dst[i] = TOp(x[i], y[i]) for i &lt; x.Length (y must be at least as long as x).</summary>
-    public static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst) where TOp : struct, IBinaryOp =>
+    public static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst)
+        where TOp : struct, IBinaryOp =>
         Binary<TOp>(x, y, dst, Streams(3L * x.Length));
 
-    /// <summary>dst[i] = TOp(x[i], s): a binary operator with a scalar second operand (also leakyRelu's and elu's parameter).</summary>
-    public static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst) where TOp : struct, IBinaryOp =>
+    /// <summary>dst[i] = TOp(x[i], s): a binary operator with a scalar second operand (also leakyRelu's and elu's
+    /// parameter).</summary>
+    public static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst)
+        where TOp : struct, IBinaryOp =>
         BinaryScalar<TOp>(x, s, dst, Streams(2L * x.Length));
 
     /// <summary>dst[i] = TOp(s, x[i]): a binary operator with a scalar first operand (e.g. 1 − x).</summary>
-    public static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst) where TOp : struct, IBinaryOp =>
+    public static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst)
+        where TOp : struct, IBinaryOp =>
         ScalarBinary<TOp>(s, x, dst, Streams(2L * x.Length));
 
     /// <summary><see cref="Unary{TOp}(ReadOnlySpan{float}, Span{float})"/> with the stores chosen by the caller:
@@ -41,8 +45,10 @@ internal static partial class Elementwise
         else UnaryCore<TOp, Temporal>(ref rx, ref rd, (nuint)x.Length);
     }
 
-    /// <summary><see cref="Binary{TOp}(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the stores chosen by the caller.</summary>
-    internal static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
+    /// <summary><see cref="Binary{TOp}(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the stores chosen
+    /// by the caller.</summary>
+    internal static void Binary<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dst, bool streaming)
+        where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(y), x.Length, y.Length);
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
@@ -50,18 +56,24 @@ internal static partial class Elementwise
             ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
     }
 
-    /// <summary><see cref="BinaryScalar{TOp}(ReadOnlySpan{float}, float, Span{float})"/> with the stores chosen by the caller.</summary>
-    internal static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
+    /// <summary><see cref="BinaryScalar{TOp}(ReadOnlySpan{float}, float, Span{float})"/> with the stores chosen by the
+    /// caller.</summary>
+    internal static void BinaryScalar<TOp>(ReadOnlySpan<float> x, float s, Span<float> dst, bool streaming)
+        where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
-        Binary<TOp, Many, One>(ref MemoryMarshal.GetReference(x), ref s, ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
+        Binary<TOp, Many, One>(ref MemoryMarshal.GetReference(x), ref s, ref MemoryMarshal.GetReference(dst),
+            (nuint)x.Length, streaming);
     }
 
-    /// <summary><see cref="ScalarBinary{TOp}(float, ReadOnlySpan{float}, Span{float})"/> with the stores chosen by the caller.</summary>
-    internal static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst, bool streaming) where TOp : struct, IBinaryOp
+    /// <summary><see cref="ScalarBinary{TOp}(float, ReadOnlySpan{float}, Span{float})"/> with the stores chosen by the
+    /// caller.</summary>
+    internal static void ScalarBinary<TOp>(float s, ReadOnlySpan<float> x, Span<float> dst, bool streaming)
+        where TOp : struct, IBinaryOp
     {
         KernelThrow.CheckLength(nameof(dst), x.Length, dst.Length);
-        Binary<TOp, One, Many>(ref s, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst), (nuint)x.Length, streaming);
+        Binary<TOp, One, Many>(ref s, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(dst),
+            (nuint)x.Length, streaming);
     }
 
     private static void Binary<TOp, TX, TY>(ref float x, ref float y, ref float d, nuint n, bool streaming)
@@ -72,7 +84,8 @@ internal static partial class Elementwise
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void UnaryCore<TOp, TS>(ref float x, ref float d, nuint n) where TOp : struct, IUnaryOp where TS : struct, IStore
+    internal static void UnaryCore<TOp, TS>(ref float x, ref float d, nuint n)
+        where TOp : struct, IUnaryOp where TS : struct, IStore
     {
         nuint i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -83,7 +96,8 @@ internal static partial class Elementwise
                 var a1 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 16));
                 var a2 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 32));
                 var a3 = TOp.Invoke(Vector512.LoadUnsafe(ref x, i + 48));
-                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16); TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
+                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16);
+                TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
             }
             for (; i + 16 <= n; i += 16) TS.Store(TOp.Invoke(Vector512.LoadUnsafe(ref x, i)), ref d, i);
         }
@@ -105,7 +119,8 @@ internal static partial class Elementwise
                 var a1 = TOp.Invoke(TX.Load512(ref x, i + 16), TY.Load512(ref y, i + 16));
                 var a2 = TOp.Invoke(TX.Load512(ref x, i + 32), TY.Load512(ref y, i + 32));
                 var a3 = TOp.Invoke(TX.Load512(ref x, i + 48), TY.Load512(ref y, i + 48));
-                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16); TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
+                TS.Store(a0, ref d, i); TS.Store(a1, ref d, i + 16);
+                TS.Store(a2, ref d, i + 32); TS.Store(a3, ref d, i + 48);
             }
             for (; i + 16 <= n; i += 16) TS.Store(TOp.Invoke(TX.Load512(ref x, i), TY.Load512(ref y, i)), ref d, i);
         }

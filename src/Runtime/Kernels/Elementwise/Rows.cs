@@ -40,7 +40,8 @@ internal static class Rows
         }
     }
 
-    /// <summary>dst[j] = Σ_r x[r, j] (sum over rows; the bias gradient of <c>x @ w + b</c>). dst has <paramref name="cols"/> values.</summary>
+    /// <summary>dst[j] = Σ_r x[r, j] (sum over rows; the bias gradient of <c>x @ w + b</c>). dst has
+    /// <paramref name="cols"/> values.</summary>
     public static void ColumnSums(ReadOnlySpan<float> x, int cols, Span<float> dst)
     {
         int rows = CheckRows(x.Length, cols, x.Length);
@@ -60,7 +61,10 @@ internal static class Rows
         if (Vector512.IsHardwareAccelerated && n >= 16)
         {
             var a0 = Vector512<float>.Zero; var a1 = a0;
-            for (; i + 32 <= n; i += 32) { a0 += Vector512.LoadUnsafe(ref p, i); a1 += Vector512.LoadUnsafe(ref p, i + 16); }
+            for (; i + 32 <= n; i += 32)
+            {
+                a0 += Vector512.LoadUnsafe(ref p, i); a1 += Vector512.LoadUnsafe(ref p, i + 16);
+            }
             for (; i + 16 <= n; i += 16) a0 += Vector512.LoadUnsafe(ref p, i);
             s = Vector512.Sum(a0 + a1);
         }
@@ -94,7 +98,8 @@ internal static class Rows
         if (Vector512.IsHardwareAccelerated && n >= 16)
         {
             var a = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16) a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, i), Vector512.LoadUnsafe(ref py, i), a);
+            for (; i + 16 <= n; i += 16)
+                a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, i), Vector512.LoadUnsafe(ref py, i), a);
             s = Vector512.Sum(a);
         }
         for (; i < n; i++) s += Unsafe.Add(ref px, i) * Unsafe.Add(ref py, i);
@@ -104,8 +109,12 @@ internal static class Rows
     private static int CheckRows(int length, int cols, int dstLength)
     {
         if (cols < 0) KernelThrow.Negative(nameof(cols), cols);
-        if (cols == 0) { if (length != 0) KernelThrow.Argument(nameof(cols), "zero columns but a non-empty matrix"); return 0; }
-        if (length % cols != 0) KernelThrow.Argument(nameof(cols), $"length {length} is not a multiple of {cols} columns");
+        if (cols == 0)
+        {
+            if (length != 0) KernelThrow.Argument(nameof(cols), "zero columns but a non-empty matrix"); return 0;
+        }
+        if (length % cols != 0)
+            KernelThrow.Argument(nameof(cols), $"length {length} is not a multiple of {cols} columns");
         KernelThrow.CheckLength("destination", length, dstLength);
         return length / cols;
     }

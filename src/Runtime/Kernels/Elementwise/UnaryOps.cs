@@ -95,7 +95,8 @@ internal readonly struct ReluOp : IUnaryOp
     public static V256 Invoke(V256 x) => Vector256.Max(x, V256.Zero);
 }
 
-/// <summary>GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), computed as x·σ(2u) for accuracy at large negative x.</summary>
+/// <summary>GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), computed as x·σ(2u) for accuracy at large
+/// negative x.</summary>
 internal readonly struct GeluOp : IUnaryOp
 {
     private const float K = 0.7978845608028654f; // √(2/π)

@@ -23,7 +23,10 @@ let tests =
     testList "Runtime.Engine.Planning.WeightLayout" [
         test "a weight read as B of products (x @ w, and dy @ wᵀ) is stored in panels" {
             Expect.equal (chosen (64, 96) (fun b x w -> b.MatMul(x, w, sp))) (set [ "w" ]) "x @ w"
-            Expect.equal (chosen (96, 64) (fun b x w -> b.MatMul(x, b.Transpose(w, sp, [| 1; 0 |]), sp))) (set [ "w" ]) "x @ wᵀ"
+            Expect.equal
+                (chosen (96, 64) (fun b x w -> b.MatMul(x, b.Transpose(w, sp, [| 1; 0 |]), sp)))
+                (set [ "w" ])
+                "x @ wᵀ"
         }
         test "a reduction of the whole weight to one number keeps panels (a weight penalty)" {
             Expect.equal (chosen (64, 96) (fun b x w ->
