@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # nn against PyTorch on the same job (bench/peer/mlp.nn = torch_mlp.py), side by side in one command:
-#   bench/peer/run.sh [pairs]      (default 5 pairs, run A B A B ...)
+#   bench/peer/run.sh [mlp|lenet|predict] [pairs]      (default: mlp, 5 pairs, run A B A B ...)
 # Installs the peer from Debian's packages when missing (python3-torch, which brings OpenBLAS), builds `nn` as
-# ./nn runs it (ReadyToRun), then prints for each side the whole process and the in-process training time, the
-# first and last epoch, medians and ratios. OPENBLAS_CORETYPE is unset for the peer (it halves OpenBLAS here).
+# ./nn runs it (ReadyToRun), then prints for each side the whole process and the in-process time (training, or the
+# forward passes), the first and last epoch, medians and ratios. OPENBLAS_CORETYPE is unset for the peer (it halves OpenBLAS here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Debian's interpreter, which sees Debian's packages (a python3 earlier on PATH, e.g. pyenv's, may not)
@@ -18,4 +18,6 @@ if ! "$py" -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev
 fi
 ./nn --version >/dev/null   # builds once, outside the timings
 unset OPENBLAS_CORETYPE
-exec "$py" bench/peer/run.py "${1:-5}"
+# one thread on both sides: torch.set_num_threads(1) does not reach OpenBLAS's own threads
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+exec "$py" bench/peer/run.py "${1:-mlp}" "${2:-5}"
