@@ -277,3 +277,17 @@ let writeCurves (path: string) (title: string) (rows: Row list) =
         if not rows.Head.Metrics.IsEmpty then plt.Axes.Right.Label.Text <- "metric"
         plt.ShowLegend() |> ignore
         AtomicFile.WriteAllBytes(path, plt.GetImageBytes(900, 500, ScottPlot.ImageFormat.Png))
+
+/// Draws a small plot and throws it away: loads the plotting libraries (ScottPlot, SkiaSharp's native library, a
+/// typeface) and compiles their code, so that `writeCurves` at the end of training is quick. Run on a spare core
+/// while training (issue #18); any failure is ignored here (the real drawing reports its own).
+let warmCurves () =
+    try
+        use plt = new ScottPlot.Plot()
+        let s = plt.Add.Scatter([| 1.0; 2.0 |], [| 1.0; 0.5 |])
+        s.LegendText <- "loss"
+        plt.Title("warm-up")
+        plt.XLabel("epoch")
+        plt.ShowLegend() |> ignore
+        plt.GetImageBytes(90, 50, ScottPlot.ImageFormat.Png) |> ignore
+    with _ -> ()

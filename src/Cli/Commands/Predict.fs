@@ -135,12 +135,16 @@ let run (a: Args) =
         | None -> fail "`nn predict` needs --weights W (a checkpoint or a run folder)"
     let input = match a.Get "--input" with Some x -> x | None -> fail "`nn predict` needs --input X.(npy|csv|idx)"
     applyThreads a
+    Timings.mark "start"
     let c = compile file
+    Timings.mark "compile"
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false
     let graphs = Checkpoint.graphsFor c block net
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
+    Timings.mark "graphs and weights"
     let x = checkShape net input (readInput block c input)
+    Timings.mark "input"
     let bad = badRows x
     if not bad.IsEmpty && not (a.Has "--allow-nan") then
         let first = x.Row(bad.Head).ToArray()
@@ -160,7 +164,9 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
             HostTensor(x.Shape, data)
     let exec = executor (engineOf a) graphs (Initializers.ForGraph(graphs.Train, 0UL))
     exec.Load values
+    Timings.mark "executor"
     let out = exec.Predict fed
+    Timings.mark "forward"
     for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
     let classes = classesOf graphs.Spec.Loss endsInSoftmax (Checkpoint.classNames weights) out.RowSize

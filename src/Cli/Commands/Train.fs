@@ -133,6 +133,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             | Some b -> b
             | None -> fail (sprintf "--max-memory needs a size such as 4GB or 512MB, got `%s`" v))
     let plan = TrainPlan.createWithin maxMemory c block None
+    Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
     let dir =
@@ -154,6 +155,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     let metricsPath = Path.Combine(dir, "metrics.csv")
     if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])
     let exec = executor engine plan.Graphs plan.Initial
+    Timings.mark "executor"
     let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
     let quiet = a.Has "--quiet"
     let mutable rows =
@@ -192,6 +194,9 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
                 cfg.Epochs cfg.Batch cfg.Optimizer.Kind.Name
     let mutable last = None
+    // the plotting libraries load on a core training leaves idle, instead of after the last epoch
+    if Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads < Environment.ProcessorCount then
+        Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ()) |> ignore
     let watch = Stopwatch.StartNew()
     let every = max 1 (cfg.Epochs / 20)
     let result =
@@ -214,6 +219,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             result
         finally
             flush ()
+    Timings.mark "training"
     let lastEpoch = first + result.History.Count
     let restored = if result.RestoredEpoch.HasValue then Some(result.RestoredEpoch.Value + 1) else None
     // the summary, in the same order with and without --quiet: the last epoch, how training ended, the run folder
@@ -229,6 +235,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         printfn "restored the weights of epoch %d, the best `%s` of the run" e monitor
     | false, None -> ()
     if not quiet then predictions plan exec
+    Timings.mark "predictions"
     let curves = Path.Combine(dir, "curves.png")
     let drawn =
         try
@@ -237,6 +244,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         with e ->
             eprintfn "nn: warning: could not draw curves.png: %s" e.Message
             false
+    Timings.mark "curves"
     printfn "trained `%s` in %.1f s (%d steps)" cfg.Network watch.Elapsed.TotalSeconds result.Steps
     printfn "run folder: %s" (relative dir)
     let others = sprintf "%s  %s%s" "metrics.csv" (Path.GetFileName c.File) (if drawn then "  curves.png" else "")
@@ -253,7 +261,9 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     let file = fileArg "train" a
     applyThreads a
     let engine = engineOf a
+    Timings.mark "start"
     let c = compile file
+    Timings.mark "compile"
     let td, env = trainBlock c (a.Get "--train")
     // --network NAME: train another network of the file with this train block's settings
     let td =

@@ -1,0 +1,94 @@
+"""Runs nn and PyTorch on the same job in pairs (A B A B ...) and prints medians and ratios (bench/peer/run.sh).
+Jobs: mlp (bench/peer/mlp.nn, 8 epochs of 784-256-10), lenet (examples/lenet.nn, 10 epochs), predict (nn predict
+with examples/mnist_mlp.nn on the 10,000 digits against PyTorch's torch.no_grad() forward)."""
+import csv, os, statistics, subprocess, sys, tempfile, time, json  # noqa: E401
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PEER = os.path.join(ROOT, "bench", "peer")
+EXAMPLES = os.path.join(ROOT, "examples")
+# the nn command: ./nn, or another build given as NN="dotnet path/to/nn.dll" (for a figure before a change)
+NN = os.environ.get("NN", os.path.join(ROOT, "nn")).split()
+
+
+def timed(cmd, cwd, env=None):
+    t = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return wall, p.stdout, p.stderr
+
+
+def nn_train(file, cwd):
+    wall, out, _ = timed(NN + ["train", file, "--threads", "1"], cwd)
+    folder = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("run folder:")][0]
+    rows = list(csv.DictReader(open(os.path.join(cwd, folder, "metrics.csv"))))
+    epochs = [float(r["seconds"]) for r in rows]
+    return {"wall": wall, "inner": sum(epochs), "first": epochs[0], "last": epochs[-1],
+            "loss": float(rows[-1]["loss"])}
+
+
+def nn_predict(weights):
+    env = dict(os.environ, NN_TIMINGS="1")
+    out_file = os.path.join(tempfile.gettempdir(), "nn-peer-predictions.npy")
+    wall, _, err = timed(NN + ["predict", "mnist_mlp.nn", "--weights", weights, "--input",
+                          "data/mnist10k-images-idx3-ubyte.gz", "--out", out_file, "--threads", "1"], EXAMPLES, env)
+    marks = {line.split()[2]: float(line.split()[-2]) for line in err.splitlines() if line.startswith("nn: timing")}
+    # a build without NN_TIMINGS (an older one) has no in-process figure
+    inner = marks["forward"] - marks["executor"] if "forward" in marks else float("nan")
+    return {"wall": wall, "inner": inner}
+
+
+def torch_run(script):
+    wall, out, _ = timed([sys.executable, os.path.join(PEER, script)], PEER)
+    r = json.loads(out.strip().splitlines()[-1])
+    res = {"wall": wall, "inner": r["train_s"], "info": r}
+    if "epoch_s" in r:
+        res.update(first=r["epoch_s"][0], last=r["epoch_s"][-1], loss=r["loss"])
+    return res
+
+
+def main():
+    job = sys.argv[1] if len(sys.argv) > 1 else "mlp"
+    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    if job == "mlp":
+        a, b, what = (lambda: nn_train("mlp.nn", PEER)), (lambda: torch_run("torch_mlp.py")), "training"
+        title = "784-256-10 ReLU, batch 64, SGD momentum 0.9, 8 epochs of 10,000 MNIST digits, 1 thread"
+    elif job == "lenet":
+        a, b, what = (lambda: nn_train("lenet.nn", EXAMPLES)), (lambda: torch_run("torch_lenet.py")), "training"
+        title = "examples/lenet.nn: LeNet, Adam, batch 64, 10 epochs of 8,000 digits + 2,000 validated, 1 thread"
+    elif job == "predict":
+        weights = os.path.join(tempfile.gettempdir(), "nn-peer-mnist-mlp")
+        if not os.path.exists(os.path.join(weights, "checkpoint.safetensors")):
+            timed(NN + ["train", "mnist_mlp.nn", "--set", "epochs=1", "--out", weights, "--force"], EXAMPLES)
+        a, b, what = (lambda: nn_predict(weights)), (lambda: torch_run("torch_predict.py")), "forward"
+        title = "inference: mnist_mlp (784-512-256-10) on the 10,000 digits, batches of 256, 1 thread"
+    else:
+        sys.exit(f"unknown job {job}: mlp, lenet or predict")
+    nn, torch = [], []
+    for i in range(pairs):
+        nn.append(a())
+        torch.append(b())
+        print(f"pair {i + 1}: nn {nn[-1]['wall']:.3f} s whole / {nn[-1]['inner']:.3f} s {what}; "
+              f"PyTorch {torch[-1]['wall']:.3f} s whole / {torch[-1]['inner']:.3f} s {what}", flush=True)
+    med = lambda rs, k: statistics.median(r[k] for r in rs)  # noqa: E731
+    info = torch[-1]["info"]
+    print(f"\njob: {title}")
+    print(f"peer: torch {info['torch']}, OpenBLAS kernel {info['openblas']}, OPENBLAS_CORETYPE="
+          f"{info['OPENBLAS_CORETYPE']}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{'median of ' + str(pairs):<34}{'nn':>10}{'PyTorch':>10}{'nn/PyTorch':>12}")
+    rows = [("whole process (s)", "wall"), (f"{what}, in-process (s)", "inner")]
+    if "first" in nn[0]:
+        rows += [("first epoch (s)", "first"), ("last epoch (s)", "last")]
+    for label, key in rows:
+        x, y = med(nn, key), med(torch, key)
+        print(f"{label:<34}{x:>10.3f}{y:>10.3f}{x / y:>12.2f}")
+    print(f"{'nn whole / PyTorch ' + what:<34}{'':>20}{med(nn, 'wall') / med(torch, 'inner'):>12.2f}")
+    if "first" in nn[0]:
+        print(f"{'nn first epoch / last epoch':<34}{'':>20}{med(nn, 'first') / med(nn, 'last'):>12.2f}")
+        print(f"final loss: nn {med(nn, 'loss'):.4f}, PyTorch {med(torch, 'loss'):.4f}")
+
+
+if __name__ == "__main__":
+    main()
