@@ -282,4 +282,37 @@ let tests =
                         "<avg(v), g> = <v, avgBack(g)>"
                 }
         ]
+
+        testList "max pooling without padding (Pool2dMax.cs) agrees with the generic loop bit for bit" [
+            // channels below, at and across a Vector256 (8); overlapping windows (stride < size); ties (relu zeros,
+            // few distinct values) and NaNs, where the first maximum must take the gradient
+            for (batch, h, w, c, size, stride) in
+                [ (2, 28, 28, 6, 2, 2); (3, 14, 14, 16, 2, 2); (1, 7, 9, 17, 3, 2); (2, 5, 6, 8, 2, 1)
+                  (1, 9, 9, 1, 3, 3); (1, 6, 6, 9, 4, 1) ] do
+                for values in [ "random"; "ties"; "nans" ] ->
+                    test (sprintf "%dx%dx%dx%d size %d stride %d, %s" batch h w c size stride values) {
+                        let s = Pool2dShape.Create(batch, h, w, c, size, stride, Padding.Valid)
+                        let rng = Random(h * w + c)
+                        let x =
+                            Array.init s.InputLength (fun _ ->
+                                match values with
+                                | "random" -> float32 (rng.NextDouble() * 2.0 - 1.0)
+                                | "ties" -> float32 (max 0 (rng.Next 5 - 2))
+                                | _ -> if rng.Next 4 = 0 then nanf else float32 (rng.Next 3))
+                        let g = f32 (randoms 9 s.OutputLength)
+                        let run direct =
+                            Pool2d.UseDirect <- direct
+                            try
+                                let y, dx = Array.create s.OutputLength 7f, Array.create s.InputLength nanf
+                                Pool2d.MaxForward(&s, ReadOnlySpan x, Span y)
+                                Pool2d.MaxBackward(&s, ReadOnlySpan x, ReadOnlySpan g, Span dx)
+                                y, dx
+                            finally Pool2d.UseDirect <- true
+                        let (y1, dx1), (y2, dx2) = run true, run false
+                        for what, a, b in [ "forward", y1, y2; "backward", dx1, dx2 ] do
+                            for i in 0 .. a.Length - 1 do
+                                if BitConverter.SingleToInt32Bits a[i] <> BitConverter.SingleToInt32Bits b[i] then
+                                    failtestf "%s[%d]: direct %.9g, generic %.9g" what i a[i] b[i]
+                    }
+        ]
     ]
