@@ -141,7 +141,9 @@ let directShapes =
       "direct: width 17, 16 channels", 2, 6, 17, 1, 3, 3, 16, 1, Padding.Same
       "direct: even 2x4 kernel, 9 channels", 1, 9, 33, 1, 2, 4, 9, 1, Padding.Same
       "direct: one output channel, tall kernel", 2, 12, 5, 1, 7, 1, 1, 1, Padding.Valid
-      "direct: kernel as big as the image", 1, 6, 6, 1, 6, 6, 2, 1, Padding.Valid ]
+      "direct: kernel as big as the image", 1, 6, 6, 1, 6, 6, 2, 1, Padding.Valid
+      "direct 16 channels: LeNet conv2 same (batch 2)", 2, 14, 14, 6, 5, 5, 16, 1, Padding.Same
+      "direct 32 channels: odd width, even kernel", 1, 7, 11, 3, 4, 2, 32, 1, Padding.Same ]
 
 /// The direct kernels against im2col + GEMM on the same call: fused bias and each activation forward, beta
 /// accumulation for the kernel gradient.
@@ -170,6 +172,31 @@ let directAgrees (batch, h, w, kh, kw, cout, padding) (act: Activation) =
                     failtestf "%s[%d]: direct %g, im2col %g" what i a[i] b[i]
     }
 
+/// The direct forward for output channels in vectors of 16 (Conv2dWide.cs) against im2col + GEMM on the same call:
+/// output widths below, at and across 8 pixels, both paddings, one and two vectors of channels, bias and activation.
+let wideAgrees (batch, h, w, cin, kh, kw, cout, padding) (act: Activation) =
+    test (sprintf "%dx%dx%dx%d, %dx%d -> %d, %A, %A" batch h w cin kh kw cout padding act) {
+        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, 1, 1, padding)
+        if not System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated then skiptest "the direct kernel needs AVX-512"
+        Expect.isTrue (Conv2d.IsDirectWide(&s)) "runs on the direct kernel"
+        let x, k = f32 (randoms 31 s.InputLength), f32 (randoms 32 s.KernelLength)
+        let bias = f32 (randoms 34 cout)
+        let ws = Array.zeroCreate<float32> s.WorkspaceLength
+        let run direct withBias =
+            Conv2d.UseDirect <- direct
+            try
+                let y = Array.create s.OutputLength nanf
+                let b = if withBias then ReadOnlySpan bias else ReadOnlySpan.Empty
+                Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span y, Span ws, b, act)
+                y
+            finally Conv2d.UseDirect <- true
+        for withBias in [ false; true ] do
+            let a, b = run true withBias, run false withBias
+            for i in 0 .. a.Length - 1 do
+                if not (abs (float a[i] - float b[i]) <= 1e-5 * (1.0 + abs (float b[i]))) then
+                    failtestf "y[%d] (bias %b): direct %g, im2col %g" i withBias a[i] b[i]
+    }
+
 [<Tests>]
 let tests =
     testList "Runtime.Kernels.Conv" [
@@ -191,6 +218,14 @@ let tests =
         }
         testList "direct kernels (one input channel): forward and gradients against the definition" [
             for c in directShapes -> convCase c
+        ]
+        testList "direct forward for 16 output channels agrees with im2col" [
+            for shape in
+                [ (2, 14, 14, 6, 5, 5, 16, Padding.Same)
+                  (1, 9, 13, 3, 3, 3, 32, Padding.Valid)
+                  (2, 5, 17, 2, 2, 4, 16, Padding.Same)
+                  (1, 8, 8, 5, 1, 3, 16, Padding.Valid) ] do
+                for act in [ Activation.Identity; Activation.Relu; Activation.Tanh ] -> wideAgrees shape act
         ]
         testList "direct kernels agree with im2col" [
             for shape in

@@ -28,6 +28,7 @@ internal static partial class Conv2d
             return;
         }
         if (IsDirect(s)) { ForwardDirect(s, input, kernel, output, bias, activation); return; }
+        if (IsDirectWide(s)) { ForwardWide(s, input, kernel, output, bias, activation); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, u, s.PatchLength,
             kernel, s.OutChannels, 0f, output, s.OutChannels, bias, activation, threads);
