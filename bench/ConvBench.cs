@@ -56,12 +56,15 @@ internal static class ConvBench
             if (Conv2d.IsDirect(s) || Conv2d.IsDirectWide(s))
             {
                 // The same calls on im2col + GEMM, interleaved with the direct kernels' in this process.
-                double fd = double.MaxValue, fi = double.MaxValue, kd = double.MaxValue, ki = double.MaxValue;
+                double fd = double.MaxValue, fi = double.MaxValue, kd = double.MaxValue, ki = double.MaxValue,
+                    xd = double.MaxValue, xi = double.MaxValue;
                 for (int r = 0; r < 3; r++)
                 {
                     fd = Math.Min(fd, Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 1)));
                     kd = Math.Min(kd, Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, 1)));
+                    xd = Math.Min(xd, Timing.BestSeconds(() => Conv2d.BackwardInput(s, dy, k, dx, ws, 1)));
                     Conv2d.UseDirect = false;
+                    xi = Math.Min(xi, Timing.BestSeconds(() => Conv2d.BackwardInput(s, dy, k, dx, ws, 1)));
                     fi = Math.Min(fi, Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 1)));
                     ki = Math.Min(ki, Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, 1)));
                     Conv2d.UseDirect = true;
@@ -70,6 +73,8 @@ internal static class ConvBench
                     flops / fi / 1e9 / peak.Gflops1, $"{fi * 1e3:F3} ms; direct {fd * 1e3:F3} ms ({fi / fd:F1}x)");
                 table.Add($"{name} dK, 1t im2col (before)", flops / ki / 1e9, "GFLOP/s",
                     flops / ki / 1e9 / peak.Gflops1, $"{ki * 1e3:F3} ms; direct {kd * 1e3:F3} ms ({ki / kd:F1}x)");
+                table.Add($"{name} dX, 1t im2col (before)", flops / xi / 1e9, "GFLOP/s",
+                    flops / xi / 1e9 / peak.Gflops1, $"{xi * 1e3:F3} ms; direct {xd * 1e3:F3} ms ({xi / xd:F1}x)");
             }
             // The path two threads took before the batch split: one unfold, then the GEMM's own two-thread split.
             double old = Timing.BestSeconds(() =>

@@ -71,6 +71,7 @@ internal static partial class Conv2d
                 threads);
             return;
         }
+        if (IsDirectWideInput(s)) { BackwardInputWide(s, dOutput, kernel, dInput); return; }
         if (s.IsPointwise)
         {
             Gemm.Multiply(false, true, s.PatchCount, s.PatchLength, s.OutChannels, 1f, dOutput, s.OutChannels,
