@@ -9,7 +9,8 @@ internal static class ConvBench
     {
         Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
         var table = new Table(
-            "conv2d NHWC, batch 64 (direct for one input channel or 16 output channels, else im2col + GEMM; 2 threads split the batch)");
+            "conv2d NHWC, batch 64 (direct for one input channel or 16 output channels, else im2col + GEMM; " +
+            "2 threads split the batch)");
         string only = Environment.GetEnvironmentVariable("NN_BENCH_ONLY") ?? "";
         foreach (var (name, s) in new[]
         {

@@ -172,8 +172,9 @@ let directAgrees (batch, h, w, kh, kw, cout, padding) (act: Activation) =
                     failtestf "%s[%d]: direct %g, im2col %g" what i a[i] b[i]
     }
 
-/// The direct forward for output channels in vectors of 16 (Conv2dWide.cs) against im2col + GEMM on the same call:
-/// output widths below, at and across 8 pixels, both paddings, one and two vectors of channels, bias and activation.
+/// The direct kernels for output channels in vectors of 16 (Conv2dWide*.cs) against im2col + GEMM on the same call:
+/// output widths below, at and across 8 pixels, both paddings, one and two vectors of channels, bias and activation;
+/// the kernel gradient accumulating (beta 1), the input gradient where it runs direct.
 let wideAgrees (batch, h, w, cin, kh, kw, cout, padding) (act: Activation) =
     test (sprintf "%dx%dx%dx%d, %dx%d -> %d, %A, %A" batch h w cin kh kw cout padding act) {
         let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, 1, 1, padding)
@@ -182,19 +183,24 @@ let wideAgrees (batch, h, w, cin, kh, kw, cout, padding) (act: Activation) =
         let x, k = f32 (randoms 31 s.InputLength), f32 (randoms 32 s.KernelLength)
         let bias = f32 (randoms 34 cout)
         let ws = Array.zeroCreate<float32> s.WorkspaceLength
+        let dy = f32 (randoms 33 s.OutputLength)
         let run direct withBias =
             Conv2d.UseDirect <- direct
             try
                 let y = Array.create s.OutputLength nanf
                 let b = if withBias then ReadOnlySpan bias else ReadOnlySpan.Empty
                 Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span y, Span ws, b, act)
-                y
+                let dk = Array.create s.KernelLength 0.25f
+                Conv2d.BackwardKernel(&s, ReadOnlySpan x, ReadOnlySpan dy, Span dk, Span ws, 1f)
+                let dx = Array.create s.InputLength nanf
+                Conv2d.BackwardInput(&s, ReadOnlySpan dy, ReadOnlySpan k, Span dx, Span ws)
+                [ "forward", y; "dKernel", dk; "dInput", dx ]
             finally Conv2d.UseDirect <- true
         for withBias in [ false; true ] do
-            let a, b = run true withBias, run false withBias
-            for i in 0 .. a.Length - 1 do
-                if not (abs (float a[i] - float b[i]) <= 1e-5 * (1.0 + abs (float b[i]))) then
-                    failtestf "y[%d] (bias %b): direct %g, im2col %g" i withBias a[i] b[i]
+            for (what, a), (_, b) in List.zip (run true withBias) (run false withBias) do
+                for i in 0 .. a.Length - 1 do
+                    if not (abs (float a[i] - float b[i]) <= 1e-4 * (1.0 + abs (float b[i]))) then
+                        failtestf "%s[%d] (bias %b): direct %g, im2col %g" what i withBias a[i] b[i]
     }
 
 [<Tests>]
@@ -219,12 +225,14 @@ let tests =
         testList "direct kernels (one input channel): forward and gradients against the definition" [
             for c in directShapes -> convCase c
         ]
-        testList "direct forward for 16 output channels agrees with im2col" [
+        testList "direct kernels for 16 output channels agree with im2col" [
             for shape in
                 [ (2, 14, 14, 6, 5, 5, 16, Padding.Same)
                   (1, 9, 13, 3, 3, 3, 32, Padding.Valid)
                   (2, 5, 17, 2, 2, 4, 16, Padding.Same)
-                  (1, 8, 8, 5, 1, 3, 16, Padding.Valid) ] do
+                  (1, 8, 8, 5, 1, 3, 16, Padding.Valid)
+                  (3, 6, 9, 7, 3, 5, 16, Padding.Same)
+                  (1, 4, 30, 3, 3, 3, 48, Padding.Explicit(1)) ] do
                 for act in [ Activation.Identity; Activation.Relu; Activation.Tanh ] -> wideAgrees shape act
         ]
         testList "direct kernels agree with im2col" [

@@ -55,6 +55,7 @@ internal static partial class Conv2d
         Span<float> dKernel, Span<float> workspace, float beta, int threads)
     {
         if (IsDirect(s)) { BackwardKernelDirect(s, input, dOutput, dKernel, beta); return; }
+        if (IsDirectWideKernel(s)) { BackwardKernelWide(s, input, dOutput, dKernel, beta); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(true, false, s.PatchLength, s.OutChannels, s.PatchCount, 1f, u, s.PatchLength,
             dOutput, s.OutChannels, beta, dKernel, s.OutChannels, threads);
