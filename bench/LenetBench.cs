@@ -30,6 +30,22 @@ internal static class LenetBench
             if (flags.Contains("--profile"))
                 TrainingStepBench.Profile($"lenet b64 adam {threads}t", (FusedExecutor)exec, x, y, 64, threads, s);
         }
+        // Interleaved A/B on one thread: the kernels of issue #18.5 (direct max pooling, direct conv2 kernels) off, as
+        // before them, and on.
+        {
+            var (exec, x, y) = Build(64, 1);
+            long step = 1;
+            double on = double.MaxValue, off = double.MaxValue;
+            for (int r = 0; r < 5; r++)
+            {
+                on = Math.Min(on, Timing.BestSeconds(() => exec.Step(x, y, 1e-3, step++, 1), repeats: 5));
+                Pool2d.UseDirect = false; Conv2d.UseWide = false;
+                off = Math.Min(off, Timing.BestSeconds(() => exec.Step(x, y, 1e-3, step++, 1), repeats: 5));
+                Pool2d.UseDirect = true; Conv2d.UseWide = true;
+            }
+            table.Add("lenet b64 adam 1t, generic pooling + im2col conv2 (before)", off * 1e3, "ms/step", null,
+                $"direct pooling and conv2 {on * 1e3:F3} ms/step ({off / on:F2}x), interleaved");
+        }
         table.Print();
     }
 

@@ -17,8 +17,15 @@ internal static partial class Conv2d
     /// <summary>Whether <paramref name="s"/>'s forward pass runs here: stride 1, several input channels, output
     /// channels a multiple of 16, at most 1,024 taps, AVX-512.</summary>
     public static bool IsDirectWide(in Conv2dShape s) =>
-        UseDirect && s.InChannels > 1 && s.StrideH == 1 && s.StrideW == 1 && s.OutChannels % 16 == 0
+        UseWide && s.InChannels > 1 && s.StrideH == 1 && s.StrideW == 1 && s.OutChannels % 16 == 0
         && s.PatchLength <= 1024 && !s.IsPointwise && Vector512.IsHardwareAccelerated;
+
+    /// <summary>The direct kernels for 16 output channels (this file, Conv2dWideInput.cs, Conv2dWideKernel.cs) on
+    /// where they apply, for calls made on this thread (the default; false forces im2col for them alone, for A/B
+    /// benchmarks; <see cref="UseDirect"/> false turns them off too).</summary>
+    public static bool UseWide { get => UseDirect && !t_wideOff; set => t_wideOff = !value; }
+
+    [ThreadStatic] private static bool t_wideOff;
 
     [ThreadStatic] private static float[]? t_widePlane;
 

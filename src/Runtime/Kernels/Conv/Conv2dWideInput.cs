@@ -17,7 +17,7 @@ internal static partial class Conv2d
     /// tap of every input pixel, zeros included; im2col's work follows the output pixels: on LeNet's conv2 without
     /// padding, 196 inputs for 100 outputs, im2col measured 0.45 ms against 0.72 here).</summary>
     public static bool IsDirectWideInput(in Conv2dShape s) =>
-        UseDirect && s.StrideH == 1 && s.StrideW == 1 && s.OutChannels % 16 == 0 && !s.IsPointwise
+        UseWide && s.StrideH == 1 && s.StrideW == 1 && s.OutChannels % 16 == 0 && !s.IsPointwise
         && s.PadTop < s.KernelHeight && s.PadLeft < s.KernelWidth && s.PatchLength <= 1024
         && 2L * s.Height * s.Width <= 3L * s.OutHeight * s.OutWidth && Vector512.IsHardwareAccelerated;
 

@@ -16,7 +16,7 @@ internal static partial class Conv2d
     /// <summary>Whether <paramref name="s"/>'s kernel gradient runs here: stride 1, several input channels, output
     /// channels a multiple of 16, at most 1,024 taps, AVX-512.</summary>
     public static bool IsDirectWideKernel(in Conv2dShape s) =>
-        UseDirect && s.InChannels > 1 && s.StrideH == 1 && s.StrideW == 1 && s.OutChannels % 16 == 0
+        UseWide && s.InChannels > 1 && s.StrideH == 1 && s.StrideW == 1 && s.OutChannels % 16 == 0
         && s.PatchLength <= 1024 && !s.IsPointwise && Vector512.IsHardwareAccelerated;
 
     [ThreadStatic] private static float[]? t_kernelPlanes, t_kernelSums;
