@@ -9,12 +9,18 @@ internal static class ConvBench
     {
         Console.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
         var table = new Table(
-            "conv2d NHWC, batch 64 (direct for one input channel, else im2col + GEMM; 2 threads split the batch)");
+            "conv2d NHWC, batch 64 (direct for one input channel or 16 output channels, else im2col + GEMM; " +
+            "2 threads split the batch)");
+        string only = Environment.GetEnvironmentVariable("NN_BENCH_ONLY") ?? "";
         foreach (var (name, s) in new[]
         {
             ("LeNet conv1 28x28x1 -> 6, 5x5", Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, 1, Padding.Valid)),
             ("LeNet conv2 14x14x6 -> 16, 5x5", Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, 1, Padding.Valid)),
-        })
+            // examples/lenet.nn pads `same`
+            ("lenet.nn conv1 28x28x1 -> 6, 5x5 same", Conv2dShape.Create(64, 28, 28, 1, 5, 5, 6, 1, 1, Padding.Same)),
+            ("lenet.nn conv2 14x14x6 -> 16, 5x5 same",
+                Conv2dShape.Create(64, 14, 14, 6, 5, 5, 16, 1, 1, Padding.Same)),
+        }.Where(c => c.Item1.Contains(only)))
         {
             var x = Fill(s.InputLength); var k = Fill(s.KernelLength); var y = new float[s.OutputLength];
             var dy = Fill(s.OutputLength); var dk = new float[s.KernelLength]; var dx = new float[s.InputLength];
@@ -48,15 +54,18 @@ internal static class ConvBench
                 table.Add($"{name} dX, {threads}t", flops / bi / 1e9, "GFLOP/s", flops / bi / 1e9 / p,
                     $"{bi * 1e3:F3} ms");
             }
-            if (Conv2d.IsDirect(s))
+            if (Conv2d.IsDirect(s) || Conv2d.IsDirectWide(s))
             {
                 // The same calls on im2col + GEMM, interleaved with the direct kernels' in this process.
-                double fd = double.MaxValue, fi = double.MaxValue, kd = double.MaxValue, ki = double.MaxValue;
+                double fd = double.MaxValue, fi = double.MaxValue, kd = double.MaxValue, ki = double.MaxValue,
+                    xd = double.MaxValue, xi = double.MaxValue;
                 for (int r = 0; r < 3; r++)
                 {
                     fd = Math.Min(fd, Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 1)));
                     kd = Math.Min(kd, Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, 1)));
+                    xd = Math.Min(xd, Timing.BestSeconds(() => Conv2d.BackwardInput(s, dy, k, dx, ws, 1)));
                     Conv2d.UseDirect = false;
+                    xi = Math.Min(xi, Timing.BestSeconds(() => Conv2d.BackwardInput(s, dy, k, dx, ws, 1)));
                     fi = Math.Min(fi, Timing.BestSeconds(() => Conv2d.Forward(s, x, k, y, ws, 1)));
                     ki = Math.Min(ki, Timing.BestSeconds(() => Conv2d.BackwardKernel(s, x, dy, dk, ws, 0f, 1)));
                     Conv2d.UseDirect = true;
@@ -65,6 +74,8 @@ internal static class ConvBench
                     flops / fi / 1e9 / peak.Gflops1, $"{fi * 1e3:F3} ms; direct {fd * 1e3:F3} ms ({fi / fd:F1}x)");
                 table.Add($"{name} dK, 1t im2col (before)", flops / ki / 1e9, "GFLOP/s",
                     flops / ki / 1e9 / peak.Gflops1, $"{ki * 1e3:F3} ms; direct {kd * 1e3:F3} ms ({ki / kd:F1}x)");
+                table.Add($"{name} dX, 1t im2col (before)", flops / xi / 1e9, "GFLOP/s",
+                    flops / xi / 1e9 / peak.Gflops1, $"{xi * 1e3:F3} ms; direct {xd * 1e3:F3} ms ({xi / xd:F1}x)");
             }
             // The path two threads took before the batch split: one unfold, then the GEMM's own two-thread split.
             double old = Timing.BestSeconds(() =>

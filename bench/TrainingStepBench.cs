@@ -101,7 +101,7 @@ internal static class TrainingStepBench
     /// warm operands and with A, B and C evicted before each call, and of the plan kernel itself run back to back on
     /// its own buffers (best and mean): what separates a product's cost in the step from its cost alone (issue
     /// #5).</summary>
-    private static void Profile(string name, FusedExecutor exec, HostTensor x, HostTensor y, int batch, int threads,
+    internal static void Profile(string name, FusedExecutor exec, HostTensor x, HostTensor y, int batch, int threads,
         double stepSeconds)
     {
         int steps = Math.Max(20, (int)(1.0 / stepSeconds));

@@ -141,7 +141,9 @@ let directShapes =
       "direct: width 17, 16 channels", 2, 6, 17, 1, 3, 3, 16, 1, Padding.Same
       "direct: even 2x4 kernel, 9 channels", 1, 9, 33, 1, 2, 4, 9, 1, Padding.Same
       "direct: one output channel, tall kernel", 2, 12, 5, 1, 7, 1, 1, 1, Padding.Valid
-      "direct: kernel as big as the image", 1, 6, 6, 1, 6, 6, 2, 1, Padding.Valid ]
+      "direct: kernel as big as the image", 1, 6, 6, 1, 6, 6, 2, 1, Padding.Valid
+      "direct 16 channels: LeNet conv2 same (batch 2)", 2, 14, 14, 6, 5, 5, 16, 1, Padding.Same
+      "direct 32 channels: odd width, even kernel", 1, 7, 11, 3, 4, 2, 32, 1, Padding.Same ]
 
 /// The direct kernels against im2col + GEMM on the same call: fused bias and each activation forward, beta
 /// accumulation for the kernel gradient.
@@ -170,6 +172,37 @@ let directAgrees (batch, h, w, kh, kw, cout, padding) (act: Activation) =
                     failtestf "%s[%d]: direct %g, im2col %g" what i a[i] b[i]
     }
 
+/// The direct kernels for output channels in vectors of 16 (Conv2dWide*.cs) against im2col + GEMM on the same call:
+/// output widths below, at and across 8 pixels, both paddings, one and two vectors of channels, bias and activation;
+/// the kernel gradient accumulating (beta 1), the input gradient where it runs direct.
+let wideAgrees (batch, h, w, cin, kh, kw, cout, padding) (act: Activation) =
+    test (sprintf "%dx%dx%dx%d, %dx%d -> %d, %A, %A" batch h w cin kh kw cout padding act) {
+        let s = Conv2dShape.Create(batch, h, w, cin, kh, kw, cout, 1, 1, padding)
+        if not System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated then skiptest "the direct kernel needs AVX-512"
+        Expect.isTrue (Conv2d.IsDirectWide(&s)) "runs on the direct kernel"
+        let x, k = f32 (randoms 31 s.InputLength), f32 (randoms 32 s.KernelLength)
+        let bias = f32 (randoms 34 cout)
+        let ws = Array.zeroCreate<float32> s.WorkspaceLength
+        let dy = f32 (randoms 33 s.OutputLength)
+        let run direct withBias =
+            Conv2d.UseDirect <- direct
+            try
+                let y = Array.create s.OutputLength nanf
+                let b = if withBias then ReadOnlySpan bias else ReadOnlySpan.Empty
+                Conv2d.Forward(&s, ReadOnlySpan x, ReadOnlySpan k, Span y, Span ws, b, act)
+                let dk = Array.create s.KernelLength 0.25f
+                Conv2d.BackwardKernel(&s, ReadOnlySpan x, ReadOnlySpan dy, Span dk, Span ws, 1f)
+                let dx = Array.create s.InputLength nanf
+                Conv2d.BackwardInput(&s, ReadOnlySpan dy, ReadOnlySpan k, Span dx, Span ws)
+                [ "forward", y; "dKernel", dk; "dInput", dx ]
+            finally Conv2d.UseDirect <- true
+        for withBias in [ false; true ] do
+            for (what, a), (_, b) in List.zip (run true withBias) (run false withBias) do
+                for i in 0 .. a.Length - 1 do
+                    if not (abs (float a[i] - float b[i]) <= 1e-4 * (1.0 + abs (float b[i]))) then
+                        failtestf "%s[%d] (bias %b): direct %g, im2col %g" what i withBias a[i] b[i]
+    }
+
 [<Tests>]
 let tests =
     testList "Runtime.Kernels.Conv" [
@@ -191,6 +224,16 @@ let tests =
         }
         testList "direct kernels (one input channel): forward and gradients against the definition" [
             for c in directShapes -> convCase c
+        ]
+        testList "direct kernels for 16 output channels agree with im2col" [
+            for shape in
+                [ (2, 14, 14, 6, 5, 5, 16, Padding.Same)
+                  (1, 9, 13, 3, 3, 3, 32, Padding.Valid)
+                  (2, 5, 17, 2, 2, 4, 16, Padding.Same)
+                  (1, 8, 8, 5, 1, 3, 16, Padding.Valid)
+                  (3, 6, 9, 7, 3, 5, 16, Padding.Same)
+                  (1, 4, 30, 3, 3, 3, 48, Padding.Explicit(1)) ] do
+                for act in [ Activation.Identity; Activation.Relu; Activation.Tanh ] -> wideAgrees shape act
         ]
         testList "direct kernels agree with im2col" [
             for shape in
@@ -281,5 +324,38 @@ let tests =
                         (dot (f64 v) (f64 dxAvg))
                         "<avg(v), g> = <v, avgBack(g)>"
                 }
+        ]
+
+        testList "max pooling without padding (Pool2dMax.cs) agrees with the generic loop bit for bit" [
+            // channels below, at and across a Vector256 (8); overlapping windows (stride < size); ties (relu zeros,
+            // few distinct values) and NaNs, where the first maximum must take the gradient
+            for (batch, h, w, c, size, stride) in
+                [ (2, 28, 28, 6, 2, 2); (3, 14, 14, 16, 2, 2); (1, 7, 9, 17, 3, 2); (2, 5, 6, 8, 2, 1)
+                  (1, 9, 9, 1, 3, 3); (1, 6, 6, 9, 4, 1) ] do
+                for values in [ "random"; "ties"; "nans" ] ->
+                    test (sprintf "%dx%dx%dx%d size %d stride %d, %s" batch h w c size stride values) {
+                        let s = Pool2dShape.Create(batch, h, w, c, size, stride, Padding.Valid)
+                        let rng = Random(h * w + c)
+                        let x =
+                            Array.init s.InputLength (fun _ ->
+                                match values with
+                                | "random" -> float32 (rng.NextDouble() * 2.0 - 1.0)
+                                | "ties" -> float32 (max 0 (rng.Next 5 - 2))
+                                | _ -> if rng.Next 4 = 0 then nanf else float32 (rng.Next 3))
+                        let g = f32 (randoms 9 s.OutputLength)
+                        let run direct =
+                            Pool2d.UseDirect <- direct
+                            try
+                                let y, dx = Array.create s.OutputLength 7f, Array.create s.InputLength nanf
+                                Pool2d.MaxForward(&s, ReadOnlySpan x, Span y)
+                                Pool2d.MaxBackward(&s, ReadOnlySpan x, ReadOnlySpan g, Span dx)
+                                y, dx
+                            finally Pool2d.UseDirect <- true
+                        let (y1, dx1), (y2, dx2) = run true, run false
+                        for what, a, b in [ "forward", y1, y2; "backward", dx1, dx2 ] do
+                            for i in 0 .. a.Length - 1 do
+                                if BitConverter.SingleToInt32Bits a[i] <> BitConverter.SingleToInt32Bits b[i] then
+                                    failtestf "%s[%d]: direct %.9g, generic %.9g" what i a[i] b[i]
+                    }
         ]
     ]

@@ -28,6 +28,7 @@ internal static partial class Conv2d
             return;
         }
         if (IsDirect(s)) { ForwardDirect(s, input, kernel, output, bias, activation); return; }
+        if (IsDirectWide(s)) { ForwardWide(s, input, kernel, output, bias, activation); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(false, false, s.PatchCount, s.OutChannels, s.PatchLength, 1f, u, s.PatchLength,
             kernel, s.OutChannels, 0f, output, s.OutChannels, bias, activation, threads);
@@ -54,6 +55,7 @@ internal static partial class Conv2d
         Span<float> dKernel, Span<float> workspace, float beta, int threads)
     {
         if (IsDirect(s)) { BackwardKernelDirect(s, input, dOutput, dKernel, beta); return; }
+        if (IsDirectWideKernel(s)) { BackwardKernelWide(s, input, dOutput, dKernel, beta); return; }
         ReadOnlySpan<float> u = s.IsPointwise ? input : Unfold(s, input, workspace);
         Gemm.Multiply(true, false, s.PatchLength, s.OutChannels, s.PatchCount, 1f, u, s.PatchLength,
             dOutput, s.OutChannels, beta, dKernel, s.OutChannels, threads);
@@ -70,6 +72,7 @@ internal static partial class Conv2d
                 threads);
             return;
         }
+        if (IsDirectWideInput(s)) { BackwardInputWide(s, dOutput, kernel, dInput); return; }
         if (s.IsPointwise)
         {
             Gemm.Multiply(false, true, s.PatchCount, s.PatchLength, s.OutChannels, 1f, dOutput, s.OutChannels,

@@ -40,17 +40,33 @@ internal readonly record struct Pool2dShape(
 /// Padded cells are ignored as in Keras: never a maximum, not counted in a mean (a window's mean divides by its cells
 /// inside the image). The first maximum of a window (row-major) takes the gradient.
 /// </summary>
-internal static class Pool2d
+internal static partial class Pool2d
 {
     /// <summary>output = the maximum of each window per channel.</summary>
-    public static void MaxForward(in Pool2dShape s, ReadOnlySpan<float> input, Span<float> output) =>
-        Windows(s, input.Length, output.Length, new MaxOp(), input, output);
+    public static void MaxForward(in Pool2dShape s, ReadOnlySpan<float> input, Span<float> output)
+    {
+        if (!Unpadded(s) || !UseDirect)
+        {
+            Windows(s, input.Length, output.Length, new MaxOp(), input, output);
+            return;
+        }
+        KernelThrow.CheckLength("input", s.InputLength, input.Length);
+        KernelThrow.CheckLength("output", s.OutputLength, output.Length);
+        MaxForwardDirect(s, input, output);
+    }
 
     /// <summary>dInput = 0, then each output gradient is added at its window's first maximum in the input.</summary>
     public static void MaxBackward(in Pool2dShape s, ReadOnlySpan<float> input, ReadOnlySpan<float> dOutput,
         Span<float> dInput)
     {
         KernelThrow.CheckLength(nameof(dInput), s.InputLength, dInput.Length);
+        if (Unpadded(s) && UseDirect)
+        {
+            KernelThrow.CheckLength("input", s.InputLength, input.Length);
+            KernelThrow.CheckLength("output", s.OutputLength, dOutput.Length);
+            MaxBackwardDirect(s, input, dOutput, dInput);
+            return;
+        }
         dInput[..s.InputLength].Clear();
         Windows(s, input.Length, dOutput.Length, new MaxGradOp(), input, dOutput, dInput);
     }
