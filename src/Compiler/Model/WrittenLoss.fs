@@ -29,10 +29,12 @@ let private nameOf (v: Value) =
     | VBuiltin(b, _) -> b.Name
     | _ -> "f >> g"
 
-/// Where the function was written (for a note), when it is the program's.
-let private definedAt (v: Value) =
+/// Where the function was written (for a note), when it is the program's and not the `fun` at `at` itself.
+let private definedAt (at: Span) (v: Value) =
+    let inside (s: Span) = s.File = at.File && at.Start <= s.Start && s.End <= at.End
     match v with
-    | VClosure(c, _) when c.Span.File <> preludeFile -> [ { Span = Some c.Span; Message = "the function is here" } ]
+    | VClosure(c, _) when c.Span.File <> preludeFile && not (inside c.Span) ->
+        [ { Span = Some c.Span; Message = "the function is here" } ]
     | _ -> []
 
 let private countParamsAndStates (b: GraphBuilder) =
@@ -53,7 +55,7 @@ let ofFunction (apply: EvalContext -> Span -> Value -> Value * Span -> Value) (f
                       ("a loss is a function of the prediction and the target, such as "
                        + "`fun p t -> meanAll (square (p - t))`, "
                        + sprintf "but `%s` takes %d argument%s" name n (if n = 1 then "" else "s"))
-                      with Notes = definedAt f }
+                      with Notes = definedAt at f }
         )
     let build (b: GraphBuilder) (p: Node) (t: Node) (_: Span) : Node =
         let ctx = Context.create (ForwardContext(b, true)) apply
@@ -65,7 +67,7 @@ let ofFunction (apply: EvalContext -> Span -> Value -> Value * Span -> Value) (f
                     { Diagnostic.error "NN0432" at
                           (sprintf "the loss `%s` declares a `param` or a `state`; a loss only compares " name
                            + "the prediction with the target (declare weights inside the network)")
-                          with Notes = definedAt f }
+                          with Notes = definedAt at f }
             )
         match result with
         | VTensor node -> node
@@ -75,6 +77,6 @@ let ofFunction (apply: EvalContext -> Span -> Value -> Value * Span -> Value) (f
                     { Diagnostic.error "NN0431" at
                           (sprintf "the loss `%s` must compute a tensor (a scalar, or one value per row) " name
                            + sprintf "from the prediction and the target, but it computes %s" (Value.describe v))
-                          with Notes = definedAt f }
+                          with Notes = definedAt at f }
             )
     LossKind.Written(name, WrittenLoss(build))
