@@ -371,7 +371,8 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         | Some(f, s) when WrittenLoss.isFunction f -> WrittenLoss.ofFunction ctx.Apply f s, 1.0
         | Some(v, s) ->
             fail "NN0408" s
-                (sprintf "`loss` is one of %s, or a function of the prediction and the target " (String.concat ", " losses)
+                (sprintf "`loss` is one of %s, " (String.concat ", " losses)
+                 + "or a function of the prediction and the target "
                  + sprintf "(`fun p t -> ...`), but this is %s" (Value.describe v))
         | None ->
             fail "NN0408" td.Span
