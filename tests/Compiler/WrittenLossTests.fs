@@ -167,6 +167,25 @@ let tests =
             Expect.floatClose { absolute = 1e-7; relative = 1e-5 } evaluated (Array.average mape) "mean |p - t| / t"
         }
 
+        test "oneHot k t: class indices [n] and [n, 1] to rows of k, an index outside 0..k-1 to zeros" {
+            for shape in [ "[n]"; "[n, 1]" ] do
+                let c = compiled (sprintf "network net (t: %s) : [n, 3] =\n    oneHot 3 t\n" shape)
+                let b = GraphBuilder()
+                let fwd = Compile.forward c.Networks.Head b false
+                let g = b.Build [ KeyValuePair("y", fwd.Output) ]
+                let dims = if shape = "[n]" then [| 4 |] else [| 4; 1 |]
+                let feeds = Dictionary<string, Tensor<float>>()
+                feeds["t"] <- Tensor<float>(dims, [| 2.0; 0.0; 5.0; 1.0 |])
+                let y = (ReferenceInterpreter<float>.Run(g, feeds)).["y"]
+                Expect.equal y.Shape [| 4; 3 |] shape
+                Expect.equal y.Data [| 0.0; 0.0; 1.0; 1.0; 0.0; 0.0; 0.0; 0.0; 0.0; 0.0; 1.0; 0.0 |] shape
+            match Compile.compileText file "network net (t: [n]) =\n    oneHot 0 t\n" with
+            | Ok _ -> failtest "oneHot 0 compiled"
+            | Error ds ->
+                Expect.equal (ds |> List.map (fun d -> d.Code, d.Message))
+                    [ "NN0306", "`oneHot` needs a number of classes of at least 1, got 0" ] "no classes"
+        }
+
         test "a program's function named like a built-in loss is the loss (`let mse p t = 2 mse` gives twice mse)" {
             let builtin = plan (regression "mse")
             let doubled = plan ("let mse p t = 2.0 * meanAll (square (p - t))\n\n" + regression "mse")
