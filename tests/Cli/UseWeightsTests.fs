@@ -262,4 +262,24 @@ let tests =
                 "one gradient per parameter"
             Expect.equal g["dense1.w"].Shape [| 4; 16 |] "shape"
         }
+
+        test "a loss written in the language (custom_loss.nn): nn eval gives metrics.csv's val_loss, nn grad runs" {
+            let dir = sandbox [ "custom_loss.nn" ]
+            let code, _, err = nn dir [ "train"; "custom_loss.nn"; "--set"; "epochs=2"; "--out"; "run"; "--quiet" ]
+            Expect.equal code 0 (sprintf "training (stderr: %s)" err)
+            let csv = File.ReadAllLines(Path.Combine(dir, "run", "metrics.csv"))
+            let header = csv[0].Split(',')
+            let last = csv[csv.Length - 1].Split(',')
+            let valLoss = float last[Array.IndexOf(header, "val_loss")]
+            let code, out, err = nn dir [ "eval"; "custom_loss.nn"; "--weights"; "run" ]
+            Expect.equal code 0 (sprintf "eval (stderr: %s)" err)
+            let line = out.Trim().Split('\n') |> Array.last
+            Expect.isMatch line @"^loss \d+\.\d{4}$" "the loss line"
+            let evaluated = float (line.Substring 5)
+            // eval prints 4 decimals; the same function on the same rows and weights gives the same number
+            Expect.floatClose { absolute = 5e-5; relative = 0.0 } evaluated valLoss "eval against metrics.csv"
+            let code, out, err = nn dir [ "grad"; "custom_loss.nn"; "--weights"; "run" ]
+            Expect.equal code 0 (sprintf "grad (stderr: %s)" err)
+            Expect.stringContains out "gradients of `growth` (mape loss)" "names the program's loss"
+        }
     ]

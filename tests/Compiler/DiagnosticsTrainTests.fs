@@ -105,7 +105,7 @@ train t {
 """
             ("""
 test.nn(6,12): error NN0408: `loss` is one of mse, mae, huber, binaryCrossEntropy, softmaxCrossEntropy, crossEntropy,"""
-             + """ but this is `accuracy`
+             + """ or a function of the prediction and the target (`fun p t -> ...`), but this is `accuracy`
   |
 6 |     loss = accuracy
   |            ^^^^^^^^""")

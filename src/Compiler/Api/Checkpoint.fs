@@ -184,10 +184,13 @@ let classNames (path: string) : string[] option =
     | _ -> None
 
 /// The fed target's shape without reading data: class indices [n] for the cross-entropy losses, else the output's.
-let private targetShapeGuess (loss: LossKind) (net: NetworkInfo) =
+/// A loss written in the language gets the shape the data source tells (Compile.fedTargetShape).
+let private targetShapeGuess (cfg: TrainConfig.TrainConfig) (net: NetworkInfo) =
     let fwd = forward net (GraphBuilder()) false
     let batch = (snd fwd.Inputs.Head).Shape.ToArray()[0]
-    if loss.Target = LossTarget.Classes then Some(Shape(batch)) else None
+    if cfg.Loss.Target = LossTarget.Classes then Some(Shape(batch))
+    elif cfg.Loss.Target = LossTarget.AsGiven then fedTargetShape cfg fwd.Output.Shape
+    else None
 
 /// The step graphs of `net` with the settings of a train block (any network of the same output shape), or with a
 /// plain mean-squared loss when there is none; no data is read.
@@ -195,7 +198,7 @@ let graphsFor (c: Compiled) (block: (TrainDecl * Env) option) (net: NetworkInfo)
     match block with
     | Some block ->
         let cfg = TrainPlan.config c block
-        TrainPlan.graphs cfg net (targetShapeGuess cfg.Loss net)
+        TrainPlan.graphs cfg net (targetShapeGuess cfg net)
     | None ->
         let forward = ForwardBuilder(fun fc -> (forwardIn net fc).Output)
         TrainStep.Build(forward, TrainSpec(Loss = LossKind.Mse))

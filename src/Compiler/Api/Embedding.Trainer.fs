@@ -38,6 +38,7 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
             // the labels themselves are checked against the loss with the CLI's data (Targets.check)
             if crossEntropy then y
             elif out.Length = 2 && out[1].IsFixed && out[1].Size = 1 then HostTensor([| y.Rows; 1 |], y.Data)
+            elif cfg.Loss.Target = LossTarget.AsGiven then y // a loss written in the language gets them as given
             else
                 err (
                     sprintf "the targets are one value per row, but the network's output is %O and the loss is `%s` "

@@ -62,7 +62,8 @@ let check (cfg: TrainConfig) (network: string) (output: Shape) (origin: Origin) 
     let classes = if output.Rank > 0 && output[-1].IsFixed then output[-1].Size else 0
     let loss = cfg.Loss
     let crossEntropy = loss.Target = LossTarget.Classes
-    if not (isNull t) && t.Rows > 0 && loss.Target <> LossTarget.Values then
+    let checkedByLoss = loss.Target <> LossTarget.Values && loss.Target <> LossTarget.AsGiven
+    if not (isNull t) && t.Rows > 0 && checkedByLoss then
         let width = t.Data.Length / t.Rows
         let lossNote = { Span = cfg.FieldSpans.TryFind "loss"; Message = sprintf "the loss is `%s`" loss.Name }
         let report code (i: int) (message: string) =

@@ -91,6 +91,7 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
         if t.Rank = 1 then
             if cfg.Loss.Target = LossTarget.Classes then Some(Shape(batch))
             elif out.Rank = 2 && out[1].IsFixed && out[1].Size = 1 then Some(Shape(batch, Dim.Of 1))
+            elif cfg.Loss.Target = LossTarget.AsGiven then Some(Shape(batch)) // class indices, as the data has them
             else
                 fail "NN0551" cfg.DataSpan
                     (sprintf "the data's targets are class numbers, but the network's output is %O " out

@@ -162,6 +162,17 @@ let private concat =
             | v -> expects "concat" "a list of tensors" xsSpan v
         VTensor(graph ctx span (fun src -> ctx.Builder.Concat(List.toArray xs, axis, src))))
 
+/// Class indices (floats, [..] or [.., 1]) to one-hot rows of `k` classes (Keras' `tf.one_hot(t, k)`, PyTorch's
+/// `F.one_hot(t, k)`): what a loss written in the language makes of a classification label. An index outside
+/// 0..k-1 gives a row of zeros; there is no gradient with respect to the indices.
+let private oneHot =
+    fn "oneHot" 2 "a number of classes and a tensor of class indices" (fun ctx span args ->
+        let (k, kSpan), t = args2 args
+        let k = intOf kSpan k
+        if k < 1 then fail "NN0306" kSpan (sprintf "`oneHot` needs a number of classes of at least 1, got %d" k)
+        let t = tensorArg "oneHot" "a tensor of class indices" t
+        VTensor(graph ctx span (fun src -> ctx.Builder.OneHot(t, k, src))))
+
 let private dropout =
     fn "dropout" 2 "a probability and a tensor" (fun ctx span args ->
         let (p, pSpan), x = args2 args
@@ -209,6 +220,7 @@ let all: Builtin list =
       flatten
       transpose
       concat
+      oneHot
       dropout
       batchNorm ]
     @ initializers

@@ -16,10 +16,15 @@ let networkEnv: Env =
     let env = initNames |> List.fold (fun (env: Env) n -> env.Add(n, (VInit(InitSpec(n)), builtinSpan))) env
     env.Add("same", (VSymbol "same", builtinSpan)).Add("valid", (VSymbol "valid", builtinSpan))
 
-/// Built-ins usable in `train` blocks (on top of the network environment).
+/// Built-ins usable in `train` blocks (on top of the network environment). A function of the program named like a
+/// built-in loss (`let mse p t = ...`) keeps its name: `loss = mse` is then the program's function.
 let trainEnv (env: Env) : Env =
-    let env = Config.all |> List.fold (fun (env: Env) b -> env.Add(b.Name, (VBuiltin(b, []), builtinSpan))) env
-    Config.symbols |> List.fold (fun (env: Env) s -> env.Add(s, (VSymbol s, builtinSpan))) env
+    let programs name =
+        Seq.contains name Nn.Runtime.Ops.LossKind.Names
+        && (match env.TryFind name with Some(VClosure _, _) -> true | _ -> false)
+    let add name value (env: Env) = if programs name then env else env.Add(name, (value, builtinSpan))
+    let env = Config.all |> List.fold (fun (env: Env) b -> add b.Name (VBuiltin(b, [])) env) env
+    Config.symbols |> List.fold (fun (env: Env) s -> add s (VSymbol s) env) env
 
 /// Every name the language defines, for "did you mean" suggestions.
 let allNames = (trainEnv networkEnv) |> Map.toSeq |> Seq.map fst |> List.ofSeq

@@ -162,6 +162,21 @@ let private stepInputs =
       Nn.Runtime.Training.TrainStep.LrInput
       Nn.Runtime.Training.TrainStep.StepInput ]
 
+/// The shape the fed target will have, as far as the data source tells it without reading a file, for a network
+/// whose output is `out`: labels of `idx` and `csv` are one number per row ([n], or [n, 1] for an output [n, 1]),
+/// `rows` targets [n, width] and `generate` [n, 1]; None for `npy` (known when read).
+let fedTargetShape (cfg: TrainConfig.TrainConfig) (out: Shape) : Shape option =
+    if out.Rank = 0 then None
+    else
+    let batch = out[0]
+    let oneColumn = out.Rank = 2 && out[1].IsOne
+    match cfg.Data with
+    | TrainConfig.Rows(_, ys, _) when ys.Length > 0 -> Some(Shape(batch, Dim.Of ys[0].Length))
+    | TrainConfig.Idx(_, Some _)
+    | TrainConfig.Csv(_, _, Some _) -> Some(if oneColumn then Shape(batch, Dim.Of 1) else Shape(batch))
+    | TrainConfig.Generate _ -> Some(Shape(batch, Dim.Of 1))
+    | _ -> None
+
 /// Check a `train` block's settings against its network without any data: the network has one input, which does
 /// not take the training step's names, the loss and metrics fit the output (its shape, and probabilities for
 /// `crossEntropy`), and a computed `target` fits the output and the loss. Errors point at the field (the `target`
@@ -197,6 +212,15 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
              + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
     let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
     match cfg.Target with
+    | None when cfg.Loss.Target = LossTarget.AsGiven ->
+        // a loss written in the language, applied to a target of the shape the data will give (when known)
+        match fedTargetShape cfg out.Shape with
+        | Some shape ->
+            let target = fc.Builder.Input(Nn.Runtime.Training.TrainStep.TargetInput, shape, at "loss")
+            let why = { Span = None; Message = sprintf "the data gives targets of shape %O" shape }
+            RuntimeErrors.within (at "loss") [ computes; why ] (fun () ->
+                cfg.Loss.Build(fc.Builder, out, target, at "loss", cfg.HuberDelta) |> ignore)
+        | None -> ()
     | None -> () // the data's targets are checked when they are read
     | Some expr ->
         let target = targetIn net fc expr

@@ -368,9 +368,12 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         | Some(VConfig("huber", [ d, ds ]), _) ->
             LossKind.Huber, Settings.checkNumber "NN0408" "huber" (fun x -> x > 0.0) "needs a positive delta" d ds
         | Some(VConfig("huber", []), _) -> LossKind.Huber, 1.0
+        | Some(f, s) when WrittenLoss.isFunction f -> WrittenLoss.ofFunction ctx.Apply f s, 1.0
         | Some(v, s) ->
             fail "NN0408" s
-                (sprintf "`loss` is one of %s, but this is %s" (String.concat ", " losses) (Value.describe v))
+                (sprintf "`loss` is one of %s, " (String.concat ", " losses)
+                 + "or a function of the prediction and the target "
+                 + sprintf "(`fun p t -> ...`), but this is %s" (Value.describe v))
         | None ->
             fail "NN0408" td.Span
                 (sprintf "`train %s` needs a `loss` field (one of %s)" td.Network (String.concat ", " losses))

@@ -11,7 +11,15 @@ internal enum LossTarget
     BinaryLabels,
     /// <summary>Class indices or a distribution over the prediction's last axis of two or more classes.</summary>
     Classes,
+    /// <summary>The target as the data gives it, unchecked (a loss written in the language): values of the
+    /// prediction's shape, or class indices [n] (or [n, 1] for a prediction [n, 1]) as floats.</summary>
+    AsGiven,
 }
+
+/// <summary>A loss written in the language: the node it computes from the prediction and the target (a scalar, or
+/// one value per row), built into <paramref name="b"/>; nodes get <paramref name="span"/> where the function has no
+/// span of its own.</summary>
+internal delegate Node WrittenLoss(GraphBuilder b, Node prediction, Node target, SourceSpan span);
 
 /// <summary>What a loss reads the network's output as (how <c>nn predict</c> turns it into class
 /// probabilities).</summary>
@@ -28,8 +36,9 @@ internal enum LossPrediction
 /// <summary>
 /// A loss the training step minimises. Each built-in (<see cref="Builtins"/>) carries its language name, the
 /// targets it takes, what it reads the prediction as, and its graph builder (in <see cref="Losses"/>); the compiler
-/// turns a <c>loss</c> field's name into one of these once (<see cref="Find"/>) and passes it on. Losses written in
-/// the language (issue #19) will be another subclass, built from the program's function.
+/// turns a <c>loss</c> field's name into one of these once (<see cref="Find"/>) and passes it on. A loss written in
+/// the language (<see cref="Written"/>) is built from the program's function, which the compiler applies to the
+/// prediction and target nodes; it is differentiated and fused like the rest of the step.
 /// </summary>
 internal abstract record LossKind(string Name, LossTarget Target, LossPrediction Prediction)
 {
@@ -69,6 +78,36 @@ internal abstract record LossKind(string Name, LossTarget Target, LossPrediction
 
     /// <summary>The built-in loss of this name, or null.</summary>
     public static LossKind? Find(string name) => Builtins.FirstOrDefault(l => l.Name == name);
+
+    /// <summary>A loss written in the language, named <paramref name="name"/> (its <c>let</c> name), computed by
+    /// <paramref name="compute"/>: a scalar is the loss, one value per row ([n] or [n, 1]) is averaged over the
+    /// rows; any other result throws <see cref="ShapeException"/> NN0431.</summary>
+    public static LossKind Written(string name, WrittenLoss compute) => new Function(name, compute);
+
+    /// <summary>The scalar loss of a written loss's result <paramref name="value"/>: itself when it holds one
+    /// value (a scalar, or every axis of size 1), its mean when it holds one value per row of
+    /// <paramref name="prediction"/> ([n] or [n, 1]); otherwise NN0431.</summary>
+    public static Node PerBatch(GraphBuilder b, Node prediction, Node value, string name, SourceSpan span)
+    {
+        var v = value.Shape; var p = prediction.Shape;
+        bool single = v.IsOne;
+        bool perRow = p.Rank > 0 && v.Rank is 1 or 2 && v[0].Equals(p[0]) && (v.Rank == 1 || v[1].IsOne);
+        if (!single && !perRow)
+            throw new ShapeException("NN0431",
+                $"the loss `{name}` must compute a scalar or one value per row ({RowShapes(p)}), but it computes {v}"
+                + $" for a prediction {p}");
+        return v.Rank == 0 ? value : new Emit(b, span).MeanAll(value);
+    }
+
+    private static string RowShapes(Shape p) =>
+        p.Rank == 0 ? "a scalar" : $"{new Shape(p[0])} or {new Shape(p[0], Dim.Of(1))}";
+
+    private sealed record Function(string Name, WrittenLoss Compute)
+        : LossKind(Name, LossTarget.AsGiven, LossPrediction.Values)
+    {
+        public override Node Build(GraphBuilder b, Node prediction, Node target, SourceSpan span, double delta = 1.0) =>
+            PerBatch(b, prediction, Compute(b, prediction, target, span), Name, span);
+    }
 
     private delegate Node Builder(GraphBuilder b, Node prediction, Node target, SourceSpan span, double delta);
 

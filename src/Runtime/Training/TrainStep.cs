@@ -19,7 +19,8 @@ internal delegate Node ForwardBuilder(ForwardContext context);
 /// </summary>
 internal sealed record TrainSpec
 {
-    /// <summary>The loss (<see cref="LossKind.Builtins"/>).</summary>
+    /// <summary>The loss (<see cref="LossKind.Builtins"/>, or one written in the language:
+    /// <see cref="LossKind.Written"/>).</summary>
     public LossKind Loss { get; init; } = LossKind.Mse;
     /// <summary>Huber's δ when <see cref="Loss"/> is <c>huber</c>.</summary>
     public double HuberDelta { get; init; } = 1.0;
