@@ -108,3 +108,28 @@ let monitor (ctx: EvalContext) (code: string) (setting: Settings.Setting option)
             | Some listed -> m.WithMetric listed
             | None -> fail code s.Span (needs m.Name (written watchedMetric))
         | None -> m
+
+/// A metric that does not fit the task the loss trains for (NN0430): a classification metric (accuracy, topK,
+/// precision, recall, f1) with a regression loss (`mse`, `mae`, `huber`), or a regression metric (mae, mse, rmse, r2)
+/// with a loss over classes (`softmaxCrossEntropy`, `crossEntropy`). A loss written in the program says nothing of
+/// its task, so only shapes are checked then.
+let checkTask (loss: LossKind) (metrics: Metric list) (lossSpan: Span) (metricsSpan: Span) =
+    if Seq.contains loss LossKind.Builtins then
+        for m in metrics do
+            let misfit =
+                match m.Task, loss.Target with
+                | MetricTask.Classification, LossTarget.Values ->
+                    Some(sprintf "`%s` measures a classifier, but `loss = %s` trains a regression (values, not classes); "
+                             (written m) loss.Name
+                         + "measure it with `mae`, `rmse` or `r2`, or train a classifier with `binaryCrossEntropy` "
+                         + "or `softmaxCrossEntropy`")
+                | MetricTask.Regression, LossTarget.Classes ->
+                    Some(sprintf "`%s` measures a regression, but `loss = %s` trains a classifier (scores over classes); "
+                             m.Name loss.Name
+                         + "measure it with `accuracy`, `topK k`, `precision`, `recall` or `f1`")
+                | _ -> None
+            match misfit with
+            | Some message ->
+                let note = { Span = Some lossSpan; Message = sprintf "the loss is `%s`" loss.Name }
+                raise (DiagnosticException { Diagnostic.error "NN0430" metricsSpan message with Notes = [ note ] })
+            | None -> ()
