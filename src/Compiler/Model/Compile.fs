@@ -211,8 +211,11 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
             let target = fc.Builder.Input(Nn.Runtime.Training.TrainStep.TargetInput, out.Shape, Nn.Runtime.SourceSpan.None)
             for m in cfg.Metrics |> List.filter (fun m -> m.Task = MetricTask.Any) do
                 let why = { Span = Some(at "metrics"); Message = sprintf "the metric `%s` is computed here" m.Name }
-                RuntimeErrors.within (at "metrics") [ computes; why ] (fun () ->
-                    m.Build(fc.Builder, out, target, Nn.Runtime.SourceSpan.None) |> ignore)
+                try
+                    RuntimeErrors.within (at "metrics") [ computes; why ] (fun () ->
+                        m.Build(fc.Builder, out, target, Nn.Runtime.SourceSpan.None) |> ignore)
+                with DiagnosticException d when not (List.contains why d.Notes) ->
+                    raise (DiagnosticException { d with Notes = d.Notes @ [ why ] })
     | Some expr ->
         let target = targetIn net fc expr
         // the output fits the loss and metrics (checked above), so a mismatch now is the target's

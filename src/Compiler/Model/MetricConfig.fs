@@ -106,7 +106,12 @@ let monitor (ctx: EvalContext) (code: string) (setting: Settings.Setting option)
         | Some watchedMetric ->
             match metrics |> List.tryFind (fun x -> x.Name = watchedMetric.Name) with
             | Some listed -> m.WithMetric listed
-            | None -> fail code s.Span (needs m.Name (written watchedMetric))
+            | None ->
+                let shown =
+                    if written watchedMetric = watchedMetric.Name then m.Name
+                    elif m.Validation then "validation " + written watchedMetric
+                    else written watchedMetric
+                fail code s.Span (needs shown (written watchedMetric))
         | None -> m
 
 /// A metric that does not fit the task the loss trains for (NN0430): a classification metric (accuracy, topK,
