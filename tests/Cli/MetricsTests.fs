@@ -72,7 +72,8 @@ let tests =
         test "a classifier's topK, precision, recall and f1, and early stopping on validation f1" {
             let dir = TestUtil.exampleSandbox "nn-metrics-" [ "iris.nn"; "data/iris.csv" ]
             let code, out, err =
-                nn dir [ "train"; "iris.nn"; "--set"; "epochs=3"; "--set"; "metrics=[accuracy; topK 2; precision; recall; f1]"
+                nn dir [ "train"; "iris.nn"; "--set"; "epochs=3"
+                         "--set"; "metrics=[accuracy; topK 2; precision; recall; f1]"
                          "--set"; "stop=earlyStopping { monitor = validation f1; patience = 1 }" ]
             Expect.equal code 0 (sprintf "exit code (stderr: %s)" err)
             let header, rows = table dir "iris"

@@ -23,8 +23,9 @@ let tests =
                 + "    schedule = reduceOnPlateau { monitor = r2 }\n}\n"
             let programs =
                 [ regression
-                  classifier
-                      "    metrics = [accuracy; topK 2; precision; recall; f1]\n    stop = earlyStopping { monitor = f1 }"
+                  classifier (
+                      "    metrics = [accuracy; topK 2; precision; recall; f1]\n"
+                      + "    stop = earlyStopping { monitor = f1 }")
                   classifier "    metrics = [f1]\n    stop = earlyStopping { monitor = validation f1 }"
                   classifier "    metrics = [topK 2]\n    schedule = reduceOnPlateau { monitor = validation (topK 2) }"
                   classifier "    metrics = [accuracy]\n    stop = earlyStopping { monitor = validation accuracy }"
@@ -124,8 +125,8 @@ train t {
 """
             ("""
 test.nn(7,15): error NN0430: `accuracy` measures a classifier, but `loss = mse` trains a regression (values, not """
-             + """classes); measure it with `mae`, `rmse` or `r2`, or train a classifier with `binaryCrossEntropy` or """
-             + """`softmaxCrossEntropy`
+             + """classes); measure it with `mae`, `rmse` or `r2`, or train a classifier with """
+             + """`binaryCrossEntropy` or `softmaxCrossEntropy`
   |
 7 |     metrics = [rmse; accuracy]
   |               ^^^^^^^^^^^^^^^^
@@ -178,7 +179,9 @@ test.nn(8,38): error NN0412: early stopping on `validation f1` needs `metrics = 
   |                                      ^^^^^^^^^^^^^"""
 
         case "NN0404 reduceOnPlateau on topK k, which `metrics` lists with another k" errors
-            (classifier "    metrics = [accuracy; topK 2]\n    schedule = reduceOnPlateau { monitor = validation (topK 5) }")
+            (classifier (
+                "    metrics = [accuracy; topK 2]\n"
+                + "    schedule = reduceOnPlateau { monitor = validation (topK 5) }"))
             """
 test.nn(8,44): error NN0404: `reduceOnPlateau` on `validation topK 5` needs `metrics = [topK 5]`
   |

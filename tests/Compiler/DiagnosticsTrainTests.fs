@@ -348,8 +348,9 @@ train t {
 }
 """
             ("""
-test.nn(7,44): error NN0404: `monitor` is `loss`, `accuracy`, `validationLoss`, `validationAccuracy`, a metric of `metrics` (such as `f1`) or """
-             + """`validation` and one of them (`validation f1`), but this is `binaryCrossEntropy`
+test.nn(7,44): error NN0404: `monitor` is `loss`, `accuracy`, `validationLoss`, `validationAccuracy`, """
+             + """a metric of `metrics` (such as `f1`) or `validation` and one of them (`validation f1`), """
+             + """but this is `binaryCrossEntropy`
   |
 7 |     schedule = reduceOnPlateau { monitor = binaryCrossEntropy }
   |                                            ^^^^^^^^^^^^^^^^^^""")
@@ -438,8 +439,8 @@ train t {
 }
 """
             ("""
-test.nn(7,26): error NN0409: `metrics` lists `accuracy`, `topK k`, `precision`, `recall`, `f1`, `mae`, `mse`, `rmse`, """
-             + """`r2` or functions of the program (`let name p t = ...`), but this is `binaryCrossEntropy`
+test.nn(7,26): error NN0409: `metrics` lists `accuracy`, `topK k`, `precision`, `recall`, `f1`, `mae`, `mse`, """
+             + """`rmse`, `r2` or functions of the program (`let name p t = ...`), but this is `binaryCrossEntropy`
   |
 7 |     metrics = [accuracy; binaryCrossEntropy]
   |                          ^^^^^^^^^^^^^^^^^^""")
@@ -507,8 +508,9 @@ train t {
 }
 """
             ("""
-test.nn(7,38): error NN0412: `monitor` is `loss`, `accuracy`, `validationLoss`, `validationAccuracy`, a metric of `metrics` (such as `f1`) or """
-             + """`validation` and one of them (`validation f1`), but this is `binaryCrossEntropy`
+test.nn(7,38): error NN0412: `monitor` is `loss`, `accuracy`, `validationLoss`, `validationAccuracy`, """
+             + """a metric of `metrics` (such as `f1`) or `validation` and one of them (`validation f1`), """
+             + """but this is `binaryCrossEntropy`
   |
 7 |     stop = earlyStopping { monitor = binaryCrossEntropy; patience = 3 }
   |                                      ^^^^^^^^^^^^^^^^^^""")

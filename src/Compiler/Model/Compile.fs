@@ -208,12 +208,13 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         // the data's targets are checked when they are read; a function of the program used as a metric is tried
         // on a target of the shape the loss expects now, so `nn check` finds its mistakes before any data
         if Seq.contains cfg.Loss LossKind.Builtins && cfg.Loss.Target <> LossTarget.Classes then
-            let target = fc.Builder.Input(Nn.Runtime.Training.TrainStep.TargetInput, out.Shape, Nn.Runtime.SourceSpan.None)
+            let none = Nn.Runtime.SourceSpan.None
+            let target = fc.Builder.Input(Nn.Runtime.Training.TrainStep.TargetInput, out.Shape, none)
             for m in cfg.Metrics |> List.filter (fun m -> m.Task = MetricTask.Any) do
                 let why = { Span = Some(at "metrics"); Message = sprintf "the metric `%s` is computed here" m.Name }
                 try
                     RuntimeErrors.within (at "metrics") [ computes; why ] (fun () ->
-                        m.Build(fc.Builder, out, target, Nn.Runtime.SourceSpan.None) |> ignore)
+                        m.Build(fc.Builder, out, target, none) |> ignore)
                 with DiagnosticException d when not (List.contains why d.Notes) ->
                     raise (DiagnosticException { d with Notes = d.Notes @ [ why ] })
     | Some expr ->

@@ -124,14 +124,12 @@ let checkTask (loss: LossKind) (metrics: Metric list) (lossSpan: Span) (metricsS
             let misfit =
                 match m.Task, loss.Target with
                 | MetricTask.Classification, LossTarget.Values ->
-                    Some(sprintf "`%s` measures a classifier, but `loss = %s` trains a regression (values, not classes); "
-                             (written m) loss.Name
-                         + "measure it with `mae`, `rmse` or `r2`, or train a classifier with `binaryCrossEntropy` "
-                         + "or `softmaxCrossEntropy`")
+                    Some(sprintf "`%s` measures a classifier, but `loss = %s` trains a regression " (written m) loss.Name
+                         + "(values, not classes); measure it with `mae`, `rmse` or `r2`, or train a classifier with "
+                         + "`binaryCrossEntropy` or `softmaxCrossEntropy`")
                 | MetricTask.Regression, LossTarget.Classes ->
-                    Some(sprintf "`%s` measures a regression, but `loss = %s` trains a classifier (scores over classes); "
-                             m.Name loss.Name
-                         + "measure it with `accuracy`, `topK k`, `precision`, `recall` or `f1`")
+                    Some(sprintf "`%s` measures a regression, but `loss = %s` trains a classifier " m.Name loss.Name
+                         + "(scores over classes); measure it with `accuracy`, `topK k`, `precision`, `recall` or `f1`")
                 | _ -> None
             match misfit with
             | Some message ->

@@ -83,8 +83,9 @@ let tests =
         let macroTargets = [ 0.0; 0.0; 1.0; 1.0; 2.0; 2.0 ]
         let rowsOf (x: Tensor<float>) lo hi =
             let w = x.Data.Length / x.Shape[0]
-            Tensor<float>.FromDoubles(Array.append [| hi - lo |] x.Shape[1..], x.Data[lo * w .. hi * w - 1] |> Array.map float)
-        test "precision, recall and f1 are macro averages; a class never predicted counts 0, one never seen is left out" {
+            let data = x.Data[lo * w .. hi * w - 1] |> Array.map float
+            Tensor<float>.FromDoubles(Array.append [| hi - lo |] x.Shape[1..], data)
+        test "precision, recall, f1 are macro averages; a class never predicted counts 0, one never seen is left out" {
             let whole = [ macroLogits, t [ 6 ] macroTargets ]
             let k4 = Shape(n, Dim.Of 4)
             let close m expected = Expect.floatClose Accuracy.veryHigh (measure m k4 (Shape n) whole) expected m.Name
@@ -145,7 +146,8 @@ let tests =
                 let t = [| for i in 0..6 -> ts[2 * i + c] |]
                 let p = [| for i in 0..6 -> ps[2 * i + c] |]
                 let mean = Array.average t
-                1.0 - Array.fold2 (fun a x y -> a + (x - y) ** 2.0) 0.0 p t / (t |> Array.sumBy (fun x -> (x - mean) ** 2.0))
+                let residual = Array.fold2 (fun a x y -> a + (x - y) ** 2.0) 0.0 p t
+                1.0 - residual / (t |> Array.sumBy (fun x -> (x - mean) ** 2.0))
             let expected = (column 0 + column 1) / 2.0
             let k2 = Shape(n, Dim.Of 2)
             let all = t [ 7; 2 ] (List.ofArray ps), t [ 7; 2 ] (List.ofArray ts)
@@ -167,7 +169,8 @@ let tests =
             let perRow (b: GraphBuilder) (p: Node) (y: Node) (s: SourceSpan) =
                 b.Unary(OpKind.Abs, b.Binary(OpKind.Div, b.Binary(OpKind.Sub, p, y, s), y, s), s)
             let one = Shape(n, Dim.Of 1)
-            let batches = [ t [ 2; 1 ] [ 110.0; 90.0 ], t [ 2; 1 ] [ 100.0; 100.0 ]; t [ 1; 1 ] [ 120.0 ], t [ 1; 1 ] [ 100.0 ] ]
+            let batches =
+                [ t [ 2; 1 ] [ 110.0; 90.0 ], t [ 2; 1 ] [ 100.0; 100.0 ]; t [ 1; 1 ] [ 120.0 ], t [ 1; 1 ] [ 100.0 ] ]
             let rows = Metric.Function("mape", System.Func<_, _, _, _, _>(perRow))
             Expect.floatClose Accuracy.high (measure rows one one batches) (0.4 / 3.0) "per row"
             let meanOf (b: GraphBuilder) p y s = b.Reduce(OpKind.Mean, perRow b p y s, [||], false, s)
