@@ -48,6 +48,20 @@ let tests =
             let l = monitorOf "    stop = earlyStopping { monitor = validation loss }"
             Expect.equal (l.Name, l.Maximize) ("validationLoss", false) "validation loss"
         }
+        test "a program's own `let` of a metric's name keeps its meaning (no existing program changes)" {
+            let program =
+                "let r2 = 0.05\nlet f1 (p: [n, 1]) (t: [n, 1]) = meanAll (abs (p - t))\n\n"
+                + "network t (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\ntrain t {\n    data = rows [ [0; 0], [1] ]\n"
+                + "    loss = mse\n    optimizer = adam { lr = r2 }\n    metrics = [f1]\n"
+                + "    stop = earlyStopping { monitor = f1 }\n}\n"
+            match Compile.compileText file program with
+            | Ok c ->
+                let cfg = TrainPlan.config c c.Trains.Head
+                Expect.equal cfg.Optimizer.Lr 0.05 "`r2` is the program's number"
+                Expect.equal [ for m in cfg.Metrics -> m.Name, m.Maximize ] [ "f1", false ] "the program's function"
+                Expect.isFalse cfg.Stop.Value.Monitor.Maximize "a function of the program is minimised"
+            | Error ds -> failtestf "%s" (ds |> List.map (render program) |> String.concat "\n")
+        }
 
         case "NN0409 an unknown metric with a suggestion and the known names" errors
             (classifier "    metrics = [presicion]")

@@ -44,3 +44,9 @@ let symbols =
           |> Seq.distinct
       "same"
       "valid" ]
+
+/// The train-block names added after programs could already use them (issue #19's metrics and `validation`, `topK`):
+/// a program's own `let` of one of these names keeps its meaning in `train` blocks (`let f1 p t = ...` is then a
+/// function metric), so adding them changed no existing program.
+let yieldToProgram = set [ "topK"; "validation"; "precision"; "recall"; "f1"; "rmse"; "r2" ]
+

@@ -18,8 +18,10 @@ let networkEnv: Env =
 
 /// Built-ins usable in `train` blocks (on top of the network environment).
 let trainEnv (env: Env) : Env =
-    let env = Config.all |> List.fold (fun (env: Env) b -> env.Add(b.Name, (VBuiltin(b, []), builtinSpan))) env
-    Config.symbols |> List.fold (fun (env: Env) s -> env.Add(s, (VSymbol s, builtinSpan))) env
+    let add (env: Env) name value =
+        if Config.yieldToProgram.Contains name && env.ContainsKey name then env else env.Add(name, (value, builtinSpan))
+    let env = Config.all |> List.fold (fun (env: Env) b -> add env b.Name (VBuiltin(b, []))) env
+    Config.symbols |> List.fold (fun (env: Env) s -> add env s (VSymbol s)) env
 
 /// Every name the language defines, for "did you mean" suggestions.
 let allNames = (trainEnv networkEnv) |> Map.toSeq |> Seq.map fst |> List.ofSeq
