@@ -124,7 +124,8 @@ let checkTask (loss: LossKind) (metrics: Metric list) (lossSpan: Span) (metricsS
             let misfit =
                 match m.Task, loss.Target with
                 | MetricTask.Classification, LossTarget.Values ->
-                    Some(sprintf "`%s` measures a classifier, but `loss = %s` trains a regression " (written m) loss.Name
+                    Some(sprintf "`%s` measures a classifier, but `loss = %s` trains a regression "
+                             (written m) loss.Name
                          + "(values, not classes); measure it with `mae`, `rmse` or `r2`, or train a classifier with "
                          + "`binaryCrossEntropy` or `softmaxCrossEntropy`")
                 | MetricTask.Regression, LossTarget.Classes ->
