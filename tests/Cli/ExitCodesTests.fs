@@ -111,7 +111,7 @@ let tests =
                  `binaryCrossEntropy`, `softmaxCrossEntropy`, `crossEntropy`)"
             expect "metrics=[acuracy]"
                 "--set(1,10): error NN0409: unknown metric `acuracy`; did you mean `accuracy`? (the \
-                 metrics are `accuracy`)"
+                 metrics are `accuracy`, `precision`, `recall`, `f1`, `mae`, `mse`, `rmse`, `r2`, `topK`)"
             expect "optimizer=adamm { lr = 0.1 }"
                 "--set(1,11): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, \
                  `adam`, `adamW`, `rmsprop`, `adagrad`)"

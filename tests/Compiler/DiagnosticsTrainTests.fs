@@ -344,14 +344,16 @@ network t (x: [n, 2]) : [n, 1] =
 train t {
     data = rows [ [0; 0], [0] ]
     loss = mse
-    schedule = reduceOnPlateau { monitor = mse }
+    schedule = reduceOnPlateau { monitor = binaryCrossEntropy }
 }
 """
-            """
-test.nn(7,44): error NN0404: `monitor` is one of loss, accuracy, validationLoss, validationAccuracy, but this is `mse`
+            ("""
+test.nn(7,44): error NN0404: `monitor` is `loss`, `accuracy`, `validationLoss`, `validationAccuracy`, """
+             + """a metric of `metrics` (such as `f1`) or `validation` and one of them (`validation f1`), """
+             + """but this is `binaryCrossEntropy`
   |
-7 |     schedule = reduceOnPlateau { monitor = mse }
-  |                                            ^^^"""
+7 |     schedule = reduceOnPlateau { monitor = binaryCrossEntropy }
+  |                                            ^^^^^^^^^^^^^^^^^^""")
 
         case "NN0408 huber with a negative delta" errors
             """
@@ -433,14 +435,15 @@ network t (x: [n, 2]) : [n, 1] =
 train t {
     data = rows [ [0; 0], [0] ]
     loss = mse
-    metrics = [accuracy; mse]
+    metrics = [accuracy; binaryCrossEntropy]
 }
 """
-            """
-test.nn(7,26): error NN0409: the known metric is `accuracy`, but this is `mse`
+            ("""
+test.nn(7,26): error NN0409: `metrics` lists `accuracy`, `topK k`, `precision`, `recall`, `f1`, `mae`, `mse`, """
+             + """`rmse`, `r2` or functions of the program (`let name p t = ...`), but this is `binaryCrossEntropy`
   |
-7 |     metrics = [accuracy; mse]
-  |                          ^^^"""
+7 |     metrics = [accuracy; binaryCrossEntropy]
+  |                          ^^^^^^^^^^^^^^^^^^""")
 
         case "NN0410 negative regularization" errors
             """
@@ -501,14 +504,16 @@ network t (x: [n, 2]) : [n, 1] =
 train t {
     data = rows [ [0; 0], [0] ]
     loss = mse
-    stop = earlyStopping { monitor = mse; patience = 3 }
+    stop = earlyStopping { monitor = binaryCrossEntropy; patience = 3 }
 }
 """
-            """
-test.nn(7,38): error NN0412: `monitor` is one of loss, accuracy, validationLoss, validationAccuracy, but this is `mse`
+            ("""
+test.nn(7,38): error NN0412: `monitor` is `loss`, `accuracy`, `validationLoss`, `validationAccuracy`, """
+             + """a metric of `metrics` (such as `f1`) or `validation` and one of them (`validation f1`), """
+             + """but this is `binaryCrossEntropy`
   |
-7 |     stop = earlyStopping { monitor = mse; patience = 3 }
-  |                                      ^^^"""
+7 |     stop = earlyStopping { monitor = binaryCrossEntropy; patience = 3 }
+  |                                      ^^^^^^^^^^^^^^^^^^""")
 
         case "NN0412 negative patience" errors
             """

@@ -27,20 +27,18 @@ Examples:
 
 let private spec = [ "--weights", Value; "--train", Value; "--set", Many; "--threads", Value; "--engine", Value ]
 
-/// Loss and metrics over all rows of `data`, in batches, each weighted by its rows.
+/// Loss and metrics over all rows of `data`, in batches: the loss weighted by rows, the metrics from their
+/// statistics over every row (EpochTotals), as the trainer computes a validation row.
 let evaluate (exec: IStepExecutor) (graphs: StepGraphs) (data: Nn.Runtime.Data.Dataset) (batch: int) =
-    let mutable loss = 0.0
-    let metrics = Array.zeroCreate graphs.Metrics.Count
+    let totals = EpochTotals(graphs.Spec.Metrics)
     let mutable start = 0
     while start < data.Count do
         let size = min batch (data.Count - start)
         let part = data.Rows(start, size)
-        let r = exec.Evaluate(part.Features, part.Targets)
-        loss <- loss + r.Loss * float size
-        for i in 0 .. metrics.Length - 1 do metrics[i] <- metrics[i] + r.Metrics[i] * float size
+        totals.Add(exec.Evaluate(part.Features, part.Targets), size)
         start <- start + size
-    let n = float data.Count
-    loss / n, [ for i in 0 .. metrics.Length - 1 -> graphs.Metrics[i], metrics[i] / n ]
+    let metrics = totals.Metrics
+    totals.Loss, [ for i in 0 .. metrics.Length - 1 -> graphs.Metrics[i], metrics[i] ]
 
 /// What `nn eval` measures: the network, the weights file read (a run folder stands for the weights its training
 /// ended with: best.safetensors when early stopping restored an epoch, else its checkpoint), the rows and their loss

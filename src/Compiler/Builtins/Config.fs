@@ -30,12 +30,23 @@ let all: Builtin list =
       yield config "norm" 1 "a maximum global norm"
       yield config "value" 1 "a maximum absolute value"
       yield config "earlyStopping" 1 "settings { monitor; patience }"
-      yield config "huber" 1 "a threshold delta" ]
+      yield config "huber" 1 "a threshold delta"
+      yield config "topK" 1 "a whole number k ≥ 1"
+      yield config "validation" 1 "a metric or `loss`, to watch on the validation rows" ]
 
-/// Names with a meaning only as settings: the losses and monitors the runtime defines (a loss that takes settings,
-/// huber, is a built-in above), and the paddings of convolutions.
+/// Names with a meaning only as settings: the losses, metrics and monitors the runtime defines (a loss that takes
+/// settings, huber, is a built-in above), and the paddings of convolutions.
 let symbols =
     let configs = all |> List.map (fun b -> b.Name) |> set
-    [ yield! Seq.append LossKind.Names Monitor.Names |> Seq.filter (configs.Contains >> not) |> Seq.distinct
+    [ yield!
+          Seq.concat [ LossKind.Names; Metric.Names; Monitor.Names ]
+          |> Seq.filter (configs.Contains >> not)
+          |> Seq.distinct
       "same"
       "valid" ]
+
+/// The train-block names added after programs could already use them (issue #19's metrics and `validation`, `topK`):
+/// a program's own `let` of one of these names keeps its meaning in `train` blocks (`let f1 p t = ...` is then a
+/// function metric), so adding them changed no existing program.
+let yieldToProgram = set [ "topK"; "validation"; "precision"; "recall"; "f1"; "rmse"; "r2" ]
+

@@ -20,8 +20,10 @@ let networkEnv: Env =
 /// built-in loss (`let mse p t = ...`) keeps its name: `loss = mse` is then the program's function.
 let trainEnv (env: Env) : Env =
     let programs name =
-        Seq.contains name Nn.Runtime.Ops.LossKind.Names
-        && (match env.TryFind name with Some(VClosure _, _) -> true | _ -> false)
+        match env.TryFind name with
+        | Some(VClosure _, _) when Seq.contains name Nn.Runtime.Ops.LossKind.Names -> true
+        | Some _ -> Config.yieldToProgram.Contains name
+        | None -> false
     let add name value (env: Env) = if programs name then env else env.Add(name, (value, builtinSpan))
     let env = Config.all |> List.fold (fun (env: Env) b -> add b.Name (VBuiltin(b, [])) env) env
     Config.symbols |> List.fold (fun (env: Env) s -> add s (VSymbol s) env) env

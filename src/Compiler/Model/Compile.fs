@@ -206,10 +206,17 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         error (at "loss")
             (sprintf "`%s` needs an output with two or more classes on its last axis (a fixed size ≥ 2), " cfg.Loss.Name
              + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
-    if List.contains Metric.Accuracy cfg.Metrics && not (classes && out.Shape[-1].Size >= 1) then
-        error (at "metrics")
-            ("`accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), "
-             + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
+    for m in cfg.Metrics do
+        if m.Task = MetricTask.Classification && not (classes && out.Shape[-1].Size >= 1) then
+            error (at "metrics")
+                (sprintf "`%s` needs an output with one probability or a score per class on its last axis " m.Name
+                 + sprintf "(a fixed size), but the network `%s` computes %O" nd.Name out.Shape)
+        if m.Name.StartsWith "top" && m.Task = MetricTask.Classification && out.Shape[-1].Size < 2 then
+            error (at "metrics")
+                (sprintf "`%s` needs a score per class for two or more classes on the output's last axis, "
+                    (MetricConfig.written m)
+                 + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
+    MetricConfig.checkTask cfg.Loss cfg.Metrics (at "loss") (at "metrics")
     let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
     match cfg.Target with
     | None when cfg.Loss.Target = LossTarget.AsGiven ->
@@ -221,7 +228,19 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
             RuntimeErrors.within (at "loss") [ computes; why ] (fun () ->
                 cfg.Loss.Build(fc.Builder, out, target, at "loss", cfg.HuberDelta) |> ignore)
         | None -> ()
-    | None -> () // the data's targets are checked when they are read
+    | None ->
+        // the data's targets are checked when they are read; a function of the program used as a metric is tried
+        // on a target of the shape the loss expects now, so `nn check` finds its mistakes before any data
+        if Seq.contains cfg.Loss LossKind.Builtins && cfg.Loss.Target <> LossTarget.Classes then
+            let none = Nn.Runtime.SourceSpan.None
+            let target = fc.Builder.Input(Nn.Runtime.Training.TrainStep.TargetInput, out.Shape, none)
+            for m in cfg.Metrics |> List.filter (fun m -> m.Task = MetricTask.Any) do
+                let why = { Span = Some(at "metrics"); Message = sprintf "the metric `%s` is computed here" m.Name }
+                try
+                    RuntimeErrors.within (at "metrics") [ computes; why ] (fun () ->
+                        m.Build(fc.Builder, out, target, none) |> ignore)
+                with DiagnosticException d when not (List.contains why d.Notes) ->
+                    raise (DiagnosticException { d with Notes = d.Notes @ [ why ] })
     | Some expr ->
         let target = targetIn net fc expr
         // the output fits the loss and metrics (checked above), so a mismatch now is the target's

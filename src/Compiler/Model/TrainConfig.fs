@@ -83,9 +83,6 @@ type TrainConfig =
 
 // The names the fields accept come from the runtime's types, parsed here once into typed values.
 let private losses = List.ofSeq LossKind.Names
-let private monitors = List.ofSeq Monitor.Names
-/// The metrics the language accepts (the runtime also has mae and mse metrics, which the language does not name).
-let private metricsOfLanguage = [ Metric.Accuracy ]
 
 let fieldNames =
     [ "data"; "target"; "validation"; "shuffle"; "loss"; "metrics"; "optimizer"; "schedule"; "regularize"
@@ -97,7 +94,7 @@ let private schedules = List.ofSeq ScheduleKind.Names
 /// The fields whose value names one of a few choices: the field's code, what a choice is called, the choices.
 let private choices: Map<string, string * string * string * string list> =
     Map [ "loss", ("NN0408", "loss", "losses", losses)
-          "metrics", ("NN0409", "metric", "metrics", metricsOfLanguage |> List.map (fun m -> m.Name))
+          "metrics", ("NN0409", "metric", "metrics", MetricConfig.names)
           "optimizer", ("NN0403", "optimizer", "optimizers", optimizers)
           "schedule", ("NN0404", "schedule", "schedules", schedules)
           "data", ("NN0405", "data source", "data sources", [ "rows"; "idx"; "csv"; "npy"; "generate" ])
@@ -173,15 +170,11 @@ let private optimizer (source: Settings.Source) (v: Value) (span: Span) : Optimi
         fail "NN0403" span
             (sprintf "`optimizer` is one of %s, but this is %s" (String.concat ", " optimizers) (Value.describe v))
 
-/// The `monitor` setting of `f` (default validationLoss); a monitor of a metric not in `metrics` fails with `needs`.
-let private monitorIn code (f: Settings.Settings) (metrics: Metric list) (needs: string -> string -> string) =
-    let monitor = Monitor.Find(Settings.symbol code f "monitor" monitors Monitor.ValidationLoss.Name)
-    match Option.ofObj monitor.Metric with
-    | Some m when not (List.contains m metrics) ->
-        fail code (Settings.tryFind f "monitor").Value.Span (needs monitor.Name m.Name)
-    | _ -> monitor
+/// The `monitor` setting of `f` (MetricConfig.monitor); a monitor of a metric not in `metrics` fails with `needs`.
+let private monitorIn ctx code (f: Settings.Settings) (metrics: Metric list) (needs: string -> string -> string) =
+    MetricConfig.monitor ctx code (Settings.tryFind f "monitor") metrics needs
 
-let private schedule (source: Settings.Source) (metrics: Metric list) (v: Value) (span: Span) : Schedule =
+let private schedule ctx (source: Settings.Source) (metrics: Metric list) (v: Value) (span: Span) : Schedule =
     let oneOf = String.concat ", " schedules
     let name, args =
         match v with
@@ -207,7 +200,7 @@ let private schedule (source: Settings.Source) (metrics: Metric list) (v: Value)
       Patience = Settings.whole "NN0404" f "patience" 3 0
       // the values early stopping can watch; validation values fall back to training values without validation rows
       Monitor =
-        let monitor = monitorIn "NN0404" f metrics (sprintf "`reduceOnPlateau` on `%s` needs `metrics = [%s]`")
+        let monitor = monitorIn ctx "NN0404" f metrics (sprintf "`reduceOnPlateau` on `%s` needs `metrics = [%s]`")
         monitor }
 
 let private str (v: Value) (span: Span) what =
@@ -379,15 +372,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
                 (sprintf "`train %s` needs a `loss` field (one of %s)" td.Network (String.concat ", " losses))
     let metrics =
         match value "metrics" with
-        | Some(VList ms, s) ->
-            ms |> List.mapi (fun i m ->
-                match m with
-                | VSymbol name when metricsOfLanguage |> List.exists (fun m -> m.Name = name) -> Metric.Find name
-                | v ->
-                    fail "NN0409" (Settings.item source s i)
-                        (sprintf "the known metric is `accuracy`, but this is %s" (Value.describe v)))
-        | Some(v, s) ->
-            fail "NN0409" s (sprintf "`metrics` is a list such as [accuracy], but this is %s" (Value.describe v))
+        | Some(v, s) -> MetricConfig.read ctx v s (Settings.item source s)
         | None -> []
     let mutable l1, l2 = 0.0, 0.0
     match value "regularize" with
@@ -415,7 +400,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         match value "stop" with
         | Some(VConfig("earlyStopping", args), s) ->
             let f = Settings.read source "earlyStopping" [ "monitor"; "patience" ] s args
-            let monitor = monitorIn "NN0412" f metrics (sprintf "early stopping on `%s` needs `metrics = [%s]`")
+            let monitor = monitorIn ctx "NN0412" f metrics (sprintf "early stopping on `%s` needs `metrics = [%s]`")
             Some { Monitor = monitor; Patience = Settings.whole "NN0412" f "patience" 3 0 }
         | Some(v, s) ->
             fail "NN0412" s
@@ -438,7 +423,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           HuberDelta = delta
           Metrics = metrics
           Optimizer = (match value "optimizer" with Some(v, s) -> optimizer source v s | None -> defaultOptimizer)
-          Schedule = value "schedule" |> Option.map (fun (v, s) -> schedule source metrics v s)
+          Schedule = value "schedule" |> Option.map (fun (v, s) -> schedule ctx source metrics v s)
           L1 = l1
           L2 = l2
           ClipNorm = clipNorm

@@ -107,6 +107,15 @@ internal sealed class Binding
 
     public double Read(Node n) => Program.Slots[Program.Slot(n)][0];
 
+    /// <summary>Every element of a small output (a metric's statistics), in row-major order.</summary>
+    public double[] ReadAll(Node n)
+    {
+        var slot = Program.Slots[Program.Slot(n)];
+        var values = new double[NodeKernels.Count(Program.Shapes[n.Id])];
+        for (int i = 0; i < values.Length; i++) values[i] = slot[i];
+        return values;
+    }
+
     /// <summary>Makes every <c>new:</c> output the current value: swaps arrays (no copy) or copies where an output is
     /// shared.</summary>
     public void Commit(Dictionary<string, float[]> values)

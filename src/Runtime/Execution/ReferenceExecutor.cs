@@ -111,5 +111,6 @@ internal sealed class ReferenceExecutor : IStepExecutor
     }
 
     private BatchResult Result(Dictionary<string, Tensor<float>> r) =>
-        new(r["loss"].Data[0], _g.Metrics.Select(m => (double)r[TrainStep.MetricPrefix + m].Data[0]).ToArray());
+        BatchResult.Of(r["loss"].Data[0], _g.Spec.Metrics,
+            _g.Metrics.Select(m => r[TrainStep.MetricPrefix + m].Data.Select(x => (double)x).ToArray()).ToArray());
 }

@@ -1,10 +1,29 @@
 using Nn.Runtime.Data;
 using Nn.Runtime.IR;
+using Nn.Runtime.Ops;
 
 namespace Nn.Runtime.Training;
 
-/// <summary>The loss and metrics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order).</summary>
-internal readonly record struct BatchResult(double Loss, double[] Metrics);
+/// <summary>The loss and metrics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order), with each metric's
+/// statistics (<see cref="Metric.Build"/>), which <see cref="EpochTotals"/> adds up over an epoch.</summary>
+internal readonly record struct BatchResult(double Loss, double[] Metrics)
+{
+    /// <summary>Each metric's statistics of the batch, means over its rows.</summary>
+    public double[][] Statistics { get; init; } = [];
+
+    /// <summary>The result of a batch from the loss and each metric's statistics.</summary>
+    public static BatchResult Of(double loss, IReadOnlyList<Metric> metrics, double[][] statistics)
+    {
+        var values = new double[metrics.Count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            var total = metrics[i].NewTotal();
+            total.Add(statistics[i], 1);
+            values[i] = total.Value;
+        }
+        return new BatchResult(loss, values) { Statistics = statistics };
+    }
+}
 
 /// <summary>
 /// Runs the graphs of a <see cref="StepGraphs"/> and owns the values of its Params and States between steps.

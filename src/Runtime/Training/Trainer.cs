@@ -35,8 +35,9 @@ internal sealed record TrainOptions
     public Action<TrainingState>? OnCheckpoint { get; init; }
 }
 
-/// <summary>One epoch's results (<see cref="EpochReport.Epoch"/> counts from 0). Losses and metrics are averages over
-/// the epoch's rows (each batch weighted by its size); the training values are measured on each batch before its
+/// <summary>One epoch's results (<see cref="EpochReport.Epoch"/> counts from 0). Losses are averages over the epoch's
+/// rows (each batch weighted by its size) and metrics are computed on all of the epoch's rows
+/// (<see cref="EpochTotals"/>); the training values are measured on each batch before its
 /// update, as Keras reports them. Validation values are null without validation data.</summary>
 internal sealed record EpochReport(
     int Epoch, double TrainLoss, IReadOnlyDictionary<string, double> Metrics,
@@ -191,7 +192,7 @@ internal static class Trainer
                 ? Dataset.Permutation(train.Count, shuffle)
                 : Enumerable.Range(0, train.Count).ToArray();
             var clock = Stopwatch.StartNew();
-            var sums = new Sums(graphs.Metrics.Count);
+            var sums = new EpochTotals(graphs.Spec.Metrics);
             double lr = 0;
             for (int bi = 0; bi < batches; bi++)
             {
@@ -218,7 +219,7 @@ internal static class Trainer
             (double? vloss, double[]? vmetrics) = (null, null);
             if (validation is not null)
             {
-                var vs = new Sums(graphs.Metrics.Count);
+                var vs = new EpochTotals(graphs.Spec.Metrics);
                 for (int start = 0; start < validation.Count; start += options.Batch)
                 {
                     int size = Math.Min(options.Batch, validation.Count - start);
@@ -273,19 +274,5 @@ internal static class Trainer
                 source.Data.AsSpan(rows[i] * width, width).CopyTo(dst.Data.AsSpan(i * width, width));
             return dst;
         }
-    }
-
-    /// <summary>Row-weighted sums of a loss and metrics.</summary>
-    private sealed class Sums(int metrics)
-    {
-        private double _loss, _rows;
-        private readonly double[] _metrics = new double[metrics];
-        public void Add(BatchResult r, int rows)
-        {
-            _loss += r.Loss * rows; _rows += rows;
-            for (int i = 0; i < _metrics.Length; i++) _metrics[i] += r.Metrics[i] * rows;
-        }
-        public double Loss => _loss / _rows;
-        public double[] Metrics => _metrics.Select(m => m / _rows).ToArray();
     }
 }

@@ -39,8 +39,16 @@ let private dense (b: GraphBuilder) (x: Node) (i: int) (o: int) (name: string) =
     let bias = b.Param(name + ".b", Shape.Of o, InitSpec("uniform", -0.1, 0.1), sp)
     b.Binary(OpKind.Add, b.MatMul(x, w, sp), bias, sp)
 
-let private mlp (opt: OptimizerSpec) (loss: LossKind) (act: OpKind) (outAct: OpKind option)
-                (extra: ForwardContext -> Node -> Node) =
+/// Every built-in metric that fits the loss, so their statistics (vectors of class counts, r2's column sums) are
+/// compared too.
+let private fitting (loss: LossKind) =
+    if loss.Target = LossTarget.Classes then
+        [ Metric.Accuracy; Metric.TopK 2; Metric.Precision; Metric.Recall; Metric.F1 ]
+    elif loss.Target = LossTarget.Values then [ Metric.Mae; Metric.Mse; Metric.Rmse; Metric.R2 ]
+    else []
+
+let private mlpWith (metrics: LossKind -> Metric list) (opt: OptimizerSpec) (loss: LossKind) (act: OpKind)
+                    (outAct: OpKind option) (extra: ForwardContext -> Node -> Node) =
     let classes = if loss.Target = LossTarget.Classes then 4 else 3
     let fwd (ctx: ForwardContext) =
         let b = ctx.Builder
@@ -49,10 +57,12 @@ let private mlp (opt: OptimizerSpec) (loss: LossKind) (act: OpKind) (outAct: OpK
         let o = dense b h 16 classes "d2"
         match outAct with Some a -> b.Unary(a, o, sp) | None -> o
     let indices = loss.Target = LossTarget.Classes
-    let spec = TrainSpec(Loss = loss, Optimizer = opt, Metrics = (if indices then [ Metric.Accuracy ] else []),
+    let spec = TrainSpec(Loss = loss, Optimizer = opt, Metrics = metrics loss,
                          TargetShape = (if indices then Shape(Dim.Sym "n") else null))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 12 |]; Classes = classes
       Target = fun n -> if indices then [| n |] else [| n; classes |] }
+
+let private mlp = mlpWith fitting
 
 /// 40 → 128 (tanh) → 64 (tanh) → 4: its two hidden weights qualify for panel layout, the classifier's does not.
 let private wideMlp (opt: OptimizerSpec) =
@@ -133,6 +143,8 @@ let private agree (net: Net) (threads: int) =
         let e = reference.Step(x, y, 0.05, int64 step, 9UL)
         closeTo (sprintf "loss at step %d" step) [| float32 a.Loss |] [| float32 e.Loss |]
         closeTo (sprintf "metrics at step %d" step) (Array.map float32 a.Metrics) (Array.map float32 e.Metrics)
+        let statistics (r: BatchResult) = r.Statistics |> Array.concat |> Array.map float32
+        closeTo (sprintf "metric statistics at step %d" step) (statistics a) (statistics e)
     let sa, se = fused.Snapshot(), reference.Snapshot()
     Expect.equal (set sa.Keys) (set se.Keys) "the same Params and States"
     for kv in se do closeTo kv.Key sa[kv.Key].Data kv.Value.Data
@@ -296,7 +308,9 @@ let tests =
             for kv in one.Snapshot() do closeTo kv.Key (two.Snapshot()[kv.Key]).Data kv.Value.Data
         }
         test "a training step allocates nothing after warm-up" {
-            let net = mlp (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)) LossKind.Mse OpKind.Relu None
+            // without metrics: reading a metric's statistics allocates its small arrays
+            let adam = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)
+            let net = mlpWith (fun _ -> []) adam LossKind.Mse OpKind.Relu None
                           (fun ctx h -> Layers.Dropout(ctx, h, 0.2, sp))
             let exec = StepExecutor.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
             let rng = Random 2
