@@ -147,6 +147,7 @@ let private optimizers =
       "sgd nesterov", OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9, Nesterov = true)
       "adam", OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)
       "adamW", OptimizerSpec(Kind = OptimizerKind.AdamW, Lr = 0.01)
+      "nadam", OptimizerSpec(Kind = OptimizerKind.Nadam, Lr = 0.01)
       "rmsprop", OptimizerSpec(Kind = OptimizerKind.RmsProp, Lr = 0.01)
       "adagrad", OptimizerSpec(Kind = OptimizerKind.Adagrad, Lr = 0.1) ]
 
