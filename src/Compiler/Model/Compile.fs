@@ -195,6 +195,15 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
         error (at "metrics")
             ("`accuracy` needs an output with one probability or a score per class on its last axis (a fixed size), "
              + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
+    match cfg.ClassWeights, Nn.Runtime.Ops.ClassWeights.Count(cfg.Loss, out.Shape) |> Option.ofNullable with
+    | Some ws, Some count when ws.Length <> count ->
+        let what = if cfg.Loss = LossKind.BinaryCrossEntropy then "2 (classes 0 and 1)" else string count
+        raise (DiagnosticException {
+            Diagnostic.error "NN0435" (at "classWeights")
+                (sprintf "`classWeights` has %d weight%s, but `%s` on the output %O of `%s` takes %s"
+                    ws.Length (if ws.Length = 1 then "" else "s") cfg.Loss.Name out.Shape nd.Name what)
+                with Notes = [ computes ] })
+    | _ -> ()
     let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
     match cfg.Target with
     | None -> () // the data's targets are checked when they are read

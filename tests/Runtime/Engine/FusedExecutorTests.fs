@@ -39,8 +39,9 @@ let private dense (b: GraphBuilder) (x: Node) (i: int) (o: int) (name: string) =
     let bias = b.Param(name + ".b", Shape.Of o, InitSpec("uniform", -0.1, 0.1), sp)
     b.Binary(OpKind.Add, b.MatMul(x, w, sp), bias, sp)
 
-let private mlp (opt: OptimizerSpec) (loss: LossKind) (act: OpKind) (outAct: OpKind option)
-                (extra: ForwardContext -> Node -> Node) =
+/// A 12 → 16 → classes network trained with `loss`, its class weights (when given) and `opt`.
+let private mlpWeighted (weights: float[] option) (opt: OptimizerSpec) (loss: LossKind) (act: OpKind)
+                        (outAct: OpKind option) (extra: ForwardContext -> Node -> Node) =
     let classes = if loss.Target = LossTarget.Classes then 4 else 3
     let fwd (ctx: ForwardContext) =
         let b = ctx.Builder
@@ -50,9 +51,12 @@ let private mlp (opt: OptimizerSpec) (loss: LossKind) (act: OpKind) (outAct: OpK
         match outAct with Some a -> b.Unary(a, o, sp) | None -> o
     let indices = loss.Target = LossTarget.Classes
     let spec = TrainSpec(Loss = loss, Optimizer = opt, Metrics = (if indices then [ Metric.Accuracy ] else []),
-                         TargetShape = (if indices then Shape(Dim.Sym "n") else null))
+                         TargetShape = (if indices then Shape(Dim.Sym "n") else null),
+                         ClassWeights = Option.toObj (weights |> Option.map (fun w -> w :> IReadOnlyList<float>)))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 12 |]; Classes = classes
       Target = fun n -> if indices then [| n |] else [| n; classes |] }
+
+let private mlp = mlpWeighted None
 
 /// 40 → 128 (tanh) → 64 (tanh) → 4: its two hidden weights qualify for panel layout, the classifier's does not.
 let private wideMlp (opt: OptimizerSpec) =
@@ -195,6 +199,13 @@ let tests =
         ]
         testList "every loss" [
             for loss, outAct in losses -> test loss.Name { agree (mlp sgd loss OpKind.Tanh outAct noExtra) 1 }
+        ]
+        testList "every loss with class weights" [
+            for loss, outAct in losses do
+                if Nn.Runtime.Ops.ClassWeights.Takes loss then
+                    let weights = if loss = LossKind.BinaryCrossEntropy then [| 0.5; 3.0 |] else [| 1.0; 3.0; 0.0; 0.5 |]
+                    yield test loss.Name {
+                        agree (mlpWeighted (Some weights) sgd loss OpKind.Tanh outAct noExtra) 1 }
         ]
         testList "weights in panel layout agree with the reference" [
             for name, opt in optimizers do yield test name { agree (wideMlp opt) 1 }
