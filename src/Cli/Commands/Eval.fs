@@ -52,9 +52,11 @@ let measure (a: Args) =
         | Some w -> w
         | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
     applyThreads a
-    let c = compile file
+    // the network as trained: the run's `--set`s of top-level lets, then the command line's
+    let sets = letSetsOf weights @ a.All "--set"
+    let c = compileSetting file sets
     let td, env = trainBlock c (a.Get "--train")
-    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
+    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
     let g = plan.Graphs
     let values = Checkpoint.readWeights weights (Seq.append g.Eval.Params g.Eval.States)
     let exec = executor (engineOf a) g plan.Initial

@@ -102,7 +102,9 @@ or he initialization" ]
 
 let run (a: Args) =
     let file = fileArg "grad" a
-    let c = compile file
+    // with --weights, the network as trained: the run's `--set`s of top-level lets, then the command line's
+    let sets = (match a.Get "--weights" with Some w -> letSetsOf w | None -> []) @ a.All "--set"
+    let c = compileSetting file sets
     let net = network c (match a.Get "--network" with Some n -> Some n | None -> a.Get "--train")
     let td, env =
         match a.Get "--train" with
@@ -111,7 +113,7 @@ let run (a: Args) =
             match Checkpoint.blockFor c net.Decl.Name true with
             | Some b -> b
             | None -> fail (sprintf "`nn grad` needs a train block (for the loss and the data), but %s has none" file)
-    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
+    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
     let values = Dictionary<string, HostTensor>(plan.Initial)
     match a.Get "--weights" with
     | Some w ->
