@@ -30,14 +30,16 @@ let select (path: string) (decls: Decl list) (sets: Set list) : Result<Map<strin
         |> List.fold (fun (m: Map<string, Set>) s -> m.Add(s.Name, s)) Map.empty
         |> Ok
     else
-        let names = TrainConfig.fieldNames @ lets
+        // the lets `--set` can change: values, not functions of arguments
+        let values = topLets path decls |> List.filter (fun lb -> lb.Params.IsEmpty) |> List.map (fun lb -> lb.Name)
+        let names = TrainConfig.fieldNames @ values
         let list (xs: string list) = if xs.IsEmpty then "none" else String.concat ", " xs
         unknown
         |> List.map (fun s ->
             let hint = match suggest s.Name names with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
             Diagnostic.error "NN0401" s.NameSpan
                 (sprintf "`--set %s`: the program has no train field or top-level `let` named `%s`%s " s.Name s.Name hint
-                 + sprintf "(train fields: %s; top-level lets: %s)" (list TrainConfig.fieldNames) (list lets)))
+                 + sprintf "(train fields: %s; top-level lets: %s)" (list TrainConfig.fieldNames) (list values)))
         |> Error
 
 /// The declarations with the selected lets' values replaced (the originals are kept for `checkKind`).
