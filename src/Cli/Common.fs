@@ -102,7 +102,8 @@ let parseSets (sets: string list) : LetSets.Set list =
                 Parser.parseExpr setFile
                     (System.String('\n', line - 1) + System.String(' ', i + 1) + s.Substring(i + 1))
             with
-            | Ok e -> { LetSets.Name = name; LetSets.NameSpan = span; LetSets.Value = e; LetSets.Text = s.Substring(i + 1) }
+            | Ok e ->
+                { LetSets.Name = name; LetSets.NameSpan = span; LetSets.Value = e; LetSets.Text = s.Substring(i + 1) }
             | Error ds -> raise (Reported ds)
         | _ -> fail (sprintf "--set needs NAME=VALUE, got `%s`" s))
 

@@ -13,7 +13,7 @@ open Nn.Cli
 open Nn.Cli.Common
 
 let help =
-    """Usage: nn train FILE [--train NAME] [--network NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
+    """Usage: nn train FILE [--train NAME] [--network NAME] [--set NAME=VALUE]... [--resume [DIR]] [--out DIR]
                 [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
@@ -38,7 +38,10 @@ folder when it names one), and runs/NETWORK/latest points at the newest one. The
 Options:
   --train NAME          the train block of network NAME
   --network NAME        train network NAME with the train block's settings (e.g. residual.nn's deep_sigmoid)
-  --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
+  --set NAME=VALUE      override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }",
+                        or a top-level `let` of FILE before it is evaluated, e.g. --set hidden=128 --set "widths=[256;
+                        128]" (a value of the let's kind; a name that is both is the train field's); the run folder's
+                        copy of FILE and the checkpoint record them, so --resume, eval and predict rebuild the network
   --resume [DIR]        continue the run in DIR (or in --out DIR; default: the newest run of this network) exactly
                         where its checkpoint stopped; refused when the model source changed or the checkpoint is
                         incomplete or damaged (a missing weight or optimizer tensor, NaN, a bad epoch, step, rng or
@@ -61,7 +64,8 @@ Examples:
   nn train examples/xor.nn
   nn train examples/mnist_mlp.nn --set epochs=2 --set batch=128
   nn train examples/iris.nn --out runs/iris-a
-  nn train examples/iris.nn --resume runs/iris-a --set epochs=300"""
+  nn train examples/iris.nn --resume runs/iris-a --set epochs=300
+  for h in 64 128 256; do nn train model.nn --set hidden=$h; done     (a sweep over `let hidden = ...`)"""
 
 let private spec =
     [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
@@ -336,7 +340,8 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
             let net = c.Networks |> List.find (fun x -> x.Decl.Name = cfg.Network)
             let names =
                 weightNames (Checkpoint.graphsFor c (Some block) net) |> Array.filter state.BestValues.ContainsKey
-            let keep = [ for k in [ "network"; "source_sha256"; "run_source_sha256"; "source_file"; "sets"; "classes" ] do
+            let keys = [ "network"; "source_sha256"; "run_source_sha256"; "source_file"; "sets"; "classes" ]
+            let keep = [ for k in keys do
                              match meta.TryGetValue k with
                              | true, v -> yield k, v
                              | _ -> () ]

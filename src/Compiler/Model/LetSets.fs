@@ -38,7 +38,8 @@ let select (path: string) (decls: Decl list) (sets: Set list) : Result<Map<strin
         |> List.map (fun s ->
             let hint = match suggest s.Name names with Some h -> sprintf "; did you mean `%s`?" h | None -> ""
             Diagnostic.error "NN0401" s.NameSpan
-                (sprintf "`--set %s`: the program has no train field or top-level `let` named `%s`%s " s.Name s.Name hint
+                (sprintf "`--set %s`: the program has no train field or top-level `let` named `%s`%s "
+                    s.Name s.Name hint
                  + sprintf "(train fields: %s; top-level lets: %s)" (list TrainConfig.fieldNames) (list values)))
         |> Error
 
@@ -65,10 +66,12 @@ let private kind (v: Value) =
 /// let takes arguments; `eval` evaluates an expression where the let stands.
 let checkKind (eval: Expr -> Value) (original: LetBinding) (value: Expr) =
     let declared = { Span = Some original.NameSpan; Message = sprintf "`%s` is declared here" original.Name }
-    let refuse message = raise (DiagnosticException { Diagnostic.error "NN0436" value.Span message with Notes = [ declared ] })
+    let refuse message =
+        raise (DiagnosticException { Diagnostic.error "NN0436" value.Span message with Notes = [ declared ] })
     if not original.Params.IsEmpty then
-        refuse (sprintf "`%s` is a function of its arguments; `--set` replaces values (numbers, lists, strings, booleans)"
-                    original.Name)
+        refuse (
+            sprintf "`%s` is a function of its arguments; `--set` replaces values (numbers, lists, strings, booleans)"
+                original.Name)
     let before = try Some(eval original.Body) with DiagnosticException _ -> None
     match before with
     | Some b ->

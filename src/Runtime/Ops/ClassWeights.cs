@@ -45,7 +45,8 @@ internal static class ClassWeights
             throw new ArgumentException("class weights must be finite and not negative");
         if (Count(loss, prediction.Shape) is not { } count || count != weights.Count)
             throw new ShapeException("NN0435",
-                $"`{loss.Name}` on a prediction {prediction.Shape} takes one class weight per class, not {weights.Count}");
+                $"`{loss.Name}` on a prediction {prediction.Shape} takes one class weight per class, "
+                + $"not {weights.Count}");
         var e = new Emit(b, span);
         Node rows, rowWeights;
         if (loss == LossKind.BinaryCrossEntropy)

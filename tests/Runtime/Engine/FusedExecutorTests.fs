@@ -203,7 +203,8 @@ let tests =
         testList "every loss with class weights" [
             for loss, outAct in losses do
                 if Nn.Runtime.Ops.ClassWeights.Takes loss then
-                    let weights = if loss = LossKind.BinaryCrossEntropy then [| 0.5; 3.0 |] else [| 1.0; 3.0; 0.0; 0.5 |]
+                    let weights =
+                        if loss = LossKind.BinaryCrossEntropy then [| 0.5; 3.0 |] else [| 1.0; 3.0; 0.0; 0.5 |]
                     yield test loss.Name {
                         agree (mlpWeighted (Some weights) sgd loss OpKind.Tanh outAct noExtra) 1 }
         ]
