@@ -103,7 +103,8 @@ let parseSets (sets: string list) : LetSets.Set list =
                     (System.String('\n', line - 1) + System.String(' ', i + 1) + s.Substring(i + 1))
             with
             | Ok e ->
-                { LetSets.Name = name; LetSets.NameSpan = span; LetSets.Value = e; LetSets.Text = s.Substring(i + 1) }
+                { LetSets.Name = name; LetSets.NameSpan = span; LetSets.Value = e; LetSets.Text = s.Substring(i + 1)
+                  LetSets.FromRun = false }
             | Error ds -> raise (Reported ds)
         | _ -> fail (sprintf "--set needs NAME=VALUE, got `%s`" s))
 
@@ -120,16 +121,25 @@ let setName (s: string) = match s.IndexOf '=' with i when i > 0 -> s.Substring(0
 
 let mutable private known: Map<string, string> = Map.empty
 
-/// Compile a program with `--set` words (those naming top-level lets replace their values; a name that is neither a
-/// train field nor a top-level let is NN0401); its errors are reported, its warnings printed (standard error) and the
-/// command goes on.
-let compileSetting (file: string) (sets: string list) : Compile.Compiled =
-    match Compile.compileSetting Compile.diskReader (parseSets sets) file with
+let private compileParsed (file: string) (sets: LetSets.Set list) : Compile.Compiled =
+    match Compile.compileSetting Compile.diskReader sets file with
     | Error ds -> raise (Reported ds)
     | Ok c ->
         known <- c.Sources
         Output.diagnostics (Output.sourcesFrom known) c.Warnings
         c
+
+/// Compile a program with `--set` words (those naming top-level lets replace their values; a name that is neither a
+/// train field nor a top-level let is NN0401); its errors are reported, its warnings printed (standard error) and the
+/// command goes on.
+let compileSetting (file: string) (sets: string list) : Compile.Compiled =
+    compileParsed file (parseSets sets)
+
+/// Compile a program with the `--set` words of the run whose weights are read (`letSetsOf`; those naming no
+/// top-level let of this program are ignored), then the command line's.
+let compileForRun (file: string) (runSets: string list) (sets: string list) : Compile.Compiled =
+    let parsed = parseSets (runSets @ sets) |> List.mapi (fun i s -> { s with FromRun = i < runSets.Length })
+    compileParsed file parsed
 
 /// Compile a program; its errors are reported, its warnings printed (standard error) and the command goes on.
 let compile (file: string) : Compile.Compiled = compileSetting file []

@@ -72,6 +72,12 @@ let tests =
                                         "--quiet" ]
             Expect.equal code 0 err
             Expect.equal (shapeIn run "dense1.w") [ 2; 16 ] "still 16 after resuming"
+            // a program without those lets ignores the run's sets of them (here its widths are written out)
+            let other = program.Replace("let hidden = 8\n", "").Replace("dense hidden", "dense 16")
+                               .Replace("let widths = [4; 4]\n", "").Replace("tower tanh widths", "tower tanh [6; 3]")
+            File.WriteAllText(Path.Combine(dir, "other.nn"), other)
+            let code, _, err = nn dir [ "eval"; "other.nn"; "--weights"; "a" ]
+            Expect.equal code 0 ("other.nn: " + err)
             // the command line wins over the run's own sets: these weights do not fit a width of 4
             let code, _, err = nn dir [ "eval"; "m.nn"; "--weights"; "a"; "--set"; "hidden=4" ]
             Expect.equal code 1 "another width"

@@ -54,8 +54,9 @@ let measure (a: Args) =
         | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
     applyThreads a
     // the network as trained: the run's `--set`s of top-level lets, then the command line's
-    let sets = letSetsOf weights @ a.All "--set"
-    let c = compileSetting file sets
+    let runSets = letSetsOf weights
+    let sets = runSets @ a.All "--set"
+    let c = compileForRun file runSets (a.All "--set")
     let td, env = trainBlock c (a.Get "--train")
     let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
     let g = plan.Graphs

@@ -105,8 +105,9 @@ or he initialization" ]
 let run (a: Args) =
     let file = fileArg "grad" a
     // with --weights, the network as trained: the run's `--set`s of top-level lets, then the command line's
-    let sets = (match a.Get "--weights" with Some w -> letSetsOf w | None -> []) @ a.All "--set"
-    let c = compileSetting file sets
+    let runSets = match a.Get "--weights" with Some w -> letSetsOf w | None -> []
+    let sets = runSets @ a.All "--set"
+    let c = compileForRun file runSets (a.All "--set")
     let net = network c (match a.Get "--network" with Some n -> Some n | None -> a.Get "--train")
     let td, env =
         match a.Get "--train" with

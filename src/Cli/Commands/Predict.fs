@@ -137,7 +137,7 @@ let run (a: Args) =
     applyThreads a
     Timings.mark "start"
     // the network as trained: the run's `--set`s of top-level lets
-    let c = compileSetting file (letSetsOf weights)
+    let c = compileForRun file (letSetsOf weights) []
     Timings.mark "compile"
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false

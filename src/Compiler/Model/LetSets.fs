@@ -7,12 +7,14 @@ module internal Nn.Compiler.LetSets
 open Nn.Dsl
 open Nn.Compiler.Context
 
-/// One parsed `--set NAME=VALUE`: the name and where it is written, the value, and the value's own text.
+/// One parsed `--set NAME=VALUE`: the name and where it is written, the value, the value's own text, and whether it
+/// comes from the run whose weights are read (a program without that let ignores it) rather than the command line.
 type Set =
     { Name: string
       NameSpan: Span
       Value: Expr
-      Text: string }
+      Text: string
+      FromRun: bool }
 
 /// The top-level lets of the file `path` (not those of files it opens).
 let private topLets (path: string) (decls: Decl list) =
@@ -22,8 +24,9 @@ let private topLets (path: string) (decls: Decl list) =
 /// nor a top-level `let` of the file.
 let select (path: string) (decls: Decl list) (sets: Set list) : Result<Map<string, Set>, Diagnostic list> =
     let lets = topLets path decls |> List.map (fun lb -> lb.Name)
-    let unknown =
-        sets |> List.filter (fun s -> not (List.contains s.Name TrainConfig.fieldNames || List.contains s.Name lets))
+    let known (s: Set) = List.contains s.Name TrainConfig.fieldNames || List.contains s.Name lets
+    let sets = sets |> List.filter (fun s -> known s || not s.FromRun)
+    let unknown = sets |> List.filter (known >> not)
     if unknown.IsEmpty then
         sets
         |> List.filter (fun s -> not (List.contains s.Name TrainConfig.fieldNames))
