@@ -85,8 +85,9 @@ let fileArg (verb: string) (a: Args) =
 let setFile = "--set"
 let mutable private setSource: string option = None
 
-/// `--set FIELD=VALUE` words as parsed train-field overrides; a bad one is reported at its text.
-let overrides (sets: string list) =
+/// `--set NAME=VALUE` words parsed, each with where its name stands; a value that does not parse is reported at its
+/// text. Which names are known is the compiler's to say (LetSets.select: train fields and top-level lets).
+let parseSets (sets: string list) : LetSets.Set list =
     setSource <- Some(String.Join("\n", sets))
     let lines = sets |> List.scan (fun line (s: string) -> line + 1 + (s |> Seq.filter ((=) '\n') |> Seq.length)) 1
     List.zip sets (List.take sets.Length lines) |> List.map (fun (s, line) ->
@@ -94,35 +95,61 @@ let overrides (sets: string list) =
         | i when i > 0 && not (s.Substring(0, i).Contains '\n') ->
             let raw = s.Substring(0, i)
             let name = raw.Trim()
-            if not (List.contains name TrainConfig.fieldNames) then
-                let col = raw.Length - raw.TrimStart().Length + 1
-                let span = Span.make setFile (line, col) (line, col + max 1 name.Length)
-                let hint =
-                    match Context.suggest name TrainConfig.fieldNames with
-                    | Some h -> sprintf "; did you mean `%s`?" h
-                    | None -> sprintf " (fields: %s)" (String.concat ", " TrainConfig.fieldNames)
-                raise (Reported [ Diagnostic.error "NN0401" span (sprintf "`train` has no field `%s`%s" name hint) ])
+            let col = raw.Length - raw.TrimStart().Length + 1
+            let span = Span.make setFile (line, col) (line, col + max 1 name.Length)
             // Blank lines and columns before the value, so its spans are where it stands in the override.
             match
                 Parser.parseExpr setFile
                     (System.String('\n', line - 1) + System.String(' ', i + 1) + s.Substring(i + 1))
             with
-            | Ok e -> name, e
+            | Ok e ->
+                { LetSets.Name = name; LetSets.NameSpan = span; LetSets.Value = e; LetSets.Text = s.Substring(i + 1)
+                  LetSets.FromRun = false }
             | Error ds -> raise (Reported ds)
-        | _ -> fail (sprintf "--set needs FIELD=VALUE, got `%s`" s))
+        | _ -> fail (sprintf "--set needs NAME=VALUE, got `%s`" s))
+
+/// The `--set` overrides of `train` fields (those naming top-level lets change the program when it is compiled).
+let overrides (sets: string list) =
+    parseSets sets
+    |> List.filter (fun s -> List.contains s.Name TrainConfig.fieldNames)
+    |> List.map (fun s -> s.Name, s.Value)
+
+/// The name of a `--set NAME=VALUE` word.
+let setName (s: string) = match s.IndexOf '=' with i when i > 0 -> s.Substring(0, i).Trim() | _ -> s
 
 // ---------------------------------------------------------------- programs
 
 let mutable private known: Map<string, string> = Map.empty
 
-/// Compile a program; its errors are reported, its warnings printed (standard error) and the command goes on.
-let compile (file: string) : Compile.Compiled =
-    match Compile.compileFile file with
+let private compileParsed (file: string) (sets: LetSets.Set list) : Compile.Compiled =
+    match Compile.compileSetting Compile.diskReader sets file with
     | Error ds -> raise (Reported ds)
     | Ok c ->
         known <- c.Sources
         Output.diagnostics (Output.sourcesFrom known) c.Warnings
         c
+
+/// Compile a program with `--set` words (those naming top-level lets replace their values; a name that is neither a
+/// train field nor a top-level let is NN0401); its errors are reported, its warnings printed (standard error) and the
+/// command goes on.
+let compileSetting (file: string) (sets: string list) : Compile.Compiled =
+    compileParsed file (parseSets sets)
+
+/// Compile a program with the `--set` words of the run whose weights are read (`letSetsOf`; those naming no
+/// top-level let of this program are ignored), then the command line's.
+let compileForRun (file: string) (runSets: string list) (sets: string list) : Compile.Compiled =
+    let parsed = parseSets (runSets @ sets) |> List.mapi (fun i s -> { s with FromRun = i < runSets.Length })
+    compileParsed file parsed
+
+/// Compile a program; its errors are reported, its warnings printed (standard error) and the command goes on.
+let compile (file: string) : Compile.Compiled = compileSetting file []
+
+/// The `--set` words a checkpoint was trained with that change top-level lets (not train fields): what rebuilds
+/// its network as it was trained.
+/// Weights that cannot be read give none here: reading them is reported later, after the program's own errors.
+let letSetsOf (weights: string) : string list =
+    let sets = try Checkpoint.sets weights with :? DataException -> []
+    sets |> List.filter (fun s -> not (List.contains (setName s) TrainConfig.fieldNames))
 
 /// A network by name, or the only one / the first trained one.
 let network (c: Compile.Compiled) (name: string option) : Compile.NetworkInfo =

@@ -114,7 +114,7 @@ let tests =
                  metrics are `accuracy`, `precision`, `recall`, `f1`, `mae`, `mse`, `rmse`, `r2`, `topK`)"
             expect "optimizer=adamm { lr = 0.1 }"
                 "--set(1,11): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, \
-                 `adam`, `adamW`, `rmsprop`, `adagrad`)"
+                 `adam`, `adamW`, `nadam`, `rmsprop`, `adagrad`)"
             expect "schedule=foo"
                 "--set(1,10): error NN0404: unknown schedule `foo` (the schedules are `stepDecay`, `exponential`, \
                  `cosine`, `warmup`, `reduceOnPlateau`)"

@@ -167,9 +167,10 @@ let tests =
             let dir = sandbox [ "xor.nn" ]
             let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epoch=3" ]
             Expect.equal code 1 "unknown field"
-            let expected = "--set(1,1): error NN0401: `train` has no field `epoch`; did you mean `epochs`?\n  |\n\
-                            1 | epoch=3\n  | ^^^^^"
+            let expected = "--set(1,1): error NN0401: `--set epoch`: the program has no train field or top-level \
+                            `let` named `epoch`; did you mean `epochs`? (train fields: "
             Expect.stringStarts (err.Replace("\r\n", "\n")) expected "diagnostic"
+            Expect.stringContains err "; top-level lets: none)\n  |\n1 | epoch=3\n  | ^^^^^" "the lets, the caret"
             let code, _, err = nn dir [ "train"; "xor.nn"; "--engine"; "gpu" ]
             Expect.equal code 1 "bad engine"
             Expect.equal (err.Trim()) "nn: --engine must be one of fused, reference, got `gpu`" "message"

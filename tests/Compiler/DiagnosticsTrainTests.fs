@@ -174,7 +174,7 @@ train t {
 """
             ("""
 test.nn(7,17): error NN0403: unknown optimizer `adamm`; did you mean `adam`? (the optimizers are `sgd`, `adam`,"""
-             + """ `adamW`, `rmsprop`, `adagrad`)
+             + """ `adamW`, `nadam`, `rmsprop`, `adagrad`)
   |
 7 |     optimizer = adamm
   |                 ^^^^^

@@ -1,5 +1,6 @@
 module Nn.Tests.Compiler.TrainPlanTests
 
+open System
 open System.IO
 open Expecto
 open Nn.Runtime.Training
@@ -93,5 +94,24 @@ let tests =
                 "never below min"
             let plan, _, _ = train "xor.nn" [ "epochs", "1"; "schedule", "reduceOnPlateau" ]
             Expect.equal (TrainPlan.options plan.Config null null).Schedule.Min 0.0 "the default"
+        }
+        test "classWeights and nadam in a train block reach the step graphs" {
+            let plan, _, result =
+                train "iris.nn" [ "epochs", "2"; "classWeights", "[1.0; 2.0; 0.5]"; "optimizer", "nadam" ]
+            Expect.equal (List.ofSeq plan.Graphs.Spec.ClassWeights) [ 1.0; 2.0; 0.5 ] "class weights"
+            Expect.equal plan.Graphs.Spec.Optimizer.Kind OptimizerKind.Nadam "optimizer"
+            Expect.equal plan.Graphs.Spec.Optimizer.EffectiveLr 2e-3 "PyTorch's default lr"
+            let products = [ for s in plan.Graphs.States do if s.Name.EndsWith ".muProduct" then yield s ]
+            Expect.equal products.Length plan.Graphs.Params.Count "a mu product per parameter"
+            Expect.isTrue (products |> List.forall (fun s -> s.Shape.Rank = 0)) "scalars"
+            Expect.isTrue (result.History |> Seq.forall (fun r -> Double.IsFinite r.TrainLoss)) "finite losses"
+        }
+        test "equal class weights leave the validation loss as it is" {
+            let validationLoss sets =
+                let _, _, result = train "iris.nn" ([ "epochs", "2" ] @ sets)
+                result.History[result.History.Count - 1].ValidationLoss.Value
+            let plain = validationLoss []
+            Expect.floatClose Accuracy.high (validationLoss [ "classWeights", "[2.0; 2.0; 2.0]" ]) plain "same loss"
+            Expect.notEqual (validationLoss [ "classWeights", "[1.0; 5.0; 0.2]" ]) plain "other weights differ"
         }
     ]

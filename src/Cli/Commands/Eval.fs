@@ -8,14 +8,15 @@ open Nn.Cli
 open Nn.Cli.Common
 
 let help =
-    """Usage: nn eval FILE --weights W [--train NAME] [--set FIELD=VALUE]... [--threads N] [--engine fused|reference]
+    """Usage: nn eval FILE --weights W [--train NAME] [--set NAME=VALUE]... [--threads N] [--engine fused|reference]
 
 Evaluates the weights W (a .safetensors file, or a run folder: the weights its training ended with, that is
 best.safetensors when early stopping restored an earlier epoch, else checkpoint.safetensors) with the train block
 of FILE: its loss and metrics on the validation rows, or on all the data when the block holds none back.
   --weights W           the weights to evaluate (required)
   --train NAME          the train block of network NAME (default: the first)
-  --set FIELD=VALUE     override a field of the train block, e.g. --set "data=csv \"other.csv\" { label = \"y\" }"
+  --set NAME=VALUE      override a field of the train block, e.g. --set "data=csv \"other.csv\" { label = \"y\" }",
+                        or a top-level `let` of FILE (the run's own --set values of lets are applied first)
   --threads N           use at most N threads
   --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
 
@@ -50,9 +51,12 @@ let measure (a: Args) =
         | Some w -> w
         | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
     applyThreads a
-    let c = compile file
+    // the network as trained: the run's `--set`s of top-level lets, then the command line's
+    let runSets = letSetsOf weights
+    let sets = runSets @ a.All "--set"
+    let c = compileForRun file runSets (a.All "--set")
     let td, env = trainBlock c (a.Get "--train")
-    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
+    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
     let g = plan.Graphs
     let values = Checkpoint.readWeights weights (Seq.append g.Eval.Params g.Eval.States)
     let exec = executor (engineOf a) g plan.Initial

@@ -12,7 +12,7 @@ open Nn.Cli.Common
 
 let help =
     """Usage: nn grad FILE [--network NAME] [--train NAME] [--weights W] [--batch K] [--out G.safetensors]
-               [--set FIELD=VALUE]...
+               [--set NAME=VALUE]...
 
 Runs one batch (the first K training rows) forward and backward with the loss and data of a train block and prints,
 for every parameter, the norm of its gradient, the norm of its value and their ratio, then judges every weight layer
@@ -25,6 +25,8 @@ those layers and gives the trend: the factor by which gradient norms change per 
   --weights W      the values to differentiate at (a checkpoint or run folder; default: the initial values)
   --batch K        rows in the batch (default: the train block's batch)
   --out G          write the gradients to a safetensors file, under the parameter paths
+  --set NAME=VALUE a field of the train block or a top-level `let` of FILE (after the --set values of lets that the
+                   run of --weights was trained with)
 
 Exit codes: 0 ok, 1 an error in the program, the data, the weights or the command line, 2 internal.
 
@@ -102,7 +104,10 @@ or he initialization" ]
 
 let run (a: Args) =
     let file = fileArg "grad" a
-    let c = compile file
+    // with --weights, the network as trained: the run's `--set`s of top-level lets, then the command line's
+    let runSets = match a.Get "--weights" with Some w -> letSetsOf w | None -> []
+    let sets = runSets @ a.All "--set"
+    let c = compileForRun file runSets (a.All "--set")
     let net = network c (match a.Get "--network" with Some n -> Some n | None -> a.Get "--train")
     let td, env =
         match a.Get "--train" with
@@ -111,7 +116,7 @@ let run (a: Args) =
             match Checkpoint.blockFor c net.Decl.Name true with
             | Some b -> b
             | None -> fail (sprintf "`nn grad` needs a train block (for the loss and the data), but %s has none" file)
-    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
+    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
     let values = Dictionary<string, HostTensor>(plan.Initial)
     match a.Get "--weights" with
     | Some w ->

@@ -136,7 +136,8 @@ let run (a: Args) =
     let input = match a.Get "--input" with Some x -> x | None -> fail "`nn predict` needs --input X.(npy|csv|idx)"
     applyThreads a
     Timings.mark "start"
-    let c = compile file
+    // the network as trained: the run's `--set`s of top-level lets
+    let c = compileForRun file (letSetsOf weights) []
     Timings.mark "compile"
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false

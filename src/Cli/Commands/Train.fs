@@ -13,7 +13,7 @@ open Nn.Cli
 open Nn.Cli.Common
 
 let help =
-    """Usage: nn train FILE [--train NAME] [--network NAME] [--set FIELD=VALUE]... [--resume [DIR]] [--out DIR]
+    """Usage: nn train FILE [--train NAME] [--network NAME] [--set NAME=VALUE]... [--resume [DIR]] [--out DIR]
                 [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
@@ -38,7 +38,10 @@ folder when it names one), and runs/NETWORK/latest points at the newest one. The
 Options:
   --train NAME          the train block of network NAME
   --network NAME        train network NAME with the train block's settings (e.g. residual.nn's deep_sigmoid)
-  --set FIELD=VALUE     override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }"
+  --set NAME=VALUE      override a field of the train block, e.g. --set epochs=3 --set "optimizer=adam { lr = 0.01 }",
+                        or a top-level `let` of FILE before it is evaluated, e.g. --set hidden=128 --set "widths=[256;
+                        128]" (a value of the let's kind; a name that is both is the train field's); the run folder's
+                        copy of FILE and the checkpoint record them, so --resume, eval and predict rebuild the network
   --resume [DIR]        continue the run in DIR (or in --out DIR; default: the newest run of this network) exactly
                         where its checkpoint stopped; refused when the model source changed or the checkpoint is
                         incomplete or damaged (a missing weight or optimizer tensor, NaN, a bad epoch, step, rng or
@@ -61,7 +64,8 @@ Examples:
   nn train examples/xor.nn
   nn train examples/mnist_mlp.nn --set epochs=2 --set batch=128
   nn train examples/iris.nn --out runs/iris-a
-  nn train examples/iris.nn --resume runs/iris-a --set epochs=300"""
+  nn train examples/iris.nn --resume runs/iris-a --set epochs=300
+  for h in 64 128 256; do nn train model.nn --set hidden=$h; done     (a sweep over `let hidden = ...`)"""
 
 let private spec =
     [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
@@ -153,19 +157,32 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     AtomicFile.RemoveStale dir |> ignore // temporary files of a run killed while writing
     let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
     let metricsPath = Path.Combine(dir, "metrics.csv")
-    if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.Sources[c.File])
+    // the copy of the model source, with the values `--set` gave its top-level lets written in
+    if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.RunSource)
     let exec = executor engine plan.Graphs plan.Initial
     Timings.mark "executor"
     let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
     let quiet = a.Has "--quiet"
     let mutable rows =
         if resume.IsSome then RunFolder.readMetrics metricsPath |> List.filter (fun r -> r.Epoch <= first) else []
+    // the hashes of the run's start (a resumed run may have been given the run folder's copy)
+    let hashes =
+        match resume with
+        | Some(_, _, _, meta) when meta.ContainsKey "source_sha256" ->
+            [ for k in [ "source_sha256"; "run_source_sha256" ] do
+                  match meta.TryGetValue k with
+                  | true, v -> yield k, v
+                  | _ -> () ]
+        | _ ->
+            [ yield "source_sha256", Checkpoint.sourceHash c
+              // the copy's hash, when `--set` changed a top-level let: --resume accepts the copy as the model source
+              if c.RunSource <> c.Sources[c.File] then yield "run_source_sha256", Checkpoint.sha256 c.RunSource ]
     let extra =
-        [ "network", cfg.Network
-          "source_sha256", Checkpoint.sourceHash c
-          "source_file", Path.GetFileName c.File
-          "sets", String.concat "\n" sets
-          "classes", (match plan.Train.ClassNames with null -> "" | names -> String.concat "\n" names) ]
+        [ "network", cfg.Network ]
+        @ hashes
+        @ [ "source_file", Path.GetFileName c.File
+            "sets", String.concat "\n" sets
+            "classes", (match plan.Train.ClassNames with null -> "" | names -> String.concat "\n" names) ]
     // checkpoints and metrics are replaced atomically, at most twice a second, always at the end
     let sinceWrite = Stopwatch.StartNew()
     let mutable pending: TrainingState option = None
@@ -262,17 +279,18 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     applyThreads a
     let engine = engineOf a
     Timings.mark "start"
-    let c = compile file
+    let c = compileSetting file (a.All "--set")
     Timings.mark "compile"
-    let td, env = trainBlock c (a.Get "--train")
-    // --network NAME: train another network of the file with this train block's settings
-    let td =
+    let select (c: Compile.Compiled) =
+        let td, env = trainBlock c (a.Get "--train")
+        // --network NAME: train another network of the file with this train block's settings
         match a.Get "--network" with
-        | None -> td
-        | Some n when c.Networks |> List.exists (fun x -> x.Decl.Name = n) -> { td with Network = n }
+        | None -> td, env
+        | Some n when c.Networks |> List.exists (fun x -> x.Decl.Name = n) -> { td with Network = n }, env
         | Some n ->
             let names = c.Networks |> List.map (fun x -> sprintf "`%s`" x.Decl.Name) |> String.concat ", "
             fail (sprintf "%s has no network named `%s` (it has %s)" c.File n names)
+    let td, env = select c
     let cfg0 = TrainPlan.config c (TrainPlan.withOverrides td (overrides (a.All "--set")), env)
     let runsParent = RunFolder.parent c.File cfg0.Network cfg0.Checkpoint
     if a.Has "--force" && a.Has "--resume" then
@@ -304,6 +322,8 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
                 match meta.TryGetValue "sets" with | true, s when s <> "" -> List.ofArray (s.Split '\n') | _ -> []
             Some(dir, state, sets, meta)
     let sets = (match resume with Some(_, _, s, _) -> s | None -> []) @ a.All "--set"
+    // a resumed run's own sets may change top-level lets: the program is compiled again with them
+    let c, (td, env) = if resume.IsSome then (let c = compileSetting file sets in c, select c) else c, (td, env)
     let block = TrainPlan.withOverrides td (overrides sets), env
     let complete =
         match resume with
@@ -320,7 +340,8 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
             let net = c.Networks |> List.find (fun x -> x.Decl.Name = cfg.Network)
             let names =
                 weightNames (Checkpoint.graphsFor c (Some block) net) |> Array.filter state.BestValues.ContainsKey
-            let keep = [ for k in [ "network"; "source_sha256"; "source_file"; "sets"; "classes" ] do
+            let keys = [ "network"; "source_sha256"; "run_source_sha256"; "source_file"; "sets"; "classes" ]
+            let keep = [ for k in keys do
                              match meta.TryGetValue k with
                              | true, v -> yield k, v
                              | _ -> () ]

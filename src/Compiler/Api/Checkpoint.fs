@@ -126,8 +126,10 @@ let readState (path: string) : TrainingState * IReadOnlyDictionary<string, strin
 
 /// Refuse to continue a run whose model source changed since the checkpoint was written.
 let checkSource (c: Compiled) (path: string) (meta: IReadOnlyDictionary<string, string>) =
+    // a run whose `--set` changed top-level lets also accepts the run folder's copy, which has them written in
+    let copy = match meta.TryGetValue "run_source_sha256" with | true, h -> h | _ -> ""
     match meta.TryGetValue "source_sha256" with
-    | true, h when h <> sourceHash c ->
+    | true, h when h <> sourceHash c && copy <> sourceHash c ->
         raise (
             DataException(
                 SourceChanged,
@@ -175,6 +177,13 @@ let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor
         ResumeCheck.RequireFinite(path, n.Name, host)
         values[n.Name] <- host
     values
+
+/// The `--set` words a checkpoint's run was trained with (metadata `sets`, one per line), in order.
+let sets (path: string) : string list =
+    let ck = SafeTensors.Read(resolveWeights path)
+    match ck.Metadata.TryGetValue "sets" with
+    | true, v when v <> "" -> List.ofArray (v.Split('\n'))
+    | _ -> []
 
 /// The class names a checkpoint remembers from its training data (metadata `classes`, one per line).
 let classNames (path: string) : string[] option =

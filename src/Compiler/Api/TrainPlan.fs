@@ -57,6 +57,7 @@ let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : S
     let spec =
         TrainSpec(
             Loss = cfg.Loss, HuberDelta = cfg.HuberDelta, Metrics = ResizeArray cfg.Metrics,
+            ClassWeights = (match cfg.ClassWeights with Some w -> ResizeArray w | None -> null),
             Optimizer = optimizer cfg.Optimizer, Regularize = RegularizationSpec(cfg.L1, cfg.L2),
             Clip = ClipSpec(Option.toNullable cfg.ClipNorm, Option.toNullable cfg.ClipValue),
             TargetShape = Option.toObj targetShape, Target = Option.toObj target,

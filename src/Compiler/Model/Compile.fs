@@ -24,7 +24,10 @@ type Compiled =
       /// the top-level `let`s of every file (errors about settings a `train` block takes from one point into it)
       Lets: LetBinding list
       /// what is legal but probably a mistake (a parameter nothing uses, a softmax before softmaxCrossEntropy)
-      Warnings: Diagnostic list }
+      Warnings: Diagnostic list
+      /// the source of the main file as compiled: its text with the values `--set` gave its top-level lets written
+      /// in (LetSets.rewrite), or the text itself
+      RunSource: string }
 
 /// The forward pass of a network built into a graph.
 type Forward =
@@ -217,6 +220,15 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
                     (MetricConfig.written m)
                  + sprintf "but the network `%s` computes %O" nd.Name out.Shape)
     MetricConfig.checkTask cfg.Loss cfg.Metrics (at "loss") (at "metrics")
+    match cfg.ClassWeights, Nn.Runtime.Ops.ClassWeights.Count(cfg.Loss, out.Shape) |> Option.ofNullable with
+    | Some ws, Some count when ws.Length <> count ->
+        let what = if cfg.Loss = LossKind.BinaryCrossEntropy then "2 (classes 0 and 1)" else string count
+        raise (DiagnosticException {
+            Diagnostic.error "NN0435" (at "classWeights")
+                (sprintf "`classWeights` has %d weight%s, but `%s` on the output %O of `%s` takes %s"
+                    ws.Length (if ws.Length = 1 then "" else "s") cfg.Loss.Name out.Shape nd.Name what)
+                with Notes = [ computes ] })
+    | _ -> ()
     let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
     match cfg.Target with
     | None when cfg.Loss.Target = LossTarget.AsGiven ->
@@ -255,12 +267,17 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
                 m.Build(fc.Builder, out, target, src))
     warnings
 
-/// Compile a file: all diagnostics found, or the checked program.
-let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list> =
+/// Compile a file with `--set` overrides of its top-level lets (LetSets; the sets that name train fields are left to
+/// the train block): all diagnostics found, or the checked program.
+let compileSetting (read: Reader) (sets: LetSets.Set list) (path: string) : Result<Compiled, Diagnostic list> =
     let path = Path.GetFullPath path
     match load read Map.empty [] path None with
     | Error ds -> Error ds
     | Ok(sources, decls) ->
+    match LetSets.select path decls sets with
+    | Error ds -> Error ds
+    | Ok chosen ->
+        let decls, originals = LetSets.apply path decls chosen
         let sources = sources.Add(preludeFile, Prelude.source)
         let prelude = Prelude.declarations.Force()
         let known = Builtins.Table.allNames
@@ -308,7 +325,12 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         for d in decls do
             match d with
             | LetDecl lb ->
-                match catchDiag (fun () -> Eval.bindLet ctx env lb) with
+                let bind () =
+                    match originals.TryFind lb.Name with
+                    | Some original when lb.Span.File = path -> LetSets.checkKind (Eval.eval ctx env) original lb.Body
+                    | _ -> ()
+                    Eval.bindLet ctx env lb
+                match catchDiag bind with
                 | Ok e when holdsTensor (fst e[lb.Name]) ->
                     // its `param`/`state` nodes would belong to no network's graph
                     report [ Diagnostic.error "NN0302" lb.NameSpan
@@ -365,7 +387,10 @@ let compileWith (read: Reader) (path: string) : Result<Compiled, Diagnostic list
         if not errors.IsEmpty then Error errors
         else
             Ok { File = path; Sources = sources; Networks = networks; Trains = trains; Env = env; Lets = lets
-                 Warnings = warnings }
+                 Warnings = warnings; RunSource = LetSets.rewrite sources[path] originals chosen }
+
+/// Compile a file: all diagnostics found, or the checked program.
+let compileWith (read: Reader) (path: string) = compileSetting read [] path
 
 /// Compile a file from disk.
 let compileFile (path: string) = compileWith diskReader path

@@ -64,6 +64,8 @@ type TrainConfig =
       ShuffleRows: bool
       Loss: LossKind
       HuberDelta: float
+      /// `classWeights = [..]`: a weight per class for the classification losses (ClassWeights in the runtime)
+      ClassWeights: float list option
       Metrics: Metric list
       Optimizer: Optimizer
       Schedule: Schedule option
@@ -86,7 +88,7 @@ let private losses = List.ofSeq LossKind.Names
 
 let fieldNames =
     [ "data"; "target"; "validation"; "shuffle"; "loss"; "metrics"; "optimizer"; "schedule"; "regularize"
-      "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed"; "divergence" ]
+      "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed"; "divergence"; "classWeights" ]
 
 let private optimizers = List.ofSeq OptimizerKind.Names
 let private schedules = List.ofSeq ScheduleKind.Names
@@ -306,6 +308,26 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
     | v ->
         fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
 
+/// `classWeights = [1.0; 3.0; ..]` (NN0435): numbers, none negative, for a loss that takes them; their count is
+/// checked against the network's classes by Compile.checkTrain.
+let private classWeights (source: Settings.Source) (loss: LossKind) (v: Value) (span: Span) : float list =
+    if not (ClassWeights.Takes loss) then
+        fail "NN0435" span
+            (sprintf "`classWeights` weighs the classes of softmaxCrossEntropy, crossEntropy or binaryCrossEntropy, "
+             + sprintf "but the loss is `%s`" loss.Name)
+    match v with
+    | VList items when not items.IsEmpty ->
+        items |> List.mapi (fun i x ->
+            let at = Settings.item source span i
+            match x with
+            | VNum(w, _) when w >= 0.0 && not (System.Double.IsInfinity w) -> w
+            | VNum(w, _) -> fail "NN0435" at (sprintf "a class weight must not be negative, got %s" (showNumber w))
+            | x -> fail "NN0435" at (sprintf "a class weight is a number, but this is %s" (Value.describe x)))
+    | v ->
+        fail "NN0435" span
+            (sprintf "`classWeights` is a list of numbers, one per class, such as [1.0; 3.0], but this is %s"
+                (Value.describe v))
+
 /// A settings built-in applied to fewer arguments than it takes (`idx "images.gz"`, bare `adam`) reads as
 /// the setting with the arguments given, so optional trailing arguments take their defaults.
 let rec private normalize (v: Value) =
@@ -421,6 +443,7 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           ShuffleRows = (match value "shuffle" with Some(VBool true, _) -> true | _ -> false)
           Loss = loss
           HuberDelta = delta
+          ClassWeights = value "classWeights" |> Option.map (fun (v, s) -> classWeights source loss v s)
           Metrics = metrics
           Optimizer = (match value "optimizer" with Some(v, s) -> optimizer source v s | None -> defaultOptimizer)
           Schedule = value "schedule" |> Option.map (fun (v, s) -> schedule ctx source metrics v s)

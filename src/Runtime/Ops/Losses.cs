@@ -87,11 +87,21 @@ internal static class Losses
     {
         var e = new Emit(b, span);
         var t = Distribution(b, probabilities, target, "crossEntropy", span);
-        var rank = probabilities.Shape.Rank;
-        Node logp = probabilities.Op == OpKind.Softmax && probabilities.Attrs.Axes is [var ax] && ax == rank - 1
-            ? b.Softmax(OpKind.LogSoftmax, probabilities.Inputs[0], -1, span)
-            : e.Log(e.Clamp(probabilities, Eps, 1));
+        var logp = LogProbabilities(b, probabilities, logits: false, span);
         return e.Neg(e.MeanAll(e.SumLast(e.Mul(t, logp))));
+    }
+
+    /// <summary>log p over the last axis of a prediction: logSoftmax of logits; of probabilities, the logSoftmax of
+    /// a softmax's logits when the prediction is a softmax over the last axis (stable), else log of p clamped to
+    /// [ε, 1].</summary>
+    public static Node LogProbabilities(GraphBuilder b, Node prediction, bool logits, SourceSpan span)
+    {
+        if (logits) return b.Softmax(OpKind.LogSoftmax, prediction, -1, span);
+        var e = new Emit(b, span);
+        var rank = prediction.Shape.Rank;
+        return prediction.Op == OpKind.Softmax && prediction.Attrs.Axes is [var ax] && ax == rank - 1
+            ? b.Softmax(OpKind.LogSoftmax, prediction.Inputs[0], -1, span)
+            : e.Log(e.Clamp(prediction, Eps, 1));
     }
 
     /// <summary>The target in the prediction's shape, for losses comparing element by element: the target itself,

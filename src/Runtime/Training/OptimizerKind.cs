@@ -34,13 +34,15 @@ internal abstract record OptimizerKind(string Name, IReadOnlyList<string> HyperP
     /// <summary>Adam with decoupled weight decay.</summary>
     public static readonly OptimizerKind AdamW =
         new AdamKind("adamW", ["lr", "beta1", "beta2", "eps", "weightDecay"], true);
+    /// <summary>Adam with Nesterov momentum and PyTorch's momentum-decay schedule (NAdam).</summary>
+    public static readonly OptimizerKind Nadam = new NadamKind();
     /// <summary>RMSprop with optional momentum.</summary>
     public static readonly OptimizerKind RmsProp = new RmsPropKind();
     /// <summary>Adagrad.</summary>
     public static readonly OptimizerKind Adagrad = new AdagradKind();
 
     /// <summary>The built-in optimizers, in the order the docs list them.</summary>
-    public static readonly IReadOnlyList<OptimizerKind> Builtins = [Sgd, Adam, AdamW, RmsProp, Adagrad];
+    public static readonly IReadOnlyList<OptimizerKind> Builtins = [Sgd, Adam, AdamW, Nadam, RmsProp, Adagrad];
 
     /// <summary>The names of <see cref="Builtins"/>.</summary>
     public static readonly IReadOnlyList<string> Names = Builtins.Select(o => o.Name).ToArray();
@@ -81,6 +83,35 @@ internal abstract record OptimizerKind(string Name, IReadOnlyList<string> HyperP
         }
     }
 
+    /// <summary>PyTorch's NAdam (Dozat 2016): μₜ = β₁(1 − ½·0.96^(t·ψ)) with ψ = <see cref="MomentumDecay"/>,
+    /// Πₜ = μ₁⋯μₜ (the State <c>.muProduct</c>, a scalar starting at 1), m and v as Adam's, v̂ = v/(1 − β₂ᵗ);
+    /// step = (1 − μₜ)/(1 − Πₜ)·g/(√v̂ + ε) + μₜ₊₁/(1 − Πₜμₜ₊₁)·m/(√v̂ + ε).</summary>
+    private sealed record NadamKind() : OptimizerKind("nadam", ["lr", "beta1", "beta2", "eps"])
+    {
+        /// <summary>PyTorch's <c>momentum_decay</c> ψ (Keras' Nadam uses the same 0.96^(0.004·t) schedule).</summary>
+        public const double MomentumDecay = 4e-3;
+        public override double DefaultLr => 2e-3;
+        internal override Node Step(in UpdateContext u)
+        {
+            var (e, s, g) = (u.E, u.Spec, u.G);
+            var m = u.Slot("m"); var v = u.Slot("v");
+            var product = u.Scalar("muProduct", InitSpec.Ones);
+            var nm = e.Add(e.Scale(s.Beta1, m), e.Scale(1 - s.Beta1, g));
+            var nv = e.Add(e.Scale(s.Beta2, v), e.Scale(1 - s.Beta2, e.Square(g)));
+            Node Mu(Node step) => e.Scale(s.Beta1,
+                e.Sub(e.C(1), e.Scale(0.5, e.Pow(e.C(0.96), e.Scale(MomentumDecay, step)))));
+            var mu = Mu(u.T);
+            var muNext = Mu(e.Add(u.T, e.C(1)));
+            var nproduct = e.Mul(product, mu);
+            u.Keep(m, nm); u.Keep(v, nv); u.Keep(product, nproduct);
+            var c2 = e.Sub(e.C(1), e.Pow(e.C(s.Beta2), u.T));
+            var denom = e.Add(e.Sqrt(e.Div(nv, c2)), e.C(s.EffectiveEps));
+            var gradPart = e.Mul(e.Div(e.Sub(e.C(1), mu), e.Sub(e.C(1), nproduct)), e.Div(g, denom));
+            var momentumPart = e.Mul(e.Div(muNext, e.Sub(e.C(1), e.Mul(nproduct, muNext))), e.Div(nm, denom));
+            return e.Add(gradPart, momentumPart);
+        }
+    }
+
     private sealed record RmsPropKind() : OptimizerKind("rmsprop", ["lr", "rho", "eps", "momentum"])
     {
         public override double DefaultEps => 1e-7;
@@ -116,6 +147,7 @@ internal abstract record OptimizerKind(string Name, IReadOnlyList<string> HyperP
 
 /// <summary>What an update rule sees for one parameter: the emitter, the spec, the parameter <see cref="P"/>, its
 /// gradient <see cref="G"/> (after coupled weight decay), the step number <see cref="T"/>, a maker of optimizer
-/// State slots and a recorder of their new values.</summary>
-internal readonly record struct UpdateContext(
-    Emit E, OptimizerSpec Spec, Node P, Node G, Node T, Func<string, Node> Slot, Action<Node, Node> Keep);
+/// State slots of the parameter's shape (zeros), a maker of scalar State slots with their initializer, and a
+/// recorder of their new values.</summary>
+internal readonly record struct UpdateContext(Emit E, OptimizerSpec Spec, Node P, Node G, Node T,
+    Func<string, Node> Slot, Func<string, InitSpec, Node> Scalar, Action<Node, Node> Keep);

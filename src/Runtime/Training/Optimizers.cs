@@ -17,6 +17,9 @@ namespace Nn.Runtime.Training;
 /// <item><term>rmsprop</term>
 ///   <description>lr 1e-3, rho 0.9, eps 1e-7, momentum 0 (Keras' rho and eps; PyTorch's are 0.99 and
 ///   1e-8)</description></item>
+/// <item><term>nadam</term>
+///   <description>lr 2e-3, beta1 0.9, beta2 0.999, eps 1e-8, momentum decay 4e-3, weightDecay 0 (PyTorch's
+///   NAdam)</description></item>
 /// <item><term>adagrad</term><description>lr 0.01, eps 1e-10, accumulator starting at 0</description></item>
 /// </list>
 /// </summary>
@@ -81,6 +84,9 @@ internal sealed record OptimizerUpdate(
 ///   <c>.m</c>.</item>
 /// <item>adam/adamW: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε);
 ///   adamW also subtracts lr·wd·p (decoupled). States <c>.m</c>, <c>.v</c>.</item>
+/// <item>nadam (PyTorch's NAdam): μₜ = β₁(1 − ½·0.96^(0.004t)), Π ← Π·μₜ; m, v as Adam's, v̂ = v/(1−β₂ᵗ);
+///   p ← p − lr·[(1−μₜ)/(1−Π)·g + μₜ₊₁/(1−Π·μₜ₊₁)·m] / (√v̂ + ε). States <c>.m</c>, <c>.v</c> and the scalar
+///   <c>.muProduct</c> (from 1).</item>
 /// <item>rmsprop: v ← ρv + (1−ρ)g²; u = g/(√v + ε); with momentum b ← μb + u, p ← p − lr·b, else p ← p − lr·u.
 ///   States <c>.v</c> (and <c>.m</c>).</item>
 /// <item>adagrad: s ← s + g²; p ← p − lr·g/(√s + ε). State <c>.sum</c>.</item>
@@ -108,11 +114,11 @@ internal static class Optimizers
             if (p.Op != OpKind.Param) throw new ArgumentException($"{p} is a {p.Op}, not a Param");
             if (!p.Shape.Equals(grad.Shape))
                 throw new ArgumentException($"the gradient of `{p.Name}` has shape {grad.Shape}, not {p.Shape}");
-            Node Slot(string slot, InitSpec? init = null) =>
-                b.State($"{p.Name}.{slot}", p.Shape, init ?? InitSpec.Zeros, span);
+            Node Slot(string slot, Shape shape, InitSpec init) => b.State($"{p.Name}.{slot}", shape, init, span);
             void Keep(Node state, Node value) => newStates.Add(new(state, value));
             var g = wd != 0 && !spec.Kind.DecoupledWeightDecay ? e.Add(grad, e.Scale(wd, p)) : grad;
-            var step = spec.Kind.Step(new UpdateContext(e, spec, p, g, t, s => Slot(s), Keep)); // what lr multiplies
+            var step = spec.Kind.Step(new UpdateContext(e, spec, p, g, t, s => Slot(s, p.Shape, InitSpec.Zeros),
+                (s, init) => Slot(s, Shape.Scalar, init), Keep)); // what lr multiplies
             newParams.Add(new(p, e.Sub(p, e.Mul(lr, step))));
         }
         return new OptimizerUpdate(newParams, newStates);

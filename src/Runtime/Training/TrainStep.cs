@@ -24,6 +24,8 @@ internal sealed record TrainSpec
     public LossKind Loss { get; init; } = LossKind.Mse;
     /// <summary>Huber's δ when <see cref="Loss"/> is <c>huber</c>.</summary>
     public double HuberDelta { get; init; } = 1.0;
+    /// <summary>A weight per class for the classification losses (<see cref="ClassWeights"/>); null: none.</summary>
+    public IReadOnlyList<double>? ClassWeights { get; init; }
     /// <summary>Metrics (<see cref="Metric.Builtins"/>), reported in training and evaluation.</summary>
     public IReadOnlyList<Metric> Metrics { get; init; } = [];
     /// <summary>The optimizer.</summary>
@@ -174,7 +176,9 @@ internal static class TrainStep
         var target = spec.Target is { } make
             ? make(ctx)
             : b.Input(TargetInput, spec.TargetShape ?? output.Shape, spec.LossSpan);
-        var loss = spec.Loss.Build(b, output, target, spec.LossSpan, spec.HuberDelta);
+        var loss = spec.ClassWeights is { } w
+            ? Ops.ClassWeights.Build(b, spec.Loss, output, target, w, spec.LossSpan)
+            : spec.Loss.Build(b, output, target, spec.LossSpan, spec.HuberDelta);
         var metrics = spec.Metrics
             .Select(m =>
                 new KeyValuePair<string, Node>(MetricPrefix + m.Name, m.Build(b, output, target, spec.LossSpan)))

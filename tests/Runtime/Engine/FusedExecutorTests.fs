@@ -47,8 +47,10 @@ let private fitting (loss: LossKind) =
     elif loss.Target = LossTarget.Values then [ Metric.Mae; Metric.Mse; Metric.Rmse; Metric.R2 ]
     else []
 
-let private mlpWith (metrics: LossKind -> Metric list) (opt: OptimizerSpec) (loss: LossKind) (act: OpKind)
-                    (outAct: OpKind option) (extra: ForwardContext -> Node -> Node) =
+/// A 12 → 16 → classes network trained with `loss`, the metrics `metrics loss`, its class weights (when given) and
+/// `opt`.
+let private mlpWith (metrics: LossKind -> Metric list) (weights: float[] option) (opt: OptimizerSpec) (loss: LossKind)
+                    (act: OpKind) (outAct: OpKind option) (extra: ForwardContext -> Node -> Node) =
     let classes = if loss.Target = LossTarget.Classes then 4 else 3
     let fwd (ctx: ForwardContext) =
         let b = ctx.Builder
@@ -58,11 +60,12 @@ let private mlpWith (metrics: LossKind -> Metric list) (opt: OptimizerSpec) (los
         match outAct with Some a -> b.Unary(a, o, sp) | None -> o
     let indices = loss.Target = LossTarget.Classes
     let spec = TrainSpec(Loss = loss, Optimizer = opt, Metrics = metrics loss,
-                         TargetShape = (if indices then Shape(Dim.Sym "n") else null))
+                         TargetShape = (if indices then Shape(Dim.Sym "n") else null),
+                         ClassWeights = Option.toObj (weights |> Option.map (fun w -> w :> IReadOnlyList<float>)))
     { Graphs = TrainStep.Build(ForwardBuilder fwd, spec); Features = [| 12 |]; Classes = classes
       Target = fun n -> if indices then [| n |] else [| n; classes |] }
 
-let private mlp = mlpWith fitting
+let private mlp = mlpWith fitting None
 
 /// 40 → 128 (tanh) → 64 (tanh) → 4: its two hidden weights qualify for panel layout, the classifier's does not.
 let private wideMlp (opt: OptimizerSpec) =
@@ -159,6 +162,7 @@ let private optimizers =
       "sgd nesterov", OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9, Nesterov = true)
       "adam", OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)
       "adamW", OptimizerSpec(Kind = OptimizerKind.AdamW, Lr = 0.01)
+      "nadam", OptimizerSpec(Kind = OptimizerKind.Nadam, Lr = 0.01)
       "rmsprop", OptimizerSpec(Kind = OptimizerKind.RmsProp, Lr = 0.01)
       "adagrad", OptimizerSpec(Kind = OptimizerKind.Adagrad, Lr = 0.1) ]
 
@@ -206,6 +210,14 @@ let tests =
         ]
         testList "every loss" [
             for loss, outAct in losses -> test loss.Name { agree (mlp sgd loss OpKind.Tanh outAct noExtra) 1 }
+        ]
+        testList "every loss with class weights" [
+            for loss, outAct in losses do
+                if Nn.Runtime.Ops.ClassWeights.Takes loss then
+                    let weights =
+                        if loss = LossKind.BinaryCrossEntropy then [| 0.5; 3.0 |] else [| 1.0; 3.0; 0.0; 0.5 |]
+                    yield test loss.Name {
+                        agree (mlpWith fitting (Some weights) sgd loss OpKind.Tanh outAct noExtra) 1 }
         ]
         testList "weights in panel layout agree with the reference" [
             for name, opt in optimizers do yield test name { agree (wideMlp opt) 1 }
@@ -310,7 +322,7 @@ let tests =
         test "a training step allocates nothing after warm-up" {
             // without metrics: reading a metric's statistics allocates its small arrays
             let adam = OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01)
-            let net = mlpWith (fun _ -> []) adam LossKind.Mse OpKind.Relu None
+            let net = mlpWith (fun _ -> []) None adam LossKind.Mse OpKind.Relu None
                           (fun ctx h -> Layers.Dropout(ctx, h, 0.2, sp))
             let exec = StepExecutor.Create(net.Graphs, Initializers.ForGraph(net.Graphs.Train, 1UL), ExecutorOptions())
             let rng = Random 2

@@ -63,4 +63,19 @@ let tests =
             (fun b p t -> Losses.CrossEntropy(b, p, t, sp))
         check "cross-entropy of probabilities" [ 2; 3 ] [| 0.2; 0.3; 0.5; 0.6; 0.3; 0.1 |] [ 2 ] [| 1.0; 0.0 |] id
             (fun b p t -> Losses.CrossEntropy(b, p, t, sp))
+        // class weights: the weighted sum over the rows divided by the rows' weights
+        let weighted (loss: LossKind) (w: float list) =
+            fun b p t -> ClassWeights.Build(b, loss, p, t, Array.ofList w, sp)
+        check "softmax cross-entropy with class weights and indices" [ 3; 3 ] [| yield! z6; 0.1; -0.5; 0.9 |]
+            [ 3 ] [| 2.0; 0.0; 1.0 |] id (weighted LossKind.SoftmaxCrossEntropy [ 1.0; 3.0; 0.5 ])
+        check "softmax cross-entropy with class weights and a distribution" [ 2; 3 ] z6
+            [ 2; 3 ] [| 0.2; 0.3; 0.5; 0.0; 1.0; 0.0 |] id (weighted LossKind.SoftmaxCrossEntropy [ 2.0; 0.5; 1.0 ])
+        check "cross-entropy through a softmax with class weights" [ 2; 3 ] z6 [ 2; 1 ] [| 1.0; 2.0 |] softmax
+            (weighted LossKind.CrossEntropy [ 0.2; 1.0; 4.0 ])
+        check "cross-entropy of probabilities with class weights" [ 2; 3 ] [| 0.2; 0.3; 0.5; 0.6; 0.3; 0.1 |]
+            [ 2 ] [| 1.0; 0.0 |] id (weighted LossKind.CrossEntropy [ 1.5; 0.5; 1.0 ])
+        check "binary cross-entropy through a sigmoid with class weights" [ 4; 1 ] [| -2.0; 0.5; 3.0; 0.1 |]
+            [ 4; 1 ] [| 0.0; 1.0; 1.0; 0.0 |] sigmoid (weighted LossKind.BinaryCrossEntropy [ 1.0; 4.0 ])
+        check "binary cross-entropy of probabilities with class weights" [ 4; 1 ] [| 0.2; 0.9; 0.6; 0.05 |]
+            [ 4 ] [| 0.0; 1.0; 1.0; 0.0 |] id (weighted LossKind.BinaryCrossEntropy [ 0.3; 2.0 ])
     ]

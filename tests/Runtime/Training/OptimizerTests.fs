@@ -28,7 +28,10 @@ let private graphSteps (spec: OptimizerSpec) =
     let graph = b.Build outs
     let values = Dictionary<string, Tensor<float>>()
     values["w"] <- Tensor<float>.FromDoubles([| 2 |], p0)
-    for s in graph.States do values[s.Name] <- Tensor<float>([| 2 |])
+    for s in graph.States do
+        let dims = s.Shape.Resolve(Dictionary<string, int>())
+        let start = if s.Attrs.Init = InitSpec.Ones then 1.0 else 0.0
+        values[s.Name] <- Tensor<float>.FromDoubles(dims, Array.create (Array.fold (*) 1 dims) start)
     [ for step, gk in List.indexed grads do
         values["g"] <- Tensor<float>.FromDoubles([| 2 |], gk)
         values["lr"] <- Tensor<float>.Scalar lr
@@ -140,6 +143,34 @@ let tests =
                 let s = st[0] + g * g
                 p - lr * g / (sqrt s + 1e-10), [ s ]
             agree (graphSteps (OptimizerSpec(Kind = OptimizerKind.Adagrad, Lr = lr))) (referenceSteps rule [ 0.0 ])
+        }
+        test "nadam matches PyTorch's NAdam written out in float64 (mu schedule, mu product, two terms)" {
+            // torch.optim.NAdam, momentum_decay 4e-3, the formulas of its documentation
+            let mu t = 0.9 * (1.0 - 0.5 * 0.96 ** (float t * 4e-3))
+            let rule t p g (st: float list) =
+                let product = st[2] * mu t
+                let m = 0.9 * st[0] + 0.1 * g
+                let v = 0.999 * st[1] + 0.001 * g * g
+                let denom = sqrt (v / (1.0 - 0.999 ** float t)) + 1e-8
+                let p' =
+                    p - lr * (1.0 - mu t) / (1.0 - product) * g / denom
+                    - lr * mu (t + 1) / (1.0 - product * mu (t + 1)) * m / denom
+                p', [ m; v; product ]
+            let actual = graphSteps (OptimizerSpec(Kind = OptimizerKind.Nadam, Lr = lr))
+            agree actual (referenceSteps rule [ 0.0; 0.0; 1.0 ])
+            // the first step by hand: mu1 = 0.9 (1 - 0.5·0.96^0.004) ≈ 0.450073, mu2 ≈ 0.450147, the terms sum to
+            // (1 - mu1)/(1 - mu1) + mu2·0.1/(1 - mu1·mu2) ≈ 1.056452, so w moves by lr·1.056452 against sign(g)
+            let mu1, mu2 = mu 1, mu 2
+            let first = 1.0 + mu2 * 0.1 / (1.0 - mu1 * mu2)
+            Expect.floatClose Accuracy.high actual.Head[0] (1.0 - lr * first) "first step, element 0"
+            Expect.isTrue (abs (first - 1.056452) < 1e-6) "the momentum term's weight after one step"
+        }
+        test "nadam's defaults are PyTorch's (lr 2e-3, eps 1e-8, no weight decay)" {
+            let spec = OptimizerSpec(Kind = OptimizerKind.Nadam)
+            Expect.equal spec.EffectiveLr 2e-3 "lr"
+            Expect.equal spec.EffectiveEps 1e-8 "eps"
+            Expect.equal spec.EffectiveWeightDecay 0.0 "weight decay"
+            Expect.equal (OptimizerKind.Find "nadam") OptimizerKind.Nadam "found by name"
         }
         test "optimizer state is named after the parameter" {
             let b = GraphBuilder()
