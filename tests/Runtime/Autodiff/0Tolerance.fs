@@ -29,10 +29,13 @@ let withinScale (t: Tol) (scale: float) (expected: float) (actual: float) =
 ///   cancel it is ~K·ε·Σ|terms| even though |ref| is small, exactly the part Rel·|ref| cannot see. The fused engine
 ///   sums in another order, so its error is another draw of the same size: two draws of a K-term rounding walk can
 ///   differ by ~√K times one of them; Spread = 4 is the margin on that.
-/// - Abs: elements that are exactly zero in both references (masks, relu of negatives) but tiny in the fused one.
+/// - Abs: elements that are exactly zero in both references (masks, relu of negatives, saturated activations) but
+///   tiny in the fused one. The vectorised tanh and exp carry an absolute error up to ~2.5e-6 where the float32
+///   references round to exactly ±1 or 0, and derivative terms such as gelu's 0.5·x·(1 − tanh²) multiply it by |x|:
+///   seen as −1.6e-6 against 0 in both references (seed 820171203, `sum(gelu(sum(p, [1; 3])) * r)`), so 1e-5.
 type ElementTol = { Abs: float; Rel: float; Spread: float }
 
-let fusedElement = { Abs = 1e-6; Rel = 1e-4; Spread = 4.0 }
+let fusedElement = { Abs = 1e-5; Rel = 1e-4; Spread = 4.0 }
 
 /// Whether a fused element agrees with the reference (NaN with NaN, infinities equal).
 let elementWithin (t: ElementTol) (k: int) (ref64: float) (reference: float) (fused: float) =
