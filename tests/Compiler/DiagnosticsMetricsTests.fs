@@ -221,8 +221,21 @@ test.nn(1,37): error NN0203: `@` needs the inner sizes to agree, but the left si
   |
 1 | let bad (p: [n, 1]) (t: [n, 1]) = p @ t
   |                                     ^
-test.nn(9,15): note: the metric `bad` is computed here
+test.nn(9,16): note: the metric `bad` is computed here
   |
 9 |     metrics = [bad]
-  |               ^^^^^""")
+  |                ^^^""")
+
+        case "NN0203 a function metric's mistake found when the step is built names the metric" planErrors
+            ("let wrong p t = meanAll (p @ t)\n\n" + classifier "    metrics = [accuracy; wrong]")
+            ("""
+test.nn(1,28): error NN0203: `@` needs the inner sizes to agree, but the left side is [n, 3] and the right side is """
+             + """[n, 1]
+  |
+1 | let wrong p t = meanAll (p @ t)
+  |                            ^
+test.nn(9,26): note: the metric `wrong` is computed here
+  |
+9 |     metrics = [accuracy; wrong]
+  |                          ^^^^^""")
     ]

@@ -247,12 +247,10 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
             let none = Nn.Runtime.SourceSpan.None
             let target = fc.Builder.Input(Nn.Runtime.Training.TrainStep.TargetInput, out.Shape, none)
             for m in cfg.Metrics |> List.filter (fun m -> m.Task = MetricTask.Any) do
+                // (a mistake inside the function gets a note at its item from MetricConfig)
                 let why = { Span = Some(at "metrics"); Message = sprintf "the metric `%s` is computed here" m.Name }
-                try
-                    RuntimeErrors.within (at "metrics") [ computes; why ] (fun () ->
-                        m.Build(fc.Builder, out, target, none) |> ignore)
-                with DiagnosticException d when not (List.contains why d.Notes) ->
-                    raise (DiagnosticException { d with Notes = d.Notes @ [ why ] })
+                RuntimeErrors.within (at "metrics") [ computes; why ] (fun () ->
+                    m.Build(fc.Builder, out, target, none) |> ignore)
     | Some expr ->
         let target = targetIn net fc expr
         // the output fits the loss and metrics (checked above), so a mismatch now is the target's

@@ -26,10 +26,17 @@ let written (m: Metric) =
 /// A function of the program as a metric: applied to the prediction and the target in the graph being built (in a
 /// fresh evaluation of the function, so its nodes carry its own lines), giving a tensor.
 let private functionMetric (ctx: EvalContext) (name: string) (f: Value) (span: Span) : Metric =
+    let note = { Span = Some span; Message = sprintf "the metric `%s` is computed here" name }
     Metric.Function(name, fun b prediction target _ ->
         let c = Context.create (ForwardContext(b, false)) ctx.Apply
-        let partial = c.Apply c span f (VTensor prediction, span)
-        match c.Apply c span partial (VTensor target, span) with
+        let result =
+            try
+                let partial = c.Apply c span f (VTensor prediction, span)
+                c.Apply c span partial (VTensor target, span)
+            with DiagnosticException d when not (List.contains note d.Notes) ->
+                // a mistake inside the function (found by `nn check` or when the step is built) names the metric
+                raise (DiagnosticException { d with Notes = d.Notes @ [ note ] })
+        match result with
         | VTensor n -> n
         | v ->
             fail "NN0409" span
