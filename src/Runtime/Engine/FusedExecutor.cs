@@ -290,7 +290,7 @@ internal sealed class FusedExecutor : IStepExecutor
         public BatchResult Result(Binding b)
         {
             double loss = _loss is null ? double.NaN : b.Read(_loss);
-            if (_metrics.Length == 0) return new BatchResult(loss, []);
+            if (_metrics.Length == 0) return BatchResult.Of(loss, [], []);
             var m = new double[_metrics.Length][];
             for (int i = 0; i < m.Length; i++) m[i] = b.ReadAll(_metrics[i]);
             return BatchResult.Of(loss, _x._g.Spec.Metrics, m);

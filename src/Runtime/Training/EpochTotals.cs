@@ -21,9 +21,7 @@ internal sealed class EpochTotals
     {
         _loss += r.Loss * rows;
         _rows += rows;
-        for (int i = 0; i < _metrics.Length; i++)
-            // an executor that reports values only (no statistics) is taken as giving means
-            _metrics[i].Add(r.Statistics.Length > i ? r.Statistics[i] : [r.Metrics[i]], rows);
+        for (int i = 0; i < _metrics.Length; i++) _metrics[i].Add(r.Statistics[i], rows);
     }
 
     /// <summary>The mean loss per row.</summary>

@@ -4,25 +4,46 @@ using Nn.Runtime.Ops;
 
 namespace Nn.Runtime.Training;
 
-/// <summary>The loss and metrics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order), with each metric's
-/// statistics (<see cref="Metric.Build"/>), which <see cref="EpochTotals"/> adds up over an epoch.</summary>
-internal readonly record struct BatchResult(double Loss, double[] Metrics)
+/// <summary>The loss and each metric's statistics of one batch (metrics in <see cref="StepGraphs.Metrics"/> order;
+/// statistics as <see cref="Metric.Build"/> makes them), which <see cref="EpochTotals"/> adds up over an epoch.
+/// The metrics' values of the batch alone are computed only when asked for (<see cref="Metrics"/>): a training step
+/// does not need them.</summary>
+internal readonly struct BatchResult
 {
+    private readonly IReadOnlyList<Metric> _kinds;
+
+    private BatchResult(double loss, IReadOnlyList<Metric> kinds, double[][] statistics)
+    {
+        Loss = loss;
+        _kinds = kinds;
+        Statistics = statistics;
+    }
+
+    /// <summary>The loss of the batch.</summary>
+    public double Loss { get; }
+
     /// <summary>Each metric's statistics of the batch, means over its rows.</summary>
-    public double[][] Statistics { get; init; } = [];
+    public double[][] Statistics { get; }
+
+    /// <summary>Each metric's value on this batch alone, from its statistics.</summary>
+    public double[] Metrics
+    {
+        get
+        {
+            var values = new double[Statistics.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                var total = _kinds[i].NewTotal();
+                total.Add(Statistics[i], 1);
+                values[i] = total.Value;
+            }
+            return values;
+        }
+    }
 
     /// <summary>The result of a batch from the loss and each metric's statistics.</summary>
-    public static BatchResult Of(double loss, IReadOnlyList<Metric> metrics, double[][] statistics)
-    {
-        var values = new double[metrics.Count];
-        for (int i = 0; i < values.Length; i++)
-        {
-            var total = metrics[i].NewTotal();
-            total.Add(statistics[i], 1);
-            values[i] = total.Value;
-        }
-        return new BatchResult(loss, values) { Statistics = statistics };
-    }
+    public static BatchResult Of(double loss, IReadOnlyList<Metric> metrics, double[][] statistics) =>
+        new(loss, metrics, statistics);
 }
 
 /// <summary>
