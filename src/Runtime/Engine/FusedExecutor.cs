@@ -39,16 +39,9 @@ internal sealed class FusedExecutor : IStepExecutor
         _replay = replay;
         _options = options ?? new ExecutorOptions();
         if (_options.Threads < 1) throw new ArgumentException($"`Threads` must be at least 1, got {_options.Threads}");
-        if (graphs.DataInputs.Count != 1)
-            throw new ArgumentException(
-                $"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: "
-                + $"{string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
-        _input = graphs.DataInputs[0].Name!;
+        _input = graphs.CheckExecutable(initial);
         foreach (var n in graphs.Params.Concat(graphs.States))
-        {
-            if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
             _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
-        }
         _train = new Mode(this, graphs.Train, true);
         _eval = new Mode(this, graphs.Eval, false);
         _predict = new Mode(this, graphs.Predict, false);

@@ -23,13 +23,7 @@ internal sealed class ReferenceExecutor : IStepExecutor
     {
         _g = graphs;
         CheckFinite = checkFinite;
-        if (graphs.DataInputs.Count != 1)
-            throw new ArgumentException(
-                $"the trainer feeds one data input, but the network has {graphs.DataInputs.Count}: "
-                + $"{string.Join(", ", graphs.DataInputs.Select(i => i.Name))}");
-        _input = graphs.DataInputs[0].Name!;
-        foreach (var n in graphs.Params.Concat(graphs.States))
-            if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
+        _input = graphs.CheckExecutable(initial);
         Load(initial);
     }
 

@@ -1,3 +1,4 @@
+using Nn.Runtime.Data;
 using Nn.Runtime.Autodiff;
 using Nn.Runtime.IR;
 using Nn.Runtime.Ops;
@@ -76,6 +77,21 @@ internal sealed class StepGraphs
     public TrainSpec Spec { get; }
     /// <summary>The network's data Inputs (of the training graph), in order of creation.</summary>
     public IReadOnlyList<Node> DataInputs { get; }
+
+    /// <summary>The name of the one data input an executor feeds, after checking that <paramref name="initial"/>
+    /// holds every Param and State (what both executors require).</summary>
+    /// <exception cref="ArgumentException">when the network has other than one data input, or a value is
+    /// missing</exception>
+    internal string CheckExecutable(IReadOnlyDictionary<string, HostTensor> initial)
+    {
+        if (DataInputs.Count != 1)
+            throw new ArgumentException(
+                $"the trainer feeds one data input, but the network has {DataInputs.Count}: "
+                + $"{string.Join(", ", DataInputs.Select(i => i.Name))}");
+        foreach (var n in Params.Concat(States))
+            if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
+        return DataInputs[0].Name!;
+    }
     /// <summary>True when the target is fed as the Input <see cref="TrainStep.TargetInput"/>.</summary>
     public bool FedTarget { get; }
     /// <summary>The trainable parameters, in order of creation.</summary>
