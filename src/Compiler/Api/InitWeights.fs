@@ -77,7 +77,8 @@ let load (path: string) (rename: (string * string) list) (nodes: Node seq) (valu
     let path = file path
     let ck =
         try SafeTensors.Read path
-        with :? DataException as e when e.Code = DataErrorCodes.CheckpointNotFound || e.Code = DataErrorCodes.FileUnreadable ->
+        with :? DataException as e when
+            e.Code = DataErrorCodes.CheckpointNotFound || e.Code = DataErrorCodes.FileUnreadable ->
             raise (DataException(Missing, path, e.Standalone))
     // a checkpoint's restored copies (`best:...`) are not weights of their own
     let names = ck.Names |> Seq.filter (fun n -> not (n.Contains ':')) |> List.ofSeq
