@@ -28,6 +28,8 @@ let private rename (source: Settings.Source) (v: Value) (span: Span) : (string *
             let at = Settings.item source span i
             match x with
             | VTuple [ VStr a; VStr b ] -> a, b
+            | VTuple [ a; b ] ->
+                bad at (sprintf "this pair holds %s and %s, not two strings" (Value.describe a) (Value.describe b))
             | x -> bad at (sprintf "this item is %s" (Value.describe x)))
     | v -> bad span (sprintf "this is %s" (Value.describe v))
 
