@@ -109,7 +109,7 @@ let tests =
                 ("--set(1,1): error NN0401: `--set hiden`: the program has no train field or top-level `let` named "
                  + "`hiden`; did you mean `hidden`? (train fields: data, target, validation, shuffle, loss, metrics, "
                  + "optimizer, schedule, regularize, clip, batch, epochs, stop, checkpoint, seed, divergence, "
-                 + "classWeights; top-level lets: hidden, widths, epochs)\n  |\n1 | hiden=3\n  | ^^^^^\n")
+                 + "classWeights, init, freeze; top-level lets: hidden, widths, epochs)\n  |\n1 | hiden=3\n  | ^^^^^\n")
                 "the fields and the lets"
         }
         test "a let that is a function of its arguments is not a --set value" {

@@ -48,6 +48,15 @@ let private stepMemory (c: Compile.Compiled) (net: Compile.NetworkInfo) =
             Some(MemoryPlan.estimate (Checkpoint.graphsFor c (Some block) net) cfg.Batch)
         with _ -> None
 
+/// The parameter paths the network's train block freezes (none without a block, or when its settings have an error,
+/// which `nn check` reports).
+let private frozen (c: Compile.Compiled) (net: Compile.NetworkInfo) (paths: string list) =
+    match Checkpoint.blockFor c net.Decl.Name false with
+    | None -> Set.empty
+    | Some block ->
+        try TransferConfig.frozen paths (TrainPlan.config c block).Freeze
+        with _ -> Set.empty
+
 let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     let fwd = Compile.forward net (GraphBuilder()) false
     let nodes = fwd.Context.Builder.Nodes
@@ -75,9 +84,15 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
                 [ path; string n.Shape; thousands ps ])
         table [ "layer call"; "output shape"; "parameters" ] rows |> List.iter add
         add ""
+    let frozen = frozen c net (parameters |> List.map (fun p -> p.Name))
+    // the column `trainable` appears when the train block freezes something
+    let trainable (p: Node) =
+        if frozen.IsEmpty then [] elif frozen.Contains p.Name then [ "no (frozen)" ] else [ "yes" ]
     let rows =
-        parameters |> List.map (fun p -> [ p.Name; string p.Shape; thousands (count p.Shape); string p.Attrs.Init ])
-    table [ "parameter"; "shape"; "count"; "init" ] rows |> List.iter add
+        parameters |> List.map (fun p ->
+            [ p.Name; string p.Shape; thousands (count p.Shape); string p.Attrs.Init ] @ trainable p)
+    let header = [ "parameter"; "shape"; "count"; "init" ] @ (if frozen.IsEmpty then [] else [ "trainable" ])
+    table header rows |> List.iter add
     if not states.IsEmpty then
         add ""
         let rows = states |> List.map (fun p -> [ p.Name; string p.Shape; thousands (count p.Shape) ])
@@ -86,6 +101,11 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     let stateTotal = states |> List.sumBy (fun p -> count p.Shape)
     add ""
     add (sprintf "total parameters: %s (%s as float32)" (thousands total) (bytes (total * 4L)))
+    // Keras' "Trainable params" and "Non-trainable params": `freeze` decides, states are counted apart
+    let fixedCount = parameters |> List.filter (fun p -> frozen.Contains p.Name) |> List.sumBy (fun p -> count p.Shape)
+    add (sprintf "trainable parameters: %s" (thousands (total - fixedCount)))
+    add (sprintf "non-trainable parameters: %s%s"
+             (thousands fixedCount) (if fixedCount > 0L then " (frozen by `freeze`)" else ""))
     if stateTotal > 0L then add (sprintf "total state: %s (%s)" (thousands stateTotal) (bytes (stateTotal * 4L)))
     match stepMemory c net with
     | Some e ->

@@ -14,7 +14,7 @@ open Nn.Cli.Common
 
 let help =
     """Usage: nn train FILE [--train NAME] [--network NAME] [--set NAME=VALUE]... [--resume [DIR]] [--out DIR]
-                [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
+                [--init-from RUN] [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
@@ -49,6 +49,9 @@ Options:
     + """A complete run (all its epochs done, or ended by early stopping) is not trained again:
                         raise `epochs` (or `patience`) to go on.
   --out DIR             the run folder (instead of a new dated one); a folder that is not empty is refused
+  --init-from RUN       start from the weights of another run (a run folder, or runs/NET/latest): every parameter
+                        whose path and shape match is loaded, the others keep their initializer (as the train block's
+                        `init = weights "RUN"`, whose `rename` it keeps)
   --force               with --out, replace the run in DIR (its files; other files stay)
   --threads N           use at most N threads
   --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
@@ -69,7 +72,8 @@ Examples:
 
 let private spec =
     [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
-      "--engine", Value; "--max-memory", Value; "--quiet", Switch; "--force", Switch ]
+      "--engine", Value; "--max-memory", Value; "--quiet", Switch; "--force", Switch
+      "--init-from", Value ]
 
 /// Predictions of a small data set, row by row.
 let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
@@ -136,7 +140,13 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             match MemoryPlan.parseSize v with
             | Some b -> b
             | None -> fail (sprintf "--max-memory needs a size such as 4GB or 512MB, got `%s`" v))
-    let plan = TrainPlan.createWithin maxMemory c block None
+    // a resumed run goes on from its checkpoint, not from the weights it started with
+    let start =
+        match resume, a.Get "--init-from" with
+        | Some _, _ -> TrainPlan.FromInitializers
+        | None, Some run -> TrainPlan.FromRun run
+        | None, None -> TrainPlan.FromBlockInit
+    let plan = TrainPlan.createFrom start maxMemory c block None
     Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
@@ -210,6 +220,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 cfg.Network plan.Train.Count
                 (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
                 cfg.Epochs cfg.Batch cfg.Optimizer.Kind.Name
+            plan.Init |> Option.iter (InitWeights.describe relative >> List.iter (printfn "%s"))
     let mutable last = None
     // the plotting libraries load on a core training leaves idle, instead of after the last epoch
     if Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads < Environment.ProcessorCount then
@@ -296,6 +307,8 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     if a.Has "--force" && a.Has "--resume" then
         fail "--force starts the run in --out again and --resume continues it: give one of them"
     if a.Has "--force" && not (a.Has "--out") then fail "--force replaces the run in --out DIR: give --out"
+    if a.Has "--init-from" && a.Has "--resume" then
+        fail "--resume continues a run from its checkpoint and --init-from starts a new one: give one of them"
     // resuming: the run folder (--resume DIR, --resume with --out DIR, or the newest run), locked, its state, and the
     // settings it was started with
     let resume =

@@ -26,7 +26,7 @@ let SourceChanged = "NN0709"
 
 /// The file name of the checkpoint inside a run folder.
 [<Literal>]
-let FileName = "checkpoint.safetensors"
+let FileName = RunPaths.FileName
 
 /// The product version written into checkpoints.
 let version =
@@ -40,25 +40,15 @@ let sha256 (text: string) =
 /// The hash that ties a checkpoint to its model: the main file's source text.
 let sourceHash (c: Compiled) = sha256 c.Sources[c.File]
 
-/// The file name of the weights early stopping restored, inside a run folder: written when the weights a run ends
-/// with are not its last epoch's (the checkpoint keeps the last epoch's full state, for `--resume`).
+/// The file name of the weights early stopping restored, inside a run folder (RunPaths.BestFileName).
 [<Literal>]
-let BestFileName = "best.safetensors"
+let BestFileName = RunPaths.BestFileName
 
-/// A run folder stands for the checkpoint inside it (the state `--resume` continues); `runs/NET/latest` is a link to
-/// the newest run folder, or, where links cannot be made, a one-line file naming it.
-let resolve (path: string) =
-    let path =
-        if Path.GetFileName path = "latest" && File.Exists path && FileInfo(path).Length < 256L then
-            Path.Combine(Path.GetDirectoryName path, File.ReadAllText(path).Trim())
-        else path
-    if Directory.Exists path then Path.Combine(path, FileName) else path
+/// A run folder stands for its checkpoint (RunPaths.resolve).
+let resolve (path: string) = RunPaths.resolve path
 
-/// A run folder stands for the weights its training ended with: the restored ones (`best.safetensors`) when early
-/// stopping restored an earlier epoch, else the checkpoint. What eval, predict and the embedding API load.
-let resolveWeights (path: string) =
-    let best = Path.Combine(path, BestFileName)
-    if Directory.Exists path && File.Exists best then best else resolve path
+/// A run folder stands for the weights its training ended with (RunPaths.resolveWeights).
+let resolveWeights (path: string) = RunPaths.resolveWeights path
 
 let private bestPrefix = "best:"
 let private invariant (x: float) = x.ToString("R", CultureInfo.InvariantCulture)

@@ -21,8 +21,11 @@ type Plan =
       Graphs: StepGraphs
       Train: Dataset
       Validation: Dataset option
-      /// Param and State values to start from (initializers, then statistics learnt from the data)
-      Initial: Dictionary<string, HostTensor> }
+      /// Param and State values to start from (initializers, then statistics learnt from the data, then the
+      /// weights `init` or `--init-from` names)
+      Initial: Dictionary<string, HostTensor>
+      /// what `init` loaded and what kept its initializer
+      Init: InitWeights.Report option }
 
 /// Replace or add `train` fields from `name=expression` settings (the command line's `--set`).
 let withOverrides (td: TrainDecl) (overrides: (string * Expr) list) : TrainDecl =
@@ -47,6 +50,15 @@ let private optimizer (o: Optimizer) =
 let private span (cfg: TrainConfig) name =
     cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
 
+/// The parameter paths `freeze` keeps fixed (null when it is not given).
+let private frozen (cfg: TrainConfig) (net: NetworkInfo) : IReadOnlySet<string> =
+    if cfg.Freeze.IsEmpty then null
+    else
+        let b = GraphBuilder()
+        forward net b false |> ignore
+        let paths = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Seq.map (fun n -> n.Name) |> List.ofSeq
+        HashSet<string>(TransferConfig.frozen paths cfg.Freeze)
+
 /// The training, evaluation and prediction graphs of a train block.
 let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : StepGraphs =
     let forward = ForwardBuilder(fun fc -> (forwardIn net fc).Output)
@@ -61,7 +73,7 @@ let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : S
             Optimizer = optimizer cfg.Optimizer, Regularize = RegularizationSpec(cfg.L1, cfg.L2),
             Clip = ClipSpec(Option.toNullable cfg.ClipNorm, Option.toNullable cfg.ClipValue),
             TargetShape = Option.toObj targetShape, Target = Option.toObj target,
-            LossSpan = span cfg "loss", OptimizerSpan = span cfg "optimizer")
+            LossSpan = span cfg "loss", OptimizerSpan = span cfg "optimizer", Frozen = frozen cfg net)
     RuntimeErrors.within (cfg.FieldSpans.TryFind "loss" |> Option.defaultValue cfg.Span) [] (fun () ->
         TrainStep.Build(forward, spec))
 
@@ -135,10 +147,31 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
             // later states see the value training will use (float32)
             feeds[name] <- wide value
 
-/// Everything to train one block on the given examples (the embedding API's in-memory arrays), within `maxMemory`
-/// bytes (None: the machine's memory; NN0630 before anything is allocated when the planned run needs more).
-let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
+/// Where training starts from: nothing but the initializers (eval and grad, which load their own weights), the
+/// block's `init`, or `--init-from RUN` (with the block's `rename`, if it has an `init`).
+type Start =
+    | FromInitializers
+    | FromBlockInit
+    | FromRun of run: string
+
+/// Everything to train one block from `start`, on the given examples (the embedding API's in-memory arrays) or the
+/// block's data, within `maxMemory` bytes (None: the machine's memory; NN0630 before anything is allocated when the
+/// planned run needs more).
+let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: Env)
+               (data: Dataset option) : Plan =
     let cfg = config c (td, env)
+    // --init-from is checked before any data is read
+    let init =
+        match start, cfg.Init with
+        | FromInitializers, _ -> None
+        | FromBlockInit, i -> i |> Option.map (fun i -> i.Path, i.Rename, Some i.Span)
+        | FromRun run, i ->
+            Some(InitWeights.runFolder run, (match i with Some i -> i.Rename | None -> []), None)
+    match init with
+    | Some(path, _, at) ->
+        let check () = InitWeights.file path |> ignore
+        match at with Some at -> RuntimeErrors.within at [] check | None -> check ()
+    | None -> ()
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     // what the source alone decides is reported before any data is read (`--network` may name another network)
     checkTrain net cfg |> ignore // its warnings are the compiler's (Compiled.Warnings)
@@ -178,7 +211,19 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
     if train.Count = 0 then fail "NN0552" cfg.DataSpan "there are no training rows left after the validation split"
     let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
     adapt net cfg.Target train initial
-    { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
+    // the loaded weights win over adapted statistics: the network goes on from where the other run left it
+    let report =
+        init |> Option.map (fun (path, rename, at) ->
+            let nodes = Seq.append graphs.Predict.Params graphs.Predict.States
+            let load () = InitWeights.load path rename nodes initial
+            match at with Some at -> RuntimeErrors.within at [] load | None -> load ())
+    { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial
+      Init = report }
+
+/// Everything to train one block from its `init` (if any), on the given examples or the block's data, within
+/// `maxMemory` bytes.
+let createWithin (maxMemory: int64 option) (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan =
+    createFrom FromBlockInit maxMemory c block data
 
 /// Everything to train one block on the given examples, within the machine's memory.
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data
@@ -202,5 +247,6 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>)
              |> Option.toObj),
         OnEpoch = onEpoch, OnCheckpoint = onCheckpoint)
 
-/// Everything to train one block with the data its `data` field names; data and shape errors are diagnostics.
-let create (c: Compiled) (block: TrainDecl * Env) : Plan = createWith c block None
+/// Everything to evaluate one block's network on the data its `data` field names, starting from the initializers
+/// (eval and grad load their own weights, so `init` is not read); data and shape errors are diagnostics.
+let create (c: Compiled) (block: TrainDecl * Env) : Plan = createFrom FromInitializers None c block None

@@ -32,7 +32,8 @@ let all: Builtin list =
       yield config "earlyStopping" 1 "settings { monitor; patience }"
       yield config "huber" 1 "a threshold delta"
       yield config "topK" 1 "a whole number k ≥ 1"
-      yield config "validation" 1 "a metric or `loss`, to watch on the validation rows" ]
+      yield config "validation" 1 "a metric or `loss`, to watch on the validation rows"
+      yield config "weights" 2 "a run folder or a .safetensors file, and settings { rename }" ]
 
 /// Names with a meaning only as settings: the losses, metrics and monitors the runtime defines (a loss that takes
 /// settings, huber, is a built-in above), and the paddings of convolutions.
@@ -45,8 +46,9 @@ let symbols =
       "same"
       "valid" ]
 
-/// The train-block names added after programs could already use them (issue #19's metrics and `validation`, `topK`):
+/// The train-block names added after programs could already use them (issue #19's metrics, `validation`, `topK`
+/// and `weights`):
 /// a program's own `let` of one of these names keeps its meaning in `train` blocks (`let f1 p t = ...` is then a
 /// function metric), so adding them changed no existing program.
-let yieldToProgram = set [ "topK"; "validation"; "precision"; "recall"; "f1"; "rmse"; "r2" ]
+let yieldToProgram = set [ "topK"; "validation"; "precision"; "recall"; "f1"; "rmse"; "r2"; "weights" ]
 

@@ -230,6 +230,9 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
                 with Notes = [ computes ] })
     | _ -> ()
     let warnings = Checks.lossFits nd cfg.Loss (at "loss") out computes
+    // `freeze` patterns that match no parameter (NN0456), before any data is read
+    let paths = fc.Builder.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Seq.map (fun n -> n.Name)
+    TransferConfig.frozen (List.ofSeq paths) cfg.Freeze |> ignore
     match cfg.Target with
     | None when cfg.Loss.Target = LossTarget.AsGiven ->
         // a loss written in the language, applied to a target of the shape the data will give (when known)

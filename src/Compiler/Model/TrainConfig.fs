@@ -80,6 +80,10 @@ type TrainConfig =
       Seed: int
       /// stop when a batch's loss exceeds this many times the first batch's (at least 1); 0: off
       Divergence: float
+      /// `init = weights "..." { rename }`: the weights training starts from (TransferConfig)
+      Init: TransferConfig.Init option
+      /// `freeze = ["dense1.*"]`: globs of the parameter paths kept fixed
+      Freeze: TransferConfig.Freeze list
       /// where each field was written, for errors found later (data files, run time)
       FieldSpans: Map<string, Span> }
 
@@ -89,6 +93,7 @@ let private losses = List.ofSeq LossKind.Names
 let fieldNames =
     [ "data"; "target"; "validation"; "shuffle"; "loss"; "metrics"; "optimizer"; "schedule"; "regularize"
       "clip"; "batch"; "epochs"; "stop"; "checkpoint"; "seed"; "divergence"; "classWeights" ]
+    @ TransferConfig.fieldNames
 
 let private optimizers = List.ofSeq OptimizerKind.Names
 let private schedules = List.ofSeq ScheduleKind.Names
@@ -471,6 +476,8 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
             number "divergence" Nn.Runtime.Training.TrainOptions.DefaultDivergence
                 (fun x -> x = 0.0 || (x >= 1.0 && not (System.Double.IsInfinity x)))
                 "must be 0 (off) or a factor of at least 1"
+          Init = value "init" |> Option.map (fun (v, s) -> TransferConfig.readInit source baseDir v s)
+          Freeze = (match value "freeze" with Some(v, s) -> TransferConfig.readFreeze source v s | None -> [])
           FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
     // the data last: every other setting is checked even when the block has no `data`
     match field "data" with

@@ -45,6 +45,10 @@ internal sealed record TrainSpec
     public SourceSpan LossSpan { get; init; } = SourceSpan.None;
     /// <summary>The span of the <c>optimizer</c> field (update nodes get it).</summary>
     public SourceSpan OptimizerSpan { get; init; } = SourceSpan.None;
+    /// <summary>The paths of the Params kept fixed (<c>freeze</c>): no gradient is asked for them, no penalty, no
+    /// clipping share, no optimizer state; their <c>new:</c> output is the Param itself. Null or empty: none.
+    /// </summary>
+    public IReadOnlySet<string>? Frozen { get; init; }
 }
 
 /// <summary>
@@ -156,7 +160,12 @@ internal static class TrainStep
                 throw new ArgumentException(
                     $"the network input `{reserved}` has the name of a training input; rename it");
         var (loss, metrics) = LossAndMetrics(ctx, output, spec);
-        var parameters = b.Nodes.Where(n => n.Op == OpKind.Param).ToArray();
+        var all = b.Nodes.Where(n => n.Op == OpKind.Param).ToArray();
+        // frozen Params are left out of everything below: Backward computes adjoints only for nodes that depend on
+        // a Param it is asked about, so a frozen first layer costs no backward work at all
+        var parameters = spec.Frozen is { Count: > 0 } frozen
+            ? all.Where(p => !frozen.Contains(p.Name!)).ToArray()
+            : all;
         var objective = Regularization.AddPenalty(b, loss, parameters, spec.Regularize, spec.LossSpan);
         var gradients = Backward.Gradients(b, objective, parameters);
         var pairs = parameters.Zip(gradients, (p, g) => new KeyValuePair<Node, Node>(p, g)).ToArray();
@@ -168,8 +177,9 @@ internal static class TrainStep
         outs.AddRange(metrics);
         outs.AddRange(update.Params.Concat(ctx.StateUpdates).Concat(update.States)
             .Select(kv => new KeyValuePair<string, Node>(NewPrefix + kv.Key.Name, kv.Value)));
-        foreach (var s in b.Nodes.Where(n => n.Op == OpKind.State))
-            if (!outs.Any(o => o.Key == NewPrefix + s.Name)) outs.Add(new(NewPrefix + s.Name, s)); // unchanged state
+        var written = outs.Select(o => o.Key).ToHashSet();
+        foreach (var s in b.Nodes.Where(n => n.Op is OpKind.State or OpKind.Param))
+            if (written.Add(NewPrefix + s.Name)) outs.Add(new(NewPrefix + s.Name, s)); // unchanged state, frozen Param
         var train = b.Build(outs);
 
         // ---- evaluation and prediction ----
