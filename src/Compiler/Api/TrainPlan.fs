@@ -207,6 +207,16 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
     adapt net cfg.Target train initial
     { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
 
+/// `nn eval --data PATH..`: the rows of the files `paths` in the form of the plan's data (ValidationData.withPaths),
+/// prepared as its training rows (the classes numbered as the training data numbers them).
+let evalData (plan: Plan) (paths: string list) : Dataset =
+    let cfg = plan.Config
+    let source = ValidationData.withPaths cfg paths
+    // the training rows as read (Plan.Train is split and fed), for their shapes and class names
+    let read = DataLoad.load cfg
+    let targetShape = checkData cfg plan.Network read
+    other cfg plan.Network targetShape read source cfg.DataSpan
+
 /// Everything to train one block on the given examples, within the machine's memory.
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data
 
