@@ -322,7 +322,6 @@ let private formName (d: DataSource) =
 let private columns (cols: Column list) =
     let one c = match c with ByName n -> sprintf "\"%s\"" n | ByIndex i -> string i
     match cols with
-    | [] -> "every other column"
     | [ c ] -> one c
     | cs -> "[" + (cs |> List.map one |> String.concat "; ") + "]"
 
@@ -338,7 +337,7 @@ let private sameForm (data: DataSource) (v: Value) (read: DataSource) (span: Spa
     let targets what (has: bool) (given: bool) =
         if has && not given then
             fail "NN0452" span
-                (sprintf "`data` has %s, so `validation` needs them too: the validation loss compares with them" what)
+                (sprintf "`data` has a %s, so `validation` needs one too: the validation loss compares with it" what)
         if given && not has then
             fail "NN0452" span
                 (sprintf "`data` has no %s, so `validation` takes none either (the target comes from `target`)" what)
@@ -346,13 +345,14 @@ let private sameForm (data: DataSource) (v: Value) (read: DataSource) (span: Spa
     | Csv(_, features, label), Csv(path, _, _), VConfig("csv", [ _ ]) -> Csv(path, features, label)
     | Csv(_, features, label), Csv(_, vf, vl), _ when vf <> features || vl <> label ->
         let show (f: Column list) (l: Column option) =
-            sprintf "features %s and %s" (columns f)
-                (match l with Some l -> "label " + columns [ l ] | None -> "no label")
+            let label = match l with Some l -> "label " + columns [ l ] | None -> "no label"
+            if f.IsEmpty then sprintf "every column but the label as features, %s" label
+            else sprintf "features %s, %s" (columns f) label
         fail "NN0451" span
             (sprintf "`validation` reads %s, but `data` reads %s: " (show vf vl) (show features label)
              + "leave out `{ ... }` to read the columns of `data`")
-    | Idx(_, l), Idx(_, vl), _ -> targets "a labels file" l.IsSome vl.IsSome; read
-    | Npy(_, y), Npy(_, vy), _ -> targets "a targets file" y.IsSome vy.IsSome; read
+    | Idx(_, l), Idx(_, vl), _ -> targets "labels file" l.IsSome vl.IsSome; read
+    | Npy(_, y), Npy(_, vy), _ -> targets "targets file" y.IsSome vy.IsSome; read
     | _ -> read
 
 /// `classWeights = [1.0; 3.0; ..]` (NN0435): numbers, none negative, for a loss that takes them; their count is
