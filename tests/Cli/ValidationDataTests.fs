@@ -166,4 +166,20 @@ let tests =
             let last (s: string) = s.Trim().Split('\n') |> Array.last
             Expect.equal (last other) (last own) "the same rows, the same loss"
         }
+    
+        test "docs/language.md's validation-file example trains with validation rows from its file and evaluates --data" {
+            let dir = folder.Force()
+            let doc = File.ReadAllText(Path.Combine(TestUtil.repoRoot, "docs", "language.md"))
+            let start = doc.IndexOf("```fsharp", doc.IndexOf "### Validation and test data from files") + 9
+            let program = doc.Substring(start, doc.IndexOf("```", start) - start)
+            File.Copy(Path.Combine(dir, "train.csv"), Path.Combine(dir, "iris_train.csv"), true)
+            File.Copy(Path.Combine(dir, "val.csv"), Path.Combine(dir, "iris_val.csv"), true)
+            File.WriteAllText(Path.Combine(dir, "doc.nn"), program)
+            let code, out, err = nn dir [ "train"; "doc.nn"; "--set"; "epochs=2"; "--out"; "docrun" ]
+            Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+            Expect.stringContains out "(validation: 45 rows)" "the validation rows are iris_val.csv's"
+            let code, out, err = nn dir [ "eval"; "doc.nn"; "--weights"; "docrun"; "--data"; "iris_val.csv" ]
+            Expect.equal code 0 (sprintf "eval (stderr: %s)" err)
+            Expect.stringContains out "on all 45 rows of iris_val.csv" "eval --data"
+        }
     ]
