@@ -129,7 +129,8 @@ let tests =
                 nn dir [ "eval"; "fraction.nn"; "--weights"; "fraction"; "--data"; "val.csv"; "--data"; "x.csv" ]
             Expect.equal code 1 "exit code"
             Expect.stringContains err
-                "fraction.nn(5,18): error NN0453: `--data` gives 2 files, but `data` reads one CSV file: `--data file.csv`"
+                ("fraction.nn(5,18): error NN0453: `--data` gives 2 files, "
+                 + "but `data` reads one CSV file: `--data file.csv`")
                 "message"
             Expect.stringContains err "5 |     data       = csv \"all.csv\"" "the source line"
             Expect.isFalse (err.Contains "Exception") "no stack trace"
@@ -167,7 +168,7 @@ let tests =
             Expect.equal (last other) (last own) "the same rows, the same loss"
         }
     
-        test "docs/language.md's validation-file example trains with validation rows from its file and evaluates --data" {
+        test "docs/language.md's example trains with validation rows from its file and evaluates --data" {
             let dir = folder.Force()
             let doc = File.ReadAllText(Path.Combine(TestUtil.repoRoot, "docs", "language.md"))
             let start = doc.IndexOf("```fsharp", doc.IndexOf "### Validation and test data from files") + 9
@@ -181,5 +182,27 @@ let tests =
             let code, out, err = nn dir [ "eval"; "doc.nn"; "--weights"; "docrun"; "--data"; "iris_val.csv" ]
             Expect.equal code 0 (sprintf "eval (stderr: %s)" err)
             Expect.stringContains out "on all 45 rows of iris_val.csv" "eval --data"
+        }
+    
+        test "validation and nn eval --data from IDX files: images and labels given in turn" {
+            let dir = TestUtil.examplesWithMnistHead "nn-valdata-idx-" 200
+            let data name = Path.Combine(TestUtil.repoRoot, "examples", "data", name)
+            TestUtil.idxHead (data "mnist10k-images-idx3-ubyte.gz") (Path.Combine(dir, "data", "vi.gz")) 30
+            TestUtil.idxHead (data "mnist10k-labels-idx1-ubyte.gz") (Path.Combine(dir, "data", "vl.gz")) 30
+            let code, out, err =
+                nn dir [ "train"; "mnist_mlp.nn"; "--set"; "epochs=1"; "--set"; "hidden=[16]"; "--out"; "run"
+                         "--set"; "validation=idx \"data/vi.gz\" \"data/vl.gz\"" ]
+            Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+            Expect.stringContains out "(validation: 30 rows)" "the validation files' rows"
+            let code, own, err = nn dir [ "eval"; "mnist_mlp.nn"; "--weights"; "run" ]
+            Expect.equal code 0 (sprintf "eval (stderr: %s)" err)
+            Expect.stringContains own "on the validation rows (30)" "the run's validation (its --set applies)"
+            let code, other, err =
+                nn dir [ "eval"; "mnist_mlp.nn"; "--weights"; "run"; "--data"; "data/vi.gz"; "--data"; "data/vl.gz" ]
+            Expect.equal code 0 (sprintf "eval --data (stderr: %s)" err)
+            Expect.stringContains other "on all 30 rows of vi.gz and vl.gz" "which rows"
+            let last (s: string) = s.Trim().Split('\n') |> Array.last
+            Expect.equal (last other) (last own) "the same rows, the same loss and accuracy"
+            Directory.Delete(dir, true)
         }
     ]

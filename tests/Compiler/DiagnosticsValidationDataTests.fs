@@ -50,52 +50,60 @@ let tests =
     testList "Compiler.Diagnostics.ValidationData" [
         DiagnosticsHelpers.case "NN0450 validation in another form than data" errors
             (program "csv \"data/iris.csv\" { label = \"species\" }" "npy \"x.npy\" \"y.npy\"")
-            """
-test.nn(6,18): error NN0450: `validation` reads `npy`, but `data` reads `csv`: the validation rows are read as the training rows, so give them as `csv` too
+            ("""
+test.nn(6,18): error NN0450: `validation` reads `npy`, but `data` reads `csv`: the validation """
+             + """rows are read as the training rows, so give them as `csv` too
   |
 6 |     validation = npy "x.npy" "y.npy"
-  |                  ^^^^^^^^^^^^^^^^^^^"""
+  |                  ^^^^^^^^^^^^^^^^^^^""")
 
         DiagnosticsHelpers.case "NN0450 validation is a bare file name" errors
             (program "csv \"data/iris.csv\" { label = \"species\" }" "\"val.csv\"")
-            """
-test.nn(6,18): error NN0450: `validation` is a fraction in [0, 1) or a data source in the form of `data`, such as `csv "val.csv"`, but this is a string
+            ("""
+test.nn(6,18): error NN0450: `validation` is a fraction in [0, 1) or a data source in the form """
+             + """of `data`, such as `csv "val.csv"`, but this is a string
   |
 6 |     validation = "val.csv"
-  |                  ^^^^^^^^^"""
+  |                  ^^^^^^^^^""")
 
         DiagnosticsHelpers.case "NN0451 validation reads other CSV columns" errors
             (program "csv \"data/iris.csv\" { features = [0; 1]; label = \"species\" }"
                 "csv \"val.csv\" { label = \"species\" }")
-            """
-test.nn(6,18): error NN0451: `validation` reads every column but the label as features, label "species", but `data` reads features [0; 1], label "species": leave out `{ ... }` to read the columns of `data`
+            ("""
+test.nn(6,18): error NN0451: `validation` reads every column but the label as features, """
+             + """label "species", but `data` reads features [0; 1], label "species": """
+             + """leave out `{ ... }` to read the """
+             + """columns of `data`
   |
 6 |     validation = csv "val.csv" { label = "species" }
-  |                  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"""
+  |                  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^""")
 
         DiagnosticsHelpers.case "NN0452 validation images without the labels data has" errors
             (program "idx \"i.gz\" \"l.gz\"" "idx \"vi.gz\"")
-            """
-test.nn(6,18): error NN0452: `data` has a labels file, so `validation` needs one too: the validation loss compares with it
+            ("""
+test.nn(6,18): error NN0452: `data` has a labels file, so `validation` needs one too: the """
+             + """validation loss compares with it
   |
 6 |     validation = idx "vi.gz"
-  |                  ^^^^^^^^^^^"""
+  |                  ^^^^^^^^^^^""")
 
         DiagnosticsHelpers.case "NN0452 validation targets where data has none" errors
             (program "npy \"x.npy\"" "npy \"vx.npy\" \"vy.npy\"")
-            """
-test.nn(6,18): error NN0452: `data` has no targets file, so `validation` takes none either (the target comes from `target`)
+            ("""
+test.nn(6,18): error NN0452: `data` has no targets file, so `validation` takes none either (the """
+             + """target comes from `target`)
   |
 6 |     validation = npy "vx.npy" "vy.npy"
-  |                  ^^^^^^^^^^^^^^^^^^^^^"""
+  |                  ^^^^^^^^^^^^^^^^^^^^^""")
 
         case "NN0581 a validation label the training data does not have" [ "train.csv", train; "val.csv",
             "a,b,label\n0,0,dog\n1,1,bird\n" ] "csv \"val.csv\""
-            """
-test.nn(6,18): error NN0581: val.csv row 3, column 3 (label): the label `bird` is not a class of the training data (its classes are `cat`, `dog`)
+            ("""
+test.nn(6,18): error NN0581: val.csv row 3, column 3 (label): the label `bird` is not a class """
+             + """of the training data (its classes are `cat`, `dog`)
   |
 6 |     validation = csv "val.csv"
-  |                  ^^^^^^^^^^^^^"""
+  |                  ^^^^^^^^^^^^^""")
 
         test "NN0580 validation rows of another width (every column but the label)" {
             let text =

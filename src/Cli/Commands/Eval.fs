@@ -32,7 +32,8 @@ Examples:
   nn eval examples/xor.nn --weights xor-run/checkpoint.safetensors
   nn eval examples/iris.nn --weights examples/runs/iris/latest --data test.csv"""
 
-let private spec = [ "--weights", Value; "--data", Many; "--train", Value; "--set", Many; "--threads", Value; "--engine", Value ]
+let private spec =
+    [ "--weights", Value; "--data", Many; "--train", Value; "--set", Many; "--threads", Value; "--engine", Value ]
 
 /// Loss and metrics over all rows of `data`, in batches: the loss weighted by rows, the metrics from their
 /// statistics over every row (EpochTotals), as the trainer computes a validation row.
@@ -70,7 +71,8 @@ let measure (a: Args) =
     let data, what =
         match a.All "--data", plan.Validation with
         | [], Some v -> v, sprintf "the validation rows (%d)" v.Count
-        | [], None -> plan.Train, sprintf "all %d rows (the train block holds none back for validation)" plan.Train.Count
+        | [], None ->
+            plan.Train, sprintf "all %d rows (the train block holds none back for validation)" plan.Train.Count
         | paths, _ ->
             let d = TrainPlan.evalData plan paths
             d, sprintf "all %d rows of %s" d.Count (paths |> List.map IO.Path.GetFileName |> String.concat " and ")
