@@ -22,6 +22,7 @@ train iris {
     optimizer  = adam { lr = 0.01 }
     batch      = 16
     epochs     = 3
+    schedule   = reduceOnPlateau { monitor = validationAccuracy; patience = 0 }
     seed       = 7
 }
 """
@@ -81,6 +82,9 @@ let tests =
             Expect.equal fraction[0] [| "epoch"; "loss"; "accuracy"; "val_loss"; "val_accuracy"; "lr" |] "columns"
             Expect.equal fraction.Length 4 "three epochs"
             Expect.equal file fraction "every value of every epoch (bit for bit: the same rows in the same order)"
+            // reduceOnPlateau watched the validation accuracy (flat on these rows) and lowered the rate: the
+            // schedule saw the validation values of the file as those of the fraction
+            Expect.equal (fraction[1..] |> Array.map (fun r -> r[5])) [| "0.01"; "0.01"; "0.001" |] "lr by epoch"
         }
 
         test "nn eval --data evaluates on all rows of another file of the data's form" {
