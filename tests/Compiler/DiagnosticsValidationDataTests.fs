@@ -96,6 +96,15 @@ test.nn(6,18): error NN0452: `data` has no targets file, so `validation` takes n
 6 |     validation = npy "vx.npy" "vy.npy"
   |                  ^^^^^^^^^^^^^^^^^^^^^""")
 
+        DiagnosticsHelpers.case "NN0580 validation rows of another width than those of data (nn check finds it)" errors
+            (program "rows [ [0; 1], [1]; [1; 0], [0] ]" "rows [ [0; 1; 1], [1] ]")
+            ("""
+test.nn(6,18): error NN0580: the validation rows have 3 features and 1 target values, but the rows of `data` """
+             + """have 2 and 1
+  |
+6 |     validation = rows [ [0; 1; 1], [1] ]
+  |                  ^^^^^^^^^^^^^^^^^^^^^^^""")
+
         case "NN0581 a validation label the training data does not have" [ "train.csv", train; "val.csv",
             "a,b,label\n0,0,dog\n1,1,bird\n" ] "csv \"val.csv\""
             ("""

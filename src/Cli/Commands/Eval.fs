@@ -21,7 +21,7 @@ rows of the --data files. The settings of a run folder's training (its --set val
                         then targets (--data x.npy --data y.npy); class labels are numbered as in the training data
   --train NAME          the train block of network NAME (default: the first)
   --set NAME=VALUE      override a field of the train block, e.g. --set "data=csv \"other.csv\" { label = \"y\" }",
-                        or a top-level `let` of FILE (the run's own --set values of lets are applied first)
+                        or a top-level `let` of FILE (the run's own --set values are applied first)
   --threads N           use at most N threads
   --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
 

@@ -147,7 +147,7 @@ let private named (source: DataSource) =
     let file (p: string) = System.IO.Path.GetFileName p
     match source with
     | Csv(p, _, _) | Idx(p, _) | Npy(p, _) -> file p
-    | Rows _ -> "the `rows` of `validation`"
+    | Rows _ -> "`validation = rows [..]`"
     | Generate _ -> "the generated validation data"
 
 /// The rows of `source`, read in the form of the block's data (`validation = csv ..`, `nn eval --data`) with errors

@@ -327,7 +327,7 @@ let private columns (cols: Column list) =
 
 /// A `validation` data source (`read`, written `v` at `span`) checked against the form of `data`: the same source
 /// kind (NN0450), the same CSV columns (NN0451; `csv "val.csv"` without settings reads those of `data`), labels
-/// or targets exactly when `data` has them (NN0452).
+/// or targets exactly when `data` has them (NN0452), `rows` as wide as those of `data` (NN0580, known here already).
 let private sameForm (data: DataSource) (v: Value) (read: DataSource) (span: Span) : DataSource =
     let form = formName data
     if formName read <> form then
@@ -351,6 +351,12 @@ let private sameForm (data: DataSource) (v: Value) (read: DataSource) (span: Spa
         fail "NN0451" span
             (sprintf "`validation` reads %s, but `data` reads %s: " (show vf vl) (show features label)
              + "leave out `{ ... }` to read the columns of `data`")
+    | Rows(xs, ys, _), Rows(vx, vy, _), _ when
+        xs.Length > 0 && (vx[0].Length, vy[0].Length) <> (xs[0].Length, ys[0].Length)
+        ->
+        fail "NN0580" span
+            (sprintf "the validation rows have %d features and %d target values, but the rows of `data` have %d and %d"
+                vx[0].Length vy[0].Length xs[0].Length ys[0].Length)
     | Idx(_, l), Idx(_, vl), _ -> targets "labels file" l.IsSome vl.IsSome; read
     | Npy(_, y), Npy(_, vy), _ -> targets "targets file" y.IsSome vy.IsSome; read
     | _ -> read
