@@ -151,6 +151,12 @@ let letSetsOf (weights: string) : string list =
     let sets = try Checkpoint.sets weights with :? DataException -> []
     sets |> List.filter (fun s -> not (List.contains (setName s) TrainConfig.fieldNames))
 
+/// The `--set` words a checkpoint was trained with that change `train` fields (metrics, validation, ...): what
+/// evaluates it as it was trained. Weights that cannot be read give none here, as in `letSetsOf`.
+let fieldSetsOf (weights: string) : string list =
+    let sets = try Checkpoint.sets weights with :? DataException -> []
+    sets |> List.filter (fun s -> List.contains (setName s) TrainConfig.fieldNames)
+
 /// A network by name, or the only one / the first trained one.
 let network (c: Compile.Compiled) (name: string option) : Compile.NetworkInfo =
     match name with

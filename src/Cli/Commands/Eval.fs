@@ -8,15 +8,20 @@ open Nn.Cli
 open Nn.Cli.Common
 
 let help =
-    """Usage: nn eval FILE --weights W [--train NAME] [--set NAME=VALUE]... [--threads N] [--engine fused|reference]
+    """Usage: nn eval FILE --weights W [--data PATH]... [--train NAME] [--set NAME=VALUE]... [--threads N]
+               [--engine fused|reference]
 
 Evaluates the weights W (a .safetensors file, or a run folder: the weights its training ended with, that is
 best.safetensors when early stopping restored an earlier epoch, else checkpoint.safetensors) with the train block
-of FILE: its loss and metrics on the validation rows, or on all the data when the block holds none back.
+of FILE: its loss and metrics on the validation rows, or on all the data when the block holds none back, or on all
+rows of the --data files. The settings of a run folder's training (its --set values, such as metrics) apply first.
   --weights W           the weights to evaluate (required)
+  --data PATH           evaluate on other files of the form of the block's `data`, read as it reads its own: one CSV
+                        file (the same columns), IDX images then labels (--data images --data labels), NPY features
+                        then targets (--data x.npy --data y.npy); class labels are numbered as in the training data
   --train NAME          the train block of network NAME (default: the first)
   --set NAME=VALUE      override a field of the train block, e.g. --set "data=csv \"other.csv\" { label = \"y\" }",
-                        or a top-level `let` of FILE (the run's own --set values of lets are applied first)
+                        or a top-level `let` of FILE (the run's own --set values are applied first)
   --threads N           use at most N threads
   --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
 
@@ -24,9 +29,11 @@ Exit codes: 0 evaluated, 1 an error in the program, the data, the weights or the
 
 Examples:
   nn eval examples/iris.nn --weights examples/runs/iris/latest
-  nn eval examples/xor.nn --weights xor-run/checkpoint.safetensors"""
+  nn eval examples/xor.nn --weights xor-run/checkpoint.safetensors
+  nn eval examples/iris.nn --weights examples/runs/iris/latest --data test.csv"""
 
-let private spec = [ "--weights", Value; "--train", Value; "--set", Many; "--threads", Value; "--engine", Value ]
+let private spec =
+    [ "--weights", Value; "--data", Many; "--train", Value; "--set", Many; "--threads", Value; "--engine", Value ]
 
 /// Loss and metrics over all rows of `data`, in batches: the loss weighted by rows, the metrics from their
 /// statistics over every row (EpochTotals), as the trainer computes a validation row.
@@ -51,9 +58,9 @@ let measure (a: Args) =
         | Some w -> w
         | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
     applyThreads a
-    // the network as trained: the run's `--set`s of top-level lets, then the command line's
+    // the network and the block as trained: the run's `--set`s of top-level lets and of fields, then the command line's
     let runSets = letSetsOf weights
-    let sets = runSets @ a.All "--set"
+    let sets = fieldSetsOf weights @ runSets @ a.All "--set"
     let c = compileForRun file runSets (a.All "--set")
     let td, env = trainBlock c (a.Get "--train")
     let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
@@ -62,9 +69,13 @@ let measure (a: Args) =
     let exec = executor (engineOf a) g plan.Initial
     exec.Load values
     let data, what =
-        match plan.Validation with
-        | Some v -> v, sprintf "the validation rows (%d)" v.Count
-        | None -> plan.Train, sprintf "all %d rows (the train block holds none back for validation)" plan.Train.Count
+        match a.All "--data", plan.Validation with
+        | [], Some v -> v, sprintf "the validation rows (%d)" v.Count
+        | [], None ->
+            plan.Train, sprintf "all %d rows (the train block holds none back for validation)" plan.Train.Count
+        | paths, _ ->
+            let d = TrainPlan.evalData plan paths
+            d, sprintf "all %d rows of %s" d.Count (paths |> List.map IO.Path.GetFileName |> String.concat " and ")
     let loss, metrics = evaluate exec g data plan.Config.Batch
     plan.Config.Network, Checkpoint.resolveWeights weights, what, loss, metrics
 

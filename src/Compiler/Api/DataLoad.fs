@@ -33,8 +33,8 @@ let private requireFinite (span: Span) (what: string) (values: float[][]) =
 /// Run a data-reading action, reporting a bad data file (DataException) as a diagnostic at `span`.
 let guard (span: Span) (f: unit -> 'a) : 'a = RuntimeErrors.within span [] f
 
-/// The examples of a train block (before the validation split).
-let load (cfg: TrainConfig) : Dataset =
+/// The examples of `cfg.Data`; `generate` draws from the random stream `stream` of the seed.
+let private read (cfg: TrainConfig) (stream: uint64) : Dataset =
     guard cfg.DataSpan (fun () ->
         match cfg.Data with
         | Rows(xs, ys, _) ->
@@ -52,8 +52,16 @@ let load (cfg: TrainConfig) : Dataset =
         | Npy(x, y) -> Npy.ReadDataset(x, Option.toObj y)
         | Generate(count, f, low, high, noise) ->
             // A stream of its own, so the data does not change when the model's initialization does.
-            let rng = Rng.Derive(uint64 cfg.Seed, 0x6e6e6461UL)
+            let rng = Rng.Derive(uint64 cfg.Seed, stream)
             let xs = Array.init count (fun _ -> low + (high - low) * rng.NextDouble())
             let ys = xs |> Array.map (fun x -> f x + noise * rng.NextNormal())
             requireFinite cfg.DataSpan "generated targets" (Array.map Array.singleton ys)
             Dataset(HostTensor([| count; 1 |], Array.map float32 xs), HostTensor([| count; 1 |], Array.map float32 ys)))
+
+/// The examples of a train block (before the validation split).
+let load (cfg: TrainConfig) : Dataset = read cfg 0x6e6e6461UL
+
+/// The examples of another source in the form of the block's data (`validation = csv ..`, `nn eval --data`), with
+/// errors at `span`; `generate` draws other rows than the training data's.
+let loadOther (cfg: TrainConfig) (source: DataSource) (span: Span) : Dataset =
+    read { cfg with Data = source; DataSpan = span } 0x76616c64UL

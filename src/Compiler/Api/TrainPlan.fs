@@ -147,6 +147,33 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
             // later states see the value training will use (float32)
             feeds[name] <- wide value
 
+/// Numbers per row for a one-output network (a CSV label with mse) are fed as a column [N, 1].
+let private asFed (targetShape: Shape option) (data: Dataset) =
+    match targetShape, data.Targets with
+    | Some t, targets when not (isNull targets) && t.Rank = 2 && targets.Rank = 1 ->
+        Dataset(data.Features, HostTensor([| targets.Shape[0]; 1 |], targets.Data), data.ClassNames)
+    | _ -> data
+
+/// What the messages call the rows of a source other than `data`.
+let private named (source: DataSource) =
+    let file (p: string) = System.IO.Path.GetFileName p
+    match source with
+    | Csv(p, _, _) | Idx(p, _) | Npy(p, _) -> file p
+    | Rows _ -> "`validation = rows [..]`"
+    | Generate _ -> "the generated validation data"
+
+/// The rows of `source`, read in the form of the block's data (`validation = csv ..`, `nn eval --data`) with errors
+/// at `span`, checked against the rows `read` from `data` (ValidationData.align), the network's input (NN0550) and the
+/// loss (Targets.check), and fed as the training rows are.
+let other (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) (read: Dataset) (source: DataSource)
+          (span: Span) : Dataset =
+    let ocfg = { cfg with Data = source; DataSpan = span }
+    let origin = Targets.origin ocfg
+    let rows = ValidationData.align (named source) span origin read (DataLoad.loadOther cfg source span)
+    if cfg.Target.IsNone then
+        Targets.check ocfg net.Decl.Name (forward net (GraphBuilder()) false).Output.Shape origin rows
+    asFed targetShape rows
+
 /// Where training starts from: nothing but the initializers (eval and grad, which load their own weights), the
 /// block's `init`, or `--init-from RUN` (with the block's `rename`, if it has an `init`).
 type Start =
@@ -183,12 +210,8 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
     // before the rows are shuffled, so a bad target is reported at the row the source has it
     if cfg.Target.IsNone then
         Targets.check cfg net.Decl.Name (forward net (GraphBuilder()) false).Output.Shape origin data
-    // numbers per row for a one-output network (a CSV label with mse): feed them as a column [N, 1]
-    let data =
-        match targetShape, data.Targets with
-        | Some t, targets when not (isNull targets) && t.Rank = 2 && targets.Rank = 1 ->
-            Dataset(data.Features, HostTensor([| targets.Shape[0]; 1 |], targets.Data), data.ClassNames)
-        | _ -> data
+    let read = data
+    let data = asFed targetShape data
     let graphs = graphs cfg net targetShape
     match
         MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error cfg.Span
@@ -197,7 +220,11 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
     | None -> ()
     let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
     let train, validation =
-        if cfg.Validation > 0.0 then
+        match cfg.ValidationData with
+        | Some source ->
+            let at = cfg.FieldSpans.TryFind "validation" |> Option.defaultValue cfg.DataSpan
+            data, Some(other cfg net targetShape read source at)
+        | None when cfg.Validation > 0.0 ->
             // Dataset.Split would throw a DataException without a span; say it at the user's `validation`
             let held = int (System.Math.Round(float data.Count * cfg.Validation, System.MidpointRounding.AwayFromZero))
             if data.Count - held <= 0 then
@@ -207,7 +234,7 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
                         cfg.Validation data.Count)
             let struct (t: Dataset, v: Dataset) = data.Split cfg.Validation
             t, (if v.Count > 0 then Some v else None)
-        else data, None
+        | None -> data, None
     if train.Count = 0 then fail "NN0552" cfg.DataSpan "there are no training rows left after the validation split"
     let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
     adapt net cfg.Target train initial
@@ -224,6 +251,16 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
 /// `maxMemory` bytes.
 let createWithin (maxMemory: int64 option) (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan =
     createFrom FromBlockInit maxMemory c block data
+
+/// `nn eval --data PATH..`: the rows of the files `paths` in the form of the plan's data (ValidationData.withPaths),
+/// prepared as its training rows (the classes numbered as the training data numbers them).
+let evalData (plan: Plan) (paths: string list) : Dataset =
+    let cfg = plan.Config
+    let source = ValidationData.withPaths cfg paths
+    // the training rows as read (Plan.Train is split and fed), for their shapes and class names
+    let read = DataLoad.load cfg
+    let targetShape = checkData cfg plan.Network read
+    other cfg plan.Network targetShape read source cfg.DataSpan
 
 /// Everything to train one block on the given examples, within the machine's memory.
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data

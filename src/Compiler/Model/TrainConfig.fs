@@ -57,6 +57,9 @@ type TrainConfig =
       /// the target as an expression of `input` (unsupervised training), or None for the data's targets
       Target: Expr option
       Validation: float
+      /// `validation = csv "val.csv" { .. }` (or idx, npy, rows, generate): validation rows from a source of their own,
+      /// in the form of `data` (then `Validation` is 0)
+      ValidationData: DataSource option
       /// visit the training rows in a new order every epoch (default true; `shuffle = false` turns it off)
       Shuffle: bool
       /// `shuffle = true` written in the block: also shuffle the rows once, before the validation split
@@ -313,6 +316,56 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
     | v ->
         fail "NN0405" span (sprintf "`data` is one of rows, idx, csv, npy, generate, but this is %s" (Value.describe v))
 
+let private formName (d: DataSource) =
+    match d with
+    | Rows _ -> "rows"
+    | Idx _ -> "idx"
+    | Csv _ -> "csv"
+    | Npy _ -> "npy"
+    | Generate _ -> "generate"
+
+let private columns (cols: Column list) =
+    let one c = match c with ByName n -> sprintf "\"%s\"" n | ByIndex i -> string i
+    match cols with
+    | [ c ] -> one c
+    | cs -> "[" + (cs |> List.map one |> String.concat "; ") + "]"
+
+/// A `validation` data source (`read`, written `v` at `span`) checked against the form of `data`: the same source
+/// kind (NN0450), the same CSV columns (NN0451; `csv "val.csv"` without settings reads those of `data`), labels
+/// or targets exactly when `data` has them (NN0452), `rows` as wide as those of `data` (NN0580, known here already).
+let private sameForm (data: DataSource) (v: Value) (read: DataSource) (span: Span) : DataSource =
+    let form = formName data
+    if formName read <> form then
+        fail "NN0450" span
+            (sprintf "`validation` reads `%s`, but `data` reads `%s`: " (formName read) form
+             + sprintf "the validation rows are read as the training rows, so give them as `%s` too" form)
+    let targets what (has: bool) (given: bool) =
+        if has && not given then
+            fail "NN0452" span
+                (sprintf "`data` has a %s, so `validation` needs one too: the validation loss compares with it" what)
+        if given && not has then
+            fail "NN0452" span
+                (sprintf "`data` has no %s, so `validation` takes none either (the target comes from `target`)" what)
+    match data, read, v with
+    | Csv(_, features, label), Csv(path, _, _), VConfig("csv", [ _ ]) -> Csv(path, features, label)
+    | Csv(_, features, label), Csv(_, vf, vl), _ when vf <> features || vl <> label ->
+        let show (f: Column list) (l: Column option) =
+            let label = match l with Some l -> "label " + columns [ l ] | None -> "no label"
+            if f.IsEmpty then sprintf "every column but the label as features, %s" label
+            else sprintf "features %s, %s" (columns f) label
+        fail "NN0451" span
+            (sprintf "`validation` reads %s, but `data` reads %s: " (show vf vl) (show features label)
+             + "leave out `{ ... }` to read the columns of `data`")
+    | Rows(xs, ys, _), Rows(vx, vy, _), _ when
+        xs.Length > 0 && (vx[0].Length, vy[0].Length) <> (xs[0].Length, ys[0].Length)
+        ->
+        fail "NN0580" span
+            (sprintf "the validation rows have %d features and %d target values, but the rows of `data` have %d and %d"
+                vx[0].Length vy[0].Length xs[0].Length ys[0].Length)
+    | Idx(_, l), Idx(_, vl), _ -> targets "labels file" l.IsSome vl.IsSome; read
+    | Npy(_, y), Npy(_, vy), _ -> targets "targets file" y.IsSome vy.IsSome; read
+    | _ -> read
+
 /// `classWeights = [1.0; 3.0; ..]` (NN0435): numbers, none negative, for a loss that takes them; their count is
 /// checked against the network's classes by Compile.checkTrain.
 let private classWeights (source: Settings.Source) (loss: LossKind) (v: Value) (span: Span) : float list =
@@ -439,7 +492,15 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           Data = Rows([||], [||], [||])
           DataSpan = td.Span
           Target = field "target" |> Option.map (fun f -> f.Value)
-          Validation = number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
+          Validation =
+            match value "validation" with
+            | Some(VConfig _, _) -> 0.0 // a data source of its own, read after `data`
+            | Some(VStr p, s) ->
+                fail "NN0450" s
+                    (sprintf "`validation` is a fraction in [0, 1) or a data source in the form of `data`, "
+                     + sprintf "such as `csv \"%s\"`, but this is a string" p)
+            | _ -> number "validation" 0.0 (fun x -> x >= 0.0 && x < 1.0) "must be a fraction in [0, 1)"
+          ValidationData = None
           Shuffle =
             (match value "shuffle" with
              | Some(VBool b, _) -> b
@@ -480,12 +541,23 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
           Freeze = (match value "freeze" with Some(v, s) -> TransferConfig.readFreeze source v s | None -> [])
           FieldSpans = td.Fields |> List.map (fun f -> f.Name, f.Value.Span) |> Map.ofList }
     // the data last: every other setting is checked even when the block has no `data`
-    match field "data" with
-    | Some f ->
-        { settings with Data = data source ctx baseDir (normalize (evalField f)) f.Value.Span; DataSpan = f.Value.Span }
-    | None when requireData ->
-        fail "NN0406" td.Span (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
-    | None -> settings
+    let settings =
+        match field "data" with
+        | Some f ->
+            { settings with
+                Data = data source ctx baseDir (normalize (evalField f)) f.Value.Span
+                DataSpan = f.Value.Span }
+        | None when requireData ->
+            fail "NN0406" td.Span
+                (sprintf "`train %s` needs a `data` field saying where the examples come from" td.Network)
+        | None -> settings
+    // validation rows from a source of their own, read in the form of `data`
+    match value "validation" with
+    | Some(VConfig _ as v, s) ->
+        let read = data source ctx baseDir v s
+        let hasData = (field "data").IsSome
+        { settings with ValidationData = Some(if hasData then sameForm settings.Data v read s else read) }
+    | _ -> settings
 
 /// Read a `train` block into typed settings for training: a block without `data` is NN0406. `follow` finds the
 /// body of a top-level `let` a name refers to (Settings.follow), for errors inside it.
