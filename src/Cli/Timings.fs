@@ -2,7 +2,8 @@
 /// process started is printed to standard error as `nn: timing PHASE S s` (JIT, loading and writing included),
 /// then `nn: memory PHASE peak P MB, now R MB, heap H MB (committed C MB)`: the peak and current resident memory of
 /// the process (VmHWM and VmRSS of /proc/self/status, where there is one), the managed heap and the memory the GC had
-/// committed at its last collection. Off by default: nothing is measured or printed.
+/// committed at its last collection, and the CPU time of all its threads so far (user and system: steadier than wall
+/// time on a loaded machine). Off by default: nothing is measured or printed.
 module internal Nn.Cli.Timings
 
 open System
@@ -28,6 +29,7 @@ let mark (phase: string) =
         let status = try IO.File.ReadAllLines "/proc/self/status" with _ -> [||]
         let gc = GC.GetGCMemoryInfo()
         let mb (bytes: int64) = float bytes / 1048576.0
-        eprintfn "nn: memory %-24s peak %5.0f MB, now %5.0f MB, heap %5.0f MB (committed %5.0f MB)"
+        let cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds
+        eprintfn "nn: memory %-24s peak %5.0f MB, now %5.0f MB, heap %5.0f MB (committed %5.0f MB), cpu %6.3f s"
             phase (statusMB status "VmHWM") (statusMB status "VmRSS") (mb gc.HeapSizeBytes)
-            (mb gc.TotalCommittedBytes)
+            (mb gc.TotalCommittedBytes) cpu
