@@ -1,6 +1,9 @@
-/// Where a command's time goes, for measuring start-up (issue #18): with NN_TIMINGS=1 set, each phase's wall time
-/// since the process started is printed to standard error as `nn: timing PHASE S s` (JIT, loading and writing
-/// included). Off by default: nothing is measured or printed.
+/// Where a command's time and memory go (issue #18): with NN_TIMINGS=1 set, each phase's wall time since the
+/// process started is printed to standard error as `nn: timing PHASE S s` (JIT, loading and writing included),
+/// then `nn: memory PHASE peak P MB, now R MB, heap H MB (committed C MB)`: the peak and current resident memory of
+/// the process (VmHWM and VmRSS of /proc/self/status, where there is one), the managed heap and the memory the GC had
+/// committed at its last collection, and the CPU time of all its threads so far (user and system: steadier than wall
+/// time on a loaded machine). Off by default: nothing is measured or printed.
 module internal Nn.Cli.Timings
 
 open System
@@ -12,6 +15,21 @@ let private enabled = Environment.GetEnvironmentVariable "NN_TIMINGS" = "1"
 let private sinceStart () =
     (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds
 
-/// Prints that `phase` ended now, when NN_TIMINGS=1.
+/// Megabytes of a `/proc/self/status` line such as `VmHWM:  163840 kB`, or NaN where there is none.
+let private statusMB (status: string[]) (key: string) =
+    status
+    |> Array.tryFind (fun line -> line.StartsWith(key + ":"))
+    |> Option.map (fun line -> float (line.Substring(key.Length + 1).Trim().Split(' ')[0]) / 1024.0)
+    |> Option.defaultValue nan
+
+/// Prints that `phase` ended now, when NN_TIMINGS=1, with the memory in use.
 let mark (phase: string) =
-    if enabled then eprintfn "nn: timing %-24s %7.3f s" phase (sinceStart ())
+    if enabled then
+        eprintfn "nn: timing %-24s %7.3f s" phase (sinceStart ())
+        let status = try IO.File.ReadAllLines "/proc/self/status" with _ -> [||]
+        let gc = GC.GetGCMemoryInfo()
+        let mb (bytes: int64) = float bytes / 1048576.0
+        let cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds
+        eprintfn "nn: memory %-24s peak %5.0f MB, now %5.0f MB, heap %5.0f MB (committed %5.0f MB), cpu %6.3f s"
+            phase (statusMB status "VmHWM") (statusMB status "VmRSS") (mb gc.HeapSizeBytes)
+            (mb gc.TotalCommittedBytes) cpu

@@ -14,6 +14,15 @@ let private phases (err: string) =
                   line.Substring("nn: timing ".Length).Trim().Split(' ', System.StringSplitOptions.RemoveEmptyEntries)
               yield String.concat " " words[.. words.Length - 3], float words[words.Length - 2] ]
 
+/// The `nn: memory PHASE peak P MB, ...` lines of standard error, as (phase, peak MB).
+let private peaks (err: string) =
+    [ for line in err.Split('\n') do
+          if line.StartsWith "nn: memory " then
+              let rest = line.Substring("nn: memory ".Length)
+              let at = rest.IndexOf " peak "
+              let peak = rest.Substring(at + " peak ".Length).TrimStart().Split(' ')[0]
+              yield rest.Substring(0, at).Trim(), float peak ]
+
 [<Tests>]
 let tests =
     testList "Cli.Timings" [
@@ -27,9 +36,16 @@ let tests =
                 "the phases of a training run"
             let times = List.map snd ps
             Expect.equal times (List.sort times) "each phase ends after the one before"
+            let memory = peaks err
+            Expect.equal (List.map fst memory) (List.map fst ps) "a memory line after each timing line"
+            if File.Exists "/proc/self/status" then
+                let mbs = List.map snd memory
+                Expect.equal mbs (List.sort mbs) "the peak resident memory never falls"
+                Expect.isGreaterThan mbs.Head 1.0 "a .NET process holds more than a megabyte"
             let code, _, err = TestUtil.runNn [] dir [ "train"; "xor.nn"; "--set"; "epochs=2" ]
             Expect.equal code 0 err
             Expect.isEmpty (phases err) "no timing lines without NN_TIMINGS"
+            Expect.isEmpty (peaks err) "no memory lines without NN_TIMINGS"
             Directory.Delete(dir, true)
         }
     ]

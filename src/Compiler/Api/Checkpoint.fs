@@ -7,7 +7,6 @@ open System
 open System.Collections.Generic
 open System.Globalization
 open System.IO
-open System.Security.Cryptography
 open Nn.Dsl
 open Nn.Runtime.IR
 open Nn.Runtime.Data
@@ -33,9 +32,9 @@ let version =
     let v = typeof<Compiled>.Assembly.GetName().Version
     sprintf "%d.%d.%d" v.Major v.Minor v.Build
 
-/// SHA-256 of a text (UTF-8), lower-case hex.
+/// SHA-256 of a text (UTF-8), lower-case hex (managed: OpenSSL is not loaded for it).
 let sha256 (text: string) =
-    Convert.ToHexString(SHA256.HashData(Text.Encoding.UTF8.GetBytes text)).ToLowerInvariant()
+    Convert.ToHexString(Nn.Runtime.Util.Sha256.HashData(Text.Encoding.UTF8.GetBytes text)).ToLowerInvariant()
 
 /// The hash that ties a checkpoint to its model: the main file's source text.
 let sourceHash (c: Compiled) = sha256 c.Sources[c.File]
