@@ -37,7 +37,8 @@ internal static class Indexing
         {
             var (g, ids, table) = (xs[0], xs[1], Need(a.Target));
             if (table.Rank != 2 || !table[0].IsFixed || !table[1].IsFixed)
-                throw new ShapeException("NN0223", $"`scatterAdd` needs a table [v, d] of fixed sizes, but got {table}");
+                throw new ShapeException("NN0223",
+                    $"`scatterAdd` needs a table [v, d] of fixed sizes, but got {table}");
             if (!g.Equals(new Shape([.. ids.ToArray(), table[1]])))
                 throw new ShapeException("NN0224",
                     $"`scatterAdd` needs rows of ids {ids} followed by the width {table[1]}, but got {g}");

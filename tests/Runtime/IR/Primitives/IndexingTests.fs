@@ -129,8 +129,8 @@ let tests =
         test "an id that is not a whole number is NN0547" {
             let g = gatherGraph ()
             let e = runtimeError (fun () ->
-                ReferenceInterpreter<float>.Run(g, feeds64 (values 1 12) [| 0.0; 2.5; 0.0; 0.0; 0.0; 0.0 |] (values 2 18))
-                |> ignore)
+                let fractional = [| 0.0; 2.5; 0.0; 0.0; 0.0; 0.0 |]
+                ReferenceInterpreter<float>.Run(g, feeds64 (values 1 12) fractional (values 2 18)) |> ignore)
             Expect.equal (e.Code, e.Description)
                 ("NN0547", "`gather`: id 2.5 (element 1 of the ids) is not a whole number") "message"
         }
