@@ -149,16 +149,16 @@ test.nn(3,5): error NN0207: `conv2d` needs an image [n, h, w, c] and a kernel [k
 3 |     conv2d { stride = 1; padding = valid } k x
   |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^""")
 
-        case "NN0208 slice outside the axis" errors
+        case "NN0220 slice outside the axis" errors
             """
 network t (x: [n, 4]) : [n, 2] =
     x.[*, 3..5]
 """
             """
-test.nn(2,5): error NN0208: slice 3..5 is outside axis 1 of [n, 4] (0..3)
+test.nn(2,11): error NN0220: slice 3..5 is outside axis 1 of [n, 4] (0..3)
   |
 2 |     x.[*, 3..5]
-  |     ^^^^^^^^^^^"""
+  |           ^^^^"""
 
         case "NN0208 slice of the batch axis" errors
             """

@@ -85,6 +85,12 @@ let tests =
             Expect.equal (Printer.formatExpr (exprOk "fun x->x.[0..1,*] |>f (-1) { a=1 }"))
                 "fun x -> x.[0..1, *] |> f (-1) { a = 1 }" "expr"
         }
+        test "F# slices print back as written: one index, a range, open ends" {
+            let source = "let y = x.[ *,3,* ] + x.[*, 1..5, *].[*,..4, *] + x.[*, 2.., *]\n"
+            let expected = "let y = x.[*, 3, *] + x.[*, 1..5, *].[*, ..4, *] + x.[*, 2.., *]\n"
+            Expect.equal (fmt source) expected "formatted"
+            Expect.equal (parseOk expected) (parseOk source) "same AST"
+        }
         test "negative arguments and subtractions print back as written" {
             let source = "let y = x |> clip -1.0 1.0 |> f -(a + b) - g-1 - -c\n"
             let expected = "let y = x |> clip -1.0 1.0 |> f -(a + b) - g - 1 - -c\n"

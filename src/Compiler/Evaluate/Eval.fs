@@ -226,24 +226,14 @@ and private infix ctx op opSpan span l r : Value =
 and private slice ctx env target ranges span =
     match eval ctx env target with
     | VTensor x ->
-        if ranges.Length > x.Shape.Rank then
-            fail "NN0208" span
-                (sprintf "%d slice ranges for a value with %d axes (%O)" ranges.Length x.Shape.Rank x.Shape)
         let idx (e: Expr) = intOf e.Span (eval ctx env e)
-        let bounds =
-            [ for i in 0 .. x.Shape.Rank - 1 ->
-                  if i >= ranges.Length then 0, -1
-                  else
-                      match ranges[i] with
-                      | All _ -> 0, -1
-                      | Index(e, _) -> let k = idx e in k, k + 1
-                      | Range(lo, hi, _) ->
-                          let lo = lo |> Option.map idx |> Option.defaultValue 0
-                          let hi = hi |> Option.map (fun h -> idx h + 1) |> Option.defaultValue -1
-                          lo, hi ]
-        let starts = bounds |> List.map fst |> Array.ofList
-        let stops = bounds |> List.map snd |> Array.ofList
-        VTensor(graph ctx span (fun src -> ctx.Builder.Slice(x, starts, stops, src)))
+        let picks =
+            ranges |> List.map (fun r ->
+                match r with
+                | All _ -> Builtins.Sequences.Whole
+                | Index(e, s) -> Builtins.Sequences.At(idx e, s)
+                | Range(lo, hi, s) -> Builtins.Sequences.Between(Option.map idx lo, Option.map idx hi, s))
+        VTensor(Builtins.Sequences.slice ctx span x picks)
     | v -> fail "NN0302" target.Span (sprintf "slicing needs a tensor, but this is %s" (Value.describe v))
 
 /// The initializer a `param` or `state` declaration names (a number is `constant`), if the value is one.

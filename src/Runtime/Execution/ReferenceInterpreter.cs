@@ -129,6 +129,8 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
             OpKind.Concat => LayoutOps<T>.Concat(x, a.Axes.Length > 0 ? Axis(a.Axes[0], x[0].Rank) : 0, shape),
             OpKind.Slice => LayoutOps<T>.Slice(x[0], a.Slice!.Starts, shape),
             OpKind.Pad => LayoutOps<T>.Pad(x[0], a.Pad!.Before, shape),
+            OpKind.Gather => IndexOps<T>.Gather(n, x[0], x[1], shape),
+            OpKind.ScatterAdd => IndexOps<T>.ScatterAdd(n, x[0], x[1], shape),
             OpKind.Sum or OpKind.Mean or OpKind.ReduceMax =>
                 ReduceOps<T>.Reduce(n.Op, x[0], a.Axes.Select(ax => Axis(ax, x[0].Rank)).ToArray(), shape),
             OpKind.ArgMax => RandomOps<T>.ArgMax(x[0], Axis(a.Axes.Length > 0 ? a.Axes[0] : -1, x[0].Rank), shape),

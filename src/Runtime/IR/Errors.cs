@@ -22,6 +22,10 @@ internal static class RuntimeCodes
     /// <summary>Training's loss stayed finite but exceeded the divergence limit (the <c>divergence</c> train
     /// field).</summary>
     public const string LossExploded = "NN0620";
+    /// <summary>An id of <c>gather</c> (or of its gradient) outside 0..v-1, v the table's rows.</summary>
+    public const string IdOutOfRange = "NN0546";
+    /// <summary>An id of <c>gather</c> that is not a whole number (a fraction, NaN or an infinity).</summary>
+    public const string IdNotInteger = "NN0547";
     /// <summary>A graph that the interpreter cannot run (a bad attribute the verifier would also reject).</summary>
     public const string BadNode = "NN0613";
 }

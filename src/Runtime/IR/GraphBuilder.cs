@@ -107,6 +107,13 @@ internal sealed class GraphBuilder
     public Node Pad(Node x, int[] before, int[] after, SourceSpan span) =>
         Add(OpKind.Pad, [x], new OpAttrs { Pad = new PadAttrs(before, after) }, span);
 
+    /// <summary>Rows <paramref name="ids"/> of <paramref name="table"/> [v, d].</summary>
+    public Node Gather(Node table, Node ids, SourceSpan span) => Add(OpKind.Gather, [table, ids], OpAttrs.None, span);
+    /// <summary>The rows of <paramref name="g"/> summed into a zero table of shape <paramref name="table"/> at
+    /// <paramref name="ids"/>.</summary>
+    public Node ScatterAdd(Node g, Node ids, Shape table, SourceSpan span) =>
+        Add(OpKind.ScatterAdd, [g, ids], new OpAttrs { Target = table }, span);
+
     // ---- reductions and normalised exponentials ----
     /// <summary>Sum, Mean or ReduceMax over axes (all when empty).</summary>
     public Node Reduce(OpKind op, Node x, int[] axes, bool keepDims, SourceSpan span) =>

@@ -60,6 +60,10 @@ internal enum OpKind
     Slice,
     /// <summary>Zero padding per axis (<see cref="OpAttrs.Pad"/>: before and after; the gradient of slicing).</summary>
     Pad,
+    /// <summary>Rows of a table: inputs (table [v, d], ids [..]) give [.., d] (an embedding lookup).</summary>
+    Gather,
+    /// <summary>The gradient of gather: inputs (g [.., d], ids [..]), Target = [v, d]; row ids[i] sums g[i].</summary>
+    ScatterAdd,
 
     // ---- reductions over <see cref="OpAttrs.Axes"/>, keeping them as size 1 when KeepDims ----
     Sum, Mean, ReduceMax,

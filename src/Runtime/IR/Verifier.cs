@@ -152,6 +152,7 @@ internal static class Verifier
             case OpKind.Transpose: Need(a.Perm is not null, "permutation"); break;
             case OpKind.Slice: Need(a.Slice is not null, "starts and stops"); break;
             case OpKind.Pad: Need(a.Pad is not null, "before and after widths"); break;
+            case OpKind.ScatterAdd: Need(a.Target is not null, "table shape"); break;
         }
     }
 }

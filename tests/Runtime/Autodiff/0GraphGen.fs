@@ -129,6 +129,9 @@ let generateWithLast
                     x
                     (b.OneHot(b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| -1 |]), span), x.Shape.[-1].Size, span))
             | 2 -> bin OpKind.Mul x (un OpKind.Step (pick ()))
+            // a fixed matrix as a table, its rows picked by the arg-max of each column (ids in 0..v-1, repeated)
+            | 3 when x.Shape.Rank = 2 && fixedDims x.Shape ->
+                b.Gather(x, b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| 0 |]), span), span)
             | _ -> bin OpKind.Mul x (un OpKind.Sign (pick ()))
     let count = 2 + rng.Next(max 1 (opts.MaxOps - 1))
     let mutable made = 0

@@ -47,6 +47,8 @@ type Desc =
     | Dropout of Desc
     /// x · oneHot(argMax(x, last axis))
     | OneHotMask of Desc
+    /// gather(x, argMax(x, axis 0)): a fixed matrix as a table, rows picked by each column's arg-max
+    | Gather of Desc
 
 /// A generated graph: its roots (the loss is Σᵢ sum(rootᵢ ⊙ rᵢ) with fed random rᵢ) and the seed of its values.
 type Case = { Roots: Desc list; Seed: int }
@@ -142,6 +144,10 @@ let rec build (b: GraphBuilder) (d: Desc) : Node =
         if not x.Shape.[-1].IsFixed then raise (Unbuildable("one-hot width"))
         let arg = b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| -1 |]), sp)
         bin OpKind.Mul x (b.OneHot(arg, x.Shape.[-1].Size, sp))
+    | Gather x ->
+        let x = build b x
+        if x.Shape.Rank <> 2 || not x.Shape.IsFixed then raise (Unbuildable("gather needs a fixed [v, d] table"))
+        b.Gather(x, b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| 0 |]), sp), sp)
 
 /// The shape of a description, or None when it does not build.
 let tryShape (d: Desc) =
@@ -155,7 +161,7 @@ let children d =
     | Leaf _ -> []
     | Unary(_, x) | Alpha(_, _, x) | MatMul(_, _, x) | Transpose(_, x) | Flatten x | Broadcast(_, x) | Slice(_, _, _, x)
     | Pad(_, _, _, x) | Reduce(_, _, _, x) | Softmax(_, _, x) | Conv(_, _, _, _, _, _, x) | Pool(_, _, _, x)
-    | Dropout x | OneHotMask x -> [ x ]
+    | Dropout x | OneHotMask x | Gather x -> [ x ]
     | Binary(_, x, y) | Concat(_, x, y) -> [ x; y ]
     | Where(c, x, y) -> [ c; x; y ]
 
@@ -175,6 +181,7 @@ let withChildren d (cs: Desc list) =
     | Pool(op, s, st, _), [ x ] -> Pool(op, s, st, x)
     | Dropout _, [ x ] -> Dropout x
     | OneHotMask _, [ x ] -> OneHotMask x
+    | Gather _, [ x ] -> Gather x
     | Binary(op, _, _), [ x; y ] -> Binary(op, x, y)
     | Concat(a, _, _), [ x; y ] -> Concat(a, x, y)
     | Where _, [ c; x; y ] -> Where(c, x, y)
@@ -269,6 +276,7 @@ let rec descGen (opts: DescOptions) (budget: int) : Gen<Desc> =
                     Gen.choose ((if opts.Overlap then 1 else 2), 2)
                     |> Gen.map (fun st -> Pool(OpKind.MaxPool2d, 2, st, x))
                 | 20 -> Gen.constant (Dropout x)
+                | _ when r = 2 && s.IsFixed -> Gen.elements [ OneHotMask x; Gather x ]
                 | _ -> Gen.constant (OneHotMask x)
             return if respects opts candidate && (tryShape candidate).IsSome then candidate else x
         }
@@ -402,6 +410,7 @@ let show (c: Case) =
                         | Pool(op, size, stride, _) -> sprintf "%s(%s, size %d, stride %d)" (word op) a.[0] size stride
                         | Dropout _ -> sprintf "%s * dropoutMask(%s, 0.3)" a.[0] a.[0]
                         | OneHotMask _ -> sprintf "%s * oneHot(argMax(%s, -1))" a.[0] a.[0]
+                        | Gather _ -> sprintf "gather(%s, argMax(%s, 0))" a.[0] a.[0]
                         | Leaf _ -> ""
                     for i in node.Inputs do
                         if i.Op = OpKind.Param && i.Name.StartsWith "p" then

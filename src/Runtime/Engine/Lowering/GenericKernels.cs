@@ -120,6 +120,31 @@ internal static class Strided
     }
 }
 
+/// <summary>Gather and scatter-add of rows by ids (<see cref="Indexing"/>): a row is one contiguous copy or vector
+/// add; every id is checked by <see cref="Indexing.Row"/>, as the reference interpreter checks it.</summary>
+internal static class Indexed
+{
+    public static void Gather(Node n, float[] table, float[] ids, float[] y, int count, int rows, int width)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            int row = Indexing.Row(ids[i], rows, n, i);
+            table.AsSpan(row * width, width).CopyTo(y.AsSpan(i * width, width));
+        }
+    }
+
+    public static void ScatterAdd(Node n, float[] g, float[] ids, Span<float> y, int count, int rows, int width)
+    {
+        y.Clear();
+        for (int i = 0; i < count; i++)
+        {
+            int row = Indexing.Row(ids[i], rows, n, i);
+            int to = row * width, from = i * width;
+            for (int k = 0; k < width; k++) y[to + k] += g[from + k];
+        }
+    }
+}
+
 /// <summary>Index maps for layout copies (built once per binding) and the gather/scatter loops that use them.</summary>
 internal static class Maps
 {

@@ -94,6 +94,16 @@ internal static class NodeKernels
                     }
                 };
             }
+            case OpKind.Gather:
+            {
+                int v = inShapes[0][0], d = inShapes[0][1], ids = Count(inShapes[1]);
+                return () => Indexed.Gather(n, S[src[0]], S[src[1]], S[dst], ids, v, d);
+            }
+            case OpKind.ScatterAdd:
+            {
+                int v = shape[0], d = shape[1], ids = Count(inShapes[1]);
+                return () => Indexed.ScatterAdd(n, S[src[0]], S[src[1]], S[dst].AsSpan(0, count), ids, v, d);
+            }
             case OpKind.Conv2d or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel:
                 return Convolution(n, src, inShapes, shape, c);
             case OpKind.MaxPool2d or OpKind.AvgPool2d or OpKind.MaxPool2dGrad or OpKind.AvgPool2dGrad:
