@@ -186,7 +186,6 @@ let fedTargetShape (cfg: TrainConfig.TrainConfig) (out: Shape) : Shape option =
 /// value, the `loss`, the `metrics`); the warnings found are returned.
 let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic list =
     let nd = net.Decl
-    Checks.singleInput nd cfg.Span
     for p in nd.Inputs do
         if List.contains p.Name stepInputs then
             // a parameter starts with its name
@@ -196,7 +195,9 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
                 (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it"
                     p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
     let fc = Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true)
-    let out = (forwardIn net fc).Output
+    let fwd = forwardIn net fc
+    let out = fwd.Output
+    Checks.inputsFit nd fwd.Inputs cfg.Data cfg.DataSpan
     let at name = cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
     let computes =
         match nd.Output with
@@ -370,7 +371,6 @@ let compileSetting (read: Reader) (sets: LetSets.Set list) (path: string) : Resu
                     // a block without `data` is complete for the embedding API, which trains on arrays;
                     // `nn train` reports NN0406 when it plans the block
                     let check () =
-                        Checks.singleInput net.Decl td.NetworkSpan
                         let follow = Settings.follow lets env
                         let cfg =
                             TrainConfig.check tctx (Path.GetDirectoryName path) td follow

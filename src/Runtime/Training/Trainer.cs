@@ -167,7 +167,13 @@ internal static class Trainer
         bool stoppedEarly = false;
         // Batch buffers are allocated once (one set for full batches, one for a last partial batch) and filled
         // by copying rows, so steady-state steps allocate nothing here.
-        var batchX = new BatchBuffers(train.Features, options.Batch, train.Count);
+        var batchX = train.Inputs.Select(x => new BatchBuffers(x, options.Batch, train.Count)).ToArray();
+        var x = new HostTensor[batchX.Length]; // the batch of each input, refilled in place
+        HostTensor[] Fill(ReadOnlySpan<int> rows)
+        {
+            for (int i = 0; i < x.Length; i++) x[i] = batchX[i].Fill(train.Inputs[i], rows);
+            return x;
+        }
         var batchY = train.Targets is null ? null : new BatchBuffers(train.Targets, options.Batch, train.Count);
         // the one-time work of every batch shape to come, before any epoch's clock (EpochReport.Seconds)
         if (first < options.Epochs)
@@ -175,14 +181,14 @@ internal static class Trainer
             var all = Enumerable.Range(0, train.Count).ToArray();
             foreach (int size in new[] { options.Batch, train.Count % options.Batch }
                 .Where(n => n > 0 && n <= train.Count).Distinct())
-                exec.Prepare(batchX.Fill(train.Features, all.AsSpan(0, size)),
+                exec.Prepare(Fill(all.AsSpan(0, size)),
                     batchY?.Fill(train.Targets!, all.AsSpan(0, size)), true);
             if (validation is not null)
                 foreach (int size in new[] { options.Batch, validation.Count % options.Batch }
                     .Where(n => n > 0 && n <= validation.Count).Distinct())
                 {
                     var part = validation.Rows(0, size);
-                    exec.Prepare(part.Features, part.Targets, false);
+                    exec.Prepare(part.Inputs, part.Targets, false);
                 }
         }
         for (int epoch = first; epoch < options.Epochs; epoch++)
@@ -198,7 +204,7 @@ internal static class Trainer
             {
                 int start = bi * options.Batch, size = Math.Min(options.Batch, train.Count - start);
                 var rows = order.AsSpan(start, size);
-                var x = batchX.Fill(train.Features, rows);
+                Fill(rows);
                 var y = batchY?.Fill(train.Targets!, rows);
                 lr = schedule.LearningRate(epoch, bi);
                 steps++;
@@ -224,7 +230,7 @@ internal static class Trainer
                 {
                     int size = Math.Min(options.Batch, validation.Count - start);
                     var part = validation.Rows(start, size);
-                    vs.Add(exec.Evaluate(part.Features, part.Targets), size);
+                    vs.Add(exec.Evaluate(part.Inputs, part.Targets), size);
                 }
                 (vloss, vmetrics) = (vs.Loss, vs.Metrics);
             }
