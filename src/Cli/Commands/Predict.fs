@@ -231,7 +231,7 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
             [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; predicted cl p[i]; number (Array.max p[i]) ] ]
         | _ -> [ "row"; "input"; "output" ], [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; cells out i ] ]
     printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s")
-        (Path.GetFileName input)
+        (input.Split(',') |> Array.map Path.GetFileName |> String.concat ", ")
         (if classes.IsSome then ": the predicted class and the class probabilities" else "")
     Summary.table header rows |> List.iter (printfn "%s")
     if out.Rows > shown then
