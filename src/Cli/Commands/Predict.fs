@@ -59,7 +59,8 @@ let private readInputs (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: 
     elif lower.EndsWith ".csv" || lower.EndsWith ".csv.gz" then
         let groups =
             match block |> Option.map (TrainPlan.config c) with
-            | Some { Data = TrainConfig.Csv(_, groups, _) } -> groups |> List.map fst |> List.filter (not << List.isEmpty)
+            | Some { Data = TrainConfig.Csv(_, groups, _) } ->
+                groups |> List.map fst |> List.filter (not << List.isEmpty)
             | _ -> []
         let features =
             match List.concat groups with

@@ -66,7 +66,8 @@ let load (cfg: TrainConfig) : Dataset =
         | Npy([ x, _ ], y) -> Npy.ReadDataset(x, Option.toObj y)
         | Npy((x, _) :: more, y) ->
             let first = Npy.ReadDataset(x, Option.toObj y)
-            let others = more |> List.map (fun (f, at) -> (guard at (fun () -> Npy.ReadDataset(f, null))).Features, f, at)
+            let others =
+                more |> List.map (fun (f, at) -> (guard at (fun () -> Npy.ReadDataset(f, null))).Features, f, at)
             for (o, f, at) in others do
                 if o.Rows <> first.Count then
                     Diagnostic.fail DataErrorCodes.InputRowMismatch at

@@ -165,7 +165,8 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
     member this.Predict(features: float32[,][]) : float32[,] =
         if isNull features then nullArg "features"
         this.Predict(features |> Array.map NnTensor.FromArray).ToArray2D()
-    /// <summary>The output of a network with several inputs for one [rows, columns] array of doubles per input.</summary>
+    /// <summary>The output of a network with several inputs for one [rows, columns] array of doubles per
+    /// input.</summary>
     member this.Predict(features: float[,][]) : float[,] =
         if isNull features then nullArg "features"
         this.Predict(features |> Array.map NnTensor.FromArray).ToDoubleArray2D()

@@ -163,8 +163,8 @@ let inputsFit (nd: NetworkDecl) (inputs: (string * Node) list) (data: TrainConfi
         | [] | [ [], _ ] -> oneInput "a CSV file without `features` lists"
         | _ when groups.Length <> count ->
             raiseWith "NN0440" (if groups.Length = 1 then snd groups.Head else dataSpan)
-                (sprintf "`features` gives %d list%s of columns, but `%s` takes %d input%s: one list per input, in order"
-                    groups.Length (plural groups.Length) nd.Name count (plural count))
+                (sprintf "`features` gives %d list%s of columns, but `%s` takes %d input%s: %s"
+                    groups.Length (plural groups.Length) nd.Name count (plural count) "one list per input, in order")
         | _ when count > 1 ->
             List.zip groups inputs |> List.iter (fun ((cols, at), (name, node)) ->
                 let s = node.Shape

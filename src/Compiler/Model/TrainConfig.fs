@@ -269,7 +269,9 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
         let files =
             match x with
             | VList files when not files.IsEmpty ->
-                files |> List.mapi (fun i f -> let at = Settings.item source s i in path (str f at "a features file"), at)
+                files |> List.mapi (fun i f ->
+                    let at = Settings.item source s i
+                    path (str f at "a features file"), at)
             | VList _ -> fail "NN0405" s "`npy` needs at least one features file"
             | x -> [ path (str x s "the features file"), s ]
         match rest with

@@ -228,8 +228,8 @@ internal sealed class FusedExecutor : IStepExecutor
     public void Prepare(HostTensor features, HostTensor? target, bool training) =>
         Prepare([features], target, training);
 
-    private Exception NameNonFinite(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed,
-        Binding p)
+    private Exception NameNonFinite(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step,
+        ulong seed, Binding p)
     {
         if (_replay is not null)
         {
