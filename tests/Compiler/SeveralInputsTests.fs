@@ -28,13 +28,15 @@ let private compiled (text: string) =
 
 let private plan (text: string) = let c = compiled text in TrainPlan.create c c.Trains.Head
 
-/// The diagnostic planning the first block raises (static checks come first, before any data).
+/// The diagnostic compiling the program (the static checks of `nn check`) or planning its first block raises.
 let private planError (text: string) =
-    let c = compiled text
-    try
-        TrainPlan.create c c.Trains.Head |> ignore
-        failtest "expected a diagnostic"
-    with Nn.Dsl.DiagnosticException d -> d
+    match Compile.compileText file text with
+    | Error ds -> ds.Head
+    | Ok c ->
+        try
+            TrainPlan.create c c.Trains.Head |> ignore
+            failtest "expected a diagnostic"
+        with Nn.Dsl.DiagnosticException d -> d
 
 /// Train the first block: (training loss, validation loss) per epoch, and the trained values.
 let private train (engine: string) (text: string) =
@@ -181,7 +183,7 @@ let tests =
             Expect.equal d.Code "NN0440" "code"
             Expect.equal d.Message
                 "`features` gives 1 list of columns, but `two` takes 2 inputs: one list per input, in order" "csv"
-            Expect.equal (d.Span.Line, d.Span.Column) (6, 41) "at the list"
+            Expect.equal (d.Span.Line, d.Span.Column) (5, 46) "at the one list"
             let three = "[[\"sepal_length\"]; [\"sepal_width\"]; [\"petal_width\"]]"
             Expect.equal (planError (net + block "two" three)).Message
                 "`features` gives 3 lists of columns, but `two` takes 2 inputs: one list per input, in order" "three"

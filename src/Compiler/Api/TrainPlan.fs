@@ -153,7 +153,9 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
     let data, origin =
         match data with
         | Some d -> d, Targets.arrays c.File
-        | None -> DataLoad.load cfg, Targets.origin cfg
+        | None ->
+            checkInputs net cfg
+            DataLoad.load cfg, Targets.origin cfg
     let targetShape = checkData cfg net data
     // before the rows are shuffled, so a bad target is reported at the row the source has it
     if cfg.Target.IsNone then

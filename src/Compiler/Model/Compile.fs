@@ -180,6 +180,12 @@ let fedTargetShape (cfg: TrainConfig.TrainConfig) (out: Shape) : Shape option =
     | TrainConfig.Generate _ -> Some(Shape(batch, Dim.Of 1))
     | _ -> None
 
+/// Check a `train` block's data source against the network's inputs, before any file is read (Checks.inputsFit); not
+/// for the embedding API's arrays, which are checked as they are given.
+let checkInputs (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
+    let fwd = forward net (GraphBuilder()) false
+    Checks.inputsFit net.Decl fwd.Inputs cfg.Data cfg.DataSpan
+
 /// Check a `train` block's settings against its network without any data: the network has one input, which does
 /// not take the training step's names, the loss and metrics fit the output (its shape, and probabilities for
 /// `crossEntropy`), and a computed `target` fits the output and the loss. Errors point at the field (the `target`
@@ -195,9 +201,7 @@ let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic li
                 (sprintf "the input `%s` of `%s` has the name of an input of the training step (%s); rename it"
                     p.Name nd.Name (stepInputs |> List.map (sprintf "`%s`") |> String.concat ", "))
     let fc = Nn.Runtime.Ops.ForwardContext(GraphBuilder(), true)
-    let fwd = forwardIn net fc
-    let out = fwd.Output
-    Checks.inputsFit nd fwd.Inputs cfg.Data cfg.DataSpan
+    let out = (forwardIn net fc).Output
     let at name = cfg.FieldSpans.TryFind name |> Option.defaultValue cfg.Span
     let computes =
         match nd.Output with
@@ -375,6 +379,7 @@ let compileSetting (read: Reader) (sets: LetSets.Set list) (path: string) : Resu
                         let cfg =
                             TrainConfig.check tctx (Path.GetDirectoryName path) td follow
                                 (Eval.eval tctx (Builtins.Table.trainEnv env))
+                        checkInputs net cfg
                         checkTrain net cfg
                     match catchDiag check with
                     | Ok ws ->
