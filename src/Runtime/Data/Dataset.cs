@@ -5,8 +5,8 @@ namespace Nn.Runtime.Data;
 /// <summary>
 /// Features (one tensor per input of the network, in the order the network declares its inputs) and (optionally)
 /// targets, all with the same number of rows; rows are split, gathered and shuffled together. For classification the
-/// targets are the class indices as floats, shape [N], and <see cref="ClassNames"/> names the classes (index i is class i).
-/// For regression or reconstruction the targets are any [N, ...] tensor and <see cref="ClassNames"/> is null.
+/// targets are the class indices as floats, shape [N], and <see cref="ClassNames"/> names the classes (index i is
+/// class i). For regression or reconstruction the targets are any [N, ...] tensor and <see cref="ClassNames"/> is null.
 /// </summary>
 internal sealed class Dataset
 {

@@ -217,16 +217,25 @@ internal sealed class FusedExecutor : IStepExecutor
         return new HostTensor((int[])shape.Clone(), data);
     }
 
+    /// <summary>The one-element list the one-input forms below feed (reused, so a step allocates nothing).</summary>
+    private readonly HostTensor[] _one = new HostTensor[1];
+
+    private HostTensor[] One(HostTensor features)
+    {
+        _one[0] = features;
+        return _one;
+    }
+
     /// <summary>A training step of a network with one input.</summary>
     public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed) =>
-        Step([features], target, lr, step, seed);
+        Step(One(features), target, lr, step, seed);
     /// <summary>An evaluation of a network with one input.</summary>
-    public BatchResult Evaluate(HostTensor features, HostTensor? target) => Evaluate([features], target);
+    public BatchResult Evaluate(HostTensor features, HostTensor? target) => Evaluate(One(features), target);
     /// <summary>A prediction of a network with one input.</summary>
-    public HostTensor Predict(HostTensor features) => Predict([features]);
+    public HostTensor Predict(HostTensor features) => Predict(One(features));
     /// <summary>Readies a network with one input (see the interface).</summary>
     public void Prepare(HostTensor features, HostTensor? target, bool training) =>
-        Prepare([features], target, training);
+        Prepare(One(features), target, training);
 
     private Exception NameNonFinite(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step,
         ulong seed, Binding p)
