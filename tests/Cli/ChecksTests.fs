@@ -39,7 +39,7 @@ let tests =
             Expect.isFalse (Directory.Exists(Path.Combine(dir, "run"))) "no run folder"
         }
 
-        test "nn check: crossEntropy on scores and a trained network with several inputs are errors" {
+        test "nn check: crossEntropy on scores and a network with several inputs fed by `rows` are errors" {
             let scores = "network c (x: [n, 2]) : [n, 3] =\n    x |> dense 3\n\n\
                           train c {\n    data = rows [ [0; 0], [1] ]\n    loss = crossEntropy\n}\n"
             let two = "network t (a: [n, 2]) (b: [n, 1]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n\n\
@@ -50,7 +50,7 @@ let tests =
             Expect.stringStarts err "scores.nn(6,12): error NN0421:" "at the loss"
             let code, _, err = nn dir [ "check"; "two.nn" ]
             Expect.equal code 1 "several inputs"
-            Expect.stringStarts err "two.nn(1,9): error NN0420:" "at the network's declaration"
+            Expect.stringStarts err "two.nn(5,12): error NN0442:" "at the data"
         }
 
         test "nn check prints warnings and exits 0" {

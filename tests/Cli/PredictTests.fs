@@ -15,9 +15,11 @@ type private RowWise() =
     interface IStepExecutor with
         member _.Load _ = ()
         member _.Snapshot() = Dictionary()
-        member _.Step(_, _, _, _, _) = failwith "not used"
-        member _.Evaluate(_, _) = failwith "not used"
-        member this.Predict(x: HostTensor) =
+        member _.Step(_: IReadOnlyList<HostTensor>, _: HostTensor, _: float, _: int64, _: uint64) : BatchResult =
+            failwith "not used"
+        member _.Evaluate(_: IReadOnlyList<HostTensor>, _: HostTensor) : BatchResult = failwith "not used"
+        member this.Predict(xs: IReadOnlyList<HostTensor>) =
+            let x = xs[0]
             this.Batches.Add x.Rows
             let out = Array.zeroCreate (2 * x.Rows)
             for i in 0 .. x.Rows - 1 do
@@ -36,7 +38,7 @@ let tests =
                 let values = Array.init (rows * 6) (fun i -> float32 (i / 6) + 0.25f * float32 (i % 6))
                 let x = HostTensor([| rows; 3; 2 |], values)
                 let exec = RowWise()
-                let out = Predict.predictInBatches exec x
+                let out = Predict.predictInBatches exec [| x |]
                 Expect.equal out.Shape [| rows; 2 |] (sprintf "%d rows: the shape" rows)
                 for i in 0 .. rows - 1 do
                     // row i holds i + 0, i + 0.25, ..., i + 1.25: sum 6i + 3.75, first value i

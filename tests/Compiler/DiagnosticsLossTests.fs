@@ -1,6 +1,6 @@
 /// The loss against what the network computes and against the data (issue #15.2, #15.3, #15.7): targets outside
 /// the loss's range at the row that holds them (NN0540, NN0545), `crossEntropy` on scores (NN0421), a softmax
-/// before `softmaxCrossEntropy` (warning NN0422), a trained network with several inputs (NN0420).
+/// before `softmaxCrossEntropy` (warning NN0422), a network with several inputs fed by data of one input (NN0442).
 module Nn.Tests.Compiler.DiagnosticsLossTests
 
 open System.IO
@@ -239,7 +239,7 @@ test.nn(2,5): note: fix: remove this `softmax` (the loss applies it), or keep it
 2 |     softmax (dense 3 x)
   |     ^^^^^^^^^^^^^^^^^^^""")
 
-        case "NN0420 a trained network with several inputs, at its declaration" errors
+        case "NN0442 a network with several inputs fed by a source of one input, at `data`" errors
             """
 network two (a: [n, 2]) (b: [n, 3]) : [n, 1] =
     concat 1 [a; b] |> dense 1
@@ -250,15 +250,15 @@ train two {
 }
 """
             ("""
-test.nn(1,9): error NN0420: the network `two` has 2 inputs (`a`, `b`), but training feeds only one: a trained network"""
-             + """ takes one input for now (concatenate the features into one tensor)
+test.nn(5,12): error NN0442: `rows` feeds one input, but `two` takes 2: give one list of columns per input """
+             + """(csv "f.csv" { features = [[..]; [..]] }) or one file per input (npy ["a.npy"; "b.npy"] ..)
+  |
+5 |     data = rows [ [0; 0], [0] ]
+  |            ^^^^^^^^^^^^^^^^^^^^
+test.nn(1,9): note: `two` takes 2 inputs (`a`, `b`)
   |
 1 | network two (a: [n, 2]) (b: [n, 3]) : [n, 1] =
-  |         ^^^
-test.nn(4,7): note: `two` is trained here
-  |
-4 | train two {
-  |       ^^^""")
+  |         ^^^""")
 
         test "a network with several inputs that is never trained still checks" {
             let text = "network two (a: [n, 2]) (b: [n, 3]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n"
@@ -267,7 +267,7 @@ test.nn(4,7): note: `two` is trained here
             | Error ds -> failtestf "%A" ds
         }
 
-        test "NN0420 also when `nn train --network` picks a network with several inputs" {
+        test "NN0442 also when `nn train --network` picks a network with several inputs" {
             let text =
                 "network one (x: [n, 2]) : [n, 1] =\n    x |> dense 1\n\n"
                 + "network two (a: [n, 2]) (b: [n, 3]) : [n, 1] =\n    concat 1 [a; b] |> dense 1\n\n"
@@ -278,7 +278,7 @@ test.nn(4,7): note: `two` is trained here
                 let td, env = c.Trains.Head
                 try
                     TrainPlan.create c ({ td with Network = "two" }, env) |> ignore
-                    failtest "expected NN0420"
-                with Nn.Dsl.DiagnosticException d -> Expect.equal d.Code "NN0420" "code"
+                    failtest "expected NN0442"
+                with Nn.Dsl.DiagnosticException d -> Expect.equal d.Code "NN0442" "code"
         }
     ]

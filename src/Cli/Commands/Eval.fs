@@ -43,7 +43,7 @@ let evaluate (exec: IStepExecutor) (graphs: StepGraphs) (data: Nn.Runtime.Data.D
     while start < data.Count do
         let size = min batch (data.Count - start)
         let part = data.Rows(start, size)
-        totals.Add(exec.Evaluate(part.Features, part.Targets), size)
+        totals.Add(exec.Evaluate(part.Inputs, part.Targets), size)
         start <- start + size
     let metrics = totals.Metrics
     totals.Loss, [ for i in 0 .. metrics.Length - 1 -> graphs.Metrics[i], metrics[i] ]

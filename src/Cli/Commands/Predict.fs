@@ -25,7 +25,9 @@ output p is the probability of the second class (1 − p of the first). The shap
 network's input first. Rows holding NaN or infinite values are an error (NN0560) naming them. The rows run in
 batches of 256, as Keras' predict batches them (each row's output does not depend on the others).
   --input X      .npy (any numeric dtype), .csv (with a header; the train block's feature columns when it reads
-                 a CSV file, else every column), or IDX (.idx, *-ubyte, optionally .gz)
+                 a CSV file, else every column), or IDX (.idx, *-ubyte, optionally .gz). A network with several
+                 inputs takes a CSV file (cut into the train block's feature lists) or one .npy file per input,
+                 in order, separated by commas: --input a.npy,b.npy
   --out Y        write every row: .csv (one column per output, or per class with its probability, plus
                  `predicted` for classifiers) or .npy (the outputs, or a classifier's probabilities)
   --network NAME the network to run (default: the one of the first train block, or the only one)
@@ -50,38 +52,61 @@ let private isCsv (path: string) =
     let lower = path.ToLowerInvariant()
     lower.EndsWith ".csv" || lower.EndsWith ".csv.gz"
 
-/// Read the input rows by the file's extension.
-let private readInput (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: Compile.Compiled) (path: string) =
+/// Read the input rows by the file's extension: one tensor per input of the network. A CSV file gives every input
+/// (the train block's feature lists, cut as in training); NPY files are one per input, separated by commas.
+let private readInputs (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: Compile.Compiled) (path: string) =
     let lower = path.ToLowerInvariant()
-    if lower.EndsWith ".npy" then Npy.ReadHost path
+    if lower.EndsWith ".npy" then path.Split(',') |> Array.map Npy.ReadHost
     elif lower.EndsWith ".csv" || lower.EndsWith ".csv.gz" then
-        let features =
+        let groups =
             match block |> Option.map (TrainPlan.config c) with
-            | Some { Data = TrainConfig.Csv(_, cols, _) } when not cols.IsEmpty ->
+            | Some { Data = TrainConfig.Csv(_, groups, _) } ->
+                groups |> List.map fst |> List.filter (not << List.isEmpty)
+            | _ -> []
+        let features =
+            match List.concat groups with
+            | [] -> null
+            | cols ->
                 cols
                 |> List.map (function
                     | TrainConfig.ByName n -> ColumnRef.ByName n
                     | TrainConfig.ByIndex i -> ColumnRef.ByIndex i)
                 |> ResizeArray
                 :> Collections.Generic.IReadOnlyList<_>
-            | _ -> null
-        (Csv.Read(path, CsvSpec(features, null))).Features
-    elif lower.EndsWith ".idx" || lower.Contains "-ubyte" then Idx.Read path
+        let x = (Csv.Read(path, CsvSpec(features, null))).Features
+        if groups.Length > 1 then DataLoad.splitColumns x groups else [| x |]
+    elif lower.EndsWith ".idx" || lower.Contains "-ubyte" then [| Idx.Read path |]
     else fail (sprintf "--input: `%s` is not .npy, .csv or IDX (.idx, *-ubyte)" path)
 
-/// The input checked against the network's input shape (a single row without the batch axis is accepted).
-let private checkShape (net: Compile.NetworkInfo) (file: string) (x: HostTensor) =
-    let input = snd (Compile.forward net (GraphBuilder()) false).Inputs.Head
-    let dims = input.Shape.ToArray()
-    let fits (shape: int[]) = Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] shape
-    if x.Rank = dims.Length && fits x.Shape[1..] then x
-    elif x.Rank = dims.Length - 1 && fits x.Shape then HostTensor(Array.append [| 1 |] x.Shape, x.Data)
-    else
-        let rowShape = HostTensor.FormatShape(ReadOnlySpan(if x.Rank = 0 then [||] else x.Shape[1..]))
-        let decl = net.Decl.Inputs.Head
-        Nn.Dsl.Diagnostic.fail "NN0550" decl.Span
-            (sprintf "the rows of %s have the shape %s, but the network `%s` takes %O (rows of %O)"
-                (Path.GetFileName file) rowShape net.Decl.Name input.Shape (Shape(dims[1..])))
+/// The inputs checked against the network's inputs, one tensor each (a single row without the batch axis is
+/// accepted).
+let private checkShapes (net: Compile.NetworkInfo) (file: string) (xs: HostTensor[]) =
+    let inputs = (Compile.forward net (GraphBuilder()) false).Inputs
+    let decl = net.Decl.Inputs.Head
+    if xs.Length <> inputs.Length then
+        let names = inputs |> List.map (fun (n, _) -> "`" + n + "`") |> String.concat ", "
+        raise (DataException(DataErrorCodes.InputCount, file,
+                sprintf "--input gives %d input%s, but the network `%s` takes %d (%s): give a CSV file with the \
+train block's feature lists, or one .npy file per input separated by commas (--input a.npy,b.npy)"
+                    xs.Length (if xs.Length = 1 then "" else "s") net.Decl.Name inputs.Length names))
+    Array.map2 (fun (name: string, input: Node) (x: HostTensor) ->
+        let dims = input.Shape.ToArray()
+        let fits (shape: int[]) = Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] shape
+        if x.Rank = dims.Length && fits x.Shape[1..] then x
+        elif x.Rank = dims.Length - 1 && fits x.Shape then HostTensor(Array.append [| 1 |] x.Shape, x.Data)
+        else
+            let rowShape = HostTensor.FormatShape(ReadOnlySpan(if x.Rank = 0 then [||] else x.Shape[1..]))
+            let decl = net.Decl.Inputs |> List.tryFind (fun p -> p.Name = name) |> Option.defaultValue decl
+            Nn.Dsl.Diagnostic.fail (if xs.Length > 1 then DataErrorCodes.InputShape else "NN0550") decl.Span
+                (sprintf "the rows of %s%s have the shape %s, but the network `%s` takes %O (rows of %O)"
+                    (Path.GetFileName file) (if xs.Length > 1 then sprintf " for the input `%s`" name else "")
+                    rowShape net.Decl.Name input.Shape (Shape(dims[1..])))) (Array.ofList inputs) xs
+    |> fun checkedXs ->
+        if checkedXs |> Array.exists (fun x -> x.Rows <> checkedXs[0].Rows) then
+            raise (DataException(DataErrorCodes.InputRowMismatch, file,
+                    sprintf "the inputs have %s rows; every input needs the same number of rows"
+                        (checkedXs |> Array.map (fun x -> string x.Rows) |> String.concat ", ")))
+        checkedXs
 
 /// A classifier's classes and how one output row becomes their probabilities.
 type private Classes =
@@ -133,29 +158,34 @@ let private rowList (rows: int list) =
 /// memory that does not grow with the input (10,000 MNIST digits at once: 0.12 s of CPU and 160 MB; issue #18).
 let internal predictBatch = 256
 
-/// The network's outputs for every row of `x`, `predictBatch` rows at a time; the last batch is padded with zero rows
-/// (their outputs dropped), so every pass runs the one binding. Each row's output is the same as when all rows run
-/// at once: a network in evaluation mode computes each row on its own.
-let internal predictInBatches (exec: IStepExecutor) (x: HostTensor) =
-    if x.Rank = 0 || x.Rows <= predictBatch then exec.Predict x
+/// The network's outputs for every row of the inputs `xs` (one tensor per input, the same rows), `predictBatch` rows
+/// at a time; the last batch is padded with zero rows (their outputs dropped), so every pass runs the one binding.
+/// Each row's output is the same as when all rows run at once: a network in evaluation mode computes each row on its
+/// own.
+let internal predictInBatches (exec: IStepExecutor) (xs: HostTensor[]) =
+    let rows = xs[0].Rows
+    if xs |> Array.exists (fun x -> x.Rank = 0) || rows <= predictBatch then
+        exec.Predict(xs :> Collections.Generic.IReadOnlyList<HostTensor>)
     else
-        let width = x.RowSize
-        let shape = Array.copy x.Shape
-        shape[0] <- predictBatch
-        let batch = HostTensor(shape, Array.zeroCreate (predictBatch * width))
+        let batches =
+            xs |> Array.map (fun x ->
+                let shape = Array.copy x.Shape
+                shape[0] <- predictBatch
+                HostTensor(shape, Array.zeroCreate (predictBatch * x.RowSize)))
         let mutable out = None
-        for start in 0 .. predictBatch .. x.Rows - 1 do
-            let n = min predictBatch (x.Rows - start)
-            if n < predictBatch then Array.Clear batch.Data
-            x.Data.AsSpan(start * width, n * width).CopyTo(batch.Data.AsSpan())
-            let o = exec.Predict batch
+        for start in 0 .. predictBatch .. rows - 1 do
+            let n = min predictBatch (rows - start)
+            for x, batch in Array.zip xs batches do
+                if n < predictBatch then Array.Clear batch.Data
+                x.Data.AsSpan(start * x.RowSize, n * x.RowSize).CopyTo(batch.Data.AsSpan())
+            let o = exec.Predict(batches :> Collections.Generic.IReadOnlyList<HostTensor>)
             let all: HostTensor =
                 match out with
                 | Some t -> t
                 | None ->
                     let s = Array.copy o.Shape
-                    s[0] <- x.Rows
-                    let t = HostTensor(s, Array.zeroCreate (x.Rows * o.RowSize))
+                    s[0] <- rows
+                    let t = HostTensor(s, Array.zeroCreate (rows * o.RowSize))
                     out <- Some t
                     t
             o.Data.AsSpan(0, n * o.RowSize).CopyTo(all.Data.AsSpan(start * o.RowSize))
@@ -178,7 +208,14 @@ let run (a: Args) =
     let graphs = Checkpoint.graphsFor c block net
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
-    let x = checkShape net input (readInput block c input)
+    let xs = checkShapes net input (readInputs block c input)
+    // with several inputs, a row is shown and checked as its inputs side by side
+    let x =
+        if xs.Length = 1 then xs[0]
+        else
+            let n = xs[0].Rows
+            let rows = [| for i in 0 .. n - 1 -> xs |> Array.collect (fun t -> t.Row(i).ToArray()) |]
+            HostTensor([| n; rows[0].Length |], Array.concat rows)
     Timings.mark "input"
     let bad = badRows x
     if not bad.IsEmpty && not (a.Has "--allow-nan") then
@@ -192,11 +229,12 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
                     (if bad.Length = 1 then "s" else "") (bad.Head + 1) (j + 1) value))
     // the marked rows are run as zeros (so no NaN reaches the engine) and their outputs replaced by NaN below
     let fed =
-        if bad.IsEmpty then x
+        if bad.IsEmpty then xs
         else
-            let data = Array.copy x.Data
-            for i in bad do Array.fill data (i * x.RowSize) x.RowSize 0f
-            HostTensor(x.Shape, data)
+            xs |> Array.map (fun t ->
+                let data = Array.copy t.Data
+                for i in bad do Array.fill data (i * t.RowSize) t.RowSize 0f
+                HostTensor(t.Shape, data))
     let exec = executor (engineOf a) graphs (Initializers.ForGraph(graphs.Train, 0UL))
     exec.Load values
     Timings.mark "executor"
@@ -233,7 +271,7 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
             [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; predicted cl p[i]; number (Array.max p[i]) ] ]
         | _ -> [ "row"; "input"; "output" ], [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; cells out i ] ]
     printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s")
-        (Path.GetFileName input)
+        (input.Split(',') |> Array.map Path.GetFileName |> String.concat ", ")
         (if classes.IsSome then ": the predicted class and the class probabilities" else "")
     Summary.table header rows |> List.iter (printfn "%s")
     if out.Rows > shown then

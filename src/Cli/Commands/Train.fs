@@ -79,14 +79,15 @@ let private spec =
 let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
     let data = plan.Train
     if data.Count <= 20 then
-        let out = exec.Predict data.Features
+        let out = exec.Predict data.Inputs
         let row (t: HostTensor) i =
             t.Row(i).ToArray()
             |> Array.map (fun v -> (float v).ToString("0.####", Globalization.CultureInfo.InvariantCulture))
             |> String.concat " "
         let rows =
             [ for i in 0 .. data.Count - 1 ->
-                  [ row data.Features i; (if isNull data.Targets then "" else row data.Targets i); row out i ] ]
+                  [ data.Inputs |> Seq.map (fun x -> row x i) |> String.concat " | "
+                    (if isNull data.Targets then "" else row data.Targets i); row out i ] ]
         printfn ""
         Summary.table [ "input"; "target"; "prediction" ] rows |> List.iter (printfn "%s")
 

@@ -30,6 +30,17 @@ let private requireFinite (span: Span) (what: string) (values: float[][]) =
                     sprintf "row %d, column %d of the %s: %s; training needs finite numbers" (i + 1) (j + 1) what value
                 Diagnostic.fail DataErrorCodes.NonFinite span message))
 
+/// The columns of a [N, total] matrix cut into one [N, width] matrix per list of columns, in order.
+let splitColumns (x: HostTensor) (groups: Column list list) : HostTensor[] =
+    let n, total = x.Shape[0], x.Shape[1]
+    let widths = groups |> List.map List.length |> Array.ofList
+    let starts = Array.scan (+) 0 widths
+    widths |> Array.mapi (fun g w ->
+        let data = Array.zeroCreate (n * w)
+        for r in 0 .. n - 1 do
+            System.Array.Copy(x.Data, r * total + starts[g], data, r * w, w)
+        HostTensor([| n; w |], data))
+
 /// Run a data-reading action, reporting a bad data file (DataException) as a diagnostic at `span`.
 let guard (span: Span) (f: unit -> 'a) : 'a = RuntimeErrors.within span [] f
 
@@ -43,13 +54,29 @@ let private read (cfg: TrainConfig) (stream: uint64) : Dataset =
             Dataset(matrix xs, matrix ys)
         | Idx(images, Some labels) -> Idx.ReadDataset(images, labels)
         | Idx(images, None) -> Dataset(Idx.ReadImages images, null)
-        | Csv(path, features, label) ->
+        | Csv(path, groups, label) ->
+            // every input's columns are read at once, then cut into one tensor per input
             let features =
-                if features.IsEmpty then null
-                else features |> List.map column |> ResizeArray :> System.Collections.Generic.IReadOnlyList<_>
+                match groups |> List.collect fst with
+                | [] -> null
+                | cols -> cols |> List.map column |> ResizeArray :> System.Collections.Generic.IReadOnlyList<_>
             let label = label |> Option.map column |> Option.toObj
-            Csv.Read(path, CsvSpec(features, label, RequireFinite = true))
-        | Npy(x, y) -> Npy.ReadDataset(x, Option.toObj y)
+            let data = Csv.Read(path, CsvSpec(features, label, RequireFinite = true))
+            if groups.Length <= 1 then data else data.WithInputs(splitColumns data.Features (groups |> List.map fst))
+        | Npy([ x, _ ], y) -> Npy.ReadDataset(x, Option.toObj y)
+        | Npy((x, _) :: more, y) ->
+            let first = Npy.ReadDataset(x, Option.toObj y)
+            let others =
+                more |> List.map (fun (f, at) -> (guard at (fun () -> Npy.ReadDataset(f, null))).Features, f, at)
+            for (o, f, at) in others do
+                if o.Rows <> first.Count then
+                    Diagnostic.fail DataErrorCodes.InputRowMismatch at
+                        (sprintf "%s holds %d row%s but %s holds %d; the features of every input need the same \
+                                  number of rows (their first axis)"
+                            (DataException.NameOf f) o.Rows (if o.Rows = 1 then "" else "s")
+                            (DataException.NameOf x) first.Count)
+            first.WithInputs([| yield first.Features; for (o, _, _) in others -> o |])
+        | Npy([], _) -> Diagnostic.fail "NN0405" cfg.DataSpan "`npy` needs at least one features file"
         | Generate(count, f, low, high, noise) ->
             // A stream of its own, so the data does not change when the model's initialization does.
             let rng = Rng.Derive(uint64 cfg.Seed, stream)

@@ -77,6 +77,38 @@ module internal Embed =
                         (shapeText x.Shape) (shapeText x.Shape[1..]) netName input.Shape (Shape(dims[1..])))
             )
 
+    /// Checks one features array per input of the network: their number (NN0571), each against its input (NN0550
+    /// for one input, NN0572 naming the input of several) and their rows (NN0570).
+    let checkInputs (p: Program) (netName: string) (inputs: IReadOnlyList<Node>) (xs: HostTensor[]) =
+        if xs.Length <> inputs.Count then
+            raise (
+                error p Nn.Runtime.Data.DataErrorCodes.InputCount
+                    (sprintf "%d features array%s given, but the network `%s` takes %d input%s (%s): one array per \
+                              input, in order"
+                        xs.Length (if xs.Length = 1 then " was" else "s were") netName inputs.Count
+                        (if inputs.Count = 1 then "" else "s")
+                        (inputs |> Seq.map (fun i -> "`" + i.Name + "`") |> String.concat ", "))
+            )
+        if xs.Length = 1 then checkFeatures p netName inputs[0] xs[0]
+        else
+            for input, x in Seq.zip inputs xs do
+                let dims = input.Shape.ToArray()
+                if not (x.Rank = dims.Length
+                        && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]) then
+                    raise (
+                        error p Nn.Runtime.Data.DataErrorCodes.InputShape
+                            (sprintf "the features of the input `%s` have the shape %s (rows of %s), but the network \
+                                      `%s` takes %O (rows of %O)"
+                                input.Name (shapeText x.Shape) (shapeText x.Shape[1..]) netName input.Shape
+                                (Shape(dims[1..])))
+                    )
+            if xs |> Array.exists (fun x -> x.Rows <> xs[0].Rows) then
+                raise (
+                    error p Nn.Runtime.Data.DataErrorCodes.InputRowMismatch
+                        (sprintf "the features arrays have %s rows; every input needs the same number of rows"
+                            (xs |> Array.map (fun x -> string x.Rows) |> String.concat ", "))
+                )
+
 /// <summary>A network with weights, ready to predict: made by <see cref="M:Nn.NnModel.CreateSession(System.String)"/>
 /// (initial weights) or <see cref="M:Nn.NnModel.LoadSession(System.String,System.String)"/>, and the base of
 /// <see cref="T:Nn.NnTrainer"/>. Not thread-safe: use one session per thread.</summary>
@@ -111,7 +143,7 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
     /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>
     member _.Predict(features: NnTensor) : NnTensor =
         if isNull (box features) then nullArg "features"
-        Embed.checkFeatures program net.Decl.Name (input ()) features.Host
+        Embed.checkInputs program net.Decl.Name graphs.DataInputs [| features.Host |]
         Embed.guard program (fun () -> NnTensor(exec.Predict features.Host))
     /// <summary>The network's output for a [rows, columns] array.</summary>
     /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>
@@ -119,6 +151,25 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
     /// <summary>The network's output for a [rows, columns] array of doubles.</summary>
     /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>
     member this.Predict(features: float[,]) : float[,] = this.Predict(NnTensor.FromArray features).ToDoubleArray2D()
+    /// <summary>The output of a network with several inputs: one array of rows per input, in the order the network
+    /// declares them (<c>network wide (a: [n, 4]) (b: [n, 8])</c> takes <c>[| a; b |]</c>).</summary>
+    /// <exception cref="T:Nn.NnException">NN0571 when the number of arrays differs from the network's inputs,
+    /// NN0572 (NN0550 for one input) when an array's rows do not fit its input, NN0570 when the arrays' rows
+    /// differ</exception>
+    member _.Predict(features: NnTensor[]) : NnTensor =
+        if isNull features || Array.exists (box >> isNull) features then nullArg "features"
+        let xs = features |> Array.map (fun f -> f.Host)
+        Embed.checkInputs program net.Decl.Name graphs.DataInputs xs
+        Embed.guard program (fun () -> NnTensor(exec.Predict xs))
+    /// <summary>The output of a network with several inputs for one [rows, columns] array per input.</summary>
+    member this.Predict(features: float32[,][]) : float32[,] =
+        if isNull features then nullArg "features"
+        this.Predict(features |> Array.map NnTensor.FromArray).ToArray2D()
+    /// <summary>The output of a network with several inputs for one [rows, columns] array of doubles per
+    /// input.</summary>
+    member this.Predict(features: float[,][]) : float[,] =
+        if isNull features then nullArg "features"
+        this.Predict(features |> Array.map NnTensor.FromArray).ToDoubleArray2D()
     /// <summary>The predicted class of each row: the position of the largest output, or, for a network with one
     /// output per row (a sigmoid), 1 when it is at least 0.5 and 0 otherwise.</summary>
     /// <exception cref="T:Nn.NnException">NN0550 when the rows do not fit the network's input</exception>

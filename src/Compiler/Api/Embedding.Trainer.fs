@@ -80,12 +80,20 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     /// the loss exploded</exception>
     member this.Fit(features: NnTensor, targets: NnTensor) : TrainingResult =
         if isNull (box features) then nullArg "features"
+        this.Fit([| features |], targets)
+    /// <summary>Trains a network with several inputs: one array of rows per input, in the order the network
+    /// declares them, and the targets (as <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/>).</summary>
+    /// <exception cref="T:Nn.NnException">NN0571 when the number of arrays differs from the network's inputs,
+    /// NN0572 (NN0550 for one input) when an array's rows do not fit its input, NN0570 when the arrays' rows
+    /// differ; and those of <see cref="M:Nn.NnTrainer.Fit(Nn.NnTensor,Nn.NnTensor)"/></exception>
+    member this.Fit(features: NnTensor[], targets: NnTensor) : TrainingResult =
+        if isNull features || Array.exists (box >> isNull) features then nullArg "features"
         if isNull (box targets) then nullArg "targets"
-        let x = features.Host
-        Embed.checkFeatures program net.Decl.Name this.Graphs.DataInputs[0] x
-        let y = shapeTargets this.Graphs.Predict.Outputs[0].Value.Shape x targets.Host
+        let xs = features |> Array.map (fun f -> f.Host)
+        Embed.checkInputs program net.Decl.Name this.Graphs.DataInputs xs
+        let y = shapeTargets this.Graphs.Predict.Outputs[0].Value.Shape xs[0] targets.Host
         Embed.guard program (fun () ->
-            let plan = TrainPlan.createWith (Option.get program.Compiled) block (Some(Dataset(x, y)))
+            let plan = TrainPlan.createWith (Option.get program.Compiled) block (Some(Dataset(xs, y)))
             let exec = Embed.executor plan.Graphs plan.Initial
             if trained then
                 // continue from the current weights (and optimizer moments) rather than the initial values
@@ -128,3 +136,22 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
     /// <summary>Trains on a [rows, columns] array of doubles and a class label per row.</summary>
     member this.Fit(features: float[,], labels: int[]) =
         this.Fit(NnTensor.FromArray features, NnTensor.FromLabels labels)
+    /// <summary>Trains a network with several inputs on one [rows, columns] array per input and the targets.</summary>
+    member this.Fit(features: float32[,][], targets: float32[,]) =
+        if isNull features then nullArg "features"
+        this.Fit(features |> Array.map NnTensor.FromArray, NnTensor.FromArray targets)
+    /// <summary>Trains a network with several inputs on one [rows, columns] array per input and a class label per
+    /// row.</summary>
+    member this.Fit(features: float32[,][], labels: int[]) =
+        if isNull features then nullArg "features"
+        this.Fit(features |> Array.map NnTensor.FromArray, NnTensor.FromLabels labels)
+    /// <summary>Trains a network with several inputs on one [rows, columns] array of doubles per input and the
+    /// targets.</summary>
+    member this.Fit(features: float[,][], targets: float[,]) =
+        if isNull features then nullArg "features"
+        this.Fit(features |> Array.map NnTensor.FromArray, NnTensor.FromArray targets)
+    /// <summary>Trains a network with several inputs on one [rows, columns] array of doubles per input and a class
+    /// label per row.</summary>
+    member this.Fit(features: float[,][], labels: int[]) =
+        if isNull features then nullArg "features"
+        this.Fit(features |> Array.map NnTensor.FromArray, NnTensor.FromLabels labels)

@@ -30,8 +30,8 @@ let private norm (xs: float32[]) = sqrt (xs |> Array.sumBy (fun x -> float x * f
 /// `grad:<parameter>` for every parameter, in training mode.
 type GradientGraph =
     { Graph: Graph
-      /// the network's data input
-      Input: string
+      /// the network's data inputs, in order
+      Inputs: string list
       /// the target node (an Input fed as `target`, or computed from the input)
       Target: Node
       Params: Node[] }
@@ -53,7 +53,7 @@ let graph (net: NetworkInfo) (spec: TrainSpec) : GradientGraph =
     let grads = Backward.Gradients(b, loss, parameters)
     let outputs =
         KeyValuePair("loss", loss) :: [ for p, g in Array.zip parameters grads -> KeyValuePair("grad:" + p.Name, g) ]
-    { Graph = b.Build outputs; Input = fst fwd.Inputs.Head; Target = target; Params = parameters }
+    { Graph = b.Build outputs; Inputs = List.map fst fwd.Inputs; Target = target; Params = parameters }
 
 /// The gradients of the data loss (no regularization, no clipping) on the first `rows` training rows of `plan`,
 /// in training mode (batch statistics, dropout with the run's seed), at `values` (Params and States).
@@ -65,7 +65,7 @@ let compute (plan: TrainPlan.Plan) (values: IReadOnlyDictionary<string, HostTens
     let batch = plan.Train.Rows(0, min rows plan.Train.Count)
     let feeds = Dictionary<string, Tensor<float32>>()
     for KeyValue(k, v) in values do feeds[k] <- Tensor<float32>(v.Shape, v.Data)
-    feeds[gg.Input] <- Tensor<float32>(batch.Features.Shape, batch.Features.Data)
+    for name, x in Seq.zip gg.Inputs batch.Inputs do feeds[name] <- Tensor<float32>(x.Shape, x.Data)
     if isNull spec.Target && not (isNull batch.Targets) then
         let t = batch.Targets
         let dims = target.Shape.ToArray()

@@ -47,7 +47,8 @@ let origin (cfg: TrainConfig) : Origin =
     | Idx(_, Some labels) -> fun i -> cfg.DataSpan, sprintf "%s item %d" (name labels) (i + 1)
     | Idx(images, None) -> fun i -> cfg.DataSpan, sprintf "%s item %d" (name images) (i + 1)
     | Npy(_, Some y) -> fun i -> cfg.DataSpan, sprintf "%s row %d" (name y) (i + 1)
-    | Npy(x, None) -> fun i -> cfg.DataSpan, sprintf "%s row %d" (name x) (i + 1)
+    | Npy((x, _) :: _, None) -> fun i -> cfg.DataSpan, sprintf "%s row %d" (name x) (i + 1)
+    | Npy([], None) -> fun i -> cfg.DataSpan, sprintf "row %d" (i + 1)
     | Generate _ -> fun i -> cfg.DataSpan, sprintf "generated row %d" (i + 1)
 
 /// The origin of arrays given to the embedding API's `Fit` (reported against the program's file).

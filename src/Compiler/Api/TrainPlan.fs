@@ -83,15 +83,23 @@ let private rowShape (t: HostTensor) = fmtShape t.Shape[1..]
 /// Check the data against the network's input and output, and choose the fed target's shape.
 let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Shape option =
     let input = (forward net (GraphBuilder()) false)
-    let inputNode = snd input.Inputs.Head
-    let x = data.Features
-    let dims = inputNode.Shape.ToArray()
-    let fits =
-        x.Rank = dims.Length && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
-    if not fits then
-        fail "NN0550" cfg.DataSpan
-            (sprintf "the data's rows have the shape %s, but the network `%s` takes %O (rows of %O)"
-                (rowShape x) net.Decl.Name inputNode.Shape (Shape(inputNode.Shape.ToArray()[1..])))
+    if data.Inputs.Count <> input.Inputs.Length then
+        fail DataErrorCodes.InputCount cfg.DataSpan
+            (sprintf "the data gives %d input%s, but the network `%s` takes %d (%s)" data.Inputs.Count
+                (if data.Inputs.Count = 1 then "" else "s") net.Decl.Name input.Inputs.Length
+                (input.Inputs |> List.map (fun (n, _) -> "`" + n + "`") |> String.concat ", "))
+    let several = input.Inputs.Length > 1
+    for (name, inputNode), x in Seq.zip input.Inputs data.Inputs do
+        let dims = inputNode.Shape.ToArray()
+        let fits =
+            x.Rank = dims.Length
+            && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
+        if not fits then
+            fail (if several then DataErrorCodes.InputShape else "NN0550") cfg.DataSpan
+                (sprintf "the data's rows%s have the shape %s, but the network `%s` takes %O (rows of %O)"
+                    (if several then sprintf " for the input `%s`" name else "")
+                    (rowShape x) net.Decl.Name inputNode.Shape (Shape(inputNode.Shape.ToArray()[1..])))
+    let dims = (snd input.Inputs.Head).Shape.ToArray()
     let batch = dims[0]
     match cfg.Target, data.Targets with
     | Some _, _ -> None
@@ -134,7 +142,7 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
         let wide (t: HostTensor) = Tensor<float>(t.Shape, Array.map float t.Data)
         let feeds = Dictionary<string, Tensor<float>>()
         for KeyValue(k, v) in values do feeds[k] <- wide v
-        feeds[fst fwd.Inputs.Head] <- wide train.Features
+        for (name, _), x in Seq.zip fwd.Inputs train.Inputs do feeds[name] <- wide x
         for (name, node) in states do
             let result = (ReferenceInterpreter<float>.Evaluate(g, feeds, [ node ])).[node.Id]
             let value = HostTensor(values[name].Shape, Array.map float32 result.Data)
@@ -151,14 +159,15 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
 let private asFed (targetShape: Shape option) (data: Dataset) =
     match targetShape, data.Targets with
     | Some t, targets when not (isNull targets) && t.Rank = 2 && targets.Rank = 1 ->
-        Dataset(data.Features, HostTensor([| targets.Shape[0]; 1 |], targets.Data), data.ClassNames)
+        Dataset(data.Inputs, HostTensor([| targets.Shape[0]; 1 |], targets.Data), data.ClassNames)
     | _ -> data
 
 /// What the messages call the rows of a source other than `data`.
 let private named (source: DataSource) =
     let file (p: string) = System.IO.Path.GetFileName p
     match source with
-    | Csv(p, _, _) | Idx(p, _) | Npy(p, _) -> file p
+    | Csv(p, _, _) | Idx(p, _) -> file p
+    | Npy(fs, _) -> fs |> List.map (fst >> file) |> String.concat ", "
     | Rows _ -> "`validation = rows [..]`"
     | Generate _ -> "the generated validation data"
 
@@ -205,7 +214,9 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
     let data, origin =
         match data with
         | Some d -> d, Targets.arrays c.File
-        | None -> DataLoad.load cfg, Targets.origin cfg
+        | None ->
+            checkInputs net cfg
+            DataLoad.load cfg, Targets.origin cfg
     let targetShape = checkData cfg net data
     // before the rows are shuffled, so a bad target is reported at the row the source has it
     if cfg.Target.IsNone then

@@ -28,12 +28,13 @@ let private labelText (d: Dataset) (v: float32) =
 /// shape (NN0582), and text labels among the training data's classes (NN0581), renumbered as training numbers them.
 let align (what: string) (span: Span) (origin: Targets.Origin) (train: Dataset) (other: Dataset) : Dataset =
     if other.Count = 0 then fail "NN0583" span (sprintf "%s has no rows" what)
-    if train.Features.Shape[1..] <> other.Features.Shape[1..] then
-        fail "NN0580" span
-            (sprintf "%s has rows of shape %s, but the training rows have %s: both are read the same way"
-                what (rowShape other.Features) (rowShape train.Features))
+    for t, o in Seq.zip train.Inputs other.Inputs do
+        if t.Shape[1..] <> o.Shape[1..] then
+            fail "NN0580" span
+                (sprintf "%s has rows of shape %s, but the training rows have %s: both are read the same way"
+                    what (rowShape o) (rowShape t))
     match train.Targets, other.Targets with
-    | null, _ -> Dataset(other.Features, null)
+    | null, _ -> Dataset(other.Inputs, null)
     | _, null -> fail "NN0582" span (sprintf "%s has no targets, but the training data has them" what)
     | t, o when t.Shape[1..] <> o.Shape[1..] ->
         fail "NN0582" span
@@ -52,7 +53,7 @@ let align (what: string) (span: Span) (origin: Targets.Origin) (train: Dataset) 
                     fail "NN0581" at
                         (sprintf "%s: the label `%s` is not a class of the training data (its classes are %s)"
                             where label known))
-        Dataset(other.Features, HostTensor(o.Shape, renumbered), train.ClassNames)
+        Dataset(other.Inputs, HostTensor(o.Shape, renumbered), train.ClassNames)
     | _ -> other
 
 /// The files of `data` replaced by `paths` (relative to the working folder), as `nn eval --data` reads them: one CSV
@@ -65,15 +66,19 @@ let withPaths (cfg: TrainConfig) (paths: string list) : DataSource =
         | Csv _ -> "one CSV file: `--data file.csv`"
         | Idx(_, Some _) -> "the images and the labels: `--data images --data labels`"
         | Idx(_, None) -> "the images: `--data images`"
-        | Npy(_, Some _) -> "the features and the targets: `--data x.npy --data y.npy`"
-        | Npy(_, None) -> "the features: `--data x.npy`"
+        | Npy([ _ ], Some _) -> "the features and the targets: `--data x.npy --data y.npy`"
+        | Npy([ _ ], None) -> "the features: `--data x.npy`"
+        | Npy(fs, y) ->
+            sprintf "the features of each of the %d inputs%s: `--data a.npy --data b.npy ..`" fs.Length
+                (if y.IsSome then ", then the targets" else "")
         | Rows _ | Generate _ -> ""
     match cfg.Data, paths with
     | Csv(_, features, label), [ p ] -> Csv(full p, features, label)
     | Idx(_, Some _), [ images; labels ] -> Idx(full images, Some(full labels))
     | Idx(_, None), [ images ] -> Idx(full images, None)
-    | Npy(_, Some _), [ x; y ] -> Npy(full x, Some(full y))
-    | Npy(_, None), [ x ] -> Npy(full x, None)
+    | Npy(fs, y), paths when paths.Length = fs.Length + (if y.IsSome then 1 else 0) ->
+        let xs = List.take fs.Length paths
+        Npy(List.map2 (fun p (_, at) -> full p, at) xs fs, (if y.IsSome then Some(full (List.last paths)) else None))
     | (Rows _ | Generate _), _ ->
         fail "NN0453" cfg.DataSpan
             "`--data` gives files in the form of `data`, but this `data` reads no file (write it as csv, idx or npy)"

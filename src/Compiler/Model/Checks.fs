@@ -1,7 +1,7 @@
 /// Checks of a program that look past names and shapes, for mistakes that would otherwise train silently to a
 /// wrong result: parameters nothing uses (a `param` shadowed before any use, or one no output depends on), a loss
 /// that does not fit what the network computes (`crossEntropy` on scores, a softmax before `softmaxCrossEntropy`),
-/// and a trained network with several inputs. Errors are raised; warnings are returned.
+/// and data that does not fit a network's inputs. Errors are raised; warnings are returned.
 module internal Nn.Compiler.Checks
 
 open System.Collections.Generic
@@ -14,6 +14,8 @@ open Nn.Runtime.Ops
 let warning code span message = { Diagnostic.error code span message with Severity = Severity.Warning }
 
 let private note (span: Span) message = { Span = Some span; Message = message }
+
+let private plural n = if n = 1 then "" else "s"
 
 // ---------------------------------------------------------------- parameters nothing uses
 
@@ -138,15 +140,48 @@ let unusedParams (nd: NetworkDecl) (nodes: IReadOnlyList<Node>) (roots: Node lis
 
 // ---------------------------------------------------------------- the loss against the network
 
-/// NN0420: a network with several inputs in a `train` block (training feeds one input).
-let singleInput (nd: NetworkDecl) (trainSpan: Span) =
-    if nd.Inputs.Length > 1 then
-        let d =
-            Diagnostic.error "NN0420" nd.NameSpan
-                (sprintf "the network `%s` has %d inputs (%s), but training feeds only one: %s"
-                    nd.Name nd.Inputs.Length (nd.Inputs |> List.map (fun p -> "`" + p.Name + "`") |> String.concat ", ")
-                    "a trained network takes one input for now (concatenate the features into one tensor)")
-        raise (DiagnosticException { d with Notes = [ note trainSpan (sprintf "`%s` is trained here" nd.Name) ] })
+/// The data source of a `train` block against the network's inputs (`inputs`, as the forward pass declares them),
+/// before any file is read: NN0440 when the number of CSV feature lists or NPY feature files differs from the number
+/// of inputs, NN0441 when a CSV list's number of columns differs from its input's declared width (several inputs),
+/// NN0442 when a network with several inputs is fed by a source of one input (`idx`, `rows`, `generate`, a CSV
+/// without feature lists).
+let inputsFit (nd: NetworkDecl) (inputs: (string * Node) list) (data: TrainConfig.DataSource) (dataSpan: Span) =
+    let count = inputs.Length
+    let names = inputs |> List.map (fun (n, _) -> "`" + n + "`") |> String.concat ", "
+    let declared = note nd.NameSpan (sprintf "`%s` takes %d input%s (%s)" nd.Name count (plural count) names)
+    let raiseWith code span message =
+        raise (DiagnosticException { Diagnostic.error code span message with Notes = [ declared ] })
+    let oneInput (what: string) =
+        if count > 1 then
+            raiseWith "NN0442" dataSpan
+                (sprintf "%s feeds one input, but `%s` takes %d: give one list of columns per input " what nd.Name
+                    count
+                 + "(csv \"f.csv\" { features = [[..]; [..]] }) or one file per input (npy [\"a.npy\"; \"b.npy\"] ..)")
+    match data with
+    | TrainConfig.Csv(_, groups, _) ->
+        match groups with
+        | [] | [ [], _ ] -> oneInput "a CSV file without `features` lists"
+        | _ when groups.Length <> count ->
+            raiseWith "NN0440" (if groups.Length = 1 then snd groups.Head else dataSpan)
+                (sprintf "`features` gives %d list%s of columns, but `%s` takes %d input%s: %s"
+                    groups.Length (plural groups.Length) nd.Name count (plural count) "one list per input, in order")
+        | _ when count > 1 ->
+            List.zip groups inputs |> List.iter (fun ((cols, at), (name, node)) ->
+                let s = node.Shape
+                if s.Rank <> 2 || (s[1].IsFixed && s[1].Size <> cols.Length) then
+                    raiseWith "NN0441" at
+                        (sprintf "this list has %d column%s, so it gives `%s` rows of %d numbers, but `%s` is %O"
+                            cols.Length (plural cols.Length) name cols.Length name s))
+        | _ -> ()
+    | TrainConfig.Npy(files, _) when files.Length <> count ->
+        let at = if files.Length = 1 then snd files.Head else dataSpan
+        raiseWith "NN0440" at
+            (sprintf "`npy` is given %d features file%s, but `%s` takes %d input%s: one file per input, in order"
+                files.Length (plural files.Length) nd.Name count (plural count))
+    | TrainConfig.Npy _ -> ()
+    | TrainConfig.Idx _ -> oneInput "`idx`"
+    | TrainConfig.Rows(xs, _, _) -> if xs.Length > 0 then oneInput "`rows`"
+    | TrainConfig.Generate _ -> oneInput "`generate`"
 
 /// The span of the `|>` whose right side is written at `at` in `e`, if `at` is the function of a pipeline.
 let rec private pipeInto (at: Span) (e: Expr) : Span option =

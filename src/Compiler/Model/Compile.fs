@@ -180,13 +180,18 @@ let fedTargetShape (cfg: TrainConfig.TrainConfig) (out: Shape) : Shape option =
     | TrainConfig.Generate _ -> Some(Shape(batch, Dim.Of 1))
     | _ -> None
 
+/// Check a `train` block's data source against the network's inputs, before any file is read (Checks.inputsFit); not
+/// for the embedding API's arrays, which are checked as they are given.
+let checkInputs (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) =
+    let fwd = forward net (GraphBuilder()) false
+    Checks.inputsFit net.Decl fwd.Inputs cfg.Data cfg.DataSpan
+
 /// Check a `train` block's settings against its network without any data: the network has one input, which does
 /// not take the training step's names, the loss and metrics fit the output (its shape, and probabilities for
 /// `crossEntropy`), and a computed `target` fits the output and the loss. Errors point at the field (the `target`
 /// value, the `loss`, the `metrics`); the warnings found are returned.
 let checkTrain (net: NetworkInfo) (cfg: TrainConfig.TrainConfig) : Diagnostic list =
     let nd = net.Decl
-    Checks.singleInput nd cfg.Span
     for p in nd.Inputs do
         if List.contains p.Name stepInputs then
             // a parameter starts with its name
@@ -373,11 +378,11 @@ let compileSetting (read: Reader) (sets: LetSets.Set list) (path: string) : Resu
                     // a block without `data` is complete for the embedding API, which trains on arrays;
                     // `nn train` reports NN0406 when it plans the block
                     let check () =
-                        Checks.singleInput net.Decl td.NetworkSpan
                         let follow = Settings.follow lets env
                         let cfg =
                             TrainConfig.check tctx (Path.GetDirectoryName path) td follow
                                 (Eval.eval tctx (Builtins.Table.trainEnv env))
+                        checkInputs net cfg
                         checkTrain net cfg
                     match catchDiag check with
                     | Ok ws ->

@@ -18,10 +18,11 @@ type DataSource =
     | Rows of features: float[][] * targets: float[][] * targetSpans: Span[]
     /// idx "images" "labels" (labels optional, for unsupervised training)
     | Idx of images: string * labels: string option
-    /// csv "file" { features = [..]; label = .. }
-    | Csv of path: string * features: Column list * label: Column option
-    /// npy "features" "targets"
-    | Npy of features: string * targets: string option
+    /// csv "file" { features = [..]; label = .. }: one list of columns per input of the network (`features =
+    /// [["x1"; "x2"]; ["c1"]]` for two inputs; `[]`: every column but the label), each with the span it is written at
+    | Csv of path: string * features: (Column list * Span) list * label: Column option
+    /// npy "features" "targets", or npy ["a.npy"; "b.npy"] "targets": one file per input, each with its span
+    | Npy of features: (string * Span) list * targets: string option
     /// generate count f { low; high; noise }: x uniform in [low, high], y = f x + noise·N(0, 1)
     | Generate of count: int * f: (float -> float) * low: float * high: float * noise: float
 
@@ -272,15 +273,30 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
     | VConfig("idx", [ img, s ]) -> Idx(path (str img s "the images file"), None)
     | VConfig("idx", [ img, s; lbl, t ]) ->
         Idx(path (str img s "the images file"), Some(path (str lbl t "the labels file")))
-    | VConfig("npy", [ x, s ]) -> Npy(path (str x s "the features file"), None)
-    | VConfig("npy", [ x, s; y, t ]) -> Npy(path (str x s "the features file"), Some(path (str y t "the targets file")))
+    | VConfig("npy", (x, s) :: rest) ->
+        let files =
+            match x with
+            | VList files when not files.IsEmpty ->
+                files |> List.mapi (fun i f ->
+                    let at = Settings.item source s i
+                    path (str f at "a features file"), at)
+            | VList _ -> fail "NN0405" s "`npy` needs at least one features file"
+            | x -> [ path (str x s "the features file"), s ]
+        match rest with
+        | [ y, t ] -> Npy(files, Some(path (str y t "the targets file")))
+        | _ -> Npy(files, None)
     | VConfig("csv", (file, s) :: rest) ->
         let f = Settings.read source "csv" [ "features"; "label" ] span rest
+        let columns (v: Value) (at: Span) =
+            match v with
+            | VList cols -> cols |> List.mapi (fun i c -> column c (Settings.item source at i))
+            | v -> [ column v at ]
         let features =
             match Settings.tryFind f "features" with
-            | Some { Value = VList cols; Span = at } ->
-                cols |> List.mapi (fun i c -> column c (Settings.item source at i))
-            | Some { Value = v; Span = at } -> [ column v at ]
+            // a list of lists: one list of columns per input
+            | Some { Value = VList((VList _ :: _) as groups); Span = at } ->
+                groups |> List.mapi (fun i g -> let gs = Settings.item source at i in columns g gs, gs)
+            | Some { Value = v; Span = at } -> [ columns v at, at ]
             | None -> []
         let label = Settings.tryFind f "label" |> Option.map (fun l -> column l.Value l.Span)
         Csv(path (str file s "the CSV file"), features, label)
@@ -349,10 +365,12 @@ let private sameForm (data: DataSource) (v: Value) (read: DataSource) (span: Spa
     match data, read, v with
     | Csv(_, features, label), Csv(path, _, _), VConfig("csv", [ _ ]) -> Csv(path, features, label)
     | Csv(_, features, label), Csv(_, vf, vl), _ when vf <> features || vl <> label ->
-        let show (f: Column list) (l: Column option) =
+        let show (f: (Column list * Span) list) (l: Column option) =
             let label = match l with Some l -> "label " + columns [ l ] | None -> "no label"
-            if f.IsEmpty then sprintf "every column but the label as features, %s" label
-            else sprintf "features %s, %s" (columns f) label
+            match f with
+            | [] -> sprintf "every column but the label as features, %s" label
+            | [ one, _ ] -> sprintf "features %s, %s" (columns one) label
+            | lists -> sprintf "features [%s], %s" (lists |> List.map (fst >> columns) |> String.concat "; ") label
         fail "NN0451" span
             (sprintf "`validation` reads %s, but `data` reads %s: " (show vf vl) (show features label)
              + "leave out `{ ... }` to read the columns of `data`")

@@ -30,6 +30,9 @@ namespace Nn.Runtime.Data;
 // | NN0540 | a class label is not a whole number in 0..k-1                               | row           |
 // | NN0541 | a dataset request is impossible (validation fraction, batch size)           | -             |
 // | NN0542 | a value is NaN or infinite, or too large for float32 (training data)        | row, column   |
+// | NN0570 | several inputs: the features of two inputs differ in row count              | -             |
+// | NN0571 | several inputs: the number of feature arrays differs from the network's     | -             |
+// | NN0572 | several inputs: an input's features do not fit its declared shape           | -             |
 // | NN0701 | checkpoint file not found                                                   | -             |
 // | NN0702 | safetensors: header length missing or larger than the file                  | byte offset   |
 // | NN0703 | safetensors: header is not valid JSON or not the expected layout            | byte offset   |
@@ -69,6 +72,9 @@ internal static class DataErrorCodes
     public const string BadLabel = "NN0540";
     public const string BadRequest = "NN0541";
     public const string NonFinite = "NN0542";
+    public const string InputRowMismatch = "NN0570";
+    public const string InputCount = "NN0571";
+    public const string InputShape = "NN0572";
     public const string CheckpointNotFound = "NN0701";
     public const string CheckpointHeaderLength = "NN0702";
     public const string CheckpointHeaderJson = "NN0703";

@@ -12,36 +12,43 @@ namespace Nn.Runtime.Engine;
 /// </summary>
 internal sealed class Binding
 {
-    private int[] _featureShape = [], _targetShape = [];
-    private int _dataSlot = -1, _targetSlot = -1;
+    private int[][] _featureShapes = [];
+    private int[] _targetShape = [];
+    private int[] _dataSlots = [];
+    private int _targetSlot = -1;
     private (int Slot, string Name)[] _sources = [];
     private (int Slot, string Name, bool Swap)[] _updates = [];
     private readonly Dictionary<string, int> _scalars = [];
 
     public required BoundProgram Program { get; init; }
 
-    public static Binding Create(FusedExecutor owner, Plan plan, HostTensor features, HostTensor? target,
-        StepContext step)
+    /// <summary>Binds <paramref name="plan"/> for these feeds: <paramref name="inputs"/>[i] feeds the data Input
+    /// named <paramref name="names"/>[i] (an Input the optimized graph no longer reads is skipped).</summary>
+    public static Binding Create(FusedExecutor owner, Plan plan, string[] names, IReadOnlyList<HostTensor> inputs,
+        HostTensor? target, StepContext step)
     {
         var g = plan.Graph;
         var dims = new Dictionary<string, int>();
-        Node? data = null, tgt = null;
+        Node? tgt = null;
+        var data = new Node?[names.Length];
         foreach (var i in g.Inputs)
         {
             if (i.Name == TrainStep.TargetInput) { tgt = i; if (target is not null) Match(i, target.Shape, dims); }
             else if (i.Name is not (TrainStep.LrInput or TrainStep.StepInput))
             {
-                data = i; Match(i, features.Shape, dims);
+                int k = Array.IndexOf(names, i.Name);
+                if (k < 0) throw new ArgumentException($"the graph has an Input `{i.Name}` that no data feeds");
+                data[k] = i; Match(i, inputs[k].Shape, dims);
             }
         }
         var program = Binder.Bind(plan, dims, owner.Options.Threads, owner.Options.CheckFinite, step);
         var b = new Binding
         {
-            Program = program, _featureShape = (int[])features.Shape.Clone(),
+            Program = program, _featureShapes = inputs.Select(x => (int[])x.Shape.Clone()).ToArray(),
             _targetShape = target is null ? [] : (int[])target.Shape.Clone()
         };
         int SlotOf(Node n) => program.SlotOf[n.Id];
-        if (data is not null && SlotOf(data) >= 0) b._dataSlot = SlotOf(data);
+        b._dataSlots = data.Select(d => d is null ? -1 : SlotOf(d)).ToArray();
         if (tgt is not null && SlotOf(tgt) >= 0) b._targetSlot = SlotOf(tgt);
         foreach (var i in g.Inputs)
             if (i.Name is TrainStep.LrInput or TrainStep.StepInput && SlotOf(i) >= 0) b._scalars[i.Name] = SlotOf(i);
@@ -83,17 +90,21 @@ internal sealed class Binding
         }
     }
 
-    public bool Matches(HostTensor features, HostTensor? target) =>
-        features.Shape.AsSpan().SequenceEqual(_featureShape)
-            && (target is null
+    public bool Matches(IReadOnlyList<HostTensor> inputs, HostTensor? target)
+    {
+        for (int i = 0; i < _featureShapes.Length; i++)
+            if (!inputs[i].Shape.AsSpan().SequenceEqual(_featureShapes[i])) return false;
+        return target is null
                 ? _targetShape.Length == 0 || _targetSlot < 0
-                : target.Shape.AsSpan().SequenceEqual(_targetShape));
+                : target.Shape.AsSpan().SequenceEqual(_targetShape);
+    }
 
     /// <summary>Points the source slots at the current values and the fed arrays (no copy).</summary>
-    public void Point(Dictionary<string, float[]> values, HostTensor features, HostTensor? target)
+    public void Point(Dictionary<string, float[]> values, IReadOnlyList<HostTensor> inputs, HostTensor? target)
     {
         var slots = Program.Slots;
-        if (_dataSlot >= 0) slots[_dataSlot] = features.Data;
+        for (int i = 0; i < _dataSlots.Length; i++)
+            if (_dataSlots[i] >= 0) slots[_dataSlots[i]] = inputs[i].Data;
         if (_targetSlot >= 0)
             slots[_targetSlot] = (target ?? throw new ArgumentException(
                 "this network is trained with a fed target, but the data has none")).Data;

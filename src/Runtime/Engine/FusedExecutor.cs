@@ -24,14 +24,13 @@ internal sealed class FusedExecutor : IStepExecutor
     private readonly Dictionary<string, int[]> _shapes = [];
     private readonly Mode _train, _eval, _predict;
     private readonly StepContext _step = new();
-    private readonly string _input;
+    private readonly string[] _inputs;
     private readonly NonFiniteReplay? _replay;
 
     /// <summary>Plans the three graphs and takes the initial Param and State values. <paramref name="replay"/> names
     /// the node of a step that went non-finite (<c>Executors.StepExecutor.Create</c> passes the reference
     /// interpreter's); without it the first non-finite output is named.</summary>
-    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is
-    /// missing</exception>
+    /// <exception cref="ArgumentException">when the network has no data Input, or a value is missing</exception>
     public FusedExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial,
         ExecutorOptions? options = null, NonFiniteReplay? replay = null)
     {
@@ -39,7 +38,7 @@ internal sealed class FusedExecutor : IStepExecutor
         _replay = replay;
         _options = options ?? new ExecutorOptions();
         if (_options.Threads < 1) throw new ArgumentException($"`Threads` must be at least 1, got {_options.Threads}");
-        _input = graphs.CheckExecutable(initial);
+        _inputs = graphs.CheckExecutable(initial);
         foreach (var n in graphs.Params.Concat(graphs.States))
             _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
         _train = new Mode(this, graphs.Train, true);
@@ -65,7 +64,7 @@ internal sealed class FusedExecutor : IStepExecutor
     /// <summary>How many SGD updates the training step bound for these feeds runs inside their weight gradient's
     /// product.</summary>
     internal int UpdatesInProducts(HostTensor features, HostTensor? target) =>
-        _train.Prepare(features, target).Program.UpdatesInProducts;
+        _train.Prepare([features], target).Program.UpdatesInProducts;
 
     /// <summary>The evaluation graph's plan.</summary>
     public Plan EvalPlan => _eval.Plan;
@@ -115,32 +114,34 @@ internal sealed class FusedExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
-    public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed)
+    public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
     {
-        var p = _train.Prepare(features, target);
+        var p = _train.Prepare(inputs, target);
         _step.Seed = seed; _step.Step = step;
         p.Set(TrainStep.LrInput, (float)lr);
         p.Set(TrainStep.StepInput, step);
         p.Program.Run();
-        if (_options.CheckFinite && p.Program.SawNonFinite()) throw NameNonFinite(features, target, lr, step, seed, p);
+        if (_options.CheckFinite && p.Program.SawNonFinite()) throw NameNonFinite(inputs, target, lr, step, seed, p);
         var result = _train.Result(p);
         p.Commit(_values);
         return result;
     }
 
-    /// <summary>Runs <paramref name="steps"/> training steps (as <see cref="Step"/> does, updates included, numbered
+    /// <summary>Runs <paramref name="steps"/> training steps (as
+    /// <see cref="Step(IReadOnlyList{HostTensor}, HostTensor?, double, long, ulong)"/> does, updates included, numbered
     /// from <paramref name="firstStep"/>) and times every plan kernel separately: for each kernel of
     /// <see cref="TrainPlan"/>, in order, its total seconds over the steps. For benchmarks
     /// (<c>bench training --profile</c>).</summary>
     public double[] ProfileSteps(HostTensor features, HostTensor? target, double lr, long firstStep, ulong seed,
         int steps)
     {
-        var p = _train.Prepare(features, target);
+        HostTensor[] inputs = [features];
+        var p = _train.Prepare(inputs, target);
         var kernels = p.Program.Steps;
         var total = new double[kernels.Length];
         for (int s = 0; s < steps; s++)
         {
-            p.Point(_values, features, target);
+            p.Point(_values, inputs, target);
             _step.Seed = seed; _step.Step = firstStep + s;
             p.Set(TrainStep.LrInput, (float)lr);
             p.Set(TrainStep.StepInput, firstStep + s);
@@ -153,7 +154,7 @@ internal sealed class FusedExecutor : IStepExecutor
                 t0 = t1;
             }
             if (_options.CheckFinite && p.Program.SawNonFinite())
-                throw NameNonFinite(features, target, lr, firstStep + s, seed, p);
+                throw NameNonFinite(inputs, target, lr, firstStep + s, seed, p);
             p.Commit(_values);
         }
         return total;
@@ -166,7 +167,7 @@ internal sealed class FusedExecutor : IStepExecutor
     public (double Best, double Mean) TimeKernelWarm(HostTensor features, HostTensor? target, int kernel, int repeats)
     {
         double sum = 0;
-        var p = _train.Prepare(features, target);
+        var p = _train.Prepare([features], target);
         var run = p.Program.Steps[kernel];
         double best = double.MaxValue;
         for (int r = 0; r <= repeats; r++)
@@ -184,11 +185,11 @@ internal sealed class FusedExecutor : IStepExecutor
     /// <remarks>Binds the plan for these shapes and runs it once, so that the kernels' first-use work (JIT) is done
     /// too: the evaluation as such (it changes nothing), the training step uncommitted on a copy of every value,
     /// which is put back afterwards (the step's outcome is not kept, nor checked for NaN).</remarks>
-    public void Prepare(HostTensor features, HostTensor? target, bool training)
+    public void Prepare(IReadOnlyList<HostTensor> inputs, HostTensor? target, bool training)
     {
-        if (!training) { Evaluate(features, target); return; }
+        if (!training) { Evaluate(inputs, target); return; }
         var saved = Snapshot();
-        var p = _train.Prepare(features, target);
+        var p = _train.Prepare(inputs, target);
         _step.Seed = 0; _step.Step = 1;
         p.Set(TrainStep.LrInput, 0f);
         p.Set(TrainStep.StepInput, 1f);
@@ -197,17 +198,17 @@ internal sealed class FusedExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
-    public BatchResult Evaluate(HostTensor features, HostTensor? target)
+    public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target)
     {
-        var p = _eval.Prepare(features, target);
+        var p = _eval.Prepare(inputs, target);
         p.Program.Run();
         return _eval.Result(p);
     }
 
     /// <inheritdoc />
-    public HostTensor Predict(HostTensor features)
+    public HostTensor Predict(IReadOnlyList<HostTensor> inputs)
     {
-        var p = _predict.Prepare(features, null);
+        var p = _predict.Prepare(inputs, null);
         p.Program.Run();
         var o = _predict.Plan.Graph.Output("output");
         var shape = p.Program.Shapes[o.Id];
@@ -216,13 +217,33 @@ internal sealed class FusedExecutor : IStepExecutor
         return new HostTensor((int[])shape.Clone(), data);
     }
 
-    private Exception NameNonFinite(HostTensor features, HostTensor? target, double lr, long step, ulong seed,
-        Binding p)
+    /// <summary>The one-element list the one-input forms below feed (reused, so a step allocates nothing).</summary>
+    private readonly HostTensor[] _one = new HostTensor[1];
+
+    private HostTensor[] One(HostTensor features)
+    {
+        _one[0] = features;
+        return _one;
+    }
+
+    /// <summary>A training step of a network with one input.</summary>
+    public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed) =>
+        Step(One(features), target, lr, step, seed);
+    /// <summary>An evaluation of a network with one input.</summary>
+    public BatchResult Evaluate(HostTensor features, HostTensor? target) => Evaluate(One(features), target);
+    /// <summary>A prediction of a network with one input.</summary>
+    public HostTensor Predict(HostTensor features) => Predict(One(features));
+    /// <summary>Readies a network with one input (see the interface).</summary>
+    public void Prepare(HostTensor features, HostTensor? target, bool training) =>
+        Prepare(One(features), target, training);
+
+    private Exception NameNonFinite(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step,
+        ulong seed, Binding p)
     {
         if (_replay is not null)
         {
             var feeds = _values.ToDictionary(kv => kv.Key, kv => new HostTensor(_shapes[kv.Key], RowMajor(kv.Key)));
-            feeds[_input] = features;
+            for (int i = 0; i < _inputs.Length; i++) feeds[_inputs[i]] = inputs[i];
             if (_g.FedTarget && target is not null) feeds[TrainStep.TargetInput] = target;
             feeds[TrainStep.LrInput] = new HostTensor([], [(float)lr]);
             feeds[TrainStep.StepInput] = new HostTensor([], [(float)step]);
@@ -268,15 +289,16 @@ internal sealed class FusedExecutor : IStepExecutor
 
         /// <summary>The binding for these feeds' shapes (bound on first sight), with every source pointed at its
         /// value.</summary>
-        public Binding Prepare(HostTensor features, HostTensor? target)
+        public Binding Prepare(IReadOnlyList<HostTensor> inputs, HostTensor? target)
         {
+            _x._g.CheckInputCount(inputs);
             if (_x._g.FedTarget && target is null && Plan.Graph.Inputs.Any(i => i.Name == TrainStep.TargetInput))
                 throw new ArgumentException("this network is trained with a fed target, but the data has none");
             Binding? b = null;
             foreach (var c in _bound)
-                if (c.Matches(features, target)) { b = c; break; }
-            if (b is null) { b = Binding.Create(_x, Plan, features, target, _x._step); _bound.Add(b); }
-            b.Point(_x._values, features, target);
+                if (c.Matches(inputs, target)) { b = c; break; }
+            if (b is null) { b = Binding.Create(_x, Plan, _x._inputs, inputs, target, _x._step); _bound.Add(b); }
+            b.Point(_x._values, inputs, target);
             return b;
         }
 

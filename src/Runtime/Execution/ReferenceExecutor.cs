@@ -12,18 +12,17 @@ internal sealed class ReferenceExecutor : IStepExecutor
 {
     private readonly StepGraphs _g;
     private readonly Dictionary<string, Tensor<float>> _values = [];
-    private readonly string _input;
+    private readonly string[] _inputs;
 
     /// <summary>An executor whose Params and States start at <paramref name="initial"/> (for example
     /// <see cref="Initializers.ForGraph"/> of the training graph).</summary>
-    /// <exception cref="ArgumentException">when the network has other than one data Input, or a value is
-    /// missing</exception>
+    /// <exception cref="ArgumentException">when the network has no data Input, or a value is missing</exception>
     public ReferenceExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial,
         bool checkFinite = true)
     {
         _g = graphs;
         CheckFinite = checkFinite;
-        _input = graphs.CheckExecutable(initial);
+        _inputs = graphs.CheckExecutable(initial);
         Load(initial);
     }
 
@@ -67,9 +66,11 @@ internal sealed class ReferenceExecutor : IStepExecutor
         _values.ToDictionary(kv => kv.Key,
             kv => new HostTensor((int[])kv.Value.Shape.Clone(), (float[])kv.Value.Data.Clone()));
 
-    private Dictionary<string, Tensor<float>> Feeds(HostTensor features, HostTensor? target)
+    private Dictionary<string, Tensor<float>> Feeds(IReadOnlyList<HostTensor> inputs, HostTensor? target)
     {
-        var feeds = new Dictionary<string, Tensor<float>>(_values) { [_input] = Wrap(features) };
+        _g.CheckInputCount(inputs);
+        var feeds = new Dictionary<string, Tensor<float>>(_values);
+        for (int i = 0; i < _inputs.Length; i++) feeds[_inputs[i]] = Wrap(inputs[i]);
         if (_g.FedTarget)
             feeds[TrainStep.TargetInput] = Wrap(target ?? throw new ArgumentException(
                 "this network is trained with a fed target, but the data has none"));
@@ -79,9 +80,9 @@ internal sealed class ReferenceExecutor : IStepExecutor
     private static Tensor<float> Wrap(HostTensor t) => new(t.Shape, t.Data);
 
     /// <inheritdoc />
-    public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed)
+    public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
     {
-        var feeds = Feeds(features, target);
+        var feeds = Feeds(inputs, target);
         feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
         feeds[TrainStep.StepInput] = Tensor<float>.Scalar(step);
         var r = ReferenceInterpreter<float>.Run(_g.Train, feeds,
@@ -93,16 +94,26 @@ internal sealed class ReferenceExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
-    public BatchResult Evaluate(HostTensor features, HostTensor? target) =>
-        Result(ReferenceInterpreter<float>.Run(_g.Eval, Feeds(features, target)));
+    public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target) =>
+        Result(ReferenceInterpreter<float>.Run(_g.Eval, Feeds(inputs, target)));
 
     /// <inheritdoc />
-    public HostTensor Predict(HostTensor features)
+    public HostTensor Predict(IReadOnlyList<HostTensor> inputs)
     {
-        var feeds = new Dictionary<string, Tensor<float>>(_values) { [_input] = Wrap(features) };
+        _g.CheckInputCount(inputs);
+        var feeds = new Dictionary<string, Tensor<float>>(_values);
+        for (int i = 0; i < _inputs.Length; i++) feeds[_inputs[i]] = Wrap(inputs[i]);
         var o = ReferenceInterpreter<float>.Run(_g.Predict, feeds)["output"];
         return new HostTensor(o.Shape, o.Data);
     }
+
+    /// <summary>A training step of a network with one input.</summary>
+    public BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed) =>
+        Step([features], target, lr, step, seed);
+    /// <summary>An evaluation of a network with one input.</summary>
+    public BatchResult Evaluate(HostTensor features, HostTensor? target) => Evaluate([features], target);
+    /// <summary>A prediction of a network with one input.</summary>
+    public HostTensor Predict(HostTensor features) => Predict([features]);
 
     private BatchResult Result(Dictionary<string, Tensor<float>> r) =>
         BatchResult.Of(r["loss"].Data[0], _g.Spec.Metrics,

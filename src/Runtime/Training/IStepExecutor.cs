@@ -50,7 +50,8 @@ internal readonly struct BatchResult
 /// Runs the graphs of a <see cref="StepGraphs"/> and owns the values of its Params and States between steps.
 /// The reference interpreter (<c>Execution.ReferenceExecutor</c>) and the fused engine (<c>Engine.FusedExecutor</c>)
 /// implement it; <c>Executors.StepExecutor.Create</c> picks one by name.
-/// Contract: <see cref="Step"/> computes the loss and metrics on the values before the update, then replaces every
+/// Contract: <see cref="Step(IReadOnlyList{HostTensor}, HostTensor?, double, long, ulong)"/> computes the loss and
+/// metrics on the values before the update, then replaces every
 /// Param and State by its <c>new:</c> output; the same values, feeds, seed and step give bit-identical results.
 /// </summary>
 internal interface IStepExecutor
@@ -59,20 +60,33 @@ internal interface IStepExecutor
     void Load(IReadOnlyDictionary<string, HostTensor> values);
     /// <summary>A copy of every Param and State value, by name.</summary>
     Dictionary<string, HostTensor> Snapshot();
-    /// <summary>One training step on a batch. <paramref name="step"/> is the 1-based global step (fed as <c>t</c>,
-    /// and with <paramref name="seed"/> it selects the dropout masks). <paramref name="target"/> is null when the
-    /// target is computed in the graph.</summary>
+    /// <summary>One training step on a batch. <paramref name="inputs"/> holds one tensor per data input of the network
+    /// (<see cref="StepGraphs.DataInputs"/>, in order). <paramref name="step"/> is the 1-based global step (fed as
+    /// <c>t</c>, and with <paramref name="seed"/> it selects the dropout masks). <paramref name="target"/> is null
+    /// when the target is computed in the graph.</summary>
     /// <exception cref="NonFiniteException">when a node produces NaN or infinity (the Params are then
     /// unchanged)</exception>
-    BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed);
+    BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed);
     /// <summary>Loss and metrics of a batch in evaluation mode (no update).</summary>
-    BatchResult Evaluate(HostTensor features, HostTensor? target);
+    BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target);
     /// <summary>The network's output for a batch, in evaluation mode.</summary>
-    HostTensor Predict(HostTensor features);
+    HostTensor Predict(IReadOnlyList<HostTensor> inputs);
     /// <summary>Readies the training step (<paramref name="training"/>) or the evaluation for batches shaped like
     /// these, so that the one-time work (binding buffers, first-use code) is done before an epoch's clock starts
     /// rather than in its first batch. Changes no value; optional (the default does nothing).</summary>
-    void Prepare(HostTensor features, HostTensor? target, bool training) { }
+    void Prepare(IReadOnlyList<HostTensor> inputs, HostTensor? target, bool training) { }
+
+    /// <summary><see cref="Step(IReadOnlyList{HostTensor}, HostTensor?, double, long, ulong)"/> of a network with
+    /// one input.</summary>
+    BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed) =>
+        Step([features], target, lr, step, seed);
+    /// <summary><see cref="Evaluate(IReadOnlyList{HostTensor}, HostTensor?)"/> of a network with one input.</summary>
+    BatchResult Evaluate(HostTensor features, HostTensor? target) => Evaluate([features], target);
+    /// <summary><see cref="Predict(IReadOnlyList{HostTensor})"/> of a network with one input.</summary>
+    HostTensor Predict(HostTensor features) => Predict([features]);
+    /// <summary><see cref="Prepare(IReadOnlyList{HostTensor}, HostTensor?, bool)"/> of a network with one
+    /// input.</summary>
+    void Prepare(HostTensor features, HostTensor? target, bool training) => Prepare([features], target, training);
 }
 
 /// <summary>How the CLI and the embedding API want a network run.</summary>

@@ -82,19 +82,25 @@ internal sealed class StepGraphs
     /// <summary>The network's data Inputs (of the training graph), in order of creation.</summary>
     public IReadOnlyList<Node> DataInputs { get; }
 
-    /// <summary>The name of the one data input an executor feeds, after checking that <paramref name="initial"/>
-    /// holds every Param and State (what both executors require).</summary>
-    /// <exception cref="ArgumentException">when the network has other than one data input, or a value is
-    /// missing</exception>
-    internal string CheckExecutable(IReadOnlyDictionary<string, HostTensor> initial)
+    /// <summary>The names of the data inputs an executor feeds, in order, after checking that
+    /// <paramref name="initial"/> holds every Param and State (what both executors require).</summary>
+    /// <exception cref="ArgumentException">when the network has no data input, or a value is missing</exception>
+    internal string[] CheckExecutable(IReadOnlyDictionary<string, HostTensor> initial)
     {
-        if (DataInputs.Count != 1)
-            throw new ArgumentException(
-                $"the trainer feeds one data input, but the network has {DataInputs.Count}: "
-                + $"{string.Join(", ", DataInputs.Select(i => i.Name))}");
+        if (DataInputs.Count == 0) throw new ArgumentException("the network has no data input to feed");
         foreach (var n in Params.Concat(States))
             if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
-        return DataInputs[0].Name!;
+        return DataInputs.Select(i => i.Name!).ToArray();
+    }
+
+    /// <summary>Checks that <paramref name="inputs"/> holds one tensor per data input.</summary>
+    /// <exception cref="ArgumentException">when the count differs</exception>
+    internal void CheckInputCount(IReadOnlyList<HostTensor> inputs)
+    {
+        if (inputs.Count != DataInputs.Count)
+            throw new ArgumentException(
+                $"the network takes {DataInputs.Count} input{(DataInputs.Count == 1 ? "" : "s")} "
+                + $"({string.Join(", ", DataInputs.Select(i => i.Name))}), but {inputs.Count} were given");
     }
     /// <summary>True when the target is fed as the Input <see cref="TrainStep.TargetInput"/>.</summary>
     public bool FedTarget { get; }

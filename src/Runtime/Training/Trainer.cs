@@ -167,10 +167,22 @@ internal static class Trainer
         bool stoppedEarly = false;
         // Batch buffers are allocated once (one set for full batches, one for a last partial batch) and filled
         // by copying rows, so steady-state steps allocate nothing here.
-        var batchX = new BatchBuffers(train.Features, options.Batch, train.Count);
+        var batchX = train.Inputs.Select(x => new BatchBuffers(x, options.Batch, train.Count)).ToArray();
+        var x = new HostTensor[batchX.Length]; // the batch of each input, refilled in place
+        HostTensor[] Fill(ReadOnlySpan<int> rows)
+        {
+            for (int i = 0; i < x.Length; i++) x[i] = batchX[i].Fill(train.Inputs[i], rows);
+            return x;
+        }
         var batchY = train.Targets is null ? null : new BatchBuffers(train.Targets, options.Batch, train.Count);
         // the same for the validation batches (copying each into a new tensor allocated 6 MB an epoch for MNIST)
-        var valX = validation is null ? null : new BatchBuffers(validation.Features, options.Batch, validation.Count);
+        var valX = validation?.Inputs.Select(v => new BatchBuffers(v, options.Batch, validation.Count)).ToArray();
+        var vx = new HostTensor[valX?.Length ?? 0]; // the validation batch of each input, refilled in place
+        HostTensor[] FillVal(int start, int count)
+        {
+            for (int i = 0; i < vx.Length; i++) vx[i] = valX![i].Fill(validation!.Inputs[i], start, count);
+            return vx;
+        }
         var valY = validation?.Targets is null ? null
             : new BatchBuffers(validation.Targets, options.Batch, validation.Count);
         // the one-time work of every batch shape to come, before any epoch's clock (EpochReport.Seconds)
@@ -179,12 +191,12 @@ internal static class Trainer
             var all = Enumerable.Range(0, train.Count).ToArray();
             foreach (int size in new[] { options.Batch, train.Count % options.Batch }
                 .Where(n => n > 0 && n <= train.Count).Distinct())
-                exec.Prepare(batchX.Fill(train.Features, all.AsSpan(0, size)),
+                exec.Prepare(Fill(all.AsSpan(0, size)),
                     batchY?.Fill(train.Targets!, all.AsSpan(0, size)), true);
             if (validation is not null)
                 foreach (int size in new[] { options.Batch, validation.Count % options.Batch }
                     .Where(n => n > 0 && n <= validation.Count).Distinct())
-                    exec.Prepare(valX!.Fill(validation.Features, 0, size),
+                    exec.Prepare(FillVal(0, size),
                         valY?.Fill(validation.Targets!, 0, size), false);
         }
         for (int epoch = first; epoch < options.Epochs; epoch++)
@@ -200,7 +212,7 @@ internal static class Trainer
             {
                 int start = bi * options.Batch, size = Math.Min(options.Batch, train.Count - start);
                 var rows = order.AsSpan(start, size);
-                var x = batchX.Fill(train.Features, rows);
+                Fill(rows);
                 var y = batchY?.Fill(train.Targets!, rows);
                 lr = schedule.LearningRate(epoch, bi);
                 steps++;
@@ -225,7 +237,7 @@ internal static class Trainer
                 for (int start = 0; start < validation.Count; start += options.Batch)
                 {
                     int size = Math.Min(options.Batch, validation.Count - start);
-                    vs.Add(exec.Evaluate(valX!.Fill(validation.Features, start, size),
+                    vs.Add(exec.Evaluate(FillVal(start, size),
                         valY?.Fill(validation.Targets!, start, size)), size);
                 }
                 (vloss, vmetrics) = (vs.Loss, vs.Metrics);

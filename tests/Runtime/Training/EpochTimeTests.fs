@@ -44,14 +44,16 @@ let private graphs () =
 let private fused (g: StepGraphs) =
     Nn.Runtime.Executors.StepExecutor.Create(g, Initializers.ForGraph(g.Train, 5UL), ExecutorOptions())
 
+type private Inputs = System.Collections.Generic.IReadOnlyList<HostTensor>
+
 /// The executor without its warm-up (the interface's default Prepare, which does nothing).
 let private withoutPrepare (e: IStepExecutor) =
     { new IStepExecutor with
         member _.Load v = e.Load v
         member _.Snapshot() = e.Snapshot()
-        member _.Step(x, y, lr, step, seed) = e.Step(x, y, lr, step, seed)
-        member _.Evaluate(x, y) = e.Evaluate(x, y)
-        member _.Predict x = e.Predict x }
+        member _.Step(x: Inputs, y, lr, step, seed) = e.Step(x, y, lr, step, seed)
+        member _.Evaluate(x: Inputs, y) = e.Evaluate(x, y)
+        member _.Predict(x: Inputs) = e.Predict x }
 
 let private bits (values: System.Collections.Generic.Dictionary<string, HostTensor>) =
     values

@@ -23,11 +23,11 @@ let private scripted (metric: Metric) (stats: int -> double[]) =
         { new IStepExecutor with
             member _.Load _ = ()
             member _.Snapshot() = Dictionary()
-            member _.Step(_, _, _, _, _) =
+            member _.Step(_: IReadOnlyList<HostTensor>, _: HostTensor, _: float, _: int64, _: uint64) =
                 epoch <- epoch + 1
                 BatchResult.Of(1.0, [ metric ], [| stats epoch |])
-            member _.Evaluate(_, _) = failwith "no validation rows"
-            member _.Predict x = x }
+            member _.Evaluate(_: IReadOnlyList<HostTensor>, _: HostTensor) : BatchResult = failwith "no validation rows"
+            member _.Predict(x: IReadOnlyList<HostTensor>) = x[0] }
     graphs, exec
 
 let private fit (metric: Metric) (monitor: Monitor) (stats: int -> double[]) =
