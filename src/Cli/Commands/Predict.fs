@@ -50,13 +50,16 @@ let private isCsv (path: string) =
     lower.EndsWith ".csv" || lower.EndsWith ".csv.gz"
 
 /// Read the input rows by the file's extension.
-let private readInput (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: Compile.Compiled) (path: string) =
+/// A CSV file with the table encoding kept with the weights (`table`) is encoded as the training rows were.
+let private readInput (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: Compile.Compiled)
+                      (table: TableEncoding option) (path: string) =
     let lower = path.ToLowerInvariant()
     if lower.EndsWith ".npy" then Npy.ReadHost path
-    elif lower.EndsWith ".csv" || lower.EndsWith ".csv.gz" then
+    elif isCsv path && table.IsSome then (Csv.Read(path, CsvSpec(Known = table.Value))).Features
+    elif isCsv path then
         let features =
             match block |> Option.map (TrainPlan.config c) with
-            | Some { Data = TrainConfig.Csv(_, cols, _) } when not cols.IsEmpty ->
+            | Some { Data = TrainConfig.Csv(_, cols, _, _) } when not cols.IsEmpty ->
                 cols
                 |> List.map (function
                     | TrainConfig.ByName n -> ColumnRef.ByName n
@@ -144,7 +147,7 @@ let run (a: Args) =
     let graphs = Checkpoint.graphsFor c block net
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
-    let x = checkShape net input (readInput block c input)
+    let x = checkShape net input (readInput block c (Checkpoint.table weights) input)
     Timings.mark "input"
     let bad = badRows x
     if not bad.IsEmpty && not (a.Has "--allow-nan") then

@@ -33,8 +33,37 @@ let private requireFinite (span: Span) (what: string) (values: float[][]) =
 /// Run a data-reading action, reporting a bad data file (DataException) as a diagnostic at `span`.
 let guard (span: Span) (f: unit -> 'a) : 'a = RuntimeErrors.within span [] f
 
+/// Which of `n` rows the block trains on: those TrainPlan keeps after its shuffle (`shuffle = true`) and validation
+/// split, so that what is learnt from the data (`missing = mean`) sees the training rows only, as `standardize` does.
+let trainingRows (cfg: TrainConfig) (n: int) : bool[] =
+    let held = int (System.Math.Round(float n * cfg.Validation, System.MidpointRounding.AwayFromZero))
+    let order =
+        if cfg.ShuffleRows then Dataset.Permutation(n, Rng.Derive(uint64 cfg.Seed, 0x73687566UL))
+        else Array.init n id
+    let mask = Array.zeroCreate n
+    for k in 0 .. n - held - 1 do mask[order[k]] <- true
+    mask
+
+let private columnList (cols: Column list) =
+    if cols.IsEmpty then null else cols |> List.map column |> ResizeArray :> System.Collections.Generic.IReadOnlyList<_>
+
+/// The examples of a train block (before the validation split), with the encoding of a CSV table's feature columns
+/// when it has one: learnt from the file, or `known` (the one kept with the weights) applied to it.
+let rec loadTable (known: TableEncoding option) (cfg: TrainConfig) : Dataset * TableEncoding option =
+    match cfg.Data with
+    | Csv(path, features, label, table) ->
+        guard cfg.DataSpan (fun () ->
+            let spec =
+                CsvSpec(columnList features, label |> Option.map column |> Option.toObj, RequireFinite = true,
+                        Categorical = columnList table.Categorical, Indexed = columnList table.Indexed,
+                        Missing = Option.toObj table.Missing, Known = Option.toObj known,
+                        TrainingRows = System.Func<int, bool[]>(trainingRows cfg))
+            let read = Csv.ReadTable(path, spec)
+            read.Data, Option.ofObj read.Encoding)
+    | _ -> load cfg, None
+
 /// The examples of a train block (before the validation split).
-let load (cfg: TrainConfig) : Dataset =
+and load (cfg: TrainConfig) : Dataset =
     guard cfg.DataSpan (fun () ->
         match cfg.Data with
         | Rows(xs, ys, _) ->
@@ -43,12 +72,7 @@ let load (cfg: TrainConfig) : Dataset =
             Dataset(matrix xs, matrix ys)
         | Idx(images, Some labels) -> Idx.ReadDataset(images, labels)
         | Idx(images, None) -> Dataset(Idx.ReadImages images, null)
-        | Csv(path, features, label) ->
-            let features =
-                if features.IsEmpty then null
-                else features |> List.map column |> ResizeArray :> System.Collections.Generic.IReadOnlyList<_>
-            let label = label |> Option.map column |> Option.toObj
-            Csv.Read(path, CsvSpec(features, label, RequireFinite = true))
+        | Csv _ -> fst (loadTable None cfg)
         | Npy(x, y) -> Npy.ReadDataset(x, Option.toObj y)
         | Generate(count, f, low, high, noise) ->
             // A stream of its own, so the data does not change when the model's initialization does.

@@ -22,7 +22,9 @@ type Plan =
       Train: Dataset
       Validation: Dataset option
       /// Param and State values to start from (initializers, then statistics learnt from the data)
-      Initial: Dictionary<string, HostTensor> }
+      Initial: Dictionary<string, HostTensor>
+      /// what a CSV table's feature columns became (vocabularies, fills), kept with the weights; None otherwise
+      Table: Nn.Runtime.Data.TableEncoding option }
 
 /// Replace or add `train` fields from `name=expression` settings (the command line's `--set`).
 let withOverrides (td: TrainDecl) (overrides: (string * Expr) list) : TrainDecl =
@@ -137,15 +139,19 @@ let private adapt (net: NetworkInfo) (target: Expr option) (train: Dataset) (val
 
 /// Everything to train one block on the given examples (the embedding API's in-memory arrays), within `maxMemory`
 /// bytes (None: the machine's memory; NN0630 before anything is allocated when the planned run needs more).
-let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
+/// With `known`, a CSV table's feature columns are encoded as the weights were trained (`nn eval`), not learnt again.
+let createFrom (known: Nn.Runtime.Data.TableEncoding option) (maxMemory: int64 option) (c: Compiled)
+               (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
     let cfg = config c (td, env)
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     // what the source alone decides is reported before any data is read (`--network` may name another network)
     checkTrain net cfg |> ignore // its warnings are the compiler's (Compiled.Warnings)
-    let data, origin =
+    let data, origin, table =
         match data with
-        | Some d -> d, Targets.arrays c.File
-        | None -> DataLoad.load cfg, Targets.origin cfg
+        | Some d -> d, Targets.arrays c.File, None
+        | None ->
+            let d, table = DataLoad.loadTable known cfg
+            d, Targets.origin cfg, table
     let targetShape = checkData cfg net data
     // before the rows are shuffled, so a bad target is reported at the row the source has it
     if cfg.Target.IsNone then
@@ -178,7 +184,13 @@ let createWithin (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: En
     if train.Count = 0 then fail "NN0552" cfg.DataSpan "there are no training rows left after the validation split"
     let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
     adapt net cfg.Target train initial
-    { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial }
+    { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial
+      Table = table }
+
+/// Everything to train one block on the given examples (the embedding API's in-memory arrays), within `maxMemory`
+/// bytes (None: the machine's memory; NN0630 before anything is allocated when the planned run needs more).
+let createWithin (maxMemory: int64 option) (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan =
+    createFrom None maxMemory c block data
 
 /// Everything to train one block on the given examples, within the machine's memory.
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data

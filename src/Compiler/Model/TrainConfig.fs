@@ -12,14 +12,23 @@ type Column =
     | ByName of string
     | ByIndex of int
 
+/// The text columns and empty cells of a CSV table (`categorical`, `indexed`, `missing`).
+type Table =
+    { Categorical: Column list
+      Indexed: Column list
+      /// None: an empty feature cell is an error (NN0576)
+      Missing: Nn.Runtime.Data.MissingSpec option }
+
+    static member Plain = { Categorical = []; Indexed = []; Missing = None }
+
 /// Where the training data comes from.
 type DataSource =
     /// rows [ [0; 0], [0] ... ]: literal (features, target) pairs, with where each target is written
     | Rows of features: float[][] * targets: float[][] * targetSpans: Span[]
     /// idx "images" "labels" (labels optional, for unsupervised training)
     | Idx of images: string * labels: string option
-    /// csv "file" { features = [..]; label = .. }
-    | Csv of path: string * features: Column list * label: Column option
+    /// csv "file" { features = [..]; label = ..; categorical = [..]; indexed = [..]; missing = .. }
+    | Csv of path: string * features: Column list * label: Column option * table: Table
     /// npy "features" "targets"
     | Npy of features: string * targets: string option
     /// generate count f { low; high; noise }: x uniform in [low, high], y = f x + noise·N(0, 1)
@@ -232,6 +241,51 @@ let private column (v: Value) (span: Span) =
         fail "NN0405" span
             (sprintf "a column is a name in quotes or a 0-based index, but this is %s" (Value.describe v))
 
+module private TableSettings =
+    let private show c = match c with ByName n -> sprintf "`%s`" n | ByIndex i -> sprintf "column %d" i
+
+    /// `categorical`, `indexed` and `missing` of `csv` (NN0445–NN0447), checked against `features` and `label`
+    /// where they name columns the same way (names against names, indices against indices); the reader checks the
+    /// rest once it has the header (NN0578).
+    let read (f: Settings.Settings) (features: Column list) (label: Column option)
+             (columns: string -> (Column * Span) list) : Table =
+        let categorical, indexed = columns "categorical", columns "indexed"
+        let comparable a b =
+            match a, b with
+            | ByName _, ByName _ | ByIndex _, ByIndex _ -> true
+            | _ -> false
+        for kind, cols in [ "categorical", categorical; "indexed", indexed ] do
+            for c, at in cols do
+                if label = Some c then
+                    fail "NN0445" at (sprintf "%s is the `label`; `%s` lists feature columns" (show c) kind)
+                let known = features |> List.filter (comparable c)
+                if not known.IsEmpty && not (List.contains c known) then
+                    fail "NN0445" at
+                        (sprintf "%s is in `%s` but not among the `features` (%s); add it to them"
+                            (show c) kind (features |> List.map show |> String.concat ", "))
+        let tagged kind = List.map (fun (c, s) -> c, s, kind)
+        let all = tagged "categorical" categorical @ tagged "indexed" indexed
+        all |> List.iteri (fun i (c, at, kind) ->
+            match all |> List.take i |> List.tryFind (fun (d, _, _) -> d = c) with
+            | Some(_, _, first) when first = kind ->
+                fail "NN0446" at (sprintf "%s is listed twice in `%s`" (show c) kind)
+            | Some _ ->
+                fail "NN0446" at
+                    (sprintf "%s is in both `categorical` and `indexed`; a text column is one or the other" (show c))
+            | None -> ())
+        let missing =
+            match Settings.tryFind f "missing" with
+            | None -> None
+            | Some { Value = VBuiltin(b, []) } when b.Name = "mean" ->
+                Some(Nn.Runtime.Data.MissingSpec(Nn.Runtime.Data.MissingKind.Mean))
+            | Some { Value = VNum(x, _) } when System.Single.IsFinite(float32 x) ->
+                Some(Nn.Runtime.Data.MissingSpec(Nn.Runtime.Data.MissingKind.Constant, float32 x))
+            | Some { Value = v; Span = at } ->
+                fail "NN0447" at
+                    (sprintf "`missing` is `mean` (the column's mean over the training rows) or a number such as 0, \
+but this is %s" (Value.describe v))
+        { Categorical = List.map fst categorical; Indexed = List.map fst indexed; Missing = missing }
+
 let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : DataSource =
     let path (p: string) = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, p))
     match v with
@@ -267,15 +321,17 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
     | VConfig("npy", [ x, s ]) -> Npy(path (str x s "the features file"), None)
     | VConfig("npy", [ x, s; y, t ]) -> Npy(path (str x s "the features file"), Some(path (str y t "the targets file")))
     | VConfig("csv", (file, s) :: rest) ->
-        let f = Settings.read source "csv" [ "features"; "label" ] span rest
-        let features =
-            match Settings.tryFind f "features" with
+        let f =
+            Settings.read source "csv" [ "features"; "label"; "categorical"; "indexed"; "missing" ] span rest
+        let columns name =
+            match Settings.tryFind f name with
             | Some { Value = VList cols; Span = at } ->
-                cols |> List.mapi (fun i c -> column c (Settings.item source at i))
-            | Some { Value = v; Span = at } -> [ column v at ]
+                cols |> List.mapi (fun i c -> column c (Settings.item source at i), Settings.item source at i)
+            | Some { Value = v; Span = at } -> [ column v at, at ]
             | None -> []
+        let features = columns "features" |> List.map fst
         let label = Settings.tryFind f "label" |> Option.map (fun l -> column l.Value l.Span)
-        Csv(path (str file s "the CSV file"), features, label)
+        Csv(path (str file s "the CSV file"), features, label, TableSettings.read f features label columns)
     | VConfig("generate", [ count, cs; fn, fs; opts, os ]) ->
         let n =
             int (

@@ -30,6 +30,10 @@ namespace Nn.Runtime.Data;
 // | NN0540 | a class label is not a whole number in 0..k-1                               | row           |
 // | NN0541 | a dataset request is impossible (validation fraction, batch size)           | -             |
 // | NN0542 | a value is NaN or infinite, or too large for float32 (training data)        | row, column   |
+// | NN0575 | CSV: a categorical column's value was not seen in training (eval, predict)  | row, column   |
+// | NN0576 | CSV: a feature cell is empty and the `csv` settings have no `missing`       | row, column   |
+// | NN0577 | a checkpoint's `table` record (the training table's vocabulary) is invalid  | -             |
+// | NN0578 | CSV: a categorical/indexed column is not a feature, or is both kinds        | -             |
 // | NN0701 | checkpoint file not found                                                   | -             |
 // | NN0702 | safetensors: header length missing or larger than the file                  | byte offset   |
 // | NN0703 | safetensors: header is not valid JSON or not the expected layout            | byte offset   |
@@ -69,6 +73,10 @@ internal static class DataErrorCodes
     public const string BadLabel = "NN0540";
     public const string BadRequest = "NN0541";
     public const string NonFinite = "NN0542";
+    public const string CsvUnseenValue = "NN0575";
+    public const string CsvEmptyCell = "NN0576";
+    public const string TableBad = "NN0577";
+    public const string CsvColumnConflict = "NN0578";
     public const string CheckpointNotFound = "NN0701";
     public const string CheckpointHeaderLength = "NN0702";
     public const string CheckpointHeaderJson = "NN0703";
