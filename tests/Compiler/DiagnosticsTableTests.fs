@@ -18,11 +18,12 @@ train t {
     loss = mse
 }
 """
-            """
-test.nn(5,96): error NN0445: `location` is in `categorical` but not among the `features` (`sqft`, `age`); add it to them
+            ("""
+test.nn(5,98): error NN0445: `location` is in `categorical` but not among the `features` (`sqft`, `age`)"""
+             + """; add it to them
   |
 5 |     data = csv "data/houses.csv" { features = ["sqft"; "age"]; label = "price_k"; categorical = ["location"] }
-  |                                                                                                ^^^^^^^^^^"""
+  |                                                                                                  ^^^^^^^^^^""")
 
         case "NN0445 an indexed column that is the label" errors
             """
@@ -35,10 +36,10 @@ train t {
 }
 """
             """
-test.nn(5,66): error NN0445: `location` is the `label`; `indexed` lists feature columns
+test.nn(5,67): error NN0445: `location` is the `label`; `indexed` lists feature columns
   |
 5 |     data = csv "data/houses.csv" { label = "location"; indexed = ["location"] }
-  |                                                                  ^^^^^^^^^^"""
+  |                                                                   ^^^^^^^^^^"""
 
         case "NN0446 a column both categorical and indexed" errors
             """
@@ -51,10 +52,10 @@ train t {
 }
 """
             """
-test.nn(5,92): error NN0446: `location` is in both `categorical` and `indexed`; a text column is one or the other
+test.nn(5,94): error NN0446: `location` is in both `categorical` and `indexed`; a text column is one or the other
   |
 5 |     data = csv "data/houses.csv" { label = "price_k"; categorical = ["location"]; indexed = ["location"] }
-  |                                                                                            ^^^^^^^^^^"""
+  |                                                                                              ^^^^^^^^^^"""
 
         case "NN0446 a column listed twice" errors
             """
@@ -67,10 +68,10 @@ train t {
 }
 """
             """
-test.nn(5,80): error NN0446: `location` is listed twice in `categorical`
+test.nn(5,82): error NN0446: `location` is listed twice in `categorical`
   |
 5 |     data = csv "data/houses.csv" { label = "price_k"; categorical = ["location"; "location"] }
-  |                                                                                ^^^^^^^^^^"""
+  |                                                                                  ^^^^^^^^^^"""
 
         case "NN0447 a missing setting that is neither mean nor a number" errors
             """
@@ -82,9 +83,10 @@ train t {
     loss = mse
 }
 """
-            """
-test.nn(5,92): error NN0447: `missing` is `mean` (the column's mean over the training rows) or a number such as 0, but this is a string
+            ("""
+test.nn(5,93): error NN0447: `missing` is `mean` (the column's mean over the training rows)"""
+             + """ or a number such as 0, but this is a string
   |
 5 |     data = csv "data/houses.csv" { label = "price_k"; categorical = ["location"]; missing = "median" }
-  |                                                                                            ^^^^^^^^"""
+  |                                                                                             ^^^^^^^^""")
     ]
