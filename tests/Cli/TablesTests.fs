@@ -36,14 +36,14 @@ let tests =
         }
         test "nn predict encodes a new file with the kept vocabulary, whatever its column order" {
             let dir = run.Force()
-            let all = [ "predict"; "house_prices.nn"; "--weights"; "run"; "--input"; "data/houses.csv"; "--out"; "all.csv" ]
-            let code, _, err = nn dir all
+            let predict input out = [ "predict"; "house_prices.nn"; "--weights"; "run"; "--input"; input; "--out"; out ]
+            let code, _, err = nn dir (predict "data/houses.csv" "all.csv")
             Expect.equal code 0 (sprintf "predict on the training file (stderr: %s)" err)
             // rows 1 and 3 of houses.csv, columns reordered, without the price
             File.WriteAllText(Path.Combine(dir, "new.csv"),
-                              "location,distance_km,age,bedrooms,sqft\nold town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
-            let code, _, err =
-                nn dir [ "predict"; "house_prices.nn"; "--weights"; "run"; "--input"; "new.csv"; "--out"; "new-out.csv" ]
+                              "location,distance_km,age,bedrooms,sqft\n"
+                              + "old town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
+            let code, _, err = nn dir (predict "new.csv" "new-out.csv")
             Expect.equal code 0 (sprintf "predict on a new file (stderr: %s)" err)
             let whole, fresh = outputs (Path.Combine(dir, "all.csv")), outputs (Path.Combine(dir, "new-out.csv"))
             // the same rows give the same outputs up to float32 rounding (a batch of 2 and of 2000 sum alike, but

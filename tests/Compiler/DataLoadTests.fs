@@ -38,7 +38,8 @@ let tests =
                 // the oracle: the training rows' own cells, found again by their target (y is the row's number)
                 let trainRows = [ for i in 0 .. plan.Train.Count - 1 -> int plan.Train.Targets.Data[i] ]
                 Expect.equal trainRows.Length 9 "9 of 12 rows train"
-                let numbers = trainRows |> List.filter (fun i -> i % 3 <> 1) |> List.map (fun i -> float ((i + 1) * (i + 1)))
+                let numbers =
+                    trainRows |> List.filter (fun i -> i % 3 <> 1) |> List.map (fun i -> float ((i + 1) * (i + 1)))
                 Expect.floatClose Accuracy.high (float fill) (List.average numbers) "the mean of the training numbers"
                 let all = [ for i in 0 .. 11 do if i % 3 <> 1 then float ((i + 1) * (i + 1)) ] |> List.average
                 Expect.notEqual (float fill) all "not the mean of every row"

@@ -109,7 +109,8 @@ internal static class Csv
         HostTensor featureTensor;
         if (spec.Encoded)
         {
-            int[] Columns(IReadOnlyList<ColumnRef>? refs) => refs?.Select(c => Resolve(c, header, path)).ToArray() ?? [];
+            int[] Columns(IReadOnlyList<ColumnRef>? refs) =>
+                refs?.Select(c => Resolve(c, header, path)).ToArray() ?? [];
             encoding = spec.Known
                        ?? CsvTable.Learn(records, header, features, Columns(spec.Categorical), Columns(spec.Indexed),
                                          spec.Missing ?? MissingSpec.None, spec.TrainingRows?.Invoke(n), path,

@@ -28,8 +28,8 @@ internal static class CsvTable
     {
         foreach (int c in categorical.Concat(indexed))
             if (!features.Contains(c))
-                throw Conflict(path, $"the column `{header[c]}` is listed in `{Kind(c, categorical)}` but is not one of "
-                                     + "the `features`");
+                throw Conflict(path, $"the column `{header[c]}` is listed in `{Kind(c, categorical)}` but is not "
+                                     + "one of the `features`");
         foreach (int c in categorical.Intersect(indexed))
             throw Conflict(path, $"the column `{header[c]}` is listed in both `categorical` and `indexed`");
         var columns = new List<TableColumn>();

@@ -52,7 +52,8 @@ internal sealed record TableColumn(string Name, ColumnKind Kind, string[] Values
     public int Width => Kind == ColumnKind.Categorical ? Values.Length : 1;
 
     /// <summary>The 0-based position of <paramref name="value"/> in the vocabulary, or -1.</summary>
-    public int Find(string value) => Array.BinarySearch(Values, value, StringComparer.Ordinal) is int i and >= 0 ? i : -1;
+    public int Find(string value) =>
+        Array.BinarySearch(Values, value, StringComparer.Ordinal) is int i and >= 0 ? i : -1;
 }
 
 /// <summary>
@@ -130,9 +131,10 @@ internal sealed record TableEncoding(IReadOnlyList<TableColumn> Columns)
             string fill = c.Fill is float f
                 ? c.Kind == ColumnKind.Number ? $"empty cells: {Number(f)}" : "empty cells: unknown"
                 : "";
+            var shown = c.Values.Take(20).Select((v, i) => c.Kind == ColumnKind.Indexed ? $"{i + 1} {v}" : v);
             string values = c.Kind == ColumnKind.Number
                 ? fill
-                : string.Join(", ", c.Values.Take(20).Select((v, i) => c.Kind == ColumnKind.Indexed ? $"{i + 1} {v}" : v))
+                : string.Join(", ", shown)
                   + (c.Values.Length > 20 ? $", ... ({c.Values.Length - 20} more)" : "")
                   + (fill.Length > 0 ? $"; {fill}" : "");
             yield return (c.Name, c.Kind.ToString().ToLowerInvariant(), c.Width.ToString(CultureInfo.InvariantCulture),

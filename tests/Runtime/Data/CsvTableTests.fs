@@ -99,8 +99,8 @@ let tests =
             let notFeature = CsvSpec(names [ "sqft" ], ColumnRef.ByName "price", Categorical = [ ColumnRef.ByIndex 1 ])
             let e = TestUtil.dataError (fun () -> readTable "h.csv" houses notFeature)
             Expect.equal e.Code "NN0578" "code"
-            Expect.equal e.Message "h.csv: the column `town` is listed in `categorical` but is not one of the `features`"
-                "message"
+            Expect.equal e.Message
+                "h.csv: the column `town` is listed in `categorical` but is not one of the `features`" "message"
             let both =
                 CsvSpec(names [ "sqft"; "town" ], ColumnRef.ByName "price", Categorical = names [ "town" ],
                         Indexed = [ ColumnRef.ByIndex 1 ])
