@@ -211,11 +211,12 @@ train t {
     loss = mse
 }
 """
-            """
-test.nn(5,53): error NN0402: `csv` has no setting `lable` (it has `features`, `label`); did you mean `label`?
+            ("""
+test.nn(5,53): error NN0402: `csv` has no setting `lable` (it has `features`, `label`, `categorical`, `indexed`, """
+             + """`missing`); did you mean `label`?
   |
 5 |     data = csv "data/iris.csv" { features = [0; 1]; lable = "species" }
-  |                                                     ^^^^^"""
+  |                                                     ^^^^^""")
 
         case "NN0402 settings that are not a record" errors
             """

@@ -63,7 +63,9 @@ let measure (a: Args) =
     let sets = fieldSetsOf weights @ runSets @ a.All "--set"
     let c = compileForRun file runSets (a.All "--set")
     let td, env = trainBlock c (a.Get "--train")
-    let plan = TrainPlan.create c (TrainPlan.withOverrides td (overrides sets), env)
+    // a CSV table's text columns are encoded with the vocabulary kept with the weights, as training encoded them
+    let block = TrainPlan.withOverrides td (overrides sets), env
+    let plan = TrainPlan.createFrom TrainPlan.FromInitializers (Checkpoint.table weights) None c block None
     let g = plan.Graphs
     let values = Checkpoint.readWeights weights (Seq.append g.Eval.Params g.Eval.States)
     let exec = executor (engineOf a) g plan.Initial

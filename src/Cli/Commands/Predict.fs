@@ -53,28 +53,33 @@ let private isCsv (path: string) =
     lower.EndsWith ".csv" || lower.EndsWith ".csv.gz"
 
 /// Read the input rows by the file's extension: one tensor per input of the network. A CSV file gives every input
-/// (the train block's feature lists, cut as in training); NPY files are one per input, separated by commas.
-let private readInputs (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: Compile.Compiled) (path: string) =
+/// (the train block's feature lists, cut as in training; with the table encoding kept with the weights, `table`,
+/// encoded as the training rows were); NPY files are one per input, separated by commas.
+let private readInputs (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: Compile.Compiled)
+                       (table: TableEncoding option) (path: string) =
     let lower = path.ToLowerInvariant()
     if lower.EndsWith ".npy" then path.Split(',') |> Array.map Npy.ReadHost
-    elif lower.EndsWith ".csv" || lower.EndsWith ".csv.gz" then
+    elif isCsv path then
         let groups =
             match block |> Option.map (TrainPlan.config c) with
-            | Some { Data = TrainConfig.Csv(_, groups, _) } ->
+            | Some { Data = TrainConfig.Csv(_, groups, _, _) } ->
                 groups |> List.map fst |> List.filter (not << List.isEmpty)
             | _ -> []
-        let features =
-            match List.concat groups with
-            | [] -> null
-            | cols ->
-                cols
-                |> List.map (function
-                    | TrainConfig.ByName n -> ColumnRef.ByName n
-                    | TrainConfig.ByIndex i -> ColumnRef.ByIndex i)
-                |> ResizeArray
-                :> Collections.Generic.IReadOnlyList<_>
-        let x = (Csv.Read(path, CsvSpec(features, null))).Features
-        if groups.Length > 1 then DataLoad.splitColumns x groups else [| x |]
+        let split (x: HostTensor) widths = if groups.Length > 1 then DataLoad.splitColumns x widths else [| x |]
+        match table with
+        | Some t -> split (Csv.Read(path, CsvSpec(Known = t))).Features (DataLoad.groupWidths groups t)
+        | None ->
+            let features =
+                match List.concat groups with
+                | [] -> null
+                | cols ->
+                    cols
+                    |> List.map (function
+                        | TrainConfig.ByName n -> ColumnRef.ByName n
+                        | TrainConfig.ByIndex i -> ColumnRef.ByIndex i)
+                    |> ResizeArray
+                    :> Collections.Generic.IReadOnlyList<_>
+            split (Csv.Read(path, CsvSpec(features, null))).Features (groups |> List.map List.length)
     elif lower.EndsWith ".idx" || lower.Contains "-ubyte" then [| Idx.Read path |]
     else fail (sprintf "--input: `%s` is not .npy, .csv or IDX (.idx, *-ubyte)" path)
 
@@ -208,7 +213,7 @@ let run (a: Args) =
     let graphs = Checkpoint.graphsFor c block net
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
-    let xs = checkShapes net input (readInputs block c input)
+    let xs = checkShapes net input (readInputs block c (Checkpoint.table weights) input)
     // with several inputs, a row is shown and checked as its inputs side by side
     let x =
         if xs.Length = 1 then xs[0]

@@ -7,10 +7,12 @@ open Nn.Compiler
 open Nn.Cli
 
 let help =
-    """Usage: nn summary FILE [--network NAME]
+    """Usage: nn summary FILE [--network NAME] [--weights W]
 
 Prints, for each network of FILE (or only NAME): every layer call with its output shape and parameter count,
-every parameter path with its shape and count, and the totals with the memory they take as float32.
+every parameter path with its shape and count, and the totals with the memory they take as float32. With
+--weights W (a run folder or a checkpoint) whose training read a CSV table with text columns or `missing`, also
+the table's columns as training encoded them: each text column's vocabulary and each column's fill for empty cells.
 
 Exit codes: 0 ok, 1 an error in the program or no such network.
 
@@ -116,7 +118,16 @@ let describe (c: Compile.Compiled) (net: Compile.NetworkInfo) =
     | None -> ()
     out.ToString()
 
-let run (file: string) (network: string option) =
+/// The columns of the training table as the weights keep them (`nn summary --weights`), or nothing.
+let private tableOf (weights: string option) =
+    match weights |> Option.bind Checkpoint.table with
+    | None -> ""
+    | Some t ->
+        let rows = [ for (c, k, w, v) in t.Describe() -> [ c; k; w; v ] ]
+        let lines = table [ "table column"; "kind"; "inputs"; "vocabulary (in input order) or fill" ] rows
+        sprintf "\n%s\ninputs from the table: %d\n" (String.concat "\n" lines) t.Width
+
+let run (file: string) (network: string option) (weights: string option) =
     match Compile.compileFile file with
     | Error ds ->
         Output.report None (Output.sourcesFrom Map.empty) ds
@@ -131,6 +142,7 @@ let run (file: string) (network: string option) =
             1
         else
             nets |> List.iteri (fun i n -> (if i > 0 then printfn ""); printf "%s" (describe c n))
+            printf "%s" (tableOf weights)
             0
 
 let command: Command =
@@ -140,5 +152,5 @@ let command: Command =
       Run =
         fun args ->
             Common.guarded (fun () ->
-                let a = Common.parseArgs "summary" [ "--network", Common.Value ] args
-                run (Common.fileArg "summary" a) (a.Get "--network")) }
+                let a = Common.parseArgs "summary" [ "--network", Common.Value; "--weights", Common.Value ] args
+                run (Common.fileArg "summary" a) (a.Get "--network") (a.Get "--weights")) }

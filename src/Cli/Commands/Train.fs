@@ -147,7 +147,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some _, _ -> TrainPlan.FromInitializers
         | None, Some run -> TrainPlan.FromRun run
         | None, None -> TrainPlan.FromBlockInit
-    let plan = TrainPlan.createFrom start maxMemory c block None
+    let plan = TrainPlan.createFrom start None maxMemory c block None
     Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
@@ -194,6 +194,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         @ [ "source_file", Path.GetFileName c.File
             "sets", String.concat "\n" sets
             "classes", (match plan.Train.ClassNames with null -> "" | names -> String.concat "\n" names) ]
+        @ (plan.Table |> Option.map (fun t -> TableEncoding.MetadataKey, t.ToJson()) |> Option.toList)
     // checkpoints and metrics are replaced atomically, at most twice a second, always at the end
     let sinceWrite = Stopwatch.StartNew()
     let mutable pending: TrainingState option = None
@@ -354,7 +355,9 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
             let net = c.Networks |> List.find (fun x -> x.Decl.Name = cfg.Network)
             let names =
                 weightNames (Checkpoint.graphsFor c (Some block) net) |> Array.filter state.BestValues.ContainsKey
-            let keys = [ "network"; "source_sha256"; "run_source_sha256"; "source_file"; "sets"; "classes" ]
+            let keys =
+                [ "network"; "source_sha256"; "run_source_sha256"; "source_file"; "sets"; "classes"
+                  TableEncoding.MetadataKey ]
             let keep = [ for k in keys do
                              match meta.TryGetValue k with
                              | true, v -> yield k, v

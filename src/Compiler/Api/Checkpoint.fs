@@ -181,6 +181,15 @@ let classNames (path: string) : string[] option =
     | true, v when v <> "" -> Some(v.Split('\n'))
     | _ -> None
 
+/// What the training table's feature columns became (metadata `table`: vocabularies and fills), if it had text
+/// columns or a `missing` setting (NN0577 when the record is not valid).
+let table (path: string) : TableEncoding option =
+    let path = resolveWeights path
+    let ck = SafeTensors.Read path
+    match ck.Metadata.TryGetValue TableEncoding.MetadataKey with
+    | true, v when v <> "" -> Some(TableEncoding.FromJson(v, path))
+    | _ -> None
+
 /// The fed target's shape without reading data: class indices [n] for the cross-entropy losses, else the output's.
 /// A loss written in the language gets the shape the data source tells (Compile.fedTargetShape).
 let private targetShapeGuess (cfg: TrainConfig.TrainConfig) (net: NetworkInfo) =

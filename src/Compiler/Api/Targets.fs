@@ -25,7 +25,7 @@ let origin (cfg: TrainConfig) : Origin =
     match cfg.Data with
     | Rows(_, _, spans) ->
         fun i -> (if i < spans.Length then spans[i] else cfg.DataSpan), sprintf "row %d of `rows`" (i + 1)
-    | Csv(path, _, label) ->
+    | Csv(path, _, label, _) ->
         fun i ->
             // the row's line in the file (blank lines are skipped) and the label's column, read again for the message
             let where =

@@ -25,7 +25,9 @@ type Plan =
       /// weights `init` or `--init-from` names)
       Initial: Dictionary<string, HostTensor>
       /// what `init` loaded and what kept its initializer
-      Init: InitWeights.Report option }
+      Init: InitWeights.Report option
+      /// what a CSV table's feature columns became (vocabularies, fills), kept with the weights; None otherwise
+      Table: Nn.Runtime.Data.TableEncoding option }
 
 /// Replace or add `train` fields from `name=expression` settings (the command line's `--set`).
 let withOverrides (td: TrainDecl) (overrides: (string * Expr) list) : TrainDecl =
@@ -166,7 +168,7 @@ let private asFed (targetShape: Shape option) (data: Dataset) =
 let private named (source: DataSource) =
     let file (p: string) = System.IO.Path.GetFileName p
     match source with
-    | Csv(p, _, _) | Idx(p, _) -> file p
+    | Csv(p, _, _, _) | Idx(p, _) -> file p
     | Npy(fs, _) -> fs |> List.map (fst >> file) |> String.concat ", "
     | Rows _ -> "`validation = rows [..]`"
     | Generate _ -> "the generated validation data"
@@ -174,11 +176,11 @@ let private named (source: DataSource) =
 /// The rows of `source`, read in the form of the block's data (`validation = csv ..`, `nn eval --data`) with errors
 /// at `span`, checked against the rows `read` from `data` (ValidationData.align), the network's input (NN0550) and the
 /// loss (Targets.check), and fed as the training rows are.
-let other (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) (read: Dataset) (source: DataSource)
-          (span: Span) : Dataset =
+let other (known: Nn.Runtime.Data.TableEncoding option) (cfg: TrainConfig) (net: NetworkInfo)
+          (targetShape: Shape option) (read: Dataset) (source: DataSource) (span: Span) : Dataset =
     let ocfg = { cfg with Data = source; DataSpan = span }
     let origin = Targets.origin ocfg
-    let rows = ValidationData.align (named source) span origin read (DataLoad.loadOther cfg source span)
+    let rows = ValidationData.align (named source) span origin read (DataLoad.loadOther known cfg source span)
     if cfg.Target.IsNone then
         Targets.check ocfg net.Decl.Name (forward net (GraphBuilder()) false).Output.Shape origin rows
     asFed targetShape rows
@@ -192,9 +194,10 @@ type Start =
 
 /// Everything to train one block from `start`, on the given examples (the embedding API's in-memory arrays) or the
 /// block's data, within `maxMemory` bytes (None: the machine's memory; NN0630 before anything is allocated when the
-/// planned run needs more).
-let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: Env)
-               (data: Dataset option) : Plan =
+/// planned run needs more). With `known`, a CSV table's feature columns are encoded as the weights were trained
+/// (`nn eval`), not learnt again.
+let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (maxMemory: int64 option) (c: Compiled)
+               (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
     let cfg = config c (td, env)
     // --init-from is checked before any data is read
     let init =
@@ -211,12 +214,13 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     // what the source alone decides is reported before any data is read (`--network` may name another network)
     checkTrain net cfg |> ignore // its warnings are the compiler's (Compiled.Warnings)
-    let data, origin =
+    let data, origin, table =
         match data with
-        | Some d -> d, Targets.arrays c.File
+        | Some d -> d, Targets.arrays c.File, None
         | None ->
             checkInputs net cfg
-            DataLoad.load cfg, Targets.origin cfg
+            let d, table = DataLoad.loadTable known cfg
+            d, Targets.origin cfg, table
     let targetShape = checkData cfg net data
     // before the rows are shuffled, so a bad target is reported at the row the source has it
     if cfg.Target.IsNone then
@@ -234,7 +238,7 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
         match cfg.ValidationData with
         | Some source ->
             let at = cfg.FieldSpans.TryFind "validation" |> Option.defaultValue cfg.DataSpan
-            data, Some(other cfg net targetShape read source at)
+            data, Some(other table cfg net targetShape read source at)
         | None when cfg.Validation > 0.0 ->
             // Dataset.Split would throw a DataException without a span; say it at the user's `validation`
             let held = int (System.Math.Round(float data.Count * cfg.Validation, System.MidpointRounding.AwayFromZero))
@@ -256,12 +260,12 @@ let createFrom (start: Start) (maxMemory: int64 option) (c: Compiled) (td: Train
             let load () = InitWeights.load path rename nodes initial
             match at with Some at -> RuntimeErrors.within at [] load | None -> load ())
     { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial
-      Init = report }
+      Init = report; Table = table }
 
 /// Everything to train one block from its `init` (if any), on the given examples or the block's data, within
 /// `maxMemory` bytes.
 let createWithin (maxMemory: int64 option) (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan =
-    createFrom FromBlockInit maxMemory c block data
+    createFrom FromBlockInit None maxMemory c block data
 
 /// `nn eval --data PATH..`: the rows of the files `paths` in the form of the plan's data (ValidationData.withPaths),
 /// prepared as its training rows (the classes numbered as the training data numbers them).
@@ -269,9 +273,9 @@ let evalData (plan: Plan) (paths: string list) : Dataset =
     let cfg = plan.Config
     let source = ValidationData.withPaths cfg paths
     // the training rows as read (Plan.Train is split and fed), for their shapes and class names
-    let read = DataLoad.load cfg
+    let read = fst (DataLoad.loadTable plan.Table cfg)
     let targetShape = checkData cfg plan.Network read
-    other cfg plan.Network targetShape read source cfg.DataSpan
+    other plan.Table cfg plan.Network targetShape read source cfg.DataSpan
 
 /// Everything to train one block on the given examples, within the machine's memory.
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data
@@ -297,4 +301,4 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>)
 
 /// Everything to evaluate one block's network on the data its `data` field names, starting from the initializers
 /// (eval and grad load their own weights, so `init` is not read); data and shape errors are diagnostics.
-let create (c: Compiled) (block: TrainDecl * Env) : Plan = createFrom FromInitializers None c block None
+let create (c: Compiled) (block: TrainDecl * Env) : Plan = createFrom FromInitializers None None c block None

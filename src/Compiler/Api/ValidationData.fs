@@ -73,7 +73,7 @@ let withPaths (cfg: TrainConfig) (paths: string list) : DataSource =
                 (if y.IsSome then ", then the targets" else "")
         | Rows _ | Generate _ -> ""
     match cfg.Data, paths with
-    | Csv(_, features, label), [ p ] -> Csv(full p, features, label)
+    | Csv(_, features, label, table), [ p ] -> Csv(full p, features, label, table)
     | Idx(_, Some _), [ images; labels ] -> Idx(full images, Some(full labels))
     | Idx(_, None), [ images ] -> Idx(full images, None)
     | Npy(fs, y), paths when paths.Length = fs.Length + (if y.IsSome then 1 else 0) ->

@@ -158,7 +158,7 @@ let inputsFit (nd: NetworkDecl) (inputs: (string * Node) list) (data: TrainConfi
                     count
                  + "(csv \"f.csv\" { features = [[..]; [..]] }) or one file per input (npy [\"a.npy\"; \"b.npy\"] ..)")
     match data with
-    | TrainConfig.Csv(_, groups, _) ->
+    | TrainConfig.Csv(_, groups, _, table) ->
         match groups with
         | [] | [ [], _ ] -> oneInput "a CSV file without `features` lists"
         | _ when groups.Length <> count ->
@@ -168,7 +168,9 @@ let inputsFit (nd: NetworkDecl) (inputs: (string * Node) list) (data: TrainConfi
         | _ when count > 1 ->
             List.zip groups inputs |> List.iter (fun ((cols, at), (name, node)) ->
                 let s = node.Shape
-                if s.Rank <> 2 || (s[1].IsFixed && s[1].Size <> cols.Length) then
+                // a categorical column's width is its vocabulary's size, known once the file is read (NN0572)
+                let oneHot = cols |> List.exists (fun c -> List.contains c table.Categorical)
+                if s.Rank <> 2 || (s[1].IsFixed && s[1].Size <> cols.Length && not oneHot) then
                     raiseWith "NN0441" at
                         (sprintf "this list has %d column%s, so it gives `%s` rows of %d numbers, but `%s` is %O"
                             cols.Length (plural cols.Length) name cols.Length name s))

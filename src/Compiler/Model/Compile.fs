@@ -176,7 +176,7 @@ let fedTargetShape (cfg: TrainConfig.TrainConfig) (out: Shape) : Shape option =
     match cfg.Data with
     | TrainConfig.Rows(_, ys, _) when ys.Length > 0 -> Some(Shape(batch, Dim.Of ys[0].Length))
     | TrainConfig.Idx(_, Some _)
-    | TrainConfig.Csv(_, _, Some _) -> Some(if oneColumn then Shape(batch, Dim.Of 1) else Shape(batch))
+    | TrainConfig.Csv(_, _, Some _, _) -> Some(if oneColumn then Shape(batch, Dim.Of 1) else Shape(batch))
     | TrainConfig.Generate _ -> Some(Shape(batch, Dim.Of 1))
     | _ -> None
 

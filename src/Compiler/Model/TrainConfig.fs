@@ -12,15 +12,25 @@ type Column =
     | ByName of string
     | ByIndex of int
 
+/// The text columns and empty cells of a CSV table (`categorical`, `indexed`, `missing`).
+type Table =
+    { Categorical: Column list
+      Indexed: Column list
+      /// None: an empty feature cell is an error (NN0576)
+      Missing: Nn.Runtime.Data.MissingSpec option }
+
+    static member Plain = { Categorical = []; Indexed = []; Missing = None }
+
 /// Where the training data comes from.
 type DataSource =
     /// rows [ [0; 0], [0] ... ]: literal (features, target) pairs, with where each target is written
     | Rows of features: float[][] * targets: float[][] * targetSpans: Span[]
     /// idx "images" "labels" (labels optional, for unsupervised training)
     | Idx of images: string * labels: string option
-    /// csv "file" { features = [..]; label = .. }: one list of columns per input of the network (`features =
-    /// [["x1"; "x2"]; ["c1"]]` for two inputs; `[]`: every column but the label), each with the span it is written at
-    | Csv of path: string * features: (Column list * Span) list * label: Column option
+    /// csv "file" { features = [..]; label = ..; categorical = [..]; indexed = [..]; missing = .. }: one list of
+    /// columns per input of the network (`features = [["x1"; "x2"]; ["c1"]]` for two inputs; `[]`: every column but
+    /// the label), each with the span it is written at, and how text and empty cells become numbers
+    | Csv of path: string * features: (Column list * Span) list * label: Column option * table: Table
     /// npy "features" "targets", or npy ["a.npy"; "b.npy"] "targets": one file per input, each with its span
     | Npy of features: (string * Span) list * targets: string option
     /// generate count f { low; high; noise }: x uniform in [low, high], y = f x + noise·N(0, 1)
@@ -241,6 +251,51 @@ let private column (v: Value) (span: Span) =
         fail "NN0405" span
             (sprintf "a column is a name in quotes or a 0-based index, but this is %s" (Value.describe v))
 
+module private TableSettings =
+    let private show c = match c with ByName n -> sprintf "`%s`" n | ByIndex i -> sprintf "column %d" i
+
+    /// `categorical`, `indexed` and `missing` of `csv` (NN0445–NN0447), checked against `features` and `label`
+    /// where they name columns the same way (names against names, indices against indices); the reader checks the
+    /// rest once it has the header (NN0578).
+    let read (f: Settings.Settings) (features: Column list) (label: Column option)
+             (columns: string -> (Column * Span) list) : Table =
+        let categorical, indexed = columns "categorical", columns "indexed"
+        let comparable a b =
+            match a, b with
+            | ByName _, ByName _ | ByIndex _, ByIndex _ -> true
+            | _ -> false
+        for kind, cols in [ "categorical", categorical; "indexed", indexed ] do
+            for c, at in cols do
+                if label = Some c then
+                    fail "NN0445" at (sprintf "%s is the `label`; `%s` lists feature columns" (show c) kind)
+                let known = features |> List.filter (comparable c)
+                if not known.IsEmpty && not (List.contains c known) then
+                    fail "NN0445" at
+                        (sprintf "%s is in `%s` but not among the `features` (%s); add it to them"
+                            (show c) kind (features |> List.map show |> String.concat ", "))
+        let tagged kind = List.map (fun (c, s) -> c, s, kind)
+        let all = tagged "categorical" categorical @ tagged "indexed" indexed
+        all |> List.iteri (fun i (c, at, kind) ->
+            match all |> List.take i |> List.tryFind (fun (d, _, _) -> d = c) with
+            | Some(_, _, first) when first = kind ->
+                fail "NN0446" at (sprintf "%s is listed twice in `%s`" (show c) kind)
+            | Some _ ->
+                fail "NN0446" at
+                    (sprintf "%s is in both `categorical` and `indexed`; a text column is one or the other" (show c))
+            | None -> ())
+        let missing =
+            match Settings.tryFind f "missing" with
+            | None -> None
+            | Some { Value = VBuiltin(b, []) } when b.Name = "mean" ->
+                Some(Nn.Runtime.Data.MissingSpec(Nn.Runtime.Data.MissingKind.Mean))
+            | Some { Value = VNum(x, _) } when System.Single.IsFinite(float32 x) ->
+                Some(Nn.Runtime.Data.MissingSpec(Nn.Runtime.Data.MissingKind.Constant, float32 x))
+            | Some { Value = v; Span = at } ->
+                fail "NN0447" at
+                    (sprintf "`missing` is `mean` (the column's mean over the training rows) or a number such as 0, \
+but this is %s" (Value.describe v))
+        { Categorical = List.map fst categorical; Indexed = List.map fst indexed; Missing = missing }
+
 let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) (v: Value) (span: Span) : DataSource =
     let path (p: string) = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDir, p))
     match v with
@@ -286,20 +341,26 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
         | [ y, t ] -> Npy(files, Some(path (str y t "the targets file")))
         | _ -> Npy(files, None)
     | VConfig("csv", (file, s) :: rest) ->
-        let f = Settings.read source "csv" [ "features"; "label" ] span rest
-        let columns (v: Value) (at: Span) =
+        let f =
+            Settings.read source "csv" [ "features"; "label"; "categorical"; "indexed"; "missing" ] span rest
+        let columnsOf (v: Value) (at: Span) =
             match v with
-            | VList cols -> cols |> List.mapi (fun i c -> column c (Settings.item source at i))
-            | v -> [ column v at ]
-        let features =
+            | VList cols -> cols |> List.mapi (fun i c -> column c (Settings.item source at i), Settings.item source at i)
+            | v -> [ column v at, at ]
+        let columns name =
+            match Settings.tryFind f name with
+            | Some { Value = v; Span = at } -> columnsOf v at
+            | None -> []
+        let groups =
             match Settings.tryFind f "features" with
             // a list of lists: one list of columns per input
             | Some { Value = VList((VList _ :: _) as groups); Span = at } ->
-                groups |> List.mapi (fun i g -> let gs = Settings.item source at i in columns g gs, gs)
-            | Some { Value = v; Span = at } -> [ columns v at, at ]
+                groups |> List.mapi (fun i g -> let gs = Settings.item source at i in List.map fst (columnsOf g gs), gs)
+            | Some { Value = v; Span = at } -> [ List.map fst (columnsOf v at), at ]
             | None -> []
         let label = Settings.tryFind f "label" |> Option.map (fun l -> column l.Value l.Span)
-        Csv(path (str file s "the CSV file"), features, label)
+        let features = groups |> List.collect fst
+        Csv(path (str file s "the CSV file"), groups, label, TableSettings.read f features label columns)
     | VConfig("generate", [ count, cs; fn, fs; opts, os ]) ->
         let n =
             int (
@@ -363,8 +424,8 @@ let private sameForm (data: DataSource) (v: Value) (read: DataSource) (span: Spa
             fail "NN0452" span
                 (sprintf "`data` has no %s, so `validation` takes none either (the target comes from `target`)" what)
     match data, read, v with
-    | Csv(_, features, label), Csv(path, _, _), VConfig("csv", [ _ ]) -> Csv(path, features, label)
-    | Csv(_, features, label), Csv(_, vf, vl), _ when vf <> features || vl <> label ->
+    | Csv(_, features, label, table), Csv(path, _, _, _), VConfig("csv", [ _ ]) -> Csv(path, features, label, table)
+    | Csv(_, features, label, _), Csv(_, vf, vl, _), _ when vf <> features || vl <> label ->
         let show (f: (Column list * Span) list) (l: Column option) =
             let label = match l with Some l -> "label " + columns [ l ] | None -> "no label"
             match f with

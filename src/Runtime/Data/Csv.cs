@@ -38,8 +38,24 @@ internal sealed record ColumnRef
 /// <param name="Label">the class label column, or null</param>
 /// <param name="Targets">numeric target columns (for regression), or null</param>
 /// <param name="RequireFinite">whether a NaN, infinite or overflowing number in a column read is an error</param>
+/// <param name="Categorical">text feature columns to one-hot encode (see <see cref="CsvTable"/>)</param>
+/// <param name="Indexed">text feature columns to map to ids 1..V (0: never seen)</param>
+/// <param name="Missing">how empty feature cells are filled (null: they are errors)</param>
+/// <param name="Known">an encoding learnt before (kept with the weights): it names the feature columns and
+/// replaces <see cref="Features"/>, <see cref="Categorical"/>, <see cref="Indexed"/> and <see cref="Missing"/></param>
+/// <param name="TrainingRows">given the number of data rows, which of them are training rows (the means of
+/// <c>missing = mean</c> are taken over those); null: all</param>
 internal sealed record CsvSpec(IReadOnlyList<ColumnRef>? Features = null, ColumnRef? Label = null,
-                             IReadOnlyList<ColumnRef>? Targets = null, bool RequireFinite = false);
+                             IReadOnlyList<ColumnRef>? Targets = null, bool RequireFinite = false,
+                             IReadOnlyList<ColumnRef>? Categorical = null, IReadOnlyList<ColumnRef>? Indexed = null,
+                             MissingSpec? Missing = null, TableEncoding? Known = null,
+                             Func<int, bool[]>? TrainingRows = null)
+{
+    /// <summary>Whether the feature columns need an encoding (text columns, a fill, or a known encoding).</summary>
+    public bool Encoded =>
+        Categorical is { Count: > 0 } || Indexed is { Count: > 0 } || Known is not null
+        || (Missing is not null && Missing.Kind != MissingKind.Error);
+}
 
 /// <summary>Reads datasets from CSV files with a header row, and writes tables and predictions.</summary>
 internal static class Csv
@@ -54,7 +70,14 @@ internal static class Csv
     /// number; NN0523 unknown column; NN0524 unclosed quote; NN0525 no data rows; NN0526 a NUL byte; NN0540 negative
     /// or fractional labels mixed with text; NN0542 (with <see cref="CsvSpec.RequireFinite"/>) NaN, infinite or
     /// overflowing numbers</exception>
-    public static Dataset Read(string path, CsvSpec spec)
+    public static Dataset Read(string path, CsvSpec spec) => ReadTable(path, spec).Data;
+
+    /// <summary>As <see cref="Read"/>, with the encoding of the feature columns when <see cref="CsvSpec.Encoded"/>:
+    /// learnt from the file, or <see cref="CsvSpec.Known"/> applied to it (see <see cref="CsvTable"/>).</summary>
+    /// <exception cref="DataException">as <see cref="Read"/>; NN0575 an unseen categorical value; NN0576 an empty
+    /// cell without <see cref="CsvSpec.Missing"/>; NN0578 a text column that is not a feature or is both
+    /// kinds</exception>
+    public static TableData ReadTable(string path, CsvSpec spec)
     {
         string name = DataException.NameOf(path);
         byte[] bytes = FileBytes.Read(path);
@@ -69,9 +92,10 @@ internal static class Csv
 
         int? label = spec.Label is null ? null : Resolve(spec.Label, header, path);
         int[] targets = spec.Targets?.Select(c => Resolve(c, header, path)).ToArray() ?? [];
-        int[] features = spec.Features is null
+        var featureRefs = spec.Known?.Columns.Select(c => ColumnRef.ByName(c.Name)).ToList() ?? spec.Features;
+        int[] features = featureRefs is null
             ? Enumerable.Range(0, header.Length).Where(c => c != label && !targets.Contains(c)).ToArray()
-            : spec.Features.Select(c => Resolve(c, header, path)).ToArray();
+            : featureRefs.Select(c => Resolve(c, header, path)).ToArray();
 
         int n = records.Count - 1;
         foreach (var r in records.Skip(1))
@@ -81,22 +105,39 @@ internal static class Csv
                     $"expected {header.Length} as in the header",
                     row: r.Line);
 
-        var x = new float[n * features.Length];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < features.Length; j++)
-                x[i * features.Length + j] = Number(records[i + 1], features[j], header, path, spec.RequireFinite);
-        var featureTensor = new HostTensor([n, features.Length], x);
+        TableEncoding? encoding = null;
+        HostTensor featureTensor;
+        if (spec.Encoded)
+        {
+            int[] Columns(IReadOnlyList<ColumnRef>? refs) =>
+                refs?.Select(c => Resolve(c, header, path)).ToArray() ?? [];
+            encoding = spec.Known
+                       ?? CsvTable.Learn(records, header, features, Columns(spec.Categorical), Columns(spec.Indexed),
+                                         spec.Missing ?? MissingSpec.None, spec.TrainingRows?.Invoke(n), path,
+                                         spec.RequireFinite);
+            featureTensor = CsvTable.Encode(records, header, features, encoding, path, spec.RequireFinite);
+        }
+        else
+        {
+            var x = new float[n * features.Length];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < features.Length; j++)
+                    x[i * features.Length + j] = Number(records[i + 1], features[j], header, path, spec.RequireFinite);
+            featureTensor = new HostTensor([n, features.Length], x);
+        }
 
-        if (label is int l) return WithLabels(featureTensor, records, l, header, path, spec.RequireFinite);
+        if (label is int l)
+            return new(WithLabels(featureTensor, records, l, header, path, spec.RequireFinite), encoding);
         if (targets.Length > 0)
         {
             var y = new float[n * targets.Length];
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < targets.Length; j++)
-                    y[i * targets.Length + j] = Number(records[i + 1], targets[j], header, path, spec.RequireFinite);
-            return new Dataset(featureTensor, new HostTensor([n, targets.Length], y));
+                    y[i * targets.Length + j] =
+                        Number(records[i + 1], targets[j], header, path, spec.RequireFinite, target: true);
+            return new(new Dataset(featureTensor, new HostTensor([n, targets.Length], y)), encoding);
         }
-        return new Dataset(featureTensor, null);
+        return new(new Dataset(featureTensor, null), encoding);
     }
 
     private static Dataset WithLabels(HostTensor features, List<CsvRecord> records, int column, string[] header,
@@ -131,7 +172,7 @@ internal static class Csv
 
     // float.TryParse reads NaN, Infinity and overflows (1e39 becomes infinity) in any case; Inf and ∞ are read the
     // same way, as numpy does.
-    private static bool TryNumber(string text, out float value)
+    internal static bool TryNumber(string text, out float value)
     {
         if (float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return true;
         var t = text.AsSpan().Trim();
@@ -142,11 +183,16 @@ internal static class Csv
         return true;
     }
 
-    private static float Number(CsvRecord r, int column, string[] header, string path, bool requireFinite)
+    /// <summary>The number in a cell; an empty feature cell (not <paramref name="target"/>) is NN0576, as the
+    /// <c>missing</c> setting fills those.</summary>
+    internal static float Number(CsvRecord r, int column, string[] header, string path, bool requireFinite,
+                                 bool target = false)
     {
         string text = r.Fields[column];
         if (TryNumber(text, out float v))
             return !requireFinite || float.IsFinite(v) ? v : throw NotFinite(r, column, header, path);
+        if (text.Length == 0 && !target)
+            throw CsvTable.Empty(r, column, header, path);
         string what = text.Length == 0 ? "the cell is empty, expected a number" : $"`{text}` is not a number";
         throw new DataException(DataErrorCodes.CsvNotANumber, path,
             $"{DataException.NameOf(path)} row {r.Line}, column {column + 1} ({header[column]}): {what}",

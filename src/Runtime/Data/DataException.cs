@@ -33,6 +33,10 @@ namespace Nn.Runtime.Data;
 // | NN0570 | several inputs: the features of two inputs differ in row count              | -             |
 // | NN0571 | several inputs: the number of feature arrays differs from the network's     | -             |
 // | NN0572 | several inputs: an input's features do not fit its declared shape           | -             |
+// | NN0575 | CSV: a categorical column's value was not seen in training (eval, predict)  | row, column   |
+// | NN0576 | CSV: a feature cell is empty and the `csv` settings have no `missing`       | row, column   |
+// | NN0577 | a checkpoint's `table` record (the training table's vocabulary) is invalid  | -             |
+// | NN0578 | CSV: a categorical/indexed column is not a feature, or is both kinds        | -             |
 // | NN0701 | checkpoint file not found                                                   | -             |
 // | NN0702 | safetensors: header length missing or larger than the file                  | byte offset   |
 // | NN0703 | safetensors: header is not valid JSON or not the expected layout            | byte offset   |
@@ -75,6 +79,10 @@ internal static class DataErrorCodes
     public const string InputRowMismatch = "NN0570";
     public const string InputCount = "NN0571";
     public const string InputShape = "NN0572";
+    public const string CsvUnseenValue = "NN0575";
+    public const string CsvEmptyCell = "NN0576";
+    public const string TableBad = "NN0577";
+    public const string CsvColumnConflict = "NN0578";
     public const string CheckpointNotFound = "NN0701";
     public const string CheckpointHeaderLength = "NN0702";
     public const string CheckpointHeaderJson = "NN0703";

@@ -91,8 +91,16 @@ let tests =
             Expect.equal e.Message "iris.csv row 17, column 3 (petal_length): `abc` is not a number" "message"
             Expect.equal (e.Row |> Option.ofNullable, e.Column |> Option.ofNullable) (Some 17, Some 3) "location"
         }
-        test "an empty cell is not a number either" {
+        test "an empty feature cell is NN0576, which the `missing` setting fills" {
             let e = dataError (fun () -> readText "e.csv" "a,b\n1,\n" (CsvSpec()))
+            Expect.equal e.Code "NN0576" "code"
+            Expect.equal e.Message
+                ("e.csv row 2, column 2 (b): the cell is empty; fill it in or drop the row, or set `missing = mean` or "
+                 + "`missing = 0` in the `csv` settings") "message"
+        }
+        test "an empty target cell is not a number" {
+            let e = dataError (fun () -> readText "e.csv" "a,b\n1,\n" (CsvSpec(Targets = [ ColumnRef.ByName "b" ])))
+            Expect.equal e.Code "NN0522" "code"
             Expect.equal e.Message "e.csv row 2, column 2 (b): the cell is empty, expected a number" "message"
         }
         test "numbers use the invariant culture: a decimal comma is not a number" {
