@@ -345,7 +345,8 @@ let private data (source: Settings.Source) (ctx: EvalContext) (baseDir: string) 
             Settings.read source "csv" [ "features"; "label"; "categorical"; "indexed"; "missing" ] span rest
         let columnsOf (v: Value) (at: Span) =
             match v with
-            | VList cols -> cols |> List.mapi (fun i c -> column c (Settings.item source at i), Settings.item source at i)
+            | VList cols ->
+                cols |> List.mapi (fun i c -> let ci = Settings.item source at i in column c ci, ci)
             | v -> [ column v at, at ]
         let columns name =
             match Settings.tryFind f name with
