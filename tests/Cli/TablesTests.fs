@@ -74,6 +74,34 @@ let tests =
             Expect.stringContains out (sprintf "on the validation rows (%d)" (int (round (float few.Length * 0.2))))
                 "the file's validation rows"
         }
+        test "several inputs: a categorical column in the second input's list is cut at its encoded width" {
+            let dir = TestUtil.exampleSandbox "nn-tables-wide-" [ "data/houses.csv" ]
+            File.WriteAllText(Path.Combine(dir, "wide.nn"),
+                              "network wide (nums: [n, 4]) (town: [n, 6]) : [n, 1] =\n"
+                              + "    concat 1 [nums |> standardize |> dense 8; town |> dense 8] |> relu |> dense 1\n\n"
+                              + "train wide {\n"
+                              + "    data = csv \"data/houses.csv\" { features = [[\"sqft\"; \"bedrooms\"; \"age\"; "
+                              + "\"distance_km\"]; [\"location\"]]; "
+                              + "label = \"price_k\"; categorical = [\"location\"] }\n"
+                              + "    validation = 0.2\n    loss = mse\n    optimizer = adam { lr = 1e-2 }\n"
+                              + "    epochs = 2\n}\n")
+            let code, _, err = nn dir [ "train"; "wide.nn"; "--out"; "run"; "--quiet" ]
+            Expect.equal code 0 (sprintf "train (stderr: %s)" err)
+            let predict input out = [ "predict"; "wide.nn"; "--weights"; "run"; "--input"; input; "--out"; out ]
+            let code, _, err = nn dir (predict "data/houses.csv" "all.csv")
+            Expect.equal code 0 (sprintf "predict on the training file (stderr: %s)" err)
+            File.WriteAllText(Path.Combine(dir, "new.csv"),
+                              "location,distance_km,age,bedrooms,sqft\n"
+                              + "old town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
+            let code, _, err = nn dir (predict "new.csv" "new-out.csv")
+            Expect.equal code 0 (sprintf "predict on a new file (stderr: %s)" err)
+            let whole, fresh = outputs (Path.Combine(dir, "all.csv")), outputs (Path.Combine(dir, "new-out.csv"))
+            for got, want in Array.zip fresh [| whole[0]; whole[2] |] do
+                Expect.floatClose { absolute = 0.0; relative = 1e-5 } got want "the rows' outputs in the training file"
+            let code, out, err = nn dir [ "eval"; "wide.nn"; "--weights"; "run" ]
+            Expect.equal code 0 (sprintf "eval (stderr: %s)" err)
+            Expect.stringContains out "loss" "eval reports the loss"
+        }
         test "nn summary --weights shows the vocabulary of the training table" {
             let dir = run.Force()
             let code, out, err = nn dir [ "summary"; "house_prices.nn"; "--network"; "priced"; "--weights"; "run" ]
