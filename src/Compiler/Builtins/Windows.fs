@@ -23,12 +23,12 @@ let private along t size stride padding =
     let g = WindowGeometry.Of(t, 1, size, 1, stride, 1, padding)
     g.OutHeight, g.PadTop, g.PadBottom
 
-/// A sequence [n, t, c] with a fixed number of steps, or NN0225/NN0226 naming the op.
-let private sequence code name (x: Node) span =
+/// A sequence [n, t, c] with a fixed number of steps, or NN0225 naming the op.
+let private sequence name (x: Node) span =
     if x.Shape.Rank <> 3 then
-        fail code span (sprintf "`%s` needs a sequence [n, t, c], but the value is %O" name x.Shape)
+        fail "NN0225" span (sprintf "`%s` needs a sequence [n, t, c], but the value is %O" name x.Shape)
     if not x.Shape[1].IsFixed then
-        fail code span (sprintf "`%s` needs a fixed number of steps (axis 1), but the value is %O" name x.Shape)
+        fail "NN0225" span (sprintf "`%s` needs a fixed number of steps (axis 1), but the value is %O" name x.Shape)
     x.Shape[1].Size
 
 /// [n, t, c] ↔ [n, t, 1, c]: the reshapes are views.
@@ -48,7 +48,7 @@ let private conv1d =
             let _, stride, padding = Layers.windowSettings "conv1d" [ "stride"; "padding" ] (fun _ -> 1) cfgSpan cfg
             let k = tensorArg "conv1d" "a kernel tensor [k, cin, cout]" k
             let x = tensorArg "conv1d" "a sequence tensor [n, t, cin]" x
-            let t = sequence "NN0225" "conv1d" x span
+            let t = sequence "conv1d" x span
             if k.Shape.Rank <> 3 || not k.Shape[0].IsFixed then
                 fail "NN0225" span
                     (sprintf "`conv1d` needs a kernel [k, cin, cout] of fixed length, but the kernel is %O" k.Shape)
@@ -86,7 +86,7 @@ let private pool1d name op =
                 size, size, Padding.Valid
             | v -> expects name "a window size or settings such as { size = 2; stride = 2; padding = valid }" cSpan v
         let x = tensorArg name "a sequence tensor [n, t, c]" x
-        let t = sequence "NN0226" name x span
+        let t = sequence name x span
         let out, before, after = along t size stride padding
         if out < 1 then
             fail "NN0226" span (sprintf "`%s` window %d is larger than the sequence %O" name size x.Shape)
