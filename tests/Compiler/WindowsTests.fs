@@ -143,7 +143,7 @@ let tests =
                              for c in 0 .. 1 -> x.Data[((b * 2 + i / f) * 3 + j / f) * 2 + c] |]
                 close (sprintf "factor %d" f) (T64([| 2; 2 * f; 3 * f; 2 |], expected)) y
         }
-        test "gradients of all six through one network = float64 finite differences" {
+        test "gradients of all six through one network = float64 finite differences; the engine's = the reference's" {
             let program =
                 "network g (x: [n, 8, 2]) =\n"
                 + "    param k : [3, 2, 3] = zeros\n"
@@ -168,6 +168,15 @@ let tests =
                 let feeds (xv: T64) (kv: T64) =
                     Dictionary(dict [ "x", xv; k.Name, kv; "r", rv ])
                 let out = Interp.Run(g, feeds xv kv)
+                // the fused engine's gradients in float32 agree with the reference's
+                let f32 = Dictionary<string, HostTensor>()
+                for KeyValue(name, t: T64) in feeds xv kv do f32[name] <- HostTensor(t.Shape, Array.map float32 t.Data)
+                let fused = GraphRunner.Run(g, f32)
+                for name in [ "dk"; "dx" ] do
+                    Array.iteri2 (fun i (a: float32) e ->
+                        if abs (float a - e) > 1e-4 * (1.0 + abs e) then
+                            failtestf "seed %d: engine %s[%d] is %g, the reference %g" seed name i a e)
+                        fused[name].Data out[name].Data
                 let vx, vk = randomT rng xv.Shape, randomT rng kv.Shape
                 let along (a: T64) (v: T64) t = T64(a.Shape, Array.map2 (fun p d -> p + t * d) a.Data v.Data)
                 let at t = Interp.Run(g, feeds (along xv vx t) (along kv vk t)).["loss"].Data[0]
