@@ -190,4 +190,21 @@ let tests =
                     smooth <- smooth + 1
             Expect.isGreaterThanOrEqual smooth 4 "most seeds are smooth points"
         }
+        test "examples/conv_autoencoder.nn: the engine's reconstruction = the reference's" {
+            let b, fwd = forwardOf (File.ReadAllText(Path.Combine(repoRoot, "examples", "conv_autoencoder.nn")))
+            Expect.equal (string fwd.Output.Shape) "[n, 28, 28]" "shape"
+            let g = b.Build [ KeyValuePair("y", fwd.Output) ]
+            let rng = Random 4
+            let feeds = Dictionary<string, T64>()
+            feeds["image"] <- T64([| 2; 28; 28 |], Array.init 1568 (fun _ -> float (rng.Next 256)))
+            for p in b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) do
+                feeds[p.Name] <- randomT rng (p.Shape.ToArray() |> Array.map (fun d -> d.Size))
+            let f32 = Dictionary<string, HostTensor>()
+            for KeyValue(name, t: T64) in feeds do f32[name] <- HostTensor(t.Shape, Array.map float32 t.Data)
+            let y, fused = Interp.Run(g, feeds).["y"], GraphRunner.Run(g, f32).["y"]
+            Expect.sequenceEqual fused.Shape y.Shape "engine: shape"
+            Array.iteri2 (fun i (a: float32) e ->
+                if abs (float a - e) > 1e-4 then failtestf "engine: y[%d] is %g, the reference %g" i a e)
+                fused.Data y.Data
+        }
     ]
