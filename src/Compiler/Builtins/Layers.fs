@@ -42,7 +42,7 @@ let private field (fields: RecordField list) name =
 /// The settings record of a window built-in (`conv2d`'s, or a pooling's): each field checked where the user wrote it
 /// (the whole record when it was written in the prelude). `size` is a pooling's window; `stride` defaults to
 /// `defaultStride size`; `padding` is `same`, `valid` (the default) or a number of 0 or more.
-let private windowSettings name (fields: string list) (defaultStride: int -> int) (cfgSpan: Span) (cfg: Value) =
+let internal windowSettings name (fields: string list) (defaultStride: int -> int) (cfgSpan: Span) (cfg: Value) =
     let pooling = List.contains "size" fields
     let example = if pooling then "{ size = 2; stride = 2; padding = valid }" else "{ stride = 1; padding = same }"
     let given =

@@ -11,7 +11,7 @@ let private initNames = [ "zeros"; "ones"; "glorot"; "he"; "lecun" ]
 
 /// Built-ins usable in network bodies and functions.
 let networkEnv: Env =
-    let fns = Elementwise.all @ Layers.all @ Lists.all @ Sequences.all
+    let fns = Elementwise.all @ Layers.all @ Lists.all @ Sequences.all @ Windows.all
     let env = fns |> List.fold (fun (env: Env) b -> env.Add(b.Name, (VBuiltin(b, []), builtinSpan))) Map.empty
     let env = initNames |> List.fold (fun (env: Env) n -> env.Add(n, (VInit(InitSpec(n)), builtinSpan))) env
     env.Add("same", (VSymbol "same", builtinSpan)).Add("valid", (VSymbol "valid", builtinSpan))
