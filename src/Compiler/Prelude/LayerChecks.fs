@@ -17,7 +17,7 @@ let private sequence (layer: string) (call: Span) (v: Value, s: Span) =
     match v with
     | VTensor x when x.Shape.Rank <> 3 ->
         fail "NN0460" (at call s)
-            (sprintf "`%s` runs over sequences [n, t, f] (rows, steps, features), but this is %O (%d axes)"
+            (sprintf "`%s` needs a sequence [n, t, f] (rows, steps, features), but this is %O (%d axes)"
                 layer x.Shape x.Shape.Rank)
     | VTensor x when not x.Shape[1].IsFixed ->
         fail "NN0461" (at call s)
@@ -42,6 +42,12 @@ let private isRecurrent (v: Value) =
     | VClosure _ | VCompose _ -> true
     | _ -> false
 
+let private named (v: Value) =
+    match v with
+    | VClosure({ Name = Some n }, _) -> sprintf "`%s`" n
+    | VBuiltin(b, _) -> sprintf "the built-in `%s`" b.Name
+    | v -> Value.describe v
+
 /// Checks the arguments of a call of the prelude's function `name` (nothing for the other functions).
 let check (name: string) (call: Span) (args: (Value * Span) list) =
     match name, args with
@@ -52,8 +58,7 @@ let check (name: string) (call: Span) (args: (Value * Span) list) =
     | "bidirectional", [ (layer, s); x ] ->
         if not (isRecurrent layer) then
             fail "NN0462" (at call s)
-                ("`bidirectional` runs a recurrent layer both ways, such as `bidirectional (lstm 16)`, "
-                 + sprintf "but this is %s" (Value.describe layer))
+                (sprintf "`bidirectional` needs a recurrent layer such as `(lstm 16)`, but this is %s" (named layer))
         sequence name call x
     | "embedding", [ vocab; dim; (ids, s) ] ->
         count name "the vocabulary size" call vocab
