@@ -20,6 +20,20 @@ let all: Builtin list =
           let xsSpan = snd xs
           listArg "List.fold" xs
           |> List.fold (fun acc x -> apply ctx span (apply ctx span f (acc, span)) (x, xsSpan)) init)
+      // F#'s List.scan: the initial state, then the state after each element (a list one longer than xs)
+      fn "List.scan" 3 "a function, an initial value and a list" (fun ctx span args ->
+          let (f, _), (init, _), xs = args3 args
+          let xsSpan = snd xs
+          VList(listArg "List.scan" xs
+                |> List.scan (fun acc x -> apply ctx span (apply ctx span f (acc, span)) (x, xsSpan)) init))
+      fn "List.head" 1 "a non-empty list" (fun _ _ args ->
+          match args1 args with
+          | VList(x :: _), _ -> x
+          | v, s -> expects "List.head" "a non-empty list" s v)
+      fn "List.tail" 1 "a non-empty list" (fun _ _ args ->
+          match args1 args with
+          | VList(_ :: rest), _ -> VList rest
+          | v, s -> expects "List.tail" "a non-empty list" s v)
       fn "List.map" 2 "a function and a list" (fun ctx span args ->
           let (f, _), xs = args2 args
           VList(listArg "List.map" xs |> List.map (fun x -> apply ctx span f (x, snd xs))))

@@ -339,6 +339,7 @@ and apply (ctx: EvalContext) (span: Span) (f: Value) (arg: Value * Span) : Value
 and private invoke ctx span c applied : Value =
     if ctx.Depth > maxDepth then fail "NN0304" span (sprintf "calls nested more than %d deep" maxDepth)
     let fname = defaultArg c.Name "fun"
+    if c.Span.File = preludeFile && span.File <> preludeFile then LayerChecks.check fname span applied
     let env =
         List.zip c.Params applied
         |> List.fold (fun (env: Env) (p, (v, vSpan)) ->
