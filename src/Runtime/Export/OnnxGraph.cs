@@ -21,7 +21,8 @@ internal sealed class OnnxGraph(int opset)
     public IReadOnlyList<ProtoMessage> Nodes => _nodes;
     public IReadOnlyList<ProtoMessage> Initializers => _initializers;
 
-    /// <summary>Records that the graph input <paramref name="input"/> carries its shape's symbolic dimensions.</summary>
+    /// <summary>Records that the graph input <paramref name="input"/> carries its shape's symbolic
+    /// dimensions.</summary>
     public void DeclareSymbols(string input, Shape shape)
     {
         for (int axis = 0; axis < shape.Rank; axis++)
