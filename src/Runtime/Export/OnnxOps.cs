@@ -80,8 +80,7 @@ internal static class OnnxOps
             OpKind.MaxPool2d => Nhwc(g, g.Node("MaxPool", [Nchw(g, x[0])], Window(a.Pool!))),
             OpKind.AvgPool2d => Nhwc(g, g.Node("AveragePool", [Nchw(g, x[0])],
                 [.. Window(a.Pool!), new OnnxAttr.I("count_include_pad", 0)])),
-            OpKind.OneHot => g.Node("OneHot", [g.Node("Cast", [x[0]], new OnnxAttr.I("to", Onnx.Int64)),
-                g.Ints(a.Width!.Value), g.Floats([2], [0f, 1f])], new OnnxAttr.I("axis", -1)),
+            OpKind.OneHot => OneHot(g, n, x[0]),
             OpKind.ScatterAdd or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel or OpKind.MaxPool2dGrad
                 or OpKind.AvgPool2dGrad or OpKind.DropoutMask => null,
         };
@@ -105,6 +104,17 @@ internal static class OnnxOps
         var inner = g.Node("Add", [x, g.Node("Mul", [cube, g.Scalar(0.044715)])]);
         var t = g.Node("Tanh", [g.Node("Mul", [inner, g.Scalar(Math.Sqrt(2.0 / Math.PI))])]);
         return g.Node("Mul", [g.Node("Mul", [x, g.Scalar(0.5)]), g.Node("Add", [t, g.Scalar(1)])]);
+    }
+
+    /// <summary>One-hot rows of the class indices: ONNX's OneHot appends the classes as a new last axis; a last axis
+    /// of size 1 is replaced by them in `nn` (the runtime's shape rule), so the result is reshaped to the node's
+    /// shape.</summary>
+    private static string OneHot(OnnxGraph g, Node n, string x)
+    {
+        var ids = g.Node("Cast", [x], new OnnxAttr.I("to", Onnx.Int64));
+        var rows = g.Node("OneHot", [ids, g.Ints(n.Attrs.Width!.Value), g.Floats([2], [0f, 1f])],
+            new OnnxAttr.I("axis", -1));
+        return n.Inputs[0].Shape[-1].IsOne ? g.Node("Reshape", [rows, g.ShapeTensor(n.Shape)]) : rows;
     }
 
     /// <summary>Slice with `nn`'s stop -1 meaning the end of the axis.</summary>
