@@ -7,7 +7,7 @@ open Nn.Cli.Commands
 /// Every command, in the order `nn --help` lists them.
 let commands: Command list =
     [ Check.command; Fmt.command; Summary.command; Graph.command; Train.command; Eval.command; Predict.command
-      Grad.command ]
+      Grad.command; Export.command ]
 
 let version =
     let v = typeof<Nn.Compiler.Value>.Assembly.GetName().Version

@@ -17,7 +17,7 @@ let private tempDir () =
 
 let private example name = Path.Combine(TestUtil.repoRoot, "examples", name)
 
-let private verbs = [ "check"; "fmt"; "summary"; "graph"; "train"; "eval"; "predict"; "grad" ]
+let private verbs = [ "check"; "fmt"; "summary"; "graph"; "train"; "eval"; "predict"; "grad"; "export" ]
 
 let private noEscapes (text: string) = not (text.Contains "\u001b")
 
