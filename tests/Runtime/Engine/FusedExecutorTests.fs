@@ -359,6 +359,14 @@ let tests =
             let p, p11 = GraphDesc.Leaf(false, []), GraphDesc.Leaf(false, [ 1; 1 ])
             fusedAgrees { Roots = [ GraphDesc.Pad(1, 0, 0, GraphDesc.Binary(OpKind.Div, p, p11)) ]; Seed = 540190109 }
         }
+        // Found by the property below (shrunk to p1x1 · p1x1): the gradient g·pᵀ + pᵀ·g is an add of two products,
+        // each of which took the add as its epilogue with the other as its bias; the first was never computed.
+        test "regression: matMul of a parameter by itself (p1x1 · p1x1, one node on both sides)" {
+            let p11 = GraphDesc.Leaf(false, [ 1; 1 ])
+            for seed in 1 .. 20 do
+                fusedAgrees { Roots = [ GraphDesc.MatMul(false, 1, p11) ]; Seed = seed }
+                fusedAgrees { Roots = [ GraphDesc.Unary(OpKind.Tanh, GraphDesc.MatMul(false, 1, p11)) ]; Seed = seed }
+        }
         testPropertyWithConfig (GraphDesc.graphConfig fusedCases)
             "generated graphs and their gradients: fused = reference"
             (fun (gd: GraphDesc.AnyGraph) -> fusedAgrees gd.Case)

@@ -30,7 +30,8 @@ internal static class Planner
         var gemmOf = new GemmKernel?[count];
         var absorbed = new bool[count];
         foreach (var m in nodes)
-            if (live[m.Id] && m.Op == OpKind.MatMul && MatchGemm(m, operands, consumers, isOutput) is { } g)
+            if (live[m.Id] && m.Op == OpKind.MatMul
+                && MatchGemm(m, operands, consumers, isOutput, gemmOf, absorbed) is { } g)
             {
                 gemmOf[g.Output.Id] = g;
                 foreach (var a in g.Absorbed) absorbed[a.Id] = true;
@@ -181,7 +182,12 @@ internal static class Planner
         return (x.Inputs[0], true);
     }
 
-    private static GemmKernel? MatchGemm(Node m, Node[][] operands, List<Node>[] consumers, bool[] isOutput)
+    /// <summary>The kernel of <paramref name="m"/>, with the add (and activation) after it as its epilogue unless
+    /// an earlier product took that add already: in <c>matMul a b + matMul c d</c> the first product absorbs the
+    /// add and reads the second as its bias, so the second must stay a plain product (found by the generated
+    /// fused-vs-reference property: both absorbed it, and the second product was never computed).</summary>
+    private static GemmKernel? MatchGemm(Node m, Node[][] operands, List<Node>[] consumers, bool[] isOutput,
+        GemmKernel?[] claimed, bool[] absorbed)
     {
         Node a0 = operands[m.Id][0], b0 = operands[m.Id][1];
         if (a0.Shape.Rank < 2 || b0.Shape.Rank < 2) return null;
@@ -192,6 +198,7 @@ internal static class Planner
         if (shared && a0.Shape.Rank > 2 && ta) (a, ta) = (a0, false); // rows of a flattened A must be contiguous
         var plain = new GemmKernel(m, a, ta, b, tb, null, Activation.Identity, m, []);
         if (!shared || isOutput[m.Id] || consumers[m.Id] is not [{ Op: OpKind.Add } add]) return plain;
+        if (claimed[add.Id] is not null || absorbed[add.Id]) return plain;
         var ops = operands[add.Id];
         var bias = ops[0] == m ? ops[1] : ops[0];
         if (ops[0] == ops[1] || !add.Shape.Equals(m.Shape)) return plain;
