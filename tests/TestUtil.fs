@@ -14,6 +14,17 @@ let repoRoot =
         else up d.Parent
     up (DirectoryInfo(System.AppContext.BaseDirectory))
 
+/// A program given as text, compiled as if it were examples/test.nn; a program that does not compile fails the test.
+let internal compiledText (text: string) =
+    match Nn.Compiler.Compile.compileText (Path.Combine(repoRoot, "examples", "test.nn")) text with
+    | Ok c -> c
+    | Error ds -> failtestf "did not compile: %A" (ds |> List.map (fun d -> d.Message))
+
+/// The forward graph of the first network of a program given as text, on a builder of its own.
+let internal forwardOf (text: string) =
+    let b = Nn.Runtime.IR.GraphBuilder()
+    b, Nn.Compiler.Compile.forward (compiledText text).Networks.Head b false
+
 /// Run the built nn.dll in `dir` with NO_COLOR=1, redirected output and extra environment: code, stdout, stderr.
 let runNn (env: (string * string) list) (dir: string) (args: string list) =
     let psi =

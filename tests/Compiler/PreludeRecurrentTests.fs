@@ -19,15 +19,6 @@ open Nn.Tests.TestUtil
 
 type private Interp = ReferenceInterpreter<double>
 
-let private compile (text: string) =
-    match Compile.compileText (Path.Combine(repoRoot, "examples", "test.nn")) text with
-    | Ok c -> c
-    | Error ds -> failtestf "did not compile: %A" (ds |> List.map (fun d -> d.Message))
-
-let private forwardOf (text: string) =
-    let b = GraphBuilder()
-    b, Compile.forward (compile text).Networks.Head b false
-
 let private paramsOf (b: GraphBuilder) = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> List.ofSeq
 let private dimsOf (n: Node) = n.Shape.Resolve(Dictionary<string, int>())
 let private size (n: Node) = int n.Shape.FixedCount
@@ -148,7 +139,7 @@ let tests =
             Expect.equal (table.Name, string table.Attrs.Init) ("embedding1.table", "uniform -0.05 0.05") "Keras' init"
         }
         test "one set of paths per layer call whatever the length; forget bias 1, other biases 0" {
-            let c = compile (File.ReadAllText(Path.Combine(repoRoot, "examples", "adding.nn")))
+            let c = compiledText (File.ReadAllText(Path.Combine(repoRoot, "examples", "adding.nn")))
             let paths name =
                 let b = GraphBuilder()
                 let net = c.Networks |> List.find (fun n -> n.Decl.Name = name)
@@ -165,7 +156,7 @@ let tests =
             Expect.equal (ps |> List.sumBy size) (32 * (2 + 32 + 1) + 33) "Keras' SimpleRNN count"
         }
         test "the engine agrees with the reference interpreter on adding.nn's networks (4 rows of the data)" {
-            let c = compile (File.ReadAllText(Path.Combine(repoRoot, "examples", "adding.nn")))
+            let c = compiledText (File.ReadAllText(Path.Combine(repoRoot, "examples", "adding.nn")))
             let xs = Npy.ReadHost(Path.Combine(repoRoot, "examples", "data", "adding50-x.npy"))
             for name in [ "lstm"; "rnn" ] do
                 let b = GraphBuilder()

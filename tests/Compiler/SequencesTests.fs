@@ -18,13 +18,6 @@ open Nn.Tests.TestUtil
 
 type private Interp = ReferenceInterpreter<double>
 
-let private forwardOf (text: string) =
-    match Compile.compileText (Path.Combine(repoRoot, "examples", "test.nn")) text with
-    | Ok c ->
-        let b = GraphBuilder()
-        b, Compile.forward c.Networks.Head b false
-    | Error ds -> failtestf "did not compile: %A" (ds |> List.map (fun d -> d.Message))
-
 /// x [2, 4, 3] with x[b, t, k] = 100b + 10t + k, so every value names its place.
 let private x = Array.init 24 (fun i -> float (100 * (i / 12) + 10 * (i / 3 % 4) + i % 3))
 let private at b t k = x[b * 12 + t * 3 + k]

@@ -12,10 +12,7 @@ open Nn.Runtime.Execution
 open Nn.Compiler
 open Nn.Tests.TestUtil
 
-let private compile (text: string) =
-    match Compile.compileText (Path.Combine(repoRoot, "examples", "test.nn")) text with
-    | Ok c -> c
-    | Error ds -> failtestf "did not compile: %A" (ds |> List.map (fun d -> d.Message))
+let private compile = compiledText
 
 /// The rows come from the test (TrainPlan.createWith), so `data` is only a placeholder here.
 let private trainBlock =

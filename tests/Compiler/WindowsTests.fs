@@ -19,13 +19,6 @@ open Nn.Tests.TestUtil
 type private T64 = Tensor<double>
 type private Interp = ReferenceInterpreter<double>
 
-let private forwardOf (text: string) =
-    match Compile.compileText (Path.Combine(repoRoot, "examples", "test.nn")) text with
-    | Ok c ->
-        let b = GraphBuilder()
-        b, Compile.forward c.Networks.Head b false
-    | Error ds -> failtestf "did not compile: %A" (ds |> List.map (fun d -> d.Message))
-
 let private randomT (rng: Random) (shape: int[]) =
     T64(shape, Array.init (T64.CountOf shape) (fun _ -> rng.NextDouble() * 2.0 - 1.0))
 
