@@ -20,6 +20,21 @@ let private run =
 let private outputs (path: string) =
     File.ReadAllLines path |> Array.skip 1 |> Array.map float
 
+/// `nn predict FILE` of the run in `dir/run`, on the training file and on a new file holding rows 1 and 3 of
+/// houses.csv with the columns reordered and without the price: the same rows give the same outputs up to float32
+/// rounding (a batch of 2 and of 2000 sum alike, but not always bit for bit).
+let private predictsNewFileAsTraining (dir: string) (file: string) =
+    let predict input out = [ "predict"; file; "--weights"; "run"; "--input"; input; "--out"; out ]
+    let code, _, err = nn dir (predict "data/houses.csv" "all.csv")
+    Expect.equal code 0 (sprintf "predict on the training file (stderr: %s)" err)
+    File.WriteAllText(Path.Combine(dir, "new.csv"),
+                      "location,distance_km,age,bedrooms,sqft\n" + "old town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
+    let code, _, err = nn dir (predict "new.csv" "new-out.csv")
+    Expect.equal code 0 (sprintf "predict on a new file (stderr: %s)" err)
+    let whole, fresh = outputs (Path.Combine(dir, "all.csv")), outputs (Path.Combine(dir, "new-out.csv"))
+    for got, want in Array.zip fresh [| whole[0]; whole[2] |] do
+        Expect.floatClose { absolute = 0.0; relative = 1e-5 } got want "the rows' outputs in the training file"
+
 let private towns = "`harbour`, `hillcrest`, `industrial`, `old town`, `riverside`, `university`"
 
 [<Tests>]
@@ -35,21 +50,7 @@ let tests =
             Expect.equal table.Width 10 "4 numbers and 6 towns"
         }
         test "nn predict encodes a new file with the kept vocabulary, whatever its column order" {
-            let dir = run.Force()
-            let predict input out = [ "predict"; "house_prices.nn"; "--weights"; "run"; "--input"; input; "--out"; out ]
-            let code, _, err = nn dir (predict "data/houses.csv" "all.csv")
-            Expect.equal code 0 (sprintf "predict on the training file (stderr: %s)" err)
-            // rows 1 and 3 of houses.csv, columns reordered, without the price
-            File.WriteAllText(Path.Combine(dir, "new.csv"),
-                              "location,distance_km,age,bedrooms,sqft\n"
-                              + "old town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
-            let code, _, err = nn dir (predict "new.csv" "new-out.csv")
-            Expect.equal code 0 (sprintf "predict on a new file (stderr: %s)" err)
-            let whole, fresh = outputs (Path.Combine(dir, "all.csv")), outputs (Path.Combine(dir, "new-out.csv"))
-            // the same rows give the same outputs up to float32 rounding (a batch of 2 and of 2000 sum alike, but
-            // not always bit for bit)
-            for got, want in Array.zip fresh [| whole[0]; whole[2] |] do
-                Expect.floatClose { absolute = 0.0; relative = 1e-5 } got want "the rows' outputs in the training file"
+            predictsNewFileAsTraining (run.Force()) "house_prices.nn"
         }
         test "nn predict with a town never seen in training is NN0575 naming the row, the value and the towns" {
             let dir = run.Force()
@@ -87,17 +88,7 @@ let tests =
                               + "    epochs = 2\n}\n")
             let code, _, err = nn dir [ "train"; "wide.nn"; "--out"; "run"; "--quiet" ]
             Expect.equal code 0 (sprintf "train (stderr: %s)" err)
-            let predict input out = [ "predict"; "wide.nn"; "--weights"; "run"; "--input"; input; "--out"; out ]
-            let code, _, err = nn dir (predict "data/houses.csv" "all.csv")
-            Expect.equal code 0 (sprintf "predict on the training file (stderr: %s)" err)
-            File.WriteAllText(Path.Combine(dir, "new.csv"),
-                              "location,distance_km,age,bedrooms,sqft\n"
-                              + "old town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
-            let code, _, err = nn dir (predict "new.csv" "new-out.csv")
-            Expect.equal code 0 (sprintf "predict on a new file (stderr: %s)" err)
-            let whole, fresh = outputs (Path.Combine(dir, "all.csv")), outputs (Path.Combine(dir, "new-out.csv"))
-            for got, want in Array.zip fresh [| whole[0]; whole[2] |] do
-                Expect.floatClose { absolute = 0.0; relative = 1e-5 } got want "the rows' outputs in the training file"
+            predictsNewFileAsTraining dir "wide.nn"
             let code, out, err = nn dir [ "eval"; "wide.nn"; "--weights"; "run" ]
             Expect.equal code 0 (sprintf "eval (stderr: %s)" err)
             Expect.stringContains out "loss" "eval reports the loss"
