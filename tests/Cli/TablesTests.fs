@@ -28,7 +28,8 @@ let private predictsNewFileAsTraining (dir: string) (file: string) =
     let code, _, err = nn dir (predict "data/houses.csv" "all.csv")
     Expect.equal code 0 (sprintf "predict on the training file (stderr: %s)" err)
     File.WriteAllText(Path.Combine(dir, "new.csv"),
-                      "location,distance_km,age,bedrooms,sqft\n" + "old town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
+                      "location,distance_km,age,bedrooms,sqft\n"
+                      + "old town,4.23,68,2,589\nuniversity,3.16,61,4,1715\n")
     let code, _, err = nn dir (predict "new.csv" "new-out.csv")
     Expect.equal code 0 (sprintf "predict on a new file (stderr: %s)" err)
     let whole, fresh = outputs (Path.Combine(dir, "all.csv")), outputs (Path.Combine(dir, "new-out.csv"))
