@@ -86,10 +86,13 @@ let tests =
             Expect.isGreaterThan (List.head expected) 0.0 "the first step moves the loss"
         }
 
-        test "a network without an input of three axes has no gradient through time" {
+        test "no gradient through time without a sequence: two axes, or three read whole (an image)" {
             let p = plan "network t (x: [n, 2]) : [n, 1] =\n    x |> dense 1" (tensor [| 1; 2 |] [ 1.0; 2.0 ])
                          (tensor [| 1; 1 |] [ 0.0 ])
-            Expect.isEmpty (Gradients.compute p p.Initial 1).Steps "no steps"
+            Expect.isEmpty (Gradients.compute p p.Initial 1).Steps "two axes"
+            let p = plan "network t (x: [n, 3, 2]) : [n, 1] =\n    x |> flatten |> dense 1"
+                         (tensor [| 1; 3; 2 |] [ 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 ]) (tensor [| 1; 1 |] [ 0.0 ])
+            Expect.isEmpty (Gradients.compute p p.Initial 1).Steps "no step taken apart"
         }
 
         test "the verdict: first step against last, with the per-layer limits (1/100 and 100), and the trend" {

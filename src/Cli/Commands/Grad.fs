@@ -19,9 +19,10 @@ for every parameter, the norm of its gradient, the norm of its value and their r
 (every parameter of two or more axes): exploding when |grad|/|value| is above 10 or its |grad| above 100 times the
 last weight layer's (or not finite), vanishing when its |grad| is below 1/100 of the last weight layer's. It names
 those layers and gives the trend: the factor by which gradient norms change per layer towards the input.
-For an input of three axes [n, t, f] (a sequence), it prints the gradient through time: the norm of the loss's
-gradient with respect to the input at each step, and judges the first step against the last with the same limits
-(vanishing below 1/100, exploding above 100 times), as a plain RNN's gradient vanishes over long sequences.
+For a sequence input [n, t, f] (three axes whose steps the network takes apart, as rnn, lstm and gru do), it prints
+the gradient through time: the norm of the loss's gradient with respect to the input at each step, and judges the
+first step against the last with the same limits (vanishing below 1/100, exploding above 100 times), as a plain
+RNN's gradient vanishes over long sequences.
   --network NAME   differentiate this network with the train block's loss and data (any network with the same input
                    and output shapes: compare `deep` with `deep_sigmoid` in examples/residual.nn)
   --train NAME     the train block of network NAME (default: the network's own, or the first)

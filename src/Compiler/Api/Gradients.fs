@@ -49,8 +49,14 @@ type GradientGraph =
       /// the sequence inputs (three axes [n, t, f], t fixed) whose gradients are the outputs `grad-input:<name>`
       Sequences: (string * Node) list }
 
-/// An input whose gradient per step `nn grad` reports: three axes [n, t, f] with a fixed number of steps t.
-let isSequence (input: Node) = input.Shape.Rank = 3 && input.Shape.Dims[1].IsFixed
+/// An input whose gradient per step `nn grad` reports: three axes [n, t, f], t fixed and above 1, and a graph that
+/// takes t steps apart (a slice of one step of some [n, t, ..], as `unstack 1`, `lastStep` and the recurrent layers
+/// make), so that an image [n, h, w] read as a whole is not taken for a sequence.
+let private isSequence (nodes: IReadOnlyList<Node>) (input: Node) =
+    let steps (x: Node) = if x.Shape.Rank = 3 && x.Shape.Dims[1].IsFixed then x.Shape.Dims[1].Size else 0
+    let t = steps input
+    t > 1
+    && nodes |> Seq.exists (fun n -> n.Op = OpKind.Slice && steps n.Inputs[0] = t && n.Shape.Dims[1].IsOne)
 
 /// The loss-and-gradients graph of `net` with the loss of `spec` (the train block's); with `steps`, also the
 /// gradients with respect to its sequence inputs.
@@ -67,7 +73,7 @@ let private build (steps: bool) (net: NetworkInfo) (spec: TrainSpec) : GradientG
         else spec.Target.Invoke fc
     let loss = spec.Loss.Build(b, out, target, spec.LossSpan, spec.HuberDelta)
     let parameters = b.Nodes |> Seq.filter (fun n -> n.Op = OpKind.Param) |> Array.ofSeq
-    let sequences = if steps then fwd.Inputs |> List.filter (snd >> isSequence) else []
+    let sequences = if steps then fwd.Inputs |> List.filter (snd >> isSequence b.Nodes) else []
     let grads = Backward.Gradients(b, loss, Array.append parameters (sequences |> List.map snd |> Array.ofList))
     let outputs =
         KeyValuePair("loss", loss)
