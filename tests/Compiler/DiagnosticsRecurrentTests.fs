@@ -1,5 +1,6 @@
-/// Misuse of the prelude's sequence layers (NN0460–NN0464, src/Compiler/Prelude/LayerChecks.fs): each program with
-/// its exact rendered diagnostic, at the user's argument.
+/// Misuse of the prelude's sequence layers (NN0460–NN0464, src/Compiler/Prelude/LayerChecks.fs) and of the
+/// initializer of their recurrent weights (NN0465: `orthogonal` of fewer than two axes): each program with its exact
+/// rendered diagnostic, at the user's argument.
 module Nn.Tests.Compiler.DiagnosticsRecurrentTests
 
 open Expecto
@@ -84,4 +85,33 @@ test.nn(2,5): error NN0464: `embedding` looks up whole-number ids (a tensor of i
   |
 2 |     [ids] |> embedding 10 4
   |     ^^^^^"""
+
+        case "NN0465 an orthogonal vector" errors
+            """
+let layer (x: [n, k]) =
+    param b : [k] = orthogonal
+    x + b
+
+network t (x: [n, 4]) =
+    x |> layer
+"""
+            ("""
+test.nn(2,21): error NN0465: the initializer `orthogonal` needs a tensor of two or more axes (a matrix), but"""
+            + """ `param b` has 1
+  |
+2 |     param b : [k] = orthogonal
+  |                     ^^^^^^^^^^""")
+
+        case "NN0465 an orthogonal vector state" errors
+            """
+network t (x: [n, 4]) =
+    state s : [4] = orthogonal
+    x + s
+"""
+            ("""
+test.nn(2,21): error NN0465: the initializer `orthogonal` needs a tensor of two or more axes (a matrix), but"""
+            + """ `state s` has 1
+  |
+2 |     state s : [4] = orthogonal
+  |                     ^^^^^^^^^^""")
     ]

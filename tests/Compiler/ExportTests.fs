@@ -55,12 +55,23 @@ let internal compareExample (file: string) (network: string) (rows: int) =
     let values = valuesFor graphs 11
     let model = Export.onnxOf net graphs values Export.defaultOpset
     let rng = Random(rows)
+    let b = Nn.Runtime.IR.GraphBuilder()
+    let fwd = Compile.forward net b false
+    // an input that `gather` reads as ids (an embedding's) gets whole numbers below its table's rows
+    let tableRows (input: Nn.Runtime.IR.Node) =
+        b.Nodes |> Seq.tryPick (fun n ->
+            if n.Op = Nn.Runtime.IR.OpKind.Gather && obj.ReferenceEquals(n.Inputs[1], input) then
+                Some n.Inputs[0].Shape.Dims[0].Size
+            else None)
     let inputs =
-        (Compile.forward net (Nn.Runtime.IR.GraphBuilder()) false).Inputs
+        fwd.Inputs
         |> List.map (fun (name, node) ->
             let shape = node.Shape.ToArray() |> Array.mapi (fun i d -> if i = 0 then rows else d.Size)
-            let data = Array.init (Array.fold (*) 1 shape) (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
-            name, HostTensor(shape, data))
+            let value () =
+                match tableRows node with
+                | Some v -> float32 (rng.Next v)
+                | None -> float32 (rng.NextDouble() * 2.0 - 1.0)
+            name, HostTensor(shape, Array.init (Array.fold (*) 1 shape) (fun _ -> value ())))
     let exec =
         Nn.Runtime.Executors.StepExecutor.Create(graphs, values, ExecutorOptions(Engine = "fused", Threads = 1))
     let expected = exec.Predict(inputs |> List.map snd |> ResizeArray)

@@ -12,6 +12,7 @@ let private report (layers: (float * float) list) : Gradients.Report =
         { Name = name; Shape = shape; Gradient = HostTensor.Zeros shape; GradNorm = g; ValueNorm = v }
     { Loss = 1.0
       Rows = 8
+      Steps = []
       Params =
         layers |> List.mapi (fun i gv ->
             [ param (sprintf "dense%d.w" (i + 1)) [| 4; 4 |] gv

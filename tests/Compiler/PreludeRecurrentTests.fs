@@ -148,7 +148,7 @@ let tests =
             let ps, calls = paths "lstm"
             Expect.equal calls [ "lstm1"; "lastStep1"; "dense1" ] "summary: one row per layer, not per step"
             Expect.equal (ps |> List.map (fun p -> p.Name, string p.Attrs.Init))
-                [ "lstm1.wx", "glorot"; "lstm1.wh", "glorot"; "lstm1.bi", "zeros"; "lstm1.bf", "ones"
+                [ "lstm1.wx", "glorot"; "lstm1.wh", "orthogonal"; "lstm1.bi", "zeros"; "lstm1.bf", "ones"
                   "lstm1.bg", "zeros"; "lstm1.bo", "zeros"; "dense1.w", "glorot"; "dense1.b", "zeros" ] "paths, inits"
             Expect.equal (ps |> List.sumBy size) (4 * 32 * (2 + 32 + 1) + 33) "Keras' count: 4·u·(f + u + 1)"
             let ps, calls = paths "rnn"

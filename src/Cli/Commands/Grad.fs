@@ -19,6 +19,10 @@ for every parameter, the norm of its gradient, the norm of its value and their r
 (every parameter of two or more axes): exploding when |grad|/|value| is above 10 or its |grad| above 100 times the
 last weight layer's (or not finite), vanishing when its |grad| is below 1/100 of the last weight layer's. It names
 those layers and gives the trend: the factor by which gradient norms change per layer towards the input.
+For a sequence input [n, t, f] (three axes whose steps the network takes apart, as rnn, lstm and gru do), it prints
+the gradient through time: the norm of the loss's gradient with respect to the input at each step, and judges the
+first step against the last with the same limits (vanishing below 1/100, exploding above 100 times), as a plain
+RNN's gradient vanishes over long sequences.
   --network NAME   differentiate this network with the train block's loss and data (any network with the same input
                    and output shapes: compare `deep` with `deep_sigmoid` in examples/residual.nn)
   --train NAME     the train block of network NAME (default: the network's own, or the first)
@@ -33,6 +37,7 @@ Exit codes: 0 ok, 1 an error in the program, the data, the weights or the comman
 Examples:
   nn grad examples/residual.nn
   nn grad examples/residual.nn --network deep_sigmoid
+  nn grad examples/adding.nn --network rnn
   nn grad examples/xor.nn --weights examples/runs/xor/latest --out grads.safetensors"""
 
 let private spec =
@@ -102,6 +107,50 @@ or he initialization" ]
             else []
         spread :: exploding @ vanishing @ healthy
 
+/// The steps shown in the table of a gradient through time: all of up to 12, else 10 spread evenly, both ends
+/// included (0-based).
+let shownSteps (t: int) =
+    if t <= 12 then [ 0 .. t - 1 ]
+    else [ 0..9 ] |> List.map (fun i -> int (System.Math.Round(float i * float (t - 1) / 9.0))) |> List.distinct
+
+/// The gradient through time of one sequence input: a table of its norms per step and the verdict in sentences.
+let throughTime (v: Gradients.TimeVerdict) : string list =
+    let s = v.Steps
+    let norms = Array.ofList s.Norms
+    let last = Array.last norms
+    let title =
+        sprintf "gradient through time of the input `%s` %s (norm over the rows and features at each step):"
+            s.Input s.Shape
+    let rows =
+        [ for i in shownSteps norms.Length ->
+              [ string (i + 1); sci norms[i]; (if last > 0.0 then sci (norms[i] / last) else "-") ] ]
+    let table = Summary.table [ "step"; "|grad|"; "of the last step's" ] rows
+    let perStep =
+        match v.PerStep with
+        | Some f -> sprintf "; towards the first step they change by ×%s per step" (f.ToString("0.###", inv))
+        | None -> ""
+    let limit = Gradients.Thresholds.depthFactor
+    let verdict =
+        match v.State, v.FirstOfLast with
+        | Gradients.Vanishing, Some r ->
+            [ sprintf "vanishing gradients through time in `%s`: the first step's |grad| is %s of the last step's \
+(below 1/%g)%s" s.Input (sci r) limit perStep
+              "  early steps barely move the loss, so the network learns from them slowly if at all: a gated layer \
+(lstm, gru) can learn to keep its state where rnn cannot; shorter sequences help too" ]
+        | Gradients.Exploding, _ ->
+            let why =
+                match v.FirstOfLast with
+                | Some r when Double.IsFinite r ->
+                    sprintf "the first step's |grad| is %s times the last step's (above %g)" (sci r) limit
+                | _ -> "|grad| not finite"
+            [ sprintf "exploding gradients through time in `%s`: %s%s" s.Input why perStep
+              "  try gradient clipping (`clip = norm 1.0`), lstm or gru instead of rnn, or a smaller learning rate" ]
+        | _, Some r ->
+            [ sprintf "no sign of vanishing or exploding gradients through time in `%s`: the first step's |grad| is \
+%s of the last step's (within %g×)%s" s.Input (sci r) limit perStep ]
+        | _, None -> [ sprintf "the last step of `%s` has no gradient: the loss does not depend on it" s.Input ]
+    title :: table @ verdict
+
 let run (a: Args) =
     let file = fileArg "grad" a
     // with --weights, the network as trained: the run's `--set`s of top-level lets, then the command line's
@@ -150,6 +199,9 @@ let run (a: Args) =
     | lines ->
         printfn ""
         lines |> List.iter (printfn "%s")
+    for steps in report.Steps do
+        printfn ""
+        throughTime (Gradients.judgeSteps steps) |> List.iter (printfn "%s")
     match a.Get "--out" with
     | Some path ->
         let tensors = report.Params |> List.map (fun p -> KeyValuePair(p.Name, RawTensor.FromHost p.Gradient))

@@ -7,7 +7,7 @@ open Nn.Compiler
 
 let private builtinSpan = Span.make "<builtin>" (0, 0) (0, 0)
 
-let private initNames = [ "zeros"; "ones"; "glorot"; "he"; "lecun" ]
+let private initNames = [ "zeros"; "ones"; "glorot"; "he"; "lecun"; "orthogonal" ]
 
 /// Built-ins usable in network bodies and functions.
 let networkEnv: Env =

@@ -243,6 +243,13 @@ and private initializer (v: Value) : InitSpec option =
     | VNum(c, _) -> Some(InitSpec("constant", c))
     | _ -> None
 
+/// `orthogonal` needs a matrix (or a tensor read as one: all axes but the last as its rows), as Keras' `Orthogonal`.
+and private checkInitRank (what: string) (init: InitSpec) (initExpr: Expr) (dims: Dim list) =
+    if init.Kind = "orthogonal" && dims.Length < 2 then
+        fail "NN0465" initExpr.Span
+            (sprintf "the initializer `orthogonal` needs a tensor of two or more axes (a matrix), but %s has %d"
+                what dims.Length)
+
 /// A declared size of `what` (a parameter, a state), which must be known: a dimension variable is NN0213.
 and private knownSize (what: string) (d: Expr) (dim: Dim) : Dim =
     if not dim.IsFixed then
@@ -265,6 +272,7 @@ and statement (ctx: EvalContext) (env: Env) (stmt: Stmt) : Env =
                 fail "NN0309" pb.Init.Span
                     (sprintf "`param %s` needs an initializer such as `glorot` or `zeros`, but this is %s"
                         pb.Name (Value.describe v))
+        checkInitRank (sprintf "`param %s`" pb.Name) init pb.Init dims
         let name = paramName ctx pb.Name
         let node = graph ctx pb.Span (fun src -> ctx.Builder.Param(name, Shape(Array.ofList dims), init, src))
         env.Add(pb.Name, (VTensor node, pb.NameSpan))
@@ -299,6 +307,7 @@ and private state (ctx: EvalContext) (env: Env) (sb: StateBinding) : Env =
         match initializer v, declared with
         | Some init, Some(ann, dims) ->
             let dims = List.map2 (knownSize "a state") ann.Dims dims
+            checkInitRank (sprintf "`state %s`" sb.Name) init sb.Value dims
             let _, node = make (Shape(Array.ofList dims)) init
             env.Add(sb.Name, (VTensor node, sb.NameSpan))
         | Some _, None ->

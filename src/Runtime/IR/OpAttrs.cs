@@ -4,7 +4,7 @@ namespace Nn.Runtime.IR;
 
 /// <summary>How a parameter or state tensor starts: <c>zeros</c>, <c>ones</c>, <c>constant c</c>, <c>normal std</c>,
 /// <c>uniform lo hi</c>, <c>glorot</c> (Xavier uniform), <c>he</c> (Kaiming normal), <c>lecun</c> (LeCun
-/// normal).</summary>
+/// normal), <c>orthogonal</c> (Keras' recurrent default).</summary>
 internal sealed record InitSpec(string Kind, double A = 0, double B = 0)
 {
     /// <summary>All zeros.</summary>
@@ -14,7 +14,7 @@ internal sealed record InitSpec(string Kind, double A = 0, double B = 0)
 
     /// <summary>The initializers the language knows.</summary>
     public static readonly IReadOnlyList<string> Kinds =
-        ["zeros", "ones", "constant", "normal", "uniform", "glorot", "he", "lecun"];
+        ["zeros", "ones", "constant", "normal", "uniform", "glorot", "he", "lecun", "orthogonal"];
 
     /// <inheritdoc />
     public override string ToString() => Kind switch

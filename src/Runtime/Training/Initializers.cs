@@ -12,7 +12,10 @@ namespace Nn.Runtime.Training;
 /// <para>Distributions. <c>glorot</c>: uniform in ±√(6 / (fan_in + fan_out)); <c>he</c>: normal with
 /// std √(2 / fan_in); <c>lecun</c>: normal with std √(1 / fan_in) (plain, not truncated, normals, as PyTorch's
 /// kaiming_normal_); <c>normal s</c>: mean 0, std s; <c>uniform lo hi</c>; <c>constant c</c>; <c>zeros</c>;
-/// <c>ones</c>.</para>
+/// <c>ones</c>; <c>orthogonal</c> (Keras' default <c>recurrent_initializer</c>): the tensor as a matrix
+/// [rows = product of all axes but the last, cols = the last axis] with orthonormal columns (rows ≥ cols) or rows
+/// (rows &lt; cols), the Q of a QR decomposition of a standard Gaussian matrix [max, min], sign-corrected so that R's
+/// diagonal is positive (Keras' <c>Orthogonal</c>, gain 1).</para>
 /// <para>Determinism. Each tensor draws from its own stream <c>Rng.Derive(seed, FNV-1a-64(name))</c>, in row-major
 /// order, so a parameter's initial value depends only on the seed and its name — not on how many other parameters
 /// the network has or in which order they were created.</para>
@@ -48,6 +51,7 @@ internal static class Initializers
             case "glorot": { double l = Math.Sqrt(6.0 / (fanIn + fanOut)); Uniform(data, rng, -l, l); break; }
             case "he": Normal(data, rng, Math.Sqrt(2.0 / fanIn)); break;
             case "lecun": Normal(data, rng, Math.Sqrt(1.0 / fanIn)); break;
+            case "orthogonal": Orthogonal(data, shape, rng); break;
             default: throw new ArgumentException(
                 $"unknown initializer `{init.Kind}` for `{name}` (known: {string.Join(", ", InitSpec.Kinds)})");
         }
@@ -73,6 +77,40 @@ internal static class Initializers
     private static void Normal(float[] data, Rng rng, double std)
     {
         for (int i = 0; i < data.Length; i++) data[i] = (float)(std * rng.NextNormal());
+    }
+
+    /// <summary>Keras' <c>Orthogonal</c>: a Gaussian matrix a [max(rows, cols), min(rows, cols)] (drawn row-major),
+    /// its Q with R's diagonal positive, transposed when rows &lt; cols. Gram–Schmidt (each column projected out
+    /// twice, which keeps Q orthonormal to rounding in double) gives exactly that Q: its R has the column norms,
+    /// positive, on its diagonal, and the QR with a positive diagonal is unique for a full-rank a (a Gaussian matrix is
+    /// full rank with probability 1).</summary>
+    private static void Orthogonal(float[] data, int[] shape, Rng rng)
+    {
+        if (shape.Length < 2)
+            throw new ArgumentException("the orthogonal initializer needs a tensor of two or more axes");
+        int cols = shape[^1], rows = data.Length / Math.Max(cols, 1);
+        if (data.Length == 0) return;
+        int m = Math.Max(rows, cols), k = Math.Min(rows, cols);
+        var a = new double[m, k];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < k; j++) a[i, j] = rng.NextNormal();
+        for (int j = 0; j < k; j++)
+        {
+            for (int pass = 0; pass < 2; pass++)
+                for (int p = 0; p < j; p++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < m; i++) dot += a[i, p] * a[i, j];
+                    for (int i = 0; i < m; i++) a[i, j] -= dot * a[i, p];
+                }
+            double norm = 0;
+            for (int i = 0; i < m; i++) norm += a[i, j] * a[i, j];
+            norm = Math.Sqrt(norm);
+            for (int i = 0; i < m; i++) a[i, j] /= norm;
+        }
+        // data is [rows, cols] row-major: Q itself when rows ≥ cols, its transpose otherwise
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) data[r * cols + c] = (float)(rows >= cols ? a[r, c] : a[c, r]);
     }
 
     private static void Uniform(float[] data, Rng rng, double lo, double hi)

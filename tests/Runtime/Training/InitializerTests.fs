@@ -8,6 +8,24 @@ let private stats (xs: float32[]) =
     let m = xs |> Array.averageBy float
     m, sqrt (xs |> Array.averageBy (fun x -> (float x - m) ** 2.0))
 
+/// a [rows, cols] row-major, in float64.
+let private matrix (t: Nn.Runtime.Data.HostTensor) =
+    let cols = t.Shape[t.Shape.Length - 1]
+    Array2D.init (t.Data.Length / cols) cols (fun i j -> float t.Data[i * cols + j])
+
+/// aᵀa (the Gram matrix of a's columns), in float64.
+let private gram (a: float[,]) =
+    let m, k = Array2D.length1 a, Array2D.length2 a
+    Array2D.init k k (fun p q -> Seq.sum (seq { for i in 0 .. m - 1 -> a[i, p] * a[i, q] }))
+
+let private transpose (a: float[,]) = Array2D.init (Array2D.length2 a) (Array2D.length1 a) (fun i j -> a[j, i])
+
+/// The largest |g - I| over the elements of a square matrix g.
+let private offIdentity (g: float[,]) =
+    let n = Array2D.length1 g
+    Seq.max [ for i in 0 .. n - 1 do
+                  for j in 0 .. n - 1 -> abs (g[i, j] - (if i = j then 1.0 else 0.0)) ]
+
 [<Tests>]
 let tests =
     testList "Runtime.Training.Initializers" [
@@ -44,5 +62,39 @@ let tests =
             let c = Initializers.Create(InitSpec("normal", 1.0), [| 5 |], "dense2.w", 4UL)
             Expect.sequenceEqual b.Data a.Data "same seed and name"
             Expect.notEqual c.Data a.Data "another name"
+        }
+        test "orthogonal: WᵀW = I within 1e-5 for square and tall matrices and kernels, WWᵀ = I for wide ones" {
+            for shape in [ [| 32; 32 |]; [| 50; 20 |]; [| 2; 3; 4 |]; [| 1; 1 |] ] do
+                let w = matrix (Initializers.Create(InitSpec("orthogonal"), shape, "rnn1.wh", 7UL))
+                Expect.isLessThan (offIdentity (gram w)) 1e-5 (sprintf "WᵀW = I for %A" shape)
+            // an LSTM's wh [units, 4·units]: Keras makes its rows orthonormal (the transposed Q of a [128, 32])
+            let w = matrix (Initializers.Create(InitSpec("orthogonal"), [| 32; 128 |], "lstm1.wh", 7UL))
+            Expect.isLessThan (offIdentity (gram (transpose w))) 1e-5 "WWᵀ = I for [32, 128]"
+        }
+        test "orthogonal is the Q of the QR of a Gaussian matrix from the tensor's stream, with R's diagonal positive" {
+            // Keras: a = normal([max, min]); q, r = qr(a); q *= sign(diag(r)); transposed when rows < cols. Then
+            // R = Qᵀa must be upper triangular with a positive diagonal, a drawn as Initializers draws every tensor
+            for shape, name in [ [| 6; 4 |], "a"; [| 4; 6 |], "b" ] do
+                let w = matrix (Initializers.Create(InitSpec("orthogonal"), shape, name, 3UL))
+                let q = if shape[0] >= shape[1] then w else transpose w
+                let m, k = Array2D.length1 q, Array2D.length2 q
+                let rng = Nn.Runtime.Util.Rng.Derive(3UL, Initializers.Fnv1a name)
+                let a = Array2D.zeroCreate m k
+                for i in 0 .. m - 1 do
+                    for j in 0 .. k - 1 do a[i, j] <- rng.NextNormal()
+                let r = Array2D.init k k (fun p j -> Seq.sum (seq { for i in 0 .. m - 1 -> q[i, p] * a[i, j] }))
+                for p in 0 .. k - 1 do
+                    Expect.isGreaterThan r[p, p] 0.1 (sprintf "R[%d, %d] > 0 for %A" p p shape)
+                    for j in 0 .. p - 1 do
+                        Expect.isLessThan (abs r[p, j]) 1e-5 (sprintf "R[%d, %d] = 0 for %A" p j shape)
+        }
+        test "orthogonal is deterministic under the seed and the name, and refuses a vector" {
+            let create seed name = (Initializers.Create(InitSpec("orthogonal"), [| 8; 8 |], name, seed)).Data
+            Expect.sequenceEqual (create 5UL "rnn1.wh") (create 5UL "rnn1.wh") "same seed and name"
+            Expect.notEqual (create 6UL "rnn1.wh") (create 5UL "rnn1.wh") "another seed"
+            Expect.notEqual (create 5UL "rnn2.wh") (create 5UL "rnn1.wh") "another name"
+            Expect.throwsT<System.ArgumentException>
+                (fun () -> Initializers.Create(InitSpec("orthogonal"), [| 8 |], "v", 0UL) |> ignore)
+                "a vector has no orthogonal form (the compiler reports NN0465 before)"
         }
     ]
