@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole-process start-up of `nn` (issue #18, goal 2), median of N runs (default 10) each, side by side:
-#   ./nn (ReadyToRun, what the README runs)  and  dotnet artifacts/bin/Cli/release/nn.dll (the plain JIT build).
+#   ./nn (what the README runs: Native AOT, or ReadyToRun without a C toolchain or with NN_AOT=0)  and
+#   dotnet artifacts/bin/Cli/release/nn.dll (the plain JIT build).
 #   bench/startup.sh [N]
 # Also the peak memory (max RSS) of `nn train examples/mnist_mlp.nn` (goal 3) with ./nn.
 set -euo pipefail
@@ -13,7 +14,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 once() { local t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1; local t1=$EPOCHREALTIME
     echo $(( (${t1/./} - ${t0/./}) / 1000 )); }
 time_of() { for _ in $(seq "$n"); do once "$@"; done | median; }
-printf "%-32s %12s %14s\n" "whole process, median of $n (ms)" "./nn (R2R)" "dotnet nn.dll"
+printf "%-32s %12s %14s\n" "whole process, median of $n (ms)" "./nn ($(cut -d' ' -f1 artifacts/nn/.published))" \
+    "dotnet nn.dll"
 for cmd in "--version" "check examples/xor.nn"; do
     # shellcheck disable=SC2086
     printf "%-32s %12s %14s\n" "nn $cmd" "$(time_of ./nn $cmd)" "$(time_of dotnet artifacts/bin/Cli/release/nn.dll $cmd)"

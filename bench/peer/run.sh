@@ -2,7 +2,7 @@
 # nn against PyTorch on the same job (bench/peer/mlp.nn = torch_mlp.py), side by side in one command:
 #   bench/peer/run.sh [mlp|lenet|predict] [pairs]      (default: mlp, 5 pairs, run A B A B ...)
 # Installs the peer from Debian's packages when missing (python3-torch, which brings OpenBLAS), builds `nn` as
-# ./nn runs it (ReadyToRun), then prints for each side the whole process and the in-process time (training, or the
+# ./nn runs it (Native AOT, or ReadyToRun), then prints for each side the whole process and the in-process time (training, or the
 # forward passes), the first and last epoch, medians and ratios. OPENBLAS_CORETYPE is unset for the peer (it halves OpenBLAS here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

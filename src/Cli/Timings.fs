@@ -22,9 +22,18 @@ let private statusMB (status: string[]) (key: string) =
     |> Option.map (fun line -> float (line.Substring(key.Length + 1).Trim().Split(' ')[0]) / 1024.0)
     |> Option.defaultValue nan
 
+/// The code the process runs (printed once): natively compiled (Native AOT) or JIT-compiled, and the vector width
+/// the kernels take (Vector512 paths only where it is hardware-accelerated).
+let private described =
+    lazy
+        (eprintfn "nn: code %s, Vector512 %b, Vector256 %b"
+            (if Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported then "JIT" else "native AOT")
+            Runtime.Intrinsics.Vector512.IsHardwareAccelerated Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+
 /// Prints that `phase` ended now, when NN_TIMINGS=1, with the memory in use.
 let mark (phase: string) =
     if enabled then
+        described.Force()
         eprintfn "nn: timing %-24s %7.3f s" phase (sinceStart ())
         let status = try IO.File.ReadAllLines "/proc/self/status" with _ -> [||]
         let gc = GC.GetGCMemoryInfo()

@@ -78,7 +78,7 @@ internal sealed record TableEncoding(IReadOnlyList<TableColumn> Columns)
             var o = new JsonObject { ["name"] = c.Name, ["kind"] = c.Kind.ToString().ToLowerInvariant() };
             if (c.Kind != ColumnKind.Number) o["values"] = new JsonArray(c.Values.Select(v => (JsonNode?)v).ToArray());
             if (c.Fill is float f) o["fill"] = (double)f;
-            columns.Add(o);
+            columns.Add((JsonNode)o); // the non-generic Add: the generic one serialises by reflection
         }
         return new JsonObject { ["columns"] = columns }.ToJsonString();
     }

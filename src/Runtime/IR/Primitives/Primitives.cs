@@ -4,12 +4,29 @@ namespace Nn.Runtime.IR;
 /// every op asks the definition here instead of switching over the enum.</summary>
 internal static class Primitives
 {
-    // Every concrete definition in this assembly, found by reflection: adding an op is writing its class, nothing more.
-    private static readonly Primitive[] Definitions = typeof(Primitive).Assembly.GetTypes()
-        .Where(t => t.IsSubclassOf(typeof(Primitive)) && !t.IsAbstract)
-        .Select(t => (Primitive)Activator.CreateInstance(t, nonPublic: true)!)
-        .OrderBy(p => p.Kind)
-        .ToArray();
+    // Every definition, family by family (one file each). A list rather than reflection over the assembly, so the
+    // natively compiled `nn` (Native AOT, which trims what no code names) keeps them all: adding an op is writing its
+    // class and naming it here; PrimitivesTests fails for an OpKind without a definition.
+    private static readonly Primitive[] Definitions = new Primitive[]
+    {
+        new Sources.Input(), new Sources.Param(), new Sources.State(), new Sources.Const(),
+        new Arithmetic.Neg(), new Arithmetic.Exp(), new Arithmetic.Log(), new Arithmetic.Sqrt(), new Arithmetic.Abs(),
+        new Arithmetic.Sign(), new Arithmetic.Sin(), new Arithmetic.Cos(), new Arithmetic.Square(),
+        new Arithmetic.Reciprocal(), new Arithmetic.Step(), new Arithmetic.Add(), new Arithmetic.Sub(),
+        new Arithmetic.Mul(), new Arithmetic.Div(), new Arithmetic.Pow(), new Arithmetic.Max(), new Arithmetic.Min(),
+        new Arithmetic.GreaterEqual(), new Arithmetic.Equal(), new Arithmetic.Where(),
+        new Activations.Tanh(), new Activations.Sigmoid(), new Activations.Relu(), new Activations.LeakyRelu(),
+        new Activations.Elu(), new Activations.Gelu(), new Activations.Softplus(), new Activations.Silu(),
+        new Activations.HardSigmoid(), new Activations.LogSigmoid(),
+        new Layout.MatMul(), new Layout.Transpose(), new Layout.Reshape(), new Layout.Broadcast(), new Layout.Concat(),
+        new Layout.Slice(), new Layout.Pad(),
+        new Reductions.Sum(), new Reductions.Mean(), new Reductions.ReduceMax(), new Reductions.ArgMax(),
+        new Reductions.Softmax(), new Reductions.LogSoftmax(),
+        new Convolution.Conv2d(), new Convolution.Conv2dGradInput(), new Convolution.Conv2dGradKernel(),
+        new Pooling.MaxPool2d(), new Pooling.MaxPool2dGrad(), new Pooling.AvgPool2d(), new Pooling.AvgPool2dGrad(),
+        new Indexing.Gather(), new Indexing.ScatterAdd(),
+        new Randomness.DropoutMask(), new Randomness.OneHot(),
+    }.OrderBy(p => p.Kind).ToArray();
 
     private static readonly Primitive[] ByKind = Index();
 

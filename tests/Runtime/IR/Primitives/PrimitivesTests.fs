@@ -89,6 +89,17 @@ let tests =
             Expect.equal (Primitives.All |> Seq.map (fun p -> p.Kind) |> Seq.distinct |> Seq.length) kinds.Length
                 "no op defined twice"
         }
+        test "every definition class in the runtime is in the registry's list" {
+            // the registry names its classes (Native AOT keeps only what code names); a class left out is an op
+            // the engine cannot see
+            let listed = Primitives.All |> Seq.map (fun p -> p.GetType().FullName) |> set
+            let defined =
+                typeof<Primitive>.Assembly.GetTypes()
+                |> Array.filter (fun (t: Type) -> t.IsSubclassOf typeof<Primitive> && not t.IsAbstract)
+                |> Array.map (fun t -> t.FullName)
+            for t in defined do Expect.isTrue (listed.Contains t) $"{t} is in Primitives' list"
+            Expect.equal listed.Count defined.Length "the list holds only definition classes, each once"
+        }
         test "category, arity and class agree" {
             for p in Primitives.All do
                 let expected =
