@@ -29,6 +29,15 @@ let tests =
             Expect.isLessThanOrEqual d 1e-5 "max relative difference"
             Expect.isFalse (File.Exists(Path.Combine(dir, "curve.onnx.tmp"))) "no temporary file left"
         }
+        test "the file nn export writes passes the ONNX checker; its inferred output shape is nn's [n, 1]" {
+            let dir = exampleSandbox "nn-export-" [ "xor.nn" ]
+            let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=1"; "--out"; "run" ]
+            Expect.equal code 0 (sprintf "train: %s" err)
+            let code, _, err = nn dir [ "export"; "xor.nn"; "--weights"; "run"; "--out"; "xor.onnx" ]
+            Expect.equal code 0 (sprintf "export: %s" err)
+            let shape = Nn.Tests.Compiler.ExportTests.checkOnnx (File.ReadAllBytes(Path.Combine(dir, "xor.onnx")))
+            Expect.equal shape "n 1" "inferred output shape"
+        }
         test "nn export --opset 12 is NN0721 with exit code 1; without --out, a usage error" {
             let dir = exampleSandbox "nn-export-" [ "xor.nn" ]
             let code, _, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=1"; "--out"; "run" ]
