@@ -129,7 +129,7 @@ let internal compareExample (file: string) (network: string) (rows: int) =
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = network)
     let graphs = Export.graphsOf c net
     let values = valuesFor graphs 11
-    let model = Export.onnxOf net graphs values Export.defaultOpset
+    let model = Export.onnxOf net graphs values Export.noInfo Export.defaultOpset
     let rng = Random(rows)
     let inputs =
         (Compile.forward net (Nn.Runtime.IR.GraphBuilder()) false).Inputs
@@ -154,7 +154,7 @@ let private exampleModel (file: string) (network: string) =
     let graphs = Export.graphsOf c net
     let shape = (graphs.Predict.Output "output").Shape
     let dims = shape.Dims.ToArray() |> Array.map (fun d -> if d.IsFixed then string d.Size else d.Symbol)
-    Export.onnxOf net graphs (valuesFor graphs 11) Export.defaultOpset, String.Join(" ", dims)
+    Export.onnxOf net graphs (valuesFor graphs 11) Export.noInfo Export.defaultOpset, String.Join(" ", dims)
 
 [<Tests>]
 let tests =
