@@ -156,9 +156,40 @@ let private exampleModel (file: string) (network: string) =
     let dims = shape.Dims.ToArray() |> Array.map (fun d -> if d.IsFixed then string d.Size else d.Symbol)
     Export.onnxOf net graphs (valuesFor graphs 11) Export.noInfo Export.defaultOpset, String.Join(" ", dims)
 
+/// XOR trained through the embedding API (a few epochs: the weights are not the initial ones).
+let private xorTrainer () =
+    let model = Nn.NnModel.CompileFile(Path.Combine(examples, "xor.nn")).EnsureSuccess()
+    let trainer = model.CreateTrainer(Nn.TrainerOptions(Epochs = 30))
+    let x = array2D [ [ 0f; 0f ]; [ 0f; 1f ]; [ 1f; 0f ]; [ 1f; 1f ] ]
+    trainer.Fit(x, array2D [ [ 0f ]; [ 1f ]; [ 1f ]; [ 0f ] ]) |> ignore
+    trainer, x
+
 [<Tests>]
 let tests =
     testList "Compiler.Export" [
+        test "the embedding API: NnSession.ExportOnnx writes what ONNX Runtime runs as session.Predict (1e-5)" {
+            let trainer, x = xorTrainer ()
+            withTempDir "nn-export-api-" (fun dir ->
+                let path = Path.Combine(dir, "xor.onnx")
+                trainer.ExportOnnx path
+                let model = File.ReadAllBytes path
+                let rows = HostTensor([| 4; 2 |], [| for i in 0..3 do for j in 0..1 -> x[i, j] |])
+                let expected = trainer.Predict x
+                let actual = runOnnx model [ "x", rows ]
+                let d = maxRelative actual (HostTensor([| 4; 1 |], Array.init 4 (fun i -> expected[i, 0])))
+                Expect.isLessThanOrEqual d 1e-5 "max relative difference"
+                Expect.equal (checkOnnx model) "n 1" "the checker's inferred output shape")
+        }
+        test "the embedding API: ExportOnnx with opset 12 is an NnException NN0721; nothing is written" {
+            let trainer, _ = xorTrainer ()
+            withTempDir "nn-export-api-" (fun dir ->
+                let path = Path.Combine(dir, "xor.onnx")
+                let e = Expect.throwsC (fun () -> trainer.ExportOnnx(path, 12)) id
+                match e with
+                | :? Nn.NnException as e -> Expect.equal e.Code "NN0721" "code"
+                | e -> failtestf "another exception: %O" e
+                Expect.isFalse (File.Exists path) "nothing written")
+        }
         testList "every example's networks run in ONNX Runtime as in nn (1e-5 relative)" [
             for file, network in exampleNetworks do
                 for rows in [ 1; 7 ] do
