@@ -1,4 +1,5 @@
-// Embedding nn in a C# program: compile a model from a string, train it on arrays, predict, save and load.
+// Embedding nn in a C# program: compile a model from a string, train it on arrays, predict, save and load,
+// export to ONNX.
 using Nn;
 
 const string source = """
@@ -56,7 +57,13 @@ var classes = session.PredictClasses(x);
 File.Delete(path);
 Console.WriteLine($"loaded session predicts {string.Join(" ", classes)}");
 
-// 6. Bad input is a clear error.
+// 6. Export to ONNX (ONNX Runtime, browsers, phones run it without nn).
+var onnx = Path.Combine(Path.GetTempPath(), $"xor-{Environment.ProcessId}.onnx");
+trainer.ExportOnnx(onnx);
+Console.WriteLine($"exported {new FileInfo(onnx).Length} bytes of ONNX");
+File.Delete(onnx);
+
+// 7. Bad input is a clear error.
 try { trainer.Predict(new float[2, 3]); }
 catch (NnException e) { Console.WriteLine($"wrong width: {e.Code}: {e.Diagnostics[0].Message}"); }
 

@@ -117,6 +117,8 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
                          initial: Dictionary<string, HostTensor>) =
     let mutable graphs = graphs
     let mutable exec = Embed.guard program (fun () -> Embed.executor graphs initial)
+    /// what the weights last loaded remember of their training table and classes (for ONNX metadata)
+    let mutable exportInfo = Export.noInfo
     let input () = graphs.DataInputs[0]
     /// the names saved and loaded: Params and the States prediction uses (not optimizer moments)
     let weightNames () =
@@ -216,4 +218,22 @@ type NnSession internal (program: Embed.Program, net: Compile.NetworkInfo, graph
     member _.Load(path: string) =
         if isNull path then nullArg "path"
         Embed.guard program (fun () ->
-            exec.Load(Nn.Compiler.Checkpoint.readWeights path (Seq.append graphs.Predict.Params graphs.Predict.States)))
+            exec.Load(Nn.Compiler.Checkpoint.readWeights path (Seq.append graphs.Predict.Params graphs.Predict.States))
+            exportInfo <- Export.infoOf path)
+
+    /// <summary>Writes the network with the current weights as an ONNX model (opset 17), as <c>nn export</c> does
+    /// (PyTorch's <c>torch.onnx.export</c>, Keras' <c>model.export(path, format="onnx")</c>): the inference graph
+    /// (no dropout, batch norm on running statistics), weights as initializers named by their paths, the inputs
+    /// named as the network declares them with the batch axis <c>n</c>, the output <c>output</c>. Weights loaded
+    /// from an <c>nn train</c> run bring their table encoding and class names as metadata (docs/language.md, "ONNX
+    /// export"). The file is replaced atomically.</summary>
+    /// <exception cref="T:Nn.NnException">NN0706 when the file cannot be written</exception>
+    member this.ExportOnnx(path: string) = this.ExportOnnx(path, Export.defaultOpset)
+    /// <summary>Writes the network as an ONNX model of the given opset (17 to 21).</summary>
+    /// <exception cref="T:Nn.NnException">NN0721 an opset outside 17 to 21, NN0706 when the file cannot be
+    /// written</exception>
+    member _.ExportOnnx(path: string, opset: int) =
+        if isNull path then nullArg "path"
+        Embed.guard program (fun () ->
+            let model = Export.onnxOf net graphs (exec.Snapshot()) exportInfo opset
+            Nn.Runtime.Export.OnnxExport.Write(path, model))

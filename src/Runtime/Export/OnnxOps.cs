@@ -58,11 +58,14 @@ internal static class OnnxOps
             OpKind.Equal => g.ToFloat(Bin("Equal")),
             OpKind.Where => g.Node("Where", [g.Node("Not", [g.Node("Equal", [x[0], g.Scalar(0)])]), x[1], x[2]]),
             OpKind.MatMul => Bin("MatMul"),
-            OpKind.Transpose => g.Node("Transpose", [x[0]], Longs("perm", a.Perm!)),
+            // a scalar's transpose has no axes, and an INTS attribute cannot be empty (the ONNX checker)
+            OpKind.Transpose => a.Perm!.Length == 0
+                ? Un("Identity")
+                : g.Node("Transpose", [x[0]], Longs("perm", a.Perm)),
             OpKind.Reshape => g.Node("Reshape", [x[0], g.ShapeTensor(a.Target!)]),
             OpKind.Broadcast => g.Node("Expand", [x[0], g.ShapeTensor(a.Target!)]),
             OpKind.Concat => g.Node("Concat", x, new OnnxAttr.I("axis", a.Axes[0])),
-            OpKind.Slice => Slice(g, x[0], a.Slice!),
+            OpKind.Slice => Slice(g, x[0], n.Inputs[0].Shape, a.Slice!),
             OpKind.Pad => g.Node("Pad", [x[0], g.Ints([.. a.Pad!.Before.Select(v => (long)v),
                                                       .. a.Pad.After.Select(v => (long)v)])]),
             OpKind.Gather => g.Node("Gather", [x[0], g.Node("Cast", [x[1]], new OnnxAttr.I("to", Onnx.Int64))],
@@ -117,11 +120,15 @@ internal static class OnnxOps
         return n.Inputs[0].Shape[-1].IsOne ? g.Node("Reshape", [rows, g.ShapeTensor(n.Shape)]) : rows;
     }
 
-    /// <summary>Slice with `nn`'s stop -1 meaning the end of the axis.</summary>
-    private static string Slice(OnnxGraph g, string x, SliceAttrs s)
+    /// <summary>Slice with `nn`'s stop -1 meaning the end of the axis, over the axes it cuts only: an axis kept
+    /// whole is left out, so that ONNX's shape inference keeps its (possibly symbolic) size.</summary>
+    private static string Slice(OnnxGraph g, string x, Shape input, SliceAttrs s)
     {
-        var axes = Enumerable.Range(0, s.Starts.Length).Select(i => (long)i).ToArray();
-        var ends = s.Stops.Select(v => v == -1 ? ToEnd : v).ToArray();
-        return g.Node("Slice", [x, g.Ints(s.Starts.Select(v => (long)v).ToArray()), g.Ints(ends), g.Ints(axes)]);
+        bool Whole(int i) => s.Starts[i] == 0 && (s.Stops[i] == -1 || input[i].IsFixed && s.Stops[i] == input[i].Size);
+        var axes = Enumerable.Range(0, s.Starts.Length).Where(i => !Whole(i)).ToArray();
+        if (axes.Length == 0) return g.Node("Identity", [x]);
+        var ends = axes.Select(i => s.Stops[i] == -1 ? ToEnd : s.Stops[i]).ToArray();
+        return g.Node("Slice", [x, g.Ints(axes.Select(i => (long)s.Starts[i]).ToArray()), g.Ints(ends),
+                                g.Ints(axes.Select(i => (long)i).ToArray())]);
     }
 }

@@ -64,6 +64,27 @@ let private onnxAgrees (case: GraphDesc.Case) =
                 failtestf "output[%d]: ONNX Runtime %g, reference %g (float64 %g)\n%s"
                     i actual[i] expected[i] e64[i] (GraphDesc.show case)
 
+/// The model of a generated case's first root (inputs and values as the oracle feeds them) and that root's shape as
+/// text (`n 3`).
+let private modelOf (case: GraphDesc.Case) =
+    let b = GraphBuilder()
+    let root = GraphDesc.build b case.Roots.Head
+    let g = b.Build([ KeyValuePair("output", root) ])
+    let feeds64 = GraphGen.feedsFor g.Nodes case.Seed
+    let values = Dictionary<string, HostTensor>()
+    for n in g.Nodes do
+        if n.Op = OpKind.Param || n.Op = OpKind.State then
+            values[n.Name] <- HostTensor(feeds64[n.Name].Shape, feeds64[n.Name].Cast<float32>().Data)
+    let dims = root.Shape.Dims.ToArray() |> Array.map (fun d -> if d.IsFixed then string d.Size else d.Symbol)
+    OnnxExport.ToBytes(g, values, [ for n in g.Inputs -> n.Name ], "case", 17), System.String.Join(" ", dims)
+
+/// Generated cases for the checker: `perSize` at each size 2, 4, .., 40 (a fixed seed), without dropout.
+let private checkerCases perSize =
+    [ for size in 2..2..40 do
+          yield! FsCheck.FSharp.Gen.sampleWithSeed (FsCheck.Rnd(uint64 size)) size perSize
+                     (GraphDesc.caseGen GraphDesc.anyOptions) ]
+    |> List.filter (fun c -> not (hasDropout c.Roots.Head))
+
 /// Distinct generated graphs the property runs (a fixed seed: ONNX Runtime is deterministic on one thread, so the
 /// property is too).
 let onnxCases = 300
@@ -75,4 +96,12 @@ let tests =
             { GraphDesc.graphConfig onnxCases with replay = Some(20261204UL, 0x9E3779B97F4A7C15UL, None) }
             "generated graphs: ONNX Runtime = reference interpreter"
             (fun (gd: GraphDesc.AnyGraph) -> onnxAgrees gd.Case)
+        test "generated graphs pass the ONNX checker with full shape inference; inferred output shape = nn's" {
+            let cases = checkerCases 25
+            let models = cases |> List.map modelOf
+            let verdicts = Nn.Tests.Compiler.ExportTests.checkOnnxAll (List.map fst models)
+            for case, (_, shape), verdict in List.zip3 cases models verdicts do
+                if verdict <> shape then
+                    failtestf "the checker: %s, nn: %s\n%s" verdict shape (GraphDesc.show case)
+        }
     ]
