@@ -125,7 +125,8 @@ internal sealed class LocalCommunicator : ICommunicator
         var all = Exchange(Rank == root ? data.ToArray() : null);
         var sent = (byte[])all[root]!;
         if (sent.Length != data.Length)
-            throw new InvalidOperationException($"broadcast of {sent.Length} bytes from rank {root} into {data.Length}");
+            throw new InvalidOperationException(
+                $"broadcast of {sent.Length} bytes from rank {root} into {data.Length}");
         sent.CopyTo(data);
     }
 

@@ -12,11 +12,10 @@ internal static class PipelineCodes
     public const string TooFewCuts = "NN0821";
     /// <summary>batchNorm in a pipelined network (its statistics would be the micro-batch's).</summary>
     public const string BatchNorm = "NN0822";
-    /// <summary>dropout in a pipelined network (its masks are drawn per graph, so micro-batches would draw other
-    /// ones).</summary>
-    public const string Dropout = "NN0823";
     /// <summary><c>clip = norm c</c> in a pipelined network (the norm spans every stage).</summary>
-    public const string ClipNorm = "NN0824";
+    public const string ClipNorm = "NN0823";
+    /// <summary><c>--pipeline</c> with an option it cannot go with (<c>--engine reference</c>).</summary>
+    public const string Combination = "NN0824";
 }
 
 /// <summary>One stage of a cut: the forward nodes it computes (dynamic nodes, in order), the activations it receives
@@ -31,7 +30,8 @@ internal sealed record PipelineStage(int Index, IReadOnlyList<Node> Nodes, IRead
 /// activation crossing it has the batch axis first (so micro-batches are row ranges of it) and no Param is used on
 /// both sides (each stage updates its own Params). Nodes that depend on no data input (constants, a weight
 /// transposed) are computed by the stage that uses them. Among the allowed cuts, the stages' largest cost is made
-/// as small as possible (dynamic programming over the allowed cuts), cost being the forward FLOPs per row of the
+/// as small as possible (dynamic programming over the allowed cuts; those before a layer's product when there are
+/// enough of them), cost being the forward FLOPs per row of the
 /// batch times 3 (a backward pass costs about twice the forward: one product for the input's gradient, one for the
 /// weight's), the figure PipeDream's and GPipe's partitioners balance too.
 /// </summary>
@@ -73,7 +73,7 @@ internal sealed class PipelineCut
     }
 
     /// <summary>Refuses what a pipeline cannot run as the single process does: batchNorm (a State updated by the
-    /// forward pass) and dropout, each at its line.</summary>
+    /// forward pass), at its line. (Dropout runs: its masks are drawn for the whole batch and fed by rows.)</summary>
     public static void CheckSupported(IReadOnlyList<Node> nodes)
     {
         foreach (var n in nodes)
@@ -83,17 +83,13 @@ internal sealed class PipelineCut
                     "batchNorm cannot run in a pipeline: each stage sees micro-batches, so its statistics would be "
                     + "a micro-batch's, not the batch's (GPipe and torchgpipe normalise per micro-batch, which "
                     + "changes the result); train this network without --pipeline, or use layerNorm");
-            if (n.Op == OpKind.DropoutMask)
-                throw new NnRuntimeException(PipelineCodes.Dropout, n.Span,
-                    "dropout cannot run in a pipeline yet: its masks are drawn per graph, so micro-batches would "
-                    + "not draw the single process's masks; train this network without --pipeline");
         }
     }
 
     /// <summary>Cuts the forward graph <paramref name="nodes"/> (whose result is <paramref name="output"/>) into
     /// <paramref name="stages"/> stages.</summary>
-    /// <exception cref="NnRuntimeException">NN0821 when there are fewer allowed cuts than stages − 1; NN0822 and
-    /// NN0823 from <see cref="CheckSupported"/></exception>
+    /// <exception cref="NnRuntimeException">NN0821 when there are fewer allowed cuts than stages − 1; NN0822 from
+    /// <see cref="CheckSupported"/></exception>
     public static PipelineCut Choose(IReadOnlyList<Node> nodes, Node output, int stages, string network)
     {
         if (stages < 1) throw new NnRuntimeException(PipelineCodes.BadStages, SourceSpan.None,
@@ -138,6 +134,11 @@ internal sealed class PipelineCut
             Crossing(after).All(x => x.Shape.Rank > 0 && x.Shape[0] == batch && !batch.IsFixed)
             && !first.Keys.Any(p => first[p] <= after && last[p] > after);
         var cuts = Enumerable.Range(0, order.Length - 1).Where(Allowed).ToArray();
+        // cuts before a layer's product (a matMul or conv2d with a Param) when there are enough: the boundaries a
+        // user reads in the program, and the backward pass mirrors them
+        var layers = cuts
+            .Where(i => order[i + 1].Op is OpKind.MatMul or OpKind.Conv2d && Uses(order[i + 1]).Count > 0).ToArray();
+        if (layers.Length >= stages - 1) cuts = layers;
         if (cuts.Length < stages - 1)
             throw new NnRuntimeException(PipelineCodes.TooFewCuts, output.Span,
                 $"network `{network}` can be cut into at most {cuts.Length + 1} stage{(cuts.Length == 0 ? "" : "s")}, "

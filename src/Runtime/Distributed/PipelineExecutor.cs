@@ -39,6 +39,8 @@ internal sealed class PipelineExecutor : IStepExecutor
     private readonly int[] _statLengths;
     private readonly List<float[]> _received = [];
     private float[] _output = [];
+    private readonly (Node Node, string Name)[] _masks;
+    private readonly Dictionary<string, float[]> _maskValues = [];
     private FusedExecutor? _whole;
     private bool _stale = true;
 
@@ -48,8 +50,8 @@ internal sealed class PipelineExecutor : IStepExecutor
     /// <summary>Rank <c>comm.Rank</c>'s executor of <paramref name="pipeline"/>, which has one stage per rank,
     /// starting from <paramref name="initial"/> (every Param and State of the whole step; this rank keeps its
     /// own).</summary>
-    public PipelineExecutor(PipelineGraphs pipeline, ICommunicator comm, IReadOnlyDictionary<string, HostTensor> initial,
-        int microBatches)
+    public PipelineExecutor(PipelineGraphs pipeline, ICommunicator comm,
+        IReadOnlyDictionary<string, HostTensor> initial, int microBatches)
     {
         if (comm.Size != pipeline.Stages.Count)
             throw new ArgumentException($"a pipeline of {pipeline.Stages.Count} stages needs as many ranks, "
@@ -65,6 +67,8 @@ internal sealed class PipelineExecutor : IStepExecutor
             _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
         foreach (var name in OwnedNames(_st)) _values[name] = (float[])initial[name].Data.Clone();
         foreach (var p in _st.Trainable) _grads[p.Name!] = new float[_values[p.Name!].Length];
+        _masks = _st.Stage.Nodes.Where(n => n.Op == OpKind.DropoutMask)
+            .Select(n => (n, PipelineGraphs.Mask(n))).ToArray();
         _statLengths = pipeline.Whole.Metrics
             .Select(m => (int)pipeline.Loss.Output(TrainStep.MetricPrefix + m).Shape.FixedCount).ToArray();
         if (_st.Trainable.Count > 0)
@@ -72,7 +76,8 @@ internal sealed class PipelineExecutor : IStepExecutor
             var feeds = Own(_st.Update);
             feeds[TrainStep.LrInput] = new float[1];
             feeds[TrainStep.StepInput] = new float[1];
-            _update = Bind(_st.Update, feeds, []);
+            _update = Bind(_st.Update, feeds, _st.Trainable.ToDictionary(
+                p => PipelineGraphs.ParamGrad(p.Name!), p => _shapes[p.Name!]));
         }
     }
 
@@ -139,6 +144,32 @@ internal sealed class PipelineExecutor : IStepExecutor
             CopyRows(target, start, count, t);
     }
 
+    /// <summary>Draws this step's dropout masks for the whole batch, as the single process's kernel does.</summary>
+    private void DrawMasks(int rows, ulong seed, long step, Dictionary<string, int[]> shapes)
+    {
+        foreach (var (node, name) in _masks)
+        {
+            var shape = (int[])shapes[name].Clone();
+            shape[0] = rows;
+            int count = (int)HostTensor.ElementCount(shape);
+            if (!_maskValues.TryGetValue(name, out var m) || m.Length != count)
+                _maskValues[name] = m = new float[count];
+            var context = new Engine.Lowering.StepContext { Seed = seed, Step = step };
+            new Engine.Lowering.DropoutMask(context, node.Attrs.Stream!.Value).Fill(m, node.Attrs.Value);
+        }
+    }
+
+    /// <summary>Rows [start, start + count) of the drawn masks into a binding's feeds.</summary>
+    private void FeedMasks(Bound b, int start, int count)
+    {
+        foreach (var (_, name) in _masks)
+            if (b.Feeds.TryGetValue(name, out var dest))
+            {
+                int row = dest.Length / count;
+                _maskValues[name].AsSpan(start * row, count * row).CopyTo(dest);
+            }
+    }
+
     private static void CopyRows(HostTensor source, int start, int count, float[] dest)
     {
         int row = source.Rows == 0 ? 0 : source.Length / source.Rows;
@@ -170,7 +201,8 @@ internal sealed class PipelineExecutor : IStepExecutor
         int rows = inputs[0].Rows;
         var micro = Split(rows, _micro);
         var output = _pg.Cut.Output;
-        int outRow = (int)output.Shape.FixedCount;
+        int outRow = 1;
+        for (int a = 1; a < output.Shape.Rank; a++) outRow *= output.Shape[a].Size; // the batch axis is the first
         if (_last && _output.Length != rows * outRow) _output = new float[rows * outRow];
         while (_received.Count < micro.Length) _received.Add([]);
 
@@ -179,7 +211,9 @@ internal sealed class PipelineExecutor : IStepExecutor
         {
             var (start, count) = micro[m];
             var f = Get(_forward, _st.Forward, inputs, target, count);
+            if (m == 0 && _masks.Length > 0) DrawMasks(rows, seed, step, InputShapes(_st.Forward, inputs, null, 1));
             FeedRows(f, inputs, null, start, count);
+            FeedMasks(f, start, count);
             if (!_first)
             {
                 int length = Length(f, _st.Stage.In, PipelineGraphs.Act);
@@ -218,6 +252,7 @@ internal sealed class PipelineExecutor : IStepExecutor
             var (start, count) = micro[m];
             var b = Get(_backward, _st.Backward, inputs, target, count);
             FeedRows(b, inputs, null, start, count);
+            FeedMasks(b, start, count);
             if (!_first) Unpack(_received[m], b, _st.Stage.In, PipelineGraphs.Act);
             if (_last)
                 loss!.Graph.Output(PipelineGraphs.OutputGradient, out _).Slice(start * outRow, count * outRow)

@@ -47,6 +47,8 @@ internal sealed class PipelineGraphs
     public static string Act(Node n) => "pipe:a" + n.Id;
     /// <summary>Activation-gradient name of a forward node.</summary>
     public static string Grad(Node n) => "pipe:g" + n.Id;
+    /// <summary>The Input a stage reads a dropout mask node's rows from.</summary>
+    public static string Mask(Node n) => "pipe:m" + n.Id;
     /// <summary>The gradient output of a Param.</summary>
     public static string ParamGrad(string path) => "grad:" + path;
 
@@ -86,7 +88,11 @@ internal sealed class PipelineGraphs
         Node Map(Node x)
         {
             if (map.TryGetValue(x.Id, out var done)) return done;
-            var copy = Rebuild.Copy(b, x, x.Inputs.Select(Map).ToArray());
+            // a dropout mask is drawn for the whole batch by the executor and fed by rows (Mask), so that every
+            // micro-batch gets the single process's mask, and the backward's recomputation the forward's
+            var copy = x.Op == OpKind.DropoutMask
+                ? b.Input(Mask(x), x.Shape, x.Span)
+                : Rebuild.Copy(b, x, x.Inputs.Select(Map).ToArray());
             map[x.Id] = copy;
             return copy;
         }
