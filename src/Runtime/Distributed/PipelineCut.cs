@@ -12,10 +12,9 @@ internal static class PipelineCodes
     public const string TooFewCuts = "NN0821";
     /// <summary>batchNorm in a pipelined network (its statistics would be the micro-batch's).</summary>
     public const string BatchNorm = "NN0822";
-    /// <summary><c>clip = norm c</c> in a pipelined network (the norm spans every stage).</summary>
-    public const string ClipNorm = "NN0823";
-    /// <summary><c>--pipeline</c> with an option it cannot go with (<c>--engine reference</c>).</summary>
-    public const string Combination = "NN0824";
+    /// <summary><c>--pipeline</c> with an option it cannot go with (<c>--engine reference</c>, a step other than
+    /// the training step in <c>nn graph</c>).</summary>
+    public const string Combination = "NN0823";
 }
 
 /// <summary>One stage of a cut: the forward nodes it computes (dynamic nodes, in order), the activations it receives
@@ -72,13 +71,14 @@ internal sealed class PipelineCut
         return dynamic;
     }
 
-    /// <summary>Refuses what a pipeline cannot run as the single process does: batchNorm (a State updated by the
-    /// forward pass), at its line. (Dropout runs: its masks are drawn for the whole batch and fed by rows.)</summary>
-    public static void CheckSupported(IReadOnlyList<Node> nodes)
+    /// <summary>Refuses what a pipeline cannot run as the single process does: batchNorm (a State the forward pass
+    /// updates, in <paramref name="updated"/>), at its line. States the step only reads (<c>standardize</c>'s
+    /// statistics) are fine, and so is dropout (its masks are drawn for the whole batch and fed by rows).</summary>
+    public static void CheckSupported(IReadOnlyList<Node> nodes, IReadOnlySet<Node> updated)
     {
         foreach (var n in nodes)
         {
-            if (n.Op == OpKind.State)
+            if (n.Op == OpKind.State && updated.Contains(n))
                 throw new NnRuntimeException(PipelineCodes.BatchNorm, n.Span,
                     "batchNorm cannot run in a pipeline: each stage sees micro-batches, so its statistics would be "
                     + "a micro-batch's, not the batch's (GPipe and torchgpipe normalise per micro-batch, which "
@@ -90,14 +90,15 @@ internal sealed class PipelineCut
     /// <paramref name="stages"/> stages.</summary>
     /// <exception cref="NnRuntimeException">NN0821 when there are fewer allowed cuts than stages − 1; NN0822 from
     /// <see cref="CheckSupported"/></exception>
-    public static PipelineCut Choose(IReadOnlyList<Node> nodes, Node output, int stages, string network)
+    public static PipelineCut Choose(IReadOnlyList<Node> nodes, Node output, int stages, string network,
+        IReadOnlySet<Node> updated)
     {
         if (stages < 1) throw new NnRuntimeException(PipelineCodes.BadStages, SourceSpan.None,
             $"--pipeline needs at least 1 stage, got {stages}");
         var live = new bool[nodes.Count];
         live[output.Id] = true;
         for (int i = output.Id; i >= 0; i--) if (live[i]) foreach (var x in nodes[i].Inputs) live[x.Id] = true;
-        CheckSupported(nodes.Where(n => live[n.Id]).ToArray());
+        CheckSupported(nodes.Where(n => live[n.Id]).ToArray(), updated);
         var dynamic = Dynamic(nodes);
         var order = nodes.Where(n => live[n.Id] && dynamic[n.Id] && !n.IsSource).ToArray();
         if (order.Length == 0 || !ReferenceEquals(order[^1], output))

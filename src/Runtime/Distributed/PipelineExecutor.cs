@@ -37,6 +37,7 @@ internal sealed class PipelineExecutor : IStepExecutor
     private readonly Dictionary<int, Bound> _forward = [], _backward = [], _loss = [];
     private readonly Bound? _update;
     private readonly int[] _statLengths;
+    private readonly string[] _readOnly;
     private readonly List<float[]> _received = [];
     private float[] _output = [];
     private readonly (Node Node, string Name)[] _masks;
@@ -65,7 +66,10 @@ internal sealed class PipelineExecutor : IStepExecutor
         pipeline.Whole.CheckExecutable(initial);
         foreach (var n in pipeline.Whole.Params.Concat(pipeline.Whole.States))
             _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
-        foreach (var name in OwnedNames(_st)) _values[name] = (float[])initial[name].Data.Clone();
+        // every rank keeps the States the step only reads (standardize's statistics); the rest is its stage's own
+        var updated = pipeline.Stages.SelectMany(OwnedNames).ToHashSet();
+        _readOnly = pipeline.Whole.States.Select(n => n.Name!).Where(n => !updated.Contains(n)).ToArray();
+        foreach (var name in OwnedNames(_st).Concat(_readOnly)) _values[name] = (float[])initial[name].Data.Clone();
         foreach (var p in _st.Trainable) _grads[p.Name!] = new float[_values[p.Name!].Length];
         _masks = _st.Stage.Nodes.Where(n => n.Op == OpKind.DropoutMask)
             .Select(n => (n, PipelineGraphs.Mask(n))).ToArray();
@@ -76,6 +80,7 @@ internal sealed class PipelineExecutor : IStepExecutor
             var feeds = Own(_st.Update);
             feeds[TrainStep.LrInput] = new float[1];
             feeds[TrainStep.StepInput] = new float[1];
+            feeds[PipelineGraphs.ClipScale] = [1f];
             _update = Bind(_st.Update, feeds, _st.Trainable.ToDictionary(
                 p => PipelineGraphs.ParamGrad(p.Name!), p => _shapes[p.Name!]));
         }
@@ -287,13 +292,28 @@ internal sealed class PipelineExecutor : IStepExecutor
         return BatchResult.Of(totals[0], _pg.Whole.Spec.Metrics, stats);
     }
 
-    /// <summary>Runs the update; false when a new value is not finite.</summary>
+    /// <summary>Runs the update; false when a new value is not finite. With <c>clip = norm c</c> it runs twice:
+    /// first for every stage's Σg², summed over the ranks (collective), then with the factor of the whole
+    /// norm.</summary>
     private bool Update(double lr, long step)
     {
-        if (_update is null) return true;
+        var max = _pg.Whole.Spec.Clip.Norm;
+        if (_update is null)
+        {
+            if (max is not null) _comm.AllreduceSum(new double[1]);
+            return true;
+        }
         foreach (var (name, sum) in _grads) sum.CopyTo(_update.Feeds[PipelineGraphs.ParamGrad(name)], 0);
         _update.Feeds[TrainStep.LrInput][0] = (float)lr;
         _update.Feeds[TrainStep.StepInput][0] = step;
+        if (max is double c)
+        {
+            _update.Feeds[PipelineGraphs.ClipScale][0] = 1;
+            _update.Graph.Run();
+            var sq = new double[] { _update.Graph.Output(PipelineGraphs.SquaredNorm, out _)[0] };
+            _comm.AllreduceSum(sq);
+            _update.Feeds[PipelineGraphs.ClipScale][0] = (float)Math.Min(1, c / ((float)Math.Sqrt(sq[0]) + 1e-6f));
+        }
         _update.Graph.Run();
         foreach (var o in _st.Update.Outputs)
             foreach (var v in _update.Graph.Output(o.Key, out _))
@@ -305,7 +325,7 @@ internal sealed class PipelineExecutor : IStepExecutor
     {
         if (_update is null) return;
         // every output is read before any value is written: a new value may be computed from an old one in place
-        var fresh = _st.Update.Outputs.Select(o => (o.Key, _update.Graph.Output(o.Key, out _).ToArray())).ToArray();
+        var fresh = _st.Update.Outputs.Where(o => o.Key.StartsWith(TrainStep.NewPrefix)).Select(o => (o.Key, _update.Graph.Output(o.Key, out _).ToArray())).ToArray();
         foreach (var (key, v) in fresh) v.CopyTo(_values[key[TrainStep.NewPrefix.Length..]], 0);
     }
 
@@ -343,6 +363,7 @@ internal sealed class PipelineExecutor : IStepExecutor
                 _comm.Broadcast(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()), stage.Stage.Index);
                 all[name] = new HostTensor((int[])_shapes[name].Clone(), v);
             }
+        foreach (var name in _readOnly) all[name] = new HostTensor((int[])_shapes[name].Clone(), _values[name]);
         return all;
     }
 

@@ -49,22 +49,26 @@ internal sealed class PipelineGraphs
     public static string Grad(Node n) => "pipe:g" + n.Id;
     /// <summary>The Input a stage reads a dropout mask node's rows from.</summary>
     public static string Mask(Node n) => "pipe:m" + n.Id;
+    /// <summary>The update's output with the sum of its squared gradients (with <c>clip = norm c</c>).</summary>
+    public const string SquaredNorm = "pipe:sq";
+    /// <summary>The update's Input with the factor every gradient is scaled by (with <c>clip = norm c</c>): computed
+    /// by the executor from every stage's <see cref="SquaredNorm"/>, as the single process computes it from all the
+    /// gradients.</summary>
+    public const string ClipScale = "pipe:clipscale";
     /// <summary>The gradient output of a Param.</summary>
     public static string ParamGrad(string path) => "grad:" + path;
 
     /// <summary>Cuts the training step of <paramref name="graphs"/> into <paramref name="stages"/> stages.</summary>
-    /// <exception cref="NnRuntimeException">NN0821–NN0824 for a network or settings a pipeline cannot run</exception>
+    /// <exception cref="NnRuntimeException">NN0821, NN0822 for a network a pipeline cannot run</exception>
     public static PipelineGraphs Build(StepGraphs graphs, int stages, string network)
     {
         var forward = graphs.Forward ?? throw Throw.Bug("the step graphs were built without their forward pass");
         var spec = graphs.Spec;
         var fb = new GraphBuilder();
-        var output = forward(new ForwardContext(fb, training: true));
-        var cut = PipelineCut.Choose(fb.Nodes, output, stages, network);
-        if (spec.Clip.Norm is not null && stages > 1)
-            throw new NnRuntimeException(PipelineCodes.ClipNorm, spec.OptimizerSpan,
-                "`clip = norm c` cannot run in a pipeline yet: the norm is taken over every stage's gradients; "
-                + "use `clip = value c`, or train without --pipeline");
+        var ctx = new ForwardContext(fb, training: true);
+        var output = forward(ctx);
+        var cut = PipelineCut.Choose(fb.Nodes, output, stages, network,
+            ctx.StateUpdates.Select(u => u.Key).ToHashSet());
         var frozen = spec.Frozen ?? new HashSet<string>();
         var used = cut.Stages.SelectMany(s => s.Params).ToHashSet();
         var unused = fb.Nodes.Where(n => n.Op == OpKind.Param && !used.Contains(n)).ToArray();
@@ -156,10 +160,20 @@ internal sealed class PipelineGraphs
         }
         var pairs = ps.Zip(grads, (p, g) => new KeyValuePair<Node, Node>(p, g)).ToArray();
         var clipped = Regularization.Clip(b, pairs, new ClipSpec(Value: spec.Clip.Value), span);
+        var outputs = new List<KeyValuePair<string, Node>>();
+        if (spec.Clip.Norm is not null && clipped.Count > 0)
+        {
+            // the norm spans every stage: this stage's Σg² goes out, the factor min(1, c/(‖g‖ + 1e-6)) comes in
+            var e = new Emit(b, span);
+            outputs.Add(new(SquaredNorm, clipped.Select(kv => e.SumAll(e.Square(kv.Value))).Aggregate(e.Add)));
+            var scale = b.Input(ClipScale, Shape.Scalar, span);
+            clipped = clipped.Select(kv => new KeyValuePair<Node, Node>(kv.Key, e.Mul(kv.Value, scale))).ToArray();
+        }
         var lr = b.Input(TrainStep.LrInput, Shape.Scalar, span);
         var t = b.Input(TrainStep.StepInput, Shape.Scalar, span);
         var update = Optimizers.Apply(b, clipped, spec.Optimizer, lr, t, span);
-        return b.Build(update.Params.Concat(update.States)
-            .Select(kv => KeyValuePair.Create(TrainStep.NewPrefix + kv.Key.Name, kv.Value)).ToArray());
+        outputs.AddRange(update.Params.Concat(update.States)
+            .Select(kv => KeyValuePair.Create(TrainStep.NewPrefix + kv.Key.Name, kv.Value)));
+        return b.Build(outputs);
     }
 }
