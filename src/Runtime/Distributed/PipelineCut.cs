@@ -74,16 +74,14 @@ internal sealed class PipelineCut
     /// <summary>Refuses what a pipeline cannot run as the single process does: batchNorm (a State the forward pass
     /// updates, in <paramref name="updated"/>), at its line. States the step only reads (<c>standardize</c>'s
     /// statistics) are fine, and so is dropout (its masks are drawn for the whole batch and fed by rows).</summary>
-    public static void CheckSupported(IReadOnlyList<Node> nodes, IReadOnlySet<Node> updated)
+    public static void CheckSupported(IReadOnlySet<Node> updated)
     {
-        foreach (var n in nodes)
-        {
-            if (n.Op == OpKind.State && updated.Contains(n))
-                throw new NnRuntimeException(PipelineCodes.BatchNorm, n.Span,
-                    "batchNorm cannot run in a pipeline: each stage sees micro-batches, so its statistics would be "
-                    + "a micro-batch's, not the batch's (GPipe and torchgpipe normalise per micro-batch, which "
-                    + "changes the result); train this network without --pipeline, or use layerNorm");
-        }
+        if (updated.Count == 0) return;
+        var first = updated.MinBy(n => n.Id)!;
+        throw new NnRuntimeException(PipelineCodes.BatchNorm, first.Span,
+            "batchNorm cannot run in a pipeline: each stage sees micro-batches, so its statistics would be "
+            + "a micro-batch's, not the batch's (GPipe and torchgpipe normalise per micro-batch, which "
+            + "changes the result); train this network without --pipeline, or use layerNorm");
     }
 
     /// <summary>Cuts the forward graph <paramref name="nodes"/> (whose result is <paramref name="output"/>) into
@@ -98,7 +96,7 @@ internal sealed class PipelineCut
         var live = new bool[nodes.Count];
         live[output.Id] = true;
         for (int i = output.Id; i >= 0; i--) if (live[i]) foreach (var x in nodes[i].Inputs) live[x.Id] = true;
-        CheckSupported(nodes.Where(n => live[n.Id]).ToArray(), updated);
+        CheckSupported(updated);
         var dynamic = Dynamic(nodes);
         var order = nodes.Where(n => live[n.Id] && dynamic[n.Id] && !n.IsSource).ToArray();
         if (order.Length == 0 || !ReferenceEquals(order[^1], output))
