@@ -10,7 +10,7 @@ let private nn = TestUtil.runNn []
 
 /// The losses of a run folder's metrics.csv, per epoch.
 let private losses (dir: string) =
-    File.ReadAllLines(Path.Combine(dir, "metrics.csv")) |> Array.skip 1 |> Array.map (fun l -> float (l.Split ',')[1])
+    File.ReadAllLines(Path.Combine(dir, "metrics.csv")) |> Array.skip 1 |> Array.map (fun l -> float (l.Split(',').[1]))
 
 [<Tests>]
 let tests =
