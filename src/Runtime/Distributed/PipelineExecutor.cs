@@ -43,7 +43,8 @@ internal sealed class PipelineExecutor : IStepExecutor
     private readonly (Node Node, string Name)[] _masks;
     private readonly Dictionary<string, float[]> _maskValues = [];
     private FusedExecutor? _whole;
-    private bool _stale = true;
+    private bool _stale = true, _wholeStale = true;
+    private Dictionary<string, HostTensor>? _gathered;
 
     /// <summary>A graph bound for one size, with the arrays its Inputs read.</summary>
     private sealed record Bound(CompiledGraph Graph, Dictionary<string, float[]> Feeds);
@@ -70,7 +71,6 @@ internal sealed class PipelineExecutor : IStepExecutor
         var updated = pipeline.Stages.SelectMany(OwnedNames).ToHashSet();
         _readOnly = pipeline.Whole.States.Select(n => n.Name!).Where(n => !updated.Contains(n)).ToArray();
         foreach (var name in OwnedNames(_st).Concat(_readOnly)) _values[name] = (float[])initial[name].Data.Clone();
-        foreach (var p in _st.Trainable) _grads[p.Name!] = new float[_values[p.Name!].Length];
         _masks = _st.Stage.Nodes.Where(n => n.Op == OpKind.DropoutMask)
             .Select(n => (n, PipelineGraphs.Mask(n))).ToArray();
         _statLengths = pipeline.Whole.Metrics
@@ -83,6 +83,10 @@ internal sealed class PipelineExecutor : IStepExecutor
             feeds[PipelineGraphs.ClipScale] = [1f];
             _update = Bind(_st.Update, feeds, _st.Trainable.ToDictionary(
                 p => PipelineGraphs.ParamGrad(p.Name!), p => _shapes[p.Name!]));
+            // the backward passes add their gradients straight into the update's fed arrays
+            foreach (var p in _st.Trainable)
+                if (_st.Backward.Outputs.Any(o => o.Key == PipelineGraphs.ParamGrad(p.Name!)))
+                    _grads[PipelineGraphs.ParamGrad(p.Name!)] = feeds[PipelineGraphs.ParamGrad(p.Name!)];
         }
     }
 
@@ -269,12 +273,7 @@ internal sealed class PipelineExecutor : IStepExecutor
                 Unpack(message, b, _st.Stage.Out, PipelineGraphs.Grad);
             }
             b.Graph.Run();
-            foreach (var (name, sum) in _grads)
-                if (_st.Backward.Outputs.Any(o => o.Key == PipelineGraphs.ParamGrad(name)))
-                {
-                    var g = b.Graph.Output(PipelineGraphs.ParamGrad(name), out _);
-                    for (int i = 0; i < sum.Length; i++) sum[i] += g[i];
-                }
+            foreach (var (name, sum) in _grads) AddTo(sum, b.Graph.Output(name, out _));
             if (!_first) _comm.Send(PackOutputs(b, _st.Stage.In), _comm.Rank - 1, 2 * m + 1);
         }
 
@@ -292,6 +291,30 @@ internal sealed class PipelineExecutor : IStepExecutor
         return BatchResult.Of(totals[0], _pg.Whole.Spec.Metrics, stats);
     }
 
+    /// <summary><paramref name="sum"/> += <paramref name="g"/>, element by element.</summary>
+    private static void AddTo(float[] sum, ReadOnlySpan<float> g)
+    {
+        int i = 0, w = System.Numerics.Vector<float>.Count;
+        var s = sum.AsSpan();
+        for (; i + w <= s.Length; i += w)
+            (new System.Numerics.Vector<float>(s[i..]) + new System.Numerics.Vector<float>(g[i..])).CopyTo(s[i..]);
+        for (; i < s.Length; i++) s[i] += g[i];
+    }
+
+    /// <summary>True when no element is NaN or infinite (x − x is 0 exactly for the finite ones).</summary>
+    private static bool AllFinite(ReadOnlySpan<float> x)
+    {
+        int i = 0, w = System.Numerics.Vector<float>.Count;
+        var bad = System.Numerics.Vector<float>.Zero;
+        for (; i + w <= x.Length; i += w)
+        {
+            var v = new System.Numerics.Vector<float>(x[i..]);
+            bad += v - v;
+        }
+        for (; i < x.Length; i++) if (!float.IsFinite(x[i])) return false;
+        return System.Numerics.Vector.EqualsAll(bad, System.Numerics.Vector<float>.Zero);
+    }
+
     /// <summary>Runs the update; false when a new value is not finite. With <c>clip = norm c</c> it runs twice:
     /// first for every stage's Σg², summed over the ranks (collective), then with the factor of the whole
     /// norm.</summary>
@@ -303,7 +326,6 @@ internal sealed class PipelineExecutor : IStepExecutor
             if (max is not null) _comm.AllreduceSum(new double[1]);
             return true;
         }
-        foreach (var (name, sum) in _grads) sum.CopyTo(_update.Feeds[PipelineGraphs.ParamGrad(name)], 0);
         _update.Feeds[TrainStep.LrInput][0] = (float)lr;
         _update.Feeds[TrainStep.StepInput][0] = step;
         if (max is double c)
@@ -316,17 +338,17 @@ internal sealed class PipelineExecutor : IStepExecutor
         }
         _update.Graph.Run();
         foreach (var o in _st.Update.Outputs)
-            foreach (var v in _update.Graph.Output(o.Key, out _))
-                if (!float.IsFinite(v)) return false;
+            if (!AllFinite(_update.Graph.Output(o.Key, out _))) return false;
         return true;
     }
 
     private void Commit()
     {
         if (_update is null) return;
-        // every output is read before any value is written: a new value may be computed from an old one in place
-        var fresh = _st.Update.Outputs.Where(o => o.Key.StartsWith(TrainStep.NewPrefix)).Select(o => (o.Key, _update.Graph.Output(o.Key, out _).ToArray())).ToArray();
-        foreach (var (key, v) in fresh) v.CopyTo(_values[key[TrainStep.NewPrefix.Length..]], 0);
+        // the outputs are the update's own buffers, never the fed arrays of the values they replace
+        foreach (var (key, _) in _st.Update.Outputs)
+            if (key.StartsWith(TrainStep.NewPrefix, StringComparison.Ordinal))
+                _update.Graph.Output(key, out _).CopyTo(_values[key[TrainStep.NewPrefix.Length..]]);
     }
 
     private float[] Pack(Bound b, IReadOnlyList<Node> nodes, Func<Node, string> name)
@@ -368,20 +390,25 @@ internal sealed class PipelineExecutor : IStepExecutor
     }
 
     /// <summary>The whole network with the current values, for evaluation and prediction (collective when values
-    /// changed since the last call).</summary>
+    /// changed since the last call); built on the first call of this rank.</summary>
     private FusedExecutor Whole()
     {
-        if (!_stale && _whole is not null) return _whole;
-        var all = Gather();
-        if (_whole is null) _whole = new FusedExecutor(_pg.Whole, all, new ExecutorOptions { Threads = 1 });
-        else _whole.Load(all);
-        _stale = false;
+        Synchronize();
+        if (_whole is null) _whole = new FusedExecutor(_pg.Whole, _gathered!, new ExecutorOptions { Threads = 1 });
+        else if (_wholeStale) _whole.Load(_gathered!);
+        _wholeStale = false;
         return _whole;
     }
 
     /// <summary>Gathers every value on every rank if they changed (collective; evaluation then runs without
     /// messages).</summary>
-    internal void Synchronize() => Whole();
+    internal void Synchronize()
+    {
+        if (!_stale && _gathered is not null) return;
+        _gathered = Gather();
+        _stale = false;
+        _wholeStale = true;
+    }
 
     /// <inheritdoc />
     public void Load(IReadOnlyDictionary<string, HostTensor> values)
@@ -399,7 +426,12 @@ internal sealed class PipelineExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
-    public Dictionary<string, HostTensor> Snapshot() => Whole().Snapshot();
+    public Dictionary<string, HostTensor> Snapshot()
+    {
+        Synchronize();
+        return _gathered!.ToDictionary(kv => kv.Key, kv => new HostTensor((int[])kv.Value.Shape.Clone(),
+            (float[])kv.Value.Data.Clone()));
+    }
 
     /// <inheritdoc />
     public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target) =>
