@@ -124,8 +124,10 @@ let tests =
         }
 
         test "micro-batches are row ranges as equal as possible, never empty" {
-            Expect.equal (PipelineExecutor.Split(10, 4)) [| struct (0, 3); struct (3, 3); struct (6, 2); struct (8, 2) |] "10 rows in 4"
-            Expect.equal (PipelineExecutor.Split(3, 8)) [| struct (0, 1); struct (1, 1); struct (2, 1) |] "3 rows: 3 micro-batches"
+            let ten = [| struct (0, 3); struct (3, 3); struct (6, 2); struct (8, 2) |]
+            Expect.equal (PipelineExecutor.Split(10, 4)) ten "10 rows in 4"
+            let three = [| struct (0, 1); struct (1, 1); struct (2, 1) |]
+            Expect.equal (PipelineExecutor.Split(3, 8)) three "3 rows: 3 micro-batches"
         }
 
         test "batchNorm is refused at its line (NN0822)" {
