@@ -212,6 +212,40 @@ let executor (engine: Engine) (graphs: StepGraphs)
             graphs, initial,
             ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
+/// `--pipeline K [--micro-batches M]`: the stages of a pipelined training step and its micro-batches per batch (None:
+/// the default, 4 per stage); None without --pipeline. A value that is not a whole number of at least 1 is NN0820.
+let pipelineOf (a: Args) : (int * int option) option =
+    let parse name =
+        a.Get name |> Option.map (fun v ->
+            match Int32.TryParse v with
+            | true, n when n >= 1 -> n
+            | _ ->
+                raise (NnRuntimeException(Nn.Runtime.Distributed.PipelineCodes.BadStages, SourceSpan.None,
+                                          sprintf "%s needs a whole number of at least 1, got `%s`" name v)))
+    match parse "--pipeline", parse "--micro-batches" with
+    | Some k, m -> Some(k, m)
+    | None, Some _ ->
+        raise (NnRuntimeException(Nn.Runtime.Distributed.PipelineCodes.BadStages, SourceSpan.None,
+                                  "--micro-batches splits the batch of a pipeline: give --pipeline K too"))
+    | None, None -> None
+
+/// The communicator of the job this process is a rank of; null when it is not one (a pipeline's stages then run as
+/// threads of this process over LocalCommunicator). The MPI layer's communicator is chosen here, in one place.
+let communicator () : Nn.Runtime.Distributed.ICommunicator = null
+
+/// The executor of a training step pipelined over `stages` ranks (`nn train --pipeline K`); one stage is the
+/// single process's executor.
+let pipelined (engine: Engine) (graphs: StepGraphs)
+              (initial: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) (network: string)
+              (stages: int, micro: int option) : IStepExecutor =
+    if stages = 1 then executor engine graphs initial
+    elif engine = Reference then
+        raise (NnRuntimeException(Nn.Runtime.Distributed.PipelineCodes.Combination, SourceSpan.None,
+                                  "--pipeline runs on the fused engine; leave out --engine reference"))
+    else
+        Nn.Runtime.Distributed.Pipeline.Create(
+            graphs, initial, stages, Option.toNullable micro, network, communicator ())
+
 /// `--threads N`: the most threads the kernels use.
 let applyThreads (a: Args) =
     a.Int "--threads" |> Option.iter (fun n -> Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- n)

@@ -10,6 +10,7 @@ open Nn.Cli.Common
 
 let help =
     """Usage: nn graph FILE [--network NAME] [--step forward|backward|train] [--optimized] [--format text|dot] [--plan]
+                [--pipeline K]
 
 Prints the computation graph of a network, one node per line: `%id : shape = op operands attributes  # file(line,col)`,
 then its outputs. No data is read.
@@ -20,6 +21,9 @@ then its outputs. No data is read.
   --step train     the whole training step: forward, loss, backward, clipping, the optimizer's update
   --plan           instead of the nodes, the fused engine's plan: its kernels (fused loops, GEMMs with their
                    transposes and epilogues, other kernels) in execution order
+  --pipeline K     with --step train: where `nn train --pipeline K` cuts the training step, each stage's cost,
+                   layers, lines and the activations it receives and sends (node ids of `--step forward`, in
+                   training mode); with --plan also each stage's kernels
   --optimized      after constant folding, simplification and dead-node removal; prints the node counts before/after
   --format dot     a Graphviz digraph (render with `dot -Tsvg`) instead of text
 
@@ -29,9 +33,12 @@ Examples:
   nn graph examples/xor.nn
   nn graph examples/xor.nn --step backward --optimized
   nn graph examples/mnist_mlp.nn --step train --plan       # the fused kernels of the training step
+  nn graph examples/mnist_mlp.nn --step train --plan --pipeline 2   # the two stages of a pipeline
   nn graph examples/lenet.nn --format dot | dot -Tsvg > lenet.svg"""
 
-let private spec = [ "--network", Value; "--step", Value; "--optimized", Switch; "--format", Value; "--plan", Switch ]
+let private spec =
+    [ "--network", Value; "--step", Value; "--optimized", Switch; "--format", Value; "--plan", Switch;
+      "--pipeline", Value ]
 
 let run (a: Args) =
     let file = fileArg "graph" a
@@ -52,6 +59,17 @@ let run (a: Args) =
         | "backward" -> (Gradients.graph net (Checkpoint.graphsFor c (Some(block ())) net).Spec).Graph
         | _ -> (Checkpoint.graphsFor c (Some(block ())) net).Train
     let comment = if format = "dot" then "//" else "#"
+    match pipelineOf a with
+    | Some(stages, _) ->
+        if step <> "train" then
+            raise (Nn.Runtime.NnRuntimeException(Nn.Runtime.Distributed.PipelineCodes.Combination,
+                                                 Nn.Runtime.SourceSpan.None,
+                                                 "--pipeline shows the cut of the training step: give --step train"))
+        let graphs = Checkpoint.graphsFor c (Some(block ())) net
+        let pipeline = Nn.Runtime.Distributed.PipelineGraphs.Build(graphs, stages, net.Decl.Name)
+        printf "%s" (Nn.Runtime.Distributed.PipelineText.Cut(pipeline, net.Decl.Name, c.File, a.Has "--plan"))
+        0
+    | None ->
     if a.Has "--plan" then
         // the fused engine's kernels for this graph (after the rewrite passes)
         printfn "# plan of the %s graph of `%s`" step net.Decl.Name

@@ -15,6 +15,7 @@ open Nn.Cli.Common
 let help =
     """Usage: nn train FILE [--train NAME] [--network NAME] [--set NAME=VALUE]... [--resume [DIR]] [--out DIR]
                 [--init-from RUN] [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
+                [--pipeline K [--micro-batches M]]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
@@ -57,6 +58,12 @@ Options:
   --engine E            the engine (default: fused); reference runs the float64 reference interpreter (slower)
   --max-memory SIZE     stop before allocating when the planned run needs more (e.g. 4GB; default: the machine's
                         memory); `nn summary` shows the plan
+  --pipeline K          pipeline (model) parallelism, GPipe's: the training step is cut between layers into K
+                        stages of about equal cost, one per rank, and each batch into micro-batches that flow
+                        through them; the same result as one process within float32 rounding. Under `mpirun -np K`
+                        the stages are the job's processes; otherwise threads of this process (docs/distributed.md).
+                        `nn graph FILE --step train --plan --pipeline K` shows the cut
+  --micro-batches M     micro-batches per batch with --pipeline (default 4 per stage)
   --quiet               print nothing while training, then the summary (the last epoch, how training ended, the
                         run folder)
 
@@ -68,12 +75,13 @@ Examples:
   nn train examples/mnist_mlp.nn --set epochs=2 --set batch=128
   nn train examples/iris.nn --out runs/iris-a
   nn train examples/iris.nn --resume runs/iris-a --set epochs=300
-  for h in 64 128 256; do nn train model.nn --set hidden=$h; done     (a sweep over `let hidden = ...`)"""
+  for h in 64 128 256; do nn train model.nn --set hidden=$h; done     (a sweep over `let hidden = ...`)
+  nn train examples/mnist_mlp.nn --pipeline 2             (two stages, as threads; mpirun -np 2: as processes)"""
 
 let private spec =
     [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
       "--engine", Value; "--max-memory", Value; "--quiet", Switch; "--force", Switch
-      "--init-from", Value ]
+      "--init-from", Value; "--pipeline", Value; "--micro-batches", Value ]
 
 /// Predictions of a small data set, row by row.
 let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
@@ -151,6 +159,12 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
+    // before the run folder exists: a network a pipeline cannot run leaves no empty run behind
+    let exec =
+        match pipelineOf a with
+        | Some stages -> pipelined engine plan.Graphs plan.Initial cfg.Network stages
+        | None -> executor engine plan.Graphs plan.Initial
+    Timings.mark "executor"
     let dir =
         match resume with
         | Some(d, _, _, _) ->
@@ -170,8 +184,6 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     let metricsPath = Path.Combine(dir, "metrics.csv")
     // the copy of the model source, with the values `--set` gave its top-level lets written in
     if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.RunSource)
-    let exec = executor engine plan.Graphs plan.Initial
-    Timings.mark "executor"
     let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
     let quiet = a.Has "--quiet"
     let mutable rows =
@@ -290,6 +302,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
 let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     let file = fileArg "train" a
     applyThreads a
+    pipelineOf a |> ignore // a bad --pipeline value is reported before anything is compiled
     let engine = engineOf a
     Timings.mark "start"
     let c = compileSetting file (a.All "--set")

@@ -66,10 +66,15 @@ internal sealed record TrainSpec
 internal sealed class StepGraphs
 {
     internal StepGraphs(Graph train, Graph eval, Graph predict, TrainSpec spec, IReadOnlyList<Node> inputs,
-        bool fedTarget)
+        bool fedTarget, ForwardBuilder? forward = null)
     {
         Train = train; Eval = eval; Predict = predict; Spec = spec; DataInputs = inputs; FedTarget = fedTarget;
+        Forward = forward;
     }
+
+    /// <summary>The forward pass the graphs were built from (pipeline parallelism cuts it into stages); null for
+    /// graphs made without one.</summary>
+    internal ForwardBuilder? Forward { get; }
 
     /// <summary>The training step.</summary>
     public Graph Train { get; }
@@ -198,10 +203,12 @@ internal static class TrainStep
         var pb = new GraphBuilder();
         var pout = forward(new ForwardContext(pb, training: false));
         var predict = pb.Build([new("output", pout)]);
-        return new StepGraphs(train, eval, predict, spec, inputs, spec.Target is null);
+        return new StepGraphs(train, eval, predict, spec, inputs, spec.Target is null, forward);
     }
 
-    private static (Node Loss, List<KeyValuePair<string, Node>> Metrics) LossAndMetrics(ForwardContext ctx,
+    /// <summary>The loss and metric nodes of <paramref name="output"/> (the target fed or computed in
+    /// <paramref name="ctx"/>).</summary>
+    internal static (Node Loss, List<KeyValuePair<string, Node>> Metrics) LossAndMetrics(ForwardContext ctx,
         Node output, TrainSpec spec)
     {
         var b = ctx.Builder;
