@@ -66,6 +66,52 @@ internal static class Pieces
         return exact ? pad.Inputs[0] : null;
     }
 
+    /// <summary>A reshape that merges the one axis <paramref name="slice"/> cuts with the (whole, fixed) axes after it:
+    /// the same elements as a slice of the source reshaped alike (a time step of [n, t, f], x.[*, i, *] reshaped to
+    /// [n, f], is columns i·f..(i+1)·f − 1 of x as [n, t·f]), so the fused engine reads them in place (a block of
+    /// every row) instead of copying the step out first.</summary>
+    public static Node? ReshapeOfSlice(GraphBuilder b, Node reshape, Node slice)
+    {
+        var x = slice.Inputs[0];
+        int k = CutAxis(slice);
+        if (k < 0) return null;
+        int rank = x.Shape.Rank;
+        var (starts, stops) = slice.Attrs.Slice!;
+        long inner = 1;
+        for (int i = k + 1; i < rank; i++)
+        {
+            if (!x.Shape[i].IsFixed) return null;
+            inner *= x.Shape[i].Size;
+        }
+        if (!x.Shape[k].IsFixed || inner * x.Shape[k].Size > int.MaxValue) return null;
+        var merged = new Dim[k + 1];
+        for (int i = 0; i < k; i++) merged[i] = x.Shape[i];
+        int stop = stops[k] == -1 ? x.Shape[k].Size : stops[k];
+        merged[k] = Dim.Of((stop - starts[k]) * (int)inner);
+        if (!reshape.Shape.Equals(new Shape(merged))) return null;
+        merged[k] = Dim.Of(x.Shape[k].Size * (int)inner);
+        var from = new int[k + 1];
+        var to = Enumerable.Repeat(-1, k + 1).ToArray();
+        from[k] = starts[k] * (int)inner;
+        to[k] = stop * (int)inner;
+        return b.Slice(b.Reshape(x, new Shape(merged), reshape.Span), from, to, reshape.Span);
+    }
+
+    /// <summary>The one axis a slice cuts (every other axis whole), or -1 (none, or several).</summary>
+    public static int CutAxis(Node slice)
+    {
+        var (starts, stops) = slice.Attrs.Slice!;
+        var shape = slice.Inputs[0].Shape;
+        int axis = -1;
+        for (int i = 0; i < shape.Rank; i++)
+        {
+            if (Whole(shape[i], starts[i], stops[i])) continue;
+            if (axis >= 0) return -1;
+            axis = i;
+        }
+        return axis;
+    }
+
     private static bool Whole(Dim d, int start, int stop) =>
         start == 0 && (stop == -1 || (d.IsFixed && stop == d.Size));
 }
