@@ -88,8 +88,8 @@ def main():
     step_ms, step_cpu_ms = median_ms(lambda: step(xb, yb), steps)
     with torch.no_grad():
         forward_ms, forward_cpu_ms = median_ms(lambda: model(xb), steps)
-    report(t0, train_s=train_s, epoch_s=epoch_s, loss=last, val_loss=val_loss[-1] if val_loss else None, step_ms=step_ms,
-           forward_ms=forward_ms, step_cpu_ms=step_cpu_ms, forward_cpu_ms=forward_cpu_ms)
+    report(t0, train_s=train_s, epoch_s=epoch_s, loss=last, val_loss=val_loss[-1] if val_loss else None,
+           step_ms=step_ms, forward_ms=forward_ms, step_cpu_ms=step_cpu_ms, forward_cpu_ms=forward_cpu_ms)
 
 
 if __name__ == "__main__":
