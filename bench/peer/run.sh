@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # nn against PyTorch on the same job (bench/peer/mlp.nn = torch_mlp.py), side by side in one command:
-#   bench/peer/run.sh [mlp|lenet|predict] [pairs]      (default: mlp, 5 pairs, run A B A B ...)
+#   bench/peer/run.sh [mlp|lenet|predict|lstm] [pairs]      (default: mlp, 5 pairs, run A B A B ...)
 # Installs the peer from Debian's packages when missing (python3-torch, which brings OpenBLAS), builds `nn` as
 # ./nn runs it (Native AOT, or ReadyToRun), then prints for each side the whole process and the in-process time (training, or the
 # forward passes), the first and last epoch, medians and ratios. OPENBLAS_CORETYPE is unset for the peer (it halves OpenBLAS here).
@@ -17,6 +17,8 @@ if ! "$py" -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch libopenblas0-pthread >&2
 fi
 ./nn --version >/dev/null   # builds once, outside the timings
+# the lstm job times nn's step in-process with the benchmark program
+[[ "${1:-mlp}" == lstm ]] && dotnet build bench/Bench.csproj -c Release -nologo -v quiet >&2
 unset OPENBLAS_CORETYPE
 # one thread on both sides: torch.set_num_threads(1) does not reach OpenBLAS's own threads
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1

@@ -38,10 +38,19 @@ internal static class Backward
             if (!dependsOnWrt[id]) dependsOnWrt[id] = nodes[id].Inputs.Any(x => dependsOnWrt[x.Id]);
 
         var adjoint = new Dictionary<int, Node> { [output.Id] = seed };
+        // adjoints that are zero-padded pieces (the gradients of slices) wait until every user of their node has
+        // given its own, to be joined into one concatenation (PaddedPieces); the others are added as they come
+        var pieces = new Dictionary<int, List<(Node, SourceSpan)>>();
+        Node? Adjoint(int id)
+        {
+            if (pieces.Remove(id, out var pads))
+                adjoint[id] = PaddedPieces.Join(b, adjoint.GetValueOrDefault(id), pads);
+            return adjoint.GetValueOrDefault(id);
+        }
         for (int id = last; id >= 0; id--)
         {
             var n = nodes[id];
-            if (n.IsSource || !dependsOnWrt[id] || !adjoint.TryGetValue(id, out var g)) continue;
+            if (n.IsSource || !dependsOnWrt[id] || Adjoint(id) is not { } g) continue;
             var vjp = new Vjp(b, n, g);
             for (int i = 0; i < n.Inputs.Count; i++)
             {
@@ -50,10 +59,16 @@ internal static class Backward
                 var gi = Primitives.Of(n.Op).Vjp(vjp, i);
                 if (gi is null) continue;
                 gi = Vjp.Unbroadcast(b, gi, x.Shape, n.Span);
-                adjoint[x.Id] = adjoint.TryGetValue(x.Id, out var prev) ? b.Binary(OpKind.Add, prev, gi, n.Span) : gi;
+                if (PaddedPieces.Axis(gi) >= 0)
+                {
+                    if (!pieces.TryGetValue(x.Id, out var list)) pieces[x.Id] = list = [];
+                    list.Add((gi, n.Span));
+                }
+                else adjoint[x.Id] = adjoint.TryGetValue(x.Id, out var prev) ? b.Binary(OpKind.Add, prev, gi, n.Span)
+                    : gi;
             }
         }
-        return wrt.Select(w => adjoint.TryGetValue(w.Id, out var g) ? g : b.Const(0, w.Span, w.Shape)).ToArray();
+        return wrt.Select(w => Adjoint(w.Id) ?? b.Const(0, w.Span, w.Shape)).ToArray();
     }
 
     /// <summary>Hessian-vector products: for each wrt node, (∇²f · v) restricted to it, computed by differentiating

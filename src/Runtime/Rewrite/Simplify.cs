@@ -7,7 +7,11 @@ namespace Nn.Runtime.Rewrite;
 /// <c>x·1, 1·x, x+0, 0+x, x−0, x/1, x**1 → x</c>; <c>0−x → −x</c>; <c>x·0, 0·x → 0</c>; <c>−−x → x</c>;
 /// <c>exp(log x), log(exp x) → x</c>; transpose of transpose → one transpose (none if the identity);
 /// reshape of reshape → one reshape; broadcast of broadcast → one broadcast; identity reshape/broadcast/transpose → x;
-/// <c>log(softmax x) → logSoftmax x</c>; <c>log(sigmoid x) → −softplus(−x)</c>.
+/// <c>log(softmax x) → logSoftmax x</c>; <c>log(sigmoid x) → −softplus(−x)</c>; slicing and padding that change
+/// nothing → x; a slice of a concatenation that takes whole operands → those operands (or a slice within one
+/// operand → that slice of it); a slice of zero padding → its operand when it takes exactly the operand, zeros when
+/// it takes none of it; a slice of one axis reshaped to merge that axis with the ones after it → the same elements
+/// sliced from the source so reshaped (<see cref="Pieces"/>: what unstacking, stacking and their gradients leave).
 /// A rule whose shortcut has a smaller shape than the node (x + 0 where 0 is larger) broadcasts it back, so
 /// shapes never change. (x·0 → 0 and exp(log x) → x assume finite values, as every compiler's fast-math does.)
 /// </summary>
@@ -63,10 +67,24 @@ internal static class Simplify
                 }
             case OpKind.Reshape:
                 if (x[0].Shape.Equals(old.Shape)) return x[0];
-                return x[0].Op == OpKind.Reshape ? b.Reshape(x[0].Inputs[0], old.Shape, s) : null;
+                return x[0].Op switch
+                {
+                    OpKind.Reshape => b.Reshape(x[0].Inputs[0], old.Shape, s),
+                    OpKind.Slice => Pieces.ReshapeOfSlice(b, old, x[0]),
+                    _ => null,
+                };
             case OpKind.Broadcast:
                 if (x[0].Shape.Equals(old.Shape)) return x[0];
                 return x[0].Op == OpKind.Broadcast ? b.Broadcast(x[0].Inputs[0], old.Shape, s) : null;
+            case OpKind.Slice:
+                if (x[0].Shape.Equals(old.Shape)) return x[0];
+                return x[0].Op switch
+                {
+                    OpKind.Concat => Pieces.SliceOfConcat(b, old, x[0]),
+                    OpKind.Pad => Pieces.SliceOfPad(b, old, x[0]),
+                    _ => null,
+                };
+            case OpKind.Pad: return x[0].Shape.Equals(old.Shape) ? x[0] : null;
             default: return null;
         }
     }

@@ -203,6 +203,24 @@ internal static class Binder
         var code = new List<Instr>();
         foreach (var op in loop.Ops)
         {
+            if (op.Node.Op == OpKind.Slice)
+            {
+                // read in place, a block of each row of the sliced value, into a register (copied out if stored)
+                int reg = registers++;
+                gathers.Add(SliceGather(op.Node, shapes[op.Operands[0].Id], slotOf[op.Operands[0].Id], reg));
+                var from = new Operand { Kind = Access.Register, Index = reg };
+                if (op.Store)
+                {
+                    code.Add(new Instr
+                    {
+                        Op = OpKind.Broadcast, A = from, Store = true, Dst = slotOf[op.Node.Id],
+                        Check = checkFinite && isOutput[op.Node.Id],
+                    });
+                    from = new Operand { Kind = Access.Full, Index = slotOf[op.Node.Id] };
+                }
+                where[op.Node.Id] = from;
+                continue;
+            }
             var ins = new Instr { Op = op.Node.Op, Alpha = (float)op.Node.Attrs.Value, Store = op.Store };
             var ops = op.Operands;
             ins.A = Locate(ops[0]);
@@ -226,6 +244,25 @@ internal static class Binder
 
     /// <summary>Same elements in the same order: equal shapes once leading 1s are ignored.</summary>
     private static bool Aligned(int[] a, int[] b) => a.SkipWhile(d => d == 1).SequenceEqual(b.SkipWhile(d => d == 1));
+
+    /// <summary>The gather of a slice that cuts one axis k of a value of shape <paramref name="sx"/>: element i of the
+    /// slice is element i mod run of row i / run, rows <c>stride</c> apart from <c>offset</c> (run and stride count
+    /// the elements of axis k and after it).</summary>
+    private static GatherSpec SliceGather(Node slice, int[] sx, int slot, int reg)
+    {
+        if (slot < 0) throw Throw.Bug($"{slice.Inputs[0]} has no buffer");
+        var (starts, stops) = slice.Attrs.Slice!;
+        int k = Rewrite.Pieces.CutAxis(slice);
+        if (k < 0) throw Throw.Bug($"{slice} does not cut one axis");
+        int inner = 1;
+        for (int i = k + 1; i < sx.Length; i++) inner *= sx[i];
+        int stop = stops[k] == -1 ? sx[k] : stops[k];
+        return new GatherSpec
+        {
+            Slot = slot, Register = reg, Kind = 3, Length = (stop - starts[k]) * inner, Repeat = sx[k] * inner,
+            Offset = starts[k] * inner,
+        };
+    }
 
     private static GatherSpec Gather(int[] sx, int[] domain, int slot, int reg)
     {

@@ -52,8 +52,9 @@ internal struct Instr
 internal sealed class GatherSpec
 {
     public int Slot, Register;
-    /// <summary>Row: index = i mod Length. Column: index = i / Repeat. Map: index = Map[i].</summary>
-    public int Kind, Length, Repeat;
+    /// <summary>Row (0): index = i mod Length. Column (1): index = i / Repeat. Map (2): index = Map[i]. Block (3, a
+    /// slice): index = (i / Length)·Repeat + Offset + i mod Length.</summary>
+    public int Kind, Length, Repeat, Offset;
     public int[]? Map;
 
     public void Fill(float[] src, int start, Span<float> dst)
@@ -73,6 +74,14 @@ internal sealed class GatherSpec
                 {
                     int idx = at / Repeat, run = Math.Min(Repeat - at % Repeat, dst.Length - i);
                     dst.Slice(i, run).Fill(src[idx]);
+                    i += run; at += run;
+                }
+                break;
+            case 3:
+                for (int i = 0, at = start; i < dst.Length;)
+                {
+                    int row = at / Length, col = at - row * Length, run = Math.Min(Length - col, dst.Length - i);
+                    src.AsSpan(row * Repeat + Offset + col, run).CopyTo(dst.Slice(i, run));
                     i += run; at += run;
                 }
                 break;

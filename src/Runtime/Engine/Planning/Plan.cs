@@ -36,7 +36,8 @@ internal sealed record FusedOp(Node Node, Node[] Operands, bool Store);
 
 /// <summary>A chain (or DAG) of elementwise and broadcast ops over one iteration shape, run as one loop over tiles:
 /// every intermediate stays in a cache-resident register tile; only <see cref="FusedOp.Store"/> values reach
-/// memory.</summary>
+/// memory. A slice of one axis may be a member: its elements are read from the sliced value's buffer, a block of
+/// each row, into a register.</summary>
 internal sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : PlanKernel
 {
     /// <inheritdoc />
@@ -48,7 +49,7 @@ internal sealed record FusedLoop(Shape Domain, IReadOnlyList<FusedOp> Ops) : Pla
     public override string Describe() =>
         $"fused {Domain} [{string.Join(" ", Ops.Select(o =>
             $"{o.Node}={Name(o.Node.Op)}({string.Join(",", o.Operands.Select(x => x.ToString()))})"
-            + $"{(o.Store ? "!" : "")}"))}]";
+            + $"{(o.Node.Op == OpKind.Slice ? o.Node.Attrs.Key : "")}{(o.Store ? "!" : "")}"))}]";
 
     internal static string Name(OpKind op) => Primitives.Of(op).Name;
 }

@@ -9,7 +9,8 @@ namespace Nn.Runtime.Engine.Planning;
 /// bias add and relu/tanh/sigmoid into the GEMM epilogue (relu's derivative mask <c>step(x @ w + b)</c> is read from
 /// the relu output instead, as step(relu z) = step z); (2) Reshape becomes a view and constants broadcast values;
 /// (3) elementwise and broadcast ops of one shape are grouped into loops, greedily joining a producer's loop unless
-/// that would make a cycle through another kernel; (4) everything else is one kernel per node; (5) kernels are
+/// that would make a cycle through another kernel, with a slice of one axis that only such ops read (read in place,
+/// block by block); (4) everything else is one kernel per node; (5) kernels are
 /// ordered topologically, a kernel whose values only the caller reads (an optimizer update) as soon as it is ready.
 /// </summary>
 internal static class Planner
@@ -60,7 +61,10 @@ internal static class Planner
             else storage[n.Id] = Storage.Buffer;
         }
 
-        // (3) + (4) kernels
+        // (3) + (4) kernels; a slice that only elementwise ops read joins their loop, which reads its elements in
+        // place from the sliced value (blocks of rows: LoopSlice)
+        var loopSlice = nodes.Select(n => needed[n.Id] && !isOutput[n.Id] && LoopSlice(n, consumers[n.Id], storage)
+            && consumers[n.Id].All(c => gemmOf[c.Id] is null && !absorbed[c.Id])).ToArray();
         var kernels = new List<(PlanKernel Kernel, int Anchor)>();
         var loopOf = Enumerable.Repeat(-1, count).ToArray();
         var loops = new List<List<Node>>();
@@ -79,7 +83,7 @@ internal static class Planner
             reach[n.Id] = r;
             if (n.IsSource || n.Op == OpKind.Reshape || absorbed[n.Id]) continue;
             if (gemmOf[n.Id] is { } g) { kernels.Add((g, n.Id)); continue; }
-            if (!IsElementwise(n.Op)) { kernels.Add((new NodeKernel(n, ops), n.Id)); continue; }
+            if (!IsElementwise(n.Op) && !loopSlice[n.Id]) { kernels.Add((new NodeKernel(n, ops), n.Id)); continue; }
             // Operands in two independent loops of this shape (an optimizer's moment and its gradient term): merge
             // the loops, so the node joins both and neither operand is stored.
             var sameShape = ops.Where(x => loopOf[x.Id] >= 0 && x.Shape.Equals(n.Shape)).Select(x => loopOf[x.Id])
@@ -161,6 +165,14 @@ internal static class Planner
     /// <summary>True for the ops a fused loop runs: those whose definition has a fused tile function (unary, binary,
     /// where and broadcast).</summary>
     public static bool IsElementwise(OpKind op) => Primitives.Of(op) is IFusedTile;
+
+    /// <summary>Whether a fused loop can read slice <paramref name="n"/> in place: it cuts one axis of a stored value
+    /// (so its elements are a block of every row: <c>Rewrite.Pieces.CutAxis</c>) and every reader is an elementwise
+    /// op of its shape (the gates of an LSTM's pre-activations, a time step of a sequence).</summary>
+    private static bool LoopSlice(Node n, List<Node> readers, Storage[] storage) =>
+        n.Op == OpKind.Slice && Rewrite.Pieces.CutAxis(n) >= 0
+        && storage[n.Inputs[0].Id] is Storage.Buffer or Storage.View
+        && readers.Count > 0 && readers.All(c => IsElementwise(c.Op) && c.Shape.Equals(n.Shape));
 
     private static List<Node>[] Consumers(IReadOnlyList<Node> nodes, Node[][] operands, bool[] live)
     {
