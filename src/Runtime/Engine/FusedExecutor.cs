@@ -114,6 +114,18 @@ internal sealed class FusedExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
+    public void Read(string name, Span<float> destination)
+    {
+        var v = _values[name];
+        if (!_panels.Contains(name)) { v.AsSpan().CopyTo(destination); return; }
+        var shape = _shapes[name];
+        GemmPanels.ToRowMajor(v, shape[0], shape[1], destination);
+    }
+
+    /// <inheritdoc />
+    public void SkipRows(int rows) => _step.RowOffset = rows;
+
+    /// <inheritdoc />
     public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
     {
         var p = _train.Prepare(inputs, target);

@@ -79,6 +79,9 @@ internal sealed class StepGraphs
     public Graph Predict { get; }
     /// <summary>The spec the graphs were built from.</summary>
     public TrainSpec Spec { get; }
+    /// <summary>The forward pass the graphs were built from (data parallelism builds its split step from it:
+    /// <see cref="DataParallelStep"/>); null for graphs made otherwise.</summary>
+    public ForwardBuilder? Forward { get; init; }
     /// <summary>The network's data Inputs (of the training graph), in order of creation.</summary>
     public IReadOnlyList<Node> DataInputs { get; }
 
@@ -198,10 +201,10 @@ internal static class TrainStep
         var pb = new GraphBuilder();
         var pout = forward(new ForwardContext(pb, training: false));
         var predict = pb.Build([new("output", pout)]);
-        return new StepGraphs(train, eval, predict, spec, inputs, spec.Target is null);
+        return new StepGraphs(train, eval, predict, spec, inputs, spec.Target is null) { Forward = forward };
     }
 
-    private static (Node Loss, List<KeyValuePair<string, Node>> Metrics) LossAndMetrics(ForwardContext ctx,
+    internal static (Node Loss, List<KeyValuePair<string, Node>> Metrics) LossAndMetrics(ForwardContext ctx,
         Node output, TrainSpec spec)
     {
         var b = ctx.Builder;
