@@ -43,15 +43,16 @@ internal sealed class DataParallelStep
     public IReadOnlyList<Node> LayerStates { get; }
 
     /// <summary>The split step of graphs built by <see cref="TrainStep.Build"/>.</summary>
-    /// <exception cref="ArgumentException">when the graphs were not built from a forward pass, or the loss is not a
-    /// mean over rows (class weights divide by the batch's weights)</exception>
+    /// <exception cref="ArgumentException">when the graphs were not built from a forward pass</exception>
+    /// <exception cref="DataParallelException">NN0801 when the loss is not a mean over rows (class weights divide by
+    /// the batch's weights)</exception>
     public static DataParallelStep Of(StepGraphs graphs)
     {
         var forward = graphs.Forward
             ?? throw new ArgumentException("these step graphs were not built from a network's forward pass");
         var spec = graphs.Spec;
         if (spec.ClassWeights is not null)
-            throw new ArgumentException(
+            throw new DataParallelException(DataParallelException.Unsupported,
                 "`classWeights` divides the loss by the batch's total weight, which data parallelism cannot split "
                 + "over ranks; train with one process");
         // ---- the gradients of a share ----
