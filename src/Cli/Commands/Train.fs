@@ -105,6 +105,9 @@ let private exitAfterOnRank (epochs: int) =
         (match Distributed.job.Value with Some j -> string j.Rank = r | None -> false) && e = string epochs
     | _ -> false
 
+/// Whether a rank is to be killed (then rank 0 writes every epoch's checkpoint, so that one is there to resume).
+let private killing = not (String.IsNullOrEmpty(Environment.GetEnvironmentVariable "NN_KILL_RANK_AFTER_EPOCH"))
+
 /// The epoch after which to exit as if killed (a hidden switch for the resumption tests).
 let private exitAfter =
     match Int32.TryParse(Environment.GetEnvironmentVariable "NN_EXIT_AFTER_EPOCH") with
@@ -233,7 +236,8 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     let onCheckpoint (s: TrainingState) =
         if exitAfterOnRank s.EpochsDone then Process.GetCurrentProcess().Kill() // as if killed (the tests' switch)
         if lead then pending <- Some s
-        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone then
+        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone
+           || killing then
             flush ()
         if exitAfter = Some s.EpochsDone then
             eprintfn "nn: stopping after epoch %d (NN_EXIT_AFTER_EPOCH)" s.EpochsDone
