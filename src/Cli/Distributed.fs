@@ -54,8 +54,18 @@ let mpirun () =
 /// Whether this process runs as root (mpirun refuses root without --allow-run-as-root).
 let private root () = OperatingSystem.IsLinux() && Environment.UserName = "root"
 
+/// A rank that ended without reporting an error (killed, crashed): NN0802.
+let private rankEnded (ranks: int) (rank: string) (signal: string) (name: string) =
+    Nn.Runtime.Training.DataParallelException(
+        "NN0802",
+        sprintf "rank %s of the job's %d ended on signal %s (%s) without an error of its own; mpirun ended the other ranks. "
+            rank ranks signal name
+        + "The run folder keeps the checkpoint of the last complete epoch: continue with --resume")
+
 /// `nn train ... --ranks N`: runs `mpirun -np N nn train ...` on this machine (oversubscribed, unbound, one kernel
-/// thread per rank unless --threads says otherwise) and returns its exit code. The ranks print their own errors.
+/// thread per rank unless --threads says otherwise) and returns its exit code. The ranks print their own errors;
+/// mpirun's own notices on standard error (its boxes between dashed lines) are left out, and a rank it saw die
+/// becomes the error NN0802.
 let launch (ranks: int) (args: string list) : int =
     if MpiCommunicator.InJob then
         raise (Common.UserError "--ranks starts mpirun itself; inside an mpirun job leave it out")
@@ -66,16 +76,36 @@ let launch (ranks: int) (args: string list) : int =
             raise (Common.UserError(
                 "--ranks needs Open MPI's mpirun, which is not on PATH; install it "
                 + "(Debian/Ubuntu: `apt-get install openmpi-bin libopenmpi-dev`)"))
-    let threads = if List.exists (fun (a: string) -> a = "--threads" || a.StartsWith "--threads=") args then [] else [ "--threads"; "1" ]
-    let psi = ProcessStartInfo(exe, UseShellExecute = false)
+    let threads =
+        if List.exists (fun (a: string) -> a = "--threads" || a.StartsWith "--threads=") args then []
+        else [ "--threads"; "1" ]
+    let psi = ProcessStartInfo(exe, UseShellExecute = false, RedirectStandardError = true)
     let argv =
         [ if root () then "--allow-run-as-root"
-          "--oversubscribe"; "--bind-to"; "none"; "-q"; "-np"; string ranks ]
+          "--oversubscribe"; "--bind-to"; "none"; "-np"; string ranks ]
         @ self () @ [ "train" ] @ args @ threads
     for a in argv do psi.ArgumentList.Add a
+    // mpirun gives the ranks a pseudo-terminal: when this output is not a terminal, theirs must not act as one
+    if Console.IsOutputRedirected then psi.Environment["TERM"] <- "dumb"
     use p = Process.Start psi
+    let died = Text.RegularExpressions.Regex(@"process rank (\d+) .* exited on signal (\d+) \(([^)]*)\)")
+    let mutable inBox = false
+    let mutable dead = None
+    let rec pump () =
+        match p.StandardError.ReadLine() with
+        | null -> ()
+        | line when line.Length >= 20 && line.Trim('-') = "" -> inBox <- not inBox; pump ()
+        | line when inBox ->
+            let m = died.Match line
+            if m.Success && dead.IsNone then dead <- Some(m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value)
+            pump ()
+        | line -> eprintfn "%s" line; pump ()
+    pump ()
     p.WaitForExit()
-    p.ExitCode
+    match p.ExitCode, dead with
+    | 0, _ -> 0
+    | _, Some(rank, signal, name) -> raise (rankEnded ranks rank signal name)
+    | code, None -> code
 
 /// Runs a command body in a job: the other ranks print nothing on standard output, and their standard error waits:
 /// an error they share with rank 0 (every rank reads the same program and data) is rank 0's to report, and the job

@@ -113,10 +113,11 @@ let tests =
             needMpi ()
             withExamples (fun dir ->
                 let code, out, err =
-                    mpirunNn 2 [ "NN_KILL_RANK_AFTER_EPOCH", "1:2" ] dir
-                        [ "train"; "iris.nn"; "--set"; "epochs=40"; "--out"; "runs/killed"; "--quiet" ]
-                Expect.notEqual code 0 "the job fails"
-                Expect.stringContains (err + out) "rank 1" "the error names the killed rank"
+                    TestUtil.runNn [ "NN_KILL_RANK_AFTER_EPOCH", "1:2" ] dir
+                        [ "train"; "iris.nn"; "--set"; "epochs=40"; "--out"; "runs/killed"; "--quiet"; "--ranks"; "2" ]
+                Expect.equal code 1 (sprintf "the job fails (stdout: %s)" out)
+                Expect.stringContains err "error NN0802: rank 1 of the job's 2 ended on signal 9 (Killed)" "the error"
+                Expect.isFalse (err.Contains "MPI_ABORT" || err.Contains "-----") "mpirun's notices left out"
                 let run = Path.Combine(dir, "runs/killed")
                 let state = SafeTensors.Read(Path.Combine(run, "checkpoint.safetensors"))
                 Expect.isGreaterThan state.Names.Count 0 "the checkpoint reads"
@@ -131,6 +132,18 @@ let tests =
                 train dir [ "iris.nn"; "--quiet"; "--out"; "runs/two"; "--set"; "epochs=2"; "--ranks"; "2" ] |> ignore
                 train dir [ "iris.nn"; "--quiet"; "--resume"; "runs/two"; "--set"; "epochs=4" ] |> ignore
                 sameRuns (Path.Combine(dir, "runs/one")) (Path.Combine(dir, "runs/two")))
+        }
+
+        yield test "an error every rank meets is reported once, by rank 0" {
+            needMpi ()
+            TestUtil.withTempDir "nn-mpi-" (fun dir ->
+                File.WriteAllText(Path.Combine(dir, "bad.nn"),
+                    "network x (a: [n, 2]) : [n, 1] =\n    a\n\ntrain x {\n    data = rows [ [0; 0], [0] ]\n"
+                    + "    loss = mse\n    epochs = nope\n}\n")
+                let code, _, err = nn dir [ "train"; "bad.nn"; "--ranks"; "2" ]
+                Expect.equal code 1 "exit code"
+                Expect.equal (err.Split("error NN0407").Length) 2 (sprintf "one diagnostic: %s" err)
+                Expect.isFalse (err.Contains "MPI_ABORT" || err.Contains "-----") "mpirun's notices left out")
         }
 
         yield test "--ranks needs a count of at least 1" {
