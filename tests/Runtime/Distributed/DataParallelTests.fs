@@ -13,46 +13,7 @@ open Nn.Runtime.Execution
 open Nn.Runtime.Training
 open Nn.Compiler
 open Nn.Tests
-
-/// The ranks of one job as threads: every collective call meets the others at a barrier. A sum adds the ranks'
-/// values in rank order, so every rank gets the same bits (as MPI's allreduce guarantees).
-type private ThreadJob(size: int) =
-    let barrier = new Barrier(size)
-    let floats: float32[][] = Array.create size [||]
-    let doubles: float[][] = Array.create size [||]
-    let bytes: byte[][] = Array.create size [||]
-    member _.Size = size
-    member _.Rank(rank: int) =
-        { new ICommunicator with
-            member _.Rank = rank
-            member _.Size = size
-            member _.AllreduceSum(data: Span<float32>) =
-                floats[rank] <- data.ToArray()
-                barrier.SignalAndWait()
-                let sum = Array.zeroCreate data.Length
-                for r in 0 .. size - 1 do
-                    for i in 0 .. sum.Length - 1 do sum[i] <- sum[i] + floats[r][i]
-                barrier.SignalAndWait()
-                sum.AsSpan().CopyTo data
-            member _.AllreduceSum(data: Span<float>) =
-                doubles[rank] <- data.ToArray()
-                barrier.SignalAndWait()
-                let sum = Array.zeroCreate data.Length
-                for r in 0 .. size - 1 do
-                    for i in 0 .. sum.Length - 1 do sum[i] <- sum[i] + doubles[r][i]
-                barrier.SignalAndWait()
-                sum.AsSpan().CopyTo data
-            member _.Broadcast(data: Span<byte>, root: int) =
-                if rank = root then bytes[root] <- data.ToArray()
-                barrier.SignalAndWait()
-                bytes[root].AsSpan().CopyTo data
-                barrier.SignalAndWait()
-            member _.Send(_: ReadOnlySpan<float32>, _: int, _: int) = failwith "not used by data parallelism"
-            member _.Receive(_: Span<float32>, _: int, _: int) = failwith "not used by data parallelism"
-            member _.Barrier() = barrier.SignalAndWait()
-            member _.Abort(_: int) = failwith "a rank aborted"
-          interface IDisposable with
-            member _.Dispose() = () }
+open Nn.Tests.Compiler.EmbeddingDistributedTests
 
 /// A classifier with dropout on 14 rows in batches of 6: the last batch has 2 rows, so of 3 ranks one has none.
 let private dropoutProgram =
