@@ -58,8 +58,8 @@ let private root () = OperatingSystem.IsLinux() && Environment.UserName = "root"
 let private rankEnded (ranks: int) (rank: string) (signal: string) (name: string) =
     Nn.Runtime.Training.DataParallelException(
         "NN0802",
-        sprintf "rank %s of the job's %d ended on signal %s (%s) without an error of its own; mpirun ended the other ranks. "
-            rank ranks signal name
+        sprintf "rank %s of the job's %d ended on signal %s (%s) without an error of its own; " rank ranks signal name
+        + "mpirun ended the other ranks. "
         + "The run folder keeps the checkpoint of the last complete epoch: continue with --resume")
 
 /// `nn train ... --ranks N`: runs `mpirun -np N nn train ...` on this machine (oversubscribed, unbound, one kernel
@@ -87,6 +87,10 @@ let launch (ranks: int) (args: string list) : int =
     for a in argv do psi.ArgumentList.Add a
     // mpirun gives the ranks a pseudo-terminal: when this output is not a terminal, theirs must not act as one
     if Console.IsOutputRedirected then psi.Environment["TERM"] <- "dumb"
+    // ranks that wait in an allreduce yield their core rather than spin: this machine's cores are the ranks' own
+    // and the kernels' threads (Open MPI spins when it does not see more ranks than cores)
+    if isNull (Environment.GetEnvironmentVariable "OMPI_MCA_mpi_yield_when_idle") then
+        psi.Environment["OMPI_MCA_mpi_yield_when_idle"] <- "1"
     use p = Process.Start psi
     let died = Text.RegularExpressions.Regex(@"process rank (\d+) .* exited on signal (\d+) \(([^)]*)\)")
     let mutable inBox = false

@@ -415,4 +415,5 @@ let command: Command =
             guarded (fun () ->
                 match Distributed.takeRanks args with
                 | Some n, rest -> Distributed.launch n rest
-                | None, _ -> Distributed.guardedInJob (fun () -> guarded (fun () -> run (parseArgs "train" spec args)))) }
+                | None, _ ->
+                    Distributed.guardedInJob (fun () -> guarded (fun () -> run (parseArgs "train" spec args)))) }

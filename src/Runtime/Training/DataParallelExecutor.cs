@@ -112,8 +112,11 @@ internal sealed class DataParallelExecutor : IStepExecutor
         _comm.AllreduceSum(_stats);
         for (int i = 0; i < _fed.Length; i++) _flat.AsSpan(_offsets[i]..(_offsets[i + 1])).CopyTo(_fed[i].Data);
         _update.Step(_fed, null, lr, step, seed);
-        for (int i = 0; i < _params.Length; i++) _update.Read(_trainable[i], _params[i].Data);
-        _grads.Load(Named(_trainable, _params));
+        for (int i = 0; i < _params.Length; i++)
+        {
+            _update.Read(_trainable[i], _params[i].Data);
+            _grads.Assign(_trainable[i], _params[i]);
+        }
         if (_layer.Length > 0) AverageLayerStates();
         return Result();
     }
@@ -136,13 +139,6 @@ internal sealed class DataParallelExecutor : IStepExecutor
     private static void Scale(float[] x, float by)
     {
         for (int i = 0; i < x.Length; i++) x[i] *= by;
-    }
-
-    private static Dictionary<string, HostTensor> Named(string[] names, HostTensor[] values)
-    {
-        var d = new Dictionary<string, HostTensor>(names.Length);
-        for (int i = 0; i < names.Length; i++) d[names[i]] = values[i];
-        return d;
     }
 
     /// <summary>The share's loss and statistics, weighed by its fraction of the batch, into the buffer summed over

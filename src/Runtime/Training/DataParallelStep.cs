@@ -62,7 +62,9 @@ internal sealed class DataParallelStep
         var inputs = b.Nodes.Where(n => n.Op == OpKind.Input).ToArray();
         var (loss, metrics) = TrainStep.LossAndMetrics(ctx, output, spec);
         var all = b.Nodes.Where(n => n.Op == OpKind.Param).ToArray();
-        var trainable = spec.Frozen is { Count: > 0 } frozen ? all.Where(p => !frozen.Contains(p.Name!)).ToArray() : all;
+        var trainable = spec.Frozen is { Count: > 0 } frozen
+            ? all.Where(p => !frozen.Contains(p.Name!)).ToArray()
+            : all;
         var objective = Regularization.AddPenalty(b, loss, trainable, spec.Regularize, spec.LossSpan);
         var gradients = Backward.Gradients(b, objective, trainable);
         var outs = new List<KeyValuePair<string, Node>> { new("loss", loss) };

@@ -76,7 +76,8 @@ let private compileExample (file: string) =
 let private single (c: Compile.Compiled) sets =
     let plan = planOf c sets
     let exec = ReferenceExecutor(plan.Graphs, plan.Initial) :> IStepExecutor
-    let r = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, TrainPlan.options plan.Config null null)
+    let options = TrainPlan.options plan.Config null null
+    let r = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options)
     r, exec.Snapshot()
 
 /// N ranks as threads: each rank's history and final values.
@@ -158,8 +159,31 @@ let tests =
                 same (single c []) (ranks n c [])
             }
 
+        test "ranks whose weights differ after an epoch stop with NN0800 (a rank started from another seed)" {
+            let c = compileExample "xor.nn"
+            let job = ThreadJob 2
+            let setups =
+                [| for r in 0 .. 1 ->
+                    let plan = planOf c [ "epochs", "2"; "seed", string (r + 1) ]
+                    let create (g: StepGraphs) (v: Collections.Generic.Dictionary<string, HostTensor>) =
+                        ReferenceExecutor(g, v) :> IStepExecutor
+                    plan, DataParallelExecutor(plan.Graphs, job.Rank r, Func<_, _, _> create, plan.Initial) |]
+            let codes = Collections.Concurrent.ConcurrentBag<string>()
+            let threads =
+                setups |> Array.map (fun (plan, dp) ->
+                    Thread(fun () ->
+                        try
+                            Trainer.Fit(plan.Graphs, dp, plan.Train, null, TrainPlan.options plan.Config null null)
+                            |> ignore
+                        with :? DataParallelException as e -> codes.Add e.Code))
+            for t in threads do t.Start()
+            for t in threads do t.Join()
+            Expect.sequenceEqual (Seq.sort codes) [ "NN0800"; "NN0800" ] "every rank stops with NN0800"
+        }
+
         test "classWeights is refused (NN0801): its loss divides by the batch's weights" {
-            let c = compileText (dropoutProgram.Replace("batch     = 6", "batch     = 6\n    classWeights = [1.0; 2.0]"))
+            let weighted = dropoutProgram.Replace("batch     = 6", "batch     = 6\n    classWeights = [1.0; 2.0]")
+            let c = compileText weighted
             let plan = planOf c []
             let create (g: StepGraphs) (v: Collections.Generic.Dictionary<string, HostTensor>) =
                 ReferenceExecutor(g, v) :> IStepExecutor
