@@ -229,22 +229,19 @@ let pipelineOf (a: Args) : (int * int option) option =
                                   "--micro-batches splits the batch of a pipeline: give --pipeline K too"))
     | None, None -> None
 
-/// The communicator of the job this process is a rank of; null when it is not one (a pipeline's stages then run as
-/// threads of this process over LocalCommunicator). The MPI layer's communicator is chosen here, in one place.
-let communicator () : Nn.Runtime.Distributed.ICommunicator = null
-
 /// The executor of a training step pipelined over `stages` ranks (`nn train --pipeline K`); one stage is the
-/// single process's executor.
+/// single process's executor. `comm`: the MPI job's communicator (one stage per rank), or null: the stages run as
+/// threads of this process over LocalCommunicator.
 let pipelined (engine: Engine) (graphs: StepGraphs)
               (initial: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) (network: string)
-              (stages: int, micro: int option) : IStepExecutor =
+              (stages: int, micro: int option) (comm: Nn.Runtime.Distributed.ICommunicator) : IStepExecutor =
     if stages = 1 then executor engine graphs initial
     elif engine = Reference then
         raise (NnRuntimeException(Nn.Runtime.Distributed.PipelineCodes.Combination, SourceSpan.None,
                                   "--pipeline runs on the fused engine; leave out --engine reference"))
     else
         Nn.Runtime.Distributed.Pipeline.Create(
-            graphs, initial, stages, Option.toNullable micro, network, communicator ())
+            graphs, initial, stages, Option.toNullable micro, network, comm)
 
 /// `--threads N`: the most threads the kernels use.
 let applyThreads (a: Args) =

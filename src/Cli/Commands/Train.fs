@@ -15,7 +15,7 @@ open Nn.Cli.Common
 let help =
     """Usage: nn train FILE [--train NAME] [--network NAME] [--set NAME=VALUE]... [--resume [DIR]] [--out DIR]
                 [--init-from RUN] [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
-                [--pipeline K [--micro-batches M]]
+                [--pipeline K [--micro-batches M]] [--ranks N]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
@@ -66,6 +66,9 @@ Options:
   --micro-batches M     micro-batches per batch with --pipeline (default 4 per stage)
   --quiet               print nothing while training, then the summary (the last epoch, how training ended, the
                         run folder)
+  --ranks N             train on N processes of this machine (data parallelism: each takes its share of every batch,
+                        gradients summed with Open MPI's allreduce; runs mpirun). `mpirun -np N nn train FILE` does
+                        the same on a cluster (docs/distributed.md)
 
 Exit codes: 0 trained (or nothing left to train), 1 an error in the program, the data or the command line (or
 training diverged), 2 internal.
@@ -75,6 +78,7 @@ Examples:
   nn train examples/mnist_mlp.nn --set epochs=2 --set batch=128
   nn train examples/iris.nn --out runs/iris-a
   nn train examples/iris.nn --resume runs/iris-a --set epochs=300
+  nn train examples/mnist_mlp.nn --ranks 2                (data parallelism: 2 processes under mpirun)
   for h in 64 128 256; do nn train model.nn --set hidden=$h; done     (a sweep over `let hidden = ...`)
   nn train examples/mnist_mlp.nn --pipeline 2             (two stages, as threads; mpirun -np 2: as processes)"""
 
@@ -99,6 +103,18 @@ let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
         printfn ""
         Summary.table [ "input"; "target"; "prediction" ] rows |> List.iter (printfn "%s")
 
+/// Whether this rank kills itself after epoch `epochs` (`NN_KILL_RANK_AFTER_EPOCH=RANK:EPOCH`, a hidden switch for
+/// the data-parallel tests: a rank killed mid-run).
+let private exitAfterOnRank (epochs: int) =
+    match (Environment.GetEnvironmentVariable "NN_KILL_RANK_AFTER_EPOCH" |> Option.ofObj |> Option.defaultValue "")
+              .Split ':' with
+    | [| r; e |] ->
+        (match Distributed.job.Value with Some j -> string j.Rank = r | None -> false) && e = string epochs
+    | _ -> false
+
+/// Whether a rank is to be killed (then rank 0 writes every epoch's checkpoint, so that one is there to resume).
+let private killing = not (String.IsNullOrEmpty(Environment.GetEnvironmentVariable "NN_KILL_RANK_AFTER_EPOCH"))
+
 /// The epoch after which to exit as if killed (a hidden switch for the resumption tests).
 let private exitAfter =
     match Int32.TryParse(Environment.GetEnvironmentVariable "NN_EXIT_AFTER_EPOCH") with
@@ -106,6 +122,7 @@ let private exitAfter =
     | _ -> None
 
 let private relative (path: string) =
+    if path = "" then path else // the run folder of a rank that writes none
     let r = Path.GetRelativePath(Environment.CurrentDirectory, path)
     if r.StartsWith ".." then path else r
 
@@ -159,19 +176,27 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
-    // before the run folder exists: a network a pipeline cannot run leaves no empty run behind
+    // in a data-parallel job rank 0 alone writes the run folder (Distributed.fs); the others train without one
+    let lead = Distributed.isLead ()
+    // before the run folder exists: a network a pipeline cannot run leaves no empty run behind. In an MPI job
+    // `--pipeline K` runs one stage per rank; without --pipeline the job is data-parallel.
     let exec =
-        match pipelineOf a with
-        | Some stages -> pipelined engine plan.Graphs plan.Initial cfg.Network stages
-        | None -> executor engine plan.Graphs plan.Initial
+        match pipelineOf a, Distributed.job.Value with
+        | Some stages, comm -> pipelined engine plan.Graphs plan.Initial cfg.Network stages (Option.toObj comm)
+        | None, Some comm ->
+            RuntimeErrors.within cfg.Span [] (fun () ->
+                DataParallelExecutor(plan.Graphs, comm, (fun g v -> executor engine g v), plan.Initial)
+                :> IStepExecutor)
+        | None, None -> executor engine plan.Graphs plan.Initial
     Timings.mark "executor"
     let dir =
         match resume with
         | Some(d, _, _, _) ->
             // the weights a previous part of the run restored are not this run's result any more
             let best = Path.Combine(d, Checkpoint.BestFileName)
-            if File.Exists best then File.Delete best
+            if lead && File.Exists best then File.Delete best
             d
+        | None when not lead -> ""
         | None ->
             let dir, l =
                 match a.Get "--out" with
@@ -179,11 +204,11 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 | None -> RunFolder.create runsParent
             held.Add l
             dir
-    AtomicFile.RemoveStale dir |> ignore // temporary files of a run killed while writing
+    if lead then AtomicFile.RemoveStale dir |> ignore // temporary files of a run killed while writing
     let checkpointPath = Path.Combine(dir, Checkpoint.FileName)
     let metricsPath = Path.Combine(dir, "metrics.csv")
     // the copy of the model source, with the values `--set` gave its top-level lets written in
-    if resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.RunSource)
+    if lead && resume.IsNone then AtomicFile.WriteAllText(Path.Combine(dir, Path.GetFileName c.File), c.RunSource)
     let first = match resume with Some(_, s, _, _) -> s.EpochsDone | None -> 0
     let quiet = a.Has "--quiet"
     let mutable rows =
@@ -219,8 +244,10 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             sinceWrite.Restart()
         | None -> ()
     let onCheckpoint (s: TrainingState) =
-        pending <- Some s
-        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone then
+        if exitAfterOnRank s.EpochsDone then Process.GetCurrentProcess().Kill() // as if killed (the tests' switch)
+        if lead then pending <- Some s
+        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone
+           || killing then
             flush ()
         if exitAfter = Some s.EpochsDone then
             eprintfn "nn: stopping after epoch %d (NN_EXIT_AFTER_EPOCH)" s.EpochsDone
@@ -230,10 +257,11 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some(d, _, _, _) ->
             printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
         | None ->
-            printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
+            printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s%s"
                 cfg.Network plan.Train.Count
                 (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
                 cfg.Epochs cfg.Batch cfg.Optimizer.Kind.Name
+                (match Distributed.job.Value with Some j -> sprintf ", %d ranks" j.Size | None -> "")
             plan.Init |> Option.iter (InitWeights.describe relative >> List.iter (printfn "%s"))
     let mutable last = None
     // the plotting libraries load on a core training leaves idle, instead of after the last epoch
@@ -255,7 +283,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                     let state = match resume with Some(_, s, _, _) -> s | None -> null
                     Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
             // the restored weights first, then the last checkpoint: a run killed in between is resumed, not complete
-            if result.RestoredEpoch.HasValue then
+            if lead && result.RestoredEpoch.HasValue then
                 RunFolder.writeBest
                     dir (exec.Snapshot()) (weightNames plan.Graphs) (result.RestoredEpoch.Value + 1) extra
             result
@@ -276,10 +304,11 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         let monitor = cfg.Stop |> Option.map (fun s -> s.Monitor.Name) |> Option.defaultValue ""
         printfn "restored the weights of epoch %d, the best `%s` of the run" e monitor
     | false, None -> ()
-    if not quiet then predictions plan exec
+    if not quiet && lead then predictions plan exec
     Timings.mark "predictions"
     let curves = Path.Combine(dir, "curves.png")
     let drawn =
+        if not lead then false else
         try
             RunFolder.writeCurves curves (sprintf "%s (%s)" cfg.Network (Path.GetFileName c.File)) rows
             rows.Length > 0
@@ -342,7 +371,7 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
                         raise (DataException(DataErrorCodes.CheckpointNotFound, relative runsParent,
                                              sprintf "--resume: no run of `%s` here holds a checkpoint; " cfg0.Network
                                              + "give the run folder"))
-            if Directory.Exists dir then held.Add(RunFolder.lock dir)
+            if Directory.Exists dir && Distributed.isLead () then held.Add(RunFolder.lock dir)
             let state, meta = Checkpoint.readState dir
             Checkpoint.checkSource c (Checkpoint.resolve dir) meta
             Checkpoint.checkNetwork cfg0.Network dir meta
@@ -392,4 +421,10 @@ let command: Command =
     { Name = "train"
       Summary = "train the network of a program's train block (run folder, checkpoints, --resume)"
       Help = help
-      Run = fun args -> guarded (fun () -> run (parseArgs "train" spec args)) }
+      Run =
+        fun args ->
+            guarded (fun () ->
+                match Distributed.takeRanks args with
+                | Some n, rest -> Distributed.launch n rest
+                | None, _ ->
+                    Distributed.guardedInJob (fun () -> guarded (fun () -> run (parseArgs "train" spec args)))) }

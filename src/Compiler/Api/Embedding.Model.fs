@@ -172,7 +172,7 @@ type NnModel internal (program: Embed.Program, compiled: Compile.Compiled) =
             let cfg = TrainPlan.config compiled block
             // what the settings (with the options' overrides) say about the network, before any Fit
             Compile.checkTrain net cfg |> ignore
-            NnTrainer(program, net, block, cfg, TrainPlan.graphs cfg net None))
+            NnTrainer(program, net, block, cfg, TrainPlan.graphs cfg net None, o.Communicator))
 
     /// <summary>An inference session for the main network with freshly initialized weights (load trained ones with
     /// <see cref="M:Nn.NnSession.Load(System.String)"/>).</summary>

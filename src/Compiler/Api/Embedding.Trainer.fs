@@ -20,7 +20,7 @@ exception private StopRequested
 /// Not thread-safe.</summary>
 [<Sealed; AllowNullLiteral>]
 type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block: TrainDecl * Env,
-                         cfg: TrainConfig.TrainConfig, graphs: StepGraphs) =
+                         cfg: TrainConfig.TrainConfig, graphs: StepGraphs, comm: NnCommunicator) =
     inherit NnSession(program, net, graphs, Initializers.ForGraph(graphs.Train, uint64 cfg.Seed))
     let epochCompleted = Event<EventHandler<EpochEventArgs>, EpochEventArgs>()
     let mutable trained = false
@@ -94,7 +94,14 @@ type NnTrainer internal (program: Embed.Program, net: Compile.NetworkInfo, block
         let y = shapeTargets this.Graphs.Predict.Outputs[0].Value.Shape xs[0] targets.Host
         Embed.guard program (fun () ->
             let plan = TrainPlan.createWith (Option.get program.Compiled) block (Some(Dataset(xs, y)))
-            let exec = Embed.executor plan.Graphs plan.Initial
+            // across processes: this process's share of every batch, gradients summed over the job (data parallelism)
+            let exec =
+                match comm with
+                | null -> Embed.executor plan.Graphs plan.Initial
+                | c when c.Size = 1 -> Embed.executor plan.Graphs plan.Initial
+                | c ->
+                    DataParallelExecutor(plan.Graphs, c.Inner, (fun g v -> Embed.executor g v), plan.Initial)
+                    :> IStepExecutor
             if trained then
                 // continue from the current weights (and optimizer moments) rather than the initial values
                 let names = Seq.append plan.Graphs.Params plan.Graphs.States |> Seq.map (fun n -> n.Name) |> HashSet

@@ -208,6 +208,35 @@ type TrainingResult internal (history: EpochEventArgs[], stoppedEarly: bool, ste
     /// weights (what <c>Predict</c> and <c>Save</c> use); null when they are the last epoch's.</summary>
     member _.RestoredEpoch = restoredEpoch
 
+/// <summary>The processes of a data-parallel training job (docs/distributed.md): give it to
+/// <see cref="P:Nn.TrainerOptions.Communicator"/> and every process's <c>Fit</c> trains the same model on its share of
+/// every batch, the gradients summed over the processes. Start the host program with <c>mpirun -np N</c> and join
+/// the job with <see cref="M:Nn.NnCommunicator.JoinMpi"/> in every process; every process calls <c>Fit</c> with the
+/// same arrays and options. Dispose it at the end (MPI_Finalize).</summary>
+[<Sealed; AllowNullLiteral>]
+type NnCommunicator internal (inner: Nn.Runtime.Distributed.ICommunicator) =
+    /// <summary>True when this process was started by Open MPI's <c>mpirun</c>.</summary>
+    static member InMpiJob = Nn.Runtime.Distributed.MpiCommunicator.InJob
+    /// <summary>Joins the Open MPI job this process was started in (initialises MPI once per process; a process not
+    /// started by <c>mpirun</c> is a job of one).</summary>
+    /// <exception cref="T:Nn.NnException">NN0803 when Open MPI's libmpi cannot be loaded or initialised</exception>
+    static member JoinMpi() : NnCommunicator =
+        try new NnCommunicator(Nn.Runtime.Distributed.MpiCommunicator.Join())
+        with
+        | :? DllNotFoundException
+        | :? InvalidOperationException as e ->
+            let d = Diagnostic.error "NN0803" (Span.make "nn" (0, 0) (0, 0)) ("cannot join the MPI job: " + e.Message)
+            raise (NnException [| NnDiagnostic(d, "nn", "nn: error NN0803: cannot join the MPI job: " + e.Message) |])
+    /// <summary>This process's number in the job, 0 .. Size-1 (rank 0 is the one to print and save).</summary>
+    member _.Rank = inner.Rank
+    /// <summary>The number of processes in the job.</summary>
+    member _.Size = inner.Size
+    member internal _.Inner = inner
+    /// <summary>Leaves the job (MPI_Finalize); no MPI call may follow in this process.</summary>
+    member _.Dispose() = inner.Dispose()
+    interface IDisposable with
+        member this.Dispose() = this.Dispose()
+
 /// <summary>Settings that override the program's <c>train</c> block. Properties left null keep the block's
 /// value.</summary>
 [<Sealed; AllowNullLiteral>]
@@ -225,3 +254,6 @@ type TrainerOptions() =
     /// <summary>Any other field, as program text: <c>options.Settings["optimizer"] = "adam { lr = 0.01 }"</c>
     /// (the <c>nn train --set</c> of the command line).</summary>
     member val Settings: IDictionary<string, string> = Dictionary<string, string>() with get
+    /// <summary>The job to train in across processes (data parallelism, <see cref="T:Nn.NnCommunicator"/>); null:
+    /// this process alone.</summary>
+    member val Communicator: NnCommunicator = null with get, set

@@ -8,7 +8,7 @@ namespace Nn.Runtime.Distributed;
 /// (threads of one process) serves tests where mpirun is missing. Every call is collective or matched as MPI
 /// requires; a failure on any rank ends every rank (<see cref="Abort"/>), never a hang.
 /// </summary>
-public interface ICommunicator : System.IDisposable
+internal interface ICommunicator : System.IDisposable
 {
     /// <summary>This process's number, 0 .. Size-1; rank 0 prints and writes files.</summary>
     int Rank { get; }

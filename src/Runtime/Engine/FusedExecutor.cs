@@ -114,6 +114,31 @@ internal sealed class FusedExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
+    public void Read(string name, Span<float> destination)
+    {
+        var v = _values[name];
+        if (!_panels.Contains(name)) { v.AsSpan().CopyTo(destination); return; }
+        var shape = _shapes[name];
+        GemmPanels.ToRowMajor(v, shape[0], shape[1], destination);
+    }
+
+    /// <inheritdoc />
+    public void SkipRows(int rows) => _step.RowOffset = rows;
+
+    /// <inheritdoc />
+    /// <remarks>Copies into the array that holds the value (no allocation).</remarks>
+    public void Assign(string name, HostTensor value)
+    {
+        if (!_shapes.TryGetValue(name, out var shape) || !shape.SequenceEqual(value.Shape))
+        {
+            Load(new Dictionary<string, HostTensor> { [name] = value }); // its errors
+            return;
+        }
+        if (_panels.Contains(name)) GemmPanels.FromRowMajor(value.Data, shape[0], shape[1], _values[name]);
+        else value.Data.AsSpan().CopyTo(_values[name]);
+    }
+
+    /// <inheritdoc />
     public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
     {
         var p = _train.Prepare(inputs, target);

@@ -21,7 +21,8 @@ internal static class RandomOps<T> where T : IBinaryFloatingPointIeee754<T>
     }
 
     public static Tensor<T> DropoutMask(int[] shape, double p, int stream, RunOptions o) =>
-        Tensor<T>.FromDoubles(shape, Dropout.Mask(o.Seed, o.Step, stream, p, Tensor<T>.CountOf(shape)));
+        Tensor<T>.FromDoubles(shape, Dropout.Mask(o.Seed, o.Step, stream, p, Tensor<T>.CountOf(shape),
+            shape.Length == 0 || shape[0] == 0 ? 0 : (long)o.RowOffset * (Tensor<T>.CountOf(shape) / shape[0])));
 
     /// <summary>Row i of the result is 1 at column round(labels[i]) (a label outside [0, width) gives a zero
     /// row).</summary>

@@ -86,12 +86,17 @@ internal sealed class ReferenceExecutor : IStepExecutor
         feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
         feeds[TrainStep.StepInput] = Tensor<float>.Scalar(step);
         var r = ReferenceInterpreter<float>.Run(_g.Train, feeds,
-            new RunOptions { Seed = seed, Step = step, CheckFinite = CheckFinite });
+            new RunOptions { Seed = seed, Step = step, CheckFinite = CheckFinite, RowOffset = _rowOffset });
         foreach (var (name, v) in r)
             if (name.StartsWith(TrainStep.NewPrefix, StringComparison.Ordinal))
                 _values[name[TrainStep.NewPrefix.Length..]] = v;
         return Result(r);
     }
+
+    private int _rowOffset;
+
+    /// <inheritdoc />
+    public void SkipRows(int rows) => _rowOffset = rows;
 
     /// <inheritdoc />
     public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target) =>
@@ -116,6 +121,6 @@ internal sealed class ReferenceExecutor : IStepExecutor
     public HostTensor Predict(HostTensor features) => Predict([features]);
 
     private BatchResult Result(Dictionary<string, Tensor<float>> r) =>
-        BatchResult.Of(r["loss"].Data[0], _g.Spec.Metrics,
+        BatchResult.Of(r.TryGetValue("loss", out var loss) ? loss.Data[0] : double.NaN, _g.Spec.Metrics,
             _g.Metrics.Select(m => r[TrainStep.MetricPrefix + m].Data.Select(x => (double)x).ToArray()).ToArray());
 }

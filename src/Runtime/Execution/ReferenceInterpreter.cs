@@ -12,6 +12,9 @@ internal sealed record RunOptions
     public ulong Seed { get; init; }
     /// <summary>The training step (a new dropout mask per step).</summary>
     public long Step { get; init; }
+    /// <summary>The global row of the batch's first row: dropout masks start this many rows into their streams
+    /// (a rank's share of a data-parallel batch).</summary>
+    public int RowOffset { get; init; }
     /// <summary>Check every value for NaN and infinity and throw <see cref="NonFiniteException"/> at the first node
     /// producing one.</summary>
     public bool CheckFinite { get; init; }

@@ -75,6 +75,22 @@ internal interface IStepExecutor
     /// these, so that the one-time work (binding buffers, first-use code) is done before an epoch's clock starts
     /// rather than in its first batch. Changes no value; optional (the default does nothing).</summary>
     void Prepare(IReadOnlyList<HostTensor> inputs, HostTensor? target, bool training) { }
+    /// <summary>Copies the current value of a Param or State, row-major, into <paramref name="destination"/> (data
+    /// parallelism reads the gradients this way, <see cref="DataParallelStep"/>). The default copies a
+    /// <see cref="Snapshot"/>; executors read their own storage.</summary>
+    void Read(string name, Span<float> destination) => Snapshot()[name].Data.AsSpan().CopyTo(destination);
+    /// <summary><see cref="Load"/> of one value, which the executor may copy into its own storage in place (data
+    /// parallelism sets the updated weights this way after every step).</summary>
+    void Assign(string name, HostTensor value) =>
+        Load(new Dictionary<string, HostTensor> { [name] = value });
+    /// <summary>Sets the global row of the batch's first row: the dropout masks of the following steps start
+    /// <paramref name="rows"/> rows into their streams, so that a rank's share of a batch draws the masks the whole
+    /// batch draws for those rows (data parallelism; 0 otherwise). Executors that cannot take a share refuse.
+    /// </summary>
+    void SkipRows(int rows)
+    {
+        if (rows != 0) throw new NotSupportedException($"{GetType().Name} cannot run a share of a batch");
+    }
 
     /// <summary><see cref="Step(IReadOnlyList{HostTensor}, HostTensor?, double, long, ulong)"/> of a network with
     /// one input.</summary>

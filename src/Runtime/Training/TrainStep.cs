@@ -72,10 +72,6 @@ internal sealed class StepGraphs
         Forward = forward;
     }
 
-    /// <summary>The forward pass the graphs were built from (pipeline parallelism cuts it into stages); null for
-    /// graphs made without one.</summary>
-    internal ForwardBuilder? Forward { get; }
-
     /// <summary>The training step.</summary>
     public Graph Train { get; }
     /// <summary>The evaluation graph.</summary>
@@ -84,6 +80,10 @@ internal sealed class StepGraphs
     public Graph Predict { get; }
     /// <summary>The spec the graphs were built from.</summary>
     public TrainSpec Spec { get; }
+    /// <summary>The forward pass the graphs were built from (data parallelism builds its split step from it:
+    /// <see cref="DataParallelStep"/>; pipeline parallelism cuts it into stages); null for graphs made otherwise.
+    /// </summary>
+    public ForwardBuilder? Forward { get; init; }
     /// <summary>The network's data Inputs (of the training graph), in order of creation.</summary>
     public IReadOnlyList<Node> DataInputs { get; }
 

@@ -163,20 +163,29 @@ internal static class Trainer
             first = resume.EpochsDone;
         }
 
+        // data parallelism: this rank takes its share of every batch (DataParallelExecutor.ShareOf), the executor sums
+        // over the ranks, so losses and metrics below are the whole batch's on every rank
+        var dp = exec as DataParallelExecutor;
+        int Share(int size) => dp is null ? size
+            : DataParallelExecutor.ShareOf(size, dp.Communicator.Rank, dp.Communicator.Size).Count;
+        int First(int size) => dp is null ? 0
+            : DataParallelExecutor.ShareOf(size, dp.Communicator.Rank, dp.Communicator.Size).First;
         var history = new List<EpochReport>();
         bool stoppedEarly = false;
         // Batch buffers are allocated once (one set for full batches, one for a last partial batch) and filled
         // by copying rows, so steady-state steps allocate nothing here.
-        var batchX = train.Inputs.Select(x => new BatchBuffers(x, options.Batch, train.Count)).ToArray();
+        var batchX = train.Inputs.Select(x => new BatchBuffers(x, options.Batch, train.Count, Share)).ToArray();
         var x = new HostTensor[batchX.Length]; // the batch of each input, refilled in place
         HostTensor[] Fill(ReadOnlySpan<int> rows)
         {
             for (int i = 0; i < x.Length; i++) x[i] = batchX[i].Fill(train.Inputs[i], rows);
             return x;
         }
-        var batchY = train.Targets is null ? null : new BatchBuffers(train.Targets, options.Batch, train.Count);
+        var batchY = train.Targets is null ? null
+            : new BatchBuffers(train.Targets, options.Batch, train.Count, Share);
         // the same for the validation batches (copying each into a new tensor allocated 6 MB an epoch for MNIST)
-        var valX = validation?.Inputs.Select(v => new BatchBuffers(v, options.Batch, validation.Count)).ToArray();
+        var valX = validation?.Inputs.Select(v => new BatchBuffers(v, options.Batch, validation.Count, Share))
+            .ToArray();
         var vx = new HostTensor[valX?.Length ?? 0]; // the validation batch of each input, refilled in place
         HostTensor[] FillVal(int start, int count)
         {
@@ -184,20 +193,20 @@ internal static class Trainer
             return vx;
         }
         var valY = validation?.Targets is null ? null
-            : new BatchBuffers(validation.Targets, options.Batch, validation.Count);
+            : new BatchBuffers(validation.Targets, options.Batch, validation.Count, Share);
         // the one-time work of every batch shape to come, before any epoch's clock (EpochReport.Seconds)
         if (first < options.Epochs)
         {
             var all = Enumerable.Range(0, train.Count).ToArray();
             foreach (int size in new[] { options.Batch, train.Count % options.Batch }
                 .Where(n => n > 0 && n <= train.Count).Distinct())
-                exec.Prepare(Fill(all.AsSpan(0, size)),
-                    batchY?.Fill(train.Targets!, all.AsSpan(0, size)), true);
+                exec.Prepare(Fill(all.AsSpan(0, Share(size))),
+                    batchY?.Fill(train.Targets!, all.AsSpan(0, Share(size))), true);
             if (validation is not null)
                 foreach (int size in new[] { options.Batch, validation.Count % options.Batch }
                     .Where(n => n > 0 && n <= validation.Count).Distinct())
-                    exec.Prepare(FillVal(0, size),
-                        valY?.Fill(validation.Targets!, 0, size), false);
+                    exec.Prepare(FillVal(0, Share(size)),
+                        valY?.Fill(validation.Targets!, 0, Share(size)), false);
         }
         for (int epoch = first; epoch < options.Epochs; epoch++)
         {
@@ -211,7 +220,8 @@ internal static class Trainer
             for (int bi = 0; bi < batches; bi++)
             {
                 int start = bi * options.Batch, size = Math.Min(options.Batch, train.Count - start);
-                var rows = order.AsSpan(start, size);
+                var rows = order.AsSpan(start + First(size), Share(size));
+                dp?.Share(First(size), Share(size), size);
                 Fill(rows);
                 var y = batchY?.Fill(train.Targets!, rows);
                 lr = schedule.LearningRate(epoch, bi);
@@ -236,9 +246,10 @@ internal static class Trainer
                 var vs = new EpochTotals(graphs.Spec.Metrics);
                 for (int start = 0; start < validation.Count; start += options.Batch)
                 {
-                    int size = Math.Min(options.Batch, validation.Count - start);
-                    vs.Add(exec.Evaluate(FillVal(start, size),
-                        valY?.Fill(validation.Targets!, start, size)), size);
+                    int size = Math.Min(options.Batch, validation.Count - start), from = start + First(size);
+                    dp?.Share(First(size), Share(size), size);
+                    vs.Add(exec.Evaluate(FillVal(from, Share(size)),
+                        valY?.Fill(validation.Targets!, from, Share(size))), size);
                 }
                 (vloss, vmetrics) = (vs.Loss, vs.Metrics);
             }
@@ -246,6 +257,7 @@ internal static class Trainer
                 vmetrics is null ? null : Named(graphs, vmetrics), train.Count / Math.Max(seconds, 1e-9), lr)
             { Seconds = epochClock.Elapsed.TotalSeconds };
             history.Add(report);
+            dp?.CheckSameWeights(epoch);
             schedule.EpochEnded(options.Schedule.Monitor.ValueIn(report));
             if (stop is not null && stop.Observe(epoch, stop.Spec.Monitor.ValueIn(report)) && stop.Spec.RestoreBest)
                 best = exec.Snapshot();
@@ -267,11 +279,13 @@ internal static class Trainer
     private static Dictionary<string, double> Named(StepGraphs g, double[] values) =>
         g.Metrics.Select((m, i) => (m, i)).ToDictionary(p => p.m, p => values[p.i]);
 
-    /// <summary>Preallocated tensors for a full batch and for the last, partial batch of an epoch.</summary>
-    private sealed class BatchBuffers(HostTensor source, int batch, int rows)
+    /// <summary>Preallocated tensors for a full batch and for the last, partial batch of an epoch; of this rank's
+    /// <paramref name="share"/> of them in a data-parallel job.</summary>
+    private sealed class BatchBuffers(HostTensor source, int batch, int rows, Func<int, int> share)
     {
-        private readonly HostTensor _full = Make(source, Math.Min(batch, rows));
-        private readonly HostTensor? _last = rows % batch == 0 || rows < batch ? null : Make(source, rows % batch);
+        private readonly HostTensor _full = Make(source, share(Math.Min(batch, rows)));
+        private readonly HostTensor? _last =
+            rows % batch == 0 || rows < batch ? null : Make(source, share(rows % batch));
 
         private static HostTensor Make(HostTensor source, int n)
         {

@@ -16,10 +16,12 @@ internal static class Dropout
         Xoshiro256.DeriveSeed(new Xoshiro256(Xoshiro256.DeriveSeed(seed, unchecked((ulong)step))).NextUInt64(),
             unchecked((ulong)stream));
 
-    /// <summary>The mask values, as doubles, for <paramref name="count"/> elements.</summary>
-    public static double[] Mask(ulong seed, long step, int stream, double p, int count)
+    /// <summary>The mask values, as doubles, for <paramref name="count"/> elements, after skipping the first
+    /// <paramref name="skip"/> draws (the rows of a batch before a data-parallel rank's share).</summary>
+    public static double[] Mask(ulong seed, long step, int stream, double p, int count, long skip = 0)
     {
         var rng = Stream(seed, step, stream);
+        for (; skip > 0; skip--) rng.NextDouble();
         var keep = 1.0 / (1.0 - p);
         var m = new double[count];
         for (int i = 0; i < count; i++) m[i] = rng.NextDouble() < p ? 0.0 : keep;

@@ -62,7 +62,8 @@ internal static class NodeKernels
             {
                 var mask = new DropoutMask(c.Step, a.Stream!.Value);
                 double p = a.Value;
-                return () => mask.Fill(S[dst].AsSpan(0, count), p);
+                int rowSize = shape.Length == 0 || shape[0] == 0 ? 0 : count / shape[0];
+                return () => mask.Fill(S[dst].AsSpan(0, count), p, rowSize);
             }
             case OpKind.Transpose or OpKind.Slice:
             {

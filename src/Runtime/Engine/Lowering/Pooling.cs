@@ -38,6 +38,9 @@ internal sealed class StepContext
 {
     public ulong Seed;
     public long Step;
+    /// <summary>The global row of the batch's first row (a rank's share of a data-parallel batch; 0 otherwise).
+    /// </summary>
+    public int RowOffset;
 }
 
 /// <summary>
@@ -46,9 +49,12 @@ internal sealed class StepContext
 /// </summary>
 internal sealed class DropoutMask(StepContext context, int stream)
 {
-    public void Fill(Span<float> dst, double p)
+    /// <summary>Fills the mask of a batch whose rows hold <paramref name="rowSize"/> elements each, starting
+    /// <see cref="StepContext.RowOffset"/> rows into the stream.</summary>
+    public void Fill(Span<float> dst, double p, int rowSize)
     {
         var rng = Util.Dropout.StreamState(context.Seed, context.Step, stream);
+        for (long skip = (long)context.RowOffset * rowSize; skip > 0; skip--) rng.NextDouble();
         float keep = (float)(1.0 / (1.0 - p));
         for (int i = 0; i < dst.Length; i++) dst[i] = rng.NextDouble() < p ? 0f : keep;
     }

@@ -1,0 +1,229 @@
+using Nn.Runtime.Data;
+using Nn.Runtime.Distributed;
+using Nn.Runtime.IR;
+
+namespace Nn.Runtime.Training;
+
+/// <summary>Data parallelism cannot go on (NN0800–NN0819; docs/language.md and docs/distributed.md).</summary>
+internal sealed class DataParallelException(string code, string message)
+    : NnRuntimeException(code, SourceSpan.None, message)
+{
+    /// <summary>The ranks' weights differ after an epoch (their checksums disagree).</summary>
+    public const string WeightsDiffer = "NN0800";
+    /// <summary>The program cannot be trained across processes (class weights).</summary>
+    public const string Unsupported = "NN0801";
+}
+
+/// <summary>
+/// One rank's <see cref="IStepExecutor"/> of a data-parallel job. Before each step or evaluation the trainer names
+/// the rank's share of the batch (<see cref="Share"/>: contiguous rows of the global batch); a step runs
+/// <see cref="DataParallelStep.Gradients"/> on the share, weighs its gradients, loss and metric statistics by the
+/// share's fraction of the batch, sums them over the ranks in one fused allreduce after the backward pass (one
+/// buffer of every gradient, as Horovod's tensor fusion; not in buckets during it: the fused engine runs the
+/// backward pass as one plan), and then runs <see cref="DataParallelStep.Update"/> on every rank, so the weights stay
+/// identical. The layers' running statistics (batchNorm) are averaged over the ranks after every step; the
+/// normalisation itself uses the share's own statistics (as PyTorch DDP without SyncBatchNorm). Steps and
+/// evaluations are collective: every rank calls them in the same order, a rank with no rows in a batch too.
+/// </summary>
+internal sealed class DataParallelExecutor : IStepExecutor
+{
+    private readonly DataParallelStep _split;
+    private readonly IStepExecutor _grads, _update;
+    private readonly ICommunicator _comm;
+    private readonly string[] _trainable, _layer;
+    private readonly int[] _offsets, _layerOffsets;
+    private readonly float[] _flat, _layerFlat;
+    private readonly HostTensor[] _fed, _params;
+    private readonly double[] _stats;
+    private readonly IReadOnlyList<Ops.Metric> _metrics;
+    private readonly int[] _widths; // each metric's number of statistics
+    private int _firstRow, _rows, _globalRows;
+
+    /// <summary>The executor of one rank, its two executors made by <paramref name="create"/> from
+    /// <paramref name="initial"/> (every Param and State of the whole step, as for a one-process executor).</summary>
+    public DataParallelExecutor(StepGraphs graphs, ICommunicator comm,
+        Func<StepGraphs, Dictionary<string, HostTensor>, IStepExecutor> create,
+        IReadOnlyDictionary<string, HostTensor> initial)
+    {
+        _split = DataParallelStep.Of(graphs);
+        _comm = comm;
+        _metrics = graphs.Spec.Metrics;
+        Dictionary<string, HostTensor> ValuesOf(StepGraphs g) =>
+            g.Params.Concat(g.States).ToDictionary(n => n.Name!, n => initial.TryGetValue(n.Name!, out var v)
+                ? v : HostTensor.Zeros(n.Shape.Resolve(new Dictionary<string, int>())));
+        _grads = create(_split.Gradients, ValuesOf(_split.Gradients));
+        _update = create(_split.Update, ValuesOf(_split.Update));
+        _trainable = _split.Trainable.Select(p => p.Name!).ToArray();
+        _layer = _split.LayerStates.Select(s => s.Name!).ToArray();
+        int[] Shape(Node n) => n.Shape.Resolve(new Dictionary<string, int>());
+        (_offsets, _flat) = Layout(_split.Trainable.Select(Shape).ToArray());
+        (_layerOffsets, _layerFlat) = Layout(_split.LayerStates.Select(Shape).ToArray());
+        _fed = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
+        _params = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
+        _widths = _metrics.Select(m => Shape(_split.Gradients.Train.Output(TrainStep.MetricPrefix + m.Name))
+            .Aggregate(1, (a, d) => a * d)).ToArray();
+        _stats = new double[1 + _widths.Sum()];
+    }
+
+    private static (int[] Offsets, float[] Flat) Layout(int[][] shapes)
+    {
+        var offsets = new int[shapes.Length + 1];
+        for (int i = 0; i < shapes.Length; i++) offsets[i + 1] = offsets[i] + shapes[i].Aggregate(1, (a, d) => a * d);
+        return (offsets, new float[offsets[^1]]);
+    }
+
+    /// <summary>The communicator of the job.</summary>
+    public ICommunicator Communicator => _comm;
+
+    /// <summary>This rank's share of the next batch of <paramref name="globalRows"/> rows: <paramref name="rows"/>
+    /// rows from row <paramref name="firstRow"/> of the batch (0 rows: the rank only takes part in the sums).
+    /// </summary>
+    public void Share(int firstRow, int rows, int globalRows)
+    {
+        (_firstRow, _rows, _globalRows) = (firstRow, rows, globalRows);
+        _grads.SkipRows(firstRow);
+    }
+
+    /// <summary>The rows of a batch of <paramref name="size"/> rows that rank <paramref name="rank"/> of
+    /// <paramref name="ranks"/> takes: rows [size·rank/ranks, size·(rank+1)/ranks), in the batch's order.</summary>
+    public static (int First, int Count) ShareOf(int size, int rank, int ranks)
+    {
+        int first = (int)((long)size * rank / ranks), next = (int)((long)size * (rank + 1) / ranks);
+        return (first, next - first);
+    }
+
+    /// <inheritdoc />
+    public void SkipRows(int rows) => _grads.SkipRows(rows);
+
+    /// <inheritdoc />
+    public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
+    {
+        Array.Clear(_flat);
+        Array.Clear(_stats);
+        if (_rows > 0)
+        {
+            var r = _grads.Step(inputs, target, lr, step, seed);
+            for (int i = 0; i < _trainable.Length; i++)
+                _grads.Read(DataParallelStep.GradPrefix + _trainable[i], _flat.AsSpan(_offsets[i].._offsets[i + 1]));
+            Scale(_flat, (float)((double)_rows / _globalRows));
+            Weigh(r);
+        }
+        _comm.AllreduceSum(_flat);
+        _comm.AllreduceSum(_stats);
+        for (int i = 0; i < _fed.Length; i++) _flat.AsSpan(_offsets[i]..(_offsets[i + 1])).CopyTo(_fed[i].Data);
+        _update.Step(_fed, null, lr, step, seed);
+        for (int i = 0; i < _params.Length; i++)
+        {
+            _update.Read(_trainable[i], _params[i].Data);
+            _grads.Assign(_trainable[i], _params[i]);
+        }
+        if (_layer.Length > 0) AverageLayerStates();
+        return Result();
+    }
+
+    /// <summary>The running statistics as the mean over the ranks, so that every rank holds the same.</summary>
+    private void AverageLayerStates()
+    {
+        for (int i = 0; i < _layer.Length; i++)
+            _grads.Read(_layer[i], _layerFlat.AsSpan(_layerOffsets[i]..(_layerOffsets[i + 1])));
+        _comm.AllreduceSum(_layerFlat);
+        Scale(_layerFlat, 1f / _comm.Size);
+        var values = new Dictionary<string, HostTensor>();
+        var snapshot = _split.LayerStates;
+        for (int i = 0; i < _layer.Length; i++)
+            values[_layer[i]] = new HostTensor(snapshot[i].Shape.Resolve(new Dictionary<string, int>()),
+                _layerFlat[_layerOffsets[i]..(_layerOffsets[i + 1])]);
+        _grads.Load(values);
+    }
+
+    private static void Scale(float[] x, float by)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] *= by;
+    }
+
+    /// <summary>The share's loss and statistics, weighed by its fraction of the batch, into the buffer summed over
+    /// the ranks.</summary>
+    private void Weigh(BatchResult r)
+    {
+        double w = (double)_rows / _globalRows;
+        _stats[0] = r.Loss * w;
+        int k = 1;
+        foreach (var s in r.Statistics)
+            foreach (var x in s) _stats[k++] = x * w;
+    }
+
+    private BatchResult Result()
+    {
+        var stats = new double[_metrics.Count][];
+        int k = 1;
+        for (int i = 0; i < stats.Length; i++)
+        {
+            stats[i] = _stats.AsSpan(k, _widths[i]).ToArray();
+            k += stats[i].Length;
+        }
+        return BatchResult.Of(_stats[0], _metrics, stats);
+    }
+
+    /// <inheritdoc />
+    public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target)
+    {
+        Array.Clear(_stats);
+        if (_rows > 0) Weigh(_grads.Evaluate(inputs, target));
+        _comm.AllreduceSum(_stats);
+        return Result();
+    }
+
+    /// <inheritdoc />
+    public HostTensor Predict(IReadOnlyList<HostTensor> inputs) => _grads.Predict(inputs);
+
+    /// <inheritdoc />
+    public void Prepare(IReadOnlyList<HostTensor> inputs, HostTensor? target, bool training)
+    {
+        if (inputs.Count > 0 && inputs[0].Rows == 0) return;
+        _grads.Prepare(inputs, target, training);
+        if (training) _update.Prepare(_fed, null, true);
+    }
+
+    /// <inheritdoc />
+    public void Load(IReadOnlyDictionary<string, HostTensor> values)
+    {
+        var grads = _split.Gradients.Params.Concat(_split.Gradients.States).Select(n => n.Name!).ToHashSet();
+        var update = _split.Update.Params.Concat(_split.Update.States).Select(n => n.Name!).ToHashSet();
+        foreach (var name in values.Keys)
+            if (!grads.Contains(name) && !update.Contains(name))
+                throw new ArgumentException($"the network has no parameter or state `{name}`");
+        _grads.Load(values.Where(kv => grads.Contains(kv.Key)).ToDictionary());
+        _update.Load(values.Where(kv => update.Contains(kv.Key)).ToDictionary());
+    }
+
+    /// <inheritdoc />
+    public Dictionary<string, HostTensor> Snapshot()
+    {
+        var all = _grads.Snapshot();
+        foreach (var name in all.Keys.Where(k => k.StartsWith(DataParallelStep.GradPrefix, StringComparison.Ordinal))
+                     .ToArray())
+            all.Remove(name);
+        foreach (var (name, v) in _update.Snapshot()) all[name] = v;
+        return all;
+    }
+
+    /// <summary>Compares a checksum of every weight and state across the ranks.</summary>
+    /// <exception cref="DataParallelException">NN0800 when they differ</exception>
+    public void CheckSameWeights(int epoch)
+    {
+        ulong hash = 14695981039346656037UL; // FNV-1a over the names and the values' bits
+        foreach (var (name, v) in Snapshot().OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            foreach (char c in name) hash = (hash ^ c) * 1099511628211UL;
+            foreach (float x in v.Data) hash = (hash ^ BitConverter.SingleToUInt32Bits(x)) * 1099511628211UL;
+        }
+        var sums = new double[_comm.Size];
+        sums[_comm.Rank] = hash >> 12; // 52 bits: exact in a double
+        _comm.AllreduceSum(sums);
+        if (sums.Any(s => s != sums[0]))
+            throw new DataParallelException(DataParallelException.WeightsDiffer,
+                $"after epoch {epoch + 1} the weights of the {_comm.Size} ranks differ (checksums "
+                + string.Join(", ", sums.Select((s, r) => $"rank {r}: {(ulong)s:x13}"))
+                + "); the ranks must run the same program, data, settings and nn version");
+    }
+}

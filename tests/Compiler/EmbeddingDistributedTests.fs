@@ -1,0 +1,90 @@
+/// The embedding API joins a job (TrainerOptions.Communicator): N trainers, one per rank, each Fit on the same arrays,
+/// train the model one trainer trains alone, within float32 rounding. The ranks are threads of this process (a
+/// communicator written here, which the data-parallel tests of the runtime share).
+module Nn.Tests.Compiler.EmbeddingDistributedTests
+
+open System
+open System.IO
+open System.Threading
+open Expecto
+open Nn
+open Nn.Runtime.Distributed
+open Nn.Tests
+
+/// The ranks of one job as threads: every collective call meets the others at a barrier. A sum adds the ranks'
+/// values in rank order, so every rank gets the same bits (as MPI's allreduce guarantees).
+type internal ThreadJob(size: int) =
+    let barrier = new Barrier(size)
+    let floats: float32[][] = Array.create size [||]
+    let doubles: float[][] = Array.create size [||]
+    let bytes: byte[][] = Array.create size [||]
+    member _.Size = size
+    member _.Rank(rank: int) =
+        { new ICommunicator with
+            member _.Rank = rank
+            member _.Size = size
+            member _.AllreduceSum(data: Span<float32>) =
+                floats[rank] <- data.ToArray()
+                barrier.SignalAndWait()
+                let sum = Array.zeroCreate data.Length
+                for r in 0 .. size - 1 do
+                    for i in 0 .. sum.Length - 1 do sum[i] <- sum[i] + floats[r][i]
+                barrier.SignalAndWait()
+                sum.AsSpan().CopyTo data
+            member _.AllreduceSum(data: Span<float>) =
+                doubles[rank] <- data.ToArray()
+                barrier.SignalAndWait()
+                let sum = Array.zeroCreate data.Length
+                for r in 0 .. size - 1 do
+                    for i in 0 .. sum.Length - 1 do sum[i] <- sum[i] + doubles[r][i]
+                barrier.SignalAndWait()
+                sum.AsSpan().CopyTo data
+            member _.Broadcast(data: Span<byte>, root: int) =
+                if rank = root then bytes[root] <- data.ToArray()
+                barrier.SignalAndWait()
+                bytes[root].AsSpan().CopyTo data
+                barrier.SignalAndWait()
+            member _.Send(_: ReadOnlySpan<float32>, _: int, _: int) = failwith "not used by data parallelism"
+            member _.Receive(_: Span<float32>, _: int, _: int) = failwith "not used by data parallelism"
+            member _.Barrier() = barrier.SignalAndWait()
+            member _.Abort(_: int) = failwith "a rank aborted"
+          interface IDisposable with
+            member _.Dispose() = () }
+
+let private model () =
+    NnModel.CompileFile(Path.Combine(TestUtil.repoRoot, "examples", "xor.nn")).EnsureSuccess()
+
+let private features = array2D [ [ 0.f; 0.f ]; [ 0.f; 1.f ]; [ 1.f; 0.f ]; [ 1.f; 1.f ] ]
+let private targets = array2D [ [ 0.f ]; [ 1.f ]; [ 1.f ]; [ 0.f ] ]
+
+[<Tests>]
+let tests =
+    testList "Compiler.EmbeddingDistributed" [
+        test "two trainers joined by a communicator train what one trainer trains" {
+            let one = model().CreateTrainer(TrainerOptions(Epochs = 25))
+            let alone = one.Fit(features, targets)
+            let job = ThreadJob 2
+            let trainers =
+                [| for r in 0 .. 1 ->
+                    let c = new NnCommunicator(job.Rank r)
+                    Expect.equal (c.Rank, c.Size) (r, 2) "rank and size"
+                    model().CreateTrainer(TrainerOptions(Epochs = 25, Communicator = c)) |]
+            let results = Array.zeroCreate 2
+            let threads =
+                trainers |> Array.mapi (fun r t -> Thread(fun () -> results[r] <- t.Fit(features, targets)))
+            for t in threads do t.Start()
+            for t in threads do t.Join()
+            for r in 0 .. 1 do
+                let res: TrainingResult = results[r]
+                Expect.equal res.History.Count alone.History.Count "epochs"
+                for a, b in Seq.zip alone.History res.History do
+                    Expect.floatClose { absolute = 1e-6; relative = 1e-4 } b.Loss a.Loss
+                        (sprintf "rank %d epoch %d loss" r a.Epoch)
+                for p in [ "dense1.w"; "dense2.w" ] do
+                    let x, y = one.GetParameter(p).ToArray(), trainers[r].GetParameter(p).ToArray()
+                    Array.iteri2 (fun i (u: float32) (v: float32) ->
+                        Expect.floatClose { absolute = 1e-6; relative = 1e-4 } (float v) (float u)
+                            (sprintf "rank %d %s[%d]" r p i)) x y
+        }
+
+    ]
