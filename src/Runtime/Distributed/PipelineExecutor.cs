@@ -164,7 +164,8 @@ internal sealed class PipelineExecutor : IStepExecutor
             if (!_maskValues.TryGetValue(name, out var m) || m.Length != count)
                 _maskValues[name] = m = new float[count];
             var context = new Engine.Lowering.StepContext { Seed = seed, Step = step };
-            new Engine.Lowering.DropoutMask(context, node.Attrs.Stream!.Value).Fill(m, node.Attrs.Value);
+            new Engine.Lowering.DropoutMask(context, node.Attrs.Stream!.Value)
+                .Fill(m, node.Attrs.Value, rows == 0 ? 0 : count / rows);
         }
     }
 
