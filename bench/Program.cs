@@ -1,6 +1,6 @@
 using Nn.Bench;
 
-// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|lenet|csv|all] [gemm sizes...]
+// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|lenet|csv|threads|all] [gemm sizes...]
 // [--profile] [--plan] [--rounds=N]
 string what = args.Length > 0 ? args[0] : "all";
 var flags = args.Skip(1).Where(a => a.StartsWith("--")).ToArray();
@@ -10,6 +10,7 @@ int[] sizes = args.Skip(1).Where(a => !a.StartsWith("--")).Select(int.Parse).ToA
 Console.WriteLine($"nn kernels bench: {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
     $"Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "on" : "off")}");
 if (what is "csv") { CsvBench.Run(); return; }
+if (what is "threads") { ThreadsBench.Run(flags); return; }
 var peak = Peak.Measure();
 if (what is "gemm" or "all") GemmBench.Run(peak, sizes, flags);
 if (what is "elementwise" or "all") ElementwiseBench.Run(peak);

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using Nn.Runtime.Data;
+using Nn.Runtime.Training;
+
+namespace Nn.Bench;
+
+/// <summary>
+/// Two threads against one on the same training step (issue #18 goal 4), paired in one process: an executor bound for
+/// 1 thread and one for 2, timed in alternation (A B A B ...), each turn a run of steps long enough to time (~0.1 s).
+/// Prints, per case, the median step time of each, the median of the pairs' ratios (1-thread time / 2-thread time),
+/// and the process CPU time per step of each (user + system over all threads: what the second thread costs, spinning
+/// included). The load average is printed before and after: on a shared machine a neighbour's burst takes a core from
+/// the 2-thread run at random, so only quiet runs (load below ~1) say anything about two threads.
+/// <c>--pairs=N</c> (default 15), <c>--only=TEXT</c> as in <c>training</c>.
+/// </summary>
+internal static class ThreadsBench
+{
+    private static readonly (int[] Layers, int Batch)[] Cases =
+    [
+        ([784, 256, 10], 64), ([784, 1024, 1024, 1024, 10], 256),
+    ];
+
+    public static void Run(IReadOnlyList<string> flags)
+    {
+        int pairs = flags.FirstOrDefault(f => f.StartsWith("--pairs=")) is { } p
+            && int.TryParse(p["--pairs=".Length..], out int n) && n > 0 ? n : 15;
+        string only = flags.FirstOrDefault(f => f.StartsWith("--only="))?["--only=".Length..] ?? "";
+        Console.WriteLine($"load average before: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"{"case",-34} {"1 thread",10} {"2 threads",10} {"ratio",7}  " +
+                          $"{"CPU/step 1t",11} {"CPU/step 2t",11}  ratios (min..max)");
+        foreach (var (layers, batch) in Cases)
+        {
+            string name = $"{string.Join("-", layers)} b{batch} sgd momentum";
+            if (!name.Contains(only)) continue;
+            var (one, x, y) = TrainingStepBench.Mlp(layers, batch, "sgd", 1);
+            var (two, _, _) = TrainingStepBench.Mlp(layers, batch, "sgd", 2);
+            long step = 1;
+            // steps per turn: about 0.1 s on one thread
+            int steps = Math.Max(5, (int)(0.1 / Timing.BestSeconds(() => one.Step(x, y, 0.01, step++, 1), 3, 0.1)));
+            Timing.BestSeconds(() => two.Step(x, y, 0.01, step++, 1), 3, 0.1);
+            var t1 = new List<double>(); var t2 = new List<double>();
+            var c1 = new List<double>(); var c2 = new List<double>();
+            for (int i = 0; i < pairs; i++)
+            {
+                // A B, then B A: neither executor always runs right after the other
+                if (i % 2 == 0) { Turn(one, x, y, steps, ref step, t1, c1); Turn(two, x, y, steps, ref step, t2, c2); }
+                else { Turn(two, x, y, steps, ref step, t2, c2); Turn(one, x, y, steps, ref step, t1, c1); }
+            }
+            if (flags.FirstOrDefault(f => f.StartsWith("--ab=")) is { } ab)
+                AB(name, ab["--ab=".Length..], two, x, y, steps, ref step, pairs);
+            var ratios = t1.Zip(t2, (a, b) => a / b).ToList();
+            Console.WriteLine($"{name,-34} {Ms(Median(t1)),10} {Ms(Median(t2)),10} {Median(ratios),6:F2}x  " +
+                              $"{Ms(Median(c1)),11} {Ms(Median(c2)),11}  {ratios.Min():F2}..{ratios.Max():F2}");
+        }
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
+    }
+
+    /// <summary>The 2-thread step with a change off (A) and on (B), paired: the change under test.</summary>
+    private static void AB(string name, string change, IStepExecutor two, HostTensor x, HostTensor y, int steps, ref long step,
+        int pairs)
+    {
+        var a = new List<double>(); var b = new List<double>(); var ca = new List<double>(); var cb = new List<double>();
+        for (int i = 0; i < pairs; i++)
+        {
+            Set(change, true);
+            Turn(two, x, y, steps, ref step, a, ca);
+            Set(change, false);
+            Turn(two, x, y, steps, ref step, b, cb);
+        }
+        Console.WriteLine($"  A/B {change} {name} 2t: off {Ms(Median(a))} on {Ms(Median(b))}: " +
+                          $"{Median(a.Zip(b, (p, q) => p / q).ToList()):F3}x; CPU {Ms(Median(ca))} / {Ms(Median(cb))}");
+    }
+
+    /// <summary>Turns a change off (the state before it) or on: <c>weightcolumns</c>, <c>shareda</c> or
+    /// <c>all</c>.</summary>
+    private static void Set(string change, bool off)
+    {
+        if (change is "weightcolumns" or "all") Nn.Runtime.Kernels.GemmJob.WeightColumnsOff = off;
+        if (change is "shareda" or "all") Nn.Runtime.Kernels.GemmJob.SharedAOff = off;
+    }
+
+    private static void Turn(IStepExecutor exec, HostTensor x, HostTensor y, int steps, ref long step,
+        List<double> wall, List<double> cpu)
+    {
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var cpu0 = process.TotalProcessorTime;
+        long t0 = Stopwatch.GetTimestamp();
+        for (int s = 0; s < steps; s++) exec.Step(x, y, 0.01, step++, 1);
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        process.Refresh();
+        wall.Add(seconds / steps);
+        cpu.Add((process.TotalProcessorTime - cpu0).TotalSeconds / steps);
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.OrderBy(t => t).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    private static string Ms(double seconds) => (seconds * 1e3).ToString(seconds < 0.01 ? "F3" : "F2");
+}
