@@ -47,7 +47,8 @@ internal static class ThreadsBench
                 else { Turn(two, x, y, steps, ref step, t2, c2); Turn(one, x, y, steps, ref step, t1, c1); }
             }
             if (flags.FirstOrDefault(f => f.StartsWith("--ab=")) is { } ab)
-                AB(name, ab["--ab=".Length..], two, x, y, steps, ref step, pairs);
+                foreach (var change in ab["--ab=".Length..].Split(','))
+                    AB(name, change, two, layers, x, y, steps, ref step, pairs);
             var ratios = t1.Zip(t2, (a, b) => a / b).ToList();
             Console.WriteLine($"{name,-34} {Ms(Median(t1)),10} {Ms(Median(t2)),10} {Median(ratios),6:F2}x  " +
                               $"{Ms(Median(c1)),11} {Ms(Median(c2)),11}  {ratios.Min():F2}..{ratios.Max():F2}");
@@ -56,15 +57,21 @@ internal static class ThreadsBench
         Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
     }
 
-    /// <summary>The 2-thread step with a change off (A) and on (B), paired: the change under test.</summary>
-    private static void AB(string name, string change, IStepExecutor two, HostTensor x, HostTensor y, int steps, ref long step,
-        int pairs)
+    /// <summary>The 2-thread step with a change off (A) and on (B), paired: the change under test. Changes read at
+    /// bind time get an executor of their own, bound with the change off.</summary>
+    private static void AB(string name, string change, IStepExecutor two, int[] layers, HostTensor x, HostTensor y,
+        int steps, ref long step, int pairs)
     {
+        Set(change, true);
+        var (off, _, _) = TrainingStepBench.Mlp(layers, x.Shape[0], "sgd", 2);
+        off.Step(x, y, 0.01, step++, 1);
+        Timing.BestSeconds(() => off.Step(x, y, 0.01, 1, 1), 3, 0.1);
+        Set(change, false);
         var a = new List<double>(); var b = new List<double>(); var ca = new List<double>(); var cb = new List<double>();
         for (int i = 0; i < pairs; i++)
         {
             Set(change, true);
-            Turn(two, x, y, steps, ref step, a, ca);
+            Turn(off, x, y, steps, ref step, a, ca);
             Set(change, false);
             Turn(two, x, y, steps, ref step, b, cb);
         }
@@ -72,12 +79,19 @@ internal static class ThreadsBench
                           $"{Median(a.Zip(b, (p, q) => p / q).ToList()):F3}x; CPU {Ms(Median(ca))} / {Ms(Median(cb))}");
     }
 
-    /// <summary>Turns a change off (the state before it) or on: <c>weightcolumns</c>, <c>shareda</c> or
+    /// <summary>Turns a change off (the state before it) or on: <c>weightcolumns</c>, <c>shareda</c>, <c>spin</c>
+    /// (the pool's hand-offs), <c>small</c> (fused loops from 8,192 floats and narrow products on two threads) or
     /// <c>all</c>.</summary>
     private static void Set(string change, bool off)
     {
         if (change is "weightcolumns" or "all") Nn.Runtime.Kernels.GemmJob.WeightColumnsOff = off;
         if (change is "shareda" or "all") Nn.Runtime.Kernels.GemmJob.SharedAOff = off;
+        if (change is "spin" or "all") Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = off ? 0 : 2000;
+        if (change is "small" or "all")
+        {
+            Nn.Runtime.Kernels.GemmNarrow.RowsSplitOff = off;
+            Nn.Runtime.Engine.Lowering.FusedLoopRunner.MinParallelLength = off ? 1 << 15 : 1 << 13;
+        }
     }
 
     private static void Turn(IStepExecutor exec, HostTensor x, HostTensor y, int steps, ref long step,

@@ -50,6 +50,18 @@ let private cases =
       "row-major transposed A, 1000x64x300, edge rows", true, false, 1000, 64, 300, false, false, false
       "short and wide 40x2048x200, bias, relu", false, false, 40, 2048, 200, false, false, true ]
 
+/// A narrow product (n ≤ 16) as row vectors, on `threads` threads.
+let private rowVectors ta tb m n k (bias: bool) threads =
+    let rng = Random(m * 7 + n * 5 + k)
+    let a = randomArray rng (m * k)
+    let b = randomArray rng (k * n)
+    let c = Array.create (m * n) nanf
+    let bv = if bias then randomArray rng n else [||]
+    let act = if bias then Activation.Relu else Activation.Identity
+    GemmNarrow.RowVectors(ta, tb, m, n, k, ReadOnlySpan a, (if ta then m else k), ReadOnlySpan b, (if tb then k else n),
+                          Span c, ReadOnlySpan bv, act, Array.zeroCreate (k * 16), threads)
+    c
+
 [<Tests>]
 let tests =
     testSequenced <| testList "Runtime.Kernels.GemmThreads" [
@@ -66,5 +78,13 @@ let tests =
                             GemmJob.WeightColumnsOff <- false
                             GemmJob.SharedAOff <- false
                 }
+        ]
+        testList "narrow products as row vectors: two threads give the bits of one" [
+            // (transA, transB, m, n, k, bias and relu): logits, a weight gradient xᵀ @ dy, edge rows
+            for (ta, tb, m, n, k, bias) in
+                [ false, false, 64, 10, 256, true; true, false, 256, 10, 64, false; true, false, 1024, 10, 256, false
+                  false, true, 100, 7, 300, true; true, false, 200, 16, 90, true; false, false, 40, 3, 5000, false ] ->
+                test (sprintf "%s%s %dx%dx%d" (if ta then "T" else "N") (if tb then "T" else "N") m n k) {
+                    expectSameBits "row vectors" (rowVectors ta tb m n k bias 1) (rowVectors ta tb m n k bias 2) }
         ]
     ]
