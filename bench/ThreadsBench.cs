@@ -75,8 +75,7 @@ internal static class ThreadsBench
         off.Step(x, y, 0.01, step++, 1);
         Timing.BestSeconds(() => off.Step(x, y, 0.01, 1, 1), 3, 0.1);
         Set(change, false);
-        var a = new List<double>(); var b = new List<double>(); var ca = new List<double>(); var cb = new List<double>();
-        var fa = new List<double>(); var fb = new List<double>();
+        List<double> a = [], b = [], ca = [], cb = [], fa = [], fb = [];
         for (int i = 0; i < pairs; i++)
         {
             Set(change, true);
@@ -85,7 +84,8 @@ internal static class ThreadsBench
             Turn(two, x, y, steps, ref step, b, cb, fb);
         }
         Console.WriteLine($"  A/B {change} {name} 2t: off {Ms(Median(a))} on {Ms(Median(b))}: " +
-                          $"{Median(a.Zip(b, (p, q) => p / q).ToList()):F3}x; CPU {Ms(Median(ca))} / {Ms(Median(cb))}; " +
+                          $"{Median(a.Zip(b, (p, q) => p / q).ToList()):F3}x; " +
+                          $"CPU {Ms(Median(ca))} / {Ms(Median(cb))}; " +
                           $"fastest tenth {Ms(Median(fa))} / {Ms(Median(fb))}: " +
                           $"{Median(fa.Zip(fb, (p, q) => p / q).ToList()):F3}x");
     }

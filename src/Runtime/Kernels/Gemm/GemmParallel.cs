@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Nn.Runtime.Kernels;
 
@@ -81,8 +82,8 @@ internal sealed unsafe class GemmJob : IParallelWork
     private const long WeightShareFloats = 256 << 10;
 
     /// <summary>
-    /// Whether splitting C's rows (packed B shared) costs the slowest part less than splitting its columns (each part
-    /// packs all of A): the busiest part's micro-tiles plus its packing, one packed float counted as ~30 flops
+    /// Whether splitting C's rows (packed B shared) costs the slowest part less than splitting its columns (packed A
+    /// shared, SharedA): the busiest part's micro-tiles plus its packing, one packed float counted as ~30 flops
     /// (packing moves ~6 G floats/s, a core multiplies at ~190 GFLOP/s). A short C with many column panels (an
     /// MLP's batch of 256 rows times 1024 columns: 19 row tiles split 10/9, 32 column
     /// panels split 16/16) splits columns.
@@ -175,7 +176,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         var ws = GemmWorkspace.For(0, 0, inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Max(n1 - n0, 1), NR));
         _barrier.Reset(count);
         bool update = p.Update.Active;
-        if (update) System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512<float>.Zero, ws.Check);
+        if (update) Vector512.Store(Vector512<float>.Zero, ws.Check);
         int block = 0;
         for (int pc = 0; pc < p.K; pc += kcMax)
         {
@@ -188,7 +189,8 @@ internal sealed unsafe class GemmJob : IParallelWork
                 int mc = Math.Min(kern.MC, p.M - ic);
                 float* packA = (block & 1) == 0 ? _a0 : _a1;
                 var (r0, r1) = Band(mc, MR, index, count);
-                if (r0 < r1) GemmPacking.PackA(p.TransA, p.A, p.Lda, ic + r0, pc, r1 - r0, kc, MR, packA + (nint)r0 * kc);
+                if (r0 < r1)
+                    GemmPacking.PackA(p.TransA, p.A, p.Lda, ic + r0, pc, r1 - r0, kc, MR, packA + (nint)r0 * kc);
                 _barrier.SignalAndWait();
                 if (n0 < n1) GemmDriver.Tiles(in p, p.M, ic, mc, n0, n1 - n0, pc, kc, packA, packB, bStride, ws);
             }
