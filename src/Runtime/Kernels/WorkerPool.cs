@@ -20,8 +20,11 @@ internal interface IParallelWork
 /// before it blocks, and the caller watches for the parts to finish (yielding its core after a while), so the kernels
 /// of one training step, a few microseconds apart, pass work back and forth without a system call, as OpenMP runtimes
 /// do (GOMP_SPINCOUNT, KMP_BLOCKTIME). The spin is short: on a machine with more ready threads than cores, a worker
-/// that spins (or yields in a loop) longer takes the core from the thread it waits for (measured: 3× slower steps at
-/// a load average of 40 with a 2 ms spin).</para>
+/// that spins (or yields in a loop) takes the core from the thread it waits for: at a load average of 40 a 2 ms spin
+/// made the 784-256-10 step 3× slower, and even a 100 µs one 2.5× slower than blocking at once (CPU 1.1 against 0.43
+/// ms a step). 50 µs covers the gaps inside a step and between steps on an idle machine, where blocking would pay a
+/// wake-up (a futex and, in a VM, an interrupt to a halted core) at every kernel; not measured idle (bench threads
+/// --ab=spin, --spin=N).</para>
 /// </summary>
 internal sealed class WorkerPool
 {
@@ -54,7 +57,7 @@ internal sealed class WorkerPool
 
     /// <summary>How long a worker watches for the next job before it blocks (and the caller spins for the parts before
     /// it yields its core). 0 blocks at once: the hand-off of a blocking event, for A/B benchmarks.</summary>
-    internal static int SpinMicroseconds = 100;
+    internal static int SpinMicroseconds = 50;
 
     /// <summary>How long a wait pauses between looks before it yields the core at each look instead.</summary>
     private const int PauseMicroseconds = 50;
