@@ -1,7 +1,7 @@
 using Nn.Bench;
 
-// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|lenet|lstm|csv|all] [gemm sizes...]
-// [--profile] [--plan] [--rounds=N]
+// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|lenet|lstm|csv|threads|all]
+// [gemm sizes...] [--profile] [--plan] [--rounds=N]
 string what = args.Length > 0 ? args[0] : "all";
 var flags = args.Skip(1).Where(a => a.StartsWith("--")).ToArray();
 int[] sizes = args.Skip(1).Where(a => !a.StartsWith("--")).Select(int.Parse).ToArray() is { Length: > 0 } given
@@ -11,6 +11,7 @@ Console.WriteLine($"nn kernels bench: {Environment.ProcessorCount} cores, .NET {
     $"Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "on" : "off")}");
 if (what is "csv") { CsvBench.Run(); return; }
 if (what is "lstm") { LstmBench.Run(flags); return; }
+if (what is "threads") { ThreadsBench.Run(flags); return; }
 var peak = Peak.Measure();
 if (what is "gemm" or "all") GemmBench.Run(peak, sizes, flags);
 if (what is "elementwise" or "all") ElementwiseBench.Run(peak);

@@ -194,7 +194,7 @@ internal static class TrainingStepBench
             repeats: 5, minBatchSeconds: 0.05);
     }
 
-    private static (IStepExecutor, HostTensor, HostTensor) Mlp(int[] layers, int batch, string opt, int threads)
+    internal static (IStepExecutor, HostTensor, HostTensor) Mlp(int[] layers, int batch, string opt, int threads)
     {
         Node Forward(ForwardContext ctx)
         {

@@ -24,8 +24,8 @@ def timed(cmd, cwd, env=None):
     return wall, p.stdout, p.stderr
 
 
-def nn_train(file, cwd, extra=()):
-    wall, out, _ = timed(NN + ["train", file, "--threads", "1", *extra], cwd)
+def nn_train(file, cwd, extra=(), threads=1):
+    wall, out, _ = timed(NN + ["train", file, "--threads", str(threads), *extra], cwd)
     folder = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("run folder:")][0]
     rows = list(csv.DictReader(open(os.path.join(cwd, folder, "metrics.csv"))))
     epochs = [float(r["seconds"]) for r in rows]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # nn against PyTorch on the same job (bench/peer/mlp.nn = torch_mlp.py), side by side in one command:
-#   bench/peer/run.sh [mlp|lenet|predict|lstm] [pairs]      (default: mlp, 5 pairs, run A B A B ...)
+#   bench/peer/run.sh [mlp|lenet|predict|lstm|threads] [pairs]      (default: mlp, 5 pairs, run A B A B ...)
+# (threads: nn alone, the mlp job with --threads 1 against --threads 2, bench/peer/threads.py)
 # Installs the peer from Debian's packages when missing (python3-torch, which brings OpenBLAS), builds `nn` as
 # ./nn runs it (Native AOT, or ReadyToRun), then prints for each side the whole process and the in-process time (training, or the
 # forward passes), the first and last epoch, medians and ratios. OPENBLAS_CORETYPE is unset for the peer (it halves OpenBLAS here).
@@ -22,4 +23,5 @@ fi
 unset OPENBLAS_CORETYPE
 # one thread on both sides: torch.set_num_threads(1) does not reach OpenBLAS's own threads
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+[[ "${1:-}" == threads ]] && exec "$py" bench/peer/threads.py "${2:-5}"
 exec "$py" bench/peer/run.py "${1:-mlp}" "${2:-5}"

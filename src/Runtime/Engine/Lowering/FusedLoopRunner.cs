@@ -113,7 +113,7 @@ internal sealed class FusedLoopRunner : IParallelWork
     {
         _slots = slots; _code = code; _gathers = gathers; _length = length;
         _tile = Math.Clamp(8192 / Math.Max(registers, 1) / 64 * 64, 256, 2048);
-        _parts = threads > 1 && length >= 1 << 15 ? threads : 1;
+        _parts = threads > 1 && length >= MinParallelLength ? threads : 1;
         _registers = new float[_parts][][];
         for (int p = 0; p < _parts; p++)
         {
@@ -121,6 +121,11 @@ internal sealed class FusedLoopRunner : IParallelWork
             for (int r = 0; r < registers; r++) _registers[p][r] = new float[Math.Min(_tile, Math.Max(length, 1))];
         }
     }
+
+    /// <summary>Loops at least this long split over the threads (bind time): 8,192 floats, two tiles or more per
+    /// thread, a few microseconds of work against a spinning hand-off's fraction of one (<see cref="WorkerPool"/>).
+    /// Settable for A/B benchmarks (32,768 before the hand-offs spun).</summary>
+    internal static int MinParallelLength = 1 << 13;
 
     /// <summary>Set when a checked store saw NaN or infinity.</summary>
     public bool SawNonFinite => _bad;

@@ -47,7 +47,7 @@ internal static class GemmKernels
                 var a = A.AsSpan(t * aLen, aLen); var b = B.AsSpan(shared ? 0 : t * bLen, bLen);
                 var cc = C.AsSpan(t * cLen, cLen);
                 if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
-                else if (narrow) GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows);
+                else if (narrow) GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows, threads);
                 else
                     Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads);
             }

@@ -54,72 +54,87 @@ internal static unsafe class GemmDriver
         int bStride, GemmWorkspace ws)
     {
         var kern = p.Kernel;
+        if (p.Update.Active) Vector512.Store(Vector512<float>.Zero, ws.Check);
+        for (int ic = m0; ic < m1; ic += kern.MC)
+        {
+            int mc = Math.Min(kern.MC, m1 - ic);
+            GemmPacking.PackA(p.TransA, p.A, p.Lda, ic, pc, mc, kc, kern.MR, ws.A);
+            Tiles(in p, m1, ic, mc, jc, nc, pc, kc, ws.A, packB, bStride, ws);
+        }
+        if (p.Update.Active) GemmUpdate.Report(in p.Update, ws.Check);
+    }
+
+    /// <summary>
+    /// The tiles of rows [ic, ic+mc) × columns [jc, jc+nc) of C for one pass over k: the packed mc×kc block of op(A)
+    /// at <paramref name="packA"/> times the kc×nc block of op(B) (as <see cref="Block"/>, which packs A itself; a
+    /// product split by columns packs each A block once for all its parts, <c>GemmJob</c>). <paramref name="m1"/> is
+    /// the end of the caller's rows (for the update's prefetch); with an update the caller clears and reports the
+    /// workspace's check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tiles(in GemmProblem p, int m1, int ic, int mc, int jc, int nc, int pc, int kc, float* packA,
+        float* packB, int bStride, GemmWorkspace ws)
+    {
+        var kern = p.Kernel;
         int MR = kern.MR, NR = kern.NR;
-        float* packA = ws.A, tile = ws.Tile;
+        float* tile = ws.Tile;
         float beta = pc == 0 ? p.Beta : 1f;
         bool epilogue = pc + kc == p.K && (p.Bias != null || p.Activation != Activation.Identity);
         bool update = p.Update.Active;
         float* check = ws.Check;
-        if (update) Vector512.Store(Vector512<float>.Zero, check);
         bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null
             && p.Activation is Activation.Identity or Activation.Relu;
         bool streamB = BInPlace(in p) && (long)kc * nc > StreamedBlockFloats && !StreamHintOff;
-        for (int ic = m0; ic < m1; ic += kern.MC)
+        for (int jr = 0; jr < nc; jr += NR)
         {
-            int mc = Math.Min(kern.MC, m1 - ic);
-            GemmPacking.PackA(p.TransA, p.A, p.Lda, ic, pc, mc, kc, MR, packA);
-            for (int jr = 0; jr < nc; jr += NR)
+            int nr = Math.Min(NR, nc - jr);
+            float* pb = packB + (nint)(jr / NR) * bStride;
+            for (int ir = 0; ir < mc; ir += MR)
             {
-                int nr = Math.Min(NR, nc - jr);
-                float* pb = packB + (nint)(jr / NR) * bStride;
-                for (int ir = 0; ir < mc; ir += MR)
+                int mr = Math.Min(MR, mc - ir);
+                float* pa = packA + (nint)ir * kc;
+                if (update)
                 {
-                    int mr = Math.Min(MR, mc - ir);
-                    float* pa = packA + (nint)ir * kc;
-                    if (update)
+                    nint off = GemmPanels.Offset(p.M, ic + ir, jc + jr);
+                    ref readonly var u = ref p.Update;
+                    if (mr == MR && nr == NR && kern.FnSgd != null)
                     {
-                        nint off = GemmPanels.Offset(p.M, ic + ir, jc + jr);
-                        ref readonly var u = ref p.Update;
-                        if (mr == MR && nr == NR && kern.FnSgd != null)
-                        {
-                            nint following = NextTile(in p, kern, m1, ic, mc, ir, jc, nc, jr);
-                            kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off,
-                                u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
-                                following < 0 ? 0 : following - off);
-                        }
-                        else
-                        {
-                            TileKernel(in kern, mr, nr, out _)(kc, pa, pb, tile, NR, 1f, 0f, null, 0);
-                            GemmUpdate.ApplyTile(in u, tile, NR, mr, nr, off, check);
-                        }
-                        continue;
+                        nint following = NextTile(in p, kern, m1, ic, mc, ir, jc, nc, jr);
+                        kern.FnSgd(kc, pa, pb, u.M == null ? null : u.M + off, u.W + off,
+                            u.NewM == null ? null : u.NewM + off, u.NewW + off, u.Mu, u.Lr, check,
+                            following < 0 ? 0 : following - off);
                     }
-                    float* c = p.CPanels
-                        ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr)
-                        : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
-                    float* next = null;
-                    int nextRows = 0;
-                    if (streamB && mr == MR && nr == NR)
-                        next = (jr + NR < nc ? pb + bStride : packB)
-                            + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
-                    if (mr == MR && nr == NR && inRegisters)
-                    {
-                        kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr,
-                            p.Activation == Activation.Relu, next, nextRows);
-                        continue;
-                    }
-                    if (mr == MR && nr == NR)
-                        kern.Fn(kc, pa, pb, c, p.Ldc, p.Alpha, beta, next, nextRows);
                     else
-                        Edge(in kern, kc, pa, pb, c, p.Ldc, mr, nr, p.Alpha, beta, tile);
-                    if (epilogue)
-                        for (int i = 0; i < mr; i++)
-                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr),
-                                p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
+                    {
+                        TileKernel(in kern, mr, nr, out _)(kc, pa, pb, tile, NR, 1f, 0f, null, 0);
+                        GemmUpdate.ApplyTile(in u, tile, NR, mr, nr, off, check);
+                    }
+                    continue;
                 }
+                float* c = p.CPanels
+                    ? p.C + GemmPanels.Offset(p.M, ic + ir, jc + jr)
+                    : p.C + (nint)(ic + ir) * p.Ldc + jc + jr;
+                float* next = null;
+                int nextRows = 0;
+                if (streamB && mr == MR && nr == NR)
+                    next = (jr + NR < nc ? pb + bStride : packB)
+                        + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
+                if (mr == MR && nr == NR && inRegisters)
+                {
+                    kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr,
+                        p.Activation == Activation.Relu, next, nextRows);
+                    continue;
+                }
+                if (mr == MR && nr == NR)
+                    kern.Fn(kc, pa, pb, c, p.Ldc, p.Alpha, beta, next, nextRows);
+                else
+                    Edge(in kern, kc, pa, pb, c, p.Ldc, mr, nr, p.Alpha, beta, tile);
+                if (epilogue)
+                    for (int i = 0; i < mr; i++)
+                        Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr),
+                            p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
             }
         }
-        if (update) GemmUpdate.Report(in p.Update, check);
     }
 
     /// <summary>Above this many floats (1 MiB, a Zen 5 core's L2) an in-place kc×nc block of B streams from L3 or

@@ -129,11 +129,13 @@ internal static unsafe class GemmNarrow
     /// one vector, then each group of eight rows of C accumulates op(A)[i, p]·op(B)[p, :] over p in eight independent
     /// registers and is stored once. No packing of A and no 32-wide tiles that would be mostly padding. With a
     /// transposed A (a weight gradient), whose rows of C are contiguous in A, vectorized over those rows instead
-    /// (<see cref="TransposedA"/>; the same sums in the same order). <paramref name="bRows"/> holds k·16 floats.
+    /// (<see cref="TransposedA"/>; the same sums in the same order). <paramref name="bRows"/> holds k·16 floats. On
+    /// <paramref name="threads"/> threads the rows of C split in runs of 32 (each row's sums unchanged) when the
+    /// product has at least <see cref="ParallelMultiplyAdds"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void RowVectors(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows)
+        ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows,
+        int threads = 1)
     {
         for (int p = 0; p < k; p++)
         {
@@ -142,52 +144,101 @@ internal static unsafe class GemmNarrow
             else b.Slice(p * ldb, n).CopyTo(row);
             row[n..].Clear();
         }
-        if (ta && m >= 16)
+        int parts = threads > 1 && !RowsSplitOff && (long)m * n * k >= ParallelMultiplyAdds
+            ? Math.Min(threads, m / 32) : 1;
+        fixed (float* pa = a, pb = bRows, pc = c, pbias = bias)
         {
-            // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous
-            // in x (GemmNarrow.TransposedA).
-            fixed (float* pa0 = a, pb0 = bRows, pc0 = c) TransposedA(m, n, k, pa0, lda, pb0, pc0, n);
-            if (!bias.IsEmpty || act != Activation.Identity)
-                for (int i = 0; i < m; i++) Epilogue.ApplySpan(c.Slice(i * n, n), bias, act);
-            return;
+            var job = new RowsJob
+            {
+                TransA = ta, M = m, N = n, K = k, A = pa, Lda = lda, B = pb, C = pc,
+                Bias = bias.IsEmpty ? null : pbias, Act = act,
+            };
+            if (parts <= 1) job.Rows(0, m);
+            else WorkerPool.Shared.Run(Work.Set(job), parts);
         }
-        ref float pb = ref MemoryMarshal.GetArrayDataReference(bRows);
-        ref float pa = ref MemoryMarshal.GetReference(a);
-        nint sp = ta ? lda : 1, si = ta ? 1 : lda; // A(i, p) = a[i·si + p·sp]
-        Span<float> out8 = stackalloc float[8 * 16];
-        for (int i = 0; i < m; i += 8)
+    }
+
+    /// <summary>True runs every narrow product on one thread (A/B benchmarks).</summary>
+    internal static bool RowsSplitOff;
+
+    /// <summary>Multiply-adds from which a narrow product splits over the threads (a few microseconds).</summary>
+    internal const long ParallelMultiplyAdds = 1 << 17;
+
+    [ThreadStatic] private static RowsWork? t_work;
+    private static RowsWork Work => t_work ??= new RowsWork();
+
+    /// <summary>The parts of a split narrow product: runs of 32 rows of C.</summary>
+    private sealed class RowsWork : IParallelWork
+    {
+        private RowsJob _job;
+
+        public RowsWork Set(in RowsJob job) { _job = job; return this; }
+
+        public void Execute(int index, int count)
         {
-            int rows = Math.Min(8, m - i);
-            ref float r0 = ref Unsafe.Add(ref pa, i * si);
-            ref float r1 = ref Unsafe.Add(ref pa, Math.Min(i + 1, m - 1) * si);
-            ref float r2 = ref Unsafe.Add(ref pa, Math.Min(i + 2, m - 1) * si);
-            ref float r3 = ref Unsafe.Add(ref pa, Math.Min(i + 3, m - 1) * si);
-            ref float r4 = ref Unsafe.Add(ref pa, Math.Min(i + 4, m - 1) * si);
-            ref float r5 = ref Unsafe.Add(ref pa, Math.Min(i + 5, m - 1) * si);
-            ref float r6 = ref Unsafe.Add(ref pa, Math.Min(i + 6, m - 1) * si);
-            ref float r7 = ref Unsafe.Add(ref pa, Math.Min(i + 7, m - 1) * si);
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default,
-                c4 = default, c5 = default, c6 = default, c7 = default;
-            nint ap = 0;
-            for (int p = 0; p < k; p++, ap += sp)
+            int blocks = (_job.M + 31) / 32;
+            int i0 = blocks * index / count * 32, i1 = Math.Min(blocks * (index + 1) / count * 32, _job.M);
+            if (i0 < i1) _job.Rows(i0, i1);
+        }
+    }
+
+    /// <summary>A narrow product's operands, op(B) already in zero-padded rows of 16.</summary>
+    private unsafe struct RowsJob
+    {
+        public bool TransA;
+        public int M, N, K, Lda;
+        public float* A, B, C, Bias;
+        public Activation Act;
+
+        /// <summary>Rows [i0, i1) of C (a transposed A needs at least 16 of them for its vector blocks).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Rows(int i0, int i1)
+        {
+            int n = N, k = K;
+            var bias = Bias == null ? ReadOnlySpan<float>.Empty : new ReadOnlySpan<float>(Bias, n);
+            if (TransA && i1 - i0 >= 16)
             {
-                var bv = Vector512.LoadUnsafe(ref pb, (nuint)(p * 16));
-                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r0, ap)), bv, c0);
-                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r1, ap)), bv, c1);
-                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r2, ap)), bv, c2);
-                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r3, ap)), bv, c3);
-                c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r4, ap)), bv, c4);
-                c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r5, ap)), bv, c5);
-                c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r6, ap)), bv, c6);
-                c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref r7, ap)), bv, c7);
+                // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous
+                // in x (GemmNarrow.TransposedA).
+                TransposedA(i1 - i0, n, k, A + i0, Lda, B, C + (nint)i0 * n, n);
+                if (!bias.IsEmpty || Act != Activation.Identity)
+                    for (int i = i0; i < i1; i++) Epilogue.ApplySpan(new Span<float>(C + (nint)i * n, n), bias, Act);
+                return;
             }
-            c0.CopyTo(out8); c1.CopyTo(out8[16..]); c2.CopyTo(out8[32..]); c3.CopyTo(out8[48..]);
-            c4.CopyTo(out8[64..]); c5.CopyTo(out8[80..]); c6.CopyTo(out8[96..]); c7.CopyTo(out8[112..]);
-            for (int r = 0; r < rows; r++)
+            float* pb = B, pa = A;
+            nint sp = TransA ? Lda : 1, si = TransA ? 1 : Lda; // A(i, p) = a[i·si + p·sp]
+            float* out8 = stackalloc float[8 * 16];
+            int last = i1 - 1;
+            for (int i = i0; i < i1; i += 8)
             {
-                var row = c.Slice((i + r) * n, n);
-                out8.Slice(r * 16, n).CopyTo(row);
-                Epilogue.ApplySpan(row, bias, act);
+                int rows = Math.Min(8, i1 - i);
+                float* r0 = pa + i * si, r1 = pa + Math.Min(i + 1, last) * si, r2 = pa + Math.Min(i + 2, last) * si,
+                    r3 = pa + Math.Min(i + 3, last) * si, r4 = pa + Math.Min(i + 4, last) * si,
+                    r5 = pa + Math.Min(i + 5, last) * si, r6 = pa + Math.Min(i + 6, last) * si,
+                    r7 = pa + Math.Min(i + 7, last) * si;
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default,
+                    c4 = default, c5 = default, c6 = default, c7 = default;
+                nint ap = 0;
+                for (int p = 0; p < k; p++, ap += sp)
+                {
+                    var bv = Vector512.Load(pb + p * 16);
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(r0[ap]), bv, c0);
+                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(r1[ap]), bv, c1);
+                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(r2[ap]), bv, c2);
+                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(r3[ap]), bv, c3);
+                    c4 = Vector512.FusedMultiplyAdd(Vector512.Create(r4[ap]), bv, c4);
+                    c5 = Vector512.FusedMultiplyAdd(Vector512.Create(r5[ap]), bv, c5);
+                    c6 = Vector512.FusedMultiplyAdd(Vector512.Create(r6[ap]), bv, c6);
+                    c7 = Vector512.FusedMultiplyAdd(Vector512.Create(r7[ap]), bv, c7);
+                }
+                c0.Store(out8); c1.Store(out8 + 16); c2.Store(out8 + 32); c3.Store(out8 + 48);
+                c4.Store(out8 + 64); c5.Store(out8 + 80); c6.Store(out8 + 96); c7.Store(out8 + 112);
+                for (int r = 0; r < rows; r++)
+                {
+                    var row = new Span<float>(C + (nint)(i + r) * n, n);
+                    new ReadOnlySpan<float>(out8 + r * 16, n).CopyTo(row);
+                    Epilogue.ApplySpan(row, bias, Act);
+                }
             }
         }
     }

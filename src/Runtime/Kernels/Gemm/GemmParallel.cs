@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Nn.Runtime.Kernels;
 
@@ -14,10 +15,10 @@ internal sealed unsafe class GemmJob : IParallelWork
 {
     [ThreadStatic] private static GemmJob? t_job;
     private GemmProblem _p;
-    private bool _busy, _sharedB;
+    private bool _busy, _sharedB, _sharedA;
     private readonly SpinBarrier _barrier = new();
-    private float* _b0, _b1;
-    private nuint _bLen;
+    private float* _b0, _b1, _a0, _a1;
+    private nuint _bLen, _aLen;
 
     public static void Run(in GemmProblem p, int parts)
     {
@@ -26,8 +27,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         job._p = p;
         // Parts wait for each other only if they run at once (not from inside another job's part,
         // where the pool runs them in turn).
-        job._sharedB = !WorkerPool.InsidePart
-            && RowsSplitIsCheaper(in p, Math.Min(parts, WorkerPool.Shared.MaxThreads));
+        int n = Math.Min(parts, WorkerPool.Shared.MaxThreads);
+        job._sharedB = !WorkerPool.InsidePart && !KeepsWeightColumns(in p, n) && RowsSplitIsCheaper(in p, n);
         // the parts' shared packed B blocks (none when B is read in place)
         if (job._sharedB && !GemmDriver.BInPlace(in p))
         {
@@ -40,14 +41,49 @@ internal sealed unsafe class GemmJob : IParallelWork
                 job._bLen = len;
             }
         }
+        // a columns split shares the packed A blocks instead (each part packs a share of every block)
+        job._sharedA = !WorkerPool.InsidePart && !job._sharedB && !SharedAOff && n > 1
+            && ((p.N + p.Kernel.NR - 1) / p.Kernel.NR + n - 1) / n * p.Kernel.NR <= p.Kernel.NC;
+        if (job._sharedA)
+        {
+            var k = p.Kernel;
+            nuint len = (nuint)Math.Min(k.MC, (p.M + k.MR - 1) / k.MR * k.MR) * (nuint)k.PassDepth(p.K);
+            if (job._aLen < len)
+            {
+                job._a0 = GemmWorkspace.Realloc(job._a0, len);
+                job._a1 = GemmWorkspace.Realloc(job._a1, len);
+                job._aLen = len;
+            }
+        }
         job._busy = true;
         try { WorkerPool.Shared.Run(job, parts); }
         finally { job._busy = false; }
     }
 
+    /// <summary>True splits every product by <see cref="RowsSplitIsCheaper"/> alone (A/B benchmarks).</summary>
+    internal static bool WeightColumnsOff;
+
     /// <summary>
-    /// Whether splitting C's rows (packed B shared) costs the slowest part less than splitting its columns (each part
-    /// packs all of A): the busiest part's micro-tiles plus its packing, one packed float counted as ~30 flops
+    /// Whether a product that reads a weight in place (B in panel layout) or updates one (a weight gradient with its
+    /// update in the product) splits C's columns, at the 32-column panels both products split the same way: part i
+    /// (always the same thread, <see cref="WorkerPool.Run"/>) then reads in the forward pass the weight columns it
+    /// wrote in the last step's update, from its own core's cache, instead of half the weights (and, with momentum,
+    /// their velocities) moving between cores every step. Only when each part gets at least two panels and its share
+    /// of the weight fits in a core's L2 (1 MiB on Zen 5; larger weights stream from L3 whichever core wrote them).
+    /// </summary>
+    private static bool KeepsWeightColumns(in GemmProblem p, int parts)
+    {
+        if (WeightColumnsOff || parts < 2 || p.N < 2 * parts * GemmPanels.Width) return false;
+        long rows = p.Update.Active ? p.M : GemmDriver.BInPlace(in p) ? p.K : 0;
+        return rows > 0 && rows * p.N / parts <= WeightShareFloats;
+    }
+
+    /// <summary>A part's share of a weight that stays in its core's cache: 1 MiB of floats.</summary>
+    private const long WeightShareFloats = 256 << 10;
+
+    /// <summary>
+    /// Whether splitting C's rows (packed B shared) costs the slowest part less than splitting its columns (packed A
+    /// shared, SharedA): the busiest part's micro-tiles plus its packing, one packed float counted as ~30 flops
     /// (packing moves ~6 G floats/s, a core multiplies at ~190 GFLOP/s). A short C with many column panels (an
     /// MLP's batch of 256 rows times 1024 columns: 19 row tiles split 10/9, 32 column
     /// panels split 16/16) splits columns.
@@ -68,7 +104,9 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
         double tile = 2.0 * mr * nr * p.K, pack = 30.0 * p.K;
         double rows = tmPart * tn * tile + pack * ((double)p.M + p.N) / parts;
-        double cols = (tn + parts - 1) / parts * tmAll * tile + pack * (p.M + (double)p.N / parts);
+        // a columns split packs a share of A (SharedA) unless its parts are too wide for one block of B
+        double packA = SharedAOff || (tn + parts - 1) / parts * nr > p.Kernel.NC ? p.M : (double)p.M / parts;
+        double cols = (tn + parts - 1) / parts * tmAll * tile + pack * (packA + (double)p.N / parts);
         return rows <= cols;
     }
 
@@ -77,6 +115,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         ref readonly var p = ref _p;
         if (count == 1) GemmDriver.Run(in p, 0, p.M, 0, p.N);
         else if (_sharedB) SharedB(in p, index, count);
+        else if (_sharedA) SharedA(in p, index, count);
         else
         {
             var (lo, hi) = Band(p.N, p.Kernel.NR, index, count);
@@ -119,6 +158,46 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
     }
 
+    /// <summary>True gives every part of a columns split its own packed A blocks, as before they were shared
+    /// (A/B benchmarks).</summary>
+    internal static bool SharedAOff;
+
+    /// <summary>Part <paramref name="index"/>'s columns of C (at most one kc×nc block of B wide), with each packed
+    /// mc×kc block of A built by all parts together: every part packs a share of its micro-panels into a buffer all
+    /// read, waits for the others, then multiplies its columns. Two A buffers alternate, as the B buffers of
+    /// <see cref="SharedB"/> do; the tiles and their order over k are those of the unsplit product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void SharedA(in GemmProblem p, int index, int count)
+    {
+        var kern = p.Kernel;
+        int MR = kern.MR, NR = kern.NR, kcMax = kern.PassDepth(p.K);
+        var (n0, n1) = Band(p.N, NR, index, count);
+        bool inPlace = GemmDriver.BInPlace(in p);
+        var ws = GemmWorkspace.For(0, 0, inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Max(n1 - n0, 1), NR));
+        _barrier.Reset(count);
+        bool update = p.Update.Active;
+        if (update) Vector512.Store(Vector512<float>.Zero, ws.Check);
+        int block = 0;
+        for (int pc = 0; pc < p.K; pc += kcMax)
+        {
+            int kc = Math.Min(kcMax, p.K - pc);
+            float* packB = inPlace ? GemmDriver.InPlaceB(in p, pc, n0) : ws.B;
+            int bStride = inPlace ? GemmDriver.InPlaceStride(in p) : GemmPacking.PanelStride(kc, NR);
+            if (!inPlace && n0 < n1) GemmPacking.PackB(in p, pc, n0, kc, n1 - n0, NR, ws.B);
+            for (int ic = 0; ic < p.M; ic += kern.MC, block++)
+            {
+                int mc = Math.Min(kern.MC, p.M - ic);
+                float* packA = (block & 1) == 0 ? _a0 : _a1;
+                var (r0, r1) = Band(mc, MR, index, count);
+                if (r0 < r1)
+                    GemmPacking.PackA(p.TransA, p.A, p.Lda, ic + r0, pc, r1 - r0, kc, MR, packA + (nint)r0 * kc);
+                _barrier.SignalAndWait();
+                if (n0 < n1) GemmDriver.Tiles(in p, p.M, ic, mc, n0, n1 - n0, pc, kc, packA, packB, bStride, ws);
+            }
+        }
+        if (update) GemmUpdate.Report(in p.Update, ws.Check);
+    }
+
     /// <summary>Part <paramref name="index"/> of <paramref name="count"/> of [0, size) in whole units
     /// (the last may be short).</summary>
     private static (int, int) Band(int size, int unit, int index, int count)
@@ -133,6 +212,8 @@ internal sealed unsafe class GemmJob : IParallelWork
     {
         if (_b0 != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_b0);
         if (_b1 != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_b1);
+        if (_a0 != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_a0);
+        if (_a1 != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_a1);
     }
 }
 

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Nn.Runtime.Data;
+using Nn.Runtime.Training;
+
+namespace Nn.Bench;
+
+/// <summary>
+/// Two threads against one on the same training step (issue #18 goal 4), paired in one process: an executor bound for
+/// 1 thread and one for 2, timed in alternation (A B A B ...), each turn a run of steps long enough to time (~0.1 s).
+/// Prints, per case, the median step time of each, the median of the pairs' ratios (1-thread time / 2-thread time),
+/// and the process CPU time per step of each (user + system over all threads: what the second thread costs, spinning
+/// included). The load average is printed before and after: on a shared machine a neighbour's burst takes a core from
+/// the 2-thread run at random, so only quiet runs (load below ~1) say anything about two threads.
+/// <c>--pairs=N</c> (default 15), <c>--only=TEXT</c> as in <c>training</c>.
+/// </summary>
+internal static class ThreadsBench
+{
+    private static readonly (int[] Layers, int Batch)[] Cases =
+    [
+        ([784, 256, 10], 64), ([784, 1024, 1024, 1024, 10], 256),
+    ];
+
+    public static void Run(IReadOnlyList<string> flags)
+    {
+        int pairs = flags.FirstOrDefault(f => f.StartsWith("--pairs=")) is { } p
+            && int.TryParse(p["--pairs=".Length..], out int n) && n > 0 ? n : 15;
+        string only = flags.FirstOrDefault(f => f.StartsWith("--only="))?["--only=".Length..] ?? "";
+        if (flags.FirstOrDefault(f => f.StartsWith("--spin=")) is { } sp)
+            Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = Spin = int.Parse(sp["--spin=".Length..]);
+        Console.WriteLine($"load average before: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"{"case",-34} {"1 thread",10} {"2 threads",10} {"ratio",7}  " +
+                          $"{"CPU/step 1t",11} {"CPU/step 2t",11}  ratios (min..max)");
+        foreach (var (layers, batch) in Cases)
+        {
+            string name = $"{string.Join("-", layers)} b{batch} sgd momentum";
+            if (!name.Contains(only)) continue;
+            var (one, x, y) = TrainingStepBench.Mlp(layers, batch, "sgd", 1);
+            var (two, _, _) = TrainingStepBench.Mlp(layers, batch, "sgd", 2);
+            long step = 1;
+            // steps per turn: about 0.1 s on one thread
+            int steps = Math.Max(5, (int)(0.1 / Timing.BestSeconds(() => one.Step(x, y, 0.01, step++, 1), 3, 0.1)));
+            Timing.BestSeconds(() => two.Step(x, y, 0.01, step++, 1), 3, 0.1);
+            var t1 = new List<double>(); var t2 = new List<double>();
+            var c1 = new List<double>(); var c2 = new List<double>();
+            var f1 = new List<double>(); var f2 = new List<double>();
+            for (int i = 0; i < pairs; i++)
+            {
+                // A B, then B A: neither executor always runs right after the other
+                if (i % 2 == 0)
+                {
+                    Turn(one, x, y, steps, ref step, t1, c1, f1); Turn(two, x, y, steps, ref step, t2, c2, f2);
+                }
+                else { Turn(two, x, y, steps, ref step, t2, c2, f2); Turn(one, x, y, steps, ref step, t1, c1, f1); }
+            }
+            if (flags.FirstOrDefault(f => f.StartsWith("--ab=")) is { } ab)
+                foreach (var change in ab["--ab=".Length..].Split(','))
+                    AB(name, change, two, layers, x, y, steps, ref step, pairs);
+            var ratios = t1.Zip(t2, (a, b) => a / b).ToList();
+            Console.WriteLine($"{name,-34} {Ms(Median(t1)),10} {Ms(Median(t2)),10} {Median(ratios),6:F2}x  " +
+                              $"{Ms(Median(c1)),11} {Ms(Median(c2)),11}  {ratios.Min():F2}..{ratios.Max():F2}");
+            Console.WriteLine($"  {"fastest tenth of single steps",-32} {Ms(Median(f1)),10} {Ms(Median(f2)),10} " +
+                              $"{Median(f1.Zip(f2, (a, b) => a / b).ToList()),6:F2}x");
+        }
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
+    }
+
+    /// <summary>The 2-thread step with a change off (A) and on (B), paired: the change under test. Changes read at
+    /// bind time get an executor of their own, bound with the change off.</summary>
+    private static void AB(string name, string change, IStepExecutor two, int[] layers, HostTensor x, HostTensor y,
+        int steps, ref long step, int pairs)
+    {
+        Set(change, true);
+        var (off, _, _) = TrainingStepBench.Mlp(layers, x.Shape[0], "sgd", 2);
+        off.Step(x, y, 0.01, step++, 1);
+        Timing.BestSeconds(() => off.Step(x, y, 0.01, 1, 1), 3, 0.1);
+        Set(change, false);
+        List<double> a = [], b = [], ca = [], cb = [], fa = [], fb = [];
+        for (int i = 0; i < pairs; i++)
+        {
+            Set(change, true);
+            Turn(off, x, y, steps, ref step, a, ca, fa);
+            Set(change, false);
+            Turn(two, x, y, steps, ref step, b, cb, fb);
+        }
+        Console.WriteLine($"  A/B {change} {name} 2t: off {Ms(Median(a))} on {Ms(Median(b))}: " +
+                          $"{Median(a.Zip(b, (p, q) => p / q).ToList()):F3}x; " +
+                          $"CPU {Ms(Median(ca))} / {Ms(Median(cb))}; " +
+                          $"fastest tenth {Ms(Median(fa))} / {Ms(Median(fb))}: " +
+                          $"{Median(fa.Zip(fb, (p, q) => p / q).ToList()):F3}x");
+    }
+
+    /// <summary>The pool's spin as set (<c>--spin=MICROSECONDS</c> sets it for the whole run).</summary>
+    private static int Spin = Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds;
+
+    /// <summary>Turns a change off (the state before it) or on: <c>weightcolumns</c>, <c>shareda</c>, <c>spin</c>
+    /// (the pool's hand-offs), <c>small</c> (fused loops from 8,192 floats and narrow products on two threads) or
+    /// <c>all</c>.</summary>
+    private static void Set(string change, bool off)
+    {
+        if (change is "weightcolumns" or "all") Nn.Runtime.Kernels.GemmJob.WeightColumnsOff = off;
+        if (change is "shareda" or "all") Nn.Runtime.Kernels.GemmJob.SharedAOff = off;
+        if (change is "spin" or "all") Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = off ? 0 : Spin;
+        if (change is "small" or "all")
+        {
+            Nn.Runtime.Kernels.GemmNarrow.RowsSplitOff = off;
+            Nn.Runtime.Engine.Lowering.FusedLoopRunner.MinParallelLength = off ? 1 << 15 : 1 << 13;
+        }
+    }
+
+    private static void Turn(IStepExecutor exec, HostTensor x, HostTensor y, int steps, ref long step,
+        List<double> wall, List<double> cpu, List<double>? fastest = null)
+    {
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var cpu0 = process.TotalProcessorTime;
+        long t0 = Stopwatch.GetTimestamp(), before = t0;
+        var each = new double[steps];
+        for (int s = 0; s < steps; s++)
+        {
+            exec.Step(x, y, 0.01, step++, 1);
+            long after = Stopwatch.GetTimestamp();
+            each[s] = (after - before) / (double)Stopwatch.Frequency;
+            before = after;
+        }
+        double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        process.Refresh();
+        wall.Add(seconds / steps);
+        cpu.Add((process.TotalProcessorTime - cpu0).TotalSeconds / steps);
+        // the tenth percentile of single steps: steps a neighbour's burst did not reach (a loaded machine's estimate)
+        Array.Sort(each);
+        fastest?.Add(each[steps / 10]);
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.OrderBy(t => t).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    private static string Ms(double seconds) => (seconds * 1e3).ToString(seconds < 0.01 ? "F3" : "F2");
+}

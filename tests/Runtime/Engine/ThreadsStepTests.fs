@@ -1,0 +1,64 @@
+/// Training steps of issue #18's networks on 1 and on 2 threads: the same weights and losses bit for bit, step after
+/// step, with every way the step splits over two threads taken (a weight's columns kept by one thread, the packed A
+/// blocks shared, narrow products and fused loops split, the SGD update inside the weight gradient's product).
+module Nn.Tests.Runtime.Engine.ThreadsStepTests
+
+open System
+open Expecto
+open Nn.Runtime
+open Nn.Runtime.IR
+open Nn.Runtime.Data
+open Nn.Runtime.Training
+open Nn.Runtime.Ops
+open Nn.Runtime.Engine
+open Nn.Runtime.Executors
+
+let private sp = SourceSpan.None
+
+/// A dense ReLU network of these layer sizes with softmax cross-entropy, trained by SGD with momentum 0.9.
+let private network (layers: int list) =
+    let fwd (ctx: ForwardContext) =
+        let b = ctx.Builder
+        let mutable h = b.Input("x", Shape(Dim.Sym "n", Dim.Of layers.Head), sp)
+        for i in 1 .. layers.Length - 1 do
+            let w = b.Param(sprintf "w%d" i, Shape.Of(layers[i - 1], layers[i]), InitSpec("glorot"), sp)
+            let bias = b.Param(sprintf "b%d" i, Shape.Of layers[i], InitSpec("uniform", -0.1, 0.1), sp)
+            h <- b.Binary(OpKind.Add, b.MatMul(h, w, sp), bias, sp)
+            if i < layers.Length - 1 then h <- b.Unary(OpKind.Relu, h, sp)
+        h
+    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, TargetShape = Shape(Dim.Sym "n"),
+                         Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
+    TrainStep.Build(ForwardBuilder fwd, spec)
+
+let private sameBits (what: string) (one: float32[]) (two: float32[]) =
+    Expect.equal two.Length one.Length (what + ": length")
+    for i in 0 .. one.Length - 1 do
+        if BitConverter.SingleToInt32Bits one[i] <> BitConverter.SingleToInt32Bits two[i] then
+            failtestf "%s[%d]: 1 thread %.9g, 2 threads %.9g" what i one[i] two[i]
+
+let private trainBoth (layers: int list) (batch: int) (steps: int) =
+    let graphs = network layers
+    let init = Initializers.ForGraph(graphs.Train, 1UL)
+    let one = StepExecutor.Create(graphs, init, ExecutorOptions(Threads = 1)) :?> FusedExecutor
+    let two = StepExecutor.Create(graphs, init, ExecutorOptions(Threads = 2)) :?> FusedExecutor
+    let rng = Random 7
+    for s in 1 .. steps do
+        let features = Array.init (batch * layers.Head) (fun _ -> float32 (rng.NextDouble()))
+        let x = HostTensor([| batch; layers.Head |], features)
+        let y = HostTensor([| batch |], Array.init batch (fun _ -> float32 (rng.Next(List.last layers))))
+        let a, b = one.Step(x, y, 0.05, int64 s, 1UL), two.Step(x, y, 0.05, int64 s, 1UL)
+        sameBits (sprintf "loss of step %d" s) [| float32 a.Loss |] [| float32 b.Loss |]
+        if s = 1 then
+            Expect.isGreaterThan (two.UpdatesInProducts(x, y)) 0 "an SGD update inside its weight gradient's product"
+    let twoValues = two.Snapshot()
+    for kv in one.Snapshot() do sameBits kv.Key kv.Value.Data twoValues[kv.Key].Data
+
+[<Tests>]
+let tests =
+    testList "Runtime.Engine.Threads" [
+        test "784-256-10 at batch 64, 6 steps: 1 and 2 threads give the same bits" { trainBoth [ 784; 256; 10 ] 64 6 }
+        test "784-1024-1024-10 at batch 256, 3 steps: 1 and 2 threads give the same bits" {
+            trainBoth [ 784; 1024; 1024; 10 ] 256 3 }
+        test "784-256-10 at a last batch of 37 rows: 1 and 2 threads give the same bits" {
+            trainBoth [ 784; 256; 10 ] 37 3 }
+    ]
