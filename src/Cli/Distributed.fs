@@ -56,7 +56,7 @@ let private root () = OperatingSystem.IsLinux() && Environment.UserName = "root"
 
 /// A rank that ended without reporting an error (killed, crashed): NN0802.
 let private rankEnded (ranks: int) (rank: string) (signal: string) (name: string) =
-    Nn.Runtime.Training.DataParallelException(
+    DataParallelException(
         "NN0802",
         sprintf "rank %s of the job's %d ended on signal %s (%s) without an error of its own; " rank ranks signal name
         + "mpirun ended the other ranks. "

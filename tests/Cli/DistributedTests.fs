@@ -109,6 +109,28 @@ let tests =
                 sameRuns (Path.Combine(dir, "runs/one")) (Path.Combine(dir, "runs/job")))
         }
 
+        yield test "mpirun -np 2 nn train --pipeline 2: one stage per process = one process within float32 rounding" {
+            needMpi ()
+            withExamples (fun dir ->
+                train dir [ "iris.nn"; "--quiet"; "--out"; "runs/one"; "--set"; "epochs=4" ] |> ignore
+                let code, out, err =
+                    mpirunNn 2 [] dir
+                        [ "train"; "iris.nn"; "--quiet"; "--pipeline"; "2"; "--set"; "epochs=4"; "--out"; "runs/job" ]
+                Expect.equal code 0 (sprintf "exit code (stdout: %s, stderr: %s)" out err)
+                Expect.equal (out.Split("run folder:").Length) 2 "rank 0 alone prints the summary"
+                sameRuns (Path.Combine(dir, "runs/one")) (Path.Combine(dir, "runs/job")))
+        }
+
+        yield test "--ranks 3 --pipeline 2: a job of another size than the stages is an error" {
+            needMpi ()
+            withExamples (fun dir ->
+                let code, out, err =
+                    nn dir [ "train"; "iris.nn"; "--quiet"; "--pipeline"; "2"; "--ranks"; "3"; "--out"; "runs/job" ]
+                Expect.equal code 1 (sprintf "exit code (stdout: %s, stderr: %s)" out err)
+                Expect.stringContains (out + err) "--pipeline 2 needs 2 ranks, but the job has 3" "the message"
+                Expect.isFalse (Directory.Exists(Path.Combine(dir, "runs/job"))) "no run folder")
+        }
+
         yield test "a rank killed after epoch 2 ends the job with an error; the checkpoint is intact and resumes" {
             needMpi ()
             withExamples (fun dir ->

@@ -7,6 +7,7 @@ open System.Diagnostics
 open System.IO
 open Nn.Runtime.Data
 open Nn.Runtime.Training
+open Nn.Runtime.Distributed
 open Nn.Runtime.Checkpoints
 open Nn.Compiler
 open Nn.Cli

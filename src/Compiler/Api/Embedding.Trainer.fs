@@ -9,6 +9,7 @@ open Nn.Runtime.IR
 open Nn.Runtime.Data
 open Nn.Runtime.Ops
 open Nn.Runtime.Training
+open Nn.Runtime.Distributed
 open Nn.Compiler
 
 /// Raised inside the epoch callback when a handler asked to stop; caught by Fit.

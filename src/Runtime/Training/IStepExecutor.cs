@@ -76,7 +76,7 @@ internal interface IStepExecutor
     /// rather than in its first batch. Changes no value; optional (the default does nothing).</summary>
     void Prepare(IReadOnlyList<HostTensor> inputs, HostTensor? target, bool training) { }
     /// <summary>Copies the current value of a Param or State, row-major, into <paramref name="destination"/> (data
-    /// parallelism reads the gradients this way, <see cref="DataParallelStep"/>). The default copies a
+    /// parallelism reads the gradients this way, <c>Distributed.DataParallelStep</c>). The default copies a
     /// <see cref="Snapshot"/>; executors read their own storage.</summary>
     void Read(string name, Span<float> destination) => Snapshot()[name].Data.AsSpan().CopyTo(destination);
     /// <summary><see cref="Load"/> of one value, which the executor may copy into its own storage in place (data

@@ -81,7 +81,7 @@ internal sealed class StepGraphs
     /// <summary>The spec the graphs were built from.</summary>
     public TrainSpec Spec { get; }
     /// <summary>The forward pass the graphs were built from (data parallelism builds its split step from it:
-    /// <see cref="DataParallelStep"/>; pipeline parallelism cuts it into stages); null for graphs made otherwise.
+    /// <c>Distributed.DataParallelStep</c>; pipeline parallelism cuts it into stages); null for graphs made otherwise.
     /// </summary>
     public ForwardBuilder? Forward { get; init; }
     /// <summary>The network's data Inputs (of the training graph), in order of creation.</summary>

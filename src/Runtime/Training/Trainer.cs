@@ -163,13 +163,11 @@ internal static class Trainer
             first = resume.EpochsDone;
         }
 
-        // data parallelism: this rank takes its share of every batch (DataParallelExecutor.ShareOf), the executor sums
+        // data parallelism: this rank takes its share of every batch (IBatchShare.ShareOf), the executor sums
         // over the ranks, so losses and metrics below are the whole batch's on every rank
-        var dp = exec as DataParallelExecutor;
-        int Share(int size) => dp is null ? size
-            : DataParallelExecutor.ShareOf(size, dp.Communicator.Rank, dp.Communicator.Size).Count;
-        int First(int size) => dp is null ? 0
-            : DataParallelExecutor.ShareOf(size, dp.Communicator.Rank, dp.Communicator.Size).First;
+        var dp = exec as IBatchShare;
+        int Share(int size) => dp is null ? size : dp.ShareOf(size).Count;
+        int First(int size) => dp is null ? 0 : dp.ShareOf(size).First;
         var history = new List<EpochReport>();
         bool stoppedEarly = false;
         // Batch buffers are allocated once (one set for full batches, one for a last partial batch) and filled

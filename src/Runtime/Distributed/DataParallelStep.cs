@@ -2,7 +2,9 @@ using Nn.Runtime.Autodiff;
 using Nn.Runtime.IR;
 using Nn.Runtime.Ops;
 
-namespace Nn.Runtime.Training;
+using Nn.Runtime.Training;
+
+namespace Nn.Runtime.Distributed;
 
 /// <summary>
 /// The training step of data parallelism, cut where the ranks meet: <see cref="Gradients"/> runs on each rank's share

@@ -1,8 +1,9 @@
 using Nn.Runtime.Data;
-using Nn.Runtime.Distributed;
 using Nn.Runtime.IR;
 
-namespace Nn.Runtime.Training;
+using Nn.Runtime.Training;
+
+namespace Nn.Runtime.Distributed;
 
 /// <summary>Data parallelism cannot go on (NN0800–NN0819; docs/language.md and docs/distributed.md).</summary>
 internal sealed class DataParallelException(string code, string message)
@@ -25,7 +26,7 @@ internal sealed class DataParallelException(string code, string message)
 /// normalisation itself uses the share's own statistics (as PyTorch DDP without SyncBatchNorm). Steps and
 /// evaluations are collective: every rank calls them in the same order, a rank with no rows in a batch too.
 /// </summary>
-internal sealed class DataParallelExecutor : IStepExecutor
+internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
 {
     private readonly DataParallelStep _split;
     private readonly IStepExecutor _grads, _update;
@@ -83,6 +84,10 @@ internal sealed class DataParallelExecutor : IStepExecutor
         (_firstRow, _rows, _globalRows) = (firstRow, rows, globalRows);
         _grads.SkipRows(firstRow);
     }
+
+    /// <summary>This rank's rows of a batch of <paramref name="size"/> rows (<see cref="ShareOf(int, int, int)"/>).
+    /// </summary>
+    public (int First, int Count) ShareOf(int size) => ShareOf(size, _comm.Rank, _comm.Size);
 
     /// <summary>The rows of a batch of <paramref name="size"/> rows that rank <paramref name="rank"/> of
     /// <paramref name="ranks"/> takes: rows [size·rank/ranks, size·(rank+1)/ranks), in the batch's order.</summary>
