@@ -42,7 +42,7 @@ let takeRanks (args: string list) : int option * string list =
 let private self () =
     let host = Environment.ProcessPath
     if Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase) then
-        [ host; Reflection.Assembly.GetEntryAssembly().Location ]
+        [ host; Path.Combine(AppContext.BaseDirectory, "nn.dll") ]
     else [ host ]
 
 /// The `mpirun` on PATH, or None.
