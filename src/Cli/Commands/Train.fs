@@ -258,11 +258,12 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some(d, _, _, _) ->
             printfn "resuming `%s` after epoch %d of %d from %s" cfg.Network first cfg.Epochs (relative d)
         | None ->
-            printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s%s"
+            // at most six arguments a format: the native build's printf instantiations (src/Cli/Aot) stop there
+            let ranks = match Distributed.job.Value with Some j -> sprintf ", %d ranks" j.Size | None -> ""
+            printfn "training `%s` on %d rows%s: %d epochs, batch %d, %s"
                 cfg.Network plan.Train.Count
                 (match plan.Validation with Some v -> sprintf " (validation: %d rows)" v.Count | None -> "")
-                cfg.Epochs cfg.Batch cfg.Optimizer.Kind.Name
-                (match Distributed.job.Value with Some j -> sprintf ", %d ranks" j.Size | None -> "")
+                cfg.Epochs cfg.Batch (cfg.Optimizer.Kind.Name + ranks)
             plan.Init |> Option.iter (InitWeights.describe relative >> List.iter (printfn "%s"))
     let mutable last = None
     // the plotting libraries load on a core training leaves idle, instead of after the last epoch
