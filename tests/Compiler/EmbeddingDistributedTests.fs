@@ -1,6 +1,6 @@
 /// The embedding API joins a job (TrainerOptions.Communicator): N trainers, one per rank, each Fit on the same arrays,
-/// train the model one trainer trains alone, within float32 rounding. The ranks are threads of this process (a
-/// communicator written here, which the data-parallel tests of the runtime share).
+/// train the model one trainer trains alone, within float32 rounding. The ranks are threads of this process (their
+/// communicator: the runtime's LocalCommunicator, which the data-parallel tests of the runtime use too).
 module Nn.Tests.Compiler.EmbeddingDistributedTests
 
 open System
@@ -11,45 +11,12 @@ open Nn
 open Nn.Runtime.Distributed
 open Nn.Tests
 
-/// The ranks of one job as threads: every collective call meets the others at a barrier. A sum adds the ranks'
-/// values in rank order, so every rank gets the same bits (as MPI's allreduce guarantees).
+/// The ranks of one job as threads of this process: the runtime's LocalCommunicator (collectives sum in rank order,
+/// so every rank gets the same bits, as MPI's allreduce guarantees).
 type internal ThreadJob(size: int) =
-    let barrier = new Barrier(size)
-    let floats: float32[][] = Array.create size [||]
-    let doubles: float[][] = Array.create size [||]
-    let bytes: byte[][] = Array.create size [||]
+    let ranks = LocalCommunicator.Create size
     member _.Size = size
-    member _.Rank(rank: int) =
-        { new ICommunicator with
-            member _.Rank = rank
-            member _.Size = size
-            member _.AllreduceSum(data: Span<float32>) =
-                floats[rank] <- data.ToArray()
-                barrier.SignalAndWait()
-                let sum = Array.zeroCreate data.Length
-                for r in 0 .. size - 1 do
-                    for i in 0 .. sum.Length - 1 do sum[i] <- sum[i] + floats[r][i]
-                barrier.SignalAndWait()
-                sum.AsSpan().CopyTo data
-            member _.AllreduceSum(data: Span<float>) =
-                doubles[rank] <- data.ToArray()
-                barrier.SignalAndWait()
-                let sum = Array.zeroCreate data.Length
-                for r in 0 .. size - 1 do
-                    for i in 0 .. sum.Length - 1 do sum[i] <- sum[i] + doubles[r][i]
-                barrier.SignalAndWait()
-                sum.AsSpan().CopyTo data
-            member _.Broadcast(data: Span<byte>, root: int) =
-                if rank = root then bytes[root] <- data.ToArray()
-                barrier.SignalAndWait()
-                bytes[root].AsSpan().CopyTo data
-                barrier.SignalAndWait()
-            member _.Send(_: ReadOnlySpan<float32>, _: int, _: int) = failwith "not used by data parallelism"
-            member _.Receive(_: Span<float32>, _: int, _: int) = failwith "not used by data parallelism"
-            member _.Barrier() = barrier.SignalAndWait()
-            member _.Abort(_: int) = failwith "a rank aborted"
-          interface IDisposable with
-            member _.Dispose() = () }
+    member _.Rank(rank: int) : ICommunicator = ranks[rank]
 
 let private model () =
     NnModel.CompileFile(Path.Combine(TestUtil.repoRoot, "examples", "xor.nn")).EnsureSuccess()
