@@ -416,11 +416,7 @@ internal sealed class PipelineExecutor : IStepExecutor
     {
         foreach (var (name, v) in values)
         {
-            if (!_shapes.TryGetValue(name, out var shape))
-                throw new ArgumentException($"the network has no parameter or state `{name}`");
-            if (!shape.SequenceEqual(v.Shape))
-                throw new ArgumentException($"`{name}` has shape {HostTensor.FormatShape(shape)} "
-                    + $"but the value has {HostTensor.FormatShape(v.Shape)}");
+            LoadedValues.Check(_shapes, name, v);
             if (_values.TryGetValue(name, out var mine)) v.Data.CopyTo(mine, 0);
         }
         _stale = true;

@@ -76,11 +76,7 @@ internal sealed class FusedExecutor : IStepExecutor
     {
         foreach (var (name, v) in values)
         {
-            if (!_shapes.TryGetValue(name, out var shape))
-                throw new ArgumentException($"the network has no parameter or state `{name}`");
-            if (!shape.SequenceEqual(v.Shape))
-                throw new ArgumentException($"`{name}` has shape {HostTensor.FormatShape(shape)} "
-                    + $"but the value has {HostTensor.FormatShape(v.Shape)}");
+            var shape = LoadedValues.Check(_shapes, name, v);
             if (_panels.Contains(name))
             {
                 var stored = new float[v.Data.Length];
