@@ -52,6 +52,7 @@ internal static class ThreadsBench
                 }
                 else { Turn(two, x, y, steps, ref step, t2, c2, f2); Turn(one, x, y, steps, ref step, t1, c1, f1); }
             }
+            if (flags.Contains("--kernels")) Kernels(name, one, two, x, y, ref step);
             if (flags.FirstOrDefault(f => f.StartsWith("--ab=")) is { } ab)
                 foreach (var change in ab["--ab=".Length..].Split(','))
                     AB(name, change, two, layers, x, y, steps, ref step, pairs);
@@ -88,6 +89,44 @@ internal static class ThreadsBench
                           $"CPU {Ms(Median(ca))} / {Ms(Median(cb))}; " +
                           $"fastest tenth {Ms(Median(fa))} / {Ms(Median(fb))}: " +
                           $"{Median(fa.Zip(fb, (p, q) => p / q).ToList()):F3}x");
+    }
+
+    /// <summary>Per kernel of the plan, the tenth percentile of its time over single steps on 1 and on 2 threads
+    /// (<c>--kernels</c>): the steps a neighbour's burst did not reach, kernel by kernel.</summary>
+    private static void Kernels(string name, IStepExecutor one, IStepExecutor two, HostTensor x, HostTensor y,
+        ref long step)
+    {
+        var execs = new[] { (Nn.Runtime.Engine.FusedExecutor)one, (Nn.Runtime.Engine.FusedExecutor)two };
+        int steps = x.Shape[0] > 100 ? 60 : 400, kernels = execs[0].TrainPlan.Kernels.Count;
+        var times = new double[2][][];
+        for (int e = 0; e < 2; e++)
+        {
+            times[e] = new double[kernels][];
+            for (int k = 0; k < kernels; k++) times[e][k] = new double[steps];
+        }
+        for (int s = 0; s < steps; s++)
+            for (int e = 0; e < 2; e++)
+            {
+                var t = execs[e].ProfileSteps(x, y, 0.01, step++, 1, 1);
+                for (int k = 0; k < kernels; k++) times[e][k][s] = t[k];
+            }
+        Console.WriteLine($"  kernels of {name}, tenth percentile of {steps} single steps (µs), 1t / 2t:");
+        double sum1 = 0, sum2 = 0;
+        for (int k = 0; k < kernels; k++)
+        {
+            double a = Tenth(times[0][k]), b = Tenth(times[1][k]);
+            sum1 += a; sum2 += b;
+            if (a + b > 2e-6)
+                Console.WriteLine($"    k{k,-3} {a * 1e6,8:F1} {b * 1e6,8:F1}  {execs[0].TrainPlan.Kernels[k].Describe()}");
+        }
+        Console.WriteLine($"    sum  {sum1 * 1e6,8:F1} {sum2 * 1e6,8:F1}");
+    }
+
+    private static double Tenth(double[] v)
+    {
+        var s = (double[])v.Clone();
+        Array.Sort(s);
+        return s[s.Length / 10];
     }
 
     /// <summary>The pool's spin as set (<c>--spin=MICROSECONDS</c> sets it for the whole run).</summary>
