@@ -11,7 +11,9 @@ namespace Nn.Bench;
 /// and the process CPU time per step of each (user + system over all threads: what the second thread costs, spinning
 /// included). The load average is printed before and after: on a shared machine a neighbour's burst takes a core from
 /// the 2-thread run at random, so only quiet runs (load below ~1) say anything about two threads.
-/// <c>--pairs=N</c> (default 15), <c>--only=TEXT</c> as in <c>training</c>.
+/// <c>--pairs=N</c> (default 15), <c>--only=TEXT</c> as in <c>training</c>; <c>--kernels</c> adds each kernel's
+/// tenth percentile on 1 and 2 threads; <c>--adaptive</c> runs the pool as the nn command does
+/// (<see cref="Nn.Runtime.Engine.StepThreads"/>).
 /// </summary>
 internal static class ThreadsBench
 {
@@ -27,6 +29,8 @@ internal static class ThreadsBench
         string only = flags.FirstOrDefault(f => f.StartsWith("--only="))?["--only=".Length..] ?? "";
         if (flags.FirstOrDefault(f => f.StartsWith("--spin=")) is { } sp)
             Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = Spin = int.Parse(sp["--spin=".Length..]);
+        // --adaptive: the pool as the nn command runs it (a second thread only while it pays)
+        Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive = flags.Contains("--adaptive");
         Console.WriteLine($"load average before: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"{"case",-34} {"1 thread",10} {"2 threads",10} {"ratio",7}  " +
                           $"{"CPU/step 1t",11} {"CPU/step 2t",11}  ratios (min..max)");
@@ -62,7 +66,8 @@ internal static class ThreadsBench
             Console.WriteLine($"  {"fastest tenth of single steps",-32} {Ms(Median(f1)),10} {Ms(Median(f2)),10} " +
                               $"{Median(f1.Zip(f2, (a, b) => a / b).ToList()),6:F2}x");
         }
-        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}; adaptive: " +
+                          $"{Nn.Runtime.Engine.StepThreads.AllSoloChoices} of {Nn.Runtime.Engine.StepThreads.AllProbes} probes chose one thread");
         Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
     }
 
@@ -140,6 +145,7 @@ internal static class ThreadsBench
         if (change is "weightcolumns" or "all") Nn.Runtime.Kernels.GemmJob.WeightColumnsOff = off;
         if (change is "shareda" or "all") Nn.Runtime.Kernels.GemmJob.SharedAOff = off;
         if (change is "spin" or "all") Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = off ? 0 : Spin;
+        if (change is "adaptive") Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive = !off; // bind time: with --adaptive
         if (change is "small" or "all")
         {
             Nn.Runtime.Kernels.GemmNarrow.RowsSplitOff = off;
