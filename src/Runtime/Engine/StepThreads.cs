@@ -30,6 +30,9 @@ internal sealed class StepThreads
     private int _probed = 0, _held, _hold = FirstHold;
     private bool _holdSolo, _probing = true;
 
+    /// <summary>True binds a chooser on this thread whatever <see cref="WorkerPool.Adaptive"/> says (tests).</summary>
+    [ThreadStatic] internal static bool Always;
+
     /// <summary>Probes in this process, and how many chose one thread (benchmarks; not synchronised).</summary>
     internal static int AllProbes, AllSoloChoices;
 

@@ -167,7 +167,7 @@ internal static class Binder
             Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(),
             Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
-            Chooser = threads > 1 && WorkerPool.Shared.Adaptive ? new StepThreads() : null,
+            Chooser = threads > 1 && (WorkerPool.Shared.Adaptive || StepThreads.Always) ? new StepThreads() : null,
         };
     }
 
