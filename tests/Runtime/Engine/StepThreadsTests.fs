@@ -67,8 +67,9 @@ let tests =
         test "WorkerPool.Solo runs a job as one part on the calling thread" {
             let pool = WorkerPool 2
             let seen = Collections.Concurrent.ConcurrentBag<int * int * int>()
-            let job = { new IParallelWork with
-                          member _.Execute(index, count) = seen.Add((index, count, Environment.CurrentManagedThreadId)) }
+            let job =
+                { new IParallelWork with
+                    member _.Execute(index, count) = seen.Add((index, count, Environment.CurrentManagedThreadId)) }
             WorkerPool.Solo <- true
             try pool.Run(job, 2) finally WorkerPool.Solo <- false
             Expect.sequenceEqual (List.ofSeq seen) [ (0, 1, Environment.CurrentManagedThreadId) ] "one part, here"
