@@ -66,8 +66,9 @@ internal static class ThreadsBench
             Console.WriteLine($"  {"fastest tenth of single steps",-32} {Ms(Median(f1)),10} {Ms(Median(f2)),10} " +
                               $"{Median(f1.Zip(f2, (a, b) => a / b).ToList()),6:F2}x");
         }
+        int probes = Nn.Runtime.Engine.StepThreads.AllProbes, solo = Nn.Runtime.Engine.StepThreads.AllSoloChoices;
         Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}; adaptive: " +
-                          $"{Nn.Runtime.Engine.StepThreads.AllSoloChoices} of {Nn.Runtime.Engine.StepThreads.AllProbes} probes chose one thread");
+                          $"{solo} of {probes} probes chose one thread");
         Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
     }
 
@@ -122,7 +123,8 @@ internal static class ThreadsBench
             double a = Tenth(times[0][k]), b = Tenth(times[1][k]);
             sum1 += a; sum2 += b;
             if (a + b > 2e-6)
-                Console.WriteLine($"    k{k,-3} {a * 1e6,8:F1} {b * 1e6,8:F1}  {execs[0].TrainPlan.Kernels[k].Describe()}");
+                Console.WriteLine(
+                    $"    k{k,-3} {a * 1e6,8:F1} {b * 1e6,8:F1}  {execs[0].TrainPlan.Kernels[k].Describe()}");
         }
         Console.WriteLine($"    sum  {sum1 * 1e6,8:F1} {sum2 * 1e6,8:F1}");
     }
