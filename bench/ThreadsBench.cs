@@ -11,7 +11,9 @@ namespace Nn.Bench;
 /// and the process CPU time per step of each (user + system over all threads: what the second thread costs, spinning
 /// included). The load average is printed before and after: on a shared machine a neighbour's burst takes a core from
 /// the 2-thread run at random, so only quiet runs (load below ~1) say anything about two threads.
-/// <c>--pairs=N</c> (default 15), <c>--only=TEXT</c> as in <c>training</c>.
+/// <c>--pairs=N</c> (default 15), <c>--only=TEXT</c> as in <c>training</c>; <c>--kernels</c> adds each kernel's
+/// tenth percentile on 1 and 2 threads; <c>--adaptive</c> runs the pool as the nn command does
+/// (<see cref="Nn.Runtime.Engine.StepThreads"/>).
 /// </summary>
 internal static class ThreadsBench
 {
@@ -27,6 +29,8 @@ internal static class ThreadsBench
         string only = flags.FirstOrDefault(f => f.StartsWith("--only="))?["--only=".Length..] ?? "";
         if (flags.FirstOrDefault(f => f.StartsWith("--spin=")) is { } sp)
             Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = Spin = int.Parse(sp["--spin=".Length..]);
+        // --adaptive: the pool as the nn command runs it (a second thread only while it pays)
+        Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive = flags.Contains("--adaptive");
         Console.WriteLine($"load average before: {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine($"{"case",-34} {"1 thread",10} {"2 threads",10} {"ratio",7}  " +
                           $"{"CPU/step 1t",11} {"CPU/step 2t",11}  ratios (min..max)");
@@ -52,6 +56,7 @@ internal static class ThreadsBench
                 }
                 else { Turn(two, x, y, steps, ref step, t2, c2, f2); Turn(one, x, y, steps, ref step, t1, c1, f1); }
             }
+            if (flags.Contains("--kernels")) Kernels(name, one, two, x, y, ref step);
             if (flags.FirstOrDefault(f => f.StartsWith("--ab=")) is { } ab)
                 foreach (var change in ab["--ab=".Length..].Split(','))
                     AB(name, change, two, layers, x, y, steps, ref step, pairs);
@@ -61,7 +66,9 @@ internal static class ThreadsBench
             Console.WriteLine($"  {"fastest tenth of single steps",-32} {Ms(Median(f1)),10} {Ms(Median(f2)),10} " +
                               $"{Median(f1.Zip(f2, (a, b) => a / b).ToList()),6:F2}x");
         }
-        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
+        int probes = Nn.Runtime.Engine.StepThreads.AllProbes, solo = Nn.Runtime.Engine.StepThreads.AllSoloChoices;
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}; adaptive: " +
+                          $"{solo} of {probes} probes chose one thread");
         Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
     }
 
@@ -90,6 +97,45 @@ internal static class ThreadsBench
                           $"{Median(fa.Zip(fb, (p, q) => p / q).ToList()):F3}x");
     }
 
+    /// <summary>Per kernel of the plan, the tenth percentile of its time over single steps on 1 and on 2 threads
+    /// (<c>--kernels</c>): the steps a neighbour's burst did not reach, kernel by kernel.</summary>
+    private static void Kernels(string name, IStepExecutor one, IStepExecutor two, HostTensor x, HostTensor y,
+        ref long step)
+    {
+        var execs = new[] { (Nn.Runtime.Engine.FusedExecutor)one, (Nn.Runtime.Engine.FusedExecutor)two };
+        int steps = x.Shape[0] > 100 ? 60 : 400, kernels = execs[0].TrainPlan.Kernels.Count;
+        var times = new double[2][][];
+        for (int e = 0; e < 2; e++)
+        {
+            times[e] = new double[kernels][];
+            for (int k = 0; k < kernels; k++) times[e][k] = new double[steps];
+        }
+        for (int s = 0; s < steps; s++)
+            for (int e = 0; e < 2; e++)
+            {
+                var t = execs[e].ProfileSteps(x, y, 0.01, step++, 1, 1);
+                for (int k = 0; k < kernels; k++) times[e][k][s] = t[k];
+            }
+        Console.WriteLine($"  kernels of {name}, tenth percentile of {steps} single steps (µs), 1t / 2t:");
+        double sum1 = 0, sum2 = 0;
+        for (int k = 0; k < kernels; k++)
+        {
+            double a = Tenth(times[0][k]), b = Tenth(times[1][k]);
+            sum1 += a; sum2 += b;
+            if (a + b > 2e-6)
+                Console.WriteLine(
+                    $"    k{k,-3} {a * 1e6,8:F1} {b * 1e6,8:F1}  {execs[0].TrainPlan.Kernels[k].Describe()}");
+        }
+        Console.WriteLine($"    sum  {sum1 * 1e6,8:F1} {sum2 * 1e6,8:F1}");
+    }
+
+    private static double Tenth(double[] v)
+    {
+        var s = (double[])v.Clone();
+        Array.Sort(s);
+        return s[s.Length / 10];
+    }
+
     /// <summary>The pool's spin as set (<c>--spin=MICROSECONDS</c> sets it for the whole run).</summary>
     private static int Spin = Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds;
 
@@ -101,6 +147,7 @@ internal static class ThreadsBench
         if (change is "weightcolumns" or "all") Nn.Runtime.Kernels.GemmJob.WeightColumnsOff = off;
         if (change is "shareda" or "all") Nn.Runtime.Kernels.GemmJob.SharedAOff = off;
         if (change is "spin" or "all") Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = off ? 0 : Spin;
+        if (change is "adaptive") Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive = !off; // bind time: with --adaptive
         if (change is "small" or "all")
         {
             Nn.Runtime.Kernels.GemmNarrow.RowsSplitOff = off;

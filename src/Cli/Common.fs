@@ -243,9 +243,11 @@ let pipelined (engine: Engine) (graphs: StepGraphs)
         Nn.Runtime.Distributed.Pipeline.Create(
             graphs, initial, stages, Option.toNullable micro, network, comm)
 
-/// `--threads N`: the most threads the kernels use.
+/// `--threads N`: the most threads the kernels use; they use fewer while a second thread does not pay (a busy
+/// machine: `HandOffMeter`), unless `NN_THREADS_FIXED=1`.
 let applyThreads (a: Args) =
     a.Int "--threads" |> Option.iter (fun n -> Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- n)
+    Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive <- Environment.GetEnvironmentVariable "NN_THREADS_FIXED" <> "1"
 
 // ---------------------------------------------------------------- errors
 

@@ -8,8 +8,9 @@ open Expecto
 open Nn.Tests
 open Nn.Runtime.Checkpoints
 
-/// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: code, stdout, stderr.
-let private nn = Nn.Tests.TestUtil.runNn []
+/// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: code, stdout, stderr. NN_THREADS_FIXED=1:
+/// every step on the threads asked for (nn's timed choice, Engine.StepThreads, would run some on one thread).
+let private nn = Nn.Tests.TestUtil.runNn [ "NN_THREADS_FIXED", "1" ]
 
 /// A temporary copy of examples/ whose MNIST files hold their first 320 images (5 batches of 64 after the validation
 /// split, the last one partial).
@@ -20,28 +21,32 @@ let private runs =
         Path.GetFileName f, [] ]
     @ [ "residual.nn", [ "--network"; "deep_sigmoid" ] ]
 
+/// One epoch of `file` on 1 and on 2 threads through `run`: the same checkpoint bit for bit.
+let private sameCheckpoints run (file: string) (extra: string list) =
+    let dir = sandbox ()
+    try
+        let train threads =
+            let out = sprintf "runs/t%d" threads
+            let args = [ "train"; file; "--set"; "epochs=1"; "--threads"; string threads; "--out"; out ]
+            let code, stdout, err = run dir (args @ extra)
+            let what = sprintf "exit code on %d threads (stdout: %s, stderr: %s)" threads stdout err
+            Expect.equal code 0 what
+            SafeTensors.Read(Path.Combine(dir, out, "checkpoint.safetensors"))
+        let one, two = train 1, train 2
+        Expect.sequenceEqual two.Names one.Names "the same tensors"
+        for name in one.Names do
+            let same = one[name].Bytes = two[name].Bytes
+            Expect.isTrue same (sprintf "%s differs between 1 and 2 threads" name)
+    finally
+        try Directory.Delete(dir, true) with _ -> ()
+
 [<Tests>]
 let tests =
     testList "Cli.Threads" [
         testList "one epoch on 1 and on 2 threads writes the same checkpoint bit for bit" [
             for file, extra in runs ->
-                test (String.concat " " (file :: extra)) {
-                    let dir = sandbox ()
-                    try
-                        let train threads =
-                            let out = sprintf "runs/t%d" threads
-                            let args = [ "train"; file; "--set"; "epochs=1"; "--threads"; string threads; "--out"; out ]
-                            let code, stdout, err = nn dir (args @ extra)
-                            let what = sprintf "exit code on %d threads (stdout: %s, stderr: %s)" threads stdout err
-                            Expect.equal code 0 what
-                            SafeTensors.Read(Path.Combine(dir, out, "checkpoint.safetensors"))
-                        let one, two = train 1, train 2
-                        Expect.sequenceEqual two.Names one.Names "the same tensors"
-                        for name in one.Names do
-                            let same = one[name].Bytes = two[name].Bytes
-                            Expect.isTrue same (sprintf "%s differs between 1 and 2 threads" name)
-                    finally
-                        try Directory.Delete(dir, true) with _ -> ()
-                }
+                test (String.concat " " (file :: extra)) { sameCheckpoints nn file extra }
         ]
+        test "mnist_mlp.nn with nn's timed choice of one thread or two (NN_THREADS_FIXED unset)" {
+            sameCheckpoints (Nn.Tests.TestUtil.runNn []) "mnist_mlp.nn" [] }
     ]

@@ -25,6 +25,8 @@ internal interface IParallelWork
 /// ms a step). 50 µs covers the gaps inside a step and between steps on an idle machine, where blocking would pay a
 /// wake-up (a futex and, in a VM, an interrupt to a halted core) at every kernel; not measured idle (bench threads
 /// --ab=spin, --spin=N).</para>
+/// <para>A thread can ask for its jobs to run on itself alone (<see cref="Solo"/>): how a training step measures
+/// whether a second thread pays on this machine right now (<c>Engine.StepThreads</c>).</para>
 /// </summary>
 internal sealed class WorkerPool
 {
@@ -32,6 +34,16 @@ internal sealed class WorkerPool
     public static WorkerPool Shared { get; } = new(Environment.ProcessorCount);
 
     [ThreadStatic] private static bool t_insidePart;
+    [ThreadStatic] private static bool t_solo;
+
+    /// <summary>True runs the jobs this thread starts on this thread alone, as one part (the same bits: every job gives
+    /// the same result on any number of parts).</summary>
+    internal static bool Solo { get => t_solo; set => t_solo = value; }
+
+    /// <summary>Whether executors bound from now on choose, step by step, between one thread and
+    /// <see cref="MaxThreads"/> by timing both (<c>Engine.StepThreads</c>); off by default (tests see every split),
+    /// on in the <c>nn</c> command.</summary>
+    public bool Adaptive { get; set; }
 
     /// <summary>True on a thread running a part: a <see cref="Run"/> from here runs its parts
     /// in turn, not at once.</summary>
@@ -80,6 +92,11 @@ internal sealed class WorkerPool
         if (n <= 1 || t_insidePart)
         {
             for (int i = 0; i < Math.Max(n, 1); i++) work.Execute(i, Math.Max(n, 1));
+            return;
+        }
+        if (t_solo)
+        {
+            work.Execute(0, 1);
             return;
         }
         lock (_gate)

@@ -25,7 +25,18 @@ internal sealed class BoundProgram
     /// <summary>SGD updates run inside their weight gradient's product (their own step does nothing).</summary>
     public int UpdatesInProducts { get; init; }
 
+    /// <summary>Chooses between one thread and several step by step (<see cref="WorkerPool.Adaptive"/>); null runs
+    /// every split on the threads bound.</summary>
+    public StepThreads? Chooser { get; init; }
+    private Action? _runSteps;
+
     public void Run()
+    {
+        if (Chooser is { } c) c.Run(_runSteps ??= RunSteps);
+        else RunSteps();
+    }
+
+    private void RunSteps()
     {
         var steps = Steps;
         for (int i = 0; i < steps.Length; i++) steps[i]();
@@ -156,6 +167,7 @@ internal static class Binder
             Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(),
             Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
+            Chooser = threads > 1 && (WorkerPool.Shared.Adaptive || StepThreads.Always) ? new StepThreads() : null,
         };
     }
 
