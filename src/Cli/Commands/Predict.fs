@@ -144,10 +144,27 @@ let private classesOf (loss: LossKind) (endsInSoftmax: bool) (names: string[] op
 let private predicted (c: Classes) (p: float[]) =
     if p |> Array.exists Double.IsNaN then "" else c.Names[Array.IndexOf(p, Array.max p)]
 
+/// Whether every value of `values` is finite (no NaN, no infinity), read in place.
+let private allFinite (values: ReadOnlySpan<float32>) =
+    // x - x is 0 for a finite x and NaN for NaN and the infinities: one vectorised pass, no copy
+    let mutable finite = true
+    let mutable i = 0
+    let width = Numerics.Vector<float32>.Count
+    while finite && i + width <= values.Length do
+        let v = Numerics.Vector<float32>(values.Slice(i, width))
+        finite <- Numerics.Vector.EqualsAll(v - v, Numerics.Vector<float32>.Zero)
+        i <- i + width
+    while finite && i < values.Length do
+        finite <- Single.IsFinite values[i]
+        i <- i + 1
+    finite
+
 /// Rows (0-based) holding a NaN or an infinity.
 let private badRows (x: HostTensor) =
-    [ for i in 0 .. x.Rows - 1 do
-          if not (x.Row(i).ToArray() |> Array.forall Single.IsFinite) then i ]
+    if allFinite (ReadOnlySpan(x.Data, 0, x.Rows * x.RowSize)) then []
+    else
+        [ for i in 0 .. x.Rows - 1 do
+              if not (allFinite (ReadOnlySpan(x.Data, i * x.RowSize, x.RowSize))) then i ]
 
 /// "2, 5 and 9" (1-based), at most ten of them.
 let private rowList (rows: int list) =
@@ -240,8 +257,7 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
                 let data = Array.copy t.Data
                 for i in bad do Array.fill data (i * t.RowSize) t.RowSize 0f
                 HostTensor(t.Shape, data))
-    let exec = executor (engineOf a) graphs (Initializers.ForGraph(graphs.Train, 0UL))
-    exec.Load values
+    let exec = predictor (engineOf a) graphs values
     Timings.mark "executor"
     let out = predictInBatches exec fed
     Timings.mark "forward"
@@ -287,7 +303,8 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
             (rowList bad) (Path.GetFileName input)
     let overflow =
         [ for i in 0 .. out.Rows - 1 do
-              if not (List.contains i bad) && not (out.Row(i).ToArray() |> Array.forall Single.IsFinite) then i ]
+              if not (List.contains i bad) && not (allFinite (ReadOnlySpan(out.Data, i * out.RowSize, out.RowSize)))
+              then i ]
     if not overflow.IsEmpty then
         eprintfn "nn: warning: the network's outputs for %s are not finite; %s" (rowList overflow)
             (if classes.IsSome then "their class is left empty" else "check the weights and the inputs' scale")
