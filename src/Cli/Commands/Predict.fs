@@ -113,37 +113,6 @@ train block's feature lists, or one .npy file per input separated by commas (--i
                         (checkedXs |> Array.map (fun x -> string x.Rows) |> String.concat ", ")))
         checkedXs
 
-/// A classifier's classes and how one output row becomes their probabilities.
-type private Classes =
-    { Names: string[]
-      /// the class probabilities of one output row; all NaN when the row is not finite
-      Probabilities: float32[] -> float[] }
-
-let private softmax (row: float32[]) =
-    let m = Array.max row
-    let e = row |> Array.map (fun v -> exp (float v - float m))
-    let s = Array.sum e
-    e |> Array.map (fun v -> v / s)
-
-/// The classes of a network trained with `loss`, whose output rows have `k` values, or None for a regression.
-/// Scores trained with softmaxCrossEntropy get a softmax, unless the network already ends in one.
-let private classesOf (loss: LossKind) (endsInSoftmax: bool) (names: string[] option) (k: int) : Classes option =
-    let finite (f: float32[] -> float[]) (row: float32[]) =
-        if row |> Array.forall Single.IsFinite then f row else Array.create (max k 2) nan
-    match loss.Target with
-    | LossTarget.BinaryLabels when k = 1 ->
-        let names = match names with Some n when n.Length = 2 -> n | _ -> [| "0"; "1" |]
-        Some { Names = names; Probabilities = finite (fun row -> [| 1.0 - float row[0]; float row[0] |]) }
-    | LossTarget.Classes when k > 1 ->
-        let names = match names with Some n when n.Length = k -> n | _ -> Array.init k string
-        let scores = loss.Prediction = LossPrediction.Logits && not endsInSoftmax
-        Some { Names = names; Probabilities = finite (if scores then softmax else Array.map float) }
-    | _ -> None
-
-/// The most probable class, or "" for a row of NaN probabilities (a class is never invented).
-let private predicted (c: Classes) (p: float[]) =
-    if p |> Array.exists Double.IsNaN then "" else c.Names[Array.IndexOf(p, Array.max p)]
-
 /// Whether every value of `values` is finite (no NaN, no infinity), read in place.
 let private allFinite (values: ReadOnlySpan<float32>) =
     // x - x is 0 for a finite x and NaN for NaN and the infinities: one vectorised pass, no copy
@@ -158,6 +127,46 @@ let private allFinite (values: ReadOnlySpan<float32>) =
         finite <- Single.IsFinite values[i]
         i <- i + 1
     finite
+
+/// A classifier's classes and how one output row becomes their probabilities.
+type private Classes =
+    { Names: string[]
+      /// `Probabilities outputs start p`: the class probabilities of the output row of `outputs` at `start` (read in
+      /// place) into `p`, one per name (no allocation); all NaN when the row is not finite
+      Probabilities: float32[] -> int -> float[] -> unit }
+
+/// The softmax of the scores `row[start..start + p.Length - 1]` in float64 into `p`: exp(v - max) / their sum
+/// (summed in order).
+let private softmax (row: float32[]) (start: int) (p: float[]) =
+    let mutable m = row[start]
+    for j in 1 .. p.Length - 1 do
+        if row[start + j] > m then m <- row[start + j]
+    let mutable sum = 0.0
+    for j in 0 .. p.Length - 1 do
+        p[j] <- exp (float row[start + j] - float m)
+        sum <- sum + p[j]
+    for j in 0 .. p.Length - 1 do
+        p[j] <- p[j] / sum
+
+/// The classes of a network trained with `loss`, whose output rows have `k` values, or None for a regression.
+/// Scores trained with softmaxCrossEntropy get a softmax, unless the network already ends in one.
+let private classesOf (loss: LossKind) (endsInSoftmax: bool) (names: string[] option) (k: int) : Classes option =
+    let finite f (row: float32[]) (start: int) (p: float[]) =
+        if allFinite (ReadOnlySpan(row, start, k)) then f row start p else Array.fill p 0 p.Length nan
+    match loss.Target with
+    | LossTarget.BinaryLabels when k = 1 ->
+        let names = match names with Some n when n.Length = 2 -> n | _ -> [| "0"; "1" |]
+        Some { Names = names; Probabilities = finite (fun row i p -> p[0] <- 1.0 - float row[i]; p[1] <- float row[i]) }
+    | LossTarget.Classes when k > 1 ->
+        let names = match names with Some n when n.Length = k -> n | _ -> Array.init k string
+        let scores = loss.Prediction = LossPrediction.Logits && not endsInSoftmax
+        let asGiven (row: float32[]) (start: int) (p: float[]) = for j in 0 .. k - 1 do p[j] <- float row[start + j]
+        Some { Names = names; Probabilities = finite (if scores then softmax else asGiven) }
+    | _ -> None
+
+/// The most probable class, or "" for a row of NaN probabilities (a class is never invented).
+let private predicted (c: Classes) (p: float[]) =
+    if p |> Array.exists Double.IsNaN then "" else c.Names[Array.IndexOf(p, Array.max p)]
 
 /// Rows (0-based) holding a NaN or an infinity.
 let private badRows (x: HostTensor) =
@@ -228,9 +237,12 @@ let run (a: Args) =
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false
     let graphs = Checkpoint.graphsFor c block net
+    Timings.mark "TMP graphs"
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
-    let xs = checkShapes net input (readInputs block c (Checkpoint.table weights) input)
+    let raw = readInputs block c (Checkpoint.table weights) input
+    Timings.mark "TMP read"
+    let xs = checkShapes net input raw
     // with several inputs, a row is shown and checked as its inputs side by side
     let x =
         if xs.Length = 1 then xs[0]
@@ -264,18 +276,29 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
     for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
     let classes = classesOf graphs.Spec.Loss endsInSoftmax (Checkpoint.classNames weights) out.RowSize
+    let shown = min out.Rows 20
+    // every row's probabilities as float32 (written), the shown rows' also in float64 (printed)
     let probabilities =
         classes |> Option.map (fun cl ->
-            let p = [| for i in 0 .. out.Rows - 1 -> cl.Probabilities(out.Row(i).ToArray()) |]
-            HostTensor([| out.Rows; cl.Names.Length |], p |> Array.collect (Array.map float32)), p)
+            let k = cl.Names.Length
+            let all = Array.zeroCreate<float32> (out.Rows * k)
+            let p = Array.zeroCreate<float> k
+            let shownP = Array.zeroCreate<float[]> shown
+            for i in 0 .. out.Rows - 1 do
+                cl.Probabilities out.Data (i * out.RowSize) p
+                for j in 0 .. k - 1 do
+                    all[i * k + j] <- float32 p[j]
+                if i < shown then shownP[i] <- Array.copy p
+            HostTensor([| out.Rows; k |], all), shownP)
     let written = match probabilities with Some(t, _) -> t | None -> out
+    Timings.mark "TMP probabilities"
     match a.Get "--out" with
     | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
         Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj)
     | Some y when y.ToLowerInvariant().EndsWith ".npy" -> Npy.Write(y, written)
     | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
     | None -> ()
-    let shown = min out.Rows 20
+    Timings.mark "TMP written"
     let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
     let cells (t: HostTensor) i =
         let v = t.Row(i).ToArray()
@@ -311,6 +334,7 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
     match a.Get "--out" with
     | Some y -> printfn "wrote %d rows to %s" out.Rows y
     | None -> ()
+    Timings.mark "outputs"
     0
 
 let command: Command =
