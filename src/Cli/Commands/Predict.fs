@@ -237,12 +237,9 @@ let run (a: Args) =
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false
     let graphs = Checkpoint.graphsFor c block net
-    Timings.mark "TMP graphs"
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
-    let raw = readInputs block c (Checkpoint.table weights) input
-    Timings.mark "TMP read"
-    let xs = checkShapes net input raw
+    let xs = checkShapes net input (readInputs block c (Checkpoint.table weights) input)
     // with several inputs, a row is shown and checked as its inputs side by side
     let x =
         if xs.Length = 1 then xs[0]
@@ -291,14 +288,12 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
                 if i < shown then shownP[i] <- Array.copy p
             HostTensor([| out.Rows; k |], all), shownP)
     let written = match probabilities with Some(t, _) -> t | None -> out
-    Timings.mark "TMP probabilities"
     match a.Get "--out" with
     | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
         Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj)
     | Some y when y.ToLowerInvariant().EndsWith ".npy" -> Npy.Write(y, written)
     | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
     | None -> ()
-    Timings.mark "TMP written"
     let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
     let cells (t: HostTensor) i =
         let v = t.Row(i).ToArray()
