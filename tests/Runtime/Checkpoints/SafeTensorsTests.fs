@@ -207,7 +207,8 @@ let tests =
                 let path = Path.Combine(dir, "w.safetensors")
                 let w = RawTensor.FromHost(HostTensor([| 2; 2 |], [| 1f; 2f; 3f; 4f |]))
                 let m = RawTensor.FromHost(HostTensor([| 3 |], [| 5f; 6f; 7f |]))
-                SafeTensors.Write(path, [ kv "dense.w" w; kv "dense.w.momentum" m ], readOnlyDict [ "sets", "epochs=2" ])
+                let meta = readOnlyDict [ "sets", "epochs=2" ]
+                SafeTensors.Write(path, [ kv "dense.w" w; kv "dense.w.momentum" m ], meta)
                 let ck = SafeTensors.Read(path, fun n -> n = "dense.w")
                 Expect.equal (List.ofSeq ck.Names) [ "dense.w"; "dense.w.momentum" ] "every tensor is listed"
                 Expect.equal (List.ofSeq ck.Tensors.Keys) [ "dense.w" ] "only the wanted one is held"
