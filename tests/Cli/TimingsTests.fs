@@ -26,7 +26,7 @@ let private peaks (err: string) =
 [<Tests>]
 let tests =
     testList "Cli.Timings" [
-        test "NN_TIMINGS=1 names train's phases in order, with times that grow; unset, nothing" {
+        test "NN_TIMINGS=1 names train's and predict's phases in order, with times that grow; unset, nothing" {
             let dir = TestUtil.exampleSandbox "nn-timings-" [ "xor.nn" ]
             let code, _, err = TestUtil.runNn [ "NN_TIMINGS", "1" ] dir [ "train"; "xor.nn"; "--set"; "epochs=2" ]
             Expect.equal code 0 err
@@ -46,6 +46,16 @@ let tests =
             Expect.equal code 0 err
             Expect.isEmpty (phases err) "no timing lines without NN_TIMINGS"
             Expect.isEmpty (peaks err) "no memory lines without NN_TIMINGS"
+            // predict's phases, from the run just trained
+            let points = Path.Combine(dir, "points.csv")
+            File.WriteAllText(points, "a,b\n0,1\n1,1\n")
+            let weights = Directory.GetFiles(dir, "checkpoint.safetensors", SearchOption.AllDirectories)[0]
+            let args = [ "predict"; "xor.nn"; "--weights"; weights; "--input"; points ]
+            let code, _, err = TestUtil.runNn [ "NN_TIMINGS", "1" ] dir args
+            Expect.equal code 0 err
+            Expect.equal (phases err |> List.map fst)
+                [ "start"; "compile"; "graphs and weights"; "input"; "executor"; "forward"; "outputs" ]
+                "the phases of a prediction"
             Directory.Delete(dir, true)
         }
     ]

@@ -113,31 +113,55 @@ train block's feature lists, or one .npy file per input separated by commas (--i
                         (checkedXs |> Array.map (fun x -> string x.Rows) |> String.concat ", ")))
         checkedXs
 
+/// Whether every value of `values` is finite (no NaN, no infinity), read in place.
+let private allFinite (values: ReadOnlySpan<float32>) =
+    // x - x is 0 for a finite x and NaN for NaN and the infinities: one vectorised pass, no copy
+    let mutable finite = true
+    let mutable i = 0
+    let width = Numerics.Vector<float32>.Count
+    while finite && i + width <= values.Length do
+        let v = Numerics.Vector<float32>(values.Slice(i, width))
+        finite <- Numerics.Vector.EqualsAll(v - v, Numerics.Vector<float32>.Zero)
+        i <- i + width
+    while finite && i < values.Length do
+        finite <- Single.IsFinite values[i]
+        i <- i + 1
+    finite
+
 /// A classifier's classes and how one output row becomes their probabilities.
 type private Classes =
     { Names: string[]
-      /// the class probabilities of one output row; all NaN when the row is not finite
-      Probabilities: float32[] -> float[] }
+      /// `Probabilities outputs start p`: the class probabilities of the output row of `outputs` at `start` (read in
+      /// place) into `p`, one per name (no allocation); all NaN when the row is not finite
+      Probabilities: float32[] -> int -> float[] -> unit }
 
-let private softmax (row: float32[]) =
-    let m = Array.max row
-    let e = row |> Array.map (fun v -> exp (float v - float m))
-    let s = Array.sum e
-    e |> Array.map (fun v -> v / s)
+/// The softmax of the scores `row[start..start + p.Length - 1]` in float64 into `p`: exp(v - max) / their sum
+/// (summed in order).
+let private softmax (row: float32[]) (start: int) (p: float[]) =
+    let mutable m = row[start]
+    for j in 1 .. p.Length - 1 do
+        if row[start + j] > m then m <- row[start + j]
+    let mutable sum = 0.0
+    for j in 0 .. p.Length - 1 do
+        p[j] <- exp (float row[start + j] - float m)
+        sum <- sum + p[j]
+    for j in 0 .. p.Length - 1 do
+        p[j] <- p[j] / sum
 
 /// The classes of a network trained with `loss`, whose output rows have `k` values, or None for a regression.
 /// Scores trained with softmaxCrossEntropy get a softmax, unless the network already ends in one.
 let private classesOf (loss: LossKind) (endsInSoftmax: bool) (names: string[] option) (k: int) : Classes option =
-    let finite (f: float32[] -> float[]) (row: float32[]) =
-        if row |> Array.forall Single.IsFinite then f row else Array.create (max k 2) nan
+    let finite f (row: float32[]) (start: int) (p: float[]) =
+        if allFinite (ReadOnlySpan(row, start, k)) then f row start p else Array.fill p 0 p.Length nan
     match loss.Target with
     | LossTarget.BinaryLabels when k = 1 ->
         let names = match names with Some n when n.Length = 2 -> n | _ -> [| "0"; "1" |]
-        Some { Names = names; Probabilities = finite (fun row -> [| 1.0 - float row[0]; float row[0] |]) }
+        Some { Names = names; Probabilities = finite (fun row i p -> p[0] <- 1.0 - float row[i]; p[1] <- float row[i]) }
     | LossTarget.Classes when k > 1 ->
         let names = match names with Some n when n.Length = k -> n | _ -> Array.init k string
         let scores = loss.Prediction = LossPrediction.Logits && not endsInSoftmax
-        Some { Names = names; Probabilities = finite (if scores then softmax else Array.map float) }
+        let asGiven (row: float32[]) (start: int) (p: float[]) = for j in 0 .. k - 1 do p[j] <- float row[start + j]
+        Some { Names = names; Probabilities = finite (if scores then softmax else asGiven) }
     | _ -> None
 
 /// The most probable class, or "" for a row of NaN probabilities (a class is never invented).
@@ -146,8 +170,10 @@ let private predicted (c: Classes) (p: float[]) =
 
 /// Rows (0-based) holding a NaN or an infinity.
 let private badRows (x: HostTensor) =
-    [ for i in 0 .. x.Rows - 1 do
-          if not (x.Row(i).ToArray() |> Array.forall Single.IsFinite) then i ]
+    if allFinite (ReadOnlySpan(x.Data, 0, x.Rows * x.RowSize)) then []
+    else
+        [ for i in 0 .. x.Rows - 1 do
+              if not (allFinite (ReadOnlySpan(x.Data, i * x.RowSize, x.RowSize))) then i ]
 
 /// "2, 5 and 9" (1-based), at most ten of them.
 let private rowList (rows: int list) =
@@ -240,18 +266,27 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
                 let data = Array.copy t.Data
                 for i in bad do Array.fill data (i * t.RowSize) t.RowSize 0f
                 HostTensor(t.Shape, data))
-    let exec = executor (engineOf a) graphs (Initializers.ForGraph(graphs.Train, 0UL))
-    exec.Load values
+    let exec = predictor (engineOf a) graphs values
     Timings.mark "executor"
     let out = predictInBatches exec fed
     Timings.mark "forward"
     for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
     let classes = classesOf graphs.Spec.Loss endsInSoftmax (Checkpoint.classNames weights) out.RowSize
+    let shown = min out.Rows 20
+    // every row's probabilities as float32 (written), the shown rows' also in float64 (printed)
     let probabilities =
         classes |> Option.map (fun cl ->
-            let p = [| for i in 0 .. out.Rows - 1 -> cl.Probabilities(out.Row(i).ToArray()) |]
-            HostTensor([| out.Rows; cl.Names.Length |], p |> Array.collect (Array.map float32)), p)
+            let k = cl.Names.Length
+            let all = Array.zeroCreate<float32> (out.Rows * k)
+            let p = Array.zeroCreate<float> k
+            let shownP = Array.zeroCreate<float[]> shown
+            for i in 0 .. out.Rows - 1 do
+                cl.Probabilities out.Data (i * out.RowSize) p
+                for j in 0 .. k - 1 do
+                    all[i * k + j] <- float32 p[j]
+                if i < shown then shownP[i] <- Array.copy p
+            HostTensor([| out.Rows; k |], all), shownP)
     let written = match probabilities with Some(t, _) -> t | None -> out
     match a.Get "--out" with
     | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
@@ -259,7 +294,6 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
     | Some y when y.ToLowerInvariant().EndsWith ".npy" -> Npy.Write(y, written)
     | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
     | None -> ()
-    let shown = min out.Rows 20
     let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
     let cells (t: HostTensor) i =
         let v = t.Row(i).ToArray()
@@ -287,13 +321,15 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
             (rowList bad) (Path.GetFileName input)
     let overflow =
         [ for i in 0 .. out.Rows - 1 do
-              if not (List.contains i bad) && not (out.Row(i).ToArray() |> Array.forall Single.IsFinite) then i ]
+              if not (List.contains i bad) && not (allFinite (ReadOnlySpan(out.Data, i * out.RowSize, out.RowSize)))
+              then i ]
     if not overflow.IsEmpty then
         eprintfn "nn: warning: the network's outputs for %s are not finite; %s" (rowList overflow)
             (if classes.IsSome then "their class is left empty" else "check the weights and the inputs' scale")
     match a.Get "--out" with
     | Some y -> printfn "wrote %d rows to %s" out.Rows y
     | None -> ()
+    Timings.mark "outputs"
     0
 
 let command: Command =

@@ -148,9 +148,12 @@ let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
 /// and for NaN and infinity (NN0710).
 let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
     let path = resolveWeights path
-    let ck = SafeTensors.Read path
+    let nodes = nodes |> Seq.distinctBy (fun n -> n.Name) |> Array.ofSeq
+    let wanted = HashSet(nodes |> Seq.map (fun n -> n.Name))
+    // only these tensors' bytes are read (not the optimizer's state or the best epoch's copy)
+    let ck = SafeTensors.Read(path, fun name -> wanted.Contains name)
     let values = Dictionary<string, HostTensor>()
-    for n in nodes |> Seq.distinctBy (fun n -> n.Name) do
+    for n in nodes do
         let t = ck[n.Name]
         let want = n.Shape.Resolve(Dictionary<string, int>())
         if t.Shape <> want then
@@ -169,15 +172,13 @@ let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor
 
 /// The `--set` words a checkpoint's run was trained with (metadata `sets`, one per line), in order.
 let sets (path: string) : string list =
-    let ck = SafeTensors.Read(resolveWeights path)
-    match ck.Metadata.TryGetValue "sets" with
+    match (SafeTensors.ReadMetadata(resolveWeights path)).TryGetValue "sets" with
     | true, v when v <> "" -> List.ofArray (v.Split('\n'))
     | _ -> []
 
 /// The class names a checkpoint remembers from its training data (metadata `classes`, one per line).
 let classNames (path: string) : string[] option =
-    let ck = SafeTensors.Read(resolveWeights path)
-    match ck.Metadata.TryGetValue "classes" with
+    match (SafeTensors.ReadMetadata(resolveWeights path)).TryGetValue "classes" with
     | true, v when v <> "" -> Some(v.Split('\n'))
     | _ -> None
 
@@ -185,8 +186,7 @@ let classNames (path: string) : string[] option =
 /// columns or a `missing` setting (NN0577 when the record is not valid).
 let table (path: string) : TableEncoding option =
     let path = resolveWeights path
-    let ck = SafeTensors.Read path
-    match ck.Metadata.TryGetValue TableEncoding.MetadataKey with
+    match (SafeTensors.ReadMetadata path).TryGetValue TableEncoding.MetadataKey with
     | true, v when v <> "" -> Some(TableEncoding.FromJson(v, path))
     | _ -> None
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Nn.Runtime.Data;
+using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Checkpoints;
 
@@ -17,7 +18,7 @@ internal sealed class Checkpoint
     /// <summary>The tensor names (parameter paths such as <c>tower.dense2.w</c>) in file order.</summary>
     public IReadOnlyList<string> Names { get; }
 
-    /// <summary>The tensors by name.</summary>
+    /// <summary>The tensors by name (those read: every tensor unless the file was read with a filter).</summary>
     public IReadOnlyDictionary<string, RawTensor> Tensors => _tensors;
 
     /// <summary>The string metadata of the <c>__metadata__</c> entry (empty when there is none).</summary>
@@ -33,6 +34,7 @@ internal sealed class Checkpoint
     /// <summary>The tensor called <paramref name="name"/>.</summary>
     /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
     public RawTensor this[string name] => _tensors.TryGetValue(name, out var t) ? t
+        : Names.Contains(name) ? throw Throw.Bug($"the tensor `{name}` of {FilePath} was not read (filtered out)")
         : throw new DataException(DataErrorCodes.CheckpointMissingTensor, FilePath,
             $"{DataException.NameOf(FilePath)}: no tensor named `{name}`; " +
             $"the checkpoint holds {(Names.Count == 0 ? "no tensors" : string.Join(", ", Names))}");
@@ -141,7 +143,18 @@ internal static class SafeTensors
     /// bytes are then read straight from the file (the file is never held in memory as a whole).</summary>
     /// <exception cref="DataException">NN0701 missing; NN0502 unreadable; NN0702 header length; NN0703 header JSON;
     /// NN0704 offsets (out of range, overlapping, or not the shape's size); NN0705 dtype</exception>
-    public static Checkpoint Read(string path)
+    public static Checkpoint Read(string path) => Read(path, null);
+
+    /// <summary>The <c>__metadata__</c> strings of a safetensors file, validated as <see cref="Read(string)"/> does
+    /// (the whole header), without reading any tensor's bytes.</summary>
+    /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path) => Read(path, _ => false).Metadata;
+
+    /// <summary>As <see cref="Read(string)"/>, reading the bytes of the tensors <paramref name="wanted"/> accepts
+    /// (every tensor when null): the others are validated and listed in <see cref="Checkpoint.Names"/>, but not
+    /// read (<c>nn predict</c> reads the weights, not the optimizer's state).</summary>
+    /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
+    public static Checkpoint Read(string path, Func<string, bool>? wanted)
     {
         string file = DataException.NameOf(path);
         FileStream stream;
@@ -160,7 +173,7 @@ internal static class SafeTensors
         {
             if (!stream.CanSeek)
                 throw new DataException(DataErrorCodes.FileUnreadable, path, $"{file}: not a regular file");
-            try { return Parse(stream, path); }
+            try { return Parse(stream, path, wanted); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Unreadable(path, e); }
         }
     }
@@ -170,17 +183,17 @@ internal static class SafeTensors
             inner: e);
 
     /// <summary>Parses and validates safetensors bytes; <paramref name="path"/> is used in messages only.</summary>
-    /// <exception cref="DataException">as <see cref="Read"/></exception>
+    /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
     public static Checkpoint Parse(byte[] bytes, string path)
     {
         using var stream = new MemoryStream(bytes, writable: false);
-        return Parse(stream, path);
+        return Parse(stream, path, null);
     }
 
     /// <summary>A tensor's header entry, checked against the data section but not yet read.</summary>
     private readonly record struct Entry(string Name, ElementType Type, int[] Shape, long Begin, long End);
 
-    private static Checkpoint Parse(Stream stream, string path)
+    private static Checkpoint Parse(Stream stream, string path, Func<string, bool>? wanted)
     {
         string file = DataException.NameOf(path);
         DataException Error(string code, string what, long? offset = null) =>
@@ -259,11 +272,12 @@ internal static class SafeTensors
         var tensors = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
         foreach (var e in entries)
         {
+            names.Add(e.Name);
+            if (wanted is not null && !wanted(e.Name)) continue;
             var data = new byte[e.End - e.Begin];
             stream.Position = dataStart + e.Begin;
             stream.ReadExactly(data);
             tensors[e.Name] = new RawTensor(e.Type, e.Shape, data);
-            names.Add(e.Name);
         }
         return new Checkpoint(path, names, tensors, metadata);
     }

@@ -243,7 +243,7 @@ internal static class Csv
             for (int j = 0; j < size; j++)
             {
                 if (j > 0) sb.Append(',');
-                sb.Append(row[j].ToString(CultureInfo.InvariantCulture));
+                sb.Append(CultureInfo.InvariantCulture, $"{row[j]}"); // formatted into the builder, no string
             }
             sb.Append('\n');
         }
@@ -273,7 +273,7 @@ internal static class Csv
             bool nan = false;
             for (int j = 0; j < k; j++)
             {
-                sb.Append(row[j].ToString(CultureInfo.InvariantCulture)).Append(',');
+                sb.Append(CultureInfo.InvariantCulture, $"{row[j]}").Append(',');
                 if (row[j] > row[best]) best = j;
                 nan |= float.IsNaN(row[j]);
             }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -182,19 +183,28 @@ internal static partial class Npy
     /// as numpy writes them.</summary>
     public static byte[] Encode(RawTensor tensor)
     {
-        string dict = $"{{'descr': '{Descr(tensor.Type)}', 'fortran_order': False, " +
-            $"'shape': {FormatShape(tensor.Shape)}, }}";
+        var header = EncodeHeader(tensor.Type, tensor.Shape);
+        var result = new byte[header.Length + tensor.Bytes.Length];
+        header.CopyTo(result, 0);
+        tensor.Bytes.CopyTo(result, header.Length);
+        return result;
+    }
+
+    /// <summary>The NPY header of an array (magic, version, length, the dict padded to 64 bytes): what precedes its
+    /// data.</summary>
+    private static byte[] EncodeHeader(ElementType type, int[] shape)
+    {
+        string dict = $"{{'descr': '{Descr(type)}', 'fortran_order': False, 'shape': {FormatShape(shape)}, }}";
         int lengthBytes = dict.Length + 1 + 10 > ushort.MaxValue ? 4 : 2;
         int prefix = 8 + lengthBytes;
         int total = (prefix + dict.Length + 1 + 63) / 64 * 64;
         string header = dict.PadRight(total - prefix - 1) + "\n";
-        var result = new byte[total + tensor.Bytes.Length];
+        var result = new byte[total];
         Magic.CopyTo(result, 0);
         result[6] = (byte)(lengthBytes == 2 ? 1 : 2);
         if (lengthBytes == 2) BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(8), (ushort)header.Length);
         else BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(8), (uint)header.Length);
         Encoding.Latin1.GetBytes(header, result.AsSpan(prefix));
-        tensor.Bytes.CopyTo(result, total);
         return result;
     }
 
@@ -202,7 +212,17 @@ internal static partial class Npy
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
     public static void Write(string path, RawTensor tensor) => AtomicFile.WriteAllBytes(path, Encode(tensor));
 
-    /// <summary>Writes a float32 tensor as an NPY file ('&lt;f4'), atomically.</summary>
+    /// <summary>Writes a float32 tensor as an NPY file ('&lt;f4'), atomically: the header, then the elements' bytes
+    /// straight from the tensor (no copy of the data; the same bytes as <see cref="Encode"/>).</summary>
     /// <exception cref="DataException">NN0706 when the file cannot be written</exception>
-    public static void Write(string path, HostTensor tensor) => Write(path, RawTensor.FromHost(tensor));
+    public static void Write(string path, HostTensor tensor)
+    {
+        if (!BitConverter.IsLittleEndian) { Write(path, RawTensor.FromHost(tensor)); return; }
+        var header = EncodeHeader(ElementType.F32, tensor.Shape);
+        AtomicFile.Write(path, stream =>
+        {
+            stream.Write(header);
+            stream.Write(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
+        });
+    }
 }

@@ -22,14 +22,16 @@ internal sealed class FusedExecutor : IStepExecutor
     private readonly ExecutorOptions _options;
     private readonly Dictionary<string, float[]> _values = [];
     private readonly Dictionary<string, int[]> _shapes = [];
-    private readonly Mode _train, _eval, _predict;
+    private readonly Mode? _trainMode, _evalMode;
+    private readonly Mode _predict;
     private readonly StepContext _step = new();
     private readonly string[] _inputs;
     private readonly NonFiniteReplay? _replay;
 
-    /// <summary>Plans the three graphs and takes the initial Param and State values. <paramref name="replay"/> names
-    /// the node of a step that went non-finite (<c>Executors.StepExecutor.Create</c> passes the reference
-    /// interpreter's); without it the first non-finite output is named.</summary>
+    /// <summary>Plans the three graphs (only the prediction graph with <see cref="ExecutorOptions.PredictOnly"/>) and
+    /// takes the initial Param and State values. <paramref name="replay"/> names the node of a step that went
+    /// non-finite (<c>Executors.StepExecutor.Create</c> passes the reference interpreter's); without it the first
+    /// non-finite output is named.</summary>
     /// <exception cref="ArgumentException">when the network has no data Input, or a value is missing</exception>
     public FusedExecutor(StepGraphs graphs, IReadOnlyDictionary<string, HostTensor> initial,
         ExecutorOptions? options = null, NonFiniteReplay? replay = null)
@@ -38,18 +40,31 @@ internal sealed class FusedExecutor : IStepExecutor
         _replay = replay;
         _options = options ?? new ExecutorOptions();
         if (_options.Threads < 1) throw new ArgumentException($"`Threads` must be at least 1, got {_options.Threads}");
-        _inputs = graphs.CheckExecutable(initial);
-        foreach (var n in graphs.Params.Concat(graphs.States))
+        bool all = !_options.PredictOnly;
+        _inputs = all ? graphs.CheckExecutable(initial) : graphs.CheckPredictable(initial);
+        var held = all ? graphs.Params.Concat(graphs.States) : graphs.Predict.Params.Concat(graphs.Predict.States);
+        foreach (var n in held)
             _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
-        _train = new Mode(this, graphs.Train, true);
-        _eval = new Mode(this, graphs.Eval, false);
+        if (all)
+        {
+            _trainMode = new Mode(this, graphs.Train, true);
+            _evalMode = new Mode(this, graphs.Eval, false);
+        }
         _predict = new Mode(this, graphs.Predict, false);
+        Mode[] modes = all ? [_trainMode!, _evalMode!, _predict] : [_predict];
         _panels = PanelsOff || !WeightLayout.Pays
             ? new HashSet<string>()
-            : WeightLayout.Choose([_train.Plan, _eval.Plan, _predict.Plan]);
-        foreach (var m in new[] { _train, _eval, _predict }) m.UsePanels(_panels);
+            : WeightLayout.Choose(modes.Select(m => m.Plan).ToArray());
+        foreach (var m in modes) m.UsePanels(_panels);
         Load(initial);
     }
+
+    /// <summary>The training step's mode (none when the executor only predicts).</summary>
+    private Mode TrainMode => _trainMode ?? throw OnlyPredicts();
+    /// <summary>The evaluation's mode (none when the executor only predicts).</summary>
+    private Mode EvalMode => _evalMode ?? throw OnlyPredicts();
+    private static Exception OnlyPredicts() =>
+        Throw.Bug("this executor was created to predict only (ExecutorOptions.PredictOnly)");
 
     /// <summary>The Params and States held in panel layout (<see cref="WeightLayout"/>): converted on the way in
     /// (<see cref="Load"/>) and out (<see cref="Snapshot"/>).</summary>
@@ -60,14 +75,14 @@ internal sealed class FusedExecutor : IStepExecutor
     [ThreadStatic] internal static bool PanelsOff;
 
     /// <summary>The training step's plan (for <c>nn graph --plan</c> and tests).</summary>
-    public Plan TrainPlan => _train.Plan;
+    public Plan TrainPlan => TrainMode.Plan;
     /// <summary>How many SGD updates the training step bound for these feeds runs inside their weight gradient's
     /// product.</summary>
     internal int UpdatesInProducts(HostTensor features, HostTensor? target) =>
-        _train.Prepare([features], target).Program.UpdatesInProducts;
+        TrainMode.Prepare([features], target).Program.UpdatesInProducts;
 
     /// <summary>The evaluation graph's plan.</summary>
-    public Plan EvalPlan => _eval.Plan;
+    public Plan EvalPlan => EvalMode.Plan;
     /// <summary>The options this executor runs with.</summary>
     public ExecutorOptions Options => _options;
 
@@ -137,13 +152,13 @@ internal sealed class FusedExecutor : IStepExecutor
     /// <inheritdoc />
     public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
     {
-        var p = _train.Prepare(inputs, target);
+        var p = TrainMode.Prepare(inputs, target);
         _step.Seed = seed; _step.Step = step;
         p.Set(TrainStep.LrInput, (float)lr);
         p.Set(TrainStep.StepInput, step);
         p.Program.Run();
         if (_options.CheckFinite && p.Program.SawNonFinite()) throw NameNonFinite(inputs, target, lr, step, seed, p);
-        var result = _train.Result(p);
+        var result = TrainMode.Result(p);
         p.Commit(_values);
         return result;
     }
@@ -157,7 +172,7 @@ internal sealed class FusedExecutor : IStepExecutor
         int steps)
     {
         HostTensor[] inputs = [features];
-        var p = _train.Prepare(inputs, target);
+        var p = TrainMode.Prepare(inputs, target);
         var kernels = p.Program.Steps;
         var total = new double[kernels.Length];
         for (int s = 0; s < steps; s++)
@@ -188,7 +203,7 @@ internal sealed class FusedExecutor : IStepExecutor
     public (double Best, double Mean) TimeKernelWarm(HostTensor features, HostTensor? target, int kernel, int repeats)
     {
         double sum = 0;
-        var p = _train.Prepare([features], target);
+        var p = TrainMode.Prepare([features], target);
         var run = p.Program.Steps[kernel];
         double best = double.MaxValue;
         for (int r = 0; r <= repeats; r++)
@@ -210,7 +225,7 @@ internal sealed class FusedExecutor : IStepExecutor
     {
         if (!training) { Evaluate(inputs, target); return; }
         var saved = Snapshot();
-        var p = _train.Prepare(inputs, target);
+        var p = TrainMode.Prepare(inputs, target);
         _step.Seed = 0; _step.Step = 1;
         p.Set(TrainStep.LrInput, 0f);
         p.Set(TrainStep.StepInput, 1f);
@@ -221,9 +236,9 @@ internal sealed class FusedExecutor : IStepExecutor
     /// <inheritdoc />
     public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target)
     {
-        var p = _eval.Prepare(inputs, target);
+        var p = EvalMode.Prepare(inputs, target);
         p.Program.Run();
-        return _eval.Result(p);
+        return EvalMode.Result(p);
     }
 
     /// <inheritdoc />
@@ -271,14 +286,14 @@ internal sealed class FusedExecutor : IStepExecutor
             if (_replay(_g.Train, feeds, seed, step) is { } named) return named;
         }
         // The replay stayed finite where float32 kernels did not (or there is none): name the first non-finite output.
-        foreach (var (_, node) in _train.Plan.Graph.Outputs)
+        foreach (var (_, node) in TrainMode.Plan.Graph.Outputs)
         {
             var slot = p.Program.Slots[p.Program.Slot(node)];
             var shape = p.Program.Shapes[node.Id];
             for (int i = 0; i < NodeKernels.Count(shape); i++)
                 if (!float.IsFinite(slot[i]))
                     return Throw.NonFinite(node, float.IsNaN(slot[i]) ? "NaN" : "infinity",
-                        _train.Plan.Panels[node.Id] ? RowMajorIndex(shape, i) : i);
+                        TrainMode.Plan.Panels[node.Id] ? RowMajorIndex(shape, i) : i);
         }
         return Throw.Bug("the non-finite check fired but no output is non-finite");
     }

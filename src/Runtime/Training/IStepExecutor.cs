@@ -117,4 +117,9 @@ internal sealed record ExecutorOptions
     /// <summary>Check each training step for NaN and infinity (loss and updated values) and name the first bad
     /// node.</summary>
     public bool CheckFinite { get; init; } = true;
+    /// <summary>Plan, bind and hold only what <see cref="IStepExecutor.Predict(IReadOnlyList{HostTensor})"/> runs:
+    /// the prediction graph and its Params and States (<c>nn predict</c>: no training step or evaluation is planned,
+    /// no optimizer state is held). Training and evaluating such an executor is an internal error. The fused engine
+    /// only; the reference interpreter plans nothing.</summary>
+    public bool PredictOnly { get; init; }
 }

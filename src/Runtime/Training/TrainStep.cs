@@ -98,6 +98,16 @@ internal sealed class StepGraphs
         return DataInputs.Select(i => i.Name!).ToArray();
     }
 
+    /// <summary>As <see cref="CheckExecutable"/> for the prediction graph alone: a value for each of its Params and
+    /// States.</summary>
+    internal string[] CheckPredictable(IReadOnlyDictionary<string, HostTensor> initial)
+    {
+        if (DataInputs.Count == 0) throw new ArgumentException("the network has no data input to feed");
+        foreach (var n in Predict.Params.Concat(Predict.States))
+            if (!initial.ContainsKey(n.Name!)) throw new ArgumentException($"no initial value for `{n.Name}`");
+        return DataInputs.Select(i => i.Name!).ToArray();
+    }
+
     /// <summary>Checks that <paramref name="inputs"/> holds one tensor per data input.</summary>
     /// <exception cref="ArgumentException">when the count differs</exception>
     internal void CheckInputCount(IReadOnlyList<HostTensor> inputs)

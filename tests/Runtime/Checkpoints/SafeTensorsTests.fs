@@ -202,6 +202,29 @@ let tests =
             Expect.equal (List.ofSeq (parse (file empty (Array.zeroCreate 8))).Names) [ "a"; "b" ]
                 "an empty tensor overlaps nothing"
         }
+        test "a filtered read reads only the wanted tensors' bytes, and the metadata alone reads none (#18.6)" {
+            withTemp (fun dir ->
+                let path = Path.Combine(dir, "w.safetensors")
+                let w = RawTensor.FromHost(HostTensor([| 2; 2 |], [| 1f; 2f; 3f; 4f |]))
+                let m = RawTensor.FromHost(HostTensor([| 3 |], [| 5f; 6f; 7f |]))
+                let meta = readOnlyDict [ "sets", "epochs=2" ]
+                SafeTensors.Write(path, [ kv "dense.w" w; kv "dense.w.momentum" m ], meta)
+                let ck = SafeTensors.Read(path, fun n -> n = "dense.w")
+                Expect.equal (List.ofSeq ck.Names) [ "dense.w"; "dense.w.momentum" ] "every tensor is listed"
+                Expect.equal (List.ofSeq ck.Tensors.Keys) [ "dense.w" ] "only the wanted one is held"
+                Expect.equal (ck["dense.w"].ToHost().Data) [| 1f; 2f; 3f; 4f |] "its values"
+                Expect.throwsT<InvalidOperationException> (fun () -> ck["dense.w.momentum"] |> ignore)
+                    "asking for a tensor left unread is an internal error, not a missing tensor"
+                Expect.equal (dataError (fun () -> ck["other"])).Code "NN0707" "a missing tensor is still NN0707"
+                Expect.equal (Map.ofSeq [ for KeyValue(k, v) in SafeTensors.ReadMetadata path -> k, v ])
+                    (Map.ofList [ "sets", "epochs=2" ]) "the metadata"
+                // the header is validated as a whole read validates it
+                let bad = Path.Combine(dir, "bad.safetensors")
+                File.WriteAllBytes(bad, file "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}"
+                                            (Array.zeroCreate 8))
+                Expect.equal (dataError (fun () -> SafeTensors.ReadMetadata bad |> ignore)).Code
+                    (dataError (fun () -> SafeTensors.Read bad |> ignore)).Code "offsets past the data: the same code")
+        }
         test "asking for a tensor the checkpoint lacks lists what it holds" {
             let ck = parse (file valid (Array.zeroCreate 16))
             let e = dataError (fun () -> ck.["tower.dense2.w"])

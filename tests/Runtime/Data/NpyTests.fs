@@ -45,6 +45,18 @@ let tests =
             Expect.equal bytes expected "bytes"
             Expect.equal (bytes.Length - 12) 128 "data starts at byte 128, a multiple of 64"
         }
+        test "a float32 tensor written to a file (its bytes straight from the tensor) is numpy.save's bytes" {
+            withTemp (fun dir ->
+                for shape in [ [| 3 |]; [| 2; 5 |]; [||]; [| 0; 4 |] ] do
+                    let n = shape |> Array.fold (*) 1
+                    let values = Array.init n (fun i -> float32 i * 0.5f - 1.0f)
+                    let path = Path.Combine(dir, "y.npy")
+                    Npy.Write(path, HostTensor(shape, values))
+                    let dims = match shape with [| d |] -> $"({d},)" | _ -> "(" + String.Join(", ", shape) + ")"
+                    let expected = npy $"{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}"
+                                       (Array.concat [ for v in values -> BitConverter.GetBytes v ])
+                    Expect.equal (File.ReadAllBytes path) expected $"shape {dims}")
+        }
         test "numpy headers of every supported dtype are read, including version 2.0" {
             let t = parse (npy "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 1), }"
                                (Array.append (BitConverter.GetBytes 5L) (BitConverter.GetBytes -7L)))

@@ -251,6 +251,27 @@ let tests =
             panels.Load(sb)
             for kv in panels.Snapshot() do Expect.equal kv.Value.Data sb[kv.Key].Data $"{kv.Key} after Load"
         }
+        test "a prediction-only executor predicts bit for bit as the full one, holding only the forward's values" {
+            let net = wideMlp (OptimizerSpec(Kind = OptimizerKind.Adam, Lr = 0.01))
+            let init = Initializers.ForGraph(net.Graphs.Train, 5UL)
+            let forward = net.Graphs.Predict.Params |> Seq.map (fun n -> n.Name) |> Set.ofSeq
+            let weights = Dictionary<string, HostTensor>()
+            for KeyValue(k, v) in init do if forward.Contains k then weights[k] <- v
+            let full = FusedExecutor(net.Graphs, init, ExecutorOptions())
+            let only = FusedExecutor(net.Graphs, weights, ExecutorOptions(PredictOnly = true))
+            let rng = Random 10
+            for n in [ 7; 32; 1 ] do
+                let x, y = batch net rng n
+                Expect.equal (only.Predict x).Data (full.Predict x).Data $"{n} rows"
+            Expect.equal (only.Snapshot().Keys |> Set.ofSeq) forward "the forward's weights only (no Adam moments)"
+            let x, y = batch net rng 4
+            Expect.throwsT<InvalidOperationException> (fun () -> only.Step(x, y, 0.1, 1L, 1UL) |> ignore) "no step"
+            Expect.throwsT<InvalidOperationException> (fun () -> only.Evaluate(x, y) |> ignore) "no evaluation"
+            weights.Remove "d1.w" |> ignore
+            Expect.throwsT<ArgumentException>
+                (fun () -> FusedExecutor(net.Graphs, weights, ExecutorOptions(PredictOnly = true)) |> ignore)
+                "a missing weight"
+        }
         test ("SGD updates inside their weight gradients' products train bit for bit as separate passes, "
               + "and stop on NaN") {
             let sgds =
