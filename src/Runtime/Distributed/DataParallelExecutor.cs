@@ -34,9 +34,9 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     private readonly DataParallelStep _split;
     private readonly IStepExecutor _grads, _update;
     private readonly ICommunicator _comm;
-    private readonly string[] _trainable, _layer;
-    private readonly int[] _offsets, _layerOffsets;
-    private readonly float[] _flat, _layerFlat;
+    private readonly string[] _trainable;
+    private readonly int[] _offsets;
+    private readonly float[] _flat;
     private readonly HostTensor[] _fed, _params;
     private readonly double[] _stats;
     private readonly IReadOnlyList<Ops.Metric> _metrics;
@@ -61,10 +61,8 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
         _grads = create(_split.Gradients, ValuesOf(_split.Gradients));
         _update = create(_split.Update, ValuesOf(_split.Update));
         _trainable = _split.Trainable.Select(p => p.Name!).ToArray();
-        _layer = _split.LayerStates.Select(s => s.Name!).ToArray();
         int[] Shape(Node n) => n.Shape.Resolve(new Dictionary<string, int>());
         (_offsets, _flat) = Layout(_split.Trainable.Select(Shape).ToArray());
-        (_layerOffsets, _layerFlat) = Layout(_split.LayerStates.Select(Shape).ToArray());
         _fed = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
         _params = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
         _widths = _metrics.Select(m => Shape(_split.Gradients.Train.Output(TrainStep.MetricPrefix + m.Name))
@@ -136,23 +134,7 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
             _update.Read(_trainable[i], _params[i].Data);
             _grads.Assign(_trainable[i], _params[i]);
         }
-        if (_layer.Length > 0 && !_split.Collective) AverageLayerStates();
         return Result();
-    }
-
-    /// <summary>The running statistics as the mean over the ranks, so that every rank holds the same.</summary>
-    private void AverageLayerStates()
-    {
-        for (int i = 0; i < _layer.Length; i++)
-            _grads.Read(_layer[i], _layerFlat.AsSpan(_layerOffsets[i]..(_layerOffsets[i + 1])));
-        _comm.AllreduceSum(_layerFlat);
-        Scale(_layerFlat, 1f / _comm.Size);
-        var values = new Dictionary<string, HostTensor>();
-        var snapshot = _split.LayerStates;
-        for (int i = 0; i < _layer.Length; i++)
-            values[_layer[i]] = new HostTensor(snapshot[i].Shape.Resolve(new Dictionary<string, int>()),
-                _layerFlat[_layerOffsets[i]..(_layerOffsets[i + 1])]);
-        _grads.Load(values);
     }
 
     private static void Scale(float[] x, float by)

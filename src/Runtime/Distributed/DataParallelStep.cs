@@ -35,11 +35,9 @@ internal sealed class DataParallelStep
     /// </summary>
     public const string GradPrefix = "grad:";
 
-    private DataParallelStep(StepGraphs gradients, StepGraphs update, Node[] trainable, Node[] layerStates,
-        bool collective)
+    private DataParallelStep(StepGraphs gradients, StepGraphs update, Node[] trainable, bool collective)
     {
-        Gradients = gradients; Update = update; Trainable = trainable; LayerStates = layerStates;
-        Collective = collective;
+        Gradients = gradients; Update = update; Trainable = trainable; Collective = collective;
     }
 
     /// <summary>True when <see cref="Gradients"/> sums across ranks (batchNorm): every rank must run it in every step,
@@ -53,8 +51,6 @@ internal sealed class DataParallelStep
     public StepGraphs Update { get; }
     /// <summary>The trainable Params (not frozen), in the order of the gradients.</summary>
     public IReadOnlyList<Node> Trainable { get; }
-    /// <summary>The States the forward pass updates (batchNorm's running statistics).</summary>
-    public IReadOnlyList<Node> LayerStates { get; }
 
     /// <summary>The split step of graphs built by <see cref="TrainStep.Build"/>.</summary>
     /// <exception cref="ArgumentException">when the graphs were not built from a forward pass</exception>
@@ -93,7 +89,6 @@ internal sealed class DataParallelStep
         }
         outs.AddRange(ctx.StateUpdates.Select(kv =>
             new KeyValuePair<string, Node>(TrainStep.NewPrefix + kv.Key.Name, kv.Value)));
-        var layerStates = ctx.StateUpdates.Select(kv => kv.Key).ToArray();
         var written = outs.Select(o => o.Key).ToHashSet();
         foreach (var s in b.Nodes.Where(n => n.Op is OpKind.State or OpKind.Param))
             if (written.Add(TrainStep.NewPrefix + s.Name)) outs.Add(new(TrainStep.NewPrefix + s.Name, s));
@@ -120,7 +115,7 @@ internal sealed class DataParallelStep
         var updateGraph = u.Build(uouts);
         // the update has no evaluation or prediction: its own graph stands in for them (never run)
         var upd = new StepGraphs(updateGraph, updateGraph, updateGraph, spec with { Metrics = [] }, fed, false);
-        return new DataParallelStep(grads, upd, trainable, layerStates, collective);
+        return new DataParallelStep(grads, upd, trainable, collective);
     }
 
     /// <summary>The objective times this rank's rows over the global batch's rows (Σranks rows), counted from the
