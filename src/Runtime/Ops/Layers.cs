@@ -17,8 +17,8 @@ internal sealed class ForwardContext(GraphBuilder builder, bool training)
     /// <summary>True for the training graph (dropout on, batch statistics), false for evaluation and
     /// prediction.</summary>
     public bool Training { get; } = training;
-    /// <summary>True for a rank's share of a data-parallel batch (<c>Distributed.DataParallelStep</c>): batch statistics
-    /// are summed over the ranks (<see cref="OpKind.RankSum"/>), so they are the global batch's.</summary>
+    /// <summary>True for a rank's share of a data-parallel batch (<c>Distributed.DataParallelStep</c>): batch
+    /// statistics are summed over the ranks (<see cref="OpKind.RankSum"/>), so they are the global batch's.</summary>
     public bool AcrossRanks { get; init; }
     /// <summary>State nodes and their new values, in the order recorded.</summary>
     public IReadOnlyList<KeyValuePair<Node, Node>> StateUpdates => _updates;

@@ -1,7 +1,8 @@
-/// Data parallelism without mpirun: N ranks as N threads of this process (a communicator written here, summing in rank
-/// order), each with its DataParallelExecutor on the reference interpreter, against one process training the same
-/// program: the same losses, metrics and weights within float32 rounding, dropout included (masks drawn by global
-/// row), every rank's share of each batch (a rank with no rows of a small last batch included).
+/// Data parallelism without mpirun: N ranks as N threads of this process (the runtime's LocalCommunicator, summing in
+/// rank order), each with its DataParallelExecutor on the reference interpreter (and the fused engine for batchNorm),
+/// against one process training the same program: the same losses, metrics and weights within float32 rounding,
+/// dropout included (masks drawn by global row), batchNorm too (statistics summed across the ranks), every rank's share
+/// of each batch (a rank with no rows of a small last batch included).
 module Nn.Tests.Runtime.Distributed.DataParallelTests
 
 open System
@@ -55,7 +56,8 @@ train net {
 /// before batchNorm: its gradient is 0 but for rounding, which adam would turn into steps of lr in any direction.
 let private batchNormProgram =
     dropoutProgram
-        .Replace("network net", "let linear units (x: [n, k]) =\n    param w : [k, units] = glorot\n    x @ w\n\nnetwork net")
+        .Replace("network net",
+                 "let linear units (x: [n, k]) =\n    param w : [k, units] = glorot\n    x @ w\n\nnetwork net")
         .Replace("x |> dense 16 |> relu |> dropout 0.3 |> dense 2",
                  "x |> linear 16 |> batchNorm |> relu |> dropout 0.3 |> dense 2")
         .Replace("[0.2; 0.9; 0.5], 0 ]", "[0.2; 0.9; 0.5], 0\n                       [0.4; 0.1; 0.6], 1\n"
