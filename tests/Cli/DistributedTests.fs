@@ -79,6 +79,48 @@ let private train (dir: string) (args: string list) =
     Expect.equal code 0 (sprintf "exit code of nn train %s (stdout: %s, stderr: %s)" (String.concat " " args) out err)
     out
 
+/// batchNorm (statistics summed across the ranks) and dropout, 16 rows in batches of 7: unequal shares, and a last
+/// batch of 2 rows that 3 ranks each run whole.
+let private batchNormProgram =
+    """
+let linear units (x: [n, k]) =
+    param w : [k, units] = glorot
+    x @ w
+
+let dense units (x: [n, k]) =
+    param w : [k, units] = glorot
+    param b : [units] = zeros
+    x @ w + b
+
+network net (x: [n, 3]) : [n, 2] =
+    x |> linear 12 |> batchNorm |> relu |> dropout 0.25 |> dense 2
+
+train net {
+    data      = rows [ [0.1; 0.9; 0.3], 0
+                       [0.8; 0.2; 0.5], 1
+                       [0.4; 0.4; 0.9], 1
+                       [0.9; 0.1; 0.1], 0
+                       [0.3; 0.7; 0.6], 1
+                       [0.2; 0.5; 0.8], 0
+                       [0.6; 0.3; 0.2], 1
+                       [0.7; 0.9; 0.4], 0
+                       [0.5; 0.6; 0.7], 1
+                       [0.1; 0.2; 0.3], 0
+                       [0.9; 0.8; 0.7], 1
+                       [0.3; 0.1; 0.9], 0
+                       [0.6; 0.6; 0.1], 1
+                       [0.2; 0.9; 0.5], 0
+                       [0.4; 0.1; 0.6], 1
+                       [0.8; 0.5; 0.3], 0 ]
+    loss      = softmaxCrossEntropy
+    metrics   = [accuracy]
+    optimizer = adam { lr = 0.01 }
+    batch     = 7
+    epochs    = 5
+    seed      = 5
+}
+"""
+
 [<Tests>]
 let tests =
     testList "Cli.Distributed" [
@@ -93,6 +135,16 @@ let tests =
                     let out = train dir ([ file; "--quiet"; "--out"; "runs/many"; "--ranks"; string ranks ] @ set)
                     Expect.stringContains out "run folder: runs/many" "rank 0 prints the summary"
                     Expect.equal (out.Split("run folder:").Length) 2 "once"
+                    sameRuns (Path.Combine(dir, "runs/one")) (Path.Combine(dir, "runs/many")))
+            }
+
+        for ranks in [ 2; 3 ] do
+            yield test (sprintf "batchNorm and dropout --ranks %d = one process within float32 rounding" ranks) {
+                needMpi ()
+                TestUtil.withTempDir "nn-mpi-" (fun dir ->
+                    File.WriteAllText(Path.Combine(dir, "bn.nn"), batchNormProgram)
+                    train dir [ "bn.nn"; "--quiet"; "--out"; "runs/one" ] |> ignore
+                    train dir [ "bn.nn"; "--quiet"; "--out"; "runs/many"; "--ranks"; string ranks ] |> ignore
                     sameRuns (Path.Combine(dir, "runs/one")) (Path.Combine(dir, "runs/many")))
             }
 

@@ -22,23 +22,28 @@ internal sealed class DataParallelException(string code, string message)
 /// share's fraction of the batch, sums them over the ranks in one fused allreduce after the backward pass (one
 /// buffer of every gradient, as Horovod's tensor fusion; not in buckets during it: the fused engine runs the
 /// backward pass as one plan), and then runs <see cref="DataParallelStep.Update"/> on every rank, so the weights stay
-/// identical. The layers' running statistics (batchNorm) are averaged over the ranks after every step; the
-/// normalisation itself uses the share's own statistics (as PyTorch DDP without SyncBatchNorm). Steps and
-/// evaluations are collective: every rank calls them in the same order, a rank with no rows in a batch too.
+/// identical. batchNorm normalises with the global batch's statistics, summed across the ranks inside the step
+/// (<see cref="DataParallelStep.Collective"/>: RankSum nodes, whose kernels call the communicator through
+/// <see cref="IStepExecutor.UseRanks"/>), so the running statistics are the same on every rank. Such a step must run
+/// on every rank: a batch smaller than the number of ranks is then run whole by every rank, on its own (no sums
+/// across ranks in the graph), and counted once (rank 0's). Steps and evaluations are collective: every rank calls
+/// them in the same order, a rank with no rows in a batch too.
 /// </summary>
 internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
 {
     private readonly DataParallelStep _split;
     private readonly IStepExecutor _grads, _update;
     private readonly ICommunicator _comm;
-    private readonly string[] _trainable, _layer;
-    private readonly int[] _offsets, _layerOffsets;
-    private readonly float[] _flat, _layerFlat;
+    private readonly string[] _trainable;
+    private readonly int[] _offsets;
+    private readonly float[] _flat;
     private readonly HostTensor[] _fed, _params;
     private readonly double[] _stats;
     private readonly IReadOnlyList<Ops.Metric> _metrics;
     private readonly int[] _widths; // each metric's number of statistics
     private int _firstRow, _rows, _globalRows;
+    private readonly IRankSum _ranks;
+    private bool _whole; // a collective step's small batch, run whole by every rank alone
 
     /// <summary>The executor of one rank, its two executors made by <paramref name="create"/> from
     /// <paramref name="initial"/> (every Param and State of the whole step, as for a one-process executor).</summary>
@@ -48,6 +53,7 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     {
         _split = DataParallelStep.Of(graphs);
         _comm = comm;
+        _ranks = new CommunicatorRankSum(comm);
         _metrics = graphs.Spec.Metrics;
         Dictionary<string, HostTensor> ValuesOf(StepGraphs g) =>
             g.Params.Concat(g.States).ToDictionary(n => n.Name!, n => initial.TryGetValue(n.Name!, out var v)
@@ -55,10 +61,8 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
         _grads = create(_split.Gradients, ValuesOf(_split.Gradients));
         _update = create(_split.Update, ValuesOf(_split.Update));
         _trainable = _split.Trainable.Select(p => p.Name!).ToArray();
-        _layer = _split.LayerStates.Select(s => s.Name!).ToArray();
         int[] Shape(Node n) => n.Shape.Resolve(new Dictionary<string, int>());
         (_offsets, _flat) = Layout(_split.Trainable.Select(Shape).ToArray());
-        (_layerOffsets, _layerFlat) = Layout(_split.LayerStates.Select(Shape).ToArray());
         _fed = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
         _params = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
         _widths = _metrics.Select(m => Shape(_split.Gradients.Train.Output(TrainStep.MetricPrefix + m.Name))
@@ -82,12 +86,19 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     public void Share(int firstRow, int rows, int globalRows)
     {
         (_firstRow, _rows, _globalRows) = (firstRow, rows, globalRows);
+        _whole = _split.Collective && _comm.Size > 1 && rows == globalRows;
         _grads.SkipRows(firstRow);
+        _grads.UseRanks(_split.Collective && !_whole ? _ranks : null);
     }
 
-    /// <summary>This rank's rows of a batch of <paramref name="size"/> rows (<see cref="ShareOf(int, int, int)"/>).
-    /// </summary>
-    public (int First, int Count) ShareOf(int size) => ShareOf(size, _comm.Rank, _comm.Size);
+    /// <summary>This rank's rows of a batch of <paramref name="size"/> rows (<see cref="ShareOf(int, int, int)"/>);
+    /// the whole batch when the step sums across ranks and some rank would have no rows.</summary>
+    public (int First, int Count) ShareOf(int size) =>
+        _split.Collective && size < _comm.Size ? (0, size) : ShareOf(size, _comm.Rank, _comm.Size);
+
+    /// <summary>The share's weight in the sums over the ranks: its fraction of the batch; a whole batch run by every
+    /// rank counts once (rank 0's).</summary>
+    private double Weight => _whole ? (_comm.Rank == 0 ? 1 : 0) : (double)_rows / _globalRows;
 
     /// <summary>The rows of a batch of <paramref name="size"/> rows that rank <paramref name="rank"/> of
     /// <paramref name="ranks"/> takes: rows [size·rank/ranks, size·(rank+1)/ranks), in the batch's order.</summary>
@@ -110,7 +121,8 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
             var r = _grads.Step(inputs, target, lr, step, seed);
             for (int i = 0; i < _trainable.Length; i++)
                 _grads.Read(DataParallelStep.GradPrefix + _trainable[i], _flat.AsSpan(_offsets[i].._offsets[i + 1]));
-            Scale(_flat, (float)((double)_rows / _globalRows));
+            // a collective step weighed its objective by the share in the graph (DataParallelStep)
+            if (!_split.Collective || _whole) Scale(_flat, (float)Weight);
             Weigh(r);
         }
         _comm.AllreduceSum(_flat);
@@ -122,23 +134,7 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
             _update.Read(_trainable[i], _params[i].Data);
             _grads.Assign(_trainable[i], _params[i]);
         }
-        if (_layer.Length > 0) AverageLayerStates();
         return Result();
-    }
-
-    /// <summary>The running statistics as the mean over the ranks, so that every rank holds the same.</summary>
-    private void AverageLayerStates()
-    {
-        for (int i = 0; i < _layer.Length; i++)
-            _grads.Read(_layer[i], _layerFlat.AsSpan(_layerOffsets[i]..(_layerOffsets[i + 1])));
-        _comm.AllreduceSum(_layerFlat);
-        Scale(_layerFlat, 1f / _comm.Size);
-        var values = new Dictionary<string, HostTensor>();
-        var snapshot = _split.LayerStates;
-        for (int i = 0; i < _layer.Length; i++)
-            values[_layer[i]] = new HostTensor(snapshot[i].Shape.Resolve(new Dictionary<string, int>()),
-                _layerFlat[_layerOffsets[i]..(_layerOffsets[i + 1])]);
-        _grads.Load(values);
     }
 
     private static void Scale(float[] x, float by)
@@ -150,7 +146,7 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     /// the ranks.</summary>
     private void Weigh(BatchResult r)
     {
-        double w = (double)_rows / _globalRows;
+        double w = Weight;
         _stats[0] = r.Loss * w;
         int k = 1;
         foreach (var s in r.Statistics)

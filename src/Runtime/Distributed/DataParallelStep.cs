@@ -23,6 +23,11 @@ namespace Nn.Runtime.Distributed;
 /// batch before the sum (PyTorch DDP averages the same way); a regularization penalty is part of every rank's
 /// objective and so counted once in the weighted sum. Together the two graphs compute what
 /// <see cref="StepGraphs.Train"/> computes on the whole batch, within float32 rounding.
+/// <para>batchNorm's batch statistics are the global batch's (<see cref="ForwardContext.AcrossRanks"/>: sums across
+/// ranks, <see cref="OpKind.RankSum"/> nodes, as PyTorch's SyncBatchNorm), so a rank's loss depends on the other
+/// ranks' rows and its backward pass sums their adjoints through the same nodes. That sum must already carry each
+/// rank's weight, so such a graph (<see cref="Collective"/>) weighs its objective in the graph, by
+/// rows / Σranks rows, and its gradients are summed unweighted.</para>
 /// </summary>
 internal sealed class DataParallelStep
 {
@@ -30,10 +35,15 @@ internal sealed class DataParallelStep
     /// </summary>
     public const string GradPrefix = "grad:";
 
-    private DataParallelStep(StepGraphs gradients, StepGraphs update, Node[] trainable, Node[] layerStates)
+    private DataParallelStep(StepGraphs gradients, StepGraphs update, Node[] trainable, bool collective)
     {
-        Gradients = gradients; Update = update; Trainable = trainable; LayerStates = layerStates;
+        Gradients = gradients; Update = update; Trainable = trainable; Collective = collective;
     }
+
+    /// <summary>True when <see cref="Gradients"/> sums across ranks (batchNorm): every rank must run it in every step,
+    /// its objective is weighted by the share in the graph, and the running statistics are the same on every rank.
+    /// </summary>
+    public bool Collective { get; }
 
     /// <summary>Forward, loss, metrics and gradients of a rank's share.</summary>
     public StepGraphs Gradients { get; }
@@ -41,8 +51,6 @@ internal sealed class DataParallelStep
     public StepGraphs Update { get; }
     /// <summary>The trainable Params (not frozen), in the order of the gradients.</summary>
     public IReadOnlyList<Node> Trainable { get; }
-    /// <summary>The States the forward pass updates (batchNorm's running statistics).</summary>
-    public IReadOnlyList<Node> LayerStates { get; }
 
     /// <summary>The split step of graphs built by <see cref="TrainStep.Build"/>.</summary>
     /// <exception cref="ArgumentException">when the graphs were not built from a forward pass</exception>
@@ -59,15 +67,17 @@ internal sealed class DataParallelStep
                 + "over ranks; train with one process");
         // ---- the gradients of a share ----
         var b = new GraphBuilder();
-        var ctx = new ForwardContext(b, training: true);
+        var ctx = new ForwardContext(b, training: true) { AcrossRanks = true };
         var output = forward(ctx);
         var inputs = b.Nodes.Where(n => n.Op == OpKind.Input).ToArray();
+        bool collective = b.Nodes.Any(n => n.Op == OpKind.RankSum);
         var (loss, metrics) = TrainStep.LossAndMetrics(ctx, output, spec);
         var all = b.Nodes.Where(n => n.Op == OpKind.Param).ToArray();
         var trainable = spec.Frozen is { Count: > 0 } frozen
             ? all.Where(p => !frozen.Contains(p.Name!)).ToArray()
             : all;
         var objective = Regularization.AddPenalty(b, loss, trainable, spec.Regularize, spec.LossSpan);
+        if (collective) objective = WeighByShare(b, objective, inputs[0], spec.LossSpan);
         var gradients = Backward.Gradients(b, objective, trainable);
         var outs = new List<KeyValuePair<string, Node>> { new("loss", loss) };
         outs.AddRange(metrics);
@@ -79,7 +89,6 @@ internal sealed class DataParallelStep
         }
         outs.AddRange(ctx.StateUpdates.Select(kv =>
             new KeyValuePair<string, Node>(TrainStep.NewPrefix + kv.Key.Name, kv.Value)));
-        var layerStates = ctx.StateUpdates.Select(kv => kv.Key).ToArray();
         var written = outs.Select(o => o.Key).ToHashSet();
         foreach (var s in b.Nodes.Where(n => n.Op is OpKind.State or OpKind.Param))
             if (written.Add(TrainStep.NewPrefix + s.Name)) outs.Add(new(TrainStep.NewPrefix + s.Name, s));
@@ -106,6 +115,15 @@ internal sealed class DataParallelStep
         var updateGraph = u.Build(uouts);
         // the update has no evaluation or prediction: its own graph stands in for them (never run)
         var upd = new StepGraphs(updateGraph, updateGraph, updateGraph, spec with { Metrics = [] }, fed, false);
-        return new DataParallelStep(grads, upd, trainable, layerStates);
+        return new DataParallelStep(grads, upd, trainable, collective);
+    }
+
+    /// <summary>The objective times this rank's rows over the global batch's rows (Σranks rows), counted from the
+    /// batch axis of <paramref name="input"/>.</summary>
+    private static Node WeighByShare(GraphBuilder b, Node objective, Node input, SourceSpan span)
+    {
+        var e = new Emit(b, span);
+        var rows = e.SumAll(b.Const(1, span, new Shape(input.Shape[0])));
+        return e.Mul(objective, e.Div(rows, b.RankSum(rows, span)));
     }
 }

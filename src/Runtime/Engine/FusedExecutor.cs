@@ -137,6 +137,9 @@ internal sealed class FusedExecutor : IStepExecutor
     public void SkipRows(int rows) => _step.RowOffset = rows;
 
     /// <inheritdoc />
+    public void UseRanks(IRankSum? ranks) => _step.Ranks = ranks;
+
+    /// <inheritdoc />
     /// <remarks>Copies into the array that holds the value (no allocation).</remarks>
     public void Assign(string name, HostTensor value)
     {
@@ -225,11 +228,17 @@ internal sealed class FusedExecutor : IStepExecutor
     {
         if (!training) { Evaluate(inputs, target); return; }
         var saved = Snapshot();
-        var p = TrainMode.Prepare(inputs, target);
-        _step.Seed = 0; _step.Step = 1;
-        p.Set(TrainStep.LrInput, 0f);
-        p.Set(TrainStep.StepInput, 1f);
-        p.Program.Run();
+        var ranks = _step.Ranks;
+        _step.Ranks = null; // a warm-up of this rank alone: RankSum is the identity, no collective
+        try
+        {
+            var p = TrainMode.Prepare(inputs, target);
+            _step.Seed = 0; _step.Step = 1;
+            p.Set(TrainStep.LrInput, 0f);
+            p.Set(TrainStep.StepInput, 1f);
+            p.Program.Run();
+        }
+        finally { _step.Ranks = ranks; }
         Load(saved);
     }
 

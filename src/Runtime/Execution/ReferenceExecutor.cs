@@ -86,7 +86,10 @@ internal sealed class ReferenceExecutor : IStepExecutor
         feeds[TrainStep.LrInput] = Tensor<float>.Scalar((float)lr);
         feeds[TrainStep.StepInput] = Tensor<float>.Scalar(step);
         var r = ReferenceInterpreter<float>.Run(_g.Train, feeds,
-            new RunOptions { Seed = seed, Step = step, CheckFinite = CheckFinite, RowOffset = _rowOffset });
+            new RunOptions
+            {
+                Seed = seed, Step = step, CheckFinite = CheckFinite, RowOffset = _rowOffset, Ranks = _ranks,
+            });
         foreach (var (name, v) in r)
             if (name.StartsWith(TrainStep.NewPrefix, StringComparison.Ordinal))
                 _values[name[TrainStep.NewPrefix.Length..]] = v;
@@ -97,6 +100,11 @@ internal sealed class ReferenceExecutor : IStepExecutor
 
     /// <inheritdoc />
     public void SkipRows(int rows) => _rowOffset = rows;
+
+    private IRankSum? _ranks;
+
+    /// <inheritdoc />
+    public void UseRanks(IRankSum? ranks) => _ranks = ranks;
 
     /// <inheritdoc />
     public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target) =>

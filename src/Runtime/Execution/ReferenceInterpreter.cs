@@ -18,6 +18,9 @@ internal sealed record RunOptions
     /// <summary>Check every value for NaN and infinity and throw <see cref="NonFiniteException"/> at the first node
     /// producing one.</summary>
     public bool CheckFinite { get; init; }
+    /// <summary>The sum across data-parallel ranks that RankSum nodes take (null: one process, the identity).
+    /// </summary>
+    public Training.IRankSum? Ranks { get; init; }
 }
 
 /// <summary>
@@ -148,6 +151,7 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
             OpKind.AvgPool2dGrad => ConvOps<T>.AvgPoolGrad(x[0], a.Pool!, shape),
             OpKind.DropoutMask => RandomOps<T>.DropoutMask(shape, a.Value, a.Stream!.Value, o),
             OpKind.OneHot => RandomOps<T>.OneHot(x[0], a.Width!.Value, shape),
+            OpKind.RankSum => RankSum(x[0], o.Ranks),
             OpKind.Input or OpKind.Param or OpKind.State =>
                 throw Throw.Exec(RuntimeCodes.BadNode, $"the reference interpreter cannot run `{n.Op}`", n),
             // the elementwise ops, run above by their definitions (listing them would make adding one touch this file)
@@ -156,4 +160,18 @@ internal static class ReferenceInterpreter<T> where T : IBinaryFloatingPointIeee
     }
 
     private static int Axis(int axis, int rank) => axis < 0 ? axis + rank : axis;
+
+    /// <summary>A copy of <paramref name="x"/> summed over the ranks (in float64 when T is, as the gradient checks
+    /// run).</summary>
+    private static Tensor<T> RankSum(Tensor<T> x, Training.IRankSum? ranks)
+    {
+        var data = (T[])x.Data.Clone();
+        if (ranks is not null)
+        {
+            if (data is double[] d) ranks.Sum(d);
+            else if (data is float[] f) ranks.Sum(f);
+            else throw Throw.Bug($"a sum across ranks of {typeof(T).Name}");
+        }
+        return new Tensor<T>((int[])x.Shape.Clone(), data);
+    }
 }

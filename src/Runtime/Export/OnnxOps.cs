@@ -85,7 +85,7 @@ internal static class OnnxOps
                 [.. Window(a.Pool!), new OnnxAttr.I("count_include_pad", 0)])),
             OpKind.OneHot => OneHot(g, n, x[0]),
             OpKind.ScatterAdd or OpKind.Conv2dGradInput or OpKind.Conv2dGradKernel or OpKind.MaxPool2dGrad
-                or OpKind.AvgPool2dGrad or OpKind.DropoutMask => null,
+                or OpKind.AvgPool2dGrad or OpKind.DropoutMask or OpKind.RankSum => null,
         };
     }
 

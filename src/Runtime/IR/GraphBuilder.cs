@@ -146,4 +146,9 @@ internal sealed class GraphBuilder
     /// <summary>One-hot rows from class indices.</summary>
     public Node OneHot(Node labels, int classes, SourceSpan span) =>
         Add(OpKind.OneHot, [labels], new OpAttrs { Width = classes }, span);
+
+    // ---- collectives ----
+    /// <summary>The sum of <paramref name="x"/> over the ranks of a data-parallel job (the identity with one rank).
+    /// </summary>
+    public Node RankSum(Node x, SourceSpan span) => Add(OpKind.RankSum, [x], OpAttrs.None, span);
 }

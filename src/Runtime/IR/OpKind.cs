@@ -95,4 +95,9 @@ internal enum OpKind
     DropoutMask,
     /// <summary>Class indices (as floats) to one-hot rows of width <see cref="OpAttrs.Width"/> (no gradient).</summary>
     OneHot,
+
+    // ---- collectives: data-parallel ranks meet ----
+    /// <summary>The element-wise sum of the operand over the ranks of a data-parallel job (the identity with one
+    /// rank); only in a rank's training graph (<c>Distributed.DataParallelStep</c>), never exported.</summary>
+    RankSum,
 }

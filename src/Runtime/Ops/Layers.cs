@@ -17,6 +17,9 @@ internal sealed class ForwardContext(GraphBuilder builder, bool training)
     /// <summary>True for the training graph (dropout on, batch statistics), false for evaluation and
     /// prediction.</summary>
     public bool Training { get; } = training;
+    /// <summary>True for a rank's share of a data-parallel batch (<c>Distributed.DataParallelStep</c>): batch
+    /// statistics are summed over the ranks (<see cref="OpKind.RankSum"/>), so they are the global batch's.</summary>
+    public bool AcrossRanks { get; init; }
     /// <summary>State nodes and their new values, in the order recorded.</summary>
     public IReadOnlyList<KeyValuePair<Node, Node>> StateUpdates => _updates;
 
@@ -71,11 +74,15 @@ internal static class Layers
     /// (zeros) and States <c>path.mean</c> [c] (zeros) and <c>path.var</c> [c] (ones).
     /// In training μ and σ² are the batch's mean and (biased) variance, and the result carries the updated running
     /// statistics m·running + (1−m)·batch; in evaluation μ and σ² are the running statistics and there are no updates.
+    /// <paramref name="acrossRanks"/> (a data-parallel rank's share of the batch) takes the statistics of the global
+    /// batch, as PyTorch's SyncBatchNorm: μ = Σranks(Σrows x) / n, σ² = Σranks(Σrows (x − μ)²) / n with n the global
+    /// count, the sums across ranks being <see cref="OpKind.RankSum"/> nodes (their adjoints carry the other ranks'
+    /// terms of the gradient).
     /// </summary>
     /// <exception cref="ShapeException">NN0202 for a scalar, NN0208 when the last axis is not fixed or m ∉ [0,
     /// 1)</exception>
     public static BatchNormResult BatchNorm(GraphBuilder b, Node x, string path, bool training, SourceSpan span,
-        double momentum = DefaultMomentum, double eps = DefaultEps)
+        double momentum = DefaultMomentum, double eps = DefaultEps, bool acrossRanks = false)
     {
         var s = x.Shape;
         if (s.Rank < 2)
@@ -96,8 +103,18 @@ internal static class Layers
         if (training)
         {
             int[] axes = Enumerable.Range(0, s.Rank - 1).ToArray();
-            mean = b.Reduce(OpKind.Mean, x, axes, false, span);
-            variance = b.Reduce(OpKind.Mean, e.Square(e.Sub(x, mean)), axes, false, span);
+            if (acrossRanks)
+            {
+                var count = b.RankSum(e.SumAll(b.Const(1, span, new Shape(s.ToArray()[..^1]))), span);
+                Node GlobalMean(Node v) => e.Div(b.RankSum(b.Reduce(OpKind.Sum, v, axes, false, span), span), count);
+                mean = GlobalMean(x);
+                variance = GlobalMean(e.Square(e.Sub(x, mean)));
+            }
+            else
+            {
+                mean = b.Reduce(OpKind.Mean, x, axes, false, span);
+                variance = b.Reduce(OpKind.Mean, e.Square(e.Sub(x, mean)), axes, false, span);
+            }
             updates.Add(new(runMean, e.Add(e.Scale(momentum, runMean), e.Scale(1 - momentum, mean))));
             updates.Add(new(runVar, e.Add(e.Scale(momentum, runVar), e.Scale(1 - momentum, variance))));
         }
@@ -115,7 +132,7 @@ internal static class Layers
     public static Node BatchNorm(ForwardContext ctx, Node x, string path, SourceSpan span,
         double momentum = DefaultMomentum, double eps = DefaultEps)
     {
-        var r = BatchNorm(ctx.Builder, x, path, ctx.Training, span, momentum, eps);
+        var r = BatchNorm(ctx.Builder, x, path, ctx.Training, span, momentum, eps, ctx.AcrossRanks);
         foreach (var u in r.Updates) ctx.UpdateState(u.Key, u.Value);
         return r.Output;
     }

@@ -92,6 +92,14 @@ internal interface IStepExecutor
         if (rows != 0) throw new NotSupportedException($"{GetType().Name} cannot run a share of a batch");
     }
 
+    /// <summary>The sum across ranks that the training graph's RankSum nodes call from the next step on (null: none,
+    /// RankSum is the identity, as in one process). Data parallelism sets it before each step
+    /// (<c>Distributed.DataParallelExecutor</c>). Executors that cannot run a collective refuse.</summary>
+    void UseRanks(IRankSum? ranks)
+    {
+        if (ranks is not null) throw new NotSupportedException($"{GetType().Name} cannot sum across ranks");
+    }
+
     /// <summary><see cref="Step(IReadOnlyList{HostTensor}, HostTensor?, double, long, ulong)"/> of a network with
     /// one input.</summary>
     BatchResult Step(HostTensor features, HostTensor? target, double lr, long step, ulong seed) =>

@@ -132,6 +132,8 @@ let generateWithLast
             // a fixed matrix as a table, its rows picked by the arg-max of each column (ids in 0..v-1, repeated)
             | 3 when x.Shape.Rank = 2 && fixedDims x.Shape ->
                 b.Gather(x, b.Add(OpKind.ArgMax, [| x |], OpAttrs(Axes = [| 0 |]), span), span)
+            // rankSum: the identity in one process (the sums across ranks: Runtime.IR.Primitives.Collective)
+            | _ when rng.Next 4 = 0 -> b.RankSum(x, span)
             | _ -> bin OpKind.Mul x (un OpKind.Sign (pick ()))
     let count = 2 + rng.Next(max 1 (opts.MaxOps - 1))
     let mutable made = 0

@@ -49,6 +49,8 @@ type Desc =
     | OneHotMask of Desc
     /// gather(x, argMax(x, axis 0)): a fixed matrix as a table, rows picked by each column's arg-max
     | Gather of Desc
+    /// rankSum(x): the identity in one process (the sums across ranks: Runtime.IR.Primitives.Collective)
+    | RankSum of Desc
 
 /// A generated graph: its roots (the loss is Σᵢ sum(rootᵢ ⊙ rᵢ) with fed random rᵢ) and the seed of its values.
 type Case = { Roots: Desc list; Seed: int }
@@ -139,6 +141,7 @@ let rec build (b: GraphBuilder) (d: Desc) : Node =
         b.Conv2d(x, param [| kh; kw; x.Shape.[3].Size; cout |], sh, sw, Array.ofList pads, sp)
     | Pool(op, size, stride, x) -> b.Pool(op, build b x, size, stride, sp)
     | Dropout x -> let x = build b x in bin OpKind.Mul x (b.DropoutMask(x, 0.3, sp))
+    | RankSum x -> b.RankSum(build b x, sp)
     | OneHotMask x ->
         let x = build b x
         if not x.Shape.[-1].IsFixed then raise (Unbuildable("one-hot width"))
@@ -161,7 +164,7 @@ let children d =
     | Leaf _ -> []
     | Unary(_, x) | Alpha(_, _, x) | MatMul(_, _, x) | Transpose(_, x) | Flatten x | Broadcast(_, x) | Slice(_, _, _, x)
     | Pad(_, _, _, x) | Reduce(_, _, _, x) | Softmax(_, _, x) | Conv(_, _, _, _, _, _, x) | Pool(_, _, _, x)
-    | Dropout x | OneHotMask x | Gather x -> [ x ]
+    | Dropout x | OneHotMask x | Gather x | RankSum x -> [ x ]
     | Binary(_, x, y) | Concat(_, x, y) -> [ x; y ]
     | Where(c, x, y) -> [ c; x; y ]
 
@@ -182,6 +185,7 @@ let withChildren d (cs: Desc list) =
     | Dropout _, [ x ] -> Dropout x
     | OneHotMask _, [ x ] -> OneHotMask x
     | Gather _, [ x ] -> Gather x
+    | RankSum _, [ x ] -> RankSum x
     | Binary(op, _, _), [ x; y ] -> Binary(op, x, y)
     | Concat(a, _, _), [ x; y ] -> Concat(a, x, y)
     | Where _, [ c; x; y ] -> Where(c, x, y)
@@ -275,7 +279,7 @@ let rec descGen (opts: DescOptions) (budget: int) : Gen<Desc> =
                 | 19 ->
                     Gen.choose ((if opts.Overlap then 1 else 2), 2)
                     |> Gen.map (fun st -> Pool(OpKind.MaxPool2d, 2, st, x))
-                | 20 -> Gen.constant (Dropout x)
+                | 20 -> Gen.elements [ Dropout x; RankSum x ]
                 | _ when r = 2 && s.IsFixed -> Gen.elements [ OneHotMask x; Gather x ]
                 | _ -> Gen.constant (OneHotMask x)
             return if respects opts candidate && (tryShape candidate).IsSome then candidate else x
@@ -411,6 +415,7 @@ let show (c: Case) =
                         | Dropout _ -> sprintf "%s * dropoutMask(%s, 0.3)" a.[0] a.[0]
                         | OneHotMask _ -> sprintf "%s * oneHot(argMax(%s, -1))" a.[0] a.[0]
                         | Gather _ -> sprintf "gather(%s, argMax(%s, 0))" a.[0] a.[0]
+                        | RankSum _ -> sprintf "rankSum(%s)" a.[0]
                         | Leaf _ -> ""
                     for i in node.Inputs do
                         if i.Op = OpKind.Param && i.Name.StartsWith "p" then

@@ -1,7 +1,8 @@
-/// Data parallelism without mpirun: N ranks as N threads of this process (a communicator written here, summing in rank
-/// order), each with its DataParallelExecutor on the reference interpreter, against one process training the same
-/// program: the same losses, metrics and weights within float32 rounding, dropout included (masks drawn by global
-/// row), every rank's share of each batch (a rank with no rows of a small last batch included).
+/// Data parallelism without mpirun: N ranks as N threads of this process (the runtime's LocalCommunicator, summing in
+/// rank order), each with its DataParallelExecutor on the reference interpreter (and the fused engine for batchNorm),
+/// against one process training the same program: the same losses, metrics and weights within float32 rounding,
+/// dropout included (masks drawn by global row), batchNorm too (statistics summed across the ranks), every rank's share
+/// of each batch (a rank with no rows of a small last batch included).
 module Nn.Tests.Runtime.Distributed.DataParallelTests
 
 open System
@@ -50,6 +51,19 @@ train net {
 }
 """
 
+/// batchNorm and dropout, 16 rows in batches of 7: shares of 3 + 4 rows (2 ranks) and 2 + 2 + 3 (3 ranks), and a last
+/// batch of 2 rows, which 3 ranks each run whole (a share of no rows cannot take part in batchNorm's sums). No bias
+/// before batchNorm: its gradient is 0 but for rounding, which adam would turn into steps of lr in any direction.
+let private batchNormProgram =
+    dropoutProgram
+        .Replace("network net",
+                 "let linear units (x: [n, k]) =\n    param w : [k, units] = glorot\n    x @ w\n\nnetwork net")
+        .Replace("x |> dense 16 |> relu |> dropout 0.3 |> dense 2",
+                 "x |> linear 16 |> batchNorm |> relu |> dropout 0.3 |> dense 2")
+        .Replace("[0.2; 0.9; 0.5], 0 ]", "[0.2; 0.9; 0.5], 0\n                       [0.4; 0.1; 0.6], 1\n"
+                 + "                       [0.8; 0.5; 0.3], 0 ]")
+        .Replace("batch     = 6", "batch     = 7")
+
 let private planOf (c: Compile.Compiled) (sets: (string * string) list) =
     let td, env = c.Trains.Head
     let overrides =
@@ -80,15 +94,27 @@ let private single (c: Compile.Compiled) sets =
     let r = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options)
     r, exec.Snapshot()
 
+/// One process on the fused engine.
+let private singleFused (c: Compile.Compiled) sets =
+    let plan = planOf c sets
+    let exec = Nn.Runtime.Engine.FusedExecutor(plan.Graphs, plan.Initial) :> IStepExecutor
+    let options = TrainPlan.options plan.Config null null
+    let r = Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options)
+    r, exec.Snapshot()
+
 /// N ranks as threads: each rank's history and final values.
-let private ranks (n: int) (c: Compile.Compiled) sets =
+let rec private ranks (n: int) (c: Compile.Compiled) sets = ranksOn false n c sets
+
+/// N ranks as threads, each on the fused engine or the reference interpreter.
+and private ranksOn (fused: bool) (n: int) (c: Compile.Compiled) sets =
     let job = ThreadJob n
     // the executors are made one after the other (the compiler's evaluation builds their graphs), then run together
     let setups =
         [| for r in 0 .. n - 1 ->
             let plan = planOf c sets
             let create (g: StepGraphs) (v: Collections.Generic.Dictionary<string, HostTensor>) =
-                ReferenceExecutor(g, v) :> IStepExecutor
+                if fused then Nn.Runtime.Engine.FusedExecutor(g, v) :> IStepExecutor
+                else ReferenceExecutor(g, v) :> IStepExecutor
             plan, DataParallelExecutor(plan.Graphs, job.Rank r, Func<_, _, _> create, plan.Initial) |]
     let results = Array.zeroCreate n
     let failures = Collections.Concurrent.ConcurrentBag<exn>()
@@ -157,6 +183,16 @@ let tests =
             test (sprintf "dropout on %d ranks = one process (masks by global row, a rank without rows)" n) {
                 let c = compileText dropoutProgram
                 same (single c []) (ranks n c [])
+            }
+
+            test (sprintf "batchNorm (statistics across ranks) and dropout on %d ranks = one process" n) {
+                let c = compileText batchNormProgram
+                same (single c []) (ranks n c [])
+            }
+
+            test (sprintf "batchNorm and dropout on %d ranks on the fused engine = one process" n) {
+                let c = compileText batchNormProgram
+                same (singleFused c []) (ranksOn true n c [])
             }
 
         test "ranks whose weights differ after an epoch stop with NN0800 (a rank started from another seed)" {

@@ -257,7 +257,11 @@ let rows : Row list =
           (fun b n -> b.DropoutMask(n[0], 0.0, sp))
           [| 2; 3 |] [| 1.0; 1.0; 1.0; 1.0; 1.0; 1.0 |]
       row OpKind.OneHot "[2, 0, 1] into 3 classes" [ x [| 3 |] [| 2.0; 0.0; 1.0 |] ] (fun b n -> b.OneHot(n[0], 3, sp))
-          [| 3; 3 |] [| 0.0; 0.0; 1.0; 1.0; 0.0; 0.0; 0.0; 1.0; 0.0 |] ]
+          [| 3; 3 |] [| 0.0; 0.0; 1.0; 1.0; 0.0; 0.0; 0.0; 1.0; 0.0 |]
+
+      // ---- collectives (several ranks: Runtime.IR.Primitives.Collective)
+      row OpKind.RankSum "one process: the identity" [ x [| 2; 2 |] [| 1.0; -2.0; 3.0; 0.5 |] ]
+          (fun b n -> b.RankSum(n[0], sp)) [| 2; 2 |] [| 1.0; -2.0; 3.0; 0.5 |] ]
 
 /// float64 reference: the expected numbers are correctly rounded to 16–17 digits; a few ulps of float64.
 let private referenceTol : Tolerance.Tol = { Abs = 1e-15; Rel = 1e-13 }

@@ -14,11 +14,14 @@ open Nn.Runtime.Execution
 open Nn.Runtime.Export
 open Nn.Tests.Runtime.Autodiff
 
-/// Whether a description holds a dropout mask (training-only: no inference graph has one).
-let rec private hasDropout d =
-    match d with
-    | GraphDesc.Dropout _ -> true
-    | _ -> GraphDesc.children d |> List.exists hasDropout
+/// The training-only ops a description holds (dropout masks, sums across ranks: no inference graph has one).
+let rec private trainingOnly d =
+    let own =
+        match d with
+        | GraphDesc.Dropout _ -> [ "DropoutMask" ]
+        | GraphDesc.RankSum _ -> [ "RankSum" ]
+        | _ -> []
+    own @ (GraphDesc.children d |> List.collect trainingOnly)
 
 /// The outputs of ONNX Runtime (one thread) on the model for the fed inputs.
 let private runOnnx (model: byte[]) (feeds: (string * HostTensor) list) =
@@ -32,7 +35,7 @@ let private runOnnx (model: byte[]) (feeds: (string * HostTensor) list) =
     out.Dimensions.ToArray(), Seq.toArray out
 
 /// The first root of a generated case exported and run in ONNX Runtime, against the reference interpreter; a case
-/// holding a dropout mask is NN0720 naming `DropoutMask` instead.
+/// holding training-only ops (dropout masks, sums across ranks) is NN0720 naming one of them instead.
 let private onnxAgrees (case: GraphDesc.Case) =
     let b = GraphBuilder()
     let root = GraphDesc.build b case.Roots.Head
@@ -44,14 +47,16 @@ let private onnxAgrees (case: GraphDesc.Case) =
         if n.Op = OpKind.Param || n.Op = OpKind.State then values[n.Name] <- host feeds64[n.Name]
     let inputs = [ for n in g.Inputs -> n.Name, host feeds64[n.Name] ]
     let export () = OnnxExport.ToBytes(g, values, inputs |> List.map fst, "case", 17)
-    if hasDropout case.Roots.Head then
+    match trainingOnly case.Roots.Head with
+    | _ :: _ as ops ->
         let e = Expect.throwsC (export >> ignore) id
         match e with
         | :? NnRuntimeException as e ->
             Expect.equal e.Code "NN0720" "code"
-            Expect.stringContains e.Description "`DropoutMask`" "names the op"
+            Expect.isTrue (ops |> List.exists (fun op -> e.Description.Contains $"`{op}`"))
+                $"names one of {ops}: {e.Description}"
         | e -> failtestf "another error: %O" e
-    else
+    | [] ->
         let ref64 = ReferenceInterpreter<double>.Run(g, feeds64, GraphGen.runOpts)
         let feeds32 = feeds64 |> Seq.map (fun kv -> KeyValuePair(kv.Key, kv.Value.Cast<float32>())) |> Dictionary
         let expected = (ReferenceInterpreter<float32>.Run(g, feeds32, GraphGen.runOpts)).["output"].Data
@@ -78,12 +83,12 @@ let private modelOf (case: GraphDesc.Case) =
     let dims = root.Shape.Dims.ToArray() |> Array.map (fun d -> if d.IsFixed then string d.Size else d.Symbol)
     OnnxExport.ToBytes(g, values, [ for n in g.Inputs -> n.Name ], "case", 17), System.String.Join(" ", dims)
 
-/// Generated cases for the checker: `perSize` at each size 2, 4, .., 40 (a fixed seed), without dropout.
+/// Generated cases for the checker: `perSize` at each size 2, 4, .., 40 (a fixed seed), without training-only ops.
 let private checkerCases perSize =
     [ for size in 2..2..40 do
           yield! FsCheck.FSharp.Gen.sampleWithSeed (FsCheck.Rnd(uint64 size)) size perSize
                      (GraphDesc.caseGen GraphDesc.anyOptions) ]
-    |> List.filter (fun c -> not (hasDropout c.Roots.Head))
+    |> List.filter (fun c -> List.isEmpty (trainingOnly c.Roots.Head))
 
 /// Distinct generated graphs the property runs (a fixed seed: ONNX Runtime is deterministic on one thread, so the
 /// property is too).

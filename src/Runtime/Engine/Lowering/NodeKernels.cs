@@ -65,6 +65,15 @@ internal static class NodeKernels
                 int rowSize = shape.Length == 0 || shape[0] == 0 ? 0 : count / shape[0];
                 return () => mask.Fill(S[dst].AsSpan(0, count), p, rowSize);
             }
+            case OpKind.RankSum:
+            {
+                var step = c.Step; // read when the kernel runs: the executor sets or clears the ranks per step
+                return () =>
+                {
+                    S[src[0]].AsSpan(0, count).CopyTo(S[dst].AsSpan(0, count));
+                    step.Ranks?.Sum(S[dst].AsSpan(0, count));
+                };
+            }
             case OpKind.Transpose or OpKind.Slice:
             {
                 var map = n.Op == OpKind.Transpose

@@ -41,6 +41,9 @@ internal sealed class StepContext
     /// <summary>The global row of the batch's first row (a rank's share of a data-parallel batch; 0 otherwise).
     /// </summary>
     public int RowOffset;
+    /// <summary>The sum across data-parallel ranks that RankSum kernels call (null: one process, the identity).
+    /// </summary>
+    public Training.IRankSum? Ranks;
 }
 
 /// <summary>

@@ -26,6 +26,8 @@ internal enum Category
     Pooling,
     /// <summary>Random masks and labels.</summary>
     Random,
+    /// <summary>Sums across the ranks of a data-parallel job.</summary>
+    Collective,
 }
 
 /// <summary>

@@ -26,6 +26,7 @@ internal static class Primitives
         new Pooling.MaxPool2d(), new Pooling.MaxPool2dGrad(), new Pooling.AvgPool2d(), new Pooling.AvgPool2dGrad(),
         new Indexing.Gather(), new Indexing.ScatterAdd(),
         new Randomness.DropoutMask(), new Randomness.OneHot(),
+        new Collective.RankSum(),
     }.OrderBy(p => p.Kind).ToArray();
 
     private static readonly Primitive[] ByKind = Index();
