@@ -116,6 +116,7 @@ internal static class Idx
             }
             if (headerLength + count != trailerSize || trailerSize > MostExpansion * raw.Length) return null;
             var data = GC.AllocateUninitializedArray<float>((int)count);
+            using var pages = count >= 1 << 20 && Environment.ProcessorCount > 1 ? new PageToucher(data) : null;
             long done = 0;
             for (int n; (n = input.Read(piece)) > 0; done += n)
             {
@@ -131,6 +132,35 @@ internal static class Idx
         finally
         {
             ArrayPool<byte>.Shared.Return(piece);
+        }
+    }
+
+    /// <summary>
+    /// Touches the memory pages of a new array on another core while the caller fills it, from the front, so that
+    /// the operating system maps them (a page fault each: a third of reading the MNIST digits) there instead of in
+    /// the caller's loop. A touch is a compare-exchange of 0 with 0: it stores only where the element is 0 and then
+    /// stores 0, so it can never change a value the caller wrote, whichever thread gets there first.
+    /// </summary>
+    private sealed class PageToucher : IDisposable
+    {
+        private volatile bool stop;
+        private readonly Task task;
+
+        public PageToucher(float[] data)
+        {
+            int stride = Math.Max(1, Environment.SystemPageSize / sizeof(float));
+            task = Task.Run(() =>
+            {
+                for (int i = 0; i < data.Length && !stop; i += stride)
+                    Interlocked.CompareExchange(ref data[i], 0f, 0f);
+            });
+        }
+
+        /// <summary>Stops touching (the caller is done) and waits for the other thread.</summary>
+        public void Dispose()
+        {
+            stop = true;
+            task.Wait();
         }
     }
 
