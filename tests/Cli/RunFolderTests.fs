@@ -296,4 +296,18 @@ let tests =
                 Expect.equal (File.ReadAllLines(Path.Combine(r, "metrics.csv")).Length) 4
                     (sprintf "%s: its own 3 epochs" r)
         }
+        test "curves.png drawn while the last checkpoint is written: when it cannot be, a warning, the rest written" {
+            let dir = sandbox [ "xor.nn" ]
+            let run = Path.Combine(dir, "run")
+            // a folder where the picture goes: its rename fails on the drawing thread
+            Directory.CreateDirectory(Path.Combine(run, "curves.png")) |> ignore
+            let code, out, err = nn dir [ "train"; "xor.nn"; "--set"; "epochs=2"; "--out"; "run"; "--force" ]
+            Expect.equal code 0 err
+            Expect.stringContains err "nn: warning: could not draw curves.png: " "the drawing thread's failure"
+            Expect.equal (File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length) 3 "metrics of both epochs"
+            Expect.equal ((SafeTensors.Read(Path.Combine(run, "checkpoint.safetensors"))).Metadata["epoch"]) "2"
+                "the last checkpoint"
+            Expect.isFalse (out.Contains "curves.png") "the summary lists no curves"
+            Directory.Delete(dir, true)
+        }
     ]

@@ -233,7 +233,8 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             "sets", String.concat "\n" sets
             "classes", (match plan.Train.ClassNames with null -> "" | names -> String.concat "\n" names) ]
         @ (plan.Table |> Option.map (fun t -> TableEncoding.MetadataKey, t.ToJson()) |> Option.toList)
-    // checkpoints and metrics are replaced atomically, at most twice a second, always at the end
+    // checkpoints and metrics are replaced atomically, at most twice a second, always at the end (the last ones
+    // while curves.png is drawn on another thread)
     let sinceWrite = Stopwatch.StartNew()
     let mutable pending: TrainingState option = None
     let flush () =
@@ -247,8 +248,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     let onCheckpoint (s: TrainingState) =
         if exitAfterOnRank s.EpochsDone then Process.GetCurrentProcess().Kill() // as if killed (the tests' switch)
         if lead then pending <- Some s
-        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || s.EpochsDone = cfg.Epochs || exitAfter = Some s.EpochsDone
-           || killing then
+        if sinceWrite.Elapsed.TotalSeconds >= 0.5 || exitAfter = Some s.EpochsDone || killing then
             flush ()
         if exitAfter = Some s.EpochsDone then
             eprintfn "nn: stopping after epoch %d (NN_EXIT_AFTER_EPOCH)" s.EpochsDone
@@ -271,6 +271,15 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ()) |> ignore
     let watch = Stopwatch.StartNew()
     let every = max 1 (cfg.Epochs / 20)
+    let curves = Path.Combine(dir, "curves.png")
+    // drawn from the finished rows on another thread while this one writes the last checkpoint (issue #18)
+    let mutable drawing: Threading.Tasks.Task<bool> option = None
+    let draw () =
+        let rows = rows
+        drawing <-
+            Some(Threading.Tasks.Task.Run(fun () ->
+                RunFolder.writeCurves curves (sprintf "%s (%s)" cfg.Network (Path.GetFileName c.File)) rows
+                not rows.IsEmpty))
     let result =
         try
             let result =
@@ -288,6 +297,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             if lead && result.RestoredEpoch.HasValue then
                 RunFolder.writeBest
                     dir (exec.Snapshot()) (weightNames plan.Graphs) (result.RestoredEpoch.Value + 1) extra
+            if lead then draw ()
             result
         finally
             flush ()
@@ -308,15 +318,14 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     | false, None -> ()
     if not quiet && lead then predictions plan exec
     Timings.mark "predictions"
-    let curves = Path.Combine(dir, "curves.png")
     let drawn =
-        if not lead then false else
-        try
-            RunFolder.writeCurves curves (sprintf "%s (%s)" cfg.Network (Path.GetFileName c.File)) rows
-            rows.Length > 0
-        with e ->
-            eprintfn "nn: warning: could not draw curves.png: %s" e.Message
-            false
+        match drawing with
+        | None -> false
+        | Some d ->
+            try d.GetAwaiter().GetResult()
+            with e ->
+                eprintfn "nn: warning: could not draw curves.png: %s" e.Message
+                false
     Timings.mark "curves"
     printfn "trained `%s` in %.1f s (%d steps)" cfg.Network watch.Elapsed.TotalSeconds result.Steps
     printfn "run folder: %s" (relative dir)

@@ -146,4 +146,43 @@ let tests =
                 Expect.equal e.Message "l.idx holds 2 labels but i.idx holds 3 images; the counts must be \
                                         equal" "message")
         }
+        test "bytes become floats alike on the vector path and the scalar tail, for every length 0 to 70" {
+            for n in 0 .. 70 do
+                let bytes = Array.init n (fun i -> byte ((i * 97 + n) % 256))
+                let floats = Array.create (n + 1) nanf
+                Idx.Widen(ReadOnlySpan bytes, Span floats)
+                Expect.equal floats[.. n - 1] (bytes |> Array.map float32) $"values, length {n}"
+                Expect.isTrue (Single.IsNaN floats[n]) $"nothing written past the bytes, length {n}"
+        }
+        test "a gzip file of bytes decompressed into the floats equals the bytes decompressed first" {
+            // the MNIST images (one pass into the floats) against gzip's own decompression, then the parser
+            use input = new GZipStream(File.OpenRead images, CompressionMode.Decompress)
+            use bytes = new MemoryStream()
+            input.CopyTo bytes
+            let expected = Idx.Parse(ReadOnlySpan(bytes.ToArray()), "images")
+            let t = Idx.ReadImages images
+            Expect.equal t.Shape expected.Shape "shape"
+            Expect.isTrue (t.Data.AsSpan().SequenceEqual(ReadOnlySpan expected.Data)) "every pixel"
+            Expect.equal t.Data[0..783] (Array.init 784 (fun i -> float32 (bytes.GetBuffer()[16 + i]))) "first digit"
+        }
+        test "gzip files the one-pass read does not take whole are read the checked way, with its errors" {
+            withTemp (fun dir ->
+                let body = Array.init 600 (fun i -> byte (i * 31))
+                let p = Path.Combine(dir, "twice.gz")
+                // two gzip members joined, the last one's trailer declaring the first's length: more than declared
+                File.WriteAllBytes(p, Array.append (gzip (idx 0x08uy [ 6; 10; 10 ] body)) (gzip (Array.zeroCreate 616)))
+                let e = dataError (fun () -> Idx.ReadImages p)
+                Expect.equal e.Code "NN0503" "code"
+                Expect.stringContains e.Message "holds more than the 616 bytes its trailer declares" "message"
+                // a header that declares less than the gzip trailer: the data past it is named by the IDX reader
+                let q = Path.Combine(dir, "short.gz")
+                File.WriteAllBytes(q, gzip (idx 0x08uy [ 5; 10; 10 ] body))
+                let e = dataError (fun () -> Idx.ReadImages q)
+                Expect.equal e.Code "NN0514" "code"
+                // a whole small file still reads (over 64 KiB: several pieces)
+                let big = Array.init (3 * 65536 + 5) (fun i -> byte (i % 251))
+                let r = Path.Combine(dir, "big.gz")
+                File.WriteAllBytes(r, gzip (idx 0x08uy [ big.Length ] big))
+                Expect.equal (Idx.Read r).Data (big |> Array.map float32) "every value")
+        }
     ]
