@@ -19,10 +19,10 @@ internal sealed class DataParallelException(string code, string message)
 /// One rank's <see cref="IStepExecutor"/> of a data-parallel job. Before each step or evaluation the trainer names
 /// the rank's share of the batch (<see cref="Share"/>: contiguous rows of the global batch); a step runs
 /// <see cref="DataParallelStep.Gradients"/> on the share, weighs its gradients, loss and metric statistics by the
-/// share's fraction of the batch, sums them over the ranks in one fused allreduce after the backward pass (one
-/// buffer of every gradient, as Horovod's tensor fusion; not in buckets during it: the fused engine runs the
-/// backward pass as one plan), and then runs <see cref="DataParallelStep.Update"/> on every rank, so the weights stay
-/// identical. The layers' running statistics (batchNorm) are averaged over the ranks after every step; the
+/// share's fraction of the batch, sums them over the ranks in buckets (<see cref="GradientBuckets"/>, PyTorch DDP's
+/// 25 MB buckets), each started on a communication thread as soon as the backward pass has written its last gradient
+/// (the fused engine's <see cref="IGradientStream"/>) while the pass goes on, waits for every sum, and then runs
+/// <see cref="DataParallelStep.Update"/> on every rank, so the weights stay identical. The layers' running statistics (batchNorm) are averaged over the ranks after every step; the
 /// normalisation itself uses the share's own statistics (as PyTorch DDP without SyncBatchNorm). Steps and
 /// evaluations are collective: every rank calls them in the same order, a rank with no rows in a batch too.
 /// </summary>
@@ -31,9 +31,11 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     private readonly DataParallelStep _split;
     private readonly IStepExecutor _grads, _update;
     private readonly ICommunicator _comm;
-    private readonly string[] _trainable, _layer;
-    private readonly int[] _offsets, _layerOffsets;
-    private readonly float[] _flat, _layerFlat;
+    private readonly string[] _trainable, _layer, _gradOutputs, _gradStates;
+    private readonly int[] _layerOffsets;
+    private readonly float[] _layerFlat;
+    private readonly GradientBuckets _buckets;
+    private readonly CommunicationThread? _thread;
     private readonly HostTensor[] _fed, _params;
     private readonly double[] _stats;
     private readonly IReadOnlyList<Ops.Metric> _metrics;
@@ -41,13 +43,18 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     private int _firstRow, _rows, _globalRows;
 
     /// <summary>The executor of one rank, its two executors made by <paramref name="create"/> from
-    /// <paramref name="initial"/> (every Param and State of the whole step, as for a one-process executor).</summary>
+    /// <paramref name="initial"/> (every Param and State of the whole step, as for a one-process executor), summing
+    /// the gradients as <paramref name="buckets"/> says (default: DDP's buckets, overlapping the backward pass).
+    /// With overlap every call of <paramref name="comm"/> goes through this executor's communication thread
+    /// (<see cref="Communicator"/>).</summary>
     public DataParallelExecutor(StepGraphs graphs, ICommunicator comm,
         Func<StepGraphs, Dictionary<string, HostTensor>, IStepExecutor> create,
-        IReadOnlyDictionary<string, HostTensor> initial)
+        IReadOnlyDictionary<string, HostTensor> initial, BucketOptions? buckets = null)
     {
         _split = DataParallelStep.Of(graphs);
-        _comm = comm;
+        buckets ??= new BucketOptions();
+        _thread = buckets.Overlap ? new CommunicationThread(comm) : null;
+        _comm = _thread ?? comm;
         _metrics = graphs.Spec.Metrics;
         Dictionary<string, HostTensor> ValuesOf(StepGraphs g) =>
             g.Params.Concat(g.States).ToDictionary(n => n.Name!, n => initial.TryGetValue(n.Name!, out var v)
@@ -57,7 +64,11 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
         _trainable = _split.Trainable.Select(p => p.Name!).ToArray();
         _layer = _split.LayerStates.Select(s => s.Name!).ToArray();
         int[] Shape(Node n) => n.Shape.Resolve(new Dictionary<string, int>());
-        (_offsets, _flat) = Layout(_split.Trainable.Select(Shape).ToArray());
+        _gradStates = _trainable.Select(p => DataParallelStep.GradPrefix + p).ToArray();
+        _gradOutputs = _gradStates.Select(g => TrainStep.NewPrefix + g).ToArray();
+        var sizes = _split.Trainable.Select(p => Shape(p).Aggregate(1, (a, d) => a * d)).ToArray();
+        _buckets = new GradientBuckets(sizes, _grads is IGradientStream s ? s.FinalAfter(_gradOutputs)
+            : new int[sizes.Length], buckets);
         (_layerOffsets, _layerFlat) = Layout(_split.LayerStates.Select(Shape).ToArray());
         _fed = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
         _params = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
@@ -103,19 +114,51 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     /// <inheritdoc />
     public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
     {
-        Array.Clear(_flat);
         Array.Clear(_stats);
+        var flat = _buckets.Flat;
+        float share = (float)((double)_rows / _globalRows);
+        int next = 0, bucket = 0; // the next gradient (in the buckets' order) to read, the next bucket to sum
+        // reads the gradients final after kernel k and starts every bucket they complete
+        void Ready(int k, bool running)
+        {
+            var order = _buckets.Order;
+            for (; next < order.Length && _buckets.ReadyAfter[next] <= k; next++)
+            {
+                int i = order[next];
+                var g = flat.AsSpan(_buckets.Offsets[i], _buckets.Sizes[i]);
+                if (running) ((IGradientStream)_grads).ReadOutput(_gradOutputs[i], g);
+                else _grads.Read(_gradStates[i], g);
+                for (int e = 0; e < g.Length; e++) g[e] *= share;
+            }
+            for (; bucket < _buckets.Count && _buckets.Ends[bucket] <= next; bucket++)
+            {
+                var (start, count) = _buckets.Range(bucket);
+                if (_thread is not null) _thread.StartAllreduceSum(flat, start, count);
+                else _comm.AllreduceSum(flat.AsSpan(start, count));
+            }
+        }
         if (_rows > 0)
         {
-            var r = _grads.Step(inputs, target, lr, step, seed);
-            for (int i = 0; i < _trainable.Length; i++)
-                _grads.Read(DataParallelStep.GradPrefix + _trainable[i], _flat.AsSpan(_offsets[i].._offsets[i + 1]));
-            Scale(_flat, (float)((double)_rows / _globalRows));
+            BatchResult r;
+            if (_thread is not null && _grads is IGradientStream stream)
+                r = stream.Step(inputs, target, lr, step, seed, k => Ready(k, true));
+            else
+            {
+                r = _grads.Step(inputs, target, lr, step, seed);
+                Ready(int.MaxValue, false);
+            }
             Weigh(r);
         }
-        _comm.AllreduceSum(_flat);
+        else
+        {
+            Array.Clear(flat);
+            next = _buckets.Order.Length;
+            Ready(int.MaxValue, false);
+        }
+        _thread?.WaitAll();
         _comm.AllreduceSum(_stats);
-        for (int i = 0; i < _fed.Length; i++) _flat.AsSpan(_offsets[i]..(_offsets[i + 1])).CopyTo(_fed[i].Data);
+        for (int i = 0; i < _fed.Length; i++)
+            flat.AsSpan(_buckets.Offsets[i], _buckets.Sizes[i]).CopyTo(_fed[i].Data);
         _update.Step(_fed, null, lr, step, seed);
         for (int i = 0; i < _params.Length; i++)
         {
@@ -125,6 +168,13 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
         if (_layer.Length > 0) AverageLayerStates();
         return Result();
     }
+
+    /// <summary>The number of sums of gradients a step makes (<see cref="GradientBuckets"/>).</summary>
+    public int Buckets => _buckets.Count;
+
+    /// <summary>Ends the communication thread (the communicator stays open). Optional: the thread is a background
+    /// thread that waits without spinning (not IDisposable, so that F# callers need no `new`).</summary>
+    public void Close() => _thread?.Dispose();
 
     /// <summary>The running statistics as the mean over the ranks, so that every rank holds the same.</summary>
     private void AverageLayerStates()
