@@ -22,7 +22,8 @@ internal sealed class DataParallelException(string code, string message)
 /// share's fraction of the batch, sums them over the ranks in buckets (<see cref="GradientBuckets"/>, PyTorch DDP's
 /// 25 MB buckets), each started on a communication thread as soon as the backward pass has written its last gradient
 /// (the fused engine's <see cref="IGradientStream"/>) while the pass goes on, waits for every sum, and then runs
-/// <see cref="DataParallelStep.Update"/> on every rank, so the weights stay identical. The layers' running statistics (batchNorm) are averaged over the ranks after every step; the
+/// <see cref="DataParallelStep.Update"/> on every rank, so the weights stay identical. The layers' running statistics
+/// (batchNorm) are averaged over the ranks after every step; the
 /// normalisation itself uses the share's own statistics (as PyTorch DDP without SyncBatchNorm). Steps and
 /// evaluations are collective: every rank calls them in the same order, a rank with no rows in a batch too.
 /// </summary>
