@@ -13,6 +13,8 @@ internal sealed class DataParallelException(string code, string message)
     public const string WeightsDiffer = "NN0800";
     /// <summary>The program cannot be trained across processes (class weights).</summary>
     public const string Unsupported = "NN0801";
+    /// <summary><c>--bucket-mb</c> is not a number of megabytes of at least 0.</summary>
+    public const string BadBuckets = "NN0807";
 }
 
 /// <summary>
