@@ -171,15 +171,21 @@ let tests =
         yield test "--ranks 2 --bucket-mb 0.05 (buckets overlapping the backward pass) = one fused sum, bit for bit" {
             needMpi ()
             withExamples (fun dir ->
-                let run (out: string) (mb: string) =
-                    train dir [ "mnist_mlp.nn"; "--quiet"; "--out"; out; "--ranks"; "2"; "--bucket-mb"; mb
-                                "--set"; "epochs=2" ] |> ignore
+                let run (env: (string * string) list) (out: string) (mb: string) =
+                    let args = [ "train"; "mnist_mlp.nn"; "--quiet"; "--out"; out; "--ranks"; "2"; "--bucket-mb"; mb
+                                 "--set"; "epochs=2" ]
+                    let code, stdout, err = TestUtil.runNn env dir args
+                    Expect.equal code 0 (sprintf "exit code (stdout: %s, stderr: %s)" stdout err)
                     SafeTensors.Read(Path.Combine(dir, out, "checkpoint.safetensors"))
                 train dir [ "mnist_mlp.nn"; "--quiet"; "--out"; "runs/one"; "--set"; "epochs=2" ] |> ignore
-                // two ranks: each element's sum is a + b whatever the cut, so the weights are the same bits
-                let fused, buckets = run "runs/fused" "0", run "runs/buckets" "0.05"
-                for name in fused.Names do
-                    Expect.sequenceEqual buckets[name].Bytes fused[name].Bytes (sprintf "%s bit for bit" name)
+                // two ranks: each element's sum is a + b whatever the cut, so the weights are the same bits; the
+                // buckets summed on a communication thread, or as MPI_Iallreduce tested between kernels
+                let fused = run [] "runs/fused" "0"
+                for out, env in [ "runs/buckets", []; "runs/test", [ "NN_BUCKET_PROGRESS", "test" ] ] do
+                    let buckets = run env out "0.05"
+                    for name in fused.Names do
+                        Expect.sequenceEqual buckets[name].Bytes fused[name].Bytes
+                            (sprintf "%s: %s bit for bit" out name)
                 sameRuns (Path.Combine(dir, "runs/one")) (Path.Combine(dir, "runs/buckets")))
         }
 

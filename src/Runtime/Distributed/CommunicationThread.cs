@@ -12,7 +12,7 @@ namespace Nn.Runtime.Distributed;
 /// the backward pass) keeps its place in the order every rank issues its collectives. A failure of a queued call
 /// (an aborted job) is thrown by the next <see cref="WaitAll"/> or blocking call.
 /// </summary>
-internal sealed class CommunicationThread : ICommunicator
+internal sealed class CommunicationThread : ICommunicator, IAsyncAllreduce
 {
     private readonly ICommunicator _inner;
     private readonly BlockingCollection<Action> _queue = new();
@@ -61,6 +61,9 @@ internal sealed class CommunicationThread : ICommunicator
     /// </summary>
     public void StartAllreduceSum(float[] data, int offset, int count) =>
         Enqueue(() => _inner.AllreduceSum(data.AsSpan(offset, count)));
+
+    /// <summary>Nothing: the thread drives its sums.</summary>
+    public void Progress() { }
 
     /// <summary>Returns when every call made so far has run.</summary>
     /// <exception cref="Exception">the first failure of a queued call</exception>

@@ -39,6 +39,7 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     private readonly float[] _layerFlat;
     private readonly GradientBuckets _buckets;
     private readonly CommunicationThread? _thread;
+    private readonly IAsyncAllreduce? _async; // the thread, or MPI's non-blocking sums
     private readonly HostTensor[] _fed, _params;
     private readonly double[] _stats;
     private readonly IReadOnlyList<Ops.Metric> _metrics;
@@ -56,7 +57,9 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     {
         _split = DataParallelStep.Of(graphs);
         buckets ??= new BucketOptions();
-        _thread = buckets.Overlap ? new CommunicationThread(comm) : null;
+        _thread = buckets.Overlap && !(buckets.TestBetweenKernels && comm is IAsyncAllreduce)
+            ? new CommunicationThread(comm) : null;
+        _async = !buckets.Overlap ? null : _thread ?? comm as IAsyncAllreduce;
         _comm = _thread ?? comm;
         _metrics = graphs.Spec.Metrics;
         Dictionary<string, HostTensor> ValuesOf(StepGraphs g) =>
@@ -136,14 +139,15 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
             for (; bucket < _buckets.Count && _buckets.Ends[bucket] <= next; bucket++)
             {
                 var (start, count) = _buckets.Range(bucket);
-                if (_thread is not null) _thread.StartAllreduceSum(flat, start, count);
+                if (_async is not null) _async.StartAllreduceSum(flat, start, count);
                 else _comm.AllreduceSum(flat.AsSpan(start, count));
             }
+            if (bucket > 0) _async?.Progress();
         }
         if (_rows > 0)
         {
             BatchResult r;
-            if (_thread is not null && _grads is IGradientStream stream)
+            if (_async is not null && _grads is IGradientStream stream)
                 r = stream.Step(inputs, target, lr, step, seed, k => Ready(k, true));
             else
             {
@@ -158,7 +162,7 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
             next = _buckets.Order.Length;
             Ready(int.MaxValue, false);
         }
-        _thread?.WaitAll();
+        _async?.WaitAll();
         _comm.AllreduceSum(_stats);
         for (int i = 0; i < _fed.Length; i++)
             flat.AsSpan(_buckets.Offsets[i], _buckets.Sizes[i]).CopyTo(_fed[i].Data);

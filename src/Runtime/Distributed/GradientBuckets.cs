@@ -15,6 +15,11 @@ internal sealed record BucketOptions
     /// backward pass goes on; false sums the buckets one after the other after the step.</summary>
     public bool Overlap { get; init; } = true;
 
+    /// <summary>With <see cref="Overlap"/> under MPI: true starts each bucket as <c>MPI_Iallreduce</c> on the step's
+    /// thread and lets it advance with <c>MPI_Test</c> after every kernel; false (the default) sums the buckets on a
+    /// communication thread (<see cref="CommunicationThread"/>). Threads as ranks always use the thread.</summary>
+    public bool TestBetweenKernels { get; init; }
+
     /// <summary>One sum of every gradient after the backward pass, on the step's thread (Horovod's tensor fusion of
     /// the whole step; nn before buckets).</summary>
     public static BucketOptions Fused { get; } =
