@@ -121,6 +121,18 @@ let tests =
                     for r in 0 .. n - 1 do identical expected[r] actual[r] (sprintf "%s rank %d" what r)
             }
 
+        test "a job aborted by another rank: the started sums' wait throws, with the abort's exit code" {
+            let job = ThreadJob 2
+            use t = new CommunicationThread(job.Rank 0)
+            t.StartAllreduceSum(Array.zeroCreate 4, 0, 4) // rank 1 never joins this sum: it aborts
+            try job.Rank(1).Abort 3 with :? CommunicatorAbortedException -> ()
+            let e = Expect.throwsC (fun () -> t.WaitAll()) id
+            match e with
+            | :? CommunicatorAbortedException as a -> Expect.equal a.ExitCode 3 "the exit code"
+            | other -> failtestf "not an abort: %O" other
+            Expect.throwsT<CommunicatorAbortedException> (fun () -> t.Barrier()) "and every later call"
+        }
+
         test "a blocking sum from the step's thread waits behind the sums already started, on every rank" {
             let job = ThreadJob 3
             let results = Array.zeroCreate 3
