@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel scaling on this machine (docs/distributed.md, "Data parallelism: measured"): 1 rank × 1 thread,
-# 2 ranks × 1 thread (--ranks 2) and 1 rank × 2 threads (--threads 2) on mnist_mlp.nn and residual.nn's deep network,
+# 2 ranks × 1 thread (--ranks 2), 1 rank × 2 threads (--threads 2), 4 ranks oversubscribed (--ranks 4) and 2 ranks
+# with one fused sum after the backward pass instead of buckets (2x1f: --ranks 2 --bucket-mb 0) on mnist_mlp.nn and residual.nn's deep network,
 # runs interleaved (A B C A B C ...) so that a change of load hits every configuration alike. Prints, per configuration,
 # the median over the repeats of: the training time (the sum of metrics.csv's epoch seconds: steps and validation,
 # no start-up), the whole process's wall time, and its CPU time (user+sys, children included), with the load average
@@ -19,7 +20,7 @@ mkdir -p "$scratch/runs"
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A train wall cpu
-configs=("1x1:--threads 1" "2x1:--ranks 2" "1x2:--threads 2")
+configs=("1x1:--threads 1" "2x1:--ranks 2" "1x2:--threads 2" "4x1:--ranks 4" "2x1f:--ranks 2 --bucket-mb 0")
 models=("mnist_mlp.nn:" "residual.nn:--network deep")
 for r in $(seq "$repeats"); do
     for m in "${models[@]}"; do

@@ -17,6 +17,18 @@ NETWORKS = {
                   fwd_flops=2 * (28 * 28 * 6 * 25 + 14 * 14 * 16 * 150 + 784 * 120 + 120 * 84 + 84 * 10),
                   cut=14 * 14 * 6),
 }
+# The layers in forward order: (parameters, forward FLOPs per sample); their sums are the totals above. The backward
+# pass runs them in reverse, each in 2x its forward FLOPs, and a layer's gradients are final when its turn ends
+# (the fused plan's last write of a weight gradient is its layer's weight product: LastWrites).
+LAYERS = {
+    "mnist_mlp": [(784 * 512 + 512, 2 * 784 * 512), (512 * 256 + 256, 2 * 512 * 256), (256 * 10 + 10, 2 * 256 * 10)],
+    "deep 784-1024x3-10": [(784 * 1024 + 1024, 2 * 784 * 1024), (1024 * 1024 + 1024, 2 * 1024 * 1024),
+                           (1024 * 1024 + 1024, 2 * 1024 * 1024), (1024 * 10 + 10, 2 * 1024 * 10)],
+    "lenet": [(6 * 25 + 6, 2 * 28 * 28 * 6 * 25), (16 * 150 + 16, 2 * 14 * 14 * 16 * 150),
+              (784 * 120 + 120, 2 * 784 * 120), (120 * 84 + 84, 2 * 120 * 84), (84 * 10 + 10, 2 * 84 * 10)],
+}
+# PyTorch DDP's buckets (nn's default, GradientBuckets.cs): the first closes at 1 MB, the others at 25 MB.
+DDP = (1 << 20, 25 << 20)
 BATCH = 64  # per rank (weak scaling, as Horovod's benchmarks)
 # Sustained rate of one rank (one core of this machine, AVX-512): issue #18 measured the 784-256-10 step at batch 64
 # in 0.36 ms (6 * 203,530 * 64 FLOP: 217 GFLOP/s) and the deep step at batch 256 in 20.9 ms (214 GFLOP/s); lenet's
@@ -46,6 +58,40 @@ def efficiency(net, ranks, link):
     return t / (t / 3 + max(2 * t / 3, ar))
 
 
+def buckets(net, first, rest):
+    """DDP's cut: layers' gradients (last layer first) appended until a bucket holds at least its limit. Returns
+    (bytes, index of the layer after whose backward the bucket is ready) per bucket."""
+    out, size, limit = [], 0, first
+    layers = LAYERS[net]
+    for i in reversed(range(len(layers))):
+        size += 4 * layers[i][0]
+        if size >= limit or i == 0:
+            out.append((size, i))
+            size, limit = 0, rest
+    return out
+
+
+def bucketed_step(net, ranks, link, first, rest):
+    """A step with the buckets' allreduces on one communication thread, each started once its last layer's backward
+    has run and the previous bucket is summed: forward + max(backward, end of the last bucket's allreduce)."""
+    layers = LAYERS[net]
+    per_flop = step(net) / (3 * sum(f for _, f in layers))
+    fwd = sum(f for _, f in layers) * per_flop
+    done_after = {}  # layer -> end of its backward, from the backward's start
+    t = 0.0
+    for i in reversed(range(len(layers))):
+        t += 2 * layers[i][1] * per_flop
+        done_after[i] = t
+    comm = 0.0
+    for nbytes, last in buckets(net, first, rest):
+        comm = max(comm, done_after[last]) + allreduce(nbytes, ranks, *LINKS[link])
+    return fwd + max(t, comm)
+
+
+def bucketed_efficiency(net, ranks, link, first=DDP[0], rest=DDP[1]):
+    return step(net) / bucketed_step(net, ranks, link, first, rest)
+
+
 def main():
     print(f"per rank batch {BATCH}")
     print("| network | gradient MB | step ms | pipeline cut KB/step (fwd+bwd) | hides when step ≥ ms (10/25/100) |")
@@ -64,6 +110,18 @@ def main():
             eff = [efficiency(net, r, link) for r in RANKS]
             print(f"| {net} | {link} | " + " / ".join(f"{a:.2f}" for a in ar) + " | "
                   + " / ".join(f"{e:.0%}" for e in eff) + " |")
+    print()
+    print("With buckets (what overlaps: a bucket's sum starts once the backward pass has finished its layers; the last")
+    print("bucket, which holds the first layer's gradient, starts when the backward pass ends):")
+    print("| network | DDP's buckets (MB) | link | efficiency at 2 / 8 / 64 / 512: DDP's buckets; one bucket a layer |")
+    print("|---|---|---|---|")
+    for net in NETWORKS:
+        cut = " + ".join(f"{b / 1e6:.2f}" for b, _ in buckets(net, *DDP))
+        for link in LINKS:
+            ddp = [bucketed_efficiency(net, r, link) for r in RANKS]
+            per_layer = [bucketed_efficiency(net, r, link, 1, 1) for r in RANKS]
+            print(f"| {net} | {cut} | {link} | " + " / ".join(f"{e:.0%}" for e in ddp) + "; "
+                  + " / ".join(f"{e:.0%}" for e in per_layer) + " |")
 
 
 if __name__ == "__main__":

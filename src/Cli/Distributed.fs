@@ -22,6 +22,23 @@ let isLead () =
     | Some c -> c.Rank = 0
     | None -> true
 
+/// `--bucket-mb MB`: the size of the buckets in which a data-parallel step sums its gradients (default: PyTorch DDP's
+/// 25 MB, the first 1 MB; 0: one sum of every gradient after the backward pass). Not a number of at least 0: NN0807.
+let bucketsOf (value: string option) : BucketOptions =
+    let test = Environment.GetEnvironmentVariable "NN_BUCKET_PROGRESS" = "test"
+    match value with
+    | None -> BucketOptions(TestBetweenKernels = test)
+    | Some v ->
+        match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+        | true, mb when mb >= 0.0 && Double.IsFinite mb ->
+            let o = BucketOptions.OfMegabytes mb
+            if o.Overlap then BucketOptions(BucketBytes = o.BucketBytes, FirstBucketBytes = o.FirstBucketBytes,
+                                            TestBetweenKernels = test)
+            else o
+        | _ ->
+            raise (DataParallelException(DataParallelException.BadBuckets,
+                                         sprintf "--bucket-mb needs a number of megabytes of at least 0, got `%s`" v))
+
 /// `--ranks N` (or `--ranks=N`) taken out of the arguments: the count and the other arguments.
 let takeRanks (args: string list) : int option * string list =
     let rec go acc =

@@ -220,6 +220,34 @@ let tests =
                 Expect.isFalse (err.Contains "MPI_ABORT" || err.Contains "-----") "mpirun's notices left out")
         }
 
+        yield test "--ranks 2 --bucket-mb 0.05 (buckets overlapping the backward pass) = one fused sum, bit for bit" {
+            needMpi ()
+            withExamples (fun dir ->
+                let run (env: (string * string) list) (out: string) (mb: string) =
+                    let args = [ "train"; "mnist_mlp.nn"; "--quiet"; "--out"; out; "--ranks"; "2"; "--bucket-mb"; mb
+                                 "--set"; "epochs=2" ]
+                    let code, stdout, err = TestUtil.runNn env dir args
+                    Expect.equal code 0 (sprintf "exit code (stdout: %s, stderr: %s)" stdout err)
+                    SafeTensors.Read(Path.Combine(dir, out, "checkpoint.safetensors"))
+                train dir [ "mnist_mlp.nn"; "--quiet"; "--out"; "runs/one"; "--set"; "epochs=2" ] |> ignore
+                // two ranks: each element's sum is a + b whatever the cut, so the weights are the same bits; the
+                // buckets summed on a communication thread, or as MPI_Iallreduce tested between kernels
+                let fused = run [] "runs/fused" "0"
+                for out, env in [ "runs/buckets", []; "runs/test", [ "NN_BUCKET_PROGRESS", "test" ] ] do
+                    let buckets = run env out "0.05"
+                    for name in fused.Names do
+                        Expect.sequenceEqual buckets[name].Bytes fused[name].Bytes
+                            (sprintf "%s: %s bit for bit" out name)
+                sameRuns (Path.Combine(dir, "runs/one")) (Path.Combine(dir, "runs/buckets")))
+        }
+
+        yield test "--bucket-mb needs a number of megabytes of at least 0 (NN0807)" {
+            let code, _, err = nn TestUtil.repoRoot [ "train"; "examples/xor.nn"; "--bucket-mb"; "-1" ]
+            Expect.equal code 1 "exit code"
+            Expect.stringContains err "NN0807" "the code"
+            Expect.stringContains err "--bucket-mb needs a number of megabytes of at least 0, got `-1`" "message"
+        }
+
         yield test "--ranks needs a count of at least 1" {
             let code, _, err = nn TestUtil.repoRoot [ "train"; "examples/xor.nn"; "--ranks"; "0" ]
             Expect.equal code 1 "exit code"

@@ -16,7 +16,7 @@ open Nn.Cli.Common
 let help =
     """Usage: nn train FILE [--train NAME] [--network NAME] [--set NAME=VALUE]... [--resume [DIR]] [--out DIR]
                 [--init-from RUN] [--force] [--threads N] [--engine fused|reference] [--max-memory SIZE] [--quiet]
-                [--pipeline K [--micro-batches M]] [--ranks N]
+                [--pipeline K [--micro-batches M]] [--ranks N [--bucket-mb MB]]
 
 Trains the network named by the train block of FILE (the first one, or the block for network NAME).
 On a terminal a live bar shows the loss, metrics, samples/s and the time left; otherwise one line per epoch
@@ -70,6 +70,9 @@ Options:
   --ranks N             train on N processes of this machine (data parallelism: each takes its share of every batch,
                         gradients summed with Open MPI's allreduce; runs mpirun). `mpirun -np N nn train FILE` does
                         the same on a cluster (docs/distributed.md)
+  --bucket-mb MB        with --ranks or under mpirun: sum the gradients in buckets of MB megabytes, each started
+                        while the backward pass goes on (default 25, the first bucket 1: PyTorch DDP's); 0: one sum
+                        of every gradient after the backward pass
 
 Exit codes: 0 trained (or nothing left to train), 1 an error in the program, the data or the command line (or
 training diverged), 2 internal.
@@ -86,7 +89,7 @@ Examples:
 let private spec =
     [ "--train", Value; "--network", Value; "--set", Many; "--resume", OptionalValue; "--out", Value; "--threads", Value
       "--engine", Value; "--max-memory", Value; "--quiet", Switch; "--force", Switch
-      "--init-from", Value; "--pipeline", Value; "--micro-batches", Value ]
+      "--init-from", Value; "--pipeline", Value; "--micro-batches", Value; "--bucket-mb", Value ]
 
 /// Predictions of a small data set, row by row.
 let private predictions (plan: TrainPlan.Plan) (exec: IStepExecutor) =
@@ -186,7 +189,8 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some stages, comm -> pipelined engine plan.Graphs plan.Initial cfg.Network stages (Option.toObj comm)
         | None, Some comm ->
             RuntimeErrors.within cfg.Span [] (fun () ->
-                DataParallelExecutor(plan.Graphs, comm, (fun g v -> executor engine g v), plan.Initial)
+                DataParallelExecutor(plan.Graphs, comm, (fun g v -> executor engine g v), plan.Initial,
+                                     Distributed.bucketsOf (a.Get "--bucket-mb"))
                 :> IStepExecutor)
         | None, None -> executor engine plan.Graphs plan.Initial
     Timings.mark "executor"
@@ -343,6 +347,7 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     let file = fileArg "train" a
     applyThreads a
     pipelineOf a |> ignore // a bad --pipeline value is reported before anything is compiled
+    Distributed.bucketsOf (a.Get "--bucket-mb") |> ignore // and a bad --bucket-mb (NN0807)
     let engine = engineOf a
     Timings.mark "start"
     let c = compileSetting file (a.All "--set")

@@ -13,30 +13,34 @@ internal sealed class DataParallelException(string code, string message)
     public const string WeightsDiffer = "NN0800";
     /// <summary>The program cannot be trained across processes (class weights).</summary>
     public const string Unsupported = "NN0801";
+    /// <summary><c>--bucket-mb</c> is not a number of megabytes of at least 0.</summary>
+    public const string BadBuckets = "NN0807";
 }
 
 /// <summary>
 /// One rank's <see cref="IStepExecutor"/> of a data-parallel job. Before each step or evaluation the trainer names
 /// the rank's share of the batch (<see cref="Share"/>: contiguous rows of the global batch); a step runs
 /// <see cref="DataParallelStep.Gradients"/> on the share, weighs its gradients, loss and metric statistics by the
-/// share's fraction of the batch, sums them over the ranks in one fused allreduce after the backward pass (one
-/// buffer of every gradient, as Horovod's tensor fusion; not in buckets during it: the fused engine runs the
-/// backward pass as one plan), and then runs <see cref="DataParallelStep.Update"/> on every rank, so the weights stay
-/// identical. batchNorm normalises with the global batch's statistics, summed across the ranks inside the step
-/// (<see cref="DataParallelStep.Collective"/>: RankSum nodes, whose kernels call the communicator through
-/// <see cref="IStepExecutor.UseRanks"/>), so the running statistics are the same on every rank. Such a step must run
-/// on every rank: a batch smaller than the number of ranks is then run whole by every rank, on its own (no sums
-/// across ranks in the graph), and counted once (rank 0's). Steps and evaluations are collective: every rank calls
-/// them in the same order, a rank with no rows in a batch too.
+/// share's fraction of the batch, sums them over the ranks in buckets (<see cref="GradientBuckets"/>, PyTorch DDP's
+/// 25 MB buckets), each started on a communication thread as soon as the backward pass has written its last gradient
+/// (the fused engine's <see cref="IGradientStream"/>) while the pass goes on, waits for every sum, and then runs
+/// <see cref="DataParallelStep.Update"/> on every rank, so the weights stay identical. batchNorm normalises with the
+/// global batch's statistics, summed across the ranks inside the step (<see cref="DataParallelStep.Collective"/>:
+/// RankSum nodes, whose kernels call the communicator — the communication thread's queue, in order behind the
+/// buckets already started — through <see cref="IStepExecutor.UseRanks"/>), so the running statistics are the same
+/// on every rank. Such a step must run on every rank: a batch smaller than the number of ranks is then run whole by
+/// every rank, on its own (no sums across ranks in the graph), and counted once (rank 0's). Steps and evaluations are
+/// collective: every rank calls them in the same order, a rank with no rows in a batch too.
 /// </summary>
 internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
 {
     private readonly DataParallelStep _split;
     private readonly IStepExecutor _grads, _update;
     private readonly ICommunicator _comm;
-    private readonly string[] _trainable;
-    private readonly int[] _offsets;
-    private readonly float[] _flat;
+    private readonly string[] _trainable, _gradOutputs, _gradStates;
+    private readonly GradientBuckets _buckets;
+    private readonly CommunicationThread? _thread;
+    private readonly IAsyncAllreduce? _async; // the thread, or MPI's non-blocking sums
     private readonly HostTensor[] _fed, _params;
     private readonly double[] _stats;
     private readonly IReadOnlyList<Ops.Metric> _metrics;
@@ -46,14 +50,21 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     private bool _whole; // a collective step's small batch, run whole by every rank alone
 
     /// <summary>The executor of one rank, its two executors made by <paramref name="create"/> from
-    /// <paramref name="initial"/> (every Param and State of the whole step, as for a one-process executor).</summary>
+    /// <paramref name="initial"/> (every Param and State of the whole step, as for a one-process executor), summing
+    /// the gradients as <paramref name="buckets"/> says (default: DDP's buckets, overlapping the backward pass).
+    /// With overlap every call of <paramref name="comm"/> goes through this executor's communication thread
+    /// (<see cref="Communicator"/>).</summary>
     public DataParallelExecutor(StepGraphs graphs, ICommunicator comm,
         Func<StepGraphs, Dictionary<string, HostTensor>, IStepExecutor> create,
-        IReadOnlyDictionary<string, HostTensor> initial)
+        IReadOnlyDictionary<string, HostTensor> initial, BucketOptions? buckets = null)
     {
         _split = DataParallelStep.Of(graphs);
-        _comm = comm;
-        _ranks = new CommunicatorRankSum(comm);
+        buckets ??= new BucketOptions();
+        _thread = buckets.Overlap && !(buckets.TestBetweenKernels && comm is IAsyncAllreduce)
+            ? new CommunicationThread(comm) : null;
+        _async = !buckets.Overlap ? null : _thread ?? comm as IAsyncAllreduce;
+        _comm = _thread ?? comm;
+        _ranks = new CommunicatorRankSum(_comm); // mid-plan collectives queue behind the started buckets
         _metrics = graphs.Spec.Metrics;
         Dictionary<string, HostTensor> ValuesOf(StepGraphs g) =>
             g.Params.Concat(g.States).ToDictionary(n => n.Name!, n => initial.TryGetValue(n.Name!, out var v)
@@ -62,19 +73,16 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
         _update = create(_split.Update, ValuesOf(_split.Update));
         _trainable = _split.Trainable.Select(p => p.Name!).ToArray();
         int[] Shape(Node n) => n.Shape.Resolve(new Dictionary<string, int>());
-        (_offsets, _flat) = Layout(_split.Trainable.Select(Shape).ToArray());
+        _gradStates = _trainable.Select(p => DataParallelStep.GradPrefix + p).ToArray();
+        _gradOutputs = _gradStates.Select(g => TrainStep.NewPrefix + g).ToArray();
+        var sizes = _split.Trainable.Select(p => Shape(p).Aggregate(1, (a, d) => a * d)).ToArray();
+        _buckets = new GradientBuckets(sizes, _grads is IGradientStream s ? s.FinalAfter(_gradOutputs)
+            : new int[sizes.Length], buckets);
         _fed = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
         _params = _split.Trainable.Select(p => HostTensor.Zeros(Shape(p))).ToArray();
         _widths = _metrics.Select(m => Shape(_split.Gradients.Train.Output(TrainStep.MetricPrefix + m.Name))
             .Aggregate(1, (a, d) => a * d)).ToArray();
         _stats = new double[1 + _widths.Sum()];
-    }
-
-    private static (int[] Offsets, float[] Flat) Layout(int[][] shapes)
-    {
-        var offsets = new int[shapes.Length + 1];
-        for (int i = 0; i < shapes.Length; i++) offsets[i + 1] = offsets[i] + shapes[i].Aggregate(1, (a, d) => a * d);
-        return (offsets, new float[offsets[^1]]);
     }
 
     /// <summary>The communicator of the job.</summary>
@@ -114,20 +122,53 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     /// <inheritdoc />
     public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
     {
-        Array.Clear(_flat);
         Array.Clear(_stats);
+        var flat = _buckets.Flat;
+        // a collective step weighed its objective by the share in the graph (DataParallelStep)
+        float share = !_split.Collective || _whole ? (float)Weight : 1f;
+        int next = 0, bucket = 0; // the next gradient (in the buckets' order) to read, the next bucket to sum
+        // reads the gradients final after kernel k and starts every bucket they complete
+        void Ready(int k, bool running)
+        {
+            var order = _buckets.Order;
+            for (; next < order.Length && _buckets.ReadyAfter[next] <= k; next++)
+            {
+                int i = order[next];
+                var g = flat.AsSpan(_buckets.Offsets[i], _buckets.Sizes[i]);
+                if (running) ((IGradientStream)_grads).ReadOutput(_gradOutputs[i], g);
+                else _grads.Read(_gradStates[i], g);
+                for (int e = 0; e < g.Length; e++) g[e] *= share;
+            }
+            for (; bucket < _buckets.Count && _buckets.Ends[bucket] <= next; bucket++)
+            {
+                var (start, count) = _buckets.Range(bucket);
+                if (_async is not null) _async.StartAllreduceSum(flat, start, count);
+                else _comm.AllreduceSum(flat.AsSpan(start, count));
+            }
+            if (bucket > 0) _async?.Progress();
+        }
         if (_rows > 0)
         {
-            var r = _grads.Step(inputs, target, lr, step, seed);
-            for (int i = 0; i < _trainable.Length; i++)
-                _grads.Read(DataParallelStep.GradPrefix + _trainable[i], _flat.AsSpan(_offsets[i].._offsets[i + 1]));
-            // a collective step weighed its objective by the share in the graph (DataParallelStep)
-            if (!_split.Collective || _whole) Scale(_flat, (float)Weight);
+            BatchResult r;
+            if (_async is not null && _grads is IGradientStream stream)
+                r = stream.Step(inputs, target, lr, step, seed, k => Ready(k, true));
+            else
+            {
+                r = _grads.Step(inputs, target, lr, step, seed);
+                Ready(int.MaxValue, false);
+            }
             Weigh(r);
         }
-        _comm.AllreduceSum(_flat);
+        else
+        {
+            Array.Clear(flat);
+            next = _buckets.Order.Length;
+            Ready(int.MaxValue, false);
+        }
+        _async?.WaitAll();
         _comm.AllreduceSum(_stats);
-        for (int i = 0; i < _fed.Length; i++) _flat.AsSpan(_offsets[i]..(_offsets[i + 1])).CopyTo(_fed[i].Data);
+        for (int i = 0; i < _fed.Length; i++)
+            flat.AsSpan(_buckets.Offsets[i], _buckets.Sizes[i]).CopyTo(_fed[i].Data);
         _update.Step(_fed, null, lr, step, seed);
         for (int i = 0; i < _params.Length; i++)
         {
@@ -136,6 +177,13 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
         }
         return Result();
     }
+
+    /// <summary>The number of sums of gradients a step makes (<see cref="GradientBuckets"/>).</summary>
+    public int Buckets => _buckets.Count;
+
+    /// <summary>Ends the communication thread (the communicator stays open). Optional: the thread is a background
+    /// thread that waits without spinning (not IDisposable, so that F# callers need no `new`).</summary>
+    public void Close() => _thread?.Dispose();
 
     private static void Scale(float[] x, float by)
     {

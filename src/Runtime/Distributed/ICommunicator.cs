@@ -37,3 +37,22 @@ internal interface ICommunicator : System.IDisposable
     /// <summary>Ends every rank of the job with this exit code (MPI_Abort); does not return.</summary>
     void Abort(int exitCode);
 }
+
+/// <summary>
+/// Sums started now and finished later, so that the caller computes meanwhile (data parallelism's buckets): started
+/// in the same order on every rank; the caller leaves the floats alone until <see cref="WaitAll"/>.
+/// <see cref="CommunicationThread"/> runs them on a thread of their own; <see cref="MpiCommunicator"/> as
+/// <c>MPI_Iallreduce</c>, which Open MPI progresses only inside MPI calls (<see cref="Progress"/>).
+/// </summary>
+internal interface IAsyncAllreduce
+{
+    /// <summary>Starts summing <paramref name="count"/> floats of <paramref name="data"/> from
+    /// <paramref name="offset"/> over the ranks, in place.</summary>
+    void StartAllreduceSum(float[] data, int offset, int count);
+
+    /// <summary>Lets the started sums advance (cheap; called between kernels).</summary>
+    void Progress();
+
+    /// <summary>Returns when every started sum is done.</summary>
+    void WaitAll();
+}

@@ -6,7 +6,7 @@ namespace Nn.Runtime.Distributed;
 /// (MPI_Init_thread, serialised threads) and finalised when it is disposed. Open MPI's default error handler ends the
 /// job on a failed call; a rank that dies is noticed by <c>mpirun</c>, which ends the others.
 /// </summary>
-internal sealed class MpiCommunicator : ICommunicator
+internal sealed class MpiCommunicator : ICommunicator, IAsyncAllreduce
 {
     private readonly MpiNative _mpi;
     private bool _disposed;
@@ -61,6 +61,48 @@ internal sealed class MpiCommunicator : ICommunicator
         if (data.IsEmpty) return;
         Check(_mpi.AllreduceFloat(MpiNative.InPlace, ref data[0], data.Length, _mpi.Float, _mpi.Sum, _mpi.CommWorld),
             "MPI_Allreduce");
+    }
+
+    /// <summary>The sums started and not yet known done, oldest first, with their pinned arrays.</summary>
+    private readonly List<(IntPtr Request, System.Runtime.InteropServices.GCHandle Pin)> _inFlight = [];
+
+    /// <inheritdoc />
+    /// <remarks>MPI_Iallreduce in place; the array stays pinned until the sum is done.</remarks>
+    public void StartAllreduceSum(float[] data, int offset, int count)
+    {
+        if (count == 0) return;
+        var pin = System.Runtime.InteropServices.GCHandle.Alloc(data,
+            System.Runtime.InteropServices.GCHandleType.Pinned);
+        var at = pin.AddrOfPinnedObject() + (nint)offset * sizeof(float);
+        Check(_mpi.Iallreduce(MpiNative.InPlace, at, count, _mpi.Float, _mpi.Sum, _mpi.CommWorld, out var request),
+            "MPI_Iallreduce");
+        _inFlight.Add((request, pin));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>MPI_Test of the oldest sums (any MPI call advances them all) until one is not done.</remarks>
+    public void Progress()
+    {
+        while (_inFlight.Count > 0)
+        {
+            var (request, pin) = _inFlight[0];
+            Check(_mpi.Test(ref request, out int done, IntPtr.Zero), "MPI_Test");
+            if (done == 0) { _inFlight[0] = (request, pin); return; }
+            pin.Free();
+            _inFlight.RemoveAt(0);
+        }
+    }
+
+    /// <inheritdoc />
+    public void WaitAll()
+    {
+        foreach (var (r, pin) in _inFlight)
+        {
+            var request = r;
+            Check(_mpi.Wait(ref request, IntPtr.Zero), "MPI_Wait");
+            pin.Free();
+        }
+        _inFlight.Clear();
     }
 
     /// <inheritdoc />

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Nn.Runtime.Distributed;
 
 /// <summary>
-/// The thin layer over Open MPI's <c>libmpi</c>: the dozen functions data parallelism needs, looked up by name when
+/// The thin layer over Open MPI's <c>libmpi</c>: the fifteen functions data parallelism needs, looked up by name when
 /// first used (a run without MPI never loads the library). Open MPI's handles (<c>MPI_COMM_WORLD</c>,
 /// <c>MPI_FLOAT</c>, <c>MPI_SUM</c>, ...) are the addresses of global symbols (<c>ompi_mpi_comm_world</c>, ...),
 /// taken with <see cref="NativeLibrary.GetExport"/>; <c>MPI_IN_PLACE</c> is the pointer 1 and
@@ -27,6 +27,13 @@ internal sealed class MpiNative
     public delegate int AllreduceDoubleFn(IntPtr send, ref double recv, int count, IntPtr type, IntPtr op,
         IntPtr comm);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int IallreduceFn(IntPtr send, IntPtr recv, int count, IntPtr type, IntPtr op, IntPtr comm,
+        out IntPtr request);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int TestFn(ref IntPtr request, out int flag, IntPtr status);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int WaitFn(ref IntPtr request, IntPtr status);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate int BcastFn(ref byte buffer, int count, IntPtr type, int root, IntPtr comm);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate int SendFn(ref float buffer, int count, IntPtr type, int dest, int tag, IntPtr comm);
@@ -45,6 +52,9 @@ internal sealed class MpiNative
     public readonly CommIntFn CommRank, CommSize;
     public readonly AllreduceFloatFn AllreduceFloat;
     public readonly AllreduceDoubleFn AllreduceDouble;
+    public readonly IallreduceFn Iallreduce;
+    public readonly TestFn Test;
+    public readonly WaitFn Wait;
     public readonly BcastFn Bcast;
     public readonly SendFn Send;
     public readonly RecvFn Recv;
@@ -67,6 +77,9 @@ internal sealed class MpiNative
         CommSize = Fn<CommIntFn>("MPI_Comm_size");
         AllreduceFloat = Fn<AllreduceFloatFn>("MPI_Allreduce");
         AllreduceDouble = Fn<AllreduceDoubleFn>("MPI_Allreduce");
+        Iallreduce = Fn<IallreduceFn>("MPI_Iallreduce");
+        Test = Fn<TestFn>("MPI_Test");
+        Wait = Fn<WaitFn>("MPI_Wait");
         Bcast = Fn<BcastFn>("MPI_Bcast");
         Send = Fn<SendFn>("MPI_Send");
         Recv = Fn<RecvFn>("MPI_Recv");

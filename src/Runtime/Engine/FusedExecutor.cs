@@ -16,7 +16,7 @@ namespace Nn.Runtime.Engine;
 /// non-finite check leaves them unchanged. The check reads the loss and every updated value as it is stored; on a
 /// failure the step is replayed on the reference interpreter to name the first node that produced NaN or infinity.
 /// </summary>
-internal sealed class FusedExecutor : IStepExecutor
+internal sealed class FusedExecutor : IStepExecutor, IGradientStream
 {
     private readonly StepGraphs _g;
     private readonly ExecutorOptions _options;
@@ -153,17 +153,46 @@ internal sealed class FusedExecutor : IStepExecutor
     }
 
     /// <inheritdoc />
-    public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed)
+    public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed) =>
+        Step(inputs, target, lr, step, seed, null);
+
+    /// <inheritdoc />
+    public BatchResult Step(IReadOnlyList<HostTensor> inputs, HostTensor? target, double lr, long step, ulong seed,
+        Action<int>? afterKernel)
     {
         var p = TrainMode.Prepare(inputs, target);
         _step.Seed = seed; _step.Step = step;
         p.Set(TrainStep.LrInput, (float)lr);
         p.Set(TrainStep.StepInput, step);
-        p.Program.Run();
+        if (afterKernel is null) p.Program.Run();
+        else
+        {
+            _running = p;
+            try { afterKernel(-1); p.Program.Run(afterKernel); }
+            finally { _running = null; }
+        }
         if (_options.CheckFinite && p.Program.SawNonFinite()) throw NameNonFinite(inputs, target, lr, step, seed, p);
         var result = TrainMode.Result(p);
         p.Commit(_values);
         return result;
+    }
+
+    /// <summary>The binding of the step that runs with a kernel callback (<see cref="ReadOutput"/>).</summary>
+    private Binding? _running;
+
+    /// <inheritdoc />
+    public int[] FinalAfter(IReadOnlyList<string> outputs) =>
+        LastWrites.Of(TrainMode.Plan, outputs.Select(o => TrainMode.Plan.Graph.Output(o)).ToArray());
+
+    /// <inheritdoc />
+    public void ReadOutput(string output, Span<float> destination)
+    {
+        var p = _running ?? throw new InvalidOperationException("no step is running");
+        var node = TrainMode.Plan.Graph.Output(output);
+        var shape = p.Program.Shapes[node.Id];
+        var slot = p.Program.Slots[p.Program.Slot(node)];
+        if (TrainMode.Plan.Panels[node.Id]) GemmPanels.ToRowMajor(slot, shape[0], shape[1], destination);
+        else slot.AsSpan(0, NodeKernels.Count(shape)).CopyTo(destination);
     }
 
     /// <summary>Runs <paramref name="steps"/> training steps (as

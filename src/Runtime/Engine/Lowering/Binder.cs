@@ -7,7 +7,7 @@ namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>
 /// A plan bound to concrete sizes: every buffer allocated (pooled slots from <see cref="BufferAssigner"/>, constants
-/// filled once), every kernel a closure over the slot table. <see cref="Run"/> calls them in order and allocates
+/// filled once), every kernel a closure over the slot table. <see cref="Run()"/> calls them in order and allocates
 /// nothing. Sources (Inputs, Params, States) get slots whose arrays the caller points at its values before a run.
 /// </summary>
 internal sealed class BoundProgram
@@ -42,7 +42,18 @@ internal sealed class BoundProgram
         for (int i = 0; i < steps.Length; i++) steps[i]();
     }
 
-    /// <summary>True when a checked output holds NaN or infinity after <see cref="Run"/>.</summary>
+    /// <summary><see cref="Run()"/>, calling <paramref name="afterKernel"/> with i after kernel i.</summary>
+    public void Run(Action<int> afterKernel)
+    {
+        var steps = Steps;
+        for (int i = 0; i < steps.Length; i++)
+        {
+            steps[i]();
+            afterKernel(i);
+        }
+    }
+
+    /// <summary>True when a checked output holds NaN or infinity after <see cref="Run()"/>.</summary>
     public bool SawNonFinite()
     {
         foreach (var l in Loops) if (l.SawNonFinite) return true;
