@@ -64,13 +64,44 @@ let private contenders (file: string) =
     let input = (Seq.head graphs.Predict.Inputs).Name
     net, exec, session, input
 
+/// The one-row paths off (true) or on (false) on this thread: nn as it was before issue #22 point 5, run in the same
+/// rounds as a third contender (`before CPU`: its CPU time, then its ratio to ONNX Runtime's).
+let private before off = Nn.Runtime.Kernels.GemmVector.Off <- off
+
+/// `--profile`: where one batch's forward goes, kernel by kernel of the prediction plan (microseconds per call,
+/// the sum over many calls; the stopwatch between kernels adds ~20 ns each).
+let private profile () =
+    for file in [ "mnist_mlp.nn"; "lenet.nn" ] do
+        let _, exec, _, _ = contenders file
+        let fused = exec :?> Nn.Runtime.Engine.FusedExecutor
+        for batch in [ 1; 256 ] do
+            let x = HostTensor([| batch; 28; 28 |], Array.init (batch * 784) (fun i -> float32 (i % 256)))
+            let calls = if batch = 1 then 20000 else 200
+            let run off =
+                before off
+                try fused.ProfilePredict(x, calls) finally before false
+            run false |> ignore
+            run true |> ignore
+            // before and after alternately, the sums of 3 each
+            let rs = [ for _ in 1..3 -> run true, run false ]
+            let t0 = Array.init (fst rs.Head).Length (fun k -> rs |> List.sumBy (fun (b, _) -> b[k]))
+            let t1 = Array.init t0.Length (fun k -> rs |> List.sumBy (fun (_, a) -> a[k]))
+            let us v = v * 1e6 / float (3 * calls)
+            printfn "%s batch %d: %.2f µs per call before, %.2f after (columns: before, after)"
+                (Path.GetFileNameWithoutExtension file) batch (us (Array.sum t0)) (us (Array.sum t1))
+            for k in 0 .. t0.Length - 1 do
+                let d = fused.PredictPlan.Kernels[k].Describe()
+                printfn "  %8.2f %8.2f µs  k%d %s" (us t0[k]) (us t1[k]) k (if d.Length > 80 then d[..79] + "…" else d)
+
 [<EntryPoint>]
 let main argv =
-    let rounds = if argv.Length > 0 then int argv[0] else 7
     Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- 1
+    if argv |> Array.contains "--profile" then profile (); exit 0
+    let rounds = if argv.Length > 0 then int argv[0] else 7
     printfn "nn vs ONNX Runtime %s, forward of the same model, 1 thread, %d rounds (A B paired), medians"
         (typeof<InferenceSession>.Assembly.GetName().Version.ToString()) rounds
-    printfn "%-10s %6s %12s %12s %12s %12s %8s" "model" "batch" "nn wall" "ORT wall" "nn CPU" "ORT CPU" "nn/ORT"
+    printfn "%-10s %6s %12s %12s %12s %12s %8s %8s %12s %8s" "model" "batch" "nn wall" "ORT wall" "nn CPU" "ORT CPU"
+        "nn/ORT" "CPU" "before CPU" "CPU"
     for file in [ "mnist_mlp.nn"; "lenet.nn" ] do
         let _, exec, session, input = contenders file
         let rng = Random 1
@@ -79,6 +110,9 @@ let main argv =
             let feeds = [ NamedOnnxValue.CreateFromTensor(input, DenseTensor<float32>(x.Data, x.Shape)) ]
             let xs = ResizeArray [ x ]
             let nnCall () = exec.Predict xs |> ignore
+            let beforeCall () =
+                before true
+                try exec.Predict xs |> ignore finally before false
             let ortCall () =
                 use r = session.Run feeds
                 ()
@@ -87,15 +121,19 @@ let main argv =
             let b = (use r = session.Run feeds in (Seq.head r).AsTensor<float32>() |> Seq.toArray)
             let d = Array.map2 (fun (p: float32) q -> abs (p - q) / max 1f (abs q)) a.Data b |> Array.max
             if d > 1e-4f then failwithf "%s batch %d: nn and ONNX Runtime differ by %g" file batch d
-            let nnCalls, ortCalls = callsFor nnCall, callsFor ortCall
+            let before0 = (before true; exec.Predict xs)
+            before false
+            if before0.Data <> a.Data then failwithf "%s batch %d: the outputs before the changes differ" file batch
+            let nnCalls, ortCalls, beforeCalls = callsFor nnCall, callsFor ortCall, callsFor beforeCall
             let results =
-                [ for _ in 1..rounds -> time nnCalls nnCall, time ortCalls ortCall ]
-            let nnWall = median [ for (w, _), _ in results -> w ]
-            let ortWall = median [ for _, (w, _) in results -> w ]
-            let nnCpu = median [ for (_, c), _ in results -> c ]
-            let ortCpu = median [ for _, (_, c) in results -> c ]
+                [ for _ in 1..rounds -> time nnCalls nnCall, time ortCalls ortCall, time beforeCalls beforeCall ]
+            let nnWall = median [ for (w, _), _, _ in results -> w ]
+            let ortWall = median [ for _, (w, _), _ in results -> w ]
+            let nnCpu = median [ for (_, c), _, _ in results -> c ]
+            let ortCpu = median [ for _, (_, c), _ in results -> c ]
+            let beforeCpu = median [ for _, _, (_, c) in results -> c ]
             let ms v = sprintf "%.4f ms" (v * 1000.0)
-            printfn "%-10s %6d %12s %12s %12s %12s %8.2f"
+            printfn "%-10s %6d %12s %12s %12s %12s %8.2f %8.2f %12s %8.2f"
                 (Path.GetFileNameWithoutExtension file) batch (ms nnWall) (ms ortWall) (ms nnCpu) (ms ortCpu)
-                (nnWall / ortWall)
+                (nnWall / ortWall) (nnCpu / ortCpu) (ms beforeCpu) (beforeCpu / ortCpu)
     0
