@@ -10,9 +10,11 @@ namespace Nn.Runtime.Kernels;
 /// no packing of A or B. The packed path would run each 32-column panel as a 1×32 edge tile (two sums, each FMA
 /// waiting on the one before) after packing the row into a 14-wide panel, and copy a row-major B into panels on every
 /// call. ONNX Runtime's MLAS runs a one-row product as a GEMV too.
-/// <para>The arithmetic is the packed path's, so results are bit-identical: each element of C is the same chain of
-/// FMAs over k, split into the same passes (<see cref="MicroKernel.PassDepth"/>) combined the same way (the first
-/// alpha·s or alpha·s + beta·C, later ones alpha·s + C), then the same epilogue on the row.</para>
+/// <para>The arithmetic is the packed path's, so with alpha = 1 (every product of the engine) results are
+/// bit-identical: each element of C is the same chain of FMAs over k, split into the same passes
+/// (<see cref="MicroKernel.PassDepth"/>) combined the same way (the first alpha·s or alpha·s + beta·C, later ones
+/// alpha·s + C, each one FMA), then the same epilogue on the row. With another alpha the packed path's partial-width
+/// tiles round alpha·s before adding, so the two may differ in the last bit.</para>
 /// </summary>
 internal static unsafe class GemmVector
 {
