@@ -3,7 +3,9 @@
 /// IntraOpNumThreads = InterOpNumThreads = 1, graph optimizations on), side by side in one process. Each round times
 /// nn then ONNX Runtime (A B A B ...) on the same input, as many calls as fill ~0.2 s each; the table gives the medians
 /// over the rounds, wall and CPU time (the process's, so a thread of either runtime working beside the caller shows).
-/// Usage: dotnet run --project bench/OnnxBench -c Release [-- rounds]
+/// A third contender in the same rounds, `before`, is nn with the one-row product paths off (GemmVector.Off), as it
+/// was before issue #22 point 5; its outputs must equal nn's bit for bit.
+/// Usage: dotnet run --project bench/OnnxBench -c Release [-- rounds | --profile]
 module Nn.OnnxBench.Program
 
 open System
@@ -87,8 +89,13 @@ let private profile () =
             let t0 = Array.init (fst rs.Head).Length (fun k -> rs |> List.sumBy (fun (b, _) -> b[k]))
             let t1 = Array.init t0.Length (fun k -> rs |> List.sumBy (fun (_, a) -> a[k]))
             let us v = v * 1e6 / float (3 * calls)
-            printfn "%s batch %d: %.2f µs per call before, %.2f after (columns: before, after)"
+            // the whole call (binding look-up, pointing the sources, the output's copy) against its kernels
+            let xs = ResizeArray [ x ]
+            let whole = Stopwatch.StartNew()
+            for _ in 1 .. 3 * calls do fused.Predict xs |> ignore
+            printfn "%s batch %d: %.2f µs per call before, %.2f after (columns: before, after); Predict %.2f µs"
                 (Path.GetFileNameWithoutExtension file) batch (us (Array.sum t0)) (us (Array.sum t1))
+                (us whole.Elapsed.TotalSeconds)
             for k in 0 .. t0.Length - 1 do
                 let d = fused.PredictPlan.Kernels[k].Describe()
                 printfn "  %8.2f %8.2f µs  k%d %s" (us t0[k]) (us t1[k]) k (if d.Length > 80 then d[..79] + "…" else d)
