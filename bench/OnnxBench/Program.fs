@@ -98,7 +98,8 @@ let private profile () =
                 (us whole.Elapsed.TotalSeconds)
             for k in 0 .. t0.Length - 1 do
                 let d = fused.PredictPlan.Kernels[k].Describe()
-                printfn "  %8.2f %8.2f µs  k%d %s" (us t0[k]) (us t1[k]) k (if d.Length > 80 then d[..79] + "…" else d)
+                let d = if d.Length > 80 then d[..79] + "…" else d
+                printfn "  %8.2f %8.2f µs  k%d %s" (us t0[k]) (us t1[k]) k d
 
 [<EntryPoint>]
 let main argv =
