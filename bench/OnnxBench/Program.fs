@@ -3,7 +3,8 @@
 /// IntraOpNumThreads = InterOpNumThreads = 1, graph optimizations on), side by side in one process. Each round times
 /// nn then ONNX Runtime (A B A B ...) on the same input, as many calls as fill ~0.2 s each; the table gives the medians
 /// over the rounds, wall and CPU time (the process's, so a thread of either runtime working beside the caller shows).
-/// A third contender in the same rounds, `before`, is nn with the one-row product paths off (GemmVector.Off), as it
+/// ONNX Runtime runs twice in each round: `session.Run` with NamedOnnxValue feeds (ORT), and its leanest call, OrtValues
+/// over the arrays with the output preallocated (ORTv). A fourth contender in the same rounds, `before`, is nn with the one-row product paths off (GemmVector.Off), as it
 /// was before issue #22 point 5; its outputs must equal nn's bit for bit.
 /// Usage: dotnet run --project bench/OnnxBench -c Release [-- rounds | --profile]
 module Nn.OnnxBench.Program
@@ -106,10 +107,10 @@ let main argv =
     Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- 1
     if argv |> Array.contains "--profile" then profile (); exit 0
     let rounds = if argv.Length > 0 then int argv[0] else 7
-    printfn "nn vs ONNX Runtime %s, forward of the same model, 1 thread, %d rounds (A B paired), medians"
+    printfn "nn vs ONNX Runtime %s, forward of the same model, 1 thread, %d rounds (A B paired), medians, ms"
         (typeof<InferenceSession>.Assembly.GetName().Version.ToString()) rounds
-    printfn "%-10s %6s %12s %12s %12s %12s %8s %8s %12s %8s" "model" "batch" "nn wall" "ORT wall" "nn CPU" "ORT CPU"
-        "nn/ORT" "CPU" "before CPU" "CPU"
+    printfn "%-10s %6s %10s %10s | %10s %10s %10s %10s | %7s %7s %7s" "model" "batch" "nn wall" "ORT wall"
+        "nn CPU" "ORT CPU" "ORTv CPU" "bef. CPU" "nn/ORT" "nn/ORTv" "bef/ORT"
     for file in [ "mnist_mlp.nn"; "lenet.nn" ] do
         let _, exec, session, input = contenders file
         let rng = Random 1
@@ -126,22 +127,32 @@ let main argv =
                 ()
             // the same outputs, or the comparison means nothing
             let a = exec.Predict xs
-            let b = (use r = session.Run feeds in (Seq.head r).AsTensor<float32>() |> Seq.toArray)
+            let b, outShape =
+                use r = session.Run feeds
+                let t = (Seq.head r).AsTensor<float32>()
+                Seq.toArray t, t.Dimensions.ToArray() |> Array.map int64
             let d = Array.map2 (fun (p: float32) q -> abs (p - q) / max 1f (abs q)) a.Data b |> Array.max
             if d > 1e-4f then failwithf "%s batch %d: nn and ONNX Runtime differ by %g" file batch d
             let before0 = (before true; exec.Predict xs)
             before false
             if before0.Data <> a.Data then failwithf "%s batch %d: the outputs before the changes differ" file batch
-            let nnCalls, ortCalls, beforeCalls = callsFor nnCall, callsFor ortCall, callsFor beforeCall
-            let results =
-                [ for _ in 1..rounds -> time nnCalls nnCall, time ortCalls ortCall, time beforeCalls beforeCall ]
-            let nnWall = median [ for (w, _), _, _ in results -> w ]
-            let ortWall = median [ for _, (w, _), _ in results -> w ]
-            let nnCpu = median [ for (_, c), _, _ in results -> c ]
-            let ortCpu = median [ for _, (_, c), _ in results -> c ]
-            let beforeCpu = median [ for _, _, (_, c) in results -> c ]
-            let ms v = sprintf "%.4f ms" (v * 1000.0)
-            printfn "%-10s %6d %12s %12s %12s %12s %8.2f %8.2f %12s %8.2f"
-                (Path.GetFileNameWithoutExtension file) batch (ms nnWall) (ms ortWall) (ms nnCpu) (ms ortCpu)
-                (nnWall / ortWall) (nnCpu / ortCpu) (ms beforeCpu) (beforeCpu / ortCpu)
+            // ONNX Runtime's leanest call: OrtValues over the arrays, the output preallocated (ORTv)
+            let outName = Seq.head session.OutputMetadata.Keys
+            let outArr: float32[] = Array.zeroCreate b.Length
+            use inValue = OrtValue.CreateTensorValueFromMemory<float32>(x.Data, x.Shape |> Array.map int64)
+            use outValue = OrtValue.CreateTensorValueFromMemory<float32>(outArr, outShape)
+            use runOptions = new RunOptions()
+            let inNames, inValues, outNames, outValues = [| input |], [| inValue |], [| outName |], [| outValue |]
+            let ortValueCall () = session.Run(runOptions, inNames, inValues, outNames, outValues)
+            ortValueCall ()
+            if outArr <> b then failwithf "%s batch %d: ONNX Runtime's two calls differ" file batch
+            let calls = [| nnCall; ortCall; ortValueCall; beforeCall |]
+            let counts = calls |> Array.map callsFor
+            let results = [ for _ in 1..rounds -> Array.map2 time counts calls ]
+            let wall i = median [ for r in results -> fst r[i] ]
+            let cpu i = median [ for r in results -> snd r[i] ]
+            let ms v = sprintf "%.4f" (v * 1000.0)
+            printfn "%-10s %6d %10s %10s | %10s %10s %10s %10s | %7.2f %7.2f %7.2f"
+                (Path.GetFileNameWithoutExtension file) batch (ms (wall 0)) (ms (wall 1))
+                (ms (cpu 0)) (ms (cpu 1)) (ms (cpu 2)) (ms (cpu 3)) (cpu 0 / cpu 1) (cpu 0 / cpu 2) (cpu 3 / cpu 1)
     0
