@@ -89,6 +89,26 @@ let tests =
                     let packed, _, _ = product true ta n k 0 panels alpha beta bias act (n + k)
                     sameBits (sprintf "n %d k %d panels %b ta %b" n k panels ta) packed vector
         }
+        test "a tiny product's row, product then add, gives the bits of the plain loop" {
+            if not System.Runtime.Intrinsics.X86.Avx512F.IsSupported then skiptest "no AVX-512 here"
+            for n in [ 1; 5; 10; 16; 17; 33; 84; 120; 130 ] do
+                for k in [ 0; 1; 7; 84; 120 ] do
+                    let rng = Random(n * 13 + k)
+                    let ldb = n + 2
+                    let a = randomArray rng k
+                    let b = randomArray rng (max 0 (k * ldb))
+                    // the engine's loop for products of at most 4,096 multiply-adds (GemmKernels.Direct)
+                    let expected =
+                        Array.init n (fun j ->
+                            let mutable s = 0f
+                            for q in 0 .. k - 1 do s <- s + a[q] * b[q * ldb + j]
+                            s)
+                    let c = Array.create (n + 2) 9f
+                    let ran = GemmVector.RowSeparate(ReadOnlySpan a, ReadOnlySpan b, ldb, k, n, Span(c, 0, n))
+                    Expect.isTrue ran "the row ran (AVX-512)"
+                    sameBits (sprintf "n %d k %d" n k) expected c[.. n - 1]
+                    Expect.sequenceEqual c[n..] [| 9f; 9f |] "the floats after the row are left alone"
+        }
         test "a narrow product's one row gives the bits of its padded rows, without touching them" {
             for n in [ 1; 2; 7; 10; 15; 16 ] do
                 for k in [ 1; 9; 84; 256 ] do

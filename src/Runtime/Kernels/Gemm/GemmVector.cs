@@ -42,7 +42,7 @@ internal static unsafe class GemmVector
             int kc = Math.Min(kcMax, k - pc);
             float beta = pc == 0 ? p.Beta : 1f;
             if (p.BPanels) Panels(a + pc, p.B, k, pc, kc, p.N, p.C, p.Alpha, beta);
-            else RowMajor(a + pc, p.B + (nint)pc * p.Ldb, p.Ldb, kc, p.N, p.C, p.Alpha, beta);
+            else RowMajor<Fused>(a + pc, p.B + (nint)pc * p.Ldb, p.Ldb, kc, p.N, p.C, p.Alpha, beta);
         }
         if (p.Bias != null || p.Activation != Activation.Identity)
             Epilogue.Apply(new Span<float>(p.C, p.N), p.Bias, p.Activation);
@@ -55,7 +55,21 @@ internal static unsafe class GemmVector
     public static bool Row(float* a, float* b, nint ldb, int k, int n, float* c)
     {
         if (Off || !Avx512F.IsSupported || Gemm.Isa is not (GemmIsa.Auto or GemmIsa.Avx512)) return false;
-        RowMajor(a, b, ldb, k, n, c, 1f, 0f);
+        RowMajor<Fused>(a, b, ldb, k, n, c, 1f, 0f);
+        return true;
+    }
+
+    /// <summary>c[0..n) = Σ_q round(a[q]·B[q, 0..n)) in q order, each product rounded before it is added (no FMA):
+    /// the sums of the engine's plain loop for tiny products, vectorized over the columns, so the same bits. False
+    /// (nothing done) where AVX-512 is missing or the path is off.</summary>
+    public static bool RowSeparate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int ldb, int k, int n, Span<float> c)
+    {
+        if (Off || !Avx512F.IsSupported) return false;
+        if (k < 0 || n < 0) KernelThrow.Argument(nameof(k), "sizes of at least 0");
+        KernelThrow.CheckLength(nameof(a), k, a.Length);
+        if (k > 0) KernelThrow.CheckLength(nameof(b), (long)(k - 1) * ldb + n, b.Length);
+        KernelThrow.CheckLength(nameof(c), n, c.Length);
+        fixed (float* pa = a, pb = b, pc = c) RowMajor<Separate>(pa, pb, ldb, k, n, pc, 1f, 0f);
         return true;
     }
 
@@ -73,7 +87,8 @@ internal static unsafe class GemmVector
 
     /// <summary>c[0..n) (+)= a[0..kc)·B[0..kc, 0..n) for B row-major (row stride ldb): 128 columns at a time, the last
     /// block's last 16-float column masked.</summary>
-    private static void RowMajor(float* a, float* b, nint ldb, int kc, int n, float* c, float alpha, float beta)
+    private static void RowMajor<M>(float* a, float* b, nint ldb, int kc, int n, float* c, float alpha, float beta)
+        where M : struct, IMulAdd
     {
         for (int j = 0; j < n; j += 128)
         {
@@ -83,16 +98,30 @@ internal static unsafe class GemmVector
             float* bj = b + j, cj = c + j;
             switch (vectors)
             {
-                case 1: RowBlock<One>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
-                case 2: RowBlock<Two>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
-                case 3: RowBlock<Three>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
-                case 4: RowBlock<Four>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
-                case 5: RowBlock<Five>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
-                case 6: RowBlock<Six>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
-                case 7: RowBlock<Seven>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
-                default: RowBlock<Eight>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                case 1: RowBlock<One, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                case 2: RowBlock<Two, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                case 3: RowBlock<Three, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                case 4: RowBlock<Four, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                case 5: RowBlock<Five, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                case 6: RowBlock<Six, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                case 7: RowBlock<Seven, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
+                default: RowBlock<Eight, M>(a, bj, ldb, kc, cj, alpha, beta, mask); break;
             }
         }
+    }
+
+    /// <summary>How a sum takes a term: one FMA (the GEMM's kernels) or a rounded product then an add (the engine's
+    /// plain loop for tiny products, <c>GemmKernels.Direct</c>).</summary>
+    private interface IMulAdd { static abstract Vector512<float> Invoke(Vector512<float> x, Vector512<float> b,
+        Vector512<float> s); }
+    private struct Fused : IMulAdd
+    {
+        public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> b, Vector512<float> s) =>
+            Vector512.FusedMultiplyAdd(x, b, s);
+    }
+    private struct Separate : IMulAdd
+    {
+        public static Vector512<float> Invoke(Vector512<float> x, Vector512<float> b, Vector512<float> s) => s + x * b;
     }
 
     /// <summary>A compile-time count (the JIT specializes each use, so the unused sums and loads vanish).</summary>
@@ -145,29 +174,29 @@ internal static unsafe class GemmVector
     /// <summary>T sums of 16 columns of a row-major B, the last one's columns those in <paramref name="last"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowBlock<T>(float* a, float* b, nint ldb, int kc, float* c, float alpha, float beta,
-        Vector512<float> last) where T : struct, ICount
+    private static void RowBlock<T, M>(float* a, float* b, nint ldb, int kc, float* c, float alpha, float beta,
+        Vector512<float> last) where T : struct, ICount where M : struct, IMulAdd
     {
         Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default,
             s4 = default, s5 = default, s6 = default, s7 = default;
         for (int q = 0; q < kc; q++, b += ldb)
         {
             var x = Vector512.Create(a[q]);
-            s0 = Vector512.FusedMultiplyAdd(x, Load<T>(b, 0, last), s0);
+            s0 = M.Invoke(x, Load<T>(b, 0, last), s0);
             if (T.Value > 1)
-                s1 = Vector512.FusedMultiplyAdd(x, Load<T>(b + 16, 1, last), s1);
+                s1 = M.Invoke(x, Load<T>(b + 16, 1, last), s1);
             if (T.Value > 2)
-                s2 = Vector512.FusedMultiplyAdd(x, Load<T>(b + 32, 2, last), s2);
+                s2 = M.Invoke(x, Load<T>(b + 32, 2, last), s2);
             if (T.Value > 3)
-                s3 = Vector512.FusedMultiplyAdd(x, Load<T>(b + 48, 3, last), s3);
+                s3 = M.Invoke(x, Load<T>(b + 48, 3, last), s3);
             if (T.Value > 4)
-                s4 = Vector512.FusedMultiplyAdd(x, Load<T>(b + 64, 4, last), s4);
+                s4 = M.Invoke(x, Load<T>(b + 64, 4, last), s4);
             if (T.Value > 5)
-                s5 = Vector512.FusedMultiplyAdd(x, Load<T>(b + 80, 5, last), s5);
+                s5 = M.Invoke(x, Load<T>(b + 80, 5, last), s5);
             if (T.Value > 6)
-                s6 = Vector512.FusedMultiplyAdd(x, Load<T>(b + 96, 6, last), s6);
+                s6 = M.Invoke(x, Load<T>(b + 96, 6, last), s6);
             if (T.Value > 7)
-                s7 = Vector512.FusedMultiplyAdd(x, Load<T>(b + 112, 7, last), s7);
+                s7 = M.Invoke(x, Load<T>(b + 112, 7, last), s7);
         }
         var all = Vector512<float>.AllBitsSet;
         Store(s0, c, alpha, beta, T.Value == 1 ? last : all);
