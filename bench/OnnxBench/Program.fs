@@ -3,9 +3,10 @@
 /// IntraOpNumThreads = InterOpNumThreads = 1, graph optimizations on), side by side in one process. Each round times
 /// nn then ONNX Runtime (A B A B ...) on the same input, as many calls as fill ~0.2 s each; the table gives the medians
 /// over the rounds, wall and CPU time (the process's, so a thread of either runtime working beside the caller shows).
-/// ONNX Runtime runs twice in each round: `session.Run` with NamedOnnxValue feeds (ORT), and its leanest call, OrtValues
-/// over the arrays with the output preallocated (ORTv). A fourth contender in the same rounds, `before`, is nn with the one-row product paths off (GemmVector.Off), as it
-/// was before issue #22 point 5; its outputs must equal nn's bit for bit.
+/// ONNX Runtime runs twice in each round: `session.Run` with NamedOnnxValue feeds (ORT), and its leanest call,
+/// OrtValues over the arrays with the output preallocated (ORTv). A fourth contender in the same rounds, `before`, is
+/// nn with the one-row product paths off (GemmVector.Off), as it was before issue #22 point 5; its outputs must equal
+/// nn's bit for bit.
 /// Usage: dotnet run --project bench/OnnxBench -c Release [-- rounds | --profile]
 module Nn.OnnxBench.Program
 
