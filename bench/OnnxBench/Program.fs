@@ -3,7 +3,11 @@
 /// IntraOpNumThreads = InterOpNumThreads = 1, graph optimizations on), side by side in one process. Each round times
 /// nn then ONNX Runtime (A B A B ...) on the same input, as many calls as fill ~0.2 s each; the table gives the medians
 /// over the rounds, wall and CPU time (the process's, so a thread of either runtime working beside the caller shows).
-/// Usage: dotnet run --project bench/OnnxBench -c Release [-- rounds]
+/// ONNX Runtime runs twice in each round: `session.Run` with NamedOnnxValue feeds (ORT), and its leanest call,
+/// OrtValues over the arrays with the output preallocated (ORTv). A fourth contender in the same rounds, `before`, is
+/// nn with the one-row product paths off (GemmVector.Off), as it was before issue #22 point 5; its outputs must equal
+/// nn's bit for bit.
+/// Usage: dotnet run --project bench/OnnxBench -c Release [-- rounds | --profile]
 module Nn.OnnxBench.Program
 
 open System
@@ -64,13 +68,50 @@ let private contenders (file: string) =
     let input = (Seq.head graphs.Predict.Inputs).Name
     net, exec, session, input
 
+/// The one-row paths off (true) or on (false) on this thread: nn as it was before issue #22 point 5, run in the same
+/// rounds as a third contender (`before CPU`: its CPU time, then its ratio to ONNX Runtime's).
+let private before off = Nn.Runtime.Kernels.GemmVector.Off <- off
+
+/// `--profile`: where one batch's forward goes, kernel by kernel of the prediction plan (microseconds per call,
+/// the sum over many calls; the stopwatch between kernels adds ~20 ns each).
+let private profile () =
+    for file in [ "mnist_mlp.nn"; "lenet.nn" ] do
+        let _, exec, _, _ = contenders file
+        let fused = exec :?> Nn.Runtime.Engine.FusedExecutor
+        for batch in [ 1; 256 ] do
+            let x = HostTensor([| batch; 28; 28 |], Array.init (batch * 784) (fun i -> float32 (i % 256)))
+            let calls = if batch = 1 then 20000 else 200
+            let run off =
+                before off
+                try fused.ProfilePredict(x, calls) finally before false
+            run false |> ignore
+            run true |> ignore
+            // before and after alternately, the sums of 3 each
+            let rs = [ for _ in 1..3 -> run true, run false ]
+            let t0 = Array.init (fst rs.Head).Length (fun k -> rs |> List.sumBy (fun (b, _) -> b[k]))
+            let t1 = Array.init t0.Length (fun k -> rs |> List.sumBy (fun (_, a) -> a[k]))
+            let us v = v * 1e6 / float (3 * calls)
+            // the whole call (binding look-up, pointing the sources, the output's copy) against its kernels
+            let xs = ResizeArray [ x ]
+            let whole = Stopwatch.StartNew()
+            for _ in 1 .. 3 * calls do fused.Predict xs |> ignore
+            printfn "%s batch %d: %.2f µs per call before, %.2f after (columns: before, after); Predict %.2f µs"
+                (Path.GetFileNameWithoutExtension file) batch (us (Array.sum t0)) (us (Array.sum t1))
+                (us whole.Elapsed.TotalSeconds)
+            for k in 0 .. t0.Length - 1 do
+                let d = fused.PredictPlan.Kernels[k].Describe()
+                let d = if d.Length > 80 then d[..79] + "…" else d
+                printfn "  %8.2f %8.2f µs  k%d %s" (us t0[k]) (us t1[k]) k d
+
 [<EntryPoint>]
 let main argv =
-    let rounds = if argv.Length > 0 then int argv[0] else 7
     Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- 1
-    printfn "nn vs ONNX Runtime %s, forward of the same model, 1 thread, %d rounds (A B paired), medians"
+    if argv |> Array.contains "--profile" then profile (); exit 0
+    let rounds = if argv.Length > 0 then int argv[0] else 7
+    printfn "nn vs ONNX Runtime %s, forward of the same model, 1 thread, %d rounds (A B paired), medians, ms"
         (typeof<InferenceSession>.Assembly.GetName().Version.ToString()) rounds
-    printfn "%-10s %6s %12s %12s %12s %12s %8s" "model" "batch" "nn wall" "ORT wall" "nn CPU" "ORT CPU" "nn/ORT"
+    printfn "%-10s %6s %10s %10s | %10s %10s %10s %10s | %7s %7s %7s" "model" "batch" "nn wall" "ORT wall"
+        "nn CPU" "ORT CPU" "ORTv CPU" "bef. CPU" "nn/ORT" "nn/ORTv" "bef/ORT"
     for file in [ "mnist_mlp.nn"; "lenet.nn" ] do
         let _, exec, session, input = contenders file
         let rng = Random 1
@@ -79,23 +120,40 @@ let main argv =
             let feeds = [ NamedOnnxValue.CreateFromTensor(input, DenseTensor<float32>(x.Data, x.Shape)) ]
             let xs = ResizeArray [ x ]
             let nnCall () = exec.Predict xs |> ignore
+            let beforeCall () =
+                before true
+                try exec.Predict xs |> ignore finally before false
             let ortCall () =
                 use r = session.Run feeds
                 ()
             // the same outputs, or the comparison means nothing
             let a = exec.Predict xs
-            let b = (use r = session.Run feeds in (Seq.head r).AsTensor<float32>() |> Seq.toArray)
+            let b, outShape =
+                use r = session.Run feeds
+                let t = (Seq.head r).AsTensor<float32>()
+                Seq.toArray t, t.Dimensions.ToArray() |> Array.map int64
             let d = Array.map2 (fun (p: float32) q -> abs (p - q) / max 1f (abs q)) a.Data b |> Array.max
             if d > 1e-4f then failwithf "%s batch %d: nn and ONNX Runtime differ by %g" file batch d
-            let nnCalls, ortCalls = callsFor nnCall, callsFor ortCall
-            let results =
-                [ for _ in 1..rounds -> time nnCalls nnCall, time ortCalls ortCall ]
-            let nnWall = median [ for (w, _), _ in results -> w ]
-            let ortWall = median [ for _, (w, _) in results -> w ]
-            let nnCpu = median [ for (_, c), _ in results -> c ]
-            let ortCpu = median [ for _, (_, c) in results -> c ]
-            let ms v = sprintf "%.4f ms" (v * 1000.0)
-            printfn "%-10s %6d %12s %12s %12s %12s %8.2f"
-                (Path.GetFileNameWithoutExtension file) batch (ms nnWall) (ms ortWall) (ms nnCpu) (ms ortCpu)
-                (nnWall / ortWall)
+            let before0 = (before true; exec.Predict xs)
+            before false
+            if before0.Data <> a.Data then failwithf "%s batch %d: the outputs before the changes differ" file batch
+            // ONNX Runtime's leanest call: OrtValues over the arrays, the output preallocated (ORTv)
+            let outName = Seq.head session.OutputMetadata.Keys
+            let outArr: float32[] = Array.zeroCreate b.Length
+            use inValue = OrtValue.CreateTensorValueFromMemory<float32>(x.Data, x.Shape |> Array.map int64)
+            use outValue = OrtValue.CreateTensorValueFromMemory<float32>(outArr, outShape)
+            use runOptions = new RunOptions()
+            let inNames, inValues, outNames, outValues = [| input |], [| inValue |], [| outName |], [| outValue |]
+            let ortValueCall () = session.Run(runOptions, inNames, inValues, outNames, outValues)
+            ortValueCall ()
+            if outArr <> b then failwithf "%s batch %d: ONNX Runtime's two calls differ" file batch
+            let calls = [| nnCall; ortCall; ortValueCall; beforeCall |]
+            let counts = calls |> Array.map callsFor
+            let results = [ for _ in 1..rounds -> Array.map2 time counts calls ]
+            let wall i = median [ for r in results -> fst r[i] ]
+            let cpu i = median [ for r in results -> snd r[i] ]
+            let ms v = sprintf "%.4f" (v * 1000.0)
+            printfn "%-10s %6d %10s %10s | %10s %10s %10s %10s | %7.2f %7.2f %7.2f"
+                (Path.GetFileNameWithoutExtension file) batch (ms (wall 0)) (ms (wall 1))
+                (ms (cpu 0)) (ms (cpu 1)) (ms (cpu 2)) (ms (cpu 3)) (cpu 0 / cpu 1) (cpu 0 / cpu 2) (cpu 3 / cpu 1)
     0

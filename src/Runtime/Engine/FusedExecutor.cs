@@ -228,6 +228,32 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
         return total;
     }
 
+    /// <summary>The prediction graph's plan.</summary>
+    public Plan PredictPlan => _predict.Plan;
+
+    /// <summary>Runs <paramref name="calls"/> forward passes (as <see cref="Predict(IReadOnlyList{HostTensor})"/> does)
+    /// and times every plan kernel separately: for each kernel of <see cref="PredictPlan"/>, in order, its total
+    /// seconds over the calls. For benchmarks (<c>bench/OnnxBench --profile</c>).</summary>
+    public double[] ProfilePredict(HostTensor features, int calls)
+    {
+        HostTensor[] inputs = [features];
+        var p = _predict.Prepare(inputs, null);
+        var kernels = p.Program.Steps;
+        var total = new double[kernels.Length];
+        for (int s = 0; s < calls; s++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (int k = 0; k < kernels.Length; k++)
+            {
+                kernels[k]();
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                total[k] += (t1 - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
+                t0 = t1;
+            }
+        }
+        return total;
+    }
+
     /// <summary>Seconds of one run of training-plan kernel <paramref name="kernel"/> on its own bound buffers (as
     /// the last step left them), repeated back to back so its operands are warm: the best and the mean of
     /// <paramref name="repeats"/> runs. Run a step first. For benchmarks (<c>bench training --profile</c>), to tell

@@ -62,6 +62,18 @@ internal static class GemmKernels
     private static void Direct(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act)
     {
+        // Rows of A read in place (not transposed, or one row): the same sums vectorized over the columns
+        // (GemmVector.RowSeparate), the bits of the loop below; a forward at batch 1 takes this path often.
+        if (!tb && (!ta || m == 1))
+        {
+            int i = 0;
+            while (i < m && GemmVector.RowSeparate(a.Slice(i * lda, k), b, ldb, k, n, c.Slice(i * n, n))) i++;
+            if (i == m)
+            {
+                for (i = 0; i < m; i++) Epilogue.ApplySpan(c.Slice(i * n, n), bias, act);
+                return;
+            }
+        }
         for (int i = 0; i < m; i++)
         {
             var row = c.Slice(i * n, n);

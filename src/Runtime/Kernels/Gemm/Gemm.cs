@@ -111,6 +111,7 @@ internal static unsafe class Gemm
             if (GemmNarrow.TryRun(in p)) return;
             long flops = 2L * m * n * k;
             int parts = flops < MinFlopsPerThread * 2 ? 1 : (int)Math.Min(threads, flops / MinFlopsPerThread);
+            if (parts <= 1 && GemmVector.TryRun(in p)) return;
             if (parts <= 1) GemmDriver.Run(in p, 0, m, 0, n);
             else GemmJob.Run(in p, parts);
         }

@@ -137,6 +137,15 @@ internal static unsafe class GemmNarrow
         ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows,
         int threads = 1)
     {
+        // One row (a forward at batch 1) straight from B, without filling the padded rows (GemmVector.Row).
+        if (m == 1 && !tb && (!ta || lda == 1) && k > 0 && a.Length >= k && c.Length >= n
+            && b.Length >= (long)(k - 1) * ldb + n)
+            fixed (float* pa = a, pb = b, pc = c)
+                if (GemmVector.Row(pa, pb, ldb, k, n, pc))
+                {
+                    Epilogue.ApplySpan(c[..n], bias, act);
+                    return;
+                }
         for (int p = 0; p < k; p++)
         {
             var row = bRows.AsSpan(p * 16, 16);
