@@ -1,8 +1,8 @@
 """The mlp job (bench/peer/mlp.nn: 8 epochs of 784-256-10, batch 64, SGD momentum, 10,000 digits) with nn --threads 1
 against --threads 2, paired (A B A B ...): whole process (wall and CPU, user + system) and in-process training (the sum
 of the epochs' seconds in metrics.csv), medians and ratios (issue #18 goal 4). bench/peer/run.sh threads [pairs].
-A third side, "2 fixed", runs --threads 2 with NN_THREADS_FIXED=1: every split on two threads, without nn's timing of
-one thread against two (src/Runtime/Engine/StepThreads.cs)."""
+A third side, "2 adapt", runs --threads 2 with NN_THREADS_ADAPTIVE=1: nn's timing of one thread against two
+(src/Runtime/Engine/StepThreads.cs) chooses per stretch of steps."""
 import os, resource, statistics, sys  # noqa: E401
 
 from run import PEER, nn_train
@@ -18,12 +18,12 @@ def cpu_of(f):
 
 def main():
     pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    sides = {1: (1, "0"), 2: (2, "0"), "2 fixed": (2, "1")}
+    sides = {1: (1, "0"), 2: (2, "0"), "2 adapt": (2, "1")}
     runs = {t: [] for t in sides}
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for i in range(pairs):
         for t in (list(sides) if i % 2 == 0 else list(sides)[::-1]):  # A B C, then C B A
-            os.environ["NN_THREADS_FIXED"] = sides[t][1]
+            os.environ["NN_THREADS_ADAPTIVE"] = sides[t][1]
             runs[t].append(cpu_of(lambda: nn_train("mlp.nn", PEER, threads=sides[t][0])))
         print(f"pair {i + 1}: " + "; ".join(f"{t} thread(s) {runs[t][-1]['wall']:.3f} s whole, "
                                              f"{runs[t][-1]['cpu']:.3f} s CPU, {runs[t][-1]['inner']:.3f} s training"
@@ -31,14 +31,14 @@ def main():
     med = lambda t, k: statistics.median(r[k] for r in runs[t])  # noqa: E731
     print("\njob: 784-256-10 ReLU, batch 64, SGD momentum 0.9, 8 epochs of 10,000 MNIST digits")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'median of ' + str(pairs):<30}{'1 thread':>10}{'2 threads':>11}{'1t / 2t':>9}{'2 fixed':>10}")
+    print(f"{'median of ' + str(pairs):<30}{'1 thread':>10}{'2 threads':>11}{'1t / 2t':>9}{'2 adapt':>10}")
     for label, key in [("whole process, wall (s)", "wall"), ("whole process, CPU (s)", "cpu"),
                        ("training, in-process (s)", "inner"), ("first epoch (s)", "first"),
                        ("last epoch (s)", "last")]:
         a, b = med(1, key), med(2, key)
-        print(f"{label:<30}{a:>10.3f}{b:>11.3f}{a / b:>9.2f}{med('2 fixed', key):>10.3f}")
+        print(f"{label:<30}{a:>10.3f}{b:>11.3f}{a / b:>9.2f}{med('2 adapt', key):>10.3f}")
     print(f"final loss: 1 thread {med(1, 'loss'):.6f}, 2 threads {med(2, 'loss'):.6f}, "
-          f"2 fixed {med('2 fixed', 'loss'):.6f}")
+          f"2 adapt {med('2 adapt', 'loss'):.6f}")
 
 
 if __name__ == "__main__":

@@ -258,11 +258,11 @@ let pipelined (engine: Engine) (graphs: StepGraphs)
         Nn.Runtime.Distributed.Pipeline.Create(
             graphs, initial, stages, Option.toNullable micro, network, comm)
 
-/// `--threads N`: the most threads the kernels use; they use fewer while a second thread does not pay (a busy
-/// machine: `HandOffMeter`), unless `NN_THREADS_FIXED=1`.
+/// `--threads N`: the threads the kernels use; with `NN_THREADS_ADAPTIVE=1` fewer while a second thread does not pay
+/// (a busy machine: `Engine.StepThreads`). Off by default: idle, its probes chose one thread for the `mlp` job.
 let applyThreads (a: Args) =
     a.Int "--threads" |> Option.iter (fun n -> Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- n)
-    Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive <- Environment.GetEnvironmentVariable "NN_THREADS_FIXED" <> "1"
+    Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive <- Environment.GetEnvironmentVariable "NN_THREADS_ADAPTIVE" = "1"
 
 // ---------------------------------------------------------------- errors
 
