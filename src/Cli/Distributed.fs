@@ -144,7 +144,8 @@ let guardedInJob (body: unit -> int) : int =
         let code = body ()
         if code <> 0 then
             if comm.Rank <> 0 then
-                Threading.Thread.Sleep 1500 // rank 0 ends the job first when it failed the same way
+                // rank 0 ends the job first when it failed the same way (1.5 s lost that race once at load 35)
+                Threading.Thread.Sleep 3000
                 stderr.WriteLine(sprintf "nn: rank %d of %d failed:" comm.Rank comm.Size)
                 stderr.Write(held.ToString())
                 stderr.Flush()
