@@ -213,19 +213,26 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             _step.Seed = seed; _step.Step = firstStep + s;
             p.Set(TrainStep.LrInput, (float)lr);
             p.Set(TrainStep.StepInput, firstStep + s);
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (int k = 0; k < kernels.Length; k++)
-            {
-                kernels[k]();
-                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                total[k] += (t1 - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
-                t0 = t1;
-            }
+            TimeKernels(kernels, total);
             if (_options.CheckFinite && p.Program.SawNonFinite())
                 throw NameNonFinite(inputs, target, lr, firstStep + s, seed, p);
             p.Commit(_values);
         }
         return total;
+    }
+
+    /// <summary>Runs <paramref name="kernels"/> once, in order, adding each one's seconds to its
+    /// <paramref name="total"/>.</summary>
+    private static void TimeKernels(Action[] kernels, double[] total)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (int k = 0; k < kernels.Length; k++)
+        {
+            kernels[k]();
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            total[k] += (t1 - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
+            t0 = t1;
+        }
     }
 
     /// <summary>The prediction graph's plan.</summary>
@@ -242,14 +249,7 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
         var total = new double[kernels.Length];
         for (int s = 0; s < calls; s++)
         {
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (int k = 0; k < kernels.Length; k++)
-            {
-                kernels[k]();
-                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-                total[k] += (t1 - t0) / (double)System.Diagnostics.Stopwatch.Frequency;
-                t0 = t1;
-            }
+            TimeKernels(kernels, total);
         }
         return total;
     }
