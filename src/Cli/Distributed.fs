@@ -93,14 +93,21 @@ let launch (ranks: int) (args: string list) : int =
             raise (Common.UserError(
                 "--ranks needs Open MPI's mpirun, which is not on PATH; install it "
                 + "(Debian/Ubuntu: `apt-get install openmpi-bin libopenmpi-dev`)"))
-    let threads =
-        if List.exists (fun (a: string) -> a = "--threads" || a.StartsWith "--threads=") args then []
-        else [ "--threads"; "1" ]
+    let given (name: string) = List.exists (fun (a: string) -> a = name || a.StartsWith(name + "=")) args
+    let threads = if given "--threads" then [] else [ "--threads"; "1" ]
+    // ranks whose kernel threads fill the cores leave none to the buckets' communication thread: one sum after the
+    // backward pass is faster then (2 ranks on 2 cores, residual.nn's deep net: 0.449 s against 0.65 s with buckets)
+    let perRank =
+        match List.tryFindIndex (fun (a: string) -> a = "--threads") args with
+        | Some i when i + 1 < List.length args -> (match Int32.TryParse args[i + 1] with | true, n -> n | _ -> 1)
+        | _ -> 1
+    let buckets =
+        if given "--bucket-mb" || ranks * perRank < Environment.ProcessorCount then [] else [ "--bucket-mb"; "0" ]
     let psi = ProcessStartInfo(exe, UseShellExecute = false, RedirectStandardError = true)
     let argv =
         [ if root () then "--allow-run-as-root"
           "--oversubscribe"; "--bind-to"; "none"; "-np"; string ranks ]
-        @ self () @ [ "train" ] @ args @ threads
+        @ self () @ [ "train" ] @ args @ threads @ buckets
     for a in argv do psi.ArgumentList.Add a
     // mpirun gives the ranks a pseudo-terminal: when this output is not a terminal, theirs must not act as one
     if Console.IsOutputRedirected then psi.Environment["TERM"] <- "dumb"

@@ -72,7 +72,8 @@ Options:
                         the same on a cluster (docs/distributed.md)
   --bucket-mb MB        with --ranks or under mpirun: sum the gradients in buckets of MB megabytes, each started
                         while the backward pass goes on (default 25, the first bucket 1: PyTorch DDP's); 0: one sum
-                        of every gradient after the backward pass
+                        of every gradient after the backward pass (the default of --ranks when its ranks' threads
+                        fill this machine's cores: no core is left for the buckets' communication thread)
 
 Exit codes: 0 trained (or nothing left to train), 1 an error in the program, the data or the command line (or
 training diverged), 2 internal.
