@@ -17,6 +17,22 @@ type internal ThreadJob(size: int) =
     let ranks = LocalCommunicator.Create size
     member _.Size = size
     member _.Rank(rank: int) : ICommunicator = ranks[rank]
+    /// Runs `work rank` on every rank, each on its own thread; the results by rank. A rank that throws aborts the job
+    /// (so that no other rank waits for it in a collective) and the failures are raised together.
+    member _.OnRanks(work: int -> 'a) : 'a[] =
+        let results = Array.zeroCreate size
+        let failures = Collections.Concurrent.ConcurrentBag<exn>()
+        let threads =
+            [| for r in 0 .. size - 1 ->
+                Thread(fun () ->
+                    try results[r] <- work r
+                    with e ->
+                        failures.Add e
+                        try ranks[r].Abort 1 with _ -> ()) |]
+        for t in threads do t.Start()
+        for t in threads do t.Join()
+        if not failures.IsEmpty then raise (AggregateException failures)
+        results
 
 let private model () =
     NnModel.CompileFile(Path.Combine(TestUtil.repoRoot, "examples", "xor.nn")).EnsureSuccess()

@@ -116,20 +116,11 @@ and private ranksOn (fused: bool) (n: int) (c: Compile.Compiled) sets =
                 if fused then Nn.Runtime.Engine.FusedExecutor(g, v) :> IStepExecutor
                 else ReferenceExecutor(g, v) :> IStepExecutor
             plan, DataParallelExecutor(plan.Graphs, job.Rank r, Func<_, _, _> create, plan.Initial) |]
-    let results = Array.zeroCreate n
-    let failures = Collections.Concurrent.ConcurrentBag<exn>()
-    let threads =
-        setups |> Array.mapi (fun r (plan, dp) ->
-            Thread(fun () ->
-                try
-                    let res = Trainer.Fit(plan.Graphs, dp, plan.Train, Option.toObj plan.Validation,
-                                          TrainPlan.options plan.Config null null)
-                    results[r] <- (res, dp.Snapshot())
-                with e -> failures.Add e))
-    for t in threads do t.Start()
-    for t in threads do t.Join()
-    if not failures.IsEmpty then raise (AggregateException failures)
-    results
+    job.OnRanks(fun r ->
+        let plan, dp = setups[r]
+        let res = Trainer.Fit(plan.Graphs, dp, plan.Train, Option.toObj plan.Validation,
+                              TrainPlan.options plan.Config null null)
+        res, dp.Snapshot())
 
 /// Float32 rounding over a few epochs: a relative 1e-4 (about 800 ulps: sums in another order at every step, carried
 /// through the updates), and 1e-6 absolute for values near 0.

@@ -37,21 +37,15 @@ let private train (n: int) (file: string) (epochs: int) (buckets: BucketOptions)
         [| for r in 0 .. n - 1 ->
             let plan = planOf c epochs
             plan, new DataParallelExecutor(plan.Graphs, job.Rank r, Func<_, _, _> fused, plan.Initial, buckets) |]
-    let results = Array.zeroCreate n
-    let failures = Collections.Concurrent.ConcurrentBag<exn>()
-    let threads =
-        setups |> Array.mapi (fun r (plan, dp) ->
-            Thread(fun () ->
-                try
-                    Trainer.Fit(plan.Graphs, dp, plan.Train, Option.toObj plan.Validation,
-                                TrainPlan.options plan.Config null null) |> ignore
-                    results[r] <- dp.Snapshot()
-                with e -> failures.Add e))
-    for t in threads do t.Start()
-    for t in threads do t.Join()
-    for _, dp in setups do dp.Close()
-    if not failures.IsEmpty then raise (AggregateException failures)
-    results, (snd setups[0]).Buckets
+    try
+        job.OnRanks(fun r ->
+            let plan, dp = setups[r]
+            Trainer.Fit(plan.Graphs, dp, plan.Train, Option.toObj plan.Validation,
+                        TrainPlan.options plan.Config null null) |> ignore
+            dp.Snapshot()),
+        (snd setups[0]).Buckets
+    finally
+        for _, dp in setups do dp.Close()
 
 let private identical (expected: Collections.Generic.Dictionary<string, HostTensor>)
                       (actual: Collections.Generic.Dictionary<string, HostTensor>) (what: string) =
@@ -135,21 +129,17 @@ let tests =
 
         test "a blocking sum from the step's thread waits behind the sums already started, on every rank" {
             let job = ThreadJob 3
-            let results = Array.zeroCreate 3
-            let threads =
-                [| for r in 0 .. 2 ->
-                    Thread(fun () ->
-                        use t = new CommunicationThread(job.Rank r)
-                        let buckets = Array.init 6 (fun i -> float32 (r + 1) * float32 (i + 1))
-                        t.StartAllreduceSum(buckets, 0, 2)
-                        t.StartAllreduceSum(buckets, 2, 3)
-                        let stats = [| float (10 * (r + 1)) |] // as batchNorm's statistics, mid-plan
-                        t.AllreduceSum(Span stats)
-                        t.StartAllreduceSum(buckets, 5, 1)
-                        t.WaitAll()
-                        results[r] <- (buckets, stats[0])) |]
-            for t in threads do t.Start()
-            for t in threads do t.Join()
+            let results =
+                job.OnRanks(fun r ->
+                    use t = new CommunicationThread(job.Rank r)
+                    let buckets = Array.init 6 (fun i -> float32 (r + 1) * float32 (i + 1))
+                    t.StartAllreduceSum(buckets, 0, 2)
+                    t.StartAllreduceSum(buckets, 2, 3)
+                    let stats = [| float (10 * (r + 1)) |] // as batchNorm's statistics, mid-plan
+                    t.AllreduceSum(Span stats)
+                    t.StartAllreduceSum(buckets, 5, 1)
+                    t.WaitAll()
+                    buckets, stats[0])
             for r in 0 .. 2 do
                 let buckets, stats = results[r]
                 // Σ over ranks of (r+1)·(i+1) = 6·(i+1); Σ 10·(r+1) = 60

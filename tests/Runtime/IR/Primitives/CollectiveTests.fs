@@ -20,20 +20,8 @@ let private sp = SourceSpan.None
 
 /// Runs <c>work rank ranks</c> on every rank of a new job of n threads; the results by rank.
 let private onRanks (n: int) (work: int -> Training.IRankSum -> 'a) : 'a[] =
-    let comms = LocalCommunicator.Create n
-    let results = Array.zeroCreate n
-    let failures = Collections.Concurrent.ConcurrentBag<exn>()
-    let threads =
-        [| for r in 0 .. n - 1 ->
-            Thread(fun () ->
-                try results[r] <- work r (CommunicatorRankSum comms[r])
-                with e ->
-                    failures.Add e
-                    try comms[r].Abort 1 with _ -> ()) |]
-    for t in threads do t.Start()
-    for t in threads do t.Join()
-    if not failures.IsEmpty then raise (AggregateException failures)
-    results
+    let job = Nn.Tests.Compiler.EmbeddingDistributedTests.ThreadJob n
+    job.OnRanks(fun r -> work r (CommunicatorRankSum(job.Rank r)))
 
 /// Unequal shares of a batch of 9 rows with 3 features: 4 + 5 rows on 2 ranks, 2 + 3 + 4 on 3.
 let private sharesOf n = if n = 2 then [| 4; 5 |] else [| 2; 3; 4 |]
