@@ -137,7 +137,7 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
                 var g = flat.AsSpan(_buckets.Offsets[i], _buckets.Sizes[i]);
                 if (running) ((IGradientStream)_grads).ReadOutput(_gradOutputs[i], g);
                 else _grads.Read(_gradStates[i], g);
-                for (int e = 0; e < g.Length; e++) g[e] *= share;
+                if (share != 1f) for (int e = 0; e < g.Length; e++) g[e] *= share; // 1: weighed in the graph
             }
             for (; bucket < _buckets.Count && _buckets.Ends[bucket] <= next; bucket++)
             {
@@ -184,11 +184,6 @@ internal sealed class DataParallelExecutor : IStepExecutor, IBatchShare
     /// <summary>Ends the communication thread (the communicator stays open). Optional: the thread is a background
     /// thread that waits without spinning (not IDisposable, so that F# callers need no `new`).</summary>
     public void Close() => _thread?.Dispose();
-
-    private static void Scale(float[] x, float by)
-    {
-        for (int i = 0; i < x.Length; i++) x[i] *= by;
-    }
 
     /// <summary>The share's loss and statistics, weighed by its fraction of the batch, into the buffer summed over
     /// the ranks.</summary>
