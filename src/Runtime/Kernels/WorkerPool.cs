@@ -41,8 +41,8 @@ internal sealed class WorkerPool
     internal static bool Solo { get => t_solo; set => t_solo = value; }
 
     /// <summary>Whether executors bound from now on choose, step by step, between one thread and
-    /// <see cref="MaxThreads"/> by timing both (<c>Engine.StepThreads</c>); off by default (tests see every split),
-    /// on in the <c>nn</c> command.</summary>
+    /// <see cref="MaxThreads"/> by timing both (<c>Engine.StepThreads</c>); off by default, on in the <c>nn</c>
+    /// command with <c>NN_THREADS_ADAPTIVE=1</c>.</summary>
     public bool Adaptive { get; set; }
 
     /// <summary>True on a thread running a part: a <see cref="Run"/> from here runs its parts
