@@ -23,7 +23,8 @@ raw outputs, named after the classes of the training data: softmax is applied to
 network (unless the network ends in softmax); crossEntropy outputs are probabilities already; a binaryCrossEntropy
 output p is the probability of the second class (1 − p of the first). The shape of X's rows is checked against the
 network's input first. Rows holding NaN or infinite values are an error (NN0560) naming them. The rows run in
-batches of 256, as Keras' predict batches them (each row's output does not depend on the others).
+batches of 256, as Keras' predict batches them (each row's output does not depend on the others); an IDX file is
+decoded batch by batch on another thread while the program compiles and the batches before run.
   --input X      .npy (any numeric dtype), .csv (with a header; the train block's feature columns when it reads
                  a CSV file, else every column), or IDX (.idx, *-ubyte, optionally .gz). A network with several
                  inputs takes a CSV file (cut into the train block's feature lists) or one .npy file per input,
