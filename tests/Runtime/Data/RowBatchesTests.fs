@@ -48,19 +48,34 @@ let tests =
                         Expect.equal values expected $"{rows} rows: batch at {start}: values"
                     Expect.isNull (batches.Next()) $"{rows} rows: nothing after the end")
         }
-        test "each batch is seen on the reader thread before the caller takes it" {
+        test "each batch is seen once, in order, before the caller takes it (on the reader thread when it keeps up)" {
             withTemp (fun dir ->
                 let path = file dir 10
                 let seen = Collections.Concurrent.ConcurrentQueue<int * int>()
-                let caller = Threading.Thread.CurrentThread.ManagedThreadId
                 let decoded (b: RowBatches.Batch) =
-                    if Threading.Thread.CurrentThread.ManagedThreadId <> caller then seen.Enqueue((b.Start, b.Rows))
+                    seen.Enqueue((b.Start, b.Rows))
                     b.Tensor.Row(0).Fill(-1f)
                 use batches = new RowBatches((fun () -> IdxRows.Open path), 4, 3, Action<_>(decoded))
                 let taken = takeAll batches
-                Expect.equal (List.ofSeq seen) [ 0, 4; 4, 4; 8, 2 ] "seen on another thread, in order"
+                Expect.equal (List.ofSeq seen) [ 0, 4; 4, 4; 8, 2 ] "seen in order"
                 for start, _, _, values in taken do
                     Expect.equal values[.. 2] [| -1f; -1f; -1f |] $"batch at {start}: changed before it was taken")
+        }
+        test "a reader held up in every batch it decodes (the caller may decode some): every row once and in order" {
+            withTemp (fun dir ->
+                let path = file dir 1000
+                // the reader thread sleeps in each batch it decodes; between them the caller may take the next one
+                let reader = ref -1
+                let decoded (b: RowBatches.Batch) =
+                    if b.Start = 0 then reader.Value <- Threading.Thread.CurrentThread.ManagedThreadId
+                    if Threading.Thread.CurrentThread.ManagedThreadId = reader.Value then Threading.Thread.Sleep 5
+                use batches = new RowBatches((fun () -> IdxRows.Open path), 10, 2, Action<_>(decoded))
+                let taken = takeAll batches
+                Expect.equal (taken |> List.map (fun (s, n, _, _) -> s, n)) [ for s in 0 .. 10 .. 990 -> s, 10 ]
+                    "every batch in order"
+                for start, _, _, values in taken do
+                    Expect.equal values (Array.init 30 (fun k -> float32 ((start + k / 3 + k % 3) % 256)))
+                        $"batch at {start}: values")
         }
         test "a file that cannot be opened raises its error from Shape and Next" {
             withTemp (fun dir ->
