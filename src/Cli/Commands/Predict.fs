@@ -269,8 +269,8 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
 let private shownRows = 20
 
 /// Batches of one IDX input read on a thread of their own while the program compiles and earlier batches run
-/// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero there and remembered, with the
-/// values of the shown rows and of the first such row as read.
+/// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero
+/// there and remembered, with the values of the shown rows and of the first such row as read.
 [<AllowNullLiteral>]
 type private Streamed(path: string) =
     let bad = Collections.Generic.List<int>()
@@ -416,7 +416,9 @@ let run (a: Args) =
         | Some cl, Some(_, p) ->
             [ "row"; "input"; "class"; "p" ],
             [ for i in 0 .. shown - 1 -> [ string (i + 1); cells i; predicted cl p[i]; number (Array.max p[i]) ] ]
-        | _ -> [ "row"; "input"; "output" ], [ for i in 0 .. shown - 1 -> [ string (i + 1); cells i; cellsOf (out.Row(i).ToArray()) ] ]
+        | _ ->
+            [ "row"; "input"; "output" ],
+            [ for i in 0 .. shown - 1 -> [ string (i + 1); cells i; cellsOf (out.Row(i).ToArray()) ] ]
     printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s")
         (input.Split(',') |> Array.map Path.GetFileName |> String.concat ", ")
         (if classes.IsSome then ": the predicted class and the class probabilities" else "")

@@ -91,7 +91,8 @@ internal sealed class IdxRows : IDisposable
             : null;
     }
 
-    /// <summary>The next <paramref name="floats"/>.Length elements of the file into <paramref name="floats"/>.</summary>
+    /// <summary>The next <paramref name="floats"/>.Length elements of the file into <paramref name="floats"/>.
+    /// </summary>
     /// <exception cref="DataException">when the file is damaged there (as <see cref="Idx.Read"/> names it)</exception>
     /// <exception cref="ArgumentException">when fewer elements are left</exception>
     public void Read(Span<float> floats)
