@@ -203,8 +203,10 @@ let internal predictBatch = 256
 
 /// The network's outputs for `rows` rows fed batch by batch: `next ()` gives the next batch (its tensors, one per
 /// input, then its first row and its number of rows; zero rows after those) or None after the last; each batch is
-/// handed to `release` once its outputs are copied out.
-let private runBatches (exec: IStepExecutor) (rows: int) (next: unit -> (HostTensor[] * int * int) option) release =
+/// handed to `release` once its outputs are copied out, and `onRows outputs start n` told that rows start .. start +
+/// n - 1 of the outputs are in.
+let private runBatches (exec: IStepExecutor) (rows: int) (next: unit -> (HostTensor[] * int * int) option) release
+                       (onRows: HostTensor -> int -> int -> unit) =
     let mutable out: HostTensor option = None
     let mutable batch = next ()
     while batch.IsSome do
@@ -221,6 +223,7 @@ let private runBatches (exec: IStepExecutor) (rows: int) (next: unit -> (HostTen
                 t
         o.Data.AsSpan(0, n * o.RowSize).CopyTo(all.Data.AsSpan(start * o.RowSize))
         release batch.Value
+        onRows all start n
         batch <- next ()
     out.Value
 
@@ -248,7 +251,7 @@ let internal predictInBatches (exec: IStepExecutor) (xs: HostTensor[]) =
                     x.Data.AsSpan(start * x.RowSize, n * x.RowSize).CopyTo(batch.Data.AsSpan())
                 start <- start + n
                 Some(batches, start - n, n)
-        runBatches exec rows next ignore
+        runBatches exec rows next ignore (fun _ _ _ -> ())
 
 /// Rows of the input as the command shows and checks them: how many, which hold NaN or infinite values (run as zeros,
 /// their outputs NaN), and the values of a row as read (asked for the shown rows and the first bad one).
@@ -267,6 +270,48 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
 
 /// Rows shown in the printed table.
 let private shownRows = 20
+
+/// Every row's class probabilities as float32 (written) and the shown rows' also in float64 (printed), a range of
+/// rows at a time: on a thread of its own as the batches' outputs come in (`Add`: the float64 softmax of 10,000 rows
+/// was ~1 ms of the command thread after the forward), and whatever was not added in `Finish`.
+type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
+    let k = cl.Names.Length
+    let size = out.RowSize
+    let all = Array.zeroCreate<float32> (out.Rows * k)
+    let shownP = Array.zeroCreate<float[]> shown
+    let p = Array.zeroCreate<float> k
+    let rows (start: int) (n: int) =
+        for i in start .. start + n - 1 do
+            cl.Probabilities out.Data (i * size) p
+            for j in 0 .. k - 1 do
+                all[i * k + j] <- float32 p[j]
+            if i < shown then shownP[i] <- Array.copy p
+    let queue = new Collections.Concurrent.BlockingCollection<struct (int * int)>()
+    let mutable worker: Threading.Thread = null
+    let mutable failure: Runtime.ExceptionServices.ExceptionDispatchInfo = null
+    let consume () =
+        try
+            for struct (start, n) in queue.GetConsumingEnumerable() do
+                rows start n
+        with e -> failure <- Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e
+    /// Rows `start` .. `start + n - 1` of the outputs are final: their probabilities are computed on the worker.
+    member _.Add(start: int, n: int) =
+        if isNull worker then
+            worker <- Threading.Thread(consume, IsBackground = true, Name = "nn probabilities")
+            worker.Start()
+        queue.Add(struct (start, n))
+    /// Every row's probabilities (after the worker is done; every row here when none was added), the `bad` rows'
+    /// outputs first set to NaN (so their probabilities are NaN).
+    member _.Finish(bad: int list) =
+        queue.CompleteAdding()
+        if isNull worker then rows 0 out.Rows
+        else
+            worker.Join()
+            if not (isNull failure) then failure.Throw()
+        for i in bad do
+            Array.fill out.Data (i * size) size nanf
+            rows i 1
+        HostTensor([| out.Rows; k |], all), shownP
 
 /// Batches of one IDX input read on a thread of their own while the program compiles and earlier batches run
 /// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero
@@ -290,11 +335,11 @@ type private Streamed(path: string) =
     /// The file's shape (waits for its header; raises what reading it raises).
     member _.Shape = batches.Shape
     /// The outputs of every row, batch by batch as they are read, and the rows as `Fed` (after the last batch).
-    member _.Run(exec: IStepExecutor) =
+    member _.Run(exec: IStepExecutor, onRows) =
         let rows = batches.Shape[0]
         let next () = batches.Next() |> Option.ofObj |> Option.map (fun b -> [| b.Tensor |], b.Start, b.Rows)
         let release (xs: HostTensor[], start, n) = batches.Return(RowBatches.Batch(xs[0], start, n))
-        let out = runBatches exec rows next release
+        let out = runBatches exec rows next release onRows
         out, { Rows = rows; Bad = List.ofSeq bad; Values = fun i -> kept[i] }
     /// Reads to the end without running anything: raises what reading the rest raises.
     member _.Drain() =
@@ -346,12 +391,23 @@ let run (a: Args) =
                 (streamed :> IDisposable).Dispose()
                 None
     Timings.mark "input"
+    let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
+    let names = lazy (Checkpoint.classNames weights)
+    let classesFor k = classesOf graphs.Spec.Loss endsInSoftmax names.Value k
+    let shownOf (out: HostTensor) = min out.Rows shownRows
+    // the probabilities computed while the batches run (the streamed input), if any
+    let early = ref None
     let out, fed =
         match streamed with
         | Some s ->
             let exec = predictor (engineOf a) graphs values
             Timings.mark "executor"
-            let out, fed = s.Run exec
+            let onRows (out: HostTensor) start n =
+                if early.Value.IsNone then
+                    early.Value <-
+                        Some(classesFor out.RowSize |> Option.map (fun cl -> Probabilities(cl, out, shownOf out)))
+                early.Value.Value |> Option.iter (fun p -> p.Add(start, n))
+            let out, fed = s.Run(exec, onRows)
             if not fed.Bad.IsEmpty && not (a.Has "--allow-nan") then raise (nonFinite input fed)
             out, fed
         | None ->
@@ -378,23 +434,15 @@ let run (a: Args) =
             predictInBatches exec fedXs, fed
     Timings.mark "forward"
     let bad = fed.Bad
-    for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
-    let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
-    let classes = classesOf graphs.Spec.Loss endsInSoftmax (Checkpoint.classNames weights) out.RowSize
-    let shown = min out.Rows shownRows
+    let classes = classesFor out.RowSize
+    let shown = shownOf out
     // every row's probabilities as float32 (written), the shown rows' also in float64 (printed)
     let probabilities =
         classes |> Option.map (fun cl ->
-            let k = cl.Names.Length
-            let all = Array.zeroCreate<float32> (out.Rows * k)
-            let p = Array.zeroCreate<float> k
-            let shownP = Array.zeroCreate<float[]> shown
-            for i in 0 .. out.Rows - 1 do
-                cl.Probabilities out.Data (i * out.RowSize) p
-                for j in 0 .. k - 1 do
-                    all[i * k + j] <- float32 p[j]
-                if i < shown then shownP[i] <- Array.copy p
-            HostTensor([| out.Rows; k |], all), shownP)
+            match early.Value with
+            | Some(Some p) -> p.Finish bad
+            | _ -> Probabilities(cl, out, shown).Finish bad)
+    for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let written = match probabilities with Some(t, _) -> t | None -> out
     match a.Get "--out" with
     | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
