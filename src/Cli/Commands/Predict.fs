@@ -23,7 +23,8 @@ raw outputs, named after the classes of the training data: softmax is applied to
 network (unless the network ends in softmax); crossEntropy outputs are probabilities already; a binaryCrossEntropy
 output p is the probability of the second class (1 − p of the first). The shape of X's rows is checked against the
 network's input first. Rows holding NaN or infinite values are an error (NN0560) naming them. The rows run in
-batches of 256, as Keras' predict batches them (each row's output does not depend on the others).
+batches of 256, as Keras' predict batches them (each row's output does not depend on the others); an IDX file is
+decoded batch by batch on another thread while the program compiles and the batches before run.
   --input X      .npy (any numeric dtype), .csv (with a header; the train block's feature columns when it reads
                  a CSV file, else every column), or IDX (.idx, *-ubyte, optionally .gz). A network with several
                  inputs takes a CSV file (cut into the train block's feature lists) or one .npy file per input,
@@ -51,6 +52,11 @@ let private inv = Globalization.CultureInfo.InvariantCulture
 let private isCsv (path: string) =
     let lower = path.ToLowerInvariant()
     lower.EndsWith ".csv" || lower.EndsWith ".csv.gz"
+
+/// An IDX file (read by `readInputs` when it is neither .npy nor CSV).
+let private isIdx (path: string) =
+    let lower = path.ToLowerInvariant()
+    not (lower.EndsWith ".npy") && not (isCsv path) && (lower.EndsWith ".idx" || lower.Contains "-ubyte")
 
 /// Read the input rows by the file's extension: one tensor per input of the network. A CSV file gives every input
 /// (the train block's feature lists, cut as in training; with the table encoding kept with the weights, `table`,
@@ -80,32 +86,38 @@ let private readInputs (block: (Nn.Dsl.TrainDecl * Nn.Compiler.Env) option) (c: 
                     |> ResizeArray
                     :> Collections.Generic.IReadOnlyList<_>
             split (Csv.Read(path, CsvSpec(features, null))).Features (groups |> List.map List.length)
-    elif lower.EndsWith ".idx" || lower.Contains "-ubyte" then [| Idx.Read path |]
+    elif isIdx path then [| Idx.Read path |]
     else fail (sprintf "--input: `%s` is not .npy, .csv or IDX (.idx, *-ubyte)" path)
 
-/// The inputs checked against the network's inputs, one tensor each (a single row without the batch axis is
-/// accepted).
-let private checkShapes (net: Compile.NetworkInfo) (file: string) (xs: HostTensor[]) =
+/// The shapes of the inputs checked against the network's inputs, one each: the shape they run with (a single row
+/// without the batch axis is accepted and gets one).
+let private checkRowShapes (net: Compile.NetworkInfo) (file: string) (shapes: int[][]) =
     let inputs = (Compile.forward net (GraphBuilder()) false).Inputs
     let decl = net.Decl.Inputs.Head
-    if xs.Length <> inputs.Length then
+    if shapes.Length <> inputs.Length then
         let names = inputs |> List.map (fun (n, _) -> "`" + n + "`") |> String.concat ", "
         raise (DataException(DataErrorCodes.InputCount, file,
                 sprintf "--input gives %d input%s, but the network `%s` takes %d (%s): give a CSV file with the \
 train block's feature lists, or one .npy file per input separated by commas (--input a.npy,b.npy)"
-                    xs.Length (if xs.Length = 1 then "" else "s") net.Decl.Name inputs.Length names))
-    Array.map2 (fun (name: string, input: Node) (x: HostTensor) ->
+                    shapes.Length (if shapes.Length = 1 then "" else "s") net.Decl.Name inputs.Length names))
+    Array.map2 (fun (name: string, input: Node) (shape: int[]) ->
         let dims = input.Shape.ToArray()
         let fits (shape: int[]) = Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] shape
-        if x.Rank = dims.Length && fits x.Shape[1..] then x
-        elif x.Rank = dims.Length - 1 && fits x.Shape then HostTensor(Array.append [| 1 |] x.Shape, x.Data)
+        if shape.Length = dims.Length && fits shape[1..] then shape
+        elif shape.Length = dims.Length - 1 && fits shape then Array.append [| 1 |] shape
         else
-            let rowShape = HostTensor.FormatShape(ReadOnlySpan(if x.Rank = 0 then [||] else x.Shape[1..]))
+            let rowShape = HostTensor.FormatShape(ReadOnlySpan(if shape.Length = 0 then [||] else shape[1..]))
             let decl = net.Decl.Inputs |> List.tryFind (fun p -> p.Name = name) |> Option.defaultValue decl
-            Nn.Dsl.Diagnostic.fail (if xs.Length > 1 then DataErrorCodes.InputShape else "NN0550") decl.Span
+            Nn.Dsl.Diagnostic.fail (if shapes.Length > 1 then DataErrorCodes.InputShape else "NN0550") decl.Span
                 (sprintf "the rows of %s%s have the shape %s, but the network `%s` takes %O (rows of %O)"
-                    (Path.GetFileName file) (if xs.Length > 1 then sprintf " for the input `%s`" name else "")
-                    rowShape net.Decl.Name input.Shape (Shape(dims[1..])))) (Array.ofList inputs) xs
+                    (Path.GetFileName file) (if shapes.Length > 1 then sprintf " for the input `%s`" name else "")
+                    rowShape net.Decl.Name input.Shape (Shape(dims[1..])))) (Array.ofList inputs) shapes
+
+/// The inputs checked against the network's inputs, one tensor each (a single row without the batch axis is
+/// accepted).
+let private checkShapes (net: Compile.NetworkInfo) (file: string) (xs: HostTensor[]) =
+    checkRowShapes net file (xs |> Array.map (fun x -> x.Shape))
+    |> Array.map2 (fun (x: HostTensor) shape -> if shape.Length = x.Rank then x else HostTensor(shape, x.Data)) xs
     |> fun checkedXs ->
         if checkedXs |> Array.exists (fun x -> x.Rows <> checkedXs[0].Rows) then
             raise (DataException(DataErrorCodes.InputRowMismatch, file,
@@ -189,6 +201,32 @@ let private rowList (rows: int list) =
 /// memory that does not grow with the input (10,000 MNIST digits at once: 0.12 s of CPU and 160 MB; issue #18).
 let internal predictBatch = 256
 
+/// The network's outputs for `rows` rows fed batch by batch: `next ()` gives the next batch (its tensors, one per
+/// input, then its first row and its number of rows; zero rows after those) or None after the last; each batch is
+/// handed to `release` once its outputs are copied out, and `onRows outputs start n` told that rows start .. start +
+/// n - 1 of the outputs are in.
+let private runBatches (exec: IStepExecutor) (rows: int) (next: unit -> (HostTensor[] * int * int) option) release
+                       (onRows: HostTensor -> int -> int -> unit) =
+    let mutable out: HostTensor option = None
+    let mutable batch = next ()
+    while batch.IsSome do
+        let xs, start, n = batch.Value
+        let o = exec.Predict(xs :> Collections.Generic.IReadOnlyList<HostTensor>)
+        let all =
+            match out with
+            | Some t -> t
+            | None ->
+                let s = Array.copy o.Shape
+                s[0] <- rows
+                let t = HostTensor(s, Array.zeroCreate (rows * o.RowSize))
+                out <- Some t
+                t
+        o.Data.AsSpan(0, n * o.RowSize).CopyTo(all.Data.AsSpan(start * o.RowSize))
+        release batch.Value
+        onRows all start n
+        batch <- next ()
+    out.Value
+
 /// The network's outputs for every row of the inputs `xs` (one tensor per input, the same rows), `predictBatch` rows
 /// at a time; the last batch is padded with zero rows (their outputs dropped), so every pass runs the one binding.
 /// Each row's output is the same as when all rows run at once: a network in evaluation mode computes each row on its
@@ -203,24 +241,117 @@ let internal predictInBatches (exec: IStepExecutor) (xs: HostTensor[]) =
                 let shape = Array.copy x.Shape
                 shape[0] <- predictBatch
                 HostTensor(shape, Array.zeroCreate (predictBatch * x.RowSize)))
-        let mutable out = None
-        for start in 0 .. predictBatch .. rows - 1 do
-            let n = min predictBatch (rows - start)
-            for x, batch in Array.zip xs batches do
-                if n < predictBatch then Array.Clear batch.Data
-                x.Data.AsSpan(start * x.RowSize, n * x.RowSize).CopyTo(batch.Data.AsSpan())
-            let o = exec.Predict(batches :> Collections.Generic.IReadOnlyList<HostTensor>)
-            let all: HostTensor =
-                match out with
-                | Some t -> t
-                | None ->
-                    let s = Array.copy o.Shape
-                    s[0] <- rows
-                    let t = HostTensor(s, Array.zeroCreate (rows * o.RowSize))
-                    out <- Some t
-                    t
-            o.Data.AsSpan(0, n * o.RowSize).CopyTo(all.Data.AsSpan(start * o.RowSize))
-        out.Value
+        let mutable start = 0
+        let next () =
+            if start >= rows then None
+            else
+                let n = min predictBatch (rows - start)
+                for x, batch in Array.zip xs batches do
+                    if n < predictBatch then Array.Clear batch.Data
+                    x.Data.AsSpan(start * x.RowSize, n * x.RowSize).CopyTo(batch.Data.AsSpan())
+                start <- start + n
+                Some(batches, start - n, n)
+        runBatches exec rows next ignore (fun _ _ _ -> ())
+
+/// Rows of the input as the command shows and checks them: how many, which hold NaN or infinite values (run as zeros,
+/// their outputs NaN), and the values of a row as read (asked for the shown rows and the first bad one).
+type private Fed = { Rows: int; Bad: int list; Values: int -> float32[] }
+
+/// The error for rows holding NaN or infinite values (unless --allow-nan marks them).
+let private nonFinite (input: string) (fed: Fed) =
+    let first = fed.Values fed.Bad.Head
+    let j = first |> Array.findIndex (fun v -> not (Single.IsFinite v))
+    let value = if Single.IsNaN first[j] then "NaN" elif first[j] > 0f then "infinity" else "-infinity"
+    DataException("NN0560", input,
+        sprintf "%s%s hold%s NaN or infinite values (row %d, value %d: %s); a prediction needs finite inputs: \
+fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty class)"
+            (rowList fed.Bad) (if isCsv input then " (data rows, after the header)" else "")
+            (if fed.Bad.Length = 1 then "s" else "") (fed.Bad.Head + 1) (j + 1) value)
+
+/// Rows shown in the printed table.
+let private shownRows = 20
+
+/// Every row's class probabilities as float32 (written) and the shown rows' also in float64 (printed), a range of
+/// rows at a time: on a thread of its own as the batches' outputs come in (`Add`: the float64 softmax of 10,000 rows
+/// was ~1 ms of the command thread after the forward), and whatever was not added in `Finish`.
+type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
+    let k = cl.Names.Length
+    let size = out.RowSize
+    let all = Array.zeroCreate<float32> (out.Rows * k)
+    let shownP = Array.zeroCreate<float[]> shown
+    let p = Array.zeroCreate<float> k
+    let rows (start: int) (n: int) =
+        for i in start .. start + n - 1 do
+            cl.Probabilities out.Data (i * size) p
+            for j in 0 .. k - 1 do
+                all[i * k + j] <- float32 p[j]
+            if i < shown then shownP[i] <- Array.copy p
+    let queue = new Collections.Concurrent.BlockingCollection<struct (int * int)>()
+    let mutable worker: Threading.Thread = null
+    let mutable failure: Runtime.ExceptionServices.ExceptionDispatchInfo = null
+    let consume () =
+        try
+            for struct (start, n) in queue.GetConsumingEnumerable() do
+                rows start n
+        with e -> failure <- Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e
+    /// Rows `start` .. `start + n - 1` of the outputs are final: their probabilities are computed on the worker.
+    member _.Add(start: int, n: int) =
+        if isNull worker then
+            worker <- Threading.Thread(consume, IsBackground = true, Name = "nn probabilities")
+            worker.Start()
+        queue.Add(struct (start, n))
+    /// Every row's probabilities (after the worker is done; every row here when none was added), the `bad` rows'
+    /// outputs first set to NaN (so their probabilities are NaN).
+    member _.Finish(bad: int list) =
+        queue.CompleteAdding()
+        if isNull worker then rows 0 out.Rows
+        else
+            worker.Join()
+            if not (isNull failure) then failure.Throw()
+        for i in bad do
+            Array.fill out.Data (i * size) size nanf
+            rows i 1
+        HostTensor([| out.Rows; k |], all), shownP
+
+/// Batches of one IDX input read on a thread of their own while the program compiles and earlier batches run
+/// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero
+/// there and remembered, with the values of the shown rows and of the first such row as read.
+[<AllowNullLiteral>]
+type private Streamed(path: string) =
+    let bad = Collections.Generic.List<int>()
+    let kept = Collections.Generic.Dictionary<int, float32[]>()
+    let decoded (b: RowBatches.Batch) =
+        let x = b.Tensor
+        let size = x.RowSize
+        for i in 0 .. (min b.Rows (shownRows - b.Start)) - 1 do
+            kept[b.Start + i] <- x.Row(i).ToArray()
+        if not (allFinite (ReadOnlySpan(x.Data, 0, b.Rows * size))) then
+            for i in 0 .. b.Rows - 1 do
+                if not (allFinite (ReadOnlySpan(x.Data, i * size, size))) then
+                    if bad.Count = 0 then kept[b.Start + i] <- x.Row(i).ToArray()
+                    bad.Add(b.Start + i)
+                    x.Row(i).Clear()
+    let batches = new RowBatches((fun () -> IdxRows.Open path), predictBatch, 8, Action<_>(decoded))
+    /// The file's shape (waits for its header; raises what reading it raises).
+    member _.Shape = batches.Shape
+    /// The outputs of every row, batch by batch as they are read, and the rows as `Fed` (after the last batch).
+    member _.Run(exec: IStepExecutor, onRows) =
+        let rows = batches.Shape[0]
+        let next () = batches.Next() |> Option.ofObj |> Option.map (fun b -> [| b.Tensor |], b.Start, b.Rows)
+        let release (xs: HostTensor[], start, n) = batches.Return(RowBatches.Batch(xs[0], start, n))
+        let out = runBatches exec rows next release onRows
+        out, { Rows = rows; Bad = List.ofSeq bad; Values = fun i -> kept[i] }
+    /// Reads to the end without running anything: raises what reading the rest raises.
+    member _.Drain() =
+        let mutable b = batches.Next()
+        while not (isNull b) do
+            batches.Return b
+            b <- batches.Next()
+    interface IDisposable with
+        member _.Dispose() = (batches :> IDisposable).Dispose()
+
+/// Bytes the command may allocate before the first garbage collection.
+let private noCollectionBudget = 64L <<< 20
 
 let run (a: Args) =
     let file = fileArg "predict" a
@@ -230,7 +361,13 @@ let run (a: Args) =
         | None -> fail "`nn predict` needs --weights W (a checkpoint or a run folder)"
     let input = match a.Get "--input" with Some x -> x | None -> fail "`nn predict` needs --input X.(npy|csv|idx)"
     applyThreads a
+    // The whole command allocates about 15 MB (the program's graphs, the weights, the outputs; the input is decoded
+    // into a ring of 8 batches): no collection while it runs (they were 2 ms of the 20 before the first batch ran).
+    // Past the budget the runtime collects as usual.
+    GC.TryStartNoGCRegion(noCollectionBudget) |> ignore
     Timings.mark "start"
+    // an IDX file is read batch by batch on another thread from now on (its errors are raised below, in order)
+    use streamed = if isIdx input then new Streamed(input) else null
     // the network as trained: the run's `--set`s of top-level lets
     let c = compileForRun file (letSetsOf weights) []
     Timings.mark "compile"
@@ -239,54 +376,73 @@ let run (a: Args) =
     let graphs = Checkpoint.graphsFor c block net
     let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
-    let xs = checkShapes net input (readInputs block c (Checkpoint.table weights) input)
-    // with several inputs, a row is shown and checked as its inputs side by side
-    let x =
-        if xs.Length = 1 then xs[0]
+    // streamed only when the file's rows are the network's rows (a single row without the batch axis is read whole)
+    let streamed =
+        if isNull streamed then None
         else
-            let n = xs[0].Rows
-            let rows = [| for i in 0 .. n - 1 -> xs |> Array.collect (fun t -> t.Row(i).ToArray()) |]
-            HostTensor([| n; rows[0].Length |], Array.concat rows)
+            let shape = streamed.Shape
+            let fits =
+                try (checkRowShapes net input [| shape |]).[0].Length = shape.Length
+                with _ ->
+                    streamed.Drain() // damage further on is reported first, as when the file is read whole
+                    reraise ()
+            if fits then Some streamed
+            else
+                (streamed :> IDisposable).Dispose()
+                None
     Timings.mark "input"
-    let bad = badRows x
-    if not bad.IsEmpty && not (a.Has "--allow-nan") then
-        let first = x.Row(bad.Head).ToArray()
-        let j = first |> Array.findIndex (fun v -> not (Single.IsFinite v))
-        let value = if Single.IsNaN first[j] then "NaN" elif first[j] > 0f then "infinity" else "-infinity"
-        raise (DataException("NN0560", input,
-                sprintf "%s%s hold%s NaN or infinite values (row %d, value %d: %s); a prediction needs finite inputs: \
-fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty class)"
-                    (rowList bad) (if isCsv input then " (data rows, after the header)" else "")
-                    (if bad.Length = 1 then "s" else "") (bad.Head + 1) (j + 1) value))
-    // the marked rows are run as zeros (so no NaN reaches the engine) and their outputs replaced by NaN below
-    let fed =
-        if bad.IsEmpty then xs
-        else
-            xs |> Array.map (fun t ->
-                let data = Array.copy t.Data
-                for i in bad do Array.fill data (i * t.RowSize) t.RowSize 0f
-                HostTensor(t.Shape, data))
-    let exec = predictor (engineOf a) graphs values
-    Timings.mark "executor"
-    let out = predictInBatches exec fed
-    Timings.mark "forward"
-    for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
-    let classes = classesOf graphs.Spec.Loss endsInSoftmax (Checkpoint.classNames weights) out.RowSize
-    let shown = min out.Rows 20
+    let names = lazy (Checkpoint.classNames weights)
+    let classesFor k = classesOf graphs.Spec.Loss endsInSoftmax names.Value k
+    let shownOf (out: HostTensor) = min out.Rows shownRows
+    // the probabilities computed while the batches run (the streamed input), if any
+    let early = ref None
+    let out, fed =
+        match streamed with
+        | Some s ->
+            let exec = predictor (engineOf a) graphs values
+            Timings.mark "executor"
+            let onRows (out: HostTensor) start n =
+                if early.Value.IsNone then
+                    early.Value <-
+                        Some(classesFor out.RowSize |> Option.map (fun cl -> Probabilities(cl, out, shownOf out)))
+                early.Value.Value |> Option.iter (fun p -> p.Add(start, n))
+            let out, fed = s.Run(exec, onRows)
+            if not fed.Bad.IsEmpty && not (a.Has "--allow-nan") then raise (nonFinite input fed)
+            out, fed
+        | None ->
+            let xs = checkShapes net input (readInputs block c (Checkpoint.table weights) input)
+            // with several inputs, a row is shown and checked as its inputs side by side
+            let x =
+                if xs.Length = 1 then xs[0]
+                else
+                    let n = xs[0].Rows
+                    let rows = [| for i in 0 .. n - 1 -> xs |> Array.collect (fun t -> t.Row(i).ToArray()) |]
+                    HostTensor([| n; rows[0].Length |], Array.concat rows)
+            let fed = { Rows = x.Rows; Bad = badRows x; Values = fun i -> x.Row(i).ToArray() }
+            if not fed.Bad.IsEmpty && not (a.Has "--allow-nan") then raise (nonFinite input fed)
+            // the marked rows are run as zeros (so no NaN reaches the engine) and their outputs replaced by NaN below
+            let fedXs =
+                if fed.Bad.IsEmpty then xs
+                else
+                    xs |> Array.map (fun t ->
+                        let data = Array.copy t.Data
+                        for i in fed.Bad do Array.fill data (i * t.RowSize) t.RowSize 0f
+                        HostTensor(t.Shape, data))
+            let exec = predictor (engineOf a) graphs values
+            Timings.mark "executor"
+            predictInBatches exec fedXs, fed
+    Timings.mark "forward"
+    let bad = fed.Bad
+    let classes = classesFor out.RowSize
+    let shown = shownOf out
     // every row's probabilities as float32 (written), the shown rows' also in float64 (printed)
     let probabilities =
         classes |> Option.map (fun cl ->
-            let k = cl.Names.Length
-            let all = Array.zeroCreate<float32> (out.Rows * k)
-            let p = Array.zeroCreate<float> k
-            let shownP = Array.zeroCreate<float[]> shown
-            for i in 0 .. out.Rows - 1 do
-                cl.Probabilities out.Data (i * out.RowSize) p
-                for j in 0 .. k - 1 do
-                    all[i * k + j] <- float32 p[j]
-                if i < shown then shownP[i] <- Array.copy p
-            HostTensor([| out.Rows; k |], all), shownP)
+            match early.Value with
+            | Some(Some p) -> p.Finish bad
+            | _ -> Probabilities(cl, out, shown).Finish bad)
+    for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let written = match probabilities with Some(t, _) -> t | None -> out
     match a.Get "--out" with
     | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
@@ -295,20 +451,22 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
     | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
     | None -> ()
     let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
-    let cells (t: HostTensor) i =
-        let v = t.Row(i).ToArray()
+    let cellsOf (v: float32[]) =
         if v.Length > 10 then sprintf "[%d values]" v.Length
         else v |> Array.map (float >> number) |> String.concat " "
+    let cells i = cellsOf (fed.Values i)
     let header, rows =
         match classes, probabilities with
         | Some cl, Some(_, p) when cl.Names.Length <= 10 ->
             [ "row"; "input"; "class" ] @ List.ofArray cl.Names,
             [ for i in 0 .. shown - 1 ->
-                  [ string (i + 1); cells x i; predicted cl p[i] ] @ (p[i] |> Array.map number |> List.ofArray) ]
+                  [ string (i + 1); cells i; predicted cl p[i] ] @ (p[i] |> Array.map number |> List.ofArray) ]
         | Some cl, Some(_, p) ->
             [ "row"; "input"; "class"; "p" ],
-            [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; predicted cl p[i]; number (Array.max p[i]) ] ]
-        | _ -> [ "row"; "input"; "output" ], [ for i in 0 .. shown - 1 -> [ string (i + 1); cells x i; cells out i ] ]
+            [ for i in 0 .. shown - 1 -> [ string (i + 1); cells i; predicted cl p[i]; number (Array.max p[i]) ] ]
+        | _ ->
+            [ "row"; "input"; "output" ],
+            [ for i in 0 .. shown - 1 -> [ string (i + 1); cells i; cellsOf (out.Row(i).ToArray()) ] ]
     printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s")
         (input.Split(',') |> Array.map Path.GetFileName |> String.concat ", ")
         (if classes.IsSome then ": the predicted class and the class probabilities" else "")

@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace Nn.Runtime.Data;
+
+/// <summary>
+/// An IDX file read in order, a few rows at a time, as float32 (what <see cref="Idx.Read"/> gives, without the whole
+/// float array): a file of unsigned bytes (type 0x08), gzip-compressed or not, whose length its header and (for gzip)
+/// its trailer agree on is decompressed and widened piece by piece into the caller's span; any other file is read
+/// whole by <see cref="Idx.Read"/> when opened and handed out from there. When a streamed file turns out damaged part
+/// way (truncated, corrupt, longer than declared), it is read again the checked way (<see cref="Idx.Read"/>), so the
+/// error is the one reading it whole raises (NN0503, NN0512, NN0514, ...) with its code and message.
+/// Not thread-safe: one reader at a time (<c>nn predict</c> reads on its own thread).
+/// </summary>
+internal sealed class IdxRows : IDisposable
+{
+    private readonly string _path;
+    private readonly Stream? _stream;
+    private HostTensor? _whole;
+    private long _done;
+
+    /// <summary>The shape of the whole file (its first axis the rows).</summary>
+    public int[] Shape { get; }
+
+    /// <summary>The number of elements in the file.</summary>
+    public long Count { get; }
+
+    private IdxRows(string path, int[] shape, Stream? stream, HostTensor? whole)
+    {
+        _path = path; Shape = shape; _stream = stream; _whole = whole;
+        Count = HostTensor.ElementCount(shape);
+    }
+
+    /// <summary>Opens an IDX file (gzip detected by its magic bytes) and reads its header.</summary>
+    /// <exception cref="DataException">as <see cref="Idx.Read"/>: raised here for the file's header and anything
+    /// a file that is not streamed holds, by <see cref="Read"/> and <see cref="Finish"/> for damage found later
+    /// </exception>
+    public static IdxRows Open(string path)
+    {
+        byte[] raw = FileBytes.ReadRaw(path);
+        var streamed = FileBytes.IsGzip(raw) ? OpenGzip(raw, path) : OpenPlain(raw, path);
+        if (streamed is not null) return streamed;
+        var whole = Idx.Read(path);
+        return new IdxRows(path, whole.Shape, null, whole);
+    }
+
+    /// <summary>The header of unsigned bytes at the start of <paramref name="header"/> (4 + 4·rank bytes read from
+    /// <paramref name="input"/>): its shape, or null for any other type or a header cut short.</summary>
+    private static int[]? ByteHeader(Stream input, Span<byte> header)
+    {
+        if (input.ReadAtLeast(header[..4], 4, throwOnEndOfStream: false) < 4) return null;
+        if (header[0] != 0 || header[1] != 0 || header[2] != 0x08) return null;
+        int rank = header[3];
+        if (input.ReadAtLeast(header.Slice(4, 4 * rank), 4 * rank, throwOnEndOfStream: false) < 4 * rank) return null;
+        var shape = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            uint d = BinaryPrimitives.ReadUInt32BigEndian(header[(4 + 4 * i)..]);
+            if (d > int.MaxValue) return null;
+            shape[i] = (int)d;
+        }
+        return HostTensor.ElementCount(shape) > Array.MaxLength ? null : shape;
+    }
+
+    /// <summary>A gzip file of unsigned bytes whose trailer declares exactly what its header does (and at most 64
+    /// times the compressed size, as <see cref="Idx"/>'s one-pass reader takes), else null.</summary>
+    private static IdxRows? OpenGzip(byte[] raw, string path)
+    {
+        if (raw.Length < 18) return null;
+        long trailerSize = BitConverter.ToUInt32(raw, raw.Length - 4);
+        var input = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+        try
+        {
+            var shape = ByteHeader(input, new byte[4 + 4 * 255]);
+            if (shape is not null && 4 + 4 * shape.Length + HostTensor.ElementCount(shape) == trailerSize
+                && trailerSize <= 64L * raw.Length)
+                return new IdxRows(path, shape, input, null);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException) { }
+        input.Dispose();
+        return null;
+    }
+
+    /// <summary>An uncompressed file of unsigned bytes exactly as long as its header declares, else null.</summary>
+    private static IdxRows? OpenPlain(byte[] raw, string path)
+    {
+        var input = new MemoryStream(raw, writable: false);
+        var shape = ByteHeader(input, new byte[4 + 4 * 255]);
+        return shape is not null && input.Position + HostTensor.ElementCount(shape) == raw.Length
+            ? new IdxRows(path, shape, input, null)
+            : null;
+    }
+
+    /// <summary>The next <paramref name="floats"/>.Length elements of the file into <paramref name="floats"/>.
+    /// </summary>
+    /// <exception cref="DataException">when the file is damaged there (as <see cref="Idx.Read"/> names it)</exception>
+    /// <exception cref="ArgumentException">when fewer elements are left</exception>
+    public void Read(Span<float> floats)
+    {
+        if (_done + floats.Length > Count)
+            throw new ArgumentException($"{floats.Length} elements asked for, {Count - _done} left");
+        if (_whole is null && !TryInflate(floats)) ReadWhole();
+        if (_whole is not null) _whole.Data.AsSpan((int)_done, floats.Length).CopyTo(floats);
+        _done += floats.Length;
+    }
+
+    /// <summary>Checks that a streamed file ends where its header says (its gzip checksum included); call it after
+    /// the last <see cref="Read"/>.</summary>
+    /// <exception cref="DataException">as <see cref="Read"/></exception>
+    public void Finish()
+    {
+        if (_whole is not null || _stream is null) return;
+        var probe = new byte[256];
+        try
+        {
+            // reading to the end checks the gzip stream's CRC and length
+            if (_stream.Read(probe) == 0) return;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException) { }
+        ReadWhole();
+    }
+
+    private readonly byte[] _piece = new byte[1 << 14];
+
+    /// <summary>Decompresses into <paramref name="floats"/>; false when the stream ends early or is damaged.</summary>
+    private bool TryInflate(Span<float> floats)
+    {
+        try
+        {
+            int at = 0;
+            while (at < floats.Length)
+            {
+                int n = _stream!.Read(_piece, 0, Math.Min(_piece.Length, floats.Length - at));
+                if (n == 0) return false;
+                Idx.Widen(_piece.AsSpan(0, n), floats.Slice(at, n));
+                at += n;
+            }
+            return true;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The file read whole the checked way: raises the error that names what is wrong with it (or, if it
+    /// reads well after all, the rest is handed out from there).</summary>
+    private void ReadWhole()
+    {
+        _stream?.Dispose();
+        var whole = Idx.Read(_path);
+        if (!whole.Shape.AsSpan().SequenceEqual(Shape))
+            throw new DataException(DataErrorCodes.IdxTruncated, _path,
+                $"{DataException.NameOf(_path)}: the file changed while it was read");
+        _whole = whole;
+    }
+
+    public void Dispose() => _stream?.Dispose();
+}
