@@ -173,7 +173,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     /// the cost of packing them here: 2 vCPUs of a Zen 5 VM) and every block waits at a barrier for the slowest part's
     /// packing. On blocks of a few microseconds the waits cost more than the packing saved: the 784-256-10 weight
     /// gradient xᵀ·dZ (784×256, k = 64: five blocks of 1.4 M multiply-adds a part) took 66.0 µs with shared blocks
-    /// and 62.5 µs without, in isolation on an idle machine; the forward x·W (one block of 3.2 M a pass) the same
+    /// and 62.5 µs without, in isolation on an idle machine; the forward x·W (one block of 3.5 M a pass) the same
     /// either way (59.6 / 59.3 µs); the deep network's products (blocks of 22 M and more) keep sharing.
     /// </summary>
     private static bool SharesA(in GemmProblem p, int parts)
