@@ -57,6 +57,9 @@ internal static class ThreadsBench
                 else { Turn(two, x, y, steps, ref step, t2, c2, f2); Turn(one, x, y, steps, ref step, t1, c1, f1); }
             }
             if (flags.Contains("--kernels")) Kernels(name, one, two, x, y, ref step);
+            if (flags.Contains("--gaps"))
+                StepGaps.Run(name, (Nn.Runtime.Engine.FusedExecutor)one, (Nn.Runtime.Engine.FusedExecutor)two, x, y,
+                    ref step, pairs);
             if (flags.FirstOrDefault(f => f.StartsWith("--ab=")) is { } ab)
                 foreach (var change in ab["--ab=".Length..].Split(','))
                     AB(name, change, two, layers, x, y, steps, ref step, pairs);
@@ -140,14 +143,19 @@ internal static class ThreadsBench
     private static int Spin = Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds;
 
     /// <summary>Turns a change off (the state before it) or on: <c>weightcolumns</c>, <c>shareda</c>, <c>spin</c>
-    /// (the pool's hand-offs), <c>small</c> (fused loops from 8,192 floats and narrow products on two threads) or
-    /// <c>all</c>.</summary>
+    /// (the pool's hand-offs), <c>small</c> (fused loops from 8,192 floats and narrow products on two threads),
+    /// <c>pairs</c> (small independent kernels at once, one per thread), <c>ablocks</c> (packed A blocks shared only
+    /// when large), <c>looks</c> (spinning waits look once a pause, not once every 20), <c>fifth</c> (the last three:
+    /// the fifth #18 session's) or <c>all</c> (the first four).</summary>
     private static void Set(string change, bool off)
     {
         if (change is "weightcolumns" or "all") Nn.Runtime.Kernels.GemmJob.WeightColumnsOff = off;
         if (change is "shareda" or "all") Nn.Runtime.Kernels.GemmJob.SharedAOff = off;
         if (change is "spin" or "all") Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = off ? 0 : Spin;
         if (change is "adaptive") Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive = !off; // bind time: with --adaptive
+        if (change is "pairs" or "fifth") Nn.Runtime.Engine.Lowering.KernelPairs.Off = off; // bind time
+        if (change is "ablocks" or "fifth") Nn.Runtime.Kernels.GemmJob.SharedASmallBlocks = off;
+        if (change is "looks" or "fifth") Nn.Runtime.Kernels.WorkerPool.PausesPerLook = off ? 20 : 1;
         if (change is "small" or "all")
         {
             Nn.Runtime.Kernels.GemmNarrow.RowsSplitOff = off;

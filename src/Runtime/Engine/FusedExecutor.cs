@@ -81,6 +81,11 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
     internal int UpdatesInProducts(HostTensor features, HostTensor? target) =>
         TrainMode.Prepare([features], target).Program.UpdatesInProducts;
 
+    /// <summary>How many pairs of small kernels the training step bound for these feeds runs at once
+    /// (<see cref="KernelPairs"/>).</summary>
+    internal int PairsBound(HostTensor features, HostTensor? target) =>
+        TrainMode.Prepare([features], target).Program.Pairs;
+
     /// <summary>The evaluation graph's plan.</summary>
     public Plan EvalPlan => EvalMode.Plan;
     /// <summary>The options this executor runs with.</summary>

@@ -33,10 +33,11 @@ let private expectSameBits what (one: float32[]) (two: float32[]) =
         if BitConverter.SingleToInt32Bits one[i] <> BitConverter.SingleToInt32Bits two[i] then
             failtestf "%s: C[%d] 1 thread %.9g, 2 threads %.9g" what i one[i] two[i]
 
-/// The splits before this change (rows or columns by cost alone, each part packing all of A) and after.
+/// The splits before this change (rows or columns by cost alone, each part packing all of A) and after; packed A
+/// blocks shared however small (as before GemmJob.SharedABlockMultiplyAdds), so the small products share them too.
 let private variants =
-    [ "default", false, false; "weight columns off", true, false; "shared A off", false, true
-      "both off", true, true ]
+    [ "default", false, false, false; "weight columns off", true, false, false; "shared A off", false, true, false
+      "both off", true, true, false; "small A blocks shared", false, false, true ]
 
 let private cases =
     [ // (name, transA, transB, m, n, k, B in panels, C in panels, bias and relu)
@@ -70,13 +71,15 @@ let tests =
                 test name {
                     let act = if bias then Activation.Relu else Activation.Identity
                     let one = product ta tb m n k bp cp bias act 1
-                    for (variant, columnsOff, sharedOff) in variants do
+                    for (variant, columnsOff, sharedOff, smallShared) in variants do
                         GemmJob.WeightColumnsOff <- columnsOff
                         GemmJob.SharedAOff <- sharedOff
+                        GemmJob.SharedASmallBlocks <- smallShared
                         try expectSameBits variant one (product ta tb m n k bp cp bias act 2)
                         finally
                             GemmJob.WeightColumnsOff <- false
                             GemmJob.SharedAOff <- false
+                            GemmJob.SharedASmallBlocks <- false
                 }
         ]
         testList "narrow products as row vectors: two threads give the bits of one" [

@@ -24,6 +24,9 @@ internal sealed class BoundProgram
     public required BufferAssignment Buffers { get; init; }
     /// <summary>SGD updates run inside their weight gradient's product (their own step does nothing).</summary>
     public int UpdatesInProducts { get; init; }
+    /// <summary>Pairs of small independent kernels that run at once, one per thread (<see cref="KernelPairs"/>).
+    /// </summary>
+    public int Pairs { get; init; }
 
     /// <summary>Chooses between one thread and several step by step (<see cref="WorkerPool.Adaptive"/>); null runs
     /// every split on the threads bound.</summary>
@@ -125,6 +128,7 @@ internal static class Binder
         var loops = new List<FusedLoopRunner>();
         var updates = new List<UpdateRunner>();
         var checkedOutputs = new HashSet<int>();
+        var fixedSteps = new bool[plan.Kernels.Count];
         int inProducts = 0;
         var readers = new int[n];
         foreach (var k in plan.Kernels)
@@ -144,6 +148,7 @@ internal static class Binder
                 updates.Add(inProduct);
                 steps.Add(GemmKernels.Build(wg, ctx, inProduct));
                 steps.Add(static () => { }); // the update's own place, so steps stay one per plan kernel (profiles)
+                fixedSteps[ki] = fixedSteps[ki + 1] = true;
                 inProducts++;
                 foreach (var op in next.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                 ki++;
@@ -168,6 +173,8 @@ internal static class Binder
                 case NodeKernel nk: steps.Add(NodeKernels.Build(nk.Node, nk.Operands, ctx)); break;
             }
         }
+        var program = steps.ToArray();
+        int pairs = KernelPairs.Bind(plan, program, fixedSteps, slotOf, shapes, counts, threads);
         var uncheckedOutputs = checkFinite
             ? g.Outputs.Select(o => o.Value).Distinct()
                 .Where(v => !checkedOutputs.Contains(v.Id) && !v.IsSource && plan.Storage[v.Id] != Storage.Constant)
@@ -175,7 +182,7 @@ internal static class Binder
             : [];
         return new BoundProgram
         {
-            Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = steps.ToArray(),
+            Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = program, Pairs = pairs,
             Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
             Chooser = threads > 1 && (WorkerPool.Shared.Adaptive || StepThreads.Always) ? new StepThreads() : null,

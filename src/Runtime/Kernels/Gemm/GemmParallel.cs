@@ -42,8 +42,7 @@ internal sealed unsafe class GemmJob : IParallelWork
             }
         }
         // a columns split shares the packed A blocks instead (each part packs a share of every block)
-        job._sharedA = !WorkerPool.InsidePart && !job._sharedB && !SharedAOff && n > 1
-            && ((p.N + p.Kernel.NR - 1) / p.Kernel.NR + n - 1) / n * p.Kernel.NR <= p.Kernel.NC;
+        job._sharedA = !WorkerPool.InsidePart && !job._sharedB && SharesA(in p, n);
         if (job._sharedA)
         {
             var k = p.Kernel;
@@ -104,7 +103,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
         double tile = 2.0 * mr * nr * p.K, pack = 30.0 * p.K;
         double rows = tmPart * tn * tile + pack * ((double)p.M + p.N) / parts;
-        // a columns split packs a share of A (SharedA) unless its parts are too wide for one block of B
+        // a columns split packs a share of A (SharedA) unless its parts are too wide for one block of B (counted so
+        // also when its blocks are too small to share, SharesA: there the packing costs about what sharing would)
         double packA = SharedAOff || (tn + parts - 1) / parts * nr > p.Kernel.NC ? p.M : (double)p.M / parts;
         double cols = (tn + parts - 1) / parts * tmAll * tile + pack * (packA + (double)p.N / parts);
         return rows <= cols;
@@ -161,6 +161,34 @@ internal sealed unsafe class GemmJob : IParallelWork
     /// <summary>True gives every part of a columns split its own packed A blocks, as before they were shared
     /// (A/B benchmarks).</summary>
     internal static bool SharedAOff;
+
+    /// <summary>True shares the packed A blocks of a columns split however little work each block holds, as before
+    /// <see cref="SharedABlockMultiplyAdds"/> (A/B benchmarks).</summary>
+    internal static bool SharedASmallBlocks;
+
+    /// <summary>
+    /// Whether the parts of a columns split share the packed A blocks (<see cref="SharedA"/>): only when each part's
+    /// columns fit one block of B and each block gives every part at least <see cref="SharedABlockMultiplyAdds"/> to
+    /// do. Sharing saves each part packing the others' rows of A, but those rows then move between the cores (about
+    /// the cost of packing them here: 2 vCPUs of a Zen 5 VM) and every block waits at a barrier for the slowest part's
+    /// packing. On blocks of a few microseconds the waits cost more than the packing saved: the 784-256-10 weight
+    /// gradient xᵀ·dZ (784×256, k = 64: five blocks of 1.4 M multiply-adds a part) took 66.0 µs with shared blocks
+    /// and 62.5 µs without, in isolation on an idle machine; the forward x·W (one block of 3.5 M a pass) the same
+    /// either way (59.6 / 59.3 µs); the deep network's products (blocks of 22 M and more) keep sharing.
+    /// </summary>
+    private static bool SharesA(in GemmProblem p, int parts)
+    {
+        var k = p.Kernel;
+        if (SharedAOff || parts < 2) return false;
+        int width = ((p.N + k.NR - 1) / k.NR + parts - 1) / parts * k.NR;
+        if (width > k.NC) return false;
+        long block = (long)Math.Min(k.MC, (p.M + k.MR - 1) / k.MR * k.MR) * k.PassDepth(p.K) * width;
+        return SharedASmallBlocks || block >= SharedABlockMultiplyAdds;
+    }
+
+    /// <summary>The least work a part must get from each packed A block for the parts to share the
+    /// blocks: 4 M multiply-adds (~40 µs on one core).</summary>
+    internal const long SharedABlockMultiplyAdds = 1 << 22;
 
     /// <summary>Part <paramref name="index"/>'s columns of C (at most one kc×nc block of B wide), with each packed
     /// mc×kc block of A built by all parts together: every part packs a share of its micro-panels into a buffer all
