@@ -177,6 +177,12 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some _, _ -> TrainPlan.FromInitializers
         | None, Some run -> TrainPlan.FromRun run
         | None, None -> TrainPlan.FromBlockInit
+    // the plotting libraries load on another core while the data is read and the steps are built, not after the
+    // last epoch (issue #18: ~10 ms of the whole job when training takes every core); waited for at the end, so that
+    // the process never exits while native code is being loaded
+    if Distributed.isLead () then
+        let warming = Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ())
+        held.Add { new IDisposable with member _.Dispose() = warming.Wait() }
     let plan = TrainPlan.createFrom start None maxMemory c block None
     Timings.mark "data and step graphs"
     let cfg = plan.Config
@@ -271,9 +277,6 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 cfg.Epochs cfg.Batch (cfg.Optimizer.Kind.Name + ranks)
             plan.Init |> Option.iter (InitWeights.describe relative >> List.iter (printfn "%s"))
     let mutable last = None
-    // the plotting libraries load on a core training leaves idle, instead of after the last epoch
-    if Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads < Environment.ProcessorCount then
-        Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ()) |> ignore
     let watch = Stopwatch.StartNew()
     let every = max 1 (cfg.Epochs / 20)
     let curves = Path.Combine(dir, "curves.png")
