@@ -118,8 +118,9 @@ let tests =
             // another shape or another initializer under the same name: drawn again
             let other = Initializers.ForGraph(graph 5, 9UL, drawn)
             Expect.all other["dense1.w"].Data System.Single.IsFinite "another shape: drawn again"
-            let respec = dict [ "dense1.v", Initializers.Drawn(InitSpec("normal", 0.25), [| 4 |], drawn["dense1.v"].Value) ]
-            let again = Initializers.ForGraph(g, 9UL, System.Collections.Generic.Dictionary(respec))
+            let respec = System.Collections.Generic.Dictionary<string, Initializers.Drawn>()
+            respec["dense1.v"] <- Initializers.Drawn(InitSpec("normal", 0.25), [| 4 |], drawn["dense1.v"].Value)
+            let again = Initializers.ForGraph(g, 9UL, respec)
             Expect.sequenceEqual again["dense1.v"].Data plain["dense1.v"].Data "another initializer: drawn again"
         }
     ]
