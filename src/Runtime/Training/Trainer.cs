@@ -312,7 +312,7 @@ internal static class Trainer
     }
 
     /// <summary>Copies rows of the data into a batch, split between two of the kernels' threads when the batch is
-    /// large (issue #18: on one thread, the 64 rows of MNIST digits, 200 kB from all over the data, took ~22 µs of
+    /// large (issue #18: on one thread, the 64 rows of MNIST digits, 200 kB from all over the data, took ~17 µs of
     /// every step of 784-256-10, a tenth of a two-thread step, while the other thread waited). One thread with
     /// <c>--threads 1</c>.</summary>
     private sealed class RowCopy : IParallelWork
