@@ -310,4 +310,25 @@ let tests =
             Expect.isFalse (out.Contains "curves.png") "the summary lists no curves"
             Directory.Delete(dir, true)
         }
+        test "curves.png: ScottPlot's picture pixel for pixel, in the fast encoding, decoded by Skia's PNG reader" {
+            let rows: Nn.Cli.RunFolder.Row list =
+                [ for e in 1..8 ->
+                      { Epoch = e; Loss = 1.0 / float e; Metrics = [ "accuracy", 1.0 - 0.5 / float e ]
+                        ValLoss = Some(1.2 / float e); ValMetrics = [ "accuracy", 0.9 - 0.5 / float e ]; Lr = 0.1
+                        Seconds = 0.1 } ]
+            let path = Path.Combine(Path.GetTempPath(), sprintf "nn-curves-%s.png" (Guid.NewGuid().ToString "N"))
+            Nn.Cli.RunFolder.writeCurves path "mlp (mlp.nn)" rows
+            let written = File.ReadAllBytes path
+            File.Delete path
+            // the same plot through ScottPlot's own PNG (Skia's default encoder: level 6, every row filter)
+            use plt = Nn.Cli.RunFolder.curvesPlot "mlp (mlp.nn)" rows
+            let reference = plt.GetImageBytes(900, 500, ScottPlot.ImageFormat.Png)
+            use a = SkiaSharp.SKBitmap.Decode written
+            use b = SkiaSharp.SKBitmap.Decode reference
+            Expect.isNotNull a "curves.png decodes"
+            Expect.equal (a.Width, a.Height) (900, 500) "its size"
+            let pixels (bmp: SkiaSharp.SKBitmap) = bmp.Pixels |> Array.map (fun c -> uint32 c)
+            Expect.isTrue (pixels a = pixels b) "the same pixels as ScottPlot's own PNG"
+            Expect.isGreaterThan ((pixels a |> Array.distinct).Length) 4 "a picture, not a blank"
+        }
     ]

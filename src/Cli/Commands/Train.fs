@@ -164,7 +164,8 @@ type private Resumed = string * TrainingState * string list * Collections.Generi
 
 /// Trains (a new run, or the rest of a resumed one) into its locked run folder and prints the summary.
 let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Dsl.TrainDecl * Env) (sets: string list)
-                  (runsParent: string) (resume: Resumed option) (held: ResizeArray<IDisposable>) =
+                  (runsParent: string) (resume: Resumed option) (held: ResizeArray<IDisposable>)
+                  (warming: Threading.Tasks.Task option) =
     let maxMemory =
         a.Get "--max-memory"
         |> Option.map (fun v ->
@@ -271,9 +272,9 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 cfg.Epochs cfg.Batch (cfg.Optimizer.Kind.Name + ranks)
             plan.Init |> Option.iter (InitWeights.describe relative >> List.iter (printfn "%s"))
     let mutable last = None
-    // the plotting libraries load on a core training leaves idle, instead of after the last epoch
-    if Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads < Environment.ProcessorCount then
-        Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ()) |> ignore
+    // when training takes every core, the warm-up must not take one from the first steps
+    if Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads >= Environment.ProcessorCount then
+        warming |> Option.iter (fun w -> w.Wait())
     let watch = Stopwatch.StartNew()
     let every = max 1 (cfg.Epochs / 20)
     let curves = Path.Combine(dir, "curves.png")
@@ -353,6 +354,15 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     Timings.mark "start"
     let c = compileSetting file (a.All "--set")
     Timings.mark "compile"
+    // the plotting libraries load on another core while the data is read and the steps are built, not after the
+    // last epoch (issue #18: ~10 ms of the whole job when training takes every core); waited for at the end, so that
+    // the process never exits while native code is being loaded
+    let warming =
+        if Distributed.isLead () then
+            let w = Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ())
+            held.Add { new IDisposable with member _.Dispose() = w.Wait() }
+            Some w
+        else None
     let select (c: Compile.Compiled) =
         let td, env = trainBlock c (a.Get "--train")
         // --network NAME: train another network of the file with this train block's settings
@@ -426,7 +436,7 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
                 epoch (relative (Path.Combine(dir, Checkpoint.BestFileName)))
         | None -> ()
         0
-    | None -> train a c engine block sets runsParent resume held
+    | None -> train a c engine block sets runsParent resume held warming
 
 let run (a: Args) =
     let held = ResizeArray<IDisposable>()

@@ -214,6 +214,15 @@ let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (max
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     // what the source alone decides is reported before any data is read (`--network` may name another network)
     checkTrain net cfg |> ignore // its warnings are the compiler's (Compiled.Warnings)
+    // the parameters' initial values need no data: drawn on another core while the data is read (issue #18)
+    let drawn =
+        let nodes =
+            try
+                let b = GraphBuilder()
+                forward net b false |> ignore
+                List.ofSeq b.Nodes
+            with _ -> [] // reported where the steps are built, after the data's own errors
+        System.Threading.Tasks.Task.Run(fun () -> Initializers.Draw(nodes, uint64 cfg.Seed))
     let data, origin, table =
         match data with
         | Some d -> d, Targets.arrays c.File, None
@@ -251,7 +260,9 @@ let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (max
             t, (if v.Count > 0 then Some v else None)
         | None -> data, None
     if train.Count = 0 then fail "NN0552" cfg.DataSpan "there are no training rows left after the validation split"
-    let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed)
+    // (a value that could not be drawn there is drawn again here, where its error is reported)
+    let drawn = try drawn.Result with _ -> null
+    let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed, drawn)
     adapt net cfg.Target train initial
     // the loaded weights win over adapted statistics: the network goes on from where the other run left it
     let report =

@@ -115,7 +115,7 @@ internal static class Idx
                 count = HostTensor.Saturate(count, d);
             }
             if (headerLength + count != trailerSize || trailerSize > MostExpansion * raw.Length) return null;
-            var data = GC.AllocateUninitializedArray<float>((int)count);
+            var data = HugePages.Uninitialized<float>((int)count);
             using var pages = count >= 1 << 20 && Environment.ProcessorCount > 1 ? new PageToucher(data) : null;
             long done = 0;
             for (int n; (n = input.Read(piece)) > 0; done += n)
@@ -255,7 +255,7 @@ internal static class Idx
                 $"{name}: the file holds more data than its header declares: expected {needBytes} {what} after the " +
                 $"header ({FormatShape(shape)}), found more; a damaged header, or a different file appended",
                 byteOffset: headerLength + needBytes);
-        var data = GC.AllocateUninitializedArray<float>((int)count); // every element is written below
+        var data = HugePages.Uninitialized<float>((int)count); // every element is written below
         var body = bytes[headerLength..];
         switch (typeCode)
         {

@@ -58,9 +58,14 @@ internal static class Initializers
         return t;
     }
 
+    /// <summary>A tensor's initial value with the initializer and shape it was drawn for.</summary>
+    public sealed record Drawn(InitSpec Init, int[] Shape, HostTensor Value);
+
     /// <summary>Initial values of every Param and State of <paramref name="graph"/>, by name. Dimension variables are
-    /// not allowed in their shapes.</summary>
-    public static Dictionary<string, HostTensor> ForGraph(Graph graph, ulong seed)
+    /// not allowed in their shapes. A value in <paramref name="drawn"/> for the same name, initializer and shape is
+    /// taken instead of drawn again (<see cref="Create"/> depends on nothing else: the same numbers).</summary>
+    public static Dictionary<string, HostTensor> ForGraph(Graph graph, ulong seed,
+        IReadOnlyDictionary<string, Drawn>? drawn = null)
     {
         var values = new Dictionary<string, HostTensor>();
         foreach (var n in graph.Nodes.Where(n => n.Op is OpKind.Param or OpKind.State))
@@ -68,10 +73,29 @@ internal static class Initializers
             if (!n.Shape.IsFixed)
                 throw new ArgumentException(
                     $"`{n.Name}` has the shape {n.Shape}; parameters and state need fixed sizes");
-            values[n.Name!] = Create(n.Attrs.Init ?? InitSpec.Zeros, n.Shape.Resolve(new Dictionary<string, int>()),
-                n.Name!, seed);
+            var init = n.Attrs.Init ?? InitSpec.Zeros;
+            var shape = n.Shape.Resolve(new Dictionary<string, int>());
+            values[n.Name!] = drawn is not null && drawn.TryGetValue(n.Name!, out var d) && d.Init == init
+                              && d.Shape.AsSpan().SequenceEqual(shape)
+                ? d.Value
+                : Create(init, shape, n.Name!, seed);
         }
         return values;
+    }
+
+    /// <summary>The initial values of the Params and States among <paramref name="nodes"/> whose shapes are fixed,
+    /// by name, for <see cref="ForGraph"/>: drawn ahead of the graph that needs them (on another core while training
+    /// data is read, issue #18).</summary>
+    public static Dictionary<string, Drawn> Draw(IEnumerable<Node> nodes, ulong seed)
+    {
+        var drawn = new Dictionary<string, Drawn>();
+        foreach (var n in nodes.Where(n => n.Op is OpKind.Param or OpKind.State && n.Shape.IsFixed))
+        {
+            var init = n.Attrs.Init ?? InitSpec.Zeros;
+            var shape = n.Shape.Resolve(new Dictionary<string, int>());
+            drawn[n.Name!] = new Drawn(init, shape, Create(init, shape, n.Name!, seed));
+        }
+        return drawn;
     }
 
     private static void Normal(float[] data, Rng rng, double std)

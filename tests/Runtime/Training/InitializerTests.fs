@@ -97,4 +97,30 @@ let tests =
                 (fun () -> Initializers.Create(InitSpec("orthogonal"), [| 8 |], "v", 0UL) |> ignore)
                 "a vector has no orthogonal form (the compiler reports NN0465 before)"
         }
+        test "values drawn ahead (Draw) are taken by ForGraph only for the same name, initializer and shape" {
+            let sp = Nn.Runtime.SourceSpan("t.nn", 1, 1, 1, 2)
+            let graph (units: int) =
+                let b = GraphBuilder()
+                let x = b.Input("x", Shape(Dim.Sym "n", Dim.Of 3), sp)
+                let w = b.Param("dense1.w", Shape.Of(3, units), InitSpec("glorot"), sp)
+                let s = b.State("norm.mean", Shape.Of units, InitSpec.Zeros, sp)
+                let v = b.Param("dense1.v", Shape.Of units, InitSpec("normal", 0.5), sp)
+                let y = b.Binary(OpKind.Add, b.Binary(OpKind.Add, b.MatMul(x, w, sp), s, sp), v, sp)
+                b.Build([ System.Collections.Generic.KeyValuePair("y", y) ])
+            let g = graph 4
+            let plain = Initializers.ForGraph(g, 9UL)
+            // ahead: from the same nodes, then poisoned, so that a reuse shows
+            let drawn = Initializers.Draw(g.Nodes, 9UL)
+            Expect.sequenceEqual drawn["dense1.w"].Value.Data plain["dense1.w"].Data "Draw draws what ForGraph draws"
+            for KeyValue(_, d) in drawn do System.Array.Fill(d.Value.Data, nanf)
+            let taken = Initializers.ForGraph(g, 9UL, drawn)
+            Expect.isTrue (System.Single.IsNaN taken["dense1.w"].Data[0]) "the drawn value is taken"
+            // another shape or another initializer under the same name: drawn again
+            let other = Initializers.ForGraph(graph 5, 9UL, drawn)
+            Expect.all other["dense1.w"].Data System.Single.IsFinite "another shape: drawn again"
+            let respec = System.Collections.Generic.Dictionary<string, Initializers.Drawn>()
+            respec["dense1.v"] <- Initializers.Drawn(InitSpec("normal", 0.25), [| 4 |], drawn["dense1.v"].Value)
+            let again = Initializers.ForGraph(g, 9UL, respec)
+            Expect.sequenceEqual again["dense1.v"].Data plain["dense1.v"].Data "another initializer: drawn again"
+        }
     ]

@@ -232,4 +232,43 @@ let tests =
             let a, b = full.Snapshot(), resumed.Snapshot()
             for kv in a do Expect.sequenceEqual (b[kv.Key].Data) kv.Value.Data $"`{kv.Key}`"
         }
+        test "batches of wide rows (copied by two threads where there are two) hold the data's rows, each once" {
+            // 100 rows of 1000 numbers (row r: r·1000 + column), batch 32: 32,000 numbers a batch, past the size
+            // where the copy is split between the kernels' threads; the last batch of 4 is copied on one thread
+            let width, count = 1000, 100
+            let x = HostTensor([| count; width |], Array.init (count * width) float32)
+            let y = HostTensor([| count; 1 |], Array.init count float32)
+            let graphs =
+                TrainStep.Build(
+                    ForwardBuilder(fun ctx ->
+                        let b = ctx.Builder
+                        let x = b.Input("x", Shape(n, Dim.Of width), sp)
+                        b.MatMul(x, b.Param("w", Shape.Of(width, 1), InitSpec.Zeros, sp), sp)),
+                    TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd)))
+            let seen = List<float32[] * float32[]>()
+            let recording =
+                { new IStepExecutor with
+                    member _.Load _ = ()
+                    member _.Snapshot() = Dictionary<string, HostTensor>()
+                    member _.Step(xs: IReadOnlyList<HostTensor>, t: HostTensor, _: float, _: int64, _: uint64) =
+                        seen.Add((Array.copy xs[0].Data, Array.copy t.Data))
+                        BatchResult.Of(1.0, [||], [||])
+                    member _.Evaluate(_: IReadOnlyList<HostTensor>, _: HostTensor) = BatchResult.Of(1.0, [||], [||])
+                    member _.Predict(_: IReadOnlyList<HostTensor>) = x }
+            Trainer.Fit(graphs, recording, Dataset(x, y), null, TrainOptions(Epochs = 2, Batch = 32, Seed = 3UL))
+            |> ignore
+            let sizes = seen |> Seq.map (fun (b, _) -> b.Length / width) |> List.ofSeq
+            Expect.equal sizes [ 32; 32; 32; 4; 32; 32; 32; 4 ] "batch sizes"
+            for epoch in 0..1 do
+                let rows =
+                    [ for b, t in Seq.skip (4 * epoch) seen |> Seq.take 4 do
+                          for i in 0 .. b.Length / width - 1 do
+                              let r = int b[i * width] / width
+                              Expect.equal b[i * width .. (i + 1) * width - 1] x.Data[r * width .. (r + 1) * width - 1]
+                                  (sprintf "row %d whole" r)
+                              Expect.equal t[i] (float32 r) (sprintf "the target of row %d" r)
+                              yield r ]
+                Expect.equal (List.sort rows) [ 0 .. count - 1 ] (sprintf "epoch %d: every row once" (epoch + 1))
+                Expect.notEqual rows [ 0 .. count - 1 ] "shuffled"
+        }
     ]

@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+
+namespace Nn.Runtime.Data;
+
+/// <summary>
+/// Large arrays of data backed by 2 MiB pages where Linux offers them on request (transparent huge pages in the
+/// `madvise` mode, the default of many distributions): one page fault maps 2 MiB instead of 4 KiB, and the process
+/// unmaps the memory at exit 6–7 times faster (issue #18: tearing down the 31 MB of the MNIST digits in 4 KiB pages
+/// took ~3 ms of the `mlp` job's wall time after its last line was printed). Elsewhere, or when the advice is
+/// refused, the array is an ordinary one: nothing but speed depends on it.
+/// </summary>
+internal static class HugePages
+{
+    private const int Size = 2 << 20;
+    private const int MadvHugePage = 14; // MADV_HUGEPAGE of <sys/mman.h>
+
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int Madvise(nint address, nuint length, int advice);
+
+    /// <summary>A new array of <paramref name="count"/> elements, not cleared: the caller writes every one.
+    /// From the pinned heap when it spans whole huge pages, so that the advice given for its address holds.</summary>
+    public static T[] Uninitialized<T>(int count) where T : unmanaged
+    {
+        long bytes = (long)count * Marshal.SizeOf<T>();
+        if (bytes < 2L * Size || !OperatingSystem.IsLinux()) return GC.AllocateUninitializedArray<T>(count);
+        var array = GC.AllocateUninitializedArray<T>(count, pinned: true);
+        Advise(array, bytes);
+        return array;
+    }
+
+    private static unsafe void Advise<T>(T[] array, long bytes) where T : unmanaged
+    {
+        fixed (T* p = array)
+        {
+            long start = ((long)p + Size - 1) & ~(long)(Size - 1);
+            long end = ((long)p + bytes) & ~(long)(Size - 1);
+            if (end <= start) return;
+            try { Madvise((nint)start, (nuint)(end - start), MadvHugePage); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        }
+    }
+}
