@@ -173,6 +173,26 @@ let private losses =
 let private sgd = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1, Momentum = 0.9)
 let private noExtra _ h = h
 
+/// Whether an argMax of g has, at these feeds, two entries of one line within float32 rounding of each other (the
+/// float64 values): which of them wins then depends on the order of roundings, and the fused and reference runs may
+/// both be right with different picks (found by the property below: argMax over values that tie). Nothing to compare.
+let private nearTie (g: Graph) (feeds64: Dictionary<string, Tensor<float>>) =
+    let argMaxes = g.Nodes |> Seq.filter (fun n -> n.Op = OpKind.ArgMax) |> Array.ofSeq
+    argMaxes.Length > 0
+    && (let values = ReferenceInterpreter<float>.Evaluate(g, feeds64, argMaxes |> Seq.map (fun n -> n.Inputs[0]))
+        argMaxes
+        |> Array.exists (fun n ->
+            let x = values[n.Inputs[0].Id]
+            let rank = x.Shape.Length
+            let axis = match n.Attrs.Axes with [| a |] when a < 0 -> a + rank | [| a |] -> a | _ -> rank - 1
+            let size = x.Shape[axis]
+            let inner = Array.fold (*) 1 x.Shape[axis + 1 ..]
+            let outer = if size * inner = 0 then 0 else x.Data.Length / (size * inner)
+            seq { for o in 0 .. outer - 1 do for i in 0 .. inner - 1 -> o * size * inner + i }
+            |> Seq.exists (fun start ->
+                let line = Array.init size (fun j -> x.Data[start + j * inner]) |> Array.sortDescending
+                size > 1 && line[0] - line[1] <= 1e-3 * (1.0 + abs line[0]))))
+
 /// A generated graph and its gradients on the fused engine (with and without the rewrite passes) against the
 /// float32 reference interpreter, element by element (Tolerance.fusedElement, the float64 reference measuring each
 /// element's own rounding error).
@@ -180,6 +200,7 @@ let private fusedAgrees (case: GraphDesc.Case) =
     let c = GraphDesc.gradCaseOf case
     let g = GraphGen.graphOf c
     let feeds64 = GraphGen.feedsFor g.Nodes c.Seed
+    if nearTie g feeds64 then () else
     let ref64 = ReferenceInterpreter<double>.Run(g, feeds64, GraphGen.runOpts)
     let feeds32 = feeds64 |> Seq.map (fun kv -> KeyValuePair(kv.Key, kv.Value.Cast<float32>())) |> Dictionary
     let expected = ReferenceInterpreter<float32>.Run(g, feeds32, GraphGen.runOpts)
