@@ -84,37 +84,64 @@ internal static class Idx
     /// the stream really holds).</summary>
     private const long MostExpansion = 64;
 
+    /// <summary>The header of an IDX file of unsigned bytes (type 0x08; magic <paramref name="expectedMagic"/> when
+    /// given) read from <paramref name="input"/>: its shape, or null for any other type or magic, a header cut short,
+    /// or more elements than an array holds.</summary>
+    internal static int[]? ByteHeader(Stream input, uint? expectedMagic = null)
+    {
+        Span<byte> header = stackalloc byte[4 + 4 * 255];
+        if (input.ReadAtLeast(header[..4], 4, throwOnEndOfStream: false) < 4) return null;
+        uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (header[0] != 0 || header[1] != 0 || header[2] != 0x08 || expectedMagic is uint want && magic != want)
+            return null;
+        int rank = header[3];
+        if (input.ReadAtLeast(header.Slice(4, 4 * rank), 4 * rank, throwOnEndOfStream: false) < 4 * rank) return null;
+        var shape = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            uint d = BinaryPrimitives.ReadUInt32BigEndian(header[(4 + 4 * i)..]);
+            if (d > int.MaxValue) return null;
+            shape[i] = (int)d;
+        }
+        return HostTensor.ElementCount(shape) > Array.MaxLength ? null : shape;
+    }
+
     /// <summary>
-    /// The tensor of a gzip-compressed IDX file of unsigned bytes (type 0x08) whose gzip trailer declares exactly the
-    /// length its IDX header does, decompressed piece by piece into the float array; null for anything else, or when
-    /// the stream turns out shorter, longer or damaged (the caller then reads it the checked way and reports it).
+    /// A gzip-compressed IDX file of unsigned bytes whose gzip trailer declares exactly the length its IDX header
+    /// does, and at most <see cref="MostExpansion"/> times the compressed size: the decompressing stream positioned
+    /// after the header, and the file's shape; null for anything else (the caller then reads it the checked way,
+    /// which names what is wrong). What <see cref="TryInflateBytes"/> and <see cref="IdxRows"/> stream.
     /// </summary>
-    private static HostTensor? TryInflateBytes(byte[] raw, uint? expectedMagic)
+    internal static (Stream Body, int[] Shape)? OpenGzipBytes(byte[] raw, uint? expectedMagic = null)
     {
         if (raw.Length < 18) return null;
         long trailerSize = BitConverter.ToUInt32(raw, raw.Length - 4);
+        var input = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+        try
+        {
+            var shape = ByteHeader(input, expectedMagic);
+            if (shape is not null && 4 + 4 * shape.Length + HostTensor.ElementCount(shape) == trailerSize
+                && trailerSize <= MostExpansion * raw.Length)
+                return (input, shape);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException) { }
+        input.Dispose();
+        return null;
+    }
+
+    /// <summary>
+    /// The tensor of a gzip-compressed IDX file of unsigned bytes (<see cref="OpenGzipBytes"/>), decompressed piece by
+    /// piece into the float array; null for anything else, or when the stream turns out shorter, longer or damaged
+    /// (the caller then reads it the checked way and reports it).
+    /// </summary>
+    private static HostTensor? TryInflateBytes(byte[] raw, uint? expectedMagic)
+    {
+        if (OpenGzipBytes(raw, expectedMagic) is not { } opened) return null;
+        var (input, shape) = opened;
         byte[] piece = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            using var input = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            Span<byte> header = piece.AsSpan(0, 4 + 4 * 255);
-            if (input.ReadAtLeast(header[..4], 4, throwOnEndOfStream: false) < 4) return null;
-            uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
-            if (header[0] != 0 || header[1] != 0 || header[2] != 0x08 || expectedMagic is uint want && magic != want)
-                return null;
-            int rank = header[3], headerLength = 4 + 4 * rank;
-            if (input.ReadAtLeast(header[4..headerLength], 4 * rank, throwOnEndOfStream: false) < 4 * rank)
-                return null;
-            var shape = new int[rank];
-            long count = 1;
-            for (int i = 0; i < rank; i++)
-            {
-                uint d = BinaryPrimitives.ReadUInt32BigEndian(header[(4 + 4 * i)..]);
-                if (d > int.MaxValue) return null;
-                shape[i] = (int)d;
-                count = HostTensor.Saturate(count, d);
-            }
-            if (headerLength + count != trailerSize || trailerSize > MostExpansion * raw.Length) return null;
+            long count = HostTensor.ElementCount(shape);
             var data = HugePages.Uninitialized<float>((int)count);
             using var pages = count >= 1 << 20 && Environment.ProcessorCount > 1 ? new PageToucher(data) : null;
             long done = 0;
@@ -131,6 +158,7 @@ internal static class Idx
         }
         finally
         {
+            input.Dispose();
             ArrayPool<byte>.Shared.Return(piece);
         }
     }

@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-
 namespace Nn.Runtime.Data;
 
 /// <summary>
@@ -38,54 +35,19 @@ internal sealed class IdxRows : IDisposable
     public static IdxRows Open(string path)
     {
         byte[] raw = FileBytes.ReadRaw(path);
-        var streamed = FileBytes.IsGzip(raw) ? OpenGzip(raw, path) : OpenPlain(raw, path);
+        var streamed = FileBytes.IsGzip(raw)
+            ? Idx.OpenGzipBytes(raw) is { } gz ? new IdxRows(path, gz.Shape, gz.Body, null) : null
+            : OpenPlain(raw, path);
         if (streamed is not null) return streamed;
         var whole = Idx.Read(path);
         return new IdxRows(path, whole.Shape, null, whole);
-    }
-
-    /// <summary>The header of unsigned bytes at the start of <paramref name="header"/> (4 + 4·rank bytes read from
-    /// <paramref name="input"/>): its shape, or null for any other type or a header cut short.</summary>
-    private static int[]? ByteHeader(Stream input, Span<byte> header)
-    {
-        if (input.ReadAtLeast(header[..4], 4, throwOnEndOfStream: false) < 4) return null;
-        if (header[0] != 0 || header[1] != 0 || header[2] != 0x08) return null;
-        int rank = header[3];
-        if (input.ReadAtLeast(header.Slice(4, 4 * rank), 4 * rank, throwOnEndOfStream: false) < 4 * rank) return null;
-        var shape = new int[rank];
-        for (int i = 0; i < rank; i++)
-        {
-            uint d = BinaryPrimitives.ReadUInt32BigEndian(header[(4 + 4 * i)..]);
-            if (d > int.MaxValue) return null;
-            shape[i] = (int)d;
-        }
-        return HostTensor.ElementCount(shape) > Array.MaxLength ? null : shape;
-    }
-
-    /// <summary>A gzip file of unsigned bytes whose trailer declares exactly what its header does (and at most 64
-    /// times the compressed size, as <see cref="Idx"/>'s one-pass reader takes), else null.</summary>
-    private static IdxRows? OpenGzip(byte[] raw, string path)
-    {
-        if (raw.Length < 18) return null;
-        long trailerSize = BitConverter.ToUInt32(raw, raw.Length - 4);
-        var input = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-        try
-        {
-            var shape = ByteHeader(input, new byte[4 + 4 * 255]);
-            if (shape is not null && 4 + 4 * shape.Length + HostTensor.ElementCount(shape) == trailerSize
-                && trailerSize <= 64L * raw.Length)
-                return new IdxRows(path, shape, input, null);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException) { }
-        input.Dispose();
-        return null;
     }
 
     /// <summary>An uncompressed file of unsigned bytes exactly as long as its header declares, else null.</summary>
     private static IdxRows? OpenPlain(byte[] raw, string path)
     {
         var input = new MemoryStream(raw, writable: false);
-        var shape = ByteHeader(input, new byte[4 + 4 * 255]);
+        var shape = Idx.ByteHeader(input);
         return shape is not null && input.Position + HostTensor.ElementCount(shape) == raw.Length
             ? new IdxRows(path, shape, input, null)
             : null;
