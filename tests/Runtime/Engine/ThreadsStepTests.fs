@@ -15,26 +15,9 @@ open Nn.Runtime.Executors
 
 let private sp = SourceSpan.None
 
-/// A dense ReLU network of these layer sizes with softmax cross-entropy, trained by SGD with momentum 0.9.
-let private network (layers: int list) =
-    let fwd (ctx: ForwardContext) =
-        let b = ctx.Builder
-        let mutable h = b.Input("x", Shape(Dim.Sym "n", Dim.Of layers.Head), sp)
-        for i in 1 .. layers.Length - 1 do
-            let w = b.Param(sprintf "w%d" i, Shape.Of(layers[i - 1], layers[i]), InitSpec("glorot"), sp)
-            let bias = b.Param(sprintf "b%d" i, Shape.Of layers[i], InitSpec("uniform", -0.1, 0.1), sp)
-            h <- b.Binary(OpKind.Add, b.MatMul(h, w, sp), bias, sp)
-            if i < layers.Length - 1 then h <- b.Unary(OpKind.Relu, h, sp)
-        h
-    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, TargetShape = Shape(Dim.Sym "n"),
-                         Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
-    TrainStep.Build(ForwardBuilder fwd, spec)
+let private network = StepNetworks.network
 
-let private sameBits (what: string) (one: float32[]) (two: float32[]) =
-    Expect.equal two.Length one.Length (what + ": length")
-    for i in 0 .. one.Length - 1 do
-        if BitConverter.SingleToInt32Bits one[i] <> BitConverter.SingleToInt32Bits two[i] then
-            failtestf "%s[%d]: 1 thread %.9g, 2 threads %.9g" what i one[i] two[i]
+let private sameBits = StepNetworks.sameBits "1 thread" "2 threads"
 
 let private trainBoth (layers: int list) (batch: int) (steps: int) =
     let graphs = network layers

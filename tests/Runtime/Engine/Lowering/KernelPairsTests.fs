@@ -33,26 +33,7 @@ let private products () =
     let slots = Array.init (r.Id + 1) id // every value its own slot
     gemm p a b, gemm q a c, gemm r p c, slots, (a, p, q)
 
-/// A dense ReLU network 784-256-10, softmax cross-entropy, SGD with momentum 0.9.
-let private mlp () =
-    let fwd (ctx: ForwardContext) =
-        let b = ctx.Builder
-        let mutable h = b.Input("x", Shape(Dim.Sym "n", Dim.Of 784), sp)
-        for i, (k, n) in List.indexed [ (784, 256); (256, 10) ] do
-            let w = b.Param(sprintf "w%d" i, Shape.Of(k, n), InitSpec("glorot"), sp)
-            let bias = b.Param(sprintf "b%d" i, Shape.Of n, InitSpec("uniform", -0.1, 0.1), sp)
-            h <- b.Binary(OpKind.Add, b.MatMul(h, w, sp), bias, sp)
-            if n > 10 then h <- b.Unary(OpKind.Relu, h, sp)
-        h
-    let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, TargetShape = Shape(Dim.Sym "n"),
-                         Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
-    TrainStep.Build(ForwardBuilder fwd, spec)
-
-let private sameBits (what: string) (expected: float32[]) (actual: float32[]) =
-    Expect.equal actual.Length expected.Length (what + ": length")
-    for i in 0 .. expected.Length - 1 do
-        if BitConverter.SingleToInt32Bits expected[i] <> BitConverter.SingleToInt32Bits actual[i] then
-            failtestf "%s[%d]: without pairs %.9g, with pairs %.9g" what i expected[i] actual[i]
+let private sameBits = Nn.Tests.Runtime.Engine.StepNetworks.sameBits "without pairs" "with pairs"
 
 [<Tests>]
 let tests =
@@ -97,7 +78,7 @@ let tests =
             Expect.throwsT<InvalidOperationException> (fun () -> pair.Run()) "rethrown"
         }
         test "784-256-10 at batch 64 on 2 threads: the input and weight gradients of the last layer pair, same bits" {
-            let graphs = mlp ()
+            let graphs = Nn.Tests.Runtime.Engine.StepNetworks.network [ 784; 256; 10 ]
             let init = Initializers.ForGraph(graphs.Train, 1UL)
             let without = StepExecutor.Create(graphs, init, ExecutorOptions(Threads = 2)) :?> FusedExecutor
             let withoutPairs f =
