@@ -374,7 +374,8 @@ let run (a: Args) =
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false
     let graphs = Checkpoint.graphsFor c block net
-    let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
+    let values, metadata =
+        Checkpoint.readWeightsWithMetadata weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
     // streamed only when the file's rows are the network's rows (a single row without the batch axis is read whole)
     let streamed =
@@ -392,7 +393,7 @@ let run (a: Args) =
                 None
     Timings.mark "input"
     let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
-    let names = lazy (Checkpoint.classNames weights)
+    let names = lazy (Checkpoint.classNamesIn metadata)
     let classesFor k = classesOf graphs.Spec.Loss endsInSoftmax names.Value k
     let shownOf (out: HostTensor) = min out.Rows shownRows
     // the probabilities computed while the batches run (the streamed input), if any

@@ -145,30 +145,42 @@ let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
     ResumeCheck.Check(state, graphs, resolve path)
 
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
-/// and for NaN and infinity (NN0710).
-let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
+/// and for NaN and infinity (NN0710), and the file's metadata (read with them: no second read of the header).
+let readWeightsWithMetadata (path: string) (nodes: Node seq)
+    : Dictionary<string, HostTensor> * IReadOnlyDictionary<string, string> =
     let path = resolveWeights path
     let nodes = nodes |> Seq.distinctBy (fun n -> n.Name) |> Array.ofSeq
     let wanted = HashSet(nodes |> Seq.map (fun n -> n.Name))
-    // only these tensors' bytes are read (not the optimizer's state or the best epoch's copy)
-    let ck = SafeTensors.Read(path, fun name -> wanted.Contains name)
+    // only these tensors' bytes are read (not the optimizer's state or the best epoch's copy), float32 ones straight
+    // into the arrays the executor gets
+    let ck = SafeTensors.Read(path, (fun name -> wanted.Contains name), true)
     let values = Dictionary<string, HostTensor>()
     for n in nodes do
-        let t = ck[n.Name]
+        let shape = ck.ShapeOf n.Name
         let want = n.Shape.Resolve(Dictionary<string, int>())
-        if t.Shape <> want then
+        if shape <> want then
             raise (
                 DataException(
                     ShapeMismatch,
                     path,
                     sprintf "%s: `%s` is %s in the file, but the network's `%s` is %O"
-                        (name path) n.Name (HostTensor.FormatShape t.Shape) n.Name n.Shape
+                        (name path) n.Name (HostTensor.FormatShape shape) n.Name n.Shape
                 )
             )
-        let host = t.ToHost()
+        let host = ck.ToHost n.Name
         ResumeCheck.RequireFinite(path, n.Name, host)
         values[n.Name] <- host
-    values
+    values, ck.Metadata
+
+/// The weights of `nodes` (parameters and states) from a weights file or run folder, checked against their shapes.
+let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
+    fst (readWeightsWithMetadata path nodes)
+
+/// The class names in a checkpoint's metadata (`classes`, one per line).
+let classNamesIn (metadata: IReadOnlyDictionary<string, string>) : string[] option =
+    match metadata.TryGetValue "classes" with
+    | true, v when v <> "" -> Some(v.Split('\n'))
+    | _ -> None
 
 /// The `--set` words a checkpoint's run was trained with (metadata `sets`, one per line), in order.
 let sets (path: string) : string list =
@@ -178,9 +190,7 @@ let sets (path: string) : string list =
 
 /// The class names a checkpoint remembers from its training data (metadata `classes`, one per line).
 let classNames (path: string) : string[] option =
-    match (SafeTensors.ReadMetadata(resolveWeights path)).TryGetValue "classes" with
-    | true, v when v <> "" -> Some(v.Split('\n'))
-    | _ -> None
+    classNamesIn (SafeTensors.ReadMetadata(resolveWeights path))
 
 /// What the training table's feature columns became (metadata `table`: vocabularies and fills), if it had text
 /// columns or a `missing` setting (NN0577 when the record is not valid).
