@@ -144,16 +144,47 @@ let checkNetwork (network: string) (path: string) (meta: IReadOnlyDictionary<str
 let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
     ResumeCheck.Check(state, graphs, resolve path)
 
+/// A weights file's tensors read on a thread of their own while the program compiles (`nn predict`, issue #18): the
+/// parameters' names are not known before the compile, so every tensor is read but the best epoch's copies (`best:`)
+/// and the optimizer's slots (a name that extends another tensor's, `w.m`). A tensor it did not read, or any failure,
+/// leaves the reading to `readWeightsWithMetadata` (which raises the errors, in their order).
+type WeightsAhead(path: string) =
+    let mutable ck: Checkpoint option = None
+    let read () =
+        try
+            let file = resolveWeights path
+            let names = HashSet(SafeTensors.Read(file, (fun _ -> false)).Names)
+            // `a.b.w.m` extends `a.b.w` when that is a tensor of the file
+            let extends (n: string) =
+                let mutable i = n.IndexOf '.'
+                let mutable found = false
+                while not found && i > 0 do
+                    found <- names.Contains(n.Substring(0, i))
+                    i <- n.IndexOf('.', i + 1)
+                found
+            ck <- Some(SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true))
+        with _ -> ()
+    let thread = Threading.Thread(read, IsBackground = true, Name = "nn weights")
+    do thread.Start()
+    /// The tensors read (after the thread is done), if it could read them.
+    member _.Read() =
+        thread.Join()
+        ck
+
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
-/// and for NaN and infinity (NN0710), and the file's metadata (read with them: no second read of the header).
-let readWeightsWithMetadata (path: string) (nodes: Node seq)
+/// and for NaN and infinity (NN0710), and the file's metadata (read with them: no second read of the header); those
+/// `ahead` read already are taken from it.
+let readWeightsAhead (ahead: WeightsAhead option) (path: string) (nodes: Node seq)
     : Dictionary<string, HostTensor> * IReadOnlyDictionary<string, string> =
     let path = resolveWeights path
     let nodes = nodes |> Seq.distinctBy (fun n -> n.Name) |> Array.ofSeq
     let wanted = HashSet(nodes |> Seq.map (fun n -> n.Name))
     // only these tensors' bytes are read (not the optimizer's state or the best epoch's copy), float32 ones straight
     // into the arrays the executor gets
-    let ck = SafeTensors.Read(path, (fun name -> wanted.Contains name), true)
+    let ck =
+        match ahead |> Option.bind (fun a -> a.Read()) with
+        | Some ck when wanted |> Seq.forall ck.Holds -> ck
+        | _ -> SafeTensors.Read(path, (fun name -> wanted.Contains name), true)
     let values = Dictionary<string, HostTensor>()
     for n in nodes do
         let shape = ck.ShapeOf n.Name
@@ -171,6 +202,9 @@ let readWeightsWithMetadata (path: string) (nodes: Node seq)
         ResumeCheck.RequireFinite(path, n.Name, host)
         values[n.Name] <- host
     values, ck.Metadata
+
+/// As `readWeightsAhead` with nothing read ahead.
+let readWeightsWithMetadata (path: string) (nodes: Node seq) = readWeightsAhead None path nodes
 
 /// The weights of `nodes` (parameters and states) from a weights file or run folder, checked against their shapes.
 let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =

@@ -37,6 +37,9 @@ internal sealed class Checkpoint
         FilePath = filePath; Names = names; _tensors = tensors; Metadata = metadata; _floats = floats;
     }
 
+    /// <summary>Whether the bytes of the tensor called <paramref name="name"/> were read.</summary>
+    public bool Holds(string name) => _tensors.ContainsKey(name) || (_floats?.ContainsKey(name) ?? false);
+
     /// <summary>The shape of the tensor called <paramref name="name"/>.</summary>
     /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
     public int[] ShapeOf(string name) =>
