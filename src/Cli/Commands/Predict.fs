@@ -315,9 +315,10 @@ type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
 
 /// Batches of one IDX input read on a thread of their own while the program compiles and earlier batches run
 /// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero
-/// there and remembered, with the values of the shown rows and of the first such row as read.
+/// there and remembered, with the values of the shown rows and of the first such row as read. `first` runs on that
+/// thread before the file is opened.
 [<AllowNullLiteral>]
-type private Streamed(path: string) =
+type private Streamed(path: string, first: unit -> unit) =
     let bad = Collections.Generic.List<int>()
     let kept = Collections.Generic.Dictionary<int, float32[]>()
     let decoded (b: RowBatches.Batch) =
@@ -331,7 +332,7 @@ type private Streamed(path: string) =
                     if bad.Count = 0 then kept[b.Start + i] <- x.Row(i).ToArray()
                     bad.Add(b.Start + i)
                     x.Row(i).Clear()
-    let batches = new RowBatches((fun () -> IdxRows.Open path), predictBatch, 8, Action<_>(decoded))
+    let batches = new RowBatches((fun () -> first (); IdxRows.Open path), predictBatch, 8, Action<_>(decoded))
     /// The file's shape (waits for its header; raises what reading it raises).
     member _.Shape = batches.Shape
     /// The outputs of every row, batch by batch as they are read, and the rows as `Fed` (after the last batch).
@@ -366,10 +367,13 @@ let run (a: Args) =
     // Past the budget the runtime collects as usual.
     if Environment.GetEnvironmentVariable "NN_NOGC" <> "0" then GC.TryStartNoGCRegion(noCollectionBudget) |> ignore
     Timings.mark "start"
+    // the weights are read while the program compiles: by the IDX file's reader thread before its first batch (a
+    // third thread would take a core from the compile on two cores), else on a thread of their own; their errors are
+    // raised below, in order
+    let ahead = Checkpoint.WeightsAhead weights
     // an IDX file is read batch by batch on another thread from now on (its errors are raised below, in order)
-    use streamed = if isIdx input then new Streamed(input) else null
-    // and the weights are read on a third while the program compiles (its errors are raised below, in order)
-    let ahead = if Environment.GetEnvironmentVariable "NN_AHEAD" = "0" then None else Some(Checkpoint.WeightsAhead weights)
+    use streamed = if isIdx input then new Streamed(input, ahead.Run) else null
+    if isNull streamed then ahead.Start()
     // the network as trained: the run's `--set`s of top-level lets
     let c = compileForRun file (letSetsOf weights) []
     Timings.mark "compile"
@@ -377,7 +381,7 @@ let run (a: Args) =
     let block = Checkpoint.blockFor c net.Decl.Name false
     let graphs = Checkpoint.graphsFor c block net
     let values, metadata =
-        Checkpoint.readWeightsAhead ahead weights (Seq.append graphs.Predict.Params graphs.Predict.States)
+        Checkpoint.readWeightsAhead (Some ahead) weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
     // streamed only when the file's rows are the network's rows (a single row without the batch axis is read whole)
     let streamed =

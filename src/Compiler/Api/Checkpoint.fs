@@ -144,12 +144,14 @@ let checkNetwork (network: string) (path: string) (meta: IReadOnlyDictionary<str
 let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
     ResumeCheck.Check(state, graphs, resolve path)
 
-/// A weights file's tensors read on a thread of their own while the program compiles (`nn predict`, issue #18): the
+/// A weights file's tensors read ahead, while the program compiles (`nn predict`, issue #18), by another thread: the
 /// parameters' names are not known before the compile, so every tensor is read but the best epoch's copies (`best:`)
 /// and the optimizer's slots (a name that extends another tensor's, `w.m`). A tensor it did not read, or any failure,
-/// leaves the reading to `readWeightsWithMetadata` (which raises the errors, in their order).
+/// leaves the reading to `readWeightsAhead` (which raises the errors, in their order).
 type WeightsAhead(path: string) =
     let mutable ck: Checkpoint option = None
+    let mutable state = 0 // 0 not begun, 1 reading, 2 done
+    let finished = new Threading.ManualResetEventSlim(false)
     let read () =
         try
             let file = resolveWeights path
@@ -164,11 +166,19 @@ type WeightsAhead(path: string) =
                 found
             ck <- Some(SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true))
         with _ -> ()
-    let thread = Threading.Thread(read, IsBackground = true, Name = "nn weights")
-    do thread.Start()
-    /// The tensors read (after the thread is done), if it could read them.
-    member _.Read() =
-        thread.Join()
+    /// Reads the tensors on the calling thread, unless another has begun (then returns at once).
+    member _.Run() =
+        if Threading.Interlocked.CompareExchange(&state, 1, 0) = 0 then
+            read ()
+            Threading.Volatile.Write(&state, 2)
+            finished.Set()
+    /// Reads the tensors on a thread of its own.
+    member this.Start() =
+        Threading.Thread((fun () -> this.Run()), IsBackground = true, Name = "nn weights").Start()
+    /// The tensors read, if they could be: waits for the thread reading them, or reads them now if none began.
+    member this.Read() =
+        this.Run()
+        finished.Wait()
         ck
 
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)

@@ -179,7 +179,8 @@ internal static class SafeTensors
 
     /// <summary>As <see cref="Read(string, Func{string, bool}?)"/>; with <paramref name="floats"/> set, the wanted
     /// F32 tensors are read straight into float arrays (<see cref="Checkpoint.ToHost"/>; not in
-    /// <see cref="Checkpoint.Tensors"/>): one copy of their bytes instead of two (<c>nn predict</c>, issue #18).</summary>
+    /// <see cref="Checkpoint.Tensors"/>): one copy of their bytes instead of two (<c>nn predict</c>, issue #18).
+    /// </summary>
     /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
     public static Checkpoint Read(string path, Func<string, bool>? wanted, bool floats)
     {
