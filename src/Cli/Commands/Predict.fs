@@ -271,6 +271,17 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
 /// Rows shown in the printed table.
 let private shownRows = 20
 
+/// Runs `f` on a thread of its own; the function returned waits for it and raises what it raised.
+let private inBackground (f: unit -> unit) : unit -> unit =
+    let mutable failure: Runtime.ExceptionServices.ExceptionDispatchInfo = null
+    let run () =
+        try f () with e -> failure <- Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e
+    let thread = Threading.Thread(run, IsBackground = true, Name = "nn predictions file")
+    thread.Start()
+    fun () ->
+        thread.Join()
+        if not (isNull failure) then failure.Throw()
+
 /// Every row's class probabilities as float32 (written) and the shown rows' also in float64 (printed), a range of
 /// rows at a time: on a thread of its own as the batches' outputs come in (`Add`: the float64 softmax of 10,000 rows
 /// was ~1 ms of the command thread after the forward), and whatever was not added in `Finish`.
@@ -365,7 +376,7 @@ let run (a: Args) =
     // The whole command allocates about 15 MB (the program's graphs, the weights, the outputs; the input is decoded
     // into a ring of 8 batches): no collection while it runs (they were 2 ms of the 20 before the first batch ran).
     // Past the budget the runtime collects as usual.
-    if Environment.GetEnvironmentVariable "NN_NOGC" <> "0" then GC.TryStartNoGCRegion(noCollectionBudget) |> ignore
+    GC.TryStartNoGCRegion(noCollectionBudget) |> ignore
     Timings.mark "start"
     // the weights are read while the program compiles: by the IDX file's reader thread before its first batch (a
     // third thread would take a core from the compile on two cores), else on a thread of their own; their errors are
@@ -451,12 +462,15 @@ let run (a: Args) =
             | _ -> Probabilities(cl, out, shown).Finish bad)
     for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let written = match probabilities with Some(t, _) -> t | None -> out
-    match a.Get "--out" with
-    | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
-        Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj)
-    | Some y when y.ToLowerInvariant().EndsWith ".npy" -> Npy.Write(y, written)
-    | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
-    | None -> ()
+    // the file is written on another thread while the table is made; nothing is printed before it is written
+    let fileWritten =
+        match a.Get "--out" with
+        | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
+            inBackground (fun () ->
+                Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj))
+        | Some y when y.ToLowerInvariant().EndsWith ".npy" -> inBackground (fun () -> Npy.Write(y, written))
+        | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
+        | None -> ignore
     let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
     let cellsOf (v: float32[]) =
         if v.Length > 10 then "[" + string v.Length + " values]"
@@ -476,7 +490,7 @@ let run (a: Args) =
             [ for i in 0 .. shown - 1 -> [ string (i + 1); cells i; cellsOf (out.Row(i).ToArray()) ] ]
     // the lines are gathered and written at once: printf's pieces were a write each (~180 system calls) and its
     // format interpretation ~0.5 ms of the native command (issue #18)
-    let text = Text.StringBuilder()
+    let text = Text.StringBuilder(4096)
     let line (s: string) = text.Append(s).Append('\n') |> ignore
     let flush () =
         stdout.Write(text.ToString())
@@ -495,6 +509,7 @@ let run (a: Args) =
         [ for i in 0 .. out.Rows - 1 do
               if not (List.contains i bad) && not (allFinite (ReadOnlySpan(out.Data, i * out.RowSize, out.RowSize)))
               then i ]
+    fileWritten ()
     if not overflow.IsEmpty then
         flush () // in order with the warning on a terminal that shows both
         eprintfn "nn: warning: the network's outputs for %s are not finite; %s" (rowList overflow)
