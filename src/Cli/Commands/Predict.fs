@@ -271,6 +271,17 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
 /// Rows shown in the printed table.
 let private shownRows = 20
 
+/// Runs `f` on a thread of its own; the function returned waits for it and raises what it raised.
+let private inBackground (f: unit -> unit) : unit -> unit =
+    let mutable failure: Runtime.ExceptionServices.ExceptionDispatchInfo = null
+    let run () =
+        try f () with e -> failure <- Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e
+    let thread = Threading.Thread(run, IsBackground = true, Name = "nn predictions file")
+    thread.Start()
+    fun () ->
+        thread.Join()
+        if not (isNull failure) then failure.Throw()
+
 /// Every row's class probabilities as float32 (written) and the shown rows' also in float64 (printed), a range of
 /// rows at a time: on a thread of its own as the batches' outputs come in (`Add`: the float64 softmax of 10,000 rows
 /// was ~1 ms of the command thread after the forward), and whatever was not added in `Finish`.
@@ -315,9 +326,10 @@ type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
 
 /// Batches of one IDX input read on a thread of their own while the program compiles and earlier batches run
 /// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero
-/// there and remembered, with the values of the shown rows and of the first such row as read.
+/// there and remembered, with the values of the shown rows and of the first such row as read. `first` runs on that
+/// thread before the file is opened.
 [<AllowNullLiteral>]
-type private Streamed(path: string) =
+type private Streamed(path: string, first: unit -> unit) =
     let bad = Collections.Generic.List<int>()
     let kept = Collections.Generic.Dictionary<int, float32[]>()
     let decoded (b: RowBatches.Batch) =
@@ -331,7 +343,7 @@ type private Streamed(path: string) =
                     if bad.Count = 0 then kept[b.Start + i] <- x.Row(i).ToArray()
                     bad.Add(b.Start + i)
                     x.Row(i).Clear()
-    let batches = new RowBatches((fun () -> IdxRows.Open path), predictBatch, 8, Action<_>(decoded))
+    let batches = new RowBatches((fun () -> first (); IdxRows.Open path), predictBatch, 8, Action<_>(decoded))
     /// The file's shape (waits for its header; raises what reading it raises).
     member _.Shape = batches.Shape
     /// The outputs of every row, batch by batch as they are read, and the rows as `Fed` (after the last batch).
@@ -366,15 +378,21 @@ let run (a: Args) =
     // Past the budget the runtime collects as usual.
     GC.TryStartNoGCRegion(noCollectionBudget) |> ignore
     Timings.mark "start"
+    // the weights are read while the program compiles: by the IDX file's reader thread before its first batch (a
+    // third thread would take a core from the compile on two cores), else on a thread of their own; their errors are
+    // raised below, in order
+    let ahead = Checkpoint.WeightsAhead weights
     // an IDX file is read batch by batch on another thread from now on (its errors are raised below, in order)
-    use streamed = if isIdx input then new Streamed(input) else null
+    use streamed = if isIdx input then new Streamed(input, ahead.Run) else null
+    if isNull streamed then ahead.Start()
     // the network as trained: the run's `--set`s of top-level lets
     let c = compileForRun file (letSetsOf weights) []
     Timings.mark "compile"
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false
     let graphs = Checkpoint.graphsFor c block net
-    let values = Checkpoint.readWeights weights (Seq.append graphs.Predict.Params graphs.Predict.States)
+    let values, metadata =
+        Checkpoint.readWeightsAhead (Some ahead) weights (Seq.append graphs.Predict.Params graphs.Predict.States)
     Timings.mark "graphs and weights"
     // streamed only when the file's rows are the network's rows (a single row without the batch axis is read whole)
     let streamed =
@@ -392,7 +410,7 @@ let run (a: Args) =
                 None
     Timings.mark "input"
     let endsInSoftmax = graphs.Predict.Output("output").Op = OpKind.Softmax
-    let names = lazy (Checkpoint.classNames weights)
+    let names = lazy (Checkpoint.classNamesIn metadata)
     let classesFor k = classesOf graphs.Spec.Loss endsInSoftmax names.Value k
     let shownOf (out: HostTensor) = min out.Rows shownRows
     // the probabilities computed while the batches run (the streamed input), if any
@@ -444,15 +462,18 @@ let run (a: Args) =
             | _ -> Probabilities(cl, out, shown).Finish bad)
     for i in bad do Array.fill out.Data (i * out.RowSize) out.RowSize nanf
     let written = match probabilities with Some(t, _) -> t | None -> out
-    match a.Get "--out" with
-    | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
-        Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj)
-    | Some y when y.ToLowerInvariant().EndsWith ".npy" -> Npy.Write(y, written)
-    | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
-    | None -> ()
+    // the file is written on another thread while the table is made; nothing is printed before it is written
+    let fileWritten =
+        match a.Get "--out" with
+        | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
+            inBackground (fun () ->
+                Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj))
+        | Some y when y.ToLowerInvariant().EndsWith ".npy" -> inBackground (fun () -> Npy.Write(y, written))
+        | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
+        | None -> ignore
     let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
     let cellsOf (v: float32[]) =
-        if v.Length > 10 then sprintf "[%d values]" v.Length
+        if v.Length > 10 then "[" + string v.Length + " values]"
         else v |> Array.map (float >> number) |> String.concat " "
     let cells i = cellsOf (fed.Values i)
     let header, rows =
@@ -467,26 +488,36 @@ let run (a: Args) =
         | _ ->
             [ "row"; "input"; "output" ],
             [ for i in 0 .. shown - 1 -> [ string (i + 1); cells i; cellsOf (out.Row(i).ToArray()) ] ]
-    printfn "`%s` on %d row%s of %s%s" net.Decl.Name out.Rows (if out.Rows = 1 then "" else "s")
-        (input.Split(',') |> Array.map Path.GetFileName |> String.concat ", ")
-        (if classes.IsSome then ": the predicted class and the class probabilities" else "")
-    Summary.table header rows |> List.iter (printfn "%s")
+    // the lines are gathered and written at once: printf's pieces were a write each (~180 system calls) and its
+    // format interpretation ~0.5 ms of the native command (issue #18)
+    let text = Text.StringBuilder(4096)
+    let line (s: string) = text.Append(s).Append('\n') |> ignore
+    let flush () =
+        stdout.Write(text.ToString())
+        text.Clear() |> ignore
+    line ("`" + net.Decl.Name + "` on " + string out.Rows + (if out.Rows = 1 then " row" else " rows") + " of "
+          + (input.Split(',') |> Array.map Path.GetFileName |> String.concat ", ")
+          + (if classes.IsSome then ": the predicted class and the class probabilities" else ""))
+    Summary.table header rows |> List.iter line
     if out.Rows > shown then
-        printfn "... %d more rows%s" (out.Rows - shown)
-            (if a.Has "--out" then "" else " (write them all with --out Y.csv)")
+        line ("... " + string (out.Rows - shown) + " more rows"
+              + (if a.Has "--out" then "" else " (write them all with --out Y.csv)"))
     if not bad.IsEmpty then
-        printfn "%s of %s held NaN or infinite values: their outputs are NaN and their class is empty (--allow-nan)"
-            (rowList bad) (Path.GetFileName input)
+        line (rowList bad + " of " + Path.GetFileName input
+              + " held NaN or infinite values: their outputs are NaN and their class is empty (--allow-nan)")
     let overflow =
         [ for i in 0 .. out.Rows - 1 do
               if not (List.contains i bad) && not (allFinite (ReadOnlySpan(out.Data, i * out.RowSize, out.RowSize)))
               then i ]
+    fileWritten ()
     if not overflow.IsEmpty then
+        flush () // in order with the warning on a terminal that shows both
         eprintfn "nn: warning: the network's outputs for %s are not finite; %s" (rowList overflow)
             (if classes.IsSome then "their class is left empty" else "check the weights and the inputs' scale")
     match a.Get "--out" with
-    | Some y -> printfn "wrote %d rows to %s" out.Rows y
+    | Some y -> line ("wrote " + string out.Rows + " rows to " + y)
     | None -> ()
+    flush ()
     Timings.mark "outputs"
     0
 

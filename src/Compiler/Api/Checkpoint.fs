@@ -144,31 +144,87 @@ let checkNetwork (network: string) (path: string) (meta: IReadOnlyDictionary<str
 let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
     ResumeCheck.Check(state, graphs, resolve path)
 
+/// A weights file's tensors read ahead, while the program compiles (`nn predict`, issue #18), by another thread: the
+/// parameters' names are not known before the compile, so every tensor is read but the best epoch's copies (`best:`)
+/// and the optimizer's slots (a name that extends another tensor's, `w.m`). A tensor it did not read, or any failure,
+/// leaves the reading to `readWeightsAhead` (which raises the errors, in their order).
+type WeightsAhead(path: string) =
+    let mutable ck: Checkpoint option = None
+    let mutable state = 0 // 0 not begun, 1 reading, 2 done
+    let finished = new Threading.ManualResetEventSlim(false)
+    let read () =
+        try
+            let file = resolveWeights path
+            let names = HashSet(SafeTensors.Read(file, (fun _ -> false)).Names)
+            // `a.b.w.m` extends `a.b.w` when that is a tensor of the file
+            let extends (n: string) =
+                let mutable i = n.IndexOf '.'
+                let mutable found = false
+                while not found && i > 0 do
+                    found <- names.Contains(n.Substring(0, i))
+                    i <- n.IndexOf('.', i + 1)
+                found
+            ck <- Some(SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true))
+        with _ -> ()
+    /// Reads the tensors on the calling thread, unless another has begun (then returns at once).
+    member _.Run() =
+        if Threading.Interlocked.CompareExchange(&state, 1, 0) = 0 then
+            read ()
+            Threading.Volatile.Write(&state, 2)
+            finished.Set()
+    /// Reads the tensors on a thread of its own.
+    member this.Start() =
+        Threading.Thread((fun () -> this.Run()), IsBackground = true, Name = "nn weights").Start()
+    /// The tensors read, if they could be: waits for the thread reading them, or reads them now if none began.
+    member this.Read() =
+        this.Run()
+        finished.Wait()
+        ck
+
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
-/// and for NaN and infinity (NN0710).
-let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
+/// and for NaN and infinity (NN0710), and the file's metadata (read with them: no second read of the header); those
+/// `ahead` read already are taken from it.
+let readWeightsAhead (ahead: WeightsAhead option) (path: string) (nodes: Node seq)
+    : Dictionary<string, HostTensor> * IReadOnlyDictionary<string, string> =
     let path = resolveWeights path
     let nodes = nodes |> Seq.distinctBy (fun n -> n.Name) |> Array.ofSeq
     let wanted = HashSet(nodes |> Seq.map (fun n -> n.Name))
-    // only these tensors' bytes are read (not the optimizer's state or the best epoch's copy)
-    let ck = SafeTensors.Read(path, fun name -> wanted.Contains name)
+    // only these tensors' bytes are read (not the optimizer's state or the best epoch's copy), float32 ones straight
+    // into the arrays the executor gets
+    let ck =
+        match ahead |> Option.bind (fun a -> a.Read()) with
+        | Some ck when wanted |> Seq.forall ck.Holds -> ck
+        | _ -> SafeTensors.Read(path, (fun name -> wanted.Contains name), true)
     let values = Dictionary<string, HostTensor>()
     for n in nodes do
-        let t = ck[n.Name]
+        let shape = ck.ShapeOf n.Name
         let want = n.Shape.Resolve(Dictionary<string, int>())
-        if t.Shape <> want then
+        if shape <> want then
             raise (
                 DataException(
                     ShapeMismatch,
                     path,
                     sprintf "%s: `%s` is %s in the file, but the network's `%s` is %O"
-                        (name path) n.Name (HostTensor.FormatShape t.Shape) n.Name n.Shape
+                        (name path) n.Name (HostTensor.FormatShape shape) n.Name n.Shape
                 )
             )
-        let host = t.ToHost()
+        let host = ck.ToHost n.Name
         ResumeCheck.RequireFinite(path, n.Name, host)
         values[n.Name] <- host
-    values
+    values, ck.Metadata
+
+/// As `readWeightsAhead` with nothing read ahead.
+let readWeightsWithMetadata (path: string) (nodes: Node seq) = readWeightsAhead None path nodes
+
+/// The weights of `nodes` (parameters and states) from a weights file or run folder, checked against their shapes.
+let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
+    fst (readWeightsWithMetadata path nodes)
+
+/// The class names in a checkpoint's metadata (`classes`, one per line).
+let classNamesIn (metadata: IReadOnlyDictionary<string, string>) : string[] option =
+    match metadata.TryGetValue "classes" with
+    | true, v when v <> "" -> Some(v.Split('\n'))
+    | _ -> None
 
 /// The `--set` words a checkpoint's run was trained with (metadata `sets`, one per line), in order.
 let sets (path: string) : string list =
@@ -178,9 +234,7 @@ let sets (path: string) : string list =
 
 /// The class names a checkpoint remembers from its training data (metadata `classes`, one per line).
 let classNames (path: string) : string[] option =
-    match (SafeTensors.ReadMetadata(resolveWeights path)).TryGetValue "classes" with
-    | true, v when v <> "" -> Some(v.Split('\n'))
-    | _ -> None
+    classNamesIn (SafeTensors.ReadMetadata(resolveWeights path))
 
 /// What the training table's feature columns became (metadata `table`: vocabularies and fills), if it had text
 /// columns or a `missing` setting (NN0577 when the record is not valid).

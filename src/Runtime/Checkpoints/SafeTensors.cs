@@ -11,6 +11,7 @@ namespace Nn.Runtime.Checkpoints;
 internal sealed class Checkpoint
 {
     private readonly Dictionary<string, RawTensor> _tensors;
+    private readonly Dictionary<string, HostTensor>? _floats;
 
     /// <summary>The file it was read from (for messages).</summary>
     public string FilePath { get; }
@@ -26,10 +27,30 @@ internal sealed class Checkpoint
 
     /// <summary>A checkpoint from its parts.</summary>
     public Checkpoint(string filePath, IReadOnlyList<string> names, Dictionary<string, RawTensor> tensors,
-        IReadOnlyDictionary<string, string> metadata)
+        IReadOnlyDictionary<string, string> metadata) : this(filePath, names, tensors, metadata, null) { }
+
+    /// <summary>A checkpoint from its parts, its F32 tensors in <paramref name="floats"/> as read (not in
+    /// <paramref name="tensors"/>).</summary>
+    public Checkpoint(string filePath, IReadOnlyList<string> names, Dictionary<string, RawTensor> tensors,
+        IReadOnlyDictionary<string, string> metadata, Dictionary<string, HostTensor>? floats)
     {
-        FilePath = filePath; Names = names; _tensors = tensors; Metadata = metadata;
+        FilePath = filePath; Names = names; _tensors = tensors; Metadata = metadata; _floats = floats;
     }
+
+    /// <summary>Whether the bytes of the tensor called <paramref name="name"/> were read.</summary>
+    public bool Holds(string name) => _tensors.ContainsKey(name) || (_floats?.ContainsKey(name) ?? false);
+
+    /// <summary>The shape of the tensor called <paramref name="name"/>.</summary>
+    /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
+    public int[] ShapeOf(string name) =>
+        _floats is not null && _floats.TryGetValue(name, out var h) ? h.Shape : this[name].Shape;
+
+    /// <summary>The tensor called <paramref name="name"/> as float32: a file read with <c>floats</c> set
+    /// (<see cref="SafeTensors.Read(string, Func{string, bool}?, bool)"/>) hands over an F32 tensor's array as read
+    /// (no copy: call this once a name), any other is converted (<see cref="RawTensor.ToHost"/>).</summary>
+    /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
+    public HostTensor ToHost(string name) =>
+        _floats is not null && _floats.TryGetValue(name, out var h) ? h : this[name].ToHost();
 
     /// <summary>The tensor called <paramref name="name"/>.</summary>
     /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
@@ -154,7 +175,14 @@ internal static class SafeTensors
     /// (every tensor when null): the others are validated and listed in <see cref="Checkpoint.Names"/>, but not
     /// read (<c>nn predict</c> reads the weights, not the optimizer's state).</summary>
     /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
-    public static Checkpoint Read(string path, Func<string, bool>? wanted)
+    public static Checkpoint Read(string path, Func<string, bool>? wanted) => Read(path, wanted, false);
+
+    /// <summary>As <see cref="Read(string, Func{string, bool}?)"/>; with <paramref name="floats"/> set, the wanted
+    /// F32 tensors are read straight into float arrays (<see cref="Checkpoint.ToHost"/>; not in
+    /// <see cref="Checkpoint.Tensors"/>): one copy of their bytes instead of two (<c>nn predict</c>, issue #18).
+    /// </summary>
+    /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
+    public static Checkpoint Read(string path, Func<string, bool>? wanted, bool floats)
     {
         string file = DataException.NameOf(path);
         FileStream stream;
@@ -173,7 +201,7 @@ internal static class SafeTensors
         {
             if (!stream.CanSeek)
                 throw new DataException(DataErrorCodes.FileUnreadable, path, $"{file}: not a regular file");
-            try { return Parse(stream, path, wanted); }
+            try { return Parse(stream, path, wanted, floats); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Unreadable(path, e); }
         }
     }
@@ -187,13 +215,13 @@ internal static class SafeTensors
     public static Checkpoint Parse(byte[] bytes, string path)
     {
         using var stream = new MemoryStream(bytes, writable: false);
-        return Parse(stream, path, null);
+        return Parse(stream, path, null, false);
     }
 
     /// <summary>A tensor's header entry, checked against the data section but not yet read.</summary>
     private readonly record struct Entry(string Name, ElementType Type, int[] Shape, long Begin, long End);
 
-    private static Checkpoint Parse(Stream stream, string path, Func<string, bool>? wanted)
+    private static Checkpoint Parse(Stream stream, string path, Func<string, bool>? wanted, bool floats)
     {
         string file = DataException.NameOf(path);
         DataException Error(string code, string what, long? offset = null) =>
@@ -270,16 +298,26 @@ internal static class SafeTensors
         CheckOverlaps(entries, Error);
         var names = new List<string>(entries.Count);
         var tensors = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
+        var floatTensors = floats && BitConverter.IsLittleEndian
+            ? new Dictionary<string, HostTensor>(StringComparer.Ordinal) : null;
         foreach (var e in entries)
         {
             names.Add(e.Name);
             if (wanted is not null && !wanted(e.Name)) continue;
-            var data = new byte[e.End - e.Begin];
             stream.Position = dataStart + e.Begin;
+            if (floatTensors is not null && e.Type == ElementType.F32)
+            {
+                // little-endian float32 on a little-endian host: the file's bytes are the array's
+                var values = new float[(e.End - e.Begin) / sizeof(float)];
+                stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                floatTensors[e.Name] = new HostTensor(e.Shape, values);
+                continue;
+            }
+            var data = new byte[e.End - e.Begin];
             stream.ReadExactly(data);
             tensors[e.Name] = new RawTensor(e.Type, e.Shape, data);
         }
-        return new Checkpoint(path, names, tensors, metadata);
+        return new Checkpoint(path, names, tensors, metadata, floatTensors);
     }
 
     /// <summary>Rejects two tensors whose bytes overlap (the reference reader does too): each byte of the data

@@ -13,9 +13,9 @@ internal interface IParallelWork
 /// <summary>
 /// A small persistent pool of worker threads for the kernels. <see cref="Run"/> runs part 0 on the calling
 /// thread and the other parts on the workers, so a call allocates nothing and creates no thread; part i always runs
-/// on the same thread (its data stays in that core's cache from one job to the next). Calls are serialised (one job
-/// at a time, never more threads than <see cref="MaxThreads"/>), and a call made from inside a running part runs all
-/// its parts on the current thread instead of oversubscribing.
+/// on the same thread (its data stays in that core's cache from one job to the next; a worker's thread starts with its
+/// first job). Calls are serialised (one job at a time, never more threads than <see cref="MaxThreads"/>), and a call
+/// made from inside a running part runs all its parts on the current thread instead of oversubscribing.
 /// <para>Hand-offs spin: a worker that finished a part watches for the next job for <see cref="SpinMicroseconds"/>
 /// before it blocks, and the caller watches for the parts to finish (yielding its core after a while), so the kernels
 /// of one training step, a few microseconds apart, pass work back and forth without a system call, as OpenMP runtimes
@@ -151,29 +151,42 @@ internal sealed class WorkerPool
     private sealed class Worker
     {
         private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+        private readonly WorkerPool _pool;
+        private readonly int _index;
+        private Thread? _thread;
         private int _job, _asleep;
 
+        /// <summary>A worker whose thread starts with its first job: a command that runs on one thread (`nn predict
+        /// --threads 1`, `nn check`) creates none (~0.5 ms of the command's start, issue #18).</summary>
         public Worker(WorkerPool pool, int index)
         {
-            var thread = new Thread(() =>
-            {
-                int done = 0;
-                while (true)
-                {
-                    Await(done);
-                    done = Volatile.Read(ref _job);
-                    pool.RunPart(index);
-                }
-            })
-            { IsBackground = true, Name = $"nn-kernel-worker-{index}" };
-            thread.Start();
+            _pool = pool;
+            _index = index;
         }
 
-        /// <summary>Hands this worker the pool's current job.</summary>
+        /// <summary>Hands this worker the pool's current job (called under the pool's lock: one thread starts it).
+        /// </summary>
         public void Start()
         {
+            if (_thread is null)
+            {
+                // the thread's first look is at job 0: it runs the job handed over below whichever comes first
+                _thread = new Thread(Loop) { IsBackground = true, Name = $"nn-kernel-worker-{_index}" };
+                _thread.Start();
+            }
             Interlocked.Increment(ref _job);
             if (Volatile.Read(ref _asleep) != 0) _wake.Set();
+        }
+
+        private void Loop()
+        {
+            int done = 0;
+            while (true)
+            {
+                Await(done);
+                done = Volatile.Read(ref _job);
+                _pool.RunPart(_index);
+            }
         }
 
         /// <summary>Returns once a job after number <paramref name="done"/> was handed over: pauses between looks
