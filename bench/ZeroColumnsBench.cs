@@ -19,6 +19,9 @@ internal static class ZeroColumnsBench
 
     public static void Run(Peak.Result peak, IReadOnlyList<string> flags)
     {
+        // --dense-percent=P: panels keeping at least P% of their k steps run dense (GemmZeroColumns.DensePercent)
+        if (flags.FirstOrDefault(f => f.StartsWith("--dense-percent=")) is { } dp)
+            GemmZeroColumns.DensePercent = int.Parse(dp["--dense-percent=".Length..]);
         var images = Idx.ReadImages(Path.Combine(Root(), "examples/data/mnist10k-images-idx3-ubyte.gz"));
         int batches = images.Rows / Batch, k1 = 784;
         var x = new float[batches * Batch * k1];
@@ -29,7 +32,8 @@ internal static class ZeroColumnsBench
         var h1 = new float[batches * Batch * 512];
         for (int t = 0; t < batches; t++)
             Product(x, t, k1, w1, 512, b1, h1, false);
-        var table = new Table($"nn predict's products, {batches} batches of {Batch} digits, 1 thread ({source})");
+        var table = new Table($"nn predict's products, {batches} batches of {Batch} digits, 1 thread, dense from " +
+            $"{GemmZeroColumns.DensePercent}% kept ({source})");
         var layers = new[] { ("layer 1 [256,784]·[784,512]", x, k1, w1, 512, b1), ("layer 2 [256,512]·[512,256]",
             h1, 512, w2, 256, b2) };
         foreach (var (name, a, k, w, n, b) in layers)
