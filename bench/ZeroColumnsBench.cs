@@ -53,12 +53,14 @@ internal static class ZeroColumnsBench
                 $"{flops / dt / 1e9:F1} GFLOP/s");
             table.Add($"{name} zero columns skipped", st * 1e6, "µs", flops / st / 1e9 / peak.Gflops1,
                 $"{flops / st / 1e9:F1} GFLOP/s-equivalent, {dt / st:F2}x, bits {(same ? "equal" : "DIFFER")}, " +
-                $"k kept by a 14-row panel {Kept(a, batches * Batch, k, 14):P1}, by one row {Kept(a, batches * Batch, k, 1):P1}");
+                $"k kept by a 14-row panel {Kept(a, batches * Batch, k, 14):P1}, " +
+                $"by one row {Kept(a, batches * Batch, k, 1):P1}");
         }
         table.Print();
     }
 
-    /// <summary>One batch's product with the bias and relu in the product, as the predict-only executor runs it.</summary>
+    /// <summary>One batch's product with the bias and relu in the product, as the predict-only executor runs
+    /// it.</summary>
     private static void Product(float[] a, int t, int k, float[] wPanels, int n, float[] bias, float[] c, bool skip) =>
         Gemm.Multiply(false, false, Batch, n, k, 1f, a.AsSpan(t * Batch * k, Batch * k), k, wPanels, n, true, 0f,
             c.AsSpan(t * Batch * n, Batch * n), n, false, bias, Activation.Relu, 1, default, skip);
@@ -87,8 +89,8 @@ internal static class ZeroColumnsBench
         {
             var ck = SafeTensors.Read(file);
             float[] T(string name) => ck.Tensors[name].ToHost().Data;
-            return (Panels(T("tower1.dense1.w"), 784, 512), T("tower1.dense1.b"), Panels(T("tower1.dense2.w"), 512, 256),
-                T("tower1.dense2.b"), "trained weights " + file);
+            return (Panels(T("tower1.dense1.w"), 784, 512), T("tower1.dense1.b"),
+                Panels(T("tower1.dense2.w"), 512, 256), T("tower1.dense2.b"), "trained weights " + file);
         }
         var rng = new Random(7);
         float[] R(int count, float scale) =>
