@@ -97,6 +97,11 @@ let tests =
                 for beta in [ 0f; 1f ] do
                     Expect.isTrue (same { baseCase with ZeroColumn = zc; Beta = beta }) $"zero columns {zc}, beta {beta}"
         }
+        test "two threads on nn predict's first product (256×784 by 784×512 in panels, sharing packed A blocks)" {
+            let c = { M = 256; N = 512; K = 784; TransA = false; Panels = true; ZeroColumn = 0.5; ZeroValue = 0.5
+                      Beta = 0f; Alpha = 1f; Bias = true; Activation = Activation.Relu; Threads = 2; Seed = 11 }
+            for m in [ 256; 250 ] do Expect.isTrue (same { c with M = m }) $"{m} rows"
+        }
         test "the skipping path runs: a NaN row of B under a zero column is lost when the caller says B is finite" {
             if not System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated then
                 skiptest "the skipping kernel is AVX-512's"

@@ -103,7 +103,7 @@ internal static unsafe class Gemm
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
                 Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels,
-                Update = update, SkipZeroColumns = bFinite && !update.Active,
+                Update = update, SkipZeroColumns = bFinite && !update.Active && !GemmDriver.ZeroColumnsOff,
             };
             if (k == 0 || alpha == 0f)
             {

@@ -60,12 +60,12 @@ internal static unsafe class GemmDriver
             int mc = Math.Min(kern.MC, m1 - ic);
             GemmPacking.PackA(p.TransA, p.A, p.Lda, ic, pc, mc, kc, kern.MR, ws.A);
             int* kept = null;
-            if (p.SkipZeroColumns && kern.FnSkip != null && !ZeroColumnsOff)
+            if (p.SkipZeroColumns && kern.FnSkip != null)
             {
                 kept = ws.ReserveIndex(mc, kc, kern.MR);
                 GemmZeroColumns.Find(ws.A, mc, kc, kern.MR, kept, ws.Index);
             }
-            Tiles(in p, m1, ic, mc, jc, nc, pc, kc, ws.A, packB, bStride, ws, kept);
+            Tiles(in p, m1, ic, mc, jc, nc, pc, kc, ws.A, packB, bStride, ws, kept, ws.Index);
         }
         if (p.Update.Active) GemmUpdate.Report(in p.Update, ws.Check);
     }
@@ -76,12 +76,12 @@ internal static unsafe class GemmDriver
     /// product split by columns packs each A block once for all its parts, <c>GemmJob</c>). <paramref name="m1"/> is
     /// the end of the caller's rows (for the update's prefetch); with an update the caller clears and reports the
     /// workspace's check. <paramref name="kept"/> (or null: all dense): per A panel, the k steps it was compacted to
-    /// (indices in the workspace's <see cref="GemmWorkspace.Index"/>), or −1 for a dense panel
+    /// (their indices kc apart from <paramref name="index"/>), or −1 for a dense panel
     /// (<see cref="GemmZeroColumns.Find"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tiles(in GemmProblem p, int m1, int ic, int mc, int jc, int nc, int pc, int kc, float* packA,
-        float* packB, int bStride, GemmWorkspace ws, int* kept = null)
+        float* packB, int bStride, GemmWorkspace ws, int* kept = null, int* index = null)
     {
         var kern = p.Kernel;
         int MR = kern.MR, NR = kern.NR;
@@ -129,7 +129,7 @@ internal static unsafe class GemmDriver
                         + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
                 if (kept != null && mr == MR && kept[ir / MR] >= 0)
                 {
-                    Skipped(in p, kern, kept[ir / MR], ws.Index + (nint)(ir / MR) * kc, pa, pb, c, nr, beta,
+                    Skipped(in p, kern, kept[ir / MR], index + (nint)(ir / MR) * kc, pa, pb, c, nr, beta,
                         inRegisters, jc + jr, tile);
                     if (epilogue && !(inRegisters && nr == NR))
                         for (int i = 0; i < mr; i++)
@@ -186,8 +186,8 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>True runs every product densely on this thread (no <see cref="GemmZeroColumns"/>): for A/B benchmarks
-    /// and tests.</summary>
+    /// <summary>True runs every product started on this thread densely (no <see cref="GemmZeroColumns"/>): for A/B
+    /// benchmarks and tests.</summary>
     [ThreadStatic] internal static bool ZeroColumnsOff;
 
     /// <summary>Above this many floats (1 MiB, a Zen 5 core's L2) an in-place kc×nc block of B streams from L3 or

@@ -48,16 +48,17 @@ let private skippedAndDense (exec: FusedExecutor) (x: HostTensor) =
 let tests =
     testList "Runtime.Engine.Lowering.GemmKernels" [
         testSequenced <| testList "zero columns of A skipped by the predict-only executor" [
-            test "mnist_mlp on 512 digits, batches of 256 and one of 37 rows: the dense bits" {
+            test "mnist_mlp on 512 digits, batches of 256 and one of 37 rows, 1 and 2 threads: the dense bits" {
                 let graphs, weights = mnistMlp ()
-                let exec = new FusedExecutor(graphs, weights, ExecutorOptions(PredictOnly = true))
                 let x = digits 512
-                for batch in [ HostTensor([| 256; 28; 28 |], x.Data[.. 256 * 784 - 1])
-                               HostTensor([| 256; 28; 28 |], x.Data[256 * 784 ..])
-                               HostTensor([| 37; 28; 28 |], x.Data[.. 37 * 784 - 1]) ] do
-                    let skipped, dense = skippedAndDense exec batch
-                    Expect.equal (bits skipped) (bits dense) $"{batch.Rows} rows"
-                    Expect.isTrue (skipped.Data |> Array.forall Single.IsFinite) "finite"
+                for threads in [ 1; 2 ] do
+                    let exec = new FusedExecutor(graphs, weights, ExecutorOptions(PredictOnly = true, Threads = threads))
+                    for batch in [ HostTensor([| 256; 28; 28 |], x.Data[.. 256 * 784 - 1])
+                                   HostTensor([| 256; 28; 28 |], x.Data[256 * 784 ..])
+                                   HostTensor([| 37; 28; 28 |], x.Data[.. 37 * 784 - 1]) ] do
+                        let skipped, dense = skippedAndDense exec batch
+                        Expect.equal (bits skipped) (bits dense) $"{batch.Rows} rows, {threads} threads"
+                        Expect.isTrue (skipped.Data |> Array.forall Single.IsFinite) "finite"
             }
             test "a first-layer weight of infinity under a pixel that is always 0: dense, NaN as without skipping" {
                 let graphs, weights = mnistMlp ()
