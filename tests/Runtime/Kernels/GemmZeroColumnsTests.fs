@@ -95,7 +95,8 @@ let tests =
                   Beta = 1f; Alpha = 1f; Bias = true; Activation = Activation.Relu; Threads = 1; Seed = 3 }
             for zc in [ 0.0; 0.1; 0.2; 0.5; 1.0 ] do
                 for beta in [ 0f; 1f ] do
-                    Expect.isTrue (same { baseCase with ZeroColumn = zc; Beta = beta }) $"zero columns {zc}, beta {beta}"
+                    Expect.isTrue (same { baseCase with ZeroColumn = zc; Beta = beta })
+                        $"zero columns {zc}, beta {beta}"
         }
         test "two threads on nn predict's first product (256×784 by 784×512 in panels, sharing packed A blocks)" {
             let c = { M = 256; N = 512; K = 784; TransA = false; Panels = true; ZeroColumn = 0.5; ZeroValue = 0.5

@@ -18,7 +18,8 @@ internal sealed unsafe class GemmJob : IParallelWork
     private bool _busy, _sharedB, _sharedA;
     private readonly SpinBarrier _barrier = new();
     private float* _b0, _b1, _a0, _a1;
-    /// <summary>The shared A blocks' kept k steps per panel and their indices (<see cref="GemmZeroColumns"/>).</summary>
+    /// <summary>The shared A blocks' kept k steps per panel and their indices
+    /// (<see cref="GemmZeroColumns"/>).</summary>
     private int* _kept0, _kept1, _index0, _index1;
     private nuint _bLen, _aLen, _keptLen;
 

@@ -13,8 +13,8 @@ namespace Nn.Runtime.Kernels;
 /// <see cref="GemmDriver.Run"/>), and a skipped step would have added 0·b, which leaves a nonzero accumulator unchanged
 /// when b is finite. So the result is the dense kernel's bit for bit, except that a −0 accumulator (a product that
 /// underflowed to −0) stays −0 where the dense sum gives +0, and that 0·∞ = NaN is lost: the caller asks for skipping
-/// only where B is known finite (<see cref="GemmProblem.SkipZeroColumns"/>: the predict-only executor's weights, checked
-/// when they are bound).</para>
+/// only where B is known finite (<see cref="GemmProblem.SkipZeroColumns"/>: the predict-only executor's weights,
+/// checked when they are bound).</para>
 /// </summary>
 internal static unsafe class GemmZeroColumns
 {
@@ -25,9 +25,9 @@ internal static unsafe class GemmZeroColumns
     /// <summary>
     /// For each full <paramref name="mr"/>-row panel of the packed mc×kc block at <paramref name="packA"/>: the k steps
     /// (in order) where one of its rows is nonzero go to <c>index[panel·kc ..]</c>; when fewer than
-    /// <see cref="DensePercent"/>% of kc, the panel is compacted in place to those steps and <c>kept[panel]</c> is their
-    /// number, else <c>kept[panel]</c> = −1 and the panel is left as packed (the dense kernel). A partial last panel is
-    /// −1 (dense). NaN and infinity are nonzero (kept). 8 ≤ mr ≤ 16.
+    /// <see cref="DensePercent"/>% of kc, the panel is compacted in place to those steps and <c>kept[panel]</c> is
+    /// their number, else <c>kept[panel]</c> = −1 and the panel is left as packed (the dense kernel). A partial last
+    /// panel is −1 (dense). NaN and infinity are nonzero (kept). 8 ≤ mr ≤ 16.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Find(float* packA, int mc, int kc, int mr, int* kept, int* index)

@@ -52,7 +52,8 @@ let tests =
                 let graphs, weights = mnistMlp ()
                 let x = digits 512
                 for threads in [ 1; 2 ] do
-                    let exec = new FusedExecutor(graphs, weights, ExecutorOptions(PredictOnly = true, Threads = threads))
+                    let options = ExecutorOptions(PredictOnly = true, Threads = threads)
+                    let exec = new FusedExecutor(graphs, weights, options)
                     for batch in [ HostTensor([| 256; 28; 28 |], x.Data[.. 256 * 784 - 1])
                                    HostTensor([| 256; 28; 28 |], x.Data[256 * 784 ..])
                                    HostTensor([| 37; 28; 28 |], x.Data[.. 37 * 784 - 1]) ] do
