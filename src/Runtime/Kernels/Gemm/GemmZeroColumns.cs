@@ -32,7 +32,7 @@ internal static unsafe class GemmZeroColumns
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Find(float* packA, int mc, int kc, int mr, int* kept, int* index)
     {
-        if (mr < 8 || mr > 16) throw new ArgumentOutOfRangeException(nameof(mr), mr, "8 to 16 rows a panel");
+        if (mr < 8 || mr > 16) KernelThrow.Argument(nameof(mr), $"8 to 16 rows a panel (got {mr})");
         var magnitude = Vector256.Create(0x7FFF_FFFFu);
         for (int ir = 0, panel = 0; ir < mc; ir += mr, panel++)
         {
