@@ -1,6 +1,6 @@
 using Nn.Bench;
 
-// dotnet run -c Release --project bench -- [peak|gemm|elementwise|conv|training|lenet|lstm|csv|threads|all]
+// dotnet run -c Release --project bench -- [peak|gemm|zeros|elementwise|conv|training|lenet|lstm|csv|threads|all]
 // [gemm sizes...] [--profile] [--plan] [--rounds=N]
 string what = args.Length > 0 ? args[0] : "all";
 var flags = args.Skip(1).Where(a => a.StartsWith("--")).ToArray();
@@ -14,6 +14,7 @@ if (what is "lstm") { LstmBench.Run(flags); return; }
 if (what is "threads") { ThreadsBench.Run(flags); return; }
 var peak = Peak.Measure();
 if (what is "gemm" or "all") GemmBench.Run(peak, sizes, flags);
+if (what is "zeros") ZeroColumnsBench.Run(peak, flags);
 if (what is "elementwise" or "all") ElementwiseBench.Run(peak);
 if (what is "conv" or "all") ConvBench.Run(peak);
 if (what is "training" or "all") TrainingStepBench.Run(peak, flags);

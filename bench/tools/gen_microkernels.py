@@ -16,13 +16,14 @@ def packed(indent, statements):
         line = st if not line else line + " " + st
     return lines + [indent + line]
 
-def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=False, hint=False):
+def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=False, hint=False, skip=False):
     """sa, sb: the packed panels' strides per k step (default mr, nr); an edge kernel reads the first mr rows of
     a wider A panel or the first nr columns of a wider B panel. epi: the kernel also takes a bias row (or null) and
     a relu flag and applies them in registers before the one store of each vector (the GEMM's fused epilogue).
     sgd: the tile is a weight gradient g in panel layout (row stride nr) that is never stored; the kernel applies an SGD
     update to the weight tile instead (see the kernel's summary). hint: the kernel prefetches the rows of the next B
-    micro-panel it is given (every tile kernel takes the hint's two arguments; the others ignore them)."""
+    micro-panel it is given (every tile kernel takes the hint's two arguments; the others ignore them). skip: an epi
+    kernel over the kept k steps of a compacted A panel (GemmZeroColumns): step t reads B's row index[t], not row t."""
     nr = width * nv
     sa = sa or mr
     sb = sb or nr
@@ -35,6 +36,11 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append(f"    /// streaming pass (bit-identical). Adds x − x of every result to the 16 floats at <paramref name=\"check\"/>")
         L.append(f"    /// (NaN there when one is not finite), and prefetches the tile the driver updates next,")
         L.append(f"    /// <paramref name=\"ahead\"/> floats on in each array (0: this one), while this one is computed.</summary>")
+    elif skip:
+        L.append(f"    /// <summary>{mr}×{nr} tile with {vec} over the <paramref name=\"kept\"/> k steps of a compacted A panel")
+        L.append(f"    /// (<see cref=\"GemmZeroColumns\"/>): C = act(alpha·Σ_t A[:,t]·B[index[t],:] + beta·C + bias), step t reading")
+        L.append(f"    /// row <c>index[t]</c> of the B panel; otherwise as <see cref=\"Avx512_14x32_Epi\"/>, the same operations in")
+        L.append(f"    /// the same order on the steps it keeps.</summary>")
     elif epi:
         L.append(f"    /// <summary>{mr}×{nr} tile with {vec}: C[0..{mr},0..{nr}] = act(alpha·Σ_p A[:,p]·B[p,:] + beta·C + bias)")
         L.append(f"    /// with the {nr} bias values at <paramref name=\"bias\"/> (or none when null) and act = relu when")
@@ -47,11 +53,14 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append(f"    /// <remarks>Prefetches rows [0, <paramref name=\"nextRows\"/>) of the B micro-panel at")
         L.append(f"    /// <paramref name=\"next\"/> ({nr} floats a row), one row in each of the first k steps: the driver's share of")
         L.append(f"    /// the panel the next tiles read (see GemmDriver).</remarks>")
-    elif not sgd:
+    elif not sgd and not skip:
         L.append(f"    /// <remarks>Ignores the prefetch hint (<paramref name=\"next\"/>, <paramref name=\"nextRows\"/>).</remarks>")
     L.append(f"    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     extra = ", float* bias, bool relu" if epi else ""
-    if sgd:
+    if skip:
+        L.append(f"    internal static void {name}(int kept, int* index, float* pa, float* pb, float* c, nint ldc, float alpha,")
+        L.append(f"        float beta, float* bias, bool relu)")
+    elif sgd:
         L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut,")
         L.append(f"        float mu, float lr, float* check, nint ahead)")
     else:
@@ -111,19 +120,28 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         # A B panel read in place from a weight too big for L2 streams from L3 or memory while the first row tile uses
         # it; spread over the tiles before, its rows arrive on time (see GemmDriver.NextPanelShare for the measurements).
         prefetching_steps("nextRows", [f"next + p * {nr} + {o}" for o in range(0, nr, 16)])
-    L.append(f"        for (; p + {unroll} <= kc; p += {unroll})")
-    L.append("        {")
-    for u in range(unroll):
-        L.append("            {")
-        L.extend(["    " + s for s in step(u*sa, u*sb)])
-        L.append("            }")
-    L.append(f"            pa += {sa*unroll}; pb += {sb*unroll};")
-    L.append("        }")
-    L.append("        for (; p < kc; p++)")
-    L.append("        {")
-    L.extend(step(0, 0))
-    L.append(f"            pa += {sa}; pb += {sb};")
-    L.append("        }")
+    if skip:
+        # One B row a step, gathered; the packed A panel is read in order as the dense kernel reads it.
+        L.append("        for (; p < kept; p++)")
+        L.append("        {")
+        L.append(f"            float* pr = pb + (nint)index[p] * {sb};")
+        L.extend(s.replace("pb +", "pr +") for s in step(0, 0))
+        L.append(f"            pa += {sa};")
+        L.append("        }")
+    else:
+        L.append(f"        for (; p + {unroll} <= kc; p += {unroll})")
+        L.append("        {")
+        for u in range(unroll):
+            L.append("            {")
+            L.extend(["    " + s for s in step(u*sa, u*sb)])
+            L.append("            }")
+        L.append(f"            pa += {sa*unroll}; pb += {sb*unroll};")
+        L.append("        }")
+        L.append("        for (; p < kc; p++)")
+        L.append("        {")
+        L.extend(step(0, 0))
+        L.append(f"            pa += {sa}; pb += {sb};")
+        L.append("        }")
     if sgd:
         L.append(f"        var vlr = {vec}.Create(lr);")
         L.append(f"        var ck = {vec}.Load(check);")
@@ -220,6 +238,9 @@ kernels += [("Avx512_14x32_Epi", "Vector512", 16, 14, 2, 1, None, None, True, Fa
 # The main tile of a weight gradient with the SGD update in registers (the gradient never reaches memory): see
 # GemmUpdate. Measured against the product followed by the update's streaming pass (1 thread, median of 7):
 # 784×256×64 with momentum 201 → 172 µs in cache and 244 → 198 µs from memory, 1024×1024×256 3410 → 3212 µs from memory.
+# The main tile of a forward product whose A panel is compacted to the k steps where one of its 14 rows is nonzero
+# (GemmZeroColumns: nn predict's products, weights known finite), with the same epilogue in registers.
+kernels += [("Avx512_14x32_Skip", "Vector512", 16, 14, 2, 1, None, None, True, False, False, True)]
 kernels += [("Avx512_14x32_Sgd", "Vector512", 16, 14, 2, 1, None, None, False, True)]
 kernels += [(f"Avx512_{r}x32_Edge", "Vector512", 16, r, 2, 1, 14, 32) for r in range(1, 14)]
 kernels += [(f"Avx512_{r}x16_Edge", "Vector512", 16, r, 1, 1, 14, 32) for r in range(1, 15)]

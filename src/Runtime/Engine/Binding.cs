@@ -41,7 +41,8 @@ internal sealed class Binding
                 data[k] = i; Match(i, inputs[k].Shape, dims);
             }
         }
-        var program = Binder.Bind(plan, dims, owner.Options.Threads, owner.Options.CheckFinite, step);
+        var program = Binder.Bind(plan, dims, owner.Options.Threads, owner.Options.CheckFinite, step,
+            owner.Options.PredictOnly);
         var b = new Binding
         {
             Program = program, _featureShapes = inputs.Select(x => (int[])x.Shape.Clone()).ToArray(),

@@ -76,8 +76,10 @@ internal static class Binder
     /// (A/B benchmarks and tests).</summary>
     [ThreadStatic] internal static bool UpdateInProductOff;
 
+    /// <summary>Binds the plan; <paramref name="skipZeroColumns"/>: products reading a finite Param or State as B skip
+    /// A's zero columns (<see cref="BindContext.SkipZeroColumns"/>; the predict-only executor's).</summary>
     public static BoundProgram Bind(Plan plan, IReadOnlyDictionary<string, int> dims, int threads, bool checkFinite,
-        StepContext step)
+        StepContext step, bool skipZeroColumns = false)
     {
         var g = plan.Graph;
         int n = g.Nodes.Count;
@@ -120,7 +122,8 @@ internal static class Binder
                 k.Operands.Select(o => shapes[o.Id]).ToArray()));
         var ws = new float[workspace];
         var ctx = new BindContext(table, x => slotOf[x.Id] >= 0 ? slotOf[x.Id] : throw Throw.Bug($"{x} has no buffer"),
-            x => shapes[x.Id], threads, _ => ws, step) { Panels = x => plan.Panels[x.Id] };
+            x => shapes[x.Id], threads, _ => ws, step)
+        { Panels = x => plan.Panels[x.Id], SkipZeroColumns = skipZeroColumns };
 
         var isOutput = new bool[n];
         foreach (var o in g.Outputs) isOutput[o.Value.Id] = true;

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using Nn.Runtime.Engine.Planning;
+using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.Engine.Lowering;
@@ -38,9 +39,11 @@ internal static class GemmKernels
         bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= GemmForm.NarrowColumns;
         // op(B) as k zero-padded vectors: allocated here once, filled per product
         var bRows = narrow ? new float[(long)k * 16] : [];
+        var weights = c.SkipZeroColumns && g.B.Op is OpKind.Param or OpKind.State ? new FiniteWeights() : null;
         Action product = () =>
         {
             float[] A = S[ia], B = S[ib], C = S[ic];
+            bool bFinite = weights != null && weights.Finite(B);
             var bias = ibias < 0 ? ReadOnlySpan<float>.Empty : S[ibias].AsSpan(0, n);
             for (int t = 0; t < batches; t++)
             {
@@ -49,7 +52,8 @@ internal static class GemmKernels
                 if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
                 else if (narrow) GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows, threads);
                 else
-                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads);
+                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads,
+                        default, bFinite);
             }
         };
         if (update is null) return product;
@@ -57,6 +61,21 @@ internal static class GemmKernels
             throw Throw.Bug($"{g.Output}: an update inside a product that is not a plain weight gradient in panels");
         var operands = new Operands(ta, tb, m, n, k, ia, aLen, lda, ib, bLen, ldb, bPanels, threads);
         return () => update.RunWith(operands, product);
+    }
+
+    /// <summary>Whether a weight array holds only finite values, checked once per array: the predict-only executor's
+    /// Params and States are written only by a load, which gives each value a new array (FusedExecutor.Load), so the
+    /// array the slot points at when the product runs is the one checked, or a new one checked then.</summary>
+    internal sealed class FiniteWeights
+    {
+        private float[]? _checked;
+        private bool _finite;
+
+        public bool Finite(float[] b)
+        {
+            if (!ReferenceEquals(b, _checked)) { _finite = ElementOps.AllFinite(b); _checked = b; }
+            return _finite;
+        }
     }
 
     private static void Direct(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda,

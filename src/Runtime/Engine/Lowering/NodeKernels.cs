@@ -10,6 +10,9 @@ internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<N
 {
     /// <summary>Whether a node's value is stored in panel layout (<see cref="Planning.Plan.Panels"/>).</summary>
     public Func<Node, bool> Panels { get; init; } = _ => false;
+    /// <summary>Products whose B is a Param or State may skip A's zero columns when its values are finite
+    /// (<see cref="GemmKernels"/>): the predict-only executor, whose weights change only by a load.</summary>
+    public bool SkipZeroColumns { get; init; }
 }
 
 /// <summary>

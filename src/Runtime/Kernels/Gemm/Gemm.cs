@@ -77,11 +77,13 @@ internal static unsafe class Gemm
             threads, default);
 
     /// <summary>The product, or with an active <paramref name="update"/> (<see cref="GemmUpdate"/>: one pass over k, C
-    /// in panels, alpha 1, beta 0, no epilogue) the update of its tiles, C neither read nor written.</summary>
+    /// in panels, alpha 1, beta 0, no epilogue) the update of its tiles, C neither read nor written. With
+    /// <paramref name="bFinite"/> (the caller knows B holds no NaN or infinity) full tiles skip the k steps where their
+    /// rows of op(A) are all zero (<see cref="GemmZeroColumns"/>; not with an update).</summary>
     internal static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c,
         int ldc, bool cPanels,
-        ReadOnlySpan<float> bias, Activation activation, int threads, GemmUpdate.Tiles update)
+        ReadOnlySpan<float> bias, Activation activation, int threads, GemmUpdate.Tiles update, bool bFinite = false)
     {
         if (k < 0) KernelThrow.Negative(nameof(k), k);
         KernelThrow.CheckMatrix(nameof(a), transA ? k : m, transA ? m : k, lda, a.Length);
@@ -101,7 +103,7 @@ internal static unsafe class Gemm
                 TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, A = pa, Lda = lda,
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
                 Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels,
-                Update = update,
+                Update = update, SkipZeroColumns = bFinite && !update.Active && !GemmDriver.ZeroColumnsOff,
             };
             if (k == 0 || alpha == 0f)
             {
@@ -156,6 +158,10 @@ internal unsafe struct GemmProblem
     /// <summary>When active, each finished tile of C updates weights instead of being stored
     /// (<see cref="GemmUpdate"/>).</summary>
     public GemmUpdate.Tiles Update;
+    /// <summary>B is known finite (no NaN, no infinity): full tiles may skip the k steps where all rows of their A
+    /// panel are zero (<see cref="GemmZeroColumns"/>), which keeps the product bit for bit but for a zero's
+    /// sign.</summary>
+    public bool SkipZeroColumns;
     public int M, N, K;
     public float Alpha, Beta;
     public float* A, B, C, Bias;

@@ -59,7 +59,13 @@ internal static unsafe class GemmDriver
         {
             int mc = Math.Min(kern.MC, m1 - ic);
             GemmPacking.PackA(p.TransA, p.A, p.Lda, ic, pc, mc, kc, kern.MR, ws.A);
-            Tiles(in p, m1, ic, mc, jc, nc, pc, kc, ws.A, packB, bStride, ws);
+            int* kept = null;
+            if (p.SkipZeroColumns && kern.FnSkip != null)
+            {
+                kept = ws.ReserveIndex(mc, kc, kern.MR);
+                GemmZeroColumns.Find(ws.A, mc, kc, kern.MR, kept, ws.Index);
+            }
+            Tiles(in p, m1, ic, mc, jc, nc, pc, kc, ws.A, packB, bStride, ws, kept, ws.Index);
         }
         if (p.Update.Active) GemmUpdate.Report(in p.Update, ws.Check);
     }
@@ -69,11 +75,13 @@ internal static unsafe class GemmDriver
     /// at <paramref name="packA"/> times the kc×nc block of op(B) (as <see cref="Block"/>, which packs A itself; a
     /// product split by columns packs each A block once for all its parts, <c>GemmJob</c>). <paramref name="m1"/> is
     /// the end of the caller's rows (for the update's prefetch); with an update the caller clears and reports the
-    /// workspace's check.
+    /// workspace's check. <paramref name="kept"/> (or null: all dense): per A panel, the k steps it was compacted to
+    /// (their indices kc apart from <paramref name="index"/>), or −1 for a dense panel
+    /// (<see cref="GemmZeroColumns.Find"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tiles(in GemmProblem p, int m1, int ic, int mc, int jc, int nc, int pc, int kc, float* packA,
-        float* packB, int bStride, GemmWorkspace ws)
+        float* packB, int bStride, GemmWorkspace ws, int* kept = null, int* index = null)
     {
         var kern = p.Kernel;
         int MR = kern.MR, NR = kern.NR;
@@ -119,6 +127,16 @@ internal static unsafe class GemmDriver
                 if (streamB && mr == MR && nr == NR)
                     next = (jr + NR < nc ? pb + bStride : packB)
                         + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
+                if (kept != null && mr == MR && kept[ir / MR] >= 0)
+                {
+                    Skipped(in p, kern, kept[ir / MR], index + (nint)(ir / MR) * kc, pa, pb, c, nr, beta,
+                        inRegisters, jc + jr, tile);
+                    if (epilogue && !(inRegisters && nr == NR))
+                        for (int i = 0; i < mr; i++)
+                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr),
+                                p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
+                    continue;
+                }
                 if (mr == MR && nr == NR && inRegisters)
                 {
                     kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr,
@@ -136,6 +154,41 @@ internal static unsafe class GemmDriver
             }
         }
     }
+
+    /// <summary>A tile of full rows over a compacted A panel (<paramref name="kept"/> steps, B rows at
+    /// <paramref name="index"/>): as the dense path computes it, bit for bit. A full tile runs the skipping kernel with
+    /// the epilogue in registers when the dense one would (<paramref name="inRegisters"/>); a narrower one (nr &lt; NR:
+    /// the packed B panel is zero-padded to NR) runs it into the scratch tile and merges as the dense edge path would,
+    /// with one rounding (<see cref="TileKernel"/>'s exact kernels) or two (<see cref="MergeEdge"/>).</summary>
+    private static void Skipped(in GemmProblem p, in MicroKernel kern, int kept, int* index, float* pa, float* pb,
+        float* c, int nr, float beta, bool inRegisters, int col, float* tile)
+    {
+        if (nr == kern.NR)
+        {
+            kern.FnSkip(kept, index, pa, pb, c, p.Ldc, p.Alpha, beta,
+                inRegisters && p.Bias != null ? p.Bias + col : null, inRegisters && p.Activation == Activation.Relu);
+            return;
+        }
+        kern.FnSkip(kept, index, pa, pb, tile, kern.NR, 1f, 0f, null, false);
+        TileKernel(in kern, kern.MR, nr, out bool exact);
+        if (!exact)
+        {
+            MergeEdge(tile, kern.NR, c, p.Ldc, kern.MR, nr, p.Alpha, beta);
+            return;
+        }
+        float alpha = p.Alpha;
+        for (int i = 0; i < kern.MR; i++)
+        {
+            float* t = tile + i * kern.NR;
+            float* ci = c + i * p.Ldc;
+            if (beta == 0f) for (int j = 0; j < nr; j++) ci[j] = alpha * t[j];
+            else for (int j = 0; j < nr; j++) ci[j] = MathF.FusedMultiplyAdd(alpha, t[j], beta * ci[j]);
+        }
+    }
+
+    /// <summary>True runs every product started on this thread densely (no <see cref="GemmZeroColumns"/>): for A/B
+    /// benchmarks and tests.</summary>
+    [ThreadStatic] internal static bool ZeroColumnsOff;
 
     /// <summary>Above this many floats (1 MiB, a Zen 5 core's L2) an in-place kc×nc block of B streams from L3 or
     /// memory while its first row tile reads each micro-panel: the full tiles then prefetch the next
@@ -235,7 +288,20 @@ internal sealed unsafe class GemmWorkspace
 {
     [ThreadStatic] private static GemmWorkspace? t_ws;
     public float* A, B, Tile, Check;
-    private nuint _aLen, _bLen;
+    /// <summary>Per A panel of a block, its kept k steps' count and their indices (<see cref="GemmZeroColumns"/>),
+    /// allocated by the first product that skips.</summary>
+    public int* Kept, Index;
+    private nuint _aLen, _bLen, _indexLen, _keptLen;
+
+    /// <summary><see cref="Kept"/> and <see cref="Index"/> with room for an mc×kc block of mr-row panels;
+    /// returns <see cref="Kept"/>.</summary>
+    public int* ReserveIndex(int mc, int kc, int mr)
+    {
+        nuint panels = (nuint)((mc + mr - 1) / mr), len = panels * (nuint)kc;
+        if (_indexLen < len) { Index = (int*)Realloc((float*)Index, len); _indexLen = len; }
+        if (_keptLen < panels) { Kept = (int*)Realloc((float*)Kept, panels); _keptLen = panels; }
+        return Kept;
+    }
 
     /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of
     /// <paramref name="bLen"/> floats.</summary>
@@ -264,5 +330,7 @@ internal sealed unsafe class GemmWorkspace
         if (B != null) NativeMemory.AlignedFree(B);
         if (Tile != null) NativeMemory.AlignedFree(Tile);
         if (Check != null) NativeMemory.AlignedFree(Check);
+        if (Index != null) NativeMemory.AlignedFree(Index);
+        if (Kept != null) NativeMemory.AlignedFree(Kept);
     }
 }

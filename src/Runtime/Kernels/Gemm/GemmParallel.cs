@@ -18,7 +18,10 @@ internal sealed unsafe class GemmJob : IParallelWork
     private bool _busy, _sharedB, _sharedA;
     private readonly SpinBarrier _barrier = new();
     private float* _b0, _b1, _a0, _a1;
-    private nuint _bLen, _aLen;
+    /// <summary>The shared A blocks' kept k steps per panel and their indices
+    /// (<see cref="GemmZeroColumns"/>).</summary>
+    private int* _kept0, _kept1, _index0, _index1;
+    private nuint _bLen, _aLen, _keptLen;
 
     public static void Run(in GemmProblem p, int parts)
     {
@@ -52,6 +55,15 @@ internal sealed unsafe class GemmJob : IParallelWork
                 job._a0 = GemmWorkspace.Realloc(job._a0, len);
                 job._a1 = GemmWorkspace.Realloc(job._a1, len);
                 job._aLen = len;
+            }
+            nuint panels = (nuint)(k.MC / k.MR);
+            if (p.SkipZeroColumns && job._keptLen < panels * (nuint)k.PassDepth(p.K))
+            {
+                job._keptLen = panels * (nuint)k.PassDepth(p.K);
+                job._kept0 = (int*)GemmWorkspace.Realloc((float*)job._kept0, panels);
+                job._kept1 = (int*)GemmWorkspace.Realloc((float*)job._kept1, panels);
+                job._index0 = (int*)GemmWorkspace.Realloc((float*)job._index0, job._keptLen);
+                job._index1 = (int*)GemmWorkspace.Realloc((float*)job._index1, job._keptLen);
             }
         }
         job._busy = true;
@@ -203,7 +215,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         bool inPlace = GemmDriver.BInPlace(in p);
         var ws = GemmWorkspace.For(0, 0, inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Max(n1 - n0, 1), NR));
         _barrier.Reset(count);
-        bool update = p.Update.Active;
+        bool update = p.Update.Active, skip = p.SkipZeroColumns && kern.FnSkip != null;
         if (update) Vector512.Store(Vector512<float>.Zero, ws.Check);
         int block = 0;
         for (int pc = 0; pc < p.K; pc += kcMax)
@@ -216,11 +228,20 @@ internal sealed unsafe class GemmJob : IParallelWork
             {
                 int mc = Math.Min(kern.MC, p.M - ic);
                 float* packA = (block & 1) == 0 ? _a0 : _a1;
+                int* kept = !skip ? null : (block & 1) == 0 ? _kept0 : _kept1;
+                int* kIndex = (block & 1) == 0 ? _index0 : _index1;
                 var (r0, r1) = Band(mc, MR, index, count);
                 if (r0 < r1)
+                {
                     GemmPacking.PackA(p.TransA, p.A, p.Lda, ic + r0, pc, r1 - r0, kc, MR, packA + (nint)r0 * kc);
+                    // each part lists the steps of the panels it packed (its rows are whole panels)
+                    if (skip)
+                        GemmZeroColumns.Find(packA + (nint)r0 * kc, r1 - r0, kc, MR, kept + r0 / MR,
+                            kIndex + (nint)(r0 / MR) * kc);
+                }
                 _barrier.SignalAndWait();
-                if (n0 < n1) GemmDriver.Tiles(in p, p.M, ic, mc, n0, n1 - n0, pc, kc, packA, packB, bStride, ws);
+                if (n0 < n1)
+                    GemmDriver.Tiles(in p, p.M, ic, mc, n0, n1 - n0, pc, kc, packA, packB, bStride, ws, kept, kIndex);
             }
         }
         if (update) GemmUpdate.Report(in p.Update, ws.Check);
@@ -242,6 +263,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         if (_b1 != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_b1);
         if (_a0 != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_a0);
         if (_a1 != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_a1);
+        foreach (var q in new[] { (nint)_kept0, (nint)_kept1, (nint)_index0, (nint)_index1 })
+            if (q != 0) System.Runtime.InteropServices.NativeMemory.AlignedFree((void*)q);
     }
 }
 

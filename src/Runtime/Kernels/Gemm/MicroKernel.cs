@@ -29,13 +29,20 @@ internal readonly unsafe struct MicroKernel
     public readonly delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, nint, void>
         FnSgd;
 
+    /// <summary>The full tile over a compacted A panel's kept k steps (<see cref="GemmZeroColumns"/>), with the
+    /// epilogue of <see cref="FnEpilogue"/>, or null: (kept, index, A panel, B panel, c, ldc, alpha, beta, bias or
+    /// null, relu).</summary>
+    public readonly delegate*<int, int*, float*, float*, float*, nint, float, float, float*, bool, void> FnSkip;
+
     public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> fn,
         int mr, int nr, int kc, int mc, int nc,
         delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? edgeRows = null,
         delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? edgeHalf = null,
         delegate*<int, float*, float*, float*, nint, float, float, float*, bool, float*, int, void> fnEpilogue = null,
-        delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, nint, void> fnSgd = null)
+        delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, nint, void> fnSgd = null,
+        delegate*<int, int*, float*, float*, float*, nint, float, float, float*, bool, void> fnSkip = null)
     {
+        FnSkip = fnSkip;
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;
         EdgeRows = edgeRows; EdgeHalf = edgeHalf; FnEpilogue = fnEpilogue; FnSgd = fnSgd;
     }
@@ -74,7 +81,7 @@ internal readonly unsafe struct MicroKernel
          &GemmMicroKernels.Avx512_6x16_Edge, &GemmMicroKernels.Avx512_7x16_Edge, &GemmMicroKernels.Avx512_8x16_Edge,
          &GemmMicroKernels.Avx512_9x16_Edge, &GemmMicroKernels.Avx512_10x16_Edge, &GemmMicroKernels.Avx512_11x16_Edge,
          &GemmMicroKernels.Avx512_12x16_Edge, &GemmMicroKernels.Avx512_13x16_Edge, &GemmMicroKernels.Avx512_14x16_Edge],
-        &GemmMicroKernels.Avx512_14x32_Epi, &GemmMicroKernels.Avx512_14x32_Sgd);
+        &GemmMicroKernels.Avx512_14x32_Epi, &GemmMicroKernels.Avx512_14x32_Sgd, &GemmMicroKernels.Avx512_14x32_Skip);
     private static readonly MicroKernel Avx512NarrowKernel =
         new(&GemmMicroKernels.Avx512_24x16, 24, 16, 256, 192, 4096);
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
