@@ -291,7 +291,9 @@ let evalData (plan: Plan) (paths: string list) : Dataset =
 /// Everything to train one block on the given examples, within the machine's memory.
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data
 
-/// The trainer's options from the settings (callbacks are added by the caller).
+/// The trainer's options from the settings (callbacks are added by the caller). `onCheckpoint` (when given) keeps no
+/// state past its next call: the trainer reuses the tensors of the values it passed
+/// (TrainOptions.ReuseCheckpointValues).
 let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>)
             (onCheckpoint: System.Action<TrainingState>) : TrainOptions =
     let schedule =
@@ -308,7 +310,7 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>)
             (cfg.Stop
              |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience))
              |> Option.toObj),
-        OnEpoch = onEpoch, OnCheckpoint = onCheckpoint)
+        OnEpoch = onEpoch, OnCheckpoint = onCheckpoint, ReuseCheckpointValues = not (isNull onCheckpoint))
 
 /// Everything to evaluate one block's network on the data its `data` field names, starting from the initializers
 /// (eval and grad load their own weights, so `init` is not read); data and shape errors are diagnostics.
