@@ -178,7 +178,19 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some _, _ -> TrainPlan.FromInitializers
         | None, Some run -> TrainPlan.FromRun run
         | None, None -> TrainPlan.FromBlockInit
-    let plan = TrainPlan.createFrom start None maxMemory c block None
+    // the executor built and warmed up on another core while the data is read (TrainPlan.ahead, issue #18)
+    let ahead =
+        match resume, a.Get "--init-from", pipelineOf a, Distributed.job.Value with
+        | None, None, None, None ->
+            TrainPlan.ahead true maxMemory c block (fun graphs initial (full, last) (row, targetRow) ->
+                let exec = executor engine graphs initial
+                for rows in [ full; last ] do
+                    if rows > 0 then
+                        exec.Prepare(HostTensor.Zeros(Array.append [| rows |] row),
+                                     HostTensor.Zeros(Array.append [| rows |] targetRow), true)
+                exec)
+        | _ -> None
+    let plan = TrainPlan.createAhead start None maxMemory c block None ahead
     Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
@@ -194,7 +206,12 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 DataParallelExecutor(plan.Graphs, comm, (fun g v -> executor engine g v), plan.Initial,
                                      Distributed.bucketsOf (a.Get "--bucket-mb"))
                 :> IStepExecutor)
-        | None, None -> executor engine plan.Graphs plan.Initial
+        | None, None ->
+            match TrainPlan.fits plan ahead with
+            | Some(exec, same) ->
+                if not same then exec.Load plan.Initial
+                exec
+            | None -> executor engine plan.Graphs plan.Initial
     Timings.mark "executor"
     let dir =
         match resume with
@@ -359,7 +376,10 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     // the process never exits while native code is being loaded
     let warming =
         if Distributed.isLead () then
-            let w = Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ())
+            // a thread of its own, which leaves the thread pool's to the data reading and the work ahead
+            let w =
+                Threading.Tasks.Task.Factory.StartNew(
+                    (fun () -> RunFolder.warmCurves ()), Threading.Tasks.TaskCreationOptions.LongRunning)
             held.Add { new IDisposable with member _.Dispose() = w.Wait() }
             Some w
         else None

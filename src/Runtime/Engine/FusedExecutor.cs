@@ -294,7 +294,8 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
     /// too: the evaluation as such (it changes nothing), the training step uncommitted (its outcome is not kept, nor
     /// checked for NaN). A step writes every new value into buffers of its own, which only <see cref="Binding.Commit"/>
     /// swaps in (why a failed step leaves every value unchanged), so nothing needs putting back: the copy of every
-    /// value taken and loaded back around the step cost ~1.1 ms a batch shape for 784-256-10 (issue #18).</remarks>
+    /// value taken and loaded back around the step cost ~1.1 ms a batch shape for 784-256-10 (issue #18). Shapes
+    /// warmed up before (by the work done while the data is read, <c>TrainPlan.ahead</c>) are not run again.</remarks>
     public void Prepare(IReadOnlyList<HostTensor> inputs, HostTensor? target, bool training)
     {
         if (!training) { Evaluate(inputs, target); return; }
@@ -303,6 +304,7 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
         try
         {
             var p = TrainMode.Prepare(inputs, target);
+            if (!_warmed.Add(p)) return;
             _step.Seed = 0; _step.Step = 1;
             p.Set(TrainStep.LrInput, 0f);
             p.Set(TrainStep.StepInput, 1f);
@@ -310,6 +312,10 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
         }
         finally { _step.Ranks = ranks; }
     }
+
+    /// <summary>The training step's bindings <see cref="Prepare(IReadOnlyList{HostTensor}, HostTensor?, bool)"/> ran.
+    /// </summary>
+    private readonly HashSet<Binding> _warmed = [];
 
     /// <inheritdoc />
     public BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target)
