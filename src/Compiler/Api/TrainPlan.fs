@@ -130,7 +130,8 @@ let private checkShapes (cfg: TrainConfig) (net: NetworkInfo) (inputs: int[] lis
 
 /// Check the data against the network's input and output, and choose the fed target's shape.
 let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Shape option =
-    checkShapes cfg net [ for x in data.Inputs -> x.Shape ] (data.Targets |> Option.ofObj |> Option.map (fun t -> t.Shape))
+    let targets = data.Targets |> Option.ofObj |> Option.map (fun t -> t.Shape)
+    checkShapes cfg net [ for x in data.Inputs -> x.Shape ] targets
 
 /// Compute the adapted states (`state name = expr`, such as `standardize`'s mean and standard deviation) over the
 /// training rows, in declaration order: each expression is evaluated in float64 over all rows at once, with the
@@ -363,6 +364,14 @@ let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (max
                (block: TrainDecl * Env) (data: Dataset option) : Plan =
     createAhead start known maxMemory c block data (None: System.Threading.Tasks.Task<Ahead<unit>> option)
 
+/// Whether two values hold the same shape and bits (the optimizer's zeros are new tensors every time they are made).
+let private sameBits (a: HostTensor) (b: HostTensor) =
+    obj.ReferenceEquals(a, b)
+    || (a.Shape = b.Shape
+        && System.MemoryExtensions.SequenceEqual(
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.ReadOnlySpan<float32>(a.Data)),
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.ReadOnlySpan<float32>(b.Data))))
+
 /// What `ahead` built, when it finished and its graphs are the plan's, with whether the plan starts from the initial
 /// values it was built with (else the caller loads the plan's).
 let fits (plan: Plan) (ahead: System.Threading.Tasks.Task<Ahead<'x>> option) : ('x * bool) option =
@@ -376,7 +385,7 @@ let fits (plan: Plan) (ahead: System.Threading.Tasks.Task<Ahead<'x>> option) : (
                 a.Initial.Count = plan.Initial.Count
                 && a.Initial |> Seq.forall (fun kv ->
                     match plan.Initial.TryGetValue kv.Key with
-                    | true, v -> obj.ReferenceEquals(v, kv.Value)
+                    | true, v -> sameBits v kv.Value
                     | _ -> false)
             Some(a.Built, same)
         else None
