@@ -178,16 +178,22 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some _, _ -> TrainPlan.FromInitializers
         | None, Some run -> TrainPlan.FromRun run
         | None, None -> TrainPlan.FromBlockInit
-    // the executor built and warmed up on another core while the data is read (TrainPlan.ahead, issue #18)
+    // the executor built and warmed up on another core while the data is read (TrainPlan.ahead, issue #18); its
+    // warm-up steps on that thread alone (WorkerPool.Solo, the same bindings): the kernels' second thread would wait
+    // for the core that decompresses the data
     let ahead =
         match resume, a.Get "--init-from", pipelineOf a, Distributed.job.Value with
         | None, None, None, None ->
             TrainPlan.ahead true maxMemory c block (fun graphs initial (full, last) (row, targetRow) ->
                 let exec = executor engine graphs initial
-                for rows in [ full; last ] do
-                    if rows > 0 then
-                        exec.Prepare(HostTensor.Zeros(Array.append [| rows |] row),
-                                     HostTensor.Zeros(Array.append [| rows |] targetRow), true)
+                Nn.Runtime.Kernels.WorkerPool.Solo <- true
+                try
+                    for rows in [ full; last ] do
+                        if rows > 0 then
+                            exec.Prepare(HostTensor.Zeros(Array.append [| rows |] row),
+                                         HostTensor.Zeros(Array.append [| rows |] targetRow), true)
+                finally
+                    Nn.Runtime.Kernels.WorkerPool.Solo <- false
                 exec)
         | _ -> None
     let plan = TrainPlan.createAhead start None maxMemory c block None ahead
