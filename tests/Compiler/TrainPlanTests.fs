@@ -36,6 +36,34 @@ let internal train (file: string) (overrides: (string * string) list) =
 [<Tests>]
 let tests =
     testList "Compiler.TrainPlan" [
+        test "the step built ahead from the IDX headers is the plan's, from the same initial values" {
+            // mnist_mlp.nn at batch 96: 8,000 training rows after the 20% held out, 8,000 % 96 = 32 in the last batch
+            match Compile.compileFile (Path.Combine(examples, "mnist_mlp.nn")) with
+            | Result.Error ds -> failtestf "%A" (ds |> List.map (fun d -> d.Message))
+            | Result.Ok c ->
+                let td, env = c.Trains.Head
+                let sets = [ "batch", (match Nn.Dsl.Parser.parseExpr "--set" "96" with
+                                       | Result.Ok e -> e
+                                       | Result.Error _ -> failtest "bad override") ]
+                let block = TrainPlan.withOverrides td sets, env
+                let ahead = TrainPlan.ahead true None c block (fun _ _ batches shapes -> batches, shapes)
+                Expect.isSome ahead "an IDX images file with labels"
+                Expect.isNone (TrainPlan.ahead false None c block (fun _ _ _ _ -> ())) "not from the initializers"
+                let plan = TrainPlan.createAhead TrainPlan.FromBlockInit None None c block None ahead
+                let alone = TrainPlan.createFrom TrainPlan.FromBlockInit None None c block None
+                match TrainPlan.fits plan ahead with
+                | None -> failtest "the work ahead fits the plan"
+                | Some((batches, (row, target)), same) ->
+                    Expect.isTrue same "the plan starts from the values it was built with"
+                    Expect.equal batches (96, 32) "a full and the last partial batch"
+                    Expect.equal (row, target) ([| 28; 28 |], [||]) "rows of 28x28 images, class numbers"
+                let text (g: Nn.Runtime.IR.Graph) = Nn.Runtime.IR.GraphPrinter.Text g
+                Expect.equal (text plan.Graphs.Train) (text alone.Graphs.Train) "the training step"
+                Expect.equal (text plan.Graphs.Predict) (text alone.Graphs.Predict) "the prediction"
+                Expect.equal (Set.ofSeq plan.Initial.Keys) (Set.ofSeq alone.Initial.Keys) "the same values"
+                for KeyValue(name, t) in alone.Initial do
+                    Expect.equal plan.Initial[name].Data t.Data $"`{name}` drawn the same"
+        }
         test "xor.nn trains to loss < 0.05 with every row on the right side of 0.5" {
             let plan, exec, result = train "xor.nn" []
             let last = result.History[result.History.Count - 1]

@@ -165,7 +165,7 @@ type private Resumed = string * TrainingState * string list * Collections.Generi
 /// Trains (a new run, or the rest of a resumed one) into its locked run folder and prints the summary.
 let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Dsl.TrainDecl * Env) (sets: string list)
                   (runsParent: string) (resume: Resumed option) (held: ResizeArray<IDisposable>)
-                  (warming: Threading.Tasks.Task option) =
+                  (warm: Threading.Tasks.Task option -> Threading.Tasks.Task option) =
     let maxMemory =
         a.Get "--max-memory"
         |> Option.map (fun v ->
@@ -178,7 +178,27 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         | Some _, _ -> TrainPlan.FromInitializers
         | None, Some run -> TrainPlan.FromRun run
         | None, None -> TrainPlan.FromBlockInit
-    let plan = TrainPlan.createFrom start None maxMemory c block None
+    // the executor built and warmed up on another core while the data is read (TrainPlan.ahead, issue #18); its
+    // warm-up steps on that thread alone (WorkerPool.Solo, the same bindings): the kernels' second thread would wait
+    // for the core that decompresses the data
+    let ahead =
+        match resume, a.Get "--init-from", pipelineOf a, Distributed.job.Value with
+        | None, None, None, None ->
+            TrainPlan.ahead true maxMemory c block (fun graphs initial (full, last) (row, targetRow) ->
+                let exec = executor engine graphs initial
+                Nn.Runtime.Kernels.WorkerPool.Solo <- true
+                try
+                    for rows in [ full; last ] do
+                        if rows > 0 then
+                            exec.Prepare(HostTensor.Zeros(Array.append [| rows |] row),
+                                         HostTensor.Zeros(Array.append [| rows |] targetRow), true)
+                finally
+                    Nn.Runtime.Kernels.WorkerPool.Solo <- false
+                exec)
+        | _ -> None
+    // after the work ahead, on its thread's core: the images are decompressed on the other one, alone
+    let warming = warm (ahead |> Option.map (fun t -> t :> Threading.Tasks.Task))
+    let plan = TrainPlan.createAhead start None maxMemory c block None ahead
     Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
@@ -194,7 +214,12 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                 DataParallelExecutor(plan.Graphs, comm, (fun g v -> executor engine g v), plan.Initial,
                                      Distributed.bucketsOf (a.Get "--bucket-mb"))
                 :> IStepExecutor)
-        | None, None -> executor engine plan.Graphs plan.Initial
+        | None, None ->
+            match TrainPlan.fits plan ahead with
+            | Some(exec, same) ->
+                if not same then exec.Load plan.Initial
+                exec
+            | None -> executor engine plan.Graphs plan.Initial
     Timings.mark "executor"
     let dir =
         match resume with
@@ -355,11 +380,20 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     let c = compileSetting file (a.All "--set")
     Timings.mark "compile"
     // the plotting libraries load on another core while the data is read and the steps are built, not after the
-    // last epoch (issue #18: ~10 ms of the whole job when training takes every core); waited for at the end, so that
-    // the process never exits while native code is being loaded
-    let warming =
+    // last epoch (issue #18: ~10 ms of the whole job when training takes every core), on a thread of their own (which
+    // leaves the thread pool's to the data reading), after the work `after` (the step built ahead); waited for at the
+    // end, so that the process never exits while native code is being loaded
+    let warm (after: Threading.Tasks.Task option) =
         if Distributed.isLead () then
-            let w = Threading.Tasks.Task.Run(fun () -> RunFolder.warmCurves ())
+            let w =
+                match after with
+                | Some t ->
+                    t.ContinueWith(
+                        (fun (_: Threading.Tasks.Task) -> RunFolder.warmCurves ()),
+                        Threading.Tasks.TaskContinuationOptions.LongRunning)
+                | None ->
+                    Threading.Tasks.Task.Factory.StartNew(
+                        (fun () -> RunFolder.warmCurves ()), Threading.Tasks.TaskCreationOptions.LongRunning)
             held.Add { new IDisposable with member _.Dispose() = w.Wait() }
             Some w
         else None
@@ -436,7 +470,7 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
                 epoch (relative (Path.Combine(dir, Checkpoint.BestFileName)))
         | None -> ()
         0
-    | None -> train a c engine block sets runsParent resume held warming
+    | None -> train a c engine block sets runsParent resume held warm
 
 let run (a: Args) =
     let held = ResizeArray<IDisposable>()

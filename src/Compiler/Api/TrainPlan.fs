@@ -80,22 +80,23 @@ let graphs (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) : S
         TrainStep.Build(forward, spec))
 
 let private fmtShape (dims: int[]) = "[" + (dims |> Array.map string |> String.concat ", ") + "]"
-let private rowShape (t: HostTensor) = fmtShape t.Shape[1..]
+let private rowShape (shape: int[]) = fmtShape shape[1..]
 
-/// Check the data against the network's input and output, and choose the fed target's shape.
-let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Shape option =
+/// Check the shapes of the data's inputs and targets (None: no targets) against the network's input and output, and
+/// choose the fed target's shape.
+let private checkShapes (cfg: TrainConfig) (net: NetworkInfo) (inputs: int[] list) (targets: int[] option) =
     let input = (forward net (GraphBuilder()) false)
-    if data.Inputs.Count <> input.Inputs.Length then
+    if inputs.Length <> input.Inputs.Length then
         fail DataErrorCodes.InputCount cfg.DataSpan
-            (sprintf "the data gives %d input%s, but the network `%s` takes %d (%s)" data.Inputs.Count
-                (if data.Inputs.Count = 1 then "" else "s") net.Decl.Name input.Inputs.Length
+            (sprintf "the data gives %d input%s, but the network `%s` takes %d (%s)" inputs.Length
+                (if inputs.Length = 1 then "" else "s") net.Decl.Name input.Inputs.Length
                 (input.Inputs |> List.map (fun (n, _) -> "`" + n + "`") |> String.concat ", "))
     let several = input.Inputs.Length > 1
-    for (name, inputNode), x in Seq.zip input.Inputs data.Inputs do
+    for (name, inputNode), x in Seq.zip input.Inputs inputs do
         let dims = inputNode.Shape.ToArray()
         let fits =
-            x.Rank = dims.Length
-            && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x.Shape[1..]
+            x.Length = dims.Length
+            && Seq.forall2 (fun (d: Dim) s -> not d.IsFixed || d.Size = s) dims[1..] x[1..]
         if not fits then
             fail (if several then DataErrorCodes.InputShape else "NN0550") cfg.DataSpan
                 (sprintf "the data's rows%s have the shape %s, but the network `%s` takes %O (rows of %O)"
@@ -103,15 +104,15 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
                     (rowShape x) net.Decl.Name inputNode.Shape (Shape(inputNode.Shape.ToArray()[1..])))
     let dims = (snd input.Inputs.Head).Shape.ToArray()
     let batch = dims[0]
-    match cfg.Target, data.Targets with
+    match cfg.Target, targets with
     | Some _, _ -> None
-    | None, null ->
+    | None, None ->
         fail "NN0551" cfg.DataSpan
             ("the data has no targets: give a labels file, "
              + "or a `target` computed from `input` for unsupervised training")
-    | None, t ->
+    | None, Some t ->
         let out = input.Output.Shape
-        if t.Rank = 1 then
+        if t.Length = 1 then
             if cfg.Loss.Target = LossTarget.Classes then Some(Shape(batch))
             elif out.Rank = 2 && out[1].IsFixed && out[1].Size = 1 then Some(Shape(batch, Dim.Of 1))
             elif cfg.Loss.Target = LossTarget.AsGiven then Some(Shape(batch)) // class indices, as the data has them
@@ -120,12 +121,17 @@ let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Sh
                     (sprintf "the data's targets are class numbers, but the network's output is %O " out
                      + sprintf "and the loss is `%s` (use softmaxCrossEntropy)" cfg.Loss.Name)
         else
-            let tshape = Shape(Array.append [| batch |] (t.Shape[1..] |> Array.map Dim.Of))
+            let tshape = Shape(Array.append [| batch |] (t[1..] |> Array.map Dim.Of))
             if cfg.Target.IsNone && not (tshape.Equals out) && cfg.Loss.Target = LossTarget.Values then
                 fail "NN0551" cfg.DataSpan
                     (sprintf "the data's targets have rows of shape %s, but the network's output is %O"
                         (rowShape t) out)
             Some tshape
+
+/// Check the data against the network's input and output, and choose the fed target's shape.
+let private checkData (cfg: TrainConfig) (net: NetworkInfo) (data: Dataset) : Shape option =
+    let targets = data.Targets |> Option.ofObj |> Option.map (fun t -> t.Shape)
+    checkShapes cfg net [ for x in data.Inputs -> x.Shape ] targets
 
 /// Compute the adapted states (`state name = expr`, such as `standardize`'s mean and standard deviation) over the
 /// training rows, in declaration order: each expression is evaluated in float64 over all rows at once, with the
@@ -192,12 +198,70 @@ type Start =
     | FromBlockInit
     | FromRun of run: string
 
+/// The training step built while the data is read (issue #18: the inflate of the gzip-compressed MNIST digits, 12–14
+/// ms on one core, was followed by the step graphs, the memory plan, the executor and its warm-up, ~12 ms more), on
+/// another core, from the shapes the data's files declare in their headers. `createAhead` takes its graphs and
+/// initial values only where the data, once read and checked, gives the same target shape, and the caller its
+/// executor only for those graphs (`fits`); an error ahead is dropped, and the work done again in its usual place
+/// reports it in the usual order.
+type Ahead<'x> =
+    { TargetShape: Shape option
+      Graphs: StepGraphs
+      /// the initial values drawn for the graphs (before statistics adapted from the data or weights loaded)
+      Initial: Dictionary<string, HostTensor>
+      Drawn: Dictionary<string, Initializers.Drawn>
+      /// what the caller built from the graphs and initial values (`nn train`: the executor, warmed up)
+      Built: 'x }
+
+/// The work of `Ahead`, started on another thread for a block whose data is an IDX images file (of unsigned bytes)
+/// with a labels file and whose values start from the initializers (no `init`, no `--init-from`, no resumption: the
+/// caller says so with `fromInitializers`), or None. `build` gets the graphs, the initial values, the rows of a full
+/// and of the last partial batch (0: none), and the shapes of a row of the images and of the fed targets.
+let ahead (fromInitializers: bool) (maxMemory: int64 option) (c: Compiled) (td: TrainDecl, env: Env)
+          (build: StepGraphs -> Dictionary<string, HostTensor> -> int * int -> int[] * int[] -> 'x)
+          : System.Threading.Tasks.Task<Ahead<'x>> option =
+    let cfg = try Some(config c (td, env)) with _ -> None // its errors are createFrom's
+    match cfg with
+    | Some({ Data = Idx(images, Some labels); Target = None; Init = None; ValidationData = None } as cfg)
+        when fromInitializers ->
+        // a thread of its own: the thread pool's two threads (on two cores) may both be busy with the plotting
+        // warm-up and the page toucher, and the work ahead would wait for one of them
+        let work () =
+            let shape = Idx.PeekByteShape(images, Idx.ImagesMagic)
+            let count = Idx.PeekByteShape(labels, Idx.LabelsMagic)
+            if isNull shape || isNull count || count[0] <> shape[0] then failwith "no header to build on"
+            let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
+            let targetShape = checkShapes cfg net [ shape ] (Some count)
+            let graphs = graphs cfg net targetShape
+            match
+                MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error
+                    cfg.Span
+            with
+            | Some d -> raise (DiagnosticException d)
+            | None -> ()
+            let b = GraphBuilder()
+            forward net b false |> ignore
+            let drawn = Initializers.Draw(b.Nodes, uint64 cfg.Seed)
+            let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed, drawn)
+            let held = int (System.Math.Round(float count[0] * cfg.Validation, System.MidpointRounding.AwayFromZero))
+            let rows = count[0] - held
+            let targetRow =
+                match targetShape with
+                | Some s -> s.ToArray()[1..] |> Array.map (fun d -> d.Size)
+                | None -> [||]
+            let batches = min cfg.Batch rows, (if rows > cfg.Batch then rows % cfg.Batch else 0)
+            let built = build graphs initial batches (shape[1..], targetRow)
+            { TargetShape = targetShape; Graphs = graphs; Initial = initial; Drawn = drawn; Built = built }
+        Some(System.Threading.Tasks.Task.Factory.StartNew(work, System.Threading.Tasks.TaskCreationOptions.LongRunning))
+    | _ -> None
+
 /// Everything to train one block from `start`, on the given examples (the embedding API's in-memory arrays) or the
 /// block's data, within `maxMemory` bytes (None: the machine's memory; NN0630 before anything is allocated when the
-/// planned run needs more). With `known`, a CSV table's feature columns are encoded as the weights were trained
-/// (`nn eval`), not learnt again.
-let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (maxMemory: int64 option) (c: Compiled)
-               (td: TrainDecl, env: Env) (data: Dataset option) : Plan =
+/// planned run needs more), with the graphs and initial values built `ahead` where they fit. With `known`, a CSV
+/// table's feature columns are encoded as the weights were trained (`nn eval`), not learnt again.
+let createAhead (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (maxMemory: int64 option) (c: Compiled)
+                (td: TrainDecl, env: Env) (data: Dataset option) (ahead: System.Threading.Tasks.Task<Ahead<'x>> option)
+                : Plan =
     let cfg = config c (td, env)
     // --init-from is checked before any data is read
     let init =
@@ -214,15 +278,19 @@ let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (max
     let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
     // what the source alone decides is reported before any data is read (`--network` may name another network)
     checkTrain net cfg |> ignore // its warnings are the compiler's (Compiled.Warnings)
-    // the parameters' initial values need no data: drawn on another core while the data is read (issue #18)
+    // the parameters' initial values need no data: drawn on another core while the data is read (issue #18), by the
+    // work ahead when there is some
     let drawn =
-        let nodes =
-            try
-                let b = GraphBuilder()
-                forward net b false |> ignore
-                List.ofSeq b.Nodes
-            with _ -> [] // reported where the steps are built, after the data's own errors
-        System.Threading.Tasks.Task.Run(fun () -> Initializers.Draw(nodes, uint64 cfg.Seed))
+        match ahead with
+        | Some a -> a.ContinueWith(fun (t: System.Threading.Tasks.Task<Ahead<'x>>) -> t.Result.Drawn)
+        | None ->
+            let nodes =
+                try
+                    let b = GraphBuilder()
+                    forward net b false |> ignore
+                    List.ofSeq b.Nodes
+                with _ -> [] // reported where the steps are built, after the data's own errors
+            System.Threading.Tasks.Task.Run(fun () -> Initializers.Draw(nodes, uint64 cfg.Seed))
     let data, origin, table =
         match data with
         | Some d -> d, Targets.arrays c.File, None
@@ -236,12 +304,27 @@ let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (max
         Targets.check cfg net.Decl.Name (forward net (GraphBuilder()) false).Output.Shape origin data
     let read = data
     let data = asFed targetShape data
-    let graphs = graphs cfg net targetShape
-    match
-        MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error cfg.Span
-    with
-    | Some d -> raise (DiagnosticException d)
-    | None -> ()
+    // the graphs built ahead for this target shape (and checked against the same memory limit there), or built here
+    let builtAhead =
+        match ahead with
+        | Some a ->
+            try
+                let a = a.Result
+                if a.TargetShape = targetShape then Some a.Graphs else None
+            with _ -> None
+        | None -> None
+    let graphs =
+        match builtAhead with
+        | Some g -> g
+        | None ->
+            let graphs = graphs cfg net targetShape
+            match
+                MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error
+                    cfg.Span
+            with
+            | Some d -> raise (DiagnosticException d)
+            | None -> ()
+            graphs
     let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
     let train, validation =
         match cfg.ValidationData with
@@ -273,6 +356,40 @@ let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (max
     { Config = cfg; Network = net; Graphs = graphs; Train = train; Validation = validation; Initial = initial
       Init = report; Table = table }
 
+/// Everything to train one block from `start`, on the given examples (the embedding API's in-memory arrays) or the
+/// block's data, within `maxMemory` bytes (None: the machine's memory; NN0630 before anything is allocated when the
+/// planned run needs more). With `known`, a CSV table's feature columns are encoded as the weights were trained
+/// (`nn eval`), not learnt again.
+let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (maxMemory: int64 option) (c: Compiled)
+               (block: TrainDecl * Env) (data: Dataset option) : Plan =
+    createAhead start known maxMemory c block data (None: System.Threading.Tasks.Task<Ahead<unit>> option)
+
+/// Whether two values hold the same shape and bits (the optimizer's zeros are new tensors every time they are made).
+let private sameBits (a: HostTensor) (b: HostTensor) =
+    obj.ReferenceEquals(a, b)
+    || (a.Shape = b.Shape
+        && System.MemoryExtensions.SequenceEqual(
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.ReadOnlySpan<float32>(a.Data)),
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.ReadOnlySpan<float32>(b.Data))))
+
+/// What `ahead` built, when it finished and its graphs are the plan's, with whether the plan starts from the initial
+/// values it was built with (else the caller loads the plan's).
+let fits (plan: Plan) (ahead: System.Threading.Tasks.Task<Ahead<'x>> option) : ('x * bool) option =
+    match ahead with
+    | None -> None
+    | Some t ->
+        try t.Wait() with _ -> () // an error ahead: the work was done again in its usual place
+        if t.IsCompletedSuccessfully && obj.ReferenceEquals(t.Result.Graphs, plan.Graphs) then
+            let a = t.Result
+            let same =
+                a.Initial.Count = plan.Initial.Count
+                && a.Initial |> Seq.forall (fun kv ->
+                    match plan.Initial.TryGetValue kv.Key with
+                    | true, v -> sameBits v kv.Value
+                    | _ -> false)
+            Some(a.Built, same)
+        else None
+
 /// Everything to train one block from its `init` (if any), on the given examples or the block's data, within
 /// `maxMemory` bytes.
 let createWithin (maxMemory: int64 option) (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan =
@@ -291,7 +408,9 @@ let evalData (plan: Plan) (paths: string list) : Dataset =
 /// Everything to train one block on the given examples, within the machine's memory.
 let createWith (c: Compiled) (block: TrainDecl * Env) (data: Dataset option) : Plan = createWithin None c block data
 
-/// The trainer's options from the settings (callbacks are added by the caller).
+/// The trainer's options from the settings (callbacks are added by the caller). `onCheckpoint` (when given) keeps no
+/// state past its next call: the trainer reuses the tensors of the values it passed
+/// (TrainOptions.ReuseCheckpointValues).
 let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>)
             (onCheckpoint: System.Action<TrainingState>) : TrainOptions =
     let schedule =
@@ -308,7 +427,7 @@ let options (cfg: TrainConfig) (onEpoch: System.Action<EpochReport>)
             (cfg.Stop
              |> Option.map (fun s -> EarlyStoppingSpec(Monitor = s.Monitor, Patience = s.Patience))
              |> Option.toObj),
-        OnEpoch = onEpoch, OnCheckpoint = onCheckpoint)
+        OnEpoch = onEpoch, OnCheckpoint = onCheckpoint, ReuseCheckpointValues = not (isNull onCheckpoint))
 
 /// Everything to evaluate one block's network on the data its `data` field names, starting from the initializers
 /// (eval and grad load their own weights, so `init` is not read); data and shape errors are diagnostics.

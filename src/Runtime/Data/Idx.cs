@@ -106,6 +106,29 @@ internal static class Idx
         return HostTensor.ElementCount(shape) > Array.MaxLength ? null : shape;
     }
 
+    /// <summary>The shape the header of an IDX file of unsigned bytes declares (magic <paramref name="expectedMagic"/>
+    /// when given), gzip-compressed or not, read without its data; null for anything else and on any error. What work
+    /// done before the data is read builds on (<c>TrainPlan.ahead</c>); reading the file still checks all of it and
+    /// reports what is wrong.</summary>
+    public static int[]? PeekByteShape(string path, uint? expectedMagic = null)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 512);
+            Span<byte> magic = stackalloc byte[2];
+            if (file.ReadAtLeast(magic, 2, throwOnEndOfStream: false) < 2) return null;
+            file.Position = 0;
+            if (!FileBytes.IsGzip(magic)) return ByteHeader(file, expectedMagic);
+            using var gzip = new GZipStream(file, CompressionMode.Decompress);
+            return ByteHeader(gzip, expectedMagic);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException
+                                       or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// A gzip-compressed IDX file of unsigned bytes whose gzip trailer declares exactly the length its IDX header
     /// does, and at most <see cref="MostExpansion"/> times the compressed size: the decompressing stream positioned

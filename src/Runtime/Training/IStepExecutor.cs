@@ -60,6 +60,15 @@ internal interface IStepExecutor
     void Load(IReadOnlyDictionary<string, HostTensor> values);
     /// <summary>A copy of every Param and State value, by name.</summary>
     Dictionary<string, HostTensor> Snapshot();
+    /// <summary>A <see cref="Snapshot"/> written into the tensors of <paramref name="into"/>, an earlier snapshot of
+    /// this executor (the same names and shapes), which it returns: what a new one would hold, without allocating
+    /// where the executor reads its own storage (the trainer's checkpoint after every epoch, issue #18). The default
+    /// copies a new <see cref="Snapshot"/>.</summary>
+    Dictionary<string, HostTensor> SnapshotInto(Dictionary<string, HostTensor> into)
+    {
+        foreach (var (name, v) in Snapshot()) v.Data.AsSpan().CopyTo(into[name].Data);
+        return into;
+    }
     /// <summary>One training step on a batch. <paramref name="inputs"/> holds one tensor per data input of the network
     /// (<see cref="StepGraphs.DataInputs"/>, in order). <paramref name="step"/> is the 1-based global step (fed as
     /// <c>t</c>, and with <paramref name="seed"/> it selects the dropout masks). <paramref name="target"/> is null

@@ -37,6 +37,27 @@ let tests =
             let ink = (t.Row 0).ToArray() |> Array.filter (fun v -> v > 0.0f) |> Array.length
             Expect.isGreaterThan ink 50 "the first digit has ink"
         }
+        test "PeekByteShape reads the shape a header declares, compressed or not, and null for anything else" {
+            Expect.equal (Idx.PeekByteShape(images, Idx.ImagesMagic)) [| 10000; 28; 28 |] "the MNIST images"
+            Expect.equal (Idx.PeekByteShape(labels, Idx.LabelsMagic)) [| 10000 |] "the MNIST labels"
+            Expect.isNull (Idx.PeekByteShape(labels, Idx.ImagesMagic)) "another magic"
+            withTemp (fun dir ->
+                let write name (bytes: byte[]) =
+                    let p = Path.Combine(dir, name)
+                    File.WriteAllBytes(p, bytes)
+                    p
+                let plain = idx 0x08uy [ 3; 2 ] [| 1uy .. 6uy |]
+                Expect.equal (Idx.PeekByteShape(write "plain" plain)) [| 3; 2 |] "not compressed"
+                // the header alone is read: a body cut short is the read's to report
+                Expect.equal (Idx.PeekByteShape(write "short" plain[.. 13])) [| 3; 2 |] "a short body"
+                Expect.isNull (Idx.PeekByteShape(write "floats" (idx 0x0Duy [ 1 ] [| 0uy; 0uy; 0uy; 0uy |])))
+                    "not bytes"
+                Expect.isNull (Idx.PeekByteShape(write "cut" plain[.. 6])) "a header cut short"
+                Expect.isNull (Idx.PeekByteShape(write "empty" [||])) "empty"
+                Expect.isNull (Idx.PeekByteShape(write "garbage.gz" [| 0x1fuy; 0x8buy; 1uy; 2uy; 3uy |]))
+                    "a damaged gzip stream"
+                Expect.isNull (Idx.PeekByteShape(Path.Combine(dir, "missing"))) "no file")
+        }
         test "the MNIST labels are 10,000 digits with every class present" {
             let l = Idx.ReadLabels labels
             Expect.equal l.Length 10000 "count"

@@ -144,6 +144,36 @@ let tests =
                         for kv in reference.Snapshot() do close kv.Key sa[kv.Key].Data kv.Value.Data
                     }
         ]
+        testList "the warm-up step (Prepare) changes no value, and the steps after it are those without it" [
+            // Prepare puts nothing back (issue #18): it relies on a step writing its new values into buffers of its
+            // own until Commit, for every optimizer's state, with the updates inside the products (width 2048) or not
+            for kind in OptimizerKind.Builtins do
+                for width, threads in [ 2048, 1; 2048, 2; 64, 2 ] ->
+                    test (sprintf "%s, width %d, %d thread(s)" kind.Name width threads) {
+                        let momentum = if kind = OptimizerKind.Sgd then 0.9 else 0.0
+                        let opt = OptimizerSpec(Kind = kind, Lr = 0.01, Momentum = momentum)
+                        let graphs = mlp width opt
+                        let create () =
+                            StepExecutor.Create(
+                                graphs, Initializers.ForGraph(graphs.Train, 3UL), ExecutorOptions(Threads = threads))
+                        let warmed, plain = create (), create ()
+                        let rng = Random 7
+                        let x, y = data rng 8 1.0f
+                        let x2, y2 = data rng 5 1.0f
+                        for e in [ warmed; plain ] do e.Step(x, y, 0.01, 1L, 1UL) |> ignore
+                        let before = warmed.Snapshot()
+                        warmed.Prepare(x2, y2, true) // a new batch shape
+                        warmed.Prepare(x, y, true) // a bound one
+                        for kv in warmed.Snapshot() do
+                            Expect.equal kv.Value.Data before[kv.Key].Data $"{kv.Key} unchanged"
+                        for e in [ warmed; plain ] do
+                            e.Step(x2, y2, 0.01, 2L, 1UL) |> ignore
+                            e.Step(x, y, 0.01, 3L, 1UL) |> ignore
+                        let after = plain.Snapshot()
+                        for kv in warmed.Snapshot() do
+                            Expect.equal kv.Value.Data after[kv.Key].Data $"{kv.Key} as without the warm-up"
+                    }
+        ]
         testList "an update that overflows (finite loss and gradients) is caught and leaves every value unchanged" [
             for name, opt in sgdKinds do
                 for threads in [ 1; 2 ] ->

@@ -198,6 +198,31 @@ let tests =
                         "`divergence` must be 0 (off) or a factor of at least 1"
                         "bad factor")
         }
+        test "reused checkpoint tensors hold each epoch's values, and the last completed epoch's when one diverges" {
+            // y = w·x with x = 1, y = 2, w = 0, lr 10 (as above): the error w - 2 is multiplied by -19 every step, so
+            // w = 40, -720, 13720 after epochs 1..3 of one step each; step 4's loss passes the limit
+            let graphs =
+                TrainStep.Build(
+                    linear,
+                    TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 10.0)))
+            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let executors: IStepExecutor list =
+                [ ReferenceExecutor.FromSeed(graphs, 0UL)
+                  Nn.Runtime.Executors.StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 0UL)) ]
+            for exec in executors do
+                let seen = List<float32>()
+                let states = List<TrainingState>()
+                let options =
+                    TrainOptions(Epochs = 6, Batch = 1, ReuseCheckpointValues = true,
+                                 OnCheckpoint = (fun s -> seen.Add s.Values["w"].Data[0]; states.Add s))
+                Expect.throwsT<TrainingDivergedException>
+                    (fun () -> Trainer.Fit(graphs, exec, data, null, options) |> ignore) "diverges at step 4"
+                Expect.sequenceEqual seen [ 40f; -720f; 13720f ] "each epoch's w, when it was passed"
+                let last = states[states.Count - 1]
+                Expect.equal last.EpochsDone 3 "the last completed epoch"
+                Expect.equal last.Values["w"].Data[0] 13720f "its values, not the diverged step's"
+                Expect.isTrue (obj.ReferenceEquals(states[0].Values, last.Values)) "one set of tensors, reused"
+        }
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
             let graphs =
