@@ -179,6 +179,15 @@ let private named (source: DataSource) =
     | Rows _ -> "`validation = rows [..]`"
     | Generate _ -> "the generated validation data"
 
+/// The step graphs, refused (a diagnostic) when their estimated memory exceeds the limit.
+let private checkedGraphs (maxMemory: int64 option) (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) =
+    let graphs = graphs cfg net targetShape
+    match
+        MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error cfg.Span
+    with
+    | Some d -> raise (DiagnosticException d)
+    | None -> graphs
+
 /// The rows of `source`, read in the form of the block's data (`validation = csv ..`, `nn eval --data`) with errors
 /// at `span`, checked against the rows `read` from `data` (ValidationData.align), the network's input (NN0550) and the
 /// loss (Targets.check), and fed as the training rows are.
@@ -232,13 +241,7 @@ let ahead (fromInitializers: bool) (maxMemory: int64 option) (c: Compiled) (td: 
             if isNull shape || isNull count || count[0] <> shape[0] then failwith "no header to build on"
             let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
             let targetShape = checkShapes cfg net [ shape ] (Some count)
-            let graphs = graphs cfg net targetShape
-            match
-                MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error
-                    cfg.Span
-            with
-            | Some d -> raise (DiagnosticException d)
-            | None -> ()
+            let graphs = checkedGraphs maxMemory cfg net targetShape
             let b = GraphBuilder()
             forward net b false |> ignore
             let drawn = Initializers.Draw(b.Nodes, uint64 cfg.Seed)
@@ -316,15 +319,7 @@ let createAhead (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (ma
     let graphs =
         match builtAhead with
         | Some g -> g
-        | None ->
-            let graphs = graphs cfg net targetShape
-            match
-                MemoryPlan.check (MemoryPlan.estimate graphs cfg.Batch) (MemoryPlan.limit maxMemory) Severity.Error
-                    cfg.Span
-            with
-            | Some d -> raise (DiagnosticException d)
-            | None -> ()
-            graphs
+        | None -> checkedGraphs maxMemory cfg net targetShape
     let data = if cfg.ShuffleRows then data.Shuffle(Nn.Runtime.Util.Rng.Derive(uint64 cfg.Seed, 0x73687566UL)) else data
     let train, validation =
         match cfg.ValidationData with
