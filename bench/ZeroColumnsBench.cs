@@ -40,25 +40,14 @@ internal static class ZeroColumnsBench
         {
             var dense = new float[batches * Batch * n];
             var sparse = new float[batches * Batch * n];
-            var grouped = new float[batches * Batch * n];
             void Sweep(float[] c, bool skip) { for (int t = 0; t < batches; t++) Product(a, t, k, w, n, b, c, skip); }
-            // the skipping product with the rows in file order, then grouped (GemmRowGroups), interleaved
-            double SweepOrder(float[] c, bool group)
-            {
-                GemmRowGroups.Off = !group;
-                try { return Timing.BestSeconds(() => Sweep(c, true)) / batches; }
-                finally { GemmRowGroups.Off = false; }
-            }
-            double dt = double.MaxValue, st = double.MaxValue, gt = double.MaxValue;
+            double dt = double.MaxValue, st = double.MaxValue;
             for (int round = 0, rounds = Timing.Rounds(flags); round < rounds; round++)
             {
                 dt = Math.Min(dt, Timing.BestSeconds(() => Sweep(dense, false)) / batches);
-                st = Math.Min(st, SweepOrder(sparse, false));
-                gt = Math.Min(gt, SweepOrder(grouped, true));
+                st = Math.Min(st, Timing.BestSeconds(() => Sweep(sparse, true)) / batches);
             }
-            bool same = dense.AsSpan().SequenceEqual(sparse), sameGrouped = dense.AsSpan().SequenceEqual(grouped);
-            long keptFile = KeptSteps(t => Product(a, t, k, w, n, b, sparse, true), batches, false);
-            long keptGrouped = KeptSteps(t => Product(a, t, k, w, n, b, grouped, true), batches, true);
+            bool same = dense.AsSpan().SequenceEqual(sparse);
             double flops = 2.0 * Batch * n * k;
             table.Add($"{name} dense", dt * 1e6, "µs", flops / dt / 1e9 / peak.Gflops1,
                 $"{flops / dt / 1e9:F1} GFLOP/s");
@@ -66,10 +55,6 @@ internal static class ZeroColumnsBench
                 $"{flops / st / 1e9:F1} GFLOP/s-equivalent, {dt / st:F2}x, bits {(same ? "equal" : "DIFFER")}, " +
                 $"k kept by a 14-row panel {Kept(a, batches * Batch, k, 14):P1}, " +
                 $"by one row {Kept(a, batches * Batch, k, 1):P1}");
-            table.Add($"{name} rows grouped", gt * 1e6, "µs", flops / gt / 1e9 / peak.Gflops1,
-                $"{flops / gt / 1e9:F1} GFLOP/s-equivalent, {st / gt:F2}x of file order, bits " +
-                $"{(sameGrouped ? "equal" : "DIFFER")}, steps run by the full panels {keptGrouped:N0} against " +
-                $"{keptFile:N0} in file order ({(double)keptGrouped / keptFile:P1})");
         }
         table.Print();
     }
@@ -79,17 +64,6 @@ internal static class ZeroColumnsBench
     private static void Product(float[] a, int t, int k, float[] wPanels, int n, float[] bias, float[] c, bool skip) =>
         Gemm.Multiply(false, false, Batch, n, k, 1f, a.AsSpan(t * Batch * k, Batch * k), k, wPanels, n, true, 0f,
             c.AsSpan(t * Batch * n, Batch * n), n, false, bias, Activation.Relu, 1, default, skip);
-
-    /// <summary>The k steps the full panels run over all batches (<see cref="GemmZeroColumns.KeptSteps"/>), rows
-    /// grouped or in file order.</summary>
-    private static long KeptSteps(Action<int> product, int batches, bool group)
-    {
-        GemmRowGroups.Off = !group;
-        long before = GemmZeroColumns.KeptSteps;
-        for (int t = 0; t < batches; t++) product(t);
-        GemmRowGroups.Off = false;
-        return GemmZeroColumns.KeptSteps - before;
-    }
 
     /// <summary>The fraction of (panel, k) pairs where one of the panel's rows is nonzero, panels of
     /// <paramref name="rows"/> consecutive rows (the last partial one left out).</summary>

@@ -23,11 +23,8 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
     sgd: the tile is a weight gradient g in panel layout (row stride nr) that is never stored; the kernel applies an SGD
     update to the weight tile instead (see the kernel's summary). hint: the kernel prefetches the rows of the next B
     micro-panel it is given (every tile kernel takes the hint's two arguments; the others ignore them). skip: an epi
-    kernel over the kept k steps of a compacted A panel (GemmZeroColumns): step t reads B's row index[t], not row t;
-    its C row i is at c + rows[i] (the panel's rows may be any rows of C: GemmRowGroups), not c + i·ldc."""
+    kernel over the kept k steps of a compacted A panel (GemmZeroColumns): step t reads B's row index[t], not row t."""
     nr = width * nv
-    # where row i of the C tile is: i rows of ldc down, or (skip) at the offset the driver gives
-    def crow(i): return f"rows[{i}]" if skip else f"{i} * ldc"
     sa = sa or mr
     sb = sb or nr
     L = []
@@ -43,7 +40,7 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append(f"    /// <summary>{mr}×{nr} tile with {vec} over the <paramref name=\"kept\"/> k steps of a compacted A panel")
         L.append(f"    /// (<see cref=\"GemmZeroColumns\"/>): C = act(alpha·Σ_t A[:,t]·B[index[t],:] + beta·C + bias), step t reading")
         L.append(f"    /// row <c>index[t]</c> of the B panel; otherwise as <see cref=\"Avx512_14x32_Epi\"/>, the same operations in")
-        L.append(f"    /// the same order on the steps it keeps. C's row i is at c + <paramref name=\"rows\"/>[i] (floats).</summary>")
+        L.append(f"    /// the same order on the steps it keeps.</summary>")
     elif epi:
         L.append(f"    /// <summary>{mr}×{nr} tile with {vec}: C[0..{mr},0..{nr}] = act(alpha·Σ_p A[:,p]·B[p,:] + beta·C + bias)")
         L.append(f"    /// with the {nr} bias values at <paramref name=\"bias\"/> (or none when null) and act = relu when")
@@ -61,7 +58,7 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
     L.append(f"    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     extra = ", float* bias, bool relu" if epi else ""
     if skip:
-        L.append(f"    internal static void {name}(int kept, int* index, float* pa, float* pb, float* c, nint* rows, float alpha,")
+        L.append(f"    internal static void {name}(int kept, int* index, float* pa, float* pb, float* c, nint ldc, float alpha,")
         L.append(f"        float beta, float* bias, bool relu)")
     elif sgd:
         L.append(f"    internal static void {name}(int kc, float* pa, float* pb, float* m, float* w, float* mOut, float* wOut,")
@@ -79,7 +76,7 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append("        {")
         for i in range(mr):
             offs = sorted(set(list(range(0, nr, 16)) + [nr - 1]))
-            L.append("            " + " ".join(f"Sse.Prefetch0(c + {crow(i)} + {o});" for o in offs))
+            L.append("            " + " ".join(f"Sse.Prefetch0(c + {i} * ldc + {o});" for o in offs))
         L.append("        }")
     L.append("        int p = 0;")
     def step(off_a, off_b):
@@ -183,7 +180,7 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append(f"            var vb = {vec}.Create(beta);")
         for i in range(mr):
             for j in range(nv):
-                L.append(f"            c{i}{j} = {vec}.FusedMultiplyAdd(va, c{i}{j}, vb * {vec}.Load(c + {crow(i)} + {j*width}));")
+                L.append(f"            c{i}{j} = {vec}.FusedMultiplyAdd(va, c{i}{j}, vb * {vec}.Load(c + {i} * ldc + {j*width}));")
         L.append("        }")
         L.append("        if (bias != null)")
         L.append("        {")
@@ -199,7 +196,7 @@ def kernel(name, vec, width, mr, nv, unroll, sa=None, sb=None, epi=False, sgd=Fa
         L.append("        }")
         for i in range(mr):
             for j in range(nv):
-                L.append(f"        {vec}.Store(c{i}{j}, c + {crow(i)} + {j*width});")
+                L.append(f"        {vec}.Store(c{i}{j}, c + {i} * ldc + {j*width});")
         L.append("    }")
         return "\n".join(L)
     L.append("        if (beta == 0f)")

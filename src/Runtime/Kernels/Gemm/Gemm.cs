@@ -104,7 +104,6 @@ internal static unsafe class Gemm
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
                 Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels,
                 Update = update, SkipZeroColumns = bFinite && !update.Active && !GemmDriver.ZeroColumnsOff,
-                GroupRows = !GemmRowGroups.Off,
             };
             if (k == 0 || alpha == 0f)
             {
@@ -163,9 +162,6 @@ internal unsafe struct GemmProblem
     /// panel are zero (<see cref="GemmZeroColumns"/>), which keeps the product bit for bit but for a zero's
     /// sign.</summary>
     public bool SkipZeroColumns;
-    /// <summary>Where it skips, a block's rows may be reordered so its panels share more zero steps
-    /// (<see cref="GemmRowGroups"/>); false keeps file order (decided once, on the calling thread).</summary>
-    public bool GroupRows;
     public int M, N, K;
     public float Alpha, Beta;
     public float* A, B, C, Bias;

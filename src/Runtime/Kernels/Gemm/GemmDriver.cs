@@ -58,22 +58,14 @@ internal static unsafe class GemmDriver
         for (int ic = m0; ic < m1; ic += kern.MC)
         {
             int mc = Math.Min(kern.MC, m1 - ic);
-            int* order = null;
-            if (GemmRowGroups.Applies(in p))
-            {
-                order = ws.ReserveOrder(mc);
-                GemmRowGroups.Order(p.A, p.Lda, ic, pc, mc, kc, kern.MR, order, ws.Keys);
-                GemmRowGroups.Pack(p.A, p.Lda, ic, pc, mc, kc, kern.MR, order, ws.A);
-            }
-            else GemmPacking.PackA(p.TransA, p.A, p.Lda, ic, pc, mc, kc, kern.MR, ws.A);
+            GemmPacking.PackA(p.TransA, p.A, p.Lda, ic, pc, mc, kc, kern.MR, ws.A);
             int* kept = null;
             if (p.SkipZeroColumns && kern.FnSkip != null)
             {
                 kept = ws.ReserveIndex(mc, kc, kern.MR);
                 GemmZeroColumns.Find(ws.A, mc, kc, kern.MR, kept, ws.Index);
             }
-            Tiles(in p, m1, ic, mc, jc, nc, pc, kc, ws.A, packB, bStride, ws, kept, ws.Index,
-                GemmRowGroups.KeyMode == 8 ? null : order);
+            Tiles(in p, m1, ic, mc, jc, nc, pc, kc, ws.A, packB, bStride, ws, kept, ws.Index);
         }
         if (p.Update.Active) GemmUpdate.Report(in p.Update, ws.Check);
     }
@@ -85,12 +77,11 @@ internal static unsafe class GemmDriver
     /// the end of the caller's rows (for the update's prefetch); with an update the caller clears and reports the
     /// workspace's check. <paramref name="kept"/> (or null: all dense): per A panel, the k steps it was compacted to
     /// (their indices kc apart from <paramref name="index"/>), or −1 for a dense panel
-    /// (<see cref="GemmZeroColumns.Find"/>). <paramref name="order"/> (or null: rows in order): the block row each
-    /// packed row is (<see cref="GemmRowGroups.Order"/>); then every full panel runs the skipping kernel.
+    /// (<see cref="GemmZeroColumns.Find"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tiles(in GemmProblem p, int m1, int ic, int mc, int jc, int nc, int pc, int kc, float* packA,
-        float* packB, int bStride, GemmWorkspace ws, int* kept = null, int* index = null, int* order = null)
+        float* packB, int bStride, GemmWorkspace ws, int* kept = null, int* index = null)
     {
         var kern = p.Kernel;
         int MR = kern.MR, NR = kern.NR;
@@ -102,15 +93,6 @@ internal static unsafe class GemmDriver
         bool inRegisters = epilogue && !UseRegisterEpilogueOff && kern.FnEpilogue != null
             && p.Activation is Activation.Identity or Activation.Relu;
         bool streamB = BInPlace(in p) && (long)kc * nc > StreamedBlockFloats && !StreamHintOff;
-        // the C rows of a skipping tile: i rows down, or (reordered) where each packed row belongs
-        nint* inOrder = stackalloc nint[16];
-        for (int i = 0; i < MR && i < 16; i++) inOrder[i] = i * (nint)p.Ldc;
-        nint* rowAt = null;
-        if (order != null)
-        {
-            rowAt = ws.Offsets;
-            for (int i = 0; i < mc; i++) rowAt[i] = order[i] * (nint)p.Ldc;
-        }
         for (int jr = 0; jr < nc; jr += NR)
         {
             int nr = Math.Min(NR, nc - jr);
@@ -145,23 +127,13 @@ internal static unsafe class GemmDriver
                 if (streamB && mr == MR && nr == NR)
                     next = (jr + NR < nc ? pb + bStride : packB)
                         + (nint)NextPanelShare(kc, mc / MR, ir / MR, out nextRows) * NR;
-                if (rowAt != null && mr == MR && kept[ir / MR] < 0)
-                {
-                    // a reordered panel that keeps most steps: the dense kernels on the tile, its rows then scattered
-                    ThroughTile(in p, kern, kc, pa, pb, p.C + (nint)ic * p.Ldc + jc + jr, rowAt + ir, nr, beta,
-                        inRegisters, epilogue, jc + jr, tile, next, nextRows);
-                    continue;
-                }
                 if (kept != null && mr == MR && kept[ir / MR] >= 0)
                 {
-                    int steps = kept[ir / MR];
-                    int* at = index + (nint)(ir / MR) * kc;
-                    float* c0 = rowAt != null ? p.C + (nint)ic * p.Ldc + jc + jr : c;
-                    nint* rows = rowAt != null ? rowAt + ir : inOrder;
-                    Skipped(in p, kern, steps, at, pa, pb, c0, rows, nr, beta, inRegisters, jc + jr, tile);
+                    Skipped(in p, kern, kept[ir / MR], index + (nint)(ir / MR) * kc, pa, pb, c, nr, beta,
+                        inRegisters, jc + jr, tile);
                     if (epilogue && !(inRegisters && nr == NR))
                         for (int i = 0; i < mr; i++)
-                            Epilogue.Apply(new Span<float>(c0 + rows[i], nr),
+                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr),
                                 p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
                     continue;
                 }
@@ -189,53 +161,29 @@ internal static unsafe class GemmDriver
     /// the packed B panel is zero-padded to NR) runs it into the scratch tile and merges as the dense edge path would,
     /// with one rounding (<see cref="TileKernel"/>'s exact kernels) or two (<see cref="MergeEdge"/>).</summary>
     private static void Skipped(in GemmProblem p, in MicroKernel kern, int kept, int* index, float* pa, float* pb,
-        float* c, nint* rows, int nr, float beta, bool inRegisters, int col, float* tile)
+        float* c, int nr, float beta, bool inRegisters, int col, float* tile)
     {
         if (nr == kern.NR)
         {
-            kern.FnSkip(kept, index, pa, pb, c, rows, p.Alpha, beta,
+            kern.FnSkip(kept, index, pa, pb, c, p.Ldc, p.Alpha, beta,
                 inRegisters && p.Bias != null ? p.Bias + col : null, inRegisters && p.Activation == Activation.Relu);
             return;
         }
-        nint* tileRows = stackalloc nint[16];
-        for (int i = 0; i < kern.MR && i < 16; i++) tileRows[i] = i * (nint)kern.NR;
-        kern.FnSkip(kept, index, pa, pb, tile, tileRows, 1f, 0f, null, false);
-        // merged as the dense edge path would: with one rounding (an exact kernel) or two (MergeEdge)
+        kern.FnSkip(kept, index, pa, pb, tile, kern.NR, 1f, 0f, null, false);
         TileKernel(in kern, kern.MR, nr, out bool exact);
+        if (!exact)
+        {
+            MergeEdge(tile, kern.NR, c, p.Ldc, kern.MR, nr, p.Alpha, beta);
+            return;
+        }
         float alpha = p.Alpha;
         for (int i = 0; i < kern.MR; i++)
         {
             float* t = tile + i * kern.NR;
-            float* ci = c + rows[i];
+            float* ci = c + i * p.Ldc;
             if (beta == 0f) for (int j = 0; j < nr; j++) ci[j] = alpha * t[j];
-            else if (exact) for (int j = 0; j < nr; j++) ci[j] = MathF.FusedMultiplyAdd(alpha, t[j], beta * ci[j]);
-            else for (int j = 0; j < nr; j++) ci[j] = alpha * t[j] + beta * ci[j];
+            else for (int j = 0; j < nr; j++) ci[j] = MathF.FusedMultiplyAdd(alpha, t[j], beta * ci[j]);
         }
-    }
-
-    /// <summary>A full-row tile whose C rows are at <paramref name="c"/> + <paramref name="rows"/>[i] (a reordered
-    /// block, <see cref="GemmRowGroups"/>) over all kc steps: its rows gathered into the scratch tile (when beta reads
-    /// them), the dense path's kernels and epilogue run there with the same operands, the rows scattered back.</summary>
-    private static void ThroughTile(in GemmProblem p, in MicroKernel kern, int kc, float* pa, float* pb, float* c,
-        nint* rows, int nr, float beta, bool inRegisters, bool epilogue, int col, float* tile, float* next,
-        int nextRows)
-    {
-        int MR = kern.MR, NR = kern.NR;
-        if (beta != 0f)
-            for (int i = 0; i < MR; i++)
-                new ReadOnlySpan<float>(c + rows[i], nr).CopyTo(new Span<float>(tile + i * NR, nr));
-        float* bias = p.Bias == null ? null : p.Bias + col;
-        if (nr == NR && inRegisters)
-            kern.FnEpilogue(kc, pa, pb, tile, NR, p.Alpha, beta, bias, p.Activation == Activation.Relu, next, nextRows);
-        else
-        {
-            if (nr == NR) kern.Fn(kc, pa, pb, tile, NR, p.Alpha, beta, next, nextRows);
-            else Edge(in kern, kc, pa, pb, tile, NR, MR, nr, p.Alpha, beta, tile + 16 * NR);
-            if (epilogue)
-                for (int i = 0; i < MR; i++) Epilogue.Apply(new Span<float>(tile + i * NR, nr), bias, p.Activation);
-        }
-        for (int i = 0; i < MR; i++)
-            new ReadOnlySpan<float>(tile + i * NR, nr).CopyTo(new Span<float>(c + rows[i], nr));
     }
 
     /// <summary>True runs every product started on this thread densely (no <see cref="GemmZeroColumns"/>): for A/B
@@ -343,26 +291,7 @@ internal sealed unsafe class GemmWorkspace
     /// <summary>Per A panel of a block, its kept k steps' count and their indices (<see cref="GemmZeroColumns"/>),
     /// allocated by the first product that skips.</summary>
     public int* Kept, Index;
-    private nuint _aLen, _bLen, _indexLen, _keptLen, _orderLen;
-    /// <summary>A reordered block's row order, its sort keys and its rows' offsets in C
-    /// (<see cref="GemmRowGroups"/>).</summary>
-    public int* Order;
-    public long* Keys;
-    public nint* Offsets;
-
-    /// <summary><see cref="Order"/>, <see cref="Keys"/> and <see cref="Offsets"/> with room for
-    /// <paramref name="mc"/> rows; returns <see cref="Order"/>.</summary>
-    public int* ReserveOrder(int mc)
-    {
-        if (_orderLen < (nuint)mc)
-        {
-            _orderLen = (nuint)mc;
-            Order = (int*)Realloc((float*)Order, _orderLen);
-            Keys = (long*)Realloc((float*)Keys, 2 * _orderLen);
-            Offsets = (nint*)Realloc((float*)Offsets, 2 * _orderLen);
-        }
-        return Order;
-    }
+    private nuint _aLen, _bLen, _indexLen, _keptLen;
 
     /// <summary><see cref="Kept"/> and <see cref="Index"/> with room for an mc×kc block of mr-row panels;
     /// returns <see cref="Kept"/>.</summary>
@@ -403,8 +332,5 @@ internal sealed unsafe class GemmWorkspace
         if (Check != null) NativeMemory.AlignedFree(Check);
         if (Index != null) NativeMemory.AlignedFree(Index);
         if (Kept != null) NativeMemory.AlignedFree(Kept);
-        if (Order != null) NativeMemory.AlignedFree(Order);
-        if (Keys != null) NativeMemory.AlignedFree(Keys);
-        if (Offsets != null) NativeMemory.AlignedFree(Offsets);
     }
 }

@@ -216,7 +216,6 @@ internal sealed unsafe class GemmJob : IParallelWork
         var ws = GemmWorkspace.For(0, 0, inPlace ? 0 : GemmPacking.PackedBLength(kcMax, Math.Max(n1 - n0, 1), NR));
         _barrier.Reset(count);
         bool update = p.Update.Active, skip = p.SkipZeroColumns && kern.FnSkip != null;
-        bool group = GemmRowGroups.Applies(in p);
         if (update) Vector512.Store(Vector512<float>.Zero, ws.Check);
         int block = 0;
         for (int pc = 0; pc < p.K; pc += kcMax)
@@ -232,19 +231,9 @@ internal sealed unsafe class GemmJob : IParallelWork
                 int* kept = !skip ? null : (block & 1) == 0 ? _kept0 : _kept1;
                 int* kIndex = (block & 1) == 0 ? _index0 : _index1;
                 var (r0, r1) = Band(mc, MR, index, count);
-                // every part orders the whole block the same way, then packs its share of the panels
-                int* order = null;
-                if (group)
-                {
-                    order = ws.ReserveOrder(mc);
-                    GemmRowGroups.Order(p.A, p.Lda, ic, pc, mc, kc, MR, order, ws.Keys);
-                }
                 if (r0 < r1)
                 {
-                    if (group)
-                        GemmRowGroups.Pack(p.A, p.Lda, ic, pc, r1 - r0, kc, MR, order + r0, packA + (nint)r0 * kc);
-                    else
-                        GemmPacking.PackA(p.TransA, p.A, p.Lda, ic + r0, pc, r1 - r0, kc, MR, packA + (nint)r0 * kc);
+                    GemmPacking.PackA(p.TransA, p.A, p.Lda, ic + r0, pc, r1 - r0, kc, MR, packA + (nint)r0 * kc);
                     // each part lists the steps of the panels it packed (its rows are whole panels)
                     if (skip)
                         GemmZeroColumns.Find(packA + (nint)r0 * kc, r1 - r0, kc, MR, kept + r0 / MR,
@@ -252,8 +241,7 @@ internal sealed unsafe class GemmJob : IParallelWork
                 }
                 _barrier.SignalAndWait();
                 if (n0 < n1)
-                    GemmDriver.Tiles(in p, p.M, ic, mc, n0, n1 - n0, pc, kc, packA, packB, bStride, ws, kept, kIndex,
-                        order);
+                    GemmDriver.Tiles(in p, p.M, ic, mc, n0, n1 - n0, pc, kc, packA, packB, bStride, ws, kept, kIndex);
             }
         }
         if (update) GemmUpdate.Report(in p.Update, ws.Check);

@@ -22,10 +22,6 @@ internal static unsafe class GemmZeroColumns
     /// kernel runs (the gathered B rows cost a little more a step; see bench/README.md, "Sixth #18 session").</summary>
     internal static int DensePercent = 85;
 
-    /// <summary>The k steps the full panels of this thread's blocks ran so far (a dense panel: all of them), for tests
-    /// and benchmarks that count what an order of the rows keeps (<see cref="GemmRowGroups"/>).</summary>
-    [ThreadStatic] internal static long KeptSteps;
-
     /// <summary>
     /// For each full <paramref name="mr"/>-row panel of the packed mc×kc block at <paramref name="packA"/>: the k steps
     /// (in order) where one of its rows is nonzero go to <c>index[panel·kc ..]</c>; when fewer than
@@ -52,9 +48,8 @@ internal static unsafe class GemmZeroColumns
                 idx[n] = q;
                 n += v == Vector256<uint>.Zero ? 0 : 1;
             }
-            if ((long)n * 100 >= (long)kc * DensePercent) { kept[panel] = -1; KeptSteps += kc; continue; }
+            if ((long)n * 100 >= (long)kc * DensePercent) { kept[panel] = -1; continue; }
             kept[panel] = n;
-            KeptSteps += n;
             // Step t moves down from step idx[t] ≥ t: a later source never overlaps an earlier destination.
             for (int t = 0; t < n; t++)
             {

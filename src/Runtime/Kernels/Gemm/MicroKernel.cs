@@ -32,7 +32,7 @@ internal readonly unsafe struct MicroKernel
     /// <summary>The full tile over a compacted A panel's kept k steps (<see cref="GemmZeroColumns"/>), with the
     /// epilogue of <see cref="FnEpilogue"/>, or null: (kept, index, A panel, B panel, c, ldc, alpha, beta, bias or
     /// null, relu).</summary>
-    public readonly delegate*<int, int*, float*, float*, float*, nint*, float, float, float*, bool, void> FnSkip;
+    public readonly delegate*<int, int*, float*, float*, float*, nint, float, float, float*, bool, void> FnSkip;
 
     public MicroKernel(delegate*<int, float*, float*, float*, nint, float, float, float*, int, void> fn,
         int mr, int nr, int kc, int mc, int nc,
@@ -40,7 +40,7 @@ internal readonly unsafe struct MicroKernel
         delegate*<int, float*, float*, float*, nint, float, float, float*, int, void>[]? edgeHalf = null,
         delegate*<int, float*, float*, float*, nint, float, float, float*, bool, float*, int, void> fnEpilogue = null,
         delegate*<int, float*, float*, float*, float*, float*, float*, float, float, float*, nint, void> fnSgd = null,
-        delegate*<int, int*, float*, float*, float*, nint*, float, float, float*, bool, void> fnSkip = null)
+        delegate*<int, int*, float*, float*, float*, nint, float, float, float*, bool, void> fnSkip = null)
     {
         FnSkip = fnSkip;
         Fn = fn; MR = mr; NR = nr; KC = kc; MC = mc / mr * mr; NC = (nc + nr - 1) / nr * nr;

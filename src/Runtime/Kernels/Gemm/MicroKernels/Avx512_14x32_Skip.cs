@@ -10,9 +10,9 @@ internal static unsafe partial class GemmMicroKernels
     /// <summary>14×32 tile with Vector512 over the <paramref name="kept"/> k steps of a compacted A panel
     /// (<see cref="GemmZeroColumns"/>): C = act(alpha·Σ_t A[:,t]·B[index[t],:] + beta·C + bias), step t reading
     /// row <c>index[t]</c> of the B panel; otherwise as <see cref="Avx512_14x32_Epi"/>, the same operations in
-    /// the same order on the steps it keeps. C's row i is at c + <paramref name="rows"/>[i] (floats).</summary>
+    /// the same order on the steps it keeps.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Avx512_14x32_Skip(int kept, int* index, float* pa, float* pb, float* c, nint* rows, float alpha,
+    internal static void Avx512_14x32_Skip(int kept, int* index, float* pa, float* pb, float* c, nint ldc, float alpha,
         float beta, float* bias, bool relu)
     {
         Vector512<float> c00 = default; Vector512<float> c01 = default;
@@ -31,20 +31,20 @@ internal static unsafe partial class GemmMicroKernels
         Vector512<float> c130 = default; Vector512<float> c131 = default;
         if (Sse.IsSupported)
         {
-            Sse.Prefetch0(c + rows[0] + 0); Sse.Prefetch0(c + rows[0] + 16); Sse.Prefetch0(c + rows[0] + 31);
-            Sse.Prefetch0(c + rows[1] + 0); Sse.Prefetch0(c + rows[1] + 16); Sse.Prefetch0(c + rows[1] + 31);
-            Sse.Prefetch0(c + rows[2] + 0); Sse.Prefetch0(c + rows[2] + 16); Sse.Prefetch0(c + rows[2] + 31);
-            Sse.Prefetch0(c + rows[3] + 0); Sse.Prefetch0(c + rows[3] + 16); Sse.Prefetch0(c + rows[3] + 31);
-            Sse.Prefetch0(c + rows[4] + 0); Sse.Prefetch0(c + rows[4] + 16); Sse.Prefetch0(c + rows[4] + 31);
-            Sse.Prefetch0(c + rows[5] + 0); Sse.Prefetch0(c + rows[5] + 16); Sse.Prefetch0(c + rows[5] + 31);
-            Sse.Prefetch0(c + rows[6] + 0); Sse.Prefetch0(c + rows[6] + 16); Sse.Prefetch0(c + rows[6] + 31);
-            Sse.Prefetch0(c + rows[7] + 0); Sse.Prefetch0(c + rows[7] + 16); Sse.Prefetch0(c + rows[7] + 31);
-            Sse.Prefetch0(c + rows[8] + 0); Sse.Prefetch0(c + rows[8] + 16); Sse.Prefetch0(c + rows[8] + 31);
-            Sse.Prefetch0(c + rows[9] + 0); Sse.Prefetch0(c + rows[9] + 16); Sse.Prefetch0(c + rows[9] + 31);
-            Sse.Prefetch0(c + rows[10] + 0); Sse.Prefetch0(c + rows[10] + 16); Sse.Prefetch0(c + rows[10] + 31);
-            Sse.Prefetch0(c + rows[11] + 0); Sse.Prefetch0(c + rows[11] + 16); Sse.Prefetch0(c + rows[11] + 31);
-            Sse.Prefetch0(c + rows[12] + 0); Sse.Prefetch0(c + rows[12] + 16); Sse.Prefetch0(c + rows[12] + 31);
-            Sse.Prefetch0(c + rows[13] + 0); Sse.Prefetch0(c + rows[13] + 16); Sse.Prefetch0(c + rows[13] + 31);
+            Sse.Prefetch0(c + 0 * ldc + 0); Sse.Prefetch0(c + 0 * ldc + 16); Sse.Prefetch0(c + 0 * ldc + 31);
+            Sse.Prefetch0(c + 1 * ldc + 0); Sse.Prefetch0(c + 1 * ldc + 16); Sse.Prefetch0(c + 1 * ldc + 31);
+            Sse.Prefetch0(c + 2 * ldc + 0); Sse.Prefetch0(c + 2 * ldc + 16); Sse.Prefetch0(c + 2 * ldc + 31);
+            Sse.Prefetch0(c + 3 * ldc + 0); Sse.Prefetch0(c + 3 * ldc + 16); Sse.Prefetch0(c + 3 * ldc + 31);
+            Sse.Prefetch0(c + 4 * ldc + 0); Sse.Prefetch0(c + 4 * ldc + 16); Sse.Prefetch0(c + 4 * ldc + 31);
+            Sse.Prefetch0(c + 5 * ldc + 0); Sse.Prefetch0(c + 5 * ldc + 16); Sse.Prefetch0(c + 5 * ldc + 31);
+            Sse.Prefetch0(c + 6 * ldc + 0); Sse.Prefetch0(c + 6 * ldc + 16); Sse.Prefetch0(c + 6 * ldc + 31);
+            Sse.Prefetch0(c + 7 * ldc + 0); Sse.Prefetch0(c + 7 * ldc + 16); Sse.Prefetch0(c + 7 * ldc + 31);
+            Sse.Prefetch0(c + 8 * ldc + 0); Sse.Prefetch0(c + 8 * ldc + 16); Sse.Prefetch0(c + 8 * ldc + 31);
+            Sse.Prefetch0(c + 9 * ldc + 0); Sse.Prefetch0(c + 9 * ldc + 16); Sse.Prefetch0(c + 9 * ldc + 31);
+            Sse.Prefetch0(c + 10 * ldc + 0); Sse.Prefetch0(c + 10 * ldc + 16); Sse.Prefetch0(c + 10 * ldc + 31);
+            Sse.Prefetch0(c + 11 * ldc + 0); Sse.Prefetch0(c + 11 * ldc + 16); Sse.Prefetch0(c + 11 * ldc + 31);
+            Sse.Prefetch0(c + 12 * ldc + 0); Sse.Prefetch0(c + 12 * ldc + 16); Sse.Prefetch0(c + 12 * ldc + 31);
+            Sse.Prefetch0(c + 13 * ldc + 0); Sse.Prefetch0(c + 13 * ldc + 16); Sse.Prefetch0(c + 13 * ldc + 31);
         }
         int p = 0;
         for (; p < kept; p++)
@@ -117,34 +117,34 @@ internal static unsafe partial class GemmMicroKernels
         else
         {
             var vb = Vector512.Create(beta);
-            c00 = Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + rows[0] + 0));
-            c01 = Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + rows[0] + 16));
-            c10 = Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + rows[1] + 0));
-            c11 = Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + rows[1] + 16));
-            c20 = Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + rows[2] + 0));
-            c21 = Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + rows[2] + 16));
-            c30 = Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + rows[3] + 0));
-            c31 = Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + rows[3] + 16));
-            c40 = Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + rows[4] + 0));
-            c41 = Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + rows[4] + 16));
-            c50 = Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + rows[5] + 0));
-            c51 = Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + rows[5] + 16));
-            c60 = Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + rows[6] + 0));
-            c61 = Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + rows[6] + 16));
-            c70 = Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + rows[7] + 0));
-            c71 = Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + rows[7] + 16));
-            c80 = Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + rows[8] + 0));
-            c81 = Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + rows[8] + 16));
-            c90 = Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + rows[9] + 0));
-            c91 = Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + rows[9] + 16));
-            c100 = Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + rows[10] + 0));
-            c101 = Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + rows[10] + 16));
-            c110 = Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + rows[11] + 0));
-            c111 = Vector512.FusedMultiplyAdd(va, c111, vb * Vector512.Load(c + rows[11] + 16));
-            c120 = Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + rows[12] + 0));
-            c121 = Vector512.FusedMultiplyAdd(va, c121, vb * Vector512.Load(c + rows[12] + 16));
-            c130 = Vector512.FusedMultiplyAdd(va, c130, vb * Vector512.Load(c + rows[13] + 0));
-            c131 = Vector512.FusedMultiplyAdd(va, c131, vb * Vector512.Load(c + rows[13] + 16));
+            c00 = Vector512.FusedMultiplyAdd(va, c00, vb * Vector512.Load(c + 0 * ldc + 0));
+            c01 = Vector512.FusedMultiplyAdd(va, c01, vb * Vector512.Load(c + 0 * ldc + 16));
+            c10 = Vector512.FusedMultiplyAdd(va, c10, vb * Vector512.Load(c + 1 * ldc + 0));
+            c11 = Vector512.FusedMultiplyAdd(va, c11, vb * Vector512.Load(c + 1 * ldc + 16));
+            c20 = Vector512.FusedMultiplyAdd(va, c20, vb * Vector512.Load(c + 2 * ldc + 0));
+            c21 = Vector512.FusedMultiplyAdd(va, c21, vb * Vector512.Load(c + 2 * ldc + 16));
+            c30 = Vector512.FusedMultiplyAdd(va, c30, vb * Vector512.Load(c + 3 * ldc + 0));
+            c31 = Vector512.FusedMultiplyAdd(va, c31, vb * Vector512.Load(c + 3 * ldc + 16));
+            c40 = Vector512.FusedMultiplyAdd(va, c40, vb * Vector512.Load(c + 4 * ldc + 0));
+            c41 = Vector512.FusedMultiplyAdd(va, c41, vb * Vector512.Load(c + 4 * ldc + 16));
+            c50 = Vector512.FusedMultiplyAdd(va, c50, vb * Vector512.Load(c + 5 * ldc + 0));
+            c51 = Vector512.FusedMultiplyAdd(va, c51, vb * Vector512.Load(c + 5 * ldc + 16));
+            c60 = Vector512.FusedMultiplyAdd(va, c60, vb * Vector512.Load(c + 6 * ldc + 0));
+            c61 = Vector512.FusedMultiplyAdd(va, c61, vb * Vector512.Load(c + 6 * ldc + 16));
+            c70 = Vector512.FusedMultiplyAdd(va, c70, vb * Vector512.Load(c + 7 * ldc + 0));
+            c71 = Vector512.FusedMultiplyAdd(va, c71, vb * Vector512.Load(c + 7 * ldc + 16));
+            c80 = Vector512.FusedMultiplyAdd(va, c80, vb * Vector512.Load(c + 8 * ldc + 0));
+            c81 = Vector512.FusedMultiplyAdd(va, c81, vb * Vector512.Load(c + 8 * ldc + 16));
+            c90 = Vector512.FusedMultiplyAdd(va, c90, vb * Vector512.Load(c + 9 * ldc + 0));
+            c91 = Vector512.FusedMultiplyAdd(va, c91, vb * Vector512.Load(c + 9 * ldc + 16));
+            c100 = Vector512.FusedMultiplyAdd(va, c100, vb * Vector512.Load(c + 10 * ldc + 0));
+            c101 = Vector512.FusedMultiplyAdd(va, c101, vb * Vector512.Load(c + 10 * ldc + 16));
+            c110 = Vector512.FusedMultiplyAdd(va, c110, vb * Vector512.Load(c + 11 * ldc + 0));
+            c111 = Vector512.FusedMultiplyAdd(va, c111, vb * Vector512.Load(c + 11 * ldc + 16));
+            c120 = Vector512.FusedMultiplyAdd(va, c120, vb * Vector512.Load(c + 12 * ldc + 0));
+            c121 = Vector512.FusedMultiplyAdd(va, c121, vb * Vector512.Load(c + 12 * ldc + 16));
+            c130 = Vector512.FusedMultiplyAdd(va, c130, vb * Vector512.Load(c + 13 * ldc + 0));
+            c131 = Vector512.FusedMultiplyAdd(va, c131, vb * Vector512.Load(c + 13 * ldc + 16));
         }
         if (bias != null)
         {
@@ -182,33 +182,33 @@ internal static unsafe partial class GemmMicroKernels
             c120 = Vector512.Max(c120, Vector512<float>.Zero); c121 = Vector512.Max(c121, Vector512<float>.Zero);
             c130 = Vector512.Max(c130, Vector512<float>.Zero); c131 = Vector512.Max(c131, Vector512<float>.Zero);
         }
-        Vector512.Store(c00, c + rows[0] + 0);
-        Vector512.Store(c01, c + rows[0] + 16);
-        Vector512.Store(c10, c + rows[1] + 0);
-        Vector512.Store(c11, c + rows[1] + 16);
-        Vector512.Store(c20, c + rows[2] + 0);
-        Vector512.Store(c21, c + rows[2] + 16);
-        Vector512.Store(c30, c + rows[3] + 0);
-        Vector512.Store(c31, c + rows[3] + 16);
-        Vector512.Store(c40, c + rows[4] + 0);
-        Vector512.Store(c41, c + rows[4] + 16);
-        Vector512.Store(c50, c + rows[5] + 0);
-        Vector512.Store(c51, c + rows[5] + 16);
-        Vector512.Store(c60, c + rows[6] + 0);
-        Vector512.Store(c61, c + rows[6] + 16);
-        Vector512.Store(c70, c + rows[7] + 0);
-        Vector512.Store(c71, c + rows[7] + 16);
-        Vector512.Store(c80, c + rows[8] + 0);
-        Vector512.Store(c81, c + rows[8] + 16);
-        Vector512.Store(c90, c + rows[9] + 0);
-        Vector512.Store(c91, c + rows[9] + 16);
-        Vector512.Store(c100, c + rows[10] + 0);
-        Vector512.Store(c101, c + rows[10] + 16);
-        Vector512.Store(c110, c + rows[11] + 0);
-        Vector512.Store(c111, c + rows[11] + 16);
-        Vector512.Store(c120, c + rows[12] + 0);
-        Vector512.Store(c121, c + rows[12] + 16);
-        Vector512.Store(c130, c + rows[13] + 0);
-        Vector512.Store(c131, c + rows[13] + 16);
+        Vector512.Store(c00, c + 0 * ldc + 0);
+        Vector512.Store(c01, c + 0 * ldc + 16);
+        Vector512.Store(c10, c + 1 * ldc + 0);
+        Vector512.Store(c11, c + 1 * ldc + 16);
+        Vector512.Store(c20, c + 2 * ldc + 0);
+        Vector512.Store(c21, c + 2 * ldc + 16);
+        Vector512.Store(c30, c + 3 * ldc + 0);
+        Vector512.Store(c31, c + 3 * ldc + 16);
+        Vector512.Store(c40, c + 4 * ldc + 0);
+        Vector512.Store(c41, c + 4 * ldc + 16);
+        Vector512.Store(c50, c + 5 * ldc + 0);
+        Vector512.Store(c51, c + 5 * ldc + 16);
+        Vector512.Store(c60, c + 6 * ldc + 0);
+        Vector512.Store(c61, c + 6 * ldc + 16);
+        Vector512.Store(c70, c + 7 * ldc + 0);
+        Vector512.Store(c71, c + 7 * ldc + 16);
+        Vector512.Store(c80, c + 8 * ldc + 0);
+        Vector512.Store(c81, c + 8 * ldc + 16);
+        Vector512.Store(c90, c + 9 * ldc + 0);
+        Vector512.Store(c91, c + 9 * ldc + 16);
+        Vector512.Store(c100, c + 10 * ldc + 0);
+        Vector512.Store(c101, c + 10 * ldc + 16);
+        Vector512.Store(c110, c + 11 * ldc + 0);
+        Vector512.Store(c111, c + 11 * ldc + 16);
+        Vector512.Store(c120, c + 12 * ldc + 0);
+        Vector512.Store(c121, c + 12 * ldc + 16);
+        Vector512.Store(c130, c + 13 * ldc + 0);
+        Vector512.Store(c131, c + 13 * ldc + 16);
     }
 }
