@@ -131,19 +131,15 @@ internal static unsafe class GemmDriver
                 {
                     Skipped(in p, kern, kept[ir / MR], index + (nint)(ir / MR) * kc, pa, pb, c, nr, beta,
                         inRegisters, jc + jr, tile);
-                    if (epilogue && !(inRegisters && nr == NR))
-                        for (int i = 0; i < mr; i++)
-                            Epilogue.Apply(new Span<float>(c + (nint)i * p.Ldc, nr),
-                                p.Bias == null ? null : p.Bias + jc + jr, p.Activation);
-                    continue;
+                    if (inRegisters && nr == NR) continue; // the epilogue ran in registers
                 }
-                if (mr == MR && nr == NR && inRegisters)
+                else if (mr == MR && nr == NR && inRegisters)
                 {
                     kern.FnEpilogue(kc, pa, pb, c, p.Ldc, p.Alpha, beta, p.Bias == null ? null : p.Bias + jc + jr,
                         p.Activation == Activation.Relu, next, nextRows);
                     continue;
                 }
-                if (mr == MR && nr == NR)
+                else if (mr == MR && nr == NR)
                     kern.Fn(kc, pa, pb, c, p.Ldc, p.Alpha, beta, next, nextRows);
                 else
                     Edge(in kern, kc, pa, pb, c, p.Ldc, mr, nr, p.Alpha, beta, tile);
