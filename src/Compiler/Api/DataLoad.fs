@@ -47,7 +47,7 @@ let guard (span: Span) (f: unit -> 'a) : 'a = RuntimeErrors.within span [] f
 /// Which of `n` rows the block trains on: those TrainPlan keeps after its shuffle (`shuffle = true`) and validation
 /// split, so that what is learnt from the data (`missing = mean`) sees the training rows only, as `standardize` does.
 let trainingRows (cfg: TrainConfig) (n: int) : bool[] =
-    let held = int (System.Math.Round(float n * cfg.Validation, System.MidpointRounding.AwayFromZero))
+    let held = Dataset.HeldOut(n, cfg.Validation)
     let order =
         if cfg.ShuffleRows then Dataset.Permutation(n, Rng.Derive(uint64 cfg.Seed, 0x73687566UL))
         else Array.init n id

@@ -179,6 +179,12 @@ let private named (source: DataSource) =
     | Rows _ -> "`validation = rows [..]`"
     | Generate _ -> "the generated validation data"
 
+/// The nodes of the network's forward graph (its Params and States, for `Initializers.Draw`).
+let private forwardNodes (net: NetworkInfo) =
+    let b = GraphBuilder()
+    forward net b false |> ignore
+    List.ofSeq b.Nodes
+
 /// The step graphs, refused (a diagnostic) when their estimated memory exceeds the limit.
 let private checkedGraphs (maxMemory: int64 option) (cfg: TrainConfig) (net: NetworkInfo) (targetShape: Shape option) =
     let graphs = graphs cfg net targetShape
@@ -242,11 +248,9 @@ let ahead (fromInitializers: bool) (maxMemory: int64 option) (c: Compiled) (td: 
             let net = c.Networks |> List.find (fun n -> n.Decl.Name = td.Network)
             let targetShape = checkShapes cfg net [ shape ] (Some count)
             let graphs = checkedGraphs maxMemory cfg net targetShape
-            let b = GraphBuilder()
-            forward net b false |> ignore
-            let drawn = Initializers.Draw(b.Nodes, uint64 cfg.Seed)
+            let drawn = Initializers.Draw(forwardNodes net, uint64 cfg.Seed)
             let initial = Initializers.ForGraph(graphs.Train, uint64 cfg.Seed, drawn)
-            let held = int (System.Math.Round(float count[0] * cfg.Validation, System.MidpointRounding.AwayFromZero))
+            let held = Dataset.HeldOut(count[0], cfg.Validation)
             let rows = count[0] - held
             let targetRow =
                 match targetShape with
@@ -288,10 +292,7 @@ let createAhead (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (ma
         | Some a -> a.ContinueWith(fun (t: System.Threading.Tasks.Task<Ahead<'x>>) -> t.Result.Drawn)
         | None ->
             let nodes =
-                try
-                    let b = GraphBuilder()
-                    forward net b false |> ignore
-                    List.ofSeq b.Nodes
+                try forwardNodes net
                 with _ -> [] // reported where the steps are built, after the data's own errors
             System.Threading.Tasks.Task.Run(fun () -> Initializers.Draw(nodes, uint64 cfg.Seed))
     let data, origin, table =
@@ -328,7 +329,7 @@ let createAhead (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (ma
             data, Some(other table cfg net targetShape read source at)
         | None when cfg.Validation > 0.0 ->
             // Dataset.Split would throw a DataException without a span; say it at the user's `validation`
-            let held = int (System.Math.Round(float data.Count * cfg.Validation, System.MidpointRounding.AwayFromZero))
+            let held = Dataset.HeldOut(data.Count, cfg.Validation)
             if data.Count - held <= 0 then
                 let at = cfg.FieldSpans.TryFind "validation" |> Option.defaultValue cfg.DataSpan
                 fail "NN0552" at

@@ -64,7 +64,7 @@ internal sealed class Dataset
             throw new DataException(DataErrorCodes.BadRequest, "",
                 $"validation must be a fraction in [0, 1), not "
                 + $"{validationFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-        int validation = (int)Math.Round(Count * validationFraction, MidpointRounding.AwayFromZero);
+        int validation = HeldOut(Count, validationFraction);
         int train = Count - validation;
         if (train == 0 && Count > 0)
             throw new DataException(DataErrorCodes.BadRequest, "",
@@ -72,6 +72,11 @@ internal sealed class Dataset
                 + $"of {Count} rows leaves no rows to train on");
         return (Rows(0, train), Rows(train, validation));
     }
+
+    /// <summary>How many of <paramref name="count"/> rows <see cref="Split"/> holds out for validation:
+    /// round(count × fraction), halves away from zero.</summary>
+    public static int HeldOut(int count, double validationFraction) =>
+        (int)Math.Round(count * validationFraction, MidpointRounding.AwayFromZero);
 
     /// <summary>Rows <paramref name="start"/> .. start+count-1, copied.</summary>
     public Dataset Rows(int start, int count) =>
