@@ -34,7 +34,7 @@ let tests =
                 let path = Path.Combine(dir, "w.safetensors")
                 write path
                 let wanted = nodes [ "dense.w", [ 2; 3 ]; "dense.b", [ 3 ] ]
-                let direct, meta = Checkpoint.readWeightsWithMetadata path wanted
+                let direct, meta = Checkpoint.readWeightsAhead None path wanted
                 let ahead = Checkpoint.WeightsAhead path
                 let early, meta2 = Checkpoint.readWeightsAhead (Some ahead) path wanted
                 Expect.equal (asMap early) (asMap direct) "the same values"
@@ -61,7 +61,7 @@ let tests =
                 write path
                 let errorOf f = Nn.Tests.TestUtil.dataError (fun () -> f () |> ignore)
                 for wanted in [ nodes [ "dense.w", [ 3; 2 ] ]; nodes [ "other", [ 1 ] ] ] do
-                    let direct = errorOf (fun () -> Checkpoint.readWeightsWithMetadata path wanted)
+                    let direct = errorOf (fun () -> Checkpoint.readWeightsAhead None path wanted)
                     let early =
                         errorOf (fun () -> Checkpoint.readWeightsAhead (Some(Checkpoint.WeightsAhead path)) path wanted)
                     Expect.equal (early.Code, early.Message) (direct.Code, direct.Message) "the same error"

@@ -213,12 +213,9 @@ let readWeightsAhead (ahead: WeightsAhead option) (path: string) (nodes: Node se
         values[n.Name] <- host
     values, ck.Metadata
 
-/// As `readWeightsAhead` with nothing read ahead.
-let readWeightsWithMetadata (path: string) (nodes: Node seq) = readWeightsAhead None path nodes
-
 /// The weights of `nodes` (parameters and states) from a weights file or run folder, checked against their shapes.
 let readWeights (path: string) (nodes: Node seq) : Dictionary<string, HostTensor> =
-    fst (readWeightsWithMetadata path nodes)
+    fst (readWeightsAhead None path nodes)
 
 /// The class names in a checkpoint's metadata (`classes`, one per line).
 let classNamesIn (metadata: IReadOnlyDictionary<string, string>) : string[] option =
