@@ -271,12 +271,12 @@ fix or drop those rows, or pass --allow-nan to mark them (NaN outputs, an empty 
 /// Rows shown in the printed table.
 let private shownRows = 20
 
-/// Runs `f` on a thread of its own; the function returned waits for it and raises what it raised.
-let private inBackground (f: unit -> unit) : unit -> unit =
+/// Runs `f` on a thread of its own called `name`; the function returned waits for it and raises what it raised.
+let private inBackground (name: string) (f: unit -> unit) : unit -> unit =
     let mutable failure: Runtime.ExceptionServices.ExceptionDispatchInfo = null
     let run () =
         try f () with e -> failure <- Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e
-    let thread = Threading.Thread(run, IsBackground = true, Name = "nn predictions file")
+    let thread = Threading.Thread(run, IsBackground = true, Name = name)
     thread.Start()
     fun () ->
         thread.Join()
@@ -298,27 +298,22 @@ type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
                 all[i * k + j] <- float32 p[j]
             if i < shown then shownP[i] <- Array.copy p
     let queue = new Collections.Concurrent.BlockingCollection<struct (int * int)>()
-    let mutable worker: Threading.Thread = null
-    let mutable failure: Runtime.ExceptionServices.ExceptionDispatchInfo = null
     let consume () =
-        try
-            for struct (start, n) in queue.GetConsumingEnumerable() do
-                rows start n
-        with e -> failure <- Runtime.ExceptionServices.ExceptionDispatchInfo.Capture e
+        for struct (start, n) in queue.GetConsumingEnumerable() do
+            rows start n
+    // waits for the worker and raises what it raised (None: no worker was started)
+    let mutable joinWorker: (unit -> unit) option = None
     /// Rows `start` .. `start + n - 1` of the outputs are final: their probabilities are computed on the worker.
     member _.Add(start: int, n: int) =
-        if isNull worker then
-            worker <- Threading.Thread(consume, IsBackground = true, Name = "nn probabilities")
-            worker.Start()
+        if joinWorker.IsNone then joinWorker <- Some(inBackground "nn probabilities" consume)
         queue.Add(struct (start, n))
     /// Every row's probabilities (after the worker is done; every row here when none was added), the `bad` rows'
     /// outputs first set to NaN (so their probabilities are NaN).
     member _.Finish(bad: int list) =
         queue.CompleteAdding()
-        if isNull worker then rows 0 out.Rows
-        else
-            worker.Join()
-            if not (isNull failure) then failure.Throw()
+        match joinWorker with
+        | None -> rows 0 out.Rows
+        | Some join -> join ()
         for i in bad do
             Array.fill out.Data (i * size) size nanf
             rows i 1
@@ -466,9 +461,10 @@ let run (a: Args) =
     let fileWritten =
         match a.Get "--out" with
         | Some y when y.ToLowerInvariant().EndsWith ".csv" ->
-            inBackground (fun () ->
+            inBackground "nn predictions file" (fun () ->
                 Csv.WritePredictions(y, written, classes |> Option.map (fun cl -> cl.Names) |> Option.toObj))
-        | Some y when y.ToLowerInvariant().EndsWith ".npy" -> inBackground (fun () -> Npy.Write(y, written))
+        | Some y when y.ToLowerInvariant().EndsWith ".npy" ->
+            inBackground "nn predictions file" (fun () -> Npy.Write(y, written))
         | Some y -> fail (sprintf "--out: `%s` should end in .csv or .npy" y)
         | None -> ignore
     let number (f: float) = if Double.IsNaN f then "NaN" else f.ToString("0.####", inv)
