@@ -76,7 +76,9 @@ let mark (phase: string) =
         let mb (bytes: int64) = float bytes / 1048576.0
         let args: obj[] =
             [| phase; now; statusMB status "VmHWM"; statusMB status "VmRSS"; mb gc.HeapSizeBytes
-               mb gc.TotalCommittedBytes; processCpu (); threadCpu () |]
+               mb gc.TotalCommittedBytes; processCpu (); threadCpu (); mb (GC.GetTotalAllocatedBytes false)
+               mb (GC.GetAllocatedBytesForCurrentThread()) |]
         stderr.Write
             (String.Format(inv, "nn: timing {0,-24} {1,7:F3} s\nnn: memory {0,-24} peak {2,5:F0} MB, now {3,5:F0} MB, \
-heap {4,5:F0} MB (committed {5,5:F0} MB), cpu {6,6:F3} s, this thread {7,6:F3} s\n", args))
+heap {4,5:F0} MB (committed {5,5:F0} MB, allocated {8,5:F1} MB, by this thread {9,5:F1} MB), cpu {6,6:F3} s, \
+this thread {7,6:F3} s\n", args))

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Nn.Runtime.Data;
 using Nn.Runtime.IR;
+using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Checkpoints;
 
@@ -308,7 +309,7 @@ internal static class SafeTensors
             if (floatTensors is not null && e.Type == ElementType.F32)
             {
                 // little-endian float32 on a little-endian host: the file's bytes are the array's
-                var values = new float[(e.End - e.Begin) / sizeof(float)];
+                var values = Pages.Uninitialized<float>((e.End - e.Begin) / sizeof(float));
                 stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
                 floatTensors[e.Name] = new HostTensor(e.Shape, values);
                 continue;

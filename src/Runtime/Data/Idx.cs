@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Runtime.Intrinsics;
+using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Data;
 
@@ -189,8 +190,10 @@ internal static class Idx
     /// <summary>
     /// Touches the memory pages of a new array on another core while the caller fills it, from the front, so that
     /// the operating system maps them (a page fault each: a third of reading the MNIST digits) there instead of in
-    /// the caller's loop. A touch is a compare-exchange of 0 with 0: it stores only where the element is 0 and then
-    /// stores 0, so it can never change a value the caller wrote, whichever thread gets there first.
+    /// the caller's loop: a megabyte per system call where the system maps pages on request (<see cref="Pages"/>,
+    /// which maps only pages not mapped yet and writes nothing), else a touch per page, a compare-exchange of 0 with
+    /// 0: it stores only where the element is 0 and then stores 0, so it can never change a value the caller wrote,
+    /// whichever thread gets there first.
     /// </summary>
     private sealed class PageToucher : IDisposable
     {
@@ -202,6 +205,11 @@ internal static class Idx
             int stride = Math.Max(1, Environment.SystemPageSize / sizeof(float));
             task = Task.Run(() =>
             {
+                // a megabyte's pages per system call where the system maps them on request (16x cheaper than faults)
+                const int chunk = (1 << 20) / sizeof(float);
+                for (int i = 0; i < data.Length && !stop && Pages.Supported; i += chunk)
+                    Pages.Populate(data.AsSpan(i, Math.Min(chunk, data.Length - i)));
+                if (Pages.Supported) return;
                 for (int i = 0; i < data.Length && !stop; i += stride)
                     Interlocked.CompareExchange(ref data[i], 0f, 0f);
             });

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Data;
 
@@ -103,7 +104,8 @@ internal sealed class RowBatches : IDisposable
                     var batchShape = (int[])shape.Clone();
                     batchShape[0] = _inBatch;
                     for (int i = 0; i < depth && i * _batchRows < Math.Max(_rowCount, 1); i++)
-                        _free.Enqueue(new HostTensor((int[])batchShape.Clone(), new float[_inBatch * _rowSize]));
+                        _free.Enqueue(new HostTensor((int[])batchShape.Clone(),
+                            Pages.Zeroed<float>((long)_inBatch * _rowSize)));
                 }
                 catch (Exception e) { Fail(e); return; }
             }

@@ -4,6 +4,7 @@ using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 using Nn.Runtime.Training;
+using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Engine;
 
@@ -99,11 +100,16 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             var shape = LoadedValues.Check(_shapes, name, v);
             if (_panels.Contains(name))
             {
-                var stored = new float[v.Data.Length];
+                var stored = Pages.Uninitialized<float>(v.Data.Length); // every element written
                 GemmPanels.FromRowMajor(v.Data, shape[0], shape[1], stored);
                 _values[name] = stored;
             }
-            else _values[name] = (float[])v.Data.Clone();
+            else
+            {
+                var copy = Pages.Uninitialized<float>(v.Data.Length);
+                v.Data.AsSpan().CopyTo(copy);
+                _values[name] = copy;
+            }
         }
     }
 

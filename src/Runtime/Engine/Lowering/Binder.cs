@@ -2,6 +2,7 @@ using Nn.Runtime.Engine.Memory;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
+using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Engine.Lowering;
 
@@ -93,7 +94,7 @@ internal static class Binder
         }
         var buffers = BufferAssigner.Assign(plan, counts);
         var slots = new List<float[]>();
-        foreach (var size in buffers.SlotSizes) slots.Add(new float[size]);
+        foreach (var size in buffers.SlotSizes) slots.Add(Pages.Zeroed<float>(size));
         var slotOf = (int[])buffers.SlotOf.Clone();
         // Constants that some kernel reads as a buffer (fused loops read them as values) or that are outputs.
         var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads)
@@ -110,7 +111,7 @@ internal static class Binder
             && plan.Storage[x.Id] != Storage.None))
         {
             slotOf[src.Id] = slots.Count;
-            slots.Add(new float[counts[src.Id]]);
+            slots.Add(Pages.Zeroed<float>(counts[src.Id]));
         }
         for (int id = 0; id < n; id++)
             if (plan.ViewOf[id] >= 0) slotOf[id] = slotOf[plan.ViewOf[id]];
@@ -120,7 +121,7 @@ internal static class Binder
         foreach (var k in plan.Kernels.OfType<NodeKernel>())
             workspace = Math.Max(workspace, NodeKernels.WorkspaceLength(k.Node, shapes[k.Node.Id],
                 k.Operands.Select(o => shapes[o.Id]).ToArray()));
-        var ws = new float[workspace];
+        var ws = Pages.Zeroed<float>(workspace);
         var ctx = new BindContext(table, x => slotOf[x.Id] >= 0 ? slotOf[x.Id] : throw Throw.Bug($"{x} has no buffer"),
             x => shapes[x.Id], threads, _ => ws, step)
         { Panels = x => plan.Panels[x.Id], SkipZeroColumns = skipZeroColumns };
