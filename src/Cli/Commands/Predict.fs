@@ -211,17 +211,20 @@ let private runBatches (exec: IStepExecutor) (rows: int) (next: unit -> (HostTen
     let mutable batch = next ()
     while batch.IsSome do
         let xs, start, n = batch.Value
-        let o = exec.Predict(xs :> Collections.Generic.IReadOnlyList<HostTensor>)
+        let xs' = xs :> Collections.Generic.IReadOnlyList<HostTensor>
         let all =
             match out with
-            | Some t -> t
+            | Some t ->
+                exec.PredictInto(xs', t.Data.AsSpan(start * t.RowSize, n * t.RowSize)) // no array a batch
+                t
             | None ->
+                let o = exec.Predict xs'
                 let s = Array.copy o.Shape
                 s[0] <- rows
                 let t = HostTensor(s, Array.zeroCreate (rows * o.RowSize))
+                o.Data.AsSpan(0, n * o.RowSize).CopyTo(t.Data.AsSpan(start * o.RowSize))
                 out <- Some t
                 t
-        o.Data.AsSpan(0, n * o.RowSize).CopyTo(all.Data.AsSpan(start * o.RowSize))
         release batch.Value
         onRows all start n
         batch <- next ()

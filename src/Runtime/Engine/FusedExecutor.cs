@@ -334,13 +334,27 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
     /// <inheritdoc />
     public HostTensor Predict(IReadOnlyList<HostTensor> inputs)
     {
+        var (output, shape) = RunPredict(inputs);
+        var data = new float[NodeKernels.Count(shape)];
+        Array.Copy(output, data, data.Length);
+        return new HostTensor((int[])shape.Clone(), data);
+    }
+
+    /// <inheritdoc />
+    public void PredictInto(IReadOnlyList<HostTensor> inputs, Span<float> destination)
+    {
+        var (output, shape) = RunPredict(inputs);
+        if (destination.Length > NodeKernels.Count(shape)) throw new ArgumentException("more than the output");
+        output.AsSpan(0, destination.Length).CopyTo(destination);
+    }
+
+    /// <summary>Runs the forward pass: the slot holding its output, and the output's shape.</summary>
+    private (float[] Output, int[] Shape) RunPredict(IReadOnlyList<HostTensor> inputs)
+    {
         var p = _predict.Prepare(inputs, null);
         p.Program.Run();
         var o = _predict.Plan.Graph.Output("output");
-        var shape = p.Program.Shapes[o.Id];
-        var data = new float[NodeKernels.Count(shape)];
-        Array.Copy(p.Program.Slots[p.Program.Slot(o)], data, data.Length);
-        return new HostTensor((int[])shape.Clone(), data);
+        return (p.Program.Slots[p.Program.Slot(o)], p.Program.Shapes[o.Id]);
     }
 
     /// <summary>The one-element list the one-input forms below feed (reused, so a step allocates nothing).</summary>

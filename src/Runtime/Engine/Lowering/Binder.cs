@@ -2,6 +2,7 @@ using Nn.Runtime.Engine.Memory;
 using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
+using Nn.Runtime.Training;
 using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Engine.Lowering;
@@ -110,8 +111,12 @@ internal static class Binder
         foreach (var src in g.Nodes.Where(x => x.IsSource && x.Op != OpKind.Const
             && plan.Storage[x.Id] != Storage.None))
         {
+            // Sources are pointed at their values and the fed arrays before every run (Binding.Point,
+            // GraphRunner.Compile): no array of their own (2.9 MB of fresh pages per binding of nn predict's network),
+            // but for the scalars a step writes into. A run that read one unpointed would fail, not read zeros.
             slotOf[src.Id] = slots.Count;
-            slots.Add(Pages.Zeroed<float>(counts[src.Id]));
+            bool written = src.Op == OpKind.Input && src.Name is TrainStep.LrInput or TrainStep.StepInput;
+            slots.Add(written ? new float[counts[src.Id]] : []);
         }
         for (int id = 0; id < n; id++)
             if (plan.ViewOf[id] >= 0) slotOf[id] = slotOf[plan.ViewOf[id]];
