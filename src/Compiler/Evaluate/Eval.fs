@@ -354,7 +354,7 @@ and private invoke ctx span c applied : Value =
         |> List.fold (fun (env: Env) (p, (v, vSpan)) ->
             let env =
                 match p.Shape with
-                | Some ann -> annotate ctx env (sprintf "the argument `%s` of `%s`" p.Name fname) ann (v, vSpan) span
+                | Some ann -> annotate ctx env ("the argument `" + p.Name + "` of `" + fname + "`") ann (v, vSpan) span
                 | None -> env
             env.Add(p.Name, (v, p.Span))) c.Env
     let saved = ctx.CallSite

@@ -121,7 +121,7 @@ let number (code: string) (s: Settings) (name: string) (dflt: float) (ok: float 
 
 /// A whole-number setting of at least `least`, or `dflt` when it is not given.
 let whole (code: string) (s: Settings) (name: string) (dflt: int) (least: int) : int =
-    let rule = if least = 0 then "must be a whole number ≥ 0" else sprintf "must be a whole number ≥ %d" least
+    let rule = "must be a whole number ≥ " + string least // on every setting read: no format to parse
     int (number code s name (float dflt) (fun x -> x = floor x && x >= float least && x < 1e9) rule)
 
 /// A symbol setting that must be one of `known`, or `dflt` when it is not given.

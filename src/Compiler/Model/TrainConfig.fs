@@ -221,7 +221,8 @@ let private schedule ctx (source: Settings.Source) (metrics: Metric list) (v: Va
       Patience = Settings.whole "NN0404" f "patience" 3 0
       // the values early stopping can watch; validation values fall back to training values without validation rows
       Monitor =
-        let monitor = monitorIn ctx "NN0404" f metrics (sprintf "`reduceOnPlateau` on `%s` needs `metrics = [%s]`")
+        let needs m l = sprintf "`reduceOnPlateau` on `%s` needs `metrics = [%s]`" m l // (a format parsed if used)
+        let monitor = monitorIn ctx "NN0404" f metrics needs
         monitor }
 
 let private str (v: Value) (span: Span) what =
@@ -560,7 +561,8 @@ and private readFields (requireData: bool) (ctx: EvalContext) (baseDir: string) 
         match value "stop" with
         | Some(VConfig("earlyStopping", args), s) ->
             let f = Settings.read source "earlyStopping" [ "monitor"; "patience" ] s args
-            let monitor = monitorIn ctx "NN0412" f metrics (sprintf "early stopping on `%s` needs `metrics = [%s]`")
+            let needs m l = sprintf "early stopping on `%s` needs `metrics = [%s]`" m l
+            let monitor = monitorIn ctx "NN0412" f metrics needs
             Some { Monitor = monitor; Patience = Settings.whole "NN0412" f "patience" 3 0 }
         | Some(v, s) ->
             fail "NN0412" s
