@@ -12,6 +12,7 @@
 #include <link.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -21,12 +22,12 @@
 /* The zero-filled tail of the program's writable segment: .bss and .hydrated. */
 static int nn_tail(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
-    uintptr_t *range = data;
+    uintptr_t *range = data, page = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *p = &info->dlpi_phdr[i];
         if (p->p_type != PT_LOAD || !(p->p_flags & PF_W) || p->p_memsz <= p->p_filesz) continue;
-        range[0] = (info->dlpi_addr + p->p_vaddr + p->p_filesz + 4095) & ~(uintptr_t)4095;
-        range[1] = (info->dlpi_addr + p->p_vaddr + p->p_memsz + 4095) & ~(uintptr_t)4095;
+        range[0] = (info->dlpi_addr + p->p_vaddr + p->p_filesz + page - 1) & ~(page - 1);
+        range[1] = (info->dlpi_addr + p->p_vaddr + p->p_memsz + page - 1) & ~(page - 1);
     }
     return 1; /* the first object is the program itself */
 }
