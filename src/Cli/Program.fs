@@ -9,9 +9,11 @@ let commands: Command list =
     [ Check.command; Fmt.command; Summary.command; Graph.command; Train.command; Eval.command; Predict.command
       Grad.command; Export.command ]
 
+// Made at every start (module initialisation): formatted by .NET, not sprintf (whose reflection costs the native
+// command's start; issue #18).
 let version =
     let v = typeof<Nn.Compiler.Value>.Assembly.GetName().Version
-    sprintf "%d.%d.%d" v.Major v.Minor v.Build
+    $"{v.Major}.{v.Minor}.{v.Build}"
 
 let usage () =
     let width = commands |> List.map (fun c -> c.Name.Length) |> List.max
@@ -38,7 +40,7 @@ let dispatch (argv: string list) =
         printfn "%s" (usage ())
         0
     | [ "--version" ] ->
-        printfn "nn %s" version
+        stdout.WriteLine("nn " + version)
         0
     | verb :: rest ->
         match commands |> List.tryFind (fun c -> c.Name = verb) with
