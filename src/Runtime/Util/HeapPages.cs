@@ -10,8 +10,8 @@ namespace Nn.Runtime.Util;
 /// and on the virtual machines this project runs on each fresh 4 KiB page cost ~10 µs (`bench/tools/pagefaults.c`):
 /// the collector's clearing of new allocation space was ~700 faults of `nn predict`'s command thread. The advice must
 /// come before the heap's memory is touched: a 2 MiB range that already holds a 4 KiB page stays in 4 KiB pages
-/// (given after `GC.TryStartNoGCRegion`, which commits and touches its regions, it saved ~1 fault in 10 instead of
-/// one in 3). Only a hint: elsewhere, or when the advice is refused, the heap is mapped as before, and nothing but
+/// (given after `GC.TryStartNoGCRegion`, which commits its regions, it saved ~1 fault in 20 of `nn predict` instead
+/// of one in 3). Only a hint: elsewhere, or when the advice is refused, the heap is mapped as before, and nothing but
 /// speed depends on it.
 /// </summary>
 internal static class HeapPages
