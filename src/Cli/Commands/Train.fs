@@ -376,6 +376,9 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     pipelineOf a |> ignore // a bad --pipeline value is reported before anything is compiled
     Distributed.bucketsOf (a.Get "--bucket-mb") |> ignore // and a bad --bucket-mb (NN0807)
     let engine = engineOf a
+    // the heap in 2 MiB pages from here on (minor page faults of a one-epoch mnist_mlp job ~22,600 -> ~17,400;
+    // bench/README.md)
+    Nn.Runtime.Util.HeapPages.AdviseHuge()
     Timings.mark "start"
     let c = compileSetting file (a.All "--set")
     Timings.mark "compile"
