@@ -9,11 +9,9 @@ let commands: Command list =
     [ Check.command; Fmt.command; Summary.command; Graph.command; Train.command; Eval.command; Predict.command
       Grad.command; Export.command ]
 
-// Made at every start (module initialisation): formatted by .NET, not sprintf (whose reflection costs the native
-// command's start; issue #18).
-let version =
-    let v = typeof<Nn.Compiler.Value>.Assembly.GetName().Version
-    $"{v.Major}.{v.Minor}.{v.Build}"
+// Made at every start (module initialisation): concatenated, not sprintf or an interpolated string (F#'s printf
+// machinery parses a format through reflection: it costs the native command's start; issue #18).
+let version = Nn.Compiler.Checkpoint.version
 
 let usage () =
     let width = commands |> List.map (fun c -> c.Name.Length) |> List.max

@@ -71,4 +71,24 @@ let tests =
                 let early = errorOf (fun () -> Checkpoint.readWeightsAhead ahead missing wanted)
                 Expect.equal early.Code "NN0701" "a missing file")
         }
+        test "a weight holding NaN or infinity read ahead gives the error of the read after the compile (NN0710)" {
+            Nn.Tests.TestUtil.withTempDir "nn-ck-ahead-" (fun dir ->
+                let path = Path.Combine(dir, "w.safetensors")
+                let errorOf f = Nn.Tests.TestUtil.dataError (fun () -> f () |> ignore)
+                for bad in [ nanf; infinityf; -infinityf ] do
+                    // the bad value past the first 16 (the vector loop) and in the second tensor read
+                    let w = Array.init 40 float32
+                    w[37] <- bad
+                    let tensors =
+                        [ "dense.b", RawTensor.FromHost(HostTensor([| 2 |], [| 1f; 2f |]))
+                          "dense.w", RawTensor.FromHost(HostTensor([| 5; 8 |], w)) ]
+                    SafeTensors.Write(path, tensors |> List.map KeyValuePair, readOnlyDict [])
+                    let wanted = nodes [ "dense.b", [ 2 ]; "dense.w", [ 5; 8 ] ]
+                    let direct = errorOf (fun () -> Checkpoint.readWeightsAhead None path wanted)
+                    let early =
+                        errorOf (fun () -> Checkpoint.readWeightsAhead (Some(Checkpoint.WeightsAhead path)) path wanted)
+                    Expect.equal direct.Code "NN0710" "non-finite weights"
+                    Expect.stringContains direct.Message "`dense.w`" "named"
+                    Expect.equal (early.Code, early.Message) (direct.Code, direct.Message) "the same error")
+        }
     ]

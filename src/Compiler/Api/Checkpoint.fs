@@ -30,7 +30,7 @@ let FileName = RunPaths.FileName
 /// The product version written into checkpoints.
 let version =
     let v = typeof<Compiled>.Assembly.GetName().Version
-    sprintf "%d.%d.%d" v.Major v.Minor v.Build
+    string v.Major + "." + string v.Minor + "." + string v.Build // made at start: no printf format parsed
 
 /// SHA-256 of a text (UTF-8), lower-case hex (managed: OpenSSL is not loaded for it).
 let sha256 (text: string) =
@@ -150,6 +150,9 @@ let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
 /// leaves the reading to `readWeightsAhead` (which raises the errors, in their order).
 type WeightsAhead(path: string) =
     let mutable ck: Checkpoint option = None
+    // the float tensors found finite here, on the reading thread: its first pass over their fresh pages, which cost
+    // ~3 ms of the command thread as `readWeightsAhead`'s check (issue #18, a virtual machine's page faults)
+    let finite = HashSet<string>()
     let mutable state = 0 // 0 not begun, 1 reading, 2 done
     let finished = new Threading.ManualResetEventSlim(false)
     let read () =
@@ -164,7 +167,11 @@ type WeightsAhead(path: string) =
                     found <- names.Contains(n.Substring(0, i))
                     i <- n.IndexOf('.', i + 1)
                 found
-            ck <- Some(SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true))
+            let read = SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true)
+            for n in read.Names do
+                if read.HoldsFloats n && Nn.Runtime.Kernels.ElementOps.AllFinite(ReadOnlySpan(read.ToHost(n).Data)) then
+                    finite.Add n |> ignore
+            ck <- Some read
         with _ -> ()
     /// Reads the tensors on the calling thread, unless another has begun (then returns at once).
     member _.Run() =
@@ -180,6 +187,8 @@ type WeightsAhead(path: string) =
         this.Run()
         finished.Wait()
         ck
+    /// Whether the tensor `name` was read and found finite (after `Read`).
+    member _.Finite(name: string) = finite.Contains name
 
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
 /// and for NaN and infinity (NN0710), and the file's metadata (read with them: no second read of the header); those
@@ -191,10 +200,10 @@ let readWeightsAhead (ahead: WeightsAhead option) (path: string) (nodes: Node se
     let wanted = HashSet(nodes |> Seq.map (fun n -> n.Name))
     // only these tensors' bytes are read (not the optimizer's state or the best epoch's copy), float32 ones straight
     // into the arrays the executor gets
-    let ck =
+    let ck, checkedAhead =
         match ahead |> Option.bind (fun a -> a.Read()) with
-        | Some ck when wanted |> Seq.forall ck.Holds -> ck
-        | _ -> SafeTensors.Read(path, (fun name -> wanted.Contains name), true)
+        | Some ck when wanted |> Seq.forall ck.Holds -> ck, ahead.Value.Finite
+        | _ -> SafeTensors.Read(path, (fun name -> wanted.Contains name), true), (fun _ -> false)
     let values = Dictionary<string, HostTensor>()
     for n in nodes do
         let shape = ck.ShapeOf n.Name
@@ -209,7 +218,7 @@ let readWeightsAhead (ahead: WeightsAhead option) (path: string) (nodes: Node se
                 )
             )
         let host = ck.ToHost n.Name
-        ResumeCheck.RequireFinite(path, n.Name, host)
+        if not (checkedAhead n.Name) then ResumeCheck.RequireFinite(path, n.Name, host)
         values[n.Name] <- host
     values, ck.Metadata
 

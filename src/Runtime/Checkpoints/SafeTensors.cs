@@ -41,6 +41,10 @@ internal sealed class Checkpoint
     /// <summary>Whether the bytes of the tensor called <paramref name="name"/> were read.</summary>
     public bool Holds(string name) => _tensors.ContainsKey(name) || (_floats?.ContainsKey(name) ?? false);
 
+    /// <summary>Whether the tensor was read as float32 straight into its array (<see cref="ToHost"/> then costs
+    /// nothing).</summary>
+    public bool HoldsFloats(string name) => _floats?.ContainsKey(name) ?? false;
+
     /// <summary>The shape of the tensor called <paramref name="name"/>.</summary>
     /// <exception cref="DataException">NN0707 when the checkpoint has no such tensor</exception>
     public int[] ShapeOf(string name) =>

@@ -80,9 +80,10 @@ internal interface IStepExecutor
     BatchResult Evaluate(IReadOnlyList<HostTensor> inputs, HostTensor? target);
     /// <summary>The network's output for a batch, in evaluation mode.</summary>
     HostTensor Predict(IReadOnlyList<HostTensor> inputs);
-    /// <summary>The first <paramref name="destination"/>.Length elements of <see cref="Predict(IReadOnlyList{HostTensor})"/>'s output (its
-    /// first rows, row-major) written into <paramref name="destination"/>. The default copies
-    /// <see cref="Predict(IReadOnlyList{HostTensor})"/>'s; executors write from their own storage (no array a batch: `nn predict`).</summary>
+    /// <summary>The first <paramref name="destination"/>.Length elements of the output of
+    /// <see cref="Predict(IReadOnlyList{HostTensor})"/> (its first rows, row-major) written into
+    /// <paramref name="destination"/>. The default copies that output; executors write from their own storage (no
+    /// array a batch: `nn predict`).</summary>
     void PredictInto(IReadOnlyList<HostTensor> inputs, Span<float> destination) =>
         Predict(inputs).Data.AsSpan(0, destination.Length).CopyTo(destination);
     /// <summary>Readies the training step (<paramref name="training"/>) or the evaluation for batches shaped like

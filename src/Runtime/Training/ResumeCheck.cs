@@ -1,6 +1,7 @@
 using System.Globalization;
 using Nn.Runtime.Data;
 using Nn.Runtime.IR;
+using Nn.Runtime.Kernels;
 
 namespace Nn.Runtime.Training;
 
@@ -69,6 +70,7 @@ internal static class ResumeCheck
     public static void RequireFinite(string path, string name, HostTensor t)
     {
         var data = t.Data;
+        if (ElementOps.AllFinite(data)) return; // vectors; the loop below finds the first bad value for the message
         for (int i = 0; i < data.Length; i++)
         {
             if (float.IsFinite(data[i])) continue;

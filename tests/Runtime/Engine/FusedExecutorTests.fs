@@ -284,6 +284,13 @@ let tests =
             for n in [ 7; 32; 1 ] do
                 let x, y = batch net rng n
                 Expect.equal (only.Predict x).Data (full.Predict x).Data $"{n} rows"
+                // PredictInto writes the first rows' outputs where asked, as Predict returns them
+                let want = (only.Predict x).Data
+                let into = Array.create (want.Length + 3) 7f
+                (only :> IStepExecutor).PredictInto([| x |], into.AsSpan(1, want.Length - want.Length % 2))
+                Expect.equal into[1 .. want.Length - want.Length % 2] want[.. want.Length - want.Length % 2 - 1]
+                    $"{n} rows into"
+                Expect.equal (into[0], into[into.Length - 1]) (7f, 7f) "nothing written outside"
             Expect.equal (only.Snapshot().Keys |> Set.ofSeq) forward "the forward's weights only (no Adam moments)"
             let x, y = batch net rng 4
             Expect.throwsT<InvalidOperationException> (fun () -> only.Step(x, y, 0.1, 1L, 1UL) |> ignore) "no step"
