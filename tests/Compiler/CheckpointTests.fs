@@ -36,6 +36,10 @@ let tests =
                 let wanted = nodes [ "dense.w", [ 2; 3 ]; "dense.b", [ 3 ] ]
                 let direct, meta = Checkpoint.readWeightsAhead None path wanted
                 let ahead = Checkpoint.WeightsAhead path
+                Expect.isFalse (ahead.Finite "dense.w") "not checked before it is read"
+                ahead.Run()
+                ahead.CheckFinite()
+                Expect.isTrue (ahead.Finite "dense.w") "checked on the reading thread"
                 let early, meta2 = Checkpoint.readWeightsAhead (Some ahead) path wanted
                 Expect.equal (asMap early) (asMap direct) "the same values"
                 Expect.equal (asMap direct).["dense.b"] ([| 3 |], [| 10f; 11f; 12f |]) "as written"
@@ -87,8 +91,15 @@ let tests =
                     let direct = errorOf (fun () -> Checkpoint.readWeightsAhead None path wanted)
                     let early =
                         errorOf (fun () -> Checkpoint.readWeightsAhead (Some(Checkpoint.WeightsAhead path)) path wanted)
+                    // checked on the reading thread first (as nn predict's input reader does)
+                    let ahead = Checkpoint.WeightsAhead path
+                    ahead.Run()
+                    ahead.CheckFinite()
+                    Expect.isTrue (ahead.Finite "dense.b" && not (ahead.Finite "dense.w")) "found finite or not"
+                    let checkedAhead = errorOf (fun () -> Checkpoint.readWeightsAhead (Some ahead) path wanted)
                     Expect.equal direct.Code "NN0710" "non-finite weights"
                     Expect.stringContains direct.Message "`dense.w`" "named"
-                    Expect.equal (early.Code, early.Message) (direct.Code, direct.Message) "the same error")
+                    Expect.equal (early.Code, early.Message) (direct.Code, direct.Message) "the same error"
+                    Expect.equal (checkedAhead.Code, checkedAhead.Message) (direct.Code, direct.Message) "checked ahead")
         }
     ]

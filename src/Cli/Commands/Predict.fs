@@ -325,9 +325,9 @@ type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
 /// Batches of one IDX input read on a thread of their own while the program compiles and earlier batches run
 /// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero
 /// there and remembered, with the values of the shown rows and of the first such row as read. `first` runs on that
-/// thread before the file is opened.
+/// thread before the file is opened, `opened` once its header is read.
 [<AllowNullLiteral>]
-type private Streamed(path: string, first: unit -> unit) =
+type private Streamed(path: string, first: unit -> unit, opened: unit -> unit) =
     let bad = Collections.Generic.List<int>()
     let kept = Collections.Generic.Dictionary<int, float32[]>()
     let decoded (b: RowBatches.Batch) =
@@ -341,7 +341,12 @@ type private Streamed(path: string, first: unit -> unit) =
                     if bad.Count = 0 then kept[b.Start + i] <- x.Row(i).ToArray()
                     bad.Add(b.Start + i)
                     x.Row(i).Clear()
-    let batches = new RowBatches((fun () -> first (); IdxRows.Open path), predictBatch, 8, Action<_>(decoded))
+    let open' () =
+        first ()
+        let rows = IdxRows.Open path
+        opened ()
+        rows
+    let batches = new RowBatches(open', predictBatch, 8, Action<_>(decoded))
     /// The file's shape (waits for its header; raises what reading it raises).
     member _.Shape = batches.Shape
     /// The outputs of every row, batch by batch as they are read, and the rows as `Fed` (after the last batch).
@@ -385,7 +390,7 @@ let run (a: Args) =
     // raised below, in order
     let ahead = Checkpoint.WeightsAhead weights
     // an IDX file is read batch by batch on another thread from now on (its errors are raised below, in order)
-    use streamed = if isIdx input then new Streamed(input, ahead.Run) else null
+    use streamed = if isIdx input then new Streamed(input, ahead.Run, ahead.CheckFinite) else null
     if isNull streamed then ahead.Start()
     // the network as trained: the run's `--set`s of top-level lets
     let c = compileForRun file (letSetsOf weights) []

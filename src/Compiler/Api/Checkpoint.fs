@@ -150,9 +150,11 @@ let checkResume (graphs: StepGraphs) (path: string) (state: TrainingState) =
 /// leaves the reading to `readWeightsAhead` (which raises the errors, in their order).
 type WeightsAhead(path: string) =
     let mutable ck: Checkpoint option = None
-    // the float tensors found finite here, on the reading thread: its first pass over their fresh pages, which cost
-    // ~3 ms of the command thread as `readWeightsAhead`'s check (issue #18, a virtual machine's page faults)
+    // the float tensors found finite on the reading thread (`CheckFinite`, after the input file's header: the
+    // command waits for that first): the first pass over their fresh pages, ~3 ms of the command thread as
+    // `readWeightsAhead`'s check (issue #18, a virtual machine's page faults). Until it is done, that check runs.
     let finite = HashSet<string>()
+    let mutable finiteDone = false
     let mutable state = 0 // 0 not begun, 1 reading, 2 done
     let finished = new Threading.ManualResetEventSlim(false)
     let read () =
@@ -167,11 +169,7 @@ type WeightsAhead(path: string) =
                     found <- names.Contains(n.Substring(0, i))
                     i <- n.IndexOf('.', i + 1)
                 found
-            let read = SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true)
-            for n in read.Names do
-                if read.HoldsFloats n && Nn.Runtime.Kernels.ElementOps.AllFinite(ReadOnlySpan(read.ToHost(n).Data)) then
-                    finite.Add n |> ignore
-            ck <- Some read
+            ck <- Some(SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true))
         with _ -> ()
     /// Reads the tensors on the calling thread, unless another has begun (then returns at once).
     member _.Run() =
@@ -179,16 +177,30 @@ type WeightsAhead(path: string) =
             read ()
             Threading.Volatile.Write(&state, 2)
             finished.Set()
-    /// Reads the tensors on a thread of its own.
+    /// Checks the float tensors read (after `Run`) for NaN and infinity, on the calling thread.
+    member _.CheckFinite() =
+        if Threading.Volatile.Read(&state) = 2 && not (Threading.Volatile.Read(&finiteDone)) then
+            match ck with
+            | Some read ->
+                let found = HashSet<string>()
+                for n in read.Names do
+                    if read.HoldsFloats n
+                       && Nn.Runtime.Kernels.ElementOps.AllFinite(ReadOnlySpan(read.ToHost(n).Data)) then
+                        found.Add n |> ignore
+                lock finite (fun () -> finite.UnionWith found)
+            | None -> ()
+            Threading.Volatile.Write(&finiteDone, true)
+    /// Reads the tensors (and checks them) on a thread of its own.
     member this.Start() =
-        Threading.Thread((fun () -> this.Run()), IsBackground = true, Name = "nn weights").Start()
+        Threading.Thread((fun () -> this.Run(); this.CheckFinite()), IsBackground = true, Name = "nn weights").Start()
     /// The tensors read, if they could be: waits for the thread reading them, or reads them now if none began.
     member this.Read() =
         this.Run()
         finished.Wait()
         ck
-    /// Whether the tensor `name` was read and found finite (after `Read`).
-    member _.Finite(name: string) = finite.Contains name
+    /// Whether the tensor `name` was read and found finite by `CheckFinite` (false when that is not done yet).
+    member _.Finite(name: string) =
+        Threading.Volatile.Read(&finiteDone) && lock finite (fun () -> finite.Contains name)
 
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
 /// and for NaN and infinity (NN0710), and the file's metadata (read with them: no second read of the header); those
