@@ -136,16 +136,22 @@ internal static class Idx
     /// after the header, and the file's shape; null for anything else (the caller then reads it the checked way,
     /// which names what is wrong). What <see cref="TryInflateBytes"/> and <see cref="IdxRows"/> stream.
     /// </summary>
-    internal static (Stream Body, int[] Shape)? OpenGzipBytes(byte[] raw, uint? expectedMagic = null)
+    internal static (Stream Body, int[] Shape)? OpenGzipBytes(byte[] raw, uint? expectedMagic = null) =>
+        raw.Length < 18 ? null
+            : OpenGzip(new MemoryStream(raw), raw.Length, BitConverter.ToUInt32(raw, raw.Length - 4), expectedMagic);
+
+    /// <summary>As <see cref="OpenGzipBytes"/> for <paramref name="compressed"/>, a gzip file of
+    /// <paramref name="length"/> bytes whose trailer declares <paramref name="trailerSize"/> (taken over: disposed
+    /// when null is returned).</summary>
+    internal static (Stream Body, int[] Shape)? OpenGzip(Stream compressed, long length, long trailerSize,
+        uint? expectedMagic = null)
     {
-        if (raw.Length < 18) return null;
-        long trailerSize = BitConverter.ToUInt32(raw, raw.Length - 4);
-        var input = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+        var input = new GZipStream(compressed, CompressionMode.Decompress);
         try
         {
             var shape = ByteHeader(input, expectedMagic);
             if (shape is not null && 4 + 4 * shape.Length + HostTensor.ElementCount(shape) == trailerSize
-                && trailerSize <= MostExpansion * raw.Length)
+                && trailerSize <= MostExpansion * length)
                 return (input, shape);
         }
         catch (Exception e) when (e is InvalidDataException or IOException) { }
