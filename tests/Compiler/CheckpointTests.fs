@@ -100,6 +100,7 @@ let tests =
                     Expect.equal direct.Code "NN0710" "non-finite weights"
                     Expect.stringContains direct.Message "`dense.w`" "named"
                     Expect.equal (early.Code, early.Message) (direct.Code, direct.Message) "the same error"
-                    Expect.equal (checkedAhead.Code, checkedAhead.Message) (direct.Code, direct.Message) "checked ahead")
+                    Expect.equal (checkedAhead.Code, checkedAhead.Message) (direct.Code, direct.Message)
+                        "checked ahead")
         }
     ]
