@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Data;
 
@@ -12,10 +13,6 @@ namespace Nn.Runtime.Data;
 internal static class HugePages
 {
     private const int Size = 2 << 20;
-    private const int MadvHugePage = 14; // MADV_HUGEPAGE of <sys/mman.h>
-
-    [DllImport("libc", EntryPoint = "madvise")]
-    private static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>A new array of <paramref name="count"/> elements, not cleared: the caller writes every one.
     /// From the pinned heap when it spans whole huge pages, so that the advice given for its address holds.</summary>
@@ -35,7 +32,7 @@ internal static class HugePages
             long start = ((long)p + Size - 1) & ~(long)(Size - 1);
             long end = ((long)p + bytes) & ~(long)(Size - 1);
             if (end <= start) return;
-            try { Madvise((nint)start, (nuint)(end - start), MadvHugePage); }
+            try { Pages.Madvise((nint)start, (nuint)(end - start), Pages.MadvHugePage); }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
         }
     }

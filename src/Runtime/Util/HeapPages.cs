@@ -16,11 +16,6 @@ namespace Nn.Runtime.Util;
 /// </summary>
 internal static class HeapPages
 {
-    private const int MadvHugePage = 14; // MADV_HUGEPAGE of <sys/mman.h>
-
-    [DllImport("libc", EntryPoint = "madvise")]
-    private static extern int Madvise(nint address, nuint length, int advice);
-
     /// <summary>Advises the anonymous mappings around a new object of the heap (the collector's reserved range, in
     /// /proc/self/maps one line per committed or reserved piece, contiguous) for 2 MiB pages.</summary>
     public static unsafe void AdviseHuge()
@@ -32,7 +27,7 @@ internal static class HeapPages
             long at;
             fixed (byte* p = probe) at = (long)p;
             var (start, end) = AnonymousRunAround(File.ReadAllLines("/proc/self/maps"), at);
-            if (end > start) Madvise((nint)start, (nuint)(end - start), MadvHugePage);
+            if (end > start) Pages.Madvise((nint)start, (nuint)(end - start), Pages.MadvHugePage);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException
                                       or EntryPointNotFoundException or FormatException)

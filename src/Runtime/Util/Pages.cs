@@ -24,8 +24,13 @@ internal static class Pages
     /// <summary>Whether pages are populated here (false after the system refused once).</summary>
     public static bool Supported => _supported;
 
+    /// <summary>MADV_HUGEPAGE of &lt;sys/mman.h&gt;: back the range with 2 MiB pages where the system offers them
+    /// (<see cref="HeapPages"/>, <see cref="Data.HugePages"/>).</summary>
+    internal const int MadvHugePage = 14;
+
+    /// <summary>madvise(2), the one declaration of it here (0 when the advice was taken).</summary>
     [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static extern int Madvise(nint address, nuint length, int advice);
+    internal static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>A new array of <paramref name="count"/> zeros, its pages mapped.</summary>
     public static T[] Zeroed<T>(long count) where T : unmanaged
