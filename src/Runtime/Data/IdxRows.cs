@@ -36,9 +36,8 @@ internal sealed class IdxRows : IDisposable
     {
         if (StreamGzipFile(path) is { } fromFile) return fromFile;
         byte[] raw = FileBytes.ReadRaw(path);
-        var streamed = FileBytes.IsGzip(raw)
-            ? Idx.OpenGzipBytes(raw) is { } gz ? new IdxRows(path, gz.Shape, gz.Body, null) : null
-            : OpenPlain(raw, path);
+        // a gzip file that did not stream from the file would not from its bytes either: read the checked way
+        var streamed = FileBytes.IsGzip(raw) ? null : OpenPlain(raw, path);
         if (streamed is not null) return streamed;
         var whole = Idx.Read(path);
         return new IdxRows(path, whole.Shape, null, whole);
