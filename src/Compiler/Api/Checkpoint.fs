@@ -152,9 +152,9 @@ type WeightsAhead(path: string) =
     let mutable ck: Checkpoint option = None
     // the float tensors found finite on the reading thread (`CheckFinite`, after the input file's header: the
     // command waits for that first): the first pass over their fresh pages, ~3 ms of the command thread as
-    // `readWeightsAhead`'s check (issue #18, a virtual machine's page faults). Until it is done, that check runs.
-    let finite = HashSet<string>()
-    let mutable finiteDone = false
+    // `readWeightsAhead`'s check (issue #18, a virtual machine's page faults). Until it is done (null), that check
+    // runs.
+    let mutable finite: HashSet<string> = null
     let mutable state = 0 // 0 not begun, 1 reading, 2 done
     let finished = new Threading.ManualResetEventSlim(false)
     let read () =
@@ -179,17 +179,14 @@ type WeightsAhead(path: string) =
             finished.Set()
     /// Checks the float tensors read (after `Run`) for NaN and infinity, on the calling thread.
     member _.CheckFinite() =
-        if Threading.Volatile.Read(&state) = 2 && not (Threading.Volatile.Read(&finiteDone)) then
-            match ck with
-            | Some read ->
-                let found = HashSet<string>()
+        if Threading.Volatile.Read(&state) = 2 && isNull (Threading.Volatile.Read(&finite)) then
+            let found = HashSet<string>()
+            for read in Option.toList ck do
                 for n in read.Names do
                     if read.HoldsFloats n
                        && Nn.Runtime.Kernels.ElementOps.AllFinite(ReadOnlySpan(read.ToHost(n).Data)) then
                         found.Add n |> ignore
-                lock finite (fun () -> finite.UnionWith found)
-            | None -> ()
-            Threading.Volatile.Write(&finiteDone, true)
+            Threading.Volatile.Write(&finite, found) // published whole: read only after this
     /// Reads the tensors (and checks them) on a thread of its own.
     member this.Start() =
         Threading.Thread((fun () -> this.Run(); this.CheckFinite()), IsBackground = true, Name = "nn weights").Start()
@@ -200,7 +197,8 @@ type WeightsAhead(path: string) =
         ck
     /// Whether the tensor `name` was read and found finite by `CheckFinite` (false when that is not done yet).
     member _.Finite(name: string) =
-        Threading.Volatile.Read(&finiteDone) && lock finite (fun () -> finite.Contains name)
+        let found = Threading.Volatile.Read(&finite)
+        not (isNull found) && found.Contains name
 
 /// The values of `nodes` (Params and States) from a weights file, each checked against its node's shape (NN0708)
 /// and for NaN and infinity (NN0710), and the file's metadata (read with them: no second read of the header); those
