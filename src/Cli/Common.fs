@@ -258,11 +258,13 @@ let pipelined (engine: Engine) (graphs: StepGraphs)
         Nn.Runtime.Distributed.Pipeline.Create(
             graphs, initial, stages, Option.toNullable micro, network, comm)
 
-/// `--threads N`: the threads the kernels use; with `NN_THREADS_ADAPTIVE=1` fewer while a second thread does not pay
-/// (a busy machine: `Engine.StepThreads`). Off by default: idle, its probes chose one thread for the `mlp` job.
+/// `--threads N`: the threads the kernels use, fewer while a second thread does not pay (a busy machine, or two
+/// virtual processors seldom running at once: `Engine.StepThreads` times both); `NN_THREADS_ADAPTIVE=0` always uses
+/// N. On by default since its probes time each side in a block after an untimed step (bench/README.md, the eighth
+/// #18 session); before that, opt-in: idle, its alternating probes had chosen one thread for the `mlp` job.
 let applyThreads (a: Args) =
     a.Int "--threads" |> Option.iter (fun n -> Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads <- n)
-    Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive <- Environment.GetEnvironmentVariable "NN_THREADS_ADAPTIVE" = "1"
+    Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive <- Environment.GetEnvironmentVariable "NN_THREADS_ADAPTIVE" <> "0"
 
 // ---------------------------------------------------------------- errors
 

@@ -9,8 +9,8 @@ open Nn.Tests
 open Nn.Runtime.Checkpoints
 
 /// Run the built nn.dll in `dir` with NO_COLOR=1 and redirected output: code, stdout, stderr. Every step on the
-/// threads asked for (NN_THREADS_ADAPTIVE unset: no timed choice of one thread, Engine.StepThreads).
-let private nn = Nn.Tests.TestUtil.runNn []
+/// threads asked for (NN_THREADS_ADAPTIVE=0: no timed choice of one thread, Engine.StepThreads).
+let private nn = Nn.Tests.TestUtil.runNn [ "NN_THREADS_ADAPTIVE", "0" ]
 
 /// A temporary copy of examples/ whose MNIST files hold their first 320 images (5 batches of 64 after the validation
 /// split, the last one partial).
@@ -47,6 +47,6 @@ let tests =
             for file, extra in runs ->
                 test (String.concat " " (file :: extra)) { sameCheckpoints nn file extra }
         ]
-        test "mnist_mlp.nn with nn's timed choice of one thread or two (NN_THREADS_ADAPTIVE=1)" {
-            sameCheckpoints (Nn.Tests.TestUtil.runNn [ "NN_THREADS_ADAPTIVE", "1" ]) "mnist_mlp.nn" [] }
+        test "mnist_mlp.nn with nn's timed choice of one thread or two (the default)" {
+            sameCheckpoints (Nn.Tests.TestUtil.runNn []) "mnist_mlp.nn" [] }
     ]

@@ -1,5 +1,5 @@
 /// Engine.StepThreads: a bound program's choice between one thread and two, by timing both. The choices are checked
-/// on times given by hand (a probe alternates the sides, keeps the faster by the median, holds it 64 steps, four times
+/// on times given by hand (a probe times two threads then one, keeps the faster by the median, holds it 64 steps, four times
 /// longer once confirmed); an executor that switches between the sides gives the bits of one thread (ThreadsStepTests).
 module Nn.Tests.Runtime.Engine.StepThreadsTests
 
@@ -8,13 +8,14 @@ open Expecto
 open Nn.Runtime.Engine
 open Nn.Runtime.Kernels
 
-/// Feeds a probe: the one-thread steps take `solo` seconds each, the two-thread steps `split` (in turn).
+/// Feeds a probe: the one-thread steps take `solo` seconds each, the two-thread steps `split` (in turn); each side's
+/// untimed first step takes 1,000 s (a worker woken from sleep), which must not count.
 let private probe (c: StepThreads) (solo: float list) (split: float list) =
     let solo, split = Collections.Generic.Queue solo, Collections.Generic.Queue split
     let sides = ResizeArray()
-    for _ in 1 .. 2 * StepThreads.ProbeSteps do
-        sides.Add c.NextSolo
-        c.Record(if c.NextSolo then solo.Dequeue() else split.Dequeue())
+    for _ in 1 .. StepThreads.ProbeLength do
+        sides.Add((c.NextSolo, c.NextUntimed))
+        c.Record(if c.NextUntimed then 1000.0 elif c.NextSolo then solo.Dequeue() else split.Dequeue())
     List.ofSeq sides
 
 /// Runs `steps` held steps (each 1 ms) and returns how many ran on one thread.
@@ -28,18 +29,26 @@ let private hold (c: StepThreads) (steps: int) =
 [<Tests>]
 let tests =
     testList "Runtime.Engine.StepThreads" [
-        test "a probe alternates one thread and two, one first, four steps each" {
+        test "a probe times two threads, then one: four steps each after an untimed one" {
             let c = StepThreads()
             let sides = probe c [ 1.0; 1.0; 1.0; 1.0 ] [ 2.0; 2.0; 2.0; 2.0 ]
-            Expect.sequenceEqual sides [ true; false; true; false; true; false; true; false ] "sides"
+            let block solo = (solo, true) :: List.replicate 4 (solo, false)
+            Expect.sequenceEqual sides (block false @ block true) "sides (one thread?, untimed?)"
             Expect.equal c.Probes 1 "one probe"
+            Expect.equal c.SoloChoices 1 "one thread chosen: the untimed steps did not count"
+        }
+
+        test "the untimed steps do not decide: slow first split steps (a worker waking) leave two threads chosen" {
+            let c = StepThreads()
+            probe c [ 2.0; 2.0; 2.0; 2.0 ] [ 1.0; 1.0; 1.0; 1.0 ] |> ignore
+            Expect.equal c.SoloChoices 0 "two threads chosen"
         }
 
         test "one thread faster: held 64 steps, probed again; confirmed: held 256; changed: held 64" {
             let c = StepThreads()
             probe c [ 1.0; 1.0; 1.0; 1.0 ] [ 2.0; 2.0; 2.0; 2.0 ] |> ignore
             Expect.equal (hold c 64) 64 "64 steps on one thread"
-            Expect.isTrue c.NextSolo "the next probe starts on one thread"
+            Expect.isFalse c.NextSolo "the next probe starts on two threads"
             probe c [ 1.0; 1.0; 1.0; 1.0 ] [ 2.0; 2.0; 2.0; 2.0 ] |> ignore
             Expect.equal (hold c 256) 256 "confirmed: 256 steps on one thread"
             probe c [ 3.0; 3.0; 3.0; 3.0 ] [ 2.0; 2.0; 2.0; 2.0 ] |> ignore
@@ -53,7 +62,7 @@ let tests =
             for h in [ 64; 256; 1024 ] do
                 probe c [ 2.0; 2.0; 2.0; 2.0 ] [ 1.0; 1.0; 1.0; 1.0 ] |> ignore
                 Expect.equal (hold c h) 0 (sprintf "hold of %d steps on two threads" h)
-            Expect.isTrue c.NextSolo "then a probe"
+            Expect.isTrue c.NextUntimed "then a probe"
             Expect.equal c.SoloChoices 0 "no probe chose one thread"
         }
 
