@@ -51,6 +51,7 @@ let dispatch (argv: string list) =
 
 [<EntryPoint>]
 let main argv =
+    Launch.handOverIfChanged argv
     try
         dispatch (List.ofArray argv)
     with e ->
