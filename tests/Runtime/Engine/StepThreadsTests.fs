@@ -1,6 +1,7 @@
 /// Engine.StepThreads: a bound program's choice between one thread and two, by timing both. The choices are checked
-/// on times given by hand (a probe times two threads then one, keeps the faster by the median, holds it 64 steps, four times
-/// longer once confirmed); an executor that switches between the sides gives the bits of one thread (ThreadsStepTests).
+/// on times given by hand (a probe times two threads then one, keeps the faster by the median, holds it 64 steps,
+/// four times longer once confirmed); an executor that switches between the sides gives the bits of one thread
+/// (ThreadsStepTests).
 module Nn.Tests.Runtime.Engine.StepThreadsTests
 
 open System
