@@ -213,11 +213,9 @@ let executor (engine: Engine) (graphs: StepGraphs)
             ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads))
 
 /// The executor of `nn predict`: the fused engine plans, binds and holds only the prediction graph and its weights
-/// `values` (which it copies, or takes from `panels` packed ahead); the reference interpreter runs the step graphs
-/// with `values` over initial ones.
+/// `values` (which it copies); the reference interpreter runs the step graphs with `values` over initial ones.
 let predictor (engine: Engine) (graphs: StepGraphs)
-              (values: Collections.Generic.IReadOnlyDictionary<string, HostTensor>)
-              (panels: Nn.Runtime.Engine.PanelsAhead) : IStepExecutor =
+              (values: Collections.Generic.IReadOnlyDictionary<string, HostTensor>) : IStepExecutor =
     match engine with
     | Reference ->
         let exec = executor Reference graphs (Initializers.ForGraph(graphs.Train, 0UL))
@@ -227,7 +225,7 @@ let predictor (engine: Engine) (graphs: StepGraphs)
         Nn.Runtime.Executors.StepExecutor.Create(
             graphs, values,
             ExecutorOptions(Engine = "fused", Threads = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads,
-                            PredictOnly = true, PanelsAhead = panels))
+                            PredictOnly = true))
 
 /// `--pipeline K [--micro-batches M]`: the stages of a pipelined training step and its micro-batches per batch (None:
 /// the default, 4 per stage); None without --pipeline. A value that is not a whole number of at least 1 is NN0820.

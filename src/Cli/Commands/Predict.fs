@@ -325,7 +325,7 @@ type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
 /// Batches of one IDX input read on a thread of their own while the program compiles and earlier batches run
 /// (`RowBatches`, a ring of 8: 6.4 MB for MNIST); each batch's rows holding NaN or infinite values are set to zero
 /// there and remembered, with the values of the shown rows and of the first such row as read. `first` runs on that
-/// thread before the file is opened, `opened` there once its header is read and its shape is known here.
+/// thread before the file is opened, `opened` once its header is read.
 [<AllowNullLiteral>]
 type private Streamed(path: string, first: unit -> unit, opened: unit -> unit) =
     let bad = Collections.Generic.List<int>()
@@ -343,8 +343,10 @@ type private Streamed(path: string, first: unit -> unit, opened: unit -> unit) =
                     x.Row(i).Clear()
     let open' () =
         first ()
-        IdxRows.Open path
-    let batches = new RowBatches(open', predictBatch, 8, Action<_>(decoded), Action(opened))
+        let rows = IdxRows.Open path
+        opened ()
+        rows
+    let batches = new RowBatches(open', predictBatch, 8, Action<_>(decoded))
     /// The file's shape (waits for its header; raises what reading it raises).
     member _.Shape = batches.Shape
     /// The outputs of every row, batch by batch as they are read, and the rows as `Fed` (after the last batch).
@@ -388,10 +390,7 @@ let run (a: Args) =
     // raised below, in order
     let ahead = Checkpoint.WeightsAhead weights
     // an IDX file is read batch by batch on another thread from now on (its errors are raised below, in order)
-    let checkAndPack () =
-        ahead.CheckFinite()
-        ahead.PackPanels()
-    use streamed = if isIdx input then new Streamed(input, ahead.Run, checkAndPack) else null
+    use streamed = if isIdx input then new Streamed(input, ahead.Run, ahead.CheckFinite) else null
     if isNull streamed then ahead.Start()
     // the network as trained: the run's `--set`s of top-level lets
     let c = compileForRun file (letSetsOf weights) []
@@ -426,7 +425,7 @@ let run (a: Args) =
     let out, fed =
         match streamed with
         | Some s ->
-            let exec = predictor (engineOf a) graphs values ahead.Panels
+            let exec = predictor (engineOf a) graphs values
             Timings.mark "executor"
             let onRows (out: HostTensor) start n =
                 if early.Value.IsNone then
@@ -455,7 +454,7 @@ let run (a: Args) =
                         let data = Array.copy t.Data
                         for i in fed.Bad do Array.fill data (i * t.RowSize) t.RowSize 0f
                         HostTensor(t.Shape, data))
-            let exec = predictor (engineOf a) graphs values ahead.Panels
+            let exec = predictor (engineOf a) graphs values
             Timings.mark "executor"
             predictInBatches exec fedXs, fed
     Timings.mark "forward"

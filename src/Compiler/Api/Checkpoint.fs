@@ -187,22 +187,9 @@ type WeightsAhead(path: string) =
                        && Nn.Runtime.Kernels.ElementOps.AllFinite(ReadOnlySpan(read.ToHost(n).Data)) then
                         found.Add n |> ignore
             Threading.Volatile.Write(&finite, found) // published whole: read only after this
-    /// The weights packed into the GEMM's panel layout by `PackPanels`, for the executor to take.
-    member val Panels = Nn.Runtime.Engine.PanelsAhead()
-    /// Packs the float tensors read (after `Run`) that could be held in panel layout, on the calling thread (the
-    /// fused executor took ~3.5 ms of the command thread packing MNIST's two weights; issue #18).
-    member this.PackPanels() =
-        if Threading.Volatile.Read(&state) = 2 then
-            for read in Option.toList ck do
-                for n in read.Names do
-                    if read.HoldsFloats n then this.Panels.Pack(read.ToHost n)
-    /// Reads the tensors (and checks and packs them) on a thread of its own.
+    /// Reads the tensors (and checks them) on a thread of its own.
     member this.Start() =
-        let run () =
-            this.Run()
-            this.CheckFinite()
-            this.PackPanels()
-        Threading.Thread(run, IsBackground = true, Name = "nn weights").Start()
+        Threading.Thread((fun () -> this.Run(); this.CheckFinite()), IsBackground = true, Name = "nn weights").Start()
     /// The tensors read, if they could be: waits for the thread reading them, or reads them now if none began.
     member this.Read() =
         this.Run()

@@ -29,7 +29,6 @@ internal sealed class RowBatches : IDisposable
     private readonly Thread _thread;
     private readonly int _batchRows;
     private readonly Action<Batch>? _decoded;
-    private readonly Action? _opened;
 
     /// <summary>One decoder at a time (the reader thread or the caller); guards the fields below.</summary>
     private readonly object _gate = new();
@@ -44,16 +43,12 @@ internal sealed class RowBatches : IDisposable
 
     /// <summary>Starts reading: <paramref name="open"/> (on the reader thread) opens the file;
     /// <paramref name="decoded"/>, when given, sees each batch once its rows are in, before the caller does (to check
-    /// or copy rows), on the thread that decoded it, one batch at a time and in order; <paramref name="opened"/>, when
-    /// given, runs on the reader thread once the file's shape is known to the caller, before the first batch (other
-    /// work the reader does while the caller is not waiting for it).</summary>
-    public RowBatches(Func<IdxRows> open, int batchRows, int depth, Action<Batch>? decoded = null,
-        Action? opened = null)
+    /// or copy rows), on the thread that decoded it, one batch at a time and in order.</summary>
+    public RowBatches(Func<IdxRows> open, int batchRows, int depth, Action<Batch>? decoded = null)
     {
         if (batchRows < 1 || depth < 1) throw new ArgumentException("batchRows and depth must be at least 1");
         _batchRows = batchRows;
         _decoded = decoded;
-        _opened = opened;
         _thread = new Thread(() => ReadAll(open, depth)) { IsBackground = true, Name = "nn input reader" };
         _thread.Start();
     }
@@ -106,7 +101,6 @@ internal sealed class RowBatches : IDisposable
                     var shape = _rows.Shape;
                     _shape.SetResult(shape);
                     if (shape.Length == 0) throw new ArgumentException("a file of rows has at least one axis");
-                    _opened?.Invoke();
                     _rowCount = shape[0];
                     _rowSize = _rowCount == 0 ? 0 : (int)(_rows.Count / _rowCount);
                     _inBatch = Math.Min(_rowCount, _batchRows);

@@ -100,12 +100,8 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             var shape = LoadedValues.Check(_shapes, name, v);
             if (_panels.Contains(name))
             {
-                var stored = _options.PanelsAhead?.Take(v.Data, shape[0], shape[1]);
-                if (stored is null)
-                {
-                    stored = Pages.Uninitialized<float>(v.Data.Length); // every element written
-                    GemmPanels.FromRowMajor(v.Data, shape[0], shape[1], stored);
-                }
+                var stored = Pages.Uninitialized<float>(v.Data.Length); // every element written
+                GemmPanels.FromRowMajor(v.Data, shape[0], shape[1], stored);
                 _values[name] = stored;
             }
             else

@@ -145,7 +145,4 @@ internal sealed record ExecutorOptions
     /// no optimizer state is held). Training and evaluating such an executor is an internal error. The fused engine
     /// only; the reference interpreter plans nothing.</summary>
     public bool PredictOnly { get; init; }
-    /// <summary>Weights already packed into panel layout by another thread (<c>nn predict</c>), taken by the fused
-    /// engine instead of packing them when it loads them; null: it packs them.</summary>
-    public Engine.PanelsAhead? PanelsAhead { get; init; }
 }

@@ -65,11 +65,9 @@ internal static class WeightLayout
     /// and a product with a batch of one row still has more than <see cref="GemmForm.SmallProduct"/>
     /// multiply-adds).</summary>
     internal static bool Candidate(Shape s) =>
-        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && Candidate(s[0].Size, s[1].Size);
-
-    /// <summary><see cref="Candidate(Shape)"/> of a rows × cols matrix.</summary>
-    internal static bool Candidate(int rows, int cols) =>
-        rows > GemmForm.NarrowColumns && GemmPanels.Fits(rows, cols) && (long)rows * cols > GemmForm.SmallProduct;
+        s.Rank == 2 && s[0].IsFixed && s[1].IsFixed && s[0].Size > GemmForm.NarrowColumns
+        && GemmPanels.Fits(s[0].Size, s[1].Size)
+        && (long)s[0].Size * s[1].Size > GemmForm.SmallProduct;
 
     /// <summary>The candidate values of one plan, grouped by shared layout (union-find over node ids), each group
     /// poisoned by any use that needs row-major order.</summary>
