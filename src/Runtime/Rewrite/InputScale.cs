@@ -9,8 +9,9 @@ namespace Nn.Runtime.Rewrite;
 /// (<see cref="Graph"/>: that node gone, its users reading the input) and the scale, which the reader applies to each
 /// batch (<see cref="Apply"/>). The same float32 operation on the same values as the fused loop it replaces (x / c
 /// with c the constant as float32, correctly rounded in every lane; a product commutes), so the outputs are bit for
-/// bit the same. Why: in <c>nn predict</c> the division was ~2.2 ms of the command thread and an 800 KB slot's fresh pages for
-/// MNIST, while the input's reader thread, which widens the bytes to float32 anyway, has time to spare (issue #18).
+/// bit the same. Why: in <c>nn predict</c> the division was ~2.2 ms of the command thread and an 800 KB slot's fresh
+/// pages for MNIST, while the input's reader thread, which widens the bytes to float32 anyway, has time to spare
+/// (issue #18; the whole command 1–2 ms faster, bench/README.md).
 /// Not for training (a step's gradient graph uses the node), nor when the input has any other use, the node is an
 /// output, the constant is the dividend, or the node's shape is not the input's.
 /// </summary>
