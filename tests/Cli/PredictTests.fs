@@ -1,6 +1,7 @@
 /// `nn predict` runs the network in batches (src/Cli/Commands/Predict.fs, issue #18): every row's output is the one
 /// the network gives that row, whatever batch it ran in, and the batches are of one size. An IDX input is read batch
-/// by batch on another thread: the same outputs and errors as the same rows read whole from a .npy file.
+/// by batch on another thread: the same outputs and errors as the same rows read whole from a .npy file (also with its
+/// network's `x / 255.0` done by the reader: Rewrite/InputScale).
 module Nn.Tests.Cli.Predict
 
 open System

@@ -330,6 +330,10 @@ type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
 type private Streamed(path: string, first: unit -> unit, opened: unit -> unit) =
     let bad = Collections.Generic.List<int>()
     let kept = Collections.Generic.Dictionary<int, float32[]>()
+    // the network's scaling of its input (`ScaleBy`), applied to each batch after the checks below; the first batch
+    // the reader scaled (the batches before it are scaled when taken)
+    let mutable scale: Nn.Runtime.Rewrite.InputScale = null
+    let mutable scaledFrom = Int32.MaxValue
     let decoded (b: RowBatches.Batch) =
         let x = b.Tensor
         let size = x.RowSize
@@ -341,6 +345,10 @@ type private Streamed(path: string, first: unit -> unit, opened: unit -> unit) =
                     if bad.Count = 0 then kept[b.Start + i] <- x.Row(i).ToArray()
                     bad.Add(b.Start + i)
                     x.Row(i).Clear()
+        let s = Threading.Volatile.Read(&scale)
+        if not (isNull s) then
+            if scaledFrom = Int32.MaxValue then Threading.Volatile.Write(&scaledFrom, b.Start)
+            s.Apply(x.Data.AsSpan())
     let open' () =
         first ()
         let rows = IdxRows.Open path
@@ -349,10 +357,17 @@ type private Streamed(path: string, first: unit -> unit, opened: unit -> unit) =
     let batches = new RowBatches(open', predictBatch, 8, Action<_>(decoded))
     /// The file's shape (waits for its header; raises what reading it raises).
     member _.Shape = batches.Shape
+    /// Scales every batch as `s` says (before `Run`): on the reader thread, after the checks and the shown rows'
+    /// copies (they keep the values as read).
+    member _.ScaleBy(s: Nn.Runtime.Rewrite.InputScale) = Threading.Volatile.Write(&scale, s)
     /// The outputs of every row, batch by batch as they are read, and the rows as `Fed` (after the last batch).
     member _.Run(exec: IStepExecutor, onRows) =
         let rows = batches.Shape[0]
-        let next () = batches.Next() |> Option.ofObj |> Option.map (fun b -> [| b.Tensor |], b.Start, b.Rows)
+        let take (b: RowBatches.Batch) =
+            if not (isNull scale) && b.Start < Threading.Volatile.Read(&scaledFrom) then
+                scale.Apply(b.Tensor.Data.AsSpan()) // decoded before the scale was known
+            [| b.Tensor |], b.Start, b.Rows
+        let next () = batches.Next() |> Option.ofObj |> Option.map take
         let release (xs: HostTensor[], start, n) = batches.Return(RowBatches.Batch(xs[0], start, n))
         let out = runBatches exec rows next release onRows
         out, { Rows = rows; Bad = List.ofSeq bad; Values = fun i -> kept[i] }
@@ -425,7 +440,18 @@ let run (a: Args) =
     let out, fed =
         match streamed with
         | Some s ->
-            let exec = predictor (engineOf a) graphs values
+            // the fused engine runs a scaling of the input where the reader decodes it (bit for bit the same)
+            let run =
+                match engineOf a with
+                | Fused ->
+                    match Nn.Runtime.Rewrite.InputScale.Find(graphs.Predict, graphs.DataInputs[0].Name) with
+                    | null -> graphs
+                    | scale ->
+                        s.ScaleBy scale
+                        StepGraphs(graphs.Train, graphs.Eval, scale.Graph, graphs.Spec, graphs.DataInputs,
+                                   graphs.FedTarget, Forward = graphs.Forward)
+                | Reference -> graphs
+            let exec = predictor (engineOf a) run values
             Timings.mark "executor"
             let onRows (out: HostTensor) start n =
                 if early.Value.IsNone then
