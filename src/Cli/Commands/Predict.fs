@@ -380,8 +380,11 @@ type private Streamed(path: string, first: unit -> unit, opened: unit -> unit) =
     interface IDisposable with
         member _.Dispose() = (batches :> IDisposable).Dispose()
 
-/// Bytes the command may allocate before the first garbage collection.
-let private noCollectionBudget = 64L <<< 20
+/// Bytes the command may allocate before the first garbage collection: the ~15 MB it allocates for the 10,000 digits
+/// with room to spare. The region commits its budget up front (for the small and the large object heap alike), and
+/// those are fresh pages: 64 MB cost `nn predict` ~7 ms of wall and ~20 ms of CPU against 24 MB (bench/README.md,
+/// eighth #18 session); 16 MB measured no better than 24.
+let private noCollectionBudget = 24L <<< 20
 
 let run (a: Args) =
     let file = fileArg "predict" a
