@@ -31,8 +31,11 @@ internal sealed class StepThreads
     public const int MaxHold = 16384;
 
     private readonly double[] _solo = new double[ProbeSteps], _split = new double[ProbeSteps];
+    // The first FirstHold steps run on the threads, untimed: probing the very first steps (fresh pages, cold caches,
+    // a worker not yet started) chose one thread for the idle `mlp` job's first 64 steps (its first epoch ~8 ms
+    // slower than with the threads fixed, bench/README.md, eighth #18 session).
     private int _probed = 0, _held, _hold = FirstHold;
-    private bool _holdSolo, _probing = true;
+    private bool _holdSolo, _probing;
 
     /// <summary>True binds a chooser on this thread whatever <see cref="WorkerPool.Adaptive"/> says (tests).</summary>
     [ThreadStatic] internal static bool Always;

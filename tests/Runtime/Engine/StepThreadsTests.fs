@@ -27,11 +27,24 @@ let private hold (c: StepThreads) (steps: int) =
         c.Record 1e-3
     solo
 
+/// A chooser past its first steps, which run on the threads without a probe.
+let private chooser () =
+    let c = StepThreads()
+    hold c StepThreads.FirstHold |> ignore
+    c
+
 [<Tests>]
 let tests =
     testList "Runtime.Engine.StepThreads" [
-        test "a probe times two threads, then one: four steps each after an untimed one" {
+        test "the first 64 steps run on the threads, untimed; then a probe" {
             let c = StepThreads()
+            Expect.equal (hold c StepThreads.FirstHold) 0 "64 steps on the threads"
+            Expect.equal c.Probes 0 "no probe yet"
+            Expect.isTrue c.NextUntimed "then a probe"
+        }
+
+        test "a probe times two threads, then one: four steps each after an untimed one" {
+            let c = chooser ()
             let sides = probe c [ 1.0; 1.0; 1.0; 1.0 ] [ 2.0; 2.0; 2.0; 2.0 ]
             let block solo = (solo, true) :: List.replicate 4 (solo, false)
             Expect.sequenceEqual sides (block false @ block true) "sides (one thread?, untimed?)"
@@ -40,13 +53,13 @@ let tests =
         }
 
         test "the untimed steps do not decide: slow first split steps (a worker waking) leave two threads chosen" {
-            let c = StepThreads()
+            let c = chooser ()
             probe c [ 2.0; 2.0; 2.0; 2.0 ] [ 1.0; 1.0; 1.0; 1.0 ] |> ignore
             Expect.equal c.SoloChoices 0 "two threads chosen"
         }
 
         test "one thread faster: held 64 steps, probed again; confirmed: held 256; changed: held 64" {
-            let c = StepThreads()
+            let c = chooser ()
             probe c [ 1.0; 1.0; 1.0; 1.0 ] [ 2.0; 2.0; 2.0; 2.0 ] |> ignore
             Expect.equal (hold c 64) 64 "64 steps on one thread"
             Expect.isFalse c.NextSolo "the next probe starts on two threads"
@@ -59,7 +72,7 @@ let tests =
         }
 
         test "two threads faster: every held step splits, the hold grows to 1,024 steps" {
-            let c = StepThreads()
+            let c = chooser ()
             for h in [ 64; 256; 1024 ] do
                 probe c [ 2.0; 2.0; 2.0; 2.0 ] [ 1.0; 1.0; 1.0; 1.0 ] |> ignore
                 Expect.equal (hold c h) 0 (sprintf "hold of %d steps on two threads" h)
@@ -68,7 +81,7 @@ let tests =
         }
 
         test "the median, not the mean: one slow one-thread step (a neighbour's burst) does not decide" {
-            let c = StepThreads()
+            let c = chooser ()
             // means: one thread 25.75, two 2; medians: 1 against 2
             probe c [ 1.0; 100.0; 1.0; 1.0 ] [ 2.0; 2.0; 2.0; 2.0 ] |> ignore
             Expect.equal c.SoloChoices 1 "one thread chosen"

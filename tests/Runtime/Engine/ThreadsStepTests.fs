@@ -40,10 +40,10 @@ let private trainBoth (layers: int list) (batch: int) (steps: int) =
 let tests =
     testList "Runtime.Engine.Threads" [
         test "784-256-10 at batch 64, 6 steps: 1 and 2 threads give the same bits" { trainBoth [ 784; 256; 10 ] 64 6 }
-        test "784-256-10 at batch 64, 30 steps switching between 1 and 2 threads (StepThreads): the bits of 1 thread" {
-            // a probe (steps 1-8 alternate one thread and two), then 22 steps on the side the probe chose
+        test "784-256-10 at batch 64, 80 steps switching between 1 and 2 threads (StepThreads): the bits of 1 thread" {
+            // 64 steps on two threads, a probe (5 steps on two, 5 on one), then 6 on the side the probe chose
             StepThreads.Always <- true
-            try trainBoth [ 784; 256; 10 ] 64 30
+            try trainBoth [ 784; 256; 10 ] 64 80
             finally StepThreads.Always <- false
         }
         test "784-1024-1024-10 at batch 256, 3 steps: 1 and 2 threads give the same bits" {
