@@ -1,8 +1,8 @@
 """The mlp job (bench/peer/mlp.nn: 8 epochs of 784-256-10, batch 64, SGD momentum, 10,000 digits) with nn --threads 1
 against --threads 2, paired (A B A B ...): whole process (wall and CPU, user + system) and in-process training (the sum
 of the epochs' seconds in metrics.csv), medians and ratios (issue #18 goal 4). bench/peer/run.sh threads [pairs].
-A third side, "2 adapt", runs --threads 2 with NN_THREADS_ADAPTIVE=1: nn's timing of one thread against two
-(src/Runtime/Engine/StepThreads.cs) chooses per stretch of steps."""
+A third side, "2 adapt", runs --threads 2 with NN_THREADS_ADAPTIVE=1 (the default; the other sides set 0): nn's
+timing of one thread against two (src/Runtime/Engine/StepThreads.cs) chooses per stretch of steps."""
 import os, resource, statistics, sys  # noqa: E401
 
 from run import PEER, nn_train
