@@ -451,8 +451,7 @@ let run (a: Args) =
                     | null -> graphs
                     | scale ->
                         s.ScaleBy scale
-                        StepGraphs(graphs.Train, graphs.Eval, scale.Graph, graphs.Spec, graphs.DataInputs,
-                                   graphs.FedTarget, Forward = graphs.Forward)
+                        graphs.WithPredict scale.Graph
                 | Reference -> graphs
             let exec = predictor (engineOf a) run values
             Timings.mark "executor"

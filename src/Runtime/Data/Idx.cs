@@ -134,7 +134,8 @@ internal static class Idx
     /// A gzip-compressed IDX file of unsigned bytes whose gzip trailer declares exactly the length its IDX header
     /// does, and at most <see cref="MostExpansion"/> times the compressed size: the decompressing stream positioned
     /// after the header, and the file's shape; null for anything else (the caller then reads it the checked way,
-    /// which names what is wrong). What <see cref="TryInflateBytes"/> and <see cref="IdxRows"/> stream.
+    /// which names what is wrong). What <see cref="TryInflateBytes"/> streams (<see cref="IdxRows"/> opens the file
+    /// itself through <see cref="OpenGzip"/>).
     /// </summary>
     internal static (Stream Body, int[] Shape)? OpenGzipBytes(byte[] raw, uint? expectedMagic = null) =>
         raw.Length < 18 ? null

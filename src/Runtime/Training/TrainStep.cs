@@ -87,6 +87,11 @@ internal sealed class StepGraphs
     /// <summary>The network's data Inputs (of the training graph), in order of creation.</summary>
     public IReadOnlyList<Node> DataInputs { get; }
 
+    /// <summary>These graphs with <paramref name="predict"/> as the prediction graph, every other part the same
+    /// (a rewrite of what `nn predict` runs: <c>Rewrite.InputScale</c>).</summary>
+    internal StepGraphs WithPredict(Graph predict) =>
+        new(Train, Eval, predict, Spec, DataInputs, FedTarget, Forward);
+
     /// <summary>The names of the data inputs an executor feeds, in order, after checking that
     /// <paramref name="initial"/> holds every Param and State (what both executors require).</summary>
     /// <exception cref="ArgumentException">when the network has no data input, or a value is missing</exception>
