@@ -2,6 +2,7 @@
 module internal Nn.Cli.Program
 
 open System
+open System.Runtime.InteropServices
 open Nn.Cli.Commands
 
 /// Every command, in the order `nn --help` lists them.
@@ -49,9 +50,24 @@ let dispatch (argv: string list) =
         | None when verb.StartsWith "-" -> Command.usageError (sprintf "unknown option `%s`" verb)
         | None -> Command.usageError (sprintf "unknown command `%s`" verb)
 
+[<Struct; StructLayout(LayoutKind.Sequential)>]
+type private RLimit =
+    val mutable Current: uint64
+    val mutable Maximum: uint64
+
+[<DllImport("libc", EntryPoint = "getrlimit")>]
+extern int private getrlimit(int resource, RLimit& limit)
+
+/// Whether this (main) thread's stack may grow to 8 MB or more: its limit (RLIMIT_STACK, 3 on Linux and macOS), the
+/// usual default; the parser then runs on it instead of on a thread of its own (ParserStack).
+let private mainStackIsLarge () =
+    (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+    && (let mutable l = RLimit() in getrlimit (3, &l) = 0 && l.Current >= 8UL * 1024UL * 1024UL)
+
 [<EntryPoint>]
 let main argv =
     Launch.handOverIfChanged argv
+    Nn.Dsl.Parser.ParserStack.Deep <- mainStackIsLarge ()
     try
         dispatch (List.ofArray argv)
     with e ->

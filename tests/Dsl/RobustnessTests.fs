@@ -15,6 +15,34 @@ let tests =
                 | Result.Error ds -> Expect.equal (List.head ds).Code "NN0107" o
                 | Result.Ok _ -> failtest "expected NN0107"
         }
+        test "on a thread whose stack is declared deep (8 MB), the deepest nesting parses on it as on its own thread" {
+            let deepest =
+                [ "let x = " + String.replicate 499 "(" + "1" + String.replicate 499 ")"
+                  "let x = " + String.replicate 499 "f(" + "1" + String.replicate 499 ")"
+                  "let x = " + String.replicate 499 "- " + "1"
+                  "let x = " + String.replicate 10000 "[" + "1" + String.replicate 10000 "]" ]
+            let show (r: Result<Program, Diagnostic list>) =
+                match r with
+                | Result.Ok p -> sprintf "%A" p.Decls
+                | Result.Error ds -> ds |> List.map (fun d -> d.Code + " " + d.Message) |> String.concat "; "
+            let own = deepest |> List.map (Parser.parseProgram "deep.nn" >> show)
+            let mutable onCaller = []
+            let mutable sawDeep = false
+            let t =
+                System.Threading.Thread(
+                    (fun () ->
+                        Parser.ParserStack.Deep <- true
+                        onCaller <- deepest |> List.map (Parser.parseProgram "deep.nn" >> show)
+                        sawDeep <- Parser.ParserStack.Deep),
+                    8 * 1024 * 1024
+                )
+            t.Start()
+            t.Join()
+            Expect.isTrue sawDeep "set on that thread"
+            Expect.isFalse Parser.ParserStack.Deep "not on this one"
+            Expect.equal onCaller own "the same programs and diagnostics"
+            Expect.stringContains (List.last own) "NN0107" "the too-deep file"
+        }
         test "10,000 prefix operators give a diagnostic" {
             match Parser.parseExpr "deep.nn" (String.replicate 10000 "- " + "x") with
             | Result.Error ds -> Expect.equal (List.head ds).Code "NN0107" "code"

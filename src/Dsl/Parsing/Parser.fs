@@ -100,15 +100,33 @@ let private declRoots =
     | TrainDecl t -> t.Fields |> List.map (fun f -> f.Value)
     | OpenDecl _ -> []
 
+/// Whether the calling thread's stack holds the parser's deepest nesting (Codes.maxNesting levels: under 1 MB in the
+/// native `nn`, found by `ulimit -s` on 499 nested brackets, calls and operators), so a parse runs on it. A program
+/// sets it on its main thread after checking the stack's limit (the `nn` command: 8 MB or more); other threads parse
+/// on a thread of their own.
+[<AbstractClass; Sealed>]
+type ParserStack =
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private deep: bool
+
+    static member Deep
+        with get () = ParserStack.deep
+        and set (v: bool) = ParserStack.deep <- v
+
 /// The parser recurses once per nesting level (up to Codes.maxNesting); a thread of its own with a
-/// large stack makes that safe whatever thread the caller is on (Expecto's workers have small stacks).
+/// large stack makes that safe whatever thread the caller is on (Expecto's workers have small stacks), unless the
+/// caller's own is known to be large enough (ParserStack.Deep: a thread each parse, two a command, cost `nn predict`
+/// ~1 ms of its ~80: the thread's start and its fresh stack pages, bench/README.md, issue #18).
 let private onLargeStack (f: unit -> 'a) : 'a =
-    let mutable result = Unchecked.defaultof<'a>
-    let mutable error: exn = null
-    let t = Thread((fun () -> try result <- f () with e -> error <- e), 256 * 1024 * 1024)
-    t.Start()
-    t.Join()
-    if isNull error then result else raise error
+    if ParserStack.Deep then
+        f ()
+    else
+        let mutable result = Unchecked.defaultof<'a>
+        let mutable error: exn = null
+        let t = Thread((fun () -> try result <- f () with e -> error <- e), 256 * 1024 * 1024)
+        t.Start()
+        t.Join()
+        if isNull error then result else raise error
 
 let private internalError file (e: exn) =
     let msg = sprintf "the parser failed unexpectedly (%s); please report this" e.Message
