@@ -411,7 +411,7 @@ let run (a: Args) =
     use streamed = if isIdx input then new Streamed(input, ahead.Run, ahead.CheckFinite) else null
     if isNull streamed then ahead.Start()
     // the network as trained: the run's `--set`s of top-level lets
-    let c = compileForRun file (letSetsOf weights) []
+    let c = compileForRun file (letSetsAhead ahead weights) []
     Timings.mark "compile"
     let net = network c (a.Get "--network")
     let block = Checkpoint.blockFor c net.Decl.Name false

@@ -157,26 +157,40 @@ type WeightsAhead(path: string) =
     let mutable finite: HashSet<string> = null
     let mutable state = 0 // 0 not begun, 1 reading, 2 done
     let finished = new Threading.ManualResetEventSlim(false)
+    // the file's metadata, set before its tensors are read (null if the header could not be read), then `headerRead`
+    let mutable metadata: IReadOnlyDictionary<string, string> = null
+    let headerRead = new Threading.ManualResetEventSlim(false)
     let read () =
         try
-            let file = resolveWeights path
-            let names = HashSet(SafeTensors.Read(file, (fun _ -> false)).Names)
-            // `a.b.w.m` extends `a.b.w` when that is a tensor of the file
-            let extends (n: string) =
-                let mutable i = n.IndexOf '.'
-                let mutable found = false
-                while not found && i > 0 do
-                    found <- names.Contains(n.Substring(0, i))
-                    i <- n.IndexOf('.', i + 1)
-                found
-            ck <- Some(SafeTensors.Read(file, (fun n -> not (n.Contains ':') && not (extends n)), true))
+            // one parse of the header: the tensors to read are chosen from the names of all
+            let choose (all: IReadOnlyList<string>) =
+                let names = HashSet all
+                // `a.b.w.m` extends `a.b.w` when that is a tensor of the file
+                let extends (n: string) =
+                    let mutable i = n.IndexOf '.'
+                    let mutable found = false
+                    while not found && i > 0 do
+                        found <- names.Contains(n.Substring(0, i))
+                        i <- n.IndexOf('.', i + 1)
+                    found
+                Func<string, bool>(fun n -> not (n.Contains ':') && not (extends n))
+            let header m =
+                metadata <- m
+                headerRead.Set()
+            ck <- Some(SafeTensors.Read(resolveWeights path, Func<_, _> choose, true, Action<_> header))
         with _ -> ()
     /// Reads the tensors on the calling thread, unless another has begun (then returns at once).
     member _.Run() =
         if Threading.Interlocked.CompareExchange(&state, 1, 0) = 0 then
             read ()
             Threading.Volatile.Write(&state, 2)
+            headerRead.Set()
             finished.Set()
+    /// The file's metadata as `Run` read it, or None when its header could not be read: waits for the header (a
+    /// thread must have begun `Run` or be about to: `Start`, or the input file's reader, which begins with it).
+    member _.Metadata() =
+        headerRead.Wait()
+        Option.ofObj metadata
     /// Checks the float tensors read (after `Run`) for NaN and infinity, on the calling thread.
     member _.CheckFinite() =
         if Threading.Volatile.Read(&state) = 2 && isNull (Threading.Volatile.Read(&finite)) then
@@ -242,11 +256,14 @@ let classNamesIn (metadata: IReadOnlyDictionary<string, string>) : string[] opti
     | true, v when v <> "" -> Some(v.Split('\n'))
     | _ -> None
 
-/// The `--set` words a checkpoint's run was trained with (metadata `sets`, one per line), in order.
-let sets (path: string) : string list =
-    match (SafeTensors.ReadMetadata(resolveWeights path)).TryGetValue "sets" with
+/// The `--set` words in a checkpoint's metadata (`sets`, one per line), in order.
+let setsIn (metadata: IReadOnlyDictionary<string, string>) : string list =
+    match metadata.TryGetValue "sets" with
     | true, v when v <> "" -> List.ofArray (v.Split('\n'))
     | _ -> []
+
+/// The `--set` words a checkpoint's run was trained with (metadata `sets`, one per line), in order.
+let sets (path: string) : string list = setsIn (SafeTensors.ReadMetadata(resolveWeights path))
 
 /// The class names a checkpoint remembers from its training data (metadata `classes`, one per line).
 let classNames (path: string) : string[] option =

@@ -187,7 +187,17 @@ internal static class SafeTensors
     /// <see cref="Checkpoint.Tensors"/>): one copy of their bytes instead of two (<c>nn predict</c>, issue #18).
     /// </summary>
     /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
-    public static Checkpoint Read(string path, Func<string, bool>? wanted, bool floats)
+    public static Checkpoint Read(string path, Func<string, bool>? wanted, bool floats) =>
+        Read(path, wanted is null ? null : _ => wanted, floats, null);
+
+    /// <summary>As <see cref="Read(string, Func{string, bool}?, bool)"/>, choosing the tensors to read once the
+    /// header is parsed, from the names of all (<paramref name="wantedOf"/>, null for all), and handing the metadata
+    /// to <paramref name="header"/> before any tensor is read: one parse of the header where a reader needs the names
+    /// to choose and another thread waits for the metadata (<c>nn predict</c>'s weights read ahead, issue #18).
+    /// </summary>
+    /// <exception cref="DataException">as <see cref="Read(string)"/></exception>
+    public static Checkpoint Read(string path, Func<IReadOnlyList<string>, Func<string, bool>>? wantedOf, bool floats,
+        Action<IReadOnlyDictionary<string, string>>? header)
     {
         string file = DataException.NameOf(path);
         FileStream stream;
@@ -206,7 +216,7 @@ internal static class SafeTensors
         {
             if (!stream.CanSeek)
                 throw new DataException(DataErrorCodes.FileUnreadable, path, $"{file}: not a regular file");
-            try { return Parse(stream, path, wanted, floats); }
+            try { return Parse(stream, path, wantedOf, floats, header); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Unreadable(path, e); }
         }
     }
@@ -220,13 +230,15 @@ internal static class SafeTensors
     public static Checkpoint Parse(byte[] bytes, string path)
     {
         using var stream = new MemoryStream(bytes, writable: false);
-        return Parse(stream, path, null, false);
+        return Parse(stream, path, null, false, null);
     }
 
     /// <summary>A tensor's header entry, checked against the data section but not yet read.</summary>
     private readonly record struct Entry(string Name, ElementType Type, int[] Shape, long Begin, long End);
 
-    private static Checkpoint Parse(Stream stream, string path, Func<string, bool>? wanted, bool floats)
+    private static Checkpoint Parse(Stream stream, string path,
+        Func<IReadOnlyList<string>, Func<string, bool>>? wantedOf, bool floats,
+        Action<IReadOnlyDictionary<string, string>>? onHeader)
     {
         string file = DataException.NameOf(path);
         DataException Error(string code, string what, long? offset = null) =>
@@ -302,12 +314,14 @@ internal static class SafeTensors
         }
         CheckOverlaps(entries, Error);
         var names = new List<string>(entries.Count);
+        foreach (var e in entries) names.Add(e.Name);
+        onHeader?.Invoke(metadata);
+        var wanted = wantedOf?.Invoke(names);
         var tensors = new Dictionary<string, RawTensor>(StringComparer.Ordinal);
         var floatTensors = floats && BitConverter.IsLittleEndian
             ? new Dictionary<string, HostTensor>(StringComparer.Ordinal) : null;
         foreach (var e in entries)
         {
-            names.Add(e.Name);
             if (wanted is not null && !wanted(e.Name)) continue;
             stream.Position = dataStart + e.Begin;
             if (floatTensors is not null && e.Type == ElementType.F32)
