@@ -306,13 +306,23 @@ type private Probabilities(cl: Classes, out: HostTensor, shown: int) =
             rows start n
     // waits for the worker and raises what it raised (None: no worker was started)
     let mutable joinWorker: (unit -> unit) option = None
+    // rows final but not yet handed to the worker: it is woken (a system call, ~15 µs here) once per 1,024 rows
+    let mutable pendingStart, pendingRows = 0, 0
+    let flush () =
+        if pendingRows > 0 then
+            if joinWorker.IsNone then joinWorker <- Some(inBackground "nn probabilities" consume)
+            queue.Add(struct (pendingStart, pendingRows))
+            pendingRows <- 0
     /// Rows `start` .. `start + n - 1` of the outputs are final: their probabilities are computed on the worker.
     member _.Add(start: int, n: int) =
-        if joinWorker.IsNone then joinWorker <- Some(inBackground "nn probabilities" consume)
-        queue.Add(struct (start, n))
+        if pendingRows > 0 && start <> pendingStart + pendingRows then flush ()
+        if pendingRows = 0 then pendingStart <- start
+        pendingRows <- pendingRows + n
+        if pendingRows >= 1024 then flush ()
     /// Every row's probabilities (after the worker is done; every row here when none was added), the `bad` rows'
     /// outputs first set to NaN (so their probabilities are NaN).
     member _.Finish(bad: int list) =
+        flush ()
         queue.CompleteAdding()
         match joinWorker with
         | None -> rows 0 out.Rows

@@ -77,6 +77,27 @@ let tests =
                     Expect.equal values (Array.init 30 (fun k -> float32 ((start + k / 3 + k % 3) % 256)))
                         $"batch at {start}: values")
         }
+        test "a ring of 8 (the reader woken once 4 are given back), the caller holding two at a time: all in order" {
+            withTemp (fun dir ->
+                let path = file dir 101
+                for slowReader in [ false; true ] do
+                    let decoded (_: RowBatches.Batch) = if slowReader then Threading.Thread.Sleep 1
+                    use batches = new RowBatches((fun () -> IdxRows.Open path), 4, 8, Action<_>(decoded))
+                    let taken = Collections.Generic.List<int * float32[]>()
+                    let mutable held: RowBatches.Batch = null
+                    let mutable b = batches.Next()
+                    while not (isNull b) do
+                        taken.Add((b.Start, b.Tensor.Data.Clone() :?> float32[]))
+                        if not (isNull held) then batches.Return held
+                        held <- b
+                        b <- batches.Next()
+                    Expect.equal (taken |> Seq.map fst |> List.ofSeq) [ 0 .. 4 .. 100 ] $"slow {slowReader}: in order"
+                    for start, values in taken do
+                        let expected =
+                            Array.init 12 (fun k -> if start + k / 3 < 101 then float32 ((start + k / 3 + k % 3) % 256)
+                                                    else 0f)
+                        Expect.equal values expected $"slow {slowReader}: batch at {start}")
+        }
         test "a file that cannot be opened raises its error from Shape and Next" {
             withTemp (fun dir ->
                 let missing = Path.Combine(dir, "none-ubyte")
