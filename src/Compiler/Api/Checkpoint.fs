@@ -28,9 +28,7 @@ let SourceChanged = "NN0709"
 let FileName = RunPaths.FileName
 
 /// The product version written into checkpoints.
-let version =
-    let v = typeof<Compiled>.Assembly.GetName().Version
-    string v.Major + "." + string v.Minor + "." + string v.Build // made at start: no printf format parsed
+let version = ProductVersion.Value
 
 /// SHA-256 of a text (UTF-8), lower-case hex (managed: OpenSSL is not loaded for it).
 let sha256 (text: string) =
