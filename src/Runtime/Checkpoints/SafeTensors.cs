@@ -138,10 +138,10 @@ internal static class SafeTensors
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                w.WriteNumberValue(offset + t.Bytes.Length);
+                w.WriteNumberValue(offset + t.Span.Length);
                 w.WriteEndArray();
                 w.WriteEndObject();
-                offset += t.Bytes.Length;
+                offset += t.Span.Length;
             }
             w.WriteEndObject();
         }
@@ -152,7 +152,7 @@ internal static class SafeTensors
         json.GetBuffer().AsSpan(0, (int)json.Length).CopyTo(header.AsSpan(8));
         header.AsSpan(8 + (int)json.Length).Fill((byte)' ');
         output.Write(header);
-        foreach (var (_, t) in list) output.Write(t.Bytes);
+        foreach (var (_, t) in list) output.Write(t.Span);
     }
 
     /// <summary>Writes a safetensors file atomically (see <see cref="AtomicFile"/>).</summary>

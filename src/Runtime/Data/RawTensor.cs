@@ -30,8 +30,16 @@ internal sealed class RawTensor
     /// <summary>The sizes of the axes (empty for a scalar).</summary>
     public int[] Shape { get; }
 
-    /// <summary>The elements as little-endian bytes, row-major; length = element count × element size.</summary>
-    public byte[] Bytes { get; }
+    /// <summary>The elements as little-endian bytes, row-major; length = element count × element size (a tensor of
+    /// <see cref="FromHost"/> copies its values here when first asked).</summary>
+    public byte[] Bytes => _bytes ??= AsBytes<float>(_floats!);
+
+    /// <summary>The bytes of <see cref="Bytes"/> without a copy: a writer's view.</summary>
+    public ReadOnlySpan<byte> Span => _bytes is { } b ? b : MemoryMarshal.AsBytes(_floats!.AsSpan());
+
+    private byte[]? _bytes;
+    /// <summary>The values of <see cref="FromHost"/>, read as they are when written.</summary>
+    private readonly float[]? _floats;
 
     /// <summary>A tensor over existing bytes (not copied).</summary>
     /// <exception cref="ArgumentException">when the byte count disagrees with the shape and type</exception>
@@ -42,7 +50,15 @@ internal sealed class RawTensor
             throw new ArgumentException(
                 $"{type} {HostTensor.FormatShape(shape)} needs {need} bytes but {bytes.Length} were given",
                 nameof(bytes));
-        Type = type; Shape = shape; Bytes = bytes;
+        Type = type; Shape = shape; _bytes = bytes;
+    }
+
+    private RawTensor(int[] shape, float[] values)
+    {
+        if (HostTensor.ElementCount(shape) != values.Length)
+            throw new ArgumentException($"{HostTensor.FormatShape(shape)} needs {HostTensor.ElementCount(shape)} " +
+                $"values but {values.Length} were given", nameof(values));
+        Type = ElementType.F32; Shape = shape; _floats = values;
     }
 
     /// <summary>The number of elements.</summary>
@@ -75,8 +91,11 @@ internal sealed class RawTensor
     /// <summary>A float64 tensor.</summary>
     public static RawTensor FromDoubles(int[] shape, ReadOnlySpan<double> values) =>
         new(ElementType.F64, shape, AsBytes(values));
-    /// <summary>The float32 tensor holding <paramref name="t"/>'s data (copied).</summary>
-    public static RawTensor FromHost(HostTensor t) => FromFloats((int[])t.Shape.Clone(), t.Data);
+    /// <summary>The float32 tensor of <paramref name="t"/>'s values, not copied: what a checkpoint writes at once
+    /// (a copy was fresh memory, ~2 ms a megabyte here in page faults, issue #18). Its values must not change before
+    /// it is written.</summary>
+    public static RawTensor FromHost(HostTensor t) =>
+        BitConverter.IsLittleEndian ? new((int[])t.Shape.Clone(), t.Data) : FromFloats((int[])t.Shape.Clone(), t.Data);
 
     /// <summary>The elements of a <see cref="ElementType.F64"/> tensor.</summary>
     public double[] ToDoubles() => As<double>(ElementType.F64);

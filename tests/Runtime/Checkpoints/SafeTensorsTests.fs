@@ -99,6 +99,15 @@ let tests =
             Expect.equal (ck.["w"].ToHost().Data) [| 1.0f; -2.0f; 0.5f; 1e-20f |] "values"
             Expect.equal ck.Metadata.Count 0 "no metadata"
         }
+        test "a host tensor is written as its values are when written (not copied before), its bytes those values" {
+            let values = [| 1.0f; -2.0f; 0.5f; 1e-20f |]
+            let w = RawTensor.FromHost(HostTensor([| 2; 2 |], values))
+            values[1] <- 3.0f
+            let ck = parse (SafeTensors.Encode [ kv "w" w ])
+            Expect.equal (ck.["w"].ToHost().Data) [| 1.0f; 3.0f; 0.5f; 1e-20f |] "values at the write"
+            Expect.equal w.Bytes (values |> Array.collect (fun (v: float32) -> BitConverter.GetBytes v)) "bytes"
+            Expect.equal (w.Span.ToArray()) w.Bytes "the writer's view"
+        }
         test "a missing checkpoint is NN0701" {
             withTemp (fun dir ->
                 let p = Path.Combine(dir, "model.safetensors")
