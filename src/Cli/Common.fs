@@ -144,29 +144,26 @@ let compileForRun (file: string) (runSets: string list) (sets: string list) : Co
 /// Compile a program; its errors are reported, its warnings printed (standard error) and the command goes on.
 let compile (file: string) : Compile.Compiled = compileSetting file []
 
-/// The `--set` words that change top-level lets, not train fields.
-let private lets (sets: string list) =
-    sets |> List.filter (fun s -> not (List.contains (setName s) TrainConfig.fieldNames))
+/// `--set` words split into those that change top-level lets and those that change `train` fields.
+let private splitSets (sets: string list) =
+    sets |> List.partition (fun s -> not (List.contains (setName s) TrainConfig.fieldNames))
 
-/// The `--set` words a checkpoint was trained with that change top-level lets (not train fields): what rebuilds
-/// its network as it was trained.
-/// Weights that cannot be read give none here: reading them is reported later, after the program's own errors.
-let letSetsOf (weights: string) : string list =
-    let sets = try Checkpoint.sets weights with :? DataException -> []
-    lets sets
+/// The `--set` words a checkpoint was trained with, from one read of its header: those that change top-level lets
+/// (what rebuilds its network as it was trained) and those that change `train` fields (metrics, validation, ...: what
+/// evaluates it as it was trained). Weights that cannot be read give none here: reading them is reported later,
+/// after the program's own errors.
+let runSetsOf (weights: string) : string list * string list =
+    splitSets (try Checkpoint.sets weights with :? DataException -> [])
+
+/// The `--set` words a checkpoint was trained with that change top-level lets (`runSetsOf`).
+let letSetsOf (weights: string) : string list = fst (runSetsOf weights)
 
 /// `letSetsOf` from the metadata the weights' reader ahead found (`nn predict`: one parse of the header, on that
 /// thread; ~0.9 ms of the command thread here, issue #18), or `letSetsOf` itself when it could not read the header.
 let letSetsAhead (ahead: Checkpoint.WeightsAhead) (weights: string) : string list =
     match ahead.Metadata() with
-    | Some m -> lets (Checkpoint.setsIn m)
+    | Some m -> fst (splitSets (Checkpoint.setsIn m))
     | None -> letSetsOf weights
-
-/// The `--set` words a checkpoint was trained with that change `train` fields (metrics, validation, ...): what
-/// evaluates it as it was trained. Weights that cannot be read give none here, as in `letSetsOf`.
-let fieldSetsOf (weights: string) : string list =
-    let sets = try Checkpoint.sets weights with :? DataException -> []
-    sets |> List.filter (fun s -> List.contains (setName s) TrainConfig.fieldNames)
 
 /// A network by name, or the only one / the first trained one.
 let network (c: Compile.Compiled) (name: string option) : Compile.NetworkInfo =

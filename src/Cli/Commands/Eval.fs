@@ -59,8 +59,8 @@ let measure (a: Args) =
         | None -> fail "`nn eval` needs --weights W (a checkpoint or a run folder)"
     applyThreads a
     // the network and the block as trained: the run's `--set`s of top-level lets and of fields, then the command line's
-    let runSets = letSetsOf weights
-    let sets = fieldSetsOf weights @ runSets @ a.All "--set"
+    let runSets, fieldSets = runSetsOf weights
+    let sets = fieldSets @ runSets @ a.All "--set"
     let c = compileForRun file runSets (a.All "--set")
     let td, env = trainBlock c (a.Get "--train")
     // a CSV table's text columns are encoded with the vocabulary kept with the weights, as training encoded them

@@ -474,7 +474,8 @@ let run (a: Args) =
             if not fed.Bad.IsEmpty && not (a.Has "--allow-nan") then raise (nonFinite input fed)
             out, fed
         | None ->
-            let xs = checkShapes net input (readInputs block c (Checkpoint.table weights) input)
+            let table = Checkpoint.tableIn (Checkpoint.resolveWeights weights) metadata
+            let xs = checkShapes net input (readInputs block c table input)
             // with several inputs, a row is shown and checked as its inputs side by side
             let x =
                 if xs.Length = 1 then xs[0]

@@ -267,13 +267,17 @@ let sets (path: string) : string list = setsIn (SafeTensors.ReadMetadata(resolve
 let classNames (path: string) : string[] option =
     classNamesIn (SafeTensors.ReadMetadata(resolveWeights path))
 
+/// `table` from the metadata already read of the weights file at `path` (named in NN0577).
+let tableIn (path: string) (metadata: IReadOnlyDictionary<string, string>) : TableEncoding option =
+    match metadata.TryGetValue TableEncoding.MetadataKey with
+    | true, v when v <> "" -> Some(TableEncoding.FromJson(v, path))
+    | _ -> None
+
 /// What the training table's feature columns became (metadata `table`: vocabularies and fills), if it had text
 /// columns or a `missing` setting (NN0577 when the record is not valid).
 let table (path: string) : TableEncoding option =
     let path = resolveWeights path
-    match (SafeTensors.ReadMetadata path).TryGetValue TableEncoding.MetadataKey with
-    | true, v when v <> "" -> Some(TableEncoding.FromJson(v, path))
-    | _ -> None
+    tableIn path (SafeTensors.ReadMetadata path)
 
 /// The fed target's shape without reading data: class indices [n] for the cross-entropy losses, else the output's.
 /// A loss written in the language gets the shape the data source tells (Compile.fedTargetShape).
