@@ -87,6 +87,11 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
     internal int PairsBound(HostTensor features, HostTensor? target) =>
         TrainMode.Prepare([features], target).Program.Pairs;
 
+    /// <summary>The training step's fused-loop stores written with non-temporal stores when bound for these inputs
+    /// (<see cref="StreamedStores"/>), for tests.</summary>
+    internal int StreamedStoreCount(HostTensor features, HostTensor? target) =>
+        TrainMode.Prepare([features], target).Program.Loops.Sum(l => l.StreamedStoreCount);
+
     /// <summary>The evaluation graph's plan.</summary>
     public Plan EvalPlan => EvalMode.Plan;
     /// <summary>The options this executor runs with.</summary>
@@ -100,13 +105,13 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             var shape = LoadedValues.Check(_shapes, name, v);
             if (_panels.Contains(name))
             {
-                var stored = Pages.Uninitialized<float>(v.Data.Length); // every element written
+                var stored = Pages.UninitializedAligned<float>(v.Data.Length); // every element written
                 GemmPanels.FromRowMajor(v.Data, shape[0], shape[1], stored);
                 _values[name] = stored;
             }
             else
             {
-                var copy = Pages.Uninitialized<float>(v.Data.Length);
+                var copy = Pages.UninitializedAligned<float>(v.Data.Length);
                 v.Data.AsSpan().CopyTo(copy);
                 _values[name] = copy;
             }

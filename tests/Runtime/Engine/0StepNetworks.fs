@@ -11,11 +11,13 @@ open Nn.Runtime.Ops
 
 let private sp = SourceSpan.None
 
-/// A dense ReLU network of these layer sizes with softmax cross-entropy, trained by SGD with momentum 0.9.
-let network (layers: int list) =
+/// A dense ReLU network of these layer sizes with softmax cross-entropy, trained by SGD with momentum 0.9; with
+/// `scale`, its input divided by 255 first (`image / 255.0` of the examples: a fused loop before the first product).
+let networkOf (scale: bool) (layers: int list) =
     let fwd (ctx: ForwardContext) =
         let b = ctx.Builder
         let mutable h = b.Input("x", Shape(Dim.Sym "n", Dim.Of layers.Head), sp)
+        if scale then h <- b.Binary(OpKind.Div, h, b.Const(255.0, sp), sp)
         for i in 1 .. layers.Length - 1 do
             let w = b.Param(sprintf "w%d" i, Shape.Of(layers[i - 1], layers[i]), InitSpec("glorot"), sp)
             let bias = b.Param(sprintf "b%d" i, Shape.Of layers[i], InitSpec("uniform", -0.1, 0.1), sp)
@@ -25,6 +27,9 @@ let network (layers: int list) =
     let spec = TrainSpec(Loss = LossKind.SoftmaxCrossEntropy, TargetShape = Shape(Dim.Sym "n"),
                          Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.05, Momentum = 0.9))
     TrainStep.Build(ForwardBuilder fwd, spec)
+
+/// A dense ReLU network of these layer sizes with softmax cross-entropy, trained by SGD with momentum 0.9.
+let network (layers: int list) = networkOf false layers
 
 /// Fails unless `actual` holds the bits of `expected`, element by element (`a` and `b` name the two runs).
 let sameBits (a: string) (b: string) (what: string) (expected: float32[]) (actual: float32[]) =

@@ -58,13 +58,18 @@ let private chain () =
        Instr(Op = OpKind.Tanh, A = full 4, Dst = 0)
        Instr(Op = OpKind.Add, A = reg 0, B = full 3, Store = true, Dst = 6) |]
 
-let private runChain n threads (poison: bool) =
+/// The chain over n elements on `threads` threads, its stores streamed or not, split at one of `rows` rows (0: at a
+/// tile).
+let private runChainOf n threads (poison: bool) (stream: bool) rows =
     let w, m, g = data 1 n, data 2 n, data 3 n
     if poison && n > 0 then w[n / 2] <- nanf
     let slots = [| w; m; g; Array.create n sentinel; Array.create n sentinel; [| 0.01f |]; Array.create n sentinel |]
-    let runner = FusedLoopRunner(slots, chain (), [||], 2, n, threads)
+    let code = [| for i in chain () -> (let mutable c = i in c.Stream <- stream && c.Store; c) |]
+    let runner = FusedLoopRunner(slots, code, [||], 2, n, threads, rows)
     runner.Run()
     slots, runner.SawNonFinite
+
+let private runChain n threads poison = runChainOf n threads poison false 0
 
 [<Tests>]
 let tests =
@@ -124,5 +129,34 @@ let tests =
         test "a checked store of the fused loop runner sees a NaN" {
             let _, bad = runChain 3000 1 true
             Expect.isTrue bad "NaN seen"
+            let _, streamedBad = runChainOf 40000 2 true true 100
+            Expect.isTrue streamedBad "NaN seen in a streamed store"
+        }
+        test "the fused loop runner on two threads split at a row, its stores streamed: the bits of one thread" {
+            // (rows, row length): the batch of digits, a last batch, a few long rows, one row (split at a tile)
+            for rows, size in [ 64, 784; 37, 256; 3, 5000; 1, 40000; 2, 8191 ] do
+                let n = rows * size
+                let one, _ = runChain n 1 false
+                for stream in [ false; true ] do
+                    let two, bad = runChainOf n 2 false stream rows
+                    Expect.isFalse bad "finite values pass the check"
+                    for slot in [ 3; 4; 6 ] do
+                        let a, b = one[slot], two[slot]
+                        for i in 0 .. n - 1 do
+                            if BitConverter.SingleToInt32Bits a[i] <> BitConverter.SingleToInt32Bits b[i] then
+                                failtestf "%d rows of %d, streamed %b: slot %d element %d is %g, one thread %g"
+                                    rows size stream slot i b[i] a[i]
+        }
+        test "a streaming copy: exact, at every misalignment and length, nothing outside written" {
+            for n in lengths @ [ 4096; 4099 ] do
+                let src = data n (n + 3)
+                for offset in [ 0; 1; 5; 15; 16 ] do
+                    let d = Array.create (n + 40) sentinel
+                    Elementwise.CopyStreaming(ReadOnlySpan(src, 3, n), Span(d, offset, n))
+                    Elementwise.StoreFence()
+                    for i in 0 .. d.Length - 1 do
+                        let expected = if i >= offset && i < offset + n then src[i - offset + 3] else sentinel
+                        if BitConverter.SingleToInt32Bits d[i] <> BitConverter.SingleToInt32Bits expected then
+                            failtestf "n=%d offset=%d: element %d is %g, expected %g" n offset i d[i] expected
         }
     ]

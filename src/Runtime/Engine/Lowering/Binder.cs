@@ -95,7 +95,7 @@ internal static class Binder
         }
         var buffers = BufferAssigner.Assign(plan, counts);
         var slots = new List<float[]>();
-        foreach (var size in buffers.SlotSizes) slots.Add(Pages.Zeroed<float>(size));
+        foreach (var size in buffers.SlotSizes) slots.Add(Pages.ZeroedAligned<float>(size));
         var slotOf = (int[])buffers.SlotOf.Clone();
         // Constants that some kernel reads as a buffer (fused loops read them as values) or that are outputs.
         var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads)
@@ -142,6 +142,7 @@ internal static class Binder
         var readers = new int[n];
         foreach (var k in plan.Kernels)
             foreach (var r in k.Reads.Distinct()) readers[plan.ViewOf[r.Id] >= 0 ? plan.ViewOf[r.Id] : r.Id]++;
+        var streamed = StreamedStores.Of(plan, counts, threads);
         for (int ki = 0; ki < plan.Kernels.Count; ki++)
         {
             var k = plan.Kernels[ki];
@@ -173,7 +174,7 @@ internal static class Binder
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                     break;
                 case FusedLoop loop:
-                    var runner = BuildLoop(loop, ctx, slotOf, shapes, counts, isOutput, checkFinite);
+                    var runner = BuildLoop(loop, ctx, slotOf, shapes, counts, isOutput, checkFinite, streamed);
                     loops.Add(runner);
                     steps.Add(runner.Run);
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
@@ -212,7 +213,7 @@ internal static class Binder
     }
 
     private static FusedLoopRunner BuildLoop(FusedLoop loop, BindContext ctx, int[] slotOf, int[][] shapes,
-        long[] counts, bool[] isOutput, bool checkFinite)
+        long[] counts, bool[] isOutput, bool checkFinite, bool[] streamed)
     {
         var domain = shapes[loop.Ops[0].Node.Id];
         int length = (int)counts[loop.Ops[0].Node.Id];
@@ -269,6 +270,7 @@ internal static class Binder
             {
                 ins.Dst = slotOf[op.Node.Id];
                 ins.Check = checkFinite && isOutput[op.Node.Id];
+                ins.Stream = streamed[op.Node.Id];
                 where[op.Node.Id] = new Operand { Kind = Access.Full, Index = ins.Dst };
             }
             else
@@ -278,7 +280,8 @@ internal static class Binder
             }
             code.Add(ins);
         }
-        return new FusedLoopRunner(ctx.Slots, code.ToArray(), gathers.ToArray(), registers, length, ctx.Threads);
+        return new FusedLoopRunner(ctx.Slots, code.ToArray(), gathers.ToArray(), registers, length, ctx.Threads,
+            domain.Length >= 2 ? domain[0] : 0);
     }
 
     /// <summary>Same elements in the same order: equal shapes once leading 1s are ignored.</summary>

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
+using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Engine.Lowering;
 
@@ -45,6 +46,8 @@ internal struct Instr
     public float Alpha;
     public Operand A, B, C;
     public bool Store, Check;
+    /// <summary>A store written with non-temporal stores (<see cref="StreamedStores"/>) when the loop splits.</summary>
+    public bool Stream;
     public int Dst; // slot when stored, else register
 }
 
@@ -95,7 +98,9 @@ internal sealed class GatherSpec
 /// <summary>
 /// Runs a fused loop tile by tile: per tile, broadcast operands are gathered into registers, then each op runs over
 /// the tile with the kernel library's vector drivers, reading registers or buffer slices and writing a register
-/// (stays in L1) or, for stored values, the destination buffer. With two threads the tiles are split in halves.
+/// (stays in L1) or, for stored values, the destination buffer. With two threads the loop splits in halves at a row
+/// of its first axis (as the batch's rows are split when they are gathered), else at a tile; a split loop writes the
+/// values of <see cref="StreamedStores"/> through a register with non-temporal stores.
 /// Stores are ordinary: streaming each op's tile (2048 floats) with non-temporal stores measured slower on the 8M-float
 /// optimizer-update chain (37–41% of copy bandwidth against 46–54%), unlike one streaming pass over whole arrays
 /// (the kernels' drivers, see Elementwise.NonTemporalThreshold).
@@ -106,21 +111,33 @@ internal sealed class FusedLoopRunner : IParallelWork
     private readonly Instr[] _code;
     private readonly GatherSpec[] _gathers;
     private readonly float[][][] _registers; // per part
-    private readonly int _length, _tile, _parts;
+    private readonly float[][] _streamed; // per part, the register a streamed store is computed into
+    private readonly int _length, _tile, _parts, _rows;
+    private readonly bool _streams;
     private bool _bad;
 
-    public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads)
+    /// <summary>A loop of <paramref name="length"/> elements; <paramref name="rows"/> is the length of its first axis
+    /// (0 for a vector or a scalar).</summary>
+    public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads,
+        int rows = 0)
     {
         _slots = slots; _code = code; _gathers = gathers; _length = length;
         _tile = Math.Clamp(8192 / Math.Max(registers, 1) / 64 * 64, 256, 2048);
         _parts = threads > 1 && length >= MinParallelLength ? threads : 1;
+        _rows = rows >= _parts && rows > 0 && length % rows == 0 ? rows : 0;
+        _streams = _parts > 1 && code.Any(i => i.Store && i.Stream);
         _registers = new float[_parts][][];
+        _streamed = new float[_streams ? _parts : 0][];
         for (int p = 0; p < _parts; p++)
         {
             _registers[p] = new float[registers][];
             for (int r = 0; r < registers; r++) _registers[p][r] = new float[Math.Min(_tile, Math.Max(length, 1))];
+            if (_streams) _streamed[p] = Pages.ZeroedAligned<float>(Math.Min(_tile, Math.Max(length, 1)));
         }
     }
+
+    /// <summary>How many of the loop's stores stream (tests).</summary>
+    internal int StreamedStoreCount => _streams ? _code.Count(i => i.Store && i.Stream) : 0;
 
     /// <summary>Loops at least this long split over the threads (bind time): 8,192 floats, two tiles or more per
     /// thread, a few microseconds of work against a spinning hand-off's fraction of one (<see cref="WorkerPool"/>).
@@ -134,23 +151,36 @@ internal sealed class FusedLoopRunner : IParallelWork
     {
         _bad = false;
         if (_parts > 1) WorkerPool.Shared.Run(this, _parts);
-        else Range(0, _length, _registers[0]);
+        else Range(0, _length, _registers[0], null);
     }
 
     public void Execute(int index, int count)
     {
-        int tiles = (_length + _tile - 1) / _tile;
-        int lo = (int)((long)tiles * index / count) * _tile,
+        int lo, hi;
+        if (_rows > 0 && count > 1)
+        {
+            // at a row: the batch's rows are gathered the same way (Trainer's RowCopy), each thread reads its own
+            int size = _length / _rows;
+            lo = (int)((long)_rows * index / count) * size;
+            hi = (int)((long)_rows * (index + 1) / count) * size;
+        }
+        else
+        {
+            int tiles = (_length + _tile - 1) / _tile;
+            lo = (int)((long)tiles * index / count) * _tile;
             hi = Math.Min((int)((long)tiles * (index + 1) / count) * _tile, _length);
-        if (lo < hi) Range(lo, hi, _registers[index]);
+        }
+        if (lo < hi) Range(lo, hi, _registers[index], _streams && count > 1 ? _streamed[index] : null);
     }
 
-    private void Range(int lo, int hi, float[][] regs)
+    private void Range(int lo, int hi, float[][] regs, float[]? streamed)
     {
-        for (int start = lo; start < hi; start += _tile) Tile(start, Math.Min(_tile, hi - start), regs);
+        for (int start = lo; start < hi; start += _tile) Tile(start, Math.Min(_tile, hi - start), regs, streamed);
+        // the streamed stores are weakly ordered: visible to the other threads before this part reports done
+        if (streamed is not null) Elementwise.StoreFence();
     }
 
-    private void Tile(int start, int len, float[][] regs)
+    private void Tile(int start, int len, float[][] regs, float[]? streamed)
     {
         foreach (var g in _gathers) g.Fill(_slots[g.Slot], start, regs[g.Register].AsSpan(0, len));
         var code = _code;
@@ -158,14 +188,16 @@ internal sealed class FusedLoopRunner : IParallelWork
         for (int i = 0; i < code.Length; i++)
         {
             ref readonly var ins = ref code[i];
-            ref float d = ref MemoryMarshal.GetReference(
-                ins.Store ? _slots[ins.Dst].AsSpan(start, len) : regs[ins.Dst].AsSpan(0, len));
+            bool stream = ins.Stream && streamed is not null;
+            ref float d = ref MemoryMarshal.GetReference(stream ? streamed.AsSpan(0, len)
+                : ins.Store ? _slots[ins.Dst].AsSpan(start, len) : regs[ins.Dst].AsSpan(0, len));
             var a = Get(ins.A, start, len, regs);
             // one virtual call per tile: the definition runs its kernel over the whole tile
             if (ins.Arity == 1) ins.Tile.Tile(a, default, default, ins.Alpha, ref d, n);
             else if (ins.Arity == 2) ins.Tile.Tile(a, Get(ins.B, start, len, regs), default, ins.Alpha, ref d, n);
             else ins.Tile.Tile(a, Get(ins.B, start, len, regs), Get(ins.C, start, len, regs), ins.Alpha, ref d, n);
             if (ins.Check && !ElementOps.AllFinite(MemoryMarshal.CreateReadOnlySpan(ref d, len))) _bad = true;
+            if (stream) Elementwise.CopyStreaming(streamed.AsSpan(0, len), _slots[ins.Dst].AsSpan(start, len));
         }
     }
 
