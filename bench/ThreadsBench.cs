@@ -10,7 +10,9 @@ namespace Nn.Bench;
 /// Prints, per case, the median step time of each, the median of the pairs' ratios (1-thread time / 2-thread time),
 /// and the process CPU time per step of each (user + system over all threads: what the second thread costs, spinning
 /// included). The load average is printed before and after: on a shared machine a neighbour's burst takes a core from
-/// the 2-thread run at random, so only quiet runs (load below ~1) say anything about two threads.
+/// the 2-thread run at random, so only quiet runs (load below ~1) say anything about two threads. So is a cache line's
+/// round trip between two threads (<see cref="RoundTrip"/>): where the host runs the two vCPUs sets the 2-thread
+/// step's speed (the 784-256-10 step 1.74× at ~150 ns, 1.35–1.5× at ~450 ns, both idle).
 /// <c>--pairs=N</c> (default 15), <c>--only=TEXT</c> as in <c>training</c>; <c>--kernels</c> adds each kernel's
 /// tenth percentile on 1 and 2 threads; <c>--adaptive</c> runs the pool as the nn command does
 /// (<see cref="Nn.Runtime.Engine.StepThreads"/>).
@@ -31,7 +33,8 @@ internal static class ThreadsBench
             Nn.Runtime.Kernels.WorkerPool.SpinMicroseconds = Spin = int.Parse(sp["--spin=".Length..]);
         // --adaptive: the pool as the nn command runs it (a second thread only while it pays)
         Nn.Runtime.Kernels.WorkerPool.Shared.Adaptive = flags.Contains("--adaptive");
-        Console.WriteLine($"load average before: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load average before: {File.ReadAllText("/proc/loadavg").Trim()}; " +
+                          $"a cache line's round trip between two threads: {RoundTrip.Nanoseconds():F0} ns");
         Console.WriteLine($"{"case",-34} {"1 thread",10} {"2 threads",10} {"ratio",7}  " +
                           $"{"CPU/step 1t",11} {"CPU/step 2t",11}  ratios (min..max)");
         foreach (var (layers, batch) in Cases)
@@ -70,7 +73,8 @@ internal static class ThreadsBench
                               $"{Median(f1.Zip(f2, (a, b) => a / b).ToList()),6:F2}x");
         }
         int probes = Nn.Runtime.Engine.StepThreads.AllProbes, solo = Nn.Runtime.Engine.StepThreads.AllSoloChoices;
-        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}; adaptive: " +
+        Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}; " +
+                          $"round trip {RoundTrip.Nanoseconds():F0} ns; adaptive: " +
                           $"{solo} of {probes} probes chose one thread");
         Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
     }
