@@ -303,8 +303,7 @@ internal static class Trainer
         {
             var shape = (int[])source.Shape.Clone();
             shape[0] = n;
-            // on a cache line: the two threads that fill a batch (RowCopy) and read it split it at a row
-            return new HostTensor(shape, Pages.ZeroedAligned<float>(HostTensor.ElementCount(shape)));
+            return HostTensor.Zeros(shape);
         }
 
         private readonly RowCopy _copy = new();

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
-using Nn.Runtime.Util;
 
 namespace Nn.Runtime.Engine.Lowering;
 
@@ -132,7 +131,7 @@ internal sealed class FusedLoopRunner : IParallelWork
         {
             _registers[p] = new float[registers][];
             for (int r = 0; r < registers; r++) _registers[p][r] = new float[Math.Min(_tile, Math.Max(length, 1))];
-            if (_streams) _streamed[p] = Pages.ZeroedAligned<float>(Math.Min(_tile, Math.Max(length, 1)));
+            if (_streams) _streamed[p] = new float[Math.Min(_tile, Math.Max(length, 1))];
         }
     }
 
