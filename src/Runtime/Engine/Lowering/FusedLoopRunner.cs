@@ -112,7 +112,6 @@ internal sealed class FusedLoopRunner : IParallelWork
     private readonly float[][][] _registers; // per part
     private readonly float[][] _streamed; // per part, the register a streamed store is computed into
     private readonly int _length, _tile, _parts, _rows;
-    private readonly bool _streams;
     private bool _bad;
 
     /// <summary>A loop of <paramref name="length"/> elements; <paramref name="rows"/> is the length of its first axis
@@ -124,19 +123,19 @@ internal sealed class FusedLoopRunner : IParallelWork
         _tile = Math.Clamp(8192 / Math.Max(registers, 1) / 64 * 64, 256, 2048);
         _parts = threads > 1 && length >= MinParallelLength ? threads : 1;
         _rows = rows >= _parts && rows > 0 && length % rows == 0 ? rows : 0;
-        _streams = _parts > 1 && code.Any(i => i.Store && i.Stream);
+        bool streams = _parts > 1 && code.Any(i => i.Store && i.Stream);
         _registers = new float[_parts][][];
-        _streamed = new float[_streams ? _parts : 0][];
+        _streamed = new float[streams ? _parts : 0][];
         for (int p = 0; p < _parts; p++)
         {
             _registers[p] = new float[registers][];
             for (int r = 0; r < registers; r++) _registers[p][r] = new float[Math.Min(_tile, Math.Max(length, 1))];
-            if (_streams) _streamed[p] = new float[Math.Min(_tile, Math.Max(length, 1))];
+            if (streams) _streamed[p] = new float[Math.Min(_tile, Math.Max(length, 1))];
         }
     }
 
     /// <summary>How many of the loop's stores stream (tests).</summary>
-    internal int StreamedStoreCount => _streams ? _code.Count(i => i.Store && i.Stream) : 0;
+    internal int StreamedStoreCount => _streamed.Length > 0 ? _code.Count(i => i.Store && i.Stream) : 0;
 
     /// <summary>Loops at least this long split over the threads (bind time): 8,192 floats, two tiles or more per
     /// thread, a few microseconds of work against a spinning hand-off's fraction of one (<see cref="WorkerPool"/>).
@@ -169,7 +168,7 @@ internal sealed class FusedLoopRunner : IParallelWork
             lo = (int)((long)tiles * index / count) * _tile;
             hi = Math.Min((int)((long)tiles * (index + 1) / count) * _tile, _length);
         }
-        if (lo < hi) Range(lo, hi, _registers[index], _streams && count > 1 ? _streamed[index] : null);
+        if (lo < hi) Range(lo, hi, _registers[index], _streamed.Length > 0 && count > 1 ? _streamed[index] : null);
     }
 
     private void Range(int lo, int hi, float[][] regs, float[]? streamed)

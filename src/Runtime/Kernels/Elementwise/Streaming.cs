@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -51,27 +52,13 @@ internal static partial class Elementwise
     internal static bool Streams(long floatsMoved) => CanStream && floatsMoved * sizeof(float) >= NonTemporalThreshold;
 
     /// <summary>Copies <paramref name="src"/> into <paramref name="dst"/> (of the same length) with non-temporal
-    /// stores where the destination is vector-aligned, ordinary ones at its ends; the caller orders them with
-    /// <see cref="StoreFence"/> before another thread reads <paramref name="dst"/>. An ordinary copy where this
-    /// machine has no such stores.</summary>
-    public static unsafe void CopyStreaming(ReadOnlySpan<float> src, Span<float> dst)
+    /// stores (<see cref="UnaryStreaming{TOp}"/>); the caller orders them with <see cref="StoreFence"/> before another
+    /// thread reads <paramref name="dst"/>.</summary>
+    public static void CopyStreaming(ReadOnlySpan<float> src, Span<float> dst)
     {
         KernelThrow.CheckLength(nameof(dst), src.Length, dst.Length);
-        if (!CanStream)
-        {
-            src.CopyTo(dst);
-            return;
-        }
-        fixed (float* s = src, d = dst)
-        {
-            int n = src.Length, i = 0, width = Vector512.IsHardwareAccelerated ? 16 : 8;
-            while (i < n && ((nint)(d + i) & (width * sizeof(float) - 1)) != 0) { d[i] = s[i]; i++; }
-            if (width == 16)
-                for (; i + 16 <= n; i += 16) Avx512F.StoreAlignedNonTemporal(d + i, Vector512.Load(s + i));
-            else
-                for (; i + 8 <= n; i += 8) Avx.StoreAlignedNonTemporal(d + i, Vector256.Load(s + i));
-            for (; i < n; i++) d[i] = s[i];
-        }
+        UnaryStreaming<IdentityOp>(ref MemoryMarshal.GetReference(src), ref MemoryMarshal.GetReference(dst),
+            (nuint)src.Length);
     }
 
     /// <summary>Orders the non-temporal stores before any later store (they are weakly

@@ -6,6 +6,14 @@ namespace Nn.Runtime.Kernels;
 
 // Operators the kernel library does not have, in its operator-struct form so the generic drivers run them.
 
+/// <summary>x itself: a copy through the drivers (<see cref="Elementwise.CopyStreaming"/>).</summary>
+internal readonly struct IdentityOp : IUnaryOp
+{
+    public static float Invoke(float x) => x;
+    public static Vector512<float> Invoke(Vector512<float> x) => x;
+    public static Vector256<float> Invoke(Vector256<float> x) => x;
+}
+
 /// <summary>1 where x &gt; 0, else 0 (relu's derivative mask).</summary>
 internal readonly struct StepOp : IUnaryOp
 {
