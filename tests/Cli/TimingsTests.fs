@@ -58,4 +58,23 @@ let tests =
                 "the phases of a prediction"
             Directory.Delete(dir, true)
         }
+
+        test "NN_TIMINGS=kernels lists the training step's kernels after training, and no phases" {
+            let dir = TestUtil.exampleSandbox "nn-kernel-timings-" [ "xor.nn" ]
+            let code, _, err = TestUtil.runNn [ "NN_TIMINGS", "kernels" ] dir [ "train"; "xor.nn"; "--set"; "epochs=2" ]
+            Expect.equal code 0 err
+            Expect.isEmpty (phases err) "no phase lines: those are NN_TIMINGS=1's"
+            let lines = err.Split('\n')
+            let header = lines |> Array.tryFind (fun l -> l.StartsWith "nn: kernels of a program of ")
+            Expect.isSome header err
+            let kernels = int (header.Value.Split(' ')[6])
+            let rows =
+                lines
+                |> Array.filter (fun l -> l.StartsWith "nn:   k" && not (l.StartsWith "nn:   kernel"))
+                |> Array.map (fun l -> l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries)[1])
+            Expect.isGreaterThan kernels 1 "a training step has several kernels"
+            Expect.containsAll rows [ for i in 0 .. kernels - 1 -> sprintf "k%d" i ] "a row for every kernel"
+            Expect.isTrue (lines |> Array.exists (fun l -> l.Contains "between runs (the caller)")) err
+            Directory.Delete(dir, true)
+        }
     ]

@@ -333,6 +333,10 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
         finally
             flush ()
     Timings.mark "training"
+    // NN_TIMINGS=kernels: each kernel's time in the training step (and evaluation), after the last step
+    match Nn.Runtime.Engine.KernelClock.Report() with
+    | "" -> ()
+    | report -> stderr.Write report
     let lastEpoch = first + result.History.Count
     let restored = if result.RestoredEpoch.HasValue then Some(result.RestoredEpoch.Value + 1) else None
     // the summary, in the same order with and without --quiet: the last epoch, how training ended, the run folder

@@ -33,6 +33,8 @@ internal sealed class BoundProgram
     /// <summary>Chooses between one thread and several step by step (<see cref="WorkerPool.Adaptive"/>); null runs
     /// every split on the threads bound.</summary>
     public StepThreads? Chooser { get; init; }
+    /// <summary>Times every kernel of every run (<c>NN_TIMINGS=kernels</c>); null runs them untimed.</summary>
+    public KernelClock? Clock { get; init; }
     private Action? _runSteps;
 
     public void Run()
@@ -44,6 +46,7 @@ internal sealed class BoundProgram
     private void RunSteps()
     {
         var steps = Steps;
+        if (Clock is { } clock) { clock.Run(steps); return; }
         for (int i = 0; i < steps.Length; i++) steps[i]();
     }
 
@@ -196,6 +199,7 @@ internal static class Binder
             Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
             Chooser = threads > 1 && (WorkerPool.Shared.Adaptive || StepThreads.Always) ? new StepThreads() : null,
+            Clock = KernelClock.For(plan),
         };
     }
 
