@@ -77,6 +77,8 @@ internal static class ThreadsBench
                           $"round trip {RoundTrip.Nanoseconds():F0} ns; adaptive: " +
                           $"{solo} of {probes} probes chose one thread");
         Console.WriteLine($"(medians of {pairs} pairs, each turn a run of steps; times in ms per step)");
+        // NN_TIMINGS=kernels: each step's kernels on 1 thread and on 2, side by side
+        Console.Write(Nn.Runtime.Engine.KernelClock.SideBySide());
     }
 
     /// <summary>The 2-thread step with a change off (A) and on (B), paired: the change under test. Changes read at

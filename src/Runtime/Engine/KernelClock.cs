@@ -89,6 +89,34 @@ internal sealed class KernelClock
         return rows;
     }
 
+    /// <summary>Programs of the same kernels timed in this process (bound twice, e.g. on one thread and on two), or of
+    /// <paramref name="clocks"/>, the first two of each kind side by side: each kernel's medians and their ratio (""
+    /// when there are none).</summary>
+    public static string SideBySide(IEnumerable<KernelClock>? clocks = null)
+    {
+        KernelClock[] all;
+        lock (s_all) all = [.. clocks ?? s_all];
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        var groups = all.Where(c => c._runs > 1).GroupBy(c => string.Join("\n", c._kernels));
+        foreach (var g in groups.Where(g => g.Count() >= 2))
+        {
+            var (first, second) = (g.ElementAt(0), g.ElementAt(1));
+            var (a, b) = (first.Times(), second.Times());
+            sb.Append(inv, $"nn: kernels of a program bound twice ({first._runs} and {second._runs} runs)")
+                .Append(", medians in µs\nnn:   kernel      first    second   ratio  what\n");
+            for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
+            {
+                string k = i < a.Count - 1 ? "k" + a[i].Index.ToString(inv) : "-";
+                double ratio = b[i].Median > 0 ? a[i].Median / b[i].Median : double.NaN;
+                sb.Append(inv, $"nn:   {k,-6} {a[i].Median,9:F1} {b[i].Median,9:F1} {ratio,7:F2}  {a[i].What}\n");
+            }
+            sb.Append(inv, $"nn:   sum of the kernels' medians {a.Take(a.Count - 1).Sum(r => r.Median):F1} / ")
+                .Append(inv, $"{b.Take(b.Count - 1).Sum(r => r.Median):F1} µs\n");
+        }
+        return sb.ToString();
+    }
+
     /// <summary>The figures of every program timed in this process, one table each ("" when timing is off or nothing
     /// ran).</summary>
     public static string Report()

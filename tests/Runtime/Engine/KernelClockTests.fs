@@ -36,6 +36,25 @@ let tests =
             Expect.sequenceEqual [ for r in clock.Times() -> r.Index ] [ 0 ] "the kernel alone"
         }
 
+        test "two programs of the same kernels side by side: a row per kernel and the time between runs" {
+            let a, steps, _ = program [ "gemm"; "fused" ]
+            let b, _, _ = program [ "gemm"; "fused" ]
+            let other, otherSteps, _ = program [ "pool" ]
+            for _ in 1 .. 3 do
+                a.Run steps
+                b.Run steps
+                other.Run otherSteps
+            let text = KernelClock.SideBySide [ a; b; other ]
+            let rows =
+                text.Split('\n')
+                |> Array.filter (fun l ->
+                    l.StartsWith "nn:   k" && not (l.StartsWith "nn:   kernel") || l.StartsWith "nn:   - ")
+                |> Array.map (fun l -> l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries)[1])
+            Expect.sequenceEqual rows [ "k0"; "k1"; "-" ] "the two kernels, then the time between runs"
+            Expect.stringContains text "bound twice (3 and 3 runs)" "the runs of each"
+            Expect.isFalse (text.Contains "pool") "a program bound once is not listed"
+        }
+
         test "a long job keeps its last runs: more runs than it keeps leave one row per kernel" {
             let clock, steps, ran = program [ "a"; "b" ]
             for _ in 1 .. KernelClock.Kept + 3 do clock.Run steps
