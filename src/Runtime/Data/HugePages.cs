@@ -15,12 +15,15 @@ internal static class HugePages
     private const int Size = 2 << 20;
 
     /// <summary>A new array of <paramref name="count"/> elements, not cleared: the caller writes every one.
-    /// From the pinned heap when it spans whole huge pages, so that the advice given for its address holds.</summary>
+    /// On the large object heap, which the collector leaves in place (it compacts it only when fragmentation is high,
+    /// and then the advice is lost, nothing else), not the pinned heap: a training step's pinned buffers
+    /// (<see cref="Pages.ZeroedAligned{T}"/>) would then share the data's region there and keep it (30 MB of the
+    /// MNIST digits after the training rows were copied out of them, issue #18).</summary>
     public static T[] Uninitialized<T>(int count) where T : unmanaged
     {
         long bytes = (long)count * Marshal.SizeOf<T>();
         if (bytes < 2L * Size || !OperatingSystem.IsLinux()) return GC.AllocateUninitializedArray<T>(count);
-        var array = GC.AllocateUninitializedArray<T>(count, pinned: true);
+        var array = GC.AllocateUninitializedArray<T>(count);
         Advise(array, bytes);
         return array;
     }

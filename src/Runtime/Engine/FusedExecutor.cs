@@ -105,13 +105,13 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             var shape = LoadedValues.Check(_shapes, name, v);
             if (_panels.Contains(name))
             {
-                var stored = Pages.Uninitialized<float>(v.Data.Length); // every element written
+                var stored = Pages.UninitializedAligned<float>(v.Data.Length); // every element written
                 GemmPanels.FromRowMajor(v.Data, shape[0], shape[1], stored);
                 _values[name] = stored;
             }
             else
             {
-                var copy = Pages.Uninitialized<float>(v.Data.Length);
+                var copy = Pages.UninitializedAligned<float>(v.Data.Length);
                 v.Data.AsSpan().CopyTo(copy);
                 _values[name] = copy;
             }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Nn.Runtime.Util;
@@ -41,6 +42,70 @@ internal static class Pages
         array.AsSpan().Clear(); // the memory may be the collector's, holding old values
         return array;
     }
+
+    /// <summary>
+    /// As <see cref="Zeroed{T}"/>, but pinned and, below <see cref="LargeObjectBytes"/>, starting at a 64-byte
+    /// boundary (a cache line) unless 64 tries all missed (the layout is the runtime's). A step's values split
+    /// between two threads at multiples of 16 floats (the products' 32-column panels, the loops' tiles, the batch's
+    /// rows); in an array that starts mid-line, each split point shares a line between the two cores, and every row
+    /// of a column split does: a 64×256 activation split at column 128 has 64 such lines, written by both cores each
+    /// step. On this project's 2-vCPU machines writing a line the other core holds costs ~30× an unshared write
+    /// (bench/tools/crosscore.c). The 784-256-10 step at batch 64 on two threads: 1.036–1.067× faster with aligned
+    /// buffers, the 784-1024×3-10 step at batch 256 1.013–1.045× (`bench threads --ab=align`, issue #18); again
+    /// 1.040× / 0.997× in the eleventh session, the `mlp` job's two-thread training 0.310 → 0.296 s (vCPUs far).
+    /// Pinned arrays share the pinned heap's regions: large data kept there (it was, for huge pages) is held by them
+    /// after it is freed, so <see cref="Data.HugePages"/> allocates on the large object heap (mnist_mlp's peak: 102 MB
+    /// unaligned, 126 MB aligned with the data pinned, 110 MB aligned with it not).
+    /// </summary>
+    public static T[] ZeroedAligned<T>(long count) where T : unmanaged
+    {
+        if (!AlignOn) return Zeroed<T>(count);
+        var array = UninitializedAligned<T>(count);
+        array.AsSpan().Clear();
+        return array;
+    }
+
+    /// <summary>As <see cref="ZeroedAligned{T}"/>, not cleared (the caller writes every element).</summary>
+    public static unsafe T[] UninitializedAligned<T>(long count) where T : unmanaged
+    {
+        if (!AlignOn) return Uninitialized<T>(count);
+        // The runtime offers no alignment for arrays. Pinned ones are never moved and, allocated in a row, follow
+        // each other in memory (an array's data 24 bytes into its object, objects in multiples of 8 bytes), so after a
+        // miss a pinned filler sized to put the next array's data on a line mostly finds one on the next try; every
+        // other try a larger filler moves on. Where the runtime fills a free space instead the try lands anywhere
+        // (~80 % on a line among many allocations of other sizes, all 13 slots under 85 kB of the mnist_mlp job's
+        // step). An array of the large object heap's size starts at the same offset into its own region every time
+        // (24 bytes into a line on .NET 10): one try; a shared line at each split point of those is what it costs.
+        int tries = (long)count * sizeof(T) < LargeObjectBytes ? 16 : 1;
+        T[] array = [];
+        for (int attempt = 0; attempt < tries; attempt++)
+        {
+            array = GC.AllocateUninitializedArray<T>(checked((int)count), pinned: true);
+            long data = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+            if (data % LineBytes == 0 || attempt == tries - 1) break;
+            long end = data - 24 + ((24 + count * sizeof(T) + 7) & ~7L);
+            long filler = ((-end - 24) % LineBytes + LineBytes) % LineBytes;
+            if (filler < 24) filler += LineBytes;
+            int skip = attempt % 2 == 1 ? LineBytes * 8 * (attempt / 2 + 1) : 0;
+            GC.KeepAlive(GC.AllocateUninitializedArray<byte>((int)(filler - 24) + skip, pinned: true));
+        }
+        Populate(array.AsSpan());
+        return array;
+    }
+
+    /// <summary>From this size the runtime places an array on its large object heap.</summary>
+    internal const long LargeObjectBytes = 85_000;
+
+    /// <summary>Whether <see cref="ZeroedAligned{T}"/> aligns (true; false allocates as <see cref="Zeroed{T}"/> does,
+    /// for A/B benchmarks).</summary>
+    internal static bool AlignOn = true;
+
+    /// <summary>A cache line.</summary>
+    internal const int LineBytes = 64;
+
+    /// <summary>Whether <paramref name="array"/>'s first element sits at a cache-line boundary.</summary>
+    internal static unsafe bool LineAligned<T>(T[] array) where T : unmanaged =>
+        (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)) % LineBytes == 0;
 
     /// <summary>A new array of <paramref name="count"/> elements, not cleared (the caller writes every one), its pages
     /// mapped.</summary>

@@ -98,7 +98,7 @@ internal static class Binder
         }
         var buffers = BufferAssigner.Assign(plan, counts);
         var slots = new List<float[]>();
-        foreach (var size in buffers.SlotSizes) slots.Add(Pages.Zeroed<float>(size));
+        foreach (var size in buffers.SlotSizes) slots.Add(Pages.ZeroedAligned<float>(size));
         var slotOf = (int[])buffers.SlotOf.Clone();
         // Constants that some kernel reads as a buffer (fused loops read them as values) or that are outputs.
         var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads)
