@@ -98,7 +98,9 @@ internal static class Binder
         }
         var buffers = BufferAssigner.Assign(plan, counts);
         var slots = new List<float[]>();
-        foreach (var size in buffers.SlotSizes) slots.Add(Pages.ZeroedAligned<float>(size));
+        // on cache lines only where threads split them (Pages.ZeroedAligned)
+        foreach (var size in buffers.SlotSizes)
+            slots.Add(threads > 1 ? Pages.ZeroedAligned<float>(size) : Pages.Zeroed<float>(size));
         var slotOf = (int[])buffers.SlotOf.Clone();
         // Constants that some kernel reads as a buffer (fused loops read them as values) or that are outputs.
         var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads)
