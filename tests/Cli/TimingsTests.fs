@@ -65,9 +65,10 @@ let tests =
             Expect.equal code 0 err
             Expect.isEmpty (phases err) "no phase lines: those are NN_TIMINGS=1's"
             let lines = err.Split('\n')
-            let header = lines |> Array.tryFind (fun l -> l.StartsWith "nn: kernels of a program of ")
+            let header = lines |> Array.tryFind (fun l -> l.StartsWith "nn: kernels of the training step at batch ")
             Expect.isSome header err
-            let kernels = int (header.Value.Split(' ')[6])
+            let kernels =
+                int (System.Text.RegularExpressions.Regex.Match(header.Value, @": (\d+) kernels, ").Groups[1].Value)
             let rows =
                 lines
                 |> Array.filter (fun l -> l.StartsWith "nn:   k" && not (l.StartsWith "nn:   kernel"))

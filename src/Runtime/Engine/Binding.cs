@@ -25,7 +25,7 @@ internal sealed class Binding
     /// <summary>Binds <paramref name="plan"/> for these feeds: <paramref name="inputs"/>[i] feeds the data Input
     /// named <paramref name="names"/>[i] (an Input the optimized graph no longer reads is skipped).</summary>
     public static Binding Create(FusedExecutor owner, Plan plan, string[] names, IReadOnlyList<HostTensor> inputs,
-        HostTensor? target, StepContext step)
+        HostTensor? target, StepContext step, string role = "a program")
     {
         var g = plan.Graph;
         var dims = new Dictionary<string, int>();
@@ -41,8 +41,9 @@ internal sealed class Binding
                 data[k] = i; Match(i, inputs[k].Shape, dims);
             }
         }
+        string label = inputs.Count > 0 && inputs[0].Shape.Length > 0 ? $"{role} at batch {inputs[0].Shape[0]}" : role;
         var program = Binder.Bind(plan, dims, owner.Options.Threads, owner.Options.CheckFinite, step,
-            owner.Options.PredictOnly);
+            owner.Options.PredictOnly, label);
         var b = new Binding
         {
             Program = program, _featureShapes = inputs.Select(x => (int[])x.Shape.Clone()).ToArray(),

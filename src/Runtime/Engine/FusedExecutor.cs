@@ -48,10 +48,10 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             _shapes[n.Name!] = n.Shape.Resolve(new Dictionary<string, int>());
         if (all)
         {
-            _trainMode = new Mode(this, graphs.Train, true);
-            _evalMode = new Mode(this, graphs.Eval, false);
+            _trainMode = new Mode(this, graphs.Train, true, "the training step");
+            _evalMode = new Mode(this, graphs.Eval, false, "the evaluation");
         }
-        _predict = new Mode(this, graphs.Predict, false);
+        _predict = new Mode(this, graphs.Predict, false, "the forward pass");
         Mode[] modes = all ? [_trainMode!, _evalMode!, _predict] : [_predict];
         _panels = PanelsOff || !WeightLayout.Pays
             ? new HashSet<string>()
@@ -419,12 +419,13 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
         private readonly FusedExecutor _x;
         private readonly List<Binding> _bound = [];
         private readonly bool _train;
+        private readonly string _role; // for NN_TIMINGS=kernels
         private readonly Node _loss;
         private readonly Node[] _metrics;
 
-        public Mode(FusedExecutor x, Graph graph, bool train)
+        public Mode(FusedExecutor x, Graph graph, bool train, string role)
         {
-            _x = x; _train = train;
+            _x = x; _train = train; _role = role;
             var g = Rewrite.Passes.Optimize(graph);
             Plan = Planner.Build(g);
             _loss = g.Outputs.FirstOrDefault(o => o.Key == "loss").Value;
@@ -449,7 +450,7 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             Binding? b = null;
             foreach (var c in _bound)
                 if (c.Matches(inputs, target)) { b = c; break; }
-            if (b is null) { b = Binding.Create(_x, Plan, _x._inputs, inputs, target, _x._step); _bound.Add(b); }
+            if (b is null) { b = Binding.Create(_x, Plan, _x._inputs, inputs, target, _x._step, _role); _bound.Add(b); }
             b.Point(_x._values, inputs, target);
             return b;
         }

@@ -25,24 +25,26 @@ internal sealed class KernelClock
     private static readonly List<KernelClock> s_all = [];
 
     private readonly string[] _kernels;
+    private readonly string _label;
     private readonly long[][] _ticks; // [kernel, or the last: between runs][run % Kept]
     private long _runs, _lastEnd;
 
     /// <summary>A clock for a program of these kernels (their descriptions), not listed by <see cref="Report"/>.
     /// </summary>
-    internal KernelClock(IReadOnlyList<string> kernels)
+    internal KernelClock(IReadOnlyList<string> kernels, string label = "a program")
     {
         _kernels = [.. kernels];
+        _label = label;
         _ticks = new long[_kernels.Length + 1][];
         for (int i = 0; i < _ticks.Length; i++) _ticks[i] = new long[Kept];
     }
 
-    /// <summary>A clock for a program of <paramref name="plan"/>, listed by <see cref="Report"/>; null when timing is
-    /// off.</summary>
-    public static KernelClock? For(Plan plan)
+    /// <summary>A clock for a program of <paramref name="plan"/> (<paramref name="label"/>: which one, as the report
+    /// names it), listed by <see cref="Report"/>; null when timing is off.</summary>
+    public static KernelClock? For(Plan plan, string label = "a program")
     {
         if (!Enabled) return null;
-        var c = new KernelClock(plan.Kernels.Select(k => k.Describe()).ToArray());
+        var c = new KernelClock(plan.Kernels.Select(k => k.Describe()).ToArray(), label);
         lock (s_all) s_all.Add(c);
         return c;
     }
@@ -103,7 +105,7 @@ internal sealed class KernelClock
         {
             var (first, second) = (g.ElementAt(0), g.ElementAt(1));
             var (a, b) = (first.Times(), second.Times());
-            sb.Append(inv, $"nn: kernels of a program bound twice ({first._runs} and {second._runs} runs)")
+            sb.Append(inv, $"nn: kernels of {first._label}, bound twice ({first._runs} and {second._runs} runs)")
                 .Append(", medians in µs\nnn:   kernel      first    second   ratio  what\n");
             for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
             {
@@ -130,7 +132,7 @@ internal sealed class KernelClock
             var rows = c.Times();
             int kernels = c._kernels.Length;
             double total = rows.Where(r => r.Index < kernels).Sum(r => r.Median);
-            sb.Append(inv, $"nn: kernels of a program of {kernels} kernels, {c._runs} runs ")
+            sb.Append(inv, $"nn: kernels of {c._label}: {kernels} kernels, {c._runs} runs ")
                 .Append(inv, $"(figures of the last {Math.Min(c._runs, Kept)}; medians sum to {total:F1} µs)\n")
                 .Append("nn:   kernel   median µs   mean µs    p90 µs  what\n");
             foreach (var r in rows)

@@ -45,6 +45,7 @@ let tests =
                 b.Run steps
                 other.Run otherSteps
             let text = KernelClock.SideBySide [ a; b; other ]
+            Expect.stringStarts text "nn: kernels of a program, bound twice" "named by the first's label"
             let rows =
                 text.Split('\n')
                 |> Array.filter (fun l ->

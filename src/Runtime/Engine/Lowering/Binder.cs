@@ -84,7 +84,7 @@ internal static class Binder
     /// <summary>Binds the plan; <paramref name="skipZeroColumns"/>: products reading a finite Param or State as B skip
     /// A's zero columns (<see cref="BindContext.SkipZeroColumns"/>; the predict-only executor's).</summary>
     public static BoundProgram Bind(Plan plan, IReadOnlyDictionary<string, int> dims, int threads, bool checkFinite,
-        StepContext step, bool skipZeroColumns = false)
+        StepContext step, bool skipZeroColumns = false, string label = "a program")
     {
         var g = plan.Graph;
         int n = g.Nodes.Count;
@@ -201,7 +201,7 @@ internal static class Binder
             Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
             Chooser = threads > 1 && (WorkerPool.Shared.Adaptive || StepThreads.Always) ? new StepThreads() : null,
-            Clock = KernelClock.For(plan),
+            Clock = KernelClock.For(plan, label),
         };
     }
 
