@@ -25,7 +25,7 @@ internal sealed class Binding
     /// <summary>Binds <paramref name="plan"/> for these feeds: <paramref name="inputs"/>[i] feeds the data Input
     /// named <paramref name="names"/>[i] (an Input the optimized graph no longer reads is skipped).</summary>
     public static Binding Create(FusedExecutor owner, Plan plan, string[] names, IReadOnlyList<HostTensor> inputs,
-        HostTensor? target, StepContext step, string role = "a program")
+        HostTensor? target, StepContext step, string role)
     {
         var g = plan.Graph;
         var dims = new Dictionary<string, int>();

@@ -92,13 +92,6 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
     internal int StreamedStoreCount(HostTensor features, HostTensor? target) =>
         TrainMode.Prepare([features], target).Program.Loops.Sum(l => l.StreamedStoreCount);
 
-    /// <summary>A value's array: on a cache line when the kernels split over threads
-    /// (<see cref="Pages.ZeroedAligned{T}"/>: one thread has no lines to share, and the pinned tries cost
-    /// `nn predict --threads 1` ~4 ms).</summary>
-    private float[] Uninitialized(int count) => _options.Threads > 1
-        ? Pages.UninitializedAligned<float>(count)
-        : Pages.Uninitialized<float>(count);
-
     /// <summary>The evaluation graph's plan.</summary>
     public Plan EvalPlan => EvalMode.Plan;
     /// <summary>The options this executor runs with.</summary>
@@ -112,13 +105,13 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
             var shape = LoadedValues.Check(_shapes, name, v);
             if (_panels.Contains(name))
             {
-                var stored = Uninitialized(v.Data.Length); // every element written
+                var stored = Pages.UninitializedForThreads<float>(v.Data.Length, _options.Threads); // all written
                 GemmPanels.FromRowMajor(v.Data, shape[0], shape[1], stored);
                 _values[name] = stored;
             }
             else
             {
-                var copy = Uninitialized(v.Data.Length);
+                var copy = Pages.UninitializedForThreads<float>(v.Data.Length, _options.Threads);
                 v.Data.AsSpan().CopyTo(copy);
                 _values[name] = copy;
             }

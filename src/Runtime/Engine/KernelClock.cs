@@ -41,7 +41,7 @@ internal sealed class KernelClock
 
     /// <summary>A clock for a program of <paramref name="plan"/> (<paramref name="label"/>: which one, as the report
     /// names it), listed by <see cref="Report"/>; null when timing is off.</summary>
-    public static KernelClock? For(Plan plan, string label = "a program")
+    public static KernelClock? For(Plan plan, string label)
     {
         if (!Enabled) return null;
         var c = new KernelClock(plan.Kernels.Select(k => k.Describe()).ToArray(), label);
@@ -80,7 +80,7 @@ internal sealed class KernelClock
         double us = 1e6 / Stopwatch.Frequency;
         for (int k = 0; k < _ticks.Length; k++)
         {
-            int n = k < _ticks.Length - 1 ? kept : (int)Math.Min(_runs - 1, Kept - 1);
+            int n = k < _ticks.Length - 1 ? kept : (int)Math.Min(_runs - 1, Kept);
             if (n <= 0) continue;
             var v = new double[n];
             for (int i = 0; i < n; i++) v[i] = _ticks[k][i] * us;
@@ -91,13 +91,18 @@ internal sealed class KernelClock
         return rows;
     }
 
+    /// <summary><paramref name="clocks"/>, or every clock listed so far.</summary>
+    private static KernelClock[] Snapshot(IEnumerable<KernelClock>? clocks)
+    {
+        lock (s_all) return [.. clocks ?? s_all];
+    }
+
     /// <summary>Programs of the same kernels timed in this process (bound twice, e.g. on one thread and on two), or of
     /// <paramref name="clocks"/>, the first two of each kind side by side: each kernel's medians and their ratio (""
     /// when there are none).</summary>
     public static string SideBySide(IEnumerable<KernelClock>? clocks = null)
     {
-        KernelClock[] all;
-        lock (s_all) all = [.. clocks ?? s_all];
+        var all = Snapshot(clocks);
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         var groups = all.Where(c => c._runs > 1).GroupBy(c => string.Join("\n", c._kernels));
@@ -123,8 +128,7 @@ internal sealed class KernelClock
     /// ran).</summary>
     public static string Report()
     {
-        KernelClock[] all;
-        lock (s_all) all = [.. s_all];
+        var all = Snapshot(null);
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         foreach (var c in all.Where(c => c._runs > 0))

@@ -45,7 +45,7 @@ internal static class Pages
 
     /// <summary>
     /// As <see cref="Zeroed{T}"/>, but pinned and, below <see cref="LargeObjectBytes"/>, starting at a 64-byte
-    /// boundary (a cache line) unless 64 tries all missed (the layout is the runtime's). A step's values split
+    /// boundary (a cache line) unless 16 tries all missed (the layout is the runtime's). A step's values split
     /// between two threads at multiples of 16 floats (the products' 32-column panels, the loops' tiles, the batch's
     /// rows); in an array that starts mid-line, each split point shares a line between the two cores, and every row
     /// of a column split does: a 64×256 activation split at column 128 has 64 such lines, written by both cores each
@@ -92,6 +92,16 @@ internal static class Pages
         Populate(array.AsSpan());
         return array;
     }
+
+    /// <summary>A step's zeroed buffer for kernels split over <paramref name="threads"/> threads: on a cache line
+    /// (<see cref="ZeroedAligned{T}"/>) when they split, else an ordinary array (one thread shares no lines, and the
+    /// pinned tries cost `nn predict --threads 1` ~4 ms).</summary>
+    public static T[] ZeroedForThreads<T>(long count, int threads) where T : unmanaged =>
+        threads > 1 ? ZeroedAligned<T>(count) : Zeroed<T>(count);
+
+    /// <summary>As <see cref="ZeroedForThreads{T}"/>, not cleared (the caller writes every element).</summary>
+    public static T[] UninitializedForThreads<T>(long count, int threads) where T : unmanaged =>
+        threads > 1 ? UninitializedAligned<T>(count) : Uninitialized<T>(count);
 
     /// <summary>From this size the runtime places an array on its large object heap.</summary>
     internal const long LargeObjectBytes = 85_000;

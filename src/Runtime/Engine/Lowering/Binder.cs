@@ -98,9 +98,7 @@ internal static class Binder
         }
         var buffers = BufferAssigner.Assign(plan, counts);
         var slots = new List<float[]>();
-        // on cache lines only where threads split them (Pages.ZeroedAligned)
-        foreach (var size in buffers.SlotSizes)
-            slots.Add(threads > 1 ? Pages.ZeroedAligned<float>(size) : Pages.Zeroed<float>(size));
+        foreach (var size in buffers.SlotSizes) slots.Add(Pages.ZeroedForThreads<float>(size, threads));
         var slotOf = (int[])buffers.SlotOf.Clone();
         // Constants that some kernel reads as a buffer (fused loops read them as values) or that are outputs.
         var bufferReads = plan.Kernels.Where(k => k is not FusedLoop).SelectMany(k => k.Reads)
