@@ -82,6 +82,15 @@ internal sealed class FusedExecutor : IStepExecutor, IGradientStream
     internal int UpdatesInProducts(HostTensor features, HostTensor? target) =>
         TrainMode.Prepare([features], target).Program.UpdatesInProducts;
 
+    /// <summary>How many values the training step bound for this batch stores as column bands (tests).</summary>
+    internal int Banded(HostTensor features, HostTensor? target) =>
+        TrainMode.Prepare([features], target).Program.Banded;
+
+    /// <summary>How many runs of kernels over column bands the training step bound for this batch runs as one job
+    /// each (tests).</summary>
+    internal int Chains(HostTensor features, HostTensor? target) =>
+        TrainMode.Prepare([features], target).Program.Chains;
+
     /// <summary>How many pairs of small kernels the training step bound for these feeds runs at once
     /// (<see cref="KernelPairs"/>).</summary>
     internal int PairsBound(HostTensor features, HostTensor? target) =>

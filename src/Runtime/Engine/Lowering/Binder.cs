@@ -29,6 +29,10 @@ internal sealed class BoundProgram
     /// <summary>Pairs of small independent kernels that run at once, one per thread (<see cref="KernelPairs"/>).
     /// </summary>
     public int Pairs { get; init; }
+    /// <summary>Values stored as column bands (<see cref="ColumnBands"/>).</summary>
+    public int Banded { get; init; }
+    /// <summary>Runs of kernels over column bands bound as one job (<see cref="BandChains"/>).</summary>
+    public int Chains { get; init; }
 
     /// <summary>Chooses between one thread and several step by step (<see cref="WorkerPool.Adaptive"/>); null runs
     /// every split on the threads bound.</summary>
@@ -130,9 +134,10 @@ internal static class Binder
             workspace = Math.Max(workspace, NodeKernels.WorkspaceLength(k.Node, shapes[k.Node.Id],
                 k.Operands.Select(o => shapes[o.Id]).ToArray()));
         var ws = Pages.Zeroed<float>(workspace);
+        var banded = ColumnBands.Mark(plan, shapes, threads);
         var ctx = new BindContext(table, x => slotOf[x.Id] >= 0 ? slotOf[x.Id] : throw Throw.Bug($"{x} has no buffer"),
             x => shapes[x.Id], threads, _ => ws, step)
-        { Panels = x => plan.Panels[x.Id], SkipZeroColumns = skipZeroColumns };
+        { Panels = x => plan.Panels[x.Id], SkipZeroColumns = skipZeroColumns, Banded = x => banded[x.Id] };
 
         var isOutput = new bool[n];
         foreach (var o in g.Outputs) isOutput[o.Value.Id] = true;
@@ -145,7 +150,9 @@ internal static class Binder
         var readers = new int[n];
         foreach (var k in plan.Kernels)
             foreach (var r in k.Reads.Distinct()) readers[plan.ViewOf[r.Id] >= 0 ? plan.ViewOf[r.Id] : r.Id]++;
+        var chainable = new BandChains.Kernel?[plan.Kernels.Count];
         var streamed = StreamedStores.Of(plan, counts, threads);
+        for (int id = 0; id < n; id++) streamed[id] &= !banded[id];
         for (int ki = 0; ki < plan.Kernels.Count; ki++)
         {
             var k = plan.Kernels[ki];
@@ -159,8 +166,14 @@ internal static class Binder
                 && inProduct.Gradient == slotOf[wg.Output.Id])
             {
                 updates.Add(inProduct);
-                steps.Add(GemmKernels.Build(wg, ctx, inProduct));
+                steps.Add(GemmKernels.Build(wg, ctx, inProduct, out var wgPart));
                 steps.Add(static () => { }); // the update's own place, so steps stay one per plan kernel (profiles)
+                if (wgPart is not null && inProduct.Halves)
+                {
+                    var halves = Halves(wg, ctx, counts).Concat(Whole(next, counts)).ToHashSet();
+                    chainable[ki] = new BandChains.Kernel(wgPart, halves, inProduct.Clear);
+                    chainable[ki + 1] = new BandChains.Kernel(static _ => { }, halves);
+                }
                 fixedSteps[ki] = fixedSteps[ki + 1] = true;
                 inProducts++;
                 foreach (var op in next.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
@@ -174,19 +187,37 @@ internal static class Binder
                         is { } update:
                     updates.Add(update);
                     steps.Add(update.Run);
+                    if (threads == ColumnBands.Count && update.Halves)
+                        chainable[ki] = new BandChains.Kernel(i => update.Execute(i, ColumnBands.Count),
+                            Whole(loop, counts).ToHashSet(), update.Clear);
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                     break;
                 case FusedLoop loop:
                     var runner = BuildLoop(loop, ctx, slotOf, shapes, counts, isOutput, checkFinite, streamed);
                     loops.Add(runner);
                     steps.Add(runner.Run);
+                    if (runner.Banded)
+                        chainable[ki] = new BandChains.Kernel(i => runner.Execute(i, ColumnBands.Count),
+                            loop.Reads.Concat(loop.Writes).Where(x => banded[x.Id]).ToHashSet(), runner.Clear);
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                     break;
-                case GemmKernel gk: steps.Add(GemmKernels.Build(gk, ctx)); break;
-                case NodeKernel nk: steps.Add(NodeKernels.Build(nk.Node, nk.Operands, ctx)); break;
+                case GemmKernel gk:
+                    steps.Add(GemmKernels.Build(gk, ctx, null, out var part));
+                    if (part is not null) chainable[ki] = new BandChains.Kernel(part, Halves(gk, ctx, counts));
+                    break;
+                case NodeKernel nk:
+                    steps.Add(NodeKernels.Build(nk.Node, nk.Operands, ctx, out var nodePart));
+                    if (nodePart is not null)
+                        chainable[ki] = new BandChains.Kernel(nodePart, new HashSet<Node> { nk.Node, nk.Operands[0] });
+                    break;
             }
         }
         var program = steps.ToArray();
+        int chains = threads == ColumnBands.Count
+            ? BandChains.Bind(plan, program, fixedSteps, chainable, slotOf, counts) : 0;
+        // a kernel of banded values splits by its bands: never one of a pair (which would run it on one thread)
+        for (int ki = 0; ki < plan.Kernels.Count; ki++)
+            if (plan.Kernels[ki].Reads.Concat(plan.Kernels[ki].Writes).Any(x => banded[x.Id])) fixedSteps[ki] = true;
         int pairs = KernelPairs.Bind(plan, program, fixedSteps, slotOf, shapes, counts, threads);
         var uncheckedOutputs = checkFinite
             ? g.Outputs.Select(o => o.Value).Distinct()
@@ -196,11 +227,35 @@ internal static class Binder
         return new BoundProgram
         {
             Plan = plan, Slots = table, SlotOf = slotOf, Shapes = shapes, Steps = program, Pairs = pairs,
+            Banded = banded.Count(b => b), Chains = chains,
             Loops = loops.ToArray(), Updates = updates.ToArray(),
             Unchecked = uncheckedOutputs, Buffers = buffers, UpdatesInProducts = inProducts,
             Chooser = threads > 1 && (WorkerPool.Shared.Adaptive || StepThreads.Always) ? new StepThreads() : null,
             Clock = KernelClock.For(plan, label),
         };
+    }
+
+    /// <summary>The values a band of <paramref name="g"/> touches by halves: its banded operands, and the weight-like
+    /// operands it reads or writes one band of columns of (in panel layout, or a transposed B: rows), the bias, the
+    /// rows of C of a transposed banded A.</summary>
+    private static HashSet<Node> Halves(GemmKernel g, BindContext ctx, long[] counts)
+    {
+        var halves = new[] { g.A, g.B, g.Output }.Where(ctx.Banded).ToHashSet();
+        if (ctx.Banded(g.A)) halves.Add(g.Output); // the rows of C of a band of A's columns
+        else
+        {
+            if (ctx.Panels(g.B) || g.TransB) halves.Add(g.B);
+            if (ctx.Panels(g.Output)) halves.Add(g.Output);
+            if (g.Bias is { } bias && counts[bias.Id] > 1) halves.Add(bias);
+        }
+        return halves;
+    }
+
+    /// <summary>The values of an update loop as long as the loop (its scalars are read whole).</summary>
+    private static IEnumerable<Node> Whole(FusedLoop loop, long[] counts)
+    {
+        long length = counts[loop.Ops[0].Node.Id];
+        return loop.Reads.Concat(loop.Writes).Where(x => counts[x.Id] == length);
     }
 
     private static bool IsConstant(Node c)
@@ -284,8 +339,10 @@ internal static class Binder
             }
             code.Add(ins);
         }
+        // a loop over banded values splits at the bands, whatever its length (each thread's band is in its core)
+        bool bands = loop.Ops.Any(o => ctx.Banded(o.Node) || o.Operands.Any(ctx.Banded));
         return new FusedLoopRunner(ctx.Slots, code.ToArray(), gathers.ToArray(), registers, length, ctx.Threads,
-            domain.Length >= 2 ? domain[0] : 0);
+            bands ? ColumnBands.Count : domain.Length >= 2 ? domain[0] : 0, bands);
     }
 
     /// <summary>Same elements in the same order: equal shapes once leading 1s are ignored.</summary>

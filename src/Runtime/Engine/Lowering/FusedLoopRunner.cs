@@ -115,14 +115,16 @@ internal sealed class FusedLoopRunner : IParallelWork
     private bool _bad;
 
     /// <summary>A loop of <paramref name="length"/> elements; <paramref name="rows"/> is the length of its first axis
-    /// (0 for a vector or a scalar).</summary>
+    /// (0 for a vector or a scalar; for values in column bands, the bands); <paramref name="always"/> splits it
+    /// over the threads however short.</summary>
     public FusedLoopRunner(float[][] slots, Instr[] code, GatherSpec[] gathers, int registers, int length, int threads,
-        int rows = 0)
+        int rows = 0, bool always = false)
     {
         _slots = slots; _code = code; _gathers = gathers; _length = length;
         _tile = Math.Clamp(8192 / Math.Max(registers, 1) / 64 * 64, 256, 2048);
-        _parts = threads > 1 && length >= MinParallelLength ? threads : 1;
+        _parts = threads > 1 && (always || length >= MinParallelLength) ? threads : 1;
         _rows = rows >= _parts && rows > 0 && length % rows == 0 ? rows : 0;
+        Banded = always && _parts == 2 && _rows == 2;
         bool streams = _parts > 1 && code.Any(i => i.Store && i.Stream);
         _registers = new float[_parts][][];
         _streamed = new float[streams ? _parts : 0][];
@@ -144,6 +146,12 @@ internal sealed class FusedLoopRunner : IParallelWork
 
     /// <summary>Set when a checked store saw NaN or infinity.</summary>
     public bool SawNonFinite => _bad;
+
+    /// <summary>Clears the check before a run made of parts (<see cref="BandChains"/>).</summary>
+    public void Clear() => _bad = false;
+
+    /// <summary>Whether the loop splits at the column bands' boundary on two parts (a band chain's parts).</summary>
+    public bool Banded { get; }
 
     public void Run()
     {

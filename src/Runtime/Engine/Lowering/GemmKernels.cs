@@ -13,34 +13,45 @@ internal static class GemmKernels
 {
     /// <summary>A product's operands as bound: slots, sizes, flags.</summary>
     internal readonly record struct Operands(bool TransA, bool TransB, int M, int N, int K, int A, int ALength,
-        int Lda, int B, int BLength, int Ldb, bool BPanels, int Threads);
+        int Lda, int B, int BLength, int Ldb, bool BPanels, int Threads, GemmBands Bands = default);
 
     /// <summary>The product's kernel; with <paramref name="update"/>, the weight gradient's SGD update applied to
     /// its tiles.</summary>
-    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update = null)
+    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update = null) =>
+        Build(g, c, update, out _);
+
+    /// <summary>As <see cref="Build(GemmKernel, BindContext, UpdateRunner?)"/>; <paramref name="part"/> runs one band
+    /// of a product over column bands alone, on the calling thread (<see cref="BandChains"/>), null for others.
+    /// </summary>
+    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update, out Action<int>? part)
     {
         var S = c.Slots;
-        int[] sa = c.Shape(g.A), sb = c.Shape(g.B), so = c.Shape(g.MatMul);
-        bool shared = sb.Length == 2;
-        int m, k, n, lda, ldb;
-        if (g.TransA) { k = sa[^2]; m = sa[^1]; lda = m; }
-        else { k = sa[^1]; m = shared ? NodeKernels.Count(sa) / Math.Max(k, 1) : sa[^2]; lda = k; }
-        if (k == 0) m = shared ? NodeKernels.Count(so) / Math.Max(so[^1], 1) : so[^2];
-        if (g.TransB) { n = sb[^2]; ldb = k; } else { n = sb[^1]; ldb = n; }
-        int batches = shared ? 1 : NodeKernels.Count(so) / Math.Max(m * n, 1);
+        var f = GemmForm.Of(g, c.Shape, c.Panels);
+        int m = f.M, n = f.N, k = f.K, lda = f.Lda, ldb = f.Ldb, batches = f.Batches;
+        bool shared = c.Shape(g.B).Length == 2;
         int aLen = m * k, bLen = k * n, cLen = m * n;
         int ia = c.Slot(g.A), ib = c.Slot(g.B), ic = c.Slot(g.Output), ibias = g.Bias is null ? -1 : c.Slot(g.Bias);
-        bool bPanels = c.Panels(g.B), cPanels = c.Panels(g.Output);
+        bool bPanels = f.BPanels, cPanels = f.CPanels;
         if (c.Panels(g.A) || (bPanels || cPanels) && batches != 1)
             throw Throw.Bug($"{g.Output}: panel layout for an operand the product cannot read so");
-        bool ta = g.TransA, tb = g.TransB, small = (long)m * n * k <= GemmForm.SmallProduct && !bPanels && !cPanels;
+        bool ta = g.TransA, tb = g.TransB, small = f.Small, narrow = f.Narrow;
+        // operands stored as column bands (ColumnBands): B and C at the band's width as row stride, A by its own path
+        int nb = ColumnBands.Count;
+        bool aBand = c.Banded(g.A), bBand = c.Banded(g.B), cBand = c.Banded(g.Output);
+        if ((aBand || bBand || cBand) && (small || batches != 1 || aBand && !narrow || (bBand || cBand) && narrow))
+            throw Throw.Bug($"{g.Output}: column bands for a product that cannot run so");
+        var bands = new GemmBands(bBand || cBand ? nb : 0, bBand ? (long)k * (n / nb) : 0,
+            cBand ? (long)m * (n / nb) : 0);
+        if (bBand) ldb = n / nb;
+        int ldc = cBand ? n / nb : n;
+        long aStride = !aBand ? 0 : ta ? (long)k * (m / nb) : (long)m * (k / nb);
+        if (aBand) lda = ta ? m / nb : k / nb;
         var act = g.Activation;
         int threads = c.Threads;
-        bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= GemmForm.NarrowColumns;
         // op(B) as k zero-padded vectors: allocated here once, filled per product
         var bRows = narrow ? new float[(long)k * 16] : [];
         var weights = c.SkipZeroColumns && g.B.Op is OpKind.Param or OpKind.State ? new FiniteWeights() : null;
-        Action product = () =>
+        void Product(int only)
         {
             float[] A = S[ia], B = S[ib], C = S[ic];
             bool bFinite = weights != null && weights.Finite(B);
@@ -50,16 +61,25 @@ internal static class GemmKernels
                 var a = A.AsSpan(t * aLen, aLen); var b = B.AsSpan(shared ? 0 : t * bLen, bLen);
                 var cc = C.AsSpan(t * cLen, cLen);
                 if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
-                else if (narrow) GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows, threads);
+                else if (narrow)
+                    GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows, threads,
+                        aBand ? nb : 1, aStride, only);
                 else
-                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, n, cPanels, bias, act, threads,
-                        default, bFinite);
+                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, ldc, cPanels, bias, act, threads,
+                        default, bFinite, bands, only);
             }
-        };
-        if (update is null) return product;
+        }
+        Action product = () => Product(-1);
+        bool parts = batches == 1 && (bands.Active || aBand && ta && narrow);
+        if (update is null)
+        {
+            part = parts ? Product : null;
+            return product;
+        }
         if (!cPanels || batches != 1 || ibias >= 0 || act != Activation.Identity)
             throw Throw.Bug($"{g.Output}: an update inside a product that is not a plain weight gradient in panels");
-        var operands = new Operands(ta, tb, m, n, k, ia, aLen, lda, ib, bLen, ldb, bPanels, threads);
+        var operands = new Operands(ta, tb, m, n, k, ia, aLen, lda, ib, bLen, ldb, bPanels, threads, bands);
+        part = parts ? i => update.RunWithPart(operands, i, Product) : null;
         return () => update.RunWith(operands, product);
     }
 

@@ -13,6 +13,8 @@ internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<N
     /// <summary>Products whose B is a Param or State may skip A's zero columns when its values are finite
     /// (<see cref="GemmKernels"/>): the predict-only executor, whose weights change only by a load.</summary>
     public bool SkipZeroColumns { get; init; }
+    /// <summary>Whether a node's value is stored as column bands (<see cref="Planning.ColumnBands"/>).</summary>
+    public Func<Node, bool> Banded { get; init; } = _ => false;
 }
 
 /// <summary>
@@ -23,8 +25,13 @@ internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<N
 /// </summary>
 internal static class NodeKernels
 {
-    public static Action Build(Node n, Node[] ops, BindContext c)
+    public static Action Build(Node n, Node[] ops, BindContext c) => Build(n, ops, c, out _);
+
+    /// <summary>As <see cref="Build(Node, Node[], BindContext)"/>; <paramref name="part"/> runs one band of a kernel
+    /// over column bands alone (<see cref="BandChains"/>), null for others.</summary>
+    public static Action Build(Node n, Node[] ops, BindContext c, out Action<int>? part)
     {
+        part = null;
         var S = c.Slots;
         int dst = c.Slot(n);
         int[] shape = c.Shape(n);
@@ -34,6 +41,8 @@ internal static class NodeKernels
         var a = n.Attrs;
         switch (n.Op)
         {
+            case OpKind.Sum or OpKind.Mean when c.Banded(ops[0]):
+                return Reductions.BandedColumnSums(n.Op == OpKind.Mean, inShapes[0], S, src[0], dst, out part);
             case OpKind.Sum or OpKind.Mean or OpKind.ReduceMax:
                 return Reductions.Build(n.Op, inShapes[0], a.Axes, S, src[0], dst);
             case OpKind.Softmax or OpKind.LogSoftmax:

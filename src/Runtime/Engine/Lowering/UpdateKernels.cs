@@ -88,7 +88,8 @@ internal sealed class UpdateRunner : IParallelWork
         if (GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda,
                 S[o.B].AsSpan(0, o.BLength), o.Ldb, o.BPanels, S[_w].AsSpan(0, _length),
                 momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
-                S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool bad))
+                S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool bad,
+                o.Bands))
         {
             _bad0 = bad && (_checkW || _checkM);
             _bad1 = false;
@@ -97,6 +98,34 @@ internal sealed class UpdateRunner : IParallelWork
         product();
         Run();
     }
+
+    /// <summary>Part <paramref name="index"/> of <see cref="RunWith"/> for a product over column bands
+    /// (<see cref="BandChains"/>): the product's band <paramref name="index"/> with its tiles' update, or that band
+    /// into the gradient's slot and then the same half of the streaming pass (a band's columns are a half of the
+    /// weights in panel layout). Its check goes to the part's own flag (cleared by <see cref="Clear"/>).</summary>
+    public void RunWithPart(GemmKernels.Operands o, int index, Action<int> productPart)
+    {
+        var S = _slots;
+        bool momentum = _m >= 0;
+        if (GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda,
+                S[o.B].AsSpan(0, o.BLength), o.Ldb, o.BPanels, S[_w].AsSpan(0, _length),
+                momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
+                S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool bad,
+                o.Bands, index))
+        {
+            if (index == 0) _bad0 = bad && (_checkW || _checkM);
+            else _bad1 = bad && (_checkW || _checkM);
+            return;
+        }
+        productPart(index);
+        Execute(index, ColumnBands.Count);
+    }
+
+    /// <summary>Clears the checks before a run made of parts (<see cref="BandChains"/>).</summary>
+    public void Clear() => _bad0 = _bad1 = false;
+
+    /// <summary>Whether <see cref="Execute"/>'s halves on two parts are exact halves (a band chain's parts).</summary>
+    public bool Halves => _length % 32 == 0;
 
     public void Run()
     {

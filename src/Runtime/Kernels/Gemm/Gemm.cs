@@ -79,19 +79,22 @@ internal static unsafe class Gemm
     /// <summary>The product, or with an active <paramref name="update"/> (<see cref="GemmUpdate"/>: one pass over k, C
     /// in panels, alpha 1, beta 0, no epilogue) the update of its tiles, C neither read nor written. With
     /// <paramref name="bFinite"/> (the caller knows B holds no NaN or infinity) full tiles skip the k steps where their
-    /// rows of op(A) are all zero (<see cref="GemmZeroColumns"/>; not with an update).</summary>
+    /// rows of op(A) are all zero (<see cref="GemmZeroColumns"/>; not with an update). With
+    /// <paramref name="bands"/>, band by band; <paramref name="onlyBand"/> ≥ 0 computes that band alone, here.</summary>
     internal static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c,
         int ldc, bool cPanels,
-        ReadOnlySpan<float> bias, Activation activation, int threads, GemmUpdate.Tiles update, bool bFinite = false)
+        ReadOnlySpan<float> bias, Activation activation, int threads, GemmUpdate.Tiles update, bool bFinite = false,
+        GemmBands bands = default, int onlyBand = -1)
     {
         if (k < 0) KernelThrow.Negative(nameof(k), k);
         KernelThrow.CheckMatrix(nameof(a), transA ? k : m, transA ? m : k, lda, a.Length);
+        if (bands.Active) CheckBands(in bands, transB, bPanels, cPanels || update.Active, m, n, k, ldb, ldc, b, c);
         if (bPanels) CheckPanels(nameof(b), transB ? n : k, transB ? k : n, b.Length);
-        else KernelThrow.CheckMatrix(nameof(b), transB ? n : k, transB ? k : n, ldb, b.Length);
+        else if (bands.BStride == 0) KernelThrow.CheckMatrix(nameof(b), transB ? n : k, transB ? k : n, ldb, b.Length);
         if (update.Active) ldc = GemmPanels.Width;
         else if (cPanels) { CheckPanels(nameof(c), m, n, c.Length); ldc = GemmPanels.Width; }
-        else KernelThrow.CheckMatrix(nameof(c), m, n, ldc, c.Length);
+        else if (bands.CStride == 0) KernelThrow.CheckMatrix(nameof(c), m, n, ldc, c.Length);
         if (!bias.IsEmpty && bias.Length < n) KernelThrow.ShortBuffer(nameof(bias), n, bias.Length);
         if (threads < 1) KernelThrow.Argument(nameof(threads), "at least one thread");
         if (m == 0 || n == 0) return;
@@ -104,7 +107,20 @@ internal static unsafe class Gemm
                 B = pb, Ldb = ldb, Beta = beta, C = pc, Ldc = ldc, Bias = bias.IsEmpty ? null : pbias,
                 Activation = activation, Kernel = MicroKernel.Select(Isa, n), BPanels = bPanels, CPanels = cPanels,
                 Update = update, SkipZeroColumns = bFinite && !update.Active && !GemmDriver.ZeroColumnsOff,
+                Bands = bands,
             };
+            // band by band, on as many threads as bands (each part computing its own band's columns)
+            if (bands.Active && onlyBand >= 0)
+            {
+                var (q, lo, hi) = GemmBands.Band(in p, onlyBand);
+                GemmDriver.Run(in q, 0, q.M, lo, hi);
+                return;
+            }
+            if (bands.Active)
+            {
+                GemmJob.Run(in p, bands.Count);
+                return;
+            }
             if (k == 0 || alpha == 0f)
             {
                 ScaleAndFinish(in p);
@@ -122,6 +138,20 @@ internal static unsafe class Gemm
     /// <summary>Below this many flops per thread a product runs on one thread (a hand-off costs
     /// a few microseconds).</summary>
     private const long MinFlopsPerThread = 1L << 20;
+
+    /// <summary>A banded product's shape: whole bands of panel-wide columns, a pass over k, B banded only when not
+    /// transposed, and each banded operand's row stride the band's width.</summary>
+    private static void CheckBands(in GemmBands bands, bool transB, bool bPanels, bool cPanels, int m, int n, int k,
+        int ldb, int ldc, ReadOnlySpan<float> b, ReadOnlySpan<float> c)
+    {
+        int w = n / bands.Count;
+        if (k == 0 || n % (bands.Count * GemmPanels.Width) != 0
+            || bands.BStride != 0 && (transB || bPanels || ldb != w || bands.BStride < (long)k * w)
+            || bands.CStride != 0 && (cPanels || ldc != w || bands.CStride < (long)m * w))
+            KernelThrow.Argument(nameof(bands), $"bands of {w} columns do not fit a {m}×{n}×{k} product");
+        if (bands.BStride != 0) KernelThrow.CheckLength(nameof(b), bands.BStride * bands.Count, b.Length);
+        if (bands.CStride != 0) KernelThrow.CheckLength(nameof(c), bands.CStride * bands.Count, c.Length);
+    }
 
     private static void CheckPanels(string name, int rows, int cols, int length)
     {
@@ -168,6 +198,8 @@ internal unsafe struct GemmProblem
     public int Lda, Ldb, Ldc;
     public Activation Activation;
     public MicroKernel Kernel;
+    /// <summary>B or C stored as column bands, the product run band by band (<see cref="GemmBands"/>).</summary>
+    public GemmBands Bands;
 }
 
 /// <summary>The fused epilogue: bias add and activation over one row of a finished tile.</summary>

@@ -135,10 +135,11 @@ internal static unsafe class GemmNarrow
     /// </summary>
     public static unsafe void RowVectors(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows,
-        int threads = 1)
+        int threads = 1, int aBands = 1, long aStride = 0, int onlyPart = -1)
     {
+        if (aBands > 1) CheckBands(ta, m, k, lda, a.Length, aBands, aStride);
         // One row (a forward at batch 1) straight from B, without filling the padded rows (GemmVector.Row).
-        if (m == 1 && !tb && (!ta || lda == 1) && k > 0 && a.Length >= k && c.Length >= n
+        if (aBands <= 1 && m == 1 && !tb && (!ta || lda == 1) && k > 0 && a.Length >= k && c.Length >= n
             && b.Length >= (long)(k - 1) * ldb + n)
             fixed (float* pa = a, pb = b, pc = c)
                 if (GemmVector.Row(pa, pb, ldb, k, n, pc))
@@ -146,6 +147,13 @@ internal static unsafe class GemmNarrow
                     Epilogue.ApplySpan(c[..n], bias, act);
                     return;
                 }
+        // one band of a transposed banded A alone, on this thread: op(B)'s rows into this thread's own copy (the
+        // calling thread's is the product's; another thread's is its own, never shared between the cores)
+        if (onlyPart > 0)
+        {
+            if (t_rows is null || t_rows.Length < k * 16) t_rows = new float[Math.Max(k * 16, 4096)];
+            bRows = t_rows;
+        }
         for (int p = 0; p < k; p++)
         {
             var row = bRows.AsSpan(p * 16, 16);
@@ -153,18 +161,39 @@ internal static unsafe class GemmNarrow
             else b.Slice(p * ldb, n).CopyTo(row);
             row[n..].Clear();
         }
-        int parts = threads > 1 && !RowsSplitOff && (long)m * n * k >= ParallelMultiplyAdds
-            ? Math.Min(threads, m / 32) : 1;
+        // a transposed banded A: one part per band (its rows of C are the band's columns of A)
+        int parts = ta && aBands > 1 ? aBands
+            : threads > 1 && !RowsSplitOff && (long)m * n * k >= ParallelMultiplyAdds ? Math.Min(threads, m / 32) : 1;
         fixed (float* pa = a, pb = bRows, pc = c, pbias = bias)
         {
             var job = new RowsJob
             {
                 TransA = ta, M = m, N = n, K = k, A = pa, Lda = lda, B = pb, C = pc,
-                Bias = bias.IsEmpty ? null : pbias, Act = act,
+                Bias = bias.IsEmpty ? null : pbias, Act = act, Bands = Math.Max(aBands, 1), BandStride = aStride,
             };
-            if (parts <= 1) job.Rows(0, m);
+            if (onlyPart >= 0)
+            {
+                if (!ta || aBands <= 1) throw new ArgumentException("one part only of a transposed banded A");
+                int w = m / aBands;
+                job.Rows(onlyPart * w, (onlyPart + 1) * w);
+            }
+            else if (parts <= 1) job.Rows(0, m);
             else WorkerPool.Shared.Run(Work.Set(job), parts);
         }
+    }
+
+    /// <summary>A thread's own padded rows of op(B) for one band of a product (<c>onlyPart</c>).</summary>
+    [ThreadStatic] private static float[]? t_rows;
+
+    /// <summary>A banded A (<see cref="GemmBands"/>): op(A)'s rows (transposed: A's columns) or its columns (not
+    /// transposed) in <paramref name="bands"/> bands of whole runs of 32, each a matrix of the band's width as row
+    /// stride.</summary>
+    private static void CheckBands(bool ta, int m, int k, int lda, int length, int bands, long stride)
+    {
+        int banded = ta ? m : k, rows = ta ? k : m, w = banded / bands;
+        if (banded % (32 * bands) != 0 || lda != w || stride < (long)rows * w)
+            KernelThrow.Argument(nameof(bands), $"{bands} bands do not fit {banded} columns of A");
+        KernelThrow.CheckLength("a", stride * bands, length);
     }
 
     /// <summary>True runs every narrow product on one thread (A/B benchmarks).</summary>
@@ -198,6 +227,10 @@ internal static unsafe class GemmNarrow
         public int M, N, K, Lda;
         public float* A, B, C, Bias;
         public Activation Act;
+        /// <summary>A in <see cref="Bands"/> column bands <see cref="BandStride"/> floats apart (1: stored whole).
+        /// </summary>
+        public int Bands;
+        public long BandStride;
 
         /// <summary>Rows [i0, i1) of C (a transposed A needs at least 16 of them for its vector blocks).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -205,6 +238,20 @@ internal static unsafe class GemmNarrow
         {
             int n = N, k = K;
             var bias = Bias == null ? ReadOnlySpan<float>.Empty : new ReadOnlySpan<float>(Bias, n);
+            if (TransA && Bands > 1)
+            {
+                // a banded A's columns: each band's rows of C from that band, at the band's own row stride
+                int w = M / Bands;
+                for (int band = i0 / w; band * w < i1; band++)
+                {
+                    int s = Math.Max(i0, band * w), e = Math.Min(i1, (band + 1) * w);
+                    var whole = this;
+                    whole.A = A + band * BandStride - band * w;
+                    whole.Bands = 1;
+                    whole.Rows(s, e);
+                }
+                return;
+            }
             if (TransA && i1 - i0 >= 16)
             {
                 // A weight gradient xᵀ @ dy: vectorized over the rows of C, which are contiguous
@@ -214,31 +261,39 @@ internal static unsafe class GemmNarrow
                     for (int i = i0; i < i1; i++) Epilogue.ApplySpan(new Span<float>(C + (nint)i * n, n), bias, Act);
                 return;
             }
-            float* pb = B, pa = A;
+            float* pb = B;
             nint sp = TransA ? Lda : 1, si = TransA ? 1 : Lda; // A(i, p) = a[i·si + p·sp]
+            // A's columns (the sums' k) in segments: one, or a banded A's bands, each from its own storage, the sums
+            // continuing from one band to the next (the bits of A stored whole)
+            int segments = TransA ? 1 : Bands, width = k / segments;
             float* out8 = stackalloc float[8 * 16];
             int last = i1 - 1;
             for (int i = i0; i < i1; i += 8)
             {
                 int rows = Math.Min(8, i1 - i);
-                float* r0 = pa + i * si, r1 = pa + Math.Min(i + 1, last) * si, r2 = pa + Math.Min(i + 2, last) * si,
-                    r3 = pa + Math.Min(i + 3, last) * si, r4 = pa + Math.Min(i + 4, last) * si,
-                    r5 = pa + Math.Min(i + 5, last) * si, r6 = pa + Math.Min(i + 6, last) * si,
-                    r7 = pa + Math.Min(i + 7, last) * si;
                 Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default,
                     c4 = default, c5 = default, c6 = default, c7 = default;
-                nint ap = 0;
-                for (int p = 0; p < k; p++, ap += sp)
+                for (int seg = 0; seg < segments; seg++)
                 {
-                    var bv = Vector512.Load(pb + p * 16);
-                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(r0[ap]), bv, c0);
-                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(r1[ap]), bv, c1);
-                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(r2[ap]), bv, c2);
-                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(r3[ap]), bv, c3);
-                    c4 = Vector512.FusedMultiplyAdd(Vector512.Create(r4[ap]), bv, c4);
-                    c5 = Vector512.FusedMultiplyAdd(Vector512.Create(r5[ap]), bv, c5);
-                    c6 = Vector512.FusedMultiplyAdd(Vector512.Create(r6[ap]), bv, c6);
-                    c7 = Vector512.FusedMultiplyAdd(Vector512.Create(r7[ap]), bv, c7);
+                    int p0 = seg * width, p1 = seg == segments - 1 ? k : p0 + width;
+                    float* pa = A + seg * BandStride - (segments > 1 ? p0 : 0);
+                    float* r0 = pa + i * si, r1 = pa + Math.Min(i + 1, last) * si,
+                        r2 = pa + Math.Min(i + 2, last) * si, r3 = pa + Math.Min(i + 3, last) * si,
+                        r4 = pa + Math.Min(i + 4, last) * si, r5 = pa + Math.Min(i + 5, last) * si,
+                        r6 = pa + Math.Min(i + 6, last) * si, r7 = pa + Math.Min(i + 7, last) * si;
+                    nint ap = p0 * sp;
+                    for (int p = p0; p < p1; p++, ap += sp)
+                    {
+                        var bv = Vector512.Load(pb + p * 16);
+                        c0 = Vector512.FusedMultiplyAdd(Vector512.Create(r0[ap]), bv, c0);
+                        c1 = Vector512.FusedMultiplyAdd(Vector512.Create(r1[ap]), bv, c1);
+                        c2 = Vector512.FusedMultiplyAdd(Vector512.Create(r2[ap]), bv, c2);
+                        c3 = Vector512.FusedMultiplyAdd(Vector512.Create(r3[ap]), bv, c3);
+                        c4 = Vector512.FusedMultiplyAdd(Vector512.Create(r4[ap]), bv, c4);
+                        c5 = Vector512.FusedMultiplyAdd(Vector512.Create(r5[ap]), bv, c5);
+                        c6 = Vector512.FusedMultiplyAdd(Vector512.Create(r6[ap]), bv, c6);
+                        c7 = Vector512.FusedMultiplyAdd(Vector512.Create(r7[ap]), bv, c7);
+                    }
                 }
                 c0.Store(out8); c1.Store(out8 + 16); c2.Store(out8 + 32); c3.Store(out8 + 48);
                 c4.Store(out8 + 64); c5.Store(out8 + 80); c6.Store(out8 + 96); c7.Store(out8 + 112);

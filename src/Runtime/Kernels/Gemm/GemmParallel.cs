@@ -31,7 +31,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         // Parts wait for each other only if they run at once (not from inside another job's part,
         // where the pool runs them in turn).
         int n = Math.Min(parts, WorkerPool.Shared.MaxThreads);
-        job._sharedB = !WorkerPool.InsidePart && !KeepsWeightColumns(in p, n) && RowsSplitIsCheaper(in p, n);
+        job._sharedB = !p.Bands.Active && !WorkerPool.InsidePart && !KeepsWeightColumns(in p, n) && RowsSplitIsCheaper(in p, n);
         // the parts' shared packed B blocks (none when B is read in place)
         if (job._sharedB && !GemmDriver.BInPlace(in p))
         {
@@ -45,7 +45,7 @@ internal sealed unsafe class GemmJob : IParallelWork
             }
         }
         // a columns split shares the packed A blocks instead (each part packs a share of every block)
-        job._sharedA = !WorkerPool.InsidePart && !job._sharedB && SharesA(in p, n);
+        job._sharedA = !p.Bands.Active && !WorkerPool.InsidePart && !job._sharedB && SharesA(in p, n);
         if (job._sharedA)
         {
             var k = p.Kernel;
@@ -125,7 +125,16 @@ internal sealed unsafe class GemmJob : IParallelWork
     public void Execute(int index, int count)
     {
         ref readonly var p = ref _p;
-        if (count == 1) GemmDriver.Run(in p, 0, p.M, 0, p.N);
+        if (p.Bands.Active)
+        {
+            // part i computes band i (all of them in turn on one part)
+            for (int band = index; band < p.Bands.Count; band += count)
+            {
+                var (q, lo, hi) = GemmBands.Band(in p, band);
+                GemmDriver.Run(in q, 0, q.M, lo, hi);
+            }
+        }
+        else if (count == 1) GemmDriver.Run(in p, 0, p.M, 0, p.N);
         else if (_sharedB) SharedB(in p, index, count);
         else if (_sharedA) SharedA(in p, index, count);
         else

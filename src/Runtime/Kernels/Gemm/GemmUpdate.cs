@@ -34,7 +34,8 @@ internal static unsafe class GemmUpdate
     /// </summary>
     public static bool TryMultiply(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, bool bPanels, ReadOnlySpan<float> w, ReadOnlySpan<float> m0, float mu, float lr,
-        Span<float> newW, Span<float> newM, int threads, out bool nonFinite)
+        Span<float> newW, Span<float> newM, int threads, out bool nonFinite, GemmBands bands = default,
+        int onlyBand = -1)
     {
         nonFinite = false;
         var kern = MicroKernel.Select(Gemm.Isa, n);
@@ -60,7 +61,7 @@ internal static unsafe class GemmUpdate
             };
             Gemm.Multiply(transA, transB, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, Span<float>.Empty, n, true,
                 ReadOnlySpan<float>.Empty,
-                Activation.Identity, threads, u);
+                Activation.Identity, threads, u, bands: bands, onlyBand: onlyBand);
         }
         nonFinite = bad != 0;
         return true;
