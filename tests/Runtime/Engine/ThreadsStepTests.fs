@@ -33,7 +33,6 @@ let private trainScaledBoth (scale: bool) (layers: int list) (batch: int) (steps
         sameBits (sprintf "loss of step %d" s) [| float32 a.Loss |] [| float32 b.Loss |]
         if s = 1 then
             Expect.isGreaterThan (two.UpdatesInProducts(x, y)) 0 "an SGD update inside its weight gradient's product"
-            printfn "BANDED %A %d %d %d" layers batch (two.Banded(x, y)) (two.Chains(x, y))
     let twoValues = two.Snapshot()
     for kv in one.Snapshot() do sameBits kv.Key kv.Value.Data twoValues[kv.Key].Data
     two

@@ -21,21 +21,23 @@ internal static class BandChains
     /// <summary>True binds no runs on this thread (A/B benchmarks and tests).</summary>
     [ThreadStatic] internal static bool Off;
 
-    /// <summary>One kernel's parts: <see cref="Part"/> runs part i of 2 alone on the calling thread; <see cref="Halves"/>
-    /// are the values a part touches only half of (by element: the first or the second half), every other value it
-    /// reads or writes it touches whole; <see cref="Clear"/> clears its non-finite checks before a run.</summary>
+    /// <summary>One kernel's parts: <see cref="Part"/> runs part i of 2 alone on the calling thread;
+    /// <see cref="Halves"/> are the values a part touches only half of (by element: the first or the second half),
+    /// every other value it reads or writes it touches whole; <see cref="Clear"/> clears its non-finite checks before
+    /// a run.</summary>
     internal sealed record Kernel(Action<int> Part, IReadOnlySet<Node> Halves, Action? Clear = null);
 
     /// <summary>Replaces each valid run of two or more kernels of <paramref name="kernels"/> (null: not partable) by
     /// one step; returns the number of runs. <paramref name="fixedSteps"/> gets the run's kernels marked.</summary>
     public static int Bind(Plan plan, Action[] steps, bool[] fixedSteps, Kernel?[] kernels, int[] slotOf, long[] counts)
     {
-        if (Off || Environment.GetEnvironmentVariable("NN_CHAINS_OFF") != null) return 0;
+        if (Off) return 0;
         int runs = 0;
         for (int first = 0; first < steps.Length;)
         {
             int end = first;
-            while (end < steps.Length && kernels[end] is not null && Valid(plan, kernels, first, end + 1, slotOf, counts))
+            while (end < steps.Length && kernels[end] is not null
+                && Valid(plan, kernels, first, end + 1, slotOf, counts))
                 end++;
             if (end - first >= 2)
             {
@@ -47,8 +49,6 @@ internal static class BandChains
                     if (i > first) steps[i] = static () => { };
                 }
                 runs++;
-                if (Environment.GetEnvironmentVariable("NN_BANDS_DEBUG") != null)
-                    Console.Error.WriteLine($"chain k{first}..k{end - 1}");
                 first = end;
             }
             else first = Math.Max(end, first + 1);

@@ -65,8 +65,8 @@ internal static class GemmKernels
                     GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows, threads,
                         aBand ? nb : 1, aStride, only);
                 else
-                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, ldc, cPanels, bias, act, threads,
-                        default, bFinite, bands, only);
+                    Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, ldc, cPanels, bias, act,
+                        threads, default, bFinite, bands, only);
             }
         }
         Action product = () => Product(-1);

@@ -34,7 +34,6 @@ internal static class ColumnBands
     {
         var g = plan.Graph;
         var band = new bool[g.Nodes.Count];
-        if (Environment.GetEnvironmentVariable("NN_BANDS_OFF") != null) return band;
         if (Off || threads != Count || !Vector512.IsHardwareAccelerated) return band;
         var viewed = new bool[g.Nodes.Count];
         foreach (var x in g.Nodes) if (plan.ViewOf[x.Id] >= 0) viewed[plan.ViewOf[x.Id]] = true;
@@ -62,10 +61,6 @@ internal static class ColumnBands
                         if (band[v.Id]) { band[v.Id] = false; changed = true; }
             }
         }
-        if (Environment.GetEnvironmentVariable("NN_BANDS_DEBUG") != null)
-            Console.Error.WriteLine("bands: " + string.Join(" ", g.Nodes.Where(x => band[x.Id])
-                .Select(x => $"{x}{string.Join("x", shapes[x.Id])}")) + "\n  " + string.Join("\n  ",
-                plan.Kernels.Where(k => k.Reads.Concat(k.Writes).Any(x => band[x.Id])).Select(k => k.Describe())));
         return band;
     }
 

@@ -80,7 +80,8 @@ internal static unsafe class Gemm
     /// in panels, alpha 1, beta 0, no epilogue) the update of its tiles, C neither read nor written. With
     /// <paramref name="bFinite"/> (the caller knows B holds no NaN or infinity) full tiles skip the k steps where their
     /// rows of op(A) are all zero (<see cref="GemmZeroColumns"/>; not with an update). With
-    /// <paramref name="bands"/>, band by band; <paramref name="onlyBand"/> ≥ 0 computes that band alone, here.</summary>
+    /// <paramref name="bands"/>, band by band; <paramref name="onlyBand"/> ≥ 0 computes that band alone,
+    /// here.</summary>
     internal static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, bool bPanels, float beta, Span<float> c,
         int ldc, bool cPanels,

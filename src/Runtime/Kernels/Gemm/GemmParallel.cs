@@ -31,7 +31,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         // Parts wait for each other only if they run at once (not from inside another job's part,
         // where the pool runs them in turn).
         int n = Math.Min(parts, WorkerPool.Shared.MaxThreads);
-        job._sharedB = !p.Bands.Active && !WorkerPool.InsidePart && !KeepsWeightColumns(in p, n) && RowsSplitIsCheaper(in p, n);
+        job._sharedB = !p.Bands.Active && !WorkerPool.InsidePart && !KeepsWeightColumns(in p, n)
+            && RowsSplitIsCheaper(in p, n);
         // the parts' shared packed B blocks (none when B is read in place)
         if (job._sharedB && !GemmDriver.BInPlace(in p))
         {
