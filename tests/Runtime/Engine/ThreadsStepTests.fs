@@ -1,6 +1,7 @@
 /// Training steps of issue #18's networks on 1 and on 2 threads: the same weights and losses bit for bit, step after
 /// step, with every way the step splits over two threads taken (a weight's columns kept by one thread, the packed A
-/// blocks shared, narrow products and fused loops split, the SGD update inside the weight gradient's product).
+/// blocks shared, narrow products and fused loops split, the SGD update inside the weight gradient's product, the
+/// hidden layer's values in column bands and the backward's band kernels run as one job).
 module Nn.Tests.Runtime.Engine.ThreadsStepTests
 
 open System
