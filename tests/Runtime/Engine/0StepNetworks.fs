@@ -37,3 +37,21 @@ let sameBits (a: string) (b: string) (what: string) (expected: float32[]) (actua
     for i in 0 .. expected.Length - 1 do
         if BitConverter.SingleToInt32Bits expected[i] <> BitConverter.SingleToInt32Bits actual[i] then
             failtestf "%s[%d]: %s %.9g, %s %.9g" what i a expected[i] b actual[i]
+
+/// A batch of `rows` random rows of `features` values in [0, 1) and their random classes below `classes`.
+let randomBatch (rng: Random) rows features classes =
+    let x = Array.init (rows * features) (fun _ -> float32 (rng.NextDouble()))
+    Nn.Runtime.Data.HostTensor([| rows; features |], x),
+    Nn.Runtime.Data.HostTensor([| rows |], Array.init rows (fun _ -> float32 (rng.Next classes)))
+
+/// The fused executor of `network layers` on `threads` threads, its weights initialised with seed 1.
+let executorOn (layers: int list) (threads: int) =
+    let graphs = network layers
+    Nn.Runtime.Executors.StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL),
+                                             ExecutorOptions(Threads = threads))
+        :?> Nn.Runtime.Engine.FusedExecutor
+
+/// `f ()` with a thread-static switch read at bind time set to true (`set` sets it), false again after.
+let switchedOn (set: bool -> unit) f =
+    set true
+    try f () finally set false

@@ -83,15 +83,9 @@ internal sealed class UpdateRunner : IParallelWork
     /// the gradient's slot and then the streaming pass.</summary>
     public void RunWith(GemmKernels.Operands o, Action product)
     {
-        var S = _slots;
-        bool momentum = _m >= 0;
-        if (GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda,
-                S[o.B].AsSpan(0, o.BLength), o.Ldb, o.BPanels, S[_w].AsSpan(0, _length),
-                momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
-                S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool bad,
-                o.Bands))
+        if (InProduct(o, -1, out bool bad))
         {
-            _bad0 = bad && (_checkW || _checkM);
+            _bad0 = bad;
             _bad1 = false;
             return;
         }
@@ -105,20 +99,30 @@ internal sealed class UpdateRunner : IParallelWork
     /// weights in panel layout). Its check goes to the part's own flag (cleared by <see cref="Clear"/>).</summary>
     public void RunWithPart(GemmKernels.Operands o, int index, Action<int> productPart)
     {
-        var S = _slots;
-        bool momentum = _m >= 0;
-        if (GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda,
-                S[o.B].AsSpan(0, o.BLength), o.Ldb, o.BPanels, S[_w].AsSpan(0, _length),
-                momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
-                S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool bad,
-                o.Bands, index))
+        if (InProduct(o, index, out bool bad))
         {
-            if (index == 0) _bad0 = bad && (_checkW || _checkM);
-            else _bad1 = bad && (_checkW || _checkM);
+            if (index == 0) _bad0 = bad;
+            else _bad1 = bad;
             return;
         }
         productPart(index);
         Execute(index, ColumnBands.Count);
+    }
+
+    /// <summary>The update inside the product (<see cref="GemmUpdate.TryMultiply"/>; band <paramref name="band"/>
+    /// alone when not -1): false when it cannot, <paramref name="bad"/> whether a checked result was not finite.
+    /// </summary>
+    private bool InProduct(GemmKernels.Operands o, int band, out bool bad)
+    {
+        var S = _slots;
+        bool momentum = _m >= 0;
+        bool done = GemmUpdate.TryMultiply(o.TransA, o.TransB, o.M, o.N, o.K, S[o.A].AsSpan(0, o.ALength), o.Lda,
+            S[o.B].AsSpan(0, o.BLength), o.Ldb, o.BPanels, S[_w].AsSpan(0, _length),
+            momentum ? S[_m].AsSpan(0, _length) : [], momentum ? _mu.Read(S) : 0f, _lr.Read(S),
+            S[_newW].AsSpan(0, _length), momentum ? S[_newM].AsSpan(0, _length) : [], o.Threads, out bool nonFinite,
+            o.Bands, band);
+        bad = nonFinite && (_checkW || _checkM);
+        return done;
     }
 
     /// <summary>Clears the checks before a run made of parts (<see cref="BandChains"/>).</summary>

@@ -15,18 +15,12 @@ open Nn.Runtime.Executors
 
 let private sameBits = Nn.Tests.Runtime.Engine.StepNetworks.sameBits "kernel by kernel" "as one run"
 
-let private batch (rng: Random) rows =
-    HostTensor([| rows; 784 |], Array.init (rows * 784) (fun _ -> float32 (rng.NextDouble()))),
-    HostTensor([| rows |], Array.init rows (fun _ -> float32 (rng.Next 10)))
+let private batch rng rows = Nn.Tests.Runtime.Engine.StepNetworks.randomBatch rng rows 784 10
 
-let private executor () =
-    let graphs = Nn.Tests.Runtime.Engine.StepNetworks.network [ 784; 256; 10 ]
-    StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions(Threads = 2))
-        :?> FusedExecutor
+let private executor () = Nn.Tests.Runtime.Engine.StepNetworks.executorOn [ 784; 256; 10 ] 2
 
-let private unchained f =
-    BandChains.Off <- true // read when a step is first bound for a batch size
-    try f () finally BandChains.Off <- false
+/// `f ()` with the runs off (read when a step is first bound for a batch size).
+let private unchained f = Nn.Tests.Runtime.Engine.StepNetworks.switchedOn (fun on -> BandChains.Off <- on) f
 
 [<Tests>]
 let tests =

@@ -15,18 +15,12 @@ open Nn.Runtime.Executors
 
 let private sameBits = Nn.Tests.Runtime.Engine.StepNetworks.sameBits "without bands" "with bands"
 
-let private batch (rng: Random) rows features classes =
-    HostTensor([| rows; features |], Array.init (rows * features) (fun _ -> float32 (rng.NextDouble()))),
-    HostTensor([| rows |], Array.init rows (fun _ -> float32 (rng.Next classes)))
+let private batch rng rows features classes = Nn.Tests.Runtime.Engine.StepNetworks.randomBatch rng rows features classes
 
-let private executor layers threads =
-    let graphs = Nn.Tests.Runtime.Engine.StepNetworks.network layers
-    StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 1UL), ExecutorOptions(Threads = threads))
-        :?> FusedExecutor
+let private executor layers threads = Nn.Tests.Runtime.Engine.StepNetworks.executorOn layers threads
 
-let private unbanded f =
-    ColumnBands.Off <- true // read when a program is first bound for a batch size
-    try f () finally ColumnBands.Off <- false
+/// `f ()` with the bands off (read when a program is first bound for a batch size).
+let private unbanded f = Nn.Tests.Runtime.Engine.StepNetworks.switchedOn (fun on -> ColumnBands.Off <- on) f
 
 [<Tests>]
 let tests =
