@@ -1,7 +1,8 @@
 /// Products over column bands (GemmBands, the engine's ColumnBands): a C or B stored as two [rows, n/2] matrices
 /// gives the bits of the product stored whole, on one thread, on two, and band by band alone; a narrow product reads
-/// a banded A (its columns: the sums continue from one band to the next; transposed: its rows of C) with the bits of
-/// A stored whole; shapes that do not split into bands of whole panels are refused.
+/// a banded A (its columns: each half of k summed on its own thread, then added, as the product sums k in halves
+/// whenever k is two bands of 32; transposed: its rows of C) with the bits of A stored whole; shapes that do not split
+/// into bands of whole panels are refused.
 module Nn.Tests.Runtime.Kernels.GemmBandsTests
 
 open System
@@ -70,11 +71,17 @@ let private rowVectors ta m n k (bias: bool) threads only =
     let rows, cols = (if ta then k, m else m, k)
     let banded = toBands rows cols a
     let c = Array.create (m * n) nanf
+    let bRows, halves = Array.zeroCreate (k * 16), Array.create (2 * GemmNarrow.HalfLength m) nanf
     let run part =
         GemmNarrow.RowVectors(ta, false, m, n, k, ReadOnlySpan banded, cols / 2, ReadOnlySpan b, n, Span c,
-                              ReadOnlySpan bv, Activation.Identity, Array.zeroCreate (k * 16), threads, 2,
-                              int64 (rows * cols / 2), part)
-    if only then run 0; run 1 else run -1
+                              ReadOnlySpan bv, Activation.Identity, bRows, threads, 2, int64 (rows * cols / 2), part,
+                              halves)
+    // band by band: each band's part, then (not transposed) the halves added
+    if only then
+        run 0
+        run 1
+        if not ta then run 2
+    else run -1
     whole, c
 
 [<Tests>]
@@ -111,6 +118,23 @@ let tests =
         test "a narrow product over a banded transposed A, band by band: same bits" {
             let whole, c = rowVectors true 256 10 64 false 1 true
             sameBits "C" whole c
+        }
+        test "a narrow product over a banded A's columns, half by half then added: same bits" {
+            let whole, c = rowVectors false 64 10 256 true 1 true
+            sameBits "C" whole c
+        }
+        test "k in halves: one row (GemmVector.Row twice) gives the bits of the same row among others" {
+            let rng = Random 11
+            let k, n = 256, 10
+            let a, b = randomArray rng (5 * k), randomArray rng (k * n)
+            let all = Array.zeroCreate (5 * n)
+            GemmNarrow.RowVectors(false, false, 5, n, k, ReadOnlySpan a, k, ReadOnlySpan b, n, Span all,
+                                  ReadOnlySpan.Empty, Activation.Identity, Array.zeroCreate (k * 16), 1)
+            for i in 0 .. 4 do
+                let one = Array.zeroCreate n
+                GemmNarrow.RowVectors(false, false, 1, n, k, ReadOnlySpan(a, i * k, k), k, ReadOnlySpan b, n,
+                                      Span one, ReadOnlySpan.Empty, Activation.Identity, Array.zeroCreate (k * 16), 1)
+                sameBits (sprintf "row %d" i) all[i * n .. i * n + n - 1] one
         }
         test "bands that are not whole panels, or a transposed banded B, are refused" {
             let a, b, c = Array.zeroCreate (64 * 64), Array.zeroCreate (64 * 96), Array.zeroCreate (64 * 96)

@@ -25,7 +25,12 @@ internal static class BandChains
     /// <see cref="Halves"/> are the values a part touches only half of (by element: the first or the second half),
     /// every other value it reads or writes it touches whole; <see cref="Clear"/> clears its non-finite checks before
     /// a run.</summary>
-    internal sealed record Kernel(Action<int> Part, IReadOnlySet<Node> Halves, Action? Clear = null);
+    internal sealed record Kernel(Action<int> Part, IReadOnlySet<Node> Halves, Action? Clear = null)
+    {
+        /// <summary>Run on the calling thread once both parts are done, or null: the kernel's outputs are written
+        /// there (a banded A's halves added), so it ends a run and its outputs count as written after it.</summary>
+        public Action? Finish { get; init; }
+    }
 
     /// <summary>Replaces each valid run of two or more kernels of <paramref name="kernels"/> (null: not partable) by
     /// one step; returns the number of runs. <paramref name="fixedSteps"/> gets the run's kernels marked.</summary>
@@ -37,6 +42,7 @@ internal static class BandChains
         {
             int end = first;
             while (end < steps.Length && kernels[end] is not null
+                && (end == first || kernels[end - 1]!.Finish is null)
                 && Valid(plan, kernels, first, end + 1, slotOf, counts))
                 end++;
             if (end - first >= 2)
@@ -60,14 +66,17 @@ internal static class BandChains
     /// a buffer touched by halves is touched as one value's halves (the same element count).</summary>
     private static bool Valid(Plan plan, Kernel?[] kernels, int first, int end, int[] slotOf, long[] counts)
     {
+        // a finishing last kernel writes its outputs after the run, on the calling thread
+        var after = kernels[end - 1]!.Finish is null ? [] : plan.Kernels[end - 1].Writes;
         var written = new HashSet<int>();
         for (int i = first; i < end; i++)
             foreach (var x in plan.Kernels[i].Writes)
-                if (slotOf[x.Id] >= 0) written.Add(slotOf[x.Id]);
+                if (slotOf[x.Id] >= 0 && !after.Contains(x)) written.Add(slotOf[x.Id]);
         var halfOf = new Dictionary<int, long>();
         for (int i = first; i < end; i++)
             foreach (var x in plan.Kernels[i].Reads.Concat(plan.Kernels[i].Writes))
             {
+                if (i == end - 1 && after.Contains(x)) continue;
                 int slot = slotOf[x.Id];
                 if (slot < 0) continue;
                 if (!kernels[i]!.Halves.Contains(x))
@@ -87,6 +96,7 @@ internal static class BandChains
         {
             foreach (var k in kernels) k.Clear?.Invoke();
             WorkerPool.Shared.Run(this, ColumnBands.Count);
+            kernels[^1].Finish?.Invoke();
         }
 
         public void Execute(int index, int count)

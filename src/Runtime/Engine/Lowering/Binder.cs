@@ -166,7 +166,7 @@ internal static class Binder
                 && inProduct.Gradient == slotOf[wg.Output.Id])
             {
                 updates.Add(inProduct);
-                steps.Add(GemmKernels.Build(wg, ctx, inProduct, out var wgPart));
+                steps.Add(GemmKernels.Build(wg, ctx, inProduct, out var wgPart, out _));
                 steps.Add(static () => { }); // the update's own place, so steps stay one per plan kernel (profiles)
                 if (wgPart is not null && inProduct.Halves)
                 {
@@ -202,8 +202,9 @@ internal static class Binder
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                     break;
                 case GemmKernel gk:
-                    steps.Add(GemmKernels.Build(gk, ctx, null, out var part));
-                    if (part is not null) chainable[ki] = new BandChains.Kernel(part, Halves(gk, ctx, counts));
+                    steps.Add(GemmKernels.Build(gk, ctx, null, out var part, out var finish));
+                    if (part is not null)
+                        chainable[ki] = new BandChains.Kernel(part, Halves(gk, ctx, counts)) { Finish = finish };
                     break;
                 case NodeKernel nk:
                     steps.Add(NodeKernels.Build(nk.Node, nk.Operands, ctx, out var nodePart));
@@ -241,7 +242,10 @@ internal static class Binder
     private static HashSet<Node> Halves(GemmKernel g, BindContext ctx, long[] counts)
     {
         var halves = new[] { g.A, g.B, g.Output }.Where(ctx.Banded).ToHashSet();
-        if (ctx.Banded(g.A)) halves.Add(g.Output); // the rows of C of a band of A's columns
+        // a transposed banded A: the rows of C of its band; not transposed: its half of op(B)'s rows (C is written
+        // after both halves, BandChains.Kernel.Finish)
+        if (ctx.Banded(g.A) && g.TransA) halves.Add(g.Output);
+        else if (ctx.Banded(g.A)) { if (!g.TransB) halves.Add(g.B); }
         else
         {
             if (ctx.Panels(g.B) || g.TransB) halves.Add(g.B);

@@ -18,12 +18,14 @@ internal static class GemmKernels
     /// <summary>The product's kernel; with <paramref name="update"/>, the weight gradient's SGD update applied to
     /// its tiles.</summary>
     public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update = null) =>
-        Build(g, c, update, out _);
+        Build(g, c, update, out _, out _);
 
     /// <summary>As <see cref="Build(GemmKernel, BindContext, UpdateRunner?)"/>; <paramref name="part"/> runs one band
-    /// of a product over column bands alone, on the calling thread (<see cref="BandChains"/>), null for others.
-    /// </summary>
-    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update, out Action<int>? part)
+    /// of a product over column bands alone, on the calling thread (<see cref="BandChains"/>), null for others;
+    /// <paramref name="finish"/>, when not null, finishes the product after both parts (a banded A's halves
+    /// added).</summary>
+    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update, out Action<int>? part,
+        out Action? finish)
     {
         var S = c.Slots;
         var f = GemmForm.Of(g, c.Shape, c.Panels);
@@ -48,8 +50,9 @@ internal static class GemmKernels
         if (aBand) lda = ta ? m / nb : k / nb;
         var act = g.Activation;
         int threads = c.Threads;
-        // op(B) as k zero-padded vectors: allocated here once, filled per product
+        // op(B) as k zero-padded vectors: allocated here once, filled per product; a banded A's halves' sums
         var bRows = narrow ? new float[(long)k * 16] : [];
+        var halves = narrow && aBand && !ta ? new float[2 * GemmNarrow.HalfLength(m)] : null;
         var weights = c.SkipZeroColumns && g.B.Op is OpKind.Param or OpKind.State ? new FiniteWeights() : null;
         void Product(int only)
         {
@@ -63,23 +66,25 @@ internal static class GemmKernels
                 if (small) Direct(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act);
                 else if (narrow)
                     GemmNarrow.RowVectors(ta, tb, m, n, k, a, lda, b, ldb, cc, bias, act, bRows, threads,
-                        aBand ? nb : 1, aStride, only);
+                        aBand ? nb : 1, aStride, only, halves);
                 else
                     Gemm.Multiply(ta, tb, m, n, k, 1f, a, lda, b, ldb, bPanels, 0f, cc, ldc, cPanels, bias, act,
                         threads, default, bFinite, bands, only);
             }
         }
         Action product = () => Product(-1);
-        bool parts = batches == 1 && (bands.Active || aBand && ta && narrow);
+        bool parts = batches == 1 && (bands.Active || aBand && narrow);
         if (update is null)
         {
             part = parts ? Product : null;
+            finish = halves is null ? null : () => Product(2);
             return product;
         }
         if (!cPanels || batches != 1 || ibias >= 0 || act != Activation.Identity)
             throw Throw.Bug($"{g.Output}: an update inside a product that is not a plain weight gradient in panels");
         var operands = new Operands(ta, tb, m, n, k, ia, aLen, lda, ib, bLen, ldb, bPanels, threads, bands);
         part = parts ? i => update.RunWithPart(operands, i, Product) : null;
+        finish = null;
         return () => update.RunWith(operands, product);
     }
 

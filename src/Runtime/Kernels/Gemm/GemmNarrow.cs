@@ -15,7 +15,7 @@ namespace Nn.Runtime.Kernels;
 /// taking <see cref="TransposedA"/> for a weight gradient <c>xᵀ @ dy</c>.</item>
 /// </list>
 /// </summary>
-internal static unsafe class GemmNarrow
+internal static unsafe partial class GemmNarrow
 {
     /// <summary>The row-by-row path on (the default; false sends every product to the packed path, for A/B
     /// benchmarks and tests).</summary>
@@ -131,49 +131,67 @@ internal static unsafe class GemmNarrow
     /// transposed A (a weight gradient), whose rows of C are contiguous in A, vectorized over those rows instead
     /// (<see cref="TransposedA"/>; the same sums in the same order). <paramref name="bRows"/> holds k·16 floats. On
     /// <paramref name="threads"/> threads the rows of C split in runs of 32 (each row's sums unchanged) when the
-    /// product has at least <see cref="ParallelMultiplyAdds"/>.
+    /// product has at least <see cref="ParallelMultiplyAdds"/>. Not transposed, a k of two whole bands of 32
+    /// (<see cref="InHalves"/>) is summed in two halves, each from zero, then added: on any thread count, so that a
+    /// banded A (<paramref name="aBands"/>, <paramref name="aStride"/>: the engine's column bands) can sum each half on
+    /// the thread that holds it, into <paramref name="halves"/>, and add them after (<paramref name="onlyPart"/> 0 or
+    /// 1: that half alone, 2: the adding alone; a transposed banded A: that band's rows of C alone).
     /// </summary>
     public static unsafe void RowVectors(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, ReadOnlySpan<float> bias, Activation act, float[] bRows,
-        int threads = 1, int aBands = 1, long aStride = 0, int onlyPart = -1)
+        int threads = 1, int aBands = 1, long aStride = 0, int onlyPart = -1, float[]? halves = null)
     {
         if (aBands > 1) CheckBands(ta, m, k, lda, a.Length, aBands, aStride);
-        // One row (a forward at batch 1) straight from B, without filling the padded rows (GemmVector.Row).
+        // One row (a forward at batch 1) straight from B, without filling the padded rows (GemmVector.Row); k in
+        // halves as the rows below sum it
         if (aBands <= 1 && m == 1 && !tb && (!ta || lda == 1) && k > 0 && a.Length >= k && c.Length >= n
             && b.Length >= (long)(k - 1) * ldb + n)
             fixed (float* pa = a, pb = b, pc = c)
-                if (GemmVector.Row(pa, pb, ldb, k, n, pc))
+                if (!ta && InHalves(k) ? RowInHalves(pa, pb, ldb, k, n, pc) : GemmVector.Row(pa, pb, ldb, k, n, pc))
                 {
                     Epilogue.ApplySpan(c[..n], bias, act);
                     return;
                 }
+        // a banded A's columns: each half of k summed on the thread that holds its band (HalvesWork), into
+        // `halves`, then added on the calling thread; onlyPart 0 or 1 sums that half alone, 2 adds them
+        bool apart = aBands > 1 && !ta;
+        if (apart && (halves is null || halves.Length < 2 * HalfLength(m)))
+            throw new ArgumentException("a banded A's halves need 2·16·⌈m/8⌉·8 floats");
         // one band of a transposed banded A alone, on this thread: op(B)'s rows into this thread's own copy (the
         // calling thread's is the product's; another thread's is its own, never shared between the cores)
-        if (onlyPart > 0)
+        if (onlyPart > 0 && !apart)
         {
             if (t_rows is null || t_rows.Length < k * 16) t_rows = new float[Math.Max(k * 16, 4096)];
             bRows = t_rows;
         }
-        for (int p = 0; p < k; p++)
-        {
-            var row = bRows.AsSpan(p * 16, 16);
-            if (tb) for (int j = 0; j < n; j++) row[j] = b[j * ldb + p];
-            else b.Slice(p * ldb, n).CopyTo(row);
-            row[n..].Clear();
-        }
-        // a transposed banded A: one part per band (its rows of C are the band's columns of A)
-        int parts = ta && aBands > 1 ? aBands
-            : threads > 1 && !RowsSplitOff && (long)m * n * k >= ParallelMultiplyAdds ? Math.Min(threads, m / 32) : 1;
-        fixed (float* pa = a, pb = bRows, pc = c, pbias = bias)
+        fixed (float* pa = a, pb = bRows, pc = c, pbias = bias, src = b, ph = halves)
         {
             var job = new RowsJob
             {
-                TransA = ta, M = m, N = n, K = k, A = pa, Lda = lda, B = pb, C = pc,
-                Bias = bias.IsEmpty ? null : pbias, Act = act, Bands = Math.Max(aBands, 1), BandStride = aStride,
+                TransA = ta, TransB = tb, M = m, N = n, K = k, A = pa, Lda = lda, B = pb, Src = src, Ldb = ldb,
+                C = pc, Bias = bias.IsEmpty ? null : pbias, Act = act, Bands = Math.Max(aBands, 1),
+                BandStride = aStride,
             };
+            if (apart)
+            {
+                float* h0 = ph, h1 = ph + HalfLength(m);
+                if (onlyPart is 0 or 1) job.FillAndHalf(onlyPart, onlyPart == 0 ? h0 : h1);
+                else if (onlyPart == 2) job.Combine(h0, h1);
+                else
+                {
+                    WorkerPool.Shared.Run(Halves.Set(job, h0, h1), aBands);
+                    job.Combine(h0, h1);
+                }
+                return;
+            }
+            job.FillRows(0, k);
+            // a transposed banded A: one part per band (its rows of C are the band's columns of A)
+            int parts = ta && aBands > 1 ? aBands
+                : threads > 1 && !RowsSplitOff && (long)m * n * k >= ParallelMultiplyAdds ? Math.Min(threads, m / 32)
+                : 1;
             if (onlyPart >= 0)
             {
-                if (!ta || aBands <= 1) throw new ArgumentException("one part only of a transposed banded A");
+                if (!ta || aBands <= 1) throw new ArgumentException("one part only of a banded A");
                 int w = m / aBands;
                 job.Rows(onlyPart * w, (onlyPart + 1) * w);
             }
@@ -184,17 +202,6 @@ internal static unsafe class GemmNarrow
 
     /// <summary>A thread's own padded rows of op(B) for one band of a product (<c>onlyPart</c>).</summary>
     [ThreadStatic] private static float[]? t_rows;
-
-    /// <summary>A banded A (<see cref="GemmBands"/>): op(A)'s rows (transposed: A's columns) or its columns (not
-    /// transposed) in <paramref name="bands"/> bands of whole runs of 32, each a matrix of the band's width as row
-    /// stride.</summary>
-    private static void CheckBands(bool ta, int m, int k, int lda, int length, int bands, long stride)
-    {
-        int banded = ta ? m : k, rows = ta ? k : m, w = banded / bands;
-        if (banded % (32 * bands) != 0 || lda != w || stride < (long)rows * w)
-            KernelThrow.Argument(nameof(bands), $"{bands} bands do not fit {banded} columns of A");
-        KernelThrow.CheckLength("a", stride * bands, length);
-    }
 
     /// <summary>True runs every narrow product on one thread (A/B benchmarks).</summary>
     internal static bool RowsSplitOff;
@@ -223,10 +230,31 @@ internal static unsafe class GemmNarrow
     /// <summary>A narrow product's operands, op(B) already in zero-padded rows of 16.</summary>
     private unsafe struct RowsJob
     {
-        public bool TransA;
-        public int M, N, K, Lda;
-        public float* A, B, C, Bias;
+        public bool TransA, TransB;
+        public int M, N, K, Lda, Ldb;
+        public float* A, B, Src, C, Bias;
         public Activation Act;
+
+        /// <summary>op(B)'s rows [p0, p1) (from <see cref="Src"/>) into <see cref="B"/>, each zero-padded to 16.
+        /// </summary>
+        public readonly void FillRows(int p0, int p1)
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                var row = new Span<float>(B + (nint)p * 16, 16);
+                if (TransB) for (int j = 0; j < N; j++) row[j] = Src[(nint)j * Ldb + p];
+                else new ReadOnlySpan<float>(Src + (nint)p * Ldb, N).CopyTo(row);
+                row[N..].Clear();
+            }
+        }
+
+        /// <summary>op(B)'s rows of half <paramref name="half"/>, then every row's sums over it (<see cref="Half"/>).
+        /// </summary>
+        public readonly void FillAndHalf(int half, float* dst)
+        {
+            FillRows(half * K / 2, (half + 1) * K / 2);
+            Half(half, dst);
+        }
         /// <summary>A in <see cref="Bands"/> column bands <see cref="BandStride"/> floats apart (1: stored whole).
         /// </summary>
         public int Bands;
@@ -261,42 +289,22 @@ internal static unsafe class GemmNarrow
                     for (int i = i0; i < i1; i++) Epilogue.ApplySpan(new Span<float>(C + (nint)i * n, n), bias, Act);
                 return;
             }
-            float* pb = B;
-            nint sp = TransA ? Lda : 1, si = TransA ? 1 : Lda; // A(i, p) = a[i·si + p·sp]
-            // A's columns (the sums' k) in segments: one, or a banded A's bands, each from its own storage, the sums
-            // continuing from one band to the next (the bits of A stored whole)
-            int segments = TransA ? 1 : Bands, width = k / segments;
+            // op(A)'s columns (the sums' k) in halves when they are two whole bands of 32 (not transposed): each half
+            // summed from zero, then the two added, so a banded A's halves can be summed apart (HalvesWork)
+            int segments = !TransA && InHalves(k) ? 2 : 1, width = k / segments;
             float* out8 = stackalloc float[8 * 16];
+            float* half8 = stackalloc float[8 * 16];
             int last = i1 - 1;
             for (int i = i0; i < i1; i += 8)
             {
                 int rows = Math.Min(8, i1 - i);
-                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default,
-                    c4 = default, c5 = default, c6 = default, c7 = default;
-                for (int seg = 0; seg < segments; seg++)
+                Segment(i, last, 0, width, out8);
+                if (segments == 2)
                 {
-                    int p0 = seg * width, p1 = seg == segments - 1 ? k : p0 + width;
-                    float* pa = A + seg * BandStride - (segments > 1 ? p0 : 0);
-                    float* r0 = pa + i * si, r1 = pa + Math.Min(i + 1, last) * si,
-                        r2 = pa + Math.Min(i + 2, last) * si, r3 = pa + Math.Min(i + 3, last) * si,
-                        r4 = pa + Math.Min(i + 4, last) * si, r5 = pa + Math.Min(i + 5, last) * si,
-                        r6 = pa + Math.Min(i + 6, last) * si, r7 = pa + Math.Min(i + 7, last) * si;
-                    nint ap = p0 * sp;
-                    for (int p = p0; p < p1; p++, ap += sp)
-                    {
-                        var bv = Vector512.Load(pb + p * 16);
-                        c0 = Vector512.FusedMultiplyAdd(Vector512.Create(r0[ap]), bv, c0);
-                        c1 = Vector512.FusedMultiplyAdd(Vector512.Create(r1[ap]), bv, c1);
-                        c2 = Vector512.FusedMultiplyAdd(Vector512.Create(r2[ap]), bv, c2);
-                        c3 = Vector512.FusedMultiplyAdd(Vector512.Create(r3[ap]), bv, c3);
-                        c4 = Vector512.FusedMultiplyAdd(Vector512.Create(r4[ap]), bv, c4);
-                        c5 = Vector512.FusedMultiplyAdd(Vector512.Create(r5[ap]), bv, c5);
-                        c6 = Vector512.FusedMultiplyAdd(Vector512.Create(r6[ap]), bv, c6);
-                        c7 = Vector512.FusedMultiplyAdd(Vector512.Create(r7[ap]), bv, c7);
-                    }
+                    Segment(i, last, 1, width, half8);
+                    for (int r = 0; r < rows; r++)
+                        (Vector512.Load(out8 + r * 16) + Vector512.Load(half8 + r * 16)).Store(out8 + r * 16);
                 }
-                c0.Store(out8); c1.Store(out8 + 16); c2.Store(out8 + 32); c3.Store(out8 + 48);
-                c4.Store(out8 + 64); c5.Store(out8 + 80); c6.Store(out8 + 96); c7.Store(out8 + 112);
                 for (int r = 0; r < rows; r++)
                 {
                     var row = new Span<float>(C + (nint)(i + r) * n, n);
@@ -305,113 +313,59 @@ internal static unsafe class GemmNarrow
                 }
             }
         }
-    }
 
-    /// <summary>
-    /// C[i, j] = Σ_p A[p, i]·bp[16·p + j] for i &lt; m (m ≥ 16) and j &lt; n ≤ 16, where bp holds op(B)'s k rows
-    /// zero-padded to 16 floats: a weight gradient <c>xᵀ @ dy</c> with at most 16 outputs. Vectorized over i (16 or 32
-    /// rows of C per block, one register per column of C and row chunk), so each step reads a contiguous run of A's row
-    /// p instead of one float from each of 8 rows; the sums run over p in order, with the same operations as the
-    /// row-vector kernel. Measured (1 thread, median of 8): 1024×10×256 34 µs against 85 µs
-    /// packed; 256×10×64 3.2 against 5.7 µs.
-    /// </summary>
-    public static void TransposedA(int m, int n, int k, float* a, nint lda, float* bp, float* c, nint ldc)
-    {
-        float* tile = stackalloc float[32 * 16];
-        int i0 = 0;
-        if (n <= 10)
-            for (; i0 + 32 <= m; i0 += 32)
+        /// <summary>Rows i .. i+7 (the last repeated past <paramref name="last"/>) of op(A) times op(B)'s rows over
+        /// k segment <paramref name="seg"/> of <paramref name="width"/> (the whole k when one), summed from zero into
+        /// 8 rows of 16 floats at <paramref name="dst"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Segment(int i, int last, int seg, int width, float* dst)
+        {
+            float* pb = B;
+            nint sp = TransA ? Lda : 1, si = TransA ? 1 : Lda; // A(i, p) = a[i·si + p·sp]
+            int p0 = seg * width, p1 = p0 + width;
+            float* pa = Bands > 1 ? A + seg * BandStride - p0 : A;
+            float* r0 = pa + i * si, r1 = pa + Math.Min(i + 1, last) * si,
+                r2 = pa + Math.Min(i + 2, last) * si, r3 = pa + Math.Min(i + 3, last) * si,
+                r4 = pa + Math.Min(i + 4, last) * si, r5 = pa + Math.Min(i + 5, last) * si,
+                r6 = pa + Math.Min(i + 6, last) * si, r7 = pa + Math.Min(i + 7, last) * si;
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default,
+                c4 = default, c5 = default, c6 = default, c7 = default;
+            nint ap = p0 * sp;
+            for (int p = p0; p < p1; p++, ap += sp)
             {
-                Block32x10(k, a + i0, lda, bp, tile);
-                Scatter(tile, 32, n, c + i0 * ldc, ldc);
+                var bv = Vector512.Load(pb + p * 16);
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(r0[ap]), bv, c0);
+                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(r1[ap]), bv, c1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(r2[ap]), bv, c2);
+                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(r3[ap]), bv, c3);
+                c4 = Vector512.FusedMultiplyAdd(Vector512.Create(r4[ap]), bv, c4);
+                c5 = Vector512.FusedMultiplyAdd(Vector512.Create(r5[ap]), bv, c5);
+                c6 = Vector512.FusedMultiplyAdd(Vector512.Create(r6[ap]), bv, c6);
+                c7 = Vector512.FusedMultiplyAdd(Vector512.Create(r7[ap]), bv, c7);
             }
-        // The rest 16 rows at a time, the last block ending at row m (overlapping rows
-        // are computed twice, identically).
-        for (; i0 < m; i0 += 16)
-        {
-            int at = Math.Min(i0, m - 16);
-            Block16x16(k, a + at, lda, bp, tile);
-            Scatter(tile, 16, n, c + at * ldc, ldc);
+            c0.Store(dst); c1.Store(dst + 16); c2.Store(dst + 32); c3.Store(dst + 48);
+            c4.Store(dst + 64); c5.Store(dst + 80); c6.Store(dst + 96); c7.Store(dst + 112);
         }
-    }
 
-    /// <summary>c[r·ldc + j] = tile[j·rows + r] for r &lt; rows, j &lt; n.</summary>
-    private static void Scatter(float* tile, int rows, int n, float* c, nint ldc)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < n; j++) c[r * ldc + j] = tile[j * rows + r];
-    }
-
-    /// <summary>tile[32·j + r] = Σ_p a[p·lda + r]·bp[16·p + j] for r &lt; 32, j &lt; 10.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block32x10(int k, float* a, nint lda, float* bp, float* tile)
-    {
-        Vector512<float> x0 = default, x1 = default, x2 = default, x3 = default, x4 = default,
-            x5 = default, x6 = default, x7 = default, x8 = default, x9 = default;
-        Vector512<float> y0 = default, y1 = default, y2 = default, y3 = default, y4 = default,
-            y5 = default, y6 = default, y7 = default, y8 = default, y9 = default;
-        for (int p = 0; p < k; p++, a += lda, bp += 16)
+        /// <summary>Half <paramref name="half"/> of every row's sums (not transposed, k in halves) into
+        /// <paramref name="dst"/>, 16 floats a row, rows rounded up to 8.</summary>
+        public readonly void Half(int half, float* dst)
         {
-            var lo = Vector512.Load(a); var hi = Vector512.Load(a + 16);
-            var v = Vector512.Create(bp[0]);
-            x0 = Vector512.FusedMultiplyAdd(lo, v, x0); y0 = Vector512.FusedMultiplyAdd(hi, v, y0);
-            v = Vector512.Create(bp[1]);
-            x1 = Vector512.FusedMultiplyAdd(lo, v, x1); y1 = Vector512.FusedMultiplyAdd(hi, v, y1);
-            v = Vector512.Create(bp[2]);
-            x2 = Vector512.FusedMultiplyAdd(lo, v, x2); y2 = Vector512.FusedMultiplyAdd(hi, v, y2);
-            v = Vector512.Create(bp[3]);
-            x3 = Vector512.FusedMultiplyAdd(lo, v, x3); y3 = Vector512.FusedMultiplyAdd(hi, v, y3);
-            v = Vector512.Create(bp[4]);
-            x4 = Vector512.FusedMultiplyAdd(lo, v, x4); y4 = Vector512.FusedMultiplyAdd(hi, v, y4);
-            v = Vector512.Create(bp[5]);
-            x5 = Vector512.FusedMultiplyAdd(lo, v, x5); y5 = Vector512.FusedMultiplyAdd(hi, v, y5);
-            v = Vector512.Create(bp[6]);
-            x6 = Vector512.FusedMultiplyAdd(lo, v, x6); y6 = Vector512.FusedMultiplyAdd(hi, v, y6);
-            v = Vector512.Create(bp[7]);
-            x7 = Vector512.FusedMultiplyAdd(lo, v, x7); y7 = Vector512.FusedMultiplyAdd(hi, v, y7);
-            v = Vector512.Create(bp[8]);
-            x8 = Vector512.FusedMultiplyAdd(lo, v, x8); y8 = Vector512.FusedMultiplyAdd(hi, v, y8);
-            v = Vector512.Create(bp[9]);
-            x9 = Vector512.FusedMultiplyAdd(lo, v, x9); y9 = Vector512.FusedMultiplyAdd(hi, v, y9);
+            for (int i = 0; i < M; i += 8) Segment(i, M - 1, half, K / 2, dst + (nint)i * 16);
         }
-        x0.Store(tile); y0.Store(tile + 16); x1.Store(tile + 32); y1.Store(tile + 48);
-        x2.Store(tile + 64); y2.Store(tile + 80); x3.Store(tile + 96); y3.Store(tile + 112);
-        x4.Store(tile + 128); y4.Store(tile + 144); x5.Store(tile + 160); y5.Store(tile + 176);
-        x6.Store(tile + 192); y6.Store(tile + 208); x7.Store(tile + 224); y7.Store(tile + 240);
-        x8.Store(tile + 256); y8.Store(tile + 272); x9.Store(tile + 288); y9.Store(tile + 304);
-    }
 
-    /// <summary>tile[16·j + r] = Σ_p a[p·lda + r]·bp[16·p + j] for r &lt; 16, j &lt; 16.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block16x16(int k, float* a, nint lda, float* bp, float* tile)
-    {
-        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default,
-            s4 = default, s5 = default, s6 = default, s7 = default,
-            s8 = default, s9 = default, s10 = default, s11 = default,
-            s12 = default, s13 = default, s14 = default, s15 = default;
-        for (int p = 0; p < k; p++, a += lda, bp += 16)
+        /// <summary>C's rows from the two halves' sums (<see cref="Half"/>): their sum, then the epilogue.</summary>
+        public readonly void Combine(float* half0, float* half1)
         {
-            var x = Vector512.Load(a);
-            s0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[0]), s0);
-            s1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[1]), s1);
-            s2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[2]), s2);
-            s3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[3]), s3);
-            s4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[4]), s4);
-            s5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[5]), s5);
-            s6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[6]), s6);
-            s7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[7]), s7);
-            s8 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[8]), s8);
-            s9 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[9]), s9);
-            s10 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[10]), s10);
-            s11 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[11]), s11);
-            s12 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[12]), s12);
-            s13 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[13]), s13);
-            s14 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[14]), s14);
-            s15 = Vector512.FusedMultiplyAdd(x, Vector512.Create(bp[15]), s15);
+            var bias = Bias == null ? ReadOnlySpan<float>.Empty : new ReadOnlySpan<float>(Bias, N);
+            float* sum = stackalloc float[16];
+            for (int i = 0; i < M; i++)
+            {
+                (Vector512.Load(half0 + (nint)i * 16) + Vector512.Load(half1 + (nint)i * 16)).Store(sum);
+                var row = new Span<float>(C + (nint)i * N, N);
+                new ReadOnlySpan<float>(sum, N).CopyTo(row);
+                Epilogue.ApplySpan(row, bias, Act);
+            }
         }
-        s0.Store(tile); s1.Store(tile + 16); s2.Store(tile + 32); s3.Store(tile + 48);
-        s4.Store(tile + 64); s5.Store(tile + 80); s6.Store(tile + 96); s7.Store(tile + 112);
-        s8.Store(tile + 128); s9.Store(tile + 144); s10.Store(tile + 160); s11.Store(tile + 176);
-        s12.Store(tile + 192); s13.Store(tile + 208); s14.Store(tile + 224); s15.Store(tile + 240);
     }
 }
