@@ -152,7 +152,8 @@ internal static class ThreadsBench
     /// (the pool's hand-offs), <c>small</c> (fused loops from 8,192 floats and narrow products on two threads),
     /// <c>pairs</c> (small independent kernels at once, one per thread), <c>ablocks</c> (packed A blocks shared only
     /// when large), <c>looks</c> (spinning waits look once a pause, not once every 20), <c>fifth</c> (the last three:
-    /// the fifth #18 session's) or <c>all</c> (the first four).</summary>
+    /// the fifth #18 session's), <c>all</c> (the first four), <c>stream</c>, <c>align</c>, <c>bands</c> (a hidden
+    /// layer's values in column bands, with their runs) or <c>chains</c> (the bands' kernels run as one job).</summary>
     private static void Set(string change, bool off)
     {
         if (change is "weightcolumns" or "all") Nn.Runtime.Kernels.GemmJob.WeightColumnsOff = off;
