@@ -163,7 +163,7 @@ internal static class ThreadsBench
         if (change is "pairs" or "fifth") Nn.Runtime.Engine.Lowering.KernelPairs.Off = off; // bind time
         if (change is "ablocks" or "fifth") Nn.Runtime.Kernels.GemmJob.SharedASmallBlocks = off;
         if (change is "looks" or "fifth") Nn.Runtime.Kernels.WorkerPool.PausesPerLook = off ? 20 : 1;
-        if (change is "bands") Nn.Runtime.Engine.Planning.ColumnBands.Off = off; // bind time
+        if (change is "bands") Nn.Runtime.Engine.Lowering.ColumnBands.Off = off; // bind time
         if (change is "chains") Nn.Runtime.Engine.Lowering.BandChains.Off = off; // bind time
         if (change is "stream") Nn.Runtime.Engine.Lowering.StreamedStores.Off = off; // bind time
         if (change is "align") Nn.Runtime.Util.Pages.AlignOn = !off; // bind time: the step's buffers on cache lines

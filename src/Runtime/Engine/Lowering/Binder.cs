@@ -166,12 +166,13 @@ internal static class Binder
                 && inProduct.Gradient == slotOf[wg.Output.Id])
             {
                 updates.Add(inProduct);
-                steps.Add(GemmKernels.Build(wg, ctx, inProduct, out var wgPart, out _));
+                steps.Add(GemmKernels.Build(wg, ctx, inProduct, out var wgBand));
                 steps.Add(static () => { }); // the update's own place, so steps stay one per plan kernel (profiles)
-                if (wgPart is not null && inProduct.Halves)
+                if (wgBand is not null && inProduct.Halves)
                 {
-                    var halves = Halves(wg, ctx, counts).Concat(Whole(next, counts)).ToHashSet();
-                    chainable[ki] = new BandChains.Kernel(wgPart, halves, inProduct.Clear);
+                    // the update's weights by the same halves as the product's columns (panel layout)
+                    var halves = wgBand.Halves.Concat(FullLength(next, counts)).ToHashSet();
+                    chainable[ki] = wgBand with { Halves = halves };
                     chainable[ki + 1] = new BandChains.Kernel(static _ => { }, halves);
                 }
                 fixedSteps[ki] = fixedSteps[ki + 1] = true;
@@ -189,7 +190,7 @@ internal static class Binder
                     steps.Add(update.Run);
                     if (threads == ColumnBands.Count && update.Halves)
                         chainable[ki] = new BandChains.Kernel(i => update.Execute(i, ColumnBands.Count),
-                            Whole(loop, counts).ToHashSet(), update.Clear);
+                            FullLength(loop, counts).ToHashSet(), update.Clear);
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                     break;
                 case FusedLoop loop:
@@ -202,14 +203,10 @@ internal static class Binder
                     foreach (var op in loop.Ops) if (op.Store && isOutput[op.Node.Id]) checkedOutputs.Add(op.Node.Id);
                     break;
                 case GemmKernel gk:
-                    steps.Add(GemmKernels.Build(gk, ctx, null, out var part, out var finish));
-                    if (part is not null)
-                        chainable[ki] = new BandChains.Kernel(part, Halves(gk, ctx, counts)) { Finish = finish };
+                    steps.Add(GemmKernels.Build(gk, ctx, null, out chainable[ki]));
                     break;
                 case NodeKernel nk:
-                    steps.Add(NodeKernels.Build(nk.Node, nk.Operands, ctx, out var nodePart));
-                    if (nodePart is not null)
-                        chainable[ki] = new BandChains.Kernel(nodePart, new HashSet<Node> { nk.Node, nk.Operands[0] });
+                    steps.Add(NodeKernels.Build(nk.Node, nk.Operands, ctx, out chainable[ki]));
                     break;
             }
         }
@@ -236,33 +233,15 @@ internal static class Binder
         };
     }
 
-    /// <summary>The values a band of <paramref name="g"/> touches by halves: its banded operands, and the weight-like
-    /// operands it reads or writes one band of columns of (in panel layout, or a transposed B: rows), the bias, the
-    /// rows of C of a transposed banded A.</summary>
-    private static HashSet<Node> Halves(GemmKernel g, BindContext ctx, long[] counts)
-    {
-        var halves = new[] { g.A, g.B, g.Output }.Where(ctx.Banded).ToHashSet();
-        // a transposed banded A: the rows of C of its band; not transposed: its half of op(B)'s rows (C is written
-        // after both halves, BandChains.Kernel.Finish)
-        if (ctx.Banded(g.A) && g.TransA) halves.Add(g.Output);
-        else if (ctx.Banded(g.A)) { if (!g.TransB) halves.Add(g.B); }
-        else
-        {
-            if (ctx.Panels(g.B) || g.TransB) halves.Add(g.B);
-            if (ctx.Panels(g.Output)) halves.Add(g.Output);
-            if (g.Bias is { } bias && counts[bias.Id] > 1) halves.Add(bias);
-        }
-        return halves;
-    }
-
     /// <summary>The values of an update loop as long as the loop (its scalars are read whole).</summary>
-    private static IEnumerable<Node> Whole(FusedLoop loop, long[] counts)
+    private static IEnumerable<Node> FullLength(FusedLoop loop, long[] counts)
     {
         long length = counts[loop.Ops[0].Node.Id];
         return loop.Reads.Concat(loop.Writes).Where(x => counts[x.Id] == length);
     }
 
-    private static bool IsConstant(Node c)
+    /// <summary>Whether a node is a constant (a Const, or a Reshape of one).</summary>
+    internal static bool IsConstant(Node c)
     {
         while (c.Op == OpKind.Reshape) c = c.Inputs[0];
         return c.Op == OpKind.Const;

@@ -18,14 +18,12 @@ internal static class GemmKernels
     /// <summary>The product's kernel; with <paramref name="update"/>, the weight gradient's SGD update applied to
     /// its tiles.</summary>
     public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update = null) =>
-        Build(g, c, update, out _, out _);
+        Build(g, c, update, out _);
 
-    /// <summary>As <see cref="Build(GemmKernel, BindContext, UpdateRunner?)"/>; <paramref name="part"/> runs one band
-    /// of a product over column bands alone, on the calling thread (<see cref="BandChains"/>), null for others;
-    /// <paramref name="finish"/>, when not null, finishes the product after both parts (a banded A's halves
-    /// added).</summary>
-    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update, out Action<int>? part,
-        out Action? finish)
+    /// <summary>As <see cref="Build(GemmKernel, BindContext, UpdateRunner?)"/>; <paramref name="band"/> runs one band
+    /// of a product over column bands alone, on the calling thread, with what a band touches by halves
+    /// (<see cref="BandChains"/>), null for other products.</summary>
+    public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update, out BandChains.Kernel? band)
     {
         var S = c.Slots;
         var f = GemmForm.Of(g, c.Shape, c.Panels);
@@ -76,16 +74,35 @@ internal static class GemmKernels
         bool parts = batches == 1 && (bands.Active || aBand && narrow);
         if (update is null)
         {
-            part = parts ? Product : null;
-            finish = halves is null ? null : () => Product(2);
+            // a banded A's halves are added after both parts
+            band = !parts ? null
+                : new BandChains.Kernel(Product, Halves(g, c)) { Finish = halves is null ? null : () => Product(2) };
             return product;
         }
         if (!cPanels || batches != 1 || ibias >= 0 || act != Activation.Identity)
             throw Throw.Bug($"{g.Output}: an update inside a product that is not a plain weight gradient in panels");
         var operands = new Operands(ta, tb, m, n, k, ia, aLen, lda, ib, bLen, ldb, bPanels, threads, bands);
-        part = parts ? i => update.RunWithPart(operands, i, Product) : null;
-        finish = null;
+        band = parts ? new BandChains.Kernel(i => update.RunWithPart(operands, i, Product), Halves(g, c), update.Clear)
+            : null;
         return () => update.RunWith(operands, product);
+    }
+
+    /// <summary>The values a band of <paramref name="g"/> touches by halves: its banded operands, and the weight-like
+    /// operands it reads or writes one band of columns of (in panel layout, or a transposed B: rows), the bias; the
+    /// rows of C of a transposed banded A, op(B)'s rows of one not transposed (C is written after both halves,
+    /// <see cref="BandChains.Kernel.Finish"/>).</summary>
+    private static HashSet<Node> Halves(GemmKernel g, BindContext c)
+    {
+        var halves = new[] { g.A, g.B, g.Output }.Where(c.Banded).ToHashSet();
+        if (c.Banded(g.A) && g.TransA) halves.Add(g.Output);
+        else if (c.Banded(g.A)) { if (!g.TransB) halves.Add(g.B); }
+        else
+        {
+            if (c.Panels(g.B) || g.TransB) halves.Add(g.B);
+            if (c.Panels(g.Output)) halves.Add(g.Output);
+            if (g.Bias is { } bias && NodeKernels.Count(c.Shape(bias)) > 1) halves.Add(bias);
+        }
+        return halves;
     }
 
     /// <summary>Whether a weight array holds only finite values, checked once per array: the predict-only executor's

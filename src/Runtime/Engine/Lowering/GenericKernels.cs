@@ -68,22 +68,22 @@ internal static class Reductions
     }
 
     /// <summary>The column sums (or means) of a [rows, n] value stored as column bands
-    /// (<see cref="Planning.ColumnBands"/>): band b's sums into columns [b·w, (b+1)·w), each on the thread that owns
+    /// (<see cref="ColumnBands"/>): band b's sums into columns [b·w, (b+1)·w), each on the thread that owns
     /// the band, every column summed over its rows in order (the bits of the whole value's
     /// <see cref="Rows.ColumnSums"/>).</summary>
     public static Action BandedColumnSums(bool mean, int[] inShape, float[][] S, int src, int dst,
         out Action<int> part)
     {
         var work = new BandSums(S, src, dst, inShape[0], inShape[1], mean);
-        part = i => work.Execute(i, Planning.ColumnBands.Count);
-        return () => WorkerPool.Shared.Run(work, Planning.ColumnBands.Count);
+        part = i => work.Execute(i, ColumnBands.Count);
+        return () => WorkerPool.Shared.Run(work, ColumnBands.Count);
     }
 
     private sealed class BandSums(float[][] s, int src, int dst, int rows, int cols, bool mean) : IParallelWork
     {
         public void Execute(int index, int count)
         {
-            int bands = Planning.ColumnBands.Count, w = cols / bands;
+            int bands = ColumnBands.Count, w = cols / bands;
             for (int b = index; b < bands; b += count)
             {
                 var d = s[dst].AsSpan(b * w, w);

@@ -13,7 +13,7 @@ internal sealed record BindContext(float[][] Slots, Func<Node, int> Slot, Func<N
     /// <summary>Products whose B is a Param or State may skip A's zero columns when its values are finite
     /// (<see cref="GemmKernels"/>): the predict-only executor, whose weights change only by a load.</summary>
     public bool SkipZeroColumns { get; init; }
-    /// <summary>Whether a node's value is stored as column bands (<see cref="Planning.ColumnBands"/>).</summary>
+    /// <summary>Whether a node's value is stored as column bands (<see cref="ColumnBands"/>).</summary>
     public Func<Node, bool> Banded { get; init; } = _ => false;
 }
 
@@ -27,11 +27,11 @@ internal static class NodeKernels
 {
     public static Action Build(Node n, Node[] ops, BindContext c) => Build(n, ops, c, out _);
 
-    /// <summary>As <see cref="Build(Node, Node[], BindContext)"/>; <paramref name="part"/> runs one band of a kernel
-    /// over column bands alone (<see cref="BandChains"/>), null for others.</summary>
-    public static Action Build(Node n, Node[] ops, BindContext c, out Action<int>? part)
+    /// <summary>As <see cref="Build(Node, Node[], BindContext)"/>; <paramref name="band"/> runs one band of a kernel
+    /// over column bands alone, with what it touches by halves (<see cref="BandChains"/>), null for others.</summary>
+    public static Action Build(Node n, Node[] ops, BindContext c, out BandChains.Kernel? band)
     {
-        part = null;
+        band = null;
         var S = c.Slots;
         int dst = c.Slot(n);
         int[] shape = c.Shape(n);
@@ -42,7 +42,11 @@ internal static class NodeKernels
         switch (n.Op)
         {
             case OpKind.Sum or OpKind.Mean when c.Banded(ops[0]):
-                return Reductions.BandedColumnSums(n.Op == OpKind.Mean, inShapes[0], S, src[0], dst, out part);
+            {
+                var sums = Reductions.BandedColumnSums(n.Op == OpKind.Mean, inShapes[0], S, src[0], dst, out var part);
+                band = new BandChains.Kernel(part, new HashSet<Node> { n, ops[0] }); // the band's columns of each
+                return sums;
+            }
             case OpKind.Sum or OpKind.Mean or OpKind.ReduceMax:
                 return Reductions.Build(n.Op, inShapes[0], a.Axes, S, src[0], dst);
             case OpKind.Softmax or OpKind.LogSoftmax:

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Nn.Runtime.Engine.Lowering;
 using Nn.Runtime.IR;
 
 namespace Nn.Runtime.Engine.Planning;
@@ -27,15 +28,13 @@ internal static class GemmForm
         bool shared = sb.Length == 2;
         int m, k, n, lda, ldb;
         if (g.TransA) { k = sa[^2]; m = sa[^1]; lda = m; }
-        else { k = sa[^1]; m = shared ? Count(sa) / Math.Max(k, 1) : sa[^2]; lda = k; }
-        if (k == 0) m = shared ? Count(so) / Math.Max(so[^1], 1) : so[^2];
+        else { k = sa[^1]; m = shared ? NodeKernels.Count(sa) / Math.Max(k, 1) : sa[^2]; lda = k; }
+        if (k == 0) m = shared ? NodeKernels.Count(so) / Math.Max(so[^1], 1) : so[^2];
         if (g.TransB) { n = sb[^2]; ldb = k; } else { n = sb[^1]; ldb = n; }
-        int batches = shared ? 1 : Count(so) / Math.Max(m * n, 1);
+        int batches = shared ? 1 : NodeKernels.Count(so) / Math.Max(m * n, 1);
         bool bPanels = panels(g.B), cPanels = panels(g.Output);
         bool small = (long)m * n * k <= SmallProduct && !bPanels && !cPanels;
         bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= NarrowColumns;
         return new(m, n, k, lda, ldb, batches, bPanels, cPanels, small, narrow);
     }
-
-    private static int Count(int[] shape) => shape.Aggregate(1, (p, d) => p * d);
 }

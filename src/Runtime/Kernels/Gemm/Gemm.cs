@@ -111,15 +111,10 @@ internal static unsafe class Gemm
                 Bands = bands,
             };
             // band by band, on as many threads as bands (each part computing its own band's columns)
-            if (bands.Active && onlyBand >= 0)
-            {
-                var (q, lo, hi) = GemmBands.Band(in p, onlyBand);
-                GemmDriver.Run(in q, 0, q.M, lo, hi);
-                return;
-            }
             if (bands.Active)
             {
-                GemmJob.Run(in p, bands.Count);
+                if (onlyBand >= 0) GemmBands.Run(in p, onlyBand);
+                else GemmJob.Run(in p, bands.Count);
                 return;
             }
             if (k == 0 || alpha == 0f)

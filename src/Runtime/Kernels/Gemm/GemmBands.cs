@@ -1,7 +1,7 @@
 namespace Nn.Runtime.Kernels;
 
 /// <summary>
-/// A product's operands stored as column bands (the engine's <c>Planning.ColumnBands</c>): a matrix of r rows and n
+/// A product's operands stored as column bands (the engine's <c>Lowering.ColumnBands</c>): a matrix of r rows and n
 /// columns held as <see cref="Count"/> r×(n/Count) matrices one after the other, band b (columns [b·w, (b+1)·w), w =
 /// n/Count) starting <c>b·stride</c> floats in. Part b of the product (the pool's thread b) computes C's columns of
 /// band b, reading and writing only band b of a banded B or C: the values a layer's hidden units produce stay in the
@@ -24,5 +24,12 @@ internal readonly record struct GemmBands(int Count, long BStride, long CStride)
         if (b.BStride != 0) q.B = p.B + band * b.BStride - lo;
         if (b.CStride != 0) q.C = p.C + band * b.CStride - lo;
         return (q, lo, lo + w);
+    }
+
+    /// <summary>Computes band <paramref name="band"/> of <paramref name="p"/> on the calling thread.</summary>
+    public static void Run(in GemmProblem p, int band)
+    {
+        var (q, lo, hi) = Band(in p, band);
+        GemmDriver.Run(in q, 0, q.M, lo, hi);
     }
 }

@@ -297,20 +297,26 @@ internal static unsafe partial class GemmNarrow
             int last = i1 - 1;
             for (int i = i0; i < i1; i += 8)
             {
-                int rows = Math.Min(8, i1 - i);
                 Segment(i, last, 0, width, out8);
-                if (segments == 2)
-                {
-                    Segment(i, last, 1, width, half8);
-                    for (int r = 0; r < rows; r++)
-                        (Vector512.Load(out8 + r * 16) + Vector512.Load(half8 + r * 16)).Store(out8 + r * 16);
-                }
-                for (int r = 0; r < rows; r++)
-                {
-                    var row = new Span<float>(C + (nint)(i + r) * n, n);
-                    new ReadOnlySpan<float>(out8 + r * 16, n).CopyTo(row);
-                    Epilogue.ApplySpan(row, bias, Act);
-                }
+                if (segments == 2) Segment(i, last, 1, width, half8);
+                StoreRows(i, Math.Min(8, i1 - i), out8, segments == 2 ? half8 : null);
+            }
+        }
+
+        /// <summary>C's rows i .. i + rows − 1 from their sums (16 floats a row at <paramref name="sums"/>), plus
+        /// the second half's (<paramref name="second"/>, when not null), then the epilogue.</summary>
+        private readonly void StoreRows(int i, int rows, float* sums, float* second)
+        {
+            var bias = Bias == null ? ReadOnlySpan<float>.Empty : new ReadOnlySpan<float>(Bias, N);
+            float* v = stackalloc float[16];
+            for (int r = 0; r < rows; r++)
+            {
+                var s = Vector512.Load(sums + (nint)r * 16);
+                if (second != null) s += Vector512.Load(second + (nint)r * 16);
+                s.Store(v);
+                var row = new Span<float>(C + (nint)(i + r) * N, N);
+                new ReadOnlySpan<float>(v, N).CopyTo(row);
+                Epilogue.ApplySpan(row, bias, Act);
             }
         }
 
@@ -355,17 +361,6 @@ internal static unsafe partial class GemmNarrow
         }
 
         /// <summary>C's rows from the two halves' sums (<see cref="Half"/>): their sum, then the epilogue.</summary>
-        public readonly void Combine(float* half0, float* half1)
-        {
-            var bias = Bias == null ? ReadOnlySpan<float>.Empty : new ReadOnlySpan<float>(Bias, N);
-            float* sum = stackalloc float[16];
-            for (int i = 0; i < M; i++)
-            {
-                (Vector512.Load(half0 + (nint)i * 16) + Vector512.Load(half1 + (nint)i * 16)).Store(sum);
-                var row = new Span<float>(C + (nint)i * N, N);
-                new ReadOnlySpan<float>(sum, N).CopyTo(row);
-                Epilogue.ApplySpan(row, bias, Act);
-            }
-        }
+        public readonly void Combine(float* half0, float* half1) => StoreRows(0, M, half0, half1);
     }
 }

@@ -129,11 +129,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         if (p.Bands.Active)
         {
             // part i computes band i (all of them in turn on one part)
-            for (int band = index; band < p.Bands.Count; band += count)
-            {
-                var (q, lo, hi) = GemmBands.Band(in p, band);
-                GemmDriver.Run(in q, 0, q.M, lo, hi);
-            }
+            for (int band = index; band < p.Bands.Count; band += count) GemmBands.Run(in p, band);
         }
         else if (count == 1) GemmDriver.Run(in p, 0, p.M, 0, p.N);
         else if (_sharedB) SharedB(in p, index, count);

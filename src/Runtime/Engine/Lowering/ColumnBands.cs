@@ -1,11 +1,13 @@
 using System.Runtime.Intrinsics;
+using Nn.Runtime.Engine.Planning;
 using Nn.Runtime.IR;
 using Nn.Runtime.Kernels;
 
-namespace Nn.Runtime.Engine.Planning;
+namespace Nn.Runtime.Engine.Lowering;
 
 /// <summary>
-/// Which values of a program bound on two threads are stored as column bands (<see cref="GemmBands"/>): a hidden
+/// Which values of a program bound on two threads (at bind time: the decision needs the sizes and the threads) are
+/// stored as column bands (<see cref="GemmBands"/>): a hidden
 /// layer's activations and their gradients, [rows, n] held as two [rows, n/2] matrices, so that the thread that
 /// computes a layer's units 0..n/2 (the forward product split by the weight's columns, which that thread also
 /// updates) keeps those columns of every value derived from them, in its own core, from the forward product to the
@@ -117,21 +119,13 @@ internal static class ColumnBands
             if (op.Store) values.Add(op.Node);
             foreach (var x in op.Operands)
             {
-                if (members.Contains(x) || IsConstant(x)) continue;
+                if (members.Contains(x) || Binder.IsConstant(x)) continue;
                 var sx = shapes[x.Id];
-                if (NodeKernelsCount(sx) == 1) continue;
+                if (NodeKernels.Count(sx) == 1) continue;
                 if (!sx.SequenceEqual(domain)) return null;
                 values.Add(x);
             }
         }
         return values;
     }
-
-    private static bool IsConstant(Node c)
-    {
-        while (c.Op == OpKind.Reshape) c = c.Inputs[0];
-        return c.Op == OpKind.Const;
-    }
-
-    private static long NodeKernelsCount(int[] shape) => shape.Aggregate(1L, (p, d) => p * d);
 }

@@ -2,7 +2,7 @@
 /// (its activations, their gradient and the relu's), none on one thread, none when off, none in a deep network whose
 /// hidden layers feed packed products (a banded A there would need its sums split), and the same results bit for bit
 /// with and without bands, in training, evaluation and prediction.
-module Nn.Tests.Runtime.Engine.Planning.ColumnBandsTests
+module Nn.Tests.Runtime.Engine.Lowering.ColumnBandsTests
 
 open System
 open Expecto
@@ -10,7 +10,7 @@ open Nn.Runtime
 open Nn.Runtime.Data
 open Nn.Runtime.Training
 open Nn.Runtime.Engine
-open Nn.Runtime.Engine.Planning
+open Nn.Runtime.Engine.Lowering
 open Nn.Runtime.Executors
 
 let private sameBits = Nn.Tests.Runtime.Engine.StepNetworks.sameBits "without bands" "with bands"
@@ -24,7 +24,7 @@ let private unbanded f = Nn.Tests.Runtime.Engine.StepNetworks.switchedOn (fun on
 
 [<Tests>]
 let tests =
-    testList "Runtime.Engine.Planning.ColumnBands" [
+    testList "Runtime.Engine.Lowering.ColumnBands" [
         test "784-256-10 at batch 64 on 2 threads: the hidden layer's activations and gradients in bands" {
             let x, y = batch (Random 1) 64 784 10
             Expect.equal ((executor [ 784; 256; 10 ] 2).Banded(x, y)) 3 "h, dh and dz (relu's gradient)"
