@@ -81,7 +81,7 @@ internal static class ColumnBands
             {
                 var roles = (p.A == x ? 1 : 0) + (p.B == x ? 1 : 0) + (p.Output == x ? 1 : 0) + (p.Bias == x ? 1 : 0);
                 if (roles != 1 || p.Bias == x) return false;
-                var f = GemmForm.Of(p, n => shapes[n.Id], n => plan.Panels[n.Id]);
+                var f = GemmKernels.SizesOf(p, n => shapes[n.Id], n => plan.Panels[n.Id]);
                 if (f.Batches != 1 || f.K == 0 || f.Small) return false;
                 if (f.Narrow) return p.A == x; // its rows (not transposed) or its columns' rows of C, band by band
                 if (p.A == x || p.B == x && p.TransB) return false;

@@ -15,6 +15,29 @@ internal static class GemmKernels
     internal readonly record struct Operands(bool TransA, bool TransB, int M, int N, int K, int A, int ALength,
         int Lda, int B, int BLength, int Ldb, bool BPanels, int Threads, GemmBands Bands = default);
 
+    /// <summary>A product's sizes as bound: op(A) m×k, op(B) k×n, <c>Batches</c> products of a batched B, leading
+    /// dimensions, and the path it takes (<c>Small</c>: a plain loop; <c>Narrow</c>: row vectors; else packed).
+    /// </summary>
+    internal readonly record struct Sizes(int M, int N, int K, int Lda, int Ldb, int Batches, bool BPanels,
+        bool CPanels, bool Small, bool Narrow);
+
+    /// <summary>The sizes of <paramref name="g"/> with the shapes and the panel layout given.</summary>
+    public static Sizes SizesOf(GemmKernel g, Func<Node, int[]> shape, Func<Node, bool> panels)
+    {
+        int[] sa = shape(g.A), sb = shape(g.B), so = shape(g.MatMul);
+        bool shared = sb.Length == 2;
+        int m, k, n, lda, ldb;
+        if (g.TransA) { k = sa[^2]; m = sa[^1]; lda = m; }
+        else { k = sa[^1]; m = shared ? NodeKernels.Count(sa) / Math.Max(k, 1) : sa[^2]; lda = k; }
+        if (k == 0) m = shared ? NodeKernels.Count(so) / Math.Max(so[^1], 1) : so[^2];
+        if (g.TransB) { n = sb[^2]; ldb = k; } else { n = sb[^1]; ldb = n; }
+        int batches = shared ? 1 : NodeKernels.Count(so) / Math.Max(m * n, 1);
+        bool bPanels = panels(g.B), cPanels = panels(g.Output);
+        bool small = (long)m * n * k <= GemmForm.SmallProduct && !bPanels && !cPanels;
+        bool narrow = !small && !bPanels && !cPanels && Vector512.IsHardwareAccelerated && n <= GemmForm.NarrowColumns;
+        return new(m, n, k, lda, ldb, batches, bPanels, cPanels, small, narrow);
+    }
+
     /// <summary>The product's kernel; with <paramref name="update"/>, the weight gradient's SGD update applied to
     /// its tiles.</summary>
     public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update = null) =>
@@ -26,7 +49,7 @@ internal static class GemmKernels
     public static Action Build(GemmKernel g, BindContext c, UpdateRunner? update, out BandChains.Kernel? band)
     {
         var S = c.Slots;
-        var f = GemmForm.Of(g, c.Shape, c.Panels);
+        var f = SizesOf(g, c.Shape, c.Panels);
         int m = f.M, n = f.N, k = f.K, lda = f.Lda, ldb = f.Ldb, batches = f.Batches;
         bool shared = c.Shape(g.B).Length == 2;
         int aLen = m * k, bLen = k * n, cLen = m * n;
