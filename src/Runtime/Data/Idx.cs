@@ -45,7 +45,10 @@ internal static class Idx
     {
         var t = ReadFile(path, LabelsMagic, "IDX labels");
         var labels = new int[t.Length];
-        for (int i = 0; i < labels.Length; i++) labels[i] = (int)t.Data[i];
+        if (t.Bytes is { } bytes)
+            for (int i = 0; i < labels.Length; i++) labels[i] = bytes[i];
+        else
+            for (int i = 0; i < labels.Length; i++) labels[i] = (int)t.Data[i];
         return labels;
     }
 
@@ -68,8 +71,8 @@ internal static class Idx
         return new Dataset(images, targets, Enumerable.Range(0, classes).Select(c => c.ToString()).ToArray());
     }
 
-    /// <summary>A file of unsigned bytes compressed with gzip is decompressed straight into the floats (one pass in
-    /// 64 KiB pieces, no copy of the whole data as bytes: <see cref="TryInflateBytes"/>); any other file, and any
+    /// <summary>A file of unsigned bytes compressed with gzip is decompressed straight into the tensor's bytes, which
+    /// it keeps as such (<see cref="TryInflateBytes"/>, <see cref="HostTensor.OfBytes"/>); any other file, and any
     /// file that pass does not take whole, is read and checked by <see cref="FileBytes.Read"/> and
     /// <see cref="Parse"/>, which name what is wrong with it.</summary>
     private static HostTensor ReadFile(string path, uint? expectedMagic, string? expectedWhat)
@@ -161,27 +164,26 @@ internal static class Idx
     }
 
     /// <summary>
-    /// The tensor of a gzip-compressed IDX file of unsigned bytes (<see cref="OpenGzipBytes"/>), decompressed piece by
-    /// piece into the float array; null for anything else, or when the stream turns out shorter, longer or damaged
-    /// (the caller then reads it the checked way and reports it).
+    /// The tensor of a gzip-compressed IDX file of unsigned bytes (<see cref="OpenGzipBytes"/>), decompressed straight
+    /// into its bytes (<see cref="HostTensor.OfBytes"/>); null for anything else, or when the stream turns out shorter,
+    /// longer or damaged (the caller then reads it the checked way and reports it).
     /// </summary>
     private static HostTensor? TryInflateBytes(byte[] raw, uint? expectedMagic)
     {
         if (OpenGzipBytes(raw, expectedMagic) is not { } opened) return null;
         var (input, shape) = opened;
-        byte[] piece = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
             long count = HostTensor.ElementCount(shape);
-            var data = HugePages.Uninitialized<float>((int)count);
-            using var pages = count >= 1 << 20 && Environment.ProcessorCount > 1 ? new PageToucher(data) : null;
-            long done = 0;
-            for (int n; (n = input.Read(piece)) > 0; done += n)
+            var data = HugePages.Uninitialized<byte>((int)count);
+            using (count >= 4 << 20 && Environment.ProcessorCount > 1 ? new PageToucher(data) : null)
             {
-                if (done + n > count) return null; // more than declared
-                Widen(piece.AsSpan(0, n), data.AsSpan((int)done, n));
+                int done = 0;
+                for (int n; done < data.Length && (n = input.Read(data.AsSpan(done))) > 0;) done += n;
+                if (done != data.Length) return null; // shorter than declared
             }
-            return done == count ? new HostTensor(shape, data) : null;
+            Span<byte> more = stackalloc byte[1];
+            return input.Read(more) == 0 ? HostTensor.OfBytes(shape, data) : null; // or longer
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
@@ -190,7 +192,6 @@ internal static class Idx
         finally
         {
             input.Dispose();
-            ArrayPool<byte>.Shared.Return(piece);
         }
     }
 
@@ -207,18 +208,18 @@ internal static class Idx
         private volatile bool stop;
         private readonly Task task;
 
-        public PageToucher(float[] data)
+        public PageToucher(byte[] data)
         {
-            int stride = Math.Max(1, Environment.SystemPageSize / sizeof(float));
+            int stride = Environment.SystemPageSize;
             task = Task.Run(() =>
             {
                 // a megabyte's pages per system call where the system maps them on request (16x cheaper than faults)
-                const int chunk = (1 << 20) / sizeof(float);
+                const int chunk = 1 << 20;
                 for (int i = 0; i < data.Length && !stop && Pages.Supported; i += chunk)
                     Pages.Populate(data.AsSpan(i, Math.Min(chunk, data.Length - i)));
                 if (Pages.Supported) return;
                 for (int i = 0; i < data.Length && !stop; i += stride)
-                    Interlocked.CompareExchange(ref data[i], 0f, 0f);
+                    Interlocked.CompareExchange(ref data[i], 0, 0);
             });
         }
 
@@ -230,11 +231,24 @@ internal static class Idx
         }
     }
 
-    /// <summary>Unsigned bytes to floats (0..255), 32 at a time where vectors are hardware-accelerated.</summary>
+    /// <summary>Unsigned bytes to floats (0..255), 64 or 32 at a time where vectors are hardware-accelerated (the
+    /// training rows of MNIST are widened a batch at a time as they are copied: <see cref="HostTensor.Bytes"/>).
+    /// </summary>
     internal static void Widen(ReadOnlySpan<byte> bytes, Span<float> floats)
     {
         if (floats.Length < bytes.Length) throw new ArgumentException("the floats are shorter than the bytes");
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 64 <= bytes.Length; i += 64)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.Create(bytes.Slice(i, 64)));
+                var (a, b) = Vector512.Widen(lo);
+                var (c, d) = Vector512.Widen(hi);
+                Vector512.ConvertToSingle(a.AsInt32()).CopyTo(floats.Slice(i, 16));
+                Vector512.ConvertToSingle(b.AsInt32()).CopyTo(floats.Slice(i + 16, 16));
+                Vector512.ConvertToSingle(c.AsInt32()).CopyTo(floats.Slice(i + 32, 16));
+                Vector512.ConvertToSingle(d.AsInt32()).CopyTo(floats.Slice(i + 48, 16));
+            }
         if (Vector256.IsHardwareAccelerated)
             for (; i + 32 <= bytes.Length; i += 32)
             {
@@ -321,11 +335,16 @@ internal static class Idx
                 $"{name}: the file holds more data than its header declares: expected {needBytes} {what} after the " +
                 $"header ({FormatShape(shape)}), found more; a damaged header, or a different file appended",
                 byteOffset: headerLength + needBytes);
-        var data = HugePages.Uninitialized<float>((int)count); // every element is written below
         var body = bytes[headerLength..];
+        if (typeCode == 0x08)
+        {
+            var values = HugePages.Uninitialized<byte>((int)count);
+            body[..values.Length].CopyTo(values);
+            return HostTensor.OfBytes(shape, values);
+        }
+        var data = HugePages.Uninitialized<float>((int)count); // every element is written below
         switch (typeCode)
         {
-            case 0x08: Widen(body[..data.Length], data); break;
             case 0x09: for (int i = 0; i < data.Length; i++) data[i] = (sbyte)body[i]; break;
             case 0x0B:
                 for (int i = 0; i < data.Length; i++) data[i] = BinaryPrimitives.ReadInt16BigEndian(body[(2 * i)..]);

@@ -37,6 +37,20 @@ let tests =
             let ink = (t.Row 0).ToArray() |> Array.filter (fun v -> v > 0.0f) |> Array.length
             Expect.isGreaterThan ink 50 "the first digit has ink"
         }
+        test "unsigned bytes are kept as bytes, gzip-compressed or not, until their floats are asked for" {
+            let body = Array.init 24 (fun k -> byte (k * 11))
+            let expected = body |> Array.map float32
+            withTemp (fun dir ->
+                let file = idx 0x08uy [ 2; 3; 4 ] body
+                for name, bytes in [ "plain", file; "packed.gz", gzip file ] do
+                    let p = Path.Combine(dir, name)
+                    File.WriteAllBytes(p, bytes)
+                    let t = Idx.ReadImages p
+                    Expect.equal t.Shape [| 2; 3; 4 |] (name + ": shape")
+                    Expect.equal t.Bytes body (name + ": the file's bytes")
+                    Expect.equal t.Data expected (name + ": as floats"))
+            Expect.equal (Idx.ReadLabels labels).Length 10000 "labels read from bytes"
+        }
         test "PeekByteShape reads the shape a header declares, compressed or not, and null for anything else" {
             Expect.equal (Idx.PeekByteShape(images, Idx.ImagesMagic)) [| 10000; 28; 28 |] "the MNIST images"
             Expect.equal (Idx.PeekByteShape(labels, Idx.LabelsMagic)) [| 10000 |] "the MNIST labels"

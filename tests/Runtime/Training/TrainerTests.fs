@@ -296,4 +296,31 @@ let tests =
                 Expect.equal (List.sort rows) [ 0 .. count - 1 ] (sprintf "epoch %d: every row once" (epoch + 1))
                 Expect.notEqual rows [ 0 .. count - 1 ] "shuffled"
         }
+        test "rows held as bytes (an IDX file's) train bit for bit as the same rows as floats, on 1 and 2 threads" {
+            // 70 rows of 784 bytes, batch 32 (25,088 values a batch: copied by two threads where there are two; the
+            // last batch of 6 on one), 20 more rows for validation, the input divided by 255 as the examples do
+            let rng = System.Random 5
+            let bytes count = Array.init (count * 784) (fun _ -> byte (rng.Next 256))
+            let trainBytes, validBytes = bytes 70, bytes 20
+            let classes count = HostTensor([| count |], Array.init count (fun _ -> float32 (rng.Next 3)))
+            let trainY, validY = classes 70, classes 20
+            let run (threads: int) (asBytes: bool) =
+                let graphs = Nn.Tests.Runtime.Engine.StepNetworks.networkOf true [ 784; 16; 3 ]
+                let x (b: byte[]) =
+                    if asBytes then HostTensor.OfBytes([| b.Length / 784; 784 |], b)
+                    else HostTensor([| b.Length / 784; 784 |], Array.map float32 b)
+                let exec =
+                    Nn.Runtime.Executors.StepExecutor.Create(
+                        graphs, Initializers.ForGraph(graphs.Train, 2UL), ExecutorOptions(Threads = threads))
+                let train, valid = Dataset(x trainBytes, trainY), Dataset(x validBytes, validY)
+                let r = Trainer.Fit(graphs, exec, train, valid, TrainOptions(Epochs = 3, Batch = 32, Seed = 4UL))
+                Expect.equal (train.Features.Bytes <> null) asBytes "the training rows were never widened whole"
+                [ for e in r.History -> e.TrainLoss, e.ValidationLoss.Value ], exec.Snapshot()
+            for threads in [ 1; 2 ] do
+                let (lossesF, valuesF), (lossesB, valuesB) = run threads false, run threads true
+                Expect.equal lossesB lossesF (sprintf "%d thread(s): every epoch's losses" threads)
+                for kv in valuesF do
+                    let what = sprintf "%d thread(s): `%s`" threads kv.Key
+                    Expect.sequenceEqual valuesB[kv.Key].Data kv.Value.Data what
+        }
     ]
