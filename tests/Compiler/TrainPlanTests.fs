@@ -49,7 +49,10 @@ let tests =
                 let ahead = TrainPlan.ahead true None c block (fun _ _ batches shapes -> batches, shapes)
                 Expect.isSome ahead "an IDX images file with labels"
                 Expect.isNone (TrainPlan.ahead false None c block (fun _ _ _ _ -> ())) "not from the initializers"
-                let plan = TrainPlan.createAhead TrainPlan.FromBlockInit None None c block None ahead
+                let reads = ref 0 // `nn train` starts its plotting warm-up there
+                let read () = reads.Value <- reads.Value + 1
+                let plan = TrainPlan.createAhead TrainPlan.FromBlockInit None None c block None ahead read
+                Expect.equal reads.Value 1 "told once that the data is read"
                 let alone = TrainPlan.createFrom TrainPlan.FromBlockInit None None c block None
                 match TrainPlan.fits plan ahead with
                 | None -> failtest "the work ahead fits the plan"

@@ -196,9 +196,17 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                     Nn.Runtime.Kernels.WorkerPool.Solo <- false
                 exec)
         | _ -> None
-    // after the work ahead, on its thread's core: the images are decompressed on the other one, alone
-    let warming = warm (ahead |> Option.map (fun t -> t :> Threading.Tasks.Task))
-    let plan = TrainPlan.createAhead start None maxMemory c block None ahead
+    // when training leaves a core free: after the work ahead, on its thread's core (the images are decompressed on
+    // the other one, alone), and beside the first steps. When training takes every core the steps wait for it: it
+    // starts once the data is read, on the core that then only waits for the work ahead (issue #18: started after
+    // that work, it was the last ~12 ms before the first step of a two-thread job; started at once, it slowed it)
+    let everyCore = Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads >= Environment.ProcessorCount
+    let read = Threading.Tasks.TaskCompletionSource()
+    let warming =
+        warm (if everyCore then Some read.Task else ahead |> Option.map (fun t -> t :> Threading.Tasks.Task))
+    let plan =
+        try TrainPlan.createAhead start None maxMemory c block None ahead (fun () -> read.TrySetResult() |> ignore)
+        finally read.TrySetResult() |> ignore // an error before the data was read: the warm-up still ends
     Timings.mark "data and step graphs"
     let cfg = plan.Config
     resume |> Option.iter (fun (d, state, _, _) -> Checkpoint.checkResume plan.Graphs d state)
@@ -298,8 +306,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
             plan.Init |> Option.iter (InitWeights.describe relative >> List.iter (printfn "%s"))
     let mutable last = None
     // when training takes every core, the warm-up must not take one from the first steps
-    if Nn.Runtime.Kernels.WorkerPool.Shared.MaxThreads >= Environment.ProcessorCount then
-        warming |> Option.iter (fun w -> w.Wait())
+    if everyCore then warming |> Option.iter (fun w -> w.Wait())
     let watch = Stopwatch.StartNew()
     let every = max 1 (cfg.Epochs / 20)
     let curves = Path.Combine(dir, "curves.png")
@@ -388,8 +395,8 @@ let private runHolding (a: Args) (held: ResizeArray<IDisposable>) =
     Timings.mark "compile"
     // the plotting libraries load on another core while the data is read and the steps are built, not after the
     // last epoch (issue #18: ~10 ms of the whole job when training takes every core), on a thread of their own (which
-    // leaves the thread pool's to the data reading), after the work `after` (the step built ahead); waited for at the
-    // end, so that the process never exits while native code is being loaded
+    // leaves the thread pool's to the data reading), after the task `after` (the step built ahead, or the data read:
+    // `train`); waited for at the end, so that the process never exits while native code is being loaded
     let warm (after: Threading.Tasks.Task option) =
         if Distributed.isLead () then
             let w =

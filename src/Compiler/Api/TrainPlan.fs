@@ -265,10 +265,11 @@ let ahead (fromInitializers: bool) (maxMemory: int64 option) (c: Compiled) (td: 
 /// Everything to train one block from `start`, on the given examples (the embedding API's in-memory arrays) or the
 /// block's data, within `maxMemory` bytes (None: the machine's memory; NN0630 before anything is allocated when the
 /// planned run needs more), with the graphs and initial values built `ahead` where they fit. With `known`, a CSV
-/// table's feature columns are encoded as the weights were trained (`nn eval`), not learnt again.
+/// table's feature columns are encoded as the weights were trained (`nn eval`), not learnt again. `read` is called
+/// once the data is read, before anything waits for the work ahead (`nn train` then starts work of its own there).
 let createAhead (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (maxMemory: int64 option) (c: Compiled)
                 (td: TrainDecl, env: Env) (data: Dataset option) (ahead: System.Threading.Tasks.Task<Ahead<'x>> option)
-                : Plan =
+                (read: unit -> unit) : Plan =
     let cfg = config c (td, env)
     // --init-from is checked before any data is read
     let init =
@@ -302,6 +303,7 @@ let createAhead (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (ma
             checkInputs net cfg
             let d, table = DataLoad.loadTable known cfg
             d, Targets.origin cfg, table
+    read () // the data is read: the caller's work that waited for this core may start
     let targetShape = checkData cfg net data
     // before the rows are shuffled, so a bad target is reported at the row the source has it
     if cfg.Target.IsNone then
@@ -358,7 +360,7 @@ let createAhead (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (ma
 /// (`nn eval`), not learnt again.
 let createFrom (start: Start) (known: Nn.Runtime.Data.TableEncoding option) (maxMemory: int64 option) (c: Compiled)
                (block: TrainDecl * Env) (data: Dataset option) : Plan =
-    createAhead start known maxMemory c block data (None: System.Threading.Tasks.Task<Ahead<unit>> option)
+    createAhead start known maxMemory c block data (None: System.Threading.Tasks.Task<Ahead<unit>> option) ignore
 
 /// Whether two values hold the same shape and bits (the optimizer's zeros are new tensors every time they are made).
 let private sameBits (a: HostTensor) (b: HostTensor) =
