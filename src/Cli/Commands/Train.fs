@@ -329,6 +329,8 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                         report r
                     let options =
                         TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
+                    // in one process the executor copied the initial values: the first checkpoint is written there
+                    if (pipelineOf a).IsNone && Distributed.job.Value.IsNone then options.CheckpointInto <- plan.Initial
                     let state = match resume with Some(_, s, _, _) -> s | None -> null
                     Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
             // the restored weights first, then the last checkpoint: a run killed in between is resumed, not complete

@@ -223,6 +223,29 @@ let tests =
                 Expect.equal last.Values["w"].Data[0] 13720f "its values, not the diverged step's"
                 Expect.isTrue (obj.ReferenceEquals(states[0].Values, last.Values)) "one set of tensors, reused"
         }
+        test "the first checkpoint is written into the tensors given for it (CheckpointInto), then reused" {
+            let graphs =
+                TrainStep.Build(
+                    linear,
+                    TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
+            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let initial = Initializers.ForGraph(graphs.Train, 0UL)
+            let exec = Nn.Runtime.Executors.StepExecutor.Create(graphs, initial)
+            // each checkpoint: its tensors, its w when passed, the executor's w then
+            let seen = List<Dictionary<string, HostTensor> * float32 * float32>()
+            let record (s: TrainingState) =
+                seen.Add((s.Values, s.Values["w"].Data[0], exec.Snapshot().Item("w").Data[0]))
+            let options =
+                TrainOptions(Epochs = 3, Batch = 1, ReuseCheckpointValues = true, CheckpointInto = initial,
+                             OnCheckpoint = record)
+            Trainer.Fit(graphs, exec, data, null, options) |> ignore
+            Expect.equal seen.Count 3 "a checkpoint an epoch"
+            for values, w, current in seen do
+                Expect.isTrue (obj.ReferenceEquals(values, initial)) "written into the tensors given"
+                Expect.equal w current "the executor's values at that checkpoint"
+            let _, _, last = seen[2]
+            Expect.floatClose Accuracy.low (float last) (2.0 * (1.0 - 0.8 ** 3.0)) "w after 3 steps"
+        }
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
             let graphs =
