@@ -214,20 +214,23 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
     let lead = Distributed.isLead ()
     // before the run folder exists: a network a pipeline cannot run leaves no empty run behind. In an MPI job
     // `--pipeline K` runs one stage per rank; without --pipeline the job is data-parallel.
-    let exec =
+    // and the tensors the first checkpoint may be written into: in one process, the initial values, which the
+    // executor copied (TrainOptions.CheckpointInto); the executors of a job may hold theirs
+    let exec, checkpointInto =
         match pipelineOf a, Distributed.job.Value with
-        | Some stages, comm -> pipelined engine plan.Graphs plan.Initial cfg.Network stages (Option.toObj comm)
+        | Some stages, comm -> pipelined engine plan.Graphs plan.Initial cfg.Network stages (Option.toObj comm), null
         | None, Some comm ->
             RuntimeErrors.within cfg.Span [] (fun () ->
                 DataParallelExecutor(plan.Graphs, comm, (fun g v -> executor engine g v), plan.Initial,
                                      Distributed.bucketsOf (a.Get "--bucket-mb"))
-                :> IStepExecutor)
+                :> IStepExecutor),
+            null
         | None, None ->
             match TrainPlan.fits plan ahead with
             | Some(exec, same) ->
                 if not same then exec.Load plan.Initial
-                exec
-            | None -> executor engine plan.Graphs plan.Initial
+                exec, plan.Initial
+            | None -> executor engine plan.Graphs plan.Initial, plan.Initial
     Timings.mark "executor"
     let dir =
         match resume with
@@ -329,8 +332,7 @@ let private train (a: Args) (c: Compile.Compiled) (engine: Engine) (block: Nn.Ds
                         report r
                     let options =
                         TrainPlan.options cfg (Action<EpochReport> onEpoch) (Action<TrainingState> onCheckpoint)
-                    // in one process the executor copied the initial values: the first checkpoint is written there
-                    if (pipelineOf a).IsNone && Distributed.job.Value.IsNone then options.CheckpointInto <- plan.Initial
+                    options.CheckpointInto <- checkpointInto
                     let state = match resume with Some(_, s, _, _) -> s | None -> null
                     Trainer.Fit(plan.Graphs, exec, plan.Train, Option.toObj plan.Validation, options, state))
             // the restored weights first, then the last checkpoint: a run killed in between is resumed, not complete

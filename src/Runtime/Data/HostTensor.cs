@@ -30,12 +30,14 @@ internal sealed class HostTensor
     {
         ArgumentNullException.ThrowIfNull(data);
         Shape = Checked(shape, data.Length);
+        Length = data.Length;
         _data = data;
     }
 
     private HostTensor(int[] shape, byte[] bytes)
     {
         Shape = Checked(shape, bytes.Length);
+        Length = bytes.Length;
         _bytes = bytes;
     }
 
@@ -70,6 +72,14 @@ internal sealed class HostTensor
         return kept;
     }
 
+    /// <summary>Elements <paramref name="start"/> .. start + destination.Length - 1 as floats, widened from the bytes
+    /// where the tensor holds them (the trainer's copy of the rows: no floats of the whole data).</summary>
+    public void CopyElements(int start, Span<float> destination)
+    {
+        if (Bytes is { } bytes) Idx.Widen(bytes.AsSpan(start, destination.Length), destination);
+        else Data.AsSpan(start, destination.Length).CopyTo(destination);
+    }
+
     /// <summary>A tensor of zeros.</summary>
     public static HostTensor Zeros(params int[] shape) => new(shape, new float[checked((int)ElementCount(shape))]);
 
@@ -77,7 +87,7 @@ internal sealed class HostTensor
     public int Rank => Shape.Length;
 
     /// <summary>The number of elements.</summary>
-    public int Length => _data?.Length ?? _bytes?.Length ?? Data.Length;
+    public int Length { get; }
 
     /// <summary>The number of items (size of the first axis); 1 for a scalar.</summary>
     public int Rows => Shape.Length == 0 ? 1 : Shape[0];

@@ -328,8 +328,7 @@ internal static class Trainer
         {
             var dst = count == _full.Rows ? _full : _last!;
             int width = source.RowSize;
-            if (source.Bytes is { } bytes) Idx.Widen(bytes.AsSpan(start * width, count * width), dst.Data);
-            else source.Data.AsSpan(start * width, count * width).CopyTo(dst.Data);
+            source.CopyElements(start * width, dst.Data.AsSpan(0, count * width));
             return dst;
         }
     }
@@ -341,16 +340,14 @@ internal static class Trainer
     private sealed class RowCopy : IParallelWork
     {
         private const long ParallelFloats = 16 * 1024; // from 64 kB a batch
-        private float[] _src = [], _dst = [];
-        private byte[]? _bytes; // the rows as unsigned bytes (HostTensor.Bytes), widened as they are copied
+        private HostTensor? _src;
+        private float[] _dst = [];
         private int[] _order = [];
         private int _start, _count, _width;
 
         public void Run(HostTensor source, HostTensor dst, int[] order, int start, int count)
         {
-            _bytes = source.Bytes;
-            _src = _bytes is null ? source.Data : [];
-            (_dst, _order, _start, _count, _width) = (dst.Data, order, start, count, source.RowSize);
+            (_src, _dst, _order, _start, _count, _width) = (source, dst.Data, order, start, count, source.RowSize);
             if ((long)count * _width >= ParallelFloats) WorkerPool.Shared.Run(this, 2);
             else Execute(0, 1);
         }
@@ -358,12 +355,8 @@ internal static class Trainer
         public void Execute(int index, int count)
         {
             int from = (int)((long)_count * index / count), to = (int)((long)_count * (index + 1) / count);
-            if (_bytes is { } bytes)
-                for (int i = from; i < to; i++)
-                    Idx.Widen(bytes.AsSpan(_order[_start + i] * _width, _width), _dst.AsSpan(i * _width, _width));
-            else
-                for (int i = from; i < to; i++)
-                    _src.AsSpan(_order[_start + i] * _width, _width).CopyTo(_dst.AsSpan(i * _width, _width));
+            for (int i = from; i < to; i++)
+                _src!.CopyElements(_order[_start + i] * _width, _dst.AsSpan(i * _width, _width));
         }
     }
 }

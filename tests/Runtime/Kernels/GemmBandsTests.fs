@@ -25,11 +25,7 @@ let fromBands rows n (b: float32[]) =
         let r, col = i / n, i % n
         b[(col / w) * rows * w + r * w + col % w])
 
-let private sameBits what (expected: float32[]) (actual: float32[]) =
-    Expect.equal actual.Length expected.Length (what + ": length")
-    for i in 0 .. expected.Length - 1 do
-        if BitConverter.SingleToInt32Bits expected[i] <> BitConverter.SingleToInt32Bits actual[i] then
-            failtestf "%s[%d]: whole %.9g, banded %.9g" what i expected[i] actual[i]
+let private sameBits = Nn.Tests.Runtime.Engine.StepNetworks.sameBits "whole" "banded"
 
 /// C = act(op(A)·op(B) + bias) with B in panels when asked, stored whole; and with C (or B) banded on `threads`
 /// threads, or band by band (`only` = 0 then 1).
