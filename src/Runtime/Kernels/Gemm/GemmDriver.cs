@@ -289,6 +289,9 @@ internal sealed unsafe class GemmWorkspace
     public int* Kept, Index;
     private nuint _aLen, _bLen, _indexLen, _keptLen;
 
+    /// <summary>The floats <see cref="A"/> holds.</summary>
+    internal nuint ACapacity => _aLen;
+
     /// <summary><see cref="Kept"/> and <see cref="Index"/> with room for an mc×kc block of mr-row panels;
     /// returns <see cref="Kept"/>.</summary>
     public int* ReserveIndex(int mc, int kc, int mr)
@@ -299,12 +302,18 @@ internal sealed unsafe class GemmWorkspace
         return Kept;
     }
 
+    /// <summary>The largest pass depth of any micro-kernel (<see cref="MicroKernel.KC"/>).</summary>
+    private const int DeepestPass = 512;
+
     /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of
     /// <paramref name="bLen"/> floats.</summary>
     public static GemmWorkspace For(int mc, int kc, nuint bLen)
     {
         var ws = t_ws ??= new GemmWorkspace();
-        nuint aLen = (nuint)mc * (nuint)kc;
+        // room for the deepest pass at once: only the part a product packs is ever touched, and a later product's
+        // deeper pass does not get fresh memory (issue #18: `nn predict`'s mnist_mlp packed A at pass depths 392 and
+        // then 512, ~150 page faults of its forward, ~23 µs each on this project's virtual machines, instead of ~90)
+        nuint aLen = (nuint)mc * (nuint)Math.Max(kc, DeepestPass);
         if (ws._aLen < aLen) { ws.A = Realloc(ws.A, aLen); ws._aLen = aLen; }
         if (ws._bLen < bLen) { ws.B = Realloc(ws.B, bLen); ws._bLen = bLen; }
         if (ws.Tile == null) ws.Tile = Realloc(null, 32 * 32);
