@@ -1,6 +1,6 @@
 using Nn.Bench;
 
-// dotnet run -c Release --project bench -- [peak|gemm|zeros|elementwise|conv|training|lenet|lstm|csv|threads|all]
+// dotnet run -c Release --project bench -- [peak|gemm|zeros|elementwise|conv|training|lenet|lstm|csv|threads|roundtrip|all]
 // [gemm sizes...] [--profile] [--plan] [--rounds=N]
 string what = args.Length > 0 ? args[0] : "all";
 var flags = args.Skip(1).Where(a => a.StartsWith("--")).ToArray();
@@ -12,6 +12,7 @@ Console.WriteLine($"nn kernels bench: {Environment.ProcessorCount} cores, .NET {
 if (what is "csv") { CsvBench.Run(); return; }
 if (what is "lstm") { LstmBench.Run(flags); return; }
 if (what is "threads") { ThreadsBench.Run(flags); return; }
+if (what is "roundtrip") { Console.WriteLine($"round trip {RoundTrip.Nanoseconds():F0} ns"); return; }
 var peak = Peak.Measure();
 if (what is "gemm" or "all") GemmBench.Run(peak, sizes, flags);
 if (what is "zeros") ZeroColumnsBench.Run(peak, flags);

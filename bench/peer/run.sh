@@ -18,8 +18,8 @@ if ! "$py" -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch libopenblas0-pthread >&2
 fi
 ./nn --version >/dev/null   # builds once, outside the timings
-# the lstm job times nn's step in-process with the benchmark program
-[[ "${1:-mlp}" == lstm ]] && dotnet build bench/Bench.csproj -c Release -nologo -v quiet >&2
+# the lstm job times nn's step in-process with the benchmark program; threads measures the vCPUs' round trip with it
+[[ "${1:-mlp}" == lstm || "${1:-}" == threads ]] && dotnet build bench/Bench.csproj -c Release -nologo -v quiet >&2
 unset OPENBLAS_CORETYPE
 # one thread on both sides: torch.set_num_threads(1) does not reach OpenBLAS's own threads
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
