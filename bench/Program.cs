@@ -1,7 +1,8 @@
 using Nn.Bench;
 
-// dotnet run -c Release --project bench -- [peak|gemm|zeros|elementwise|conv|training|lenet|lstm|csv|threads|roundtrip|all]
-// [gemm sizes...] [--profile] [--plan] [--rounds=N]
+// dotnet run -c Release --project bench --
+//   [peak|gemm|zeros|elementwise|conv|training|lenet|lstm|csv|threads|roundtrip|all]
+//   [gemm sizes...] [--profile] [--plan] [--rounds=N]
 string what = args.Length > 0 ? args[0] : "all";
 var flags = args.Skip(1).Where(a => a.StartsWith("--")).ToArray();
 int[] sizes = args.Skip(1).Where(a => !a.StartsWith("--")).Select(int.Parse).ToArray() is { Length: > 0 } given
