@@ -289,8 +289,8 @@ let curvesSize = 900, 500
 /// (issue #18).
 let png (plt: ScottPlot.Plot) (width: int, height: int) =
     let info = SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul)
-    use pixels = new Nn.Runtime.Util.HugeBuffer(info.BytesSize64)
-    use surface = SKSurface.Create(info, pixels.Pointer, info.RowBytes)
+    use memory = new Nn.Runtime.Util.HugeBuffer(info.BytesSize64)
+    use surface = SKSurface.Create(info, memory.Pointer, info.RowBytes)
     plt.Render(surface.Canvas, width, height)
     use pixels = surface.PeekPixels()
     use data = pixels.Encode(SKPngEncoderOptions(SKPngEncoderFilterFlags.Up, 1))

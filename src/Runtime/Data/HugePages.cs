@@ -35,8 +35,7 @@ internal static class HugePages
             long start = ((long)p + Size - 1) & ~(long)(Size - 1);
             long end = ((long)p + bytes) & ~(long)(Size - 1);
             if (end <= start) return;
-            try { Pages.Madvise((nint)start, (nuint)(end - start), Pages.MadvHugePage); }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+            Pages.AdviseHugePages((nint)start, (nuint)(end - start));
         }
     }
 }

@@ -27,10 +27,9 @@ internal static class HeapPages
             long at;
             fixed (byte* p = probe) at = (long)p;
             var (start, end) = AnonymousRunAround(File.ReadAllLines("/proc/self/maps"), at);
-            if (end > start) Pages.Madvise((nint)start, (nuint)(end - start), Pages.MadvHugePage);
+            if (end > start) Pages.AdviseHugePages((nint)start, (nuint)(end - start));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException
-                                      or EntryPointNotFoundException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
         }
     }

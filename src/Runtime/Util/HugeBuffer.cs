@@ -28,9 +28,7 @@ internal sealed unsafe class HugeBuffer : IDisposable
         Length = length;
         nuint size = Rounded((nuint)length); // whole 2 MiB pages, so the advice covers all of it
         _p = NativeMemory.AlignedAlloc(size, Huge);
-        if (!OperatingSystem.IsLinux()) return;
-        try { Pages.Madvise((nint)_p, size, Pages.MadvHugePage); }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        if (OperatingSystem.IsLinux()) Pages.AdviseHugePages((nint)_p, size);
     }
 
     /// <summary>The bytes allocated for <paramref name="bytes"/>: whole 2 MiB pages.</summary>

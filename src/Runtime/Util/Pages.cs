@@ -29,6 +29,14 @@ internal static class Pages
     /// (<see cref="HeapPages"/>, <see cref="Data.HugePages"/>).</summary>
     internal const int MadvHugePage = 14;
 
+    /// <summary>Advises [<paramref name="start"/>, start + <paramref name="length"/>) for 2 MiB pages
+    /// (<see cref="MadvHugePage"/>); a system without madvise(2) is left as it is (only speed depends on it).</summary>
+    internal static void AdviseHugePages(nint start, nuint length)
+    {
+        try { Madvise(start, length, MadvHugePage); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
     /// <summary>madvise(2), the one declaration of it here (0 when the advice was taken).</summary>
     [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
     internal static extern int Madvise(nint address, nuint length, int advice);

@@ -50,6 +50,14 @@ let private linear =
         let x = b.Input("x", Shape(n, Dim.Of 1), sp)
         b.MatMul(x, b.Param("w", Shape.Of(1, 1), InitSpec("constant", 0.0), sp), sp))
 
+/// `linear` trained by plain SGD at this learning rate on the mean squared error.
+let private linearSgd (lr: float) =
+    TrainStep.Build(
+        linear, TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = lr)))
+
+/// One example: x = 1, y = 2.
+let private oneExample () = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+
 let private line count =
     let xs = Array.init count (fun i -> float32 i / float32 count)
     Dataset(HostTensor([| count; 1 |], xs), HostTensor([| count; 1 |], xs |> Array.map (fun x -> 2f * x)))
@@ -171,7 +179,7 @@ let tests =
                         LossSpan = lossSpan
                     )
                 )
-            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let data = oneExample ()
             let fit options = Trainer.Fit(graphs, ReferenceExecutor.FromSeed(graphs, 0UL), data, null, options)
             let e =
                 try fit (TrainOptions(Epochs = 6, Batch = 1)) |> ignore; failtest "trained on"
@@ -201,11 +209,8 @@ let tests =
         test "reused checkpoint tensors hold each epoch's values, and the last completed epoch's when one diverges" {
             // y = w·x with x = 1, y = 2, w = 0, lr 10 (as above): the error w - 2 is multiplied by -19 every step, so
             // w = 40, -720, 13720 after epochs 1..3 of one step each; step 4's loss passes the limit
-            let graphs =
-                TrainStep.Build(
-                    linear,
-                    TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 10.0)))
-            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let graphs = linearSgd 10.0
+            let data = oneExample ()
             let executors: IStepExecutor list =
                 [ ReferenceExecutor.FromSeed(graphs, 0UL)
                   Nn.Runtime.Executors.StepExecutor.Create(graphs, Initializers.ForGraph(graphs.Train, 0UL)) ]
@@ -224,11 +229,8 @@ let tests =
                 Expect.isTrue (obj.ReferenceEquals(states[0].Values, last.Values)) "one set of tensors, reused"
         }
         test "the first checkpoint is written into the tensors given for it (CheckpointInto), then reused" {
-            let graphs =
-                TrainStep.Build(
-                    linear,
-                    TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 0.1)))
-            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let graphs = linearSgd 0.1
+            let data = oneExample ()
             let initial = Initializers.ForGraph(graphs.Train, 0UL)
             let exec = Nn.Runtime.Executors.StepExecutor.Create(graphs, initial)
             // each checkpoint: its tensors, its w when passed, the executor's w then
@@ -248,13 +250,9 @@ let tests =
         }
         test "early stopping stops after `patience` epochs without improvement and restores the best weights" {
             // lr 1.1 on y = w·x with x = 1, y = 2 overshoots more every step: the first epoch is the best.
-            let graphs =
-                TrainStep.Build(
-                    linear,
-                    TrainSpec(Loss = LossKind.Mse, Optimizer = OptimizerSpec(Kind = OptimizerKind.Sgd, Lr = 1.1))
-                )
+            let graphs = linearSgd 1.1
             let exec = ReferenceExecutor.FromSeed(graphs, 0UL)
-            let data = Dataset(HostTensor([| 1; 1 |], [| 1f |]), HostTensor([| 1; 1 |], [| 2f |]))
+            let data = oneExample ()
             let weights = List<float32>()
             let options =
                 TrainOptions(Epochs = 50, Batch = 1, Stop = EarlyStoppingSpec(Monitor = Monitor.Loss, Patience = 2),

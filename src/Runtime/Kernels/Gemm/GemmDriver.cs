@@ -302,9 +302,6 @@ internal sealed unsafe class GemmWorkspace
         return Kept;
     }
 
-    /// <summary>The largest pass depth of any micro-kernel (<see cref="MicroKernel.KC"/>).</summary>
-    private const int DeepestPass = 512;
-
     /// <summary>This thread's workspace, with room for an mc×kc A block and a packed B block of
     /// <paramref name="bLen"/> floats.</summary>
     public static GemmWorkspace For(int mc, int kc, nuint bLen)
@@ -313,7 +310,7 @@ internal sealed unsafe class GemmWorkspace
         // room for the deepest pass at once: only the part a product packs is ever touched, and a later product's
         // deeper pass does not get fresh memory (issue #18: `nn predict`'s mnist_mlp packed A at pass depths 392 and
         // then 512, ~150 page faults of its forward, ~23 µs each on this project's virtual machines, instead of ~90)
-        nuint aLen = (nuint)mc * (nuint)Math.Max(kc, DeepestPass);
+        nuint aLen = (nuint)mc * (nuint)Math.Max(kc, MicroKernel.DeepestPass);
         if (ws._aLen < aLen) { ws.A = Realloc(ws.A, aLen); ws._aLen = aLen; }
         if (ws._bLen < bLen) { ws.B = Realloc(ws.B, bLen); ws._bLen = bLen; }
         if (ws.Tile == null) ws.Tile = Realloc(null, 32 * 32);

@@ -87,6 +87,11 @@ internal readonly unsafe struct MicroKernel
     private static readonly MicroKernel Avx2Kernel = new(&GemmMicroKernels.Avx2_6x16, 6, 16, 256, 96, 4096);
     private static readonly MicroKernel ScalarKernel = new(&Scalar4x8, 4, 8, 256, 64, 1024);
 
+    /// <summary>The largest pass depth (<see cref="KC"/>) of any kernel here: an A block packed for any product fits
+    /// <c>MC</c> rows of it (<c>GemmWorkspace.For</c>).</summary>
+    internal static readonly int DeepestPass =
+        new[] { Avx512Kernel, Avx512NarrowKernel, Avx2Kernel, ScalarKernel }.Max(k => k.KC);
+
     /// <summary>The portable 4×8 micro-kernel (ignores the prefetch hint).</summary>
     private static void Scalar4x8(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta,
         float* next, int nextRows)
